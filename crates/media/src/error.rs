@@ -1,0 +1,42 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the media core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    #[error("no camera found: {0}")]
+    NoCamera(String),
+    #[error("camera error: {0}")]
+    Camera(String),
+    #[error("no audio device found: {0}")]
+    NoAudioDevice(String),
+    #[error("audio device error: {0}")]
+    AudioDevice(String),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a supported {kind} file: {reason}")]
+    BadFile {
+        path: PathBuf,
+        kind: &'static str,
+        reason: String,
+    },
+    #[error("invalid media parameter: {0}")]
+    InvalidParameter(String),
+    #[error("codec error: {0}")]
+    Codec(String),
+}
+
+impl MediaError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        MediaError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = MediaError> = std::result::Result<T, E>;

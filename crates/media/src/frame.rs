@@ -1,0 +1,176 @@
+//! Raw frame types shared by every source, sink, codec and effect.
+
+use crate::error::{MediaError, Result};
+
+/// Audio runs at one rate and layout everywhere inside the core; devices and
+/// files are converted at the edges so the hot path never resamples.
+pub const AUDIO_RATE_HZ: u32 = 48_000;
+/// 10 ms frames: the unit of capture, processing and mixing.
+pub const AUDIO_FRAME_SAMPLES: usize = (AUDIO_RATE_HZ / 100) as usize;
+
+/// A planar I420 picture. The three planes live in one buffer so a frame is
+/// one allocation that can be reused from frame to frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VideoFrame {
+    width: u32,
+    height: u32,
+    data: Vec<u8>,
+    /// Capture time in microseconds since the Unix epoch; 0 if unknown.
+    pub capture_time_us: u64,
+}
+
+impl VideoFrame {
+    /// A black frame. Width and height must be even and non-zero.
+    pub fn new(width: u32, height: u32) -> Result<Self> {
+        if width == 0
+            || height == 0
+            || width % 2 != 0
+            || height % 2 != 0
+            || width > 7680
+            || height > 4320
+        {
+            return Err(MediaError::InvalidParameter(format!(
+                "frame size {width}x{height}: width and height must be even and between 2 and 7680x4320"
+            )));
+        }
+        let luma = width as usize * height as usize;
+        let mut data = vec![16u8; luma + luma / 2];
+        data[luma..].fill(128);
+        Ok(Self {
+            width,
+            height,
+            data,
+            capture_time_us: 0,
+        })
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    fn luma_len(&self) -> usize {
+        self.width as usize * self.height as usize
+    }
+
+    /// Stride of the luma plane (tightly packed).
+    pub fn y_stride(&self) -> usize {
+        self.width as usize
+    }
+
+    /// Stride of each chroma plane.
+    pub fn uv_stride(&self) -> usize {
+        self.width as usize / 2
+    }
+
+    pub fn y(&self) -> &[u8] {
+        &self.data[..self.luma_len()]
+    }
+
+    pub fn u(&self) -> &[u8] {
+        let l = self.luma_len();
+        &self.data[l..l + l / 4]
+    }
+
+    pub fn v(&self) -> &[u8] {
+        let l = self.luma_len();
+        &self.data[l + l / 4..]
+    }
+
+    /// All three planes, mutably, at once.
+    pub fn planes_mut(&mut self) -> (&mut [u8], &mut [u8], &mut [u8]) {
+        let l = self.luma_len();
+        let (y, uv) = self.data.split_at_mut(l);
+        let (u, v) = uv.split_at_mut(l / 4);
+        (y, u, v)
+    }
+
+    /// The whole I420 buffer (Y then U then V).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    pub fn as_bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+
+    /// Resizes the frame in place, reusing the buffer when it is big enough.
+    pub fn reshape(&mut self, width: u32, height: u32) -> Result<()> {
+        if width == self.width && height == self.height {
+            return Ok(());
+        }
+        let fresh = VideoFrame::new(width, height)?;
+        self.width = fresh.width;
+        self.height = fresh.height;
+        self.data.clear();
+        self.data.extend_from_slice(&fresh.data);
+        Ok(())
+    }
+}
+
+/// Peak signal-to-noise ratio of the luma planes of two frames of equal size,
+/// in dB (capped at 100 for identical pictures).
+pub fn psnr_luma(a: &VideoFrame, b: &VideoFrame) -> Option<f64> {
+    if a.width != b.width || a.height != b.height {
+        return None;
+    }
+    let sse: u64 = a
+        .y()
+        .iter()
+        .zip(b.y())
+        .map(|(&x, &y)| {
+            let d = x as i64 - y as i64;
+            (d * d) as u64
+        })
+        .sum();
+    if sse == 0 {
+        return Some(100.0);
+    }
+    let mse = sse as f64 / a.luma_len() as f64;
+    Some(10.0 * (255.0 * 255.0 / mse).log10())
+}
+
+/// 10 ms of mono audio at 48 kHz, 16-bit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AudioFrame {
+    pub samples: [i16; AUDIO_FRAME_SAMPLES],
+}
+
+impl Default for AudioFrame {
+    fn default() -> Self {
+        Self {
+            samples: [0; AUDIO_FRAME_SAMPLES],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_odd_and_empty_sizes() {
+        assert!(VideoFrame::new(0, 2).is_err());
+        assert!(VideoFrame::new(3, 2).is_err());
+        assert!(VideoFrame::new(2, 5).is_err());
+        assert!(VideoFrame::new(100_000, 2).is_err());
+        let f = VideoFrame::new(4, 2).expect("valid size");
+        assert_eq!(f.y().len(), 8);
+        assert_eq!(f.u().len(), 2);
+        assert_eq!(f.v().len(), 2);
+    }
+
+    #[test]
+    fn psnr_of_identical_and_different_frames() {
+        let a = VideoFrame::new(16, 16).expect("valid size");
+        let mut b = a.clone();
+        assert_eq!(psnr_luma(&a, &b), Some(100.0));
+        b.planes_mut().0.fill(26);
+        let p = psnr_luma(&a, &b).expect("same size");
+        assert!((p - 28.13).abs() < 0.01, "psnr {p}");
+        assert_eq!(psnr_luma(&a, &VideoFrame::new(8, 8).expect("valid")), None);
+    }
+}

@@ -1,0 +1,17 @@
+//! TalkLine media core: raw frames, sources (camera, microphone, test pattern,
+//! tone, files), sinks (speaker, files), codecs (Opus, VP8) and the real-time
+//! plumbing between their threads.
+
+pub mod analysis;
+pub mod error;
+pub mod frame;
+pub mod opus_codec;
+pub mod pattern;
+pub mod queue;
+pub mod ring;
+pub mod tone;
+pub mod wav;
+pub mod y4m;
+
+pub use error::{MediaError, Result};
+pub use frame::{AUDIO_FRAME_SAMPLES, AUDIO_RATE_HZ, AudioFrame, VideoFrame};
