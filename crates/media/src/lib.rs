@@ -10,6 +10,7 @@ pub mod pattern;
 pub mod queue;
 pub mod ring;
 pub mod tone;
+pub mod vp8;
 pub mod wav;
 pub mod y4m;
 

@@ -1,0 +1,443 @@
+//! VP8 through libvpx: realtime encoder (CBR, no lag, error resilient,
+//! keyframes on request) and decoder into reusable I420 frames.
+
+use std::ffi::CStr;
+use std::mem::MaybeUninit;
+use std::os::raw::{c_int, c_uint, c_ulong};
+use std::ptr;
+
+use vpx_sys as vpx;
+
+use crate::error::{MediaError, Result};
+use crate::frame::VideoFrame;
+
+fn check(ctx: *mut vpx::vpx_codec_ctx_t, err: vpx::vpx_codec_err_t, what: &str) -> Result<()> {
+    if err == vpx::vpx_codec_err_t::VPX_CODEC_OK {
+        return Ok(());
+    }
+    // SAFETY: libvpx returns a static NUL-terminated string for a live or
+    // failed-to-init context.
+    let detail = unsafe {
+        let msg = vpx::vpx_codec_error(ctx);
+        if msg.is_null() {
+            String::from("unknown error")
+        } else {
+            CStr::from_ptr(msg).to_string_lossy().into_owned()
+        }
+    };
+    Err(MediaError::Codec(format!("vp8 {what}: {detail} ({err:?})")))
+}
+
+/// Encoder settings a call changes at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vp8Config {
+    pub width: u32,
+    pub height: u32,
+    pub frame_rate: u32,
+    pub bitrate_kbps: u32,
+}
+
+/// A context lives in a stable heap slot: libvpx is handed its address.
+type Context = Box<MaybeUninit<vpx::vpx_codec_ctx_t>>;
+
+fn new_context() -> Context {
+    Box::new(MaybeUninit::zeroed())
+}
+
+fn ctx_ptr(ctx: &mut Context) -> *mut vpx::vpx_codec_ctx_t {
+    ctx.as_mut_ptr()
+}
+
+pub struct Vp8Encoder {
+    ctx: Context,
+    cfg: vpx::vpx_codec_enc_cfg_t,
+    config: Vp8Config,
+    pts: i64,
+}
+
+// SAFETY: the libvpx context is only used through &mut self.
+unsafe impl Send for Vp8Encoder {}
+
+impl std::fmt::Debug for Vp8Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vp8Encoder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vp8Encoder {
+    pub fn new(config: Vp8Config) -> Result<Self> {
+        VideoFrame::new(config.width, config.height)?;
+        if !(1..=120).contains(&config.frame_rate) || !(30..=20_000).contains(&config.bitrate_kbps)
+        {
+            return Err(MediaError::InvalidParameter(format!(
+                "vp8: {} fps at {} kbps is out of range",
+                config.frame_rate, config.bitrate_kbps
+            )));
+        }
+        let mut ctx = new_context();
+        // SAFETY: libvpx fills the config before it is read; the context is
+        // initialised by vpx_codec_enc_init_ver before any other use.
+        let cfg = unsafe {
+            let iface = vpx::vpx_codec_vp8_cx();
+            let mut cfg = MaybeUninit::<vpx::vpx_codec_enc_cfg_t>::uninit();
+            check(
+                ctx_ptr(&mut ctx),
+                vpx::vpx_codec_enc_config_default(iface, cfg.as_mut_ptr(), 0),
+                "config",
+            )?;
+            let mut cfg = cfg.assume_init();
+            cfg.g_w = config.width;
+            cfg.g_h = config.height;
+            cfg.g_timebase = vpx::vpx_rational { num: 1, den: 1000 };
+            cfg.g_threads = if config.width * config.height >= 640 * 360 {
+                2
+            } else {
+                1
+            };
+            cfg.g_lag_in_frames = 0;
+            cfg.g_error_resilient = vpx::VPX_ERROR_RESILIENT_DEFAULT;
+            cfg.rc_end_usage = vpx::vpx_rc_mode::VPX_CBR;
+            cfg.rc_target_bitrate = config.bitrate_kbps;
+            // Calls count frames: never drop one to hit the rate.
+            cfg.rc_dropframe_thresh = 0;
+            cfg.rc_resize_allowed = 0;
+            cfg.rc_min_quantizer = 2;
+            cfg.rc_max_quantizer = 56;
+            cfg.rc_undershoot_pct = 100;
+            cfg.rc_overshoot_pct = 15;
+            cfg.rc_buf_initial_sz = 500;
+            cfg.rc_buf_optimal_sz = 600;
+            cfg.rc_buf_sz = 1000;
+            cfg.kf_mode = vpx::vpx_kf_mode::VPX_KF_AUTO;
+            // Keyframes when a receiver asks (PLI/FIR), plus a slow safety net.
+            cfg.kf_max_dist = config.frame_rate * 10;
+            let c = ctx_ptr(&mut ctx);
+            check(
+                c,
+                vpx::vpx_codec_enc_init_ver(
+                    c,
+                    iface,
+                    &cfg,
+                    0,
+                    vpx::VPX_ENCODER_ABI_VERSION as c_int,
+                ),
+                "encoder init",
+            )?;
+            // Speed for realtime on desktop CPUs, as libwebrtc does.
+            let speed = vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int;
+            check(
+                c,
+                vpx::vpx_codec_control_(c, speed, -6 as c_int),
+                "cpu speed",
+            )?;
+            let max_intra = vpx::vp8e_enc_control_id::VP8E_SET_MAX_INTRA_BITRATE_PCT as c_int;
+            check(
+                c,
+                vpx::vpx_codec_control_(c, max_intra, 300 as c_uint),
+                "max intra",
+            )?;
+            cfg
+        };
+        Ok(Self {
+            ctx,
+            cfg,
+            config,
+            pts: 0,
+        })
+    }
+
+    pub fn config(&self) -> Vp8Config {
+        self.config
+    }
+
+    /// Changes the target bitrate without a keyframe.
+    pub fn set_bitrate_kbps(&mut self, kbps: u32) -> Result<()> {
+        self.cfg.rc_target_bitrate = kbps.clamp(30, 20_000);
+        // SAFETY: ctx is initialised; cfg outlives the call.
+        let err = unsafe { vpx::vpx_codec_enc_config_set(ctx_ptr(&mut self.ctx), &self.cfg) };
+        check(ctx_ptr(&mut self.ctx), err, "set bitrate")?;
+        self.config.bitrate_kbps = self.cfg.rc_target_bitrate;
+        Ok(())
+    }
+
+    /// Encodes one frame into `out` (cleared first; its capacity is reused).
+    /// Returns whether the frame is a keyframe, or `None` if the encoder
+    /// produced nothing for it.
+    pub fn encode(
+        &mut self,
+        frame: &VideoFrame,
+        force_keyframe: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<bool>> {
+        if frame.width() != self.config.width || frame.height() != self.config.height {
+            return Err(MediaError::InvalidParameter(format!(
+                "vp8: frame is {}x{}, encoder is {}x{}",
+                frame.width(),
+                frame.height(),
+                self.config.width,
+                self.config.height
+            )));
+        }
+        out.clear();
+        let mut keyframe = None;
+        // SAFETY: the image wraps the frame's buffer, which libvpx only reads
+        // during vpx_codec_encode; packets are copied out before the next call.
+        unsafe {
+            let mut img = MaybeUninit::<vpx::vpx_image_t>::uninit();
+            let wrapped = vpx::vpx_img_wrap(
+                img.as_mut_ptr(),
+                vpx::vpx_img_fmt::VPX_IMG_FMT_I420,
+                frame.width(),
+                frame.height(),
+                1,
+                frame.as_bytes().as_ptr() as *mut u8,
+            );
+            if wrapped.is_null() {
+                return Err(MediaError::Codec("vp8: cannot wrap frame".into()));
+            }
+            let flags = if force_keyframe {
+                vpx::VPX_EFLAG_FORCE_KF as i64
+            } else {
+                0
+            };
+            let duration = (1000 / self.config.frame_rate) as c_ulong;
+            let err = vpx::vpx_codec_encode(
+                ctx_ptr(&mut self.ctx),
+                wrapped as *const vpx::vpx_image_t,
+                self.pts,
+                duration,
+                flags,
+                vpx::VPX_DL_REALTIME as c_ulong,
+            );
+            self.pts += duration as i64;
+            check(ctx_ptr(&mut self.ctx), err, "encode")?;
+            let mut iter: vpx::vpx_codec_iter_t = ptr::null();
+            loop {
+                let pkt = vpx::vpx_codec_get_cx_data(ctx_ptr(&mut self.ctx), &mut iter);
+                if pkt.is_null() {
+                    break;
+                }
+                if (*pkt).kind != vpx::vpx_codec_cx_pkt_kind::VPX_CODEC_CX_FRAME_PKT {
+                    continue;
+                }
+                let f = (*pkt).data.frame;
+                out.extend_from_slice(std::slice::from_raw_parts(
+                    f.buf as *const u8,
+                    f.sz as usize,
+                ));
+                keyframe = Some(keyframe.unwrap_or(false) || f.flags & vpx::VPX_FRAME_IS_KEY != 0);
+            }
+        }
+        Ok(keyframe)
+    }
+}
+
+impl Drop for Vp8Encoder {
+    fn drop(&mut self) {
+        // SAFETY: ctx was initialised in new().
+        unsafe {
+            vpx::vpx_codec_destroy(ctx_ptr(&mut self.ctx));
+        }
+    }
+}
+
+pub struct Vp8Decoder {
+    ctx: Context,
+}
+
+// SAFETY: the libvpx context is only used through &mut self.
+unsafe impl Send for Vp8Decoder {}
+
+impl std::fmt::Debug for Vp8Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vp8Decoder").finish_non_exhaustive()
+    }
+}
+
+impl Vp8Decoder {
+    pub fn new() -> Result<Self> {
+        let mut ctx = new_context();
+        // SAFETY: the context is initialised by vpx_codec_dec_init_ver.
+        unsafe {
+            let cfg = vpx::vpx_codec_dec_cfg_t {
+                threads: 1,
+                w: 0,
+                h: 0,
+            };
+            let c = ctx_ptr(&mut ctx);
+            let err = vpx::vpx_codec_dec_init_ver(
+                c,
+                vpx::vpx_codec_vp8_dx(),
+                &cfg,
+                0,
+                vpx::VPX_DECODER_ABI_VERSION as c_int,
+            );
+            check(c, err, "decoder init")?;
+        }
+        Ok(Self { ctx })
+    }
+
+    /// Decodes one compressed frame into `out` (reshaped as needed).
+    /// Returns false when the data produced no picture. Corrupt data is an
+    /// error; the decoder stays usable and recovers at the next keyframe.
+    pub fn decode(&mut self, data: &[u8], out: &mut VideoFrame) -> Result<bool> {
+        if data.is_empty() || data.len() > 16 * 1024 * 1024 {
+            return Err(MediaError::Codec(format!(
+                "vp8: frame of {} bytes",
+                data.len()
+            )));
+        }
+        // SAFETY: data outlives the call; the returned image is valid until
+        // the next decode call and is copied out before returning.
+        unsafe {
+            let err = vpx::vpx_codec_decode(
+                ctx_ptr(&mut self.ctx),
+                data.as_ptr(),
+                data.len() as c_uint,
+                ptr::null_mut(),
+                0,
+            );
+            check(ctx_ptr(&mut self.ctx), err, "decode")?;
+            let mut iter: vpx::vpx_codec_iter_t = ptr::null();
+            let mut got = false;
+            loop {
+                let img = vpx::vpx_codec_get_frame(ctx_ptr(&mut self.ctx), &mut iter);
+                if img.is_null() {
+                    break;
+                }
+                let img = &*img;
+                if img.fmt != vpx::vpx_img_fmt::VPX_IMG_FMT_I420 {
+                    return Err(MediaError::Codec(format!(
+                        "vp8: unexpected image format {:?}",
+                        img.fmt
+                    )));
+                }
+                // I420 frames are even-sized; an odd edge column/row is dropped.
+                let (w, h) = (img.d_w & !1, img.d_h & !1);
+                out.reshape(w, h)?;
+                let (y, u, v) = out.planes_mut();
+                copy_plane(img.planes[0], img.stride[0], y, w as usize, h as usize);
+                copy_plane(
+                    img.planes[1],
+                    img.stride[1],
+                    u,
+                    w as usize / 2,
+                    h as usize / 2,
+                );
+                copy_plane(
+                    img.planes[2],
+                    img.stride[2],
+                    v,
+                    w as usize / 2,
+                    h as usize / 2,
+                );
+                got = true;
+            }
+            Ok(got)
+        }
+    }
+}
+
+/// # Safety
+/// `src` must point to `rows` rows of at least `width` bytes, `stride` apart.
+unsafe fn copy_plane(src: *const u8, stride: c_int, dst: &mut [u8], width: usize, rows: usize) {
+    for row in 0..rows {
+        // SAFETY: guaranteed by the caller.
+        let line = unsafe {
+            std::slice::from_raw_parts(src.offset(row as isize * stride as isize), width)
+        };
+        dst[row * width..(row + 1) * width].copy_from_slice(line);
+    }
+}
+
+impl Drop for Vp8Decoder {
+    fn drop(&mut self) {
+        // SAFETY: ctx was initialised in new().
+        unsafe {
+            vpx::vpx_codec_destroy(ctx_ptr(&mut self.ctx));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::psnr_luma;
+    use crate::pattern::{TestPattern, read_stamp};
+
+    #[test]
+    fn pattern_round_trip_keeps_quality_and_stamps() {
+        let (w, h) = (640, 360);
+        let mut enc = Vp8Encoder::new(Vp8Config {
+            width: w,
+            height: h,
+            frame_rate: 30,
+            bitrate_kbps: 1_200,
+        })
+        .expect("encoder");
+        let mut dec = Vp8Decoder::new().expect("decoder");
+        let mut pattern = TestPattern::new(w, h).expect("pattern");
+        let mut src = VideoFrame::new(w, h).expect("frame");
+        let mut out = VideoFrame::new(2, 2).expect("frame");
+        let mut packet = Vec::new();
+        let mut psnrs = Vec::new();
+        let mut keyframes = 0;
+        for i in 0..60u64 {
+            let stamp = pattern.draw_next(&mut src, i * 33_333).expect("draw");
+            let key = enc
+                .encode(&src, i == 30, &mut packet)
+                .expect("encode")
+                .expect("a packet per frame");
+            keyframes += key as u32;
+            if i == 0 || i == 30 {
+                assert!(key, "frame {i} must be a keyframe");
+            }
+            assert!(dec.decode(&packet, &mut out).expect("decode"));
+            assert_eq!(read_stamp(&out), Some(stamp), "frame {i}");
+            psnrs.push(psnr_luma(&src, &out).expect("same size"));
+        }
+        assert_eq!(keyframes, 2);
+        let mean = psnrs.iter().sum::<f64>() / psnrs.len() as f64;
+        assert!(mean > 30.0, "mean PSNR {mean:.1} dB");
+    }
+
+    #[test]
+    fn corrupt_input_is_an_error_and_decoder_recovers() {
+        let mut dec = Vp8Decoder::new().expect("decoder");
+        let mut out = VideoFrame::new(2, 2).expect("frame");
+        assert!(dec.decode(&[], &mut out).is_err());
+        assert!(
+            dec.decode(&[0x9d, 0x01, 0x2a, 0xff, 0xff, 0xff, 0xff], &mut out)
+                .is_err()
+        );
+        let mut enc = Vp8Encoder::new(Vp8Config {
+            width: 320,
+            height: 240,
+            frame_rate: 30,
+            bitrate_kbps: 500,
+        })
+        .expect("encoder");
+        let mut pattern = TestPattern::new(320, 240).expect("pattern");
+        let mut src = VideoFrame::new(320, 240).expect("frame");
+        pattern.draw_next(&mut src, 0).expect("draw");
+        let mut packet = Vec::new();
+        enc.encode(&src, false, &mut packet).expect("encode");
+        assert!(dec.decode(&packet, &mut out).expect("decode"));
+        assert_eq!((out.width(), out.height()), (320, 240));
+        assert!(
+            enc.encode(&VideoFrame::new(2, 2).expect("frame"), false, &mut packet)
+                .is_err()
+        );
+        assert!(
+            Vp8Encoder::new(Vp8Config {
+                width: 320,
+                height: 240,
+                frame_rate: 0,
+                bitrate_kbps: 500
+            })
+            .is_err()
+        );
+    }
+}

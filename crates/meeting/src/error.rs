@@ -1,0 +1,40 @@
+use crate::link::LinkError;
+
+/// Everything that can end or refuse a meeting. Messages are written for the
+/// user: they say what happened and, where there is one, what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MeetingError {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error("cannot reach the meeting server {0}")]
+    ServerUnreachable(String),
+    #[error("lost the connection to the meeting server: {0}")]
+    ConnectionLost(String),
+    #[error("meeting {0} does not exist on this server: check the meeting ID")]
+    NoSuchRoom(u64),
+    #[error("wrong meeting PIN: check the PIN and try again")]
+    WrongPin,
+    #[error("the meeting is full")]
+    RoomFull,
+    #[error("the meeting server refused: {reason} (code {code})")]
+    Server { code: u32, reason: String },
+    #[error("the meeting server sent something unexpected: {0}")]
+    Protocol(String),
+    #[error("media connection failed: {0}")]
+    WebRtc(String),
+    #[error(transparent)]
+    Media(#[from] talkline_media::MediaError),
+}
+
+impl MeetingError {
+    /// Maps VideoRoom error codes to what the user needs to hear.
+    pub fn from_room_error(room: u64, code: u32, reason: String) -> Self {
+        match code {
+            426 => MeetingError::NoSuchRoom(room),
+            433 => MeetingError::WrongPin,
+            432 => MeetingError::RoomFull,
+            _ => MeetingError::Server { code, reason },
+        }
+    }
+}

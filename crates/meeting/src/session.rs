@@ -1,0 +1,320 @@
+//! The call's state machine, free of sockets and clocks so it can be tested
+//! directly: inputs are what signaling and the peer connections observed,
+//! outputs are what the user sees and what the driver must do next.
+
+use std::collections::BTreeMap;
+
+use crate::janus::protocol::{MediaKind, Publisher};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallState {
+    Connecting,
+    Joined,
+    Reconnecting,
+    Left,
+}
+
+/// Why the call is reconnecting: decides how it recovers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breakage {
+    /// The media path broke but signaling is up: restart ICE.
+    MediaPath,
+    /// The signaling connection (or the server) is gone: join again.
+    Signaling,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionInput {
+    /// We joined (or re-joined) the room; `publishers` are those already there.
+    Joined { self_id: u64, publishers: Vec<Publisher> },
+    /// Publishers appeared or changed (mute state, streams).
+    Publishers(Vec<Publisher>),
+    /// A participant left the room or stopped publishing.
+    Gone(u64),
+    Broken(Breakage),
+    /// Media flows again after an ICE restart.
+    Restored,
+    /// The user leaves, or a fatal error ends the call.
+    Leave,
+}
+
+/// A participant as the user sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub id: u64,
+    pub display: String,
+    pub audio_muted: bool,
+    pub video_muted: bool,
+    pub has_audio: bool,
+    pub has_video: bool,
+}
+
+impl Participant {
+    fn from_publisher(p: &Publisher) -> Self {
+        let stream = |kind| p.streams.iter().find(|s| s.kind == kind);
+        let audio = stream(MediaKind::Audio);
+        let video = stream(MediaKind::Video);
+        Self {
+            id: p.id,
+            display: p.display.clone(),
+            audio_muted: audio.is_some_and(|s| s.disabled),
+            video_muted: video.is_some_and(|s| s.disabled),
+            has_audio: audio.is_some(),
+            has_video: video.is_some(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionOutput {
+    State(CallState),
+    ParticipantJoined(Participant),
+    ParticipantChanged(Participant),
+    ParticipantLeft(Participant),
+    /// Driver: add these feeds to the subscription.
+    Subscribe(Vec<u64>),
+    /// Driver: drop this feed from the subscription.
+    Unsubscribe(u64),
+    /// Driver: restart ICE on our connections.
+    RestartIce,
+    /// Driver: open a new signaling session and join again.
+    Rejoin,
+}
+
+#[derive(Debug)]
+pub struct SessionMachine {
+    state: CallState,
+    self_id: Option<u64>,
+    roster: BTreeMap<u64, Participant>,
+}
+
+impl Default for SessionMachine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SessionMachine {
+    pub fn new() -> Self {
+        Self {
+            state: CallState::Connecting,
+            self_id: None,
+            roster: BTreeMap::new(),
+        }
+    }
+
+    pub fn state(&self) -> CallState {
+        self.state
+    }
+
+    pub fn participants(&self) -> impl Iterator<Item = &Participant> {
+        self.roster.values()
+    }
+
+    fn set_state(&mut self, state: CallState, out: &mut Vec<SessionOutput>) {
+        if self.state != state {
+            self.state = state;
+            out.push(SessionOutput::State(state));
+        }
+    }
+
+    /// Adds or updates publishers; returns the ids that need subscribing.
+    fn merge(&mut self, publishers: &[Publisher], out: &mut Vec<SessionOutput>) -> Vec<u64> {
+        let mut fresh = Vec::new();
+        for p in publishers {
+            if Some(p.id) == self.self_id {
+                continue;
+            }
+            let next = Participant::from_publisher(p);
+            match self.roster.insert(p.id, next.clone()) {
+                None => {
+                    if next.has_audio || next.has_video {
+                        fresh.push(p.id);
+                    }
+                    out.push(SessionOutput::ParticipantJoined(next));
+                }
+                Some(prev) if prev != next => {
+                    if !(prev.has_audio || prev.has_video) && (next.has_audio || next.has_video) {
+                        fresh.push(p.id);
+                    }
+                    out.push(SessionOutput::ParticipantChanged(next));
+                }
+                Some(_) => {}
+            }
+        }
+        fresh
+    }
+
+    pub fn handle(&mut self, input: SessionInput) -> Vec<SessionOutput> {
+        let mut out = Vec::new();
+        if self.state == CallState::Left {
+            return out;
+        }
+        match input {
+            SessionInput::Joined { self_id, publishers } => {
+                let rejoin = self.state == CallState::Reconnecting;
+                self.self_id = Some(self_id);
+                if rejoin {
+                    // Whoever left while we were away is reported now; those
+                    // still there are not announced twice, but need a fresh
+                    // subscription on the new session.
+                    let present: Vec<u64> = publishers.iter().map(|p| p.id).collect();
+                    let gone: Vec<u64> = self.roster.keys().copied().filter(|id| !present.contains(id)).collect();
+                    for id in gone {
+                        if let Some(p) = self.roster.remove(&id) {
+                            out.push(SessionOutput::ParticipantLeft(p));
+                        }
+                    }
+                    self.merge(&publishers, &mut out);
+                    self.set_state(CallState::Joined, &mut out);
+                    let all: Vec<u64> = self
+                        .roster
+                        .values()
+                        .filter(|p| p.has_audio || p.has_video)
+                        .map(|p| p.id)
+                        .collect();
+                    if !all.is_empty() {
+                        out.push(SessionOutput::Subscribe(all));
+                    }
+                } else {
+                    self.set_state(CallState::Joined, &mut out);
+                    let fresh = self.merge(&publishers, &mut out);
+                    if !fresh.is_empty() {
+                        out.push(SessionOutput::Subscribe(fresh));
+                    }
+                }
+            }
+            SessionInput::Publishers(publishers) => {
+                let fresh = self.merge(&publishers, &mut out);
+                if !fresh.is_empty() {
+                    out.push(SessionOutput::Subscribe(fresh));
+                }
+            }
+            SessionInput::Gone(id) => {
+                if let Some(p) = self.roster.remove(&id) {
+                    if p.has_audio || p.has_video {
+                        out.push(SessionOutput::Unsubscribe(id));
+                    }
+                    out.push(SessionOutput::ParticipantLeft(p));
+                }
+            }
+            SessionInput::Broken(kind) => {
+                let was_reconnecting_media = self.state == CallState::Reconnecting;
+                if self.state == CallState::Connecting {
+                    return out;
+                }
+                self.set_state(CallState::Reconnecting, &mut out);
+                match kind {
+                    Breakage::MediaPath if !was_reconnecting_media => out.push(SessionOutput::RestartIce),
+                    Breakage::MediaPath => {}
+                    Breakage::Signaling => out.push(SessionOutput::Rejoin),
+                }
+            }
+            SessionInput::Restored => {
+                if self.state == CallState::Reconnecting {
+                    self.set_state(CallState::Joined, &mut out);
+                }
+            }
+            SessionInput::Leave => {
+                for (_, p) in std::mem::take(&mut self.roster) {
+                    out.push(SessionOutput::ParticipantLeft(p));
+                }
+                self.set_state(CallState::Left, &mut out);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::janus::protocol::PublishedStream;
+
+    fn publisher(id: u64, name: &str, audio_muted: bool) -> Publisher {
+        Publisher {
+            id,
+            display: name.into(),
+            streams: vec![
+                PublishedStream {
+                    mid: "0".into(),
+                    kind: MediaKind::Audio,
+                    codec: Some("opus".into()),
+                    disabled: audio_muted,
+                },
+                PublishedStream {
+                    mid: "1".into(),
+                    kind: MediaKind::Video,
+                    codec: Some("vp8".into()),
+                    disabled: false,
+                },
+            ],
+        }
+    }
+
+    fn names(out: &[SessionOutput]) -> Vec<String> {
+        out.iter()
+            .map(|o| match o {
+                SessionOutput::State(s) => format!("state {s:?}"),
+                SessionOutput::ParticipantJoined(p) => format!("joined {}", p.display),
+                SessionOutput::ParticipantChanged(p) => format!("changed {} muted={}", p.display, p.audio_muted),
+                SessionOutput::ParticipantLeft(p) => format!("left {}", p.display),
+                SessionOutput::Subscribe(ids) => format!("subscribe {ids:?}"),
+                SessionOutput::Unsubscribe(id) => format!("unsubscribe {id}"),
+                SessionOutput::RestartIce => "restart ice".into(),
+                SessionOutput::Rejoin => "rejoin".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn join_follow_and_leave() {
+        let mut m = SessionMachine::new();
+        let out = m.handle(SessionInput::Joined {
+            self_id: 1,
+            publishers: vec![publisher(2, "Ann", false)],
+        });
+        assert_eq!(names(&out), ["state Joined", "joined Ann", "subscribe [2]"]);
+        // Our own id in a list is never a participant.
+        let out = m.handle(SessionInput::Publishers(vec![publisher(1, "me", false), publisher(3, "Bo", false)]));
+        assert_eq!(names(&out), ["joined Bo", "subscribe [3]"]);
+        let out = m.handle(SessionInput::Publishers(vec![publisher(3, "Bo", true)]));
+        assert_eq!(names(&out), ["changed Bo muted=true"]);
+        assert!(m.handle(SessionInput::Publishers(vec![publisher(3, "Bo", true)])).is_empty());
+        let out = m.handle(SessionInput::Gone(2));
+        assert_eq!(names(&out), ["unsubscribe 2", "left Ann"]);
+        assert!(m.handle(SessionInput::Gone(2)).is_empty());
+        let out = m.handle(SessionInput::Leave);
+        assert_eq!(names(&out), ["left Bo", "state Left"]);
+        assert!(m.handle(SessionInput::Publishers(vec![publisher(4, "Cy", false)])).is_empty());
+    }
+
+    #[test]
+    fn media_breakage_restarts_ice_once() {
+        let mut m = SessionMachine::new();
+        assert!(m.handle(SessionInput::Broken(Breakage::MediaPath)).is_empty());
+        m.handle(SessionInput::Joined { self_id: 1, publishers: vec![] });
+        let out = m.handle(SessionInput::Broken(Breakage::MediaPath));
+        assert_eq!(names(&out), ["state Reconnecting", "restart ice"]);
+        assert!(m.handle(SessionInput::Broken(Breakage::MediaPath)).is_empty());
+        assert_eq!(names(&m.handle(SessionInput::Restored)), ["state Joined"]);
+    }
+
+    #[test]
+    fn rejoin_after_server_restart_reports_only_changes() {
+        let mut m = SessionMachine::new();
+        m.handle(SessionInput::Joined {
+            self_id: 1,
+            publishers: vec![publisher(2, "Ann", false), publisher(3, "Bo", false)],
+        });
+        let out = m.handle(SessionInput::Broken(Breakage::Signaling));
+        assert_eq!(names(&out), ["state Reconnecting", "rejoin"]);
+        // Clients choose their publisher ids, so they survive a Janus
+        // restart: Ann came back, Bo did not.
+        let out = m.handle(SessionInput::Joined {
+            self_id: 1,
+            publishers: vec![publisher(2, "Ann", false)],
+        });
+        assert_eq!(names(&out), ["left Bo", "state Joined", "subscribe [2]"]);
+    }
+}
