@@ -3,12 +3,14 @@
 //! plumbing between their threads.
 
 pub mod analysis;
+pub mod devices;
 pub mod error;
 pub mod frame;
 pub mod opus_codec;
 pub mod pattern;
 pub mod queue;
 pub mod ring;
+pub mod source;
 pub mod tone;
 pub mod vp8;
 pub mod wav;
@@ -16,3 +18,4 @@ pub mod y4m;
 
 pub use error::{MediaError, Result};
 pub use frame::{AUDIO_FRAME_SAMPLES, AUDIO_RATE_HZ, AudioFrame, VideoFrame};
+pub use source::{AudioSource, VideoSource, wall_clock_us};

@@ -1,6 +1,18 @@
 //! TalkLine meetings: links, signaling, peer connections and the session
 //! state machine.
 
+pub mod call;
+pub mod error;
+pub mod janus;
 pub mod link;
+pub mod peer;
+pub mod receive;
+pub mod sdp;
+pub mod send;
+pub mod session;
+pub mod stats;
 
+pub use call::{CallCommand, CallConfig, CallEvent, CallHandle, join};
+pub use error::MeetingError;
 pub use link::{LinkError, MeetingLink, ServerUrl};
+pub use session::{CallState, Participant};

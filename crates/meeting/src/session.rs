@@ -26,7 +26,10 @@ pub enum Breakage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionInput {
     /// We joined (or re-joined) the room; `publishers` are those already there.
-    Joined { self_id: u64, publishers: Vec<Publisher> },
+    Joined {
+        self_id: u64,
+        publishers: Vec<Publisher>,
+    },
     /// Publishers appeared or changed (mute state, streams).
     Publishers(Vec<Publisher>),
     /// A participant left the room or stopped publishing.
@@ -151,7 +154,10 @@ impl SessionMachine {
             return out;
         }
         match input {
-            SessionInput::Joined { self_id, publishers } => {
+            SessionInput::Joined {
+                self_id,
+                publishers,
+            } => {
                 let rejoin = self.state == CallState::Reconnecting;
                 self.self_id = Some(self_id);
                 if rejoin {
@@ -159,7 +165,12 @@ impl SessionMachine {
                     // still there are not announced twice, but need a fresh
                     // subscription on the new session.
                     let present: Vec<u64> = publishers.iter().map(|p| p.id).collect();
-                    let gone: Vec<u64> = self.roster.keys().copied().filter(|id| !present.contains(id)).collect();
+                    let gone: Vec<u64> = self
+                        .roster
+                        .keys()
+                        .copied()
+                        .filter(|id| !present.contains(id))
+                        .collect();
                     for id in gone {
                         if let Some(p) = self.roster.remove(&id) {
                             out.push(SessionOutput::ParticipantLeft(p));
@@ -205,7 +216,9 @@ impl SessionMachine {
                 }
                 self.set_state(CallState::Reconnecting, &mut out);
                 match kind {
-                    Breakage::MediaPath if !was_reconnecting_media => out.push(SessionOutput::RestartIce),
+                    Breakage::MediaPath if !was_reconnecting_media => {
+                        out.push(SessionOutput::RestartIce)
+                    }
                     Breakage::MediaPath => {}
                     Breakage::Signaling => out.push(SessionOutput::Rejoin),
                 }
@@ -257,7 +270,9 @@ mod tests {
             .map(|o| match o {
                 SessionOutput::State(s) => format!("state {s:?}"),
                 SessionOutput::ParticipantJoined(p) => format!("joined {}", p.display),
-                SessionOutput::ParticipantChanged(p) => format!("changed {} muted={}", p.display, p.audio_muted),
+                SessionOutput::ParticipantChanged(p) => {
+                    format!("changed {} muted={}", p.display, p.audio_muted)
+                }
                 SessionOutput::ParticipantLeft(p) => format!("left {}", p.display),
                 SessionOutput::Subscribe(ids) => format!("subscribe {ids:?}"),
                 SessionOutput::Unsubscribe(id) => format!("unsubscribe {id}"),
@@ -276,27 +291,45 @@ mod tests {
         });
         assert_eq!(names(&out), ["state Joined", "joined Ann", "subscribe [2]"]);
         // Our own id in a list is never a participant.
-        let out = m.handle(SessionInput::Publishers(vec![publisher(1, "me", false), publisher(3, "Bo", false)]));
+        let out = m.handle(SessionInput::Publishers(vec![
+            publisher(1, "me", false),
+            publisher(3, "Bo", false),
+        ]));
         assert_eq!(names(&out), ["joined Bo", "subscribe [3]"]);
         let out = m.handle(SessionInput::Publishers(vec![publisher(3, "Bo", true)]));
         assert_eq!(names(&out), ["changed Bo muted=true"]);
-        assert!(m.handle(SessionInput::Publishers(vec![publisher(3, "Bo", true)])).is_empty());
+        assert!(
+            m.handle(SessionInput::Publishers(vec![publisher(3, "Bo", true)]))
+                .is_empty()
+        );
         let out = m.handle(SessionInput::Gone(2));
         assert_eq!(names(&out), ["unsubscribe 2", "left Ann"]);
         assert!(m.handle(SessionInput::Gone(2)).is_empty());
         let out = m.handle(SessionInput::Leave);
         assert_eq!(names(&out), ["left Bo", "state Left"]);
-        assert!(m.handle(SessionInput::Publishers(vec![publisher(4, "Cy", false)])).is_empty());
+        assert!(
+            m.handle(SessionInput::Publishers(vec![publisher(4, "Cy", false)]))
+                .is_empty()
+        );
     }
 
     #[test]
     fn media_breakage_restarts_ice_once() {
         let mut m = SessionMachine::new();
-        assert!(m.handle(SessionInput::Broken(Breakage::MediaPath)).is_empty());
-        m.handle(SessionInput::Joined { self_id: 1, publishers: vec![] });
+        assert!(
+            m.handle(SessionInput::Broken(Breakage::MediaPath))
+                .is_empty()
+        );
+        m.handle(SessionInput::Joined {
+            self_id: 1,
+            publishers: vec![],
+        });
         let out = m.handle(SessionInput::Broken(Breakage::MediaPath));
         assert_eq!(names(&out), ["state Reconnecting", "restart ice"]);
-        assert!(m.handle(SessionInput::Broken(Breakage::MediaPath)).is_empty());
+        assert!(
+            m.handle(SessionInput::Broken(Breakage::MediaPath))
+                .is_empty()
+        );
         assert_eq!(names(&m.handle(SessionInput::Restored)), ["state Joined"]);
     }
 

@@ -55,19 +55,29 @@ impl std::fmt::Debug for JanusConnection {
 
 impl JanusConnection {
     /// Connects and creates a Janus session.
-    pub async fn open(server: &ServerUrl) -> Result<(Self, mpsc::UnboundedReceiver<SignalEvent>), MeetingError> {
+    pub async fn open(
+        server: &ServerUrl,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<SignalEvent>), MeetingError> {
         let url = server.to_string();
         let mut request = url
             .as_str()
             .into_client_request()
             .map_err(|e| MeetingError::ServerUnreachable(format!("{url}: {e}")))?;
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("janus-protocol"));
-        let (socket, _) = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request))
-            .await
-            .map_err(|_| MeetingError::ServerUnreachable(format!("{url}: no answer within {CONNECT_TIMEOUT:?}")))?
-            .map_err(|e| MeetingError::ServerUnreachable(format!("{url}: {}", describe_ws_error(&e))))?;
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("janus-protocol"),
+        );
+        let (socket, _) =
+            tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request))
+                .await
+                .map_err(|_| {
+                    MeetingError::ServerUnreachable(format!(
+                        "{url}: no answer within {CONNECT_TIMEOUT:?}"
+                    ))
+                })?
+                .map_err(|e| {
+                    MeetingError::ServerUnreachable(format!("{url}: {}", describe_ws_error(&e)))
+                })?;
         let (mut sink, mut stream) = socket.split();
         let (outgoing, mut to_send) = mpsc::unbounded_channel::<Message>();
         let (events, events_rx) = mpsc::unbounded_channel();
@@ -87,7 +97,8 @@ impl JanusConnection {
                 let text = match stream.next().await {
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Close(frame))) => {
-                        break frame.map_or("closed by the server".to_string(), |f| f.reason.to_string());
+                        break frame
+                            .map_or("closed by the server".to_string(), |f| f.reason.to_string());
                     }
                     Some(Ok(_)) => continue,
                     Some(Err(e)) => break describe_ws_error(&e),
@@ -145,7 +156,11 @@ impl JanusConnection {
         self.session_id.load(Ordering::Relaxed)
     }
 
-    async fn request(&self, mut body: Value, wait_past_ack: bool) -> Result<Incoming, MeetingError> {
+    async fn request(
+        &self,
+        mut body: Value,
+        wait_past_ack: bool,
+    ) -> Result<Incoming, MeetingError> {
         let transaction = format!("t{}", self.next_transaction.fetch_add(1, Ordering::Relaxed));
         body["transaction"] = json!(transaction);
         let session_id = self.session_id();
@@ -153,7 +168,13 @@ impl JanusConnection {
             body["session_id"] = json!(session_id);
         }
         let (reply, wait) = oneshot::channel();
-        self.pending.lock().await.insert(transaction.clone(), Pending { reply, wait_past_ack });
+        self.pending.lock().await.insert(
+            transaction.clone(),
+            Pending {
+                reply,
+                wait_past_ack,
+            },
+        );
         self.outgoing
             .send(Message::text(body.to_string()))
             .map_err(|_| MeetingError::ConnectionLost("signaling connection closed".into()))?;
@@ -163,8 +184,12 @@ impl JanusConnection {
             Err(_) => Err(MeetingError::ConnectionLost(format!(
                 "the server did not answer within {REQUEST_TIMEOUT:?}"
             ))),
-            Ok(Err(_)) => Err(MeetingError::ConnectionLost("signaling connection closed".into())),
-            Ok(Ok(Incoming::Error { code, reason, .. })) => Err(MeetingError::Server { code, reason }),
+            Ok(Err(_)) => Err(MeetingError::ConnectionLost(
+                "signaling connection closed".into(),
+            )),
+            Ok(Ok(Incoming::Error { code, reason, .. })) => {
+                Err(MeetingError::Server { code, reason })
+            }
             Ok(Ok(msg)) => Ok(msg),
         }
     }
@@ -172,7 +197,10 @@ impl JanusConnection {
     /// Attaches to the VideoRoom plugin; returns the handle id.
     pub async fn attach_videoroom(&self) -> Result<u64, MeetingError> {
         match self
-            .request(json!({"janus": "attach", "plugin": "janus.plugin.videoroom"}), false)
+            .request(
+                json!({"janus": "attach", "plugin": "janus.plugin.videoroom"}),
+                false,
+            )
             .await?
         {
             Incoming::Success { id: Some(id), .. } => Ok(id),
@@ -181,7 +209,12 @@ impl JanusConnection {
     }
 
     /// Sends a plugin message and waits for its answer (event or success).
-    pub async fn message(&self, handle: u64, body: Value, jsep: Option<&Jsep>) -> Result<Incoming, MeetingError> {
+    pub async fn message(
+        &self,
+        handle: u64,
+        body: Value,
+        jsep: Option<&Jsep>,
+    ) -> Result<Incoming, MeetingError> {
         let mut msg = json!({"janus": "message", "handle_id": handle, "body": body});
         if let Some(jsep) = jsep {
             msg["jsep"] = jsep.to_json();
@@ -198,12 +231,18 @@ impl JanusConnection {
     }
 
     pub async fn detach(&self, handle: u64) -> Result<(), MeetingError> {
-        self.request(json!({"janus": "detach", "handle_id": handle}), false).await.map(|_| ())
+        self.request(json!({"janus": "detach", "handle_id": handle}), false)
+            .await
+            .map(|_| ())
     }
 
     /// Destroys the session and closes the socket; best effort.
     pub async fn close(mut self) {
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.request(json!({"janus": "destroy"}), false)).await;
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            self.request(json!({"janus": "destroy"}), false),
+        )
+        .await;
         let _ = self.outgoing.send(Message::Close(None));
         for task in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_millis(500), task).await;

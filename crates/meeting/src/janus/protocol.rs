@@ -41,7 +41,10 @@ impl Jsep {
             Some("answer") => JsepKind::Answer,
             other => return Err(err(format!("jsep type {other:?}"))),
         };
-        let sdp = v.get("sdp").and_then(Value::as_str).ok_or_else(|| err("jsep without sdp"))?;
+        let sdp = v
+            .get("sdp")
+            .and_then(Value::as_str)
+            .ok_or_else(|| err("jsep without sdp"))?;
         if sdp.len() > 256 * 1024 {
             return Err(err("sdp larger than 256 KiB"));
         }
@@ -71,7 +74,9 @@ impl Trickle {
                 candidate,
                 sdp_mid,
                 sdp_mline_index,
-            } => json!({"candidate": candidate, "sdpMid": sdp_mid, "sdpMLineIndex": sdp_mline_index}),
+            } => {
+                json!({"candidate": candidate, "sdpMid": sdp_mid, "sdpMLineIndex": sdp_mline_index})
+            }
         }
     }
 
@@ -131,8 +136,17 @@ pub struct Publisher {
 
 impl Publisher {
     fn from_json(v: &Value) -> Result<Self, ProtocolError> {
-        let id = v.get("id").and_then(Value::as_u64).ok_or_else(|| err("publisher without id"))?;
-        let display = v.get("display").and_then(Value::as_str).unwrap_or("").chars().take(128).collect();
+        let id = v
+            .get("id")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| err("publisher without id"))?;
+        let display = v
+            .get("display")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .chars()
+            .take(128)
+            .collect();
         let streams = v
             .get("streams")
             .and_then(Value::as_array)
@@ -149,7 +163,11 @@ impl Publisher {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(Self { id, display, streams })
+        Ok(Self {
+            id,
+            display,
+            streams,
+        })
     }
 }
 
@@ -180,7 +198,10 @@ fn subscribed_streams(v: Option<&Value>) -> Vec<SubscribedStream> {
                         mid: s.get("mid")?.as_str()?.to_string(),
                         kind: MediaKind::parse(s.get("type")?.as_str())?,
                         feed_id: s.get("feed_id").and_then(Value::as_u64),
-                        feed_display: s.get("feed_display").and_then(Value::as_str).map(str::to_string),
+                        feed_display: s
+                            .get("feed_display")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
                         active: s.get("active").and_then(Value::as_bool).unwrap_or(true),
                     })
                 })
@@ -220,10 +241,17 @@ impl RoomEvent {
         if let Some(code) = data.get("error_code").and_then(Value::as_u64) {
             return Ok(RoomEvent::Error {
                 code: code as u32,
-                reason: data.get("error").and_then(Value::as_str).unwrap_or("unknown error").to_string(),
+                reason: data
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown error")
+                    .to_string(),
             });
         }
-        let kind = data.get("videoroom").and_then(Value::as_str).ok_or_else(|| err("plugin data without videoroom"))?;
+        let kind = data
+            .get("videoroom")
+            .and_then(Value::as_str)
+            .ok_or_else(|| err("plugin data without videoroom"))?;
         let u64_of = |key: &str| data.get(key).and_then(Value::as_u64);
         Ok(match kind {
             "joined" => RoomEvent::Joined {
@@ -322,9 +350,19 @@ impl Incoming {
     }
 
     pub fn from_json(v: &Value) -> Result<Self, ProtocolError> {
-        let janus = v.get("janus").and_then(Value::as_str).ok_or_else(|| err("no \"janus\" field"))?;
-        let transaction = v.get("transaction").and_then(Value::as_str).map(str::to_string);
-        let sender = || v.get("sender").and_then(Value::as_u64).ok_or_else(|| err(format!("{janus} without sender")));
+        let janus = v
+            .get("janus")
+            .and_then(Value::as_str)
+            .ok_or_else(|| err("no \"janus\" field"))?;
+        let transaction = v
+            .get("transaction")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let sender = || {
+            v.get("sender")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| err(format!("{janus} without sender")))
+        };
         let plugin_event = || -> Result<Option<RoomEvent>, ProtocolError> {
             match v.get("plugindata").and_then(|p| p.get("data")) {
                 Some(data) => Ok(Some(RoomEvent::from_plugindata(data)?)),
@@ -334,7 +372,10 @@ impl Incoming {
         Ok(match janus {
             "success" => Incoming::Success {
                 transaction: transaction.ok_or_else(|| err("success without transaction"))?,
-                id: v.get("data").and_then(|d| d.get("id")).and_then(Value::as_u64),
+                id: v
+                    .get("data")
+                    .and_then(|d| d.get("id"))
+                    .and_then(Value::as_u64),
                 plugin: plugin_event()?,
             },
             "ack" => Incoming::Ack {
@@ -344,7 +385,10 @@ impl Incoming {
                 let e = v.get("error");
                 Incoming::Error {
                     transaction,
-                    code: e.and_then(|e| e.get("code")).and_then(Value::as_u64).unwrap_or(0) as u32,
+                    code: e
+                        .and_then(|e| e.get("code"))
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0) as u32,
                     reason: e
                         .and_then(|e| e.get("reason"))
                         .and_then(Value::as_str)
@@ -360,7 +404,10 @@ impl Incoming {
             },
             "trickle" => Incoming::Trickle {
                 sender: sender()?,
-                trickle: Trickle::from_json(v.get("candidate").ok_or_else(|| err("trickle without candidate"))?)?,
+                trickle: Trickle::from_json(
+                    v.get("candidate")
+                        .ok_or_else(|| err("trickle without candidate"))?,
+                )?,
             },
             "webrtcup" => Incoming::WebrtcUp { sender: sender()? },
             "media" => Incoming::Media {
@@ -371,18 +418,31 @@ impl Incoming {
             "slowlink" => Incoming::SlowLink { sender: sender()? },
             "hangup" => Incoming::Hangup {
                 sender: sender()?,
-                reason: v.get("reason").and_then(Value::as_str).unwrap_or("").to_string(),
+                reason: v
+                    .get("reason")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
             },
             "detached" => Incoming::Detached { sender: sender()? },
             "timeout" => Incoming::Timeout,
-            other => return Err(err(format!("unknown janus message {:?}", other.chars().take(32).collect::<String>()))),
+            other => {
+                return Err(err(format!(
+                    "unknown janus message {:?}",
+                    other.chars().take(32).collect::<String>()
+                )));
+            }
         })
     }
 
     pub fn transaction(&self) -> Option<&str> {
         match self {
-            Incoming::Success { transaction, .. } | Incoming::Ack { transaction } => Some(transaction),
-            Incoming::Error { transaction, .. } | Incoming::Event { transaction, .. } => transaction.as_deref(),
+            Incoming::Success { transaction, .. } | Incoming::Ack { transaction } => {
+                Some(transaction)
+            }
+            Incoming::Error { transaction, .. } | Incoming::Event { transaction, .. } => {
+                transaction.as_deref()
+            }
             _ => None,
         }
     }
@@ -393,7 +453,8 @@ pub mod request {
     use super::*;
 
     pub fn join_publisher(room: u64, display: &str, pin: Option<&str>) -> Value {
-        let mut body = json!({"request": "join", "ptype": "publisher", "room": room, "display": display});
+        let mut body =
+            json!({"request": "join", "ptype": "publisher", "room": room, "display": display});
         if let Some(pin) = pin {
             body["pin"] = json!(pin);
         }
@@ -406,7 +467,10 @@ pub mod request {
 
     /// Mute or unmute our streams as the room sees them.
     pub fn configure_sending(streams: &[(&str, bool)]) -> Value {
-        let list: Vec<Value> = streams.iter().map(|(mid, send)| json!({"mid": mid, "send": send})).collect();
+        let list: Vec<Value> = streams
+            .iter()
+            .map(|(mid, send)| json!({"mid": mid, "send": send}))
+            .collect();
         json!({"request": "configure", "streams": list})
     }
 
@@ -449,11 +513,20 @@ mod tests {
             "description":"Demo","id":55,"private_id":66,"publishers":[{"id":77,"display":"Bob",
             "streams":[{"type":"audio","mindex":0,"mid":"0","codec":"opus"},
                        {"type":"video","mindex":1,"mid":"1","codec":"vp8","disabled":true}]}]}}}"#;
-        let Incoming::Event { sender, room, jsep, .. } = Incoming::parse(msg).expect("valid") else {
+        let Incoming::Event {
+            sender, room, jsep, ..
+        } = Incoming::parse(msg).expect("valid")
+        else {
             panic!("not an event");
         };
         assert_eq!((sender, jsep), (2, None));
-        let RoomEvent::Joined { id, private_id, publishers, .. } = room else {
+        let RoomEvent::Joined {
+            id,
+            private_id,
+            publishers,
+            ..
+        } = room
+        else {
             panic!("not joined");
         };
         assert_eq!((id, private_id), (55, 66));
@@ -467,11 +540,17 @@ mod tests {
         let msg = r#"{"janus":"event","sender":2,"transaction":"t",
             "plugindata":{"plugin":"janus.plugin.videoroom","data":{"videoroom":"event","error_code":433,"error":"Unauthorized (wrong pin)"}}}"#;
         match Incoming::parse(msg).expect("valid") {
-            Incoming::Event { room: RoomEvent::Error { code, .. }, .. } => assert_eq!(code, 433),
+            Incoming::Event {
+                room: RoomEvent::Error { code, .. },
+                ..
+            } => assert_eq!(code, 433),
             other => panic!("{other:?}"),
         }
         let msg = r#"{"janus":"error","transaction":"t","error":{"code":458,"reason":"No such session"}}"#;
-        assert!(matches!(Incoming::parse(msg), Ok(Incoming::Error { code: 458, .. })));
+        assert!(matches!(
+            Incoming::parse(msg),
+            Ok(Incoming::Error { code: 458, .. })
+        ));
     }
 
     #[test]
@@ -502,7 +581,10 @@ mod tests {
         let msg = r#"{"janus":"event","sender":1,"plugindata":{"data":{"videoroom":"updated",
             "streams":[{"mid":"0","type":"hologram"},{"mid":"1","type":"video","feed_id":9}]}}}"#;
         match Incoming::parse(msg).expect("valid") {
-            Incoming::Event { room: RoomEvent::Streams(s), .. } => assert_eq!(s.len(), 1),
+            Incoming::Event {
+                room: RoomEvent::Streams(s),
+                ..
+            } => assert_eq!(s.len(), 1),
             other => panic!("{other:?}"),
         }
     }
@@ -515,6 +597,9 @@ mod tests {
             sdp_mline_index: Some(0),
         };
         assert_eq!(Trickle::from_json(&t.to_json()), Ok(t));
-        assert_eq!(Trickle::from_json(&Trickle::Completed.to_json()), Ok(Trickle::Completed));
+        assert_eq!(
+            Trickle::from_json(&Trickle::Completed.to_json()),
+            Ok(Trickle::Completed)
+        );
     }
 }

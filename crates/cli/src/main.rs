@@ -1,0 +1,327 @@
+//! `talkline`: join meetings headless, list devices, measure codecs.
+
+mod spec;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use talkline_media::source::PatternSource;
+use talkline_media::tone::ToneSource;
+use talkline_media::wav::WavSource;
+use talkline_media::y4m::Y4mSource;
+use talkline_media::{AudioSource, VideoSource};
+use talkline_meeting::{
+    CallCommand, CallConfig, CallEvent, CallState, MeetingError, MeetingLink, ServerUrl,
+};
+
+use spec::{CameraSpec, MicSpec, SpeakerSpec};
+
+/// The WebRTC stack reports recoverable protocol noise as warnings.
+const QUIET_LOGS: &str =
+    "warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,rtc_srtp=error,webrtc=error";
+
+/// The server a bare meeting ID joins when none is given.
+const DEFAULT_SERVER: &str = "ws://127.0.0.1:8188";
+
+#[derive(Parser)]
+#[command(
+    name = "talkline",
+    version,
+    about = "TalkLine conferencing client (headless)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Lists cameras, microphones and speakers.
+    Devices,
+    /// Joins a meeting by link or meeting ID.
+    Join(JoinArgs),
+}
+
+#[derive(Parser)]
+struct JoinArgs {
+    /// talkline://join?server=…&room=…[&pin=…], or a numeric meeting ID
+    link: String,
+    /// Your name as others see it.
+    #[arg(long)]
+    name: String,
+    /// Meeting server for a bare meeting ID.
+    #[arg(long, default_value = DEFAULT_SERVER)]
+    server: String,
+    /// Meeting PIN (overrides one in the link).
+    #[arg(long)]
+    pin: Option<String>,
+    /// test | test:WxH@FPS | camera index | FILE.y4m | none
+    #[arg(long, default_value = "test")]
+    camera: String,
+    /// test | test:HZ | default | FILE.wav | none
+    #[arg(long, default_value = "test")]
+    mic: String,
+    /// null | default | FILE.wav
+    #[arg(long, default_value = "null")]
+    speaker: String,
+    /// Leave after this many seconds (otherwise on Ctrl-C).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Write call statistics as JSON to this file at exit.
+    #[arg(long)]
+    stats_json: Option<PathBuf>,
+    /// Video bitrate in kbit/s.
+    #[arg(long, default_value_t = 1200)]
+    video_kbps: u32,
+    /// Join with the microphone muted.
+    #[arg(long)]
+    muted: bool,
+    /// Join with the camera off.
+    #[arg(long)]
+    camera_off: bool,
+}
+
+/// Exit codes a script can act on.
+mod exit {
+    pub const USAGE: u8 = 2;
+    pub const UNREACHABLE: u8 = 3;
+    pub const REFUSED: u8 = 4;
+    pub const LOST: u8 = 5;
+    pub const MEDIA: u8 = 6;
+}
+
+fn exit_code(e: &MeetingError) -> u8 {
+    match e {
+        MeetingError::Link(_) => exit::USAGE,
+        MeetingError::ServerUnreachable(_) => exit::UNREACHABLE,
+        MeetingError::NoSuchRoom(_)
+        | MeetingError::WrongPin
+        | MeetingError::RoomFull
+        | MeetingError::Server { .. } => exit::REFUSED,
+        MeetingError::Media(_) => exit::MEDIA,
+        _ => exit::LOST,
+    }
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(QUIET_LOGS)).init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Devices => devices(),
+        Command::Join(args) => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            runtime.block_on(join(args))
+        }
+    }
+}
+
+fn devices() -> ExitCode {
+    let print = |title: &str,
+                 list: Result<
+        Vec<talkline_media::devices::DeviceInfo>,
+        talkline_media::MediaError,
+    >| {
+        println!("{title}:");
+        match list {
+            Ok(list) if list.is_empty() => println!("  (none found)"),
+            Ok(list) => {
+                for d in list {
+                    println!(
+                        "  {}: {}{}",
+                        d.index,
+                        d.name,
+                        if d.is_default { " (default)" } else { "" }
+                    );
+                }
+            }
+            Err(e) => println!("  (unavailable: {e})"),
+        }
+    };
+    print("cameras", talkline_media::devices::cameras());
+    print("microphones", talkline_media::devices::microphones());
+    print("speakers", talkline_media::devices::speakers());
+    ExitCode::SUCCESS
+}
+
+fn open_camera(spec: &CameraSpec) -> Result<Option<Box<dyn VideoSource>>, String> {
+    Ok(match spec {
+        CameraSpec::None => None,
+        CameraSpec::Pattern { width, height, fps } => Some(Box::new(
+            PatternSource::new(*width, *height, *fps).map_err(|e| e.to_string())?,
+        )),
+        CameraSpec::File(path) => Some(Box::new(Y4mSource::open(path).map_err(|e| e.to_string())?)),
+        CameraSpec::Device(index) => {
+            return Err(format!(
+                "camera {index}: live cameras are not wired into the CLI yet; use --camera test or a .y4m file"
+            ));
+        }
+    })
+}
+
+fn open_mic(spec: &MicSpec) -> Result<Option<Box<dyn AudioSource>>, String> {
+    Ok(match spec {
+        MicSpec::None => None,
+        MicSpec::Tone(hz) => Some(Box::new(ToneSource::new(*hz).map_err(|e| e.to_string())?)),
+        MicSpec::File(path) => Some(Box::new(WavSource::open(path).map_err(|e| e.to_string())?)),
+        MicSpec::Default => {
+            return Err(
+                "the live microphone is not wired into the CLI yet; use --mic test or a .wav file"
+                    .into(),
+            );
+        }
+    })
+}
+
+fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(exit::USAGE)
+}
+
+async fn join(args: JoinArgs) -> ExitCode {
+    let link = match MeetingLink::parse(&args.link) {
+        Ok(link) => link,
+        Err(e) => return usage_error(format_args!("{e}")),
+    };
+    let default_server = match ServerUrl::parse(&args.server) {
+        Ok(s) => s,
+        Err(e) => return usage_error(format_args!("--server: {e}")),
+    };
+    let name = args.name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return usage_error("--name must be 1 to 64 printable characters");
+    }
+    let (camera, mic, speaker) = match (
+        spec::camera(&args.camera),
+        spec::mic(&args.mic),
+        spec::speaker(&args.speaker),
+    ) {
+        (Ok(c), Ok(m), Ok(s)) => (c, m, s),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return usage_error(e),
+    };
+    if speaker != SpeakerSpec::Null {
+        return usage_error(
+            "only --speaker null is available in this build: received audio is decoded and measured",
+        );
+    }
+    if let Some(d) = args.duration {
+        if !(d > 0.0 && d < 7.0 * 86_400.0) {
+            return usage_error("--duration must be a positive number of seconds");
+        }
+    }
+    // A missing device is reported and the call goes on with what exists.
+    let video = open_camera(&camera).unwrap_or_else(|e| {
+        eprintln!("warning: {e}; joining without video");
+        None
+    });
+    let audio = open_mic(&mic).unwrap_or_else(|e| {
+        eprintln!("warning: {e}; joining without audio");
+        None
+    });
+    let server = link.server_or(&default_server).clone();
+    let config = CallConfig {
+        server: server.clone(),
+        room: link.room,
+        pin: args.pin.clone().or(link.pin.clone()),
+        display: name.to_string(),
+        video,
+        audio,
+        video_bitrate_kbps: args.video_kbps,
+    };
+    let mut call = match talkline_meeting::join(config).await {
+        Ok(call) => call,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit_code(&e));
+        }
+    };
+    println!("joined meeting {} on {server} as {name}", link.room);
+    if args.muted {
+        call.command(CallCommand::SetAudioMuted(true));
+    }
+    if args.camera_off {
+        call.command(CallCommand::SetVideoMuted(true));
+    }
+    let deadline = async {
+        match args.duration {
+            Some(d) => tokio::time::sleep(Duration::from_secs_f64(d)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+    let mut outcome: Option<MeetingError> = None;
+    loop {
+        tokio::select! {
+            _ = &mut deadline => break,
+            _ = shutdown_signal() => break,
+            event = call.events.recv() => match event {
+                Some(CallEvent::State(CallState::Reconnecting)) => println!("reconnecting…"),
+                Some(CallEvent::State(CallState::Joined)) => println!("connected"),
+                Some(CallEvent::State(_)) => {}
+                Some(CallEvent::ParticipantJoined(p)) => println!("+ {} joined", p.display),
+                Some(CallEvent::ParticipantChanged(p)) => println!(
+                    "~ {} microphone {}, camera {}",
+                    p.display,
+                    if p.audio_muted { "muted" } else { "on" },
+                    if p.video_muted { "off" } else { "on" }
+                ),
+                Some(CallEvent::ParticipantLeft(p)) => println!("- {} left", p.display),
+                Some(CallEvent::Ended(e)) => {
+                    outcome = e;
+                    break;
+                }
+                None => break,
+            },
+        }
+    }
+    let stats = std::sync::Arc::clone(&call.stats);
+    call.leave().await;
+    println!("left the meeting");
+    let stats = stats.snapshot();
+    if let Some(path) = &args.stats_json {
+        let text = serde_json::to_string_pretty(&stats).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, text + "\n") {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    match outcome {
+        Some(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit_code(&e))
+        }
+        None => ExitCode::SUCCESS,
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,834 @@
+//! A call on a Janus VideoRoom: one publisher handle and peer connection for
+//! what we send, one multistream subscriber handle and peer connection for
+//! everyone else. A single task drives it; the `SessionMachine` decides, this
+//! module carries out.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::RTCOfferOptions;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use tokio::sync::mpsc;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
+
+use talkline_media::{AudioSource, VideoSource};
+
+use crate::error::MeetingError;
+use crate::janus::connection::{JanusConnection, SignalEvent};
+use crate::janus::protocol::{
+    Incoming, Jsep, JsepKind, MediaKind, Publisher, RoomEvent, SubscribedStream, request,
+};
+use crate::link::ServerUrl;
+use crate::peer::{self, OPUS_PAYLOAD_TYPE, PeerEvent, PeerRole, VP8_PAYLOAD_TYPE};
+use crate::receive::spawn_track_receiver;
+use crate::sdp;
+use crate::send::{SendPipeline, TrackTarget};
+use crate::session::{
+    Breakage, CallState, Participant, SessionInput, SessionMachine, SessionOutput,
+};
+use crate::stats::CallStats;
+
+/// How long an ICE restart may take before the call rejoins instead.
+const ICE_RESTART_GRACE: Duration = Duration::from_secs(8);
+/// Rejoin attempts back off up to this interval and give up after the limit.
+const REJOIN_MAX_BACKOFF: Duration = Duration::from_secs(5);
+const REJOIN_GIVE_UP: Duration = Duration::from_secs(120);
+
+pub struct CallConfig {
+    pub server: ServerUrl,
+    pub room: u64,
+    pub pin: Option<String>,
+    pub display: String,
+    pub video: Option<Box<dyn VideoSource>>,
+    pub audio: Option<Box<dyn AudioSource>>,
+    pub video_bitrate_kbps: u32,
+}
+
+#[derive(Debug)]
+pub enum CallCommand {
+    SetAudioMuted(bool),
+    SetVideoMuted(bool),
+    Leave,
+}
+
+/// What the user of a call hears about.
+#[derive(Debug)]
+pub enum CallEvent {
+    State(CallState),
+    ParticipantJoined(Participant),
+    ParticipantChanged(Participant),
+    ParticipantLeft(Participant),
+    /// The call is over; `Some` when it ended on an error.
+    Ended(Option<MeetingError>),
+}
+
+pub struct CallHandle {
+    pub events: mpsc::UnboundedReceiver<CallEvent>,
+    commands: mpsc::UnboundedSender<CallCommand>,
+    pub stats: Arc<CallStats>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CallHandle {
+    pub fn command(&self, command: CallCommand) {
+        let _ = self.commands.send(command);
+    }
+
+    /// Leaves the meeting and waits (bounded) for the goodbye to go out.
+    pub async fn leave(self) {
+        let _ = self.commands.send(CallCommand::Leave);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}
+
+/// Everything that belongs to one signaling session; a rejoin replaces it.
+struct Link {
+    conn: JanusConnection,
+    signals: mpsc::UnboundedReceiver<SignalEvent>,
+    publisher_handle: u64,
+    private_id: u64,
+    publisher_pc: Arc<dyn PeerConnection>,
+    audio_mid: Option<String>,
+    video_mid: Option<String>,
+    subscriber: Option<Subscription>,
+    restart_started: Option<Instant>,
+}
+
+struct Subscription {
+    handle: u64,
+    pc: Arc<dyn PeerConnection>,
+    /// The last offer Janus made, to match tracks (by SSRC) to mids.
+    offer_sdp: String,
+    /// mid → stream as Janus describes it (feed id, display).
+    streams: HashMap<String, SubscribedStream>,
+    receivers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        for r in &self.receivers {
+            r.abort();
+        }
+    }
+}
+
+fn is_loopback(server: &ServerUrl) -> bool {
+    let host = server.host();
+    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+}
+
+fn webrtc_err(what: &'static str) -> impl Fn(rtc::shared::error::Error) -> MeetingError {
+    move |e| MeetingError::WebRtc(format!("{what}: {e}"))
+}
+
+/// A publisher id of our own choosing keeps our identity across a server
+/// restart; kept below 2^53 so JavaScript peers read it exactly.
+fn random_publisher_id() -> u64 {
+    rand::random::<u64>() % (1u64 << 53) + 1
+}
+
+/// Where and as whom: the part of the config a rejoin needs again.
+struct Target {
+    server: ServerUrl,
+    room: u64,
+    pin: Option<String>,
+    display: String,
+}
+
+struct Driver {
+    config: Target,
+    publisher_id: u64,
+    session: SessionMachine,
+    stats: Arc<CallStats>,
+    pipeline: SendPipeline,
+    peer_tx: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
+    events: mpsc::UnboundedSender<CallEvent>,
+}
+
+/// Joins a meeting. Returns once joined (so a wrong PIN, an unknown room or
+/// an unreachable server is an error here); the call then runs on its own.
+pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
+    let stats = CallStats::new(Instant::now());
+    let pipeline = SendPipeline::start(
+        config.video,
+        config.audio,
+        config.video_bitrate_kbps,
+        Arc::clone(&stats),
+    )?;
+    let config = Target {
+        server: config.server,
+        room: config.room,
+        pin: config.pin,
+        display: config.display,
+    };
+    let (peer_tx, mut peer_rx) = mpsc::unbounded_channel();
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let (commands, mut command_rx) = mpsc::unbounded_channel();
+    let mut driver = Driver {
+        config,
+        publisher_id: random_publisher_id(),
+        session: SessionMachine::new(),
+        stats: Arc::clone(&stats),
+        pipeline,
+        peer_tx,
+        events: events_tx,
+    };
+    let (link, publishers) = driver.establish().await?;
+    driver.stats.mark_joined();
+    let outputs = driver.session.handle(SessionInput::Joined {
+        self_id: driver.publisher_id,
+        publishers,
+    });
+    let mut link = Some(link);
+    driver.apply(&mut link, outputs).await;
+
+    let task = tokio::spawn(async move {
+        let ended = driver.run(&mut link, &mut peer_rx, &mut command_rx).await;
+        driver.shutdown(link).await;
+        let _ = driver.events.send(CallEvent::Ended(ended.err()));
+    });
+    Ok(CallHandle {
+        events,
+        commands,
+        stats,
+        task,
+    })
+}
+
+impl Driver {
+    fn emit(&self, event: CallEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Connects, joins as publisher and starts publishing.
+    async fn establish(&mut self) -> Result<(Link, Vec<Publisher>), MeetingError> {
+        let (conn, signals) = JanusConnection::open(&self.config.server).await?;
+        let handle = conn.attach_videoroom().await?;
+        let room = self.config.room;
+        let mut body =
+            request::join_publisher(room, &self.config.display, self.config.pin.as_deref());
+        body["id"] = serde_json::json!(self.publisher_id);
+        let mut reply = conn.message(handle, body.clone(), None).await?;
+        if let Incoming::Event {
+            room: RoomEvent::Error { code: 436, .. },
+            ..
+        } = reply
+        {
+            // Our old session still holds the id (it has not timed out yet).
+            self.publisher_id = random_publisher_id();
+            body["id"] = serde_json::json!(self.publisher_id);
+            reply = conn.message(handle, body, None).await?;
+        }
+        let (private_id, publishers) = match reply {
+            Incoming::Event {
+                room:
+                    RoomEvent::Joined {
+                        id,
+                        private_id,
+                        publishers,
+                        ..
+                    },
+                ..
+            } => {
+                self.publisher_id = id;
+                (private_id, publishers)
+            }
+            Incoming::Event {
+                room: RoomEvent::Error { code, reason },
+                ..
+            } => return Err(MeetingError::from_room_error(room, code, reason)),
+            other => {
+                return Err(MeetingError::Protocol(format!(
+                    "unexpected reply to join: {other:?}"
+                )));
+            }
+        };
+
+        let loopback = is_loopback(&self.config.server);
+        let pc = peer::new_peer(PeerRole::Publisher, loopback, self.peer_tx.clone()).await?;
+        let mut targets = Vec::new();
+        for (kind, codec, pt, slot) in [
+            (
+                RtpCodecKind::Audio,
+                peer::opus_codec(),
+                OPUS_PAYLOAD_TYPE,
+                &self.pipeline.audio_slot,
+            ),
+            (
+                RtpCodecKind::Video,
+                peer::vp8_codec(),
+                VP8_PAYLOAD_TYPE,
+                &self.pipeline.video_slot,
+            ),
+        ] {
+            if slot.receiver_count() == 0 {
+                continue;
+            }
+            let ssrc = rand::random::<u32>();
+            let track = Arc::new(
+                TrackLocalStaticSample::new(
+                    Instant::now(),
+                    MediaStreamTrack::new(
+                        format!("talkline-{}", self.publisher_id),
+                        format!("talkline-{kind}"),
+                        format!("talkline-{kind}"),
+                        kind,
+                        vec![RTCRtpEncodingParameters {
+                            rtp_coding_parameters: RTCRtpCodingParameters {
+                                ssrc: Some(ssrc),
+                                ..Default::default()
+                            },
+                            codec,
+                            ..Default::default()
+                        }],
+                    ),
+                )
+                .map_err(webrtc_err("local track"))?,
+            );
+            pc.add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
+                .await
+                .map_err(webrtc_err("add track"))?;
+            targets.push((
+                kind,
+                TrackTarget {
+                    track,
+                    ssrc,
+                    payload_type: pt,
+                },
+            ));
+        }
+        let offer = pc.create_offer(None).await.map_err(webrtc_err("offer"))?;
+        pc.set_local_description(offer.clone())
+            .await
+            .map_err(webrtc_err("local offer"))?;
+        let jsep = Jsep {
+            kind: JsepKind::Offer,
+            sdp: offer.sdp.clone(),
+        };
+        let answer = match conn
+            .message(handle, request::publish(), Some(&jsep))
+            .await?
+        {
+            Incoming::Event {
+                jsep:
+                    Some(
+                        jsep @ Jsep {
+                            kind: JsepKind::Answer,
+                            ..
+                        },
+                    ),
+                ..
+            } => jsep,
+            Incoming::Event {
+                room: RoomEvent::Error { code, reason },
+                ..
+            } => return Err(MeetingError::from_room_error(room, code, reason)),
+            other => {
+                return Err(MeetingError::Protocol(format!(
+                    "publish without an answer: {other:?}"
+                )));
+            }
+        };
+        let remote = RTCSessionDescription::answer(answer.sdp).map_err(webrtc_err("answer"))?;
+        pc.set_remote_description(remote)
+            .await
+            .map_err(webrtc_err("remote answer"))?;
+
+        for (kind, target) in targets {
+            let track = Arc::clone(&target.track);
+            let controls = Arc::clone(&self.pipeline.controls);
+            let stats = Arc::clone(&self.stats);
+            if kind == RtpCodecKind::Video {
+                // Keyframe requests (PLI/FIR) relayed by the SFU.
+                tokio::spawn(async move {
+                    while let Some(event) = track.poll().await {
+                        if matches!(
+                            event,
+                            webrtc::media_stream::track_local::TrackLocalEvent::OnRtcpPacket(_)
+                        ) {
+                            controls.keyframe_requested.store(true, Ordering::Relaxed);
+                            stats.keyframes_requested.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+                self.pipeline.video_slot.send_replace(Some(target));
+                self.pipeline
+                    .controls
+                    .keyframe_requested
+                    .store(true, Ordering::Relaxed);
+            } else {
+                self.pipeline.audio_slot.send_replace(Some(target));
+            }
+        }
+        let link = Link {
+            conn,
+            signals,
+            publisher_handle: handle,
+            private_id,
+            audio_mid: sdp::first_mid(&offer.sdp, "audio"),
+            video_mid: sdp::first_mid(&offer.sdp, "video"),
+            publisher_pc: pc,
+            subscriber: None,
+            restart_started: None,
+        };
+        // Mute state survives a rejoin.
+        let (a, v) = (
+            self.pipeline.controls.audio_muted.load(Ordering::Relaxed),
+            self.pipeline.controls.video_muted.load(Ordering::Relaxed),
+        );
+        if a || v {
+            self.configure_sending(&link).await;
+        }
+        Ok((link, publishers))
+    }
+
+    async fn configure_sending(&self, link: &Link) {
+        let c = &self.pipeline.controls;
+        let mut streams = Vec::new();
+        if let Some(mid) = &link.audio_mid {
+            streams.push((mid.as_str(), !c.audio_muted.load(Ordering::Relaxed)));
+        }
+        if let Some(mid) = &link.video_mid {
+            streams.push((mid.as_str(), !c.video_muted.load(Ordering::Relaxed)));
+        }
+        if let Err(e) = link
+            .conn
+            .message(
+                link.publisher_handle,
+                request::configure_sending(&streams),
+                None,
+            )
+            .await
+        {
+            log::warn!("configure failed: {e}");
+        }
+    }
+
+    /// Carries out what the session machine decided.
+    async fn apply(&mut self, link: &mut Option<Link>, outputs: Vec<SessionOutput>) {
+        let mut queue: std::collections::VecDeque<SessionOutput> = outputs.into();
+        while let Some(output) = queue.pop_front() {
+            match output {
+                SessionOutput::State(state) => self.emit(CallEvent::State(state)),
+                SessionOutput::ParticipantJoined(p) => {
+                    self.stats.remote(p.id, &p.display);
+                    self.emit(CallEvent::ParticipantJoined(p));
+                }
+                SessionOutput::ParticipantChanged(p) => self.emit(CallEvent::ParticipantChanged(p)),
+                SessionOutput::ParticipantLeft(p) => self.emit(CallEvent::ParticipantLeft(p)),
+                SessionOutput::Subscribe(feeds) => {
+                    if let Some(l) = link.as_mut() {
+                        if let Err(e) = self.subscribe(l, &feeds).await {
+                            log::warn!("subscribing failed: {e}");
+                            queue.extend(
+                                self.session
+                                    .handle(SessionInput::Broken(Breakage::Signaling)),
+                            );
+                        }
+                    }
+                }
+                SessionOutput::Unsubscribe(feed) => {
+                    let Some(l) = link.as_mut() else { continue };
+                    let Some(handle) = l.subscriber.as_ref().map(|s| s.handle) else {
+                        continue;
+                    };
+                    // Janus answers with an "updated" offer without the feed.
+                    match l
+                        .conn
+                        .message(handle, request::unsubscribe(feed), None)
+                        .await
+                    {
+                        Ok(reply) => self.handle_subscriber_reply(l, reply).await,
+                        Err(e) => log::debug!("unsubscribe failed: {e}"),
+                    }
+                }
+                SessionOutput::RestartIce => {
+                    if let Some(l) = link.as_mut() {
+                        self.stats.ice_restarts.fetch_add(1, Ordering::Relaxed);
+                        l.restart_started = Some(Instant::now());
+                        if let Err(e) = self.restart_ice(l).await {
+                            log::warn!("ICE restart failed: {e}; rejoining");
+                            queue.extend(
+                                self.session
+                                    .handle(SessionInput::Broken(Breakage::Signaling)),
+                            );
+                        }
+                    }
+                }
+                SessionOutput::Rejoin => {
+                    if let Some(old) = link.take() {
+                        close_link(old).await;
+                    }
+                    self.pipeline.audio_slot.send_replace(None);
+                    self.pipeline.video_slot.send_replace(None);
+                    match self.rejoin().await {
+                        Ok((l, publishers)) => {
+                            *link = Some(l);
+                            self.stats.rejoins.fetch_add(1, Ordering::Relaxed);
+                            self.stats.reset_since_rejoin();
+                            queue.extend(self.session.handle(SessionInput::Joined {
+                                self_id: self.publisher_id,
+                                publishers,
+                            }));
+                        }
+                        Err(e) => {
+                            queue.extend(self.session.handle(SessionInput::Leave));
+                            self.emit(CallEvent::Ended(Some(e)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn rejoin(&mut self) -> Result<(Link, Vec<Publisher>), MeetingError> {
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            match self.establish().await {
+                Ok(ok) => return Ok(ok),
+                Err(e @ (MeetingError::WrongPin | MeetingError::NoSuchRoom(_))) => return Err(e),
+                Err(e) if started.elapsed() > REJOIN_GIVE_UP => return Err(e),
+                Err(e) => {
+                    log::info!("rejoin failed ({e}); retrying in {backoff:?}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(REJOIN_MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    async fn restart_ice(&self, link: &mut Link) -> Result<(), MeetingError> {
+        let pc = &link.publisher_pc;
+        let offer = pc
+            .create_offer(Some(RTCOfferOptions { ice_restart: true }))
+            .await
+            .map_err(webrtc_err("restart offer"))?;
+        pc.set_local_description(offer.clone())
+            .await
+            .map_err(webrtc_err("restart local"))?;
+        let jsep = Jsep {
+            kind: JsepKind::Offer,
+            sdp: offer.sdp,
+        };
+        let body = serde_json::json!({"request": "configure"});
+        if let Incoming::Event {
+            jsep: Some(answer), ..
+        } = link
+            .conn
+            .message(link.publisher_handle, body, Some(&jsep))
+            .await?
+        {
+            let remote =
+                RTCSessionDescription::answer(answer.sdp).map_err(webrtc_err("restart answer"))?;
+            pc.set_remote_description(remote)
+                .await
+                .map_err(webrtc_err("restart remote"))?;
+        }
+        if let Some(sub) = &link.subscriber {
+            let reply = link
+                .conn
+                .message(
+                    sub.handle,
+                    serde_json::json!({"request": "configure", "restart": true}),
+                    None,
+                )
+                .await?;
+            self.handle_subscriber_reply(link, reply).await;
+        }
+        Ok(())
+    }
+
+    /// Adds feeds to our one subscription, creating it on first use.
+    async fn subscribe(&mut self, link: &mut Link, feeds: &[u64]) -> Result<(), MeetingError> {
+        if link.subscriber.is_some() {
+            let handle = link
+                .subscriber
+                .as_ref()
+                .map(|s| s.handle)
+                .unwrap_or_default();
+            let reply = link
+                .conn
+                .message(handle, request::subscribe(feeds), None)
+                .await?;
+            self.handle_subscriber_reply(link, reply).await;
+            return Ok(());
+        }
+        let handle = link.conn.attach_videoroom().await?;
+        let body = request::join_subscriber(
+            self.config.room,
+            link.private_id,
+            self.config.pin.as_deref(),
+            feeds,
+        );
+        let reply = link.conn.message(handle, body, None).await?;
+        let pc = peer::new_peer(
+            PeerRole::Subscriber,
+            is_loopback(&self.config.server),
+            self.peer_tx.clone(),
+        )
+        .await?;
+        link.subscriber = Some(Subscription {
+            handle,
+            pc,
+            offer_sdp: String::new(),
+            streams: HashMap::new(),
+            receivers: Vec::new(),
+        });
+        self.handle_subscriber_reply(link, reply).await;
+        Ok(())
+    }
+
+    /// Applies an attached/updated event with its offer: answer and start.
+    async fn handle_subscriber_reply(&self, link: &mut Link, reply: Incoming) {
+        let Incoming::Event { room, jsep, .. } = reply else {
+            return;
+        };
+        let Some(sub) = link.subscriber.as_mut() else {
+            return;
+        };
+        match room {
+            RoomEvent::Streams(streams) => {
+                sub.streams = streams.into_iter().map(|s| (s.mid.clone(), s)).collect();
+            }
+            RoomEvent::Error { code, reason } => {
+                log::warn!("subscription error {code}: {reason}");
+                return;
+            }
+            _ => {}
+        }
+        let Some(offer) = jsep.filter(|j| j.kind == JsepKind::Offer) else {
+            return;
+        };
+        let result = async {
+            let remote = RTCSessionDescription::offer(offer.sdp.clone())
+                .map_err(webrtc_err("subscriber offer"))?;
+            sub.pc
+                .set_remote_description(remote)
+                .await
+                .map_err(webrtc_err("subscriber remote"))?;
+            let answer = sub
+                .pc
+                .create_answer(None)
+                .await
+                .map_err(webrtc_err("subscriber answer"))?;
+            sub.pc
+                .set_local_description(answer.clone())
+                .await
+                .map_err(webrtc_err("subscriber local"))?;
+            sub.offer_sdp = offer.sdp;
+            let jsep = Jsep {
+                kind: JsepKind::Answer,
+                sdp: answer.sdp,
+            };
+            link.conn
+                .message(sub.handle, request::start(), Some(&jsep))
+                .await
+        }
+        .await;
+        if let Err(e) = result {
+            log::warn!("subscriber negotiation failed: {e}");
+        }
+    }
+
+    async fn on_remote_track(&self, link: &mut Link, track: Arc<dyn TrackRemote>) {
+        let Some(sub) = link.subscriber.as_mut() else {
+            return;
+        };
+        let kind = track.kind().await;
+        let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
+        let stream =
+            sdp::mid_of_ssrc(&sub.offer_sdp, ssrc).and_then(|mid| sub.streams.get(&mid).cloned());
+        let Some(stream) = stream else {
+            log::warn!("a remote track (ssrc {ssrc}) matches no subscribed stream");
+            return;
+        };
+        let Some(feed) = stream.feed_id else { return };
+        let display = stream.feed_display.unwrap_or_default();
+        let remote = self.stats.remote(feed, &display);
+        let expected = match stream.kind {
+            MediaKind::Audio => RtpCodecKind::Audio,
+            MediaKind::Video => RtpCodecKind::Video,
+            MediaKind::Data => return,
+        };
+        if expected != kind {
+            log::warn!("track kind {kind} does not match stream kind");
+        }
+        sub.receivers.push(spawn_track_receiver(
+            track,
+            expected,
+            remote,
+            Arc::clone(&self.stats),
+        ));
+    }
+
+    async fn on_signal(&mut self, link: &mut Option<Link>, msg: Incoming) -> Vec<SessionOutput> {
+        let Some(l) = link.as_mut() else {
+            return Vec::new();
+        };
+        let sub_handle = l.subscriber.as_ref().map(|s| s.handle);
+        match msg {
+            Incoming::Event { sender, room, .. } if sender == l.publisher_handle => match room {
+                RoomEvent::Publishers(list) => self.session.handle(SessionInput::Publishers(list)),
+                RoomEvent::Leaving(id) | RoomEvent::Unpublished(id) => {
+                    self.session.handle(SessionInput::Gone(id))
+                }
+                _ => Vec::new(),
+            },
+            msg @ Incoming::Event { .. } => {
+                if let Incoming::Event { sender, .. } = &msg {
+                    if Some(*sender) == sub_handle {
+                        self.handle_subscriber_reply(l, msg).await;
+                    }
+                }
+                Vec::new()
+            }
+            Incoming::Trickle { sender, trickle } => {
+                let pc = if sender == l.publisher_handle {
+                    Some(&l.publisher_pc)
+                } else if Some(sender) == sub_handle {
+                    l.subscriber.as_ref().map(|s| &s.pc)
+                } else {
+                    None
+                };
+                if let (Some(pc), Some(init)) = (pc, peer::candidate_init(&trickle)) {
+                    if let Err(e) = pc.add_ice_candidate(init).await {
+                        log::debug!("ignoring a remote candidate: {e}");
+                    }
+                }
+                Vec::new()
+            }
+            Incoming::Hangup { sender, .. }
+                if sender == l.publisher_handle || Some(sender) == sub_handle =>
+            {
+                self.session
+                    .handle(SessionInput::Broken(Breakage::MediaPath))
+            }
+            Incoming::Timeout => self
+                .session
+                .handle(SessionInput::Broken(Breakage::Signaling)),
+            _ => Vec::new(),
+        }
+    }
+
+    fn on_peer_state(
+        &mut self,
+        link: &mut Option<Link>,
+        state: RTCPeerConnectionState,
+    ) -> Vec<SessionOutput> {
+        match state {
+            RTCPeerConnectionState::Connected => {
+                if let Some(l) = link.as_mut() {
+                    l.restart_started = None;
+                }
+                self.session.handle(SessionInput::Restored)
+            }
+            RTCPeerConnectionState::Failed => self
+                .session
+                .handle(SessionInput::Broken(Breakage::MediaPath)),
+            _ => Vec::new(),
+        }
+    }
+
+    async fn run(
+        &mut self,
+        link: &mut Option<Link>,
+        peer_rx: &mut mpsc::UnboundedReceiver<(PeerRole, PeerEvent)>,
+        commands: &mut mpsc::UnboundedReceiver<CallCommand>,
+    ) -> Result<(), MeetingError> {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            if self.session.state() == CallState::Left {
+                return Ok(());
+            }
+            let outputs = tokio::select! {
+                signal = async {
+                    match link.as_mut() {
+                        Some(l) => l.signals.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => match signal {
+                    Some(SignalEvent::Message(msg)) => self.on_signal(link, msg).await,
+                    Some(SignalEvent::Closed(reason)) => {
+                        log::info!("signaling connection closed: {reason}");
+                        self.session.handle(SessionInput::Broken(Breakage::Signaling))
+                    }
+                    None => self.session.handle(SessionInput::Broken(Breakage::Signaling)),
+                },
+                Some((role, event)) = peer_rx.recv() => match event {
+                    PeerEvent::Candidate(c) => {
+                        if let Some(l) = link.as_ref() {
+                            let handle = match role {
+                                PeerRole::Publisher => Some(l.publisher_handle),
+                                PeerRole::Subscriber => l.subscriber.as_ref().map(|s| s.handle),
+                            };
+                            if let Some(h) = handle {
+                                l.conn.trickle(h, &c);
+                            }
+                        }
+                        Vec::new()
+                    }
+                    PeerEvent::State(state) => self.on_peer_state(link, state),
+                    PeerEvent::Track(track) => {
+                        if let Some(l) = link.as_mut() {
+                            self.on_remote_track(l, track).await;
+                        }
+                        Vec::new()
+                    }
+                },
+                command = commands.recv() => match command {
+                    Some(CallCommand::SetAudioMuted(m)) => {
+                        self.pipeline.controls.audio_muted.store(m, Ordering::Relaxed);
+                        if let Some(l) = link.as_ref() { self.configure_sending(l).await; }
+                        Vec::new()
+                    }
+                    Some(CallCommand::SetVideoMuted(m)) => {
+                        self.pipeline.controls.video_muted.store(m, Ordering::Relaxed);
+                        if let Some(l) = link.as_ref() { self.configure_sending(l).await; }
+                        Vec::new()
+                    }
+                    Some(CallCommand::Leave) | None => self.session.handle(SessionInput::Leave),
+                },
+                _ = tick.tick() => {
+                    let stuck = link.as_ref().and_then(|l| l.restart_started).is_some_and(|t| t.elapsed() > ICE_RESTART_GRACE);
+                    if stuck {
+                        self.session.handle(SessionInput::Broken(Breakage::Signaling))
+                    } else {
+                        Vec::new()
+                    }
+                }
+            };
+            self.apply(link, outputs).await;
+        }
+    }
+
+    async fn shutdown(&mut self, link: Option<Link>) {
+        self.pipeline.stop();
+        if let Some(l) = link {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(2),
+                l.conn.message(l.publisher_handle, request::leave(), None),
+            )
+            .await;
+            close_link(l).await;
+        }
+    }
+}
+
+async fn close_link(link: Link) {
+    let _ = link.publisher_pc.close().await;
+    if let Some(sub) = &link.subscriber {
+        let _ = sub.pc.close().await;
+    }
+    drop(link.subscriber);
+    link.conn.close().await;
+}

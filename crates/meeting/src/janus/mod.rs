@@ -1,0 +1,4 @@
+//! The Janus VideoRoom backend.
+
+pub mod connection;
+pub mod protocol;

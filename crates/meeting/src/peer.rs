@@ -1,0 +1,253 @@
+//! webrtc-rs peer connections set up the way a Janus VideoRoom call needs
+//! them: Opus and VP8 with the feedback Janus and browsers use, trickle ICE,
+//! and keyframe requests from the SFU delivered to our encoder.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
+};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+};
+use rtc::sansio::Protocol;
+use tokio::sync::mpsc;
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceCandidateInit,
+    RTCIceGatheringState, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+};
+
+use crate::error::MeetingError;
+use crate::janus::protocol::Trickle;
+
+pub const OPUS_PAYLOAD_TYPE: u8 = 111;
+pub const VP8_PAYLOAD_TYPE: u8 = 96;
+
+/// Which of our two connections to the SFU an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerRole {
+    Publisher,
+    Subscriber,
+}
+
+/// What a peer connection reports to the call.
+pub enum PeerEvent {
+    Candidate(Trickle),
+    State(RTCPeerConnectionState),
+    Track(Arc<dyn TrackRemote>),
+}
+
+impl std::fmt::Debug for PeerEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerEvent::Candidate(c) => f.debug_tuple("Candidate").field(c).finish(),
+            PeerEvent::State(s) => f.debug_tuple("State").field(s).finish(),
+            PeerEvent::Track(_) => f.write_str("Track"),
+        }
+    }
+}
+
+struct Handler {
+    role: PeerRole,
+    events: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if let Ok(init) = event.candidate.to_json() {
+            let trickle = Trickle::Candidate {
+                candidate: init.candidate,
+                sdp_mid: init.sdp_mid,
+                sdp_mline_index: init.sdp_mline_index,
+            };
+            let _ = self.events.send((self.role, PeerEvent::Candidate(trickle)));
+        }
+    }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            let _ = self
+                .events
+                .send((self.role, PeerEvent::Candidate(Trickle::Completed)));
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.events.send((self.role, PeerEvent::State(state)));
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let _ = self.events.send((self.role, PeerEvent::Track(track)));
+    }
+}
+
+/// Hands PLI and FIR from the SFU to the application (they are the only
+/// inbound RTCP the encoder must act on); everything else stops here, after
+/// the default interceptors have used it.
+struct KeyframeRequestForwarder {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = std::time::Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            let requests: Vec<_> = packets
+                .iter()
+                .filter(|p| {
+                    let any = p.as_any();
+                    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+                })
+                .cloned()
+                .collect();
+            if requests.is_empty() {
+                return Ok(());
+            }
+            msg.message.packet = Packet::Rtcp(requests);
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequestForwarder {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+fn feedback(typ: &str, parameter: &str) -> RTCPFeedback {
+    RTCPFeedback {
+        typ: typ.into(),
+        parameter: parameter.into(),
+    }
+}
+
+pub fn opus_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+pub fn vp8_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_VP8.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![
+            feedback("nack", ""),
+            feedback("nack", "pli"),
+            feedback("ccm", "fir"),
+        ],
+    }
+}
+
+fn webrtc_err(what: &str) -> impl Fn(rtc::shared::error::Error) -> MeetingError + '_ {
+    move |e| MeetingError::WebRtc(format!("{what}: {e}"))
+}
+
+/// Builds one peer connection. `loopback` binds to 127.0.0.1 and offers
+/// loopback candidates: used when the server itself is on this machine.
+pub async fn new_peer(
+    role: PeerRole,
+    loopback: bool,
+    events: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
+) -> Result<Arc<dyn PeerConnection>, MeetingError> {
+    let mut media = MediaEngine::default();
+    media
+        .register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: opus_codec(),
+                payload_type: OPUS_PAYLOAD_TYPE,
+                ..Default::default()
+            },
+            RtpCodecKind::Audio,
+        )
+        .map_err(webrtc_err("opus codec"))?;
+    media
+        .register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: vp8_codec(),
+                payload_type: VP8_PAYLOAD_TYPE,
+                ..Default::default()
+            },
+            RtpCodecKind::Video,
+        )
+        .map_err(webrtc_err("vp8 codec"))?;
+    let registry = register_default_interceptors(Registry::new(), &mut media)
+        .map_err(webrtc_err("interceptors"))?;
+    let registry = registry.with(
+        Slot::from(14_000),
+        KeyframeRequestForwarder {
+            read: VecDeque::new(),
+            write: VecDeque::new(),
+        },
+    );
+    let settings = SettingEngineBuilder::new()
+        .with_include_loopback_candidate(loopback)
+        .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+        .build();
+    let bind = if loopback { "127.0.0.1:0" } else { "0.0.0.0:0" };
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(media)
+        .with_setting_engine(settings)
+        .with_interceptor_registry(registry)
+        .with_handler(Arc::new(Handler { role, events }))
+        .with_udp_addrs(vec![bind.to_string()])
+        .build()
+        .await
+        .map_err(webrtc_err("peer connection"))?;
+    Ok(Arc::new(pc))
+}
+
+pub fn candidate_init(trickle: &Trickle) -> Option<RTCIceCandidateInit> {
+    match trickle {
+        Trickle::Completed => None,
+        Trickle::Candidate {
+            candidate,
+            sdp_mid,
+            sdp_mline_index,
+        } => Some(RTCIceCandidateInit {
+            candidate: candidate.clone(),
+            sdp_mid: sdp_mid.clone(),
+            sdp_mline_index: *sdp_mline_index,
+            ..Default::default()
+        }),
+    }
+}

@@ -1,0 +1,168 @@
+//! The receiving half: one task per remote track on the network runtime;
+//! video is reassembled there and decoded on its own thread, audio is
+//! decoded in the task (Opus takes microseconds).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rtc::media::io::sample_builder::SampleBuilder;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp::codec::vp8::Vp8Packet;
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+
+use talkline_media::VideoFrame;
+use talkline_media::opus_codec::{OPUS_PACKET_SAMPLES, OpusDecoder};
+use talkline_media::pattern::read_stamp;
+use talkline_media::vp8::Vp8Decoder;
+
+use crate::stats::{CallStats, RemoteStats};
+
+/// Keyframe requests to the sender are spaced at least this far apart.
+const PLI_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Starts receiving one remote track; the task ends with the track.
+pub fn spawn_track_receiver(
+    track: Arc<dyn TrackRemote>,
+    kind: RtpCodecKind,
+    remote: Arc<RemoteStats>,
+    call: Arc<CallStats>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        match kind {
+            RtpCodecKind::Video => receive_video(track, remote, call).await,
+            _ => receive_audio(track, remote).await,
+        }
+    })
+}
+
+async fn receive_video(
+    track: Arc<dyn TrackRemote>,
+    remote: Arc<RemoteStats>,
+    call: Arc<CallStats>,
+) {
+    let media_ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
+    let need_keyframe = Arc::new(AtomicBool::new(true));
+    let (frames, decoder_input) = sync_channel::<Bytes>(8);
+    let decoder = {
+        let need_keyframe = Arc::clone(&need_keyframe);
+        let remote = Arc::clone(&remote);
+        std::thread::Builder::new()
+            .name("talkline-video-decode".into())
+            .spawn(move || decode_video(decoder_input, need_keyframe, remote, call))
+    };
+    if let Err(e) = decoder {
+        log::warn!("cannot start a video decoder thread: {e}");
+        return;
+    }
+    // 90 kHz clock; up to 128 packets may arrive out of order.
+    let mut builder = SampleBuilder::new(128, Vp8Packet::default(), 90_000);
+    let mut last_pli: Option<Instant> = None;
+    while let Some(event) = track.poll().await {
+        let TrackRemoteEvent::OnRtpPacket(packet) = event else {
+            continue;
+        };
+        let now = Instant::now();
+        builder.push(now, packet);
+        while let Some(sample) = builder.pop(now) {
+            forward_frame(&frames, sample.data, &need_keyframe);
+        }
+        if need_keyframe.load(Ordering::Relaxed) && last_pli.is_none_or(|t| now - t >= PLI_INTERVAL)
+        {
+            last_pli = Some(now);
+            let pli = PictureLossIndication {
+                sender_ssrc: 0,
+                media_ssrc,
+            };
+            if track.write_rtcp(vec![Box::new(pli)]).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+fn forward_frame(frames: &SyncSender<Bytes>, data: Bytes, need_keyframe: &AtomicBool) {
+    if let Err(TrySendError::Full(_)) = frames.try_send(data) {
+        // The decoder is behind: drop, and ask for a fresh start.
+        need_keyframe.store(true, Ordering::Relaxed);
+    }
+}
+
+fn is_vp8_keyframe(data: &[u8]) -> bool {
+    data.first().is_some_and(|b| b & 1 == 0)
+}
+
+fn decode_video(
+    input: Receiver<Bytes>,
+    need_keyframe: Arc<AtomicBool>,
+    remote: Arc<RemoteStats>,
+    call: Arc<CallStats>,
+) {
+    let Ok(mut decoder) = Vp8Decoder::new() else {
+        log::warn!("cannot create a VP8 decoder");
+        return;
+    };
+    let Ok(mut frame) = VideoFrame::new(2, 2) else {
+        return;
+    };
+    let mut waiting_for_keyframe = true;
+    while let Ok(data) = input.recv() {
+        if waiting_for_keyframe && !is_vp8_keyframe(&data) {
+            need_keyframe.store(true, Ordering::Relaxed);
+            continue;
+        }
+        match decoder.decode(&data, &mut frame) {
+            Ok(true) => {
+                waiting_for_keyframe = false;
+                need_keyframe.store(false, Ordering::Relaxed);
+                remote.video_frames_decoded.fetch_add(1, Ordering::Relaxed);
+                remote
+                    .video_frames_since_rejoin
+                    .fetch_add(1, Ordering::Relaxed);
+                remote.video_width.store(frame.width(), Ordering::Relaxed);
+                remote.video_height.store(frame.height(), Ordering::Relaxed);
+                call.mark_remote_frame();
+                if let Some(stamp) = read_stamp(&frame) {
+                    remote.record_latency(stamp.capture_time_ms);
+                }
+            }
+            Ok(false) => {}
+            Err(e) => {
+                log::debug!("video decode error: {e}");
+                remote.video_decode_errors.fetch_add(1, Ordering::Relaxed);
+                waiting_for_keyframe = true;
+                need_keyframe.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+async fn receive_audio(track: Arc<dyn TrackRemote>, remote: Arc<RemoteStats>) {
+    let Ok(mut decoder) = OpusDecoder::new() else {
+        log::warn!("cannot create an Opus decoder");
+        return;
+    };
+    let mut last_seq: Option<u16> = None;
+    while let Some(event) = track.poll().await {
+        let TrackRemoteEvent::OnRtpPacket(packet) = event else {
+            continue;
+        };
+        let seq = packet.header.sequence_number;
+        // One lost packet is rebuilt from the FEC in this one.
+        if last_seq.is_some_and(|prev| seq.wrapping_sub(prev) == 2) {
+            if let Ok(pcm) = decoder.conceal(Some(&packet.payload), OPUS_PACKET_SAMPLES) {
+                remote.record_audio(pcm);
+            }
+        }
+        if last_seq.is_none_or(|prev| seq.wrapping_sub(prev) < 0x8000) {
+            last_seq = Some(seq);
+        }
+        match decoder.decode(&packet.payload) {
+            Ok(pcm) => remote.record_audio(pcm),
+            Err(e) => log::debug!("audio decode error: {e}"),
+        }
+    }
+}

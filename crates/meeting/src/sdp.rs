@@ -1,0 +1,72 @@
+//! The little SDP reading the call needs: which m-section (mid) carries
+//! which SSRCs, so a remote track can be matched to a participant.
+
+/// One m-section as far as we care.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaSection {
+    pub kind: String,
+    pub mid: Option<String>,
+    pub ssrcs: Vec<u32>,
+}
+
+/// Splits an SDP into its media sections; tolerant of anything it does not
+/// understand (lines it cannot parse are skipped).
+pub fn media_sections(sdp: &str) -> Vec<MediaSection> {
+    let mut out: Vec<MediaSection> = Vec::new();
+    for line in sdp.lines().map(str::trim_end) {
+        if let Some(rest) = line.strip_prefix("m=") {
+            out.push(MediaSection {
+                kind: rest.split(' ').next().unwrap_or("").to_string(),
+                mid: None,
+                ssrcs: Vec::new(),
+            });
+        } else if let Some(section) = out.last_mut() {
+            if let Some(mid) = line.strip_prefix("a=mid:") {
+                section.mid = Some(mid.to_string());
+            } else if let Some(rest) = line.strip_prefix("a=ssrc:") {
+                if let Some(ssrc) = rest.split(' ').next().and_then(|s| s.parse().ok()) {
+                    if !section.ssrcs.contains(&ssrc) {
+                        section.ssrcs.push(ssrc);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The mid of the first section of `kind` ("audio"/"video").
+pub fn first_mid(sdp: &str, kind: &str) -> Option<String> {
+    media_sections(sdp)
+        .into_iter()
+        .find(|s| s.kind == kind)
+        .and_then(|s| s.mid)
+}
+
+/// The mid of the section that carries `ssrc`.
+pub fn mid_of_ssrc(sdp: &str, ssrc: u32) -> Option<String> {
+    media_sections(sdp)
+        .into_iter()
+        .find(|s| s.ssrcs.contains(&ssrc))
+        .and_then(|s| s.mid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_mids_and_ssrcs() {
+        let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=ssrc:111 cname:x\r\na=ssrc:111 msid:a b\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=ssrc:222 cname:x\r\na=ssrc:bogus\r\n\
+            m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n";
+        let s = media_sections(sdp);
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0].ssrcs, [111]);
+        assert_eq!(first_mid(sdp, "video").as_deref(), Some("1"));
+        assert_eq!(mid_of_ssrc(sdp, 222).as_deref(), Some("1"));
+        assert_eq!(mid_of_ssrc(sdp, 333), None);
+        assert!(media_sections("garbage\n\u{0}\nm=").len() == 1);
+    }
+}

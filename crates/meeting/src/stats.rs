@@ -1,0 +1,267 @@
+//! Call statistics, written from media threads with atomics only (the hot
+//! paths take no locks), read when the caller asks for a snapshot.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use talkline_media::analysis::dominant_frequency_hz;
+use talkline_media::{AUDIO_RATE_HZ, wall_clock_us};
+
+/// Latency histogram buckets: 1 ms each up to 5 s, the last one "5 s or more".
+const LATENCY_BUCKETS: usize = 5_001;
+/// The last second of a participant's audio, for the dominant frequency.
+const RECENT_AUDIO: usize = AUDIO_RATE_HZ as usize;
+
+pub struct RemoteStats {
+    pub feed_id: u64,
+    display: Mutex<String>,
+    pub video_frames_decoded: AtomicU64,
+    pub video_frames_since_rejoin: AtomicU64,
+    pub video_decode_errors: AtomicU64,
+    pub audio_frames_decoded: AtomicU64,
+    pub video_width: AtomicU32,
+    pub video_height: AtomicU32,
+    latency: Box<[AtomicU32]>,
+    latency_count: AtomicU64,
+    recent_audio: Mutex<RecentAudio>,
+}
+
+struct RecentAudio {
+    samples: Vec<i16>,
+    at: usize,
+    filled: bool,
+}
+
+impl RemoteStats {
+    fn new(feed_id: u64, display: &str) -> Self {
+        Self {
+            feed_id,
+            display: Mutex::new(display.to_string()),
+            video_frames_decoded: AtomicU64::new(0),
+            video_frames_since_rejoin: AtomicU64::new(0),
+            video_decode_errors: AtomicU64::new(0),
+            audio_frames_decoded: AtomicU64::new(0),
+            video_width: AtomicU32::new(0),
+            video_height: AtomicU32::new(0),
+            latency: (0..LATENCY_BUCKETS).map(|_| AtomicU32::new(0)).collect(),
+            latency_count: AtomicU64::new(0),
+            recent_audio: Mutex::new(RecentAudio {
+                samples: vec![0; RECENT_AUDIO],
+                at: 0,
+                filled: false,
+            }),
+        }
+    }
+
+    /// Records the glass-to-glass latency of a frame stamped at `capture_ms`.
+    pub fn record_latency(&self, capture_ms: u64) {
+        let now_ms = wall_clock_us() / 1000;
+        let latency = now_ms.saturating_sub(capture_ms) as usize;
+        self.latency[latency.min(LATENCY_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Keeps the most recent second of audio. Called from the network task
+    /// once per packet (not from a device callback), so a short uncontended
+    /// lock is acceptable here.
+    pub fn record_audio(&self, samples: &[i16]) {
+        self.audio_frames_decoded.fetch_add(
+            (samples.len() / talkline_media::AUDIO_FRAME_SAMPLES) as u64,
+            Ordering::Relaxed,
+        );
+        if let Ok(mut recent) = self.recent_audio.lock() {
+            for &s in samples {
+                let at = recent.at;
+                recent.samples[at] = s;
+                recent.at = (at + 1) % RECENT_AUDIO;
+                if recent.at == 0 {
+                    recent.filled = true;
+                }
+            }
+        }
+    }
+
+    fn percentile(&self, p: f64) -> Option<u64> {
+        let total = self.latency_count.load(Ordering::Relaxed);
+        if total == 0 {
+            return None;
+        }
+        let target = ((total as f64) * p).ceil().max(1.0) as u64;
+        let mut seen = 0u64;
+        for (ms, bucket) in self.latency.iter().enumerate() {
+            seen += bucket.load(Ordering::Relaxed) as u64;
+            if seen >= target {
+                return Some(ms as u64);
+            }
+        }
+        Some(LATENCY_BUCKETS as u64 - 1)
+    }
+
+    fn dominant_hz(&self) -> f64 {
+        let Ok(recent) = self.recent_audio.lock() else {
+            return 0.0;
+        };
+        let ordered: Vec<i16> = if recent.filled {
+            recent.samples[recent.at..]
+                .iter()
+                .chain(&recent.samples[..recent.at])
+                .copied()
+                .collect()
+        } else {
+            recent.samples[..recent.at].to_vec()
+        };
+        dominant_frequency_hz(&ordered).unwrap_or(0.0)
+    }
+
+    pub fn display(&self) -> String {
+        self.display.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    fn snapshot(&self) -> Value {
+        let mut v = json!({
+            "feed_id": self.feed_id,
+            "display": self.display(),
+            "video_frames_decoded": self.video_frames_decoded.load(Ordering::Relaxed),
+            "video_frames_since_rejoin": self.video_frames_since_rejoin.load(Ordering::Relaxed),
+            "video_decode_errors": self.video_decode_errors.load(Ordering::Relaxed),
+            "video_width": self.video_width.load(Ordering::Relaxed),
+            "video_height": self.video_height.load(Ordering::Relaxed),
+            "audio_frames_decoded": self.audio_frames_decoded.load(Ordering::Relaxed),
+            "audio_dominant_hz": self.dominant_hz(),
+            "pattern_frames": self.latency_count.load(Ordering::Relaxed),
+        });
+        if let (Some(p50), Some(p95)) = (self.percentile(0.5), self.percentile(0.95)) {
+            v["latency_ms_p50"] = json!(p50);
+            v["latency_ms_p95"] = json!(p95);
+        }
+        v
+    }
+}
+
+/// Statistics of one call.
+pub struct CallStats {
+    started: Instant,
+    joined: OnceLock<Instant>,
+    first_remote_frame: OnceLock<Instant>,
+    pub rejoins: AtomicU64,
+    pub ice_restarts: AtomicU64,
+    pub video_frames_sent: AtomicU64,
+    pub audio_packets_sent: AtomicU64,
+    pub keyframes_requested: AtomicU64,
+    remotes: Mutex<BTreeMap<u64, Arc<RemoteStats>>>,
+}
+
+impl CallStats {
+    pub fn new(started: Instant) -> Arc<Self> {
+        Arc::new(Self {
+            started,
+            joined: OnceLock::new(),
+            first_remote_frame: OnceLock::new(),
+            rejoins: AtomicU64::new(0),
+            ice_restarts: AtomicU64::new(0),
+            video_frames_sent: AtomicU64::new(0),
+            audio_packets_sent: AtomicU64::new(0),
+            keyframes_requested: AtomicU64::new(0),
+            remotes: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    pub fn mark_joined(&self) {
+        let _ = self.joined.set(Instant::now());
+    }
+
+    pub fn mark_remote_frame(&self) {
+        if self.first_remote_frame.get().is_none() {
+            let _ = self.first_remote_frame.set(Instant::now());
+        }
+    }
+
+    /// The stats of one remote participant, created on first use.
+    pub fn remote(&self, feed_id: u64, display: &str) -> Arc<RemoteStats> {
+        let Ok(mut map) = self.remotes.lock() else {
+            return Arc::new(RemoteStats::new(feed_id, display));
+        };
+        let entry = map
+            .entry(feed_id)
+            .or_insert_with(|| Arc::new(RemoteStats::new(feed_id, display)));
+        if !display.is_empty() {
+            if let Ok(mut d) = entry.display.lock() {
+                if *d != display {
+                    *d = display.to_string();
+                }
+            }
+        }
+        Arc::clone(entry)
+    }
+
+    /// Counts restart from here for every remote (after a rejoin).
+    pub fn reset_since_rejoin(&self) {
+        if let Ok(map) = self.remotes.lock() {
+            for r in map.values() {
+                r.video_frames_since_rejoin.store(0, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn ms_since_start(&self, at: Option<&Instant>) -> Value {
+        at.map_or(Value::Null, |t| {
+            json!(t.duration_since(self.started).as_millis() as u64)
+        })
+    }
+
+    pub fn snapshot(&self) -> Value {
+        let remote: Vec<Value> = self
+            .remotes
+            .lock()
+            .map(|m| m.values().map(|r| r.snapshot()).collect())
+            .unwrap_or_default();
+        json!({
+            "joined_ms": self.ms_since_start(self.joined.get()),
+            "first_remote_frame_ms": self.ms_since_start(self.first_remote_frame.get()),
+            "rejoins": self.rejoins.load(Ordering::Relaxed),
+            "ice_restarts": self.ice_restarts.load(Ordering::Relaxed),
+            "video_frames_sent": self.video_frames_sent.load(Ordering::Relaxed),
+            "audio_packets_sent": self.audio_packets_sent.load(Ordering::Relaxed),
+            "keyframes_requested": self.keyframes_requested.load(Ordering::Relaxed),
+            "remote": remote,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_and_tone() {
+        let stats = CallStats::new(Instant::now());
+        let r = stats.remote(7, "Ann");
+        let now = wall_clock_us() / 1000;
+        for _ in 0..90 {
+            r.record_latency(now.saturating_sub(40));
+        }
+        for _ in 0..10 {
+            r.record_latency(now.saturating_sub(400));
+        }
+        let p50 = r.percentile(0.5).expect("samples");
+        let p95 = r.percentile(0.95).expect("samples");
+        assert!((40..45).contains(&p50), "{p50}");
+        assert!((400..405).contains(&p95), "{p95}");
+        let mut tone = talkline_media::tone::ToneSource::new(660.0).expect("tone");
+        let mut frame = talkline_media::AudioFrame::default();
+        for _ in 0..150 {
+            tone.read(&mut frame);
+            r.record_audio(&frame.samples);
+        }
+        let snap = stats.snapshot();
+        let remote = &snap["remote"][0];
+        assert_eq!(remote["display"], "Ann");
+        assert_eq!(remote["audio_frames_decoded"], 150);
+        let hz = remote["audio_dominant_hz"].as_f64().expect("number");
+        assert!((hz - 660.0).abs() < 1.0, "{hz}");
+        assert_eq!(snap["joined_ms"], Value::Null);
+    }
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages TalkLine needs to build, run and test.
+# Idempotent: apt-get skips what is already there. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential pkg-config cmake nasm clang libclang-dev
+  libvpx-dev libasound2-dev libdbus-1-dev libssl-dev
+  # the meeting server the app and the tests use on loopback
+  janus libjs-janus-gateway
+  # tests: browser peer, audio path without a sound card, network namespaces
+  chromium pulseaudio pulseaudio-utils iproute2 util-linux procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
