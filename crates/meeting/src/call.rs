@@ -306,43 +306,49 @@ impl Driver {
                 },
             ));
         }
-        let offer = pc.create_offer(None).await.map_err(webrtc_err("offer"))?;
-        pc.set_local_description(offer.clone())
-            .await
-            .map_err(webrtc_err("local offer"))?;
-        let jsep = Jsep {
-            kind: JsepKind::Offer,
-            sdp: offer.sdp.clone(),
+        // Someone without camera and microphone joins to watch and listen:
+        // nothing to publish.
+        let offer_sdp = if targets.is_empty() {
+            String::new()
+        } else {
+            let offer = pc.create_offer(None).await.map_err(webrtc_err("offer"))?;
+            pc.set_local_description(offer.clone())
+                .await
+                .map_err(webrtc_err("local offer"))?;
+            let jsep = Jsep {
+                kind: JsepKind::Offer,
+                sdp: offer.sdp.clone(),
+            };
+            let answer = match conn
+                .message(handle, request::publish(), Some(&jsep))
+                .await?
+            {
+                Incoming::Event {
+                    jsep:
+                        Some(
+                            jsep @ Jsep {
+                                kind: JsepKind::Answer,
+                                ..
+                            },
+                        ),
+                    ..
+                } => jsep,
+                Incoming::Event {
+                    room: RoomEvent::Error { code, reason },
+                    ..
+                } => return Err(MeetingError::from_room_error(room, code, reason)),
+                other => {
+                    return Err(MeetingError::Protocol(format!(
+                        "publish without an answer: {other:?}"
+                    )));
+                }
+            };
+            let remote = RTCSessionDescription::answer(answer.sdp).map_err(webrtc_err("answer"))?;
+            pc.set_remote_description(remote)
+                .await
+                .map_err(webrtc_err("remote answer"))?;
+            offer.sdp
         };
-        let answer = match conn
-            .message(handle, request::publish(), Some(&jsep))
-            .await?
-        {
-            Incoming::Event {
-                jsep:
-                    Some(
-                        jsep @ Jsep {
-                            kind: JsepKind::Answer,
-                            ..
-                        },
-                    ),
-                ..
-            } => jsep,
-            Incoming::Event {
-                room: RoomEvent::Error { code, reason },
-                ..
-            } => return Err(MeetingError::from_room_error(room, code, reason)),
-            other => {
-                return Err(MeetingError::Protocol(format!(
-                    "publish without an answer: {other:?}"
-                )));
-            }
-        };
-        let remote = RTCSessionDescription::answer(answer.sdp).map_err(webrtc_err("answer"))?;
-        pc.set_remote_description(remote)
-            .await
-            .map_err(webrtc_err("remote answer"))?;
-
         for (kind, target) in targets {
             let track = Arc::clone(&target.track);
             let controls = Arc::clone(&self.pipeline.controls);
@@ -374,8 +380,8 @@ impl Driver {
             signals,
             publisher_handle: handle,
             private_id,
-            audio_mid: sdp::first_mid(&offer.sdp, "audio"),
-            video_mid: sdp::first_mid(&offer.sdp, "video"),
+            audio_mid: sdp::first_mid(&offer_sdp, "audio"),
+            video_mid: sdp::first_mid(&offer_sdp, "video"),
             publisher_pc: pc,
             subscriber: None,
             restart_started: None,

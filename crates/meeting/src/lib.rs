@@ -11,6 +11,7 @@ pub mod sdp;
 pub mod send;
 pub mod session;
 pub mod stats;
+pub mod vp8_assembler;
 
 pub use call::{CallCommand, CallConfig, CallEvent, CallHandle, join};
 pub use error::MeetingError;

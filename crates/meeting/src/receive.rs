@@ -8,9 +8,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rtc::media::io::sample_builder::SampleBuilder;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp::codec::vp8::Vp8Packet;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
@@ -20,6 +18,7 @@ use talkline_media::pattern::read_stamp;
 use talkline_media::vp8::Vp8Decoder;
 
 use crate::stats::{CallStats, RemoteStats};
+use crate::vp8_assembler::Vp8Assembler;
 
 /// Keyframe requests to the sender are spaced at least this far apart.
 const PLI_INTERVAL: Duration = Duration::from_millis(500);
@@ -58,17 +57,24 @@ async fn receive_video(
         log::warn!("cannot start a video decoder thread: {e}");
         return;
     }
-    // 90 kHz clock; up to 128 packets may arrive out of order.
-    let mut builder = SampleBuilder::new(128, Vp8Packet::default(), 90_000);
+    let mut assembler = Vp8Assembler::default();
     let mut last_pli: Option<Instant> = None;
     while let Some(event) = track.poll().await {
         let TrackRemoteEvent::OnRtpPacket(packet) = event else {
             continue;
         };
         let now = Instant::now();
-        builder.push(now, packet);
-        while let Some(sample) = builder.pop(now) {
-            forward_frame(&frames, sample.data, &need_keyframe);
+        let h = &packet.header;
+        let lost_before = assembler.incomplete_frames;
+        if let Some(frame) =
+            assembler.push(h.sequence_number, h.timestamp, h.marker, &packet.payload)
+        {
+            forward_frame(&frames, frame, &need_keyframe);
+        }
+        if assembler.incomplete_frames != lost_before {
+            // An empty frame tells the decoder the chain of references broke.
+            forward_frame(&frames, Bytes::new(), &need_keyframe);
+            need_keyframe.store(true, Ordering::Relaxed);
         }
         if need_keyframe.load(Ordering::Relaxed) && last_pli.is_none_or(|t| now - t >= PLI_INTERVAL)
         {
@@ -110,6 +116,10 @@ fn decode_video(
     };
     let mut waiting_for_keyframe = true;
     while let Ok(data) = input.recv() {
+        if data.is_empty() {
+            waiting_for_keyframe = true;
+            continue;
+        }
         if waiting_for_keyframe && !is_vp8_keyframe(&data) {
             need_keyframe.store(true, Ordering::Relaxed);
             continue;
