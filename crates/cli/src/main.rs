@@ -98,6 +98,7 @@ fn exit_code(e: &MeetingError) -> u8 {
         MeetingError::ServerUnreachable(_) => exit::UNREACHABLE,
         MeetingError::NoSuchRoom(_)
         | MeetingError::WrongPin
+        | MeetingError::PinRequired
         | MeetingError::RoomFull
         | MeetingError::Server { .. } => exit::REFUSED,
         MeetingError::Media(_) => exit::MEDIA,

@@ -15,6 +15,8 @@ pub enum MeetingError {
     NoSuchRoom(u64),
     #[error("wrong meeting PIN: check the PIN and try again")]
     WrongPin,
+    #[error("this meeting needs a PIN: use the full meeting link or give the PIN")]
+    PinRequired,
     #[error("the meeting is full")]
     RoomFull,
     #[error("the meeting server refused: {reason} (code {code})")]
@@ -33,6 +35,7 @@ impl MeetingError {
         match code {
             426 => MeetingError::NoSuchRoom(room),
             433 => MeetingError::WrongPin,
+            429 if reason.contains("pin") => MeetingError::PinRequired,
             432 => MeetingError::RoomFull,
             _ => MeetingError::Server { code, reason },
         }

@@ -136,7 +136,7 @@ fn decode_video(
                 remote.video_height.store(frame.height(), Ordering::Relaxed);
                 call.mark_remote_frame();
                 if let Some(stamp) = read_stamp(&frame) {
-                    remote.record_latency(stamp.capture_time_ms);
+                    remote.record_pattern_frame(stamp.frame_number, stamp.capture_time_ms);
                 }
             }
             Ok(false) => {}

@@ -26,6 +26,8 @@ pub struct RemoteStats {
     pub video_height: AtomicU32,
     latency: Box<[AtomicU32]>,
     latency_count: AtomicU64,
+    pattern_first: AtomicU64,
+    pattern_last: AtomicU64,
     recent_audio: Mutex<RecentAudio>,
 }
 
@@ -48,6 +50,8 @@ impl RemoteStats {
             video_height: AtomicU32::new(0),
             latency: (0..LATENCY_BUCKETS).map(|_| AtomicU32::new(0)).collect(),
             latency_count: AtomicU64::new(0),
+            pattern_first: AtomicU64::new(u64::MAX),
+            pattern_last: AtomicU64::new(0),
             recent_audio: Mutex::new(RecentAudio {
                 samples: vec![0; RECENT_AUDIO],
                 at: 0,
@@ -56,8 +60,15 @@ impl RemoteStats {
         }
     }
 
-    /// Records the glass-to-glass latency of a frame stamped at `capture_ms`.
-    pub fn record_latency(&self, capture_ms: u64) {
+    /// Records a test-pattern frame: its number (to count what arrived of
+    /// what was sent) and its glass-to-glass latency.
+    pub fn record_pattern_frame(&self, frame_number: u32, capture_ms: u64) {
+        self.pattern_first.fetch_min(frame_number as u64, Ordering::Relaxed);
+        self.pattern_last.fetch_max(frame_number as u64, Ordering::Relaxed);
+        self.record_latency(capture_ms);
+    }
+
+    fn record_latency(&self, capture_ms: u64) {
         let now_ms = wall_clock_us() / 1000;
         let latency = now_ms.saturating_sub(capture_ms) as usize;
         self.latency[latency.min(LATENCY_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
@@ -136,6 +147,14 @@ impl RemoteStats {
         if let (Some(p50), Some(p95)) = (self.percentile(0.5), self.percentile(0.95)) {
             v["latency_ms_p50"] = json!(p50);
             v["latency_ms_p95"] = json!(p95);
+            let (first, last) = (
+                self.pattern_first.load(Ordering::Relaxed),
+                self.pattern_last.load(Ordering::Relaxed),
+            );
+            let span = last.saturating_sub(first) + 1;
+            v["pattern_first"] = json!(first);
+            v["pattern_last"] = json!(last);
+            v["pattern_received_ratio"] = json!(self.latency_count.load(Ordering::Relaxed) as f64 / span as f64);
         }
         v
     }
@@ -240,16 +259,19 @@ mod tests {
         let stats = CallStats::new(Instant::now());
         let r = stats.remote(7, "Ann");
         let now = wall_clock_us() / 1000;
-        for _ in 0..90 {
-            r.record_latency(now.saturating_sub(40));
+        // Frames 0..100 with every 10th lost: 90 at 40 ms, 10 (90..100) at 400 ms.
+        for n in (0..90).filter(|n| n % 10 != 5) {
+            r.record_pattern_frame(n, now.saturating_sub(40));
         }
-        for _ in 0..10 {
-            r.record_latency(now.saturating_sub(400));
+        for n in 90..100 {
+            r.record_pattern_frame(n, now.saturating_sub(400));
         }
         let p50 = r.percentile(0.5).expect("samples");
         let p95 = r.percentile(0.95).expect("samples");
         assert!((40..45).contains(&p50), "{p50}");
         assert!((400..405).contains(&p95), "{p95}");
+        let ratio = stats.snapshot()["remote"][0]["pattern_received_ratio"].as_f64();
+        assert_eq!(ratio, Some(0.91));
         let mut tone = talkline_media::tone::ToneSource::new(660.0).expect("tone");
         let mut frame = talkline_media::AudioFrame::default();
         for _ in 0..150 {

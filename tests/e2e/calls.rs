@@ -1,0 +1,154 @@
+//! End-to-end calls through a real Janus on loopback with `talkline` CLI
+//! clients. Every figure asserted here is read back from the media itself:
+//! frame numbers stamped into the test pattern, tone frequencies heard.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Client, Janus, remote};
+
+fn assert_hears(stats: &serde_json::Value, from: &str, hz: f64) {
+    let r = remote(stats, from);
+    let heard = r["audio_dominant_hz"].as_f64().unwrap_or(0.0);
+    assert!((heard - hz).abs() / hz < 0.01, "heard {heard} Hz from {from}, expected {hz}: {r:#}");
+}
+
+fn assert_sees(stats: &serde_json::Value, from: &str, min_frames: u64) {
+    let r = remote(stats, from);
+    let ratio = r["pattern_received_ratio"].as_f64().unwrap_or(0.0);
+    let first = r["pattern_first"].as_u64().unwrap_or(0);
+    let last = r["pattern_last"].as_u64().unwrap_or(0);
+    assert!(last.saturating_sub(first) + 1 >= min_frames, "saw frames {first}..={last} from {from}: {r:#}");
+    assert!(ratio >= 0.9, "decoded {:.1}% of {from}'s frames: {r:#}", ratio * 100.0);
+}
+
+#[test]
+fn two_clients_see_and_hear_each_other() {
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let mut alice = Client::join(&link, "Alice", &["--mic", "test:440", "--duration", "16"]);
+    alice.wait_for("joined meeting 1234", Duration::from_secs(10));
+    let mut bob = Client::join(&link, "Bob", &["--mic", "test:1000", "--duration", "12"]);
+    bob.wait_for("+ Alice joined", Duration::from_secs(10));
+    alice.wait_for("+ Bob joined", Duration::from_secs(10));
+
+    assert!(bob.wait(Duration::from_secs(25)).success(), "bob: {}", bob.errors());
+    alice.wait_for("- Bob left", Duration::from_secs(5));
+    assert!(alice.wait(Duration::from_secs(25)).success(), "alice: {}", alice.errors());
+
+    let (a, b) = (alice.stats(), bob.stats());
+    // 10 s at 30 fps, with the first second of the call allowed for set-up.
+    assert_sees(&a, "Bob", 270);
+    assert_sees(&b, "Alice", 270);
+    assert_hears(&a, "Bob", 1000.0);
+    assert_hears(&b, "Alice", 440.0);
+    for s in [&a, &b] {
+        assert!(s["joined_ms"].as_u64().is_some_and(|ms| ms < 3000), "{s:#}");
+        assert!(s["first_remote_frame_ms"].as_u64().is_some(), "{s:#}");
+    }
+}
+
+#[test]
+fn late_joiner_gets_everyone_and_leaves_are_reported() {
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let mut ann = Client::join(&link, "Ann", &["--mic", "test:300", "--duration", "20"]);
+    ann.wait_for("joined meeting", Duration::from_secs(10));
+    let mut ben = Client::join(&link, "Ben", &["--mic", "test:500", "--duration", "20"]);
+    ann.wait_for("+ Ben joined", Duration::from_secs(10));
+    let mut cat = Client::join(&link, "Cat", &["--mic", "test:700", "--camera", "none", "--duration", "8"]);
+    cat.wait_for("+ Ann joined", Duration::from_secs(10));
+    cat.wait_for("+ Ben joined", Duration::from_secs(10));
+    assert!(cat.wait(Duration::from_secs(20)).success(), "cat: {}", cat.errors());
+    let c = cat.stats();
+    assert_sees(&c, "Ann", 150);
+    assert_sees(&c, "Ben", 150);
+    assert_hears(&c, "Ann", 300.0);
+    assert_hears(&c, "Ben", 500.0);
+
+    // Ctrl-C leaves cleanly and the others hear of it.
+    let started = Instant::now();
+    assert!(ben.stop().success(), "ben: {}", ben.errors());
+    ann.wait_for("- Ben left", Duration::from_secs(5));
+    ann.wait_for("- Cat left", Duration::from_secs(1));
+    assert!(started.elapsed() < Duration::from_secs(8));
+    assert!(ann.stop().success());
+    // Cat had no camera: Ann heard her, and saw no video from her.
+    let a = ann.stats();
+    assert_hears(&a, "Cat", 700.0);
+    assert_eq!(remote(&a, "Cat")["video_frames_decoded"], 0);
+}
+
+/// Runs a join that must fail; returns its exit code and stderr.
+fn failing_join(link: &str, extra: &[&str]) -> (i32, String) {
+    let started = Instant::now();
+    let mut client = Client::join(link, "Eve", extra);
+    let status = client.wait(Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    (status.code().unwrap_or(-1), client.errors())
+}
+
+#[test]
+fn bad_joins_fail_fast_with_a_clear_message() {
+    let janus = Janus::start();
+    let (code, err) = failing_join(&format!("{}&pin=wrong", janus.link(4321)), &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("wrong meeting PIN"), "{err}");
+
+    let (code, err) = failing_join(&janus.link(4321), &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("PIN"), "{err}");
+
+    let (code, err) = failing_join(&janus.link(999_999), &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("meeting 999999 does not exist"), "{err}");
+
+    let (code, err) = failing_join("talkline://join?server=ws://127.0.0.1:9&room=1234", &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("cannot reach the meeting server"), "{err}");
+
+    for bad in ["talkline://join?room=1", "https://example.org/j/1", "12ab", ""] {
+        let (code, err) = failing_join(bad, &[]);
+        assert_eq!(code, 2, "{bad:?}: {err}");
+        assert!(err.starts_with("error: "), "{bad:?}: {err}");
+    }
+
+    // The right PIN works.
+    let mut ok = Client::join(&format!("{}&pin=secret", janus.link(4321)), "Pat", &["--duration", "1"]);
+    assert!(ok.wait(Duration::from_secs(10)).success(), "{}", ok.errors());
+}
+
+#[test]
+fn janus_restart_mid_call_rejoins_and_media_flows_again() {
+    let mut janus = Janus::start();
+    let link = janus.link(1234);
+    let mut dan = Client::join(&link, "Dan", &["--mic", "test:600", "--duration", "22"]);
+    dan.wait_for("joined meeting", Duration::from_secs(10));
+    let mut eva = Client::join(&link, "Eva", &["--mic", "test:800", "--duration", "20"]);
+    dan.wait_for("+ Eva joined", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(3));
+
+    janus.kill();
+    dan.wait_for("reconnecting", Duration::from_secs(5));
+    eva.wait_for("reconnecting", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(1));
+    janus.restart();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    for c in [&dan, &eva] {
+        let left = deadline.saturating_duration_since(Instant::now());
+        c.wait_for("connected", left);
+    }
+    assert!(eva.wait(Duration::from_secs(30)).success(), "eva: {}", eva.errors());
+    assert!(dan.wait(Duration::from_secs(30)).success(), "dan: {}", dan.errors());
+    for (client, other, hz) in [(&dan, "Eva", 800.0), (&eva, "Dan", 600.0)] {
+        let s = client.stats();
+        assert!(s["rejoins"].as_u64().is_some_and(|n| n >= 1), "{s:#}");
+        let r = remote(&s, other);
+        // At least 5 s of video after the rejoin.
+        let after = r["video_frames_since_rejoin"].as_u64().unwrap_or(0);
+        assert!(after >= 150, "{} saw {after} frames from {other} after the rejoin: {s:#}", client.name);
+        assert_hears(&s, other, hz);
+    }
+}

@@ -1,0 +1,269 @@
+//! Test harness: a real Janus on loopback and `talkline` CLI clients.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub const TALKLINE: &str = env!("CARGO_BIN_EXE_talkline");
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A fresh directory under the target's scratch space.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Janus only gathers candidates on loopback through this shim (see
+/// tests/janus/getifaddrs_shim.c); built once per test run.
+fn shim() -> &'static Path {
+    static SHIM: OnceLock<PathBuf> = OnceLock::new();
+    SHIM.get_or_init(|| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("getifaddrs_shim.so");
+        let status = Command::new("cc")
+            .args(["-shared", "-fPIC", "-O2", "-o"])
+            .arg(&out)
+            .arg(repo_root().join("tests/janus/getifaddrs_shim.c"))
+            .arg("-ldl")
+            .status()
+            .expect("run cc to build the getifaddrs shim");
+        assert!(status.success(), "building the getifaddrs shim failed");
+        out
+    })
+}
+
+fn janus_lib_dir() -> PathBuf {
+    for base in ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"] {
+        let dir = Path::new(base).join("janus");
+        if dir.join("plugins/libjanus_videoroom.so").exists() {
+            return dir;
+        }
+    }
+    panic!("Janus is not installed: run scripts/setup-debian.sh (Debian package `janus`)");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A Janus on 127.0.0.1 with the test rooms 1234 (open) and 4321 (PIN "secret").
+pub struct Janus {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Janus {
+    pub fn start() -> Self {
+        let port = free_port();
+        let dir = scratch_dir("janus");
+        let lib = janus_lib_dir();
+        // Separate RTP port ranges keep parallel servers apart.
+        let rtp_base = 20_000 + (port as u32 % 40) * 1000;
+        for entry in std::fs::read_dir(repo_root().join("tests/janus")).expect("tests/janus") {
+            let path = entry.expect("dir entry").path();
+            if path.extension().is_some_and(|e| e == "jcfg") {
+                let text = std::fs::read_to_string(&path)
+                    .expect("read config")
+                    .replace("@CONFIG_DIR@", &dir.display().to_string())
+                    .replace("@JANUS_LIB@", &lib.display().to_string())
+                    .replace("@ADMIN_SECRET@", "talkline-tests")
+                    .replace("@RTP_PORTS@", &format!("{}-{}", rtp_base, rtp_base + 999))
+                    .replace("@WS_PORT@", &port.to_string());
+                std::fs::write(dir.join(path.file_name().expect("file name")), text).expect("write config");
+            }
+        }
+        let mut janus = Self { port, dir, child: None };
+        janus.spawn();
+        janus
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::File::create(self.dir.join("janus.log")).expect("janus log");
+        let child = Command::new("janus")
+            .arg("-F")
+            .arg(&self.dir)
+            .arg("-C")
+            .arg(self.dir.join("janus.jcfg"))
+            .env("LD_PRELOAD", shim())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("start janus (is the `janus` package installed?)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "janus did not listen on {} within 15 s", self.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    pub fn link(&self, room: u64) -> String {
+        format!("talkline://join?server={}&room={room}", self.url())
+    }
+
+    /// Kills the server the hard way, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port with the same rooms.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("janus.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Janus {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A `talkline join` process whose output lines are collected as they come.
+pub struct Client {
+    pub name: String,
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    pub stats_path: PathBuf,
+}
+
+impl Client {
+    pub fn join(link: &str, name: &str, extra: &[&str]) -> Self {
+        let stats_path = scratch_dir("client").join(format!("{name}.json"));
+        let mut child = Command::new(TALKLINE)
+            .args(["join", link, "--name", name, "--stats-json"])
+            .arg(&stats_path)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start talkline");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        for (stream, sink) in [
+            (child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>), Arc::clone(&lines)),
+            (child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>), Arc::clone(&stderr)),
+        ] {
+            if let Some(stream) = stream {
+                std::thread::spawn(move || {
+                    for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                        sink.lock().expect("lines").push(line);
+                    }
+                });
+            }
+        }
+        Self {
+            name: name.to_string(),
+            child,
+            lines,
+            stderr,
+            stats_path,
+        }
+    }
+
+    pub fn output(&self) -> Vec<String> {
+        self.lines.lock().expect("lines").clone()
+    }
+
+    pub fn errors(&self) -> String {
+        self.stderr.lock().expect("stderr").join("\n")
+    }
+
+    /// Waits until a line containing `needle` appears.
+    pub fn wait_for(&self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.output().iter().any(|l| l.contains(needle)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: no line with {needle:?} within {timeout:?}; stdout: {:?}; stderr: {}",
+                self.name,
+                self.output(),
+                self.errors()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for the process to end by itself.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Let the reader threads drain.
+                std::thread::sleep(Duration::from_millis(100));
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "{} did not exit within {timeout:?}; stdout: {:?}; stderr: {}",
+                    self.name,
+                    self.output(),
+                    self.errors()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Asks the client to leave (SIGTERM, as Ctrl-C would) and waits.
+    pub fn stop(&mut self) -> ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.wait(Duration::from_secs(10))
+    }
+
+    pub fn stats(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(&self.stats_path)
+            .unwrap_or_else(|e| panic!("{}: no stats at {}: {e}", self.name, self.stats_path.display()));
+        serde_json::from_str(&text).expect("stats JSON")
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The stats entry for the remote participant called `display`.
+pub fn remote<'a>(stats: &'a serde_json::Value, display: &str) -> &'a serde_json::Value {
+    stats["remote"]
+        .as_array()
+        .and_then(|list| list.iter().find(|r| r["display"] == display))
+        .unwrap_or_else(|| panic!("no remote {display:?} in {stats:#}"))
+}
