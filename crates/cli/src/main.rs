@@ -41,7 +41,7 @@ enum Command {
     /// Lists cameras, microphones and speakers.
     Devices,
     /// Joins a meeting by link or meeting ID.
-    Join(JoinArgs),
+    Join(Box<JoinArgs>),
 }
 
 #[derive(Parser)]
@@ -112,6 +112,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Devices => devices(),
         Command::Join(args) => {
+            let args = *args;
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

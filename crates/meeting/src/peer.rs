@@ -194,7 +194,6 @@ pub async fn new_peer(
             RTCRtpCodecParameters {
                 rtp_codec: opus_codec(),
                 payload_type: OPUS_PAYLOAD_TYPE,
-                ..Default::default()
             },
             RtpCodecKind::Audio,
         )
@@ -204,7 +203,6 @@ pub async fn new_peer(
             RTCRtpCodecParameters {
                 rtp_codec: vp8_codec(),
                 payload_type: VP8_PAYLOAD_TYPE,
-                ..Default::default()
             },
             RtpCodecKind::Video,
         )

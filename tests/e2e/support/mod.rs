@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const TALKLINE: &str = env!("CARGO_BIN_EXE_talkline");
@@ -29,34 +29,6 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Janus only gathers candidates on loopback through this shim (see
-/// tests/janus/getifaddrs_shim.c); built once per test run.
-fn shim() -> &'static Path {
-    static SHIM: OnceLock<PathBuf> = OnceLock::new();
-    SHIM.get_or_init(|| {
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("getifaddrs_shim.so");
-        let status = Command::new("cc")
-            .args(["-shared", "-fPIC", "-O2", "-o"])
-            .arg(&out)
-            .arg(repo_root().join("tests/janus/getifaddrs_shim.c"))
-            .arg("-ldl")
-            .status()
-            .expect("run cc to build the getifaddrs shim");
-        assert!(status.success(), "building the getifaddrs shim failed");
-        out
-    })
-}
-
-fn janus_lib_dir() -> PathBuf {
-    for base in ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"] {
-        let dir = Path::new(base).join("janus");
-        if dir.join("plugins/libjanus_videoroom.so").exists() {
-            return dir;
-        }
-    }
-    panic!("Janus is not installed: run scripts/setup-debian.sh (Debian package `janus`)");
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -73,44 +45,31 @@ pub struct Janus {
 
 impl Janus {
     pub fn start() -> Self {
-        let port = free_port();
-        let dir = scratch_dir("janus");
-        let lib = janus_lib_dir();
-        // Separate RTP port ranges keep parallel servers apart.
-        let rtp_base = 20_000 + (port as u32 % 40) * 1000;
-        for entry in std::fs::read_dir(repo_root().join("tests/janus")).expect("tests/janus") {
-            let path = entry.expect("dir entry").path();
-            if path.extension().is_some_and(|e| e == "jcfg") {
-                let text = std::fs::read_to_string(&path)
-                    .expect("read config")
-                    .replace("@CONFIG_DIR@", &dir.display().to_string())
-                    .replace("@JANUS_LIB@", &lib.display().to_string())
-                    .replace("@ADMIN_SECRET@", "talkline-tests")
-                    .replace("@RTP_PORTS@", &format!("{}-{}", rtp_base, rtp_base + 999))
-                    .replace("@WS_PORT@", &port.to_string());
-                std::fs::write(dir.join(path.file_name().expect("file name")), text).expect("write config");
-            }
-        }
-        let mut janus = Self { port, dir, child: None };
+        let mut janus = Self {
+            port: free_port(),
+            dir: scratch_dir("janus"),
+            child: None,
+        };
         janus.spawn();
         janus
     }
 
+    /// Starts Janus through the same script the README's run command uses.
     fn spawn(&mut self) {
         let log = std::fs::File::create(self.dir.join("janus.log")).expect("janus log");
-        let child = Command::new("janus")
-            .arg("-F")
+        let child = Command::new(repo_root().join("scripts/janus-local.sh"))
+            .arg(self.port.to_string())
             .arg(&self.dir)
-            .arg("-C")
-            .arg(self.dir.join("janus.jcfg"))
-            .env("LD_PRELOAD", shim())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
             .spawn()
-            .expect("start janus (is the `janus` package installed?)");
+            .expect("run scripts/janus-local.sh");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(15);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("janus exited with {status}: {}", self.log());
+            }
             assert!(Instant::now() < deadline, "janus did not listen on {} within 15 s", self.port);
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs a Janus meeting server on 127.0.0.1 for TalkLine: the VideoRoom plugin
+# (rooms 1234, and 4321 with PIN "secret") over WebSockets, nothing else.
+#   scripts/janus-local.sh [PORT] [STATE_DIR]
+# Runs in the foreground (exec), so the caller can stop or kill it by PID.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+port="${1:-8188}"
+dir="${2:-${XDG_RUNTIME_DIR:-/tmp}/talkline-janus-$port}"
+mkdir -p "$dir"
+
+lib=""
+for base in /usr/lib/*-linux-gnu /usr/lib; do
+  if [ -e "$base/janus/plugins/libjanus_videoroom.so" ]; then lib="$base/janus"; break; fi
+done
+if [ -z "$lib" ] || ! command -v janus >/dev/null; then
+  echo "janus is not installed: run scripts/setup-debian.sh" >&2
+  exit 1
+fi
+
+# Separate RTP port ranges keep servers on different ports apart.
+rtp_base=$(( 20000 + (port % 40) * 1000 ))
+for f in "$here"/tests/janus/*.jcfg; do
+  sed -e "s|@CONFIG_DIR@|$dir|" -e "s|@JANUS_LIB@|$lib|" \
+      -e "s|@ADMIN_SECRET@|talkline-local|" \
+      -e "s|@RTP_PORTS@|$rtp_base-$((rtp_base + 999))|" \
+      -e "s|@WS_PORT@|$port|" "$f" > "$dir/$(basename "$f")"
+done
+
+# Janus ignores loopback interfaces when gathering ICE candidates; this shim
+# makes 127.0.0.1 look like an ordinary interface (see the C file).
+shim="$dir/getifaddrs_shim.so"
+if [ ! -e "$shim" ] || [ "$here/tests/janus/getifaddrs_shim.c" -nt "$shim" ]; then
+  cc -shared -fPIC -O2 -o "$shim" "$here/tests/janus/getifaddrs_shim.c" -ldl
+fi
+LD_PRELOAD="$shim" exec janus -F "$dir" -C "$dir/janus.jcfg"
