@@ -12,7 +12,10 @@ use support::{Client, Janus, remote};
 fn assert_hears(stats: &serde_json::Value, from: &str, hz: f64) {
     let r = remote(stats, from);
     let heard = r["audio_dominant_hz"].as_f64().unwrap_or(0.0);
-    assert!((heard - hz).abs() / hz < 0.01, "heard {heard} Hz from {from}, expected {hz}: {r:#}");
+    assert!(
+        (heard - hz).abs() / hz < 0.01,
+        "heard {heard} Hz from {from}, expected {hz}: {r:#}"
+    );
 }
 
 fn assert_sees(stats: &serde_json::Value, from: &str, min_frames: u64) {
@@ -20,8 +23,15 @@ fn assert_sees(stats: &serde_json::Value, from: &str, min_frames: u64) {
     let ratio = r["pattern_received_ratio"].as_f64().unwrap_or(0.0);
     let first = r["pattern_first"].as_u64().unwrap_or(0);
     let last = r["pattern_last"].as_u64().unwrap_or(0);
-    assert!(last.saturating_sub(first) + 1 >= min_frames, "saw frames {first}..={last} from {from}: {r:#}");
-    assert!(ratio >= 0.9, "decoded {:.1}% of {from}'s frames: {r:#}", ratio * 100.0);
+    assert!(
+        last.saturating_sub(first) + 1 >= min_frames,
+        "saw frames {first}..={last} from {from}: {r:#}"
+    );
+    assert!(
+        ratio >= 0.9,
+        "decoded {:.1}% of {from}'s frames: {r:#}",
+        ratio * 100.0
+    );
 }
 
 #[test]
@@ -34,9 +44,17 @@ fn two_clients_see_and_hear_each_other() {
     bob.wait_for("+ Alice joined", Duration::from_secs(10));
     alice.wait_for("+ Bob joined", Duration::from_secs(10));
 
-    assert!(bob.wait(Duration::from_secs(25)).success(), "bob: {}", bob.errors());
+    assert!(
+        bob.wait(Duration::from_secs(25)).success(),
+        "bob: {}",
+        bob.errors()
+    );
     alice.wait_for("- Bob left", Duration::from_secs(5));
-    assert!(alice.wait(Duration::from_secs(25)).success(), "alice: {}", alice.errors());
+    assert!(
+        alice.wait(Duration::from_secs(25)).success(),
+        "alice: {}",
+        alice.errors()
+    );
 
     let (a, b) = (alice.stats(), bob.stats());
     // 10 s at 30 fps, with the first second of the call allowed for set-up.
@@ -58,10 +76,18 @@ fn late_joiner_gets_everyone_and_leaves_are_reported() {
     ann.wait_for("joined meeting", Duration::from_secs(10));
     let mut ben = Client::join(&link, "Ben", &["--mic", "test:500", "--duration", "20"]);
     ann.wait_for("+ Ben joined", Duration::from_secs(10));
-    let mut cat = Client::join(&link, "Cat", &["--mic", "test:700", "--camera", "none", "--duration", "8"]);
+    let mut cat = Client::join(
+        &link,
+        "Cat",
+        &["--mic", "test:700", "--camera", "none", "--duration", "8"],
+    );
     cat.wait_for("+ Ann joined", Duration::from_secs(10));
     cat.wait_for("+ Ben joined", Duration::from_secs(10));
-    assert!(cat.wait(Duration::from_secs(20)).success(), "cat: {}", cat.errors());
+    assert!(
+        cat.wait(Duration::from_secs(20)).success(),
+        "cat: {}",
+        cat.errors()
+    );
     let c = cat.stats();
     assert_sees(&c, "Ann", 150);
     assert_sees(&c, "Ben", 150);
@@ -86,7 +112,11 @@ fn failing_join(link: &str, extra: &[&str]) -> (i32, String) {
     let started = Instant::now();
     let mut client = Client::join(link, "Eve", extra);
     let status = client.wait(Duration::from_secs(5));
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     (status.code().unwrap_or(-1), client.errors())
 }
 
@@ -109,15 +139,28 @@ fn bad_joins_fail_fast_with_a_clear_message() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("cannot reach the meeting server"), "{err}");
 
-    for bad in ["talkline://join?room=1", "https://example.org/j/1", "12ab", ""] {
+    for bad in [
+        "talkline://join?room=1",
+        "https://example.org/j/1",
+        "12ab",
+        "",
+    ] {
         let (code, err) = failing_join(bad, &[]);
         assert_eq!(code, 2, "{bad:?}: {err}");
         assert!(err.starts_with("error: "), "{bad:?}: {err}");
     }
 
     // The right PIN works.
-    let mut ok = Client::join(&format!("{}&pin=secret", janus.link(4321)), "Pat", &["--duration", "1"]);
-    assert!(ok.wait(Duration::from_secs(10)).success(), "{}", ok.errors());
+    let mut ok = Client::join(
+        &format!("{}&pin=secret", janus.link(4321)),
+        "Pat",
+        &["--duration", "1"],
+    );
+    assert!(
+        ok.wait(Duration::from_secs(10)).success(),
+        "{}",
+        ok.errors()
+    );
 }
 
 #[test]
@@ -140,15 +183,27 @@ fn janus_restart_mid_call_rejoins_and_media_flows_again() {
         let left = deadline.saturating_duration_since(Instant::now());
         c.wait_for("connected", left);
     }
-    assert!(eva.wait(Duration::from_secs(30)).success(), "eva: {}", eva.errors());
-    assert!(dan.wait(Duration::from_secs(30)).success(), "dan: {}", dan.errors());
+    assert!(
+        eva.wait(Duration::from_secs(30)).success(),
+        "eva: {}",
+        eva.errors()
+    );
+    assert!(
+        dan.wait(Duration::from_secs(30)).success(),
+        "dan: {}",
+        dan.errors()
+    );
     for (client, other, hz) in [(&dan, "Eva", 800.0), (&eva, "Dan", 600.0)] {
         let s = client.stats();
         assert!(s["rejoins"].as_u64().is_some_and(|n| n >= 1), "{s:#}");
         let r = remote(&s, other);
         // At least 5 s of video after the rejoin.
         let after = r["video_frames_since_rejoin"].as_u64().unwrap_or(0);
-        assert!(after >= 150, "{} saw {after} frames from {other} after the rejoin: {s:#}", client.name);
+        assert!(
+            after >= 150,
+            "{} saw {after} frames from {other} after the rejoin: {s:#}",
+            client.name
+        );
         assert_hears(&s, other, hz);
     }
 }

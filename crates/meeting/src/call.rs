@@ -502,7 +502,11 @@ impl Driver {
         loop {
             match self.establish().await {
                 Ok(ok) => return Ok(ok),
-                Err(e @ (MeetingError::WrongPin | MeetingError::PinRequired | MeetingError::NoSuchRoom(_))) => return Err(e),
+                Err(
+                    e @ (MeetingError::WrongPin
+                    | MeetingError::PinRequired
+                    | MeetingError::NoSuchRoom(_)),
+                ) => return Err(e),
                 Err(e) if started.elapsed() > REJOIN_GIVE_UP => return Err(e),
                 Err(e) => {
                     log::info!("rejoin failed ({e}); retrying in {backoff:?}");

@@ -63,8 +63,10 @@ impl RemoteStats {
     /// Records a test-pattern frame: its number (to count what arrived of
     /// what was sent) and its glass-to-glass latency.
     pub fn record_pattern_frame(&self, frame_number: u32, capture_ms: u64) {
-        self.pattern_first.fetch_min(frame_number as u64, Ordering::Relaxed);
-        self.pattern_last.fetch_max(frame_number as u64, Ordering::Relaxed);
+        self.pattern_first
+            .fetch_min(frame_number as u64, Ordering::Relaxed);
+        self.pattern_last
+            .fetch_max(frame_number as u64, Ordering::Relaxed);
         self.record_latency(capture_ms);
     }
 
@@ -154,7 +156,8 @@ impl RemoteStats {
             let span = last.saturating_sub(first) + 1;
             v["pattern_first"] = json!(first);
             v["pattern_last"] = json!(last);
-            v["pattern_received_ratio"] = json!(self.latency_count.load(Ordering::Relaxed) as f64 / span as f64);
+            v["pattern_received_ratio"] =
+                json!(self.latency_count.load(Ordering::Relaxed) as f64 / span as f64);
         }
         v
     }

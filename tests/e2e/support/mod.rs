@@ -70,7 +70,11 @@ impl Janus {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 panic!("janus exited with {status}: {}", self.log());
             }
-            assert!(Instant::now() < deadline, "janus did not listen on {} within 15 s", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "janus did not listen on {} within 15 s",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -131,8 +135,20 @@ impl Client {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
         for (stream, sink) in [
-            (child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>), Arc::clone(&lines)),
-            (child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>), Arc::clone(&stderr)),
+            (
+                child
+                    .stdout
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+                Arc::clone(&lines),
+            ),
+            (
+                child
+                    .stderr
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+                Arc::clone(&stderr),
+            ),
         ] {
             if let Some(stream) = stream {
                 std::thread::spawn(move || {
@@ -201,13 +217,21 @@ impl Client {
 
     /// Asks the client to leave (SIGTERM, as Ctrl-C would) and waits.
     pub fn stop(&mut self) -> ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         self.wait(Duration::from_secs(10))
     }
 
     pub fn stats(&self) -> serde_json::Value {
-        let text = std::fs::read_to_string(&self.stats_path)
-            .unwrap_or_else(|e| panic!("{}: no stats at {}: {e}", self.name, self.stats_path.display()));
+        let text = std::fs::read_to_string(&self.stats_path).unwrap_or_else(|e| {
+            panic!(
+                "{}: no stats at {}: {e}",
+                self.name,
+                self.stats_path.display()
+            )
+        });
         serde_json::from_str(&text).expect("stats JSON")
     }
 }
