@@ -8,9 +8,9 @@ packages=(
   build-essential pkg-config cmake nasm clang libclang-dev
   libvpx-dev libasound2-dev libdbus-1-dev libssl-dev
   # the meeting server the app and the tests use on loopback
-  janus libjs-janus-gateway
+  janus libjs-janus-gateway libjs-webrtc-adapter
   # tests: browser peer, audio path without a sound card, network namespaces
-  chromium pulseaudio pulseaudio-utils iproute2 util-linux procps
+  chromium pulseaudio pulseaudio-utils libasound2-plugins iproute2 util-linux procps
 )
 
 missing=()

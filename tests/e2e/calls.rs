@@ -38,7 +38,20 @@ fn assert_sees(stats: &serde_json::Value, from: &str, min_frames: u64) {
 fn two_clients_see_and_hear_each_other() {
     let janus = Janus::start();
     let link = janus.link(1234);
-    let mut alice = Client::join(&link, "Alice", &["--mic", "test:440", "--duration", "16"]);
+    let played = support::scratch_dir("speaker").join("alice-heard.wav");
+    let played_arg = played.display().to_string();
+    let mut alice = Client::join(
+        &link,
+        "Alice",
+        &[
+            "--mic",
+            "test:440",
+            "--duration",
+            "16",
+            "--speaker",
+            &played_arg,
+        ],
+    );
     alice.wait_for("joined meeting 1234", Duration::from_secs(10));
     let mut bob = Client::join(&link, "Bob", &["--mic", "test:1000", "--duration", "12"]);
     bob.wait_for("+ Alice joined", Duration::from_secs(10));
@@ -62,6 +75,17 @@ fn two_clients_see_and_hear_each_other() {
     assert_sees(&b, "Alice", 270);
     assert_hears(&a, "Bob", 1000.0);
     assert_hears(&b, "Alice", 440.0);
+    // What Alice's speaker played is Bob's tone.
+    let wav = std::fs::read(&played).expect("speaker recording");
+    let samples = talkline_media::wav::decode_wav(&wav).expect("a valid WAV file");
+    assert!(
+        samples.len() >= 48_000 * 8,
+        "only {} samples played",
+        samples.len()
+    );
+    let mid = &samples[48_000 * 4..48_000 * 6];
+    let hz = talkline_media::analysis::dominant_frequency_hz(mid).expect("not silent");
+    assert!((hz - 1000.0).abs() < 10.0, "Alice's speaker played {hz} Hz");
     for s in [&a, &b] {
         assert!(s["joined_ms"].as_u64().is_some_and(|ms| ms < 3000), "{s:#}");
         assert!(s["first_remote_frame_ms"].as_u64().is_some(), "{s:#}");
@@ -206,4 +230,80 @@ fn janus_restart_mid_call_rejoins_and_media_flows_again() {
         );
         assert_hears(&s, other, hz);
     }
+}
+
+#[test]
+fn chromium_and_cli_decode_each_other() {
+    let janus = Janus::start();
+    let chrome = support::browser::BrowserPeer::join(&janus.url(), 1234, "Chrome");
+    chrome.wait_for("joined and published", Duration::from_secs(20), |r| {
+        r["joined"] == true && r["published"] == true
+    });
+    let mut tess = Client::join(
+        &janus.link(1234),
+        "Tess",
+        &["--mic", "test:880", "--duration", "12"],
+    );
+    tess.wait_for("+ Chrome joined", Duration::from_secs(10));
+    // The browser decodes what the CLI sends.
+    let report = chrome.wait_for(
+        "CLI video and audio decoded",
+        Duration::from_secs(15),
+        |r| {
+            r["remotes"]["video"]["framesDecoded"].as_u64().unwrap_or(0) >= 150
+                && r["remotes"]["audio"]["totalSamplesReceived"]
+                    .as_u64()
+                    .unwrap_or(0)
+                    >= 48_000
+        },
+    );
+    assert!(
+        report["errors"].as_array().is_some_and(Vec::is_empty),
+        "{report:#}"
+    );
+    assert!(
+        tess.wait(Duration::from_secs(25)).success(),
+        "tess: {}",
+        tess.errors()
+    );
+    // The CLI decodes what the browser sends.
+    let s = tess.stats();
+    let r = remote(&s, "Chrome");
+    assert!(
+        r["video_frames_decoded"].as_u64().unwrap_or(0) >= 150,
+        "{s:#}"
+    );
+    assert!(
+        r["audio_frames_decoded"].as_u64().unwrap_or(0) >= 500,
+        "{s:#}"
+    );
+    assert!(r["video_width"].as_u64().unwrap_or(0) >= 320, "{s:#}");
+}
+
+#[test]
+fn missing_devices_are_reported_and_the_call_goes_on() {
+    let janus = Janus::start();
+    let mut max = Client::join(
+        &janus.link(1234),
+        "Max",
+        &["--camera", "7", "--mic", "missing.wav", "--duration", "2"],
+    );
+    let status = max.wait(Duration::from_secs(20));
+    let err = max.errors();
+    assert!(status.success(), "{err}");
+    assert!(
+        err.contains("camera 7") && err.contains("joining without video"),
+        "{err}"
+    );
+    assert!(
+        err.contains("missing.wav") && err.contains("joining without audio"),
+        "{err}"
+    );
+    assert!(
+        max.output()
+            .iter()
+            .any(|l| l.contains("joined meeting 1234")),
+        "{:?}",
+        max.output()
+    );
 }

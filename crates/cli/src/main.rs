@@ -7,9 +7,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use talkline_media::audio_device::{MicSource, SpeakerSink};
+use talkline_media::camera::CameraSource;
+use talkline_media::sink::AudioSink;
 use talkline_media::source::PatternSource;
 use talkline_media::tone::ToneSource;
-use talkline_media::wav::WavSource;
+use talkline_media::wav::{WavSink, WavSource};
 use talkline_media::y4m::Y4mSource;
 use talkline_media::{AudioSource, VideoSource};
 use talkline_meeting::{
@@ -163,11 +166,9 @@ fn open_camera(spec: &CameraSpec) -> Result<Option<Box<dyn VideoSource>>, String
             PatternSource::new(*width, *height, *fps).map_err(|e| e.to_string())?,
         )),
         CameraSpec::File(path) => Some(Box::new(Y4mSource::open(path).map_err(|e| e.to_string())?)),
-        CameraSpec::Device(index) => {
-            return Err(format!(
-                "camera {index}: live cameras are not wired into the CLI yet; use --camera test or a .y4m file"
-            ));
-        }
+        CameraSpec::Device(index) => Some(Box::new(
+            CameraSource::open(*index, 640, 360, 30).map_err(|e| e.to_string())?,
+        )),
     })
 }
 
@@ -176,12 +177,7 @@ fn open_mic(spec: &MicSpec) -> Result<Option<Box<dyn AudioSource>>, String> {
         MicSpec::None => None,
         MicSpec::Tone(hz) => Some(Box::new(ToneSource::new(*hz).map_err(|e| e.to_string())?)),
         MicSpec::File(path) => Some(Box::new(WavSource::open(path).map_err(|e| e.to_string())?)),
-        MicSpec::Default => {
-            return Err(
-                "the live microphone is not wired into the CLI yet; use --mic test or a .wav file"
-                    .into(),
-            );
-        }
+        MicSpec::Default => Some(Box::new(MicSource::open(None).map_err(|e| e.to_string())?)),
     })
 }
 
@@ -211,11 +207,6 @@ async fn join(args: JoinArgs) -> ExitCode {
         (Ok(c), Ok(m), Ok(s)) => (c, m, s),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return usage_error(e),
     };
-    if speaker != SpeakerSpec::Null {
-        return usage_error(
-            "only --speaker null is available in this build: received audio is decoded and measured",
-        );
-    }
     if let Some(d) = args.duration {
         if !(d > 0.0 && d < 7.0 * 86_400.0) {
             return usage_error("--duration must be a positive number of seconds");
@@ -230,6 +221,20 @@ async fn join(args: JoinArgs) -> ExitCode {
         eprintln!("warning: {e}; joining without audio");
         None
     });
+    let audio_out: Option<Box<dyn AudioSink>> = match &speaker {
+        SpeakerSpec::Null => None,
+        SpeakerSpec::Default => match SpeakerSink::open(None) {
+            Ok(s) => Some(Box::new(s)),
+            Err(e) => {
+                eprintln!("warning: {e}; others will not be heard");
+                None
+            }
+        },
+        SpeakerSpec::File(path) => match WavSink::create(path) {
+            Ok(s) => Some(Box::new(s)),
+            Err(e) => return usage_error(e),
+        },
+    };
     let server = link.server_or(&default_server).clone();
     let config = CallConfig {
         server: server.clone(),
@@ -238,6 +243,7 @@ async fn join(args: JoinArgs) -> ExitCode {
         display: name.to_string(),
         video,
         audio,
+        audio_out,
         video_bitrate_kbps: args.video_kbps,
     };
     let mut call = match talkline_meeting::join(config).await {

@@ -3,6 +3,9 @@
 //! plumbing between their threads.
 
 pub mod analysis;
+pub mod audio_device;
+pub mod camera;
+pub mod convert;
 pub mod devices;
 pub mod error;
 pub mod frame;
@@ -10,6 +13,7 @@ pub mod opus_codec;
 pub mod pattern;
 pub mod queue;
 pub mod ring;
+pub mod sink;
 pub mod source;
 pub mod tone;
 pub mod vp8;

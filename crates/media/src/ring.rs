@@ -65,6 +65,11 @@ impl RingProducer {
 }
 
 impl RingConsumer {
+    /// True once the producer is gone and nothing more will arrive.
+    pub fn is_abandoned(&self) -> bool {
+        Arc::strong_count(&self.shared) == 1
+    }
+
     pub fn available(&self) -> usize {
         let s = &*self.shared;
         s.written.load(Ordering::Acquire) - s.read.load(Ordering::Relaxed)

@@ -4,6 +4,7 @@
 //! module carries out.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 
+use talkline_media::sink::AudioSink;
 use talkline_media::{AudioSource, VideoSource};
 
 use crate::error::MeetingError;
@@ -29,6 +31,7 @@ use crate::janus::protocol::{
 };
 use crate::link::ServerUrl;
 use crate::peer::{self, OPUS_PAYLOAD_TYPE, PeerEvent, PeerRole, VP8_PAYLOAD_TYPE};
+use crate::playout::Playout;
 use crate::receive::spawn_track_receiver;
 use crate::sdp;
 use crate::send::{SendPipeline, TrackTarget};
@@ -50,6 +53,8 @@ pub struct CallConfig {
     pub display: String,
     pub video: Option<Box<dyn VideoSource>>,
     pub audio: Option<Box<dyn AudioSource>>,
+    /// Where everyone else's audio is played; `None` decodes and measures only.
+    pub audio_out: Option<Box<dyn AudioSink>>,
     pub video_bitrate_kbps: u32,
 }
 
@@ -121,9 +126,29 @@ impl Drop for Subscription {
     }
 }
 
-fn is_loopback(server: &ServerUrl) -> bool {
-    let host = server.host();
-    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+/// The local address the OS would use to reach the server: the interface
+/// to offer ICE candidates on (127.0.0.1 when the server is local). A
+/// connected UDP socket answers this without sending anything.
+async fn local_ip_towards(server: &ServerUrl) -> IpAddr {
+    let host = server.host().trim_start_matches('[').trim_end_matches(']');
+    let port = server
+        .port()
+        .unwrap_or(if server.is_secure() { 443 } else { 80 });
+    let fallback = IpAddr::from([0, 0, 0, 0]);
+    let Ok(mut addrs) = tokio::net::lookup_host((host, port)).await else {
+        return fallback;
+    };
+    let Some(target) = addrs.next() else {
+        return fallback;
+    };
+    let any: SocketAddr = if target.is_ipv4() {
+        (IpAddr::from([0, 0, 0, 0]), 0).into()
+    } else {
+        (IpAddr::from([0u16; 8]), 0).into()
+    };
+    std::net::UdpSocket::bind(any)
+        .and_then(|s| s.connect(target).and_then(|()| s.local_addr()))
+        .map_or(fallback, |a| a.ip())
 }
 
 fn webrtc_err(what: &'static str) -> impl Fn(rtc::shared::error::Error) -> MeetingError {
@@ -150,6 +175,7 @@ struct Driver {
     session: SessionMachine,
     stats: Arc<CallStats>,
     pipeline: SendPipeline,
+    playout: Option<Playout>,
     peer_tx: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
     events: mpsc::UnboundedSender<CallEvent>,
 }
@@ -164,6 +190,13 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         config.video_bitrate_kbps,
         Arc::clone(&stats),
     )?;
+    let playout = match config.audio_out {
+        Some(sink) => Some(
+            Playout::start(sink)
+                .map_err(|e| MeetingError::WebRtc(format!("cannot start audio playout: {e}")))?,
+        ),
+        None => None,
+    };
     let config = Target {
         server: config.server,
         room: config.room,
@@ -179,6 +212,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         session: SessionMachine::new(),
         stats: Arc::clone(&stats),
         pipeline,
+        playout,
         peer_tx,
         events: events_tx,
     };
@@ -253,8 +287,8 @@ impl Driver {
             }
         };
 
-        let loopback = is_loopback(&self.config.server);
-        let pc = peer::new_peer(PeerRole::Publisher, loopback, self.peer_tx.clone()).await?;
+        let local_ip = local_ip_towards(&self.config.server).await;
+        let pc = peer::new_peer(PeerRole::Publisher, local_ip, self.peer_tx.clone()).await?;
         let mut targets = Vec::new();
         for (kind, codec, pt, slot) in [
             (
@@ -583,7 +617,7 @@ impl Driver {
         let reply = link.conn.message(handle, body, None).await?;
         let pc = peer::new_peer(
             PeerRole::Subscriber,
-            is_loopback(&self.config.server),
+            local_ip_towards(&self.config.server).await,
             self.peer_tx.clone(),
         )
         .await?;
@@ -678,6 +712,9 @@ impl Driver {
             expected,
             remote,
             Arc::clone(&self.stats),
+            (expected == RtpCodecKind::Audio)
+                .then(|| self.playout.as_ref().map(Playout::add_input))
+                .flatten(),
         ));
     }
 

@@ -6,6 +6,7 @@ pub mod error;
 pub mod janus;
 pub mod link;
 pub mod peer;
+pub mod playout;
 pub mod receive;
 pub mod sdp;
 pub mod send;

@@ -3,6 +3,7 @@
 //! and keyframe requests from the SFU delivered to our encoder.
 
 use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
@@ -181,11 +182,12 @@ fn webrtc_err(what: &str) -> impl Fn(rtc::shared::error::Error) -> MeetingError 
     move |e| MeetingError::WebRtc(format!("{what}: {e}"))
 }
 
-/// Builds one peer connection. `loopback` binds to 127.0.0.1 and offers
-/// loopback candidates: used when the server itself is on this machine.
+/// Builds one peer connection whose ICE host candidate is `local_ip`.
+/// webrtc-rs offers exactly the addresses it is bound to, so the caller
+/// picks the interface that reaches the server (127.0.0.1 for a local one).
 pub async fn new_peer(
     role: PeerRole,
-    loopback: bool,
+    local_ip: IpAddr,
     events: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
 ) -> Result<Arc<dyn PeerConnection>, MeetingError> {
     let mut media = MediaEngine::default();
@@ -217,10 +219,9 @@ pub async fn new_peer(
         },
     );
     let settings = SettingEngineBuilder::new()
-        .with_include_loopback_candidate(loopback)
         .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
         .build();
-    let bind = if loopback { "127.0.0.1:0" } else { "0.0.0.0:0" };
+    let bind = SocketAddr::new(local_ip, 0).to_string();
     let pc = PeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_media_engine(media)

@@ -15,6 +15,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use talkline_media::VideoFrame;
 use talkline_media::opus_codec::{OPUS_PACKET_SAMPLES, OpusDecoder};
 use talkline_media::pattern::read_stamp;
+use talkline_media::ring::RingProducer;
 use talkline_media::vp8::Vp8Decoder;
 
 use crate::stats::{CallStats, RemoteStats};
@@ -29,11 +30,12 @@ pub fn spawn_track_receiver(
     kind: RtpCodecKind,
     remote: Arc<RemoteStats>,
     call: Arc<CallStats>,
+    playout: Option<RingProducer>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         match kind {
             RtpCodecKind::Video => receive_video(track, remote, call).await,
-            _ => receive_audio(track, remote).await,
+            _ => receive_audio(track, remote, playout).await,
         }
     })
 }
@@ -150,7 +152,11 @@ fn decode_video(
     }
 }
 
-async fn receive_audio(track: Arc<dyn TrackRemote>, remote: Arc<RemoteStats>) {
+async fn receive_audio(
+    track: Arc<dyn TrackRemote>,
+    remote: Arc<RemoteStats>,
+    mut playout: Option<RingProducer>,
+) {
     let Ok(mut decoder) = OpusDecoder::new() else {
         log::warn!("cannot create an Opus decoder");
         return;
@@ -165,13 +171,21 @@ async fn receive_audio(track: Arc<dyn TrackRemote>, remote: Arc<RemoteStats>) {
         if last_seq.is_some_and(|prev| seq.wrapping_sub(prev) == 2) {
             if let Ok(pcm) = decoder.conceal(Some(&packet.payload), OPUS_PACKET_SAMPLES) {
                 remote.record_audio(pcm);
+                if let Some(p) = playout.as_mut() {
+                    p.push(pcm);
+                }
             }
         }
         if last_seq.is_none_or(|prev| seq.wrapping_sub(prev) < 0x8000) {
             last_seq = Some(seq);
         }
         match decoder.decode(&packet.payload) {
-            Ok(pcm) => remote.record_audio(pcm),
+            Ok(pcm) => {
+                remote.record_audio(pcm);
+                if let Some(p) = playout.as_mut() {
+                    p.push(pcm);
+                }
+            }
             Err(e) => log::debug!("audio decode error: {e}"),
         }
     }

@@ -100,7 +100,7 @@ mod tests {
         // Sequence numbers wrap; the frame after a loss is fine again.
         let mut out = None;
         for (i, p) in parts.iter().enumerate() {
-            out = a.push(u16::MAX - 1 + i as u16, 15000, i == last, p);
+            out = a.push((u16::MAX - 1).wrapping_add(i as u16), 15000, i == last, p);
         }
         assert_eq!(out.as_deref(), Some(&frame[..]));
     }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest, http::HeaderValue};
 
-use super::protocol::{Incoming, Jsep, Trickle};
+use super::protocol::{Incoming, Jsep, ProtocolError, Trickle};
 use crate::error::MeetingError;
 use crate::link::ServerUrl;
 
@@ -30,7 +30,7 @@ pub enum SignalEvent {
 }
 
 struct Pending {
-    reply: oneshot::Sender<Incoming>,
+    reply: oneshot::Sender<Result<Incoming, ProtocolError>>,
     /// Plugin messages are acked first and answered by a later event.
     wait_past_ack: bool,
 }
@@ -107,7 +107,13 @@ impl JanusConnection {
                 let msg = match Incoming::parse(&text) {
                     Ok(m) => m,
                     Err(e) => {
-                        log::warn!("ignoring {e}");
+                        // A malformed answer to a request fails that request
+                        // now; anything else malformed is dropped.
+                        if let Some(p) = take_pending_for(&reader_pending, &text).await {
+                            let _ = p.reply.send(Err(e));
+                        } else {
+                            log::warn!("ignoring {e}");
+                        }
                         continue;
                     }
                 };
@@ -187,10 +193,11 @@ impl JanusConnection {
             Ok(Err(_)) => Err(MeetingError::ConnectionLost(
                 "signaling connection closed".into(),
             )),
-            Ok(Ok(Incoming::Error { code, reason, .. })) => {
+            Ok(Ok(Err(malformed))) => Err(MeetingError::Protocol(malformed.0)),
+            Ok(Ok(Ok(Incoming::Error { code, reason, .. }))) => {
                 Err(MeetingError::Server { code, reason })
             }
-            Ok(Ok(msg)) => Ok(msg),
+            Ok(Ok(Ok(msg))) => Ok(msg),
         }
     }
 
@@ -258,6 +265,13 @@ impl Drop for JanusConnection {
     }
 }
 
+/// The request a raw (unparseable as a message) reply answers, if any.
+async fn take_pending_for(pending: &PendingMap, text: &str) -> Option<Pending> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    let tx = v.get("transaction")?.as_str()?;
+    pending.lock().await.remove(tx)
+}
+
 /// Hands a reply to its waiting request; returns what nobody waits for.
 async fn route_reply(pending: &PendingMap, msg: Incoming) -> Option<Incoming> {
     let Some(tx) = msg.transaction() else {
@@ -271,7 +285,7 @@ async fn route_reply(pending: &PendingMap, msg: Incoming) -> Option<Incoming> {
             let tx = tx.to_string();
             match map.remove(&tx) {
                 Some(p) => {
-                    let _ = p.reply.send(msg);
+                    let _ = p.reply.send(Ok(msg));
                     None
                 }
                 None => Some(msg),

@@ -1,0 +1,248 @@
+//! Benchmarks of a call, each side by side with an anchor in the same run.
+//!
+//!   cargo bench -p talkline-cli --bench call
+//!
+//! 1. A two-party call at 640x360@30 through a local Janus: one `talkline`
+//!    client and one headless Chromium in the same room, 30 s. CPU (user+sys
+//!    over wall time) and peak RSS of each (for Chromium, summed over all its
+//!    processes), sampled from /proc.
+//! 2. Two `talkline` clients: join → first remote frame, and glass-to-glass
+//!    latency p50/p95 read from the test pattern's stamps.
+//! 3. VP8 encode and decode time per 1280x720 frame, and Opus per 20 ms.
+//!
+//! Results print as a Markdown table to paste into BENCHMARKS.md.
+
+#[path = "../tests/e2e/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::browser::BrowserPeer;
+use support::{Client, Janus, remote};
+use talkline_media::VideoFrame;
+use talkline_media::opus_codec::{OPUS_MAX_PACKET, OpusDecoder, OpusEncoder};
+use talkline_media::pattern::TestPattern;
+use talkline_media::tone::ToneSource;
+use talkline_media::vp8::{Vp8Config, Vp8Decoder, Vp8Encoder};
+
+const CALL_SECONDS: u64 = 30;
+
+/// CPU seconds (user+system) and resident memory of a process and all its
+/// descendants, from /proc.
+fn tree_usage(root: u32) -> (f64, u64) {
+    let ticks = 100.0; // USER_HZ on Linux
+    let mut pids = vec![root];
+    let mut i = 0;
+    while i < pids.len() {
+        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", pids[i]))
+            .unwrap_or_default();
+        pids.extend(
+            children
+                .split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+        i += 1;
+    }
+    let (mut cpu, mut rss_kb) = (0.0, 0u64);
+    for pid in pids {
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // Fields after the ")" that closes the command name.
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            let stime: f64 = f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            cpu += (utime + stime) / ticks;
+        }
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            rss_kb += status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    (cpu, rss_kb)
+}
+
+/// Samples a process tree every 100 ms for `seconds`; returns (CPU %, peak RSS MiB).
+fn measure(pid: u32, seconds: u64) -> (f64, f64) {
+    let (cpu0, _) = tree_usage(pid);
+    let started = Instant::now();
+    let mut peak = 0u64;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        peak = peak.max(tree_usage(pid).1);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (cpu1, _) = tree_usage(pid);
+    (
+        100.0 * (cpu1 - cpu0) / started.elapsed().as_secs_f64(),
+        peak as f64 / 1024.0,
+    )
+}
+
+fn call_with_chromium(janus: &Janus) {
+    let chrome = BrowserPeer::join(&janus.url(), 1234, "Chrome");
+    chrome.wait_for("joined and published", Duration::from_secs(30), |r| {
+        r["published"] == true
+    });
+    let client = Client::join(
+        &janus.link(1234),
+        "Bench",
+        &[
+            "--camera",
+            "test:640x360@30",
+            "--duration",
+            &(CALL_SECONDS + 8).to_string(),
+        ],
+    );
+    client.wait_for("+ Chrome joined", Duration::from_secs(10));
+    chrome.wait_for("decoding the client", Duration::from_secs(20), |r| {
+        r["remotes"]["video"]["framesDecoded"].as_u64().unwrap_or(0) > 30
+    });
+    // Warm-up is over; measure both at once.
+    let chrome_pid = chrome.pid();
+    let chrome_measure = std::thread::spawn(move || measure(chrome_pid, CALL_SECONDS));
+    let (cli_cpu, cli_rss) = measure(client.pid(), CALL_SECONDS);
+    let (chrome_cpu, chrome_rss) = chrome_measure.join().expect("chrome sampler");
+    let r = chrome.report().unwrap_or_default();
+    println!("\n### Two-party call at 640x360@30 through Janus ({CALL_SECONDS} s)\n");
+    println!("| participant | CPU (% of one core) | peak RSS (MiB) |");
+    println!("|---|---:|---:|");
+    println!("| talkline (CLI, test pattern + tone) | {cli_cpu:.1} | {cli_rss:.1} |");
+    println!("| headless Chromium (fake devices, janus.js) | {chrome_cpu:.1} | {chrome_rss:.1} |");
+    println!(
+        "\nChromium decoded {} frames from talkline; talkline keeps running to its end.",
+        r["remotes"]["video"]["framesDecoded"]
+    );
+}
+
+fn call_between_clients(janus: &Janus) {
+    let link = janus.link(1234);
+    let mut a = Client::join(
+        &link,
+        "A",
+        &["--camera", "test:640x360@30", "--duration", "24"],
+    );
+    a.wait_for("joined meeting", Duration::from_secs(10));
+    let mut b = Client::join(
+        &link,
+        "B",
+        &["--camera", "test:640x360@30", "--duration", "20"],
+    );
+    let _ = b.wait(Duration::from_secs(40));
+    let _ = a.wait(Duration::from_secs(40));
+    let (sa, sb) = (a.stats(), b.stats());
+    println!("\n### Two talkline clients at 640x360@30 through Janus (20 s)\n");
+    println!(
+        "| direction | join → first remote frame (ms) | latency p50 (ms) | latency p95 (ms) | frames received |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for (name, s, from) in [("A → B", &sb, "A"), ("B → A", &sa, "B")] {
+        let r = remote(s, from);
+        println!(
+            "| {name} | {} | {} | {} | {:.1}% |",
+            s["first_remote_frame_ms"],
+            r["latency_ms_p50"],
+            r["latency_ms_p95"],
+            r["pattern_received_ratio"].as_f64().unwrap_or(0.0) * 100.0
+        );
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn codecs() {
+    let (w, h, n) = (1280, 720, 300);
+    let mut pattern = TestPattern::new(w, h).expect("pattern");
+    let frames: Vec<VideoFrame> = (0..n)
+        .map(|i| {
+            let mut f = VideoFrame::new(w, h).expect("frame");
+            pattern.draw_next(&mut f, i as u64 * 33_333).expect("draw");
+            f
+        })
+        .collect();
+    let mut enc = Vp8Encoder::new(Vp8Config {
+        width: w,
+        height: h,
+        frame_rate: 30,
+        bitrate_kbps: 2500,
+    })
+    .expect("encoder");
+    let mut dec = Vp8Decoder::new().expect("decoder");
+    let mut packet = Vec::new();
+    let mut out = VideoFrame::new(2, 2).expect("frame");
+    let (mut enc_ms, mut dec_ms) = (Vec::new(), Vec::new());
+    for f in &frames {
+        let t = Instant::now();
+        enc.encode(f, false, &mut packet).expect("encode");
+        enc_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        dec.decode(&packet, &mut out).expect("decode");
+        dec_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let mut opus_enc = OpusEncoder::new(32_000).expect("opus");
+    let mut opus_dec = OpusDecoder::new().expect("opus");
+    let mut tone = ToneSource::new(440.0).expect("tone");
+    let mut frame = talkline_media::AudioFrame::default();
+    let mut buf = [0u8; OPUS_MAX_PACKET];
+    let (mut oe, mut od) = (Vec::new(), Vec::new());
+    for _ in 0..1000 {
+        tone.read(&mut frame);
+        let t = Instant::now();
+        let n = enc_push(&mut opus_enc, &frame, &mut buf);
+        oe.push(t.elapsed().as_secs_f64() * 1e3);
+        if let Some(n) = n {
+            let t = Instant::now();
+            opus_dec.decode(&buf[..n]).expect("decode");
+            od.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    println!("\n### Codecs on one core\n");
+    println!("| operation | mean (ms) | p50 (ms) | p95 (ms) |");
+    println!("|---|---:|---:|---:|");
+    for (name, mut v) in [
+        ("VP8 encode, 1280x720, 2.5 Mbit/s", enc_ms),
+        ("VP8 decode, 1280x720", dec_ms),
+        ("Opus encode, 10 ms pushed (20 ms packets)", oe),
+        ("Opus decode, 20 ms", od),
+    ] {
+        v.sort_by(f64::total_cmp);
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        println!(
+            "| {name} | {mean:.3} | {:.3} | {:.3} |",
+            percentile(&v, 0.5),
+            percentile(&v, 0.95)
+        );
+    }
+}
+
+fn enc_push(
+    enc: &mut OpusEncoder,
+    frame: &talkline_media::AudioFrame,
+    buf: &mut [u8],
+) -> Option<usize> {
+    enc.push(frame, buf).expect("encode")
+}
+
+fn main() {
+    // `cargo bench` passes --bench; any other argument selects nothing else.
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    println!(
+        "## TalkLine call benchmarks\n\nMachine: {cpu}, {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let janus = Janus::start();
+    call_with_chromium(&janus);
+    call_between_clients(&janus);
+    codecs();
+}

@@ -1,0 +1,263 @@
+//! Microphone and speaker through cpal. The device callbacks only move
+//! samples between the device and a lock-free ring: no locks, no allocation,
+//! no blocking there. Calls run at 48 kHz, so the device is opened at 48 kHz
+//! (every desktop audio server offers it) and channels are mixed or copied.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+
+use crate::error::{MediaError, Result};
+use crate::frame::{AUDIO_FRAME_SAMPLES, AUDIO_RATE_HZ, AudioFrame};
+use crate::ring::{RingConsumer, RingProducer, sample_ring};
+use crate::source::AudioSource;
+
+/// Two seconds of slack between a device and its consumer.
+const RING_SAMPLES: usize = AUDIO_RATE_HZ as usize * 2;
+/// The first capture callback can take ~1.5 s after the stream starts.
+const FIRST_AUDIO_TIMEOUT: Duration = Duration::from_secs(5);
+/// A live stream that goes quiet this long has lost its device.
+const STALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn pick_device(input: bool, index: Option<usize>) -> Result<cpal::Device> {
+    let host = cpal::default_host();
+    let what = if input { "microphone" } else { "speaker" };
+    let device = match index {
+        None => {
+            if input {
+                host.default_input_device()
+            } else {
+                host.default_output_device()
+            }
+        }
+        Some(i) => {
+            if input {
+                host.input_devices()
+                    .map_err(|e| MediaError::AudioDevice(e.to_string()))?
+                    .nth(i)
+            } else {
+                host.output_devices()
+                    .map_err(|e| MediaError::AudioDevice(e.to_string()))?
+                    .nth(i)
+            }
+        }
+    };
+    device.ok_or_else(|| {
+        MediaError::NoAudioDevice(format!("no {what} found (see `talkline devices`)"))
+    })
+}
+
+fn config_48k(device: &cpal::Device, input: bool) -> Result<cpal::StreamConfig> {
+    let default = if input {
+        device.default_input_config()
+    } else {
+        device.default_output_config()
+    }
+    .map_err(|e| MediaError::AudioDevice(e.to_string()))?;
+    Ok(cpal::StreamConfig {
+        channels: default.channels().max(1),
+        sample_rate: AUDIO_RATE_HZ,
+        buffer_size: cpal::BufferSize::Default,
+    })
+}
+
+/// Runs a cpal stream on a thread of its own (streams are not `Send` on
+/// every platform) until `stop` is set; reports whether it started.
+fn stream_thread(
+    name: &str,
+    stop: Arc<AtomicBool>,
+    build: impl FnOnce() -> Result<cpal::Stream> + Send + 'static,
+) -> Result<JoinHandle<()>> {
+    let (started, result) = mpsc::channel();
+    let handle = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let stream = match build().and_then(|s| {
+                s.play()
+                    .map_err(|e| MediaError::AudioDevice(e.to_string()))?;
+                Ok(s)
+            }) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = started.send(Err(e));
+                    return;
+                }
+            };
+            let _ = started.send(Ok(()));
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::park_timeout(Duration::from_millis(100));
+            }
+            drop(stream);
+        })
+        .map_err(|e| MediaError::AudioDevice(e.to_string()))?;
+    result
+        .recv()
+        .map_err(|_| MediaError::AudioDevice("audio thread ended".into()))??;
+    Ok(handle)
+}
+
+/// The microphone as an `AudioSource` of 10 ms frames.
+pub struct MicSource {
+    ring: RingConsumer,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    failed: Arc<AtomicBool>,
+    delivered_any: bool,
+}
+
+impl MicSource {
+    /// Opens the default microphone, or the one at `index` in `talkline devices`.
+    pub fn open(index: Option<usize>) -> Result<Self> {
+        let device = pick_device(true, index)?;
+        let config = config_48k(&device, true)?;
+        let (producer, ring) = sample_ring(RING_SAMPLES);
+        let stop = Arc::new(AtomicBool::new(false));
+        let failed = Arc::new(AtomicBool::new(false));
+        let failed_cb = Arc::clone(&failed);
+        let thread = stream_thread("talkline-mic", Arc::clone(&stop), move || {
+            let channels = config.channels as usize;
+            let mut producer: RingProducer = producer;
+            let mut mono = [0i16; 1024];
+            device
+                .build_input_stream::<f32, _, _>(
+                    config,
+                    move |data: &[f32], _| {
+                        for chunk in data.chunks(mono.len() * channels) {
+                            let frames = chunk.len() / channels;
+                            for (i, frame) in chunk.chunks_exact(channels).enumerate() {
+                                let sum: f32 = frame.iter().sum();
+                                mono[i] =
+                                    ((sum / channels as f32).clamp(-1.0, 1.0) * 32767.0) as i16;
+                            }
+                            // A full ring drops the newest audio rather than block.
+                            producer.push(&mono[..frames]);
+                        }
+                    },
+                    move |e| {
+                        log::warn!("microphone error: {e}");
+                        failed_cb.store(true, Ordering::Relaxed);
+                    },
+                    None,
+                )
+                .map_err(|e| MediaError::AudioDevice(e.to_string()))
+        })?;
+        Ok(Self {
+            ring,
+            stop,
+            thread: Some(thread),
+            failed,
+            delivered_any: false,
+        })
+    }
+}
+
+impl AudioSource for MicSource {
+    fn read(&mut self, frame: &mut AudioFrame) -> Result<()> {
+        let timeout = if self.delivered_any {
+            STALL_TIMEOUT
+        } else {
+            FIRST_AUDIO_TIMEOUT
+        };
+        let started = Instant::now();
+        while self.ring.available() < AUDIO_FRAME_SAMPLES {
+            if self.failed.load(Ordering::Relaxed) || started.elapsed() > timeout {
+                return Err(MediaError::AudioDevice(
+                    "the microphone stopped delivering audio (unplugged?)".into(),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        self.ring.pop(&mut frame.samples);
+        self.delivered_any = true;
+        Ok(())
+    }
+
+    fn is_live(&self) -> bool {
+        true
+    }
+}
+
+impl Drop for MicSource {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+/// The speaker: 48 kHz mono written in, copied to every device channel.
+pub struct SpeakerSink {
+    ring: RingProducer,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    underruns: Arc<AtomicU64>,
+}
+
+impl SpeakerSink {
+    pub fn open(index: Option<usize>) -> Result<Self> {
+        let device = pick_device(false, index)?;
+        let config = config_48k(&device, false)?;
+        let (ring, consumer) = sample_ring(RING_SAMPLES);
+        let stop = Arc::new(AtomicBool::new(false));
+        let underruns = Arc::new(AtomicU64::new(0));
+        let underruns_cb = Arc::clone(&underruns);
+        let thread = stream_thread("talkline-speaker", Arc::clone(&stop), move || {
+            let channels = config.channels as usize;
+            let mut consumer: RingConsumer = consumer;
+            let mut mono = [0i16; 1024];
+            device
+                .build_output_stream::<f32, _, _>(
+                    config,
+                    move |data: &mut [f32], _| {
+                        for chunk in data.chunks_mut(mono.len() * channels) {
+                            let frames = chunk.len() / channels;
+                            let got = consumer.pop(&mut mono[..frames]);
+                            if got < frames {
+                                mono[got..frames].fill(0);
+                                underruns_cb.fetch_add(1, Ordering::Relaxed);
+                            }
+                            for (frame, &s) in chunk.chunks_exact_mut(channels).zip(&mono[..frames])
+                            {
+                                frame.fill(s as f32 / 32768.0);
+                            }
+                        }
+                    },
+                    |e| log::warn!("speaker error: {e}"),
+                    None,
+                )
+                .map_err(|e| MediaError::AudioDevice(e.to_string()))
+        })?;
+        Ok(Self {
+            ring,
+            stop,
+            thread: Some(thread),
+            underruns,
+        })
+    }
+
+    /// Queues samples for playback; returns how many fitted.
+    pub fn write(&mut self, samples: &[i16]) -> usize {
+        self.ring.push(samples)
+    }
+
+    /// Device callbacks that found too little audio queued.
+    pub fn underruns(&self) -> u64 {
+        self.underruns.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for SpeakerSink {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Where played-out audio goes: the speaker, a WAV file, or nowhere.
+
+use crate::audio_device::SpeakerSink;
+use crate::error::Result;
+use crate::wav::WavSink;
+
+pub trait AudioSink: Send {
+    /// Takes 48 kHz mono samples. Live sinks queue them and return at once.
+    fn write(&mut self, samples: &[i16]) -> Result<()>;
+}
+
+impl AudioSink for SpeakerSink {
+    fn write(&mut self, samples: &[i16]) -> Result<()> {
+        // A full device queue drops the newest audio rather than block.
+        SpeakerSink::write(self, samples);
+        Ok(())
+    }
+}
+
+impl AudioSink for WavSink {
+    fn write(&mut self, samples: &[i16]) -> Result<()> {
+        WavSink::write(self, samples)
+    }
+}

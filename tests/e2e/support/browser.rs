@@ -1,0 +1,158 @@
+//! A headless Chromium participant (Debian's `chromium`, fake camera and
+//! microphone, Debian's janus.js) that reports its WebRTC stats to us.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{repo_root, scratch_dir};
+
+const JANUS_JS: &str = "/usr/share/javascript/janus-gateway/janus.js";
+const ADAPTER_JS: &str = "/usr/share/javascript/webrtc-adapter/adapter.js";
+
+pub struct BrowserPeer {
+    child: Child,
+    report: Arc<Mutex<Option<serde_json::Value>>>,
+    _profile: PathBuf,
+}
+
+fn serve(listener: TcpListener, report: Arc<Mutex<Option<serde_json::Value>>>) {
+    for stream in listener.incoming().map_while(Result::ok) {
+        let report = Arc::clone(&report);
+        std::thread::spawn(move || {
+            let _ = handle(stream, &report);
+        });
+    }
+}
+
+fn handle(stream: TcpStream, report: &Mutex<Option<serde_json::Value>>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut content_length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            content_length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut parts = request_line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
+    let path = target.split('?').next().unwrap_or("/");
+    let (status, kind, body): (&str, &str, Vec<u8>) = match (method, path) {
+        ("POST", "/report") => {
+            let mut body = vec![0; content_length.min(1 << 20)];
+            reader.read_exact(&mut body)?;
+            if let Ok(v) = serde_json::from_slice(&body) {
+                *report.lock().expect("report") = Some(v);
+            }
+            ("204 No Content", "text/plain", Vec::new())
+        }
+        ("GET", "/") => (
+            "200 OK",
+            "text/html",
+            std::fs::read(repo_root().join("tests/e2e/browser/peer.html"))?,
+        ),
+        ("GET", "/janus.js") => ("200 OK", "text/javascript", std::fs::read(JANUS_JS)?),
+        ("GET", "/adapter.js") => ("200 OK", "text/javascript", std::fs::read(ADAPTER_JS)?),
+        _ => ("404 Not Found", "text/plain", Vec::new()),
+    };
+    let mut out = stream;
+    write!(
+        out,
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    out.write_all(&body)
+}
+
+impl BrowserPeer {
+    pub fn join(server: &str, room: u64, name: &str) -> Self {
+        for file in [JANUS_JS, ADAPTER_JS] {
+            assert!(
+                Path::new(file).exists(),
+                "{file} missing: run scripts/setup-debian.sh"
+            );
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").expect("page server");
+        let port = listener.local_addr().expect("addr").port();
+        let report = Arc::new(Mutex::new(None));
+        {
+            let report = Arc::clone(&report);
+            std::thread::spawn(move || serve(listener, report));
+        }
+        let profile = scratch_dir("chromium");
+        let url = format!("http://127.0.0.1:{port}/?server={server}&room={room}&name={name}");
+        let child = Command::new("chromium")
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                "--allow-loopback-in-peer-connection",
+                "--disable-features=WebRtcHideLocalIpsWithMdns",
+                "--autoplay-policy=no-user-gesture-required",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromium (Debian package `chromium`)");
+        Self {
+            child,
+            report,
+            _profile: profile,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn report(&self) -> Option<serde_json::Value> {
+        self.report.lock().expect("report").clone()
+    }
+
+    /// Waits until the page's report satisfies `ok`; returns that report.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        ok: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(r) = self.report() {
+                if ok(&r) {
+                    return r;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "browser: {what} not seen within {timeout:?}; last report: {:?}",
+                self.report()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for BrowserPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
