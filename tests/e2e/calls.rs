@@ -53,7 +53,16 @@ fn two_clients_see_and_hear_each_other() {
         ],
     );
     alice.wait_for("joined meeting 1234", Duration::from_secs(10));
-    let mut bob = Client::join(&link, "Bob", &["--mic", "test:1000", "--duration", "12"]);
+    // Bob logs everything TalkLine itself logs; none of it may name anyone.
+    let mut bob = Client::join_with_env(
+        &link,
+        "Bob",
+        &["--mic", "test:1000", "--duration", "12"],
+        &[(
+            "RUST_LOG",
+            "talkline=trace,talkline_meeting=trace,talkline_media=trace",
+        )],
+    );
     bob.wait_for("+ Alice joined", Duration::from_secs(10));
     alice.wait_for("+ Bob joined", Duration::from_secs(10));
 
@@ -69,6 +78,15 @@ fn two_clients_see_and_hear_each_other() {
         alice.errors()
     );
 
+    let logs = bob.errors();
+    assert!(
+        logs.contains("participant") && logs.contains("joined"),
+        "logging was not on: {logs}"
+    );
+    assert!(
+        !logs.contains("Alice"),
+        "a display name reached the logs: {logs}"
+    );
     let (a, b) = (alice.stats(), bob.stats());
     // 10 s at 30 fps, with the first second of the call allowed for set-up.
     assert_sees(&a, "Bob", 270);

@@ -65,46 +65,67 @@ fn config_48k(device: &cpal::Device, input: bool) -> Result<cpal::StreamConfig> 
     })
 }
 
-/// Runs a cpal stream on a thread of its own (streams are not `Send` on
-/// every platform) until `stop` is set; reports whether it started.
-fn stream_thread(
-    name: &str,
+/// A cpal stream running on a thread of its own (streams are not `Send` on
+/// every platform); dropping this stops the stream and joins the thread.
+struct StreamThread {
     stop: Arc<AtomicBool>,
-    build: impl FnOnce() -> Result<cpal::Stream> + Send + 'static,
-) -> Result<JoinHandle<()>> {
-    let (started, result) = mpsc::channel();
-    let handle = std::thread::Builder::new()
-        .name(name.into())
-        .spawn(move || {
-            let stream = match build().and_then(|s| {
-                s.play()
-                    .map_err(|e| MediaError::AudioDevice(e.to_string()))?;
-                Ok(s)
-            }) {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = started.send(Err(e));
-                    return;
+    thread: Option<JoinHandle<()>>,
+}
+
+impl StreamThread {
+    /// Builds and starts the stream on its thread; fails if it did not start.
+    fn spawn(
+        name: &str,
+        build: impl FnOnce() -> Result<cpal::Stream> + Send + 'static,
+    ) -> Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_thread = Arc::clone(&stop);
+        let (started, result) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let stream = match build().and_then(|s| {
+                    s.play()
+                        .map_err(|e| MediaError::AudioDevice(e.to_string()))?;
+                    Ok(s)
+                }) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = started.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = started.send(Ok(()));
+                while !stop_thread.load(Ordering::Relaxed) {
+                    std::thread::park_timeout(Duration::from_millis(100));
                 }
-            };
-            let _ = started.send(Ok(()));
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::park_timeout(Duration::from_millis(100));
-            }
-            drop(stream);
+                drop(stream);
+            })
+            .map_err(|e| MediaError::AudioDevice(e.to_string()))?;
+        result
+            .recv()
+            .map_err(|_| MediaError::AudioDevice("audio thread ended".into()))??;
+        Ok(Self {
+            stop,
+            thread: Some(handle),
         })
-        .map_err(|e| MediaError::AudioDevice(e.to_string()))?;
-    result
-        .recv()
-        .map_err(|_| MediaError::AudioDevice("audio thread ended".into()))??;
-    Ok(handle)
+    }
+}
+
+impl Drop for StreamThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
 }
 
 /// The microphone as an `AudioSource` of 10 ms frames.
 pub struct MicSource {
     ring: RingConsumer,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _stream: StreamThread,
     failed: Arc<AtomicBool>,
     delivered_any: bool,
 }
@@ -115,10 +136,9 @@ impl MicSource {
         let device = pick_device(true, index)?;
         let config = config_48k(&device, true)?;
         let (producer, ring) = sample_ring(RING_SAMPLES);
-        let stop = Arc::new(AtomicBool::new(false));
         let failed = Arc::new(AtomicBool::new(false));
         let failed_cb = Arc::clone(&failed);
-        let thread = stream_thread("talkline-mic", Arc::clone(&stop), move || {
+        let stream = StreamThread::spawn("talkline-mic", move || {
             let channels = config.channels as usize;
             let mut producer: RingProducer = producer;
             let mut mono = [0i16; 1024];
@@ -147,8 +167,7 @@ impl MicSource {
         })?;
         Ok(Self {
             ring,
-            stop,
-            thread: Some(thread),
+            _stream: stream,
             failed,
             delivered_any: false,
         })
@@ -181,21 +200,10 @@ impl AudioSource for MicSource {
     }
 }
 
-impl Drop for MicSource {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            t.thread().unpark();
-            let _ = t.join();
-        }
-    }
-}
-
 /// The speaker: 48 kHz mono written in, copied to every device channel.
 pub struct SpeakerSink {
     ring: RingProducer,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _stream: StreamThread,
     underruns: Arc<AtomicU64>,
 }
 
@@ -204,10 +212,9 @@ impl SpeakerSink {
         let device = pick_device(false, index)?;
         let config = config_48k(&device, false)?;
         let (ring, consumer) = sample_ring(RING_SAMPLES);
-        let stop = Arc::new(AtomicBool::new(false));
         let underruns = Arc::new(AtomicU64::new(0));
         let underruns_cb = Arc::clone(&underruns);
-        let thread = stream_thread("talkline-speaker", Arc::clone(&stop), move || {
+        let stream = StreamThread::spawn("talkline-speaker", move || {
             let channels = config.channels as usize;
             let mut consumer: RingConsumer = consumer;
             let mut mono = [0i16; 1024];
@@ -235,8 +242,7 @@ impl SpeakerSink {
         })?;
         Ok(Self {
             ring,
-            stop,
-            thread: Some(thread),
+            _stream: stream,
             underruns,
         })
     }
@@ -249,15 +255,5 @@ impl SpeakerSink {
     /// Device callbacks that found too little audio queued.
     pub fn underruns(&self) -> u64 {
         self.underruns.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for SpeakerSink {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            t.thread().unpark();
-            let _ = t.join();
-        }
     }
 }

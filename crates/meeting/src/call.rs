@@ -460,11 +460,16 @@ impl Driver {
             match output {
                 SessionOutput::State(state) => self.emit(CallEvent::State(state)),
                 SessionOutput::ParticipantJoined(p) => {
+                    // Logs name participants by id only: names are personal data.
+                    log::debug!("participant {} joined", p.id);
                     self.stats.remote(p.id, &p.display);
                     self.emit(CallEvent::ParticipantJoined(p));
                 }
                 SessionOutput::ParticipantChanged(p) => self.emit(CallEvent::ParticipantChanged(p)),
-                SessionOutput::ParticipantLeft(p) => self.emit(CallEvent::ParticipantLeft(p)),
+                SessionOutput::ParticipantLeft(p) => {
+                    log::debug!("participant {} left", p.id);
+                    self.emit(CallEvent::ParticipantLeft(p));
+                }
                 SessionOutput::Subscribe(feeds) => {
                     if let Some(l) = link.as_mut() {
                         if let Err(e) = self.subscribe(l, &feeds).await {

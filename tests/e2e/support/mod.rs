@@ -125,11 +125,16 @@ pub struct Client {
 
 impl Client {
     pub fn join(link: &str, name: &str, extra: &[&str]) -> Self {
+        Self::join_with_env(link, name, extra, &[])
+    }
+
+    pub fn join_with_env(link: &str, name: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let stats_path = scratch_dir("client").join(format!("{name}.json"));
         let mut child = Command::new(TALKLINE)
             .args(["join", link, "--name", name, "--stats-json"])
             .arg(&stats_path)
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
