@@ -12,7 +12,12 @@ cargo build --locked -p talkline-cli
 bin="${CARGO_TARGET_DIR:-target}/debug/talkline"
 
 port=8188
-if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+  # Debian's janus package may run a system-wide Janus here; it cannot
+  # gather candidates on loopback, so a call through it would get no media.
+  echo "something already listens on 127.0.0.1:$port; using it as the meeting server" >&2
+  echo "(if it is the system Janus: systemctl stop janus, then run this again)" >&2
+else
   echo "starting the local meeting server on ws://127.0.0.1:$port (log: janus.log)"
   scripts/janus-local.sh "$port" > janus.log 2>&1 &
   janus_pid=$!

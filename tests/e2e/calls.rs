@@ -325,3 +325,29 @@ fn missing_devices_are_reported_and_the_call_goes_on() {
         max.output()
     );
 }
+
+#[test]
+fn mute_and_camera_off_are_seen_by_the_others() {
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let mut ivy = Client::join(&link, "Ivy", &["--duration", "30"]);
+    ivy.wait_for("joined meeting", Duration::from_secs(10));
+    let mut jon = Client::join(&link, "Jon", &["--duration", "30"]);
+    jon.wait_for("+ Ivy joined", Duration::from_secs(10));
+    ivy.wait_for("+ Jon joined", Duration::from_secs(10));
+    ivy.send_line("mute");
+    jon.wait_for("~ Ivy microphone muted, camera on", Duration::from_secs(5));
+    ivy.send_line("camera off");
+    jon.wait_for("~ Ivy microphone muted, camera off", Duration::from_secs(5));
+    ivy.send_line("unmute");
+    ivy.send_line("camera on");
+    jon.wait_for("~ Ivy microphone on, camera on", Duration::from_secs(5));
+    ivy.send_line("leave");
+    assert!(
+        ivy.wait(Duration::from_secs(10)).success(),
+        "{}",
+        ivy.errors()
+    );
+    jon.wait_for("- Ivy left", Duration::from_secs(5));
+    assert!(jon.stop().success());
+}

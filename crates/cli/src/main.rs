@@ -267,11 +267,23 @@ async fn join(args: JoinArgs) -> ExitCode {
         }
     };
     tokio::pin!(deadline);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut commands = stdin_commands();
     let mut outcome: Option<MeetingError> = None;
     loop {
         tokio::select! {
             _ = &mut deadline => break,
-            _ = shutdown_signal() => break,
+            _ = &mut shutdown => break,
+            Some(line) = commands.recv() => match line.trim() {
+                "mute" => call.command(CallCommand::SetAudioMuted(true)),
+                "unmute" => call.command(CallCommand::SetAudioMuted(false)),
+                "camera off" => call.command(CallCommand::SetVideoMuted(true)),
+                "camera on" => call.command(CallCommand::SetVideoMuted(false)),
+                "leave" => break,
+                "" => {}
+                other => eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, leave"),
+            },
             event = call.events.recv() => match event {
                 Some(CallEvent::State(CallState::Reconnecting)) => println!("reconnecting…"),
                 Some(CallEvent::State(CallState::Joined)) => println!("connected"),
@@ -310,6 +322,22 @@ async fn join(args: JoinArgs) -> ExitCode {
         }
         None => ExitCode::SUCCESS,
     }
+}
+
+/// Lines typed on standard input (mute, unmute, camera off/on, leave).
+/// A closed or absent stdin simply yields nothing.
+fn stdin_commands() -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let _ = std::thread::Builder::new()
+        .name("talkline-stdin".into())
+        .spawn(move || {
+            for line in std::io::stdin().lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    rx
 }
 
 async fn shutdown_signal() {

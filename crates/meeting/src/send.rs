@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rtc::media::Sample;
 use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -51,6 +51,15 @@ pub struct SendPipeline {
     pub video_slot: TrackSlot,
     threads: Vec<JoinHandle<()>>,
     writers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Copies a packet into shared bytes without a fresh allocation once the
+/// previous frames have been sent: `BytesMut` takes its buffer back when it
+/// is the only owner left.
+fn reuse(staging: &mut BytesMut, packet: &[u8]) -> Bytes {
+    staging.reserve(packet.len());
+    staging.extend_from_slice(packet);
+    staging.split().freeze()
 }
 
 /// Sleeps until the next tick of a fixed schedule; if the thread fell more
@@ -179,6 +188,7 @@ fn video_thread(
         return;
     };
     let mut packet = Vec::with_capacity(256 * 1024);
+    let mut staging = BytesMut::with_capacity(256 * 1024);
     let mut next = Instant::now();
     let mut was_muted = false;
     while !controls.stop.load(Ordering::Relaxed) {
@@ -200,7 +210,7 @@ fn video_thread(
         match encoder.encode(&frame, force, &mut packet) {
             Ok(Some(_)) => {
                 let chunk = Encoded {
-                    data: Bytes::copy_from_slice(&packet),
+                    data: reuse(&mut staging, &packet),
                     duration: period,
                     captured,
                 };
@@ -228,6 +238,7 @@ fn audio_thread(
     let period = Duration::from_millis(10);
     let mut frame = AudioFrame::default();
     let mut packet = [0u8; OPUS_MAX_PACKET];
+    let mut staging = BytesMut::with_capacity(64 * OPUS_MAX_PACKET);
     let mut next = Instant::now();
     while !controls.stop.load(Ordering::Relaxed) {
         if !source.is_live() {
@@ -243,7 +254,7 @@ fn audio_thread(
         match encoder.push(&frame, &mut packet) {
             Ok(Some(n)) => {
                 let chunk = Encoded {
-                    data: Bytes::copy_from_slice(&packet[..n]),
+                    data: reuse(&mut staging, &packet[..n]),
                     duration: Duration::from_millis(20),
                     captured: Instant::now(),
                 };

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::janus::protocol::{MediaKind, Publisher};
+use crate::janus::protocol::{MediaKind, PublishedStream, Publisher};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallState {
@@ -60,8 +60,8 @@ impl Participant {
         Self {
             id: p.id,
             display: p.display.clone(),
-            audio_muted: audio.is_some_and(|s| s.disabled),
-            video_muted: video.is_some_and(|s| s.disabled),
+            audio_muted: audio.is_some_and(PublishedStream::is_muted),
+            video_muted: video.is_some_and(PublishedStream::is_muted),
             has_audio: audio.is_some(),
             has_video: video.is_some(),
         }
@@ -242,7 +242,6 @@ impl SessionMachine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::janus::protocol::PublishedStream;
 
     fn publisher(id: u64, name: &str, audio_muted: bool) -> Publisher {
         Publisher {
@@ -253,13 +252,15 @@ mod tests {
                     mid: "0".into(),
                     kind: MediaKind::Audio,
                     codec: Some("opus".into()),
-                    disabled: audio_muted,
+                    disabled: false,
+                    description: Some(if audio_muted { "muted" } else { "live" }.into()),
                 },
                 PublishedStream {
                     mid: "1".into(),
                     kind: MediaKind::Video,
                     codec: Some("vp8".into()),
                     disabled: false,
+                    description: None,
                 },
             ],
         }

@@ -3,7 +3,7 @@
 //! one starts, adding a frame of latency; on a call we would rather drop an
 //! incomplete frame and ask for a keyframe.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rtc::rtp::codec::vp8::Vp8Packet;
 use rtc::rtp::packetizer::Depacketizer;
 
@@ -12,7 +12,7 @@ pub struct Vp8Assembler {
     depacketizer: Vp8Packet,
     timestamp: Option<u32>,
     next_seq: u16,
-    frame: Vec<u8>,
+    frame: BytesMut,
     /// A packet of the current frame is missing: drop it at its end.
     broken: bool,
     /// Frames dropped because a packet was missing.
@@ -56,8 +56,14 @@ impl Vp8Assembler {
         if !complete {
             self.incomplete_frames += 1;
         }
-        let out = complete.then(|| Bytes::copy_from_slice(&self.frame));
-        self.frame.clear();
+        // The frame's bytes go out as they are; the buffer is taken back for
+        // later frames once the decoder has dropped them.
+        let out = if complete {
+            Some(self.frame.split().freeze())
+        } else {
+            self.frame.clear();
+            None
+        };
         self.timestamp = None;
         out
     }

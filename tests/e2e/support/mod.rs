@@ -135,6 +135,7 @@ impl Client {
             .arg(&stats_path)
             .args(extra)
             .envs(env.iter().copied())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -172,6 +173,13 @@ impl Client {
             stderr,
             stats_path,
         }
+    }
+
+    /// Types a command on the client's standard input.
+    pub fn send_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().expect("stdin is piped");
+        writeln!(stdin, "{line}").expect("write to client");
     }
 
     pub fn pid(&self) -> u32 {

@@ -106,6 +106,21 @@ pub struct PublishedStream {
     pub kind: MediaKind,
     pub codec: Option<String>,
     pub disabled: bool,
+    /// Free text Janus relays to everyone; TalkLine puts the mute state here.
+    pub description: Option<String>,
+}
+
+/// Stream descriptions TalkLine publishers use to tell the room they muted.
+/// Janus notifies every participant when a description changes, which
+/// `send: false` alone does not.
+pub const MUTED: &str = "muted";
+pub const LIVE: &str = "live";
+
+impl PublishedStream {
+    /// Muted: disabled by renegotiation, or described as muted.
+    pub fn is_muted(&self) -> bool {
+        self.disabled || self.description.as_deref() == Some(MUTED)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +173,10 @@ impl Publisher {
                             kind: MediaKind::parse(s.get("type")?.as_str())?,
                             codec: s.get("codec").and_then(Value::as_str).map(str::to_string),
                             disabled: s.get("disabled").and_then(Value::as_bool).unwrap_or(false),
+                            description: s
+                                .get("description")
+                                .and_then(Value::as_str)
+                                .map(|d| d.chars().take(64).collect()),
                         })
                     })
                     .collect()
@@ -466,12 +485,18 @@ pub mod request {
     }
 
     /// Mute or unmute our streams as the room sees them.
+    /// Mute or unmute our streams: Janus stops relaying them, and the new
+    /// descriptions tell everyone else.
     pub fn configure_sending(streams: &[(&str, bool)]) -> Value {
         let list: Vec<Value> = streams
             .iter()
             .map(|(mid, send)| json!({"mid": mid, "send": send}))
             .collect();
-        json!({"request": "configure", "streams": list})
+        let descriptions: Vec<Value> = streams
+            .iter()
+            .map(|(mid, send)| json!({"mid": mid, "description": if *send { LIVE } else { MUTED }}))
+            .collect();
+        json!({"request": "configure", "streams": list, "descriptions": descriptions})
     }
 
     pub fn join_subscriber(room: u64, private_id: u64, pin: Option<&str>, feeds: &[u64]) -> Value {
@@ -511,7 +536,7 @@ mod tests {
         let msg = r#"{"janus":"event","session_id":1,"sender":2,"transaction":"t1",
             "plugindata":{"plugin":"janus.plugin.videoroom","data":{"videoroom":"joined","room":1234,
             "description":"Demo","id":55,"private_id":66,"publishers":[{"id":77,"display":"Bob",
-            "streams":[{"type":"audio","mindex":0,"mid":"0","codec":"opus"},
+            "streams":[{"type":"audio","mindex":0,"mid":"0","codec":"opus","description":"muted"},
                        {"type":"video","mindex":1,"mid":"1","codec":"vp8","disabled":true}]}]}}}"#;
         let Incoming::Event {
             sender, room, jsep, ..
@@ -533,6 +558,7 @@ mod tests {
         assert_eq!(publishers[0].display, "Bob");
         assert_eq!(publishers[0].streams.len(), 2);
         assert!(publishers[0].streams[1].disabled);
+        assert!(publishers[0].streams[0].is_muted() && publishers[0].streams[1].is_muted());
     }
 
     #[test]
