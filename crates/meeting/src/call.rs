@@ -30,7 +30,7 @@ use crate::janus::protocol::{
     Incoming, Jsep, JsepKind, MediaKind, Publisher, RoomEvent, SubscribedStream, request,
 };
 use crate::link::ServerUrl;
-use crate::peer::{self, OPUS_PAYLOAD_TYPE, PeerEvent, PeerRole, VP8_PAYLOAD_TYPE};
+use crate::peer::{self, OPUS_PAYLOAD_TYPE, PeerEvent, PeerRole, VP8_PAYLOAD_TYPE, webrtc_err};
 use crate::playout::Playout;
 use crate::receive::spawn_track_receiver;
 use crate::sdp;
@@ -151,10 +151,6 @@ async fn local_ip_towards(server: &ServerUrl) -> IpAddr {
         .map_or(fallback, |a| a.ip())
 }
 
-fn webrtc_err(what: &'static str) -> impl Fn(rtc::shared::error::Error) -> MeetingError {
-    move |e| MeetingError::WebRtc(format!("{what}: {e}"))
-}
-
 /// A publisher id of our own choosing keeps our identity across a server
 /// restart; kept below 2^53 so JavaScript peers read it exactly.
 fn random_publisher_id() -> u64 {
@@ -170,7 +166,7 @@ struct Target {
 }
 
 struct Driver {
-    config: Target,
+    target: Target,
     publisher_id: u64,
     session: SessionMachine,
     stats: Arc<CallStats>,
@@ -197,7 +193,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         ),
         None => None,
     };
-    let config = Target {
+    let target = Target {
         server: config.server,
         room: config.room,
         pin: config.pin,
@@ -207,7 +203,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
     let (events_tx, events) = mpsc::unbounded_channel();
     let (commands, mut command_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
-        config,
+        target,
         publisher_id: random_publisher_id(),
         session: SessionMachine::new(),
         stats: Arc::clone(&stats),
@@ -245,11 +241,11 @@ impl Driver {
 
     /// Connects, joins as publisher and starts publishing.
     async fn establish(&mut self) -> Result<(Link, Vec<Publisher>), MeetingError> {
-        let (conn, signals) = JanusConnection::open(&self.config.server).await?;
+        let (conn, signals) = JanusConnection::open(&self.target.server).await?;
         let handle = conn.attach_videoroom().await?;
-        let room = self.config.room;
+        let room = self.target.room;
         let mut body =
-            request::join_publisher(room, &self.config.display, self.config.pin.as_deref());
+            request::join_publisher(room, &self.target.display, self.target.pin.as_deref());
         body["id"] = serde_json::json!(self.publisher_id);
         let mut reply = conn.message(handle, body.clone(), None).await?;
         if let Incoming::Event {
@@ -287,7 +283,7 @@ impl Driver {
             }
         };
 
-        let local_ip = local_ip_towards(&self.config.server).await;
+        let local_ip = local_ip_towards(&self.target.server).await;
         let pc = peer::new_peer(PeerRole::Publisher, local_ip, self.peer_tx.clone()).await?;
         let mut targets = Vec::new();
         for (kind, codec, pt, slot) in [
@@ -614,15 +610,15 @@ impl Driver {
         }
         let handle = link.conn.attach_videoroom().await?;
         let body = request::join_subscriber(
-            self.config.room,
+            self.target.room,
             link.private_id,
-            self.config.pin.as_deref(),
+            self.target.pin.as_deref(),
             feeds,
         );
         let reply = link.conn.message(handle, body, None).await?;
         let pc = peer::new_peer(
             PeerRole::Subscriber,
-            local_ip_towards(&self.config.server).await,
+            local_ip_towards(&self.target.server).await,
             self.peer_tx.clone(),
         )
         .await?;

@@ -178,7 +178,7 @@ pub fn vp8_codec() -> RTCRtpCodec {
     }
 }
 
-fn webrtc_err(what: &str) -> impl Fn(rtc::shared::error::Error) -> MeetingError + '_ {
+pub(crate) fn webrtc_err(what: &str) -> impl Fn(rtc::shared::error::Error) -> MeetingError + '_ {
     move |e| MeetingError::WebRtc(format!("{what}: {e}"))
 }
 
