@@ -115,7 +115,7 @@ fn call_with_chromium(janus: &Janus) {
     println!("| talkline (CLI, test pattern + tone) | {cli_cpu:.1} | {cli_rss:.1} |");
     println!("| headless Chromium (fake devices, janus.js) | {chrome_cpu:.1} | {chrome_rss:.1} |");
     println!(
-        "\nChromium decoded {} frames from talkline; talkline keeps running to its end.",
+        "\nChromium decoded {} frames from talkline during the call.",
         r["remotes"]["video"]["framesDecoded"]
     );
 }
