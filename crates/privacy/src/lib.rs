@@ -1,0 +1,8 @@
+//! TalkLine privacy: the operating-system permissions the app may ask for,
+//! as data (`permissions/`, Appendix II of the privacy policy plus the
+//! desktop equivalents), and the platform files generated from that data.
+
+pub mod generate;
+pub mod registry;
+
+pub use registry::{AndroidEntry, DesktopEntry, IosEntry, PermissionRegistry, RegistryError};
