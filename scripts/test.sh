@@ -15,7 +15,7 @@ cargo fmt --all -- --check
 echo "== lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== unit and integration tests (codecs, links, protocol, a misbehaving server, PulseAudio, permissions)"
-cargo test --locked -p talkline-media -p talkline-meeting -p talkline-privacy
+cargo test --locked -p talkline-media -p talkline-meeting -p talkline-privacy -p talkline-store
 echo "== end-to-end tests (real Janus on 127.0.0.1, talkline clients, headless Chromium)"
 # One call at a time: each runs real-time media on a 2-core machine.
 cargo test --locked -p talkline-cli -- --test-threads=1

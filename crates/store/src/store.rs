@@ -1,0 +1,395 @@
+//! The encrypted database and what the app keeps in it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
+use serde_json::{Value, json};
+
+use crate::error::StoreError;
+use crate::key::{DatabaseKey, KeyVault};
+use crate::schema;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingRecord {
+    pub id: i64,
+    pub server: String,
+    pub room: u64,
+    pub display_name: String,
+    pub joined_at: i64,
+    pub left_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRecord {
+    pub id: i64,
+    pub payload: String,
+    pub scanned_at: i64,
+}
+
+/// One answer the user gave: to the privacy policy (subject `policy`) or to
+/// a permission's purpose text (subject = the permission's key or name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRecord {
+    pub subject: String,
+    pub granted: bool,
+    pub policy_version: String,
+    pub decided_at: i64,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Turns SQLite's codes into what the user needs to know.
+fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+    let path = path.to_path_buf();
+    match &e {
+        rusqlite::Error::SqliteFailure(f, msg) => match f.code {
+            ErrorCode::NotADatabase => StoreError::WrongKeyOrNotADatabase { path },
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Locked { path },
+            ErrorCode::DatabaseCorrupt => StoreError::Corrupt {
+                path,
+                detail: msg.clone().unwrap_or_else(|| "corrupt".into()),
+            },
+            _ => StoreError::Sqlite(e),
+        },
+        _ => StoreError::Sqlite(e),
+    }
+}
+
+fn has_database(path: &Path) -> Result<bool, StoreError> {
+    match std::fs::metadata(path) {
+        Ok(m) => Ok(m.len() > 0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+impl Store {
+    /// Opens the database at `path`, creating it (and its key) on first
+    /// start. An existing database whose key is gone is an error, never a
+    /// reason to start over.
+    pub fn open_or_create(path: &Path, vault: &dyn KeyVault) -> Result<Self, StoreError> {
+        let key = match (has_database(path)?, vault.load()?) {
+            (true, Some(key)) => key,
+            (true, None) => {
+                return Err(StoreError::KeyMissing {
+                    path: path.to_path_buf(),
+                });
+            }
+            (false, Some(key)) => key,
+            (false, None) => {
+                // The key is safe in the vault before any data exists.
+                let key = DatabaseKey::random();
+                vault.save(&key)?;
+                key
+            }
+        };
+        Self::open(path, &key)
+    }
+
+    /// Opens (or creates) the database with `key` and brings its schema up
+    /// to date.
+    pub fn open(path: &Path, key: &DatabaseKey) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
+        conn.busy_timeout(Duration::from_millis(500))
+            .map_err(|e| classify(path, e))?;
+        // SQLCipher would print every failed page check to stderr; the
+        // caller gets the error instead.
+        conn.execute_batch("PRAGMA cipher_log_level = NONE;")
+            .map_err(|e| classify(path, e))?;
+        conn.execute_batch(&format!("PRAGMA key = {};", key.pragma()))
+            .map_err(|e| classify(path, e))?;
+        // SQLCipher checks the key only when a page is first read.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| classify(path, e))?;
+        let mut store = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| classify(&path, e))?;
+        if version > schema::latest() {
+            return Err(StoreError::TooNew {
+                path,
+                found: version,
+                known: schema::latest(),
+            });
+        }
+        let tx = self.conn.transaction().map_err(|e| classify(&path, e))?;
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql).map_err(|e| classify(&path, e))?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+                .map_err(|e| classify(&path, e))?;
+        }
+        tx.commit().map_err(|e| classify(&path, e))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    fn run(&self, sql: &str, args: impl rusqlite::Params) -> Result<i64, StoreError> {
+        self.conn
+            .execute(sql, args)
+            .map_err(|e| classify(&self.path, e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+            params![key, value],
+        )
+        .map(|_| ())
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    pub fn add_meeting(
+        &self,
+        server: &str,
+        room: u64,
+        display_name: &str,
+        joined_at: i64,
+    ) -> Result<i64, StoreError> {
+        self.run(
+            "INSERT INTO meetings (server, room, display_name, joined_at) VALUES (?1, ?2, ?3, ?4)",
+            params![server, room as i64, display_name, joined_at],
+        )
+    }
+
+    pub fn finish_meeting(&self, id: i64, left_at: i64) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE meetings SET left_at = ?2 WHERE id = ?1",
+            params![id, left_at],
+        )
+        .map(|_| ())
+    }
+
+    pub fn meetings(&self) -> Result<Vec<MeetingRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, server, room, display_name, joined_at, left_at FROM meetings ORDER BY joined_at DESC, id DESC")
+            .map_err(|e| classify(&self.path, e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(MeetingRecord {
+                    id: r.get(0)?,
+                    server: r.get(1)?,
+                    room: r.get::<_, i64>(2)? as u64,
+                    display_name: r.get(3)?,
+                    joined_at: r.get(4)?,
+                    left_at: r.get(5)?,
+                })
+            })
+            .map_err(|e| classify(&self.path, e))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    pub fn add_scan(&self, payload: &str, scanned_at: i64) -> Result<i64, StoreError> {
+        self.run(
+            "INSERT INTO scans (payload, scanned_at) VALUES (?1, ?2)",
+            params![payload, scanned_at],
+        )
+    }
+
+    pub fn scans(&self) -> Result<Vec<ScanRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, payload, scanned_at FROM scans ORDER BY scanned_at DESC, id DESC")
+            .map_err(|e| classify(&self.path, e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ScanRecord {
+                    id: r.get(0)?,
+                    payload: r.get(1)?,
+                    scanned_at: r.get(2)?,
+                })
+            })
+            .map_err(|e| classify(&self.path, e))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    pub fn add_schedule(
+        &self,
+        title: &str,
+        link: &str,
+        starts_at: i64,
+        ends_at: i64,
+    ) -> Result<i64, StoreError> {
+        self.run(
+            "INSERT INTO schedules (title, link, starts_at, ends_at) VALUES (?1, ?2, ?3, ?4)",
+            params![title, link, starts_at, ends_at],
+        )
+    }
+
+    pub fn record_consent(&self, record: &ConsentRecord) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO consent (subject, granted, policy_version, decided_at) VALUES (?1, ?2, ?3, ?4)",
+            params![record.subject, record.granted, record.policy_version, record.decided_at],
+        )
+        .map(|_| ())
+    }
+
+    /// The latest answer about `subject`, if the user was ever asked.
+    pub fn consent(&self, subject: &str) -> Result<Option<ConsentRecord>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT subject, granted, policy_version, decided_at FROM consent
+                 WHERE subject = ?1 ORDER BY decided_at DESC, id DESC LIMIT 1",
+                params![subject],
+                |r| {
+                    Ok(ConsentRecord {
+                        subject: r.get(0)?,
+                        granted: r.get(1)?,
+                        policy_version: r.get(2)?,
+                        decided_at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    /// Deletes meeting history and scan records (what "delete history" means
+    /// in the personal center); settings and consent stay.
+    pub fn delete_history(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("DELETE FROM meetings; DELETE FROM scans;")
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    /// A complete copy of everything kept, for the user to take away.
+    pub fn export(&self) -> Result<Value, StoreError> {
+        let table = |sql: &str| -> Result<Vec<Value>, StoreError> {
+            let mut stmt = self
+                .conn
+                .prepare(sql)
+                .map_err(|e| classify(&self.path, e))?;
+            let names: Vec<String> = stmt.column_names().map(str::to_string).collect();
+            let rows = stmt
+                .query_map([], |r| {
+                    let mut obj = serde_json::Map::new();
+                    for (i, name) in names.iter().enumerate() {
+                        let v = match r.get_ref(i)? {
+                            rusqlite::types::ValueRef::Null => Value::Null,
+                            rusqlite::types::ValueRef::Integer(n) => json!(n),
+                            rusqlite::types::ValueRef::Real(x) => json!(x),
+                            rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                            rusqlite::types::ValueRef::Blob(b) => json!(b),
+                        };
+                        obj.insert(name.clone(), v);
+                    }
+                    Ok(Value::Object(obj))
+                })
+                .map_err(|e| classify(&self.path, e))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(|e| classify(&self.path, e))
+        };
+        Ok(json!({
+            "format": "talkline-export-1",
+            "settings": table("SELECT key, value FROM settings ORDER BY key")?,
+            "meetings": table("SELECT server, room, display_name, joined_at, left_at FROM meetings ORDER BY id")?,
+            "schedules": table("SELECT title, link, starts_at, ends_at FROM schedules ORDER BY id")?,
+            "scans": table("SELECT payload, scanned_at FROM scans ORDER BY id")?,
+            "consent": table("SELECT subject, granted, policy_version, decided_at FROM consent ORDER BY id")?,
+        }))
+    }
+}
+
+fn companions(path: &Path) -> Vec<PathBuf> {
+    ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            PathBuf::from(p)
+        })
+        .collect()
+}
+
+/// Moves a database that cannot be opened out of the way (with its WAL and
+/// journal), so the app can start fresh without destroying it. Returns the
+/// new path of the database file.
+pub fn quarantine(path: &Path, suffix: &str) -> Result<PathBuf, StoreError> {
+    let mut moved = None;
+    for (i, file) in companions(path).into_iter().enumerate() {
+        if !file.exists() {
+            continue;
+        }
+        let mut target = file.as_os_str().to_owned();
+        target.push(format!(".damaged-{suffix}"));
+        let target = PathBuf::from(target);
+        std::fs::rename(&file, &target).map_err(|source| StoreError::Io { path: file, source })?;
+        if i == 0 {
+            moved = Some(target);
+        }
+    }
+    moved.ok_or_else(|| StoreError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::from(std::io::ErrorKind::NotFound),
+    })
+}
+
+/// Deletes the database (and its WAL and journal) and its key: what
+/// withdrawing consent does to the store.
+pub fn wipe(path: &Path, vault: &dyn KeyVault) -> Result<(), StoreError> {
+    for file in companions(path) {
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(StoreError::Io { path: file, source }),
+        }
+    }
+    vault.delete()
+}

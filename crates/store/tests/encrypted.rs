@@ -1,0 +1,195 @@
+//! The real SQLCipher file on disk: encrypted, refusing wrong keys, never
+//! recreated over data it cannot read.
+
+use std::path::{Path, PathBuf};
+
+use talkline_store::{
+    ConsentRecord, DatabaseKey, KeyVault, MemoryVault, Store, StoreError, quarantine, wipe,
+};
+
+const NAME: &str = "Zebulon Quartermaine";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir.join("talkline.db")
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+fn fill(store: &Store) {
+    store.set_setting("display_name", NAME).expect("setting");
+    let id = store
+        .add_meeting("ws://127.0.0.1:8188", 1234, NAME, 1_700_000_000)
+        .expect("meeting");
+    store.finish_meeting(id, 1_700_000_600).expect("finish");
+    store
+        .add_scan(
+            "talkline://join?server=ws://127.0.0.1:8188&room=1234",
+            1_700_000_010,
+        )
+        .expect("scan");
+    store
+        .add_schedule("Standup with Zebulon", "1234", 1_700_086_400, 1_700_088_200)
+        .expect("schedule");
+    store
+        .record_consent(&ConsentRecord {
+            subject: "policy".into(),
+            granted: true,
+            policy_version: "1".into(),
+            decided_at: 1_699_999_999,
+        })
+        .expect("consent");
+}
+
+#[test]
+fn file_on_disk_holds_no_plaintext_and_data_comes_back() {
+    let path = scratch("plain");
+    let vault = MemoryVault::default();
+    {
+        let store = Store::open_or_create(&path, &vault).expect("create");
+        assert_eq!(store.schema_version().expect("version"), 1);
+        fill(&store);
+    }
+    let bytes = std::fs::read(&path).expect("db file");
+    assert!(
+        !contains(&bytes, NAME)
+            && !contains(&bytes, "Zebulon")
+            && !contains(&bytes, "SQLite format 3")
+    );
+
+    // The search itself works: the same data without a key is plaintext.
+    let control = scratch("control");
+    {
+        let conn = rusqlite_plain(&control);
+        conn.execute_batch(&format!(
+            "CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('{NAME}');"
+        ))
+        .expect("plain db");
+    }
+    assert!(contains(
+        &std::fs::read(&control).expect("control file"),
+        NAME
+    ));
+
+    let store = Store::open_or_create(&path, &vault).expect("reopen");
+    assert_eq!(
+        store.setting("display_name").expect("setting").as_deref(),
+        Some(NAME)
+    );
+    let meetings = store.meetings().expect("meetings");
+    assert_eq!(
+        (meetings[0].room, meetings[0].left_at),
+        (1234, Some(1_700_000_600))
+    );
+    assert_eq!(
+        store.consent("policy").expect("consent").map(|c| c.granted),
+        Some(true)
+    );
+    let export = store.export().expect("export");
+    for table in ["settings", "meetings", "schedules", "scans", "consent"] {
+        assert_eq!(
+            export[table].as_array().map(Vec::len),
+            Some(1),
+            "{table}: {export:#}"
+        );
+    }
+    store.delete_history().expect("delete history");
+    assert!(
+        store.meetings().expect("meetings").is_empty() && store.scans().expect("scans").is_empty()
+    );
+    assert!(store.setting("display_name").expect("setting").is_some());
+}
+
+/// An unencrypted SQLite file, for the control above (SQLCipher with no key
+/// writes plain SQLite).
+fn rusqlite_plain(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).expect("plain sqlite")
+}
+
+#[test]
+fn wrong_key_corrupt_file_and_missing_key_are_clear_errors_and_touch_nothing() {
+    let path = scratch("wrong");
+    let vault = MemoryVault::default();
+    drop(Store::open_or_create(&path, &vault).expect("create"));
+    let before = std::fs::read(&path).expect("db");
+
+    let err = Store::open(&path, &DatabaseKey::random()).expect_err("wrong key");
+    assert!(
+        matches!(err, StoreError::WrongKeyOrNotADatabase { .. }),
+        "{err}"
+    );
+
+    // The key is gone from the keyring: refuse, do not start over.
+    vault.delete().expect("delete key");
+    let err = Store::open_or_create(&path, &vault).expect_err("missing key");
+    assert!(matches!(err, StoreError::KeyMissing { .. }), "{err}");
+    assert!(err.to_string().contains("move the file aside"), "{err}");
+    assert_eq!(
+        std::fs::read(&path).expect("db"),
+        before,
+        "the database was modified"
+    );
+
+    // Garbage where the database should be.
+    let garbage = scratch("garbage");
+    std::fs::write(&garbage, vec![0x5au8; 8192]).expect("garbage");
+    let vault = MemoryVault::default();
+    vault.save(&DatabaseKey::random()).expect("key");
+    let err = Store::open_or_create(&garbage, &vault).expect_err("garbage");
+    assert!(
+        matches!(err, StoreError::WrongKeyOrNotADatabase { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&garbage).expect("garbage"),
+        vec![0x5au8; 8192]
+    );
+
+    // The explicit recovery path: move it aside, then start fresh.
+    let moved = quarantine(&garbage, "test").expect("quarantine");
+    assert!(moved.exists() && !garbage.exists());
+    vault.delete().expect("delete key");
+    Store::open_or_create(&garbage, &vault).expect("fresh start");
+}
+
+#[test]
+fn a_locked_database_says_so() {
+    let path = scratch("locked");
+    let vault = MemoryVault::default();
+    let store = Store::open_or_create(&path, &vault).expect("create");
+    let key = vault.load().expect("vault").expect("key");
+    // Another connection holds a write lock.
+    let other = rusqlite::Connection::open(&path).expect("second connection");
+    other
+        .execute_batch(&format!(
+            "PRAGMA key = \"x'{}'\"; BEGIN EXCLUSIVE;",
+            key.to_hex()
+        ))
+        .expect("exclusive lock");
+    let err = store.set_setting("k", "v").expect_err("locked");
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    let err = Store::open(&path, &key).expect_err("locked at open");
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    other.execute_batch("ROLLBACK").expect("unlock");
+    store.set_setting("k", "v").expect("unlocked");
+}
+
+#[test]
+fn wipe_removes_the_database_and_its_key() {
+    let path = scratch("wipe");
+    let vault = MemoryVault::default();
+    fill(&Store::open_or_create(&path, &vault).expect("create"));
+    wipe(&path, &vault).expect("wipe");
+    assert!(!path.exists());
+    assert!(vault.load().expect("vault").is_none());
+    // The next start is a first start.
+    let store = Store::open_or_create(&path, &vault).expect("first start again");
+    assert!(store.meetings().expect("meetings").is_empty());
+}
