@@ -10,7 +10,7 @@ packages=(
   # the meeting server the app and the tests use on loopback
   janus libjs-janus-gateway libjs-webrtc-adapter
   # tests: browser peer, audio path without a sound card, network namespaces
-  chromium pulseaudio pulseaudio-utils libasound2-plugins iproute2 util-linux procps
+  chromium pulseaudio pulseaudio-utils libasound2-plugins iproute2 util-linux procps nftables
 )
 
 missing=()

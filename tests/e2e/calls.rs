@@ -240,7 +240,7 @@ fn janus_restart_mid_call_rejoins_and_media_flows_again() {
         assert!(s["rejoins"].as_u64().is_some_and(|n| n >= 1), "{s:#}");
         let r = remote(&s, other);
         // At least 5 s of video after the rejoin.
-        let after = r["video_frames_since_rejoin"].as_u64().unwrap_or(0);
+        let after = r["video_frames_since_recovery"].as_u64().unwrap_or(0);
         assert!(
             after >= 150,
             "{} saw {after} frames from {other} after the rejoin: {s:#}",

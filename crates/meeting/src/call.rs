@@ -515,7 +515,7 @@ impl Driver {
                         Ok((l, publishers)) => {
                             *link = Some(l);
                             self.stats.rejoins.fetch_add(1, Ordering::Relaxed);
-                            self.stats.reset_since_rejoin();
+                            self.stats.reset_since_recovery();
                             queue.extend(self.session.handle(SessionInput::Joined {
                                 self_id: self.publisher_id,
                                 publishers,
@@ -775,8 +775,13 @@ impl Driver {
     ) -> Vec<SessionOutput> {
         match state {
             RTCPeerConnectionState::Connected => {
-                if let Some(l) = link.as_mut() {
-                    l.restart_started = None;
+                // Media after an ICE restart counts as after a recovery.
+                if link
+                    .as_mut()
+                    .and_then(|l| l.restart_started.take())
+                    .is_some()
+                {
+                    self.stats.reset_since_recovery();
                 }
                 self.session.handle(SessionInput::Restored)
             }

@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
@@ -219,6 +220,13 @@ pub async fn new_peer(
         },
     );
     let settings = SettingEngineBuilder::new()
+        // A call notices a dead path in 3 s and gives up on it after 10 s
+        // (then restarts ICE), instead of the 5 s / 25 s defaults.
+        .with_ice_timeouts(
+            Some(Duration::from_secs(3)),
+            Some(Duration::from_secs(10)),
+            Some(Duration::from_secs(1)),
+        )
         .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
         .build();
     let bind = SocketAddr::new(local_ip, 0).to_string();

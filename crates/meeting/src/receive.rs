@@ -132,7 +132,7 @@ fn decode_video(
                 need_keyframe.store(false, Ordering::Relaxed);
                 remote.video_frames_decoded.fetch_add(1, Ordering::Relaxed);
                 remote
-                    .video_frames_since_rejoin
+                    .video_frames_since_recovery
                     .fetch_add(1, Ordering::Relaxed);
                 remote.video_width.store(frame.width(), Ordering::Relaxed);
                 remote.video_height.store(frame.height(), Ordering::Relaxed);

@@ -19,7 +19,8 @@ pub struct RemoteStats {
     pub feed_id: u64,
     display: Mutex<String>,
     pub video_frames_decoded: AtomicU64,
-    pub video_frames_since_rejoin: AtomicU64,
+    /// Frames decoded since the call last recovered (ICE restart or rejoin).
+    pub video_frames_since_recovery: AtomicU64,
     pub video_decode_errors: AtomicU64,
     pub audio_frames_decoded: AtomicU64,
     pub video_width: AtomicU32,
@@ -43,7 +44,7 @@ impl RemoteStats {
             feed_id,
             display: Mutex::new(display.to_string()),
             video_frames_decoded: AtomicU64::new(0),
-            video_frames_since_rejoin: AtomicU64::new(0),
+            video_frames_since_recovery: AtomicU64::new(0),
             video_decode_errors: AtomicU64::new(0),
             audio_frames_decoded: AtomicU64::new(0),
             video_width: AtomicU32::new(0),
@@ -138,7 +139,7 @@ impl RemoteStats {
             "feed_id": self.feed_id,
             "display": self.display(),
             "video_frames_decoded": self.video_frames_decoded.load(Ordering::Relaxed),
-            "video_frames_since_rejoin": self.video_frames_since_rejoin.load(Ordering::Relaxed),
+            "video_frames_since_recovery": self.video_frames_since_recovery.load(Ordering::Relaxed),
             "video_decode_errors": self.video_decode_errors.load(Ordering::Relaxed),
             "video_width": self.video_width.load(Ordering::Relaxed),
             "video_height": self.video_height.load(Ordering::Relaxed),
@@ -220,10 +221,10 @@ impl CallStats {
     }
 
     /// Counts restart from here for every remote (after a rejoin).
-    pub fn reset_since_rejoin(&self) {
+    pub fn reset_since_recovery(&self) {
         if let Ok(map) = self.remotes.lock() {
             for r in map.values() {
-                r.video_frames_since_rejoin.store(0, Ordering::Relaxed);
+                r.video_frames_since_recovery.store(0, Ordering::Relaxed);
             }
         }
     }

@@ -1,0 +1,116 @@
+//! Network failures, inside a private network namespace this test makes
+//! for itself (only `lo`): nftables drops UDP (the media path) while the
+//! WebSocket (TCP) stays up.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::{Client, Janus, remote};
+
+const IN_NETNS: &str = "TALKLINE_TEST_IN_NETNS";
+
+/// Re-runs this one test inside `unshare -n`; returns true if this process
+/// is the one that should do the work.
+fn in_private_netns(test: &str) -> bool {
+    if std::env::var_os(IN_NETNS).is_some() {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("test binary");
+    let status = Command::new("unshare")
+        .args([
+            "-n",
+            "--",
+            "sh",
+            "-c",
+            "ip link set lo up && exec \"$0\" \"$@\"",
+        ])
+        .arg(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(IN_NETNS, "1")
+        .status()
+        .expect("unshare (util-linux) and ip (iproute2)");
+    assert!(
+        status.success(),
+        "{test} failed inside its network namespace"
+    );
+    false
+}
+
+fn nft(script: &str) {
+    let status = Command::new("nft")
+        .arg(script)
+        .status()
+        .expect("nft (package nftables)");
+    assert!(status.success(), "nft {script}");
+}
+
+#[test]
+fn media_path_outage_recovers_and_media_flows_again() {
+    if !in_private_netns("media_path_outage_recovers_and_media_flows_again") {
+        return;
+    }
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let mut kim = Client::join(&link, "Kim", &["--mic", "test:500", "--duration", "40"]);
+    kim.wait_for("joined meeting", Duration::from_secs(10));
+    let mut lee = Client::join(&link, "Lee", &["--mic", "test:900", "--duration", "38"]);
+    kim.wait_for("+ Lee joined", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(4));
+
+    // Cut the media path for 12 s: longer than the ICE failure timeout.
+    nft("add table inet talkline_test");
+    nft("add chain inet talkline_test input { type filter hook input priority 0 ; }");
+    nft("add rule inet talkline_test input meta l4proto udp drop");
+    let cut = Instant::now();
+    kim.wait_for("reconnecting", Duration::from_secs(15));
+    lee.wait_for("reconnecting", Duration::from_secs(15));
+    std::thread::sleep(Duration::from_secs(12).saturating_sub(cut.elapsed()));
+    nft("delete table inet talkline_test");
+
+    // Both come back; at least 8 s of video flows after the outage.
+    let outage = kim.output().len();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !kim.output()[outage..].iter().any(|l| l == "connected") {
+        assert!(
+            Instant::now() < deadline,
+            "Kim did not recover: {:?}",
+            kim.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        lee.wait(Duration::from_secs(40)).success(),
+        "lee: {}",
+        lee.errors()
+    );
+    assert!(
+        kim.wait(Duration::from_secs(40)).success(),
+        "kim: {}",
+        kim.errors()
+    );
+    for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
+        let s = client.stats();
+        // Signaling stayed up, so the path was restarted, not the call.
+        assert!(
+            s["ice_restarts"].as_u64().unwrap_or(0) >= 1,
+            "{}: {s:#}",
+            client.name
+        );
+        let r = remote(&s, other);
+        let after = r["video_frames_since_recovery"].as_u64().unwrap_or(0);
+        assert!(
+            after >= 240,
+            "{} saw {after} frames from {other} after recovering: {s:#}",
+            client.name
+        );
+        let heard = r["audio_dominant_hz"].as_f64().unwrap_or(0.0);
+        assert!(
+            (heard - hz).abs() / hz < 0.01,
+            "{}: heard {heard}: {s:#}",
+            client.name
+        );
+    }
+}
