@@ -212,6 +212,21 @@ impl Client {
         }
     }
 
+    /// Waits until a line containing `needle` appears after the first
+    /// `since` lines of output.
+    pub fn wait_for_since(&self, needle: &str, since: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.output().iter().skip(since).any(|l| l.contains(needle)) {
+            assert!(
+                Instant::now() < deadline,
+                "{}: no new line with {needle:?} within {timeout:?}; stdout: {:?}",
+                self.name,
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits for the process to end by itself.
     pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
         let deadline = Instant::now() + timeout;
@@ -268,4 +283,48 @@ pub fn remote<'a>(stats: &'a serde_json::Value, display: &str) -> &'a serde_json
         .as_array()
         .and_then(|list| list.iter().find(|r| r["display"] == display))
         .unwrap_or_else(|| panic!("no remote {display:?} in {stats:#}"))
+}
+
+pub fn assert_hears(stats: &serde_json::Value, from: &str, hz: f64) {
+    let r = remote(stats, from);
+    let heard = r["audio_dominant_hz"].as_f64().unwrap_or(0.0);
+    assert!(
+        (heard - hz).abs() / hz < 0.01,
+        "heard {heard} Hz from {from}, expected {hz}: {r:#}"
+    );
+}
+
+pub fn assert_sees(stats: &serde_json::Value, from: &str, min_frames: u64) {
+    let r = remote(stats, from);
+    let ratio = r["pattern_received_ratio"].as_f64().unwrap_or(0.0);
+    let first = r["pattern_first"].as_u64().unwrap_or(0);
+    let last = r["pattern_last"].as_u64().unwrap_or(0);
+    assert!(
+        last.saturating_sub(first) + 1 >= min_frames,
+        "saw frames {first}..={last} from {from}: {r:#}"
+    );
+    assert!(
+        ratio >= 0.9,
+        "decoded {:.1}% of {from}'s frames: {r:#}",
+        ratio * 100.0
+    );
+}
+
+/// After a recovery (ICE restart or rejoin): `other` is heard at `hz` and
+/// at least `min_frames` of their video were decoded since.
+pub fn assert_recovered(
+    name: &str,
+    stats: &serde_json::Value,
+    other: &str,
+    hz: f64,
+    min_frames: u64,
+) {
+    let after = remote(stats, other)["video_frames_since_recovery"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        after >= min_frames,
+        "{name} saw {after} frames from {other} after recovering: {stats:#}"
+    );
+    assert_hears(stats, other, hz);
 }
