@@ -110,7 +110,9 @@ fn exit_code(e: &MeetingError) -> u8 {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(QUIET_LOGS)).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(QUIET_LOGS))
+        .format_timestamp_millis()
+        .init();
     let cli = Cli::parse();
     match cli.command {
         Command::Devices => devices(),

@@ -373,6 +373,7 @@ impl Driver {
                     )));
                 }
             };
+            log::debug!("publish answered");
             let remote = RTCSessionDescription::answer(answer.sdp).map_err(webrtc_err("answer"))?;
             pc.set_remote_description(remote)
                 .await
@@ -595,6 +596,7 @@ impl Driver {
 
     /// Adds feeds to our one subscription, creating it on first use.
     async fn subscribe(&mut self, link: &mut Link, feeds: &[u64]) -> Result<(), MeetingError> {
+        log::debug!("subscribing to {} feeds", feeds.len());
         if link.subscriber.is_some() {
             let handle = link
                 .subscriber
@@ -741,6 +743,7 @@ impl Driver {
                 Vec::new()
             }
             Incoming::Trickle { sender, trickle } => {
+                log::trace!("remote candidate for handle {sender}: {trickle:?}");
                 let pc = if sender == l.publisher_handle {
                     Some(&l.publisher_pc)
                 } else if Some(sender) == sub_handle {
@@ -773,6 +776,7 @@ impl Driver {
         link: &mut Option<Link>,
         state: RTCPeerConnectionState,
     ) -> Vec<SessionOutput> {
+        log::debug!("peer connection {state}");
         match state {
             RTCPeerConnectionState::Connected => {
                 // Media after an ICE restart counts as after a recovery.
@@ -819,6 +823,7 @@ impl Driver {
                 },
                 Some((role, event)) = peer_rx.recv() => match event {
                     PeerEvent::Candidate(c) => {
+                        log::trace!("local candidate ({role:?}): {c:?}");
                         if let Some(l) = link.as_ref() {
                             let handle = match role {
                                 PeerRole::Publisher => Some(l.publisher_handle),

@@ -228,6 +228,7 @@ pub async fn new_peer(
             Some(Duration::from_secs(1)),
         )
         .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+        .with_answering_dtls_role(rtc::peer_connection::transport::RTCDtlsRole::Server)
         .build();
     let bind = SocketAddr::new(local_ip, 0).to_string();
     let pc = PeerConnectionBuilder::new()

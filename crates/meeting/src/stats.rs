@@ -197,8 +197,10 @@ impl CallStats {
     }
 
     pub fn mark_remote_frame(&self) {
-        if self.first_remote_frame.get().is_none() {
-            let _ = self.first_remote_frame.set(Instant::now());
+        if self.first_remote_frame.get().is_none()
+            && self.first_remote_frame.set(Instant::now()).is_ok()
+        {
+            log::debug!("first remote frame decoded");
         }
     }
 
