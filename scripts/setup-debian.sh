@@ -11,6 +11,8 @@ packages=(
   janus libjs-janus-gateway libjs-webrtc-adapter
   # tests: browser peer, audio path without a sound card, network namespaces
   chromium pulseaudio pulseaudio-utils libasound2-plugins iproute2 util-linux procps nftables
+  # the OS keyring the store keeps its key in (tests run it in a private D-Bus session)
+  dbus gnome-keyring libsecret-tools
 )
 
 missing=()

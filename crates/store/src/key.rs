@@ -48,6 +48,61 @@ pub trait KeyVault: Send + Sync {
     fn delete(&self) -> Result<(), StoreError>;
 }
 
+/// The OS keyring: Secret Service on Linux and BSD, Keychain on macOS,
+/// Credential Manager on Windows.
+#[derive(Debug, Clone)]
+pub struct KeyringVault {
+    service: String,
+    user: String,
+}
+
+impl KeyringVault {
+    /// The entry TalkLine keeps its database key in.
+    pub fn talkline() -> Self {
+        Self::new("talkline", "database-key")
+    }
+
+    pub fn new(service: &str, user: &str) -> Self {
+        Self {
+            service: service.into(),
+            user: user.into(),
+        }
+    }
+
+    fn entry(&self) -> Result<keyring::Entry, StoreError> {
+        keyring::Entry::new(&self.service, &self.user).map_err(unavailable)
+    }
+}
+
+fn unavailable(e: keyring::Error) -> StoreError {
+    StoreError::KeyringUnavailable(e.to_string())
+}
+
+impl KeyVault for KeyringVault {
+    fn load(&self) -> Result<Option<DatabaseKey>, StoreError> {
+        match self.entry()?.get_password() {
+            Ok(hex) => DatabaseKey::from_hex(&hex).map(Some).ok_or_else(|| {
+                StoreError::KeyringUnavailable("the stored database key is malformed".into())
+            }),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    fn save(&self, key: &DatabaseKey) -> Result<(), StoreError> {
+        self.entry()?
+            .set_password(&key.to_hex())
+            .map_err(unavailable)
+    }
+
+    fn delete(&self) -> Result<(), StoreError> {
+        match self.entry()?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
 /// A vault in memory, for tests and for platforms without a keyring.
 #[derive(Debug, Default)]
 pub struct MemoryVault(Mutex<Option<DatabaseKey>>);

@@ -12,5 +12,5 @@ mod schema;
 mod store;
 
 pub use error::StoreError;
-pub use key::{DatabaseKey, KeyVault, MemoryVault};
+pub use key::{DatabaseKey, KeyVault, KeyringVault, MemoryVault};
 pub use store::{ConsentRecord, MeetingRecord, ScanRecord, Store, quarantine, wipe};
