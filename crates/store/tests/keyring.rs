@@ -34,6 +34,20 @@ fn rerun(test: &str, mode: &str, wrap: impl FnOnce(&mut Command)) -> bool {
     false
 }
 
+/// What the Secret Service itself holds for our entry (empty if nothing).
+fn secret_tool_lookup() -> std::process::Output {
+    Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            "talkline-test",
+            "username",
+            "database-key",
+        ])
+        .output()
+        .expect("secret-tool (package libsecret-tools)")
+}
+
 #[test]
 fn key_lives_in_the_secret_service_and_wipe_removes_it() {
     let test = "key_lives_in_the_secret_service_and_wipe_removes_it";
@@ -70,16 +84,7 @@ fn key_lives_in_the_secret_service_and_wipe_removes_it() {
         .expect("load")
         .expect("the key is in the keyring");
     // Independently of our code: the Secret Service holds it.
-    let lookup = Command::new("secret-tool")
-        .args([
-            "lookup",
-            "service",
-            "talkline-test",
-            "username",
-            "database-key",
-        ])
-        .output()
-        .expect("secret-tool (package libsecret-tools)");
+    let lookup = secret_tool_lookup();
     assert_eq!(String::from_utf8_lossy(&lookup.stdout).trim(), key.to_hex());
 
     let store = Store::open_or_create(&db, &vault).expect("reopen with the keyring's key");
@@ -91,16 +96,7 @@ fn key_lives_in_the_secret_service_and_wipe_removes_it() {
 
     wipe(&db, &vault).expect("wipe");
     assert!(!db.exists() && vault.load().expect("load").is_none());
-    let lookup = Command::new("secret-tool")
-        .args([
-            "lookup",
-            "service",
-            "talkline-test",
-            "username",
-            "database-key",
-        ])
-        .output()
-        .expect("secret-tool");
+    let lookup = secret_tool_lookup();
     assert!(lookup.stdout.is_empty(), "the key is still in the keyring");
 }
 
