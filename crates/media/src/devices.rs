@@ -2,6 +2,24 @@
 
 use cpal::traits::{DeviceTrait, HostTrait};
 
+/// The kinds of device a call uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeviceKind {
+    Camera,
+    Microphone,
+    Speaker,
+}
+
+impl std::fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Camera => "camera",
+            Self::Microphone => "microphone",
+            Self::Speaker => "speaker",
+        })
+    }
+}
+
 /// A device as the user sees it in a picker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceInfo {

@@ -7,6 +7,7 @@ pub mod audio_device;
 pub mod camera;
 pub mod convert;
 pub mod devices;
+pub mod display;
 pub mod error;
 pub mod frame;
 pub mod opus_codec;

@@ -21,6 +21,8 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 
+use talkline_media::devices::DeviceKind;
+use talkline_media::display::Tiles;
 use talkline_media::sink::AudioSink;
 use talkline_media::{AudioSource, VideoSource};
 
@@ -34,7 +36,7 @@ use crate::peer::{self, OPUS_PAYLOAD_TYPE, PeerEvent, PeerRole, VP8_PAYLOAD_TYPE
 use crate::playout::Playout;
 use crate::receive::spawn_track_receiver;
 use crate::sdp;
-use crate::send::{SendPipeline, TrackTarget};
+use crate::send::{CaptureOutputs, SendPipeline, TrackTarget};
 use crate::session::{
     Breakage, CallState, Participant, SessionInput, SessionMachine, SessionOutput,
 };
@@ -56,13 +58,35 @@ pub struct CallConfig {
     /// Where everyone else's audio is played; `None` decodes and measures only.
     pub audio_out: Option<Box<dyn AudioSink>>,
     pub video_bitrate_kbps: u32,
+    /// Where pictures are shown: "self" for the camera, the participant id
+    /// for everyone else. `None` for headless use.
+    pub tiles: Option<Arc<Tiles>>,
+    /// Join with the microphone muted / camera off: nothing of them is sent.
+    pub audio_muted: bool,
+    pub video_muted: bool,
 }
 
-#[derive(Debug)]
 pub enum CallCommand {
     SetAudioMuted(bool),
     SetVideoMuted(bool),
+    /// Another camera or microphone, switched to without renegotiating.
+    ReplaceVideoSource(Box<dyn VideoSource>),
+    ReplaceAudioSource(Box<dyn AudioSource>),
+    ReplaceAudioOutput(Box<dyn AudioSink>),
     Leave,
+}
+
+impl std::fmt::Debug for CallCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SetAudioMuted(m) => write!(f, "SetAudioMuted({m})"),
+            Self::SetVideoMuted(m) => write!(f, "SetVideoMuted({m})"),
+            Self::ReplaceVideoSource(_) => f.write_str("ReplaceVideoSource"),
+            Self::ReplaceAudioSource(_) => f.write_str("ReplaceAudioSource"),
+            Self::ReplaceAudioOutput(_) => f.write_str("ReplaceAudioOutput"),
+            Self::Leave => f.write_str("Leave"),
+        }
+    }
 }
 
 /// What the user of a call hears about.
@@ -72,11 +96,18 @@ pub enum CallEvent {
     ParticipantJoined(Participant),
     ParticipantChanged(Participant),
     ParticipantLeft(Participant),
+    /// A device stopped delivering (unplugged); the call goes on without
+    /// it until a replacement is given.
+    DeviceLost(DeviceKind),
+    /// A device could not be switched to (the message says why).
+    DeviceSwitchFailed(DeviceKind, String),
     /// The call is over; `Some` when it ended on an error.
     Ended(Option<MeetingError>),
 }
 
 pub struct CallHandle {
+    /// Our id in the room, as others see it.
+    pub self_id: u64,
     pub events: mpsc::UnboundedReceiver<CallEvent>,
     commands: mpsc::UnboundedSender<CallCommand>,
     pub stats: Arc<CallStats>,
@@ -86,6 +117,11 @@ pub struct CallHandle {
 impl CallHandle {
     pub fn command(&self, command: CallCommand) {
         let _ = self.commands.send(command);
+    }
+
+    /// A sender of commands that outlives a borrow of the handle.
+    pub fn commands(&self) -> mpsc::UnboundedSender<CallCommand> {
+        self.commands.clone()
     }
 
     /// Leaves the meeting and waits (bounded) for the goodbye to go out.
@@ -172,6 +208,7 @@ struct Driver {
     stats: Arc<CallStats>,
     pipeline: SendPipeline,
     playout: Option<Playout>,
+    tiles: Option<Arc<Tiles>>,
     peer_tx: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
     events: mpsc::UnboundedSender<CallEvent>,
 }
@@ -180,15 +217,27 @@ struct Driver {
 /// an unreachable server is an error here); the call then runs on its own.
 pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
     let stats = CallStats::new(Instant::now());
+    let (lost_tx, mut device_lost) = mpsc::unbounded_channel();
     let pipeline = SendPipeline::start(
         config.video,
         config.audio,
         config.video_bitrate_kbps,
         Arc::clone(&stats),
+        CaptureOutputs {
+            self_view: config.tiles.as_ref().map(|t| t.get_or_create("self")),
+            device_lost: Some(lost_tx.clone()),
+        },
     )?;
+    let controls = &pipeline.controls;
+    controls
+        .audio_muted
+        .store(config.audio_muted, Ordering::Relaxed);
+    controls
+        .video_muted
+        .store(config.video_muted, Ordering::Relaxed);
     let playout = match config.audio_out {
         Some(sink) => Some(
-            Playout::start(sink)
+            Playout::start(sink, Some(lost_tx))
                 .map_err(|e| MeetingError::WebRtc(format!("cannot start audio playout: {e}")))?,
         ),
         None => None,
@@ -209,6 +258,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         stats: Arc::clone(&stats),
         pipeline,
         playout,
+        tiles: config.tiles,
         peer_tx,
         events: events_tx,
     };
@@ -220,13 +270,22 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
     });
     let mut link = Some(link);
     driver.apply(&mut link, outputs).await;
+    if config.audio_muted || config.video_muted {
+        if let Some(l) = link.as_ref() {
+            driver.configure_sending(l).await;
+        }
+    }
+    let self_id = driver.publisher_id;
 
     let task = tokio::spawn(async move {
-        let ended = driver.run(&mut link, &mut peer_rx, &mut command_rx).await;
+        let ended = driver
+            .run(&mut link, &mut peer_rx, &mut command_rx, &mut device_lost)
+            .await;
         driver.shutdown(link).await;
         let _ = driver.events.send(CallEvent::Ended(ended.err()));
     });
     Ok(CallHandle {
+        self_id,
         events,
         commands,
         stats,
@@ -710,6 +769,13 @@ impl Driver {
         if expected != kind {
             log::warn!("track kind {kind} does not match stream kind");
         }
+        let screen = (expected == RtpCodecKind::Video)
+            .then(|| {
+                self.tiles
+                    .as_ref()
+                    .map(|t| t.get_or_create(&feed.to_string()))
+            })
+            .flatten();
         sub.receivers.push(spawn_track_receiver(
             track,
             expected,
@@ -718,6 +784,7 @@ impl Driver {
             (expected == RtpCodecKind::Audio)
                 .then(|| self.playout.as_ref().map(Playout::add_input))
                 .flatten(),
+            screen,
         ));
     }
 
@@ -801,6 +868,7 @@ impl Driver {
         link: &mut Option<Link>,
         peer_rx: &mut mpsc::UnboundedReceiver<(PeerRole, PeerEvent)>,
         commands: &mut mpsc::UnboundedReceiver<CallCommand>,
+        device_lost: &mut mpsc::UnboundedReceiver<DeviceKind>,
     ) -> Result<(), MeetingError> {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
@@ -854,7 +922,30 @@ impl Driver {
                         if let Some(l) = link.as_ref() { self.configure_sending(l).await; }
                         Vec::new()
                     }
+                    Some(CallCommand::ReplaceVideoSource(source)) => {
+                        if self.pipeline.replace_video(source).is_err() {
+                            self.emit(CallEvent::DeviceSwitchFailed(DeviceKind::Camera, "this call was joined without a camera; rejoin to add one".into()));
+                        }
+                        Vec::new()
+                    }
+                    Some(CallCommand::ReplaceAudioSource(source)) => {
+                        if self.pipeline.replace_audio(source).is_err() {
+                            self.emit(CallEvent::DeviceSwitchFailed(DeviceKind::Microphone, "this call was joined without a microphone; rejoin to add one".into()));
+                        }
+                        Vec::new()
+                    }
+                    Some(CallCommand::ReplaceAudioOutput(sink)) => {
+                        match &self.playout {
+                            Some(p) => p.replace_sink(sink),
+                            None => self.emit(CallEvent::DeviceSwitchFailed(DeviceKind::Speaker, "this call plays no audio".into())),
+                        }
+                        Vec::new()
+                    }
                     Some(CallCommand::Leave) | None => self.session.handle(SessionInput::Leave),
+                },
+                Some(kind) = device_lost.recv() => {
+                    self.emit(CallEvent::DeviceLost(kind));
+                    Vec::new()
                 },
                 _ = tick.tick() => {
                     let stuck = link.as_ref().and_then(|l| l.restart_started).is_some_and(|t| t.elapsed() > ICE_RESTART_GRACE);

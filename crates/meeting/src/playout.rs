@@ -10,8 +10,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use talkline_media::AUDIO_FRAME_SAMPLES;
+use talkline_media::devices::DeviceKind;
 use talkline_media::ring::{RingConsumer, RingProducer, sample_ring};
 use talkline_media::sink::AudioSink;
+
+use crate::send::DeviceLossReporter;
 
 /// 40 ms queued before a participant is heard.
 const PREBUFFER: usize = AUDIO_FRAME_SAMPLES * 4;
@@ -25,13 +28,21 @@ struct Input {
 
 pub struct Playout {
     register: mpsc::Sender<RingConsumer>,
+    replace: mpsc::Sender<Box<dyn AudioSink>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Playout {
-    pub fn start(mut sink: Box<dyn AudioSink>) -> std::io::Result<Self> {
+    pub fn start(
+        sink: Box<dyn AudioSink>,
+        device_lost: Option<DeviceLossReporter>,
+    ) -> std::io::Result<Self> {
         let (register, incoming) = mpsc::channel::<RingConsumer>();
+        let (replace, replacements) = mpsc::channel::<Box<dyn AudioSink>>();
+        // `None` while the output device is gone: mixing goes on (so rings
+        // do not overflow) until the user or the app picks another one.
+        let mut sink = Some(sink);
         let stop = Arc::new(AtomicBool::new(false));
         let stop_thread = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -44,6 +55,9 @@ impl Playout {
                 let period = Duration::from_millis(10);
                 let mut next = Instant::now() + period;
                 while !stop_thread.load(Ordering::Relaxed) {
+                    while let Ok(next) = replacements.try_recv() {
+                        sink = Some(next);
+                    }
                     while let Ok(ring) = incoming.try_recv() {
                         inputs.push(Input {
                             ring,
@@ -71,9 +85,12 @@ impl Playout {
                     for (o, &m) in out.iter_mut().zip(&mix) {
                         *o = m.clamp(i16::MIN as i32, i16::MAX as i32) as i16;
                     }
-                    if let Err(e) = sink.write(&out) {
+                    if let Some(Err(e)) = sink.as_mut().map(|s| s.write(&out)) {
                         log::warn!("audio output failed: {e}");
-                        break;
+                        sink = None;
+                        if let Some(reporter) = &device_lost {
+                            let _ = reporter.send(DeviceKind::Speaker);
+                        }
                     }
                     let now = Instant::now();
                     if next > now {
@@ -86,9 +103,15 @@ impl Playout {
             })?;
         Ok(Self {
             register,
+            replace,
             stop,
             thread: Some(thread),
         })
+    }
+
+    /// Plays through another output from the next 10 ms on.
+    pub fn replace_sink(&self, sink: Box<dyn AudioSink>) {
+        let _ = self.replace.send(sink);
     }
 
     /// A ring for one more participant's decoded audio.

@@ -13,6 +13,7 @@ use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use talkline_media::VideoFrame;
+use talkline_media::display::FrameMailbox;
 use talkline_media::opus_codec::{OPUS_PACKET_SAMPLES, OpusDecoder};
 use talkline_media::pattern::read_stamp;
 use talkline_media::ring::RingProducer;
@@ -31,10 +32,11 @@ pub fn spawn_track_receiver(
     remote: Arc<RemoteStats>,
     call: Arc<CallStats>,
     playout: Option<RingProducer>,
+    screen: Option<Arc<FrameMailbox>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         match kind {
-            RtpCodecKind::Video => receive_video(track, remote, call).await,
+            RtpCodecKind::Video => receive_video(track, remote, call, screen).await,
             _ => receive_audio(track, remote, playout).await,
         }
     })
@@ -44,6 +46,7 @@ async fn receive_video(
     track: Arc<dyn TrackRemote>,
     remote: Arc<RemoteStats>,
     call: Arc<CallStats>,
+    screen: Option<Arc<FrameMailbox>>,
 ) {
     let media_ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
     let need_keyframe = Arc::new(AtomicBool::new(true));
@@ -51,9 +54,10 @@ async fn receive_video(
     let decoder = {
         let need_keyframe = Arc::clone(&need_keyframe);
         let remote = Arc::clone(&remote);
+        let call = Arc::clone(&call);
         std::thread::Builder::new()
             .name("talkline-video-decode".into())
-            .spawn(move || decode_video(decoder_input, need_keyframe, remote, call))
+            .spawn(move || decode_video(decoder_input, need_keyframe, remote, call, screen))
     };
     if let Err(e) = decoder {
         log::warn!("cannot start a video decoder thread: {e}");
@@ -74,6 +78,8 @@ async fn receive_video(
             forward_frame(&frames, frame, &need_keyframe);
         }
         if assembler.incomplete_frames != lost_before {
+            call.incomplete_video_frames
+                .fetch_add(assembler.incomplete_frames - lost_before, Ordering::Relaxed);
             // An empty frame tells the decoder the chain of references broke.
             forward_frame(&frames, Bytes::new(), &need_keyframe);
             need_keyframe.store(true, Ordering::Relaxed);
@@ -108,6 +114,7 @@ fn decode_video(
     need_keyframe: Arc<AtomicBool>,
     remote: Arc<RemoteStats>,
     call: Arc<CallStats>,
+    screen: Option<Arc<FrameMailbox>>,
 ) {
     let Ok(mut decoder) = Vp8Decoder::new() else {
         log::warn!("cannot create a VP8 decoder");
@@ -137,6 +144,9 @@ fn decode_video(
                 remote.video_width.store(frame.width(), Ordering::Relaxed);
                 remote.video_height.store(frame.height(), Ordering::Relaxed);
                 call.mark_remote_frame();
+                if let Some(screen) = &screen {
+                    screen.publish(&frame);
+                }
                 if let Some(stamp) = read_stamp(&frame) {
                     remote.record_pattern_frame(stamp.frame_number, stamp.capture_time_ms);
                 }

@@ -9,15 +9,21 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use crossbeam_queue::ArrayQueue;
 use rtc::media::Sample;
 use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 
+use talkline_media::devices::DeviceKind;
+use talkline_media::display::FrameMailbox;
 use talkline_media::opus_codec::{OPUS_MAX_PACKET, OpusEncoder};
 use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 
-use crate::stats::CallStats;
+use crate::stats::{CallStats, audio_level};
+
+/// How often a thread whose device is gone looks for a replacement.
+const REPLACEMENT_POLL: Duration = Duration::from_millis(20);
 
 /// Where encoded media goes now: the current publisher track, or nowhere
 /// while (re)connecting.
@@ -37,18 +43,47 @@ struct Encoded {
 }
 
 /// Controls shared between the call and the media threads.
-#[derive(Default)]
 pub struct SendControls {
     pub stop: AtomicBool,
     pub audio_muted: AtomicBool,
     pub video_muted: AtomicBool,
     pub keyframe_requested: AtomicBool,
+    /// A new camera or microphone for the running thread to switch to; the
+    /// threads take it between frames without locking.
+    video_replacement: ArrayQueue<Box<dyn VideoSource>>,
+    audio_replacement: ArrayQueue<Box<dyn AudioSource>>,
+}
+
+impl Default for SendControls {
+    fn default() -> Self {
+        Self {
+            stop: AtomicBool::new(false),
+            audio_muted: AtomicBool::new(false),
+            video_muted: AtomicBool::new(false),
+            keyframe_requested: AtomicBool::new(false),
+            video_replacement: ArrayQueue::new(1),
+            audio_replacement: ArrayQueue::new(1),
+        }
+    }
+}
+
+/// What the sending side reports: a device that stopped delivering.
+pub type DeviceLossReporter = mpsc::UnboundedSender<DeviceKind>;
+
+/// Where captured pictures go besides the encoder: the self-view, and who
+/// hears about a device that goes away.
+#[derive(Clone, Default)]
+pub struct CaptureOutputs {
+    pub self_view: Option<Arc<FrameMailbox>>,
+    pub device_lost: Option<DeviceLossReporter>,
 }
 
 pub struct SendPipeline {
     pub controls: Arc<SendControls>,
     pub audio_slot: TrackSlot,
     pub video_slot: TrackSlot,
+    has_video: bool,
+    has_audio: bool,
     threads: Vec<JoinHandle<()>>,
     writers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -106,12 +141,14 @@ impl SendPipeline {
         audio: Option<Box<dyn AudioSource>>,
         video_bitrate_kbps: u32,
         stats: Arc<CallStats>,
+        outputs: CaptureOutputs,
     ) -> Result<Self, crate::MeetingError> {
         let controls = Arc::new(SendControls::default());
         let (audio_slot, audio_rx) = watch::channel(None);
         let (video_slot, video_rx) = watch::channel(None);
         let mut threads = Vec::new();
         let mut writers = Vec::new();
+        let (has_video, has_audio) = (video.is_some(), audio.is_some());
 
         if let Some(source) = video {
             let (w, h) = source.size();
@@ -126,10 +163,16 @@ impl SendPipeline {
             writers.push(spawn_writer(rx, video_rx));
             let controls = Arc::clone(&controls);
             let stats = Arc::clone(&stats);
+            let outputs = outputs.clone();
+            let video = VideoSend {
+                encoder,
+                bitrate_kbps: video_bitrate_kbps,
+                out: tx,
+            };
             threads.push(
                 std::thread::Builder::new()
                     .name("talkline-video-send".into())
-                    .spawn(move || video_thread(source, encoder, tx, controls, stats))
+                    .spawn(move || video_thread(source, video, controls, stats, outputs))
                     .map_err(|e| {
                         crate::MeetingError::WebRtc(format!("cannot start video thread: {e}"))
                     })?,
@@ -143,7 +186,7 @@ impl SendPipeline {
             threads.push(
                 std::thread::Builder::new()
                     .name("talkline-audio-send".into())
-                    .spawn(move || audio_thread(source, encoder, tx, controls, stats))
+                    .spawn(move || audio_thread(source, encoder, tx, controls, stats, outputs))
                     .map_err(|e| {
                         crate::MeetingError::WebRtc(format!("cannot start audio thread: {e}"))
                     })?,
@@ -153,9 +196,31 @@ impl SendPipeline {
             controls,
             audio_slot,
             video_slot,
+            has_video,
+            has_audio,
             threads,
             writers,
         })
+    }
+
+    /// Switches the camera without renegotiating: the encoder restarts
+    /// with the new size at the next frame, which is a keyframe. Returns
+    /// the source back if there is no video thread to take it.
+    pub fn replace_video(&self, source: Box<dyn VideoSource>) -> Result<(), Box<dyn VideoSource>> {
+        if !self.has_video {
+            return Err(source);
+        }
+        // A replacement not yet taken is superseded by the newer choice.
+        let _ = self.controls.video_replacement.force_push(source);
+        Ok(())
+    }
+
+    pub fn replace_audio(&self, source: Box<dyn AudioSource>) -> Result<(), Box<dyn AudioSource>> {
+        if !self.has_audio {
+            return Err(source);
+        }
+        let _ = self.controls.audio_replacement.force_push(source);
+        Ok(())
     }
 
     pub fn stop(&mut self) {
@@ -175,14 +240,41 @@ impl Drop for SendPipeline {
     }
 }
 
+struct VideoSend {
+    encoder: Vp8Encoder,
+    bitrate_kbps: u32,
+    out: mpsc::Sender<Encoded>,
+}
+
+/// Waits for a replacement device after the current one failed.
+fn await_replacement<T>(queue: &ArrayQueue<T>, controls: &SendControls) -> Option<T> {
+    while !controls.stop.load(Ordering::Relaxed) {
+        if let Some(next) = queue.pop() {
+            return Some(next);
+        }
+        std::thread::sleep(REPLACEMENT_POLL);
+    }
+    None
+}
+
+fn report_lost(outputs: &CaptureOutputs, kind: DeviceKind) {
+    if let Some(reporter) = &outputs.device_lost {
+        let _ = reporter.send(kind);
+    }
+}
+
+fn frame_period(source: &dyn VideoSource) -> Duration {
+    Duration::from_secs_f64(1.0 / source.frame_rate().clamp(1.0, 120.0))
+}
+
 fn video_thread(
     mut source: Box<dyn VideoSource>,
-    mut encoder: Vp8Encoder,
-    out: mpsc::Sender<Encoded>,
+    mut video: VideoSend,
     controls: Arc<SendControls>,
     stats: Arc<CallStats>,
+    outputs: CaptureOutputs,
 ) {
-    let period = Duration::from_secs_f64(1.0 / source.frame_rate().clamp(1.0, 120.0));
+    let mut period = frame_period(source.as_ref());
     let (w, h) = source.size();
     let Ok(mut frame) = VideoFrame::new(w, h) else {
         return;
@@ -191,30 +283,54 @@ fn video_thread(
     let mut staging = BytesMut::with_capacity(256 * 1024);
     let mut next = Instant::now();
     let mut was_muted = false;
+    let mut replacement = None;
     while !controls.stop.load(Ordering::Relaxed) {
+        if let Some(new) = replacement
+            .take()
+            .or_else(|| controls.video_replacement.pop())
+        {
+            match switch_video(new, &mut video, &mut frame) {
+                Ok(new) => {
+                    source = new;
+                    period = frame_period(source.as_ref());
+                    was_muted = true; // the next frame must be a keyframe
+                }
+                Err(e) => log::warn!("cannot switch camera: {e}"),
+            }
+        }
         if !source.is_live() {
             pace(&mut next, period);
         }
         if let Err(e) = source.next_frame(&mut frame) {
             log::warn!("video source stopped: {e}");
-            break;
+            report_lost(&outputs, DeviceKind::Camera);
+            match await_replacement(&controls.video_replacement, &controls) {
+                Some(new) => {
+                    replacement = Some(new);
+                    continue;
+                }
+                None => break,
+            }
         }
         let muted = controls.video_muted.load(Ordering::Relaxed);
         if muted {
             was_muted = true;
             continue;
         }
+        if let Some(view) = &outputs.self_view {
+            view.publish(&frame);
+        }
         let captured = Instant::now();
         let force = controls.keyframe_requested.swap(false, Ordering::Relaxed) || was_muted;
         was_muted = false;
-        match encoder.encode(&frame, force, &mut packet) {
+        match video.encoder.encode(&frame, force, &mut packet) {
             Ok(Some(_)) => {
                 let chunk = Encoded {
                     data: reuse(&mut staging, &packet),
                     duration: period,
                     captured,
                 };
-                if out.try_send(chunk).is_err() {
+                if video.out.try_send(chunk).is_err() {
                     // The network side is behind: the next frame must be
                     // decodable on its own.
                     controls.keyframe_requested.store(true, Ordering::Relaxed);
@@ -228,12 +344,34 @@ fn video_thread(
     }
 }
 
+/// Adopts a new camera: a new encoder and frame only when the size or rate
+/// changed (a device switch, not a per-frame cost).
+fn switch_video(
+    source: Box<dyn VideoSource>,
+    video: &mut VideoSend,
+    frame: &mut VideoFrame,
+) -> Result<Box<dyn VideoSource>, talkline_media::MediaError> {
+    let (w, h) = source.size();
+    let rate = source.frame_rate().round().clamp(1.0, 120.0) as u32;
+    video.encoder = Vp8Encoder::new(Vp8Config {
+        width: w,
+        height: h,
+        frame_rate: rate,
+        bitrate_kbps: video.bitrate_kbps,
+    })?;
+    if (frame.width(), frame.height()) != (w, h) {
+        *frame = VideoFrame::new(w, h)?;
+    }
+    Ok(source)
+}
+
 fn audio_thread(
     mut source: Box<dyn AudioSource>,
     mut encoder: OpusEncoder,
     out: mpsc::Sender<Encoded>,
     controls: Arc<SendControls>,
     stats: Arc<CallStats>,
+    outputs: CaptureOutputs,
 ) {
     let period = Duration::from_millis(10);
     let mut frame = AudioFrame::default();
@@ -241,13 +379,25 @@ fn audio_thread(
     let mut staging = BytesMut::with_capacity(64 * OPUS_MAX_PACKET);
     let mut next = Instant::now();
     while !controls.stop.load(Ordering::Relaxed) {
+        if let Some(new) = controls.audio_replacement.pop() {
+            source = new;
+        }
         if !source.is_live() {
             pace(&mut next, period);
         }
         if let Err(e) = source.read(&mut frame) {
             log::warn!("audio source stopped: {e}");
-            break;
+            stats.set_self_level(0.0);
+            report_lost(&outputs, DeviceKind::Microphone);
+            match await_replacement(&controls.audio_replacement, &controls) {
+                Some(new) => {
+                    source = new;
+                    continue;
+                }
+                None => break,
+            }
         }
+        stats.set_self_level(audio_level(&frame.samples));
         if controls.audio_muted.load(Ordering::Relaxed) {
             frame.samples.fill(0);
         }

@@ -25,6 +25,8 @@ pub struct RemoteStats {
     pub audio_frames_decoded: AtomicU64,
     pub video_width: AtomicU32,
     pub video_height: AtomicU32,
+    /// Loudness of the latest audio packet (f32 bits, 0..1).
+    level: AtomicU32,
     latency: Box<[AtomicU32]>,
     latency_count: AtomicU64,
     pattern_first: AtomicU64,
@@ -49,6 +51,7 @@ impl RemoteStats {
             audio_frames_decoded: AtomicU64::new(0),
             video_width: AtomicU32::new(0),
             video_height: AtomicU32::new(0),
+            level: AtomicU32::new(0),
             latency: (0..LATENCY_BUCKETS).map(|_| AtomicU32::new(0)).collect(),
             latency_count: AtomicU64::new(0),
             pattern_first: AtomicU64::new(u64::MAX),
@@ -86,6 +89,8 @@ impl RemoteStats {
             (samples.len() / talkline_media::AUDIO_FRAME_SAMPLES) as u64,
             Ordering::Relaxed,
         );
+        self.level
+            .store(audio_level(samples).to_bits(), Ordering::Relaxed);
         if let Ok(mut recent) = self.recent_audio.lock() {
             for &s in samples {
                 let at = recent.at;
@@ -130,6 +135,11 @@ impl RemoteStats {
         dominant_frequency_hz(&ordered).unwrap_or(0.0)
     }
 
+    /// Loudness of the latest audio packet, 0 (silence) to 1 (full scale).
+    pub fn level(&self) -> f32 {
+        f32::from_bits(self.level.load(Ordering::Relaxed))
+    }
+
     pub fn display(&self) -> String {
         self.display.lock().map(|d| d.clone()).unwrap_or_default()
     }
@@ -164,6 +174,16 @@ impl RemoteStats {
     }
 }
 
+/// Loudness of a block of samples for level meters and the active speaker:
+/// RMS relative to full scale, so a full-scale sine reads about 0.7.
+pub fn audio_level(samples: &[i16]) -> f32 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let energy: f64 = samples.iter().map(|&s| (s as f64) * (s as f64)).sum();
+    ((energy / samples.len() as f64).sqrt() / 32768.0) as f32
+}
+
 /// Statistics of one call.
 pub struct CallStats {
     started: Instant,
@@ -174,6 +194,11 @@ pub struct CallStats {
     pub video_frames_sent: AtomicU64,
     pub audio_packets_sent: AtomicU64,
     pub keyframes_requested: AtomicU64,
+    /// Loudness of our own microphone (f32 bits, 0..1), muted or not, so
+    /// the UI can say "you are muted" when someone talks into a muted mic.
+    self_level: AtomicU32,
+    /// Video frames that arrived incomplete (lost packets), for quality.
+    pub incomplete_video_frames: AtomicU64,
     remotes: Mutex<BTreeMap<u64, Arc<RemoteStats>>>,
 }
 
@@ -188,6 +213,8 @@ impl CallStats {
             video_frames_sent: AtomicU64::new(0),
             audio_packets_sent: AtomicU64::new(0),
             keyframes_requested: AtomicU64::new(0),
+            self_level: AtomicU32::new(0),
+            incomplete_video_frames: AtomicU64::new(0),
             remotes: Mutex::new(BTreeMap::new()),
         })
     }
@@ -220,6 +247,22 @@ impl CallStats {
             }
         }
         Arc::clone(entry)
+    }
+
+    pub fn set_self_level(&self, level: f32) {
+        self.self_level.store(level.to_bits(), Ordering::Relaxed);
+    }
+
+    pub fn self_level(&self) -> f32 {
+        f32::from_bits(self.self_level.load(Ordering::Relaxed))
+    }
+
+    /// Every remote participant seen so far.
+    pub fn remotes(&self) -> Vec<Arc<RemoteStats>> {
+        self.remotes
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Counts restart from here for every remote (after a rejoin).

@@ -99,6 +99,9 @@ async fn join(port: u16) -> Result<(), MeetingError> {
         audio: None,
         audio_out: None,
         video_bitrate_kbps: 100,
+        tiles: None,
+        audio_muted: false,
+        video_muted: false,
     };
     match tokio::time::timeout(Duration::from_secs(15), talkline_meeting::join(config)).await {
         Ok(Ok(call)) => {

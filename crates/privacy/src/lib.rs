@@ -2,7 +2,12 @@
 //! as data (`permissions/`, Appendix II of the privacy policy plus the
 //! desktop equivalents), and the platform files generated from that data.
 
+pub mod consent;
 pub mod generate;
+pub mod policy;
 pub mod registry;
+
+pub use consent::{Capability, ConsentError, ConsentLedger, ConsentRequest};
+pub use policy::PrivacyPolicy;
 
 pub use registry::{AndroidEntry, DesktopEntry, IosEntry, PermissionRegistry, RegistryError};
