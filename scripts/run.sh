@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine, starts a local meeting server (Janus on
-# 127.0.0.1:8188) and joins meeting 1234 with TalkLine.
-#   scripts/run.sh [talkline join options…]
+# 127.0.0.1:8188, the app's default server) and opens the TalkLine app.
+#   scripts/run.sh            the desktop app
+#   scripts/run.sh --cli …    the `talkline` command instead: joins meeting 1234
 # Others join the same meeting from another terminal with, e.g.,
 #   target/debug/talkline join 1234 --name Bob
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup-debian.sh
-cargo build --locked -p talkline-cli
-bin="${CARGO_TARGET_DIR:-target}/debug/talkline"
+target="${CARGO_TARGET_DIR:-target}"
+cli=0
+if [ "${1:-}" = "--cli" ]; then
+  cli=1
+  shift
+fi
+if [ $cli -eq 0 ] && [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "error: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset)." >&2
+  echo "Run it from a desktop session, or use the command-line client: scripts/run.sh --cli" >&2
+  exit 1
+fi
+scripts/build-ui.sh
+cargo build --locked -p talkline-cli -p talkline-app
 
 port=8188
 if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
@@ -28,8 +40,11 @@ else
   done
 fi
 
-if [ $# -eq 0 ]; then
-  set -- --name "${USER:-guest}"
+if [ $cli -eq 1 ]; then
+  [ $# -gt 0 ] || set -- --name "${USER:-guest}"
+  echo "joining meeting 1234 (Ctrl-C to leave)"
+  "$target/debug/talkline" join 1234 --server "ws://127.0.0.1:$port" "$@"
 fi
-echo "joining meeting 1234 (Ctrl-C to leave)"
-"$bin" join 1234 --server "ws://127.0.0.1:$port" "$@"
+echo "opening TalkLine; meeting 1234 is open on the local server"
+echo "  (a second participant: $target/debug/talkline join 1234 --name Bob)"
+TALKLINE_SERVER="ws://127.0.0.1:$port" "$target/debug/talkline-app"

@@ -13,7 +13,12 @@ packages=(
   chromium pulseaudio pulseaudio-utils libasound2-plugins iproute2 util-linux procps nftables
   # the OS keyring the store keeps its key in (tests run it in a private D-Bus session)
   dbus gnome-keyring libsecret-tools
+  # the desktop app: Tauri 2 on WebKitGTK 4.1, and its window tests (Xvfb, WebKitWebDriver)
+  libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev
+  webkit2gtk-driver xvfb xauth
 )
+# The front-end is built with Node.js (>= 18) and npm; use the machine's own if it has one.
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

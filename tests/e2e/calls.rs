@@ -325,3 +325,99 @@ fn mute_and_camera_off_are_seen_by_the_others() {
     jon.wait_for("- Ivy left", Duration::from_secs(5));
     assert!(jon.stop().success());
 }
+
+/// A camera that works for `frames` frames and then is unplugged.
+struct UnpluggedCamera {
+    inner: talkline_media::source::PatternSource,
+    frames: u32,
+}
+
+impl talkline_media::VideoSource for UnpluggedCamera {
+    fn next_frame(&mut self, frame: &mut talkline_media::VideoFrame) -> talkline_media::Result<()> {
+        if self.frames == 0 {
+            return Err(talkline_media::MediaError::Camera(
+                "the device was unplugged".into(),
+            ));
+        }
+        self.frames -= 1;
+        self.inner.next_frame(frame)
+    }
+    fn frame_rate(&self) -> f64 {
+        self.inner.frame_rate()
+    }
+    fn is_live(&self) -> bool {
+        true
+    }
+    fn size(&self) -> (u32, u32) {
+        self.inner.size()
+    }
+}
+
+#[test]
+fn a_camera_unplugged_mid_call_is_reported_and_replaced_live() {
+    use talkline_media::devices::DeviceKind;
+    use talkline_media::source::PatternSource;
+    use talkline_meeting::{CallCommand, CallConfig, CallEvent, ServerUrl};
+
+    let janus = Janus::start();
+    let mut bob = Client::join(
+        &janus.link(1234),
+        "Bob",
+        &["--camera", "none", "--mic", "none", "--duration", "14"],
+    );
+    bob.wait_for("joined meeting 1234", Duration::from_secs(10));
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let camera = UnpluggedCamera {
+            inner: PatternSource::new(640, 360, 30.0).expect("pattern"),
+            frames: 90,
+        };
+        let mut call = talkline_meeting::join(CallConfig {
+            server: ServerUrl::parse(&janus.url()).expect("url"),
+            room: 1234,
+            pin: None,
+            display: "App".into(),
+            video: Some(Box::new(camera)),
+            audio: None,
+            audio_out: None,
+            video_bitrate_kbps: 800,
+            tiles: None,
+            audio_muted: false,
+            video_muted: false,
+        })
+        .await
+        .expect("join");
+        let started = Instant::now();
+        let lost = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match call.events.recv().await {
+                    Some(CallEvent::DeviceLost(kind)) => break kind,
+                    Some(CallEvent::Ended(e)) => panic!("the call ended: {e:?}"),
+                    None => panic!("the call's events stopped"),
+                    Some(_) => {}
+                }
+            }
+        })
+        .await
+        .expect("the unplugged camera was never reported");
+        assert_eq!(lost, DeviceKind::Camera);
+        // What the app does: switch to another camera, without renegotiating.
+        call.command(CallCommand::ReplaceVideoSource(Box::new(
+            PatternSource::new(640, 360, 30.0).expect("pattern"),
+        )));
+        tokio::time::sleep(Duration::from_secs(11).saturating_sub(started.elapsed())).await;
+        call.leave().await;
+    });
+    assert!(
+        bob.wait(Duration::from_secs(20)).success(),
+        "{}",
+        bob.errors()
+    );
+    let stats = bob.stats();
+    let decoded = remote(&stats, "App")["video_frames_decoded"]
+        .as_u64()
+        .unwrap_or(0);
+    // ~3 s before the unplug and ~7 s after it, at 30 fps; without the
+    // replacement Bob would have seen only the first ~90 frames.
+    assert!(decoded >= 240, "Bob decoded {decoded} frames: {stats:#}");
+}

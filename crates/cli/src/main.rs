@@ -247,6 +247,9 @@ async fn join(args: JoinArgs) -> ExitCode {
         audio,
         audio_out,
         video_bitrate_kbps: args.video_kbps,
+        tiles: None,
+        audio_muted: args.muted,
+        video_muted: args.camera_off,
     };
     let mut call = match talkline_meeting::join(config).await {
         Ok(call) => call,
@@ -256,12 +259,6 @@ async fn join(args: JoinArgs) -> ExitCode {
         }
     };
     println!("joined meeting {} on {server} as {name}", link.room);
-    if args.muted {
-        call.command(CallCommand::SetAudioMuted(true));
-    }
-    if args.camera_off {
-        call.command(CallCommand::SetVideoMuted(true));
-    }
     let deadline = async {
         match args.duration {
             Some(d) => tokio::time::sleep(Duration::from_secs_f64(d)).await,
@@ -298,6 +295,12 @@ async fn join(args: JoinArgs) -> ExitCode {
                     if p.video_muted { "off" } else { "on" }
                 ),
                 Some(CallEvent::ParticipantLeft(p)) => println!("- {} left", p.display),
+                Some(CallEvent::DeviceLost(kind)) => {
+                    eprintln!("warning: the {kind} stopped; the call goes on without it")
+                }
+                Some(CallEvent::DeviceSwitchFailed(kind, why)) => {
+                    eprintln!("warning: cannot switch the {kind}: {why}")
+                }
                 Some(CallEvent::Ended(e)) => {
                     outcome = e;
                     break;

@@ -12,10 +12,33 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub const TALKLINE: &str = env!("CARGO_BIN_EXE_talkline");
+/// The `talkline` CLI: cargo names it for the CLI's own tests; the app's
+/// tests find it beside themselves in the same target directory.
+pub fn talkline_bin() -> PathBuf {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_talkline") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("talkline"))
+        .expect("target directory");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first with `cargo build -p talkline-cli`",
+        bin.display()
+    );
+    bin
+}
 
+/// The repository's top directory, from whichever crate the test is in.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    while !dir.join("scripts/janus-local.sh").exists() {
+        assert!(dir.pop(), "not inside the TalkLine repository");
+    }
+    dir
 }
 
 /// A fresh directory under the target's scratch space.
@@ -130,7 +153,7 @@ impl Client {
 
     pub fn join_with_env(link: &str, name: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let stats_path = scratch_dir("client").join(format!("{name}.json"));
-        let mut child = Command::new(TALKLINE)
+        let mut child = Command::new(talkline_bin())
             .args(["join", link, "--name", name, "--stats-json"])
             .arg(&stats_path)
             .args(extra)

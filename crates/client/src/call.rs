@@ -1,0 +1,150 @@
+//! The meeting the app is in: the call handle, what the UI was told, and the
+//! task that turns call events and stats into UI events.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use talkline_media::devices::DeviceKind;
+use talkline_media::display::Tiles;
+use talkline_meeting::{CallCommand, CallEvent, CallHandle, CallState};
+use tokio::sync::mpsc;
+
+use crate::error::AppError;
+use crate::events::{AppEvent, ErrorView, EventSink, ParticipantView};
+use crate::quality::{QualitySample, assess};
+
+const LEVELS_EVERY: Duration = Duration::from_millis(100);
+const QUALITY_EVERY: Duration = Duration::from_secs(2);
+
+pub struct ActiveCall {
+    pub handle: CallHandle,
+    pub meeting_row: Option<i64>,
+    pub audio_muted: bool,
+    pub video_muted: bool,
+    monitor: tokio::task::JoinHandle<()>,
+}
+
+pub fn state_name(state: CallState) -> &'static str {
+    match state {
+        CallState::Connecting => "connecting",
+        CallState::Joined => "joined",
+        CallState::Reconnecting => "reconnecting",
+        CallState::Left => "left",
+    }
+}
+
+/// What happens when a device goes away mid-call: the core picks a
+/// replacement (the system default, else the test source) or, for the
+/// speaker, stays silent, and tells the user which.
+pub trait DeviceFallback: Send + Sync {
+    fn replace(&self, kind: DeviceKind) -> (Option<CallCommand>, String);
+}
+
+impl ActiveCall {
+    pub fn start(
+        mut handle: CallHandle,
+        meeting_row: Option<i64>,
+        muted: (bool, bool),
+        sink: Arc<dyn EventSink>,
+        tiles: Arc<Tiles>,
+        fallback: Arc<dyn DeviceFallback>,
+        ended: mpsc::UnboundedSender<()>,
+    ) -> Self {
+        let events = std::mem::replace(&mut handle.events, mpsc::unbounded_channel().1);
+        let commands = handle.commands();
+        let stats = Arc::clone(&handle.stats);
+        let monitor = tokio::spawn(async move {
+            let mut events = events;
+            let mut levels = tokio::time::interval(LEVELS_EVERY);
+            let mut quality = tokio::time::interval(QUALITY_EVERY);
+            let mut last_sample = QualitySample::default();
+            let mut reconnecting = false;
+            let mut video_senders: HashSet<u64> = HashSet::new();
+            loop {
+                tokio::select! {
+                    event = events.recv() => match event {
+                        Some(CallEvent::State(state)) => {
+                            reconnecting = state == CallState::Reconnecting;
+                            sink.emit(AppEvent::CallState { state: state_name(state) });
+                        }
+                        Some(CallEvent::ParticipantJoined(p)) => {
+                            if p.has_video { video_senders.insert(p.id); }
+                            sink.emit(AppEvent::ParticipantJoined { participant: ParticipantView::from(&p) });
+                        }
+                        Some(CallEvent::ParticipantChanged(p)) => {
+                            if p.has_video { video_senders.insert(p.id); }
+                            sink.emit(AppEvent::ParticipantChanged { participant: ParticipantView::from(&p) });
+                        }
+                        Some(CallEvent::ParticipantLeft(p)) => {
+                            video_senders.remove(&p.id);
+                            tiles.remove(&p.id.to_string());
+                            sink.emit(AppEvent::ParticipantLeft { id: p.id });
+                        }
+                        Some(CallEvent::DeviceLost(kind)) => {
+                            let (command, message) = fallback.replace(kind);
+                            if let Some(c) = command {
+                                let _ = commands.send(c);
+                            }
+                            sink.emit(AppEvent::DeviceChanged { kind: kind_name(kind), message });
+                        }
+                        Some(CallEvent::DeviceSwitchFailed(kind, why)) => {
+                            sink.emit(AppEvent::DeviceChanged { kind: kind_name(kind), message: format!("cannot switch the {kind}: {why}") });
+                        }
+                        Some(CallEvent::Ended(error)) => {
+                            let error = error.map(|e| {
+                                let e = AppError::from(e);
+                                ErrorView { kind: e.kind(), message: e.to_string() }
+                            });
+                            sink.emit(AppEvent::CallEnded { error });
+                            let _ = ended.send(());
+                            break;
+                        }
+                        None => break,
+                    },
+                    _ = levels.tick() => {
+                        let remotes: BTreeMap<String, f32> = stats
+                            .remotes()
+                            .iter()
+                            .map(|r| (r.feed_id.to_string(), r.level()))
+                            .collect();
+                        sink.emit(AppEvent::Levels { own: stats.self_level(), remotes });
+                    }
+                    _ = quality.tick() => {
+                        let sample = QualitySample {
+                            decoded_frames: stats.remotes().iter().map(|r| r.video_frames_decoded.load(Ordering::Relaxed)).sum(),
+                            incomplete_frames: stats.incomplete_video_frames.load(Ordering::Relaxed),
+                            video_senders: video_senders.len() as u64,
+                        };
+                        let (level, detail) = assess(last_sample, sample, QUALITY_EVERY.as_secs_f64(), reconnecting);
+                        last_sample = sample;
+                        sink.emit(AppEvent::Quality { level, detail });
+                    }
+                }
+            }
+        });
+        Self {
+            handle,
+            meeting_row,
+            audio_muted: muted.0,
+            video_muted: muted.1,
+            monitor,
+        }
+    }
+
+    pub async fn leave(self) {
+        self.handle.leave().await;
+        // The monitor ends with the call's Ended event; bounded in case it
+        // was already gone.
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.monitor).await;
+    }
+}
+
+pub fn kind_name(kind: DeviceKind) -> &'static str {
+    match kind {
+        DeviceKind::Camera => "camera",
+        DeviceKind::Microphone => "microphone",
+        DeviceKind::Speaker => "speaker",
+    }
+}

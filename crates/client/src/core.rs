@@ -1,0 +1,650 @@
+//! `AppCore`: the app as a set of calls. Every shell command is one method
+//! here; state lives here; the shell forwards `AppEvent`s to its window.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use talkline_media::devices::DeviceKind;
+use talkline_media::display::Tiles;
+use talkline_meeting::{CallCommand, CallConfig, MeetingLink, ServerUrl};
+use talkline_privacy::{Capability, ConsentLedger, PermissionRegistry, PrivacyPolicy};
+use talkline_store::{KeyVault, Store};
+use tokio::sync::mpsc;
+
+use crate::call::{ActiveCall, DeviceFallback, kind_name};
+use crate::devices::{self, DeviceList};
+use crate::error::AppError;
+use crate::events::{AppEvent, EventSink};
+use crate::preview::Preview;
+
+/// How long `next_frame` waits for a new picture before answering "none
+/// yet" (the UI asks again): long enough to cost nothing, short enough
+/// that a removed tile's request ends soon.
+const FRAME_WAIT: Duration = Duration::from_millis(500);
+const VIDEO_KBPS: u32 = 800;
+const MAX_NAME_CHARS: usize = 64;
+
+pub struct CoreConfig {
+    /// Where the encrypted database lives.
+    pub data_dir: PathBuf,
+    /// The server a bare meeting ID means.
+    pub default_server: ServerUrl,
+    pub vault: Arc<dyn KeyVault>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyView {
+    pub version: u32,
+    pub accepted: bool,
+    pub title: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatus {
+    pub version: String,
+    pub policy: PolicyView,
+    pub display_name: String,
+    pub default_server: String,
+    pub in_meeting: bool,
+    /// Why the store cannot be opened, if it cannot.
+    pub store_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    pub display_name: String,
+    pub camera: Option<String>,
+    pub microphone: Option<String>,
+    pub speaker: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingTarget {
+    pub room: u64,
+    pub server: String,
+    pub has_pin: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinRequest {
+    pub input: String,
+    pub display_name: String,
+    pub camera: Option<String>,
+    pub microphone: Option<String>,
+    pub speaker: Option<String>,
+    #[serde(default)]
+    pub audio_muted: bool,
+    #[serde(default)]
+    pub video_muted: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Joined {
+    pub room: u64,
+    pub self_id: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecentMeeting {
+    pub room: u64,
+    pub server: String,
+    pub joined_at: i64,
+}
+
+struct NullSink;
+impl EventSink for NullSink {
+    fn emit(&self, _: AppEvent) {}
+}
+
+pub struct AppCore {
+    config: CoreConfig,
+    registry: PermissionRegistry,
+    policy: PrivacyPolicy,
+    store: Mutex<Option<Store>>,
+    tiles: Arc<Tiles>,
+    events: Mutex<Arc<dyn EventSink>>,
+    preview: Mutex<Option<Preview>>,
+    call: tokio::sync::Mutex<Option<ActiveCall>>,
+    /// Serialises joins so a double click cannot join twice.
+    joining: tokio::sync::Mutex<()>,
+    preview_levels: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    exit_hook: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A device setting: stored as "" when the user left it to the system.
+fn chosen(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+const SETTING_NAME: &str = "display_name";
+const SETTING_CAMERA: &str = "camera";
+const SETTING_MIC: &str = "microphone";
+const SETTING_SPEAKER: &str = "speaker";
+
+impl AppCore {
+    pub fn new(config: CoreConfig) -> Result<Arc<Self>, AppError> {
+        let registry = PermissionRegistry::builtin()
+            .map_err(|e| AppError::Store(format!("the permission registry is broken: {e}")))?;
+        Ok(Arc::new(Self {
+            config,
+            registry,
+            policy: PrivacyPolicy::current(),
+            store: Mutex::new(None),
+            tiles: Tiles::new(),
+            events: Mutex::new(Arc::new(NullSink)),
+            preview: Mutex::new(None),
+            call: tokio::sync::Mutex::new(None),
+            joining: tokio::sync::Mutex::new(()),
+            preview_levels: Mutex::new(None),
+            exit_hook: Mutex::new(None),
+        }))
+    }
+
+    /// How the shell ends the app (after declining or withdrawing consent).
+    pub fn set_exit_hook(&self, hook: Box<dyn Fn() + Send + Sync>) {
+        *lock(&self.exit_hook) = Some(hook);
+    }
+
+    pub fn request_exit(&self) {
+        if let Some(hook) = lock(&self.exit_hook).as_ref() {
+            hook();
+        }
+    }
+
+    pub fn set_event_sink(&self, sink: Arc<dyn EventSink>) {
+        *lock(&self.events) = sink;
+    }
+
+    fn sink(&self) -> Arc<dyn EventSink> {
+        Arc::clone(&lock(&self.events))
+    }
+
+    pub fn tiles(&self) -> &Arc<Tiles> {
+        &self.tiles
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.config.data_dir.join("talkline.db")
+    }
+
+    /// Runs `f` with the store, opening it on first use. Only local files
+    /// and the OS keyring are touched: never the network.
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T, AppError>) -> Result<T, AppError> {
+        let mut guard = lock(&self.store);
+        if guard.is_none() {
+            *guard = Some(Store::open_or_create(
+                &self.database_path(),
+                self.config.vault.as_ref(),
+            )?);
+        }
+        match guard.as_ref() {
+            Some(store) => f(store),
+            None => Err(AppError::Store("the database is not open".into())),
+        }
+    }
+
+    fn ledger_check(&self, capability: Capability) -> Result<(), AppError> {
+        self.with_store(|s| {
+            ConsentLedger::new(s, &self.registry, &self.policy)
+                .require(capability)
+                .map_err(AppError::from)
+        })
+    }
+
+    fn policy_accepted(&self) -> Result<bool, AppError> {
+        self.with_store(|s| {
+            Ok(ConsentLedger::new(s, &self.registry, &self.policy).policy_accepted()?)
+        })
+    }
+
+    fn require_policy(&self) -> Result<(), AppError> {
+        if self.policy_accepted()? {
+            Ok(())
+        } else {
+            Err(AppError::PolicyNotAccepted)
+        }
+    }
+
+    pub async fn status(&self) -> AppStatus {
+        let (accepted, store_error) = match self.policy_accepted() {
+            Ok(a) => (a, None),
+            Err(e) => (false, Some(e.to_string())),
+        };
+        let display_name = if accepted {
+            self.settings().map(|s| s.display_name).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        AppStatus {
+            version: env!("CARGO_PKG_VERSION").into(),
+            policy: PolicyView {
+                version: self.policy.version,
+                accepted,
+                title: self.policy.title.clone(),
+                text: self.policy.text.clone(),
+            },
+            display_name,
+            default_server: self.config.default_server.to_string(),
+            in_meeting: self.call.lock().await.is_some(),
+            store_error,
+        }
+    }
+
+    pub fn accept_policy(&self, version: u32) -> Result<(), AppError> {
+        if version != self.policy.version {
+            return Err(AppError::Invalid(format!(
+                "version {version} is not the current policy (version {})",
+                self.policy.version
+            )));
+        }
+        self.with_store(|s| {
+            Ok(ConsentLedger::new(s, &self.registry, &self.policy).record_policy(true)?)
+        })
+    }
+
+    /// The user declined: nothing is recorded (nothing may be kept without
+    /// consent) and the shell exits.
+    pub fn decline_policy(&self) {
+        log::info!("privacy policy declined; exiting");
+    }
+
+    pub fn answer_permission(&self, permission: &str, granted: bool) -> Result<(), AppError> {
+        let capability = Capability::from_id(permission)
+            .ok_or_else(|| AppError::Invalid(format!("unknown permission {permission:?}")))?;
+        self.require_policy()?;
+        self.with_store(|s| {
+            Ok(ConsentLedger::new(s, &self.registry, &self.policy).answer(capability, granted)?)
+        })
+    }
+
+    pub fn parse_meeting(&self, input: &str) -> Result<MeetingTarget, AppError> {
+        let link = MeetingLink::parse(input).map_err(|e| AppError::Link(e.to_string()))?;
+        Ok(MeetingTarget {
+            room: link.room,
+            server: link.server_or(&self.config.default_server).to_string(),
+            has_pin: link.pin.is_some(),
+        })
+    }
+
+    pub fn list_devices(&self) -> DeviceList {
+        devices::list()
+    }
+
+    pub fn settings(&self) -> Result<Settings, AppError> {
+        self.require_policy()?;
+        self.with_store(|s| {
+            Ok(Settings {
+                display_name: s.setting(SETTING_NAME)?.unwrap_or_default(),
+                camera: chosen(s.setting(SETTING_CAMERA)?),
+                microphone: chosen(s.setting(SETTING_MIC)?),
+                speaker: chosen(s.setting(SETTING_SPEAKER)?),
+            })
+        })
+    }
+
+    pub fn set_settings(&self, settings: &Settings) -> Result<(), AppError> {
+        self.require_policy()?;
+        let name = settings.display_name.trim();
+        if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+            return Err(AppError::Invalid(format!(
+                "the display name must be at most {MAX_NAME_CHARS} printable characters"
+            )));
+        }
+        self.with_store(|s| {
+            s.set_setting(SETTING_NAME, name)?;
+            for (key, value) in [
+                (SETTING_CAMERA, &settings.camera),
+                (SETTING_MIC, &settings.microphone),
+                (SETTING_SPEAKER, &settings.speaker),
+            ] {
+                s.set_setting(key, value.as_deref().unwrap_or(""))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Opens the chosen camera, asking first: `None` means "camera off".
+    fn open_camera(
+        &self,
+        choice: Option<&str>,
+    ) -> Result<Option<Box<dyn talkline_media::VideoSource>>, AppError> {
+        let id = devices::camera_id(choice.filter(|c| !c.is_empty()));
+        if id == "none" {
+            return Ok(None);
+        }
+        self.ledger_check(Capability::Camera)?;
+        devices::open_camera(&id).map(Some)
+    }
+
+    fn open_microphone(
+        &self,
+        choice: Option<&str>,
+    ) -> Result<Option<Box<dyn talkline_media::AudioSource>>, AppError> {
+        let id = devices::microphone_id(choice.filter(|c| !c.is_empty()));
+        if id == "none" {
+            return Ok(None);
+        }
+        self.ledger_check(Capability::Microphone)?;
+        devices::open_microphone(&id).map(Some)
+    }
+
+    pub fn start_preview(
+        self: &Arc<Self>,
+        camera: Option<&str>,
+        microphone: Option<&str>,
+    ) -> Result<(), AppError> {
+        self.require_policy()?;
+        self.stop_preview();
+        let video = self.open_camera(camera)?;
+        let audio = self.open_microphone(microphone)?;
+        let preview = Preview::start(video, audio, self.tiles.get_or_create("self"))
+            .map_err(|e| AppError::Media(format!("cannot start the preview: {e}")))?;
+        *lock(&self.preview) = Some(preview);
+        let core = Arc::clone(self);
+        let ticker = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tick.tick().await;
+                let level = match lock(&core.preview).as_ref() {
+                    Some(p) => p.level(),
+                    None => break,
+                };
+                core.sink().emit(AppEvent::Levels {
+                    own: level,
+                    remotes: Default::default(),
+                });
+            }
+        });
+        if let Some(old) = lock(&self.preview_levels).replace(ticker) {
+            old.abort();
+        }
+        Ok(())
+    }
+
+    pub fn stop_preview(&self) {
+        let preview = lock(&self.preview).take();
+        drop(preview); // joins its threads, releasing the devices
+        if let Some(t) = lock(&self.preview_levels).take() {
+            t.abort();
+        }
+    }
+
+    pub async fn join(self: &Arc<Self>, request: JoinRequest) -> Result<Joined, AppError> {
+        // No socket before the policy is accepted.
+        self.require_policy()?;
+        let _one_at_a_time = self.joining.lock().await;
+        if self.call.lock().await.is_some() {
+            return Err(AppError::State(
+                "already in a meeting; leave it first".into(),
+            ));
+        }
+        let link = MeetingLink::parse(&request.input).map_err(|e| AppError::Link(e.to_string()))?;
+        let name = request.display_name.trim().to_string();
+        if name.is_empty()
+            || name.chars().count() > MAX_NAME_CHARS
+            || name.chars().any(char::is_control)
+        {
+            return Err(AppError::Invalid(format!(
+                "enter a display name of 1 to {MAX_NAME_CHARS} characters"
+            )));
+        }
+        // The preview holds the devices the call is about to open.
+        self.stop_preview();
+        let video = self.open_camera(request.camera.as_deref())?;
+        let audio = self.open_microphone(request.microphone.as_deref())?;
+        let audio_out = devices::open_speaker(&devices::speaker_id(
+            request.speaker.as_deref().filter(|s| !s.is_empty()),
+        ))
+        .unwrap_or_else(|e| {
+            log::warn!("no audio output: {e}");
+            None
+        });
+        let server = link.server_or(&self.config.default_server).clone();
+        let room = link.room;
+        let handle = talkline_meeting::join(CallConfig {
+            server: server.clone(),
+            room,
+            pin: link.pin.clone(),
+            display: name.clone(),
+            video,
+            audio,
+            audio_out,
+            video_bitrate_kbps: VIDEO_KBPS,
+            tiles: Some(Arc::clone(&self.tiles)),
+            audio_muted: request.audio_muted,
+            video_muted: request.video_muted,
+        })
+        .await?;
+        let self_id = handle.self_id;
+        let meeting_row = self
+            .with_store(|s| Ok(s.add_meeting(&server.to_string(), room, &name, now_unix())?))
+            .map_err(|e| log::warn!("meeting history not saved: {e}"))
+            .ok();
+        let (ended_tx, mut ended_rx) = mpsc::unbounded_channel();
+        let active = ActiveCall::start(
+            handle,
+            meeting_row,
+            (request.audio_muted, request.video_muted),
+            self.sink(),
+            Arc::clone(&self.tiles),
+            Arc::new(Fallback {
+                speaker: request.speaker.clone(),
+            }),
+            ended_tx,
+        );
+        *self.call.lock().await = Some(active);
+        // A call that ends on its own (server gone for good) is cleared.
+        let core = Arc::clone(self);
+        tokio::spawn(async move {
+            if ended_rx.recv().await.is_some() {
+                core.finish_call().await;
+            }
+        });
+        self.sink().emit(AppEvent::SelfMuted {
+            audio_muted: request.audio_muted,
+            video_muted: request.video_muted,
+        });
+        Ok(Joined { room, self_id })
+    }
+
+    async fn finish_call(&self) {
+        let call = self.call.lock().await.take();
+        if let Some(call) = call {
+            if let Some(row) = call.meeting_row {
+                let _ = self.with_store(|s| Ok(s.finish_meeting(row, now_unix())?));
+            }
+            call.leave().await;
+        }
+        self.tiles.clear();
+    }
+
+    pub async fn leave(&self) -> Result<(), AppError> {
+        if self.call.lock().await.is_none() {
+            return Err(AppError::State("not in a meeting".into()));
+        }
+        self.finish_call().await;
+        Ok(())
+    }
+
+    pub async fn set_audio_muted(&self, muted: bool) -> Result<(), AppError> {
+        self.with_call(|c| {
+            c.audio_muted = muted;
+            c.handle.command(CallCommand::SetAudioMuted(muted));
+        })
+        .await
+    }
+
+    pub async fn set_video_muted(&self, muted: bool) -> Result<(), AppError> {
+        self.with_call(|c| {
+            c.video_muted = muted;
+            c.handle.command(CallCommand::SetVideoMuted(muted));
+        })
+        .await
+    }
+
+    async fn with_call(&self, f: impl FnOnce(&mut ActiveCall)) -> Result<(), AppError> {
+        let mut guard = self.call.lock().await;
+        let call = guard
+            .as_mut()
+            .ok_or_else(|| AppError::State("not in a meeting".into()))?;
+        f(call);
+        self.sink().emit(AppEvent::SelfMuted {
+            audio_muted: call.audio_muted,
+            video_muted: call.video_muted,
+        });
+        Ok(())
+    }
+
+    /// Switches a device in the running call without renegotiating.
+    pub async fn switch_device(&self, kind: &str, id: Option<&str>) -> Result<(), AppError> {
+        let command = match kind {
+            "camera" => match self.open_camera(id)? {
+                Some(source) => CallCommand::ReplaceVideoSource(source),
+                None => CallCommand::SetVideoMuted(true),
+            },
+            "microphone" => match self.open_microphone(id)? {
+                Some(source) => CallCommand::ReplaceAudioSource(source),
+                None => CallCommand::SetAudioMuted(true),
+            },
+            "speaker" => {
+                let id = devices::speaker_id(id.filter(|s| !s.is_empty()));
+                match devices::open_speaker(&id)? {
+                    Some(sink) => CallCommand::ReplaceAudioOutput(sink),
+                    None => CallCommand::ReplaceAudioOutput(Box::new(Silence)),
+                }
+            }
+            other => return Err(AppError::Invalid(format!("unknown device kind {other:?}"))),
+        };
+        let guard = self.call.lock().await;
+        let call = guard
+            .as_ref()
+            .ok_or_else(|| AppError::State("not in a meeting".into()))?;
+        call.handle.command(command);
+        Ok(())
+    }
+
+    pub fn recent_meetings(&self) -> Result<Vec<RecentMeeting>, AppError> {
+        self.require_policy()?;
+        let all = self.with_store(|s| Ok(s.meetings()?))?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(all
+            .into_iter()
+            .filter(|m| seen.insert((m.server.clone(), m.room)))
+            .take(10)
+            .map(|m| RecentMeeting {
+                room: m.room,
+                server: m.server,
+                joined_at: m.joined_at,
+            })
+            .collect())
+    }
+
+    /// The newest picture of `tile` after `after`, in the mailbox's wire
+    /// form; empty if none arrived within a short wait.
+    pub async fn next_frame(&self, tile: &str, after: u64) -> Vec<u8> {
+        let mailbox = self.tiles.get_or_create(tile);
+        if let Some(bytes) = mailbox.newer_than(after) {
+            return bytes;
+        }
+        let _ = tokio::time::timeout(FRAME_WAIT, mailbox.changed(after)).await;
+        mailbox.newer_than(after).unwrap_or_default()
+    }
+
+    /// Leaves any meeting and stops capture: for shutdown.
+    pub async fn shutdown(&self) {
+        self.stop_preview();
+        self.finish_call().await;
+    }
+}
+
+/// An output that discards: "No output" chosen mid-call.
+struct Silence;
+impl talkline_media::sink::AudioSink for Silence {
+    fn write(&mut self, _: &[i16]) -> talkline_media::Result<()> {
+        Ok(())
+    }
+}
+
+struct Fallback {
+    speaker: Option<String>,
+}
+
+impl DeviceFallback for Fallback {
+    fn replace(&self, kind: DeviceKind) -> (Option<CallCommand>, String) {
+        let what = kind_name(kind);
+        let unplugged = format!("Your {what} stopped working");
+        match kind {
+            DeviceKind::Camera => {
+                let id = devices::camera_id(None);
+                match devices::open_camera(&id) {
+                    Ok(source) => (
+                        Some(CallCommand::ReplaceVideoSource(source)),
+                        format!(
+                            "{unplugged}; switched to {}",
+                            label_of(&devices::list().cameras, &id)
+                        ),
+                    ),
+                    Err(e) => (None, format!("{unplugged}; no other camera: {e}")),
+                }
+            }
+            DeviceKind::Microphone => {
+                let id = devices::microphone_id(None);
+                match devices::open_microphone(&id) {
+                    Ok(source) => (
+                        Some(CallCommand::ReplaceAudioSource(source)),
+                        format!(
+                            "{unplugged}; switched to {}",
+                            label_of(&devices::list().microphones, &id)
+                        ),
+                    ),
+                    Err(e) => (None, format!("{unplugged}; no other microphone: {e}")),
+                }
+            }
+            DeviceKind::Speaker => {
+                let id = devices::speaker_id(None);
+                if Some(&id) == self.speaker.as_ref() {
+                    return (None, format!("{unplugged}; choose another output"));
+                }
+                match devices::open_speaker(&id) {
+                    Ok(Some(sink)) => (
+                        Some(CallCommand::ReplaceAudioOutput(sink)),
+                        format!(
+                            "{unplugged}; switched to {}",
+                            label_of(&devices::list().speakers, &id)
+                        ),
+                    ),
+                    _ => (
+                        None,
+                        format!("{unplugged}; others cannot be heard until you choose an output"),
+                    ),
+                }
+            }
+        }
+    }
+}
+
+fn label_of(list: &[devices::Device], id: &str) -> String {
+    list.iter()
+        .find(|d| d.id == id)
+        .map_or_else(|| id.to_string(), |d| d.label.clone())
+}

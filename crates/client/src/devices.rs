@@ -1,0 +1,176 @@
+//! Device pickers and opening what was picked. Besides real devices the
+//! lists carry a test pattern, a test tone and "no output", so the app is
+//! usable (and testable) on machines without a camera or sound card.
+
+use serde::Serialize;
+use talkline_media::audio_device::{MicSource, SpeakerSink};
+use talkline_media::camera::CameraSource;
+use talkline_media::devices::{self, DeviceInfo};
+use talkline_media::sink::AudioSink;
+use talkline_media::source::PatternSource;
+use talkline_media::tone::ToneSource;
+use talkline_media::{AudioSource, VideoSource};
+
+use crate::error::AppError;
+
+pub const TEST_CAMERA: &str = "test";
+pub const TEST_MICROPHONE: &str = "test";
+pub const NO_SPEAKER: &str = "none";
+/// The size and rate cameras are opened at: what a tile needs.
+pub const CAPTURE: (u32, u32, u32) = (640, 360, 30);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub id: String,
+    pub label: String,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeviceList {
+    pub cameras: Vec<Device>,
+    pub microphones: Vec<Device>,
+    pub speakers: Vec<Device>,
+}
+
+fn real(prefix: &str, found: Result<Vec<DeviceInfo>, talkline_media::MediaError>) -> Vec<Device> {
+    match found {
+        Ok(list) => list
+            .into_iter()
+            .map(|d| Device {
+                id: format!("{prefix}:{}", d.index),
+                label: d.name,
+                is_default: d.is_default,
+            })
+            .collect(),
+        Err(e) => {
+            log::info!("no {prefix} devices: {e}");
+            Vec::new()
+        }
+    }
+}
+
+fn with_fallback(mut list: Vec<Device>, id: &str, label: &str) -> Vec<Device> {
+    let is_default = !list.iter().any(|d| d.is_default);
+    list.push(Device {
+        id: id.into(),
+        label: label.into(),
+        is_default,
+    });
+    list
+}
+
+pub fn list() -> DeviceList {
+    DeviceList {
+        cameras: with_fallback(
+            real("camera", devices::cameras()),
+            TEST_CAMERA,
+            "Test pattern",
+        ),
+        microphones: with_fallback(
+            real("mic", devices::microphones()),
+            TEST_MICROPHONE,
+            "Test tone",
+        ),
+        speakers: with_fallback(
+            real("speaker", devices::speakers()),
+            NO_SPEAKER,
+            "No output",
+        ),
+    }
+}
+
+/// The device a missing choice means: the system default, else the fallback.
+fn resolve(choice: Option<&str>, list: &[Device]) -> String {
+    match choice {
+        Some(id) => id.to_string(),
+        None => list
+            .iter()
+            .find(|d| d.is_default)
+            .or(list.last())
+            .map_or_else(String::new, |d| d.id.clone()),
+    }
+}
+
+fn index(id: &str, prefix: &str) -> Result<usize, AppError> {
+    id.strip_prefix(prefix)
+        .and_then(|n| n.strip_prefix(':'))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| AppError::Invalid(format!("unknown device {id:?}")))
+}
+
+/// Which camera a choice names, without opening it.
+pub fn camera_id(choice: Option<&str>) -> String {
+    resolve(choice, &list().cameras)
+}
+
+pub fn microphone_id(choice: Option<&str>) -> String {
+    resolve(choice, &list().microphones)
+}
+
+pub fn speaker_id(choice: Option<&str>) -> String {
+    resolve(choice, &list().speakers)
+}
+
+pub fn open_camera(id: &str) -> Result<Box<dyn VideoSource>, AppError> {
+    let (w, h, fps) = CAPTURE;
+    let media = |e: talkline_media::MediaError| AppError::Media(format!("camera: {e}"));
+    if id == TEST_CAMERA {
+        return Ok(Box::new(
+            PatternSource::new(w, h, fps as f64).map_err(media)?,
+        ));
+    }
+    Ok(Box::new(
+        CameraSource::open(index(id, "camera")?, w, h, fps).map_err(media)?,
+    ))
+}
+
+pub fn open_microphone(id: &str) -> Result<Box<dyn AudioSource>, AppError> {
+    let media = |e: talkline_media::MediaError| AppError::Media(format!("microphone: {e}"));
+    if id == TEST_MICROPHONE {
+        return Ok(Box::new(ToneSource::new(440.0).map_err(media)?));
+    }
+    Ok(Box::new(
+        MicSource::open(Some(index(id, "mic")?)).map_err(media)?,
+    ))
+}
+
+/// `None` for "no output".
+pub fn open_speaker(id: &str) -> Result<Option<Box<dyn AudioSink>>, AppError> {
+    if id == NO_SPEAKER || id.is_empty() {
+        return Ok(None);
+    }
+    let sink = SpeakerSink::open(Some(index(id, "speaker")?))
+        .map_err(|e| AppError::Media(format!("speaker: {e}")))?;
+    Ok(Some(Box::new(sink)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fallbacks_are_always_listed_and_a_default_exists() {
+        let list = list();
+        for (devices, fallback) in [
+            (&list.cameras, TEST_CAMERA),
+            (&list.microphones, TEST_MICROPHONE),
+            (&list.speakers, NO_SPEAKER),
+        ] {
+            assert!(devices.iter().any(|d| d.id == fallback));
+            assert_eq!(devices.iter().filter(|d| d.is_default).count(), 1);
+        }
+    }
+
+    #[test]
+    fn unknown_ids_are_errors_not_panics() {
+        for id in ["", "camera", "camera:", "camera:x", "mic:1", "camera:99999"] {
+            assert!(open_camera(id).is_err(), "{id}");
+        }
+        assert!(open_microphone("mic:-1").is_err());
+        assert!(open_speaker("speaker:nope").is_err());
+        assert!(open_speaker(NO_SPEAKER).expect("no output").is_none());
+        assert!(open_camera(TEST_CAMERA).is_ok());
+    }
+}

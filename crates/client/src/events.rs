@@ -1,0 +1,108 @@
+//! What the core tells the UI, as it happens.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use talkline_meeting::Participant;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantView {
+    pub id: u64,
+    pub display: String,
+    pub audio_muted: bool,
+    pub video_muted: bool,
+    pub has_audio: bool,
+    pub has_video: bool,
+}
+
+impl From<&Participant> for ParticipantView {
+    fn from(p: &Participant) -> Self {
+        Self {
+            id: p.id,
+            display: p.display.clone(),
+            audio_muted: p.audio_muted,
+            video_muted: p.video_muted,
+            has_audio: p.has_audio,
+            has_video: p.has_video,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorView {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
+pub enum AppEvent {
+    CallState {
+        state: &'static str,
+    },
+    ParticipantJoined {
+        participant: ParticipantView,
+    },
+    ParticipantChanged {
+        participant: ParticipantView,
+    },
+    ParticipantLeft {
+        id: u64,
+    },
+    /// Loudness 0..1 of our microphone and of each participant (by id).
+    Levels {
+        #[serde(rename = "self")]
+        own: f32,
+        remotes: BTreeMap<String, f32>,
+    },
+    Quality {
+        level: &'static str,
+        detail: String,
+    },
+    CallEnded {
+        error: Option<ErrorView>,
+    },
+    DeviceChanged {
+        kind: &'static str,
+        message: String,
+    },
+    SelfMuted {
+        audio_muted: bool,
+        video_muted: bool,
+    },
+}
+
+/// Where events go: the shell forwards them to its window.
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: AppEvent);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_have_the_shape_the_ui_reads() {
+        let e = AppEvent::SelfMuted {
+            audio_muted: true,
+            video_muted: false,
+        };
+        assert_eq!(
+            serde_json::to_value(&e).expect("json"),
+            serde_json::json!({"type": "self_muted", "audioMuted": true, "videoMuted": false})
+        );
+        let e = AppEvent::Levels {
+            own: 0.5,
+            remotes: BTreeMap::from([("7".to_string(), 0.25)]),
+        };
+        assert_eq!(
+            serde_json::to_value(&e).expect("json"),
+            serde_json::json!({"type": "levels", "self": 0.5, "remotes": {"7": 0.25}})
+        );
+    }
+}

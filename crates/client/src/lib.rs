@@ -1,0 +1,19 @@
+//! The TalkLine app's core: everything a window shows and does, behind an
+//! API of plain calls and events, so the desktop and mobile shells stay thin
+//! (they only translate commands and forward events) and the whole app can
+//! be tested without a window.
+
+mod call;
+pub mod core;
+pub mod devices;
+pub mod error;
+pub mod events;
+mod preview;
+mod quality;
+
+pub use crate::core::{
+    AppCore, AppStatus, CoreConfig, JoinRequest, Joined, MeetingTarget, RecentMeeting, Settings,
+};
+pub use devices::{Device, DeviceList};
+pub use error::AppError;
+pub use events::{AppEvent, EventSink};

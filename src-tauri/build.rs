@@ -1,0 +1,30 @@
+// Declares the app's commands so Tauri generates one `allow-<command>`
+// permission each; capabilities/main.json grants exactly these.
+const COMMANDS: &[&str] = &[
+    "app_status",
+    "accept_policy",
+    "decline_policy",
+    "answer_permission",
+    "parse_meeting",
+    "list_devices",
+    "get_settings",
+    "set_settings",
+    "start_preview",
+    "stop_preview",
+    "join",
+    "leave",
+    "set_audio_muted",
+    "set_video_muted",
+    "switch_device",
+    "recent_meetings",
+    "next_frame",
+    "subscribe_events",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build configuration");
+}

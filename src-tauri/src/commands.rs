@@ -1,0 +1,130 @@
+//! The commands the window may call (each listed in capabilities/main.json).
+//! Each is one call into `AppCore`; nothing is decided here.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use talkline_client::core::RecentMeeting;
+use talkline_client::{
+    AppCore, AppError, AppEvent, AppStatus, DeviceList, EventSink, JoinRequest, Joined,
+    MeetingTarget, Settings,
+};
+use tauri::State;
+use tauri::ipc::{Channel, Response};
+
+type Core<'a> = State<'a, Arc<AppCore>>;
+type Reply<T> = Result<T, AppError>;
+
+#[tauri::command]
+pub async fn app_status(core: Core<'_>) -> Reply<AppStatus> {
+    Ok(core.status().await)
+}
+
+#[tauri::command]
+pub fn accept_policy(core: Core<'_>, version: u32) -> Reply<()> {
+    core.accept_policy(version)
+}
+
+#[tauri::command]
+pub async fn decline_policy(core: Core<'_>) -> Reply<()> {
+    core.decline_policy();
+    core.request_exit();
+    Ok(())
+}
+
+#[tauri::command]
+pub fn answer_permission(core: Core<'_>, permission: String, granted: bool) -> Reply<()> {
+    core.answer_permission(&permission, granted)
+}
+
+#[tauri::command]
+pub fn parse_meeting(core: Core<'_>, input: String) -> Reply<MeetingTarget> {
+    core.parse_meeting(&input)
+}
+
+#[tauri::command]
+pub async fn list_devices(core: Core<'_>) -> Reply<DeviceList> {
+    Ok(core.list_devices())
+}
+
+#[tauri::command]
+pub fn get_settings(core: Core<'_>) -> Reply<Settings> {
+    core.settings()
+}
+
+#[tauri::command]
+pub fn set_settings(core: Core<'_>, settings: Settings) -> Reply<()> {
+    core.set_settings(&settings)
+}
+
+#[tauri::command]
+pub async fn start_preview(
+    core: Core<'_>,
+    camera: Option<String>,
+    microphone: Option<String>,
+) -> Reply<()> {
+    core.start_preview(camera.as_deref(), microphone.as_deref())
+}
+
+#[tauri::command]
+pub async fn stop_preview(core: Core<'_>) -> Reply<()> {
+    core.stop_preview();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn join(core: Core<'_>, request: JoinRequest) -> Reply<Joined> {
+    core.join(request).await
+}
+
+#[tauri::command]
+pub async fn leave(core: Core<'_>) -> Reply<()> {
+    core.leave().await
+}
+
+#[tauri::command]
+pub async fn set_audio_muted(core: Core<'_>, muted: bool) -> Reply<()> {
+    core.set_audio_muted(muted).await
+}
+
+#[tauri::command]
+pub async fn set_video_muted(core: Core<'_>, muted: bool) -> Reply<()> {
+    core.set_video_muted(muted).await
+}
+
+#[tauri::command]
+pub async fn switch_device(core: Core<'_>, kind: String, id: Option<String>) -> Reply<()> {
+    core.switch_device(&kind, id.as_deref()).await
+}
+
+#[tauri::command]
+pub fn recent_meetings(core: Core<'_>) -> Reply<Vec<RecentMeeting>> {
+    core.recent_meetings()
+}
+
+/// Raw bytes (an ArrayBuffer in the window), not JSON: a 640x360 frame is
+/// 345 kB and arrives as one copy.
+#[tauri::command]
+pub async fn next_frame(core: Core<'_>, tile: String, after: u64) -> Reply<Response> {
+    Ok(Response::new(core.next_frame(&tile, after).await))
+}
+
+struct ChannelSink(Channel<AppEvent>);
+
+impl EventSink for ChannelSink {
+    fn emit(&self, event: AppEvent) {
+        if let Err(e) = self.0.send(event) {
+            log::debug!("event not delivered: {e}");
+        }
+    }
+}
+
+#[tauri::command]
+pub fn subscribe_events(core: Core<'_>, channel: Channel<AppEvent>) -> Reply<()> {
+    core.set_event_sink(Arc::new(ChannelSink(channel)));
+    Ok(())
+}
+
+/// Keeps `Serialize` in scope for the command macro's return types.
+#[allow(dead_code)]
+fn _assert_serialize<T: Serialize>() {}

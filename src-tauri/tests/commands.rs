@@ -1,0 +1,411 @@
+//! The window's commands through Tauri's mock runtime: the same IPC path,
+//! argument parsing and error serialisation the real window uses, with the
+//! real core behind it (an encrypted store, the test camera, a real Janus).
+
+#[path = "../../tests/e2e/support/mod.rs"]
+mod support;
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use talkline_client::{AppCore, AppEvent, CoreConfig, EventSink};
+use talkline_media::VideoFrame;
+use talkline_media::display::{FRAME_HEADER_BYTES, parse_header};
+use talkline_media::pattern::read_stamp;
+use talkline_meeting::ServerUrl;
+use talkline_store::{KeyVault, MemoryVault};
+use tauri::Manager;
+use tauri::ipc::{CallbackFn, InvokeBody, InvokeResponseBody};
+use tauri::test::{
+    INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
+};
+use tauri::webview::{InvokeRequest, WebviewWindow, WebviewWindowBuilder};
+
+struct TestApp {
+    _app: tauri::App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+    core: Arc<AppCore>,
+}
+
+impl TestApp {
+    fn new(data_dir: &std::path::Path, server: &str, vault: Arc<dyn KeyVault>) -> Self {
+        let core = AppCore::new(CoreConfig {
+            data_dir: data_dir.into(),
+            default_server: ServerUrl::parse(server).expect("server url"),
+            vault,
+        })
+        .expect("core");
+        let app = talkline_app::with_commands(mock_builder())
+            .build(mock_context(noop_assets()))
+            .expect("mock app");
+        app.manage(Arc::clone(&core));
+        let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .expect("mock window");
+        Self {
+            _app: app,
+            window,
+            core,
+        }
+    }
+
+    fn fresh(server: &str) -> Self {
+        Self::new(
+            &support::scratch_dir("app"),
+            server,
+            Arc::new(MemoryVault::default()),
+        )
+    }
+
+    fn invoke(&self, cmd: &str, args: Value) -> Result<InvokeResponseBody, Value> {
+        get_ipc_response(
+            &self.window,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().expect("url"),
+                body: InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.into(),
+            },
+        )
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        match self.invoke(cmd, args) {
+            Ok(body) => body.deserialize::<Value>().expect("a JSON reply"),
+            Err(e) => panic!("{cmd} failed: {e}"),
+        }
+    }
+
+    /// The error a command replies with: `{kind, message, ...}`.
+    fn err(&self, cmd: &str, args: Value) -> Value {
+        match self.invoke(cmd, args) {
+            Ok(body) => panic!("{cmd} succeeded: {body:?}"),
+            Err(e) => {
+                assert!(
+                    e["message"].as_str().is_some_and(|m| !m.is_empty()),
+                    "{cmd}: an error without a message: {e}"
+                );
+                e
+            }
+        }
+    }
+
+    fn accept_policy(&self) {
+        let version = self.ok("app_status", json!({}))["policy"]["version"].clone();
+        self.ok("accept_policy", json!({ "version": version }));
+    }
+
+    fn grant(&self, permission: &str) {
+        self.ok(
+            "answer_permission",
+            json!({ "permission": permission, "granted": true }),
+        );
+    }
+
+    /// Waits for the next picture of `tile` after `after`; `None` after 500 ms.
+    fn next_frame(&self, tile: &str, after: u64) -> Option<(u64, VideoFrame)> {
+        let bytes = match self.invoke("next_frame", json!({ "tile": tile, "after": after })) {
+            Ok(InvokeResponseBody::Raw(bytes)) => bytes,
+            other => panic!("next_frame did not reply with bytes: {other:?}"),
+        };
+        if bytes.is_empty() {
+            return None;
+        }
+        let (seq, width, height) = parse_header(&bytes).expect("a valid frame header");
+        let mut frame = VideoFrame::new(width, height).expect("frame size");
+        frame
+            .as_bytes_mut()
+            .copy_from_slice(&bytes[FRAME_HEADER_BYTES..]);
+        Some((seq, frame))
+    }
+
+    /// Counts pictures of `tile` that carry a readable, advancing test-pattern stamp.
+    fn count_stamped_frames(&self, tile: &str, within: Duration) -> u32 {
+        let deadline = Instant::now() + within;
+        let (mut seq, mut last_stamp, mut stamped) = (0, None, 0);
+        while Instant::now() < deadline {
+            let Some((next, frame)) = self.next_frame(tile, seq) else {
+                continue;
+            };
+            assert!(next > seq, "sequence went from {seq} to {next}");
+            seq = next;
+            if let Some(stamp) = read_stamp(&frame) {
+                if last_stamp.is_none_or(|n| stamp.frame_number > n) {
+                    stamped += 1;
+                }
+                last_stamp = Some(stamp.frame_number);
+            }
+        }
+        stamped
+    }
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<AppEvent>>);
+
+impl EventSink for Recorder {
+    fn emit(&self, event: AppEvent) {
+        self.0.lock().expect("recorder").push(event);
+    }
+}
+
+impl Recorder {
+    fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&AppEvent) -> bool,
+    ) -> AppEvent {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(e) = self.0.lock().expect("recorder").iter().find(|e| pred(e)) {
+                return e.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} event within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn nothing_is_kept_or_contacted_before_the_policy_is_accepted() {
+    // A "server" that must never see a connection.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listener");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let server = format!("ws://{}", listener.local_addr().expect("addr"));
+    let app = TestApp::fresh(&server);
+
+    let status = app.ok("app_status", json!({}));
+    assert_eq!(status["policy"]["accepted"], false);
+    assert!(
+        status["policy"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Appendix II") || t.len() > 500),
+        "the policy text is not shown: {status}"
+    );
+    let join = json!({ "request": { "input": "1234", "displayName": "Ada", "camera": "none", "microphone": "none", "speaker": "none" } });
+    for (cmd, args) in [
+        ("join", join.clone()),
+        (
+            "start_preview",
+            json!({ "camera": "test", "microphone": "test" }),
+        ),
+        ("get_settings", json!({})),
+        ("recent_meetings", json!({})),
+        (
+            "answer_permission",
+            json!({ "permission": "camera", "granted": true }),
+        ),
+    ] {
+        assert_eq!(app.err(cmd, args)["kind"], "policy", "{cmd}");
+    }
+    assert!(
+        listener.accept().is_err(),
+        "the app connected to the server before the policy was accepted"
+    );
+
+    assert_eq!(
+        app.err("accept_policy", json!({ "version": 999 }))["kind"],
+        "invalid"
+    );
+    app.accept_policy();
+    assert_eq!(app.ok("app_status", json!({}))["policy"]["accepted"], true);
+    assert_eq!(
+        app.err(
+            "answer_permission",
+            json!({ "permission": "contacts", "granted": true })
+        )["kind"],
+        "invalid"
+    );
+}
+
+#[test]
+fn the_camera_is_asked_for_just_in_time_with_its_purpose() {
+    let app = TestApp::fresh("ws://127.0.0.1:9");
+    app.accept_policy();
+    let preview = json!({ "camera": "test", "microphone": "test" });
+
+    let ask = app.err("start_preview", preview.clone());
+    assert_eq!(ask["kind"], "consent_needed");
+    assert_eq!(ask["permission"], "camera");
+    assert_eq!(ask["title"], "Using the camera");
+    assert!(
+        ask["purpose"]
+            .as_str()
+            .is_some_and(|p| p.contains("video conferencing")),
+        "{ask}"
+    );
+
+    app.ok(
+        "answer_permission",
+        json!({ "permission": "camera", "granted": false }),
+    );
+    let denied = app.err("start_preview", preview.clone());
+    assert_eq!(denied["kind"], "consent_denied", "{denied}");
+    assert!(
+        app.next_frame("self", 0).is_none(),
+        "a frame without consent"
+    );
+
+    app.grant("camera");
+    let ask = app.err("start_preview", preview.clone());
+    assert_eq!(ask["permission"], "microphone", "{ask}");
+    app.grant("microphone");
+    app.ok("start_preview", preview);
+
+    // The self-view is the live test pattern at its full rate (30 fps).
+    let stamped = app.count_stamped_frames("self", Duration::from_secs(2));
+    assert!(
+        stamped >= 45,
+        "only {stamped} stamped self-view frames in 2 s"
+    );
+    app.ok("stop_preview", json!({}));
+}
+
+#[test]
+fn settings_persist_and_bad_input_gets_a_clear_error() {
+    let dir = support::scratch_dir("settings");
+    let vault: Arc<dyn KeyVault> = Arc::new(MemoryVault::default());
+    {
+        let app = TestApp::new(&dir, "ws://127.0.0.1:9", Arc::clone(&vault));
+        app.accept_policy();
+        let settings = json!({ "displayName": "Ada Lovelace", "camera": "test", "microphone": null, "speaker": "none" });
+        app.ok("set_settings", json!({ "settings": settings }));
+        assert_eq!(app.ok("get_settings", json!({})), settings);
+        let bad = json!({ "settings": { "displayName": "Ada\u{7}", "camera": null, "microphone": null, "speaker": null } });
+        assert_eq!(app.err("set_settings", bad)["kind"], "invalid");
+        // A reply the command cannot parse is an error, not a panic.
+        assert!(
+            app.invoke("set_settings", json!({ "settings": 5 }))
+                .is_err()
+        );
+    }
+    // A second start reads what the first saved (same key, same file).
+    let app = TestApp::new(&dir, "ws://127.0.0.1:9", vault);
+    assert_eq!(app.ok("app_status", json!({}))["policy"]["accepted"], true);
+    assert_eq!(
+        app.ok("get_settings", json!({}))["displayName"],
+        "Ada Lovelace"
+    );
+
+    let target = app.ok(
+        "parse_meeting",
+        json!({ "input": "talkline://join?server=ws%3A%2F%2F127.0.0.1%3A8188&room=42&pin=x" }),
+    );
+    assert_eq!(
+        target,
+        json!({ "room": 42, "server": "ws://127.0.0.1:8188", "hasPin": true })
+    );
+    assert_eq!(
+        app.ok("parse_meeting", json!({ "input": " 98-76 " }))["server"],
+        "ws://127.0.0.1:9"
+    );
+    for input in [
+        "",
+        "abc",
+        "talkline://join?room=1",
+        "talkline://join?server=http://x&room=1",
+        "https://example.org/j/1",
+        "talkline://join?server=ws://h&room=99999999999999999999",
+    ] {
+        let e = app.err("parse_meeting", json!({ "input": input }));
+        assert_eq!(e["kind"], "link", "{input:?}: {e}");
+    }
+    let no_name = json!({ "request": { "input": "1234", "displayName": "  ", "camera": "none", "microphone": "none", "speaker": "none" } });
+    assert_eq!(app.err("join", no_name)["kind"], "invalid");
+    assert_eq!(app.err("leave", json!({}))["kind"], "state");
+    assert_eq!(
+        app.err("switch_device", json!({ "kind": "toaster", "id": null }))["kind"],
+        "invalid"
+    );
+}
+
+#[test]
+fn a_server_that_is_down_is_reported_quickly_as_unreachable() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let app = TestApp::fresh(&format!("ws://127.0.0.1:{port}"));
+    app.accept_policy();
+    let started = Instant::now();
+    let e = app.err(
+        "join",
+        json!({ "request": { "input": "1234", "displayName": "Ada", "camera": "none", "microphone": "none", "speaker": "none" } }),
+    );
+    assert_eq!(e["kind"], "unreachable", "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(app.ok("app_status", json!({}))["inMeeting"], false);
+}
+
+#[test]
+fn the_app_joins_a_janus_room_and_shows_who_is_there() {
+    let janus = support::Janus::start();
+    let mut bob = support::Client::join(&janus.link(1234), "Bob", &["--duration", "40"]);
+    bob.wait_for("joined meeting 1234", Duration::from_secs(10));
+
+    let app = TestApp::fresh(&janus.url());
+    let events = Arc::new(Recorder::default());
+    app.core
+        .set_event_sink(Arc::clone(&events) as Arc<dyn EventSink>);
+    app.accept_policy();
+    app.grant("camera");
+    app.grant("microphone");
+    let joined = app.ok(
+        "join",
+        json!({ "request": { "input": janus.link(1234), "displayName": "App", "camera": "test", "microphone": "test", "speaker": "none" } }),
+    );
+    assert_eq!(joined["room"], 1234);
+    assert_eq!(app.ok("app_status", json!({}))["inMeeting"], true);
+    let again = json!({ "request": { "input": "1234", "displayName": "App", "camera": "none", "microphone": "none", "speaker": "none" } });
+    assert_eq!(app.err("join", again)["kind"], "state");
+
+    let bob_id = match events.wait_for("participant_joined", Duration::from_secs(10), |e| {
+        matches!(e, AppEvent::ParticipantJoined { participant } if participant.display == "Bob")
+    }) {
+        AppEvent::ParticipantJoined { participant } => participant.id,
+        _ => unreachable!(),
+    };
+    bob.wait_for("+ App joined", Duration::from_secs(10));
+
+    // Bob's test pattern, decoded, on Bob's tile at (nearly) its full rate.
+    let stamped = app.count_stamped_frames(&bob_id.to_string(), Duration::from_secs(4));
+    assert!(stamped >= 60, "only {stamped} stamped frames of Bob in 4 s");
+    // Our own camera, on the self tile, while in the call.
+    assert!(app.count_stamped_frames("self", Duration::from_secs(1)) >= 15);
+
+    let seen = bob.output().len();
+    app.ok("set_audio_muted", json!({ "muted": true }));
+    bob.wait_for_since("~ App microphone muted", seen, Duration::from_secs(5));
+    events.wait_for("self_muted", Duration::from_secs(2), |e| {
+        matches!(
+            e,
+            AppEvent::SelfMuted {
+                audio_muted: true,
+                ..
+            }
+        )
+    });
+    events.wait_for("levels", Duration::from_secs(2), |e| {
+        matches!(e, AppEvent::Levels { remotes, .. } if remotes.contains_key(&bob_id.to_string()))
+    });
+
+    app.ok("leave", json!({}));
+    bob.wait_for("- App left", Duration::from_secs(5));
+    assert_eq!(app.ok("app_status", json!({}))["inMeeting"], false);
+    let recent = app.ok("recent_meetings", json!({}));
+    assert_eq!(recent[0]["room"], 1234, "{recent}");
+    bob.stop();
+}

@@ -1,0 +1,229 @@
+//! Just enough of a W3C WebDriver client to drive the app's window through
+//! `tauri-driver` (which hands the session to Debian's WebKitWebDriver).
+//! Loopback only; one HTTP/1.0 request per command keeps it dependency-free.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+pub struct WebDriver {
+    port: u16,
+    session: String,
+}
+
+fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+    let mut stream =
+        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect :{port}: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(|e| e.to_string())?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body.as_bytes()))
+        .map_err(|e| format!("send {path}: {e}"))?;
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("read {path}: {e}"))?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("{path}: no HTTP header in {} bytes", raw.len()))?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let mut payload = raw[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        payload = dechunk(&payload);
+    }
+    let value: Value = serde_json::from_slice(&payload).map_err(|e| {
+        format!(
+            "{path}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&payload)
+        )
+    })?;
+    let value = value.get("value").cloned().unwrap_or(Value::Null);
+    if let Some(error) = value.get("error").and_then(Value::as_str) {
+        return Err(format!(
+            "{method} {path}: {error}: {}",
+            value["message"].as_str().unwrap_or("")
+        ));
+    }
+    Ok(value)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&data[..end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
+            .unwrap_or(0);
+        if size == 0 || data.len() < end + 2 + size {
+            break;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[(end + 4 + size).min(data.len())..];
+    }
+    out
+}
+
+impl WebDriver {
+    /// Starts the application at `app` in a new session.
+    pub fn start(port: u16, app: &std::path::Path) -> Self {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "wry",
+                "tauri:options": { "application": app.display().to_string() }
+            } }
+        });
+        loop {
+            match request(port, "POST", "/session", Some(&capabilities)) {
+                Ok(v) => {
+                    let session = v["sessionId"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("no session id in {v}"))
+                        .to_string();
+                    return Self { port, session };
+                }
+                Err(e) if Instant::now() > deadline => panic!("no WebDriver session: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(250)),
+            }
+        }
+    }
+
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        request(
+            self.port,
+            method,
+            &format!("/session/{}{path}", self.session),
+            body.as_ref(),
+        )
+    }
+
+    pub fn find(&self, css: &str) -> Result<String, String> {
+        let v = self.cmd(
+            "POST",
+            "/element",
+            Some(json!({ "using": "css selector", "value": css })),
+        )?;
+        v[ELEMENT_KEY]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("{css}: {v}"))
+    }
+
+    /// Runs `script` (a function body) in the window and returns its value.
+    pub fn eval(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Waits until `script` returns something truthy, and returns it.
+    pub fn wait_for(&self, what: &str, timeout: Duration, script: &str) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.cmd(
+                "POST",
+                "/execute/sync",
+                Some(json!({ "script": script, "args": [] })),
+            ) {
+                Ok(v) if !v.is_null() && v != json!(false) && v != json!(0) && v != json!("") => {
+                    return v;
+                }
+                Ok(_) | Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                result => panic!("timed out waiting for {what}: last {result:?}"),
+            }
+        }
+    }
+
+    pub fn wait_visible(&self, css: &str, timeout: Duration) {
+        let script = format!(
+            "const e = document.querySelector({}); return !!e && !e.closest('[hidden]') && e.getClientRects().length > 0;",
+            Value::from(css)
+        );
+        self.wait_for(css, timeout, &script);
+    }
+
+    pub fn click(&self, css: &str) {
+        let id = self.find(css).unwrap_or_else(|e| panic!("{e}"));
+        self.cmd("POST", &format!("/element/{id}/click"), Some(json!({})))
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    pub fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css).unwrap_or_else(|e| panic!("{e}"));
+        self.cmd("POST", &format!("/element/{id}/clear"), Some(json!({})))
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        self.cmd(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        )
+        .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    /// Presses and releases one key, as the keyboard would.
+    pub fn press(&self, key: &str) {
+        let actions = json!({ "actions": [{
+            "type": "key", "id": "keyboard",
+            "actions": [{ "type": "keyDown", "value": key }, { "type": "keyUp", "value": key }]
+        }] });
+        self.cmd("POST", "/actions", Some(actions))
+            .unwrap_or_else(|e| panic!("press {key:?}: {e}"));
+    }
+
+    pub fn text(&self, css: &str) -> String {
+        let script = format!(
+            "const e = document.querySelector({}); return e ? e.textContent : null;",
+            Value::from(css)
+        );
+        self.eval(&script, json!([]))
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+impl Drop for WebDriver {
+    fn drop(&mut self) {
+        let _ = self.cmd("DELETE", "", None);
+    }
+}
+
+/// Decodes standard base64 (what `btoa` makes).
+pub fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for v in text.bytes().filter_map(value) {
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}

@@ -1,0 +1,299 @@
+//! The app as a person uses it: the real Tauri window (WebKitGTK) under
+//! Xvfb, driven over WebDriver (`tauri-driver` + Debian's WebKitWebDriver),
+//! with its key in a real Secret Service (gnome-keyring on a private D-Bus),
+//! joining a real Janus on loopback where a `talkline` CLI client publishes
+//! the stamped test pattern. What the window painted is read back from its
+//! canvas and decoded: the stamp proves these are Bob's pixels, live.
+
+#[path = "support/mod.rs"]
+mod support;
+#[path = "support/webdriver.rs"]
+mod webdriver;
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use talkline_media::VideoFrame;
+use talkline_media::pattern::{PatternStamp, read_stamp};
+use webdriver::{WebDriver, base64_decode};
+
+const LONG: Duration = Duration::from_secs(20);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A process and everything it started (the driver starts WebKitWebDriver,
+/// which starts the app; D-Bus activates the keyring): all in one process
+/// group, all ended together.
+struct Group(Child);
+impl Drop for Group {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        for signal in ["-TERM", "-KILL"] {
+            let _ = Command::new("kill").args([signal, "--", &group]).status();
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// An X server of our own, so the test needs no display and leaves none behind.
+fn start_xvfb() -> (Killed, String) {
+    for n in 90..140 {
+        if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+            continue;
+        }
+        let child = Command::new("Xvfb")
+            .args([
+                &format!(":{n}"),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (package xvfb)");
+        let mut xvfb = Killed(child);
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if socket.exists() {
+                return (xvfb, format!(":{n}"));
+            }
+            if let Ok(Some(_)) = xvfb.0.try_wait() {
+                break; // lost a race for this display: try the next
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    panic!("no free X display for Xvfb");
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(path) = std::env::var_os("TAURI_DRIVER") {
+        return path.into();
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("tauri-driver"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let in_cargo = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .map(|c| c.join("bin/tauri-driver"));
+    on_path
+        .into_iter()
+        .chain(in_cargo)
+        .find(|p| p.exists())
+        .expect("tauri-driver is not installed: scripts/test.sh installs it (cargo install tauri-driver)")
+}
+
+/// Reads what the window painted on a tile's canvas, as luma, and decodes the
+/// test pattern's stamp from it.
+fn painted_stamp(driver: &WebDriver, tile: &str) -> Option<PatternStamp> {
+    let script = r#"
+        const canvas = document.querySelector(`#tiles .tile[data-tile="${arguments[0]}"] canvas`);
+        if (!canvas || canvas.width < 64) return null;
+        const copy = document.createElement('canvas');
+        copy.width = canvas.width; copy.height = canvas.height;
+        const ctx = copy.getContext('2d');
+        ctx.drawImage(canvas, 0, 0);
+        const rgba = ctx.getImageData(0, 0, copy.width, copy.height).data;
+        let luma = '';
+        for (let i = 0; i < rgba.length; i += 4) {
+          const y = 16 + (65.738 * rgba[i] + 129.057 * rgba[i + 1] + 25.064 * rgba[i + 2]) / 256;
+          luma += String.fromCharCode(Math.max(0, Math.min(255, Math.round(y))));
+        }
+        return { width: copy.width, height: copy.height, luma: btoa(luma) };
+    "#;
+    let v = driver.eval(script, json!([tile]));
+    let (width, height) = (v["width"].as_u64()? as u32, v["height"].as_u64()? as u32);
+    let luma = base64_decode(v["luma"].as_str()?);
+    let mut frame = VideoFrame::new(width, height).ok()?;
+    let (y, u, v) = frame.planes_mut();
+    if luma.len() != y.len() {
+        return None;
+    }
+    y.copy_from_slice(&luma);
+    u.fill(128);
+    v.fill(128);
+    read_stamp(&frame)
+}
+
+#[test]
+fn a_user_joins_from_the_window_and_sees_the_other_participant() {
+    let janus = support::Janus::start();
+    let link = janus.link(1234);
+    let mut bob = support::Client::join(&link, "Bob", &["--duration", "90"]);
+    bob.wait_for("joined meeting 1234", Duration::from_secs(10));
+
+    let (_xvfb, display) = start_xvfb();
+    let home = support::scratch_dir("window-home");
+    let (port, native_port) = (free_port(), free_port());
+    // The driver, and the app it starts, run on a private session bus with
+    // an unlocked gnome-keyring: the app keeps its database key there.
+    let driver_process = Command::new("dbus-run-session")
+        .args(["--", "sh", "-c"])
+        .arg(
+            "echo -n talkline-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+             && exec \"$0\" --port \"$1\" --native-port \"$2\"",
+        )
+        .arg(tauri_driver())
+        .args([port.to_string(), native_port.to_string()])
+        .env("DISPLAY", &display)
+        .env("HOME", &home)
+        .env("XDG_RUNTIME_DIR", &home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("TALKLINE_SERVER", janus.url())
+        .env_remove("WAYLAND_DISPLAY")
+        .env("RUST_LOG", "info")
+        // No accessibility bus or desktop portals: nothing here uses them.
+        .env("NO_AT_BRIDGE", "1")
+        .env("GTK_USE_PORTAL", "0")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(home.join("driver.log")).expect("driver log"))
+        .spawn()
+        .expect("dbus-run-session (package dbus)");
+    let _driver_process = Group(driver_process);
+    eprintln!("driver and app log: {}", home.join("driver.log").display());
+    let app = PathBuf::from(env!("CARGO_BIN_EXE_talkline-app"));
+    let driver = WebDriver::start(port, &app);
+
+    // First start: the policy, and nothing else, until it is accepted.
+    driver.wait_visible("#screen-policy", LONG);
+    assert!(
+        driver.text("#policy-text").len() > 500,
+        "the policy text is not shown"
+    );
+    driver.click("#policy-accept");
+    driver.wait_visible("#screen-home", LONG);
+
+    // A malformed link is explained on the spot.
+    driver.type_into("#meeting-input", "talkline://join?room=1");
+    driver.type_into("#display-name", "Winnie");
+    driver.click("#home-join");
+    driver.wait_visible("#home-error", LONG);
+    assert!(
+        driver.text("#home-error").contains("server"),
+        "{}",
+        driver.text("#home-error")
+    );
+
+    driver.type_into("#meeting-input", &link);
+    driver.click("#home-join");
+    driver.wait_visible("#screen-prejoin", LONG);
+
+    // Just in time, with Appendix II's words: camera first, then microphone.
+    driver.wait_visible("#permission-prompt", LONG);
+    assert_eq!(driver.text("#permission-title"), "Using the camera");
+    assert!(
+        driver
+            .text("#permission-purpose")
+            .contains("video conferencing")
+    );
+    driver.click("#permission-allow");
+    driver.wait_for("the microphone prompt", LONG, "return !document.getElementById('permission-prompt').hidden && document.getElementById('permission-purpose').textContent.includes('publishing audio');");
+    driver.click("#permission-allow");
+    driver.wait_for(
+        "the self-view",
+        LONG,
+        "const t = window.__talkline.frames.tiles.self; return t && t.drawn > 10;",
+    );
+
+    driver.click("#join-now");
+    driver.wait_visible("#screen-meeting", LONG);
+    let bob_tile = driver.wait_for(
+        "Bob's tile",
+        LONG,
+        "const t = [...document.querySelectorAll('#tiles .tile')].find(t => t.querySelector('.name').textContent === 'Bob'); return t ? t.dataset.tile : null;",
+    );
+    let bob_tile = bob_tile.as_str().expect("tile id").to_string();
+    bob.wait_for("+ Winnie joined", LONG);
+
+    // Bob's picture, painted: two reads a second apart carry valid stamps
+    // with advancing frame numbers (live video, not one still).
+    let deadline = Instant::now() + LONG;
+    let first = loop {
+        if let Some(s) = painted_stamp(&driver, &bob_tile) {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Bob's tile never showed the test pattern"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let second = painted_stamp(&driver, &bob_tile).expect("a readable stamp a second later");
+    assert!(
+        second.frame_number >= first.frame_number + 15,
+        "frames {} then {}: not live",
+        first.frame_number,
+        second.frame_number
+    );
+    // And at the rate Bob sends: frames drawn over two seconds.
+    let drawn = |d: &WebDriver| {
+        d.eval(
+            "return window.__talkline.frames.tiles[arguments[0]].drawn;",
+            json!([bob_tile]),
+        )
+        .as_u64()
+        .unwrap_or(0)
+    };
+    let before = drawn(&driver);
+    std::thread::sleep(Duration::from_secs(2));
+    let rate = (drawn(&driver) - before) as f64 / 2.0;
+    let frames = driver.eval("return window.__talkline.frames;", json!([]));
+    eprintln!("window drew Bob at {rate:.1} fps: {frames}");
+    assert!(rate >= 20.0, "Bob drawn at only {rate:.1} fps");
+
+    // Shortcuts: M mutes, and Bob sees it; Esc asks before leaving.
+    let seen = bob.output().len();
+    driver.press("m");
+    bob.wait_for_since("~ Winnie microphone muted", seen, LONG);
+    assert_eq!(
+        driver.eval(
+            "return document.getElementById('mic-toggle').getAttribute('aria-pressed');",
+            json!([])
+        ),
+        Value::from("true")
+    );
+    driver.press("\u{E00C}"); // Escape
+    driver.wait_visible("#leave-dialog", LONG);
+    driver.click("#leave-confirm");
+    bob.wait_for("- Winnie left", LONG);
+    driver.wait_visible("#screen-home", LONG);
+    driver.wait_for(
+        "the meeting in the recent list",
+        LONG,
+        "return document.getElementById('recent-meetings').textContent.includes('Meeting 1234');",
+    );
+    drop(driver);
+    bob.stop();
+}

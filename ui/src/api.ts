@@ -1,0 +1,141 @@
+// Typed calls into the Rust core. Each function is one command listed in
+// src-tauri/capabilities/main.json; the shapes mirror crates/client.
+import { Channel, invoke } from "@tauri-apps/api/core";
+
+export interface PolicyView {
+  version: number;
+  accepted: boolean;
+  title: string;
+  text: string;
+}
+
+export interface AppStatus {
+  version: string;
+  policy: PolicyView;
+  displayName: string;
+  defaultServer: string;
+  inMeeting: boolean;
+  storeError: string | null;
+}
+
+export interface Settings {
+  displayName: string;
+  camera: string | null;
+  microphone: string | null;
+  speaker: string | null;
+}
+
+export interface Device {
+  id: string;
+  label: string;
+  isDefault: boolean;
+}
+
+export interface DeviceList {
+  cameras: Device[];
+  microphones: Device[];
+  speakers: Device[];
+}
+
+export interface MeetingTarget {
+  room: number;
+  server: string;
+  hasPin: boolean;
+}
+
+export interface JoinRequest {
+  input: string;
+  displayName: string;
+  camera: string | null;
+  microphone: string | null;
+  speaker: string | null;
+  audioMuted: boolean;
+  videoMuted: boolean;
+}
+
+export interface Joined {
+  room: number;
+  selfId: number;
+}
+
+export interface RecentMeeting {
+  room: number;
+  server: string;
+  joinedAt: number;
+}
+
+export interface ParticipantView {
+  id: number;
+  display: string;
+  audioMuted: boolean;
+  videoMuted: boolean;
+  hasAudio: boolean;
+  hasVideo: boolean;
+}
+
+export type DeviceKind = "camera" | "microphone" | "speaker";
+
+export type AppEvent =
+  | { type: "call_state"; state: "connecting" | "joined" | "reconnecting" | "left" }
+  | { type: "participant_joined"; participant: ParticipantView }
+  | { type: "participant_changed"; participant: ParticipantView }
+  | { type: "participant_left"; id: number }
+  | { type: "levels"; self: number; remotes: Record<string, number> }
+  | { type: "quality"; level: "good" | "fair" | "poor"; detail: string }
+  | { type: "call_ended"; error: { kind: string; message: string } | null }
+  | { type: "device_changed"; kind: DeviceKind; message: string }
+  | { type: "self_muted"; audioMuted: boolean; videoMuted: boolean };
+
+/** What every failed command rejects with (AppError's serialised form). */
+export class AppFailure extends Error {
+  readonly kind: string;
+  readonly permission?: string;
+  readonly title?: string;
+  readonly purpose?: string;
+
+  constructor(raw: unknown) {
+    const view = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+    const message = typeof view.message === "string" ? view.message : String(raw);
+    super(message);
+    this.kind = typeof view.kind === "string" ? view.kind : "internal";
+    if (typeof view.permission === "string") this.permission = view.permission;
+    if (typeof view.title === "string") this.title = view.title;
+    if (typeof view.purpose === "string") this.purpose = view.purpose;
+  }
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (raw) {
+    throw new AppFailure(raw);
+  }
+}
+
+export const api = {
+  status: () => call<AppStatus>("app_status"),
+  acceptPolicy: (version: number) => call<void>("accept_policy", { version }),
+  declinePolicy: () => call<void>("decline_policy"),
+  answerPermission: (permission: string, granted: boolean) =>
+    call<void>("answer_permission", { permission, granted }),
+  parseMeeting: (input: string) => call<MeetingTarget>("parse_meeting", { input }),
+  listDevices: () => call<DeviceList>("list_devices"),
+  getSettings: () => call<Settings>("get_settings"),
+  setSettings: (settings: Settings) => call<void>("set_settings", { settings }),
+  startPreview: (camera: string | null, microphone: string | null) =>
+    call<void>("start_preview", { camera, microphone }),
+  stopPreview: () => call<void>("stop_preview"),
+  join: (request: JoinRequest) => call<Joined>("join", { request }),
+  leave: () => call<void>("leave"),
+  setAudioMuted: (muted: boolean) => call<void>("set_audio_muted", { muted }),
+  setVideoMuted: (muted: boolean) => call<void>("set_video_muted", { muted }),
+  switchDevice: (kind: DeviceKind, id: string | null) => call<void>("switch_device", { kind, id }),
+  recentMeetings: () => call<RecentMeeting[]>("recent_meetings"),
+  /** The newest frame of `tile` after sequence `after`: header + I420, or empty. */
+  nextFrame: (tile: string, after: number) => call<ArrayBuffer>("next_frame", { tile, after }),
+  subscribe: (onEvent: (event: AppEvent) => void) => {
+    const channel = new Channel<AppEvent>();
+    channel.onmessage = onEvent;
+    return call<void>("subscribe_events", { channel });
+  },
+};

@@ -1,0 +1,276 @@
+// Video to the screen. The core keeps only the newest frame of each tile;
+// each tile here has exactly one `next_frame` request in flight, so a slow
+// window never builds a backlog: it skips to the newest picture instead.
+// Frames arrive as raw bytes (24-byte header + I420) and are drawn at their
+// own size; CSS scales the canvas to the tile.
+import { api } from "./api";
+
+export const HEADER_BYTES = 24;
+
+export interface FrameHeader {
+  seq: number;
+  width: number;
+  height: number;
+  captureUs: number;
+}
+
+export function parseHeader(buf: ArrayBuffer): FrameHeader | null {
+  if (buf.byteLength < HEADER_BYTES) return null;
+  const view = new DataView(buf);
+  const header = {
+    seq: Number(view.getBigUint64(0, true)),
+    width: view.getUint32(8, true),
+    height: view.getUint32(12, true),
+    captureUs: Number(view.getBigUint64(16, true)),
+  };
+  const { luma, chroma } = planeSizes(header.width, header.height);
+  if (header.width === 0 || header.height === 0 || buf.byteLength < HEADER_BYTES + luma + 2 * chroma) {
+    return null;
+  }
+  return header;
+}
+
+function planeSizes(width: number, height: number) {
+  const cw = (width + 1) >> 1;
+  const ch = (height + 1) >> 1;
+  return { luma: width * height, chroma: cw * ch, cw, ch };
+}
+
+interface Renderer {
+  readonly kind: "webgl" | "2d";
+  draw(buf: ArrayBuffer, header: FrameHeader): void;
+}
+
+const VERTEX = `
+attribute vec2 pos;
+varying vec2 uv;
+void main() {
+  uv = vec2((pos.x + 1.0) * 0.5, (1.0 - pos.y) * 0.5);
+  gl_Position = vec4(pos, 0.0, 1.0);
+}`;
+
+// BT.601 limited range, what the decoders and the camera path produce.
+const FRAGMENT = `
+precision mediump float;
+varying vec2 uv;
+uniform sampler2D ty, tu, tv;
+void main() {
+  float y = (texture2D(ty, uv).r - 0.0625) * 1.1644;
+  float u = texture2D(tu, uv).r - 0.5;
+  float v = texture2D(tv, uv).r - 0.5;
+  gl_FragColor = vec4(y + 1.596 * v, y - 0.392 * u - 0.813 * v, y + 2.017 * u, 1.0);
+}`;
+
+class WebGlRenderer implements Renderer {
+  readonly kind = "webgl";
+  private readonly textures: WebGLTexture[] = [];
+
+  private constructor(
+    private readonly canvas: HTMLCanvasElement,
+    private readonly gl: WebGLRenderingContext,
+  ) {
+    const program = gl.createProgram();
+    if (!program) throw new Error("no program");
+    for (const [type, source] of [
+      [gl.VERTEX_SHADER, VERTEX],
+      [gl.FRAGMENT_SHADER, FRAGMENT],
+    ] as const) {
+      const shader = gl.createShader(type);
+      if (!shader) throw new Error("no shader");
+      gl.shaderSource(shader, source);
+      gl.compileShader(shader);
+      if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) {
+        throw new Error(gl.getShaderInfoLog(shader) ?? "shader does not compile");
+      }
+      gl.attachShader(program, shader);
+    }
+    gl.linkProgram(program);
+    if (!gl.getProgramParameter(program, gl.LINK_STATUS)) throw new Error("program does not link");
+    gl.useProgram(program);
+    const quad = gl.createBuffer();
+    gl.bindBuffer(gl.ARRAY_BUFFER, quad);
+    gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), gl.STATIC_DRAW);
+    const pos = gl.getAttribLocation(program, "pos");
+    gl.enableVertexAttribArray(pos);
+    gl.vertexAttribPointer(pos, 2, gl.FLOAT, false, 0, 0);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+    ["ty", "tu", "tv"].forEach((name, unit) => {
+      const texture = gl.createTexture();
+      if (!texture) throw new Error("no texture");
+      gl.activeTexture(gl.TEXTURE0 + unit);
+      gl.bindTexture(gl.TEXTURE_2D, texture);
+      for (const p of [gl.TEXTURE_MIN_FILTER, gl.TEXTURE_MAG_FILTER]) gl.texParameteri(gl.TEXTURE_2D, p, gl.LINEAR);
+      for (const p of [gl.TEXTURE_WRAP_S, gl.TEXTURE_WRAP_T]) gl.texParameteri(gl.TEXTURE_2D, p, gl.CLAMP_TO_EDGE);
+      gl.uniform1i(gl.getUniformLocation(program, name), unit);
+      this.textures.push(texture);
+    });
+  }
+
+  static create(canvas: HTMLCanvasElement): WebGlRenderer | null {
+    // preserveDrawingBuffer: the picture stays readable (screenshots, tests)
+    // after compositing; it costs one buffer copy per frame.
+    const gl = canvas.getContext("webgl", { preserveDrawingBuffer: true, antialias: false });
+    if (!gl) return null;
+    try {
+      return new WebGlRenderer(canvas, gl);
+    } catch (e) {
+      console.warn("WebGL renderer unavailable", e);
+      return null;
+    }
+  }
+
+  draw(buf: ArrayBuffer, h: FrameHeader): void {
+    const { gl, canvas } = this;
+    const { luma, chroma, cw, ch } = planeSizes(h.width, h.height);
+    if (canvas.width !== h.width || canvas.height !== h.height) {
+      canvas.width = h.width;
+      canvas.height = h.height;
+    }
+    gl.viewport(0, 0, h.width, h.height);
+    const planes: [number, number, number, number][] = [
+      [HEADER_BYTES, h.width, h.height, luma],
+      [HEADER_BYTES + luma, cw, ch, chroma],
+      [HEADER_BYTES + luma + chroma, cw, ch, chroma],
+    ];
+    planes.forEach(([offset, w, hh, len], unit) => {
+      gl.activeTexture(gl.TEXTURE0 + unit);
+      gl.bindTexture(gl.TEXTURE_2D, this.textures[unit]);
+      const data = new Uint8Array(buf, offset, len);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.LUMINANCE, w, hh, 0, gl.LUMINANCE, gl.UNSIGNED_BYTE, data);
+    });
+    gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+  }
+}
+
+/** Where WebGL is missing (software-only webviews): the same conversion on the CPU. */
+class CanvasRenderer implements Renderer {
+  readonly kind = "2d";
+  private image: ImageData | null = null;
+
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    private readonly ctx: CanvasRenderingContext2D,
+  ) {}
+
+  draw(buf: ArrayBuffer, h: FrameHeader): void {
+    const { luma, chroma, cw } = planeSizes(h.width, h.height);
+    if (!this.image || this.image.width !== h.width || this.image.height !== h.height) {
+      this.canvas.width = h.width;
+      this.canvas.height = h.height;
+      this.image = this.ctx.createImageData(h.width, h.height);
+    }
+    const bytes = new Uint8Array(buf);
+    const out = this.image.data;
+    const y0 = HEADER_BYTES;
+    const u0 = y0 + luma;
+    const v0 = u0 + chroma;
+    for (let y = 0; y < h.height; y++) {
+      const crow = (y >> 1) * cw;
+      for (let x = 0; x < h.width; x++) {
+        const c = crow + (x >> 1);
+        const yy = (bytes[y0 + y * h.width + x] - 16) * 1.1644;
+        const u = bytes[u0 + c] - 128;
+        const v = bytes[v0 + c] - 128;
+        const o = (y * h.width + x) * 4;
+        out[o] = yy + 1.596 * v;
+        out[o + 1] = yy - 0.392 * u - 0.813 * v;
+        out[o + 2] = yy + 2.017 * u;
+        out[o + 3] = 255;
+      }
+    }
+    this.ctx.putImageData(this.image, 0, 0);
+  }
+}
+
+function createRenderer(canvas: HTMLCanvasElement): Renderer {
+  const forced = new URLSearchParams(location.search).get("renderer");
+  if (forced !== "2d") {
+    const gl = WebGlRenderer.create(canvas);
+    if (gl) return gl;
+  }
+  const ctx = canvas.getContext("2d");
+  if (!ctx) throw new Error("this window can draw neither WebGL nor 2D canvas");
+  return new CanvasRenderer(canvas, ctx);
+}
+
+export interface TileStats {
+  drawn: number;
+  seq: number;
+  width: number;
+  height: number;
+  /** Sequence numbers passed over: frames the window never showed. */
+  skipped: number;
+  /** Total milliseconds waiting for frames to arrive (incl. waiting for new ones) and drawing them. */
+  fetchMs: number;
+  drawMs: number;
+}
+
+/** Counters the end-to-end tests and the benchmark read. */
+export const frameStats = {
+  framesDrawn: 0,
+  renderer: "none" as string,
+  /** Per tile: frames drawn and the last sequence number shown. */
+  tiles: {} as Record<string, TileStats>,
+};
+
+/**
+ * Pulls frames for one tile until stopped; one request in flight at a time.
+ * A loop lives as long as its tile element: the core's tiles start again at
+ * sequence 1 after a call, and a new element gets a new loop.
+ */
+export class FrameLoop {
+  private running = true;
+  private last = 0;
+  private readonly renderer: Renderer;
+
+  constructor(
+    readonly tile: string,
+    canvas: HTMLCanvasElement,
+    private readonly onFirstFrame: () => void = () => {},
+  ) {
+    this.renderer = createRenderer(canvas);
+    frameStats.renderer = this.renderer.kind;
+    void this.run();
+  }
+
+  stop(): void {
+    this.running = false;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      let buf: ArrayBuffer;
+      const asked = performance.now();
+      try {
+        buf = await api.nextFrame(this.tile, this.last);
+        failures = 0;
+      } catch (e) {
+        // The core is shutting down or the window is reloading: back off
+        // instead of spinning.
+        failures++;
+        console.warn(`frames for ${this.tile}:`, e);
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * failures)));
+        continue;
+      }
+      if (!this.running) break;
+      const header = parseHeader(buf);
+      if (!header || header.seq <= this.last) continue;
+      if (this.last === 0) this.onFirstFrame();
+      const t = (frameStats.tiles[this.tile] ??= {
+        drawn: 0, seq: 0, width: 0, height: 0, skipped: 0, fetchMs: 0, drawMs: 0,
+      });
+      if (this.last !== 0) t.skipped += header.seq - this.last - 1;
+      this.last = header.seq;
+      const arrived = performance.now();
+      this.renderer.draw(buf, header);
+      t.fetchMs += arrived - asked;
+      t.drawMs += performance.now() - arrived;
+      frameStats.framesDrawn++;
+      t.drawn++;
+      t.seq = header.seq;
+      t.width = header.width;
+      t.height = header.height;
+    }
+  }
+}

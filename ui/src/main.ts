@@ -1,0 +1,673 @@
+import "./style.css";
+import {
+  api,
+  AppFailure,
+  type AppEvent,
+  type AppStatus,
+  type Device,
+  type DeviceKind,
+  type DeviceList,
+  type ParticipantView,
+  type Settings,
+} from "./api";
+import { FrameLoop, frameStats } from "./frames";
+import { BUNDLED_COMPONENTS } from "./licences";
+
+// ---------- small DOM helpers ----------
+
+function $<T extends HTMLElement = HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id}`);
+  return el as T;
+}
+
+function showError(el: HTMLElement, message: string | null): void {
+  el.textContent = message ?? "";
+  el.hidden = !message;
+}
+
+function toast(message: string, kind: "info" | "warn" | "error" = "info"): void {
+  const el = document.createElement("div");
+  el.className = `toast ${kind}`;
+  el.textContent = message;
+  $("toasts").append(el);
+  setTimeout(() => el.remove(), 6000);
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+type Screen = "policy" | "home" | "prejoin" | "meeting" | "settings";
+
+// ---------- state ----------
+
+const state = {
+  status: null as AppStatus | null,
+  settings: { displayName: "", camera: null, microphone: null, speaker: null } as Settings,
+  devices: { cameras: [], microphones: [], speakers: [] } as DeviceList,
+  screen: "policy" as Screen,
+  /** What the user asked to join, as typed (ID or link). */
+  meetingInput: "",
+  room: 0,
+  selfId: 0,
+  audioMuted: false,
+  videoMuted: false,
+  pushToTalk: false,
+  participants: new Map<number, ParticipantView>(),
+  loops: new Map<string, FrameLoop>(),
+  speakingUntil: new Map<string, number>(),
+};
+
+// Read by the end-to-end tests and the benchmark.
+declare global {
+  interface Window {
+    __talkline: { frames: typeof frameStats; state: () => Record<string, unknown> };
+  }
+}
+window.__talkline = {
+  frames: frameStats,
+  state: () => ({
+    screen: state.screen,
+    room: state.room,
+    selfId: state.selfId,
+    audioMuted: state.audioMuted,
+    videoMuted: state.videoMuted,
+    participants: [...state.participants.values()],
+  }),
+};
+
+// ---------- screens ----------
+
+function show(screen: Screen): void {
+  state.screen = screen;
+  for (const s of ["policy", "home", "prejoin", "meeting", "settings"] as const) {
+    $(`screen-${s}`).hidden = s !== screen;
+  }
+}
+
+function stopLoops(): void {
+  for (const loop of state.loops.values()) loop.stop();
+  state.loops.clear();
+}
+
+/** Starts pulling frames into the canvas of a tile element (one loop per element). */
+function attachLoop(tileEl: HTMLElement, tile: string): void {
+  state.loops.get(tile)?.stop();
+  const canvas = tileEl.querySelector("canvas");
+  if (!canvas) return;
+  tileEl.classList.remove("has-frame");
+  state.loops.set(tile, new FrameLoop(tile, canvas, () => tileEl.classList.add("has-frame")));
+}
+
+// ---------- permission prompt (Appendix II purpose text, just in time) ----------
+
+function askPermission(title: string, purpose: string): Promise<boolean> {
+  $("permission-title").textContent = title;
+  $("permission-purpose").textContent = purpose;
+  const modal = $("permission-prompt");
+  modal.hidden = false;
+  $("permission-allow").focus();
+  return new Promise((resolve) => {
+    const done = (granted: boolean) => {
+      modal.hidden = true;
+      $("permission-allow").onclick = null;
+      $("permission-deny").onclick = null;
+      resolve(granted);
+    };
+    $("permission-allow").onclick = () => done(true);
+    $("permission-deny").onclick = () => done(false);
+  });
+}
+
+/** Runs `action`; when the core needs a permission first, asks, records the answer, and runs it again. */
+async function withConsent<T>(action: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await action();
+    } catch (e) {
+      if (!(e instanceof AppFailure) || e.kind !== "consent_needed" || !e.permission || attempt >= 3) throw e;
+      const granted = await askPermission(e.title ?? e.permission, e.purpose ?? "");
+      await api.answerPermission(e.permission, granted);
+    }
+  }
+}
+
+// ---------- policy ----------
+
+function renderPolicy(status: AppStatus): void {
+  $("policy-title").textContent = status.policy.title;
+  // Plain text, never HTML: the policy file is data.
+  $("policy-text").textContent = status.policy.text;
+}
+
+$("policy-accept").onclick = async () => {
+  if (!state.status) return;
+  try {
+    await api.acceptPolicy(state.status.policy.version);
+    await enterHome();
+  } catch (e) {
+    toast(messageOf(e), "error");
+  }
+};
+
+$("policy-decline").onclick = () => {
+  // The shell exits; nothing was stored.
+  void api.declinePolicy();
+};
+
+// ---------- devices ----------
+
+function fillSelect(select: HTMLSelectElement, devices: Device[], chosen: string | null, allowNone: boolean): void {
+  select.replaceChildren();
+  for (const d of devices) {
+    select.append(new Option(d.label + (d.isDefault ? " (default)" : ""), d.id));
+  }
+  if (allowNone) select.append(new Option("None", "none"));
+  const fallback = devices.find((d) => d.isDefault)?.id ?? devices[0]?.id ?? "none";
+  select.value = chosen && [...select.options].some((o) => o.value === chosen) ? chosen : fallback;
+}
+
+async function refreshDevices(): Promise<void> {
+  state.devices = await api.listDevices();
+}
+
+function fillDevicePickers(ids: [string, string, string], chosen: Settings): void {
+  fillSelect($<HTMLSelectElement>(ids[0]), state.devices.cameras, chosen.camera, false);
+  fillSelect($<HTMLSelectElement>(ids[1]), state.devices.microphones, chosen.microphone, false);
+  fillSelect($<HTMLSelectElement>(ids[2]), state.devices.speakers, chosen.speaker, true);
+}
+
+// ---------- home ----------
+
+async function enterHome(): Promise<void> {
+  stopLoops();
+  await api.stopPreview().catch(() => {});
+  show("home");
+  try {
+    state.settings = await api.getSettings();
+    const name = $<HTMLInputElement>("display-name");
+    if (!name.value) name.value = state.settings.displayName;
+  } catch (e) {
+    toast(messageOf(e), "error");
+  }
+  void renderRecent();
+  $("meeting-input").focus();
+}
+
+async function renderRecent(): Promise<void> {
+  const list = $("recent-meetings");
+  list.replaceChildren();
+  try {
+    const recent = await api.recentMeetings();
+    if (recent.length === 0) {
+      const li = document.createElement("li");
+      li.className = "hint";
+      li.textContent = "Meetings you join appear here.";
+      list.append(li);
+    }
+    for (const m of recent) {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.className = "link";
+      const when = new Date(m.joinedAt * 1000).toLocaleString();
+      button.textContent = `Meeting ${m.room}`;
+      button.title = `${m.server} — ${when}`;
+      button.onclick = () => {
+        $<HTMLInputElement>("meeting-input").value = `talkline://join?server=${encodeURIComponent(m.server)}&room=${m.room}`;
+        $("home-join").click();
+      };
+      const small = document.createElement("small");
+      small.textContent = ` ${when}`;
+      li.append(button, small);
+      list.append(li);
+    }
+  } catch (e) {
+    showError($("home-error"), messageOf(e));
+  }
+}
+
+$("home-form").onsubmit = async (ev) => {
+  ev.preventDefault();
+  const input = $<HTMLInputElement>("meeting-input").value.trim();
+  const name = $<HTMLInputElement>("display-name").value.trim();
+  showError($("home-error"), null);
+  try {
+    const target = await api.parseMeeting(input);
+    if (!name) {
+      showError($("home-error"), "Enter your name so others know who joined.");
+      $("display-name").focus();
+      return;
+    }
+    state.meetingInput = input;
+    state.room = target.room;
+    $("prejoin-title").textContent = `Meeting ${target.room}`;
+    await enterPrejoin();
+  } catch (e) {
+    showError($("home-error"), messageOf(e));
+  }
+};
+
+$("open-settings").onclick = () => void enterSettings();
+
+// ---------- pre-join ----------
+
+async function enterPrejoin(): Promise<void> {
+  show("prejoin");
+  showError($("prejoin-error"), null);
+  $("retry").hidden = true;
+  await refreshDevices();
+  fillDevicePickers(["camera-select", "mic-select", "speaker-select"], state.settings);
+  const tile = document.querySelector<HTMLElement>('#screen-prejoin .tile[data-tile="self"]');
+  if (tile) attachLoop(tile, "self");
+  await startPreview();
+}
+
+async function startPreview(): Promise<void> {
+  const camera = $<HTMLSelectElement>("camera-select").value || null;
+  const mic = $<HTMLSelectElement>("mic-select").value || null;
+  try {
+    await withConsent(() => api.startPreview(camera, mic));
+    showError($("prejoin-error"), null);
+  } catch (e) {
+    showError($("prejoin-error"), messageOf(e));
+  }
+}
+
+for (const id of ["camera-select", "mic-select"]) {
+  $(id).onchange = () => void startPreview();
+}
+
+$<HTMLInputElement>("prejoin-camera").onchange = () => {
+  const on = $<HTMLInputElement>("prejoin-camera").checked;
+  document.querySelector('#screen-prejoin .tile[data-tile="self"]')?.classList.toggle("video-muted", !on);
+};
+
+$("back-home").onclick = () => void enterHome();
+
+async function joinNow(): Promise<void> {
+  const button = $<HTMLButtonElement>("join-now");
+  button.disabled = true;
+  $("retry").hidden = true;
+  showError($("prejoin-error"), null);
+  const request = {
+    input: state.meetingInput,
+    displayName: $<HTMLInputElement>("display-name").value.trim(),
+    camera: $<HTMLSelectElement>("camera-select").value || null,
+    microphone: $<HTMLSelectElement>("mic-select").value || null,
+    speaker: $<HTMLSelectElement>("speaker-select").value || null,
+    audioMuted: !$<HTMLInputElement>("prejoin-mic").checked,
+    videoMuted: !$<HTMLInputElement>("prejoin-camera").checked,
+  };
+  button.textContent = "Joining…";
+  resetMeeting();
+  try {
+    const joined = await withConsent(() => api.join(request));
+    state.selfId = joined.selfId;
+    state.audioMuted = request.audioMuted;
+    state.videoMuted = request.videoMuted;
+    state.settings = { ...state.settings, camera: request.camera, microphone: request.microphone, speaker: request.speaker };
+    enterMeeting();
+  } catch (e) {
+    const failure = e instanceof AppFailure ? e : null;
+    resetMeeting();
+    const prejoinSelf = document.querySelector<HTMLElement>('#screen-prejoin .tile[data-tile="self"]');
+    if (prejoinSelf) attachLoop(prejoinSelf, "self");
+    showError($("prejoin-error"), messageOf(e));
+    // A server that is down or a broken connection is worth another try.
+    $("retry").hidden = !(failure && (failure.kind === "unreachable" || failure.kind === "connection"));
+    await startPreview();
+  } finally {
+    button.disabled = false;
+    button.textContent = "Join now";
+  }
+}
+
+$("join-now").onclick = () => void joinNow();
+$("retry").onclick = () => void joinNow();
+
+// ---------- meeting ----------
+
+function tileElement(id: string, name: string, self: boolean): HTMLElement {
+  const el = document.createElement("div");
+  el.className = self ? "tile self" : "tile";
+  el.dataset.tile = id;
+  const canvas = document.createElement("canvas");
+  const off = document.createElement("div");
+  off.className = "camera-off";
+  off.textContent = name.slice(0, 1).toUpperCase();
+  const label = document.createElement("span");
+  label.className = "name";
+  label.textContent = name;
+  const muted = document.createElement("span");
+  muted.className = "muted-icon";
+  muted.title = "Microphone off";
+  muted.textContent = "🔇";
+  el.append(canvas, off, label, muted);
+  return el;
+}
+
+function layoutTiles(): void {
+  const count = $("tiles").children.length;
+  const cols = Math.ceil(Math.sqrt(count));
+  $("tiles").style.setProperty("--cols", String(Math.max(1, cols)));
+}
+
+/**
+ * Empties the grid before a join: the participants already in the room
+ * arrive as events while the join is still under way.
+ */
+function resetMeeting(): void {
+  stopLoops();
+  state.participants.clear();
+  const tiles = $("tiles");
+  tiles.replaceChildren();
+  tiles.append(tileElement("self", `${$<HTMLInputElement>("display-name").value.trim()} (you)`, true));
+}
+
+function enterMeeting(): void {
+  show("meeting");
+  $("meeting-name").textContent = `Meeting ${state.room}`;
+  const self = document.querySelector<HTMLElement>('#tiles .tile[data-tile="self"]');
+  if (self) attachLoop(self, "self");
+  layoutTiles();
+  renderSelfMuted();
+  fillDevicePickers(["meeting-camera", "meeting-mic", "meeting-speaker"], state.settings);
+  $("reconnecting-banner").hidden = true;
+  $("quality").dataset.level = "good";
+}
+
+function renderParticipant(p: ParticipantView): void {
+  state.participants.set(p.id, p);
+  const id = String(p.id);
+  let el = document.querySelector<HTMLElement>(`#tiles .tile[data-tile="${id}"]`);
+  if (!el) {
+    el = tileElement(id, p.display, false);
+    $("tiles").append(el);
+    attachLoop(el, id);
+    layoutTiles();
+  }
+  const label = el.querySelector(".name");
+  if (label) label.textContent = p.display;
+  el.classList.toggle("audio-muted", p.audioMuted || !p.hasAudio);
+  el.classList.toggle("video-muted", p.videoMuted || !p.hasVideo);
+  renderParticipantList();
+}
+
+function removeParticipant(id: number): void {
+  const name = state.participants.get(id)?.display;
+  state.participants.delete(id);
+  state.loops.get(String(id))?.stop();
+  state.loops.delete(String(id));
+  document.querySelector(`#tiles .tile[data-tile="${id}"]`)?.remove();
+  layoutTiles();
+  renderParticipantList();
+  if (name) toast(`${name} left`);
+}
+
+function renderParticipantList(): void {
+  const list = $("participant-list");
+  list.replaceChildren();
+  const you = document.createElement("li");
+  you.textContent = `${$<HTMLInputElement>("display-name").value.trim()} (you)${state.audioMuted ? " 🔇" : ""}`;
+  list.append(you);
+  for (const p of state.participants.values()) {
+    const li = document.createElement("li");
+    li.dataset.participant = String(p.id);
+    li.textContent = `${p.display}${p.audioMuted ? " 🔇" : ""}${p.videoMuted ? " 📷✕" : ""}`;
+    list.append(li);
+  }
+  $("participants-toggle").textContent = `People (${state.participants.size + 1})`;
+}
+
+function renderSelfMuted(): void {
+  const mic = $("mic-toggle");
+  mic.setAttribute("aria-pressed", String(state.audioMuted));
+  mic.textContent = state.audioMuted ? "Unmute" : "Mute";
+  const cam = $("camera-toggle");
+  cam.setAttribute("aria-pressed", String(state.videoMuted));
+  cam.textContent = state.videoMuted ? "Start video" : "Stop video";
+  const self = document.querySelector<HTMLElement>('#tiles .tile[data-tile="self"]');
+  self?.classList.toggle("audio-muted", state.audioMuted);
+  self?.classList.toggle("video-muted", state.videoMuted);
+  renderParticipantList();
+}
+
+async function setAudioMuted(muted: boolean): Promise<void> {
+  try {
+    await api.setAudioMuted(muted);
+    state.audioMuted = muted;
+    renderSelfMuted();
+  } catch (e) {
+    toast(messageOf(e), "error");
+  }
+}
+
+async function setVideoMuted(muted: boolean): Promise<void> {
+  try {
+    await api.setVideoMuted(muted);
+    state.videoMuted = muted;
+    renderSelfMuted();
+  } catch (e) {
+    toast(messageOf(e), "error");
+  }
+}
+
+$("mic-toggle").onclick = () => void setAudioMuted(!state.audioMuted);
+$("camera-toggle").onclick = () => void setVideoMuted(!state.videoMuted);
+$("participants-toggle").onclick = () => {
+  $("participants").hidden = !$("participants").hidden;
+};
+$("device-menu-toggle").onclick = async () => {
+  const menu = $("device-menu");
+  if (menu.hidden) {
+    await refreshDevices();
+    fillDevicePickers(["meeting-camera", "meeting-mic", "meeting-speaker"], state.settings);
+  }
+  menu.hidden = !menu.hidden;
+};
+
+const switches: [string, DeviceKind, keyof Settings][] = [
+  ["meeting-camera", "camera", "camera"],
+  ["meeting-mic", "microphone", "microphone"],
+  ["meeting-speaker", "speaker", "speaker"],
+];
+for (const [id, kind, key] of switches) {
+  $(id).onchange = async () => {
+    const value = $<HTMLSelectElement>(id).value;
+    try {
+      await withConsent(() => api.switchDevice(kind, value));
+      state.settings = { ...state.settings, [key]: value };
+      toast(`Switched ${kind}`);
+    } catch (e) {
+      toast(messageOf(e), "error");
+    }
+  };
+}
+
+function askLeave(): void {
+  $("leave-dialog").hidden = false;
+  $("leave-confirm").focus();
+}
+
+$("leave").onclick = askLeave;
+$("leave-cancel").onclick = () => {
+  $("leave-dialog").hidden = true;
+};
+$("leave-confirm").onclick = async () => {
+  $("leave-dialog").hidden = true;
+  try {
+    await api.leave();
+  } catch (e) {
+    // Already gone (the server ended it): nothing left to leave.
+    console.info("leave:", messageOf(e));
+  }
+  await enterHome();
+};
+
+function updateLevels(own: number, remotes: Record<string, number>): void {
+  const meter = document.getElementById("mic-level");
+  if (meter) meter.style.width = `${Math.min(100, Math.sqrt(own) * 180)}%`;
+  if (state.screen !== "meeting") return;
+  // Active speaker: the loudest tile above a floor, held briefly so the
+  // highlight does not flicker between words.
+  const now = performance.now();
+  const levels: [string, number][] = [["self", state.audioMuted ? 0 : own], ...Object.entries(remotes)];
+  const [loudest, level] = levels.reduce((a, b) => (b[1] > a[1] ? b : a), ["", 0]);
+  if (level > 0.02) state.speakingUntil = new Map([[loudest, now + 600]]);
+  for (const el of document.querySelectorAll<HTMLElement>("#tiles .tile")) {
+    const until = state.speakingUntil.get(el.dataset.tile ?? "") ?? 0;
+    el.classList.toggle("speaking", until > now);
+  }
+}
+
+function onEvent(event: AppEvent): void {
+  switch (event.type) {
+    case "call_state":
+      $("reconnecting-banner").hidden = event.state !== "reconnecting";
+      break;
+    case "participant_joined":
+      renderParticipant(event.participant);
+      if (state.screen === "meeting") toast(`${event.participant.display} joined`);
+      break;
+    case "participant_changed":
+      renderParticipant(event.participant);
+      break;
+    case "participant_left":
+      removeParticipant(event.id);
+      break;
+    case "levels":
+      updateLevels(event.self, event.remotes);
+      break;
+    case "quality": {
+      const q = $("quality");
+      q.dataset.level = event.level;
+      q.title = `Network quality: ${event.level}. ${event.detail}`;
+      break;
+    }
+    case "device_changed":
+      toast(event.message, "warn");
+      break;
+    case "self_muted":
+      state.audioMuted = event.audioMuted;
+      state.videoMuted = event.videoMuted;
+      if (state.screen === "meeting") renderSelfMuted();
+      break;
+    case "call_ended":
+      if (state.screen === "meeting") {
+        if (event.error) toast(`The meeting ended: ${event.error.message}`, "error");
+        void enterHome();
+      }
+      break;
+  }
+}
+
+// ---------- shortcuts ----------
+
+function typing(target: EventTarget | null): boolean {
+  return target instanceof HTMLInputElement || target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement;
+}
+
+document.addEventListener("keydown", (ev) => {
+  if (state.screen !== "meeting") return;
+  const modalOpen = !$("leave-dialog").hidden || !$("permission-prompt").hidden;
+  if (ev.key === "Escape") {
+    ev.preventDefault();
+    if (!$("leave-dialog").hidden) $("leave-dialog").hidden = true;
+    else if (!modalOpen) askLeave();
+    return;
+  }
+  if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "w") {
+    ev.preventDefault();
+    if (!modalOpen) askLeave();
+    return;
+  }
+  if (modalOpen || typing(ev.target) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (ev.key === "m" || ev.key === "M") {
+    ev.preventDefault();
+    void setAudioMuted(!state.audioMuted);
+  } else if (ev.key === "v" || ev.key === "V") {
+    ev.preventDefault();
+    void setVideoMuted(!state.videoMuted);
+  } else if (ev.key === " " && !ev.repeat && state.audioMuted) {
+    // Push to talk: unmuted while Space is held.
+    ev.preventDefault();
+    state.pushToTalk = true;
+    void setAudioMuted(false);
+  }
+});
+
+document.addEventListener("keyup", (ev) => {
+  if (ev.key === " " && state.pushToTalk) {
+    state.pushToTalk = false;
+    void setAudioMuted(true);
+  }
+});
+
+// ---------- settings ----------
+
+async function enterSettings(): Promise<void> {
+  show("settings");
+  $("settings-status").textContent = "";
+  try {
+    state.settings = await api.getSettings();
+    await refreshDevices();
+  } catch (e) {
+    $("settings-status").textContent = messageOf(e);
+  }
+  $<HTMLInputElement>("settings-display-name").value = state.settings.displayName;
+  fillDevicePickers(["settings-camera", "settings-mic", "settings-speaker"], state.settings);
+  const status = state.status;
+  if (status) {
+    $("about-version").textContent = `TalkLine ${status.version} · default server ${status.defaultServer}`;
+    $("privacy-summary").textContent = `You accepted "${status.policy.title}" (version ${status.policy.version}). Everything TalkLine keeps is encrypted on this device.`;
+  }
+}
+
+$("settings-save").onclick = async () => {
+  const next: Settings = {
+    displayName: $<HTMLInputElement>("settings-display-name").value.trim(),
+    camera: $<HTMLSelectElement>("settings-camera").value || null,
+    microphone: $<HTMLSelectElement>("settings-mic").value || null,
+    speaker: $<HTMLSelectElement>("settings-speaker").value || null,
+  };
+  try {
+    await api.setSettings(next);
+    state.settings = next;
+    $<HTMLInputElement>("display-name").value = next.displayName;
+    $("settings-status").textContent = "Saved.";
+  } catch (e) {
+    $("settings-status").textContent = messageOf(e);
+  }
+};
+
+$("settings-back").onclick = () => void enterHome();
+
+function renderLicences(): void {
+  const list = $("licences");
+  for (const c of BUNDLED_COMPONENTS) {
+    const li = document.createElement("li");
+    li.textContent = `${c.name} — ${c.licence}`;
+    list.append(li);
+  }
+}
+
+// ---------- start ----------
+
+async function start(): Promise<void> {
+  renderLicences();
+  await api.subscribe(onEvent);
+  const status = await api.status();
+  state.status = status;
+  showError($("store-error"), status.storeError ? `Your saved data cannot be opened: ${status.storeError}` : null);
+  if (!status.policy.accepted) {
+    renderPolicy(status);
+    show("policy");
+    return;
+  }
+  await enterHome();
+}
+
+start().catch((e) => {
+  document.body.textContent = `TalkLine could not start: ${messageOf(e)}`;
+});
