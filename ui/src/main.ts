@@ -10,7 +10,7 @@ import {
   type ParticipantView,
   type Settings,
 } from "./api";
-import { FrameLoop, frameStats } from "./frames";
+import { FrameLoop, frameStats, snapshotTile } from "./frames";
 import { BUNDLED_COMPONENTS } from "./licences";
 
 // ---------- small DOM helpers ----------
@@ -62,11 +62,16 @@ const state = {
 // Read by the end-to-end tests and the benchmark.
 declare global {
   interface Window {
-    __talkline: { frames: typeof frameStats; state: () => Record<string, unknown> };
+    __talkline: {
+      frames: typeof frameStats;
+      state: () => Record<string, unknown>;
+      snapshot: typeof snapshotTile;
+    };
   }
 }
 window.__talkline = {
   frames: frameStats,
+  snapshot: snapshotTile,
   state: () => ({
     screen: state.screen,
     room: state.room,
