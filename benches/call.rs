@@ -14,6 +14,8 @@
 
 #[path = "../tests/e2e/support/mod.rs"]
 mod support;
+#[path = "../tests/e2e/support/usage.rs"]
+mod usage;
 
 use std::time::{Duration, Instant};
 
@@ -24,65 +26,9 @@ use talkline_media::opus_codec::{OPUS_MAX_PACKET, OpusDecoder, OpusEncoder};
 use talkline_media::pattern::TestPattern;
 use talkline_media::tone::ToneSource;
 use talkline_media::vp8::{Vp8Config, Vp8Decoder, Vp8Encoder};
+use usage::measure;
 
 const CALL_SECONDS: u64 = 30;
-
-/// CPU seconds (user+system) and resident memory of a process and all its
-/// descendants, from /proc.
-fn tree_usage(root: u32) -> (f64, u64) {
-    let ticks = 100.0; // USER_HZ on Linux
-    let mut pids = vec![root];
-    let mut i = 0;
-    while i < pids.len() {
-        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", pids[i]))
-            .unwrap_or_default();
-        pids.extend(
-            children
-                .split_whitespace()
-                .filter_map(|p| p.parse::<u32>().ok()),
-        );
-        i += 1;
-    }
-    let (mut cpu, mut rss_kb) = (0.0, 0u64);
-    for pid in pids {
-        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            // Fields after the ")" that closes the command name.
-            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let utime: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-            let stime: f64 = f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-            cpu += (utime + stime) / ticks;
-        }
-        // Proportional set size: shared pages are split between the
-        // processes that share them, so a multi-process browser is not
-        // counted several times over.
-        if let Ok(rollup) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
-            rss_kb += rollup
-                .lines()
-                .find_map(|l| l.strip_prefix("Pss:"))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    (cpu, rss_kb)
-}
-
-/// Samples a process tree every 100 ms for `seconds`; returns (CPU %, peak PSS MiB).
-fn measure(pid: u32, seconds: u64) -> (f64, f64) {
-    let (cpu0, _) = tree_usage(pid);
-    let started = Instant::now();
-    let mut peak = 0u64;
-    while started.elapsed() < Duration::from_secs(seconds) {
-        peak = peak.max(tree_usage(pid).1);
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let (cpu1, _) = tree_usage(pid);
-    (
-        100.0 * (cpu1 - cpu0) / started.elapsed().as_secs_f64(),
-        peak as f64 / 1024.0,
-    )
-}
 
 fn call_with_chromium(janus: &Janus) {
     let chrome = BrowserPeer::join(&janus.url(), 1234, "Chrome");

@@ -71,8 +71,30 @@ pub fn core_for<R: Runtime>(
     Ok(core)
 }
 
+/// Without a GPU (no DRM render node: virtual machines, Xvfb, remote
+/// desktops) WebKitGTK's accelerated compositing runs in software and
+/// throttles canvas updates: the window drew a 30 fps participant at 17-18
+/// fps that way, and at 30 fps with compositing off (tests/e2e/window.rs,
+/// 2-core VM). With a GPU the default stays. A value the user set wins.
+#[cfg(target_os = "linux")]
+fn prefer_direct_rendering_without_gpu() {
+    const VAR: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+    let has_gpu = std::fs::read_dir("/dev/dri").is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    });
+    if !has_gpu && std::env::var_os(VAR).is_none() {
+        // SAFETY: called first thing in `run`, before the app starts any
+        // thread that could read the environment.
+        unsafe { std::env::set_var(VAR, "1") };
+    }
+}
+
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    #[cfg(target_os = "linux")]
+    prefer_direct_rendering_without_gpu();
     let _ = env_logger::Builder::from_env(
         env_logger::Env::default().default_filter_or("info,tao=warn,wry=warn"),
     )

@@ -9,106 +9,18 @@
 mod support;
 #[path = "support/webdriver.rs"]
 mod webdriver;
+#[path = "support/window.rs"]
+mod window_support;
 
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use talkline_media::VideoFrame;
 use talkline_media::pattern::{PatternStamp, read_stamp};
 use webdriver::{WebDriver, base64_decode};
+use window_support::AppWindow;
 
 const LONG: Duration = Duration::from_secs(20);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A process and everything it started (the driver starts WebKitWebDriver,
-/// which starts the app; D-Bus activates the keyring): all in one process
-/// group, all ended together.
-struct Group(Child);
-impl Drop for Group {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.0.id());
-        for signal in ["-TERM", "-KILL"] {
-            let _ = Command::new("kill").args([signal, "--", &group]).status();
-            std::thread::sleep(Duration::from_millis(300));
-        }
-        let _ = self.0.wait();
-    }
-}
-
-/// An X server of our own, so the test needs no display and leaves none behind.
-fn start_xvfb() -> (Killed, String) {
-    for n in 90..140 {
-        if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
-            continue;
-        }
-        let child = Command::new("Xvfb")
-            .args([
-                &format!(":{n}"),
-                "-screen",
-                "0",
-                "1280x800x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (package xvfb)");
-        let mut xvfb = Killed(child);
-        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if socket.exists() {
-                return (xvfb, format!(":{n}"));
-            }
-            if let Ok(Some(_)) = xvfb.0.try_wait() {
-                break; // lost a race for this display: try the next
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    panic!("no free X display for Xvfb");
-}
-
-fn tauri_driver() -> PathBuf {
-    if let Some(path) = std::env::var_os("TAURI_DRIVER") {
-        return path.into();
-    }
-    let on_path = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("tauri-driver"))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    let in_cargo = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
-        .map(|c| c.join("bin/tauri-driver"));
-    on_path
-        .into_iter()
-        .chain(in_cargo)
-        .find(|p| p.exists())
-        .expect("tauri-driver is not installed: scripts/test.sh installs it (cargo install tauri-driver)")
-}
 
 /// Reads what the window's renderer painted for a tile (read back from its
 /// WebGL framebuffer), as luma, and decodes the test pattern's stamp from it.
@@ -145,45 +57,8 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     let mut bob = support::Client::join(&link, "Bob", &["--duration", "90"]);
     bob.wait_for("joined meeting 1234", Duration::from_secs(10));
 
-    let (_xvfb, display) = start_xvfb();
-    let home = support::scratch_dir("window-home");
-    let (port, native_port) = (free_port(), free_port());
-    // The driver, and the app it starts, run on a private session bus with
-    // an unlocked gnome-keyring: the app keeps its database key there.
-    let driver_process = Command::new("dbus-run-session")
-        .args(["--", "sh", "-c"])
-        .arg(
-            "echo -n talkline-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
-             && exec \"$0\" --port \"$1\" --native-port \"$2\"",
-        )
-        .arg(tauri_driver())
-        .args([port.to_string(), native_port.to_string()])
-        .env("DISPLAY", &display)
-        .env("HOME", &home)
-        .env("XDG_RUNTIME_DIR", &home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("TALKLINE_SERVER", janus.url())
-        .env_remove("WAYLAND_DISPLAY")
-        .env("RUST_LOG", "info")
-        // No accessibility bus or desktop portals: nothing here uses them.
-        .env("NO_AT_BRIDGE", "1")
-        .env("GTK_USE_PORTAL", "0")
-        .envs(
-            std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE")
-                .map(|v| ("WEBKIT_DISABLE_COMPOSITING_MODE", v)),
-        )
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .process_group(0)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(home.join("driver.log")).expect("driver log"))
-        .spawn()
-        .expect("dbus-run-session (package dbus)");
-    let _driver_process = Group(driver_process);
-    eprintln!("driver and app log: {}", home.join("driver.log").display());
-    let app = PathBuf::from(env!("CARGO_BIN_EXE_talkline-app"));
-    let driver = WebDriver::start(port, &app);
+    let window = AppWindow::launch(&janus.url());
+    let driver = &window.driver;
 
     // First start: the policy, and nothing else, until it is accepted.
     driver.wait_visible("#screen-policy", LONG);
@@ -240,7 +115,7 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     // with advancing frame numbers (live video, not one still).
     let deadline = Instant::now() + LONG;
     let first = loop {
-        if let Some(s) = painted_stamp(&driver, &bob_tile) {
+        if let Some(s) = painted_stamp(driver, &bob_tile) {
             break s;
         }
         assert!(
@@ -250,7 +125,7 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         std::thread::sleep(Duration::from_millis(200));
     };
     std::thread::sleep(Duration::from_secs(1));
-    let second = painted_stamp(&driver, &bob_tile).expect("a readable stamp a second later");
+    let second = painted_stamp(driver, &bob_tile).expect("a readable stamp a second later");
     assert!(
         second.frame_number >= first.frame_number + 15,
         "frames {} then {}: not live",
@@ -267,9 +142,9 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         .as_u64()
         .unwrap_or(0)
     };
-    let before = drawn(&driver);
+    let before = drawn(driver);
     std::thread::sleep(Duration::from_secs(2));
-    let rate = (drawn(&driver) - before) as f64 / 2.0;
+    let rate = (drawn(driver) - before) as f64 / 2.0;
     let frames = driver.eval("return window.__talkline.frames;", json!([]));
     eprintln!("window drew Bob at {rate:.1} fps: {frames}");
     assert!(rate > 0.0, "Bob's tile stopped being drawn");
@@ -295,6 +170,6 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         LONG,
         "return document.getElementById('recent-meetings').textContent.includes('Meeting 1234');",
     );
-    drop(driver);
+    drop(window);
     bob.stop();
 }

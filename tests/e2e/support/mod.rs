@@ -26,7 +26,7 @@ pub fn talkline_bin() -> PathBuf {
         .expect("target directory");
     assert!(
         bin.exists(),
-        "{} is missing: build it first with `cargo build -p talkline-cli`",
+        "{} is missing: build it first with `cargo build -p talkline-cli` (with --release for benchmarks)",
         bin.display()
     );
     bin

@@ -2,6 +2,9 @@
 //! `tauri-driver` (which hands the session to Debian's WebKitWebDriver).
 //! Loopback only; one HTTP/1.0 request per command keeps it dependency-free.
 
+// Shared by tests and benchmarks; each uses part of it.
+#![allow(dead_code)]
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

@@ -1,0 +1,171 @@
+//! The desktop app in a four-party meeting, side by side with headless
+//! Chromium in the same room and the same run:
+//!
+//!   cargo bench -p talkline-app --bench window
+//!
+//! Three `talkline` CLI clients publish the test pattern (640x360@30) and a
+//! tone into one Janus room. First the app's real window (WebKitGTK under
+//! Xvfb, driven over WebDriver) joins with its test camera and microphone;
+//! then, after it leaves, headless Chromium (janus.js, fake devices) joins
+//! the same three. For each: CPU (user+sys over wall time, whole process
+//! tree) and peak memory (PSS), and how many frames per second of each
+//! remote participant reached the screen (the app: frames drawn per tile;
+//! Chromium: frames decoded for its <video> elements).
+//!
+//! Results print as a Markdown table to paste into BENCHMARKS.md.
+
+#[path = "../tests/e2e/support/mod.rs"]
+mod support;
+#[path = "../tests/e2e/support/usage.rs"]
+mod usage;
+#[path = "../tests/e2e/support/webdriver.rs"]
+mod webdriver;
+#[path = "../tests/e2e/support/window.rs"]
+mod window_support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::browser::BrowserPeer;
+use support::{Client, Janus};
+use usage::{measure, process_cpu};
+use window_support::AppWindow;
+
+const SECONDS: u64 = 30;
+const LONG: Duration = Duration::from_secs(30);
+
+fn frames_drawn(window: &AppWindow) -> Value {
+    window
+        .driver
+        .eval("return window.__talkline.frames.tiles;", json!([]))
+}
+
+/// Frames drawn per second for each remote tile between two samples.
+fn remote_rates(before: &Value, after: &Value, seconds: f64) -> Vec<f64> {
+    let Some(tiles) = after.as_object() else {
+        return Vec::new();
+    };
+    tiles
+        .iter()
+        .filter(|(id, _)| id.as_str() != "self")
+        .map(|(id, t)| {
+            let end = t["drawn"].as_f64().unwrap_or(0.0);
+            let start = before[id]["drawn"].as_f64().unwrap_or(0.0);
+            (end - start) / seconds
+        })
+        .collect()
+}
+
+fn app_in_the_room(janus: &Janus) -> (f64, f64, f64, Vec<f64>) {
+    let window = AppWindow::launch(&janus.url());
+    let d = &window.driver;
+    d.wait_visible("#screen-policy", LONG);
+    d.click("#policy-accept");
+    d.wait_visible("#screen-home", LONG);
+    d.type_into("#meeting-input", &janus.link(1234));
+    d.type_into("#display-name", "App");
+    d.click("#home-join");
+    for _ in 0..2 {
+        d.wait_visible("#permission-prompt", LONG);
+        d.click("#permission-allow");
+        d.wait_for(
+            "the prompt to close",
+            LONG,
+            "return document.getElementById('permission-prompt').hidden;",
+        );
+    }
+    d.click("#join-now");
+    d.wait_for(
+        "three remote tiles drawing",
+        LONG,
+        "const t = window.__talkline.frames.tiles; return Object.keys(t).filter(k => k !== 'self' && t[k].drawn > 30).length === 3;",
+    );
+    let pid = window.pid().expect("the app's process");
+    let before = frames_drawn(&window);
+    let core_before = process_cpu(pid);
+    let started = Instant::now();
+    let (cpu, pss) = measure(pid, SECONDS);
+    let core_cpu = 100.0 * (process_cpu(pid) - core_before) / started.elapsed().as_secs_f64();
+    let rates = remote_rates(
+        &before,
+        &frames_drawn(&window),
+        started.elapsed().as_secs_f64(),
+    );
+    eprintln!(
+        "window frame counters: {}",
+        d.eval("return window.__talkline.frames;", json!([]))
+    );
+    d.press("\u{E00C}");
+    d.click("#leave-confirm");
+    d.wait_visible("#screen-home", LONG);
+    (cpu, core_cpu, pss, rates)
+}
+
+fn chromium_in_the_room(janus: &Janus) -> (f64, f64, f64) {
+    let chrome = BrowserPeer::join(&janus.url(), 1234, "Chrome");
+    let decoded = |r: &Value| {
+        r["remotes"]["video"]["framesDecoded"]
+            .as_f64()
+            .unwrap_or(0.0)
+    };
+    chrome.wait_for("decoding all three", LONG, |r| {
+        r["subscribed"].as_u64() == Some(3) && decoded(r) > 90.0 * 3.0
+    });
+    let before = decoded(&chrome.report().unwrap_or_default());
+    let started = Instant::now();
+    let (cpu, pss) = measure(chrome.pid(), SECONDS);
+    let after = decoded(&chrome.report().unwrap_or_default());
+    let per_remote = (after - before) / started.elapsed().as_secs_f64() / 3.0;
+    (cpu, pss, per_remote)
+}
+
+fn main() {
+    let janus = Janus::start();
+    let others: Vec<Client> = ["P1", "P2", "P3"]
+        .iter()
+        .map(|name| {
+            let c = Client::join(
+                &janus.link(1234),
+                name,
+                &[
+                    "--camera",
+                    "test:640x360@30",
+                    "--mic",
+                    "test:440",
+                    "--duration",
+                    "400",
+                ],
+            );
+            c.wait_for("joined meeting 1234", Duration::from_secs(10));
+            c
+        })
+        .collect();
+
+    let (app_cpu, core_cpu, app_pss, app_rates) = app_in_the_room(&janus);
+    others[0].wait_for("- App left", LONG);
+    let (chrome_cpu, chrome_pss, chrome_rate) = chromium_in_the_room(&janus);
+
+    let app_min = app_rates.iter().copied().fold(f64::INFINITY, f64::min);
+    let app_mean = app_rates.iter().sum::<f64>() / app_rates.len().max(1) as f64;
+    println!(
+        "\n### Four-party meeting: the app's window vs headless Chromium ({SECONDS} s each)\n"
+    );
+    println!(
+        "Three `talkline` clients publish 640x360@30 + tone; each joiner publishes its own test camera and microphone.\n"
+    );
+    println!(
+        "| joiner | CPU (% of one core) | peak memory, PSS (MiB) | remote video on screen (fps per participant) |"
+    );
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| TalkLine app (WebKitGTK window under Xvfb, WebGL tiles) | {app_cpu:.1} | {app_pss:.1} | {app_mean:.1} (slowest tile {app_min:.1}) |"
+    );
+    println!(
+        "| headless Chromium (janus.js, fake devices, <video> elements) | {chrome_cpu:.1} | {chrome_pss:.1} | {chrome_rate:.1} (decoded, mean) |"
+    );
+    println!(
+        "\nOf the app's CPU, {core_cpu:.1}% is its own process (capture, VP8/Opus coding, WebRTC, frames to the window) and {:.1}% its WebKit processes (IPC, WebGL, compositing).",
+        app_cpu - core_cpu
+    );
+    drop(others);
+}

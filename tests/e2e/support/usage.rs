@@ -1,0 +1,81 @@
+//! CPU and memory of a process tree, sampled from /proc, for benchmarks.
+
+// Shared by tests and benchmarks; each uses part of it.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+/// CPU seconds (user+system) and resident memory of a process and all its
+/// descendants, from /proc.
+pub fn tree_usage(root: u32) -> (f64, u64) {
+    let ticks = 100.0; // USER_HZ on Linux
+    let mut pids = vec![root];
+    let mut i = 0;
+    while i < pids.len() {
+        // Children are listed per thread: a process may spawn from any.
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", pids[i]))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        for task in tasks {
+            let children = std::fs::read_to_string(task.join("children")).unwrap_or_default();
+            pids.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+        i += 1;
+    }
+    let (mut cpu, mut rss_kb) = (0.0, 0u64);
+    for pid in pids {
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // Fields after the ")" that closes the command name.
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            let stime: f64 = f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            cpu += (utime + stime) / ticks;
+        }
+        // Proportional set size: shared pages are split between the
+        // processes that share them, so a multi-process browser is not
+        // counted several times over.
+        if let Ok(rollup) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
+            rss_kb += rollup
+                .lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    (cpu, rss_kb)
+}
+
+/// Samples a process tree every 100 ms for `seconds`; returns (CPU %, peak PSS MiB).
+pub fn measure(pid: u32, seconds: u64) -> (f64, f64) {
+    let (cpu0, _) = tree_usage(pid);
+    let started = Instant::now();
+    let mut peak = 0u64;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        peak = peak.max(tree_usage(pid).1);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (cpu1, _) = tree_usage(pid);
+    (
+        100.0 * (cpu1 - cpu0) / started.elapsed().as_secs_f64(),
+        peak as f64 / 1024.0,
+    )
+}
+
+/// CPU seconds (user+system) of one process alone, without its children.
+pub fn process_cpu(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (field(11) + field(12)) / 100.0
+}

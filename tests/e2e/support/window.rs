@@ -1,0 +1,164 @@
+//! The app's real window, started for a test or a benchmark: its own Xvfb
+//! display, a private D-Bus session with an unlocked gnome-keyring (the app
+//! keeps its database key there), and `tauri-driver` in front of Debian's
+//! WebKitWebDriver, which starts the app binary. Everything it starts is
+//! ended with it.
+
+// Shared by tests and benchmarks; each uses part of it.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::support::scratch_dir;
+use super::webdriver::WebDriver;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A process and everything it started, in one process group, ended together.
+struct Group(Child);
+impl Drop for Group {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        for signal in ["-TERM", "-KILL"] {
+            let _ = Command::new("kill").args([signal, "--", &group]).status();
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// An X server of our own, so nothing needs a display and none is left behind.
+fn start_xvfb() -> (Killed, String) {
+    for n in 90..140 {
+        if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+            continue;
+        }
+        let child = Command::new("Xvfb")
+            .args([
+                &format!(":{n}"),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (package xvfb)");
+        let mut xvfb = Killed(child);
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if socket.exists() {
+                return (xvfb, format!(":{n}"));
+            }
+            if let Ok(Some(_)) = xvfb.0.try_wait() {
+                break; // lost a race for this display: try the next
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    panic!("no free X display for Xvfb");
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(path) = std::env::var_os("TAURI_DRIVER") {
+        return path.into();
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("tauri-driver"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let in_cargo = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .map(|c| c.join("bin/tauri-driver"));
+    on_path.into_iter().chain(in_cargo).find(|p| p.exists()).expect(
+        "tauri-driver is not installed: scripts/setup-tools.sh installs it (cargo install tauri-driver)",
+    )
+}
+
+pub struct AppWindow {
+    // Dropped in this order: the session, then the driver's process group,
+    // then the display.
+    pub driver: WebDriver,
+    _driver_process: Group,
+    _xvfb: Killed,
+    pub app: PathBuf,
+}
+
+impl AppWindow {
+    /// Starts the app (this package's `talkline-app`) with `server` as its
+    /// default meeting server and a fresh home directory.
+    pub fn launch(server: &str) -> Self {
+        let (xvfb, display) = start_xvfb();
+        let home = scratch_dir("window-home");
+        let (port, native_port) = (free_port(), free_port());
+        let driver_process = Command::new("dbus-run-session")
+            .args(["--", "sh", "-c"])
+            .arg(
+                "echo -n talkline-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+                 && exec \"$0\" --port \"$1\" --native-port \"$2\"",
+            )
+            .arg(tauri_driver())
+            .args([port.to_string(), native_port.to_string()])
+            .env("DISPLAY", &display)
+            .env("HOME", &home)
+            .env("XDG_RUNTIME_DIR", &home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("TALKLINE_SERVER", server)
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env("RUST_LOG", "info")
+            // No accessibility bus or desktop portals: nothing here uses them.
+            .env("NO_AT_BRIDGE", "1")
+            .env("GTK_USE_PORTAL", "0")
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(home.join("driver.log")).expect("driver log"))
+            .spawn()
+            .expect("dbus-run-session (package dbus)");
+        let driver_process = Group(driver_process);
+        eprintln!("driver and app log: {}", home.join("driver.log").display());
+        let app = PathBuf::from(env!("CARGO_BIN_EXE_talkline-app"));
+        let driver = WebDriver::start(port, &app);
+        Self {
+            driver,
+            _driver_process: driver_process,
+            _xvfb: xvfb,
+            app,
+        }
+    }
+
+    /// The app's process id (its web content runs in child processes).
+    pub fn pid(&self) -> Option<u32> {
+        let app = std::fs::canonicalize(&self.app).ok()?;
+        let dir = std::fs::read_dir("/proc").ok()?;
+        dir.filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == app))
+    }
+}
