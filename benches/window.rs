@@ -40,6 +40,25 @@ fn frames_drawn(window: &AppWindow) -> Value {
         .eval("return window.__talkline.frames.tiles;", json!([]))
 }
 
+/// The window's own delay (frame ready in the core → drawn), p50 and p95
+/// over the latest samples of every remote tile.
+fn added_latency(tiles: &Value) -> (f64, f64) {
+    let mut all: Vec<f64> = tiles
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(id, _)| id.as_str() != "self")
+        .flat_map(|(_, t)| t["latencyMs"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_f64())
+        .collect();
+    if all.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    all.sort_by(f64::total_cmp);
+    let at = |p: f64| all[((all.len() - 1) as f64 * p).round() as usize];
+    (at(0.5), at(0.95))
+}
+
 /// Frames drawn per second for each remote tile between two samples.
 fn remote_rates(before: &Value, after: &Value, seconds: f64) -> Vec<f64> {
     let Some(tiles) = after.as_object() else {
@@ -56,7 +75,7 @@ fn remote_rates(before: &Value, after: &Value, seconds: f64) -> Vec<f64> {
         .collect()
 }
 
-fn app_in_the_room(janus: &Janus) -> (f64, f64, f64, Vec<f64>) {
+fn app_in_the_room(janus: &Janus) -> (f64, f64, f64, Vec<f64>, (f64, f64)) {
     let window = AppWindow::launch(&janus.url());
     let d = &window.driver;
     d.wait_visible("#screen-policy", LONG);
@@ -86,11 +105,9 @@ fn app_in_the_room(janus: &Janus) -> (f64, f64, f64, Vec<f64>) {
     let started = Instant::now();
     let (cpu, pss) = measure(pid, SECONDS);
     let core_cpu = 100.0 * (process_cpu(pid) - core_before) / started.elapsed().as_secs_f64();
-    let rates = remote_rates(
-        &before,
-        &frames_drawn(&window),
-        started.elapsed().as_secs_f64(),
-    );
+    let after = frames_drawn(&window);
+    let rates = remote_rates(&before, &after, started.elapsed().as_secs_f64());
+    let latency = added_latency(&after);
     eprintln!(
         "window frame counters: {}",
         d.eval("return window.__talkline.frames;", json!([]))
@@ -98,7 +115,7 @@ fn app_in_the_room(janus: &Janus) -> (f64, f64, f64, Vec<f64>) {
     d.press("\u{E00C}");
     d.click("#leave-confirm");
     d.wait_visible("#screen-home", LONG);
-    (cpu, core_cpu, pss, rates)
+    (cpu, core_cpu, pss, rates, latency)
 }
 
 fn chromium_in_the_room(janus: &Janus) -> (f64, f64, f64) {
@@ -141,7 +158,7 @@ fn main() {
         })
         .collect();
 
-    let (app_cpu, core_cpu, app_pss, app_rates) = app_in_the_room(&janus);
+    let (app_cpu, core_cpu, app_pss, app_rates, (lat50, lat95)) = app_in_the_room(&janus);
     others[0].wait_for("- App left", LONG);
     let (chrome_cpu, chrome_pss, chrome_rate) = chromium_in_the_room(&janus);
 
@@ -166,6 +183,9 @@ fn main() {
     println!(
         "\nOf the app's CPU, {core_cpu:.1}% is its own process (capture, VP8/Opus coding, WebRTC, frames to the window) and {:.1}% its WebKit processes (IPC, WebGL, compositing).",
         app_cpu - core_cpu
+    );
+    println!(
+        "\nDelay the window adds (frame decoded in the app's core → drawn in the window): p50 {lat50:.1} ms, p95 {lat95:.1} ms."
     );
     drop(others);
 }

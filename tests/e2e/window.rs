@@ -50,6 +50,14 @@ fn painted_stamp(driver: &WebDriver, tile: &str) -> Option<PatternStamp> {
     read_stamp(&frame)
 }
 
+/// Screenshots of each screen, kept as test artifacts in `artifacts/window/`.
+fn shot(window: &AppWindow, name: &str) {
+    let path = support::repo_root()
+        .join("artifacts/window")
+        .join(format!("{name}.png"));
+    window.screenshot(&path);
+}
+
 #[test]
 fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     let janus = support::Janus::start();
@@ -62,6 +70,7 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
 
     // First start: the policy, and nothing else, until it is accepted.
     driver.wait_visible("#screen-policy", LONG);
+    shot(&window, "1-policy");
     assert!(
         driver.text("#policy-text").len() > 500,
         "the policy text is not shown"
@@ -74,6 +83,7 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     driver.type_into("#display-name", "Winnie");
     driver.click("#home-join");
     driver.wait_visible("#home-error", LONG);
+    shot(&window, "2-home-malformed-link");
     assert!(
         driver.text("#home-error").contains("server"),
         "{}",
@@ -101,6 +111,7 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         "const t = window.__talkline.frames.tiles.self; return t && t.drawn > 10;",
     );
 
+    shot(&window, "3-prejoin");
     driver.click("#join-now");
     driver.wait_visible("#screen-meeting", LONG);
     let bob_tile = driver.wait_for(
@@ -126,6 +137,7 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     };
     std::thread::sleep(Duration::from_secs(1));
     let second = painted_stamp(driver, &bob_tile).expect("a readable stamp a second later");
+    shot(&window, "4-meeting");
     assert!(
         second.frame_number >= first.frame_number + 15,
         "frames {} then {}: not live",
@@ -170,6 +182,25 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         LONG,
         "return document.getElementById('recent-meetings').textContent.includes('Meeting 1234');",
     );
+    shot(&window, "5-home-recent");
+    driver.click("#open-settings");
+    driver.wait_visible("#screen-settings", LONG);
+    assert!(driver.text("#about").contains("SQLCipher"));
+    assert_eq!(
+        driver.eval(
+            "return document.getElementById('settings-display-name').value;",
+            json!([])
+        ),
+        Value::from("")
+    );
+    driver.type_into("#settings-display-name", "Winnie P.");
+    driver.click("#settings-save");
+    driver.wait_for(
+        "the settings saved",
+        LONG,
+        "return document.getElementById('settings-status').textContent === 'Saved.';",
+    );
+    shot(&window, "6-settings");
     drop(window);
     bob.stop();
 }

@@ -234,7 +234,14 @@ export interface TileStats {
   /** Total milliseconds waiting for frames to arrive (incl. waiting for new ones) and drawing them. */
   fetchMs: number;
   drawMs: number;
+  /**
+   * The latest (up to 300) delays from a frame being ready in the core
+   * (decoded, or captured for the self-view) to being drawn, in ms.
+   */
+  latencyMs: number[];
 }
+
+const LATENCY_SAMPLES = 300;
 
 /** Counters the end-to-end tests and the benchmark read. */
 export const frameStats = {
@@ -319,7 +326,7 @@ export class FrameLoop {
 
   private stats(): TileStats {
     return (frameStats.tiles[this.tile] ??= {
-      drawn: 0, seq: 0, width: 0, height: 0, skipped: 0, fetchMs: 0, drawMs: 0,
+      drawn: 0, seq: 0, width: 0, height: 0, skipped: 0, fetchMs: 0, drawMs: 0, latencyMs: [],
     });
   }
 
@@ -333,6 +340,10 @@ export class FrameLoop {
     this.shown = next;
     const t = this.stats();
     t.drawMs += performance.now() - started;
+    if (next.header.captureUs > 0) {
+      const nowMs = performance.timeOrigin + performance.now();
+      t.latencyMs[t.drawn % LATENCY_SAMPLES] = nowMs - next.header.captureUs / 1000;
+    }
     frameStats.framesDrawn++;
     t.drawn++;
     t.seq = next.header.seq;

@@ -145,6 +145,9 @@ fn decode_video(
                 remote.video_height.store(frame.height(), Ordering::Relaxed);
                 call.mark_remote_frame();
                 if let Some(screen) = &screen {
+                    // The window sees when the frame was ready here, so it
+                    // can measure the delay it adds on top (IPC, drawing).
+                    frame.capture_time_us = talkline_media::wall_clock_us();
                     screen.publish(&frame);
                 }
                 if let Some(stamp) = read_stamp(&frame) {

@@ -45,7 +45,9 @@ impl Drop for Group {
 }
 
 /// An X server of our own, so nothing needs a display and none is left behind.
-fn start_xvfb() -> (Killed, String) {
+/// Xvfb keeps its screen in `dir/Xvfb_screen0` (XWD format), so a
+/// screenshot is a file read: no round trip through the webview.
+fn start_xvfb(dir: &Path) -> (Killed, String) {
     for n in 90..140 {
         if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
             continue;
@@ -58,7 +60,9 @@ fn start_xvfb() -> (Killed, String) {
                 "1280x800x24",
                 "-nolisten",
                 "tcp",
+                "-fbdir",
             ])
+            .arg(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -99,12 +103,93 @@ fn tauri_driver() -> PathBuf {
     )
 }
 
+/// Writes RGB pixels as a PNG (stored, uncompressed deflate blocks: a
+/// screenshot for people to look at, not to ship).
+fn write_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> std::io::Result<()> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in data {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    let mut raw = Vec::with_capacity((width as usize * 3 + 1) * height as usize);
+    for row in rgb.chunks(width as usize * 3) {
+        raw.push(0); // no filter
+        raw.extend_from_slice(row);
+    }
+    let mut zlib = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        zlib.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        zlib.extend_from_slice(&len.to_le_bytes());
+        zlib.extend_from_slice(&(!len).to_le_bytes());
+        zlib.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + byte as u32) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = Vec::new();
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+    chunk(&mut png, b"IHDR", &header);
+    chunk(&mut png, b"IDAT", &zlib);
+    chunk(&mut png, b"IEND", &[]);
+    std::fs::write(path, png)
+}
+
+/// Reads Xvfb's XWD screen file (32 bits per pixel, little-endian BGRX).
+fn read_xwd(bytes: &[u8]) -> Option<(u32, u32, Vec<u8>)> {
+    let field = |i: usize| {
+        bytes
+            .get(i * 4..i * 4 + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let (header_size, width, height) = (field(0)?, field(4)?, field(5)?);
+    let (bits_per_pixel, bytes_per_line, ncolors) = (field(11)?, field(12)?, field(19)?);
+    if bits_per_pixel != 32 {
+        return None;
+    }
+    let start = header_size as usize + ncolors as usize * 12;
+    let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
+    for y in 0..height as usize {
+        let row = bytes.get(start + y * bytes_per_line as usize..)?;
+        for x in 0..width as usize {
+            let px = row.get(x * 4..x * 4 + 3)?;
+            rgb.extend_from_slice(&[px[2], px[1], px[0]]);
+        }
+    }
+    Some((width, height, rgb))
+}
+
 pub struct AppWindow {
     // Dropped in this order: the session, then the driver's process group,
     // then the display.
     pub driver: WebDriver,
     _driver_process: Group,
     _xvfb: Killed,
+    screen: PathBuf,
     pub app: PathBuf,
 }
 
@@ -112,8 +197,8 @@ impl AppWindow {
     /// Starts the app (this package's `talkline-app`) with `server` as its
     /// default meeting server and a fresh home directory.
     pub fn launch(server: &str) -> Self {
-        let (xvfb, display) = start_xvfb();
         let home = scratch_dir("window-home");
+        let (xvfb, display) = start_xvfb(&home);
         let (port, native_port) = (free_port(), free_port());
         let driver_process = Command::new("dbus-run-session")
             .args(["--", "sh", "-c"])
@@ -149,8 +234,21 @@ impl AppWindow {
             driver,
             _driver_process: driver_process,
             _xvfb: xvfb,
+            screen: home.join("Xvfb_screen0"),
             app,
         }
+    }
+
+    /// Saves what the screen shows now as a PNG.
+    pub fn screenshot(&self, path: &Path) {
+        // Let the last change reach the screen.
+        std::thread::sleep(Duration::from_millis(300));
+        let xwd = std::fs::read(&self.screen).expect("Xvfb's screen file");
+        let (width, height, rgb) = read_xwd(&xwd).expect("a 32-bit XWD screen");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("screenshot directory");
+        }
+        write_png(path, width, height, &rgb).expect("write the screenshot");
     }
 
     /// The app's process id (its web content runs in child processes).
