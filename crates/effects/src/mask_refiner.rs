@@ -1,0 +1,209 @@
+//! [`MaskRefiner`]: model-resolution person probability -> frame-resolution
+//! alpha. Temporal smoothing (an exponential moving average whose weight
+//! follows the frame interval) removes flicker; a guided filter against
+//! the luma, computed at model resolution and applied at frame resolution
+//! (He & Sun's fast guided filter), snaps the coarse mask to real edges.
+
+use crate::frame::I420Mut;
+use crate::resample::{Upsampler, affine_row, box_mean};
+use crate::segmentation::Letterbox;
+
+/// Tuning of the mask refinement.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RefinerSettings {
+    /// Time constant of the temporal smoothing in milliseconds; 0 = none.
+    pub smoothing_ms: f32,
+    /// Guided filter window radius, in model pixels.
+    pub radius: usize,
+    /// Guided filter regulariser (luma in [0, 1]); larger = softer edges.
+    pub epsilon: f32,
+}
+
+impl Default for RefinerSettings {
+    fn default() -> Self {
+        Self {
+            smoothing_ms: 40.0,
+            radius: 2,
+            epsilon: 2e-3,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MaskRefiner {
+    settings: RefinerSettings,
+    grid: (usize, usize),
+    frame: (usize, usize),
+    letterbox: Option<Letterbox>,
+    smoothed: Vec<f32>,
+    last_timestamp_us: Option<u64>,
+    // Guided filter planes at model resolution.
+    ip: Vec<f32>,
+    ii: Vec<f32>,
+    mean_i: Vec<f32>,
+    mean_p: Vec<f32>,
+    mean_ip: Vec<f32>,
+    mean_ii: Vec<f32>,
+    tmp: Vec<f32>,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    upsampler: Upsampler,
+    alpha_y: Vec<u8>,
+    alpha_uv: Vec<u8>,
+}
+
+impl MaskRefiner {
+    pub fn new(settings: RefinerSettings) -> Self {
+        Self {
+            settings,
+            ..Self::default()
+        }
+    }
+
+    pub fn set_settings(&mut self, settings: RefinerSettings) {
+        self.settings = settings;
+    }
+
+    /// Drops the temporal history (e.g. after a scene cut).
+    pub fn reset(&mut self) {
+        self.last_timestamp_us = None;
+    }
+
+    fn configure(&mut self, grid: (usize, usize), frame: (usize, usize), lb: Letterbox) {
+        if self.grid == grid && self.frame == frame && self.letterbox == Some(lb) {
+            return;
+        }
+        let n = grid.0 * grid.1;
+        for v in [
+            &mut self.smoothed,
+            &mut self.ip,
+            &mut self.ii,
+            &mut self.mean_i,
+            &mut self.mean_p,
+            &mut self.mean_ip,
+            &mut self.mean_ii,
+            &mut self.tmp,
+            &mut self.a,
+            &mut self.b,
+        ] {
+            *v = vec![0.0; n];
+        }
+        let inv = lb.scale;
+        self.upsampler = Upsampler::new(
+            frame.0,
+            frame.1,
+            grid.0,
+            grid.1,
+            inv,
+            lb.offset_x,
+            inv,
+            lb.offset_y,
+        );
+        self.alpha_y = vec![0; frame.0 * frame.1];
+        self.alpha_uv = vec![0; (frame.0 / 2) * (frame.1 / 2)];
+        self.grid = grid;
+        self.frame = frame;
+        self.letterbox = Some(lb);
+        self.last_timestamp_us = None;
+    }
+
+    /// Refines `mask` (model grid `grid`, guide = model-input luma) for
+    /// `frame`, which must be the frame the mask was computed from.
+    pub fn refine(
+        &mut self,
+        mask: &[f32],
+        guide: &[f32],
+        grid: (usize, usize),
+        letterbox: Letterbox,
+        frame: &I420Mut<'_>,
+        timestamp_us: u64,
+    ) {
+        let (fw, fh) = (frame.width(), frame.height());
+        self.configure(grid, (fw, fh), letterbox);
+        let n = grid.0 * grid.1;
+        let (mask, guide) = (&mask[..n], &guide[..n]);
+
+        let keep = match self.last_timestamp_us {
+            Some(prev) if self.settings.smoothing_ms > 0.0 => {
+                let dt_ms = timestamp_us.saturating_sub(prev) as f32 / 1000.0;
+                // Unknown or repeated timestamps: assume 30 fps.
+                let dt_ms = if dt_ms > 0.0 { dt_ms.min(1000.0) } else { 33.3 };
+                (-dt_ms / self.settings.smoothing_ms).exp()
+            }
+            _ => 0.0,
+        };
+        self.last_timestamp_us = Some(timestamp_us);
+        for (s, &m) in self.smoothed.iter_mut().zip(mask) {
+            *s = m + keep * (*s - m);
+        }
+
+        // Guided filter: q = a * I + b with a, b fitted per window.
+        let (w, h, r) = (grid.0, grid.1, self.settings.radius);
+        for (((ip, ii), &i), &p) in self
+            .ip
+            .iter_mut()
+            .zip(self.ii.iter_mut())
+            .zip(guide)
+            .zip(&self.smoothed)
+        {
+            *ip = i * p;
+            *ii = i * i;
+        }
+        box_mean(guide, &mut self.mean_i, &mut self.tmp, w, h, r);
+        box_mean(&self.smoothed, &mut self.mean_p, &mut self.tmp, w, h, r);
+        box_mean(&self.ip, &mut self.mean_ip, &mut self.tmp, w, h, r);
+        box_mean(&self.ii, &mut self.mean_ii, &mut self.tmp, w, h, r);
+        let eps = self.settings.epsilon;
+        for k in 0..n {
+            let (mi, mp) = (self.mean_i[k], self.mean_p[k]);
+            let var = self.mean_ii[k] - mi * mi;
+            let cov = self.mean_ip[k] - mi * mp;
+            let a = cov / (var + eps);
+            self.ip[k] = a;
+            self.ii[k] = mp - a * mi;
+        }
+        box_mean(&self.ip, &mut self.a, &mut self.tmp, w, h, r);
+        box_mean(&self.ii, &mut self.b, &mut self.tmp, w, h, r);
+        // Full resolution: alpha = 255 * (a * Y / 255 + b) = a * Y + 255 b.
+        self.b.iter_mut().for_each(|b| *b *= 255.0);
+
+        self.upsampler.invalidate();
+        for y in 0..fh {
+            let (a, b) = self.upsampler.row(y, &[&self.a, &self.b]);
+            affine_row(
+                &mut self.alpha_y[y * fw..(y + 1) * fw],
+                frame.y_row(y),
+                a,
+                b,
+            );
+        }
+        let cw = fw / 2;
+        for cy in 0..fh / 2 {
+            let top = &self.alpha_y[2 * cy * fw..(2 * cy + 1) * fw];
+            let bot = &self.alpha_y[(2 * cy + 1) * fw..(2 * cy + 2) * fw];
+            let out = &mut self.alpha_uv[cy * cw..(cy + 1) * cw];
+            for (x, o) in out.iter_mut().enumerate() {
+                let s = top[2 * x] as u16
+                    + top[2 * x + 1] as u16
+                    + bot[2 * x] as u16
+                    + bot[2 * x + 1] as u16;
+                *o = ((s + 2) / 4) as u8;
+            }
+        }
+    }
+
+    /// Person alpha at frame resolution (255 = person), from the last
+    /// [`Self::refine`].
+    pub fn alpha_y(&self) -> &[u8] {
+        &self.alpha_y
+    }
+
+    /// Person alpha at chroma resolution.
+    pub fn alpha_uv(&self) -> &[u8] {
+        &self.alpha_uv
+    }
+
+    pub fn frame_size(&self) -> (usize, usize) {
+        self.frame
+    }
+}

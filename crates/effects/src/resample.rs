@@ -1,0 +1,302 @@
+//! Resampling helpers shared by the effects: bilinear axis tables, O(1)
+//! box means, 4x box downscaling and the row-by-row bilinear upsampler
+//! that the guided filters use to bring low-resolution coefficients to
+//! full resolution.
+
+/// Bilinear source positions for each destination index along one axis.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct AxisMap {
+    pub i0: Vec<u32>,
+    pub i1: Vec<u32>,
+    pub f: Vec<f32>,
+}
+
+impl AxisMap {
+    /// Destination `d` samples the source at `(d + 0.5) * scale - 0.5 +
+    /// offset`, clamped to the source.
+    pub fn new(dst_len: usize, src_len: usize, scale: f32, offset: f32) -> Self {
+        let mut m = Self {
+            i0: Vec::with_capacity(dst_len),
+            i1: Vec::with_capacity(dst_len),
+            f: Vec::with_capacity(dst_len),
+        };
+        let last = src_len.saturating_sub(1) as f32;
+        for d in 0..dst_len {
+            let s = ((d as f32 + 0.5) * scale - 0.5 + offset).clamp(0.0, last);
+            let i0 = s.floor();
+            m.i0.push(i0 as u32);
+            m.i1.push((i0 as usize + 1).min(src_len.saturating_sub(1)) as u32);
+            m.f.push(s - i0);
+        }
+        m
+    }
+}
+
+/// Mean over a `(2r+1)^2` window clipped to the image (so borders are
+/// normalised by the real count). `tmp` needs `w * h`.
+pub(crate) fn box_mean(
+    src: &[f32],
+    dst: &mut [f32],
+    tmp: &mut [f32],
+    w: usize,
+    h: usize,
+    r: usize,
+) {
+    let (src, dst, tmp) = (&src[..w * h], &mut dst[..w * h], &mut tmp[..w * h]);
+    // Horizontal running sums.
+    for (s, t) in src.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+        let mut acc = 0.0f32;
+        for &v in &s[..r.min(w)] {
+            acc += v;
+        }
+        for x in 0..w {
+            if x + r < w {
+                acc += s[x + r];
+            }
+            if x > r {
+                acc -= s[x - r - 1];
+            }
+            let count = (x + r).min(w - 1) + 1 - x.saturating_sub(r);
+            t[x] = acc / count as f32;
+        }
+    }
+    vertical_box(tmp, dst, w, h, r);
+}
+
+/// Vertical box mean; each output row sums its window of contiguous
+/// source rows, which vectorises across x (the windows here are small).
+fn vertical_box(src: &[f32], dst: &mut [f32], w: usize, h: usize, r: usize) {
+    for y in 0..h {
+        let lo = y.saturating_sub(r);
+        let hi = (y + r).min(h - 1);
+        let inv = 1.0 / (hi + 1 - lo) as f32;
+        let out = &mut dst[y * w..(y + 1) * w];
+        out.copy_from_slice(&src[lo * w..(lo + 1) * w]);
+        for yy in lo + 1..=hi {
+            for (o, &s) in out.iter_mut().zip(&src[yy * w..(yy + 1) * w]) {
+                *o += s;
+            }
+        }
+        out.iter_mut().for_each(|o| *o *= inv);
+    }
+}
+
+/// Averages 4x4 blocks of a u8 plane into `dst` (`ceil(w/4) x ceil(h/4)`),
+/// partial blocks at the right/bottom edge averaging what they cover.
+pub(crate) fn downscale4<'a>(
+    rows: impl Fn(usize) -> &'a [u8],
+    w: usize,
+    h: usize,
+    dst: &mut [f32],
+    acc: &mut [u16],
+) {
+    let (lw, lh) = (w.div_ceil(4), h.div_ceil(4));
+    for ly in 0..lh {
+        let acc = &mut acc[..w];
+        acc.fill(0);
+        let y0 = ly * 4;
+        let y1 = (y0 + 4).min(h);
+        for y in y0..y1 {
+            for (a, &p) in acc.iter_mut().zip(rows(y)) {
+                *a += p as u16;
+            }
+        }
+        let rows_n = (y1 - y0) as f32;
+        let out = &mut dst[ly * lw..(ly + 1) * lw];
+        for (lx, o) in out.iter_mut().enumerate() {
+            let x0 = lx * 4;
+            let x1 = (x0 + 4).min(w);
+            let s: u32 = acc[x0..x1].iter().map(|&v| v as u32).sum();
+            *o = s as f32 / (rows_n * (x1 - x0) as f32);
+        }
+    }
+}
+
+/// Brings one or two low-resolution f32 grids to full resolution one
+/// output row at a time. Each low-resolution row is expanded horizontally
+/// once and kept while output rows still need it, so the per-pixel work is
+/// a vertical lerp over contiguous rows.
+#[derive(Debug, Default)]
+pub(crate) struct Upsampler {
+    xs: AxisMap,
+    ys: AxisMap,
+    low_w: usize,
+    /// Expanded rows: `cached[slot]` holds low row index and, for each
+    /// grid, the expanded row.
+    cached: [usize; 2],
+    rows: [[Vec<f32>; 2]; 2],
+    out: [Vec<f32>; 2],
+}
+
+impl Upsampler {
+    /// Full-resolution `w x h` from a `low_w x low_h` grid, where full
+    /// pixel `x` samples low `(x + 0.5) * sx - 0.5 + ox` (same for y).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        w: usize,
+        h: usize,
+        low_w: usize,
+        low_h: usize,
+        sx: f32,
+        ox: f32,
+        sy: f32,
+        oy: f32,
+    ) -> Self {
+        Self {
+            xs: AxisMap::new(w, low_w, sx, ox),
+            ys: AxisMap::new(h, low_h, sy, oy),
+            low_w,
+            cached: [usize::MAX; 2],
+            rows: [[vec![0.0; w], vec![0.0; w]], [vec![0.0; w], vec![0.0; w]]],
+            out: [vec![0.0; w], vec![0.0; w]],
+        }
+    }
+
+    /// Forget cached rows (the low-resolution grids changed).
+    pub fn invalidate(&mut self) {
+        self.cached = [usize::MAX; 2];
+    }
+
+    fn slot_for(&mut self, low_row: usize, keep: usize, grids: &[&[f32]]) -> usize {
+        if let Some(s) = self.cached.iter().position(|&c| c == low_row) {
+            return s;
+        }
+        let s = if self.cached[0] == keep { 1 } else { 0 };
+        self.cached[s] = low_row;
+        for (g, grid) in grids.iter().enumerate() {
+            let src = &grid[low_row * self.low_w..(low_row + 1) * self.low_w];
+            let dst = &mut self.rows[s][g];
+            for (((d, &i0), &i1), &f) in dst
+                .iter_mut()
+                .zip(&self.xs.i0)
+                .zip(&self.xs.i1)
+                .zip(&self.xs.f)
+            {
+                let (a, b) = (src[i0 as usize], src[i1 as usize]);
+                *d = a + f * (b - a);
+            }
+        }
+        s
+    }
+
+    /// Full-resolution row `y` of each grid (one or two grids).
+    pub fn row(&mut self, y: usize, grids: &[&[f32]]) -> (&[f32], &[f32]) {
+        let (r0, r1, f) = (self.ys.i0[y] as usize, self.ys.i1[y] as usize, self.ys.f[y]);
+        let s0 = self.slot_for(r0, r1, grids);
+        let s1 = self.slot_for(r1, r0, grids);
+        for g in 0..grids.len().min(2) {
+            let (top, bottom) = (&self.rows[s0][g], &self.rows[s1][g]);
+            lerp_rows(&mut self.out[g], top, bottom, f);
+        }
+        (&self.out[0], &self.out[1])
+    }
+}
+
+#[inline(always)]
+fn lerp_rows_impl(out: &mut [f32], a: &[f32], b: &[f32], f: f32) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = x + f * (y - x);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn lerp_rows_avx2(out: &mut [f32], a: &[f32], b: &[f32], f: f32) {
+    lerp_rows_impl(out, a, b, f)
+}
+
+pub(crate) fn lerp_rows(out: &mut [f32], a: &[f32], b: &[f32], f: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        unsafe { lerp_rows_avx2(out, a, b, f) };
+        return;
+    }
+    lerp_rows_impl(out, a, b, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_avx2() -> bool {
+    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+}
+
+#[inline(always)]
+fn affine_row_impl(out: &mut [u8], guide: &[u8], a: &[f32], b: &[f32]) {
+    for (((o, &g), &a), &b) in out.iter_mut().zip(guide).zip(a).zip(b) {
+        *o = (a * g as f32 + b + 0.5).clamp(0.0, 255.0) as u8;
+    }
+}
+
+#[inline(always)]
+fn affine_row_inplace_impl(row: &mut [u8], a: &[f32], b: &[f32]) {
+    for ((p, &a), &b) in row.iter_mut().zip(a).zip(b) {
+        *p = (a * *p as f32 + b + 0.5).clamp(0.0, 255.0) as u8;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn affine_row_avx2(out: &mut [u8], guide: &[u8], a: &[f32], b: &[f32]) {
+    affine_row_impl(out, guide, a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn affine_row_inplace_avx2(row: &mut [u8], a: &[f32], b: &[f32]) {
+    affine_row_inplace_impl(row, a, b)
+}
+
+/// `out = clamp(a * guide + b)` per pixel.
+pub(crate) fn affine_row(out: &mut [u8], guide: &[u8], a: &[f32], b: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        unsafe { affine_row_avx2(out, guide, a, b) };
+        return;
+    }
+    affine_row_impl(out, guide, a, b)
+}
+
+/// `row = clamp(a * row + b)` per pixel.
+pub(crate) fn affine_row_inplace(row: &mut [u8], a: &[f32], b: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        unsafe { affine_row_inplace_avx2(row, a, b) };
+        return;
+    }
+    affine_row_inplace_impl(row, a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn box_mean_of_constant_is_constant_and_window_is_clipped() {
+        let (w, h) = (7, 5);
+        let src = vec![3.0f32; w * h];
+        let (mut dst, mut tmp) = (vec![0.0; w * h], vec![0.0; w * h]);
+        box_mean(&src, &mut dst, &mut tmp, w, h, 2);
+        assert!(dst.iter().all(|&v| (v - 3.0).abs() < 1e-6));
+        let mut src = vec![0.0f32; w * h];
+        src[0] = 9.0;
+        box_mean(&src, &mut dst, &mut tmp, w, h, 1);
+        // The corner window covers 2x2 pixels.
+        assert!((dst[0] - 9.0 / 4.0).abs() < 1e-6);
+        assert!((dst[w + 1] - 1.0).abs() < 1e-6);
+        assert_eq!(dst[2 * w + 2], 0.0);
+    }
+
+    #[test]
+    fn upsampler_reproduces_a_ramp() {
+        let (lw, lh) = (4, 3);
+        let grid: Vec<f32> = (0..lw * lh).map(|i| (i % lw) as f32).collect();
+        let mut up = Upsampler::new(16, 12, lw, lh, 0.25, 0.0, 0.25, 0.0);
+        for y in 0..12 {
+            let (row, _) = up.row(y, &[&grid]);
+            // Interior pixels follow the ramp exactly.
+            assert!((row[6] - ((6.5 * 0.25) - 0.5)).abs() < 1e-6);
+        }
+    }
+}
