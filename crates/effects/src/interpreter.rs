@@ -564,7 +564,13 @@ impl Interpreter {
         Self::with_isa(model, Isa::detect())
     }
 
-    pub(crate) fn with_isa(model: &[u8], isa: Isa) -> Result<Self> {
+    /// Like [`Self::new`] but always on the portable (non-SIMD) kernels,
+    /// the code path of CPUs without AVX2/FMA and of non-x86 targets.
+    pub fn with_portable_kernels(model: &[u8]) -> Result<Self> {
+        Self::with_isa(model, Isa::Scalar)
+    }
+
+    fn with_isa(model: &[u8], isa: Isa) -> Result<Self> {
         let desc = tflite::parse(model)?;
         let n = desc.tensors.len();
         let mut sizes = Vec::with_capacity(n);

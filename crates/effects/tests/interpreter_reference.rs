@@ -8,12 +8,10 @@ mod common;
 
 const REF_TOP: usize = 16;
 
-#[test]
-fn matches_mediapipe_runtime() {
+fn check(mut interp: Interpreter) {
     let (w, h, rgb) = common::read_ppm("astronaut_256.ppm");
     assert_eq!((w, h), (256, 256));
     let expected = common::read_f32("reference_mask.f32");
-    let mut interp = Interpreter::new(SELFIE_SEGMENTATION_LANDSCAPE).unwrap();
     assert_eq!(interp.input_shape(), [1, 144, 256, 3]);
     assert_eq!(interp.output_shape(), [1, 144, 256, 1]);
     let crop = &rgb[REF_TOP * w * 3..(REF_TOP + 144) * w * 3];
@@ -37,4 +35,14 @@ fn matches_mediapipe_runtime() {
     interp.input_mut().copy_from_slice(&crop_f);
     interp.invoke();
     assert_eq!(interp.output(), first.as_slice());
+}
+
+#[test]
+fn matches_mediapipe_runtime() {
+    check(Interpreter::new(SELFIE_SEGMENTATION_LANDSCAPE).unwrap());
+}
+
+#[test]
+fn portable_kernels_match_mediapipe_runtime() {
+    check(Interpreter::with_portable_kernels(SELFIE_SEGMENTATION_LANDSCAPE).unwrap());
 }
