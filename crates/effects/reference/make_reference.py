@@ -69,7 +69,7 @@ node {
   options {
     [mediapipe.InferenceCalculatorOptions.ext] {
       model_path: "%s"
-      delegate { %s {} }
+      delegate { %s }
     }
   }
 }
@@ -87,9 +87,10 @@ node {
 
 
 class RawSegmenter:
-    """MediaPipe graph: 256x144 RGB image -> (input tensor, raw model output)."""
+    """MediaPipe graph: RGB image (scaled to 256x144 by ImageToTensor) ->
+    (input tensor, raw model output)."""
 
-    def __init__(self, model_path, delegate="tflite"):
+    def __init__(self, model_path, delegate="tflite {}"):
         config = calculator_pb2.CalculatorGraphConfig()
         text_format.Parse(GRAPH % (os.path.abspath(model_path), delegate), config)
         self.graph = calculator_graph.CalculatorGraph(graph_config=config)
@@ -102,7 +103,7 @@ class RawSegmenter:
         self.ts = 0
 
     def run(self, rgb):
-        assert rgb.shape == (H, W, 3) and rgb.dtype == np.uint8
+        assert rgb.ndim == 3 and rgb.shape[2] == 3 and rgb.dtype == np.uint8
         frame = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
         self.graph.add_packet_to_input_stream("image", packet_creator.create_image(frame).at(self.ts))
         self.ts += 1

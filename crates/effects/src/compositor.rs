@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::frame::{BackgroundImage, I420Mut};
-use crate::resample::{Upsampler, box_mean, downscale4};
+use crate::resample::{Upsampler, blend_row_f32, box_mean, downscale4};
 
 #[derive(Debug, Default)]
 struct LowPlane {
@@ -127,15 +127,16 @@ impl BackgroundCompositor {
                 *v = p * wt;
             }
             let (lw, lh) = (lp.w, lp.h);
-            for buf in [&mut lp.value, &mut lp.weight, &mut lp.plain] {
+            for buf in [&mut lp.value, &mut lp.weight] {
                 for _ in 0..3 {
                     box_mean(buf, &mut lp.tmp2, &mut lp.tmp, lw, lh, r);
                     std::mem::swap(buf, &mut lp.tmp2);
                 }
             }
             // Weighted mean of the background, falling back smoothly to the
-            // plain blur where (nearly) everything around is person.
-            const K: f32 = 4.0;
+            // unblurred pixel where (nearly) everything around is person:
+            // there alpha is ~255 and the background is not visible anyway.
+            const K: f32 = 0.5;
             for ((v, &wt), &p) in lp.value.iter_mut().zip(&lp.weight).zip(&lp.plain) {
                 *v = (*v + K * p) / (wt + K);
             }
@@ -192,14 +193,6 @@ impl BackgroundCompositor {
 }
 
 #[inline(always)]
-fn blend_row_f32_impl(fg: &mut [u8], bg: &[f32], alpha: &[u8]) {
-    for ((p, &b), &a) in fg.iter_mut().zip(bg).zip(alpha) {
-        let v = b + (*p as f32 - b) * (a as f32 * (1.0 / 255.0));
-        *p = (v + 0.5) as u8;
-    }
-}
-
-#[inline(always)]
 fn blend_row_u8_impl(fg: &mut [u8], bg: &[u8], alpha: &[u8]) {
     for ((p, &b), &a) in fg.iter_mut().zip(bg).zip(alpha) {
         let (f, b, a) = (*p as u32, b as u32, a as u32);
@@ -211,24 +204,8 @@ fn blend_row_u8_impl(fg: &mut [u8], bg: &[u8], alpha: &[u8]) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn blend_row_f32_avx2(fg: &mut [u8], bg: &[f32], alpha: &[u8]) {
-    blend_row_f32_impl(fg, bg, alpha)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
 unsafe fn blend_row_u8_avx2(fg: &mut [u8], bg: &[u8], alpha: &[u8]) {
     blend_row_u8_impl(fg, bg, alpha)
-}
-
-fn blend_row_f32(fg: &mut [u8], bg: &[f32], alpha: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::resample::has_avx2() {
-        // SAFETY: AVX2 and FMA were detected at run time.
-        unsafe { blend_row_f32_avx2(fg, bg, alpha) };
-        return;
-    }
-    blend_row_f32_impl(fg, bg, alpha)
 }
 
 fn blend_row_u8(fg: &mut [u8], bg: &[u8], alpha: &[u8]) {

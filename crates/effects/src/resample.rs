@@ -42,42 +42,115 @@ pub(crate) fn box_mean(
     h: usize,
     r: usize,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        unsafe { box_mean_avx2(src, dst, tmp, w, h, r) };
+        return;
+    }
+    box_mean_impl(src, dst, tmp, w, h, r)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn box_mean_avx2(
+    src: &[f32],
+    dst: &mut [f32],
+    tmp: &mut [f32],
+    w: usize,
+    h: usize,
+    r: usize,
+) {
+    box_mean_impl(src, dst, tmp, w, h, r)
+}
+
+#[inline(always)]
+fn box_mean_impl(src: &[f32], dst: &mut [f32], tmp: &mut [f32], w: usize, h: usize, r: usize) {
+    if w == 0 || h == 0 {
+        return;
+    }
     let (src, dst, tmp) = (&src[..w * h], &mut dst[..w * h], &mut tmp[..w * h]);
-    // Horizontal running sums.
-    for (s, t) in src.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+    // Horizontal running sums, four rows interleaved: each row's sum is a
+    // serial chain of adds, so independent rows keep the adder busy.
+    let mut y = 0;
+    while y + 4 <= h {
+        let rows: [&[f32]; 4] = std::array::from_fn(|k| &src[(y + k) * w..(y + k + 1) * w]);
+        let mut acc = [0.0f32; 4];
+        for x in 0..r.min(w) {
+            for k in 0..4 {
+                acc[k] += rows[k][x];
+            }
+        }
+        for x in 0..w {
+            let inv = 1.0 / ((x + r).min(w - 1) + 1 - x.saturating_sub(r)) as f32;
+            for k in 0..4 {
+                if x + r < w {
+                    acc[k] += rows[k][x + r];
+                }
+                if x > r {
+                    acc[k] -= rows[k][x - r - 1];
+                }
+                tmp[(y + k) * w + x] = acc[k] * inv;
+            }
+        }
+        y += 4;
+    }
+    for y in y..h {
+        let row = &src[y * w..(y + 1) * w];
         let mut acc = 0.0f32;
-        for &v in &s[..r.min(w)] {
+        for &v in &row[..r.min(w)] {
             acc += v;
         }
         for x in 0..w {
             if x + r < w {
-                acc += s[x + r];
+                acc += row[x + r];
             }
             if x > r {
-                acc -= s[x - r - 1];
+                acc -= row[x - r - 1];
             }
             let count = (x + r).min(w - 1) + 1 - x.saturating_sub(r);
-            t[x] = acc / count as f32;
+            tmp[y * w + x] = acc / count as f32;
         }
     }
-    vertical_box(tmp, dst, w, h, r);
-}
-
-/// Vertical box mean; each output row sums its window of contiguous
-/// source rows, which vectorises across x (the windows here are small).
-fn vertical_box(src: &[f32], dst: &mut [f32], w: usize, h: usize, r: usize) {
-    for y in 0..h {
-        let lo = y.saturating_sub(r);
-        let hi = (y + r).min(h - 1);
-        let inv = 1.0 / (hi + 1 - lo) as f32;
-        let out = &mut dst[y * w..(y + 1) * w];
-        out.copy_from_slice(&src[lo * w..(lo + 1) * w]);
-        for yy in lo + 1..=hi {
-            for (o, &s) in out.iter_mut().zip(&src[yy * w..(yy + 1) * w]) {
-                *o += s;
-            }
+    // Vertical: each row's window sum is the previous row's plus the row
+    // entering minus the row leaving, O(1) per pixel and vectorised across
+    // x. Rows hold raw sums until the final normalisation.
+    let first_hi = r.min(h - 1);
+    dst[..w].copy_from_slice(&tmp[..w]);
+    for yy in 1..=first_hi {
+        let (out, src_row) = (&mut dst[..w], &tmp[yy * w..(yy + 1) * w]);
+        for (o, &s) in out.iter_mut().zip(src_row) {
+            *o += s;
         }
-        out.iter_mut().for_each(|o| *o *= inv);
+    }
+    for y in 1..h {
+        let (done, rest) = dst.split_at_mut(y * w);
+        let (prev, out) = (&done[(y - 1) * w..], &mut rest[..w]);
+        let entering = (y + r < h).then(|| &tmp[(y + r) * w..(y + r + 1) * w]);
+        let leaving = (y > r).then(|| &tmp[(y - r - 1) * w..(y - r) * w]);
+        match (entering, leaving) {
+            (Some(e), Some(l)) => {
+                for (((o, &p), &e), &l) in out.iter_mut().zip(prev).zip(e).zip(l) {
+                    *o = p + e - l;
+                }
+            }
+            (Some(e), None) => {
+                for ((o, &p), &e) in out.iter_mut().zip(prev).zip(e) {
+                    *o = p + e;
+                }
+            }
+            (None, Some(l)) => {
+                for ((o, &p), &l) in out.iter_mut().zip(prev).zip(l) {
+                    *o = p - l;
+                }
+            }
+            (None, None) => out.copy_from_slice(prev),
+        }
+    }
+    for y in 0..h {
+        let count = (y + r).min(h - 1) + 1 - y.saturating_sub(r);
+        let inv = 1.0 / count as f32;
+        dst[y * w..(y + 1) * w].iter_mut().for_each(|o| *o *= inv);
     }
 }
 
@@ -126,6 +199,9 @@ pub(crate) struct Upsampler {
     cached: [usize; 2],
     rows: [[Vec<f32>; 2]; 2],
     out: [Vec<f32>; 2],
+    /// Exactly 4x horizontally with centred pixels: fixed weights, no
+    /// gathers.
+    fast4: bool,
 }
 
 impl Upsampler {
@@ -149,6 +225,7 @@ impl Upsampler {
             cached: [usize::MAX; 2],
             rows: [[vec![0.0; w], vec![0.0; w]], [vec![0.0; w], vec![0.0; w]]],
             out: [vec![0.0; w], vec![0.0; w]],
+            fast4: sx == 0.25 && ox == 0.0 && w == 4 * low_w && low_w > 0,
         }
     }
 
@@ -166,6 +243,10 @@ impl Upsampler {
         for (g, grid) in grids.iter().enumerate() {
             let src = &grid[low_row * self.low_w..(low_row + 1) * self.low_w];
             let dst = &mut self.rows[s][g];
+            if self.fast4 {
+                expand4(src, dst);
+                continue;
+            }
             for (((d, &i0), &i1), &f) in dst
                 .iter_mut()
                 .zip(&self.xs.i0)
@@ -189,6 +270,21 @@ impl Upsampler {
             lerp_rows(&mut self.out[g], top, bottom, f);
         }
         (&self.out[0], &self.out[1])
+    }
+}
+
+/// 4x bilinear expansion with pixel centres aligned: output 4j + k sits
+/// at source j + (k - 1.5) / 4, edges clamped.
+fn expand4(src: &[f32], dst: &mut [f32]) {
+    let n = src.len();
+    for (j, d) in dst.chunks_exact_mut(4).enumerate().take(n) {
+        let b = src[j];
+        let a = src[j.saturating_sub(1)];
+        let c = src[(j + 1).min(n - 1)];
+        d[0] = b + 0.375 * (a - b);
+        d[1] = b + 0.125 * (a - b);
+        d[2] = b + 0.125 * (c - b);
+        d[3] = b + 0.375 * (c - b);
     }
 }
 
@@ -227,45 +323,119 @@ fn affine_row_impl(out: &mut [u8], guide: &[u8], a: &[f32], b: &[f32]) {
     }
 }
 
-#[inline(always)]
-fn affine_row_inplace_impl(row: &mut [u8], a: &[f32], b: &[f32]) {
-    for ((p, &a), &b) in row.iter_mut().zip(a).zip(b) {
-        *p = (a * *p as f32 + b + 0.5).clamp(0.0, 255.0) as u8;
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn affine_row_avx2(out: &mut [u8], guide: &[u8], a: &[f32], b: &[f32]) {
-    affine_row_impl(out, guide, a, b)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn affine_row_inplace_avx2(row: &mut [u8], a: &[f32], b: &[f32]) {
-    affine_row_inplace_impl(row, a, b)
-}
-
-/// `out = clamp(a * guide + b)` per pixel.
+/// `out = clamp(a * guide + b)` per pixel. `out` may be `guide` (in place)
+/// through [`affine_row_inplace`].
 pub(crate) fn affine_row(out: &mut [u8], guide: &[u8], a: &[f32], b: &[f32]) {
+    let n = out.len().min(guide.len()).min(a.len()).min(b.len());
+    let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
-        // SAFETY: AVX2 and FMA were detected at run time.
-        unsafe { affine_row_avx2(out, guide, a, b) };
-        return;
+        // SAFETY: AVX2 and FMA were detected at run time; n bounds all
+        // four slices.
+        done = unsafe { simd::affine(out.as_mut_ptr(), guide.as_ptr(), a.as_ptr(), b.as_ptr(), n) };
     }
-    affine_row_impl(out, guide, a, b)
+    affine_row_impl(&mut out[done..n], &guide[done..n], &a[done..n], &b[done..n]);
 }
 
 /// `row = clamp(a * row + b)` per pixel.
 pub(crate) fn affine_row_inplace(row: &mut [u8], a: &[f32], b: &[f32]) {
+    let n = row.len().min(a.len()).min(b.len());
+    let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
-        // SAFETY: AVX2 and FMA were detected at run time.
-        unsafe { affine_row_inplace_avx2(row, a, b) };
-        return;
+        let p = row.as_mut_ptr();
+        // SAFETY: AVX2 and FMA were detected at run time; n bounds all
+        // slices; each 8-pixel group is read before it is written.
+        done = unsafe { simd::affine(p, p, a.as_ptr(), b.as_ptr(), n) };
     }
-    affine_row_inplace_impl(row, a, b)
+    for ((p, &a), &b) in row[done..n].iter_mut().zip(&a[done..n]).zip(&b[done..n]) {
+        *p = (a * *p as f32 + b + 0.5).clamp(0.0, 255.0) as u8;
+    }
+}
+
+/// `fg = bg + (fg - bg) * alpha / 255` per pixel, `bg` in f32.
+pub(crate) fn blend_row_f32(fg: &mut [u8], bg: &[f32], alpha: &[u8]) {
+    let n = fg.len().min(bg.len()).min(alpha.len());
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 and FMA were detected at run time; n bounds all
+        // three slices.
+        done = unsafe { simd::blend(fg.as_mut_ptr(), bg.as_ptr(), alpha.as_ptr(), n) };
+    }
+    for ((p, &b), &a) in fg[done..n]
+        .iter_mut()
+        .zip(&bg[done..n])
+        .zip(&alpha[done..n])
+    {
+        let v = b + (*p as f32 - b) * (a as f32 * (1.0 / 255.0));
+        *p = (v + 0.5).clamp(0.0, 255.0) as u8;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use std::arch::x86_64::*;
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn load8(p: *const u8) -> __m256 {
+        // SAFETY: the caller guarantees 8 readable bytes at p.
+        unsafe { _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(p as *const __m128i))) }
+    }
+
+    /// Rounds to nearest and saturates to 0..=255.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn store8(p: *mut u8, v: __m256) {
+        let i = _mm256_cvtps_epi32(v);
+        let w = _mm_packus_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+        // SAFETY: the caller guarantees 8 writable bytes at p.
+        unsafe { _mm_storel_epi64(p as *mut __m128i, _mm_packus_epi16(w, w)) };
+    }
+
+    /// Whole groups of 8 of `out = a * guide + b`; returns how many pixels
+    /// were done. `out` may equal `guide`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn affine(
+        out: *mut u8,
+        guide: *const u8,
+        a: *const f32,
+        b: *const f32,
+        n: usize,
+    ) -> usize {
+        let mut i = 0;
+        // SAFETY: i + 8 <= n and the caller guarantees n elements at each
+        // pointer.
+        unsafe {
+            while i + 8 <= n {
+                let g = load8(guide.add(i));
+                let v = _mm256_fmadd_ps(_mm256_loadu_ps(a.add(i)), g, _mm256_loadu_ps(b.add(i)));
+                store8(out.add(i), v);
+                i += 8;
+            }
+        }
+        i
+    }
+
+    /// Whole groups of 8 of `fg = bg + (fg - bg) * alpha / 255`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn blend(fg: *mut u8, bg: *const f32, alpha: *const u8, n: usize) -> usize {
+        let scale = _mm256_set1_ps(1.0 / 255.0);
+        let mut i = 0;
+        // SAFETY: i + 8 <= n and the caller guarantees n elements at each
+        // pointer.
+        unsafe {
+            while i + 8 <= n {
+                let f = load8(fg.add(i));
+                let b = _mm256_loadu_ps(bg.add(i));
+                let a = _mm256_mul_ps(load8(alpha.add(i)), scale);
+                store8(fg.add(i), _mm256_fmadd_ps(_mm256_sub_ps(f, b), a, b));
+                i += 8;
+            }
+        }
+        i
+    }
 }
 
 #[cfg(test)]
