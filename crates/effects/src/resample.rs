@@ -76,10 +76,8 @@ fn box_mean_impl(src: &[f32], dst: &mut [f32], tmp: &mut [f32], w: usize, h: usi
     while y + 4 <= h {
         let rows: [&[f32]; 4] = std::array::from_fn(|k| &src[(y + k) * w..(y + k + 1) * w]);
         let mut acc = [0.0f32; 4];
-        for x in 0..r.min(w) {
-            for k in 0..4 {
-                acc[k] += rows[k][x];
-            }
+        for (a, row) in acc.iter_mut().zip(&rows) {
+            *a = row[..r.min(w)].iter().sum();
         }
         for x in 0..w {
             let inv = 1.0 / ((x + r).min(w - 1) + 1 - x.saturating_sub(r)) as f32;
