@@ -86,7 +86,7 @@ impl BeautyFilter {
         let (lw, lh) = self.low;
         {
             let f: &I420Mut<'_> = frame;
-            downscale4(|y| f.y_row(y), w, h, &mut self.i, &mut self.acc);
+            downscale4(|y| f.y_row(y), w, h, &mut self.i, &mut self.acc, false);
             // Chroma is half size, so a 2x2 average lands on the same grid;
             // reuse the 4x helper on a virtual half-resolution plane.
             chroma_to_grid(|y| f.u_row(y), w / 2, h / 2, lw, lh, &mut self.u);
@@ -97,9 +97,7 @@ impl BeautyFilter {
         }
         box_mean(&self.i, &mut self.mean_i, &mut self.tmp, lw, lh, RADIUS);
         box_mean(&self.ii, &mut self.mean_ii, &mut self.tmp, lw, lh, RADIUS);
-        for (((s, &y), &u), &v) in self.skin.iter_mut().zip(&self.i).zip(&self.u).zip(&self.v) {
-            *s = skin_weight(y, u, v);
-        }
+        skin_weights(&mut self.skin, &self.i, &self.u, &self.v);
         box_mean(&self.skin, &mut self.tmp2, &mut self.tmp, lw, lh, RADIUS);
         std::mem::swap(&mut self.skin, &mut self.tmp2);
 
@@ -107,32 +105,13 @@ impl BeautyFilter {
         // eps sets which contrasts count as "texture to smooth" (in 8-bit
         // luma units: ~12 at full strength) rather than edges to keep.
         let eps = (4.0 + 10.0 * strength).powi(2);
-        for k in 0..lw * lh {
-            let m = self.mean_i[k];
-            let var = (self.mean_ii[k] - m * m).max(0.0);
-            let a = var / (var + eps);
-            self.a[k] = a;
-            self.b[k] = m * (1.0 - a);
-        }
+        fit(&self.mean_i, &self.mean_ii, &mut self.a, &mut self.b, eps);
         box_mean(&self.a, &mut self.tmp2, &mut self.tmp, lw, lh, RADIUS);
         std::mem::swap(&mut self.a, &mut self.tmp2);
         box_mean(&self.b, &mut self.tmp2, &mut self.tmp, lw, lh, RADIUS);
         std::mem::swap(&mut self.b, &mut self.tmp2);
 
-        for k in 0..lw * lh {
-            let wgt = strength * self.skin[k];
-            // Smoothing blended in by the skin weight...
-            let a1 = 1.0 + wgt * (self.a[k] - 1.0);
-            let b1 = wgt * self.b[k];
-            // ...then the brightening curve, linearised around the local
-            // mean m: l(y) ~ l(m) + l'(m) (y - m), l(y) = y (255 - y) / 255.
-            let m = self.mean_i[k];
-            let k2 = BRIGHTEN * wgt;
-            let c = 1.0 + k2 * (255.0 - 2.0 * m) / 255.0;
-            let d = k2 * m * m / 255.0;
-            self.a[k] = c * a1;
-            self.b[k] = c * b1 + d;
-        }
+        combine(&mut self.a, &mut self.b, &self.skin, &self.mean_i, strength);
 
         self.up.invalidate();
         for y in 0..h {
@@ -163,3 +142,41 @@ fn chroma_to_grid<'a>(
         }
     }
 }
+
+#[inline(always)]
+fn fit_impl(mean_i: &[f32], mean_ii: &[f32], a: &mut [f32], b: &mut [f32], eps: f32) {
+    for (((a, b), &m), &mii) in a.iter_mut().zip(b.iter_mut()).zip(mean_i).zip(mean_ii) {
+        let var = (mii - m * m).max(0.0);
+        *a = var / (var + eps);
+        *b = m * (1.0 - *a);
+    }
+}
+
+/// Folds skin weight, strength and the brightening curve into (a, b).
+#[inline(always)]
+fn combine_impl(a: &mut [f32], b: &mut [f32], skin: &[f32], mean_i: &[f32], strength: f32) {
+    for (((a, b), &s), &m) in a.iter_mut().zip(b.iter_mut()).zip(skin).zip(mean_i) {
+        let wgt = strength * s;
+        // Smoothing blended in by the skin weight...
+        let a1 = 1.0 + wgt * (*a - 1.0);
+        let b1 = wgt * *b;
+        // ...then the brightening curve, linearised around the local mean
+        // m: l(y) ~ l(m) + l'(m) (y - m), l(y) = y (255 - y) / 255.
+        let k2 = BRIGHTEN * wgt;
+        let c = 1.0 + k2 * (255.0 - 2.0 * m) * (1.0 / 255.0);
+        let d = k2 * m * m * (1.0 / 255.0);
+        *a = c * a1;
+        *b = c * b1 + d;
+    }
+}
+
+#[inline(always)]
+fn skin_weights_impl(skin: &mut [f32], y: &[f32], u: &[f32], v: &[f32]) {
+    for (((s, &y), &u), &v) in skin.iter_mut().zip(y).zip(u).zip(v) {
+        *s = skin_weight(y, u, v);
+    }
+}
+
+crate::resample::avx2_or_portable!(fit, fit_impl, (mean_i: &[f32], mean_ii: &[f32], a: &mut [f32], b: &mut [f32], eps: f32));
+crate::resample::avx2_or_portable!(combine, combine_impl, (a: &mut [f32], b: &mut [f32], skin: &[f32], mean_i: &[f32], strength: f32));
+crate::resample::avx2_or_portable!(skin_weights, skin_weights_impl, (skin: &mut [f32], y: &[f32], u: &[f32], v: &[f32]));

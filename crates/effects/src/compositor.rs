@@ -54,8 +54,6 @@ struct Replacement {
 pub struct BackgroundCompositor {
     size: (usize, usize),
     planes: [LowPlane; 3],
-    /// Full-resolution "not person" weight, reused per plane.
-    inv_alpha: Vec<u8>,
     replacement: Replacement,
     row: Vec<f32>,
 }
@@ -80,7 +78,6 @@ impl BackgroundCompositor {
             LowPlane::new(w / 2, h / 2),
             LowPlane::new(w / 2, h / 2),
         ];
-        self.inv_alpha = vec![0; w * h];
         self.row = vec![0.0; w];
     }
 
@@ -103,9 +100,6 @@ impl BackgroundCompositor {
             } else {
                 &alpha_uv[..pw * ph]
             };
-            for (o, &a) in self.inv_alpha[..pw * ph].iter_mut().zip(alpha) {
-                *o = 255 - a;
-            }
             let lp = &mut self.planes[plane];
             let f: &I420Mut<'_> = frame;
             downscale4(
@@ -114,15 +108,11 @@ impl BackgroundCompositor {
                 ph,
                 &mut lp.plain,
                 &mut lp.acc,
+                false,
             );
-            let inv = &self.inv_alpha[..pw * ph];
-            downscale4(
-                |y| &inv[y * pw..(y + 1) * pw],
-                pw,
-                ph,
-                &mut lp.weight,
-                &mut lp.acc,
-            );
+            // Weight = "not person", 0..255.
+            let rows = |y: usize| &alpha[y * pw..(y + 1) * pw];
+            downscale4(rows, pw, ph, &mut lp.weight, &mut lp.acc, true);
             for ((v, &p), &wt) in lp.value.iter_mut().zip(&lp.plain).zip(&lp.weight) {
                 *v = p * wt;
             }

@@ -181,14 +181,7 @@ impl MaskRefiner {
         for cy in 0..fh / 2 {
             let top = &self.alpha_y[2 * cy * fw..(2 * cy + 1) * fw];
             let bot = &self.alpha_y[(2 * cy + 1) * fw..(2 * cy + 2) * fw];
-            let out = &mut self.alpha_uv[cy * cw..(cy + 1) * cw];
-            for (x, o) in out.iter_mut().enumerate() {
-                let s = top[2 * x] as u16
-                    + top[2 * x + 1] as u16
-                    + bot[2 * x] as u16
-                    + bot[2 * x + 1] as u16;
-                *o = ((s + 2) / 4) as u8;
-            }
+            average_2x2(top, bot, &mut self.alpha_uv[cy * cw..(cy + 1) * cw]);
         }
     }
 
@@ -206,4 +199,33 @@ impl MaskRefiner {
     pub fn frame_size(&self) -> (usize, usize) {
         self.frame
     }
+}
+
+#[inline(always)]
+fn average_2x2_impl(top: &[u8], bot: &[u8], out: &mut [u8]) {
+    for ((o, t), b) in out
+        .iter_mut()
+        .zip(top.chunks_exact(2))
+        .zip(bot.chunks_exact(2))
+    {
+        let s = t[0] as u16 + t[1] as u16 + b[0] as u16 + b[1] as u16;
+        *o = ((s + 2) >> 2) as u8;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn average_2x2_avx2(top: &[u8], bot: &[u8], out: &mut [u8]) {
+    average_2x2_impl(top, bot, out)
+}
+
+/// Rounded mean of each 2x2 block of two rows.
+fn average_2x2(top: &[u8], bot: &[u8], out: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::resample::has_avx2() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        unsafe { average_2x2_avx2(top, bot, out) };
+        return;
+    }
+    average_2x2_impl(top, bot, out)
 }

@@ -3,6 +3,30 @@
 //! that the guided filters use to bring low-resolution coefficients to
 //! full resolution.
 
+/// Defines `$name(args)` running `$imp(args)` compiled for AVX2+FMA when
+/// the CPU has them (so LLVM vectorises it with 256-bit registers), else
+/// the portable build of the same code.
+macro_rules! avx2_or_portable {
+    ($name:ident, $imp:ident, ($($arg:ident : $ty:ty),* $(,)?)) => {
+        fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn fast($($arg: $ty),*) {
+                    $imp($($arg),*)
+                }
+                if crate::resample::has_avx2() {
+                    // SAFETY: AVX2 and FMA were detected at run time.
+                    unsafe { fast($($arg),*) };
+                    return;
+                }
+            }
+            $imp($($arg),*)
+        }
+    };
+}
+pub(crate) use avx2_or_portable;
+
 /// Bilinear source positions for each destination index along one axis.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct AxisMap {
@@ -70,45 +94,68 @@ fn box_mean_impl(src: &[f32], dst: &mut [f32], tmp: &mut [f32], w: usize, h: usi
         return;
     }
     let (src, dst, tmp) = (&src[..w * h], &mut dst[..w * h], &mut tmp[..w * h]);
-    // Horizontal running sums, four rows interleaved: each row's sum is a
-    // serial chain of adds, so independent rows keep the adder busy.
+    // Horizontal running sums. Each row's sum is a serial chain of adds,
+    // so four rows are interleaved to keep the adder busy; the interior
+    // (full window) runs without branches or divisions.
+    let count = |x: usize| ((x + r).min(w - 1) + 1 - x.saturating_sub(r)) as f32;
+    let (lo_end, hi_start) = ((r + 1).min(w), w.saturating_sub(r).max((r + 1).min(w)));
+    let inv_full = 1.0 / (2 * r + 1) as f32;
     let mut y = 0;
-    while y + 4 <= h {
-        let rows: [&[f32]; 4] = std::array::from_fn(|k| &src[(y + k) * w..(y + k + 1) * w]);
+    while y < h {
+        let k_rows = (h - y).min(4);
         let mut acc = [0.0f32; 4];
-        for (a, row) in acc.iter_mut().zip(&rows) {
-            *a = row[..r.min(w)].iter().sum();
-        }
-        for x in 0..w {
-            let inv = 1.0 / ((x + r).min(w - 1) + 1 - x.saturating_sub(r)) as f32;
-            for k in 0..4 {
+        for k in 0..k_rows {
+            let row = &src[(y + k) * w..(y + k + 1) * w];
+            acc[k] = row[..r.min(w)].iter().sum();
+            // Left border: the window grows.
+            for x in 0..lo_end {
                 if x + r < w {
-                    acc[k] += rows[k][x + r];
+                    acc[k] += row[x + r];
+                }
+                tmp[(y + k) * w + x] = acc[k] / count(x);
+            }
+        }
+        if k_rows == 4 {
+            let rows: [&[f32]; 4] = std::array::from_fn(|k| &src[(y + k) * w..(y + k + 1) * w]);
+            let (t0, rest) = tmp[y * w..(y + 4) * w].split_at_mut(w);
+            let (t1, rest) = rest.split_at_mut(w);
+            let (t2, t3) = rest.split_at_mut(w);
+            // Locals rather than the array keep the sums in registers.
+            let [mut a0, mut a1, mut a2, mut a3] = acc;
+            for x in lo_end..hi_start {
+                a0 += rows[0][x + r] - rows[0][x - r - 1];
+                a1 += rows[1][x + r] - rows[1][x - r - 1];
+                a2 += rows[2][x + r] - rows[2][x - r - 1];
+                a3 += rows[3][x + r] - rows[3][x - r - 1];
+                t0[x] = a0 * inv_full;
+                t1[x] = a1 * inv_full;
+                t2[x] = a2 * inv_full;
+                t3[x] = a3 * inv_full;
+            }
+            acc = [a0, a1, a2, a3];
+        } else {
+            for k in 0..k_rows {
+                let row = &src[(y + k) * w..(y + k + 1) * w];
+                for x in lo_end..hi_start {
+                    acc[k] += row[x + r] - row[x - r - 1];
+                    tmp[(y + k) * w + x] = acc[k] * inv_full;
+                }
+            }
+        }
+        for k in 0..k_rows {
+            let row = &src[(y + k) * w..(y + k + 1) * w];
+            // Right border: the window shrinks.
+            for x in hi_start..w {
+                if x + r < w {
+                    acc[k] += row[x + r];
                 }
                 if x > r {
-                    acc[k] -= rows[k][x - r - 1];
+                    acc[k] -= row[x - r - 1];
                 }
-                tmp[(y + k) * w + x] = acc[k] * inv;
+                tmp[(y + k) * w + x] = acc[k] / count(x);
             }
         }
-        y += 4;
-    }
-    for y in y..h {
-        let row = &src[y * w..(y + 1) * w];
-        let mut acc = 0.0f32;
-        for &v in &row[..r.min(w)] {
-            acc += v;
-        }
-        for x in 0..w {
-            if x + r < w {
-                acc += row[x + r];
-            }
-            if x > r {
-                acc -= row[x - r - 1];
-            }
-            let count = (x + r).min(w - 1) + 1 - x.saturating_sub(r);
-            tmp[y * w + x] = acc / count as f32;
-        }
+        y += k_rows;
     }
     // Vertical: each row's window sum is the previous row's plus the row
     // entering minus the row leaving, O(1) per pixel and vectorised across
@@ -154,31 +201,71 @@ fn box_mean_impl(src: &[f32], dst: &mut [f32], tmp: &mut [f32], w: usize, h: usi
 
 /// Averages 4x4 blocks of a u8 plane into `dst` (`ceil(w/4) x ceil(h/4)`),
 /// partial blocks at the right/bottom edge averaging what they cover.
+/// With `invert`, averages `255 - p` instead.
 pub(crate) fn downscale4<'a>(
     rows: impl Fn(usize) -> &'a [u8],
     w: usize,
     h: usize,
     dst: &mut [f32],
     acc: &mut [u16],
+    invert: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        unsafe { downscale4_avx2(rows, w, h, dst, acc, invert) };
+        return;
+    }
+    downscale4_impl(rows, w, h, dst, acc, invert)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn downscale4_avx2<'a>(
+    rows: impl Fn(usize) -> &'a [u8],
+    w: usize,
+    h: usize,
+    dst: &mut [f32],
+    acc: &mut [u16],
+    invert: bool,
+) {
+    downscale4_impl(rows, w, h, dst, acc, invert)
+}
+
+#[inline(always)]
+fn downscale4_impl<'a>(
+    rows: impl Fn(usize) -> &'a [u8],
+    w: usize,
+    h: usize,
+    dst: &mut [f32],
+    acc: &mut [u16],
+    invert: bool,
 ) {
     let (lw, lh) = (w.div_ceil(4), h.div_ceil(4));
+    let acc = &mut acc[..w];
     for ly in 0..lh {
-        let acc = &mut acc[..w];
         acc.fill(0);
         let y0 = ly * 4;
         let y1 = (y0 + 4).min(h);
         for y in y0..y1 {
-            for (a, &p) in acc.iter_mut().zip(rows(y)) {
+            for (a, &p) in acc.iter_mut().zip(&rows(y)[..w]) {
                 *a += p as u16;
             }
         }
         let rows_n = (y1 - y0) as f32;
         let out = &mut dst[ly * lw..(ly + 1) * lw];
-        for (lx, o) in out.iter_mut().enumerate() {
-            let x0 = lx * 4;
-            let x1 = (x0 + 4).min(w);
-            let s: u32 = acc[x0..x1].iter().map(|&v| v as u32).sum();
-            *o = s as f32 / (rows_n * (x1 - x0) as f32);
+        let full = w / 4;
+        let scale = 1.0 / (rows_n * 4.0);
+        for (o, c) in out[..full].iter_mut().zip(acc.chunks_exact(4)) {
+            *o = (c[0] + c[1] + c[2] + c[3]) as f32 * scale;
+        }
+        if full < lw {
+            let rest = &acc[full * 4..];
+            let s: u32 = rest.iter().map(|&v| v as u32).sum();
+            out[full] = s as f32 / (rows_n * rest.len() as f32);
+        }
+        if invert {
+            out.iter_mut().for_each(|o| *o = 255.0 - *o);
         }
     }
 }
@@ -197,9 +284,9 @@ pub(crate) struct Upsampler {
     cached: [usize; 2],
     rows: [[Vec<f32>; 2]; 2],
     out: [Vec<f32>; 2],
-    /// Exactly 4x horizontally with centred pixels: fixed weights, no
-    /// gathers.
-    fast4: bool,
+    /// Exact integer factor horizontally with centred pixels: per-phase
+    /// signed weights (negative = towards the left neighbour), no gathers.
+    phases: Vec<f32>,
 }
 
 impl Upsampler {
@@ -223,7 +310,7 @@ impl Upsampler {
             cached: [usize::MAX; 2],
             rows: [[vec![0.0; w], vec![0.0; w]], [vec![0.0; w], vec![0.0; w]]],
             out: [vec![0.0; w], vec![0.0; w]],
-            fast4: sx == 0.25 && ox == 0.0 && w == 4 * low_w && low_w > 0,
+            phases: integer_phases(w, low_w, sx, ox),
         }
     }
 
@@ -241,8 +328,8 @@ impl Upsampler {
         for (g, grid) in grids.iter().enumerate() {
             let src = &grid[low_row * self.low_w..(low_row + 1) * self.low_w];
             let dst = &mut self.rows[s][g];
-            if self.fast4 {
-                expand4(src, dst);
+            if !self.phases.is_empty() {
+                expand_integer(src, dst, &self.phases);
                 continue;
             }
             for (((d, &i0), &i1), &f) in dst
@@ -271,18 +358,47 @@ impl Upsampler {
     }
 }
 
-/// 4x bilinear expansion with pixel centres aligned: output 4j + k sits
-/// at source j + (k - 1.5) / 4, edges clamped.
-fn expand4(src: &[f32], dst: &mut [f32]) {
+fn expand_integer(src: &[f32], dst: &mut [f32], phases: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        unsafe { expand_integer_avx2(src, dst, phases) };
+        return;
+    }
+    expand_integer_impl(src, dst, phases)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn expand_integer_avx2(src: &[f32], dst: &mut [f32], phases: &[f32]) {
+    expand_integer_impl(src, dst, phases)
+}
+
+/// For `w == k * low_w` with centred pixels (`sx == 1/k`, no offset):
+/// output `k*j + t` sits at source `j + (t + 0.5) / k - 0.5`, so each
+/// phase `t` mixes pixel j with one neighbour by a fixed weight.
+fn integer_phases(w: usize, low_w: usize, sx: f32, ox: f32) -> Vec<f32> {
+    if low_w == 0 || w % low_w != 0 || ox != 0.0 {
+        return Vec::new();
+    }
+    let k = w / low_w;
+    if !(2..=16).contains(&k) || (sx * k as f32 - 1.0).abs() > 1e-6 {
+        return Vec::new();
+    }
+    (0..k).map(|t| (t as f32 + 0.5) / k as f32 - 0.5).collect()
+}
+
+#[inline(always)]
+fn expand_integer_impl(src: &[f32], dst: &mut [f32], phases: &[f32]) {
     let n = src.len();
-    for (j, d) in dst.chunks_exact_mut(4).enumerate().take(n) {
+    for (j, d) in dst.chunks_exact_mut(phases.len()).enumerate().take(n) {
         let b = src[j];
-        let a = src[j.saturating_sub(1)];
-        let c = src[(j + 1).min(n - 1)];
-        d[0] = b + 0.375 * (a - b);
-        d[1] = b + 0.125 * (a - b);
-        d[2] = b + 0.125 * (c - b);
-        d[3] = b + 0.375 * (c - b);
+        let left = src[j.saturating_sub(1)] - b;
+        let right = src[(j + 1).min(n - 1)] - b;
+        for (o, &p) in d.iter_mut().zip(phases) {
+            let (wl, wr) = ((-p).max(0.0), p.max(0.0));
+            *o = b + wl * left + wr * right;
+        }
     }
 }
 
@@ -454,6 +570,45 @@ mod tests {
         assert!((dst[0] - 9.0 / 4.0).abs() < 1e-6);
         assert!((dst[w + 1] - 1.0).abs() < 1e-6);
         assert_eq!(dst[2 * w + 2], 0.0);
+    }
+
+    #[test]
+    fn box_mean_matches_brute_force() {
+        let mut state = 7u32;
+        for (w, h, r) in [
+            (1, 1, 3),
+            (5, 9, 0),
+            (13, 6, 1),
+            (9, 17, 4),
+            (40, 23, 7),
+            (8, 8, 20),
+        ] {
+            let src: Vec<f32> = (0..w * h)
+                .map(|_| {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (state >> 24) as f32
+                })
+                .collect();
+            let (mut dst, mut tmp) = (vec![0.0; w * h], vec![0.0; w * h]);
+            box_mean(&src, &mut dst, &mut tmp, w, h, r);
+            for y in 0..h {
+                for x in 0..w {
+                    let (mut sum, mut n) = (0.0, 0.0);
+                    for yy in y.saturating_sub(r)..=(y + r).min(h - 1) {
+                        for xx in x.saturating_sub(r)..=(x + r).min(w - 1) {
+                            sum += src[yy * w + xx];
+                            n += 1.0;
+                        }
+                    }
+                    let got = dst[y * w + x];
+                    assert!(
+                        (got - sum / n).abs() < 1e-3,
+                        "{w}x{h} r{r} at {x},{y}: {got} vs {}",
+                        sum / n
+                    );
+                }
+            }
+        }
     }
 
     #[test]
