@@ -31,6 +31,22 @@ enum Kernel {
         w: Vec<f32>,
         bias: Vec<f32>,
     },
+    /// Non-overlapping transposed convolution as pointwise + shuffle.
+    TransposeShuffle {
+        g: ConvGeometry,
+        packed: Vec<f32>,
+        t8: usize,
+        zeros: Vec<f32>,
+        bias: Vec<f32>,
+        scratch: Vec<f32>,
+    },
+    /// Spatial convolution through per-row patch gathering.
+    ConvRows {
+        g: ConvGeometry,
+        w: Vec<f32>,
+        bias: Vec<f32>,
+        scratch: Vec<f32>,
+    },
     TransposeConv {
         g: ConvGeometry,
         w: Vec<f32>,
@@ -318,8 +334,20 @@ impl Planner<'_, '_> {
                 }
                 let bias = self.bias(op, cout)?;
                 let act = activation_from(op.option_u8(3, 0)?)?;
+                let pointwise = kh == 1 && kw == 1 && g.stride_h == 1 && g.stride_w == 1;
+                let kernel = if pointwise || g.out_h * g.out_w == 1 {
+                    Kernel::Conv { g, w, bias }
+                } else {
+                    let scratch = vec![0.0; kernels::conv_rows_scratch(&g)];
+                    Kernel::ConvRows {
+                        g,
+                        w,
+                        bias,
+                        scratch,
+                    }
+                };
                 Ok(Some(Step {
-                    kernel: Kernel::Conv { g, w, bias },
+                    kernel,
                     a,
                     b: None,
                     out,
@@ -402,8 +430,27 @@ impl Planner<'_, '_> {
                 };
                 let w = self.constant(wt, &name)?.to_vec();
                 let bias = self.bias(op, cout)?;
+                let disjoint = stride_h == kh
+                    && stride_w == kw
+                    && pad_top == 0
+                    && pad_left == 0
+                    && out_h == g.in_h * kh
+                    && out_w == g.in_w * kw;
+                let kernel = if disjoint {
+                    let (packed, t8) = kernels::pack_transpose_conv(&g, &w);
+                    Kernel::TransposeShuffle {
+                        g,
+                        packed,
+                        t8,
+                        zeros: vec![0.0; t8],
+                        bias,
+                        scratch: vec![0.0; g.in_h * g.in_w * t8],
+                    }
+                } else {
+                    Kernel::TransposeConv { g, w, bias }
+                };
                 Ok(Some(Step {
-                    kernel: Kernel::TransposeConv { g, w, bias },
+                    kernel,
                     a,
                     b: None,
                     out,
@@ -740,7 +787,7 @@ impl Interpreter {
     /// Runs the model; allocates nothing.
     pub fn invoke(&mut self) {
         let isa = self.isa;
-        for s in &self.steps {
+        for s in &mut self.steps {
             let out_slot = self.slot_of[s.out];
             // The planner never gives an output the buffer of one of its
             // inputs, so the output can be taken out while inputs are read.
@@ -748,8 +795,30 @@ impl Interpreter {
             let out = &mut out_buf[..self.sizes[s.out]];
             let a = &self.slots[self.slot_of[s.a]][..self.sizes[s.a]];
             let b = s.b.map(|b| &self.slots[self.slot_of[b]][..self.sizes[b]]);
-            match (&s.kernel, b) {
+            match (&mut s.kernel, b) {
                 (Kernel::Conv { g, w, bias }, _) => kernels::conv(isa, g, a, w, bias, out, s.act),
+                (
+                    Kernel::ConvRows {
+                        g,
+                        w,
+                        bias,
+                        scratch,
+                    },
+                    _,
+                ) => kernels::conv_rows(isa, g, a, w, bias, out, s.act, scratch),
+                (
+                    Kernel::TransposeShuffle {
+                        g,
+                        packed,
+                        t8,
+                        zeros,
+                        bias,
+                        scratch,
+                    },
+                    _,
+                ) => kernels::transpose_conv_shuffle(
+                    isa, g, a, packed, *t8, zeros, bias, out, s.act, scratch,
+                ),
                 (Kernel::Depthwise { g, w, bias }, _) => {
                     kernels::depthwise(isa, g, a, w, bias, out, s.act)
                 }

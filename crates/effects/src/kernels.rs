@@ -174,6 +174,193 @@ pub(crate) fn conv(
     dispatch!(isa, conv_generic(g, input, w, bias, out, act))
 }
 
+/// `[pixels x cin] * [cin x cout] + bias`, on the fastest kernel available.
+#[allow(clippy::too_many_arguments)]
+fn pointwise_any(
+    isa: Isa,
+    input: &[f32],
+    pixels: usize,
+    cin: usize,
+    w: &[f32],
+    bias: &[f32],
+    cout: usize,
+    out: &mut [f32],
+    act: Act,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2Fma && cout % 8 == 0 {
+        // SAFETY: Isa::Avx2Fma implies AVX2 and FMA were detected at run time.
+        unsafe { avx2::pointwise(input, pixels, cin, w, bias, cout, out, act) };
+        return;
+    }
+    let g = ConvGeometry {
+        in_h: 1,
+        in_w: pixels,
+        cin,
+        out_h: 1,
+        out_w: pixels,
+        cout,
+        kh: 1,
+        kw: 1,
+        stride_h: 1,
+        stride_w: 1,
+        dil_h: 1,
+        dil_w: 1,
+        pad_top: 0,
+        pad_left: 0,
+    };
+    dispatch!(isa, conv_generic(&g, input, w, bias, out, act))
+}
+
+/// Size of the scratch [`conv_rows`] needs: one output row of patches.
+pub(crate) fn conv_rows_scratch(g: &ConvGeometry) -> usize {
+    g.out_w * g.kh * g.kw * g.cin
+}
+
+/// Convolution one output row at a time: the row's input patches are
+/// gathered into `scratch` (zeros where the window leaves the image), then
+/// multiplied by the `[kh*kw*cin][cout]` weights as one pointwise product.
+/// Turns small-`cin` convolutions (the RGB stem) into the register-tiled
+/// kernel's shape.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_rows(
+    isa: Isa,
+    g: &ConvGeometry,
+    input: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    act: Act,
+    scratch: &mut [f32],
+) {
+    let k = g.kh * g.kw * g.cin;
+    let scratch = &mut scratch[..g.out_w * k];
+    let run = g.kw * g.cin;
+    for oy in 0..g.out_h {
+        for ox in 0..g.out_w {
+            let patch = &mut scratch[ox * k..(ox + 1) * k];
+            let ix0 = (ox * g.stride_w).wrapping_sub(g.pad_left);
+            // With no dilation and the window inside the row, one window
+            // row is `kw * cin` contiguous input values.
+            let contiguous = g.dil_w == 1 && ix0 < g.in_w && ix0 + g.kw <= g.in_w;
+            for ky in 0..g.kh {
+                let iy = (oy * g.stride_h + ky * g.dil_h).wrapping_sub(g.pad_top);
+                let dst = &mut patch[ky * run..(ky + 1) * run];
+                if iy >= g.in_h {
+                    dst.fill(0.0);
+                } else if contiguous {
+                    copy_small(dst, &input[(iy * g.in_w + ix0) * g.cin..][..run]);
+                } else {
+                    for kx in 0..g.kw {
+                        let ix = (ox * g.stride_w + kx * g.dil_w).wrapping_sub(g.pad_left);
+                        let d = &mut dst[kx * g.cin..(kx + 1) * g.cin];
+                        if ix < g.in_w {
+                            copy_small(d, &input[(iy * g.in_w + ix) * g.cin..][..g.cin]);
+                        } else {
+                            d.fill(0.0);
+                        }
+                    }
+                }
+            }
+        }
+        let row = &mut out[oy * g.out_w * g.cout..(oy + 1) * g.out_w * g.cout];
+        pointwise_any(isa, scratch, g.out_w, k, w, bias, g.cout, row, act);
+    }
+}
+
+/// Copies a few floats; fixed sizes become inline moves instead of a
+/// `memcpy` call per patch row.
+#[inline(always)]
+fn copy_small(dst: &mut [f32], src: &[f32]) {
+    fn fixed<const N: usize>(dst: &mut [f32], src: &[f32]) -> bool {
+        match (<&mut [f32; N]>::try_from(dst), <&[f32; N]>::try_from(src)) {
+            (Ok(d), Ok(s)) => {
+                *d = *s;
+                true
+            }
+            _ => false,
+        }
+    }
+    let done = match dst.len() {
+        3 => fixed::<3>(dst, src),
+        9 => fixed::<9>(dst, src),
+        16 => fixed::<16>(dst, src),
+        _ => false,
+    };
+    if !done {
+        dst.copy_from_slice(src);
+    }
+}
+
+/// Weights for [`transpose_conv_shuffle`]: `[cin][t8]`, where column
+/// `(ky * kw + kx) * cout + co` is that tap's weight, padded with zero
+/// columns to a multiple of 8.
+pub(crate) fn pack_transpose_conv(g: &ConvGeometry, w: &[f32]) -> (Vec<f32>, usize) {
+    let taps = g.kh * g.kw * g.cout;
+    let t8 = taps.div_ceil(8) * 8;
+    let mut packed = vec![0.0; g.cin * t8];
+    for co in 0..g.cout {
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                for ci in 0..g.cin {
+                    let t = (ky * g.kw + kx) * g.cout + co;
+                    packed[ci * t8 + t] = w[((co * g.kh + ky) * g.kw + kx) * g.cin + ci];
+                }
+            }
+        }
+    }
+    (packed, t8)
+}
+
+/// A transposed convolution whose windows do not overlap (stride ==
+/// kernel, no padding) is a pointwise product to `kh*kw*cout` values per
+/// input pixel followed by a pixel shuffle.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn transpose_conv_shuffle(
+    isa: Isa,
+    g: &ConvGeometry,
+    input: &[f32],
+    packed: &[f32],
+    t8: usize,
+    zeros: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    act: Act,
+    scratch: &mut [f32],
+) {
+    let pixels = g.in_h * g.in_w;
+    let scratch = &mut scratch[..pixels * t8];
+    pointwise_any(
+        isa,
+        input,
+        pixels,
+        g.cin,
+        packed,
+        zeros,
+        t8,
+        scratch,
+        Act::None,
+    );
+    let (cout, ow) = (g.cout, g.out_w);
+    let seg = g.kw * cout;
+    for iy in 0..g.in_h {
+        let srow = &scratch[iy * g.in_w * t8..(iy + 1) * g.in_w * t8];
+        for ky in 0..g.kh {
+            let oy = iy * g.stride_h + ky;
+            let orow = &mut out[oy * ow * cout..(oy + 1) * ow * cout];
+            // Input pixel ix fills output pixels ix*kw .. ix*kw+kw of this
+            // row: the taps (ky, 0..kw) in order.
+            for (o, taps) in orow.chunks_exact_mut(seg).zip(srow.chunks_exact(t8)) {
+                let taps = &taps[ky * seg..(ky + 1) * seg];
+                for ((o, &t), &b) in o.iter_mut().zip(taps).zip(bias.iter().cycle()) {
+                    *o = t + b;
+                }
+            }
+        }
+    }
+    activation(isa, act, &mut out[..g.out_h * ow * cout]);
+}
+
 /// Depthwise convolution with multiplier 1; `w` is `[kh][kw][c]`.
 #[inline(always)]
 fn depthwise_generic<const FMA: bool>(
@@ -366,12 +553,16 @@ pub(crate) struct ResizeGeometry {
 
 impl ResizeGeometry {
     /// TFLite's source coordinate: (lower, upper, fraction).
-    fn source(&self, dst: usize, in_size: usize, out_size: usize) -> (usize, usize, f32) {
-        let scale = if self.align_corners && out_size > 1 {
+    fn scale(&self, in_size: usize, out_size: usize) -> f32 {
+        if self.align_corners && out_size > 1 {
             (in_size - 1) as f32 / (out_size - 1) as f32
         } else {
             in_size as f32 / out_size as f32
-        };
+        }
+    }
+
+    #[inline(always)]
+    fn source(&self, dst: usize, in_size: usize, scale: f32) -> (usize, usize, f32) {
         let v = if self.half_pixel_centers {
             (dst as f32 + 0.5) * scale - 0.5
         } else {
@@ -386,10 +577,11 @@ impl ResizeGeometry {
 #[inline(always)]
 fn resize_generic<const FMA: bool>(g: &ResizeGeometry, input: &[f32], out: &mut [f32]) {
     let c = g.channels;
+    let (sy, sx) = (g.scale(g.in_h, g.out_h), g.scale(g.in_w, g.out_w));
     for oy in 0..g.out_h {
-        let (y0, y1, fy) = g.source(oy, g.in_h, g.out_h);
+        let (y0, y1, fy) = g.source(oy, g.in_h, sy);
         for ox in 0..g.out_w {
-            let (x0, x1, fx) = g.source(ox, g.in_w, g.out_w);
+            let (x0, x1, fx) = g.source(ox, g.in_w, sx);
             let p00 = &input[(y0 * g.in_w + x0) * c..][..c];
             let p01 = &input[(y0 * g.in_w + x1) * c..][..c];
             let p10 = &input[(y1 * g.in_w + x0) * c..][..c];
@@ -397,8 +589,8 @@ fn resize_generic<const FMA: bool>(g: &ResizeGeometry, input: &[f32], out: &mut 
             let o = &mut out[(oy * g.out_w + ox) * c..][..c];
             let (w00, w01) = ((1.0 - fy) * (1.0 - fx), (1.0 - fy) * fx);
             let (w10, w11) = (fy * (1.0 - fx), fy * fx);
-            for i in 0..c {
-                o[i] = p00[i] * w00 + p10[i] * w10 + p01[i] * w01 + p11[i] * w11;
+            for ((((o, &a), &b), &c), &d) in o.iter_mut().zip(p00).zip(p10).zip(p01).zip(p11) {
+                *o = a * w00 + b * w10 + c * w01 + d * w11;
             }
         }
     }
@@ -651,6 +843,14 @@ mod avx2 {
                     }
                     for kx in 0..g.kw {
                         let tap = ky * g.kw + kx;
+                        // Depthwise weights of this tap serve all P pixels.
+                        let mut wv = [_mm256_setzero_ps(); NV];
+                        if DW {
+                            let wr = wp.add(tap * cout + co);
+                            for (v, w) in wv.iter_mut().enumerate() {
+                                *w = _mm256_loadu_ps(wr.add(8 * v));
+                            }
+                        }
                         for (p, accp) in acc.iter_mut().enumerate().take(p_here) {
                             let ix =
                                 ((ox + p) * g.stride_w + kx * g.dil_w).wrapping_sub(g.pad_left);
@@ -659,10 +859,9 @@ mod avx2 {
                             }
                             let x = ip.add((iy * g.in_w + ix) * cin);
                             if DW {
-                                let wr = wp.add(tap * cout + co);
-                                for (v, a) in accp.iter_mut().enumerate() {
+                                for ((a, w), v) in accp.iter_mut().zip(&wv).zip(0..) {
                                     let xv = _mm256_loadu_ps(x.add(co + 8 * v));
-                                    *a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wr.add(8 * v)), *a);
+                                    *a = _mm256_fmadd_ps(xv, *w, *a);
                                 }
                             } else {
                                 let wt = wp.add(tap * cin * cout + co);
