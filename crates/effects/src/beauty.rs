@@ -69,6 +69,8 @@ impl BeautyFilter {
         ] {
             *buf = vec![0.0; n];
         }
+        // box_mean's scratch holds one extra row.
+        self.tmp = vec![0.0; n + lw];
         self.acc = vec![0; w];
         self.up = Upsampler::new(w, h, lw, lh, 0.25, 0.0, 0.25, 0.0);
         self.size = (w, h);

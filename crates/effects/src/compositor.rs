@@ -35,7 +35,7 @@ impl LowPlane {
             value: vec![0.0; n],
             weight: vec![0.0; n],
             plain: vec![0.0; n],
-            tmp: vec![0.0; n],
+            tmp: vec![0.0; n + lw],
             tmp2: vec![0.0; n],
             acc: vec![0; w],
             up: Upsampler::new(w, h, lw, lh, 0.25, 0.0, 0.25, 0.0),

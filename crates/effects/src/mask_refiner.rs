@@ -88,6 +88,8 @@ impl MaskRefiner {
         ] {
             *v = vec![0.0; n];
         }
+        // box_mean's scratch holds one extra row.
+        self.tmp = vec![0.0; n + grid.0];
         let inv = lb.scale;
         self.upsampler = Upsampler::new(
             frame.0,

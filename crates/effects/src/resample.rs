@@ -57,7 +57,7 @@ impl AxisMap {
 }
 
 /// Mean over a `(2r+1)^2` window clipped to the image (so borders are
-/// normalised by the real count). `tmp` needs `w * h`.
+/// normalised by the real count). `tmp` needs `w * h + w`.
 pub(crate) fn box_mean(
     src: &[f32],
     dst: &mut [f32],
@@ -93,7 +93,8 @@ fn box_mean_impl(src: &[f32], dst: &mut [f32], tmp: &mut [f32], w: usize, h: usi
     if w == 0 || h == 0 {
         return;
     }
-    let (src, dst, tmp) = (&src[..w * h], &mut dst[..w * h], &mut tmp[..w * h]);
+    let (tmp, col) = tmp[..w * h + w].split_at_mut(w * h);
+    let (src, dst) = (&src[..w * h], &mut dst[..w * h]);
     // Horizontal running sums. Each row's sum is a serial chain of adds,
     // so four rows are interleaved to keep the adder busy; the interior
     // (full window) runs without branches or divisions.
@@ -157,45 +158,36 @@ fn box_mean_impl(src: &[f32], dst: &mut [f32], tmp: &mut [f32], w: usize, h: usi
         }
         y += k_rows;
     }
-    // Vertical: each row's window sum is the previous row's plus the row
-    // entering minus the row leaving, O(1) per pixel and vectorised across
-    // x. Rows hold raw sums until the final normalisation.
-    let first_hi = r.min(h - 1);
-    dst[..w].copy_from_slice(&tmp[..w]);
-    for yy in 1..=first_hi {
-        let (out, src_row) = (&mut dst[..w], &tmp[yy * w..(yy + 1) * w]);
-        for (o, &s) in out.iter_mut().zip(src_row) {
-            *o += s;
-        }
-    }
-    for y in 1..h {
-        let (done, rest) = dst.split_at_mut(y * w);
-        let (prev, out) = (&done[(y - 1) * w..], &mut rest[..w]);
-        let entering = (y + r < h).then(|| &tmp[(y + r) * w..(y + r + 1) * w]);
-        let leaving = (y > r).then(|| &tmp[(y - r - 1) * w..(y - r) * w]);
-        match (entering, leaving) {
-            (Some(e), Some(l)) => {
-                for (((o, &p), &e), &l) in out.iter_mut().zip(prev).zip(e).zip(l) {
-                    *o = p + e - l;
-                }
-            }
-            (Some(e), None) => {
-                for ((o, &p), &e) in out.iter_mut().zip(prev).zip(e) {
-                    *o = p + e;
-                }
-            }
-            (None, Some(l)) => {
-                for ((o, &p), &l) in out.iter_mut().zip(prev).zip(l) {
-                    *o = p - l;
-                }
-            }
-            (None, None) => out.copy_from_slice(prev),
+    // Vertical: a running row of column sums slides down (one row in, one
+    // out), O(1) per pixel and vectorised across x; each output row is the
+    // sums times that row's 1 / count.
+    let col = &mut col[..w];
+    col.copy_from_slice(&tmp[..w]);
+    for yy in 1..=r.min(h - 1) {
+        for (c, &t) in col.iter_mut().zip(&tmp[yy * w..(yy + 1) * w]) {
+            *c += t;
         }
     }
     for y in 0..h {
+        if y > 0 {
+            let entering = (y + r < h).then(|| &tmp[(y + r) * w..(y + r + 1) * w]);
+            let leaving = (y > r).then(|| &tmp[(y - r - 1) * w..(y - r) * w]);
+            match (entering, leaving) {
+                (Some(e), Some(l)) => {
+                    for ((c, &e), &l) in col.iter_mut().zip(e).zip(l) {
+                        *c += e - l;
+                    }
+                }
+                (Some(e), None) => col.iter_mut().zip(e).for_each(|(c, &e)| *c += e),
+                (None, Some(l)) => col.iter_mut().zip(l).for_each(|(c, &l)| *c -= l),
+                (None, None) => {}
+            }
+        }
         let count = (y + r).min(h - 1) + 1 - y.saturating_sub(r);
         let inv = 1.0 / count as f32;
-        dst[y * w..(y + 1) * w].iter_mut().for_each(|o| *o *= inv);
+        for (o, &c) in dst[y * w..(y + 1) * w].iter_mut().zip(col.iter()) {
+            *o = c * inv;
+        }
     }
 }
 
@@ -284,9 +276,13 @@ pub(crate) struct Upsampler {
     cached: [usize; 2],
     rows: [[Vec<f32>; 2]; 2],
     out: [Vec<f32>; 2],
-    /// Exact integer factor horizontally with centred pixels: per-phase
-    /// signed weights (negative = towards the left neighbour), no gathers.
-    phases: Vec<f32>,
+    /// Blocks of 8 output pixels whose sources lie within 8 consecutive
+    /// source pixels: one load and two in-register permutes instead of 16
+    /// gathered loads. `bases[b]` is block b's first source pixel, `perm0`
+    /// / `perm1` the per-pixel offsets of the two bilinear taps from it.
+    bases: Vec<u32>,
+    perm0: Vec<i32>,
+    perm1: Vec<i32>,
 }
 
 impl Upsampler {
@@ -303,14 +299,18 @@ impl Upsampler {
         sy: f32,
         oy: f32,
     ) -> Self {
+        let xs = AxisMap::new(w, low_w, sx, ox);
+        let (bases, perm0, perm1) = permute_plan(&xs, low_w);
         Self {
-            xs: AxisMap::new(w, low_w, sx, ox),
+            xs,
             ys: AxisMap::new(h, low_h, sy, oy),
             low_w,
             cached: [usize::MAX; 2],
             rows: [[vec![0.0; w], vec![0.0; w]], [vec![0.0; w], vec![0.0; w]]],
             out: [vec![0.0; w], vec![0.0; w]],
-            phases: integer_phases(w, low_w, sx, ox),
+            bases,
+            perm0,
+            perm1,
         }
     }
 
@@ -328,16 +328,17 @@ impl Upsampler {
         for (g, grid) in grids.iter().enumerate() {
             let src = &grid[low_row * self.low_w..(low_row + 1) * self.low_w];
             let dst = &mut self.rows[s][g];
-            if !self.phases.is_empty() {
-                expand_integer(src, dst, &self.phases);
-                continue;
+            let mut done = 0;
+            #[cfg(target_arch = "x86_64")]
+            if has_avx2() {
+                // SAFETY: AVX2 and FMA were detected at run time; the plan
+                // was checked against the source and output lengths.
+                done = unsafe {
+                    simd::expand(src, dst, &self.bases, &self.perm0, &self.perm1, &self.xs.f)
+                };
             }
-            for (((d, &i0), &i1), &f) in dst
-                .iter_mut()
-                .zip(&self.xs.i0)
-                .zip(&self.xs.i1)
-                .zip(&self.xs.f)
-            {
+            let (i0s, i1s, fs) = (&self.xs.i0[done..], &self.xs.i1[done..], &self.xs.f[done..]);
+            for (((d, &i0), &i1), &f) in dst[done..].iter_mut().zip(i0s).zip(i1s).zip(fs) {
                 let (a, b) = (src[i0 as usize], src[i1 as usize]);
                 *d = a + f * (b - a);
             }
@@ -358,48 +359,29 @@ impl Upsampler {
     }
 }
 
-fn expand_integer(src: &[f32], dst: &mut [f32], phases: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: AVX2 and FMA were detected at run time.
-        unsafe { expand_integer_avx2(src, dst, phases) };
-        return;
-    }
-    expand_integer_impl(src, dst, phases)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn expand_integer_avx2(src: &[f32], dst: &mut [f32], phases: &[f32]) {
-    expand_integer_impl(src, dst, phases)
-}
-
-/// For `w == k * low_w` with centred pixels (`sx == 1/k`, no offset):
-/// output `k*j + t` sits at source `j + (t + 0.5) / k - 0.5`, so each
-/// phase `t` mixes pixel j with one neighbour by a fixed weight.
-fn integer_phases(w: usize, low_w: usize, sx: f32, ox: f32) -> Vec<f32> {
-    if low_w == 0 || w % low_w != 0 || ox != 0.0 {
-        return Vec::new();
-    }
-    let k = w / low_w;
-    if !(2..=16).contains(&k) || (sx * k as f32 - 1.0).abs() > 1e-6 {
-        return Vec::new();
-    }
-    (0..k).map(|t| (t as f32 + 0.5) / k as f32 - 0.5).collect()
-}
-
-#[inline(always)]
-fn expand_integer_impl(src: &[f32], dst: &mut [f32], phases: &[f32]) {
-    let n = src.len();
-    for (j, d) in dst.chunks_exact_mut(phases.len()).enumerate().take(n) {
-        let b = src[j];
-        let left = src[j.saturating_sub(1)] - b;
-        let right = src[(j + 1).min(n - 1)] - b;
-        for (o, &p) in d.iter_mut().zip(phases) {
-            let (wl, wr) = ((-p).max(0.0), p.max(0.0));
-            *o = b + wl * left + wr * right;
+/// The blocks of [`Upsampler`]'s permute path: a prefix of whole 8-pixel
+/// output blocks whose taps all fall in `base..base + 8`.
+fn permute_plan(xs: &AxisMap, low_w: usize) -> (Vec<u32>, Vec<i32>, Vec<i32>) {
+    let (mut bases, mut p0, mut p1) = (Vec::new(), Vec::new(), Vec::new());
+    for x0 in (0..xs.f.len()).step_by(8) {
+        if x0 + 8 > xs.f.len() {
+            break;
+        }
+        let base = xs.i0[x0] as usize;
+        let fits = (x0..x0 + 8).all(|x| {
+            let (a, b) = (xs.i0[x] as usize, xs.i1[x] as usize);
+            a >= base && b >= base && a < base + 8 && b < base + 8
+        });
+        if !fits || base + 8 > low_w {
+            break;
+        }
+        bases.push(base as u32);
+        for x in x0..x0 + 8 {
+            p0.push((xs.i0[x] as usize - base) as i32);
+            p1.push((xs.i1[x] as usize - base) as i32);
         }
     }
+    (bases, p0, p1)
 }
 
 #[inline(always)]
@@ -491,6 +473,41 @@ pub(crate) fn blend_row_f32(fg: &mut [u8], bg: &[f32], alpha: &[u8]) {
 mod simd {
     use std::arch::x86_64::*;
 
+    /// The permute blocks of a horizontal expansion; returns how many
+    /// output pixels were written.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn expand(
+        src: &[f32],
+        dst: &mut [f32],
+        bases: &[u32],
+        perm0: &[i32],
+        perm1: &[i32],
+        f: &[f32],
+    ) -> usize {
+        let n = bases.len();
+        assert!(perm0.len() >= 8 * n && perm1.len() >= 8 * n && f.len() >= 8 * n);
+        assert!(dst.len() >= 8 * n);
+        for (b, &base) in bases.iter().enumerate() {
+            let base = base as usize;
+            assert!(base + 8 <= src.len());
+            // SAFETY: the asserts bound every load and store: src[base..
+            // base + 8], and 8 elements at 8 * b of the other slices.
+            unsafe {
+                let v = _mm256_loadu_ps(src.as_ptr().add(base));
+                let i0 = _mm256_loadu_si256(perm0.as_ptr().add(8 * b) as *const __m256i);
+                let i1 = _mm256_loadu_si256(perm1.as_ptr().add(8 * b) as *const __m256i);
+                let a = _mm256_permutevar8x32_ps(v, i0);
+                let c = _mm256_permutevar8x32_ps(v, i1);
+                let w = _mm256_loadu_ps(f.as_ptr().add(8 * b));
+                _mm256_storeu_ps(
+                    dst.as_mut_ptr().add(8 * b),
+                    _mm256_fmadd_ps(_mm256_sub_ps(c, a), w, a),
+                );
+            }
+        }
+        8 * n
+    }
+
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn load8(p: *const u8) -> __m256 {
@@ -560,7 +577,7 @@ mod tests {
     fn box_mean_of_constant_is_constant_and_window_is_clipped() {
         let (w, h) = (7, 5);
         let src = vec![3.0f32; w * h];
-        let (mut dst, mut tmp) = (vec![0.0; w * h], vec![0.0; w * h]);
+        let (mut dst, mut tmp) = (vec![0.0; w * h], vec![0.0; w * h + w]);
         box_mean(&src, &mut dst, &mut tmp, w, h, 2);
         assert!(dst.iter().all(|&v| (v - 3.0).abs() < 1e-6));
         let mut src = vec![0.0f32; w * h];
@@ -589,7 +606,7 @@ mod tests {
                     (state >> 24) as f32
                 })
                 .collect();
-            let (mut dst, mut tmp) = (vec![0.0; w * h], vec![0.0; w * h]);
+            let (mut dst, mut tmp) = (vec![0.0; w * h], vec![0.0; w * h + w]);
             box_mean(&src, &mut dst, &mut tmp, w, h, r);
             for y in 0..h {
                 for x in 0..w {
@@ -605,6 +622,37 @@ mod tests {
                         (got - sum / n).abs() < 1e-3,
                         "{w}x{h} r{r} at {x},{y}: {got} vs {}",
                         sum / n
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn upsampler_matches_direct_bilinear() {
+        let (lw, lh) = (37, 11);
+        let grid: Vec<f32> = (0..lw * lh).map(|i| ((i * 7919) % 101) as f32).collect();
+        // Integer 4x and 5x, a letterbox-like fractional scale with offset.
+        for (w, h, s, o) in [
+            (148, 44, 0.25, 0.0),
+            (185, 55, 0.2, 0.0),
+            (100, 30, 0.37, 1.3),
+        ] {
+            let mut up = Upsampler::new(w, h, lw, lh, s, o, s, o);
+            let (xs, ys) = (AxisMap::new(w, lw, s, o), AxisMap::new(h, lh, s, o));
+            for y in 0..h {
+                let (row, _) = up.row(y, &[&grid]);
+                for x in 0..w {
+                    let at = |yy: u32, xx: u32| grid[yy as usize * lw + xx as usize];
+                    let top = at(ys.i0[y], xs.i0[x])
+                        + xs.f[x] * (at(ys.i0[y], xs.i1[x]) - at(ys.i0[y], xs.i0[x]));
+                    let bot = at(ys.i1[y], xs.i0[x])
+                        + xs.f[x] * (at(ys.i1[y], xs.i1[x]) - at(ys.i1[y], xs.i0[x]));
+                    let want = top + ys.f[y] * (bot - top);
+                    assert!(
+                        (row[x] - want).abs() < 1e-3,
+                        "{w}x{h} at {x},{y}: {} vs {want}",
+                        row[x]
                     );
                 }
             }
