@@ -642,7 +642,7 @@ mod tests {
             let (xs, ys) = (AxisMap::new(w, lw, s, o), AxisMap::new(h, lh, s, o));
             for y in 0..h {
                 let (row, _) = up.row(y, &[&grid]);
-                for x in 0..w {
+                for (x, &got) in row.iter().enumerate().take(w) {
                     let at = |yy: u32, xx: u32| grid[yy as usize * lw + xx as usize];
                     let top = at(ys.i0[y], xs.i0[x])
                         + xs.f[x] * (at(ys.i0[y], xs.i1[x]) - at(ys.i0[y], xs.i0[x]));
@@ -650,9 +650,8 @@ mod tests {
                         + xs.f[x] * (at(ys.i1[y], xs.i1[x]) - at(ys.i1[y], xs.i0[x]));
                     let want = top + ys.f[y] * (bot - top);
                     assert!(
-                        (row[x] - want).abs() < 1e-3,
-                        "{w}x{h} at {x},{y}: {} vs {want}",
-                        row[x]
+                        (got - want).abs() < 1e-3,
+                        "{w}x{h} at {x},{y}: {got} vs {want}"
                     );
                 }
             }
