@@ -8,7 +8,7 @@
 //! is one pass that upsamples A, B and applies them.
 
 use crate::frame::I420Mut;
-use crate::resample::{Upsampler, affine_row_inplace, box_mean, downscale4};
+use crate::resample::{Upsampler, affine_row_inplace, box_mean, downscale};
 
 /// Guided filter window radius at quarter resolution (about 9 px at full).
 const RADIUS: usize = 2;
@@ -88,7 +88,7 @@ impl BeautyFilter {
         let (lw, lh) = self.low;
         {
             let f: &I420Mut<'_> = frame;
-            downscale4(|y| f.y_row(y), w, h, &mut self.i, &mut self.acc, false);
+            downscale(|y| f.y_row(y), w, h, 4, &mut self.i, &mut self.acc, false);
             // Chroma is half size, so a 2x2 average lands on the same grid;
             // reuse the 4x helper on a virtual half-resolution plane.
             chroma_to_grid(|y| f.u_row(y), w / 2, h / 2, lw, lh, &mut self.u);

@@ -191,13 +191,15 @@ fn box_mean_impl(src: &[f32], dst: &mut [f32], tmp: &mut [f32], w: usize, h: usi
     }
 }
 
-/// Averages 4x4 blocks of a u8 plane into `dst` (`ceil(w/4) x ceil(h/4)`),
-/// partial blocks at the right/bottom edge averaging what they cover.
-/// With `invert`, averages `255 - p` instead.
-pub(crate) fn downscale4<'a>(
+/// Averages `f x f` blocks (f = 4 or 8) of a u8 plane into `dst`
+/// (`ceil(w/f) x ceil(h/f)`), partial blocks at the right/bottom edge
+/// averaging what they cover. With `invert`, averages `255 - p` instead.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn downscale<'a>(
     rows: impl Fn(usize) -> &'a [u8],
     w: usize,
     h: usize,
+    f: usize,
     dst: &mut [f32],
     acc: &mut [u16],
     invert: bool,
@@ -205,40 +207,46 @@ pub(crate) fn downscale4<'a>(
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: AVX2 and FMA were detected at run time.
-        unsafe { downscale4_avx2(rows, w, h, dst, acc, invert) };
+        unsafe { downscale_avx2(rows, w, h, f, dst, acc, invert) };
         return;
     }
-    downscale4_impl(rows, w, h, dst, acc, invert)
+    downscale_impl(rows, w, h, f, dst, acc, invert)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn downscale4_avx2<'a>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn downscale_avx2<'a>(
     rows: impl Fn(usize) -> &'a [u8],
     w: usize,
     h: usize,
+    f: usize,
     dst: &mut [f32],
     acc: &mut [u16],
     invert: bool,
 ) {
-    downscale4_impl(rows, w, h, dst, acc, invert)
+    downscale_impl(rows, w, h, f, dst, acc, invert)
 }
 
 #[inline(always)]
-fn downscale4_impl<'a>(
+#[allow(clippy::too_many_arguments)]
+fn downscale_impl<'a>(
     rows: impl Fn(usize) -> &'a [u8],
     w: usize,
     h: usize,
+    f: usize,
     dst: &mut [f32],
     acc: &mut [u16],
     invert: bool,
 ) {
-    let (lw, lh) = (w.div_ceil(4), h.div_ceil(4));
+    // u16 sums hold up to 257 rows of 255.
+    let f = f.clamp(1, 16);
+    let (lw, lh) = (w.div_ceil(f), h.div_ceil(f));
     let acc = &mut acc[..w];
     for ly in 0..lh {
         acc.fill(0);
-        let y0 = ly * 4;
-        let y1 = (y0 + 4).min(h);
+        let y0 = ly * f;
+        let y1 = (y0 + f).min(h);
         for y in y0..y1 {
             for (a, &p) in acc.iter_mut().zip(&rows(y)[..w]) {
                 *a += p as u16;
@@ -246,13 +254,19 @@ fn downscale4_impl<'a>(
         }
         let rows_n = (y1 - y0) as f32;
         let out = &mut dst[ly * lw..(ly + 1) * lw];
-        let full = w / 4;
-        let scale = 1.0 / (rows_n * 4.0);
-        for (o, c) in out[..full].iter_mut().zip(acc.chunks_exact(4)) {
-            *o = (c[0] + c[1] + c[2] + c[3]) as f32 * scale;
+        let full = w / f;
+        let scale = 1.0 / (rows_n * f as f32);
+        if f == 4 {
+            for (o, c) in out[..full].iter_mut().zip(acc.chunks_exact(4)) {
+                *o = (c[0] + c[1] + c[2] + c[3]) as f32 * scale;
+            }
+        } else {
+            for (o, c) in out[..full].iter_mut().zip(acc.chunks_exact(f)) {
+                *o = c.iter().map(|&v| v as u32).sum::<u32>() as f32 * scale;
+            }
         }
         if full < lw {
-            let rest = &acc[full * 4..];
+            let rest = &acc[full * f..];
             let s: u32 = rest.iter().map(|&v| v as u32).sum();
             out[full] = s as f32 / (rows_n * rest.len() as f32);
         }
@@ -312,6 +326,14 @@ impl Upsampler {
             perm0,
             perm1,
         }
+    }
+
+    pub fn width(&self) -> usize {
+        self.xs.f.len()
+    }
+
+    pub fn height(&self) -> usize {
+        self.ys.f.len()
     }
 
     /// Forget cached rows (the low-resolution grids changed).

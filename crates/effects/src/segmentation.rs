@@ -41,6 +41,8 @@ pub struct SegmentationModel {
     /// Luma of the model input, in [0, 1], kept as the guide for edge-aware
     /// mask upsampling.
     guide: Vec<f32>,
+    /// One vertically interpolated Y, U and V row of the frame.
+    rows: [Vec<f32>; 3],
 }
 
 impl SegmentationModel {
@@ -73,6 +75,7 @@ impl SegmentationModel {
                 offset_y: 0.0,
             },
             guide: vec![0.0; w * h],
+            rows: Default::default(),
         })
     }
 
@@ -141,6 +144,7 @@ impl SegmentationModel {
         };
         self.interpreter.input_mut().fill(0.0);
         self.guide.fill(0.0);
+        self.rows = [vec![0.0; fw], vec![0.0; fw / 2], vec![0.0; fw / 2]];
     }
 
     /// Fills the model input from `frame` (BT.601 limited range -> RGB).
@@ -149,46 +153,36 @@ impl SegmentationModel {
         let s = &self.sampling;
         let w = self.width;
         let input = self.interpreter.input_mut();
+        let [yrow, urow, vrow] = &mut self.rows;
         for (j, my) in (s.y_range.0..s.y_range.1).enumerate() {
-            let (ly0, ly1, lfy) = (
-                s.luma_y.i0[j] as usize,
-                s.luma_y.i1[j] as usize,
-                s.luma_y.f[j],
-            );
-            let (cy0, cy1, cfy) = (
-                s.chroma_y.i0[j] as usize,
-                s.chroma_y.i1[j] as usize,
-                s.chroma_y.f[j],
-            );
-            let (ya, yb) = (frame.y_row(ly0), frame.y_row(ly1));
-            let (ua, ub) = (frame.u_row(cy0), frame.u_row(cy1));
-            let (va, vb) = (frame.v_row(cy0), frame.v_row(cy1));
-            for (i, mx) in (s.x_range.0..s.x_range.1).enumerate() {
-                let (lx0, lx1, lfx) = (
-                    s.luma_x.i0[i] as usize,
-                    s.luma_x.i1[i] as usize,
-                    s.luma_x.f[i],
-                );
-                let (cx0, cx1, cfx) = (
-                    s.chroma_x.i0[i] as usize,
-                    s.chroma_x.i1[i] as usize,
-                    s.chroma_x.f[i],
-                );
-                let bil = |a: &[u8], b: &[u8], x0: usize, x1: usize, fx: f32, fy: f32| {
-                    let top = a[x0] as f32 + fx * (a[x1] as f32 - a[x0] as f32);
-                    let bot = b[x0] as f32 + fx * (b[x1] as f32 - b[x0] as f32);
-                    top + fy * (bot - top)
-                };
-                let y = bil(ya, yb, lx0, lx1, lfx, lfy);
-                let u = bil(ua, ub, cx0, cx1, cfx, cfy) - 128.0;
-                let v = bil(va, vb, cx0, cx1, cfx, cfy) - 128.0;
+            // Vertical taps first, over whole rows (vectorised), then the
+            // horizontal taps per model pixel.
+            let (ly0, ly1) = (s.luma_y.i0[j] as usize, s.luma_y.i1[j] as usize);
+            let (cy0, cy1) = (s.chroma_y.i0[j] as usize, s.chroma_y.i1[j] as usize);
+            lerp_u8_rows(yrow, frame.y_row(ly0), frame.y_row(ly1), s.luma_y.f[j]);
+            lerp_u8_rows(urow, frame.u_row(cy0), frame.u_row(cy1), s.chroma_y.f[j]);
+            lerp_u8_rows(vrow, frame.v_row(cy0), frame.v_row(cy1), s.chroma_y.f[j]);
+            let row_start = my * w + s.x_range.0;
+            let n = s.x_range.1 - s.x_range.0;
+            let rgb_row = &mut input[row_start * 3..(row_start + n) * 3];
+            let guide_row = &mut self.guide[row_start..row_start + n];
+            let taps = |m: &crate::resample::AxisMap, row: &[f32], i: usize| {
+                let (a, b) = (row[m.i0[i] as usize], row[m.i1[i] as usize]);
+                a + m.f[i] * (b - a)
+            };
+            for (i, (rgb, g)) in rgb_row
+                .chunks_exact_mut(3)
+                .zip(guide_row.iter_mut())
+                .enumerate()
+            {
+                let y = taps(&s.luma_x, yrow, i);
+                let u = taps(&s.chroma_x, urow, i) - 128.0;
+                let v = taps(&s.chroma_x, vrow, i) - 128.0;
                 let c = 1.164_383_6 * (y - 16.0);
-                let px = my * w + mx;
-                let rgb = &mut input[px * 3..px * 3 + 3];
                 rgb[0] = ((c + 1.596_026_8 * v) * (1.0 / 255.0)).clamp(0.0, 1.0);
                 rgb[1] = ((c - 0.391_762_3 * u - 0.812_967_6 * v) * (1.0 / 255.0)).clamp(0.0, 1.0);
                 rgb[2] = ((c + 2.017_232_2 * u) * (1.0 / 255.0)).clamp(0.0, 1.0);
-                self.guide[px] = y * (1.0 / 255.0);
+                *g = y * (1.0 / 255.0);
             }
         }
     }
@@ -210,3 +204,13 @@ impl SegmentationModel {
         &mut self.interpreter
     }
 }
+
+#[inline(always)]
+fn lerp_u8_rows_impl(out: &mut [f32], a: &[u8], b: &[u8], f: f32) {
+    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        let (a, b) = (a as f32, b as f32);
+        *o = a + f * (b - a);
+    }
+}
+
+crate::resample::avx2_or_portable!(lerp_u8_rows, lerp_u8_rows_impl, (out: &mut [f32], a: &[u8], b: &[u8], f: f32));
