@@ -625,8 +625,8 @@ mod avx2 {
     avx2_variant!(resize_generic(g: &ResizeGeometry, input: &[f32], out: &mut [f32]));
 
     /// 1x1 convolution as a `[pixels x cin] * [cin x cout]` product, tiled
-    /// 4 pixels x 16 output channels so each weight load feeds four FMAs
-    /// and the eight accumulators stay in registers. `cout % 8 == 0`.
+    /// 6 pixels x 16 output channels (12 accumulators in registers).
+    /// `cout % 8 == 0`.
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn pointwise(
@@ -648,84 +648,83 @@ mod avx2 {
         // SAFETY (whole block): the asserts above bound every index used:
         // pixel rows < pixels, input columns < cin, output columns < cout.
         unsafe {
-            while p + 4 <= pixels {
-                let x0 = ip.add(p * cin);
-                let x1 = x0.add(cin);
-                let x2 = x1.add(cin);
-                let x3 = x2.add(cin);
+            while p + 6 <= pixels {
                 let mut co = 0;
                 while co + 16 <= cout {
-                    let b0 = _mm256_loadu_ps(bp.add(co));
-                    let b1 = _mm256_loadu_ps(bp.add(co + 8));
-                    let (mut a00, mut a01, mut a10, mut a11) = (b0, b1, b0, b1);
-                    let (mut a20, mut a21, mut a30, mut a31) = (b0, b1, b0, b1);
-                    for ci in 0..cin {
-                        let wr = wp.add(ci * cout + co);
-                        let w0 = _mm256_loadu_ps(wr);
-                        let w1 = _mm256_loadu_ps(wr.add(8));
-                        let v0 = _mm256_broadcast_ss(&*x0.add(ci));
-                        let v1 = _mm256_broadcast_ss(&*x1.add(ci));
-                        let v2 = _mm256_broadcast_ss(&*x2.add(ci));
-                        let v3 = _mm256_broadcast_ss(&*x3.add(ci));
-                        a00 = _mm256_fmadd_ps(v0, w0, a00);
-                        a01 = _mm256_fmadd_ps(v0, w1, a01);
-                        a10 = _mm256_fmadd_ps(v1, w0, a10);
-                        a11 = _mm256_fmadd_ps(v1, w1, a11);
-                        a20 = _mm256_fmadd_ps(v2, w0, a20);
-                        a21 = _mm256_fmadd_ps(v2, w1, a21);
-                        a30 = _mm256_fmadd_ps(v3, w0, a30);
-                        a31 = _mm256_fmadd_ps(v3, w1, a31);
-                    }
-                    let o = op.add(p * cout + co);
-                    _mm256_storeu_ps(o, a00);
-                    _mm256_storeu_ps(o.add(8), a01);
-                    _mm256_storeu_ps(o.add(cout), a10);
-                    _mm256_storeu_ps(o.add(cout + 8), a11);
-                    _mm256_storeu_ps(o.add(2 * cout), a20);
-                    _mm256_storeu_ps(o.add(2 * cout + 8), a21);
-                    _mm256_storeu_ps(o.add(3 * cout), a30);
-                    _mm256_storeu_ps(o.add(3 * cout + 8), a31);
+                    pw_tile::<6, 2>(ip, p, cin, wp, bp, cout, co, op);
                     co += 16;
                 }
                 if co < cout {
-                    let b0 = _mm256_loadu_ps(bp.add(co));
-                    let (mut a0, mut a1, mut a2, mut a3) = (b0, b0, b0, b0);
-                    for ci in 0..cin {
-                        let w0 = _mm256_loadu_ps(wp.add(ci * cout + co));
-                        a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(&*x0.add(ci)), w0, a0);
-                        a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(&*x1.add(ci)), w0, a1);
-                        a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(&*x2.add(ci)), w0, a2);
-                        a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(&*x3.add(ci)), w0, a3);
-                    }
-                    let o = op.add(p * cout + co);
-                    _mm256_storeu_ps(o, a0);
-                    _mm256_storeu_ps(o.add(cout), a1);
-                    _mm256_storeu_ps(o.add(2 * cout), a2);
-                    _mm256_storeu_ps(o.add(3 * cout), a3);
+                    pw_tile::<6, 1>(ip, p, cin, wp, bp, cout, co, op);
                 }
                 super::act_slice::<true>(
                     act,
-                    std::slice::from_raw_parts_mut(op.add(p * cout), 4 * cout),
+                    std::slice::from_raw_parts_mut(op.add(p * cout), 6 * cout),
                 );
-                p += 4;
+                p += 6;
             }
             while p < pixels {
-                let x0 = ip.add(p * cin);
                 let mut co = 0;
-                while co < cout {
-                    let mut a0 = _mm256_loadu_ps(bp.add(co));
-                    for ci in 0..cin {
-                        let w0 = _mm256_loadu_ps(wp.add(ci * cout + co));
-                        a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(&*x0.add(ci)), w0, a0);
-                    }
-                    _mm256_storeu_ps(op.add(p * cout + co), a0);
-                    co += 8;
+                while co + 16 <= cout {
+                    pw_tile::<1, 2>(ip, p, cin, wp, bp, cout, co, op);
+                    co += 16;
+                }
+                if co < cout {
+                    pw_tile::<1, 1>(ip, p, cin, wp, bp, cout, co, op);
                 }
                 super::act_slice::<true>(
                     act,
                     std::slice::from_raw_parts_mut(op.add(p * cout), cout),
                 );
                 p += 1;
+            }
+        }
+    }
+
+    /// P pixels x NV*8 output channels of a pointwise product, all in
+    /// registers across the whole `cin` loop: each weight load feeds P
+    /// FMAs, each input broadcast NV.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn pw_tile<const P: usize, const NV: usize>(
+        ip: *const f32,
+        p: usize,
+        cin: usize,
+        wp: *const f32,
+        bp: *const f32,
+        cout: usize,
+        co: usize,
+        op: *mut f32,
+    ) {
+        // SAFETY: the caller guarantees rows p..p+P of the input
+        // (`cin` wide) and output (`cout` wide) exist and co + 8 * NV <=
+        // cout.
+        unsafe {
+            let mut b = [_mm256_setzero_ps(); NV];
+            for (v, bv) in b.iter_mut().enumerate() {
+                *bv = _mm256_loadu_ps(bp.add(co + 8 * v));
+            }
+            let mut acc = [b; P];
+            let x = ip.add(p * cin);
+            for ci in 0..cin {
+                let wr = wp.add(ci * cout + co);
+                let mut wv = [_mm256_setzero_ps(); NV];
+                for (v, w) in wv.iter_mut().enumerate() {
+                    *w = _mm256_loadu_ps(wr.add(8 * v));
+                }
+                for (k, accp) in acc.iter_mut().enumerate() {
+                    let xv = _mm256_broadcast_ss(&*x.add(k * cin + ci));
+                    for (a, w) in accp.iter_mut().zip(&wv) {
+                        *a = _mm256_fmadd_ps(xv, *w, *a);
+                    }
+                }
+            }
+            for (k, accp) in acc.iter().enumerate() {
+                let o = op.add((p + k) * cout + co);
+                for (v, a) in accp.iter().enumerate() {
+                    _mm256_storeu_ps(o.add(8 * v), *a);
+                }
             }
         }
     }
