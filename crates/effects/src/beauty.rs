@@ -8,7 +8,7 @@
 //! is one pass that upsamples A, B and applies them.
 
 use crate::frame::I420Mut;
-use crate::resample::{Upsampler, affine_row_inplace, box_mean, downscale};
+use crate::resample::{Upsampler, box_mean, downscale};
 
 /// Guided filter window radius at quarter resolution (about 9 px at full).
 const RADIUS: usize = 2;
@@ -117,8 +117,8 @@ impl BeautyFilter {
 
         self.up.invalidate();
         for y in 0..h {
-            let (a, b) = self.up.row(y, &[&self.a, &self.b]);
-            affine_row_inplace(frame.y_row_mut(y), a, b);
+            self.up
+                .affine_row(y, &self.a, &self.b, None, frame.y_row_mut(y));
         }
     }
 }

@@ -5,7 +5,7 @@
 //! (He & Sun's fast guided filter), snaps the coarse mask to real edges.
 
 use crate::frame::I420Mut;
-use crate::resample::{Upsampler, affine_row, box_mean};
+use crate::resample::{Upsampler, box_mean};
 use crate::segmentation::Letterbox;
 
 /// Tuning of the mask refinement.
@@ -171,13 +171,9 @@ impl MaskRefiner {
 
         self.upsampler.invalidate();
         for y in 0..fh {
-            let (a, b) = self.upsampler.row(y, &[&self.a, &self.b]);
-            affine_row(
-                &mut self.alpha_y[y * fw..(y + 1) * fw],
-                frame.y_row(y),
-                a,
-                b,
-            );
+            let out = &mut self.alpha_y[y * fw..(y + 1) * fw];
+            self.upsampler
+                .affine_row(y, &self.a, &self.b, Some(frame.y_row(y)), out);
         }
         let cw = fw / 2;
         for cy in 0..fh / 2 {

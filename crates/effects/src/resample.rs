@@ -369,6 +369,44 @@ impl Upsampler {
     }
 
     /// Full-resolution row `y` of each grid (one or two grids).
+    /// Full-resolution row `y` of `out = A * guide + B` (clamped to a
+    /// byte) for coefficient grids A and B, in one pass over the expanded
+    /// rows. `guide: None` means `out` is its own guide (in place).
+    pub fn affine_row(
+        &mut self,
+        y: usize,
+        a: &[f32],
+        b: &[f32],
+        guide: Option<&[u8]>,
+        out: &mut [u8],
+    ) {
+        let (r0, r1, f) = (self.ys.i0[y] as usize, self.ys.i1[y] as usize, self.ys.f[y]);
+        let s0 = self.slot_for(r0, r1, &[a, b]);
+        let s1 = self.slot_for(r1, r0, &[a, b]);
+        let rows = [
+            &self.rows[s0][0],
+            &self.rows[s1][0],
+            &self.rows[s0][1],
+            &self.rows[s1][1],
+        ];
+        let n = out.len().min(rows[0].len());
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            let op = out.as_mut_ptr();
+            let g = guide.map_or(op as *const u8, |g| g[..n].as_ptr());
+            // SAFETY: AVX2 and FMA were detected at run time; n bounds
+            // every slice (the guide was sliced to n above).
+            done = unsafe { simd::lerp_affine(op, g, rows, f, n) };
+        }
+        for x in done..n {
+            let a = rows[0][x] + f * (rows[1][x] - rows[0][x]);
+            let b = rows[2][x] + f * (rows[3][x] - rows[2][x]);
+            let g = guide.map_or(out[x], |g| g[x]) as f32;
+            out[x] = (a * g + b + 0.5).clamp(0.0, 255.0) as u8;
+        }
+    }
+
     pub fn row(&mut self, y: usize, grids: &[&[f32]]) -> (&[f32], &[f32]) {
         let (r0, r1, f) = (self.ys.i0[y] as usize, self.ys.i1[y] as usize, self.ys.f[y]);
         let s0 = self.slot_for(r0, r1, grids);
@@ -432,43 +470,6 @@ pub(crate) fn lerp_rows(out: &mut [f32], a: &[f32], b: &[f32], f: f32) {
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn has_avx2() -> bool {
     is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-}
-
-#[inline(always)]
-fn affine_row_impl(out: &mut [u8], guide: &[u8], a: &[f32], b: &[f32]) {
-    for (((o, &g), &a), &b) in out.iter_mut().zip(guide).zip(a).zip(b) {
-        *o = (a * g as f32 + b + 0.5).clamp(0.0, 255.0) as u8;
-    }
-}
-
-/// `out = clamp(a * guide + b)` per pixel. `out` may be `guide` (in place)
-/// through [`affine_row_inplace`].
-pub(crate) fn affine_row(out: &mut [u8], guide: &[u8], a: &[f32], b: &[f32]) {
-    let n = out.len().min(guide.len()).min(a.len()).min(b.len());
-    let mut done = 0;
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: AVX2 and FMA were detected at run time; n bounds all
-        // four slices.
-        done = unsafe { simd::affine(out.as_mut_ptr(), guide.as_ptr(), a.as_ptr(), b.as_ptr(), n) };
-    }
-    affine_row_impl(&mut out[done..n], &guide[done..n], &a[done..n], &b[done..n]);
-}
-
-/// `row = clamp(a * row + b)` per pixel.
-pub(crate) fn affine_row_inplace(row: &mut [u8], a: &[f32], b: &[f32]) {
-    let n = row.len().min(a.len()).min(b.len());
-    let mut done = 0;
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        let p = row.as_mut_ptr();
-        // SAFETY: AVX2 and FMA were detected at run time; n bounds all
-        // slices; each 8-pixel group is read before it is written.
-        done = unsafe { simd::affine(p, p, a.as_ptr(), b.as_ptr(), n) };
-    }
-    for ((p, &a), &b) in row[done..n].iter_mut().zip(&a[done..n]).zip(&b[done..n]) {
-        *p = (a * *p as f32 + b + 0.5).clamp(0.0, 255.0) as u8;
-    }
 }
 
 /// `fg = bg + (fg - bg) * alpha / 255` per pixel, `bg` in f32.
@@ -547,24 +548,30 @@ mod simd {
         unsafe { _mm_storel_epi64(p as *mut __m128i, _mm_packus_epi16(w, w)) };
     }
 
-    /// Whole groups of 8 of `out = a * guide + b`; returns how many pixels
-    /// were done. `out` may equal `guide`.
+    /// Whole groups of 8 of `out = lerp(a0, a1, f) * guide + lerp(b0, b1,
+    /// f)`; `out` may equal `guide`. Returns how many pixels were done.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn affine(
+    pub(super) unsafe fn lerp_affine(
         out: *mut u8,
         guide: *const u8,
-        a: *const f32,
-        b: *const f32,
+        rows: [&Vec<f32>; 4],
+        f: f32,
         n: usize,
     ) -> usize {
+        let fv = _mm256_set1_ps(f);
         let mut i = 0;
-        // SAFETY: i + 8 <= n and the caller guarantees n elements at each
-        // pointer.
+        assert!(rows.iter().all(|r| r.len() >= n));
+        // SAFETY: i + 8 <= n, every row holds n values (asserted) and the
+        // caller guarantees n bytes at out and guide.
         unsafe {
             while i + 8 <= n {
-                let g = load8(guide.add(i));
-                let v = _mm256_fmadd_ps(_mm256_loadu_ps(a.add(i)), g, _mm256_loadu_ps(b.add(i)));
-                store8(out.add(i), v);
+                let a0 = _mm256_loadu_ps(rows[0].as_ptr().add(i));
+                let a1 = _mm256_loadu_ps(rows[1].as_ptr().add(i));
+                let b0 = _mm256_loadu_ps(rows[2].as_ptr().add(i));
+                let b1 = _mm256_loadu_ps(rows[3].as_ptr().add(i));
+                let a = _mm256_fmadd_ps(_mm256_sub_ps(a1, a0), fv, a0);
+                let b = _mm256_fmadd_ps(_mm256_sub_ps(b1, b0), fv, b0);
+                store8(out.add(i), _mm256_fmadd_ps(a, load8(guide.add(i)), b));
                 i += 8;
             }
         }
