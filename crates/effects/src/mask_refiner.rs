@@ -135,39 +135,25 @@ impl MaskRefiner {
             _ => 0.0,
         };
         self.last_timestamp_us = Some(timestamp_us);
-        for (s, &m) in self.smoothed.iter_mut().zip(mask) {
-            *s = m + keep * (*s - m);
-        }
+        ema(&mut self.smoothed, mask, keep);
 
         // Guided filter: q = a * I + b with a, b fitted per window.
         let (w, h, r) = (grid.0, grid.1, self.settings.radius);
-        for (((ip, ii), &i), &p) in self
-            .ip
-            .iter_mut()
-            .zip(self.ii.iter_mut())
-            .zip(guide)
-            .zip(&self.smoothed)
-        {
-            *ip = i * p;
-            *ii = i * i;
-        }
+        products(&mut self.ip, &mut self.ii, guide, &self.smoothed);
         box_mean(guide, &mut self.mean_i, &mut self.tmp, w, h, r);
         box_mean(&self.smoothed, &mut self.mean_p, &mut self.tmp, w, h, r);
         box_mean(&self.ip, &mut self.mean_ip, &mut self.tmp, w, h, r);
         box_mean(&self.ii, &mut self.mean_ii, &mut self.tmp, w, h, r);
-        let eps = self.settings.epsilon;
-        for k in 0..n {
-            let (mi, mp) = (self.mean_i[k], self.mean_p[k]);
-            let var = self.mean_ii[k] - mi * mi;
-            let cov = self.mean_ip[k] - mi * mp;
-            let a = cov / (var + eps);
-            self.ip[k] = a;
-            self.ii[k] = mp - a * mi;
-        }
+        // Full resolution will compute alpha = 255 * (a * Y / 255 + b) =
+        // a * Y + 255 b, so b is fitted pre-scaled by 255.
+        guided_fit(
+            (&self.mean_i, &self.mean_p, &self.mean_ip, &self.mean_ii),
+            &mut self.ip,
+            &mut self.ii,
+            self.settings.epsilon,
+        );
         box_mean(&self.ip, &mut self.a, &mut self.tmp, w, h, r);
         box_mean(&self.ii, &mut self.b, &mut self.tmp, w, h, r);
-        // Full resolution: alpha = 255 * (a * Y / 255 + b) = a * Y + 255 b.
-        self.b.iter_mut().for_each(|b| *b *= 255.0);
 
         self.upsampler.invalidate();
         for y in 0..fh {
@@ -227,3 +213,39 @@ fn average_2x2(top: &[u8], bot: &[u8], out: &mut [u8]) {
     }
     average_2x2_impl(top, bot, out)
 }
+
+type Means<'a> = (&'a [f32], &'a [f32], &'a [f32], &'a [f32]);
+
+/// Per-window guided filter fit: a = cov(I, p) / (var(I) + eps),
+/// b = 255 * (mean(p) - a * mean(I)).
+#[inline(always)]
+fn guided_fit_impl(means: Means<'_>, a: &mut [f32], b: &mut [f32], eps: f32) {
+    let (mi, mp, mip, mii) = means;
+    let it = mi.iter().zip(mp).zip(mip).zip(mii);
+    for ((a, b), (((&mi, &mp), &mip), &mii)) in a.iter_mut().zip(b.iter_mut()).zip(it) {
+        let var = mii - mi * mi;
+        let cov = mip - mi * mp;
+        *a = cov / (var + eps);
+        *b = 255.0 * (mp - *a * mi);
+    }
+}
+
+crate::resample::avx2_or_portable!(guided_fit, guided_fit_impl, (means: Means<'_>, a: &mut [f32], b: &mut [f32], eps: f32));
+
+#[inline(always)]
+fn ema_impl(smoothed: &mut [f32], mask: &[f32], keep: f32) {
+    for (s, &m) in smoothed.iter_mut().zip(mask) {
+        *s = m + keep * (*s - m);
+    }
+}
+
+#[inline(always)]
+fn products_impl(ip: &mut [f32], ii: &mut [f32], guide: &[f32], p: &[f32]) {
+    for (((ip, ii), &i), &p) in ip.iter_mut().zip(ii.iter_mut()).zip(guide).zip(p) {
+        *ip = i * p;
+        *ii = i * i;
+    }
+}
+
+crate::resample::avx2_or_portable!(ema, ema_impl, (smoothed: &mut [f32], mask: &[f32], keep: f32));
+crate::resample::avx2_or_portable!(products, products_impl, (ip: &mut [f32], ii: &mut [f32], guide: &[f32], p: &[f32]));

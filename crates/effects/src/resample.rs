@@ -72,7 +72,7 @@ pub(crate) fn box_mean(
         unsafe { box_mean_avx2(src, dst, tmp, w, h, r) };
         return;
     }
-    box_mean_impl(src, dst, tmp, w, h, r)
+    box_mean_impl(src, dst, tmp, w, h, r, false)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -85,16 +85,35 @@ unsafe fn box_mean_avx2(
     h: usize,
     r: usize,
 ) {
-    box_mean_impl(src, dst, tmp, w, h, r)
+    box_mean_impl(src, dst, tmp, w, h, r, true)
 }
 
 #[inline(always)]
-fn box_mean_impl(src: &[f32], dst: &mut [f32], tmp: &mut [f32], w: usize, h: usize, r: usize) {
+fn box_mean_impl(
+    src: &[f32],
+    dst: &mut [f32],
+    tmp: &mut [f32],
+    w: usize,
+    h: usize,
+    r: usize,
+    avx2: bool,
+) {
     if w == 0 || h == 0 {
         return;
     }
     let (tmp, col) = tmp[..w * h + w].split_at_mut(w * h);
     let (src, dst) = (&src[..w * h], &mut dst[..w * h]);
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        for (s, t) in src.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+            // SAFETY: only the AVX2 entry point passes avx2 = true, after
+            // runtime detection.
+            unsafe { simd::box_row(s, t, col, r) };
+        }
+        vertical_box(tmp, dst, col, w, h, r);
+        return;
+    }
+    let _ = avx2;
     // Horizontal running sums. Each row's sum is a serial chain of adds,
     // so four rows are interleaved to keep the adder busy; the interior
     // (full window) runs without branches or divisions.
@@ -158,9 +177,14 @@ fn box_mean_impl(src: &[f32], dst: &mut [f32], tmp: &mut [f32], w: usize, h: usi
         }
         y += k_rows;
     }
-    // Vertical: a running row of column sums slides down (one row in, one
-    // out), O(1) per pixel and vectorised across x; each output row is the
-    // sums times that row's 1 / count.
+    vertical_box(tmp, dst, col, w, h, r);
+}
+
+/// Vertical box mean of `tmp` into `dst`: a running row of column sums
+/// (`col`) slides down (one row in, one out), O(1) per pixel and vectorised
+/// across x; each output row is the sums times that row's 1 / count.
+#[inline(always)]
+fn vertical_box(tmp: &[f32], dst: &mut [f32], col: &mut [f32], w: usize, h: usize, r: usize) {
     let col = &mut col[..w];
     col.copy_from_slice(&tmp[..w]);
     for yy in 1..=r.min(h - 1) {
@@ -495,6 +519,75 @@ pub(crate) fn blend_row_f32(fg: &mut [u8], bg: &[f32], alpha: &[u8]) {
 #[cfg(target_arch = "x86_64")]
 mod simd {
     use std::arch::x86_64::*;
+
+    /// Inclusive prefix sum of 8 lanes.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn scan8(x: __m256) -> __m256 {
+        let x = _mm256_add_ps(
+            x,
+            _mm256_castsi256_ps(_mm256_slli_si256(_mm256_castps_si256(x), 4)),
+        );
+        let x = _mm256_add_ps(
+            x,
+            _mm256_castsi256_ps(_mm256_slli_si256(_mm256_castps_si256(x), 8)),
+        );
+        // Carry the low half's total into the high half.
+        let low_total = _mm256_shuffle_ps(x, x, 0xff);
+        _mm256_add_ps(x, _mm256_permute2f128_ps(low_total, low_total, 0x08))
+    }
+
+    /// One row of a horizontal box mean (window clipped at the ends) via a
+    /// vectorised prefix sum kept in `prefix`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn box_row(src: &[f32], dst: &mut [f32], prefix: &mut [f32], r: usize) {
+        let w = src.len();
+        assert!(dst.len() >= w && prefix.len() >= w);
+        let mut carry = _mm256_setzero_ps();
+        let mut x = 0;
+        // SAFETY: x + 8 <= w bounds every access in the loops below.
+        unsafe {
+            while x + 8 <= w {
+                let v = _mm256_add_ps(scan8(_mm256_loadu_ps(src.as_ptr().add(x))), carry);
+                _mm256_storeu_ps(prefix.as_mut_ptr().add(x), v);
+                let top = _mm256_shuffle_ps(v, v, 0xff);
+                carry = _mm256_permute2f128_ps(top, top, 0x11);
+                x += 8;
+            }
+        }
+        let mut run = if x > 0 { prefix[x - 1] } else { 0.0 };
+        for i in x..w {
+            run += src[i];
+            prefix[i] = run;
+        }
+        let sum = |x: usize| {
+            let hi = prefix[(x + r).min(w - 1)];
+            let lo = if x > r { prefix[x - r - 1] } else { 0.0 };
+            (hi - lo) / ((x + r).min(w - 1) + 1 - x.saturating_sub(r)) as f32
+        };
+        // Interior: full windows, x in [r + 1, w - r).
+        let (start, end) = ((r + 1).min(w), w.saturating_sub(r).max((r + 1).min(w)));
+        for (x, d) in dst.iter_mut().enumerate().take(start) {
+            *d = sum(x);
+        }
+        let inv = _mm256_set1_ps(1.0 / (2 * r + 1) as f32);
+        let mut x = start;
+        // SAFETY: x + 8 <= end <= w - r, so x + r + 7 < w and x - r - 1 >= 0.
+        unsafe {
+            while x + 8 <= end {
+                let hi = _mm256_loadu_ps(prefix.as_ptr().add(x + r));
+                let lo = _mm256_loadu_ps(prefix.as_ptr().add(x - r - 1));
+                _mm256_storeu_ps(
+                    dst.as_mut_ptr().add(x),
+                    _mm256_mul_ps(_mm256_sub_ps(hi, lo), inv),
+                );
+                x += 8;
+            }
+        }
+        for (x, d) in dst.iter_mut().enumerate().take(w).skip(x) {
+            *d = sum(x);
+        }
+    }
 
     /// The permute blocks of a horizontal expansion; returns how many
     /// output pixels were written.
