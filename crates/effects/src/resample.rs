@@ -374,6 +374,7 @@ impl Upsampler {
         for (g, grid) in grids.iter().enumerate() {
             let src = &grid[low_row * self.low_w..(low_row + 1) * self.low_w];
             let dst = &mut self.rows[s][g];
+            #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
             let mut done = 0;
             #[cfg(target_arch = "x86_64")]
             if has_avx2() {
@@ -414,6 +415,7 @@ impl Upsampler {
             &self.rows[s1][1],
         ];
         let n = out.len().min(rows[0].len());
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
         let mut done = 0;
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
@@ -499,6 +501,7 @@ pub(crate) fn has_avx2() -> bool {
 /// `fg = bg + (fg - bg) * alpha / 255` per pixel, `bg` in f32.
 pub(crate) fn blend_row_f32(fg: &mut [u8], bg: &[f32], alpha: &[u8]) {
     let n = fg.len().min(bg.len()).min(alpha.len());
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
