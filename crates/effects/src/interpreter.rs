@@ -57,7 +57,11 @@ enum Kernel {
     Mean {
         channels: usize,
     },
-    Resize(ResizeGeometry),
+    Resize {
+        g: ResizeGeometry,
+        columns: Vec<(u32, u32, f32)>,
+        row: Vec<f32>,
+    },
     Activation,
 }
 
@@ -541,7 +545,11 @@ impl Planner<'_, '_> {
                     half_pixel_centers: op.option_u8(3, 0)? != 0,
                 };
                 Ok(Some(Step {
-                    kernel: Kernel::Resize(g),
+                    kernel: Kernel::Resize {
+                        columns: kernels::resize_columns(&g),
+                        row: vec![0.0; g.in_w * g.channels],
+                        g,
+                    },
                     a,
                     b: None,
                     out,
@@ -591,7 +599,7 @@ fn fuse_activations(steps: Vec<Step>, graph_output: usize) -> Vec<Step> {
             if let Some(p) = fused.iter_mut().rev().find(|p| p.out == s.a) {
                 let fusable = !matches!(
                     p.kernel,
-                    Kernel::Activation | Kernel::Mean { .. } | Kernel::Resize(_)
+                    Kernel::Activation | Kernel::Mean { .. } | Kernel::Resize { .. }
                 );
                 if fusable && p.act == Act::None {
                     p.act = s.act;
@@ -828,7 +836,9 @@ impl Interpreter {
                 (Kernel::Add, Some(b)) => kernels::add(isa, a, b, out, s.act),
                 (Kernel::Mul, Some(b)) => kernels::mul(isa, a, b, out, s.act),
                 (Kernel::Mean { channels }, _) => kernels::spatial_mean(isa, a, *channels, out),
-                (Kernel::Resize(g), _) => kernels::resize_bilinear(isa, g, a, out),
+                (Kernel::Resize { g, columns, row }, _) => {
+                    kernels::resize_bilinear(isa, g, columns, a, out, row)
+                }
                 (Kernel::Activation, _) => {
                     out.copy_from_slice(a);
                     kernels::activation(isa, s.act, out);

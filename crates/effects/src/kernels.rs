@@ -574,31 +574,62 @@ impl ResizeGeometry {
     }
 }
 
+/// Per output column: source columns and weight; made once at plan time.
+pub(crate) fn resize_columns(g: &ResizeGeometry) -> Vec<(u32, u32, f32)> {
+    let sx = g.scale(g.in_w, g.out_w);
+    (0..g.out_w)
+        .map(|ox| {
+            let (x0, x1, fx) = g.source(ox, g.in_w, sx);
+            (x0 as u32, x1 as u32, fx)
+        })
+        .collect()
+}
+
+/// Separable: the two source rows are blended once per output row into
+/// `row` (contiguous, vectorised), then each output pixel is one lerp of
+/// two channel vectors of that row.
 #[inline(always)]
-fn resize_generic<const FMA: bool>(g: &ResizeGeometry, input: &[f32], out: &mut [f32]) {
+fn resize_generic<const FMA: bool>(
+    g: &ResizeGeometry,
+    columns: &[(u32, u32, f32)],
+    input: &[f32],
+    out: &mut [f32],
+    row: &mut [f32],
+) {
     let c = g.channels;
-    let (sy, sx) = (g.scale(g.in_h, g.out_h), g.scale(g.in_w, g.out_w));
+    let stride = g.in_w * c;
+    let row = &mut row[..stride];
+    let sy = g.scale(g.in_h, g.out_h);
     for oy in 0..g.out_h {
         let (y0, y1, fy) = g.source(oy, g.in_h, sy);
-        for ox in 0..g.out_w {
-            let (x0, x1, fx) = g.source(ox, g.in_w, sx);
-            let p00 = &input[(y0 * g.in_w + x0) * c..][..c];
-            let p01 = &input[(y0 * g.in_w + x1) * c..][..c];
-            let p10 = &input[(y1 * g.in_w + x0) * c..][..c];
-            let p11 = &input[(y1 * g.in_w + x1) * c..][..c];
-            let o = &mut out[(oy * g.out_w + ox) * c..][..c];
-            let (w00, w01) = ((1.0 - fy) * (1.0 - fx), (1.0 - fy) * fx);
-            let (w10, w11) = (fy * (1.0 - fx), fy * fx);
-            for ((((o, &a), &b), &c), &d) in o.iter_mut().zip(p00).zip(p10).zip(p01).zip(p11) {
-                *o = a * w00 + b * w10 + c * w01 + d * w11;
+        let (r0, r1) = (
+            &input[y0 * stride..][..stride],
+            &input[y1 * stride..][..stride],
+        );
+        for ((o, &a), &b) in row.iter_mut().zip(r0).zip(r1) {
+            *o = madd::<FMA>(fy, b - a, a);
+        }
+        let orow = &mut out[oy * g.out_w * c..][..g.out_w * c];
+        for (o, &(x0, x1, fx)) in orow.chunks_exact_mut(c).zip(columns) {
+            let p0 = &row[x0 as usize * c..][..c];
+            let p1 = &row[x1 as usize * c..][..c];
+            for ((o, &a), &b) in o.iter_mut().zip(p0).zip(p1) {
+                *o = madd::<FMA>(fx, b - a, a);
             }
         }
     }
 }
 
 /// Bilinear resize with TFLite's `align_corners` / `half_pixel_centers`.
-pub(crate) fn resize_bilinear(isa: Isa, g: &ResizeGeometry, input: &[f32], out: &mut [f32]) {
-    dispatch!(isa, resize_generic(g, input, out))
+pub(crate) fn resize_bilinear(
+    isa: Isa,
+    g: &ResizeGeometry,
+    columns: &[(u32, u32, f32)],
+    input: &[f32],
+    out: &mut [f32],
+    row: &mut [f32],
+) {
+    dispatch!(isa, resize_generic(g, columns, input, out, row))
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -622,7 +653,7 @@ mod avx2 {
     avx2_variant!(add_generic(a: &[f32], b: &[f32], out: &mut [f32], act: Act));
     avx2_variant!(mul_generic(a: &[f32], b: &[f32], out: &mut [f32], act: Act));
     avx2_variant!(spatial_mean_generic(input: &[f32], channels: usize, out: &mut [f32]));
-    avx2_variant!(resize_generic(g: &ResizeGeometry, input: &[f32], out: &mut [f32]));
+    avx2_variant!(resize_generic(g: &ResizeGeometry, columns: &[(u32, u32, f32)], input: &[f32], out: &mut [f32], row: &mut [f32]));
 
     /// 1x1 convolution as a `[pixels x cin] * [cin x cout]` product, tiled
     /// 6 pixels x 16 output channels (12 accumulators in registers).
