@@ -866,7 +866,37 @@ mod avx2 {
             while ox < g.out_w {
                 let p_here = if ox + P <= g.out_w { P } else { 1 };
                 let mut acc = [b; P];
-                for ky in 0..g.kh {
+                // Depthwise tile whose every tap column is inside the row:
+                // no per-pixel bounds checks, fully unrolled over P.
+                let interior = DW
+                    && p_here == P
+                    && ox * g.stride_w >= g.pad_left
+                    && (ox + P - 1) * g.stride_w + (g.kw - 1) * g.dil_w < g.in_w + g.pad_left;
+                if interior {
+                    let x_first = ox * g.stride_w - g.pad_left;
+                    for ky in 0..g.kh {
+                        let iy = (oy * g.stride_h + ky * g.dil_h).wrapping_sub(g.pad_top);
+                        if iy >= g.in_h {
+                            continue;
+                        }
+                        let rowp = ip.add(iy * g.in_w * cin + co);
+                        for kx in 0..g.kw {
+                            let wr = wp.add((ky * g.kw + kx) * cout + co);
+                            let mut wv = [_mm256_setzero_ps(); NV];
+                            for (v, w) in wv.iter_mut().enumerate() {
+                                *w = _mm256_loadu_ps(wr.add(8 * v));
+                            }
+                            let base = x_first + kx * g.dil_w;
+                            for (p, accp) in acc.iter_mut().enumerate() {
+                                let x = rowp.add((base + p * g.stride_w) * cin);
+                                for ((a, w), v) in accp.iter_mut().zip(&wv).zip(0..) {
+                                    *a = _mm256_fmadd_ps(_mm256_loadu_ps(x.add(8 * v)), *w, *a);
+                                }
+                            }
+                        }
+                    }
+                }
+                for ky in 0..if interior { 0 } else { g.kh } {
                     let iy = (oy * g.stride_h + ky * g.dil_h).wrapping_sub(g.pad_top);
                     if iy >= g.in_h {
                         continue;
