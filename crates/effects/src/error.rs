@@ -1,0 +1,19 @@
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EffectsError {
+    /// The model bytes are not a well-formed TFLite flatbuffer.
+    #[error("malformed model file: {0}")]
+    MalformedModel(String),
+    /// A well-formed model that uses an operator or layout we do not run.
+    #[error("unsupported model: {0}")]
+    UnsupportedModel(String),
+    /// Frame dimensions, strides or plane sizes that do not fit together.
+    #[error("invalid frame: {0}")]
+    InvalidFrame(String),
+    /// A background image whose buffer does not match its dimensions.
+    #[error("invalid background image: {0}")]
+    InvalidImage(String),
+}
+
+pub type Result<T> = std::result::Result<T, EffectsError>;
