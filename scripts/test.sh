@@ -18,11 +18,12 @@ echo "== format"
 cargo fmt --all -- --check
 echo "== lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== unit and integration tests (codecs, links, protocol, a misbehaving server, PulseAudio, permissions, consent, the app core)"
-cargo test --locked -p talkline-media -p talkline-meeting -p talkline-privacy -p talkline-store -p talkline-client
-echo "== end-to-end tests (real Janus on 127.0.0.1, talkline clients, headless Chromium)"
-# One call at a time: each runs real-time media on a 2-core machine.
-cargo test --locked -p talkline-cli -- --test-threads=1
-echo "== the app: commands through Tauri's mock runtime, then the real window under Xvfb over WebDriver"
-# These start `talkline` CLI clients, built just above.
-cargo test --locked -p talkline-app -- --test-threads=1
+echo "== every test: units, codecs, links, protocol, a misbehaving server, PulseAudio, permissions,"
+echo "   consent, the store and keyring, end-to-end calls through a real Janus on 127.0.0.1 with"
+echo "   talkline clients and headless Chromium, the app's commands through Tauri's mock runtime,"
+echo "   and the real window under Xvfb over WebDriver"
+# One cargo invocation for the whole workspace: cargo resolves features per
+# invocation, so separate `-p` runs would build the dependency tree once per
+# feature set. One test at a time: the calls run real-time media on a
+# 2-core machine.
+cargo test --workspace --locked -- --test-threads=1

@@ -19,6 +19,14 @@ const COMMANDS: &[&str] = &[
     "recent_meetings",
     "next_frame",
     "subscribe_events",
+    "personal_data",
+    "export_personal_data",
+    "delete_history",
+    "clear_cache",
+    "privacy_choices",
+    "set_privacy_choice",
+    "withdraw_consent",
+    "upload_logs",
 ];
 
 fn main() {

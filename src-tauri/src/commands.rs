@@ -7,7 +7,7 @@ use serde::Serialize;
 use talkline_client::core::RecentMeeting;
 use talkline_client::{
     AppCore, AppError, AppEvent, AppStatus, DeviceList, EventSink, JoinRequest, Joined,
-    MeetingTarget, Settings,
+    MeetingTarget, PrivacyChoiceView, Settings, Withdrawal,
 };
 use tauri::State;
 use tauri::ipc::{Channel, Response};
@@ -123,6 +123,48 @@ impl EventSink for ChannelSink {
 pub fn subscribe_events(core: Core<'_>, channel: Channel<AppEvent>) -> Reply<()> {
     core.set_event_sink(Arc::new(ChannelSink(channel)));
     Ok(())
+}
+
+#[tauri::command]
+pub fn personal_data(core: Core<'_>) -> Reply<serde_json::Value> {
+    core.personal_data()
+}
+
+#[tauri::command]
+pub fn export_personal_data(core: Core<'_>) -> Reply<String> {
+    core.export_personal_data()
+}
+
+#[tauri::command]
+pub fn delete_history(core: Core<'_>) -> Reply<()> {
+    core.delete_history()
+}
+
+#[tauri::command]
+pub fn clear_cache(core: Core<'_>) -> Reply<u64> {
+    core.clear_cache()
+}
+
+#[tauri::command]
+pub fn privacy_choices(core: Core<'_>) -> Reply<Vec<PrivacyChoiceView>> {
+    core.privacy_choices()
+}
+
+#[tauri::command]
+pub fn set_privacy_choice(core: Core<'_>, id: String, granted: bool) -> Reply<()> {
+    core.set_privacy_choice(&id, granted)
+}
+
+/// Only ever called by the user's click on "Upload logs".
+#[tauri::command]
+pub async fn upload_logs(core: Core<'_>) -> Reply<usize> {
+    core.upload_logs().await
+}
+
+/// Deletes the user's data and closes the app (the reply may not arrive).
+#[tauri::command]
+pub async fn withdraw_consent(core: Core<'_>) -> Reply<Withdrawal> {
+    core.withdraw_consent().await
 }
 
 /// Keeps `Serialize` in scope for the command macro's return types.

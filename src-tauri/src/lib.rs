@@ -7,7 +7,7 @@ mod commands;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use talkline_client::{AppCore, CoreConfig};
+use talkline_client::{AppCore, CoreConfig, LogFiles};
 use talkline_meeting::ServerUrl;
 use talkline_store::{KeyVault, KeyringVault};
 use tauri::{Manager, Runtime};
@@ -37,6 +37,14 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::recent_meetings,
         commands::next_frame,
         commands::subscribe_events,
+        commands::personal_data,
+        commands::export_personal_data,
+        commands::delete_history,
+        commands::clear_cache,
+        commands::privacy_choices,
+        commands::set_privacy_choice,
+        commands::withdraw_consent,
+        commands::upload_logs,
     ])
 }
 
@@ -56,19 +64,51 @@ fn data_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, String> {
         .map_err(|e| format!("no place for app data: {e}"))
 }
 
+/// The core for this app: its data, cache and webview folders, the log
+/// files (which `logs` writes through) and where exports go.
 pub fn core_for<R: Runtime>(
     app: &tauri::App<R>,
     vault: Arc<dyn KeyVault>,
+    logs: Arc<LogFiles>,
 ) -> Result<Arc<AppCore>, String> {
+    let paths = app.path();
+    let data_dir = data_dir(app)?;
+    // The webview keeps its own storage under the app's identifier; it goes
+    // with everything else when consent is withdrawn.
+    let webview_dirs: Vec<PathBuf> = [paths.app_data_dir(), paths.app_local_data_dir()]
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|d| *d != data_dir)
+        .collect();
+    let cache_dirs: Vec<PathBuf> = paths.app_cache_dir().into_iter().collect();
+    let export_dir = paths
+        .download_dir()
+        .or_else(|_| paths.home_dir())
+        .unwrap_or_else(|_| data_dir.join("exports"));
     let core = AppCore::new(CoreConfig {
-        data_dir: data_dir(app)?,
+        data_dir,
         default_server: default_server()?,
         vault,
+        logs,
+        cache_dirs,
+        webview_dirs,
+        export_dir,
     })
     .map_err(|e| e.to_string())?;
     let handle = app.handle().clone();
     core.set_exit_hook(Box::new(move || handle.exit(0)));
     Ok(core)
+}
+
+/// Logs go to the terminal and to daily files in the data folder.
+fn start_logging<R: Runtime>(app: &tauri::App<R>) -> Result<Arc<LogFiles>, String> {
+    let logs = LogFiles::new(data_dir(app)?.join("logs"));
+    let _ = env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("info,tao=warn,wry=warn"),
+    )
+    .target(env_logger::Target::Pipe(Box::new(logs.writer())))
+    .try_init();
+    Ok(logs)
 }
 
 /// Without a GPU (no DRM render node: virtual machines, Xvfb, remote
@@ -95,13 +135,10 @@ fn prefer_direct_rendering_without_gpu() {
 pub fn run() {
     #[cfg(target_os = "linux")]
     prefer_direct_rendering_without_gpu();
-    let _ = env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or("info,tao=warn,wry=warn"),
-    )
-    .try_init();
     let app = with_commands(tauri::Builder::default())
         .setup(|app| {
-            let core = core_for(app, Arc::new(KeyringVault::talkline()))?;
+            let logs = start_logging(app)?;
+            let core = core_for(app, Arc::new(KeyringVault::talkline()), logs)?;
             app.manage(core);
             Ok(())
         })
@@ -113,8 +150,8 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    app.run(|handle, event| {
-        if let tauri::RunEvent::ExitRequested { .. } = event {
+    app.run(|handle, event| match event {
+        tauri::RunEvent::ExitRequested { .. } => {
             // Leave the meeting (a goodbye to the server) and release the
             // camera and microphone before the process ends.
             if let Some(core) = handle.try_state::<Arc<AppCore>>() {
@@ -122,5 +159,17 @@ pub fn run() {
                 tauri::async_runtime::block_on(core.shutdown());
             }
         }
+        tauri::RunEvent::Exit => {
+            // After a withdrawal the webview may have written its last
+            // state since the files were deleted: delete once more.
+            if let Some(core) = handle.try_state::<Arc<AppCore>>() {
+                if core.withdrawn() {
+                    if let Err(e) = core.delete_remaining_files() {
+                        eprintln!("error: {e}");
+                    }
+                }
+            }
+        }
+        _ => {}
     });
 }

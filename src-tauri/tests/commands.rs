@@ -31,12 +31,15 @@ struct TestApp {
 
 impl TestApp {
     fn new(data_dir: &std::path::Path, server: &str, vault: Arc<dyn KeyVault>) -> Self {
-        let core = AppCore::new(CoreConfig {
-            data_dir: data_dir.into(),
-            default_server: ServerUrl::parse(server).expect("server url"),
+        Self::with_config(CoreConfig::in_dir(
+            data_dir.into(),
+            ServerUrl::parse(server).expect("server url"),
             vault,
-        })
-        .expect("core");
+        ))
+    }
+
+    fn with_config(config: CoreConfig) -> Self {
+        let core = AppCore::new(config).expect("core");
         let app = talkline_app::with_commands(mock_builder())
             .build(mock_context(noop_assets()))
             .expect("mock app");
@@ -408,4 +411,211 @@ fn the_app_joins_a_janus_room_and_shows_who_is_there() {
     let recent = app.ok("recent_meetings", json!({}));
     assert_eq!(recent[0]["room"], 1234, "{recent}");
     bob.stop();
+}
+
+#[test]
+fn withdrawing_consent_mid_call_leaves_no_personal_data_and_exits() {
+    let janus = support::Janus::start();
+    let mut bob = support::Client::join(&janus.link(1234), "Bob", &["--duration", "40"]);
+    bob.wait_for("joined meeting 1234", Duration::from_secs(10));
+
+    let root = support::scratch_dir("withdraw");
+    let vault = Arc::new(MemoryVault::default());
+    let mut config = CoreConfig::in_dir(
+        root.join("data"),
+        ServerUrl::parse(&janus.url()).expect("server url"),
+        Arc::clone(&vault) as Arc<dyn KeyVault>,
+    );
+    config.cache_dirs = vec![root.join("cache")];
+    config.webview_dirs = vec![root.join("webview")];
+    config.export_dir = root.join("downloads");
+    let logs = Arc::clone(&config.logs);
+    let app = TestApp::with_config(config);
+    let exited = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Arc::clone(&exited);
+    app.core.set_exit_hook(Box::new(move || {
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    }));
+
+    const NAME: &str = "Zelda Quintana";
+    app.accept_policy();
+    app.grant("camera");
+    app.grant("microphone");
+    app.ok(
+        "set_privacy_choice",
+        json!({ "id": "beauty", "granted": true }),
+    );
+    app.ok(
+        "set_settings",
+        json!({ "settings": { "displayName": NAME, "camera": "test", "microphone": null, "speaker": null } }),
+    );
+    app.ok(
+        "join",
+        json!({ "request": { "input": "1234", "displayName": NAME, "camera": "test", "microphone": "test", "speaker": "none" } }),
+    );
+    bob.wait_for(&format!("+ {NAME} joined"), Duration::from_secs(10));
+    // What else the app keeps: a cache, the webview's storage, a custom
+    // background, a log line.
+    for dir in ["cache", "webview", "data/backgrounds"] {
+        std::fs::create_dir_all(root.join(dir)).expect("dir");
+    }
+    std::fs::write(root.join("cache/page.bin"), NAME).expect("cache file");
+    std::fs::write(root.join("webview/storage.db"), NAME).expect("webview file");
+    std::fs::write(root.join("data/backgrounds/me.jpg"), NAME).expect("background");
+    logs.append(b"joined a meeting\n", 1_796_000_000)
+        .expect("log");
+
+    // Everything kept is shown, and a complete copy can be taken.
+    let data = app.ok("personal_data", json!({}));
+    assert_eq!(data["meetings"][0]["display_name"], NAME, "{data}");
+    assert_eq!(data["backgrounds"], json!(["me.jpg"]));
+    assert_eq!(data["logs"][0]["name"], "talkline-2026-11-30.log", "{data}");
+    assert!(
+        data["consent"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|r| r["subject"] == "feature:beauty")),
+        "{data}"
+    );
+    let export = app.ok("export_personal_data", json!({}));
+    let export: Value = serde_json::from_slice(
+        &std::fs::read(export.as_str().expect("the export's path")).expect("export file"),
+    )
+    .expect("JSON export");
+    assert_eq!(export["meetings"][0]["room"], 1234);
+    assert_eq!(export["logs"][0]["text"], "joined a meeting\n");
+
+    let report = app.ok("withdraw_consent", json!({}));
+    assert!(
+        exited.load(std::sync::atomic::Ordering::SeqCst),
+        "the app did not exit"
+    );
+    assert!(
+        report["deleted"].as_array().is_some_and(|d| d.len() >= 4),
+        "{report}"
+    );
+    bob.wait_for(&format!("- {NAME} left"), Duration::from_secs(5));
+    assert!(
+        vault.load().expect("vault").is_none(),
+        "the key is still kept"
+    );
+    for dir in ["data", "cache", "webview"] {
+        assert!(!root.join(dir).exists(), "{dir} is still there");
+    }
+    // Only the user's own export remains.
+    let left: Vec<_> = std::fs::read_dir(&root)
+        .expect("root")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, ["downloads"], "left behind: {left:?}");
+    // Nothing is written again, and the app refuses to keep anything.
+    logs.append(b"after\n", 1_796_000_000).expect("log");
+    assert_eq!(app.err("get_settings", json!({}))["kind"], "state");
+    assert!(!root.join("data").exists(), "data written after withdrawal");
+    bob.stop();
+}
+
+/// A one-request HTTP server on 127.0.0.1: returns the port and a handle
+/// that yields the request it received (or `None` if none came).
+fn one_request_server(status: &'static str) -> (u16, std::thread::JoinHandle<Option<String>>) {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let handle = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let (mut conn, _) = loop {
+            match listener.accept() {
+                Ok(c) => break c,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(_) => return None,
+            }
+        };
+        conn.set_nonblocking(false).ok()?;
+        conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        let mut request = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = conn.read(&mut buf).ok()?;
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request);
+            if let Some(head_end) = text.find("\r\n\r\n") {
+                let length = text[..head_end]
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if request.len() >= head_end + 4 + length {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        let reply = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        conn.write_all(reply.as_bytes()).ok()?;
+        Some(String::from_utf8_lossy(&request).into_owned())
+    });
+    (port, handle)
+}
+
+#[test]
+fn logs_are_uploaded_only_when_the_user_asks_with_consent_on() {
+    let root = support::scratch_dir("upload");
+    let config = CoreConfig::in_dir(
+        root.join("data"),
+        ServerUrl::parse("ws://127.0.0.1:9").expect("server url"),
+        Arc::new(MemoryVault::default()),
+    );
+    let logs = Arc::clone(&config.logs);
+    let app = TestApp::with_config(config);
+    app.accept_policy();
+    logs.append(b"call ended: 2 participants\n", 1_796_000_000)
+        .expect("log");
+    let (port, server) = one_request_server("200 OK");
+    let url = format!("http://127.0.0.1:{port}/logs");
+    let settings = |url: &str| json!({ "settings": { "displayName": "", "camera": null, "microphone": null, "speaker": null, "logUploadUrl": url } });
+    assert_eq!(
+        app.err("set_settings", settings("ftp://127.0.0.1/x"))["kind"],
+        "invalid"
+    );
+    app.ok("set_settings", settings(&url));
+    // Off by default: asking is refused, and nothing reaches the server.
+    assert_eq!(app.err("upload_logs", json!({}))["kind"], "consent_denied");
+    app.ok(
+        "set_privacy_choice",
+        json!({ "id": "log-upload", "granted": true }),
+    );
+    let sent = app.ok("upload_logs", json!({}));
+    let request = server.join().expect("server thread").expect("a request");
+    assert!(request.starts_with("POST /logs HTTP/1.1"), "{request}");
+    assert!(
+        request.contains("===== talkline-2026-11-30.log =====\ncall ended: 2 participants\n"),
+        "{request}"
+    );
+    assert!(sent.as_u64().is_some_and(|n| n > 20), "{sent}");
+
+    // A server that refuses, and one that is not there, are told apart.
+    let (port, server) = one_request_server("403 Forbidden");
+    app.ok(
+        "set_settings",
+        settings(&format!("http://127.0.0.1:{port}/logs")),
+    );
+    let refused = app.err("upload_logs", json!({}));
+    assert_eq!(refused["kind"], "refused", "{refused}");
+    assert!(server.join().expect("server thread").is_some());
+    let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead = closed.local_addr().expect("addr").port();
+    drop(closed);
+    app.ok(
+        "set_settings",
+        settings(&format!("http://127.0.0.1:{dead}/logs")),
+    );
+    assert_eq!(app.err("upload_logs", json!({}))["kind"], "unreachable");
 }

@@ -201,6 +201,127 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         "return document.getElementById('settings-status').textContent === 'Saved.';",
     );
     shot(&window, "6-settings");
+
+    // The privacy section: each permission's answer, each feature's consent.
+    assert!(
+        driver.eval(
+            "return document.getElementById('choice-camera').checked;",
+            json!([])
+        ) == json!(true),
+        "the camera was allowed before joining"
+    );
+    driver.click("#choice-beauty");
+    driver.wait_for(
+        "the beauty consent recorded",
+        LONG,
+        "return document.getElementById('privacy-status').textContent.includes('Beauty face processing: on');",
+    );
+
+    // Your data: everything kept, a complete copy.
+    driver.click("#open-personal-data");
+    driver.wait_visible("#screen-data", LONG);
+    let shown = driver.text("#data-sections");
+    assert!(
+        shown.contains("Meeting 1234") && shown.contains("Winnie P."),
+        "{shown}"
+    );
+    assert!(shown.contains("feature:beauty: yes"), "{shown}");
+    driver.click("#data-export");
+    let saved = driver.wait_for(
+        "the export",
+        LONG,
+        "const t = document.getElementById('data-status').textContent; return t.startsWith('A complete copy') && t;",
+    );
+    shot(&window, "7-your-data");
+    let saved = saved.as_str().unwrap_or_default();
+    let export_path = saved
+        .trim_start_matches("A complete copy was saved to ")
+        .trim_end_matches('.');
+    let export: Value =
+        serde_json::from_slice(&std::fs::read(export_path).expect("the export file"))
+            .expect("the export is JSON");
+    assert_eq!(export["meetings"][0]["room"], 1234, "{export}");
+    assert!(
+        export["logs"].as_array().is_some_and(|l| !l.is_empty()),
+        "no logs in {export}"
+    );
+
+    // Withdrawal: confirm, and the app deletes everything and closes.
+    driver.click("#data-back");
+    driver.wait_visible("#screen-settings", LONG);
+    driver.click("#withdraw-consent");
+    driver.wait_visible("#withdraw-dialog", LONG);
+    shot(&window, "8-withdraw");
+    let secrets = window.keyring_secrets("talkline");
+    assert!(
+        secrets.contains("secret = "),
+        "the key was never in the keyring: {secrets}"
+    );
+    // The app may close before the click is answered.
+    driver.eval(
+        "setTimeout(() => document.getElementById('withdraw-confirm').click(), 0); return true;",
+        json!([]),
+    );
+    let deadline = Instant::now() + LONG;
+    while window.pid().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the app did not close after withdrawal"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let secrets = window.keyring_secrets("talkline");
+    assert!(
+        !secrets.contains("secret = "),
+        "the key is still in the keyring: {secrets}"
+    );
+    let export_dir = std::path::Path::new(export_path)
+        .parent()
+        .map(std::path::Path::to_path_buf);
+    let server = janus.url();
+    let leftovers = files_containing(&window.home, &["Winnie", server.as_str()], &|p| {
+        export_dir.as_deref().is_some_and(|d| p.starts_with(d))
+            || p.ends_with("driver.log")
+            || p.ends_with("Xvfb_screen0")
+            || p.ends_with("bus-address")
+    });
+    assert!(
+        leftovers.is_empty(),
+        "personal data left after withdrawal: {leftovers:?}"
+    );
+    assert!(
+        !window.home.join("data/app.talkline.client").exists(),
+        "the app's data folder is still there"
+    );
     drop(window);
     bob.stop();
+}
+
+/// Files under `dir` (except `skip`) whose bytes contain one of `needles`.
+fn files_containing(
+    dir: &std::path::Path,
+    needles: &[&str],
+    skip: &dyn Fn(&std::path::Path) -> bool,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if skip(&path) {
+            continue;
+        }
+        if path.is_dir() {
+            found.extend(files_containing(&path, needles, skip));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            if needles
+                .iter()
+                .any(|n| bytes.windows(n.len()).any(|w| w == n.as_bytes()))
+            {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
 }

@@ -23,6 +23,8 @@ export interface Settings {
   camera: string | null;
   microphone: string | null;
   speaker: string | null;
+  /** Where "Upload logs" sends the logs; "" until set. */
+  logUploadUrl: string;
 }
 
 export interface Device {
@@ -87,6 +89,30 @@ export type AppEvent =
   | { type: "self_muted"; audioMuted: boolean; videoMuted: boolean };
 
 /** What every failed command rejects with (AppError's serialised form). */
+export interface PrivacyChoice {
+  id: string;
+  kind: "permission" | "feature";
+  title: string;
+  explanation: string;
+  /** null: never asked yet. */
+  granted: boolean | null;
+}
+
+/** What the app keeps, as `personal_data` returns it. */
+export interface PersonalData {
+  settings: { key: string; value: string }[];
+  meetings: { server: string; room: number; display_name: string; joined_at: number; left_at: number | null }[];
+  schedules: { title: string; link: string; starts_at: number; ends_at: number }[];
+  scans: { payload: string; scanned_at: number }[];
+  consent: { subject: string; granted: number; policy_version: string; decided_at: number }[];
+  logs: { name: string; bytes: number }[];
+  backgrounds: string[];
+}
+
+export interface Withdrawal {
+  deleted: string[];
+}
+
 export class AppFailure extends Error {
   readonly kind: string;
   readonly permission?: string;
@@ -133,6 +159,14 @@ export const api = {
   recentMeetings: () => call<RecentMeeting[]>("recent_meetings"),
   /** The newest frame of `tile` after sequence `after`: header + I420, or empty. */
   nextFrame: (tile: string, after: number) => call<ArrayBuffer>("next_frame", { tile, after }),
+  personalData: () => call<PersonalData>("personal_data"),
+  exportPersonalData: () => call<string>("export_personal_data"),
+  deleteHistory: () => call<void>("delete_history"),
+  clearCache: () => call<number>("clear_cache"),
+  privacyChoices: () => call<PrivacyChoice[]>("privacy_choices"),
+  setPrivacyChoice: (id: string, granted: boolean) => call<void>("set_privacy_choice", { id, granted }),
+  uploadLogs: () => call<number>("upload_logs"),
+  withdrawConsent: () => call<Withdrawal>("withdraw_consent"),
   subscribe: (onEvent: (event: AppEvent) => void) => {
     const channel = new Channel<AppEvent>();
     channel.onmessage = onEvent;

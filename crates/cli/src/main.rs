@@ -4,6 +4,7 @@ mod spec;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -19,7 +20,11 @@ use talkline_meeting::{
     CallCommand, CallConfig, CallEvent, CallState, MeetingError, MeetingLink, ServerUrl,
 };
 
-use spec::{CameraSpec, MicSpec, SpeakerSpec};
+use spec::{BackgroundSpec, CameraSpec, MicSpec, SpeakerSpec};
+use talkline_effects::{Background, EffectsSettings};
+use talkline_media::effects::{
+    EffectedSource, EffectsControl, builtin_background, load_background,
+};
 
 /// The WebRTC stack reports recoverable protocol noise as warnings.
 const QUIET_LOGS: &str =
@@ -84,6 +89,22 @@ struct JoinArgs {
     /// Join with the camera off.
     #[arg(long)]
     camera_off: bool,
+    /// none | blur | blur:STRENGTH | dusk | meadow | studio | FILE.png/.jpg
+    /// (computed on this device only)
+    #[arg(long, default_value = "none")]
+    background: String,
+    /// Skin smoothing and brightening, 0 (off) to 1 (on this device only).
+    #[arg(long, default_value = "0")]
+    beauty: String,
+}
+
+fn describe(background: &Background) -> &'static str {
+    match background {
+        Background::None => "none",
+        Background::Blur { .. } => "blur",
+        Background::Replace(_) => "picture",
+        _ => "other",
+    }
 }
 
 /// Exit codes a script can act on.
@@ -183,6 +204,36 @@ fn open_mic(spec: &MicSpec) -> Result<Option<Box<dyn AudioSource>>, String> {
     })
 }
 
+/// Turns the `--background` choice into what the effects pipeline takes;
+/// an unreadable picture is the user's error, not a media failure.
+fn background(spec: &BackgroundSpec) -> Result<Background, String> {
+    Ok(match spec {
+        BackgroundSpec::None => Background::None,
+        BackgroundSpec::Blur(strength) => Background::Blur {
+            strength: *strength,
+        },
+        BackgroundSpec::Builtin(name) => Background::Replace(Arc::new(
+            builtin_background(name).ok_or_else(|| format!("no built-in background {name:?}"))?,
+        )),
+        BackgroundSpec::Image(path) => {
+            let bytes =
+                std::fs::read(path).map_err(|e| format!("--background {}: {e}", path.display()))?;
+            Background::Replace(Arc::new(
+                load_background(&bytes)
+                    .map_err(|e| format!("--background {}: {e}", path.display()))?,
+            ))
+        }
+    })
+}
+
+fn effects_settings(background_text: &str, beauty_text: &str) -> Result<EffectsSettings, String> {
+    Ok(EffectsSettings {
+        beauty: spec::beauty(beauty_text)?,
+        background: background(&spec::background(background_text)?)?,
+        ..Default::default()
+    })
+}
+
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(exit::USAGE)
@@ -209,6 +260,10 @@ async fn join(args: JoinArgs) -> ExitCode {
         (Ok(c), Ok(m), Ok(s)) => (c, m, s),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return usage_error(e),
     };
+    let mut effects = match effects_settings(&args.background, &args.beauty) {
+        Ok(e) => e,
+        Err(e) => return usage_error(e),
+    };
     if let Some(d) = args.duration {
         if !(d > 0.0 && d < 7.0 * 86_400.0) {
             return usage_error("--duration must be a positive number of seconds");
@@ -219,6 +274,21 @@ async fn join(args: JoinArgs) -> ExitCode {
         eprintln!("warning: {e}; joining without video");
         None
     });
+    // Effects run in the capture thread, before the encoder: the pictures
+    // leave this device only as the processed video of the call.
+    let effects_control = EffectsControl::new();
+    let video = match video {
+        Some(source) => {
+            match EffectedSource::wrap(source, effects.clone(), Arc::clone(&effects_control)) {
+                Ok(wrapped) => Some(Box::new(wrapped) as Box<dyn VideoSource>),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(exit::MEDIA);
+                }
+            }
+        }
+        None => None,
+    };
     let audio = open_mic(&mic).unwrap_or_else(|e| {
         eprintln!("warning: {e}; joining without audio");
         None
@@ -281,7 +351,25 @@ async fn join(args: JoinArgs) -> ExitCode {
                 "camera on" => call.command(CallCommand::SetVideoMuted(false)),
                 "leave" => break,
                 "" => {}
-                other => eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, leave"),
+                other => {
+                    let changed = if let Some(spec) = other.strip_prefix("background ") {
+                        effects_settings(spec.trim(), &effects.beauty.to_string()).map(Some)
+                    } else if let Some(level) = other.strip_prefix("beauty ") {
+                        spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
+                    } else {
+                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, leave");
+                        Ok(None)
+                    };
+                    match changed {
+                        Ok(Some(next)) => {
+                            effects = next;
+                            effects_control.set(effects.clone());
+                            println!("effects: background {}, beauty {}", describe(&effects.background), effects.beauty);
+                        }
+                        Ok(None) => {}
+                        Err(e) => eprintln!("error: {e}"),
+                    }
+                }
             },
             event = call.events.recv() => match event {
                 Some(CallEvent::State(CallState::Reconnecting)) => println!("reconnecting…"),

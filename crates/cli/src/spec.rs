@@ -1,4 +1,5 @@
-//! Parsing of `--camera`, `--mic` and `--speaker` values.
+//! Parsing of `--camera`, `--mic`, `--speaker`, `--background` and
+//! `--beauty` values.
 
 use std::path::PathBuf;
 
@@ -23,6 +24,57 @@ pub enum SpeakerSpec {
     Null,
     Default,
     File(PathBuf),
+}
+
+/// What `--background` asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackgroundSpec {
+    None,
+    /// Blur with a strength in [0, 1].
+    Blur(f32),
+    /// One of the built-in pictures (dusk, meadow, studio).
+    Builtin(String),
+    /// A PNG or JPEG file.
+    Image(PathBuf),
+}
+
+pub fn background(text: &str) -> Result<BackgroundSpec, String> {
+    let lower = text.to_ascii_lowercase();
+    match lower.as_str() {
+        "none" | "off" => return Ok(BackgroundSpec::None),
+        "blur" => return Ok(BackgroundSpec::Blur(0.8)),
+        _ => {}
+    }
+    if let Some(strength) = lower.strip_prefix("blur:") {
+        return strength
+            .parse::<f32>()
+            .ok()
+            .filter(|s| (0.0..=1.0).contains(s))
+            .map(BackgroundSpec::Blur)
+            .ok_or_else(|| {
+                format!("background {text:?}: blur strength must be 0 to 1, e.g. blur:0.5")
+            });
+    }
+    if talkline_media::effects::BUILTIN_BACKGROUNDS.contains(&lower.as_str()) {
+        return Ok(BackgroundSpec::Builtin(lower));
+    }
+    if [".png", ".jpg", ".jpeg"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+    {
+        return Ok(BackgroundSpec::Image(text.into()));
+    }
+    Err(format!(
+        "background {text:?}: expected none, blur, blur:STRENGTH, dusk, meadow, studio, or a .png/.jpg file"
+    ))
+}
+
+/// `--beauty`: 0 (off) to 1.
+pub fn beauty(text: &str) -> Result<f32, String> {
+    text.parse::<f32>()
+        .ok()
+        .filter(|b| (0.0..=1.0).contains(b))
+        .ok_or_else(|| format!("beauty {text:?}: expected a number from 0 (off) to 1"))
 }
 
 pub fn camera(text: &str) -> Result<CameraSpec, String> {
@@ -128,6 +180,22 @@ mod tests {
             assert!(mic(bad).is_err(), "{bad}");
         }
         assert_eq!(speaker("out.wav"), Ok(SpeakerSpec::File("out.wav".into())));
+        assert_eq!(background("blur:0.25"), Ok(BackgroundSpec::Blur(0.25)));
+        assert_eq!(
+            background("Dusk"),
+            Ok(BackgroundSpec::Builtin("dusk".into()))
+        );
+        assert_eq!(
+            background("me.JPG"),
+            Ok(BackgroundSpec::Image("me.JPG".into()))
+        );
+        for bad in ["blur:2", "blur:x", "blur:", "beach", "me.gif", ""] {
+            assert!(background(bad).is_err(), "{bad}");
+        }
+        assert_eq!(beauty("0.5"), Ok(0.5));
+        for bad in ["-0.1", "1.5", "x", "", "NaN"] {
+            assert!(beauty(bad).is_err(), "{bad}");
+        }
         assert!(speaker("loud").is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! here; state lives here; the shell forwards `AppEvent`s to its window.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -15,8 +16,10 @@ use tokio::sync::mpsc;
 
 use crate::call::{ActiveCall, DeviceFallback, kind_name};
 use crate::devices::{self, DeviceList};
+use crate::effects::LiveEffects;
 use crate::error::AppError;
 use crate::events::{AppEvent, EventSink};
+use crate::logs::LogFiles;
 use crate::preview::Preview;
 
 /// How long `next_frame` waits for a new picture before answering "none
@@ -27,11 +30,39 @@ const VIDEO_KBPS: u32 = 800;
 const MAX_NAME_CHARS: usize = 64;
 
 pub struct CoreConfig {
-    /// Where the encrypted database lives.
+    /// Where the encrypted database, custom backgrounds and anything else
+    /// the app keeps live; deleted whole when consent is withdrawn.
     pub data_dir: PathBuf,
     /// The server a bare meeting ID means.
     pub default_server: ServerUrl,
     pub vault: Arc<dyn KeyVault>,
+    /// The app's log files (the shell's logger writes through it).
+    pub logs: Arc<LogFiles>,
+    /// Caches: emptied by "Clear cache", deleted on withdrawal.
+    pub cache_dirs: Vec<PathBuf>,
+    /// The webview's own storage: deleted on withdrawal.
+    pub webview_dirs: Vec<PathBuf>,
+    /// Where "Export my data" writes its file (the user's downloads).
+    pub export_dir: PathBuf,
+}
+
+impl CoreConfig {
+    /// Everything under `data_dir` (logs in `data_dir/logs`), exports to
+    /// `data_dir/../exports`: for tests and the CLI.
+    pub fn in_dir(data_dir: PathBuf, default_server: ServerUrl, vault: Arc<dyn KeyVault>) -> Self {
+        let export_dir = data_dir
+            .parent()
+            .map_or_else(|| data_dir.join("exports"), |p| p.join("exports"));
+        Self {
+            logs: LogFiles::new(data_dir.join("logs")),
+            data_dir,
+            default_server,
+            vault,
+            cache_dirs: Vec::new(),
+            webview_dirs: Vec::new(),
+            export_dir,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -62,6 +93,9 @@ pub struct Settings {
     pub camera: Option<String>,
     pub microphone: Option<String>,
     pub speaker: Option<String>,
+    /// Where "Upload logs" sends them; empty until the user sets it.
+    #[serde(default)]
+    pub log_upload_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -107,10 +141,14 @@ impl EventSink for NullSink {
 }
 
 pub struct AppCore {
-    config: CoreConfig,
-    registry: PermissionRegistry,
-    policy: PrivacyPolicy,
-    store: Mutex<Option<Store>>,
+    pub(crate) config: CoreConfig,
+    pub(crate) registry: PermissionRegistry,
+    pub(crate) policy: PrivacyPolicy,
+    pub(crate) store: Mutex<Option<Store>>,
+    /// Beauty and background: the choice in force, reaching the camera.
+    pub(crate) effects: Arc<LiveEffects>,
+    /// Set when consent is withdrawn: the store must not be reopened.
+    pub(crate) withdrawn: AtomicBool,
     tiles: Arc<Tiles>,
     events: Mutex<Arc<dyn EventSink>>,
     preview: Mutex<Option<Preview>>,
@@ -121,7 +159,7 @@ pub struct AppCore {
     exit_hook: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -130,7 +168,7 @@ fn chosen(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
 }
 
-fn now_unix() -> i64 {
+pub(crate) fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -140,11 +178,15 @@ const SETTING_NAME: &str = "display_name";
 const SETTING_CAMERA: &str = "camera";
 const SETTING_MIC: &str = "microphone";
 const SETTING_SPEAKER: &str = "speaker";
+const SETTING_LOG_UPLOAD_URL: &str = "log_upload_url";
 
 impl AppCore {
     pub fn new(config: CoreConfig) -> Result<Arc<Self>, AppError> {
         let registry = PermissionRegistry::builtin()
             .map_err(|e| AppError::Store(format!("the permission registry is broken: {e}")))?;
+        if let Err(e) = config.logs.prune() {
+            log::warn!("old logs not pruned: {e}");
+        }
         Ok(Arc::new(Self {
             config,
             registry,
@@ -157,6 +199,8 @@ impl AppCore {
             joining: tokio::sync::Mutex::new(()),
             preview_levels: Mutex::new(None),
             exit_hook: Mutex::new(None),
+            withdrawn: AtomicBool::new(false),
+            effects: Arc::new(LiveEffects::default()),
         }))
     }
 
@@ -189,7 +233,15 @@ impl AppCore {
 
     /// Runs `f` with the store, opening it on first use. Only local files
     /// and the OS keyring are touched: never the network.
-    fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T, AppError>) -> Result<T, AppError> {
+    pub(crate) fn with_store<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        if self.withdrawn.load(Ordering::Acquire) {
+            return Err(AppError::State(
+                "consent was withdrawn; TalkLine is closing".into(),
+            ));
+        }
         let mut guard = lock(&self.store);
         if guard.is_none() {
             *guard = Some(Store::open_or_create(
@@ -217,7 +269,7 @@ impl AppCore {
         })
     }
 
-    fn require_policy(&self) -> Result<(), AppError> {
+    pub(crate) fn require_policy(&self) -> Result<(), AppError> {
         if self.policy_accepted()? {
             Ok(())
         } else {
@@ -298,6 +350,7 @@ impl AppCore {
                 camera: chosen(s.setting(SETTING_CAMERA)?),
                 microphone: chosen(s.setting(SETTING_MIC)?),
                 speaker: chosen(s.setting(SETTING_SPEAKER)?),
+                log_upload_url: s.setting(SETTING_LOG_UPLOAD_URL)?.unwrap_or_default(),
             })
         })
     }
@@ -310,8 +363,13 @@ impl AppCore {
                 "the display name must be at most {MAX_NAME_CHARS} printable characters"
             )));
         }
+        let upload_url = settings.log_upload_url.trim();
+        if !upload_url.is_empty() {
+            crate::upload::upload_url(upload_url)?;
+        }
         self.with_store(|s| {
             s.set_setting(SETTING_NAME, name)?;
+            s.set_setting(SETTING_LOG_UPLOAD_URL, upload_url)?;
             for (key, value) in [
                 (SETTING_CAMERA, &settings.camera),
                 (SETTING_MIC, &settings.microphone),
@@ -333,7 +391,7 @@ impl AppCore {
             return Ok(None);
         }
         self.ledger_check(Capability::Camera)?;
-        devices::open_camera(&id).map(Some)
+        self.effects.wrap(devices::open_camera(&id)?).map(Some)
     }
 
     fn open_microphone(
@@ -355,6 +413,7 @@ impl AppCore {
     ) -> Result<(), AppError> {
         self.require_policy()?;
         self.stop_preview();
+        self.load_effects();
         let video = self.open_camera(camera)?;
         let audio = self.open_microphone(microphone)?;
         let preview = Preview::start(video, audio, self.tiles.get_or_create("self"))
@@ -410,6 +469,7 @@ impl AppCore {
         }
         // The preview holds the devices the call is about to open.
         self.stop_preview();
+        self.load_effects();
         let video = self.open_camera(request.camera.as_deref())?;
         let audio = self.open_microphone(request.microphone.as_deref())?;
         let audio_out = devices::open_speaker(&devices::speaker_id(
@@ -449,6 +509,7 @@ impl AppCore {
             Arc::clone(&self.tiles),
             Arc::new(Fallback {
                 speaker: request.speaker.clone(),
+                effects: Arc::clone(&self.effects),
             }),
             ended_tx,
         );
@@ -587,6 +648,7 @@ impl talkline_media::sink::AudioSink for Silence {
 
 struct Fallback {
     speaker: Option<String>,
+    effects: Arc<LiveEffects>,
 }
 
 impl DeviceFallback for Fallback {
@@ -596,7 +658,7 @@ impl DeviceFallback for Fallback {
         match kind {
             DeviceKind::Camera => {
                 let id = devices::camera_id(None);
-                match devices::open_camera(&id) {
+                match devices::open_camera(&id).and_then(|c| self.effects.wrap(c)) {
                     Ok(source) => (
                         Some(CallCommand::ReplaceVideoSource(source)),
                         format!(

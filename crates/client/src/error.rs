@@ -25,6 +25,13 @@ pub enum AppError {
     /// Ask the user first (Appendix II's purpose text), then try again.
     #[error("{} needs your permission: {}", .0.title, .0.purpose)]
     ConsentNeeded(ConsentRequest),
+    /// A feature's own consent (beauty, own photos…) is needed first.
+    #[error("{title} needs your consent: {explanation}")]
+    FeatureConsentNeeded {
+        id: &'static str,
+        title: &'static str,
+        explanation: &'static str,
+    },
     #[error("{0}")]
     ConsentDenied(String),
     #[error("accept the privacy policy to continue")]
@@ -46,7 +53,7 @@ impl AppError {
             Self::Refused(_) => "refused",
             Self::Connection(_) => "connection",
             Self::Media(_) => "media",
-            Self::ConsentNeeded(_) => "consent_needed",
+            Self::ConsentNeeded(_) | Self::FeatureConsentNeeded { .. } => "consent_needed",
             Self::ConsentDenied(_) => "consent_denied",
             Self::PolicyNotAccepted => "policy",
             Self::State(_) => "state",
@@ -100,6 +107,16 @@ impl serde::Serialize for AppError {
             map.serialize_entry("permission", request.capability.id())?;
             map.serialize_entry("title", &request.title)?;
             map.serialize_entry("purpose", &request.purpose)?;
+        }
+        if let Self::FeatureConsentNeeded {
+            id,
+            title,
+            explanation,
+        } = self
+        {
+            map.serialize_entry("permission", id)?;
+            map.serialize_entry("title", title)?;
+            map.serialize_entry("purpose", explanation)?;
         }
         map.end()
     }

@@ -6,14 +6,21 @@
 mod call;
 pub mod core;
 pub mod devices;
+pub mod effects;
 pub mod error;
 pub mod events;
+pub mod logs;
+mod personal;
 mod preview;
 mod quality;
+mod upload;
 
 pub use crate::core::{
     AppCore, AppStatus, CoreConfig, JoinRequest, Joined, MeetingTarget, RecentMeeting, Settings,
 };
 pub use devices::{Device, DeviceList};
+pub use effects::{BackgroundOption, EffectsChoice};
 pub use error::AppError;
 pub use events::{AppEvent, EventSink};
+pub use logs::LogFiles;
+pub use personal::{PrivacyChoiceView, Withdrawal};

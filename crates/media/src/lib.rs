@@ -8,6 +8,7 @@ pub mod camera;
 pub mod convert;
 pub mod devices;
 pub mod display;
+pub mod effects;
 pub mod error;
 pub mod frame;
 pub mod opus_codec;

@@ -5,6 +5,7 @@
 
 use talkline_store::{ConsentRecord, Store, StoreError};
 
+use crate::feature::FeatureConsent;
 use crate::policy::PrivacyPolicy;
 use crate::registry::PermissionRegistry;
 
@@ -53,6 +54,25 @@ impl Capability {
     pub fn from_id(id: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.id() == id)
     }
+}
+
+/// One toggle in Settings' privacy section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivacyChoice {
+    pub id: &'static str,
+    pub kind: ChoiceKind,
+    pub title: String,
+    pub explanation: String,
+    /// `None`: a permission never asked for yet.
+    pub granted: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChoiceKind {
+    /// An operating-system permission of Appendix II.
+    Permission,
+    /// A feature's own use of personal data.
+    Feature,
 }
 
 /// The subject under which acceptance of the privacy policy is recorded.
@@ -153,6 +173,52 @@ impl<'a> ConsentLedger<'a> {
     }
 
     /// Each capability and the latest answer (None: never asked).
+    /// Whether the user agreed to what `feature` does (or, never asked,
+    /// its default).
+    pub fn feature_granted(&self, feature: FeatureConsent) -> Result<bool, ConsentError> {
+        if !self.policy_accepted()? {
+            return Err(ConsentError::PolicyNotAccepted);
+        }
+        Ok(self
+            .store
+            .consent(&feature.subject())?
+            .map_or(feature.default_granted(), |r| r.granted))
+    }
+
+    pub fn set_feature(&self, feature: FeatureConsent, granted: bool) -> Result<(), StoreError> {
+        self.store.record_consent(&ConsentRecord {
+            subject: feature.subject(),
+            granted,
+            policy_version: self.policy.version_tag(),
+            decided_at: now_unix(),
+        })
+    }
+
+    /// Every toggle Settings shows: the permissions, then the features.
+    pub fn choices(&self) -> Result<Vec<PrivacyChoice>, ConsentError> {
+        let mut all = Vec::new();
+        for capability in Capability::ALL {
+            let request = self.request_for(capability);
+            all.push(PrivacyChoice {
+                id: capability.id(),
+                kind: ChoiceKind::Permission,
+                title: request.title,
+                explanation: request.purpose,
+                granted: self.store.consent(capability.id())?.map(|r| r.granted),
+            });
+        }
+        for feature in FeatureConsent::ALL {
+            all.push(PrivacyChoice {
+                id: feature.id(),
+                kind: ChoiceKind::Feature,
+                title: feature.title().into(),
+                explanation: feature.explanation().into(),
+                granted: Some(self.feature_granted(feature)?),
+            });
+        }
+        Ok(all)
+    }
+
     pub fn answers(&self) -> Result<Vec<(Capability, Option<bool>)>, StoreError> {
         Capability::ALL
             .into_iter()
@@ -198,6 +264,48 @@ mod tests {
             ledger.require(Capability::Microphone),
             Err(ConsentError::NotAsked(_))
         ));
+    }
+
+    #[test]
+    fn feature_consents_default_off_except_scan_history_and_follow_the_toggle() {
+        let dir = tempdir();
+        let store = store(&dir);
+        let registry = PermissionRegistry::builtin().expect("registry");
+        let policy = PrivacyPolicy::current();
+        let ledger = ConsentLedger::new(&store, &registry, &policy);
+        assert!(matches!(
+            ledger.feature_granted(FeatureConsent::BeautyFaceProcessing),
+            Err(ConsentError::PolicyNotAccepted)
+        ));
+        ledger.record_policy(true).expect("accept");
+        let granted = |f| ledger.feature_granted(f).expect("read");
+        assert!(!granted(FeatureConsent::BeautyFaceProcessing));
+        assert!(!granted(FeatureConsent::LogUpload));
+        assert!(granted(FeatureConsent::ScanHistory));
+        ledger
+            .set_feature(FeatureConsent::BeautyFaceProcessing, true)
+            .expect("on");
+        ledger
+            .set_feature(FeatureConsent::ScanHistory, false)
+            .expect("off");
+        assert!(granted(FeatureConsent::BeautyFaceProcessing));
+        assert!(!granted(FeatureConsent::ScanHistory));
+        let choices = ledger.choices().expect("choices");
+        assert_eq!(
+            choices.len(),
+            Capability::ALL.len() + FeatureConsent::ALL.len()
+        );
+        let camera = choices.iter().find(|c| c.id == "camera").expect("camera");
+        assert_eq!(
+            (camera.kind, camera.granted),
+            (ChoiceKind::Permission, None)
+        );
+        assert!(camera.explanation.starts_with("For video conferencing"));
+        let beauty = choices.iter().find(|c| c.id == "beauty").expect("beauty");
+        assert_eq!(
+            (beauty.kind, beauty.granted),
+            (ChoiceKind::Feature, Some(true))
+        );
     }
 
     #[test]

@@ -3,11 +3,15 @@
 //! desktop equivalents), and the platform files generated from that data.
 
 pub mod consent;
+pub mod feature;
 pub mod generate;
 pub mod policy;
 pub mod registry;
 
-pub use consent::{Capability, ConsentError, ConsentLedger, ConsentRequest};
+pub use consent::{
+    Capability, ChoiceKind, ConsentError, ConsentLedger, ConsentRequest, PrivacyChoice,
+};
+pub use feature::FeatureConsent;
 pub use policy::PrivacyPolicy;
 
 pub use registry::{AndroidEntry, DesktopEntry, IosEntry, PermissionRegistry, RegistryError};

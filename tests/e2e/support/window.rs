@@ -190,6 +190,8 @@ pub struct AppWindow {
     _driver_process: Group,
     _xvfb: Killed,
     screen: PathBuf,
+    /// The app's home: its data, cache and config folders are inside.
+    pub home: PathBuf,
     pub app: PathBuf,
 }
 
@@ -203,7 +205,8 @@ impl AppWindow {
         let driver_process = Command::new("dbus-run-session")
             .args(["--", "sh", "-c"])
             .arg(
-                "echo -n talkline-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+                "echo \"$DBUS_SESSION_BUS_ADDRESS\" > \"$HOME/bus-address\" \
+                 && echo -n talkline-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
                  && exec \"$0\" --port \"$1\" --native-port \"$2\"",
             )
             .arg(tauri_driver())
@@ -235,8 +238,27 @@ impl AppWindow {
             _driver_process: driver_process,
             _xvfb: xvfb,
             screen: home.join("Xvfb_screen0"),
+            home,
             app,
         }
+    }
+
+    /// Every secret the app's Secret Service holds for `service` (what
+    /// `secret-tool search` prints; empty when there is none).
+    pub fn keyring_secrets(&self, service: &str) -> String {
+        let bus = std::fs::read_to_string(self.home.join("bus-address")).expect("the bus address");
+        let out = Command::new("secret-tool")
+            .args(["search", "--all", "--unlock", "service", service])
+            .env("DBUS_SESSION_BUS_ADDRESS", bus.trim())
+            .env("HOME", &self.home)
+            .env("XDG_RUNTIME_DIR", &self.home)
+            .output()
+            .expect("secret-tool (package libsecret-tools)");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     }
 
     /// Saves what the screen shows now as a PNG.

@@ -1,0 +1,242 @@
+//! Beauty and the virtual background as the app offers them: the user's
+//! choice (saved), the consent each needs, and the one place where every
+//! camera the app opens is wrapped so the choice applies before the
+//! self-view and the encoder, and changes live.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use talkline_effects::{Background, EffectsSettings, SegmentationCadence};
+use talkline_media::VideoSource;
+use talkline_media::effects::{
+    BUILTIN_BACKGROUNDS, EffectedSource, EffectsControl, builtin_background, load_background,
+};
+
+use crate::error::AppError;
+
+/// A photo larger than this is refused rather than decoded.
+const MAX_PHOTO_BYTES: usize = 25 * 1024 * 1024;
+/// Segmentation and composition share one 33 ms frame with capture and
+/// encoding: past this, the model runs every other frame.
+const SEGMENTATION_BUDGET_MS: u64 = 12;
+
+/// What the user chose, as the window shows and saves it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EffectsChoice {
+    /// `none`, `blur`, a built-in picture (`dusk`, `meadow`, `studio`) or
+    /// `photo:<name>` for one of the user's own.
+    pub background: String,
+    /// Skin smoothing and brightening, 0 (off) to 1.
+    pub beauty: f32,
+}
+
+/// The backgrounds the window offers.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackgroundOption {
+    pub id: String,
+    pub label: String,
+}
+
+/// Which consents a choice needs (features of the consent ledger).
+pub struct Needs {
+    pub beauty: bool,
+    pub own_photo: bool,
+}
+
+impl EffectsChoice {
+    pub fn needs(&self) -> Needs {
+        Needs {
+            beauty: self.beauty > 0.0,
+            own_photo: self.background.starts_with("photo:"),
+        }
+    }
+
+    fn validate(&self) -> Result<(), AppError> {
+        if !(0.0..=1.0).contains(&self.beauty) {
+            return Err(AppError::Invalid("beauty must be between 0 and 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A photo's file name as stored: ours, so no path can be smuggled in.
+fn photo_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        && !name.starts_with('.')
+}
+
+/// Turns a saved choice into pipeline settings (decoding the picture).
+pub fn settings_for(choice: &EffectsChoice, photos: &Path) -> Result<EffectsSettings, AppError> {
+    choice.validate()?;
+    let background = match choice.background.as_str() {
+        "" | "none" => Background::None,
+        "blur" => Background::Blur { strength: 0.8 },
+        name if BUILTIN_BACKGROUNDS.contains(&name) => {
+            Background::Replace(Arc::new(builtin_background(name).ok_or_else(|| {
+                AppError::Media(format!("the {name} background is missing"))
+            })?))
+        }
+        other => {
+            let name = other
+                .strip_prefix("photo:")
+                .filter(|n| photo_name_ok(n))
+                .ok_or_else(|| AppError::Invalid(format!("unknown background {other:?}")))?;
+            let bytes = std::fs::read(photos.join(name)).map_err(|e| {
+                AppError::Media(format!("your background photo cannot be read: {e}"))
+            })?;
+            Background::Replace(Arc::new(
+                load_background(&bytes).map_err(|e| AppError::Media(e.to_string()))?,
+            ))
+        }
+    };
+    Ok(EffectsSettings {
+        beauty: choice.beauty,
+        background,
+        cadence: SegmentationCadence::Adaptive {
+            budget: std::time::Duration::from_millis(SEGMENTATION_BUDGET_MS),
+        },
+        ..Default::default()
+    })
+}
+
+/// Validates and stores one of the user's photos; returns its choice id.
+pub fn store_photo(photos: &Path, bytes: &[u8], now_unix: i64) -> Result<String, AppError> {
+    if bytes.len() > MAX_PHOTO_BYTES {
+        return Err(AppError::Invalid(format!(
+            "the photo is larger than {} MB",
+            MAX_PHOTO_BYTES / (1024 * 1024)
+        )));
+    }
+    load_background(bytes).map_err(|e| AppError::Invalid(e.to_string()))?;
+    let ext = if bytes.starts_with(b"\x89PNG") {
+        "png"
+    } else {
+        "jpg"
+    };
+    std::fs::create_dir_all(photos)
+        .map_err(|e| AppError::Store(format!("cannot keep the photo: {e}")))?;
+    let mut n = 0;
+    let name = loop {
+        let candidate = format!("photo-{now_unix}-{n}.{ext}");
+        if !photos.join(&candidate).exists() {
+            break candidate;
+        }
+        n += 1;
+    };
+    std::fs::write(photos.join(&name), bytes)
+        .map_err(|e| AppError::Store(format!("cannot keep the photo: {e}")))?;
+    Ok(format!("photo:{name}"))
+}
+
+pub fn options(photos: &Path) -> Vec<BackgroundOption> {
+    let mut all = vec![
+        BackgroundOption {
+            id: "none".into(),
+            label: "None".into(),
+        },
+        BackgroundOption {
+            id: "blur".into(),
+            label: "Blur".into(),
+        },
+    ];
+    for name in BUILTIN_BACKGROUNDS {
+        let mut label = name.to_string();
+        label[..1].make_ascii_uppercase();
+        all.push(BackgroundOption {
+            id: name.into(),
+            label,
+        });
+    }
+    let mut own: Vec<String> = std::fs::read_dir(photos)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| photo_name_ok(n))
+        .collect();
+    own.sort();
+    for (i, name) in own.into_iter().enumerate() {
+        all.push(BackgroundOption {
+            id: format!("photo:{name}"),
+            label: format!("Your photo {}", i + 1),
+        });
+    }
+    all
+}
+
+/// The choice in force and the capture thread it reaches.
+#[derive(Default)]
+pub struct LiveEffects {
+    current: Mutex<EffectsSettings>,
+    control: Mutex<Option<Arc<EffectsControl>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl LiveEffects {
+    /// Wraps a camera just opened; it becomes the one that hears changes.
+    pub fn wrap(&self, source: Box<dyn VideoSource>) -> Result<Box<dyn VideoSource>, AppError> {
+        let control = EffectsControl::new();
+        let settings = lock(&self.current).clone();
+        let wrapped = EffectedSource::wrap(source, settings, Arc::clone(&control))
+            .map_err(|e| AppError::Media(e.to_string()))?;
+        *lock(&self.control) = Some(control);
+        Ok(Box::new(wrapped))
+    }
+
+    /// Applies from the next frame of the running camera, and to any
+    /// camera opened later.
+    pub fn set(&self, settings: EffectsSettings) {
+        if let Some(control) = lock(&self.control).as_ref() {
+            control.set(settings.clone());
+        }
+        *lock(&self.current) = settings;
+    }
+}
+
+/// Where the user's own background photos live, under the data folder.
+pub fn photos_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("backgrounds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_resolve_and_bad_ones_are_refused() {
+        let dir = std::env::temp_dir().join(format!("talkline-fx-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let choice = |background: &str, beauty: f32| EffectsChoice {
+            background: background.into(),
+            beauty,
+        };
+        assert_eq!(
+            settings_for(&choice("none", 0.0), &dir)
+                .expect("none")
+                .background,
+            Background::None
+        );
+        assert!(matches!(
+            settings_for(&choice("dusk", 0.3), &dir)
+                .expect("dusk")
+                .background,
+            Background::Replace(_)
+        ));
+        for bad in ["photo:../../etc/passwd", "photo:", "beach", "photo:.hidden"] {
+            assert!(settings_for(&choice(bad, 0.0), &dir).is_err(), "{bad}");
+        }
+        assert!(settings_for(&choice("blur", 1.5), &dir).is_err());
+        assert!(store_photo(&dir, b"not a photo", 1).is_err());
+        assert!(!dir.exists(), "a refused photo was kept");
+    }
+}

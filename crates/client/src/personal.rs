@@ -1,0 +1,385 @@
+//! The user's rights over what the app keeps (privacy policy §7): see it,
+//! take a complete copy, delete history, clear caches, decide each
+//! feature's consent, and withdraw consent altogether.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use talkline_privacy::{Capability, ChoiceKind, ConsentLedger, FeatureConsent};
+
+use crate::core::{AppCore, lock, now_unix};
+use crate::effects::{self, BackgroundOption, EffectsChoice};
+
+const SETTING_BACKGROUND: &str = "background";
+const SETTING_BEAUTY: &str = "beauty";
+use crate::error::AppError;
+
+/// One toggle of Settings' privacy section.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivacyChoiceView {
+    pub id: String,
+    /// "permission" (an OS permission of Appendix II) or "feature".
+    pub kind: &'static str,
+    pub title: String,
+    pub explanation: String,
+    /// `None`: never asked yet.
+    pub granted: Option<bool>,
+}
+
+/// What withdrawing consent removed, for the user to read before the app
+/// closes (and for tests).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Withdrawal {
+    pub deleted: Vec<String>,
+}
+
+fn remove_dir(path: &Path) -> Result<bool, AppError> {
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(AppError::Store(format!(
+            "could not delete {}: {e}; delete it yourself to finish",
+            path.display()
+        ))),
+    }
+}
+
+/// Empties `dir` but keeps it (a cache directory others may hold open).
+fn empty_dir(dir: &Path) -> Result<u64, AppError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => {
+            return Err(AppError::Store(format!(
+                "cannot read {}: {e}",
+                dir.display()
+            )));
+        }
+    };
+    let mut freed = 0;
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let meta = entry.metadata().ok();
+        freed += meta.as_ref().map_or(0, std::fs::Metadata::len);
+        let removed = if meta.is_some_and(|m| m.is_dir()) {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|e| AppError::Store(format!("cannot delete {}: {e}", path.display())))?;
+    }
+    Ok(freed)
+}
+
+fn timestamp_for_file(now: i64) -> String {
+    let (y, m, d) = crate::logs::civil_date(now.div_euclid(86_400));
+    let secs = now.rem_euclid(86_400);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Writes `bytes` to `path` through a temporary file, so an export is
+/// either complete or absent.
+fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, bytes)?;
+    std::fs::rename(&partial, path)
+}
+
+impl AppCore {
+    fn ledger<T>(
+        &self,
+        f: impl FnOnce(&ConsentLedger<'_>) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        self.with_store(|s| f(&ConsentLedger::new(s, &self.registry, &self.policy)))
+    }
+
+    /// Everything the app keeps about the user, as the personal-data screen
+    /// shows it and the export writes it.
+    pub fn personal_data(&self) -> Result<Value, AppError> {
+        self.require_policy()?;
+        let mut data = self.with_store(|s| Ok(s.export()?))?;
+        data["logs"] = json!(self.config.logs.list());
+        data["backgrounds"] = json!(self.custom_backgrounds());
+        Ok(data)
+    }
+
+    /// The saved beauty and background choice.
+    pub fn effects_choice(&self) -> Result<EffectsChoice, AppError> {
+        self.require_policy()?;
+        self.with_store(|s| {
+            Ok(EffectsChoice {
+                background: s
+                    .setting(SETTING_BACKGROUND)?
+                    .unwrap_or_else(|| "none".into()),
+                beauty: s
+                    .setting(SETTING_BEAUTY)?
+                    .and_then(|b| b.parse::<f32>().ok())
+                    .filter(|b| (0.0..=1.0).contains(b))
+                    .unwrap_or(0.0),
+            })
+        })
+    }
+
+    /// Asks for a feature's consent the way the window asks for a
+    /// permission: the error carries what to show.
+    fn require_feature(&self, feature: FeatureConsent) -> Result<(), AppError> {
+        if self.feature_granted(feature)? {
+            Ok(())
+        } else {
+            Err(AppError::FeatureConsentNeeded {
+                id: feature.id(),
+                title: feature.title(),
+                explanation: feature.explanation(),
+            })
+        }
+    }
+
+    /// Saves the choice and applies it to the running camera from its next
+    /// frame (the model is already loaded: nothing stalls).
+    pub fn set_effects(&self, choice: &EffectsChoice) -> Result<(), AppError> {
+        self.require_policy()?;
+        let needs = choice.needs();
+        if needs.beauty {
+            self.require_feature(FeatureConsent::BeautyFaceProcessing)?;
+        }
+        if needs.own_photo {
+            self.require_feature(FeatureConsent::CustomBackgrounds)?;
+        }
+        let settings = effects::settings_for(choice, &self.backgrounds_dir())?;
+        self.with_store(|s| {
+            s.set_setting(SETTING_BACKGROUND, &choice.background)?;
+            Ok(s.set_setting(SETTING_BEAUTY, &choice.beauty.to_string())?)
+        })?;
+        self.effects.set(settings);
+        Ok(())
+    }
+
+    /// Puts the saved choice in force, minus what lost its consent since.
+    pub(crate) fn load_effects(&self) {
+        let Ok(mut choice) = self.effects_choice() else {
+            return;
+        };
+        let needs = choice.needs();
+        if needs.beauty
+            && !self
+                .feature_granted(FeatureConsent::BeautyFaceProcessing)
+                .unwrap_or(false)
+        {
+            choice.beauty = 0.0;
+        }
+        if needs.own_photo
+            && !self
+                .feature_granted(FeatureConsent::CustomBackgrounds)
+                .unwrap_or(false)
+        {
+            choice.background = "none".into();
+        }
+        match effects::settings_for(&choice, &self.backgrounds_dir()) {
+            Ok(settings) => self.effects.set(settings),
+            Err(e) => log::warn!("video effects off: {e}"),
+        }
+    }
+
+    pub fn background_options(&self) -> Result<Vec<BackgroundOption>, AppError> {
+        self.require_policy()?;
+        Ok(effects::options(&self.backgrounds_dir()))
+    }
+
+    /// Keeps one of the user's photos as a background (with their consent).
+    pub fn add_background(&self, bytes: &[u8]) -> Result<String, AppError> {
+        self.require_policy()?;
+        self.require_feature(FeatureConsent::CustomBackgrounds)?;
+        effects::store_photo(&self.backgrounds_dir(), bytes, now_unix())
+    }
+
+    fn custom_backgrounds(&self) -> Vec<String> {
+        std::fs::read_dir(self.backgrounds_dir())
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect()
+    }
+
+    /// Where the user's own background photos are kept.
+    pub fn backgrounds_dir(&self) -> PathBuf {
+        effects::photos_dir(&self.config.data_dir)
+    }
+
+    /// A complete copy of what the app keeps (database, log texts, the
+    /// names of custom backgrounds) as one JSON file in the export folder.
+    /// Returns the file's path.
+    pub fn export_personal_data(&self) -> Result<String, AppError> {
+        let mut data = self.personal_data()?;
+        data["logs"] = self
+            .config
+            .logs
+            .read_all()
+            .into_iter()
+            .map(|(name, text)| json!({ "name": name, "text": text }))
+            .collect();
+        data["exported_at"] = json!(now_unix());
+        let dir = &self.config.export_dir;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            AppError::Store(format!("cannot create the folder {}: {e}", dir.display()))
+        })?;
+        let path = dir.join(format!(
+            "talkline-data-{}.json",
+            timestamp_for_file(now_unix())
+        ));
+        let bytes = serde_json::to_vec_pretty(&data)
+            .map_err(|e| AppError::Store(format!("cannot write the export: {e}")))?;
+        write_whole(&path, &bytes)
+            .map_err(|e| AppError::Store(format!("cannot write {}: {e}", path.display())))?;
+        Ok(path.display().to_string())
+    }
+
+    /// Deletes the meeting history and scan records.
+    pub fn delete_history(&self) -> Result<(), AppError> {
+        self.require_policy()?;
+        self.with_store(|s| Ok(s.delete_history()?))
+    }
+
+    /// Empties the cache folders; returns the bytes freed.
+    pub fn clear_cache(&self) -> Result<u64, AppError> {
+        self.require_policy()?;
+        let mut freed = 0;
+        for dir in &self.config.cache_dirs {
+            freed += empty_dir(dir)?;
+        }
+        Ok(freed)
+    }
+
+    pub fn privacy_choices(&self) -> Result<Vec<PrivacyChoiceView>, AppError> {
+        self.require_policy()?;
+        let choices = self.ledger(|l| Ok(l.choices()?))?;
+        Ok(choices
+            .into_iter()
+            .filter(|c| c.id != Capability::LocalNetwork.id() || cfg!(target_os = "ios"))
+            .map(|c| PrivacyChoiceView {
+                id: c.id.into(),
+                kind: match c.kind {
+                    ChoiceKind::Permission => "permission",
+                    ChoiceKind::Feature => "feature",
+                },
+                title: c.title,
+                explanation: c.explanation,
+                granted: c.granted,
+            })
+            .collect())
+    }
+
+    /// A toggle in Settings: a permission's answer or a feature's consent.
+    pub fn set_privacy_choice(&self, id: &str, granted: bool) -> Result<(), AppError> {
+        self.require_policy()?;
+        if let Some(feature) = FeatureConsent::from_id(id) {
+            return self.ledger(|l| Ok(l.set_feature(feature, granted)?));
+        }
+        if Capability::from_id(id).is_some() {
+            return self.answer_permission(id, granted);
+        }
+        Err(AppError::Invalid(format!("unknown privacy choice {id:?}")))
+    }
+
+    pub fn feature_granted(&self, feature: FeatureConsent) -> Result<bool, AppError> {
+        self.ledger(|l| Ok(l.feature_granted(feature)?))
+    }
+
+    /// Sends the log files to the support address in Settings: only when
+    /// the user presses Upload, and only with the log-upload consent on.
+    /// Returns the bytes sent.
+    pub async fn upload_logs(&self) -> Result<usize, AppError> {
+        self.require_policy()?;
+        if !self.feature_granted(FeatureConsent::LogUpload)? {
+            return Err(AppError::ConsentDenied(
+                "log upload is off; turn it on in Settings → Privacy to send your logs".into(),
+            ));
+        }
+        let target = self.settings()?.log_upload_url;
+        let url = crate::upload::upload_url(&target)?;
+        let mut body = String::new();
+        for (name, text) in self.config.logs.read_all() {
+            body.push_str(&format!("===== {name} =====\n{text}"));
+        }
+        let sent = body.len();
+        crate::upload::post_text(url, body).await?;
+        log::info!("logs uploaded ({sent} bytes)");
+        Ok(sent)
+    }
+
+    /// Withdraws consent to the privacy policy: leaves any meeting, stops
+    /// capture, deletes the database and its key, logs, caches and custom
+    /// backgrounds, then closes the app. The next start asks again.
+    pub async fn withdraw_consent(&self) -> Result<Withdrawal, AppError> {
+        self.shutdown().await;
+        let mut report = Withdrawal::default();
+        // Nothing may be written from here on.
+        self.withdrawn
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.config.logs.stop_and_delete().map_err(|e| {
+            AppError::Store(format!(
+                "could not delete the logs in {}: {e}",
+                self.config.logs.dir().display()
+            ))
+        })?;
+        report.deleted.push("logs".into());
+        // Close the database before deleting it.
+        drop(lock(&self.store).take());
+        talkline_store::wipe(&self.database_path(), self.config.vault.as_ref())?;
+        report.deleted.push("database and its key".into());
+        report.deleted.extend(self.delete_remaining_files()?);
+        log::info!("consent withdrawn; personal data deleted");
+        self.request_exit();
+        Ok(report)
+    }
+
+    /// Whether consent was withdrawn in this run (the app is closing).
+    pub fn withdrawn(&self) -> bool {
+        self.withdrawn.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Deletes the data folder (backgrounds, anything left), the caches and
+    /// the webview's storage. Called on withdrawal and once more as the app
+    /// exits, after the webview has written its last state.
+    pub fn delete_remaining_files(&self) -> Result<Vec<String>, AppError> {
+        let mut deleted = Vec::new();
+        let dirs = std::iter::once(&self.config.data_dir)
+            .chain(&self.config.cache_dirs)
+            .chain(&self.config.webview_dirs);
+        let mut first_error = None;
+        for dir in dirs {
+            match remove_dir(dir) {
+                Ok(true) => deleted.push(dir.display().to_string()),
+                Ok(false) => {}
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(deleted),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_file_names_sort_by_time() {
+        assert_eq!(timestamp_for_file(0), "19700101-000000");
+        assert_eq!(timestamp_for_file(1_796_142_845), "20261201-163405");
+    }
+}

@@ -1,0 +1,87 @@
+//! The one request the app makes outside a meeting: uploading logs, when
+//! the user asks to. Nothing else here, and nothing automatic.
+
+use std::time::Duration;
+
+use crate::error::AppError;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Checks the support address the user configured.
+pub fn upload_url(text: &str) -> Result<url::Url, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(AppError::Invalid(
+            "set the address to upload logs to in Settings first".into(),
+        ));
+    }
+    let url = url::Url::parse(text)
+        .map_err(|e| AppError::Invalid(format!("the log upload address {text:?}: {e}")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
+        return Err(AppError::Invalid(format!(
+            "the log upload address must be an http:// or https:// address, not {text:?}"
+        )));
+    }
+    Ok(url)
+}
+
+fn client() -> Result<reqwest::Client, AppError> {
+    // ring, as the rest of the app's TLS and DTLS uses; installing twice is
+    // harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .build()
+        .map_err(|e| AppError::Connection(format!("cannot prepare the upload: {e}")))
+}
+
+/// POSTs `body` as plain text; any status but 2xx is an error.
+pub async fn post_text(url: url::Url, body: String) -> Result<(), AppError> {
+    let host = url.host_str().unwrap_or_default().to_string();
+    let response = client()?
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                AppError::Unreachable(format!(
+                    "{host} did not answer within 30 s; try again later"
+                ))
+            } else {
+                AppError::Unreachable(format!("cannot reach {host}: {e}"))
+            }
+        })?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(AppError::Refused(format!(
+            "{host} refused the logs ({status}); check the address in Settings"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_addresses_with_a_host_are_accepted() {
+        assert!(upload_url("https://support.example/logs").is_ok());
+        assert!(upload_url(" http://127.0.0.1:9/x ").is_ok());
+        for bad in [
+            "",
+            "  ",
+            "support.example",
+            "ftp://h/x",
+            "file:///etc/passwd",
+            "https://",
+        ] {
+            assert!(
+                matches!(upload_url(bad), Err(AppError::Invalid(_))),
+                "{bad:?} was accepted"
+            );
+        }
+    }
+}

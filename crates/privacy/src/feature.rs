@@ -1,0 +1,77 @@
+//! Consents that are not operating-system permissions: what a feature does
+//! with personal data beyond the privacy policy's baseline. Each is a toggle
+//! in Settings, recorded in the same ledger as the permission answers.
+
+/// A feature whose use of personal data the user decides on separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeatureConsent {
+    /// Beauty analyses the face in the camera picture (on the device only).
+    BeautyFaceProcessing,
+    /// The user's own photos kept by the app as virtual backgrounds.
+    CustomBackgrounds,
+    /// Meeting codes the user scanned, kept so they can be joined again.
+    ScanHistory,
+    /// Sending the app's logs to a support address, only when asked to.
+    LogUpload,
+}
+
+impl FeatureConsent {
+    pub const ALL: [FeatureConsent; 4] = [
+        Self::BeautyFaceProcessing,
+        Self::CustomBackgrounds,
+        Self::ScanHistory,
+        Self::LogUpload,
+    ];
+
+    /// The name the UI uses; the ledger subject is `feature:<id>`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::BeautyFaceProcessing => "beauty",
+            Self::CustomBackgrounds => "custom-backgrounds",
+            Self::ScanHistory => "scan-history",
+            Self::LogUpload => "log-upload",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.id() == id)
+    }
+
+    pub(crate) fn subject(self) -> String {
+        format!("feature:{}", self.id())
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::BeautyFaceProcessing => "Beauty face processing",
+            Self::CustomBackgrounds => "Your own background photos",
+            Self::ScanHistory => "Scan history",
+            Self::LogUpload => "Log upload",
+        }
+    }
+
+    /// What turning it on means, in the words the user reads before deciding.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Self::BeautyFaceProcessing => {
+                "Beauty smooths and brightens the skin in your camera picture. It is computed on this device only; no picture of your face leaves it for this."
+            }
+            Self::CustomBackgrounds => {
+                "Photos you choose as your virtual background are copied into the app's own storage on this device, until you remove them or withdraw consent."
+            }
+            Self::ScanHistory => {
+                "Meeting codes you scan are kept on this device so you can join those meetings again."
+            }
+            Self::LogUpload => {
+                "Lets you send the app's logs (no names, no meeting contents) to the support address in Settings, each time only when you press Upload."
+            }
+        }
+    }
+
+    /// The answer assumed before the user touched the toggle. Keeping scan
+    /// records is part of the accepted policy; everything else waits for a
+    /// yes.
+    pub fn default_granted(self) -> bool {
+        matches!(self, Self::ScanHistory)
+    }
+}
