@@ -26,4 +26,4 @@ echo "   and the real window under Xvfb over WebDriver"
 # invocation, so separate `-p` runs would build the dependency tree once per
 # feature set. One test at a time: the calls run real-time media on a
 # 2-core machine.
-cargo test --workspace --locked -- --test-threads=1
+cargo test --workspace --locked --no-fail-fast -- --test-threads=1

@@ -27,6 +27,10 @@ const COMMANDS: &[&str] = &[
     "set_privacy_choice",
     "withdraw_consent",
     "upload_logs",
+    "get_effects",
+    "set_effects",
+    "background_options",
+    "add_background",
 ];
 
 fn main() {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use talkline_client::core::RecentMeeting;
 use talkline_client::{
-    AppCore, AppError, AppEvent, AppStatus, DeviceList, EventSink, JoinRequest, Joined,
-    MeetingTarget, PrivacyChoiceView, Settings, Withdrawal,
+    AppCore, AppError, AppEvent, AppStatus, BackgroundOption, DeviceList, EffectsChoice, EventSink,
+    JoinRequest, Joined, MeetingTarget, PrivacyChoiceView, Settings, Withdrawal,
 };
 use tauri::State;
 use tauri::ipc::{Channel, Response};
@@ -126,12 +126,12 @@ pub fn subscribe_events(core: Core<'_>, channel: Channel<AppEvent>) -> Reply<()>
 }
 
 #[tauri::command]
-pub fn personal_data(core: Core<'_>) -> Reply<serde_json::Value> {
+pub async fn personal_data(core: Core<'_>) -> Reply<serde_json::Value> {
     core.personal_data()
 }
 
 #[tauri::command]
-pub fn export_personal_data(core: Core<'_>) -> Reply<String> {
+pub async fn export_personal_data(core: Core<'_>) -> Reply<String> {
     core.export_personal_data()
 }
 
@@ -159,6 +159,33 @@ pub fn set_privacy_choice(core: Core<'_>, id: String, granted: bool) -> Reply<()
 #[tauri::command]
 pub async fn upload_logs(core: Core<'_>) -> Reply<usize> {
     core.upload_logs().await
+}
+
+#[tauri::command]
+pub fn get_effects(core: Core<'_>) -> Reply<EffectsChoice> {
+    core.effects_choice()
+}
+
+#[tauri::command]
+pub fn set_effects(core: Core<'_>, choice: EffectsChoice) -> Reply<()> {
+    core.set_effects(&choice)
+}
+
+#[tauri::command]
+pub fn background_options(core: Core<'_>) -> Reply<Vec<BackgroundOption>> {
+    core.background_options()
+}
+
+/// The photo's bytes are the raw request body (no JSON array of numbers
+/// for a multi-megabyte file).
+#[tauri::command]
+pub async fn add_background(core: Core<'_>, request: tauri::ipc::Request<'_>) -> Reply<String> {
+    match request.body() {
+        tauri::ipc::InvokeBody::Raw(bytes) => core.add_background(bytes),
+        tauri::ipc::InvokeBody::Json(_) => Err(AppError::Invalid(
+            "send the photo's bytes as the request body".into(),
+        )),
+    }
 }
 
 /// Deletes the user's data and closes the app (the reply may not arrive).

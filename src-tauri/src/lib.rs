@@ -45,6 +45,10 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::set_privacy_choice,
         commands::withdraw_consent,
         commands::upload_logs,
+        commands::get_effects,
+        commands::set_effects,
+        commands::background_options,
+        commands::add_background,
     ])
 }
 

@@ -77,6 +77,21 @@ impl TestApp {
         )
     }
 
+    fn invoke_raw(&self, cmd: &str, bytes: Vec<u8>) -> Result<InvokeResponseBody, Value> {
+        get_ipc_response(
+            &self.window,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().expect("url"),
+                body: InvokeBody::Raw(bytes),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.into(),
+            },
+        )
+    }
+
     fn ok(&self, cmd: &str, args: Value) -> Value {
         match self.invoke(cmd, args) {
             Ok(body) => body.deserialize::<Value>().expect("a JSON reply"),
@@ -280,7 +295,7 @@ fn settings_persist_and_bad_input_gets_a_clear_error() {
     {
         let app = TestApp::new(&dir, "ws://127.0.0.1:9", Arc::clone(&vault));
         app.accept_policy();
-        let settings = json!({ "displayName": "Ada Lovelace", "camera": "test", "microphone": null, "speaker": "none" });
+        let settings = json!({ "displayName": "Ada Lovelace", "camera": "test", "microphone": null, "speaker": "none", "logUploadUrl": "" });
         app.ok("set_settings", json!({ "settings": settings }));
         assert_eq!(app.ok("get_settings", json!({})), settings);
         let bad = json!({ "settings": { "displayName": "Ada\u{7}", "camera": null, "microphone": null, "speaker": null } });
@@ -517,13 +532,16 @@ fn withdrawing_consent_mid_call_leaves_no_personal_data_and_exits() {
 
 /// A one-request HTTP server on 127.0.0.1: returns the port and a handle
 /// that yields the request it received (or `None` if none came).
-fn one_request_server(status: &'static str) -> (u16, std::thread::JoinHandle<Option<String>>) {
+fn one_request_server(
+    status: &'static str,
+    wait: Duration,
+) -> (u16, std::thread::JoinHandle<Option<String>>) {
     use std::io::{Read, Write};
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     listener.set_nonblocking(true).expect("nonblocking");
     let handle = std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + wait;
         let (mut conn, _) = loop {
             match listener.accept() {
                 Ok(c) => break c,
@@ -578,19 +596,33 @@ fn logs_are_uploaded_only_when_the_user_asks_with_consent_on() {
     app.accept_policy();
     logs.append(b"call ended: 2 participants\n", 1_796_000_000)
         .expect("log");
-    let (port, server) = one_request_server("200 OK");
+    // Off by default: asking is refused, and nothing reaches the server.
+    let (port, trap) = one_request_server("200 OK", Duration::from_secs(1));
     let url = format!("http://127.0.0.1:{port}/logs");
     let settings = |url: &str| json!({ "settings": { "displayName": "", "camera": null, "microphone": null, "speaker": null, "logUploadUrl": url } });
     assert_eq!(
         app.err("set_settings", settings("ftp://127.0.0.1/x"))["kind"],
         "invalid"
     );
+    assert_eq!(
+        app.err("set_settings", settings("http://support.example/logs"))["kind"],
+        "invalid",
+        "logs may leave the machine only over https"
+    );
     app.ok("set_settings", settings(&url));
-    // Off by default: asking is refused, and nothing reaches the server.
     assert_eq!(app.err("upload_logs", json!({}))["kind"], "consent_denied");
+    assert!(
+        trap.join().expect("server thread").is_none(),
+        "logs were sent without consent"
+    );
     app.ok(
         "set_privacy_choice",
         json!({ "id": "log-upload", "granted": true }),
+    );
+    let (port, server) = one_request_server("200 OK", Duration::from_secs(15));
+    app.ok(
+        "set_settings",
+        settings(&format!("http://127.0.0.1:{port}/logs")),
     );
     let sent = app.ok("upload_logs", json!({}));
     let request = server.join().expect("server thread").expect("a request");
@@ -602,7 +634,7 @@ fn logs_are_uploaded_only_when_the_user_asks_with_consent_on() {
     assert!(sent.as_u64().is_some_and(|n| n > 20), "{sent}");
 
     // A server that refuses, and one that is not there, are told apart.
-    let (port, server) = one_request_server("403 Forbidden");
+    let (port, server) = one_request_server("403 Forbidden", Duration::from_secs(15));
     app.ok(
         "set_settings",
         settings(&format!("http://127.0.0.1:{port}/logs")),
@@ -618,4 +650,105 @@ fn logs_are_uploaded_only_when_the_user_asks_with_consent_on() {
         settings(&format!("http://127.0.0.1:{dead}/logs")),
     );
     assert_eq!(app.err("upload_logs", json!({}))["kind"], "unreachable");
+}
+
+#[test]
+fn beauty_and_backgrounds_need_their_consent_and_apply_live_to_the_self_view() {
+    let app = TestApp::fresh("ws://127.0.0.1:9");
+    app.accept_policy();
+    app.grant("camera");
+    assert_eq!(
+        app.ok("get_effects", json!({})),
+        json!({ "background": "none", "beauty": 0.0 })
+    );
+    app.ok(
+        "start_preview",
+        json!({ "camera": "test", "microphone": "none" }),
+    );
+    // Whether the self-view's latest pictures carry a readable stamp. The
+    // model takes about three quarters of the test pattern for a person;
+    // the stamp cells are in the rest, which a blurred background smears.
+    let mut after = 0;
+    let mut stamped = |app: &TestApp| {
+        let mut readable = 0;
+        for _ in 0..5 {
+            let (seq, frame) = app.next_frame("self", after).expect("a self-view frame");
+            after = seq;
+            readable += usize::from(read_stamp(&frame).is_some());
+        }
+        readable
+    };
+    assert_eq!(stamped(&app), 5, "the plain test pattern is stamped");
+    let choice = |background: &str, beauty: f64| json!({ "choice": { "background": background, "beauty": beauty } });
+    app.ok("set_effects", choice("blur", 0.0));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        stamped(&app),
+        0,
+        "the blur did not reach the running camera"
+    );
+    // The choice is kept for the next start, and switching it off is live.
+    assert_eq!(app.ok("get_effects", json!({}))["background"], "blur");
+    app.ok("set_effects", choice("none", 0.0));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(stamped(&app), 5, "the blur did not switch off");
+
+    // Beauty processes the face: it asks first, with its own explanation.
+    let asked = app.err("set_effects", choice("none", 0.5));
+    assert_eq!(
+        (asked["kind"].as_str(), asked["permission"].as_str()),
+        (Some("consent_needed"), Some("beauty")),
+        "{asked}"
+    );
+    assert!(
+        asked["purpose"]
+            .as_str()
+            .is_some_and(|p| p.contains("on this device only"))
+    );
+    app.ok(
+        "set_privacy_choice",
+        json!({ "id": "beauty", "granted": true }),
+    );
+    app.ok("set_effects", choice("none", 0.5));
+    assert_eq!(app.ok("get_effects", json!({}))["beauty"], 0.5);
+
+    // Your own photo: refused without its consent, garbage refused always.
+    let photo =
+        std::fs::read(support::repo_root().join("assets/backgrounds/meadow.jpg")).expect("a JPEG");
+    let refused = app.invoke_raw("add_background", photo.clone());
+    assert_eq!(
+        refused.expect_err("no consent yet")["permission"],
+        "custom-backgrounds"
+    );
+    app.ok(
+        "set_privacy_choice",
+        json!({ "id": "custom-backgrounds", "granted": true }),
+    );
+    let garbage = app.invoke_raw("add_background", b"GIF89a not really".to_vec());
+    assert_eq!(garbage.expect_err("not a photo")["kind"], "invalid");
+    let id = match app.invoke_raw("add_background", photo) {
+        Ok(body) => body.deserialize::<Value>().expect("JSON"),
+        Err(e) => panic!("add_background: {e}"),
+    };
+    let id = id.as_str().expect("the photo's id").to_string();
+    assert!(id.starts_with("photo:"), "{id}");
+    let options = app.ok("background_options", json!({}));
+    assert!(
+        options
+            .as_array()
+            .is_some_and(|o| o.iter().any(|b| b["id"] == id.as_str())),
+        "{options}"
+    );
+    app.ok("set_effects", choice(&id, 0.0));
+    assert_eq!(
+        app.ok("personal_data", json!({}))["backgrounds"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    for bad in ["photo:../talkline.db", "beach"] {
+        let e = app.err("set_effects", choice(bad, 0.0));
+        assert_eq!(e["kind"], "invalid", "{bad}: {e}");
+    }
+    app.ok("stop_preview", json!({}));
 }

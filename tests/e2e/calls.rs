@@ -421,3 +421,68 @@ fn a_camera_unplugged_mid_call_is_reported_and_replaced_live() {
     // replacement Bob would have seen only the first ~90 frames.
     assert!(decoded >= 240, "Bob decoded {decoded} frames: {stats:#}");
 }
+
+/// The virtual background is applied before encoding: what the others
+/// receive is the processed picture. A blurred background leaves the test
+/// pattern (no person in it) without readable stamps, while its frames keep
+/// arriving at the full rate; switched off mid-call, the stamps come back.
+#[test]
+fn the_background_is_blurred_before_the_picture_leaves_the_device() {
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let mut alice = Client::join(&link, "Alice", &["--duration", "22"]);
+    alice.wait_for("joined meeting 1234", Duration::from_secs(10));
+    let mut bob = Client::join(
+        &link,
+        "Bob",
+        &["--background", "blur:1", "--duration", "16"],
+    );
+    bob.wait_for("+ Alice joined", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(8));
+    bob.send_line("background none");
+    bob.wait_for("effects: background none", Duration::from_secs(2));
+    assert!(
+        bob.wait(Duration::from_secs(25)).success(),
+        "bob: {}",
+        bob.errors()
+    );
+    assert!(alice.wait(Duration::from_secs(25)).success());
+    let stats = alice.stats();
+    let from_bob = support::remote(&stats, "Bob");
+    let decoded = from_bob["video_frames_decoded"].as_u64().unwrap_or(0);
+    // 16 s at 30 fps, with set-up allowed for: effects cost no frames.
+    assert!(decoded >= 400, "only {decoded} frames of Bob: {from_bob}");
+    // No stamp was readable while blurred (the first 8 s, 240 frames),
+    // and all were once the blur was off.
+    let first = from_bob["pattern_first"].as_u64().unwrap_or(0);
+    let last = from_bob["pattern_last"].as_u64().unwrap_or(0);
+    assert!(
+        first >= 200,
+        "Bob's stamp {first} was readable while his background was blurred: {from_bob}"
+    );
+    assert!(
+        last.saturating_sub(first) >= 120,
+        "the stamps did not come back after the blur was switched off: {from_bob}"
+    );
+    assert_sees(&stats, "Bob", 120);
+}
+
+#[test]
+fn a_background_that_cannot_be_used_is_a_usage_error() {
+    let janus = Janus::start();
+    let missing = support::scratch_dir("bg").join("missing.png");
+    let not_a_picture = support::scratch_dir("bg").join("text.jpg");
+    std::fs::write(&not_a_picture, "hello").expect("file");
+    for (arg, says) in [
+        (missing.display().to_string(), "No such file"),
+        (not_a_picture.display().to_string(), "cannot be read"),
+        ("beach".to_string(), "expected none, blur"),
+        ("blur:3".to_string(), "0 to 1"),
+    ] {
+        let (code, err) = failing_join(&janus.link(1234), &["--background", &arg]);
+        assert_eq!(code, 2, "{arg}: {err}");
+        assert!(err.contains(says), "{arg}: {err}");
+    }
+    let (code, err) = failing_join(&janus.link(1234), &["--beauty", "2"]);
+    assert_eq!(code, 2, "{err}");
+}

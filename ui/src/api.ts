@@ -109,6 +109,18 @@ export interface PersonalData {
   backgrounds: string[];
 }
 
+export interface EffectsChoice {
+  /** none | blur | dusk | meadow | studio | photo:<name> */
+  background: string;
+  /** 0 (off) to 1. */
+  beauty: number;
+}
+
+export interface BackgroundOption {
+  id: string;
+  label: string;
+}
+
 export interface Withdrawal {
   deleted: string[];
 }
@@ -165,6 +177,11 @@ export const api = {
   clearCache: () => call<number>("clear_cache"),
   privacyChoices: () => call<PrivacyChoice[]>("privacy_choices"),
   setPrivacyChoice: (id: string, granted: boolean) => call<void>("set_privacy_choice", { id, granted }),
+  getEffects: () => call<EffectsChoice>("get_effects"),
+  setEffects: (choice: EffectsChoice) => call<void>("set_effects", { choice }),
+  backgroundOptions: () => call<BackgroundOption[]>("background_options"),
+  /** Keeps a photo as a background; the bytes go as the raw request body. */
+  addBackground: (bytes: Uint8Array) => call<string>("add_background", bytes as unknown as Record<string, unknown>),
   uploadLogs: () => call<number>("upload_logs"),
   withdrawConsent: () => call<Withdrawal>("withdraw_consent"),
   subscribe: (onEvent: (event: AppEvent) => void) => {

@@ -7,6 +7,7 @@ import {
   type Device,
   type DeviceKind,
   type DeviceList,
+  type EffectsChoice,
   type ParticipantView,
   type PersonalData,
   type PrivacyChoice,
@@ -135,7 +136,10 @@ async function withConsent<T>(action: () => Promise<T>): Promise<T> {
     } catch (e) {
       if (!(e instanceof AppFailure) || e.kind !== "consent_needed" || !e.permission || attempt >= 3) throw e;
       const granted = await askPermission(e.title ?? e.permission, e.purpose ?? "");
-      await api.answerPermission(e.permission, granted);
+      // A permission's answer or a feature's consent: one ledger.
+      await api.setPrivacyChoice(e.permission, granted);
+      // No means no: the feature stays off, and the user is not asked again.
+      if (!granted) throw new Error(`${e.title ?? e.permission} stays off. You can turn it on in Settings → Privacy.`);
     }
   }
 }
@@ -265,6 +269,7 @@ async function enterPrejoin(): Promise<void> {
   $("retry").hidden = true;
   await refreshDevices();
   fillDevicePickers(["camera-select", "mic-select", "speaker-select"], state.settings);
+  await fillEffects("prejoin");
   const tile = document.querySelector<HTMLElement>('#screen-prejoin .tile[data-tile="self"]');
   if (tile) attachLoop(tile, "self");
   await startPreview();
@@ -380,6 +385,7 @@ function enterMeeting(): void {
   layoutTiles();
   renderSelfMuted();
   fillDevicePickers(["meeting-camera", "meeting-mic", "meeting-speaker"], state.settings);
+  void fillEffects("meeting");
   $("reconnecting-banner").hidden = true;
   $("quality").dataset.level = "good";
 }
@@ -653,6 +659,63 @@ $("settings-save").onclick = async () => {
 
 $("settings-back").onclick = () => void enterHome();
 
+// ---------- beauty and background (computed on this device only) ----------
+
+const effects = { choice: { background: "none", beauty: 0 } as EffectsChoice };
+
+async function fillEffects(prefix: "prejoin" | "meeting"): Promise<void> {
+  const select = $<HTMLSelectElement>(`${prefix}-background`);
+  try {
+    effects.choice = await api.getEffects();
+    const options = await api.backgroundOptions();
+    select.replaceChildren(
+      ...options.map((o) => {
+        const opt = document.createElement("option");
+        opt.value = o.id;
+        opt.textContent = o.label;
+        return opt;
+      }),
+    );
+  } catch (e) {
+    toast(messageOf(e), "error");
+  }
+  select.value = effects.choice.background;
+  $<HTMLInputElement>(`${prefix}-beauty`).value = String(effects.choice.beauty);
+}
+
+async function applyEffects(prefix: "prejoin" | "meeting", next: EffectsChoice): Promise<void> {
+  try {
+    await withConsent(() => api.setEffects(next));
+    effects.choice = next;
+  } catch (e) {
+    toast(messageOf(e), "error");
+  }
+  // Show what is in force (a refused consent leaves the old choice).
+  $<HTMLSelectElement>(`${prefix}-background`).value = effects.choice.background;
+  $<HTMLInputElement>(`${prefix}-beauty`).value = String(effects.choice.beauty);
+}
+
+for (const prefix of ["prejoin", "meeting"] as const) {
+  $<HTMLSelectElement>(`${prefix}-background`).onchange = (ev) =>
+    void applyEffects(prefix, { ...effects.choice, background: (ev.target as HTMLSelectElement).value });
+  $<HTMLInputElement>(`${prefix}-beauty`).onchange = (ev) =>
+    void applyEffects(prefix, { ...effects.choice, beauty: Number((ev.target as HTMLInputElement).value) });
+  $<HTMLInputElement>(`${prefix}-photo`).onchange = async (ev) => {
+    const input = ev.target as HTMLInputElement;
+    const file = input.files?.[0];
+    input.value = "";
+    if (!file) return;
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const id = await withConsent(() => api.addBackground(bytes));
+      await fillEffects(prefix);
+      await applyEffects(prefix, { ...effects.choice, background: id });
+    } catch (e) {
+      toast(messageOf(e), "error");
+    }
+  };
+}
+
 // ---------- privacy: choices, your data, withdrawal ----------
 
 function renderChoice(choice: PrivacyChoice): HTMLLIElement {
@@ -783,7 +846,6 @@ $("withdraw-confirm").onclick = async () => {
   button.disabled = true;
   button.textContent = "Deleting…";
   try {
-    stopLoops();
     await api.withdrawConsent();
     // The app closes now.
   } catch (e) {

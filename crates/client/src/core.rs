@@ -187,7 +187,7 @@ impl AppCore {
         if let Err(e) = config.logs.prune() {
             log::warn!("old logs not pruned: {e}");
         }
-        Ok(Arc::new(Self {
+        let core = Arc::new(Self {
             config,
             registry,
             policy: PrivacyPolicy::current(),
@@ -201,7 +201,8 @@ impl AppCore {
             exit_hook: Mutex::new(None),
             withdrawn: AtomicBool::new(false),
             effects: Arc::new(LiveEffects::default()),
-        }))
+        });
+        Ok(core)
     }
 
     /// How the shell ends the app (after declining or withdrawing consent).
@@ -237,12 +238,14 @@ impl AppCore {
         &self,
         f: impl FnOnce(&Store) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
+        // The flag is read under the store's lock, which withdrawal holds
+        // while it deletes: no call can reopen (and recreate) the database.
+        let mut guard = lock(&self.store);
         if self.withdrawn.load(Ordering::Acquire) {
             return Err(AppError::State(
                 "consent was withdrawn; TalkLine is closing".into(),
             ));
         }
-        let mut guard = lock(&self.store);
         if guard.is_none() {
             *guard = Some(Store::open_or_create(
                 &self.database_path(),
@@ -282,6 +285,10 @@ impl AppCore {
             Ok(a) => (a, None),
             Err(e) => (false, Some(e.to_string())),
         };
+        // Nothing is kept before the policy is accepted, logs included.
+        if accepted {
+            self.config.logs.enable();
+        }
         let display_name = if accepted {
             self.settings().map(|s| s.display_name).unwrap_or_default()
         } else {
@@ -311,7 +318,9 @@ impl AppCore {
         }
         self.with_store(|s| {
             Ok(ConsentLedger::new(s, &self.registry, &self.policy).record_policy(true)?)
-        })
+        })?;
+        self.config.logs.enable();
+        Ok(())
     }
 
     /// The user declined: nothing is recorded (nothing may be kept without

@@ -171,11 +171,11 @@ pub fn options(photos: &Path) -> Vec<BackgroundOption> {
     all
 }
 
-/// The choice in force and the capture thread it reaches.
+/// The choice in force and the capture thread it reaches, under one lock
+/// so a camera opened during a change cannot miss it.
 #[derive(Default)]
 pub struct LiveEffects {
-    current: Mutex<EffectsSettings>,
-    control: Mutex<Option<Arc<EffectsControl>>>,
+    state: Mutex<(EffectsSettings, Option<Arc<EffectsControl>>)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -185,21 +185,22 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl LiveEffects {
     /// Wraps a camera just opened; it becomes the one that hears changes.
     pub fn wrap(&self, source: Box<dyn VideoSource>) -> Result<Box<dyn VideoSource>, AppError> {
+        let mut state = lock(&self.state);
         let control = EffectsControl::new();
-        let settings = lock(&self.current).clone();
-        let wrapped = EffectedSource::wrap(source, settings, Arc::clone(&control))
+        let wrapped = EffectedSource::wrap(source, state.0.clone(), Arc::clone(&control))
             .map_err(|e| AppError::Media(e.to_string()))?;
-        *lock(&self.control) = Some(control);
+        state.1 = Some(control);
         Ok(Box::new(wrapped))
     }
 
     /// Applies from the next frame of the running camera, and to any
     /// camera opened later.
     pub fn set(&self, settings: EffectsSettings) {
-        if let Some(control) = lock(&self.control).as_ref() {
+        let mut state = lock(&self.state);
+        if let Some(control) = state.1.as_ref() {
             control.set(settings.clone());
         }
-        *lock(&self.current) = settings;
+        state.0 = settings;
     }
 }
 

@@ -33,6 +33,8 @@ struct OpenLog {
 pub struct LogFiles {
     dir: PathBuf,
     open: Mutex<Option<OpenLog>>,
+    /// Off until the privacy policy is accepted: nothing is kept before.
+    enabled: AtomicBool,
     stopped: AtomicBool,
 }
 
@@ -83,8 +85,14 @@ impl LogFiles {
         Arc::new(Self {
             dir: dir.into(),
             open: Mutex::new(None),
+            enabled: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
         })
+    }
+
+    /// Starts keeping log files (once the policy is accepted).
+    pub fn enable(&self) {
+        self.enabled.store(true, Ordering::Release);
     }
 
     pub fn dir(&self) -> &Path {
@@ -122,11 +130,15 @@ impl LogFiles {
 
     /// Appends one formatted record, rotating by day and by size.
     pub fn append(&self, record: &[u8], now_unix: i64) -> io::Result<()> {
-        if self.stopped.load(Ordering::Acquire) {
+        if !self.enabled.load(Ordering::Acquire) {
             return Ok(());
         }
         let day = now_unix.div_euclid(86_400);
         let mut open = self.lock();
+        // Read under the lock `stop_and_delete` holds while it deletes.
+        if self.stopped.load(Ordering::Acquire) {
+            return Ok(());
+        }
         let rotate = match open.as_ref() {
             None => Some((day, 0, false)),
             Some(o) if o.day != day => {
@@ -216,8 +228,9 @@ impl LogFiles {
 
     /// Stops writing for good and deletes every log file.
     pub fn stop_and_delete(&self) -> io::Result<()> {
+        let mut open = self.lock();
         self.stopped.store(true, Ordering::Release);
-        *self.lock() = None;
+        *open = None;
         match fs::remove_dir_all(&self.dir) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -284,6 +297,12 @@ mod tests {
     fn one_file_a_day_and_old_files_are_deleted() {
         let dir = scratch("days");
         let logs = LogFiles::new(&dir);
+        logs.append(b"before the policy\n", 0).expect("append");
+        assert!(
+            !dir.exists(),
+            "a log was kept before the policy was accepted"
+        );
+        logs.enable();
         let day = 20_788 * 86_400;
         logs.append(b"first\n", day + 10).expect("append");
         logs.append(b"second\n", day + 20).expect("append");
@@ -317,6 +336,7 @@ mod tests {
     fn a_full_file_starts_a_new_part_and_parts_are_bounded() {
         let dir = scratch("size");
         let logs = LogFiles::new(&dir);
+        logs.enable();
         let line = vec![b'x'; 1024 * 1024];
         for _ in 0..(MAX_FILE_BYTES / line.len() as u64) * u64::from(MAX_PARTS_PER_DAY + 1) {
             logs.append(&line, 0).expect("append");
@@ -331,6 +351,7 @@ mod tests {
     fn after_stop_nothing_is_written_and_the_files_are_gone() {
         let dir = scratch("stop");
         let logs = LogFiles::new(&dir);
+        logs.enable();
         logs.append(b"before\n", 0).expect("append");
         logs.stop_and_delete().expect("delete");
         assert!(!dir.exists());

@@ -283,7 +283,14 @@ impl AppCore {
     pub fn set_privacy_choice(&self, id: &str, granted: bool) -> Result<(), AppError> {
         self.require_policy()?;
         if let Some(feature) = FeatureConsent::from_id(id) {
-            return self.ledger(|l| Ok(l.set_feature(feature, granted)?));
+            self.ledger(|l| Ok(l.set_feature(feature, granted)?))?;
+            if !granted && feature == FeatureConsent::CustomBackgrounds {
+                // "Until you remove them or withdraw consent".
+                remove_dir(&self.backgrounds_dir())?;
+            }
+            // A running camera drops what lost its consent at once.
+            self.load_effects();
+            return Ok(());
         }
         if Capability::from_id(id).is_some() {
             return self.answer_permission(id, granted);
@@ -323,22 +330,39 @@ impl AppCore {
     pub async fn withdraw_consent(&self) -> Result<Withdrawal, AppError> {
         self.shutdown().await;
         let mut report = Withdrawal::default();
-        // Nothing may be written from here on.
-        self.withdrawn
-            .store(true, std::sync::atomic::Ordering::Release);
-        self.config.logs.stop_and_delete().map_err(|e| {
-            AppError::Store(format!(
-                "could not delete the logs in {}: {e}",
+        // Every step is tried, whatever failed before it: the user asked
+        // for all of it to go.
+        let mut failures = Vec::new();
+        if let Err(e) = self.config.logs.stop_and_delete() {
+            failures.push(format!(
+                "the logs in {}: {e}",
                 self.config.logs.dir().display()
-            ))
-        })?;
-        report.deleted.push("logs".into());
-        // Close the database before deleting it.
-        drop(lock(&self.store).take());
-        talkline_store::wipe(&self.database_path(), self.config.vault.as_ref())?;
-        report.deleted.push("database and its key".into());
-        report.deleted.extend(self.delete_remaining_files()?);
-        log::info!("consent withdrawn; personal data deleted");
+            ));
+        } else {
+            report.deleted.push("logs".into());
+        }
+        {
+            // Held until the database and key are gone: nothing can reopen
+            // the store meanwhile (see `with_store`).
+            let mut store = lock(&self.store);
+            self.withdrawn
+                .store(true, std::sync::atomic::Ordering::Release);
+            drop(store.take());
+            match talkline_store::wipe(&self.database_path(), self.config.vault.as_ref()) {
+                Ok(()) => report.deleted.push("database and its key".into()),
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+        match self.delete_remaining_files() {
+            Ok(dirs) => report.deleted.extend(dirs),
+            Err(e) => failures.push(e.to_string()),
+        }
+        if !failures.is_empty() {
+            return Err(AppError::Store(format!(
+                "not everything could be deleted: {}; delete it yourself, or try again",
+                failures.join("; ")
+            )));
+        }
         self.request_exit();
         Ok(report)
     }
