@@ -479,20 +479,33 @@ pub(crate) fn transpose_conv(
     dispatch!(isa, transpose_conv_generic(g, input, w, bias, out, act))
 }
 
+/// `out = op(a, b)` elementwise; `b` is either the same size as `a` or one
+/// value per channel (broadcast over the pixels).
 #[inline(always)]
-fn add_generic<const FMA: bool>(a: &[f32], b: &[f32], out: &mut [f32], act: Act) {
+fn binary_generic<const FMA: bool>(
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    act: Act,
+    op: impl Fn(f32, f32) -> f32,
+) {
     if a.len() == b.len() {
         for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-            *o = x + y;
+            *o = op(x, y);
         }
     } else {
         for (o, x) in out.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
             for ((o, &x), &y) in o.iter_mut().zip(x).zip(b) {
-                *o = x + y;
+                *o = op(x, y);
             }
         }
     }
     act_slice::<FMA>(act, out);
+}
+
+#[inline(always)]
+fn add_generic<const FMA: bool>(a: &[f32], b: &[f32], out: &mut [f32], act: Act) {
+    binary_generic::<FMA>(a, b, out, act, |x, y| x + y);
 }
 
 /// `a + b`; `b` is either the same size or one value per channel.
@@ -502,18 +515,7 @@ pub(crate) fn add(isa: Isa, a: &[f32], b: &[f32], out: &mut [f32], act: Act) {
 
 #[inline(always)]
 fn mul_generic<const FMA: bool>(a: &[f32], b: &[f32], out: &mut [f32], act: Act) {
-    if a.len() == b.len() {
-        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-            *o = x * y;
-        }
-    } else {
-        for (o, x) in out.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
-            for ((o, &x), &y) in o.iter_mut().zip(x).zip(b) {
-                *o = x * y;
-            }
-        }
-    }
-    act_slice::<FMA>(act, out);
+    binary_generic::<FMA>(a, b, out, act, |x, y| x * y);
 }
 
 /// `a * b`; `b` is either the same size or one value per channel.
