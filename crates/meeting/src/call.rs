@@ -505,7 +505,7 @@ impl Driver {
             )
             .await
         {
-            log::warn!("configure failed: {e}");
+            log::warn!("configure failed: {}", e.for_logs());
         }
     }
 
@@ -529,7 +529,7 @@ impl Driver {
                 SessionOutput::Subscribe(feeds) => {
                     if let Some(l) = link.as_mut() {
                         if let Err(e) = self.subscribe(l, &feeds).await {
-                            log::warn!("subscribing failed: {e}");
+                            log::warn!("subscribing failed: {}", e.for_logs());
                             queue.extend(
                                 self.session
                                     .handle(SessionInput::Broken(Breakage::Signaling)),
@@ -557,7 +557,7 @@ impl Driver {
                         self.stats.ice_restarts.fetch_add(1, Ordering::Relaxed);
                         l.restart_started = Some(Instant::now());
                         if let Err(e) = self.restart_ice(l).await {
-                            log::warn!("ICE restart failed: {e}; rejoining");
+                            log::warn!("ICE restart failed: {}; rejoining", e.for_logs());
                             queue.extend(
                                 self.session
                                     .handle(SessionInput::Broken(Breakage::Signaling)),
@@ -604,7 +604,7 @@ impl Driver {
                 ) => return Err(e),
                 Err(e) if started.elapsed() > REJOIN_GIVE_UP => return Err(e),
                 Err(e) => {
-                    log::info!("rejoin failed ({e}); retrying in {backoff:?}");
+                    log::info!("rejoin failed ({}); retrying in {backoff:?}", e.for_logs());
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(REJOIN_MAX_BACKOFF);
                 }
@@ -742,7 +742,7 @@ impl Driver {
         }
         .await;
         if let Err(e) = result {
-            log::warn!("subscriber negotiation failed: {e}");
+            log::warn!("subscriber negotiation failed: {}", e.for_logs());
         }
     }
 

@@ -30,6 +30,18 @@ pub enum MeetingError {
 }
 
 impl MeetingError {
+    /// The error as logs may keep it: no server address and no meeting ID,
+    /// which say who met where (logs are kept for months and may be
+    /// uploaded).
+    pub fn for_logs(&self) -> String {
+        match self {
+            Self::ServerUnreachable(_) => "the meeting server is unreachable".into(),
+            Self::NoSuchRoom(_) => "no such meeting".into(),
+            Self::Link(_) => "a malformed meeting link".into(),
+            other => other.to_string(),
+        }
+    }
+
     /// Maps VideoRoom error codes to what the user needs to hear.
     pub fn from_room_error(room: u64, code: u32, reason: String) -> Self {
         match code {
@@ -38,6 +50,25 @@ impl MeetingError {
             429 if reason.contains("pin") => MeetingError::PinRequired,
             432 => MeetingError::RoomFull,
             _ => MeetingError::Server { code, reason },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_for_logs_name_no_server_or_meeting() {
+        for e in [
+            MeetingError::ServerUnreachable("ws://meet.example.org:8188: refused".into()),
+            MeetingError::NoSuchRoom(424_242),
+        ] {
+            let text = e.for_logs();
+            assert!(
+                !text.contains("meet.example.org") && !text.contains("424242"),
+                "{text}"
+            );
         }
     }
 }
