@@ -212,18 +212,29 @@ impl LogFiles {
         files
     }
 
-    /// Every log file's text, oldest first (for export and upload).
-    pub fn read_all(&self) -> Vec<(String, String)> {
+    /// The newest log files' texts that fit in `budget` bytes, oldest first,
+    /// and the names of the older ones left out (export and upload hold
+    /// what they send in memory, so it is bounded).
+    pub fn read_newest(&self, budget: u64) -> (Vec<(String, String)>, Vec<String>) {
         if let Some(o) = self.lock().as_mut() {
             let _ = o.file.flush();
         }
-        self.list()
+        let mut files = self.list();
+        let mut used = 0;
+        let mut keep = files.len();
+        while keep > 0 && used + files[keep - 1].bytes <= budget {
+            used += files[keep - 1].bytes;
+            keep -= 1;
+        }
+        let included = files.split_off(keep);
+        let texts = included
             .into_iter()
             .filter_map(|f| {
                 let bytes = fs::read(self.dir.join(&f.name)).ok()?;
                 Some((f.name, String::from_utf8_lossy(&bytes).into_owned()))
             })
-            .collect()
+            .collect();
+        (texts, files.into_iter().map(|f| f.name).collect())
     }
 
     /// Stops writing for good and deletes every log file.
@@ -312,8 +323,19 @@ mod tests {
             names,
             ["talkline-2026-12-01.log", "talkline-2026-12-02.log"]
         );
-        let all = logs.read_all();
+        let (all, left_out) = logs.read_newest(u64::MAX);
         assert_eq!(all[0].1, "first\nsecond\n");
+        assert!(left_out.is_empty());
+        // A budget keeps the newest whole files.
+        let (newest, left_out) = logs.read_newest(12);
+        assert_eq!(
+            newest,
+            [(
+                "talkline-2026-12-02.log".to_string(),
+                "next day\n".to_string()
+            )]
+        );
+        assert_eq!(left_out, ["talkline-2026-12-01.log"]);
 
         // A file untouched for longer than six months goes; a recent one stays.
         let old = dir.join("talkline-2026-01-01.log");

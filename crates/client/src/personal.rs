@@ -12,6 +12,9 @@ use crate::core::{AppCore, lock, now_unix};
 use crate::effects::{self, BackgroundOption, EffectsChoice};
 
 const SETTING_BACKGROUND: &str = "background";
+/// Logs an export or an upload holds in memory at most: the newest files.
+const EXPORT_LOG_BUDGET: u64 = 64 * 1024 * 1024;
+const UPLOAD_LOG_BUDGET: u64 = 16 * 1024 * 1024;
 const SETTING_BEAUTY: &str = "beauty";
 use crate::error::AppError;
 
@@ -221,13 +224,13 @@ impl AppCore {
     /// Returns the file's path.
     pub fn export_personal_data(&self) -> Result<String, AppError> {
         let mut data = self.personal_data()?;
-        data["logs"] = self
-            .config
-            .logs
-            .read_all()
+        let (logs, left_out) = self.config.logs.read_newest(EXPORT_LOG_BUDGET);
+        data["logs"] = logs
             .into_iter()
             .map(|(name, text)| json!({ "name": name, "text": text }))
             .collect();
+        // Said, not silently dropped: the files stay on the device.
+        data["logs_not_included"] = json!(left_out);
         data["exported_at"] = json!(now_unix());
         let dir = &self.config.export_dir;
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -315,7 +318,8 @@ impl AppCore {
         let target = self.settings()?.log_upload_url;
         let url = crate::upload::upload_url(&target)?;
         let mut body = String::new();
-        for (name, text) in self.config.logs.read_all() {
+        let (logs, _older) = self.config.logs.read_newest(UPLOAD_LOG_BUDGET);
+        for (name, text) in logs {
             body.push_str(&format!("===== {name} =====\n{text}"));
         }
         let sent = body.len();
