@@ -226,9 +226,9 @@ fn background(spec: &BackgroundSpec) -> Result<Background, String> {
     })
 }
 
-fn effects_settings(background_text: &str, beauty_text: &str) -> Result<EffectsSettings, String> {
+fn effects_settings(background_text: &str, beauty: f32) -> Result<EffectsSettings, String> {
     Ok(EffectsSettings {
-        beauty: spec::beauty(beauty_text)?,
+        beauty,
         background: background(&spec::background(background_text)?)?,
         ..Default::default()
     })
@@ -260,7 +260,9 @@ async fn join(args: JoinArgs) -> ExitCode {
         (Ok(c), Ok(m), Ok(s)) => (c, m, s),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return usage_error(e),
     };
-    let mut effects = match effects_settings(&args.background, &args.beauty) {
+    let mut effects = match spec::beauty(&args.beauty)
+        .and_then(|beauty| effects_settings(&args.background, beauty))
+    {
         Ok(e) => e,
         Err(e) => return usage_error(e),
     };
@@ -353,7 +355,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                 "" => {}
                 other => {
                     let changed = if let Some(spec) = other.strip_prefix("background ") {
-                        effects_settings(spec.trim(), &effects.beauty.to_string()).map(Some)
+                        effects_settings(spec.trim(), effects.beauty).map(Some)
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {

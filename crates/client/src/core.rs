@@ -258,18 +258,20 @@ impl AppCore {
         }
     }
 
+    /// The consent ledger over the open store.
+    pub(crate) fn ledger<T>(
+        &self,
+        f: impl FnOnce(&ConsentLedger<'_>) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        self.with_store(|s| f(&ConsentLedger::new(s, &self.registry, &self.policy)))
+    }
+
     fn ledger_check(&self, capability: Capability) -> Result<(), AppError> {
-        self.with_store(|s| {
-            ConsentLedger::new(s, &self.registry, &self.policy)
-                .require(capability)
-                .map_err(AppError::from)
-        })
+        self.ledger(|l| l.require(capability).map_err(AppError::from))
     }
 
     fn policy_accepted(&self) -> Result<bool, AppError> {
-        self.with_store(|s| {
-            Ok(ConsentLedger::new(s, &self.registry, &self.policy).policy_accepted()?)
-        })
+        self.ledger(|l| Ok(l.policy_accepted()?))
     }
 
     pub(crate) fn require_policy(&self) -> Result<(), AppError> {
@@ -316,9 +318,7 @@ impl AppCore {
                 self.policy.version
             )));
         }
-        self.with_store(|s| {
-            Ok(ConsentLedger::new(s, &self.registry, &self.policy).record_policy(true)?)
-        })?;
+        self.ledger(|l| Ok(l.record_policy(true)?))?;
         self.config.logs.enable();
         Ok(())
     }
@@ -333,9 +333,7 @@ impl AppCore {
         let capability = Capability::from_id(permission)
             .ok_or_else(|| AppError::Invalid(format!("unknown permission {permission:?}")))?;
         self.require_policy()?;
-        self.with_store(|s| {
-            Ok(ConsentLedger::new(s, &self.registry, &self.policy).answer(capability, granted)?)
-        })
+        self.ledger(|l| Ok(l.answer(capability, granted)?))
     }
 
     pub fn parse_meeting(&self, input: &str) -> Result<MeetingTarget, AppError> {

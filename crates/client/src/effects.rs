@@ -13,6 +13,7 @@ use talkline_media::effects::{
     BUILTIN_BACKGROUNDS, EffectedSource, EffectsControl, builtin_background, load_background,
 };
 
+use crate::core::lock;
 use crate::error::AppError;
 
 /// A photo larger than this is refused rather than decoded.
@@ -135,6 +136,19 @@ pub fn store_photo(photos: &Path, bytes: &[u8], now_unix: i64) -> Result<String,
     Ok(format!("photo:{name}"))
 }
 
+/// The user's photos kept in `photos`, by file name, sorted.
+pub fn photo_names(photos: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(photos)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| photo_name_ok(n))
+        .collect();
+    names.sort();
+    names
+}
+
 pub fn options(photos: &Path) -> Vec<BackgroundOption> {
     let mut all = vec![
         BackgroundOption {
@@ -154,15 +168,7 @@ pub fn options(photos: &Path) -> Vec<BackgroundOption> {
             label,
         });
     }
-    let mut own: Vec<String> = std::fs::read_dir(photos)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| photo_name_ok(n))
-        .collect();
-    own.sort();
-    for (i, name) in own.into_iter().enumerate() {
+    for (i, name) in photo_names(photos).into_iter().enumerate() {
         all.push(BackgroundOption {
             id: format!("photo:{name}"),
             label: format!("Your photo {}", i + 1),
@@ -176,10 +182,6 @@ pub fn options(photos: &Path) -> Vec<BackgroundOption> {
 #[derive(Default)]
 pub struct LiveEffects {
     state: Mutex<(EffectsSettings, Option<Arc<EffectsControl>>)>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl LiveEffects {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use talkline_privacy::{Capability, ChoiceKind, ConsentLedger, FeatureConsent};
+use talkline_privacy::{Capability, ChoiceKind, FeatureConsent};
 
 use crate::core::{AppCore, lock, now_unix};
 use crate::effects::{self, BackgroundOption, EffectsChoice};
@@ -99,20 +99,13 @@ fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 impl AppCore {
-    fn ledger<T>(
-        &self,
-        f: impl FnOnce(&ConsentLedger<'_>) -> Result<T, AppError>,
-    ) -> Result<T, AppError> {
-        self.with_store(|s| f(&ConsentLedger::new(s, &self.registry, &self.policy)))
-    }
-
     /// Everything the app keeps about the user, as the personal-data screen
     /// shows it and the export writes it.
     pub fn personal_data(&self) -> Result<Value, AppError> {
         self.require_policy()?;
         let mut data = self.with_store(|s| Ok(s.export()?))?;
         data["logs"] = json!(self.config.logs.list());
-        data["backgrounds"] = json!(self.custom_backgrounds());
+        data["backgrounds"] = json!(effects::photo_names(&self.backgrounds_dir()));
         Ok(data)
     }
 
@@ -203,15 +196,6 @@ impl AppCore {
         self.require_policy()?;
         self.require_feature(FeatureConsent::CustomBackgrounds)?;
         effects::store_photo(&self.backgrounds_dir(), bytes, now_unix())
-    }
-
-    fn custom_backgrounds(&self) -> Vec<String> {
-        std::fs::read_dir(self.backgrounds_dir())
-            .into_iter()
-            .flatten()
-            .filter_map(Result::ok)
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect()
     }
 
     /// Where the user's own background photos are kept.

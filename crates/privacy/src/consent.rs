@@ -232,17 +232,35 @@ mod tests {
     use super::*;
     use talkline_store::DatabaseKey;
 
+    /// A fresh store with the built-in registry and the current policy.
+    struct Fixture {
+        store: Store,
+        registry: PermissionRegistry,
+        policy: PrivacyPolicy,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Self {
+                store: store(&tempdir()),
+                registry: PermissionRegistry::builtin().expect("registry"),
+                policy: PrivacyPolicy::current(),
+            }
+        }
+
+        fn ledger(&self) -> ConsentLedger<'_> {
+            ConsentLedger::new(&self.store, &self.registry, &self.policy)
+        }
+    }
+
     fn store(dir: &std::path::Path) -> Store {
         Store::open(&dir.join("t.db"), &DatabaseKey::random()).expect("store")
     }
 
     #[test]
     fn nothing_is_granted_before_the_policy_and_the_question() {
-        let dir = tempdir();
-        let store = store(&dir);
-        let registry = PermissionRegistry::builtin().expect("registry");
-        let policy = PrivacyPolicy::current();
-        let ledger = ConsentLedger::new(&store, &registry, &policy);
+        let fixture = Fixture::new();
+        let ledger = fixture.ledger();
         assert!(matches!(
             ledger.require(Capability::Camera),
             Err(ConsentError::PolicyNotAccepted)
@@ -268,11 +286,8 @@ mod tests {
 
     #[test]
     fn feature_consents_default_off_except_scan_history_and_follow_the_toggle() {
-        let dir = tempdir();
-        let store = store(&dir);
-        let registry = PermissionRegistry::builtin().expect("registry");
-        let policy = PrivacyPolicy::current();
-        let ledger = ConsentLedger::new(&store, &registry, &policy);
+        let fixture = Fixture::new();
+        let ledger = fixture.ledger();
         assert!(matches!(
             ledger.feature_granted(FeatureConsent::BeautyFaceProcessing),
             Err(ConsentError::PolicyNotAccepted)
