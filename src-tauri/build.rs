@@ -18,6 +18,7 @@ const COMMANDS: &[&str] = &[
     "switch_device",
     "recent_meetings",
     "next_frame",
+    "next_encoded",
     "subscribe_events",
     "personal_data",
     "export_personal_data",

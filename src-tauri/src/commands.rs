@@ -109,6 +109,13 @@ pub async fn next_frame(core: Core<'_>, tile: String, after: u64) -> Reply<Respo
     Ok(Response::new(core.next_frame(&tile, after).await))
 }
 
+/// VP8 frames of a remote tile for the window's WebCodecs decoder: a few kB
+/// each instead of `next_frame`'s raw pictures.
+#[tauri::command]
+pub async fn next_encoded(core: Core<'_>, tile: String, after: u64) -> Reply<Response> {
+    Ok(Response::new(core.next_encoded(&tile, after).await))
+}
+
 struct ChannelSink(Channel<AppEvent>);
 
 impl EventSink for ChannelSink {

@@ -36,6 +36,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::switch_device,
         commands::recent_meetings,
         commands::next_frame,
+        commands::next_encoded,
         commands::subscribe_events,
         commands::personal_data,
         commands::export_personal_data,

@@ -160,6 +160,14 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     let frames = driver.eval("return window.__talkline.frames;", json!([]));
     eprintln!("window drew Bob at {rate:.1} fps: {frames}");
     assert!(rate > 0.0, "Bob's tile stopped being drawn");
+    // This webview has WebCodecs with VP8 (GStreamer's vpx plugin, a
+    // dependency of WebKitGTK): Bob's stamped pixels above were decoded in
+    // the window from the encoded frames, not sent over as raw pictures.
+    assert_eq!(
+        frames["tiles"][&bob_tile]["transport"],
+        json!("vp8"),
+        "Bob's tile fell back to raw pictures: {frames}"
+    );
 
     // Shortcuts: M mutes, and Bob sees it; Esc asks before leaving.
     let seen = bob.output().len();

@@ -171,6 +171,7 @@ export const api = {
   recentMeetings: () => call<RecentMeeting[]>("recent_meetings"),
   /** The newest frame of `tile` after sequence `after`: header + I420, or empty. */
   nextFrame: (tile: string, after: number) => call<ArrayBuffer>("next_frame", { tile, after }),
+  nextEncoded: (tile: string, after: number) => call<ArrayBuffer>("next_encoded", { tile, after }),
   personalData: () => call<PersonalData>("personal_data"),
   exportPersonalData: () => call<string>("export_personal_data"),
   deleteHistory: () => call<void>("delete_history"),

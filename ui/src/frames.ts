@@ -1,8 +1,16 @@
-// Video to the screen. The core keeps only the newest frame of each tile;
-// each tile here has exactly one `next_frame` request in flight, so a slow
-// window never builds a backlog: it skips to the newest picture instead.
-// Frames arrive as raw bytes (24-byte header + I420) and are drawn at their
-// own size; CSS scales the canvas to the tile.
+// Video to the screen. Each tile has exactly one request in flight, so a
+// slow window never builds a backlog.
+//
+// Remote tiles, where the webview has WebCodecs with VP8: the core hands
+// over the encoded frames (a few kB each) and the window decodes them. Raw
+// pictures are 345 kB a frame at 640x360, and four tiles of them saturated
+// WebKit's IPC on a 2-core machine (BENCHMARKS.md).
+//
+// The self-view, and every tile where WebCodecs is missing: the core keeps
+// only the newest decoded picture, the window skips to it, and it arrives
+// as raw bytes (24-byte header + I420).
+//
+// Both are drawn at their own size; CSS scales the canvas to the tile.
 import { api } from "./api";
 
 export const HEADER_BYTES = 24;
@@ -224,11 +232,65 @@ function createRenderer(canvas: HTMLCanvasElement): Renderer {
   return new CanvasRenderer(canvas, ctx);
 }
 
+/** One record of a `next_encoded` reply (see crates/media/src/encoded_feed.rs). */
+export interface EncodedRecord {
+  seq: number;
+  readyUs: number;
+  keyframe: boolean;
+  data: Uint8Array;
+}
+
+const ENCODED_HEADER_BYTES = 24;
+
+export function parseRecords(buf: ArrayBuffer): EncodedRecord[] | null {
+  const view = new DataView(buf);
+  const records: EncodedRecord[] = [];
+  let at = 0;
+  while (at < buf.byteLength) {
+    if (buf.byteLength - at < ENCODED_HEADER_BYTES) return null;
+    const len = view.getUint32(at + 20, true);
+    if (buf.byteLength - at - ENCODED_HEADER_BYTES < len) return null;
+    records.push({
+      seq: Number(view.getBigUint64(at, true)),
+      readyUs: Number(view.getBigUint64(at + 8, true)),
+      keyframe: (view.getUint32(at + 16, true) & 1) !== 0,
+      data: new Uint8Array(buf, at + ENCODED_HEADER_BYTES, len),
+    });
+    at += ENCODED_HEADER_BYTES + len;
+  }
+  return records;
+}
+
+let vp8Support: Promise<boolean> | null = null;
+
+/** Whether this webview decodes VP8 itself; `?video=raw` turns it off. */
+function webCodecsVp8(): Promise<boolean> {
+  if (new URLSearchParams(location.search).get("video") === "raw") return Promise.resolve(false);
+  vp8Support ??= (async () => {
+    if (typeof VideoDecoder === "undefined") return false;
+    try {
+      return (await VideoDecoder.isConfigSupported({ codec: "vp8" })).supported === true;
+    } catch {
+      return false;
+    }
+  })();
+  return vp8Support;
+}
+
+/** Decoder failures after which a tile goes back to raw pictures from the core. */
+const MAX_DECODER_FAILURES = 3;
+/** Frames waiting in the decoder beyond which it is behind: restart at a keyframe. */
+const MAX_DECODE_QUEUE = 8;
+
 export interface TileStats {
   drawn: number;
   seq: number;
   width: number;
   height: number;
+  /** "vp8": decoded here by WebCodecs; "i420": decoded pictures from the core. */
+  transport: "vp8" | "i420";
+  /** Decoder restarts (errors, or a backlog dropped to catch up). */
+  decoderResets: number;
   /** Sequence numbers passed over: frames the window never showed. */
   skipped: number;
   /** Total milliseconds waiting for frames to arrive (incl. waiting for new ones) and drawing them. */
@@ -278,7 +340,140 @@ export class FrameLoop {
     this.renderer = createRenderer(canvas);
     frameStats.renderer = this.renderer.kind;
     loops.set(tile, this);
-    void this.run();
+    void this.start();
+  }
+
+  private async start(): Promise<void> {
+    if (this.tile !== "self" && (await webCodecsVp8())) {
+      const done = await this.runEncoded();
+      if (done) return;
+      console.warn(`frames for ${this.tile}: WebCodecs failed, using decoded pictures`);
+      this.last = 0;
+    }
+    this.stats().transport = "i420";
+    await this.run();
+  }
+
+  /**
+   * Fetches VP8 frames and decodes them here. Returns false if decoding
+   * keeps failing, so the caller falls back to pictures from the core.
+   */
+  private async runEncoded(): Promise<boolean> {
+    const t = this.stats();
+    t.transport = "vp8";
+    let after = 0;
+    let failures = 0;
+    let decoderFailures = 0;
+    let decoder: VideoDecoder | null = null;
+    let broken = false;
+    let unsupportedFormat = false;
+    let decodedSeq = 0;
+    const open = (): VideoDecoder => {
+      const d = new VideoDecoder({
+        output: (frame) => {
+          if (frame.format !== "I420") {
+            unsupportedFormat = true;
+            frame.close();
+            return;
+          }
+          void this.showDecoded(frame, ++decodedSeq);
+        },
+        error: (e) => {
+          console.warn(`VP8 decoder for ${this.tile}:`, e);
+          broken = true;
+          decoderFailures++;
+        },
+      });
+      d.configure({ codec: "vp8", optimizeForLatency: true });
+      return d;
+    };
+    try {
+      while (this.running) {
+        if (unsupportedFormat || decoderFailures > MAX_DECODER_FAILURES) return false;
+        const behind = decoder !== null && decoder.decodeQueueSize > MAX_DECODE_QUEUE;
+        if (!decoder || broken || behind || decoder.state === "closed") {
+          if (decoder) t.decoderResets++;
+          if (decoder && decoder.state !== "closed") decoder.close();
+          decoder = open();
+          broken = false;
+          // The core answers "after 0" from its newest keyframe on.
+          after = 0;
+        }
+        let buf: ArrayBuffer;
+        const asked = performance.now();
+        try {
+          buf = await api.nextEncoded(this.tile, after);
+          failures = 0;
+        } catch (e) {
+          failures++;
+          console.warn(`frames for ${this.tile}:`, e);
+          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * failures)));
+          continue;
+        }
+        if (!this.running) break;
+        t.fetchMs += performance.now() - asked;
+        const records = parseRecords(buf);
+        if (!records) {
+          console.warn(`frames for ${this.tile}: malformed reply`);
+          after = 0;
+          continue;
+        }
+        for (const r of records) {
+          const follows = after !== 0 && r.seq === after + 1;
+          // A delta is only decodable right after its predecessor.
+          if (!r.keyframe && !follows) continue;
+          if (after !== 0 && !follows) t.skipped += Math.max(0, r.seq - after - 1);
+          try {
+            decoder.decode(
+              new EncodedVideoChunk({ type: r.keyframe ? "key" : "delta", timestamp: r.readyUs, data: r.data }),
+            );
+          } catch (e) {
+            console.warn(`VP8 decoder for ${this.tile}:`, e);
+            broken = true;
+            decoderFailures++;
+            break;
+          }
+          after = r.seq;
+        }
+      }
+      return true;
+    } finally {
+      if (decoder && decoder.state !== "closed") decoder.close();
+    }
+  }
+
+  /** Copies a decoded picture into the raw wire form and draws it. */
+  private async showDecoded(frame: VideoFrame, seq: number): Promise<void> {
+    try {
+      const width = frame.visibleRect?.width ?? frame.codedWidth;
+      const height = frame.visibleRect?.height ?? frame.codedHeight;
+      const { luma, chroma, cw } = planeSizes(width, height);
+      const buf = new ArrayBuffer(HEADER_BYTES + luma + 2 * chroma);
+      await frame.copyTo(buf, {
+        layout: [
+          { offset: HEADER_BYTES, stride: width },
+          { offset: HEADER_BYTES + luma, stride: cw },
+          { offset: HEADER_BYTES + luma + chroma, stride: cw },
+        ],
+      });
+      // Copies can finish out of order; an older picture is not shown
+      // after a newer one.
+      if (!this.running || seq <= this.last) return;
+      const header = { seq, width, height, captureUs: frame.timestamp };
+      const view = new DataView(buf);
+      view.setBigUint64(0, BigInt(seq), true);
+      view.setUint32(8, width, true);
+      view.setUint32(12, height, true);
+      view.setBigUint64(16, BigInt(Math.max(0, Math.round(frame.timestamp))), true);
+      if (this.last === 0) this.onFirstFrame();
+      this.last = seq;
+      this.pending = { buf, header };
+      this.drawPending();
+    } catch (e) {
+      console.warn(`frames for ${this.tile}: cannot copy a decoded picture`, e);
+    } finally {
+      frame.close();
+    }
   }
 
   stop(): void {
@@ -326,7 +521,8 @@ export class FrameLoop {
 
   private stats(): TileStats {
     return (frameStats.tiles[this.tile] ??= {
-      drawn: 0, seq: 0, width: 0, height: 0, skipped: 0, fetchMs: 0, drawMs: 0, latencyMs: [],
+      drawn: 0, seq: 0, width: 0, height: 0, transport: "i420", decoderResets: 0,
+      skipped: 0, fetchMs: 0, drawMs: 0, latencyMs: [],
     });
   }
 

@@ -113,7 +113,7 @@ impl ActiveCall {
                     }
                     _ = quality.tick() => {
                         let sample = QualitySample {
-                            decoded_frames: stats.remotes().iter().map(|r| r.video_frames_decoded.load(Ordering::Relaxed)).sum(),
+                            received_frames: stats.remotes().iter().map(|r| r.video_frames_received.load(Ordering::Relaxed)).sum(),
                             incomplete_frames: stats.incomplete_video_frames.load(Ordering::Relaxed),
                             video_senders: video_senders.len() as u64,
                         };

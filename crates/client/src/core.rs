@@ -638,6 +638,21 @@ impl AppCore {
         mailbox.newer_than(after).unwrap_or_default()
     }
 
+    /// The encoded frames of remote `tile` after frame `after`, in the
+    /// feed's wire form, for a window that decodes them itself; empty if
+    /// none arrived within a short wait. Reading marks the feed watched, so
+    /// the call hands that stream over and stops decoding it here.
+    pub async fn next_encoded(&self, tile: &str, after: u64) -> Vec<u8> {
+        let feed = self.tiles.encoded_feed(tile);
+        let mut out = Vec::new();
+        feed.read_after(after, &mut out);
+        if out.is_empty() {
+            let _ = tokio::time::timeout(FRAME_WAIT, feed.ready()).await;
+            feed.read_after(after, &mut out);
+        }
+        out
+    }
+
     /// Leaves any meeting and stops capture: for shutdown.
     pub async fn shutdown(&self) {
         self.stop_preview();

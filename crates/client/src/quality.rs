@@ -5,7 +5,7 @@
 /// Counters sampled at the start and end of an interval.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QualitySample {
-    pub decoded_frames: u64,
+    pub received_frames: u64,
     pub incomplete_frames: u64,
     /// Remote participants that publish video.
     pub video_senders: u64,
@@ -21,7 +21,7 @@ pub fn assess(
     if reconnecting {
         return ("poor", "reconnecting to the meeting".into());
     }
-    let decoded = after.decoded_frames.saturating_sub(before.decoded_frames);
+    let decoded = after.received_frames.saturating_sub(before.received_frames);
     let broken = after
         .incomplete_frames
         .saturating_sub(before.incomplete_frames);
@@ -59,7 +59,7 @@ mod tests {
 
     fn s(decoded: u64, incomplete: u64, senders: u64) -> QualitySample {
         QualitySample {
-            decoded_frames: decoded,
+            received_frames: decoded,
             incomplete_frames: incomplete,
             video_senders: senders,
         }

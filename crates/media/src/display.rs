@@ -15,6 +15,7 @@ use std::task::Poll;
 
 use atomic_waker::AtomicWaker;
 
+use crate::encoded_feed::EncodedFeed;
 use crate::frame::VideoFrame;
 
 pub const FRAME_HEADER_BYTES: usize = 24;
@@ -107,10 +108,19 @@ pub fn parse_header(bytes: &[u8]) -> Option<(u64, u32, u32)> {
 }
 
 /// The mailboxes of every tile on screen, by tile id ("self", or a
-/// participant id). Looked up when a stream starts, not per frame.
+/// participant id), and the encoded feeds of the remote ones for a window
+/// that decodes video itself. Looked up when a stream starts, not per frame.
 #[derive(Default)]
 pub struct Tiles {
     map: Mutex<HashMap<String, Arc<FrameMailbox>>>,
+    encoded: Mutex<HashMap<String, Arc<EncodedFeed>>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(guard) => guard,
+        Err(p) => p.into_inner(),
+    }
 }
 
 impl Tiles {
@@ -119,23 +129,21 @@ impl Tiles {
     }
 
     pub fn get_or_create(&self, id: &str) -> Arc<FrameMailbox> {
-        let mut map = match self.map.lock() {
-            Ok(guard) => guard,
-            Err(p) => p.into_inner(),
-        };
-        Arc::clone(map.entry(id.to_string()).or_default())
+        Arc::clone(locked(&self.map).entry(id.to_string()).or_default())
+    }
+
+    pub fn encoded_feed(&self, id: &str) -> Arc<EncodedFeed> {
+        Arc::clone(locked(&self.encoded).entry(id.to_string()).or_default())
     }
 
     pub fn remove(&self, id: &str) {
-        if let Ok(mut map) = self.map.lock() {
-            map.remove(id);
-        }
+        locked(&self.map).remove(id);
+        locked(&self.encoded).remove(id);
     }
 
     pub fn clear(&self) {
-        if let Ok(mut map) = self.map.lock() {
-            map.clear();
-        }
+        locked(&self.map).clear();
+        locked(&self.encoded).clear();
     }
 }
 

@@ -9,6 +9,7 @@ pub mod convert;
 pub mod devices;
 pub mod display;
 pub mod effects;
+pub mod encoded_feed;
 pub mod error;
 pub mod frame;
 pub mod opus_codec;

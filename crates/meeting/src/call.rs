@@ -34,7 +34,7 @@ use crate::janus::protocol::{
 use crate::link::ServerUrl;
 use crate::peer::{self, OPUS_PAYLOAD_TYPE, PeerEvent, PeerRole, VP8_PAYLOAD_TYPE, webrtc_err};
 use crate::playout::Playout;
-use crate::receive::spawn_track_receiver;
+use crate::receive::{Screen, spawn_track_receiver};
 use crate::sdp;
 use crate::send::{CaptureOutputs, SendPipeline, TrackTarget};
 use crate::session::{
@@ -771,9 +771,13 @@ impl Driver {
         }
         let screen = (expected == RtpCodecKind::Video)
             .then(|| {
-                self.tiles
-                    .as_ref()
-                    .map(|t| t.get_or_create(&feed.to_string()))
+                self.tiles.as_ref().map(|t| {
+                    let tile = feed.to_string();
+                    Screen {
+                        pictures: t.get_or_create(&tile),
+                        encoded: t.encoded_feed(&tile),
+                    }
+                })
             })
             .flatten();
         sub.receivers.push(spawn_track_receiver(

@@ -14,6 +14,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use talkline_media::VideoFrame;
 use talkline_media::display::FrameMailbox;
+use talkline_media::encoded_feed::EncodedFeed;
 use talkline_media::opus_codec::{OPUS_PACKET_SAMPLES, OpusDecoder};
 use talkline_media::pattern::read_stamp;
 use talkline_media::ring::RingProducer;
@@ -25,6 +26,14 @@ use crate::vp8_assembler::Vp8Assembler;
 /// Keyframe requests to the sender are spaced at least this far apart.
 const PLI_INTERVAL: Duration = Duration::from_millis(500);
 
+/// Where a remote video goes on screen: decoded pictures for a window that
+/// draws I420, or the encoded frames for one that decodes them itself. The
+/// second is used while the window reads it; the core then skips decoding.
+pub struct Screen {
+    pub pictures: Arc<FrameMailbox>,
+    pub encoded: Arc<EncodedFeed>,
+}
+
 /// Starts receiving one remote track; the task ends with the track.
 pub fn spawn_track_receiver(
     track: Arc<dyn TrackRemote>,
@@ -32,7 +41,7 @@ pub fn spawn_track_receiver(
     remote: Arc<RemoteStats>,
     call: Arc<CallStats>,
     playout: Option<RingProducer>,
-    screen: Option<Arc<FrameMailbox>>,
+    screen: Option<Screen>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         match kind {
@@ -46,18 +55,32 @@ async fn receive_video(
     track: Arc<dyn TrackRemote>,
     remote: Arc<RemoteStats>,
     call: Arc<CallStats>,
-    screen: Option<Arc<FrameMailbox>>,
+    screen: Option<Screen>,
 ) {
     let media_ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
     let need_keyframe = Arc::new(AtomicBool::new(true));
     let (frames, decoder_input) = sync_channel::<Bytes>(8);
+    let (pictures, encoded) = match screen {
+        Some(s) => (Some(s.pictures), Some(s.encoded)),
+        None => (None, None),
+    };
     let decoder = {
         let need_keyframe = Arc::clone(&need_keyframe);
         let remote = Arc::clone(&remote);
         let call = Arc::clone(&call);
+        let encoded = encoded.clone();
         std::thread::Builder::new()
             .name("talkline-video-decode".into())
-            .spawn(move || decode_video(decoder_input, need_keyframe, remote, call, screen))
+            .spawn(move || {
+                decode_video(
+                    decoder_input,
+                    need_keyframe,
+                    remote,
+                    call,
+                    pictures,
+                    encoded,
+                )
+            })
     };
     if let Err(e) = decoder {
         log::warn!("cannot start a video decoder thread: {e}");
@@ -75,7 +98,18 @@ async fn receive_video(
         if let Some(frame) =
             assembler.push(h.sequence_number, h.timestamp, h.marker, &packet.payload)
         {
+            if let Some(feed) = encoded.as_ref().filter(|f| f.is_watched()) {
+                // Stamped when complete here, so the window can measure the
+                // delay it adds on top (IPC, decoding, drawing).
+                let ready = talkline_media::wall_clock_us();
+                feed.push(frame.clone(), is_vp8_keyframe(&frame), ready);
+            }
             forward_frame(&frames, frame, &need_keyframe);
+        }
+        if encoded.as_ref().is_some_and(|f| f.take_keyframe_request()) {
+            need_keyframe.store(true, Ordering::Relaxed);
+            // The window asked: answer now rather than at the next interval.
+            last_pli = None;
         }
         if assembler.incomplete_frames != lost_before {
             call.incomplete_video_frames
@@ -109,12 +143,24 @@ fn is_vp8_keyframe(data: &[u8]) -> bool {
     data.first().is_some_and(|b| b & 1 == 0)
 }
 
+/// The picture size a VP8 keyframe declares (RFC 6386 §9.1: a 3-byte
+/// frame tag, the start code 9d 01 2a, then 14-bit width and height).
+fn vp8_keyframe_size(data: &[u8]) -> Option<(u32, u32)> {
+    if !is_vp8_keyframe(data) || data.get(3..6)? != [0x9d, 0x01, 0x2a] {
+        return None;
+    }
+    let width = u16::from_le_bytes([*data.get(6)?, *data.get(7)?]) & 0x3fff;
+    let height = u16::from_le_bytes([*data.get(8)?, *data.get(9)?]) & 0x3fff;
+    Some((u32::from(width), u32::from(height)))
+}
+
 fn decode_video(
     input: Receiver<Bytes>,
     need_keyframe: Arc<AtomicBool>,
     remote: Arc<RemoteStats>,
     call: Arc<CallStats>,
     screen: Option<Arc<FrameMailbox>>,
+    encoded: Option<Arc<EncodedFeed>>,
 ) {
     let Ok(mut decoder) = Vp8Decoder::new() else {
         log::warn!("cannot create a VP8 decoder");
@@ -129,6 +175,23 @@ fn decode_video(
             waiting_for_keyframe = true;
             continue;
         }
+        if encoded.as_ref().is_some_and(|f| f.is_watched()) {
+            // The window decodes this stream itself. Not decoding it twice
+            // saves a core's worth of work in a large call; the stream is
+            // still counted, and decoding resumes at the next keyframe once
+            // the window stops reading.
+            waiting_for_keyframe = true;
+            remote.video_frames_received.fetch_add(1, Ordering::Relaxed);
+            remote
+                .video_frames_since_recovery
+                .fetch_add(1, Ordering::Relaxed);
+            if let Some((width, height)) = vp8_keyframe_size(&data) {
+                remote.video_width.store(width, Ordering::Relaxed);
+                remote.video_height.store(height, Ordering::Relaxed);
+            }
+            call.mark_remote_frame();
+            continue;
+        }
         if waiting_for_keyframe && !is_vp8_keyframe(&data) {
             need_keyframe.store(true, Ordering::Relaxed);
             continue;
@@ -136,6 +199,7 @@ fn decode_video(
         match decoder.decode(&data, &mut frame) {
             Ok(true) => {
                 waiting_for_keyframe = false;
+                remote.video_frames_received.fetch_add(1, Ordering::Relaxed);
                 need_keyframe.store(false, Ordering::Relaxed);
                 remote.video_frames_decoded.fetch_add(1, Ordering::Relaxed);
                 remote

@@ -19,6 +19,9 @@ pub struct RemoteStats {
     pub feed_id: u64,
     display: Mutex<String>,
     pub video_frames_decoded: AtomicU64,
+    /// Complete frames received: decoded here, or handed whole to a window
+    /// that decodes them itself.
+    pub video_frames_received: AtomicU64,
     /// Frames decoded since the call last recovered (ICE restart or rejoin).
     pub video_frames_since_recovery: AtomicU64,
     pub video_decode_errors: AtomicU64,
@@ -46,6 +49,7 @@ impl RemoteStats {
             feed_id,
             display: Mutex::new(display.to_string()),
             video_frames_decoded: AtomicU64::new(0),
+            video_frames_received: AtomicU64::new(0),
             video_frames_since_recovery: AtomicU64::new(0),
             video_decode_errors: AtomicU64::new(0),
             audio_frames_decoded: AtomicU64::new(0),
@@ -149,6 +153,7 @@ impl RemoteStats {
             "feed_id": self.feed_id,
             "display": self.display(),
             "video_frames_decoded": self.video_frames_decoded.load(Ordering::Relaxed),
+            "video_frames_received": self.video_frames_received.load(Ordering::Relaxed),
             "video_frames_since_recovery": self.video_frames_since_recovery.load(Ordering::Relaxed),
             "video_decode_errors": self.video_decode_errors.load(Ordering::Relaxed),
             "video_width": self.video_width.load(Ordering::Relaxed),
