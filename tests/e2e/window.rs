@@ -168,6 +168,12 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         json!("vp8"),
         "Bob's tile fell back to raw pictures: {frames}"
     );
+    // The self-view in the meeting is the frames just encoded for it.
+    assert_eq!(
+        frames["tiles"]["self"]["transport"],
+        json!("vp8"),
+        "{frames}"
+    );
 
     // Shortcuts: M mutes, and Bob sees it; Esc asks before leaving.
     let seen = bob.output().len();

@@ -6,7 +6,10 @@
 // pictures are 345 kB a frame at 640x360, and four tiles of them saturated
 // WebKit's IPC on a 2-core machine (BENCHMARKS.md).
 //
-// The self-view, and every tile where WebCodecs is missing: the core keeps
+// The self-view in a meeting likewise takes the frames just encoded for the
+// meeting, so no raw picture crosses the IPC during a call.
+//
+// The pre-join preview, and every tile where WebCodecs is missing: the core keeps
 // only the newest decoded picture, the window skips to it, and it arrives
 // as raw bytes (24-byte header + I420).
 //
@@ -279,8 +282,14 @@ function webCodecsVp8(): Promise<boolean> {
 
 /** Decoder failures after which a tile goes back to raw pictures from the core. */
 const MAX_DECODER_FAILURES = 3;
-/** Frames waiting in the decoder beyond which it is behind: restart at a keyframe. */
-const MAX_DECODE_QUEUE = 8;
+/** Frames waiting in the decoder beyond which no more are fetched until it catches up. */
+const MAX_DECODE_QUEUE = 4;
+
+/**
+ * "meeting": encoded frames where the webview can decode them (pictures
+ * otherwise); "pictures": decoded pictures only (the preview has no encoder).
+ */
+export type FrameSource = "meeting" | "pictures";
 
 export interface TileStats {
   drawn: number;
@@ -289,8 +298,10 @@ export interface TileStats {
   height: number;
   /** "vp8": decoded here by WebCodecs; "i420": decoded pictures from the core. */
   transport: "vp8" | "i420";
-  /** Decoder restarts (errors, or a backlog dropped to catch up). */
+  /** Decoder restarts after an error. */
   decoderResets: number;
+  /** Most encoded frames one reply brought (a measure of how bursty delivery is). */
+  maxBatch: number;
   /** Sequence numbers passed over: frames the window never showed. */
   skipped: number;
   /** Total milliseconds waiting for frames to arrive (incl. waiting for new ones) and drawing them. */
@@ -328,23 +339,38 @@ export function snapshotTile(tile: string): { width: number; height: number; rgb
 export class FrameLoop {
   private running = true;
   private last = 0;
-  private readonly renderer: Renderer;
+  /** For pictures (I420 buffers); made on first use, as a canvas takes one kind of context. */
+  private rendererMade: Renderer | null = null;
+  /** For decoded VideoFrames, drawn by the webview itself. */
+  private frameContext: CanvasRenderingContext2D | null = null;
   private shown: { buf: ArrayBuffer; header: FrameHeader } | null = null;
   private pending: { buf: ArrayBuffer; header: FrameHeader } | null = null;
 
   constructor(
     readonly tile: string,
-    canvas: HTMLCanvasElement,
+    private readonly canvas: HTMLCanvasElement,
+    private readonly source: FrameSource,
     private readonly onFirstFrame: () => void = () => {},
   ) {
-    this.renderer = createRenderer(canvas);
-    frameStats.renderer = this.renderer.kind;
     loops.set(tile, this);
     void this.start();
   }
 
+  private get renderer(): Renderer {
+    this.rendererMade ??= createRenderer(this.canvas);
+    frameStats.renderer = this.rendererMade.kind;
+    return this.rendererMade;
+  }
+
   private async start(): Promise<void> {
-    if (this.tile !== "self" && (await webCodecsVp8())) {
+    if (this.source === "meeting" && (await webCodecsVp8())) {
+      // drawImage of a VideoFrame lets WebKit convert it with GStreamer's
+      // SIMD colour conversion into a 2D canvas; WebGL without a GPU runs
+      // the shader in software (llvmpipe). `?draw=webgl` keeps WebGL.
+      if (new URLSearchParams(location.search).get("draw") !== "webgl") {
+        this.frameContext = this.canvas.getContext("2d", { alpha: false });
+        if (this.frameContext) frameStats.renderer = "2d-videoframe";
+      }
       const done = await this.runEncoded();
       if (done) return;
       console.warn(`frames for ${this.tile}: WebCodecs failed, using decoded pictures`);
@@ -376,7 +402,7 @@ export class FrameLoop {
             frame.close();
             return;
           }
-          void this.showDecoded(frame, ++decodedSeq);
+          this.offerDecoded(frame, ++decodedSeq);
         },
         error: (e) => {
           console.warn(`VP8 decoder for ${this.tile}:`, e);
@@ -390,8 +416,13 @@ export class FrameLoop {
     try {
       while (this.running) {
         if (unsupportedFormat || decoderFailures > MAX_DECODER_FAILURES) return false;
-        const behind = decoder !== null && decoder.decodeQueueSize > MAX_DECODE_QUEUE;
-        if (!decoder || broken || behind || decoder.state === "closed") {
+        // Backpressure: while the decoder works through a batch, the core
+        // queues what arrives; if that overflows, it restarts this tile at
+        // a keyframe. Decoding runs off this thread, so a wait is short.
+        while (decoder && !broken && decoder.state === "configured" && decoder.decodeQueueSize > MAX_DECODE_QUEUE) {
+          await new Promise((r) => setTimeout(r, 4));
+        }
+        if (!decoder || broken || decoder.state === "closed") {
           if (decoder) t.decoderResets++;
           if (decoder && decoder.state !== "closed") decoder.close();
           decoder = open();
@@ -418,6 +449,7 @@ export class FrameLoop {
           after = 0;
           continue;
         }
+        t.maxBatch = Math.max(t.maxBatch, records.length);
         for (const r of records) {
           const follows = after !== 0 && r.seq === after + 1;
           // A delta is only decodable right after its predecessor.
@@ -442,8 +474,60 @@ export class FrameLoop {
     }
   }
 
-  /** Copies a decoded picture into the raw wire form and draws it. */
+  private newestDecoded: { frame: VideoFrame; seq: number } | null = null;
+  private framesShown = false;
+  private drawScheduled = false;
+
+  /**
+   * Every frame must be decoded, but only the newest needs drawing: when
+   * the window falls behind, decoded pictures that a newer one overtook
+   * are dropped unseen, so the delay stays bounded instead of growing.
+   */
+  private offerDecoded(frame: VideoFrame, seq: number): void {
+    const stale = this.newestDecoded;
+    if (stale) {
+      stale.frame.close();
+      this.stats().skipped++;
+    }
+    this.newestDecoded = { frame, seq };
+    if (this.drawScheduled) return;
+    this.drawScheduled = true;
+    // A task, not an animation frame: WebKitGTK's frame clock halved the
+    // rate under load (BENCHMARKS.md). Outputs that arrive before it runs
+    // are coalesced.
+    setTimeout(() => {
+      this.drawScheduled = false;
+      const next = this.newestDecoded;
+      this.newestDecoded = null;
+      if (next) void this.showDecoded(next.frame, next.seq);
+    }, 0);
+  }
+
+  /** Draws a decoded picture: as it is, or copied into the raw wire form for WebGL. */
   private async showDecoded(frame: VideoFrame, seq: number): Promise<void> {
+    const ctx = this.frameContext;
+    if (ctx) {
+      try {
+        if (!this.running || seq <= this.last) return;
+        const started = performance.now();
+        const width = frame.displayWidth;
+        const height = frame.displayHeight;
+        if (this.canvas.width !== width || this.canvas.height !== height) {
+          this.canvas.width = width;
+          this.canvas.height = height;
+        }
+        ctx.drawImage(frame, 0, 0);
+        if (this.last === 0) this.onFirstFrame();
+        this.last = seq;
+        this.framesShown = true;
+        this.recordDrawn({ seq, width, height, captureUs: frame.timestamp }, started);
+      } catch (e) {
+        console.warn(`frames for ${this.tile}: cannot draw a decoded picture`, e);
+      } finally {
+        frame.close();
+      }
+      return;
+    }
     try {
       const width = frame.visibleRect?.width ?? frame.codedWidth;
       const height = frame.visibleRect?.height ?? frame.codedHeight;
@@ -479,10 +563,19 @@ export class FrameLoop {
   stop(): void {
     this.running = false;
     loops.delete(this.tile);
+    this.newestDecoded?.frame.close();
+    this.newestDecoded = null;
   }
 
   /** What the tile shows now, as RGBA pixels (for tests and screenshots). */
   snapshot(): { width: number; height: number; rgba: Uint8Array } | null {
+    const ctx = this.frameContext;
+    if (ctx) {
+      if (!this.framesShown) return null;
+      const { width, height } = this.canvas;
+      const data = ctx.getImageData(0, 0, width, height).data;
+      return { width, height, rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    }
     if (!this.shown) return null;
     const { buf, header } = this.shown;
     return { width: header.width, height: header.height, rgba: this.renderer.readBack(buf, header) };
@@ -521,7 +614,7 @@ export class FrameLoop {
 
   private stats(): TileStats {
     return (frameStats.tiles[this.tile] ??= {
-      drawn: 0, seq: 0, width: 0, height: 0, transport: "i420", decoderResets: 0,
+      drawn: 0, seq: 0, width: 0, height: 0, transport: "i420", decoderResets: 0, maxBatch: 0,
       skipped: 0, fetchMs: 0, drawMs: 0, latencyMs: [],
     });
   }
@@ -534,16 +627,20 @@ export class FrameLoop {
     const started = performance.now();
     this.renderer.draw(next.buf, next.header);
     this.shown = next;
+    this.recordDrawn(next.header, started);
+  }
+
+  private recordDrawn(header: FrameHeader, started: number): void {
     const t = this.stats();
     t.drawMs += performance.now() - started;
-    if (next.header.captureUs > 0) {
+    if (header.captureUs > 0) {
       const nowMs = performance.timeOrigin + performance.now();
-      t.latencyMs[t.drawn % LATENCY_SAMPLES] = nowMs - next.header.captureUs / 1000;
+      t.latencyMs[t.drawn % LATENCY_SAMPLES] = nowMs - header.captureUs / 1000;
     }
     frameStats.framesDrawn++;
     t.drawn++;
-    t.seq = next.header.seq;
-    t.width = next.header.width;
-    t.height = next.header.height;
+    t.seq = header.seq;
+    t.width = header.width;
+    t.height = header.height;
   }
 }

@@ -13,7 +13,7 @@ import {
   type PrivacyChoice,
   type Settings,
 } from "./api";
-import { FrameLoop, frameStats, snapshotTile } from "./frames";
+import { FrameLoop, type FrameSource, frameStats, snapshotTile } from "./frames";
 import { BUNDLED_COMPONENTS } from "./licences";
 
 // ---------- small DOM helpers ----------
@@ -99,13 +99,17 @@ function stopLoops(): void {
   state.loops.clear();
 }
 
-/** Starts pulling frames into the canvas of a tile element (one loop per element). */
-function attachLoop(tileEl: HTMLElement, tile: string): void {
+/**
+ * Starts pulling frames into the canvas of a tile element (one loop per
+ * element). In a meeting every tile, the self-view included, can take the
+ * encoded frames; the pre-join preview has no encoder and takes pictures.
+ */
+function attachLoop(tileEl: HTMLElement, tile: string, source: FrameSource): void {
   state.loops.get(tile)?.stop();
   const canvas = tileEl.querySelector("canvas");
   if (!canvas) return;
   tileEl.classList.remove("has-frame");
-  state.loops.set(tile, new FrameLoop(tile, canvas, () => tileEl.classList.add("has-frame")));
+  state.loops.set(tile, new FrameLoop(tile, canvas, source, () => tileEl.classList.add("has-frame")));
 }
 
 // ---------- permission prompt (Appendix II purpose text, just in time) ----------
@@ -271,7 +275,7 @@ async function enterPrejoin(): Promise<void> {
   fillDevicePickers(["camera-select", "mic-select", "speaker-select"], state.settings);
   await fillEffects("prejoin");
   const tile = document.querySelector<HTMLElement>('#screen-prejoin .tile[data-tile="self"]');
-  if (tile) attachLoop(tile, "self");
+  if (tile) attachLoop(tile, "self", "pictures");
   await startPreview();
 }
 
@@ -324,7 +328,7 @@ async function joinNow(): Promise<void> {
     const failure = e instanceof AppFailure ? e : null;
     resetMeeting();
     const prejoinSelf = document.querySelector<HTMLElement>('#screen-prejoin .tile[data-tile="self"]');
-    if (prejoinSelf) attachLoop(prejoinSelf, "self");
+    if (prejoinSelf) attachLoop(prejoinSelf, "self", "pictures");
     showError($("prejoin-error"), messageOf(e));
     // A server that is down or a broken connection is worth another try.
     $("retry").hidden = !(failure && (failure.kind === "unreachable" || failure.kind === "connection"));
@@ -381,7 +385,7 @@ function enterMeeting(): void {
   show("meeting");
   $("meeting-name").textContent = `Meeting ${state.room}`;
   const self = document.querySelector<HTMLElement>('#tiles .tile[data-tile="self"]');
-  if (self) attachLoop(self, "self");
+  if (self) attachLoop(self, "self", "meeting");
   layoutTiles();
   renderSelfMuted();
   fillDevicePickers(["meeting-camera", "meeting-mic", "meeting-speaker"], state.settings);
@@ -397,7 +401,7 @@ function renderParticipant(p: ParticipantView): void {
   if (!el) {
     el = tileElement(id, p.display, false);
     $("tiles").append(el);
-    attachLoop(el, id);
+    attachLoop(el, id, "meeting");
     layoutTiles();
   }
   const label = el.querySelector(".name");

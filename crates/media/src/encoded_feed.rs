@@ -92,6 +92,13 @@ impl EncodedFeed {
         self.waker.wake();
     }
 
+    /// Records that a frame was lost before reaching the feed: the reader
+    /// sees a gap in the sequence there, so it does not decode the frames
+    /// after it against a reference it never had, and waits for a keyframe.
+    pub fn mark_gap(&self) {
+        self.next_seq.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Whether the reader needs a keyframe to go on; clears the request.
     /// The receiver turns it into a keyframe request to the sender.
     pub fn take_keyframe_request(&self) -> bool {
@@ -269,6 +276,16 @@ mod tests {
         push(&feed, 9, true);
         push(&feed, 10, false);
         assert_eq!(read(&feed, 1).len(), 2, "back on track from the keyframe");
+    }
+
+    #[test]
+    fn a_lost_frame_shows_as_a_gap_in_the_sequence() {
+        let feed = watched_feed();
+        push(&feed, 1, true);
+        feed.mark_gap();
+        push(&feed, 3, false);
+        let seqs: Vec<u64> = read(&feed, 0).iter().map(|f| f.0).collect();
+        assert_eq!(seqs, vec![1, 3], "the reader can tell frame 2 is missing");
     }
 
     #[test]

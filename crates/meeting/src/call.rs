@@ -225,6 +225,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         Arc::clone(&stats),
         CaptureOutputs {
             self_view: config.tiles.as_ref().map(|t| t.get_or_create("self")),
+            self_encoded: config.tiles.as_ref().map(|t| t.encoded_feed("self")),
             device_lost: Some(lost_tx.clone()),
         },
     )?;

@@ -102,7 +102,13 @@ async fn receive_video(
                 // Stamped when complete here, so the window can measure the
                 // delay it adds on top (IPC, decoding, drawing).
                 let ready = talkline_media::wall_clock_us();
-                feed.push(frame.clone(), is_vp8_keyframe(&frame), ready);
+                let keyframe = is_vp8_keyframe(&frame);
+                feed.push(frame.clone(), keyframe, ready);
+                if keyframe {
+                    // The decoder here is idle while the window decodes, so
+                    // the keyframe it was waiting for is answered here.
+                    need_keyframe.store(false, Ordering::Relaxed);
+                }
             }
             forward_frame(&frames, frame, &need_keyframe);
         }
@@ -116,6 +122,9 @@ async fn receive_video(
                 .fetch_add(assembler.incomplete_frames - lost_before, Ordering::Relaxed);
             // An empty frame tells the decoder the chain of references broke.
             forward_frame(&frames, Bytes::new(), &need_keyframe);
+            if let Some(feed) = &encoded {
+                feed.mark_gap();
+            }
             need_keyframe.store(true, Ordering::Relaxed);
         }
         if need_keyframe.load(Ordering::Relaxed) && last_pli.is_none_or(|t| now - t >= PLI_INTERVAL)

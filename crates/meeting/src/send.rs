@@ -16,6 +16,7 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 
 use talkline_media::devices::DeviceKind;
 use talkline_media::display::FrameMailbox;
+use talkline_media::encoded_feed::EncodedFeed;
 use talkline_media::opus_codec::{OPUS_MAX_PACKET, OpusEncoder};
 use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
@@ -75,6 +76,10 @@ pub type DeviceLossReporter = mpsc::UnboundedSender<DeviceKind>;
 #[derive(Clone, Default)]
 pub struct CaptureOutputs {
     pub self_view: Option<Arc<FrameMailbox>>,
+    /// The self-view as the frames just encoded for the meeting, for a
+    /// window that decodes them itself: while it reads them, the raw
+    /// pictures (345 kB each at 640x360) are not copied out at all.
+    pub self_encoded: Option<Arc<EncodedFeed>>,
     pub device_lost: Option<DeviceLossReporter>,
 }
 
@@ -317,19 +322,31 @@ fn video_thread(
             was_muted = true;
             continue;
         }
-        if let Some(view) = &outputs.self_view {
+        let encoded_view = outputs.self_encoded.as_ref().filter(|f| f.is_watched());
+        if let Some(view) = outputs
+            .self_view
+            .as_ref()
+            .filter(|_| encoded_view.is_none())
+        {
             view.publish(&frame);
         }
         let captured = Instant::now();
-        let force = controls.keyframe_requested.swap(false, Ordering::Relaxed) || was_muted;
+        // A window starting its self-view needs a keyframe to begin with.
+        let window_wants_keyframe = encoded_view.is_some_and(|f| f.take_keyframe_request());
+        let force = controls.keyframe_requested.swap(false, Ordering::Relaxed)
+            || was_muted
+            || window_wants_keyframe;
         was_muted = false;
         match video.encoder.encode(&frame, force, &mut packet) {
-            Ok(Some(_)) => {
+            Ok(Some(keyframe)) => {
                 let chunk = Encoded {
                     data: reuse(&mut staging, &packet),
                     duration: period,
                     captured,
                 };
+                if let Some(view) = encoded_view {
+                    view.push(chunk.data.clone(), keyframe, frame.capture_time_us);
+                }
                 if video.out.try_send(chunk).is_err() {
                     // The network side is behind: the next frame must be
                     // decodable on its own.
