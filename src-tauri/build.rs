@@ -31,6 +31,9 @@ const COMMANDS: &[&str] = &[
     "set_effects",
     "background_options",
     "add_background",
+    "start_scan",
+    "stop_scan",
+    "scan_qr_image",
 ];
 
 fn main() {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use talkline_client::core::RecentMeeting;
 use talkline_client::{
     AppCore, AppError, AppEvent, AppStatus, BackgroundOption, DeviceList, EffectsChoice, EventSink,
-    JoinRequest, Joined, MeetingTarget, PrivacyChoiceView, Settings, Withdrawal,
+    JoinRequest, Joined, MeetingTarget, PrivacyChoiceView, ScannedMeeting, Settings, Withdrawal,
 };
 use tauri::State;
 use tauri::ipc::{Channel, Response};
@@ -184,6 +184,33 @@ pub async fn add_background(core: Core<'_>, request: tauri::ipc::Request<'_>) ->
         tauri::ipc::InvokeBody::Raw(bytes) => core.add_background(bytes),
         tauri::ipc::InvokeBody::Json(_) => Err(AppError::Invalid(
             "send the photo's bytes as the request body".into(),
+        )),
+    }
+}
+
+/// Opens the camera into the `scan` tile and looks for a meeting QR code;
+/// a found one arrives as a `qr_scanned` event.
+#[tauri::command]
+pub async fn start_scan(core: Core<'_>, camera: Option<String>) -> Reply<()> {
+    core.start_scan(camera.as_deref())
+}
+
+#[tauri::command]
+pub async fn stop_scan(core: Core<'_>) -> Reply<()> {
+    core.stop_scan();
+    Ok(())
+}
+
+/// A picture of a meeting QR code the user picked, as the raw request body.
+#[tauri::command]
+pub async fn scan_qr_image(
+    core: Core<'_>,
+    request: tauri::ipc::Request<'_>,
+) -> Reply<ScannedMeeting> {
+    match request.body() {
+        tauri::ipc::InvokeBody::Raw(bytes) => core.scan_image(bytes),
+        tauri::ipc::InvokeBody::Json(_) => Err(AppError::Invalid(
+            "send the picture's bytes as the request body".into(),
         )),
     }
 }

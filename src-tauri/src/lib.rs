@@ -49,6 +49,9 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::set_effects,
         commands::background_options,
         commands::add_background,
+        commands::start_scan,
+        commands::stop_scan,
+        commands::scan_qr_image,
     ])
 }
 
@@ -97,6 +100,7 @@ pub fn core_for<R: Runtime>(
         cache_dirs,
         webview_dirs,
         export_dir,
+        file_cameras: false,
     })
     .map_err(|e| e.to_string())?;
     let handle = app.handle().clone();

@@ -2,6 +2,8 @@
 //! argument parsing and error serialisation the real window uses, with the
 //! real core behind it (an encrypted store, the test camera, a real Janus).
 
+#[path = "../../tests/e2e/support/qr_picture.rs"]
+mod qr_picture;
 #[path = "../../tests/e2e/support/mod.rs"]
 mod support;
 
@@ -751,4 +753,212 @@ fn beauty_and_backgrounds_need_their_consent_and_apply_live_to_the_self_view() {
         assert_eq!(e["kind"], "invalid", "{bad}: {e}");
     }
     app.ok("stop_preview", json!({}));
+}
+
+/// A Y4M recording played as the scan camera: a second of an empty scene,
+/// then `payload` held up as a QR code.
+fn recording_of_a_code(dir: &std::path::Path, name: &str, payload: &str) -> String {
+    use qr_picture::{Placement, frame_with_qr};
+    let empty = VideoFrame::new(640, 360).expect("frame");
+    let code = frame_with_qr(
+        payload,
+        640,
+        360,
+        Placement {
+            angle_deg: 12.0,
+            noise: 12,
+            ..Default::default()
+        },
+    );
+    let mut frames = vec![empty; 30];
+    frames.extend(std::iter::repeat_n(code, 10));
+    let path = dir.join(name);
+    talkline_media::y4m::write_y4m(&path, &frames, 30).expect("the recording");
+    format!("file:{}", path.display())
+}
+
+#[test]
+fn a_meeting_qr_code_is_scanned_from_the_camera_or_a_picture_and_kept_only_with_consent() {
+    const LINK: &str = "talkline://join?server=ws://10.1.2.3:8188&room=5150&pin=open%20sesame";
+    let dir = support::scratch_dir("scan");
+    let mut config = CoreConfig::in_dir(
+        dir.join("data"),
+        ServerUrl::parse("ws://127.0.0.1:9").expect("server"),
+        Arc::new(MemoryVault::default()),
+    );
+    config.file_cameras = true;
+    let app = TestApp::with_config(config);
+    let events = Arc::new(Recorder::default());
+    app.core
+        .set_event_sink(Arc::clone(&events) as Arc<dyn EventSink>);
+    let camera = recording_of_a_code(&dir, "meeting.y4m", LINK);
+    let code_picture = qr_picture::png_of(&qr_picture::frame_with_qr(
+        LINK,
+        480,
+        480,
+        Default::default(),
+    ));
+
+    // Nothing before the policy, not even reading a picture.
+    let early = app.invoke_raw("scan_qr_image", code_picture.clone());
+    assert_eq!(early.expect_err("before the policy")["kind"], "policy");
+    app.accept_policy();
+
+    // The camera, just in time, with Appendix II's words, as for the pre-join.
+    let ask = app.err("start_scan", json!({ "camera": camera }));
+    assert_eq!(
+        (ask["kind"].as_str(), ask["permission"].as_str()),
+        (Some("consent_needed"), Some("camera")),
+        "{ask}"
+    );
+    app.grant("camera");
+    let started = Instant::now();
+    app.ok("start_scan", json!({ "camera": camera }));
+    // The window shows what the camera sees while it scans.
+    assert!(
+        app.next_frame("scan", 0).is_some(),
+        "no picture in the scan tile"
+    );
+    let found = events.wait_for("qr_scanned", Duration::from_secs(10), |e| {
+        matches!(e, AppEvent::QrScanned { .. })
+    });
+    eprintln!("code found {:?} after the camera opened", started.elapsed());
+    let AppEvent::QrScanned { meeting } = found else {
+        unreachable!()
+    };
+    assert_eq!(meeting.room, 5150);
+    assert_eq!(meeting.server, "ws://10.1.2.3:8188");
+    assert!(meeting.has_pin);
+    // What the window fills in parses to the same meeting.
+    let target = app.ok("parse_meeting", json!({ "input": meeting.input }));
+    assert_eq!(
+        target,
+        json!({ "room": 5150, "server": "ws://10.1.2.3:8188", "hasPin": true })
+    );
+    app.ok("stop_scan", json!({}));
+    assert!(
+        app.next_frame("scan", 0).is_none(),
+        "the camera's last picture outlived the scan"
+    );
+    let scans = app.ok("personal_data", json!({}))["scans"].clone();
+    assert_eq!(scans.as_array().map(Vec::len), Some(1), "{scans}");
+    assert_eq!(scans[0]["payload"], LINK);
+
+    // A foreign code in view is explained, once, and nothing is kept.
+    let foreign = recording_of_a_code(&dir, "shop.y4m", "https://shop.example/deal?id=7");
+    app.ok("start_scan", json!({ "camera": foreign }));
+    let refused = events.wait_for("qr_refused", Duration::from_secs(10), |e| {
+        matches!(e, AppEvent::QrRefused { .. })
+    });
+    let AppEvent::QrRefused { message } = refused else {
+        unreachable!()
+    };
+    assert!(
+        message.contains("not a TalkLine meeting") && message.contains("shop.example"),
+        "{message}"
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    app.ok("stop_scan", json!({}));
+    let refusals = events
+        .0
+        .lock()
+        .expect("recorder")
+        .iter()
+        .filter(|e| matches!(e, AppEvent::QrRefused { .. }))
+        .count();
+    assert_eq!(
+        refusals, 1,
+        "the same foreign code was reported again and again"
+    );
+
+    // A picked picture: the same meeting; foreign or broken pictures say why.
+    let picked = match app.invoke_raw("scan_qr_image", code_picture.clone()) {
+        Ok(body) => body.deserialize::<Value>().expect("JSON"),
+        Err(e) => panic!("scan_qr_image: {e}"),
+    };
+    assert_eq!(picked["room"], 5150, "{picked}");
+    assert_eq!(picked["input"], meeting.input.as_str());
+    let shop = qr_picture::png_of(&qr_picture::frame_with_qr(
+        "https://shop.example/",
+        320,
+        320,
+        Default::default(),
+    ));
+    for (bytes, says) in [
+        (shop, "not a TalkLine meeting"),
+        (b"\x89PNG but not really".to_vec(), "cannot be opened"),
+        (
+            qr_picture::png_of(&VideoFrame::new(64, 64).expect("frame")),
+            "no QR code",
+        ),
+    ] {
+        let e = app
+            .invoke_raw("scan_qr_image", bytes)
+            .expect_err("not a meeting");
+        assert_eq!(e["kind"], "link", "{e}");
+        assert!(
+            e["message"].as_str().is_some_and(|m| m.contains(says)),
+            "{e}"
+        );
+    }
+    let kept = |app: &TestApp| {
+        app.ok("personal_data", json!({}))["scans"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(kept(&app), 2, "the picked code was not kept");
+
+    // Scan history off: codes still join, and nothing is kept.
+    app.ok(
+        "set_privacy_choice",
+        json!({ "id": "scan-history", "granted": false }),
+    );
+    assert!(
+        app.invoke_raw("scan_qr_image", code_picture.clone())
+            .is_ok()
+    );
+    app.ok("start_scan", json!({ "camera": camera }));
+    let scanned = |e: &AppEvent| matches!(e, AppEvent::QrScanned { .. });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while events
+        .0
+        .lock()
+        .expect("recorder")
+        .iter()
+        .filter(|e| scanned(e))
+        .count()
+        < 2
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the second camera scan found nothing"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    app.ok("stop_scan", json!({}));
+    assert_eq!(kept(&app), 2, "a scan was kept with scan history off");
+
+    // Delete history removes the records.
+    app.ok("delete_history", json!({}));
+    assert_eq!(kept(&app), 0);
+    assert_eq!(
+        app.err("start_scan", json!({ "camera": "none" }))["kind"],
+        "invalid"
+    );
+}
+
+#[test]
+fn file_cameras_are_refused_unless_the_core_allows_them() {
+    let dir = support::scratch_dir("file-camera");
+    let camera = recording_of_a_code(&dir, "code.y4m", "talkline://join?server=ws://h&room=1");
+    let app = TestApp::fresh("ws://127.0.0.1:9");
+    app.accept_policy();
+    app.grant("camera");
+    let e = app.err("start_scan", json!({ "camera": camera }));
+    assert_eq!(e["kind"], "invalid", "{e}");
+    let e = app.err(
+        "start_preview",
+        json!({ "camera": camera, "microphone": "none" }),
+    );
+    assert_eq!(e["kind"], "invalid", "{e}");
 }

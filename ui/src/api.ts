@@ -55,6 +55,14 @@ export interface JoinRequest {
   videoMuted: boolean;
 }
 
+/** A meeting read from a QR code; `input` is the link to join with. */
+export interface ScannedMeeting {
+  input: string;
+  room: number;
+  server: string;
+  hasPin: boolean;
+}
+
 export interface Joined {
   room: number;
   selfId: number;
@@ -86,7 +94,9 @@ export type AppEvent =
   | { type: "quality"; level: "good" | "fair" | "poor"; detail: string }
   | { type: "call_ended"; error: { kind: string; message: string } | null }
   | { type: "device_changed"; kind: DeviceKind; message: string }
-  | { type: "self_muted"; audioMuted: boolean; videoMuted: boolean };
+  | { type: "self_muted"; audioMuted: boolean; videoMuted: boolean }
+  | { type: "qr_scanned"; meeting: ScannedMeeting }
+  | { type: "qr_refused"; message: string };
 
 /** What every failed command rejects with (AppError's serialised form). */
 export interface PrivacyChoice {
@@ -183,6 +193,11 @@ export const api = {
   /** Keeps a photo as a background; the bytes go as the raw request body. */
   addBackground: (bytes: Uint8Array) => call<string>("add_background", bytes as unknown as Record<string, unknown>),
   uploadLogs: () => call<number>("upload_logs"),
+  /** Opens the camera into the "scan" tile; a found code arrives as a `qr_scanned` event. */
+  startScan: (camera: string | null) => call<void>("start_scan", { camera }),
+  stopScan: () => call<void>("stop_scan"),
+  /** Reads a meeting QR code from a picked picture; the bytes go as the raw request body. */
+  scanQrImage: (bytes: Uint8Array) => call<ScannedMeeting>("scan_qr_image", bytes as unknown as Record<string, unknown>),
   withdrawConsent: () => call<Withdrawal>("withdraw_consent"),
   subscribe: (onEvent: (event: AppEvent) => void) => {
     const channel = new Channel<AppEvent>();

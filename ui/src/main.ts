@@ -11,6 +11,7 @@ import {
   type ParticipantView,
   type PersonalData,
   type PrivacyChoice,
+  type ScannedMeeting,
   type Settings,
 } from "./api";
 import { FrameLoop, frameStats, snapshotTile } from "./frames";
@@ -41,7 +42,7 @@ function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-type Screen = "policy" | "home" | "prejoin" | "meeting" | "settings" | "data";
+type Screen = "policy" | "home" | "scan" | "prejoin" | "meeting" | "settings" | "data";
 
 // ---------- state ----------
 
@@ -89,7 +90,7 @@ window.__talkline = {
 
 function show(screen: Screen): void {
   state.screen = screen;
-  for (const s of ["policy", "home", "prejoin", "meeting", "settings", "data"] as const) {
+  for (const s of ["policy", "home", "scan", "prejoin", "meeting", "settings", "data"] as const) {
     $(`screen-${s}`).hidden = s !== screen;
   }
 }
@@ -253,6 +254,8 @@ $("home-form").onsubmit = async (ev) => {
     state.meetingInput = input;
     state.room = target.room;
     $("prejoin-title").textContent = `Meeting ${target.room}`;
+    // What will be joined, said before joining (a scanned code's server).
+    $("prejoin-where").textContent = `on ${target.server}${target.hasPin ? " · PIN included" : ""}`;
     await enterPrejoin();
   } catch (e) {
     showError($("home-error"), messageOf(e));
@@ -260,6 +263,58 @@ $("home-form").onsubmit = async (ev) => {
 };
 
 $("open-settings").onclick = () => void enterSettings();
+$("open-scan").onclick = () => void enterScan();
+
+// ---------- scan a meeting QR code ----------
+
+async function enterScan(): Promise<void> {
+  show("scan");
+  showError($("scan-error"), null);
+  $("scan-status").textContent = "";
+  await refreshDevices();
+  fillSelect($<HTMLSelectElement>("scan-camera"), state.devices.cameras, state.settings.camera, false);
+  const tile = document.querySelector<HTMLElement>('#screen-scan .tile[data-tile="scan"]');
+  if (tile) attachLoop(tile, "scan");
+  await startScan();
+}
+
+async function startScan(): Promise<void> {
+  const camera = $<HTMLSelectElement>("scan-camera").value || null;
+  try {
+    // The camera is asked for just in time, as for the pre-join.
+    await withConsent(() => api.startScan(camera));
+    showError($("scan-error"), null);
+    $("scan-status").textContent = "Looking for a meeting code…";
+  } catch (e) {
+    $("scan-status").textContent = "";
+    showError($("scan-error"), messageOf(e));
+  }
+}
+
+/** A code was read: the camera stops, and the meeting goes through the same path as a typed one. */
+async function scanned(meeting: ScannedMeeting): Promise<void> {
+  if (state.screen !== "scan") return;
+  stopLoops();
+  await api.stopScan().catch(() => {});
+  $<HTMLInputElement>("meeting-input").value = meeting.input;
+  show("home");
+  $<HTMLFormElement>("home-form").requestSubmit();
+}
+
+$("scan-camera").onchange = () => void startScan();
+$("scan-cancel").onclick = () => void enterHome();
+$<HTMLInputElement>("scan-file").onchange = async (ev) => {
+  const input = ev.target as HTMLInputElement;
+  const file = input.files?.[0];
+  input.value = "";
+  if (!file) return;
+  try {
+    const meeting = await api.scanQrImage(new Uint8Array(await file.arrayBuffer()));
+    await scanned(meeting);
+  } catch (e) {
+    showError($("scan-error"), messageOf(e));
+  }
+};
 
 // ---------- pre-join ----------
 
@@ -565,6 +620,12 @@ function onEvent(event: AppEvent): void {
       state.audioMuted = event.audioMuted;
       state.videoMuted = event.videoMuted;
       if (state.screen === "meeting") renderSelfMuted();
+      break;
+    case "qr_scanned":
+      void scanned(event.meeting);
+      break;
+    case "qr_refused":
+      if (state.screen === "scan") showError($("scan-error"), event.message);
       break;
     case "call_ended":
       if (state.screen === "meeting") {

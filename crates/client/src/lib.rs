@@ -13,6 +13,7 @@ pub mod logs;
 mod personal;
 mod preview;
 mod quality;
+mod scan;
 mod upload;
 
 pub use crate::core::{
@@ -24,3 +25,4 @@ pub use error::AppError;
 pub use events::{AppEvent, EventSink};
 pub use logs::LogFiles;
 pub use personal::{PrivacyChoiceView, Withdrawal};
+pub use scan::{SCAN_TILE, ScannedMeeting};
