@@ -34,6 +34,10 @@ const COMMANDS: &[&str] = &[
     "start_scan",
     "stop_scan",
     "scan_qr_image",
+    "schedule_meeting",
+    "upcoming_meetings",
+    "delete_schedule",
+    "add_to_calendar",
 ];
 
 fn main() {

@@ -7,7 +7,8 @@ use serde::Serialize;
 use talkline_client::core::RecentMeeting;
 use talkline_client::{
     AppCore, AppError, AppEvent, AppStatus, BackgroundOption, DeviceList, EffectsChoice, EventSink,
-    JoinRequest, Joined, MeetingTarget, PrivacyChoiceView, ScannedMeeting, Settings, Withdrawal,
+    JoinRequest, Joined, MeetingTarget, PrivacyChoiceView, ScannedMeeting, ScheduleRequest,
+    ScheduledMeeting, Settings, Withdrawal,
 };
 use tauri::State;
 use tauri::ipc::{Channel, Response};
@@ -213,6 +214,27 @@ pub async fn scan_qr_image(
             "send the picture's bytes as the request body".into(),
         )),
     }
+}
+
+#[tauri::command]
+pub fn schedule_meeting(core: Core<'_>, request: ScheduleRequest) -> Reply<ScheduledMeeting> {
+    core.schedule_meeting(&request)
+}
+
+#[tauri::command]
+pub fn upcoming_meetings(core: Core<'_>) -> Reply<Vec<ScheduledMeeting>> {
+    core.upcoming_meetings()
+}
+
+#[tauri::command]
+pub fn delete_schedule(core: Core<'_>, id: i64) -> Reply<()> {
+    core.delete_schedule(id)
+}
+
+/// Saves the meeting as an .ics file in Downloads; returns its path.
+#[tauri::command]
+pub fn add_to_calendar(core: Core<'_>, id: i64) -> Reply<String> {
+    core.add_to_calendar(id)
 }
 
 /// Deletes the user's data and closes the app (the reply may not arrive).

@@ -52,6 +52,10 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::start_scan,
         commands::stop_scan,
         commands::scan_qr_image,
+        commands::schedule_meeting,
+        commands::upcoming_meetings,
+        commands::delete_schedule,
+        commands::add_to_calendar,
     ])
 }
 

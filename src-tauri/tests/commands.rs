@@ -962,3 +962,173 @@ fn file_cameras_are_refused_unless_the_core_allows_them() {
     );
     assert_eq!(e["kind"], "invalid", "{e}");
 }
+
+#[test]
+fn meetings_are_scheduled_listed_deleted_and_added_to_the_calendar_with_consent() {
+    let dir = support::scratch_dir("schedule");
+    let mut config = CoreConfig::in_dir(
+        dir.join("data"),
+        ServerUrl::parse("ws://127.0.0.1:9").expect("server"),
+        Arc::new(MemoryVault::default()),
+    );
+    config.export_dir = dir.join("Downloads");
+    let app = TestApp::with_config(config);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let request = |title: &str, starts_at: i64, minutes: u32, input: &str| json!({ "request": { "title": title, "startsAt": starts_at, "durationMinutes": minutes, "input": input } });
+    assert_eq!(
+        app.err(
+            "schedule_meeting",
+            request("Standup", now + 600, 15, "1234")
+        )["kind"],
+        "policy"
+    );
+    app.accept_policy();
+    for (bad, kind) in [
+        (request("  ", now + 600, 15, "1234"), "invalid"),
+        (request("Standup", now + 600, 0, "1234"), "invalid"),
+        (
+            request("Standup", now + 600, 24 * 60 + 1, "1234"),
+            "invalid",
+        ),
+        (request("Standup", now - 3600, 15, "1234"), "invalid"),
+        (
+            request("Standup", now + 600, 15, "https://example.org/j/1"),
+            "link",
+        ),
+    ] {
+        assert_eq!(
+            app.err("schedule_meeting", bad.clone())["kind"],
+            kind,
+            "{bad}"
+        );
+    }
+
+    let title = "Budget; Q3, final \\ draft";
+    let later = app.ok(
+        "schedule_meeting",
+        request(
+            title,
+            now + 7200,
+            45,
+            "talkline://join?server=ws://10.0.0.9:8188&room=77&pin=p%3Bq",
+        ),
+    );
+    let sooner = app.ok(
+        "schedule_meeting",
+        request("Standup", now + 600, 15, " 98-76 "),
+    );
+    // A bare ID is kept with the server it means today.
+    assert_eq!(
+        sooner["input"],
+        "talkline://join?server=ws://127.0.0.1:9&room=9876"
+    );
+    assert_eq!(sooner["endsAt"], now + 600 + 15 * 60);
+    let upcoming = app.ok("upcoming_meetings", json!({}));
+    let titles: Vec<&str> = upcoming
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|m| m["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["Standup", title], "soonest first");
+    // Joining from the list uses the stored link as typed input.
+    assert_eq!(
+        app.ok("parse_meeting", json!({ "input": later["input"] })),
+        json!({ "room": 77, "server": "ws://10.0.0.9:8188", "hasPin": true })
+    );
+
+    // The calendar is its own consent, asked with its explanation, and it
+    // is the one "calendar" toggle Settings shows on a desktop.
+    let ask = app.err("add_to_calendar", json!({ "id": later["id"] }));
+    assert_eq!(
+        (ask["kind"].as_str(), ask["permission"].as_str()),
+        (Some("consent_needed"), Some("calendar")),
+        "{ask}"
+    );
+    assert!(
+        ask["purpose"]
+            .as_str()
+            .is_some_and(|p| p.contains("Downloads")),
+        "{ask}"
+    );
+    let choices = app.ok("privacy_choices", json!({}));
+    let calendar: Vec<&Value> = choices
+        .as_array()
+        .expect("choices")
+        .iter()
+        .filter(|c| c["id"] == "calendar")
+        .collect();
+    assert_eq!(calendar.len(), 1, "{choices}");
+    assert_eq!(
+        (
+            calendar[0]["kind"].as_str(),
+            calendar[0]["granted"].as_bool()
+        ),
+        (Some("feature"), Some(false))
+    );
+    assert!(
+        !dir.join("Downloads").exists(),
+        "a file was written without consent"
+    );
+    app.ok(
+        "set_privacy_choice",
+        json!({ "id": "calendar", "granted": true }),
+    );
+    let path = app.ok("add_to_calendar", json!({ "id": later["id"] }));
+    let path = std::path::PathBuf::from(path.as_str().expect("a path"));
+    assert!(
+        path.starts_with(dir.join("Downloads")),
+        "{}",
+        path.display()
+    );
+    assert_eq!(path.extension().and_then(|e| e.to_str()), Some("ics"));
+    let ics = std::fs::read_to_string(&path).expect("the .ics file");
+    let unfolded = ics.replace("\r\n ", "");
+    assert!(
+        unfolded.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"),
+        "{ics}"
+    );
+    assert!(
+        unfolded.contains("SUMMARY:Budget\\; Q3\\, final \\\\ draft\r\n"),
+        "{ics}"
+    );
+    assert!(
+        unfolded.contains("URL:talkline://join?server=ws://10.0.0.9:8188&room=77&pin=p%3Bq\r\n"),
+        "{ics}"
+    );
+    let starts = later["startsAt"].as_i64().expect("start");
+    let dtstart = unfolded
+        .lines()
+        .find_map(|l| l.strip_prefix("DTSTART:"))
+        .expect("DTSTART");
+    assert!(dtstart.ends_with('Z') && dtstart.len() == 16, "{dtstart}");
+    // The time of day, in UTC, of the start.
+    let secs = starts.rem_euclid(86_400);
+    assert_eq!(
+        &dtstart[9..15],
+        format!("{:02}{:02}{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    );
+
+    // Your data shows them; deleting one leaves the other.
+    let data = app.ok("personal_data", json!({}));
+    assert_eq!(
+        data["schedules"].as_array().map(Vec::len),
+        Some(2),
+        "{data}"
+    );
+    app.ok("delete_schedule", json!({ "id": sooner["id"] }));
+    assert_eq!(
+        app.err("delete_schedule", json!({ "id": sooner["id"] }))["kind"],
+        "state"
+    );
+    assert_eq!(
+        app.err("add_to_calendar", json!({ "id": sooner["id"] }))["kind"],
+        "state"
+    );
+    let upcoming = app.ok("upcoming_meetings", json!({}));
+    assert_eq!(upcoming.as_array().map(Vec::len), Some(1), "{upcoming}");
+    assert_eq!(upcoming[0]["id"], later["id"]);
+}

@@ -63,6 +63,26 @@ export interface ScannedMeeting {
   hasPin: boolean;
 }
 
+export interface ScheduleRequest {
+  title: string;
+  /** Unix seconds (UTC). */
+  startsAt: number;
+  durationMinutes: number;
+  input: string;
+}
+
+export interface ScheduledMeeting {
+  id: number;
+  title: string;
+  /** The full meeting link to join with. */
+  input: string;
+  room: number;
+  server: string;
+  hasPin: boolean;
+  startsAt: number;
+  endsAt: number;
+}
+
 export interface Joined {
   room: number;
   selfId: number;
@@ -196,6 +216,11 @@ export const api = {
   /** Opens the camera into the "scan" tile; a found code arrives as a `qr_scanned` event. */
   startScan: (camera: string | null) => call<void>("start_scan", { camera }),
   stopScan: () => call<void>("stop_scan"),
+  scheduleMeeting: (request: ScheduleRequest) => call<ScheduledMeeting>("schedule_meeting", { request }),
+  upcomingMeetings: () => call<ScheduledMeeting[]>("upcoming_meetings"),
+  deleteSchedule: (id: number) => call<void>("delete_schedule", { id }),
+  /** Saves the meeting as an .ics file in Downloads; returns its path. */
+  addToCalendar: (id: number) => call<string>("add_to_calendar", { id }),
   /** Reads a meeting QR code from a picked picture; the bytes go as the raw request body. */
   scanQrImage: (bytes: Uint8Array) => call<ScannedMeeting>("scan_qr_image", bytes as unknown as Record<string, unknown>),
   withdrawConsent: () => call<Withdrawal>("withdraw_consent"),

@@ -12,6 +12,7 @@ import {
   type PersonalData,
   type PrivacyChoice,
   type ScannedMeeting,
+  type ScheduledMeeting,
   type Settings,
 } from "./api";
 import { FrameLoop, frameStats, snapshotTile } from "./frames";
@@ -204,6 +205,7 @@ async function enterHome(): Promise<void> {
     toast(messageOf(e), "error");
   }
   void renderRecent();
+  void renderUpcoming();
   $("meeting-input").focus();
 }
 
@@ -238,6 +240,123 @@ async function renderRecent(): Promise<void> {
     showError($("home-error"), messageOf(e));
   }
 }
+
+// ---------- scheduled meetings ----------
+
+function button(text: string, action: () => void, kind = "link"): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = kind;
+  b.textContent = text;
+  b.onclick = action;
+  return b;
+}
+
+/** Joins through the Home form's own path (name check, pre-join). */
+function joinFromHome(input: string): void {
+  $<HTMLInputElement>("meeting-input").value = input;
+  $<HTMLFormElement>("home-form").requestSubmit();
+}
+
+async function renderUpcoming(): Promise<void> {
+  const list = $("upcoming-meetings");
+  try {
+    const upcoming = await api.upcomingMeetings();
+    list.replaceChildren(...upcoming.map(upcomingItem));
+    if (upcoming.length === 0) {
+      const li = document.createElement("li");
+      li.className = "hint";
+      li.textContent = "Meetings you schedule appear here.";
+      list.append(li);
+    }
+  } catch (e) {
+    $("schedule-status").textContent = messageOf(e);
+  }
+}
+
+function upcomingItem(m: ScheduledMeeting): HTMLLIElement {
+  const li = document.createElement("li");
+  li.dataset.schedule = String(m.id);
+  const title = document.createElement("strong");
+  title.textContent = m.title;
+  const when = document.createElement("small");
+  const start = new Date(m.startsAt * 1000);
+  const minutes = Math.round((m.endsAt - m.startsAt) / 60);
+  when.textContent = ` ${start.toLocaleString()} · ${minutes} min · meeting ${m.room}`;
+  when.title = m.server;
+  li.append(
+    title,
+    when,
+    " ",
+    button("Join", () => joinFromHome(m.input)),
+    " ",
+    button("Add to calendar", () => void addToCalendar(m)),
+    " ",
+    button("Delete", () => void deleteSchedule(m)),
+  );
+  return li;
+}
+
+async function addToCalendar(m: ScheduledMeeting): Promise<void> {
+  try {
+    const path = await withConsent(() => api.addToCalendar(m.id));
+    $("schedule-status").textContent = `"${m.title}" was saved for your calendar to ${path}.`;
+  } catch (e) {
+    $("schedule-status").textContent = messageOf(e);
+  }
+}
+
+async function deleteSchedule(m: ScheduledMeeting): Promise<void> {
+  try {
+    await api.deleteSchedule(m.id);
+    $("schedule-status").textContent = `"${m.title}" is no longer scheduled.`;
+  } catch (e) {
+    $("schedule-status").textContent = messageOf(e);
+  }
+  await renderUpcoming();
+}
+
+/** The local time a datetime-local input shows, for a Date. */
+function localInputValue(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+$("schedule-open").onclick = () => {
+  const form = $("schedule-form");
+  form.hidden = false;
+  showError($("schedule-error"), null);
+  const inAnHour = new Date(Date.now() + 3600_000);
+  inAnHour.setMinutes(0, 0, 0);
+  $<HTMLInputElement>("schedule-start").value = localInputValue(inAnHour);
+  $<HTMLInputElement>("schedule-input").value = $<HTMLInputElement>("meeting-input").value.trim();
+  $("schedule-title").focus();
+};
+$("schedule-cancel").onclick = () => {
+  $("schedule-form").hidden = true;
+};
+$("schedule-form").onsubmit = async (ev) => {
+  ev.preventDefault();
+  // datetime-local is the user's local time; the core keeps UTC seconds.
+  const start = new Date($<HTMLInputElement>("schedule-start").value);
+  if (Number.isNaN(start.getTime())) {
+    showError($("schedule-error"), "Choose when the meeting starts.");
+    return;
+  }
+  try {
+    const m = await api.scheduleMeeting({
+      title: $<HTMLInputElement>("schedule-title").value,
+      startsAt: Math.floor(start.getTime() / 1000),
+      durationMinutes: Number($<HTMLInputElement>("schedule-duration").value),
+      input: $<HTMLInputElement>("schedule-input").value,
+    });
+    $("schedule-form").hidden = true;
+    $("schedule-status").textContent = `"${m.title}" scheduled.`;
+    await renderUpcoming();
+  } catch (e) {
+    showError($("schedule-error"), messageOf(e));
+  }
+};
 
 $("home-form").onsubmit = async (ev) => {
   ev.preventDefault();
@@ -296,9 +415,8 @@ async function scanned(meeting: ScannedMeeting): Promise<void> {
   if (state.screen !== "scan") return;
   stopLoops();
   await api.stopScan().catch(() => {});
-  $<HTMLInputElement>("meeting-input").value = meeting.input;
   show("home");
-  $<HTMLFormElement>("home-form").requestSubmit();
+  joinFromHome(meeting.input);
 }
 
 $("scan-camera").onchange = () => void startScan();

@@ -9,11 +9,13 @@ pub mod devices;
 pub mod effects;
 pub mod error;
 pub mod events;
+mod ics;
 pub mod logs;
 mod personal;
 mod preview;
 mod quality;
 mod scan;
+mod schedule;
 mod upload;
 
 pub use crate::core::{
@@ -26,3 +28,4 @@ pub use events::{AppEvent, EventSink};
 pub use logs::LogFiles;
 pub use personal::{PrivacyChoiceView, Withdrawal};
 pub use scan::{SCAN_TILE, ScannedMeeting};
+pub use schedule::{ScheduleRequest, ScheduledMeeting};

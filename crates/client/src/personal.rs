@@ -90,7 +90,7 @@ fn timestamp_for_file(now: i64) -> String {
 
 /// Writes `bytes` to `path` through a temporary file, so an export is
 /// either complete or absent.
-fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
@@ -128,7 +128,7 @@ impl AppCore {
 
     /// Asks for a feature's consent the way the window asks for a
     /// permission: the error carries what to show.
-    fn require_feature(&self, feature: FeatureConsent) -> Result<(), AppError> {
+    pub(crate) fn require_feature(&self, feature: FeatureConsent) -> Result<(), AppError> {
         if self.feature_granted(feature)? {
             Ok(())
         } else {
@@ -253,6 +253,13 @@ impl AppCore {
         Ok(choices
             .into_iter()
             .filter(|c| c.id != Capability::LocalNetwork.id() || cfg!(target_os = "ios"))
+            // A desktop has no calendar permission: the calendar feature's
+            // own toggle (same id, "calendar") is its consent there.
+            .filter(|c| {
+                c.kind != ChoiceKind::Permission
+                    || c.id != Capability::Calendar.id()
+                    || cfg!(any(target_os = "ios", target_os = "android"))
+            })
             .map(|c| PrivacyChoiceView {
                 id: c.id.into(),
                 kind: match c.kind {
