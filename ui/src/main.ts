@@ -326,9 +326,10 @@ $("schedule-open").onclick = () => {
   const form = $("schedule-form");
   form.hidden = false;
   showError($("schedule-error"), null);
-  const inAnHour = new Date(Date.now() + 3600_000);
-  inAnHour.setMinutes(0, 0, 0);
-  $<HTMLInputElement>("schedule-start").value = localInputValue(inAnHour);
+  // The next full hour at least half an hour away.
+  const start = new Date(Date.now() + 1800_000);
+  start.setHours(start.getHours() + 1, 0, 0, 0);
+  $<HTMLInputElement>("schedule-start").value = localInputValue(start);
   $<HTMLInputElement>("schedule-input").value = $<HTMLInputElement>("meeting-input").value.trim();
   $("schedule-title").focus();
 };
