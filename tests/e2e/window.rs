@@ -354,6 +354,13 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     driver.click("#withdraw-consent");
     driver.wait_visible("#withdraw-dialog", LONG);
     shot(&window, "8-withdraw");
+    // The webview keeps its storage in the folder the app gave it.
+    let webview_storage = window.home.join("data/app.talkline.client/webview");
+    assert!(
+        files_under(&webview_storage) > 0,
+        "the webview's storage is not in {}",
+        webview_storage.display()
+    );
     let secrets = window.keyring_secrets("talkline");
     assert!(
         secrets.contains("secret = "),
@@ -412,8 +419,30 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
                 .collect::<Vec<_>>())
         );
     }
+    assert_eq!(
+        files_under(&webview_storage),
+        0,
+        "the webview's storage outlived the withdrawal"
+    );
     drop(window);
     bob.stop();
+}
+
+/// How many files (not folders) are under `dir`; 0 if it does not exist.
+fn files_under(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| {
+            if e.path().is_dir() {
+                files_under(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 /// Files under `dir` (except `skip`) whose bytes contain one of `needles`.

@@ -393,8 +393,6 @@ async function enterScan(): Promise<void> {
   $("scan-status").textContent = "";
   await refreshDevices();
   fillSelect($<HTMLSelectElement>("scan-camera"), state.devices.cameras, state.settings.camera, false);
-  const tile = document.querySelector<HTMLElement>('#screen-scan .tile[data-tile="scan"]');
-  if (tile) attachLoop(tile, "scan");
   await startScan();
 }
 
@@ -403,6 +401,10 @@ async function startScan(): Promise<void> {
   try {
     // The camera is asked for just in time, as for the pre-join.
     await withConsent(() => api.startScan(camera));
+    // Each scan's pictures start again at sequence 1 (the last picture of
+    // a stopped scan is not kept): a fresh loop follows them.
+    const tile = document.querySelector<HTMLElement>('#screen-scan .tile[data-tile="scan"]');
+    if (tile) attachLoop(tile, "scan");
     showError($("scan-error"), null);
     $("scan-status").textContent = "Looking for a meeting code…";
   } catch (e) {
