@@ -38,6 +38,7 @@ const COMMANDS: &[&str] = &[
     "upcoming_meetings",
     "delete_schedule",
     "add_to_calendar",
+    "open_system_settings",
 ];
 
 fn main() {

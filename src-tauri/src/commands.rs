@@ -33,6 +33,12 @@ pub async fn decline_policy(core: Core<'_>) -> Reply<()> {
     Ok(())
 }
 
+/// Opens the system's privacy page for a permission it refused.
+#[tauri::command]
+pub fn open_system_settings(core: Core<'_>, permission: String) -> Reply<()> {
+    core.open_system_settings(&permission)
+}
+
 #[tauri::command]
 pub fn answer_permission(core: Core<'_>, permission: String, granted: bool) -> Reply<()> {
     core.answer_permission(&permission, granted)

@@ -56,6 +56,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::upcoming_meetings,
         commands::delete_schedule,
         commands::add_to_calendar,
+        commands::open_system_settings,
     ])
 }
 

@@ -1132,3 +1132,17 @@ fn meetings_are_scheduled_listed_deleted_and_added_to_the_calendar_with_consent(
     assert_eq!(upcoming.as_array().map(Vec::len), Some(1), "{upcoming}");
     assert_eq!(upcoming[0]["id"], later["id"]);
 }
+
+#[test]
+fn system_settings_open_only_where_the_system_has_a_privacy_page() {
+    let app = TestApp::fresh("ws://127.0.0.1:9");
+    app.accept_policy();
+    let e = app.err("open_system_settings", json!({ "permission": "toaster" }));
+    assert_eq!(e["kind"], "invalid", "{e}");
+    // Linux has no system-wide per-app camera page: nothing is launched,
+    // and the window shows no button for it (settingsPage is false).
+    if cfg!(target_os = "linux") {
+        let e = app.err("open_system_settings", json!({ "permission": "camera" }));
+        assert_eq!(e["kind"], "state", "{e}");
+    }
+}

@@ -160,6 +160,8 @@ export class AppFailure extends Error {
   readonly permission?: string;
   readonly title?: string;
   readonly purpose?: string;
+  /** For "system_refused": the operating system has a privacy page to change it. */
+  readonly settingsPage?: boolean;
 
   constructor(raw: unknown) {
     const view = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -169,6 +171,7 @@ export class AppFailure extends Error {
     if (typeof view.permission === "string") this.permission = view.permission;
     if (typeof view.title === "string") this.title = view.title;
     if (typeof view.purpose === "string") this.purpose = view.purpose;
+    if (typeof view.settingsPage === "boolean") this.settingsPage = view.settingsPage;
   }
 }
 
@@ -184,6 +187,8 @@ export const api = {
   status: () => call<AppStatus>("app_status"),
   acceptPolicy: (version: number) => call<void>("accept_policy", { version }),
   declinePolicy: () => call<void>("decline_policy"),
+  /** Opens the system's privacy page for a permission the system refused. */
+  openSystemSettings: (permission: string) => call<void>("open_system_settings", { permission }),
   answerPermission: (permission: string, granted: boolean) =>
     call<void>("answer_permission", { permission, granted }),
   parseMeeting: (input: string) => call<MeetingTarget>("parse_meeting", { input }),

@@ -31,6 +31,22 @@ function showError(el: HTMLElement, message: string | null): void {
   el.hidden = !message;
 }
 
+/**
+ * Shows why something failed; when the operating system refused a device
+ * and has a privacy page for it, offers to open that page.
+ */
+function showFailure(el: HTMLElement, e: unknown): void {
+  showError(el, messageOf(e));
+  if (!(e instanceof AppFailure) || e.kind !== "system_refused" || !e.settingsPage || !e.permission) return;
+  const permission = e.permission;
+  const open = document.createElement("button");
+  open.type = "button";
+  open.className = "link";
+  open.textContent = "Open system settings";
+  open.onclick = () => void api.openSystemSettings(permission).catch((err) => showError(el, messageOf(err)));
+  el.append(" ", open);
+}
+
 function toast(message: string, kind: "info" | "warn" | "error" = "info"): void {
   const el = document.createElement("div");
   el.className = `toast ${kind}`;
@@ -409,7 +425,7 @@ async function startScan(): Promise<void> {
     $("scan-status").textContent = "Looking for a meeting code…";
   } catch (e) {
     $("scan-status").textContent = "";
-    showError($("scan-error"), messageOf(e));
+    showFailure($("scan-error"), e);
   }
 }
 
@@ -458,7 +474,7 @@ async function startPreview(): Promise<void> {
     await withConsent(() => api.startPreview(camera, mic));
     showError($("prejoin-error"), null);
   } catch (e) {
-    showError($("prejoin-error"), messageOf(e));
+    showFailure($("prejoin-error"), e);
   }
 }
 
@@ -501,7 +517,7 @@ async function joinNow(): Promise<void> {
     resetMeeting();
     const prejoinSelf = document.querySelector<HTMLElement>('#screen-prejoin .tile[data-tile="self"]');
     if (prejoinSelf) attachLoop(prejoinSelf, "self");
-    showError($("prejoin-error"), messageOf(e));
+    showFailure($("prejoin-error"), e);
     // A server that is down or a broken connection is worth another try.
     $("retry").hidden = !(failure && (failure.kind === "unreachable" || failure.kind === "connection"));
     await startPreview();

@@ -13,6 +13,8 @@ use talkline_media::y4m::Y4mSource;
 use talkline_media::{AudioSource, VideoSource};
 
 use crate::error::AppError;
+use crate::os_settings;
+use talkline_privacy::Capability;
 
 pub const TEST_CAMERA: &str = "test";
 pub const TEST_MICROPHONE: &str = "test";
@@ -125,7 +127,8 @@ pub fn open_camera(id: &str) -> Result<Box<dyn VideoSource>, AppError> {
         ));
     }
     Ok(Box::new(
-        CameraSource::open(index(id, "camera")?, w, h, fps).map_err(media)?,
+        CameraSource::open(index(id, "camera")?, w, h, fps)
+            .map_err(|e| os_settings::device_error(Capability::Camera, format!("camera: {e}")))?,
     ))
 }
 
@@ -146,9 +149,9 @@ pub fn open_microphone(id: &str) -> Result<Box<dyn AudioSource>, AppError> {
     if id == TEST_MICROPHONE {
         return Ok(Box::new(ToneSource::new(440.0).map_err(media)?));
     }
-    Ok(Box::new(
-        MicSource::open(Some(index(id, "mic")?)).map_err(media)?,
-    ))
+    Ok(Box::new(MicSource::open(Some(index(id, "mic")?)).map_err(
+        |e| os_settings::device_error(Capability::Microphone, format!("microphone: {e}")),
+    )?))
 }
 
 /// `None` for "no output".

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 mod ics;
 pub mod logs;
+mod os_settings;
 mod personal;
 mod preview;
 mod quality;
