@@ -32,6 +32,14 @@ const COMMANDS: &[&str] = &[
     "set_effects",
     "background_options",
     "add_background",
+    "start_scan",
+    "stop_scan",
+    "scan_qr_image",
+    "schedule_meeting",
+    "upcoming_meetings",
+    "delete_schedule",
+    "add_to_calendar",
+    "open_system_settings",
 ];
 
 fn main() {

@@ -7,7 +7,8 @@ use serde::Serialize;
 use talkline_client::core::RecentMeeting;
 use talkline_client::{
     AppCore, AppError, AppEvent, AppStatus, BackgroundOption, DeviceList, EffectsChoice, EventSink,
-    JoinRequest, Joined, MeetingTarget, PrivacyChoiceView, Settings, Withdrawal,
+    JoinRequest, Joined, MeetingTarget, PrivacyChoiceView, ScannedMeeting, ScheduleRequest,
+    ScheduledMeeting, Settings, Withdrawal,
 };
 use tauri::State;
 use tauri::ipc::{Channel, Response};
@@ -30,6 +31,12 @@ pub async fn decline_policy(core: Core<'_>) -> Reply<()> {
     core.decline_policy();
     core.request_exit();
     Ok(())
+}
+
+/// Opens the system's privacy page for a permission it refused.
+#[tauri::command]
+pub fn open_system_settings(core: Core<'_>, permission: String) -> Reply<()> {
+    core.open_system_settings(&permission)
 }
 
 #[tauri::command]
@@ -193,6 +200,54 @@ pub async fn add_background(core: Core<'_>, request: tauri::ipc::Request<'_>) ->
             "send the photo's bytes as the request body".into(),
         )),
     }
+}
+
+/// Opens the camera into the `scan` tile and looks for a meeting QR code;
+/// a found one arrives as a `qr_scanned` event.
+#[tauri::command]
+pub async fn start_scan(core: Core<'_>, camera: Option<String>) -> Reply<()> {
+    core.start_scan(camera.as_deref())
+}
+
+#[tauri::command]
+pub async fn stop_scan(core: Core<'_>) -> Reply<()> {
+    core.stop_scan();
+    Ok(())
+}
+
+/// A picture of a meeting QR code the user picked, as the raw request body.
+#[tauri::command]
+pub async fn scan_qr_image(
+    core: Core<'_>,
+    request: tauri::ipc::Request<'_>,
+) -> Reply<ScannedMeeting> {
+    match request.body() {
+        tauri::ipc::InvokeBody::Raw(bytes) => core.scan_image(bytes),
+        tauri::ipc::InvokeBody::Json(_) => Err(AppError::Invalid(
+            "send the picture's bytes as the request body".into(),
+        )),
+    }
+}
+
+#[tauri::command]
+pub fn schedule_meeting(core: Core<'_>, request: ScheduleRequest) -> Reply<ScheduledMeeting> {
+    core.schedule_meeting(&request)
+}
+
+#[tauri::command]
+pub fn upcoming_meetings(core: Core<'_>) -> Reply<Vec<ScheduledMeeting>> {
+    core.upcoming_meetings()
+}
+
+#[tauri::command]
+pub fn delete_schedule(core: Core<'_>, id: i64) -> Reply<()> {
+    core.delete_schedule(id)
+}
+
+/// Saves the meeting as an .ics file in Downloads; returns its path.
+#[tauri::command]
+pub fn add_to_calendar(core: Core<'_>, id: i64) -> Reply<String> {
+    core.add_to_calendar(id)
 }
 
 /// Deletes the user's data and closes the app (the reply may not arrive).

@@ -4,7 +4,7 @@
 
 mod commands;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use talkline_client::{AppCore, CoreConfig, LogFiles};
@@ -50,6 +50,14 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::set_effects,
         commands::background_options,
         commands::add_background,
+        commands::start_scan,
+        commands::stop_scan,
+        commands::scan_qr_image,
+        commands::schedule_meeting,
+        commands::upcoming_meetings,
+        commands::delete_schedule,
+        commands::add_to_calendar,
+        commands::open_system_settings,
     ])
 }
 
@@ -69,6 +77,13 @@ fn data_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, String> {
         .map_err(|e| format!("no place for app data: {e}"))
 }
 
+/// The webview's storage (local storage, WebKit's caches): a folder the
+/// app names itself instead of the engine's default, so withdrawal knows
+/// exactly what to delete, and deletes it last.
+fn webview_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("webview")
+}
+
 /// The core for this app: its data, cache and webview folders, the log
 /// files (which `logs` writes through) and where exports go.
 pub fn core_for<R: Runtime>(
@@ -78,13 +93,15 @@ pub fn core_for<R: Runtime>(
 ) -> Result<Arc<AppCore>, String> {
     let paths = app.path();
     let data_dir = data_dir(app)?;
-    // The webview keeps its own storage under the app's identifier; it goes
-    // with everything else when consent is withdrawn.
-    let webview_dirs: Vec<PathBuf> = [paths.app_data_dir(), paths.app_local_data_dir()]
+    // Where an engine that ignores the explicit folder (macOS, mobile)
+    // keeps its storage, under the app's identifier; then ours, last.
+    let mut webview_dirs: Vec<PathBuf> = [paths.app_data_dir(), paths.app_local_data_dir()]
         .into_iter()
         .filter_map(Result::ok)
         .filter(|d| *d != data_dir)
         .collect();
+    webview_dirs.dedup();
+    webview_dirs.push(webview_dir(&data_dir));
     let cache_dirs: Vec<PathBuf> = paths.app_cache_dir().into_iter().collect();
     let export_dir = paths
         .download_dir()
@@ -98,6 +115,7 @@ pub fn core_for<R: Runtime>(
         cache_dirs,
         webview_dirs,
         export_dir,
+        file_cameras: false,
     })
     .map_err(|e| e.to_string())?;
     let handle = app.handle().clone();
@@ -136,6 +154,24 @@ fn prefer_direct_rendering_without_gpu() {
     }
 }
 
+/// Opens the window tauri.conf.json describes (`create: false` there), with
+/// the webview's storage in the app's own folder.
+fn open_main_window<R: Runtime>(app: &tauri::App<R>) -> Result<(), String> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .cloned()
+        .ok_or("tauri.conf.json describes no main window")?;
+    let storage = webview_dir(&data_dir(app)?);
+    tauri::WebviewWindowBuilder::from_config(app.handle(), &config)
+        .and_then(|w| w.data_directory(storage).build())
+        .map(|_| ())
+        .map_err(|e| format!("the window cannot be opened: {e}"))
+}
+
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     #[cfg(target_os = "linux")]
@@ -145,6 +181,7 @@ pub fn run() {
             let logs = start_logging(app)?;
             let core = core_for(app, Arc::new(KeyringVault::talkline()), logs)?;
             app.manage(core);
+            open_main_window(app)?;
             Ok(())
         })
         .build(tauri::generate_context!());

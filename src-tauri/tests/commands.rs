@@ -2,6 +2,8 @@
 //! argument parsing and error serialisation the real window uses, with the
 //! real core behind it (an encrypted store, the test camera, a real Janus).
 
+#[path = "../../tests/e2e/support/qr_picture.rs"]
+mod qr_picture;
 #[path = "../../tests/e2e/support/mod.rs"]
 mod support;
 
@@ -751,4 +753,396 @@ fn beauty_and_backgrounds_need_their_consent_and_apply_live_to_the_self_view() {
         assert_eq!(e["kind"], "invalid", "{bad}: {e}");
     }
     app.ok("stop_preview", json!({}));
+}
+
+/// A Y4M recording played as the scan camera: a second of an empty scene,
+/// then `payload` held up as a QR code.
+fn recording_of_a_code(dir: &std::path::Path, name: &str, payload: &str) -> String {
+    use qr_picture::{Placement, frame_with_qr};
+    let empty = VideoFrame::new(640, 360).expect("frame");
+    let code = frame_with_qr(
+        payload,
+        640,
+        360,
+        Placement {
+            angle_deg: 12.0,
+            noise: 12,
+            ..Default::default()
+        },
+    );
+    let mut frames = vec![empty; 30];
+    frames.extend(std::iter::repeat_n(code, 10));
+    let path = dir.join(name);
+    talkline_media::y4m::write_y4m(&path, &frames, 30).expect("the recording");
+    format!("file:{}", path.display())
+}
+
+#[test]
+fn a_meeting_qr_code_is_scanned_from_the_camera_or_a_picture_and_kept_only_with_consent() {
+    const LINK: &str = "talkline://join?server=ws://10.1.2.3:8188&room=5150&pin=open%20sesame";
+    let dir = support::scratch_dir("scan");
+    let mut config = CoreConfig::in_dir(
+        dir.join("data"),
+        ServerUrl::parse("ws://127.0.0.1:9").expect("server"),
+        Arc::new(MemoryVault::default()),
+    );
+    config.file_cameras = true;
+    let app = TestApp::with_config(config);
+    let events = Arc::new(Recorder::default());
+    app.core
+        .set_event_sink(Arc::clone(&events) as Arc<dyn EventSink>);
+    let camera = recording_of_a_code(&dir, "meeting.y4m", LINK);
+    let code_picture = qr_picture::png_of(&qr_picture::frame_with_qr(
+        LINK,
+        480,
+        480,
+        Default::default(),
+    ));
+
+    // Nothing before the policy, not even reading a picture.
+    let early = app.invoke_raw("scan_qr_image", code_picture.clone());
+    assert_eq!(early.expect_err("before the policy")["kind"], "policy");
+    app.accept_policy();
+
+    // The camera, just in time, with Appendix II's words, as for the pre-join.
+    let ask = app.err("start_scan", json!({ "camera": camera }));
+    assert_eq!(
+        (ask["kind"].as_str(), ask["permission"].as_str()),
+        (Some("consent_needed"), Some("camera")),
+        "{ask}"
+    );
+    app.grant("camera");
+    let started = Instant::now();
+    app.ok("start_scan", json!({ "camera": camera }));
+    // The window shows what the camera sees while it scans.
+    assert!(
+        app.next_frame("scan", 0).is_some(),
+        "no picture in the scan tile"
+    );
+    let found = events.wait_for("qr_scanned", Duration::from_secs(10), |e| {
+        matches!(e, AppEvent::QrScanned { .. })
+    });
+    eprintln!("code found {:?} after the camera opened", started.elapsed());
+    let AppEvent::QrScanned { meeting } = found else {
+        unreachable!()
+    };
+    assert_eq!(meeting.room, 5150);
+    assert_eq!(meeting.server, "ws://10.1.2.3:8188");
+    assert!(meeting.has_pin);
+    // What the window fills in parses to the same meeting.
+    let target = app.ok("parse_meeting", json!({ "input": meeting.input }));
+    assert_eq!(
+        target,
+        json!({ "room": 5150, "server": "ws://10.1.2.3:8188", "hasPin": true })
+    );
+    app.ok("stop_scan", json!({}));
+    assert!(
+        app.next_frame("scan", 0).is_none(),
+        "the camera's last picture outlived the scan"
+    );
+    let scans = app.ok("personal_data", json!({}))["scans"].clone();
+    assert_eq!(scans.as_array().map(Vec::len), Some(1), "{scans}");
+    assert_eq!(scans[0]["payload"], LINK);
+
+    // A foreign code in view is explained, once, and nothing is kept.
+    let foreign = recording_of_a_code(&dir, "shop.y4m", "https://shop.example/deal?id=7");
+    app.ok("start_scan", json!({ "camera": foreign }));
+    let refused = events.wait_for("qr_refused", Duration::from_secs(10), |e| {
+        matches!(e, AppEvent::QrRefused { .. })
+    });
+    let AppEvent::QrRefused { message } = refused else {
+        unreachable!()
+    };
+    assert!(
+        message.contains("not a TalkLine meeting") && message.contains("shop.example"),
+        "{message}"
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    app.ok("stop_scan", json!({}));
+    let refusals = events
+        .0
+        .lock()
+        .expect("recorder")
+        .iter()
+        .filter(|e| matches!(e, AppEvent::QrRefused { .. }))
+        .count();
+    assert_eq!(
+        refusals, 1,
+        "the same foreign code was reported again and again"
+    );
+
+    // A picked picture: the same meeting; foreign or broken pictures say why.
+    let picked = match app.invoke_raw("scan_qr_image", code_picture.clone()) {
+        Ok(body) => body.deserialize::<Value>().expect("JSON"),
+        Err(e) => panic!("scan_qr_image: {e}"),
+    };
+    assert_eq!(picked["room"], 5150, "{picked}");
+    assert_eq!(picked["input"], meeting.input.as_str());
+    let shop = qr_picture::png_of(&qr_picture::frame_with_qr(
+        "https://shop.example/",
+        320,
+        320,
+        Default::default(),
+    ));
+    for (bytes, says) in [
+        (shop, "not a TalkLine meeting"),
+        (b"\x89PNG but not really".to_vec(), "cannot be opened"),
+        (
+            qr_picture::png_of(&VideoFrame::new(64, 64).expect("frame")),
+            "no QR code",
+        ),
+    ] {
+        let e = app
+            .invoke_raw("scan_qr_image", bytes)
+            .expect_err("not a meeting");
+        assert_eq!(e["kind"], "link", "{e}");
+        assert!(
+            e["message"].as_str().is_some_and(|m| m.contains(says)),
+            "{e}"
+        );
+    }
+    let kept = |app: &TestApp| {
+        app.ok("personal_data", json!({}))["scans"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(kept(&app), 2, "the picked code was not kept");
+
+    // Scan history off: codes still join, and nothing is kept.
+    app.ok(
+        "set_privacy_choice",
+        json!({ "id": "scan-history", "granted": false }),
+    );
+    assert!(
+        app.invoke_raw("scan_qr_image", code_picture.clone())
+            .is_ok()
+    );
+    app.ok("start_scan", json!({ "camera": camera }));
+    let scanned = |e: &AppEvent| matches!(e, AppEvent::QrScanned { .. });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while events
+        .0
+        .lock()
+        .expect("recorder")
+        .iter()
+        .filter(|e| scanned(e))
+        .count()
+        < 2
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the second camera scan found nothing"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    app.ok("stop_scan", json!({}));
+    assert_eq!(kept(&app), 2, "a scan was kept with scan history off");
+
+    // Delete history removes the records.
+    app.ok("delete_history", json!({}));
+    assert_eq!(kept(&app), 0);
+    assert_eq!(
+        app.err("start_scan", json!({ "camera": "none" }))["kind"],
+        "invalid"
+    );
+}
+
+#[test]
+fn file_cameras_are_refused_unless_the_core_allows_them() {
+    let dir = support::scratch_dir("file-camera");
+    let camera = recording_of_a_code(&dir, "code.y4m", "talkline://join?server=ws://h&room=1");
+    let app = TestApp::fresh("ws://127.0.0.1:9");
+    app.accept_policy();
+    app.grant("camera");
+    let e = app.err("start_scan", json!({ "camera": camera }));
+    assert_eq!(e["kind"], "invalid", "{e}");
+    let e = app.err(
+        "start_preview",
+        json!({ "camera": camera, "microphone": "none" }),
+    );
+    assert_eq!(e["kind"], "invalid", "{e}");
+}
+
+#[test]
+fn meetings_are_scheduled_listed_deleted_and_added_to_the_calendar_with_consent() {
+    let dir = support::scratch_dir("schedule");
+    let mut config = CoreConfig::in_dir(
+        dir.join("data"),
+        ServerUrl::parse("ws://127.0.0.1:9").expect("server"),
+        Arc::new(MemoryVault::default()),
+    );
+    config.export_dir = dir.join("Downloads");
+    let app = TestApp::with_config(config);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let request = |title: &str, starts_at: i64, minutes: u32, input: &str| json!({ "request": { "title": title, "startsAt": starts_at, "durationMinutes": minutes, "input": input } });
+    assert_eq!(
+        app.err(
+            "schedule_meeting",
+            request("Standup", now + 600, 15, "1234")
+        )["kind"],
+        "policy"
+    );
+    app.accept_policy();
+    for (bad, kind) in [
+        (request("  ", now + 600, 15, "1234"), "invalid"),
+        (request("Standup", now + 600, 0, "1234"), "invalid"),
+        (
+            request("Standup", now + 600, 24 * 60 + 1, "1234"),
+            "invalid",
+        ),
+        (request("Standup", now - 3600, 15, "1234"), "invalid"),
+        (
+            request("Standup", now + 600, 15, "https://example.org/j/1"),
+            "link",
+        ),
+    ] {
+        assert_eq!(
+            app.err("schedule_meeting", bad.clone())["kind"],
+            kind,
+            "{bad}"
+        );
+    }
+
+    let title = "Budget; Q3, final \\ draft";
+    let later = app.ok(
+        "schedule_meeting",
+        request(
+            title,
+            now + 7200,
+            45,
+            "talkline://join?server=ws://10.0.0.9:8188&room=77&pin=p%3Bq",
+        ),
+    );
+    let sooner = app.ok(
+        "schedule_meeting",
+        request("Standup", now + 600, 15, " 98-76 "),
+    );
+    // A bare ID is kept with the server it means today.
+    assert_eq!(
+        sooner["input"],
+        "talkline://join?server=ws://127.0.0.1:9&room=9876"
+    );
+    assert_eq!(sooner["endsAt"], now + 600 + 15 * 60);
+    let upcoming = app.ok("upcoming_meetings", json!({}));
+    let titles: Vec<&str> = upcoming
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|m| m["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["Standup", title], "soonest first");
+    // Joining from the list uses the stored link as typed input.
+    assert_eq!(
+        app.ok("parse_meeting", json!({ "input": later["input"] })),
+        json!({ "room": 77, "server": "ws://10.0.0.9:8188", "hasPin": true })
+    );
+
+    // The calendar is its own consent, asked with its explanation, and it
+    // is the one "calendar" toggle Settings shows on a desktop.
+    let ask = app.err("add_to_calendar", json!({ "id": later["id"] }));
+    assert_eq!(
+        (ask["kind"].as_str(), ask["permission"].as_str()),
+        (Some("consent_needed"), Some("calendar")),
+        "{ask}"
+    );
+    assert!(
+        ask["purpose"]
+            .as_str()
+            .is_some_and(|p| p.contains("Downloads")),
+        "{ask}"
+    );
+    let choices = app.ok("privacy_choices", json!({}));
+    let calendar: Vec<&Value> = choices
+        .as_array()
+        .expect("choices")
+        .iter()
+        .filter(|c| c["id"] == "calendar")
+        .collect();
+    assert_eq!(calendar.len(), 1, "{choices}");
+    assert_eq!(
+        (
+            calendar[0]["kind"].as_str(),
+            calendar[0]["granted"].as_bool()
+        ),
+        (Some("feature"), Some(false))
+    );
+    assert!(
+        !dir.join("Downloads").exists(),
+        "a file was written without consent"
+    );
+    app.ok(
+        "set_privacy_choice",
+        json!({ "id": "calendar", "granted": true }),
+    );
+    let path = app.ok("add_to_calendar", json!({ "id": later["id"] }));
+    let path = std::path::PathBuf::from(path.as_str().expect("a path"));
+    assert!(
+        path.starts_with(dir.join("Downloads")),
+        "{}",
+        path.display()
+    );
+    assert_eq!(path.extension().and_then(|e| e.to_str()), Some("ics"));
+    let ics = std::fs::read_to_string(&path).expect("the .ics file");
+    let unfolded = ics.replace("\r\n ", "");
+    assert!(
+        unfolded.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"),
+        "{ics}"
+    );
+    assert!(
+        unfolded.contains("SUMMARY:Budget\\; Q3\\, final \\\\ draft\r\n"),
+        "{ics}"
+    );
+    assert!(
+        unfolded.contains("URL:talkline://join?server=ws://10.0.0.9:8188&room=77&pin=p%3Bq\r\n"),
+        "{ics}"
+    );
+    let starts = later["startsAt"].as_i64().expect("start");
+    let dtstart = unfolded
+        .lines()
+        .find_map(|l| l.strip_prefix("DTSTART:"))
+        .expect("DTSTART");
+    assert!(dtstart.ends_with('Z') && dtstart.len() == 16, "{dtstart}");
+    // The time of day, in UTC, of the start.
+    let secs = starts.rem_euclid(86_400);
+    assert_eq!(
+        &dtstart[9..15],
+        format!("{:02}{:02}{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    );
+
+    // Your data shows them; deleting one leaves the other.
+    let data = app.ok("personal_data", json!({}));
+    assert_eq!(
+        data["schedules"].as_array().map(Vec::len),
+        Some(2),
+        "{data}"
+    );
+    app.ok("delete_schedule", json!({ "id": sooner["id"] }));
+    assert_eq!(
+        app.err("delete_schedule", json!({ "id": sooner["id"] }))["kind"],
+        "state"
+    );
+    assert_eq!(
+        app.err("add_to_calendar", json!({ "id": sooner["id"] }))["kind"],
+        "state"
+    );
+    let upcoming = app.ok("upcoming_meetings", json!({}));
+    assert_eq!(upcoming.as_array().map(Vec::len), Some(1), "{upcoming}");
+    assert_eq!(upcoming[0]["id"], later["id"]);
+}
+
+#[test]
+fn system_settings_open_only_where_the_system_has_a_privacy_page() {
+    let app = TestApp::fresh("ws://127.0.0.1:9");
+    app.accept_policy();
+    let e = app.err("open_system_settings", json!({ "permission": "toaster" }));
+    assert_eq!(e["kind"], "invalid", "{e}");
+    // Linux has no system-wide per-app camera page: nothing is launched,
+    // and the window shows no button for it (settingsPage is false).
+    if cfg!(target_os = "linux") {
+        let e = app.err("open_system_settings", json!({ "permission": "camera" }));
+        assert_eq!(e["kind"], "state", "{e}");
+    }
 }

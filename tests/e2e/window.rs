@@ -5,6 +5,8 @@
 //! the stamped test pattern. What the window painted is read back from its
 //! canvas and decoded: the stamp proves these are Bob's pixels, live.
 
+#[path = "support/qr_picture.rs"]
+mod qr_picture;
 #[path = "support/mod.rs"]
 mod support;
 #[path = "support/webdriver.rs"]
@@ -21,6 +23,28 @@ use webdriver::{WebDriver, base64_decode};
 use window_support::AppWindow;
 
 const LONG: Duration = Duration::from_secs(20);
+/// What the scanned code and the scheduled meeting leave in the app's
+/// data: both must be gone after withdrawal.
+const SCANNED_PIN: &str = "Qr-Scan-Zanzibar";
+const SCHEDULE_TITLE: &str = "Zanzibar planning review";
+
+/// Picks `png` in the file input `css` the way a user's file chooser does:
+/// the page's own change handler reads it.
+fn pick_file(driver: &WebDriver, css: &str, png: &[u8]) {
+    let encoded = webdriver::base64_encode(png);
+    driver.eval(
+        r#"
+        const bytes = Uint8Array.from(atob(arguments[1]), (c) => c.charCodeAt(0));
+        const input = document.querySelector(arguments[0]);
+        const files = new DataTransfer();
+        files.items.add(new File([bytes], "meeting-code.png", { type: "image/png" }));
+        input.files = files.files;
+        input.dispatchEvent(new Event("change"));
+        return true;
+        "#,
+        json!([css, encoded]),
+    );
+}
 
 /// Reads what the window's renderer painted for a tile (read back from its
 /// WebGL framebuffer), as luma, and decodes the test pattern's stamp from it.
@@ -197,6 +221,74 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         "return document.getElementById('recent-meetings').textContent.includes('Meeting 1234');",
     );
     shot(&window, "5-home-recent");
+
+    // Join by QR code: the scan screen opens the camera (already allowed),
+    // and a picture of the code picked instead leads to the pre-join.
+    driver.click("#open-scan");
+    driver.wait_visible("#screen-scan", LONG);
+    driver.wait_for(
+        "the scan camera",
+        LONG,
+        "const t = window.__talkline.frames.tiles.scan; return t && t.drawn > 5;",
+    );
+    let code_link = format!(
+        "talkline://join?server={}&room=5678&pin={SCANNED_PIN}",
+        janus.url()
+    );
+    let code = qr_picture::png_of(&qr_picture::frame_with_qr(
+        &code_link,
+        480,
+        480,
+        qr_picture::Placement {
+            angle_deg: 10.0,
+            ..Default::default()
+        },
+    ));
+    shot(&window, "5a-scan");
+    pick_file(driver, "#scan-file", &code);
+    driver.wait_visible("#screen-prejoin", LONG);
+    assert_eq!(driver.text("#prejoin-title"), "Meeting 5678");
+    assert!(
+        driver.text("#prejoin-where").contains(&janus.url()),
+        "the server is not shown before joining: {}",
+        driver.text("#prejoin-where")
+    );
+    driver.click("#back-home");
+    driver.wait_visible("#screen-home", LONG);
+
+    // Schedule a meeting and add it to the calendar (its consent first).
+    driver.click("#schedule-open");
+    driver.wait_visible("#schedule-form", LONG);
+    driver.type_into("#schedule-title", SCHEDULE_TITLE);
+    driver.click("#schedule-save");
+    driver.wait_for(
+        "the scheduled meeting listed",
+        LONG,
+        &format!("return document.getElementById('upcoming-meetings').textContent.includes('{SCHEDULE_TITLE}');"),
+    );
+    driver.eval(
+        "[...document.querySelectorAll('#upcoming-meetings button')].find(b => b.textContent === 'Add to calendar').click(); return true;",
+        json!([]),
+    );
+    driver.wait_visible("#permission-prompt", LONG);
+    assert_eq!(
+        driver.text("#permission-title"),
+        "Add meetings to your calendar"
+    );
+    driver.click("#permission-allow");
+    let saved_ics = driver.wait_for(
+        "the calendar file",
+        LONG,
+        "const t = document.getElementById('schedule-status').textContent; return t.includes('saved for your calendar to') && t;",
+    );
+    shot(&window, "5b-scheduled");
+    let ics_path = saved_ics
+        .as_str()
+        .and_then(|t| t.split(" to ").last())
+        .map(|p| p.trim_end_matches('.').to_string())
+        .expect("the calendar file's path");
+    let ics = std::fs::read_to_string(&ics_path).expect("the calendar file");
+    assert!(ics.contains(&format!("SUMMARY:{SCHEDULE_TITLE}")), "{ics}");
     driver.click("#open-settings");
     driver.wait_visible("#screen-settings", LONG);
     assert!(driver.text("#about").contains("SQLCipher"));
@@ -240,6 +332,10 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         "{shown}"
     );
     assert!(shown.contains("feature:beauty: yes"), "{shown}");
+    assert!(
+        shown.contains(SCANNED_PIN) && shown.contains(SCHEDULE_TITLE),
+        "the scan record or the schedule is not shown: {shown}"
+    );
     driver.click("#data-export");
     let saved = driver.wait_for(
         "the export",
@@ -255,6 +351,12 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         serde_json::from_slice(&std::fs::read(export_path).expect("the export file"))
             .expect("the export is JSON");
     assert_eq!(export["meetings"][0]["room"], 1234, "{export}");
+    assert_eq!(
+        export["scans"][0]["payload"],
+        code_link.as_str(),
+        "{export}"
+    );
+    assert_eq!(export["schedules"][0]["title"], SCHEDULE_TITLE, "{export}");
     assert!(
         export["logs"].as_array().is_some_and(|l| !l.is_empty()),
         "no logs in {export}"
@@ -266,6 +368,13 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     driver.click("#withdraw-consent");
     driver.wait_visible("#withdraw-dialog", LONG);
     shot(&window, "8-withdraw");
+    // The webview keeps its storage in the folder the app gave it.
+    let webview_storage = window.home.join("data/app.talkline.client/webview");
+    assert!(
+        files_under(&webview_storage) > 0,
+        "the webview's storage is not in {}",
+        webview_storage.display()
+    );
     let secrets = window.keyring_secrets("talkline");
     assert!(
         secrets.contains("secret = "),
@@ -289,10 +398,19 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         !secrets.contains("secret = "),
         "the key is still in the keyring: {secrets}"
     );
+    for kept in [SCANNED_PIN, SCHEDULE_TITLE] {
+        assert!(
+            !secrets.contains(kept),
+            "{kept} is in the keyring: {secrets}"
+        );
+    }
     let server = janus.url();
-    let leftovers = files_containing(&window.home, &["Winnie", server.as_str()], &|p| {
-        // The user's own copy, which is theirs to keep, and the test's files.
+    let needles = ["Winnie", server.as_str(), SCANNED_PIN, SCHEDULE_TITLE];
+    let leftovers = files_containing(&window.home, &needles, &|p| {
+        // The user's own copies (the export and the calendar file), which
+        // are theirs to keep, and the test's files.
         p == std::path::Path::new(export_path)
+            || p == std::path::Path::new(&ics_path)
             || p.ends_with("driver.log")
             || p.ends_with("Xvfb_screen0")
             || p.ends_with("bus-address")
@@ -315,8 +433,30 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
                 .collect::<Vec<_>>())
         );
     }
+    assert_eq!(
+        files_under(&webview_storage),
+        0,
+        "the webview's storage outlived the withdrawal"
+    );
     drop(window);
     bob.stop();
+}
+
+/// How many files (not folders) are under `dir`; 0 if it does not exist.
+fn files_under(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| {
+            if e.path().is_dir() {
+                files_under(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 /// Files under `dir` (except `skip`) whose bytes contain one of `needles`.

@@ -55,6 +55,34 @@ export interface JoinRequest {
   videoMuted: boolean;
 }
 
+/** A meeting read from a QR code; `input` is the link to join with. */
+export interface ScannedMeeting {
+  input: string;
+  room: number;
+  server: string;
+  hasPin: boolean;
+}
+
+export interface ScheduleRequest {
+  title: string;
+  /** Unix seconds (UTC). */
+  startsAt: number;
+  durationMinutes: number;
+  input: string;
+}
+
+export interface ScheduledMeeting {
+  id: number;
+  title: string;
+  /** The full meeting link to join with. */
+  input: string;
+  room: number;
+  server: string;
+  hasPin: boolean;
+  startsAt: number;
+  endsAt: number;
+}
+
 export interface Joined {
   room: number;
   selfId: number;
@@ -86,7 +114,9 @@ export type AppEvent =
   | { type: "quality"; level: "good" | "fair" | "poor"; detail: string }
   | { type: "call_ended"; error: { kind: string; message: string } | null }
   | { type: "device_changed"; kind: DeviceKind; message: string }
-  | { type: "self_muted"; audioMuted: boolean; videoMuted: boolean };
+  | { type: "self_muted"; audioMuted: boolean; videoMuted: boolean }
+  | { type: "qr_scanned"; meeting: ScannedMeeting }
+  | { type: "qr_refused"; message: string };
 
 /** What every failed command rejects with (AppError's serialised form). */
 export interface PrivacyChoice {
@@ -130,6 +160,8 @@ export class AppFailure extends Error {
   readonly permission?: string;
   readonly title?: string;
   readonly purpose?: string;
+  /** For "system_refused": the operating system has a privacy page to change it. */
+  readonly settingsPage?: boolean;
 
   constructor(raw: unknown) {
     const view = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -139,6 +171,7 @@ export class AppFailure extends Error {
     if (typeof view.permission === "string") this.permission = view.permission;
     if (typeof view.title === "string") this.title = view.title;
     if (typeof view.purpose === "string") this.purpose = view.purpose;
+    if (typeof view.settingsPage === "boolean") this.settingsPage = view.settingsPage;
   }
 }
 
@@ -154,6 +187,8 @@ export const api = {
   status: () => call<AppStatus>("app_status"),
   acceptPolicy: (version: number) => call<void>("accept_policy", { version }),
   declinePolicy: () => call<void>("decline_policy"),
+  /** Opens the system's privacy page for a permission the system refused. */
+  openSystemSettings: (permission: string) => call<void>("open_system_settings", { permission }),
   answerPermission: (permission: string, granted: boolean) =>
     call<void>("answer_permission", { permission, granted }),
   parseMeeting: (input: string) => call<MeetingTarget>("parse_meeting", { input }),
@@ -184,6 +219,16 @@ export const api = {
   /** Keeps a photo as a background; the bytes go as the raw request body. */
   addBackground: (bytes: Uint8Array) => call<string>("add_background", bytes as unknown as Record<string, unknown>),
   uploadLogs: () => call<number>("upload_logs"),
+  /** Opens the camera into the "scan" tile; a found code arrives as a `qr_scanned` event. */
+  startScan: (camera: string | null) => call<void>("start_scan", { camera }),
+  stopScan: () => call<void>("stop_scan"),
+  scheduleMeeting: (request: ScheduleRequest) => call<ScheduledMeeting>("schedule_meeting", { request }),
+  upcomingMeetings: () => call<ScheduledMeeting[]>("upcoming_meetings"),
+  deleteSchedule: (id: number) => call<void>("delete_schedule", { id }),
+  /** Saves the meeting as an .ics file in Downloads; returns its path. */
+  addToCalendar: (id: number) => call<string>("add_to_calendar", { id }),
+  /** Reads a meeting QR code from a picked picture; the bytes go as the raw request body. */
+  scanQrImage: (bytes: Uint8Array) => call<ScannedMeeting>("scan_qr_image", bytes as unknown as Record<string, unknown>),
   withdrawConsent: () => call<Withdrawal>("withdraw_consent"),
   subscribe: (onEvent: (event: AppEvent) => void) => {
     const channel = new Channel<AppEvent>();

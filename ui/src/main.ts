@@ -11,6 +11,8 @@ import {
   type ParticipantView,
   type PersonalData,
   type PrivacyChoice,
+  type ScannedMeeting,
+  type ScheduledMeeting,
   type Settings,
 } from "./api";
 import { FrameLoop, type FrameSource, frameStats, snapshotTile } from "./frames";
@@ -29,6 +31,22 @@ function showError(el: HTMLElement, message: string | null): void {
   el.hidden = !message;
 }
 
+/**
+ * Shows why something failed; when the operating system refused a device
+ * and has a privacy page for it, offers to open that page.
+ */
+function showFailure(el: HTMLElement, e: unknown): void {
+  showError(el, messageOf(e));
+  if (!(e instanceof AppFailure) || e.kind !== "system_refused" || !e.settingsPage || !e.permission) return;
+  const permission = e.permission;
+  const open = document.createElement("button");
+  open.type = "button";
+  open.className = "link";
+  open.textContent = "Open system settings";
+  open.onclick = () => void api.openSystemSettings(permission).catch((err) => showError(el, messageOf(err)));
+  el.append(" ", open);
+}
+
 function toast(message: string, kind: "info" | "warn" | "error" = "info"): void {
   const el = document.createElement("div");
   el.className = `toast ${kind}`;
@@ -41,7 +59,7 @@ function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-type Screen = "policy" | "home" | "prejoin" | "meeting" | "settings" | "data";
+type Screen = "policy" | "home" | "scan" | "prejoin" | "meeting" | "settings" | "data";
 
 // ---------- state ----------
 
@@ -89,7 +107,7 @@ window.__talkline = {
 
 function show(screen: Screen): void {
   state.screen = screen;
-  for (const s of ["policy", "home", "prejoin", "meeting", "settings", "data"] as const) {
+  for (const s of ["policy", "home", "scan", "prejoin", "meeting", "settings", "data"] as const) {
     $(`screen-${s}`).hidden = s !== screen;
   }
 }
@@ -207,6 +225,7 @@ async function enterHome(): Promise<void> {
     toast(messageOf(e), "error");
   }
   void renderRecent();
+  void renderUpcoming();
   $("meeting-input").focus();
 }
 
@@ -242,6 +261,124 @@ async function renderRecent(): Promise<void> {
   }
 }
 
+// ---------- scheduled meetings ----------
+
+function button(text: string, action: () => void, kind = "link"): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = kind;
+  b.textContent = text;
+  b.onclick = action;
+  return b;
+}
+
+/** Joins through the Home form's own path (name check, pre-join). */
+function joinFromHome(input: string): void {
+  $<HTMLInputElement>("meeting-input").value = input;
+  $<HTMLFormElement>("home-form").requestSubmit();
+}
+
+async function renderUpcoming(): Promise<void> {
+  const list = $("upcoming-meetings");
+  try {
+    const upcoming = await api.upcomingMeetings();
+    list.replaceChildren(...upcoming.map(upcomingItem));
+    if (upcoming.length === 0) {
+      const li = document.createElement("li");
+      li.className = "hint";
+      li.textContent = "Meetings you schedule appear here.";
+      list.append(li);
+    }
+  } catch (e) {
+    $("schedule-status").textContent = messageOf(e);
+  }
+}
+
+function upcomingItem(m: ScheduledMeeting): HTMLLIElement {
+  const li = document.createElement("li");
+  li.dataset.schedule = String(m.id);
+  const title = document.createElement("strong");
+  title.textContent = m.title;
+  const when = document.createElement("small");
+  const start = new Date(m.startsAt * 1000);
+  const minutes = Math.round((m.endsAt - m.startsAt) / 60);
+  when.textContent = ` ${start.toLocaleString()} · ${minutes} min · meeting ${m.room}`;
+  when.title = m.server;
+  li.append(
+    title,
+    when,
+    " ",
+    button("Join", () => joinFromHome(m.input)),
+    " ",
+    button("Add to calendar", () => void addToCalendar(m)),
+    " ",
+    button("Delete", () => void deleteSchedule(m)),
+  );
+  return li;
+}
+
+async function addToCalendar(m: ScheduledMeeting): Promise<void> {
+  try {
+    const path = await withConsent(() => api.addToCalendar(m.id));
+    $("schedule-status").textContent = `"${m.title}" was saved for your calendar to ${path}.`;
+  } catch (e) {
+    $("schedule-status").textContent = messageOf(e);
+  }
+}
+
+async function deleteSchedule(m: ScheduledMeeting): Promise<void> {
+  try {
+    await api.deleteSchedule(m.id);
+    $("schedule-status").textContent = `"${m.title}" is no longer scheduled.`;
+  } catch (e) {
+    $("schedule-status").textContent = messageOf(e);
+  }
+  await renderUpcoming();
+}
+
+/** The local time a datetime-local input shows, for a Date. */
+function localInputValue(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+$("schedule-open").onclick = () => {
+  const form = $("schedule-form");
+  form.hidden = false;
+  showError($("schedule-error"), null);
+  // The next full hour at least half an hour away.
+  const start = new Date(Date.now() + 1800_000);
+  start.setHours(start.getHours() + 1, 0, 0, 0);
+  $<HTMLInputElement>("schedule-start").value = localInputValue(start);
+  $<HTMLInputElement>("schedule-input").value = $<HTMLInputElement>("meeting-input").value.trim();
+  $("schedule-title").focus();
+};
+$("schedule-cancel").onclick = () => {
+  $("schedule-form").hidden = true;
+};
+$("schedule-form").onsubmit = async (ev) => {
+  ev.preventDefault();
+  // datetime-local is the user's local time; the core keeps UTC seconds.
+  const start = new Date($<HTMLInputElement>("schedule-start").value);
+  if (Number.isNaN(start.getTime())) {
+    showError($("schedule-error"), "Choose when the meeting starts.");
+    return;
+  }
+  try {
+    const m = await api.scheduleMeeting({
+      title: $<HTMLInputElement>("schedule-title").value,
+      startsAt: Math.floor(start.getTime() / 1000),
+      durationMinutes: Number($<HTMLInputElement>("schedule-duration").value),
+      input: $<HTMLInputElement>("schedule-input").value,
+    });
+    $("schedule-form").hidden = true;
+    $("schedule-status").textContent = `"${m.title}" scheduled.`;
+    await renderUpcoming();
+  } catch (e) {
+    showError($("schedule-error"), messageOf(e));
+  }
+};
+
 $("home-form").onsubmit = async (ev) => {
   ev.preventDefault();
   const input = $<HTMLInputElement>("meeting-input").value.trim();
@@ -257,6 +394,8 @@ $("home-form").onsubmit = async (ev) => {
     state.meetingInput = input;
     state.room = target.room;
     $("prejoin-title").textContent = `Meeting ${target.room}`;
+    // What will be joined, said before joining (a scanned code's server).
+    $("prejoin-where").textContent = `on ${target.server}${target.hasPin ? " · PIN included" : ""}`;
     await enterPrejoin();
   } catch (e) {
     showError($("home-error"), messageOf(e));
@@ -264,6 +403,59 @@ $("home-form").onsubmit = async (ev) => {
 };
 
 $("open-settings").onclick = () => void enterSettings();
+$("open-scan").onclick = () => void enterScan();
+
+// ---------- scan a meeting QR code ----------
+
+async function enterScan(): Promise<void> {
+  show("scan");
+  showError($("scan-error"), null);
+  $("scan-status").textContent = "";
+  await refreshDevices();
+  fillSelect($<HTMLSelectElement>("scan-camera"), state.devices.cameras, state.settings.camera, false);
+  await startScan();
+}
+
+async function startScan(): Promise<void> {
+  const camera = $<HTMLSelectElement>("scan-camera").value || null;
+  try {
+    // The camera is asked for just in time, as for the pre-join.
+    await withConsent(() => api.startScan(camera));
+    // Each scan's pictures start again at sequence 1 (the last picture of
+    // a stopped scan is not kept): a fresh loop follows them.
+    const tile = document.querySelector<HTMLElement>('#screen-scan .tile[data-tile="scan"]');
+    if (tile) attachLoop(tile, "scan", "pictures");
+    showError($("scan-error"), null);
+    $("scan-status").textContent = "Looking for a meeting code…";
+  } catch (e) {
+    $("scan-status").textContent = "";
+    showFailure($("scan-error"), e);
+  }
+}
+
+/** A code was read: the camera stops, and the meeting goes through the same path as a typed one. */
+async function scanned(meeting: ScannedMeeting): Promise<void> {
+  if (state.screen !== "scan") return;
+  stopLoops();
+  await api.stopScan().catch(() => {});
+  show("home");
+  joinFromHome(meeting.input);
+}
+
+$("scan-camera").onchange = () => void startScan();
+$("scan-cancel").onclick = () => void enterHome();
+$<HTMLInputElement>("scan-file").onchange = async (ev) => {
+  const input = ev.target as HTMLInputElement;
+  const file = input.files?.[0];
+  input.value = "";
+  if (!file) return;
+  try {
+    const meeting = await api.scanQrImage(new Uint8Array(await file.arrayBuffer()));
+    await scanned(meeting);
+  } catch (e) {
+    showError($("scan-error"), messageOf(e));
+  }
+};
 
 // ---------- pre-join ----------
 
@@ -286,7 +478,7 @@ async function startPreview(): Promise<void> {
     await withConsent(() => api.startPreview(camera, mic));
     showError($("prejoin-error"), null);
   } catch (e) {
-    showError($("prejoin-error"), messageOf(e));
+    showFailure($("prejoin-error"), e);
   }
 }
 
@@ -329,7 +521,7 @@ async function joinNow(): Promise<void> {
     resetMeeting();
     const prejoinSelf = document.querySelector<HTMLElement>('#screen-prejoin .tile[data-tile="self"]');
     if (prejoinSelf) attachLoop(prejoinSelf, "self", "pictures");
-    showError($("prejoin-error"), messageOf(e));
+    showFailure($("prejoin-error"), e);
     // A server that is down or a broken connection is worth another try.
     $("retry").hidden = !(failure && (failure.kind === "unreachable" || failure.kind === "connection"));
     await startPreview();
@@ -569,6 +761,12 @@ function onEvent(event: AppEvent): void {
       state.audioMuted = event.audioMuted;
       state.videoMuted = event.videoMuted;
       if (state.screen === "meeting") renderSelfMuted();
+      break;
+    case "qr_scanned":
+      void scanned(event.meeting);
+      break;
+    case "qr_refused":
+      if (state.screen === "scan") showError($("scan-error"), event.message);
       break;
     case "call_ended":
       if (state.screen === "meeting") {

@@ -1,5 +1,6 @@
 //! `talkline`: join meetings headless, list devices, measure codecs.
 
+mod scan;
 mod spec;
 
 use std::path::PathBuf;
@@ -48,14 +49,19 @@ struct Cli {
 enum Command {
     /// Lists cameras, microphones and speakers.
     Devices,
-    /// Joins a meeting by link or meeting ID.
+    /// Joins a meeting by link, meeting ID or QR code.
     Join(Box<JoinArgs>),
 }
 
 #[derive(Parser)]
 struct JoinArgs {
     /// talkline://join?server=…&room=…[&pin=…], or a numeric meeting ID
-    link: String,
+    #[arg(required_unless_present = "qr")]
+    link: Option<String>,
+    /// Join the meeting in a QR code: a picture (PNG, JPEG) or a Y4M
+    /// recording of a camera held up to it.
+    #[arg(long, value_name = "FILE", conflicts_with = "link")]
+    qr: Option<PathBuf>,
     /// Your name as others see it.
     #[arg(long)]
     name: String,
@@ -239,10 +245,37 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(exit::USAGE)
 }
 
+/// The meeting to join: from the QR code in `--qr`, or the link or ID.
+fn meeting(args: &JoinArgs) -> Result<MeetingLink, String> {
+    match (&args.qr, &args.link) {
+        (Some(path), _) => {
+            let link =
+                scan::meeting_in_file(path).map_err(|e| format!("--qr {}: {e}", path.display()))?;
+            // What will be joined is said before joining (the PIN is not
+            // printed: terminals are shared and recorded).
+            println!(
+                "QR code: meeting {} on {}{}",
+                link.room,
+                link.server
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string),
+                if link.pin.is_some() {
+                    " with its PIN"
+                } else {
+                    ""
+                }
+            );
+            Ok(link)
+        }
+        (None, Some(text)) => MeetingLink::parse(text).map_err(|e| e.to_string()),
+        (None, None) => Err("give a meeting link or ID, or --qr FILE".into()),
+    }
+}
+
 async fn join(args: JoinArgs) -> ExitCode {
-    let link = match MeetingLink::parse(&args.link) {
+    let link = match meeting(&args) {
         Ok(link) => link,
-        Err(e) => return usage_error(format_args!("{e}")),
+        Err(e) => return usage_error(e),
     };
     let default_server = match ServerUrl::parse(&args.server) {
         Ok(s) => s,

@@ -21,6 +21,7 @@ use crate::error::AppError;
 use crate::events::{AppEvent, EventSink};
 use crate::logs::LogFiles;
 use crate::preview::Preview;
+use crate::scan::ScanWorker;
 
 /// How long `next_frame` waits for a new picture before answering "none
 /// yet" (the UI asks again): long enough to cost nothing, short enough
@@ -44,6 +45,10 @@ pub struct CoreConfig {
     pub webview_dirs: Vec<PathBuf>,
     /// Where "Export my data" writes its file (the user's downloads).
     pub export_dir: PathBuf,
+    /// Lets `file:PATH.y4m` name a camera (a recording played as the
+    /// camera): for tests. Off in the app, so its window cannot make it
+    /// read files of its choosing.
+    pub file_cameras: bool,
 }
 
 impl CoreConfig {
@@ -61,6 +66,7 @@ impl CoreConfig {
             cache_dirs: Vec::new(),
             webview_dirs: Vec::new(),
             export_dir,
+            file_cameras: false,
         }
     }
 }
@@ -151,7 +157,9 @@ pub struct AppCore {
     pub(crate) withdrawn: AtomicBool,
     tiles: Arc<Tiles>,
     events: Mutex<Arc<dyn EventSink>>,
-    preview: Mutex<Option<Preview>>,
+    pub(crate) preview: Mutex<Option<Preview>>,
+    /// The QR scan worker while the scan screen looks for a code.
+    pub(crate) scan: Mutex<Option<ScanWorker>>,
     call: tokio::sync::Mutex<Option<ActiveCall>>,
     /// Serialises joins so a double click cannot join twice.
     joining: tokio::sync::Mutex<()>,
@@ -195,6 +203,7 @@ impl AppCore {
             tiles: Tiles::new(),
             events: Mutex::new(Arc::new(NullSink)),
             preview: Mutex::new(None),
+            scan: Mutex::new(None),
             call: tokio::sync::Mutex::new(None),
             joining: tokio::sync::Mutex::new(()),
             preview_levels: Mutex::new(None),
@@ -222,6 +231,10 @@ impl AppCore {
 
     fn sink(&self) -> Arc<dyn EventSink> {
         Arc::clone(&lock(&self.events))
+    }
+
+    pub(crate) fn emit(&self, event: AppEvent) {
+        self.sink().emit(event);
     }
 
     pub fn tiles(&self) -> &Arc<Tiles> {
@@ -388,8 +401,9 @@ impl AppCore {
         })
     }
 
-    /// Opens the chosen camera, asking first: `None` means "camera off".
-    fn open_camera(
+    /// Opens the chosen camera as it is, asking first: `None` means
+    /// "camera off".
+    pub(crate) fn open_plain_camera(
         &self,
         choice: Option<&str>,
     ) -> Result<Option<Box<dyn talkline_media::VideoSource>>, AppError> {
@@ -398,7 +412,23 @@ impl AppCore {
             return Ok(None);
         }
         self.ledger_check(Capability::Camera)?;
-        self.effects.wrap(devices::open_camera(&id)?).map(Some)
+        match id.strip_prefix(devices::FILE_CAMERA_PREFIX) {
+            Some(path) if self.config.file_cameras => devices::open_camera_file(path).map(Some),
+            Some(_) => Err(AppError::Invalid(format!("unknown device {id:?}"))),
+            None => devices::open_camera(&id).map(Some),
+        }
+    }
+
+    /// Opens the chosen camera with beauty and background applied, asking
+    /// first: `None` means "camera off".
+    fn open_camera(
+        &self,
+        choice: Option<&str>,
+    ) -> Result<Option<Box<dyn talkline_media::VideoSource>>, AppError> {
+        match self.open_plain_camera(choice)? {
+            Some(camera) => self.effects.wrap(camera).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn open_microphone(
@@ -447,7 +477,9 @@ impl AppCore {
         Ok(())
     }
 
+    /// Releases the camera and microphone of the preview or the QR scan.
     pub fn stop_preview(&self) {
+        self.end_scan_worker();
         let preview = lock(&self.preview).take();
         drop(preview); // joins its threads, releasing the devices
         if let Some(t) = lock(&self.preview_levels).take() {

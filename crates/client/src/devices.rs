@@ -9,13 +9,18 @@ use talkline_media::devices::{self, DeviceInfo};
 use talkline_media::sink::AudioSink;
 use talkline_media::source::PatternSource;
 use talkline_media::tone::ToneSource;
+use talkline_media::y4m::Y4mSource;
 use talkline_media::{AudioSource, VideoSource};
 
 use crate::error::AppError;
+use crate::os_settings;
+use talkline_privacy::Capability;
 
 pub const TEST_CAMERA: &str = "test";
 pub const TEST_MICROPHONE: &str = "test";
 pub const NO_SPEAKER: &str = "none";
+/// A camera id naming a Y4M recording (tests only; see `CoreConfig`).
+pub const FILE_CAMERA_PREFIX: &str = "file:";
 /// The size and rate cameras are opened at: what a tile needs.
 pub const CAPTURE: (u32, u32, u32) = (640, 360, 30);
 
@@ -122,8 +127,21 @@ pub fn open_camera(id: &str) -> Result<Box<dyn VideoSource>, AppError> {
         ));
     }
     Ok(Box::new(
-        CameraSource::open(index(id, "camera")?, w, h, fps).map_err(media)?,
+        CameraSource::open(index(id, "camera")?, w, h, fps)
+            .map_err(|e| os_settings::device_error(Capability::Camera, format!("camera: {e}")))?,
     ))
+}
+
+/// A Y4M recording played as the camera, in a loop.
+pub fn open_camera_file(path: &str) -> Result<Box<dyn VideoSource>, AppError> {
+    if !path.to_ascii_lowercase().ends_with(".y4m") {
+        return Err(AppError::Invalid(format!(
+            "a file camera must be a .y4m recording, not {path:?}"
+        )));
+    }
+    let source = Y4mSource::open(std::path::Path::new(path))
+        .map_err(|e| AppError::Media(format!("camera: {e}")))?;
+    Ok(Box::new(source))
 }
 
 pub fn open_microphone(id: &str) -> Result<Box<dyn AudioSource>, AppError> {
@@ -131,9 +149,9 @@ pub fn open_microphone(id: &str) -> Result<Box<dyn AudioSource>, AppError> {
     if id == TEST_MICROPHONE {
         return Ok(Box::new(ToneSource::new(440.0).map_err(media)?));
     }
-    Ok(Box::new(
-        MicSource::open(Some(index(id, "mic")?)).map_err(media)?,
-    ))
+    Ok(Box::new(MicSource::open(Some(index(id, "mic")?)).map_err(
+        |e| os_settings::device_error(Capability::Microphone, format!("microphone: {e}")),
+    )?))
 }
 
 /// `None` for "no output".

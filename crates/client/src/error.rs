@@ -34,6 +34,14 @@ pub enum AppError {
     },
     #[error("{0}")]
     ConsentDenied(String),
+    /// The operating system refused a device (the user said yes in
+    /// TalkLine); `settings_page`: the system has a page to change it.
+    #[error("{message}")]
+    SystemRefused {
+        permission: &'static str,
+        settings_page: bool,
+        message: String,
+    },
     #[error("accept the privacy policy to continue")]
     PolicyNotAccepted,
     /// The request does not fit what the app is doing (e.g. not in a meeting).
@@ -55,6 +63,7 @@ impl AppError {
             Self::Media(_) => "media",
             Self::ConsentNeeded(_) | Self::FeatureConsentNeeded { .. } => "consent_needed",
             Self::ConsentDenied(_) => "consent_denied",
+            Self::SystemRefused { .. } => "system_refused",
             Self::PolicyNotAccepted => "policy",
             Self::State(_) => "state",
             Self::Store(_) => "store",
@@ -107,6 +116,15 @@ impl serde::Serialize for AppError {
             map.serialize_entry("permission", request.capability.id())?;
             map.serialize_entry("title", &request.title)?;
             map.serialize_entry("purpose", &request.purpose)?;
+        }
+        if let Self::SystemRefused {
+            permission,
+            settings_page,
+            ..
+        } = self
+        {
+            map.serialize_entry("permission", permission)?;
+            map.serialize_entry("settingsPage", settings_page)?;
         }
         if let Self::FeatureConsentNeeded {
             id,

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use talkline_meeting::Participant;
 
+use crate::scan::ScannedMeeting;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ParticipantView {
@@ -74,6 +76,15 @@ pub enum AppEvent {
     SelfMuted {
         audio_muted: bool,
         video_muted: bool,
+    },
+    /// The scan screen's camera saw a meeting QR code (scanning stopped).
+    QrScanned {
+        meeting: ScannedMeeting,
+    },
+    /// The camera sees a QR code that is not a TalkLine meeting (told once
+    /// per code; scanning goes on).
+    QrRefused {
+        message: String,
     },
 }
 

@@ -9,10 +9,14 @@ pub mod devices;
 pub mod effects;
 pub mod error;
 pub mod events;
+mod ics;
 pub mod logs;
+mod os_settings;
 mod personal;
 mod preview;
 mod quality;
+mod scan;
+mod schedule;
 mod upload;
 
 pub use crate::core::{
@@ -24,3 +28,5 @@ pub use error::AppError;
 pub use events::{AppEvent, EventSink};
 pub use logs::LogFiles;
 pub use personal::{PrivacyChoiceView, Withdrawal};
+pub use scan::{SCAN_TILE, ScannedMeeting};
+pub use schedule::{ScheduleRequest, ScheduledMeeting};

@@ -77,6 +77,43 @@ fn empty_dir(dir: &Path) -> Result<u64, AppError> {
     Ok(freed)
 }
 
+/// Deletes what `dir` holds except the folders in `keep`; false if `dir`
+/// does not exist.
+fn empty_dir_except(dir: &Path, keep: &[PathBuf]) -> Result<bool, AppError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => {
+            return Err(AppError::Store(format!(
+                "cannot read {}: {e}; delete it yourself to finish",
+                dir.display()
+            )));
+        }
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if keep.contains(&path) {
+            continue;
+        }
+        let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match removed {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(AppError::Store(format!(
+                    "could not delete {}: {e}; delete it yourself to finish",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok(true)
+}
+
 fn timestamp_for_file(now: i64) -> String {
     let (y, m, d) = crate::logs::civil_date(now.div_euclid(86_400));
     let secs = now.rem_euclid(86_400);
@@ -90,7 +127,7 @@ fn timestamp_for_file(now: i64) -> String {
 
 /// Writes `bytes` to `path` through a temporary file, so an export is
 /// either complete or absent.
-fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
@@ -128,7 +165,7 @@ impl AppCore {
 
     /// Asks for a feature's consent the way the window asks for a
     /// permission: the error carries what to show.
-    fn require_feature(&self, feature: FeatureConsent) -> Result<(), AppError> {
+    pub(crate) fn require_feature(&self, feature: FeatureConsent) -> Result<(), AppError> {
         if self.feature_granted(feature)? {
             Ok(())
         } else {
@@ -253,6 +290,13 @@ impl AppCore {
         Ok(choices
             .into_iter()
             .filter(|c| c.id != Capability::LocalNetwork.id() || cfg!(target_os = "ios"))
+            // A desktop has no calendar permission: the calendar feature's
+            // own toggle (same id, "calendar") is its consent there.
+            .filter(|c| {
+                c.kind != ChoiceKind::Permission
+                    || c.id != Capability::Calendar.id()
+                    || cfg!(any(target_os = "ios", target_os = "android"))
+            })
             .map(|c| PrivacyChoiceView {
                 id: c.id.into(),
                 kind: match c.kind {
@@ -360,19 +404,34 @@ impl AppCore {
         self.withdrawn.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Deletes the data folder (backgrounds, anything left), the caches and
-    /// the webview's storage. Called on withdrawal and once more as the app
-    /// exits, after the webview has written its last state.
+    /// Deletes the data folder (backgrounds, anything left), the caches and,
+    /// last, the webview's storage: the webview may write to it until it
+    /// is gone. Called on withdrawal and once more as the app exits, after
+    /// the webview has written its last state.
     pub fn delete_remaining_files(&self) -> Result<Vec<String>, AppError> {
         let mut deleted = Vec::new();
-        let dirs = std::iter::once(&self.config.data_dir)
-            .chain(&self.config.cache_dirs)
-            .chain(&self.config.webview_dirs);
         let mut first_error = None;
+        let data_dir = &self.config.data_dir;
+        let webview = &self.config.webview_dirs;
+        // The data folder's own contents first, keeping the webview's
+        // storage when it lives inside it.
+        match empty_dir_except(data_dir, webview) {
+            Ok(true) => deleted.push(data_dir.display().to_string()),
+            Ok(false) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+        let dirs = self
+            .config
+            .cache_dirs
+            .iter()
+            .chain(webview)
+            .chain([data_dir]);
         for dir in dirs {
             match remove_dir(dir) {
-                Ok(true) => deleted.push(dir.display().to_string()),
-                Ok(false) => {}
+                Ok(true) if dir != data_dir => deleted.push(dir.display().to_string()),
+                Ok(_) => {}
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
@@ -388,6 +447,41 @@ impl AppCore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_webview_storage_inside_the_data_folder_is_deleted_last() {
+        let root = std::env::temp_dir().join(format!("talkline-remaining-{}", std::process::id()));
+        let data = root.join("data");
+        let webview = data.join("webview");
+        let cache = root.join("cache");
+        for dir in [
+            &webview.join("localstorage"),
+            &data.join("backgrounds"),
+            &cache,
+        ] {
+            std::fs::create_dir_all(dir).expect("dir");
+        }
+        std::fs::write(webview.join("localstorage/store.sqlite"), "x").expect("file");
+        std::fs::write(data.join("talkline.db"), "x").expect("file");
+        std::fs::write(cache.join("c"), "x").expect("file");
+        let mut config = crate::CoreConfig::in_dir(
+            data.clone(),
+            talkline_meeting::ServerUrl::parse("ws://127.0.0.1:9").expect("url"),
+            std::sync::Arc::new(talkline_store::MemoryVault::default()),
+        );
+        config.cache_dirs = vec![cache.clone()];
+        config.webview_dirs = vec![webview.clone()];
+        let core = AppCore::new(config).expect("core");
+        let deleted = core.delete_remaining_files().expect("deleted");
+        let shown = |p: &Path| p.display().to_string();
+        assert_eq!(deleted, [shown(&data), shown(&cache), shown(&webview)]);
+        assert!(!data.exists() && !cache.exists(), "{deleted:?}");
+        // Again (as at exit), with a storage folder a helper recreated.
+        std::fs::create_dir_all(&webview).expect("recreated");
+        core.delete_remaining_files().expect("deleted again");
+        assert!(!data.exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
     #[test]
     fn export_file_names_sort_by_time() {

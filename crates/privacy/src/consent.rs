@@ -358,6 +358,51 @@ mod tests {
         }
     }
 
+    #[test]
+    fn feature_consents_name_the_appendix_entries_they_stand_for() {
+        let registry = PermissionRegistry::builtin().expect("registry");
+        for feature in FeatureConsent::ALL {
+            let Some(name) = feature.appendix_feature() else {
+                continue;
+            };
+            assert!(
+                crate::registry::FEATURES.contains(&name),
+                "{feature:?}: {name:?} is not an Appendix II feature"
+            );
+            let serves = |features: &[String], requested: bool| {
+                requested && features.iter().any(|f| f == name)
+            };
+            assert!(
+                registry
+                    .ios
+                    .iter()
+                    .any(|e| serves(&e.features, e.requested)),
+                "{feature:?}: no requested iOS entry serves {name:?}"
+            );
+            assert!(
+                registry
+                    .android
+                    .iter()
+                    .any(|e| serves(&e.features, e.requested)),
+                "{feature:?}: no requested Android entry serves {name:?}"
+            );
+        }
+        // The calendar consent is the calendar permission's use.
+        let calendar = registry
+            .ios(Capability::Calendar.appendix_key())
+            .expect("calendar entry");
+        assert!(calendar.features.iter().any(|f| f == "calendar"));
+        assert_eq!(
+            FeatureConsent::Calendar.appendix_feature(),
+            Some("calendar")
+        );
+        assert!(!FeatureConsent::Calendar.default_granted());
+        assert_eq!(
+            FeatureConsent::from_id("calendar"),
+            Some(FeatureConsent::Calendar)
+        );
+    }
+
     fn tempdir() -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!(
             "talkline-consent-{}-{}",

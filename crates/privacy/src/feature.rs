@@ -13,14 +13,19 @@ pub enum FeatureConsent {
     ScanHistory,
     /// Sending the app's logs to a support address, only when asked to.
     LogUpload,
+    /// Putting meetings the user scheduled into their calendar. On desktop
+    /// that is an .ics file in Downloads for the calendar app to import; it
+    /// is the calendar use Appendix II describes (see `appendix_feature`).
+    Calendar,
 }
 
 impl FeatureConsent {
-    pub const ALL: [FeatureConsent; 4] = [
+    pub const ALL: [FeatureConsent; 5] = [
         Self::BeautyFaceProcessing,
         Self::CustomBackgrounds,
         Self::ScanHistory,
         Self::LogUpload,
+        Self::Calendar,
     ];
 
     /// The name the UI uses; the ledger subject is `feature:<id>`.
@@ -30,6 +35,20 @@ impl FeatureConsent {
             Self::CustomBackgrounds => "custom-backgrounds",
             Self::ScanHistory => "scan-history",
             Self::LogUpload => "log-upload",
+            Self::Calendar => "calendar",
+        }
+    }
+
+    /// The feature name Appendix II's entries (permissions/appendix-ii.json)
+    /// give for this use, where it is one an operating system asks about:
+    /// the calendar permissions on phones and the calendar entitlement on
+    /// macOS serve "calendar".
+    pub fn appendix_feature(self) -> Option<&'static str> {
+        match self {
+            Self::Calendar => Some("calendar"),
+            Self::BeautyFaceProcessing => Some("beauty"),
+            Self::CustomBackgrounds => Some("custom-background"),
+            Self::ScanHistory | Self::LogUpload => None,
         }
     }
 
@@ -47,6 +66,7 @@ impl FeatureConsent {
             Self::CustomBackgrounds => "Your own background photos",
             Self::ScanHistory => "Scan history",
             Self::LogUpload => "Log upload",
+            Self::Calendar => "Add meetings to your calendar",
         }
     }
 
@@ -64,6 +84,9 @@ impl FeatureConsent {
             }
             Self::LogUpload => {
                 "Lets you send the app's logs (no names, no meeting contents) to the support address in Settings, each time only when you press Upload."
+            }
+            Self::Calendar => {
+                "To schedule and remind you of meetings, \"Add to calendar\" saves a meeting you scheduled (its title, time and link, PIN included) as a calendar file in your Downloads folder, for your calendar app to import. TalkLine does not read your calendar."
             }
         }
     }

@@ -13,4 +13,6 @@ mod store;
 
 pub use error::StoreError;
 pub use key::{DatabaseKey, KeyVault, KeyringVault, MemoryVault};
-pub use store::{ConsentRecord, MeetingRecord, ScanRecord, Store, quarantine, wipe};
+pub use store::{
+    ConsentRecord, MeetingRecord, ScanRecord, ScheduleRecord, Store, quarantine, wipe,
+};

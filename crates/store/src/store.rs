@@ -27,6 +27,16 @@ pub struct ScanRecord {
     pub scanned_at: i64,
 }
 
+/// A meeting the user scheduled: `link` is the canonical meeting link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleRecord {
+    pub id: i64,
+    pub title: String,
+    pub link: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+}
+
 /// One answer the user gave: to the privacy policy (subject `policy`) or to
 /// a permission's purpose text (subject = the permission's key or name).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,6 +281,58 @@ impl Store {
             "INSERT INTO schedules (title, link, starts_at, ends_at) VALUES (?1, ?2, ?3, ?4)",
             params![title, link, starts_at, ends_at],
         )
+    }
+
+    /// Schedules that have not ended by `now`, soonest first.
+    pub fn schedules_from(&self, now: i64) -> Result<Vec<ScheduleRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, title, link, starts_at, ends_at FROM schedules
+                 WHERE ends_at >= ?1 ORDER BY starts_at, id",
+            )
+            .map_err(|e| classify(&self.path, e))?;
+        let rows = stmt
+            .query_map(params![now], |r| {
+                Ok(ScheduleRecord {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    link: r.get(2)?,
+                    starts_at: r.get(3)?,
+                    ends_at: r.get(4)?,
+                })
+            })
+            .map_err(|e| classify(&self.path, e))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    pub fn schedule(&self, id: i64) -> Result<Option<ScheduleRecord>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id, title, link, starts_at, ends_at FROM schedules WHERE id = ?1",
+                params![id],
+                |r| {
+                    Ok(ScheduleRecord {
+                        id: r.get(0)?,
+                        title: r.get(1)?,
+                        link: r.get(2)?,
+                        starts_at: r.get(3)?,
+                        ends_at: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    /// Deletes one schedule; false if there was none with that id.
+    pub fn delete_schedule(&self, id: i64) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .execute("DELETE FROM schedules WHERE id = ?1", params![id])
+            .map_err(|e| classify(&self.path, e))?;
+        Ok(changed > 0)
     }
 
     pub fn record_consent(&self, record: &ConsentRecord) -> Result<(), StoreError> {

@@ -193,3 +193,62 @@ fn wipe_removes_the_database_and_its_key() {
     let store = Store::open_or_create(&path, &vault).expect("first start again");
     assert!(store.meetings().expect("meetings").is_empty());
 }
+
+#[test]
+fn upcoming_schedules_come_soonest_first_and_delete_one_by_one() {
+    let path = scratch("schedules");
+    let store = Store::open(&path, &DatabaseKey::random()).expect("store");
+    let late = store
+        .add_schedule(
+            "Review",
+            "talkline://join?server=ws://h&room=2",
+            5_000,
+            8_600,
+        )
+        .expect("add");
+    let soon = store
+        .add_schedule(
+            "Standup",
+            "talkline://join?server=ws://h&room=1",
+            2_000,
+            2_900,
+        )
+        .expect("add");
+    let over = store
+        .add_schedule(
+            "Yesterday",
+            "talkline://join?server=ws://h&room=3",
+            100,
+            900,
+        )
+        .expect("add");
+    let titles = |now| -> Vec<String> {
+        store
+            .schedules_from(now)
+            .expect("list")
+            .into_iter()
+            .map(|s| s.title)
+            .collect()
+    };
+    assert_eq!(titles(1_000), ["Standup", "Review"]);
+    // A meeting under way is still upcoming until it ends.
+    assert_eq!(titles(2_500), ["Standup", "Review"]);
+    assert_eq!(titles(3_000), ["Review"]);
+    assert_eq!(
+        store
+            .schedule(soon)
+            .expect("read")
+            .map(|s| (s.starts_at, s.ends_at)),
+        Some((2_000, 2_900))
+    );
+    assert!(store.delete_schedule(soon).expect("delete"));
+    assert!(
+        !store.delete_schedule(soon).expect("again"),
+        "deleted twice"
+    );
+    assert_eq!(titles(0), ["Yesterday", "Review"]);
+    assert!(store.schedule(soon).expect("read").is_none());
+    assert!(store.delete_schedule(over).expect("delete"));
+    assert!(store.delete_schedule(late).expect("delete"));
+    assert!(titles(0).is_empty());
+}

@@ -230,3 +230,34 @@ pub fn base64_decode(text: &str) -> Vec<u8> {
     }
     out
 }
+
+/// Encodes standard base64 with padding (what `atob` reads).
+pub fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod base64_tests {
+    #[test]
+    fn encoding_and_decoding_agree() {
+        for text in [&b""[..], b"f", b"fo", b"foo", b"foob", b"\xff\x00\x80hello"] {
+            assert_eq!(super::base64_decode(&super::base64_encode(text)), text);
+        }
+        assert_eq!(super::base64_encode(b"foob"), "Zm9vYg==");
+    }
+}
