@@ -79,7 +79,11 @@ fn mediapipe_rows(iterations: usize, rgb: &[u8]) -> Result<Vec<Row>, String> {
     let frame = dir.join("frame.rgb");
     std::fs::write(&model, SELFIE_SEGMENTATION_LANDSCAPE).map_err(|e| e.to_string())?;
     std::fs::write(&frame, rgb).map_err(|e| e.to_string())?;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/reference/bench_mediapipe.py");
+    // Read when run, not when built: the build cache is shared between checkouts
+    // in different folders, and a binary built in one must not read another's files.
+    let manifest_dir =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let script = format!("{manifest_dir}/reference/bench_mediapipe.py");
     let out = Command::new(python)
         .arg(script)
         .arg(&model)

@@ -7,7 +7,12 @@ use talkline_privacy::PermissionRegistry;
 use talkline_privacy::generate;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    // Read when run, not when built: the build cache is shared between checkouts
+    // in different folders, and a binary built in one must not read another's files.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf())
+        .join("../..")
 }
 
 /// Appendix II as the policy prints it (kept verbatim in permissions/).

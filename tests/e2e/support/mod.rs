@@ -34,7 +34,11 @@ pub fn talkline_bin() -> PathBuf {
 
 /// The repository's top directory, from whichever crate the test is in.
 pub fn repo_root() -> PathBuf {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // Read when run, not when built: the build cache is shared between checkouts
+    // in different folders, and a binary built in one must not read another's files.
+    let mut dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     while !dir.join("scripts/janus-local.sh").exists() {
         assert!(dir.pop(), "not inside the TalkLine repository");
     }
