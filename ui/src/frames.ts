@@ -280,6 +280,9 @@ function webCodecsVp8(): Promise<boolean> {
   return vp8Support;
 }
 
+/** While a burst is decoded, a picture is still drawn at least this often. */
+const CATCH_UP_DRAW_MS = 100;
+
 /** Decoder failures after which a tile goes back to raw pictures from the core. */
 const MAX_DECODER_FAILURES = 3;
 /** Frames waiting in the decoder beyond which no more are fetched until it catches up. */
@@ -397,12 +400,13 @@ export class FrameLoop {
     const open = (): VideoDecoder => {
       const d = new VideoDecoder({
         output: (frame) => {
-          if (frame.format !== "I420") {
+          // Copied into I420 planes for WebGL; drawImage takes any format.
+          if (!this.frameContext && frame.format !== "I420") {
             unsupportedFormat = true;
             frame.close();
             return;
           }
-          this.offerDecoded(frame, ++decodedSeq);
+          this.offerDecoded(frame, ++decodedSeq, d.decodeQueueSize);
         },
         error: (e) => {
           console.warn(`VP8 decoder for ${this.tile}:`, e);
@@ -477,13 +481,14 @@ export class FrameLoop {
   private newestDecoded: { frame: VideoFrame; seq: number } | null = null;
   private framesShown = false;
   private drawScheduled = false;
+  private lastDrawAt = 0;
 
   /**
    * Every frame must be decoded, but only the newest needs drawing: when
    * the window falls behind, decoded pictures that a newer one overtook
    * are dropped unseen, so the delay stays bounded instead of growing.
    */
-  private offerDecoded(frame: VideoFrame, seq: number): void {
+  private offerDecoded(frame: VideoFrame, seq: number, stillQueued: number): void {
     const stale = this.newestDecoded;
     if (stale) {
       stale.frame.close();
@@ -491,6 +496,12 @@ export class FrameLoop {
     }
     this.newestDecoded = { frame, seq };
     if (this.drawScheduled) return;
+    // Catching up on a burst (frames still waiting in the decoder): a
+    // picture drawn now would be overtaken at once, and a draw costs more
+    // than a decode. Draw the newest once the burst is through, or every
+    // CATCH_UP_DRAW_MS so a long one does not freeze the tile.
+    if (stillQueued > 0 && performance.now() - this.lastDrawAt < CATCH_UP_DRAW_MS) return;
+    this.lastDrawAt = performance.now();
     this.drawScheduled = true;
     // A task, not an animation frame: WebKitGTK's frame clock halved the
     // rate under load (BENCHMARKS.md). Outputs that arrive before it runs

@@ -31,8 +31,12 @@ pub const ENCODED_HEADER_BYTES: usize = 24;
 const QUEUE_FRAMES: usize = 64;
 
 /// A feed counts as watched this long after the window's last read; then
-/// the core goes back to decoding the stream itself.
-const WATCH_GRACE: Duration = Duration::from_secs(2);
+/// the core goes back to decoding the stream itself. A window that turns to
+/// raw pictures says so at once (`unwatch`): this is for one that went
+/// away. Generous, because a loaded window can go seconds between reads
+/// (measured: > 2 s in the four-party benchmark), and each handover back
+/// and forth costs a keyframe.
+const WATCH_GRACE: Duration = Duration::from_secs(10);
 
 pub const FLAG_KEYFRAME: u32 = 1;
 
@@ -124,6 +128,12 @@ impl EncodedFeed {
     /// Marks the feed watched (from now on the receiver fills it).
     pub fn watch(&self) {
         self.watched_at_us.store(monotonic_us(), Ordering::Relaxed);
+    }
+
+    /// The window reads this tile as decoded pictures now: the receiver
+    /// stops filling the feed, and the core decodes the stream again.
+    pub fn unwatch(&self) {
+        self.watched_at_us.store(0, Ordering::Relaxed);
     }
 
     /// Takes every queued frame the reader can decode after frame `after`
@@ -299,6 +309,14 @@ mod tests {
         assert!(feed.take_keyframe_request());
         push(&feed, 3, true);
         assert_eq!(read(&feed, 0), vec![(3, true, vec![3; 3])]);
+    }
+
+    #[test]
+    fn a_window_that_turns_to_pictures_hands_decoding_back_at_once() {
+        let feed = watched_feed();
+        assert!(feed.is_watched());
+        feed.unwatch();
+        assert!(!feed.is_watched());
     }
 
     #[test]

@@ -179,12 +179,25 @@ fn decode_video(
         return;
     };
     let mut waiting_for_keyframe = true;
+    let mut handed_over = false;
     while let Ok(data) = input.recv() {
         if data.is_empty() {
             waiting_for_keyframe = true;
             continue;
         }
-        if encoded.as_ref().is_some_and(|f| f.is_watched()) {
+        let window_decodes = encoded.as_ref().is_some_and(|f| f.is_watched());
+        if window_decodes != handed_over {
+            handed_over = window_decodes;
+            log::info!(
+                "remote video: {}",
+                if window_decodes {
+                    "the window decodes it"
+                } else {
+                    "decoded here"
+                }
+            );
+        }
+        if window_decodes {
             // The window decodes this stream itself. Not decoding it twice
             // saves a core's worth of work in a large call; the stream is
             // still counted, and decoding resumes at the next keyframe once

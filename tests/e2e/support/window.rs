@@ -47,9 +47,23 @@ impl Drop for Group {
 /// An X server of our own, so nothing needs a display and none is left behind.
 /// Xvfb keeps its screen in `dir/Xvfb_screen0` (XWD format), so a
 /// screenshot is a file read: no round trip through the webview.
+/// Whether an X server holds display `n`. A lock file whose process is gone
+/// (a server that was killed) does not count: Xvfb replaces stale locks
+/// itself, and on a machine that runs the tests again and again they would
+/// otherwise use up every display.
+fn display_in_use(n: u32) -> bool {
+    let Ok(lock) = std::fs::read_to_string(format!("/tmp/.X{n}-lock")) else {
+        return false;
+    };
+    match lock.trim().parse::<u32>() {
+        Ok(pid) => Path::new(&format!("/proc/{pid}")).exists(),
+        Err(_) => true,
+    }
+}
+
 fn start_xvfb(dir: &Path) -> (Killed, String) {
     for n in 90..140 {
-        if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+        if display_in_use(n) {
             continue;
         }
         let child = Command::new("Xvfb")
