@@ -131,6 +131,27 @@ fn generated_files_are_in_sync_with_the_data() {
             "{name} drifted from permissions/*.json: run TALKLINE_REGENERATE=1 cargo test -p talkline-privacy"
         );
     }
+    // Where the iOS build reads it: the Tauri CLI merges
+    // src-tauri/Info.ios.plist into the iOS project's Info.plist (the macOS
+    // files are named in tauri.conf.json's bundle section instead).
+    let generated_ios = std::fs::read_to_string(dir.join("Info.ios.plist")).unwrap_or_default();
+    let tauri_ios = repo().join("src-tauri/Info.ios.plist");
+    if regenerate {
+        std::fs::write(&tauri_ios, &generated_ios).expect("write src-tauri/Info.ios.plist");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&tauri_ios).unwrap_or_default(),
+        generated_ios,
+        "src-tauri/Info.ios.plist drifted: run TALKLINE_REGENERATE=1 cargo test -p talkline-privacy"
+    );
+    let bundle =
+        std::fs::read_to_string(repo().join("src-tauri/tauri.conf.json")).expect("tauri.conf.json");
+    for name in ["Entitlements.macos.plist", "Info.macos.plist"] {
+        assert!(
+            bundle.contains(&format!("../permissions/generated/{name}")),
+            "tauri.conf.json's macOS bundle no longer reads {name}"
+        );
+    }
     // Nothing is declared that the data does not request.
     let manifest = std::fs::read_to_string(dir.join("AndroidManifest.xml")).expect("manifest");
     for line in manifest.lines().filter(|l| l.contains("android:name=")) {
