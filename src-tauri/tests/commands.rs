@@ -120,6 +120,18 @@ impl TestApp {
         self.ok("accept_policy", json!({ "version": version }));
     }
 
+    /// Calls `command`, which must stop to ask for `permission` first;
+    /// returns the question (title, purpose) for the caller to check.
+    fn asks_first(&self, command: &str, args: Value, permission: &str) -> Value {
+        let ask = self.err(command, args);
+        assert_eq!(
+            (ask["kind"].as_str(), ask["permission"].as_str()),
+            (Some("consent_needed"), Some(permission)),
+            "{command}: {ask}"
+        );
+        ask
+    }
+
     fn grant(&self, permission: &str) {
         self.ok(
             "answer_permission",
@@ -253,9 +265,7 @@ fn the_camera_is_asked_for_just_in_time_with_its_purpose() {
     app.accept_policy();
     let preview = json!({ "camera": "test", "microphone": "test" });
 
-    let ask = app.err("start_preview", preview.clone());
-    assert_eq!(ask["kind"], "consent_needed");
-    assert_eq!(ask["permission"], "camera");
+    let ask = app.asks_first("start_preview", preview.clone(), "camera");
     assert_eq!(ask["title"], "Using the camera");
     assert!(
         ask["purpose"]
@@ -696,12 +706,7 @@ fn beauty_and_backgrounds_need_their_consent_and_apply_live_to_the_self_view() {
     assert_eq!(stamped(&app), 5, "the blur did not switch off");
 
     // Beauty processes the face: it asks first, with its own explanation.
-    let asked = app.err("set_effects", choice("none", 0.5));
-    assert_eq!(
-        (asked["kind"].as_str(), asked["permission"].as_str()),
-        (Some("consent_needed"), Some("beauty")),
-        "{asked}"
-    );
+    let asked = app.asks_first("set_effects", choice("none", 0.5), "beauty");
     assert!(
         asked["purpose"]
             .as_str()
@@ -805,12 +810,7 @@ fn a_meeting_qr_code_is_scanned_from_the_camera_or_a_picture_and_kept_only_with_
     app.accept_policy();
 
     // The camera, just in time, with Appendix II's words, as for the pre-join.
-    let ask = app.err("start_scan", json!({ "camera": camera }));
-    assert_eq!(
-        (ask["kind"].as_str(), ask["permission"].as_str()),
-        (Some("consent_needed"), Some("camera")),
-        "{ask}"
-    );
+    app.asks_first("start_scan", json!({ "camera": camera }), "camera");
     app.grant("camera");
     let started = Instant::now();
     app.ok("start_scan", json!({ "camera": camera }));
@@ -1042,12 +1042,7 @@ fn meetings_are_scheduled_listed_deleted_and_added_to_the_calendar_with_consent(
 
     // The calendar is its own consent, asked with its explanation, and it
     // is the one "calendar" toggle Settings shows on a desktop.
-    let ask = app.err("add_to_calendar", json!({ "id": later["id"] }));
-    assert_eq!(
-        (ask["kind"].as_str(), ask["permission"].as_str()),
-        (Some("consent_needed"), Some("calendar")),
-        "{ask}"
-    );
+    let ask = app.asks_first("add_to_calendar", json!({ "id": later["id"] }), "calendar");
     assert!(
         ask["purpose"]
             .as_str()

@@ -198,6 +198,12 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         json!("vp8"),
         "{frames}"
     );
+    // And the core handed Bob's stream over instead of decoding it too.
+    let log = std::fs::read_to_string(window.home.join("driver.log")).unwrap_or_default();
+    assert!(
+        log.contains("remote video: the window decodes it"),
+        "the core kept decoding what the window decodes"
+    );
 
     // Shortcuts: M mutes, and Bob sees it; Esc asks before leaving.
     let seen = bob.output().len();

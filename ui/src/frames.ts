@@ -369,12 +369,10 @@ export class FrameLoop {
     if (this.source === "meeting" && (await webCodecsVp8())) {
       // drawImage of a VideoFrame lets WebKit convert it with GStreamer's
       // SIMD colour conversion into a 2D canvas; WebGL without a GPU runs
-      // the shader in software (llvmpipe). `?draw=webgl` keeps WebGL.
-      if (new URLSearchParams(location.search).get("draw") !== "webgl") {
-        this.frameContext = this.canvas.getContext("2d", { alpha: false });
-        if (this.frameContext) frameStats.renderer = "2d-videoframe";
-      }
-      const done = await this.runEncoded();
+      // the shader in software (llvmpipe), which measured slower.
+      this.frameContext = this.canvas.getContext("2d", { alpha: false });
+      if (this.frameContext) frameStats.renderer = "2d-videoframe";
+      const done = this.frameContext !== null && (await this.runEncoded(this.frameContext));
       if (done) return;
       console.warn(`frames for ${this.tile}: WebCodecs failed, using decoded pictures`);
       this.last = 0;
@@ -387,27 +385,17 @@ export class FrameLoop {
    * Fetches VP8 frames and decodes them here. Returns false if decoding
    * keeps failing, so the caller falls back to pictures from the core.
    */
-  private async runEncoded(): Promise<boolean> {
+  private async runEncoded(ctx: CanvasRenderingContext2D): Promise<boolean> {
     const t = this.stats();
     t.transport = "vp8";
     let after = 0;
-    let failures = 0;
     let decoderFailures = 0;
     let decoder: VideoDecoder | null = null;
     let broken = false;
-    let unsupportedFormat = false;
     let decodedSeq = 0;
     const open = (): VideoDecoder => {
       const d = new VideoDecoder({
-        output: (frame) => {
-          // Copied into I420 planes for WebGL; drawImage takes any format.
-          if (!this.frameContext && frame.format !== "I420") {
-            unsupportedFormat = true;
-            frame.close();
-            return;
-          }
-          this.offerDecoded(frame, ++decodedSeq, d.decodeQueueSize);
-        },
+        output: (frame) => this.offerDecoded(ctx, frame, ++decodedSeq, d.decodeQueueSize),
         error: (e) => {
           console.warn(`VP8 decoder for ${this.tile}:`, e);
           broken = true;
@@ -419,7 +407,7 @@ export class FrameLoop {
     };
     try {
       while (this.running) {
-        if (unsupportedFormat || decoderFailures > MAX_DECODER_FAILURES) return false;
+        if (decoderFailures > MAX_DECODER_FAILURES) return false;
         // Backpressure: while the decoder works through a batch, the core
         // queues what arrives; if that overflows, it restarts this tile at
         // a keyframe. Decoding runs off this thread, so a wait is short.
@@ -434,18 +422,10 @@ export class FrameLoop {
           // The core answers "after 0" from its newest keyframe on.
           after = 0;
         }
-        let buf: ArrayBuffer;
         const asked = performance.now();
-        try {
-          buf = await api.nextEncoded(this.tile, after);
-          failures = 0;
-        } catch (e) {
-          failures++;
-          console.warn(`frames for ${this.tile}:`, e);
-          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * failures)));
-          continue;
-        }
+        const buf = await this.fetchFrames(() => api.nextEncoded(this.tile, after));
         if (!this.running) break;
+        if (!buf) continue;
         t.fetchMs += performance.now() - asked;
         const records = parseRecords(buf);
         if (!records) {
@@ -479,7 +459,6 @@ export class FrameLoop {
   }
 
   private newestDecoded: { frame: VideoFrame; seq: number } | null = null;
-  private framesShown = false;
   private drawScheduled = false;
   private lastDrawAt = 0;
 
@@ -488,7 +467,7 @@ export class FrameLoop {
    * the window falls behind, decoded pictures that a newer one overtook
    * are dropped unseen, so the delay stays bounded instead of growing.
    */
-  private offerDecoded(frame: VideoFrame, seq: number, stillQueued: number): void {
+  private offerDecoded(ctx: CanvasRenderingContext2D, frame: VideoFrame, seq: number, stillQueued: number): void {
     const stale = this.newestDecoded;
     if (stale) {
       stale.frame.close();
@@ -510,62 +489,27 @@ export class FrameLoop {
       this.drawScheduled = false;
       const next = this.newestDecoded;
       this.newestDecoded = null;
-      if (next) void this.showDecoded(next.frame, next.seq);
+      if (next) this.showDecoded(ctx, next.frame, next.seq);
     }, 0);
   }
 
-  /** Draws a decoded picture: as it is, or copied into the raw wire form for WebGL. */
-  private async showDecoded(frame: VideoFrame, seq: number): Promise<void> {
-    const ctx = this.frameContext;
-    if (ctx) {
-      try {
-        if (!this.running || seq <= this.last) return;
-        const started = performance.now();
-        const width = frame.displayWidth;
-        const height = frame.displayHeight;
-        if (this.canvas.width !== width || this.canvas.height !== height) {
-          this.canvas.width = width;
-          this.canvas.height = height;
-        }
-        ctx.drawImage(frame, 0, 0);
-        if (this.last === 0) this.onFirstFrame();
-        this.last = seq;
-        this.framesShown = true;
-        this.recordDrawn({ seq, width, height, captureUs: frame.timestamp }, started);
-      } catch (e) {
-        console.warn(`frames for ${this.tile}: cannot draw a decoded picture`, e);
-      } finally {
-        frame.close();
-      }
-      return;
-    }
+  /** Draws a decoded picture as it is; the webview converts its colours. */
+  private showDecoded(ctx: CanvasRenderingContext2D, frame: VideoFrame, seq: number): void {
     try {
-      const width = frame.visibleRect?.width ?? frame.codedWidth;
-      const height = frame.visibleRect?.height ?? frame.codedHeight;
-      const { luma, chroma, cw } = planeSizes(width, height);
-      const buf = new ArrayBuffer(HEADER_BYTES + luma + 2 * chroma);
-      await frame.copyTo(buf, {
-        layout: [
-          { offset: HEADER_BYTES, stride: width },
-          { offset: HEADER_BYTES + luma, stride: cw },
-          { offset: HEADER_BYTES + luma + chroma, stride: cw },
-        ],
-      });
-      // Copies can finish out of order; an older picture is not shown
-      // after a newer one.
       if (!this.running || seq <= this.last) return;
-      const header = { seq, width, height, captureUs: frame.timestamp };
-      const view = new DataView(buf);
-      view.setBigUint64(0, BigInt(seq), true);
-      view.setUint32(8, width, true);
-      view.setUint32(12, height, true);
-      view.setBigUint64(16, BigInt(Math.max(0, Math.round(frame.timestamp))), true);
+      const started = performance.now();
+      const width = frame.displayWidth;
+      const height = frame.displayHeight;
+      if (this.canvas.width !== width || this.canvas.height !== height) {
+        this.canvas.width = width;
+        this.canvas.height = height;
+      }
+      ctx.drawImage(frame, 0, 0);
       if (this.last === 0) this.onFirstFrame();
       this.last = seq;
-      this.pending = { buf, header };
-      this.drawPending();
+      this.recordDrawn({ seq, width, height, captureUs: frame.timestamp }, started);
     } catch (e) {
-      console.warn(`frames for ${this.tile}: cannot copy a decoded picture`, e);
+      console.warn(`frames for ${this.tile}: cannot draw a decoded picture`, e);
     } finally {
       frame.close();
     }
@@ -582,7 +526,7 @@ export class FrameLoop {
   snapshot(): { width: number; height: number; rgba: Uint8Array } | null {
     const ctx = this.frameContext;
     if (ctx) {
-      if (!this.framesShown) return null;
+      if (this.last === 0) return null;
       const { width, height } = this.canvas;
       const data = ctx.getImageData(0, 0, width, height).data;
       return { width, height, rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
@@ -592,23 +536,31 @@ export class FrameLoop {
     return { width: header.width, height: header.height, rgba: this.renderer.readBack(buf, header) };
   }
 
+  private fetchFailures = 0;
+
+  /**
+   * One request for frames; null after a failure, once it has backed off
+   * (the core is shutting down or the window is reloading: no spinning).
+   */
+  private async fetchFrames(request: () => Promise<ArrayBuffer>): Promise<ArrayBuffer | null> {
+    try {
+      const buf = await request();
+      this.fetchFailures = 0;
+      return buf;
+    } catch (e) {
+      this.fetchFailures++;
+      console.warn(`frames for ${this.tile}:`, e);
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * this.fetchFailures)));
+      return null;
+    }
+  }
+
   private async run(): Promise<void> {
-    let failures = 0;
     while (this.running) {
-      let buf: ArrayBuffer;
       const asked = performance.now();
-      try {
-        buf = await api.nextFrame(this.tile, this.last);
-        failures = 0;
-      } catch (e) {
-        // The core is shutting down or the window is reloading: back off
-        // instead of spinning.
-        failures++;
-        console.warn(`frames for ${this.tile}:`, e);
-        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * failures)));
-        continue;
-      }
+      const buf = await this.fetchFrames(() => api.nextFrame(this.tile, this.last));
       if (!this.running) break;
+      if (!buf) continue;
       const header = parseHeader(buf);
       if (!header || header.seq <= this.last) continue;
       if (this.last === 0) this.onFirstFrame();

@@ -60,10 +60,7 @@ async fn receive_video(
     let media_ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
     let need_keyframe = Arc::new(AtomicBool::new(true));
     let (frames, decoder_input) = sync_channel::<Bytes>(8);
-    let (pictures, encoded) = match screen {
-        Some(s) => (Some(s.pictures), Some(s.encoded)),
-        None => (None, None),
-    };
+    let (pictures, encoded) = screen.map(|s| (s.pictures, s.encoded)).unzip();
     let decoder = {
         let need_keyframe = Arc::clone(&need_keyframe);
         let remote = Arc::clone(&remote);
@@ -111,11 +108,11 @@ async fn receive_video(
                 }
             }
             forward_frame(&frames, frame, &need_keyframe);
-        }
-        if encoded.as_ref().is_some_and(|f| f.take_keyframe_request()) {
-            need_keyframe.store(true, Ordering::Relaxed);
-            // The window asked: answer now rather than at the next interval.
-            last_pli = None;
+            if encoded.as_ref().is_some_and(|f| f.take_keyframe_request()) {
+                need_keyframe.store(true, Ordering::Relaxed);
+                // The window asked: answer now rather than at the next interval.
+                last_pli = None;
+            }
         }
         if assembler.incomplete_frames != lost_before {
             call.incomplete_video_frames

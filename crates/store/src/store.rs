@@ -37,6 +37,17 @@ pub struct ScheduleRecord {
     pub ends_at: i64,
 }
 
+/// One row of `SELECT id, title, link, starts_at, ends_at FROM schedules`.
+fn schedule_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScheduleRecord> {
+    Ok(ScheduleRecord {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        link: r.get(2)?,
+        starts_at: r.get(3)?,
+        ends_at: r.get(4)?,
+    })
+}
+
 /// One answer the user gave: to the privacy policy (subject `policy`) or to
 /// a permission's purpose text (subject = the permission's key or name).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,15 +304,7 @@ impl Store {
             )
             .map_err(|e| classify(&self.path, e))?;
         let rows = stmt
-            .query_map(params![now], |r| {
-                Ok(ScheduleRecord {
-                    id: r.get(0)?,
-                    title: r.get(1)?,
-                    link: r.get(2)?,
-                    starts_at: r.get(3)?,
-                    ends_at: r.get(4)?,
-                })
-            })
+            .query_map(params![now], schedule_row)
             .map_err(|e| classify(&self.path, e))?;
         rows.collect::<Result<_, _>>()
             .map_err(|e| classify(&self.path, e))
@@ -312,15 +315,7 @@ impl Store {
             .query_row(
                 "SELECT id, title, link, starts_at, ends_at FROM schedules WHERE id = ?1",
                 params![id],
-                |r| {
-                    Ok(ScheduleRecord {
-                        id: r.get(0)?,
-                        title: r.get(1)?,
-                        link: r.get(2)?,
-                        starts_at: r.get(3)?,
-                        ends_at: r.get(4)?,
-                    })
-                },
+                schedule_row,
             )
             .optional()
             .map_err(|e| classify(&self.path, e))
