@@ -65,21 +65,14 @@ impl TestApp {
     }
 
     fn invoke(&self, cmd: &str, args: Value) -> Result<InvokeResponseBody, Value> {
-        get_ipc_response(
-            &self.window,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: CallbackFn(0),
-                error: CallbackFn(1),
-                url: "tauri://localhost".parse().expect("url"),
-                body: InvokeBody::Json(args),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.into(),
-            },
-        )
+        self.invoke_body(cmd, InvokeBody::Json(args))
     }
 
     fn invoke_raw(&self, cmd: &str, bytes: Vec<u8>) -> Result<InvokeResponseBody, Value> {
+        self.invoke_body(cmd, InvokeBody::Raw(bytes))
+    }
+
+    fn invoke_body(&self, cmd: &str, body: InvokeBody) -> Result<InvokeResponseBody, Value> {
         get_ipc_response(
             &self.window,
             InvokeRequest {
@@ -87,7 +80,7 @@ impl TestApp {
                 callback: CallbackFn(0),
                 error: CallbackFn(1),
                 url: "tauri://localhost".parse().expect("url"),
-                body: InvokeBody::Raw(bytes),
+                body,
                 headers: Default::default(),
                 invoke_key: INVOKE_KEY.into(),
             },
