@@ -33,4 +33,5 @@ shim="$dir/getifaddrs_shim.so"
 if [ ! -e "$shim" ] || [ "$here/tests/janus/getifaddrs_shim.c" -nt "$shim" ]; then
   cc -shared -fPIC -O2 -o "$shim" "$here/tests/janus/getifaddrs_shim.c" -ldl
 fi
-LD_PRELOAD="$shim" exec janus -F "$dir" -C "$dir/janus.jcfg"
+# JANUS_DEBUG_LEVEL=5 logs every keyframe request it relays, for debugging.
+LD_PRELOAD="$shim" exec janus -F "$dir" -C "$dir/janus.jcfg" ${JANUS_DEBUG_LEVEL:+--debug-level="$JANUS_DEBUG_LEVEL"}

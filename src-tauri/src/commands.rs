@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use talkline_client::core::RecentMeeting;
+use talkline_client::core::{RecentMeeting, TileCursor};
 use talkline_client::{
     AppCore, AppError, AppEvent, AppStatus, BackgroundOption, DeviceList, EffectsChoice, EventSink,
     JoinRequest, Joined, MeetingTarget, PrivacyChoiceView, ScannedMeeting, ScheduleRequest,
@@ -116,11 +116,12 @@ pub async fn next_frame(core: Core<'_>, tile: String, after: u64) -> Reply<Respo
     Ok(Response::new(core.next_frame(&tile, after).await))
 }
 
-/// VP8 frames of a remote tile for the window's WebCodecs decoder: a few kB
-/// each instead of `next_frame`'s raw pictures.
+/// VP8 frames of every tile for the window's WebCodecs decoders, in one
+/// reply: a few kB a frame instead of `next_frame`'s raw pictures, and one
+/// request for the whole grid.
 #[tauri::command]
-pub async fn next_encoded(core: Core<'_>, tile: String, after: u64) -> Reply<Response> {
-    Ok(Response::new(core.next_encoded(&tile, after).await))
+pub async fn next_encoded(core: Core<'_>, tiles: Vec<TileCursor>) -> Reply<Response> {
+    Ok(Response::new(core.next_encoded(&tiles).await?))
 }
 
 struct ChannelSink(Channel<AppEvent>);

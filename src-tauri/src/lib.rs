@@ -3,6 +3,8 @@
 //! server, and shutdown. The mobile entry point is `run`.
 
 mod commands;
+#[cfg(target_os = "linux")]
+mod webview_helpers;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -203,9 +205,14 @@ pub fn run() {
         }
         tauri::RunEvent::Exit => {
             // After a withdrawal the webview may have written its last
-            // state since the files were deleted: delete once more.
+            // state since the files were deleted: delete once more, once
+            // its helper processes can no longer write.
             if let Some(core) = handle.try_state::<Arc<AppCore>>() {
                 if core.withdrawn() {
+                    #[cfg(target_os = "linux")]
+                    if !webview_helpers::wait_until_gone() {
+                        eprintln!("error: the webview's helper processes did not stop");
+                    }
                     if let Err(e) = core.delete_remaining_files() {
                         eprintln!("error: {e}");
                     }

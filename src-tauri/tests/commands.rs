@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use talkline_client::{AppCore, AppEvent, CoreConfig, EventSink};
 use talkline_media::VideoFrame;
 use talkline_media::display::{FRAME_HEADER_BYTES, parse_header};
+use talkline_media::encoded_feed::parse_tiles;
 use talkline_media::pattern::read_stamp;
+use talkline_media::vp8::Vp8Decoder;
 use talkline_meeting::ServerUrl;
 use talkline_store::{KeyVault, MemoryVault};
 use tauri::Manager;
@@ -149,6 +151,30 @@ impl TestApp {
         Some((seq, frame))
     }
 
+    /// One `next_encoded` read of several tiles: per tile index with frames,
+    /// its records.
+    fn next_encoded(&self, cursors: &[(&str, u64)]) -> Vec<(u32, Vec<EncodedFrame>)> {
+        let tiles: Vec<Value> = cursors
+            .iter()
+            .map(|(tile, after)| json!({ "tile": tile, "after": after }))
+            .collect();
+        let bytes = match self.invoke("next_encoded", json!({ "tiles": tiles })) {
+            Ok(InvokeResponseBody::Raw(bytes)) => bytes,
+            other => panic!("next_encoded did not reply with bytes: {other:?}"),
+        };
+        parse_tiles(&bytes)
+            .expect("a well-formed reply")
+            .into_iter()
+            .map(|(index, records)| {
+                let frames = records
+                    .into_iter()
+                    .map(|r| (r.seq, r.keyframe, r.data.to_vec()))
+                    .collect();
+                (index, frames)
+            })
+            .collect()
+    }
+
     /// Counts pictures of `tile` that carry a readable, advancing test-pattern stamp.
     fn count_stamped_frames(&self, tile: &str, within: Duration) -> u32 {
         let deadline = Instant::now() + within;
@@ -169,6 +195,9 @@ impl TestApp {
         stamped
     }
 }
+
+/// A record of a `next_encoded` reply: (sequence, keyframe, VP8 bytes).
+type EncodedFrame = (u64, bool, Vec<u8>);
 
 #[derive(Default)]
 struct Recorder(Mutex<Vec<AppEvent>>);
@@ -408,6 +437,7 @@ fn the_app_joins_a_janus_room_and_shows_who_is_there() {
     assert!(stamped >= 60, "only {stamped} stamped frames of Bob in 4 s");
     // Our own camera, on the self tile, while in the call.
     assert!(app.count_stamped_frames("self", Duration::from_secs(1)) >= 15);
+    reads_every_tile_encoded_in_one_request(&app, &bob_id.to_string());
 
     let seen = bob.output().len();
     app.ok("set_audio_muted", json!({ "muted": true }));
@@ -431,6 +461,96 @@ fn the_app_joins_a_janus_room_and_shows_who_is_there() {
     let recent = app.ok("recent_meetings", json!({}));
     assert_eq!(recent[0]["room"], 1234, "{recent}");
     bob.stop();
+}
+
+/// The window's VP8 path: one request for Bob's tile and the self-view
+/// brings both, each starting at a keyframe, then every frame in order;
+/// what arrives decodes to the stamped test pattern.
+fn reads_every_tile_encoded_in_one_request(app: &TestApp, bob: &str) {
+    let mut cursors = [(bob, 0u64), ("self", 0u64)];
+    let mut decoders = [
+        Vp8Decoder::new().expect("decoder"),
+        Vp8Decoder::new().expect("decoder"),
+    ];
+    let mut picture = VideoFrame::new(2, 2).expect("frame");
+    let mut stamped = [0u32; 2];
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < deadline && stamped.iter().any(|&n| n < 30) {
+        let reply = app.next_encoded(&cursors);
+        for (index, frames) in reply {
+            let i = index as usize;
+            let (tile, after) = cursors[i];
+            let first = frames.first().expect("a tile in the reply has frames");
+            if after == 0 {
+                assert!(first.1, "{tile}: a new reader starts at a keyframe");
+            } else {
+                assert!(
+                    first.0 == after + 1 || first.1,
+                    "{tile}: after {after} came {} without a keyframe",
+                    first.0
+                );
+            }
+            for (seq, _, data) in &frames {
+                if decoders[i]
+                    .decode(data, &mut picture)
+                    .expect("decodable VP8")
+                    && read_stamp(&picture).is_some()
+                {
+                    stamped[i] += 1;
+                }
+                cursors[i].1 = *seq;
+            }
+        }
+    }
+    assert!(
+        stamped.iter().all(|&n| n >= 30),
+        "stamped frames decoded: {stamped:?}"
+    );
+    // A window that comes back after a while gets both tiles' frames in
+    // one reply, each following on from where it stopped.
+    std::thread::sleep(Duration::from_millis(200));
+    let reply = app.next_encoded(&cursors);
+    let continued: Vec<(u32, bool)> = reply
+        .iter()
+        .map(|(i, frames)| (*i, frames[0].0 == cursors[*i as usize].1 + 1 || frames[0].1))
+        .collect();
+    assert_eq!(
+        continued,
+        vec![(0, true), (1, true)],
+        "one reply, both tiles"
+    );
+    // The window turning to pictures hands Bob's stream back to the core,
+    // which asks Bob for a keyframe to start from: through Janus, which
+    // passes on one request a second, well before its own 5 s schedule.
+    let decoded_here = app.count_stamped_frames(bob, Duration::from_secs(4));
+    assert!(
+        decoded_here >= 45,
+        "{decoded_here} frames decoded after the handover"
+    );
+
+    let too_many: Vec<Value> = (0..65)
+        .map(|i| json!({ "tile": format!("t{i}"), "after": 0 }))
+        .collect();
+    let e = app.err("next_encoded", json!({ "tiles": too_many }));
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("65 tiles")),
+        "{e}"
+    );
+    // Malformed arguments are refused by Tauri before the core sees them.
+    for (args, says) in [
+        (
+            json!({ "tiles": [{ "tile": bob }] }),
+            "missing field `after`",
+        ),
+        (json!({ "tiles": "all" }), "invalid type"),
+    ] {
+        match app.invoke("next_encoded", args) {
+            Err(Value::String(e)) => assert!(e.contains(says), "{e}"),
+            other => panic!("next_encoded took malformed arguments: {other:?}"),
+        }
+    }
 }
 
 #[test]

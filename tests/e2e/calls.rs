@@ -124,6 +124,40 @@ fn late_joiner_gets_everyone_and_leaves_are_reported() {
     assert_eq!(remote(&a, "Cat")["video_frames_decoded"], 0);
 }
 
+#[test]
+fn a_publish_only_client_is_seen_and_heard_but_receives_nothing() {
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let mut ann = Client::join(&link, "Ann", &["--mic", "test:300", "--duration", "12"]);
+    ann.wait_for("joined meeting", Duration::from_secs(10));
+    let mut bot = Client::join(
+        &link,
+        "Bot",
+        &["--mic", "test:900", "--publish-only", "--duration", "8"],
+    );
+    // Who is in the meeting still reaches a send-only client.
+    bot.wait_for("+ Ann joined", Duration::from_secs(10));
+    ann.wait_for("+ Bot joined", Duration::from_secs(10));
+    assert!(
+        bot.wait(Duration::from_secs(20)).success(),
+        "bot: {}",
+        bot.errors()
+    );
+    ann.wait_for("- Bot left", Duration::from_secs(5));
+    assert!(ann.stop().success(), "ann: {}", ann.errors());
+    let a = ann.stats();
+    assert_sees(&a, "Bot", 150);
+    assert_hears(&a, "Bot", 900.0);
+    let b = bot.stats();
+    let from_ann = remote(&b, "Ann");
+    assert_eq!(from_ann["video_frames_received"], 0, "{from_ann:#}");
+    assert_eq!(
+        from_ann["audio_dominant_hz"].as_f64().unwrap_or(0.0),
+        0.0,
+        "{from_ann:#}"
+    );
+}
+
 /// Runs a join that must fail; returns its exit code and stderr.
 fn failing_join(link: &str, extra: &[&str]) -> (i32, String) {
     let started = Instant::now();
@@ -384,6 +418,7 @@ fn a_camera_unplugged_mid_call_is_reported_and_replaced_live() {
             tiles: None,
             audio_muted: false,
             video_muted: false,
+            subscribe: true,
         })
         .await
         .expect("join");

@@ -439,10 +439,10 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
                 .collect::<Vec<_>>())
         );
     }
-    assert_eq!(
-        files_under(&webview_storage),
-        0,
-        "the webview's storage outlived the withdrawal"
+    let outlived = paths_under(&webview_storage);
+    assert!(
+        outlived.is_empty(),
+        "the webview's storage outlived the withdrawal: {outlived:?}"
     );
     drop(window);
     bob.stop();
@@ -450,19 +450,25 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
 
 /// How many files (not folders) are under `dir`; 0 if it does not exist.
 fn files_under(dir: &std::path::Path) -> usize {
+    paths_under(dir).len()
+}
+
+/// Every file under `dir`, at any depth.
+fn paths_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
+        return Vec::new();
     };
     entries
         .filter_map(Result::ok)
-        .map(|e| {
-            if e.path().is_dir() {
-                files_under(&e.path())
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                paths_under(&path)
             } else {
-                1
+                vec![path]
             }
         })
-        .sum()
+        .collect()
 }
 
 /// Files under `dir` (except `skip`) whose bytes contain one of `needles`.

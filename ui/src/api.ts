@@ -206,7 +206,8 @@ export const api = {
   recentMeetings: () => call<RecentMeeting[]>("recent_meetings"),
   /** The newest frame of `tile` after sequence `after`: header + I420, or empty. */
   nextFrame: (tile: string, after: number) => call<ArrayBuffer>("next_frame", { tile, after }),
-  nextEncoded: (tile: string, after: number) => call<ArrayBuffer>("next_encoded", { tile, after }),
+  /** VP8 frames of every tile in `tiles` after its cursor, in one reply (see frames.ts). */
+  nextEncoded: (tiles: { tile: string; after: number }[]) => call<ArrayBuffer>("next_encoded", { tiles }),
   personalData: () => call<PersonalData>("personal_data"),
   exportPersonalData: () => call<string>("export_personal_data"),
   deleteHistory: () => call<void>("delete_history"),

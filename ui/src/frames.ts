@@ -4,7 +4,9 @@
 // Remote tiles, where the webview has WebCodecs with VP8: the core hands
 // over the encoded frames (a few kB each) and the window decodes them. Raw
 // pictures are 345 kB a frame at 640x360, and four tiles of them saturated
-// WebKit's IPC on a 2-core machine (BENCHMARKS.md).
+// WebKit's IPC on a 2-core machine (BENCHMARKS.md). One request brings the
+// encoded frames of every tile: each request costs WebKit's main thread
+// more than the few kB it carries.
 //
 // The self-view in a meeting likewise takes the frames just encoded for the
 // meeting, so no raw picture crosses the IPC during a call.
@@ -244,15 +246,17 @@ export interface EncodedRecord {
 }
 
 const ENCODED_HEADER_BYTES = 24;
+const TILE_HEADER_BYTES = 8;
 
-export function parseRecords(buf: ArrayBuffer): EncodedRecord[] | null {
+/** The records in `buf` from byte `start` to `end`; null if malformed. */
+export function parseRecords(buf: ArrayBuffer, start = 0, end = buf.byteLength): EncodedRecord[] | null {
   const view = new DataView(buf);
   const records: EncodedRecord[] = [];
-  let at = 0;
-  while (at < buf.byteLength) {
-    if (buf.byteLength - at < ENCODED_HEADER_BYTES) return null;
+  let at = start;
+  while (at < end) {
+    if (end - at < ENCODED_HEADER_BYTES) return null;
     const len = view.getUint32(at + 20, true);
-    if (buf.byteLength - at - ENCODED_HEADER_BYTES < len) return null;
+    if (end - at - ENCODED_HEADER_BYTES < len) return null;
     records.push({
       seq: Number(view.getBigUint64(at, true)),
       readyUs: Number(view.getBigUint64(at + 8, true)),
@@ -263,6 +267,116 @@ export function parseRecords(buf: ArrayBuffer): EncodedRecord[] | null {
   }
   return records;
 }
+
+/** A `next_encoded` reply: each tile's records by its index in the request; null if malformed. */
+export function parseTiles(buf: ArrayBuffer): Map<number, EncodedRecord[]> | null {
+  const view = new DataView(buf);
+  const tiles = new Map<number, EncodedRecord[]>();
+  let at = 0;
+  while (at < buf.byteLength) {
+    if (buf.byteLength - at < TILE_HEADER_BYTES) return null;
+    const index = view.getUint32(at, true);
+    const len = view.getUint32(at + 4, true);
+    const start = at + TILE_HEADER_BYTES;
+    if (buf.byteLength - start < len) return null;
+    const records = parseRecords(buf, start, start + len);
+    if (!records) return null;
+    tiles.set(index, records);
+    at = start + len;
+  }
+  return tiles;
+}
+
+/** Requests that back off after a failure: the core is shutting down or the window reloading, so no spinning. */
+class Backoff {
+  private failures = 0;
+
+  constructor(private readonly what: string) {}
+
+  /** The reply, or null after a failure once the wait is over. */
+  async fetch(request: () => Promise<ArrayBuffer>): Promise<ArrayBuffer | null> {
+    try {
+      const buf = await request();
+      this.failures = 0;
+      return buf;
+    } catch (e) {
+      this.failures++;
+      console.warn(`frames for ${this.what}:`, e);
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * this.failures)));
+      return null;
+    }
+  }
+}
+
+/** A tile that decodes VP8 itself, as the pump sees it. */
+interface EncodedReader {
+  readonly tile: string;
+  /** The last frame this tile's decoder has (0: none), or null to leave it out of this request. */
+  cursor(): number | null;
+  deliver(records: EncodedRecord[]): void;
+  /** The reply made no sense: start over at a keyframe. */
+  restart(): void;
+  /** Milliseconds the request it was in took. */
+  waited(ms: number): void;
+}
+
+/**
+ * Fetches encoded frames for every VP8 tile with one request in flight.
+ * A tile whose decoder is still busy sits a request out; its frames wait
+ * in the core.
+ */
+class EncodedPump {
+  private readonly readers = new Set<EncodedReader>();
+  private running = false;
+  private readonly backoff = new Backoff("the grid");
+
+  add(reader: EncodedReader): void {
+    this.readers.add(reader);
+    if (!this.running) void this.run();
+  }
+
+  remove(reader: EncodedReader): void {
+    this.readers.delete(reader);
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.readers.size > 0) {
+        const asking: EncodedReader[] = [];
+        const cursors: { tile: string; after: number }[] = [];
+        for (const reader of [...this.readers]) {
+          const after = reader.cursor();
+          if (after === null) continue;
+          asking.push(reader);
+          cursors.push({ tile: reader.tile, after });
+        }
+        if (asking.length === 0) {
+          await new Promise((r) => setTimeout(r, 4));
+          continue;
+        }
+        const asked = performance.now();
+        const buf = await this.backoff.fetch(() => api.nextEncoded(cursors));
+        if (!buf) continue;
+        const elapsed = performance.now() - asked;
+        const tiles = parseTiles(buf);
+        if (!tiles) console.warn("frames: malformed next_encoded reply");
+        frameStats.maxTilesPerReply = Math.max(frameStats.maxTilesPerReply, tiles?.size ?? 0);
+        asking.forEach((reader, index) => {
+          if (!this.readers.has(reader)) return;
+          reader.waited(elapsed);
+          if (!tiles) return reader.restart();
+          const records = tiles.get(index);
+          if (records) reader.deliver(records);
+        });
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
+const pump = new EncodedPump();
 
 let vp8Support: Promise<boolean> | null = null;
 
@@ -323,6 +437,8 @@ const LATENCY_SAMPLES = 300;
 export const frameStats = {
   framesDrawn: 0,
   renderer: "none" as string,
+  /** Most tiles one `next_encoded` reply brought frames for. */
+  maxTilesPerReply: 0,
   /** Per tile: frames drawn and the last sequence number shown. */
   tiles: {} as Record<string, TileStats>,
 };
@@ -348,6 +464,7 @@ export class FrameLoop {
   private frameContext: CanvasRenderingContext2D | null = null;
   private shown: { buf: ArrayBuffer; header: FrameHeader } | null = null;
   private pending: { buf: ArrayBuffer; header: FrameHeader } | null = null;
+  private readonly backoff: Backoff;
 
   constructor(
     readonly tile: string,
@@ -356,6 +473,7 @@ export class FrameLoop {
     private readonly onFirstFrame: () => void = () => {},
   ) {
     loops.set(tile, this);
+    this.backoff = new Backoff(tile);
     void this.start();
   }
 
@@ -382,10 +500,11 @@ export class FrameLoop {
   }
 
   /**
-   * Fetches VP8 frames and decodes them here. Returns false if decoding
-   * keeps failing, so the caller falls back to pictures from the core.
+   * Decodes this tile's VP8 frames here, fetched by the pump with every
+   * other tile's. Resolves false if decoding keeps failing, so the caller
+   * falls back to pictures from the core; true once the tile stops.
    */
-  private async runEncoded(ctx: CanvasRenderingContext2D): Promise<boolean> {
+  private runEncoded(ctx: CanvasRenderingContext2D): Promise<boolean> {
     const t = this.stats();
     t.transport = "vp8";
     let after = 0;
@@ -405,57 +524,63 @@ export class FrameLoop {
       d.configure({ codec: "vp8", optimizeForLatency: true });
       return d;
     };
-    try {
-      while (this.running) {
-        if (decoderFailures > MAX_DECODER_FAILURES) return false;
-        // Backpressure: while the decoder works through a batch, the core
-        // queues what arrives; if that overflows, it restarts this tile at
-        // a keyframe. Decoding runs off this thread, so a wait is short.
-        while (decoder && !broken && decoder.state === "configured" && decoder.decodeQueueSize > MAX_DECODE_QUEUE) {
-          await new Promise((r) => setTimeout(r, 4));
-        }
-        if (!decoder || broken || decoder.state === "closed") {
-          if (decoder) t.decoderResets++;
-          if (decoder && decoder.state !== "closed") decoder.close();
-          decoder = open();
-          broken = false;
-          // The core answers "after 0" from its newest keyframe on.
-          after = 0;
-        }
-        const asked = performance.now();
-        const buf = await this.fetchFrames(() => api.nextEncoded(this.tile, after));
-        if (!this.running) break;
-        if (!buf) continue;
-        t.fetchMs += performance.now() - asked;
-        const records = parseRecords(buf);
-        if (!records) {
-          console.warn(`frames for ${this.tile}: malformed reply`);
-          after = 0;
-          continue;
-        }
-        t.maxBatch = Math.max(t.maxBatch, records.length);
-        for (const r of records) {
-          const follows = after !== 0 && r.seq === after + 1;
-          // A delta is only decodable right after its predecessor.
-          if (!r.keyframe && !follows) continue;
-          if (after !== 0 && !follows) t.skipped += Math.max(0, r.seq - after - 1);
-          try {
-            decoder.decode(
-              new EncodedVideoChunk({ type: r.keyframe ? "key" : "delta", timestamp: r.readyUs, data: r.data }),
-            );
-          } catch (e) {
-            console.warn(`VP8 decoder for ${this.tile}:`, e);
-            broken = true;
-            decoderFailures++;
-            break;
+    return new Promise((resolve) => {
+      const finish = (decoding: boolean): null => {
+        pump.remove(reader);
+        if (decoder && decoder.state !== "closed") decoder.close();
+        resolve(decoding);
+        return null;
+      };
+      const reader: EncodedReader = {
+        tile: this.tile,
+        cursor: () => {
+          if (!this.running) return finish(true);
+          if (decoderFailures > MAX_DECODER_FAILURES) return finish(false);
+          // Backpressure: while the decoder works through a batch, the core
+          // queues what arrives; if that overflows, it restarts this tile
+          // at a keyframe.
+          if (decoder && !broken && decoder.state === "configured" && decoder.decodeQueueSize > MAX_DECODE_QUEUE) {
+            return null;
           }
-          after = r.seq;
-        }
-      }
-      return true;
-    } finally {
-      if (decoder && decoder.state !== "closed") decoder.close();
-    }
+          if (!decoder || broken || decoder.state === "closed") {
+            if (decoder) t.decoderResets++;
+            if (decoder && decoder.state !== "closed") decoder.close();
+            decoder = open();
+            broken = false;
+            // The core answers "after 0" from its newest keyframe on.
+            after = 0;
+          }
+          return after;
+        },
+        deliver: (records) => {
+          t.maxBatch = Math.max(t.maxBatch, records.length);
+          for (const r of records) {
+            const follows = after !== 0 && r.seq === after + 1;
+            // A delta is only decodable right after its predecessor.
+            if (!r.keyframe && !follows) continue;
+            if (after !== 0 && !follows) t.skipped += Math.max(0, r.seq - after - 1);
+            try {
+              decoder?.decode(
+                new EncodedVideoChunk({ type: r.keyframe ? "key" : "delta", timestamp: r.readyUs, data: r.data }),
+              );
+            } catch (e) {
+              console.warn(`VP8 decoder for ${this.tile}:`, e);
+              broken = true;
+              decoderFailures++;
+              return;
+            }
+            after = r.seq;
+          }
+        },
+        restart: () => {
+          after = 0;
+        },
+        waited: (ms) => {
+          t.fetchMs += ms;
+        },
+      };
+      pump.add(reader);
+    });
   }
 
   private newestDecoded: { frame: VideoFrame; seq: number } | null = null;
@@ -536,29 +661,10 @@ export class FrameLoop {
     return { width: header.width, height: header.height, rgba: this.renderer.readBack(buf, header) };
   }
 
-  private fetchFailures = 0;
-
-  /**
-   * One request for frames; null after a failure, once it has backed off
-   * (the core is shutting down or the window is reloading: no spinning).
-   */
-  private async fetchFrames(request: () => Promise<ArrayBuffer>): Promise<ArrayBuffer | null> {
-    try {
-      const buf = await request();
-      this.fetchFailures = 0;
-      return buf;
-    } catch (e) {
-      this.fetchFailures++;
-      console.warn(`frames for ${this.tile}:`, e);
-      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * this.fetchFailures)));
-      return null;
-    }
-  }
-
   private async run(): Promise<void> {
     while (this.running) {
       const asked = performance.now();
-      const buf = await this.fetchFrames(() => api.nextFrame(this.tile, this.last));
+      const buf = await this.backoff.fetch(() => api.nextFrame(this.tile, this.last));
       if (!this.running) break;
       if (!buf) continue;
       const header = parseHeader(buf);

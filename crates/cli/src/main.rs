@@ -95,6 +95,10 @@ struct JoinArgs {
     /// Join with the camera off.
     #[arg(long)]
     camera_off: bool,
+    /// Send only: receive nobody's audio or video (bots, load generators).
+    /// Participants joining and leaving are still reported.
+    #[arg(long)]
+    publish_only: bool,
     /// none | blur | blur:STRENGTH | dusk | meadow | studio | FILE.png/.jpg
     /// (computed on this device only)
     #[arg(long, default_value = "none")]
@@ -355,6 +359,7 @@ async fn join(args: JoinArgs) -> ExitCode {
         tiles: None,
         audio_muted: args.muted,
         video_muted: args.camera_off,
+        subscribe: !args.publish_only,
     };
     let mut call = match talkline_meeting::join(config).await {
         Ok(call) => call,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use talkline_media::devices::DeviceKind;
 use talkline_media::display::Tiles;
+use talkline_media::encoded_feed;
 use talkline_meeting::{CallCommand, CallConfig, MeetingLink, ServerUrl};
 use talkline_privacy::{Capability, ConsentLedger, PermissionRegistry, PrivacyPolicy};
 use talkline_store::{KeyVault, Store};
@@ -27,6 +28,16 @@ use crate::scan::ScanWorker;
 /// yet" (the UI asks again): long enough to cost nothing, short enough
 /// that a removed tile's request ends soon.
 const FRAME_WAIT: Duration = Duration::from_millis(500);
+
+/// More tiles than any grid shows: a request beyond it is a broken window.
+const MAX_TILES_PER_READ: usize = 64;
+
+/// Where the window's decoder of one tile stands: the last frame it has.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TileCursor {
+    pub tile: String,
+    pub after: u64,
+}
 const VIDEO_KBPS: u32 = 800;
 const MAX_NAME_CHARS: usize = 64;
 
@@ -532,6 +543,7 @@ impl AppCore {
             tiles: Some(Arc::clone(&self.tiles)),
             audio_muted: request.audio_muted,
             video_muted: request.video_muted,
+            subscribe: true,
         })
         .await?;
         let self_id = handle.self_id;
@@ -663,7 +675,7 @@ impl AppCore {
     /// form; empty if none arrived within a short wait.
     pub async fn next_frame(&self, tile: &str, after: u64) -> Vec<u8> {
         // A window reading pictures does not decode: hand the stream back.
-        self.tiles.encoded_feed(tile).unwatch();
+        self.tiles.unwatch_encoded(tile);
         let mailbox = self.tiles.get_or_create(tile);
         if let Some(bytes) = mailbox.newer_than(after) {
             return bytes;
@@ -672,19 +684,31 @@ impl AppCore {
         mailbox.newer_than(after).unwrap_or_default()
     }
 
-    /// The encoded frames of remote `tile` after frame `after`, in the
-    /// feed's wire form, for a window that decodes them itself; empty if
-    /// none arrived within a short wait. Reading marks the feed watched, so
-    /// the call hands that stream over and stops decoding it here.
-    pub async fn next_encoded(&self, tile: &str, after: u64) -> Vec<u8> {
-        let feed = self.tiles.encoded_feed(tile);
-        let mut out = Vec::new();
-        feed.read_after(after, &mut out);
-        if out.is_empty() {
-            let _ = tokio::time::timeout(FRAME_WAIT, feed.ready()).await;
-            feed.read_after(after, &mut out);
+    /// The encoded frames of every tile in `cursors` (tile, last frame the
+    /// window has) for a window that decodes them itself, in the wire form
+    /// of `encoded_feed::read_tiles`; empty if none arrived within a short
+    /// wait. Reading marks a feed watched, so the call hands that stream
+    /// over and stops decoding it here.
+    pub async fn next_encoded(&self, cursors: &[TileCursor]) -> Result<Vec<u8>, AppError> {
+        if cursors.len() > MAX_TILES_PER_READ {
+            return Err(AppError::Media(format!(
+                "asked for {} tiles at once; at most {MAX_TILES_PER_READ}",
+                cursors.len()
+            )));
         }
-        out
+        let feeds: Vec<_> = cursors
+            .iter()
+            .map(|c| (self.tiles.encoded_feed(&c.tile), c.after))
+            .collect();
+        let mut out = Vec::new();
+        encoded_feed::read_tiles(&feeds, &mut out);
+        if out.is_empty() && !feeds.is_empty() {
+            let waiting: Vec<&encoded_feed::EncodedFeed> =
+                feeds.iter().map(|(f, _)| f.as_ref()).collect();
+            let _ = tokio::time::timeout(FRAME_WAIT, encoded_feed::any_ready(&waiting)).await;
+            encoded_feed::read_tiles(&feeds, &mut out);
+        }
+        Ok(out)
     }
 
     /// Leaves any meeting and stops capture: for shutdown.

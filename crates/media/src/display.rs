@@ -136,6 +136,14 @@ impl Tiles {
         Arc::clone(locked(&self.encoded).entry(id.to_string()).or_default())
     }
 
+    /// Hands a tile's stream back to the core's decoder, if a window was
+    /// reading it encoded (a raw-only tile never gets a feed).
+    pub fn unwatch_encoded(&self, id: &str) {
+        if let Some(feed) = locked(&self.encoded).get(id) {
+            feed.unwatch();
+        }
+    }
+
     pub fn remove(&self, id: &str) {
         locked(&self.map).remove(id);
         locked(&self.encoded).remove(id);

@@ -13,11 +13,17 @@
 //! Wire form of a read, as the window parses it: records of a 24-byte
 //! little-endian header (sequence u64, ready time µs u64, flags u32 with bit
 //! 0 = keyframe, length u32) followed by the frame's bytes.
+//!
+//! The window reads every tile in one request (`read_tiles`), because each
+//! request costs the webview's main thread more than the bytes it carries:
+//! per tile with frames, an 8-byte header (the tile's index in the request
+//! u32, the length of its records u32), then its records.
 
+use std::borrow::Borrow;
 use std::future::poll_fn;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use atomic_waker::AtomicWaker;
@@ -111,18 +117,19 @@ impl EncodedFeed {
 
     /// Waits until a frame is queued. One reader per feed.
     pub async fn ready(&self) {
-        poll_fn(|cx| {
-            if !self.queue.is_empty() {
-                return Poll::Ready(());
-            }
-            self.waker.register(cx.waker());
-            if self.queue.is_empty() {
-                Poll::Pending
-            } else {
-                Poll::Ready(())
-            }
-        })
-        .await;
+        poll_fn(|cx| self.poll_ready(cx)).await;
+    }
+
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.queue.is_empty() {
+            return Poll::Ready(());
+        }
+        self.waker.register(cx.waker());
+        if self.queue.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
     }
 
     /// Marks the feed watched (from now on the receiver fills it).
@@ -178,6 +185,57 @@ impl EncodedFeed {
             out.extend_from_slice(&frame.data);
         }
     }
+}
+
+pub const TILE_HEADER_BYTES: usize = 8;
+
+/// Reads several feeds into one reply: `feeds[i]` is a feed and the last
+/// frame its reader has. Tiles with nothing new take no space.
+pub fn read_tiles<F: Borrow<EncodedFeed>>(feeds: &[(F, u64)], out: &mut Vec<u8>) {
+    for (index, (feed, after)) in feeds.iter().enumerate() {
+        let start = out.len();
+        out.extend_from_slice(&[0; TILE_HEADER_BYTES]);
+        feed.borrow().read_after(*after, out);
+        let len = out.len() - start - TILE_HEADER_BYTES;
+        if len == 0 {
+            out.truncate(start);
+            continue;
+        }
+        out[start..start + 4].copy_from_slice(&(index as u32).to_le_bytes());
+        out[start + 4..start + 8].copy_from_slice(&(len as u32).to_le_bytes());
+    }
+}
+
+/// Waits until any of the feeds has a frame queued.
+pub async fn any_ready<F: Borrow<EncodedFeed>>(feeds: &[F]) {
+    poll_fn(|cx| {
+        // Every feed registers this task, so whichever fills first wakes it.
+        let mut ready = false;
+        for feed in feeds {
+            ready |= feed.borrow().poll_ready(cx).is_ready();
+        }
+        if ready {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+}
+
+/// Splits a `read_tiles` reply into (tile index, records); `None` if it is
+/// malformed.
+pub fn parse_tiles(mut bytes: &[u8]) -> Option<Vec<(u32, Vec<EncodedRecord<'_>>)>> {
+    let mut tiles = Vec::new();
+    while !bytes.is_empty() {
+        let header = bytes.get(..TILE_HEADER_BYTES)?;
+        let index = u32::from_le_bytes(header[0..4].try_into().ok()?);
+        let len = u32::from_le_bytes(header[4..8].try_into().ok()?) as usize;
+        let records = bytes.get(TILE_HEADER_BYTES..TILE_HEADER_BYTES + len)?;
+        tiles.push((index, parse_records(records)?));
+        bytes = &bytes[TILE_HEADER_BYTES + len..];
+    }
+    Some(tiles)
 }
 
 /// One record of a read, as the window sees it (for tests).
@@ -320,7 +378,54 @@ mod tests {
     }
 
     #[test]
+    fn one_read_serves_every_tile_and_names_each_by_its_index() {
+        let (a, b, c) = (watched_feed(), watched_feed(), watched_feed());
+        push(&a, 1, true);
+        push(&c, 5, true);
+        push(&c, 6, false);
+        let mut out = Vec::new();
+        read_tiles(&[(&a, 0), (&b, 0), (&c, 0)], &mut out);
+        let tiles = parse_tiles(&out).expect("well-formed");
+        let summary: Vec<(u32, Vec<u64>)> = tiles
+            .iter()
+            .map(|(i, records)| (*i, records.iter().map(|r| r.seq).collect()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![(0, vec![1]), (2, vec![1, 2])],
+            "a tile with nothing new takes no space"
+        );
+        let mut empty = Vec::new();
+        read_tiles(&[(&a, 1), (&b, 0), (&c, 2)], &mut empty);
+        assert!(empty.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_frame_on_any_tile_ends_the_wait() {
+        let feeds: Vec<std::sync::Arc<EncodedFeed>> = (0..3)
+            .map(|_| std::sync::Arc::new(watched_feed()))
+            .collect();
+        let waiting = tokio::time::timeout(Duration::from_millis(50), any_ready(&feeds)).await;
+        assert!(waiting.is_err(), "nothing queued: still waiting");
+        let pusher = std::sync::Arc::clone(&feeds[2]);
+        let push_later = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            push(&pusher, 1, true);
+        });
+        tokio::time::timeout(Duration::from_secs(5), any_ready(&feeds))
+            .await
+            .expect("woken by the third feed");
+        push_later.await.expect("pushed");
+    }
+
+    #[test]
     fn malformed_reads_are_rejected() {
+        assert_eq!(parse_tiles(&[]).map(|t| t.len()), Some(0));
+        assert!(
+            parse_tiles(&[0, 0, 0, 0, 9, 0, 0, 0, 1]).is_none(),
+            "length past the end"
+        );
+        assert!(parse_tiles(&[0; 5]).is_none(), "short header");
         assert_eq!(parse_records(&[]), Some(vec![]));
         assert_eq!(parse_records(&[1, 2, 3]), None);
         let mut out = Vec::new();

@@ -64,6 +64,10 @@ pub struct CallConfig {
     /// Join with the microphone muted / camera off: nothing of them is sent.
     pub audio_muted: bool,
     pub video_muted: bool,
+    /// Receive everyone else's audio and video. `false` makes a send-only
+    /// participant (a bot, a load generator): it still sees who is in the
+    /// meeting, but the server forwards it no media.
+    pub subscribe: bool,
 }
 
 pub enum CallCommand {
@@ -209,6 +213,7 @@ struct Driver {
     pipeline: SendPipeline,
     playout: Option<Playout>,
     tiles: Option<Arc<Tiles>>,
+    subscribe: bool,
     peer_tx: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
     events: mpsc::UnboundedSender<CallEvent>,
 }
@@ -260,6 +265,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         pipeline,
         playout,
         tiles: config.tiles,
+        subscribe: config.subscribe,
         peer_tx,
         events: events_tx,
     };
@@ -528,6 +534,9 @@ impl Driver {
                     self.emit(CallEvent::ParticipantLeft(p));
                 }
                 SessionOutput::Subscribe(feeds) => {
+                    if !self.subscribe {
+                        continue;
+                    }
                     if let Some(l) = link.as_mut() {
                         if let Err(e) = self.subscribe(l, &feeds).await {
                             log::warn!("subscribing failed: {}", e.for_logs());

@@ -127,8 +127,14 @@ async fn receive_video(
         if need_keyframe.load(Ordering::Relaxed) && last_pli.is_none_or(|t| now - t >= PLI_INTERVAL)
         {
             last_pli = Some(now);
+            // The sender SSRC is the media's own, not ours (we send nothing
+            // on this connection). Janus 1.1 (Debian 12's) files a lone PLI
+            // by its sender SSRC only; it learnt to read the media SSRC of
+            // a PLI later (janus-gateway#3454). "From 0" matched the audio
+            // medium, whose peer SSRC is 0 on a receive-only connection, so
+            // no keyframe request ever reached the video's publisher.
             let pli = PictureLossIndication {
-                sender_ssrc: 0,
+                sender_ssrc: media_ssrc,
                 media_ssrc,
             };
             if track.write_rtcp(vec![Box::new(pli)]).await.is_err() {

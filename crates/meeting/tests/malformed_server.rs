@@ -102,6 +102,7 @@ async fn join(port: u16) -> Result<(), MeetingError> {
         tiles: None,
         audio_muted: false,
         video_muted: false,
+        subscribe: true,
     };
     match tokio::time::timeout(Duration::from_secs(15), talkline_meeting::join(config)).await {
         Ok(Ok(call)) => {

@@ -1,0 +1,76 @@
+//! WebKitGTK runs the page and its storage in helper processes of ours
+//! (WebKitWebProcess, WebKitNetworkProcess). They can still write to the
+//! webview's storage folder after the window is gone: the network process
+//! recreated an `origin` file there after the last deletion at withdrawal,
+//! in about one exit in three (tests/e2e/window.rs). So after a withdrawal
+//! the app waits for them to end, ends them if they linger, and only then
+//! deletes the folder for the last time.
+
+use std::time::{Duration, Instant};
+
+/// How long the helpers get to finish on their own before they are asked
+/// to stop (SIGTERM), and then again before the app gives up waiting.
+const GRACE: Duration = Duration::from_millis(1500);
+
+/// Waits until none of WebKit's helper processes of this app is left.
+/// Returns false if some still run after asking them to stop.
+pub fn wait_until_gone() -> bool {
+    if wait(GRACE) {
+        return true;
+    }
+    for pid in helpers() {
+        // SAFETY: kill(2) with a pid we just read as our own child; at
+        // worst the process is gone already and the call fails harmlessly.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+    }
+    wait(GRACE)
+}
+
+fn wait(limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if helpers().is_empty() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Our child processes that are WebKit's, as the kernel lists them per
+/// thread in /proc/self/task/*/children. Zombies count as gone.
+fn helpers() -> Vec<libc::pid_t> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut pids: Vec<libc::pid_t> = tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<libc::pid_t>>()
+        })
+        .filter(|pid| is_live_webkit_helper(*pid))
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+fn is_live_webkit_helper(pid: libc::pid_t) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // "pid (comm) state ...": comm may hold spaces, so split at the last ')'.
+    let Some((head, tail)) = stat.rsplit_once(')') else {
+        return false;
+    };
+    let comm = head.split_once('(').map_or("", |(_, c)| c);
+    let zombie = tail.trim_start().starts_with('Z');
+    comm.starts_with("WebKit") && !zombie
+}
