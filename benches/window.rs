@@ -4,7 +4,9 @@
 //!   cargo bench -p talkline-app --bench window
 //!
 //! Three `talkline` CLI clients publish the test pattern (640x360@30) and a
-//! tone into one Janus room, sending only (`--publish-only`). First the app's real window (WebKitGTK under
+//! tone into one Janus room, sending only (`--publish-only`; with
+//! `TALKLINE_BENCH_PUBLISHERS=full` they also receive and decode everyone,
+//! as in the runs before 2026-12-02). First the app's real window (WebKitGTK under
 //! Xvfb, driven over WebDriver) joins with its test camera and microphone;
 //! then, after it leaves, headless Chromium (janus.js, fake devices) joins
 //! the same three. For each: CPU (user+sys over wall time, whole process
@@ -177,25 +179,25 @@ fn chromium_in_the_room(janus: &Janus) -> (f64, f64, f64) {
 
 fn main() {
     let janus = Janus::start();
+    let full_publishers = std::env::var("TALKLINE_BENCH_PUBLISHERS").is_ok_and(|v| v == "full");
     let others: Vec<Client> = ["P1", "P2", "P3"]
         .iter()
         .map(|name| {
-            let c = Client::join(
-                &janus.link(1234),
-                name,
-                &[
-                    "--camera",
-                    "test:640x360@30",
-                    "--mic",
-                    "test:440",
-                    "--duration",
-                    "400",
-                    // Load generators: what they would decode is not what
-                    // is measured, and on a 2-core machine it took the CPU
-                    // the joiner under test needs (BENCHMARKS.md).
-                    "--publish-only",
-                ],
-            );
+            let mut args = vec![
+                "--camera",
+                "test:640x360@30",
+                "--mic",
+                "test:440",
+                "--duration",
+                "400",
+            ];
+            if !full_publishers {
+                // Load generators: what they would decode is not what is
+                // measured, and on a 2-core machine it took the CPU the
+                // joiner under test needs (BENCHMARKS.md).
+                args.push("--publish-only");
+            }
+            let c = Client::join(&janus.link(1234), name, &args);
             c.wait_for("joined meeting 1234", Duration::from_secs(10));
             c
         })
@@ -212,7 +214,12 @@ fn main() {
         "\n### Four-party meeting: the app's window vs headless Chromium ({SECONDS} s each)\n"
     );
     println!(
-        "Three `talkline` clients publish 640x360@30 + tone, sending only (`--publish-only`); each joiner publishes its own test camera and microphone.\n"
+        "Three `talkline` clients publish 640x360@30 + tone, {}; each joiner publishes its own test camera and microphone.\n",
+        if full_publishers {
+            "and each receives and decodes everyone (`TALKLINE_BENCH_PUBLISHERS=full`)"
+        } else {
+            "sending only (`--publish-only`)"
+        }
     );
     println!(
         "| joiner | CPU (% of one core) | of which the app's own process | peak memory, PSS (MiB) | remote video on screen (fps per participant) | delay the window adds, p50 / p95 (ms) |"

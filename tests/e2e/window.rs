@@ -288,11 +288,7 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         "const t = document.getElementById('schedule-status').textContent; return t.includes('saved for your calendar to') && t;",
     );
     shot(&window, "5b-scheduled");
-    let ics_path = saved_ics
-        .as_str()
-        .and_then(|t| t.split(" to ").last())
-        .map(|p| p.trim_end_matches('.').to_string())
-        .expect("the calendar file's path");
+    let ics_path = saved_path(&saved_ics, "saved for your calendar to ");
     let ics = std::fs::read_to_string(&ics_path).expect("the calendar file");
     assert!(ics.contains(&format!("SUMMARY:{SCHEDULE_TITLE}")), "{ics}");
     driver.click("#open-settings");
@@ -349,12 +345,9 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         "const t = document.getElementById('data-status').textContent; return t.startsWith('A complete copy') && t;",
     );
     shot(&window, "7-your-data");
-    let saved = saved.as_str().unwrap_or_default();
-    let export_path = saved
-        .trim_start_matches("A complete copy was saved to ")
-        .trim_end_matches('.');
+    let export_path = saved_path(&saved, "A complete copy was saved to ");
     let export: Value =
-        serde_json::from_slice(&std::fs::read(export_path).expect("the export file"))
+        serde_json::from_slice(&std::fs::read(&export_path).expect("the export file"))
             .expect("the export is JSON");
     assert_eq!(export["meetings"][0]["room"], 1234, "{export}");
     assert_eq!(
@@ -415,7 +408,7 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     let leftovers = files_containing(&window.home, &needles, &|p| {
         // The user's own copies (the export and the calendar file), which
         // are theirs to keep, and the test's files.
-        p == std::path::Path::new(export_path)
+        p == std::path::Path::new(&export_path)
             || p == std::path::Path::new(&ics_path)
             || p.ends_with("driver.log")
             || p.ends_with("Xvfb_screen0")
@@ -449,6 +442,15 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
 }
 
 /// How many files (not folders) are under `dir`; 0 if it does not exist.
+/// The file a status line such as "… saved to /path/file.ics." names.
+fn saved_path(status: &Value, after: &str) -> String {
+    status
+        .as_str()
+        .and_then(|t| t.split_once(after))
+        .map(|(_, path)| path.trim_end_matches('.').to_string())
+        .unwrap_or_else(|| panic!("no path after {after:?} in {status}"))
+}
+
 fn files_under(dir: &std::path::Path) -> usize {
     paths_under(dir).len()
 }
