@@ -397,6 +397,46 @@ function webCodecsVp8(): Promise<boolean> {
 /** While a burst is decoded, a picture is still drawn at least this often. */
 const CATCH_UP_DRAW_MS = 100;
 
+/** Decoded pictures of all tiles are drawn together at most this often. */
+const PAINT_INTERVAL_MS = 30;
+
+/**
+ * Draws every VP8 tile's newest decoded picture in one task, at most once
+ * per PAINT_INTERVAL_MS. Without a GPU, WebKitGTK hands each screen update to
+ * its UI process in a freshly allocated shared-memory bitmap: under perf,
+ * the page faults on those new pages were ~16% of the web process's time,
+ * nearly as much as decoding four streams. Tiles drawn in tasks of their
+ * own made an update for almost every 16 ms slot; drawn together, there is
+ * one per frame of a 30 fps call, each waiting at most one interval. (The
+ * raw-picture path draws at once: through the painter it measured no
+ * better, BENCHMARKS.md.)
+ */
+class GridPainter {
+  private readonly waiting = new Set<() => void>();
+  private scheduled = false;
+  private lastPaint = 0;
+
+  request(draw: () => void): void {
+    this.waiting.add(draw);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // A task, not an animation frame: WebKitGTK's frame clock halved the
+    // rate under load (BENCHMARKS.md).
+    const wait = Math.max(0, PAINT_INTERVAL_MS - (performance.now() - this.lastPaint));
+    setTimeout(() => this.paint(), wait);
+  }
+
+  private paint(): void {
+    this.scheduled = false;
+    this.lastPaint = performance.now();
+    const draws = [...this.waiting];
+    this.waiting.clear();
+    for (const draw of draws) draw();
+  }
+}
+
+const painter = new GridPainter();
+
 /** Decoder failures after which a tile goes back to raw pictures from the core. */
 const MAX_DECODER_FAILURES = 3;
 /** Frames waiting in the decoder beyond which no more are fetched until it catches up. */
@@ -490,7 +530,7 @@ export class FrameLoop {
       // the shader in software (llvmpipe), which measured slower.
       this.frameContext = this.canvas.getContext("2d", { alpha: false });
       if (this.frameContext) frameStats.renderer = "2d-videoframe";
-      const done = this.frameContext !== null && (await this.runEncoded(this.frameContext));
+      const done = this.frameContext !== null && (await this.runEncoded());
       if (done) return;
       console.warn(`frames for ${this.tile}: WebCodecs failed, using decoded pictures`);
       this.last = 0;
@@ -504,7 +544,7 @@ export class FrameLoop {
    * other tile's. Resolves false if decoding keeps failing, so the caller
    * falls back to pictures from the core; true once the tile stops.
    */
-  private runEncoded(ctx: CanvasRenderingContext2D): Promise<boolean> {
+  private runEncoded(): Promise<boolean> {
     const t = this.stats();
     t.transport = "vp8";
     let after = 0;
@@ -514,7 +554,7 @@ export class FrameLoop {
     let decodedSeq = 0;
     const open = (): VideoDecoder => {
       const d = new VideoDecoder({
-        output: (frame) => this.offerDecoded(ctx, frame, ++decodedSeq, d.decodeQueueSize),
+        output: (frame) => this.offerDecoded(frame, ++decodedSeq, d.decodeQueueSize),
         error: (e) => {
           console.warn(`VP8 decoder for ${this.tile}:`, e);
           broken = true;
@@ -584,38 +624,35 @@ export class FrameLoop {
   }
 
   private newestDecoded: { frame: VideoFrame; seq: number } | null = null;
-  private drawScheduled = false;
   private lastDrawAt = 0;
+  /** What the painter calls: one function per tile, so a tile waits once. */
+  private readonly drawNewest = (): void => {
+    const next = this.newestDecoded;
+    this.newestDecoded = null;
+    if (next && this.frameContext) this.showDecoded(this.frameContext, next.frame, next.seq);
+    else next?.frame.close();
+  };
 
   /**
    * Every frame must be decoded, but only the newest needs drawing: when
    * the window falls behind, decoded pictures that a newer one overtook
    * are dropped unseen, so the delay stays bounded instead of growing.
    */
-  private offerDecoded(ctx: CanvasRenderingContext2D, frame: VideoFrame, seq: number, stillQueued: number): void {
+  private offerDecoded(frame: VideoFrame, seq: number, stillQueued: number): void {
     const stale = this.newestDecoded;
     if (stale) {
       stale.frame.close();
       this.stats().skipped++;
     }
     this.newestDecoded = { frame, seq };
-    if (this.drawScheduled) return;
     // Catching up on a burst (frames still waiting in the decoder): a
     // picture drawn now would be overtaken at once, and a draw costs more
     // than a decode. Draw the newest once the burst is through, or every
     // CATCH_UP_DRAW_MS so a long one does not freeze the tile.
     if (stillQueued > 0 && performance.now() - this.lastDrawAt < CATCH_UP_DRAW_MS) return;
     this.lastDrawAt = performance.now();
-    this.drawScheduled = true;
-    // A task, not an animation frame: WebKitGTK's frame clock halved the
-    // rate under load (BENCHMARKS.md). Outputs that arrive before it runs
-    // are coalesced.
-    setTimeout(() => {
-      this.drawScheduled = false;
-      const next = this.newestDecoded;
-      this.newestDecoded = null;
-      if (next) this.showDecoded(ctx, next.frame, next.seq);
-    }, 0);
+    // Outputs that arrive before the painter runs are coalesced.
+    painter.request(this.drawNewest);
   }
 
   /** Draws a decoded picture as it is; the webview converts its colours. */
