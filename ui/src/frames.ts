@@ -362,6 +362,8 @@ class EncodedPump {
         const tiles = parseTiles(buf);
         if (!tiles) console.warn("frames: malformed next_encoded reply");
         frameStats.maxTilesPerReply = Math.max(frameStats.maxTilesPerReply, tiles?.size ?? 0);
+        frameStats.encodedReplies++;
+        frameStats.encodedTileRecords += tiles?.size ?? 0;
         asking.forEach((reader, index) => {
           if (!this.readers.has(reader)) return;
           reader.waited(elapsed);
@@ -479,6 +481,9 @@ export const frameStats = {
   renderer: "none" as string,
   /** Most tiles one `next_encoded` reply brought frames for. */
   maxTilesPerReply: 0,
+  /** `next_encoded` requests answered, and tile records they carried. */
+  encodedReplies: 0,
+  encodedTileRecords: 0,
   /** Per tile: frames drawn and the last sequence number shown. */
   tiles: {} as Record<string, TileStats>,
 };
