@@ -118,10 +118,15 @@ pub async fn next_frame(core: Core<'_>, tile: String, after: u64) -> Reply<Respo
 
 /// VP8 frames of every tile for the window's WebCodecs decoders, in one
 /// reply: a few kB a frame instead of `next_frame`'s raw pictures, and one
-/// request for the whole grid.
+/// request for the whole grid. `wait_ms`: how long to wait for a frame
+/// (shorter while a tile's decoder is busy).
 #[tauri::command]
-pub async fn next_encoded(core: Core<'_>, tiles: Vec<TileCursor>) -> Reply<Response> {
-    Ok(Response::new(core.next_encoded(&tiles).await?))
+pub async fn next_encoded(
+    core: Core<'_>,
+    tiles: Vec<TileCursor>,
+    wait_ms: Option<u64>,
+) -> Reply<Response> {
+    Ok(Response::new(core.next_encoded(&tiles, wait_ms).await?))
 }
 
 struct ChannelSink(Channel<AppEvent>);

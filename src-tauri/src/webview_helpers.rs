@@ -19,8 +19,10 @@ pub fn wait_until_gone() -> bool {
         return true;
     }
     for pid in helpers() {
-        // SAFETY: kill(2) with a pid we just read as our own child; at
-        // worst the process is gone already and the call fails harmlessly.
+        // SAFETY: kill(2) takes no memory of ours. The pid was read as our
+        // own live child a moment ago; if it exited and was reaped since,
+        // the call fails, and only a pid reused within that moment could
+        // be hit instead (a pidfd would close that gap).
         unsafe {
             libc::kill(pid, libc::SIGTERM);
         }
@@ -42,7 +44,9 @@ fn wait(limit: Duration) -> bool {
 }
 
 /// Our child processes that are WebKit's, as the kernel lists them per
-/// thread in /proc/self/task/*/children. Zombies count as gone.
+/// thread in /proc/self/task/*/children. Zombies count as gone. A kernel
+/// without that file (CONFIG_PROC_CHILDREN off) lists none, and the app
+/// deletes at once, as it did before.
 fn helpers() -> Vec<libc::pid_t> {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return Vec::new();

@@ -528,6 +528,22 @@ fn reads_every_tile_encoded_in_one_request(app: &TestApp, bob: &str) {
         "{decoded_here} frames decoded after the handover"
     );
 
+    // A tile with nothing to show: the window says how long to wait, and
+    // the core never waits longer than half a second.
+    for (wait_ms, within) in [(8u64, 250u128), (60_000, 1500)] {
+        let started = Instant::now();
+        let reply = app.invoke(
+            "next_encoded",
+            json!({ "tiles": [{ "tile": "nobody", "after": 0 }], "waitMs": wait_ms }),
+        );
+        let took = started.elapsed().as_millis();
+        assert!(
+            matches!(reply, Ok(InvokeResponseBody::Raw(ref b)) if b.is_empty()),
+            "{reply:?}"
+        );
+        assert!(took < within, "waited {took} ms for waitMs {wait_ms}");
+    }
+
     let too_many: Vec<Value> = (0..65)
         .map(|i| json!({ "tile": format!("t{i}"), "after": 0 }))
         .collect();

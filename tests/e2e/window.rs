@@ -441,7 +441,6 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     bob.stop();
 }
 
-/// How many files (not folders) are under `dir`; 0 if it does not exist.
 /// The file a status line such as "… saved to /path/file.ics." names.
 fn saved_path(status: &Value, after: &str) -> String {
     status
@@ -451,6 +450,7 @@ fn saved_path(status: &Value, after: &str) -> String {
         .unwrap_or_else(|| panic!("no path after {after:?} in {status}"))
 }
 
+/// How many files (not folders) are under `dir`; 0 if it does not exist.
 fn files_under(dir: &std::path::Path) -> usize {
     paths_under(dir).len()
 }

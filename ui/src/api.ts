@@ -207,7 +207,8 @@ export const api = {
   /** The newest frame of `tile` after sequence `after`: header + I420, or empty. */
   nextFrame: (tile: string, after: number) => call<ArrayBuffer>("next_frame", { tile, after }),
   /** VP8 frames of every tile in `tiles` after its cursor, in one reply (see frames.ts). */
-  nextEncoded: (tiles: { tile: string; after: number }[]) => call<ArrayBuffer>("next_encoded", { tiles }),
+  nextEncoded: (tiles: { tile: string; after: number }[], waitMs: number | null) =>
+    call<ArrayBuffer>("next_encoded", { tiles, waitMs }),
   personalData: () => call<PersonalData>("personal_data"),
   exportPersonalData: () => call<string>("export_personal_data"),
   deleteHistory: () => call<void>("delete_history"),

@@ -318,7 +318,19 @@ interface EncodedReader {
   restart(): void;
   /** Milliseconds the request it was in took. */
   waited(ms: number): void;
+  /** Something of this tile's threw: it leaves the pump and takes raw pictures. */
+  fail(error: unknown): void;
 }
+
+/** As many tiles as the core takes in one request (core.rs, MAX_TILES_PER_READ). */
+const MAX_TILES_PER_REQUEST = 64;
+/**
+ * How long the core may wait for a frame while a tile sits a request out:
+ * short, so that tile is asked again as soon as its decoder has caught up,
+ * even when the other tiles are idle (camera off). Otherwise the core's
+ * default, half a second.
+ */
+const SHORT_WAIT_MS = 8;
 
 /**
  * Fetches encoded frames for every VP8 tile with one request in flight.
@@ -329,6 +341,8 @@ class EncodedPump {
   private readonly readers = new Set<EncodedReader>();
   private running = false;
   private readonly backoff = new Backoff("the grid");
+  /** Where the next request starts when there are more tiles than one takes. */
+  private rotation = 0;
 
   add(reader: EncodedReader): void {
     this.readers.add(reader);
@@ -339,15 +353,39 @@ class EncodedPump {
     this.readers.delete(reader);
   }
 
+  /** Calls into one reader; whatever it throws is that reader's failure alone. */
+  private guarded<T>(reader: EncodedReader, call: () => T): T | null {
+    try {
+      return call();
+    } catch (e) {
+      this.readers.delete(reader);
+      reader.fail(e);
+      return null;
+    }
+  }
+
+  /** Up to MAX_TILES_PER_REQUEST readers, taking turns when there are more. */
+  private inTurn(): EncodedReader[] {
+    const all = [...this.readers];
+    if (all.length <= MAX_TILES_PER_REQUEST) return all;
+    const start = this.rotation % all.length;
+    this.rotation = start + MAX_TILES_PER_REQUEST;
+    return [...all.slice(start), ...all.slice(0, start)].slice(0, MAX_TILES_PER_REQUEST);
+  }
+
   private async run(): Promise<void> {
     this.running = true;
     try {
       while (this.readers.size > 0) {
         const asking: EncodedReader[] = [];
         const cursors: { tile: string; after: number }[] = [];
-        for (const reader of [...this.readers]) {
-          const after = reader.cursor();
-          if (after === null) continue;
+        let satOut = false;
+        for (const reader of this.inTurn()) {
+          const after = this.guarded(reader, () => reader.cursor());
+          if (after === null) {
+            satOut ||= this.readers.has(reader);
+            continue;
+          }
           asking.push(reader);
           cursors.push({ tile: reader.tile, after });
         }
@@ -356,20 +394,25 @@ class EncodedPump {
           continue;
         }
         const asked = performance.now();
-        const buf = await this.backoff.fetch(() => api.nextEncoded(cursors));
+        const waitMs = satOut ? SHORT_WAIT_MS : null;
+        const buf = await this.backoff.fetch(() => api.nextEncoded(cursors, waitMs));
         if (!buf) continue;
         const elapsed = performance.now() - asked;
         const tiles = parseTiles(buf);
         if (!tiles) console.warn("frames: malformed next_encoded reply");
-        frameStats.maxTilesPerReply = Math.max(frameStats.maxTilesPerReply, tiles?.size ?? 0);
-        frameStats.encodedReplies++;
-        frameStats.encodedTileRecords += tiles?.size ?? 0;
+        if (tiles && tiles.size > 0) {
+          frameStats.maxTilesPerReply = Math.max(frameStats.maxTilesPerReply, tiles.size);
+          frameStats.encodedReplies++;
+          frameStats.encodedTileRecords += tiles.size;
+        }
         asking.forEach((reader, index) => {
           if (!this.readers.has(reader)) return;
-          reader.waited(elapsed);
-          if (!tiles) return reader.restart();
-          const records = tiles.get(index);
-          if (records) reader.deliver(records);
+          this.guarded(reader, () => {
+            reader.waited(elapsed);
+            if (!tiles) return reader.restart();
+            const records = tiles.get(index);
+            if (records) reader.deliver(records);
+          });
         });
       }
     } finally {
@@ -481,7 +524,7 @@ export const frameStats = {
   renderer: "none" as string,
   /** Most tiles one `next_encoded` reply brought frames for. */
   maxTilesPerReply: 0,
-  /** `next_encoded` requests answered, and tile records they carried. */
+  /** `next_encoded` replies that brought frames, and the tiles they brought frames for. */
   encodedReplies: 0,
   encodedTileRecords: 0,
   /** Per tile: frames drawn and the last sequence number shown. */
@@ -570,9 +613,19 @@ export class FrameLoop {
       return d;
     };
     return new Promise((resolve) => {
+      let finished = false;
       const finish = (decoding: boolean): null => {
         pump.remove(reader);
-        if (decoder && decoder.state !== "closed") decoder.close();
+        if (finished) return null;
+        finished = true;
+        try {
+          if (decoder && decoder.state !== "closed") decoder.close();
+        } catch (e) {
+          console.warn(`VP8 decoder for ${this.tile}:`, e);
+        }
+        // A picture decoded but not yet drawn is not drawn now.
+        this.newestDecoded?.frame.close();
+        this.newestDecoded = null;
         resolve(decoding);
         return null;
       };
@@ -598,6 +651,8 @@ export class FrameLoop {
           return after;
         },
         deliver: (records) => {
+          // A request already on its way when the tile stopped.
+          if (!this.running) return;
           t.maxBatch = Math.max(t.maxBatch, records.length);
           for (const r of records) {
             const follows = after !== 0 && r.seq === after + 1;
@@ -623,6 +678,10 @@ export class FrameLoop {
         waited: (ms) => {
           t.fetchMs += ms;
         },
+        fail: (e) => {
+          console.warn(`frames for ${this.tile}:`, e);
+          finish(false);
+        },
       };
       pump.add(reader);
     });
@@ -644,6 +703,10 @@ export class FrameLoop {
    * are dropped unseen, so the delay stays bounded instead of growing.
    */
   private offerDecoded(frame: VideoFrame, seq: number, stillQueued: number): void {
+    if (!this.running) {
+      frame.close();
+      return;
+    }
     const stale = this.newestDecoded;
     if (stale) {
       stale.frame.close();

@@ -686,10 +686,15 @@ impl AppCore {
 
     /// The encoded frames of every tile in `cursors` (tile, last frame the
     /// window has) for a window that decodes them itself, in the wire form
-    /// of `encoded_feed::read_tiles`; empty if none arrived within a short
-    /// wait. Reading marks a feed watched, so the call hands that stream
-    /// over and stops decoding it here.
-    pub async fn next_encoded(&self, cursors: &[TileCursor]) -> Result<Vec<u8>, AppError> {
+    /// of `encoded_feed::read_tiles`; empty if none arrived within `wait_ms`
+    /// (at most, and by default, half a second). Reading marks a feed
+    /// watched, so the call hands that stream over and stops decoding it
+    /// here.
+    pub async fn next_encoded(
+        &self,
+        cursors: &[TileCursor],
+        wait_ms: Option<u64>,
+    ) -> Result<Vec<u8>, AppError> {
         if cursors.len() > MAX_TILES_PER_READ {
             return Err(AppError::Media(format!(
                 "asked for {} tiles at once; at most {MAX_TILES_PER_READ}",
@@ -705,7 +710,8 @@ impl AppCore {
         if out.is_empty() && !feeds.is_empty() {
             let waiting: Vec<&encoded_feed::EncodedFeed> =
                 feeds.iter().map(|(f, _)| f.as_ref()).collect();
-            let _ = tokio::time::timeout(FRAME_WAIT, encoded_feed::any_ready(&waiting)).await;
+            let wait = wait_ms.map_or(FRAME_WAIT, |ms| Duration::from_millis(ms).min(FRAME_WAIT));
+            let _ = tokio::time::timeout(wait, encoded_feed::any_ready(&waiting)).await;
             encoded_feed::read_tiles(&feeds, &mut out);
         }
         Ok(out)

@@ -133,7 +133,13 @@ impl Tiles {
     }
 
     pub fn encoded_feed(&self, id: &str) -> Arc<EncodedFeed> {
-        Arc::clone(locked(&self.encoded).entry(id.to_string()).or_default())
+        let mut feeds = locked(&self.encoded);
+        // Looked up first: the window asks for every tile many times a
+        // second, and an entry is made only once.
+        if let Some(feed) = feeds.get(id) {
+            return Arc::clone(feed);
+        }
+        Arc::clone(feeds.entry(id.to_string()).or_default())
     }
 
     /// Hands a tile's stream back to the core's decoder, if a window was
