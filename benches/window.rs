@@ -7,9 +7,11 @@
 //! tone into one Janus room, sending only (`--publish-only`; with
 //! `TALKLINE_BENCH_PUBLISHERS=full` they also receive and decode everyone,
 //! as in the runs before 2026-12-02). First the app's real window (WebKitGTK under
-//! Xvfb, driven over WebDriver) joins with its test camera and microphone;
-//! then, after it leaves, headless Chromium (janus.js, fake devices) joins
-//! the same three. For each: CPU (user+sys over wall time, whole process
+//! Xvfb, driven over WebDriver) joins with its test camera and microphone,
+//! once decoding VP8 itself and once drawing raw pictures from the core
+//! (`TALKLINE_BENCH_RAW=skip` leaves that run out); then, after it leaves,
+//! headless Chromium (janus.js, fake devices) joins the same three.
+//! `TALKLINE_BENCH_REMOTES=N` (1 to 8) sets how many publishers there are. For each: CPU (user+sys over wall time, whole process
 //! tree) and peak memory (PSS), and how many frames per second of each
 //! remote participant reached the screen (the app: frames drawn per tile;
 //! Chromium: frames decoded for its <video> elements).
@@ -96,7 +98,7 @@ enum Transport {
     RawPictures,
 }
 
-fn app_in_the_room(janus: &Janus, transport: Transport) -> AppRun {
+fn app_in_the_room(janus: &Janus, transport: Transport, remotes: usize) -> AppRun {
     let window = AppWindow::launch(&janus.url());
     let d = &window.driver;
     d.wait_visible("#screen-policy", LONG);
@@ -121,9 +123,9 @@ fn app_in_the_room(janus: &Janus, transport: Transport) -> AppRun {
     }
     d.click("#join-now");
     d.wait_for(
-        "three remote tiles drawing",
+        "every remote tile drawing",
         LONG,
-        "const t = window.__talkline.frames.tiles; return Object.keys(t).filter(k => k !== 'self' && t[k].drawn > 30).length === 3;",
+        &format!("const t = window.__talkline.frames.tiles; return Object.keys(t).filter(k => k !== 'self' && t[k].drawn > 30).length === {remotes};"),
     );
     let pid = window.pid().expect("the app's process");
     let before = frames_drawn(&window);
@@ -159,30 +161,47 @@ fn app_in_the_room(janus: &Janus, transport: Transport) -> AppRun {
     }
 }
 
-fn chromium_in_the_room(janus: &Janus) -> (f64, f64, f64) {
+fn chromium_in_the_room(janus: &Janus, remotes: usize) -> (f64, f64, f64) {
     let chrome = BrowserPeer::join(&janus.url(), 1234, "Chrome");
     let decoded = |r: &Value| {
         r["remotes"]["video"]["framesDecoded"]
             .as_f64()
             .unwrap_or(0.0)
     };
-    chrome.wait_for("decoding all three", LONG, |r| {
-        r["subscribed"].as_u64() == Some(3) && decoded(r) > 90.0 * 3.0
+    chrome.wait_for("decoding everyone", LONG, |r| {
+        r["subscribed"].as_u64() == Some(remotes as u64) && decoded(r) > 90.0 * remotes as f64
     });
     let before = decoded(&chrome.report().unwrap_or_default());
     let started = Instant::now();
     let (cpu, pss) = measure(chrome.pid(), SECONDS);
     let after = decoded(&chrome.report().unwrap_or_default());
-    let per_remote = (after - before) / started.elapsed().as_secs_f64() / 3.0;
+    let per_remote = (after - before) / started.elapsed().as_secs_f64() / remotes as f64;
     (cpu, pss, per_remote)
+}
+
+/// How many CLI publishers join besides the measured joiner: 3 (a
+/// four-party call, the benchmark) unless TALKLINE_BENCH_REMOTES says
+/// otherwise (1..=8), e.g. 1 for a one-to-one call.
+fn remote_count() -> usize {
+    match std::env::var("TALKLINE_BENCH_REMOTES") {
+        Err(_) => 3,
+        Ok(v) => match v.parse::<usize>() {
+            Ok(n @ 1..=8) => n,
+            _ => panic!("TALKLINE_BENCH_REMOTES must be 1 to 8, not {v:?}"),
+        },
+    }
 }
 
 fn main() {
     let janus = Janus::start();
     let full_publishers = std::env::var("TALKLINE_BENCH_PUBLISHERS").is_ok_and(|v| v == "full");
-    let others: Vec<Client> = ["P1", "P2", "P3"]
-        .iter()
-        .map(|name| {
+    // The raw-picture run is the fallback path's figure; skipping it
+    // (TALKLINE_BENCH_RAW=skip) halves the time of a run that compares
+    // changes to the VP8 path.
+    let with_raw = !std::env::var("TALKLINE_BENCH_RAW").is_ok_and(|v| v == "skip");
+    let remotes = remote_count();
+    let others: Vec<Client> = (1..=remotes)
+        .map(|n| {
             let mut args = vec![
                 "--camera",
                 "test:640x360@30",
@@ -197,24 +216,33 @@ fn main() {
                 // joiner under test needs (BENCHMARKS.md).
                 args.push("--publish-only");
             }
-            let c = Client::join(&janus.link(1234), name, &args);
+            let c = Client::join(&janus.link(1234), &format!("P{n}"), &args);
             c.wait_for("joined meeting 1234", Duration::from_secs(10));
             c
         })
         .collect();
 
-    let vp8 = app_in_the_room(&janus, Transport::Vp8);
+    let mut runs = vec![(
+        "TalkLine app, VP8 decoded in the window (WebCodecs)",
+        app_in_the_room(&janus, Transport::Vp8, remotes),
+    )];
     others[0].wait_for("- App left", LONG);
-    let seen = others[0].output().len();
-    let raw = app_in_the_room(&janus, Transport::RawPictures);
-    others[0].wait_for_since("- App left", seen, LONG);
-    let (chrome_cpu, chrome_pss, chrome_rate) = chromium_in_the_room(&janus);
+    if with_raw {
+        let seen = others[0].output().len();
+        runs.push((
+            "TalkLine app, raw pictures from the core (`?video=raw`)",
+            app_in_the_room(&janus, Transport::RawPictures, remotes),
+        ));
+        others[0].wait_for_since("- App left", seen, LONG);
+    }
+    let (chrome_cpu, chrome_pss, chrome_rate) = chromium_in_the_room(&janus, remotes);
 
     println!(
-        "\n### Four-party meeting: the app's window vs headless Chromium ({SECONDS} s each)\n"
+        "\n### {}-party meeting: the app's window vs headless Chromium ({SECONDS} s each)\n",
+        remotes + 1
     );
     println!(
-        "Three `talkline` clients publish 640x360@30 + tone, {}; each joiner publishes its own test camera and microphone.\n",
+        "{remotes} `talkline` client(s) publish 640x360@30 + tone, {}; each joiner publishes its own test camera and microphone.\n",
         if full_publishers {
             "and each receives and decodes everyone (`TALKLINE_BENCH_PUBLISHERS=full`)"
         } else {
@@ -225,13 +253,7 @@ fn main() {
         "| joiner | CPU (% of one core) | of which the app's own process | peak memory, PSS (MiB) | remote video on screen (fps per participant) | delay the window adds, p50 / p95 (ms) |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
-    for (label, run) in [
-        ("TalkLine app, VP8 decoded in the window (WebCodecs)", &vp8),
-        (
-            "TalkLine app, raw pictures from the core (`?video=raw`)",
-            &raw,
-        ),
-    ] {
+    for (label, run) in &runs {
         let min = run.rates.iter().copied().fold(f64::INFINITY, f64::min);
         let mean = run.rates.iter().sum::<f64>() / run.rates.len().max(1) as f64;
         println!(

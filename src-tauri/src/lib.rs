@@ -210,8 +210,14 @@ pub fn run() {
             if let Some(core) = handle.try_state::<Arc<AppCore>>() {
                 if core.withdrawn() {
                     #[cfg(target_os = "linux")]
-                    if !webview_helpers::wait_until_gone() {
-                        eprintln!("error: the webview's helper processes did not stop");
+                    {
+                        let started = std::time::Instant::now();
+                        let end = webview_helpers::stop_all();
+                        // To stderr only: the logs are deleted by now.
+                        eprintln!(
+                            "withdrawal: the webview's helper processes: {end:?} after {} ms",
+                            started.elapsed().as_millis()
+                        );
                     }
                     if let Err(e) = core.delete_remaining_files() {
                         eprintln!("error: {e}");

@@ -2,23 +2,37 @@
 //! (WebKitWebProcess, WebKitNetworkProcess). They can still write to the
 //! webview's storage folder after the window is gone: the network process
 //! recreated an `origin` file there after the last deletion at withdrawal,
-//! in about one exit in three (tests/e2e/window.rs). So after a withdrawal
-//! the app waits for them to end, ends them if they linger, and only then
-//! deletes the folder for the last time.
+//! in about one exit in three (tests/e2e/window.rs). They do not end on
+//! their own while our process lives (they went on for the whole 1.5 s
+//! the app used to wait, on every withdrawal), so after a withdrawal the
+//! app asks them to stop at once, waits for them, and only then deletes
+//! the folder for the last time.
 
 use std::time::{Duration, Instant};
 
-/// How long the helpers get to finish on their own before they are asked
-/// to stop (SIGTERM), and then again before the app gives up waiting.
+/// How the helpers' end went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpersEnd {
+    /// None was running.
+    NoneRunning,
+    /// They ended once asked to (SIGTERM).
+    Stopped { helpers: usize },
+    /// Some still run `GRACE` after being asked.
+    StillRunning { helpers: usize },
+}
+
+/// How long the helpers get to end once asked to stop (SIGTERM).
 const GRACE: Duration = Duration::from_millis(1500);
 
-/// Waits until none of WebKit's helper processes of this app is left.
-/// Returns false if some still run after asking them to stop.
-pub fn wait_until_gone() -> bool {
-    if wait(GRACE) {
-        return true;
+/// Asks every WebKit helper process of this app to stop and waits until
+/// none is left. Only for after the window is gone: what they would still
+/// write is what the caller deletes next.
+pub fn stop_all() -> HelpersEnd {
+    let running = helpers();
+    if running.is_empty() {
+        return HelpersEnd::NoneRunning;
     }
-    for pid in helpers() {
+    for &pid in &running {
         // SAFETY: kill(2) takes no memory of ours. The pid was read as our
         // own live child a moment ago; if it exited and was reaped since,
         // the call fails, and only a pid reused within that moment could
@@ -27,7 +41,12 @@ pub fn wait_until_gone() -> bool {
             libc::kill(pid, libc::SIGTERM);
         }
     }
-    wait(GRACE)
+    let helpers = running.len();
+    if wait(GRACE) {
+        HelpersEnd::Stopped { helpers }
+    } else {
+        HelpersEnd::StillRunning { helpers }
+    }
 }
 
 fn wait(limit: Duration) -> bool {

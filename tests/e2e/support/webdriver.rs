@@ -134,6 +134,16 @@ impl WebDriver {
         .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
+    /// Runs `script` like `eval`, for a script after which the window may
+    /// close before it answers: the error is the caller's to judge.
+    pub fn try_eval(&self, script: &str, args: Value) -> Result<Value, String> {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
     /// Waits until `script` returns something truthy, and returns it.
     pub fn wait_for(&self, what: &str, timeout: Duration, script: &str) -> Value {
         let deadline = Instant::now() + timeout;
