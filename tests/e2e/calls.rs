@@ -193,6 +193,7 @@ fn bad_joins_fail_fast_with_a_clear_message() {
     for bad in [
         "talkline://join?room=1",
         "https://example.org/j/1",
+        "https://example.org/join?room=1",
         "12ab",
         "",
     ] {
@@ -201,9 +202,12 @@ fn bad_joins_fail_fast_with_a_clear_message() {
         assert!(err.starts_with("error: "), "{bad:?}: {err}");
     }
 
-    // The right PIN works.
+    // The right PIN works, here in the web form of the invitation.
     let mut ok = Client::join(
-        &format!("{}&pin=secret", janus.link(4321)),
+        &format!(
+            "https://meet.example/join?server={}&room=4321&pin=secret",
+            janus.url()
+        ),
         "Pat",
         &["--duration", "1"],
     );

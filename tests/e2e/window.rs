@@ -114,7 +114,9 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         driver.text("#home-error")
     );
 
-    driver.type_into("#meeting-input", &link);
+    // Pasted as the web invitation a mail or chat would carry.
+    let invitation = format!("https://meet.example/join?server={}&room=1234", janus.url());
+    driver.type_into("#meeting-input", &invitation);
     driver.click("#home-join");
     driver.wait_visible("#screen-prejoin", LONG);
 
@@ -216,8 +218,39 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         ),
         Value::from("true")
     );
+    // Space held while muted talks; a window that loses focus before the
+    // key comes up mutes again rather than leaving the microphone open.
+    let seen = bob.output().len();
+    driver.key_down(" ");
+    bob.wait_for_since("~ Winnie microphone on", seen, LONG);
+    let seen = bob.output().len();
+    driver.eval(
+        "window.dispatchEvent(new Event('blur')); return 1;",
+        json!([]),
+    );
+    bob.wait_for_since("~ Winnie microphone muted", seen, LONG);
+    driver.release_keys();
+
+    // Esc closes the device menu first; only then does it ask to leave.
+    driver.click("#device-menu-toggle");
+    driver.wait_visible("#device-menu", LONG);
     driver.press("\u{E00C}"); // Escape
+    driver.wait_for(
+        "the device menu to close",
+        LONG,
+        "return document.getElementById('device-menu').hidden;",
+    );
+    assert_eq!(
+        driver.eval(
+            "return document.getElementById('leave-dialog').hidden;",
+            json!([])
+        ),
+        Value::from(true),
+        "Esc in the device menu asked to leave"
+    );
+    driver.press("\u{E00C}");
     driver.wait_visible("#leave-dialog", LONG);
+    shot(&window, "4a-leave-dialog");
     driver.click("#leave-confirm");
     bob.wait_for("- Winnie left", LONG);
     driver.wait_visible("#screen-home", LONG);

@@ -788,8 +788,13 @@ document.addEventListener("keydown", (ev) => {
   const modalOpen = !$("leave-dialog").hidden || !$("permission-prompt").hidden;
   if (ev.key === "Escape") {
     ev.preventDefault();
+    // Esc backs out of the innermost thing first, as in Meet: the dialog,
+    // then the device menu, then a focused field; only then is it "leave".
     if (!$("leave-dialog").hidden) $("leave-dialog").hidden = true;
-    else if (!modalOpen) askLeave();
+    else if (modalOpen) return;
+    else if (!$("device-menu").hidden) $("device-menu").hidden = true;
+    else if (typing(ev.target)) (ev.target as HTMLElement).blur();
+    else askLeave();
     return;
   }
   if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "w") {
@@ -812,11 +817,20 @@ document.addEventListener("keydown", (ev) => {
   }
 });
 
+function endPushToTalk(): void {
+  if (!state.pushToTalk) return;
+  state.pushToTalk = false;
+  void setAudioMuted(true);
+}
+
 document.addEventListener("keyup", (ev) => {
-  if (ev.key === " " && state.pushToTalk) {
-    state.pushToTalk = false;
-    void setAudioMuted(true);
-  }
+  if (ev.key === " ") endPushToTalk();
+});
+// A window that loses focus while Space is held never sees the key go up:
+// without this the microphone would stay open.
+window.addEventListener("blur", endPushToTalk);
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) endPushToTalk();
 });
 
 // ---------- settings ----------

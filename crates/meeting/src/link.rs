@@ -1,7 +1,8 @@
 //! Meeting links: one grammar, one parser.
 //!
 //! ```text
-//! link      = "talkline://join?" param *("&" param)     ; server and room required, pin optional
+//! link      = ("talkline://join?" | web-join) param *("&" param)  ; server and room required, pin optional
+//! web-join  = "https://" host [":" port] "/join" ["/"] "?"  ; the same link as a web invitation
 //! param     = ("server" | "room" | "pin") "=" value      ; values may be percent-encoded
 //! server    = ("ws" | "wss") "://" host [":" port] [path]
 //! room      = 1*16DIGIT
@@ -24,7 +25,7 @@ pub enum LinkError {
     #[error("the link is too long (more than {MAX_LINK_LEN} characters)")]
     TooLong,
     #[error(
-        "not a TalkLine link or meeting ID: expected talkline://join?server=…&room=… or a numeric meeting ID"
+        "not a TalkLine link or meeting ID: expected talkline://join?server=…&room=…, https://…/join?server=…&room=… or a numeric meeting ID"
     )]
     NotALink,
     #[error("the link has no {0}")]
@@ -41,6 +42,59 @@ pub enum LinkError {
     BadPin,
     #[error("the server address is not valid: {0}")]
     BadServer(&'static str),
+    #[error("the web address of the link is not valid: {0}")]
+    BadWebAddress(&'static str),
+}
+
+/// `host [":" port]` of a server or web address, the host lowercased.
+/// The error says what is wrong, for the caller's variant to carry.
+fn parse_authority(authority: &str) -> Result<(String, Option<u16>), &'static str> {
+    if authority.contains('@') {
+        return Err("it must not carry a user name or password");
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let end = v6.find(']').ok_or("unclosed [ in the host")?;
+        let host = &v6[..end];
+        if host.is_empty()
+            || !host
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
+            return Err("the IPv6 address is not valid");
+        }
+        (format!("[{host}]"), &v6[end + 1..])
+    } else {
+        let end = authority.find(':').unwrap_or(authority.len());
+        let host = &authority[..end];
+        let labels_ok = host.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        if host.is_empty() || host.len() > 253 || !labels_ok {
+            return Err("the host name is not valid");
+        }
+        (host.to_ascii_lowercase(), &authority[end..])
+    };
+    let port = match port {
+        "" => None,
+        p => {
+            let digits = p
+                .strip_prefix(':')
+                .ok_or("unexpected text after the host")?;
+            if digits.is_empty() || digits.len() > 5 || !digits.chars().all(|c| c.is_ascii_digit())
+            {
+                return Err("the port is not a number");
+            }
+            match digits.parse::<u16>() {
+                Ok(0) | Err(_) => {
+                    return Err("the port must be 1 to 65535");
+                }
+                Ok(p) => Some(p),
+            }
+        }
+    };
+    Ok((host, port))
 }
 
 /// A meeting server's WebSocket address, validated.
@@ -70,57 +124,7 @@ impl ServerUrl {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
         };
-        if authority.contains('@') {
-            return Err(LinkError::BadServer(
-                "it must not carry a user name or password",
-            ));
-        }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let end = v6
-                .find(']')
-                .ok_or(LinkError::BadServer("unclosed [ in the host"))?;
-            let host = &v6[..end];
-            if host.is_empty()
-                || !host
-                    .chars()
-                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
-            {
-                return Err(LinkError::BadServer("the IPv6 address is not valid"));
-            }
-            (format!("[{host}]"), &v6[end + 1..])
-        } else {
-            let end = authority.find(':').unwrap_or(authority.len());
-            let host = &authority[..end];
-            let labels_ok = host.split('.').all(|l| {
-                !l.is_empty()
-                    && l.len() <= 63
-                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
-            if host.is_empty() || host.len() > 253 || !labels_ok {
-                return Err(LinkError::BadServer("the host name is not valid"));
-            }
-            (host.to_ascii_lowercase(), &authority[end..])
-        };
-        let port = match port {
-            "" => None,
-            p => {
-                let digits = p
-                    .strip_prefix(':')
-                    .ok_or(LinkError::BadServer("unexpected text after the host"))?;
-                if digits.is_empty()
-                    || digits.len() > 5
-                    || !digits.chars().all(|c| c.is_ascii_digit())
-                {
-                    return Err(LinkError::BadServer("the port is not a number"));
-                }
-                match digits.parse::<u16>() {
-                    Ok(0) | Err(_) => {
-                        return Err(LinkError::BadServer("the port must be 1 to 65535"));
-                    }
-                    Ok(p) => Some(p),
-                }
-            }
-        };
+        let (host, port) = parse_authority(authority).map_err(LinkError::BadServer)?;
         if !path
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '~'))
@@ -227,6 +231,32 @@ fn parse_pin(text: &str) -> Result<String, LinkError> {
     Ok(text.to_string())
 }
 
+/// Strips `s` of `prefix`, compared without regard to case.
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// The parameters of a link in either of its forms. The web form is what
+/// mail and chat make clickable and what a phone's camera opens; its host
+/// only serves the invitation page, so the meeting is still named by the
+/// parameters alone.
+fn link_query(text: &str) -> Result<&str, LinkError> {
+    if let Some(query) = strip_prefix_ignore_case(text, "talkline://join?") {
+        return Ok(query);
+    }
+    let rest = strip_prefix_ignore_case(text, "https://").ok_or(LinkError::NotALink)?;
+    // Any other page of any site is not an invitation.
+    let (location, query) = rest.split_once('?').ok_or(LinkError::NotALink)?;
+    let (authority, path) = location.split_at(location.find('/').unwrap_or(location.len()));
+    if path != "/join" && path != "/join/" {
+        return Err(LinkError::NotALink);
+    }
+    parse_authority(authority).map_err(LinkError::BadWebAddress)?;
+    Ok(query)
+}
+
 impl MeetingLink {
     /// Parses a link, a QR payload or a typed meeting ID.
     pub fn parse(input: &str) -> Result<Self, LinkError> {
@@ -248,11 +278,7 @@ impl MeetingLink {
                 pin: None,
             });
         }
-        let prefix = "talkline://join?";
-        let query = match text.get(..prefix.len()) {
-            Some(head) if head.eq_ignore_ascii_case(prefix) => &text[prefix.len()..],
-            _ => return Err(LinkError::NotALink),
-        };
+        let query = link_query(text)?;
         let query = query.split_once('#').map_or(query, |(q, _)| q);
         let (mut server, mut room, mut pin) = (None, None, None);
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -348,12 +374,49 @@ mod tests {
     }
 
     #[test]
+    fn web_invitations_name_the_same_meeting() {
+        let app = MeetingLink::parse(
+            "talkline://join?server=wss://sfu.example.org/janus&room=42&pin=a%20b",
+        )
+        .expect("valid");
+        for web in [
+            "https://meet.example.org/join?server=wss%3A%2F%2Fsfu.example.org%2Fjanus&room=42&pin=a%20b",
+            " HTTPS://Meet.Example.org:8443/join/?room=42&server=wss://sfu.example.org/janus&pin=a%20b#top ",
+            "https://[::1]/join?server=wss://sfu.example.org/janus&room=42&pin=a%20b",
+        ] {
+            assert_eq!(MeetingLink::parse(web).as_ref(), Ok(&app), "{web}");
+        }
+        // Shown and stored in the canonical form.
+        assert_eq!(
+            app.to_string(),
+            "talkline://join?server=wss://sfu.example.org/janus&room=42&pin=a%20b"
+        );
+    }
+
+    #[test]
     fn malformed_links_say_what_is_wrong() {
         use LinkError::*;
         let cases: &[(&str, LinkError)] = &[
             ("", Empty),
             ("   ", Empty),
             ("https://example.org/j/1", NotALink),
+            ("https://example.org/join", NotALink),
+            ("https://example.org/join/now?room=1", NotALink),
+            ("https://example.org/?room=1", NotALink),
+            ("http://example.org/join?server=ws://h&room=1", NotALink),
+            ("https://example.org/join?room=1", Missing("server")),
+            (
+                "https://user@example.org/join?server=ws://h&room=1",
+                BadWebAddress("it must not carry a user name or password"),
+            ),
+            (
+                "https://example.org:0/join?server=ws://h&room=1",
+                BadWebAddress("the port must be 1 to 65535"),
+            ),
+            (
+                "https://exa mple.org/join?server=ws://h&room=1",
+                BadWebAddress("the host name is not valid"),
+            ),
             ("talkline://call?room=1", NotALink),
             ("talkline://join?room=1", Missing("server")),
             ("talkline://join?server=ws://h", Missing("room")),

@@ -73,7 +73,8 @@ fn web_host(payload: &str) -> Option<String> {
     })
 }
 
-/// Turns a QR payload into a meeting: a full TalkLine link only. A bare
+/// Turns a QR payload into a meeting: a full TalkLine link only (either
+/// form, `talkline://join?…` or `https://…/join?…`). A bare
 /// number is refused because product and ticket codes are numbers too; a
 /// typed meeting ID is what the meeting field is for.
 pub fn link_from_payload(payload: &str) -> Result<ScannedLink, ScanError> {
@@ -215,8 +216,16 @@ mod tests {
         );
         assert_eq!(link_from_payload("1234"), Err(ScanError::BareNumber));
         assert_eq!(
-            link_from_payload("https://evil.example/join?room=1"),
+            link_from_payload("https://evil.example/pay?room=1"),
             Err(ScanError::WebAddress("evil.example".into()))
+        );
+        // The web form of an invitation is the same meeting.
+        let web = link_from_payload("https://meet.example/join?server=ws://10.0.0.5:8188&room=77")
+            .expect("a meeting");
+        assert_eq!(web.link.room, 77);
+        assert_eq!(
+            link_from_payload("https://meet.example/join?room=77"),
+            Err(ScanError::BrokenLink(LinkError::Missing("server")))
         );
         assert_eq!(
             link_from_payload("WIFI:S:home;T:WPA;P:x;;"),

@@ -200,6 +200,22 @@ impl WebDriver {
             .unwrap_or_else(|e| panic!("press {key:?}: {e}"));
     }
 
+    /// Holds `key` down until `release_keys`.
+    pub fn key_down(&self, key: &str) {
+        let actions = json!({ "actions": [{
+            "type": "key", "id": "keyboard",
+            "actions": [{ "type": "keyDown", "value": key }]
+        }] });
+        self.cmd("POST", "/actions", Some(actions))
+            .unwrap_or_else(|e| panic!("key down {key:?}: {e}"));
+    }
+
+    /// Lets go of every key held with `key_down`.
+    pub fn release_keys(&self) {
+        self.cmd("DELETE", "/actions", None)
+            .unwrap_or_else(|e| panic!("release keys: {e}"));
+    }
+
     pub fn text(&self, css: &str) -> String {
         let script = format!(
             "const e = document.querySelector({}); return e ? e.textContent : null;",
