@@ -205,6 +205,13 @@ pub struct SpeakerSink {
     ring: RingProducer,
     _stream: StreamThread,
     underruns: Arc<AtomicU64>,
+    failed: Arc<AtomicBool>,
+    /// Device callbacks so far: a device that went away without an error
+    /// simply stops asking for audio.
+    callbacks: Arc<AtomicU64>,
+    /// The callback count last seen by `check`, and when it last moved.
+    progress: (u64, Instant),
+    played_any: bool,
 }
 
 impl SpeakerSink {
@@ -214,6 +221,10 @@ impl SpeakerSink {
         let (ring, consumer) = sample_ring(RING_SAMPLES);
         let underruns = Arc::new(AtomicU64::new(0));
         let underruns_cb = Arc::clone(&underruns);
+        let failed = Arc::new(AtomicBool::new(false));
+        let failed_cb = Arc::clone(&failed);
+        let callbacks = Arc::new(AtomicU64::new(0));
+        let callbacks_cb = Arc::clone(&callbacks);
         let stream = StreamThread::spawn("talkline-speaker", move || {
             let channels = config.channels as usize;
             let mut consumer: RingConsumer = consumer;
@@ -222,6 +233,7 @@ impl SpeakerSink {
                 .build_output_stream::<f32, _, _>(
                     config,
                     move |data: &mut [f32], _| {
+                        callbacks_cb.fetch_add(1, Ordering::Relaxed);
                         for chunk in data.chunks_mut(mono.len() * channels) {
                             let frames = chunk.len() / channels;
                             let got = consumer.pop(&mut mono[..frames]);
@@ -235,7 +247,10 @@ impl SpeakerSink {
                             }
                         }
                     },
-                    |e| log::warn!("speaker error: {e}"),
+                    move |e| {
+                        log::warn!("speaker error: {e}");
+                        failed_cb.store(true, Ordering::Relaxed);
+                    },
                     None,
                 )
                 .map_err(|e| MediaError::AudioDevice(e.to_string()))
@@ -244,7 +259,40 @@ impl SpeakerSink {
             ring,
             _stream: stream,
             underruns,
+            failed,
+            callbacks,
+            progress: (0, Instant::now()),
+            played_any: false,
         })
+    }
+
+    /// Whether the device is still there: it reported no error, and it kept
+    /// asking for audio (within `FIRST_AUDIO_TIMEOUT` of opening, then
+    /// `STALL_TIMEOUT`). Called by whoever feeds it, never by the device.
+    pub fn check(&mut self) -> Result<()> {
+        if self.failed.load(Ordering::Relaxed) {
+            return Err(MediaError::AudioDevice(
+                "the speaker reported an error (unplugged?)".into(),
+            ));
+        }
+        let now = Instant::now();
+        let count = self.callbacks.load(Ordering::Relaxed);
+        if count != self.progress.0 {
+            self.played_any |= count > 0;
+            self.progress = (count, now);
+            return Ok(());
+        }
+        let timeout = if self.played_any {
+            STALL_TIMEOUT
+        } else {
+            FIRST_AUDIO_TIMEOUT
+        };
+        if now.duration_since(self.progress.1) > timeout {
+            return Err(MediaError::AudioDevice(
+                "the speaker stopped taking audio (unplugged?)".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Queues samples for playback; returns how many fitted.

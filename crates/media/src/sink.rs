@@ -11,7 +11,10 @@ pub trait AudioSink: Send {
 
 impl AudioSink for SpeakerSink {
     fn write(&mut self, samples: &[i16]) -> Result<()> {
-        // A full device queue drops the newest audio rather than block.
+        // A device that went away is an error, so the call can switch to
+        // another output; a full device queue drops the newest audio
+        // rather than block.
+        self.check()?;
         SpeakerSink::write(self, samples);
         Ok(())
     }

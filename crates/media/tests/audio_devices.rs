@@ -2,69 +2,17 @@
 //! null sink. What the speaker plays into the sink, the microphone captures
 //! from the sink's monitor; the tone must come back at its frequency.
 
-use std::path::PathBuf;
-use std::process::Command;
+#[path = "support/pulse.rs"]
+mod pulse;
+
 use std::time::{Duration, Instant};
+
+use pulse::Pulse;
 
 use talkline_media::analysis::dominant_frequency_hz;
 use talkline_media::audio_device::{MicSource, SpeakerSink};
 use talkline_media::tone::ToneSource;
 use talkline_media::{AudioFrame, AudioSource};
-
-struct Pulse {
-    dir: PathBuf,
-}
-
-impl Pulse {
-    fn start() -> Self {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("pulse-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("runtime dir");
-        let socket = dir.join("pulse/native");
-        // SAFETY: set before any other thread of this test binary exists
-        // (this file holds one test); cpal reads them when it connects.
-        unsafe {
-            std::env::set_var("XDG_RUNTIME_DIR", &dir);
-            std::env::set_var("PULSE_SERVER", format!("unix:{}", socket.display()));
-            std::env::set_var("HOME", &dir);
-        }
-        let status = Command::new("pulseaudio")
-            .args(["-D", "--exit-idle-time=-1", "-n"])
-            .arg(format!(
-                "--load=module-native-protocol-unix socket={}",
-                socket.display()
-            ))
-            .arg("--load=module-null-sink sink_name=talkline_test")
-            .arg("--load=module-always-sink")
-            .status()
-            .expect("start pulseaudio (Debian package `pulseaudio`)");
-        assert!(status.success(), "pulseaudio did not start");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "pulseaudio socket did not appear"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        for args in [
-            ["set-default-sink", "talkline_test"],
-            ["set-default-source", "talkline_test.monitor"],
-        ] {
-            let ok = Command::new("pactl").args(args).status().expect("pactl");
-            assert!(ok.success(), "pactl {args:?}");
-        }
-        Self { dir }
-    }
-}
-
-impl Drop for Pulse {
-    fn drop(&mut self) {
-        let _ = Command::new("pactl").arg("exit").status();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 #[test]
 fn speaker_tone_comes_back_through_the_microphone() {
