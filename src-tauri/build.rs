@@ -4,7 +4,6 @@ const COMMANDS: &[&str] = &[
     "app_status",
     "accept_policy",
     "decline_policy",
-    "answer_permission",
     "parse_meeting",
     "list_devices",
     "get_settings",

@@ -40,11 +40,6 @@ pub fn open_system_settings(core: Core<'_>, permission: String) -> Reply<()> {
 }
 
 #[tauri::command]
-pub fn answer_permission(core: Core<'_>, permission: String, granted: bool) -> Reply<()> {
-    core.answer_permission(&permission, granted)
-}
-
-#[tauri::command]
 pub fn parse_meeting(core: Core<'_>, input: String) -> Reply<MeetingTarget> {
     core.parse_meeting(&input)
 }

@@ -24,7 +24,6 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::app_status,
         commands::accept_policy,
         commands::decline_policy,
-        commands::answer_permission,
         commands::parse_meeting,
         commands::list_devices,
         commands::get_settings,

@@ -129,8 +129,8 @@ impl TestApp {
 
     fn grant(&self, permission: &str) {
         self.ok(
-            "answer_permission",
-            json!({ "permission": permission, "granted": true }),
+            "set_privacy_choice",
+            json!({ "id": permission, "granted": true }),
         );
     }
 
@@ -255,8 +255,8 @@ fn nothing_is_kept_or_contacted_before_the_policy_is_accepted() {
         ("get_settings", json!({})),
         ("recent_meetings", json!({})),
         (
-            "answer_permission",
-            json!({ "permission": "camera", "granted": true }),
+            "set_privacy_choice",
+            json!({ "id": "camera", "granted": true }),
         ),
     ] {
         assert_eq!(app.err(cmd, args)["kind"], "policy", "{cmd}");
@@ -274,8 +274,8 @@ fn nothing_is_kept_or_contacted_before_the_policy_is_accepted() {
     assert_eq!(app.ok("app_status", json!({}))["policy"]["accepted"], true);
     assert_eq!(
         app.err(
-            "answer_permission",
-            json!({ "permission": "contacts", "granted": true })
+            "set_privacy_choice",
+            json!({ "id": "contacts", "granted": true })
         )["kind"],
         "invalid"
     );
@@ -297,8 +297,8 @@ fn the_camera_is_asked_for_just_in_time_with_its_purpose() {
     );
 
     app.ok(
-        "answer_permission",
-        json!({ "permission": "camera", "granted": false }),
+        "set_privacy_choice",
+        json!({ "id": "camera", "granted": false }),
     );
     let denied = app.err("start_preview", preview.clone());
     assert_eq!(denied["kind"], "consent_denied", "{denied}");
@@ -1269,4 +1269,63 @@ fn system_settings_open_only_where_the_system_has_a_privacy_page() {
         let e = app.err("open_system_settings", json!({ "permission": "camera" }));
         assert_eq!(e["kind"], "state", "{e}");
     }
+}
+
+/// The commands the UI calls (ui/src/api.ts), the ones the window's
+/// capability allows, and the ones the app declares (build.rs) are one
+/// list: nothing allowed that the UI does not use, nothing used that is
+/// not allowed.
+#[test]
+fn the_capability_allows_exactly_what_the_ui_calls() {
+    use std::collections::BTreeSet;
+    let root = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo test"),
+    );
+    let read = |path: &str| {
+        std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let api = read("../ui/src/api.ts");
+    let called: BTreeSet<String> = api
+        .split("call<")
+        .skip(1)
+        .filter_map(|rest| {
+            let name = rest.split_once(">(\"")?.1;
+            Some(name.split_once('"')?.0.to_string())
+        })
+        .collect();
+    let capability: Value = serde_json::from_str(&read("capabilities/main.json")).expect("JSON");
+    let allowed: BTreeSet<String> = capability["permissions"]
+        .as_array()
+        .expect("a permission list")
+        .iter()
+        .map(|p| {
+            let p = p.as_str().expect("permission names");
+            p.strip_prefix("allow-")
+                .unwrap_or_else(|| panic!("{p} is not one of the app's commands"))
+                .replace('-', "_")
+        })
+        .collect();
+    let build = read("build.rs");
+    let declared: BTreeSet<String> = build
+        .split_once("const COMMANDS")
+        .and_then(|(_, rest)| rest.split_once("];"))
+        .expect("COMMANDS in build.rs")
+        .0
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    assert!(called.len() > 30, "found only {called:?} in api.ts");
+    assert_eq!(
+        allowed.difference(&called).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "allowed but never called by the UI"
+    );
+    assert_eq!(
+        called.difference(&allowed).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "called by the UI but not allowed"
+    );
+    assert_eq!(declared, allowed, "build.rs and the capability differ");
 }

@@ -189,8 +189,6 @@ export const api = {
   declinePolicy: () => call<void>("decline_policy"),
   /** Opens the system's privacy page for a permission the system refused. */
   openSystemSettings: (permission: string) => call<void>("open_system_settings", { permission }),
-  answerPermission: (permission: string, granted: boolean) =>
-    call<void>("answer_permission", { permission, granted }),
   parseMeeting: (input: string) => call<MeetingTarget>("parse_meeting", { input }),
   listDevices: () => call<DeviceList>("list_devices"),
   getSettings: () => call<Settings>("get_settings"),
