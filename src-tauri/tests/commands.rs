@@ -1329,3 +1329,110 @@ fn the_capability_allows_exactly_what_the_ui_calls() {
     );
     assert_eq!(declared, allowed, "build.rs and the capability differ");
 }
+
+/// What Settings → About lists as the Rust crates built into the app: the
+/// normal-dependency closure of talkline-app on every platform (proc
+/// macros run at build time and ship nothing), grouped by licence, in
+/// ui/src/licences.json. `TALKLINE_UPDATE_LICENCES=1` rewrites the file
+/// after a dependency change; the test fails until it is rewritten.
+#[test]
+fn the_licence_list_is_the_dependency_tree() {
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    let root = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo test"),
+    );
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--manifest-path",
+        ])
+        .arg(root.join("Cargo.toml"))
+        .output()
+        .expect("cargo metadata");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
+    let packages: HashMap<&str, &Value> = meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter_map(|p| Some((p["id"].as_str()?, p)))
+        .collect();
+    let nodes: HashMap<&str, &Value> = meta["resolve"]["nodes"]
+        .as_array()
+        .expect("a resolved graph")
+        .iter()
+        .filter_map(|n| Some((n["id"].as_str()?, n)))
+        .collect();
+    let app = packages
+        .values()
+        .find(|p| p["name"] == "talkline-app")
+        .and_then(|p| p["id"].as_str())
+        .expect("talkline-app");
+    let proc_macro = |p: &Value| {
+        p["targets"].as_array().into_iter().flatten().any(|t| {
+            t["kind"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|k| k == "proc-macro")
+        })
+    };
+    let mut seen = BTreeSet::from([app]);
+    let mut todo = vec![app];
+    while let Some(id) = todo.pop() {
+        for dep in nodes[id]["deps"].as_array().into_iter().flatten() {
+            let normal = dep["dep_kinds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|k| k["kind"].is_null());
+            let Some(dep_id) = dep["pkg"].as_str() else {
+                continue;
+            };
+            if normal && !proc_macro(packages[dep_id]) && seen.insert(dep_id) {
+                todo.push(dep_id);
+            }
+        }
+    }
+    let mut by_licence: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for id in seen {
+        let p = packages[id];
+        // Our own crates are the app itself, not a bundled component.
+        if p["source"].is_null() {
+            continue;
+        }
+        let licence = p["license"].as_str().map_or_else(
+            || "its own licence file".to_string(),
+            // The old "A/B" form means "A OR B".
+            |l| l.split('/').map(str::trim).collect::<Vec<_>>().join(" OR "),
+        );
+        by_licence.entry(licence).or_default().insert(format!(
+            "{} {}",
+            p["name"].as_str().unwrap_or("?"),
+            p["version"].as_str().unwrap_or("?")
+        ));
+    }
+    let list: Vec<Value> = by_licence
+        .into_iter()
+        .map(|(licence, crates)| json!({ "licence": licence, "crates": crates }))
+        .collect();
+    let expected = serde_json::to_string_pretty(&list).expect("JSON") + "\n";
+    let path = root.join("../ui/src/licences.json");
+    if std::env::var_os("TALKLINE_UPDATE_LICENCES").is_some() {
+        std::fs::write(&path, &expected).expect("write ui/src/licences.json");
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == expected,
+        "ui/src/licences.json is not the app's dependency tree: run \
+         TALKLINE_UPDATE_LICENCES=1 cargo test --workspace --test commands licence"
+    );
+}

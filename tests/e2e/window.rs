@@ -326,7 +326,18 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     assert!(ics.contains(&format!("SUMMARY:{SCHEDULE_TITLE}")), "{ics}");
     driver.click("#open-settings");
     driver.wait_visible("#screen-settings", LONG);
-    assert!(driver.text("#about").contains("SQLCipher"));
+    let about = driver.text("#about");
+    for component in [
+        "SQLCipher",
+        "MediaPipe",
+        "Rust crates built into the app",
+        "webrtc",
+    ] {
+        assert!(
+            about.contains(component),
+            "About lacks {component}: {about}"
+        );
+    }
     assert_eq!(
         driver.eval(
             "return document.getElementById('settings-display-name').value;",

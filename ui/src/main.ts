@@ -16,7 +16,7 @@ import {
   type Settings,
 } from "./api";
 import { FrameLoop, type FrameSource, frameStats, snapshotTile } from "./frames";
-import { BUNDLED_COMPONENTS } from "./licences";
+import { BUNDLED_COMPONENTS, RUST_CRATES, SYSTEM_COMPONENTS } from "./licences";
 
 // ---------- small DOM helpers ----------
 
@@ -1073,11 +1073,27 @@ $("withdraw-confirm").onclick = async () => {
 
 function renderLicences(): void {
   const list = $("licences");
-  for (const c of BUNDLED_COMPONENTS) {
+  const item = (text: string): HTMLLIElement => {
     const li = document.createElement("li");
-    li.textContent = `${c.name} — ${c.licence}`;
-    list.append(li);
+    li.textContent = text;
+    return li;
+  };
+  for (const c of BUNDLED_COMPONENTS) list.append(item(`${c.name} — ${c.licence}`));
+  for (const c of SYSTEM_COMPONENTS) list.append(item(`${c.name} — ${c.licence} (from the system)`));
+  const total = RUST_CRATES.reduce((n, group) => n + group.crates.length, 0);
+  const details = document.createElement("details");
+  details.id = "rust-crates";
+  const summary = document.createElement("summary");
+  summary.textContent = `Rust crates built into the app (${total})`;
+  details.append(summary);
+  for (const group of RUST_CRATES) {
+    const p = document.createElement("p");
+    p.textContent = `${group.licence}: ${group.crates.join(", ")}`;
+    details.append(p);
   }
+  const li = document.createElement("li");
+  li.append(details);
+  list.append(li);
 }
 
 // ---------- start ----------
