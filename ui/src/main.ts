@@ -184,9 +184,13 @@ $("policy-accept").onclick = async () => {
   }
 };
 
-$("policy-decline").onclick = () => {
+$("policy-decline").onclick = async () => {
   // The shell exits; nothing was stored.
-  void api.declinePolicy();
+  try {
+    await api.declinePolicy();
+  } catch (e) {
+    toast(`TalkLine could not close: ${messageOf(e)}. Close the window to quit.`, "error");
+  }
 };
 
 // ---------- devices ----------
@@ -708,8 +712,10 @@ $("leave-confirm").onclick = async () => {
   try {
     await api.leave();
   } catch (e) {
-    // Already gone (the server ended it): nothing left to leave.
-    console.info("leave:", messageOf(e));
+    // "state": already gone (the server ended it), nothing left to leave.
+    // Anything else the user should know about.
+    if (e instanceof AppFailure && e.kind === "state") console.info("leave:", messageOf(e));
+    else toast(`Leaving the meeting did not finish: ${messageOf(e)}`, "error");
   }
   await enterHome();
 };
