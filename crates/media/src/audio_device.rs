@@ -122,6 +122,19 @@ impl Drop for StreamThread {
     }
 }
 
+/// Whether a stream error means the device is gone. Others (an xrun when
+/// the device ran dry or over, a busy or rerouted device) are reported
+/// while the stream goes on, and must not end a call's audio; a device that
+/// vanished without saying so is caught by its stall instead.
+fn device_gone(e: &cpal::Error) -> bool {
+    matches!(
+        e.kind(),
+        cpal::ErrorKind::DeviceNotAvailable
+            | cpal::ErrorKind::HostUnavailable
+            | cpal::ErrorKind::StreamInvalidated
+    )
+}
+
 /// The microphone as an `AudioSource` of 10 ms frames.
 pub struct MicSource {
     ring: RingConsumer,
@@ -159,7 +172,9 @@ impl MicSource {
                     },
                     move |e| {
                         log::warn!("microphone error: {e}");
-                        failed_cb.store(true, Ordering::Relaxed);
+                        if device_gone(&e) {
+                            failed_cb.store(true, Ordering::Relaxed);
+                        }
                     },
                     None,
                 )
@@ -249,7 +264,9 @@ impl SpeakerSink {
                     },
                     move |e| {
                         log::warn!("speaker error: {e}");
-                        failed_cb.store(true, Ordering::Relaxed);
+                        if device_gone(&e) {
+                            failed_cb.store(true, Ordering::Relaxed);
+                        }
                     },
                     None,
                 )
