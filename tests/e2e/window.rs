@@ -84,7 +84,7 @@ fn shot(window: &AppWindow, name: &str) {
 
 #[test]
 fn a_user_joins_from_the_window_and_sees_the_other_participant() {
-    let janus = support::Janus::start();
+    let mut janus = support::Janus::start();
     let link = janus.link(1234);
     let mut bob = support::Client::join(&link, "Bob", &["--duration", "90"]);
     bob.wait_for("joined meeting 1234", Duration::from_secs(10));
@@ -138,7 +138,19 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     );
 
     shot(&window, "3-prejoin");
+
+    // The server goes down just before joining: the pre-join says so and
+    // offers "Try again", which joins once the server is back.
+    let bob_seen = bob.output().len();
+    janus.kill();
     driver.click("#join-now");
+    driver.wait_visible("#retry", LONG);
+    let error = driver.text("#prejoin-error");
+    assert!(error.contains("reach"), "{error}");
+    shot(&window, "3a-prejoin-server-down");
+    janus.restart();
+    bob.wait_for_since("connected", bob_seen, LONG);
+    driver.click("#retry");
     driver.wait_visible("#screen-meeting", LONG);
     let bob_tile = driver.wait_for(
         "Bob's tile",

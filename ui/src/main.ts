@@ -525,10 +525,12 @@ async function joinNow(): Promise<void> {
     resetMeeting();
     const prejoinSelf = document.querySelector<HTMLElement>('#screen-prejoin .tile[data-tile="self"]');
     if (prejoinSelf) attachLoop(prejoinSelf, "self", "pictures");
+    // The preview first: once it runs again it clears its own errors, and
+    // the user must still read why joining failed.
+    await startPreview();
     showFailure($("prejoin-error"), e);
     // A server that is down or a broken connection is worth another try.
     $("retry").hidden = !(failure && (failure.kind === "unreachable" || failure.kind === "connection"));
-    await startPreview();
   } finally {
     button.disabled = false;
     button.textContent = "Join now";
