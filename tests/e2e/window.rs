@@ -219,6 +219,29 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         "the core kept decoding what the window decodes"
     );
 
+    // The server goes away mid-call: a banner while the app reconnects,
+    // gone once it is back, and Bob's picture moving again.
+    let bob_seen = bob.output().len();
+    janus.kill();
+    driver.wait_visible("#reconnecting-banner", LONG);
+    shot(&window, "4b-reconnecting");
+    janus.restart();
+    bob.wait_for_since("connected", bob_seen, LONG);
+    driver.wait_for(
+        "the banner to go",
+        LONG,
+        "return document.getElementById('reconnecting-banner').hidden;",
+    );
+    let after_restart = painted_stamp(driver, &bob_tile).map_or(0, |s| s.frame_number);
+    let deadline = Instant::now() + LONG;
+    while painted_stamp(driver, &bob_tile).is_none_or(|s| s.frame_number <= after_restart + 15) {
+        assert!(
+            Instant::now() < deadline,
+            "Bob's picture did not move again after the reconnection"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // Shortcuts: M mutes, and Bob sees it; Esc asks before leaving.
     let seen = bob.output().len();
     driver.press("m");

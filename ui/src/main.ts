@@ -200,7 +200,9 @@ function fillSelect(select: HTMLSelectElement, devices: Device[], chosen: string
   for (const d of devices) {
     select.append(new Option(d.label + (d.isDefault ? " (default)" : ""), d.id));
   }
-  if (allowNone) select.append(new Option("None", "none"));
+  // The core lists "No output" itself where nothing else plays; one
+  // "none" entry is enough.
+  if (allowNone && !devices.some((d) => d.id === "none")) select.append(new Option("No output", "none"));
   const fallback = devices.find((d) => d.isDefault)?.id ?? devices[0]?.id ?? "none";
   select.value = chosen && [...select.options].some((o) => o.value === chosen) ? chosen : fallback;
 }
