@@ -172,6 +172,10 @@ pub struct AppCore {
     /// The QR scan worker while the scan screen looks for a code.
     pub(crate) scan: Mutex<Option<ScanWorker>>,
     call: tokio::sync::Mutex<Option<ActiveCall>>,
+    /// The output the call plays through (a resolved device id), kept up to
+    /// date by switches and fallbacks: a lost output is only retried on
+    /// the default if the default is not what was lost.
+    speaker_in_use: Arc<Mutex<String>>,
     /// Serialises joins so a double click cannot join twice.
     joining: tokio::sync::Mutex<()>,
     preview_levels: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -216,6 +220,7 @@ impl AppCore {
             preview: Mutex::new(None),
             scan: Mutex::new(None),
             call: tokio::sync::Mutex::new(None),
+            speaker_in_use: Arc::new(Mutex::new(String::new())),
             joining: tokio::sync::Mutex::new(()),
             preview_levels: Mutex::new(None),
             exit_hook: Mutex::new(None),
@@ -522,13 +527,12 @@ impl AppCore {
         self.load_effects();
         let video = self.open_camera(request.camera.as_deref())?;
         let audio = self.open_microphone(request.microphone.as_deref())?;
-        let audio_out = devices::open_speaker(&devices::speaker_id(
-            request.speaker.as_deref().filter(|s| !s.is_empty()),
-        ))
-        .unwrap_or_else(|e| {
+        let speaker = devices::speaker_id(request.speaker.as_deref().filter(|s| !s.is_empty()));
+        let audio_out = devices::open_speaker(&speaker).unwrap_or_else(|e| {
             log::warn!("no audio output: {e}");
             None
         });
+        *lock(&self.speaker_in_use) = speaker;
         let server = link.server_or(&self.config.default_server).clone();
         let room = link.room;
         let handle = talkline_meeting::join(CallConfig {
@@ -559,7 +563,7 @@ impl AppCore {
             self.sink(),
             Arc::clone(&self.tiles),
             Arc::new(Fallback {
-                speaker: request.speaker.clone(),
+                speaker: Arc::clone(&self.speaker_in_use),
                 effects: Arc::clone(&self.effects),
             }),
             ended_tx,
@@ -640,10 +644,12 @@ impl AppCore {
             },
             "speaker" => {
                 let id = devices::speaker_id(id.filter(|s| !s.is_empty()));
-                match devices::open_speaker(&id)? {
+                let command = match devices::open_speaker(&id)? {
                     Some(sink) => CallCommand::ReplaceAudioOutput(sink),
                     None => CallCommand::ReplaceAudioOutput(Box::new(Silence)),
-                }
+                };
+                *lock(&self.speaker_in_use) = id;
+                command
             }
             other => return Err(AppError::Invalid(format!("unknown device kind {other:?}"))),
         };
@@ -733,7 +739,8 @@ impl talkline_media::sink::AudioSink for Silence {
 }
 
 struct Fallback {
-    speaker: Option<String>,
+    /// Shared with the core, which updates it on a switch.
+    speaker: Arc<Mutex<String>>,
     effects: Arc<LiveEffects>,
 }
 
@@ -770,17 +777,18 @@ impl DeviceFallback for Fallback {
             }
             DeviceKind::Speaker => {
                 let id = devices::speaker_id(None);
-                if Some(&id) == self.speaker.as_ref() {
+                if id == *lock(&self.speaker) {
                     return (None, format!("{unplugged}; choose another output"));
                 }
                 match devices::open_speaker(&id) {
-                    Ok(Some(sink)) => (
-                        Some(CallCommand::ReplaceAudioOutput(sink)),
-                        format!(
-                            "{unplugged}; switched to {}",
-                            label_of(&devices::list().speakers, &id)
-                        ),
-                    ),
+                    Ok(Some(sink)) => {
+                        let label = label_of(&devices::list().speakers, &id);
+                        *lock(&self.speaker) = id;
+                        (
+                            Some(CallCommand::ReplaceAudioOutput(sink)),
+                            format!("{unplugged}; switched to {label}"),
+                        )
+                    }
                     _ => (
                         None,
                         format!("{unplugged}; others cannot be heard until you choose an output"),
@@ -795,4 +803,27 @@ fn label_of(list: &[devices::Device], id: &str) -> String {
     list.iter()
         .find(|d| d.id == id)
         .map_or_else(|| id.to_string(), |d| d.label.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_speaker_falls_back_to_the_default_unless_the_default_was_lost() {
+        let default = devices::speaker_id(None);
+        let in_use = Arc::new(Mutex::new(default));
+        let fallback = Fallback {
+            speaker: Arc::clone(&in_use),
+            effects: Arc::new(LiveEffects::default()),
+        };
+        let (command, message) = fallback.replace(DeviceKind::Speaker);
+        assert!(command.is_none(), "{message}");
+        assert!(message.contains("choose another output"), "{message}");
+        // Switched to another output mid-call, and that one is lost: the
+        // default is worth a try again (it is not what just failed).
+        *lock(&in_use) = "speaker:7".into();
+        let (_, message) = fallback.replace(DeviceKind::Speaker);
+        assert!(!message.contains("choose another output"), "{message}");
+    }
 }
