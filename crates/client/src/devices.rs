@@ -39,12 +39,45 @@ pub struct DeviceList {
     pub speakers: Vec<Device>,
 }
 
+/// Ids name devices, not positions: plugging a device in or out moves the
+/// others in the system's list, and a choice saved as "the second
+/// microphone" would then open another one. Devices that share a name are
+/// told apart by their order among themselves (`mic:USB Headset#2`).
+fn device_ids(prefix: &str, list: &[DeviceInfo]) -> Vec<String> {
+    list.iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let same_before = list[..i].iter().filter(|o| o.name == d.name).count();
+            if same_before == 0 {
+                format!("{prefix}:{}", d.name)
+            } else {
+                format!("{prefix}:{}#{}", d.name, same_before + 1)
+            }
+        })
+        .collect()
+}
+
+/// Where the device an id names is in the system's list now.
+fn device_index(
+    id: &str,
+    prefix: &str,
+    found: Result<Vec<DeviceInfo>, talkline_media::MediaError>,
+) -> Result<usize, AppError> {
+    let list = found.map_err(|e| AppError::Media(format!("{prefix}: {e}")))?;
+    device_ids(prefix, &list)
+        .iter()
+        .position(|known| known == id)
+        .map(|i| list[i].index)
+        .ok_or_else(|| AppError::Invalid(format!("unknown or unplugged device {id:?}")))
+}
+
 fn real(prefix: &str, found: Result<Vec<DeviceInfo>, talkline_media::MediaError>) -> Vec<Device> {
     match found {
-        Ok(list) => list
+        Ok(list) => device_ids(prefix, &list)
             .into_iter()
-            .map(|d| Device {
-                id: format!("{prefix}:{}", d.index),
+            .zip(list)
+            .map(|(id, d)| Device {
+                id,
                 label: d.name,
                 is_default: d.is_default,
             })
@@ -98,13 +131,6 @@ fn resolve(choice: Option<&str>, list: &[Device]) -> String {
     }
 }
 
-fn index(id: &str, prefix: &str) -> Result<usize, AppError> {
-    id.strip_prefix(prefix)
-        .and_then(|n| n.strip_prefix(':'))
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| AppError::Invalid(format!("unknown device {id:?}")))
-}
-
 /// Which camera a choice names, without opening it.
 pub fn camera_id(choice: Option<&str>) -> String {
     resolve(choice, &list().cameras)
@@ -127,7 +153,7 @@ pub fn open_camera(id: &str) -> Result<Box<dyn VideoSource>, AppError> {
         ));
     }
     Ok(Box::new(
-        CameraSource::open(index(id, "camera")?, w, h, fps)
+        CameraSource::open(device_index(id, "camera", devices::cameras())?, w, h, fps)
             .map_err(|e| os_settings::device_error(Capability::Camera, format!("camera: {e}")))?,
     ))
 }
@@ -149,9 +175,11 @@ pub fn open_microphone(id: &str) -> Result<Box<dyn AudioSource>, AppError> {
     if id == TEST_MICROPHONE {
         return Ok(Box::new(ToneSource::new(440.0).map_err(media)?));
     }
-    Ok(Box::new(MicSource::open(Some(index(id, "mic")?)).map_err(
-        |e| os_settings::device_error(Capability::Microphone, format!("microphone: {e}")),
-    )?))
+    Ok(Box::new(
+        MicSource::open(Some(device_index(id, "mic", devices::microphones())?)).map_err(|e| {
+            os_settings::device_error(Capability::Microphone, format!("microphone: {e}"))
+        })?,
+    ))
 }
 
 /// `None` for "no output".
@@ -159,7 +187,7 @@ pub fn open_speaker(id: &str) -> Result<Option<Box<dyn AudioSink>>, AppError> {
     if id == NO_SPEAKER || id.is_empty() {
         return Ok(None);
     }
-    let sink = SpeakerSink::open(Some(index(id, "speaker")?))
+    let sink = SpeakerSink::open(Some(device_index(id, "speaker", devices::speakers())?))
         .map_err(|e| AppError::Media(format!("speaker: {e}")))?;
     Ok(Some(Box::new(sink)))
 }
@@ -178,6 +206,49 @@ mod tests {
         ] {
             assert!(devices.iter().any(|d| d.id == fallback));
             assert_eq!(devices.iter().filter(|d| d.is_default).count(), 1);
+        }
+    }
+
+    fn info(names: &[&str]) -> Vec<DeviceInfo> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(index, name)| DeviceInfo {
+                index,
+                name: name.to_string(),
+                is_default: index == 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_choice_names_the_same_device_after_others_come_and_go() {
+        let before = info(&["Built-in", "USB Headset", "USB Headset"]);
+        let ids = device_ids("mic", &before);
+        assert_eq!(
+            ids,
+            ["mic:Built-in", "mic:USB Headset", "mic:USB Headset#2"]
+        );
+        // A webcam microphone plugged in ahead of them moves every index.
+        let after = info(&["Webcam", "Built-in", "USB Headset", "USB Headset"]);
+        for (id, now_at) in [
+            ("mic:Built-in", 1),
+            ("mic:USB Headset", 2),
+            ("mic:USB Headset#2", 3),
+        ] {
+            assert_eq!(
+                device_index(id, "mic", Ok(after.clone())).ok(),
+                Some(now_at),
+                "{id}"
+            );
+        }
+        // One that went away is an error, and so is an index-style id.
+        let unplugged = info(&["Built-in"]);
+        for id in ["mic:USB Headset", "mic:0", "mic:", "speaker:Built-in"] {
+            assert!(
+                device_index(id, "mic", Ok(unplugged.clone())).is_err(),
+                "{id}"
+            );
         }
     }
 
