@@ -465,7 +465,11 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         "setTimeout(() => document.getElementById('withdraw-confirm').click(), 50); return true;",
         json!([]),
     ) {
-        std::thread::sleep(Duration::from_millis(500));
+        // The app stops WebKit's helpers (up to 1.5 s) before it exits.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while window.pid().is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
         assert!(
             window.pid().is_none(),
             "the withdrawal could not be confirmed: {e}"

@@ -650,14 +650,22 @@ function renderSelfMuted(): void {
   renderParticipantList();
 }
 
-async function setAudioMuted(muted: boolean): Promise<void> {
-  try {
-    await api.setAudioMuted(muted);
-    state.audioMuted = muted;
-    renderSelfMuted();
-  } catch (e) {
-    toast(messageOf(e), "error");
-  }
+/** Mute changes in the order they were asked for: push-to-talk's unmute
+ * and the mute when Space comes up (or the window loses focus) can be
+ * asked within a millisecond, and must not overtake each other. */
+let audioMuteQueue: Promise<void> = Promise.resolve();
+
+function setAudioMuted(muted: boolean): Promise<void> {
+  audioMuteQueue = audioMuteQueue.then(async () => {
+    try {
+      await api.setAudioMuted(muted);
+      state.audioMuted = muted;
+      renderSelfMuted();
+    } catch (e) {
+      toast(messageOf(e), "error");
+    }
+  });
+  return audioMuteQueue;
 }
 
 async function setVideoMuted(muted: boolean): Promise<void> {

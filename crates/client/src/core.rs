@@ -564,6 +564,7 @@ impl AppCore {
             Arc::clone(&self.tiles),
             Arc::new(Fallback {
                 speaker: Arc::clone(&self.speaker_in_use),
+                reopened_speaker: AtomicBool::new(false),
                 effects: Arc::clone(&self.effects),
             }),
             ended_tx,
@@ -633,6 +634,7 @@ impl AppCore {
 
     /// Switches a device in the running call without renegotiating.
     pub async fn switch_device(&self, kind: &str, id: Option<&str>) -> Result<(), AppError> {
+        let mut switched_speaker = None;
         let command = match kind {
             "camera" => match self.open_camera(id)? {
                 Some(source) => CallCommand::ReplaceVideoSource(source),
@@ -648,7 +650,7 @@ impl AppCore {
                     Some(sink) => CallCommand::ReplaceAudioOutput(sink),
                     None => CallCommand::ReplaceAudioOutput(Box::new(Silence)),
                 };
-                *lock(&self.speaker_in_use) = id;
+                switched_speaker = Some(id);
                 command
             }
             other => return Err(AppError::Invalid(format!("unknown device kind {other:?}"))),
@@ -658,6 +660,9 @@ impl AppCore {
             .as_ref()
             .ok_or_else(|| AppError::State("not in a meeting".into()))?;
         call.handle.command(command);
+        if let Some(id) = switched_speaker {
+            *lock(&self.speaker_in_use) = id;
+        }
         Ok(())
     }
 
@@ -741,6 +746,7 @@ impl talkline_media::sink::AudioSink for Silence {
 struct Fallback {
     /// Shared with the core, which updates it on a switch.
     speaker: Arc<Mutex<String>>,
+    reopened_speaker: AtomicBool,
     effects: Arc<LiveEffects>,
 }
 
@@ -778,6 +784,18 @@ impl DeviceFallback for Fallback {
             DeviceKind::Speaker => {
                 let id = devices::speaker_id(None);
                 if id == *lock(&self.speaker) {
+                    // The default is what failed. A stream the system
+                    // invalidated, or a sound server that restarted, opens
+                    // again on the same device: try that once per call, not
+                    // every time a dead device stalls.
+                    if !self.reopened_speaker.swap(true, Ordering::Relaxed) {
+                        if let Ok(Some(sink)) = devices::open_speaker(&id) {
+                            return (
+                                Some(CallCommand::ReplaceAudioOutput(sink)),
+                                format!("{unplugged}; reopened it"),
+                            );
+                        }
+                    }
                     return (None, format!("{unplugged}; choose another output"));
                 }
                 match devices::open_speaker(&id) {
@@ -812,18 +830,25 @@ mod tests {
     #[test]
     fn a_lost_speaker_falls_back_to_the_default_unless_the_default_was_lost() {
         let default = devices::speaker_id(None);
+        let machine_has_output = default != devices::NO_SPEAKER;
         let in_use = Arc::new(Mutex::new(default));
         let fallback = Fallback {
             speaker: Arc::clone(&in_use),
+            reopened_speaker: AtomicBool::new(false),
             effects: Arc::new(LiveEffects::default()),
         };
+        // The default is what was lost: reopened once where there is one...
+        let (command, message) = fallback.replace(DeviceKind::Speaker);
+        assert_eq!(command.is_some(), machine_has_output, "{message}");
+        // ...and not again: a device that keeps failing is the user's to change.
         let (command, message) = fallback.replace(DeviceKind::Speaker);
         assert!(command.is_none(), "{message}");
         assert!(message.contains("choose another output"), "{message}");
         // Switched to another output mid-call, and that one is lost: the
-        // default is worth a try again (it is not what just failed).
+        // default is worth a try (it is not what just failed).
         *lock(&in_use) = "speaker:7".into();
-        let (_, message) = fallback.replace(DeviceKind::Speaker);
+        let (command, message) = fallback.replace(DeviceKind::Speaker);
         assert!(!message.contains("choose another output"), "{message}");
+        assert_eq!(command.is_some(), machine_has_output, "{message}");
     }
 }

@@ -253,6 +253,15 @@ fn link_query(text: &str) -> Result<&str, LinkError> {
     if path != "/join" && path != "/join/" {
         return Err(LinkError::NotALink);
     }
+    // Other services' invitations live at /join too (a Zoom code holds
+    // https://zoom.us/join?confno=…): without our server parameter it is
+    // a web address, not a broken TalkLine link.
+    let names_a_server = query
+        .split(['&', '#'])
+        .any(|pair| pair.split('=').next() == Some("server"));
+    if !names_a_server {
+        return Err(LinkError::NotALink);
+    }
     parse_authority(authority).map_err(LinkError::BadWebAddress)?;
     Ok(query)
 }
@@ -404,7 +413,9 @@ mod tests {
             ("https://example.org/join/now?room=1", NotALink),
             ("https://example.org/?room=1", NotALink),
             ("http://example.org/join?server=ws://h&room=1", NotALink),
-            ("https://example.org/join?room=1", Missing("server")),
+            ("https://example.org/join?room=1", NotALink),
+            ("https://zoom.example/join?confno=1", NotALink),
+            ("https://example.org/join?server=ws://h", Missing("room")),
             (
                 "https://user@example.org/join?server=ws://h&room=1",
                 BadWebAddress("it must not carry a user name or password"),

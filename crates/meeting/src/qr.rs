@@ -1,6 +1,7 @@
 //! Meeting QR codes: finds a QR code in a picture (a camera frame's luma
 //! plane, or a PNG/JPEG file) and reads its payload through the one link
-//! parser (`link`). A meeting QR code holds a `talkline://join?…` link and
+//! parser (`link`). A meeting QR code holds a meeting link
+//! (`talkline://join?…`, or its web form `https://…/join?server=…`) and
 //! nothing else; anything else is refused with an error the user can read.
 //!
 //! Decoding a 640x360 frame takes a few milliseconds and a 1280x720 one
@@ -224,8 +225,13 @@ mod tests {
             .expect("a meeting");
         assert_eq!(web.link.room, 77);
         assert_eq!(
-            link_from_payload("https://meet.example/join?room=77"),
-            Err(ScanError::BrokenLink(LinkError::Missing("server")))
+            link_from_payload("https://meet.example/join?server=ws://10.0.0.5:8188"),
+            Err(ScanError::BrokenLink(LinkError::Missing("room")))
+        );
+        // Another service's invitation is a web page, not a broken link.
+        assert_eq!(
+            link_from_payload("https://zoom.example/join?confno=1"),
+            Err(ScanError::WebAddress("zoom.example".into()))
         );
         assert_eq!(
             link_from_payload("WIFI:S:home;T:WPA;P:x;;"),
