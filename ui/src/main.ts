@@ -650,36 +650,34 @@ function renderSelfMuted(): void {
   renderParticipantList();
 }
 
-/** Mute changes in the order they were asked for: push-to-talk's unmute
- * and the mute when Space comes up (or the window loses focus) can be
- * asked within a millisecond, and must not overtake each other. */
-let audioMuteQueue: Promise<void> = Promise.resolve();
+/**
+ * Mute changes reach the core one at a time, in the order asked:
+ * push-to-talk's unmute and the mute when Space comes up (or the window
+ * loses focus) can be asked within a millisecond, and a toggle decides
+ * from the state the change before it left, so two quick presses of M
+ * mute and unmute.
+ */
+let muteQueue: Promise<void> = Promise.resolve();
 
-function setAudioMuted(muted: boolean): Promise<void> {
-  audioMuteQueue = audioMuteQueue.then(async () => {
+function setMuted(kind: "audio" | "video", muted: boolean | "toggle"): Promise<void> {
+  muteQueue = muteQueue.then(async () => {
+    const audio = kind === "audio";
+    const now = audio ? state.audioMuted : state.videoMuted;
+    const next = muted === "toggle" ? !now : muted;
     try {
-      await api.setAudioMuted(muted);
-      state.audioMuted = muted;
+      await (audio ? api.setAudioMuted(next) : api.setVideoMuted(next));
+      if (audio) state.audioMuted = next;
+      else state.videoMuted = next;
       renderSelfMuted();
     } catch (e) {
       toast(messageOf(e), "error");
     }
   });
-  return audioMuteQueue;
+  return muteQueue;
 }
 
-async function setVideoMuted(muted: boolean): Promise<void> {
-  try {
-    await api.setVideoMuted(muted);
-    state.videoMuted = muted;
-    renderSelfMuted();
-  } catch (e) {
-    toast(messageOf(e), "error");
-  }
-}
-
-$("mic-toggle").onclick = () => void setAudioMuted(!state.audioMuted);
-$("camera-toggle").onclick = () => void setVideoMuted(!state.videoMuted);
+$("mic-toggle").onclick = () => void setMuted("audio", "toggle");
+$("camera-toggle").onclick = () => void setMuted("video", "toggle");
 $("participants-toggle").onclick = () => {
   $("participants").hidden = !$("participants").hidden;
 };
@@ -823,22 +821,22 @@ document.addEventListener("keydown", (ev) => {
   if (modalOpen || typing(ev.target) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (ev.key === "m" || ev.key === "M") {
     ev.preventDefault();
-    void setAudioMuted(!state.audioMuted);
+    void setMuted("audio", "toggle");
   } else if (ev.key === "v" || ev.key === "V") {
     ev.preventDefault();
-    void setVideoMuted(!state.videoMuted);
+    void setMuted("video", "toggle");
   } else if (ev.key === " " && !ev.repeat && state.audioMuted) {
     // Push to talk: unmuted while Space is held.
     ev.preventDefault();
     state.pushToTalk = true;
-    void setAudioMuted(false);
+    void setMuted("audio", false);
   }
 });
 
 function endPushToTalk(): void {
   if (!state.pushToTalk) return;
   state.pushToTalk = false;
-  void setAudioMuted(true);
+  void setMuted("audio", true);
 }
 
 document.addEventListener("keyup", (ev) => {
