@@ -12,6 +12,9 @@ if ! command -v cargo >/dev/null; then
 fi
 scripts/setup-tools.sh
 
+# Every platform's crates, not only this one's: the licence list in About
+# is checked against the whole dependency tree (`cargo metadata`).
+cargo fetch --locked
 echo "== front-end (type check and build: the app embeds ui/dist)"
 scripts/build-ui.sh
 echo "== format"

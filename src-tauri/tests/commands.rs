@@ -2,6 +2,8 @@
 //! argument parsing and error serialisation the real window uses, with the
 //! real core behind it (an encrypted store, the test camera, a real Janus).
 
+#[path = "../../tests/support/dependency_closure.rs"]
+mod dependency_closure;
 #[path = "../../tests/e2e/support/qr_picture.rs"]
 mod qr_picture;
 #[path = "../../tests/e2e/support/mod.rs"]
@@ -1337,88 +1339,25 @@ fn the_capability_allows_exactly_what_the_ui_calls() {
 /// after a dependency change; the test fails until it is rewritten.
 #[test]
 fn the_licence_list_is_the_dependency_tree() {
-    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    use std::collections::{BTreeMap, BTreeSet};
     let root = std::path::PathBuf::from(
         std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo test"),
     );
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--manifest-path",
-        ])
-        .arg(root.join("Cargo.toml"))
-        .output()
-        .expect("cargo metadata");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
-    let packages: HashMap<&str, &Value> = meta["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .filter_map(|p| Some((p["id"].as_str()?, p)))
-        .collect();
-    let nodes: HashMap<&str, &Value> = meta["resolve"]["nodes"]
-        .as_array()
-        .expect("a resolved graph")
-        .iter()
-        .filter_map(|n| Some((n["id"].as_str()?, n)))
-        .collect();
-    let app = packages
-        .values()
-        .find(|p| p["name"] == "talkline-app")
-        .and_then(|p| p["id"].as_str())
-        .expect("talkline-app");
-    let proc_macro = |p: &Value| {
-        p["targets"].as_array().into_iter().flatten().any(|t| {
-            t["kind"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|k| k == "proc-macro")
-        })
-    };
-    let mut seen = BTreeSet::from([app]);
-    let mut todo = vec![app];
-    while let Some(id) = todo.pop() {
-        for dep in nodes[id]["deps"].as_array().into_iter().flatten() {
-            let normal = dep["dep_kinds"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|k| k["kind"].is_null());
-            let Some(dep_id) = dep["pkg"].as_str() else {
-                continue;
-            };
-            if normal && !proc_macro(packages[dep_id]) && seen.insert(dep_id) {
-                todo.push(dep_id);
-            }
-        }
-    }
     let mut by_licence: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for id in seen {
-        let p = packages[id];
+    for krate in dependency_closure::shipped_with(&root.join("Cargo.toml"), "talkline-app") {
         // Our own crates are the app itself, not a bundled component.
-        if p["source"].is_null() {
+        if krate.ours {
             continue;
         }
-        let licence = p["license"].as_str().map_or_else(
+        let licence = krate.licence.map_or_else(
             || "its own licence file".to_string(),
             // The old "A/B" form means "A OR B".
             |l| l.split('/').map(str::trim).collect::<Vec<_>>().join(" OR "),
         );
-        by_licence.entry(licence).or_default().insert(format!(
-            "{} {}",
-            p["name"].as_str().unwrap_or("?"),
-            p["version"].as_str().unwrap_or("?")
-        ));
+        by_licence
+            .entry(licence)
+            .or_default()
+            .insert(format!("{} {}", krate.name, krate.version));
     }
     let list: Vec<Value> = by_licence
         .into_iter()
