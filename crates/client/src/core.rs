@@ -648,7 +648,9 @@ impl AppCore {
                 let id = devices::speaker_id(id.filter(|s| !s.is_empty()));
                 let command = match devices::open_speaker(&id)? {
                     Some(sink) => CallCommand::ReplaceAudioOutput(sink),
-                    None => CallCommand::ReplaceAudioOutput(Box::new(Silence)),
+                    None => {
+                        CallCommand::ReplaceAudioOutput(Box::new(talkline_media::sink::Discard))
+                    }
                 };
                 switched_speaker = Some(id);
                 command
@@ -735,14 +737,6 @@ impl AppCore {
     }
 }
 
-/// An output that discards: "No output" chosen mid-call.
-struct Silence;
-impl talkline_media::sink::AudioSink for Silence {
-    fn write(&mut self, _: &[i16]) -> talkline_media::Result<()> {
-        Ok(())
-    }
-}
-
 struct Fallback {
     /// Shared with the core, which updates it on a switch.
     speaker: Arc<Mutex<String>>,
@@ -757,6 +751,15 @@ impl DeviceFallback for Fallback {
         match kind {
             DeviceKind::Camera => {
                 let id = devices::camera_id(None);
+                // The test pattern stands in for a camera on a machine
+                // without one; sent in place of a lost camera it would
+                // show everyone a test card. Nothing is sent instead.
+                if id == devices::TEST_CAMERA {
+                    return (
+                        None,
+                        format!("{unplugged}; others see no video until you choose a camera"),
+                    );
+                }
                 match devices::open_camera(&id).and_then(|c| self.effects.wrap(c)) {
                     Ok(source) => (
                         Some(CallCommand::ReplaceVideoSource(source)),
@@ -770,6 +773,15 @@ impl DeviceFallback for Fallback {
             }
             DeviceKind::Microphone => {
                 let id = devices::microphone_id(None);
+                // Likewise, nobody wants to hear the test tone.
+                if id == devices::TEST_MICROPHONE {
+                    return (
+                        None,
+                        format!(
+                            "{unplugged}; others cannot hear you until you choose a microphone"
+                        ),
+                    );
+                }
                 match devices::open_microphone(&id) {
                     Ok(source) => (
                         Some(CallCommand::ReplaceAudioSource(source)),
@@ -826,6 +838,35 @@ fn label_of(list: &[devices::Device], id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lost_camera_or_microphone_is_never_replaced_by_the_test_pattern_or_tone() {
+        let fallback = Fallback {
+            speaker: Arc::new(Mutex::new(devices::NO_SPEAKER.into())),
+            reopened_speaker: AtomicBool::new(false),
+            effects: Arc::new(LiveEffects::default()),
+        };
+        for (kind, test_device) in [
+            (
+                DeviceKind::Camera,
+                devices::camera_id(None) == devices::TEST_CAMERA,
+            ),
+            (
+                DeviceKind::Microphone,
+                devices::microphone_id(None) == devices::TEST_MICROPHONE,
+            ),
+        ] {
+            let (command, message) = fallback.replace(kind);
+            assert!(message.contains("stopped working"), "{message}");
+            if test_device {
+                assert!(
+                    command.is_none(),
+                    "{kind:?} replaced by a test source: {message}"
+                );
+                assert!(message.contains("until you choose"), "{message}");
+            }
+        }
+    }
 
     #[test]
     fn a_lost_speaker_falls_back_to_the_default_unless_the_default_was_lost() {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use talkline_media::audio_device::{MicSource, SpeakerSink};
 use talkline_media::camera::CameraSource;
-use talkline_media::devices::{self, DeviceInfo};
+use talkline_media::devices::{self, DeviceInfo, DeviceKey};
 use talkline_media::sink::AudioSink;
 use talkline_media::source::PatternSource;
 use talkline_media::tone::ToneSource;
@@ -39,45 +39,26 @@ pub struct DeviceList {
     pub speakers: Vec<Device>,
 }
 
-/// Ids name devices, not positions: plugging a device in or out moves the
-/// others in the system's list, and a choice saved as "the second
-/// microphone" would then open another one. Devices that share a name are
-/// told apart by their order among themselves (`mic:USB Headset#2`).
-fn device_ids(prefix: &str, list: &[DeviceInfo]) -> Vec<String> {
-    list.iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let same_before = list[..i].iter().filter(|o| o.name == d.name).count();
-            if same_before == 0 {
-                format!("{prefix}:{}", d.name)
-            } else {
-                format!("{prefix}:{}#{}", d.name, same_before + 1)
-            }
-        })
-        .collect()
+/// Ids name devices, not positions (see `DeviceKey`): `mic:USB Headset`,
+/// and `mic:USB Headset#2` for its twin.
+fn device_id(prefix: &str, key: &DeviceKey) -> String {
+    format!("{prefix}:{key}")
 }
 
-/// Where the device an id names is in the system's list now.
-fn device_index(
-    id: &str,
-    prefix: &str,
-    found: Result<Vec<DeviceInfo>, talkline_media::MediaError>,
-) -> Result<usize, AppError> {
-    let list = found.map_err(|e| AppError::Media(format!("{prefix}: {e}")))?;
-    device_ids(prefix, &list)
-        .iter()
-        .position(|known| known == id)
-        .map(|i| list[i].index)
-        .ok_or_else(|| AppError::Invalid(format!("unknown or unplugged device {id:?}")))
+/// The device an id names; opening it finds it wherever it is now.
+fn device_key(id: &str, prefix: &str) -> Result<DeviceKey, AppError> {
+    id.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .and_then(DeviceKey::parse)
+        .ok_or_else(|| AppError::Invalid(format!("unknown device {id:?}")))
 }
 
 fn real(prefix: &str, found: Result<Vec<DeviceInfo>, talkline_media::MediaError>) -> Vec<Device> {
     match found {
-        Ok(list) => device_ids(prefix, &list)
+        Ok(list) => list
             .into_iter()
-            .zip(list)
-            .map(|(id, d)| Device {
-                id,
+            .map(|d| Device {
+                id: device_id(prefix, &d.key),
                 label: d.name,
                 is_default: d.is_default,
             })
@@ -153,7 +134,7 @@ pub fn open_camera(id: &str) -> Result<Box<dyn VideoSource>, AppError> {
         ));
     }
     Ok(Box::new(
-        CameraSource::open(device_index(id, "camera", devices::cameras())?, w, h, fps)
+        CameraSource::open_named(&device_key(id, "camera")?, w, h, fps)
             .map_err(|e| os_settings::device_error(Capability::Camera, format!("camera: {e}")))?,
     ))
 }
@@ -176,7 +157,7 @@ pub fn open_microphone(id: &str) -> Result<Box<dyn AudioSource>, AppError> {
         return Ok(Box::new(ToneSource::new(440.0).map_err(media)?));
     }
     Ok(Box::new(
-        MicSource::open(Some(device_index(id, "mic", devices::microphones())?)).map_err(|e| {
+        MicSource::open(Some(&device_key(id, "mic")?)).map_err(|e| {
             os_settings::device_error(Capability::Microphone, format!("microphone: {e}"))
         })?,
     ))
@@ -187,7 +168,7 @@ pub fn open_speaker(id: &str) -> Result<Option<Box<dyn AudioSink>>, AppError> {
     if id == NO_SPEAKER || id.is_empty() {
         return Ok(None);
     }
-    let sink = SpeakerSink::open(Some(device_index(id, "speaker", devices::speakers())?))
+    let sink = SpeakerSink::open(Some(&device_key(id, "speaker")?))
         .map_err(|e| AppError::Media(format!("speaker: {e}")))?;
     Ok(Some(Box::new(sink)))
 }
@@ -209,46 +190,16 @@ mod tests {
         }
     }
 
-    fn info(names: &[&str]) -> Vec<DeviceInfo> {
-        names
-            .iter()
-            .enumerate()
-            .map(|(index, name)| DeviceInfo {
-                index,
-                name: name.to_string(),
-                is_default: index == 0,
-            })
-            .collect()
-    }
-
     #[test]
-    fn a_choice_names_the_same_device_after_others_come_and_go() {
-        let before = info(&["Built-in", "USB Headset", "USB Headset"]);
-        let ids = device_ids("mic", &before);
-        assert_eq!(
-            ids,
-            ["mic:Built-in", "mic:USB Headset", "mic:USB Headset#2"]
-        );
-        // A webcam microphone plugged in ahead of them moves every index.
-        let after = info(&["Webcam", "Built-in", "USB Headset", "USB Headset"]);
-        for (id, now_at) in [
-            ("mic:Built-in", 1),
-            ("mic:USB Headset", 2),
-            ("mic:USB Headset#2", 3),
-        ] {
-            assert_eq!(
-                device_index(id, "mic", Ok(after.clone())).ok(),
-                Some(now_at),
-                "{id}"
-            );
+    fn an_id_reads_back_as_the_device_it_was_made_from() {
+        let keys = DeviceKey::of_names(&["Built-in", "USB Headset", "USB Headset", "Mic#2"]);
+        for key in &keys {
+            let id = device_id("mic", key);
+            assert_eq!(device_key(&id, "mic").ok().as_ref(), Some(key), "{id}");
+            assert!(device_key(&id, "speaker").is_err(), "{id}");
         }
-        // One that went away is an error, and so is an index-style id.
-        let unplugged = info(&["Built-in"]);
-        for id in ["mic:USB Headset", "mic:0", "mic:", "speaker:Built-in"] {
-            assert!(
-                device_index(id, "mic", Ok(unplugged.clone())).is_err(),
-                "{id}"
-            );
+        for id in ["", "mic", "mic:", "micro:phone", "speaker:Built-in"] {
+            assert!(device_key(id, "mic").is_err(), "{id}");
         }
     }
 

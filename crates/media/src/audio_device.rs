@@ -4,13 +4,14 @@
 //! (every desktop audio server offers it) and channels are mixed or copied.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
+use crate::devices::DeviceKey;
 use crate::error::{MediaError, Result};
 use crate::frame::{AUDIO_FRAME_SAMPLES, AUDIO_RATE_HZ, AudioFrame};
 use crate::ring::{RingConsumer, RingProducer, sample_ring};
@@ -23,32 +24,36 @@ const FIRST_AUDIO_TIMEOUT: Duration = Duration::from_secs(5);
 /// A live stream that goes quiet this long has lost its device.
 const STALL_TIMEOUT: Duration = Duration::from_secs(2);
 
-fn pick_device(input: bool, index: Option<usize>) -> Result<cpal::Device> {
+fn pick_device(input: bool, key: Option<&DeviceKey>) -> Result<cpal::Device> {
     let host = cpal::default_host();
     let what = if input { "microphone" } else { "speaker" };
-    let device = match index {
-        None => {
-            if input {
-                host.default_input_device()
-            } else {
-                host.default_output_device()
-            }
-        }
-        Some(i) => {
-            if input {
-                host.input_devices()
-                    .map_err(|e| MediaError::AudioDevice(e.to_string()))?
-                    .nth(i)
-            } else {
-                host.output_devices()
-                    .map_err(|e| MediaError::AudioDevice(e.to_string()))?
-                    .nth(i)
-            }
-        }
+    let Some(key) = key else {
+        let default = if input {
+            host.default_input_device()
+        } else {
+            host.default_output_device()
+        };
+        return default.ok_or_else(|| {
+            MediaError::NoAudioDevice(format!("no {what} found (see `talkline devices`)"))
+        });
     };
-    device.ok_or_else(|| {
-        MediaError::NoAudioDevice(format!("no {what} found (see `talkline devices`)"))
-    })
+    // One listing, searched by name: the device opened is the one named,
+    // wherever it is in the list now.
+    let devices: Vec<cpal::Device> = if input {
+        host.input_devices().map(Iterator::collect)
+    } else {
+        host.output_devices().map(Iterator::collect)
+    }
+    .map_err(|e| MediaError::AudioDevice(e.to_string()))?;
+    let names: Vec<String> = devices.iter().map(ToString::to_string).collect();
+    key.position_in(&names)
+        .and_then(|i| devices.into_iter().nth(i))
+        .ok_or_else(|| {
+            MediaError::NoAudioDevice(format!(
+                "the {what} {:?} is not connected (unplugged?)",
+                key.name()
+            ))
+        })
 }
 
 fn config_48k(device: &cpal::Device, input: bool) -> Result<cpal::StreamConfig> {
@@ -135,22 +140,79 @@ fn device_gone(e: &cpal::Error) -> bool {
     )
 }
 
+/// Errors in a row, with no audio between them, that mean the device is
+/// gone whatever their kind: a dead sound server makes ALSA fail every
+/// poll (EIO, tens of thousands a second), while an xrun is one error
+/// followed by audio again.
+const ERRORS_IN_A_ROW_GONE: u32 = 64;
+
+/// What a stream's callbacks saw, shared with its owner. The data callback
+/// only stores to an atomic here; the error callback logs the first error
+/// of a stream, not each of a flood of them.
+struct StreamHealth {
+    what: &'static str,
+    failed: AtomicBool,
+    errors: AtomicU64,
+    errors_in_a_row: AtomicU32,
+}
+
+impl StreamHealth {
+    fn new(what: &'static str) -> Arc<Self> {
+        Arc::new(Self {
+            what,
+            failed: AtomicBool::new(false),
+            errors: AtomicU64::new(0),
+            errors_in_a_row: AtomicU32::new(0),
+        })
+    }
+
+    /// From the data callback: the device delivered or took audio.
+    fn on_data(&self) {
+        self.errors_in_a_row.store(0, Ordering::Relaxed);
+    }
+
+    fn on_error(&self, e: &cpal::Error) {
+        if self.errors.fetch_add(1, Ordering::Relaxed) == 0 {
+            log::warn!("{} error: {e}", self.what);
+        }
+        let in_a_row = self.errors_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+        if (device_gone(e) || in_a_row >= ERRORS_IN_A_ROW_GONE)
+            && !self.failed.swap(true, Ordering::Relaxed)
+        {
+            log::warn!("{} gone: {e}", self.what);
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for StreamHealth {
+    fn drop(&mut self) {
+        let errors = *self.errors.get_mut();
+        if errors > 1 {
+            log::info!("{} stream closed after {errors} errors", self.what);
+        }
+    }
+}
+
 /// The microphone as an `AudioSource` of 10 ms frames.
 pub struct MicSource {
     ring: RingConsumer,
     _stream: StreamThread,
-    failed: Arc<AtomicBool>,
+    health: Arc<StreamHealth>,
     delivered_any: bool,
 }
 
 impl MicSource {
-    /// Opens the default microphone, or the one at `index` in `talkline devices`.
-    pub fn open(index: Option<usize>) -> Result<Self> {
-        let device = pick_device(true, index)?;
+    /// Opens the default microphone, or the one `key` names.
+    pub fn open(key: Option<&DeviceKey>) -> Result<Self> {
+        let device = pick_device(true, key)?;
         let config = config_48k(&device, true)?;
         let (producer, ring) = sample_ring(RING_SAMPLES);
-        let failed = Arc::new(AtomicBool::new(false));
-        let failed_cb = Arc::clone(&failed);
+        let health = StreamHealth::new("microphone");
+        let (health_data, health_error) = (Arc::clone(&health), Arc::clone(&health));
         let stream = StreamThread::spawn("talkline-mic", move || {
             let channels = config.channels as usize;
             let mut producer: RingProducer = producer;
@@ -159,6 +221,7 @@ impl MicSource {
                 .build_input_stream::<f32, _, _>(
                     config,
                     move |data: &[f32], _| {
+                        health_data.on_data();
                         for chunk in data.chunks(mono.len() * channels) {
                             let frames = chunk.len() / channels;
                             for (i, frame) in chunk.chunks_exact(channels).enumerate() {
@@ -170,12 +233,7 @@ impl MicSource {
                             producer.push(&mono[..frames]);
                         }
                     },
-                    move |e| {
-                        log::warn!("microphone error: {e}");
-                        if device_gone(&e) {
-                            failed_cb.store(true, Ordering::Relaxed);
-                        }
-                    },
+                    move |e| health_error.on_error(&e),
                     None,
                 )
                 .map_err(|e| MediaError::AudioDevice(e.to_string()))
@@ -183,7 +241,7 @@ impl MicSource {
         Ok(Self {
             ring,
             _stream: stream,
-            failed,
+            health,
             delivered_any: false,
         })
     }
@@ -198,7 +256,7 @@ impl AudioSource for MicSource {
         };
         let started = Instant::now();
         while self.ring.available() < AUDIO_FRAME_SAMPLES {
-            if self.failed.load(Ordering::Relaxed) || started.elapsed() > timeout {
+            if self.health.failed() || started.elapsed() > timeout {
                 return Err(MediaError::AudioDevice(
                     "the microphone stopped delivering audio (unplugged?)".into(),
                 ));
@@ -220,7 +278,7 @@ pub struct SpeakerSink {
     ring: RingProducer,
     _stream: StreamThread,
     underruns: Arc<AtomicU64>,
-    failed: Arc<AtomicBool>,
+    health: Arc<StreamHealth>,
     /// Device callbacks so far: a device that went away without an error
     /// simply stops asking for audio.
     callbacks: Arc<AtomicU64>,
@@ -230,14 +288,15 @@ pub struct SpeakerSink {
 }
 
 impl SpeakerSink {
-    pub fn open(index: Option<usize>) -> Result<Self> {
-        let device = pick_device(false, index)?;
+    /// Opens the default output, or the one `key` names.
+    pub fn open(key: Option<&DeviceKey>) -> Result<Self> {
+        let device = pick_device(false, key)?;
         let config = config_48k(&device, false)?;
         let (ring, consumer) = sample_ring(RING_SAMPLES);
         let underruns = Arc::new(AtomicU64::new(0));
         let underruns_cb = Arc::clone(&underruns);
-        let failed = Arc::new(AtomicBool::new(false));
-        let failed_cb = Arc::clone(&failed);
+        let health = StreamHealth::new("speaker");
+        let (health_data, health_error) = (Arc::clone(&health), Arc::clone(&health));
         let callbacks = Arc::new(AtomicU64::new(0));
         let callbacks_cb = Arc::clone(&callbacks);
         let stream = StreamThread::spawn("talkline-speaker", move || {
@@ -249,6 +308,7 @@ impl SpeakerSink {
                     config,
                     move |data: &mut [f32], _| {
                         callbacks_cb.fetch_add(1, Ordering::Relaxed);
+                        health_data.on_data();
                         for chunk in data.chunks_mut(mono.len() * channels) {
                             let frames = chunk.len() / channels;
                             let got = consumer.pop(&mut mono[..frames]);
@@ -262,12 +322,7 @@ impl SpeakerSink {
                             }
                         }
                     },
-                    move |e| {
-                        log::warn!("speaker error: {e}");
-                        if device_gone(&e) {
-                            failed_cb.store(true, Ordering::Relaxed);
-                        }
-                    },
+                    move |e| health_error.on_error(&e),
                     None,
                 )
                 .map_err(|e| MediaError::AudioDevice(e.to_string()))
@@ -276,7 +331,7 @@ impl SpeakerSink {
             ring,
             _stream: stream,
             underruns,
-            failed,
+            health,
             callbacks,
             progress: (0, Instant::now()),
             played_any: false,
@@ -287,7 +342,7 @@ impl SpeakerSink {
     /// asking for audio (within `FIRST_AUDIO_TIMEOUT` of opening, then
     /// `STALL_TIMEOUT`). Called by whoever feeds it, never by the device.
     pub fn check(&mut self) -> Result<()> {
-        if self.failed.load(Ordering::Relaxed) {
+        if self.health.failed() {
             return Err(MediaError::AudioDevice(
                 "the speaker reported an error (unplugged?)".into(),
             ));
@@ -320,5 +375,36 @@ impl SpeakerSink {
     /// Device callbacks that found too little audio queued.
     pub fn underruns(&self) -> u64 {
         self.underruns.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_xrun_now_and_then_is_not_a_lost_device_but_a_flood_of_errors_is() {
+        let health = StreamHealth::new("speaker");
+        let xrun = cpal::Error::new(cpal::ErrorKind::Xrun);
+        for _ in 0..1000 {
+            health.on_error(&xrun);
+            health.on_data();
+        }
+        assert!(!health.failed(), "xruns between audio ended the stream");
+        let dead_server = cpal::Error::new(cpal::ErrorKind::BackendError);
+        for _ in 0..ERRORS_IN_A_ROW_GONE {
+            health.on_error(&dead_server);
+        }
+        assert!(
+            health.failed(),
+            "a stream that only fails is still taken as alive"
+        );
+    }
+
+    #[test]
+    fn a_device_that_says_it_is_gone_is_gone_at_once() {
+        let health = StreamHealth::new("microphone");
+        health.on_error(&cpal::Error::new(cpal::ErrorKind::DeviceNotAvailable));
+        assert!(health.failed());
     }
 }

@@ -14,6 +14,7 @@ use nokhwa::utils::{
 };
 
 use crate::convert::{nv12_to_i420, yuyv_to_i420};
+use crate::devices::DeviceKey;
 use crate::error::{MediaError, Result};
 use crate::frame::VideoFrame;
 use crate::queue::DropOldestQueue;
@@ -33,6 +34,20 @@ pub struct CameraSource {
 }
 
 impl CameraSource {
+    /// Opens the camera `key` names, wherever it is in the system's list now.
+    pub fn open_named(key: &DeviceKey, width: u32, height: u32, fps: u32) -> Result<Self> {
+        let found = crate::devices::cameras()?
+            .into_iter()
+            .find(|d| d.key == *key)
+            .ok_or_else(|| {
+                MediaError::Camera(format!(
+                    "the camera {:?} is not connected (unplugged?)",
+                    key.name()
+                ))
+            })?;
+        Self::open(found.index, width, height, fps)
+    }
+
     /// Opens camera `index` at the format closest to `width`x`height`@`fps`.
     /// Formats converted here: YUYV and NV12 (what webcams offer uncompressed).
     pub fn open(index: usize, width: u32, height: u32, fps: u32) -> Result<Self> {

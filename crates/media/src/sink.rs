@@ -25,3 +25,13 @@ impl AudioSink for WavSink {
         WavSink::write(self, samples)
     }
 }
+
+/// Nowhere: what "No output" plays into, so a call keeps its playout
+/// (levels, the active speaker) with nothing to hear it on.
+pub struct Discard;
+
+impl AudioSink for Discard {
+    fn write(&mut self, _: &[i16]) -> Result<()> {
+        Ok(())
+    }
+}

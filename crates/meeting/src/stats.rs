@@ -14,6 +14,9 @@ use talkline_media::{AUDIO_RATE_HZ, wall_clock_us};
 const LATENCY_BUCKETS: usize = 5_001;
 /// The last second of a participant's audio, for the dominant frequency.
 const RECENT_AUDIO: usize = AUDIO_RATE_HZ as usize;
+/// Audio packets come every 20 ms: a level older than this is a
+/// participant who stopped sending (muted, or gone), not one speaking.
+const LEVEL_FRESH_MS: u64 = 300;
 
 pub struct RemoteStats {
     pub feed_id: u64,
@@ -30,6 +33,8 @@ pub struct RemoteStats {
     pub video_height: AtomicU32,
     /// Loudness of the latest audio packet (f32 bits, 0..1).
     level: AtomicU32,
+    /// When that packet arrived (wall clock, ms).
+    level_at_ms: AtomicU64,
     latency: Box<[AtomicU32]>,
     latency_count: AtomicU64,
     pattern_first: AtomicU64,
@@ -56,6 +61,7 @@ impl RemoteStats {
             video_width: AtomicU32::new(0),
             video_height: AtomicU32::new(0),
             level: AtomicU32::new(0),
+            level_at_ms: AtomicU64::new(0),
             latency: (0..LATENCY_BUCKETS).map(|_| AtomicU32::new(0)).collect(),
             latency_count: AtomicU64::new(0),
             pattern_first: AtomicU64::new(u64::MAX),
@@ -95,6 +101,8 @@ impl RemoteStats {
         );
         self.level
             .store(audio_level(samples).to_bits(), Ordering::Relaxed);
+        self.level_at_ms
+            .store(wall_clock_us() / 1000, Ordering::Relaxed);
         if let Ok(mut recent) = self.recent_audio.lock() {
             for &s in samples {
                 let at = recent.at;
@@ -140,7 +148,14 @@ impl RemoteStats {
     }
 
     /// Loudness of the latest audio packet, 0 (silence) to 1 (full scale).
+    /// A participant who muted sends no more packets, so the last one's
+    /// loudness is not theirs any more: without fresh audio it is silence.
     pub fn level(&self) -> f32 {
+        let age_ms =
+            (wall_clock_us() / 1000).saturating_sub(self.level_at_ms.load(Ordering::Relaxed));
+        if age_ms > LEVEL_FRESH_MS {
+            return 0.0;
+        }
         f32::from_bits(self.level.load(Ordering::Relaxed))
     }
 
@@ -339,5 +354,18 @@ mod tests {
         let hz = remote["audio_dominant_hz"].as_f64().expect("number");
         assert!((hz - 660.0).abs() < 1.0, "{hz}");
         assert_eq!(snap["joined_ms"], Value::Null);
+    }
+
+    #[test]
+    fn a_participant_who_stops_sending_audio_is_silent_not_stuck_loud() {
+        let stats = CallStats::new(Instant::now());
+        let r = stats.remote(8, "Bob");
+        let mut tone = talkline_media::tone::ToneSource::new(440.0).expect("tone");
+        let mut frame = talkline_media::AudioFrame::default();
+        tone.read(&mut frame);
+        r.record_audio(&frame.samples);
+        assert!(r.level() > 0.02, "{}", r.level());
+        std::thread::sleep(std::time::Duration::from_millis(LEVEL_FRESH_MS + 50));
+        assert_eq!(r.level(), 0.0);
     }
 }
