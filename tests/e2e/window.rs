@@ -5,6 +5,8 @@
 //! the stamped test pattern. What the window painted is read back from its
 //! canvas and decoded: the stamp proves these are Bob's pixels, live.
 
+#[path = "../../crates/media/tests/support/pulse.rs"]
+mod pulse;
 #[path = "support/qr_picture.rs"]
 mod qr_picture;
 #[path = "support/mod.rs"]
@@ -121,21 +123,7 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     driver.wait_visible("#screen-prejoin", LONG);
 
     // Just in time, with Appendix II's words: camera first, then microphone.
-    driver.wait_visible("#permission-prompt", LONG);
-    assert_eq!(driver.text("#permission-title"), "Using the camera");
-    assert!(
-        driver
-            .text("#permission-purpose")
-            .contains("video conferencing")
-    );
-    driver.click("#permission-allow");
-    driver.wait_for("the microphone prompt", LONG, "return !document.getElementById('permission-prompt').hidden && document.getElementById('permission-purpose').textContent.includes('publishing audio');");
-    driver.click("#permission-allow");
-    driver.wait_for(
-        "the self-view",
-        LONG,
-        "const t = window.__talkline.frames.tiles.self; return t && t.drawn > 10;",
-    );
+    allow_camera_and_microphone(driver);
 
     shot(&window, "3-prejoin");
 
@@ -152,27 +140,17 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     bob.wait_for_since("connected", bob_seen, LONG);
     driver.click("#retry");
     driver.wait_visible("#screen-meeting", LONG);
-    let bob_tile = driver.wait_for(
-        "Bob's tile",
-        LONG,
-        "const t = [...document.querySelectorAll('#tiles .tile')].find(t => t.querySelector('.name').textContent === 'Bob'); return t ? t.dataset.tile : null;",
-    );
-    let bob_tile = bob_tile.as_str().expect("tile id").to_string();
+    let bob_tile = tile_of(driver, "Bob");
     bob.wait_for("+ Winnie joined", LONG);
 
     // Bob's picture, painted: two reads a second apart carry valid stamps
     // with advancing frame numbers (live video, not one still).
-    let deadline = Instant::now() + LONG;
-    let first = loop {
-        if let Some(s) = painted_stamp(driver, &bob_tile) {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Bob's tile never showed the test pattern"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let first = stamp_after(
+        driver,
+        &bob_tile,
+        None,
+        "Bob's tile never showed the test pattern",
+    );
     std::thread::sleep(Duration::from_secs(1));
     let second = painted_stamp(driver, &bob_tile).expect("a readable stamp a second later");
     shot(&window, "4-meeting");
@@ -224,6 +202,12 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     let bob_seen = bob.output().len();
     janus.kill();
     driver.wait_visible("#reconnecting-banner", LONG);
+    // The network-quality dot says so too, from the call's own verdict.
+    driver.wait_for(
+        "the quality dot to turn poor",
+        LONG,
+        "const q = document.getElementById('quality'); return q.dataset.level === 'poor' && q.title.includes('reconnecting');",
+    );
     shot(&window, "4b-reconnecting");
     janus.restart();
     bob.wait_for_since("connected", bob_seen, LONG);
@@ -233,14 +217,19 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         "return document.getElementById('reconnecting-banner').hidden;",
     );
     let after_restart = painted_stamp(driver, &bob_tile).map_or(0, |s| s.frame_number);
-    let deadline = Instant::now() + LONG;
-    while painted_stamp(driver, &bob_tile).is_none_or(|s| s.frame_number <= after_restart + 15) {
-        assert!(
-            Instant::now() < deadline,
-            "Bob's picture did not move again after the reconnection"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    stamp_after(
+        driver,
+        &bob_tile,
+        Some(after_restart + 15),
+        "Bob's picture did not move again after the reconnection",
+    );
+
+    // Back to good once Bob's frames flow again: measured, not assumed.
+    driver.wait_for(
+        "the quality dot to turn good",
+        LONG,
+        "const q = document.getElementById('quality'); return q.dataset.level === 'good' && q.title.includes('fps per participant');",
+    );
 
     // Shortcuts: M mutes, and Bob sees it; Esc asks before leaving.
     let seen = bob.output().len();
@@ -252,6 +241,57 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
             json!([])
         ),
         Value::from("true")
+    );
+    // The active speaker is outlined from audio levels: with Winnie muted,
+    // Bob's tone makes him the one speaking; once he mutes, nobody is.
+    let speaking = |tile: &str| {
+        format!(
+            "return document.querySelector('#tiles .tile[data-tile=\"{tile}\"]').classList.contains('speaking');"
+        )
+    };
+    driver.wait_for("Bob outlined as speaking", LONG, &speaking(&bob_tile));
+    assert_eq!(
+        driver.eval(&speaking("self"), json!([])),
+        Value::from(false)
+    );
+    shot(&window, "4c-active-speaker");
+    bob.send_line("mute");
+    driver.wait_for(
+        "Bob's outline to go",
+        LONG,
+        &speaking(&bob_tile).replace("return ", "return !"),
+    );
+    bob.send_line("unmute");
+
+    // V turns the camera off and on; Bob sees both.
+    for (state, pressed) in [("off", "true"), ("on", "false")] {
+        let seen = bob.output().len();
+        driver.press("v");
+        let line = format!("~ Winnie microphone muted, camera {state}");
+        bob.wait_for_since(&line, seen, LONG);
+        assert_eq!(
+            driver.eval(
+                "return document.getElementById('camera-toggle').getAttribute('aria-pressed');",
+                json!([])
+            ),
+            Value::from(pressed)
+        );
+    }
+    // Ctrl+W asks before leaving, like Esc; "Stay" keeps the call.
+    let seen = bob.output().len();
+    driver.chord("\u{E009}", "w"); // Control
+    driver.wait_visible("#leave-dialog", LONG);
+    driver.click("#leave-cancel");
+    driver.wait_for(
+        "the leave dialog to close",
+        LONG,
+        "return document.getElementById('leave-dialog').hidden;",
+    );
+    assert!(
+        !bob.output()[seen..]
+            .iter()
+            .any(|l| l.contains("Winnie left")),
+        "Stay left the meeting"
     );
     // Space held while muted talks; a window that loses focus before the
     // key comes up mutes again rather than leaving the microphone open.
@@ -530,6 +570,172 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     );
     drop(window);
     bob.stop();
+}
+
+/// A headset as the app sees it: a private PulseAudio in the app's runtime
+/// folder offers its speakers and microphone. Mid-call the user switches
+/// the speaker, then the headset goes away; each time the app says what
+/// happened and the call goes on.
+#[test]
+fn a_speaker_switched_and_unplugged_mid_call_leaves_the_call_going() {
+    let janus = support::Janus::start();
+    let link = janus.link(1234);
+    let mut bob = support::Client::join(&link, "Bob", &["--duration", "90"]);
+    bob.wait_for("joined meeting 1234", Duration::from_secs(10));
+    let window = AppWindow::launch(&janus.url());
+    // Before the app first lists devices: it finds the server by itself.
+    // A lost server must stay lost, not be respawned by the app's libpulse.
+    let client_conf = window.home.join("config/pulse");
+    std::fs::create_dir_all(&client_conf).expect("pulse client config folder");
+    std::fs::write(client_conf.join("client.conf"), "autospawn = no\n").expect("client.conf");
+    let pulse = pulse::Pulse::start_in(&window.home);
+    let driver = &window.driver;
+
+    driver.wait_visible("#screen-policy", LONG);
+    driver.click("#policy-accept");
+    driver.wait_visible("#screen-home", LONG);
+    driver.type_into("#meeting-input", &link);
+    driver.type_into("#display-name", "Winnie");
+    driver.click("#home-join");
+    driver.wait_visible("#screen-prejoin", LONG);
+    allow_camera_and_microphone(driver);
+    // The system's microphone and speaker are what a newcomer gets.
+    for select in ["#mic-select", "#speaker-select"] {
+        let chosen = driver.eval(
+            "const s = document.querySelector(arguments[0]); return s.value;",
+            json!([select]),
+        );
+        let chosen = chosen.as_str().unwrap_or_default().to_string();
+        assert!(
+            chosen.starts_with("mic:") || chosen.starts_with("speaker:"),
+            "{select} chose {chosen:?}, not the system's device"
+        );
+    }
+    driver.click("#join-now");
+    driver.wait_visible("#screen-meeting", LONG);
+    let bob_tile = tile_of(driver, "Bob");
+    bob.wait_for("+ Winnie joined", LONG);
+    let wait_until = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + LONG;
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_until("the app never played into the speaker", &|| {
+        pulse.playing().len() == 1
+    });
+    assert_eq!(pulse.recording().len(), 1, "the microphone is not open");
+
+    // A live switch to another output: the old stream ends, a new one
+    // plays, and the app says so.
+    let before = pulse.playing();
+    driver.click("#device-menu-toggle");
+    driver.wait_visible("#device-menu", LONG);
+    let other = driver.eval(
+        r#"
+        const s = document.getElementById('meeting-speaker');
+        // ALSA's "pulse" device: the same server by another way in.
+        const other = [...s.options].find(o => o.value !== s.value && o.textContent === 'PulseAudio Sound Server');
+        if (!other) return [...s.options].map(o => o.value).join(', ');
+        s.value = other.value;
+        s.dispatchEvent(new Event('change'));
+        return other.value;
+        "#,
+        json!([]),
+    );
+    driver.wait_for(
+        "the switch confirmed",
+        LONG,
+        "return document.getElementById('toasts').textContent.includes('Switched speaker');",
+    );
+    wait_until(
+        &format!("no new stream after switching to {other}"),
+        &|| {
+            let now = pulse.playing();
+            now.len() == 1 && now != before
+        },
+    );
+    driver.press("\u{E00C}"); // Escape closes the menu
+
+    // The headset goes away: microphone and speaker at once.
+    pulse.stop();
+    driver.wait_for(
+        "the microphone's loss shown",
+        LONG,
+        "return document.getElementById('toasts').textContent.includes('microphone stopped working');",
+    );
+    driver.wait_for(
+        "the speaker's loss shown",
+        LONG,
+        "return document.getElementById('toasts').textContent.includes('speaker stopped working');",
+    );
+    shot(&window, "9-headset-unplugged");
+    // And the call goes on: Bob's picture keeps moving, nobody left.
+    let now = stamp_after(driver, &bob_tile, None, "Bob's picture is gone");
+    stamp_after(
+        driver,
+        &bob_tile,
+        Some(now.frame_number + 15),
+        "Bob's picture stopped after the headset went away",
+    );
+    assert_eq!(
+        driver.eval(
+            "return document.getElementById('screen-meeting').hidden;",
+            json!([])
+        ),
+        Value::from(false),
+        "the meeting closed"
+    );
+    assert!(
+        !bob.output().iter().any(|l| l.contains("Winnie left")),
+        "losing the headset left the meeting"
+    );
+    drop(window);
+    bob.stop();
+}
+
+/// Answers the just-in-time prompts on the pre-join, camera then
+/// microphone, and waits for the live self-view.
+fn allow_camera_and_microphone(driver: &WebDriver) {
+    driver.wait_visible("#permission-prompt", LONG);
+    assert_eq!(driver.text("#permission-title"), "Using the camera");
+    assert!(
+        driver
+            .text("#permission-purpose")
+            .contains("video conferencing")
+    );
+    driver.click("#permission-allow");
+    driver.wait_for("the microphone prompt", LONG, "return !document.getElementById('permission-prompt').hidden && document.getElementById('permission-purpose').textContent.includes('publishing audio');");
+    driver.click("#permission-allow");
+    driver.wait_for(
+        "the self-view",
+        LONG,
+        "const t = window.__talkline.frames.tiles.self; return t && t.drawn > 10;",
+    );
+}
+
+/// The tile id of the participant shown as `name`, once it is there.
+fn tile_of(driver: &WebDriver, name: &str) -> String {
+    let script = format!(
+        "const t = [...document.querySelectorAll('#tiles .tile')].find(t => t.querySelector('.name').textContent === '{name}'); return t ? t.dataset.tile : null;"
+    );
+    let tile = driver.wait_for(&format!("{name}'s tile"), LONG, &script);
+    tile.as_str().expect("tile id").to_string()
+}
+
+/// The first stamp painted in `tile` (past frame `past`, if given).
+fn stamp_after(driver: &WebDriver, tile: &str, past: Option<u32>, failure: &str) -> PatternStamp {
+    let deadline = Instant::now() + LONG;
+    loop {
+        if let Some(s) = painted_stamp(driver, tile) {
+            if past.is_none_or(|p| s.frame_number > p) {
+                return s;
+            }
+        }
+        assert!(Instant::now() < deadline, "{failure}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// The file a status line such as "… saved to /path/file.ics." names.

@@ -200,6 +200,21 @@ impl WebDriver {
             .unwrap_or_else(|e| panic!("press {key:?}: {e}"));
     }
 
+    /// Presses `key` while holding `modifier` (e.g. Control, `\u{E009}`).
+    pub fn chord(&self, modifier: &str, key: &str) {
+        let actions = json!({ "actions": [{
+            "type": "key", "id": "keyboard",
+            "actions": [
+                { "type": "keyDown", "value": modifier },
+                { "type": "keyDown", "value": key },
+                { "type": "keyUp", "value": key },
+                { "type": "keyUp", "value": modifier }
+            ]
+        }] });
+        self.cmd("POST", "/actions", Some(actions))
+            .unwrap_or_else(|e| panic!("press {modifier:?}+{key:?}: {e}"));
+    }
+
     /// Holds `key` down until `release_keys`.
     pub fn key_down(&self, key: &str) {
         let actions = json!({ "actions": [{

@@ -1,31 +1,48 @@
 //! A private PulseAudio with a null sink: real audio devices without a
 //! sound card.
 
-use std::path::PathBuf;
+// Shared by tests in more than one crate; each uses part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub struct Pulse {
     dir: PathBuf,
+    /// Whether the folder is ours to delete.
+    owns_dir: bool,
 }
 
 impl Pulse {
-    /// Starts a private server whose default sink is a null sink and whose
-    /// default source is that sink's monitor. It sets this process's
-    /// environment: one per test binary, started before any other thread.
+    /// Starts a server for this test process: it sets this process's
+    /// environment, so one per test binary, started before any other thread.
     pub fn start() -> Self {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("pulse-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("runtime dir");
-        let socket = dir.join("pulse/native");
         // SAFETY: set before any other thread of this test binary exists
-        // (this file holds one test); cpal reads them when it connects.
+        // (each such file holds one test); cpal reads them when it connects.
         unsafe {
             std::env::set_var("XDG_RUNTIME_DIR", &dir);
-            std::env::set_var("PULSE_SERVER", format!("unix:{}", socket.display()));
+            std::env::set_var("PULSE_SERVER", Self::address(&dir));
             std::env::set_var("HOME", &dir);
         }
+        let mut pulse = Self::start_in(&dir);
+        pulse.owns_dir = true;
+        pulse
+    }
+
+    /// Starts a server in `runtime_dir`, where a program whose
+    /// `XDG_RUNTIME_DIR` is that folder finds it by itself. Its default
+    /// sink is a null sink and its default source that sink's monitor.
+    pub fn start_in(runtime_dir: &Path) -> Self {
+        let pulse = Self {
+            dir: runtime_dir.to_path_buf(),
+            owns_dir: false,
+        };
+        let socket = pulse.socket();
         let status = Command::new("pulseaudio")
             .args(["-D", "--exit-idle-time=-1", "-n"])
             .arg(format!(
@@ -34,6 +51,8 @@ impl Pulse {
             ))
             .arg("--load=module-null-sink sink_name=talkline_test")
             .arg("--load=module-always-sink")
+            .env("XDG_RUNTIME_DIR", &pulse.dir)
+            .env("HOME", &pulse.dir)
             .status()
             .expect("start pulseaudio (Debian package `pulseaudio`)");
         assert!(status.success(), "pulseaudio did not start");
@@ -49,24 +68,63 @@ impl Pulse {
             ["set-default-sink", "talkline_test"],
             ["set-default-source", "talkline_test.monitor"],
         ] {
-            let ok = Command::new("pactl").args(args).status().expect("pactl");
-            assert!(ok.success(), "pactl {args:?}");
+            let out = pulse.pactl(&args);
+            assert!(out.is_some(), "pactl {args:?}");
         }
-        Self { dir }
+        pulse
     }
-}
 
-impl Pulse {
+    fn address(dir: &Path) -> String {
+        format!("unix:{}", dir.join("pulse/native").display())
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("pulse/native")
+    }
+
+    /// What `pactl ARGS` printed, or `None` if it failed (no server).
+    pub fn pactl(&self, args: &[&str]) -> Option<String> {
+        let out = Command::new("pactl")
+            .args(args)
+            .env("PULSE_SERVER", Self::address(&self.dir))
+            .output()
+            .expect("pactl (Debian package `pulseaudio-utils`)");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The streams playing into the server now (`pactl list short
+    /// sink-inputs`: one line each, its index first).
+    pub fn playing(&self) -> Vec<String> {
+        self.listed("sink-inputs")
+    }
+
+    /// The streams recording from the server now.
+    pub fn recording(&self) -> Vec<String> {
+        self.listed("source-outputs")
+    }
+
+    fn listed(&self, what: &str) -> Vec<String> {
+        self.pactl(&["list", "short", what])
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+            .collect()
+    }
+
     /// Ends the server, and with it every device it offered: what pulling
     /// out a headset does to its speaker and microphone.
     pub fn stop(&self) {
-        let _ = Command::new("pactl").arg("exit").status();
+        let _ = self.pactl(&["exit"]);
     }
 }
 
 impl Drop for Pulse {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.owns_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
