@@ -178,7 +178,7 @@ fn devices() -> ExitCode {
                     println!(
                         "  {}: {}{}",
                         d.index,
-                        d.name,
+                        d.key.name(),
                         if d.is_default { " (default)" } else { "" }
                     );
                 }

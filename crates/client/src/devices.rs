@@ -59,7 +59,7 @@ fn real(prefix: &str, found: Result<Vec<DeviceInfo>, talkline_media::MediaError>
             .into_iter()
             .map(|d| Device {
                 id: device_id(prefix, &d.key),
-                label: d.name,
+                label: d.key.name().to_string(),
                 is_default: d.is_default,
             })
             .collect(),

@@ -24,9 +24,8 @@ impl std::fmt::Display for DeviceKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceInfo {
     /// Where it is in the system's list now (for `talkline devices`); a
-    /// choice to keep is `key`.
+    /// choice to keep is `key`, which also holds its name.
     pub index: usize,
-    pub name: String,
     pub key: DeviceKey,
     pub is_default: bool,
 }
@@ -112,9 +111,8 @@ fn with_keys(found: Vec<(usize, String, bool)>) -> Vec<DeviceInfo> {
     found
         .into_iter()
         .zip(keys)
-        .map(|((index, name, is_default), key)| DeviceInfo {
+        .map(|((index, _, is_default), key)| DeviceInfo {
             index,
-            name,
             key,
             is_default,
         })
