@@ -33,8 +33,10 @@ pub struct RemoteStats {
     pub video_height: AtomicU32,
     /// Loudness of the latest audio packet (f32 bits, 0..1).
     level: AtomicU32,
-    /// When that packet arrived (wall clock, ms).
+    /// When that packet arrived: ms since `created`, a monotonic clock, so
+    /// a wall clock set back or forward does not keep a stale level.
     level_at_ms: AtomicU64,
+    created: Instant,
     latency: Box<[AtomicU32]>,
     latency_count: AtomicU64,
     pattern_first: AtomicU64,
@@ -62,6 +64,7 @@ impl RemoteStats {
             video_height: AtomicU32::new(0),
             level: AtomicU32::new(0),
             level_at_ms: AtomicU64::new(0),
+            created: Instant::now(),
             latency: (0..LATENCY_BUCKETS).map(|_| AtomicU32::new(0)).collect(),
             latency_count: AtomicU64::new(0),
             pattern_first: AtomicU64::new(u64::MAX),
@@ -102,7 +105,7 @@ impl RemoteStats {
         self.level
             .store(audio_level(samples).to_bits(), Ordering::Relaxed);
         self.level_at_ms
-            .store(wall_clock_us() / 1000, Ordering::Relaxed);
+            .store(self.ms_since_created(), Ordering::Relaxed);
         if let Ok(mut recent) = self.recent_audio.lock() {
             for &s in samples {
                 let at = recent.at;
@@ -151,12 +154,17 @@ impl RemoteStats {
     /// A participant who muted sends no more packets, so the last one's
     /// loudness is not theirs any more: without fresh audio it is silence.
     pub fn level(&self) -> f32 {
-        let age_ms =
-            (wall_clock_us() / 1000).saturating_sub(self.level_at_ms.load(Ordering::Relaxed));
+        let age_ms = self
+            .ms_since_created()
+            .saturating_sub(self.level_at_ms.load(Ordering::Relaxed));
         if age_ms > LEVEL_FRESH_MS {
             return 0.0;
         }
         f32::from_bits(self.level.load(Ordering::Relaxed))
+    }
+
+    fn ms_since_created(&self) -> u64 {
+        self.created.elapsed().as_millis() as u64
     }
 
     pub fn display(&self) -> String {
