@@ -127,9 +127,12 @@ pub fn core_for<R: Runtime>(
 /// Logs go to the terminal and to daily files in the data folder.
 fn start_logging<R: Runtime>(app: &tauri::App<R>) -> Result<Arc<LogFiles>, String> {
     let logs = LogFiles::new(data_dir(app)?.join("logs"));
-    let _ = env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or("info,tao=warn,wry=warn"),
-    )
+    // The PulseAudio client logs each connection (with the server's path,
+    // under the user's home) and calls a normal disconnect an error; the
+    // streams' own errors reach the log through the audio devices.
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(
+        "info,tao=warn,wry=warn,pulseaudio=warn,pulseaudio::client::reactor=off",
+    ))
     .target(env_logger::Target::Pipe(Box::new(logs.writer())))
     .try_init();
     Ok(logs)

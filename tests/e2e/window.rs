@@ -574,22 +574,37 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
 }
 
 /// A headset as the app sees it: a private PulseAudio in the app's runtime
-/// folder offers its speakers and microphone. Mid-call the user switches
-/// the speaker, then the headset goes away; each time the app says what
-/// happened and the call goes on.
+/// folder, with a built-in speaker and, plugged in, a headset. Mid-call the
+/// user switches to the headset's microphone (Bob hears it); the speaker,
+/// left to the system, follows the system's default to the headset; then
+/// the headset is pulled out: the app says what happened, plays on through
+/// the built-in speaker, sends nothing in place of the lost microphone, and
+/// the call goes on.
 #[test]
-fn a_speaker_switched_and_unplugged_mid_call_leaves_the_call_going() {
+fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
     let janus = support::Janus::start();
     let link = janus.link(1234);
-    let mut bob = support::Client::join(&link, "Bob", &["--duration", "90"]);
+    // What Bob hears, written as he hears it.
+    let bob_heard = support::scratch_dir("bob-speaker").join("heard.wav");
+    let mut bob = support::Client::join(
+        &link,
+        "Bob",
+        &[
+            "--duration",
+            "90",
+            "--speaker",
+            bob_heard.to_str().expect("utf-8 path"),
+        ],
+    );
     bob.wait_for("joined meeting 1234", Duration::from_secs(10));
     let window = AppWindow::launch(&janus.url());
     // Before the app first lists devices: it finds the server by itself.
-    // A lost server must stay lost, not be respawned by the app's libpulse.
+    // A server that goes must stay gone, not be respawned by a libpulse.
     let client_conf = window.home.join("config/pulse");
     std::fs::create_dir_all(&client_conf).expect("pulse client config folder");
     std::fs::write(client_conf.join("client.conf"), "autospawn = no\n").expect("client.conf");
     let pulse = pulse::Pulse::start_in(&window.home);
+    let headset = pulse.plug_headset(HEADSET_HZ as u32);
     let driver = &window.driver;
 
     driver.wait_visible("#screen-policy", LONG);
@@ -600,18 +615,42 @@ fn a_speaker_switched_and_unplugged_mid_call_leaves_the_call_going() {
     driver.click("#home-join");
     driver.wait_visible("#screen-prejoin", LONG);
     allow_camera_and_microphone(driver);
-    // The system's microphone and speaker are what a newcomer gets.
-    for (select, real) in [("#mic-select", "mic:"), ("#speaker-select", "speaker:")] {
-        let chosen = driver.eval(
-            "const s = document.querySelector(arguments[0]); return s.value;",
+    // The pickers list the system's own devices by their names, and "the
+    // system's default", chosen; never a monitor (a speaker as a
+    // microphone).
+    let picked = |select: &str| {
+        driver.eval(
+            "const s = document.querySelector(arguments[0]); return [s.value, [...s.options].map(o => o.value), s.options[0].textContent];",
             json!([select]),
-        );
-        let chosen = chosen.as_str().unwrap_or_default().to_string();
-        assert!(
-            chosen.starts_with(real),
-            "{select} chose {chosen:?}, not the system's device"
-        );
-    }
+        )
+    };
+    let mic = picked("#mic-select");
+    assert_eq!(
+        mic,
+        json!([
+            "",
+            ["", format!("mic:{}", pulse::HEADSET_MICROPHONE), "test"],
+            format!("System default ({})", pulse::HEADSET_MICROPHONE)
+        ]),
+        "the microphones"
+    );
+    let speaker = picked("#speaker-select");
+    assert_eq!(
+        speaker,
+        json!([
+            "",
+            [
+                "",
+                format!("speaker:{}", pulse::BUILT_IN_SPEAKER),
+                format!("speaker:{}", pulse::HEADSET_SPEAKER),
+                "none"
+            ],
+            format!("System default ({})", pulse::BUILT_IN_SPEAKER)
+        ]),
+        "the speakers"
+    );
+    // Winnie joins on the test tone, to switch to the headset in the call.
+    choose(driver, "#mic-select", "test");
     driver.click("#join-now");
     driver.wait_visible("#screen-meeting", LONG);
     let bob_tile = tile_of(driver, "Bob");
@@ -623,59 +662,90 @@ fn a_speaker_switched_and_unplugged_mid_call_leaves_the_call_going() {
             std::thread::sleep(Duration::from_millis(100));
         }
     };
-    wait_until("the app never played into the speaker", &|| {
-        pulse.playing().len() == 1
+    let playing_on = |sink: &str| pulse.playing_on() == [sink.to_string()];
+    wait_until("the app never played into the built-in speaker", &|| {
+        playing_on("talkline_test")
     });
-    assert_eq!(pulse.recording().len(), 1, "the microphone is not open");
+    assert!(
+        pulse.recording().is_empty(),
+        "the test tone is no microphone"
+    );
+    wait_until("Bob never heard Winnie's test tone", &|| {
+        hears(&bob_heard, TEST_TONE_HZ)
+    });
 
-    // A live switch to another output: the old stream ends, a new one
-    // plays, and the app says so.
-    let before = pulse.playing();
+    // A live switch to the headset's microphone: Bob hears it.
     driver.click("#device-menu-toggle");
     driver.wait_visible("#device-menu", LONG);
-    let other = driver.eval(
-        r#"
-        const s = document.getElementById('meeting-speaker');
-        // ALSA's "pulse" device: the same server by another way in.
-        const other = [...s.options].find(o => o.value !== s.value && o.textContent === 'PulseAudio Sound Server');
-        if (!other) return { missing: [...s.options].map(o => o.textContent).join(', ') };
-        s.value = other.value;
-        s.dispatchEvent(new Event('change'));
-        return other.value;
-        "#,
-        json!([]),
-    );
-    assert!(
-        other.is_string(),
-        "no PulseAudio output to switch to: {other}"
+    choose(
+        driver,
+        "#meeting-mic",
+        &format!("mic:{}", pulse::HEADSET_MICROPHONE),
     );
     driver.wait_for(
-        "the switch confirmed",
+        "the microphone switch confirmed",
         LONG,
-        "return document.getElementById('toasts').textContent.includes('Switched speaker');",
+        "return document.getElementById('toasts').textContent.includes('Switched microphone');",
     );
-    wait_until(
-        &format!("no new stream after switching to {other}"),
-        &|| {
-            let now = pulse.playing();
-            now.len() == 1 && now != before
-        },
-    );
+    wait_until("the headset's microphone is not open", &|| {
+        pulse.recording().len() == 1
+    });
+    wait_until("Bob does not hear the headset's microphone", &|| {
+        hears(&bob_heard, HEADSET_HZ)
+    });
     driver.press("\u{E00C}"); // Escape closes the menu
+    // The speaker was left to the system: when the system makes the
+    // headset its output (as desktops do when one is plugged in), the
+    // call's sound follows.
+    assert!(
+        pulse
+            .pactl(&["set-default-sink", "talkline_headset"])
+            .is_some()
+    );
+    driver.wait_for(
+        "the new default speaker not followed",
+        LONG,
+        &format!(
+            "return document.getElementById('toasts').textContent.includes('Now using {}, the system');",
+            pulse::HEADSET_SPEAKER
+        ),
+    );
+    wait_until("the call does not play on the headset", &|| {
+        playing_on("talkline_headset")
+    });
 
-    // The headset goes away: microphone and speaker at once.
-    pulse.stop();
+    // The headset is pulled out: its microphone and speaker at once.
+    pulse.unplug(headset);
+    let toasts = "return document.getElementById('toasts').textContent;";
     driver.wait_for(
         "the microphone's loss shown",
         LONG,
-        "return document.getElementById('toasts').textContent.includes('microphone stopped working');",
+        "return document.getElementById('toasts').textContent.includes('microphone stopped working; others cannot hear you until you choose a microphone');",
     );
+    // The headset's speaker is gone and the system's default is the
+    // built-in one again: whichever of the loss and the default's change
+    // the app sees first, it plays there.
     driver.wait_for(
         "the speaker's loss shown",
         LONG,
-        "return document.getElementById('toasts').textContent.includes('speaker stopped working');",
+        &format!(
+            "const t = document.getElementById('toasts').textContent; return t.includes('switched to {0}') || t.includes('Now using {0}');",
+            pulse::BUILT_IN_SPEAKER
+        ),
+    );
+    driver.wait_for(
+        "the unplugged headset not named",
+        LONG,
+        &format!(
+            "return document.getElementById('toasts').textContent.includes('{} disconnected');",
+            pulse::HEADSET_SPEAKER
+        ),
     );
     shot(&window, "9-headset-unplugged");
+    wait_until(
+        "the call does not play on the built-in speaker again",
+        &|| playing_on("talkline_test"),
+    );
     // And the call goes on: Bob's picture keeps moving, nobody left.
     let now = stamp_after(driver, &bob_tile, None, "Bob's picture is gone");
     stamp_after(
@@ -690,14 +760,65 @@ fn a_speaker_switched_and_unplugged_mid_call_leaves_the_call_going() {
             json!([])
         ),
         Value::from(false),
-        "the meeting closed"
+        "the meeting closed: {}",
+        driver.eval(toasts, json!([]))
     );
     assert!(
         !bob.output().iter().any(|l| l.contains("Winnie left")),
         "losing the headset left the meeting"
     );
+    // Nothing stands in for the lost microphone: Bob hears silence, not
+    // the test tone.
+    wait_until(
+        "Bob still hears Winnie after her microphone was lost",
+        &|| heard_now(&bob_heard).is_none(),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(heard_now(&bob_heard), None, "a stand-in microphone");
     drop(window);
     bob.stop();
+}
+
+/// The app's test tone, and the tone the headset's microphone hears in
+/// `devices_switched_and_unplugged_mid_call_leave_the_call_going`.
+const TEST_TONE_HZ: f64 = 440.0;
+const HEADSET_HZ: f64 = 880.0;
+
+/// Picks `value` in the select `css` as a user does: its change handler runs.
+fn choose(driver: &WebDriver, css: &str, value: &str) {
+    let chosen = driver.eval(
+        r#"
+        const s = document.querySelector(arguments[0]);
+        if (![...s.options].some(o => o.value === arguments[1])) {
+            return [...s.options].map(o => o.value).join(', ');
+        }
+        s.value = arguments[1];
+        s.dispatchEvent(new Event('change'));
+        return true;
+        "#,
+        json!([css, value]),
+    );
+    assert_eq!(chosen, Value::from(true), "{css} has no {value:?}");
+}
+
+/// The strongest tone in the last half second of a speaker recording
+/// still being written (its samples follow the 44-byte WAV header), or
+/// `None` for silence.
+fn heard_now(recording: &std::path::Path) -> Option<f64> {
+    let bytes = std::fs::read(recording).ok()?;
+    let samples: Vec<i16> = bytes
+        .get(44..)?
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let half_second = talkline_media::AUDIO_RATE_HZ as usize / 2;
+    talkline_media::analysis::dominant_frequency_hz(
+        &samples[samples.len().saturating_sub(half_second)..],
+    )
+}
+
+fn hears(recording: &std::path::Path, hz: f64) -> bool {
+    heard_now(recording).is_some_and(|heard| (heard - hz).abs() < 5.0)
 }
 
 /// Answers the just-in-time prompts on the pre-join, camera then

@@ -114,6 +114,7 @@ export type AppEvent =
   | { type: "quality"; level: "good" | "fair" | "poor"; detail: string }
   | { type: "call_ended"; error: { kind: string; message: string } | null }
   | { type: "device_changed"; kind: DeviceKind; message: string }
+  | { type: "devices_changed"; devices: DeviceList; message: string | null }
   | { type: "self_muted"; audioMuted: boolean; videoMuted: boolean }
   | { type: "qr_scanned"; meeting: ScannedMeeting }
   | { type: "qr_refused"; message: string };

@@ -195,15 +195,21 @@ $("policy-decline").onclick = async () => {
 
 // ---------- devices ----------
 
-function fillSelect(select: HTMLSelectElement, devices: Device[], chosen: string | null, allowNone: boolean): void {
+/** A picker's value for "whatever the system's default is": the call
+ * follows it when it changes (a headset plugged in, say). */
+const SYSTEM_DEFAULT = "";
+
+function fillSelect(select: HTMLSelectElement, devices: Device[], chosen: string | null, allowNone: boolean, followsSystem = false): void {
   select.replaceChildren();
+  const current = devices.find((d) => d.isDefault);
+  if (followsSystem && current) select.append(new Option(`System default (${current.label})`, SYSTEM_DEFAULT));
   for (const d of devices) {
-    select.append(new Option(d.label + (d.isDefault ? " (default)" : ""), d.id));
+    select.append(new Option(d.label + (d.isDefault && !followsSystem ? " (default)" : ""), d.id));
   }
   // The core lists "No output" itself where nothing else plays; one
   // "none" entry is enough.
   if (allowNone && !devices.some((d) => d.id === "none")) select.append(new Option("No output", "none"));
-  const fallback = devices.find((d) => d.isDefault)?.id ?? devices[0]?.id ?? "none";
+  const fallback = followsSystem && current ? SYSTEM_DEFAULT : current?.id ?? devices[0]?.id ?? "none";
   select.value = chosen && [...select.options].some((o) => o.value === chosen) ? chosen : fallback;
 }
 
@@ -213,8 +219,24 @@ async function refreshDevices(): Promise<void> {
 
 function fillDevicePickers(ids: [string, string, string], chosen: Settings): void {
   fillSelect($<HTMLSelectElement>(ids[0]), state.devices.cameras, chosen.camera, false);
-  fillSelect($<HTMLSelectElement>(ids[1]), state.devices.microphones, chosen.microphone, false);
-  fillSelect($<HTMLSelectElement>(ids[2]), state.devices.speakers, chosen.speaker, true);
+  fillSelect($<HTMLSelectElement>(ids[1]), state.devices.microphones, chosen.microphone, false, true);
+  fillSelect($<HTMLSelectElement>(ids[2]), state.devices.speakers, chosen.speaker, true, true);
+}
+
+const PICKERS: [string, string, string][] = [
+  ["camera-select", "mic-select", "speaker-select"],
+  ["meeting-camera", "meeting-mic", "meeting-speaker"],
+  ["settings-camera", "settings-mic", "settings-speaker"],
+];
+
+/** Devices came or went: every picker lists what is there now and keeps
+ * what it shows, unless that is gone. */
+function devicesChanged(devices: DeviceList): void {
+  state.devices = devices;
+  for (const ids of PICKERS) {
+    const [camera, microphone, speaker] = ids.map((id) => $<HTMLSelectElement>(id).value);
+    fillDevicePickers(ids, { ...state.settings, camera, microphone, speaker });
+  }
 }
 
 // ---------- home ----------
@@ -772,6 +794,10 @@ function onEvent(event: AppEvent): void {
     }
     case "device_changed":
       toast(event.message, "warn");
+      break;
+    case "devices_changed":
+      devicesChanged(event.devices);
+      if (event.message) toast(event.message);
       break;
     case "self_muted":
       state.audioMuted = event.audioMuted;

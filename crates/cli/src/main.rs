@@ -27,9 +27,9 @@ use talkline_media::effects::{
     EffectedSource, EffectsControl, builtin_background, load_background,
 };
 
-/// The WebRTC stack reports recoverable protocol noise as warnings.
-const QUIET_LOGS: &str =
-    "warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,rtc_srtp=error,webrtc=error";
+/// The WebRTC stack reports recoverable protocol noise as warnings, and
+/// the PulseAudio client calls a normal disconnect an error.
+const QUIET_LOGS: &str = "warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,rtc_srtp=error,webrtc=error,pulseaudio::client::reactor=off";
 
 /// The server a bare meeting ID joins when none is given.
 const DEFAULT_SERVER: &str = "ws://127.0.0.1:8188";

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use talkline_media::devices::DeviceKind;
 use talkline_media::display::Tiles;
-use talkline_meeting::{CallCommand, CallEvent, CallHandle, CallState};
+use talkline_meeting::{CallEvent, CallHandle, CallState};
 use tokio::sync::mpsc;
 
+use crate::device_watch::DeviceWatch;
 use crate::error::AppError;
 use crate::events::{AppEvent, ErrorView, EventSink, ParticipantView};
+use crate::fallback::Fallback;
 use crate::quality::{QualitySample, assess};
 
 const LEVELS_EVERY: Duration = Duration::from_millis(100);
@@ -24,6 +26,7 @@ pub struct ActiveCall {
     pub audio_muted: bool,
     pub video_muted: bool,
     monitor: tokio::task::JoinHandle<()>,
+    device_watch: tokio::task::JoinHandle<()>,
 }
 
 pub fn state_name(state: CallState) -> &'static str {
@@ -35,13 +38,6 @@ pub fn state_name(state: CallState) -> &'static str {
     }
 }
 
-/// What happens when a device goes away mid-call: the core picks a
-/// replacement (the system default, else the test source) or, for the
-/// speaker, stays silent, and tells the user which.
-pub trait DeviceFallback: Send + Sync {
-    fn replace(&self, kind: DeviceKind) -> (Option<CallCommand>, String);
-}
-
 impl ActiveCall {
     pub fn start(
         mut handle: CallHandle,
@@ -49,11 +45,13 @@ impl ActiveCall {
         muted: (bool, bool),
         sink: Arc<dyn EventSink>,
         tiles: Arc<Tiles>,
-        fallback: Arc<dyn DeviceFallback>,
+        fallback: Arc<Fallback>,
         ended: mpsc::UnboundedSender<()>,
     ) -> Self {
         let events = std::mem::replace(&mut handle.events, mpsc::unbounded_channel().1);
         let commands = handle.commands();
+        let device_watch =
+            DeviceWatch::new(Arc::clone(&fallback)).spawn(handle.commands(), Arc::clone(&sink));
         let stats = Arc::clone(&handle.stats);
         let monitor = tokio::spawn(async move {
             let mut events = events;
@@ -83,7 +81,11 @@ impl ActiveCall {
                             sink.emit(AppEvent::ParticipantLeft { id: p.id });
                         }
                         Some(CallEvent::DeviceLost(kind)) => {
-                            let (command, message) = fallback.replace(kind);
+                            // Lists and opens devices: off the runtime's threads.
+                            let fallback = Arc::clone(&fallback);
+                            let Ok((command, message)) = tokio::task::spawn_blocking(move || fallback.replace(kind)).await else {
+                                continue;
+                            };
                             if let Some(c) = command {
                                 let _ = commands.send(c);
                             }
@@ -130,10 +132,12 @@ impl ActiveCall {
             audio_muted: muted.0,
             video_muted: muted.1,
             monitor,
+            device_watch,
         }
     }
 
     pub async fn leave(self) {
+        self.device_watch.abort();
         self.handle.leave().await;
         // The monitor ends with the call's Ended event; bounded in case it
         // was already gone.

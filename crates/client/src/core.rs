@@ -15,11 +15,12 @@ use talkline_privacy::{Capability, ConsentLedger, PermissionRegistry, PrivacyPol
 use talkline_store::{KeyVault, Store};
 use tokio::sync::mpsc;
 
-use crate::call::{ActiveCall, DeviceFallback, kind_name};
+use crate::call::ActiveCall;
 use crate::devices::{self, DeviceList};
 use crate::effects::LiveEffects;
 use crate::error::AppError;
 use crate::events::{AppEvent, EventSink};
+use crate::fallback::{DevicesInUse, Fallback};
 use crate::logs::LogFiles;
 use crate::preview::Preview;
 use crate::scan::ScanWorker;
@@ -172,10 +173,8 @@ pub struct AppCore {
     /// The QR scan worker while the scan screen looks for a code.
     pub(crate) scan: Mutex<Option<ScanWorker>>,
     call: tokio::sync::Mutex<Option<ActiveCall>>,
-    /// The output the call plays through (a resolved device id), kept up to
-    /// date by switches and fallbacks: a lost output is only retried on
-    /// the default if the default is not what was lost.
-    speaker_in_use: Arc<Mutex<String>>,
+    /// The devices the call uses, for the fallback when one is lost.
+    in_use: Arc<Mutex<DevicesInUse>>,
     /// Serialises joins so a double click cannot join twice.
     joining: tokio::sync::Mutex<()>,
     preview_levels: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -189,6 +188,11 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A device setting: stored as "" when the user left it to the system.
 fn chosen(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
+}
+
+/// A device choice of "the system's default", which follows it.
+fn left_to_the_system(choice: Option<&str>) -> bool {
+    choice.is_none_or(str::is_empty)
 }
 
 pub(crate) fn now_unix() -> i64 {
@@ -220,7 +224,7 @@ impl AppCore {
             preview: Mutex::new(None),
             scan: Mutex::new(None),
             call: tokio::sync::Mutex::new(None),
-            speaker_in_use: Arc::new(Mutex::new(String::new())),
+            in_use: Arc::new(Mutex::new(DevicesInUse::default())),
             joining: tokio::sync::Mutex::new(()),
             preview_levels: Mutex::new(None),
             exit_hook: Mutex::new(None),
@@ -423,7 +427,7 @@ impl AppCore {
         &self,
         choice: Option<&str>,
     ) -> Result<Option<Box<dyn talkline_media::VideoSource>>, AppError> {
-        let id = devices::camera_id(choice.filter(|c| !c.is_empty()));
+        let id = devices::resolved(DeviceKind::Camera, choice);
         if id == "none" {
             return Ok(None);
         }
@@ -451,7 +455,7 @@ impl AppCore {
         &self,
         choice: Option<&str>,
     ) -> Result<Option<Box<dyn talkline_media::AudioSource>>, AppError> {
-        let id = devices::microphone_id(choice.filter(|c| !c.is_empty()));
+        let id = devices::resolved(DeviceKind::Microphone, choice);
         if id == "none" {
             return Ok(None);
         }
@@ -525,14 +529,26 @@ impl AppCore {
         // The preview holds the devices the call is about to open.
         self.stop_preview();
         self.load_effects();
-        let video = self.open_camera(request.camera.as_deref())?;
-        let audio = self.open_microphone(request.microphone.as_deref())?;
-        let speaker = devices::speaker_id(request.speaker.as_deref().filter(|s| !s.is_empty()));
+        let camera = devices::resolved(DeviceKind::Camera, request.camera.as_deref());
+        let microphone = devices::resolved(DeviceKind::Microphone, request.microphone.as_deref());
+        let speaker = devices::resolved(DeviceKind::Speaker, request.speaker.as_deref());
+        let video = self.open_camera(Some(&camera))?;
+        let audio = self.open_microphone(Some(&microphone))?;
         let audio_out = devices::open_speaker(&speaker).unwrap_or_else(|e| {
             log::warn!("no audio output: {e}");
             None
         });
-        *lock(&self.speaker_in_use) = speaker;
+        {
+            let mut in_use = DevicesInUse::default();
+            for (kind, id, choice) in [
+                (DeviceKind::Camera, camera, &request.camera),
+                (DeviceKind::Microphone, microphone, &request.microphone),
+                (DeviceKind::Speaker, speaker, &request.speaker),
+            ] {
+                in_use.choose(kind, id, left_to_the_system(choice.as_deref()));
+            }
+            *lock(&self.in_use) = in_use;
+        }
         let server = link.server_or(&self.config.default_server).clone();
         let room = link.room;
         let handle = talkline_meeting::join(CallConfig {
@@ -556,17 +572,18 @@ impl AppCore {
             .map_err(|e| log::warn!("meeting history not saved: {e}"))
             .ok();
         let (ended_tx, mut ended_rx) = mpsc::unbounded_channel();
+        let fallback = Arc::new(Fallback {
+            in_use: Arc::clone(&self.in_use),
+            effects: Arc::clone(&self.effects),
+            system_default: devices::system_default,
+        });
         let active = ActiveCall::start(
             handle,
             meeting_row,
             (request.audio_muted, request.video_muted),
             self.sink(),
             Arc::clone(&self.tiles),
-            Arc::new(Fallback {
-                speaker: Arc::clone(&self.speaker_in_use),
-                reopened_speaker: AtomicBool::new(false),
-                effects: Arc::clone(&self.effects),
-            }),
+            fallback,
             ended_tx,
         );
         *self.call.lock().await = Some(active);
@@ -634,37 +651,34 @@ impl AppCore {
 
     /// Switches a device in the running call without renegotiating.
     pub async fn switch_device(&self, kind: &str, id: Option<&str>) -> Result<(), AppError> {
-        let mut switched_speaker = None;
+        let (kind, id) = match kind {
+            "camera" => (DeviceKind::Camera, id),
+            "microphone" => (DeviceKind::Microphone, id),
+            "speaker" => (DeviceKind::Speaker, id),
+            other => return Err(AppError::Invalid(format!("unknown device kind {other:?}"))),
+        };
+        let follows = left_to_the_system(id);
+        let id = devices::resolved(kind, id);
         let command = match kind {
-            "camera" => match self.open_camera(id)? {
+            DeviceKind::Camera => match self.open_camera(Some(&id))? {
                 Some(source) => CallCommand::ReplaceVideoSource(source),
                 None => CallCommand::SetVideoMuted(true),
             },
-            "microphone" => match self.open_microphone(id)? {
+            DeviceKind::Microphone => match self.open_microphone(Some(&id))? {
                 Some(source) => CallCommand::ReplaceAudioSource(source),
                 None => CallCommand::SetAudioMuted(true),
             },
-            "speaker" => {
-                let id = devices::speaker_id(id.filter(|s| !s.is_empty()));
-                let command = match devices::open_speaker(&id)? {
-                    Some(sink) => CallCommand::ReplaceAudioOutput(sink),
-                    None => {
-                        CallCommand::ReplaceAudioOutput(Box::new(talkline_media::sink::Discard))
-                    }
-                };
-                switched_speaker = Some(id);
-                command
-            }
-            other => return Err(AppError::Invalid(format!("unknown device kind {other:?}"))),
+            DeviceKind::Speaker => match devices::open_speaker(&id)? {
+                Some(sink) => CallCommand::ReplaceAudioOutput(sink),
+                None => CallCommand::ReplaceAudioOutput(Box::new(talkline_media::sink::Discard)),
+            },
         };
         let guard = self.call.lock().await;
         let call = guard
             .as_ref()
             .ok_or_else(|| AppError::State("not in a meeting".into()))?;
         call.handle.command(command);
-        if let Some(id) = switched_speaker {
-            *lock(&self.speaker_in_use) = id;
-        }
+        lock(&self.in_use).choose(kind, id, follows);
         Ok(())
     }
 
@@ -734,162 +748,5 @@ impl AppCore {
     pub async fn shutdown(&self) {
         self.stop_preview();
         self.finish_call().await;
-    }
-}
-
-struct Fallback {
-    /// Shared with the core, which updates it on a switch.
-    speaker: Arc<Mutex<String>>,
-    reopened_speaker: AtomicBool,
-    effects: Arc<LiveEffects>,
-}
-
-impl DeviceFallback for Fallback {
-    fn replace(&self, kind: DeviceKind) -> (Option<CallCommand>, String) {
-        let what = kind_name(kind);
-        let unplugged = format!("Your {what} stopped working");
-        match kind {
-            DeviceKind::Camera => {
-                let id = devices::camera_id(None);
-                // The test pattern stands in for a camera on a machine
-                // without one; sent in place of a lost camera it would
-                // show everyone a test card. Nothing is sent instead.
-                if id == devices::TEST_CAMERA {
-                    return (
-                        None,
-                        format!("{unplugged}; others see no video until you choose a camera"),
-                    );
-                }
-                match devices::open_camera(&id).and_then(|c| self.effects.wrap(c)) {
-                    Ok(source) => (
-                        Some(CallCommand::ReplaceVideoSource(source)),
-                        format!(
-                            "{unplugged}; switched to {}",
-                            label_of(&devices::list().cameras, &id)
-                        ),
-                    ),
-                    Err(e) => (None, format!("{unplugged}; no other camera: {e}")),
-                }
-            }
-            DeviceKind::Microphone => {
-                let id = devices::microphone_id(None);
-                // Likewise, nobody wants to hear the test tone.
-                if id == devices::TEST_MICROPHONE {
-                    return (
-                        None,
-                        format!(
-                            "{unplugged}; others cannot hear you until you choose a microphone"
-                        ),
-                    );
-                }
-                match devices::open_microphone(&id) {
-                    Ok(source) => (
-                        Some(CallCommand::ReplaceAudioSource(source)),
-                        format!(
-                            "{unplugged}; switched to {}",
-                            label_of(&devices::list().microphones, &id)
-                        ),
-                    ),
-                    Err(e) => (None, format!("{unplugged}; no other microphone: {e}")),
-                }
-            }
-            DeviceKind::Speaker => {
-                let id = devices::speaker_id(None);
-                if id == *lock(&self.speaker) {
-                    // The default is what failed. A stream the system
-                    // invalidated, or a sound server that restarted, opens
-                    // again on the same device: try that once per call, not
-                    // every time a dead device stalls.
-                    if !self.reopened_speaker.swap(true, Ordering::Relaxed) {
-                        if let Ok(Some(sink)) = devices::open_speaker(&id) {
-                            return (
-                                Some(CallCommand::ReplaceAudioOutput(sink)),
-                                format!("{unplugged}; reopened it"),
-                            );
-                        }
-                    }
-                    return (None, format!("{unplugged}; choose another output"));
-                }
-                match devices::open_speaker(&id) {
-                    Ok(Some(sink)) => {
-                        let label = label_of(&devices::list().speakers, &id);
-                        *lock(&self.speaker) = id;
-                        (
-                            Some(CallCommand::ReplaceAudioOutput(sink)),
-                            format!("{unplugged}; switched to {label}"),
-                        )
-                    }
-                    _ => (
-                        None,
-                        format!("{unplugged}; others cannot be heard until you choose an output"),
-                    ),
-                }
-            }
-        }
-    }
-}
-
-fn label_of(list: &[devices::Device], id: &str) -> String {
-    list.iter()
-        .find(|d| d.id == id)
-        .map_or_else(|| id.to_string(), |d| d.label.clone())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_lost_camera_or_microphone_is_never_replaced_by_the_test_pattern_or_tone() {
-        let fallback = Fallback {
-            speaker: Arc::new(Mutex::new(devices::NO_SPEAKER.into())),
-            reopened_speaker: AtomicBool::new(false),
-            effects: Arc::new(LiveEffects::default()),
-        };
-        for (kind, test_device) in [
-            (
-                DeviceKind::Camera,
-                devices::camera_id(None) == devices::TEST_CAMERA,
-            ),
-            (
-                DeviceKind::Microphone,
-                devices::microphone_id(None) == devices::TEST_MICROPHONE,
-            ),
-        ] {
-            let (command, message) = fallback.replace(kind);
-            assert!(message.contains("stopped working"), "{message}");
-            if test_device {
-                assert!(
-                    command.is_none(),
-                    "{kind:?} replaced by a test source: {message}"
-                );
-                assert!(message.contains("until you choose"), "{message}");
-            }
-        }
-    }
-
-    #[test]
-    fn a_lost_speaker_falls_back_to_the_default_unless_the_default_was_lost() {
-        let default = devices::speaker_id(None);
-        let machine_has_output = default != devices::NO_SPEAKER;
-        let in_use = Arc::new(Mutex::new(default));
-        let fallback = Fallback {
-            speaker: Arc::clone(&in_use),
-            reopened_speaker: AtomicBool::new(false),
-            effects: Arc::new(LiveEffects::default()),
-        };
-        // The default is what was lost: reopened once where there is one...
-        let (command, message) = fallback.replace(DeviceKind::Speaker);
-        assert_eq!(command.is_some(), machine_has_output, "{message}");
-        // ...and not again: a device that keeps failing is the user's to change.
-        let (command, message) = fallback.replace(DeviceKind::Speaker);
-        assert!(command.is_none(), "{message}");
-        assert!(message.contains("choose another output"), "{message}");
-        // Switched to another output mid-call, and that one is lost: the
-        // default is worth a try (it is not what just failed).
-        *lock(&in_use) = "speaker:7".into();
-        let (command, message) = fallback.replace(DeviceKind::Speaker);
-        assert!(!message.contains("choose another output"), "{message}");
-        assert_eq!(command.is_some(), machine_has_output, "{message}");
     }
 }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use talkline_media::audio_device::{MicSource, SpeakerSink};
 use talkline_media::camera::CameraSource;
-use talkline_media::devices::{self, DeviceInfo, DeviceKey};
+use talkline_media::devices::{self, DeviceInfo, DeviceKey, DeviceKind};
 use talkline_media::sink::AudioSink;
 use talkline_media::source::PatternSource;
 use talkline_media::tone::ToneSource;
@@ -80,19 +80,20 @@ fn with_fallback(mut list: Vec<Device>, id: &str, label: &str) -> Vec<Device> {
     list
 }
 
-pub fn list() -> DeviceList {
-    DeviceList {
-        cameras: with_fallback(
+/// What a picker of `kind` offers: the system's devices, then the stand-in.
+pub fn listed(kind: DeviceKind) -> Vec<Device> {
+    match kind {
+        DeviceKind::Camera => with_fallback(
             real("camera", devices::cameras()),
             TEST_CAMERA,
             "Test pattern",
         ),
-        microphones: with_fallback(
+        DeviceKind::Microphone => with_fallback(
             real("mic", devices::microphones()),
             TEST_MICROPHONE,
             "Test tone",
         ),
-        speakers: with_fallback(
+        DeviceKind::Speaker => with_fallback(
             real("speaker", devices::speakers()),
             NO_SPEAKER,
             "No output",
@@ -100,29 +101,65 @@ pub fn list() -> DeviceList {
     }
 }
 
-/// The device a missing choice means: the system default, else the fallback.
-fn resolve(choice: Option<&str>, list: &[Device]) -> String {
-    match choice {
-        Some(id) => id.to_string(),
-        None => list
-            .iter()
-            .find(|d| d.is_default)
-            .or(list.last())
-            .map_or_else(String::new, |d| d.id.clone()),
+pub fn list() -> DeviceList {
+    DeviceList {
+        cameras: listed(DeviceKind::Camera),
+        microphones: listed(DeviceKind::Microphone),
+        speakers: listed(DeviceKind::Speaker),
     }
 }
 
-/// Which camera a choice names, without opening it.
-pub fn camera_id(choice: Option<&str>) -> String {
-    resolve(choice, &list().cameras)
+/// The device a choice means: the one chosen, or for none (or "", a
+/// setting left to the system) the system default, else the stand-in.
+/// The system is only asked when there is no choice: listing audio
+/// devices takes a noticeable time.
+pub fn resolved(kind: DeviceKind, choice: Option<&str>) -> String {
+    match choice.filter(|c| !c.is_empty()) {
+        Some(id) => id.to_string(),
+        None => {
+            let list = listed(kind);
+            list.iter()
+                .find(|d| d.is_default)
+                .or(list.last())
+                .map_or_else(String::new, |d| d.id.clone())
+        }
+    }
 }
 
-pub fn microphone_id(choice: Option<&str>) -> String {
-    resolve(choice, &list().microphones)
+/// The system's own default device of `kind`, if it has one. Never a
+/// stand-in: the test pattern, the test tone and "no output" keep the app
+/// usable without devices, but sent or chosen in place of a lost device
+/// they would show everyone a test card or play them a tone.
+pub fn system_default(kind: DeviceKind) -> Option<String> {
+    real_default(&listed(kind)).map(|d| d.id.clone())
 }
 
-pub fn speaker_id(choice: Option<&str>) -> String {
-    resolve(choice, &list().speakers)
+/// The system's own default in a picker's list (see `system_default`).
+pub fn real_default(list: &[Device]) -> Option<&Device> {
+    list.iter().find(|d| d.is_default && !is_stand_in(&d.id))
+}
+
+/// Whether `id` is one of the stand-ins every picker offers.
+pub fn is_stand_in(id: &str) -> bool {
+    [TEST_CAMERA, TEST_MICROPHONE, NO_SPEAKER].contains(&id)
+}
+
+impl DeviceList {
+    pub fn of(&self, kind: DeviceKind) -> &[Device] {
+        match kind {
+            DeviceKind::Camera => &self.cameras,
+            DeviceKind::Microphone => &self.microphones,
+            DeviceKind::Speaker => &self.speakers,
+        }
+    }
+}
+
+/// What the user knows a device as; its id if it is not listed now.
+pub fn label(kind: DeviceKind, id: &str) -> String {
+    listed(kind)
+        .into_iter()
+        .find(|d| d.id == id)
+        .map_or_else(|| id.to_string(), |d| d.label)
 }
 
 pub fn open_camera(id: &str) -> Result<Box<dyn VideoSource>, AppError> {

@@ -73,6 +73,12 @@ pub enum AppEvent {
         kind: &'static str,
         message: String,
     },
+    /// Devices were plugged in or out: the pickers' lists now, and what
+    /// came and went (`None` when only the system's default changed).
+    DevicesChanged {
+        devices: crate::devices::DeviceList,
+        message: Option<String>,
+    },
     SelfMuted {
         audio_muted: bool,
         video_muted: bool,

@@ -5,10 +5,12 @@
 
 mod call;
 pub mod core;
+mod device_watch;
 pub mod devices;
 pub mod effects;
 pub mod error;
 pub mod events;
+mod fallback;
 mod ics;
 pub mod logs;
 mod os_settings;

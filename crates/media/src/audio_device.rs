@@ -19,8 +19,14 @@ use crate::source::AudioSource;
 
 /// Two seconds of slack between a device and its consumer.
 const RING_SAMPLES: usize = AUDIO_RATE_HZ as usize * 2;
-/// The first capture callback can take ~1.5 s after the stream starts.
+/// The first capture callback can take ~1.5 s after the stream starts, and
+/// a device's first moments can stall as long: a Bluetooth headset takes
+/// seconds to start streaming, a PulseAudio null sink renders its first
+/// two-second block before it heeds a stream's low latency.
 const FIRST_AUDIO_TIMEOUT: Duration = Duration::from_secs(5);
+/// A speaker has started once it asked for this much audio (200 ms); only
+/// then does `STALL_TIMEOUT` apply.
+const STARTED_FRAMES: u64 = AUDIO_RATE_HZ as u64 / 5;
 /// A live stream that goes quiet this long has lost its device.
 const STALL_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -66,8 +72,24 @@ fn config_48k(device: &cpal::Device, input: bool) -> Result<cpal::StreamConfig> 
     Ok(cpal::StreamConfig {
         channels: default.channels().max(1),
         sample_rate: AUDIO_RATE_HZ,
-        buffer_size: cpal::BufferSize::Default,
+        buffer_size: buffer_size(device),
     })
+}
+
+/// ALSA's and the other hosts' own choice is a few periods of some 10 ms.
+/// PulseAudio's, asked for nothing, is a two-second playback buffer: all
+/// of it would be delay. 20 ms periods (40 ms in all for playback) leave
+/// room for a busy machine.
+fn buffer_size(device: &cpal::Device) -> cpal::BufferSize {
+    #[cfg(target_os = "linux")]
+    if device
+        .id()
+        .is_ok_and(|id| id.host() == cpal::HostId::PulseAudio)
+    {
+        return cpal::BufferSize::Fixed(AUDIO_RATE_HZ / 50);
+    }
+    let _ = device;
+    cpal::BufferSize::Default
 }
 
 /// A cpal stream running on a thread of its own (streams are not `Send` on
@@ -264,12 +286,12 @@ pub struct SpeakerSink {
     _stream: StreamThread,
     underruns: Arc<AtomicU64>,
     health: Arc<StreamHealth>,
-    /// Device callbacks so far: a device that went away without an error
-    /// simply stops asking for audio.
-    callbacks: Arc<AtomicU64>,
-    /// The callback count last seen by `check`, and when it last moved.
+    /// Frames the device asked for so far: a device that went away
+    /// without an error simply stops asking for audio.
+    frames_asked: Arc<AtomicU64>,
+    /// The count last seen by `check`, and when it last moved.
     progress: (u64, Instant),
-    played_any: bool,
+    started: bool,
 }
 
 impl SpeakerSink {
@@ -282,8 +304,8 @@ impl SpeakerSink {
         let underruns_cb = Arc::clone(&underruns);
         let health = StreamHealth::new("speaker");
         let health_error = Arc::clone(&health);
-        let callbacks = Arc::new(AtomicU64::new(0));
-        let callbacks_cb = Arc::clone(&callbacks);
+        let frames_asked = Arc::new(AtomicU64::new(0));
+        let frames_asked_cb = Arc::clone(&frames_asked);
         let stream = StreamThread::spawn("talkline-speaker", move || {
             let channels = config.channels as usize;
             let mut consumer: RingConsumer = consumer;
@@ -292,7 +314,8 @@ impl SpeakerSink {
                 .build_output_stream::<f32, _, _>(
                     config,
                     move |data: &mut [f32], _| {
-                        callbacks_cb.fetch_add(1, Ordering::Relaxed);
+                        frames_asked_cb
+                            .fetch_add((data.len() / channels) as u64, Ordering::Relaxed);
                         for chunk in data.chunks_mut(mono.len() * channels) {
                             let frames = chunk.len() / channels;
                             let got = consumer.pop(&mut mono[..frames]);
@@ -316,15 +339,15 @@ impl SpeakerSink {
             _stream: stream,
             underruns,
             health,
-            callbacks,
+            frames_asked,
             progress: (0, Instant::now()),
-            played_any: false,
+            started: false,
         })
     }
 
     /// Whether the device is still there: it reported no error, and it kept
-    /// asking for audio (within `FIRST_AUDIO_TIMEOUT` of opening, then
-    /// `STALL_TIMEOUT`). Called by whoever feeds it, never by the device.
+    /// asking for audio (within `FIRST_AUDIO_TIMEOUT` until it has started,
+    /// then `STALL_TIMEOUT`). Called by whoever feeds it, never by the device.
     pub fn check(&mut self) -> Result<()> {
         if self.health.failed() {
             return Err(MediaError::AudioDevice(
@@ -332,13 +355,13 @@ impl SpeakerSink {
             ));
         }
         let now = Instant::now();
-        let count = self.callbacks.load(Ordering::Relaxed);
+        let count = self.frames_asked.load(Ordering::Relaxed);
         if count != self.progress.0 {
-            self.played_any |= count > 0;
+            self.started |= count >= STARTED_FRAMES;
             self.progress = (count, now);
             return Ok(());
         }
-        let timeout = if self.played_any {
+        let timeout = if self.started {
             STALL_TIMEOUT
         } else {
             FIRST_AUDIO_TIMEOUT

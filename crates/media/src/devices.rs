@@ -155,12 +155,25 @@ fn list(input: bool) -> Result<Vec<DeviceInfo>, crate::MediaError> {
     Ok(with_keys(
         devices
             .enumerate()
+            .filter(|(_, d)| d.id().map_or(true, |id| !is_pseudo_device(&id, input)))
             .map(|(index, d)| {
                 let is_default = d.id().ok().is_some_and(|id| Some(id) == default);
                 (index, d.to_string(), is_default)
             })
             .collect(),
     ))
+}
+
+/// Devices no one would pick: a PulseAudio (or PipeWire) monitor, which
+/// records what a speaker plays, offered as a microphone it would send the
+/// whole meeting back to everyone; and ALSA's `null`, which discards what
+/// it plays and records silence.
+fn is_pseudo_device(id: &cpal::DeviceId, input: bool) -> bool {
+    match id.host().name() {
+        "PulseAudio" | "PipeWire" => input && id.id().ends_with(".monitor"),
+        "ALSA" => id.id() == "null",
+        _ => false,
+    }
 }
 
 pub fn microphones() -> Result<Vec<DeviceInfo>, crate::MediaError> {

@@ -37,6 +37,23 @@ pub trait AudioSource: Send {
     fn is_live(&self) -> bool;
 }
 
+/// A microphone that hears nothing: what a call sends while there is no
+/// microphone to use. Silence, not a gap, so the stream goes on and a
+/// microphone chosen later simply replaces it.
+#[derive(Debug, Default)]
+pub struct Silence;
+
+impl AudioSource for Silence {
+    fn read(&mut self, frame: &mut AudioFrame) -> Result<()> {
+        frame.samples.fill(0);
+        Ok(())
+    }
+
+    fn is_live(&self) -> bool {
+        false
+    }
+}
+
 /// The moving test pattern, stamped with the wall clock.
 #[derive(Debug)]
 pub struct PatternSource {

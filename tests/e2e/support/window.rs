@@ -83,9 +83,12 @@ fn start_xvfb(dir: &Path) -> (Killed, String) {
             .expect("Xvfb (package xvfb)");
         let mut xvfb = Killed(child);
         let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+        let screen = dir.join("Xvfb_screen0");
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if socket.exists() {
+            // A killed server leaves its socket behind: the screen file,
+            // in this test's own folder, says that this one is up.
+            if socket.exists() && screen.exists() {
                 return (xvfb, format!(":{n}"));
             }
             if let Ok(Some(_)) = xvfb.0.try_wait() {

@@ -94,6 +94,88 @@ impl Pulse {
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// Plugs in a headset: a speaker and a microphone that hears a
+    /// steady tone of `hz` (a voice another participant can recognise).
+    /// The server makes its microphone the default, as desktops do with a
+    /// newly plugged one; its speaker is one more output.
+    ///
+    /// The microphone records the headset's own speaker, where the tone
+    /// plays (and anything else played there). A generated source would do
+    /// without that, but module-sine-source stalls once a client asks for
+    /// low latency, as calls do.
+    pub fn plug_headset(&self, hz: u32) -> Headset {
+        let load = |args: &[&str]| {
+            let index = self.pactl(args).unwrap_or_default().trim().to_string();
+            assert!(!index.is_empty(), "pactl {args:?}");
+            index
+        };
+        let speaker = load(&[
+            "load-module",
+            "module-null-sink",
+            "sink_name=talkline_headset",
+            &format!("sink_properties='device.description=\"{HEADSET_SPEAKER}\"'"),
+        ]);
+        let tone = load(&[
+            "load-module",
+            "module-sine",
+            "sink=talkline_headset",
+            &format!("frequency={hz}"),
+        ]);
+        let microphone = load(&[
+            "load-module",
+            "module-remap-source",
+            "master=talkline_headset.monitor",
+            "source_name=talkline_headset_mic",
+            &format!("source_properties='device.description=\"{HEADSET_MICROPHONE}\"'"),
+        ]);
+        assert!(
+            self.pactl(&["set-default-source", "talkline_headset_mic"])
+                .is_some()
+        );
+        Headset {
+            modules: [microphone, tone, speaker],
+        }
+    }
+
+    /// Pulls the headset out: its speaker and microphone vanish while the
+    /// server, and every other device, stays.
+    pub fn unplug(&self, headset: Headset) {
+        for module in &headset.modules {
+            assert!(
+                self.pactl(&["unload-module", module]).is_some(),
+                "unplug module {module}"
+            );
+        }
+    }
+
+    /// The sink each stream playing now plays into, by sink name.
+    pub fn playing_on(&self) -> Vec<String> {
+        let sinks = self.pactl(&["list", "short", "sinks"]).unwrap_or_default();
+        let name_of = |index: &str| {
+            sinks
+                .lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>())
+                .find(|cols| cols.first() == Some(&index))
+                .and_then(|cols| cols.get(1).map(|n| n.to_string()))
+                .unwrap_or_else(|| format!("sink #{index}"))
+        };
+        self.clients_streams("sink-inputs")
+            .iter()
+            .filter_map(|l| l.split_whitespace().nth(1).map(name_of))
+            .collect()
+    }
+
+    /// `pactl list short WHAT` of programs' own streams, not the server's
+    /// (a headset's tone, its microphone reading its speaker).
+    fn clients_streams(&self, what: &str) -> Vec<String> {
+        self.pactl(&["list", "short", what])
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.split_whitespace().nth(3) == Some("protocol-native.c"))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The streams playing into the server now (`pactl list short
     /// sink-inputs`: one line each, its index first).
     pub fn playing(&self) -> Vec<String> {
@@ -106,9 +188,8 @@ impl Pulse {
     }
 
     fn listed(&self, what: &str) -> Vec<String> {
-        self.pactl(&["list", "short", what])
-            .unwrap_or_default()
-            .lines()
+        self.clients_streams(what)
+            .iter()
             .filter_map(|l| l.split_whitespace().next().map(str::to_string))
             .collect()
     }
@@ -119,6 +200,18 @@ impl Pulse {
         let _ = self.pactl(&["exit"]);
     }
 }
+
+/// What `Pulse::plug_headset` loaded, to unplug.
+pub struct Headset {
+    /// Unloaded in this order: what uses a device before the device.
+    modules: [String; 3],
+}
+
+/// The names the system gives the headset's devices, as pickers show them.
+pub const HEADSET_SPEAKER: &str = "Test Headset";
+pub const HEADSET_MICROPHONE: &str = "Test Headset Microphone";
+/// The null sink every server here starts with.
+pub const BUILT_IN_SPEAKER: &str = "Null Output";
 
 impl Drop for Pulse {
     fn drop(&mut self) {
