@@ -604,7 +604,6 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
     std::fs::create_dir_all(&client_conf).expect("pulse client config folder");
     std::fs::write(client_conf.join("client.conf"), "autospawn = no\n").expect("client.conf");
     let pulse = pulse::Pulse::start_in(&window.home);
-    let headset = pulse.plug_headset(HEADSET_HZ as u32);
     let driver = &window.driver;
 
     driver.wait_visible("#screen-policy", LONG);
@@ -615,15 +614,41 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
     driver.click("#home-join");
     driver.wait_visible("#screen-prejoin", LONG);
     allow_camera_and_microphone(driver);
-    // The pickers list the system's own devices by their names, and "the
-    // system's default", chosen; never a monitor (a speaker as a
-    // microphone).
     let picked = |select: &str| {
         driver.eval(
             "const s = document.querySelector(arguments[0]); return [s.value, [...s.options].map(o => o.value), s.options[0].textContent];",
             json!([select]),
         )
     };
+    // No microphone yet, only the built-in speaker (and its monitor, which
+    // is no microphone).
+    assert_eq!(
+        picked("#mic-select"),
+        json!(["", ["", "test"], "System default (Test tone)"]),
+        "the microphones before the headset"
+    );
+    // The headset is plugged in on the pre-join: the pickers list it within
+    // seconds by its name, its microphone becomes the system's default,
+    // and the preview (on "System default") moves to it.
+    let headset = pulse.plug_headset(HEADSET_HZ as u32);
+    driver.wait_for(
+        "the plugged-in headset listed",
+        LONG,
+        &format!(
+            "return document.getElementById('mic-select').options[0].textContent === 'System default ({})';",
+            pulse::HEADSET_MICROPHONE
+        ),
+    );
+    let deadline = Instant::now() + LONG;
+    while pulse.recording().len() != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the preview did not move to the headset's microphone"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The pickers list the system's own devices by their names, and "the
+    // system's default", chosen; never a monitor.
     let mic = picked("#mic-select");
     assert_eq!(
         mic,

@@ -239,6 +239,30 @@ function devicesChanged(devices: DeviceList): void {
   }
 }
 
+/** What the pre-join's preview opens: its pickers' values, with "the
+ * system's default" read as the device it stands for now. */
+function previewDevices(): string {
+  const pick = (id: string, list: Device[]) => $<HTMLSelectElement>(id).value || list.find((d) => d.isDefault)?.id || "";
+  return `${pick("camera-select", state.devices.cameras)}|${pick("mic-select", state.devices.microphones)}`;
+}
+
+/** Outside a meeting (where the core reports changes) the screens with
+ * pickers look for devices plugged in or out themselves; the pre-join's
+ * preview moves with them, so its meter shows the microphone the join
+ * would use. */
+async function lookForDevices(): Promise<void> {
+  if (state.screen !== "prejoin" && state.screen !== "settings") return;
+  const now = await api.listDevices().catch(() => null);
+  if (!now || JSON.stringify(now) === JSON.stringify(state.devices)) return;
+  const before = previewDevices();
+  devicesChanged(now);
+  // Not while joining: the join has taken the devices from the preview.
+  const joining = $<HTMLButtonElement>("join-now").disabled;
+  if (state.screen === "prejoin" && !joining && previewDevices() !== before) await startPreview();
+}
+
+setInterval(() => void lookForDevices(), 3000);
+
 // ---------- home ----------
 
 async function enterHome(): Promise<void> {
