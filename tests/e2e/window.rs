@@ -771,6 +771,22 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
         "the call does not play on the built-in speaker again",
         &|| playing_on("talkline_test"),
     );
+    // The server moved the microphone's stream to the built-in speaker's
+    // monitor; the app closed it instead of sending the meeting back.
+    wait_until("the app records the monitor", &|| {
+        pulse.recording().is_empty()
+    });
+    // The device menu says what the call does now: the system's default.
+    for select in ["#meeting-mic", "#meeting-speaker"] {
+        assert_eq!(
+            driver.eval(
+                "return document.querySelector(arguments[0]).value;",
+                json!([select])
+            ),
+            Value::from(""),
+            "{select} after the headset went"
+        );
+    }
     // And the call goes on: Bob's picture keeps moving, nobody left.
     let now = stamp_after(driver, &bob_tile, None, "Bob's picture is gone");
     stamp_after(

@@ -199,7 +199,14 @@ $("policy-decline").onclick = async () => {
  * follows it when it changes (a headset plugged in, say). */
 const SYSTEM_DEFAULT = "";
 
-function fillSelect(select: HTMLSelectElement, devices: Device[], chosen: string | null, allowNone: boolean, followsSystem = false): void {
+function fillSelect(
+  select: HTMLSelectElement,
+  devices: Device[],
+  chosen: string | null,
+  allowNone: boolean,
+  followsSystem = false,
+  keepMissing = false,
+): void {
   select.replaceChildren();
   const current = devices.find((d) => d.isDefault);
   if (followsSystem && current) select.append(new Option(`System default (${current.label})`, SYSTEM_DEFAULT));
@@ -209,6 +216,11 @@ function fillSelect(select: HTMLSelectElement, devices: Device[], chosen: string
   // The core lists "No output" itself where nothing else plays; one
   // "none" entry is enough.
   if (allowNone && !devices.some((d) => d.id === "none")) select.append(new Option("No output", "none"));
+  // Settings keep a saved device that is unplugged now: saving the name
+  // must not turn it into "System default".
+  if (keepMissing && chosen && ![...select.options].some((o) => o.value === chosen)) {
+    select.append(new Option(`${chosen.slice(chosen.indexOf(":") + 1)} (not connected)`, chosen));
+  }
   const fallback = followsSystem && current ? SYSTEM_DEFAULT : current?.id ?? devices[0]?.id ?? "none";
   select.value = chosen && [...select.options].some((o) => o.value === chosen) ? chosen : fallback;
 }
@@ -217,16 +229,17 @@ async function refreshDevices(): Promise<void> {
   state.devices = await api.listDevices();
 }
 
-function fillDevicePickers(ids: [string, string, string], chosen: Settings): void {
-  fillSelect($<HTMLSelectElement>(ids[0]), state.devices.cameras, chosen.camera, false);
-  fillSelect($<HTMLSelectElement>(ids[1]), state.devices.microphones, chosen.microphone, false, true);
-  fillSelect($<HTMLSelectElement>(ids[2]), state.devices.speakers, chosen.speaker, true, true);
+function fillDevicePickers(ids: [string, string, string], chosen: Settings, keepMissing = false): void {
+  fillSelect($<HTMLSelectElement>(ids[0]), state.devices.cameras, chosen.camera, false, false, keepMissing);
+  fillSelect($<HTMLSelectElement>(ids[1]), state.devices.microphones, chosen.microphone, false, true, keepMissing);
+  fillSelect($<HTMLSelectElement>(ids[2]), state.devices.speakers, chosen.speaker, true, true, keepMissing);
 }
 
+const SETTINGS_PICKERS: [string, string, string] = ["settings-camera", "settings-mic", "settings-speaker"];
 const PICKERS: [string, string, string][] = [
   ["camera-select", "mic-select", "speaker-select"],
   ["meeting-camera", "meeting-mic", "meeting-speaker"],
-  ["settings-camera", "settings-mic", "settings-speaker"],
+  SETTINGS_PICKERS,
 ];
 
 /** Devices came or went: every picker lists what is there now and keeps
@@ -235,7 +248,7 @@ function devicesChanged(devices: DeviceList): void {
   state.devices = devices;
   for (const ids of PICKERS) {
     const [camera, microphone, speaker] = ids.map((id) => $<HTMLSelectElement>(id).value);
-    fillDevicePickers(ids, { ...state.settings, camera, microphone, speaker });
+    fillDevicePickers(ids, { ...state.settings, camera, microphone, speaker }, ids === SETTINGS_PICKERS);
   }
 }
 
@@ -912,7 +925,7 @@ async function enterSettings(): Promise<void> {
   }
   $<HTMLInputElement>("settings-display-name").value = state.settings.displayName;
   $<HTMLInputElement>("settings-upload-url").value = state.settings.logUploadUrl;
-  fillDevicePickers(["settings-camera", "settings-mic", "settings-speaker"], state.settings);
+  fillDevicePickers(SETTINGS_PICKERS, state.settings, true);
   const status = state.status;
   if (status) {
     $("about-version").textContent = `TalkLine ${status.version} · default server ${status.defaultServer}`;

@@ -83,8 +83,13 @@ impl ActiveCall {
                         Some(CallEvent::DeviceLost(kind)) => {
                             // Lists and opens devices: off the runtime's threads.
                             let fallback = Arc::clone(&fallback);
-                            let Ok((command, message)) = tokio::task::spawn_blocking(move || fallback.replace(kind)).await else {
-                                continue;
+                            let (command, message) = match tokio::task::spawn_blocking(move || fallback.replace(kind)).await {
+                                Ok(Some(handled)) => handled,
+                                Ok(None) => continue, // old news: handled, or chosen anew
+                                Err(e) => {
+                                    log::error!("the {kind} fallback failed: {e}");
+                                    continue;
+                                }
                             };
                             if let Some(c) = command {
                                 let _ = commands.send(c);

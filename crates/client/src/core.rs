@@ -534,10 +534,19 @@ impl AppCore {
         let speaker = devices::resolved(DeviceKind::Speaker, request.speaker.as_deref());
         let video = self.open_camera(Some(&camera))?;
         let audio = self.open_microphone(Some(&microphone))?;
-        let audio_out = devices::open_speaker(&speaker).unwrap_or_else(|e| {
-            log::warn!("no audio output: {e}");
-            None
-        });
+        let (audio_out, speaker) = match devices::open_speaker(&speaker) {
+            Ok(out) => (out, speaker),
+            Err(e) => {
+                log::warn!("no audio output: {e}");
+                (None, String::new())
+            }
+        };
+        // Mixed even with no output, so that one chosen later plays at once.
+        let audio_out =
+            audio_out.or_else(|| {
+                Some(Box::new(talkline_media::sink::Discard)
+                    as Box<dyn talkline_media::sink::AudioSink>)
+            });
         {
             let mut in_use = DevicesInUse::default();
             for (kind, id, choice) in [
@@ -576,6 +585,7 @@ impl AppCore {
             in_use: Arc::clone(&self.in_use),
             effects: Arc::clone(&self.effects),
             system_default: devices::system_default,
+            one_at_a_time: Mutex::new(()),
         });
         let active = ActiveCall::start(
             handle,

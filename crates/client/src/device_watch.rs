@@ -17,8 +17,9 @@ use crate::devices::{self, DeviceList};
 use crate::events::{AppEvent, EventSink};
 use crate::fallback::Fallback;
 
-/// How often the system is asked. Audio servers answer in milliseconds;
-/// a change is seen within this, well before a person looks for it.
+/// How often the system is asked: a change is seen within this, before a
+/// person looks for it. A look takes milliseconds with a sound server and
+/// longer with ALSA alone; it runs on a blocking thread either way.
 const WATCH_EVERY: Duration = Duration::from_secs(2);
 
 /// The kinds that follow the system's default. Cameras do not: a system
@@ -29,11 +30,9 @@ pub(crate) struct DeviceWatch {
     fallback: Arc<Fallback>,
     /// The devices at the last look; `None` before the first.
     last: Option<DeviceList>,
-    /// A default that did not open, per following kind: not tried again
-    /// every two seconds, only once the default changes.
-    refused: [Option<String>; FOLLOWING.len()],
-    /// Lists the devices (`devices::list`; tests give their own).
-    list: fn() -> DeviceList,
+    /// Lists one kind's devices (`devices::try_listed`; tests give their
+    /// own).
+    list: fn(DeviceKind) -> Result<Vec<devices::Device>, talkline_media::MediaError>,
 }
 
 /// What a look at the devices calls for.
@@ -47,14 +46,30 @@ impl DeviceWatch {
         Self {
             fallback,
             last: None,
-            refused: Default::default(),
-            list: devices::list,
+            list: devices::try_listed,
         }
     }
 
     /// Looks at the devices now. Blocking: it asks the system.
     pub(crate) fn check(&mut self) -> Vec<Step> {
-        let now = (self.list)();
+        // A kind the system could not list this time keeps its last list:
+        // a failed look is not every device unplugged.
+        let mut listed_now = [true; 3];
+        let mut looked = |kind: DeviceKind, n: usize| match (self.list)(kind) {
+            Ok(list) => list,
+            Err(e) => {
+                log::info!("cannot list the {kind}s now: {e}");
+                listed_now[n] = false;
+                self.last
+                    .as_ref()
+                    .map_or_else(Vec::new, |last| last.of(kind).to_vec())
+            }
+        };
+        let now = DeviceList {
+            cameras: looked(DeviceKind::Camera, 0),
+            microphones: looked(DeviceKind::Microphone, 1),
+            speakers: looked(DeviceKind::Speaker, 2),
+        };
         let mut steps = Vec::new();
         if let Some(before) = self.last.as_ref().filter(|before| **before != now) {
             steps.push(Step::Tell(AppEvent::DevicesChanged {
@@ -62,53 +77,71 @@ impl DeviceWatch {
                 devices: now.clone(),
             }));
         }
-        for (n, kind) in FOLLOWING.into_iter().enumerate() {
-            let (follows, in_use) = {
-                let in_use = lock(&self.fallback.in_use);
-                (in_use.follows_default(kind), in_use.id(kind).to_string())
-            };
-            let real = !in_use.is_empty() && !devices::is_stand_in(&in_use);
-            if real && !now.of(kind).iter().any(|d| d.id == in_use) {
-                // The system took the device away. A sound server moves its
-                // stream to the system's default, which can be a monitor
-                // (the meeting, sent back to everyone): the app's own rule
-                // decides instead, as for a device that failed.
-                let (command, message) = self.fallback.replace(kind);
+        for kind in FOLLOWING {
+            let n = if kind == DeviceKind::Microphone { 1 } else { 2 };
+            if listed_now[n] {
+                self.follow(kind, now.of(kind), &mut steps);
+            }
+        }
+        self.last = Some(now);
+        steps
+    }
+
+    /// What the system's devices of `kind` now mean for the call: a device
+    /// in use that went away is replaced, and a call that follows the
+    /// default moves to it.
+    fn follow(&self, kind: DeviceKind, now: &[devices::Device], steps: &mut Vec<Step>) {
+        let what = kind_name(kind);
+        let (in_use, follows, given_up, choice) = {
+            let in_use = lock(&self.fallback.in_use);
+            (
+                in_use.id(kind).to_string(),
+                in_use.follows_default(kind),
+                in_use.given_up(kind).map(str::to_string),
+                in_use.choice(kind),
+            )
+        };
+        let real = !in_use.is_empty() && !devices::is_stand_in(&in_use);
+        if real && !now.iter().any(|d| d.id == in_use) {
+            // The system took the device away. A sound server moves its
+            // stream to the system's default, which can be a monitor (the
+            // meeting, sent back to everyone): the app's own rule decides
+            // instead, as for a device that failed.
+            if let Some((command, message)) = self.fallback.replace(kind) {
                 if let Some(command) = command.or_else(|| Fallback::nothing_instead(kind)) {
                     steps.push(Step::Command(command));
                 }
                 steps.push(Step::Tell(AppEvent::DeviceChanged {
-                    kind: kind_name(kind),
+                    kind: what,
                     message,
                 }));
-                continue;
             }
-            let Some(default) = devices::real_default(now.of(kind)) else {
-                continue;
-            };
-            if !follows || default.id == in_use || self.refused[n].as_ref() == Some(&default.id) {
-                continue;
-            }
-            let what = kind_name(kind);
-            let message = match self.fallback.open(kind, &default.id) {
-                Ok(command) => {
-                    lock(&self.fallback.in_use).replaced(kind, default.id.clone());
-                    self.refused[n] = None;
-                    steps.push(Step::Command(command));
-                    format!("Now using {}, the system's {what}", default.label)
-                }
-                Err(e) => {
-                    self.refused[n] = Some(default.id.clone());
-                    format!("Cannot use {}, the system's {what}: {e}", default.label)
-                }
-            };
-            steps.push(Step::Tell(AppEvent::DeviceChanged {
-                kind: what,
-                message,
-            }));
+            return;
         }
-        self.last = Some(now);
-        steps
+        let Some(default) = devices::real_default(now) else {
+            return;
+        };
+        if !follows || default.id == in_use || given_up.as_deref() == Some(default.id.as_str()) {
+            return;
+        }
+        let _one = lock(&self.fallback.one_at_a_time);
+        let message = match self.fallback.open(kind, &default.id) {
+            Ok(command) => {
+                if !lock(&self.fallback.in_use).replaced(kind, default.id.clone(), choice) {
+                    return; // the user chose meanwhile
+                }
+                steps.push(Step::Command(command));
+                format!("Now using {}, the system's {what}", default.label)
+            }
+            Err(e) => {
+                lock(&self.fallback.in_use).refuse(kind, default.id.clone());
+                format!("Cannot use {}, the system's {what}: {e}", default.label)
+            }
+        };
+        steps.push(Step::Tell(AppEvent::DeviceChanged {
+            kind: what,
+            message,
+        }));
     }
 
     /// Looks every `WATCH_EVERY` on a blocking thread, until aborted.
@@ -210,7 +243,12 @@ mod tests {
         list
     }
 
-    fn watch(list: fn() -> DeviceList, follows: bool) -> DeviceWatch {
+    type Listing = fn(DeviceKind) -> Result<Vec<Device>, talkline_media::MediaError>;
+
+    const BARE: Listing = |kind| Ok(bare().of(kind).to_vec());
+    const WITH_HEADSET: Listing = |kind| Ok(with_headset().of(kind).to_vec());
+
+    fn watch(list: Listing, follows: bool) -> DeviceWatch {
         let in_use = Arc::new(Mutex::new(DevicesInUse::default()));
         for kind in FOLLOWING {
             lock(&in_use).choose(kind, devices::resolved(kind, Some("none")), follows);
@@ -220,9 +258,9 @@ mod tests {
                 in_use,
                 effects: Arc::new(LiveEffects::default()),
                 system_default: |_| None,
+                one_at_a_time: Mutex::new(()),
             }),
             last: Some(bare()),
-            refused: Default::default(),
             list,
         }
     }
@@ -240,7 +278,7 @@ mod tests {
 
     #[test]
     fn what_came_and_went_is_said_by_name_and_the_list_is_sent() {
-        let mut watch = watch(with_headset, false);
+        let mut watch = watch(WITH_HEADSET, false);
         let steps = watch.check();
         assert_eq!(
             told(&steps),
@@ -253,7 +291,7 @@ mod tests {
         // Nothing new: nothing said.
         assert!(watch.check().is_empty());
         // Pulled out again.
-        watch.list = bare;
+        watch.list = BARE;
         assert_eq!(
             told(&watch.check()),
             ["Test Headset Microphone disconnected; Test Headset disconnected"]
@@ -264,7 +302,7 @@ mod tests {
     fn a_device_in_use_that_the_system_takes_away_is_replaced_by_nothing_here() {
         // The headset is in use, explicitly chosen, and is pulled out. The
         // system's default is then no device of its own (`|_| None`).
-        let mut watch = watch(bare, false);
+        let mut watch = watch(BARE, false);
         watch.last = Some(with_headset());
         for (kind, id) in [
             (DeviceKind::Microphone, "mic:Test Headset Microphone"),
@@ -297,12 +335,12 @@ mod tests {
 
     #[test]
     fn a_choice_left_to_the_system_follows_its_default_and_a_chosen_one_stays() {
-        let mut chosen = watch(with_headset, false);
+        let mut chosen = watch(WITH_HEADSET, false);
         assert!(
             !chosen.check().iter().any(|s| matches!(s, Step::Command(_))),
             "a device the user chose was replaced"
         );
-        let mut following = watch(with_headset, true);
+        let mut following = watch(WITH_HEADSET, true);
         let steps = following.check();
         // The microphone's new default does not open here ("mic:…" is no
         // device of this machine): said once, not tried every look.
@@ -316,8 +354,32 @@ mod tests {
         assert!(told(&following.check()).is_empty(), "tried again");
         // The speaker's default is still "no output", which it uses.
         assert!(!said.iter().any(|m| m.contains("speaker")), "{said:?}");
+        // A listing that fails is not every device gone.
+        following.list = |_| Err(talkline_media::MediaError::AudioDevice("busy".into()));
+        assert!(following.check().is_empty());
         // Switching to a default that opens is the window test's
         // (`devices_switched_and_unplugged_mid_call_leave_the_call_going`):
         // it needs a real device.
+    }
+
+    #[test]
+    fn a_default_given_up_on_is_not_followed_back_to() {
+        // Following the default, the headset's microphone fails for good:
+        // the fallback finds nothing (`|_| None`) and gives up on it. The
+        // headset is still listed, still the default: no new try, no
+        // endless loop of "stopped working", "now using".
+        let mut watch = watch(WITH_HEADSET, true);
+        watch.last = Some(with_headset());
+        let mic = "mic:Test Headset Microphone";
+        lock(&watch.fallback.in_use).choose(DeviceKind::Microphone, mic.into(), true);
+        let (command, _) = watch
+            .fallback
+            .replace(DeviceKind::Microphone)
+            .expect("a loss to handle");
+        assert!(command.is_none());
+        for _ in 0..3 {
+            let steps = watch.check();
+            assert!(steps.is_empty(), "{:?}", told(&steps));
+        }
     }
 }

@@ -53,24 +53,25 @@ fn device_key(id: &str, prefix: &str) -> Result<DeviceKey, AppError> {
         .ok_or_else(|| AppError::Invalid(format!("unknown device {id:?}")))
 }
 
-fn real(prefix: &str, found: Result<Vec<DeviceInfo>, talkline_media::MediaError>) -> Vec<Device> {
-    match found {
-        Ok(list) => list
-            .into_iter()
-            .map(|d| Device {
-                id: device_id(prefix, &d.key),
-                label: d.key.name().to_string(),
-                is_default: d.is_default,
-            })
-            .collect(),
-        Err(e) => {
-            log::info!("no {prefix} devices: {e}");
-            Vec::new()
-        }
-    }
+fn real(prefix: &str, found: Vec<DeviceInfo>) -> Vec<Device> {
+    found
+        .into_iter()
+        .map(|d| Device {
+            id: device_id(prefix, &d.key),
+            label: d.key.name().to_string(),
+            is_default: d.is_default,
+        })
+        .collect()
 }
 
-fn with_fallback(mut list: Vec<Device>, id: &str, label: &str) -> Vec<Device> {
+/// Appends the stand-in every picker offers, the default where the
+/// system has none.
+fn with_stand_in(kind: DeviceKind, mut list: Vec<Device>) -> Vec<Device> {
+    let (id, label) = match kind {
+        DeviceKind::Camera => (TEST_CAMERA, "Test pattern"),
+        DeviceKind::Microphone => (TEST_MICROPHONE, "Test tone"),
+        DeviceKind::Speaker => (NO_SPEAKER, "No output"),
+    };
     let is_default = !list.iter().any(|d| d.is_default);
     list.push(Device {
         id: id.into(),
@@ -80,25 +81,24 @@ fn with_fallback(mut list: Vec<Device>, id: &str, label: &str) -> Vec<Device> {
     list
 }
 
-/// What a picker of `kind` offers: the system's devices, then the stand-in.
+/// What a picker of `kind` offers: the system's devices, then the stand-in;
+/// an error if the system could not say which devices it has.
+pub fn try_listed(kind: DeviceKind) -> Result<Vec<Device>, talkline_media::MediaError> {
+    let found = match kind {
+        DeviceKind::Camera => real("camera", devices::cameras()?),
+        DeviceKind::Microphone => real("mic", devices::microphones()?),
+        DeviceKind::Speaker => real("speaker", devices::speakers()?),
+    };
+    Ok(with_stand_in(kind, found))
+}
+
+/// What a picker of `kind` offers; only the stand-in where the system
+/// could not list its devices.
 pub fn listed(kind: DeviceKind) -> Vec<Device> {
-    match kind {
-        DeviceKind::Camera => with_fallback(
-            real("camera", devices::cameras()),
-            TEST_CAMERA,
-            "Test pattern",
-        ),
-        DeviceKind::Microphone => with_fallback(
-            real("mic", devices::microphones()),
-            TEST_MICROPHONE,
-            "Test tone",
-        ),
-        DeviceKind::Speaker => with_fallback(
-            real("speaker", devices::speakers()),
-            NO_SPEAKER,
-            "No output",
-        ),
-    }
+    try_listed(kind).unwrap_or_else(|e| {
+        log::info!("no {kind} devices: {e}");
+        with_stand_in(kind, Vec::new())
+    })
 }
 
 pub fn list() -> DeviceList {

@@ -31,43 +31,95 @@ fn slot(kind: DeviceKind) -> usize {
     }
 }
 
-/// The devices a call uses (resolved ids), kept up to date by the join,
-/// live switches, fallbacks and the system's default changing.
+/// One kind's device in a call.
 #[derive(Debug, Default)]
-pub(crate) struct DevicesInUse {
-    ids: [String; KINDS],
-    /// Whether the user left the choice to the system, so the call follows
-    /// the system's default (see `device_watch`).
-    follows: [bool; KINDS],
+struct InUse {
+    /// A resolved id; "" while nothing is in use.
+    id: String,
+    /// Whether the call follows the system's default (see `device_watch`):
+    /// the user left the choice to the system, or their device went and
+    /// the default took its place, as Zoom's "Same as System" does.
+    follows: bool,
     /// Whether the device in use was opened again after it failed: once a
     /// call (or a choice), not every time a dead device stalls.
-    reopened: [bool; KINDS],
+    reopened: bool,
+    /// A device the app gave up on (it failed, or would not open): not
+    /// followed to again, however often the watch looks, until another
+    /// is the default or the user chooses.
+    given_up: Option<String>,
+    /// Counts the user's choices, so a replacement the app opened while
+    /// the user chose does not override them.
+    choices: u64,
+}
+
+/// The devices a call uses, kept up to date by the join, live switches,
+/// fallbacks and the system's default changing.
+#[derive(Debug, Default)]
+pub(crate) struct DevicesInUse {
+    kinds: [InUse; KINDS],
 }
 
 impl DevicesInUse {
     pub(crate) fn id(&self, kind: DeviceKind) -> &str {
-        &self.ids[slot(kind)]
+        &self.kinds[slot(kind)].id
     }
 
     pub(crate) fn follows_default(&self, kind: DeviceKind) -> bool {
-        self.follows[slot(kind)]
+        self.kinds[slot(kind)].follows
+    }
+
+    pub(crate) fn given_up(&self, kind: DeviceKind) -> Option<&str> {
+        self.kinds[slot(kind)].given_up.as_deref()
+    }
+
+    /// Changes with every choice of the user's.
+    pub(crate) fn choice(&self, kind: DeviceKind) -> u64 {
+        self.kinds[slot(kind)].choices
     }
 
     /// The user's choice, at the join or switched to: `follows` when it
     /// was "the system's default". A fresh start for its kind.
     pub(crate) fn choose(&mut self, kind: DeviceKind, id: String, follows: bool) {
-        self.ids[slot(kind)] = id;
-        self.follows[slot(kind)] = follows;
-        self.reopened[slot(kind)] = false;
+        let k = &mut self.kinds[slot(kind)];
+        *k = InUse {
+            id,
+            follows,
+            choices: k.choices + 1,
+            ..InUse::default()
+        };
     }
 
-    /// The app put `id` in the place of the device in use; whether the
-    /// call follows the default stays the user's choice.
-    pub(crate) fn replaced(&mut self, kind: DeviceKind, id: String) {
-        if self.ids[slot(kind)] != id {
-            self.ids[slot(kind)] = id;
-            self.reopened[slot(kind)] = false;
+    /// The app put the system's default `id` in the place of the device in
+    /// use, unless the user chose since `choice`: then it returns false
+    /// and what the app opened is not to be used.
+    pub(crate) fn replaced(&mut self, kind: DeviceKind, id: String, choice: u64) -> bool {
+        let k = &mut self.kinds[slot(kind)];
+        if k.choices != choice {
+            return false;
         }
+        if k.id != id {
+            k.id = id;
+            k.reopened = false;
+        }
+        k.follows = true;
+        k.given_up = None;
+        true
+    }
+
+    /// Nothing is in use: `lost` went and nothing could replace it. The
+    /// call follows the default from here (a headset plugged back in, a
+    /// new microphone), but not back to `lost`.
+    fn give_up(&mut self, kind: DeviceKind, lost: String) {
+        let k = &mut self.kinds[slot(kind)];
+        k.id.clear();
+        k.follows = true;
+        k.reopened = false;
+        k.given_up = Some(lost);
+    }
+
+    /// The default `id` would not open: the device in use stays.
+    pub(crate) fn refuse(&mut self, kind: DeviceKind, id: String) {
+        self.kinds[slot(kind)].given_up = Some(id);
     }
 }
 
@@ -98,6 +150,8 @@ pub(crate) struct Fallback {
     pub(crate) effects: Arc<LiveEffects>,
     /// The system's own default of a kind (`devices::system_default`).
     pub(crate) system_default: fn(DeviceKind) -> Option<String>,
+    /// Held while a loss is handled (see `replace`).
+    pub(crate) one_at_a_time: Mutex<()>,
 }
 
 impl Fallback {
@@ -118,26 +172,34 @@ impl Fallback {
     }
 
     /// What replaces the lost device of `kind`, opened, and what to tell
-    /// the user; `None` when nothing does. Blocking: it lists and opens
-    /// devices.
-    pub(crate) fn replace(&self, kind: DeviceKind) -> (Option<CallCommand>, String) {
+    /// the user; `None` when the user chose another device meanwhile (the
+    /// loss is old news). Blocking: it lists and opens devices.
+    pub(crate) fn replace(&self, kind: DeviceKind) -> Option<(Option<CallCommand>, String)> {
+        // One loss at a time: the call's report and the device watch can
+        // both see the same device go.
+        let _one = lock(&self.one_at_a_time);
         let unplugged = format!("Your {} stopped working", kind_name(kind));
         let until = match kind {
             DeviceKind::Camera => "others see no video until you choose a camera",
             DeviceKind::Microphone => "others cannot hear you until you choose a microphone",
             DeviceKind::Speaker => "others cannot be heard until you choose an output",
         };
-        let (lost, reopened_before) = {
+        let (lost, reopened_before, choice) = {
             let in_use = lock(&self.in_use);
-            (in_use.id(kind).to_string(), in_use.reopened[slot(kind)])
+            let k = &in_use.kinds[slot(kind)];
+            (k.id.clone(), k.reopened, k.choices)
         };
+        if lost.is_empty() {
+            // Given up on already: its stream's report came after.
+            return None;
+        }
         let (id, done) = match stand_in(&lost, (self.system_default)(kind), reopened_before) {
             StandIn::Nothing => {
-                lock(&self.in_use).replaced(kind, String::new());
-                return (None, format!("{unplugged}; {until}"));
+                lock(&self.in_use).give_up(kind, lost);
+                return Some((None, format!("{unplugged}; {until}")));
             }
             StandIn::Again(id) => {
-                lock(&self.in_use).reopened[slot(kind)] = true;
+                lock(&self.in_use).kinds[slot(kind)].reopened = true;
                 (id, format!("{unplugged}; reopened it"))
             }
             StandIn::Default(id) => {
@@ -146,13 +208,12 @@ impl Fallback {
             }
         };
         match self.open(kind, &id) {
-            Ok(command) => {
-                lock(&self.in_use).replaced(kind, id);
-                (Some(command), done)
-            }
+            Ok(command) => lock(&self.in_use)
+                .replaced(kind, id, choice)
+                .then_some((Some(command), done)),
             Err(e) => {
-                lock(&self.in_use).replaced(kind, String::new());
-                (None, format!("{unplugged}; {until} ({e})"))
+                lock(&self.in_use).give_up(kind, lost);
+                Some((None, format!("{unplugged}; {until} ({e})")))
             }
         }
     }
@@ -209,6 +270,7 @@ mod tests {
             in_use: Arc::new(Mutex::new(DevicesInUse::default())),
             effects: Arc::new(LiveEffects::default()),
             system_default: default,
+            one_at_a_time: Mutex::new(()),
         }
     }
 
@@ -217,7 +279,7 @@ mod tests {
         let fallback = fallback(|_| None);
         for kind in ALL {
             lock(&fallback.in_use).choose(kind, format!("{kind}:Gone"), false);
-            let (command, message) = fallback.replace(kind);
+            let (command, message) = fallback.replace(kind).expect("a loss to handle");
             assert!(command.is_none(), "{kind} replaced: {message}");
             assert!(message.contains("stopped working"), "{message}");
             assert!(message.contains("until you choose"), "{message}");
@@ -230,14 +292,31 @@ mod tests {
         let fallback = fallback(|kind| Some(format!("{kind}:Gone")));
         for kind in ALL {
             lock(&fallback.in_use).choose(kind, format!("{kind}:Gone"), false);
-            let (command, message) = fallback.replace(kind);
+            let (command, message) = fallback.replace(kind).expect("a loss to handle");
             assert!(command.is_none(), "{kind} opened: {message}");
             assert!(message.contains("until you choose"), "{message}");
             assert!(message.contains('('), "no reason given: {message}");
             // Nothing is in use now, so nothing more can be lost, and the
             // device watch does not take it for one that went away.
             assert_eq!(lock(&fallback.in_use).id(kind), "");
+            assert!(fallback.replace(kind).is_none(), "handled twice");
+            // From here the call follows the default, but not back to the
+            // device it gave up on.
+            let in_use = lock(&fallback.in_use);
+            assert!(in_use.follows_default(kind));
+            assert_eq!(in_use.given_up(kind), Some(format!("{kind}:Gone").as_str()));
         }
+    }
+
+    #[test]
+    fn a_choice_made_while_a_stand_in_opened_is_kept() {
+        let mut in_use = DevicesInUse::default();
+        in_use.choose(DeviceKind::Microphone, "mic:Lost".into(), false);
+        let seen = in_use.choice(DeviceKind::Microphone);
+        in_use.choose(DeviceKind::Microphone, "mic:Chosen".into(), false);
+        assert!(!in_use.replaced(DeviceKind::Microphone, "mic:Default".into(), seen));
+        assert_eq!(in_use.id(DeviceKind::Microphone), "mic:Chosen");
+        assert!(!in_use.follows_default(DeviceKind::Microphone));
     }
 
     #[test]
@@ -247,7 +326,7 @@ mod tests {
         let fallback = fallback(|_| Some(devices::TEST_CAMERA.to_string()));
         for kind in [DeviceKind::Camera, DeviceKind::Microphone] {
             lock(&fallback.in_use).choose(kind, format!("{kind}:Unplugged"), false);
-            let (command, message) = fallback.replace(kind);
+            let (command, message) = fallback.replace(kind).expect("a loss to handle");
             let replaced = matches!(
                 (&command, kind),
                 (Some(CallCommand::ReplaceVideoSource(_)), DeviceKind::Camera)
@@ -259,11 +338,13 @@ mod tests {
             assert!(replaced, "{kind}: {message}");
             assert!(message.contains("switched to Test"), "{message}");
             assert_eq!(lock(&fallback.in_use).id(kind), devices::TEST_CAMERA);
+            // As the picker now shows: "System default", followed.
+            assert!(lock(&fallback.in_use).follows_default(kind));
             // Now it is what is in use; lost as well, it is reopened once.
-            let (command, message) = fallback.replace(kind);
+            let (command, message) = fallback.replace(kind).expect("a loss to handle");
             assert!(command.is_some(), "{message}");
             assert!(message.ends_with("reopened it"), "{message}");
-            let (command, message) = fallback.replace(kind);
+            let (command, message) = fallback.replace(kind).expect("a loss to handle");
             assert!(command.is_none(), "{message}");
         }
     }

@@ -87,9 +87,13 @@ impl Playout {
                     }
                     if let Some(Err(e)) = sink.as_mut().map(|s| s.write(&out)) {
                         log::warn!("audio output failed: {e}");
-                        sink = None;
-                        if let Some(reporter) = &device_lost {
-                            let _ = reporter.send(DeviceKind::Speaker);
+                        // An output already on its way replaces the failed
+                        // one: no loss.
+                        sink = replacements.try_recv().ok();
+                        if sink.is_none() {
+                            if let Some(reporter) = &device_lost {
+                                let _ = reporter.send(DeviceKind::Speaker);
+                            }
                         }
                     }
                     let now = Instant::now();

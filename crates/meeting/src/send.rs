@@ -308,6 +308,12 @@ fn video_thread(
         }
         if let Err(e) = source.next_frame(&mut frame) {
             log::warn!("video source stopped: {e}");
+            // A replacement already on its way (a switch, or the device
+            // watch's) takes the place of the failed camera: no loss.
+            if let Some(new) = controls.video_replacement.pop() {
+                replacement = Some(new);
+                continue;
+            }
             report_lost(&outputs, DeviceKind::Camera);
             match await_replacement(&controls.video_replacement, &controls) {
                 Some(new) => {
@@ -405,6 +411,10 @@ fn audio_thread(
         if let Err(e) = source.read(&mut frame) {
             log::warn!("audio source stopped: {e}");
             stats.set_self_level(0.0);
+            if let Some(new) = controls.audio_replacement.pop() {
+                source = new;
+                continue;
+            }
             report_lost(&outputs, DeviceKind::Microphone);
             match await_replacement(&controls.audio_replacement, &controls) {
                 Some(new) => {
