@@ -187,12 +187,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// A device setting: stored as "" when the user left it to the system.
 fn chosen(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.is_empty())
-}
-
-/// A device choice of "the system's default", which follows it.
-fn left_to_the_system(choice: Option<&str>) -> bool {
-    choice.is_none_or(str::is_empty)
+    value.filter(|v| !devices::left_to_the_system(Some(v)))
 }
 
 pub(crate) fn now_unix() -> i64 {
@@ -554,7 +549,7 @@ impl AppCore {
                 (DeviceKind::Microphone, microphone, &request.microphone),
                 (DeviceKind::Speaker, speaker, &request.speaker),
             ] {
-                in_use.choose(kind, id, left_to_the_system(choice.as_deref()));
+                in_use.choose(kind, id, devices::left_to_the_system(choice.as_deref()));
             }
             *lock(&self.in_use) = in_use;
         }
@@ -667,7 +662,7 @@ impl AppCore {
             "speaker" => (DeviceKind::Speaker, id),
             other => return Err(AppError::Invalid(format!("unknown device kind {other:?}"))),
         };
-        let follows = left_to_the_system(id);
+        let follows = devices::left_to_the_system(id);
         let id = devices::resolved(kind, id);
         let command = match kind {
             DeviceKind::Camera => match self.open_camera(Some(&id))? {

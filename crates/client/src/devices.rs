@@ -109,12 +109,18 @@ pub fn list() -> DeviceList {
     }
 }
 
+/// A device choice of "the system's default" (none, or "" as settings
+/// and pickers say it), which a call follows when it changes.
+pub fn left_to_the_system(choice: Option<&str>) -> bool {
+    choice.is_none_or(str::is_empty)
+}
+
 /// The device a choice means: the one chosen, or for none (or "", a
 /// setting left to the system) the system default, else the stand-in.
 /// The system is only asked when there is no choice: listing audio
 /// devices takes a noticeable time.
 pub fn resolved(kind: DeviceKind, choice: Option<&str>) -> String {
-    match choice.filter(|c| !c.is_empty()) {
+    match choice.filter(|c| !left_to_the_system(Some(c))) {
         Some(id) => id.to_string(),
         None => {
             let list = listed(kind);

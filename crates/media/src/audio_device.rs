@@ -69,10 +69,20 @@ fn config_48k(device: &cpal::Device, input: bool) -> Result<cpal::StreamConfig> 
         device.default_output_config()
     }
     .map_err(|e| MediaError::AudioDevice(e.to_string()))?;
+    // A size the device does not offer would fail the stream: then the
+    // host's own choice.
+    let buffer_size = match (buffer_size(device), default.buffer_size()) {
+        (cpal::BufferSize::Fixed(n), cpal::SupportedBufferSize::Range { min, max })
+            if (*min..=*max).contains(&n) =>
+        {
+            cpal::BufferSize::Fixed(n)
+        }
+        _ => cpal::BufferSize::Default,
+    };
     Ok(cpal::StreamConfig {
         channels: default.channels().max(1),
         sample_rate: AUDIO_RATE_HZ,
-        buffer_size: buffer_size(device),
+        buffer_size,
     })
 }
 

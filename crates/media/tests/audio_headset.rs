@@ -42,8 +42,10 @@ fn a_headset_is_listed_and_opened_by_name_and_gone_when_pulled_out() {
     let silence = [0i16; 480];
     let mut frame = AudioFrame::default();
     let mut heard = Vec::new();
+    // Longer than the speaker's 2 s stall limit: the null sink's first
+    // block (2 s, before it heeds the stream's low latency) is no stall.
     let started = Instant::now();
-    while started.elapsed() < Duration::from_millis(1500) {
+    while started.elapsed() < Duration::from_millis(3500) {
         AudioSink::write(&mut speaker, &silence).expect("the headset plays");
         mic.read(&mut frame)
             .expect("the headset's microphone captures");
