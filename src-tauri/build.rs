@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "set_audio_muted",
     "set_video_muted",
     "switch_device",
+    "test_speaker",
     "recent_meetings",
     "next_frame",
     "next_encoded",

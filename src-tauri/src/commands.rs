@@ -50,6 +50,11 @@ pub async fn list_devices(core: Core<'_>) -> Reply<DeviceList> {
 }
 
 #[tauri::command]
+pub async fn test_speaker(core: Core<'_>, speaker: Option<String>) -> Reply<()> {
+    core.test_speaker(speaker.as_deref())
+}
+
+#[tauri::command]
 pub fn get_settings(core: Core<'_>) -> Reply<Settings> {
     core.settings()
 }

@@ -35,6 +35,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::set_audio_muted,
         commands::set_video_muted,
         commands::switch_device,
+        commands::test_speaker,
         commands::recent_meetings,
         commands::next_frame,
         commands::next_encoded,

@@ -380,6 +380,17 @@ fn settings_persist_and_bad_input_gets_a_clear_error() {
         app.err("switch_device", json!({ "kind": "toaster", "id": null }))["kind"],
         "invalid"
     );
+    // "No output" has nothing to test; an output that is not there says so.
+    let e = app.err("test_speaker", json!({ "speaker": "none" }));
+    assert_eq!(e["kind"], "invalid", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("choose a speaker")),
+        "{e}"
+    );
+    let e = app.err("test_speaker", json!({ "speaker": "speaker:Nowhere" }));
+    assert_eq!(e["kind"], "media", "{e}");
 }
 
 #[test]

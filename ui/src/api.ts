@@ -202,6 +202,8 @@ export const api = {
   setAudioMuted: (muted: boolean) => call<void>("set_audio_muted", { muted }),
   setVideoMuted: (muted: boolean) => call<void>("set_video_muted", { muted }),
   switchDevice: (kind: DeviceKind, id: string | null) => call<void>("switch_device", { kind, id }),
+  /** A short chime through the speaker (the system's default for null). */
+  testSpeaker: (speaker: string | null) => call<void>("test_speaker", { speaker }),
   recentMeetings: () => call<RecentMeeting[]>("recent_meetings"),
   /** The newest frame of `tile` after sequence `after`: header + I420, or empty. */
   nextFrame: (tile: string, after: number) => call<ArrayBuffer>("next_frame", { tile, after }),

@@ -556,6 +556,14 @@ $<HTMLInputElement>("prejoin-camera").onchange = () => {
   document.querySelector('#screen-prejoin .tile[data-tile="self"]')?.classList.toggle("video-muted", !on);
 };
 
+$("speaker-test").onclick = async () => {
+  try {
+    await api.testSpeaker($<HTMLSelectElement>("speaker-select").value || null);
+  } catch (e) {
+    toast(messageOf(e), "error");
+  }
+};
+
 $("back-home").onclick = () => void enterHome();
 
 async function joinNow(): Promise<void> {

@@ -178,6 +178,8 @@ pub struct AppCore {
     /// Serialises joins so a double click cannot join twice.
     joining: tokio::sync::Mutex<()>,
     preview_levels: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Whether "Test speaker" is playing its chime now.
+    speaker_test: Arc<AtomicBool>,
     exit_hook: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
@@ -222,6 +224,7 @@ impl AppCore {
             in_use: Arc::new(Mutex::new(DevicesInUse::default())),
             joining: tokio::sync::Mutex::new(()),
             preview_levels: Mutex::new(None),
+            speaker_test: Arc::new(AtomicBool::new(false)),
             exit_hook: Mutex::new(None),
             withdrawn: AtomicBool::new(false),
             effects: Arc::new(LiveEffects::default()),
@@ -375,6 +378,14 @@ impl AppCore {
 
     pub fn list_devices(&self) -> DeviceList {
         devices::list()
+    }
+
+    /// Plays a short chime through the speaker a choice names (the
+    /// system's default for none), to hear which device plays the meeting.
+    pub fn test_speaker(&self, choice: Option<&str>) -> Result<(), AppError> {
+        self.require_policy()?;
+        let id = devices::resolved(DeviceKind::Speaker, choice);
+        crate::speaker_test::play(&id, &self.speaker_test)
     }
 
     pub fn settings(&self) -> Result<Settings, AppError> {

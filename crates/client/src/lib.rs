@@ -19,6 +19,7 @@ mod preview;
 mod quality;
 mod scan;
 mod schedule;
+mod speaker_test;
 mod upload;
 
 pub use crate::core::{
