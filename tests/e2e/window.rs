@@ -768,14 +768,14 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
         LONG,
         "return document.getElementById('toasts').textContent.includes('microphone stopped working; others cannot hear you until you choose a microphone');",
     );
-    // The headset's speaker is gone and the system's default is the
-    // built-in one again: whichever of the loss and the default's change
-    // the app sees first, it plays there.
+    // The headset's speaker is gone (the device watch sees it leave the
+    // list, though the server moved the stream) and the built-in one is
+    // the system's default again: the fallback's rule puts it in its place.
     driver.wait_for(
         "the speaker's loss shown",
         LONG,
         &format!(
-            "const t = document.getElementById('toasts').textContent; return t.includes('switched to {0}') || t.includes('Now using {0}');",
+            "return document.getElementById('toasts').textContent.includes('speaker stopped working; switched to {}');",
             pulse::BUILT_IN_SPEAKER
         ),
     );

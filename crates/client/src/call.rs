@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use talkline_media::devices::DeviceKind;
 use talkline_media::display::Tiles;
 use talkline_meeting::{CallEvent, CallHandle, CallState};
 use tokio::sync::mpsc;
@@ -94,10 +93,10 @@ impl ActiveCall {
                             if let Some(c) = command {
                                 let _ = commands.send(c);
                             }
-                            sink.emit(AppEvent::DeviceChanged { kind: kind_name(kind), message });
+                            sink.emit(AppEvent::DeviceChanged { kind: kind.name(), message });
                         }
                         Some(CallEvent::DeviceSwitchFailed(kind, why)) => {
-                            sink.emit(AppEvent::DeviceChanged { kind: kind_name(kind), message: format!("cannot switch the {kind}: {why}") });
+                            sink.emit(AppEvent::DeviceChanged { kind: kind.name(), message: format!("cannot switch the {kind}: {why}") });
                         }
                         Some(CallEvent::Ended(error)) => {
                             let error = error.map(|e| {
@@ -147,13 +146,5 @@ impl ActiveCall {
         // The monitor ends with the call's Ended event; bounded in case it
         // was already gone.
         let _ = tokio::time::timeout(Duration::from_secs(2), self.monitor).await;
-    }
-}
-
-pub fn kind_name(kind: DeviceKind) -> &'static str {
-    match kind {
-        DeviceKind::Camera => "camera",
-        DeviceKind::Microphone => "microphone",
-        DeviceKind::Speaker => "speaker",
     }
 }

@@ -11,7 +11,6 @@ use talkline_media::devices::DeviceKind;
 use talkline_meeting::CallCommand;
 use tokio::sync::mpsc;
 
-use crate::call::kind_name;
 use crate::core::lock;
 use crate::devices::{self, DeviceList};
 use crate::events::{AppEvent, EventSink};
@@ -54,21 +53,21 @@ impl DeviceWatch {
     pub(crate) fn check(&mut self) -> Vec<Step> {
         // A kind the system could not list this time keeps its last list:
         // a failed look is not every device unplugged.
-        let mut listed_now = [true; 3];
-        let mut looked = |kind: DeviceKind, n: usize| match (self.list)(kind) {
+        let mut unlisted = Vec::new();
+        let mut looked = |kind: DeviceKind| match (self.list)(kind) {
             Ok(list) => list,
             Err(e) => {
                 log::info!("cannot list the {kind}s now: {e}");
-                listed_now[n] = false;
+                unlisted.push(kind);
                 self.last
                     .as_ref()
                     .map_or_else(Vec::new, |last| last.of(kind).to_vec())
             }
         };
         let now = DeviceList {
-            cameras: looked(DeviceKind::Camera, 0),
-            microphones: looked(DeviceKind::Microphone, 1),
-            speakers: looked(DeviceKind::Speaker, 2),
+            cameras: looked(DeviceKind::Camera),
+            microphones: looked(DeviceKind::Microphone),
+            speakers: looked(DeviceKind::Speaker),
         };
         let mut steps = Vec::new();
         if let Some(before) = self.last.as_ref().filter(|before| **before != now) {
@@ -77,11 +76,8 @@ impl DeviceWatch {
                 devices: now.clone(),
             }));
         }
-        for kind in FOLLOWING {
-            let n = if kind == DeviceKind::Microphone { 1 } else { 2 };
-            if listed_now[n] {
-                self.follow(kind, now.of(kind), &mut steps);
-            }
+        for kind in FOLLOWING.into_iter().filter(|k| !unlisted.contains(k)) {
+            self.follow(kind, now.of(kind), &mut steps);
         }
         self.last = Some(now);
         steps
@@ -91,7 +87,7 @@ impl DeviceWatch {
     /// in use that went away is replaced, and a call that follows the
     /// default moves to it.
     fn follow(&self, kind: DeviceKind, now: &[devices::Device], steps: &mut Vec<Step>) {
-        let what = kind_name(kind);
+        let what = kind.name();
         let (in_use, follows, given_up, choice) = {
             let in_use = lock(&self.fallback.in_use);
             (

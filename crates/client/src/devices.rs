@@ -136,8 +136,8 @@ pub fn resolved(kind: DeviceKind, choice: Option<&str>) -> String {
 /// stand-in: the test pattern, the test tone and "no output" keep the app
 /// usable without devices, but sent or chosen in place of a lost device
 /// they would show everyone a test card or play them a tone.
-pub fn system_default(kind: DeviceKind) -> Option<String> {
-    real_default(&listed(kind)).map(|d| d.id.clone())
+pub fn system_default(kind: DeviceKind) -> Option<Device> {
+    real_default(&listed(kind)).cloned()
 }
 
 /// The system's own default in a picker's list (see `system_default`).
@@ -158,14 +158,6 @@ impl DeviceList {
             DeviceKind::Speaker => &self.speakers,
         }
     }
-}
-
-/// What the user knows a device as; its id if it is not listed now.
-pub fn label(kind: DeviceKind, id: &str) -> String {
-    listed(kind)
-        .into_iter()
-        .find(|d| d.id == id)
-        .map_or_else(|| id.to_string(), |d| d.label)
 }
 
 pub fn open_camera(id: &str) -> Result<Box<dyn VideoSource>, AppError> {

@@ -15,7 +15,6 @@ use talkline_media::sink::Discard;
 use talkline_media::source::Silence;
 use talkline_meeting::CallCommand;
 
-use crate::call::kind_name;
 use crate::core::lock;
 use crate::devices;
 use crate::effects::LiveEffects;
@@ -127,7 +126,7 @@ impl DevicesInUse {
 #[derive(Debug, PartialEq, Eq)]
 enum StandIn {
     /// The system default, which is not what was lost.
-    Default(String),
+    Default(devices::Device),
     /// The lost device itself, opened once more.
     Again(String),
     /// Nothing: the system has no device of its own, or the lost one was
@@ -135,12 +134,12 @@ enum StandIn {
     Nothing,
 }
 
-fn stand_in(lost: &str, system_default: Option<String>, reopened_before: bool) -> StandIn {
+fn stand_in(lost: &str, system_default: Option<devices::Device>, reopened_before: bool) -> StandIn {
     match system_default {
         None => StandIn::Nothing,
-        Some(id) if id != lost => StandIn::Default(id),
+        Some(d) if d.id != lost => StandIn::Default(d),
         Some(_) if reopened_before => StandIn::Nothing,
-        Some(id) => StandIn::Again(id),
+        Some(d) => StandIn::Again(d.id),
     }
 }
 
@@ -149,7 +148,7 @@ pub(crate) struct Fallback {
     pub(crate) in_use: Arc<Mutex<DevicesInUse>>,
     pub(crate) effects: Arc<LiveEffects>,
     /// The system's own default of a kind (`devices::system_default`).
-    pub(crate) system_default: fn(DeviceKind) -> Option<String>,
+    pub(crate) system_default: fn(DeviceKind) -> Option<devices::Device>,
     /// Held while a loss is handled (see `replace`).
     pub(crate) one_at_a_time: Mutex<()>,
 }
@@ -178,7 +177,7 @@ impl Fallback {
         // One loss at a time: the call's report and the device watch can
         // both see the same device go.
         let _one = lock(&self.one_at_a_time);
-        let unplugged = format!("Your {} stopped working", kind_name(kind));
+        let unplugged = format!("Your {} stopped working", kind.name());
         let until = match kind {
             DeviceKind::Camera => "others see no video until you choose a camera",
             DeviceKind::Microphone => "others cannot hear you until you choose a microphone",
@@ -202,10 +201,7 @@ impl Fallback {
                 lock(&self.in_use).kinds[slot(kind)].reopened = true;
                 (id, format!("{unplugged}; reopened it"))
             }
-            StandIn::Default(id) => {
-                let label = devices::label(kind, &id);
-                (id, format!("{unplugged}; switched to {label}"))
-            }
+            StandIn::Default(d) => (d.id, format!("{unplugged}; switched to {}", d.label)),
         };
         match self.open(kind, &id) {
             Ok(command) => lock(&self.in_use)
@@ -242,30 +238,33 @@ mod tests {
         DeviceKind::Speaker,
     ];
 
+    /// The system's default `id`, as the pickers list it.
+    fn default_device(id: String) -> Option<devices::Device> {
+        let label = format!("{} itself", &id[id.find(':').map_or(0, |i| i + 1)..]);
+        Some(devices::Device {
+            id,
+            label,
+            is_default: true,
+        })
+    }
+
     #[test]
     fn the_default_stands_in_unless_it_is_what_was_lost_twice() {
-        let other = || Some("mic:Built-in".to_string());
+        let other = || default_device("mic:Built-in".into());
         let lost = "mic:USB Headset";
-        assert_eq!(
-            stand_in(lost, other(), false),
-            StandIn::Default("mic:Built-in".into())
-        );
+        let built_in = StandIn::Default(other().expect("a device"));
+        assert_eq!(stand_in(lost, other(), false), built_in);
         // Another device is always worth a try, however often.
-        assert_eq!(
-            stand_in(lost, other(), true),
-            StandIn::Default("mic:Built-in".into())
-        );
-        assert_eq!(
-            stand_in(lost, Some(lost.into()), false),
-            StandIn::Again(lost.into())
-        );
-        assert_eq!(stand_in(lost, Some(lost.into()), true), StandIn::Nothing);
+        assert_eq!(stand_in(lost, other(), true), built_in);
+        let itself = || default_device(lost.into());
+        assert_eq!(stand_in(lost, itself(), false), StandIn::Again(lost.into()));
+        assert_eq!(stand_in(lost, itself(), true), StandIn::Nothing);
         for reopened in [false, true] {
             assert_eq!(stand_in(lost, None, reopened), StandIn::Nothing);
         }
     }
 
-    fn fallback(default: fn(DeviceKind) -> Option<String>) -> Fallback {
+    fn fallback(default: fn(DeviceKind) -> Option<devices::Device>) -> Fallback {
         Fallback {
             in_use: Arc::new(Mutex::new(DevicesInUse::default())),
             effects: Arc::new(LiveEffects::default()),
@@ -289,7 +288,7 @@ mod tests {
     #[test]
     fn a_stand_in_that_does_not_open_is_reported_and_nothing_is_in_use() {
         // The default is the lost device, and it is gone for good.
-        let fallback = fallback(|kind| Some(format!("{kind}:Gone")));
+        let fallback = fallback(|kind| default_device(format!("{kind}:Gone")));
         for kind in ALL {
             lock(&fallback.in_use).choose(kind, format!("{kind}:Gone"), false);
             let (command, message) = fallback.replace(kind).expect("a loss to handle");
@@ -323,7 +322,7 @@ mod tests {
     fn a_stand_in_that_opens_replaces_the_source_and_becomes_the_device_in_use() {
         // Production never offers the test sources as stand-ins (see the
         // next test); here they are devices that open on any machine.
-        let fallback = fallback(|_| Some(devices::TEST_CAMERA.to_string()));
+        let fallback = fallback(|_| default_device(devices::TEST_CAMERA.into()));
         for kind in [DeviceKind::Camera, DeviceKind::Microphone] {
             lock(&fallback.in_use).choose(kind, format!("{kind}:Unplugged"), false);
             let (command, message) = fallback.replace(kind).expect("a loss to handle");
@@ -336,7 +335,7 @@ mod tests {
                     )
             );
             assert!(replaced, "{kind}: {message}");
-            assert!(message.contains("switched to Test"), "{message}");
+            assert!(message.ends_with("switched to test itself"), "{message}");
             assert_eq!(lock(&fallback.in_use).id(kind), devices::TEST_CAMERA);
             // As the picker now shows: "System default", followed.
             assert!(lock(&fallback.in_use).follows_default(kind));
@@ -355,7 +354,7 @@ mod tests {
             let listed = devices::listed(kind);
             let stand_in = listed.last().map(|d| d.id.clone());
             assert!(stand_in.is_some(), "{kind}: a picker without its stand-in");
-            let default = devices::system_default(kind);
+            let default = devices::system_default(kind).map(|d| d.id);
             assert_ne!(default, stand_in, "{kind}");
             if let Some(id) = default {
                 assert!(listed.iter().any(|d| d.id == id && d.is_default), "{id}");

@@ -10,13 +10,20 @@ pub enum DeviceKind {
     Speaker,
 }
 
-impl std::fmt::Display for DeviceKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl DeviceKind {
+    /// The word for it, in messages and in the window's events.
+    pub fn name(self) -> &'static str {
+        match self {
             Self::Camera => "camera",
             Self::Microphone => "microphone",
             Self::Speaker => "speaker",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
