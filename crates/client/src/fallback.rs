@@ -238,9 +238,9 @@ mod tests {
         DeviceKind::Speaker,
     ];
 
-    /// The system's default `id`, as the pickers list it.
+    /// The system's default `id`, as the pickers list it ("ID itself").
     fn default_device(id: String) -> Option<devices::Device> {
-        let label = format!("{} itself", &id[id.find(':').map_or(0, |i| i + 1)..]);
+        let label = format!("{id} itself");
         Some(devices::Device {
             id,
             label,

@@ -20,6 +20,15 @@ const FADE: usize = AUDIO_RATE_HZ as usize / 200;
 /// Queued ahead of the device, and left to play out at the end.
 const AHEAD: Duration = Duration::from_millis(60);
 
+/// Holds the "playing" flag; dropped, on whatever path, it frees it.
+struct Playing(Arc<AtomicBool>);
+
+impl Drop for Playing {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
 /// Plays the chime through speaker `id` on a thread of its own. One at a
 /// time: a click while it plays does nothing more. Opening the output is
 /// done here, so a device that will not open is the caller's error.
@@ -27,22 +36,11 @@ pub(crate) fn play(id: &str, playing: &Arc<AtomicBool>) -> Result<(), AppError> 
     if playing.swap(true, Ordering::AcqRel) {
         return Ok(());
     }
-    let done = Arc::clone(playing);
-    let opened = match devices::open_speaker(id) {
-        Ok(Some(sink)) => Ok(sink),
-        Ok(None) => Err(AppError::Invalid(
-            "\"No output\" plays nothing: choose a speaker to test".into(),
-        )),
-        Err(e) => Err(e),
-    };
-    let mut sink = match opened {
-        Ok(sink) => sink,
-        Err(e) => {
-            done.store(false, Ordering::Release);
-            return Err(e);
-        }
-    };
-    let spawned = std::thread::Builder::new()
+    let busy = Playing(Arc::clone(playing));
+    let mut sink = devices::open_speaker(id)?.ok_or_else(|| {
+        AppError::Invalid("\"No output\" plays nothing: choose a speaker to test".into())
+    })?;
+    std::thread::Builder::new()
         .name("talkline-speaker-test".into())
         .spawn(move || {
             if let Err(e) = chime(sink.as_mut()) {
@@ -50,12 +48,10 @@ pub(crate) fn play(id: &str, playing: &Arc<AtomicBool>) -> Result<(), AppError> 
             }
             std::thread::sleep(AHEAD);
             drop(sink);
-            done.store(false, Ordering::Release);
-        });
-    spawned.map(drop).map_err(|e| {
-        playing.store(false, Ordering::Release);
-        AppError::Media(format!("cannot play the test sound: {e}"))
-    })
+            drop(busy);
+        })
+        .map(drop)
+        .map_err(|e| AppError::Media(format!("cannot play the test sound: {e}")))
 }
 
 /// Writes the chime at the pace the device plays it.
@@ -125,5 +121,16 @@ mod tests {
             assert!(play(id, &playing).is_err(), "{id}");
             assert!(!playing.load(Ordering::Acquire), "{id} left it busy");
         }
+    }
+
+    #[test]
+    fn a_click_while_the_chime_plays_does_nothing_more() {
+        // Busy: not even a bad choice is looked at, let alone opened.
+        let playing = Arc::new(AtomicBool::new(true));
+        assert!(play(devices::NO_SPEAKER, &playing).is_ok());
+        assert!(
+            playing.load(Ordering::Acquire),
+            "the first chime's flag was freed"
+        );
     }
 }
