@@ -112,15 +112,8 @@ fn app_in_the_room(janus: &Janus, transport: Transport, remotes: usize) -> AppRu
     d.type_into("#meeting-input", &janus.link(1234));
     d.type_into("#display-name", "App");
     d.click("#home-join");
-    for _ in 0..2 {
-        d.wait_visible("#permission-prompt", LONG);
-        d.click("#permission-allow");
-        d.wait_for(
-            "the prompt to close",
-            LONG,
-            "return document.getElementById('permission-prompt').hidden;",
-        );
-    }
+    d.wait_visible("#screen-prejoin", LONG);
+    d.use_test_camera_and_microphone(LONG);
     d.click("#join-now");
     d.wait_for(
         "every remote tile drawing",

@@ -4,6 +4,8 @@ const COMMANDS: &[&str] = &[
     "app_status",
     "accept_policy",
     "decline_policy",
+    "close_request_answered",
+    "quit",
     "parse_meeting",
     "list_devices",
     "get_settings",

@@ -26,6 +26,18 @@ pub fn accept_policy(core: Core<'_>, version: u32) -> Reply<()> {
     core.accept_policy(version)
 }
 
+/// The page shows the question a close request mid-meeting asks.
+#[tauri::command]
+pub fn close_request_answered(core: Core<'_>) {
+    core.close_request_answered();
+}
+
+/// "Leave and close": the exit leaves the meeting first (see `run`).
+#[tauri::command]
+pub fn quit(core: Core<'_>) {
+    core.request_exit();
+}
+
 #[tauri::command]
 pub async fn decline_policy(core: Core<'_>) -> Reply<()> {
     core.decline_policy();

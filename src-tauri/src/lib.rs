@@ -24,6 +24,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::app_status,
         commands::accept_policy,
         commands::decline_policy,
+        commands::close_request_answered,
+        commands::quit,
         commands::parse_meeting,
         commands::list_devices,
         commands::get_settings,
@@ -188,6 +190,17 @@ pub fn run() {
             app.manage(core);
             open_main_window(app)?;
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            // The close button or Alt+F4 mid-meeting asks first.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                let keep = window
+                    .try_state::<Arc<AppCore>>()
+                    .is_some_and(|core| !core.window_may_close());
+                if keep {
+                    api.prevent_close();
+                }
+            }
         })
         .build(tauri::generate_context!());
     let app = match app {

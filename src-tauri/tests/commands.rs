@@ -476,6 +476,115 @@ fn the_app_joins_a_janus_room_and_shows_who_is_there() {
     bob.stop();
 }
 
+/// A user with no camera and no microphone joins: nothing stands in for
+/// them (no test card, no tone), everyone sees both off, and unmuting says
+/// why it cannot. A camera chosen mid-call is sent at once, without a
+/// rejoin, and "No camera" lets go of it again.
+#[test]
+fn a_user_without_devices_joins_with_both_off_and_adds_a_camera_mid_call() {
+    let janus = support::Janus::start();
+    let mut bob = support::Client::join(
+        &janus.link(1234),
+        "Bob",
+        &["--camera", "none", "--mic", "none", "--duration", "30"],
+    );
+    bob.wait_for("joined meeting 1234", Duration::from_secs(10));
+
+    let app = TestApp::fresh(&janus.url());
+    let events = Arc::new(Recorder::default());
+    app.core
+        .set_event_sink(Arc::clone(&events) as Arc<dyn EventSink>);
+    app.accept_policy();
+    app.grant("camera");
+    let joined = app.ok(
+        "join",
+        json!({ "request": { "input": "1234", "displayName": "App", "camera": "none", "microphone": "none", "speaker": "none" } }),
+    );
+    // Asked to join with both on, the app joins with both off: it has
+    // neither.
+    assert_eq!(
+        (&joined["audioMuted"], &joined["videoMuted"]),
+        (&json!(true), &json!(true)),
+        "{joined}"
+    );
+    bob.wait_for("+ App joined", Duration::from_secs(10));
+    for (cmd, device) in [
+        ("set_audio_muted", "microphone"),
+        ("set_video_muted", "camera"),
+    ] {
+        let e = app.err(cmd, json!({ "muted": false }));
+        assert_eq!(e["kind"], "state", "{e}");
+        let message = e["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&format!("no {device}")) && message.contains("Devices"),
+            "{message}"
+        );
+    }
+    std::thread::sleep(Duration::from_secs(2));
+
+    // The test pattern, chosen now, goes out on the track negotiated at
+    // the join: Bob sees the camera come on and decodes its frames.
+    let seen = bob.output().len();
+    app.ok("switch_device", json!({ "kind": "camera", "id": "test" }));
+    app.ok("set_video_muted", json!({ "muted": false }));
+    bob.wait_for_since(
+        "~ App microphone muted, camera on",
+        seen,
+        Duration::from_secs(5),
+    );
+    std::thread::sleep(Duration::from_secs(5));
+
+    // "No camera" again: released, and shown off to everyone.
+    let seen = bob.output().len();
+    app.ok("switch_device", json!({ "kind": "camera", "id": "none" }));
+    bob.wait_for_since(
+        "~ App microphone muted, camera off",
+        seen,
+        Duration::from_secs(5),
+    );
+    events.wait_for("self_muted", Duration::from_secs(2), |e| {
+        matches!(
+            e,
+            AppEvent::SelfMuted {
+                audio_muted: true,
+                video_muted: true,
+            }
+        )
+    });
+    assert_eq!(
+        app.err("set_video_muted", json!({ "muted": false }))["kind"],
+        "state"
+    );
+
+    // The window's close button in the meeting asks first; the page's
+    // answer lets the next close ask again instead of closing.
+    assert!(!app.core.window_may_close(), "closed mid-meeting unasked");
+    events.wait_for("close_requested", Duration::from_secs(2), |e| {
+        matches!(e, AppEvent::CloseRequested)
+    });
+    app.ok("close_request_answered", json!({}));
+    std::thread::sleep(talkline_client::close_guard::UNANSWERED_AFTER);
+    assert!(!app.core.window_may_close(), "an answered question closed");
+    std::thread::sleep(Duration::from_secs(1));
+    app.ok("leave", json!({}));
+    bob.wait_for("- App left", Duration::from_secs(5));
+    assert!(app.core.window_may_close(), "kept open outside a meeting");
+    bob.stop();
+    let stats = bob.stats();
+    let from_app = support::remote(&stats, "App");
+    let decoded = from_app["video_frames_decoded"].as_u64().unwrap_or(0);
+    // About 5 s at 30 fps with the camera on; none before, none after.
+    assert!(
+        (100..=240).contains(&decoded),
+        "Bob decoded {decoded} frames of App: {from_app}"
+    );
+    assert_eq!(
+        from_app["audio_frames_decoded"].as_u64(),
+        Some(0),
+        "a user without a microphone sent sound: {from_app}"
+    );
+}
+
 /// The window's VP8 path: one request for Bob's tile and the self-view
 /// brings both, each starting at a keyframe, then every frame in order;
 /// what arrives decodes to the stamped test pattern.

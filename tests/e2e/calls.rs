@@ -5,6 +5,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use support::{Client, Janus, assert_hears, assert_recovered, assert_sees, remote};
@@ -395,7 +396,7 @@ impl talkline_media::VideoSource for UnpluggedCamera {
 fn a_camera_unplugged_mid_call_is_reported_and_replaced_live() {
     use talkline_media::devices::DeviceKind;
     use talkline_media::source::PatternSource;
-    use talkline_meeting::{CallCommand, CallConfig, CallEvent, ServerUrl};
+    use talkline_meeting::{CallCommand, CallConfig, CallEvent, Outgoing, ServerUrl};
 
     let janus = Janus::start();
     let mut bob = Client::join(
@@ -415,8 +416,8 @@ fn a_camera_unplugged_mid_call_is_reported_and_replaced_live() {
             room: 1234,
             pin: None,
             display: "App".into(),
-            video: Some(Box::new(camera)),
-            audio: None,
+            video: Outgoing::From(Box::new(camera)),
+            audio: Outgoing::Never,
             audio_out: None,
             video_bitrate_kbps: 800,
             tiles: None,
@@ -459,6 +460,77 @@ fn a_camera_unplugged_mid_call_is_reported_and_replaced_live() {
     // ~3 s before the unplug and ~7 s after it, at 30 fps; without the
     // replacement Bob would have seen only the first ~90 frames.
     assert!(decoded >= 240, "Bob decoded {decoded} frames: {stats:#}");
+}
+
+/// A call joined before it has a camera or microphone (a computer without
+/// them) still negotiates their tracks, and joins with both off: a camera
+/// given mid-call and turned on is sent, with no rejoin, and released, it
+/// sends nothing again. Joining muted is also what "join with camera off"
+/// does: the others must see the camera once it is turned on (they did
+/// not when the mute reached Janus before the connection was up).
+#[test]
+fn a_camera_given_to_a_call_joined_without_one_is_sent_without_a_rejoin() {
+    use talkline_media::source::PatternSource;
+    use talkline_meeting::{CallCommand, CallConfig, Outgoing, ServerUrl};
+
+    let janus = Janus::start();
+    let mut bob = Client::join(
+        &janus.link(1234),
+        "Bob",
+        &["--camera", "none", "--mic", "none", "--duration", "16"],
+    );
+    bob.wait_for("joined meeting 1234", Duration::from_secs(10));
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let sent = runtime.block_on(async {
+        let call = talkline_meeting::join(CallConfig {
+            server: ServerUrl::parse(&janus.url()).expect("url"),
+            room: 1234,
+            pin: None,
+            display: "App".into(),
+            video: Outgoing::NoDeviceYet,
+            audio: Outgoing::NoDeviceYet,
+            audio_out: None,
+            video_bitrate_kbps: 800,
+            tiles: None,
+            audio_muted: true,
+            video_muted: true,
+            subscribe: true,
+        })
+        .await
+        .expect("join");
+        let frames_sent = || call.stats.video_frames_sent.load(Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let before = frames_sent();
+        call.command(CallCommand::ReplaceVideoSource(Box::new(
+            PatternSource::new(640, 360, 30.0).expect("pattern"),
+        )));
+        call.command(CallCommand::SetVideoMuted(false));
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        call.command(CallCommand::ReleaseVideoSource);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let released = frames_sent();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let after = frames_sent();
+        call.leave().await;
+        (before, released, after)
+    });
+    let (before, released, after) = sent;
+    assert_eq!(before, 0, "frames sent without a camera");
+    assert_eq!(after, released, "frames sent after the camera was released");
+    assert!(
+        bob.wait(Duration::from_secs(25)).success(),
+        "{}",
+        bob.errors()
+    );
+    let stats = bob.stats();
+    let from_app = remote(&stats, "App");
+    let decoded = from_app["video_frames_decoded"].as_u64().unwrap_or(0);
+    // About 6 s at 30 fps.
+    assert!(
+        (120..=200).contains(&decoded),
+        "Bob decoded {decoded} frames (App sent {released}): {from_app}"
+    );
+    assert_eq!(from_app["audio_frames_decoded"].as_u64(), Some(0));
 }
 
 /// The virtual background is applied before encoding: what the others

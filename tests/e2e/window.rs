@@ -15,6 +15,8 @@ mod support;
 mod webdriver;
 #[path = "support/window.rs"]
 mod window_support;
+#[path = "support/x11_close.rs"]
+mod x11_close;
 
 use std::time::{Duration, Instant};
 
@@ -307,6 +309,40 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     bob.wait_for_since("~ Winnie microphone muted", seen, LONG);
     driver.release_keys();
 
+    // The window's close button asks too, and Stay (the focused answer)
+    // keeps the call.
+    let seen = bob.output().len();
+    close_window(&window);
+    assert_eq!(
+        driver.text("#leave-title"),
+        "Leave the meeting and close TalkLine?"
+    );
+    shot(&window, "4d-close-dialog");
+    assert_eq!(
+        driver.eval("return document.activeElement.id;", json!([])),
+        Value::from("leave-cancel"),
+        "Enter would close the meeting"
+    );
+    driver.click("#leave-cancel");
+    driver.wait_for(
+        "the close dialog to close",
+        LONG,
+        "return document.getElementById('leave-dialog').hidden;",
+    );
+    assert!(
+        !bob.output()[seen..]
+            .iter()
+            .any(|l| l.contains("Winnie left")),
+        "Stay after the close button left the meeting"
+    );
+    assert_eq!(
+        driver.eval(
+            "return document.getElementById('screen-meeting').hidden;",
+            json!([])
+        ),
+        Value::from(false)
+    );
+
     // Esc closes the device menu first; only then does it ask to leave.
     driver.click("#device-menu-toggle");
     driver.wait_visible("#device-menu", LONG);
@@ -337,10 +373,19 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     );
     shot(&window, "5-home-recent");
 
-    // Join by QR code: the scan screen opens the camera (already allowed),
-    // and a picture of the code picked instead leads to the pre-join.
+    // Join by QR code: the scan screen opens the camera chosen (already
+    // allowed), and a picture of the code picked instead leads to the
+    // pre-join.
     driver.click("#open-scan");
     driver.wait_visible("#screen-scan", LONG);
+    // A computer without a camera is told how to scan without one, and
+    // nothing is opened in its place.
+    driver.wait_for(
+        "the scan screen's advice without a camera",
+        LONG,
+        "return document.getElementById('scan-status').textContent.startsWith('No camera');",
+    );
+    driver.choose("#scan-camera", "test");
     driver.wait_for(
         "the scan camera",
         LONG,
@@ -621,10 +666,12 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
         )
     };
     // No microphone yet, only the built-in speaker (and its monitor, which
-    // is no microphone).
+    // is no microphone): the system's default is no microphone, never the
+    // test tone.
+    driver.choose("#mic-select", "");
     assert_eq!(
         picked("#mic-select"),
-        json!(["", ["", "test"], "System default (Test tone)"]),
+        json!(["", ["", "none", "test"], "System default (No microphone)"]),
         "the microphones before the headset"
     );
     // The headset is plugged in on the pre-join: the pickers list it within
@@ -654,7 +701,12 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
         mic,
         json!([
             "",
-            ["", format!("mic:{}", pulse::HEADSET_MICROPHONE), "test"],
+            [
+                "",
+                format!("mic:{}", pulse::HEADSET_MICROPHONE),
+                "none",
+                "test"
+            ],
             format!("System default ({})", pulse::HEADSET_MICROPHONE)
         ]),
         "the microphones"
@@ -675,8 +727,7 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
         "the speakers"
     );
     // "Test speaker" plays through the speaker picked, and only briefly.
-    choose(
-        driver,
+    driver.choose(
         "#speaker-select",
         &format!("speaker:{}", pulse::HEADSET_SPEAKER),
     );
@@ -694,9 +745,9 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
         assert!(Instant::now() < deadline, "the test sound did not end");
         std::thread::sleep(Duration::from_millis(50));
     }
-    choose(driver, "#speaker-select", "");
+    driver.choose("#speaker-select", "");
     // Winnie joins on the test tone, to switch to the headset in the call.
-    choose(driver, "#mic-select", "test");
+    driver.choose("#mic-select", "test");
     driver.click("#join-now");
     driver.wait_visible("#screen-meeting", LONG);
     let bob_tile = tile_of(driver, "Bob");
@@ -723,8 +774,7 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
     // A live switch to the headset's microphone: Bob hears it.
     driver.click("#device-menu-toggle");
     driver.wait_visible("#device-menu", LONG);
-    choose(
-        driver,
+    driver.choose(
         "#meeting-mic",
         &format!("mic:{}", pulse::HEADSET_MICROPHONE),
     );
@@ -837,31 +887,42 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
     );
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(heard_now(&bob_heard), None, "a stand-in microphone");
+
+    // The close button, answered with "Leave and close": Bob sees Winnie
+    // leave, and the app ends.
+    close_window(&window);
+    // Clicked from a script that returns first: the app ends under the
+    // click, and WebDriver would report that as an error.
+    driver.eval(
+        "setTimeout(() => document.getElementById('leave-confirm').click(), 50); return 1;",
+        json!([]),
+    );
+    bob.wait_for("- Winnie left", LONG);
+    let deadline = Instant::now() + LONG;
+    while window.pid().is_some() {
+        assert!(Instant::now() < deadline, "the app did not close");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     drop(window);
     bob.stop();
+}
+
+/// Presses the window's close button (as a window manager does) and waits
+/// for the question it asks mid-meeting.
+fn close_window(window: &AppWindow) {
+    let sent = x11_close::request_close(&window.display, "TalkLine");
+    assert!(
+        sent > 0,
+        "no TalkLine window to close on {}",
+        window.display
+    );
+    window.driver.wait_visible("#leave-dialog", LONG);
 }
 
 /// The app's test tone, and the tone the headset's microphone hears in
 /// `devices_switched_and_unplugged_mid_call_leave_the_call_going`.
 const TEST_TONE_HZ: f64 = 440.0;
 const HEADSET_HZ: f64 = 880.0;
-
-/// Picks `value` in the select `css` as a user does: its change handler runs.
-fn choose(driver: &WebDriver, css: &str, value: &str) {
-    let chosen = driver.eval(
-        r#"
-        const s = document.querySelector(arguments[0]);
-        if (![...s.options].some(o => o.value === arguments[1])) {
-            return [...s.options].map(o => o.value).join(', ');
-        }
-        s.value = arguments[1];
-        s.dispatchEvent(new Event('change'));
-        return true;
-        "#,
-        json!([css, value]),
-    );
-    assert_eq!(chosen, Value::from(true), "{css} has no {value:?}");
-}
 
 /// The strongest tone in the last half second of a speaker recording
 /// still being written (its samples follow the 44-byte WAV header), or
@@ -883,24 +944,20 @@ fn hears(recording: &std::path::Path, hz: f64) -> bool {
     heard_now(recording).is_some_and(|heard| (heard - hz).abs() < 5.0)
 }
 
-/// Answers the just-in-time prompts on the pre-join, camera then
-/// microphone, and waits for the live self-view.
+/// Picks the test pattern and tone on the pre-join, answering the
+/// just-in-time prompt each opens (with Appendix II's words).
 fn allow_camera_and_microphone(driver: &WebDriver) {
-    driver.wait_visible("#permission-prompt", LONG);
-    assert_eq!(driver.text("#permission-title"), "Using the camera");
-    assert!(
-        driver
-            .text("#permission-purpose")
-            .contains("video conferencing")
+    // Nothing is asked for while nothing is chosen.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        driver.eval(
+            "return document.getElementById('permission-prompt').hidden;",
+            json!([])
+        ),
+        true,
+        "a prompt with no camera or microphone chosen"
     );
-    driver.click("#permission-allow");
-    driver.wait_for("the microphone prompt", LONG, "return !document.getElementById('permission-prompt').hidden && document.getElementById('permission-purpose').textContent.includes('publishing audio');");
-    driver.click("#permission-allow");
-    driver.wait_for(
-        "the self-view",
-        LONG,
-        "const t = window.__talkline.frames.tiles.self; return t && t.drawn > 10;",
-    );
+    driver.use_test_camera_and_microphone(LONG);
 }
 
 /// The tile id of the participant shown as `name`, once it is there.

@@ -86,6 +86,9 @@ export interface ScheduledMeeting {
 export interface Joined {
   room: number;
   selfId: number;
+  /** As joined: also muted where there is no microphone (or camera) yet. */
+  audioMuted: boolean;
+  videoMuted: boolean;
 }
 
 export interface RecentMeeting {
@@ -117,7 +120,8 @@ export type AppEvent =
   | { type: "devices_changed"; devices: DeviceList; message: string | null }
   | { type: "self_muted"; audioMuted: boolean; videoMuted: boolean }
   | { type: "qr_scanned"; meeting: ScannedMeeting }
-  | { type: "qr_refused"; message: string };
+  | { type: "qr_refused"; message: string }
+  | { type: "close_requested" };
 
 /** What every failed command rejects with (AppError's serialised form). */
 export interface PrivacyChoice {
@@ -188,6 +192,10 @@ export const api = {
   status: () => call<AppStatus>("app_status"),
   acceptPolicy: (version: number) => call<void>("accept_policy", { version }),
   declinePolicy: () => call<void>("decline_policy"),
+  /** The close question is on screen (the window's close button mid-meeting). */
+  closeRequestAnswered: () => call<void>("close_request_answered"),
+  /** Leaves any meeting and closes the app. */
+  quit: () => call<void>("quit"),
   /** Opens the system's privacy page for a permission the system refused. */
   openSystemSettings: (permission: string) => call<void>("open_system_settings", { permission }),
   parseMeeting: (input: string) => call<MeetingTarget>("parse_meeting", { input }),

@@ -280,6 +280,8 @@ setInterval(() => void lookForDevices(), 3000);
 
 async function enterHome(): Promise<void> {
   stopLoops();
+  // A meeting that ended under an open leave question has nothing to leave.
+  $("leave-dialog").hidden = true;
   await api.stopPreview().catch(() => {});
   show("home");
   try {
@@ -483,6 +485,14 @@ async function enterScan(): Promise<void> {
 
 async function startScan(): Promise<void> {
   const camera = $<HTMLSelectElement>("scan-camera").value || null;
+  if (camera === "none") {
+    // Nothing to open (a computer without a camera): the picture of a
+    // code is the way in, and not an error.
+    await api.stopScan().catch(() => {});
+    showError($("scan-error"), null);
+    $("scan-status").textContent = "No camera: choose one above, or pick a picture of the code.";
+    return;
+  }
   try {
     // The camera is asked for just in time, as for the pre-join.
     await withConsent(() => api.startScan(camera));
@@ -585,8 +595,8 @@ async function joinNow(): Promise<void> {
   try {
     const joined = await withConsent(() => api.join(request));
     state.selfId = joined.selfId;
-    state.audioMuted = request.audioMuted;
-    state.videoMuted = request.videoMuted;
+    state.audioMuted = joined.audioMuted;
+    state.videoMuted = joined.videoMuted;
     state.settings = { ...state.settings, camera: request.camera, microphone: request.microphone, speaker: request.speaker };
     enterMeeting();
   } catch (e) {
@@ -775,17 +785,42 @@ for (const [id, kind, key] of switches) {
   };
 }
 
-function askLeave(): void {
+/** Whether the open leave question came from the window's close button:
+ * then leaving also closes the app. */
+let leaveCloses = false;
+
+function askLeave(closing = false): void {
+  leaveCloses = closing;
+  $("leave-title").textContent = closing ? "Leave the meeting and close TalkLine?" : "Leave the meeting?";
+  $("leave-confirm").textContent = closing ? "Leave and close" : "Leave";
   $("leave-dialog").hidden = false;
-  $("leave-confirm").focus();
+  // Closing is the bigger step: Enter keeps the call.
+  $(closing ? "leave-cancel" : "leave-confirm").focus();
 }
 
-$("leave").onclick = askLeave;
+/** The window's close button (or Alt+F4) in a meeting or while joining:
+ * the core kept the window open to ask. Anywhere else, nothing is lost. */
+function closeRequested(): void {
+  const joining = state.screen === "prejoin" && $<HTMLButtonElement>("join-now").disabled;
+  if (state.screen !== "meeting" && !joining) {
+    void api.quit();
+    return;
+  }
+  void api.closeRequestAnswered();
+  askLeave(true);
+}
+
+$("leave").onclick = () => askLeave();
 $("leave-cancel").onclick = () => {
   $("leave-dialog").hidden = true;
 };
 $("leave-confirm").onclick = async () => {
   $("leave-dialog").hidden = true;
+  if (leaveCloses) {
+    // The exit says goodbye to the meeting before the process ends.
+    await api.quit().catch((e) => toast(`TalkLine did not close: ${messageOf(e)}`, "error"));
+    return;
+  }
   try {
     await api.leave();
   } catch (e) {
@@ -854,6 +889,9 @@ function onEvent(event: AppEvent): void {
       break;
     case "qr_refused":
       if (state.screen === "scan") showError($("scan-error"), event.message);
+      break;
+    case "close_requested":
+      closeRequested();
       break;
     case "call_ended":
       if (state.screen === "meeting") {

@@ -4,18 +4,19 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use talkline_media::devices::DeviceKind;
 use talkline_media::display::Tiles;
 use talkline_media::encoded_feed;
-use talkline_meeting::{CallCommand, CallConfig, MeetingLink, ServerUrl};
+use talkline_meeting::{CallCommand, CallConfig, MeetingLink, Outgoing, ServerUrl};
 use talkline_privacy::{Capability, ConsentLedger, PermissionRegistry, PrivacyPolicy};
 use talkline_store::{KeyVault, Store};
 use tokio::sync::mpsc;
 
 use crate::call::ActiveCall;
+use crate::close_guard::{CloseGuard, CloseRequest};
 use crate::devices::{self, DeviceList};
 use crate::effects::LiveEffects;
 use crate::error::AppError;
@@ -143,6 +144,9 @@ pub struct JoinRequest {
 pub struct Joined {
     pub room: u64,
     pub self_id: u64,
+    /// As joined: muted also when there is no microphone (or camera) yet.
+    pub audio_muted: bool,
+    pub video_muted: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -181,6 +185,7 @@ pub struct AppCore {
     /// Whether "Test speaker" is playing its chime now.
     speaker_test: Arc<AtomicBool>,
     exit_hook: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+    close_guard: CloseGuard,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -226,6 +231,7 @@ impl AppCore {
             preview_levels: Mutex::new(None),
             speaker_test: Arc::new(AtomicBool::new(false)),
             exit_hook: Mutex::new(None),
+            close_guard: CloseGuard::default(),
             withdrawn: AtomicBool::new(false),
             effects: Arc::new(LiveEffects::default()),
         });
@@ -241,6 +247,28 @@ impl AppCore {
         if let Some(hook) = lock(&self.exit_hook).as_ref() {
             hook();
         }
+    }
+
+    /// The window's close button (or Alt+F4): whether to close now. In a
+    /// meeting, or joining one, the page asks the user first
+    /// (`AppEvent::CloseRequested`).
+    pub fn window_may_close(&self) -> bool {
+        // Called on the window's event thread: no waiting for the call's
+        // lock. Held by someone means in use, so the user is asked.
+        let in_meeting = self.joining.try_lock().is_err()
+            || self.call.try_lock().map_or(true, |call| call.is_some());
+        match self.close_guard.request(in_meeting, Instant::now()) {
+            CloseRequest::Close => true,
+            CloseRequest::Ask => {
+                self.sink().emit(AppEvent::CloseRequested);
+                false
+            }
+        }
+    }
+
+    /// The page shows the close question (see `window_may_close`).
+    pub fn close_request_answered(&self) {
+        self.close_guard.answered();
     }
 
     pub fn set_event_sink(&self, sink: Arc<dyn EventSink>) {
@@ -540,6 +568,12 @@ impl AppCore {
         let speaker = devices::resolved(DeviceKind::Speaker, request.speaker.as_deref());
         let video = self.open_camera(Some(&camera))?;
         let audio = self.open_microphone(Some(&microphone))?;
+        // Without a camera or microphone the call is still ready for one
+        // chosen later, and others see it off until then.
+        let muted = (
+            request.audio_muted || audio.is_none(),
+            request.video_muted || video.is_none(),
+        );
         let (audio_out, speaker) = match devices::open_speaker(&speaker) {
             Ok(out) => (out, speaker),
             Err(e) => {
@@ -571,13 +605,13 @@ impl AppCore {
             room,
             pin: link.pin.clone(),
             display: name.clone(),
-            video,
-            audio,
+            video: video.map_or(Outgoing::NoDeviceYet, Outgoing::From),
+            audio: audio.map_or(Outgoing::NoDeviceYet, Outgoing::From),
             audio_out,
             video_bitrate_kbps: VIDEO_KBPS,
             tiles: Some(Arc::clone(&self.tiles)),
-            audio_muted: request.audio_muted,
-            video_muted: request.video_muted,
+            audio_muted: muted.0,
+            video_muted: muted.1,
             subscribe: true,
         })
         .await?;
@@ -596,7 +630,7 @@ impl AppCore {
         let active = ActiveCall::start(
             handle,
             meeting_row,
-            (request.audio_muted, request.video_muted),
+            muted,
             self.sink(),
             Arc::clone(&self.tiles),
             fallback,
@@ -611,10 +645,15 @@ impl AppCore {
             }
         });
         self.sink().emit(AppEvent::SelfMuted {
-            audio_muted: request.audio_muted,
-            video_muted: request.video_muted,
+            audio_muted: muted.0,
+            video_muted: muted.1,
         });
-        Ok(Joined { room, self_id })
+        Ok(Joined {
+            room,
+            self_id,
+            audio_muted: muted.0,
+            video_muted: muted.1,
+        })
     }
 
     async fn finish_call(&self) {
@@ -638,26 +677,48 @@ impl AppCore {
 
     pub async fn set_audio_muted(&self, muted: bool) -> Result<(), AppError> {
         self.with_call(|c| {
+            if !muted {
+                self.has_device(DeviceKind::Microphone)?;
+            }
             c.audio_muted = muted;
             c.handle.command(CallCommand::SetAudioMuted(muted));
+            Ok(())
         })
         .await
     }
 
     pub async fn set_video_muted(&self, muted: bool) -> Result<(), AppError> {
         self.with_call(|c| {
+            if !muted {
+                self.has_device(DeviceKind::Camera)?;
+            }
             c.video_muted = muted;
             c.handle.command(CallCommand::SetVideoMuted(muted));
+            Ok(())
         })
         .await
     }
 
-    async fn with_call(&self, f: impl FnOnce(&mut ActiveCall)) -> Result<(), AppError> {
+    /// Unmuting without a device would say "on" while nothing is sent.
+    fn has_device(&self, kind: DeviceKind) -> Result<(), AppError> {
+        if devices::is_a_device(lock(&self.in_use).id(kind)) {
+            return Ok(());
+        }
+        Err(AppError::State(format!(
+            "there is no {} in this call: choose one under Devices",
+            kind.name()
+        )))
+    }
+
+    async fn with_call(
+        &self,
+        f: impl FnOnce(&mut ActiveCall) -> Result<(), AppError>,
+    ) -> Result<(), AppError> {
         let mut guard = self.call.lock().await;
         let call = guard
             .as_mut()
             .ok_or_else(|| AppError::State("not in a meeting".into()))?;
-        f(call);
+        f(call)?;
         self.sink().emit(AppEvent::SelfMuted {
             audio_muted: call.audio_muted,
             video_muted: call.video_muted,
@@ -675,24 +736,47 @@ impl AppCore {
         };
         let follows = devices::left_to_the_system(id);
         let id = devices::resolved(kind, id);
+        // "No camera" or "No microphone" lets go of the device (its light
+        // goes out) and shows it off to everyone.
+        let mut releases = false;
         let command = match kind {
             DeviceKind::Camera => match self.open_camera(Some(&id))? {
                 Some(source) => CallCommand::ReplaceVideoSource(source),
-                None => CallCommand::SetVideoMuted(true),
+                None => {
+                    releases = true;
+                    CallCommand::ReleaseVideoSource
+                }
             },
             DeviceKind::Microphone => match self.open_microphone(Some(&id))? {
                 Some(source) => CallCommand::ReplaceAudioSource(source),
-                None => CallCommand::SetAudioMuted(true),
+                None => {
+                    releases = true;
+                    CallCommand::ReleaseAudioSource
+                }
             },
             DeviceKind::Speaker => match devices::open_speaker(&id)? {
                 Some(sink) => CallCommand::ReplaceAudioOutput(sink),
                 None => CallCommand::ReplaceAudioOutput(Box::new(talkline_media::sink::Discard)),
             },
         };
-        let guard = self.call.lock().await;
+        let mut guard = self.call.lock().await;
         let call = guard
-            .as_ref()
+            .as_mut()
             .ok_or_else(|| AppError::State("not in a meeting".into()))?;
+        if releases {
+            let mute = if kind == DeviceKind::Camera {
+                call.video_muted = true;
+                CallCommand::SetVideoMuted(true)
+            } else {
+                call.audio_muted = true;
+                CallCommand::SetAudioMuted(true)
+            };
+            call.handle.command(mute);
+            self.sink().emit(AppEvent::SelfMuted {
+                audio_muted: call.audio_muted,
+                video_muted: call.video_muted,
+            });
+        }
         call.handle.command(command);
         lock(&self.in_use).choose(kind, id, follows);
         Ok(())

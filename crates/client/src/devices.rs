@@ -1,6 +1,7 @@
 //! Device pickers and opening what was picked. Besides real devices the
-//! lists carry a test pattern, a test tone and "no output", so the app is
-//! usable (and testable) on machines without a camera or sound card.
+//! lists carry "no camera", "no microphone" and "no output" (the default
+//! where the system has none), and a test pattern and a test tone, so the
+//! app is testable on machines without a camera or sound card.
 
 use serde::Serialize;
 use talkline_media::audio_device::{MicSource, SpeakerSink};
@@ -18,7 +19,9 @@ use talkline_privacy::Capability;
 
 pub const TEST_CAMERA: &str = "test";
 pub const TEST_MICROPHONE: &str = "test";
-pub const NO_SPEAKER: &str = "none";
+/// "Nothing of this kind": no camera, no microphone, no output.
+pub const NO_DEVICE: &str = "none";
+pub const NO_SPEAKER: &str = NO_DEVICE;
 /// A camera id naming a Y4M recording (tests only; see `CoreConfig`).
 pub const FILE_CAMERA_PREFIX: &str = "file:";
 /// The size and rate cameras are opened at: what a tile needs.
@@ -64,24 +67,38 @@ fn real(prefix: &str, found: Vec<DeviceInfo>) -> Vec<Device> {
         .collect()
 }
 
-/// Appends the stand-in every picker offers, the default where the
-/// system has none.
-fn with_stand_in(kind: DeviceKind, mut list: Vec<Device>) -> Vec<Device> {
-    let (id, label) = match kind {
-        DeviceKind::Camera => (TEST_CAMERA, "Test pattern"),
-        DeviceKind::Microphone => (TEST_MICROPHONE, "Test tone"),
-        DeviceKind::Speaker => (NO_SPEAKER, "No output"),
+/// Appends what every picker offers besides the system's devices:
+/// nothing ("No camera", "No microphone", "No output"), the default where
+/// the system has no device of its own; then, for cameras and microphones,
+/// a test source. A test source is never the default: a user without a
+/// camera would otherwise show everyone a test card, and one without a
+/// microphone play them a tone.
+fn with_stand_ins(kind: DeviceKind, mut list: Vec<Device>) -> Vec<Device> {
+    let nothing = match kind {
+        DeviceKind::Camera => "No camera",
+        DeviceKind::Microphone => "No microphone",
+        DeviceKind::Speaker => "No output",
     };
     let is_default = !list.iter().any(|d| d.is_default);
     list.push(Device {
-        id: id.into(),
-        label: label.into(),
+        id: NO_DEVICE.into(),
+        label: nothing.into(),
         is_default,
     });
+    let test = match kind {
+        DeviceKind::Camera => Some((TEST_CAMERA, "Test pattern")),
+        DeviceKind::Microphone => Some((TEST_MICROPHONE, "Test tone")),
+        DeviceKind::Speaker => None,
+    };
+    list.extend(test.map(|(id, label)| Device {
+        id: id.into(),
+        label: label.into(),
+        is_default: false,
+    }));
     list
 }
 
-/// What a picker of `kind` offers: the system's devices, then the stand-in;
+/// What a picker of `kind` offers: the system's devices, then the stand-ins;
 /// an error if the system could not say which devices it has.
 pub fn try_listed(kind: DeviceKind) -> Result<Vec<Device>, talkline_media::MediaError> {
     let found = match kind {
@@ -89,15 +106,15 @@ pub fn try_listed(kind: DeviceKind) -> Result<Vec<Device>, talkline_media::Media
         DeviceKind::Microphone => real("mic", devices::microphones()?),
         DeviceKind::Speaker => real("speaker", devices::speakers()?),
     };
-    Ok(with_stand_in(kind, found))
+    Ok(with_stand_ins(kind, found))
 }
 
-/// What a picker of `kind` offers; only the stand-in where the system
+/// What a picker of `kind` offers; only the stand-ins where the system
 /// could not list its devices.
 pub fn listed(kind: DeviceKind) -> Vec<Device> {
     try_listed(kind).unwrap_or_else(|e| {
         log::info!("no {kind} devices: {e}");
-        with_stand_in(kind, Vec::new())
+        with_stand_ins(kind, Vec::new())
     })
 }
 
@@ -116,26 +133,29 @@ pub fn left_to_the_system(choice: Option<&str>) -> bool {
 }
 
 /// The device a choice means: the one chosen, or for none (or "", a
-/// setting left to the system) the system default, else the stand-in.
+/// setting left to the system) the system default, else `NO_DEVICE`.
 /// The system is only asked when there is no choice: listing audio
 /// devices takes a noticeable time.
 pub fn resolved(kind: DeviceKind, choice: Option<&str>) -> String {
     match choice.filter(|c| !left_to_the_system(Some(c))) {
         Some(id) => id.to_string(),
-        None => {
-            let list = listed(kind);
-            list.iter()
-                .find(|d| d.is_default)
-                .or(list.last())
-                .map_or_else(String::new, |d| d.id.clone())
-        }
+        None => listed(kind)
+            .into_iter()
+            .find(|d| d.is_default)
+            .map_or_else(|| NO_DEVICE.to_string(), |d| d.id),
     }
 }
 
+/// Whether `id`, a resolved choice, is a device at all: not "none", and
+/// not "" (nothing in use: a device lost with nothing to replace it).
+pub fn is_a_device(id: &str) -> bool {
+    !id.is_empty() && id != NO_DEVICE
+}
+
 /// The system's own default device of `kind`, if it has one. Never a
-/// stand-in: the test pattern, the test tone and "no output" keep the app
-/// usable without devices, but sent or chosen in place of a lost device
-/// they would show everyone a test card or play them a tone.
+/// stand-in: "none" is no device, and the test pattern and tone, sent or
+/// chosen in place of a lost device, would show everyone a test card or
+/// play them a tone.
 pub fn system_default(kind: DeviceKind) -> Option<Device> {
     real_default(&listed(kind)).cloned()
 }
@@ -147,7 +167,7 @@ pub fn real_default(list: &[Device]) -> Option<&Device> {
 
 /// Whether `id` is one of the stand-ins every picker offers.
 pub fn is_stand_in(id: &str) -> bool {
-    [TEST_CAMERA, TEST_MICROPHONE, NO_SPEAKER].contains(&id)
+    [TEST_CAMERA, TEST_MICROPHONE, NO_DEVICE].contains(&id)
 }
 
 impl DeviceList {
@@ -213,16 +233,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fallbacks_are_always_listed_and_a_default_exists() {
+    fn every_picker_offers_nothing_and_one_default_which_is_never_a_test_source() {
         let list = list();
-        for (devices, fallback) in [
-            (&list.cameras, TEST_CAMERA),
-            (&list.microphones, TEST_MICROPHONE),
-            (&list.speakers, NO_SPEAKER),
+        for (devices, test) in [
+            (&list.cameras, Some(TEST_CAMERA)),
+            (&list.microphones, Some(TEST_MICROPHONE)),
+            (&list.speakers, None),
         ] {
-            assert!(devices.iter().any(|d| d.id == fallback));
+            assert!(devices.iter().any(|d| d.id == NO_DEVICE), "{devices:?}");
             assert_eq!(devices.iter().filter(|d| d.is_default).count(), 1);
+            if let Some(test) = test {
+                let test = devices.iter().find(|d| d.id == test);
+                assert!(test.is_some_and(|d| !d.is_default), "{devices:?}");
+            }
         }
+    }
+
+    #[test]
+    fn without_devices_of_its_own_the_default_is_nothing() {
+        for kind in [
+            DeviceKind::Camera,
+            DeviceKind::Microphone,
+            DeviceKind::Speaker,
+        ] {
+            let list = with_stand_ins(kind, Vec::new());
+            let default = list.iter().find(|d| d.is_default).map(|d| d.id.as_str());
+            assert_eq!(default, Some(NO_DEVICE), "{kind}: {list:?}");
+        }
+        let usb = Device {
+            id: "camera:USB".into(),
+            label: "USB".into(),
+            is_default: true,
+        };
+        let list = with_stand_ins(DeviceKind::Camera, vec![usb.clone()]);
+        assert_eq!(real_default(&list), Some(&usb));
+        assert_eq!(list.iter().filter(|d| d.is_default).count(), 1);
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub enum AppEvent {
     QrRefused {
         message: String,
     },
+    /// The window's close button mid-meeting: the page asks whether to
+    /// leave and close (see `AppCore::window_may_close`).
+    CloseRequested,
 }
 
 /// Where events go: the shell forwards them to its window.
@@ -112,6 +115,10 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&e).expect("json"),
             serde_json::json!({"type": "self_muted", "audioMuted": true, "videoMuted": false})
+        );
+        assert_eq!(
+            serde_json::to_value(AppEvent::CloseRequested).expect("json"),
+            serde_json::json!({"type": "close_requested"})
         );
         let e = AppEvent::Levels {
             own: 0.5,

@@ -4,6 +4,7 @@
 //! be tested without a window.
 
 mod call;
+pub mod close_guard;
 pub mod core;
 mod device_watch;
 pub mod devices;

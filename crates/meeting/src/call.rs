@@ -36,7 +36,7 @@ use crate::peer::{self, OPUS_PAYLOAD_TYPE, PeerEvent, PeerRole, VP8_PAYLOAD_TYPE
 use crate::playout::Playout;
 use crate::receive::{Screen, spawn_track_receiver};
 use crate::sdp;
-use crate::send::{CaptureOutputs, SendPipeline, TrackTarget};
+use crate::send::{CaptureOutputs, Outgoing, SendPipeline, TrackTarget};
 use crate::session::{
     Breakage, CallState, Participant, SessionInput, SessionMachine, SessionOutput,
 };
@@ -53,8 +53,8 @@ pub struct CallConfig {
     pub room: u64,
     pub pin: Option<String>,
     pub display: String,
-    pub video: Option<Box<dyn VideoSource>>,
-    pub audio: Option<Box<dyn AudioSource>>,
+    pub video: Outgoing<Box<dyn VideoSource>>,
+    pub audio: Outgoing<Box<dyn AudioSource>>,
     /// Where everyone else's audio is played; `None` decodes and measures only.
     pub audio_out: Option<Box<dyn AudioSink>>,
     pub video_bitrate_kbps: u32,
@@ -76,6 +76,10 @@ pub enum CallCommand {
     /// Another camera or microphone, switched to without renegotiating.
     ReplaceVideoSource(Box<dyn VideoSource>),
     ReplaceAudioSource(Box<dyn AudioSource>),
+    /// Lets go of the camera or microphone (the user chose none): nothing
+    /// of it is sent until another is given.
+    ReleaseVideoSource,
+    ReleaseAudioSource,
     ReplaceAudioOutput(Box<dyn AudioSink>),
     Leave,
 }
@@ -87,6 +91,8 @@ impl std::fmt::Debug for CallCommand {
             Self::SetVideoMuted(m) => write!(f, "SetVideoMuted({m})"),
             Self::ReplaceVideoSource(_) => f.write_str("ReplaceVideoSource"),
             Self::ReplaceAudioSource(_) => f.write_str("ReplaceAudioSource"),
+            Self::ReleaseVideoSource => f.write_str("ReleaseVideoSource"),
+            Self::ReleaseAudioSource => f.write_str("ReleaseAudioSource"),
             Self::ReplaceAudioOutput(_) => f.write_str("ReplaceAudioOutput"),
             Self::Leave => f.write_str("Leave"),
         }
@@ -142,10 +148,25 @@ struct Link {
     publisher_handle: u64,
     private_id: u64,
     publisher_pc: Arc<dyn PeerConnection>,
-    audio_mid: Option<String>,
-    video_mid: Option<String>,
+    mids: Mids,
     subscriber: Option<Subscription>,
     restart_started: Option<Instant>,
+}
+
+/// The mids of what we publish, from our offer.
+#[derive(Debug, Default)]
+struct Mids {
+    audio: Option<String>,
+    video: Option<String>,
+}
+
+impl Mids {
+    fn of(offer_sdp: &str) -> Self {
+        Self {
+            audio: sdp::first_mid(offer_sdp, "audio"),
+            video: sdp::first_mid(offer_sdp, "video"),
+        }
+    }
 }
 
 struct Subscription {
@@ -277,11 +298,6 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
     });
     let mut link = Some(link);
     driver.apply(&mut link, outputs).await;
-    if config.audio_muted || config.video_muted {
-        if let Some(l) = link.as_ref() {
-            driver.configure_sending(l).await;
-        }
-    }
     let self_id = driver.publisher_id;
 
     let task = tokio::spawn(async move {
@@ -415,10 +431,9 @@ impl Driver {
                 kind: JsepKind::Offer,
                 sdp: offer.sdp.clone(),
             };
-            let answer = match conn
-                .message(handle, request::publish(), Some(&jsep))
-                .await?
-            {
+            let mids = Mids::of(&offer.sdp);
+            let publish = request::publish(&self.sending(&mids));
+            let answer = match conn.message(handle, publish, Some(&jsep)).await? {
                 Incoming::Event {
                     jsep:
                         Some(
@@ -477,41 +492,58 @@ impl Driver {
             signals,
             publisher_handle: handle,
             private_id,
-            audio_mid: sdp::first_mid(&offer_sdp, "audio"),
-            video_mid: sdp::first_mid(&offer_sdp, "video"),
+            mids: Mids::of(&offer_sdp),
             publisher_pc: pc,
             subscriber: None,
             restart_started: None,
         };
-        // Mute state survives a rejoin.
-        let (a, v) = (
-            self.pipeline.controls.audio_muted.load(Ordering::Relaxed),
-            self.pipeline.controls.video_muted.load(Ordering::Relaxed),
-        );
-        if a || v {
-            self.configure_sending(&link).await;
+        // Mute state survives a rejoin. The descriptions went with the
+        // publish; this only stops the relay of what is muted.
+        let muted = self.sending(&link.mids).iter().any(|(_, send)| !send);
+        if muted {
+            self.configure(&link, request::configure_relay).await;
         }
         Ok((link, publishers))
     }
 
-    async fn configure_sending(&self, link: &Link) {
+    /// Each stream we publish, by mid, and whether it is sent (not muted).
+    fn sending<'m>(&self, mids: &'m Mids) -> Vec<(&'m str, bool)> {
         let c = &self.pipeline.controls;
         let mut streams = Vec::new();
-        if let Some(mid) = &link.audio_mid {
+        if let Some(mid) = &mids.audio {
             streams.push((mid.as_str(), !c.audio_muted.load(Ordering::Relaxed)));
         }
-        if let Some(mid) = &link.video_mid {
+        if let Some(mid) = &mids.video {
             streams.push((mid.as_str(), !c.video_muted.load(Ordering::Relaxed)));
         }
-        if let Err(e) = link
-            .conn
-            .message(
-                link.publisher_handle,
-                request::configure_sending(&streams),
-                None,
-            )
-            .await
-        {
+        streams
+    }
+
+    fn switch_camera(&self, source: Option<Box<dyn VideoSource>>) {
+        if self.pipeline.replace_video(source).is_err() {
+            self.emit(CallEvent::DeviceSwitchFailed(
+                DeviceKind::Camera,
+                "this call was joined without video; rejoin to add a camera".into(),
+            ));
+        }
+    }
+
+    fn switch_microphone(&self, source: Option<Box<dyn AudioSource>>) {
+        if self.pipeline.replace_audio(source).is_err() {
+            self.emit(CallEvent::DeviceSwitchFailed(
+                DeviceKind::Microphone,
+                "this call was joined without audio; rejoin to add a microphone".into(),
+            ));
+        }
+    }
+
+    async fn configure_sending(&self, link: &Link) {
+        self.configure(link, request::configure_sending).await;
+    }
+
+    async fn configure(&self, link: &Link, request: fn(&[(&str, bool)]) -> serde_json::Value) {
+        let body = request(&self.sending(&link.mids));
+        if let Err(e) = link.conn.message(link.publisher_handle, body, None).await {
             log::warn!("configure failed: {}", e.for_logs());
         }
     }
@@ -937,15 +969,19 @@ impl Driver {
                         Vec::new()
                     }
                     Some(CallCommand::ReplaceVideoSource(source)) => {
-                        if self.pipeline.replace_video(source).is_err() {
-                            self.emit(CallEvent::DeviceSwitchFailed(DeviceKind::Camera, "this call was joined without a camera; rejoin to add one".into()));
-                        }
+                        self.switch_camera(Some(source));
+                        Vec::new()
+                    }
+                    Some(CallCommand::ReleaseVideoSource) => {
+                        self.switch_camera(None);
                         Vec::new()
                     }
                     Some(CallCommand::ReplaceAudioSource(source)) => {
-                        if self.pipeline.replace_audio(source).is_err() {
-                            self.emit(CallEvent::DeviceSwitchFailed(DeviceKind::Microphone, "this call was joined without a microphone; rejoin to add one".into()));
-                        }
+                        self.switch_microphone(Some(source));
+                        Vec::new()
+                    }
+                    Some(CallCommand::ReleaseAudioSource) => {
+                        self.switch_microphone(None);
                         Vec::new()
                     }
                     Some(CallCommand::ReplaceAudioOutput(sink)) => {

@@ -19,4 +19,5 @@ pub use call::{CallCommand, CallConfig, CallEvent, CallHandle, join};
 pub use error::MeetingError;
 pub use link::{LinkError, MeetingLink, ServerUrl};
 pub use qr::{ScanError, ScannedLink};
+pub use send::Outgoing;
 pub use session::{CallState, Participant};

@@ -26,6 +26,40 @@ use crate::stats::{CallStats, audio_level};
 /// How often a thread whose device is gone looks for a replacement.
 const REPLACEMENT_POLL: Duration = Duration::from_millis(20);
 
+/// What a call sends of one kind: the camera's pictures or the
+/// microphone's sound.
+pub enum Outgoing<S> {
+    /// Nothing of this kind, for the whole call: no track is negotiated
+    /// (a listener, a bot).
+    Never,
+    /// A track with no device on it yet. Nothing is sent until one is given
+    /// (`CallCommand::ReplaceVideoSource`), so a user who joined without a
+    /// camera or microphone can pick one mid-call, without a rejoin.
+    NoDeviceYet,
+    From(S),
+}
+
+/// `None` is `Never`: a caller with no device and no wish to add one.
+impl<S> From<Option<S>> for Outgoing<S> {
+    fn from(source: Option<S>) -> Self {
+        source.map_or(Self::Never, Self::From)
+    }
+}
+
+impl<S> Outgoing<S> {
+    fn track(self) -> Option<Option<S>> {
+        match self {
+            Self::Never => None,
+            Self::NoDeviceYet => Some(None),
+            Self::From(s) => Some(Some(s)),
+        }
+    }
+}
+
+/// The size and rate a video track is prepared for before it has a camera;
+/// the first camera given sets its own.
+const NO_CAMERA_YET: (u32, u32, u32) = (640, 360, 30);
+
 /// Where encoded media goes now: the current publisher track, or nowhere
 /// while (re)connecting.
 #[derive(Clone)]
@@ -49,10 +83,11 @@ pub struct SendControls {
     pub audio_muted: AtomicBool,
     pub video_muted: AtomicBool,
     pub keyframe_requested: AtomicBool,
-    /// A new camera or microphone for the running thread to switch to; the
+    /// A new camera or microphone for the running thread to switch to, or
+    /// `None` to let go of the one in use (the user chose "No camera"); the
     /// threads take it between frames without locking.
-    video_replacement: ArrayQueue<Box<dyn VideoSource>>,
-    audio_replacement: ArrayQueue<Box<dyn AudioSource>>,
+    video_replacement: ArrayQueue<Option<Box<dyn VideoSource>>>,
+    audio_replacement: ArrayQueue<Option<Box<dyn AudioSource>>>,
 }
 
 impl Default for SendControls {
@@ -142,8 +177,8 @@ fn spawn_writer(
 
 impl SendPipeline {
     pub fn start(
-        video: Option<Box<dyn VideoSource>>,
-        audio: Option<Box<dyn AudioSource>>,
+        video: Outgoing<Box<dyn VideoSource>>,
+        audio: Outgoing<Box<dyn AudioSource>>,
         video_bitrate_kbps: u32,
         stats: Arc<CallStats>,
         outputs: CaptureOutputs,
@@ -153,11 +188,14 @@ impl SendPipeline {
         let (video_slot, video_rx) = watch::channel(None);
         let mut threads = Vec::new();
         let mut writers = Vec::new();
+        let (video, audio) = (video.track(), audio.track());
         let (has_video, has_audio) = (video.is_some(), audio.is_some());
 
         if let Some(source) = video {
-            let (w, h) = source.size();
-            let rate = source.frame_rate().round().clamp(1.0, 120.0) as u32;
+            let (w, h, rate) = source.as_ref().map_or(NO_CAMERA_YET, |s| {
+                let (w, h) = s.size();
+                (w, h, s.frame_rate().round().clamp(1.0, 120.0) as u32)
+            });
             let encoder = Vp8Encoder::new(Vp8Config {
                 width: w,
                 height: h,
@@ -208,10 +246,14 @@ impl SendPipeline {
         })
     }
 
-    /// Switches the camera without renegotiating: the encoder restarts
-    /// with the new size at the next frame, which is a keyframe. Returns
-    /// the source back if there is no video thread to take it.
-    pub fn replace_video(&self, source: Box<dyn VideoSource>) -> Result<(), Box<dyn VideoSource>> {
+    /// Switches the camera without renegotiating (`None`: releases it and
+    /// sends nothing): the encoder restarts with the new size at the next
+    /// frame, which is a keyframe. Returns the source back if there is no
+    /// video thread to take it.
+    pub fn replace_video(
+        &self,
+        source: Option<Box<dyn VideoSource>>,
+    ) -> Result<(), Option<Box<dyn VideoSource>>> {
         if !self.has_video {
             return Err(source);
         }
@@ -220,7 +262,11 @@ impl SendPipeline {
         Ok(())
     }
 
-    pub fn replace_audio(&self, source: Box<dyn AudioSource>) -> Result<(), Box<dyn AudioSource>> {
+    /// Switches the microphone (`None`: releases it and sends nothing).
+    pub fn replace_audio(
+        &self,
+        source: Option<Box<dyn AudioSource>>,
+    ) -> Result<(), Option<Box<dyn AudioSource>>> {
         if !self.has_audio {
             return Err(source);
         }
@@ -251,10 +297,11 @@ struct VideoSend {
     out: mpsc::Sender<Encoded>,
 }
 
-/// Waits for a replacement device after the current one failed.
-fn await_replacement<T>(queue: &ArrayQueue<T>, controls: &SendControls) -> Option<T> {
+/// Waits for a device after the current one failed, or while there is
+/// none; `None` once the call stops.
+fn await_device<T>(queue: &ArrayQueue<Option<T>>, controls: &SendControls) -> Option<T> {
     while !controls.stop.load(Ordering::Relaxed) {
-        if let Some(next) = queue.pop() {
+        if let Some(Some(next)) = queue.pop() {
             return Some(next);
         }
         std::thread::sleep(REPLACEMENT_POLL);
@@ -273,40 +320,59 @@ fn frame_period(source: &dyn VideoSource) -> Duration {
 }
 
 fn video_thread(
-    mut source: Box<dyn VideoSource>,
+    mut source: Option<Box<dyn VideoSource>>,
     mut video: VideoSend,
     controls: Arc<SendControls>,
     stats: Arc<CallStats>,
     outputs: CaptureOutputs,
 ) {
-    let mut period = frame_period(source.as_ref());
-    let (w, h) = source.size();
+    let (w, h) = source
+        .as_ref()
+        .map_or((NO_CAMERA_YET.0, NO_CAMERA_YET.1), |s| s.size());
     let Ok(mut frame) = VideoFrame::new(w, h) else {
         return;
     };
+    let mut period = source
+        .as_deref()
+        .map_or(Duration::from_secs(1) / NO_CAMERA_YET.2, frame_period);
     let mut packet = Vec::with_capacity(256 * 1024);
     let mut staging = BytesMut::with_capacity(256 * 1024);
     let mut next = Instant::now();
     let mut was_muted = false;
+    // The next device to switch to; `Some(None)` lets go of the one in use.
     let mut replacement = None;
     while !controls.stop.load(Ordering::Relaxed) {
-        if let Some(new) = replacement
+        if let Some(chosen) = replacement
             .take()
             .or_else(|| controls.video_replacement.pop())
         {
-            match switch_video(new, &mut video, &mut frame) {
-                Ok(new) => {
-                    source = new;
-                    period = frame_period(source.as_ref());
-                    was_muted = true; // the next frame must be a keyframe
-                }
-                Err(e) => log::warn!("cannot switch camera: {e}"),
+            match chosen {
+                // Dropped here: the camera is released at once.
+                None => source = None,
+                Some(new) => match switch_video(new, &mut video, &mut frame) {
+                    Ok(new) => {
+                        period = frame_period(new.as_ref());
+                        source = Some(new);
+                        was_muted = true; // the next frame must be a keyframe
+                    }
+                    Err(e) => log::warn!("cannot switch camera: {e}"),
+                },
             }
         }
-        if !source.is_live() {
+        let Some(camera) = source.as_mut() else {
+            // No camera: nothing is sent until one is given.
+            match await_device(&controls.video_replacement, &controls) {
+                Some(new) => {
+                    replacement = Some(Some(new));
+                    continue;
+                }
+                None => break,
+            }
+        };
+        if !camera.is_live() {
             pace(&mut next, period);
         }
-        if let Err(e) = source.next_frame(&mut frame) {
+        if let Err(e) = camera.next_frame(&mut frame) {
             log::warn!("video source stopped: {e}");
             // A replacement already on its way (a switch, or the device
             // watch's) takes the place of the failed camera: no loss.
@@ -315,9 +381,9 @@ fn video_thread(
                 continue;
             }
             report_lost(&outputs, DeviceKind::Camera);
-            match await_replacement(&controls.video_replacement, &controls) {
+            match await_device(&controls.video_replacement, &controls) {
                 Some(new) => {
-                    replacement = Some(new);
+                    replacement = Some(Some(new));
                     continue;
                 }
                 None => break,
@@ -389,7 +455,7 @@ fn switch_video(
 }
 
 fn audio_thread(
-    mut source: Box<dyn AudioSource>,
+    mut source: Option<Box<dyn AudioSource>>,
     mut encoder: OpusEncoder,
     out: mpsc::Sender<Encoded>,
     controls: Arc<SendControls>,
@@ -401,24 +467,40 @@ fn audio_thread(
     let mut packet = [0u8; OPUS_MAX_PACKET];
     let mut staging = BytesMut::with_capacity(64 * OPUS_MAX_PACKET);
     let mut next = Instant::now();
+    // The next device to switch to; `Some(None)` lets go of the one in use.
+    let mut replacement = None;
     while !controls.stop.load(Ordering::Relaxed) {
-        if let Some(new) = controls.audio_replacement.pop() {
-            source = new;
+        if let Some(chosen) = replacement
+            .take()
+            .or_else(|| controls.audio_replacement.pop())
+        {
+            source = chosen;
         }
-        if !source.is_live() {
+        let Some(microphone) = source.as_mut() else {
+            // No microphone: nothing is sent until one is given.
+            stats.set_self_level(0.0);
+            match await_device(&controls.audio_replacement, &controls) {
+                Some(new) => {
+                    replacement = Some(Some(new));
+                    continue;
+                }
+                None => break,
+            }
+        };
+        if !microphone.is_live() {
             pace(&mut next, period);
         }
-        if let Err(e) = source.read(&mut frame) {
+        if let Err(e) = microphone.read(&mut frame) {
             log::warn!("audio source stopped: {e}");
             stats.set_self_level(0.0);
             if let Some(new) = controls.audio_replacement.pop() {
-                source = new;
+                replacement = Some(new);
                 continue;
             }
             report_lost(&outputs, DeviceKind::Microphone);
-            match await_replacement(&controls.audio_replacement, &controls) {
+            match await_device(&controls.audio_replacement, &controls) {
                 Some(new) => {
-                    source = new;
+                    replacement = Some(Some(new));
                     continue;
                 }
                 None => break,
@@ -442,5 +524,75 @@ fn audio_thread(
             Ok(None) => {}
             Err(e) => log::warn!("audio encode failed: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use talkline_media::source::PatternSource;
+    use talkline_media::tone::ToneSource;
+
+    fn sent(stats: &CallStats) -> (u64, u64) {
+        (
+            stats.video_frames_sent.load(Ordering::Relaxed),
+            stats.audio_packets_sent.load(Ordering::Relaxed),
+        )
+    }
+
+    /// With no track taken yet (not connected), encoded media is counted
+    /// as it leaves the threads and then dropped: enough to see what the
+    /// threads send.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_track_without_a_device_sends_nothing_until_one_is_given_and_after_it_is_released() {
+        let stats = CallStats::new(Instant::now());
+        let mut pipeline = SendPipeline::start(
+            Outgoing::NoDeviceYet,
+            Outgoing::NoDeviceYet,
+            300,
+            Arc::clone(&stats),
+            CaptureOutputs::default(),
+        )
+        .expect("pipeline");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(sent(&stats), (0, 0), "sent without a device");
+
+        let camera = PatternSource::new(320, 180, 30.0).expect("pattern");
+        let microphone = ToneSource::new(440.0).expect("tone");
+        assert!(pipeline.replace_video(Some(Box::new(camera))).is_ok());
+        assert!(pipeline.replace_audio(Some(Box::new(microphone))).is_ok());
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let (video, audio) = sent(&stats);
+        // 0.6 s at 30 fps and 50 packets a second, on a busy machine.
+        assert!(video >= 5 && audio >= 10, "{video} frames, {audio} packets");
+
+        assert!(pipeline.replace_video(None).is_ok());
+        assert!(pipeline.replace_audio(None).is_ok());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let released = sent(&stats);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            sent(&stats),
+            released,
+            "sent after the devices were released"
+        );
+        pipeline.stop();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_without_a_track_cannot_be_given_a_device() {
+        let stats = CallStats::new(Instant::now());
+        let pipeline = SendPipeline::start(
+            Outgoing::Never,
+            Outgoing::Never,
+            300,
+            stats,
+            CaptureOutputs::default(),
+        )
+        .expect("pipeline");
+        let camera = PatternSource::new(320, 180, 30.0).expect("pattern");
+        assert!(pipeline.replace_video(Some(Box::new(camera))).is_err());
+        let microphone = ToneSource::new(440.0).expect("tone");
+        assert!(pipeline.replace_audio(Some(Box::new(microphone))).is_err());
     }
 }

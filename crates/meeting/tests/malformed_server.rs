@@ -93,10 +93,10 @@ async fn join(port: u16) -> Result<(), MeetingError> {
         room: 1,
         pin: None,
         display: "Probe".into(),
-        video: Some(Box::new(
+        video: talkline_meeting::Outgoing::From(Box::new(
             talkline_media::source::PatternSource::new(176, 144, 10.0).expect("pattern"),
         )),
-        audio: None,
+        audio: talkline_meeting::Outgoing::Never,
         audio_out: None,
         video_bitrate_kbps: 100,
         tiles: None,

@@ -190,6 +190,56 @@ impl WebDriver {
         .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
+    /// Picks `value` in the select `css` as a user does: its change
+    /// handler runs.
+    pub fn choose(&self, css: &str, value: &str) {
+        let chosen = self.eval(
+            r#"
+            const s = document.querySelector(arguments[0]);
+            if (![...s.options].some(o => o.value === arguments[1])) {
+                return [...s.options].map(o => o.value).join(', ');
+            }
+            s.value = arguments[1];
+            s.dispatchEvent(new Event('change'));
+            return true;
+            "#,
+            json!([css, value]),
+        );
+        assert_eq!(chosen, Value::from(true), "{css} has no {value:?}");
+    }
+
+    /// On the pre-join: picks the test pattern and the test tone (a machine
+    /// without devices starts on "No camera" and "No microphone"), answers
+    /// the just-in-time prompt each opens, and waits for the live
+    /// self-view.
+    pub fn use_test_camera_and_microphone(&self, timeout: Duration) {
+        for (picker, asks) in [
+            ("#camera-select", "video conferencing"),
+            ("#mic-select", "publishing audio"),
+        ] {
+            self.choose(picker, "test");
+            self.wait_for(
+                &format!("the prompt for {picker}"),
+                timeout,
+                &format!(
+                    "return !document.getElementById('permission-prompt').hidden && document.getElementById('permission-purpose').textContent.includes({});",
+                    Value::from(asks)
+                ),
+            );
+            self.click("#permission-allow");
+            self.wait_for(
+                "the prompt to close",
+                timeout,
+                "return document.getElementById('permission-prompt').hidden;",
+            );
+        }
+        self.wait_for(
+            "the self-view",
+            timeout,
+            "const t = window.__talkline.frames.tiles.self; return t && t.drawn > 10;",
+        );
+    }
+
     /// Presses and releases one key, as the keyboard would.
     pub fn press(&self, key: &str) {
         let actions = json!({ "actions": [{

@@ -207,6 +207,8 @@ pub struct AppWindow {
     _driver_process: Group,
     _xvfb: Killed,
     screen: PathBuf,
+    /// The X display the window is on (`:N`).
+    pub display: String,
     /// The app's home: its data, cache and config folders are inside.
     pub home: PathBuf,
     pub app: PathBuf,
@@ -255,6 +257,7 @@ impl AppWindow {
             _driver_process: driver_process,
             _xvfb: xvfb,
             screen: home.join("Xvfb_screen0"),
+            display,
             home,
             app,
         }

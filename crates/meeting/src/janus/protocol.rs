@@ -480,23 +480,40 @@ pub mod request {
         body
     }
 
-    pub fn publish() -> Value {
-        json!({"request": "publish", "audio": true, "video": true})
+    /// Publishes our streams, each described as muted or live (`(mid,
+    /// sending)`), so that the room learns our mute state with us.
+    pub fn publish(streams: &[(&str, bool)]) -> Value {
+        json!({"request": "publish", "audio": true, "video": true,
+            "descriptions": descriptions(streams)})
     }
 
-    /// Mute or unmute our streams as the room sees them.
+    fn descriptions(streams: &[(&str, bool)]) -> Vec<Value> {
+        streams
+            .iter()
+            .map(|(mid, send)| json!({"mid": mid, "description": if *send { LIVE } else { MUTED }}))
+            .collect()
+    }
+
+    fn relay(streams: &[(&str, bool)]) -> Vec<Value> {
+        streams
+            .iter()
+            .map(|(mid, send)| json!({"mid": mid, "send": send}))
+            .collect()
+    }
+
     /// Mute or unmute our streams: Janus stops relaying them, and the new
     /// descriptions tell everyone else.
     pub fn configure_sending(streams: &[(&str, bool)]) -> Value {
-        let list: Vec<Value> = streams
-            .iter()
-            .map(|(mid, send)| json!({"mid": mid, "send": send}))
-            .collect();
-        let descriptions: Vec<Value> = streams
-            .iter()
-            .map(|(mid, send)| json!({"mid": mid, "description": if *send { LIVE } else { MUTED }}))
-            .collect();
-        json!({"request": "configure", "streams": list, "descriptions": descriptions})
+        json!({"request": "configure", "streams": relay(streams),
+            "descriptions": descriptions(streams)})
+    }
+
+    /// Only which streams Janus relays, for a publisher whose connection
+    /// is not up yet. New descriptions would make Janus announce the
+    /// publisher at once, and whoever subscribed then would be refused
+    /// ("no such feed") and never see us.
+    pub fn configure_relay(streams: &[(&str, bool)]) -> Value {
+        json!({"request": "configure", "streams": relay(streams)})
     }
 
     pub fn join_subscriber(room: u64, private_id: u64, pin: Option<&str>, feeds: &[u64]) -> Value {
@@ -627,5 +644,26 @@ mod tests {
             Trickle::from_json(&Trickle::Completed.to_json()),
             Ok(Trickle::Completed)
         );
+    }
+
+    /// Our mute state reaches the room with the publish; what is sent
+    /// before the connection is up only stops the relay, and announces
+    /// nothing (Janus announces a publisher whose descriptions change).
+    #[test]
+    fn the_mute_state_goes_with_the_publish_and_an_early_configure_announces_nothing() {
+        let streams = [("0", false), ("1", true)];
+        let publish = request::publish(&streams);
+        assert_eq!(
+            publish["descriptions"],
+            json!([{"mid": "0", "description": MUTED}, {"mid": "1", "description": LIVE}])
+        );
+        let early = request::configure_relay(&streams);
+        assert_eq!(
+            early,
+            json!({"request": "configure", "streams": [{"mid": "0", "send": false}, {"mid": "1", "send": true}]})
+        );
+        let later = request::configure_sending(&streams);
+        assert_eq!(later["streams"], early["streams"]);
+        assert_eq!(later["descriptions"], publish["descriptions"]);
     }
 }
