@@ -16,6 +16,8 @@ packages=(
   # the desktop app: Tauri 2 on WebKitGTK 4.1, and its window tests (Xvfb, WebKitWebDriver)
   libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev
   webkit2gtk-driver xvfb xauth
+  # the window test reads the invitation link the app copied off the X clipboard
+  xclip
   # the window decodes remote VP8 with WebCodecs, which WebKitGTK runs on GStreamer's vpx plugin
   gstreamer1.0-plugins-good
 )

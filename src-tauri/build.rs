@@ -6,6 +6,7 @@ const COMMANDS: &[&str] = &[
     "decline_policy",
     "close_request_answered",
     "quit",
+    "meeting_invitation",
     "parse_meeting",
     "list_devices",
     "get_settings",

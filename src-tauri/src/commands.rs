@@ -7,8 +7,8 @@ use serde::Serialize;
 use talkline_client::core::{RecentMeeting, TileCursor};
 use talkline_client::{
     AppCore, AppError, AppEvent, AppStatus, BackgroundOption, DeviceList, EffectsChoice, EventSink,
-    JoinRequest, Joined, MeetingTarget, PrivacyChoiceView, ScannedMeeting, ScheduleRequest,
-    ScheduledMeeting, Settings, Withdrawal,
+    Invitation, JoinRequest, Joined, MeetingTarget, PrivacyChoiceView, ScannedMeeting,
+    ScheduleRequest, ScheduledMeeting, Settings, Withdrawal,
 };
 use tauri::State;
 use tauri::ipc::{Channel, Response};
@@ -36,6 +36,12 @@ pub fn close_request_answered(core: Core<'_>) {
 #[tauri::command]
 pub fn quit(core: Core<'_>) {
     core.request_exit();
+}
+
+/// The meeting's link and QR code, for the Invite panel.
+#[tauri::command]
+pub async fn meeting_invitation(core: Core<'_>) -> Reply<Invitation> {
+    core.invitation().await
 }
 
 #[tauri::command]

@@ -26,6 +26,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::decline_policy,
         commands::close_request_answered,
         commands::quit,
+        commands::meeting_invitation,
         commands::parse_meeting,
         commands::list_devices,
         commands::get_settings,

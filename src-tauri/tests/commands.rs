@@ -211,23 +211,41 @@ impl EventSink for Recorder {
 }
 
 impl Recorder {
-    fn wait_for(
+    /// Where the events recorded so far end, for `wait_for_after`.
+    fn mark(&self) -> usize {
+        self.0.lock().expect("recorder").len()
+    }
+
+    /// Like `wait_for`, among the events after `mark` only.
+    fn wait_for_after(
         &self,
+        mark: usize,
         what: &str,
         timeout: Duration,
         pred: impl Fn(&AppEvent) -> bool,
     ) -> AppEvent {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(e) = self.0.lock().expect("recorder").iter().find(|e| pred(e)) {
+            let events = self.0.lock().expect("recorder");
+            if let Some(e) = events.iter().skip(mark).find(|e| pred(e)) {
                 return e.clone();
             }
+            drop(events);
             assert!(
                 Instant::now() < deadline,
                 "no {what} event within {timeout:?}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&AppEvent) -> bool,
+    ) -> AppEvent {
+        self.wait_for_after(0, what, timeout, pred)
     }
 }
 
@@ -508,6 +526,16 @@ fn a_user_without_devices_joins_with_both_off_and_adds_a_camera_mid_call() {
         "{joined}"
     );
     bob.wait_for("+ App joined", Duration::from_secs(10));
+    // The invitation names the server the bare ID joined on.
+    let invitation = app.ok("meeting_invitation", json!({}));
+    assert_eq!(
+        invitation["link"],
+        json!(format!("talkline://join?server={}&room=1234", janus.url()))
+    );
+    let width = invitation["qrWidth"].as_u64().unwrap_or(0) as usize;
+    let rows = invitation["qrRows"].as_str().unwrap_or_default();
+    assert!(width >= 21 && rows.len() == width * width, "{invitation}");
+    assert!(rows.chars().all(|c| c == '0' || c == '1'), "{invitation}");
     for (cmd, device) in [
         ("set_audio_muted", "microphone"),
         ("set_video_muted", "camera"),
@@ -536,13 +564,14 @@ fn a_user_without_devices_joins_with_both_off_and_adds_a_camera_mid_call() {
 
     // "No camera" again: released, and shown off to everyone.
     let seen = bob.output().len();
+    let mark = events.mark();
     app.ok("switch_device", json!({ "kind": "camera", "id": "none" }));
     bob.wait_for_since(
         "~ App microphone muted, camera off",
         seen,
         Duration::from_secs(5),
     );
-    events.wait_for("self_muted", Duration::from_secs(2), |e| {
+    events.wait_for_after(mark, "self_muted", Duration::from_secs(2), |e| {
         matches!(
             e,
             AppEvent::SelfMuted {
@@ -569,6 +598,7 @@ fn a_user_without_devices_joins_with_both_off_and_adds_a_camera_mid_call() {
     app.ok("leave", json!({}));
     bob.wait_for("- App left", Duration::from_secs(5));
     assert!(app.core.window_may_close(), "kept open outside a meeting");
+    assert_eq!(app.err("meeting_invitation", json!({}))["kind"], "state");
     bob.stop();
     let stats = bob.stats();
     let from_app = support::remote(&stats, "App");

@@ -78,6 +78,30 @@ fn painted_stamp(driver: &WebDriver, tile: &str) -> Option<PatternStamp> {
     read_stamp(&frame)
 }
 
+/// Reads the invite panel's QR code back off its canvas with the app's own
+/// scanner.
+fn painted_qr(driver: &WebDriver) -> Option<talkline_meeting::ScannedLink> {
+    let script = r#"
+        const c = document.getElementById('invite-qr');
+        const rgba = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let luma = '';
+        for (let i = 0; i < rgba.length; i += 4) luma += String.fromCharCode(rgba[i + 1]);
+        return { width: c.width, height: c.height, luma: btoa(luma) };
+    "#;
+    let v = driver.eval(script, json!([]));
+    let (width, height) = (v["width"].as_u64()? as u32, v["height"].as_u64()? as u32);
+    let luma = base64_decode(v["luma"].as_str()?);
+    let mut frame = VideoFrame::new(width, height).ok()?;
+    let (y, u, v) = frame.planes_mut();
+    if luma.len() != y.len() {
+        return None;
+    }
+    y.copy_from_slice(&luma);
+    u.fill(128);
+    v.fill(128);
+    talkline_meeting::qr::scan_frame(&frame).ok().flatten()
+}
+
 /// Screenshots of each screen, kept as test artifacts in `artifacts/window/`.
 fn shot(window: &AppWindow, name: &str) {
     let path = support::repo_root()
@@ -308,6 +332,35 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     );
     bob.wait_for_since("~ Winnie microphone muted", seen, LONG);
     driver.release_keys();
+
+    // Invite: the meeting's link, copied to the clipboard, and the same
+    // link as a QR code that TalkLine's own scanner reads off the panel.
+    driver.click("#invite-toggle");
+    driver.wait_visible("#invite-panel", LONG);
+    let canonical = format!("talkline://join?server={}&room=1234", janus.url());
+    assert_eq!(
+        driver.eval(
+            "return document.getElementById('invite-link').value;",
+            json!([])
+        ),
+        Value::from(canonical.as_str())
+    );
+    shot(&window, "4e-invite");
+    let scanned = painted_qr(driver).expect("a meeting QR code on the invite panel");
+    assert_eq!(scanned.payload, canonical);
+    driver.click("#invite-copy");
+    driver.wait_for(
+        "the link copied",
+        LONG,
+        "return document.getElementById('toasts').textContent.includes('Meeting link copied');",
+    );
+    assert_eq!(window.clipboard(), canonical);
+    driver.press("\u{E00C}"); // Escape closes the panel, not the meeting
+    driver.wait_for(
+        "the invite panel to close",
+        LONG,
+        "return document.getElementById('invite-panel').hidden;",
+    );
 
     // The window's close button asks too, and Stay (the focused answer)
     // keeps the call.

@@ -91,6 +91,14 @@ export interface Joined {
   videoMuted: boolean;
 }
 
+/** How others join the meeting: its link, and the link as a QR code
+ * (modules a side; the modules row by row, "1" dark). */
+export interface Invitation {
+  link: string;
+  qrWidth: number;
+  qrRows: string;
+}
+
 export interface RecentMeeting {
   room: number;
   server: string;
@@ -196,6 +204,7 @@ export const api = {
   closeRequestAnswered: () => call<void>("close_request_answered"),
   /** Leaves any meeting and closes the app. */
   quit: () => call<void>("quit"),
+  meetingInvitation: () => call<Invitation>("meeting_invitation"),
   /** Opens the system's privacy page for a permission the system refused. */
   openSystemSettings: (permission: string) => call<void>("open_system_settings", { permission }),
   parseMeeting: (input: string) => call<MeetingTarget>("parse_meeting", { input }),

@@ -8,6 +8,7 @@ import {
   type DeviceKind,
   type DeviceList,
   type EffectsChoice,
+  type Invitation,
   type ParticipantView,
   type PersonalData,
   type PrivacyChoice,
@@ -213,8 +214,8 @@ function fillSelect(
   for (const d of devices) {
     select.append(new Option(d.label + (d.isDefault && !followsSystem ? " (default)" : ""), d.id));
   }
-  // The core lists "No output" itself where nothing else plays; one
-  // "none" entry is enough.
+  // The core lists "No camera", "No microphone" and "No output" itself;
+  // this is for a list that came without them.
   if (allowNone && !devices.some((d) => d.id === "none")) select.append(new Option("No output", "none"));
   // Settings keep a saved device that is unplugged now: saving the name
   // must not turn it into "System default".
@@ -601,6 +602,8 @@ async function joinNow(): Promise<void> {
     enterMeeting();
   } catch (e) {
     const failure = e instanceof AppFailure ? e : null;
+    // A close question asked while joining has no meeting to leave now.
+    $("leave-dialog").hidden = true;
     resetMeeting();
     const prejoinSelf = document.querySelector<HTMLElement>('#screen-prejoin .tile[data-tile="self"]');
     if (prejoinSelf) attachLoop(prejoinSelf, "self", "pictures");
@@ -660,6 +663,7 @@ function resetMeeting(): void {
 
 function enterMeeting(): void {
   show("meeting");
+  $("invite-panel").hidden = true;
   $("meeting-name").textContent = `Meeting ${state.room}`;
   const self = document.querySelector<HTMLElement>('#tiles .tile[data-tile="self"]');
   if (self) attachLoop(self, "self", "meeting");
@@ -758,8 +762,71 @@ $("camera-toggle").onclick = () => void setMuted("video", "toggle");
 $("participants-toggle").onclick = () => {
   $("participants").hidden = !$("participants").hidden;
 };
+
+// ---------- invite ----------
+
+/** Pixels a module of the invitation's QR code, and the light margin
+ * (modules) a scanner needs around it. */
+const QR_SCALE = 4;
+const QR_QUIET_ZONE = 4;
+
+function drawQr(canvas: HTMLCanvasElement, invitation: Invitation): void {
+  const side = (invitation.qrWidth + 2 * QR_QUIET_ZONE) * QR_SCALE;
+  canvas.width = side;
+  canvas.height = side;
+  const g = canvas.getContext("2d");
+  if (!g) return;
+  g.fillStyle = "#fff";
+  g.fillRect(0, 0, side, side);
+  g.fillStyle = "#000";
+  for (let i = 0; i < invitation.qrRows.length; i++) {
+    if (invitation.qrRows[i] !== "1") continue;
+    const x = (i % invitation.qrWidth) + QR_QUIET_ZONE;
+    const y = Math.floor(i / invitation.qrWidth) + QR_QUIET_ZONE;
+    g.fillRect(x * QR_SCALE, y * QR_SCALE, QR_SCALE, QR_SCALE);
+  }
+}
+
+$("invite-toggle").onclick = async () => {
+  const panel = $("invite-panel");
+  if (!panel.hidden) {
+    panel.hidden = true;
+    return;
+  }
+  try {
+    const invitation = await api.meetingInvitation();
+    $<HTMLInputElement>("invite-link").value = invitation.link;
+    drawQr($<HTMLCanvasElement>("invite-qr"), invitation);
+    $("device-menu").hidden = true;
+    panel.hidden = false;
+    $("invite-copy").focus();
+  } catch (e) {
+    toast(messageOf(e), "error");
+  }
+};
+
+/** The clipboard API where the webview allows it, else the selected
+ * field's copy command; true once the text is on the clipboard. */
+async function copyText(input: HTMLInputElement): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(input.value);
+    return true;
+  } catch {
+    input.focus();
+    input.select();
+    return document.execCommand("copy");
+  }
+}
+
+$("invite-copy").onclick = async () => {
+  const copied = await copyText($<HTMLInputElement>("invite-link"));
+  if (copied) toast("Meeting link copied");
+  else toast("The link could not be copied: select it and copy it yourself", "error");
+};
+
 $("device-menu-toggle").onclick = async () => {
   const menu = $("device-menu");
+  $("invite-panel").hidden = true;
   if (menu.hidden) {
     await refreshDevices();
     fillDevicePickers(["meeting-camera", "meeting-mic", "meeting-speaker"], state.settings);
@@ -918,6 +985,7 @@ document.addEventListener("keydown", (ev) => {
     if (!$("leave-dialog").hidden) $("leave-dialog").hidden = true;
     else if (modalOpen) return;
     else if (!$("device-menu").hidden) $("device-menu").hidden = true;
+    else if (!$("invite-panel").hidden) $("invite-panel").hidden = true;
     else if (typing(ev.target)) (ev.target as HTMLElement).blur();
     else askLeave();
     return;

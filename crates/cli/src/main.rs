@@ -1,5 +1,6 @@
 //! `talkline`: join meetings headless, list devices, measure codecs.
 
+mod invite;
 mod scan;
 mod spec;
 
@@ -51,6 +52,8 @@ enum Command {
     Devices,
     /// Joins a meeting by link, meeting ID or QR code.
     Join(Box<JoinArgs>),
+    /// Prints a meeting's invitation: its link, and the link as a QR code.
+    Invite(invite::InviteArgs),
 }
 
 #[derive(Parser)]
@@ -147,6 +150,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Devices => devices(),
+        Command::Invite(args) => invite::invite(&args),
         Command::Join(args) => {
             let args = *args;
             let runtime = match tokio::runtime::Builder::new_multi_thread()

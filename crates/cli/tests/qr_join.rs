@@ -139,3 +139,63 @@ fn foreign_unreadable_and_missing_codes_are_usage_errors() {
     let (code, _, err) = join_qr(&foreign, &["1234"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// Runs `talkline invite ARGS…`; (exit code, stdout, stderr).
+fn invite(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_talkline"))
+        .arg("invite")
+        .args(args)
+        .output()
+        .expect("run talkline");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_invitation_printed_and_drawn_joins_its_meeting() {
+    let server = closed_server();
+    let png = scratch("invitation.png");
+    let png_arg = png.to_str().expect("utf-8 path");
+    let (code, out, err) = invite(&[
+        "42 42", "--server", &server, "--pin", "a&b", "--png", png_arg,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let link = format!("talkline://join?server={server}&room=4242&pin=a%26b");
+    assert_eq!(out.lines().next(), Some(link.as_str()), "{out}");
+    // The terminal's code: square, in half blocks, with a light margin.
+    let drawn: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("QR"))
+        .collect();
+    let side = drawn[0].chars().count();
+    assert!(side > 20 && drawn.len() == side.div_ceil(2), "{out}");
+    assert!(drawn[0].chars().all(|c| c == '█'), "{out}");
+    // The picture is read back by `join --qr`: the same meeting and PIN.
+    let (code, out, err) = join_qr(&png, &[]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        out.contains(&format!("QR code: meeting 4242 on {server} with its PIN")),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_invitation_to_a_broken_link_or_pin_is_a_usage_error() {
+    for (args, says) in [
+        (vec!["talkline://join?room=1"], "server"),
+        (vec!["1234", "--server", "http://x"], "--server"),
+        (vec!["1234", "--pin", "a\u{7}b"], "--pin"),
+        (
+            vec!["1234", "--png", "/nonexistent-dir/code.png"],
+            "cannot write",
+        ),
+    ] {
+        let (code, out, err) = invite(&args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use talkline_media::display::Tiles;
-use talkline_meeting::{CallEvent, CallHandle, CallState};
+use talkline_meeting::{CallEvent, CallHandle, CallState, MeetingLink};
 use tokio::sync::mpsc;
 
 use crate::device_watch::DeviceWatch;
@@ -19,9 +19,17 @@ use crate::quality::{QualitySample, assess};
 const LEVELS_EVERY: Duration = Duration::from_millis(100);
 const QUALITY_EVERY: Duration = Duration::from_secs(2);
 
+/// Which meeting a call is in.
+pub struct InMeeting {
+    /// With its server: what an invitation gives out.
+    pub link: MeetingLink,
+    /// Its row in the meeting history, when it was saved.
+    pub history_row: Option<i64>,
+}
+
 pub struct ActiveCall {
     pub handle: CallHandle,
-    pub meeting_row: Option<i64>,
+    pub meeting: InMeeting,
     pub audio_muted: bool,
     pub video_muted: bool,
     monitor: tokio::task::JoinHandle<()>,
@@ -40,7 +48,7 @@ pub fn state_name(state: CallState) -> &'static str {
 impl ActiveCall {
     pub fn start(
         mut handle: CallHandle,
-        meeting_row: Option<i64>,
+        meeting: InMeeting,
         muted: (bool, bool),
         sink: Arc<dyn EventSink>,
         tiles: Arc<Tiles>,
@@ -132,7 +140,7 @@ impl ActiveCall {
         });
         Self {
             handle,
-            meeting_row,
+            meeting,
             audio_muted: muted.0,
             video_muted: muted.1,
             monitor,

@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use talkline_media::devices::DeviceKind;
 use talkline_media::display::Tiles;
 use talkline_media::encoded_feed;
-use talkline_meeting::{CallCommand, CallConfig, MeetingLink, Outgoing, ServerUrl};
+use talkline_meeting::{CallCommand, CallConfig, MeetingLink, MeetingQrCode, Outgoing, ServerUrl};
 use talkline_privacy::{Capability, ConsentLedger, PermissionRegistry, PrivacyPolicy};
 use talkline_store::{KeyVault, Store};
 use tokio::sync::mpsc;
 
-use crate::call::ActiveCall;
+use crate::call::{ActiveCall, InMeeting};
 use crate::close_guard::{CloseGuard, CloseRequest};
 use crate::devices::{self, DeviceList};
 use crate::effects::LiveEffects;
@@ -147,6 +147,18 @@ pub struct Joined {
     /// As joined: muted also when there is no microphone (or camera) yet.
     pub audio_muted: bool,
     pub video_muted: bool,
+}
+
+/// A meeting's invitation, for the Invite panel.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    /// The canonical link (`talkline://join?server=…&room=…[&pin=…]`).
+    pub link: String,
+    /// The same link as a QR code: modules a side, and the modules row by
+    /// row as '1' (dark) and '0', without the quiet zone.
+    pub qr_width: usize,
+    pub qr_rows: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -462,7 +474,7 @@ impl AppCore {
         choice: Option<&str>,
     ) -> Result<Option<Box<dyn talkline_media::VideoSource>>, AppError> {
         let id = devices::resolved(DeviceKind::Camera, choice);
-        if id == "none" {
+        if id == devices::NO_DEVICE {
             return Ok(None);
         }
         self.ledger_check(Capability::Camera)?;
@@ -490,7 +502,7 @@ impl AppCore {
         choice: Option<&str>,
     ) -> Result<Option<Box<dyn talkline_media::AudioSource>>, AppError> {
         let id = devices::resolved(DeviceKind::Microphone, choice);
-        if id == "none" {
+        if id == devices::NO_DEVICE {
             return Ok(None);
         }
         self.ledger_check(Capability::Microphone)?;
@@ -626,10 +638,30 @@ impl AppCore {
             effects: Arc::clone(&self.effects),
             system_default: devices::system_default,
             one_at_a_time: Mutex::new(()),
+            allowed: {
+                let core = Arc::downgrade(self);
+                Box::new(move |kind| {
+                    let capability = match kind {
+                        DeviceKind::Camera => Capability::Camera,
+                        DeviceKind::Microphone => Capability::Microphone,
+                        DeviceKind::Speaker => return Ok(()),
+                    };
+                    core.upgrade()
+                        .ok_or_else(|| AppError::State("the app is closing".into()))?
+                        .ledger_check(capability)
+                })
+            },
         });
         let active = ActiveCall::start(
             handle,
-            meeting_row,
+            InMeeting {
+                link: MeetingLink {
+                    server: Some(server),
+                    room,
+                    pin: link.pin.clone(),
+                },
+                history_row: meeting_row,
+            },
             muted,
             self.sink(),
             Arc::clone(&self.tiles),
@@ -659,7 +691,7 @@ impl AppCore {
     async fn finish_call(&self) {
         let call = self.call.lock().await.take();
         if let Some(call) = call {
-            if let Some(row) = call.meeting_row {
+            if let Some(row) = call.meeting.history_row {
                 let _ = self.with_store(|s| Ok(s.finish_meeting(row, now_unix())?));
             }
             call.leave().await;
@@ -780,6 +812,21 @@ impl AppCore {
         call.handle.command(command);
         lock(&self.in_use).choose(kind, id, follows);
         Ok(())
+    }
+
+    /// How others join this meeting: its link, and the link as a QR code.
+    pub async fn invitation(&self) -> Result<Invitation, AppError> {
+        let guard = self.call.lock().await;
+        let call = guard
+            .as_ref()
+            .ok_or_else(|| AppError::State("not in a meeting".into()))?;
+        let code =
+            MeetingQrCode::of(&call.meeting.link).map_err(|e| AppError::Link(e.to_string()))?;
+        Ok(Invitation {
+            link: call.meeting.link.to_string(),
+            qr_width: code.width(),
+            qr_rows: code.rows(),
+        })
     }
 
     pub fn recent_meetings(&self) -> Result<Vec<RecentMeeting>, AppError> {

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 
 use crate::core::lock;
 use crate::devices::{self, DeviceList};
+use crate::error::AppError;
 use crate::events::{AppEvent, EventSink};
 use crate::fallback::Fallback;
 
@@ -129,6 +130,15 @@ impl DeviceWatch {
                 steps.push(Step::Command(command));
                 format!("Now using {}, the system's {what}", default.label)
             }
+            // Never allowed (a call joined without a microphone was not
+            // asked): the user chooses it, and is asked then.
+            Err(AppError::ConsentNeeded(_) | AppError::ConsentDenied(_)) => {
+                lock(&self.fallback.in_use).refuse(kind, default.id.clone());
+                format!(
+                    "{} is the system's {what} now: choose it under Devices to use it",
+                    default.label
+                )
+            }
             Err(e) => {
                 lock(&self.fallback.in_use).refuse(kind, default.id.clone());
                 format!("Cannot use {}, the system's {what}: {e}", default.label)
@@ -212,12 +222,14 @@ mod tests {
         }
     }
 
-    /// A machine with the test tone and "no output" only, until…
+    /// A machine with no devices of its own (the pickers' stand-ins
+    /// only), until…
     fn bare() -> DeviceList {
+        let of = |kind| devices::with_stand_ins(kind, Vec::new());
         DeviceList {
-            cameras: vec![device(devices::TEST_CAMERA, "Test pattern", true)],
-            microphones: vec![device(devices::TEST_MICROPHONE, "Test tone", true)],
-            speakers: vec![device(devices::NO_SPEAKER, "No output", true)],
+            cameras: of(DeviceKind::Camera),
+            microphones: of(DeviceKind::Microphone),
+            speakers: of(DeviceKind::Speaker),
         }
     }
 
@@ -225,7 +237,9 @@ mod tests {
     /// default. No such device is on this machine: it does not open.
     fn with_headset() -> DeviceList {
         let mut list = bare();
-        list.microphones[0].is_default = false;
+        for d in &mut list.microphones {
+            d.is_default = false;
+        }
         list.microphones.insert(
             0,
             device(
@@ -245,9 +259,13 @@ mod tests {
     const WITH_HEADSET: Listing = |kind| Ok(with_headset().of(kind).to_vec());
 
     fn watch(list: Listing, follows: bool) -> DeviceWatch {
+        watch_with_consent(list, follows, true)
+    }
+
+    fn watch_with_consent(list: Listing, follows: bool, allowed: bool) -> DeviceWatch {
         let in_use = Arc::new(Mutex::new(DevicesInUse::default()));
         for kind in FOLLOWING {
-            lock(&in_use).choose(kind, devices::resolved(kind, Some("none")), follows);
+            lock(&in_use).choose(kind, devices::NO_DEVICE.into(), follows);
         }
         DeviceWatch {
             fallback: Arc::new(Fallback {
@@ -255,6 +273,13 @@ mod tests {
                 effects: Arc::new(LiveEffects::default()),
                 system_default: |_| None,
                 one_at_a_time: Mutex::new(()),
+                allowed: Box::new(move |kind| {
+                    if allowed {
+                        Ok(())
+                    } else {
+                        Err(AppError::ConsentDenied(format!("no {kind}")))
+                    }
+                }),
             }),
             last: Some(bare()),
             list,
@@ -356,6 +381,29 @@ mod tests {
         // Switching to a default that opens is the window test's
         // (`devices_switched_and_unplugged_mid_call_leave_the_call_going`):
         // it needs a real device.
+    }
+
+    #[test]
+    fn a_call_without_a_microphone_does_not_open_one_plugged_in_unasked() {
+        let mut watch = watch_with_consent(WITH_HEADSET, true, false);
+        let steps = watch.check();
+        assert!(
+            !steps.iter().any(|s| matches!(s, Step::Command(_))),
+            "a microphone opened without consent"
+        );
+        let said = told(&steps);
+        assert!(
+            said.iter().any(|m| m.contains(
+                "Test Headset Microphone is the system's microphone now: choose it under Devices"
+            )),
+            "{said:?}"
+        );
+        // Said once, not at every look.
+        assert!(told(&watch.check()).is_empty());
+        assert_eq!(
+            lock(&watch.fallback.in_use).id(DeviceKind::Microphone),
+            devices::NO_DEVICE
+        );
     }
 
     #[test]

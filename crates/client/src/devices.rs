@@ -73,7 +73,7 @@ fn real(prefix: &str, found: Vec<DeviceInfo>) -> Vec<Device> {
 /// a test source. A test source is never the default: a user without a
 /// camera would otherwise show everyone a test card, and one without a
 /// microphone play them a tone.
-fn with_stand_ins(kind: DeviceKind, mut list: Vec<Device>) -> Vec<Device> {
+pub(crate) fn with_stand_ins(kind: DeviceKind, mut list: Vec<Device>) -> Vec<Device> {
     let nothing = match kind {
         DeviceKind::Camera => "No camera",
         DeviceKind::Microphone => "No microphone",

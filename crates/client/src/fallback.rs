@@ -151,11 +151,16 @@ pub(crate) struct Fallback {
     pub(crate) system_default: fn(DeviceKind) -> Option<devices::Device>,
     /// Held while a loss is handled (see `replace`).
     pub(crate) one_at_a_time: Mutex<()>,
+    /// Whether the user allowed capture of a kind (the consent ledger):
+    /// a call joined with no microphone was never asked, and a headset
+    /// plugged in later must not open unasked.
+    pub(crate) allowed: Box<dyn Fn(DeviceKind) -> Result<(), AppError> + Send + Sync>,
 }
 
 impl Fallback {
     /// Opens device `id` as the call's new source or output of `kind`.
     pub(crate) fn open(&self, kind: DeviceKind, id: &str) -> Result<CallCommand, AppError> {
+        (self.allowed)(kind)?;
         Ok(match kind {
             DeviceKind::Camera => {
                 CallCommand::ReplaceVideoSource(self.effects.wrap(devices::open_camera(id)?)?)
@@ -269,6 +274,7 @@ mod tests {
             in_use: Arc::new(Mutex::new(DevicesInUse::default())),
             effects: Arc::new(LiveEffects::default()),
             system_default: default,
+            allowed: Box::new(|_| Ok(())),
             one_at_a_time: Mutex::new(()),
         }
     }
@@ -352,12 +358,26 @@ mod tests {
     fn the_systems_default_is_never_a_stand_in() {
         for kind in ALL {
             let listed = devices::listed(kind);
-            let stand_in = listed.last().map(|d| d.id.clone());
-            assert!(stand_in.is_some(), "{kind}: a picker without its stand-in");
-            let default = devices::system_default(kind).map(|d| d.id);
-            assert_ne!(default, stand_in, "{kind}");
-            if let Some(id) = default {
-                assert!(listed.iter().any(|d| d.id == id && d.is_default), "{id}");
+            assert!(
+                listed.iter().any(|d| devices::is_stand_in(&d.id)),
+                "{kind}: a picker without its stand-ins: {listed:?}"
+            );
+            match devices::system_default(kind) {
+                Some(d) => {
+                    assert!(!devices::is_stand_in(&d.id), "{kind}: {d:?}");
+                    assert!(
+                        listed.iter().any(|l| l.id == d.id && l.is_default),
+                        "{kind}: {d:?}"
+                    );
+                }
+                // A machine without a device of this kind: the pickers'
+                // default is a stand-in ("none"), which this never gives.
+                None => assert!(
+                    listed
+                        .iter()
+                        .any(|d| d.is_default && devices::is_stand_in(&d.id)),
+                    "{kind}: {listed:?}"
+                ),
             }
         }
     }

@@ -24,7 +24,8 @@ mod speaker_test;
 mod upload;
 
 pub use crate::core::{
-    AppCore, AppStatus, CoreConfig, JoinRequest, Joined, MeetingTarget, RecentMeeting, Settings,
+    AppCore, AppStatus, CoreConfig, Invitation, JoinRequest, Joined, MeetingTarget, RecentMeeting,
+    Settings,
 };
 pub use devices::{Device, DeviceList};
 pub use effects::{BackgroundOption, EffectsChoice};

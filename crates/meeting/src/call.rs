@@ -149,6 +149,11 @@ struct Link {
     private_id: u64,
     publisher_pc: Arc<dyn PeerConnection>,
     mids: Mids,
+    /// Janus said our publisher's connection is up ("webrtcup"): only
+    /// then may our descriptions change (see `request::configure_relay`).
+    publisher_up: bool,
+    /// A mute changed before that: the room is told once it is up.
+    descriptions_stale: bool,
     subscriber: Option<Subscription>,
     restart_started: Option<Instant>,
 }
@@ -493,6 +498,8 @@ impl Driver {
             publisher_handle: handle,
             private_id,
             mids: Mids::of(&offer_sdp),
+            publisher_up: false,
+            descriptions_stale: false,
             publisher_pc: pc,
             subscriber: None,
             restart_started: None,
@@ -537,8 +544,15 @@ impl Driver {
         }
     }
 
-    async fn configure_sending(&self, link: &Link) {
-        self.configure(link, request::configure_sending).await;
+    /// Tells Janus what to relay, and the room what is muted, as soon as
+    /// our publisher is up (until then, only what to relay).
+    async fn configure_sending(&self, link: &mut Link) {
+        if link.publisher_up {
+            self.configure(link, request::configure_sending).await;
+        } else {
+            link.descriptions_stale = true;
+            self.configure(link, request::configure_relay).await;
+        }
     }
 
     async fn configure(&self, link: &Link, request: fn(&[(&str, bool)]) -> serde_json::Value) {
@@ -871,6 +885,13 @@ impl Driver {
                 }
                 Vec::new()
             }
+            Incoming::WebrtcUp { sender } if sender == l.publisher_handle => {
+                l.publisher_up = true;
+                if std::mem::take(&mut l.descriptions_stale) {
+                    self.configure_sending(l).await;
+                }
+                Vec::new()
+            }
             Incoming::Hangup { sender, .. }
                 if sender == l.publisher_handle || Some(sender) == sub_handle =>
             {
@@ -960,12 +981,12 @@ impl Driver {
                 command = commands.recv() => match command {
                     Some(CallCommand::SetAudioMuted(m)) => {
                         self.pipeline.controls.audio_muted.store(m, Ordering::Relaxed);
-                        if let Some(l) = link.as_ref() { self.configure_sending(l).await; }
+                        if let Some(l) = link.as_mut() { self.configure_sending(l).await; }
                         Vec::new()
                     }
                     Some(CallCommand::SetVideoMuted(m)) => {
                         self.pipeline.controls.video_muted.store(m, Ordering::Relaxed);
-                        if let Some(l) = link.as_ref() { self.configure_sending(l).await; }
+                        if let Some(l) = link.as_mut() { self.configure_sending(l).await; }
                         Vec::new()
                     }
                     Some(CallCommand::ReplaceVideoSource(source)) => {

@@ -3,6 +3,7 @@
 
 pub mod call;
 pub mod error;
+pub mod invite;
 pub mod janus;
 pub mod link;
 pub mod peer;
@@ -17,6 +18,7 @@ pub mod vp8_assembler;
 
 pub use call::{CallCommand, CallConfig, CallEvent, CallHandle, join};
 pub use error::MeetingError;
+pub use invite::MeetingQrCode;
 pub use link::{LinkError, MeetingLink, ServerUrl};
 pub use qr::{ScanError, ScannedLink};
 pub use send::Outgoing;

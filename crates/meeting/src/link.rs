@@ -314,6 +314,14 @@ impl MeetingLink {
         })
     }
 
+    /// This meeting with `pin` as its PIN, checked as a link's would be.
+    pub fn with_pin(self, pin: &str) -> Result<Self, LinkError> {
+        Ok(Self {
+            pin: Some(parse_pin(pin)?),
+            ..self
+        })
+    }
+
     /// The server to use, falling back to `default` for bare IDs.
     pub fn server_or<'a>(&'a self, default: &'a ServerUrl) -> &'a ServerUrl {
         self.server.as_ref().unwrap_or(default)

@@ -533,6 +533,33 @@ mod tests {
     use talkline_media::source::PatternSource;
     use talkline_media::tone::ToneSource;
 
+    /// A camera that says when it is let go of (its device closed).
+    struct Watched {
+        inner: PatternSource,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl VideoSource for Watched {
+        fn next_frame(&mut self, frame: &mut VideoFrame) -> talkline_media::Result<()> {
+            self.inner.next_frame(frame)
+        }
+        fn frame_rate(&self) -> f64 {
+            self.inner.frame_rate()
+        }
+        fn is_live(&self) -> bool {
+            false
+        }
+        fn size(&self) -> (u32, u32) {
+            self.inner.size()
+        }
+    }
+
+    impl Drop for Watched {
+        fn drop(&mut self) {
+            self.dropped.store(true, Ordering::Relaxed);
+        }
+    }
+
     fn sent(stats: &CallStats) -> (u64, u64) {
         (
             stats.video_frames_sent.load(Ordering::Relaxed),
@@ -557,7 +584,11 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert_eq!(sent(&stats), (0, 0), "sent without a device");
 
-        let camera = PatternSource::new(320, 180, 30.0).expect("pattern");
+        let dropped = Arc::new(AtomicBool::new(false));
+        let camera = Watched {
+            inner: PatternSource::new(320, 180, 30.0).expect("pattern"),
+            dropped: Arc::clone(&dropped),
+        };
         let microphone = ToneSource::new(440.0).expect("tone");
         assert!(pipeline.replace_video(Some(Box::new(camera))).is_ok());
         assert!(pipeline.replace_audio(Some(Box::new(microphone))).is_ok());
@@ -569,6 +600,7 @@ mod tests {
         assert!(pipeline.replace_video(None).is_ok());
         assert!(pipeline.replace_audio(None).is_ok());
         tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(dropped.load(Ordering::Relaxed), "the camera is still open");
         let released = sent(&stats);
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(

@@ -293,6 +293,17 @@ impl AppWindow {
         write_png(path, width, height, &rgb).expect("write the screenshot");
     }
 
+    /// What the X clipboard holds now (`xclip`, package xclip): the app
+    /// serves it, so this also shows that a copy reached the desktop.
+    pub fn clipboard(&self) -> String {
+        let out = Command::new("xclip")
+            .args(["-o", "-selection", "clipboard"])
+            .env("DISPLAY", &self.display)
+            .output()
+            .expect("xclip (package xclip)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// The app's process id (its web content runs in child processes).
     pub fn pid(&self) -> Option<u32> {
         let app = std::fs::canonicalize(&self.app).ok()?;
