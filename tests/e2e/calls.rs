@@ -498,11 +498,10 @@ fn a_camera_given_to_a_call_joined_without_one_is_sent_without_a_rejoin() {
         })
         .await
         .expect("join");
-        // A quick unmute and mute again, before the connection is up: the
-        // room must still see us (descriptions changed this early made
-        // Janus announce us before we could be subscribed to).
+        // An unmute before the connection is up: the room must still see
+        // us (descriptions changed this early made Janus announce us before
+        // we could be subscribed to), and learn of the unmute once it is.
         call.command(CallCommand::SetAudioMuted(false));
-        call.command(CallCommand::SetAudioMuted(true));
         let frames_sent = || call.stats.video_frames_sent.load(Ordering::Relaxed);
         tokio::time::sleep(Duration::from_secs(2)).await;
         let before = frames_sent();
@@ -522,6 +521,13 @@ fn a_camera_given_to_a_call_joined_without_one_is_sent_without_a_rejoin() {
     });
     let (before, released, after, rejoins) = sent;
     assert_eq!(rejoins, 0, "the camera was added by rejoining");
+    assert!(
+        bob.output()
+            .iter()
+            .any(|l| l.starts_with("~ App microphone on")),
+        "the unmute before the connection was up never reached the room: {:?}",
+        bob.output()
+    );
     assert_eq!(before, 0, "frames sent without a camera");
     assert_eq!(after, released, "frames sent after the camera was released");
     assert!(

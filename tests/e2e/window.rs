@@ -89,14 +89,21 @@ fn painted_qr(driver: &WebDriver) -> Option<talkline_meeting::ScannedLink> {
         return { width: c.width, height: c.height, luma: btoa(luma) };
     "#;
     let v = driver.eval(script, json!([]));
-    let (width, height) = (v["width"].as_u64()? as u32, v["height"].as_u64()? as u32);
+    let (width, height) = (
+        v["width"].as_u64()? as usize,
+        v["height"].as_u64()? as usize,
+    );
     let luma = base64_decode(v["luma"].as_str()?);
-    let mut frame = VideoFrame::new(width, height).ok()?;
-    let (y, u, v) = frame.planes_mut();
-    if luma.len() != y.len() {
+    if luma.len() != width * height {
         return None;
     }
-    y.copy_from_slice(&luma);
+    // Frames have even sides; the last column and row are quiet zone.
+    let mut frame = VideoFrame::new((width & !1) as u32, (height & !1) as u32).ok()?;
+    let stride = frame.y_stride();
+    let (y, u, v) = frame.planes_mut();
+    for (row, line) in luma.chunks(width).take(height & !1).enumerate() {
+        y[row * stride..row * stride + (width & !1)].copy_from_slice(&line[..width & !1]);
+    }
     u.fill(128);
     v.fill(128);
     talkline_meeting::qr::scan_frame(&frame).ok().flatten()
@@ -360,6 +367,14 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         "the invite panel to close",
         LONG,
         "return document.getElementById('invite-panel').hidden;",
+    );
+    assert_eq!(
+        driver.eval(
+            "return [document.getElementById('leave-dialog').hidden, document.getElementById('screen-meeting').hidden];",
+            json!([])
+        ),
+        json!([true, false]),
+        "Escape on the invite panel asked to leave"
     );
 
     // The window's close button asks too, and Stay (the focused answer)

@@ -765,13 +765,16 @@ $("participants-toggle").onclick = () => {
 
 // ---------- invite ----------
 
-/** Pixels a module of the invitation's QR code, and the light margin
- * (modules) a scanner needs around it. */
-const QR_SCALE = 4;
+/** The light margin (modules) a scanner needs around a QR code, and the
+ * most pixels the panel has for the code. */
 const QR_QUIET_ZONE = 4;
+const QR_MAX_SIDE = 240;
 
 function drawQr(canvas: HTMLCanvasElement, invitation: Invitation): void {
-  const side = (invitation.qrWidth + 2 * QR_QUIET_ZONE) * QR_SCALE;
+  const modules = invitation.qrWidth + 2 * QR_QUIET_ZONE;
+  // Whole pixels a module (sharp edges scan best), as many as fit.
+  const scale = Math.max(2, Math.floor(QR_MAX_SIDE / modules));
+  const side = modules * scale;
   canvas.width = side;
   canvas.height = side;
   const g = canvas.getContext("2d");
@@ -783,7 +786,7 @@ function drawQr(canvas: HTMLCanvasElement, invitation: Invitation): void {
     if (invitation.qrRows[i] !== "1") continue;
     const x = (i % invitation.qrWidth) + QR_QUIET_ZONE;
     const y = Math.floor(i / invitation.qrWidth) + QR_QUIET_ZONE;
-    g.fillRect(x * QR_SCALE, y * QR_SCALE, QR_SCALE, QR_SCALE);
+    g.fillRect(x * scale, y * scale, scale, scale);
   }
 }
 
@@ -814,7 +817,10 @@ async function copyText(input: HTMLInputElement): Promise<boolean> {
   } catch {
     input.focus();
     input.select();
-    return document.execCommand("copy");
+    const copied = document.execCommand("copy");
+    // Out of the field again: M and V are shortcuts only outside fields.
+    input.blur();
+    return copied;
   }
 }
 
@@ -976,6 +982,12 @@ function typing(target: EventTarget | null): boolean {
 }
 
 document.addEventListener("keydown", (ev) => {
+  // The close question can come up on the pre-join, while joining.
+  if (ev.key === "Escape" && state.screen !== "meeting" && !$("leave-dialog").hidden) {
+    ev.preventDefault();
+    $("leave-dialog").hidden = true;
+    return;
+  }
   if (state.screen !== "meeting") return;
   const modalOpen = !$("leave-dialog").hidden || !$("permission-prompt").hidden;
   if (ev.key === "Escape") {

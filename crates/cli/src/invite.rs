@@ -33,7 +33,8 @@ pub struct InviteArgs {
 pub fn invite(args: &InviteArgs) -> ExitCode {
     let link = match MeetingLink::parse(&args.link) {
         Ok(link) => link,
-        Err(e) => return usage_error(format!("{:?}: {e}", args.link)),
+        // Not the input: a broken link may still hold its PIN.
+        Err(e) => return usage_error(format!("not a meeting link or ID: {e}")),
     };
     let server = match link.server.clone() {
         Some(server) => server,

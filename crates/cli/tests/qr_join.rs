@@ -140,6 +140,36 @@ fn foreign_unreadable_and_missing_codes_are_usage_errors() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// The half blocks `invite` prints, as a picture (4 pixels a module): a
+/// block is light, a space dark.
+fn picture_of_text(lines: &[&str]) -> VideoFrame {
+    const SCALE: usize = 4;
+    let side = lines[0].chars().count();
+    let mut frame =
+        VideoFrame::new((side * SCALE) as u32, (lines.len() * 2 * SCALE) as u32).expect("frame");
+    let stride = frame.y_stride();
+    let (y, u, v) = frame.planes_mut();
+    u.fill(128);
+    v.fill(128);
+    for (row, line) in lines.iter().enumerate() {
+        for (col, c) in line.chars().enumerate() {
+            let (top, bottom) = match c {
+                '█' => (true, true),
+                '▀' => (true, false),
+                '▄' => (false, true),
+                _ => (false, false),
+            };
+            for (half, light) in [(0, top), (1, bottom)] {
+                for dy in 0..SCALE {
+                    let at = ((row * 2 + half) * SCALE + dy) * stride + col * SCALE;
+                    y[at..at + SCALE].fill(if light { 255 } else { 0 });
+                }
+            }
+        }
+    }
+    frame
+}
+
 /// Runs `talkline invite ARGS…`; (exit code, stdout, stderr).
 fn invite(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_talkline"))
@@ -165,15 +195,18 @@ fn an_invitation_printed_and_drawn_joins_its_meeting() {
     assert_eq!(code, 0, "{out}{err}");
     let link = format!("talkline://join?server={server}&room=4242&pin=a%26b");
     assert_eq!(out.lines().next(), Some(link.as_str()), "{out}");
-    // The terminal's code: square, in half blocks, with a light margin.
+    // The terminal's code, in half blocks with a light margin, scans back
+    // to the same link, PIN and all.
     let drawn: Vec<&str> = out
         .lines()
         .skip(1)
         .take_while(|l| !l.starts_with("QR"))
         .collect();
-    let side = drawn[0].chars().count();
-    assert!(side > 20 && drawn.len() == side.div_ceil(2), "{out}");
     assert!(drawn[0].chars().all(|c| c == '█'), "{out}");
+    let scanned = talkline_meeting::qr::scan_frame(&picture_of_text(&drawn))
+        .expect("a meeting")
+        .expect("a code in the terminal's drawing");
+    assert_eq!(scanned.payload, link);
     // The picture is read back by `join --qr`: the same meeting and PIN.
     let (code, out, err) = join_qr(&png, &[]);
     assert_eq!(code, 3, "{out}{err}");

@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::events::{AppEvent, ErrorView, EventSink, ParticipantView};
 use crate::fallback::Fallback;
 use crate::quality::{QualitySample, assess};
+use crate::self_mute::SelfMute;
 
 const LEVELS_EVERY: Duration = Duration::from_millis(100);
 const QUALITY_EVERY: Duration = Duration::from_secs(2);
@@ -30,8 +31,7 @@ pub struct InMeeting {
 pub struct ActiveCall {
     pub handle: CallHandle,
     pub meeting: InMeeting,
-    pub audio_muted: bool,
-    pub video_muted: bool,
+    pub(crate) muted: Arc<SelfMute>,
     monitor: tokio::task::JoinHandle<()>,
     device_watch: tokio::task::JoinHandle<()>,
 }
@@ -57,8 +57,10 @@ impl ActiveCall {
     ) -> Self {
         let events = std::mem::replace(&mut handle.events, mpsc::unbounded_channel().1);
         let commands = handle.commands();
-        let device_watch =
-            DeviceWatch::new(Arc::clone(&fallback)).spawn(handle.commands(), Arc::clone(&sink));
+        let muted = Arc::new(SelfMute::new(muted.0, muted.1));
+        let device_watch = DeviceWatch::new(Arc::clone(&fallback), Arc::clone(&muted))
+            .spawn(handle.commands(), Arc::clone(&sink));
+        let self_muted = Arc::clone(&muted);
         let stats = Arc::clone(&handle.stats);
         let monitor = tokio::spawn(async move {
             let mut events = events;
@@ -98,8 +100,12 @@ impl ActiveCall {
                                     continue;
                                 }
                             };
-                            if let Some(c) = command {
-                                let _ = commands.send(c);
+                            match command {
+                                Some(c) => { let _ = commands.send(c); }
+                                // Nothing sent: shown off, not on.
+                                None => if self_muted.turn_off(kind, |off| { let _ = commands.send(off); }) {
+                                    sink.emit(self_muted.event());
+                                },
                             }
                             sink.emit(AppEvent::DeviceChanged { kind: kind.name(), message });
                         }
@@ -141,8 +147,7 @@ impl ActiveCall {
         Self {
             handle,
             meeting,
-            audio_muted: muted.0,
-            video_muted: muted.1,
+            muted,
             monitor,
             device_watch,
         }

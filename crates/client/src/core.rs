@@ -708,25 +708,21 @@ impl AppCore {
     }
 
     pub async fn set_audio_muted(&self, muted: bool) -> Result<(), AppError> {
-        self.with_call(|c| {
-            if !muted {
-                self.has_device(DeviceKind::Microphone)?;
-            }
-            c.audio_muted = muted;
-            c.handle.command(CallCommand::SetAudioMuted(muted));
-            Ok(())
-        })
-        .await
+        self.set_muted(DeviceKind::Microphone, muted).await
     }
 
     pub async fn set_video_muted(&self, muted: bool) -> Result<(), AppError> {
+        self.set_muted(DeviceKind::Camera, muted).await
+    }
+
+    async fn set_muted(&self, kind: DeviceKind, muted: bool) -> Result<(), AppError> {
         self.with_call(|c| {
-            if !muted {
-                self.has_device(DeviceKind::Camera)?;
-            }
-            c.video_muted = muted;
-            c.handle.command(CallCommand::SetVideoMuted(muted));
-            Ok(())
+            c.muted.set(
+                kind,
+                muted,
+                || self.has_device(kind),
+                |m| c.handle.command(m),
+            )
         })
         .await
     }
@@ -751,10 +747,7 @@ impl AppCore {
             .as_mut()
             .ok_or_else(|| AppError::State("not in a meeting".into()))?;
         f(call)?;
-        self.sink().emit(AppEvent::SelfMuted {
-            audio_muted: call.audio_muted,
-            video_muted: call.video_muted,
-        });
+        self.sink().emit(call.muted.event());
         Ok(())
     }
 
@@ -795,19 +788,8 @@ impl AppCore {
         let call = guard
             .as_mut()
             .ok_or_else(|| AppError::State("not in a meeting".into()))?;
-        if releases {
-            let mute = if kind == DeviceKind::Camera {
-                call.video_muted = true;
-                CallCommand::SetVideoMuted(true)
-            } else {
-                call.audio_muted = true;
-                CallCommand::SetAudioMuted(true)
-            };
-            call.handle.command(mute);
-            self.sink().emit(AppEvent::SelfMuted {
-                audio_muted: call.audio_muted,
-                video_muted: call.video_muted,
-            });
+        if releases && call.muted.turn_off(kind, |m| call.handle.command(m)) {
+            self.sink().emit(call.muted.event());
         }
         call.handle.command(command);
         lock(&self.in_use).choose(kind, id, follows);

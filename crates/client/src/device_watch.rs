@@ -16,6 +16,7 @@ use crate::devices::{self, DeviceList};
 use crate::error::AppError;
 use crate::events::{AppEvent, EventSink};
 use crate::fallback::Fallback;
+use crate::self_mute::SelfMute;
 
 /// How often the system is asked: a change is seen within this, before a
 /// person looks for it. A look takes milliseconds with a sound server and
@@ -28,6 +29,8 @@ const FOLLOWING: [DeviceKind; 2] = [DeviceKind::Microphone, DeviceKind::Speaker]
 
 pub(crate) struct DeviceWatch {
     fallback: Arc<Fallback>,
+    /// Turned off when a device goes with nothing in its place.
+    muted: Arc<SelfMute>,
     /// The devices at the last look; `None` before the first.
     last: Option<DeviceList>,
     /// Lists one kind's devices (`devices::try_listed`; tests give their
@@ -42,9 +45,10 @@ pub(crate) enum Step {
 }
 
 impl DeviceWatch {
-    pub(crate) fn new(fallback: Arc<Fallback>) -> Self {
+    pub(crate) fn new(fallback: Arc<Fallback>, muted: Arc<SelfMute>) -> Self {
         Self {
             fallback,
+            muted,
             last: None,
             list: devices::try_listed,
         }
@@ -105,8 +109,17 @@ impl DeviceWatch {
             // meeting, sent back to everyone): the app's own rule decides
             // instead, as for a device that failed.
             if let Some((command, message)) = self.fallback.replace(kind) {
+                let replaced = command.is_some();
                 if let Some(command) = command.or_else(|| Fallback::nothing_instead(kind)) {
                     steps.push(Step::Command(command));
+                }
+                // Nothing real is sent: shown off, not on.
+                if !replaced
+                    && self
+                        .muted
+                        .turn_off(kind, |off| steps.push(Step::Command(off)))
+                {
+                    steps.push(Step::Tell(self.muted.event()));
                 }
                 steps.push(Step::Tell(AppEvent::DeviceChanged {
                     kind: what,
@@ -268,6 +281,7 @@ mod tests {
             lock(&in_use).choose(kind, devices::NO_DEVICE.into(), follows);
         }
         DeviceWatch {
+            muted: Arc::new(SelfMute::default()),
             fallback: Arc::new(Fallback {
                 in_use,
                 effects: Arc::new(LiveEffects::default()),
@@ -350,6 +364,22 @@ mod tests {
             .iter()
             .any(|s| matches!(s, Step::Command(CallCommand::ReplaceAudioOutput(_))));
         assert!(silenced && discarded, "{said:?}");
+        // The window shows the microphone off (nothing real is sent), and
+        // the call tells the room so.
+        let told_muted = steps.iter().any(|s| {
+            matches!(
+                s,
+                Step::Tell(AppEvent::SelfMuted {
+                    audio_muted: true,
+                    ..
+                })
+            )
+        });
+        let muted = steps
+            .iter()
+            .any(|s| matches!(s, Step::Command(CallCommand::SetAudioMuted(true))));
+        assert!(told_muted && muted, "{said:?}");
+        assert_eq!(watch.muted.get(), (true, false));
         // Said once: nothing is in use now.
         assert!(told(&watch.check()).is_empty());
     }

@@ -20,6 +20,7 @@ mod preview;
 mod quality;
 mod scan;
 mod schedule;
+mod self_mute;
 mod speaker_test;
 mod upload;
 

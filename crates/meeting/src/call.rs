@@ -141,6 +141,31 @@ impl CallHandle {
     }
 }
 
+/// Janus's "no such feed": a publisher it announced before its connection
+/// was up (or one gone since).
+const NO_SUCH_FEED: u32 = 428;
+
+/// Whether the server refused a subscribe or subscriber join because a
+/// feed in it is not (yet) there; other errors are logged where the reply
+/// is handled.
+fn refused(reply: &Incoming) -> bool {
+    let refused = matches!(
+        reply,
+        Incoming::Event {
+            room: RoomEvent::Error {
+                code: NO_SUCH_FEED,
+                ..
+            },
+            ..
+        }
+    );
+    if refused {
+        // Not the reason: it quotes ids of the room.
+        log::info!("subscription refused: a feed is not up yet");
+    }
+    refused
+}
+
 /// Everything that belongs to one signaling session; a rejoin replaces it.
 struct Link {
     conn: JanusConnection,
@@ -584,12 +609,17 @@ impl Driver {
                         continue;
                     }
                     if let Some(l) = link.as_mut() {
-                        if let Err(e) = self.subscribe(l, &feeds).await {
-                            log::warn!("subscribing failed: {}", e.for_logs());
-                            queue.extend(
-                                self.session
-                                    .handle(SessionInput::Broken(Breakage::Signaling)),
-                            );
+                        match self.subscribe(l, &feeds).await {
+                            Ok(true) => {}
+                            Ok(false) => queue
+                                .extend(self.session.handle(SessionInput::SubscribeRefused(feeds))),
+                            Err(e) => {
+                                log::warn!("subscribing failed: {}", e.for_logs());
+                                queue.extend(
+                                    self.session
+                                        .handle(SessionInput::Broken(Breakage::Signaling)),
+                                );
+                            }
                         }
                     }
                 }
@@ -710,7 +740,8 @@ impl Driver {
     }
 
     /// Adds feeds to our one subscription, creating it on first use.
-    async fn subscribe(&mut self, link: &mut Link, feeds: &[u64]) -> Result<(), MeetingError> {
+    /// `Ok(false)`: the server refused them (see `SessionInput::SubscribeRefused`).
+    async fn subscribe(&mut self, link: &mut Link, feeds: &[u64]) -> Result<bool, MeetingError> {
         log::debug!("subscribing to {} feeds", feeds.len());
         if link.subscriber.is_some() {
             let handle = link
@@ -722,8 +753,11 @@ impl Driver {
                 .conn
                 .message(handle, request::subscribe(feeds), None)
                 .await?;
+            if refused(&reply) {
+                return Ok(false);
+            }
             self.handle_subscriber_reply(link, reply).await;
-            return Ok(());
+            return Ok(true);
         }
         let handle = link.conn.attach_videoroom().await?;
         let body = request::join_subscriber(
@@ -733,6 +767,14 @@ impl Driver {
             feeds,
         );
         let reply = link.conn.message(handle, body, None).await?;
+        if refused(&reply) {
+            // A handle whose join was refused takes no later subscribe:
+            // the next try makes a new one.
+            if let Err(e) = link.conn.detach(handle).await {
+                log::debug!("detaching a refused subscriber: {}", e.for_logs());
+            }
+            return Ok(false);
+        }
         let pc = peer::new_peer(
             PeerRole::Subscriber,
             local_ip_towards(&self.target.server).await,
@@ -747,7 +789,7 @@ impl Driver {
             receivers: Vec::new(),
         });
         self.handle_subscriber_reply(link, reply).await;
-        Ok(())
+        Ok(true)
     }
 
     /// Applies an attached/updated event with its offer: answer and start.
@@ -895,6 +937,10 @@ impl Driver {
             Incoming::Hangup { sender, .. }
                 if sender == l.publisher_handle || Some(sender) == sub_handle =>
             {
+                if sender == l.publisher_handle {
+                    // Down until Janus says "webrtcup" again.
+                    l.publisher_up = false;
+                }
                 self.session
                     .handle(SessionInput::Broken(Breakage::MediaPath))
             }

@@ -115,7 +115,7 @@ mod tests {
         ] {
             let link = MeetingLink::parse(text).expect("link");
             let code = MeetingQrCode::of(&link).expect("code");
-            let scanned = scan_frame(&frame_of(&code, 4))
+            let scanned = scan_frame(&frame_of(&code, 6))
                 .expect("a meeting")
                 .expect("a code");
             assert_eq!(scanned.link, link, "{text}");

@@ -2,7 +2,7 @@
 //! directly: inputs are what signaling and the peer connections observed,
 //! outputs are what the user sees and what the driver must do next.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::janus::protocol::{MediaKind, PublishedStream, Publisher};
 
@@ -34,6 +34,12 @@ pub enum SessionInput {
     Publishers(Vec<Publisher>),
     /// A participant left the room or stopped publishing.
     Gone(u64),
+    /// The server refused to subscribe us to these feeds ("no such
+    /// feed"): it announced a publisher before its connection was up. One
+    /// feed not up fails a whole request, so several are tried again one
+    /// by one at once; a single one when the server next tells of
+    /// publishers (or someone leaves).
+    SubscribeRefused(Vec<u64>),
     Broken(Breakage),
     /// Media flows again after an ICE restart.
     Restored,
@@ -89,6 +95,8 @@ pub struct SessionMachine {
     state: CallState,
     self_id: Option<u64>,
     roster: BTreeMap<u64, Participant>,
+    /// Feeds whose subscription the server refused, to try again.
+    refused: BTreeSet<u64>,
 }
 
 impl Default for SessionMachine {
@@ -103,6 +111,7 @@ impl SessionMachine {
             state: CallState::Connecting,
             self_id: None,
             roster: BTreeMap::new(),
+            refused: BTreeSet::new(),
         }
     }
 
@@ -119,6 +128,19 @@ impl SessionMachine {
             self.state = state;
             out.push(SessionOutput::State(state));
         }
+    }
+
+    /// The refused feeds still in the room with something to receive,
+    /// forgotten as refused.
+    fn take_refused_with_media(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.refused)
+            .into_iter()
+            .filter(|id| {
+                self.roster
+                    .get(id)
+                    .is_some_and(|p| p.has_audio || p.has_video)
+            })
+            .collect()
     }
 
     /// Adds or updates publishers; returns the ids that need subscribing.
@@ -160,6 +182,8 @@ impl SessionMachine {
             } => {
                 let rejoin = self.state == CallState::Reconnecting;
                 self.self_id = Some(self_id);
+                // A rejoin subscribes to everyone anew.
+                self.refused.clear();
                 if rejoin {
                     // Whoever left while we were away is reported now; those
                     // still there are not announced twice, but need a fresh
@@ -196,12 +220,30 @@ impl SessionMachine {
                 }
             }
             SessionInput::Publishers(publishers) => {
-                let fresh = self.merge(&publishers, &mut out);
+                let mut fresh = self.merge(&publishers, &mut out);
+                for id in self.take_refused_with_media() {
+                    if !fresh.contains(&id) {
+                        fresh.push(id);
+                    }
+                }
                 if !fresh.is_empty() {
                     out.push(SessionOutput::Subscribe(fresh));
                 }
             }
+            SessionInput::SubscribeRefused(feeds) => {
+                if let [feed] = feeds.as_slice() {
+                    self.refused.insert(*feed);
+                } else {
+                    out.extend(feeds.into_iter().map(|f| SessionOutput::Subscribe(vec![f])));
+                }
+            }
             SessionInput::Gone(id) => {
+                self.refused.remove(&id);
+                // Those refused with it may be up by now.
+                let retry = self.take_refused_with_media();
+                if !retry.is_empty() {
+                    out.push(SessionOutput::Subscribe(retry));
+                }
                 if let Some(p) = self.roster.remove(&id) {
                     if p.has_audio || p.has_video {
                         out.push(SessionOutput::Unsubscribe(id));
@@ -350,5 +392,69 @@ mod tests {
             publishers: vec![publisher(2, "Ann", false)],
         });
         assert_eq!(names(&out), ["left Bo", "state Joined", "subscribe [2]"]);
+    }
+
+    /// Janus can announce a publisher before its connection is up (a
+    /// description changed early); subscribing then is refused. The next
+    /// announcement, when it is up, must bring the subscription, or the
+    /// others never see or hear that participant.
+    #[test]
+    fn a_refused_subscription_is_tried_again_at_the_next_announcement() {
+        let mut m = SessionMachine::new();
+        m.handle(SessionInput::Joined {
+            self_id: 1,
+            publishers: vec![],
+        });
+        let out = m.handle(SessionInput::Publishers(vec![publisher(2, "Ann", true)]));
+        assert_eq!(names(&out), ["joined Ann", "subscribe [2]"]);
+        assert!(m.handle(SessionInput::SubscribeRefused(vec![2])).is_empty());
+        // The same Ann, announced again once she is up.
+        let out = m.handle(SessionInput::Publishers(vec![publisher(2, "Ann", true)]));
+        assert_eq!(names(&out), ["subscribe [2]"]);
+        // Once only.
+        assert!(
+            m.handle(SessionInput::Publishers(vec![publisher(2, "Ann", true)]))
+                .is_empty()
+        );
+        // Refused, then gone: nothing to try again.
+        m.handle(SessionInput::SubscribeRefused(vec![2]));
+        let out = m.handle(SessionInput::Gone(2));
+        assert_eq!(names(&out), ["unsubscribe 2", "left Ann"]);
+        let out = m.handle(SessionInput::Publishers(vec![publisher(3, "Bo", false)]));
+        assert_eq!(names(&out), ["joined Bo", "subscribe [3]"]);
+    }
+
+    /// One feed not up fails a whole request: the others must not wait for
+    /// it. They are tried one by one; the one not up waits for an
+    /// announcement, or for the one not up to leave.
+    #[test]
+    fn a_refused_batch_is_tried_feed_by_feed_and_a_leave_retries_the_rest() {
+        let mut m = SessionMachine::new();
+        let out = m.handle(SessionInput::Joined {
+            self_id: 1,
+            publishers: vec![publisher(2, "Ann", false), publisher(3, "Bo", false)],
+        });
+        assert_eq!(names(&out)[3..], ["subscribe [2, 3]"]);
+        let out = m.handle(SessionInput::SubscribeRefused(vec![2, 3]));
+        assert_eq!(names(&out), ["subscribe [2]", "subscribe [3]"]);
+        // Ann was subscribed; Bo is refused on his own and waits.
+        assert!(m.handle(SessionInput::SubscribeRefused(vec![3])).is_empty());
+        // Someone else leaving is a time to try Bo again.
+        m.handle(SessionInput::Publishers(vec![publisher(4, "Cy", false)]));
+        m.handle(SessionInput::SubscribeRefused(vec![3]));
+        let out = m.handle(SessionInput::Gone(4));
+        assert_eq!(names(&out), ["subscribe [3]", "unsubscribe 4", "left Cy"]);
+        // A rejoin subscribes to everyone anew and forgets what was refused.
+        m.handle(SessionInput::SubscribeRefused(vec![3]));
+        m.handle(SessionInput::Broken(Breakage::Signaling));
+        let out = m.handle(SessionInput::Joined {
+            self_id: 1,
+            publishers: vec![publisher(2, "Ann", false), publisher(3, "Bo", false)],
+        });
+        assert_eq!(names(&out), ["state Joined", "subscribe [2, 3]"]);
+        assert!(
+            m.handle(SessionInput::Publishers(vec![publisher(3, "Bo", false)]))
+                .is_empty()
+        );
     }
 }

@@ -217,6 +217,15 @@ impl WebDriver {
             ("#camera-select", "video conferencing"),
             ("#mic-select", "publishing audio"),
         ] {
+            // The pickers are filled once the devices are listed.
+            self.wait_for(
+                &format!("{picker} listing the test source"),
+                timeout,
+                &format!(
+                    "const s = document.querySelector({}); return !!s && [...s.options].some(o => o.value === 'test');",
+                    Value::from(picker)
+                ),
+            );
             self.choose(picker, "test");
             self.wait_for(
                 &format!("the prompt for {picker}"),
