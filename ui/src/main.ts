@@ -638,9 +638,29 @@ function tileElement(id: string, name: string, self: boolean): HTMLElement {
   const muted = document.createElement("span");
   muted.className = "muted-icon";
   muted.title = "Microphone off";
-  muted.textContent = "🔇";
+  muted.setAttribute("role", "img");
+  muted.setAttribute("aria-label", "Microphone off");
+  // Drawn, not an emoji: a desktop without an emoji font shows a box.
+  muted.append(micOffIcon());
   el.append(canvas, off, label, muted);
   return el;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** A microphone struck through, in the text's colour. */
+function micOffIcon(): SVGSVGElement {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "18");
+  svg.setAttribute("height", "18");
+  svg.setAttribute("class", "icon");
+  for (const d of ["M9 5a3 3 0 0 1 6 0v6a3 3 0 0 1-6 0z", "M5 11a7 7 0 0 0 14 0M12 18v3", "M4 3l16 18"]) {
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
 }
 
 function layoutTiles(): void {
@@ -707,12 +727,13 @@ function renderParticipantList(): void {
   const list = $("participant-list");
   list.replaceChildren();
   const you = document.createElement("li");
-  you.textContent = `${$<HTMLInputElement>("display-name").value.trim()} (you)${state.audioMuted ? " 🔇" : ""}`;
+  you.textContent = `${$<HTMLInputElement>("display-name").value.trim()} (you)${state.audioMuted ? " · muted" : ""}`;
   list.append(you);
   for (const p of state.participants.values()) {
     const li = document.createElement("li");
     li.dataset.participant = String(p.id);
-    li.textContent = `${p.display}${p.audioMuted ? " 🔇" : ""}${p.videoMuted ? " 📷✕" : ""}`;
+    const off = [p.audioMuted ? "muted" : "", p.videoMuted ? "camera off" : ""].filter(Boolean);
+    li.textContent = off.length ? `${p.display} · ${off.join(", ")}` : p.display;
     list.append(li);
   }
   $("participants-toggle").textContent = `People (${state.participants.size + 1})`;
