@@ -91,6 +91,15 @@ impl TestApp {
         )
     }
 
+    /// A fresh app whose events are recorded.
+    fn recording(server: &str) -> (Self, Arc<Recorder>) {
+        let app = Self::fresh(server);
+        let events = Arc::new(Recorder::default());
+        app.core
+            .set_event_sink(Arc::clone(&events) as Arc<dyn EventSink>);
+        (app, events)
+    }
+
     fn ok(&self, cmd: &str, args: Value) -> Value {
         match self.invoke(cmd, args) {
             Ok(body) => body.deserialize::<Value>().expect("a JSON reply"),
@@ -439,10 +448,7 @@ fn the_app_joins_a_janus_room_and_shows_who_is_there() {
     let mut bob = support::Client::join(&janus.link(1234), "Bob", &["--duration", "40"]);
     bob.wait_for("joined meeting 1234", Duration::from_secs(10));
 
-    let app = TestApp::fresh(&janus.url());
-    let events = Arc::new(Recorder::default());
-    app.core
-        .set_event_sink(Arc::clone(&events) as Arc<dyn EventSink>);
+    let (app, events) = TestApp::recording(&janus.url());
     app.accept_policy();
     app.grant("camera");
     app.grant("microphone");
@@ -508,10 +514,7 @@ fn a_user_without_devices_joins_with_both_off_and_adds_a_camera_mid_call() {
     );
     bob.wait_for("joined meeting 1234", Duration::from_secs(10));
 
-    let app = TestApp::fresh(&janus.url());
-    let events = Arc::new(Recorder::default());
-    app.core
-        .set_event_sink(Arc::clone(&events) as Arc<dyn EventSink>);
+    let (app, events) = TestApp::recording(&janus.url());
     app.accept_policy();
     app.grant("camera");
     let joined = app.ok(

@@ -315,18 +315,7 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     let seen = bob.output().len();
     driver.chord("\u{E009}", "w"); // Control
     driver.wait_visible("#leave-dialog", LONG);
-    driver.click("#leave-cancel");
-    driver.wait_for(
-        "the leave dialog to close",
-        LONG,
-        "return document.getElementById('leave-dialog').hidden;",
-    );
-    assert!(
-        !bob.output()[seen..]
-            .iter()
-            .any(|l| l.contains("Winnie left")),
-        "Stay left the meeting"
-    );
+    stay(driver, &bob, seen, "Stay left the meeting");
     // Space held while muted talks; a window that loses focus before the
     // key comes up mutes again rather than leaving the microphone open.
     let seen = bob.output().len();
@@ -391,17 +380,11 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         Value::from("leave-cancel"),
         "Enter would close the meeting"
     );
-    driver.click("#leave-cancel");
-    driver.wait_for(
-        "the close dialog to close",
-        LONG,
-        "return document.getElementById('leave-dialog').hidden;",
-    );
-    assert!(
-        !bob.output()[seen..]
-            .iter()
-            .any(|l| l.contains("Winnie left")),
-        "Stay after the close button left the meeting"
+    stay(
+        driver,
+        &bob,
+        seen,
+        "Stay after the close button left the meeting",
     );
     assert_eq!(
         driver.eval(
@@ -973,6 +956,23 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
     }
     drop(window);
     bob.stop();
+}
+
+/// Answers the leave question with Stay: the dialog goes and Bob, whose
+/// output up to `seen` came before the question, sees nobody leave.
+fn stay(driver: &WebDriver, bob: &support::Client, seen: usize, failure: &str) {
+    driver.click("#leave-cancel");
+    driver.wait_for(
+        "the leave dialog to close",
+        LONG,
+        "return document.getElementById('leave-dialog').hidden;",
+    );
+    assert!(
+        !bob.output()[seen..]
+            .iter()
+            .any(|l| l.contains("Winnie left")),
+        "{failure}"
+    );
 }
 
 /// Presses the window's close button (as a window manager does) and waits
