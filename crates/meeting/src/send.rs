@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -23,8 +23,9 @@ use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 
 use crate::stats::{CallStats, audio_level};
 
-/// How often a thread whose device is gone looks for a replacement.
-const REPLACEMENT_POLL: Duration = Duration::from_millis(20);
+/// How long a thread without a device sleeps before it looks again on its
+/// own; a replacement (or the call's end) wakes it at once.
+const REPLACEMENT_WAIT: Duration = Duration::from_secs(1);
 
 /// What a call sends of one kind: the camera's pictures or the
 /// microphone's sound.
@@ -122,8 +123,9 @@ pub struct SendPipeline {
     pub controls: Arc<SendControls>,
     pub audio_slot: TrackSlot,
     pub video_slot: TrackSlot,
-    has_video: bool,
-    has_audio: bool,
+    /// The send threads, to wake when a device is given to them.
+    video_thread: Option<Thread>,
+    audio_thread: Option<Thread>,
     threads: Vec<JoinHandle<()>>,
     writers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -189,7 +191,7 @@ impl SendPipeline {
         let mut threads = Vec::new();
         let mut writers = Vec::new();
         let (video, audio) = (video.track(), audio.track());
-        let (has_video, has_audio) = (video.is_some(), audio.is_some());
+        let (mut video_thread, mut audio_thread) = (None, None);
 
         if let Some(source) = video {
             let (w, h, rate) = source.as_ref().map_or(NO_CAMERA_YET, |s| {
@@ -212,35 +214,35 @@ impl SendPipeline {
                 bitrate_kbps: video_bitrate_kbps,
                 out: tx,
             };
-            threads.push(
-                std::thread::Builder::new()
-                    .name("talkline-video-send".into())
-                    .spawn(move || video_thread(source, video, controls, stats, outputs))
-                    .map_err(|e| {
-                        crate::MeetingError::WebRtc(format!("cannot start video thread: {e}"))
-                    })?,
-            );
+            let thread = std::thread::Builder::new()
+                .name("talkline-video-send".into())
+                .spawn(move || video_loop(source, video, controls, stats, outputs))
+                .map_err(|e| {
+                    crate::MeetingError::WebRtc(format!("cannot start video thread: {e}"))
+                })?;
+            video_thread = Some(thread.thread().clone());
+            threads.push(thread);
         }
         if let Some(source) = audio {
             let encoder = OpusEncoder::new(32_000)?;
             let (tx, rx) = mpsc::channel(8);
             writers.push(spawn_writer(rx, audio_rx));
             let controls = Arc::clone(&controls);
-            threads.push(
-                std::thread::Builder::new()
-                    .name("talkline-audio-send".into())
-                    .spawn(move || audio_thread(source, encoder, tx, controls, stats, outputs))
-                    .map_err(|e| {
-                        crate::MeetingError::WebRtc(format!("cannot start audio thread: {e}"))
-                    })?,
-            );
+            let thread = std::thread::Builder::new()
+                .name("talkline-audio-send".into())
+                .spawn(move || audio_loop(source, encoder, tx, controls, stats, outputs))
+                .map_err(|e| {
+                    crate::MeetingError::WebRtc(format!("cannot start audio thread: {e}"))
+                })?;
+            audio_thread = Some(thread.thread().clone());
+            threads.push(thread);
         }
         Ok(Self {
             controls,
             audio_slot,
             video_slot,
-            has_video,
-            has_audio,
+            video_thread,
+            audio_thread,
             threads,
             writers,
         })
@@ -254,11 +256,12 @@ impl SendPipeline {
         &self,
         source: Option<Box<dyn VideoSource>>,
     ) -> Result<(), Option<Box<dyn VideoSource>>> {
-        if !self.has_video {
+        let Some(thread) = &self.video_thread else {
             return Err(source);
-        }
+        };
         // A replacement not yet taken is superseded by the newer choice.
         let _ = self.controls.video_replacement.force_push(source);
+        thread.unpark();
         Ok(())
     }
 
@@ -267,15 +270,19 @@ impl SendPipeline {
         &self,
         source: Option<Box<dyn AudioSource>>,
     ) -> Result<(), Option<Box<dyn AudioSource>>> {
-        if !self.has_audio {
+        let Some(thread) = &self.audio_thread else {
             return Err(source);
-        }
+        };
         let _ = self.controls.audio_replacement.force_push(source);
+        thread.unpark();
         Ok(())
     }
 
     pub fn stop(&mut self) {
         self.controls.stop.store(true, Ordering::Relaxed);
+        for t in &self.threads {
+            t.thread().unpark();
+        }
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
@@ -304,7 +311,7 @@ fn await_device<T>(queue: &ArrayQueue<Option<T>>, controls: &SendControls) -> Op
         if let Some(Some(next)) = queue.pop() {
             return Some(next);
         }
-        std::thread::sleep(REPLACEMENT_POLL);
+        std::thread::park_timeout(REPLACEMENT_WAIT);
     }
     None
 }
@@ -319,7 +326,7 @@ fn frame_period(source: &dyn VideoSource) -> Duration {
     Duration::from_secs_f64(1.0 / source.frame_rate().clamp(1.0, 120.0))
 }
 
-fn video_thread(
+fn video_loop(
     mut source: Option<Box<dyn VideoSource>>,
     mut video: VideoSend,
     controls: Arc<SendControls>,
@@ -454,7 +461,7 @@ fn switch_video(
     Ok(source)
 }
 
-fn audio_thread(
+fn audio_loop(
     mut source: Option<Box<dyn AudioSource>>,
     mut encoder: OpusEncoder,
     out: mpsc::Sender<Encoded>,
