@@ -271,8 +271,7 @@ async function lookForDevices(): Promise<void> {
   const before = previewDevices();
   devicesChanged(now);
   // Not while joining: the join has taken the devices from the preview.
-  const joining = $<HTMLButtonElement>("join-now").disabled;
-  if (state.screen === "prejoin" && !joining && previewDevices() !== before) await startPreview();
+  if (state.screen === "prejoin" && !joining() && previewDevices() !== before) await startPreview();
 }
 
 setInterval(() => void lookForDevices(), 3000);
@@ -576,6 +575,11 @@ $("speaker-test").onclick = async () => {
 };
 
 $("back-home").onclick = () => void enterHome();
+
+/** A join is under way (its button is disabled until it ends). */
+function joining(): boolean {
+  return $<HTMLButtonElement>("join-now").disabled;
+}
 
 async function joinNow(): Promise<void> {
   const button = $<HTMLButtonElement>("join-now");
@@ -895,8 +899,7 @@ function askLeave(closing = false): void {
 /** The window's close button (or Alt+F4) in a meeting or while joining:
  * the core kept the window open to ask. Anywhere else, nothing is lost. */
 function closeRequested(): void {
-  const joining = state.screen === "prejoin" && $<HTMLButtonElement>("join-now").disabled;
-  if (state.screen !== "meeting" && !joining) {
+  if (state.screen !== "meeting" && !(state.screen === "prejoin" && joining())) {
     void api.quit();
     return;
   }

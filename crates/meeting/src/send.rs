@@ -362,7 +362,12 @@ fn video_loop(
                         source = Some(new);
                         was_muted = true; // the next frame must be a keyframe
                     }
-                    Err(e) => log::warn!("cannot switch camera: {e}"),
+                    Err(e) => {
+                        log::warn!("cannot switch camera: {e}");
+                        if source.is_none() {
+                            report_lost(&outputs, DeviceKind::Camera);
+                        }
+                    }
                 },
             }
         }
@@ -383,18 +388,12 @@ fn video_loop(
             log::warn!("video source stopped: {e}");
             // A replacement already on its way (a switch, or the device
             // watch's) takes the place of the failed camera: no loss.
-            if let Some(new) = controls.video_replacement.pop() {
-                replacement = Some(new);
-                continue;
+            if controls.video_replacement.is_empty() {
+                report_lost(&outputs, DeviceKind::Camera);
             }
-            report_lost(&outputs, DeviceKind::Camera);
-            match await_device(&controls.video_replacement, &controls) {
-                Some(new) => {
-                    replacement = Some(Some(new));
-                    continue;
-                }
-                None => break,
-            }
+            // The dead device goes; the top of the loop waits for the next.
+            source = None;
+            continue;
         }
         let muted = controls.video_muted.load(Ordering::Relaxed);
         if muted {
@@ -499,19 +498,11 @@ fn audio_loop(
         }
         if let Err(e) = microphone.read(&mut frame) {
             log::warn!("audio source stopped: {e}");
-            stats.set_self_level(0.0);
-            if let Some(new) = controls.audio_replacement.pop() {
-                replacement = Some(new);
-                continue;
+            if controls.audio_replacement.is_empty() {
+                report_lost(&outputs, DeviceKind::Microphone);
             }
-            report_lost(&outputs, DeviceKind::Microphone);
-            match await_device(&controls.audio_replacement, &controls) {
-                Some(new) => {
-                    replacement = Some(Some(new));
-                    continue;
-                }
-                None => break,
-            }
+            source = None;
+            continue;
         }
         stats.set_self_level(audio_level(&frame.samples));
         if controls.audio_muted.load(Ordering::Relaxed) {
