@@ -33,5 +33,15 @@ shim="$dir/getifaddrs_shim.so"
 if [ ! -e "$shim" ] || [ "$here/tests/janus/getifaddrs_shim.c" -nt "$shim" ]; then
   cc -shared -fPIC -O2 -o "$shim" "$here/tests/janus/getifaddrs_shim.c" -ldl
 fi
+# Tests of impaired networks delay what Janus sends (TALKLINE_UDP_DELAY_MS,
+# TALKLINE_UDP_JITTER_MS; see tests/janus/udp_delay_shim.c).
+preload="$shim"
+if [ -n "${TALKLINE_UDP_DELAY_MS:-}${TALKLINE_UDP_JITTER_MS:-}" ]; then
+  delay="$dir/udp_delay_shim.so"
+  if [ ! -e "$delay" ] || [ "$here/tests/janus/udp_delay_shim.c" -nt "$delay" ]; then
+    cc -shared -fPIC -O2 -o "$delay" "$here/tests/janus/udp_delay_shim.c" -ldl -lpthread
+  fi
+  preload="$shim:$delay"
+fi
 # JANUS_DEBUG_LEVEL=5 logs every keyframe request it relays, for debugging.
-LD_PRELOAD="$shim" exec janus -F "$dir" -C "$dir/janus.jcfg" ${JANUS_DEBUG_LEVEL:+--debug-level="$JANUS_DEBUG_LEVEL"}
+LD_PRELOAD="$preload" exec janus -F "$dir" -C "$dir/janus.jcfg" ${JANUS_DEBUG_LEVEL:+--debug-level="$JANUS_DEBUG_LEVEL"}

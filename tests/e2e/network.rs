@@ -8,7 +8,7 @@ mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Client, Janus, assert_recovered};
+use support::{Client, Janus, UdpDelay, assert_hears, assert_recovered, remote};
 
 const IN_NETNS: &str = "TALKLINE_TEST_IN_NETNS";
 
@@ -101,5 +101,75 @@ fn media_path_outage_recovers_and_media_flows_again() {
             client.name
         );
         assert_recovered(&client.name, &s, other, hz, 240);
+    }
+}
+
+/// Random loss on the only interface: every packet crosses it twice (to
+/// Janus and from it), so 5% here is 5% on each hop, and every process
+/// delays what it sends by 10 ms (± 2 ms, so packets also arrive out of
+/// order). Lost packets are asked for again and frames wait for them; a
+/// call that dropped every frame with a hole in it showed 4-6% of the
+/// frames here.
+///
+/// The delay is not decoration: Janus keeps what it sent for resending
+/// only once receiver reports have given it a round trip of 1 ms or more,
+/// which loopback alone never does.
+#[test]
+fn a_call_at_five_percent_loss_on_each_hop_shows_most_frames() {
+    if !in_private_netns("a_call_at_five_percent_loss_on_each_hop_shows_most_frames") {
+        return;
+    }
+    let delay = UdpDelay::new(10, 2);
+    let janus = Janus::start_with_env(&delay.janus_env());
+    nft("add table inet talkline_test");
+    nft("add chain inet talkline_test input { type filter hook input priority 0 ; }");
+    nft("add rule inet talkline_test input meta l4proto udp numgen random mod 100 < 5 drop");
+    let link = janus.link(1234);
+    let env = delay.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut kim = Client::join_with_env(
+        &link,
+        "Kim",
+        &["--mic", "test:500", "--duration", "24"],
+        &env,
+    );
+    kim.wait_for("joined meeting", Duration::from_secs(15));
+    let mut lee = Client::join_with_env(
+        &link,
+        "Lee",
+        &["--mic", "test:900", "--duration", "20"],
+        &env,
+    );
+    for c in [&mut lee, &mut kim] {
+        let status = c.wait(Duration::from_secs(40));
+        assert!(status.success(), "{}: {}", c.name, c.errors());
+    }
+    for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
+        let s = client.stats();
+        let r = remote(&s, other);
+        let shown = r["pattern_received_ratio"].as_f64().unwrap_or(0.0);
+        let frames = r["pattern_frames"].as_u64().unwrap_or(0);
+        // Measured 80-97% on a 2-core VM (BENCHMARKS.md). The bar is
+        // lower: now and then a DTLS handshake stalls under this loss and
+        // the call rejoins after 10 s, which costs half of a 20 s call.
+        // Dropping every frame with a hole showed 4-6% here.
+        assert!(
+            shown >= 0.55 && frames >= 150,
+            "{} saw {frames} frames, {:.1}% of {other}'s: {r:#}",
+            client.name,
+            shown * 100.0
+        );
+        // The recovery is what made it: packets were asked for and came.
+        assert!(
+            r["video_packets_recovered"].as_u64().unwrap_or(0) > 20,
+            "{}: {r:#}",
+            client.name
+        );
+        assert!(
+            r["rtt_ms"].as_u64().unwrap_or(0) >= 15,
+            "{}: {r:#}",
+            client.name
+        );
+        assert_hears(&s, other, hz);
     }
 }

@@ -44,6 +44,10 @@ use crate::stats::CallStats;
 
 /// How long an ICE restart may take before the call rejoins instead.
 const ICE_RESTART_GRACE: Duration = Duration::from_secs(8);
+/// How long a new connection may take to come up before the call rejoins.
+/// On a lossy path a DTLS handshake can stall for good after ICE connected
+/// (no state change follows, so nothing else would notice).
+const CONNECT_GRACE: Duration = Duration::from_secs(10);
 /// Rejoin attempts back off up to this interval and give up after the limit.
 const REJOIN_MAX_BACKOFF: Duration = Duration::from_secs(5);
 const REJOIN_GIVE_UP: Duration = Duration::from_secs(120);
@@ -181,6 +185,8 @@ struct Link {
     descriptions_stale: bool,
     subscriber: Option<Subscription>,
     restart_started: Option<Instant>,
+    /// Since when each connection has been trying to connect.
+    connecting_since: HashMap<PeerRole, Instant>,
 }
 
 /// The mids of what we publish, from our offer.
@@ -528,6 +534,7 @@ impl Driver {
             publisher_pc: pc,
             subscriber: None,
             restart_started: None,
+            connecting_since: HashMap::new(),
         };
         // Mute state survives a rejoin. The descriptions went with the
         // publish; this only stops the relay of what is muted.
@@ -954,9 +961,20 @@ impl Driver {
     fn on_peer_state(
         &mut self,
         link: &mut Option<Link>,
+        role: PeerRole,
         state: RTCPeerConnectionState,
     ) -> Vec<SessionOutput> {
         log::debug!("peer connection {state}");
+        if let Some(l) = link.as_mut() {
+            match state {
+                RTCPeerConnectionState::New | RTCPeerConnectionState::Connecting => {
+                    l.connecting_since.entry(role).or_insert_with(Instant::now);
+                }
+                _ => {
+                    l.connecting_since.remove(&role);
+                }
+            }
+        }
         match state {
             RTCPeerConnectionState::Connected => {
                 // Media after an ICE restart counts as after a recovery.
@@ -1016,7 +1034,7 @@ impl Driver {
                         }
                         Vec::new()
                     }
-                    PeerEvent::State(state) => self.on_peer_state(link, state),
+                    PeerEvent::State(state) => self.on_peer_state(link, role, state),
                     PeerEvent::Track(track) => {
                         if let Some(l) = link.as_mut() {
                             self.on_remote_track(l, track).await;
@@ -1065,8 +1083,14 @@ impl Driver {
                     Vec::new()
                 },
                 _ = tick.tick() => {
-                    let stuck = link.as_ref().and_then(|l| l.restart_started).is_some_and(|t| t.elapsed() > ICE_RESTART_GRACE);
-                    if stuck {
+                    let restart_stuck = link.as_ref().and_then(|l| l.restart_started).is_some_and(|t| t.elapsed() > ICE_RESTART_GRACE);
+                    let connect_stuck = link.as_ref().is_some_and(|l| {
+                        l.connecting_since.values().any(|t| t.elapsed() > CONNECT_GRACE)
+                    });
+                    if connect_stuck {
+                        log::info!("a media connection never came up: rejoining");
+                    }
+                    if restart_stuck || connect_stuck {
                         self.session.handle(SessionInput::Broken(Breakage::Signaling))
                     } else {
                         Vec::new()

@@ -5,6 +5,7 @@ pub mod call;
 pub mod error;
 pub mod invite;
 pub mod janus;
+pub mod jitter;
 pub mod link;
 pub mod peer;
 pub mod playout;
@@ -14,7 +15,6 @@ pub mod sdp;
 pub mod send;
 pub mod session;
 pub mod stats;
-pub mod vp8_assembler;
 
 pub use call::{CallCommand, CallConfig, CallEvent, CallHandle, join};
 pub use error::MeetingError;

@@ -7,9 +7,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rtc::interceptor::NackResponderBuilder;
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+};
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
 };
@@ -183,6 +186,20 @@ pub(crate) fn webrtc_err(what: &str) -> impl Fn(rtc::shared::error::Error) -> Me
     move |e| MeetingError::WebRtc(format!("{what}: {e}"))
 }
 
+/// webrtc-rs's default interceptors less its NACK generator: lost packets
+/// are asked for by our video jitter buffer, which times its requests by
+/// the round trip it measures and stops asking for a frame it gave up. The
+/// generator asked every 100 ms for anything missing, from an SSRC Janus
+/// does not know. The responder stays: it answers Janus's requests from a
+/// history of what we sent.
+fn interceptors(media: &mut MediaEngine) -> Result<Registry, MeetingError> {
+    configure_simulcast_extension_headers(media).map_err(webrtc_err("header extensions"))?;
+    let registry = Registry::new().with(Slot::NackResponder, NackResponderBuilder::new().build());
+    let registry =
+        configure_twcc_receiver_only(registry, media).map_err(webrtc_err("interceptors"))?;
+    Ok(configure_rtcp_reports(registry))
+}
+
 /// Builds one peer connection whose ICE host candidate is `local_ip`.
 /// webrtc-rs offers exactly the addresses it is bound to, so the caller
 /// picks the interface that reaches the server (127.0.0.1 for a local one).
@@ -210,8 +227,7 @@ pub async fn new_peer(
             RtpCodecKind::Video,
         )
         .map_err(webrtc_err("vp8 codec"))?;
-    let registry = register_default_interceptors(Registry::new(), &mut media)
-        .map_err(webrtc_err("interceptors"))?;
+    let registry = interceptors(&mut media)?;
     let registry = registry.with(
         Slot::from(14_000),
         KeyframeRequestForwarder {
@@ -227,6 +243,10 @@ pub async fn new_peer(
             Some(Duration::from_secs(10)),
             Some(Duration::from_secs(1)),
         )
+        // A retransmission may come a keyframe or more behind the newest
+        // packet; SRTP's default replay window (64 packets) would drop it
+        // as a replay. The jitter buffer holds up to 2048.
+        .with_srtp_replay_protection_window(2048)
         .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
         .with_answering_dtls_role(rtc::peer_connection::transport::RTCDtlsRole::Server)
         .build();

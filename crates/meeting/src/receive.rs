@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::{
+    TransportLayerNack, nack_pairs_from_sequence_numbers,
+};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
@@ -20,11 +23,8 @@ use talkline_media::pattern::read_stamp;
 use talkline_media::ring::RingProducer;
 use talkline_media::vp8::Vp8Decoder;
 
+use crate::jitter::{ReleasedFrame, VideoJitterBuffer};
 use crate::stats::{CallStats, RemoteStats};
-use crate::vp8_assembler::Vp8Assembler;
-
-/// Keyframe requests to the sender are spaced at least this far apart.
-const PLI_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Where a remote video goes on screen: decoded pictures for a window that
 /// draws I420, or the encoded frames for one that decodes them itself. The
@@ -58,96 +58,134 @@ async fn receive_video(
     screen: Option<Screen>,
 ) {
     let media_ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
-    let need_keyframe = Arc::new(AtomicBool::new(true));
+    let decoder_state = Arc::new(DecoderState::default());
     let (frames, decoder_input) = sync_channel::<Bytes>(8);
     let (pictures, encoded) = screen.map(|s| (s.pictures, s.encoded)).unzip();
     let decoder = {
-        let need_keyframe = Arc::clone(&need_keyframe);
+        let state = Arc::clone(&decoder_state);
         let remote = Arc::clone(&remote);
         let call = Arc::clone(&call);
         let encoded = encoded.clone();
         std::thread::Builder::new()
             .name("talkline-video-decode".into())
-            .spawn(move || {
-                decode_video(
-                    decoder_input,
-                    need_keyframe,
-                    remote,
-                    call,
-                    pictures,
-                    encoded,
-                )
-            })
+            .spawn(move || decode_video(decoder_input, state, remote, call, pictures, encoded))
     };
     if let Err(e) = decoder {
         log::warn!("cannot start a video decoder thread: {e}");
         return;
     }
-    let mut assembler = Vp8Assembler::default();
-    let mut last_pli: Option<Instant> = None;
-    while let Some(event) = track.poll().await {
-        let TrackRemoteEvent::OnRtpPacket(packet) = event else {
-            continue;
+    let mut buffer = VideoJitterBuffer::new();
+    let mut nacks: Vec<u16> = Vec::with_capacity(64);
+    let mut lost_before = 0;
+    loop {
+        // Wakes for the next packet, or when the buffer has something to
+        // do without one (ask again, give a frame up, ask for a keyframe).
+        let wake = buffer
+            .next_timeout()
+            .map_or(IDLE_WAKE, |t| t.saturating_duration_since(Instant::now()));
+        let event = tokio::select! {
+            event = track.poll() => match event {
+                Some(event) => Some(event),
+                None => break,
+            },
+            _ = tokio::time::sleep(wake) => None,
         };
         let now = Instant::now();
-        let h = &packet.header;
-        let lost_before = assembler.incomplete_frames;
-        if let Some(frame) =
-            assembler.push(h.sequence_number, h.timestamp, h.marker, &packet.payload)
-        {
-            if let Some(feed) = encoded.as_ref().filter(|f| f.is_watched()) {
-                // Stamped when complete here, so the window can measure the
-                // delay it adds on top (IPC, decoding, drawing).
-                let ready = talkline_media::wall_clock_us();
-                let keyframe = is_vp8_keyframe(&frame);
-                feed.push(frame.clone(), keyframe, ready);
-                if keyframe {
-                    // The decoder here is idle while the window decodes, so
-                    // the keyframe it was waiting for is answered here.
-                    need_keyframe.store(false, Ordering::Relaxed);
-                }
-            }
-            forward_frame(&frames, frame, &need_keyframe);
-            if encoded.as_ref().is_some_and(|f| f.take_keyframe_request()) {
-                need_keyframe.store(true, Ordering::Relaxed);
-                // The window asked: answer now rather than at the next interval.
-                last_pli = None;
-            }
+        if let Some(TrackRemoteEvent::OnRtpPacket(packet)) = event {
+            let h = &packet.header;
+            buffer.insert(
+                now,
+                h.sequence_number,
+                h.timestamp,
+                h.marker,
+                packet.payload,
+            );
         }
-        if assembler.incomplete_frames != lost_before {
+        while let Some(frame) = buffer.pop_frame(now) {
+            deliver_frame(frame, encoded.as_deref(), &frames, &decoder_state);
+        }
+        let lost = buffer.stats().frames_lost;
+        if lost != lost_before {
             call.incomplete_video_frames
-                .fetch_add(assembler.incomplete_frames - lost_before, Ordering::Relaxed);
-            // An empty frame tells the decoder the chain of references broke.
-            forward_frame(&frames, Bytes::new(), &need_keyframe);
+                .fetch_add(lost - lost_before, Ordering::Relaxed);
+            lost_before = lost;
             if let Some(feed) = &encoded {
                 feed.mark_gap();
             }
-            need_keyframe.store(true, Ordering::Relaxed);
         }
-        if need_keyframe.load(Ordering::Relaxed) && last_pli.is_none_or(|t| now - t >= PLI_INTERVAL)
-        {
-            last_pli = Some(now);
+        if encoded.as_ref().is_some_and(|f| f.take_keyframe_request()) {
+            // The window starts decoding: answer now, not at the next interval.
+            buffer.request_keyframe();
+        }
+        if decoder_state.wants_keyframe.swap(false, Ordering::Relaxed) {
+            buffer.decoder_needs_keyframe();
+        }
+        nacks.clear();
+        buffer.poll_nacks(now, &mut nacks);
+        let mut rtcp: Vec<Box<dyn rtc::rtcp::Packet>> = Vec::new();
+        if !nacks.is_empty() {
+            // The sender SSRC is the media's own, as for the PLI below.
+            rtcp.push(Box::new(TransportLayerNack {
+                sender_ssrc: media_ssrc,
+                media_ssrc,
+                nacks: nack_pairs_from_sequence_numbers(&nacks),
+            }));
+        }
+        if buffer.poll_keyframe_request(now) {
+            call.keyframes_requested.fetch_add(1, Ordering::Relaxed);
             // The sender SSRC is the media's own, not ours (we send nothing
             // on this connection). Janus 1.1 (Debian 12's) files a lone PLI
             // by its sender SSRC only; it learnt to read the media SSRC of
             // a PLI later (janus-gateway#3454). "From 0" matched the audio
             // medium, whose peer SSRC is 0 on a receive-only connection, so
             // no keyframe request ever reached the video's publisher.
-            let pli = PictureLossIndication {
+            rtcp.push(Box::new(PictureLossIndication {
                 sender_ssrc: media_ssrc,
                 media_ssrc,
-            };
-            if track.write_rtcp(vec![Box::new(pli)]).await.is_err() {
-                break;
-            }
+            }));
         }
+        if !rtcp.is_empty() && track.write_rtcp(rtcp).await.is_err() {
+            break;
+        }
+        remote.record_jitter(&buffer.stats(), buffer.measured_rtt());
     }
 }
 
-fn forward_frame(frames: &SyncSender<Bytes>, data: Bytes, need_keyframe: &AtomicBool) {
-    if let Err(TrySendError::Full(_)) = frames.try_send(data) {
-        // The decoder is behind: drop, and ask for a fresh start.
-        need_keyframe.store(true, Ordering::Relaxed);
+/// How long the receive task sleeps when the buffer waits for nothing.
+const IDLE_WAKE: Duration = Duration::from_secs(1);
+
+/// Between the network task and the decoder thread.
+#[derive(Default)]
+struct DecoderState {
+    /// A frame was dropped before the decoder saw it: it must wait for a
+    /// keyframe.
+    skipped: AtomicBool,
+    /// The decoder cannot go on without a keyframe (an error, a skip).
+    wants_keyframe: AtomicBool,
+}
+
+/// Hands a frame ready to decode to the window (while it decodes this
+/// stream itself) and to the decoder thread.
+fn deliver_frame(
+    frame: ReleasedFrame,
+    encoded: Option<&EncodedFeed>,
+    decoder: &SyncSender<Bytes>,
+    state: &DecoderState,
+) {
+    if let Some(feed) = encoded.filter(|f| f.is_watched()) {
+        // Stamped when complete here, so the window can measure the
+        // delay it adds on top (IPC, decoding, drawing).
+        feed.push(
+            frame.data.clone(),
+            frame.keyframe,
+            talkline_media::wall_clock_us(),
+        );
+    }
+    if let Err(TrySendError::Full(_)) = decoder.try_send(frame.data) {
+        // The decoder is behind: this frame is gone, so the ones after it
+        // cannot be decoded until a keyframe.
+        state.skipped.store(true, Ordering::Relaxed);
+        state.wants_keyframe.store(true, Ordering::Relaxed);
     }
 }
 
@@ -168,7 +206,7 @@ fn vp8_keyframe_size(data: &[u8]) -> Option<(u32, u32)> {
 
 fn decode_video(
     input: Receiver<Bytes>,
-    need_keyframe: Arc<AtomicBool>,
+    state: Arc<DecoderState>,
     remote: Arc<RemoteStats>,
     call: Arc<CallStats>,
     screen: Option<Arc<FrameMailbox>>,
@@ -184,9 +222,8 @@ fn decode_video(
     let mut waiting_for_keyframe = true;
     let mut handed_over = false;
     while let Ok(data) = input.recv() {
-        if data.is_empty() {
+        if state.skipped.swap(false, Ordering::Relaxed) {
             waiting_for_keyframe = true;
-            continue;
         }
         let window_decodes = encoded.as_ref().is_some_and(|f| f.is_watched());
         if window_decodes != handed_over {
@@ -214,18 +251,19 @@ fn decode_video(
                 remote.video_width.store(width, Ordering::Relaxed);
                 remote.video_height.store(height, Ordering::Relaxed);
             }
+            remote.record_video_frame();
             call.mark_remote_frame();
             continue;
         }
         if waiting_for_keyframe && !is_vp8_keyframe(&data) {
-            need_keyframe.store(true, Ordering::Relaxed);
+            state.wants_keyframe.store(true, Ordering::Relaxed);
             continue;
         }
         match decoder.decode(&data, &mut frame) {
             Ok(true) => {
                 waiting_for_keyframe = false;
                 remote.video_frames_received.fetch_add(1, Ordering::Relaxed);
-                need_keyframe.store(false, Ordering::Relaxed);
+                remote.record_video_frame();
                 remote.video_frames_decoded.fetch_add(1, Ordering::Relaxed);
                 remote
                     .video_frames_since_recovery
@@ -248,9 +286,55 @@ fn decode_video(
                 log::debug!("video decode error: {e}");
                 remote.video_decode_errors.fetch_add(1, Ordering::Relaxed);
                 waiting_for_keyframe = true;
-                need_keyframe.store(true, Ordering::Relaxed);
+                state.wants_keyframe.store(true, Ordering::Relaxed);
             }
         }
+    }
+}
+
+/// Lost audio packets filled in at most: a longer silence is an outage,
+/// after which the playout re-buffers instead.
+const MAX_CONCEALED_PACKETS: u16 = 10;
+
+/// What to play for an audio packet, given the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AudioArrival {
+    /// Play it, after filling `concealed` lost packets with Opus's loss
+    /// concealment, then (when `fec`) one more rebuilt from this packet's
+    /// redundancy.
+    Play { concealed: u16, fec: bool },
+    /// Already played or concealed (late, or a duplicate): drop it.
+    Drop,
+}
+
+fn audio_arrival(previous: Option<u16>, seq: u16) -> AudioArrival {
+    let Some(previous) = previous else {
+        return AudioArrival::Play {
+            concealed: 0,
+            fec: false,
+        };
+    };
+    match seq.wrapping_sub(previous) {
+        0 => AudioArrival::Drop,
+        1 => AudioArrival::Play {
+            concealed: 0,
+            fec: false,
+        },
+        ahead if ahead < 0x8000 => {
+            let lost = ahead - 1;
+            if lost > MAX_CONCEALED_PACKETS {
+                AudioArrival::Play {
+                    concealed: 0,
+                    fec: false,
+                }
+            } else {
+                AudioArrival::Play {
+                    concealed: lost - 1,
+                    fec: true,
+                }
+            }
+        }
+        _ => AudioArrival::Drop,
     }
 }
 
@@ -263,32 +347,60 @@ async fn receive_audio(
         log::warn!("cannot create an Opus decoder");
         return;
     };
+    let mut play = |pcm: &[i16]| {
+        remote.record_audio(pcm);
+        if let Some(p) = playout.as_mut() {
+            p.push(pcm);
+        }
+    };
     let mut last_seq: Option<u16> = None;
     while let Some(event) = track.poll().await {
         let TrackRemoteEvent::OnRtpPacket(packet) = event else {
             continue;
         };
         let seq = packet.header.sequence_number;
-        // One lost packet is rebuilt from the FEC in this one.
-        if last_seq.is_some_and(|prev| seq.wrapping_sub(prev) == 2) {
-            if let Ok(pcm) = decoder.conceal(Some(&packet.payload), OPUS_PACKET_SAMPLES) {
-                remote.record_audio(pcm);
-                if let Some(p) = playout.as_mut() {
-                    p.push(pcm);
-                }
+        let AudioArrival::Play { concealed, fec } = audio_arrival(last_seq, seq) else {
+            continue;
+        };
+        last_seq = Some(seq);
+        // A sender in DTX skips timestamps, not sequence numbers: only real
+        // losses are filled in.
+        for _ in 0..concealed {
+            if let Ok(pcm) = decoder.conceal(None, OPUS_PACKET_SAMPLES) {
+                play(pcm);
             }
         }
-        if last_seq.is_none_or(|prev| seq.wrapping_sub(prev) < 0x8000) {
-            last_seq = Some(seq);
+        if fec {
+            if let Ok(pcm) = decoder.conceal(Some(&packet.payload), OPUS_PACKET_SAMPLES) {
+                play(pcm);
+            }
         }
         match decoder.decode(&packet.payload) {
-            Ok(pcm) => {
-                remote.record_audio(pcm);
-                if let Some(p) = playout.as_mut() {
-                    p.push(pcm);
-                }
-            }
+            Ok(pcm) => play(pcm),
             Err(e) => log::debug!("audio decode error: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn play(concealed: u16, fec: bool) -> AudioArrival {
+        AudioArrival::Play { concealed, fec }
+    }
+
+    #[test]
+    fn audio_losses_are_filled_with_fec_and_concealment_late_packets_dropped() {
+        assert_eq!(audio_arrival(None, 9), play(0, false));
+        assert_eq!(audio_arrival(Some(9), 10), play(0, false));
+        // One lost: rebuilt from the next packet's redundancy.
+        assert_eq!(audio_arrival(Some(9), 11), play(0, true));
+        // Three lost: two concealed, the third from the redundancy.
+        assert_eq!(audio_arrival(Some(65_534), 2), play(2, true));
+        // An outage: nothing invented.
+        assert_eq!(audio_arrival(Some(100), 200), play(0, false));
+        assert_eq!(audio_arrival(Some(100), 100), AudioArrival::Drop);
+        assert_eq!(audio_arrival(Some(1), 65_535), AudioArrival::Drop);
     }
 }

@@ -17,6 +17,8 @@ const RECENT_AUDIO: usize = AUDIO_RATE_HZ as usize;
 /// Audio packets come every 20 ms: a level older than this is a
 /// participant who stopped sending (muted, or gone), not one speaking.
 const LEVEL_FRESH_MS: u64 = 300;
+/// A pause between two pictures longer than this is a freeze to the eye.
+const FREEZE_MS: u64 = 500;
 
 pub struct RemoteStats {
     pub feed_id: u64,
@@ -31,6 +33,21 @@ pub struct RemoteStats {
     pub audio_frames_decoded: AtomicU64,
     pub video_width: AtomicU32,
     pub video_height: AtomicU32,
+    /// The receive side of the network, from the video jitter buffer.
+    pub video_packets_received: AtomicU64,
+    /// Frames given up: a packet never came, or their references were lost.
+    pub video_frames_lost: AtomicU64,
+    /// Packets that came after they were asked for again (NACK).
+    pub video_packets_recovered: AtomicU64,
+    pub video_nacks_sent: AtomicU64,
+    pub video_keyframe_requests: AtomicU64,
+    /// The round trip to the server, measured from retransmissions.
+    pub rtt_ms: AtomicU32,
+    /// Pauses between two pictures longer than `FREEZE_MS`, and the longest.
+    pub video_freezes: AtomicU64,
+    pub video_longest_freeze_ms: AtomicU64,
+    /// When the last picture came, in ms since `created` (0: none yet).
+    last_frame_at_ms: AtomicU64,
     /// Loudness of the latest audio packet (f32 bits, 0..1).
     level: AtomicU32,
     /// When that packet arrived: ms since `created`, a monotonic clock, so
@@ -62,6 +79,15 @@ impl RemoteStats {
             audio_frames_decoded: AtomicU64::new(0),
             video_width: AtomicU32::new(0),
             video_height: AtomicU32::new(0),
+            video_packets_received: AtomicU64::new(0),
+            video_frames_lost: AtomicU64::new(0),
+            video_packets_recovered: AtomicU64::new(0),
+            video_nacks_sent: AtomicU64::new(0),
+            video_keyframe_requests: AtomicU64::new(0),
+            rtt_ms: AtomicU32::new(0),
+            video_freezes: AtomicU64::new(0),
+            video_longest_freeze_ms: AtomicU64::new(0),
+            last_frame_at_ms: AtomicU64::new(0),
             level: AtomicU32::new(0),
             level_at_ms: AtomicU64::new(0),
             created: Instant::now(),
@@ -75,6 +101,37 @@ impl RemoteStats {
                 filled: false,
             }),
         }
+    }
+
+    /// A picture of this participant is ready to show: a pause since the
+    /// previous one longer than `FREEZE_MS` counts as a freeze.
+    pub fn record_video_frame(&self) {
+        // 1 + so that 0 stays "no picture yet".
+        let now = 1 + self.ms_since_created();
+        let last = self.last_frame_at_ms.swap(now, Ordering::Relaxed);
+        let pause = now.saturating_sub(last);
+        if last != 0 && pause > FREEZE_MS {
+            self.video_freezes.fetch_add(1, Ordering::Relaxed);
+            self.video_longest_freeze_ms
+                .fetch_max(pause, Ordering::Relaxed);
+        }
+    }
+
+    /// The video jitter buffer's counters, as they are now.
+    pub fn record_jitter(
+        &self,
+        stats: &crate::jitter::JitterStats,
+        rtt: Option<std::time::Duration>,
+    ) {
+        let set = |a: &AtomicU64, v: u64| a.store(v, Ordering::Relaxed);
+        set(&self.video_packets_received, stats.packets_received);
+        set(&self.video_frames_lost, stats.frames_lost);
+        set(&self.video_packets_recovered, stats.packets_recovered);
+        set(&self.video_nacks_sent, stats.nacked);
+        set(&self.video_keyframe_requests, stats.keyframe_requests);
+        // 0: not measured yet (no packet had to be asked for again).
+        let rtt_ms = rtt.map_or(0, |r| r.as_millis().clamp(1, u32::MAX as u128) as u32);
+        self.rtt_ms.store(rtt_ms, Ordering::Relaxed);
     }
 
     /// Records a test-pattern frame: its number (to count what arrived of
@@ -184,6 +241,17 @@ impl RemoteStats {
             "audio_frames_decoded": self.audio_frames_decoded.load(Ordering::Relaxed),
             "audio_dominant_hz": self.dominant_hz(),
             "pattern_frames": self.latency_count.load(Ordering::Relaxed),
+            "video_packets_received": self.video_packets_received.load(Ordering::Relaxed),
+            "video_frames_lost": self.video_frames_lost.load(Ordering::Relaxed),
+            "video_packets_recovered": self.video_packets_recovered.load(Ordering::Relaxed),
+            "video_nacks_sent": self.video_nacks_sent.load(Ordering::Relaxed),
+            "video_keyframe_requests": self.video_keyframe_requests.load(Ordering::Relaxed),
+            "rtt_ms": match self.rtt_ms.load(Ordering::Relaxed) {
+                0 => Value::Null,
+                ms => json!(ms),
+            },
+            "video_freezes": self.video_freezes.load(Ordering::Relaxed),
+            "video_longest_freeze_ms": self.video_longest_freeze_ms.load(Ordering::Relaxed),
         });
         if let (Some(p50), Some(p95)) = (self.percentile(0.5), self.percentile(0.95)) {
             v["latency_ms_p50"] = json!(p50);

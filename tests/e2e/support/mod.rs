@@ -70,14 +70,22 @@ pub struct Janus {
     pub port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    env: Vec<(String, String)>,
 }
 
 impl Janus {
     pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// A Janus whose process gets these variables too (the UDP delay of
+    /// `UdpDelay::env`, for one).
+    pub fn start_with_env(env: &[(String, String)]) -> Self {
         let mut janus = Self {
             port: free_port(),
             dir: scratch_dir("janus"),
             child: None,
+            env: env.to_vec(),
         };
         janus.spawn();
         janus
@@ -89,6 +97,7 @@ impl Janus {
         let child = Command::new(repo_root().join("scripts/janus-local.sh"))
             .arg(self.port.to_string())
             .arg(&self.dir)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
             .spawn()
@@ -138,6 +147,50 @@ impl Janus {
 impl Drop for Janus {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Delay and jitter on every UDP datagram a process sends
+/// (tests/janus/udp_delay_shim.c, preloaded): the kernel here has no netem.
+/// Janus takes it through `janus-local.sh`, which builds the shim itself;
+/// clients get `LD_PRELOAD` from `env`.
+pub struct UdpDelay {
+    shim: PathBuf,
+    delay_ms: u32,
+    jitter_ms: u32,
+}
+
+impl UdpDelay {
+    pub fn new(delay_ms: u32, jitter_ms: u32) -> Self {
+        let shim = scratch_dir("udp-delay").join("udp_delay_shim.so");
+        let status = Command::new("cc")
+            .args(["-shared", "-fPIC", "-O2", "-o"])
+            .arg(&shim)
+            .arg(repo_root().join("tests/janus/udp_delay_shim.c"))
+            .args(["-ldl", "-lpthread"])
+            .status()
+            .expect("cc (build-essential)");
+        assert!(status.success(), "building the UDP delay shim");
+        Self {
+            shim,
+            delay_ms,
+            jitter_ms,
+        }
+    }
+
+    /// For Janus: the delay alone (its script preloads the shim).
+    pub fn janus_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("TALKLINE_UDP_DELAY_MS".into(), self.delay_ms.to_string()),
+            ("TALKLINE_UDP_JITTER_MS".into(), self.jitter_ms.to_string()),
+        ]
+    }
+
+    /// For a client: the delay and the shim.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = self.janus_env();
+        env.push(("LD_PRELOAD".into(), self.shim.display().to_string()));
+        env
     }
 }
 

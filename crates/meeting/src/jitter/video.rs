@@ -1,0 +1,786 @@
+//! The video jitter buffer: holds RTP packets of VP8 frames by sequence
+//! number, asks for the lost ones again (NACK), and releases frames in
+//! decoding order as soon as each is complete. A frame with a hole waits for
+//! its retransmission for a time bounded by the measured round trip; only
+//! when that fails is the frame given up and a keyframe asked for, at a
+//! paced rate. It never releases a frame whose references are missing, so
+//! the decoder never decodes against a broken chain.
+//!
+//! Pure: driven by packets and the time the caller passes in, no sockets
+//! and no clock of its own.
+
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use rtc::rtp::codec::vp8::Vp8Packet;
+use rtc::rtp::packetizer::Depacketizer;
+
+use super::nack::{Arrival, NackScheduler};
+use super::seq::SeqUnwrapper;
+
+/// Packets held at most (a power of two; about 15 s of 640x360 video).
+const CAPACITY: usize = 2048;
+/// A frame of more packets than this is not a frame we can decode.
+const MAX_FRAME_PACKETS: u64 = 600;
+/// Keyframe requests are at least this far apart (Janus passes one a second
+/// to the sender anyway).
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
+/// Bounds on how long a frame with a hole waits for its retransmission.
+/// Janus answers a request for one packet at most once in 200 ms, and
+/// keeps what it sent for 200 ms plus a round trip: a second chance needs
+/// a little over 200 ms.
+const MIN_WAIT: Duration = Duration::from_millis(250);
+const MAX_WAIT: Duration = Duration::from_millis(1000);
+/// Packets before the first one seen that may still arrive (reordered) and
+/// start the first frame.
+const STARTUP_REORDER: u64 = 16;
+
+#[derive(Debug)]
+struct Slot {
+    seq: u64,
+    timestamp: u32,
+    marker: bool,
+    /// The first packet of a frame (S bit, partition 0).
+    frame_start: bool,
+    keyframe: bool,
+    /// The VP8 payload descriptor could not be read.
+    corrupt: bool,
+    /// The VP8 data, without the payload descriptor.
+    data: Bytes,
+}
+
+/// A frame ready for the decoder: its references were all released before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleasedFrame {
+    pub data: Bytes,
+    pub keyframe: bool,
+    pub rtp_timestamp: u32,
+}
+
+/// Counters since the buffer was made.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct JitterStats {
+    pub frames_released: u64,
+    /// Frames given up: a packet never came, or their references were lost.
+    pub frames_lost: u64,
+    pub packets_received: u64,
+    /// Packets that arrived after they were asked for again.
+    pub packets_recovered: u64,
+    pub packets_reordered: u64,
+    /// Packets that came after their frame was released or given up.
+    pub packets_late: u64,
+    pub duplicates: u64,
+    /// Packets asked for again (each request counted).
+    pub nacked: u64,
+    pub keyframe_requests: u64,
+}
+
+enum Scan {
+    /// Every packet from the head to a marker is here.
+    Complete { end: u64, keyframe: bool },
+    /// Still arriving; `hole` when a packet is missing before the newest
+    /// one received (lost or reordered, not merely not yet sent).
+    Incomplete { hole: bool },
+    /// The packets at the head cannot make a frame (no frame start, a
+    /// frame cut short, an unreadable descriptor).
+    Broken,
+}
+
+pub struct VideoJitterBuffer {
+    slots: Box<[Option<Slot>]>,
+    unwrapper: SeqUnwrapper,
+    /// A packet has been seen.
+    started: bool,
+    highest: Option<u64>,
+    /// Everything before this was released or given up.
+    done_below: u64,
+    /// Where the next frame starts, once known.
+    head: Option<u64>,
+    /// Since when the frame at the head has had a hole.
+    stalled_since: Option<Instant>,
+    /// A frame was given up: only a keyframe can be decoded next.
+    need_keyframe: bool,
+    last_keyframe_request: Option<Instant>,
+    keyframe_asked_from_outside: bool,
+    nacks: NackScheduler,
+    nack_scratch: Vec<u64>,
+    depacketizer: Vp8Packet,
+    assembly: BytesMut,
+    stats: JitterStats,
+}
+
+impl Default for VideoJitterBuffer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn slot_index(seq: u64) -> usize {
+    (seq % CAPACITY as u64) as usize
+}
+
+impl VideoJitterBuffer {
+    pub fn new() -> Self {
+        Self {
+            slots: (0..CAPACITY).map(|_| None).collect(),
+            unwrapper: SeqUnwrapper::default(),
+            started: false,
+            highest: None,
+            done_below: 0,
+            head: None,
+            stalled_since: None,
+            // The decoder starts with a keyframe.
+            need_keyframe: true,
+            last_keyframe_request: None,
+            keyframe_asked_from_outside: false,
+            nacks: NackScheduler::new(CAPACITY / 2),
+            nack_scratch: Vec::with_capacity(CAPACITY / 2),
+            depacketizer: Vp8Packet::default(),
+            assembly: BytesMut::with_capacity(64 * 1024),
+            stats: JitterStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> JitterStats {
+        self.stats
+    }
+
+    /// The round trip measured from retransmissions (or the assumption
+    /// made before one was timed).
+    pub fn rtt(&self) -> Duration {
+        self.nacks.rtt()
+    }
+
+    pub fn measured_rtt(&self) -> Option<Duration> {
+        self.nacks.measured_rtt()
+    }
+
+    /// How long a frame with a hole waits for the missing packets: long
+    /// enough for a few requests and answers, not so long that the picture
+    /// freezes for good.
+    pub fn wait_budget(&self) -> Duration {
+        (self.nacks.rtt() * 4 + Duration::from_millis(80)).clamp(MIN_WAIT, MAX_WAIT)
+    }
+
+    fn slot(&self, seq: u64) -> Option<&Slot> {
+        self.slots[slot_index(seq)]
+            .as_ref()
+            .filter(|s| s.seq == seq)
+    }
+
+    fn clear_range(&mut self, from: u64, to: u64) {
+        for seq in from..to {
+            let slot = &mut self.slots[slot_index(seq)];
+            if slot.as_ref().is_some_and(|s| s.seq == seq) {
+                *slot = None;
+            }
+        }
+    }
+
+    /// Forgets everything: the stream jumped (a new sender, a restart).
+    fn restart_at(&mut self, seq: u64) {
+        for slot in self.slots.iter_mut() {
+            *slot = None;
+        }
+        self.nacks.clear();
+        self.highest = None;
+        self.done_below = seq;
+        self.head = None;
+        self.stalled_since = None;
+        self.need_keyframe = true;
+    }
+
+    /// Takes one received RTP packet of the stream.
+    pub fn insert(&mut self, now: Instant, seq: u16, timestamp: u32, marker: bool, payload: Bytes) {
+        if payload.is_empty() {
+            return; // padding
+        }
+        self.stats.packets_received += 1;
+        let raw = seq;
+        let mut seq = self.unwrapper.extend(raw);
+        if seq + (CAPACITY as u64) < self.done_below {
+            // Far older than anything held: not a late packet but a new
+            // stream numbered below the old one. Number it afresh.
+            self.unwrapper = SeqUnwrapper::default();
+            seq = self.unwrapper.extend(raw);
+            self.restart_at(seq);
+        }
+        if !self.started {
+            self.started = true;
+            self.done_below = seq.saturating_sub(STARTUP_REORDER);
+        }
+        if seq < self.done_below {
+            self.stats.packets_late += 1;
+            let _ = self.nacks.arrived(now, seq);
+            return;
+        }
+        if seq - self.done_below >= CAPACITY as u64 {
+            self.restart_at(seq);
+        }
+        if self.slot(seq).is_some() {
+            self.stats.duplicates += 1;
+            return;
+        }
+        match self.highest {
+            Some(highest) if seq > highest => {
+                let from = (highest + 1).max(self.done_below);
+                if from < seq && !self.nacks.gap(now, from, seq) {
+                    // More lost than can be asked for: start over here.
+                    log::debug!("video jitter buffer: {} packets lost at once", seq - from);
+                    self.restart_at(seq);
+                }
+            }
+            Some(_) => match self.nacks.arrived(now, seq) {
+                Arrival::Recovered => self.stats.packets_recovered += 1,
+                Arrival::Reordered => self.stats.packets_reordered += 1,
+                Arrival::Expected => {}
+            },
+            None => {}
+        }
+        self.highest = Some(self.highest.map_or(seq, |h| h.max(seq)));
+        let (data, corrupt) = match self.depacketizer.depacketize(&payload) {
+            Ok(data) => (data, false),
+            Err(_) => (Bytes::new(), true),
+        };
+        let frame_start = !corrupt && self.depacketizer.s == 1 && self.depacketizer.pid == 0;
+        let keyframe = frame_start && data.first().is_some_and(|b| b & 1 == 0);
+        self.slots[slot_index(seq)] = Some(Slot {
+            seq,
+            timestamp,
+            marker,
+            frame_start,
+            keyframe,
+            corrupt,
+            data,
+        });
+    }
+
+    fn scan(&self, head: u64) -> Scan {
+        let Some(first) = self.slot(head) else {
+            return Scan::Incomplete {
+                hole: self.highest.is_some_and(|h| h > head),
+            };
+        };
+        if !first.frame_start {
+            return Scan::Broken;
+        }
+        let mut seq = head;
+        loop {
+            let Some(p) = self.slot(seq) else {
+                return Scan::Incomplete {
+                    hole: self.highest.is_some_and(|h| h > seq),
+                };
+            };
+            if p.corrupt || p.timestamp != first.timestamp || (seq > head && p.frame_start) {
+                return Scan::Broken;
+            }
+            if p.marker {
+                return Scan::Complete {
+                    end: seq,
+                    keyframe: first.keyframe,
+                };
+            }
+            seq += 1;
+            if seq - head >= MAX_FRAME_PACKETS {
+                return Scan::Broken;
+            }
+        }
+    }
+
+    /// The first packet after `after` that starts a frame.
+    fn next_frame_start(&self, after: u64) -> Option<u64> {
+        let highest = self.highest?;
+        (after + 1..=highest).find(|&s| self.slot(s).is_some_and(|p| p.frame_start))
+    }
+
+    /// A keyframe after `after` whose packets are all here.
+    fn complete_keyframe_after(&self, after: u64) -> Option<u64> {
+        let highest = self.highest?;
+        (after + 1..=highest).find(|&s| {
+            self.slot(s).is_some_and(|p| p.keyframe)
+                && matches!(self.scan(s), Scan::Complete { .. })
+        })
+    }
+
+    /// Drops everything before `seq`, counting the frames lost with it
+    /// (the one at `from`, and any other that started in between).
+    fn skip_to(&mut self, from: u64, seq: u64) {
+        let others = (from + 1..seq)
+            .filter(|&s| self.slot(s).is_some_and(|p| p.frame_start))
+            .count() as u64;
+        self.stats.frames_lost += 1 + others;
+        self.clear_range(from, seq);
+        self.done_below = seq;
+        self.nacks.forget_before(seq);
+        self.stalled_since = None;
+    }
+
+    /// Gives up the frame at the head: the decoder needs a keyframe now.
+    fn give_up(&mut self, now: Instant, head: u64) {
+        if log::log_enabled!(log::Level::Debug) {
+            log::debug!(
+                "video: gave up the frame at {}; missing {}",
+                head as u16,
+                self.nacks.describe(now)
+            );
+        }
+        self.need_keyframe = true;
+        let next = self.next_frame_start(head).unwrap_or(head + 1);
+        self.skip_to(head, next);
+        self.head = None;
+    }
+
+    /// Finds where the next frame starts after a loss or at the start:
+    /// the first frame start, or, while the decoder needs one, the first
+    /// keyframe (frames before it could not be decoded). Until one is
+    /// found nothing is dropped, so a reordered packet may still start it.
+    fn find_head(&mut self) {
+        if self.head.is_some() {
+            return;
+        }
+        let start = self.done_below;
+        let want_key = self.need_keyframe;
+        let found = (start..=self.highest.unwrap_or(0)).find(|&s| {
+            self.slot(s)
+                .is_some_and(|p| p.frame_start && (p.keyframe || !want_key))
+        });
+        if let Some(head) = found {
+            let skipped = (start..head)
+                .filter(|&s| self.slot(s).is_some_and(|p| p.frame_start))
+                .count() as u64;
+            self.stats.frames_lost += skipped;
+            self.clear_range(start, head);
+            self.nacks.forget_before(head);
+            self.done_below = head;
+            self.head = Some(head);
+        }
+    }
+
+    /// The next frame that can be decoded, if one is ready at `now`.
+    pub fn pop_frame(&mut self, now: Instant) -> Option<ReleasedFrame> {
+        loop {
+            self.find_head();
+            let head = self.head?;
+            match self.scan(head) {
+                Scan::Complete { end, keyframe } => {
+                    let timestamp = self.slot(head).map_or(0, |p| p.timestamp);
+                    self.head = Some(end + 1);
+                    self.done_below = end + 1;
+                    self.stalled_since = None;
+                    self.nacks.forget_before(end + 1);
+                    if self.need_keyframe && !keyframe {
+                        // Its references are gone: the decoder cannot use it.
+                        self.clear_range(head, end + 1);
+                        self.stats.frames_lost += 1;
+                        continue;
+                    }
+                    self.assembly.clear();
+                    for seq in head..=end {
+                        if let Some(p) = self.slots[slot_index(seq)].take() {
+                            self.assembly.extend_from_slice(&p.data);
+                        }
+                    }
+                    self.need_keyframe = false;
+                    self.stats.frames_released += 1;
+                    return Some(ReleasedFrame {
+                        data: self.assembly.split().freeze(),
+                        keyframe,
+                        rtp_timestamp: timestamp,
+                    });
+                }
+                Scan::Broken => self.give_up(now, head),
+                Scan::Incomplete { hole } => {
+                    if let Some(keyframe) = self.complete_keyframe_after(head) {
+                        // A whole keyframe is here: nothing before it matters.
+                        self.skip_to(head, keyframe);
+                        self.head = Some(keyframe);
+                        continue;
+                    }
+                    let useless =
+                        self.need_keyframe && self.slot(head).is_some_and(|p| !p.keyframe);
+                    if useless {
+                        // It could not be decoded even once complete.
+                        self.give_up(now, head);
+                        continue;
+                    }
+                    if !hole {
+                        return None;
+                    }
+                    let since = *self.stalled_since.get_or_insert(now);
+                    if now < since + self.wait_budget() {
+                        return None;
+                    }
+                    self.give_up(now, head);
+                }
+            }
+        }
+    }
+
+    /// Appends the sequence numbers to ask for again now.
+    pub fn poll_nacks(&mut self, now: Instant, out: &mut Vec<u16>) {
+        self.nack_scratch.clear();
+        self.nacks.poll(now, &mut self.nack_scratch);
+        // On the wire, the low 16 bits.
+        out.extend(self.nack_scratch.iter().map(|&s| s as u16));
+        self.stats.nacked += self.nack_scratch.len() as u64;
+    }
+
+    /// The decoder lost its chain of references (it fell behind, or a
+    /// frame failed to decode): release nothing but a keyframe next, and
+    /// ask for one at the paced rate.
+    pub fn decoder_needs_keyframe(&mut self) {
+        self.need_keyframe = true;
+    }
+
+    /// Someone else (a window decoding the stream itself) needs a keyframe:
+    /// the next `poll_keyframe_request` asks, whatever the pacing.
+    pub fn request_keyframe(&mut self) {
+        self.keyframe_asked_from_outside = true;
+    }
+
+    /// Whether to ask the sender for a keyframe now: the decoder needs one
+    /// (recovery failed) and none was asked for lately.
+    pub fn poll_keyframe_request(&mut self, now: Instant) -> bool {
+        let due = self.keyframe_asked_from_outside
+            || (self.need_keyframe
+                && self
+                    .last_keyframe_request
+                    .is_none_or(|t| now >= t + KEYFRAME_REQUEST_INTERVAL));
+        if due {
+            self.keyframe_asked_from_outside = false;
+            self.last_keyframe_request = Some(now);
+            self.stats.keyframe_requests += 1;
+        }
+        due
+    }
+
+    /// When the buffer next has something to do without a new packet: a
+    /// request to repeat, a stalled frame to give up, a keyframe to ask for.
+    pub fn next_timeout(&self) -> Option<Instant> {
+        let give_up = self.stalled_since.map(|t| t + self.wait_budget());
+        let keyframe = self
+            .need_keyframe
+            .then(|| {
+                self.last_keyframe_request
+                    .map(|t| t + KEYFRAME_REQUEST_INTERVAL)
+            })
+            .flatten();
+        [self.nacks.next_due(), give_up, keyframe]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtc::rtp::codec::vp8::Vp8Payloader;
+    use rtc::rtp::packetizer::Payloader;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// One RTP packet of a synthetic VP8 stream.
+    #[derive(Debug, Clone)]
+    struct Pkt {
+        seq: u16,
+        ts: u32,
+        marker: bool,
+        payload: Bytes,
+        frame: usize,
+    }
+
+    /// Frame `i` is a keyframe when `key(i)`; its bytes say which frame it
+    /// is, and it spans `packets` packets.
+    fn frame_bytes(i: usize, key: bool, len: usize) -> Vec<u8> {
+        let mut data: Vec<u8> = (0..len).map(|j| (i * 7 + j) as u8).collect();
+        // VP8 frame tag: bit 0 clear on a keyframe.
+        data[0] = if key { 0x10 } else { 0x11 };
+        data[1] = i as u8;
+        data[2] = (i >> 8) as u8;
+        data
+    }
+
+    fn stream(
+        frames: usize,
+        first_seq: u16,
+        key: impl Fn(usize) -> bool,
+    ) -> (Vec<Pkt>, Vec<Vec<u8>>) {
+        let mut payloader = Vp8Payloader::default();
+        let mut seq = first_seq;
+        let mut packets = Vec::new();
+        let mut sent = Vec::new();
+        for i in 0..frames {
+            let data = frame_bytes(i, key(i), 1000 + (i % 5) * 700);
+            let parts = payloader
+                .payload(600, &Bytes::copy_from_slice(&data))
+                .expect("payload");
+            let last = parts.len() - 1;
+            for (j, payload) in parts.into_iter().enumerate() {
+                packets.push(Pkt {
+                    seq,
+                    ts: 3000 * i as u32,
+                    marker: j == last,
+                    payload,
+                    frame: i,
+                });
+                seq = seq.wrapping_add(1);
+            }
+            sent.push(data);
+        }
+        (packets, sent)
+    }
+
+    fn feed(b: &mut VideoJitterBuffer, now: Instant, p: &Pkt, out: &mut Vec<ReleasedFrame>) {
+        b.insert(now, p.seq, p.ts, p.marker, p.payload.clone());
+        while let Some(f) = b.pop_frame(now) {
+            out.push(f);
+        }
+    }
+
+    fn frame_number(f: &ReleasedFrame) -> usize {
+        f.data[1] as usize | (f.data[2] as usize) << 8
+    }
+
+    #[test]
+    fn releases_every_frame_in_order_across_the_sequence_wrap() {
+        let (packets, sent) = stream(40, 65_500, |i| i == 0);
+        let mut b = VideoJitterBuffer::new();
+        let t0 = Instant::now();
+        let mut out = Vec::new();
+        for (i, p) in packets.iter().enumerate() {
+            feed(&mut b, t0 + ms(i as u64), p, &mut out);
+        }
+        let got: Vec<Vec<u8>> = out.iter().map(|f| f.data.to_vec()).collect();
+        assert_eq!(got, sent);
+        assert!(out[0].keyframe && !out[1].keyframe);
+        assert_eq!(b.stats().frames_lost, 0);
+        let mut nacks = Vec::new();
+        b.poll_nacks(t0 + ms(1000), &mut nacks);
+        assert!(nacks.is_empty());
+    }
+
+    #[test]
+    fn a_lost_packet_is_asked_for_and_the_frames_behind_it_wait_for_it() {
+        let (packets, sent) = stream(10, 100, |i| i == 0);
+        let lost = packets
+            .iter()
+            .position(|p| p.frame == 3 && !p.marker)
+            .expect("a packet of frame 3");
+        let mut b = VideoJitterBuffer::new();
+        let t0 = Instant::now();
+        let mut out = Vec::new();
+        for (i, p) in packets.iter().enumerate() {
+            if i != lost {
+                feed(&mut b, t0 + ms(i as u64), p, &mut out);
+            }
+        }
+        assert_eq!(out.len(), 3, "frames behind the hole were released");
+        let now = t0 + ms(packets.len() as u64);
+        let mut nacks = Vec::new();
+        b.poll_nacks(now, &mut nacks);
+        assert_eq!(nacks, [packets[lost].seq]);
+        assert_eq!(
+            b.pop_frame(now + ms(100)),
+            None,
+            "gave up before the budget"
+        );
+        // The retransmission comes 40 ms after the request.
+        feed(&mut b, now + ms(40), &packets[lost], &mut out);
+        let got: Vec<Vec<u8>> = out.iter().map(|f| f.data.to_vec()).collect();
+        assert_eq!(got, sent);
+        let stats = b.stats();
+        assert_eq!((stats.frames_lost, stats.packets_recovered), (0, 1));
+        assert_eq!(b.rtt(), ms(40));
+        assert_eq!(stats.keyframe_requests, 0);
+    }
+
+    #[test]
+    fn a_packet_that_never_comes_costs_frames_until_the_next_keyframe_asked_for_once() {
+        let (packets, _) = stream(30, 7, |i| i == 0 || i == 20);
+        let lost = packets.iter().position(|p| p.frame == 5).expect("frame 5");
+        let mut b = VideoJitterBuffer::new();
+        let t0 = Instant::now();
+        assert!(
+            b.poll_keyframe_request(t0),
+            "a new stream starts with a keyframe request"
+        );
+        let mut out = Vec::new();
+        let mut now = t0;
+        for (i, p) in packets.iter().enumerate() {
+            now = t0 + ms(5 * i as u64);
+            if i != lost {
+                feed(&mut b, now, p, &mut out);
+            }
+            if p.frame == 10 && p.marker {
+                // Frames 6..10 waited; the budget is over by now.
+                assert_eq!(out.len(), 5);
+                assert!(b.pop_frame(now + b.wait_budget()).is_none());
+                assert!(b.poll_keyframe_request(now + b.wait_budget()));
+                assert!(
+                    !b.poll_keyframe_request(now + b.wait_budget() + ms(100)),
+                    "not paced"
+                );
+            }
+        }
+        while let Some(f) = b.pop_frame(now) {
+            out.push(f);
+        }
+        let numbers: Vec<usize> = out.iter().map(frame_number).collect();
+        let expected: Vec<usize> = (0..5).chain(20..30).collect();
+        assert_eq!(numbers, expected);
+        assert_eq!(b.stats().frames_lost, 15);
+        assert!(
+            !b.poll_keyframe_request(now + ms(5000)),
+            "asked after the keyframe came"
+        );
+    }
+
+    #[test]
+    fn reordered_and_duplicated_packets_lose_nothing_and_ask_for_nothing() {
+        let (mut packets, sent) = stream(20, 65_530, |i| i == 0);
+        for pair in packets.chunks_mut(3) {
+            pair.reverse();
+        }
+        let dup = packets[10].clone();
+        packets.insert(14, dup);
+        let mut b = VideoJitterBuffer::new();
+        let t0 = Instant::now();
+        let mut out = Vec::new();
+        let mut nacks = Vec::new();
+        for p in &packets {
+            feed(&mut b, t0, p, &mut out);
+            b.poll_nacks(t0, &mut nacks);
+        }
+        let got: Vec<Vec<u8>> = out.iter().map(|f| f.data.to_vec()).collect();
+        assert_eq!(got, sent);
+        assert!(nacks.is_empty(), "{nacks:?}");
+        let stats = b.stats();
+        assert_eq!(stats.duplicates, 1);
+        assert!(stats.packets_reordered > 0);
+    }
+
+    #[test]
+    fn a_whole_keyframe_ends_the_wait_for_older_frames() {
+        let (packets, _) = stream(8, 500, |i| i == 0 || i == 4);
+        let lost = packets.iter().position(|p| p.frame == 2).expect("frame 2");
+        let mut b = VideoJitterBuffer::new();
+        let t0 = Instant::now();
+        let mut out = Vec::new();
+        for (i, p) in packets.iter().enumerate() {
+            if i != lost {
+                feed(&mut b, t0, p, &mut out);
+            }
+        }
+        let numbers: Vec<usize> = out.iter().map(frame_number).collect();
+        assert_eq!(numbers, [0, 1, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn a_jump_in_sequence_numbers_restarts_at_the_next_keyframe() {
+        // A new sender numbered ahead of the old one, then one behind it.
+        let (a, _) = stream(5, 1000, |i| i == 0);
+        let (ahead, _) = stream(5, 20_000, |i| i == 1);
+        let (behind, _) = stream(5, 2_000, |i| i == 2);
+        let mut b = VideoJitterBuffer::new();
+        let t0 = Instant::now();
+        let mut out = Vec::new();
+        for p in a.iter().chain(&ahead).chain(&behind) {
+            feed(&mut b, t0, p, &mut out);
+        }
+        let numbers: Vec<usize> = out.iter().map(frame_number).collect();
+        assert_eq!(numbers, [0, 1, 2, 3, 4, 1, 2, 3, 4, 2, 3, 4]);
+        let mut nacks = Vec::new();
+        b.poll_nacks(t0 + ms(500), &mut nacks);
+        assert!(nacks.is_empty(), "asked for the packets of the jump");
+    }
+
+    /// A synthetic call: a sender with a history answers requests after a
+    /// round trip, and each way loses packets at random. Nearly every frame
+    /// must come out, in order.
+    #[test]
+    fn recovers_nearly_everything_at_ten_percent_loss_each_way() {
+        let (packets, _) = stream(600, 60_000, |i| i % 300 == 0);
+        let mut rng = 0x2545_f491_u64;
+        let mut lose = |percent: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % 100 < percent
+        };
+        let t0 = Instant::now();
+        let one_way = ms(15);
+        // (arrival time, packet index), kept sorted by time.
+        let mut in_flight: Vec<(Instant, usize)> = Vec::new();
+        for (i, p) in packets.iter().enumerate() {
+            let sent = t0 + ms(33 * p.frame as u64) + Duration::from_micros(100 * i as u64 % 3000);
+            if !lose(10) {
+                in_flight.push((sent + one_way, i));
+            }
+        }
+        in_flight.sort();
+        let by_seq = |seq: u16| packets.iter().position(|p| p.seq == seq);
+        let mut b = VideoJitterBuffer::new();
+        let mut out = Vec::new();
+        let mut nacks = Vec::new();
+        let mut now = t0;
+        let end = t0 + ms(33 * 600 + 2000);
+        while now < end {
+            while in_flight.first().is_some_and(|(t, _)| *t <= now) {
+                let (_, i) = in_flight.remove(0);
+                feed(&mut b, now, &packets[i], &mut out);
+            }
+            while let Some(f) = b.pop_frame(now) {
+                out.push(f);
+            }
+            nacks.clear();
+            b.poll_nacks(now, &mut nacks);
+            for &seq in &nacks {
+                // The request and the answer can each be lost.
+                if let Some(i) = by_seq(seq).filter(|_| !lose(10) && !lose(10)) {
+                    let at = now + one_way * 2;
+                    let pos = in_flight.partition_point(|(t, _)| *t <= at);
+                    in_flight.insert(pos, (at, i));
+                }
+            }
+            now += ms(1);
+        }
+        let numbers: Vec<usize> = out.iter().map(frame_number).collect();
+        assert!(numbers.windows(2).all(|w| w[0] < w[1]), "out of order");
+        let shown = out.len() as f64 / 600.0;
+        assert!(
+            shown >= 0.97,
+            "only {:.1}% of frames came out",
+            shown * 100.0
+        );
+        assert!(b.rtt() >= ms(29) && b.rtt() <= ms(32), "rtt {:?}", b.rtt());
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut b = VideoJitterBuffer::new();
+        let t0 = Instant::now();
+        let mut seed = 7u32;
+        let mut nacks = Vec::new();
+        for i in 0..20_000u32 {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let len = (seed >> 24) as usize % 40;
+            let payload: Vec<u8> = (0..len).map(|j| (seed >> (j % 24)) as u8).collect();
+            let now = t0 + ms(u64::from(i / 10));
+            b.insert(
+                now,
+                (seed >> 8) as u16,
+                seed % 7,
+                seed % 3 == 0,
+                Bytes::from(payload),
+            );
+            while b.pop_frame(now).is_some() {}
+            b.poll_nacks(now, &mut nacks);
+            nacks.clear();
+            let _ = b.poll_keyframe_request(now);
+            let _ = b.next_timeout();
+        }
+    }
+}
