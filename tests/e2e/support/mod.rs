@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod netns;
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};

@@ -1,0 +1,233 @@
+//! Calls on an impaired network, talkline beside Chromium in the same run.
+//!
+//!   cargo bench -p talkline-cli --bench network
+//!
+//! Runs inside a private network namespace it makes itself (`unshare -n`,
+//! only `lo`). Every process (Janus, the clients, Chromium) delays each UDP
+//! datagram it sends by 10 ms ± 2 ms (tests/janus/udp_delay_shim.c), and
+//! nftables drops UDP at random on the only interface, so the loss applies
+//! on each hop (to Janus and from it). Per condition, two `talkline`
+//! clients and then two headless Chromium peers hold a 20 s call with the
+//! test pattern (Chromium: its fake camera). Prints a Markdown table.
+//!
+//! `TALKLINE_BENCH_LOSS=0,5,10,20` picks the loss rates (percent).
+
+#[path = "../tests/e2e/support/mod.rs"]
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::browser::BrowserPeer;
+use support::netns::{self, nft};
+use support::{Client, Janus, UdpDelay, remote};
+
+const CALL_SECONDS: u64 = 20;
+const DELAY_MS: u32 = 10;
+const JITTER_MS: u32 = 2;
+
+fn set_loss(percent: u32) {
+    let _ = Command::new("nft")
+        .arg("delete table inet talkline_bench")
+        .stderr(std::process::Stdio::null())
+        .status();
+    if percent == 0 {
+        return;
+    }
+    nft("add table inet talkline_bench");
+    nft("add chain inet talkline_bench input { type filter hook input priority 0 ; }");
+    nft(&format!(
+        "add rule inet talkline_bench input meta l4proto udp numgen random mod 100 < {percent} drop"
+    ));
+}
+
+struct Row {
+    who: &'static str,
+    loss: u32,
+    joined_s: Option<f64>,
+    shown: Option<f64>,
+    fps: Option<f64>,
+    freezes: Option<u64>,
+    latency: Option<(u64, u64)>,
+    audio: Option<(f64, f64)>,
+}
+
+fn fmt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
+    v.map_or("—".into(), f)
+}
+
+/// Two talkline clients; one row per direction.
+fn talkline_pair(janus: &Janus, delay: &UdpDelay, loss: u32, rows: &mut Vec<Row>) {
+    let link = janus.link(1234);
+    let env = delay.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let long = (CALL_SECONDS + 6).to_string();
+    let short = CALL_SECONDS.to_string();
+    let mut a = Client::join_with_env(
+        &link,
+        "A",
+        &["--mic", "test:500", "--duration", &long],
+        &env,
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let mut b = Client::join_with_env(
+        &link,
+        "B",
+        &["--mic", "test:900", "--duration", &short],
+        &env,
+    );
+    let _ = b.wait(Duration::from_secs(CALL_SECONDS + 40));
+    let _ = a.wait(Duration::from_secs(CALL_SECONDS + 40));
+    for (client, other, hz, who) in [
+        (&a, "B", 900.0, "talkline ← talkline (B→A)"),
+        (&b, "A", 500.0, "talkline ← talkline (A→B)"),
+    ] {
+        let Ok(text) = std::fs::read_to_string(&client.stats_path) else {
+            rows.push(Row {
+                who,
+                loss,
+                joined_s: None,
+                shown: None,
+                fps: None,
+                freezes: None,
+                latency: None,
+                audio: None,
+            });
+            continue;
+        };
+        let s: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let has_remote = s["remote"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|r| r["display"] == other));
+        let r = if has_remote {
+            remote(&s, other).clone()
+        } else {
+            serde_json::Value::Null
+        };
+        let audio_frames = r["audio_frames_decoded"].as_f64().unwrap_or(0.0);
+        // 10 ms frames over the time both were in the call.
+        let expected_audio = CALL_SECONDS as f64 * 100.0;
+        rows.push(Row {
+            who,
+            loss,
+            joined_s: s["first_remote_frame_ms"]
+                .as_f64()
+                .map(|ms| ms / 1000.0 - if client.name == "A" { 3.0 } else { 0.0 }),
+            shown: r["pattern_received_ratio"].as_f64(),
+            // The test pattern runs at 30 fps.
+            fps: r["pattern_received_ratio"].as_f64().map(|v| v * 30.0),
+            freezes: r["video_freezes"].as_u64(),
+            latency: r["latency_ms_p50"]
+                .as_u64()
+                .zip(r["latency_ms_p95"].as_u64()),
+            audio: Some((
+                (audio_frames / expected_audio).min(1.0),
+                r["audio_dominant_hz"].as_f64().unwrap_or(0.0) / hz,
+            )),
+        });
+    }
+}
+
+/// Two headless Chromium peers: frames one decoded of what the other
+/// encoded, over the same 20 s.
+fn chromium_pair(janus: &Janus, loss: u32, rows: &mut Vec<Row>) {
+    let started = Instant::now();
+    let a = BrowserPeer::join(&janus.url(), 1234, "ChromeA");
+    std::thread::sleep(Duration::from_secs(3));
+    let b = BrowserPeer::join(&janus.url(), 1234, "ChromeB");
+    let decoding = |p: &BrowserPeer| {
+        p.report()
+            .is_some_and(|r| r["remotes"]["video"]["framesDecoded"].as_u64().unwrap_or(0) > 0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(decoding(&a) && decoding(&b)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let joined = (decoding(&a) && decoding(&b)).then(|| started.elapsed().as_secs_f64() - 3.0);
+    let counts = |p: &BrowserPeer| {
+        let r = p.report().unwrap_or_default();
+        (
+            r["remotes"]["video"]["framesDecoded"]
+                .as_f64()
+                .unwrap_or(0.0),
+            r["framesEncoded"].as_f64().unwrap_or(0.0),
+        )
+    };
+    let (a0, b0) = (counts(&a), counts(&b));
+    std::thread::sleep(Duration::from_secs(CALL_SECONDS));
+    let (a1, b1) = (counts(&a), counts(&b));
+    for (who, decoded, encoded) in [
+        ("Chromium ← Chromium (B→A)", a1.0 - a0.0, b1.1 - b0.1),
+        ("Chromium ← Chromium (A→B)", b1.0 - b0.0, a1.1 - a0.1),
+    ] {
+        rows.push(Row {
+            who,
+            loss,
+            joined_s: joined,
+            shown: (encoded > 0.0).then(|| (decoded / encoded).min(1.0)),
+            fps: Some(decoded / CALL_SECONDS as f64),
+            freezes: None,
+            latency: None,
+            audio: None,
+        });
+    }
+}
+
+fn main() {
+    if !netns::inside() {
+        let status = netns::rerun_inside(std::env::args().skip(1));
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    let losses: Vec<u32> = std::env::var("TALKLINE_BENCH_LOSS")
+        .unwrap_or_else(|_| "0,5,10,20".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let delay = UdpDelay::new(DELAY_MS, JITTER_MS);
+    let mut rows = Vec::new();
+    for &loss in &losses {
+        eprintln!("== {loss}% loss on each hop");
+        for talkline in [true, false] {
+            set_loss(0);
+            let janus = Janus::start_with_env(&delay.janus_env());
+            set_loss(loss);
+            if talkline {
+                talkline_pair(&janus, &delay, loss, &mut rows);
+            } else {
+                // Chromium's processes inherit the delay shim from here.
+                // SAFETY: set before Chromium starts; this thread alone
+                // reads the environment meanwhile.
+                let env = delay.env();
+                for (k, v) in &env {
+                    unsafe { std::env::set_var(k, v) };
+                }
+                chromium_pair(&janus, loss, &mut rows);
+                for (k, _) in &env {
+                    unsafe { std::env::remove_var(k) };
+                }
+            }
+            set_loss(0);
+        }
+    }
+    println!(
+        "\n### Calls with {DELAY_MS} ± {JITTER_MS} ms delay and random loss on each hop ({CALL_SECONDS} s)\n"
+    );
+    println!(
+        "| loss per hop | direction | first frame after joining (s) | frames shown | fps | freezes > 500 ms | latency p50 / p95 (ms) | audio played | pitch (of sent) |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        println!(
+            "| {}% | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.loss,
+            r.who,
+            fmt(r.joined_s, |s| format!("{s:.1}")),
+            fmt(r.shown, |v| format!("{:.1}%", v * 100.0)),
+            fmt(r.fps, |v| format!("{v:.1}")),
+            fmt(r.freezes, |n| n.to_string()),
+            fmt(r.latency, |(a, b)| format!("{a} / {b}")),
+            fmt(r.audio, |(p, _)| format!("{:.1}%", p * 100.0)),
+            fmt(r.audio, |(_, h)| format!("{h:.3}")),
+        );
+    }
+}
