@@ -967,7 +967,9 @@ impl Driver {
         log::debug!("peer connection {state}");
         if let Some(l) = link.as_mut() {
             match state {
-                RTCPeerConnectionState::New | RTCPeerConnectionState::Connecting => {
+                // webrtc-rs reports New only for a connection whose
+                // transports are all new or closed again: not one starting.
+                RTCPeerConnectionState::Connecting => {
                     l.connecting_since.entry(role).or_insert_with(Instant::now);
                 }
                 _ => {

@@ -59,7 +59,7 @@ async fn receive_video(
 ) {
     let media_ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
     let decoder_state = Arc::new(DecoderState::default());
-    let (frames, decoder_input) = sync_channel::<Bytes>(8);
+    let (frames, decoder_input) = sync_channel::<ToDecode>(8);
     let (pictures, encoded) = screen.map(|s| (s.pictures, s.encoded)).unzip();
     let decoder = {
         let state = Arc::clone(&decoder_state);
@@ -77,12 +77,15 @@ async fn receive_video(
     let mut buffer = VideoJitterBuffer::new();
     let mut nacks: Vec<u16> = Vec::with_capacity(64);
     let mut lost_before = 0;
+    // A frame was dropped before the decoder: the next one it gets says so.
+    let mut decoder_gap = false;
     loop {
         // Wakes for the next packet, or when the buffer has something to
         // do without one (ask again, give a frame up, ask for a keyframe).
         let wake = buffer
             .next_timeout()
-            .map_or(IDLE_WAKE, |t| t.saturating_duration_since(Instant::now()));
+            .map_or(IDLE_WAKE, |t| t.saturating_duration_since(Instant::now()))
+            .max(MIN_WAKE);
         let event = tokio::select! {
             event = track.poll() => match event {
                 Some(event) => Some(event),
@@ -102,7 +105,11 @@ async fn receive_video(
             );
         }
         while let Some(frame) = buffer.pop_frame(now) {
-            deliver_frame(frame, encoded.as_deref(), &frames, &decoder_state);
+            if !deliver_frame(frame, encoded.as_deref(), &frames, &mut decoder_gap) {
+                // The decoder fell behind and a frame was dropped: the
+                // ones after it cannot be decoded until a keyframe.
+                buffer.decoder_needs_keyframe();
+            }
         }
         let lost = buffer.stats().frames_lost;
         if lost != lost_before {
@@ -154,24 +161,34 @@ async fn receive_video(
 /// How long the receive task sleeps when the buffer waits for nothing.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 
+/// Never sooner than this: a deadline just passed is handled on the next
+/// turn, not in a spin.
+const MIN_WAKE: Duration = Duration::from_millis(1);
+
 /// Between the network task and the decoder thread.
 #[derive(Default)]
 struct DecoderState {
-    /// A frame was dropped before the decoder saw it: it must wait for a
-    /// keyframe.
-    skipped: AtomicBool,
-    /// The decoder cannot go on without a keyframe (an error, a skip).
+    /// The decoder cannot go on without a keyframe (a decode error, or the
+    /// window stopped decoding the stream itself).
     wants_keyframe: AtomicBool,
 }
 
+/// A frame for the decoder thread; `after_gap` when frames before it were
+/// dropped on the way, so it must wait for a keyframe.
+struct ToDecode {
+    data: Bytes,
+    after_gap: bool,
+}
+
 /// Hands a frame ready to decode to the window (while it decodes this
-/// stream itself) and to the decoder thread.
+/// stream itself) and to the decoder thread. False when the decoder's
+/// queue was full and the frame was dropped.
 fn deliver_frame(
     frame: ReleasedFrame,
     encoded: Option<&EncodedFeed>,
-    decoder: &SyncSender<Bytes>,
-    state: &DecoderState,
-) {
+    decoder: &SyncSender<ToDecode>,
+    gap: &mut bool,
+) -> bool {
     if let Some(feed) = encoded.filter(|f| f.is_watched()) {
         // Stamped when complete here, so the window can measure the
         // delay it adds on top (IPC, decoding, drawing).
@@ -181,11 +198,19 @@ fn deliver_frame(
             talkline_media::wall_clock_us(),
         );
     }
-    if let Err(TrySendError::Full(_)) = decoder.try_send(frame.data) {
-        // The decoder is behind: this frame is gone, so the ones after it
-        // cannot be decoded until a keyframe.
-        state.skipped.store(true, Ordering::Relaxed);
-        state.wants_keyframe.store(true, Ordering::Relaxed);
+    let next = ToDecode {
+        data: frame.data,
+        after_gap: *gap,
+    };
+    match decoder.try_send(next) {
+        Err(TrySendError::Full(_)) => {
+            *gap = true;
+            false
+        }
+        _ => {
+            *gap = false;
+            true
+        }
     }
 }
 
@@ -205,7 +230,7 @@ fn vp8_keyframe_size(data: &[u8]) -> Option<(u32, u32)> {
 }
 
 fn decode_video(
-    input: Receiver<Bytes>,
+    input: Receiver<ToDecode>,
     state: Arc<DecoderState>,
     remote: Arc<RemoteStats>,
     call: Arc<CallStats>,
@@ -221,13 +246,17 @@ fn decode_video(
     };
     let mut waiting_for_keyframe = true;
     let mut handed_over = false;
-    while let Ok(data) = input.recv() {
-        if state.skipped.swap(false, Ordering::Relaxed) {
+    while let Ok(ToDecode { data, after_gap }) = input.recv() {
+        if after_gap {
             waiting_for_keyframe = true;
         }
         let window_decodes = encoded.as_ref().is_some_and(|f| f.is_watched());
         if window_decodes != handed_over {
             handed_over = window_decodes;
+            if !window_decodes {
+                // Decoding resumes here, from a keyframe.
+                state.wants_keyframe.store(true, Ordering::Relaxed);
+            }
             log::info!(
                 "remote video: {}",
                 if window_decodes {
@@ -256,7 +285,7 @@ fn decode_video(
             continue;
         }
         if waiting_for_keyframe && !is_vp8_keyframe(&data) {
-            state.wants_keyframe.store(true, Ordering::Relaxed);
+            // Already asked for: by the network task for a gap, or below.
             continue;
         }
         match decoder.decode(&data, &mut frame) {

@@ -20,8 +20,9 @@ use super::seq::SeqUnwrapper;
 
 /// Packets held at most (a power of two; about 15 s of 640x360 video).
 const CAPACITY: usize = 2048;
-/// A frame of more packets than this is not a frame we can decode.
-const MAX_FRAME_PACKETS: u64 = 600;
+/// A frame of more packets than this is not a frame we can decode (half
+/// the buffer: a 4K keyframe of a shared screen still fits).
+const MAX_FRAME_PACKETS: u64 = CAPACITY as u64 / 2;
 /// Keyframe requests are at least this far apart (Janus passes one a second
 /// to the sender anyway).
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
@@ -238,6 +239,9 @@ impl VideoJitterBuffer {
             None => {}
         }
         self.highest = Some(self.highest.map_or(seq, |h| h.max(seq)));
+        // Fresh for each packet: it keeps the optional fields of the last
+        // descriptor that had them.
+        self.depacketizer = Vp8Packet::default();
         let (data, corrupt) = match self.depacketizer.depacketize(&payload) {
             Ok(data) => (data, false),
             Err(_) => (Bytes::new(), true),
@@ -404,6 +408,8 @@ impl VideoJitterBuffer {
                         continue;
                     }
                     if !hole {
+                        // Filled since (or never broken): only still arriving.
+                        self.stalled_since = None;
                         return None;
                     }
                     let since = *self.stalled_since.get_or_insert(now);
@@ -441,8 +447,15 @@ impl VideoJitterBuffer {
     /// Whether to ask the sender for a keyframe now: the decoder needs one
     /// (recovery failed) and none was asked for lately.
     pub fn poll_keyframe_request(&mut self, now: Instant) -> bool {
+        // A keyframe at the head is being recovered: asking for another
+        // would only send more big frames into the same loss.
+        let keyframe_on_its_way = self
+            .head
+            .and_then(|h| self.slot(h))
+            .is_some_and(|p| p.keyframe);
         let due = self.keyframe_asked_from_outside
             || (self.need_keyframe
+                && !keyframe_on_its_way
                 && self
                     .last_keyframe_request
                     .is_none_or(|t| now >= t + KEYFRAME_REQUEST_INTERVAL));
@@ -695,6 +708,42 @@ mod tests {
         let mut nacks = Vec::new();
         b.poll_nacks(t0 + ms(500), &mut nacks);
         assert!(nacks.is_empty(), "asked for the packets of the jump");
+    }
+
+    #[test]
+    fn a_filled_hole_stops_the_give_up_clock_and_a_keyframe_being_recovered_is_not_asked_again() {
+        let (packets, _) = stream(3, 300, |i| i == 0);
+        let key: Vec<&Pkt> = packets.iter().filter(|p| p.frame == 0).collect();
+        assert!(key.len() >= 2);
+        let mut b = VideoJitterBuffer::new();
+        let t0 = Instant::now();
+        let mut out = Vec::new();
+        assert!(b.poll_keyframe_request(t0));
+        // The keyframe's first packet, then one after a hole.
+        feed(&mut b, t0, key[0], &mut out);
+        let after_hole = packets.iter().find(|p| p.frame == 1).expect("frame 1");
+        feed(&mut b, t0, after_hole, &mut out);
+        assert!(b.pop_frame(t0 + ms(10)).is_none());
+        assert!(
+            !b.poll_keyframe_request(t0 + ms(600)),
+            "asked again while the keyframe was being recovered"
+        );
+        // The hole fills; the keyframe's tail is still on its way.
+        for p in &key[1..key.len() - 1] {
+            feed(&mut b, t0 + ms(20), p, &mut out);
+        }
+        if key.len() > 2 {
+            assert!(b.pop_frame(t0 + ms(20)).is_none());
+            let wake = b.next_timeout();
+            assert!(
+                wake.is_none_or(|t| t > t0 + ms(20)),
+                "a deadline in the past: the receive task would spin"
+            );
+        }
+        feed(&mut b, t0 + ms(30), key[key.len() - 1], &mut out);
+        // The keyframe; frame 1 has only its first packet so far.
+        assert_eq!(out.len(), 1);
+        assert!(out[0].keyframe);
     }
 
     /// A synthetic call: a sender with a history answers requests after a
