@@ -134,7 +134,7 @@ impl ActiveCall {
                     _ = quality.tick() => {
                         let sample = QualitySample {
                             received_frames: stats.remotes().iter().map(|r| r.video_frames_received.load(Ordering::Relaxed)).sum(),
-                            incomplete_frames: stats.incomplete_video_frames.load(Ordering::Relaxed),
+                            incomplete_frames: stats.remotes().iter().map(|r| r.video_frames_lost.load(Ordering::Relaxed)).sum(),
                             video_senders: video_senders.len() as u64,
                         };
                         let (level, detail) = assess(last_sample, sample, QUALITY_EVERY.as_secs_f64(), reconnecting);

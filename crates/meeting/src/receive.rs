@@ -58,17 +58,28 @@ async fn receive_video(
     screen: Option<Screen>,
 ) {
     let media_ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
-    let decoder_state = Arc::new(DecoderState::default());
+    // The decoder cannot go on without a keyframe (a decode error, or the
+    // window stopped decoding the stream itself).
+    let decoder_wants_keyframe = Arc::new(AtomicBool::new(false));
     let (frames, decoder_input) = sync_channel::<ToDecode>(8);
     let (pictures, encoded) = screen.map(|s| (s.pictures, s.encoded)).unzip();
     let decoder = {
-        let state = Arc::clone(&decoder_state);
+        let wants_keyframe = Arc::clone(&decoder_wants_keyframe);
         let remote = Arc::clone(&remote);
         let call = Arc::clone(&call);
         let encoded = encoded.clone();
         std::thread::Builder::new()
             .name("talkline-video-decode".into())
-            .spawn(move || decode_video(decoder_input, state, remote, call, pictures, encoded))
+            .spawn(move || {
+                decode_video(
+                    decoder_input,
+                    wants_keyframe,
+                    remote,
+                    call,
+                    pictures,
+                    encoded,
+                )
+            })
     };
     if let Err(e) = decoder {
         log::warn!("cannot start a video decoder thread: {e}");
@@ -79,19 +90,26 @@ async fn receive_video(
     let mut lost_before = 0;
     // A frame was dropped before the decoder: the next one it gets says so.
     let mut decoder_gap = false;
+    // One timer for the task, moved rather than made anew for each packet.
+    let wake = tokio::time::sleep(IDLE_WAKE);
+    tokio::pin!(wake);
     loop {
         // Wakes for the next packet, or when the buffer has something to
         // do without one (ask again, give a frame up, ask for a keyframe).
-        let wake = buffer
+        // Never sooner than 1 ms: a deadline just passed waits for the
+        // next turn rather than spinning.
+        let now = Instant::now();
+        let at = buffer
             .next_timeout()
-            .map_or(IDLE_WAKE, |t| t.saturating_duration_since(Instant::now()))
-            .max(MIN_WAKE);
+            .unwrap_or(now + IDLE_WAKE)
+            .max(now + MIN_WAKE);
+        wake.as_mut().reset(at.into());
         let event = tokio::select! {
             event = track.poll() => match event {
                 Some(event) => Some(event),
                 None => break,
             },
-            _ = tokio::time::sleep(wake) => None,
+            _ = &mut wake => None,
         };
         let now = Instant::now();
         if let Some(TrackRemoteEvent::OnRtpPacket(packet)) = event {
@@ -113,8 +131,6 @@ async fn receive_video(
         }
         let lost = buffer.stats().frames_lost;
         if lost != lost_before {
-            call.incomplete_video_frames
-                .fetch_add(lost - lost_before, Ordering::Relaxed);
             lost_before = lost;
             if let Some(feed) = &encoded {
                 feed.mark_gap();
@@ -124,7 +140,7 @@ async fn receive_video(
             // The window starts decoding: answer now, not at the next interval.
             buffer.request_keyframe();
         }
-        if decoder_state.wants_keyframe.swap(false, Ordering::Relaxed) {
+        if decoder_wants_keyframe.swap(false, Ordering::Relaxed) {
             buffer.decoder_needs_keyframe();
         }
         nacks.clear();
@@ -139,7 +155,6 @@ async fn receive_video(
             }));
         }
         if buffer.poll_keyframe_request(now) {
-            call.keyframes_requested.fetch_add(1, Ordering::Relaxed);
             // The sender SSRC is the media's own, not ours (we send nothing
             // on this connection). Janus 1.1 (Debian 12's) files a lone PLI
             // by its sender SSRC only; it learnt to read the media SSRC of
@@ -161,17 +176,7 @@ async fn receive_video(
 /// How long the receive task sleeps when the buffer waits for nothing.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 
-/// Never sooner than this: a deadline just passed is handled on the next
-/// turn, not in a spin.
 const MIN_WAKE: Duration = Duration::from_millis(1);
-
-/// Between the network task and the decoder thread.
-#[derive(Default)]
-struct DecoderState {
-    /// The decoder cannot go on without a keyframe (a decode error, or the
-    /// window stopped decoding the stream itself).
-    wants_keyframe: AtomicBool,
-}
 
 /// A frame for the decoder thread; `after_gap` when frames before it were
 /// dropped on the way, so it must wait for a keyframe.
@@ -231,7 +236,7 @@ fn vp8_keyframe_size(data: &[u8]) -> Option<(u32, u32)> {
 
 fn decode_video(
     input: Receiver<ToDecode>,
-    state: Arc<DecoderState>,
+    wants_keyframe: Arc<AtomicBool>,
     remote: Arc<RemoteStats>,
     call: Arc<CallStats>,
     screen: Option<Arc<FrameMailbox>>,
@@ -255,7 +260,7 @@ fn decode_video(
             handed_over = window_decodes;
             if !window_decodes {
                 // Decoding resumes here, from a keyframe.
-                state.wants_keyframe.store(true, Ordering::Relaxed);
+                wants_keyframe.store(true, Ordering::Relaxed);
             }
             log::info!(
                 "remote video: {}",
@@ -315,7 +320,7 @@ fn decode_video(
                 log::debug!("video decode error: {e}");
                 remote.video_decode_errors.fetch_add(1, Ordering::Relaxed);
                 waiting_for_keyframe = true;
-                state.wants_keyframe.store(true, Ordering::Relaxed);
+                wants_keyframe.store(true, Ordering::Relaxed);
             }
         }
     }

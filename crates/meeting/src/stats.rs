@@ -293,8 +293,6 @@ pub struct CallStats {
     /// Loudness of our own microphone (f32 bits, 0..1), muted or not, so
     /// the UI can say "you are muted" when someone talks into a muted mic.
     self_level: AtomicU32,
-    /// Video frames that arrived incomplete (lost packets), for quality.
-    pub incomplete_video_frames: AtomicU64,
     remotes: Mutex<BTreeMap<u64, Arc<RemoteStats>>>,
 }
 
@@ -310,7 +308,6 @@ impl CallStats {
             audio_packets_sent: AtomicU64::new(0),
             keyframes_requested: AtomicU64::new(0),
             self_level: AtomicU32::new(0),
-            incomplete_video_frames: AtomicU64::new(0),
             remotes: Mutex::new(BTreeMap::new()),
         })
     }
