@@ -27,6 +27,15 @@ for f in "$here"/tests/janus/*.jcfg; do
       -e "s|@WS_PORT@|$port|" "$f" > "$dir/$(basename "$f")"
 done
 
+# wss:// beside ws:// when given a port, a certificate and its key (the tests
+# of TLS signaling make theirs with a test authority).
+if [ -n "${TALKLINE_JANUS_WSS_PORT:-}" ]; then
+  ws="$dir/janus.transport.websockets.jcfg"
+  sed -i -e "s|^\twss = false|\twss = true\n\twss_port = $TALKLINE_JANUS_WSS_PORT\n\twss_interface = \"lo\"\n\twss_ip = \"127.0.0.1\"|" "$ws"
+  printf 'certificates: {\n\tcert_pem = "%s"\n\tcert_key = "%s"\n}\n' \
+    "${TALKLINE_JANUS_CERT:?the certificate for wss://}" "${TALKLINE_JANUS_KEY:?its key}" >> "$ws"
+fi
+
 # Janus ignores loopback interfaces when gathering ICE candidates; this shim
 # makes 127.0.0.1 look like an ordinary interface (see the C file).
 shim="$dir/getifaddrs_shim.so"

@@ -132,7 +132,7 @@ mod exit {
 fn exit_code(e: &MeetingError) -> u8 {
     match e {
         MeetingError::Link(_) => exit::USAGE,
-        MeetingError::ServerUnreachable(_) => exit::UNREACHABLE,
+        MeetingError::ServerUnreachable(_) | MeetingError::UntrustedServer(_) => exit::UNREACHABLE,
         MeetingError::NoSuchRoom(_)
         | MeetingError::WrongPin
         | MeetingError::PinRequired
@@ -394,6 +394,9 @@ async fn join(args: JoinArgs) -> ExitCode {
                 "camera off" => call.command(CallCommand::SetVideoMuted(true)),
                 "camera on" => call.command(CallCommand::SetVideoMuted(false)),
                 "leave" => break,
+                // The call's statistics now, as one line of JSON: what a
+                // script watching a call (or a test of one) reads mid-call.
+                "stats" => println!("stats: {}", call.stats.snapshot()),
                 "" => {}
                 other => {
                     let changed = if let Some(spec) = other.strip_prefix("background ") {
@@ -401,7 +404,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, leave");
+                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, stats, leave");
                         Ok(None)
                     };
                     match changed {

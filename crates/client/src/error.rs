@@ -77,7 +77,9 @@ impl From<MeetingError> for AppError {
         let message = e.to_string();
         match e {
             MeetingError::Link(_) => Self::Link(message),
-            MeetingError::ServerUnreachable(_) => Self::Unreachable(message),
+            MeetingError::ServerUnreachable(_) | MeetingError::UntrustedServer(_) => {
+                Self::Unreachable(message)
+            }
             MeetingError::NoSuchRoom(_)
             | MeetingError::WrongPin
             | MeetingError::PinRequired

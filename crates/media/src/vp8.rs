@@ -53,6 +53,7 @@ pub struct Vp8Encoder {
     cfg: vpx::vpx_codec_enc_cfg_t,
     config: Vp8Config,
     pts: i64,
+    frame_span: u32,
 }
 
 // SAFETY: the libvpx context is only used through &mut self.
@@ -144,6 +145,7 @@ impl Vp8Encoder {
             cfg,
             config,
             pts: 0,
+            frame_span: 1,
         })
     }
 
@@ -159,6 +161,13 @@ impl Vp8Encoder {
         check(ctx_ptr(&mut self.ctx), err, "set bitrate")?;
         self.config.bitrate_kbps = self.cfg.rc_target_bitrate;
         Ok(())
+    }
+
+    /// Each encoded frame stands for this many of the configured frame
+    /// rate (a sender dropping to half rate under congestion passes 2), so
+    /// rate control spends the bitrate on the frames actually sent.
+    pub fn set_frame_span(&mut self, frames: u32) {
+        self.frame_span = frames.clamp(1, self.config.frame_rate);
     }
 
     /// Encodes one frame into `out` (cleared first; its capacity is reused).
@@ -201,7 +210,7 @@ impl Vp8Encoder {
             } else {
                 0
             };
-            let duration = (1000 / self.config.frame_rate) as c_ulong;
+            let duration = (self.frame_span * 1000 / self.config.frame_rate) as c_ulong;
             let err = vpx::vpx_codec_encode(
                 ctx_ptr(&mut self.ctx),
                 wrapped as *const vpx::vpx_image_t,

@@ -26,13 +26,16 @@ use talkline_media::display::Tiles;
 use talkline_media::sink::AudioSink;
 use talkline_media::{AudioSource, VideoSource};
 
+use crate::congestion;
 use crate::error::MeetingError;
 use crate::janus::connection::{JanusConnection, SignalEvent};
 use crate::janus::protocol::{
     Incoming, Jsep, JsepKind, MediaKind, Publisher, RoomEvent, SubscribedStream, request,
 };
 use crate::link::ServerUrl;
-use crate::peer::{self, OPUS_PAYLOAD_TYPE, PeerEvent, PeerRole, VP8_PAYLOAD_TYPE, webrtc_err};
+use crate::peer::{
+    self, OPUS_PAYLOAD_TYPE, PeerEvent, PeerRole, SendCongestion, VP8_PAYLOAD_TYPE, webrtc_err,
+};
 use crate::playout::Playout;
 use crate::receive::{Screen, spawn_track_receiver};
 use crate::sdp;
@@ -402,7 +405,17 @@ impl Driver {
         };
 
         let local_ip = local_ip_towards(&self.target.server).await;
-        let pc = peer::new_peer(PeerRole::Publisher, local_ip, self.peer_tx.clone()).await?;
+        let congestion = SendCongestion {
+            path: Arc::clone(&self.stats.path),
+            start_bps: congestion::start_bps(self.stats.path.video_target_kbps()),
+        };
+        let pc = peer::new_peer(
+            PeerRole::Publisher,
+            local_ip,
+            self.peer_tx.clone(),
+            Some(congestion),
+        )
+        .await?;
         let mut targets = Vec::new();
         for (kind, codec, pt, slot) in [
             (
@@ -786,6 +799,7 @@ impl Driver {
             PeerRole::Subscriber,
             local_ip_towards(&self.target.server).await,
             self.peer_tx.clone(),
+            None,
         )
         .await?;
         link.subscriber = Some(Subscription {

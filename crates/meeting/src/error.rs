@@ -9,6 +9,8 @@ pub enum MeetingError {
     Link(#[from] LinkError),
     #[error("cannot reach the meeting server {0}")]
     ServerUnreachable(String),
+    #[error("the meeting server cannot be trusted: {0}")]
+    UntrustedServer(String),
     #[error("lost the connection to the meeting server: {0}")]
     ConnectionLost(String),
     #[error("meeting {0} does not exist on this server: check the meeting ID")]
@@ -36,6 +38,7 @@ impl MeetingError {
     pub fn for_logs(&self) -> String {
         match self {
             Self::ServerUnreachable(_) => "the meeting server is unreachable".into(),
+            Self::UntrustedServer(_) => "the meeting server's certificate was refused".into(),
             Self::NoSuchRoom(_) => "no such meeting".into(),
             Self::Link(_) => "a malformed meeting link".into(),
             other => other.to_string(),

@@ -2,6 +2,7 @@
 //! state machine.
 
 pub mod call;
+pub mod congestion;
 pub mod error;
 pub mod invite;
 pub mod janus;

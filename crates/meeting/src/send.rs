@@ -21,6 +21,7 @@ use talkline_media::opus_codec::{OPUS_MAX_PACKET, OpusEncoder};
 use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 
+use crate::congestion::{PathEstimate, VideoRateController};
 use crate::stats::{CallStats, audio_level};
 
 /// How long a thread without a device sleeps before it looks again on its
@@ -211,9 +212,15 @@ impl SendPipeline {
             let outputs = outputs.clone();
             let video = VideoSend {
                 encoder,
-                bitrate_kbps: video_bitrate_kbps,
+                rate: VideoRateController::new(video_bitrate_kbps),
+                path: Arc::clone(&stats.path),
+                native_fps: rate,
+                frame_index: 0,
                 out: tx,
             };
+            video
+                .path
+                .record_video(video.rate.current(), video.native_fps);
             let thread = std::thread::Builder::new()
                 .name("talkline-video-send".into())
                 .spawn(move || video_loop(source, video, controls, stats, outputs))
@@ -300,8 +307,31 @@ impl Drop for SendPipeline {
 
 struct VideoSend {
     encoder: Vp8Encoder,
-    bitrate_kbps: u32,
+    /// Follows the path estimate: bitrate first, then frame rate.
+    rate: VideoRateController,
+    path: Arc<PathEstimate>,
+    /// The camera's own frame rate.
+    native_fps: u32,
+    frame_index: u64,
     out: mpsc::Sender<Encoded>,
+}
+
+impl VideoSend {
+    fn follow_the_path(&mut self, now: Instant) {
+        let Some(rate) = self.rate.update(self.path.estimate_bps(), now) else {
+            return;
+        };
+        log::debug!(
+            "video follows the path: {} kbps, one frame in {}",
+            rate.bitrate_kbps,
+            rate.keep_one_in
+        );
+        if let Err(e) = self.encoder.set_bitrate_kbps(rate.bitrate_kbps) {
+            log::warn!("cannot change the video bitrate: {e}");
+        }
+        self.encoder.set_frame_span(rate.keep_one_in);
+        self.path.record_video(rate, self.native_fps);
+    }
 }
 
 /// Waits for a device after the current one failed, or while there is
@@ -409,12 +439,20 @@ fn video_loop(
             view.publish(&frame);
         }
         let captured = Instant::now();
+        video.follow_the_path(captured);
         // A window starting its self-view needs a keyframe to begin with.
         let window_wants_keyframe = encoded_view.is_some_and(|f| f.take_keyframe_request());
         let force = controls.keyframe_requested.swap(false, Ordering::Relaxed)
             || was_muted
             || window_wants_keyframe;
         was_muted = false;
+        // On a squeezed path one frame in `keep_one_in` is sent; a keyframe
+        // someone is waiting for never waits for its turn.
+        video.frame_index += 1;
+        let keep_one_in = u64::from(video.rate.current().keep_one_in);
+        if !force && video.frame_index % keep_one_in != 0 {
+            continue;
+        }
         match video.encoder.encode(&frame, force, &mut packet) {
             Ok(Some(keyframe)) => {
                 let chunk = Encoded {
@@ -448,12 +486,16 @@ fn switch_video(
 ) -> Result<Box<dyn VideoSource>, talkline_media::MediaError> {
     let (w, h) = source.size();
     let rate = source.frame_rate().round().clamp(1.0, 120.0) as u32;
+    let sending = video.rate.current();
     video.encoder = Vp8Encoder::new(Vp8Config {
         width: w,
         height: h,
         frame_rate: rate,
-        bitrate_kbps: video.bitrate_kbps,
+        bitrate_kbps: sending.bitrate_kbps,
     })?;
+    video.encoder.set_frame_span(sending.keep_one_in);
+    video.native_fps = rate;
+    video.path.record_video(sending, rate);
     if (frame.width(), frame.height()) != (w, h) {
         *frame = VideoFrame::new(w, h)?;
     }

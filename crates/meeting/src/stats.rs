@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 use talkline_media::analysis::dominant_frequency_hz;
 use talkline_media::{AUDIO_RATE_HZ, wall_clock_us};
 
+use crate::congestion::PathEstimate;
+
 /// Latency histogram buckets: 1 ms each up to 5 s, the last one "5 s or more".
 const LATENCY_BUCKETS: usize = 5_001;
 /// The last second of a participant's audio, for the dominant frequency.
@@ -290,6 +292,9 @@ pub struct CallStats {
     pub video_frames_sent: AtomicU64,
     pub audio_packets_sent: AtomicU64,
     pub keyframes_requested: AtomicU64,
+    /// The path to the server as congestion control sees it, and what the
+    /// video encoder was set to follow it.
+    pub path: Arc<PathEstimate>,
     /// Loudness of our own microphone (f32 bits, 0..1), muted or not, so
     /// the UI can say "you are muted" when someone talks into a muted mic.
     self_level: AtomicU32,
@@ -307,6 +312,7 @@ impl CallStats {
             video_frames_sent: AtomicU64::new(0),
             audio_packets_sent: AtomicU64::new(0),
             keyframes_requested: AtomicU64::new(0),
+            path: Arc::default(),
             self_level: AtomicU32::new(0),
             remotes: Mutex::new(BTreeMap::new()),
         })
@@ -373,6 +379,18 @@ impl CallStats {
         })
     }
 
+    /// What we send and what the path allows; `null` for what is not
+    /// known yet (no feedback from the server so far).
+    fn send_snapshot(&self) -> Value {
+        let known = |v: u32| if v == 0 { Value::Null } else { json!(v) };
+        json!({
+            "bandwidth_estimate_kbps": self.path.estimate_bps().map(|bps| bps / 1000),
+            "loss": self.path.estimate_bps().map(|_| self.path.loss()),
+            "video_target_kbps": known(self.path.video_target_kbps()),
+            "video_fps": known(self.path.video_fps()),
+        })
+    }
+
     pub fn snapshot(&self) -> Value {
         let remote: Vec<Value> = self
             .remotes
@@ -387,6 +405,7 @@ impl CallStats {
             "video_frames_sent": self.video_frames_sent.load(Ordering::Relaxed),
             "audio_packets_sent": self.audio_packets_sent.load(Ordering::Relaxed),
             "keyframes_requested": self.keyframes_requested.load(Ordering::Relaxed),
+            "send": self.send_snapshot(),
             "remote": remote,
         })
     }

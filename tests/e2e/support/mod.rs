@@ -118,6 +118,29 @@ impl Janus {
         }
     }
 
+    /// A Janus that also serves `wss://localhost:<port>` with this
+    /// certificate and key (PEM files), the port returned beside it.
+    pub fn start_wss(cert: &Path, key: &Path) -> (Self, u16) {
+        let wss_port = free_port();
+        let env = [
+            ("TALKLINE_JANUS_WSS_PORT", wss_port.to_string()),
+            ("TALKLINE_JANUS_CERT", cert.display().to_string()),
+            ("TALKLINE_JANUS_KEY", key.display().to_string()),
+        ]
+        .map(|(k, v)| (k.to_string(), v));
+        let janus = Self::start_with_env(&env);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", wss_port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "janus did not serve wss:// on {wss_port}: {}",
+                janus.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (janus, wss_port)
+    }
+
     pub fn url(&self) -> String {
         format!("ws://127.0.0.1:{}", self.port)
     }
@@ -306,6 +329,20 @@ impl Client {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The call's statistics now, mid-call (the `stats` command).
+    pub fn stats_now(&mut self) -> serde_json::Value {
+        let since = self.output().len();
+        self.send_line("stats");
+        self.wait_for_since("stats: ", since, Duration::from_secs(5));
+        let lines = self.output();
+        let line = lines
+            .iter()
+            .skip(since)
+            .find_map(|l| l.strip_prefix("stats: "))
+            .expect("a stats line");
+        serde_json::from_str(line).expect("stats JSON")
     }
 
     /// Waits for the process to end by itself.

@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_tungstenite::Connector;
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest, http::HeaderValue};
 
 use super::protocol::{Incoming, Jsep, ProtocolError, Trickle};
@@ -67,17 +68,28 @@ impl JanusConnection {
             "Sec-WebSocket-Protocol",
             HeaderValue::from_static("janus-protocol"),
         );
-        let (socket, _) =
-            tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request))
-                .await
-                .map_err(|_| {
-                    MeetingError::ServerUnreachable(format!(
-                        "{url}: no answer within {CONNECT_TIMEOUT:?}"
-                    ))
-                })?
-                .map_err(|e| {
-                    MeetingError::ServerUnreachable(format!("{url}: {}", describe_ws_error(&e)))
-                })?;
+        let connector = if server.is_secure() {
+            Connector::Rustls(super::tls::client_config()?)
+        } else {
+            Connector::Plain
+        };
+        let connecting =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector));
+        let (socket, _) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+            .await
+            .map_err(|_| {
+                MeetingError::ServerUnreachable(format!(
+                    "{url}: no answer within {CONNECT_TIMEOUT:?}"
+                ))
+            })?
+            .map_err(
+                |e| match super::tls::describe_certificate_failure(&e, server.host()) {
+                    Some(why) => MeetingError::UntrustedServer(why),
+                    None => {
+                        MeetingError::ServerUnreachable(format!("{url}: {}", describe_ws_error(&e)))
+                    }
+                },
+            )?;
         let (mut sink, mut stream) = socket.split();
         let (outgoing, mut to_send) = mpsc::unbounded_channel::<Message>();
         let (events, events_rx) = mpsc::unbounded_channel();

@@ -1,0 +1,417 @@
+//! Send-side congestion control: what the path to the server carries, and
+//! how the video encoder follows it.
+//!
+//! Janus sends transport-wide congestion control feedback (TWCC) to every
+//! publisher; webrtc-rs turns it into per-packet reports that Google
+//! Congestion Control (`Gcc`, delay- and loss-based) reads. `EstimateTap`
+//! sits between the two and publishes the estimate through atomics; the
+//! video thread reads them once a frame and `VideoRateController` decides
+//! the encoder's bitrate and frame rate. Audio (32 kbps Opus) is taken off
+//! the top first, so a squeezed path costs picture, never speech.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rtc::interceptor::{BandwidthEstimator, PacketReport};
+
+/// The pacer releases packets at this many times the estimate. At exactly
+/// the estimate a keyframe (10-20 frames' worth of bytes) would queue for
+/// half a second; libwebrtc paces at 2.5x for the same reason. The encoder,
+/// not the pacer, keeps the average under the estimate.
+pub const PACING_FACTOR: f64 = 2.5;
+/// What Opus needs, with its packet overhead, before video gets any.
+const AUDIO_KBPS: u32 = 40;
+/// Share of the estimate video may use: RTP and SRTP headers, and
+/// retransmissions of lost packets, take the rest.
+const VIDEO_SHARE: f64 = 0.85;
+/// Below this a VP8 picture is mush at any frame rate.
+pub const MIN_VIDEO_KBPS: u32 = 60;
+/// Frame rate steps: below these budgets a frame is sent in one of 2, then
+/// one of 3. Fewer, sharper frames read better than many blurred ones.
+const HALF_RATE_BELOW_KBPS: u32 = 300;
+const THIRD_RATE_BELOW_KBPS: u32 = 150;
+/// A step back up waits until the budget is this much above the threshold,
+/// so an estimate hovering at a threshold does not flip the rate.
+const STEP_UP_MARGIN: f64 = 1.25;
+/// Raising the bitrate waits this long after the last change; lowering it
+/// never waits.
+const RAISE_EVERY: Duration = Duration::from_millis(1000);
+
+/// Where a new connection's estimate starts: what the encoder sends now,
+/// with audio and overhead, so a rejoin neither floods a path that was
+/// squeezed nor starts a wide one at a crawl.
+pub fn start_bps(video_kbps: u32) -> f64 {
+    let video = video_kbps.max(MIN_VIDEO_KBPS);
+    f64::from(video + AUDIO_KBPS) * 1000.0 / VIDEO_SHARE
+}
+
+/// The path estimate as the rest of the call reads it. Written by the
+/// estimator on webrtc-rs's task, read by the video thread and the stats:
+/// atomics only.
+#[derive(Debug, Default)]
+pub struct PathEstimate {
+    /// Bits per second; 0 until the first feedback.
+    estimate_bps: AtomicU64,
+    /// Share of our packets the server reported lost, in thousandths.
+    loss_permille: AtomicU32,
+    /// What the encoder was last set to.
+    video_target_kbps: AtomicU32,
+    /// Frames per second the encoder is sending at.
+    video_fps: AtomicU32,
+}
+
+impl PathEstimate {
+    pub fn estimate_bps(&self) -> Option<u64> {
+        match self.estimate_bps.load(Ordering::Relaxed) {
+            0 => None,
+            bps => Some(bps),
+        }
+    }
+
+    pub fn loss(&self) -> f64 {
+        f64::from(self.loss_permille.load(Ordering::Relaxed)) / 1000.0
+    }
+
+    pub fn record_video(&self, rate: VideoRate, native_fps: u32) {
+        self.video_target_kbps
+            .store(rate.bitrate_kbps, Ordering::Relaxed);
+        self.video_fps
+            .store(native_fps / rate.keep_one_in.max(1), Ordering::Relaxed);
+    }
+
+    pub fn video_target_kbps(&self) -> u32 {
+        self.video_target_kbps.load(Ordering::Relaxed)
+    }
+
+    pub fn video_fps(&self) -> u32 {
+        self.video_fps.load(Ordering::Relaxed)
+    }
+
+    /// A new connection starts from nothing known.
+    pub fn forget(&self) {
+        self.estimate_bps.store(0, Ordering::Relaxed);
+        self.loss_permille.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Wraps an estimator: publishes its estimate and loss, and asks the pacer
+/// for `PACING_FACTOR` times the estimate.
+pub struct EstimateTap<E> {
+    inner: E,
+    published: std::sync::Arc<PathEstimate>,
+    /// The reports the estimator is given, kept to reuse its allocation.
+    reports: Vec<PacketReport>,
+    /// Reports in the current loss window, and how many were lost.
+    window_reports: u32,
+    window_lost: u32,
+}
+
+/// Loss is averaged over this many reported packets (about a second of
+/// video at 1 Mbps).
+const LOSS_WINDOW: u32 = 100;
+
+impl<E: BandwidthEstimator> EstimateTap<E> {
+    pub fn new(inner: E, published: std::sync::Arc<PathEstimate>) -> Self {
+        published.forget();
+        Self {
+            inner,
+            published,
+            reports: Vec::new(),
+            window_reports: 0,
+            window_lost: 0,
+        }
+    }
+
+    fn publish(&self) {
+        let bps = self.inner.target_bitrate().max(1.0) as u64;
+        self.published.estimate_bps.store(bps, Ordering::Relaxed);
+    }
+}
+
+impl<E: BandwidthEstimator> BandwidthEstimator for EstimateTap<E> {
+    fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
+        // Only packets that carried a transport-wide sequence number can be
+        // in TWCC feedback. webrtc-rs records every stream it sends (RFC
+        // 8888 would cover them all) and reports the audio packets, which
+        // Janus does not number, as lost: 70% "loss" on a perfect path.
+        self.reports.clear();
+        self.reports
+            .extend(reports.iter().filter(|r| r.is_twcc).cloned());
+        self.inner.on_reports(now, &self.reports);
+        if self.reports.is_empty() {
+            return;
+        }
+        self.window_reports += self.reports.len() as u32;
+        self.window_lost += self.reports.iter().filter(|r| !r.arrived).count() as u32;
+        if self.window_reports >= LOSS_WINDOW {
+            let permille = self.window_lost * 1000 / self.window_reports;
+            self.published
+                .loss_permille
+                .store(permille, Ordering::Relaxed);
+            self.window_reports = 0;
+            self.window_lost = 0;
+        }
+        self.publish();
+    }
+
+    fn target_bitrate(&self) -> f64 {
+        self.inner.target_bitrate() * PACING_FACTOR
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.inner.handle_timeout(now);
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.inner.poll_timeout()
+    }
+
+    fn stats(&self) -> rtc::interceptor::EstimatorStats {
+        self.inner.stats()
+    }
+}
+
+/// What the video encoder is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoRate {
+    pub bitrate_kbps: u32,
+    /// Encode one frame in this many (1: every frame).
+    pub keep_one_in: u32,
+}
+
+/// Turns the path estimate into the encoder's settings. Pure: the caller
+/// brings the estimate and the time, so a test can drive it with a trace.
+#[derive(Debug)]
+pub struct VideoRateController {
+    max_kbps: u32,
+    current: VideoRate,
+    last_change: Option<Instant>,
+}
+
+impl VideoRateController {
+    /// `max_kbps`: the most the user's settings allow for video.
+    pub fn new(max_kbps: u32) -> Self {
+        let max_kbps = max_kbps.max(MIN_VIDEO_KBPS);
+        Self {
+            max_kbps,
+            current: VideoRate {
+                bitrate_kbps: max_kbps,
+                keep_one_in: 1,
+            },
+            last_change: None,
+        }
+    }
+
+    pub fn current(&self) -> VideoRate {
+        self.current
+    }
+
+    /// The video budget an estimate leaves, in kbps.
+    fn budget_kbps(&self, estimate_bps: u64) -> u32 {
+        let kbps = (estimate_bps as f64 * VIDEO_SHARE / 1000.0) as u32;
+        kbps.saturating_sub(AUDIO_KBPS)
+            .clamp(MIN_VIDEO_KBPS, self.max_kbps)
+    }
+
+    fn frame_divisor(&self, budget: u32) -> u32 {
+        let up = |threshold: u32| (f64::from(threshold) * STEP_UP_MARGIN) as u32;
+        match self.current.keep_one_in {
+            // Stepping down is immediate; stepping up needs the margin.
+            1 if budget < THIRD_RATE_BELOW_KBPS => 3,
+            1 if budget < HALF_RATE_BELOW_KBPS => 2,
+            1 => 1,
+            2 if budget < THIRD_RATE_BELOW_KBPS => 3,
+            2 if budget >= up(HALF_RATE_BELOW_KBPS) => 1,
+            2 => 2,
+            _ if budget >= up(HALF_RATE_BELOW_KBPS) => 1,
+            _ if budget >= up(THIRD_RATE_BELOW_KBPS) => 2,
+            _ => 3,
+        }
+    }
+
+    /// The settings for this estimate, if they differ from the current
+    /// ones. No estimate yet: the encoder keeps what it started with.
+    pub fn update(&mut self, estimate_bps: Option<u64>, now: Instant) -> Option<VideoRate> {
+        let budget = self.budget_kbps(estimate_bps?);
+        let wanted = VideoRate {
+            bitrate_kbps: budget,
+            keep_one_in: self.frame_divisor(budget),
+        };
+        let raising = wanted.bitrate_kbps > self.current.bitrate_kbps
+            || wanted.keep_one_in < self.current.keep_one_in;
+        let too_soon = self
+            .last_change
+            .is_some_and(|at| now.saturating_duration_since(at) < RAISE_EVERY);
+        if raising && too_soon {
+            return None;
+        }
+        // Changes under 5% are noise to the encoder's rate control.
+        let small = wanted.keep_one_in == self.current.keep_one_in
+            && wanted.bitrate_kbps.abs_diff(self.current.bitrate_kbps)
+                < self.current.bitrate_kbps / 20;
+        if small {
+            return None;
+        }
+        self.current = wanted;
+        self.last_change = Some(now);
+        Some(wanted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn run(
+        controller: &mut VideoRateController,
+        trace: &[(u64, u64)],
+        start: Instant,
+    ) -> Vec<VideoRate> {
+        trace
+            .iter()
+            .map(|&(ms, kbps)| {
+                controller.update(Some(kbps * 1000), start + Duration::from_millis(ms));
+                controller.current()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_wide_path_sends_the_configured_rate_at_full_frame_rate() {
+        let mut c = VideoRateController::new(1200);
+        assert_eq!(
+            c.update(None, Instant::now()),
+            None,
+            "no estimate: no change"
+        );
+        let rates = run(&mut c, &[(0, 5_000), (100, 20_000)], Instant::now());
+        for r in rates {
+            assert_eq!(
+                r,
+                VideoRate {
+                    bitrate_kbps: 1200,
+                    keep_one_in: 1
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn a_squeezed_path_lowers_bitrate_then_frame_rate_and_keeps_room_for_audio() {
+        let start = Instant::now();
+        let mut c = VideoRateController::new(1200);
+        // 512 kbit/s: 435 kbps after overhead, 395 for video.
+        let r = run(&mut c, &[(0, 512)], start)[0];
+        assert_eq!(r.keep_one_in, 1);
+        assert!((380..=400).contains(&r.bitrate_kbps), "{r:?}");
+        // 256 kbit/s: half the frames, each with twice the bits.
+        let r = run(&mut c, &[(50, 256)], start)[0];
+        assert_eq!(r.keep_one_in, 2, "{r:?}");
+        assert!(r.bitrate_kbps < 200, "{r:?}");
+        // 128 kbit/s: a third of the frames.
+        let r = run(&mut c, &[(100, 128)], start)[0];
+        assert_eq!(
+            r,
+            VideoRate {
+                bitrate_kbps: 68,
+                keep_one_in: 3
+            }
+        );
+        // 100 kbit/s: never under the floor.
+        let r = run(&mut c, &[(150, 100)], start)[0];
+        assert_eq!(
+            r,
+            VideoRate {
+                bitrate_kbps: MIN_VIDEO_KBPS,
+                keep_one_in: 3
+            }
+        );
+    }
+
+    #[test]
+    fn recovery_waits_between_raises_and_needs_a_margin_to_step_the_frame_rate_up() {
+        let start = Instant::now();
+        let mut c = VideoRateController::new(1200);
+        run(&mut c, &[(0, 300)], start);
+        assert_eq!(c.current().keep_one_in, 2);
+        // Just above the threshold: bitrate may rise, frame rate stays.
+        let r = run(&mut c, &[(1_100, 420)], start)[0];
+        assert_eq!(r.keep_one_in, 2, "{r:?}");
+        assert!(r.bitrate_kbps > 300, "{r:?}");
+        // A higher estimate 200 ms later is held back...
+        let held = run(&mut c, &[(1_300, 2_000)], start)[0];
+        assert_eq!(held, r);
+        // ...and taken a second after the last change.
+        let r = run(&mut c, &[(2_200, 2_000)], start)[0];
+        assert_eq!(
+            r,
+            VideoRate {
+                bitrate_kbps: 1200,
+                keep_one_in: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_hovering_estimate_does_not_flip_the_frame_rate() {
+        let start = Instant::now();
+        let mut c = VideoRateController::new(1200);
+        let trace: Vec<(u64, u64)> = (0..40)
+            .map(|i| (i * 1_100, if i % 2 == 0 { 380 } else { 420 }))
+            .collect();
+        let rates = run(&mut c, &trace, start);
+        let flips = rates
+            .windows(2)
+            .filter(|w| w[0].keep_one_in != w[1].keep_one_in)
+            .count();
+        assert!(flips <= 1, "{flips} flips: {rates:?}");
+    }
+
+    #[test]
+    fn the_tap_publishes_estimate_and_loss_and_paces_with_headroom() {
+        struct Fixed(f64);
+        impl BandwidthEstimator for Fixed {
+            fn on_reports(&mut self, _: Instant, _: &[PacketReport]) {}
+            fn target_bitrate(&self) -> f64 {
+                self.0
+            }
+        }
+        let published = Arc::new(PathEstimate::default());
+        let mut tap = EstimateTap::new(Fixed(400_000.0), Arc::clone(&published));
+        assert_eq!(published.estimate_bps(), None);
+        assert_eq!(tap.target_bitrate(), 400_000.0 * PACING_FACTOR);
+        let now = Instant::now();
+        let reports: Vec<PacketReport> = (0..LOSS_WINDOW as u16)
+            .map(|i| PacketReport {
+                ssrc: 1,
+                id: u64::from(i),
+                rtp_sequence_number: i,
+                is_twcc: true,
+                twcc_sequence_number: i,
+                size: 1200,
+                arrived: i % 10 != 0,
+                departure: now,
+                arrival: (i % 10 != 0).then_some(Duration::from_millis(u64::from(i))),
+                ecn: rtc::rtcp::transport_feedbacks::cc_feedback_report::Ecn::NotEct,
+            })
+            .collect();
+        // Audio, which Janus does not number, comes back "lost" from
+        // webrtc-rs: it must not count.
+        let unnumbered = reports.iter().map(|r| PacketReport {
+            ssrc: 2,
+            is_twcc: false,
+            arrived: false,
+            arrival: None,
+            ..r.clone()
+        });
+        let reports: Vec<PacketReport> = reports.iter().cloned().chain(unnumbered).collect();
+        tap.on_reports(now, &reports);
+        assert_eq!(published.estimate_bps(), Some(400_000));
+        assert!(
+            (published.loss() - 0.1).abs() < 1e-9,
+            "{}",
+            published.loss()
+        );
+    }
+}
