@@ -10,7 +10,9 @@
 //! clients and then two headless Chromium peers hold a 20 s call with the
 //! test pattern (Chromium: its fake camera). Prints a Markdown table.
 //!
-//! `TALKLINE_BENCH_LOSS=0,5,10,20` picks the loss rates (percent).
+//! `TALKLINE_BENCH_LOSS=0,5,10,20` picks the loss rates (percent), and
+//! `TALKLINE_BENCH_CAP=512` the rate caps (kbit/s per flow, each way:
+//! nftables drops what is over the rate; empty for none).
 
 #[path = "../tests/e2e/support/mod.rs"]
 mod support;
@@ -26,24 +28,59 @@ const CALL_SECONDS: u64 = 20;
 const DELAY_MS: u32 = 10;
 const JITTER_MS: u32 = 2;
 
-fn set_loss(percent: u32) {
+/// What the network does to every UDP packet (on top of the delay).
+#[derive(Clone, Copy)]
+enum Impairment {
+    /// Random loss, percent per hop.
+    Loss(u32),
+    /// Everything over this many kbit/s per flow is dropped.
+    Cap(u32),
+}
+
+impl Impairment {
+    fn label(self) -> String {
+        match self {
+            Self::Loss(p) => format!("{p}% loss"),
+            Self::Cap(kbps) => format!("{kbps} kbit/s cap"),
+        }
+    }
+
+    fn apply(self) {
+        clear_impairment();
+        let rule = match self {
+            Self::Loss(0) => return,
+            Self::Loss(percent) => format!("numgen random mod 100 < {percent} drop"),
+            Self::Cap(kbps) => {
+                nft(
+                    "add set inet talkline_bench flows { type ipv4_addr . inet_service . \
+                     ipv4_addr . inet_service ; flags dynamic ; timeout 10s ; }",
+                );
+                format!(
+                    "update @flows {{ ip saddr . udp sport . ip daddr . udp dport limit rate \
+                     over {} kbytes/second }} drop",
+                    kbps / 8
+                )
+            }
+        };
+        nft("add chain inet talkline_bench input { type filter hook input priority 0 ; }");
+        nft(&format!(
+            "add rule inet talkline_bench input meta l4proto udp {rule}"
+        ));
+    }
+}
+
+/// Also makes the table the rules go in.
+fn clear_impairment() {
     let _ = Command::new("nft")
         .arg("delete table inet talkline_bench")
         .stderr(std::process::Stdio::null())
         .status();
-    if percent == 0 {
-        return;
-    }
     nft("add table inet talkline_bench");
-    nft("add chain inet talkline_bench input { type filter hook input priority 0 ; }");
-    nft(&format!(
-        "add rule inet talkline_bench input meta l4proto udp numgen random mod 100 < {percent} drop"
-    ));
 }
 
 struct Row {
     who: &'static str,
-    loss: u32,
+    condition: String,
     joined_s: Option<f64>,
     shown: Option<f64>,
     fps: Option<f64>,
@@ -57,7 +94,7 @@ fn fmt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
 }
 
 /// Two talkline clients; one row per direction.
-fn talkline_pair(janus: &Janus, delay: &UdpDelay, loss: u32, rows: &mut Vec<Row>) {
+fn talkline_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Vec<Row>) {
     let link = janus.link(1234);
     let env = delay.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -85,7 +122,7 @@ fn talkline_pair(janus: &Janus, delay: &UdpDelay, loss: u32, rows: &mut Vec<Row>
         let Ok(text) = std::fs::read_to_string(&client.stats_path) else {
             rows.push(Row {
                 who,
-                loss,
+                condition: condition.to_string(),
                 joined_s: None,
                 shown: None,
                 fps: None,
@@ -109,7 +146,7 @@ fn talkline_pair(janus: &Janus, delay: &UdpDelay, loss: u32, rows: &mut Vec<Row>
         let expected_audio = CALL_SECONDS as f64 * 100.0;
         rows.push(Row {
             who,
-            loss,
+            condition: condition.to_string(),
             joined_s: s["first_remote_frame_ms"]
                 .as_f64()
                 .map(|ms| ms / 1000.0 - if client.name == "A" { 3.0 } else { 0.0 }),
@@ -130,7 +167,7 @@ fn talkline_pair(janus: &Janus, delay: &UdpDelay, loss: u32, rows: &mut Vec<Row>
 
 /// Two headless Chromium peers: frames one decoded of what the other
 /// encoded, over the same 20 s.
-fn chromium_pair(janus: &Janus, loss: u32, rows: &mut Vec<Row>) {
+fn chromium_pair(janus: &Janus, condition: &str, rows: &mut Vec<Row>) {
     let started = Instant::now();
     let a = BrowserPeer::join(&janus.url(), 1234, "ChromeA");
     std::thread::sleep(Duration::from_secs(3));
@@ -162,7 +199,7 @@ fn chromium_pair(janus: &Janus, loss: u32, rows: &mut Vec<Row>) {
     ] {
         rows.push(Row {
             who,
-            loss,
+            condition: condition.to_string(),
             joined_s: joined,
             shown: (encoded > 0.0).then(|| (decoded / encoded).min(1.0)),
             fps: Some(decoded / CALL_SECONDS as f64),
@@ -183,16 +220,26 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    let caps: Vec<u32> = std::env::var("TALKLINE_BENCH_CAP")
+        .unwrap_or_else(|_| "512".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let conditions = losses
+        .into_iter()
+        .map(Impairment::Loss)
+        .chain(caps.into_iter().map(Impairment::Cap));
     let delay = UdpDelay::new(DELAY_MS, JITTER_MS);
     let mut rows = Vec::new();
-    for &loss in &losses {
-        eprintln!("== {loss}% loss on each hop");
+    for impairment in conditions {
+        let condition = impairment.label();
+        eprintln!("== {condition} on each hop");
         for talkline in [true, false] {
-            set_loss(0);
+            clear_impairment();
             let janus = Janus::start_with_env(&delay.janus_env());
-            set_loss(loss);
+            impairment.apply();
             if talkline {
-                talkline_pair(&janus, &delay, loss, &mut rows);
+                talkline_pair(&janus, &delay, &condition, &mut rows);
             } else {
                 // Chromium's processes inherit the delay shim from here.
                 // SAFETY: set before Chromium starts; this thread alone
@@ -201,25 +248,25 @@ fn main() {
                 for (k, v) in &env {
                     unsafe { std::env::set_var(k, v) };
                 }
-                chromium_pair(&janus, loss, &mut rows);
+                chromium_pair(&janus, &condition, &mut rows);
                 for (k, _) in &env {
                     unsafe { std::env::remove_var(k) };
                 }
             }
-            set_loss(0);
+            clear_impairment();
         }
     }
     println!(
-        "\n### Calls with {DELAY_MS} ± {JITTER_MS} ms delay and random loss on each hop ({CALL_SECONDS} s)\n"
+        "\n### Calls with {DELAY_MS} ± {JITTER_MS} ms delay and loss or a rate cap on each hop ({CALL_SECONDS} s)\n"
     );
     println!(
-        "| loss per hop | direction | first frame after joining (s) | frames shown | fps | freezes > 500 ms | latency p50 / p95 (ms) | audio played | pitch (of sent) |"
+        "| each hop | direction | first frame after joining (s) | frames shown | fps | freezes > 500 ms | latency p50 / p95 (ms) | audio played | pitch (of sent) |"
     );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!(
-            "| {}% | {} | {} | {} | {} | {} | {} | {} | {} |",
-            r.loss,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.condition,
             r.who,
             fmt(r.joined_s, |s| format!("{s:.1}")),
             fmt(r.shown, |v| format!("{:.1}%", v * 100.0)),

@@ -290,21 +290,23 @@ fn a_rate_capped_path_is_followed_down_and_back_up() {
         .as_u64()
         .unwrap_or(0);
     let target = sent["send"]["video_target_kbps"].as_u64().unwrap_or(0);
+    // Uncapped, the estimate runs up to 2.9 Mbit/s here (twice the start).
     assert!(
-        (100..=700).contains(&estimate) && target < 600,
+        (100..=1_000).contains(&estimate) && target < 800,
         "the estimate did not follow a 512 kbit/s cap: {sent:#}"
     );
     let frames = |s: &serde_json::Value| remote(s, "Kim")["video_frames_decoded"].as_u64();
     let fps = (frames(&capped).unwrap_or(0) - frames(&settled).unwrap_or(0)) as f64 / 10.0;
-    // Measured: see BENCHMARKS.md. Half the camera's rate is what the
-    // controller sends below 300 kbit/s of video; a fixed-rate sender froze.
     let freezes = |s: &serde_json::Value| remote(s, "Kim")["video_freezes"].as_u64().unwrap_or(0);
     eprintln!(
         "capped: estimate {estimate} kbps, video {target} kbps, {fps:.1} fps received, \
          {} freezes in the last 10 s",
         freezes(&capped) - freezes(&settled)
     );
-    assert!(fps >= 10.0, "{fps:.1} fps under the cap: {capped:#}");
+    // Measured: see BENCHMARKS.md. A fixed-rate sender froze here for
+    // good; 15 fps and no freeze once settled are the issue's bar.
+    assert!(fps >= 15.0, "{fps:.1} fps under the cap: {capped:#}");
+    assert_eq!(freezes(&capped), freezes(&settled), "{capped:#}");
 
     nft("delete table inet talkline_test");
     std::thread::sleep(Duration::from_secs(12));

@@ -7,6 +7,8 @@ use crate::frame::{AUDIO_FRAME_SAMPLES, AUDIO_RATE_HZ, AudioFrame};
 pub const OPUS_PACKET_SAMPLES: usize = AUDIO_FRAME_SAMPLES * 2;
 /// Large enough for any 20 ms packet at the bitrates we use.
 pub const OPUS_MAX_PACKET: usize = 1500;
+/// The loss the encoder prepares for when nothing worse was measured.
+pub const MIN_EXPECTED_LOSS_PERCENT: i32 = 10;
 /// Longest packet a decoder accepts: 120 ms.
 const MAX_DECODED_SAMPLES: usize = AUDIO_RATE_HZ as usize / 1000 * 120;
 
@@ -36,13 +38,24 @@ impl OpusEncoder {
             .map_err(codec_err)?;
         inner.set_inband_fec(true).map_err(codec_err)?;
         // FEC only kicks in when the encoder expects loss.
-        inner.set_packet_loss_perc(10).map_err(codec_err)?;
+        inner
+            .set_packet_loss_perc(MIN_EXPECTED_LOSS_PERCENT)
+            .map_err(codec_err)?;
         inner.set_dtx(true).map_err(codec_err)?;
         Ok(Self {
             inner,
             pending: [0; OPUS_PACKET_SAMPLES],
             pending_frames: 0,
         })
+    }
+
+    /// How much loss the encoder prepares for: the more, the more of each
+    /// packet carries the previous one again (in-band FEC). Never under
+    /// `MIN_EXPECTED_LOSS_PERCENT`: the sender sees its own uplink only, and
+    /// the receivers' downlinks may be worse.
+    pub fn set_expected_loss(&mut self, percent: i32) -> Result<()> {
+        let percent = percent.clamp(MIN_EXPECTED_LOSS_PERCENT, 50);
+        self.inner.set_packet_loss_perc(percent).map_err(codec_err)
     }
 
     /// Feeds 10 ms; every second call returns the length of a 20 ms packet

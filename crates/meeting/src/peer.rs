@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::interceptor::{
-    CongestionControlBuilder, Gcc, NackResponderBuilder, PacerBuilder, TwccSenderBuilder,
+    CongestionControlBuilder, NackResponderBuilder, PacerBuilder, TwccSenderBuilder,
 };
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::{
@@ -32,7 +32,7 @@ use webrtc::peer_connection::{
     RTCIceGatheringState, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
 };
 
-use crate::congestion::{EstimateTap, PACING_FACTOR, PathEstimate};
+use crate::congestion::{NackBudgetInterceptor, PACING_FACTOR, PathEstimate, PathEstimator};
 use crate::error::MeetingError;
 use crate::janus::protocol::Trickle;
 
@@ -234,12 +234,12 @@ fn video_congestion_control(
         RtpCodecKind::Video,
         None,
     )?;
-    let gcc = Gcc::new(c.start_bps, MIN_ESTIMATE_BPS, c.start_bps * 2.0);
-    let tap = EstimateTap::new(gcc, c.path);
+    let budget = NackBudgetInterceptor::new(Arc::clone(&c.path));
+    let estimator = PathEstimator::new(c.start_bps, MIN_ESTIMATE_BPS, c.start_bps * 2.0, c.path);
     Ok(registry
         .with(
             Slot::CongestionControl,
-            CongestionControlBuilder::new(tap).build(),
+            CongestionControlBuilder::new(estimator).build(),
         )
         .with(
             Slot::Pacer,
@@ -247,7 +247,10 @@ fn video_congestion_control(
                 .with_target_bitrate(c.start_bps * PACING_FACTOR)
                 .build(),
         )
-        .with(Slot::TwccSender, TwccSenderBuilder::new().build()))
+        .with(Slot::TwccSender, TwccSenderBuilder::new().build())
+        // Between the pacer and the NACK responder (whose answers the pacer
+        // then paces).
+        .with(Slot::from(3_500), budget))
 }
 
 /// Below this the estimate stops falling: audio and a minimal picture.

@@ -17,7 +17,7 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use talkline_media::devices::DeviceKind;
 use talkline_media::display::FrameMailbox;
 use talkline_media::encoded_feed::EncodedFeed;
-use talkline_media::opus_codec::{OPUS_MAX_PACKET, OpusEncoder};
+use talkline_media::opus_codec::{MIN_EXPECTED_LOSS_PERCENT, OPUS_MAX_PACKET, OpusEncoder};
 use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 
@@ -57,6 +57,10 @@ impl<S> Outgoing<S> {
         }
     }
 }
+
+/// Keyframes asked for by the network come at most this often (libwebrtc
+/// keeps 300 ms between them too).
+const MIN_KEYFRAME_INTERVAL: Duration = Duration::from_millis(300);
 
 /// The size and rate a video track is prepared for before it has a camera;
 /// the first camera given sets its own.
@@ -375,6 +379,7 @@ fn video_loop(
     let mut packet = Vec::with_capacity(256 * 1024);
     let mut staging = BytesMut::with_capacity(256 * 1024);
     let mut next = Instant::now();
+    let mut last_keyframe: Option<Instant> = None;
     let mut was_muted = false;
     // The next device to switch to; `Some(None)` lets go of the one in use.
     let mut replacement = None;
@@ -442,9 +447,17 @@ fn video_loop(
         video.follow_the_path(captured);
         // A window starting its self-view needs a keyframe to begin with.
         let window_wants_keyframe = encoded_view.is_some_and(|f| f.take_keyframe_request());
-        let force = controls.keyframe_requested.swap(false, Ordering::Relaxed)
-            || was_muted
-            || window_wants_keyframe;
+        // Requests from the network are kept until answered, at most one
+        // keyframe per `MIN_KEYFRAME_INTERVAL`: on a lossy path every
+        // receiver asks, Janus relays each request, and a keyframe per
+        // request would fill the path with keyframes.
+        let network_keyframe = controls.keyframe_requested.load(Ordering::Relaxed)
+            && last_keyframe
+                .is_none_or(|at| captured.saturating_duration_since(at) >= MIN_KEYFRAME_INTERVAL);
+        if network_keyframe {
+            controls.keyframe_requested.store(false, Ordering::Relaxed);
+        }
+        let force = network_keyframe || was_muted || window_wants_keyframe;
         was_muted = false;
         // On a squeezed path one frame in `keep_one_in` is sent; a keyframe
         // someone is waiting for never waits for its turn.
@@ -455,6 +468,9 @@ fn video_loop(
         }
         match video.encoder.encode(&frame, force, &mut packet) {
             Ok(Some(keyframe)) => {
+                if keyframe {
+                    last_keyframe = Some(captured);
+                }
                 let chunk = Encoded {
                     data: reuse(&mut staging, &packet),
                     duration: period,
@@ -502,6 +518,18 @@ fn switch_video(
     Ok(source)
 }
 
+/// Opus's in-band FEC follows the loss Janus reports on our uplink, once a
+/// second (50 packets).
+const FEC_FOLLOWS_LOSS_EVERY: u64 = 50;
+
+fn follow_loss(encoder: &mut OpusEncoder, stats: &CallStats, expected: &mut i32) {
+    // Some headroom over what was measured: loss comes in bursts.
+    let wanted = ((stats.path.loss() * 150.0).round() as i32).max(MIN_EXPECTED_LOSS_PERCENT);
+    if wanted != *expected && encoder.set_expected_loss(wanted).is_ok() {
+        *expected = wanted;
+    }
+}
+
 fn audio_loop(
     mut source: Option<Box<dyn AudioSource>>,
     mut encoder: OpusEncoder,
@@ -515,6 +543,8 @@ fn audio_loop(
     let mut packet = [0u8; OPUS_MAX_PACKET];
     let mut staging = BytesMut::with_capacity(64 * OPUS_MAX_PACKET);
     let mut next = Instant::now();
+    let mut sent: u64 = 0;
+    let mut expected_loss = MIN_EXPECTED_LOSS_PERCENT;
     // The next device to switch to; `Some(None)` lets go of the one in use.
     let mut replacement = None;
     while !controls.stop.load(Ordering::Relaxed) {
@@ -552,6 +582,10 @@ fn audio_loop(
         }
         match encoder.push(&frame, &mut packet) {
             Ok(Some(n)) => {
+                sent += 1;
+                if sent % FEC_FOLLOWS_LOSS_EVERY == 0 {
+                    follow_loss(&mut encoder, &stats, &mut expected_loss);
+                }
                 let chunk = Encoded {
                     data: reuse(&mut staging, &packet[..n]),
                     duration: Duration::from_millis(20),

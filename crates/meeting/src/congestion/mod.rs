@@ -2,9 +2,10 @@
 //! how the video encoder follows it.
 //!
 //! Janus sends transport-wide congestion control feedback (TWCC) to every
-//! publisher; webrtc-rs turns it into per-packet reports that Google
-//! Congestion Control (`Gcc`, delay- and loss-based) reads. `EstimateTap`
-//! sits between the two and publishes the estimate through atomics; the
+//! publisher; webrtc-rs turns it into per-packet reports. `PathEstimator`
+//! reads them: the delay half of Google Congestion Control (webrtc-rs's
+//! `Gcc`) and a loss half of our own that tells congestion from loss the
+//! path has anyway (`loss`). It publishes the estimate through atomics; the
 //! video thread reads them once a frame and `VideoRateController` decides
 //! the encoder's bitrate and frame rate. Audio (32 kbps Opus) is taken off
 //! the top first, so a squeezed path costs picture, never speech.
@@ -12,7 +13,12 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use rtc::interceptor::{BandwidthEstimator, PacketReport};
+mod estimator;
+mod loss;
+mod retransmission;
+
+pub use estimator::PathEstimator;
+pub use retransmission::NackBudgetInterceptor;
 
 /// The pacer releases packets at this many times the estimate. At exactly
 /// the estimate a keyframe (10-20 frames' worth of bytes) would queue for
@@ -51,9 +57,9 @@ pub fn start_bps(video_kbps: u32) -> f64 {
 #[derive(Debug, Default)]
 pub struct PathEstimate {
     /// Bits per second; 0 until the first feedback.
-    estimate_bps: AtomicU64,
+    pub(crate) estimate_bps: AtomicU64,
     /// Share of our packets the server reported lost, in thousandths.
-    loss_permille: AtomicU32,
+    pub(crate) loss_permille: AtomicU32,
     /// What the encoder was last set to.
     video_target_kbps: AtomicU32,
     /// Frames per second the encoder is sending at.
@@ -91,83 +97,6 @@ impl PathEstimate {
     pub fn forget(&self) {
         self.estimate_bps.store(0, Ordering::Relaxed);
         self.loss_permille.store(0, Ordering::Relaxed);
-    }
-}
-
-/// Wraps an estimator: publishes its estimate and loss, and asks the pacer
-/// for `PACING_FACTOR` times the estimate.
-pub struct EstimateTap<E> {
-    inner: E,
-    published: std::sync::Arc<PathEstimate>,
-    /// The reports the estimator is given, kept to reuse its allocation.
-    reports: Vec<PacketReport>,
-    /// Reports in the current loss window, and how many were lost.
-    window_reports: u32,
-    window_lost: u32,
-}
-
-/// Loss is averaged over this many reported packets (about a second of
-/// video at 1 Mbps).
-const LOSS_WINDOW: u32 = 100;
-
-impl<E: BandwidthEstimator> EstimateTap<E> {
-    pub fn new(inner: E, published: std::sync::Arc<PathEstimate>) -> Self {
-        published.forget();
-        Self {
-            inner,
-            published,
-            reports: Vec::new(),
-            window_reports: 0,
-            window_lost: 0,
-        }
-    }
-
-    fn publish(&self) {
-        let bps = self.inner.target_bitrate().max(1.0) as u64;
-        self.published.estimate_bps.store(bps, Ordering::Relaxed);
-    }
-}
-
-impl<E: BandwidthEstimator> BandwidthEstimator for EstimateTap<E> {
-    fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
-        // Only packets that carried a transport-wide sequence number can be
-        // in TWCC feedback. webrtc-rs records every stream it sends (RFC
-        // 8888 would cover them all) and reports the audio packets, which
-        // Janus does not number, as lost: 70% "loss" on a perfect path.
-        self.reports.clear();
-        self.reports
-            .extend(reports.iter().filter(|r| r.is_twcc).cloned());
-        self.inner.on_reports(now, &self.reports);
-        if self.reports.is_empty() {
-            return;
-        }
-        self.window_reports += self.reports.len() as u32;
-        self.window_lost += self.reports.iter().filter(|r| !r.arrived).count() as u32;
-        if self.window_reports >= LOSS_WINDOW {
-            let permille = self.window_lost * 1000 / self.window_reports;
-            self.published
-                .loss_permille
-                .store(permille, Ordering::Relaxed);
-            self.window_reports = 0;
-            self.window_lost = 0;
-        }
-        self.publish();
-    }
-
-    fn target_bitrate(&self) -> f64 {
-        self.inner.target_bitrate() * PACING_FACTOR
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        self.inner.handle_timeout(now);
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.inner.poll_timeout()
-    }
-
-    fn stats(&self) -> rtc::interceptor::EstimatorStats {
-        self.inner.stats()
     }
 }
 
@@ -261,7 +190,6 @@ impl VideoRateController {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn run(
         controller: &mut VideoRateController,
@@ -366,52 +294,5 @@ mod tests {
             .filter(|w| w[0].keep_one_in != w[1].keep_one_in)
             .count();
         assert!(flips <= 1, "{flips} flips: {rates:?}");
-    }
-
-    #[test]
-    fn the_tap_publishes_estimate_and_loss_and_paces_with_headroom() {
-        struct Fixed(f64);
-        impl BandwidthEstimator for Fixed {
-            fn on_reports(&mut self, _: Instant, _: &[PacketReport]) {}
-            fn target_bitrate(&self) -> f64 {
-                self.0
-            }
-        }
-        let published = Arc::new(PathEstimate::default());
-        let mut tap = EstimateTap::new(Fixed(400_000.0), Arc::clone(&published));
-        assert_eq!(published.estimate_bps(), None);
-        assert_eq!(tap.target_bitrate(), 400_000.0 * PACING_FACTOR);
-        let now = Instant::now();
-        let reports: Vec<PacketReport> = (0..LOSS_WINDOW as u16)
-            .map(|i| PacketReport {
-                ssrc: 1,
-                id: u64::from(i),
-                rtp_sequence_number: i,
-                is_twcc: true,
-                twcc_sequence_number: i,
-                size: 1200,
-                arrived: i % 10 != 0,
-                departure: now,
-                arrival: (i % 10 != 0).then_some(Duration::from_millis(u64::from(i))),
-                ecn: rtc::rtcp::transport_feedbacks::cc_feedback_report::Ecn::NotEct,
-            })
-            .collect();
-        // Audio, which Janus does not number, comes back "lost" from
-        // webrtc-rs: it must not count.
-        let unnumbered = reports.iter().map(|r| PacketReport {
-            ssrc: 2,
-            is_twcc: false,
-            arrived: false,
-            arrival: None,
-            ..r.clone()
-        });
-        let reports: Vec<PacketReport> = reports.iter().cloned().chain(unnumbered).collect();
-        tap.on_reports(now, &reports);
-        assert_eq!(published.estimate_bps(), Some(400_000));
-        assert!(
-            (published.loss() - 0.1).abs() < 1e-9,
-            "{}",
-            published.loss()
-        );
     }
 }

@@ -1,0 +1,353 @@
+//! The loss half of the bandwidth estimate, told apart from loss the path
+//! has whatever we send.
+//!
+//! GCC's loss rule (over 10% lost: cut; under 2%: raise) reads every lost
+//! packet as congestion. On Wi-Fi or 4G much of the loss is not: sending
+//! less does not lose less, and the rule cuts to the floor (at 20% random
+//! loss, video at a tenth of the frames). So the loss of each second is
+//! kept beside the rate that was really sent in it (not the target: the
+//! encoder takes time to follow, and retransmissions and keyframes add to
+//! it). Once the last few seconds span rates far enough apart, their loss
+//! says which it is: the same at every rate is the path's own ("inherent")
+//! loss, and only loss above it counts from then on; loss that grows with
+//! the rate is congestion, and the loss at the lowest rate is the most that
+//! can be inherent.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// Below this much loss over the inherent level the rate rises.
+const LOW_LOSS: f64 = 0.02;
+/// Above this much the rate is cut.
+const HIGH_LOSS: f64 = 0.10;
+/// At most one change in this long (GCC's pace).
+const STEP: Duration = Duration::from_millis(200);
+/// Each rise is 5%: about 28% a second...
+const RISE: f64 = 1.05;
+/// ...and 1% (5% a second) once near the rate at which the path last
+/// filled up.
+const RISE_NEAR_CONGESTION: f64 = 1.01;
+/// "Near" is above this share of it; a path that carries this much more
+/// has cleared and the rate it filled up at is forgotten.
+const NEAR: f64 = 0.9;
+const CLEARED: f64 = 1.5;
+/// A cut goes at least this far under what the path delivered in the
+/// last second: what a full path carries is what it can carry.
+const UNDER_DELIVERED: f64 = 0.95;
+/// Loss and rate are kept per second sent...
+const SECOND: Duration = Duration::from_secs(1);
+/// ...for this many seconds.
+const HISTORY: usize = 8;
+/// A second with fewer packets says too little.
+const MIN_PACKETS: usize = 30;
+/// The lowest and highest rates must be this far apart to compare.
+const RATE_SPREAD: f64 = 1.2;
+/// Loss that differs by less than this (or a quarter of itself) between
+/// the lowest and highest rates is the same loss.
+const SAME_LOSS: f64 = 0.04;
+
+/// One batch of feedback: what became of the packets it reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Feedback {
+    pub total: usize,
+    pub lost: usize,
+    /// Bytes of all the packets, and when the first and the last left.
+    pub bytes: usize,
+    pub sent_from: Instant,
+    pub sent_to: Instant,
+}
+
+/// What left in a span of time, and what became of it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sent {
+    total: usize,
+    lost: usize,
+    bytes: usize,
+    from: Option<Instant>,
+    to: Option<Instant>,
+}
+
+impl Sent {
+    fn add(&mut self, f: &Feedback) {
+        self.total += f.total;
+        self.lost += f.lost;
+        self.bytes += f.bytes;
+        self.from = Some(self.from.map_or(f.sent_from, |t| t.min(f.sent_from)));
+        self.to = Some(self.to.map_or(f.sent_to, |t| t.max(f.sent_to)));
+    }
+
+    fn bits_per_second(&self) -> Option<f64> {
+        let span = self.to?.saturating_duration_since(self.from?).as_secs_f64();
+        (span >= 0.05).then(|| self.bytes as f64 * 8.0 / span)
+    }
+
+    fn loss(&self) -> f64 {
+        self.lost as f64 / self.total.max(1) as f64
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LossBasedRate {
+    target: f64,
+    min: f64,
+    max: f64,
+    average: Option<f64>,
+    inherent: f64,
+    last_change: Option<Instant>,
+    current: Sent,
+    /// (rate, loss) of the last seconds.
+    seconds: VecDeque<(f64, f64)>,
+    /// What the path delivered when it last filled up.
+    congested_at: Option<f64>,
+}
+
+impl LossBasedRate {
+    pub fn new(initial: f64, min: f64, max: f64) -> Self {
+        Self {
+            target: initial.clamp(min, max),
+            min,
+            max,
+            average: None,
+            inherent: 0.0,
+            last_change: None,
+            current: Sent::default(),
+            seconds: VecDeque::with_capacity(HISTORY + 1),
+            congested_at: None,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn target(&self) -> f64 {
+        self.target
+    }
+
+    /// Loss the path has whatever we send, as judged so far.
+    #[cfg(test)]
+    pub fn inherent_loss(&self) -> f64 {
+        self.inherent
+    }
+
+    fn record(&mut self, f: &Feedback) {
+        let full = self
+            .current
+            .from
+            .is_some_and(|from| f.sent_to.saturating_duration_since(from) >= SECOND);
+        if full {
+            let second = std::mem::take(&mut self.current);
+            if let (true, Some(rate)) = (second.total >= MIN_PACKETS, second.bits_per_second()) {
+                if self.seconds.len() == HISTORY {
+                    self.seconds.pop_front();
+                }
+                self.seconds.push_back((rate, second.loss()));
+                self.judge();
+            }
+        }
+        self.current.add(f);
+    }
+
+    /// Compares the loss at the lowest and highest rates of the history.
+    fn judge(&mut self) {
+        let lowest = self
+            .seconds
+            .iter()
+            .copied()
+            .reduce(|a, b| if b.0 < a.0 { b } else { a });
+        let highest = self
+            .seconds
+            .iter()
+            .copied()
+            .reduce(|a, b| if b.0 > a.0 { b } else { a });
+        let (Some((low_rate, low_loss)), Some((high_rate, high_loss))) = (lowest, highest) else {
+            return;
+        };
+        if high_rate < low_rate * RATE_SPREAD {
+            return;
+        }
+        if (high_loss - low_loss).abs() <= SAME_LOSS.max(low_loss / 4.0) {
+            self.inherent = low_loss.min(high_loss);
+        } else {
+            self.inherent = self.inherent.min(low_loss);
+        }
+    }
+
+    /// One feedback batch. Returns the target.
+    pub fn update(&mut self, now: Instant, feedback: &Feedback) -> f64 {
+        if feedback.total == 0 {
+            return self.target;
+        }
+        self.record(feedback);
+        let sample = feedback.lost as f64 / feedback.total as f64;
+        let average = self
+            .average
+            .map_or(sample, |previous| 0.8 * previous + 0.2 * sample);
+        self.average = Some(average);
+        // Loss that falls is no longer the path's own.
+        self.inherent = self.inherent.min(average);
+        if self
+            .last_change
+            .is_some_and(|at| now.saturating_duration_since(at) < STEP)
+        {
+            return self.target;
+        }
+        let excess = (average - self.inherent).max(0.0);
+        let excess_now = (sample - self.inherent).max(0.0);
+        if excess.max(excess_now) < LOW_LOSS {
+            let rise = match self.congested_at {
+                Some(full) if self.target > full * CLEARED => {
+                    self.congested_at = None;
+                    RISE
+                }
+                Some(full) if self.target > full * NEAR => RISE_NEAR_CONGESTION,
+                _ => RISE,
+            };
+            self.target = (self.target * rise).clamp(self.min, self.max);
+            self.last_change = Some(now);
+        } else if excess.min(excess_now) > HIGH_LOSS {
+            let mut cut = self.target * (1.0 - 0.5 * excess);
+            // The last full second: sent times what arrived of it.
+            let delivered = self.seconds.back().map(|&(rate, loss)| rate * (1.0 - loss));
+            if let Some(delivered) = delivered {
+                cut = cut.min(delivered * UNDER_DELIVERED);
+                self.congested_at = Some(delivered);
+            }
+            self.target = cut.clamp(self.min, self.max);
+            self.last_change = Some(now);
+        }
+        self.target
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: f64 = 100_000.0;
+    const MAX: f64 = 3_000_000.0;
+
+    /// Feedback every 100 ms for `seconds` on what was sent 50 to 150 ms
+    /// before it, at the target; `loss_at(rate)` says what share of packets
+    /// the path loses at that sending rate.
+    fn drive(
+        rate: &mut LossBasedRate,
+        start: Instant,
+        from_s: f64,
+        seconds: f64,
+        loss_at: impl Fn(f64) -> f64,
+    ) {
+        drive_sending(rate, start, from_s, seconds, loss_at, |target| target);
+    }
+
+    /// The same, with the sender sending `sends(target)`.
+    fn drive_sending(
+        rate: &mut LossBasedRate,
+        start: Instant,
+        from_s: f64,
+        seconds: f64,
+        loss_at: impl Fn(f64) -> f64,
+        sends: impl Fn(f64) -> f64,
+    ) {
+        let steps = (seconds * 10.0).round() as u32;
+        for i in 0..steps {
+            let at = start + Duration::from_secs_f64(1.0 + from_s + f64::from(i) / 10.0);
+            let sending = sends(rate.target());
+            let lost = (loss_at(sending) * 100.0).round() as usize;
+            let feedback = Feedback {
+                total: 100,
+                lost: lost.min(100),
+                bytes: (sending / 8.0 / 10.0) as usize,
+                sent_from: at - Duration::from_millis(150),
+                sent_to: at - Duration::from_millis(50),
+            };
+            rate.update(at, &feedback);
+        }
+    }
+
+    /// A policer: everything over `cap` is dropped.
+    fn policer(cap: f64) -> impl Fn(f64) -> f64 {
+        move |rate: f64| ((rate - cap) / rate).max(0.0)
+    }
+
+    #[test]
+    fn a_clean_path_is_probed_up() {
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(500_000.0, MIN, MAX);
+        drive(&mut r, start, 0.0, 3.0, |_| 0.0);
+        assert!(r.target() > 1_000_000.0, "{}", r.target());
+    }
+
+    #[test]
+    fn a_policed_path_is_followed_down_to_near_its_rate() {
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
+        drive(&mut r, start, 0.0, 15.0, policer(512_000.0));
+        // It overshoots and cuts around the cap: never far under it.
+        let mut low = f64::MAX;
+        let mut high: f64 = 0.0;
+        for s in 0..50 {
+            drive(
+                &mut r,
+                start,
+                15.0 + f64::from(s) / 10.0,
+                0.1,
+                policer(512_000.0),
+            );
+            low = low.min(r.target());
+            high = high.max(r.target());
+        }
+        assert!(low > 380_000.0, "fell to {low}");
+        assert!(high < 700_000.0, "rose to {high}");
+        assert!(r.inherent_loss() < 0.05, "{}", r.inherent_loss());
+    }
+
+    #[test]
+    fn random_loss_that_does_not_fall_with_the_rate_stops_the_cuts() {
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
+        drive(&mut r, start, 0.0, 20.0, |_| 0.20);
+        // One cut, judged, and no more: not the floor.
+        assert!(r.target() > 1_000_000.0, "{}", r.target());
+        assert!(
+            (0.15..=0.21).contains(&r.inherent_loss()),
+            "{}",
+            r.inherent_loss()
+        );
+    }
+
+    #[test]
+    fn a_policer_on_top_of_random_loss_is_still_found() {
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
+        drive(&mut r, start, 0.0, 20.0, |_| 0.10);
+        let both = |rate: f64| 0.10 + 0.9 * policer(512_000.0)(rate);
+        drive(&mut r, start, 20.0, 20.0, both);
+        assert!(
+            (350_000.0..800_000.0).contains(&r.target()),
+            "{}",
+            r.target()
+        );
+    }
+
+    #[test]
+    fn a_cut_the_sender_did_not_follow_proves_nothing() {
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
+        // An encoder stuck at 1.4 Mbit/s for 5 s into a 512 kbit/s policer:
+        // the loss stays, and it is still ours.
+        drive_sending(&mut r, start, 0.0, 5.0, policer(512_000.0), |_| 1_400_000.0);
+        assert!(r.inherent_loss() < 0.05, "{}", r.inherent_loss());
+        assert!(r.target() < 1_000_000.0, "{}", r.target());
+    }
+
+    #[test]
+    fn the_inherent_level_falls_when_the_path_clears() {
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(1_000_000.0, MIN, MAX);
+        drive(&mut r, start, 0.0, 10.0, |_| 0.20);
+        drive(&mut r, start, 10.0, 5.0, |_| 0.0);
+        assert!(r.inherent_loss() < 0.01, "{}", r.inherent_loss());
+        // And congestion is seen again at once.
+        let before = r.target();
+        drive(&mut r, start, 15.0, 1.0, |_| 0.30);
+        assert!(r.target() < before, "{} !< {before}", r.target());
+    }
+}
