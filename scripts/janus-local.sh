@@ -36,6 +36,12 @@ if [ -n "${TALKLINE_JANUS_WSS_PORT:-}" ]; then
     "${TALKLINE_JANUS_CERT:?the certificate for wss://}" "${TALKLINE_JANUS_KEY:?its key}" >> "$ws"
 fi
 
+# ICE over TCP too (TALKLINE_JANUS_ICE_TCP=1), for clients behind a firewall
+# that blocks UDP. Janus offers it only in ICE-lite mode.
+if [ -n "${TALKLINE_JANUS_ICE_TCP:-}" ]; then
+  sed -i -e "s|^nat: {|nat: {\n\tice_lite = true\n\tice_tcp = true|" "$dir/janus.jcfg"
+fi
+
 # Janus ignores loopback interfaces when gathering ICE candidates; this shim
 # makes 127.0.0.1 look like an ordinary interface (see the C file).
 shim="$dir/getifaddrs_shim.so"

@@ -405,9 +405,14 @@ impl Driver {
         };
 
         let local_ip = local_ip_towards(&self.target.server).await;
+        // Starts from what the encoder sends now (after a rejoin on a
+        // squeezed path, not the full rate), and may climb to twice what
+        // the settings allow.
+        let path = &self.stats.path;
         let congestion = SendCongestion {
-            path: Arc::clone(&self.stats.path),
-            start_bps: congestion::start_bps(self.stats.path.video_target_kbps()),
+            path: Arc::clone(path),
+            start_bps: congestion::start_bps(path.video_target_kbps()),
+            max_bps: 2.0 * congestion::start_bps(path.video_max_kbps()),
         };
         let pc = peer::new_peer(
             PeerRole::Publisher,

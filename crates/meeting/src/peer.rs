@@ -235,7 +235,8 @@ fn video_congestion_control(
         None,
     )?;
     let budget = NackBudgetInterceptor::new(Arc::clone(&c.path));
-    let estimator = PathEstimator::new(c.start_bps, MIN_ESTIMATE_BPS, c.start_bps * 2.0, c.path);
+    let max_bps = c.max_bps.max(c.start_bps);
+    let estimator = PathEstimator::new(c.start_bps, MIN_ESTIMATE_BPS, max_bps, c.path);
     Ok(registry
         .with(
             Slot::CongestionControl,
@@ -261,6 +262,7 @@ const MIN_ESTIMATE_BPS: f64 = 100_000.0;
 pub struct SendCongestion {
     pub path: Arc<PathEstimate>,
     pub start_bps: f64,
+    pub max_bps: f64,
 }
 
 /// Builds one peer connection whose ICE host candidate is `local_ip`.
@@ -321,7 +323,11 @@ pub async fn new_peer(
         .with_setting_engine(settings)
         .with_interceptor_registry(registry)
         .with_handler(Arc::new(Handler { role, events }))
-        .with_udp_addrs(vec![bind.to_string()])
+        .with_udp_addrs(vec![bind.clone()])
+        // ICE over TCP as well, for networks that block UDP: webrtc-rs dials
+        // the server's passive TCP candidates (Janus offers them with
+        // `ice_tcp`), and UDP pairs win wherever UDP gets through.
+        .with_tcp_addrs(vec![bind])
         .build()
         .await
         .map_err(webrtc_err("peer connection"))?;

@@ -191,6 +191,7 @@ impl SendPipeline {
         outputs: CaptureOutputs,
     ) -> Result<Self, crate::MeetingError> {
         let controls = Arc::new(SendControls::default());
+        stats.path.set_video_max_kbps(video_bitrate_kbps);
         let (audio_slot, audio_rx) = watch::channel(None);
         let (video_slot, video_rx) = watch::channel(None);
         let mut threads = Vec::new();
@@ -220,6 +221,7 @@ impl SendPipeline {
                 path: Arc::clone(&stats.path),
                 native_fps: rate,
                 frame_index: 0,
+                last_sent_index: 0,
                 out: tx,
             };
             video
@@ -317,6 +319,7 @@ struct VideoSend {
     /// The camera's own frame rate.
     native_fps: u32,
     frame_index: u64,
+    last_sent_index: u64,
     out: mpsc::Sender<Encoded>,
 }
 
@@ -333,7 +336,6 @@ impl VideoSend {
         if let Err(e) = self.encoder.set_bitrate_kbps(rate.bitrate_kbps) {
             log::warn!("cannot change the video bitrate: {e}");
         }
-        self.encoder.set_frame_span(rate.keep_one_in);
         self.path.record_video(rate, self.native_fps);
     }
 }
@@ -380,6 +382,7 @@ fn video_loop(
     let mut staging = BytesMut::with_capacity(256 * 1024);
     let mut next = Instant::now();
     let mut last_keyframe: Option<Instant> = None;
+    let mut dropped = false;
     let mut was_muted = false;
     // The next device to switch to; `Some(None)` lets go of the one in use.
     let mut replacement = None;
@@ -457,7 +460,10 @@ fn video_loop(
         if network_keyframe {
             controls.keyframe_requested.store(false, Ordering::Relaxed);
         }
-        let force = network_keyframe || was_muted || window_wants_keyframe;
+        // A frame we dropped ourselves broke the chain for everyone: no
+        // waiting for the interval then.
+        let force =
+            network_keyframe || was_muted || window_wants_keyframe || std::mem::take(&mut dropped);
         was_muted = false;
         // On a squeezed path one frame in `keep_one_in` is sent; a keyframe
         // someone is waiting for never waits for its turn.
@@ -466,6 +472,15 @@ fn video_loop(
         if !force && video.frame_index % keep_one_in != 0 {
             continue;
         }
+        // The camera frames this one stands for: its RTP duration (the
+        // media clock must keep real time when frames are skipped) and the
+        // bits rate control gives it.
+        let span = video
+            .frame_index
+            .saturating_sub(video.last_sent_index)
+            .clamp(1, 120);
+        video.last_sent_index = video.frame_index;
+        video.encoder.set_frame_span(span as u32);
         match video.encoder.encode(&frame, force, &mut packet) {
             Ok(Some(keyframe)) => {
                 if keyframe {
@@ -473,7 +488,7 @@ fn video_loop(
                 }
                 let chunk = Encoded {
                     data: reuse(&mut staging, &packet),
-                    duration: period,
+                    duration: period * span as u32,
                     captured,
                 };
                 if let Some(view) = encoded_view {
@@ -482,7 +497,7 @@ fn video_loop(
                 if video.out.try_send(chunk).is_err() {
                     // The network side is behind: the next frame must be
                     // decodable on its own.
-                    controls.keyframe_requested.store(true, Ordering::Relaxed);
+                    dropped = true;
                 } else {
                     stats.video_frames_sent.fetch_add(1, Ordering::Relaxed);
                 }
@@ -509,7 +524,6 @@ fn switch_video(
         frame_rate: rate,
         bitrate_kbps: sending.bitrate_kbps,
     })?;
-    video.encoder.set_frame_span(sending.keep_one_in);
     video.native_fps = rate;
     video.path.record_video(sending, rate);
     if (frame.width(), frame.height()) != (w, h) {

@@ -64,6 +64,8 @@ pub struct PathEstimate {
     video_target_kbps: AtomicU32,
     /// Frames per second the encoder is sending at.
     video_fps: AtomicU32,
+    /// The most video the user's settings allow.
+    video_max_kbps: AtomicU32,
 }
 
 impl PathEstimate {
@@ -83,6 +85,14 @@ impl PathEstimate {
             .store(rate.bitrate_kbps, Ordering::Relaxed);
         self.video_fps
             .store(native_fps / rate.keep_one_in.max(1), Ordering::Relaxed);
+    }
+
+    pub fn set_video_max_kbps(&self, kbps: u32) {
+        self.video_max_kbps.store(kbps, Ordering::Relaxed);
+    }
+
+    pub fn video_max_kbps(&self) -> u32 {
+        self.video_max_kbps.load(Ordering::Relaxed)
     }
 
     pub fn video_target_kbps(&self) -> u32 {

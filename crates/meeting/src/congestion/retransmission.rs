@@ -23,6 +23,7 @@ const SHARE: f64 = 0.25;
 /// The budget saved up at most: a quarter second's worth, so a burst of
 /// loss after a quiet spell can still be repaired at once.
 const SAVE_SECONDS: f64 = 0.25;
+const MIN_SAVED_PACKETS: f64 = 4.0;
 /// A video packet, as the budget counts it (the NACK does not say).
 const PACKET_BITS: f64 = 1_200.0 * 8.0;
 
@@ -45,14 +46,18 @@ impl RetransmissionBudget {
             now.saturating_duration_since(at).as_secs_f64()
         });
         self.last = Some(now);
-        self.bits = (self.bits + elapsed * rate).min(rate * SAVE_SECONDS);
+        // Never less than a few packets: at the floor of the estimate a
+        // quarter second holds less than one, and nothing would be resent.
+        let most = (rate * SAVE_SECONDS).max(MIN_SAVED_PACKETS * PACKET_BITS);
+        self.bits = (self.bits + elapsed * rate).min(most);
         let allowed = ((self.bits / PACKET_BITS) as usize).min(requested);
         self.bits -= allowed as f64 * PACKET_BITS;
         allowed
     }
 }
 
-/// The first `keep` sequence numbers a NACK asks for, as a NACK.
+/// The first `keep` sequence numbers a NACK asks for, as a NACK: the
+/// oldest missing packet is the one the frames behind it wait for.
 fn keep_first(nacks: &[NackPair], keep: usize) -> Vec<NackPair> {
     let mut kept = Vec::new();
     let mut left = keep;
@@ -183,6 +188,12 @@ mod tests {
         }
         let per_second = allowed as f64 / 5.0;
         assert!((12.0..=16.0).contains(&per_second), "{per_second}");
+        // At the floor of the estimate some are still resent.
+        let mut floor = RetransmissionBudget::default();
+        let resent: usize = (0..20u64)
+            .map(|i| floor.allow(start + Duration::from_millis(100 * i), Some(100_000), 5))
+            .sum();
+        assert!(resent >= 4, "{resent}");
         // No estimate yet: every request is answered.
         let mut fresh = RetransmissionBudget::default();
         assert_eq!(fresh.allow(start, None, 40), 40);
