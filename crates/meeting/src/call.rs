@@ -552,7 +552,13 @@ impl Driver {
             publisher_pc: pc,
             subscriber: None,
             restart_started: None,
-            connecting_since: HashMap::new(),
+            // From the offer on: a connection whose negotiation stalls
+            // before it starts connecting counts against the grace too.
+            connecting_since: if offer_sdp.is_empty() {
+                HashMap::new()
+            } else {
+                HashMap::from([(PeerRole::Publisher, Instant::now())])
+            },
         };
         // Mute state survives a rejoin. The descriptions went with the
         // publish; this only stops the relay of what is muted.
@@ -807,6 +813,8 @@ impl Driver {
             None,
         )
         .await?;
+        link.connecting_since
+            .insert(PeerRole::Subscriber, Instant::now());
         link.subscriber = Some(Subscription {
             handle,
             pc,
@@ -986,11 +994,12 @@ impl Driver {
         log::debug!("peer connection {state}");
         if let Some(l) = link.as_mut() {
             match state {
-                // webrtc-rs reports New only for a connection whose
-                // transports are all new or closed again: not one starting.
                 RTCPeerConnectionState::Connecting => {
                     l.connecting_since.entry(role).or_insert_with(Instant::now);
                 }
+                // webrtc-rs reports New for a connection whose transports
+                // are all new: one negotiating has not come up yet either.
+                RTCPeerConnectionState::New => {}
                 _ => {
                     l.connecting_since.remove(&role);
                 }
