@@ -17,11 +17,10 @@
 #[path = "../tests/e2e/support/mod.rs"]
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::browser::BrowserPeer;
-use support::netns::{self, nft};
+use support::netns::{self, UdpImpairment};
 use support::{Client, Janus, UdpDelay, remote};
 
 const CALL_SECONDS: u64 = 20;
@@ -45,37 +44,12 @@ impl Impairment {
         }
     }
 
-    fn apply(self) {
-        clear_impairment();
-        let rule = match self {
-            Self::Loss(0) => return,
-            Self::Loss(percent) => format!("numgen random mod 100 < {percent} drop"),
-            Self::Cap(kbps) => {
-                nft(
-                    "add set inet talkline_bench flows { type ipv4_addr . inet_service . \
-                     ipv4_addr . inet_service ; flags dynamic ; timeout 10s ; }",
-                );
-                format!(
-                    "update @flows {{ ip saddr . udp sport . ip daddr . udp dport limit rate \
-                     over {} kbytes/second }} drop",
-                    kbps / 8
-                )
-            }
-        };
-        nft("add chain inet talkline_bench input { type filter hook input priority 0 ; }");
-        nft(&format!(
-            "add rule inet talkline_bench input meta l4proto udp {rule}"
-        ));
+    fn udp(self) -> UdpImpairment {
+        match self {
+            Self::Loss(p) => UdpImpairment::Loss(p),
+            Self::Cap(kbps) => UdpImpairment::CapKbps(kbps),
+        }
     }
-}
-
-/// Also makes the table the rules go in.
-fn clear_impairment() {
-    let _ = Command::new("nft")
-        .arg("delete table inet talkline_bench")
-        .stderr(std::process::Stdio::null())
-        .status();
-    nft("add table inet talkline_bench");
 }
 
 struct Row {
@@ -235,9 +209,9 @@ fn main() {
         let condition = impairment.label();
         eprintln!("== {condition} on each hop");
         for talkline in [true, false] {
-            clear_impairment();
+            UdpImpairment::None.apply();
             let janus = Janus::start_with_env(&delay.janus_env());
-            impairment.apply();
+            impairment.udp().apply();
             if talkline {
                 talkline_pair(&janus, &delay, &condition, &mut rows);
             } else {
@@ -253,7 +227,7 @@ fn main() {
                     unsafe { std::env::remove_var(k) };
                 }
             }
-            clear_impairment();
+            UdpImpairment::None.apply();
         }
     }
     println!(

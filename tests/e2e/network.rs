@@ -9,7 +9,7 @@ mod tls;
 
 use std::time::{Duration, Instant};
 
-use support::netns::{self, nft};
+use support::netns::{self, UdpImpairment};
 use support::{Client, Janus, UdpDelay, assert_hears, assert_recovered, assert_sees, remote};
 use tls::{TestCa, Validity};
 
@@ -41,9 +41,7 @@ fn media_path_outage_recovers_and_media_flows_again() {
     std::thread::sleep(Duration::from_secs(4));
 
     // Cut the media path for 12 s: longer than the ICE failure timeout.
-    nft("add table inet talkline_test");
-    nft("add chain inet talkline_test input { type filter hook input priority 0 ; }");
-    nft("add rule inet talkline_test input meta l4proto udp drop");
+    UdpImpairment::Blocked.apply();
     let cut = Instant::now();
     kim.wait_for("reconnecting", Duration::from_secs(15));
     lee.wait_for("reconnecting", Duration::from_secs(15));
@@ -52,7 +50,7 @@ fn media_path_outage_recovers_and_media_flows_again() {
         .map(|c| (c.name.clone(), c.output().len()))
         .collect();
     std::thread::sleep(Duration::from_secs(12).saturating_sub(cut.elapsed()));
-    nft("delete table inet talkline_test");
+    UdpImpairment::None.apply();
 
     // Both come back; at least 8 s of video flows after the outage.
     for c in [&kim, &lee] {
@@ -118,13 +116,7 @@ fn a_call_at_five_percent_loss_on_each_hop_shows_most_frames() {
 
 fn lossy_call(delay: &UdpDelay) -> Result<(), String> {
     let janus = Janus::start_with_env(&delay.janus_env());
-    let _ = std::process::Command::new("nft")
-        .arg("delete table inet talkline_test")
-        .stderr(std::process::Stdio::null())
-        .status();
-    nft("add table inet talkline_test");
-    nft("add chain inet talkline_test input { type filter hook input priority 0 ; }");
-    nft("add rule inet talkline_test input meta l4proto udp numgen random mod 100 < 5 drop");
+    UdpImpairment::Loss(5).apply();
     let link = janus.link(1234);
     let env = delay.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -256,16 +248,7 @@ fn a_rate_capped_path_is_followed_down_and_back_up() {
     }
     let delay = UdpDelay::new(10, 2);
     let janus = Janus::start_with_env(&delay.janus_env());
-    nft("add table inet talkline_test");
-    nft(
-        "add set inet talkline_test flows { type ipv4_addr . inet_service . ipv4_addr . \
-         inet_service ; flags dynamic ; timeout 10s ; }",
-    );
-    nft("add chain inet talkline_test input { type filter hook input priority 0 ; }");
-    nft(
-        "add rule inet talkline_test input meta l4proto udp update @flows { ip saddr . \
-         udp sport . ip daddr . udp dport limit rate over 64 kbytes/second } drop",
-    );
+    UdpImpairment::CapKbps(512).apply();
     let link = janus.link(1234);
     let env = delay.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -323,7 +306,7 @@ fn a_rate_capped_path_is_followed_down_and_back_up() {
         "{capped:#}"
     );
 
-    nft("delete table inet talkline_test");
+    UdpImpairment::None.apply();
     std::thread::sleep(Duration::from_secs(12));
     let cleared = kim.stats_now();
     let after = cleared["send"]["bandwidth_estimate_kbps"]
@@ -351,9 +334,7 @@ fn a_call_through_a_firewall_that_blocks_udp_goes_over_tcp() {
         return;
     }
     let janus = Janus::start_with_env(&[("TALKLINE_JANUS_ICE_TCP".into(), "1".into())]);
-    nft("add table inet talkline_test");
-    nft("add chain inet talkline_test input { type filter hook input priority 0 ; }");
-    nft("add rule inet talkline_test input meta l4proto udp drop");
+    UdpImpairment::Blocked.apply();
     let link = janus.link(1234);
     let mut kim = Client::join(&link, "Kim", &["--mic", "test:500", "--duration", "16"]);
     kim.wait_for("joined meeting", Duration::from_secs(10));

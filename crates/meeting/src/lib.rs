@@ -12,6 +12,7 @@ pub mod peer;
 pub mod playout;
 pub mod qr;
 pub mod receive;
+mod rtcp_filter;
 pub mod sdp;
 pub mod send;
 pub mod session;

@@ -2,12 +2,11 @@
 //! them: Opus and VP8 with the feedback Janus and browsers use, trickle ICE,
 //! and keyframe requests from the SFU delivered to our encoder.
 
-use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
+use rtc::interceptor::{Attribute, Packet, Registry, Slot, TaggedPacket};
 use rtc::interceptor::{
     CongestionControlBuilder, NackResponderBuilder, PacerBuilder, TwccSenderBuilder,
 };
@@ -24,7 +23,6 @@ use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
-use rtc::sansio::Protocol;
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
@@ -32,9 +30,10 @@ use webrtc::peer_connection::{
     RTCIceGatheringState, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
 };
 
-use crate::congestion::{NackBudgetInterceptor, PACING_FACTOR, PathEstimate, PathEstimator};
+use crate::congestion::{PACING_FACTOR, PathEstimate, PathEstimator, nack_budget};
 use crate::error::MeetingError;
 use crate::janus::protocol::Trickle;
+use crate::rtcp_filter::InboundFilter;
 
 pub const OPUS_PAYLOAD_TYPE: u8 = 111;
 pub const VP8_PAYLOAD_TYPE: u8 = 96;
@@ -101,57 +100,23 @@ impl PeerConnectionEventHandler for Handler {
 /// Hands PLI and FIR from the SFU to the application (they are the only
 /// inbound RTCP the encoder must act on); everything else stops here, after
 /// the default interceptors have used it.
-struct KeyframeRequestForwarder {
-    read: VecDeque<TaggedPacket>,
-    write: VecDeque<TaggedPacket>,
-}
-
-impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = std::time::Instant;
-
-    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
-        if let Packet::Rtcp(packets) = &msg.message.packet {
-            let requests: Vec<_> = packets
-                .iter()
-                .filter(|p| {
-                    let any = p.as_any();
-                    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
-                })
-                .cloned()
-                .collect();
-            if requests.is_empty() {
-                return Ok(());
-            }
-            msg.message.packet = Packet::Rtcp(requests);
-            msg.message.add(Attribute::DeliverToApplication);
+fn keyframe_requests_only(msg: &mut TaggedPacket) -> bool {
+    if let Packet::Rtcp(packets) = &msg.message.packet {
+        let requests: Vec<_> = packets
+            .iter()
+            .filter(|p| {
+                let any = p.as_any();
+                any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+            })
+            .cloned()
+            .collect();
+        if requests.is_empty() {
+            return false;
         }
-        self.read.push_back(msg);
-        Ok(())
+        msg.message.packet = Packet::Rtcp(requests);
+        msg.message.add(Attribute::DeliverToApplication);
     }
-
-    fn poll_read(&mut self) -> Option<TaggedPacket> {
-        self.read.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.write.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<TaggedPacket> {
-        self.write.pop_front()
-    }
-}
-
-impl Interceptor for KeyframeRequestForwarder {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+    true
 }
 
 fn feedback(typ: &str, parameter: &str) -> RTCPFeedback {
@@ -234,7 +199,7 @@ fn video_congestion_control(
         RtpCodecKind::Video,
         None,
     )?;
-    let budget = NackBudgetInterceptor::new(Arc::clone(&c.path));
+    let budget = InboundFilter::new(nack_budget(Arc::clone(&c.path)));
     let max_bps = c.max_bps.max(c.start_bps);
     let estimator = PathEstimator::new(c.start_bps, MIN_ESTIMATE_BPS, max_bps, c.path);
     Ok(registry
@@ -296,10 +261,7 @@ pub async fn new_peer(
     let registry = interceptors(&mut media, congestion)?;
     let registry = registry.with(
         Slot::from(14_000),
-        KeyframeRequestForwarder {
-            read: VecDeque::new(),
-            write: VecDeque::new(),
-        },
+        InboundFilter::new(keyframe_requests_only),
     );
     let settings = SettingEngineBuilder::new()
         // A call notices a dead path in 3 s and gives up on it after 10 s

@@ -37,3 +37,48 @@ pub fn nft(script: &str) {
         .expect("nft (package nftables)");
     assert!(status.success(), "nft {script}");
 }
+
+/// What the namespace's only interface does to UDP (the media path), in
+/// the nftables table `talkline_impair`; signaling over TCP is untouched.
+#[derive(Clone, Copy, Debug)]
+pub enum UdpImpairment {
+    /// Nothing: the table is removed.
+    None,
+    /// Every datagram dropped (a firewall that blocks UDP).
+    Blocked,
+    /// This percentage of datagrams dropped at random.
+    Loss(u32),
+    /// What a flow (one 5-tuple, each way) sends over this rate is dropped.
+    CapKbps(u32),
+}
+
+const TABLE: &str = "inet talkline_impair";
+
+impl UdpImpairment {
+    /// Replaces whatever impairment was there.
+    pub fn apply(self) {
+        let _ = Command::new("nft")
+            .arg(format!("delete table {TABLE}"))
+            .stderr(std::process::Stdio::null())
+            .status();
+        let rule = match self {
+            Self::None | Self::Loss(0) => return,
+            Self::Blocked => "drop".to_string(),
+            Self::Loss(percent) => format!("numgen random mod 100 < {percent} drop"),
+            Self::CapKbps(kbps) => format!(
+                "update @flows {{ ip saddr . udp sport . ip daddr . udp dport limit rate \
+                 over {} kbytes/second }} drop",
+                kbps / 8
+            ),
+        };
+        nft(&format!("add table {TABLE}"));
+        nft(&format!(
+            "add set {TABLE} flows {{ type ipv4_addr . inet_service . ipv4_addr . \
+             inet_service ; flags dynamic ; timeout 10s ; }}"
+        ));
+        nft(&format!(
+            "add chain {TABLE} input {{ type filter hook input priority 0 ; }}"
+        ));
+        nft(&format!("add rule {TABLE} input meta l4proto udp {rule}"));
+    }
+}

@@ -18,7 +18,7 @@ mod loss;
 mod retransmission;
 
 pub use estimator::PathEstimator;
-pub use retransmission::NackBudgetInterceptor;
+pub use retransmission::nack_budget;
 
 /// The pacer releases packets at this many times the estimate. At exactly
 /// the estimate a keyframe (10-20 frames' worth of bytes) would queue for

@@ -8,13 +8,11 @@
 //! requests beyond it are dropped before webrtc-rs's NACK responder sees
 //! them (the receiver's jitter buffer asks again, or asks for a keyframe).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rtc::interceptor::{Interceptor, Packet, StreamInfo, TaggedPacket};
+use rtc::interceptor::{Packet, TaggedPacket};
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::{NackPair, TransportLayerNack};
-use rtc::sansio::Protocol;
 
 use super::PathEstimate;
 
@@ -91,38 +89,15 @@ fn requested(nacks: &[NackPair]) -> usize {
         .sum()
 }
 
-/// The interceptor: trims NACKs from the server to the budget. It sits
-/// between the pacer and the NACK responder.
-pub struct NackBudgetInterceptor {
-    path: Arc<PathEstimate>,
-    budget: RetransmissionBudget,
-    read: VecDeque<TaggedPacket>,
-    write: VecDeque<TaggedPacket>,
-}
-
-impl NackBudgetInterceptor {
-    pub fn new(path: Arc<PathEstimate>) -> Self {
-        Self {
-            path,
-            budget: RetransmissionBudget::default(),
-            read: VecDeque::new(),
-            write: VecDeque::new(),
-        }
-    }
-}
-
-impl Protocol<TaggedPacket, TaggedPacket, ()> for NackBudgetInterceptor {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+/// Trims NACKs from the server to the budget; an `InboundFilter` between
+/// the pacer and the NACK responder. A compound packet left empty is an
+/// attribute carrier (inert) and still carries what was attached below.
+pub fn nack_budget(path: Arc<PathEstimate>) -> impl FnMut(&mut TaggedPacket) -> bool {
+    let mut budget = RetransmissionBudget::default();
+    move |msg| {
+        let now = msg.now;
         if let Packet::Rtcp(packets) = &mut msg.message.packet {
-            let estimate = self.path.estimate_bps();
-            let now = msg.now;
-            let budget = &mut self.budget;
+            let estimate = path.estimate_bps();
             packets.retain_mut(|p| {
                 let Some(nack) = p.as_any().downcast_ref::<TransportLayerNack>() else {
                     return true;
@@ -142,32 +117,9 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for NackBudgetInterceptor {
                 });
                 true
             });
-            // Left empty, the packet is an attribute carrier (inert), and
-            // still carries whatever the interceptors below attached.
         }
-        self.read.push_back(msg);
-        Ok(())
+        true
     }
-
-    fn poll_read(&mut self) -> Option<TaggedPacket> {
-        self.read.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.write.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<TaggedPacket> {
-        self.write.pop_front()
-    }
-}
-
-impl Interceptor for NackBudgetInterceptor {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 #[cfg(test)]
