@@ -383,8 +383,11 @@ impl CallStats {
     /// known yet (no feedback from the server so far).
     fn send_snapshot(&self) -> Value {
         let known = |v: u32| if v == 0 { Value::Null } else { json!(v) };
+        let (delay_based, loss_based) = self.path.halves_kbps();
         json!({
             "bandwidth_estimate_kbps": self.path.estimate_bps().map(|bps| bps / 1000),
+            "delay_based_kbps": known(delay_based),
+            "loss_based_kbps": known(loss_based),
             "loss": self.path.estimate_bps().map(|_| self.path.loss()),
             "video_target_kbps": known(self.path.video_target_kbps()),
             "video_fps": known(self.path.video_fps()),

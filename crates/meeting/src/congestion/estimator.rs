@@ -84,6 +84,13 @@ impl BandwidthEstimator for PathEstimator {
             sent_to: departures.max().unwrap_or(now),
         };
         let loss_based = self.loss.update(now, &feedback);
+        let kbps = |bps: f64| (bps / 1000.0) as u32;
+        self.published
+            .delay_based_kbps
+            .store(kbps(self.gcc.delay_based_bitrate()), Ordering::Relaxed);
+        self.published
+            .loss_based_kbps
+            .store(kbps(loss_based), Ordering::Relaxed);
         self.target_bps = self
             .gcc
             .delay_based_bitrate()

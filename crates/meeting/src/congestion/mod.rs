@@ -60,6 +60,10 @@ pub struct PathEstimate {
     pub(crate) estimate_bps: AtomicU64,
     /// Share of our packets the server reported lost, in thousandths.
     pub(crate) loss_permille: AtomicU32,
+    /// The two halves of the estimate, kbps: which one holds the call
+    /// back is the first question when a call is poor.
+    pub(crate) delay_based_kbps: AtomicU32,
+    pub(crate) loss_based_kbps: AtomicU32,
     /// What the encoder was last set to.
     video_target_kbps: AtomicU32,
     /// Frames per second the encoder is sending at.
@@ -74,6 +78,14 @@ impl PathEstimate {
             0 => None,
             bps => Some(bps),
         }
+    }
+
+    /// The delay-based and the loss-based halves, kbps.
+    pub fn halves_kbps(&self) -> (u32, u32) {
+        (
+            self.delay_based_kbps.load(Ordering::Relaxed),
+            self.loss_based_kbps.load(Ordering::Relaxed),
+        )
     }
 
     pub fn loss(&self) -> f64 {
@@ -107,6 +119,8 @@ impl PathEstimate {
     pub fn forget(&self) {
         self.estimate_bps.store(0, Ordering::Relaxed);
         self.loss_permille.store(0, Ordering::Relaxed);
+        self.delay_based_kbps.store(0, Ordering::Relaxed);
+        self.loss_based_kbps.store(0, Ordering::Relaxed);
     }
 }
 
