@@ -43,6 +43,7 @@ use crate::send::{CaptureOutputs, Outgoing, SendPipeline, TrackTarget};
 use crate::session::{
     Breakage, CallState, Participant, SessionInput, SessionMachine, SessionOutput,
 };
+use crate::stall::VideoStallWatch;
 use crate::stats::CallStats;
 
 /// How long an ICE restart may take before the call rejoins instead.
@@ -276,6 +277,7 @@ struct Driver {
     subscribe: bool,
     peer_tx: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
     events: mpsc::UnboundedSender<CallEvent>,
+    stalls: VideoStallWatch,
 }
 
 /// Joins a meeting. Returns once joined (so a wrong PIN, an unknown room or
@@ -325,6 +327,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         pipeline,
         playout,
         tiles: config.tiles,
+        stalls: VideoStallWatch::default(),
         subscribe: config.subscribe,
         peer_tx,
         events: events_tx,
@@ -826,6 +829,61 @@ impl Driver {
         Ok(true)
     }
 
+    /// A connected subscription whose video for some feed died at birth
+    /// (see `stall`).
+    fn video_stalled(&mut self, link: &Link) -> bool {
+        let Some(sub) = link.subscriber.as_ref() else {
+            return false;
+        };
+        if link.connecting_since.contains_key(&PeerRole::Subscriber) {
+            return false;
+        }
+        let now = Instant::now();
+        let mut stalled = false;
+        for stream in sub.streams.values() {
+            let (MediaKind::Video, Some(feed)) = (stream.kind, stream.feed_id) else {
+                continue;
+            };
+            let r = self.stats.remote(feed, "");
+            stalled |= self.stalls.observe(
+                now,
+                feed,
+                r.video_packets_received.load(Ordering::Relaxed),
+                r.audio_frames_decoded.load(Ordering::Relaxed),
+            );
+        }
+        stalled
+    }
+
+    /// Replaces the subscription with a new one to the same feeds: a new
+    /// handle, connection and SRTP session.
+    async fn resubscribe(&mut self, link: &mut Link) -> Vec<SessionOutput> {
+        let Some(old) = link.subscriber.take() else {
+            return Vec::new();
+        };
+        log::info!("video from a feed stalled at the start: subscribing again");
+        self.stats.resubscriptions.fetch_add(1, Ordering::Relaxed);
+        let mut feeds: Vec<u64> = old.streams.values().filter_map(|s| s.feed_id).collect();
+        feeds.sort_unstable();
+        feeds.dedup();
+        if let Err(e) = link.conn.detach(old.handle).await {
+            log::debug!("detaching a stalled subscriber: {}", e.for_logs());
+        }
+        let _ = old.pc.close().await;
+        drop(old);
+        link.connecting_since.remove(&PeerRole::Subscriber);
+        self.stalls.restart();
+        match self.subscribe(link, &feeds).await {
+            Ok(true) => Vec::new(),
+            Ok(false) => self.session.handle(SessionInput::SubscribeRefused(feeds)),
+            Err(e) => {
+                log::warn!("subscribing again failed: {}", e.for_logs());
+                self.session
+                    .handle(SessionInput::Broken(Breakage::Signaling))
+            }
+        }
+    }
+
     /// Applies an attached/updated event with its offer: answer and start.
     async fn handle_subscriber_reply(&self, link: &mut Link, reply: Incoming) {
         let Incoming::Event { room, jsep, .. } = reply else {
@@ -1122,6 +1180,8 @@ impl Driver {
                     }
                     if restart_stuck || connect_stuck {
                         self.session.handle(SessionInput::Broken(Breakage::Signaling))
+                    } else if let Some(l) = link.as_mut().filter(|l| self.video_stalled(l)) {
+                        self.resubscribe(l).await
                     } else {
                         Vec::new()
                     }

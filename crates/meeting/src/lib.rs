@@ -16,6 +16,7 @@ mod rtcp_filter;
 pub mod sdp;
 pub mod send;
 pub mod session;
+mod stall;
 pub mod stats;
 
 pub use call::{CallCommand, CallConfig, CallEvent, CallHandle, join};

@@ -1,0 +1,137 @@
+//! A subscription whose video died at birth.
+//!
+//! Janus renumbers a publisher's packets for each new subscriber from the
+//! first one it forwards. A late packet (a retransmission the publisher
+//! sent for an older loss) that comes after it gets a number just under
+//! the wrap, 65535 and down, and Janus's SRTP sender counts that as a
+//! wrap: every later packet is encrypted with the next rollover counter.
+//! A receiver that lost that one packet stays on the old counter and
+//! every packet fails authentication, for good. Audio is not retransmitted
+//! and keeps playing. On a path losing 5% each way this took one start in
+//! four to ten; a keyframe request cannot help, nor an ICE restart (the
+//! SRTP state is kept). A new subscription can: a new handle, a new
+//! DTLS/SRTP session.
+//!
+//! So a feed whose video gave a few packets and then stopped, while its
+//! audio goes on, within the first seconds of a subscription, gets one.
+//! A user who turns the camera off that early costs a resubscription, no
+//! more: `MAX_RESUBSCRIPTIONS` bounds them.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Video silent this long while audio plays is stalled...
+const SILENT: Duration = Duration::from_secs(3);
+/// ...if it never got going: fewer packets than this (a second of video at
+/// the lowest rate congestion control sends).
+const STARTED: u64 = 60;
+/// Resubscriptions a call makes for stalled video, at most.
+const MAX_RESUBSCRIPTIONS: u32 = 3;
+
+#[derive(Debug, Clone, Copy)]
+struct Progress {
+    video_packets: u64,
+    audio_frames: u64,
+    /// When the video count last moved (or the feed was first seen).
+    video_moved: Instant,
+    /// When the audio count last moved.
+    audio_moved: Option<Instant>,
+}
+
+/// Watches each subscribed feed's counters, once a second.
+#[derive(Debug, Default)]
+pub struct VideoStallWatch {
+    feeds: HashMap<u64, Progress>,
+    resubscriptions: u32,
+}
+
+impl VideoStallWatch {
+    /// A new subscription: its counters start again.
+    pub fn restart(&mut self) {
+        self.feeds.clear();
+    }
+
+    /// What a feed has received so far. Returns true when the
+    /// subscription should be made anew (at most `MAX_RESUBSCRIPTIONS`
+    /// times a call; the caller then calls `restart`).
+    pub fn observe(
+        &mut self,
+        now: Instant,
+        feed: u64,
+        video_packets: u64,
+        audio_frames: u64,
+    ) -> bool {
+        let p = self.feeds.entry(feed).or_insert(Progress {
+            video_packets,
+            audio_frames,
+            video_moved: now,
+            audio_moved: None,
+        });
+        if video_packets != p.video_packets {
+            p.video_packets = video_packets;
+            p.video_moved = now;
+        }
+        if audio_frames != p.audio_frames {
+            p.audio_frames = audio_frames;
+            p.audio_moved = Some(now);
+        }
+        let stalled = p.video_packets > 0
+            && p.video_packets < STARTED
+            && now.saturating_duration_since(p.video_moved) >= SILENT
+            && p.audio_moved.is_some_and(|at| at > p.video_moved);
+        if stalled && self.resubscriptions < MAX_RESUBSCRIPTIONS {
+            self.resubscriptions += 1;
+            return true;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(start: Instant, s: u64) -> Instant {
+        start + Duration::from_secs(s)
+    }
+
+    #[test]
+    fn video_that_stopped_after_a_few_packets_while_audio_plays_is_stalled() {
+        let start = Instant::now();
+        let mut w = VideoStallWatch::default();
+        assert!(!w.observe(at(start, 0), 7, 3, 50));
+        assert!(!w.observe(at(start, 1), 7, 3, 100));
+        assert!(!w.observe(at(start, 2), 7, 3, 150));
+        assert!(w.observe(at(start, 3), 7, 3, 200));
+    }
+
+    #[test]
+    fn video_that_flows_or_never_came_or_went_quiet_with_audio_is_not() {
+        let start = Instant::now();
+        let mut w = VideoStallWatch::default();
+        for s in 0..10 {
+            // Flowing.
+            assert!(!w.observe(at(start, s), 1, 30 * s + 3, 50 * s));
+            // No video at all: joined with the camera off.
+            assert!(!w.observe(at(start, s), 2, 0, 50 * s));
+            // Both stopped: the whole path is down, which ICE handles.
+            assert!(!w.observe(at(start, s), 3, 3, 50));
+            // Well started, then stopped: a camera turned off.
+            assert!(!w.observe(at(start, s), 4, 600, 50 * s));
+        }
+    }
+
+    #[test]
+    fn a_call_resubscribes_a_few_times_at_most() {
+        let start = Instant::now();
+        let mut w = VideoStallWatch::default();
+        let mut resubscribed = 0;
+        for s in 0..60 {
+            if w.observe(at(start, s), 7, 3, 50 * s) {
+                resubscribed += 1;
+                w.restart();
+            }
+        }
+        assert_eq!(resubscribed, MAX_RESUBSCRIPTIONS);
+    }
+}
