@@ -424,6 +424,7 @@ fn a_camera_unplugged_mid_call_is_reported_and_replaced_live() {
             audio_muted: false,
             video_muted: false,
             subscribe: true,
+            ice: Default::default(),
         })
         .await
         .expect("join");
@@ -495,6 +496,7 @@ fn a_camera_given_to_a_call_joined_without_one_is_sent_without_a_rejoin() {
             audio_muted: true,
             video_muted: true,
             subscribe: true,
+            ice: Default::default(),
         })
         .await
         .expect("join");

@@ -6,12 +6,15 @@
 mod support;
 #[path = "support/tls.rs"]
 mod tls;
+#[path = "support/turn.rs"]
+mod turn;
 
 use std::time::{Duration, Instant};
 
 use support::netns::{self, UdpImpairment};
 use support::{Client, Janus, UdpDelay, assert_hears, assert_recovered, assert_sees, remote};
 use tls::{TestCa, Validity};
+use turn::{TURN_PASSWORD, TURN_USER, TurnServer};
 
 /// Re-runs this one test inside a private network namespace; returns true
 /// if this process is the one that should do the work.
@@ -352,5 +355,92 @@ fn a_call_through_a_firewall_that_blocks_udp_goes_over_tcp() {
         assert_eq!(s["rejoins"], 0, "{}: {s:#}", client.name);
         assert_sees(&s, other, 200);
         assert_hears(&s, other, hz);
+    }
+}
+
+/// A call whose media goes only through a TURN relay (coturn), as on
+/// networks where nothing else gets through or where users hide their
+/// addresses. Kim's link names the relay; Lee's settings (the command
+/// line) do. Relay-only: neither gathers any other candidate, so media
+/// that flows went through coturn, and coturn's log says how much.
+#[test]
+fn a_call_through_a_turn_relay() {
+    if !in_private_netns("a_call_through_a_turn_relay") {
+        return;
+    }
+    let janus = Janus::start();
+    let turn = TurnServer::start();
+    let relay = turn.url().replace(':', "%3A");
+    let link = format!(
+        "{}&ice={relay}&ice_username={TURN_USER}&ice_credential={TURN_PASSWORD}",
+        janus.link(1234)
+    );
+    let mut kim = Client::join(
+        &link,
+        "Kim",
+        &["--mic", "test:500", "--duration", "16", "--relay-only"],
+    );
+    kim.wait_for("joined meeting", Duration::from_secs(10));
+    let url = turn.url();
+    let mut lee = Client::join(
+        &janus.link(1234),
+        "Lee",
+        &[
+            "--mic",
+            "test:900",
+            "--duration",
+            "13",
+            "--relay-only",
+            "--ice-server",
+            &url,
+            "--ice-username",
+            TURN_USER,
+            "--ice-credential",
+            TURN_PASSWORD,
+        ],
+    );
+    for c in [&mut lee, &mut kim] {
+        let status = c.wait(Duration::from_secs(40));
+        assert!(status.success(), "{}: {}", c.name, c.errors());
+    }
+    for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
+        let s = client.stats();
+        assert_eq!(s["rejoins"], 0, "{}: {s:#}", client.name);
+        assert_sees(&s, other, 200);
+        assert_hears(&s, other, hz);
+    }
+    // Two connections each (publisher, subscriber): four relays, each
+    // bound to Janus to carry media.
+    let log = turn.log();
+    let allocations = log.matches("ALLOCATE processed, success").count();
+    let bound = log.matches("CHANNEL_BIND processed, success").count();
+    assert!(
+        allocations >= 4 && bound >= 4,
+        "{allocations} allocations, {bound} bound: {log}"
+    );
+}
+
+/// A relay that is not usable is a usage error before anything starts.
+#[test]
+fn malformed_stun_and_turn_settings_are_refused() {
+    for (args, says) in [
+        (
+            vec!["--ice-server", "http://relay.example.org"],
+            "stun:, turn: or turns:",
+        ),
+        (
+            vec!["--ice-server", "turn:relay.example.org"],
+            "user name and a credential",
+        ),
+        (vec!["--relay-only"], "relay-only calls need a TURN server"),
+    ] {
+        let out = std::process::Command::new(support::talkline_bin())
+            .args(["join", "1234", "--name", "Kim", "--duration", "1"])
+            .args(&args)
+            .output()
+            .expect("run talkline");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }

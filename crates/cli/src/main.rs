@@ -18,8 +18,9 @@ use talkline_media::tone::ToneSource;
 use talkline_media::wav::{WavSink, WavSource};
 use talkline_media::y4m::Y4mSource;
 use talkline_media::{AudioSource, VideoSource};
+use talkline_meeting::ice_servers::{IceServers, IceUrl, parse_credential};
 use talkline_meeting::{
-    CallCommand, CallConfig, CallEvent, CallState, MeetingError, MeetingLink, ServerUrl,
+    CallCommand, CallConfig, CallEvent, CallState, LinkError, MeetingError, MeetingLink, ServerUrl,
 };
 
 use spec::{BackgroundSpec, CameraSpec, MicSpec, SpeakerSpec};
@@ -109,6 +110,42 @@ struct JoinArgs {
     /// Skin smoothing and brightening, 0 (off) to 1 (on this device only).
     #[arg(long, default_value = "0")]
     beauty: String,
+    /// A STUN or TURN server (stun:HOST[:PORT], turn:HOST[:PORT]), up to
+    /// four; used when the link gives none.
+    #[arg(long = "ice-server", value_name = "URL")]
+    ice_servers: Vec<String>,
+    /// The TURN servers' user name and credential.
+    #[arg(long)]
+    ice_username: Option<String>,
+    #[arg(long)]
+    ice_credential: Option<String>,
+    /// Send media only through a TURN relay: the server and the others in
+    /// the meeting never see this device's addresses.
+    #[arg(long)]
+    relay_only: bool,
+}
+
+/// The STUN and TURN servers of the command line, each checked; the set
+/// is checked once the link's are added.
+fn ice_servers(args: &JoinArgs) -> Result<IceServers, LinkError> {
+    Ok(IceServers {
+        urls: args
+            .ice_servers
+            .iter()
+            .map(|u| IceUrl::parse(u))
+            .collect::<Result<_, _>>()?,
+        username: args
+            .ice_username
+            .as_deref()
+            .map(parse_credential)
+            .transpose()?,
+        credential: args
+            .ice_credential
+            .as_deref()
+            .map(parse_credential)
+            .transpose()?,
+        relay_only: args.relay_only,
+    })
 }
 
 fn describe(background: &Background) -> &'static str {
@@ -350,6 +387,13 @@ async fn join(args: JoinArgs) -> ExitCode {
             Err(e) => return usage_error(e),
         },
     };
+    let ice = match ice_servers(&args) {
+        Ok(settings) => link.ice.clone().or(&settings),
+        Err(e) => return usage_error(format!("--ice-server: {e}")),
+    };
+    if let Err(e) = ice.validate() {
+        return usage_error(e);
+    }
     let server = link.server_or(&default_server).clone();
     let config = CallConfig {
         server: server.clone(),
@@ -364,6 +408,7 @@ async fn join(args: JoinArgs) -> ExitCode {
         audio_muted: args.muted,
         video_muted: args.camera_off,
         subscribe: !args.publish_only,
+        ice,
     };
     let mut call = match talkline_meeting::join(config).await {
         Ok(call) => call,

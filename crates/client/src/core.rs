@@ -625,6 +625,7 @@ impl AppCore {
             audio_muted: muted.0,
             video_muted: muted.1,
             subscribe: true,
+            ice: link.ice.clone(),
         })
         .await?;
         let self_id = handle.self_id;
@@ -659,6 +660,7 @@ impl AppCore {
                     server: Some(server),
                     room,
                     pin: link.pin.clone(),
+                    ice: link.ice.clone(),
                 },
                 history_row: meeting_row,
             },

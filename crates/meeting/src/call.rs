@@ -28,6 +28,7 @@ use talkline_media::{AudioSource, VideoSource};
 
 use crate::congestion;
 use crate::error::MeetingError;
+use crate::ice_servers::IceServers;
 use crate::janus::connection::{JanusConnection, SignalEvent};
 use crate::janus::protocol::{
     Incoming, Jsep, JsepKind, MediaKind, Publisher, RoomEvent, SubscribedStream, request,
@@ -76,6 +77,8 @@ pub struct CallConfig {
     /// participant (a bot, a load generator): it still sees who is in the
     /// meeting, but the server forwards it no media.
     pub subscribe: bool,
+    /// STUN and TURN servers (see `ice_servers`).
+    pub ice: IceServers,
 }
 
 pub enum CallCommand {
@@ -264,6 +267,7 @@ struct Target {
     room: u64,
     pin: Option<String>,
     display: String,
+    ice: IceServers,
 }
 
 struct Driver {
@@ -315,6 +319,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         room: config.room,
         pin: config.pin,
         display: config.display,
+        ice: config.ice,
     };
     let (peer_tx, mut peer_rx) = mpsc::unbounded_channel();
     let (events_tx, events) = mpsc::unbounded_channel();
@@ -420,6 +425,7 @@ impl Driver {
         let pc = peer::new_peer(
             PeerRole::Publisher,
             local_ip,
+            &self.target.ice,
             self.peer_tx.clone(),
             Some(congestion),
         )
@@ -812,6 +818,7 @@ impl Driver {
         let pc = peer::new_peer(
             PeerRole::Subscriber,
             local_ip_towards(&self.target.server).await,
+            &self.target.ice,
             self.peer_tx.clone(),
             None,
         )

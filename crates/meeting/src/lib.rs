@@ -4,6 +4,7 @@
 pub mod call;
 pub mod congestion;
 pub mod error;
+pub mod ice_servers;
 pub mod invite;
 pub mod janus;
 pub mod jitter;

@@ -3,7 +3,9 @@
 //! ```text
 //! link      = ("talkline://join?" | web-join) param *("&" param)  ; server and room required, pin optional
 //! web-join  = "https://" host [":" port] "/join" ["/"] "?"  ; the same link as a web invitation
-//! param     = ("server" | "room" | "pin") "=" value      ; values may be percent-encoded
+//! param     = ("server" | "room" | "pin" | "ice" | "ice_username" | "ice_credential") "=" value
+//!                                                        ; values may be percent-encoded; up to 4 "ice"
+//! ice       = ice-url (see `ice_servers`): a STUN or TURN server for this meeting
 //! server    = ("ws" | "wss") "://" host [":" port] [path]
 //! room      = 1*16DIGIT
 //! bare-id   = 1*16 (DIGIT | " " | "-")                    ; at least one digit; uses the default server
@@ -11,6 +13,8 @@
 //! Anything else is rejected with an error that says what is wrong.
 
 use std::fmt;
+
+use crate::ice_servers::{IceServers, IceUrl, parse_credential};
 
 const MAX_LINK_LEN: usize = 2048;
 const MAX_PIN_LEN: usize = 64;
@@ -44,11 +48,13 @@ pub enum LinkError {
     BadServer(&'static str),
     #[error("the web address of the link is not valid: {0}")]
     BadWebAddress(&'static str),
+    #[error("the STUN or TURN server is not valid: {0}")]
+    BadIceServer(&'static str),
 }
 
 /// `host [":" port]` of a server or web address, the host lowercased.
 /// The error says what is wrong, for the caller's variant to carry.
-fn parse_authority(authority: &str) -> Result<(String, Option<u16>), &'static str> {
+pub(crate) fn parse_authority(authority: &str) -> Result<(String, Option<u16>), &'static str> {
     if authority.contains('@') {
         return Err("it must not carry a user name or password");
     }
@@ -176,6 +182,8 @@ pub struct MeetingLink {
     pub server: Option<ServerUrl>,
     pub room: u64,
     pub pin: Option<String>,
+    /// STUN and TURN servers the meeting's host gives with the link.
+    pub ice: IceServers,
 }
 
 fn percent_decode(value: &str) -> Result<String, LinkError> {
@@ -285,11 +293,13 @@ impl MeetingLink {
                 server: None,
                 room: parse_room(&digits)?,
                 pin: None,
+                ice: IceServers::default(),
             });
         }
         let query = link_query(text)?;
         let query = query.split_once('#').map_or(query, |(q, _)| q);
         let (mut server, mut room, mut pin) = (None, None, None);
+        let mut ice = IceServers::default();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, raw) = pair.split_once('=').unwrap_or((pair, ""));
             let value = percent_decode(raw)?;
@@ -300,6 +310,15 @@ impl MeetingLink {
                 "room" => room = Some(parse_room(&value)?),
                 "pin" if pin.is_some() => return Err(LinkError::Duplicate("pin")),
                 "pin" => pin = Some(parse_pin(&value)?),
+                "ice" => ice.urls.push(IceUrl::parse(&value)?),
+                "ice_username" if ice.username.is_some() => {
+                    return Err(LinkError::Duplicate("ice_username"));
+                }
+                "ice_username" => ice.username = Some(parse_credential(&value)?),
+                "ice_credential" if ice.credential.is_some() => {
+                    return Err(LinkError::Duplicate("ice_credential"));
+                }
+                "ice_credential" => ice.credential = Some(parse_credential(&value)?),
                 other => {
                     return Err(LinkError::UnknownParameter(
                         other.chars().take(32).collect(),
@@ -307,10 +326,12 @@ impl MeetingLink {
                 }
             }
         }
+        ice.validate()?;
         Ok(Self {
             server: Some(server.ok_or(LinkError::Missing("server"))?),
             room: room.ok_or(LinkError::Missing("room"))?,
             pin,
+            ice,
         })
     }
 
@@ -337,6 +358,15 @@ impl fmt::Display for MeetingLink {
                 write!(f, "talkline://join?server={server}&room={}", self.room)?;
                 if let Some(pin) = &self.pin {
                     write!(f, "&pin={}", percent_encode(pin))?;
+                }
+                for url in &self.ice.urls {
+                    write!(f, "&ice={}", percent_encode(&url.to_string()))?;
+                }
+                if let Some(u) = &self.ice.username {
+                    write!(f, "&ice_username={}", percent_encode(u))?;
+                }
+                if let Some(c) = &self.ice.credential {
+                    write!(f, "&ice_credential={}", percent_encode(c))?;
                 }
                 Ok(())
             }
@@ -372,6 +402,34 @@ mod tests {
         let v6 =
             MeetingLink::parse("talkline://join?server=ws://[::1]:8188/&room=7").expect("valid");
         assert_eq!(v6.server.as_ref().map(ServerUrl::host), Some("[::1]"));
+    }
+
+    #[test]
+    fn links_may_carry_stun_and_turn_servers() {
+        let text = "talkline://join?server=wss://meet.example.org&room=9\
+                    &ice=stun%3Astun.example.org&ice=turn%3Aturn.example.org%3A3478\
+                    &ice_username=kim&ice_credential=s%26cret";
+        let link = MeetingLink::parse(text).expect("valid");
+        assert_eq!(link.ice.urls.len(), 2);
+        assert_eq!(link.ice.username.as_deref(), Some("kim"));
+        assert_eq!(link.ice.credential.as_deref(), Some("s&cret"));
+        assert_eq!(MeetingLink::parse(&link.to_string()), Ok(link));
+
+        for (broken, why) in [
+            ("&ice=http%3A%2F%2Fx", "not a STUN or TURN address"),
+            ("&ice=turn%3Ax", "TURN without credentials"),
+            (
+                "&ice=turn%3Ax&ice_username=a&ice_username=b&ice_credential=c",
+                "a user name twice",
+            ),
+            (
+                "&ice=stun%3Aa&ice=stun%3Ab&ice=stun%3Ac&ice=stun%3Ad&ice=stun%3Ae",
+                "five servers",
+            ),
+        ] {
+            let text = format!("talkline://join?server=ws://h&room=1{broken}");
+            assert!(MeetingLink::parse(&text).is_err(), "{why}");
+        }
     }
 
     #[test]

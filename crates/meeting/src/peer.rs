@@ -10,7 +10,6 @@ use rtc::interceptor::{Attribute, Packet, Registry, Slot, TaggedPacket};
 use rtc::interceptor::{
     CongestionControlBuilder, NackResponderBuilder, PacerBuilder, TwccSenderBuilder,
 };
-use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::{
     configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
@@ -18,6 +17,9 @@ use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
 };
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::{
+    RTCConfiguration, RTCConfigurationBuilder, RTCIceServer, RTCIceTransportPolicy,
+};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -32,6 +34,7 @@ use webrtc::peer_connection::{
 
 use crate::congestion::{PACING_FACTOR, PathEstimate, PathEstimator, nack_budget};
 use crate::error::MeetingError;
+use crate::ice_servers::IceServers;
 use crate::janus::protocol::Trickle;
 use crate::rtcp_filter::InboundFilter;
 
@@ -233,9 +236,39 @@ pub struct SendCongestion {
 /// Builds one peer connection whose ICE host candidate is `local_ip`.
 /// webrtc-rs offers exactly the addresses it is bound to, so the caller
 /// picks the interface that reaches the server (127.0.0.1 for a local one).
+/// The STUN and TURN servers webrtc-rs can use, and the relay-only policy.
+fn ice_configuration(ice: &IceServers) -> RTCConfiguration {
+    let servers = ice
+        .usable()
+        .map(|url| {
+            let credentials = |v: &Option<String>| {
+                url.is_turn()
+                    .then(|| v.clone())
+                    .flatten()
+                    .unwrap_or_default()
+            };
+            RTCIceServer {
+                urls: vec![url.to_string()],
+                username: credentials(&ice.username),
+                credential: credentials(&ice.credential),
+            }
+        })
+        .collect();
+    let policy = if ice.relay_only {
+        RTCIceTransportPolicy::Relay
+    } else {
+        RTCIceTransportPolicy::All
+    };
+    RTCConfigurationBuilder::new()
+        .with_ice_servers(servers)
+        .with_ice_transport_policy(policy)
+        .build()
+}
+
 pub async fn new_peer(
     role: PeerRole,
     local_ip: IpAddr,
+    ice: &IceServers,
     events: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
     congestion: Option<SendCongestion>,
 ) -> Result<Arc<dyn PeerConnection>, MeetingError> {
@@ -280,7 +313,7 @@ pub async fn new_peer(
         .build();
     let bind = SocketAddr::new(local_ip, 0).to_string();
     let pc = PeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_configuration(ice_configuration(ice))
         .with_media_engine(media)
         .with_setting_engine(settings)
         .with_interceptor_registry(registry)

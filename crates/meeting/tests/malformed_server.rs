@@ -103,6 +103,7 @@ async fn join(port: u16) -> Result<(), MeetingError> {
         audio_muted: false,
         video_muted: false,
         subscribe: true,
+        ice: Default::default(),
     };
     match tokio::time::timeout(Duration::from_secs(15), talkline_meeting::join(config)).await {
         Ok(Ok(call)) => {

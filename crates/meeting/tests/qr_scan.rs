@@ -20,6 +20,7 @@ fn expected() -> MeetingLink {
         server: Some(ServerUrl::parse("wss://meet.example.org:8989/janus").expect("server")),
         room: 48_151_623,
         pin: Some("sésame".into()),
+        ice: Default::default(),
     }
 }
 
