@@ -358,11 +358,21 @@ fn settings_persist_and_bad_input_gets_a_clear_error() {
     {
         let app = TestApp::new(&dir, "ws://127.0.0.1:9", Arc::clone(&vault));
         app.accept_policy();
-        let settings = json!({ "displayName": "Ada Lovelace", "camera": "test", "microphone": null, "speaker": "none", "logUploadUrl": "" });
+        let settings = json!({
+            "displayName": "Ada Lovelace", "camera": "test", "microphone": null, "speaker": "none",
+            "logUploadUrl": "", "iceServers": ["turn:turn.example.org:3478"],
+            "iceUsername": "ada", "iceCredential": "s3cret", "relayOnly": true,
+        });
         app.ok("set_settings", json!({ "settings": settings }));
         assert_eq!(app.ok("get_settings", json!({})), settings);
         let bad = json!({ "settings": { "displayName": "Ada\u{7}", "camera": null, "microphone": null, "speaker": null } });
         assert_eq!(app.err("set_settings", bad)["kind"], "invalid");
+        // A relay the call could not use is refused when saved, saying why.
+        let mut no_password = settings.clone();
+        no_password["iceCredential"] = json!("");
+        let err = app.err("set_settings", json!({ "settings": no_password }));
+        assert_eq!(err["kind"], "invalid");
+        assert!(err.to_string().contains("credential"), "{err}");
         // A reply the command cannot parse is an error, not a panic.
         assert!(
             app.invoke("set_settings", json!({ "settings": 5 }))

@@ -25,6 +25,11 @@ export interface Settings {
   speaker: string | null;
   /** Where "Upload logs" sends the logs; "" until set. */
   logUploadUrl: string;
+  /** STUN and TURN servers for meetings whose link names none. */
+  iceServers: string[];
+  iceUsername: string;
+  iceCredential: string;
+  relayOnly: boolean;
 }
 
 export interface Device {

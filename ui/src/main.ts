@@ -66,7 +66,10 @@ type Screen = "policy" | "home" | "scan" | "prejoin" | "meeting" | "settings" | 
 
 const state = {
   status: null as AppStatus | null,
-  settings: { displayName: "", camera: null, microphone: null, speaker: null, logUploadUrl: "" } as Settings,
+  settings: {
+    displayName: "", camera: null, microphone: null, speaker: null, logUploadUrl: "",
+    iceServers: [], iceUsername: "", iceCredential: "", relayOnly: false,
+  } as Settings,
   devices: { cameras: [], microphones: [], speakers: [] } as DeviceList,
   screen: "policy" as Screen,
   /** What the user asked to join, as typed (ID or link). */
@@ -1075,6 +1078,10 @@ async function enterSettings(): Promise<void> {
   }
   $<HTMLInputElement>("settings-display-name").value = state.settings.displayName;
   $<HTMLInputElement>("settings-upload-url").value = state.settings.logUploadUrl;
+  $<HTMLTextAreaElement>("settings-ice-servers").value = state.settings.iceServers.join("\n");
+  $<HTMLInputElement>("settings-ice-username").value = state.settings.iceUsername;
+  $<HTMLInputElement>("settings-ice-credential").value = state.settings.iceCredential;
+  $<HTMLInputElement>("settings-relay-only").checked = state.settings.relayOnly;
   fillDevicePickers(SETTINGS_PICKERS, state.settings, true);
   const status = state.status;
   if (status) {
@@ -1091,6 +1098,11 @@ $("settings-save").onclick = async () => {
     microphone: $<HTMLSelectElement>("settings-mic").value || null,
     speaker: $<HTMLSelectElement>("settings-speaker").value || null,
     logUploadUrl: $<HTMLInputElement>("settings-upload-url").value.trim(),
+    iceServers: $<HTMLTextAreaElement>("settings-ice-servers").value
+      .split("\n").map((line) => line.trim()).filter((line) => line !== ""),
+    iceUsername: $<HTMLInputElement>("settings-ice-username").value.trim(),
+    iceCredential: $<HTMLInputElement>("settings-ice-credential").value,
+    relayOnly: $<HTMLInputElement>("settings-relay-only").checked,
   };
   try {
     await api.setSettings(next);

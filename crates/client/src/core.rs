@@ -41,7 +41,7 @@ pub struct TileCursor {
     pub after: u64,
 }
 const VIDEO_KBPS: u32 = 800;
-const MAX_NAME_CHARS: usize = 64;
+pub(crate) const MAX_NAME_CHARS: usize = 64;
 
 pub struct CoreConfig {
     /// Where the encrypted database, custom backgrounds and anything else
@@ -103,18 +103,6 @@ pub struct AppStatus {
     pub in_meeting: bool,
     /// Why the store cannot be opened, if it cannot.
     pub store_error: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Settings {
-    pub display_name: String,
-    pub camera: Option<String>,
-    pub microphone: Option<String>,
-    pub speaker: Option<String>,
-    /// Where "Upload logs" sends them; empty until the user sets it.
-    #[serde(default)]
-    pub log_upload_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -205,21 +193,11 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// A device setting: stored as "" when the user left it to the system.
-fn chosen(value: Option<String>) -> Option<String> {
-    value.filter(|v| !devices::left_to_the_system(Some(v)))
-}
-
 pub(crate) fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
-
-const SETTING_NAME: &str = "display_name";
-const SETTING_CAMERA: &str = "camera";
-const SETTING_MIC: &str = "microphone";
-const SETTING_SPEAKER: &str = "speaker";
-const SETTING_LOG_UPLOAD_URL: &str = "log_upload_url";
 
 impl AppCore {
     pub fn new(config: CoreConfig) -> Result<Arc<Self>, AppError> {
@@ -428,45 +406,6 @@ impl AppCore {
         crate::speaker_test::play(&id, &self.speaker_test)
     }
 
-    pub fn settings(&self) -> Result<Settings, AppError> {
-        self.require_policy()?;
-        self.with_store(|s| {
-            Ok(Settings {
-                display_name: s.setting(SETTING_NAME)?.unwrap_or_default(),
-                camera: chosen(s.setting(SETTING_CAMERA)?),
-                microphone: chosen(s.setting(SETTING_MIC)?),
-                speaker: chosen(s.setting(SETTING_SPEAKER)?),
-                log_upload_url: s.setting(SETTING_LOG_UPLOAD_URL)?.unwrap_or_default(),
-            })
-        })
-    }
-
-    pub fn set_settings(&self, settings: &Settings) -> Result<(), AppError> {
-        self.require_policy()?;
-        let name = settings.display_name.trim();
-        if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-            return Err(AppError::Invalid(format!(
-                "the display name must be at most {MAX_NAME_CHARS} printable characters"
-            )));
-        }
-        let upload_url = settings.log_upload_url.trim();
-        if !upload_url.is_empty() {
-            crate::upload::upload_url(upload_url)?;
-        }
-        self.with_store(|s| {
-            s.set_setting(SETTING_NAME, name)?;
-            s.set_setting(SETTING_LOG_UPLOAD_URL, upload_url)?;
-            for (key, value) in [
-                (SETTING_CAMERA, &settings.camera),
-                (SETTING_MIC, &settings.microphone),
-                (SETTING_SPEAKER, &settings.speaker),
-            ] {
-                s.set_setting(key, value.as_deref().unwrap_or(""))?;
-            }
-            Ok(())
-        })
-    }
-
     /// Opens the chosen camera as it is, asking first: `None` means
     /// "camera off".
     pub(crate) fn open_plain_camera(
@@ -612,6 +551,7 @@ impl AppCore {
         }
         let server = link.server_or(&self.config.default_server).clone();
         let room = link.room;
+        let ice = self.ice_for(&link.ice)?;
         let handle = talkline_meeting::join(CallConfig {
             server: server.clone(),
             room,
@@ -625,7 +565,7 @@ impl AppCore {
             audio_muted: muted.0,
             video_muted: muted.1,
             subscribe: true,
-            ice: link.ice.clone(),
+            ice,
         })
         .await?;
         let self_id = handle.self_id;

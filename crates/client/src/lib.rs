@@ -21,12 +21,12 @@ mod quality;
 mod scan;
 mod schedule;
 mod self_mute;
+mod settings;
 mod speaker_test;
 mod upload;
 
 pub use crate::core::{
     AppCore, AppStatus, CoreConfig, Invitation, JoinRequest, Joined, MeetingTarget, RecentMeeting,
-    Settings,
 };
 pub use devices::{Device, DeviceList};
 pub use effects::{BackgroundOption, EffectsChoice};
@@ -36,3 +36,4 @@ pub use logs::LogFiles;
 pub use personal::{PrivacyChoiceView, Withdrawal};
 pub use scan::{SCAN_TILE, ScannedMeeting};
 pub use schedule::{ScheduleRequest, ScheduledMeeting};
+pub use settings::Settings;

@@ -395,7 +395,12 @@ impl Store {
         };
         Ok(json!({
             "format": "talkline-export-1",
-            "settings": table("SELECT key, value FROM settings ORDER BY key")?,
+            // Secrets (a TURN credential) are the user's but not worth
+            // carrying around in a plain file: the export says one is set.
+            "settings": table(
+                "SELECT key, CASE WHEN key LIKE '%credential' AND value <> '' \
+                 THEN '(set, not shown)' ELSE value END AS value FROM settings ORDER BY key"
+            )?,
             "meetings": table("SELECT server, room, display_name, joined_at, left_at FROM meetings ORDER BY id")?,
             "schedules": table("SELECT title, link, starts_at, ends_at FROM schedules ORDER BY id")?,
             "scans": table("SELECT payload, scanned_at FROM scans ORDER BY id")?,

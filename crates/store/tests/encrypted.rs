@@ -100,6 +100,15 @@ fn file_on_disk_holds_no_plaintext_and_data_comes_back() {
             "{table}: {export:#}"
         );
     }
+    // A secret among the settings is exported as being set, not as it is.
+    store
+        .set_setting("ice_credential", "turn-secret-42")
+        .expect("setting");
+    let export = store.export().expect("export").to_string();
+    assert!(
+        !export.contains("turn-secret-42") && export.contains("(set, not shown)"),
+        "{export}"
+    );
     store.delete_history().expect("delete history");
     assert!(
         store.meetings().expect("meetings").is_empty() && store.scans().expect("scans").is_empty()
