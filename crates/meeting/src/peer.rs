@@ -32,7 +32,9 @@ use webrtc::peer_connection::{
     RTCIceGatheringState, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
 };
 
-use crate::congestion::{PACING_FACTOR, PathEstimate, PathEstimator, nack_budget};
+use crate::congestion::{
+    FeedbackCoverage, PACING_FACTOR, PathEstimate, PathEstimator, mark_feedback, nack_budget,
+};
 use crate::error::MeetingError;
 use crate::ice_servers::IceServers;
 use crate::janus::protocol::Trickle;
@@ -203,8 +205,15 @@ fn video_congestion_control(
         None,
     )?;
     let budget = InboundFilter::new(nack_budget(Arc::clone(&c.path)));
+    let coverage = Arc::new(FeedbackCoverage::default());
     let max_bps = c.max_bps.max(c.start_bps);
-    let estimator = PathEstimator::new(c.start_bps, MIN_ESTIMATE_BPS, max_bps, c.path);
+    let estimator = PathEstimator::new(
+        c.start_bps,
+        MIN_ESTIMATE_BPS,
+        max_bps,
+        c.path,
+        Arc::clone(&coverage),
+    );
     Ok(registry
         .with(
             Slot::CongestionControl,
@@ -217,6 +226,9 @@ fn video_congestion_control(
                 .build(),
         )
         .with(Slot::TwccSender, TwccSenderBuilder::new().build())
+        // Below the congestion controller, which turns the same feedback
+        // into reports: it must know what the feedback covered first.
+        .with(Slot::from(500), InboundFilter::new(mark_feedback(coverage)))
         // Between the pacer and the NACK responder (whose answers the pacer
         // then paces).
         .with(Slot::from(3_500), budget))

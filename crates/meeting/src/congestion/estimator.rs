@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
 
+use super::coverage::FeedbackCoverage;
 use super::loss::{Feedback, LossBasedRate};
 use super::{PACING_FACTOR, PathEstimate};
 
@@ -23,6 +24,7 @@ pub struct PathEstimator {
     max_bps: f64,
     target_bps: f64,
     published: Arc<PathEstimate>,
+    coverage: Arc<FeedbackCoverage>,
     /// The reports the estimator reads, kept to reuse the allocation.
     reports: Vec<PacketReport>,
     window_reports: u32,
@@ -30,7 +32,13 @@ pub struct PathEstimator {
 }
 
 impl PathEstimator {
-    pub fn new(start_bps: f64, min_bps: f64, max_bps: f64, published: Arc<PathEstimate>) -> Self {
+    pub fn new(
+        start_bps: f64,
+        min_bps: f64,
+        max_bps: f64,
+        published: Arc<PathEstimate>,
+        coverage: Arc<FeedbackCoverage>,
+    ) -> Self {
         published.forget();
         let start_bps = start_bps.clamp(min_bps, max_bps);
         Self {
@@ -40,6 +48,7 @@ impl PathEstimator {
             max_bps,
             target_bps: start_bps,
             published,
+            coverage,
             reports: Vec::new(),
             window_reports: 0,
             window_lost: 0,
@@ -73,8 +82,19 @@ impl BandwidthEstimator for PathEstimator {
             return;
         }
         self.gcc.on_reports(now, &self.reports);
-        let lost = self.reports.iter().filter(|r| !r.arrived).count();
-        let total = self.reports.len();
+        // A packet no feedback spoke of is not known lost (see `coverage`).
+        let mut total = 0;
+        let mut lost = 0;
+        for r in &self.reports {
+            let covered = self.coverage.take(r.twcc_sequence_number);
+            if r.arrived || covered {
+                total += 1;
+                lost += usize::from(!r.arrived);
+            }
+        }
+        if total == 0 {
+            return;
+        }
         let departures = self.reports.iter().map(|r| r.departure);
         let feedback = Feedback {
             total,
@@ -155,15 +175,27 @@ mod tests {
         video.chain(audio).collect()
     }
 
+    fn estimator() -> (PathEstimator, Arc<PathEstimate>, Arc<FeedbackCoverage>) {
+        let published = Arc::new(PathEstimate::default());
+        let coverage = Arc::new(FeedbackCoverage::default());
+        let estimator = PathEstimator::new(
+            1_000_000.0,
+            100_000.0,
+            3_000_000.0,
+            Arc::clone(&published),
+            Arc::clone(&coverage),
+        );
+        (estimator, published, coverage)
+    }
+
     #[test]
     fn publishes_the_estimate_and_the_loss_of_numbered_packets_only() {
-        let published = Arc::new(PathEstimate::default());
-        let mut estimator =
-            PathEstimator::new(1_000_000.0, 100_000.0, 3_000_000.0, Arc::clone(&published));
+        let (mut estimator, published, coverage) = estimator();
         assert_eq!(published.estimate_bps(), None, "nothing before feedback");
         let start = Instant::now();
         for n in 0..10u16 {
             let at = start + Duration::from_millis(100 * u64::from(n) + 120);
+            coverage.mark(n * 20, 20);
             estimator.on_reports(at, &batch(start, n * 20, |i| i % 10 == 0));
         }
         let estimate = published.estimate_bps().expect("an estimate");
@@ -174,5 +206,28 @@ mod tests {
             published.loss()
         );
         assert_eq!(estimator.target_bitrate(), estimate as f64 * PACING_FACTOR);
+    }
+
+    #[test]
+    fn packets_whose_feedback_was_lost_are_not_counted_lost() {
+        let (mut estimator, published, coverage) = estimator();
+        let start = Instant::now();
+        for n in 0..10u16 {
+            let at = start + Duration::from_millis(100 * u64::from(n) + 120);
+            // Every third feedback packet lost: its packets come out of
+            // webrtc-rs as lost, but nothing said they were.
+            let feedback_lost = n % 3 == 0;
+            if !feedback_lost {
+                coverage.mark(n * 20, 20);
+            }
+            estimator.on_reports(at, &batch(start, n * 20, |i| feedback_lost || i % 20 == 0));
+        }
+        assert!(
+            (published.loss() - 0.05).abs() < 1e-9,
+            "{}",
+            published.loss()
+        );
+        let (_, loss_based) = published.halves_kbps();
+        assert!(loss_based >= 1000, "cut to {loss_based} kbps");
     }
 }

@@ -13,10 +13,12 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod coverage;
 mod estimator;
 mod loss;
 mod retransmission;
 
+pub use coverage::{FeedbackCoverage, mark_feedback};
 pub use estimator::PathEstimator;
 pub use retransmission::nack_budget;
 
