@@ -10,9 +10,12 @@
 //! clients and then two headless Chromium peers hold a 20 s call with the
 //! test pattern (Chromium: its fake camera). Prints a Markdown table.
 //!
-//! `TALKLINE_BENCH_LOSS=0,5,10,20` picks the loss rates (percent), and
+//! `TALKLINE_BENCH_LOSS=0,5,10,20` picks the loss rates (percent),
 //! `TALKLINE_BENCH_CAP=512` the rate caps (kbit/s per flow, each way:
-//! nftables drops what is over the rate; empty for none).
+//! nftables drops what is over the rate; empty for none), and
+//! `TALKLINE_BENCH_DELAY=100:30` one-way delays with jitter (ms) in place
+//! of the usual 10 ± 2, with no loss. After the table, for each cap: how
+//! long talkline takes to send at full quality again once it is lifted.
 
 #[path = "../tests/e2e/support/mod.rs"]
 mod support;
@@ -34,6 +37,8 @@ enum Impairment {
     Loss(u32),
     /// Everything over this many kbit/s per flow is dropped.
     Cap(u32),
+    /// No loss; this delay and jitter (ms) instead of the usual.
+    Delay(u32, u32),
 }
 
 impl Impairment {
@@ -41,6 +46,7 @@ impl Impairment {
         match self {
             Self::Loss(p) => format!("{p}% loss"),
             Self::Cap(kbps) => format!("{kbps} kbit/s cap"),
+            Self::Delay(ms, jitter) => format!("{ms} ± {jitter} ms delay"),
         }
     }
 
@@ -48,8 +54,39 @@ impl Impairment {
         match self {
             Self::Loss(p) => UdpImpairment::Loss(p),
             Self::Cap(kbps) => UdpImpairment::CapKbps(kbps),
+            Self::Delay(..) => UdpImpairment::None,
         }
     }
+}
+
+/// How long after a cap is lifted the sender is back at full quality:
+/// the CLI's 1200 kbit/s (give or take its last step, a second apart) at
+/// 30 fps. Capped for 15 s first, so the estimate has settled under it.
+fn recovery_after_cap(janus: &Janus, delay: &UdpDelay, cap: u32) -> Option<f64> {
+    let env = delay.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let link = janus.link(1234);
+    let mut a = Client::join_with_env(&link, "A", &["--mic", "test:500", "--duration", "60"], &env);
+    std::thread::sleep(Duration::from_secs(3));
+    let mut b = Client::join_with_env(&link, "B", &["--mic", "test:900", "--duration", "55"], &env);
+    UdpImpairment::CapKbps(cap).apply();
+    std::thread::sleep(Duration::from_secs(15));
+    UdpImpairment::None.apply();
+    let lifted = Instant::now();
+    let mut back = None;
+    while lifted.elapsed() < Duration::from_secs(30) {
+        let s = a.stats_now();
+        let target = s["send"]["video_target_kbps"].as_u64().unwrap_or(0);
+        let fps = s["send"]["video_fps"].as_u64().unwrap_or(0);
+        if target >= 1080 && fps >= 30 {
+            back = Some(lifted.elapsed().as_secs_f64());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let _ = b.wait(Duration::from_secs(60));
+    let _ = a.wait(Duration::from_secs(60));
+    back
 }
 
 struct Row {
@@ -199,14 +236,28 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    let delays: Vec<(u32, u32)> = std::env::var("TALKLINE_BENCH_DELAY")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|s| {
+            let (ms, jitter) = s.trim().split_once(':')?;
+            Some((ms.parse().ok()?, jitter.parse().ok()?))
+        })
+        .collect();
     let conditions = losses
         .into_iter()
         .map(Impairment::Loss)
-        .chain(caps.into_iter().map(Impairment::Cap));
-    let delay = UdpDelay::new(DELAY_MS, JITTER_MS);
+        .chain(caps.iter().copied().map(Impairment::Cap))
+        .chain(delays.into_iter().map(|(ms, j)| Impairment::Delay(ms, j)));
+    let usual = UdpDelay::new(DELAY_MS, JITTER_MS);
     let mut rows = Vec::new();
     for impairment in conditions {
         let condition = impairment.label();
+        let delay = match impairment {
+            Impairment::Delay(ms, jitter) => UdpDelay::new(ms, jitter),
+            _ => usual.clone(),
+        };
+        let delay = &delay;
         eprintln!("== {condition} on each hop");
         for talkline in [true, false] {
             UdpImpairment::None.apply();
@@ -230,8 +281,15 @@ fn main() {
             UdpImpairment::None.apply();
         }
     }
+    let mut recoveries = Vec::new();
+    for &cap in &caps {
+        eprintln!("== {cap} kbit/s cap, then lifted");
+        let janus = Janus::start_with_env(&usual.janus_env());
+        recoveries.push((cap, recovery_after_cap(&janus, &usual, cap)));
+        UdpImpairment::None.apply();
+    }
     println!(
-        "\n### Calls with {DELAY_MS} ± {JITTER_MS} ms delay and loss or a rate cap on each hop ({CALL_SECONDS} s)\n"
+        "\n### Calls with {DELAY_MS} ± {JITTER_MS} ms delay (unless the row says otherwise) and loss or a rate cap on each hop ({CALL_SECONDS} s)\n"
     );
     println!(
         "| each hop | direction | first frame after joining (s) | frames shown | fps | freezes > 500 ms | latency p50 / p95 (ms) | audio played | pitch (of sent) |"
@@ -250,5 +308,14 @@ fn main() {
             fmt(r.audio, |(p, _)| format!("{:.1}%", p * 100.0)),
             fmt(r.audio, |(_, h)| format!("{h:.3}")),
         );
+    }
+    if !recoveries.is_empty() {
+        println!(
+            "\n| cap (15 s), then lifted | talkline: back at 1200 kbit/s and 30 fps after (s) |"
+        );
+        println!("|---:|---:|");
+        for (cap, back) in recoveries {
+            println!("| {cap} kbit/s | {} |", fmt(back, |s| format!("{s:.1}")));
+        }
     }
 }

@@ -178,6 +178,7 @@ impl Drop for Janus {
 /// (tests/janus/udp_delay_shim.c, preloaded): the kernel here has no netem.
 /// Janus takes it through `janus-local.sh`, which builds the shim itself;
 /// clients get `LD_PRELOAD` from `env`.
+#[derive(Clone)]
 pub struct UdpDelay {
     shim: PathBuf,
     delay_ms: u32,
