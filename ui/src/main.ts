@@ -970,6 +970,11 @@ function onEvent(event: AppEvent): void {
       const q = $("quality");
       q.dataset.level = event.level;
       q.title = `Network quality: ${event.level}. ${event.detail}`;
+      // Said in words, not only by colour, when the network is the reason.
+      const reason = $("quality-reason");
+      const named = event.level !== "good" && event.detail.startsWith("Your network");
+      reason.hidden = !named;
+      reason.textContent = named ? event.detail.split(". ")[0] : "";
       break;
     }
     case "device_changed":

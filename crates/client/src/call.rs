@@ -14,7 +14,7 @@ use crate::device_watch::DeviceWatch;
 use crate::error::AppError;
 use crate::events::{AppEvent, ErrorView, EventSink, ParticipantView};
 use crate::fallback::Fallback;
-use crate::quality::{QualitySample, assess};
+use crate::quality::{QualitySample, Uplink, assess};
 use crate::self_mute::SelfMute;
 
 const LEVELS_EVERY: Duration = Duration::from_millis(100);
@@ -132,10 +132,20 @@ impl ActiveCall {
                         sink.emit(AppEvent::Levels { own: stats.self_level(), remotes });
                     }
                     _ = quality.tick() => {
+                        let remotes = stats.remotes();
+                        let path = &stats.path;
                         let sample = QualitySample {
-                            received_frames: stats.remotes().iter().map(|r| r.video_frames_received.load(Ordering::Relaxed)).sum(),
-                            incomplete_frames: stats.remotes().iter().map(|r| r.video_frames_lost.load(Ordering::Relaxed)).sum(),
+                            received_frames: remotes.iter().map(|r| r.video_frames_received.load(Ordering::Relaxed)).sum(),
+                            incomplete_frames: remotes.iter().map(|r| r.video_frames_lost.load(Ordering::Relaxed)).sum(),
                             video_senders: video_senders.len() as u64,
+                            uplink: path.estimate_bps().map(|bps| Uplink {
+                                loss: path.loss(),
+                                estimate_kbps: bps / 1000,
+                                video_kbps: path.video_target_kbps(),
+                                video_max_kbps: path.video_max_kbps(),
+                                video_fps: path.video_fps(),
+                            }),
+                            rtt_ms: remotes.iter().map(|r| r.rtt_ms.load(Ordering::Relaxed)).filter(|&ms| ms > 0).max(),
                         };
                         let (level, detail) = assess(last_sample, sample, QUALITY_EVERY.as_secs_f64(), reconnecting);
                         last_sample = sample;

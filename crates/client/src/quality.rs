@@ -1,17 +1,41 @@
 //! The network-quality indicator, from what the call measured over the last
-//! interval: frames that arrived broken, frames that did not arrive, and
-//! whether the connection is being repaired.
+//! interval: frames that arrived broken or not at all, what our own path
+//! carries and loses, the round trip, and whether the connection is being
+//! repaired. When the network is why a picture is poor, it says so in
+//! words a user can act on (move closer to the Wi-Fi, stop a download).
 
-/// Counters sampled at the start and end of an interval.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Counters sampled at the start and end of an interval, and the path as
+/// it stands at the end.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct QualitySample {
     pub received_frames: u64,
     pub incomplete_frames: u64,
     /// Remote participants that publish video.
     pub video_senders: u64,
+    /// Our path to the server; `None` until its first feedback.
+    pub uplink: Option<Uplink>,
+    /// The longest round trip to the server among the feeds, ms.
+    pub rtt_ms: Option<u32>,
 }
 
-/// "good", "fair" or "poor", with a short reason for the tooltip.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Uplink {
+    /// Share of what we send that the server reports lost.
+    pub loss: f64,
+    pub estimate_kbps: u64,
+    /// What video is sent at, and the most the settings allow.
+    pub video_kbps: u32,
+    pub video_max_kbps: u32,
+    pub video_fps: u32,
+}
+
+/// Beyond these the path is the reason, and the user is told.
+const LOSSY_UPLINK: f64 = 0.05;
+const BAD_UPLINK: f64 = 0.15;
+const SLOW_RTT_MS: u32 = 400;
+const SQUEEZED_FPS: u32 = 20;
+
+/// "good", "fair" or "poor", with a short reason for the indicator.
 pub fn assess(
     before: QualitySample,
     after: QualitySample,
@@ -36,21 +60,56 @@ pub fn assess(
     } else {
         Some(decoded as f64 / seconds / after.video_senders as f64)
     };
-    let detail = match fps {
+    let received = match fps {
         Some(fps) => format!(
             "{:.0}% of video frames damaged, {fps:.0} fps per participant",
             loss * 100.0
         ),
         None => format!("{:.0}% of video frames damaged", loss * 100.0),
     };
-    let level = if loss > 0.10 || fps.is_some_and(|f| f < 8.0) {
-        "poor"
+    let mut level = if loss > 0.10 || fps.is_some_and(|f| f < 8.0) {
+        2
     } else if loss > 0.02 || fps.is_some_and(|f| f < 20.0) {
-        "fair"
+        1
     } else {
-        "good"
+        0
     };
-    (level, detail)
+    // What our own network does to what we send: the others see it.
+    let mut reasons = Vec::new();
+    if let Some(up) = after.uplink {
+        if up.loss > LOSSY_UPLINK {
+            reasons.push(format!(
+                "your network loses {:.0}% of what you send",
+                up.loss * 100.0
+            ));
+            level = level.max(if up.loss > BAD_UPLINK { 2 } else { 1 });
+        }
+        let squeezed = up.video_max_kbps > 0 && up.video_kbps * 2 < up.video_max_kbps;
+        if squeezed || (up.video_fps > 0 && up.video_fps < SQUEEZED_FPS) {
+            reasons.push(format!(
+                "your network carries about {} kbit/s, so your video goes out at {} kbit/s, {} fps",
+                up.estimate_kbps, up.video_kbps, up.video_fps
+            ));
+            level = level.max(if up.video_fps < SQUEEZED_FPS / 2 {
+                2
+            } else {
+                1
+            });
+        }
+    }
+    if let Some(rtt) = after.rtt_ms.filter(|&r| r > SLOW_RTT_MS) {
+        reasons.push(format!("the server is {rtt} ms away and back"));
+        level = level.max(1);
+    }
+    let detail = if reasons.is_empty() {
+        received
+    } else {
+        format!(
+            "Your network is the reason: {}. {received}",
+            reasons.join("; ")
+        )
+    };
+    (["good", "fair", "poor"][level], detail)
 }
 
 #[cfg(test)]
@@ -62,7 +121,18 @@ mod tests {
             received_frames: decoded,
             incomplete_frames: incomplete,
             video_senders: senders,
+            ..QualitySample::default()
         }
+    }
+
+    fn up(loss: f64, estimate: u64, video: u32, fps: u32) -> Option<Uplink> {
+        Some(Uplink {
+            loss,
+            estimate_kbps: estimate,
+            video_kbps: video,
+            video_max_kbps: 1200,
+            video_fps: fps,
+        })
     }
 
     #[test]
@@ -73,5 +143,50 @@ mod tests {
         assert_eq!(assess(s(0, 0, 1), s(24, 0, 1), 2.0, false).0, "fair");
         assert_eq!(assess(s(0, 0, 0), s(0, 0, 0), 2.0, false).0, "good");
         assert_eq!(assess(s(0, 0, 1), s(60, 0, 1), 2.0, true).0, "poor");
+    }
+
+    #[test]
+    fn the_network_is_named_when_it_is_the_reason() {
+        let good = QualitySample {
+            uplink: up(0.01, 2900, 1200, 30),
+            rtt_ms: Some(30),
+            ..s(60, 0, 1)
+        };
+        let (level, detail) = assess(s(0, 0, 1), good, 2.0, false);
+        assert_eq!(level, "good");
+        assert!(!detail.contains("network"), "{detail}");
+
+        let lossy = QualitySample {
+            uplink: up(0.08, 2900, 1200, 30),
+            ..good
+        };
+        let (level, detail) = assess(s(0, 0, 1), lossy, 2.0, false);
+        assert_eq!(level, "fair");
+        assert!(detail.contains("loses 8% of what you send"), "{detail}");
+
+        let squeezed = QualitySample {
+            uplink: up(0.0, 340, 250, 15),
+            ..good
+        };
+        let (level, detail) = assess(s(0, 0, 1), squeezed, 2.0, false);
+        assert_eq!(level, "fair");
+        assert!(
+            detail.contains("carries about 340 kbit/s") && detail.contains("15 fps"),
+            "{detail}"
+        );
+
+        let starved = QualitySample {
+            uplink: up(0.2, 120, 60, 10),
+            ..good
+        };
+        assert_eq!(assess(s(0, 0, 1), starved, 2.0, false).0, "poor");
+
+        let far = QualitySample {
+            rtt_ms: Some(650),
+            ..good
+        };
+        let (level, detail) = assess(s(0, 0, 1), far, 2.0, false);
+        assert_eq!(level, "fair");
+        assert!(detail.contains("650 ms"), "{detail}");
     }
 }
