@@ -264,7 +264,7 @@ fn main() {
             let janus = Janus::start_with_env(&delay.janus_env());
             impairment.udp().apply();
             if talkline {
-                talkline_pair(&janus, &delay, &condition, &mut rows);
+                talkline_pair(&janus, delay, &condition, &mut rows);
             } else {
                 // Chromium's processes inherit the delay shim from here.
                 // SAFETY: set before Chromium starts; this thread alone
