@@ -7,8 +7,9 @@
 //! datagram it sends by 10 ms ± 2 ms (tests/janus/udp_delay_shim.c), and
 //! nftables drops UDP at random on the only interface, so the loss applies
 //! on each hop (to Janus and from it). Per condition, two `talkline`
-//! clients and then two headless Chromium peers hold a 20 s call with the
-//! test pattern (Chromium: its fake camera). Prints a Markdown table.
+//! clients, then two headless Chromium peers, then one of each hold a 20 s
+//! call with the test pattern (Chromium: its fake camera). Prints a
+//! Markdown table.
 //!
 //! `TALKLINE_BENCH_LOSS=0,5,10,20` picks the loss rates (percent),
 //! `TALKLINE_BENCH_CAP=512` the rate caps (kbit/s per flow, each way:
@@ -29,6 +30,15 @@ use support::{Client, Janus, UdpDelay, remote};
 const CALL_SECONDS: u64 = 20;
 const DELAY_MS: u32 = 10;
 const JITTER_MS: u32 = 2;
+
+/// Who is in the call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pair {
+    Talkline,
+    Chromium,
+    /// One of each.
+    Mixed,
+}
 
 /// What the network does to every UDP packet (on top of the delay).
 #[derive(Clone, Copy)]
@@ -221,6 +231,74 @@ fn chromium_pair(janus: &Janus, condition: &str, rows: &mut Vec<Row>) {
     }
 }
 
+/// One talkline client and one Chromium peer: what each decoded of the
+/// other's frames over the same 20 s (the "mixed calls": Chromium
+/// should show at least as many of talkline's frames as of another
+/// Chromium's).
+fn mixed_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Vec<Row>) {
+    let env = delay.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let long = (CALL_SECONDS + 40).to_string();
+    let mut a = Client::join_with_env(
+        &janus.link(1234),
+        "A",
+        &["--mic", "test:500", "--duration", &long],
+        &env,
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let started = Instant::now();
+    let b = BrowserPeer::join(&janus.url(), 1234, "ChromeB");
+    let decoded = |p: &BrowserPeer| {
+        p.report()
+            .and_then(|r| r["remotes"]["video"]["framesDecoded"].as_f64())
+            .unwrap_or(0.0)
+    };
+    let encoded = |p: &BrowserPeer| {
+        p.report()
+            .and_then(|r| r["framesEncoded"].as_f64())
+            .unwrap_or(0.0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while decoded(&b) == 0.0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let joined = (decoded(&b) > 0.0).then(|| started.elapsed().as_secs_f64());
+    let talkline = |s: &serde_json::Value| {
+        let sent = s["video_frames_sent"].as_f64().unwrap_or(0.0);
+        let has_b = s["remote"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|r| r["display"] == "ChromeB"));
+        let got = if has_b {
+            remote(s, "ChromeB")["video_frames_decoded"]
+                .as_f64()
+                .unwrap_or(0.0)
+        } else {
+            0.0
+        };
+        (sent, got)
+    };
+    let (a0, b0, e0) = (talkline(&a.stats_now()), decoded(&b), encoded(&b));
+    std::thread::sleep(Duration::from_secs(CALL_SECONDS));
+    let (a1, b1, e1) = (talkline(&a.stats_now()), decoded(&b), encoded(&b));
+    for (who, got, sent) in [
+        ("Chromium ← talkline", b1 - b0, a1.0 - a0.0),
+        ("talkline ← Chromium", a1.1 - a0.1, e1 - e0),
+    ] {
+        rows.push(Row {
+            who,
+            condition: condition.to_string(),
+            joined_s: joined,
+            shown: (sent > 0.0).then(|| (got / sent).min(1.0)),
+            fps: Some(got / CALL_SECONDS as f64),
+            freezes: None,
+            latency: None,
+            audio: None,
+        });
+    }
+    drop(b);
+    let _ = a.stop();
+}
+
 fn main() {
     if !netns::inside() {
         let status = netns::rerun_inside(std::env::args().skip(1));
@@ -259,11 +337,11 @@ fn main() {
         };
         let delay = &delay;
         eprintln!("== {condition} on each hop");
-        for talkline in [true, false] {
+        for pair in [Pair::Talkline, Pair::Chromium, Pair::Mixed] {
             UdpImpairment::None.apply();
             let janus = Janus::start_with_env(&delay.janus_env());
             impairment.udp().apply();
-            if talkline {
+            if pair == Pair::Talkline {
                 talkline_pair(&janus, delay, &condition, &mut rows);
             } else {
                 // Chromium's processes inherit the delay shim from here.
@@ -273,7 +351,11 @@ fn main() {
                 for (k, v) in &env {
                     unsafe { std::env::set_var(k, v) };
                 }
-                chromium_pair(&janus, &condition, &mut rows);
+                if pair == Pair::Chromium {
+                    chromium_pair(&janus, &condition, &mut rows);
+                } else {
+                    mixed_pair(&janus, delay, &condition, &mut rows);
+                }
                 for (k, _) in &env {
                     unsafe { std::env::remove_var(k) };
                 }
