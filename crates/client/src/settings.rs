@@ -128,9 +128,18 @@ impl AppCore {
         })
     }
 
-    /// The servers a meeting uses: its link's, else the user's.
+    /// The servers a meeting uses: its link's, else the user's. A store
+    /// that cannot be read does not stop the join (it does not for the
+    /// history either): the meeting's own servers are used.
     pub(crate) fn ice_for(&self, link: &IceServers) -> Result<IceServers, AppError> {
-        let ice = link.clone().or(&self.settings()?.ice()?);
+        let own = match self.settings() {
+            Ok(settings) => settings.ice()?,
+            Err(e) => {
+                log::warn!("network settings not read ({e}); using the meeting's own");
+                IceServers::default()
+            }
+        };
+        let ice = link.clone().or(&own);
         ice.validate()
             .map_err(|e| AppError::Link(format!("this meeting's network settings: {e}")))?;
         Ok(ice)
