@@ -30,6 +30,24 @@ fn in_private_netns(test: &str) -> bool {
     false
 }
 
+/// Kim (500 Hz) and Lee (900 Hz) leave by themselves, successfully.
+fn both_leave(kim: &mut Client, lee: &mut Client, timeout: Duration) {
+    for c in [lee, kim] {
+        let status = c.wait(timeout);
+        assert!(status.success(), "{}: {}", c.name, c.errors());
+    }
+}
+
+/// Each saw and heard the other, on the connections they started with.
+fn assert_met_on_one_connection(kim: &Client, lee: &Client) {
+    for (client, other, hz) in [(kim, "Lee", 900.0), (lee, "Kim", 500.0)] {
+        let s = client.stats();
+        assert_eq!(s["rejoins"], 0, "{}: {s:#}", client.name);
+        assert_sees(&s, other, 200);
+        assert_hears(&s, other, hz);
+    }
+}
+
 #[test]
 fn media_path_outage_recovers_and_media_flows_again() {
     if !in_private_netns("media_path_outage_recovers_and_media_flows_again") {
@@ -136,10 +154,7 @@ fn lossy_call(delay: &UdpDelay) -> Result<(), String> {
         &["--mic", "test:900", "--duration", "20"],
         &env,
     );
-    for c in [&mut lee, &mut kim] {
-        let status = c.wait(Duration::from_secs(40));
-        assert!(status.success(), "{}: {}", c.name, c.errors());
-    }
+    both_leave(&mut kim, &mut lee, Duration::from_secs(40));
     for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
         let s = client.stats();
         let r = remote(&s, other);
@@ -196,10 +211,7 @@ fn signaling_over_wss_is_verified_and_bad_certificates_are_refused() {
         &["--mic", "test:900", "--duration", "9"],
         &trust,
     );
-    for c in [&mut lee, &mut kim] {
-        let status = c.wait(Duration::from_secs(30));
-        assert!(status.success(), "{}: {}", c.name, c.errors());
-    }
+    both_leave(&mut kim, &mut lee, Duration::from_secs(30));
     for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
         let s = client.stats();
         assert_sees(&s, other, 100);
@@ -327,10 +339,7 @@ fn a_rate_capped_path_is_followed_down_and_back_up() {
         target >= 1080 && fps >= 30,
         "10 s after the cap was lifted video was sent at {target} kbps, {fps} fps: {cleared:#}"
     );
-    for c in [&mut lee, &mut kim] {
-        let status = c.wait(Duration::from_secs(40));
-        assert!(status.success(), "{}: {}", c.name, c.errors());
-    }
+    both_leave(&mut kim, &mut lee, Duration::from_secs(40));
     assert_hears(&lee.stats(), "Kim", 500.0);
 }
 
@@ -348,16 +357,8 @@ fn a_call_through_a_firewall_that_blocks_udp_goes_over_tcp() {
     let mut kim = Client::join(&link, "Kim", &["--mic", "test:500", "--duration", "16"]);
     kim.wait_for("joined meeting", Duration::from_secs(10));
     let mut lee = Client::join(&link, "Lee", &["--mic", "test:900", "--duration", "13"]);
-    for c in [&mut lee, &mut kim] {
-        let status = c.wait(Duration::from_secs(40));
-        assert!(status.success(), "{}: {}", c.name, c.errors());
-    }
-    for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
-        let s = client.stats();
-        assert_eq!(s["rejoins"], 0, "{}: {s:#}", client.name);
-        assert_sees(&s, other, 200);
-        assert_hears(&s, other, hz);
-    }
+    both_leave(&mut kim, &mut lee, Duration::from_secs(40));
+    assert_met_on_one_connection(&kim, &lee);
 }
 
 /// A call whose media goes only through a TURN relay (coturn), as on
@@ -401,16 +402,8 @@ fn a_call_through_a_turn_relay() {
             TURN_PASSWORD,
         ],
     );
-    for c in [&mut lee, &mut kim] {
-        let status = c.wait(Duration::from_secs(40));
-        assert!(status.success(), "{}: {}", c.name, c.errors());
-    }
-    for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
-        let s = client.stats();
-        assert_eq!(s["rejoins"], 0, "{}: {s:#}", client.name);
-        assert_sees(&s, other, 200);
-        assert_hears(&s, other, hz);
-    }
+    both_leave(&mut kim, &mut lee, Duration::from_secs(40));
+    assert_met_on_one_connection(&kim, &lee);
     // Two connections each (publisher, subscriber): four relays, each
     // bound to Janus to carry media.
     let log = turn.log();

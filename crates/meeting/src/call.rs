@@ -847,6 +847,7 @@ impl Driver {
         }
         let now = Instant::now();
         let mut stalled = false;
+        // Every feed is observed, so each one's counters stay current.
         for stream in sub.streams.values() {
             let (MediaKind::Video, Some(feed)) = (stream.kind, stream.feed_id) else {
                 continue;
@@ -859,7 +860,7 @@ impl Driver {
                 r.audio_frames_decoded.load(Ordering::Relaxed),
             );
         }
-        stalled
+        stalled && self.stalls.resubscribe()
     }
 
     /// Replaces the subscription with a new one to the same feeds: a new
@@ -879,7 +880,6 @@ impl Driver {
         let _ = old.pc.close().await;
         drop(old);
         link.connecting_since.remove(&PeerRole::Subscriber);
-        self.stalls.restart();
         match self.subscribe(link, &feeds).await {
             Ok(true) => Vec::new(),
             Ok(false) => self.session.handle(SessionInput::SubscribeRefused(feeds)),

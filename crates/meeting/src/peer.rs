@@ -245,24 +245,20 @@ pub struct SendCongestion {
     pub max_bps: f64,
 }
 
-/// Builds one peer connection whose ICE host candidate is `local_ip`.
-/// webrtc-rs offers exactly the addresses it is bound to, so the caller
-/// picks the interface that reaches the server (127.0.0.1 for a local one).
 /// The STUN and TURN servers webrtc-rs can use, and the relay-only policy.
+/// Only a TURN server is given the credentials.
 fn ice_configuration(ice: &IceServers) -> RTCConfiguration {
     let servers = ice
         .usable()
         .map(|url| {
-            let credentials = |v: &Option<String>| {
-                url.is_turn()
-                    .then(|| v.clone())
-                    .flatten()
-                    .unwrap_or_default()
+            let secret = |v: &Option<String>| match v {
+                Some(v) if url.is_turn() => v.clone(),
+                _ => String::new(),
             };
             RTCIceServer {
                 urls: vec![url.to_string()],
-                username: credentials(&ice.username),
-                credential: credentials(&ice.credential),
+                username: secret(&ice.username),
+                credential: secret(&ice.credential),
             }
         })
         .collect();
@@ -277,6 +273,9 @@ fn ice_configuration(ice: &IceServers) -> RTCConfiguration {
         .build()
 }
 
+/// Builds one peer connection whose ICE host candidate is `local_ip`.
+/// webrtc-rs offers exactly the addresses it is bound to, so the caller
+/// picks the interface that reaches the server (127.0.0.1 for a local one).
 pub async fn new_peer(
     role: PeerRole,
     local_ip: IpAddr,

@@ -46,14 +46,8 @@ pub struct VideoStallWatch {
 }
 
 impl VideoStallWatch {
-    /// A new subscription: its counters start again.
-    pub fn restart(&mut self) {
-        self.feeds.clear();
-    }
-
-    /// What a feed has received so far. Returns true when the
-    /// subscription should be made anew (at most `MAX_RESUBSCRIPTIONS`
-    /// times a call; the caller then calls `restart`).
+    /// What a feed has received so far. Returns whether its video
+    /// stalled at birth.
     pub fn observe(
         &mut self,
         now: Instant,
@@ -75,15 +69,22 @@ impl VideoStallWatch {
             p.audio_frames = audio_frames;
             p.audio_moved = Some(now);
         }
-        let stalled = p.video_packets > 0
+        p.video_packets > 0
             && p.video_packets < STARTED
             && now.saturating_duration_since(p.video_moved) >= SILENT
-            && p.audio_moved.is_some_and(|at| at > p.video_moved);
-        if stalled && self.resubscriptions < MAX_RESUBSCRIPTIONS {
-            self.resubscriptions += 1;
-            return true;
+            && p.audio_moved.is_some_and(|at| at > p.video_moved)
+    }
+
+    /// Whether the call may subscribe anew (at most `MAX_RESUBSCRIPTIONS`
+    /// times); counts the one it is about to make, and starts the counters
+    /// again for the new subscription.
+    pub fn resubscribe(&mut self) -> bool {
+        if self.resubscriptions >= MAX_RESUBSCRIPTIONS {
+            return false;
         }
-        false
+        self.resubscriptions += 1;
+        self.feeds.clear();
+        true
     }
 }
 
@@ -127,9 +128,11 @@ mod tests {
         let mut w = VideoStallWatch::default();
         let mut resubscribed = 0;
         for s in 0..60 {
-            if w.observe(at(start, s), 7, 3, 50 * s) {
+            // Two feeds stalled together make one resubscription.
+            let first = w.observe(at(start, s), 7, 3, 50 * s);
+            let second = w.observe(at(start, s), 8, 3, 50 * s);
+            if (first || second) && w.resubscribe() {
                 resubscribed += 1;
-                w.restart();
             }
         }
         assert_eq!(resubscribed, MAX_RESUBSCRIPTIONS);

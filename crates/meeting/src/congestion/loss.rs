@@ -189,9 +189,15 @@ impl LossBasedRate {
     /// own. Whole seconds only, with a margin: per batch, noise would wear
     /// the level down below the real one.
     fn lower_inherent(&mut self) {
-        let recent: Vec<f64> = self.seconds.iter().rev().take(3).map(|s| s.loss).collect();
-        if recent.len() == 3 {
-            let mean = recent.iter().sum::<f64>() / 3.0;
+        if self.seconds.len() >= 3 {
+            let mean = self
+                .seconds
+                .iter()
+                .rev()
+                .take(3)
+                .map(|s| s.loss)
+                .sum::<f64>()
+                / 3.0;
             if mean + INHERENT_MARGIN < self.inherent {
                 self.inherent = mean;
             }
@@ -203,7 +209,12 @@ impl LossBasedRate {
         if self.seconds.len() < 4 {
             return;
         }
-        let mut by_rate: Vec<(f64, f64)> = self.seconds.iter().map(|s| (s.rate, s.loss)).collect();
+        // On the stack: the history is at most HISTORY seconds.
+        let mut points = [(0.0, 0.0); HISTORY];
+        for (point, s) in points.iter_mut().zip(&self.seconds) {
+            *point = (s.rate, s.loss);
+        }
+        let by_rate = &mut points[..self.seconds.len()];
         by_rate.sort_by(|a, b| a.0.total_cmp(&b.0));
         let half = by_rate.len() / 2;
         let mean = |points: &[(f64, f64)]| {
