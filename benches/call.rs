@@ -135,6 +135,7 @@ fn codecs() {
         height: h,
         frame_rate: 30,
         bitrate_kbps: 2500,
+        temporal_layers: 2,
     })
     .expect("encoder");
     let mut dec = Vp8Decoder::new().expect("decoder");

@@ -1,5 +1,6 @@
 //! VP8 through libvpx: realtime encoder (CBR, no lag, error resilient,
-//! keyframes on request) and decoder into reusable I420 frames.
+//! keyframes on request, optionally two temporal layers) and decoder into
+//! reusable I420 frames.
 
 use std::ffi::CStr;
 use std::mem::MaybeUninit;
@@ -35,7 +36,33 @@ pub struct Vp8Config {
     pub height: u32,
     pub frame_rate: u32,
     pub bitrate_kbps: u32,
+    /// 1, or 2 for a base layer of every other frame and an upper layer
+    /// of frames nothing references: a receiver that loses an upper-layer
+    /// frame skips it and goes on, where a single layer would need a
+    /// keyframe.
+    pub temporal_layers: u8,
 }
+
+/// What one encoded frame is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodedFrame {
+    pub keyframe: bool,
+    /// 0 for the base layer (references only base frames), 1 for a frame
+    /// that no later frame references.
+    pub temporal_id: u8,
+}
+
+/// Base-layer frames reference and update only the last frame; golden and
+/// alt-ref frames change at keyframes only, so no frame reaches past the
+/// base layer for its references.
+const BASE_LAYER_FLAGS: u32 = vpx::VP8_EFLAG_NO_REF_GF
+    | vpx::VP8_EFLAG_NO_REF_ARF
+    | vpx::VP8_EFLAG_NO_UPD_GF
+    | vpx::VP8_EFLAG_NO_UPD_ARF;
+/// Upper-layer frames predict from the last base frame and leave every
+/// reference and the entropy context as they found them.
+const UPPER_LAYER_FLAGS: u32 =
+    BASE_LAYER_FLAGS | vpx::VP8_EFLAG_NO_UPD_LAST | vpx::VP8_EFLAG_NO_UPD_ENTROPY;
 
 /// A context lives in a stable heap slot: libvpx is handed its address.
 type Context = Box<MaybeUninit<vpx::vpx_codec_ctx_t>>;
@@ -48,12 +75,19 @@ fn ctx_ptr(ctx: &mut Context) -> *mut vpx::vpx_codec_ctx_t {
     ctx.as_mut_ptr()
 }
 
+/// A keyframe at least this often even when nobody asks: a receiver that
+/// cannot ask (a recorder) still recovers.
+const KEYFRAME_SAFETY_NET_SECONDS: u32 = 10;
+
 pub struct Vp8Encoder {
     ctx: Context,
     cfg: vpx::vpx_codec_enc_cfg_t,
     config: Vp8Config,
     pts: i64,
     frame_span: u32,
+    /// Frames since the last keyframe: places a frame in the layer
+    /// pattern, and times the safety-net keyframe.
+    since_keyframe: u32,
 }
 
 // SAFETY: the libvpx context is only used through &mut self.
@@ -70,11 +104,13 @@ impl std::fmt::Debug for Vp8Encoder {
 impl Vp8Encoder {
     pub fn new(config: Vp8Config) -> Result<Self> {
         VideoFrame::new(config.width, config.height)?;
-        if !(1..=120).contains(&config.frame_rate) || !(30..=20_000).contains(&config.bitrate_kbps)
+        if !(1..=120).contains(&config.frame_rate)
+            || !(30..=20_000).contains(&config.bitrate_kbps)
+            || !(1..=2).contains(&config.temporal_layers)
         {
             return Err(MediaError::InvalidParameter(format!(
-                "vp8: {} fps at {} kbps is out of range",
-                config.frame_rate, config.bitrate_kbps
+                "vp8: {} fps at {} kbps in {} temporal layers is out of range",
+                config.frame_rate, config.bitrate_kbps, config.temporal_layers
             )));
         }
         let mut ctx = new_context();
@@ -110,9 +146,10 @@ impl Vp8Encoder {
             cfg.rc_buf_initial_sz = 500;
             cfg.rc_buf_optimal_sz = 600;
             cfg.rc_buf_sz = 1000;
-            cfg.kf_mode = vpx::vpx_kf_mode::VPX_KF_AUTO;
-            // Keyframes when a receiver asks (PLI/FIR), plus a slow safety net.
-            cfg.kf_max_dist = config.frame_rate * 10;
+            // Keyframes when a receiver asks (PLI/FIR), plus a slow safety
+            // net placed by `encode`: a keyframe libvpx chose by itself
+            // could land on an upper-layer frame.
+            cfg.kf_mode = vpx::vpx_kf_mode::VPX_KF_DISABLED;
             let c = ctx_ptr(&mut ctx);
             check(
                 c,
@@ -146,6 +183,7 @@ impl Vp8Encoder {
             config,
             pts: 0,
             frame_span: 1,
+            since_keyframe: 0,
         })
     }
 
@@ -171,14 +209,14 @@ impl Vp8Encoder {
     }
 
     /// Encodes one frame into `out` (cleared first; its capacity is reused).
-    /// Returns whether the frame is a keyframe, or `None` if the encoder
-    /// produced nothing for it.
+    /// Returns what the frame is, or `None` if the encoder produced nothing
+    /// for it.
     pub fn encode(
         &mut self,
         frame: &VideoFrame,
         force_keyframe: bool,
         out: &mut Vec<u8>,
-    ) -> Result<Option<bool>> {
+    ) -> Result<Option<EncodedFrame>> {
         if frame.width() != self.config.width || frame.height() != self.config.height {
             return Err(MediaError::InvalidParameter(format!(
                 "vp8: frame is {}x{}, encoder is {}x{}",
@@ -190,6 +228,14 @@ impl Vp8Encoder {
         }
         out.clear();
         let mut keyframe = None;
+        let force_keyframe = force_keyframe
+            || self.pts == 0
+            || self.since_keyframe >= self.config.frame_rate * KEYFRAME_SAFETY_NET_SECONDS;
+        let temporal_id = if force_keyframe || self.config.temporal_layers == 1 {
+            0
+        } else {
+            (self.since_keyframe % 2) as u8
+        };
         // SAFETY: the image wraps the frame's buffer, which libvpx only reads
         // during vpx_codec_encode; packets are copied out before the next call.
         unsafe {
@@ -205,11 +251,12 @@ impl Vp8Encoder {
             if wrapped.is_null() {
                 return Err(MediaError::Codec("vp8: cannot wrap frame".into()));
             }
-            let flags = if force_keyframe {
-                vpx::VPX_EFLAG_FORCE_KF as i64
-            } else {
-                0
-            };
+            let flags = match (force_keyframe, self.config.temporal_layers, temporal_id) {
+                (true, ..) => vpx::VPX_EFLAG_FORCE_KF,
+                (false, 1, _) => 0,
+                (false, _, 0) => BASE_LAYER_FLAGS,
+                (false, ..) => UPPER_LAYER_FLAGS,
+            } as i64;
             let duration = (self.frame_span * 1000 / self.config.frame_rate) as c_ulong;
             let err = vpx::vpx_codec_encode(
                 ctx_ptr(&mut self.ctx),
@@ -238,7 +285,13 @@ impl Vp8Encoder {
                 keyframe = Some(keyframe.unwrap_or(false) || f.flags & vpx::VPX_FRAME_IS_KEY != 0);
             }
         }
-        Ok(keyframe)
+        Ok(keyframe.map(|keyframe| {
+            self.since_keyframe = if keyframe { 1 } else { self.since_keyframe + 1 };
+            EncodedFrame {
+                keyframe,
+                temporal_id: if keyframe { 0 } else { temporal_id },
+            }
+        }))
     }
 }
 
@@ -383,6 +436,7 @@ mod tests {
             height: h,
             frame_rate: 30,
             bitrate_kbps: 1_200,
+            temporal_layers: 1,
         })
         .expect("encoder");
         let mut dec = Vp8Decoder::new().expect("decoder");
@@ -397,7 +451,8 @@ mod tests {
             let key = enc
                 .encode(&src, i == 30, &mut packet)
                 .expect("encode")
-                .expect("a packet per frame");
+                .expect("a packet per frame")
+                .keyframe;
             keyframes += key as u32;
             if i == 0 || i == 30 {
                 assert!(key, "frame {i} must be a keyframe");
@@ -409,6 +464,59 @@ mod tests {
         assert_eq!(keyframes, 2);
         let mean = psnrs.iter().sum::<f64>() / psnrs.len() as f64;
         assert!(mean > 30.0, "mean PSNR {mean:.1} dB");
+    }
+
+    /// The point of the upper layer: a receiver that never gets its frames
+    /// still decodes every base frame cleanly, with no keyframe between.
+    #[test]
+    fn base_layer_decodes_without_the_upper_layer() {
+        let (w, h) = (640, 360);
+        let mut enc = Vp8Encoder::new(Vp8Config {
+            width: w,
+            height: h,
+            frame_rate: 30,
+            bitrate_kbps: 1_200,
+            temporal_layers: 2,
+        })
+        .expect("encoder");
+        let mut dec = Vp8Decoder::new().expect("decoder");
+        let mut pattern = TestPattern::new(w, h).expect("pattern");
+        let mut src = VideoFrame::new(w, h).expect("frame");
+        let mut out = VideoFrame::new(2, 2).expect("frame");
+        let mut packet = Vec::new();
+        let (mut base, mut upper) = (0, 0);
+        for i in 0..90u64 {
+            let stamp = pattern.draw_next(&mut src, i * 33_333).expect("draw");
+            let frame = enc
+                .encode(&src, false, &mut packet)
+                .expect("encode")
+                .expect("a packet per frame");
+            assert_eq!(frame.keyframe, i == 0, "frame {i}");
+            // Keyframe, then upper and base frames in turn.
+            assert_eq!(frame.temporal_id, (i % 2) as u8, "frame {i}");
+            if frame.temporal_id > 0 {
+                upper += 1;
+                continue;
+            }
+            base += 1;
+            assert!(dec.decode(&packet, &mut out).expect("decode"));
+            assert_eq!(read_stamp(&out), Some(stamp), "frame {i}");
+            let psnr = psnr_luma(&src, &out).expect("same size");
+            assert!(psnr > 30.0, "frame {i}: PSNR {psnr:.1} dB");
+        }
+        assert_eq!((base, upper), (45, 45));
+        // Asked for, a keyframe is a base frame and the pattern restarts.
+        pattern.draw_next(&mut src, 90 * 33_333).expect("draw");
+        let key = enc.encode(&src, true, &mut packet).expect("encode");
+        assert_eq!(
+            key,
+            Some(EncodedFrame {
+                keyframe: true,
+                temporal_id: 0
+            })
+        );
+        let next = enc.encode(&src, false, &mut packet).expect("encode");
+        assert_eq!(next.map(|f| f.temporal_id), Some(1));
     }
 
     #[test]
@@ -425,6 +533,7 @@ mod tests {
             height: 240,
             frame_rate: 30,
             bitrate_kbps: 500,
+            temporal_layers: 2,
         })
         .expect("encoder");
         let mut pattern = TestPattern::new(320, 240).expect("pattern");
@@ -443,7 +552,18 @@ mod tests {
                 width: 320,
                 height: 240,
                 frame_rate: 0,
-                bitrate_kbps: 500
+                bitrate_kbps: 500,
+                temporal_layers: 1,
+            })
+            .is_err()
+        );
+        assert!(
+            Vp8Encoder::new(Vp8Config {
+                width: 320,
+                height: 240,
+                frame_rate: 30,
+                bitrate_kbps: 500,
+                temporal_layers: 3,
             })
             .is_err()
         );

@@ -19,6 +19,7 @@ pub mod send;
 pub mod session;
 mod stall;
 pub mod stats;
+pub mod vp8_packetizer;
 
 pub use call::{CallCommand, CallConfig, CallEvent, CallHandle, join};
 pub use error::MeetingError;

@@ -12,6 +12,7 @@ use bytes::{Bytes, BytesMut};
 use crossbeam_queue::ArrayQueue;
 use rtc::media::Sample;
 use tokio::sync::{mpsc, watch};
+use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 
 use talkline_media::devices::DeviceKind;
@@ -23,6 +24,7 @@ use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 
 use crate::congestion::{PathEstimate, VideoRateController};
 use crate::stats::{CallStats, audio_level};
+use crate::vp8_packetizer::{FrameLayer, Vp8Packetizer};
 
 /// How long a thread without a device sleeps before it looks again on its
 /// own; a replacement (or the call's end) wakes it at once.
@@ -81,6 +83,8 @@ struct Encoded {
     data: Bytes,
     duration: Duration,
     captured: Instant,
+    /// Video only: where the frame sits in the temporal layers.
+    layer: Option<FrameLayer>,
 }
 
 /// Controls shared between the call and the media threads.
@@ -182,6 +186,45 @@ fn spawn_writer(
     })
 }
 
+/// Video is packetized here rather than by webrtc-rs, whose VP8 payload
+/// descriptor has no temporal-layer fields (see `vp8_packetizer`).
+fn spawn_video_writer(
+    mut encoded: mpsc::Receiver<Encoded>,
+    slot: watch::Receiver<Option<TrackTarget>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut packetizer: Option<Vp8Packetizer> = None;
+        let (mut staging, mut packets) = (BytesMut::new(), Vec::new());
+        while let Some(chunk) = encoded.recv().await {
+            let target = slot.borrow().clone();
+            let Some(target) = target else { continue };
+            // A new publisher track (a rejoin) is a new stream.
+            let p = match packetizer.as_mut() {
+                Some(p) if p.ssrc() == target.ssrc => p,
+                _ => packetizer.insert(Vp8Packetizer::new(
+                    target.ssrc,
+                    target.payload_type,
+                    rand::random(),
+                    rand::random(),
+                )),
+            };
+            let layer = chunk.layer.unwrap_or(FrameLayer::two_layer(0));
+            p.packetize(
+                &chunk.data,
+                layer,
+                chunk.captured,
+                &mut staging,
+                &mut packets,
+            );
+            for packet in packets.drain(..) {
+                if let Err(e) = target.track.write_rtp(packet).await {
+                    log::debug!("dropping a video packet: {e}");
+                }
+            }
+        }
+    })
+}
+
 impl SendPipeline {
     pub fn start(
         video: Outgoing<Box<dyn VideoSource>>,
@@ -209,9 +252,10 @@ impl SendPipeline {
                 height: h,
                 frame_rate: rate,
                 bitrate_kbps: video_bitrate_kbps,
+                temporal_layers: 2,
             })?;
             let (tx, rx) = mpsc::channel(4);
-            writers.push(spawn_writer(rx, video_rx));
+            writers.push(spawn_video_writer(rx, video_rx));
             let controls = Arc::clone(&controls);
             let stats = Arc::clone(&stats);
             let outputs = outputs.clone();
@@ -325,7 +369,10 @@ struct VideoSend {
 
 impl VideoSend {
     fn follow_the_path(&mut self, now: Instant) {
-        let Some(rate) = self.rate.update(self.path.estimate_bps(), now) else {
+        let Some(rate) = self
+            .rate
+            .update(self.path.estimate_bps(), self.path.loss(), now)
+        else {
             return;
         };
         log::debug!(
@@ -482,7 +529,8 @@ fn video_loop(
         video.last_sent_index = video.frame_index;
         video.encoder.set_frame_span(span as u32);
         match video.encoder.encode(&frame, force, &mut packet) {
-            Ok(Some(keyframe)) => {
+            Ok(Some(encoded)) => {
+                let keyframe = encoded.keyframe;
                 if keyframe {
                     last_keyframe = Some(captured);
                 }
@@ -490,6 +538,7 @@ fn video_loop(
                     data: reuse(&mut staging, &packet),
                     duration: period * span as u32,
                     captured,
+                    layer: Some(FrameLayer::two_layer(encoded.temporal_id)),
                 };
                 if let Some(view) = encoded_view {
                     view.push(chunk.data.clone(), keyframe, frame.capture_time_us);
@@ -523,6 +572,7 @@ fn switch_video(
         height: h,
         frame_rate: rate,
         bitrate_kbps: sending.bitrate_kbps,
+        temporal_layers: 2,
     })?;
     video.native_fps = rate;
     video.path.record_video(sending, rate);
@@ -604,6 +654,7 @@ fn audio_loop(
                     data: reuse(&mut staging, &packet[..n]),
                     duration: Duration::from_millis(20),
                     captured: Instant::now(),
+                    layer: None,
                 };
                 if out.try_send(chunk).is_ok() {
                     stats.audio_packets_sent.fetch_add(1, Ordering::Relaxed);

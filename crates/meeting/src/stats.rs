@@ -39,6 +39,8 @@ pub struct RemoteStats {
     pub video_packets_received: AtomicU64,
     /// Frames given up: a packet never came, or their references were lost.
     pub video_frames_lost: AtomicU64,
+    /// Of those, upper temporal-layer frames skipped without a keyframe.
+    pub video_upper_frames_skipped: AtomicU64,
     /// Packets that came after they were asked for again (NACK).
     pub video_packets_recovered: AtomicU64,
     pub video_nacks_sent: AtomicU64,
@@ -83,6 +85,7 @@ impl RemoteStats {
             video_height: AtomicU32::new(0),
             video_packets_received: AtomicU64::new(0),
             video_frames_lost: AtomicU64::new(0),
+            video_upper_frames_skipped: AtomicU64::new(0),
             video_packets_recovered: AtomicU64::new(0),
             video_nacks_sent: AtomicU64::new(0),
             video_keyframe_requests: AtomicU64::new(0),
@@ -128,6 +131,7 @@ impl RemoteStats {
         let set = |a: &AtomicU64, v: u64| a.store(v, Ordering::Relaxed);
         set(&self.video_packets_received, stats.packets_received);
         set(&self.video_frames_lost, stats.frames_lost);
+        set(&self.video_upper_frames_skipped, stats.upper_frames_skipped);
         set(&self.video_packets_recovered, stats.packets_recovered);
         set(&self.video_nacks_sent, stats.nacked);
         set(&self.video_keyframe_requests, stats.keyframe_requests);
@@ -245,6 +249,7 @@ impl RemoteStats {
             "pattern_frames": self.latency_count.load(Ordering::Relaxed),
             "video_packets_received": self.video_packets_received.load(Ordering::Relaxed),
             "video_frames_lost": self.video_frames_lost.load(Ordering::Relaxed),
+            "video_upper_frames_skipped": self.video_upper_frames_skipped.load(Ordering::Relaxed),
             "video_packets_recovered": self.video_packets_recovered.load(Ordering::Relaxed),
             "video_nacks_sent": self.video_nacks_sent.load(Ordering::Relaxed),
             "video_keyframe_requests": self.video_keyframe_requests.load(Ordering::Relaxed),

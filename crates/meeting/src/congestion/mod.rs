@@ -44,6 +44,19 @@ const STEP_UP_MARGIN: f64 = 1.25;
 /// Raising the bitrate waits this long after the last change; lowering it
 /// never waits.
 const RAISE_EVERY: Duration = Duration::from_millis(1000);
+/// On a path that loses packets whatever is sent (loss the loss half of the
+/// estimate does not count as congestion), every packet of a frame is one
+/// more chance to lose the frame, and a lost base-layer frame costs a
+/// keyframe. The video bitrate is then kept to this divided by the loss
+/// rate: 800 kbps at 5%, 400 at 10% (two packets a frame at 30 fps), the
+/// full rate under 3%. A smooth picture with less detail beats a sharp one
+/// that stops; browsers come down further still. Never under
+/// `LOSS_CAP_FLOOR_KBPS`: loss alone does not cost frame rate, and loss
+/// that comes from congestion is the estimate's business.
+const LOSS_CAP_KBPS_AT_FULL_LOSS: f64 = 40.0;
+const LOSS_CAP_FLOOR_KBPS: u32 = 400;
+/// Loss under this is not worth a sharper picture's cost.
+const LOSS_CAP_FROM: f64 = 0.02;
 
 /// Where a new connection's estimate starts: what the encoder sends now,
 /// with audio and overhead, so a rejoin neither floods a path that was
@@ -161,10 +174,16 @@ impl VideoRateController {
         self.current
     }
 
-    /// The video budget an estimate leaves, in kbps.
-    fn budget_kbps(&self, estimate_bps: u64) -> u32 {
+    /// The video budget an estimate and the path's loss rate leave, kbps.
+    fn budget_kbps(&self, estimate_bps: u64, loss: f64) -> u32 {
         let kbps = (estimate_bps as f64 * VIDEO_SHARE / 1000.0) as u32;
+        let lossy_path_cap = if loss >= LOSS_CAP_FROM {
+            ((LOSS_CAP_KBPS_AT_FULL_LOSS / loss) as u32).max(LOSS_CAP_FLOOR_KBPS)
+        } else {
+            u32::MAX
+        };
         kbps.saturating_sub(AUDIO_KBPS)
+            .min(lossy_path_cap)
             .clamp(MIN_VIDEO_KBPS, self.max_kbps)
     }
 
@@ -184,10 +203,16 @@ impl VideoRateController {
         }
     }
 
-    /// The settings for this estimate, if they differ from the current
-    /// ones. No estimate yet: the encoder keeps what it started with.
-    pub fn update(&mut self, estimate_bps: Option<u64>, now: Instant) -> Option<VideoRate> {
-        let budget = self.budget_kbps(estimate_bps?);
+    /// The settings for this estimate and loss rate (0..1, as the path's
+    /// feedback shows it), if they differ from the current ones. No
+    /// estimate yet: the encoder keeps what it started with.
+    pub fn update(
+        &mut self,
+        estimate_bps: Option<u64>,
+        loss: f64,
+        now: Instant,
+    ) -> Option<VideoRate> {
+        let budget = self.budget_kbps(estimate_bps?, loss);
         let wanted = VideoRate {
             bitrate_kbps: budget,
             keep_one_in: self.frame_divisor(budget),
@@ -225,7 +250,7 @@ mod tests {
         trace
             .iter()
             .map(|&(ms, kbps)| {
-                controller.update(Some(kbps * 1000), start + Duration::from_millis(ms));
+                controller.update(Some(kbps * 1000), 0.0, start + Duration::from_millis(ms));
                 controller.current()
             })
             .collect()
@@ -235,7 +260,7 @@ mod tests {
     fn a_wide_path_sends_the_configured_rate_at_full_frame_rate() {
         let mut c = VideoRateController::new(1200);
         assert_eq!(
-            c.update(None, Instant::now()),
+            c.update(None, 0.0, Instant::now()),
             None,
             "no estimate: no change"
         );
@@ -305,6 +330,38 @@ mod tests {
                 keep_one_in: 1
             }
         );
+    }
+
+    #[test]
+    fn a_lossy_path_gets_fewer_packets_a_frame() {
+        let start = Instant::now();
+        let mut c = VideoRateController::new(1200);
+        let wide = Some(20_000_000);
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        assert_eq!(
+            c.update(wide, 0.015, at(0)),
+            None,
+            "a little loss: full rate"
+        );
+        let r = c.update(wide, 0.05, at(100)).expect("lowered at once");
+        assert_eq!(r.bitrate_kbps, 800);
+        let r = c.update(wide, 0.10, at(200)).expect("lowered at once");
+        assert_eq!(
+            r,
+            VideoRate {
+                bitrate_kbps: 400,
+                keep_one_in: 1
+            }
+        );
+        let r = c.update(wide, 0.30, at(300));
+        assert_eq!(r, None, "loss alone never costs frame rate");
+        // The path clears: back up, a second after the last change.
+        assert_eq!(c.update(wide, 0.0, at(700)), None);
+        let r = c.update(wide, 0.0, at(1_300)).expect("raised");
+        assert_eq!(r.bitrate_kbps, 1200);
+        // A squeezed path and loss: the lower of the two.
+        let r = c.update(Some(512_000), 0.05, at(2_400)).expect("lowered");
+        assert!((380..=400).contains(&r.bitrate_kbps), "{r:?}");
     }
 
     #[test]

@@ -6,6 +6,12 @@
 //! paced rate. It never releases a frame whose references are missing, so
 //! the decoder never decodes against a broken chain.
 //!
+//! When the sender marks temporal layers (TID, TL0PICIDX in the VP8
+//! payload descriptor), a lost upper-layer frame costs that frame only:
+//! the base layer does not reference it, so decoding goes on at the next
+//! base frame, with no keyframe. The base layer's own continuity is checked
+//! by TL0PICIDX.
+//!
 //! Pure: driven by packets and the time the caller passes in, no sockets
 //! and no clock of its own.
 
@@ -35,6 +41,97 @@ const MAX_WAIT: Duration = Duration::from_millis(1000);
 /// Packets before the first one seen that may still arrive (reordered) and
 /// start the first frame.
 const STARTUP_REORDER: u64 = 16;
+/// A frame nothing references waits for its retransmission about this many
+/// round trips (within the budget above): the frames behind it need not.
+const NON_REFERENCE_WAIT_RTTS: u32 = 3;
+const NON_REFERENCE_MIN_WAIT: Duration = Duration::from_millis(100);
+
+/// The temporal-layer fields of a frame's payload descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TemporalInfo {
+    temporal_id: u8,
+    tl0_pic_idx: u8,
+    /// Y: references only base-layer frames.
+    layer_sync: bool,
+    /// N: no frame references it.
+    non_reference: bool,
+}
+
+/// What the decoder's chain of references holds, for streams with layers.
+#[derive(Debug, Clone, Copy, Default)]
+struct LayerChain {
+    /// TL0PICIDX of the last base frame released; `None` when the stream
+    /// has no layer fields (or they are not trusted yet).
+    base: Option<u8>,
+    /// Lowest layer of a frame given up since that base frame: upper
+    /// frames at or above it may reference what is gone.
+    broken_from: Option<u8>,
+}
+
+impl LayerChain {
+    /// Whether a frame (not a keyframe) can be decoded on this chain.
+    fn holds(&self, t: &TemporalInfo) -> Decodable {
+        let Some(base) = self.base else {
+            return Decodable::Yes;
+        };
+        if t.temporal_id == 0 {
+            return if t.tl0_pic_idx == base.wrapping_add(1) {
+                Decodable::Yes
+            } else {
+                Decodable::BaseLost
+            };
+        }
+        if t.tl0_pic_idx != base {
+            return Decodable::BaseLost;
+        }
+        match self.broken_from {
+            Some(layer) if t.temporal_id >= layer && !t.layer_sync => Decodable::ReferenceLost,
+            _ => Decodable::Yes,
+        }
+    }
+
+    fn released(&mut self, keyframe: bool, t: Option<TemporalInfo>) {
+        match t {
+            Some(t) if keyframe || t.temporal_id == 0 => {
+                self.base = Some(t.tl0_pic_idx);
+                self.broken_from = None;
+            }
+            Some(_) => {}
+            None => *self = Self::default(),
+        }
+    }
+
+    /// A frame was given up; `None` when its first packet never came.
+    /// Returns whether decoding can go on without a keyframe.
+    fn lost(&mut self, t: Option<TemporalInfo>) -> bool {
+        let Some(base) = self.base else {
+            return false;
+        };
+        let layer = match t {
+            // Its base is the one decoded last: only upper frames suffer.
+            Some(t) if t.temporal_id > 0 && t.tl0_pic_idx == base => {
+                if t.non_reference {
+                    return true;
+                }
+                t.temporal_id
+            }
+            Some(_) => return false,
+            // Unknown: every upper frame until the next base is suspect, and
+            // that base's TL0PICIDX shows whether a base frame was lost.
+            None => 1,
+        };
+        self.broken_from = Some(self.broken_from.map_or(layer, |b| b.min(layer)));
+        true
+    }
+}
+
+enum Decodable {
+    Yes,
+    /// A base frame is missing: only a keyframe helps.
+    BaseLost,
+    /// An upper frame it may reference was given up: skip it.
+    ReferenceLost,
+}
 
 #[derive(Debug)]
 struct Slot {
@@ -44,6 +141,8 @@ struct Slot {
     /// The first packet of a frame (S bit, partition 0).
     frame_start: bool,
     keyframe: bool,
+    /// Frame starts only, when the sender wrote them.
+    temporal: Option<TemporalInfo>,
     /// The VP8 payload descriptor could not be read.
     corrupt: bool,
     /// The VP8 data, without the payload descriptor.
@@ -74,6 +173,9 @@ pub struct JitterStats {
     /// Packets asked for again (each request counted).
     pub nacked: u64,
     pub keyframe_requests: u64,
+    /// Of the frames lost, those the stream went on without (upper
+    /// temporal layers): no keyframe was needed for them.
+    pub upper_frames_skipped: u64,
 }
 
 enum Scan {
@@ -101,6 +203,7 @@ pub struct VideoJitterBuffer {
     stalled_since: Option<Instant>,
     /// A frame was given up: only a keyframe can be decoded next.
     need_keyframe: bool,
+    layers: LayerChain,
     last_keyframe_request: Option<Instant>,
     keyframe_asked_from_outside: bool,
     nacks: NackScheduler,
@@ -132,6 +235,7 @@ impl VideoJitterBuffer {
             stalled_since: None,
             // The decoder starts with a keyframe.
             need_keyframe: true,
+            layers: LayerChain::default(),
             last_keyframe_request: None,
             keyframe_asked_from_outside: false,
             nacks: NackScheduler::new(CAPACITY / 2),
@@ -163,6 +267,26 @@ impl VideoJitterBuffer {
         (self.nacks.rtt() * 4 + Duration::from_millis(80)).clamp(MIN_WAIT, MAX_WAIT)
     }
 
+    /// How long the frame at `head` may hold the frames behind it.
+    fn head_wait(&self, head: u64) -> Duration {
+        let budget = self.wait_budget();
+        if self.skippable(head) {
+            (self.nacks.rtt() * NON_REFERENCE_WAIT_RTTS).clamp(NON_REFERENCE_MIN_WAIT, budget)
+        } else {
+            budget
+        }
+    }
+
+    /// The frame at `head` is one the stream can go on without.
+    fn skippable(&self, head: u64) -> bool {
+        !self.need_keyframe
+            && self.layers.base.is_some()
+            && self
+                .slot(head)
+                .and_then(|p| p.temporal)
+                .is_some_and(|t| t.non_reference)
+    }
+
     fn slot(&self, seq: u64) -> Option<&Slot> {
         self.slots[slot_index(seq)]
             .as_ref()
@@ -189,6 +313,7 @@ impl VideoJitterBuffer {
         self.head = None;
         self.stalled_since = None;
         self.need_keyframe = true;
+        self.layers = LayerChain::default();
     }
 
     /// Takes one received RTP packet of the stream.
@@ -248,12 +373,20 @@ impl VideoJitterBuffer {
         };
         let frame_start = !corrupt && self.depacketizer.s == 1 && self.depacketizer.pid == 0;
         let keyframe = frame_start && data.first().is_some_and(|b| b & 1 == 0);
+        let d = &self.depacketizer;
+        let temporal = (frame_start && d.t == 1 && d.l == 1).then_some(TemporalInfo {
+            temporal_id: d.tid,
+            tl0_pic_idx: d.tl0_pic_idx,
+            layer_sync: d.y == 1,
+            non_reference: d.n == 1,
+        });
         self.slots[slot_index(seq)] = Some(Slot {
             seq,
             timestamp,
             marker,
             frame_start,
             keyframe,
+            temporal,
             corrupt,
             data,
         });
@@ -319,7 +452,8 @@ impl VideoJitterBuffer {
         self.stalled_since = None;
     }
 
-    /// Gives up the frame at the head: the decoder needs a keyframe now.
+    /// Gives up the frame at the head: the decoder needs a keyframe now,
+    /// unless the frame was one the stream can go on without.
     fn give_up(&mut self, now: Instant, head: u64) {
         if log::log_enabled!(log::Level::Debug) {
             log::debug!(
@@ -328,7 +462,12 @@ impl VideoJitterBuffer {
                 self.nacks.describe(now)
             );
         }
-        self.need_keyframe = true;
+        let temporal = self.slot(head).and_then(|p| p.temporal);
+        if !self.need_keyframe && self.layers.lost(temporal) {
+            self.stats.upper_frames_skipped += 1;
+        } else {
+            self.need_keyframe = true;
+        }
         let next = self.next_frame_start(head).unwrap_or(head + 1);
         self.skip_to(head, next);
         self.head = None;
@@ -372,12 +511,30 @@ impl VideoJitterBuffer {
                     self.done_below = end + 1;
                     self.stalled_since = None;
                     self.nacks.forget_before(end + 1);
-                    if self.need_keyframe && !keyframe {
-                        // Its references are gone: the decoder cannot use it.
-                        self.clear_range(head, end + 1);
-                        self.stats.frames_lost += 1;
-                        continue;
+                    let temporal = self.slot(head).and_then(|p| p.temporal);
+                    let decodable = match temporal {
+                        _ if keyframe => Decodable::Yes,
+                        _ if self.need_keyframe => Decodable::BaseLost,
+                        Some(t) => self.layers.holds(&t),
+                        None => Decodable::Yes,
+                    };
+                    match decodable {
+                        Decodable::Yes => {}
+                        Decodable::BaseLost => {
+                            // Its references are gone: the decoder cannot use it.
+                            self.need_keyframe = true;
+                            self.clear_range(head, end + 1);
+                            self.stats.frames_lost += 1;
+                            continue;
+                        }
+                        Decodable::ReferenceLost => {
+                            self.clear_range(head, end + 1);
+                            self.stats.frames_lost += 1;
+                            self.stats.upper_frames_skipped += 1;
+                            continue;
+                        }
                     }
+                    self.layers.released(keyframe, temporal);
                     self.assembly.clear();
                     for seq in head..=end {
                         if let Some(p) = self.slots[slot_index(seq)].take() {
@@ -413,7 +570,7 @@ impl VideoJitterBuffer {
                         return None;
                     }
                     let since = *self.stalled_since.get_or_insert(now);
-                    if now < since + self.wait_budget() {
+                    if now < since + self.head_wait(head) {
                         return None;
                     }
                     self.give_up(now, head);
@@ -470,7 +627,10 @@ impl VideoJitterBuffer {
     /// When the buffer next has something to do without a new packet: a
     /// request to repeat, a stalled frame to give up, a keyframe to ask for.
     pub fn next_timeout(&self) -> Option<Instant> {
-        let give_up = self.stalled_since.map(|t| t + self.wait_budget());
+        let give_up = self
+            .stalled_since
+            .zip(self.head)
+            .map(|(t, head)| t + self.head_wait(head));
         let keyframe = self
             .need_keyframe
             .then(|| {
@@ -488,6 +648,7 @@ impl VideoJitterBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vp8_packetizer::{FrameLayer, Vp8Packetizer};
     use rtc::rtp::codec::vp8::Vp8Payloader;
     use rtc::rtp::packetizer::Payloader;
 
@@ -544,6 +705,127 @@ mod tests {
             sent.push(data);
         }
         (packets, sent)
+    }
+
+    /// A two-layer stream as the sender packetizes it: keyframes where
+    /// `key(i)`, otherwise upper and base frames in turn.
+    fn layered_stream(frames: usize, first_seq: u16, key: impl Fn(usize) -> bool) -> Vec<Pkt> {
+        let mut packetizer = Vp8Packetizer::new(1, 96, first_seq, 0);
+        let start = Instant::now();
+        let (mut staging, mut rtp) = (BytesMut::new(), Vec::new());
+        let mut packets = Vec::new();
+        let mut since_key = 0;
+        for i in 0..frames {
+            let keyframe = key(i);
+            since_key = if keyframe { 0 } else { since_key + 1 };
+            let layer = FrameLayer::two_layer((since_key % 2) as u8);
+            let data = frame_bytes(i, keyframe, 1000 + (i % 3) * 900);
+            rtp.clear();
+            packetizer.packetize(
+                &data,
+                layer,
+                start + ms(33 * i as u64),
+                &mut staging,
+                &mut rtp,
+            );
+            packets.extend(rtp.iter().map(|r| Pkt {
+                seq: r.header.sequence_number,
+                ts: r.header.timestamp,
+                marker: r.header.marker,
+                payload: r.payload.clone(),
+                frame: i,
+            }));
+        }
+        packets
+    }
+
+    /// Feeds `packets` less those `lost` says, 1 ms apart, then lets every
+    /// wait run out; returns the frame numbers released.
+    fn play(b: &mut VideoJitterBuffer, packets: &[Pkt], lost: impl Fn(&Pkt) -> bool) -> Vec<usize> {
+        let t0 = Instant::now();
+        let mut out = Vec::new();
+        for (i, p) in packets.iter().enumerate() {
+            if !lost(p) {
+                feed(b, t0 + ms(i as u64), p, &mut out);
+            }
+        }
+        // Each wait in turn runs out.
+        let mut now = t0 + ms(packets.len() as u64);
+        for _ in 0..500 {
+            now += ms(10);
+            while let Some(f) = b.pop_frame(now) {
+                out.push(f);
+            }
+        }
+        out.iter().map(frame_number).collect()
+    }
+
+    #[test]
+    fn a_lost_upper_layer_frame_costs_that_frame_only() {
+        let packets = layered_stream(20, 65_530, |i| i == 0);
+        // Frame 5 lost whole; frame 7 (two packets) loses its tail.
+        let tail_of_7 = packets
+            .iter()
+            .rfind(|p| p.frame == 7)
+            .map(|p| p.seq)
+            .expect("frame 7");
+        assert!(packets.iter().filter(|p| p.frame == 7).count() >= 2);
+        let mut b = VideoJitterBuffer::new();
+        assert!(b.poll_keyframe_request(Instant::now()), "the start asks");
+        let shown = play(&mut b, &packets, |p| p.frame == 5 || p.seq == tail_of_7);
+        let expected: Vec<usize> = (0..20).filter(|&i| i != 5 && i != 7).collect();
+        assert_eq!(shown, expected);
+        let stats = b.stats();
+        assert_eq!((stats.frames_lost, stats.upper_frames_skipped), (2, 2));
+        let later = Instant::now() + ms(10_000);
+        assert!(!b.poll_keyframe_request(later), "no keyframe was needed");
+    }
+
+    #[test]
+    fn a_lost_base_layer_frame_needs_a_keyframe() {
+        let packets = layered_stream(20, 100, |i| i == 0 || i == 12);
+        let tail_of_4 = packets
+            .iter()
+            .rfind(|p| p.frame == 4)
+            .map(|p| p.seq)
+            .expect("frame 4");
+        // Lost whole (the next frames' TL0PICIDX shows it), or in part.
+        for lost_whole in [true, false] {
+            let mut b = VideoJitterBuffer::new();
+            assert!(b.poll_keyframe_request(Instant::now()));
+            let shown = play(&mut b, &packets, |p| {
+                if lost_whole {
+                    p.frame == 4
+                } else {
+                    p.seq == tail_of_4
+                }
+            });
+            let expected: Vec<usize> = (0..4).chain(12..20).collect();
+            assert_eq!(shown, expected, "lost whole: {lost_whole}");
+            assert_eq!(b.stats().frames_lost, 8);
+        }
+        // Asked for while it waited, before the keyframe came.
+        let mut b = VideoJitterBuffer::new();
+        let t0 = Instant::now();
+        assert!(b.poll_keyframe_request(t0));
+        let mut out = Vec::new();
+        for p in packets.iter().filter(|p| p.frame < 12 && p.frame != 4) {
+            feed(&mut b, t0, p, &mut out);
+        }
+        let later = t0 + MAX_WAIT * 2;
+        while b.pop_frame(later).is_some() {}
+        assert!(b.poll_keyframe_request(later));
+    }
+
+    #[test]
+    fn a_lost_base_frame_between_two_upper_frames_is_seen_by_its_index() {
+        // Base frame 6 lost whole, with its neighbours 5 and 7 both upper:
+        // frame 7 names a base the decoder never had.
+        let packets = layered_stream(10, 4000, |i| i == 0);
+        let mut b = VideoJitterBuffer::new();
+        let shown = play(&mut b, &packets, |p| p.frame == 6);
+        assert_eq!(shown, [0, 1, 2, 3, 4, 5]);
+        assert!(b.poll_keyframe_request(Instant::now() + ms(10_000)));
     }
 
     fn feed(b: &mut VideoJitterBuffer, now: Instant, p: &Pkt, out: &mut Vec<ReleasedFrame>) {
