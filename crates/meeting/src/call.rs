@@ -53,6 +53,10 @@ const ICE_RESTART_GRACE: Duration = Duration::from_secs(8);
 /// On a lossy path a DTLS handshake can stall for good after ICE connected
 /// (no state change follows, so nothing else would notice).
 const CONNECT_GRACE: Duration = Duration::from_secs(10);
+/// A subscription that has not come up by then is made anew, which costs
+/// less than a rejoin: the publisher's connection and the room stay. Half
+/// of `CONNECT_GRACE`, so a second try still comes before the rejoin.
+const SUBSCRIBE_GRACE: Duration = Duration::from_secs(5);
 /// Rejoin attempts back off up to this interval and give up after the limit.
 const REJOIN_MAX_BACKOFF: Duration = Duration::from_secs(5);
 const REJOIN_GIVE_UP: Duration = Duration::from_secs(120);
@@ -853,11 +857,16 @@ impl Driver {
                 continue;
             };
             let r = self.stats.remote(feed, "");
+            let video_on = self
+                .session
+                .participants()
+                .any(|p| p.id == feed && p.has_video && !p.video_muted);
             stalled |= self.stalls.observe(
                 now,
                 feed,
                 r.video_packets_received.load(Ordering::Relaxed),
                 r.audio_frames_decoded.load(Ordering::Relaxed),
+                video_on,
             );
         }
         stalled && self.stalls.resubscribe()
@@ -865,11 +874,11 @@ impl Driver {
 
     /// Replaces the subscription with a new one to the same feeds: a new
     /// handle, connection and SRTP session.
-    async fn resubscribe(&mut self, link: &mut Link) -> Vec<SessionOutput> {
+    async fn resubscribe(&mut self, link: &mut Link, why: &str) -> Vec<SessionOutput> {
         let Some(old) = link.subscriber.take() else {
             return Vec::new();
         };
-        log::info!("video from a feed stalled at the start: subscribing again");
+        log::info!("{why}: subscribing again");
         self.stats.resubscriptions.fetch_add(1, Ordering::Relaxed);
         let mut feeds: Vec<u64> = old.streams.values().filter_map(|s| s.feed_id).collect();
         feeds.sort_unstable();
@@ -1185,10 +1194,17 @@ impl Driver {
                     if connect_stuck {
                         log::info!("a media connection never came up: rejoining");
                     }
+                    let subscription_stuck = link.as_ref().and_then(|l| l.connecting_since.get(&PeerRole::Subscriber)).is_some_and(|t| t.elapsed() > SUBSCRIBE_GRACE);
                     if restart_stuck || connect_stuck {
                         self.session.handle(SessionInput::Broken(Breakage::Signaling))
+                    } else if let Some(l) = link.as_mut().filter(|_| subscription_stuck) {
+                        if self.stalls.resubscribe() {
+                            self.resubscribe(l, "a subscription never came up").await
+                        } else {
+                            Vec::new()
+                        }
                     } else if let Some(l) = link.as_mut().filter(|l| self.video_stalled(l)) {
-                        self.resubscribe(l).await
+                        self.resubscribe(l, "video from a feed stalled at the start").await
                     } else {
                         Vec::new()
                     }

@@ -3,6 +3,7 @@
 
 pub mod call;
 pub mod congestion;
+mod dtls_flights;
 pub mod error;
 pub mod ice_servers;
 pub mod invite;

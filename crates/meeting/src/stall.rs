@@ -14,8 +14,10 @@
 //!
 //! So a feed whose video gave a few packets and then stopped, while its
 //! audio goes on, within the first seconds of a subscription, gets one.
-//! A user who turns the camera off that early costs a resubscription, no
-//! more: `MAX_RESUBSCRIPTIONS` bounds them.
+//! So does one whose video never gave a packet at all while the publisher
+//! says it sends video (at 20% loss the packet that moved the counter can
+//! be among the first). A user who turns the camera off that early costs
+//! a resubscription, no more: `MAX_RESUBSCRIPTIONS` bounds them.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -46,14 +48,15 @@ pub struct VideoStallWatch {
 }
 
 impl VideoStallWatch {
-    /// What a feed has received so far. Returns whether its video
-    /// stalled at birth.
+    /// What a feed has received so far, and whether its publisher says
+    /// its video is on. Returns whether its video stalled at birth.
     pub fn observe(
         &mut self,
         now: Instant,
         feed: u64,
         video_packets: u64,
         audio_frames: u64,
+        video_on: bool,
     ) -> bool {
         let p = self.feeds.entry(feed).or_insert(Progress {
             video_packets,
@@ -69,7 +72,7 @@ impl VideoStallWatch {
             p.audio_frames = audio_frames;
             p.audio_moved = Some(now);
         }
-        p.video_packets > 0
+        (p.video_packets > 0 || video_on)
             && p.video_packets < STARTED
             && now.saturating_duration_since(p.video_moved) >= SILENT
             && p.audio_moved.is_some_and(|at| at > p.video_moved)
@@ -100,10 +103,19 @@ mod tests {
     fn video_that_stopped_after_a_few_packets_while_audio_plays_is_stalled() {
         let start = Instant::now();
         let mut w = VideoStallWatch::default();
-        assert!(!w.observe(at(start, 0), 7, 3, 50));
-        assert!(!w.observe(at(start, 1), 7, 3, 100));
-        assert!(!w.observe(at(start, 2), 7, 3, 150));
-        assert!(w.observe(at(start, 3), 7, 3, 200));
+        assert!(!w.observe(at(start, 0), 7, 3, 50, true));
+        assert!(!w.observe(at(start, 1), 7, 3, 100, true));
+        assert!(!w.observe(at(start, 2), 7, 3, 150, true));
+        assert!(w.observe(at(start, 3), 7, 3, 200, true));
+    }
+
+    #[test]
+    fn video_that_never_came_from_a_camera_that_is_on_is_stalled() {
+        let start = Instant::now();
+        let mut w = VideoStallWatch::default();
+        assert!(!w.observe(at(start, 0), 7, 0, 50, true));
+        assert!(!w.observe(at(start, 2), 7, 0, 150, true));
+        assert!(w.observe(at(start, 3), 7, 0, 200, true));
     }
 
     #[test]
@@ -112,13 +124,14 @@ mod tests {
         let mut w = VideoStallWatch::default();
         for s in 0..10 {
             // Flowing.
-            assert!(!w.observe(at(start, s), 1, 30 * s + 3, 50 * s));
+            assert!(!w.observe(at(start, s), 1, 30 * s + 3, 50 * s, true));
             // No video at all: joined with the camera off.
-            assert!(!w.observe(at(start, s), 2, 0, 50 * s));
+            assert!(!w.observe(at(start, s), 2, 0, 50 * s, false));
             // Both stopped: the whole path is down, which ICE handles.
-            assert!(!w.observe(at(start, s), 3, 3, 50));
+            assert!(!w.observe(at(start, s), 3, 3, 50, true));
+            assert!(!w.observe(at(start, s), 5, 0, 50, true));
             // Well started, then stopped: a camera turned off.
-            assert!(!w.observe(at(start, s), 4, 600, 50 * s));
+            assert!(!w.observe(at(start, s), 4, 600, 50 * s, false));
         }
     }
 
@@ -129,8 +142,8 @@ mod tests {
         let mut resubscribed = 0;
         for s in 0..60 {
             // Two feeds stalled together make one resubscription.
-            let first = w.observe(at(start, s), 7, 3, 50 * s);
-            let second = w.observe(at(start, s), 8, 3, 50 * s);
+            let first = w.observe(at(start, s), 7, 3, 50 * s, true);
+            let second = w.observe(at(start, s), 8, 3, 50 * s, true);
             if (first || second) && w.resubscribe() {
                 resubscribed += 1;
             }
