@@ -118,14 +118,56 @@ fn a_call_at_five_percent_loss_on_each_hop_shows_most_frames() {
     if !in_private_netns("a_call_at_five_percent_loss_on_each_hop_shows_most_frames") {
         return;
     }
+    // Measured 86-93% with temporal layers and the loss cap (BENCHMARKS.md).
+    // Dropping every frame with a hole showed 4-6% here.
+    let bar = LossyBar {
+        loss: 5,
+        shown: 0.7,
+        frames: 250,
+        recovered: 20,
+    };
+    lossy_calls(&bar);
+}
+
+/// The issue's hardest loss: the ICE and DTLS handshakes of both
+/// connections must get through it (see `dtls_flights`), and the call must
+/// carry sound and pictures without a rejoin. Before the handshake layer,
+/// one side often got nothing in 20 s.
+#[test]
+fn a_call_at_twenty_percent_loss_on_each_hop_connects_and_plays() {
+    if !in_private_netns("a_call_at_twenty_percent_loss_on_each_hop_connects_and_plays") {
+        return;
+    }
+    // Measured 21-57% of frames (BENCHMARKS.md); the bar is that the call
+    // came up and pictures moved, not yet the issue's 60%.
+    let bar = LossyBar {
+        loss: 20,
+        shown: 0.1,
+        frames: 30,
+        recovered: 10,
+    };
+    lossy_calls(&bar);
+}
+
+/// What a lossy call must show, each way.
+struct LossyBar {
+    /// Random loss on each hop, percent.
+    loss: u32,
+    /// Share of the frames sent that were decoded.
+    shown: f64,
+    frames: u64,
+    /// Packets that came after they were asked for again.
+    recovered: u64,
+}
+
+fn lossy_calls(bar: &LossyBar) {
     let delay = UdpDelay::new(10, 2);
-    // Up to two more calls when one fails, said loudly: now and then (one
-    // run in four to ten here) one side's subscription gets almost no video
-    // for most of the call under this loss while every DTLS handshake
-    // completed, a start-up problem still open in issue 23. The
-    // frame-dropping receiver before the jitter buffer fails every call.
+    // Up to two more calls when one fails, said loudly: random loss makes
+    // some starts much slower than others (a handshake flight lost three
+    // times over, a subscription made anew), and a 20 s call has little
+    // slack for that.
     let mut failures = Vec::new();
-    while let Err(failed) = lossy_call(&delay) {
+    while let Err(failed) = lossy_call(&delay, bar) {
         eprintln!("LOSSY CALL {} FAILED: {failed}", failures.len() + 1);
         failures.push(failed);
         assert!(
@@ -135,9 +177,9 @@ fn a_call_at_five_percent_loss_on_each_hop_shows_most_frames() {
     }
 }
 
-fn lossy_call(delay: &UdpDelay) -> Result<(), String> {
+fn lossy_call(delay: &UdpDelay, bar: &LossyBar) -> Result<(), String> {
     let janus = Janus::start_with_env(&delay.janus_env());
-    UdpImpairment::Loss(5).apply();
+    UdpImpairment::Loss(bar.loss).apply();
     let link = janus.link(1234);
     let env = delay.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -160,17 +202,19 @@ fn lossy_call(delay: &UdpDelay) -> Result<(), String> {
         let r = remote(&s, other);
         let shown = r["pattern_received_ratio"].as_f64().unwrap_or(0.0);
         let frames = r["pattern_frames"].as_u64().unwrap_or(0);
-        // Measured 80-97% on a 2-core VM (BENCHMARKS.md). The bar is
-        // lower: now and then a DTLS handshake stalls under this loss and
-        // the call rejoins after 10 s, which costs half of a 20 s call.
-        // Dropping every frame with a hole showed 4-6% here.
+        let rejoins = s["rejoins"].as_u64().unwrap_or(u64::MAX);
         let recovered = r["video_packets_recovered"].as_u64().unwrap_or(0);
         // The delay is there (loopback alone measures about 1 ms). Below
         // the 20 ms round trip: a packet Janus had to fetch from the sender
         // may come before our own request's answer would have.
         let rtt = r["rtt_ms"].as_u64().unwrap_or(0);
         // The recovery is what made it: packets were asked for and came.
-        if shown < 0.55 || frames < 150 || recovered <= 20 || rtt < 5 {
+        if shown < bar.shown
+            || frames < bar.frames
+            || recovered <= bar.recovered
+            || rtt < 5
+            || rejoins > 0
+        {
             return Err(format!(
                 "{} saw {frames} frames, {:.1}% of {other}'s: {r:#}\n{}",
                 client.name,
@@ -178,7 +222,14 @@ fn lossy_call(delay: &UdpDelay) -> Result<(), String> {
                 client.errors()
             ));
         }
-        assert_hears(&s, other, hz);
+        // Concealment and FEC keep the tone's pitch through the loss.
+        let heard = r["audio_dominant_hz"].as_f64().unwrap_or(0.0);
+        if (heard - hz).abs() / hz >= 0.01 {
+            return Err(format!(
+                "{} heard {heard} Hz from {other}, expected {hz}: {r:#}",
+                client.name
+            ));
+        }
     }
     Ok(())
 }

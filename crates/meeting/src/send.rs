@@ -162,6 +162,11 @@ fn pace(next: &mut Instant, period: Duration) {
     }
 }
 
+/// webrtc-rs's write errors carry the whole packet in their text.
+fn brief(e: &impl std::fmt::Display) -> String {
+    e.to_string().chars().take(60).collect()
+}
+
 fn spawn_writer(
     mut encoded: mpsc::Receiver<Encoded>,
     slot: watch::Receiver<Option<TrackTarget>>,
@@ -180,7 +185,7 @@ fn spawn_writer(
                 .write_sample(target.ssrc, target.payload_type, &sample, &[])
                 .await
             {
-                log::debug!("dropping a sample: {e}");
+                log::debug!("dropping a sample: {}", brief(&e));
             }
         }
     })
@@ -218,7 +223,7 @@ fn spawn_video_writer(
             );
             for packet in packets.drain(..) {
                 if let Err(e) = target.track.write_rtp(packet).await {
-                    log::debug!("dropping a video packet: {e}");
+                    log::debug!("dropping a video packet: {}", brief(&e));
                 }
             }
         }
