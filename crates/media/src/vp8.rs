@@ -1,5 +1,5 @@
 //! VP8 through libvpx: realtime encoder (CBR, no lag, error resilient,
-//! keyframes on request, optionally two temporal layers) and decoder into
+//! keyframes on request, optionally temporal layers) and decoder into
 //! reusable I420 frames.
 
 use std::ffi::CStr;
@@ -36,10 +36,9 @@ pub struct Vp8Config {
     pub height: u32,
     pub frame_rate: u32,
     pub bitrate_kbps: u32,
-    /// 1, or 2 for a base layer of every other frame and an upper layer
-    /// of frames nothing references: a receiver that loses an upper-layer
-    /// frame skips it and goes on, where a single layer would need a
-    /// keyframe.
+    /// Temporal layers (see `LayerPattern`): a receiver that loses an
+    /// upper-layer frame skips what depends on it and goes on, where a
+    /// single layer would need a keyframe.
     pub temporal_layers: u8,
 }
 
@@ -47,22 +46,70 @@ pub struct Vp8Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncodedFrame {
     pub keyframe: bool,
-    /// 0 for the base layer (references only base frames), 1 for a frame
-    /// that no later frame references.
+    /// 0 for the base layer, which references only base frames.
     pub temporal_id: u8,
+    /// No later frame references it.
+    pub non_reference: bool,
+    /// It references only base-layer frames.
+    pub layer_sync: bool,
 }
 
-/// Base-layer frames reference and update only the last frame; golden and
-/// alt-ref frames change at keyframes only, so no frame reaches past the
-/// base layer for its references.
-const BASE_LAYER_FLAGS: u32 = vpx::VP8_EFLAG_NO_REF_GF
-    | vpx::VP8_EFLAG_NO_REF_ARF
-    | vpx::VP8_EFLAG_NO_UPD_GF
-    | vpx::VP8_EFLAG_NO_UPD_ARF;
-/// Upper-layer frames predict from the last base frame and leave every
-/// reference and the entropy context as they found them.
-const UPPER_LAYER_FLAGS: u32 =
-    BASE_LAYER_FLAGS | vpx::VP8_EFLAG_NO_UPD_LAST | vpx::VP8_EFLAG_NO_UPD_ENTROPY;
+/// Where frames sit, counted from the last keyframe (which is a base frame):
+/// - 1 layer: every frame references the last.
+/// - 2 layers, period 2: base frames reference the last base frame; the
+///   frames between reference it and are referenced by nothing.
+/// - 3 layers, period 8: a base frame every 8th references only the base
+///   frame before it (kept as the golden frame); layer 1 (frames 2, 4, 6)
+///   is a chain on top of it; layer 2 (odd frames) references the newest
+///   of those and is referenced by nothing. Losing a layer-2 frame costs
+///   it alone, a layer-1 frame the rest of its period, and only a lost
+///   base frame (one in 8) needs a keyframe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Placement {
+    temporal_id: u8,
+    flags: u32,
+    non_reference: bool,
+    layer_sync: bool,
+}
+
+fn place(layers: u8, since_keyframe: u32) -> Placement {
+    // Nothing reaches for the alt-ref frame, and only 3-layer base frames
+    // move the golden one: every reference is one the pattern placed.
+    const NO_ALT_REF: u32 = vpx::VP8_EFLAG_NO_REF_ARF | vpx::VP8_EFLAG_NO_UPD_ARF;
+    // A frame nothing references also leaves the entropy context alone.
+    const NO_UPDATES: u32 =
+        vpx::VP8_EFLAG_NO_UPD_LAST | vpx::VP8_EFLAG_NO_UPD_GF | vpx::VP8_EFLAG_NO_UPD_ENTROPY;
+    let (temporal_id, flags, non_reference, layer_sync) = match (layers, since_keyframe) {
+        (2, i) if i % 2 == 0 => (
+            0,
+            NO_ALT_REF | vpx::VP8_EFLAG_NO_REF_GF | vpx::VP8_EFLAG_NO_UPD_GF,
+            false,
+            false,
+        ),
+        (2, _) => (
+            1,
+            NO_ALT_REF | vpx::VP8_EFLAG_NO_REF_GF | NO_UPDATES,
+            true,
+            true,
+        ),
+        (3, i) if i % 8 == 0 => (
+            0,
+            NO_ALT_REF | vpx::VP8_EFLAG_NO_REF_LAST | vpx::VP8_EFLAG_FORCE_GF,
+            false,
+            false,
+        ),
+        (3, i) if i % 2 == 0 => (1, NO_ALT_REF | vpx::VP8_EFLAG_NO_UPD_GF, false, i % 8 == 2),
+        (3, i) => (2, NO_ALT_REF | NO_UPDATES, true, i % 8 == 1),
+        // One layer: libvpx's own choices.
+        _ => (0, 0, false, false),
+    };
+    Placement {
+        temporal_id,
+        flags,
+        non_reference,
+        layer_sync,
+    }
+}
 
 /// A context lives in a stable heap slot: libvpx is handed its address.
 type Context = Box<MaybeUninit<vpx::vpx_codec_ctx_t>>;
@@ -106,7 +153,7 @@ impl Vp8Encoder {
         VideoFrame::new(config.width, config.height)?;
         if !(1..=120).contains(&config.frame_rate)
             || !(30..=20_000).contains(&config.bitrate_kbps)
-            || !(1..=2).contains(&config.temporal_layers)
+            || !(1..=3).contains(&config.temporal_layers)
         {
             return Err(MediaError::InvalidParameter(format!(
                 "vp8: {} fps at {} kbps in {} temporal layers is out of range",
@@ -231,11 +278,7 @@ impl Vp8Encoder {
         let force_keyframe = force_keyframe
             || self.pts == 0
             || self.since_keyframe >= self.config.frame_rate * KEYFRAME_SAFETY_NET_SECONDS;
-        let temporal_id = if force_keyframe || self.config.temporal_layers == 1 {
-            0
-        } else {
-            (self.since_keyframe % 2) as u8
-        };
+        let placement = place(self.config.temporal_layers, self.since_keyframe);
         // SAFETY: the image wraps the frame's buffer, which libvpx only reads
         // during vpx_codec_encode; packets are copied out before the next call.
         unsafe {
@@ -251,11 +294,10 @@ impl Vp8Encoder {
             if wrapped.is_null() {
                 return Err(MediaError::Codec("vp8: cannot wrap frame".into()));
             }
-            let flags = match (force_keyframe, self.config.temporal_layers, temporal_id) {
-                (true, ..) => vpx::VPX_EFLAG_FORCE_KF,
-                (false, 1, _) => 0,
-                (false, _, 0) => BASE_LAYER_FLAGS,
-                (false, ..) => UPPER_LAYER_FLAGS,
+            let flags = if force_keyframe {
+                vpx::VPX_EFLAG_FORCE_KF
+            } else {
+                placement.flags
             } as i64;
             let duration = (self.frame_span * 1000 / self.config.frame_rate) as c_ulong;
             let err = vpx::vpx_codec_encode(
@@ -287,9 +329,20 @@ impl Vp8Encoder {
         }
         Ok(keyframe.map(|keyframe| {
             self.since_keyframe = if keyframe { 1 } else { self.since_keyframe + 1 };
-            EncodedFrame {
-                keyframe,
-                temporal_id: if keyframe { 0 } else { temporal_id },
+            if keyframe {
+                EncodedFrame {
+                    keyframe,
+                    temporal_id: 0,
+                    non_reference: false,
+                    layer_sync: false,
+                }
+            } else {
+                EncodedFrame {
+                    keyframe,
+                    temporal_id: placement.temporal_id,
+                    non_reference: placement.non_reference,
+                    layer_sync: placement.layer_sync,
+                }
             }
         }))
     }
@@ -512,11 +565,62 @@ mod tests {
             key,
             Some(EncodedFrame {
                 keyframe: true,
-                temporal_id: 0
+                temporal_id: 0,
+                non_reference: false,
+                layer_sync: false,
             })
         );
         let next = enc.encode(&src, false, &mut packet).expect("encode");
         assert_eq!(next.map(|f| f.temporal_id), Some(1));
+    }
+
+    /// Three layers: decoders that get only some of the layers, or lose a
+    /// layer-1 frame and skip what depends on it, all stay clean.
+    #[test]
+    fn three_layers_decode_from_any_lower_layer_set() {
+        let (w, h) = (640, 360);
+        let mut enc = Vp8Encoder::new(Vp8Config {
+            width: w,
+            height: h,
+            frame_rate: 30,
+            bitrate_kbps: 1_200,
+            temporal_layers: 3,
+        })
+        .expect("encoder");
+        let mut pattern = TestPattern::new(w, h).expect("pattern");
+        let mut src = VideoFrame::new(w, h).expect("frame");
+        let mut out = VideoFrame::new(2, 2).expect("frame");
+        let mut packet = Vec::new();
+        // Base only; base and layer 1; everything but frame 10 (layer 1)
+        // and what depends on it, up to the next base frame.
+        let mut decoders: Vec<Vp8Decoder> = (0..3)
+            .map(|_| Vp8Decoder::new().expect("decoder"))
+            .collect();
+        let mut decoded = [0; 3];
+        for i in 0..96u64 {
+            let stamp = pattern.draw_next(&mut src, i * 33_333).expect("draw");
+            let f = enc
+                .encode(&src, false, &mut packet)
+                .expect("encode")
+                .expect("a packet per frame");
+            let expected = [0u8, 2, 1, 2, 1, 2, 1, 2][i as usize % 8];
+            assert_eq!(f.temporal_id, expected, "frame {i}");
+            assert_eq!(f.non_reference, expected == 2, "frame {i}");
+            assert_eq!(f.layer_sync, matches!(i % 8, 1 | 2), "frame {i}");
+            let lost_chain = (10..16).contains(&i);
+            let wanted = [f.temporal_id == 0, f.temporal_id <= 1, !lost_chain];
+            for (d, want) in wanted.into_iter().enumerate() {
+                if !want {
+                    continue;
+                }
+                assert!(decoders[d].decode(&packet, &mut out).expect("decode"));
+                assert_eq!(read_stamp(&out), Some(stamp), "decoder {d}, frame {i}");
+                let psnr = psnr_luma(&src, &out).expect("same size");
+                assert!(psnr > 30.0, "decoder {d}, frame {i}: PSNR {psnr:.1} dB");
+                decoded[d] += 1;
+            }
+        }
+        assert_eq!(decoded, [12, 48, 90]);
     }
 
     #[test]
@@ -563,7 +667,7 @@ mod tests {
                 height: 240,
                 frame_rate: 30,
                 bitrate_kbps: 500,
-                temporal_layers: 3,
+                temporal_layers: 4,
             })
             .is_err()
         );

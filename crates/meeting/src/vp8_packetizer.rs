@@ -30,6 +30,13 @@ pub struct FrameLayer {
 }
 
 impl FrameLayer {
+    /// A base-layer frame: what a stream without layers is made of.
+    pub const BASE: Self = Self {
+        temporal_id: 0,
+        non_reference: false,
+        layer_sync: false,
+    };
+
     /// The two-layer pattern of `Vp8Encoder`: upper-layer frames reference
     /// the last base frame only, and nothing references them.
     pub fn two_layer(temporal_id: u8) -> Self {

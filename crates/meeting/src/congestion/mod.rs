@@ -57,6 +57,10 @@ const LOSS_CAP_KBPS_AT_FULL_LOSS: f64 = 40.0;
 const LOSS_CAP_FLOOR_KBPS: u32 = 400;
 /// Loss under this is not worth a sharper picture's cost.
 const LOSS_CAP_FROM: f64 = 0.02;
+/// Loss over this is a policer or an outage, not a lossy radio: the
+/// estimate deals with it, and a cap lingering on the loss of the last
+/// window would only slow the climb once the path clears.
+const LOSS_CAP_TO: f64 = 0.25;
 
 /// Where a new connection's estimate starts: what the encoder sends now,
 /// with audio and overhead, so a rejoin neither floods a path that was
@@ -177,7 +181,7 @@ impl VideoRateController {
     /// The video budget an estimate and the path's loss rate leave, kbps.
     fn budget_kbps(&self, estimate_bps: u64, loss: f64) -> u32 {
         let kbps = (estimate_bps as f64 * VIDEO_SHARE / 1000.0) as u32;
-        let lossy_path_cap = if loss >= LOSS_CAP_FROM {
+        let lossy_path_cap = if (LOSS_CAP_FROM..=LOSS_CAP_TO).contains(&loss) {
             ((LOSS_CAP_KBPS_AT_FULL_LOSS / loss) as u32).max(LOSS_CAP_FLOOR_KBPS)
         } else {
             u32::MAX
@@ -353,7 +357,7 @@ mod tests {
                 keep_one_in: 1
             }
         );
-        let r = c.update(wide, 0.30, at(300));
+        let r = c.update(wide, 0.20, at(300));
         assert_eq!(r, None, "loss alone never costs frame rate");
         // The path clears: back up, a second after the last change.
         assert_eq!(c.update(wide, 0.0, at(700)), None);
@@ -362,6 +366,10 @@ mod tests {
         // A squeezed path and loss: the lower of the two.
         let r = c.update(Some(512_000), 0.05, at(2_400)).expect("lowered");
         assert!((380..=400).contains(&r.bitrate_kbps), "{r:?}");
+        // A policer's 40% is the estimate's business: once it lets more
+        // through, nothing else holds the rate down.
+        let r = c.update(wide, 0.41, at(3_500)).expect("raised");
+        assert_eq!(r.bitrate_kbps, 1200);
     }
 
     #[test]

@@ -710,6 +710,39 @@ mod tests {
     /// A two-layer stream as the sender packetizes it: keyframes where
     /// `key(i)`, otherwise upper and base frames in turn.
     fn layered_stream(frames: usize, first_seq: u16, key: impl Fn(usize) -> bool) -> Vec<Pkt> {
+        layered(frames, first_seq, key, |since_key| {
+            FrameLayer::two_layer((since_key % 2) as u8)
+        })
+    }
+
+    /// The sender's three-layer pattern: base every 8th frame, layer 1 on
+    /// even frames between, layer 2 (referenced by nothing) on odd ones.
+    fn three_layer(since_key: usize) -> FrameLayer {
+        match since_key % 8 {
+            0 => FrameLayer {
+                temporal_id: 0,
+                non_reference: false,
+                layer_sync: false,
+            },
+            i if i % 2 == 1 => FrameLayer {
+                temporal_id: 2,
+                non_reference: true,
+                layer_sync: i == 1,
+            },
+            i => FrameLayer {
+                temporal_id: 1,
+                non_reference: false,
+                layer_sync: i == 2,
+            },
+        }
+    }
+
+    fn layered(
+        frames: usize,
+        first_seq: u16,
+        key: impl Fn(usize) -> bool,
+        layer_of: impl Fn(usize) -> FrameLayer,
+    ) -> Vec<Pkt> {
         let mut packetizer = Vp8Packetizer::new(1, 96, first_seq, 0);
         let start = Instant::now();
         let (mut staging, mut rtp) = (BytesMut::new(), Vec::new());
@@ -718,7 +751,7 @@ mod tests {
         for i in 0..frames {
             let keyframe = key(i);
             since_key = if keyframe { 0 } else { since_key + 1 };
-            let layer = FrameLayer::two_layer((since_key % 2) as u8);
+            let layer = layer_of(since_key);
             let data = frame_bytes(i, keyframe, 1000 + (i % 3) * 900);
             rtp.clear();
             packetizer.packetize(
@@ -779,6 +812,38 @@ mod tests {
         assert_eq!((stats.frames_lost, stats.upper_frames_skipped), (2, 2));
         let later = Instant::now() + ms(10_000);
         assert!(!b.poll_keyframe_request(later), "no keyframe was needed");
+    }
+
+    #[test]
+    fn a_lost_layer_one_frame_costs_the_rest_of_its_period_only() {
+        let packets = layered(30, 900, |i| i == 0, three_layer);
+        let mut b = VideoJitterBuffer::new();
+        assert!(b.poll_keyframe_request(Instant::now()));
+        // Frame 10 is the first layer-1 frame of the second period; 11-15
+        // may depend on it, 16 is the next base frame.
+        let shown = play(&mut b, &packets, |p| p.frame == 10);
+        let expected: Vec<usize> = (0..30).filter(|i| !(10..16).contains(i)).collect();
+        assert_eq!(shown, expected);
+        assert_eq!(b.stats().upper_frames_skipped, 6);
+        assert!(!b.poll_keyframe_request(Instant::now() + ms(10_000)));
+        // A layer-2 frame that lost its tail is that frame alone...
+        let tail_of_13 = packets
+            .iter()
+            .rfind(|p| p.frame == 13)
+            .map(|p| p.seq)
+            .expect("frame 13");
+        assert!(packets.iter().filter(|p| p.frame == 13).count() >= 2);
+        let mut b = VideoJitterBuffer::new();
+        let shown = play(&mut b, &packets, |p| p.seq == tail_of_13);
+        let expected: Vec<usize> = (0..30).filter(|&i| i != 13).collect();
+        assert_eq!(shown, expected);
+        // ...and one lost whole could have been any layer: the frames up to
+        // the next base frame may depend on it.
+        let mut b = VideoJitterBuffer::new();
+        let shown = play(&mut b, &packets, |p| p.frame == 13);
+        let expected: Vec<usize> = (0..30).filter(|i| !(13..16).contains(i)).collect();
+        assert_eq!(shown, expected);
+        assert!(!b.poll_keyframe_request(Instant::now() + ms(10_000)));
     }
 
     #[test]
