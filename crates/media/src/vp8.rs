@@ -481,17 +481,22 @@ mod tests {
     use crate::frame::psnr_luma;
     use crate::pattern::{TestPattern, read_stamp};
 
+    /// 640x360 at 30 fps and 1.2 Mbit/s, as a call sends.
+    fn vga_encoder(temporal_layers: u8) -> Vp8Encoder {
+        Vp8Encoder::new(Vp8Config {
+            width: 640,
+            height: 360,
+            frame_rate: 30,
+            bitrate_kbps: 1_200,
+            temporal_layers,
+        })
+        .expect("encoder")
+    }
+
     #[test]
     fn pattern_round_trip_keeps_quality_and_stamps() {
         let (w, h) = (640, 360);
-        let mut enc = Vp8Encoder::new(Vp8Config {
-            width: w,
-            height: h,
-            frame_rate: 30,
-            bitrate_kbps: 1_200,
-            temporal_layers: 1,
-        })
-        .expect("encoder");
+        let mut enc = vga_encoder(1);
         let mut dec = Vp8Decoder::new().expect("decoder");
         let mut pattern = TestPattern::new(w, h).expect("pattern");
         let mut src = VideoFrame::new(w, h).expect("frame");
@@ -524,14 +529,7 @@ mod tests {
     #[test]
     fn base_layer_decodes_without_the_upper_layer() {
         let (w, h) = (640, 360);
-        let mut enc = Vp8Encoder::new(Vp8Config {
-            width: w,
-            height: h,
-            frame_rate: 30,
-            bitrate_kbps: 1_200,
-            temporal_layers: 2,
-        })
-        .expect("encoder");
+        let mut enc = vga_encoder(2);
         let mut dec = Vp8Decoder::new().expect("decoder");
         let mut pattern = TestPattern::new(w, h).expect("pattern");
         let mut src = VideoFrame::new(w, h).expect("frame");
@@ -579,14 +577,7 @@ mod tests {
     #[test]
     fn three_layers_decode_from_any_lower_layer_set() {
         let (w, h) = (640, 360);
-        let mut enc = Vp8Encoder::new(Vp8Config {
-            width: w,
-            height: h,
-            frame_rate: 30,
-            bitrate_kbps: 1_200,
-            temporal_layers: 3,
-        })
-        .expect("encoder");
+        let mut enc = vga_encoder(3);
         let mut pattern = TestPattern::new(w, h).expect("pattern");
         let mut src = VideoFrame::new(w, h).expect("frame");
         let mut out = VideoFrame::new(2, 2).expect("frame");

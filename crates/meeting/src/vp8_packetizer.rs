@@ -39,6 +39,7 @@ impl FrameLayer {
 
     /// The two-layer pattern of `Vp8Encoder`: upper-layer frames reference
     /// the last base frame only, and nothing references them.
+    #[cfg(test)]
     pub fn two_layer(temporal_id: u8) -> Self {
         Self {
             temporal_id,

@@ -797,12 +797,7 @@ mod tests {
     fn a_lost_upper_layer_frame_costs_that_frame_only() {
         let packets = layered_stream(20, 65_530, |i| i == 0);
         // Frame 5 lost whole; frame 7 (two packets) loses its tail.
-        let tail_of_7 = packets
-            .iter()
-            .rfind(|p| p.frame == 7)
-            .map(|p| p.seq)
-            .expect("frame 7");
-        assert!(packets.iter().filter(|p| p.frame == 7).count() >= 2);
+        let tail_of_7 = last_seq_of(&packets, 7);
         let mut b = VideoJitterBuffer::new();
         assert!(b.poll_keyframe_request(Instant::now()), "the start asks");
         let shown = play(&mut b, &packets, |p| p.frame == 5 || p.seq == tail_of_7);
@@ -827,12 +822,7 @@ mod tests {
         assert_eq!(b.stats().upper_frames_skipped, 6);
         assert!(!b.poll_keyframe_request(Instant::now() + ms(10_000)));
         // A layer-2 frame that lost its tail is that frame alone...
-        let tail_of_13 = packets
-            .iter()
-            .rfind(|p| p.frame == 13)
-            .map(|p| p.seq)
-            .expect("frame 13");
-        assert!(packets.iter().filter(|p| p.frame == 13).count() >= 2);
+        let tail_of_13 = last_seq_of(&packets, 13);
         let mut b = VideoJitterBuffer::new();
         let shown = play(&mut b, &packets, |p| p.seq == tail_of_13);
         let expected: Vec<usize> = (0..30).filter(|&i| i != 13).collect();
@@ -849,11 +839,7 @@ mod tests {
     #[test]
     fn a_lost_base_layer_frame_needs_a_keyframe() {
         let packets = layered_stream(20, 100, |i| i == 0 || i == 12);
-        let tail_of_4 = packets
-            .iter()
-            .rfind(|p| p.frame == 4)
-            .map(|p| p.seq)
-            .expect("frame 4");
+        let tail_of_4 = last_seq_of(&packets, 4);
         // Lost whole (the next frames' TL0PICIDX shows it), or in part.
         for lost_whole in [true, false] {
             let mut b = VideoJitterBuffer::new();
@@ -891,6 +877,16 @@ mod tests {
         let shown = play(&mut b, &packets, |p| p.frame == 6);
         assert_eq!(shown, [0, 1, 2, 3, 4, 5]);
         assert!(b.poll_keyframe_request(Instant::now() + ms(10_000)));
+    }
+
+    /// The last packet of `frame`, which must span two or more.
+    fn last_seq_of(packets: &[Pkt], frame: usize) -> u16 {
+        assert!(packets.iter().filter(|p| p.frame == frame).count() >= 2);
+        packets
+            .iter()
+            .rfind(|p| p.frame == frame)
+            .map(|p| p.seq)
+            .expect("the frame's packets")
     }
 
     fn feed(b: &mut VideoJitterBuffer, now: Instant, p: &Pkt, out: &mut Vec<ReleasedFrame>) {
