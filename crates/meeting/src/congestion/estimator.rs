@@ -111,11 +111,20 @@ impl BandwidthEstimator for PathEstimator {
         self.published
             .loss_based_kbps
             .store(kbps(loss_based), Ordering::Relaxed);
-        self.target_bps = self
+        let target_bps = self
             .gcc
             .delay_based_bitrate()
             .min(loss_based)
             .clamp(self.min_bps, self.max_bps);
+        if (target_bps - self.target_bps).abs() > self.target_bps * 0.1 {
+            log::debug!(
+                "path estimate {} kbps: delay-based {}, loss-based {}, {lost} of {total} lost",
+                kbps(target_bps),
+                kbps(self.gcc.delay_based_bitrate()),
+                kbps(loss_based)
+            );
+        }
+        self.target_bps = target_bps;
         self.published
             .estimate_bps
             .store(self.target_bps as u64, Ordering::Relaxed);
