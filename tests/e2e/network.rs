@@ -336,22 +336,38 @@ fn a_rate_capped_path_is_followed_down_and_back_up() {
     // Settled under the cap: the second half of 20 s.
     std::thread::sleep(Duration::from_secs(10));
     let settled = lee.stats_now();
-    std::thread::sleep(Duration::from_secs(10));
+    // What the sender holds to, sampled each second: it climbs past the
+    // cap now and then to learn whether it was lifted, so one sample may
+    // catch a climb at its top (1374 kbit/s was seen); the median may not.
+    let mut estimates = Vec::new();
+    let mut targets = Vec::new();
+    let mut sent = serde_json::Value::Null;
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_secs(1));
+        sent = kim.stats_now();
+        estimates.push(
+            sent["send"]["bandwidth_estimate_kbps"]
+                .as_u64()
+                .unwrap_or(0),
+        );
+        targets.push(sent["send"]["video_target_kbps"].as_u64().unwrap_or(0));
+    }
     let capped = lee.stats_now();
-    let sent = kim.stats_now();
-    let estimate = sent["send"]["bandwidth_estimate_kbps"]
-        .as_u64()
-        .unwrap_or(0);
-    let target = sent["send"]["video_target_kbps"].as_u64().unwrap_or(0);
+    estimates.sort_unstable();
+    targets.sort_unstable();
+    let (estimate, target) = (estimates[5], targets[5]);
     // Uncapped, the estimate runs up to 2.9 Mbit/s here (twice the most
     // the settings allow) and video gets the 1200 kbit/s it asks for.
-    // Capped, the estimate creeps above the cap while the encoder sends
-    // less than its target (the test pattern is cheap to code): 760-940
-    // kbit/s were measured with no loss at all. What is held is that the
-    // encoder was brought well under what it sends uncapped.
+    // Capped, the sender holds at 85% of the rate it found the path to
+    // carry, 400-450 kbit/s, between its climbs; a climb can take half
+    // the window (the test pattern is cheap to code, so the encoder sends
+    // less than its target and the cap shows late): medians of 516-717
+    // and 358-569 were measured. What is held is that the sender left
+    // what it sends uncapped.
     assert!(
-        (100..=1200).contains(&estimate) && target < 1000,
-        "the estimate did not follow a 512 kbit/s cap: {sent:#}"
+        (100..=1000).contains(&estimate) && target < 800,
+        "the estimate did not follow a 512 kbit/s cap: estimates {estimates:?}, \
+         video {targets:?}; last: {sent:#}"
     );
     let frames = |s: &serde_json::Value| remote(s, "Kim")["video_frames_decoded"].as_u64();
     let fps = frames(&capped)
@@ -360,7 +376,7 @@ fn a_rate_capped_path_is_followed_down_and_back_up() {
         / 10.0;
     let freezes = |s: &serde_json::Value| remote(s, "Kim")["video_freezes"].as_u64().unwrap_or(0);
     eprintln!(
-        "capped: estimate {estimate} kbps, video {target} kbps, {fps:.1} fps received, \
+        "capped: estimate {estimate} kbps, video {target} kbps (medians), {fps:.1} fps received, \
          {} freezes in the last 10 s; sent: {}",
         freezes(&capped).saturating_sub(freezes(&settled)),
         sent["send"]

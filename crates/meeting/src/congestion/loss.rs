@@ -58,6 +58,8 @@ const CEILING_STEP_DOWN: f64 = 0.9;
 /// twice it at the climb's pace. Keeping the ceiling costs the climb
 /// nothing.
 const CLEARED: f64 = 3.0;
+const PAST_BUCKET: f64 = 2.0;
+const RISE_PAST_BUCKET: f64 = 1.1;
 /// Loss this far over the inherent level is a path overrun: the cut then
 /// goes at least this far under what the path delivered in the last
 /// second, since what a full path carries is what it can carry. Applied to
@@ -361,6 +363,14 @@ impl LossBasedRate {
                 Some((full, at)) if now.saturating_duration_since(at) < HOLD_UNDER_CEILING => {
                     target = target.min(self.target.max(full * UNDER_CEILING));
                 }
+                // The hold is over: up to the ceiling at once (it carried
+                // that), and past twice it, where a second-deep bucket
+                // would have shown, at twice the pace: a user waits for the
+                // picture to come back once the cap is lifted.
+                Some((full, _)) if self.target < full => target = full,
+                Some((full, _)) if self.target > full * PAST_BUCKET => {
+                    target = self.target * RISE_PAST_BUCKET;
+                }
                 _ => {}
             }
             self.target = target.clamp(self.min, self.max);
@@ -487,7 +497,7 @@ mod tests {
         // 1.46 Mbit/s is what the encoder's 1.2 Mbit/s default needs; the
         // encoder follows within a second of the estimate.
         let capped = r.target();
-        drive(&mut r, start, 20.0, 8.5, |_| 0.0);
+        drive(&mut r, start, 20.0, 6.0, |_| 0.0);
         assert!(r.target() >= 1_460_000.0, "{capped} -> {}", r.target());
     }
 
