@@ -329,20 +329,13 @@ impl Vp8Encoder {
         }
         Ok(keyframe.map(|keyframe| {
             self.since_keyframe = if keyframe { 1 } else { self.since_keyframe + 1 };
-            if keyframe {
-                EncodedFrame {
-                    keyframe,
-                    temporal_id: 0,
-                    non_reference: false,
-                    layer_sync: false,
-                }
-            } else {
-                EncodedFrame {
-                    keyframe,
-                    temporal_id: placement.temporal_id,
-                    non_reference: placement.non_reference,
-                    layer_sync: placement.layer_sync,
-                }
+            // A keyframe is a base frame whatever its place.
+            let p = if keyframe { place(1, 0) } else { placement };
+            EncodedFrame {
+                keyframe,
+                temporal_id: p.temporal_id,
+                non_reference: p.non_reference,
+                layer_sync: p.layer_sync,
             }
         }))
     }

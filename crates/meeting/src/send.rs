@@ -550,11 +550,7 @@ fn video_loop(
                     data: reuse(&mut staging, &packet),
                     duration: period * span as u32,
                     captured,
-                    layer: Some(FrameLayer {
-                        temporal_id: encoded.temporal_id,
-                        non_reference: encoded.non_reference,
-                        layer_sync: encoded.layer_sync,
-                    }),
+                    layer: Some(FrameLayer::from(encoded)),
                 };
                 if let Some(view) = encoded_view {
                     view.push(chunk.data.clone(), keyframe, frame.capture_time_us);

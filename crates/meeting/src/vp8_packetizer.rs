@@ -29,6 +29,17 @@ pub struct FrameLayer {
     pub layer_sync: bool,
 }
 
+/// As the encoder placed it.
+impl From<talkline_media::vp8::EncodedFrame> for FrameLayer {
+    fn from(f: talkline_media::vp8::EncodedFrame) -> Self {
+        Self {
+            temporal_id: f.temporal_id,
+            non_reference: f.non_reference,
+            layer_sync: f.layer_sync,
+        }
+    }
+}
+
 impl FrameLayer {
     /// A base-layer frame: what a stream without layers is made of.
     pub const BASE: Self = Self {

@@ -40,11 +40,9 @@ const RISE: f64 = 1.05;
 /// first sign of loss past it ends the climb at once.
 const UNDER_CEILING: f64 = 0.85;
 const HOLD_UNDER_CEILING: Duration = Duration::from_secs(2);
-/// Past the ceiling, loss over the inherent level that ends a probe: this
-/// much on average, or `PROBE_LOSS_NOW` in one batch. The ceiling is then
-/// what got through.
+/// Past the ceiling, loss over the inherent level that ends a probe, in the
+/// batch and on average. The ceiling is then what got through.
 const PROBE_LOSS: f64 = 0.05;
-const PROBE_LOSS_NOW: f64 = 0.15;
 /// How far one probe's loss, or loss at the ceiling's share, moves the
 /// ceiling down. Never up: one batch's measure of what got through runs
 /// high (the pacer sends in bursts, the bucket may not be quite empty), and
@@ -262,13 +260,8 @@ impl LossBasedRate {
     /// the batch's rate first: on a climb, the second's is an average of
     /// lower rates and put the ceiling a third over the cap.
     fn delivered(&self, feedback: &Feedback, excess_now: f64) -> Option<f64> {
-        let batch = Sent {
-            total: feedback.total,
-            lost: feedback.lost,
-            bytes: feedback.bytes,
-            from: Some(feedback.sent_from),
-            to: Some(feedback.sent_to),
-        };
+        let mut batch = Sent::default();
+        batch.add(feedback);
         let sending = batch
             .bits_per_second()
             .filter(|_| batch.total >= MIN_PACKETS)
@@ -316,31 +309,29 @@ impl LossBasedRate {
         }
         let excess = (average - self.inherent).max(0.0);
         let excess_now = (sample - self.inherent).max(0.0);
-        let ceiling = self.congested_at.map(|(full, _)| full);
-        // Loss in this batch, and on average or much of it: the average
-        // alone lags a cut by a second, and cut again and again. Never one
-        // packet: at a low rate a batch holds five.
-        let probe_lost = feedback.lost >= 2
-            && excess_now > PROBE_LOSS
-            && (excess > PROBE_LOSS || excess_now > PROBE_LOSS_NOW);
-        let probing = ceiling.is_some_and(|full| self.target > full * UNDER_CEILING * 1.02);
-        let at_share = ceiling.is_some_and(|full| self.target >= full * UNDER_CEILING * 0.99);
-        // Packets sent before the last time the ceiling was found say
-        // nothing of the rate since: judged again, they lowered it a step
-        // each for the second the loss took to be reported. And loss at the
-        // ceiling's share lowers it once a hold at most: random loss looks
-        // the same until the history tells them apart, and stepped down
-        // every 200 ms it spiralled to the floor first.
-        let since_found = self
-            .congested_at
-            .map(|(_, at)| (feedback.sent_from > at, now.saturating_duration_since(at)));
-        let judged = match since_found {
-            Some((sent_since, _)) if probing => sent_since,
-            Some((_, held)) if at_share => held >= HOLD_UNDER_CEILING,
-            _ => false,
+        // Loss in this batch and on average: the average alone lags a cut
+        // by a second and cut again and again; one batch alone is noise on
+        // a lossy radio. Never one packet: at a low rate a batch holds five.
+        let probe_lost = feedback.lost >= 2 && excess_now > PROBE_LOSS && excess > PROBE_LOSS;
+        // Judged past the ceiling (a hair over its share, where the climb
+        // starts): packets sent before the ceiling was last found say
+        // nothing of the rate since; judged again, they lowered it a step
+        // each for the second the loss took to be reported. At its share:
+        // once a hold at most, as random loss looks the same until the
+        // history tells them apart, and stepped down every 200 ms it
+        // spiralled to the floor first.
+        let past = |full: f64| self.target > full * UNDER_CEILING * 1.02;
+        let judged = |(full, at): (f64, Instant)| {
+            if past(full) {
+                feedback.sent_from > at
+            } else {
+                self.target >= full * UNDER_CEILING * 0.99
+                    && now.saturating_duration_since(at) >= HOLD_UNDER_CEILING
+            }
         };
-        if let (Some(full), true) = (ceiling, probe_lost && judged) {
-            let full = if probing {
+        let found = self.congested_at.filter(|&c| probe_lost && judged(c));
+        if let Some((full, _)) = found {
+            let full = if past(full) {
                 // The probe found the ceiling again: what gets through now
                 // is what the path carries, a step down at most.
                 self.delivered(feedback, excess_now)
@@ -499,6 +490,18 @@ mod tests {
         let capped = r.target();
         drive(&mut r, start, 20.0, 6.0, |_| 0.0);
         assert!(r.target() >= 1_460_000.0, "{capped} -> {}", r.target());
+    }
+
+    #[test]
+    fn a_ceiling_found_on_a_lossy_radio_does_not_grind_the_rate_down() {
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
+        drive(&mut r, start, 0.0, 10.0, bucket_policer(512_000.0));
+        let capped = r.target();
+        // The cap is lifted, but the radio loses 15% of packets whatever
+        // is sent: judged the path's own, not a ceiling found again.
+        drive(&mut r, start, 10.0, 20.0, |_| 0.15);
+        assert!(r.target() > capped, "{capped} -> {}", r.target());
     }
 
     #[test]
