@@ -8,6 +8,7 @@ use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
 
 use super::coverage::FeedbackCoverage;
 use super::loss::{Feedback, LossBasedRate};
+use super::resend::{MissingAtServer, Reported, ServerReceipts, missing_at_server};
 use super::{PACING_FACTOR, PathEstimate};
 
 /// Loss is published over this many reported packets (about a second of
@@ -25,8 +26,12 @@ pub struct PathEstimator {
     target_bps: f64,
     published: Arc<PathEstimate>,
     coverage: Arc<FeedbackCoverage>,
-    /// The reports the estimator reads, kept to reuse the allocation.
+    missing: Arc<MissingAtServer>,
+    receipts: ServerReceipts,
+    /// The reports the estimator reads, and whether feedback spoke of each,
+    /// kept to reuse the allocations.
     reports: Vec<PacketReport>,
+    covered: Vec<bool>,
     window_reports: u32,
     window_lost: u32,
 }
@@ -38,6 +43,7 @@ impl PathEstimator {
         max_bps: f64,
         published: Arc<PathEstimate>,
         coverage: Arc<FeedbackCoverage>,
+        missing: Arc<MissingAtServer>,
     ) -> Self {
         published.forget();
         let start_bps = start_bps.clamp(min_bps, max_bps);
@@ -49,7 +55,10 @@ impl PathEstimator {
             target_bps: start_bps,
             published,
             coverage,
+            missing,
+            receipts: ServerReceipts::default(),
             reports: Vec::new(),
+            covered: Vec::new(),
             window_reports: 0,
             window_lost: 0,
         }
@@ -82,15 +91,27 @@ impl BandwidthEstimator for PathEstimator {
             return;
         }
         self.gcc.on_reports(now, &self.reports);
-        // A packet no feedback spoke of is not known lost (see `coverage`).
+        // A packet no feedback spoke of is not known lost (see `coverage`),
+        // nor is a copy Janus dropped because one had arrived (see `resend`).
         let mut total = 0;
         let mut lost = 0;
+        self.covered.clear();
         for r in &self.reports {
             let covered = self.coverage.take(r.twcc_sequence_number);
-            if r.arrived || covered {
+            self.covered.push(covered);
+            let needless = self.receipts.record(r) == Reported::Needless;
+            if (r.arrived || covered) && !needless {
                 total += 1;
                 lost += usize::from(!r.arrived);
             }
+        }
+        if lost > 0 {
+            self.missing.add(missing_at_server(
+                now,
+                &self.reports,
+                &self.covered,
+                &self.receipts,
+            ));
         }
         if total == 0 {
             return;
@@ -193,6 +214,7 @@ mod tests {
             3_000_000.0,
             Arc::clone(&published),
             Arc::clone(&coverage),
+            Arc::default(),
         );
         (estimator, published, coverage)
     }

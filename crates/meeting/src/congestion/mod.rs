@@ -16,10 +16,12 @@ use std::time::{Duration, Instant};
 mod coverage;
 mod estimator;
 mod loss;
+mod resend;
 mod retransmission;
 
 pub use coverage::{FeedbackCoverage, mark_feedback};
 pub use estimator::PathEstimator;
+pub use resend::{MissingAtServer, resend_missing};
 pub use retransmission::nack_budget;
 
 /// The pacer releases packets at this many times the estimate. At exactly
