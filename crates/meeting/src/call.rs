@@ -280,7 +280,7 @@ struct Driver {
     session: SessionMachine,
     stats: Arc<CallStats>,
     pipeline: SendPipeline,
-    playout: Option<Playout>,
+    playout: Playout,
     tiles: Option<Arc<Tiles>>,
     subscribe: bool,
     peer_tx: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
@@ -311,13 +311,14 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
     controls
         .video_muted
         .store(config.video_muted, Ordering::Relaxed);
-    let playout = match config.audio_out {
-        Some(sink) => Some(
-            Playout::start(sink, Some(lost_tx))
-                .map_err(|e| MeetingError::WebRtc(format!("cannot start audio playout: {e}")))?,
-        ),
-        None => None,
-    };
+    // A call with nowhere to play audio still runs the playout, into
+    // nothing: what is heard is counted there, and an output can be given
+    // later.
+    let sink = config
+        .audio_out
+        .unwrap_or_else(|| Box::new(talkline_media::sink::Discard));
+    let playout = Playout::start(sink, Some(lost_tx))
+        .map_err(|e| MeetingError::WebRtc(format!("cannot start audio playout: {e}")))?;
     let target = Target {
         server: config.server,
         room: config.room,
@@ -986,14 +987,21 @@ impl Driver {
                 })
             })
             .flatten();
+        let audio = (expected == RtpCodecKind::Audio)
+            .then(|| match self.playout.add_input(Arc::clone(&remote)) {
+                Ok(feed) => Some(feed),
+                Err(e) => {
+                    log::warn!("cannot play a participant's audio: {e}");
+                    None
+                }
+            })
+            .flatten();
         sub.receivers.push(spawn_track_receiver(
             track,
             expected,
             remote,
             Arc::clone(&self.stats),
-            (expected == RtpCodecKind::Audio)
-                .then(|| self.playout.as_ref().map(Playout::add_input))
-                .flatten(),
+            audio,
             screen,
         ));
     }
@@ -1174,10 +1182,7 @@ impl Driver {
                         Vec::new()
                     }
                     Some(CallCommand::ReplaceAudioOutput(sink)) => {
-                        match &self.playout {
-                            Some(p) => p.replace_sink(sink),
-                            None => self.emit(CallEvent::DeviceSwitchFailed(DeviceKind::Speaker, "this call plays no audio".into())),
-                        }
+                        self.playout.replace_sink(sink);
                         Vec::new()
                     }
                     Some(CallCommand::Leave) | None => self.session.handle(SessionInput::Leave),

@@ -1,7 +1,9 @@
 //! Mixes every remote participant's audio into one sink on a thread of its
-//! own, 10 ms at a time. Each participant feeds a lock-free ring; a ring
-//! starts playing once it holds a little audio (jitter) and re-buffers after
-//! running dry, so packet bursts do not turn into clicks.
+//! own, 10 ms at a time. Each participant's Opus packets cross from the
+//! network through a lock-free queue into their jitter buffer
+//! (`jitter::audio`), which says what to play; they are decoded here, as
+//! they are due, so a late packet can still be played in its turn and a
+//! lost one rebuilt from the next one's FEC.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,25 +11,88 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crossbeam_queue::ArrayQueue;
 use talkline_media::AUDIO_FRAME_SAMPLES;
 use talkline_media::devices::DeviceKind;
-use talkline_media::ring::{RingConsumer, RingProducer, sample_ring};
+use talkline_media::opus_codec::{OPUS_PACKET_SAMPLES, OpusDecoder};
 use talkline_media::sink::AudioSink;
 
+use crate::jitter::audio::{AudioJitterBuffer, AudioPacket, Playback};
 use crate::send::DeviceLossReporter;
+use crate::stats::RemoteStats;
 
-/// 40 ms queued before a participant is heard.
-const PREBUFFER: usize = AUDIO_FRAME_SAMPLES * 4;
-/// Up to 500 ms per participant before their newest audio is dropped.
-const RING: usize = AUDIO_FRAME_SAMPLES * 50;
+/// Packets in flight from the network to a participant's jitter buffer:
+/// the playout takes them every 10 ms, so this only fills if it stalls.
+const QUEUE_PACKETS: usize = 32;
 
+/// Where one participant's audio packets go, from the network task.
+pub struct AudioFeed {
+    queue: Arc<ArrayQueue<AudioPacket>>,
+}
+
+impl AudioFeed {
+    /// Hands a packet to the playout; if the playout has stalled, the
+    /// oldest waiting packet makes room.
+    pub fn push(&self, packet: AudioPacket) {
+        let _ = self.queue.force_push(packet);
+    }
+}
+
+/// One participant, as the playout thread holds them.
 struct Input {
-    ring: RingConsumer,
-    playing: bool,
+    queue: Arc<ArrayQueue<AudioPacket>>,
+    buffer: AudioJitterBuffer,
+    decoder: OpusDecoder,
+    stats: Arc<RemoteStats>,
+    /// Decoded audio not yet played: packets are 20 ms, the mix takes 10.
+    pcm: Box<[i16; OPUS_PACKET_SAMPLES]>,
+    pcm_len: usize,
+    pcm_at: usize,
+}
+
+impl Input {
+    /// The next 10 ms of this participant, or None while silent.
+    fn next_chunk(&mut self) -> Option<&[i16]> {
+        while let Some(packet) = self.queue.pop() {
+            self.buffer.insert(packet);
+        }
+        if self.pcm_at >= self.pcm_len {
+            let decoded = match self.buffer.play_next() {
+                Playback::Decode(p) => self.decoder.decode(p),
+                Playback::Rebuild(next) => self.decoder.conceal(Some(next), OPUS_PACKET_SAMPLES),
+                Playback::Conceal => self.decoder.conceal(None, OPUS_PACKET_SAMPLES),
+                Playback::Silence => return None,
+            };
+            let decoded = match decoded {
+                Ok(pcm) => pcm,
+                Err(e) => {
+                    log::debug!("audio decode error: {e}");
+                    return None;
+                }
+            };
+            let n = decoded.len().min(OPUS_PACKET_SAMPLES);
+            self.pcm[..n].copy_from_slice(&decoded[..n]);
+            self.pcm_len = n;
+            self.pcm_at = 0;
+            self.stats.record_audio(&self.pcm[..n]);
+        }
+        let end = (self.pcm_at + AUDIO_FRAME_SAMPLES).min(self.pcm_len);
+        let chunk = &self.pcm[self.pcm_at..end];
+        self.pcm_at = end;
+        Some(chunk)
+    }
+
+    /// The network side is gone and nothing is left to play.
+    fn finished(&self) -> bool {
+        Arc::strong_count(&self.queue) == 1
+            && self.queue.is_empty()
+            && self.pcm_at >= self.pcm_len
+            && !self.buffer.is_playing()
+    }
 }
 
 pub struct Playout {
-    register: mpsc::Sender<RingConsumer>,
+    register: mpsc::Sender<Input>,
     replace: mpsc::Sender<Box<dyn AudioSink>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -38,7 +103,7 @@ impl Playout {
         sink: Box<dyn AudioSink>,
         device_lost: Option<DeviceLossReporter>,
     ) -> std::io::Result<Self> {
-        let (register, incoming) = mpsc::channel::<RingConsumer>();
+        let (register, incoming) = mpsc::channel::<Input>();
         let (replace, replacements) = mpsc::channel::<Box<dyn AudioSink>>();
         // `None` while the output device is gone: mixing goes on (so rings
         // do not overflow) until the user or the app picks another one.
@@ -50,7 +115,6 @@ impl Playout {
             .spawn(move || {
                 let mut inputs: Vec<Input> = Vec::new();
                 let mut mix = [0i32; AUDIO_FRAME_SAMPLES];
-                let mut chunk = [0i16; AUDIO_FRAME_SAMPLES];
                 let mut out = [0i16; AUDIO_FRAME_SAMPLES];
                 let period = Duration::from_millis(10);
                 let mut next = Instant::now() + period;
@@ -58,28 +122,17 @@ impl Playout {
                     while let Ok(next) = replacements.try_recv() {
                         sink = Some(next);
                     }
-                    while let Ok(ring) = incoming.try_recv() {
-                        inputs.push(Input {
-                            ring,
-                            playing: false,
-                        });
+                    while let Ok(input) = incoming.try_recv() {
+                        inputs.push(input);
                     }
                     // A participant who left: play what remains, then forget them.
-                    inputs.retain(|i| !(i.ring.is_abandoned() && i.ring.available() == 0));
+                    inputs.retain(|i| !i.finished());
                     mix.fill(0);
                     for input in &mut inputs {
-                        if !input.playing && input.ring.available() >= PREBUFFER {
-                            input.playing = true;
-                        }
-                        if !input.playing {
-                            continue;
-                        }
-                        let n = input.ring.pop(&mut chunk);
-                        if n < AUDIO_FRAME_SAMPLES {
-                            input.playing = false;
-                        }
-                        for (m, &s) in mix.iter_mut().zip(&chunk[..n]) {
-                            *m += s as i32;
+                        if let Some(chunk) = input.next_chunk() {
+                            for (m, &s) in mix.iter_mut().zip(chunk) {
+                                *m += s as i32;
+                            }
                         }
                     }
                     for (o, &m) in out.iter_mut().zip(&mix) {
@@ -118,11 +171,24 @@ impl Playout {
         let _ = self.replace.send(sink);
     }
 
-    /// A ring for one more participant's decoded audio.
-    pub fn add_input(&self) -> RingProducer {
-        let (producer, consumer) = sample_ring(RING);
-        let _ = self.register.send(consumer);
-        producer
+    /// A feed for one more participant's audio packets; what is played of
+    /// them is counted in `stats`.
+    pub fn add_input(
+        &self,
+        stats: Arc<RemoteStats>,
+    ) -> Result<AudioFeed, talkline_media::MediaError> {
+        let queue = Arc::new(ArrayQueue::new(QUEUE_PACKETS));
+        let input = Input {
+            queue: Arc::clone(&queue),
+            buffer: AudioJitterBuffer::new(),
+            decoder: OpusDecoder::new()?,
+            stats,
+            pcm: Box::new([0; OPUS_PACKET_SAMPLES]),
+            pcm_len: 0,
+            pcm_at: 0,
+        };
+        let _ = self.register.send(input);
+        Ok(AudioFeed { queue })
     }
 }
 

@@ -1,6 +1,6 @@
 //! The receiving half: one task per remote track on the network runtime;
-//! video is reassembled there and decoded on its own thread, audio is
-//! decoded in the task (Opus takes microseconds).
+//! video is reassembled there and decoded on its own thread, audio packets
+//! go to the playout thread's jitter buffer and are decoded as they are due.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,12 +18,12 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use talkline_media::VideoFrame;
 use talkline_media::display::FrameMailbox;
 use talkline_media::encoded_feed::EncodedFeed;
-use talkline_media::opus_codec::{OPUS_PACKET_SAMPLES, OpusDecoder};
 use talkline_media::pattern::read_stamp;
-use talkline_media::ring::RingProducer;
 use talkline_media::vp8::Vp8Decoder;
 
+use crate::jitter::audio::AudioPacket;
 use crate::jitter::{ReleasedFrame, VideoJitterBuffer};
+use crate::playout::AudioFeed;
 use crate::stats::{CallStats, RemoteStats};
 
 /// Where a remote video goes on screen: decoded pictures for a window that
@@ -40,13 +40,13 @@ pub fn spawn_track_receiver(
     kind: RtpCodecKind,
     remote: Arc<RemoteStats>,
     call: Arc<CallStats>,
-    playout: Option<RingProducer>,
+    playout: Option<AudioFeed>,
     screen: Option<Screen>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         match kind {
             RtpCodecKind::Video => receive_video(track, remote, call, screen).await,
-            _ => receive_audio(track, remote, playout).await,
+            _ => receive_audio(track, playout).await,
         }
     })
 }
@@ -326,115 +326,25 @@ fn decode_video(
     }
 }
 
-/// Lost audio packets filled in at most: a longer silence is an outage,
-/// after which the playout re-buffers instead.
-const MAX_CONCEALED_PACKETS: u16 = 10;
-
-/// What to play for an audio packet, given the one before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AudioArrival {
-    /// Play it, after filling `concealed` lost packets with Opus's loss
-    /// concealment, then (when `fec`) one more rebuilt from this packet's
-    /// redundancy.
-    Play { concealed: u16, fec: bool },
-    /// Already played or concealed (late, or a duplicate): drop it.
-    Drop,
-}
-
-fn audio_arrival(previous: Option<u16>, seq: u16) -> AudioArrival {
-    let Some(previous) = previous else {
-        return AudioArrival::Play {
-            concealed: 0,
-            fec: false,
-        };
-    };
-    match seq.wrapping_sub(previous) {
-        0 => AudioArrival::Drop,
-        1 => AudioArrival::Play {
-            concealed: 0,
-            fec: false,
-        },
-        ahead if ahead < 0x8000 => {
-            let lost = ahead - 1;
-            if lost > MAX_CONCEALED_PACKETS {
-                AudioArrival::Play {
-                    concealed: 0,
-                    fec: false,
-                }
-            } else {
-                AudioArrival::Play {
-                    concealed: lost - 1,
-                    fec: true,
-                }
-            }
-        }
-        _ => AudioArrival::Drop,
-    }
-}
-
-async fn receive_audio(
-    track: Arc<dyn TrackRemote>,
-    remote: Arc<RemoteStats>,
-    mut playout: Option<RingProducer>,
-) {
-    let Ok(mut decoder) = OpusDecoder::new() else {
-        log::warn!("cannot create an Opus decoder");
+/// Hands each audio packet, stamped with its arrival, to the playout.
+async fn receive_audio(track: Arc<dyn TrackRemote>, playout: Option<AudioFeed>) {
+    let Some(playout) = playout else {
+        log::warn!("no audio playout for a remote audio track");
         return;
     };
-    let mut play = |pcm: &[i16]| {
-        remote.record_audio(pcm);
-        if let Some(p) = playout.as_mut() {
-            p.push(pcm);
-        }
-    };
-    let mut last_seq: Option<u16> = None;
     while let Some(event) = track.poll().await {
         let TrackRemoteEvent::OnRtpPacket(packet) = event else {
             continue;
         };
-        let seq = packet.header.sequence_number;
-        let AudioArrival::Play { concealed, fec } = audio_arrival(last_seq, seq) else {
-            continue;
-        };
-        last_seq = Some(seq);
-        // A sender in DTX skips timestamps, not sequence numbers: only real
-        // losses are filled in.
-        for _ in 0..concealed {
-            if let Ok(pcm) = decoder.conceal(None, OPUS_PACKET_SAMPLES) {
-                play(pcm);
-            }
+        let header = &packet.header;
+        match AudioPacket::new(
+            header.sequence_number,
+            header.timestamp,
+            Instant::now(),
+            &packet.payload,
+        ) {
+            Some(p) => playout.push(p),
+            None => log::debug!("an audio packet longer than any Opus packet"),
         }
-        if fec {
-            if let Ok(pcm) = decoder.conceal(Some(&packet.payload), OPUS_PACKET_SAMPLES) {
-                play(pcm);
-            }
-        }
-        match decoder.decode(&packet.payload) {
-            Ok(pcm) => play(pcm),
-            Err(e) => log::debug!("audio decode error: {e}"),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn play(concealed: u16, fec: bool) -> AudioArrival {
-        AudioArrival::Play { concealed, fec }
-    }
-
-    #[test]
-    fn audio_losses_are_filled_with_fec_and_concealment_late_packets_dropped() {
-        assert_eq!(audio_arrival(None, 9), play(0, false));
-        assert_eq!(audio_arrival(Some(9), 10), play(0, false));
-        // One lost: rebuilt from the next packet's redundancy.
-        assert_eq!(audio_arrival(Some(9), 11), play(0, true));
-        // Three lost: two concealed, the third from the redundancy.
-        assert_eq!(audio_arrival(Some(65_534), 2), play(2, true));
-        // An outage: nothing invented.
-        assert_eq!(audio_arrival(Some(100), 200), play(0, false));
-        assert_eq!(audio_arrival(Some(100), 100), AudioArrival::Drop);
-        assert_eq!(audio_arrival(Some(1), 65_535), AudioArrival::Drop);
     }
 }

@@ -169,7 +169,9 @@ impl RemoteStats {
             .store(audio_level(samples).to_bits(), Ordering::Relaxed);
         self.level_at_ms
             .store(self.ms_since_created(), Ordering::Relaxed);
-        if let Ok(mut recent) = self.recent_audio.lock() {
+        // Called from the playout thread, which must not wait: a sample
+        // missed while the analysis reads is of no consequence.
+        if let Ok(mut recent) = self.recent_audio.try_lock() {
             for &s in samples {
                 let at = recent.at;
                 recent.samples[at] = s;

@@ -1,6 +1,7 @@
 //! Receive-side packet logic: sequence numbers, loss requests (NACK) and
-//! the video jitter buffer. Pure code, driven by packets and time.
+//! the audio and video jitter buffers. Pure code, driven by packets and time.
 
+pub mod audio;
 pub mod nack;
 pub mod seq;
 pub mod video;
