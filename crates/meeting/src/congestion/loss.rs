@@ -54,7 +54,8 @@ const CEILING_STEP_DOWN: f64 = 0.9;
 /// and the ceiling is forgotten. Three times: a second-deep bucket, half
 /// refilled while the rate held under the cap, hides the cap until about
 /// twice it at the climb's pace. Keeping the ceiling costs the climb
-/// nothing.
+/// nothing. The climb goes on at `RISE_PAST_BUCKET` until a loss: back at
+/// the usual pace it took 8-10 s from a cut to full quality.
 const CLEARED: f64 = 3.0;
 const PAST_BUCKET: f64 = 2.0;
 const RISE_PAST_BUCKET: f64 = 1.1;
@@ -143,6 +144,9 @@ pub struct LossBasedRate {
     seconds: VecDeque<Second>,
     /// What the path delivered when it last filled up, and when.
     congested_at: Option<(f64, Instant)>,
+    /// The path cleared a ceiling: it keeps rising at the pace past the
+    /// bucket until the first sign of loss.
+    cleared: bool,
 }
 
 impl LossBasedRate {
@@ -157,6 +161,7 @@ impl LossBasedRate {
             current: Sent::default(),
             seconds: VecDeque::with_capacity(HISTORY + 1),
             congested_at: None,
+            cleared: false,
         }
     }
 
@@ -280,6 +285,7 @@ impl LossBasedRate {
     }
 
     fn change(&mut self, now: Instant, target: f64, why: &str, average: f64, sample: f64) {
+        self.cleared = false;
         self.target = target.clamp(self.min, self.max);
         self.last_change = Some(now);
         log::debug!(
@@ -349,6 +355,8 @@ impl LossBasedRate {
             match self.congested_at {
                 Some((full, _)) if self.target > full * CLEARED => {
                     self.congested_at = None;
+                    self.cleared = true;
+                    target = self.target * RISE_PAST_BUCKET;
                     log::debug!("the path cleared past {:.0} kbps", full / 1000.0);
                 }
                 Some((full, at)) if now.saturating_duration_since(at) < HOLD_UNDER_CEILING => {
@@ -362,6 +370,9 @@ impl LossBasedRate {
                 Some((full, _)) if self.target > full * PAST_BUCKET => {
                     target = self.target * RISE_PAST_BUCKET;
                 }
+                // A lifted cap: the user waits for the picture to come
+                // back, and the first loss ends this climb like any other.
+                None if self.cleared => target = self.target * RISE_PAST_BUCKET,
                 _ => {}
             }
             self.target = target.clamp(self.min, self.max);
@@ -375,6 +386,9 @@ impl LossBasedRate {
                 self.congested_at = Some((delivered, now));
             }
             self.change(now, cut, "loss", average, sample);
+        } else {
+            // Some loss: the climb after a cleared ceiling is over.
+            self.cleared = false;
         }
         self.target
     }
@@ -490,6 +504,32 @@ mod tests {
         let capped = r.target();
         drive(&mut r, start, 20.0, 6.0, |_| 0.0);
         assert!(r.target() >= 1_460_000.0, "{capped} -> {}", r.target());
+    }
+
+    #[test]
+    fn a_cap_lifted_just_after_a_cut_under_it_is_climbed_out_of_in_time() {
+        // The worst moment: a low cap, lifted right after a probe into it
+        // was cut back, so the hold under the ceiling comes first.
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
+        let mut policer = bucket_policer(256_000.0);
+        drive(&mut r, start, 0.0, 10.0, &mut policer);
+        let mut at = 10.0;
+        loop {
+            let before = r.target();
+            drive(&mut r, start, at, 0.1, &mut policer);
+            at += 0.1;
+            if r.target() < before * 0.95 || at > 40.0 {
+                break;
+            }
+        }
+        assert!(at <= 40.0, "no probe into the cap in 30 s");
+        let cut = r.target();
+        // 2 s held, up to twice the ceiling at the usual pace, then 10% a
+        // step: at the usual pace once past three times the ceiling, it
+        // took 8.4 s, and the encoder a second more.
+        drive(&mut r, start, at, 7.5, |_| 0.0);
+        assert!(r.target() >= 1_460_000.0, "{cut} -> {}", r.target());
     }
 
     #[test]
