@@ -177,6 +177,8 @@ pub struct AudioJitterBuffer {
     /// The next packet to play.
     next: Option<u64>,
     playing: bool,
+    /// Whether anything has been played yet.
+    started: bool,
     waited: u32,
     since_skip: u32,
     /// Whether the newest packet was DTX (the sender went quiet).
@@ -206,6 +208,7 @@ impl AudioJitterBuffer {
             .into_boxed_slice(),
             next: None,
             playing: false,
+            started: false,
             waited: 0,
             since_skip: 0,
             quiet: false,
@@ -254,7 +257,8 @@ impl AudioJitterBuffer {
         self.delays.add(packet.timestamp, packet.arrival);
         let spread = self.delays.spread_ms();
         self.target = (spread.div_ceil(PACKET_MS) + 1).clamp(MIN_TARGET, MAX_TARGET);
-        if self.next.is_some_and(|next| seq < next) {
+        // Once playing has begun, a packet before the next one had its turn.
+        if self.started && self.next.is_some_and(|next| seq < next) {
             self.stats.late += 1;
             return;
         }
@@ -294,6 +298,7 @@ impl AudioJitterBuffer {
             // plays at once, there is nothing to cushion.
             if self.held() >= self.target || (self.quiet && self.has(next)) {
                 self.playing = true;
+                self.started = true;
                 self.waited = 0;
             } else {
                 return Playback::Silence;
@@ -568,6 +573,24 @@ mod tests {
             .collect();
         assert_eq!(next, [true, true, true]);
         assert_eq!(buffer.stats().concealed, 0);
+    }
+
+    #[test]
+    fn packets_reordered_before_the_start_all_play() {
+        let t0 = Instant::now();
+        let mut buffer = AudioJitterBuffer::new();
+        for seq in [1u16, 0, 2] {
+            let p = AudioPacket::new(seq, u32::from(seq) * 960, t0, &[seq as u8 + 1, 9, 9]);
+            buffer.insert(p.expect("short"));
+        }
+        let first: Vec<u8> = (0..3)
+            .filter_map(|_| match buffer.play_next() {
+                Playback::Decode(p) => Some(p[0]),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(first, [1, 2, 3], "0 first, though it came second");
+        assert_eq!(buffer.stats().late, 0);
     }
 
     #[test]
