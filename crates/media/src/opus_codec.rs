@@ -10,7 +10,7 @@ pub const OPUS_MAX_PACKET: usize = 1500;
 /// The loss the encoder prepares for when nothing worse was measured.
 pub const MIN_EXPECTED_LOSS_PERCENT: i32 = 10;
 /// Longest packet a decoder accepts: 120 ms.
-const MAX_DECODED_SAMPLES: usize = AUDIO_RATE_HZ as usize / 1000 * 120;
+pub const MAX_DECODED_SAMPLES: usize = AUDIO_RATE_HZ as usize / 1000 * 120;
 
 fn codec_err(e: opus::Error) -> MediaError {
     MediaError::Codec(format!("opus: {e}"))

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use talkline_media::AUDIO_FRAME_SAMPLES;
 use talkline_media::devices::DeviceKind;
-use talkline_media::opus_codec::{OPUS_PACKET_SAMPLES, OpusDecoder};
+use talkline_media::opus_codec::{MAX_DECODED_SAMPLES, OPUS_PACKET_SAMPLES, OpusDecoder};
 use talkline_media::sink::AudioSink;
 
 use crate::jitter::audio::{AudioJitterBuffer, AudioPacket, Playback};
@@ -44,8 +44,10 @@ struct Input {
     buffer: AudioJitterBuffer,
     decoder: OpusDecoder,
     stats: Arc<RemoteStats>,
-    /// Decoded audio not yet played: packets are 20 ms, the mix takes 10.
-    pcm: Box<[i16; OPUS_PACKET_SAMPLES]>,
+    /// Decoded audio not yet played: the mix takes 10 ms at a time, a
+    /// packet holds 20 (ours, browsers') and up to 120 (Opus allows it; a
+    /// longer packet simply asks the jitter buffer less often).
+    pcm: Box<[i16; MAX_DECODED_SAMPLES]>,
     pcm_len: usize,
     pcm_at: usize,
 }
@@ -70,7 +72,7 @@ impl Input {
                     return None;
                 }
             };
-            let n = decoded.len().min(OPUS_PACKET_SAMPLES);
+            let n = decoded.len().min(MAX_DECODED_SAMPLES);
             self.pcm[..n].copy_from_slice(&decoded[..n]);
             self.pcm_len = n;
             self.pcm_at = 0;
@@ -183,7 +185,7 @@ impl Playout {
             buffer: AudioJitterBuffer::new(),
             decoder: OpusDecoder::new()?,
             stats,
-            pcm: Box::new([0; OPUS_PACKET_SAMPLES]),
+            pcm: Box::new([0; MAX_DECODED_SAMPLES]),
             pcm_len: 0,
             pcm_at: 0,
         };
@@ -198,5 +200,80 @@ impl Drop for Playout {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use talkline_media::analysis::dominant_frequency_hz;
+    use talkline_media::opus_codec::{OPUS_MAX_PACKET, OpusEncoder};
+    use talkline_media::tone::ToneSource;
+    use talkline_media::{AudioFrame, Result as MediaResult};
+
+    use crate::stats::CallStats;
+
+    struct Capture(Arc<Mutex<Vec<i16>>>);
+
+    impl AudioSink for Capture {
+        fn write(&mut self, samples: &[i16]) -> MediaResult<()> {
+            if let Ok(mut heard) = self.0.lock() {
+                heard.extend_from_slice(samples);
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_tone_with_every_tenth_packet_lost_plays_whole_at_its_pitch() {
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let playout = Playout::start(Box::new(Capture(Arc::clone(&heard))), None).expect("playout");
+        let stats = CallStats::new(Instant::now()).remote(1, "Kim");
+        let feed = playout.add_input(Arc::clone(&stats)).expect("input");
+        let mut encoder = OpusEncoder::new(32_000).expect("encoder");
+        encoder.set_expected_loss(10).expect("fec");
+        let mut tone = ToneSource::new(500.0).expect("tone");
+        let mut frame = AudioFrame::default();
+        let mut packet = [0u8; OPUS_MAX_PACKET];
+        let (mut seq, mut timestamp) = (65_500u16, 0u32);
+        let start = Instant::now();
+        // 1.5 s of tone, sent in real time, 20 ms a packet.
+        for _ in 0..150 {
+            tone.read(&mut frame);
+            if let Some(n) = encoder.push(&frame, &mut packet).expect("encode") {
+                if seq % 10 != 3 {
+                    let p = AudioPacket::new(seq, timestamp, Instant::now(), &packet[..n]);
+                    feed.push(p.expect("an Opus packet"));
+                }
+                seq = seq.wrapping_add(1);
+                timestamp = timestamp.wrapping_add(OPUS_PACKET_SAMPLES as u32);
+                let due = start + Duration::from_millis(u64::from(timestamp / 48));
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        drop(feed);
+        drop(playout);
+        let heard = heard.lock().map(|h| h.clone()).unwrap_or_default();
+        let start = heard.iter().position(|&s| s != 0).unwrap_or(0);
+        let end = heard.iter().rposition(|&s| s != 0).map_or(0, |e| e + 1);
+        let tone = &heard[start..end.max(start)];
+        // Lost packets were rebuilt from the next one's FEC: 1.5 s of tone,
+        // then up to 100 ms concealed while waiting for more (more if this
+        // thread was late feeding it; skipping the lost ones would have
+        // left 1.35 s).
+        assert!(
+            (70_000..=82_000).contains(&tone.len()),
+            "{} samples after the first sound",
+            tone.len()
+        );
+        let found = dominant_frequency_hz(&tone[..48_000]).expect("not silent");
+        assert!((found - 500.0).abs() < 5.0, "heard {found} Hz");
+        let counted = stats.audio_frames_decoded.load(Ordering::Relaxed);
+        assert!(
+            (148..=170).contains(&counted),
+            "{counted} frames counted as played"
+        );
     }
 }

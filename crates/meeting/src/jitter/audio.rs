@@ -42,8 +42,9 @@ const MAX_WAIT_CONCEALED: u32 = 5;
 /// Held packets over the target before skipping, and how often at most.
 const SKIP_ABOVE_TARGET: u32 = 2;
 const SKIP_EVERY: u32 = 10;
-/// An Opus packet this short carries no audio: DTX (RFC 7587, 3.1.3).
-const DTX_BYTES: usize = 2;
+/// An Opus packet this short carries no audio: DTX (RFC 7587, 3.1.3;
+/// libopus sends one to three bytes).
+const DTX_BYTES: usize = 3;
 
 /// An Opus packet as it crossed from the network to the playout thread.
 #[derive(Clone)]
