@@ -107,7 +107,9 @@ struct Row {
     fps: Option<f64>,
     freezes: Option<u64>,
     latency: Option<(u64, u64)>,
-    audio: Option<(f64, f64)>,
+    /// Share of the call's 10 ms frames played, share of the packets
+    /// played that were rebuilt or concealed, and pitch over the sent one.
+    audio: Option<(f64, f64, f64)>,
 }
 
 fn fmt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
@@ -180,6 +182,11 @@ fn talkline_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Ve
                 .zip(r["latency_ms_p95"].as_u64()),
             audio: Some((
                 (audio_frames / expected_audio).min(1.0),
+                // 20 ms packets: two frames each.
+                (r["audio_packets_rebuilt"].as_f64().unwrap_or(0.0)
+                    + r["audio_packets_concealed"].as_f64().unwrap_or(0.0))
+                    * 2.0
+                    / audio_frames.max(1.0),
                 r["audio_dominant_hz"].as_f64().unwrap_or(0.0) / hz,
             )),
         });
@@ -374,7 +381,7 @@ fn main() {
         "\n### Calls with {DELAY_MS} ± {JITTER_MS} ms delay (unless the row says otherwise) and loss or a rate cap on each hop ({CALL_SECONDS} s)\n"
     );
     println!(
-        "| each hop | direction | first frame after joining (s) | frames shown | fps | freezes > 500 ms | latency p50 / p95 (ms) | audio played | pitch (of sent) |"
+        "| each hop | direction | first frame after joining (s) | frames shown | fps | freezes > 500 ms | latency p50 / p95 (ms) | audio played (of it rebuilt or concealed) | pitch (of sent) |"
     );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
@@ -387,8 +394,12 @@ fn main() {
             fmt(r.fps, |v| format!("{v:.1}")),
             fmt(r.freezes, |n| n.to_string()),
             fmt(r.latency, |(a, b)| format!("{a} / {b}")),
-            fmt(r.audio, |(p, _)| format!("{:.1}%", p * 100.0)),
-            fmt(r.audio, |(_, h)| format!("{h:.3}")),
+            fmt(r.audio, |(p, c, _)| format!(
+                "{:.1}% ({:.1}%)",
+                p * 100.0,
+                c * 100.0
+            )),
+            fmt(r.audio, |(_, _, h)| format!("{h:.3}")),
         );
     }
     if !recoveries.is_empty() {

@@ -77,6 +77,8 @@ impl Input {
             self.pcm_len = n;
             self.pcm_at = 0;
             self.stats.record_audio(&self.pcm[..n]);
+            self.stats
+                .record_audio_buffer(&self.buffer.stats(), self.buffer.target_delay());
         }
         let end = (self.pcm_at + AUDIO_FRAME_SAMPLES).min(self.pcm_len);
         let chunk = &self.pcm[self.pcm_at..end];

@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use talkline_media::analysis::dominant_frequency_hz;
 use talkline_media::{AUDIO_RATE_HZ, wall_clock_us};
 
 use crate::congestion::PathEstimate;
+use crate::jitter::audio::AudioJitterStats;
 
 /// Latency histogram buckets: 1 ms each up to 5 s, the last one "5 s or more".
 const LATENCY_BUCKETS: usize = 5_001;
@@ -33,6 +34,13 @@ pub struct RemoteStats {
     pub video_frames_since_recovery: AtomicU64,
     pub video_decode_errors: AtomicU64,
     pub audio_frames_decoded: AtomicU64,
+    /// The audio jitter buffer, as the playout last left it (packets).
+    audio_rebuilt: AtomicU64,
+    audio_concealed: AtomicU64,
+    audio_late: AtomicU64,
+    audio_skipped: AtomicU64,
+    audio_rebuffered: AtomicU64,
+    audio_cushion_ms: AtomicU32,
     pub video_width: AtomicU32,
     pub video_height: AtomicU32,
     /// The receive side of the network, from the video jitter buffer.
@@ -81,6 +89,12 @@ impl RemoteStats {
             video_frames_since_recovery: AtomicU64::new(0),
             video_decode_errors: AtomicU64::new(0),
             audio_frames_decoded: AtomicU64::new(0),
+            audio_rebuilt: AtomicU64::new(0),
+            audio_concealed: AtomicU64::new(0),
+            audio_late: AtomicU64::new(0),
+            audio_skipped: AtomicU64::new(0),
+            audio_rebuffered: AtomicU64::new(0),
+            audio_cushion_ms: AtomicU32::new(0),
             video_width: AtomicU32::new(0),
             video_height: AtomicU32::new(0),
             video_packets_received: AtomicU64::new(0),
@@ -228,6 +242,20 @@ impl RemoteStats {
         f32::from_bits(self.level.load(Ordering::Relaxed))
     }
 
+    /// What the audio jitter buffer has done so far, from the playout
+    /// thread: relaxed stores, no lock.
+    pub fn record_audio_buffer(&self, buffer: &AudioJitterStats, cushion: Duration) {
+        self.audio_rebuilt.store(buffer.rebuilt, Ordering::Relaxed);
+        self.audio_concealed
+            .store(buffer.concealed, Ordering::Relaxed);
+        self.audio_late.store(buffer.late, Ordering::Relaxed);
+        self.audio_skipped.store(buffer.skipped, Ordering::Relaxed);
+        self.audio_rebuffered
+            .store(buffer.rebuffered, Ordering::Relaxed);
+        self.audio_cushion_ms
+            .store(cushion.as_millis() as u32, Ordering::Relaxed);
+    }
+
     fn ms_since_created(&self) -> u64 {
         self.created.elapsed().as_millis() as u64
     }
@@ -248,6 +276,12 @@ impl RemoteStats {
             "video_height": self.video_height.load(Ordering::Relaxed),
             "audio_frames_decoded": self.audio_frames_decoded.load(Ordering::Relaxed),
             "audio_dominant_hz": self.dominant_hz(),
+            "audio_packets_rebuilt": self.audio_rebuilt.load(Ordering::Relaxed),
+            "audio_packets_concealed": self.audio_concealed.load(Ordering::Relaxed),
+            "audio_packets_late": self.audio_late.load(Ordering::Relaxed),
+            "audio_packets_skipped": self.audio_skipped.load(Ordering::Relaxed),
+            "audio_rebuffers": self.audio_rebuffered.load(Ordering::Relaxed),
+            "audio_cushion_ms": self.audio_cushion_ms.load(Ordering::Relaxed),
             "pattern_frames": self.latency_count.load(Ordering::Relaxed),
             "video_packets_received": self.video_packets_received.load(Ordering::Relaxed),
             "video_frames_lost": self.video_frames_lost.load(Ordering::Relaxed),
