@@ -10,15 +10,17 @@
 //! - the cushion it keeps (`target`) follows how much arrival times vary:
 //!   the 95th percentile of the last two seconds' delays over the fastest
 //!   one, plus a packet, between 40 and 400 ms;
-//! - a missing packet is rebuilt from the in-band FEC of the one after it
-//!   when that is here, and concealed by Opus otherwise;
-//! - when nothing at all is here, up to 100 ms is concealed while waiting
-//!   (a late packet then plays, and the cushion grows by what was waited);
+//! - a missing packet is waited for (concealed meanwhile, which is how the
+//!   cushion grows) while fewer packets than the target sit behind it;
+//!   then it is given up: rebuilt from the in-band FEC of the one after it
+//!   when that is here, concealed by Opus otherwise;
+//! - when nothing at all is here, up to 100 ms is concealed while waiting;
 //!   past that the stream is re-buffered from silence;
-//! - when more than the cushion is held, one packet in ten is skipped until
-//!   it is not, so a burst of delay does not stay in the call;
-//! - a sender in DTX sends a packet of a byte or two and then nothing for
-//!   a while: that is silence to wait through, not loss to conceal.
+//! - when two packets more than the cushion are held, one packet in ten is
+//!   skipped until they are not, so a burst of delay does not stay in the
+//!   call;
+//! - a sender in DTX sends a packet of one to three bytes and then nothing
+//!   for a while: that is silence to wait through, not loss to conceal.
 //!
 //! Pure code: no clock, no allocation after creation.
 
