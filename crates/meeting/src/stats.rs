@@ -171,9 +171,9 @@ impl RemoteStats {
         self.latency_count.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Keeps the most recent second of audio. Called from the network task
-    /// once per packet (not from a device callback), so a short uncontended
-    /// lock is acceptable here.
+    /// Counts what the playout played and keeps its most recent second.
+    /// Called from the playout thread once per packet: the history is only
+    /// written when its lock is free (see below), never waited for.
     pub fn record_audio(&self, samples: &[i16]) {
         self.audio_frames_decoded.fetch_add(
             (samples.len() / talkline_media::AUDIO_FRAME_SAMPLES) as u64,

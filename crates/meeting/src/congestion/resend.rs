@@ -1,17 +1,16 @@
 //! Video packets the server never got, sent again without its asking.
 //!
 //! Janus asks a publisher for a missing packet twice (12 ms after the gap,
-//! then 155 ms later) and then gives up. On a path losing 10% each way a
-//! request or its answer is lost about one time in five, so one lost packet
-//! in 25 never reached Janus; on a base-layer frame that cost every receiver
-//! a keyframe. Measured in 20 s calls at 10% loss per hop: of the 18-35
-//! packets each receiver gave up on, 9-14 were ones Janus did not have when
-//! it was asked.
+//! then 155 ms later) and then gives up (janus-gateway's `ice.c`). On a
+//! path losing 10% each way a request or its answer is lost about one time
+//! in five, so about one lost packet in 25 never reached Janus; on a
+//! base-layer frame that cost every receiver a keyframe.
 //!
 //! The TWCC feedback that drives the estimate says which packets Janus
 //! missed. A video packet it reports missing, with no later copy sent before
-//! the feedback and no request from Janus in the last moment, is handed to
-//! webrtc-rs's NACK responder as if Janus had asked for it. The feedback on
+//! the feedback and no request (from Janus or this) made after the reported
+//! copy left, is handed to webrtc-rs's NACK responder as if Janus had asked
+//! for it. The feedback on
 //! that copy decides the next step the same way, until one copy arrives,
 //! this has asked twice, or the packet is too old for any receiver to wait
 //! for it. A copy of a packet that did arrive after all costs bytes only:
@@ -29,9 +28,10 @@ use rtc::rtcp::transport_feedbacks::transport_layer_nack::{
 /// A packet older than this is not sent again: receivers wait at most
 /// about this long for a frame's missing packet (`jitter::video`).
 const RESEND_WITHIN: Duration = Duration::from_millis(400);
-/// A packet Janus (or this) asked for this recently is being resent
-/// already; its copy's feedback has not come back yet.
-const RECENTLY_ASKED: Duration = Duration::from_millis(150);
+/// Requests from Janus (or this) are remembered this long: a request made
+/// after the reported copy left means a newer copy is on its way, whose
+/// feedback has not come back yet. Older ones cannot matter (`RESEND_WITHIN`).
+const RECENTLY_ASKED: Duration = RESEND_WITHIN;
 /// Times this asks for one packet at most. Past that a copy is likely
 /// being dropped by Janus's replay check (its first copy arrived unreported,
 /// or it has fallen out of the replay window): asking again would resend
@@ -129,7 +129,7 @@ pub fn missing_at_server<'a>(
     reports: &'a [PacketReport],
     covered: &'a [bool],
     receipts: &'a ServerReceipts,
-) -> impl Iterator<Item = (u32, u16)> + 'a {
+) -> impl Iterator<Item = Missing> + 'a {
     reports
         .iter()
         .zip(covered)
@@ -143,7 +143,19 @@ pub fn missing_at_server<'a>(
                     .iter()
                     .any(|l| l.ssrc == r.ssrc && l.rtp_sequence_number == r.rtp_sequence_number)
         })
-        .map(|(_, (r, _))| (r.ssrc, r.rtp_sequence_number))
+        .map(|(_, (r, _))| Missing {
+            ssrc: r.ssrc,
+            seq: r.rtp_sequence_number,
+            sent: r.departure,
+        })
+}
+
+/// A packet reported missing, and when the copy so reported left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Missing {
+    pub ssrc: u32,
+    pub seq: u16,
+    pub sent: Instant,
 }
 
 /// Packets the estimator found missing, waiting for the next inbound RTCP
@@ -151,18 +163,18 @@ pub fn missing_at_server<'a>(
 /// one after the other, a few times a second: the lock is never contended.
 #[derive(Default)]
 pub struct MissingAtServer {
-    pending: Mutex<Vec<(u32, u16)>>,
+    pending: Mutex<Vec<Missing>>,
 }
 
 impl MissingAtServer {
-    pub fn add(&self, missing: impl Iterator<Item = (u32, u16)>) {
+    pub fn add(&self, missing: impl Iterator<Item = Missing>) {
         if let Ok(mut pending) = self.pending.lock() {
             let room = MAX_PENDING.saturating_sub(pending.len());
             pending.extend(missing.take(room));
         }
     }
 
-    fn take_into(&self, into: &mut Vec<(u32, u16)>) {
+    fn take_into(&self, into: &mut Vec<Missing>) {
         if let Ok(mut pending) = self.pending.lock() {
             into.append(&mut pending);
         }
@@ -197,6 +209,14 @@ impl Requests {
         }
     }
 
+    /// Whether a request came after `sent`: the copy it brings left later.
+    /// (The request that brought the copy sent at `sent` came before it.)
+    fn asked_since(&self, ssrc: u32, seq: u16, sent: Instant) -> bool {
+        self.asked
+            .iter()
+            .any(|&(at, s, q)| s == ssrc && q == seq && at > sent)
+    }
+
     fn count(&self, ssrc: u32, seq: u16) -> usize {
         self.asked
             .iter()
@@ -213,7 +233,7 @@ pub fn resend_missing(missing: Arc<MissingAtServer>) -> impl FnMut(&mut TaggedPa
     // By Janus or by this, lately; and by this, at all.
     let mut recent = Requests::new(RECENTLY_ASKED);
     let mut own = Requests::new(OWN_REQUESTS_KEPT);
-    let mut wanted: Vec<(u32, u16)> = Vec::new();
+    let mut wanted: Vec<Missing> = Vec::new();
     move |msg| {
         let now = msg.now;
         let Packet::Rtcp(packets) = &mut msg.message.packet else {
@@ -232,17 +252,18 @@ pub fn resend_missing(missing: Arc<MissingAtServer>) -> impl FnMut(&mut TaggedPa
         }
         wanted.clear();
         missing.take_into(&mut wanted);
-        wanted.retain(|&(ssrc, seq)| {
-            recent.count(ssrc, seq) == 0 && own.count(ssrc, seq) < MAX_OWN_REQUESTS
+        wanted.retain(|m| {
+            !recent.asked_since(m.ssrc, m.seq, m.sent)
+                && own.count(m.ssrc, m.seq) < MAX_OWN_REQUESTS
         });
         // One NACK per stream; sequence numbers in send order within it.
-        while let Some(&(ssrc, _)) = wanted.first() {
+        while let Some(&Missing { ssrc, .. }) = wanted.first() {
             let seqs: Vec<u16> = wanted
                 .iter()
-                .filter(|&&(s, _)| s == ssrc)
-                .map(|&(_, q)| q)
+                .filter(|m| m.ssrc == ssrc)
+                .map(|m| m.seq)
                 .collect();
-            wanted.retain(|&(s, _)| s != ssrc);
+            wanted.retain(|m| m.ssrc != ssrc);
             for &seq in &seqs {
                 recent.note(now, ssrc, seq);
                 own.note(now, ssrc, seq);
@@ -343,8 +364,14 @@ mod tests {
             [First, First, First, Copy, First, Copy, First, Needless],
             "3 and 4 sent again, and 1 after it had arrived"
         );
-        let missing: Vec<_> = missing_at_server(ms(200), &reports, &covered, &receipts).collect();
-        assert_eq!(missing, vec![(7, 2), (7, 4)]);
+        let found: Vec<(u16, Instant)> = missing_at_server(ms(200), &reports, &covered, &receipts)
+            .map(|m| (m.seq, m.sent))
+            .collect();
+        assert_eq!(
+            found,
+            vec![(2, ms(5)), (4, ms(40))],
+            "each at its last copy"
+        );
         // Too old for a receiver to still be waiting for it.
         let too_late = ms(40) + RESEND_WITHIN + Duration::from_millis(1);
         assert_eq!(
@@ -374,39 +401,59 @@ mod tests {
         assert!(receipts.received(7, 32_767));
     }
 
+    fn missing(ssrc: u32, seq: u16, sent: Instant) -> Missing {
+        Missing { ssrc, seq, sent }
+    }
+
     #[test]
-    fn missing_packets_ride_the_next_rtcp_packet_unless_someone_just_asked() {
-        let missing = Arc::new(MissingAtServer::default());
-        let mut filter = resend_missing(Arc::clone(&missing));
+    fn missing_packets_ride_the_next_rtcp_packet_unless_a_newer_copy_is_on_its_way() {
+        let queue = Arc::new(MissingAtServer::default());
+        let mut filter = resend_missing(Arc::clone(&queue));
         let t0 = Instant::now();
-        // Janus asks for 10 itself.
-        let mut janus = rtcp(t0, Some((7, 10)));
+        let ms = |n| t0 + Duration::from_millis(n);
+        // Janus asks for 10 itself at 20 ms.
+        let mut janus = rtcp(ms(20), Some((7, 10)));
         assert!(filter(&mut janus));
         assert_eq!(
             requested(&janus),
             vec![(7, 10)],
             "Janus's NACK passes as it was"
         );
-        // Feedback then reports 10, 11 and 12 (another stream) missing.
-        missing.add([(7, 10), (7, 11), (9, 12)].into_iter());
-        let mut next = rtcp(t0 + Duration::from_millis(20), None);
+        // Feedback then reports the first sends of 10, 11 and 12 (another
+        // stream) missing: 10's answer left after them and is not reported.
+        queue.add(
+            [
+                missing(7, 10, ms(0)),
+                missing(7, 11, ms(5)),
+                missing(9, 12, ms(8)),
+            ]
+            .into_iter(),
+        );
+        let mut next = rtcp(ms(40), None);
         assert!(filter(&mut next));
         let mut asked = requested(&next);
         asked.sort_unstable();
-        assert_eq!(asked, vec![(7, 11), (9, 12)], "10 was asked for 20 ms ago");
-        // Still missing after a round: asked again once the request is old.
-        missing.add([(7, 11)].into_iter());
-        let mut soon = rtcp(t0 + Duration::from_millis(60), None);
-        filter(&mut soon);
-        assert!(requested(&soon).is_empty(), "asked 40 ms ago");
-        missing.add([(7, 11)].into_iter());
-        let mut later = rtcp(t0 + Duration::from_millis(300), None);
-        filter(&mut later);
-        assert_eq!(requested(&later), vec![(7, 11)]);
+        assert_eq!(
+            asked,
+            vec![(7, 11), (9, 12)],
+            "Janus asked for 10 after it left"
+        );
+        // The copy of 11 that left at 41 ms is reported missing too: asked
+        // again, however soon the report comes (Janus's feedback is 200 ms
+        // apart; a window of 150 ms after a request used to hold it back).
+        queue.add([missing(7, 11, ms(41))].into_iter());
+        let mut again = rtcp(ms(120), None);
+        filter(&mut again);
+        assert_eq!(requested(&again), vec![(7, 11)]);
+        // A report of the first send, coming late, while that copy is out.
+        queue.add([missing(7, 11, ms(5))].into_iter());
+        let mut stale = rtcp(ms(130), None);
+        filter(&mut stale);
+        assert!(requested(&stale).is_empty(), "a newer copy is on its way");
         // Twice is all: a copy that keeps going missing is likely being
         // dropped as a replay.
-        missing.add([(7, 11)].into_iter());
-        let mut third = rtcp(t0 + Duration::from_millis(600), None);
+        queue.add([missing(7, 11, ms(121))].into_iter());
+        let mut third = rtcp(ms(300), None);
         filter(&mut third);
         assert!(requested(&third).is_empty(), "asked twice already");
     }
@@ -414,7 +461,12 @@ mod tests {
     #[test]
     fn a_flood_of_missing_packets_is_bounded() {
         let missing = MissingAtServer::default();
-        missing.add((0..10_000u32).map(|i| (7, i as u16)));
+        let now = Instant::now();
+        missing.add((0..10_000u32).map(|i| super::Missing {
+            ssrc: 7,
+            seq: i as u16,
+            sent: now,
+        }));
         let mut taken = Vec::new();
         missing.take_into(&mut taken);
         assert_eq!(taken.len(), MAX_PENDING);

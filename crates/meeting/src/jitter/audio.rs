@@ -44,6 +44,8 @@ const MAX_WAIT_CONCEALED: u32 = 5;
 /// Held packets over the target before skipping, and how often at most.
 const SKIP_ABOVE_TARGET: u32 = 2;
 const SKIP_EVERY: u32 = 10;
+/// Late packets in a row that mean the sender's numbers went back.
+const RESTART_AFTER_LATE: u32 = 8;
 /// An Opus packet this short carries no audio: DTX (RFC 7587, 3.1.3;
 /// libopus sends one to three bytes).
 const DTX_BYTES: usize = 3;
@@ -182,6 +184,7 @@ pub struct AudioJitterBuffer {
     playing: bool,
     /// Whether anything has been played yet.
     started: bool,
+    late_in_a_row: u32,
     waited: u32,
     since_skip: u32,
     /// Whether the newest packet was DTX (the sender went quiet).
@@ -212,6 +215,7 @@ impl AudioJitterBuffer {
             next: None,
             playing: false,
             started: false,
+            late_in_a_row: 0,
             waited: 0,
             since_skip: 0,
             quiet: false,
@@ -241,6 +245,20 @@ impl AudioJitterBuffer {
         (slot.seq == seq).then_some(slot.packet.as_ref()).flatten()
     }
 
+    /// Plays on from the packet numbered `seq` after a silence, forgetting
+    /// what was held and the numbering before it; returns its new place.
+    fn restart(&mut self, seq: u16) -> u64 {
+        for slot in self.slots.iter_mut() {
+            slot.packet = None;
+        }
+        self.unwrap = SeqUnwrapper::default();
+        let seq = self.unwrap.extend(seq);
+        self.next = Some(seq);
+        self.playing = false;
+        self.waited = 0;
+        seq
+    }
+
     fn has(&self, seq: u64) -> bool {
         self.slot(seq).is_some()
     }
@@ -255,23 +273,27 @@ impl AudioJitterBuffer {
 
     /// Takes in a packet; one whose turn has passed is dropped.
     pub fn insert(&mut self, packet: AudioPacket) {
-        let seq = self.unwrap.extend(packet.seq);
+        let mut seq = self.unwrap.extend(packet.seq);
         // A late packet says most about how big the cushion must be.
         self.delays.add(packet.timestamp, packet.arrival);
         let spread = self.delays.spread_ms();
         self.target = (spread.div_ceil(PACKET_MS) + 1).clamp(MIN_TARGET, MAX_TARGET);
-        // Once playing has begun, a packet before the next one had its turn.
+        // Once playing has begun, a packet before the next one had its turn,
+        // unless they all come from there now: the sender's numbers went
+        // back (it restarted), and the stream starts over from them.
         if self.started && self.next.is_some_and(|next| seq < next) {
-            self.stats.late += 1;
-            return;
+            self.late_in_a_row += 1;
+            if self.late_in_a_row < RESTART_AFTER_LATE {
+                self.stats.late += 1;
+                return;
+            }
+            seq = self.restart(packet.seq);
         }
+        self.late_in_a_row = 0;
         match self.next {
             // Far ahead of what plays (the sender restarted, or a long
             // outage): start over from this packet.
-            Some(next) if seq >= next + SLOTS as u64 => {
-                self.next = Some(seq);
-                self.playing = false;
-            }
+            Some(next) if seq >= next + SLOTS as u64 => seq = self.restart(packet.seq),
             // Before playing, the oldest packet here is the first to play.
             Some(next) if !self.playing && seq < next => self.next = Some(seq),
             None => self.next = Some(seq),
@@ -327,9 +349,9 @@ impl AudioJitterBuffer {
                 None => Playback::Conceal,
             };
         }
-        if held >= self.target {
-            // Missing with a full cushion behind it: lost, or too late to
-            // wait for.
+        // Behind the missing packet: `held - 1`. With a full cushion there,
+        // or after waiting as long as the cushion, it is lost or too late.
+        if held > self.target || (held > 1 && self.waited >= self.target) {
             self.waited = 0;
             self.next = Some(next + 1);
             if self.has(next + 1) {
@@ -345,6 +367,7 @@ impl AudioJitterBuffer {
         if held > 1 {
             // The cushion is short of the target: wait for it here (a late
             // packet then plays), which is how the cushion grows.
+            self.waited += 1;
             self.stats.concealed += 1;
             return Playback::Conceal;
         }
@@ -576,6 +599,57 @@ mod tests {
             .collect();
         assert_eq!(next, [true, true, true]);
         assert_eq!(buffer.stats().concealed, 0);
+    }
+
+    #[test]
+    fn a_sender_gone_after_a_loss_is_not_concealed_for_ever() {
+        // Jitter grew the cushion to 4 packets; then 99 is lost, 100 comes,
+        // and nothing more.
+        let t0 = Instant::now();
+        let mut buffer = AudioJitterBuffer::new();
+        let jitter = |n: u32| if n % 4 == 0 { 50 } else { 0 };
+        for n in (0..99u32).chain([100]) {
+            let at = t0 + Duration::from_millis(u64::from(n * PACKET_MS + jitter(n)));
+            let p = AudioPacket::new(n as u16, n * 960, at, &[1, 2, 3, 4]);
+            buffer.insert(p.expect("short"));
+        }
+        assert!(buffer.target_delay() >= Duration::from_millis(60));
+        let mut concealed_in_a_row = 0;
+        let mut longest = 0;
+        for _ in 0..200 {
+            match buffer.play_next() {
+                Playback::Conceal => concealed_in_a_row += 1,
+                _ => concealed_in_a_row = 0,
+            }
+            longest = longest.max(concealed_in_a_row);
+        }
+        assert!(!buffer.is_playing(), "still playing: {:?}", buffer.stats());
+        assert!(longest <= 10, "{longest} packets concealed in a row");
+    }
+
+    #[test]
+    fn a_sender_whose_numbers_go_back_is_played_from_there() {
+        let t0 = Instant::now();
+        let mut buffer = AudioJitterBuffer::new();
+        let packet = |seq: u16| AudioPacket::new(seq, u32::from(seq) * 960, t0, &[seq as u8, 7, 7]);
+        for seq in 5_000..5_010u16 {
+            buffer.insert(packet(seq).expect("short"));
+        }
+        for _ in 0..10 {
+            buffer.play_next();
+        }
+        // The sender restarted its numbering 1,000 back.
+        for seq in 4_000..4_020u16 {
+            buffer.insert(packet(seq).expect("short"));
+        }
+        let played: Vec<u8> = (0..20)
+            .filter_map(|_| match buffer.play_next() {
+                Playback::Decode(p) => Some(p[0]),
+                _ => None,
+            })
+            .collect();
+        assert!(played.len() >= 10, "{played:?}: {:?}", buffer.stats());
+        assert!(buffer.stats().late < 10, "{:?}", buffer.stats());
     }
 
     #[test]
