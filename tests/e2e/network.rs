@@ -9,12 +9,13 @@ mod tls;
 #[path = "support/turn.rs"]
 mod turn;
 
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use support::netns::{self, UdpImpairment};
 use support::{Client, Janus, UdpDelay, assert_hears, assert_recovered, assert_sees, remote};
 use tls::{TestCa, Validity};
-use turn::{TURN_PASSWORD, TURN_USER, TurnServer};
+use turn::{TURN_PASSWORD, TURN_USER, TlsFiles, TurnServer};
 
 /// Re-runs this one test inside a private network namespace; returns true
 /// if this process is the one that should do the work.
@@ -432,6 +433,27 @@ fn a_call_through_a_firewall_that_blocks_udp_goes_over_tcp() {
     assert_met_on_one_connection(&kim, &lee);
 }
 
+/// Lee (900 Hz) joins for 13 s with a TURN server given on the command
+/// line.
+fn lee_joins_through(janus: &Janus, turn_url: &str, relay_only: bool) -> Client {
+    let mut args = vec![
+        "--mic",
+        "test:900",
+        "--duration",
+        "13",
+        "--ice-server",
+        turn_url,
+        "--ice-username",
+        TURN_USER,
+        "--ice-credential",
+        TURN_PASSWORD,
+    ];
+    if relay_only {
+        args.push("--relay-only");
+    }
+    Client::join(&janus.link(1234), "Lee", &args)
+}
+
 /// A call whose media goes only through a TURN relay (coturn), as on
 /// networks where nothing else gets through or where users hide their
 /// addresses. Kim's link names the relay; Lee's settings (the command
@@ -455,24 +477,7 @@ fn a_call_through_a_turn_relay() {
         &["--mic", "test:500", "--duration", "16", "--relay-only"],
     );
     kim.wait_for("joined meeting", Duration::from_secs(10));
-    let url = turn.url();
-    let mut lee = Client::join(
-        &janus.link(1234),
-        "Lee",
-        &[
-            "--mic",
-            "test:900",
-            "--duration",
-            "13",
-            "--relay-only",
-            "--ice-server",
-            &url,
-            "--ice-username",
-            TURN_USER,
-            "--ice-credential",
-            TURN_PASSWORD,
-        ],
-    );
+    let mut lee = lee_joins_through(&janus, &turn.url(), true);
     both_leave(&mut kim, &mut lee, Duration::from_secs(40));
     assert_met_on_one_connection(&kim, &lee);
     // Two connections each (publisher, subscriber): four relays, each
@@ -483,6 +488,79 @@ fn a_call_through_a_turn_relay() {
     assert!(
         allocations >= 4 && bound >= 4,
         "{allocations} allocations, {bound} bound: {log}"
+    );
+}
+
+/// A firewall that lets no UDP out (hotels, offices) and a Janus without
+/// ICE over TCP: the call goes through a TURN server reached over TLS
+/// (Kim, from the link, certificate checked against a test authority) or
+/// TCP (Lee, from the command line, not relay-only: it finds the relay by
+/// itself), whose relay address is outside the firewall.
+#[test]
+fn a_call_through_turn_over_tls_and_tcp_when_udp_is_blocked() {
+    if !in_private_netns("a_call_through_turn_over_tls_and_tcp_when_udp_is_blocked") {
+        return;
+    }
+    let dir = support::scratch_dir("turns");
+    let ca = TestCa::new(&dir);
+    let ca_file = ca.ca_file().display().to_string();
+    let cert = ca.issue("turn", &["localhost"], Validity::Current);
+    let janus = Janus::start();
+    let relay_ip = Ipv4Addr::new(127, 0, 0, 2);
+    let turn = TurnServer::start_with_tls(
+        &relay_ip.to_string(),
+        TlsFiles {
+            cert: &cert.cert,
+            key: &cert.key,
+        },
+    );
+    UdpImpairment::ServersBlocked {
+        janus_rtp: janus.rtp_ports(),
+        turn: turn.port,
+        relay: relay_ip,
+    }
+    .apply();
+    let tls_url = turn.tls_url("localhost").expect("coturn takes TLS");
+    let link = format!(
+        "{}&ice={}&ice_username={TURN_USER}&ice_credential={TURN_PASSWORD}",
+        janus.link(1234),
+        tls_url.replace(':', "%3A")
+    );
+    // A device that does not trust the relay's certificate says so.
+    let mut untrusting = Client::join(&link, "Kim", &["--duration", "3", "--relay-only"]);
+    let status = untrusting.wait(Duration::from_secs(20));
+    let says = "cannot reach the TURN server turns:localhost";
+    let why = "is not signed by an authority this device trusts";
+    let errors = untrusting.errors();
+    assert!(
+        status.success() && errors.contains(says) && errors.contains(why),
+        "{status:?}: {errors}"
+    );
+    let mut kim = Client::join_with_env(
+        &link,
+        "Kim",
+        &["--mic", "test:500", "--duration", "16", "--relay-only"],
+        &[("SSL_CERT_FILE", ca_file.as_str())],
+    );
+    kim.wait_for("joined meeting", Duration::from_secs(10));
+    let mut lee = lee_joins_through(&janus, &turn.tcp_url(), false);
+    both_leave(&mut kim, &mut lee, Duration::from_secs(40));
+    assert_met_on_one_connection(&kim, &lee);
+    // Four allocations (two connections each), each made over a stream and
+    // bound to Janus: Kim's over TLS, Lee's over plain TCP.
+    let log = turn.log();
+    let sessions = |tls: bool| {
+        log.lines()
+            .filter(|l| l.contains(": new, realm=") && l.contains("method=TLS") == tls)
+            .count()
+    };
+    let streams = log.matches("tcp or tls connected to").count();
+    let bound = log.matches("CHANNEL_BIND processed, success").count();
+    assert!(
+        sessions(true) >= 2 && sessions(false) >= 2 && streams >= 4 && bound >= 4,
+        "{} over TLS, {} over TCP, {streams} streams, {bound} bound: {log}",
+        sessions(true),
+        sessions(false)
     );
 }
 

@@ -481,6 +481,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                 Some(CallEvent::DeviceSwitchFailed(kind, why)) => {
                     eprintln!("warning: cannot switch the {kind}: {why}")
                 }
+                Some(CallEvent::RelayUnreachable(why)) => eprintln!("warning: {why}"),
                 Some(CallEvent::Ended(e)) => {
                     outcome = e;
                     break;

@@ -68,11 +68,16 @@ impl ActiveCall {
             let mut quality = tokio::time::interval(QUALITY_EVERY);
             let mut last_sample = QualitySample::default();
             let mut reconnecting = false;
+            // Why the media may not get through, until it does.
+            let mut relay_problem: Option<String> = None;
             let mut video_senders: HashSet<u64> = HashSet::new();
             loop {
                 tokio::select! {
                     event = events.recv() => match event {
                         Some(CallEvent::State(state)) => {
+                            if reconnecting && state == CallState::Joined {
+                                relay_problem = None;
+                            }
                             reconnecting = state == CallState::Reconnecting;
                             sink.emit(AppEvent::CallState { state: state_name(state) });
                         }
@@ -108,6 +113,10 @@ impl ActiveCall {
                                 },
                             }
                             sink.emit(AppEvent::DeviceChanged { kind: kind.name(), message });
+                        }
+                        Some(CallEvent::RelayUnreachable(why)) => {
+                            sink.emit(AppEvent::Quality { level: "poor", detail: why.clone() });
+                            relay_problem = Some(why);
                         }
                         Some(CallEvent::DeviceSwitchFailed(kind, why)) => {
                             sink.emit(AppEvent::DeviceChanged { kind: kind.name(), message: format!("cannot switch the {kind}: {why}") });
@@ -147,7 +156,10 @@ impl ActiveCall {
                             }),
                             rtt_ms: remotes.iter().map(|r| r.rtt_ms.load(Ordering::Relaxed)).filter(|&ms| ms > 0).max(),
                         };
-                        let (level, detail) = assess(last_sample, sample, QUALITY_EVERY.as_secs_f64(), reconnecting);
+                        let (level, detail) = match (&relay_problem, reconnecting) {
+                            (Some(why), true) => ("poor", format!("reconnecting: {why}")),
+                            _ => assess(last_sample, sample, QUALITY_EVERY.as_secs_f64(), reconnecting),
+                        };
                         last_sample = sample;
                         sink.emit(AppEvent::Quality { level, detail });
                     }

@@ -3,7 +3,7 @@
 //! everyone else. A single task drives it; the `SessionMachine` decides, this
 //! module carries out.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -35,7 +35,8 @@ use crate::janus::protocol::{
 };
 use crate::link::ServerUrl;
 use crate::peer::{
-    self, OPUS_PAYLOAD_TYPE, PeerEvent, PeerRole, SendCongestion, VP8_PAYLOAD_TYPE, webrtc_err,
+    self, OPUS_PAYLOAD_TYPE, PeerEvent, PeerRole, SendCongestion, StreamRelays, VP8_PAYLOAD_TYPE,
+    webrtc_err,
 };
 use crate::playout::Playout;
 use crate::receive::{Screen, spawn_track_receiver};
@@ -126,6 +127,9 @@ pub enum CallEvent {
     DeviceLost(DeviceKind),
     /// A device could not be switched to (the message says why).
     DeviceSwitchFailed(DeviceKind, String),
+    /// A TURN server could not be reached (the message says which and
+    /// why); the call tries the other ways it has. Told once per problem.
+    RelayUnreachable(String),
     /// The call is over; `Some` when it ended on an error.
     Ended(Option<MeetingError>),
 }
@@ -188,6 +192,7 @@ struct Link {
     publisher_handle: u64,
     private_id: u64,
     publisher_pc: Arc<dyn PeerConnection>,
+    _publisher_relays: StreamRelays,
     mids: Mids,
     /// Janus said our publisher's connection is up ("webrtcup"): only
     /// then may our descriptions change (see `request::configure_relay`).
@@ -219,6 +224,7 @@ impl Mids {
 struct Subscription {
     handle: u64,
     pc: Arc<dyn PeerConnection>,
+    _relays: StreamRelays,
     /// The last offer Janus made, to match tracks (by SSRC) to mids.
     offer_sdp: String,
     /// mid → stream as Janus describes it (feed id, display).
@@ -286,6 +292,8 @@ struct Driver {
     peer_tx: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
     events: mpsc::UnboundedSender<CallEvent>,
     stalls: VideoStallWatch,
+    /// What `CallEvent::RelayUnreachable` has told, so each is told once.
+    relay_problems: HashSet<String>,
 }
 
 /// Joins a meeting. Returns once joined (so a wrong PIN, an unknown room or
@@ -338,6 +346,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         playout,
         tiles: config.tiles,
         stalls: VideoStallWatch::default(),
+        relay_problems: HashSet::new(),
         subscribe: config.subscribe,
         peer_tx,
         events: events_tx,
@@ -427,7 +436,7 @@ impl Driver {
             start_bps: congestion::start_bps(path.video_target_kbps()),
             max_bps: 2.0 * congestion::start_bps(path.video_max_kbps()),
         };
-        let pc = peer::new_peer(
+        let (pc, relays) = peer::new_peer(
             PeerRole::Publisher,
             local_ip,
             &self.target.ice,
@@ -564,6 +573,7 @@ impl Driver {
             publisher_up: false,
             descriptions_stale: false,
             publisher_pc: pc,
+            _publisher_relays: relays,
             subscriber: None,
             restart_started: None,
             // From the offer on: a connection whose negotiation stalls
@@ -820,7 +830,7 @@ impl Driver {
             }
             return Ok(false);
         }
-        let pc = peer::new_peer(
+        let (pc, relays) = peer::new_peer(
             PeerRole::Subscriber,
             local_ip_towards(&self.target.server).await,
             &self.target.ice,
@@ -833,6 +843,7 @@ impl Driver {
         link.subscriber = Some(Subscription {
             handle,
             pc,
+            _relays: relays,
             offer_sdp: String::new(),
             streams: HashMap::new(),
             receivers: Vec::new(),
@@ -1147,6 +1158,12 @@ impl Driver {
                         Vec::new()
                     }
                     PeerEvent::State(state) => self.on_peer_state(link, role, state),
+                    PeerEvent::RelayUnreachable(why) => {
+                        if self.relay_problems.insert(why.clone()) {
+                            self.emit(CallEvent::RelayUnreachable(why));
+                        }
+                        Vec::new()
+                    }
                     PeerEvent::Track(track) => {
                         if let Some(l) = link.as_mut() {
                             self.on_remote_track(l, track).await;

@@ -6,10 +6,8 @@
 //! (RFC 7064 and 7065.) A TURN server needs a user name and a credential;
 //! they come beside the URLs, not inside them.
 //!
-//! webrtc-rs 0.21 allocates TURN relays over UDP only: `turns:` and
-//! `?transport=tcp` are understood, kept (a link or a setting may list them
-//! for other clients) and skipped when the call is set up, with a warning.
-//! Where UDP is blocked altogether, the call reaches Janus by ICE over TCP.
+//! webrtc-rs 0.21 talks to TURN servers over UDP only; `turn_stream`
+//! carries `turns:` and `?transport=tcp` servers' messages for it.
 
 use std::fmt;
 
@@ -95,13 +93,17 @@ impl IceUrl {
         self.scheme != IceScheme::Stun
     }
 
-    /// Whether this build can use it (see the module's comment).
-    pub fn usable(&self) -> bool {
-        match self.scheme {
-            IceScheme::Stun => true,
-            IceScheme::Turn => self.transport == TurnTransport::Udp,
-            IceScheme::Turns => false,
-        }
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// How the client reaches the server (`turns:` is always TCP).
+    pub fn transport(&self) -> TurnTransport {
+        self.transport
     }
 }
 
@@ -152,10 +154,8 @@ impl IceServers {
         if turn && (self.username.is_none() || self.credential.is_none()) {
             return Err(bad("a TURN server needs a user name and a credential"));
         }
-        if self.relay_only && !self.urls.iter().any(|u| u.is_turn() && u.usable()) {
-            return Err(bad(
-                "relay-only calls need a TURN server over UDP (turn:host:port)",
-            ));
+        if self.relay_only && !turn {
+            return Err(bad("relay-only calls need a TURN server (turn:host:port)"));
         }
         Ok(())
     }
@@ -174,16 +174,6 @@ impl IceServers {
                 ..self
             }
         }
-    }
-
-    /// The servers this build can use, with a warning for each it skips.
-    pub fn usable(&self) -> impl Iterator<Item = &IceUrl> {
-        self.urls.iter().filter(|u| {
-            if !u.usable() {
-                log::warn!("skipping {u}: TURN over TCP or TLS is not supported yet");
-            }
-            u.usable()
-        })
     }
 }
 
@@ -214,10 +204,10 @@ mod tests {
             ),
             ("turn:[::1]:3478", "turn:[::1]:3478", true),
         ];
-        for (text, canonical, usable) in cases {
+        for (text, canonical, over_udp) in cases {
             let url = IceUrl::parse(text).expect(text);
             assert_eq!(url.to_string(), canonical);
-            assert_eq!(url.usable(), usable, "{text}");
+            assert_eq!(url.transport() == TurnTransport::Udp, over_udp, "{text}");
             assert_eq!(IceUrl::parse(canonical), Ok(url));
         }
     }
@@ -253,7 +243,7 @@ mod tests {
     }
 
     #[test]
-    fn a_set_needs_credentials_for_turn_and_a_udp_relay_to_be_relay_only() {
+    fn a_set_needs_credentials_for_turn_and_a_relay_to_be_relay_only() {
         assert_eq!(turn("turn:h").validate(), Ok(()));
         let no_credential = IceServers {
             credential: None,
@@ -269,7 +259,12 @@ mod tests {
             relay_only: true,
             ..turn("turns:h")
         };
-        assert!(relay_tls.validate().is_err());
+        assert_eq!(relay_tls.validate(), Ok(()));
+        let relay_without_turn = IceServers {
+            relay_only: true,
+            ..stun.clone()
+        };
+        assert!(relay_without_turn.validate().is_err());
         let too_many = IceServers {
             urls: vec![IceUrl::parse("stun:h").expect("valid"); MAX_ICE_SERVERS + 1],
             ..IceServers::default()

@@ -20,6 +20,7 @@ pub mod send;
 pub mod session;
 mod stall;
 pub mod stats;
+mod turn_stream;
 pub mod vp8_packetizer;
 
 pub use call::{CallCommand, CallConfig, CallEvent, CallHandle, join};

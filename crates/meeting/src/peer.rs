@@ -40,9 +40,10 @@ use crate::congestion::{
     nack_budget, resend_missing,
 };
 use crate::error::MeetingError;
-use crate::ice_servers::IceServers;
+use crate::ice_servers::{IceServers, IceUrl};
 use crate::janus::protocol::Trickle;
 use crate::rtcp_filter::InboundFilter;
+use crate::turn_stream::{self, TurnStreamRelay};
 
 pub const OPUS_PAYLOAD_TYPE: u8 = 111;
 pub const VP8_PAYLOAD_TYPE: u8 = 96;
@@ -59,6 +60,9 @@ pub enum PeerEvent {
     Candidate(Trickle),
     State(RTCPeerConnectionState),
     Track(Arc<dyn TrackRemote>),
+    /// A TURN server over TCP or TLS could not be reached; what the user
+    /// should hear (see `turn_stream`).
+    RelayUnreachable(String),
 }
 
 impl std::fmt::Debug for PeerEvent {
@@ -67,6 +71,7 @@ impl std::fmt::Debug for PeerEvent {
             PeerEvent::Candidate(c) => f.debug_tuple("Candidate").field(c).finish(),
             PeerEvent::State(s) => f.debug_tuple("State").field(s).finish(),
             PeerEvent::Track(_) => f.write_str("Track"),
+            PeerEvent::RelayUnreachable(_) => f.write_str("RelayUnreachable"),
         }
     }
 }
@@ -273,21 +278,61 @@ pub struct SendCongestion {
     pub max_bps: f64,
 }
 
-/// The STUN and TURN servers webrtc-rs can use, and the relay-only policy.
-/// Only a TURN server is given the credentials.
-fn ice_configuration(ice: &IceServers) -> RTCConfiguration {
+/// The TURN relays on this device a peer connection reaches its stream
+/// (TCP and TLS) TURN servers through; they close when this is dropped,
+/// so it lives beside the connection.
+pub struct StreamRelays {
+    _open: Vec<TurnStreamRelay>,
+}
+
+/// Starts a relay for each TURN server over TCP or TLS. One that cannot
+/// bind is left out with a warning: the call may still get through
+/// another way.
+async fn stream_relays(
+    ice: &IceServers,
+    local_ip: IpAddr,
+    role: PeerRole,
+    events: &mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
+) -> Vec<(IceUrl, TurnStreamRelay)> {
+    let mut relays = Vec::new();
+    for url in ice.urls.iter().filter(|u| turn_stream::needs_stream(u)) {
+        let events = events.clone();
+        let report = move |why| {
+            let _ = events.send((role, PeerEvent::RelayUnreachable(why)));
+        };
+        match TurnStreamRelay::start(url.clone(), local_ip, report).await {
+            Ok(relay) => relays.push((url.clone(), relay)),
+            Err(e) => log::warn!("no relay for {url}: {e}"),
+        }
+    }
+    relays
+}
+
+/// The STUN and TURN servers as webrtc-rs is given them (a stream server
+/// as its relay on this device), and the relay-only policy. Only a TURN
+/// server is given the credentials.
+fn ice_configuration(ice: &IceServers, relays: &[(IceUrl, TurnStreamRelay)]) -> RTCConfiguration {
     let servers = ice
-        .usable()
-        .map(|url| {
+        .urls
+        .iter()
+        .filter_map(|url| {
             let secret = |v: &Option<String>| match v {
                 Some(v) if url.is_turn() => v.clone(),
                 _ => String::new(),
             };
-            RTCIceServer {
-                urls: vec![url.to_string()],
+            let client_url = if turn_stream::needs_stream(url) {
+                relays
+                    .iter()
+                    .find(|(server, _)| server == url)
+                    .map(|(_, relay)| relay.client_url())?
+            } else {
+                url.to_string()
+            };
+            Some(RTCIceServer {
+                urls: vec![client_url],
                 username: secret(&ice.username),
                 credential: secret(&ice.credential),
-            }
+            })
         })
         .collect();
     let policy = if ice.relay_only {
@@ -310,7 +355,7 @@ pub async fn new_peer(
     ice: &IceServers,
     events: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
     congestion: Option<SendCongestion>,
-) -> Result<Arc<dyn PeerConnection>, MeetingError> {
+) -> Result<(Arc<dyn PeerConnection>, StreamRelays), MeetingError> {
     let mut media = MediaEngine::default();
     media
         .register_codec(
@@ -351,8 +396,9 @@ pub async fn new_peer(
         .with_answering_dtls_role(rtc::peer_connection::transport::RTCDtlsRole::Server)
         .build();
     let bind = SocketAddr::new(local_ip, 0).to_string();
+    let relays = stream_relays(ice, local_ip, role, &events).await;
     let pc = PeerConnectionBuilder::new()
-        .with_configuration(ice_configuration(ice))
+        .with_configuration(ice_configuration(ice, &relays))
         .with_media_engine(media)
         .with_setting_engine(settings)
         .with_interceptor_registry(registry)
@@ -368,7 +414,10 @@ pub async fn new_peer(
         .build()
         .await
         .map_err(webrtc_err("peer connection"))?;
-    Ok(Arc::new(pc))
+    let relays = StreamRelays {
+        _open: relays.into_iter().map(|(_, relay)| relay).collect(),
+    };
+    Ok((Arc::new(pc), relays))
 }
 
 pub fn candidate_init(trickle: &Trickle) -> Option<RTCIceCandidateInit> {

@@ -145,6 +145,13 @@ impl Janus {
         format!("ws://127.0.0.1:{}", self.port)
     }
 
+    /// The UDP ports Janus takes media on, as `scripts/janus-local.sh`
+    /// picks them from its port.
+    pub fn rtp_ports(&self) -> (u16, u16) {
+        let base = 20_000 + (self.port % 40) * 1_000;
+        (base, base + 999)
+    }
+
     pub fn link(&self, room: u64) -> String {
         format!("talkline://join?server={}&room={room}", self.url())
     }

@@ -46,6 +46,15 @@ pub enum UdpImpairment {
     None,
     /// Every datagram dropped (a firewall that blocks UDP).
     Blocked,
+    /// Every datagram to or from the servers' UDP ports dropped, but those
+    /// to or from `relay`: a firewall between the device and its servers
+    /// that blocks UDP, with a TURN server's relay address beyond it.
+    /// (Datagrams within the device, between its own sockets, pass.)
+    ServersBlocked {
+        janus_rtp: (u16, u16),
+        turn: u16,
+        relay: std::net::Ipv4Addr,
+    },
     /// This percentage of datagrams dropped at random.
     Loss(u32),
     /// What a flow (one 5-tuple, each way) sends over this rate is dropped.
@@ -64,6 +73,19 @@ impl UdpImpairment {
         let rule = match self {
             Self::None | Self::Loss(0) => return,
             Self::Blocked => "drop".to_string(),
+            Self::ServersBlocked {
+                janus_rtp: (first, last),
+                turn,
+                relay,
+            } => {
+                let ports = format!("{{ {first}-{last}, {turn} }}");
+                // Both ways, in one rule per direction (below, the second).
+                format!(
+                    "ip saddr != {relay} ip daddr != {relay} udp dport {ports} drop ; \
+                     add rule {TABLE} input meta l4proto udp ip saddr != {relay} \
+                     ip daddr != {relay} udp sport {ports} drop"
+                )
+            }
             Self::Loss(percent) => format!("numgen random mod 100 < {percent} drop"),
             Self::CapKbps(kbps) => format!(
                 "update @flows {{ ip saddr . udp sport . ip daddr . udp dport limit rate \

@@ -2,4 +2,4 @@
 
 pub mod connection;
 pub mod protocol;
-mod tls;
+pub(crate) mod tls;
