@@ -15,8 +15,10 @@
 //! `TALKLINE_BENCH_CAP=512` the rate caps (kbit/s per flow, each way:
 //! nftables drops what is over the rate; empty for none), and
 //! `TALKLINE_BENCH_DELAY=100:30` one-way delays with jitter (ms) in place
-//! of the usual 10 ± 2, with no loss. After the table, for each cap: how
-//! long talkline takes to send at full quality again once it is lifted.
+//! of the usual 10 ± 2, with no loss. `TALKLINE_BENCH_PAIRS=mixed` (any of
+//! talkline, chromium, mixed) runs only those pairs. After the table, for
+//! each cap: how long talkline takes to send at full quality again once it
+//! is lifted.
 
 #[path = "../tests/e2e/support/mod.rs"]
 mod support;
@@ -71,7 +73,7 @@ impl Impairment {
 
 /// How long after a cap is lifted the sender is back at full quality:
 /// the CLI's 1200 kbit/s (give or take its last step, a second apart) at
-/// 30 fps. Capped for 15 s first, so the estimate has settled under it.
+/// 30 fps and 640x360. Capped for 15 s first, so the estimate has settled under it.
 fn recovery_after_cap(janus: &Janus, delay: &UdpDelay, cap: u32) -> Option<f64> {
     let env = delay.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -88,7 +90,8 @@ fn recovery_after_cap(janus: &Janus, delay: &UdpDelay, cap: u32) -> Option<f64> 
         let s = a.stats_now();
         let target = s["send"]["video_target_kbps"].as_u64().unwrap_or(0);
         let fps = s["send"]["video_fps"].as_u64().unwrap_or(0);
-        if target >= 1080 && fps >= 30 {
+        let width = s["send"]["video_width"].as_u64().unwrap_or(0);
+        if target >= 1080 && fps >= 30 && width >= 640 {
             back = Some(lifted.elapsed().as_secs_f64());
             break;
         }
@@ -221,6 +224,9 @@ fn chromium_pair(janus: &Janus, condition: &str, rows: &mut Vec<Row>) {
     let (a0, b0) = (counts(&a), counts(&b));
     std::thread::sleep(Duration::from_secs(CALL_SECONDS));
     let (a1, b1) = (counts(&a), counts(&b));
+    for (name, p) in [("ChromeA", &a), ("ChromeB", &b)] {
+        why_frames_were_missing(name, p);
+    }
     for (who, decoded, encoded) in [
         ("Chromium ← Chromium (B→A)", a1.0 - a0.0, b1.1 - b0.1),
         ("Chromium ← Chromium (A→B)", b1.0 - b0.0, a1.1 - a0.1),
@@ -236,6 +242,14 @@ fn chromium_pair(janus: &Janus, condition: &str, rows: &mut Vec<Row>) {
             audio: None,
         });
     }
+}
+
+/// What a Chromium peer's receiver did with the video (to stderr): frames
+/// received, decoded, dropped; keyframes; packets lost; NACKs and PLIs it
+/// sent. Counted over the whole call.
+fn why_frames_were_missing(name: &str, p: &BrowserPeer) {
+    let r = p.report().unwrap_or_default();
+    eprintln!("   {name} received video: {}", r["remotes"]["video"]);
 }
 
 /// One talkline client and one Chromium peer: what each decoded of the
@@ -287,6 +301,7 @@ fn mixed_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Vec<R
     let (a0, b0, e0) = (talkline(&a.stats_now()), decoded(&b), encoded(&b));
     std::thread::sleep(Duration::from_secs(CALL_SECONDS));
     let (a1, b1, e1) = (talkline(&a.stats_now()), decoded(&b), encoded(&b));
+    why_frames_were_missing("ChromeB", &b);
     for (who, got, sent) in [
         ("Chromium ← talkline", b1 - b0, a1.0 - a0.0),
         ("talkline ← Chromium", a1.1 - a0.1, e1 - e0),
@@ -329,6 +344,16 @@ fn main() {
             Some((ms.parse().ok()?, jitter.parse().ok()?))
         })
         .collect();
+    let pairs: Vec<Pair> = std::env::var("TALKLINE_BENCH_PAIRS")
+        .unwrap_or_else(|_| "talkline,chromium,mixed".into())
+        .split(',')
+        .filter_map(|s| match s.trim() {
+            "talkline" => Some(Pair::Talkline),
+            "chromium" => Some(Pair::Chromium),
+            "mixed" => Some(Pair::Mixed),
+            _ => None,
+        })
+        .collect();
     let conditions = losses
         .into_iter()
         .map(Impairment::Loss)
@@ -344,7 +369,7 @@ fn main() {
         };
         let delay = &delay;
         eprintln!("== {condition} on each hop");
-        for pair in [Pair::Talkline, Pair::Chromium, Pair::Mixed] {
+        for pair in pairs.iter().copied() {
             UdpImpairment::None.apply();
             let janus = Janus::start_with_env(&delay.janus_env());
             impairment.udp().apply();
@@ -404,7 +429,7 @@ fn main() {
     }
     if !recoveries.is_empty() {
         println!(
-            "\n| cap (15 s), then lifted | talkline: back at 1200 kbit/s and 30 fps after (s) |"
+            "\n| cap (15 s), then lifted | talkline: back at 1200 kbit/s, 30 fps and 640x360 after (s) |"
         );
         println!("|---:|---:|");
         for (cap, back) in recoveries {

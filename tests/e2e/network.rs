@@ -404,12 +404,14 @@ fn a_rate_capped_path_is_followed_down_and_back_up() {
     eprintln!("10 s after the cap was lifted: {}", cleared["send"]);
     // The issue's bar: full quality within 10 s. The encoder is back at
     // the 1200 kbit/s the CLI sends by default (give or take the last
-    // step up, a second apart), at the full frame rate.
+    // step up, a second apart), at the full frame rate and size.
     let target = cleared["send"]["video_target_kbps"].as_u64().unwrap_or(0);
     let fps = cleared["send"]["video_fps"].as_u64().unwrap_or(0);
+    let width = cleared["send"]["video_width"].as_u64().unwrap_or(0);
     assert!(
-        target >= 1080 && fps >= 30,
-        "10 s after the cap was lifted video was sent at {target} kbps, {fps} fps: {cleared:#}"
+        target >= 1080 && fps >= 30 && width == 640,
+        "10 s after the cap was lifted video was sent at {target} kbps, {fps} fps, \
+         {width} wide: {cleared:#}"
     );
     both_leave(&mut kim, &mut lee, Duration::from_secs(40));
     assert_hears(&lee.stats(), "Kim", 500.0);

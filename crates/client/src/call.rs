@@ -153,6 +153,7 @@ impl ActiveCall {
                                 video_kbps: path.video_target_kbps(),
                                 video_max_kbps: path.video_max_kbps(),
                                 video_fps: path.video_fps(),
+                                video_height: path.video_size().1,
                             }),
                             rtt_ms: remotes.iter().map(|r| r.rtt_ms.load(Ordering::Relaxed)).filter(|&ms| ms > 0).max(),
                         };

@@ -27,6 +27,9 @@ pub struct Uplink {
     pub video_kbps: u32,
     pub video_max_kbps: u32,
     pub video_fps: u32,
+    /// The height of the pictures sent (smaller on a squeezed path); 0
+    /// before the first.
+    pub video_height: u32,
 }
 
 /// Beyond these the path is the reason, and the user is told.
@@ -86,8 +89,12 @@ pub fn assess(
         }
         let squeezed = up.video_max_kbps > 0 && up.video_kbps * 2 < up.video_max_kbps;
         if squeezed || (up.video_fps > 0 && up.video_fps < SQUEEZED_FPS) {
+            let size = match up.video_height {
+                0 => String::new(),
+                h => format!("{h}p, "),
+            };
             reasons.push(format!(
-                "your network carries about {} kbit/s, so your video goes out at {} kbit/s, {} fps",
+                "your network carries about {} kbit/s, so your video goes out at {size}{} kbit/s, {} fps",
                 up.estimate_kbps, up.video_kbps, up.video_fps
             ));
             level = level.max(if up.video_fps < SQUEEZED_FPS / 2 {
@@ -132,6 +139,7 @@ mod tests {
             video_kbps: video,
             video_max_kbps: 1200,
             video_fps: fps,
+            video_height: if video < 300 { 180 } else { 360 },
         })
     }
 
@@ -171,7 +179,8 @@ mod tests {
         let (level, detail) = assess(s(0, 0, 1), squeezed, 2.0, false);
         assert_eq!(level, "fair");
         assert!(
-            detail.contains("carries about 340 kbit/s") && detail.contains("15 fps"),
+            detail.contains("carries about 340 kbit/s")
+                && detail.contains("180p, 250 kbit/s, 15 fps"),
             "{detail}"
         );
 

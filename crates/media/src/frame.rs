@@ -111,6 +111,50 @@ impl VideoFrame {
     }
 }
 
+/// The size of a picture made `factor` times smaller each way (even, as
+/// I420 needs, and never under 2x2).
+pub fn scaled_size(width: u32, height: u32, factor: u32) -> (u32, u32) {
+    let f = factor.max(1);
+    (((width / f) & !1).max(2), ((height / f) & !1).max(2))
+}
+
+/// Writes `src` made `factor` times smaller each way into `dst`, which must
+/// have `scaled_size`: each pixel the mean of the `factor`×`factor` block
+/// it stands for. Allocates nothing (it runs once a frame).
+pub fn downscale(src: &VideoFrame, factor: u32, dst: &mut VideoFrame) -> Result<()> {
+    let f = factor.max(1) as usize;
+    let fits = dst.width as usize * f <= src.width as usize
+        && dst.height as usize * f <= src.height as usize;
+    if !fits || (dst.width, dst.height) != scaled_size(src.width, src.height, factor) {
+        return Err(MediaError::InvalidParameter(format!(
+            "cannot scale {}x{} by 1/{factor} into {}x{}",
+            src.width, src.height, dst.width, dst.height
+        )));
+    }
+    let (sw, dw, dh) = (src.width as usize, dst.width as usize, dst.height as usize);
+    let (dy, du, dv) = dst.planes_mut();
+    box_average(src.y(), sw, dy, dw, dh, f);
+    box_average(src.u(), sw / 2, du, dw / 2, dh / 2, f);
+    box_average(src.v(), sw / 2, dv, dw / 2, dh / 2, f);
+    Ok(())
+}
+
+/// One plane: `dst` (`dw`×`dh`, tightly packed) from blocks of `src`
+/// (stride `stride`), which is at least `f` times larger each way.
+fn box_average(src: &[u8], stride: usize, dst: &mut [u8], dw: usize, dh: usize, f: usize) {
+    let area = (f * f) as u32;
+    for (y, row) in dst.chunks_exact_mut(dw).take(dh).enumerate() {
+        for (x, px) in row.iter_mut().enumerate() {
+            let mut sum = area / 2;
+            for sy in y * f..y * f + f {
+                let line = &src[sy * stride + x * f..sy * stride + x * f + f];
+                sum += line.iter().map(|&v| u32::from(v)).sum::<u32>();
+            }
+            *px = (sum / area) as u8;
+        }
+    }
+}
+
 /// Peak signal-to-noise ratio of the luma planes of two frames of equal size,
 /// in dB (capped at 100 for identical pictures).
 pub fn psnr_luma(a: &VideoFrame, b: &VideoFrame) -> Option<f64> {
@@ -149,6 +193,35 @@ impl Default for AudioFrame {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_picture_halved_keeps_its_blocks_means_and_its_stamp() {
+        use crate::pattern::{TestPattern, read_stamp};
+        let mut pattern = TestPattern::new(640, 360).expect("valid size");
+        let mut full = VideoFrame::new(2, 2).expect("valid size");
+        let stamp = pattern
+            .draw_next(&mut full, 1_700_000_000_000_000)
+            .expect("draw");
+        for factor in [2, 4] {
+            let (w, h) = scaled_size(640, 360, factor);
+            let mut small = VideoFrame::new(w, h).expect("valid size");
+            downscale(&full, factor, &mut small).expect("scales");
+            assert_eq!(read_stamp(&small), Some(stamp), "1/{factor}");
+        }
+        // Means, rounded, of each 2x2 block; the chroma planes too.
+        let mut tiny = VideoFrame::new(4, 4).expect("valid size");
+        let (y, u, v) = tiny.planes_mut();
+        y.copy_from_slice(&[0, 10, 100, 101, 20, 30, 200, 201, 1, 1, 1, 1, 3, 3, 3, 3]);
+        u.copy_from_slice(&[50, 60, 70, 80]);
+        v.copy_from_slice(&[7, 9, 9, 9]);
+        let mut half = VideoFrame::new(2, 2).expect("valid size");
+        downscale(&tiny, 2, &mut half).expect("scales");
+        assert_eq!(half.y(), &[15, 151, 2, 2]);
+        assert_eq!((half.u(), half.v()), (&[65][..], &[9][..]));
+        // A size that does not fit, or a picture too small for the factor.
+        assert!(downscale(&tiny, 3, &mut half).is_err());
+        assert!(downscale(&tiny, 4, &mut half).is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -174,23 +174,32 @@ fn draw(frame: &mut VideoFrame, stamp: PatternStamp) {
     }
 }
 
-/// Reads the stamp back from a (possibly lossy-coded) pattern frame.
-/// Returns `None` when the frame is not a readable pattern.
+/// Reads the stamp back from a (possibly lossy-coded) pattern frame, also
+/// one the sender scaled down by 2 or 4 on a squeezed path (the code's
+/// cells are laid out for the size it was drawn at). Returns `None` when
+/// the frame is not a readable pattern.
 pub fn read_stamp(frame: &VideoFrame) -> Option<PatternStamp> {
-    let geo = geometry(frame.width(), frame.height())?;
+    [1, 2, 4]
+        .into_iter()
+        .find_map(|drawn_larger| read_stamp_drawn_at(frame, drawn_larger))
+}
+
+fn read_stamp_drawn_at(frame: &VideoFrame, factor: u32) -> Option<PatternStamp> {
+    let geo = geometry(frame.width() * factor, frame.height() * factor)?;
     let w = frame.y_stride();
     let y_plane = frame.y();
     let mut bits: u128 = 0;
     for index in 0..CODE_BITS {
         let (row, col) = (index / CODE_COLS, index % CODE_COLS);
         // The middle half of each cell: edges blur under compression.
-        let x0 = (col * geo.cell_w + geo.cell_w / 4) as usize;
-        let y0 = (row * geo.cell_h + geo.cell_h / 4) as usize;
-        let (cw, chh) = ((geo.cell_w / 2) as usize, (geo.cell_h / 2) as usize);
+        let x0 = ((col * geo.cell_w + geo.cell_w / 4) / factor) as usize;
+        let y0 = ((row * geo.cell_h + geo.cell_h / 4) / factor) as usize;
+        let cw = (geo.cell_w / 2 / factor).max(1) as usize;
+        let chh = (geo.cell_h / 2 / factor).max(1) as usize;
         let mut sum = 0u32;
         for y in y0..y0 + chh {
             for x in x0..x0 + cw {
-                sum += y_plane[y * w + x] as u32;
+                sum += u32::from(*y_plane.get(y * w + x)?);
             }
         }
         let mean = sum / (cw * chh) as u32;

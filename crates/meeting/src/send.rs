@@ -18,6 +18,7 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use talkline_media::devices::DeviceKind;
 use talkline_media::display::FrameMailbox;
 use talkline_media::encoded_feed::EncodedFeed;
+use talkline_media::frame::downscale;
 use talkline_media::opus_codec::{MIN_EXPECTED_LOSS_PERCENT, OPUS_MAX_PACKET, OpusEncoder};
 use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
@@ -271,18 +272,21 @@ impl SendPipeline {
             let controls = Arc::clone(&controls);
             let stats = Arc::clone(&stats);
             let outputs = outputs.clone();
-            let video = VideoSend {
+            let mut video = VideoSend {
                 encoder,
                 rate: VideoRateController::new(video_bitrate_kbps),
                 path: Arc::clone(&stats.path),
                 native_fps: rate,
+                native_size: (w, h),
+                smaller: VideoFrame::new(w, h)?,
                 frame_index: 0,
                 last_sent_index: 0,
                 out: tx,
             };
+            video.rate.set_native_size(w, h);
             video
                 .path
-                .record_video(video.rate.current(), video.native_fps);
+                .record_video(video.rate.current(), video.native_fps, (w, h));
             let thread = std::thread::Builder::new()
                 .name("talkline-video-send".into())
                 .spawn(move || video_loop(source, video, controls, stats, outputs))
@@ -369,11 +373,14 @@ impl Drop for SendPipeline {
 
 struct VideoSend {
     encoder: Vp8Encoder,
-    /// Follows the path estimate: bitrate first, then frame rate.
+    /// Follows the path estimate: bitrate first, then size, then frame rate.
     rate: VideoRateController,
     path: Arc<PathEstimate>,
-    /// The camera's own frame rate.
+    /// The camera's own frame rate and size.
     native_fps: u32,
+    native_size: (u32, u32),
+    /// The camera's picture made smaller, when the path asks for that.
+    smaller: VideoFrame,
     frame_index: u64,
     last_sent_index: u64,
     out: mpsc::Sender<Encoded>,
@@ -381,6 +388,7 @@ struct VideoSend {
 
 impl VideoSend {
     fn follow_the_path(&mut self, now: Instant) {
+        let divisor = self.rate.current().size_divisor;
         let Some(rate) = self
             .rate
             .update(self.path.estimate_bps(), self.path.loss(), now)
@@ -388,14 +396,38 @@ impl VideoSend {
             return;
         };
         log::debug!(
-            "video follows the path: {} kbps, one frame in {}",
+            "video follows the path: {} kbps, one frame in {}, 1/{} size",
             rate.bitrate_kbps,
-            rate.keep_one_in
+            rate.keep_one_in,
+            rate.size_divisor
         );
-        if let Err(e) = self.encoder.set_bitrate_kbps(rate.bitrate_kbps) {
-            log::warn!("cannot change the video bitrate: {e}");
+        let changed = if rate.size_divisor != divisor {
+            // A new size is a new encoder; its first frame is a keyframe,
+            // which receivers need to follow the change anyway.
+            self.new_encoder()
+        } else {
+            self.encoder.set_bitrate_kbps(rate.bitrate_kbps)
+        };
+        if let Err(e) = changed {
+            log::warn!("cannot change what video is sent: {e}");
         }
-        self.path.record_video(rate, self.native_fps);
+        self.path
+            .record_video(rate, self.native_fps, self.native_size);
+    }
+
+    /// An encoder for the camera's rate and the size and bitrate the path
+    /// allows now (on a camera switch or a size step, not per frame).
+    fn new_encoder(&mut self) -> Result<(), talkline_media::MediaError> {
+        let sending = self.rate.current();
+        let (width, height) = sending.picture_size(self.native_size);
+        self.encoder = Vp8Encoder::new(Vp8Config {
+            width,
+            height,
+            frame_rate: self.native_fps,
+            bitrate_kbps: sending.bitrate_kbps,
+            temporal_layers: TEMPORAL_LAYERS,
+        })?;
+        self.smaller.reshape(width, height)
     }
 }
 
@@ -540,7 +572,18 @@ fn video_loop(
             .clamp(1, 120);
         video.last_sent_index = video.frame_index;
         video.encoder.set_frame_span(span as u32);
-        match video.encoder.encode(&frame, force, &mut packet) {
+        let divisor = video.rate.current().size_divisor;
+        let picture = if divisor > 1 {
+            if let Err(e) = downscale(&frame, divisor, &mut video.smaller) {
+                log::warn!("cannot make the picture smaller: {e}");
+                continue;
+            }
+            video.smaller.capture_time_us = frame.capture_time_us;
+            &video.smaller
+        } else {
+            &frame
+        };
+        match video.encoder.encode(picture, force, &mut packet) {
             Ok(Some(encoded)) => {
                 let keyframe = encoded.keyframe;
                 if keyframe {
@@ -578,16 +621,11 @@ fn switch_video(
 ) -> Result<Box<dyn VideoSource>, talkline_media::MediaError> {
     let (w, h) = source.size();
     let rate = source.frame_rate().round().clamp(1.0, 120.0) as u32;
-    let sending = video.rate.current();
-    video.encoder = Vp8Encoder::new(Vp8Config {
-        width: w,
-        height: h,
-        frame_rate: rate,
-        bitrate_kbps: sending.bitrate_kbps,
-        temporal_layers: TEMPORAL_LAYERS,
-    })?;
     video.native_fps = rate;
-    video.path.record_video(sending, rate);
+    video.native_size = (w, h);
+    video.rate.set_native_size(w, h);
+    video.new_encoder()?;
+    video.path.record_video(video.rate.current(), rate, (w, h));
     if (frame.width(), frame.height()) != (w, h) {
         *frame = VideoFrame::new(w, h)?;
     }

@@ -435,6 +435,8 @@ impl CallStats {
             "loss": self.path.estimate_bps().map(|_| self.path.loss()),
             "video_target_kbps": known(self.path.video_target_kbps()),
             "video_fps": known(self.path.video_fps()),
+            "video_width": known(self.path.video_size().0),
+            "video_height": known(self.path.video_size().1),
         })
     }
 

@@ -7,7 +7,7 @@
 //! `Gcc`) and a loss half of our own that tells congestion from loss the
 //! path has anyway (`loss`). It publishes the estimate through atomics; the
 //! video thread reads them once a frame and `VideoRateController` decides
-//! the encoder's bitrate and frame rate. Audio (32 kbps Opus) is taken off
+//! the encoder's bitrate, picture size and frame rate. Audio (32 kbps Opus) is taken off
 //! the top first, so a squeezed path costs picture, never speech.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -36,10 +36,20 @@ const AUDIO_KBPS: u32 = 40;
 const VIDEO_SHARE: f64 = 0.85;
 /// Below this a VP8 picture is mush at any frame rate.
 pub const MIN_VIDEO_KBPS: u32 = 60;
-/// Frame rate steps: below these budgets a frame is sent in one of 2, then
-/// one of 3. Fewer, sharper frames read better than many blurred ones.
-const HALF_RATE_BELOW_KBPS: u32 = 300;
-const THIRD_RATE_BELOW_KBPS: u32 = 150;
+/// A picture keeps its full size while the budget gives it this many kbps
+/// per megapixel (at 30 fps): 300 kbps for 640x360, where libwebrtc steps
+/// down too. Below, it is sent at half the width and height, at the full
+/// frame rate: a quarter of the pixels, smaller frames with fewer packets
+/// to lose, and motion kept.
+const FULL_SIZE_KBPS_PER_MEGAPIXEL: f64 = 1_300.0;
+/// ...but a large camera under a modest setting is not halved for good:
+/// full size never needs more than this share of the most video allowed.
+const FULL_SIZE_AT_MOST_OF_MAX: f64 = 0.5;
+/// Frame rate steps, once the picture is small: below these budgets a
+/// frame is sent in one of 2, then one of 3. Fewer, sharper frames read
+/// better than many blurred ones.
+const HALF_RATE_BELOW_KBPS: u32 = 120;
+const THIRD_RATE_BELOW_KBPS: u32 = 80;
 /// A step back up waits until the budget is this much above the threshold,
 /// so an estimate hovering at a threshold does not flip the rate.
 const STEP_UP_MARGIN: f64 = 1.25;
@@ -89,6 +99,9 @@ pub struct PathEstimate {
     video_target_kbps: AtomicU32,
     /// Frames per second the encoder is sending at.
     video_fps: AtomicU32,
+    /// The size of the pictures sent (the camera's, or half of it).
+    video_width: AtomicU32,
+    video_height: AtomicU32,
     /// The most video the user's settings allow.
     video_max_kbps: AtomicU32,
 }
@@ -113,11 +126,23 @@ impl PathEstimate {
         f64::from(self.loss_permille.load(Ordering::Relaxed)) / 1000.0
     }
 
-    pub fn record_video(&self, rate: VideoRate, native_fps: u32) {
+    /// What the encoder sends now, from the camera's frame rate and size.
+    pub fn record_video(&self, rate: VideoRate, native_fps: u32, native_size: (u32, u32)) {
         self.video_target_kbps
             .store(rate.bitrate_kbps, Ordering::Relaxed);
         self.video_fps
             .store(native_fps / rate.keep_one_in.max(1), Ordering::Relaxed);
+        let (w, h) = rate.picture_size(native_size);
+        self.video_width.store(w, Ordering::Relaxed);
+        self.video_height.store(h, Ordering::Relaxed);
+    }
+
+    /// Width and height of the pictures sent; 0 before the first.
+    pub fn video_size(&self) -> (u32, u32) {
+        (
+            self.video_width.load(Ordering::Relaxed),
+            self.video_height.load(Ordering::Relaxed),
+        )
     }
 
     pub fn set_video_max_kbps(&self, kbps: u32) {
@@ -151,13 +176,31 @@ pub struct VideoRate {
     pub bitrate_kbps: u32,
     /// Encode one frame in this many (1: every frame).
     pub keep_one_in: u32,
+    /// The camera's picture made this many times smaller each way (1 or 2).
+    pub size_divisor: u32,
 }
+
+impl VideoRate {
+    /// The size pictures are sent at, from the camera's.
+    pub fn picture_size(self, (width, height): (u32, u32)) -> (u32, u32) {
+        if self.size_divisor <= 1 || width == 0 || height == 0 {
+            (width, height)
+        } else {
+            talkline_media::frame::scaled_size(width, height, self.size_divisor)
+        }
+    }
+}
+
+/// A picture under this width is not made smaller.
+const MIN_SCALED_WIDTH: u32 = 160;
 
 /// Turns the path estimate into the encoder's settings. Pure: the caller
 /// brings the estimate and the time, so a test can drive it with a trace.
 #[derive(Debug)]
 pub struct VideoRateController {
     max_kbps: u32,
+    /// The camera's picture size.
+    native_size: (u32, u32),
     current: VideoRate,
     last_change: Option<Instant>,
 }
@@ -168,11 +211,40 @@ impl VideoRateController {
         let max_kbps = max_kbps.max(MIN_VIDEO_KBPS);
         Self {
             max_kbps,
+            native_size: (640, 360),
             current: VideoRate {
                 bitrate_kbps: max_kbps,
                 keep_one_in: 1,
+                size_divisor: 1,
             },
             last_change: None,
+        }
+    }
+
+    /// A new camera's size: what the size steps are measured against.
+    pub fn set_native_size(&mut self, width: u32, height: u32) {
+        self.native_size = (width, height);
+    }
+
+    /// The budget the camera's full-size picture needs.
+    fn full_size_kbps(&self) -> u32 {
+        let (w, h) = self.native_size;
+        let megapixels = f64::from(w) * f64::from(h) / 1e6;
+        (megapixels * FULL_SIZE_KBPS_PER_MEGAPIXEL)
+            .min(f64::from(self.max_kbps) * FULL_SIZE_AT_MOST_OF_MAX) as u32
+    }
+
+    fn size_divisor(&self, budget: u32) -> u32 {
+        if self.native_size.0 / 2 < MIN_SCALED_WIDTH {
+            return 1;
+        }
+        let full = self.full_size_kbps();
+        match self.current.size_divisor {
+            // Down at once; up with the margin.
+            1 if budget < full => 2,
+            1 => 1,
+            _ if f64::from(budget) >= f64::from(full) * STEP_UP_MARGIN => 1,
+            _ => 2,
         }
     }
 
@@ -222,9 +294,11 @@ impl VideoRateController {
         let wanted = VideoRate {
             bitrate_kbps: budget,
             keep_one_in: self.frame_divisor(budget),
+            size_divisor: self.size_divisor(budget),
         };
         let raising = wanted.bitrate_kbps > self.current.bitrate_kbps
-            || wanted.keep_one_in < self.current.keep_one_in;
+            || wanted.keep_one_in < self.current.keep_one_in
+            || wanted.size_divisor < self.current.size_divisor;
         let too_soon = self
             .last_change
             .is_some_and(|at| now.saturating_duration_since(at) < RAISE_EVERY);
@@ -233,6 +307,7 @@ impl VideoRateController {
         }
         // Changes under 5% are noise to the encoder's rate control.
         let small = wanted.keep_one_in == self.current.keep_one_in
+            && wanted.size_divisor == self.current.size_divisor
             && wanted.bitrate_kbps.abs_diff(self.current.bitrate_kbps)
                 < self.current.bitrate_kbps / 20;
         if small {
@@ -262,6 +337,14 @@ mod tests {
             .collect()
     }
 
+    fn rate(bitrate_kbps: u32, keep_one_in: u32, size_divisor: u32) -> VideoRate {
+        VideoRate {
+            bitrate_kbps,
+            keep_one_in,
+            size_divisor,
+        }
+    }
+
     #[test]
     fn a_wide_path_sends_the_configured_rate_at_full_frame_rate() {
         let mut c = VideoRateController::new(1200);
@@ -272,70 +355,71 @@ mod tests {
         );
         let rates = run(&mut c, &[(0, 5_000), (100, 20_000)], Instant::now());
         for r in rates {
-            assert_eq!(
-                r,
-                VideoRate {
-                    bitrate_kbps: 1200,
-                    keep_one_in: 1
-                }
-            );
+            assert_eq!(r, rate(1200, 1, 1));
         }
     }
 
     #[test]
-    fn a_squeezed_path_lowers_bitrate_then_frame_rate_and_keeps_room_for_audio() {
+    fn a_squeezed_path_lowers_bitrate_then_size_then_frame_rate_and_keeps_room_for_audio() {
         let start = Instant::now();
         let mut c = VideoRateController::new(1200);
-        // 512 kbit/s: 435 kbps after overhead, 395 for video.
+        // 512 kbit/s: 435 kbps after overhead, 395 for video: 640x360 as it is.
         let r = run(&mut c, &[(0, 512)], start)[0];
-        assert_eq!(r.keep_one_in, 1);
+        assert_eq!((r.keep_one_in, r.size_divisor), (1, 1));
         assert!((380..=400).contains(&r.bitrate_kbps), "{r:?}");
-        // 256 kbit/s: half the frames, each with twice the bits.
+        // 256 kbit/s: 320x180, every frame.
         let r = run(&mut c, &[(50, 256)], start)[0];
-        assert_eq!(r.keep_one_in, 2, "{r:?}");
+        assert_eq!((r.keep_one_in, r.size_divisor), (1, 2), "{r:?}");
+        assert_eq!(r.picture_size((640, 360)), (320, 180));
         assert!(r.bitrate_kbps < 200, "{r:?}");
+        // 160 kbit/s: half the frames, each with twice the bits.
+        let r = run(&mut c, &[(75, 160)], start)[0];
+        assert_eq!((r.keep_one_in, r.size_divisor), (2, 2), "{r:?}");
         // 128 kbit/s: a third of the frames.
         let r = run(&mut c, &[(100, 128)], start)[0];
-        assert_eq!(
-            r,
-            VideoRate {
-                bitrate_kbps: 68,
-                keep_one_in: 3
-            }
-        );
+        assert_eq!(r, rate(68, 3, 2));
         // 100 kbit/s: never under the floor.
         let r = run(&mut c, &[(150, 100)], start)[0];
-        assert_eq!(
-            r,
-            VideoRate {
-                bitrate_kbps: MIN_VIDEO_KBPS,
-                keep_one_in: 3
-            }
-        );
+        assert_eq!(r, rate(MIN_VIDEO_KBPS, 3, 2));
     }
 
     #[test]
-    fn recovery_waits_between_raises_and_needs_a_margin_to_step_the_frame_rate_up() {
+    fn the_size_steps_follow_the_camera_and_the_setting() {
+        let start = Instant::now();
+        // 1280x720 under the CLI's 1200 kbps: full size down to 600.
+        let mut c = VideoRateController::new(1200);
+        c.set_native_size(1280, 720);
+        assert_eq!(run(&mut c, &[(0, 800)], start)[0].size_divisor, 1);
+        let r = run(&mut c, &[(50, 700)], start)[0];
+        assert_eq!(r.size_divisor, 2);
+        assert_eq!(r.picture_size((1280, 720)), (640, 360));
+        // A small camera is never made smaller.
+        let mut c = VideoRateController::new(1200);
+        c.set_native_size(176, 144);
+        assert_eq!(run(&mut c, &[(0, 150)], start)[0].size_divisor, 1);
+    }
+
+    #[test]
+    fn recovery_waits_between_raises_and_needs_a_margin_to_step_up() {
         let start = Instant::now();
         let mut c = VideoRateController::new(1200);
         run(&mut c, &[(0, 300)], start);
-        assert_eq!(c.current().keep_one_in, 2);
-        // Just above the threshold: bitrate may rise, frame rate stays.
+        assert_eq!((c.current().keep_one_in, c.current().size_divisor), (1, 2));
+        // Just above the threshold: bitrate may rise, the size stays.
         let r = run(&mut c, &[(1_100, 420)], start)[0];
-        assert_eq!(r.keep_one_in, 2, "{r:?}");
+        assert_eq!(r.size_divisor, 2, "{r:?}");
         assert!(r.bitrate_kbps > 300, "{r:?}");
         // A higher estimate 200 ms later is held back...
         let held = run(&mut c, &[(1_300, 2_000)], start)[0];
         assert_eq!(held, r);
         // ...and taken a second after the last change.
         let r = run(&mut c, &[(2_200, 2_000)], start)[0];
-        assert_eq!(
-            r,
-            VideoRate {
-                bitrate_kbps: 1200,
-                keep_one_in: 1
-            }
-        );
+        assert_eq!(r, rate(1200, 1, 1));
+        // The frame rate steps up with a margin too.
+        run(&mut c, &[(2_300, 160)], start);
+        assert_eq!(c.current().keep_one_in, 2);
+        let r = run(&mut c, &[(3_400, 200)], start)[0];
+        assert_eq!(r.keep_one_in, 2, "{r:?}");
     }
 
     #[test]
@@ -352,13 +436,7 @@ mod tests {
         let r = c.update(wide, 0.05, at(100)).expect("lowered at once");
         assert_eq!(r.bitrate_kbps, 800);
         let r = c.update(wide, 0.10, at(200)).expect("lowered at once");
-        assert_eq!(
-            r,
-            VideoRate {
-                bitrate_kbps: 400,
-                keep_one_in: 1
-            }
-        );
+        assert_eq!(r, rate(400, 1, 1));
         let r = c.update(wide, 0.20, at(300));
         assert_eq!(r, None, "loss alone never costs frame rate");
         // The path clears: back up, a second after the last change.
@@ -375,17 +453,21 @@ mod tests {
     }
 
     #[test]
-    fn a_hovering_estimate_does_not_flip_the_frame_rate() {
+    fn a_hovering_estimate_does_not_flip_the_size_or_frame_rate() {
         let start = Instant::now();
-        let mut c = VideoRateController::new(1200);
-        let trace: Vec<(u64, u64)> = (0..40)
-            .map(|i| (i * 1_100, if i % 2 == 0 { 380 } else { 420 }))
-            .collect();
-        let rates = run(&mut c, &trace, start);
-        let flips = rates
-            .windows(2)
-            .filter(|w| w[0].keep_one_in != w[1].keep_one_in)
-            .count();
-        assert!(flips <= 1, "{flips} flips: {rates:?}");
+        for (low, high) in [(380, 420), (170, 200)] {
+            let mut c = VideoRateController::new(1200);
+            let trace: Vec<(u64, u64)> = (0..40)
+                .map(|i| (i * 1_100, if i % 2 == 0 { low } else { high }))
+                .collect();
+            let rates = run(&mut c, &trace, start);
+            let flips = rates
+                .windows(2)
+                .filter(|w| {
+                    (w[0].keep_one_in, w[0].size_divisor) != (w[1].keep_one_in, w[1].size_divisor)
+                })
+                .count();
+            assert!(flips <= 2, "{low}/{high}: {flips} flips: {rates:?}");
+        }
     }
 }
