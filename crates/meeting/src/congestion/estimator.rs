@@ -11,9 +11,12 @@ use super::loss::{Feedback, LossBasedRate};
 use super::resend::{MissingAtServer, Reported, ServerReceipts, missing_at_server};
 use super::{PACING_FACTOR, PathEstimate};
 
-/// Loss is published over this many reported packets (about a second of
-/// video at 1 Mbps).
-const LOSS_WINDOW: u32 = 100;
+/// Loss is published over this many reported packets (about three seconds
+/// of video at 1 Mbps). Over 100, the few packets a path that reorders
+/// reports lost now and then (one that arrives behind a later one, after
+/// the feedback that covered it) read as 4% loss on a clean path, and the
+/// lossy-path cap held video at 950 kbps.
+const LOSS_WINDOW: u32 = 300;
 
 /// GCC's delay half, our loss half (`LossBasedRate`), the lower of the two
 /// published for the encoder, and `PACING_FACTOR` times it asked of the
@@ -93,10 +96,11 @@ impl BandwidthEstimator for PathEstimator {
         self.gcc.on_reports(now, &self.reports);
         // A packet no feedback spoke of is not known lost (see `coverage`),
         // nor is a copy Janus dropped because one had arrived (see `resend`).
-        // The loss the path has, which the encoder and Opus's FEC follow,
-        // is measured on first sends only: a copy of a packet that arrived
-        // late is dropped unreported too, and on a clean path those held
-        // the published loss at 8-12%.
+        // Loss is measured on first sends only, for the estimate as for
+        // what the encoder and Opus's FEC follow: a copy of a packet that
+        // arrived late is dropped unreported too (on a clean path those
+        // held the published loss at 8-12%, and ended climbs after a cap
+        // was lifted), while a policer drops first sends and copies alike.
         let mut total = 0;
         let mut lost = 0;
         let (mut first_total, mut first_lost) = (0, 0);
@@ -122,18 +126,26 @@ impl BandwidthEstimator for PathEstimator {
                 &self.receipts,
             ));
         }
-        if total == 0 {
+        if first_total == 0 {
             return;
         }
         let departures = self.reports.iter().map(|r| r.departure);
         let feedback = Feedback {
-            total,
-            lost,
+            total: first_total as usize,
+            lost: first_lost as usize,
             bytes: self.reports.iter().map(|r| r.size).sum(),
             sent_from: departures.clone().min().unwrap_or(now),
             sent_to: departures.max().unwrap_or(now),
         };
+        let was_cleared = self.loss.cleared();
         let loss_based = self.loss.update(now, &feedback);
+        if self.loss.cleared() && !was_cleared {
+            // A lifted cap: what its policer dropped is not the path's loss,
+            // and must not hold video down while the window rolls over.
+            self.window_lost = 0;
+            self.window_reports = 0;
+            self.published.loss_permille.store(0, Ordering::Relaxed);
+        }
         let kbps = |bps: f64| (bps / 1000.0) as u32;
         self.published
             .delay_based_kbps
@@ -148,7 +160,8 @@ impl BandwidthEstimator for PathEstimator {
             .clamp(self.min_bps, self.max_bps);
         if (target_bps - self.target_bps).abs() > self.target_bps * 0.1 {
             log::debug!(
-                "path estimate {} kbps: delay-based {}, loss-based {}, {lost} of {total} lost",
+                "path estimate {} kbps: delay-based {}, loss-based {}, {lost} of {total} lost \
+                 ({first_lost} of {first_total} first sends)",
                 kbps(target_bps),
                 kbps(self.gcc.delay_based_bitrate()),
                 kbps(loss_based)
@@ -233,7 +246,7 @@ mod tests {
         let (mut estimator, published, coverage) = estimator();
         assert_eq!(published.estimate_bps(), None, "nothing before feedback");
         let start = Instant::now();
-        for n in 0..10u16 {
+        for n in 0..16u16 {
             let at = start + Duration::from_millis(100 * u64::from(n) + 120);
             coverage.mark(n * 20, 20);
             estimator.on_reports(at, &batch(start, n * 20, |i| i % 10 == 0));
@@ -252,7 +265,7 @@ mod tests {
     fn packets_whose_feedback_was_lost_are_not_counted_lost() {
         let (mut estimator, published, coverage) = estimator();
         let start = Instant::now();
-        for n in 0..10u16 {
+        for n in 0..24u16 {
             let at = start + Duration::from_millis(100 * u64::from(n) + 120);
             // Every third feedback packet lost: its packets come out of
             // webrtc-rs as lost, but nothing said they were.

@@ -165,6 +165,12 @@ impl LossBasedRate {
         }
     }
 
+    /// Whether the path has cleared a ceiling it had (a lifted cap) and
+    /// lost nothing since.
+    pub fn cleared(&self) -> bool {
+        self.cleared
+    }
+
     #[cfg(test)]
     pub fn target(&self) -> f64 {
         self.target

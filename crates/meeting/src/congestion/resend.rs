@@ -51,12 +51,21 @@ const MAX_PENDING: usize = 256;
 /// A copy that reaches Janus after another copy did is dropped by its SRTP
 /// replay check before its feedback is written, and reported missing. That
 /// is no loss of the path; counted as one (with copies sent over and over)
-/// it held the measured loss at 8% on a clean path. Other copies count: on
-/// a policed path their loss is part of what the estimate must see.
+/// it held the measured loss at 8% on a clean path. (The estimate now counts
+/// first sends only; this still keeps such copies from being asked for
+/// again.)
 #[derive(Default)]
 pub struct ServerReceipts {
     /// Two bits per sequence number of each stream (a few video streams).
-    streams: Vec<(u32, SeqBits, SeqBits)>,
+    streams: Vec<StreamReceipts>,
+}
+
+struct StreamReceipts {
+    ssrc: u32,
+    seen: SeqBits,
+    received: SeqBits,
+    /// The newest sequence number reported.
+    newest: u16,
 }
 
 type SeqBits = Box<[u64]>;
@@ -80,21 +89,51 @@ pub enum Reported {
 
 impl ServerReceipts {
     /// Takes in one report, in send order. Numbers half the sequence space
-    /// away are forgotten, so they are clean when the stream comes round.
+    /// away are forgotten, so they are clean when the stream comes round;
+    /// after a gap in the feedback (an outage, a burst of lost feedback),
+    /// those of every number skipped too.
     pub fn record(&mut self, r: &PacketReport) -> Reported {
-        let at = match self.streams.iter().position(|(s, _, _)| *s == r.ssrc) {
+        let seq = r.rtp_sequence_number;
+        let at = match self.streams.iter().position(|s| s.ssrc == r.ssrc) {
             Some(at) => at,
             None => {
                 let bits = || vec![0; WORDS].into_boxed_slice();
-                self.streams.push((r.ssrc, bits(), bits()));
+                self.streams.push(StreamReceipts {
+                    ssrc: r.ssrc,
+                    seen: bits(),
+                    received: bits(),
+                    newest: seq.wrapping_sub(1),
+                });
                 self.streams.len() - 1
             }
         };
-        let (_, seen, received) = &mut self.streams[at];
-        let (word, bit) = position(r.rtp_sequence_number.wrapping_add(1 << 15));
-        seen[word] &= !bit;
-        received[word] &= !bit;
-        let (word, bit) = position(r.rtp_sequence_number);
+        let StreamReceipts {
+            seen,
+            received,
+            newest,
+            ..
+        } = &mut self.streams[at];
+        // Forward by under half the space: newer. (A copy's report comes
+        // with an older number, and clears only its own far side.)
+        let ahead = seq.wrapping_sub(*newest);
+        let first_cleared = if ahead != 0 && ahead < 1 << 15 {
+            let from = newest.wrapping_add(1);
+            *newest = seq;
+            from
+        } else {
+            seq
+        };
+        let mut n = first_cleared;
+        loop {
+            let (word, bit) = position(n.wrapping_add(1 << 15));
+            seen[word] &= !bit;
+            received[word] &= !bit;
+            if n == seq {
+                break;
+            }
+            n = n.wrapping_add(1);
+        }
+        let (word, bit) = position(seq);
         let reported = if seen[word] & bit == 0 {
             Reported::First
         } else if !r.arrived && received[word] & bit != 0 {
@@ -113,8 +152,8 @@ impl ServerReceipts {
         let (word, bit) = position(seq);
         self.streams
             .iter()
-            .find(|(s, _, _)| *s == ssrc)
-            .is_some_and(|(_, _, received)| received[word] & bit != 0)
+            .find(|s| s.ssrc == ssrc)
+            .is_some_and(|s| s.received[word] & bit != 0)
     }
 }
 
@@ -399,6 +438,40 @@ mod tests {
         receipts.record(&far);
         assert!(!receipts.received(7, 65_535), "forgotten");
         assert!(receipts.received(7, 32_767));
+    }
+
+    #[test]
+    fn numbers_skipped_by_a_gap_in_the_feedback_are_forgotten_too() {
+        let t0 = Instant::now();
+        let mut receipts = ServerReceipts::default();
+        for seq in 40_000..40_010 {
+            assert_eq!(receipts.record(&report(t0, seq, true)), Reported::First);
+        }
+        // Feedback resumes 20 000 numbers on (the stream went on without
+        // it), then the stream comes round past the wrap.
+        receipts.record(&report(t0, 60_000, true));
+        for seq in (0..=8_000).step_by(100) {
+            receipts.record(&report(t0, seq, false));
+        }
+        assert!(!receipts.received(7, 40_005), "stale receipt");
+        // (Cleared when the stream passed 40 005 + 32 768, wrapped: 7 237,
+        // which no report named.) Round to the old numbers themselves:
+        let come_round = report(t0, 40_005, false);
+        for seq in (8_100..=40_004).step_by(100) {
+            receipts.record(&report(t0, seq, false));
+        }
+        assert_eq!(
+            receipts.record(&come_round),
+            Reported::First,
+            "not seen before"
+        );
+        // A copy's report (an older number) clears nothing else.
+        assert_eq!(receipts.record(&come_round), Reported::Copy);
+        assert_eq!(receipts.record(&report(t0, 40_004, true)), Reported::First);
+        assert_eq!(
+            receipts.record(&report(t0, 40_004, false)),
+            Reported::Needless
+        );
     }
 
     fn missing(ssrc: u32, seq: u16, sent: Instant) -> Missing {
