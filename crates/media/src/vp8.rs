@@ -46,12 +46,39 @@ pub struct Vp8Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncodedFrame {
     pub keyframe: bool,
+    pub layer: FrameLayer,
+}
+
+/// Where a frame sits in the temporal layers: what the RTP payload
+/// descriptor says of it (RFC 7741's TID, Y and N bits), and what a
+/// receiver needs to know whether a lost frame matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameLayer {
     /// 0 for the base layer, which references only base frames.
     pub temporal_id: u8,
     /// No later frame references it.
     pub non_reference: bool,
     /// It references only base-layer frames.
     pub layer_sync: bool,
+}
+
+impl FrameLayer {
+    /// A base-layer frame: what a stream without layers is made of.
+    pub const BASE: Self = Self {
+        temporal_id: 0,
+        non_reference: false,
+        layer_sync: false,
+    };
+
+    /// The two-layer pattern (see `place`): upper-layer frames reference
+    /// the last base frame only, and nothing references them.
+    pub fn two_layer(temporal_id: u8) -> Self {
+        Self {
+            temporal_id,
+            non_reference: temporal_id > 0,
+            layer_sync: temporal_id > 0,
+        }
+    }
 }
 
 /// Where frames sit, counted from the last keyframe (which is a base frame):
@@ -66,10 +93,8 @@ pub struct EncodedFrame {
 ///   base frame (one in 8) needs a keyframe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Placement {
-    temporal_id: u8,
+    layer: FrameLayer,
     flags: u32,
-    non_reference: bool,
-    layer_sync: bool,
 }
 
 fn place(layers: u8, since_keyframe: u32) -> Placement {
@@ -104,10 +129,12 @@ fn place(layers: u8, since_keyframe: u32) -> Placement {
         _ => (0, 0, false, false),
     };
     Placement {
-        temporal_id,
+        layer: FrameLayer {
+            temporal_id,
+            non_reference,
+            layer_sync,
+        },
         flags,
-        non_reference,
-        layer_sync,
     }
 }
 
@@ -333,9 +360,7 @@ impl Vp8Encoder {
             let p = if keyframe { place(1, 0) } else { placement };
             EncodedFrame {
                 keyframe,
-                temporal_id: p.temporal_id,
-                non_reference: p.non_reference,
-                layer_sync: p.layer_sync,
+                layer: p.layer,
             }
         }))
     }
@@ -537,8 +562,8 @@ mod tests {
                 .expect("a packet per frame");
             assert_eq!(frame.keyframe, i == 0, "frame {i}");
             // Keyframe, then upper and base frames in turn.
-            assert_eq!(frame.temporal_id, (i % 2) as u8, "frame {i}");
-            if frame.temporal_id > 0 {
+            assert_eq!(frame.layer.temporal_id, (i % 2) as u8, "frame {i}");
+            if frame.layer.temporal_id > 0 {
                 upper += 1;
                 continue;
             }
@@ -556,13 +581,11 @@ mod tests {
             key,
             Some(EncodedFrame {
                 keyframe: true,
-                temporal_id: 0,
-                non_reference: false,
-                layer_sync: false,
+                layer: FrameLayer::BASE,
             })
         );
         let next = enc.encode(&src, false, &mut packet).expect("encode");
-        assert_eq!(next.map(|f| f.temporal_id), Some(1));
+        assert_eq!(next.map(|f| f.layer.temporal_id), Some(1));
     }
 
     /// Three layers: decoders that get only some of the layers, or lose a
@@ -588,11 +611,15 @@ mod tests {
                 .expect("encode")
                 .expect("a packet per frame");
             let expected = [0u8, 2, 1, 2, 1, 2, 1, 2][i as usize % 8];
-            assert_eq!(f.temporal_id, expected, "frame {i}");
-            assert_eq!(f.non_reference, expected == 2, "frame {i}");
-            assert_eq!(f.layer_sync, matches!(i % 8, 1 | 2), "frame {i}");
+            assert_eq!(f.layer.temporal_id, expected, "frame {i}");
+            assert_eq!(f.layer.non_reference, expected == 2, "frame {i}");
+            assert_eq!(f.layer.layer_sync, matches!(i % 8, 1 | 2), "frame {i}");
             let lost_chain = (10..16).contains(&i);
-            let wanted = [f.temporal_id == 0, f.temporal_id <= 1, !lost_chain];
+            let wanted = [
+                f.layer.temporal_id == 0,
+                f.layer.temporal_id <= 1,
+                !lost_chain,
+            ];
             for (d, want) in wanted.into_iter().enumerate() {
                 if !want {
                     continue;

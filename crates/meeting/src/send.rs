@@ -593,7 +593,7 @@ fn video_loop(
                     data: reuse(&mut staging, &packet),
                     duration: period * span as u32,
                     captured,
-                    layer: Some(FrameLayer::from(encoded)),
+                    layer: Some(encoded.layer),
                 };
                 if let Some(view) = encoded_view {
                     view.push(chunk.data.clone(), keyframe, frame.capture_time_us);

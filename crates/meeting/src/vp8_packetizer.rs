@@ -19,46 +19,7 @@ const MAX_PAYLOAD: usize = 1200 - 12;
 const DESCRIPTOR_LEN: usize = 6;
 const VIDEO_CLOCK_HZ: u64 = 90_000;
 
-/// Where a frame sits in the temporal layers, as the descriptor says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameLayer {
-    pub temporal_id: u8,
-    /// No later frame references this one (the N bit).
-    pub non_reference: bool,
-    /// It references only base-layer frames (the Y bit).
-    pub layer_sync: bool,
-}
-
-/// As the encoder placed it.
-impl From<talkline_media::vp8::EncodedFrame> for FrameLayer {
-    fn from(f: talkline_media::vp8::EncodedFrame) -> Self {
-        Self {
-            temporal_id: f.temporal_id,
-            non_reference: f.non_reference,
-            layer_sync: f.layer_sync,
-        }
-    }
-}
-
-impl FrameLayer {
-    /// A base-layer frame: what a stream without layers is made of.
-    pub const BASE: Self = Self {
-        temporal_id: 0,
-        non_reference: false,
-        layer_sync: false,
-    };
-
-    /// The two-layer pattern of `Vp8Encoder`: upper-layer frames reference
-    /// the last base frame only, and nothing references them.
-    #[cfg(test)]
-    pub fn two_layer(temporal_id: u8) -> Self {
-        Self {
-            temporal_id,
-            non_reference: temporal_id > 0,
-            layer_sync: temporal_id > 0,
-        }
-    }
-}
+pub use talkline_media::vp8::FrameLayer;
 
 #[derive(Debug)]
 pub struct Vp8Packetizer {
