@@ -249,7 +249,10 @@ fn chromium_pair(janus: &Janus, condition: &str, rows: &mut Vec<Row>) {
 /// sent. Counted over the whole call.
 fn why_frames_were_missing(name: &str, p: &BrowserPeer) {
     let r = p.report().unwrap_or_default();
-    eprintln!("   {name} received video: {}", r["remotes"]["video"]);
+    eprintln!(
+        "   {name} received video: {}; subscribed to {}, errors {}",
+        r["remotes"]["video"], r["subscribed"], r["errors"]
+    );
 }
 
 /// One talkline client and one Chromium peer: what each decoded of the
