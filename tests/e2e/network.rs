@@ -435,14 +435,14 @@ fn a_call_through_a_firewall_that_blocks_udp_goes_over_tcp() {
     assert_met_on_one_connection(&kim, &lee);
 }
 
-/// Lee (900 Hz) joins for 13 s with a TURN server given on the command
-/// line.
-fn lee_joins_through(janus: &Janus, turn_url: &str, relay_only: bool) -> Client {
+/// Lee (900 Hz) joins for `seconds` with a TURN server given on the
+/// command line.
+fn lee_joins_through(janus: &Janus, turn_url: &str, relay_only: bool, seconds: &str) -> Client {
     let mut args = vec![
         "--mic",
         "test:900",
         "--duration",
-        "13",
+        seconds,
         "--ice-server",
         turn_url,
         "--ice-username",
@@ -479,7 +479,7 @@ fn a_call_through_a_turn_relay() {
         &["--mic", "test:500", "--duration", "16", "--relay-only"],
     );
     kim.wait_for("joined meeting", Duration::from_secs(10));
-    let mut lee = lee_joins_through(&janus, &turn.url(), true);
+    let mut lee = lee_joins_through(&janus, &turn.url(), true, "13");
     both_leave(&mut kim, &mut lee, Duration::from_secs(40));
     assert_met_on_one_connection(&kim, &lee);
     // Two connections each (publisher, subscriber): four relays, each
@@ -541,11 +541,16 @@ fn a_call_through_turn_over_tls_and_tcp_when_udp_is_blocked() {
     let mut kim = Client::join_with_env(
         &link,
         "Kim",
-        &["--mic", "test:500", "--duration", "16", "--relay-only"],
+        &["--mic", "test:500", "--duration", "21", "--relay-only"],
         &[("SSL_CERT_FILE", ca_file.as_str())],
     );
     kim.wait_for("joined meeting", Duration::from_secs(10));
-    let mut lee = lee_joins_through(&janus, &turn.tcp_url(), false);
+    // Not relay-only, Lee's ICE also tries the host pairs the firewall
+    // drops: in one CI run its video reached Kim only 9.6 s into its call
+    // (in four local runs, at once). The call is long enough for 200
+    // frames either way; how long a start through a stream relay takes is
+    // issue #23's business, not this test's.
+    let mut lee = lee_joins_through(&janus, &turn.tcp_url(), false, "18");
     both_leave(&mut kim, &mut lee, Duration::from_secs(40));
     assert_met_on_one_connection(&kim, &lee);
     // Four allocations (two connections each), each made over a stream and
