@@ -282,7 +282,17 @@ pub struct SendCongestion {
 /// (TCP and TLS) TURN servers through; they close when this is dropped,
 /// so it lives beside the connection.
 pub struct StreamRelays {
-    _open: Vec<TurnStreamRelay>,
+    open: Vec<(IceUrl, TurnStreamRelay)>,
+}
+
+impl StreamRelays {
+    /// What webrtc-rs is given for `server`: its relay's URL.
+    fn client_url(&self, server: &IceUrl) -> Option<String> {
+        self.open
+            .iter()
+            .find(|(url, _)| url == server)
+            .map(|(_, relay)| relay.client_url())
+    }
 }
 
 /// Starts a relay for each TURN server over TCP or TLS. One that cannot
@@ -293,25 +303,25 @@ async fn stream_relays(
     local_ip: IpAddr,
     role: PeerRole,
     events: &mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
-) -> Vec<(IceUrl, TurnStreamRelay)> {
-    let mut relays = Vec::new();
+) -> StreamRelays {
+    let mut open = Vec::new();
     for url in ice.urls.iter().filter(|u| turn_stream::needs_stream(u)) {
         let events = events.clone();
         let report = move |why| {
             let _ = events.send((role, PeerEvent::RelayUnreachable(why)));
         };
         match TurnStreamRelay::start(url.clone(), local_ip, report).await {
-            Ok(relay) => relays.push((url.clone(), relay)),
+            Ok(relay) => open.push((url.clone(), relay)),
             Err(e) => log::warn!("no relay for {url}: {e}"),
         }
     }
-    relays
+    StreamRelays { open }
 }
 
 /// The STUN and TURN servers as webrtc-rs is given them (a stream server
 /// as its relay on this device), and the relay-only policy. Only a TURN
 /// server is given the credentials.
-fn ice_configuration(ice: &IceServers, relays: &[(IceUrl, TurnStreamRelay)]) -> RTCConfiguration {
+fn ice_configuration(ice: &IceServers, relays: &StreamRelays) -> RTCConfiguration {
     let servers = ice
         .urls
         .iter()
@@ -321,10 +331,7 @@ fn ice_configuration(ice: &IceServers, relays: &[(IceUrl, TurnStreamRelay)]) -> 
                 _ => String::new(),
             };
             let client_url = if turn_stream::needs_stream(url) {
-                relays
-                    .iter()
-                    .find(|(server, _)| server == url)
-                    .map(|(_, relay)| relay.client_url())?
+                relays.client_url(url)?
             } else {
                 url.to_string()
             };
@@ -414,9 +421,6 @@ pub async fn new_peer(
         .build()
         .await
         .map_err(webrtc_err("peer connection"))?;
-    let relays = StreamRelays {
-        _open: relays.into_iter().map(|(_, relay)| relay).collect(),
-    };
     Ok((Arc::new(pc), relays))
 }
 

@@ -277,8 +277,7 @@ impl SendPipeline {
                 rate: VideoRateController::new(video_bitrate_kbps),
                 path: Arc::clone(&stats.path),
                 native_fps: rate,
-                native_size: (w, h),
-                smaller: VideoFrame::new(w, h)?,
+                smaller: VideoFrame::new(2, 2)?,
                 frame_index: 0,
                 last_sent_index: 0,
                 out: tx,
@@ -376,10 +375,9 @@ struct VideoSend {
     /// Follows the path estimate: bitrate first, then size, then frame rate.
     rate: VideoRateController,
     path: Arc<PathEstimate>,
-    /// The camera's own frame rate and size.
+    /// The camera's own frame rate (its size is the rate controller's).
     native_fps: u32,
-    native_size: (u32, u32),
-    /// The camera's picture made smaller, when the path asks for that.
+    /// The camera's picture made smaller, when the encoder is smaller.
     smaller: VideoFrame,
     frame_index: u64,
     last_sent_index: u64,
@@ -412,14 +410,14 @@ impl VideoSend {
             log::warn!("cannot change what video is sent: {e}");
         }
         self.path
-            .record_video(rate, self.native_fps, self.native_size);
+            .record_video(rate, self.native_fps, self.rate.native_size());
     }
 
     /// An encoder for the camera's rate and the size and bitrate the path
     /// allows now (on a camera switch or a size step, not per frame).
     fn new_encoder(&mut self) -> Result<(), talkline_media::MediaError> {
         let sending = self.rate.current();
-        let (width, height) = sending.picture_size(self.native_size);
+        let (width, height) = sending.picture_size(self.rate.native_size());
         self.encoder = Vp8Encoder::new(Vp8Config {
             width,
             height,
@@ -427,7 +425,7 @@ impl VideoSend {
             bitrate_kbps: sending.bitrate_kbps,
             temporal_layers: TEMPORAL_LAYERS,
         })?;
-        self.smaller.reshape(width, height)
+        Ok(())
     }
 }
 
@@ -572,16 +570,12 @@ fn video_loop(
             .clamp(1, 120);
         video.last_sent_index = video.frame_index;
         video.encoder.set_frame_span(span as u32);
-        let divisor = video.rate.current().size_divisor;
-        let picture = if divisor > 1 {
-            if let Err(e) = downscale(&frame, divisor, &mut video.smaller) {
+        let picture = match picture_for(video.encoder.config(), &mut video.smaller, &frame) {
+            Ok(picture) => picture,
+            Err(e) => {
                 log::warn!("cannot make the picture smaller: {e}");
                 continue;
             }
-            video.smaller.capture_time_us = frame.capture_time_us;
-            &video.smaller
-        } else {
-            &frame
         };
         match video.encoder.encode(picture, force, &mut packet) {
             Ok(Some(encoded)) => {
@@ -612,6 +606,26 @@ fn video_loop(
     }
 }
 
+/// What the encoder (configured as `config`) takes of `frame`: the frame
+/// itself, or it made as small as the encoder is, in `smaller`. The
+/// encoder's size decides, so a size step whose new encoder could not be
+/// made goes on at the old size.
+fn picture_for<'a>(
+    config: Vp8Config,
+    smaller: &'a mut VideoFrame,
+    frame: &'a VideoFrame,
+) -> Result<&'a VideoFrame, talkline_media::MediaError> {
+    let Vp8Config { width, height, .. } = config;
+    if (width, height) == (frame.width(), frame.height()) {
+        return Ok(frame);
+    }
+    // Allocates only when the size changed.
+    smaller.reshape(width, height)?;
+    downscale(frame, frame.width() / width.max(1), smaller)?;
+    smaller.capture_time_us = frame.capture_time_us;
+    Ok(smaller)
+}
+
 /// Adopts a new camera: a new encoder and frame only when the size or rate
 /// changed (a device switch, not a per-frame cost).
 fn switch_video(
@@ -622,7 +636,6 @@ fn switch_video(
     let (w, h) = source.size();
     let rate = source.frame_rate().round().clamp(1.0, 120.0) as u32;
     video.native_fps = rate;
-    video.native_size = (w, h);
     video.rate.set_native_size(w, h);
     video.new_encoder()?;
     video.path.record_video(video.rate.current(), rate, (w, h));
@@ -721,6 +734,29 @@ mod tests {
     use super::*;
     use talkline_media::source::PatternSource;
     use talkline_media::tone::ToneSource;
+
+    #[test]
+    fn the_encoder_s_size_decides_what_it_is_given() {
+        let config = |width, height| Vp8Config {
+            width,
+            height,
+            frame_rate: 30,
+            bitrate_kbps: 300,
+            temporal_layers: TEMPORAL_LAYERS,
+        };
+        let mut frame = VideoFrame::new(640, 360).expect("valid size");
+        frame.capture_time_us = 42;
+        let mut smaller = VideoFrame::new(2, 2).expect("valid size");
+        let same = picture_for(config(640, 360), &mut smaller, &frame).expect("as it is");
+        assert!(std::ptr::eq(same, &frame));
+        let half = picture_for(config(320, 180), &mut smaller, &frame).expect("halved");
+        assert_eq!(
+            (half.width(), half.height(), half.capture_time_us),
+            (320, 180, 42)
+        );
+        // A size that is no whole fraction of the camera's is an error.
+        assert!(picture_for(config(500, 300), &mut smaller, &frame).is_err());
+    }
 
     /// A camera that says when it is let go of (its device closed).
     struct Watched {

@@ -185,6 +185,7 @@ impl TurnStreamRelay {
     /// Binds the relay's socket on `local_ip`, the address the peer
     /// connection's own socket has (so the two reach each other wherever
     /// that is).
+    ///
     /// `report` hears, in words for the user, why the server cannot be
     /// reached, each time it cannot.
     pub(crate) async fn start(

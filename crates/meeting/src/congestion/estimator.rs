@@ -200,7 +200,18 @@ mod tests {
     /// Video packets every 5 ms, each `lost` when the closure says so,
     /// arriving 20 ms after they left; with the audio webrtc-rs reports lost.
     fn batch(start: Instant, first: u16, lost: impl Fn(u16) -> bool) -> Vec<PacketReport> {
-        let video = (first..first + 20).map(|i| PacketReport {
+        batch_every(start, first, 20, 5, lost)
+    }
+
+    /// `count` video packets of 1200 bytes, one every `gap_ms`, and audio.
+    fn batch_every(
+        start: Instant,
+        first: u16,
+        count: u16,
+        gap_ms: u64,
+        lost: impl Fn(u16) -> bool,
+    ) -> Vec<PacketReport> {
+        let video = (first..first + count).map(|i| PacketReport {
             ssrc: 1,
             id: u64::from(i),
             rtp_sequence_number: i,
@@ -208,8 +219,8 @@ mod tests {
             twcc_sequence_number: i,
             size: 1200,
             arrived: !lost(i),
-            departure: start + Duration::from_millis(5 * u64::from(i)),
-            arrival: (!lost(i)).then(|| Duration::from_millis(20 + 5 * u64::from(i))),
+            departure: start + Duration::from_millis(gap_ms * u64::from(i)),
+            arrival: (!lost(i)).then(|| Duration::from_millis(20 + gap_ms * u64::from(i))),
             ecn: Ecn::NotEct,
         });
         let audio = (first..first + 5).map(|i| PacketReport {
@@ -282,5 +293,39 @@ mod tests {
         );
         let (_, loss_based) = published.halves_kbps();
         assert!(loss_based >= 1000, "cut to {loss_based} kbps");
+    }
+
+    /// A policer drops two packets in three for two seconds, then the cap
+    /// is lifted. At 30 packets a second the published window (300) still
+    /// holds the policer's drops when the climb finds the path cleared:
+    /// they must not be published as the path's loss, which would cap
+    /// video on a clean path.
+    #[test]
+    fn a_lifted_cap_s_drops_are_not_published_as_the_path_s_loss() {
+        let (mut estimator, published, coverage) = estimator();
+        let start = Instant::now();
+        let mut seq = 0u16;
+        let mut cleared_at = None;
+        for n in 0..160u64 {
+            let capped = n < 20;
+            let at = start + Duration::from_millis(100 * n + 120);
+            coverage.mark(seq, 3);
+            let reports = batch_every(start, seq, 3, 33, |i| capped && i % 3 != 0);
+            estimator.on_reports(at, &reports);
+            seq += 3;
+            if cleared_at.is_none() && estimator.loss.cleared() {
+                cleared_at = Some(n);
+            }
+            if !capped {
+                assert_eq!(
+                    published.loss(),
+                    0.0,
+                    "batch {n}: the policer's drops published"
+                );
+            }
+        }
+        let cleared_at = cleared_at.expect("the lifted cap was found");
+        // Found before a window of clean packets alone could have filled.
+        assert!(cleared_at < 20 + 100, "cleared at batch {cleared_at}");
     }
 }

@@ -226,6 +226,10 @@ impl VideoRateController {
         self.native_size = (width, height);
     }
 
+    pub fn native_size(&self) -> (u32, u32) {
+        self.native_size
+    }
+
     /// The budget the camera's full-size picture needs.
     fn full_size_kbps(&self) -> u32 {
         let (w, h) = self.native_size;
