@@ -141,6 +141,10 @@ fn talkline_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Ve
     );
     let _ = b.wait(Duration::from_secs(CALL_SECONDS + 40));
     let _ = a.wait(Duration::from_secs(CALL_SECONDS + 40));
+    // Beside the stats, for reading afterwards (with `RUST_LOG` set).
+    for client in [&a, &b] {
+        let _ = std::fs::write(client.stats_path.with_extension("log"), client.errors());
+    }
     for (client, other, hz, who) in [
         (&a, "B", 900.0, "talkline ← talkline (B→A)"),
         (&b, "A", 500.0, "talkline ← talkline (A→B)"),

@@ -71,8 +71,9 @@ const LOSS_CAP_FLOOR_KBPS: u32 = 400;
 const LOSS_CAP_FROM: f64 = 0.02;
 /// Loss over this is a policer or an outage, not a lossy radio: the
 /// estimate deals with it, and a cap lingering on the loss of the last
-/// window would only slow the climb once the path clears.
-const LOSS_CAP_TO: f64 = 0.25;
+/// window would only slow the climb once the path clears. A radio losing
+/// 30% (20% read with the noise of a few seconds) is still a radio.
+const LOSS_CAP_TO: f64 = 0.35;
 
 /// Where a new connection's estimate starts: what the encoder sends now,
 /// with audio and overhead, so a rejoin neither floods a path that was

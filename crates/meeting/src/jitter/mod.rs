@@ -7,3 +7,5 @@ pub mod seq;
 pub mod video;
 
 pub use video::{JitterStats, ReleasedFrame, VideoJitterBuffer};
+#[cfg(test)]
+mod sfu_trace;
