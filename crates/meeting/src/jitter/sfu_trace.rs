@@ -2,7 +2,7 @@
 //! behaves: random loss on both hops; Janus asks the sender for a packet it
 //! missed twice (12 ms, then 155 ms after), forwards what it gets once,
 //! answers a subscriber's request for one packet at most once in 200 ms and
-//! keeps what it sent for 500 ms; a keyframe request reaches the sender
+//! keeps what it sent for 500 ms (TalkLine's `min_nack_queue`); a keyframe request reaches the sender
 //! through Janus, at most one a second. The sender also resends what
 //! Janus's transport feedback reports missing. The sender makes two temporal
 //! layers and a keyframe when asked. Everything is driven by a clock in

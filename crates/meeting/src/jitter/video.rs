@@ -41,8 +41,9 @@ const MAX_WAIT: Duration = Duration::from_millis(1000);
 /// on the way to Janus and reaches it late: the wait grows with the share
 /// of packets that went missing, from `MIN_WAIT` at `LOSSY_FROM` (about 5%
 /// lost on each hop) to `LOSSY_WAIT` at `LOSSY_TO` (20% on each hop), just
-/// under the 500 ms for which Janus keeps what it sent (a request after
-/// that finds nothing). Latency for frames: on such a path a lost base
+/// under the 500 ms for which TalkLine's Janus keeps what it sent (a
+/// request after that finds nothing; `min_nack_queue` in
+/// tests/janus/janus.jcfg, where Janus's default is 200 ms). Latency for frames: on such a path a lost base
 /// frame costs a keyframe, half a second and more of nothing. On a
 /// simulated path through Janus (`sfu_trace`), frames shown went from 91%
 /// to 96% at 10% loss on each hop, and from about 58% to 78% at 20%. Not
