@@ -433,6 +433,9 @@ impl CallStats {
             "delay_based_kbps": known(delay_based),
             "loss_based_kbps": known(loss_based),
             "loss": self.path.estimate_bps().map(|_| self.path.loss()),
+            // Of it, what the path loses whatever is sent (the estimate's
+            // judgement): the network's own loss, not congestion.
+            "inherent_loss": self.path.estimate_bps().map(|_| self.path.inherent_loss()),
             "video_target_kbps": known(self.path.video_target_kbps()),
             "video_fps": known(self.path.video_fps()),
             "video_width": known(self.path.video_size().0),

@@ -139,6 +139,10 @@ impl BandwidthEstimator for PathEstimator {
         };
         let was_cleared = self.loss.cleared();
         let loss_based = self.loss.update(now, &feedback);
+        self.published.inherent_permille.store(
+            (self.loss.inherent_loss() * 1000.0) as u32,
+            Ordering::Relaxed,
+        );
         if self.loss.cleared() && !was_cleared {
             // A lifted cap: what its policer dropped is not the path's loss,
             // and must not hold video down while the window rolls over.

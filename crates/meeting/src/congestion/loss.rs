@@ -222,7 +222,6 @@ impl LossBasedRate {
     }
 
     /// Loss the path has whatever we send, as judged so far.
-    #[cfg(test)]
     pub fn inherent_loss(&self) -> f64 {
         self.inherent
     }

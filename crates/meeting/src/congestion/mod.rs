@@ -99,6 +99,9 @@ pub struct PathEstimate {
     pub(crate) estimate_bps: AtomicU64,
     /// Share of our packets the server reported lost, in thousandths.
     pub(crate) loss_permille: AtomicU32,
+    /// Of it, what the loss half of the estimate judged the path's own
+    /// (lost whatever is sent), in thousandths.
+    pub(crate) inherent_permille: AtomicU32,
     /// The two halves of the estimate, kbps: which one holds the call
     /// back is the first question when a call is poor.
     pub(crate) delay_based_kbps: AtomicU32,
@@ -132,6 +135,10 @@ impl PathEstimate {
 
     pub fn loss(&self) -> f64 {
         f64::from(self.loss_permille.load(Ordering::Relaxed)) / 1000.0
+    }
+
+    pub fn inherent_loss(&self) -> f64 {
+        f64::from(self.inherent_permille.load(Ordering::Relaxed)) / 1000.0
     }
 
     /// What the encoder sends now, from the camera's frame rate and size.
