@@ -23,7 +23,7 @@ use talkline_media::opus_codec::{MIN_EXPECTED_LOSS_PERCENT, OPUS_MAX_PACKET, Opu
 use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 
-use crate::congestion::{PathEstimate, VideoRateController};
+use crate::congestion::{PathEstimate, VideoRateController, send_base_twice};
 use crate::stats::{CallStats, audio_level};
 use crate::vp8_packetizer::{FrameLayer, Vp8Packetizer};
 
@@ -93,6 +93,8 @@ struct Encoded {
     captured: Instant,
     /// Video only: where the frame sits in the temporal layers.
     layer: Option<FrameLayer>,
+    /// Video only: send each packet twice (`congestion::send_base_twice`).
+    twice: bool,
 }
 
 /// Controls shared between the call and the media threads.
@@ -208,18 +210,28 @@ fn spawn_video_writer(
     tokio::spawn(async move {
         let mut packetizer: Option<Vp8Packetizer> = None;
         let (mut staging, mut packets) = (BytesMut::new(), Vec::new());
+        // Copies of the last frame's packets, sent after the next frame's:
+        // a frame apart, a copy never overtakes its original on the way
+        // (sent 1 ms behind it, one in three arrived first, Janus dropped
+        // the original as the replay, and its feedback read as loss).
+        let (mut copies, mut due) = (Vec::new(), Vec::new());
         while let Some(chunk) = encoded.recv().await {
             let target = slot.borrow().clone();
             let Some(target) = target else { continue };
             // A new publisher track (a rejoin) is a new stream.
             let p = match packetizer.as_mut() {
                 Some(p) if p.ssrc() == target.ssrc => p,
-                _ => packetizer.insert(Vp8Packetizer::new(
-                    target.ssrc,
-                    target.payload_type,
-                    rand::random(),
-                    rand::random(),
-                )),
+                _ => {
+                    // Copies of the old stream's packets have no place in
+                    // the new one.
+                    copies.clear();
+                    packetizer.insert(Vp8Packetizer::new(
+                        target.ssrc,
+                        target.payload_type,
+                        rand::random(),
+                        rand::random(),
+                    ))
+                }
             };
             let layer = chunk.layer.unwrap_or(FrameLayer::BASE);
             p.packetize(
@@ -229,7 +241,11 @@ fn spawn_video_writer(
                 &mut staging,
                 &mut packets,
             );
-            for packet in packets.drain(..) {
+            std::mem::swap(&mut copies, &mut due);
+            if chunk.twice {
+                copies.extend(packets.iter().cloned());
+            }
+            for packet in packets.drain(..).chain(due.drain(..)) {
                 if let Err(e) = target.track.write_rtp(packet).await {
                     log::debug!("dropping a video packet: {}", brief(&e));
                 }
@@ -583,11 +599,19 @@ fn video_loop(
                 if keyframe {
                     last_keyframe = Some(captured);
                 }
+                let base = keyframe || encoded.layer.temporal_id == 0;
+                let twice = base
+                    && send_base_twice(
+                        video.path.estimate_bps(),
+                        video.path.inherent_loss(),
+                        video.rate.current().bitrate_kbps,
+                    );
                 let chunk = Encoded {
                     data: reuse(&mut staging, &packet),
                     duration: period * span as u32,
                     captured,
                     layer: Some(encoded.layer),
+                    twice,
                 };
                 if let Some(view) = encoded_view {
                     view.push(chunk.data.clone(), keyframe, frame.capture_time_us);
@@ -718,6 +742,7 @@ fn audio_loop(
                     duration: Duration::from_millis(20),
                     captured: Instant::now(),
                     layer: None,
+                    twice: false,
                 };
                 if out.try_send(chunk).is_ok() {
                     stats.audio_packets_sent.fetch_add(1, Ordering::Relaxed);

@@ -82,6 +82,29 @@ const LOSS_CAP_FROM: f64 = 0.02;
 /// 30% (20% read with the noise of a few seconds) is still a radio.
 const LOSS_CAP_TO: f64 = 0.35;
 
+/// From this much loss the path has whatever is sent (the estimate's
+/// judgement, not a reading), the packets of base-layer frames (keyframes
+/// among them) are sent twice: Janus keeps the first copy to arrive (its
+/// SRTP replay check drops the other), so a base frame lost on the way to
+/// Janus, which costs every receiver a wait for a resend Janus asks for
+/// twice at most, or a keyframe, becomes rare. Upper-layer frames cost one
+/// frame when lost and go once.
+const BASE_TWICE_FROM_LOSS: f64 = 0.08;
+/// The copies only where the estimate leaves room for them: base frames
+/// carry about 60% of the video's bytes.
+const BASE_TWICE_COST: f64 = 1.6;
+
+/// Whether base-layer packets go twice: the path loses packets whatever
+/// is sent, and the estimate carries the video with the copies.
+pub fn send_base_twice(estimate_bps: Option<u64>, inherent_loss: f64, video_kbps: u32) -> bool {
+    let Some(estimate) = estimate_bps else {
+        return false;
+    };
+    let needed =
+        (f64::from(video_kbps) * BASE_TWICE_COST + f64::from(AUDIO_KBPS)) * 1000.0 / VIDEO_SHARE;
+    inherent_loss >= BASE_TWICE_FROM_LOSS && estimate as f64 >= needed
+}
+
 /// Where a new connection's estimate starts: what the encoder sends now,
 /// with audio and overhead, so a rejoin neither floods a path that was
 /// squeezed nor starts a wide one at a crawl.
@@ -444,6 +467,18 @@ mod tests {
         assert_eq!(c.current().keep_one_in, 2);
         let r = run(&mut c, &[(3_400, 200)], start)[0];
         assert_eq!(r.keep_one_in, 2, "{r:?}");
+    }
+
+    #[test]
+    fn base_frames_go_twice_on_a_path_that_loses_whatever_is_sent() {
+        let wide = Some(3_000_000);
+        assert!(send_base_twice(wide, 0.20, 400));
+        assert!(send_base_twice(wide, 0.08, 400));
+        assert!(!send_base_twice(wide, 0.05, 800), "little loss");
+        assert!(!send_base_twice(None, 0.20, 400), "no estimate yet");
+        // 400 kbit/s of video and its copies need about 800 kbit/s.
+        assert!(!send_base_twice(Some(700_000), 0.20, 400), "no room");
+        assert!(send_base_twice(Some(820_000), 0.20, 400));
     }
 
     #[test]
