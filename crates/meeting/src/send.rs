@@ -201,6 +201,10 @@ fn spawn_writer(
     })
 }
 
+/// Copies of a frame's packets older than this when the next frame comes
+/// are not sent: no receiver waits for them any more.
+const STALE_COPIES: Duration = Duration::from_millis(250);
+
 /// Video is packetized here rather than by webrtc-rs, whose VP8 payload
 /// descriptor has no temporal-layer fields (see `vp8_packetizer`).
 fn spawn_video_writer(
@@ -214,7 +218,10 @@ fn spawn_video_writer(
         // a frame apart, a copy never overtakes its original on the way
         // (sent 1 ms behind it, one in three arrived first, Janus dropped
         // the original as the replay, and its feedback read as loss).
+        // Copies whose next frame never came (video stopped) are dropped:
+        // late, they only cost bytes.
         let (mut copies, mut due) = (Vec::new(), Vec::new());
+        let mut copies_of: Option<Instant> = None;
         while let Some(chunk) = encoded.recv().await {
             let target = slot.borrow().clone();
             let Some(target) = target else { continue };
@@ -242,6 +249,12 @@ fn spawn_video_writer(
                 &mut packets,
             );
             std::mem::swap(&mut copies, &mut due);
+            let stale = copies_of
+                .is_some_and(|at| chunk.captured.saturating_duration_since(at) > STALE_COPIES);
+            if stale {
+                due.clear();
+            }
+            copies_of = chunk.twice.then_some(chunk.captured);
             if chunk.twice {
                 copies.extend(packets.iter().cloned());
             }

@@ -43,12 +43,12 @@ const MAX_WAIT: Duration = Duration::from_millis(1000);
 /// lost on each hop) to `LOSSY_WAIT` at `LOSSY_TO` (20% on each hop), just
 /// under the 500 ms for which TalkLine's Janus keeps what it sent (a
 /// request after that finds nothing; `min_nack_queue` in
-/// tests/janus/janus.jcfg, where Janus's default is 200 ms). Latency for frames: on such a path a lost base
-/// frame costs a keyframe, half a second and more of nothing. On a
-/// simulated path through Janus (`sfu_trace`), frames shown went from 91%
-/// to 96% at 10% loss on each hop, and from about 58% to 78% at 20%. Not
-/// from lower loss: on the real path a packet the wait cannot bring back
-/// cost every frame of the longer wait (5%: from 94-97% to 88%).
+/// tests/janus/janus.jcfg, where Janus's default is 200 ms). Latency for
+/// frames: on such a path a lost base frame costs a keyframe, half a
+/// second and more of nothing. On a simulated path through Janus
+/// (`sfu_trace`, 8 seeds), frames shown went from 91% to 96% at 10% loss
+/// on each hop and to 78% at 20%. Not from lower loss: a packet the wait
+/// cannot bring back costs every frame of the longer wait.
 const LOSSY_WAIT: Duration = Duration::from_millis(480);
 const LOSSY_FROM: f64 = 0.12;
 const LOSSY_TO: f64 = 0.30;
