@@ -67,6 +67,15 @@ impl PathEstimator {
         }
     }
 
+    /// The published loss starts over from `level`.
+    fn restart_loss_window(&mut self, level: f64) {
+        self.window_lost = 0;
+        self.window_reports = 0;
+        self.published
+            .loss_permille
+            .store((level * 1000.0) as u32, Ordering::Relaxed);
+    }
+
     fn publish_loss(&mut self, lost: u32, total: u32) {
         self.window_reports += total;
         self.window_lost += lost;
@@ -143,12 +152,18 @@ impl BandwidthEstimator for PathEstimator {
             (self.loss.inherent_loss() * 1000.0) as u32,
             Ordering::Relaxed,
         );
+        let congestion = self.loss.take_congestion_judged();
         if self.loss.cleared() && !was_cleared {
             // A lifted cap: what its policer dropped is not the path's loss,
             // and must not hold video down while the window rolls over.
-            self.window_lost = 0;
-            self.window_reports = 0;
-            self.published.loss_permille.store(0, Ordering::Relaxed);
+            self.restart_loss_window(0.0);
+        } else if congestion {
+            // Loss judged congestion is dealt with by the estimate. Left in
+            // the window, a climb's burst past a 512 kbit/s cap read as a
+            // lossy path's 15-30% and kept video at 200 kbit/s, half size,
+            // for the 12 s the window took to fill at that rate. What is
+            // left is the path's own.
+            self.restart_loss_window(self.loss.inherent_loss());
         }
         let kbps = |bps: f64| (bps / 1000.0) as u32;
         self.published

@@ -103,6 +103,15 @@ const JUDGE_WINDOW: Duration = Duration::from_secs(1);
 const PAIR_MIN_PACKETS: usize = 30;
 const PAIR_MAX_PACKETS: usize = 400;
 const PAIR_SIGMAS: f64 = 2.5;
+/// The rate rises to at most this many times what was really sent in the
+/// last second. A sender held under the estimate (video kept small on a
+/// lossy reading, a still picture the encoder codes in little) tests no
+/// rate above what it sends: a climb without it ran to 2.4 Mbit/s over a
+/// 512 kbit/s cap, took the cap for lifted, and the encoder, once let go,
+/// sent twice the cap at once. GCC bounds its estimate by 1.5 times the
+/// acknowledged rate; the video here follows a rise a second late, and a
+/// climb after a lifted cap must still reach full quality in seconds.
+const APP_LIMITED: f64 = 2.5;
 
 /// One batch of feedback: what became of the packets it reports.
 #[derive(Debug, Clone, Copy)]
@@ -188,6 +197,10 @@ pub struct LossBasedRate {
     /// trusted.
     before_cut: Option<Sample>,
     after_cut: Sent,
+    /// Loss was judged congestion (a ceiling found again, or a cut's
+    /// verdict) since the owner last asked: that loss is the estimate's
+    /// business, not a lossy path's.
+    congestion_judged: bool,
 }
 
 impl LossBasedRate {
@@ -207,7 +220,13 @@ impl LossBasedRate {
             held: Sent::default(),
             before_cut: None,
             after_cut: Sent::default(),
+            congestion_judged: false,
         }
+    }
+
+    /// Whether loss was judged congestion since the last call.
+    pub fn take_congestion_judged(&mut self) -> bool {
+        std::mem::take(&mut self.congestion_judged)
     }
 
     /// Whether the path has cleared a ceiling it had (a lifted cap) and
@@ -347,6 +366,7 @@ impl LossBasedRate {
             // Worse at the slower rate: a path that filled up (a policer's
             // bucket ran dry) and is not relieved yet. Congestion.
             self.inherent = self.inherent.min(random);
+            self.congestion_judged = true;
         } else if loss > (random + full_path) / 2.0 {
             // The sample after the cut was not chosen for its loss: it is
             // the better measure of the level.
@@ -359,6 +379,7 @@ impl LossBasedRate {
             log::debug!("loss {loss:.3} is the path's own");
         } else {
             self.inherent = self.inherent.min(loss);
+            self.congestion_judged = true;
         }
     }
 
@@ -429,6 +450,24 @@ impl LossBasedRate {
                     .filter(|s| feedback.sent_to.saturating_duration_since(s.at) < SECOND * 2)
                     .map(|s| s.rate)
             })
+    }
+
+    /// The most really sent lately: the second so far, or the last one if
+    /// it is recent.
+    fn sent_lately(&self, feedback: &Feedback) -> Option<f64> {
+        let so_far = self
+            .current
+            .bits_per_second()
+            .filter(|_| self.current.total >= MIN_PACKETS);
+        let last = self
+            .seconds
+            .back()
+            .filter(|s| feedback.sent_to.saturating_duration_since(s.at) < SECOND * 2)
+            .map(|s| s.rate);
+        match (so_far, last) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn change(&mut self, now: Instant, target: f64, why: &str, average: f64, sample: f64) {
@@ -528,6 +567,7 @@ impl LossBasedRate {
                 full * CEILING_STEP_DOWN
             };
             self.congested_at = Some((full, now));
+            self.congestion_judged = true;
             self.judge_later();
             self.change(now, full * UNDER_CEILING, "the ceiling", average, sample);
         } else if excess.max(excess_now) < LOW_LOSS && !pending {
@@ -554,6 +594,9 @@ impl LossBasedRate {
                 // back, and the first loss ends this climb like any other.
                 None if self.cleared => target = self.target * RISE_PAST_BUCKET,
                 _ => {}
+            }
+            if let Some(sent) = self.sent_lately(feedback) {
+                target = target.min(self.target.max(sent * APP_LIMITED));
             }
             self.target = target.clamp(self.min, self.max);
             self.changed(now);
@@ -845,6 +888,79 @@ mod tests {
         let before = r.target();
         drive(&mut r, start, 20.0, 1.0, |_| 0.50);
         assert!(r.target() < before, "{} !< {before}", r.target());
+    }
+
+    #[test]
+    fn a_sender_held_under_the_estimate_does_not_climb_without_it() {
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(300_000.0, MIN, MAX);
+        // A still picture, or video kept small: 200 kbit/s whatever the
+        // target. Nothing above it is tested, so nothing above it is known.
+        drive_sending(&mut r, start, 0.0, 20.0, |_| 0.0, |_| 200_000.0);
+        assert!(
+            r.target() <= 200_000.0 * APP_LIMITED * 1.001,
+            "{}",
+            r.target()
+        );
+        // Sending follows again: the climb goes on.
+        drive(&mut r, start, 20.0, 5.0, |_| 0.0);
+        assert!(r.target() > 1_000_000.0, "{}", r.target());
+    }
+
+    #[test]
+    fn a_cap_is_not_taken_for_lifted_by_a_climb_nothing_was_sent_on() {
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
+        let mut policer = bucket_policer(512_000.0);
+        drive(&mut r, start, 0.0, 15.0, &mut policer);
+        // Video held at 200 kbit/s (as the lossy-path cap did on the loss of
+        // a probe): the climb stops short of three times the ceiling.
+        drive_sending(&mut r, start, 15.0, 12.0, &mut policer, |_| 240_000.0);
+        assert!(!r.cleared());
+        assert!(
+            r.target() <= 240_000.0 * APP_LIMITED * 1.001,
+            "{}",
+            r.target()
+        );
+        // Let go, the sender finds the cap again at once.
+        let mut lossy_steps = 0;
+        for step in 0..50 {
+            let mut loss = 0.0;
+            drive(&mut r, start, 27.0 + f64::from(step) / 10.0, 0.1, |rate| {
+                loss = policer(rate);
+                loss
+            });
+            lossy_steps += usize::from(loss > 0.05);
+        }
+        assert!(lossy_steps <= 3, "{lossy_steps} lossy steps after the hold");
+    }
+
+    #[test]
+    fn a_policer_s_loss_is_reported_as_congestion_and_random_loss_is_not() {
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
+        let mut judged = false;
+        for step in 0..150 {
+            drive(
+                &mut r,
+                start,
+                f64::from(step) / 10.0,
+                0.1,
+                policer(512_000.0),
+            );
+            judged |= r.take_congestion_judged();
+        }
+        assert!(judged, "a policer's loss was never judged congestion");
+
+        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
+        for step in 0..300 {
+            drive(&mut r, start, f64::from(step) / 10.0, 0.1, |_| 0.35);
+            assert!(
+                !r.take_congestion_judged(),
+                "35% random loss judged congestion at {step}"
+            );
+        }
+        assert!(r.inherent_loss() > 0.3, "{}", r.inherent_loss());
     }
 
     /// Feedback every 100 ms for `seconds` on the packets sent at the
