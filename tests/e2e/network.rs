@@ -40,14 +40,32 @@ fn both_leave(kim: &mut Client, lee: &mut Client, timeout: Duration) {
 }
 
 /// Each saw and heard the other, on the connections they started with.
+/// If not, both clients' logs are printed: a call that never got going
+/// through a relay says why only there.
 fn assert_met_on_one_connection(kim: &Client, lee: &Client) {
-    for (client, other, hz) in [(kim, "Lee", 900.0), (lee, "Kim", 500.0)] {
-        let s = client.stats();
-        assert_eq!(s["rejoins"], 0, "{}: {s:#}", client.name);
-        assert_sees(&s, other, 200);
-        assert_hears(&s, other, hz);
+    let met = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for (client, other, hz) in [(kim, "Lee", 900.0), (lee, "Kim", 500.0)] {
+            let s = client.stats();
+            assert_eq!(s["rejoins"], 0, "{}: {s:#}", client.name);
+            assert_sees(&s, other, 200);
+            assert_hears(&s, other, hz);
+        }
+    }));
+    if let Err(failure) = met {
+        for client in [kim, lee] {
+            eprintln!("--- {}'s log:\n{}", client.name, client.errors());
+        }
+        std::panic::resume_unwind(failure);
     }
 }
+
+/// What the clients of a call through a relay log: how their connections
+/// came up, for when one did not.
+const CONNECTION_LOGS: (&str, &str) = (
+    "RUST_LOG",
+    "info,rtc=warn,rtc_ice=warn,rtc_dtls=warn,rtc_sctp=error,rtc_srtp=error,webrtc=warn,\
+     pulseaudio::client::reactor=off",
+);
 
 #[test]
 fn media_path_outage_recovers_and_media_flows_again() {
@@ -453,7 +471,7 @@ fn lee_joins_through(janus: &Janus, turn_url: &str, relay_only: bool, seconds: &
     if relay_only {
         args.push("--relay-only");
     }
-    Client::join(&janus.link(1234), "Lee", &args)
+    Client::join_with_env(&janus.link(1234), "Lee", &args, &[CONNECTION_LOGS])
 }
 
 /// A call whose media goes only through a TURN relay (coturn), as on
@@ -542,7 +560,7 @@ fn a_call_through_turn_over_tls_and_tcp_when_udp_is_blocked() {
         &link,
         "Kim",
         &["--mic", "test:500", "--duration", "21", "--relay-only"],
-        &[("SSL_CERT_FILE", ca_file.as_str())],
+        &[("SSL_CERT_FILE", ca_file.as_str()), CONNECTION_LOGS],
     );
     kim.wait_for("joined meeting", Duration::from_secs(10));
     // Not relay-only, Lee's ICE also tries the host pairs the firewall

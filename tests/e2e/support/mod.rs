@@ -148,7 +148,7 @@ impl Janus {
     /// The UDP ports Janus takes media on, as `scripts/janus-local.sh`
     /// picks them from its port.
     pub fn rtp_ports(&self) -> (u16, u16) {
-        let base = 20_000 + (self.port % 40) * 1_000;
+        let base = 20_000 + (self.port % 12) * 1_000;
         (base, base + 999)
     }
 
