@@ -416,9 +416,9 @@ struct VideoSend {
 impl VideoSend {
     fn follow_the_path(&mut self, now: Instant) {
         let divisor = self.rate.current().size_divisor;
-        let Some(rate) = self
-            .rate
-            .update(self.path.estimate_bps(), self.path.loss(), now)
+        let Some(rate) =
+            self.rate
+                .update(self.path.estimate_bps(), self.path.lossy_path_loss(), now)
         else {
             return;
         };

@@ -152,6 +152,9 @@ impl BandwidthEstimator for PathEstimator {
             (self.loss.inherent_loss() * 1000.0) as u32,
             Ordering::Relaxed,
         );
+        self.published
+            .congested
+            .store(self.loss.ceiling_trusted(), Ordering::Relaxed);
         let congestion = self.loss.take_congestion_judged();
         if self.loss.cleared() && !was_cleared {
             // A lifted cap: what its policer dropped is not the path's loss,

@@ -224,6 +224,12 @@ impl LossBasedRate {
         }
     }
 
+    /// Whether a ceiling is held and no verdict on the cut that found it
+    /// is pending: the path fills up.
+    pub fn ceiling_trusted(&self) -> bool {
+        self.congested_at.is_some() && self.before_cut.is_none()
+    }
+
     /// Whether loss was judged congestion since the last call.
     pub fn take_congestion_judged(&mut self) -> bool {
         std::mem::take(&mut self.congestion_judged)
@@ -951,6 +957,7 @@ mod tests {
             judged |= r.take_congestion_judged();
         }
         assert!(judged, "a policer's loss was never judged congestion");
+        assert!(r.ceiling_trusted());
 
         let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
         for step in 0..300 {
@@ -959,6 +966,9 @@ mod tests {
                 !r.take_congestion_judged(),
                 "35% random loss judged congestion at {step}"
             );
+            if step >= 100 {
+                assert!(!r.ceiling_trusted(), "35% random loss a ceiling at {step}");
+            }
         }
         assert!(r.inherent_loss() > 0.3, "{}", r.inherent_loss());
     }

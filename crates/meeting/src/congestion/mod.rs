@@ -10,7 +10,7 @@
 //! the encoder's bitrate, picture size and frame rate. Audio (32 kbps Opus) is taken off
 //! the top first, so a squeezed path costs picture, never speech.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod coverage;
@@ -125,6 +125,9 @@ pub struct PathEstimate {
     /// Of it, what the loss half of the estimate judged the path's own
     /// (lost whatever is sent), in thousandths.
     pub(crate) inherent_permille: AtomicU32,
+    /// The loss half of the estimate holds a ceiling it trusts: the path
+    /// fills up, and loss past the inherent level is congestion.
+    pub(crate) congested: AtomicBool,
     /// The two halves of the estimate, kbps: which one holds the call
     /// back is the first question when a call is poor.
     pub(crate) delay_based_kbps: AtomicU32,
@@ -162,6 +165,18 @@ impl PathEstimate {
 
     pub fn inherent_loss(&self) -> f64 {
         f64::from(self.inherent_permille.load(Ordering::Relaxed)) / 1000.0
+    }
+
+    /// The loss the video follows as a lossy path's: on a path known to
+    /// fill up, only what it loses whatever is sent. A probe's burst of
+    /// loss past a 512 kbit/s cap, read as a lossy path's, held video at
+    /// 400 kbit/s while the estimate climbed, then let it jump past the cap.
+    pub fn lossy_path_loss(&self) -> f64 {
+        if self.congested.load(Ordering::Relaxed) {
+            self.inherent_loss()
+        } else {
+            self.loss()
+        }
     }
 
     /// What the encoder sends now, from the camera's frame rate and size.
@@ -203,6 +218,7 @@ impl PathEstimate {
     pub fn forget(&self) {
         self.estimate_bps.store(0, Ordering::Relaxed);
         self.loss_permille.store(0, Ordering::Relaxed);
+        self.congested.store(false, Ordering::Relaxed);
         self.delay_based_kbps.store(0, Ordering::Relaxed);
         self.loss_based_kbps.store(0, Ordering::Relaxed);
     }
