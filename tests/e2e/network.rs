@@ -326,6 +326,12 @@ fn signaling_over_wss_is_verified_and_bad_certificates_are_refused() {
 /// each way), then the cap lifted. Congestion control must find the rate
 /// from Janus's transport-wide feedback and bring the encoder under it;
 /// a fixed 1.2 Mbit/s sender froze after a second for the rest of the call.
+/// The steps of the sender's estimate and of what its video follows.
+const ESTIMATE_LOGS: (&str, &str) = (
+    "RUST_LOG",
+    "warn,talkline_meeting::congestion=debug,talkline_meeting::send=debug",
+);
+
 #[test]
 fn a_rate_capped_path_is_followed_down_and_back_up() {
     if !in_private_netns("a_rate_capped_path_is_followed_down_and_back_up") {
@@ -337,11 +343,14 @@ fn a_rate_capped_path_is_followed_down_and_back_up() {
     let link = janus.link(1234);
     let env = delay.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // The sender's estimate, step by step, for when it went wrong.
+    let mut kim_env = env.clone();
+    kim_env.push(ESTIMATE_LOGS);
     let mut kim = Client::join_with_env(
         &link,
         "Kim",
         &["--mic", "test:500", "--duration", "48"],
-        &env,
+        &kim_env,
     );
     kim.wait_for("joined meeting", Duration::from_secs(15));
     let mut lee = Client::join_with_env(
@@ -386,7 +395,8 @@ fn a_rate_capped_path_is_followed_down_and_back_up() {
     assert!(
         (100..=1000).contains(&estimate) && target < 800,
         "the estimate did not follow a 512 kbit/s cap: estimates {estimates:?}, \
-         video {targets:?}; last: {sent:#}"
+         video {targets:?}; last: {sent:#}\nKim's estimate:\n{}",
+        kim.errors()
     );
     let frames = |s: &serde_json::Value| remote(s, "Kim")["video_frames_decoded"].as_u64();
     let fps = frames(&capped)
@@ -410,10 +420,15 @@ fn a_rate_capped_path_is_followed_down_and_back_up() {
     // in each of five runs here, two in the CI run that failed at 4ee41d3.
     // What CI holds is the call playing under the cap: at most two
     // freezes, at least 12 fps.
-    assert!(fps >= 12.0, "{fps:.1} fps under the cap: {capped:#}");
+    assert!(
+        fps >= 12.0,
+        "{fps:.1} fps under the cap: {capped:#}\nKim's estimate:\n{}",
+        kim.errors()
+    );
     assert!(
         freezes(&capped).saturating_sub(freezes(&settled)) <= 2,
-        "{capped:#}"
+        "{capped:#}\nKim's estimate:\n{}",
+        kim.errors()
     );
 
     UdpImpairment::None.apply();
@@ -429,7 +444,8 @@ fn a_rate_capped_path_is_followed_down_and_back_up() {
     assert!(
         target >= 1080 && fps >= 30 && width == 640,
         "10 s after the cap was lifted video was sent at {target} kbps, {fps} fps, \
-         {width} wide: {cleared:#}"
+         {width} wide: {cleared:#}\nKim's estimate:\n{}",
+        kim.errors()
     );
     both_leave(&mut kim, &mut lee, Duration::from_secs(40));
     assert_hears(&lee.stats(), "Kim", 500.0);

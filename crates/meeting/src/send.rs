@@ -23,7 +23,7 @@ use talkline_media::opus_codec::{MIN_EXPECTED_LOSS_PERCENT, OPUS_MAX_PACKET, Opu
 use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 
-use crate::congestion::{PathEstimate, VideoRateController, send_base_twice};
+use crate::congestion::{PathEstimate, VideoRateController};
 use crate::stats::{CallStats, audio_level};
 use crate::vp8_packetizer::{FrameLayer, Vp8Packetizer};
 
@@ -614,11 +614,9 @@ fn video_loop(
                 }
                 let base = keyframe || encoded.layer.temporal_id == 0;
                 let twice = base
-                    && send_base_twice(
-                        video.path.estimate_bps(),
-                        video.path.inherent_loss(),
-                        video.rate.current().bitrate_kbps,
-                    );
+                    && video
+                        .path
+                        .send_base_twice(video.rate.current().bitrate_kbps);
                 let chunk = Encoded {
                     data: reuse(&mut staging, &packet),
                     duration: period * span as u32,

@@ -432,6 +432,9 @@ impl CallStats {
             "bandwidth_estimate_kbps": self.path.estimate_bps().map(|bps| bps / 1000),
             "delay_based_kbps": known(delay_based),
             "loss_based_kbps": known(loss_based),
+            // Where the path last filled up: video stays under it while
+            // the estimate probes past it with copies.
+            "path_ceiling_kbps": self.path.ceiling_kbps().map_or(Value::Null, |k| json!(k)),
             "loss": self.path.estimate_bps().map(|_| self.path.loss()),
             // Of it, what the path loses whatever is sent (the estimate's
             // judgement): the network's own loss, not congestion.

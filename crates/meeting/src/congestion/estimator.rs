@@ -155,6 +155,10 @@ impl BandwidthEstimator for PathEstimator {
         self.published
             .congested
             .store(self.loss.ceiling_trusted(), Ordering::Relaxed);
+        self.published.ceiling_bps.store(
+            self.loss.ceiling().map_or(0, |bps| bps as u64),
+            Ordering::Relaxed,
+        );
         let congestion = self.loss.take_congestion_judged();
         if self.loss.cleared() && !was_cleared {
             // A lifted cap: what its policer dropped is not the path's loss,

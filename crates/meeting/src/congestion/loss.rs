@@ -230,6 +230,11 @@ impl LossBasedRate {
         self.congested_at.is_some() && self.before_cut.is_none()
     }
 
+    /// What the path delivered when it last filled up, while that is held.
+    pub fn ceiling(&self) -> Option<f64> {
+        self.congested_at.map(|(full, _)| full)
+    }
+
     /// Whether loss was judged congestion since the last call.
     pub fn take_congestion_judged(&mut self) -> bool {
         std::mem::take(&mut self.congestion_judged)

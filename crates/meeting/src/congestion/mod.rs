@@ -128,6 +128,9 @@ pub struct PathEstimate {
     /// The loss half of the estimate holds a ceiling it trusts: the path
     /// fills up, and loss past the inherent level is congestion.
     pub(crate) congested: AtomicBool,
+    /// What the path delivered when it last filled up, bits per second; 0
+    /// when it has no known ceiling.
+    pub(crate) ceiling_bps: AtomicU64,
     /// The two halves of the estimate, kbps: which one holds the call
     /// back is the first question when a call is poor.
     pub(crate) delay_based_kbps: AtomicU32,
@@ -179,6 +182,19 @@ impl PathEstimate {
         }
     }
 
+    /// Where the path last filled up, kbps.
+    pub fn ceiling_kbps(&self) -> Option<u64> {
+        match self.ceiling_bps.load(Ordering::Relaxed) {
+            0 => None,
+            bps => Some(bps / 1000),
+        }
+    }
+
+    /// Whether the packets of a base-layer frame go twice now.
+    pub fn send_base_twice(&self, video_kbps: u32) -> bool {
+        send_base_twice(self.estimate_bps(), self.inherent_loss(), video_kbps)
+    }
+
     /// What the encoder sends now, from the camera's frame rate and size.
     pub fn record_video(&self, rate: VideoRate, native_fps: u32, native_size: (u32, u32)) {
         self.video_target_kbps
@@ -219,6 +235,7 @@ impl PathEstimate {
         self.estimate_bps.store(0, Ordering::Relaxed);
         self.loss_permille.store(0, Ordering::Relaxed);
         self.congested.store(false, Ordering::Relaxed);
+        self.ceiling_bps.store(0, Ordering::Relaxed);
         self.delay_based_kbps.store(0, Ordering::Relaxed);
         self.loss_based_kbps.store(0, Ordering::Relaxed);
     }
@@ -495,6 +512,16 @@ mod tests {
         // 400 kbit/s of video and its copies need about 800 kbit/s.
         assert!(!send_base_twice(Some(700_000), 0.20, 400), "no room");
         assert!(send_base_twice(Some(820_000), 0.20, 400));
+    }
+
+    #[test]
+    fn the_path_s_ceiling_is_published_until_forgotten() {
+        let path = PathEstimate::default();
+        assert_eq!(path.ceiling_kbps(), None);
+        path.ceiling_bps.store(500_000, Ordering::Relaxed);
+        assert_eq!(path.ceiling_kbps(), Some(500));
+        path.forget();
+        assert_eq!(path.ceiling_kbps(), None, "a new connection knows none");
     }
 
     #[test]
