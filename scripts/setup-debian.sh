@@ -13,6 +13,8 @@ packages=(
   chromium pulseaudio pulseaudio-utils libasound2-plugins iproute2 util-linux procps nftables
   # a TURN server (UDP, TCP and TLS relays) for the tests of calls through firewalls
   coturn
+  # speech for the voice-processing tests (echo cancellation, noise suppression)
+  espeak-ng
   # the OS keyring the store keeps its key in (tests run it in a private D-Bus session)
   dbus gnome-keyring libsecret-tools
   # the desktop app: Tauri 2 on WebKitGTK 4.1, and its window tests (Xvfb, WebKitWebDriver)

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup-debian.sh
 if ! command -v cargo >/dev/null; then
-  echo "cargo is missing: install the Rust toolchain (rustup, stable >= 1.85)" >&2
+  echo "cargo is missing: install the Rust toolchain (rustup, stable >= 1.91)" >&2
   exit 1
 fi
 scripts/setup-tools.sh

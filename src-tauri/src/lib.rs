@@ -224,21 +224,21 @@ pub fn run() {
             // After a withdrawal the webview may have written its last
             // state since the files were deleted: delete once more, once
             // its helper processes can no longer write.
-            if let Some(core) = handle.try_state::<Arc<AppCore>>() {
-                if core.withdrawn() {
-                    #[cfg(target_os = "linux")]
-                    {
-                        let started = std::time::Instant::now();
-                        let end = webview_helpers::stop_all();
-                        // To stderr only: the logs are deleted by now.
-                        eprintln!(
-                            "withdrawal: the webview's helper processes: {end:?} after {} ms",
-                            started.elapsed().as_millis()
-                        );
-                    }
-                    if let Err(e) = core.delete_remaining_files() {
-                        eprintln!("error: {e}");
-                    }
+            if let Some(core) = handle.try_state::<Arc<AppCore>>()
+                && core.withdrawn()
+            {
+                #[cfg(target_os = "linux")]
+                {
+                    let started = std::time::Instant::now();
+                    let end = webview_helpers::stop_all();
+                    // To stderr only: the logs are deleted by now.
+                    eprintln!(
+                        "withdrawal: the webview's helper processes: {end:?} after {} ms",
+                        started.elapsed().as_millis()
+                    );
+                }
+                if let Err(e) = core.delete_remaining_files() {
+                    eprintln!("error: {e}");
                 }
             }
         }

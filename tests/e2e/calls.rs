@@ -425,6 +425,7 @@ fn a_camera_unplugged_mid_call_is_reported_and_replaced_live() {
             video_muted: false,
             subscribe: true,
             ice: Default::default(),
+            voice: Default::default(),
         })
         .await
         .expect("join");
@@ -497,6 +498,7 @@ fn a_camera_given_to_a_call_joined_without_one_is_sent_without_a_rejoin() {
             video_muted: true,
             subscribe: true,
             ice: Default::default(),
+            voice: Default::default(),
         })
         .await
         .expect("join");

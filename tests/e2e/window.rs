@@ -1041,10 +1041,10 @@ fn tile_of(driver: &WebDriver, name: &str) -> String {
 fn stamp_after(driver: &WebDriver, tile: &str, past: Option<u32>, failure: &str) -> PatternStamp {
     let deadline = Instant::now() + LONG;
     loop {
-        if let Some(s) = painted_stamp(driver, tile) {
-            if past.is_none_or(|p| s.frame_number > p) {
-                return s;
-            }
+        if let Some(s) = painted_stamp(driver, tile)
+            && past.is_none_or(|p| s.frame_number > p)
+        {
+            return s;
         }
         assert!(Instant::now() < deadline, "{failure}");
         std::thread::sleep(Duration::from_millis(200));
@@ -1100,13 +1100,12 @@ fn files_containing(
         }
         if path.is_dir() {
             found.extend(files_containing(&path, needles, skip));
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            if needles
+        } else if let Ok(bytes) = std::fs::read(&path)
+            && needles
                 .iter()
                 .any(|n| bytes.windows(n.len()).any(|w| w == n.as_bytes()))
-            {
-                found.push(path.display().to_string());
-            }
+        {
+            found.push(path.display().to_string());
         }
     }
     found

@@ -15,6 +15,7 @@ use talkline_media::camera::CameraSource;
 use talkline_media::sink::AudioSink;
 use talkline_media::source::PatternSource;
 use talkline_media::tone::ToneSource;
+use talkline_media::voice_processing::VoiceSettings;
 use talkline_media::wav::{WavSink, WavSource};
 use talkline_media::y4m::Y4mSource;
 use talkline_media::{AudioSource, VideoSource};
@@ -103,6 +104,10 @@ struct JoinArgs {
     /// Participants joining and leaving are still reported.
     #[arg(long)]
     publish_only: bool,
+    /// Send the microphone as it is: no echo cancellation, noise
+    /// suppression or gain control (music; a headset that does its own).
+    #[arg(long)]
+    original_sound: bool,
     /// none | blur | blur:STRENGTH | dusk | meadow | studio | FILE.png/.jpg
     /// (computed on this device only)
     #[arg(long, default_value = "none")]
@@ -344,10 +349,10 @@ async fn join(args: JoinArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return usage_error(e),
     };
-    if let Some(d) = args.duration {
-        if !(d > 0.0 && d < 7.0 * 86_400.0) {
-            return usage_error("--duration must be a positive number of seconds");
-        }
+    if let Some(d) = args.duration
+        && !(d > 0.0 && d < 7.0 * 86_400.0)
+    {
+        return usage_error("--duration must be a positive number of seconds");
     }
     // A missing device is reported and the call goes on with what exists.
     let video = open_camera(&camera).unwrap_or_else(|e| {
@@ -409,6 +414,11 @@ async fn join(args: JoinArgs) -> ExitCode {
         video_muted: args.camera_off,
         subscribe: !args.publish_only,
         ice,
+        voice: if args.original_sound {
+            VoiceSettings::original_sound()
+        } else {
+            VoiceSettings::default()
+        },
     };
     let mut call = match talkline_meeting::join(config).await {
         Ok(call) => call,

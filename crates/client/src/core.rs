@@ -566,6 +566,7 @@ impl AppCore {
             video_muted: muted.1,
             subscribe: true,
             ice,
+            voice: Default::default(),
         })
         .await?;
         let self_id = handle.self_id;

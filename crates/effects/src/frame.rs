@@ -28,8 +28,8 @@ fn check_plane(name: &str, len: usize, stride: usize, width: usize, rows: usize)
 fn check_size(width: usize, height: usize) -> Result<()> {
     if width < 2
         || height < 2
-        || width % 2 != 0
-        || height % 2 != 0
+        || !width.is_multiple_of(2)
+        || !height.is_multiple_of(2)
         || width > 16384
         || height > 16384
     {

@@ -595,17 +595,16 @@ fn fuse_activations(steps: Vec<Step>, graph_output: usize) -> Vec<Step> {
         if matches!(s.kernel, Kernel::Activation)
             && s.a != graph_output
             && reads.get(&s.a) == Some(&1)
+            && let Some(p) = fused.iter_mut().rev().find(|p| p.out == s.a)
         {
-            if let Some(p) = fused.iter_mut().rev().find(|p| p.out == s.a) {
-                let fusable = !matches!(
-                    p.kernel,
-                    Kernel::Activation | Kernel::Mean { .. } | Kernel::Resize { .. }
-                );
-                if fusable && p.act == Act::None {
-                    p.act = s.act;
-                    p.out = s.out;
-                    continue;
-                }
+            let fusable = !matches!(
+                p.kernel,
+                Kernel::Activation | Kernel::Mean { .. } | Kernel::Resize { .. }
+            );
+            if fusable && p.act == Act::None {
+                p.act = s.act;
+                p.out = s.out;
+                continue;
             }
         }
         fused.push(s);

@@ -158,14 +158,14 @@ pub(crate) fn conv(
 ) {
     let pointwise = g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1;
     #[cfg(target_arch = "x86_64")]
-    if pointwise && isa == Isa::Avx2Fma && g.cout % 8 == 0 {
+    if pointwise && isa == Isa::Avx2Fma && g.cout.is_multiple_of(8) {
         let pixels = g.out_h * g.out_w;
         // SAFETY: Isa::Avx2Fma implies AVX2 and FMA were detected at run time.
         unsafe { avx2::pointwise(input, pixels, g.cin, w, bias, g.cout, out, act) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2Fma && g.cout % 8 == 0 {
+    if isa == Isa::Avx2Fma && g.cout.is_multiple_of(8) {
         // SAFETY: Isa::Avx2Fma implies AVX2 and FMA were detected at run time.
         unsafe { avx2::conv_direct(g, input, w, bias, out, act) };
         return;
@@ -188,7 +188,7 @@ fn pointwise_any(
     act: Act,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2Fma && cout % 8 == 0 {
+    if isa == Isa::Avx2Fma && cout.is_multiple_of(8) {
         // SAFETY: Isa::Avx2Fma implies AVX2 and FMA were detected at run time.
         unsafe { avx2::pointwise(input, pixels, cin, w, bias, cout, out, act) };
         return;
@@ -408,7 +408,7 @@ pub(crate) fn depthwise(
     act: Act,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2Fma && g.cout % 8 == 0 {
+    if isa == Isa::Avx2Fma && g.cout.is_multiple_of(8) {
         // SAFETY: Isa::Avx2Fma implies AVX2 and FMA were detected at run time.
         unsafe { avx2::depthwise(g, input, w, bias, out, act) };
         return;
@@ -471,7 +471,7 @@ pub(crate) fn transpose_conv(
     act: Act,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2Fma && g.cin % 8 == 0 {
+    if isa == Isa::Avx2Fma && g.cin.is_multiple_of(8) {
         // SAFETY: Isa::Avx2Fma implies AVX2 and FMA were detected at run time.
         unsafe { avx2::transpose_conv(g, input, w, bias, out, act) };
         return;
@@ -672,7 +672,7 @@ mod avx2 {
         out: &mut [f32],
         act: Act,
     ) {
-        assert!(cout % 8 == 0);
+        assert!(cout.is_multiple_of(8));
         assert!(input.len() >= pixels * cin);
         assert!(w.len() >= cin * cout && bias.len() >= cout);
         assert!(out.len() >= pixels * cout);
@@ -787,7 +787,7 @@ mod avx2 {
         out: &mut [f32],
         act: Act,
     ) {
-        assert!(g.cout % 8 == 0);
+        assert!(g.cout.is_multiple_of(8));
         check_conv(g, input, w, g.kh * g.kw * g.cin * g.cout, bias, out);
         for oy in 0..g.out_h {
             let mut co = 0;
@@ -819,7 +819,7 @@ mod avx2 {
         out: &mut [f32],
         act: Act,
     ) {
-        assert!(g.cout % 8 == 0 && g.cin == g.cout);
+        assert!(g.cout.is_multiple_of(8) && g.cin == g.cout);
         check_conv(g, input, w, g.kh * g.kw * g.cout, bias, out);
         for oy in 0..g.out_h {
             let mut co = 0;

@@ -157,10 +157,10 @@ impl EffectsPipeline {
             }
             Background::Replace(image) => self.compositor.replace(frame, alpha_y, alpha_uv, image),
         }
-        if let SegmentationCadence::Adaptive { budget } = self.settings.cadence {
-            if !skip {
-                self.over_budget = started.elapsed() > budget;
-            }
+        if let SegmentationCadence::Adaptive { budget } = self.settings.cadence
+            && !skip
+        {
+            self.over_budget = started.elapsed() > budget;
         }
         Ok(())
     }

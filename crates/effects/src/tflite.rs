@@ -62,7 +62,7 @@ impl<'a> Table<'a> {
         let vtable =
             usize::try_from(pos as i64 - soff).map_err(|_| malformed("bad vtable offset"))?;
         let vtable_len = buf.u16(vtable)? as usize;
-        if vtable_len < 4 || vtable_len % 2 != 0 {
+        if vtable_len < 4 || !vtable_len.is_multiple_of(2) {
             return Err(malformed("bad vtable size"));
         }
         buf.bytes(vtable, vtable_len)?;

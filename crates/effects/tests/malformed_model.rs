@@ -59,7 +59,7 @@ fn corrupted_bytes_never_panic() {
             state ^= state >> 17;
             state ^= state << 5;
             // The flatbuffer tables sit at the end; hit them more often.
-            let pos = if state % 2 == 0 {
+            let pos = if state.is_multiple_of(2) {
                 (state as usize >> 8) % bytes.len()
             } else {
                 bytes.len() - 1 - (state as usize >> 8) % 40_000

@@ -83,11 +83,11 @@ impl VideoSource for EffectedSource {
         let (y, u, v) = frame.planes_mut();
         let result = I420Mut::new(width, height, y, u, v, y_stride, uv_stride)
             .and_then(|mut view| self.pipeline.process(&mut view, timestamp));
-        if let Err(e) = result {
-            if !self.reported {
-                log::warn!("video effects skipped: {e}");
-                self.reported = true;
-            }
+        if let Err(e) = result
+            && !self.reported
+        {
+            log::warn!("video effects skipped: {e}");
+            self.reported = true;
         }
         Ok(())
     }

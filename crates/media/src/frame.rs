@@ -24,8 +24,8 @@ impl VideoFrame {
     pub fn new(width: u32, height: u32) -> Result<Self> {
         if width == 0
             || height == 0
-            || width % 2 != 0
-            || height % 2 != 0
+            || !width.is_multiple_of(2)
+            || !height.is_multiple_of(2)
             || width > 7680
             || height > 4320
         {

@@ -24,6 +24,7 @@ use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 use talkline_media::devices::DeviceKind;
 use talkline_media::display::Tiles;
 use talkline_media::sink::AudioSink;
+use talkline_media::voice_processing::{EchoReference, VoiceSettings};
 use talkline_media::{AudioSource, VideoSource};
 
 use crate::congestion;
@@ -41,7 +42,7 @@ use crate::peer::{
 use crate::playout::Playout;
 use crate::receive::{Screen, spawn_track_receiver};
 use crate::sdp;
-use crate::send::{CaptureOutputs, Outgoing, SendPipeline, TrackTarget};
+use crate::send::{CaptureOutputs, Outgoing, SendPipeline, TrackTarget, VoiceInput};
 use crate::session::{
     Breakage, CallState, Participant, SessionInput, SessionMachine, SessionOutput,
 };
@@ -84,6 +85,8 @@ pub struct CallConfig {
     pub subscribe: bool,
     /// STUN and TURN servers (see `ice_servers`).
     pub ice: IceServers,
+    /// What the microphone's signal goes through before it is sent.
+    pub voice: VoiceSettings,
 }
 
 pub enum CallCommand {
@@ -97,6 +100,8 @@ pub enum CallCommand {
     ReleaseVideoSource,
     ReleaseAudioSource,
     ReplaceAudioOutput(Box<dyn AudioSink>),
+    /// Echo cancellation, noise suppression, gain control on or off.
+    SetVoiceSettings(VoiceSettings),
     Leave,
 }
 
@@ -110,6 +115,7 @@ impl std::fmt::Debug for CallCommand {
             Self::ReleaseVideoSource => f.write_str("ReleaseVideoSource"),
             Self::ReleaseAudioSource => f.write_str("ReleaseAudioSource"),
             Self::ReplaceAudioOutput(_) => f.write_str("ReplaceAudioOutput"),
+            Self::SetVoiceSettings(s) => write!(f, "SetVoiceSettings({s:?})"),
             Self::Leave => f.write_str("Leave"),
         }
     }
@@ -301,11 +307,17 @@ struct Driver {
 pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
     let stats = CallStats::new(Instant::now());
     let (lost_tx, mut device_lost) = mpsc::unbounded_channel();
+    // What the speaker plays, for the echo canceller on the capture side.
+    let echo = EchoReference::default();
     let pipeline = SendPipeline::start(
         config.video,
         config.audio,
         config.video_bitrate_kbps,
         Arc::clone(&stats),
+        VoiceInput {
+            settings: config.voice,
+            echo: echo.clone(),
+        },
         CaptureOutputs {
             self_view: config.tiles.as_ref().map(|t| t.get_or_create("self")),
             self_encoded: config.tiles.as_ref().map(|t| t.encoded_feed("self")),
@@ -325,7 +337,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
     let sink = config
         .audio_out
         .unwrap_or_else(|| Box::new(talkline_media::sink::Discard));
-    let playout = Playout::start(sink, Some(lost_tx))
+    let playout = Playout::start(sink, Some(lost_tx), Some(echo))
         .map_err(|e| MeetingError::WebRtc(format!("cannot start audio playout: {e}")))?;
     let target = Target {
         server: config.server,
@@ -1031,10 +1043,10 @@ impl Driver {
                 _ => Vec::new(),
             },
             msg @ Incoming::Event { .. } => {
-                if let Incoming::Event { sender, .. } = &msg {
-                    if Some(*sender) == sub_handle {
-                        self.handle_subscriber_reply(l, msg).await;
-                    }
+                if let Incoming::Event { sender, .. } = &msg
+                    && Some(*sender) == sub_handle
+                {
+                    self.handle_subscriber_reply(l, msg).await;
                 }
                 Vec::new()
             }
@@ -1047,10 +1059,10 @@ impl Driver {
                 } else {
                     None
                 };
-                if let (Some(pc), Some(init)) = (pc, peer::candidate_init(&trickle)) {
-                    if let Err(e) = pc.add_ice_candidate(init).await {
-                        log::debug!("ignoring a remote candidate: {e}");
-                    }
+                if let (Some(pc), Some(init)) = (pc, peer::candidate_init(&trickle))
+                    && let Err(e) = pc.add_ice_candidate(init).await
+                {
+                    log::debug!("ignoring a remote candidate: {e}");
                 }
                 Vec::new()
             }
@@ -1200,6 +1212,10 @@ impl Driver {
                     }
                     Some(CallCommand::ReplaceAudioOutput(sink)) => {
                         self.playout.replace_sink(sink);
+                        Vec::new()
+                    }
+                    Some(CallCommand::SetVoiceSettings(settings)) => {
+                        self.pipeline.controls.set_voice(settings);
                         Vec::new()
                     }
                     Some(CallCommand::Leave) | None => self.session.handle(SessionInput::Leave),

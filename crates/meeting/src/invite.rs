@@ -69,10 +69,10 @@ impl MeetingQrCode {
         for (i, px) in pixels.iter_mut().enumerate() {
             let (x, y) = ((i % side) / scale, (i / side) / scale);
             let module = |v: usize| v.checked_sub(QUIET_ZONE);
-            if let (Some(mx), Some(my)) = (module(x), module(y)) {
-                if self.is_dark(mx, my) {
-                    *px = 0;
-                }
+            if let (Some(mx), Some(my)) = (module(x), module(y))
+                && self.is_dark(mx, my)
+            {
+                *px = 0;
             }
         }
         (side, pixels)

@@ -16,6 +16,7 @@ use talkline_media::AUDIO_FRAME_SAMPLES;
 use talkline_media::devices::DeviceKind;
 use talkline_media::opus_codec::{MAX_DECODED_SAMPLES, OPUS_PACKET_SAMPLES, OpusDecoder};
 use talkline_media::sink::AudioSink;
+use talkline_media::voice_processing::EchoReference;
 
 use crate::jitter::audio::{AudioJitterBuffer, AudioPacket, Playback};
 use crate::send::DeviceLossReporter;
@@ -103,9 +104,11 @@ pub struct Playout {
 }
 
 impl Playout {
+    /// `echo`: where what is played goes for the echo canceller.
     pub fn start(
         sink: Box<dyn AudioSink>,
         device_lost: Option<DeviceLossReporter>,
+        echo: Option<EchoReference>,
     ) -> std::io::Result<Self> {
         let (register, incoming) = mpsc::channel::<Input>();
         let (replace, replacements) = mpsc::channel::<Box<dyn AudioSink>>();
@@ -142,16 +145,24 @@ impl Playout {
                     for (o, &m) in out.iter_mut().zip(&mix) {
                         *o = m.clamp(i16::MIN as i32, i16::MAX as i32) as i16;
                     }
-                    if let Some(Err(e)) = sink.as_mut().map(|s| s.write(&out)) {
-                        log::warn!("audio output failed: {e}");
-                        // An output already on its way replaces the failed
-                        // one: no loss.
-                        sink = replacements.try_recv().ok();
-                        if sink.is_none() {
-                            if let Some(reporter) = &device_lost {
+                    match sink.as_mut().map(|s| s.write(&out)) {
+                        Some(Ok(())) => {
+                            if let Some(echo) = &echo {
+                                echo.played(&out);
+                            }
+                        }
+                        Some(Err(e)) => {
+                            log::warn!("audio output failed: {e}");
+                            // An output already on its way replaces the failed
+                            // one: no loss.
+                            sink = replacements.try_recv().ok();
+                            if sink.is_none()
+                                && let Some(reporter) = &device_lost
+                            {
                                 let _ = reporter.send(DeviceKind::Speaker);
                             }
                         }
+                        None => {}
                     }
                     let now = Instant::now();
                     if next > now {
@@ -230,7 +241,8 @@ mod tests {
     #[test]
     fn a_tone_with_every_tenth_packet_lost_plays_whole_at_its_pitch() {
         let heard = Arc::new(Mutex::new(Vec::new()));
-        let playout = Playout::start(Box::new(Capture(Arc::clone(&heard))), None).expect("playout");
+        let playout =
+            Playout::start(Box::new(Capture(Arc::clone(&heard))), None, None).expect("playout");
         let stats = CallStats::new(Instant::now()).remote(1, "Kim");
         let feed = playout.add_input(Arc::clone(&stats)).expect("input");
         let mut encoder = OpusEncoder::new(32_000).expect("encoder");

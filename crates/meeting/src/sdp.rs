@@ -23,12 +23,11 @@ pub fn media_sections(sdp: &str) -> Vec<MediaSection> {
         } else if let Some(section) = out.last_mut() {
             if let Some(mid) = line.strip_prefix("a=mid:") {
                 section.mid = Some(mid.to_string());
-            } else if let Some(rest) = line.strip_prefix("a=ssrc:") {
-                if let Some(ssrc) = rest.split(' ').next().and_then(|s| s.parse().ok()) {
-                    if !section.ssrcs.contains(&ssrc) {
-                        section.ssrcs.push(ssrc);
-                    }
-                }
+            } else if let Some(rest) = line.strip_prefix("a=ssrc:")
+                && let Some(ssrc) = rest.split(' ').next().and_then(|s| s.parse().ok())
+                && !section.ssrcs.contains(&ssrc)
+            {
+                section.ssrcs.push(ssrc);
             }
         }
     }

@@ -4,7 +4,7 @@
 //! track they write to.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,7 @@ use talkline_media::display::FrameMailbox;
 use talkline_media::encoded_feed::EncodedFeed;
 use talkline_media::frame::downscale;
 use talkline_media::opus_codec::{MIN_EXPECTED_LOSS_PERCENT, OPUS_MAX_PACKET, OpusEncoder};
+use talkline_media::voice_processing::{EchoReference, VoiceProcessor, VoiceSettings};
 use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 
@@ -108,6 +109,28 @@ pub struct SendControls {
     /// threads take it between frames without locking.
     video_replacement: ArrayQueue<Option<Box<dyn VideoSource>>>,
     audio_replacement: ArrayQueue<Option<Box<dyn AudioSource>>>,
+    /// `VoiceSettings` as bits: the audio thread reads them each frame.
+    voice: AtomicU8,
+}
+
+impl SendControls {
+    /// Switches echo cancellation, noise suppression and gain control from
+    /// the next 10 ms on.
+    pub fn set_voice(&self, settings: VoiceSettings) {
+        self.voice.store(settings.to_bits(), Ordering::Relaxed);
+    }
+
+    fn voice(&self) -> VoiceSettings {
+        VoiceSettings::from_bits(self.voice.load(Ordering::Relaxed))
+    }
+}
+
+/// What the microphone's signal goes through, and what the speaker plays
+/// (the echo to take out of it).
+#[derive(Debug, Default)]
+pub struct VoiceInput {
+    pub settings: VoiceSettings,
+    pub echo: EchoReference,
 }
 
 impl Default for SendControls {
@@ -119,6 +142,7 @@ impl Default for SendControls {
             keyframe_requested: AtomicBool::new(false),
             video_replacement: ArrayQueue::new(1),
             audio_replacement: ArrayQueue::new(1),
+            voice: AtomicU8::new(VoiceSettings::default().to_bits()),
         }
     }
 }
@@ -273,9 +297,11 @@ impl SendPipeline {
         audio: Outgoing<Box<dyn AudioSource>>,
         video_bitrate_kbps: u32,
         stats: Arc<CallStats>,
+        voice: VoiceInput,
         outputs: CaptureOutputs,
     ) -> Result<Self, crate::MeetingError> {
         let controls = Arc::new(SendControls::default());
+        controls.set_voice(voice.settings);
         stats.path.set_video_max_kbps(video_bitrate_kbps);
         let (audio_slot, audio_rx) = watch::channel(None);
         let (video_slot, video_rx) = watch::channel(None);
@@ -329,9 +355,10 @@ impl SendPipeline {
             let (tx, rx) = mpsc::channel(8);
             writers.push(spawn_writer(rx, audio_rx));
             let controls = Arc::clone(&controls);
+            let echo = voice.echo;
             let thread = std::thread::Builder::new()
                 .name("talkline-audio-send".into())
-                .spawn(move || audio_loop(source, encoder, tx, controls, stats, outputs))
+                .spawn(move || audio_loop(source, encoder, tx, controls, stats, echo, outputs))
                 .map_err(|e| {
                     crate::MeetingError::WebRtc(format!("cannot start audio thread: {e}"))
                 })?;
@@ -587,7 +614,7 @@ fn video_loop(
         // someone is waiting for never waits for its turn.
         video.frame_index += 1;
         let keep_one_in = u64::from(video.rate.current().keep_one_in);
-        if !force && video.frame_index % keep_one_in != 0 {
+        if !force && !video.frame_index.is_multiple_of(keep_one_in) {
             continue;
         }
         // The camera frames this one stands for: its RTP duration (the
@@ -698,10 +725,14 @@ fn audio_loop(
     out: mpsc::Sender<Encoded>,
     controls: Arc<SendControls>,
     stats: Arc<CallStats>,
+    echo: EchoReference,
     outputs: CaptureOutputs,
 ) {
     let period = Duration::from_millis(10);
     let mut frame = AudioFrame::default();
+    // On this thread, not the device's callback: the processing module
+    // allocates while it adapts. The microphone's ring buffer sits between.
+    let mut voice = VoiceProcessor::new(controls.voice());
     let mut packet = [0u8; OPUS_MAX_PACKET];
     let mut staging = BytesMut::with_capacity(64 * OPUS_MAX_PACKET);
     let mut next = Instant::now();
@@ -738,6 +769,11 @@ fn audio_loop(
             source = None;
             continue;
         }
+        // Processed while muted too: the echo canceller keeps up with the
+        // room, and "you are muted" listens to the cleaned signal.
+        voice.set_settings(controls.voice());
+        voice.take_playout(&echo);
+        voice.capture(&mut frame);
         stats.set_self_level(audio_level(&frame.samples));
         if controls.audio_muted.load(Ordering::Relaxed) {
             frame.samples.fill(0);
@@ -745,7 +781,7 @@ fn audio_loop(
         match encoder.push(&frame, &mut packet) {
             Ok(Some(n)) => {
                 sent += 1;
-                if sent % FEC_FOLLOWS_LOSS_EVERY == 0 {
+                if sent.is_multiple_of(FEC_FOLLOWS_LOSS_EVERY) {
                     follow_loss(&mut encoder, &stats, &mut expected_loss);
                 }
                 let chunk = Encoded {
@@ -839,6 +875,7 @@ mod tests {
             Outgoing::NoDeviceYet,
             300,
             Arc::clone(&stats),
+            VoiceInput::default(),
             CaptureOutputs::default(),
         )
         .expect("pipeline");
@@ -880,6 +917,7 @@ mod tests {
             Outgoing::Never,
             300,
             stats,
+            VoiceInput::default(),
             CaptureOutputs::default(),
         )
         .expect("pipeline");

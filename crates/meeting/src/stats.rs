@@ -382,12 +382,11 @@ impl CallStats {
         let entry = map
             .entry(feed_id)
             .or_insert_with(|| Arc::new(RemoteStats::new(feed_id, display)));
-        if !display.is_empty() {
-            if let Ok(mut d) = entry.display.lock() {
-                if *d != display {
-                    *d = display.to_string();
-                }
-            }
+        if !display.is_empty()
+            && let Ok(mut d) = entry.display.lock()
+            && *d != display
+        {
+            *d = display.to_string();
         }
         Arc::clone(entry)
     }

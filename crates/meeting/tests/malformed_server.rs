@@ -104,6 +104,7 @@ async fn join(port: u16) -> Result<(), MeetingError> {
         video_muted: false,
         subscribe: true,
         ice: Default::default(),
+        voice: Default::default(),
     };
     match tokio::time::timeout(Duration::from_secs(15), talkline_meeting::join(config)).await {
         Ok(Ok(call)) => {

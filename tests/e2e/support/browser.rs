@@ -135,10 +135,10 @@ impl BrowserPeer {
     ) -> serde_json::Value {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(r) = self.report() {
-                if ok(&r) {
-                    return r;
-                }
+            if let Some(r) = self.report()
+                && ok(&r)
+            {
+                return r;
             }
             assert!(
                 Instant::now() < deadline,

@@ -129,10 +129,10 @@ impl JanusConnection {
                         continue;
                     }
                 };
-                if let Some(msg) = route_reply(&reader_pending, msg).await {
-                    if events.send(SignalEvent::Message(msg)).is_err() {
-                        return;
-                    }
+                if let Some(msg) = route_reply(&reader_pending, msg).await
+                    && events.send(SignalEvent::Message(msg)).is_err()
+                {
+                    return;
                 }
             };
             // Waiting requests fail now rather than at their timeout.

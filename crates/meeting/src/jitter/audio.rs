@@ -501,7 +501,7 @@ mod tests {
     #[test]
     fn jitter_grows_the_cushion_and_late_packets_still_play() {
         // Every 5th packet 90 ms late: reordered behind the next four.
-        let jitter = |n: u32| Some(if n % 5 == 0 { 95 } else { 5 });
+        let jitter = |n: u32| Some(if n.is_multiple_of(5) { 95 } else { 5 });
         let mut trace = Trace::new(150, 7, jitter);
         let heard = trace.play(3_400);
         let target = trace.buffer.target_delay();
@@ -607,7 +607,7 @@ mod tests {
         // and nothing more.
         let t0 = Instant::now();
         let mut buffer = AudioJitterBuffer::new();
-        let jitter = |n: u32| if n % 4 == 0 { 50 } else { 0 };
+        let jitter = |n: u32| if n.is_multiple_of(4) { 50 } else { 0 };
         for n in (0..99u32).chain([100]) {
             let at = t0 + Duration::from_millis(u64::from(n * PACKET_MS + jitter(n)));
             let p = AudioPacket::new(n as u16, n * 960, at, &[1, 2, 3, 4]);

@@ -1197,7 +1197,7 @@ mod tests {
                 now,
                 (seed >> 8) as u16,
                 seed % 7,
-                seed % 3 == 0,
+                seed.is_multiple_of(3),
                 Bytes::from(payload),
             );
             while b.pop_frame(now).is_some() {}
