@@ -176,17 +176,6 @@ pub fn active_frames(signal: &[f64], range: std::ops::Range<usize>) -> Vec<usize
         .collect()
 }
 
-/// Frames in `range` where `signal` is silent (60 dB under its loudest).
-pub fn silent_frames(signal: &[f64], range: std::ops::Range<usize>) -> Vec<usize> {
-    let frames: Vec<usize> = (range.start / FRAME..range.end / FRAME).collect();
-    let power = |f: usize| power(&signal[f * FRAME..(f + 1) * FRAME]);
-    let loudest = frames.iter().map(|&f| power(f)).fold(0.0, f64::max);
-    frames
-        .into_iter()
-        .filter(|&f| power(f) < loudest / 1_000_000.0)
-        .collect()
-}
-
 /// Frames in `range` at least `margin` frames away from any frame where
 /// `signal` is active: the pauses between sentences, not between words.
 pub fn pause_frames(signal: &[f64], range: std::ops::Range<usize>, margin: usize) -> Vec<usize> {

@@ -583,17 +583,15 @@ impl LossBasedRate {
             self.change(now, full * UNDER_CEILING, "the ceiling", average, sample);
         } else if excess.max(excess_now) < LOW_LOSS && !pending {
             let mut target = self.target * RISE;
+            let sent = self.sent_lately(feedback);
             // Cleared only by what was really sent past the ceiling: a
             // climb the encoder had not followed yet (it follows a second
             // late, and a simple picture codes in less than its target)
             // reached three times a 512 kbit/s cap with 15 packets a batch,
             // none lost, and the video, let go, lost three quarters.
-            let sent_past = self.sent_lately(feedback).is_some_and(|sent| {
-                self.congested_at
-                    .is_some_and(|(full, _)| sent >= full * PAST_BUCKET)
-            });
+            let sent_past = |full: f64| sent.is_some_and(|sent| sent >= full * PAST_BUCKET);
             match self.congested_at {
-                Some((full, _)) if self.target > full * CLEARED && sent_past => {
+                Some((full, _)) if self.target > full * CLEARED && sent_past(full) => {
                     self.congested_at = None;
                     self.cleared = true;
                     target = self.target * RISE_PAST_BUCKET;
@@ -615,7 +613,7 @@ impl LossBasedRate {
                 None if self.cleared => target = self.target * RISE_PAST_BUCKET,
                 _ => {}
             }
-            if let Some(sent) = self.sent_lately(feedback) {
+            if let Some(sent) = sent {
                 target = target.min(self.target.max(sent * APP_LIMITED));
             }
             self.target = target.clamp(self.min, self.max);
