@@ -2,7 +2,7 @@
 //! here; state lives here; the shell forwards `AppEvent`s to its window.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -174,6 +174,9 @@ pub struct AppCore {
     tiles: Arc<Tiles>,
     events: Mutex<Arc<dyn EventSink>>,
     pub(crate) preview: Mutex<Option<Preview>>,
+    /// Counts `stop_preview` calls: a preview that was opening while the
+    /// devices were taken back (a join started) is not kept.
+    preview_epoch: AtomicU64,
     /// The QR scan worker while the scan screen looks for a code.
     pub(crate) scan: Mutex<Option<ScanWorker>>,
     call: tokio::sync::Mutex<Option<ActiveCall>>,
@@ -214,6 +217,7 @@ impl AppCore {
             tiles: Tiles::new(),
             events: Mutex::new(Arc::new(NullSink)),
             preview: Mutex::new(None),
+            preview_epoch: AtomicU64::new(0),
             scan: Mutex::new(None),
             call: tokio::sync::Mutex::new(None),
             in_use: Arc::new(Mutex::new(DevicesInUse::default())),
@@ -454,13 +458,15 @@ impl AppCore {
         microphone: Option<&str>,
     ) -> Result<(), AppError> {
         self.require_policy()?;
-        self.stop_preview();
+        let epoch = self.stop_preview();
         self.load_effects();
         let video = self.open_camera(camera)?;
         let audio = self.open_microphone(microphone)?;
         let preview = Preview::start(video, audio, self.tiles.get_or_create("self"))
             .map_err(|e| AppError::Media(format!("cannot start the preview: {e}")))?;
-        *lock(&self.preview) = Some(preview);
+        if !self.keep_preview(epoch, preview) {
+            return Ok(());
+        }
         let core = Arc::clone(self);
         let ticker = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -483,13 +489,35 @@ impl AppCore {
     }
 
     /// Releases the camera and microphone of the preview or the QR scan.
-    pub fn stop_preview(&self) {
+    /// Returns the epoch a preview started after it must still find.
+    pub fn stop_preview(&self) -> u64 {
         self.end_scan_worker();
-        let preview = lock(&self.preview).take();
+        let (preview, epoch) = {
+            let mut slot = lock(&self.preview);
+            let epoch = self.preview_epoch.fetch_add(1, Ordering::SeqCst) + 1;
+            (slot.take(), epoch)
+        };
         drop(preview); // joins its threads, releasing the devices
         if let Some(t) = lock(&self.preview_levels).take() {
             t.abort();
         }
+        epoch
+    }
+
+    /// Keeps a preview opened since `stop_preview` returned `epoch`, unless
+    /// the devices were taken back meanwhile: a join that began while the
+    /// pre-join's preview was still opening (the user changed microphone
+    /// and clicked Join at once) would otherwise leave that preview
+    /// holding the old microphone for the whole call.
+    pub(crate) fn keep_preview(&self, epoch: u64, preview: Preview) -> bool {
+        let mut slot = lock(&self.preview);
+        if self.preview_epoch.load(Ordering::SeqCst) != epoch {
+            drop(slot);
+            drop(preview);
+            return false;
+        }
+        *slot = Some(preview);
+        true
     }
 
     pub async fn join(self: &Arc<Self>, request: JoinRequest) -> Result<Joined, AppError> {
@@ -820,5 +848,35 @@ impl AppCore {
     pub async fn shutdown(&self) {
         self.stop_preview();
         self.finish_call().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_preview_that_opened_while_the_devices_were_taken_back_is_not_kept() {
+        let dir =
+            std::env::temp_dir().join(format!("talkline-core-preview-{}", std::process::id()));
+        let core = AppCore::new(crate::CoreConfig::in_dir(
+            dir.clone(),
+            talkline_meeting::ServerUrl::parse("ws://127.0.0.1:9").expect("url"),
+            Arc::new(talkline_store::MemoryVault::default()),
+        ))
+        .expect("core");
+        let opened =
+            || Preview::start(None, None, core.tiles.get_or_create("self")).expect("preview");
+        // A preview starts opening; a join takes the devices back first.
+        let epoch = core.stop_preview();
+        core.stop_preview();
+        assert!(!core.keep_preview(epoch, opened()));
+        assert!(lock(&core.preview).is_none(), "a stale preview was kept");
+        // Undisturbed, it is kept.
+        let epoch = core.stop_preview();
+        assert!(core.keep_preview(epoch, opened()));
+        assert!(lock(&core.preview).is_some());
+        core.stop_preview();
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -149,7 +149,7 @@ impl AppCore {
     /// until `stop_scan` or the pre-join's preview takes it over).
     pub fn start_scan(self: &Arc<Self>, camera: Option<&str>) -> Result<(), AppError> {
         self.require_policy()?;
-        self.stop_preview();
+        let epoch = self.stop_preview();
         let video = self.open_plain_camera(camera)?.ok_or_else(|| {
             AppError::Invalid(
                 "choose a camera to scan with, or pick a picture of the code instead".into(),
@@ -158,7 +158,11 @@ impl AppCore {
         let view = self.tiles().get_or_create(SCAN_TILE);
         let preview = Preview::start(Some(video), None, Arc::clone(&view))
             .map_err(|e| AppError::Media(format!("cannot start the camera: {e}")))?;
-        *lock(&self.preview) = Some(preview);
+        if !self.keep_preview(epoch, preview) {
+            return Err(AppError::State(
+                "the camera was taken back while scanning started".into(),
+            ));
+        }
         let core = Arc::downgrade(self);
         let worker = ScanWorker::start(view, move |outcome| {
             if let Some(core) = core.upgrade() {

@@ -19,6 +19,14 @@ use talkline_media::wav::decode_wav;
 pub const RATE: usize = AUDIO_RATE_HZ as usize;
 pub const FRAME: usize = AUDIO_FRAME_SAMPLES;
 
+/// What the far end says: 20 s of a meeting's talk.
+pub const FAR_TEXT: &str = "The quarterly figures are in, and they look better than we feared. \
+    Sales in the north held steady through the winter, and the new stores opened on time. \
+    We should still talk about the delivery delays, because customers noticed them. \
+    Let us go through the numbers one region at a time, starting with the coast.";
+/// What the near end says, in another voice.
+pub const NEAR_TEXT: &str = "Sorry to interrupt, could you share the slide with the chart again?";
+
 /// Speech from `espeak-ng`, at 48 kHz, scaled so its loudest sample is
 /// `peak`.
 pub fn speech(voice: &str, text: &str, peak: f64) -> Vec<f64> {
@@ -125,6 +133,30 @@ pub struct Scene {
 }
 
 impl Scene {
+    /// The far end talks for `seconds` through a room with `delay_ms`; the
+    /// near end says one sentence from `near_from` seconds on (or never);
+    /// a quiet room's hiss throughout.
+    pub fn call(delay_ms: usize, near_from: Option<usize>, seconds: usize) -> Self {
+        let mut far = speech("en-us", FAR_TEXT, 16_000.0);
+        far.resize(seconds * RATE, 0.0);
+        let echo = Room::new(delay_ms, 0.5).echo(&far);
+        let mut near = vec![0.0; far.len()];
+        if let Some(from) = near_from {
+            let voice = speech("en-gb+f3", NEAR_TEXT, 16_000.0);
+            for (n, v) in near.iter_mut().skip(from * RATE).zip(voice) {
+                *n = v;
+            }
+        }
+        let mut hiss = Noise::new(3);
+        let noise = (0..far.len()).map(|_| 30.0 * hiss.next()).collect();
+        Self {
+            far,
+            echo,
+            near,
+            noise,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.far.len()
     }
@@ -226,5 +258,60 @@ pub fn converged_after(
     match last_bad {
         None => windows.first().map(|&(f, _)| f),
         Some(i) => windows.get(i + 1).map(|&(f, _)| f),
+    }
+}
+
+/// The near end's voice in double talk: the frames where both talk, and
+/// how loud the near end's voice came out there, dB against the
+/// microphone's. `sent` is the call with the near end, `sent_echo` the same
+/// call without it (what is left there is residual echo).
+pub fn double_talk(with_near: &Scene, sent: &[f64], sent_echo: &[f64]) -> (usize, f64) {
+    let echo_active = active_frames(&with_near.echo, 0..with_near.len());
+    let both: Vec<usize> = active_frames(&with_near.near, 0..with_near.len())
+        .into_iter()
+        .filter(|f| echo_active.contains(f))
+        .collect();
+    let near_sent = (power_over(sent, &both) - power_over(sent_echo, &both)).max(0.0);
+    (
+        both.len(),
+        db(near_sent / power_over(&with_near.near, &both)),
+    )
+}
+
+/// The near end's sentence in a fan's steady noise of RMS `amplitude`:
+/// two seconds of noise first, one after.
+pub fn noisy_room(amplitude: f64) -> Scene {
+    let mut near = speech("en-gb+f3", NEAR_TEXT, 16_000.0);
+    near.splice(0..0, std::iter::repeat_n(0.0, 2 * RATE));
+    near.resize(near.len() + RATE, 0.0);
+    let noise = Noise::new(11).fan(near.len(), amplitude);
+    Scene {
+        far: vec![0.0; near.len()],
+        echo: vec![0.0; near.len()],
+        near,
+        noise,
+    }
+}
+
+/// What noise suppression did, past the first second (which it takes to
+/// learn the noise).
+pub struct NoiseMeasures {
+    pub pause_frames: usize,
+    pub speech_frames: usize,
+    /// How much less noise in the pauses between sentences, dB.
+    pub reduction_db: f64,
+    /// The voice sent against the microphone's, where it speaks, dB.
+    pub speech_db: f64,
+}
+
+pub fn noise_measures(scene: &Scene, sent: &[f64]) -> NoiseMeasures {
+    let pauses = pause_frames(&scene.near, RATE..scene.len(), 30);
+    let speaking = active_frames(&scene.near, RATE..scene.len());
+    let mic: Vec<f64> = (0..scene.len()).map(|i| f64::from(scene.mic(i))).collect();
+    NoiseMeasures {
+        pause_frames: pauses.len(),
+        speech_frames: speaking.len(),
+        reduction_db: db(power_over(&scene.noise, &pauses) / power_over(sent, &pauses)),
+        speech_db: db(power_over(sent, &speaking) / power_over(&mic, &speaking)),
     }
 }

@@ -160,6 +160,7 @@ struct Second {
     at: Instant,
     rate: f64,
     loss: f64,
+    total: usize,
 }
 
 /// Packets sent at about one rate, and the share lost.
@@ -279,6 +280,7 @@ impl LossBasedRate {
                     at,
                     rate,
                     loss: second.loss(),
+                    total: second.total,
                 });
                 self.judge();
                 self.lower_inherent();
@@ -382,16 +384,36 @@ impl LossBasedRate {
             // The sample after the cut was not chosen for its loss: it is
             // the better measure of the level.
             self.inherent = loss;
-            // The path did not fill up: no ceiling was found, and the
-            // seconds before (a policer since lifted, perhaps) are another
-            // path's.
-            self.congested_at = None;
-            self.seconds.clear();
-            log::debug!("loss {loss:.3} is the path's own");
+            if self.congested_at.is_some() && self.lost_less_sending_more(slow, loss) {
+                // The loss came with something we do not count filling
+                // the path (our own receiver's retransmission requests on
+                // a capped uplink, another user's download): the ceiling
+                // is kept, and the level falls back once that passes.
+                // Forgotten, it let a climb run through a 512 kbit/s cap
+                // to 1.2 Mbit/s and lose three quarters.
+                log::debug!("loss {loss:.3} taken as the path's own for now; its ceiling kept");
+            } else {
+                // The path did not fill up: no ceiling was found, and the
+                // seconds before (a policer since lifted, perhaps) are
+                // another path's.
+                self.congested_at = None;
+                self.seconds.clear();
+                log::debug!("loss {loss:.3} is the path's own");
+            }
         } else {
             self.inherent = self.inherent.min(loss);
             self.congestion_judged = true;
         }
+    }
+
+    /// Whether a second of the history sent at least `rate` and lost
+    /// clearly less than `loss`: loss that is the path's own does not.
+    fn lost_less_sending_more(&self, rate: f64, loss: f64) -> bool {
+        let p = loss.clamp(0.01, 0.99);
+        self.seconds.iter().any(|s| {
+            let noise = (p * (1.0 - p) / s.total as f64).sqrt();
+            s.rate >= rate && s.loss + PAIR_SIGMAS * noise < loss
+        })
     }
 
     /// Whether the packets sent since the last change lost more than
@@ -965,6 +987,33 @@ mod tests {
             lossy_steps += usize::from(loss > 0.05);
         }
         assert!(lossy_steps <= 3, "{lossy_steps} lossy steps after the hold");
+    }
+
+    #[test]
+    fn a_ceiling_is_kept_when_traffic_we_do_not_count_fills_the_path() {
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
+        let cap = 512_000.0;
+        let mut policer = bucket_policer(cap);
+        drive(&mut r, start, 0.0, 10.0, &mut policer);
+        assert!(r.ceiling().is_some());
+        // Our own receive side starts asking for retransmissions (the
+        // downlink is capped too) and the RTCP shares the uplink: 150
+        // kbit/s the feedback does not count. Loss at our rate is now the
+        // same whatever we cut to within reach, which once read as the
+        // path's own and let the rate climb freely through the cap.
+        let cross = 150_000.0;
+        let mut forgotten = 0;
+        let mut over = 0;
+        for step in 0..150 {
+            drive(&mut r, start, 10.0 + f64::from(step) / 10.0, 0.1, |rate| {
+                policer(rate + cross)
+            });
+            forgotten += usize::from(r.ceiling().is_none());
+            over += usize::from(r.target() > (cap - cross) * 1.5);
+        }
+        assert_eq!(forgotten, 0, "the ceiling was forgotten");
+        assert!(over <= 10, "{over} steps far over what the path carries");
     }
 
     #[test]
