@@ -200,9 +200,6 @@ fn main() {
                 "test:640x360@30",
                 "--mic",
                 "test:440",
-                // A tone measures the path; voice processing would take it
-                // for noise.
-                "--original-sound",
                 "--duration",
                 "400",
             ];

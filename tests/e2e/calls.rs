@@ -2,6 +2,10 @@
 //! clients. Every figure asserted here is read back from the media itself:
 //! frame numbers stamped into the test pattern, tone frequencies heard.
 
+#[path = "../../crates/media/tests/support/echo_room.rs"]
+mod echo_room;
+#[path = "../../crates/media/tests/support/pulse.rs"]
+mod pulse;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -610,4 +614,116 @@ fn a_background_that_cannot_be_used_is_a_usage_error() {
     }
     let (code, err) = failing_join(&janus.link(1234), &["--beauty", "2"]);
     assert_eq!(code, 2, "{err}");
+}
+
+/// How loud Alice hears her own voice come back, dB against her voice,
+/// when Bob's speaker plays into his microphone: Bob has a PulseAudio of
+/// his own whose default microphone is the monitor of its default speaker
+/// (a laptop without headphones, at full volume), and says nothing.
+fn own_voice_back_db(janus: &Janus, label: &str, bob_extra: &[&str]) -> f64 {
+    let dir = support::scratch_dir(&format!("echo-{label}"));
+    let voice: Vec<i16> = echo_room::speech("en-us", echo_room::FAR_TEXT, 12_000.0)
+        .iter()
+        .map(|&s| s as i16)
+        .collect();
+    let voice_file = dir.join("alice.wav");
+    let mut wav = talkline_media::wav::WavSink::create(&voice_file).expect("voice file");
+    wav.write(&voice).expect("write the voice");
+    wav.finish().expect("finish the voice");
+    let heard_file = dir.join("alice-heard.wav");
+    let bob_home = dir.join("bob");
+    std::fs::create_dir_all(&bob_home).expect("bob's folder");
+    let speaker = pulse::Pulse::start_in(&bob_home);
+    let link = janus.link(1234);
+    let (voice_arg, heard_arg) = (
+        voice_file.display().to_string(),
+        heard_file.display().to_string(),
+    );
+    let mut alice = Client::join(
+        &link,
+        "Alice",
+        &[
+            "--mic",
+            &voice_arg,
+            "--speaker",
+            &heard_arg,
+            "--camera",
+            "none",
+            "--duration",
+            "14",
+        ],
+    );
+    alice.wait_for("joined meeting 1234", Duration::from_secs(10));
+    let (home, server) = (bob_home.display().to_string(), speaker.server());
+    let bob_args = [
+        &[
+            "--mic",
+            "default",
+            "--speaker",
+            "default",
+            "--camera",
+            "none",
+            "--duration",
+            "12",
+        ],
+        bob_extra,
+    ]
+    .concat();
+    let mut bob = Client::join_with_env(
+        &link,
+        "Bob",
+        &bob_args,
+        &[("XDG_RUNTIME_DIR", &home), ("PULSE_SERVER", &server)],
+    );
+    alice.wait_for("+ Bob joined", Duration::from_secs(10));
+    assert!(
+        bob.wait(Duration::from_secs(25)).success(),
+        "bob: {}",
+        bob.errors()
+    );
+    assert!(
+        alice.wait(Duration::from_secs(25)).success(),
+        "alice: {}",
+        alice.errors()
+    );
+    speaker.stop();
+    assert!(
+        remote(&bob.stats(), "Alice")["audio_frames_decoded"]
+            .as_u64()
+            .is_some_and(|n| n > 800),
+        "Bob's speaker was not given Alice's voice: {:#}",
+        bob.stats()
+    );
+    let heard = talkline_media::wav::decode_wav(&std::fs::read(&heard_file).expect("heard"))
+        .expect("a valid WAV file");
+    // From 5 s of Alice's call (Bob joined within about 2, the canceller
+    // has had her voice for 3) to 11 (before Bob leaves).
+    let window: Vec<f64> = heard
+        .get(5 * 48_000..11 * 48_000)
+        .expect("11 s of what Alice heard")
+        .iter()
+        .map(|&s| f64::from(s))
+        .collect();
+    let voice: Vec<f64> = voice.iter().map(|&s| f64::from(s)).collect();
+    echo_room::db(echo_room::power(&window) / echo_room::power(&voice))
+}
+
+#[test]
+fn a_laptop_speaker_heard_by_its_microphone_does_not_send_the_far_end_back() {
+    let janus = Janus::start();
+    // With nothing done, the loop is closed: Alice hears herself.
+    let nothing_done = own_voice_back_db(&janus, "as-is", &["--original-sound"]);
+    let processed = own_voice_back_db(&janus, "processed", &[]);
+    eprintln!(
+        "Alice's own voice back: {nothing_done:+.1} dB with Bob's sound as it is, \
+         {processed:+.1} dB with his voice processing"
+    );
+    assert!(
+        nothing_done > -15.0,
+        "the echo path is not closed: {nothing_done:+.1} dB came back with nothing done"
+    );
+    assert!(
+        processed < nothing_done - 25.0,
+        "Alice hears herself at {processed:+.1} dB ({nothing_done:+.1} dB with nothing done)"
+    );
 }

@@ -275,6 +275,16 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         ),
         Value::from("true")
     );
+    // Her microphone still hears her (the test tone): she is told she is
+    // muted, in a status the screen reader reads out.
+    driver.wait_visible("#muted-hint", LONG);
+    assert_eq!(
+        driver.eval(
+            "return document.getElementById('muted-hint').getAttribute('role');",
+            json!([])
+        ),
+        Value::from("status")
+    );
     // The active speaker is outlined from audio levels: with Winnie muted,
     // Bob's tone makes him the one speaking; once he mutes, nobody is.
     let speaking_is = |tile: &str, expected: bool| {

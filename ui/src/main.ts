@@ -82,6 +82,9 @@ const state = {
   participants: new Map<number, ParticipantView>(),
   loops: new Map<string, FrameLoop>(),
   speakingUntil: new Map<string, number>(),
+  /** Since when the muted microphone has heard someone speak. */
+  mutedTalkSince: null as number | null,
+  mutedHintAt: -Infinity,
 };
 
 // Read by the end-to-end tests and the benchmark.
@@ -750,6 +753,7 @@ function renderSelfMuted(): void {
   const mic = $("mic-toggle");
   mic.setAttribute("aria-pressed", String(state.audioMuted));
   mic.textContent = state.audioMuted ? "Unmute" : "Mute";
+  if (!state.audioMuted) $("muted-hint").hidden = true;
   const cam = $("camera-toggle");
   cam.setAttribute("aria-pressed", String(state.videoMuted));
   cam.textContent = state.videoMuted ? "Start video" : "Stop video";
@@ -932,6 +936,27 @@ $("leave-confirm").onclick = async () => {
   await enterHome();
 };
 
+/** Voice in the muted microphone (measured after noise suppression, so a
+ * fan does not count) for this long tells the user they are muted, at most
+ * this often, and the hint stays this long. */
+const MUTED_TALK_LEVEL = 0.02;
+const MUTED_TALK_MS = 700;
+const MUTED_HINT_EVERY_MS = 15000;
+const MUTED_HINT_SHOWN_MS = 4000;
+
+function remindWhenMuted(own: number, now: number): void {
+  if (!state.audioMuted || own <= MUTED_TALK_LEVEL) {
+    state.mutedTalkSince = null;
+    return;
+  }
+  state.mutedTalkSince ??= now;
+  if (now - state.mutedTalkSince < MUTED_TALK_MS || now - state.mutedHintAt < MUTED_HINT_EVERY_MS) return;
+  state.mutedHintAt = now;
+  const hint = $("muted-hint");
+  hint.hidden = false;
+  setTimeout(() => (hint.hidden = true), MUTED_HINT_SHOWN_MS);
+}
+
 function updateLevels(own: number, remotes: Record<string, number>): void {
   const meter = document.getElementById("mic-level");
   if (meter) meter.style.width = `${Math.min(100, Math.sqrt(own) * 180)}%`;
@@ -939,6 +964,7 @@ function updateLevels(own: number, remotes: Record<string, number>): void {
   // Active speaker: the loudest tile above a floor, held briefly so the
   // highlight does not flicker between words.
   const now = performance.now();
+  remindWhenMuted(own, now);
   const levels: [string, number][] = [["self", state.audioMuted ? 0 : own], ...Object.entries(remotes)];
   const [loudest, level] = levels.reduce((a, b) => (b[1] > a[1] ? b : a), ["", 0]);
   if (level > 0.02) state.speakingUntil = new Map([[loudest, now + 600]]);

@@ -35,6 +35,13 @@ pub trait AudioSource: Send {
     /// captured; others return at once and are paced by the caller.
     fn read(&mut self, frame: &mut AudioFrame) -> Result<()>;
     fn is_live(&self) -> bool;
+    /// Whether it carries a voice in a room, for the voice processing
+    /// (echo cancellation, noise suppression, gain control). A test tone
+    /// is none: noise suppression takes a steady tone for noise and fades
+    /// it within a second, and a user trying the tone would hear it go.
+    fn is_voice(&self) -> bool {
+        true
+    }
 }
 
 /// A microphone that hears nothing: what a call sends while there is no
@@ -113,6 +120,10 @@ impl AudioSource for ToneSource {
         Ok(())
     }
     fn is_live(&self) -> bool {
+        false
+    }
+
+    fn is_voice(&self) -> bool {
         false
     }
 }

@@ -771,7 +771,11 @@ fn audio_loop(
         }
         // Processed while muted too: the echo canceller keeps up with the
         // room, and "you are muted" listens to the cleaned signal.
-        voice.set_settings(controls.voice());
+        voice.set_settings(if microphone.is_voice() {
+            controls.voice()
+        } else {
+            VoiceSettings::original_sound()
+        });
         voice.take_playout(&echo);
         voice.capture(&mut frame);
         stats.set_self_level(audio_level(&frame.samples));

@@ -240,20 +240,12 @@ impl Client {
         Self::join_with_env(link, name, extra, &[])
     }
 
-    /// A client whose microphone is a test tone (`--mic test:HZ`) sends it
-    /// as it is (`--original-sound`): the tone measures the path, and voice
-    /// processing takes a steady tone for noise (18 dB down, by design).
-    /// Voice processing has tests of its own, on speech.
     pub fn join_with_env(link: &str, name: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let stats_path = scratch_dir("client").join(format!("{name}.json"));
-        let tone = extra
-            .iter()
-            .any(|a| a.starts_with("test:") && !a.contains('x'));
         let mut child = Command::new(talkline_bin())
             .args(["join", link, "--name", name, "--stats-json"])
             .arg(&stats_path)
             .args(extra)
-            .args(tone.then_some("--original-sound"))
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

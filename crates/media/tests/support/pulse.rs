@@ -74,6 +74,11 @@ impl Pulse {
         pulse
     }
 
+    /// The server's address, for a client's `PULSE_SERVER`.
+    pub fn server(&self) -> String {
+        Self::address(&self.dir)
+    }
+
     fn address(dir: &Path) -> String {
         format!("unix:{}", dir.join("pulse/native").display())
     }
