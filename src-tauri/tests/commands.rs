@@ -362,6 +362,7 @@ fn settings_persist_and_bad_input_gets_a_clear_error() {
             "displayName": "Ada Lovelace", "camera": "test", "microphone": null, "speaker": "none",
             "logUploadUrl": "", "iceServers": ["turn:turn.example.org:3478"],
             "iceUsername": "ada", "iceCredential": "s3cret", "relayOnly": true,
+            "originalSound": true,
         });
         app.ok("set_settings", json!({ "settings": settings }));
         assert_eq!(app.ok("get_settings", json!({})), settings);
@@ -382,10 +383,9 @@ fn settings_persist_and_bad_input_gets_a_clear_error() {
     // A second start reads what the first saved (same key, same file).
     let app = TestApp::new(&dir, "ws://127.0.0.1:9", vault);
     assert_eq!(app.ok("app_status", json!({}))["policy"]["accepted"], true);
-    assert_eq!(
-        app.ok("get_settings", json!({}))["displayName"],
-        "Ada Lovelace"
-    );
+    let kept = app.ok("get_settings", json!({}));
+    assert_eq!(kept["displayName"], "Ada Lovelace");
+    assert_eq!(kept["originalSound"], true);
 
     let target = app.ok(
         "parse_meeting",

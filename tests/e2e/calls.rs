@@ -620,7 +620,7 @@ fn a_background_that_cannot_be_used_is_a_usage_error() {
 /// when Bob's speaker plays into his microphone: Bob has a PulseAudio of
 /// his own whose default microphone is the monitor of its default speaker
 /// (a laptop without headphones, at full volume), and says nothing.
-fn own_voice_back_db(janus: &Janus, label: &str, bob_extra: &[&str]) -> f64 {
+fn own_voice_back_db(janus: &Janus, label: &str, bob_extra: &[&str]) -> (f64, serde_json::Value) {
     let dir = support::scratch_dir(&format!("echo-{label}"));
     let voice: Vec<i16> = echo_room::speech("en-us", echo_room::FAR_TEXT, 12_000.0)
         .iter()
@@ -705,19 +705,26 @@ fn own_voice_back_db(janus: &Janus, label: &str, bob_extra: &[&str]) -> f64 {
         .map(|&s| f64::from(s))
         .collect();
     let voice: Vec<f64> = voice.iter().map(|&s| f64::from(s)).collect();
-    echo_room::db(echo_room::power(&window) / echo_room::power(&voice))
+    (
+        echo_room::db(echo_room::power(&window) / echo_room::power(&voice)),
+        bob.stats()["voice"].clone(),
+    )
 }
 
 #[test]
 fn a_laptop_speaker_heard_by_its_microphone_does_not_send_the_far_end_back() {
     let janus = Janus::start();
     // With nothing done, the loop is closed: Alice hears herself.
-    let nothing_done = own_voice_back_db(&janus, "as-is", &["--original-sound"]);
-    let processed = own_voice_back_db(&janus, "processed", &[]);
+    let (nothing_done, as_is) = own_voice_back_db(&janus, "as-is", &["--original-sound"]);
+    let (processed, voice) = own_voice_back_db(&janus, "processed", &[]);
     eprintln!(
         "Alice's own voice back: {nothing_done:+.1} dB with Bob's sound as it is, \
-         {processed:+.1} dB with his voice processing"
+         {processed:+.1} dB with his voice processing ({voice})"
     );
+    // Bob's stats say what his microphone went through.
+    assert_eq!(as_is["echo_cancellation"], false, "{as_is}");
+    assert_eq!(voice["echo_cancellation"], true, "{voice}");
+    assert_eq!(voice["noise_suppression"], true, "{voice}");
     assert!(
         nothing_done > -15.0,
         "the echo path is not closed: {nothing_done:+.1} dB came back with nothing done"

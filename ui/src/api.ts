@@ -30,6 +30,8 @@ export interface Settings {
   iceUsername: string;
   iceCredential: string;
   relayOnly: boolean;
+  /** The microphone sent as it is: no echo cancellation, noise suppression or gain control. */
+  originalSound: boolean;
 }
 
 export interface Device {

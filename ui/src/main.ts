@@ -68,7 +68,7 @@ const state = {
   status: null as AppStatus | null,
   settings: {
     displayName: "", camera: null, microphone: null, speaker: null, logUploadUrl: "",
-    iceServers: [], iceUsername: "", iceCredential: "", relayOnly: false,
+    iceServers: [], iceUsername: "", iceCredential: "", relayOnly: false, originalSound: false,
   } as Settings,
   devices: { cameras: [], microphones: [], speakers: [] } as DeviceList,
   screen: "policy" as Screen,
@@ -1113,6 +1113,7 @@ async function enterSettings(): Promise<void> {
   $<HTMLInputElement>("settings-ice-username").value = state.settings.iceUsername;
   $<HTMLInputElement>("settings-ice-credential").value = state.settings.iceCredential;
   $<HTMLInputElement>("settings-relay-only").checked = state.settings.relayOnly;
+  $<HTMLInputElement>("settings-original-sound").checked = state.settings.originalSound;
   fillDevicePickers(SETTINGS_PICKERS, state.settings, true);
   const status = state.status;
   if (status) {
@@ -1134,6 +1135,7 @@ $("settings-save").onclick = async () => {
     iceUsername: $<HTMLInputElement>("settings-ice-username").value.trim(),
     iceCredential: $<HTMLInputElement>("settings-ice-credential").value,
     relayOnly: $<HTMLInputElement>("settings-relay-only").checked,
+    originalSound: $<HTMLInputElement>("settings-original-sound").checked,
   };
   try {
     await api.setSettings(next);

@@ -25,6 +25,7 @@ use crate::fallback::{DevicesInUse, Fallback};
 use crate::logs::LogFiles;
 use crate::preview::Preview;
 use crate::scan::ScanWorker;
+use talkline_media::voice_processing::VoiceSettings;
 
 /// How long `next_frame` waits for a new picture before answering "none
 /// yet" (the UI asks again): long enough to cost nothing, short enough
@@ -488,6 +489,16 @@ impl AppCore {
         Ok(())
     }
 
+    /// The voice processing a call starts with: all on, unless the user
+    /// chose "Original sound". A store that cannot be read leaves it on.
+    fn voice_settings(&self) -> VoiceSettings {
+        if self.settings().is_ok_and(|s| s.original_sound) {
+            VoiceSettings::original_sound()
+        } else {
+            VoiceSettings::default()
+        }
+    }
+
     /// Releases the camera and microphone of the preview or the QR scan.
     /// Returns the epoch a preview started after it must still find.
     pub fn stop_preview(&self) -> u64 {
@@ -594,7 +605,7 @@ impl AppCore {
             video_muted: muted.1,
             subscribe: true,
             ice,
-            voice: Default::default(),
+            voice: self.voice_settings(),
         })
         .await?;
         let self_id = handle.self_id;

@@ -20,6 +20,7 @@ const SETTING_ICE_USERNAME: &str = "ice_username";
 /// set, not what it is (see `talkline_store::Store::export`).
 const SETTING_ICE_CREDENTIAL: &str = "ice_credential";
 const SETTING_RELAY_ONLY: &str = "relay_only";
+const SETTING_ORIGINAL_SOUND: &str = "original_sound";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -41,6 +42,10 @@ pub struct Settings {
     /// Media only through a TURN relay: nobody sees this device's address.
     #[serde(default)]
     pub relay_only: bool,
+    /// The microphone sent as it is: no echo cancellation, noise
+    /// suppression or gain control (music, a studio microphone).
+    #[serde(default)]
+    pub original_sound: bool,
 }
 
 impl Settings {
@@ -92,6 +97,7 @@ impl AppCore {
                 ice_username: s.setting(SETTING_ICE_USERNAME)?.unwrap_or_default(),
                 ice_credential: s.setting(SETTING_ICE_CREDENTIAL)?.unwrap_or_default(),
                 relay_only: s.setting(SETTING_RELAY_ONLY)?.as_deref() == Some("1"),
+                original_sound: s.setting(SETTING_ORIGINAL_SOUND)?.as_deref() == Some("1"),
             })
         })
     }
@@ -124,6 +130,8 @@ impl AppCore {
             }
             s.set_setting(SETTING_ICE_SERVERS, &urls.join("\n"))?;
             s.set_setting(SETTING_RELAY_ONLY, if ice.relay_only { "1" } else { "0" })?;
+            let original = if settings.original_sound { "1" } else { "0" };
+            s.set_setting(SETTING_ORIGINAL_SOUND, original)?;
             Ok(())
         })
     }

@@ -16,6 +16,7 @@ use crate::error::{MediaError, Result};
 use crate::frame::{AUDIO_FRAME_SAMPLES, AUDIO_RATE_HZ, AudioFrame};
 use crate::ring::{RingConsumer, RingProducer, sample_ring};
 use crate::source::AudioSource;
+use crate::voice_processing::{EchoTap, EchoTapSlot};
 
 /// Two seconds of slack between a device and its consumer.
 const RING_SAMPLES: usize = AUDIO_RATE_HZ as usize * 2;
@@ -302,6 +303,8 @@ pub struct SpeakerSink {
     /// The count last seen by `check`, and when it last moved.
     progress: (u64, Instant),
     started: bool,
+    /// Where the callback hands what it plays, once a call asks.
+    echo: EchoTapSlot,
 }
 
 impl SpeakerSink {
@@ -316,6 +319,8 @@ impl SpeakerSink {
         let health_error = Arc::clone(&health);
         let frames_asked = Arc::new(AtomicU64::new(0));
         let frames_asked_cb = Arc::clone(&frames_asked);
+        let echo = EchoTapSlot::default();
+        let mut tap = EchoTap::new(Arc::clone(&echo));
         let stream = StreamThread::spawn("talkline-speaker", move || {
             let channels = config.channels as usize;
             let mut consumer: RingConsumer = consumer;
@@ -333,6 +338,7 @@ impl SpeakerSink {
                                 mono[got..frames].fill(0);
                                 underruns_cb.fetch_add(1, Ordering::Relaxed);
                             }
+                            tap.played(&mono[..frames]);
                             for (frame, &s) in chunk.chunks_exact_mut(channels).zip(&mono[..frames])
                             {
                                 frame.fill(s as f32 / 32768.0);
@@ -352,7 +358,13 @@ impl SpeakerSink {
             frames_asked,
             progress: (0, Instant::now()),
             started: false,
+            echo,
         })
+    }
+
+    /// Where the device's callback hands what it plays.
+    pub fn echo_slot(&self) -> &EchoTapSlot {
+        &self.echo
     }
 
     /// Whether the device is still there: it reported no error, and it kept

@@ -2,11 +2,20 @@
 
 use crate::audio_device::SpeakerSink;
 use crate::error::Result;
+use crate::voice_processing::EchoReference;
 use crate::wav::WavSink;
 
 pub trait AudioSink: Send {
     /// Takes 48 kHz mono samples. Live sinks queue them and return at once.
     fn write(&mut self, samples: &[i16]) -> Result<()>;
+
+    /// A device hands what it really plays, when it plays it, to `echo`
+    /// from its own callback, and says so; other sinks return false, and
+    /// the caller gives `echo` what it writes.
+    fn play_echo_into(&mut self, echo: &EchoReference) -> bool {
+        let _ = echo;
+        false
+    }
 }
 
 impl AudioSink for SpeakerSink {
@@ -17,6 +26,11 @@ impl AudioSink for SpeakerSink {
         self.check()?;
         SpeakerSink::write(self, samples);
         Ok(())
+    }
+
+    fn play_echo_into(&mut self, echo: &EchoReference) -> bool {
+        let slot = self.echo_slot();
+        slot.set(echo.clone()).is_ok() || slot.get().is_some_and(|e| e.same_as(echo))
     }
 }
 

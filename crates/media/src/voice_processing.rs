@@ -20,7 +20,7 @@
 //! allocates while it adapts, so it runs on a thread of its own, fed by
 //! queues (see the send path).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
@@ -138,12 +138,61 @@ impl std::fmt::Debug for EchoReference {
 }
 
 impl EchoReference {
+    /// Whether both are the same reference (the same call's).
+    pub fn same_as(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// 10 ms the speaker was given.
     pub fn played(&self, samples: &[i16]) {
         let mut frame = AudioFrame::default();
         let n = samples.len().min(AUDIO_FRAME_SAMPLES);
         frame.samples[..n].copy_from_slice(&samples[..n]);
         let _ = self.0.force_push(frame);
+    }
+}
+
+/// Where an output device's callback hands over what it really plays,
+/// once a call gives it an `EchoReference`.
+pub type EchoTapSlot = Arc<OnceLock<EchoReference>>;
+
+/// What a device callback plays, in whatever block sizes the device asks
+/// for (silence put in for an underrun included), gathered into the 10 ms
+/// frames of the call's `EchoReference`: the echo canceller then sees the
+/// far end when the speaker plays it, not when it was queued for the
+/// device. Queued audio waited a varying time (a device that takes a big
+/// first block, underruns, a full queue dropping what did not fit), and the
+/// canceller, told the wrong moment, lost the echo in one call of four.
+/// No lock and no allocation: it runs in the callback.
+pub struct EchoTap {
+    slot: EchoTapSlot,
+    frame: AudioFrame,
+    filled: usize,
+}
+
+impl EchoTap {
+    pub fn new(slot: EchoTapSlot) -> Self {
+        Self {
+            slot,
+            frame: AudioFrame::default(),
+            filled: 0,
+        }
+    }
+
+    pub fn played(&mut self, mut samples: &[i16]) {
+        let Some(reference) = self.slot.get() else {
+            return;
+        };
+        while !samples.is_empty() {
+            let n = (AUDIO_FRAME_SAMPLES - self.filled).min(samples.len());
+            self.frame.samples[self.filled..self.filled + n].copy_from_slice(&samples[..n]);
+            self.filled += n;
+            samples = &samples[n..];
+            if self.filled == AUDIO_FRAME_SAMPLES {
+                let _ = reference.0.force_push(self.frame.clone());
+                self.filled = 0;
+            }
+        }
     }
 }
 
@@ -266,6 +315,34 @@ impl VoiceProcessor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_s_blocks_reach_the_canceller_as_whole_frames_in_order() {
+        let slot = EchoTapSlot::default();
+        let mut tap = EchoTap::new(Arc::clone(&slot));
+        // Before a call gives it a reference, nothing is kept.
+        tap.played(&[7; 300]);
+        let reference = EchoReference::default();
+        assert!(slot.set(reference.clone()).is_ok());
+        // Blocks of a device's own sizes: 3 x 441 + 117 = three frames.
+        let played: Vec<i16> = (0..1440).map(|i| i as i16).collect();
+        for block in [
+            &played[..441],
+            &played[441..882],
+            &played[882..1323],
+            &played[1323..],
+        ] {
+            tap.played(block);
+        }
+        let frames: Vec<AudioFrame> = std::iter::from_fn(|| reference.0.pop()).collect();
+        assert_eq!(frames.len(), 3);
+        for (n, frame) in frames.iter().enumerate() {
+            assert_eq!(
+                frame.samples[..],
+                played[n * AUDIO_FRAME_SAMPLES..(n + 1) * AUDIO_FRAME_SAMPLES]
+            );
+        }
+    }
 
     fn tone(frame_index: usize, hz: f64, amplitude: f64) -> AudioFrame {
         let mut frame = AudioFrame::default();

@@ -115,6 +115,12 @@ impl Playout {
         // `None` while the output device is gone: mixing goes on (so rings
         // do not overflow) until the user or the app picks another one.
         let mut sink = Some(sink);
+        // A device hands the canceller what it plays from its callback;
+        // for any other sink, what is written is what is played.
+        let mut tapped = match (&echo, sink.as_mut()) {
+            (Some(echo), Some(sink)) => sink.play_echo_into(echo),
+            _ => false,
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let stop_thread = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -126,7 +132,8 @@ impl Playout {
                 let period = Duration::from_millis(10);
                 let mut next = Instant::now() + period;
                 while !stop_thread.load(Ordering::Relaxed) {
-                    while let Ok(next) = replacements.try_recv() {
+                    while let Ok(mut next) = replacements.try_recv() {
+                        tapped = echo.as_ref().is_some_and(|e| next.play_echo_into(e));
                         sink = Some(next);
                     }
                     while let Ok(input) = incoming.try_recv() {
@@ -147,7 +154,7 @@ impl Playout {
                     }
                     match sink.as_mut().map(|s| s.write(&out)) {
                         Some(Ok(())) => {
-                            if let Some(echo) = &echo {
+                            if let Some(echo) = echo.as_ref().filter(|_| !tapped) {
                                 echo.played(&out);
                             }
                         }
@@ -156,6 +163,9 @@ impl Playout {
                             // An output already on its way replaces the failed
                             // one: no loss.
                             sink = replacements.try_recv().ok();
+                            if let Some(next) = sink.as_mut() {
+                                tapped = echo.as_ref().is_some_and(|e| next.play_echo_into(e));
+                            }
                             if sink.is_none()
                                 && let Some(reporter) = &device_lost
                             {

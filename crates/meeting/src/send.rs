@@ -707,6 +707,10 @@ fn switch_video(
     Ok(source)
 }
 
+/// The voice processing's settings and echo figures reach the stats once a
+/// second (100 frames).
+const VOICE_REPORT_EVERY: u64 = 100;
+
 /// Opus's in-band FEC follows the loss Janus reports on our uplink, once a
 /// second (50 packets).
 const FEC_FOLLOWS_LOSS_EVERY: u64 = 50;
@@ -738,6 +742,7 @@ fn audio_loop(
     let mut next = Instant::now();
     let mut sent: u64 = 0;
     let mut expected_loss = MIN_EXPECTED_LOSS_PERCENT;
+    let mut processed: u64 = 0;
     // The next device to switch to; `Some(None)` lets go of the one in use.
     let mut replacement = None;
     while !controls.stop.load(Ordering::Relaxed) {
@@ -778,6 +783,10 @@ fn audio_loop(
         });
         voice.take_playout(&echo);
         voice.capture(&mut frame);
+        processed += 1;
+        if processed.is_multiple_of(VOICE_REPORT_EVERY) {
+            stats.voice.report(voice.settings(), voice.echo_report());
+        }
         stats.set_self_level(audio_level(&frame.samples));
         if controls.audio_muted.load(Ordering::Relaxed) {
             frame.samples.fill(0);

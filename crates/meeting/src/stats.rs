@@ -2,12 +2,13 @@
 //! paths take no locks), read when the caller asks for a snapshot.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use talkline_media::analysis::dominant_frequency_hz;
+use talkline_media::voice_processing::{EchoReport, VoiceSettings};
 use talkline_media::{AUDIO_RATE_HZ, wall_clock_us};
 
 use crate::congestion::PathEstimate;
@@ -341,7 +342,63 @@ pub struct CallStats {
     /// Loudness of our own microphone (f32 bits, 0..1), muted or not, so
     /// the UI can say "you are muted" when someone talks into a muted mic.
     self_level: AtomicU32,
+    /// The microphone's processing, as the send thread last reported it.
+    pub voice: VoiceStats,
     remotes: Mutex<BTreeMap<u64, Arc<RemoteStats>>>,
+}
+
+/// What the voice processing does to the microphone and how well the echo
+/// is removed, written by the audio send thread once a second.
+#[derive(Debug)]
+pub struct VoiceStats {
+    /// `VoiceSettings::to_bits`, with `KNOWN` set once reported.
+    settings: AtomicU8,
+    /// ERLE in tenths of a dB, and the echo's delay in ms; `i32::MIN`
+    /// while the canceller has no estimate.
+    erle_tenths_db: AtomicI32,
+    delay_ms: AtomicI32,
+}
+
+const KNOWN: u8 = 0x80;
+
+impl Default for VoiceStats {
+    fn default() -> Self {
+        Self {
+            settings: AtomicU8::new(0),
+            erle_tenths_db: AtomicI32::new(i32::MIN),
+            delay_ms: AtomicI32::new(i32::MIN),
+        }
+    }
+}
+
+impl VoiceStats {
+    pub fn report(&self, settings: VoiceSettings, echo: EchoReport) {
+        self.settings
+            .store(settings.to_bits() | KNOWN, Ordering::Relaxed);
+        let tenths = echo
+            .erle_db
+            .map_or(i32::MIN, |db| (db * 10.0).round() as i32);
+        self.erle_tenths_db.store(tenths, Ordering::Relaxed);
+        self.delay_ms
+            .store(echo.delay_ms.unwrap_or(i32::MIN), Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> Value {
+        let bits = self.settings.load(Ordering::Relaxed);
+        if bits & KNOWN == 0 {
+            return Value::Null;
+        }
+        let on = VoiceSettings::from_bits(bits);
+        let known = |v: i32| (v != i32::MIN).then_some(v);
+        json!({
+            "echo_cancellation": on.echo_cancellation,
+            "noise_suppression": on.noise_suppression,
+            "gain_control": on.gain_control,
+            "high_pass_filter": on.high_pass_filter,
+            "echo_erle_db": known(self.erle_tenths_db.load(Ordering::Relaxed)).map(|t| f64::from(t) / 10.0),
+            "echo_delay_ms": known(self.delay_ms.load(Ordering::Relaxed)),
+        })
+    }
 }
 
 impl CallStats {
@@ -358,6 +415,7 @@ impl CallStats {
             keyframes_requested: AtomicU64::new(0),
             path: Arc::default(),
             self_level: AtomicU32::new(0),
+            voice: VoiceStats::default(),
             remotes: Mutex::new(BTreeMap::new()),
         })
     }
@@ -461,6 +519,7 @@ impl CallStats {
             "audio_packets_sent": self.audio_packets_sent.load(Ordering::Relaxed),
             "keyframes_requested": self.keyframes_requested.load(Ordering::Relaxed),
             "send": self.send_snapshot(),
+            "voice": self.voice.snapshot(),
             "remote": remote,
         })
     }
