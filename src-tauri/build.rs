@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "join",
     "leave",
     "set_audio_muted",
+    "set_participant_volume",
     "set_video_muted",
     "switch_device",
     "test_speaker",

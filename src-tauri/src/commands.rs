@@ -108,6 +108,11 @@ pub async fn leave(core: Core<'_>) -> Reply<()> {
 }
 
 #[tauri::command]
+pub async fn set_participant_volume(core: Core<'_>, feed_id: u64, percent: u32) -> Reply<()> {
+    core.set_participant_volume(feed_id, percent).await
+}
+
+#[tauri::command]
 pub async fn set_audio_muted(core: Core<'_>, muted: bool) -> Reply<()> {
     core.set_audio_muted(muted).await
 }

@@ -486,6 +486,22 @@ fn the_app_joins_a_janus_room_and_shows_who_is_there() {
     assert!(app.count_stamped_frames("self", Duration::from_secs(1)) >= 15);
     reads_every_tile_encoded_in_one_request(&app, &bob_id.to_string());
 
+    // Bob's volume here: a participant in the call, up to 200%.
+    app.ok(
+        "set_participant_volume",
+        json!({ "feedId": bob_id, "percent": 150 }),
+    );
+    let too_loud = app.err(
+        "set_participant_volume",
+        json!({ "feedId": bob_id, "percent": 500 }),
+    );
+    assert_eq!(too_loud["kind"], "invalid", "{too_loud}");
+    let nobody = app.err(
+        "set_participant_volume",
+        json!({ "feedId": 7, "percent": 50 }),
+    );
+    assert_eq!(nobody["kind"], "state", "{nobody}");
+
     let seen = bob.output().len();
     app.ok("set_audio_muted", json!({ "muted": true }));
     bob.wait_for_since("~ App microphone muted", seen, Duration::from_secs(5));

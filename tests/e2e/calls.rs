@@ -734,3 +734,74 @@ fn a_laptop_speaker_heard_by_its_microphone_does_not_send_the_far_end_back() {
         "Alice hears herself at {processed:+.1} dB ({nothing_done:+.1} dB with nothing done)"
     );
 }
+
+#[test]
+fn a_participant_turned_down_is_quieter_for_that_listener_only() {
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let heard = support::scratch_dir("volume").join("alice-heard.wav");
+    let heard_arg = heard.display().to_string();
+    let mut alice = Client::join(
+        &link,
+        "Alice",
+        &[
+            "--mic",
+            "test:440",
+            "--camera",
+            "none",
+            "--speaker",
+            &heard_arg,
+            "--duration",
+            "12",
+        ],
+    );
+    alice.wait_for("joined meeting 1234", Duration::from_secs(10));
+    let joined = Instant::now();
+    let mut bob = Client::join(
+        &link,
+        "Bob",
+        &["--mic", "test:1000", "--camera", "none", "--duration", "13"],
+    );
+    alice.wait_for("+ Bob joined", Duration::from_secs(10));
+    std::thread::sleep((joined + Duration::from_secs(6)).saturating_duration_since(Instant::now()));
+    let turned = joined.elapsed().as_secs_f64();
+    alice.send_line("volume Bob 20");
+    alice.wait_for("volume of Bob: 20%", Duration::from_secs(5));
+    alice.send_line("volume Nobody 50");
+    alice.send_line("volume Bob 500");
+    assert!(
+        alice.wait(Duration::from_secs(25)).success(),
+        "alice: {}",
+        alice.errors()
+    );
+    assert!(
+        bob.wait(Duration::from_secs(25)).success(),
+        "bob: {}",
+        bob.errors()
+    );
+    let errors = alice.errors();
+    assert!(errors.contains("nobody called \"Nobody\""), "{errors}");
+    assert!(errors.contains("PERCENT 0 to 200"), "{errors}");
+
+    let samples = talkline_media::wav::decode_wav(&std::fs::read(&heard).expect("heard"))
+        .expect("a valid WAV file");
+    let rms = |from: f64, to: f64| {
+        let s = &samples[(from * 48_000.0) as usize..(to * 48_000.0) as usize];
+        (s.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / s.len() as f64).sqrt()
+    };
+    // Around the change, with half a second either way for the time the
+    // speaker file started before the join was reported.
+    let (before, after) = (
+        rms(turned - 2.5, turned - 0.5),
+        rms(turned + 1.0, turned + 3.5),
+    );
+    assert!(before > 500.0, "Bob was not heard before: RMS {before:.0}");
+    let ratio = after / before;
+    assert!(
+        (0.15..0.27).contains(&ratio),
+        "turned down to {ratio:.3} of before"
+    );
+    // Only Alice turned Bob down: Bob hears Alice as she sends.
+    assert_eq!(remote(&alice.stats(), "Bob")["volume_percent"], 20);
+    assert_eq!(remote(&bob.stats(), "Alice")["volume_percent"], 100);
+}

@@ -303,6 +303,20 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         "muted Winnie is outlined as speaking"
     );
     shot(&window, "4c-active-speaker");
+    // People lists Bob with his own volume, for this window only: turned
+    // down, the core takes it (the slider's title follows only then).
+    driver.click("#participants-toggle");
+    driver.wait_visible("input.volume[aria-label='Volume of Bob']", LONG);
+    driver.eval(
+        "const v = document.querySelector(\"input.volume[aria-label='Volume of Bob']\"); v.value = '40'; v.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    driver.wait_for(
+        "Bob's volume taken",
+        LONG,
+        "return document.querySelector(\"input.volume[aria-label='Volume of Bob']\").title === 'Volume of Bob: 40%';",
+    );
+    driver.click("#participants-toggle");
     bob.send_line("mute");
     driver.wait_for("Bob's outline to go", LONG, &speaking_is(&bob_tile, false));
     bob.send_line("unmute");

@@ -224,6 +224,8 @@ export const api = {
   join: (request: JoinRequest) => call<Joined>("join", { request }),
   leave: () => call<void>("leave"),
   setAudioMuted: (muted: boolean) => call<void>("set_audio_muted", { muted }),
+  setParticipantVolume: (feedId: number, percent: number) =>
+    call<void>("set_participant_volume", { feedId, percent }),
   setVideoMuted: (muted: boolean) => call<void>("set_video_muted", { muted }),
   switchDevice: (kind: DeviceKind, id: string | null) => call<void>("switch_device", { kind, id }),
   /** A short chime through the speaker (the system's default for null). */

@@ -82,6 +82,8 @@ const state = {
   participants: new Map<number, ParticipantView>(),
   loops: new Map<string, FrameLoop>(),
   speakingUntil: new Map<string, number>(),
+  /** Each participant's volume on this device, percent, where moved. */
+  volumes: new Map<number, number>(),
   /** Since when the muted microphone has heard someone speak. */
   mutedTalkSince: null as number | null,
   mutedHintAt: -Infinity,
@@ -686,6 +688,7 @@ function layoutTiles(): void {
 function resetMeeting(): void {
   stopLoops();
   state.participants.clear();
+  state.volumes.clear();
   const tiles = $("tiles");
   tiles.replaceChildren();
   tiles.append(tileElement("self", `${$<HTMLInputElement>("display-name").value.trim()} (you)`, true));
@@ -743,7 +746,30 @@ function renderParticipantList(): void {
     const li = document.createElement("li");
     li.dataset.participant = String(p.id);
     const off = [p.audioMuted ? "muted" : "", p.videoMuted ? "camera off" : ""].filter(Boolean);
-    li.textContent = off.length ? `${p.display} · ${off.join(", ")}` : p.display;
+    const name = document.createElement("span");
+    name.textContent = off.length ? `${p.display} · ${off.join(", ")}` : p.display;
+    // Each person's volume on this device only, as loud as they send
+    // unless moved (0-200%).
+    const volume = document.createElement("input");
+    volume.type = "range";
+    volume.min = "0";
+    volume.max = "200";
+    volume.step = "10";
+    volume.value = String(state.volumes.get(p.id) ?? 100);
+    volume.className = "volume";
+    volume.setAttribute("aria-label", `Volume of ${p.display}`);
+    volume.title = `Volume of ${p.display}: ${volume.value}%`;
+    volume.onchange = async () => {
+      const percent = Number(volume.value);
+      try {
+        await api.setParticipantVolume(p.id, percent);
+        state.volumes.set(p.id, percent);
+        volume.title = `Volume of ${p.display}: ${percent}%`;
+      } catch (e) {
+        toast(messageOf(e), "error");
+      }
+    };
+    li.append(name, volume);
     list.append(li);
   }
   $("participants-toggle").textContent = `People (${state.participants.size + 1})`;

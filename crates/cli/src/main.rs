@@ -130,6 +130,27 @@ struct JoinArgs {
     relay_only: bool,
 }
 
+/// `volume NAME PERCENT`: how loud one participant plays here.
+fn set_volume(stats: &talkline_meeting::stats::CallStats, text: &str) -> Result<String, String> {
+    use talkline_meeting::stats::MAX_VOLUME_PERCENT;
+    let usage = || format!("volume NAME PERCENT, PERCENT 0 to {MAX_VOLUME_PERCENT}");
+    let (name, percent) = text.trim().rsplit_once(' ').ok_or_else(usage)?;
+    let percent: u32 = percent
+        .trim_end_matches('%')
+        .parse()
+        .ok()
+        .filter(|p| *p <= MAX_VOLUME_PERCENT)
+        .ok_or_else(usage)?;
+    let name = name.trim();
+    let remote = stats
+        .remotes()
+        .into_iter()
+        .find(|r| r.display() == name)
+        .ok_or_else(|| format!("nobody called {name:?} in this meeting"))?;
+    remote.set_volume_percent(percent);
+    Ok(format!("volume of {name}: {percent}%"))
+}
+
 /// The STUN and TURN servers of the command line, each checked; the set
 /// is checked once the link's are added.
 fn ice_servers(args: &JoinArgs) -> Result<IceServers, LinkError> {
@@ -454,12 +475,19 @@ async fn join(args: JoinArgs) -> ExitCode {
                 "stats" => println!("stats: {}", call.stats.snapshot()),
                 "" => {}
                 other => {
+                    if let Some(rest) = other.strip_prefix("volume ") {
+                        match set_volume(&call.stats, rest) {
+                            Ok(line) => println!("{line}"),
+                            Err(e) => eprintln!("error: {e}"),
+                        }
+                        continue;
+                    }
                     let changed = if let Some(spec) = other.strip_prefix("background ") {
                         effects_settings(spec.trim(), effects.beauty).map(Some)
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, stats, leave");
+                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, stats, leave");
                         Ok(None)
                     };
                     match changed {

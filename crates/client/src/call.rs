@@ -184,3 +184,27 @@ impl ActiveCall {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.monitor).await;
     }
 }
+
+impl crate::AppCore {
+    /// How loud one participant plays on this device, 0 to 200% of what
+    /// they send; nobody else hears the difference.
+    pub async fn set_participant_volume(&self, feed_id: u64, percent: u32) -> Result<(), AppError> {
+        use talkline_meeting::stats::MAX_VOLUME_PERCENT;
+        if percent > MAX_VOLUME_PERCENT {
+            return Err(AppError::Invalid(format!(
+                "a participant's volume is 0 to {MAX_VOLUME_PERCENT}%"
+            )));
+        }
+        let guard = self.call.lock().await;
+        let call = guard
+            .as_ref()
+            .ok_or_else(|| AppError::State("not in a meeting".into()))?;
+        let remote = call
+            .handle
+            .stats
+            .remote_by_feed(feed_id)
+            .ok_or_else(|| AppError::State("that participant is not in the meeting".into()))?;
+        remote.set_volume_percent(percent);
+        Ok(())
+    }
+}

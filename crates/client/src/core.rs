@@ -180,7 +180,7 @@ pub struct AppCore {
     preview_epoch: AtomicU64,
     /// The QR scan worker while the scan screen looks for a code.
     pub(crate) scan: Mutex<Option<ScanWorker>>,
-    call: tokio::sync::Mutex<Option<ActiveCall>>,
+    pub(crate) call: tokio::sync::Mutex<Option<ActiveCall>>,
     /// The devices the call uses, for the fallback when one is lost.
     in_use: Arc<Mutex<DevicesInUse>>,
     /// Serialises joins so a double click cannot join twice.

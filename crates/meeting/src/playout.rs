@@ -143,9 +143,16 @@ impl Playout {
                     inputs.retain(|i| !i.finished());
                     mix.fill(0);
                     for input in &mut inputs {
+                        let volume = input.stats.volume();
                         if let Some(chunk) = input.next_chunk() {
-                            for (m, &s) in mix.iter_mut().zip(chunk) {
-                                *m += s as i32;
+                            if volume == 1.0 {
+                                for (m, &s) in mix.iter_mut().zip(chunk) {
+                                    *m += s as i32;
+                                }
+                            } else {
+                                for (m, &s) in mix.iter_mut().zip(chunk) {
+                                    *m += (f32::from(s) * volume) as i32;
+                                }
                             }
                         }
                     }
@@ -246,6 +253,52 @@ mod tests {
             }
             Ok(())
         }
+    }
+
+    /// What the speaker got of half a second of a tone from one
+    /// participant set to `volume_percent`.
+    fn heard_at_volume(volume_percent: u32) -> Vec<i16> {
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let playout =
+            Playout::start(Box::new(Capture(Arc::clone(&heard))), None, None).expect("playout");
+        let stats = CallStats::new(Instant::now()).remote(1, "Kim");
+        stats.set_volume_percent(volume_percent);
+        let feed = playout.add_input(Arc::clone(&stats)).expect("input");
+        let mut encoder = OpusEncoder::new(32_000).expect("encoder");
+        let mut tone = ToneSource::new(500.0).expect("tone");
+        let (mut frame, mut packet) = (AudioFrame::default(), [0u8; OPUS_MAX_PACKET]);
+        let start = Instant::now();
+        for seq in 0..50u16 {
+            tone.read(&mut frame);
+            if let Some(n) = encoder.push(&frame, &mut packet).expect("encode") {
+                let timestamp = u32::from(seq / 2) * OPUS_PACKET_SAMPLES as u32;
+                let p = AudioPacket::new(seq / 2, timestamp, Instant::now(), &packet[..n]);
+                feed.push(p.expect("an Opus packet"));
+                let due = start + Duration::from_millis(u64::from(timestamp / 48));
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        drop(feed);
+        drop(playout);
+        heard.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_participant_turned_down_plays_quieter_and_at_the_same_pitch() {
+        let rms = |s: &[i16]| {
+            (s.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / s.len().max(1) as f64).sqrt()
+        };
+        let (full, quarter) = (heard_at_volume(100), heard_at_volume(25));
+        let loudest = |s: &[i16]| s.iter().map(|&x| i32::from(x).abs()).max().unwrap_or(0);
+        assert!(loudest(&full) > 1000, "the tone was not played");
+        let ratio = rms(&quarter) / rms(&full);
+        assert!(
+            (0.2..0.3).contains(&ratio),
+            "turned down to {ratio:.3} of full"
+        );
+        let hz = dominant_frequency_hz(&quarter[quarter.len() / 4..]).expect("not silent");
+        assert!((hz - 500.0).abs() < 5.0, "heard {hz} Hz");
     }
 
     #[test]

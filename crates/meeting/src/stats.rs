@@ -24,6 +24,9 @@ const LEVEL_FRESH_MS: u64 = 300;
 /// A pause between two pictures longer than this is a freeze to the eye.
 const FREEZE_MS: u64 = 500;
 
+/// The most a participant's volume can be raised: twice what they send.
+pub const MAX_VOLUME_PERCENT: u32 = 200;
+
 pub struct RemoteStats {
     pub feed_id: u64,
     display: Mutex<String>,
@@ -67,6 +70,10 @@ pub struct RemoteStats {
     /// a wall clock set back or forward does not keep a stale level.
     level_at_ms: AtomicU64,
     created: Instant,
+    /// How loud the user wants to hear this participant, in percent of
+    /// what they send (0-200): a per-person volume, as in every meeting
+    /// app, applied where the playout mixes.
+    volume_percent: AtomicU32,
     latency: Box<[AtomicU32]>,
     latency_count: AtomicU64,
     pattern_first: AtomicU64,
@@ -111,6 +118,7 @@ impl RemoteStats {
             level: AtomicU32::new(0),
             level_at_ms: AtomicU64::new(0),
             created: Instant::now(),
+            volume_percent: AtomicU32::new(100),
             latency: (0..LATENCY_BUCKETS).map(|_| AtomicU32::new(0)).collect(),
             latency_count: AtomicU64::new(0),
             pattern_first: AtomicU64::new(u64::MAX),
@@ -121,6 +129,17 @@ impl RemoteStats {
                 filled: false,
             }),
         }
+    }
+
+    /// Sets how loud this participant plays, in percent (up to 200).
+    pub fn set_volume_percent(&self, percent: u32) {
+        self.volume_percent
+            .store(percent.min(MAX_VOLUME_PERCENT), Ordering::Relaxed);
+    }
+
+    /// The gain the playout applies to this participant.
+    pub fn volume(&self) -> f32 {
+        self.volume_percent.load(Ordering::Relaxed) as f32 / 100.0
     }
 
     /// A picture of this participant is ready to show: a pause since the
@@ -269,6 +288,7 @@ impl RemoteStats {
         let mut v = json!({
             "feed_id": self.feed_id,
             "display": self.display(),
+            "volume_percent": self.volume_percent.load(Ordering::Relaxed),
             "video_frames_decoded": self.video_frames_decoded.load(Ordering::Relaxed),
             "video_frames_received": self.video_frames_received.load(Ordering::Relaxed),
             "video_frames_since_recovery": self.video_frames_since_recovery.load(Ordering::Relaxed),
@@ -455,6 +475,11 @@ impl CallStats {
 
     pub fn self_level(&self) -> f32 {
         f32::from_bits(self.self_level.load(Ordering::Relaxed))
+    }
+
+    /// The participant of `feed_id`, if seen in this call.
+    pub fn remote_by_feed(&self, feed_id: u64) -> Option<Arc<RemoteStats>> {
+        self.remotes.lock().ok()?.get(&feed_id).cloned()
     }
 
     /// Every remote participant seen so far.
