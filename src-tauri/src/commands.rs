@@ -108,6 +108,11 @@ pub async fn leave(core: Core<'_>) -> Reply<()> {
 }
 
 #[tauri::command]
+pub async fn set_original_sound(core: Core<'_>, on: bool) -> Reply<()> {
+    core.set_original_sound(on).await
+}
+
+#[tauri::command]
 pub async fn set_participant_volume(core: Core<'_>, feed_id: u64, percent: u32) -> Reply<()> {
     core.set_participant_volume(feed_id, percent).await
 }

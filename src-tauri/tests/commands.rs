@@ -501,6 +501,10 @@ fn the_app_joins_a_janus_room_and_shows_who_is_there() {
         json!({ "feedId": 7, "percent": 50 }),
     );
     assert_eq!(nobody["kind"], "state", "{nobody}");
+    // Original sound from the meeting: taken by the call, kept for later.
+    app.ok("set_original_sound", json!({ "on": true }));
+    assert_eq!(app.ok("get_settings", json!({}))["originalSound"], true);
+    app.ok("set_original_sound", json!({ "on": false }));
 
     let seen = bob.output().len();
     app.ok("set_audio_muted", json!({ "muted": true }));

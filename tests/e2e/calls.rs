@@ -616,20 +616,26 @@ fn a_background_that_cannot_be_used_is_a_usage_error() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// A WAV file of a voice talking (espeak-ng), and its samples.
+fn speech_file(dir: &std::path::Path) -> (std::path::PathBuf, Vec<i16>) {
+    let voice: Vec<i16> = echo_room::speech("en-us", echo_room::FAR_TEXT, 12_000.0)
+        .iter()
+        .map(|&s| s as i16)
+        .collect();
+    let path = dir.join("voice.wav");
+    let mut wav = talkline_media::wav::WavSink::create(&path).expect("voice file");
+    wav.write(&voice).expect("write the voice");
+    wav.finish().expect("finish the voice");
+    (path, voice)
+}
+
 /// How loud Alice hears her own voice come back, dB against her voice,
 /// when Bob's speaker plays into his microphone: Bob has a PulseAudio of
 /// his own whose default microphone is the monitor of its default speaker
 /// (a laptop without headphones, at full volume), and says nothing.
 fn own_voice_back_db(janus: &Janus, label: &str, bob_extra: &[&str]) -> (f64, serde_json::Value) {
     let dir = support::scratch_dir(&format!("echo-{label}"));
-    let voice: Vec<i16> = echo_room::speech("en-us", echo_room::FAR_TEXT, 12_000.0)
-        .iter()
-        .map(|&s| s as i16)
-        .collect();
-    let voice_file = dir.join("alice.wav");
-    let mut wav = talkline_media::wav::WavSink::create(&voice_file).expect("voice file");
-    wav.write(&voice).expect("write the voice");
-    wav.finish().expect("finish the voice");
+    let (voice_file, voice) = speech_file(&dir);
     let heard_file = dir.join("alice-heard.wav");
     let bob_home = dir.join("bob");
     std::fs::create_dir_all(&bob_home).expect("bob's folder");
@@ -739,14 +745,16 @@ fn a_laptop_speaker_heard_by_its_microphone_does_not_send_the_far_end_back() {
 fn a_participant_turned_down_is_quieter_for_that_listener_only() {
     let janus = Janus::start();
     let link = janus.link(1234);
-    let heard = support::scratch_dir("volume").join("alice-heard.wav");
+    let dir = support::scratch_dir("volume");
+    let heard = dir.join("alice-heard.wav");
     let heard_arg = heard.display().to_string();
+    let voice = speech_file(&dir).0.display().to_string();
     let mut alice = Client::join(
         &link,
         "Alice",
         &[
             "--mic",
-            "test:440",
+            &voice,
             "--camera",
             "none",
             "--speaker",
@@ -769,6 +777,13 @@ fn a_participant_turned_down_is_quieter_for_that_listener_only() {
     alice.wait_for("volume of Bob: 20%", Duration::from_secs(5));
     alice.send_line("volume Nobody 50");
     alice.send_line("volume Bob 500");
+    // Original sound mid-call, and back: the stats say what the
+    // microphone goes through (the processing reports once a second).
+    assert_eq!(alice.stats_now()["voice"]["echo_cancellation"], true);
+    alice.send_line("original sound on");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(alice.stats_now()["voice"]["echo_cancellation"], false);
+    alice.send_line("original sound off");
     assert!(
         alice.wait(Duration::from_secs(25)).success(),
         "alice: {}",

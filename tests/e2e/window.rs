@@ -317,6 +317,20 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         "return document.querySelector(\"input.volume[aria-label='Volume of Bob']\").title === 'Volume of Bob: 40%';",
     );
     driver.click("#participants-toggle");
+    // Original sound, from the meeting's device menu, and back.
+    driver.click("#device-menu-toggle");
+    driver.wait_visible("#meeting-original-sound", LONG);
+    for state in ["on", "off"] {
+        driver.click("#meeting-original-sound");
+        driver.wait_for(
+            &format!("original sound {state}"),
+            LONG,
+            &format!(
+                "return document.getElementById('toasts').textContent.includes('Original sound {state}');"
+            ),
+        );
+    }
+    driver.press("\u{E00C}"); // Escape closes the menu
     bob.send_line("mute");
     driver.wait_for("Bob's outline to go", LONG, &speaking_is(&bob_tile, false));
     bob.send_line("unmute");

@@ -224,6 +224,7 @@ export const api = {
   join: (request: JoinRequest) => call<Joined>("join", { request }),
   leave: () => call<void>("leave"),
   setAudioMuted: (muted: boolean) => call<void>("set_audio_muted", { muted }),
+  setOriginalSound: (on: boolean) => call<void>("set_original_sound", { on }),
   setParticipantVolume: (feedId: number, percent: number) =>
     call<void>("set_participant_volume", { feedId, percent }),
   setVideoMuted: (muted: boolean) => call<void>("set_video_muted", { muted }),

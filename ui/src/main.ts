@@ -694,6 +694,18 @@ function resetMeeting(): void {
   tiles.append(tileElement("self", `${$<HTMLInputElement>("display-name").value.trim()} (you)`, true));
 }
 
+$<HTMLInputElement>("meeting-original-sound").onchange = async () => {
+  const box = $<HTMLInputElement>("meeting-original-sound");
+  try {
+    await api.setOriginalSound(box.checked);
+    state.settings = { ...state.settings, originalSound: box.checked };
+    toast(box.checked ? "Original sound on: your microphone is sent as it is" : "Original sound off: echo and noise are taken out again");
+  } catch (e) {
+    box.checked = !box.checked;
+    toast(messageOf(e), "error");
+  }
+};
+
 function enterMeeting(): void {
   show("meeting");
   $("invite-panel").hidden = true;
@@ -703,6 +715,7 @@ function enterMeeting(): void {
   layoutTiles();
   renderSelfMuted();
   fillDevicePickers(["meeting-camera", "meeting-mic", "meeting-speaker"], state.settings);
+  $<HTMLInputElement>("meeting-original-sound").checked = state.settings.originalSound;
   void fillEffects("meeting");
   $("reconnecting-banner").hidden = true;
   $("quality").dataset.level = "good";

@@ -469,6 +469,8 @@ async fn join(args: JoinArgs) -> ExitCode {
                 "unmute" => call.command(CallCommand::SetAudioMuted(false)),
                 "camera off" => call.command(CallCommand::SetVideoMuted(true)),
                 "camera on" => call.command(CallCommand::SetVideoMuted(false)),
+                "original sound on" => call.command(CallCommand::SetVoiceSettings(VoiceSettings::original_sound())),
+                "original sound off" => call.command(CallCommand::SetVoiceSettings(VoiceSettings::default())),
                 "leave" => break,
                 // The call's statistics now, as one line of JSON: what a
                 // script watching a call (or a test of one) reads mid-call.
@@ -487,7 +489,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, stats, leave");
+                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, original sound on|off, stats, leave");
                         Ok(None)
                     };
                     match changed {

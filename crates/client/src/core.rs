@@ -25,7 +25,6 @@ use crate::fallback::{DevicesInUse, Fallback};
 use crate::logs::LogFiles;
 use crate::preview::Preview;
 use crate::scan::ScanWorker;
-use talkline_media::voice_processing::VoiceSettings;
 
 /// How long `next_frame` waits for a new picture before answering "none
 /// yet" (the UI asks again): long enough to cost nothing, short enough
@@ -487,16 +486,6 @@ impl AppCore {
             old.abort();
         }
         Ok(())
-    }
-
-    /// The voice processing a call starts with: all on, unless the user
-    /// chose "Original sound". A store that cannot be read leaves it on.
-    fn voice_settings(&self) -> VoiceSettings {
-        if self.settings().is_ok_and(|s| s.original_sound) {
-            VoiceSettings::original_sound()
-        } else {
-            VoiceSettings::default()
-        }
     }
 
     /// Releases the camera and microphone of the preview or the QR scan.

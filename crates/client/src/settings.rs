@@ -2,6 +2,8 @@
 //! and the network (STUN and TURN servers, relay-only).
 
 use serde::{Deserialize, Serialize};
+use talkline_media::voice_processing::VoiceSettings;
+use talkline_meeting::CallCommand;
 use talkline_meeting::ice_servers::{IceServers, IceUrl, parse_credential};
 
 use crate::core::{AppCore, MAX_NAME_CHARS};
@@ -74,6 +76,14 @@ impl Settings {
     }
 }
 
+fn voice_settings(original_sound: bool) -> VoiceSettings {
+    if original_sound {
+        VoiceSettings::original_sound()
+    } else {
+        VoiceSettings::default()
+    }
+}
+
 fn chosen(value: Option<String>) -> Option<String> {
     value.filter(|v| !devices::left_to_the_system(Some(v)))
 }
@@ -134,6 +144,28 @@ impl AppCore {
             s.set_setting(SETTING_ORIGINAL_SOUND, original)?;
             Ok(())
         })
+    }
+
+    /// "Original sound" switched from the meeting: applied to the call at
+    /// once (the canceller keeps what it learned when it comes back on)
+    /// and kept for the next join.
+    pub async fn set_original_sound(&self, on: bool) -> Result<(), AppError> {
+        self.require_policy()?;
+        self.with_store(|s| {
+            s.set_setting(SETTING_ORIGINAL_SOUND, if on { "1" } else { "0" })?;
+            Ok(())
+        })?;
+        if let Some(call) = self.call.lock().await.as_ref() {
+            call.handle
+                .command(CallCommand::SetVoiceSettings(voice_settings(on)));
+        }
+        Ok(())
+    }
+
+    /// The voice processing a call starts with: all on, unless the user
+    /// chose "Original sound". A store that cannot be read leaves it on.
+    pub(crate) fn voice_settings(&self) -> VoiceSettings {
+        voice_settings(self.settings().is_ok_and(|s| s.original_sound))
     }
 
     /// The servers a meeting uses: its link's, else the user's. A store
