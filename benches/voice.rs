@@ -13,6 +13,8 @@
 
 #[path = "voice/chromium.rs"]
 mod chromium;
+#[path = "../tests/e2e/support/chromium_flags.rs"]
+mod chromium_flags;
 
 #[path = "../crates/media/tests/support/echo_room.rs"]
 mod echo_room;

@@ -76,21 +76,9 @@ pub fn process(scratch: &Path, mic: &[f64], processing: &Processing) -> Result<R
     std::thread::spawn(move || serve(listener, tx, far_bytes));
     let seconds = file.len() / RATE + 1;
     let profile = scratch.join("chromium-profile");
+    // The far end reaches the page over a loopback peer connection.
     let mut child = Command::new("chromium")
-        .args([
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            "--autoplay-policy=no-user-gesture-required",
-            // The far end reaches the page over a loopback peer connection.
-            "--allow-loopback-in-peer-connection",
-            "--disable-features=WebRtcHideLocalIpsWithMdns",
-        ])
+        .args(super::chromium_flags::HEADLESS_MEDIA)
         .arg(format!(
             "--use-file-for-fake-audio-capture={}%noloop",
             wav.display()

@@ -171,12 +171,12 @@ pub struct AppCore {
     pub(crate) effects: Arc<LiveEffects>,
     /// Set when consent is withdrawn: the store must not be reopened.
     pub(crate) withdrawn: AtomicBool,
-    tiles: Arc<Tiles>,
+    pub(crate) tiles: Arc<Tiles>,
     events: Mutex<Arc<dyn EventSink>>,
     pub(crate) preview: Mutex<Option<Preview>>,
     /// Counts `stop_preview` calls: a preview that was opening while the
     /// devices were taken back (a join started) is not kept.
-    preview_epoch: AtomicU64,
+    pub(crate) preview_epoch: AtomicU64,
     /// The QR scan worker while the scan screen looks for a code.
     pub(crate) scan: Mutex<Option<ScanWorker>>,
     pub(crate) call: tokio::sync::Mutex<Option<ActiveCall>>,
@@ -184,7 +184,7 @@ pub struct AppCore {
     in_use: Arc<Mutex<DevicesInUse>>,
     /// Serialises joins so a double click cannot join twice.
     joining: tokio::sync::Mutex<()>,
-    preview_levels: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    pub(crate) preview_levels: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Whether "Test speaker" is playing its chime now.
     speaker_test: Arc<AtomicBool>,
     exit_hook: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
@@ -269,7 +269,7 @@ impl AppCore {
         *lock(&self.events) = sink;
     }
 
-    fn sink(&self) -> Arc<dyn EventSink> {
+    pub(crate) fn sink(&self) -> Arc<dyn EventSink> {
         Arc::clone(&lock(&self.events))
     }
 
@@ -430,7 +430,7 @@ impl AppCore {
 
     /// Opens the chosen camera with beauty and background applied, asking
     /// first: `None` means "camera off".
-    fn open_camera(
+    pub(crate) fn open_camera(
         &self,
         choice: Option<&str>,
     ) -> Result<Option<Box<dyn talkline_media::VideoSource>>, AppError> {
@@ -440,7 +440,7 @@ impl AppCore {
         }
     }
 
-    fn open_microphone(
+    pub(crate) fn open_microphone(
         &self,
         choice: Option<&str>,
     ) -> Result<Option<Box<dyn talkline_media::AudioSource>>, AppError> {
@@ -450,74 +450,6 @@ impl AppCore {
         }
         self.ledger_check(Capability::Microphone)?;
         devices::open_microphone(&id).map(Some)
-    }
-
-    pub fn start_preview(
-        self: &Arc<Self>,
-        camera: Option<&str>,
-        microphone: Option<&str>,
-    ) -> Result<(), AppError> {
-        self.require_policy()?;
-        let epoch = self.stop_preview();
-        self.load_effects();
-        let video = self.open_camera(camera)?;
-        let audio = self.open_microphone(microphone)?;
-        let preview = Preview::start(video, audio, self.tiles.get_or_create("self"))
-            .map_err(|e| AppError::Media(format!("cannot start the preview: {e}")))?;
-        if !self.keep_preview(epoch, preview) {
-            return Ok(());
-        }
-        let core = Arc::clone(self);
-        let ticker = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(100));
-            loop {
-                tick.tick().await;
-                let level = match lock(&core.preview).as_ref() {
-                    Some(p) => p.level(),
-                    None => break,
-                };
-                core.sink().emit(AppEvent::Levels {
-                    own: level,
-                    remotes: Default::default(),
-                });
-            }
-        });
-        if let Some(old) = lock(&self.preview_levels).replace(ticker) {
-            old.abort();
-        }
-        Ok(())
-    }
-
-    /// Releases the camera and microphone of the preview or the QR scan.
-    /// Returns the epoch a preview started after it must still find.
-    pub fn stop_preview(&self) -> u64 {
-        self.end_scan_worker();
-        let (preview, epoch) = {
-            let mut slot = lock(&self.preview);
-            let epoch = self.preview_epoch.fetch_add(1, Ordering::SeqCst) + 1;
-            (slot.take(), epoch)
-        };
-        drop(preview); // joins its threads, releasing the devices
-        if let Some(t) = lock(&self.preview_levels).take() {
-            t.abort();
-        }
-        epoch
-    }
-
-    /// Keeps a preview opened since `stop_preview` returned `epoch`, unless
-    /// the devices were taken back meanwhile: a join that began while the
-    /// pre-join's preview was still opening (the user changed microphone
-    /// and clicked Join at once) would otherwise leave that preview
-    /// holding the old microphone for the whole call.
-    pub(crate) fn keep_preview(&self, epoch: u64, preview: Preview) -> bool {
-        let mut slot = lock(&self.preview);
-        if self.preview_epoch.load(Ordering::SeqCst) != epoch {
-            drop(slot);
-            drop(preview);
-            return false;
-        }
-        *slot = Some(preview);
-        true
     }
 
     pub async fn join(self: &Arc<Self>, request: JoinRequest) -> Result<Joined, AppError> {
@@ -848,35 +780,5 @@ impl AppCore {
     pub async fn shutdown(&self) {
         self.stop_preview();
         self.finish_call().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_preview_that_opened_while_the_devices_were_taken_back_is_not_kept() {
-        let dir =
-            std::env::temp_dir().join(format!("talkline-core-preview-{}", std::process::id()));
-        let core = AppCore::new(crate::CoreConfig::in_dir(
-            dir.clone(),
-            talkline_meeting::ServerUrl::parse("ws://127.0.0.1:9").expect("url"),
-            Arc::new(talkline_store::MemoryVault::default()),
-        ))
-        .expect("core");
-        let opened =
-            || Preview::start(None, None, core.tiles.get_or_create("self")).expect("preview");
-        // A preview starts opening; a join takes the devices back first.
-        let epoch = core.stop_preview();
-        core.stop_preview();
-        assert!(!core.keep_preview(epoch, opened()));
-        assert!(lock(&core.preview).is_none(), "a stale preview was kept");
-        // Undisturbed, it is kept.
-        let epoch = core.stop_preview();
-        assert!(core.keep_preview(epoch, opened()));
-        assert!(lock(&core.preview).is_some());
-        core.stop_preview();
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

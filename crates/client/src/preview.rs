@@ -11,6 +11,10 @@ use talkline_media::display::FrameMailbox;
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 use talkline_meeting::stats::audio_level;
 
+use crate::core::{AppCore, lock};
+use crate::error::AppError;
+use crate::events::AppEvent;
+
 pub struct Preview {
     stop: Arc<AtomicBool>,
     level: Arc<AtomicU32>,
@@ -101,5 +105,107 @@ impl Drop for Preview {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+/// The pre-join's preview (and the QR scan's camera): one at a time, and
+/// never past a join that took its devices.
+impl AppCore {
+    pub fn start_preview(
+        self: &Arc<Self>,
+        camera: Option<&str>,
+        microphone: Option<&str>,
+    ) -> Result<(), AppError> {
+        self.require_policy()?;
+        let epoch = self.stop_preview();
+        self.load_effects();
+        let video = self.open_camera(camera)?;
+        let audio = self.open_microphone(microphone)?;
+        let preview = Preview::start(video, audio, self.tiles.get_or_create("self"))
+            .map_err(|e| AppError::Media(format!("cannot start the preview: {e}")))?;
+        if !self.keep_preview(epoch, preview) {
+            return Ok(());
+        }
+        let core = Arc::clone(self);
+        let ticker = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tick.tick().await;
+                let level = match lock(&core.preview).as_ref() {
+                    Some(p) => p.level(),
+                    None => break,
+                };
+                core.sink().emit(AppEvent::Levels {
+                    own: level,
+                    remotes: Default::default(),
+                });
+            }
+        });
+        if let Some(old) = lock(&self.preview_levels).replace(ticker) {
+            old.abort();
+        }
+        Ok(())
+    }
+
+    /// Releases the camera and microphone of the preview or the QR scan.
+    /// Returns the epoch a preview started after it must still find.
+    pub fn stop_preview(&self) -> u64 {
+        self.end_scan_worker();
+        let (preview, epoch) = {
+            let mut slot = lock(&self.preview);
+            let epoch = self.preview_epoch.fetch_add(1, Ordering::SeqCst) + 1;
+            (slot.take(), epoch)
+        };
+        drop(preview); // joins its threads, releasing the devices
+        if let Some(t) = lock(&self.preview_levels).take() {
+            t.abort();
+        }
+        epoch
+    }
+
+    /// Keeps a preview opened since `stop_preview` returned `epoch`, unless
+    /// the devices were taken back meanwhile: a join that began while the
+    /// pre-join's preview was still opening (the user changed microphone
+    /// and clicked Join at once) would otherwise leave that preview
+    /// holding the old microphone for the whole call.
+    pub(crate) fn keep_preview(&self, epoch: u64, preview: Preview) -> bool {
+        let mut slot = lock(&self.preview);
+        if self.preview_epoch.load(Ordering::SeqCst) != epoch {
+            drop(slot);
+            drop(preview);
+            return false;
+        }
+        *slot = Some(preview);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_preview_that_opened_while_the_devices_were_taken_back_is_not_kept() {
+        let dir =
+            std::env::temp_dir().join(format!("talkline-core-preview-{}", std::process::id()));
+        let core = AppCore::new(crate::CoreConfig::in_dir(
+            dir.clone(),
+            talkline_meeting::ServerUrl::parse("ws://127.0.0.1:9").expect("url"),
+            Arc::new(talkline_store::MemoryVault::default()),
+        ))
+        .expect("core");
+        let opened =
+            || Preview::start(None, None, core.tiles.get_or_create("self")).expect("preview");
+        // A preview starts opening; a join takes the devices back first.
+        let epoch = core.stop_preview();
+        core.stop_preview();
+        assert!(!core.keep_preview(epoch, opened()));
+        assert!(lock(&core.preview).is_none(), "a stale preview was kept");
+        // Undisturbed, it is kept.
+        let epoch = core.stop_preview();
+        assert!(core.keep_preview(epoch, opened()));
+        assert!(lock(&core.preview).is_some());
+        core.stop_preview();
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

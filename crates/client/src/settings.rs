@@ -76,6 +76,11 @@ impl Settings {
     }
 }
 
+/// A yes/no setting as the store keeps it.
+fn flag(on: bool) -> &'static str {
+    if on { "1" } else { "0" }
+}
+
 fn voice_settings(original_sound: bool) -> VoiceSettings {
     if original_sound {
         VoiceSettings::original_sound()
@@ -139,9 +144,8 @@ impl AppCore {
                 s.set_setting(key, value.as_deref().unwrap_or(""))?;
             }
             s.set_setting(SETTING_ICE_SERVERS, &urls.join("\n"))?;
-            s.set_setting(SETTING_RELAY_ONLY, if ice.relay_only { "1" } else { "0" })?;
-            let original = if settings.original_sound { "1" } else { "0" };
-            s.set_setting(SETTING_ORIGINAL_SOUND, original)?;
+            s.set_setting(SETTING_RELAY_ONLY, flag(ice.relay_only))?;
+            s.set_setting(SETTING_ORIGINAL_SOUND, flag(settings.original_sound))?;
             Ok(())
         })
     }
@@ -152,7 +156,7 @@ impl AppCore {
     pub async fn set_original_sound(&self, on: bool) -> Result<(), AppError> {
         self.require_policy()?;
         self.with_store(|s| {
-            s.set_setting(SETTING_ORIGINAL_SOUND, if on { "1" } else { "0" })?;
+            s.set_setting(SETTING_ORIGINAL_SOUND, flag(on))?;
             Ok(())
         })?;
         if let Some(call) = self.call.lock().await.as_ref() {

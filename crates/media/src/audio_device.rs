@@ -16,7 +16,7 @@ use crate::error::{MediaError, Result};
 use crate::frame::{AUDIO_FRAME_SAMPLES, AUDIO_RATE_HZ, AudioFrame};
 use crate::ring::{RingConsumer, RingProducer, sample_ring};
 use crate::source::AudioSource;
-use crate::voice_processing::{EchoTap, EchoTapSlot};
+use crate::voice_processing::{EchoReference, EchoTap, EchoTapSlot};
 
 /// Two seconds of slack between a device and its consumer.
 const RING_SAMPLES: usize = AUDIO_RATE_HZ as usize * 2;
@@ -362,9 +362,10 @@ impl SpeakerSink {
         })
     }
 
-    /// Where the device's callback hands what it plays.
-    pub fn echo_slot(&self) -> &EchoTapSlot {
-        &self.echo
+    /// Has the device's callback hand what it plays to `echo`; false if
+    /// it already hands it to another call's (a sink kept across calls).
+    pub fn tap_echo(&self, echo: &EchoReference) -> bool {
+        self.echo.set(echo.clone()).is_ok() || self.echo.get().is_some_and(|e| e.same_as(echo))
     }
 
     /// Whether the device is still there: it reported no error, and it kept

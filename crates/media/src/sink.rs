@@ -29,8 +29,7 @@ impl AudioSink for SpeakerSink {
     }
 
     fn play_echo_into(&mut self, echo: &EchoReference) -> bool {
-        let slot = self.echo_slot();
-        slot.set(echo.clone()).is_ok() || slot.get().is_some_and(|e| e.same_as(echo))
+        self.tap_echo(echo)
     }
 }
 

@@ -115,12 +115,6 @@ impl Playout {
         // `None` while the output device is gone: mixing goes on (so rings
         // do not overflow) until the user or the app picks another one.
         let mut sink = Some(sink);
-        // A device hands the canceller what it plays from its callback;
-        // for any other sink, what is written is what is played.
-        let mut tapped = match (&echo, sink.as_mut()) {
-            (Some(echo), Some(sink)) => sink.play_echo_into(echo),
-            _ => false,
-        };
         let stop = Arc::new(AtomicBool::new(false));
         let stop_thread = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -131,9 +125,15 @@ impl Playout {
                 let mut out = [0i16; AUDIO_FRAME_SAMPLES];
                 let period = Duration::from_millis(10);
                 let mut next = Instant::now() + period;
+                // A device hands the canceller what it plays from its
+                // callback; for any other sink, what is written is played.
+                let taps = |sink: &mut Box<dyn AudioSink>| {
+                    echo.as_ref().is_some_and(|e| sink.play_echo_into(e))
+                };
+                let mut tapped = sink.as_mut().is_some_and(taps);
                 while !stop_thread.load(Ordering::Relaxed) {
                     while let Ok(mut next) = replacements.try_recv() {
-                        tapped = echo.as_ref().is_some_and(|e| next.play_echo_into(e));
+                        tapped = taps(&mut next);
                         sink = Some(next);
                     }
                     while let Ok(input) = incoming.try_recv() {
@@ -143,16 +143,11 @@ impl Playout {
                     inputs.retain(|i| !i.finished());
                     mix.fill(0);
                     for input in &mut inputs {
+                        // Exact at 100%: every i16 is an f32.
                         let volume = input.stats.volume();
                         if let Some(chunk) = input.next_chunk() {
-                            if volume == 1.0 {
-                                for (m, &s) in mix.iter_mut().zip(chunk) {
-                                    *m += s as i32;
-                                }
-                            } else {
-                                for (m, &s) in mix.iter_mut().zip(chunk) {
-                                    *m += (f32::from(s) * volume) as i32;
-                                }
+                            for (m, &s) in mix.iter_mut().zip(chunk) {
+                                *m += (f32::from(s) * volume) as i32;
                             }
                         }
                     }
@@ -170,9 +165,7 @@ impl Playout {
                             // An output already on its way replaces the failed
                             // one: no loss.
                             sink = replacements.try_recv().ok();
-                            if let Some(next) = sink.as_mut() {
-                                tapped = echo.as_ref().is_some_and(|e| next.play_echo_into(e));
-                            }
+                            tapped = sink.as_mut().is_some_and(taps);
                             if sink.is_none()
                                 && let Some(reporter) = &device_lost
                             {

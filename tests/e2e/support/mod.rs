@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod chromium_flags;
 pub mod netns;
 
 use std::io::{BufRead, BufReader};
