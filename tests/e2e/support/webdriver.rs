@@ -80,7 +80,7 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 
 impl WebDriver {
     /// Starts the application at `app` in a new session.
-    pub fn start(port: u16, app: &std::path::Path) -> Self {
+    pub fn connect(port: u16, app: &std::path::Path) -> Result<Self, String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let capabilities = json!({
             "capabilities": { "alwaysMatch": {
@@ -95,9 +95,9 @@ impl WebDriver {
                         .as_str()
                         .unwrap_or_else(|| panic!("no session id in {v}"))
                         .to_string();
-                    return Self { port, session };
+                    return Ok(Self { port, session });
                 }
-                Err(e) if Instant::now() > deadline => panic!("no WebDriver session: {e}"),
+                Err(e) if Instant::now() > deadline => return Err(e.to_string()),
                 Err(_) => std::thread::sleep(Duration::from_millis(250)),
             }
         }

@@ -220,38 +220,58 @@ impl AppWindow {
     pub fn launch(server: &str) -> Self {
         let home = scratch_dir("window-home");
         let (xvfb, display) = start_xvfb(&home);
-        let (port, native_port) = (free_port(), free_port());
-        let driver_process = Command::new("dbus-run-session")
-            .args(["--", "sh", "-c"])
-            .arg(
-                "echo \"$DBUS_SESSION_BUS_ADDRESS\" > \"$HOME/bus-address\" \
-                 && echo -n talkline-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
-                 && exec \"$0\" --port \"$1\" --native-port \"$2\"",
-            )
-            .arg(tauri_driver())
-            .args([port.to_string(), native_port.to_string()])
-            .env("DISPLAY", &display)
-            .env("HOME", &home)
-            .env("XDG_RUNTIME_DIR", &home)
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("TALKLINE_SERVER", server)
-            .env_remove("WAYLAND_DISPLAY")
-            .env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .env("RUST_LOG", "info")
-            // No accessibility bus or desktop portals: nothing here uses them.
-            .env("NO_AT_BRIDGE", "1")
-            .env("GTK_USE_PORTAL", "0")
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(home.join("driver.log")).expect("driver log"))
-            .spawn()
-            .expect("dbus-run-session (package dbus)");
-        let driver_process = Group(driver_process);
+        let spawn_driver = |port: u16, native_port: u16| {
+            let driver_process = Command::new("dbus-run-session")
+                .args(["--", "sh", "-c"])
+                .arg(
+                    "echo \"$DBUS_SESSION_BUS_ADDRESS\" > \"$HOME/bus-address\" \
+                     && echo -n talkline-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+                     && exec \"$0\" --port \"$1\" --native-port \"$2\"",
+                )
+                .arg(tauri_driver())
+                .args([port.to_string(), native_port.to_string()])
+                .env("DISPLAY", &display)
+                .env("HOME", &home)
+                .env("XDG_RUNTIME_DIR", &home)
+                .env("XDG_DATA_HOME", home.join("data"))
+                .env("XDG_CONFIG_HOME", home.join("config"))
+                .env("XDG_CACHE_HOME", home.join("cache"))
+                .env("TALKLINE_SERVER", server)
+                .env_remove("WAYLAND_DISPLAY")
+                .env_remove("DBUS_SESSION_BUS_ADDRESS")
+                .env("RUST_LOG", "info")
+                // No accessibility bus or desktop portals: nothing here uses them.
+                .env("NO_AT_BRIDGE", "1")
+                .env("GTK_USE_PORTAL", "0")
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(home.join("driver.log")).expect("driver log"))
+                .spawn()
+                .expect("dbus-run-session (package dbus)");
+            Group(driver_process)
+        };
         eprintln!("driver and app log: {}", home.join("driver.log").display());
         let app = PathBuf::from(env!("CARGO_BIN_EXE_talkline-app"));
-        let driver = WebDriver::start(port, &app);
+        // The ports are free when picked, not when the driver binds them:
+        // now and then another process takes one first (the driver then
+        // exits, "Unable to listen"), and other ports are tried.
+        let mut attempt = 0;
+        let (driver, driver_process) = loop {
+            attempt += 1;
+            let port = free_port();
+            let driver_process = spawn_driver(port, free_port());
+            match WebDriver::connect(port, &app) {
+                Ok(driver) => break (driver, driver_process),
+                Err(e)
+                    if attempt < 3
+                        && std::fs::read_to_string(home.join("driver.log"))
+                            .is_ok_and(|log| log.contains("Unable to listen")) =>
+                {
+                    eprintln!("the WebDriver's port was taken ({e}); trying another");
+                }
+                Err(e) => panic!("no WebDriver session: {e}"),
+            }
+        };
         Self {
             driver,
             _driver_process: driver_process,
