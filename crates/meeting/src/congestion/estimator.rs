@@ -37,6 +37,8 @@ pub struct PathEstimator {
     covered: Vec<bool>,
     window_reports: u32,
     window_lost: u32,
+    /// The loss of the last whole window, thousandths.
+    last_window_permille: u32,
 }
 
 impl PathEstimator {
@@ -64,6 +66,7 @@ impl PathEstimator {
             covered: Vec::new(),
             window_reports: 0,
             window_lost: 0,
+            last_window_permille: 0,
         }
     }
 
@@ -71,9 +74,14 @@ impl PathEstimator {
     fn restart_loss_window(&mut self, level: f64) {
         self.window_lost = 0;
         self.window_reports = 0;
+        let permille = (level * 1000.0) as u32;
+        self.last_window_permille = permille;
         self.published
             .loss_permille
-            .store((level * 1000.0) as u32, Ordering::Relaxed);
+            .store(permille, Ordering::Relaxed);
+        self.published
+            .steady_loss_permille
+            .store(permille, Ordering::Relaxed);
     }
 
     fn publish_loss(&mut self, lost: u32, total: u32) {
@@ -84,6 +92,10 @@ impl PathEstimator {
             self.published
                 .loss_permille
                 .store(permille, Ordering::Relaxed);
+            self.published
+                .steady_loss_permille
+                .store(permille.min(self.last_window_permille), Ordering::Relaxed);
+            self.last_window_permille = permille;
             self.window_reports = 0;
             self.window_lost = 0;
         }
@@ -319,6 +331,36 @@ mod tests {
         );
         let (_, loss_based) = published.halves_kbps();
         assert!(loss_based >= 1000, "cut to {loss_based} kbps");
+    }
+
+    /// One window's burst of loss on a clean path is published for FEC to
+    /// follow, but is not a lossy path's for the video to be held under;
+    /// loss that stays is, from its second window.
+    #[test]
+    fn a_burst_of_loss_is_not_taken_for_a_lossy_path_and_loss_that_stays_is() {
+        let (mut estimator, published, coverage) = estimator();
+        let start = Instant::now();
+        let mut seq = 0u16;
+        // 15 batches of 20 packets: one published window each.
+        let mut window = |lost_every: Option<u16>| {
+            for _ in 0..15 {
+                let at = start + Duration::from_millis(5 * u64::from(seq) + 120);
+                coverage.mark(seq, 20);
+                let reports = batch(start, seq, |i| lost_every.is_some_and(|n| i % n == 0));
+                estimator.on_reports(at, &reports);
+                seq += 20;
+            }
+            (published.loss(), published.lossy_path_loss())
+        };
+        assert_eq!(window(None), (0.0, 0.0));
+        let (loss, lossy) = window(Some(20));
+        assert!((loss - 0.05).abs() < 1e-9, "{loss}");
+        assert_eq!(lossy, 0.0, "one window's burst held video down");
+        assert_eq!(window(None), (0.0, 0.0));
+        window(Some(20));
+        let (loss, lossy) = window(Some(20));
+        assert!((loss - 0.05).abs() < 1e-9, "{loss}");
+        assert!((lossy - 0.05).abs() < 1e-9, "loss that stays: {lossy}");
     }
 
     /// A policer drops two packets in three for two seconds, then the cap
