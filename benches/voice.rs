@@ -25,7 +25,8 @@ use std::time::Instant;
 
 use echo_room::*;
 use talkline_media::frame::AudioFrame;
-use talkline_media::voice_processing::{VoiceProcessor, VoiceSettings};
+use talkline_media::voice_activity::VoiceActivity;
+use talkline_media::voice_processing::{EchoReference, VoiceProcessor, VoiceSettings};
 use talkline_media::wav::WavSink;
 
 /// Echo cancellation as the call runs it, less the gain control (which
@@ -80,9 +81,9 @@ fn delay_sweep() {
 fn delay_jump() {
     println!("\n### A delay jump of 100 ms at 10 s (far end only, 20 s)\n");
     println!(
-        "| delay before → after (ms) | ERLE in the second before (dB) | ERLE in the second after (dB) | 30 dB reached again to stay after (s) |"
+        "| delay before → after (ms) | ERLE in the second before (dB) | ERLE in the second after (dB) | 30 dB reached again to stay after (s) | a known device change: ERLE in the second after (dB) | 30 dB after (s) |"
     );
-    println!("|---|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|");
     for (before, after) in [(80, 180), (120, 220)] {
         let jump = 10 * RATE;
         let mut scene = Scene::call(before, None, 20);
@@ -93,11 +94,25 @@ fn delay_jump() {
         let after_frames = active_frames(&scene.echo, jump..jump + RATE);
         let again = converged_after(&scene, &sent, jump..scene.len(), 30.0)
             .map(|f| seconds(f) - seconds(jump / FRAME));
+        // The app knows when the user (or the system's default) moved the
+        // sound to another device: the playout says so, the canceller
+        // starts over.
+        let reference = EchoReference::default();
+        let told = scene.process_with(&mut VoiceProcessor::new(echo_settings()), |f, p| {
+            if f == jump / FRAME {
+                reference.path_changed();
+            }
+            p.take_playout(&reference);
+        });
+        let told_again = converged_after(&scene, &told, jump..scene.len(), 30.0)
+            .map(|f| seconds(f) - seconds(jump / FRAME));
         println!(
-            "| {before} → {after} | {:.1} | {:.1} | {} |",
+            "| {before} → {after} | {:.1} | {:.1} | {} | {:.1} | {} |",
             erle_db(&scene, &sent, &before_frames),
             erle_db(&scene, &sent, &after_frames),
-            show(again)
+            show(again),
+            erle_db(&scene, &told, &after_frames),
+            show(told_again)
         );
     }
 }
@@ -301,13 +316,16 @@ fn noise_suppression(scratch: &Path, with_chromium: bool) {
 }
 
 /// Time per 10 ms frame with every stage on, over a call with echo,
-/// double talk and noise.
+/// double talk and noise; then the voice activity detector on what the
+/// chain sent.
 fn cpu() {
     println!("\n### CPU of the whole chain (every stage on), one thread\n");
     let scene = Scene::call(120, Some(8), 12);
     let mut processor = VoiceProcessor::new(VoiceSettings::default());
+    let mut activity = VoiceActivity::new();
     let (mut played, mut captured) = (AudioFrame::default(), AudioFrame::default());
     let mut times = Vec::with_capacity(scene.len() / FRAME);
+    let mut detector_times = Vec::with_capacity(scene.len() / FRAME);
     let started = Instant::now();
     for index in 0..scene.len() / FRAME {
         let at = index * FRAME;
@@ -319,19 +337,27 @@ fn cpu() {
         processor.playout(&played);
         processor.capture(&mut captured);
         times.push(t.elapsed().as_secs_f64() * 1e6);
+        let t = Instant::now();
+        std::hint::black_box(activity.analyze(&captured.samples));
+        detector_times.push(t.elapsed().as_secs_f64() * 1e6);
     }
     let wall = started.elapsed().as_secs_f64();
-    times.sort_by(f64::total_cmp);
-    let mean = times.iter().sum::<f64>() / times.len() as f64;
-    let p99 = times[times.len() * 99 / 100];
     let audio = seconds(times.len());
-    println!("| frames | mean per 10 ms frame (µs) | p99 (µs) | share of one core |");
-    println!("|---:|---:|---:|---:|");
-    println!(
-        "| {} | {mean:.0} | {p99:.0} | {:.2}% |",
-        times.len(),
-        100.0 * mean / 10_000.0
-    );
+    println!("| stage | frames | mean per 10 ms frame (µs) | p99 (µs) | share of one core |");
+    println!("|---|---:|---:|---:|---:|");
+    for (stage, times) in [
+        ("echo, noise, gain, high-pass", &mut times),
+        ("voice activity detector", &mut detector_times),
+    ] {
+        times.sort_by(f64::total_cmp);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        let p99 = times[times.len() * 99 / 100];
+        println!(
+            "| {stage} | {} | {mean:.0} | {p99:.0} | {:.2}% |",
+            times.len(),
+            100.0 * mean / 10_000.0
+        );
+    }
     eprintln!(
         "({:.1} s of audio processed in {wall:.2} s of wall time)",
         audio

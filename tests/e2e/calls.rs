@@ -633,7 +633,12 @@ fn speech_file(dir: &std::path::Path) -> (std::path::PathBuf, Vec<i16>) {
 /// when Bob's speaker plays into his microphone: Bob has a PulseAudio of
 /// his own whose default microphone is the monitor of its default speaker
 /// (a laptop without headphones, at full volume), and says nothing.
-fn own_voice_back_db(janus: &Janus, label: &str, bob_extra: &[&str]) -> (f64, serde_json::Value) {
+/// Returns that, and Bob's and Alice's `voice` stats.
+fn own_voice_back_db(
+    janus: &Janus,
+    label: &str,
+    bob_extra: &[&str],
+) -> (f64, serde_json::Value, serde_json::Value) {
     let dir = support::scratch_dir(&format!("echo-{label}"));
     let (voice_file, voice) = speech_file(&dir);
     let heard_file = dir.join("alice-heard.wav");
@@ -714,6 +719,7 @@ fn own_voice_back_db(janus: &Janus, label: &str, bob_extra: &[&str]) -> (f64, se
     (
         echo_room::db(echo_room::power(&window) / echo_room::power(&voice)),
         bob.stats()["voice"].clone(),
+        alice.stats()["voice"].clone(),
     )
 }
 
@@ -721,11 +727,30 @@ fn own_voice_back_db(janus: &Janus, label: &str, bob_extra: &[&str]) -> (f64, se
 fn a_laptop_speaker_heard_by_its_microphone_does_not_send_the_far_end_back() {
     let janus = Janus::start();
     // With nothing done, the loop is closed: Alice hears herself.
-    let (nothing_done, as_is) = own_voice_back_db(&janus, "as-is", &["--original-sound"]);
-    let (processed, voice) = own_voice_back_db(&janus, "processed", &[]);
+    let (nothing_done, as_is, _) = own_voice_back_db(&janus, "as-is", &["--original-sound"]);
+    let (processed, voice, alice) = own_voice_back_db(&janus, "processed", &[]);
     eprintln!(
         "Alice's own voice back: {nothing_done:+.1} dB with Bob's sound as it is, \
-         {processed:+.1} dB with his voice processing ({voice})"
+         {processed:+.1} dB with his voice processing ({voice}); Bob's sound as it is: \
+         {as_is}; Alice: {alice}"
+    );
+    // Voice activity, told by the detector on each one's processed
+    // microphone: Alice talks; silent Bob's microphone hears her voice from
+    // his speaker, a voice to the detector when left as it is, and nothing
+    // once the echo is cancelled (he is not outlined as speaking, and
+    // nobody is told "you are muted" for the far end's voice).
+    let speech_ms = |v: &serde_json::Value| v["speech_ms"].as_u64().unwrap_or(0);
+    assert!(
+        speech_ms(&alice) >= 3000,
+        "Alice's voice not heard: {alice}"
+    );
+    assert!(
+        speech_ms(&as_is) >= 1000,
+        "the far end's voice in Bob's untreated microphone not heard: {as_is}"
+    );
+    assert!(
+        speech_ms(&voice) <= speech_ms(&as_is) / 4,
+        "Bob taken for speaking on the far end's echo: {voice} (untreated: {as_is})"
     );
     // Bob's stats say what his microphone went through.
     assert_eq!(as_is["echo_cancellation"], false, "{as_is}");

@@ -975,16 +975,15 @@ $("leave-confirm").onclick = async () => {
   await enterHome();
 };
 
-/** Voice in the muted microphone (measured after noise suppression, so a
- * fan does not count) for this long tells the user they are muted, at most
- * this often, and the hint stays this long. */
-const MUTED_TALK_LEVEL = 0.02;
+/** A voice in the muted microphone (the core's voice activity detector,
+ * so a fan or a keyboard does not count) for this long tells the user they
+ * are muted, at most this often, and the hint stays this long. */
 const MUTED_TALK_MS = 700;
 const MUTED_HINT_EVERY_MS = 15000;
 const MUTED_HINT_SHOWN_MS = 4000;
 
-function remindWhenMuted(own: number, now: number): void {
-  if (!state.audioMuted || own <= MUTED_TALK_LEVEL) {
+function remindWhenMuted(speaking: boolean, now: number): void {
+  if (!state.audioMuted || !speaking) {
     state.mutedTalkSince = null;
     return;
   }
@@ -996,15 +995,16 @@ function remindWhenMuted(own: number, now: number): void {
   setTimeout(() => (hint.hidden = true), MUTED_HINT_SHOWN_MS);
 }
 
-function updateLevels(own: number, remotes: Record<string, number>): void {
+function updateLevels(own: number, speaking: boolean, remotes: Record<string, number>): void {
   const meter = document.getElementById("mic-level");
   if (meter) meter.style.width = `${Math.min(100, Math.sqrt(own) * 180)}%`;
   if (state.screen !== "meeting") return;
   // Active speaker: the loudest tile above a floor, held briefly so the
   // highlight does not flicker between words.
   const now = performance.now();
-  remindWhenMuted(own, now);
-  const levels: [string, number][] = [["self", state.audioMuted ? 0 : own], ...Object.entries(remotes)];
+  remindWhenMuted(speaking, now);
+  // Our own tile only for a voice: a fan or a keyboard is loud too.
+  const levels: [string, number][] = [["self", state.audioMuted || !speaking ? 0 : own], ...Object.entries(remotes)];
   const [loudest, level] = levels.reduce((a, b) => (b[1] > a[1] ? b : a), ["", 0]);
   if (level > 0.02) state.speakingUntil = new Map([[loudest, now + 600]]);
   for (const el of document.querySelectorAll<HTMLElement>("#tiles .tile")) {
@@ -1029,7 +1029,7 @@ function onEvent(event: AppEvent): void {
       removeParticipant(event.id);
       break;
     case "levels":
-      updateLevels(event.self, event.remotes);
+      updateLevels(event.self, event.speaking, event.remotes);
       break;
     case "quality": {
       const q = $("quality");

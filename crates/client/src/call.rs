@@ -138,7 +138,7 @@ impl ActiveCall {
                             .iter()
                             .map(|r| (r.feed_id.to_string(), r.level()))
                             .collect();
-                        sink.emit(AppEvent::Levels { own: stats.self_level(), remotes });
+                        sink.emit(AppEvent::Levels { own: stats.self_level(), speaking: stats.voice.speaking(), remotes });
                     }
                     _ = quality.tick() => {
                         let remotes = stats.remotes();

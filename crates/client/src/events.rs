@@ -60,6 +60,8 @@ pub enum AppEvent {
     Levels {
         #[serde(rename = "self")]
         own: f32,
+        /// Whether the microphone carries a voice (muted or not).
+        speaking: bool,
         remotes: BTreeMap<String, f32>,
     },
     Quality {
@@ -122,11 +124,12 @@ mod tests {
         );
         let e = AppEvent::Levels {
             own: 0.5,
+            speaking: true,
             remotes: BTreeMap::from([("7".to_string(), 0.25)]),
         };
         assert_eq!(
             serde_json::to_value(&e).expect("json"),
-            serde_json::json!({"type": "levels", "self": 0.5, "remotes": {"7": 0.25}})
+            serde_json::json!({"type": "levels", "self": 0.5, "speaking": true, "remotes": {"7": 0.25}})
         );
     }
 }

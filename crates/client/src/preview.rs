@@ -137,6 +137,8 @@ impl AppCore {
                 };
                 core.sink().emit(AppEvent::Levels {
                     own: level,
+                    // The meter before joining: nobody to tell of a voice.
+                    speaking: false,
                     remotes: Default::default(),
                 });
             }

@@ -19,6 +19,7 @@ pub mod ring;
 pub mod sink;
 pub mod source;
 pub mod tone;
+pub mod voice_activity;
 pub mod voice_processing;
 pub mod vp8;
 pub mod wav;

@@ -135,6 +135,9 @@ impl Playout {
                     while let Ok(mut next) = replacements.try_recv() {
                         tapped = taps(&mut next);
                         sink = Some(next);
+                        if let Some(echo) = &echo {
+                            echo.path_changed();
+                        }
                     }
                     while let Ok(input) = incoming.try_recv() {
                         inputs.push(input);
@@ -166,6 +169,9 @@ impl Playout {
                             // one: no loss.
                             sink = replacements.try_recv().ok();
                             tapped = sink.as_mut().is_some_and(taps);
+                            if let Some(echo) = echo.as_ref().filter(|_| sink.is_some()) {
+                                echo.path_changed();
+                            }
                             if sink.is_none()
                                 && let Some(reporter) = &device_lost
                             {
@@ -275,6 +281,26 @@ mod tests {
         drop(feed);
         drop(playout);
         heard.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn another_speaker_tells_the_echo_canceller_its_path_changed() {
+        let echo = EchoReference::default();
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let playout = Playout::start(
+            Box::new(Capture(Arc::clone(&heard))),
+            None,
+            Some(echo.clone()),
+        )
+        .expect("playout");
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(echo.path_changes(), 0);
+        playout.replace_sink(Box::new(Capture(Arc::clone(&heard))));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while echo.path_changes() == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(echo.path_changes(), 1);
     }
 
     #[test]

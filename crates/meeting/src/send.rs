@@ -20,6 +20,7 @@ use talkline_media::display::FrameMailbox;
 use talkline_media::encoded_feed::EncodedFeed;
 use talkline_media::frame::downscale;
 use talkline_media::opus_codec::{MIN_EXPECTED_LOSS_PERCENT, OPUS_MAX_PACKET, OpusEncoder};
+use talkline_media::voice_activity::VoiceActivity;
 use talkline_media::voice_processing::{EchoReference, VoiceProcessor, VoiceSettings};
 use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
@@ -707,6 +708,10 @@ fn switch_video(
     Ok(source)
 }
 
+/// A source that is not a voice (a test tone) is "speaking" above this
+/// level, as the window showed the loudest tile before voices were told.
+const NOT_A_VOICE_SPEAKING_LEVEL: f32 = 0.02;
+
 /// The voice processing's settings and echo figures reach the stats once a
 /// second (100 frames).
 const VOICE_REPORT_EVERY: u64 = 100;
@@ -737,6 +742,7 @@ fn audio_loop(
     // On this thread, not the device's callback: the processing module
     // allocates while it adapts. The microphone's ring buffer sits between.
     let mut voice = VoiceProcessor::new(controls.voice());
+    let mut activity = VoiceActivity::new();
     let mut packet = [0u8; OPUS_MAX_PACKET];
     let mut staging = BytesMut::with_capacity(64 * OPUS_MAX_PACKET);
     let mut next = Instant::now();
@@ -751,10 +757,14 @@ fn audio_loop(
             .or_else(|| controls.audio_replacement.pop())
         {
             source = chosen;
+            // Another microphone: another echo path and another voice.
+            voice.restart_echo_canceller();
+            activity.reset();
         }
         let Some(microphone) = source.as_mut() else {
             // No microphone: nothing is sent until one is given.
             stats.set_self_level(0.0);
+            stats.voice.set_speaking(false);
             match await_device(&controls.audio_replacement, &controls) {
                 Some(new) => {
                     replacement = Some(Some(new));
@@ -787,7 +797,15 @@ fn audio_loop(
         if processed.is_multiple_of(VOICE_REPORT_EVERY) {
             stats.voice.report(voice.settings(), voice.echo_report());
         }
-        stats.set_self_level(audio_level(&frame.samples));
+        let level = audio_level(&frame.samples);
+        stats.set_self_level(level);
+        // A voice is told from a fan or a keyboard by the detector, on the
+        // cleaned signal; a test tone, which is no voice, by its level.
+        stats.voice.set_speaking(if microphone.is_voice() {
+            activity.analyze(&frame.samples)
+        } else {
+            level > NOT_A_VOICE_SPEAKING_LEVEL
+        });
         if controls.audio_muted.load(Ordering::Relaxed) {
             frame.samples.fill(0);
         }

@@ -2,7 +2,7 @@
 //! paths take no locks), read when the caller asks for a snapshot.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -377,6 +377,10 @@ pub struct VoiceStats {
     /// while the canceller has no estimate.
     erle_tenths_db: AtomicI32,
     delay_ms: AtomicI32,
+    /// Whether the microphone carries a voice now (muted or not), and for
+    /// how many 10 ms frames it did in the call.
+    speaking: AtomicBool,
+    speech_frames: AtomicU64,
 }
 
 const KNOWN: u8 = 0x80;
@@ -387,6 +391,8 @@ impl Default for VoiceStats {
             settings: AtomicU8::new(0),
             erle_tenths_db: AtomicI32::new(i32::MIN),
             delay_ms: AtomicI32::new(i32::MIN),
+            speaking: AtomicBool::new(false),
+            speech_frames: AtomicU64::new(0),
         }
     }
 }
@@ -403,6 +409,18 @@ impl VoiceStats {
             .store(echo.delay_ms.unwrap_or(i32::MIN), Ordering::Relaxed);
     }
 
+    /// One 10 ms frame's verdict.
+    pub fn set_speaking(&self, speaking: bool) {
+        self.speaking.store(speaking, Ordering::Relaxed);
+        if speaking {
+            self.speech_frames.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn speaking(&self) -> bool {
+        self.speaking.load(Ordering::Relaxed)
+    }
+
     fn snapshot(&self) -> Value {
         let bits = self.settings.load(Ordering::Relaxed);
         if bits & KNOWN == 0 {
@@ -417,6 +435,8 @@ impl VoiceStats {
             "high_pass_filter": on.high_pass_filter,
             "echo_erle_db": known(self.erle_tenths_db.load(Ordering::Relaxed)).map(|t| f64::from(t) / 10.0),
             "echo_delay_ms": known(self.delay_ms.load(Ordering::Relaxed)),
+            "speaking": self.speaking(),
+            "speech_ms": self.speech_frames.load(Ordering::Relaxed) * 10,
         })
     }
 }
