@@ -766,6 +766,234 @@ fn a_laptop_speaker_heard_by_its_microphone_does_not_send_the_far_end_back() {
     );
 }
 
+/// A participant's room with a laptop's speaker and microphone, in a
+/// PulseAudio of its own: TalkLine plays into a speaker whose sound goes
+/// into the room (a loopback into the room's sink, as through the air),
+/// someone can talk in the room (a WAV played into it), and the default
+/// microphone hears the room: the voice and the far end from the speaker.
+/// What TalkLine played is recorded apart.
+struct LaptopRoom {
+    pulse: pulse::Pulse,
+    home: std::path::PathBuf,
+    heard: std::path::PathBuf,
+    recorder: Option<std::process::Child>,
+}
+
+impl LaptopRoom {
+    const ROOM: &str = "talkline_test";
+    const SPEAKER: &str = "talkline_speaker";
+
+    fn new(dir: &std::path::Path, name: &str) -> Self {
+        let home = dir.join(name);
+        std::fs::create_dir_all(&home).expect("a room's folder");
+        let pulse = pulse::Pulse::start_in(&home);
+        for args in [
+            vec![
+                "load-module".to_string(),
+                "module-null-sink".into(),
+                format!("sink_name={}", Self::SPEAKER),
+            ],
+            vec![
+                "load-module".into(),
+                "module-loopback".into(),
+                format!("source={}.monitor", Self::SPEAKER),
+                format!("sink={}", Self::ROOM),
+                "latency_msec=30".into(),
+            ],
+            vec!["set-default-sink".into(), Self::SPEAKER.into()],
+        ] {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            assert!(pulse.pactl(&args).is_some(), "pactl {args:?}");
+        }
+        Self {
+            pulse,
+            heard: dir.join(format!("{name}-heard.raw")),
+            home,
+            recorder: None,
+        }
+    }
+
+    fn env(&self) -> [(&'static str, String); 2] {
+        [
+            ("XDG_RUNTIME_DIR", self.home.display().to_string()),
+            ("PULSE_SERVER", self.pulse.server()),
+        ]
+    }
+
+    fn pulse_tool(&self, tool: &str) -> std::process::Command {
+        let mut command = std::process::Command::new(tool);
+        command.envs(self.env());
+        command
+    }
+
+    /// From now on, what TalkLine plays is recorded (48 kHz mono).
+    fn record(&mut self) {
+        let recorder = self
+            .pulse_tool("parecord")
+            .args(["--raw", "--format=s16le", "--rate=48000", "--channels=1"])
+            .arg(format!("--device={}.monitor", Self::SPEAKER))
+            .arg(&self.heard)
+            .spawn()
+            .expect("parecord (Debian package `pulseaudio-utils`)");
+        self.recorder = Some(recorder);
+    }
+
+    /// Someone in the room says what `wav` holds.
+    fn talk(&self, wav: &std::path::Path) {
+        let status = self
+            .pulse_tool("paplay")
+            .arg(format!("--device={}", Self::ROOM))
+            .arg(wav)
+            .status()
+            .expect("paplay (Debian package `pulseaudio-utils`)");
+        assert!(status.success(), "paplay {}", wav.display());
+    }
+
+    /// What TalkLine played since `record`.
+    fn heard(&mut self) -> Vec<f64> {
+        if let Some(mut recorder) = self.recorder.take() {
+            let _ = recorder.kill();
+            let _ = recorder.wait();
+        }
+        std::fs::read(&self.heard)
+            .expect("the recording")
+            .chunks_exact(2)
+            .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])))
+            .collect()
+    }
+}
+
+impl Drop for LaptopRoom {
+    fn drop(&mut self) {
+        if let Some(mut recorder) = self.recorder.take() {
+            let _ = recorder.kill();
+            let _ = recorder.wait();
+        }
+        self.pulse.stop();
+    }
+}
+
+/// The issue's end-to-end echo test: both participants on laptops without
+/// headphones, each one's speaker heard by their own microphone, each
+/// talking in turn. Neither hears their own voice come back; each hears
+/// the other.
+#[test]
+fn two_laptops_talking_in_turn_neither_hears_itself_back() {
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let dir = support::scratch_dir("echo-both");
+    let write = |name: &str, voice: &[f64]| {
+        let path = dir.join(name);
+        let mut wav = talkline_media::wav::WavSink::create(&path).expect("voice file");
+        let samples: Vec<i16> = voice.iter().map(|&s| s as i16).collect();
+        wav.write(&samples).expect("write the voice");
+        wav.finish().expect("finish the voice");
+        path
+    };
+    let alice_voice = echo_room::speech("en-us", echo_room::FAR_TEXT, 12_000.0);
+    let bob_voice = echo_room::speech("en-gb+f3", echo_room::NEAR_TEXT, 12_000.0);
+    let (alice_wav, bob_wav) = (
+        write("alice.wav", &alice_voice),
+        write("bob.wav", &bob_voice),
+    );
+    let mut rooms = [LaptopRoom::new(&dir, "alice"), LaptopRoom::new(&dir, "bob")];
+    let args = [
+        "--mic",
+        "default",
+        "--speaker",
+        "default",
+        "--camera",
+        "none",
+        "--duration",
+        "30",
+    ];
+    let env = |room: &LaptopRoom| room.env();
+    let (alice_env, bob_env) = (env(&rooms[0]), env(&rooms[1]));
+    fn as_refs<'a>(e: &'a [(&'static str, String); 2]) -> Vec<(&'static str, &'a str)> {
+        e.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+    let mut alice = Client::join_with_env(&link, "Alice", &args, &as_refs(&alice_env));
+    alice.wait_for("joined meeting 1234", Duration::from_secs(10));
+    let mut bob = Client::join_with_env(&link, "Bob", &args, &as_refs(&bob_env));
+    alice.wait_for("+ Bob joined", Duration::from_secs(10));
+    bob.wait_for("+ Alice joined", Duration::from_secs(10));
+    // Each hears the other's silence for a second, so both cancellers
+    // have a reference before anyone talks.
+    std::thread::sleep(Duration::from_secs(2));
+    for room in &mut rooms {
+        room.record();
+    }
+    let started = Instant::now();
+    rooms[0].talk(&alice_wav);
+    let alice_until = started.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(500));
+    let bob_from = started.elapsed().as_secs_f64();
+    rooms[1].talk(&bob_wav);
+    let bob_until = started.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(1));
+    let alice_heard = rooms[0].heard();
+    let bob_heard = rooms[1].heard();
+    let alice_stats = alice.stats_now();
+    let bob_stats = bob.stats_now();
+    bob.send_line("leave");
+    alice.send_line("leave");
+    let _ = bob.wait(Duration::from_secs(20));
+    let _ = alice.wait(Duration::from_secs(20));
+
+    // Over each voice's own time, past its first half second (the far
+    // end's network and jitter buffer delay what is heard by about that).
+    let span = |heard: &[f64], from: f64, until: f64| -> Vec<f64> {
+        let at = |s: f64| ((s * 48_000.0) as usize).min(heard.len());
+        heard[at(from + 0.5)..at(until)].to_vec()
+    };
+    let level_db = |heard: &[f64], voice: &[f64]| {
+        echo_room::db(echo_room::power(heard) / echo_room::power(voice))
+    };
+    let alice_back = level_db(&span(&alice_heard, 0.0, alice_until), &alice_voice);
+    let bob_hears_alice = level_db(&span(&bob_heard, 0.0, alice_until), &alice_voice);
+    let bob_back = level_db(&span(&bob_heard, bob_from, bob_until), &bob_voice);
+    let alice_hears_bob = level_db(&span(&alice_heard, bob_from, bob_until), &bob_voice);
+    eprintln!(
+        "Alice talks: Bob hears her at {bob_hears_alice:+.1} dB, she hears herself back at \
+         {alice_back:+.1} dB; Bob talks: Alice hears him at {alice_hears_bob:+.1} dB, he \
+         hears himself back at {bob_back:+.1} dB\nAlice: {}\nBob: {}",
+        alice_stats["voice"], bob_stats["voice"]
+    );
+    assert!(
+        bob_hears_alice > -20.0 && alice_hears_bob > -20.0,
+        "a voice did not get across: Bob hears Alice at {bob_hears_alice:+.1} dB, Alice \
+         hears Bob at {alice_hears_bob:+.1} dB\nAlice: {}\nBob: {}",
+        alice.errors(),
+        bob.errors()
+    );
+    // Each one's voice activity is their own voice only: the other's,
+    // from their speaker, is cancelled before the detector hears it.
+    let speech_s =
+        |stats: &serde_json::Value| stats["voice"]["speech_ms"].as_f64().unwrap_or(0.0) / 1000.0;
+    let (alice_talked, bob_talked) = (alice_until, bob_until - bob_from);
+    eprintln!(
+        "voice heard: Alice {:.1} s (talked {alice_talked:.1}), Bob {:.1} s (talked {bob_talked:.1})",
+        speech_s(&alice_stats),
+        speech_s(&bob_stats)
+    );
+    for (who, stats, talked) in [
+        ("Alice", &alice_stats, alice_talked),
+        ("Bob", &bob_stats, bob_talked),
+    ] {
+        let heard = speech_s(stats);
+        assert!(
+            heard > talked * 0.5 && heard < talked + 2.0,
+            "{who} talked {talked:.1} s, the detector heard {heard:.1} s"
+        );
+    }
+    assert!(
+        alice_back < bob_hears_alice - 25.0 && bob_back < alice_hears_bob - 25.0,
+        "a voice came back: Alice's at {alice_back:+.1} dB (Bob hears her at \
+         {bob_hears_alice:+.1}), Bob's at {bob_back:+.1} dB (Alice hears him at \
+         {alice_hears_bob:+.1})"
+    );
+}
+
 #[test]
 fn a_participant_turned_down_is_quieter_for_that_listener_only() {
     let janus = Janus::start();
