@@ -307,6 +307,14 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     // down, the core takes it (the slider's title follows only then).
     driver.click("#participants-toggle");
     driver.wait_visible("input.volume[aria-label='Volume of Bob']", LONG);
+    // People marks who speaks too: Bob, not muted Winnie.
+    driver.wait_for(
+        "Bob marked as speaking in People",
+        LONG,
+        &format!(
+            "return document.querySelector('#participant-list li[data-participant=\"{bob_tile}\"]').classList.contains('speaking') && !document.querySelector('#participant-list li[data-participant=\"self\"]').classList.contains('speaking');"
+        ),
+    );
     driver.eval(
         "const v = document.querySelector(\"input.volume[aria-label='Volume of Bob']\"); v.value = '40'; v.dispatchEvent(new Event('change'));",
         json!([]),

@@ -753,6 +753,7 @@ function renderParticipantList(): void {
   const list = $("participant-list");
   list.replaceChildren();
   const you = document.createElement("li");
+  you.dataset.participant = "self";
   you.textContent = `${$<HTMLInputElement>("display-name").value.trim()} (you)${state.audioMuted ? " · muted" : ""}`;
   list.append(you);
   for (const p of state.participants.values()) {
@@ -1009,6 +1010,11 @@ function updateLevels(own: number, speaking: boolean, remotes: Record<string, nu
   if (level > 0.02) state.speakingUntil = new Map([[loudest, now + 600]]);
   for (const el of document.querySelectorAll<HTMLElement>("#tiles .tile")) {
     const until = state.speakingUntil.get(el.dataset.tile ?? "") ?? 0;
+    el.classList.toggle("speaking", until > now);
+  }
+  // The same speaker marked in People, where tiles may be off the page.
+  for (const el of document.querySelectorAll<HTMLElement>("#participant-list li")) {
+    const until = state.speakingUntil.get(el.dataset.participant ?? "") ?? 0;
     el.classList.toggle("speaking", until > now);
   }
 }
