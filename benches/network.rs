@@ -99,6 +99,8 @@ fn recovery_after_cap(janus: &Janus, delay: &UdpDelay, cap: u32) -> Option<f64> 
     }
     let _ = b.wait(Duration::from_secs(60));
     let _ = a.wait(Duration::from_secs(60));
+    // Beside the stats, for reading afterwards (with `RUST_LOG` set).
+    let _ = std::fs::write(a.stats_path.with_extension("log"), a.errors());
     back
 }
 
