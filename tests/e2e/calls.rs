@@ -749,7 +749,7 @@ fn a_laptop_speaker_heard_by_its_microphone_does_not_send_the_far_end_back() {
         "the far end's voice in Bob's untreated microphone not heard: {as_is}"
     );
     assert!(
-        speech_ms(&voice) <= speech_ms(&as_is) / 4,
+        speech_ms(&voice) <= 500,
         "Bob taken for speaking on the far end's echo: {voice} (untreated: {as_is})"
     );
     // Bob's stats say what his microphone went through.
@@ -905,7 +905,7 @@ fn two_laptops_talking_in_turn_neither_hears_itself_back() {
         "--camera",
         "none",
         "--duration",
-        "30",
+        "60",
     ];
     let env = |room: &LaptopRoom| room.env();
     let (alice_env, bob_env) = (env(&rooms[0]), env(&rooms[1]));
@@ -981,8 +981,9 @@ fn two_laptops_talking_in_turn_neither_hears_itself_back() {
         ("Bob", &bob_stats, bob_talked),
     ] {
         let heard = speech_s(stats);
+        // The detector's 400 ms hangover, and the players' start and stop.
         assert!(
-            heard > talked * 0.5 && heard < talked + 2.0,
+            heard > talked * 0.75 && heard < talked + 1.0,
             "{who} talked {talked:.1} s, the detector heard {heard:.1} s"
         );
     }

@@ -274,10 +274,20 @@ impl VoiceProcessor {
     /// starts over. Left to follow the new delay itself, AEC3 took 1.7 s
     /// to cancel again after a jump of 100 ms (5 dB in the first second);
     /// a fresh one holds the echo 30 dB down from its first frames (it
-    /// suppresses hard until it has converged). Not per frame: the module
-    /// is built anew.
+    /// suppresses hard until it has converged). Only the canceller: the
+    /// noise suppressor keeps what it learned of the room's noise, the
+    /// gain control its level. Not per frame: the module makes a new
+    /// canceller.
     pub fn restart_echo_canceller(&mut self) {
-        self.module = Self::module(self.settings);
+        if !self.settings.echo_cancellation {
+            return;
+        }
+        let without = VoiceSettings {
+            echo_cancellation: false,
+            ..self.settings
+        };
+        self.module.apply_config(without.module_config());
+        self.module.apply_config(self.settings.module_config());
     }
 
     pub fn settings(&self) -> VoiceSettings {
