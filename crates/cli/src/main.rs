@@ -435,11 +435,7 @@ async fn join(args: JoinArgs) -> ExitCode {
         video_muted: args.camera_off,
         subscribe: !args.publish_only,
         ice,
-        voice: if args.original_sound {
-            VoiceSettings::original_sound()
-        } else {
-            VoiceSettings::default()
-        },
+        voice: VoiceSettings::with_original_sound(args.original_sound),
     };
     let mut call = match talkline_meeting::join(config).await {
         Ok(call) => call,
@@ -469,8 +465,8 @@ async fn join(args: JoinArgs) -> ExitCode {
                 "unmute" => call.command(CallCommand::SetAudioMuted(false)),
                 "camera off" => call.command(CallCommand::SetVideoMuted(true)),
                 "camera on" => call.command(CallCommand::SetVideoMuted(false)),
-                "original sound on" => call.command(CallCommand::SetVoiceSettings(VoiceSettings::original_sound())),
-                "original sound off" => call.command(CallCommand::SetVoiceSettings(VoiceSettings::default())),
+                "original sound on" => call.command(CallCommand::SetVoiceSettings(VoiceSettings::with_original_sound(true))),
+                "original sound off" => call.command(CallCommand::SetVoiceSettings(VoiceSettings::with_original_sound(false))),
                 "leave" => break,
                 // The call's statistics now, as one line of JSON: what a
                 // script watching a call (or a test of one) reads mid-call.

@@ -81,14 +81,6 @@ fn flag(on: bool) -> &'static str {
     if on { "1" } else { "0" }
 }
 
-fn voice_settings(original_sound: bool) -> VoiceSettings {
-    if original_sound {
-        VoiceSettings::original_sound()
-    } else {
-        VoiceSettings::default()
-    }
-}
-
 fn chosen(value: Option<String>) -> Option<String> {
     value.filter(|v| !devices::left_to_the_system(Some(v)))
 }
@@ -160,8 +152,9 @@ impl AppCore {
             Ok(())
         })?;
         if let Some(call) = self.call.lock().await.as_ref() {
-            call.handle
-                .command(CallCommand::SetVoiceSettings(voice_settings(on)));
+            call.handle.command(CallCommand::SetVoiceSettings(
+                VoiceSettings::with_original_sound(on),
+            ));
         }
         Ok(())
     }
@@ -169,7 +162,7 @@ impl AppCore {
     /// The voice processing a call starts with: all on, unless the user
     /// chose "Original sound". A store that cannot be read leaves it on.
     pub(crate) fn voice_settings(&self) -> VoiceSettings {
-        voice_settings(self.settings().is_ok_and(|s| s.original_sound))
+        VoiceSettings::with_original_sound(self.settings().is_ok_and(|s| s.original_sound))
     }
 
     /// The servers a meeting uses: its link's, else the user's. A store

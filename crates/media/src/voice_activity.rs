@@ -33,7 +33,6 @@ pub struct VoiceActivity {
     vad: VoiceActivityDetectorWrapper,
     /// The frame as the detector wants it: floats at 16-bit scale.
     scratch: [f32; AUDIO_FRAME_SAMPLES],
-    probability: f32,
     confident_run: u32,
     since_confident: u32,
     speaking: bool,
@@ -42,7 +41,6 @@ pub struct VoiceActivity {
 impl std::fmt::Debug for VoiceActivity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VoiceActivity")
-            .field("probability", &self.probability)
             .field("speaking", &self.speaking)
             .finish_non_exhaustive()
     }
@@ -63,7 +61,6 @@ impl VoiceActivity {
                 AUDIO_RATE_HZ as i32,
             ),
             scratch: [0.0; AUDIO_FRAME_SAMPLES],
-            probability: 0.0,
             confident_run: 0,
             since_confident: HANGOVER_FRAMES,
             speaking: false,
@@ -75,8 +72,7 @@ impl VoiceActivity {
         for (out, &s) in self.scratch.iter_mut().zip(samples) {
             *out = f32::from(s);
         }
-        self.probability = self.vad.analyze(&self.scratch);
-        if self.probability >= SPEECH_PROBABILITY {
+        if self.vad.analyze(&self.scratch) >= SPEECH_PROBABILITY {
             self.confident_run += 1;
             self.since_confident = 0;
             if self.confident_run >= START_FRAMES {
@@ -90,15 +86,6 @@ impl VoiceActivity {
             }
         }
         self.speaking
-    }
-
-    pub fn speaking(&self) -> bool {
-        self.speaking
-    }
-
-    /// The detector's probability of speech in the last frame.
-    pub fn probability(&self) -> f32 {
-        self.probability
     }
 
     /// A new microphone: what was heard before says nothing of it. Not

@@ -56,6 +56,16 @@ impl Default for VoiceSettings {
 }
 
 impl VoiceSettings {
+    /// What the "Original sound" choice asks for: nothing done when on,
+    /// every stage when off.
+    pub fn with_original_sound(on: bool) -> Self {
+        if on {
+            Self::original_sound()
+        } else {
+            Self::default()
+        }
+    }
+
     /// Nothing done to the microphone's signal.
     pub fn original_sound() -> Self {
         Self {
@@ -162,8 +172,9 @@ impl EchoReference {
         let _ = self.0.frames.force_push(frame);
     }
 
-    /// The speaker is another device from now on: another delay and
-    /// another room, which the canceller starts learning afresh.
+    /// The speaker or the microphone is another device from now on:
+    /// another delay and another room, which the canceller starts
+    /// learning afresh (at its next `take_playout`).
     pub fn path_changed(&self) {
         self.0.changes.fetch_add(1, Ordering::Relaxed);
     }
@@ -251,8 +262,14 @@ impl std::fmt::Debug for VoiceProcessor {
 
 impl VoiceProcessor {
     pub fn new(settings: VoiceSettings) -> Self {
+        let stream = StreamConfig::new(AUDIO_RATE_HZ, 1);
+        let module = AudioProcessing::builder()
+            .config(settings.module_config())
+            .capture_config(stream)
+            .render_config(stream)
+            .build();
         Self {
-            module: Self::module(settings),
+            module,
             settings,
             processed: [0; AUDIO_FRAME_SAMPLES],
             playout_out: [0; AUDIO_FRAME_SAMPLES],
@@ -261,16 +278,7 @@ impl VoiceProcessor {
         }
     }
 
-    fn module(settings: VoiceSettings) -> AudioProcessing {
-        let stream = StreamConfig::new(AUDIO_RATE_HZ, 1);
-        AudioProcessing::builder()
-            .config(settings.module_config())
-            .capture_config(stream)
-            .render_config(stream)
-            .build()
-    }
-
-    /// The speaker or the microphone is another device: the canceller
+    /// The echo path changed (`EchoReference::path_changed`): the canceller
     /// starts over. Left to follow the new delay itself, AEC3 took 1.7 s
     /// to cancel again after a jump of 100 ms (5 dB in the first second);
     /// a fresh one holds the echo 30 dB down from its first frames (it
@@ -278,7 +286,7 @@ impl VoiceProcessor {
     /// noise suppressor keeps what it learned of the room's noise, the
     /// gain control its level. Not per frame: the module makes a new
     /// canceller.
-    pub fn restart_echo_canceller(&mut self) {
+    fn restart_echo_canceller(&mut self) {
         if !self.settings.echo_cancellation {
             return;
         }

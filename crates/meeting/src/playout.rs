@@ -131,13 +131,17 @@ impl Playout {
                     echo.as_ref().is_some_and(|e| sink.play_echo_into(e))
                 };
                 let mut tapped = sink.as_mut().is_some_and(taps);
+                // Another output from here on: another echo path.
+                let adopt = |sink: &mut Box<dyn AudioSink>| {
+                    if let Some(echo) = &echo {
+                        echo.path_changed();
+                    }
+                    taps(sink)
+                };
                 while !stop_thread.load(Ordering::Relaxed) {
                     while let Ok(mut next) = replacements.try_recv() {
-                        tapped = taps(&mut next);
+                        tapped = adopt(&mut next);
                         sink = Some(next);
-                        if let Some(echo) = &echo {
-                            echo.path_changed();
-                        }
                     }
                     while let Ok(input) = incoming.try_recv() {
                         inputs.push(input);
@@ -168,10 +172,7 @@ impl Playout {
                             // An output already on its way replaces the failed
                             // one: no loss.
                             sink = replacements.try_recv().ok();
-                            tapped = sink.as_mut().is_some_and(taps);
-                            if let Some(echo) = echo.as_ref().filter(|_| sink.is_some()) {
-                                echo.path_changed();
-                            }
+                            tapped = sink.as_mut().is_some_and(adopt);
                             if sink.is_none()
                                 && let Some(reporter) = &device_lost
                             {

@@ -758,7 +758,7 @@ fn audio_loop(
         {
             source = chosen;
             // Another microphone: another echo path and another voice.
-            voice.restart_echo_canceller();
+            echo.path_changed();
             activity.reset();
         }
         let Some(microphone) = source.as_mut() else {

@@ -79,6 +79,14 @@ impl Pulse {
         Self::address(&self.dir)
     }
 
+    /// What a program's environment needs to use this server as its own.
+    pub fn client_env(&self) -> [(&'static str, String); 2] {
+        [
+            ("XDG_RUNTIME_DIR", self.dir.display().to_string()),
+            ("PULSE_SERVER", self.server()),
+        ]
+    }
+
     fn address(dir: &Path) -> String {
         format!("unix:{}", dir.join("pulse/native").display())
     }
