@@ -2,11 +2,12 @@
 //! them: Opus and VP8 with the feedback Janus and browsers use, trickle ICE,
 //! and keyframe requests from the SFU delivered to our encoder.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rtc::interceptor::{Attribute, Packet, Registry, Slot, TaggedPacket};
+use rtc::interceptor::{Attribute, AttributedPacket, Packet, Registry, Slot, TaggedPacket};
 
 use crate::dtls_flights::HandshakeGuardRuntime;
 use rtc::interceptor::{
@@ -25,6 +26,7 @@ use rtc::peer_connection::configuration::{
 };
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
@@ -42,7 +44,7 @@ use crate::congestion::{
 use crate::error::MeetingError;
 use crate::ice_servers::{IceServers, IceUrl};
 use crate::janus::protocol::Trickle;
-use crate::rtcp_filter::InboundFilter;
+use crate::rtcp_filter::{InboundFilter, Split};
 use crate::turn_stream::{self, TurnStreamRelay};
 
 pub const OPUS_PAYLOAD_TYPE: u8 = 111;
@@ -111,26 +113,36 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
-/// Hands PLI and FIR from the SFU to the application (they are the only
-/// inbound RTCP the encoder must act on); everything else stops here, after
-/// the default interceptors have used it.
-fn keyframe_requests_only(msg: &mut TaggedPacket) -> bool {
-    if let Packet::Rtcp(packets) = &msg.message.packet {
-        let requests: Vec<_> = packets
-            .iter()
-            .filter(|p| {
-                let any = p.as_any();
-                any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
-            })
-            .cloned()
-            .collect();
-        if requests.is_empty() {
-            return false;
-        }
-        msg.message.packet = Packet::Rtcp(requests);
-        msg.message.add(Attribute::DeliverToApplication);
+/// Hands the application the inbound RTCP it acts on, and drops the rest
+/// after the default interceptors have used it: PLI and FIR from the SFU
+/// (for our encoder), and each sender report on its own (so it reaches the
+/// track it reports on: a compound is routed by its first packet, and
+/// Janus puts the audio's and the video's in one; the video jitter buffer
+/// learns from it when Janus begins to keep packets for resending).
+fn application_rtcp(msg: TaggedPacket, out: &mut VecDeque<TaggedPacket>) {
+    let Packet::Rtcp(packets) = &msg.message.packet else {
+        out.push_back(msg);
+        return;
+    };
+    let for_application = |packets: Vec<Box<dyn rtc::rtcp::Packet>>| TaggedPacket {
+        now: msg.now,
+        transport: msg.transport,
+        message: AttributedPacket::new(Packet::Rtcp(packets)).with(Attribute::DeliverToApplication),
+    };
+    let requests: Vec<_> = packets
+        .iter()
+        .filter(|p| {
+            let any = p.as_any();
+            any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+        })
+        .cloned()
+        .collect();
+    for report in packets.iter().filter(|p| p.as_any().is::<SenderReport>()) {
+        out.push_back(for_application(vec![report.clone()]));
     }
-    true
+    if !requests.is_empty() {
+        out.push_back(for_application(requests));
+    }
 }
 
 fn feedback(typ: &str, parameter: &str) -> RTCPFeedback {
@@ -207,7 +219,7 @@ fn interceptors(
 /// first 2-5 s with no retransmissions at all: every lost packet of the
 /// first keyframes cost another keyframe. Four reports a second cost about
 /// 3 kbit/s per stream.
-const RECEIVER_REPORT_INTERVAL: Duration = Duration::from_millis(250);
+pub(crate) const RECEIVER_REPORT_INTERVAL: Duration = Duration::from_millis(250);
 const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(50);
 const ICE_CHECKS_PER_PAIR: u16 = 40;
 
@@ -387,7 +399,7 @@ pub async fn new_peer(
     let registry = interceptors(&mut media, congestion)?;
     let registry = registry.with(
         Slot::from(14_000),
-        InboundFilter::new(keyframe_requests_only),
+        InboundFilter::with(Split(application_rtcp)),
     );
     let settings = SettingEngineBuilder::new()
         // A call notices a dead path in 3 s and gives up on it after 10 s

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::{
     TransportLayerNack, nack_pairs_from_sequence_numbers,
 };
@@ -23,6 +24,7 @@ use talkline_media::vp8::Vp8Decoder;
 
 use crate::jitter::audio::AudioPacket;
 use crate::jitter::{ReleasedFrame, VideoJitterBuffer};
+use crate::peer::RECEIVER_REPORT_INTERVAL;
 use crate::playout::AudioFeed;
 use crate::stats::{CallStats, RemoteStats};
 
@@ -85,11 +87,12 @@ async fn receive_video(
         log::warn!("cannot start a video decoder thread: {e}");
         return;
     }
-    let mut buffer = VideoJitterBuffer::new();
+    let mut buffer = VideoJitterBuffer::new().with_late_resends();
     let mut nacks: Vec<u16> = Vec::with_capacity(64);
     let mut lost_before = 0;
     // A frame was dropped before the decoder: the next one it gets says so.
     let mut decoder_gap = false;
+    let mut sender_reported = false;
     // One timer for the task, moved rather than made anew for each packet.
     let wake = tokio::time::sleep(IDLE_WAKE);
     tokio::pin!(wake);
@@ -112,15 +115,27 @@ async fn receive_video(
             _ = &mut wake => None,
         };
         let now = Instant::now();
-        if let Some(TrackRemoteEvent::OnRtpPacket(packet)) = event {
-            let h = &packet.header;
-            buffer.insert(
-                now,
-                h.sequence_number,
-                h.timestamp,
-                h.marker,
-                packet.payload,
-            );
+        match event {
+            Some(TrackRemoteEvent::OnRtpPacket(packet)) => {
+                let h = &packet.header;
+                buffer.insert(
+                    now,
+                    h.sequence_number,
+                    h.timestamp,
+                    h.marker,
+                    packet.payload,
+                );
+            }
+            Some(TrackRemoteEvent::OnRtcpPacket(packets)) if reports_on(&packets, media_ssrc) => {
+                // Our next receiver report echoes this one, and from it
+                // Janus knows the round trip and keeps what it sends.
+                if !sender_reported {
+                    sender_reported = true;
+                    log::debug!("video: the server's first sender report");
+                }
+                buffer.resends_from(now + RECEIVER_REPORT_INTERVAL + REPORT_ON_ITS_WAY);
+            }
+            _ => {}
         }
         while let Some(frame) = buffer.pop_frame(now) {
             if !deliver_frame(frame, encoded.as_deref(), &frames, &mut decoder_gap) {
@@ -172,6 +187,19 @@ async fn receive_video(
         remote.record_jitter(&buffer.stats(), buffer.measured_rtt());
     }
 }
+
+/// Whether a sender report about `ssrc` is among `packets`.
+fn reports_on(packets: &[Box<dyn rtc::rtcp::Packet>], ssrc: u32) -> bool {
+    packets.iter().any(|p| {
+        p.as_any()
+            .downcast_ref::<SenderReport>()
+            .is_some_and(|r| r.ssrc == ssrc)
+    })
+}
+
+/// A receiver report's way to the server, allowed for on top of the time
+/// until it is sent.
+const REPORT_ON_ITS_WAY: Duration = Duration::from_millis(20);
 
 /// How long the receive task sleeps when the buffer waits for nothing.
 const IDLE_WAKE: Duration = Duration::from_secs(1);

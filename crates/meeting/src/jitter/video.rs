@@ -63,6 +63,13 @@ const STARTUP_REORDER: u64 = 16;
 const NON_REFERENCE_WAIT_RTTS: u32 = 3;
 const NON_REFERENCE_MIN_WAIT: Duration = Duration::from_millis(100);
 
+/// Through a server that keeps nothing to resend until it knows the round
+/// trip (`with_late_resends`), the buffer's own keyframe requests wait for
+/// that at most this long after the first packet: Janus sends its first
+/// sender report a second in, and a lost one is followed by the next a
+/// second later.
+const MAX_KEYFRAME_HOLD: Duration = Duration::from_millis(1500);
+
 /// The temporal-layer fields of a frame's payload descriptor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct TemporalInfo {
@@ -231,6 +238,10 @@ pub struct VideoJitterBuffer {
     /// Share of the latest packets that went missing on the way (whether
     /// or not a retransmission brought them later).
     missing_share: f64,
+    late_resends: bool,
+    first_packet_at: Option<Instant>,
+    /// Since when the server keeps what it sends for resending.
+    resends_from: Option<Instant>,
 }
 
 impl Default for VideoJitterBuffer {
@@ -264,7 +275,42 @@ impl VideoJitterBuffer {
             assembly: BytesMut::with_capacity(64 * 1024),
             stats: JitterStats::default(),
             missing_share: 0.0,
+            late_resends: false,
+            first_packet_at: None,
+            resends_from: None,
         }
+    }
+
+    /// For a server that keeps nothing to resend until it has measured the
+    /// round trip to this receiver. Janus learns it from a receiver report
+    /// that echoes its first sender report, a second or more into the
+    /// stream; until then every request for a packet goes unanswered, and a
+    /// keyframe asked for then comes unrepairable: at 5% loss on each hop a
+    /// keyframe of 25 packets arrives whole one time in four, and the
+    /// picture stayed frozen until one did, often two or three seconds. So
+    /// the buffer's own keyframe requests wait until the server keeps
+    /// packets (`resends_from`), or `MAX_KEYFRAME_HOLD` after the first
+    /// packet at most; a window's request does not.
+    pub fn with_late_resends(mut self) -> Self {
+        self.late_resends = true;
+        self
+    }
+
+    /// The server keeps what it sends for resending from `at` on (the
+    /// first report of it counts).
+    pub fn resends_from(&mut self, at: Instant) {
+        self.resends_from.get_or_insert(at);
+    }
+
+    /// When the hold on keyframe requests ends (see `with_late_resends`);
+    /// `None` before the first packet.
+    fn keyframe_hold_end(&self) -> Option<Instant> {
+        let cap = self.first_packet_at? + MAX_KEYFRAME_HOLD;
+        Some(self.resends_from.map_or(cap, |at| at.min(cap)))
+    }
+
+    fn holding_keyframe_requests(&self, now: Instant) -> bool {
+        self.late_resends && self.keyframe_hold_end().is_none_or(|end| now < end)
     }
 
     pub fn stats(&self) -> JitterStats {
@@ -364,6 +410,7 @@ impl VideoJitterBuffer {
         }
         if !self.started {
             self.started = true;
+            self.first_packet_at = Some(now);
             self.done_below = seq.saturating_sub(STARTUP_REORDER);
         }
         if seq < self.done_below {
@@ -633,18 +680,22 @@ impl VideoJitterBuffer {
         self.keyframe_asked_from_outside = true;
     }
 
+    /// A keyframe at the head is being recovered: asking for another would
+    /// only send more big frames into the same loss.
+    fn keyframe_on_its_way(&self) -> bool {
+        self.head
+            .and_then(|h| self.slot(h))
+            .is_some_and(|p| p.keyframe)
+    }
+
     /// Whether to ask the sender for a keyframe now: the decoder needs one
     /// (recovery failed) and none was asked for lately.
     pub fn poll_keyframe_request(&mut self, now: Instant) -> bool {
-        // A keyframe at the head is being recovered: asking for another
-        // would only send more big frames into the same loss.
-        let keyframe_on_its_way = self
-            .head
-            .and_then(|h| self.slot(h))
-            .is_some_and(|p| p.keyframe);
+        let keyframe_on_its_way = self.keyframe_on_its_way();
         let due = self.keyframe_asked_from_outside
             || (self.need_keyframe
                 && !keyframe_on_its_way
+                && !self.holding_keyframe_requests(now)
                 && self
                     .last_keyframe_request
                     .is_none_or(|t| now >= t + KEYFRAME_REQUEST_INTERVAL));
@@ -663,11 +714,17 @@ impl VideoJitterBuffer {
             .stalled_since
             .zip(self.head)
             .map(|(t, head)| t + self.head_wait(head));
-        let keyframe = self
-            .need_keyframe
+        // A keyframe on its way is waited for by the stall above.
+        let keyframe = (self.need_keyframe && !self.keyframe_on_its_way())
             .then(|| {
-                self.last_keyframe_request
-                    .map(|t| t + KEYFRAME_REQUEST_INTERVAL)
+                let paced = self
+                    .last_keyframe_request
+                    .map(|t| t + KEYFRAME_REQUEST_INTERVAL);
+                let held = self
+                    .late_resends
+                    .then(|| self.keyframe_hold_end())
+                    .flatten();
+                paced.max(held)
             })
             .flatten();
         [self.nacks.next_due(), give_up, keyframe]
@@ -1024,6 +1081,66 @@ mod tests {
             !b.poll_keyframe_request(now + ms(5000)),
             "asked after the keyframe came"
         );
+    }
+
+    #[test]
+    fn through_a_server_that_resends_late_keyframe_requests_wait_until_it_keeps_packets() {
+        // Frame 0, the keyframe, lost a packet for good; frames 1.. come.
+        let (packets, _) = stream(20, 100, |i| i == 0);
+        let broken = packets.iter().position(|p| p.frame == 0).expect("frame 0");
+        let t0 = Instant::now();
+        let mut late = VideoJitterBuffer::new().with_late_resends();
+        let mut plain = VideoJitterBuffer::new();
+        assert!(
+            !late.poll_keyframe_request(t0),
+            "nothing asked before a packet"
+        );
+        assert!(plain.poll_keyframe_request(t0));
+        let mut out = Vec::new();
+        let mut now = t0;
+        for (i, p) in packets.iter().enumerate().filter(|&(i, _)| i != broken + 1) {
+            now = t0 + ms(i as u64);
+            feed(&mut late, now, p, &mut out);
+            feed(&mut plain, now, p, &mut out);
+            assert!(!late.poll_keyframe_request(now), "asked at {:?}", now - t0);
+        }
+        assert!(out.is_empty(), "a frame without its keyframe");
+        // Both gave the keyframe up.
+        let gave_up = now + MAX_WAIT;
+        assert!(gave_up + ms(200) < t0 + MAX_KEYFRAME_HOLD);
+        assert!(plain.pop_frame(gave_up).is_none() && late.pop_frame(gave_up).is_none());
+        assert!(
+            plain.poll_keyframe_request(gave_up),
+            "the buffer without the hold asks at its pace"
+        );
+        assert!(!late.poll_keyframe_request(gave_up));
+        // The server's sender report came; our report echoing it reaches
+        // the server 200 ms later.
+        let reported = gave_up + ms(200);
+        late.resends_from(reported);
+        late.resends_from(reported + ms(1_000));
+        assert_eq!(late.next_timeout(), Some(reported));
+        assert!(!late.poll_keyframe_request(reported - ms(1)));
+        assert!(
+            late.poll_keyframe_request(reported),
+            "not asked once it keeps packets"
+        );
+        assert!(!late.poll_keyframe_request(reported + ms(1)), "not paced");
+
+        // With no report, the hold ends 1.5 s after the first packet; a
+        // window that starts decoding is not held.
+        let (deltas, _) = stream(3, 7, |_| false);
+        let mut unreported = VideoJitterBuffer::new().with_late_resends();
+        let mut window = VideoJitterBuffer::new().with_late_resends();
+        for p in &deltas {
+            feed(&mut unreported, t0, p, &mut out);
+            feed(&mut window, t0, p, &mut out);
+        }
+        assert!(out.is_empty());
+        assert!(!unreported.poll_keyframe_request(t0 + MAX_KEYFRAME_HOLD - ms(1)));
+        assert!(unreported.poll_keyframe_request(t0 + MAX_KEYFRAME_HOLD));
+        window.request_keyframe();
+        assert!(window.poll_keyframe_request(t0));
     }
 
     #[test]
