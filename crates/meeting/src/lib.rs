@@ -4,6 +4,7 @@
 pub mod call;
 pub mod congestion;
 mod dtls_flights;
+pub mod early_echo;
 pub mod error;
 pub mod ice_servers;
 pub mod invite;

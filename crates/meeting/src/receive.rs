@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -22,6 +22,7 @@ use talkline_media::encoded_feed::EncodedFeed;
 use talkline_media::pattern::read_stamp;
 use talkline_media::vp8::Vp8Decoder;
 
+use crate::early_echo::{self, EarlyEcho};
 use crate::jitter::audio::AudioPacket;
 use crate::jitter::{ReleasedFrame, VideoJitterBuffer};
 use crate::peer::RECEIVER_REPORT_INTERVAL;
@@ -93,6 +94,7 @@ async fn receive_video(
     // A frame was dropped before the decoder: the next one it gets says so.
     let mut decoder_gap = false;
     let mut sender_reported = false;
+    let mut early_echo = EarlyEcho::default();
     // One timer for the task, moved rather than made anew for each packet.
     let wake = tokio::time::sleep(IDLE_WAKE);
     tokio::pin!(wake);
@@ -115,9 +117,21 @@ async fn receive_video(
             _ = &mut wake => None,
         };
         let now = Instant::now();
+        let mut rtcp: Vec<Box<dyn rtc::rtcp::Packet>> = Vec::new();
         match event {
             Some(TrackRemoteEvent::OnRtpPacket(packet)) => {
                 let h = &packet.header;
+                if early_echo.due(now) {
+                    let highest = u32::from(h.sequence_number);
+                    rtcp.push(Box::new(early_echo::report(
+                        media_ssrc,
+                        highest,
+                        SystemTime::now(),
+                    )));
+                    if let Some(first) = early_echo.first_sent() {
+                        buffer.resends_from(first + REPORT_ON_ITS_WAY);
+                    }
+                }
                 buffer.insert(
                     now,
                     h.sequence_number,
@@ -131,6 +145,7 @@ async fn receive_video(
                 // Janus knows the round trip and keeps what it sends.
                 if !sender_reported {
                     sender_reported = true;
+                    early_echo.sender_reported();
                     log::debug!("video: the server's first sender report");
                 }
                 buffer.resends_from(now + RECEIVER_REPORT_INTERVAL + REPORT_ON_ITS_WAY);
@@ -160,7 +175,6 @@ async fn receive_video(
         }
         nacks.clear();
         buffer.poll_nacks(now, &mut nacks);
-        let mut rtcp: Vec<Box<dyn rtc::rtcp::Packet>> = Vec::new();
         if !nacks.is_empty() {
             // The sender SSRC is the media's own, as for the PLI below.
             rtcp.push(Box::new(TransportLayerNack {
