@@ -963,6 +963,24 @@ fn two_laptops_talking_in_turn_neither_hears_itself_back() {
             "{who} talked {talked:.1} s, the detector heard {heard:.1} s"
         );
     }
+    // What each detector heard reached the other through Janus, on the
+    // packets (RFC 6464's voice bit): the other's window marks the speaker
+    // by it, not by loudness.
+    for (who, speaker, listener) in [
+        ("Alice", &alice_stats, &bob_stats),
+        ("Bob", &bob_stats, &alice_stats),
+    ] {
+        let detected = speech_s(speaker);
+        let announced = listener["remote"][0]["audio_voice_ms"]
+            .as_f64()
+            .unwrap_or(0.0)
+            / 1000.0;
+        eprintln!("{who}: {detected:.1} s of voice detected, {announced:.1} s announced");
+        assert!(
+            (announced - detected).abs() < 0.1 + detected * 0.2,
+            "{who}'s detector heard {detected:.1} s of voice, the other was told {announced:.1} s"
+        );
+    }
     assert!(
         alice_back < bob_hears_alice - 25.0 && bob_back < alice_hears_bob - 25.0,
         "a voice came back: Alice's at {alice_back:+.1} dB (Bob hears her at \

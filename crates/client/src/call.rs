@@ -136,7 +136,7 @@ impl ActiveCall {
                         let remotes: BTreeMap<String, f32> = stats
                             .remotes()
                             .iter()
-                            .map(|r| (r.feed_id.to_string(), r.level()))
+                            .map(|r| (r.feed_id.to_string(), r.voice_level()))
                             .collect();
                         sink.emit(AppEvent::Levels { own: stats.self_level(), speaking: stats.voice.speaking(), remotes });
                     }

@@ -56,7 +56,8 @@ pub enum AppEvent {
     ParticipantLeft {
         id: u64,
     },
-    /// Loudness 0..1 of our microphone and of each participant (by id).
+    /// Loudness 0..1 of our microphone, and of each participant's voice
+    /// (by id; 0 while their own voice detector hears none).
     Levels {
         #[serde(rename = "self")]
         own: f32,

@@ -15,6 +15,7 @@ use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
+use rtc::sdp::extmap::AUDIO_LEVEL_URI;
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -1019,6 +1020,7 @@ impl Driver {
                 }
             })
             .flatten();
+        let audio_level_id = sdp::extension_id(&sub.offer_sdp, ssrc, AUDIO_LEVEL_URI);
         sub.receivers.push(spawn_track_receiver(
             track,
             expected,
@@ -1026,6 +1028,7 @@ impl Driver {
             Arc::clone(&self.stats),
             audio,
             screen,
+            audio_level_id,
         ));
     }
 

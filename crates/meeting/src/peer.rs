@@ -196,6 +196,17 @@ fn interceptors(
     congestion: Option<SendCongestion>,
 ) -> Result<Registry, MeetingError> {
     configure_simulcast_extension_headers(media).map_err(webrtc_err("header extensions"))?;
+    // The sender's voice detector, on each audio packet (RFC 6464): Janus
+    // relays it to subscribers, whose windows mark the speaker by it.
+    media
+        .register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: rtc::sdp::extmap::AUDIO_LEVEL_URI.to_owned(),
+            },
+            RtpCodecKind::Audio,
+            None,
+        )
+        .map_err(webrtc_err("header extensions"))?;
     let registry = Registry::new().with(Slot::NackResponder, NackResponderBuilder::new().build());
     let registry = match congestion {
         Some(c) => video_congestion_control(registry, media, c),

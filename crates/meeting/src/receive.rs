@@ -38,6 +38,8 @@ pub struct Screen {
 }
 
 /// Starts receiving one remote track; the task ends with the track.
+/// `audio_level_id`: the id of the audio-level header extension on this
+/// track, where the server sends it.
 pub fn spawn_track_receiver(
     track: Arc<dyn TrackRemote>,
     kind: RtpCodecKind,
@@ -45,11 +47,12 @@ pub fn spawn_track_receiver(
     call: Arc<CallStats>,
     playout: Option<AudioFeed>,
     screen: Option<Screen>,
+    audio_level_id: Option<u8>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         match kind {
             RtpCodecKind::Video => receive_video(track, remote, call, screen).await,
-            _ => receive_audio(track, playout).await,
+            _ => receive_audio(track, playout, remote, audio_level_id).await,
         }
     })
 }
@@ -369,7 +372,12 @@ fn decode_video(
 }
 
 /// Hands each audio packet, stamped with its arrival, to the playout.
-async fn receive_audio(track: Arc<dyn TrackRemote>, playout: Option<AudioFeed>) {
+async fn receive_audio(
+    track: Arc<dyn TrackRemote>,
+    playout: Option<AudioFeed>,
+    remote: Arc<RemoteStats>,
+    audio_level_id: Option<u8>,
+) {
     let Some(playout) = playout else {
         log::warn!("no audio playout for a remote audio track");
         return;
@@ -379,6 +387,13 @@ async fn receive_audio(track: Arc<dyn TrackRemote>, playout: Option<AudioFeed>) 
             continue;
         };
         let header = &packet.header;
+        // RFC 6464: one byte, the V bit (voice) and the level in -dBov.
+        if let Some(byte) = audio_level_id
+            .and_then(|id| header.get_extension(id))
+            .and_then(|ext| ext.first().copied())
+        {
+            remote.record_voice_activity(byte & 0x80 != 0);
+        }
         match AudioPacket::new(
             header.sequence_number,
             header.timestamp,

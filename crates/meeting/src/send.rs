@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use crossbeam_queue::ArrayQueue;
 use rtc::media::Sample;
+use rtc::rtp::extension::HeaderExtension;
+use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
 use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -97,6 +99,8 @@ struct Encoded {
     layer: Option<FrameLayer>,
     /// Video only: send each packet twice (`congestion::send_base_twice`).
     twice: bool,
+    /// Audio only: how loud, and whether a voice (RFC 6464).
+    audio_level: Option<AudioLevelExtension>,
 }
 
 /// Controls shared between the call and the media threads.
@@ -215,9 +219,15 @@ fn spawn_writer(
                 duration: chunk.duration,
                 ..Sample::new(chunk.captured)
             };
+            let extensions = chunk.audio_level.map(HeaderExtension::AudioLevel);
             if let Err(e) = target
                 .track
-                .write_sample(target.ssrc, target.payload_type, &sample, &[])
+                .write_sample(
+                    target.ssrc,
+                    target.payload_type,
+                    &sample,
+                    extensions.as_slice(),
+                )
                 .await
             {
                 log::debug!("dropping a sample: {}", brief(&e));
@@ -651,6 +661,7 @@ fn video_loop(
                     captured,
                     layer: Some(encoded.layer),
                     twice,
+                    audio_level: None,
                 };
                 if let Some(view) = encoded_view {
                     view.push(chunk.data.clone(), keyframe, frame.capture_time_us);
@@ -749,6 +760,7 @@ fn audio_loop(
     let mut sent: u64 = 0;
     let mut expected_loss = MIN_EXPECTED_LOSS_PERCENT;
     let mut processed: u64 = 0;
+    let mut loudness = PacketLoudness::default();
     // The next device to switch to; `Some(None)` lets go of the one in use.
     let mut replacement = None;
     while !controls.stop.load(Ordering::Relaxed) {
@@ -801,13 +813,18 @@ fn audio_loop(
         stats.set_self_level(level);
         // A voice is told from a fan or a keyboard by the detector, on the
         // cleaned signal; a test tone, which is no voice, by its level.
-        stats.voice.set_speaking(if microphone.is_voice() {
+        let speaking = if microphone.is_voice() {
             activity.analyze(&frame.samples)
         } else {
             level > NOT_A_VOICE_SPEAKING_LEVEL
-        });
+        };
+        stats.voice.set_speaking(speaking);
         if controls.audio_muted.load(Ordering::Relaxed) {
             frame.samples.fill(0);
+            // Nobody learns from a muted microphone that its user talks.
+            loudness.add(0.0, false);
+        } else {
+            loudness.add(level, speaking);
         }
         match encoder.push(&frame, &mut packet) {
             Ok(Some(n)) => {
@@ -821,6 +838,7 @@ fn audio_loop(
                     captured: Instant::now(),
                     layer: None,
                     twice: false,
+                    audio_level: Some(loudness.take()),
                 };
                 if out.try_send(chunk).is_ok() {
                     stats.audio_packets_sent.fetch_add(1, Ordering::Relaxed);
@@ -832,9 +850,72 @@ fn audio_loop(
     }
 }
 
+/// The audio level of one packet's frames, as RFC 6464 sends it: the
+/// loudest frame's level in -dBov (0 loudest, 127 silence) and whether any
+/// of them was a voice.
+#[derive(Debug, Default)]
+struct PacketLoudness {
+    loudest: f32,
+    voice: bool,
+}
+
+impl PacketLoudness {
+    fn add(&mut self, level: f32, voice: bool) {
+        self.loudest = self.loudest.max(level);
+        self.voice |= voice;
+    }
+
+    /// The extension for the packet the frames went into; starts afresh.
+    fn take(&mut self) -> AudioLevelExtension {
+        let taken = std::mem::take(self);
+        // `audio_level` reads a full-scale sine as 0.707; RFC 6464's 0 dBov
+        // is a full-scale square wave, whose level here is 1.
+        let dbov = if taken.loudest > 0.0 {
+            (-20.0 * taken.loudest.log10()).clamp(0.0, 127.0) as u8
+        } else {
+            127
+        };
+        AudioLevelExtension {
+            level: dbov,
+            voice: taken.voice,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_packet_s_level_is_its_loudest_frame_in_dbov_and_a_voice_if_any_frame_was() {
+        let mut l = PacketLoudness::default();
+        assert_eq!(
+            l.take(),
+            AudioLevelExtension {
+                level: 127,
+                voice: false
+            }
+        );
+        l.add(0.01, false);
+        l.add(0.1, true);
+        assert_eq!(
+            l.take(),
+            AudioLevelExtension {
+                level: 20,
+                voice: true
+            }
+        );
+        l.add(1.0, false);
+        assert_eq!(
+            l.take(),
+            AudioLevelExtension {
+                level: 0,
+                voice: false
+            }
+        );
+        l.add(1e-9, false);
+        assert_eq!(l.take().level, 127, "below -127 dBov is silence");
+    }
     use talkline_media::source::PatternSource;
     use talkline_media::tone::ToneSource;
 

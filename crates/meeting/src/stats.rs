@@ -21,6 +21,13 @@ const RECENT_AUDIO: usize = AUDIO_RATE_HZ as usize;
 /// Audio packets come every 20 ms: a level older than this is a
 /// participant who stopped sending (muted, or gone), not one speaking.
 const LEVEL_FRESH_MS: u64 = 300;
+/// A participant whose packets do not say whether they carry a voice is
+/// taken to speak above this loudness (the window's floor for the speaker).
+const SPEAKING_LEVEL: f32 = 0.02;
+/// What a participant's packets say of their voice (RFC 6464's V bit).
+const VOICE_UNKNOWN: u8 = 0;
+const VOICE_NO: u8 = 1;
+const VOICE_YES: u8 = 2;
 /// A pause between two pictures longer than this is a freeze to the eye.
 const FREEZE_MS: u64 = 500;
 
@@ -69,6 +76,12 @@ pub struct RemoteStats {
     /// When that packet arrived: ms since `created`, a monotonic clock, so
     /// a wall clock set back or forward does not keep a stale level.
     level_at_ms: AtomicU64,
+    /// Whether the latest audio packet carried a voice, by the sender's own
+    /// detector (`VOICE_*`), and when it came (ms since `created`).
+    voice: AtomicU8,
+    voice_at_ms: AtomicU64,
+    /// Packets that said they carry a voice.
+    voice_packets: AtomicU64,
     created: Instant,
     /// How loud the user wants to hear this participant, in percent of
     /// what they send (0-200): a per-person volume, as in every meeting
@@ -117,6 +130,9 @@ impl RemoteStats {
             last_frame_at_ms: AtomicU64::new(0),
             level: AtomicU32::new(0),
             level_at_ms: AtomicU64::new(0),
+            voice: AtomicU8::new(VOICE_UNKNOWN),
+            voice_at_ms: AtomicU64::new(0),
+            voice_packets: AtomicU64::new(0),
             created: Instant::now(),
             volume_percent: AtomicU32::new(100),
             latency: (0..LATENCY_BUCKETS).map(|_| AtomicU32::new(0)).collect(),
@@ -262,6 +278,40 @@ impl RemoteStats {
         f32::from_bits(self.level.load(Ordering::Relaxed))
     }
 
+    /// The sender's detector says whether this packet carries a voice (the
+    /// audio-level header extension's V bit).
+    pub fn record_voice_activity(&self, voice: bool) {
+        self.voice
+            .store(if voice { VOICE_YES } else { VOICE_NO }, Ordering::Relaxed);
+        if voice {
+            self.voice_packets.fetch_add(1, Ordering::Relaxed);
+        }
+        self.voice_at_ms
+            .store(self.ms_since_created(), Ordering::Relaxed);
+    }
+
+    /// Whether the participant speaks now: by their own voice detector,
+    /// which tells a voice from a fan or music, when their packets say;
+    /// by loudness when they never did (a client that sends no audio
+    /// level).
+    pub fn speaking(&self) -> bool {
+        match self.voice.load(Ordering::Relaxed) {
+            VOICE_UNKNOWN => self.level() > SPEAKING_LEVEL,
+            state => {
+                let age_ms = self
+                    .ms_since_created()
+                    .saturating_sub(self.voice_at_ms.load(Ordering::Relaxed));
+                state == VOICE_YES && age_ms <= LEVEL_FRESH_MS
+            }
+        }
+    }
+
+    /// Loudness of the participant's voice: their level while they speak,
+    /// silence otherwise (what the window picks the speaker by).
+    pub fn voice_level(&self) -> f32 {
+        if self.speaking() { self.level() } else { 0.0 }
+    }
+
     /// What the audio jitter buffer has done so far, from the playout
     /// thread: relaxed stores, no lock.
     pub fn record_audio_buffer(&self, buffer: &AudioJitterStats, cushion: Duration) {
@@ -289,6 +339,9 @@ impl RemoteStats {
             "feed_id": self.feed_id,
             "display": self.display(),
             "volume_percent": self.volume_percent.load(Ordering::Relaxed),
+            "speaking": self.speaking(),
+            // 20 ms a packet.
+            "audio_voice_ms": self.voice_packets.load(Ordering::Relaxed) * 20,
             "video_frames_decoded": self.video_frames_decoded.load(Ordering::Relaxed),
             "video_frames_received": self.video_frames_received.load(Ordering::Relaxed),
             "video_frames_since_recovery": self.video_frames_since_recovery.load(Ordering::Relaxed),
