@@ -16,7 +16,9 @@
 //! nftables drops what is over the rate; empty for none), and
 //! `TALKLINE_BENCH_DELAY=100:30` one-way delays with jitter (ms) in place
 //! of the usual 10 ± 2, with no loss. `TALKLINE_BENCH_PAIRS=mixed` (any of
-//! talkline, chromium, mixed) runs only those pairs. After the table, for
+//! talkline, chromium, mixed) runs only those pairs, and
+//! `TALKLINE_BENCH_TALKLINE_ARGS="--camera test:640x360@20 --video-kbps 400"`
+//! gives each talkline client more arguments. After the table, for
 //! each cap: how long talkline takes to send at full quality again once it
 //! is lifted.
 
@@ -30,6 +32,19 @@ use support::netns::{self, UdpImpairment};
 use support::{Client, Janus, UdpDelay, remote};
 
 const CALL_SECONDS: u64 = 20;
+
+/// A talkline client's arguments: `base`, then `TALKLINE_BENCH_TALKLINE_ARGS`.
+fn talkline_args(base: &[&str]) -> Vec<String> {
+    let extra = std::env::var("TALKLINE_BENCH_TALKLINE_ARGS").unwrap_or_default();
+    base.iter()
+        .map(|s| s.to_string())
+        .chain(extra.split_whitespace().map(str::to_string))
+        .collect()
+}
+
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
 const DELAY_MS: u32 = 10;
 const JITTER_MS: u32 = 2;
 
@@ -128,19 +143,13 @@ fn talkline_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Ve
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let long = (CALL_SECONDS + 6).to_string();
     let short = CALL_SECONDS.to_string();
-    let mut a = Client::join_with_env(
-        &link,
-        "A",
-        &["--mic", "test:500", "--duration", &long],
-        &env,
+    let (a_args, b_args) = (
+        talkline_args(&["--mic", "test:500", "--duration", &long]),
+        talkline_args(&["--mic", "test:900", "--duration", &short]),
     );
+    let mut a = Client::join_with_env(&link, "A", &as_strs(&a_args), &env);
     std::thread::sleep(Duration::from_secs(3));
-    let mut b = Client::join_with_env(
-        &link,
-        "B",
-        &["--mic", "test:900", "--duration", &short],
-        &env,
-    );
+    let mut b = Client::join_with_env(&link, "B", &as_strs(&b_args), &env);
     let _ = b.wait(Duration::from_secs(CALL_SECONDS + 40));
     let _ = a.wait(Duration::from_secs(CALL_SECONDS + 40));
     // Beside the stats, for reading afterwards (with `RUST_LOG` set).
@@ -269,12 +278,8 @@ fn mixed_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Vec<R
     let env = delay.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let long = (CALL_SECONDS + 40).to_string();
-    let mut a = Client::join_with_env(
-        &janus.link(1234),
-        "A",
-        &["--mic", "test:500", "--duration", &long],
-        &env,
-    );
+    let a_args = talkline_args(&["--mic", "test:500", "--duration", &long]);
+    let mut a = Client::join_with_env(&janus.link(1234), "A", &as_strs(&a_args), &env);
     std::thread::sleep(Duration::from_secs(3));
     let started = Instant::now();
     let b = BrowserPeer::join(&janus.url(), 1234, "ChromeB");
