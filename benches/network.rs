@@ -129,7 +129,9 @@ struct Row {
     latency: Option<(u64, u64)>,
     /// Share of the call's 10 ms frames played, share of the packets
     /// played that were rebuilt or concealed, and pitch over the sent one.
-    audio: Option<(f64, f64, f64)>,
+    /// Played of the call, played since it began, of it rebuilt or
+    /// concealed, pitch over the sent one.
+    audio: Option<(f64, f64, f64, f64)>,
 }
 
 fn fmt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
@@ -200,6 +202,8 @@ fn talkline_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Ve
                 .zip(r["latency_ms_p95"].as_u64()),
             audio: Some((
                 (audio_frames / expected_audio).min(1.0),
+                (audio_frames / (r["audio_span_ms"].as_f64().unwrap_or(0.0) / 10.0).max(1.0))
+                    .min(1.0),
                 // 20 ms packets: two frames each.
                 (r["audio_packets_rebuilt"].as_f64().unwrap_or(0.0)
                     + r["audio_packets_concealed"].as_f64().unwrap_or(0.0))
@@ -420,7 +424,7 @@ fn main() {
         "\n### Calls with {DELAY_MS} ± {JITTER_MS} ms delay (unless the row says otherwise) and loss or a rate cap on each hop ({CALL_SECONDS} s)\n"
     );
     println!(
-        "| each hop | direction | first frame after joining (s) | frames shown | fps | freezes > 500 ms | latency p50 / p95 (ms) | audio played (of it rebuilt or concealed) | pitch (of sent) |"
+        "| each hop | direction | first frame after joining (s) | frames shown | fps | freezes > 500 ms | latency p50 / p95 (ms) | audio played: of the call / since it began (of it rebuilt or concealed) | pitch (of sent) |"
     );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
@@ -433,12 +437,13 @@ fn main() {
             fmt(r.fps, |v| format!("{v:.1}")),
             fmt(r.freezes, |n| n.to_string()),
             fmt(r.latency, |(a, b)| format!("{a} / {b}")),
-            fmt(r.audio, |(p, c, _)| format!(
-                "{:.1}% ({:.1}%)",
+            fmt(r.audio, |(p, since, c, _)| format!(
+                "{:.1}% / {:.1}% ({:.1}%)",
                 p * 100.0,
+                since * 100.0,
                 c * 100.0
             )),
-            fmt(r.audio, |(_, _, h)| format!("{h:.3}")),
+            fmt(r.audio, |(_, _, _, h)| format!("{h:.3}")),
         );
     }
     if !recoveries.is_empty() {

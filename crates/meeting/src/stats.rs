@@ -82,6 +82,9 @@ pub struct RemoteStats {
     voice_at_ms: AtomicU64,
     /// Packets that said they carry a voice.
     voice_packets: AtomicU64,
+    /// When the first audio was played (ms since `created`; `u64::MAX`
+    /// before), for the share played once it began.
+    audio_first_ms: AtomicU64,
     created: Instant,
     /// How loud the user wants to hear this participant, in percent of
     /// what they send (0-200): a per-person volume, as in every meeting
@@ -133,6 +136,7 @@ impl RemoteStats {
             voice: AtomicU8::new(VOICE_UNKNOWN),
             voice_at_ms: AtomicU64::new(0),
             voice_packets: AtomicU64::new(0),
+            audio_first_ms: AtomicU64::new(u64::MAX),
             created: Instant::now(),
             volume_percent: AtomicU32::new(100),
             latency: (0..LATENCY_BUCKETS).map(|_| AtomicU32::new(0)).collect(),
@@ -217,8 +221,9 @@ impl RemoteStats {
         );
         self.level
             .store(audio_level(samples).to_bits(), Ordering::Relaxed);
-        self.level_at_ms
-            .store(self.ms_since_created(), Ordering::Relaxed);
+        let now_ms = self.ms_since_created();
+        self.level_at_ms.store(now_ms, Ordering::Relaxed);
+        self.audio_first_ms.fetch_min(now_ms, Ordering::Relaxed);
         // Called from the playout thread, which must not wait: a sample
         // missed while the analysis reads is of no consequence.
         if let Ok(mut recent) = self.recent_audio.try_lock() {
@@ -342,6 +347,12 @@ impl RemoteStats {
             "speaking": self.speaking(),
             // 20 ms a packet.
             "audio_voice_ms": self.voice_packets.load(Ordering::Relaxed) * 20,
+            // From the first audio played to the last (plus that packet's
+            // 20 ms): what `audio_frames_decoded` covers once audio began.
+            "audio_span_ms": match self.audio_first_ms.load(Ordering::Relaxed) {
+                u64::MAX => 0,
+                first => self.level_at_ms.load(Ordering::Relaxed).saturating_sub(first) + 20,
+            },
             "video_frames_decoded": self.video_frames_decoded.load(Ordering::Relaxed),
             "video_frames_received": self.video_frames_received.load(Ordering::Relaxed),
             "video_frames_since_recovery": self.video_frames_since_recovery.load(Ordering::Relaxed),
