@@ -622,6 +622,96 @@ fn a_call_through_turn_over_tls_and_tcp_when_udp_is_blocked() {
     );
 }
 
+/// An outage on a call whose media goes only through a TURN relay reached
+/// over TCP (the firewall lets no UDP to the servers out): the TCP
+/// connections outlive it, ICE restarts through the same relays, and media
+/// flows again on the same call, without rejoining.
+#[test]
+fn an_outage_on_a_call_through_turn_over_tcp_recovers_without_rejoining() {
+    if !in_private_netns("an_outage_on_a_call_through_turn_over_tcp_recovers_without_rejoining") {
+        return;
+    }
+    let janus = Janus::start();
+    let relay_ip = Ipv4Addr::new(127, 0, 0, 2);
+    let turn = TurnServer::start_relaying_from(&relay_ip.to_string());
+    let firewall = UdpImpairment::ServersBlocked {
+        janus_rtp: janus.rtp_ports(),
+        turn: turn.port,
+        relay: relay_ip,
+    };
+    firewall.apply();
+    let tcp_url = turn.tcp_url();
+    let kim_args = [
+        "--mic",
+        "test:500",
+        "--duration",
+        "45",
+        "--relay-only",
+        "--ice-server",
+        tcp_url.as_str(),
+        "--ice-username",
+        TURN_USER,
+        "--ice-credential",
+        TURN_PASSWORD,
+    ];
+    let mut kim = Client::join_with_env(&janus.link(1234), "Kim", &kim_args, &[CONNECTION_LOGS]);
+    kim.wait_for("joined meeting", Duration::from_secs(10));
+    let mut lee = lee_joins_through(&janus, &tcp_url, true, "43");
+    kim.wait_for("+ Lee joined", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(6));
+
+    // Every datagram dropped for 12 s: the relays' own to Janus too.
+    UdpImpairment::Blocked.apply();
+    let cut = Instant::now();
+    kim.wait_for("reconnecting", Duration::from_secs(15));
+    lee.wait_for("reconnecting", Duration::from_secs(15));
+    let outage: std::collections::HashMap<String, usize> = [&kim, &lee]
+        .iter()
+        .map(|c| (c.name.clone(), c.output().len()))
+        .collect();
+    std::thread::sleep(Duration::from_secs(12).saturating_sub(cut.elapsed()));
+    firewall.apply();
+    for c in [&kim, &lee] {
+        c.wait_for_since(
+            "connected",
+            outage[c.name.as_str()],
+            Duration::from_secs(20),
+        );
+    }
+    assert!(
+        lee.wait(Duration::from_secs(60)).success(),
+        "lee: {}",
+        lee.errors()
+    );
+    assert!(
+        kim.wait(Duration::from_secs(60)).success(),
+        "kim: {}",
+        kim.errors()
+    );
+    for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
+        let s = client.stats();
+        assert!(
+            s["ice_restarts"].as_u64().unwrap_or(0) >= 1 && s["rejoins"].as_u64() == Some(0),
+            "{}: the path was not restarted on the same call: {s:#}\n{}",
+            client.name,
+            client.errors()
+        );
+        assert_recovered(&client.name, &s, other, hz, 240);
+    }
+    // Four relays (two connections each), each over its own TCP
+    // connection, which outlived the outage: the restarted paths went
+    // through the same allocations (4 and 4 seen), refreshed once UDP
+    // between the peer connections and their local relay sockets came back.
+    let log = turn.log();
+    let allocations = log.matches("ALLOCATE processed, success").count();
+    let streams = log.matches("tcp or tls connected to").count();
+    eprintln!("{allocations} allocations over {streams} TCP connections");
+    assert!(
+        allocations >= 4 && streams >= 4 && !log.contains("ALLOCATE processed, error"),
+        "{allocations} allocations, {streams} streams: {log}"
+    );
+}
+
 /// A relay that is not usable is a usage error before anything starts.
 #[test]
 fn malformed_stun_and_turn_settings_are_refused() {

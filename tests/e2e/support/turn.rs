@@ -29,6 +29,12 @@ impl TurnServer {
         Self::launch("127.0.0.1", None)
     }
 
+    /// Relaying from `relay_ip` (so a test can let the relayed UDP through
+    /// a firewall that blocks the rest).
+    pub fn start_relaying_from(relay_ip: &str) -> Self {
+        Self::launch(relay_ip, None)
+    }
+
     /// Also TURN over TLS on `tls_port`, and relaying from `relay_ip` (so a
     /// test can let the relayed UDP through a firewall that blocks the
     /// rest).
