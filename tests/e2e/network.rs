@@ -158,15 +158,69 @@ fn a_call_at_twenty_percent_loss_on_each_hop_connects_and_plays() {
     if !in_private_netns("a_call_at_twenty_percent_loss_on_each_hop_connects_and_plays") {
         return;
     }
-    // Measured 21-57% of frames (BENCHMARKS.md); the bar is that the call
-    // came up and pictures moved, not yet the issue's 60%.
+    // Measured 58-76% of frames in session 23's runs (BENCHMARKS.md; the
+    // issue's bar is 60%), 21-57% before; a margin for a slow start.
     let bar = LossyBar {
         loss: 20,
-        shown: 0.1,
-        frames: 30,
+        shown: 0.4,
+        frames: 150,
         recovered: 10,
     };
     lossy_calls(&bar);
+}
+
+/// 100 ms ± 30 ms on every datagram each process sends (so on each hop,
+/// and reordered by the jitter): every frame shows, the audio cushion
+/// grows to the jitter instead of cutting the sound, and glass-to-glass
+/// latency stays within the path's 200 ms plus 150 ms (issue #23's bar;
+/// the bench measured p95 250-253 ms).
+#[test]
+fn a_call_with_delay_and_jitter_shows_every_frame_within_the_latency_bar() {
+    if !in_private_netns("a_call_with_delay_and_jitter_shows_every_frame_within_the_latency_bar") {
+        return;
+    }
+    let delay = UdpDelay::new(100, 30);
+    let janus = Janus::start_with_env(&delay.janus_env());
+    let link = janus.link(1234);
+    let env = delay.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut kim = Client::join_with_env(
+        &link,
+        "Kim",
+        &["--mic", "test:500", "--duration", "20"],
+        &env,
+    );
+    kim.wait_for("joined meeting", Duration::from_secs(15));
+    let mut lee = Client::join_with_env(
+        &link,
+        "Lee",
+        &["--mic", "test:900", "--duration", "16"],
+        &env,
+    );
+    both_leave(&mut kim, &mut lee, Duration::from_secs(40));
+    for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
+        let s = client.stats();
+        let r = remote(&s, other);
+        let shown = r["pattern_received_ratio"].as_f64().unwrap_or(0.0);
+        let p95 = r["latency_ms_p95"].as_u64().unwrap_or(u64::MAX);
+        let p50 = r["latency_ms_p50"].as_u64().unwrap_or(0);
+        let rtt = r["rtt_ms"].as_u64();
+        eprintln!(
+            "{}: {:.1}% of {other}'s frames, latency p50 {p50} / p95 {p95} ms",
+            client.name,
+            shown * 100.0
+        );
+        // The delay is there: two hops of 70-130 ms each.
+        assert!(p50 >= 140, "{}: p50 {p50} ms: {r:#}", client.name);
+        assert!(
+            shown >= 0.95 && p95 <= 350,
+            "{} saw {:.1}% of {other}'s frames, latency p95 {p95} ms (rtt {rtt:?}): {r:#}\n{}",
+            client.name,
+            shown * 100.0,
+            client.errors()
+        );
+        assert_hears(&s, other, hz);
+    }
 }
 
 /// What a lossy call must show, each way.
