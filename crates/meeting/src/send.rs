@@ -65,12 +65,39 @@ impl<S> Outgoing<S> {
     }
 }
 
-/// Two temporal layers: a lost upper frame (one in two) costs that frame
-/// only. Three (a lost base frame is one in 8) asked for 2-4 times fewer
-/// keyframes at 10% loss in trials, for about the same share of frames
-/// shown, but froze more under a rate cap, where its larger base frames
-/// meet the policer: not the default until that is understood.
-const TEMPORAL_LAYERS: u8 = 2;
+/// Two temporal layers on a lossy path: a lost upper frame (one in two)
+/// costs that frame only. Three (a lost base frame is one in 8) asked for
+/// 2-4 times fewer keyframes at 10% loss in trials, for about the same
+/// share of frames shown, but froze more under a rate cap, where its larger
+/// base frames meet the policer: not used until that is understood.
+const LOSSY_PATH_LAYERS: u8 = 2;
+/// One layer on a path that loses little: Chromium does not wait for the
+/// retransmission of a frame nothing references; it decodes the next base
+/// frame and drops the late one. At 5% loss per hop it showed 71-75% of our
+/// two-layer frames against 84-85% of one-layer ones (and 84-87% of another
+/// Chromium's, which sends one layer). Our own receivers wait for such a
+/// frame; they showed 97-100% of one-layer frames at 5%, 99-100% of
+/// two-layer ones (BENCHMARKS.md, session 23).
+const CLEAN_PATH_LAYERS: u8 = 1;
+/// Layers from this much loss on the way to the server (where base frames
+/// also start to go twice, `congestion::send_base_twice`), or while the path
+/// fills up (under a rate cap every probe past it loses packets: one layer
+/// showed 70-88% of the frames there against 88-97% with two); one again
+/// below `ONE_LAYER_BELOW_LOSS` on a path that does not fill up.
+const LAYERS_FROM_LOSS: f64 = crate::congestion::BASE_TWICE_FROM_LOSS;
+const ONE_LAYER_BELOW_LOSS: f64 = 0.04;
+
+/// The temporal layers for a path losing `loss` (steadily), which `fills_up`
+/// or not, sent with `current` now.
+fn temporal_layers_for(current: u8, loss: f64, fills_up: bool) -> u8 {
+    if fills_up || loss >= LAYERS_FROM_LOSS {
+        LOSSY_PATH_LAYERS
+    } else if loss < ONE_LAYER_BELOW_LOSS {
+        CLEAN_PATH_LAYERS
+    } else {
+        current
+    }
+}
 
 /// Keyframes asked for by the network come at most this often (libwebrtc
 /// keeps 300 ms between them too).
@@ -331,7 +358,7 @@ impl SendPipeline {
                 height: h,
                 frame_rate: rate,
                 bitrate_kbps: video_bitrate_kbps,
-                temporal_layers: TEMPORAL_LAYERS,
+                temporal_layers: CLEAN_PATH_LAYERS,
             })?;
             let (tx, rx) = mpsc::channel(4);
             writers.push(spawn_video_writer(rx, video_rx));
@@ -343,6 +370,7 @@ impl SendPipeline {
                 rate: VideoRateController::new(video_bitrate_kbps),
                 path: Arc::clone(&stats.path),
                 native_fps: rate,
+                temporal_layers: CLEAN_PATH_LAYERS,
                 smaller: VideoFrame::new(2, 2)?,
                 frame_index: 0,
                 last_sent_index: 0,
@@ -444,6 +472,8 @@ struct VideoSend {
     path: Arc<PathEstimate>,
     /// The camera's own frame rate (its size is the rate controller's).
     native_fps: u32,
+    /// Temporal layers sent now (`temporal_layers_for`).
+    temporal_layers: u8,
     /// The camera's picture made smaller, when the encoder is smaller.
     smaller: VideoFrame,
     frame_index: u64,
@@ -453,6 +483,20 @@ struct VideoSend {
 
 impl VideoSend {
     fn follow_the_path(&mut self, now: Instant) {
+        let layers = temporal_layers_for(
+            self.temporal_layers,
+            self.path.lossy_path_loss(),
+            self.path.fills_up(),
+        );
+        if layers != self.temporal_layers {
+            log::debug!("video in {layers} temporal layers");
+            self.temporal_layers = layers;
+            // Its first frame is a keyframe: receivers start on the new
+            // pattern at once.
+            if let Err(e) = self.new_encoder() {
+                log::warn!("cannot change the temporal layers: {e}");
+            }
+        }
         let divisor = self.rate.current().size_divisor;
         let Some(rate) =
             self.rate
@@ -490,7 +534,7 @@ impl VideoSend {
             height,
             frame_rate: self.native_fps,
             bitrate_kbps: sending.bitrate_kbps,
-            temporal_layers: TEMPORAL_LAYERS,
+            temporal_layers: self.temporal_layers,
         })?;
         Ok(())
     }
@@ -887,6 +931,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn layers_on_a_lossy_or_full_path_and_one_on_a_clean_one_with_a_margin_between() {
+        assert_eq!(temporal_layers_for(1, 0.0, false), 1);
+        assert_eq!(temporal_layers_for(1, 0.05, false), 1, "not yet lossy");
+        assert_eq!(temporal_layers_for(1, 0.08, false), 2);
+        assert_eq!(temporal_layers_for(2, 0.05, false), 2, "still lossy enough");
+        assert_eq!(temporal_layers_for(2, 0.039, false), 1);
+        assert_eq!(temporal_layers_for(1, 0.0, true), 2, "a path that fills up");
+    }
+
+    #[test]
     fn a_packet_s_level_is_its_loudest_frame_in_dbov_and_a_voice_if_any_frame_was() {
         let mut l = PacketLoudness::default();
         assert_eq!(
@@ -926,7 +980,7 @@ mod tests {
             height,
             frame_rate: 30,
             bitrate_kbps: 300,
-            temporal_layers: TEMPORAL_LAYERS,
+            temporal_layers: LOSSY_PATH_LAYERS,
         };
         let mut frame = VideoFrame::new(640, 360).expect("valid size");
         frame.capture_time_us = 42;

@@ -89,7 +89,7 @@ const LOSS_CAP_TO: f64 = 0.35;
 /// Janus, which costs every receiver a wait for a resend Janus asks for
 /// twice at most, or a keyframe, becomes rare. Upper-layer frames cost one
 /// frame when lost and go once.
-const BASE_TWICE_FROM_LOSS: f64 = 0.08;
+pub(crate) const BASE_TWICE_FROM_LOSS: f64 = 0.08;
 /// The copies only where the estimate leaves room for them: base frames
 /// carry about 60% of the video's bytes.
 const BASE_TWICE_COST: f64 = 1.6;
@@ -187,6 +187,12 @@ impl PathEstimate {
         } else {
             f64::from(self.steady_loss_permille.load(Ordering::Relaxed)) / 1000.0
         }
+    }
+
+    /// The path fills up (a rate cap, a queue): past its inherent loss,
+    /// what it loses is congestion.
+    pub fn fills_up(&self) -> bool {
+        self.congested.load(Ordering::Relaxed)
     }
 
     /// Where the path last filled up, kbps.
