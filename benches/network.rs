@@ -241,7 +241,15 @@ fn chromium_pair(janus: &Janus, condition: &str, rows: &mut Vec<Row>) {
         )
     };
     let (a0, b0) = (counts(&a), counts(&b));
-    std::thread::sleep(Duration::from_secs(CALL_SECONDS));
+    let (mut last_a, mut last_b) = (a0, b0);
+    let mut per_second = Vec::new();
+    for _ in 0..CALL_SECONDS {
+        std::thread::sleep(Duration::from_secs(1));
+        let (now_a, now_b) = (counts(&a), counts(&b));
+        per_second.push((now_a.0 - last_a.0, now_b.0 - last_b.0));
+        (last_a, last_b) = (now_a, now_b);
+    }
+    eprintln!("   ChromeA, ChromeB decoded each second: {per_second:?}");
     let (a1, b1) = (counts(&a), counts(&b));
     for (name, p) in [("ChromeA", &a), ("ChromeB", &b)] {
         why_frames_were_missing(name, p);
@@ -317,7 +325,15 @@ fn mixed_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Vec<R
         (sent, got)
     };
     let (a0, b0, e0) = (talkline(&a.stats_now()), decoded(&b), encoded(&b));
-    std::thread::sleep(Duration::from_secs(CALL_SECONDS));
+    let mut last = b0;
+    let mut per_second = Vec::new();
+    for _ in 0..CALL_SECONDS {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = decoded(&b);
+        per_second.push(now - last);
+        last = now;
+    }
+    eprintln!("   ChromeB decoded of talkline's, each second: {per_second:?}");
     let (a1, b1, e1) = (talkline(&a.stats_now()), decoded(&b), encoded(&b));
     why_frames_were_missing("ChromeB", &b);
     for (who, got, sent) in [
