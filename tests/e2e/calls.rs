@@ -12,7 +12,10 @@ mod support;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use support::{Client, Janus, assert_hears, assert_recovered, assert_sees, remote};
+use support::{
+    Client, Janus, assert_hears, assert_recovered, assert_sees, back_after_outage, outage_noticed,
+    remote,
+};
 
 #[test]
 fn two_clients_see_and_hear_each_other() {
@@ -234,21 +237,10 @@ fn janus_restart_mid_call_rejoins_and_media_flows_again() {
     std::thread::sleep(Duration::from_secs(3));
 
     janus.kill();
-    dan.wait_for("reconnecting", Duration::from_secs(5));
-    eva.wait_for("reconnecting", Duration::from_secs(5));
-    let reconnecting: std::collections::HashMap<String, usize> = [&dan, &eva]
-        .iter()
-        .map(|c| (c.name.clone(), c.output().len()))
-        .collect();
+    let since = outage_noticed([&dan, &eva], Duration::from_secs(5));
     std::thread::sleep(Duration::from_secs(1));
     janus.restart();
-    for c in [&dan, &eva] {
-        c.wait_for_since(
-            "connected",
-            reconnecting[c.name.as_str()],
-            Duration::from_secs(15),
-        );
-    }
+    back_after_outage([&dan, &eva], since, Duration::from_secs(15));
     assert!(
         eva.wait(Duration::from_secs(30)).success(),
         "eva: {}",

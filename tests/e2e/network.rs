@@ -13,7 +13,10 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use support::netns::{self, UdpImpairment};
-use support::{Client, Janus, UdpDelay, assert_hears, assert_recovered, assert_sees, remote};
+use support::{
+    Client, Janus, UdpDelay, assert_hears, assert_recovered, assert_sees, back_after_outage,
+    outage_noticed, remote,
+};
 use tls::{TestCa, Validity};
 use turn::{TURN_PASSWORD, TURN_USER, TlsFiles, TurnServer};
 
@@ -81,35 +84,14 @@ fn media_path_outage_recovers_and_media_flows_again() {
     std::thread::sleep(Duration::from_secs(4));
 
     // Cut the media path for 12 s: longer than the ICE failure timeout.
+    // Both come back; at least 8 s of video flows after the outage.
     UdpImpairment::Blocked.apply();
     let cut = Instant::now();
-    kim.wait_for("reconnecting", Duration::from_secs(15));
-    lee.wait_for("reconnecting", Duration::from_secs(15));
-    let outage: std::collections::HashMap<String, usize> = [&kim, &lee]
-        .iter()
-        .map(|c| (c.name.clone(), c.output().len()))
-        .collect();
+    let since = outage_noticed([&kim, &lee], Duration::from_secs(15));
     std::thread::sleep(Duration::from_secs(12).saturating_sub(cut.elapsed()));
     UdpImpairment::None.apply();
-
-    // Both come back; at least 8 s of video flows after the outage.
-    for c in [&kim, &lee] {
-        c.wait_for_since(
-            "connected",
-            outage[c.name.as_str()],
-            Duration::from_secs(20),
-        );
-    }
-    assert!(
-        lee.wait(Duration::from_secs(40)).success(),
-        "lee: {}",
-        lee.errors()
-    );
-    assert!(
-        kim.wait(Duration::from_secs(40)).success(),
-        "kim: {}",
-        kim.errors()
-    );
+    back_after_outage([&kim, &lee], since, Duration::from_secs(20));
+    both_leave(&mut kim, &mut lee, Duration::from_secs(40));
     for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
         let s = client.stats();
         // Signaling stayed up, so the path was restarted, not the call.
@@ -182,21 +164,7 @@ fn a_call_with_delay_and_jitter_shows_every_frame_within_the_latency_bar() {
     let delay = UdpDelay::new(100, 30);
     let janus = Janus::start_with_env(&delay.janus_env());
     let link = janus.link(1234);
-    let env = delay.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut kim = Client::join_with_env(
-        &link,
-        "Kim",
-        &["--mic", "test:500", "--duration", "20"],
-        &env,
-    );
-    kim.wait_for("joined meeting", Duration::from_secs(15));
-    let mut lee = Client::join_with_env(
-        &link,
-        "Lee",
-        &["--mic", "test:900", "--duration", "16"],
-        &env,
-    );
+    let (mut kim, mut lee) = join_delayed(&link, &delay, "20", "16");
     both_leave(&mut kim, &mut lee, Duration::from_secs(40));
     for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
         let s = client.stats();
@@ -221,6 +189,32 @@ fn a_call_with_delay_and_jitter_shows_every_frame_within_the_latency_bar() {
         );
         assert_hears(&s, other, hz);
     }
+}
+
+/// Kim (500 Hz) joins, then Lee (900 Hz), for the seconds given, every
+/// datagram they send delayed by `delay`.
+fn join_delayed(
+    link: &str,
+    delay: &UdpDelay,
+    kim_seconds: &str,
+    lee_seconds: &str,
+) -> (Client, Client) {
+    let env = delay.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let kim = Client::join_with_env(
+        link,
+        "Kim",
+        &["--mic", "test:500", "--duration", kim_seconds],
+        &env,
+    );
+    kim.wait_for("joined meeting", Duration::from_secs(15));
+    let lee = Client::join_with_env(
+        link,
+        "Lee",
+        &["--mic", "test:900", "--duration", lee_seconds],
+        &env,
+    );
+    (kim, lee)
 }
 
 /// What a lossy call must show, each way.
@@ -255,21 +249,7 @@ fn lossy_call(delay: &UdpDelay, bar: &LossyBar) -> Result<(), String> {
     let janus = Janus::start_with_env(&delay.janus_env());
     UdpImpairment::Loss(bar.loss).apply();
     let link = janus.link(1234);
-    let env = delay.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut kim = Client::join_with_env(
-        &link,
-        "Kim",
-        &["--mic", "test:500", "--duration", "24"],
-        &env,
-    );
-    kim.wait_for("joined meeting", Duration::from_secs(15));
-    let mut lee = Client::join_with_env(
-        &link,
-        "Lee",
-        &["--mic", "test:900", "--duration", "20"],
-        &env,
-    );
+    let (mut kim, mut lee) = join_delayed(&link, delay, "24", "20");
     both_leave(&mut kim, &mut lee, Duration::from_secs(40));
     for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
         let s = client.stats();
@@ -717,31 +697,11 @@ fn an_outage_on_a_call_through_turn_over_tcp_recovers_without_rejoining() {
     // Every datagram dropped for 12 s: the relays' own to Janus too.
     UdpImpairment::Blocked.apply();
     let cut = Instant::now();
-    kim.wait_for("reconnecting", Duration::from_secs(15));
-    lee.wait_for("reconnecting", Duration::from_secs(15));
-    let outage: std::collections::HashMap<String, usize> = [&kim, &lee]
-        .iter()
-        .map(|c| (c.name.clone(), c.output().len()))
-        .collect();
+    let since = outage_noticed([&kim, &lee], Duration::from_secs(15));
     std::thread::sleep(Duration::from_secs(12).saturating_sub(cut.elapsed()));
     firewall.apply();
-    for c in [&kim, &lee] {
-        c.wait_for_since(
-            "connected",
-            outage[c.name.as_str()],
-            Duration::from_secs(20),
-        );
-    }
-    assert!(
-        lee.wait(Duration::from_secs(60)).success(),
-        "lee: {}",
-        lee.errors()
-    );
-    assert!(
-        kim.wait(Duration::from_secs(60)).success(),
-        "kim: {}",
-        kim.errors()
-    );
+    back_after_outage([&kim, &lee], since, Duration::from_secs(20));
+    both_leave(&mut kim, &mut lee, Duration::from_secs(60));
     for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
         let s = client.stats();
         assert!(

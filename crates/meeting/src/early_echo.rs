@@ -25,6 +25,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::reception_report::ReceptionReport;
 
+use crate::peer::RECEIVER_REPORT_INTERVAL;
+
 /// Copies of the report, this far apart: one of three arrives at 20% loss
 /// 99% of the time.
 const COPIES: u8 = 3;
@@ -33,7 +35,13 @@ const SPACING: Duration = Duration::from_millis(100);
 /// Seconds from 1900 (NTP's era) to 1970.
 const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 
-/// When to send the early reports of one received stream.
+/// A receiver report's way to the server, allowed for on top of the time
+/// until it is sent.
+const REPORT_ON_ITS_WAY: Duration = Duration::from_millis(20);
+
+/// When to send the early reports of one received stream, and from when
+/// the server keeps packets to resend (what the jitter buffer's
+/// `resends_from` wants to know).
 #[derive(Debug, Default)]
 pub struct EarlyEcho {
     sent: u8,
@@ -43,34 +51,28 @@ pub struct EarlyEcho {
 }
 
 impl EarlyEcho {
-    /// Whether to send a report now (a packet of the stream has come).
-    pub fn due(&mut self, now: Instant) -> bool {
+    /// A packet of the stream came at `now`. `Some` when a report is to go
+    /// now: the server keeps packets from the time it gives.
+    pub fn packet_arrived(&mut self, now: Instant) -> Option<Instant> {
         let due =
             !self.answered && self.sent < COPIES && self.last.is_none_or(|t| now >= t + SPACING);
-        if due {
-            self.sent += 1;
-            self.last = Some(now);
-        }
-        due
-    }
-
-    /// When the next report is due, if one is.
-    pub fn next_due(&self) -> Option<Instant> {
-        if self.answered || self.sent >= COPIES {
+        if !due {
             return None;
         }
-        self.last.map(|t| t + SPACING)
+        self.sent += 1;
+        self.last = Some(now);
+        Some(now + REPORT_ON_ITS_WAY)
     }
 
-    /// The server's first sender report came.
-    pub fn sender_reported(&mut self) {
-        self.answered = true;
-    }
-
-    /// When the first report went out.
-    pub fn first_sent(&self) -> Option<Instant> {
-        self.last
-            .map(|t| t - SPACING * u32::from(self.sent.saturating_sub(1)))
+    /// The server's sender report came at `now`. The first time (`Some`),
+    /// early reports stop: webrtc-rs's next receiver report echoes it, and
+    /// the server keeps packets from the time given, if no early report
+    /// told it sooner.
+    pub fn sender_reported(&mut self, now: Instant) -> Option<Instant> {
+        if std::mem::replace(&mut self.answered, true) {
+            return None;
+        }
+        Some(now + RECEIVER_REPORT_INTERVAL + REPORT_ON_ITS_WAY)
     }
 }
 
@@ -111,21 +113,29 @@ mod tests {
     fn three_copies_a_tenth_of_a_second_apart_until_the_server_reports() {
         let t0 = Instant::now();
         let mut echo = EarlyEcho::default();
-        assert_eq!(echo.next_due(), None);
-        assert!(echo.due(t0));
-        assert!(!echo.due(t0 + Duration::from_millis(99)));
-        assert_eq!(echo.next_due(), Some(t0 + SPACING));
-        assert!(echo.due(t0 + SPACING));
-        assert!(echo.due(t0 + SPACING * 2));
-        assert!(!echo.due(t0 + SPACING * 10), "more than three");
-        assert_eq!(echo.next_due(), None);
-        assert_eq!(echo.first_sent(), Some(t0));
+        assert_eq!(echo.packet_arrived(t0), Some(t0 + REPORT_ON_ITS_WAY));
+        assert_eq!(echo.packet_arrived(t0 + Duration::from_millis(99)), None);
+        assert!(echo.packet_arrived(t0 + SPACING).is_some());
+        assert!(echo.packet_arrived(t0 + SPACING * 2).is_some());
+        assert_eq!(
+            echo.packet_arrived(t0 + SPACING * 10),
+            None,
+            "more than three"
+        );
 
         let mut answered = EarlyEcho::default();
-        assert!(answered.due(t0));
-        answered.sender_reported();
-        assert!(!answered.due(t0 + SPACING));
-        assert_eq!(answered.next_due(), None);
+        assert!(answered.packet_arrived(t0).is_some());
+        let later = t0 + Duration::from_secs(1);
+        assert_eq!(
+            answered.sender_reported(later),
+            Some(later + RECEIVER_REPORT_INTERVAL + REPORT_ON_ITS_WAY)
+        );
+        assert_eq!(
+            answered.sender_reported(later + SPACING),
+            None,
+            "the first only"
+        );
+        assert_eq!(answered.packet_arrived(later + SPACING), None);
     }
 
     #[test]

@@ -25,7 +25,6 @@ use talkline_media::vp8::Vp8Decoder;
 use crate::early_echo::{self, EarlyEcho};
 use crate::jitter::audio::AudioPacket;
 use crate::jitter::{ReleasedFrame, VideoJitterBuffer};
-use crate::peer::RECEIVER_REPORT_INTERVAL;
 use crate::playout::AudioFeed;
 use crate::stats::{CallStats, RemoteStats};
 
@@ -96,7 +95,6 @@ async fn receive_video(
     let mut lost_before = 0;
     // A frame was dropped before the decoder: the next one it gets says so.
     let mut decoder_gap = false;
-    let mut sender_reported = false;
     let mut early_echo = EarlyEcho::default();
     // One timer for the task, moved rather than made anew for each packet.
     let wake = tokio::time::sleep(IDLE_WAKE);
@@ -124,16 +122,14 @@ async fn receive_video(
         match event {
             Some(TrackRemoteEvent::OnRtpPacket(packet)) => {
                 let h = &packet.header;
-                if early_echo.due(now) {
+                if let Some(from) = early_echo.packet_arrived(now) {
                     let highest = u32::from(h.sequence_number);
                     rtcp.push(Box::new(early_echo::report(
                         media_ssrc,
                         highest,
                         SystemTime::now(),
                     )));
-                    if let Some(first) = early_echo.first_sent() {
-                        buffer.resends_from(first + REPORT_ON_ITS_WAY);
-                    }
+                    buffer.resends_from(from);
                 }
                 buffer.insert(
                     now,
@@ -144,14 +140,10 @@ async fn receive_video(
                 );
             }
             Some(TrackRemoteEvent::OnRtcpPacket(packets)) if reports_on(&packets, media_ssrc) => {
-                // Our next receiver report echoes this one, and from it
-                // Janus knows the round trip and keeps what it sends.
-                if !sender_reported {
-                    sender_reported = true;
-                    early_echo.sender_reported();
+                if let Some(from) = early_echo.sender_reported(now) {
                     log::debug!("video: the server's first sender report");
+                    buffer.resends_from(from);
                 }
-                buffer.resends_from(now + RECEIVER_REPORT_INTERVAL + REPORT_ON_ITS_WAY);
             }
             _ => {}
         }
@@ -213,10 +205,6 @@ fn reports_on(packets: &[Box<dyn rtc::rtcp::Packet>], ssrc: u32) -> bool {
             .is_some_and(|r| r.ssrc == ssrc)
     })
 }
-
-/// A receiver report's way to the server, allowed for on top of the time
-/// until it is sent.
-const REPORT_ON_ITS_WAY: Duration = Duration::from_millis(20);
 
 /// How long the receive task sleeps when the buffer waits for nothing.
 const IDLE_WAKE: Duration = Duration::from_secs(1);

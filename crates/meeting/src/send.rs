@@ -929,6 +929,8 @@ impl PacketLoudness {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use talkline_media::source::PatternSource;
+    use talkline_media::tone::ToneSource;
 
     #[test]
     fn layers_on_a_lossy_or_full_path_and_one_on_a_clean_one_with_a_margin_between() {
@@ -970,8 +972,6 @@ mod tests {
         l.add(1e-9, false);
         assert_eq!(l.take().level, 127, "below -127 dBov is silence");
     }
-    use talkline_media::source::PatternSource;
-    use talkline_media::tone::ToneSource;
 
     #[test]
     fn the_encoder_s_size_decides_what_it_is_given() {

@@ -340,6 +340,11 @@ impl Client {
         }
     }
 
+    /// How many lines of output there are so far (for `wait_for_since`).
+    pub fn lines_so_far(&self) -> usize {
+        self.lines.lock().expect("lines").len()
+    }
+
     /// The call's statistics now, mid-call (the `stats` command).
     pub fn stats_now(&mut self) -> serde_json::Value {
         let since = self.output().len();
@@ -439,6 +444,23 @@ pub fn assert_sees(stats: &serde_json::Value, from: &str, min_frames: u64) {
 
 /// After a recovery (ICE restart or rejoin): `other` is heard at `hz` and
 /// at least `min_frames` of their video were decoded since.
+/// Both clients say "reconnecting" within `within` (an outage began);
+/// returns where each one's output stood then, for `back_after_outage`.
+pub fn outage_noticed(clients: [&Client; 2], within: Duration) -> [usize; 2] {
+    for c in clients {
+        c.wait_for("reconnecting", within);
+    }
+    clients.map(Client::lines_so_far)
+}
+
+/// Both clients say "connected" again within `within`, after the lines
+/// `outage_noticed` returned.
+pub fn back_after_outage(clients: [&Client; 2], since: [usize; 2], within: Duration) {
+    for (c, since) in clients.into_iter().zip(since) {
+        c.wait_for_since("connected", since, within);
+    }
+}
+
 pub fn assert_recovered(
     name: &str,
     stats: &serde_json::Value,

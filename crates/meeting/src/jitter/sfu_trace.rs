@@ -31,7 +31,7 @@ const JANUS_RTX_GAP_MS: u64 = 200;
 const JANUS_KEEPS_MS: u64 = 500;
 const JANUS_PLI_GAP_MS: u64 = 1000;
 const JANUS_SENDER_REPORT_MS: u64 = 1000;
-const RECEIVER_REPORT_MS: u64 = 250;
+const RECEIVER_REPORT_MS: u64 = crate::peer::RECEIVER_REPORT_INTERVAL.as_millis() as u64;
 const FEEDBACK_MS: u64 = 100;
 const OWN_RESEND_WITHIN_MS: u64 = 400;
 const OWN_RESENDS: u32 = 2;
@@ -325,9 +325,9 @@ pub fn run(loss: f64, seed: u64, server: Janus, subscriber: Subscriber) -> Outco
                 Event::PliAtSender => keyframe_asked = true,
                 Event::SenderReportAtSubscriber => {
                     sender_report_seen = true;
-                    echo.sender_reported();
-                    // As the receive task does: the next report echoes it.
-                    buffer.resends_from(at(now + RECEIVER_REPORT_MS + 20));
+                    if let Some(from) = echo.sender_reported(at(now)) {
+                        buffer.resends_from(from);
+                    }
                 }
                 Event::EchoAtJanus => {
                     janus_keeps_from.get_or_insert(now);
@@ -336,10 +336,13 @@ pub fn run(loss: f64, seed: u64, server: Janus, subscriber: Subscriber) -> Outco
         }
 
         // The subscriber.
-        if early_echo && first_arrival && echo.due(at(now)) {
-            if let Some(first) = echo.first_sent() {
-                buffer.resends_from(first + Duration::from_millis(20));
-            }
+        let echoed = if early_echo && first_arrival {
+            echo.packet_arrived(at(now))
+        } else {
+            None
+        };
+        if let Some(from) = echoed {
+            buffer.resends_from(from);
             if !lose() {
                 schedule(&mut events, now + ONE_WAY_MS, Event::EchoAtJanus);
             }
