@@ -305,11 +305,6 @@ fn mixed_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Vec<R
             .and_then(|r| r["framesEncoded"].as_f64())
             .unwrap_or(0.0)
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while decoded(&b) == 0.0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let joined = (decoded(&b) > 0.0).then(|| started.elapsed().as_secs_f64());
     let talkline = |s: &serde_json::Value| {
         let sent = s["video_frames_sent"].as_f64().unwrap_or(0.0);
         let has_b = s["remote"]
@@ -324,6 +319,13 @@ fn mixed_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Vec<R
         };
         (sent, got)
     };
+    // As for two Chromium peers: counted from when both see each other.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let both = |a: &mut Client| decoded(&b) > 0.0 && talkline(&a.stats_now()).1 > 0.0;
+    while !both(&mut a) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let joined = both(&mut a).then(|| started.elapsed().as_secs_f64());
     let (a0, b0, e0) = (talkline(&a.stats_now()), decoded(&b), encoded(&b));
     let mut last = b0;
     let mut per_second = Vec::new();
@@ -353,6 +355,7 @@ fn mixed_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Vec<R
     }
     drop(b);
     let _ = a.stop();
+    let _ = std::fs::write(a.stats_path.with_extension("log"), a.errors());
 }
 
 fn main() {

@@ -665,6 +665,10 @@ impl Driver {
                     // Logs name participants by id only: names are personal data.
                     log::debug!("participant {} joined", p.id);
                     self.stats.remote(p.id, &p.display);
+                    self.pipeline
+                        .controls
+                        .someone_joined
+                        .store(true, Ordering::Relaxed);
                     self.emit(CallEvent::ParticipantJoined(p));
                 }
                 SessionOutput::ParticipantChanged(p) => self.emit(CallEvent::ParticipantChanged(p)),

@@ -10,6 +10,7 @@ pub mod ice_servers;
 pub mod invite;
 pub mod janus;
 pub mod jitter;
+mod keyframes;
 pub mod link;
 pub mod peer;
 pub mod playout;

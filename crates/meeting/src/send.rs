@@ -28,6 +28,7 @@ use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 
 use crate::congestion::{PathEstimate, VideoRateController};
+use crate::keyframes::KeyframeRequests;
 use crate::stats::{CallStats, audio_level};
 use crate::vp8_packetizer::{FrameLayer, Vp8Packetizer};
 
@@ -99,10 +100,6 @@ fn temporal_layers_for(current: u8, loss: f64, fills_up: bool) -> u8 {
     }
 }
 
-/// Keyframes asked for by the network come at most this often (libwebrtc
-/// keeps 300 ms between them too).
-const MIN_KEYFRAME_INTERVAL: Duration = Duration::from_millis(300);
-
 /// The size and rate a video track is prepared for before it has a camera;
 /// the first camera given sets its own.
 const NO_CAMERA_YET: (u32, u32, u32) = (640, 360, 30);
@@ -136,6 +133,9 @@ pub struct SendControls {
     pub audio_muted: AtomicBool,
     pub video_muted: AtomicBool,
     pub keyframe_requested: AtomicBool,
+    /// Someone joined the meeting and subscribes to us next
+    /// (`keyframes::KeyframeRequests::someone_joined`).
+    pub someone_joined: AtomicBool,
     /// A new camera or microphone for the running thread to switch to, or
     /// `None` to let go of the one in use (the user chose "No camera"); the
     /// threads take it between frames without locking.
@@ -172,6 +172,7 @@ impl Default for SendControls {
             audio_muted: AtomicBool::new(false),
             video_muted: AtomicBool::new(false),
             keyframe_requested: AtomicBool::new(false),
+            someone_joined: AtomicBool::new(false),
             video_replacement: ArrayQueue::new(1),
             audio_replacement: ArrayQueue::new(1),
             voice: AtomicU8::new(VoiceSettings::default().to_bits()),
@@ -581,7 +582,7 @@ fn video_loop(
     let mut packet = Vec::with_capacity(256 * 1024);
     let mut staging = BytesMut::with_capacity(256 * 1024);
     let mut next = Instant::now();
-    let mut last_keyframe: Option<Instant> = None;
+    let mut requests = KeyframeRequests::default();
     let mut dropped = false;
     let mut was_muted = false;
     // The next device to switch to; `Some(None)` lets go of the one in use.
@@ -650,20 +651,19 @@ fn video_loop(
         video.follow_the_path(captured);
         // A window starting its self-view needs a keyframe to begin with.
         let window_wants_keyframe = encoded_view.is_some_and(|f| f.take_keyframe_request());
-        // Requests from the network are kept until answered, at most one
-        // keyframe per `MIN_KEYFRAME_INTERVAL`: on a lossy path every
-        // receiver asks, Janus relays each request, and a keyframe per
-        // request would fill the path with keyframes.
-        let network_keyframe = controls.keyframe_requested.load(Ordering::Relaxed)
-            && last_keyframe
-                .is_none_or(|at| captured.saturating_duration_since(at) >= MIN_KEYFRAME_INTERVAL);
-        if network_keyframe {
-            controls.keyframe_requested.store(false, Ordering::Relaxed);
+        if controls.keyframe_requested.swap(false, Ordering::Relaxed) {
+            requests.asked();
         }
+        if controls.someone_joined.swap(false, Ordering::Relaxed) {
+            requests.someone_joined(captured);
+        }
+        let network_keyframe = requests.due(captured);
         // A frame we dropped ourselves broke the chain for everyone: no
         // waiting for the interval then.
-        let force =
-            network_keyframe || was_muted || window_wants_keyframe || std::mem::take(&mut dropped);
+        let force = network_keyframe.is_some()
+            || was_muted
+            || window_wants_keyframe
+            || std::mem::take(&mut dropped);
         was_muted = false;
         // On a squeezed path one frame in `keep_one_in` is sent; a keyframe
         // someone is waiting for never waits for its turn.
@@ -692,7 +692,8 @@ fn video_loop(
             Ok(Some(encoded)) => {
                 let keyframe = encoded.keyframe;
                 if keyframe {
-                    last_keyframe = Some(captured);
+                    requests.sent(captured);
+                    log::debug!("keyframe sent (for the network: {network_keyframe:?})");
                 }
                 let base = keyframe || encoded.layer.temporal_id == 0;
                 let twice = base

@@ -1,0 +1,210 @@
+//! When the video sender answers keyframe requests from the network.
+//!
+//! Two rules, a pure state machine the video thread asks once a frame:
+//! - Requests are kept until answered, but at most one keyframe goes per
+//!   `MIN_INTERVAL`: on a lossy path every receiver asks, Janus relays each
+//!   request, and a keyframe per request would fill the path with them.
+//! - A request that comes just after someone joined is answered twice, the
+//!   second time `JOINER_FOLLOW_UP` later. The first request is the new
+//!   subscription's start, and Janus keeps nothing to resend to a new
+//!   subscriber until it has measured its round trip (`nack_queue_ms` is 0
+//!   until then; `early_echo` shortens that for our own receivers, not for
+//!   a browser's). A packet lost in that second cannot be repaired, and
+//!   Chromium then waits 3 s without a decodable frame before it asks for a
+//!   keyframe itself: 3 s of a frozen picture at the start of 5% mixed
+//!   calls. The second keyframe comes when Janus keeps packets, and ends
+//!   that wait at about a second.
+
+use std::time::{Duration, Instant};
+
+/// libwebrtc keeps 300 ms between keyframes asked for by the network too.
+const MIN_INTERVAL: Duration = Duration::from_millis(300);
+/// Janus sends its first sender report to a new subscriber within a second
+/// of its first packets and measures the round trip from the browser's
+/// next receiver report (one every 0.5-1.5 s); from then on it keeps
+/// packets to resend. At 1.3 s the second keyframe met the same fate as
+/// the first in trials.
+const JOINER_FOLLOW_UP: Duration = Duration::from_millis(2200);
+/// A request this long after someone joined is taken for their subscription
+/// starting (subscribing takes a signaling round trip, ICE and DTLS).
+const JOIN_WINDOW: Duration = Duration::from_secs(5);
+
+/// Why the next frame must be a keyframe, if it must.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NetworkKeyframe {
+    /// A receiver asked (PLI or FIR relayed by the server).
+    Asked,
+    /// The second answer to a new subscriber's request.
+    JoinerFollowUp,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct KeyframeRequests {
+    asked: bool,
+    last_sent: Option<Instant>,
+    joined_at: Option<Instant>,
+    follow_up_at: Option<Instant>,
+}
+
+impl KeyframeRequests {
+    /// A receiver asked for a keyframe.
+    pub fn asked(&mut self) {
+        self.asked = true;
+    }
+
+    /// Someone joined the meeting: they subscribe to us next.
+    pub fn someone_joined(&mut self, now: Instant) {
+        self.joined_at = Some(now);
+    }
+
+    /// Whether the frame captured `now` must be a keyframe for the network.
+    pub fn due(&self, now: Instant) -> Option<NetworkKeyframe> {
+        let spaced = self
+            .last_sent
+            .is_none_or(|at| now.saturating_duration_since(at) >= MIN_INTERVAL);
+        if !spaced {
+            None
+        } else if self.asked {
+            Some(NetworkKeyframe::Asked)
+        } else if self.follow_up_at.is_some_and(|at| now >= at) {
+            Some(NetworkKeyframe::JoinerFollowUp)
+        } else {
+            None
+        }
+    }
+
+    /// A keyframe went out `now`, for whatever reason.
+    pub fn sent(&mut self, now: Instant) {
+        if self.asked && self.follow_up_at.is_none() && self.joined_recently(now) {
+            self.follow_up_at = Some(now + JOINER_FOLLOW_UP);
+            // One follow-up per join: later requests are ordinary ones.
+            self.joined_at = None;
+        } else if self.follow_up_at.is_some_and(|at| now >= at) {
+            self.follow_up_at = None;
+        }
+        self.asked = false;
+        self.last_sent = Some(now);
+    }
+
+    fn joined_recently(&self, now: Instant) -> bool {
+        self.joined_at
+            .is_some_and(|at| now.saturating_duration_since(at) <= JOIN_WINDOW)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Sends a keyframe whenever one is due, one frame each 33 ms from
+    /// `start` for `frames` frames; returns when keyframes went, in ms.
+    fn run(k: &mut KeyframeRequests, start: Instant, frames: u64) -> Vec<u64> {
+        let mut sent = Vec::new();
+        for i in 0..frames {
+            let now = start + ms(33 * i);
+            if k.due(now).is_some() {
+                k.sent(now);
+                sent.push(33 * i);
+            }
+        }
+        sent
+    }
+
+    #[test]
+    fn a_request_is_answered_at_once_and_once() {
+        let t = Instant::now();
+        let mut k = KeyframeRequests::default();
+        assert_eq!(k.due(t), None);
+        k.asked();
+        assert_eq!(k.due(t), Some(NetworkKeyframe::Asked));
+        k.sent(t);
+        assert_eq!(run(&mut k, t + ms(33), 200), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn requests_wait_for_the_interval_but_are_not_forgotten() {
+        let t = Instant::now();
+        let mut k = KeyframeRequests::default();
+        k.asked();
+        k.sent(t);
+        k.asked();
+        assert_eq!(k.due(t + ms(100)), None);
+        assert_eq!(k.due(t + ms(299)), None);
+        assert_eq!(k.due(t + ms(300)), Some(NetworkKeyframe::Asked));
+    }
+
+    #[test]
+    fn a_joiners_request_is_answered_again_when_the_server_keeps_packets() {
+        let t = Instant::now();
+        let mut k = KeyframeRequests::default();
+        k.someone_joined(t);
+        k.asked();
+        let start = t + ms(800);
+        let sent = run(&mut k, start, 150);
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert_eq!(sent[0], 0);
+        let gap = ms(sent[1] - sent[0]);
+        assert!(
+            gap >= JOINER_FOLLOW_UP && gap < JOINER_FOLLOW_UP + ms(34),
+            "{sent:?}"
+        );
+    }
+
+    #[test]
+    fn only_the_first_request_after_a_join_is_followed_up() {
+        let t = Instant::now();
+        let mut k = KeyframeRequests::default();
+        k.someone_joined(t);
+        k.asked();
+        k.sent(t);
+        k.asked();
+        k.sent(t + ms(500));
+        assert_eq!(
+            k.due(t + JOINER_FOLLOW_UP),
+            Some(NetworkKeyframe::JoinerFollowUp)
+        );
+        k.sent(t + JOINER_FOLLOW_UP);
+        k.asked();
+        k.sent(t + ms(3000));
+        assert_eq!(run(&mut k, t + ms(3033), 300), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn a_request_long_after_a_join_is_answered_once() {
+        let t = Instant::now();
+        let mut k = KeyframeRequests::default();
+        k.someone_joined(t);
+        k.asked();
+        let late = t + JOIN_WINDOW + ms(1);
+        assert_eq!(run(&mut k, late, 200), vec![0]);
+    }
+
+    #[test]
+    fn a_keyframe_sent_for_another_reason_after_its_time_is_the_follow_up() {
+        let t = Instant::now();
+        let mut k = KeyframeRequests::default();
+        k.someone_joined(t);
+        k.asked();
+        k.sent(t);
+        // A camera switch makes a keyframe when the follow-up is due.
+        k.sent(t + JOINER_FOLLOW_UP);
+        assert_eq!(
+            run(&mut k, t + JOINER_FOLLOW_UP + ms(33), 200),
+            Vec::<u64>::new()
+        );
+    }
+
+    #[test]
+    fn keyframes_without_requests_start_no_follow_up() {
+        let t = Instant::now();
+        let mut k = KeyframeRequests::default();
+        k.someone_joined(t);
+        // The encoder's own first frame, a camera switch.
+        k.sent(t);
+        assert_eq!(run(&mut k, t + ms(33), 200), Vec::<u64>::new());
+    }
+}
