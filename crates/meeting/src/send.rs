@@ -121,8 +121,11 @@ struct Encoded {
     captured: Instant,
     /// Video only: where the frame sits in the temporal layers.
     layer: Option<FrameLayer>,
-    /// Video only: send each packet twice (`congestion::send_base_twice`).
-    twice: bool,
+    /// Video only: copies of each packet to send after it, as a share (0.5:
+    /// one packet in two goes twice): base frames on a lossy path
+    /// (`congestion::send_base_twice`), and a probe past the path's
+    /// ceiling (`PathEstimate::probe_copies`).
+    copies: f32,
     /// Audio only: how loud, and whether a voice (RFC 6464).
     audio_level: Option<AudioLevelExtension>,
 }
@@ -285,6 +288,8 @@ fn spawn_video_writer(
         // late, they only cost bytes.
         let (mut copies, mut due) = (Vec::new(), Vec::new());
         let mut copies_of: Option<Instant> = None;
+        // The part of a copy owed from the packets before (shares add up).
+        let mut owed = 0.0f32;
         while let Some(chunk) = encoded.recv().await {
             let target = slot.borrow().clone();
             let Some(target) = target else { continue };
@@ -317,9 +322,16 @@ fn spawn_video_writer(
             if stale {
                 due.clear();
             }
-            copies_of = chunk.twice.then_some(chunk.captured);
-            if chunk.twice {
-                copies.extend(packets.iter().cloned());
+            copies_of = (chunk.copies > 0.0).then_some(chunk.captured);
+            if chunk.copies <= 0.0 {
+                owed = 0.0;
+            }
+            for packet in &packets {
+                owed += chunk.copies;
+                while owed >= 1.0 {
+                    copies.push(packet.clone());
+                    owed -= 1.0;
+                }
             }
             for packet in packets.drain(..).chain(due.drain(..)) {
                 if let Err(e) = target.track.write_rtp(packet).await {
@@ -499,10 +511,11 @@ impl VideoSend {
             }
         }
         let divisor = self.rate.current().size_divisor;
-        let Some(rate) =
-            self.rate
-                .update(self.path.estimate_bps(), self.path.lossy_path_loss(), now)
-        else {
+        let Some(rate) = self.rate.update(
+            self.path.media_estimate_bps(),
+            self.path.lossy_path_loss(),
+            now,
+        ) else {
             return;
         };
         log::debug!(
@@ -696,16 +709,18 @@ fn video_loop(
                     log::debug!("keyframe sent (for the network: {network_keyframe:?})");
                 }
                 let base = keyframe || encoded.layer.temporal_id == 0;
-                let twice = base
-                    && video
-                        .path
-                        .send_base_twice(video.rate.current().bitrate_kbps);
+                let video_kbps = video.rate.current().bitrate_kbps;
+                let twice = base && video.path.send_base_twice(video_kbps);
+                let copies = video
+                    .path
+                    .probe_copies(video_kbps)
+                    .max(if twice { 1.0 } else { 0.0 });
                 let chunk = Encoded {
                     data: reuse(&mut staging, &packet),
                     duration: period * span as u32,
                     captured,
                     layer: Some(encoded.layer),
-                    twice,
+                    copies,
                     audio_level: None,
                 };
                 if let Some(view) = encoded_view {
@@ -882,7 +897,7 @@ fn audio_loop(
                     duration: Duration::from_millis(20),
                     captured: Instant::now(),
                     layer: None,
-                    twice: false,
+                    copies: 0.0,
                     audio_level: Some(loudness.take()),
                 };
                 if out.try_send(chunk).is_ok() {

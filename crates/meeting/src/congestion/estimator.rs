@@ -154,6 +154,8 @@ impl BandwidthEstimator for PathEstimator {
         let feedback = Feedback {
             total: first_total as usize,
             lost: first_lost as usize,
+            all_total: total,
+            all_lost: lost,
             bytes: self.reports.iter().map(|r| r.size).sum(),
             sent_from: departures.clone().min().unwrap_or(now),
             sent_to: departures.max().unwrap_or(now),

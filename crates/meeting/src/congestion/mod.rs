@@ -105,6 +105,11 @@ pub fn send_base_twice(estimate_bps: Option<u64>, inherent_loss: f64, video_kbps
     inherent_loss >= BASE_TWICE_FROM_LOSS && estimate as f64 >= needed
 }
 
+/// A probe sends each video packet at most this many more times: three
+/// times the ceiling, where the loss half takes a cap for lifted
+/// (`loss::CLEARED`), with the encoder's output a little under its target.
+const MAX_PROBE_COPIES: f64 = 3.0;
+
 /// Where a new connection's estimate starts: what the encoder sends now,
 /// with audio and overhead, so a rejoin neither floods a path that was
 /// squeezed nor starts a wide one at a crawl.
@@ -201,6 +206,43 @@ impl PathEstimate {
             0 => None,
             bps => Some(bps / 1000),
         }
+    }
+
+    /// What the media may use of the estimate. While the path has a
+    /// ceiling (a policer, a full queue), no more than the share of it the
+    /// loss half holds at after finding it (`loss::UNDER_CEILING`), which
+    /// leaves room for the resends of a probe's loss: the estimate's
+    /// climb past it, which finds out whether the path has widened, is
+    /// made of copies of packets already sent (`probe_copies`), which
+    /// Janus drops as replays. When a probe meets the ceiling, the policer
+    /// drops copies and originals alike for the few hundred milliseconds
+    /// the loss takes to be reported, an original whose copy got through
+    /// is not lost, and the picture goes on unchanged. With the encoder
+    /// following the climb, every probe took it to 2-3 times a 512 kbit/s
+    /// cap and back under it at half the size, each step a new encoder and
+    /// a keyframe into an empty bucket: 1.3 s of a browser's picture lost
+    /// every 9 s (BENCHMARKS.md, session 24). Media at the ceiling itself
+    /// left no room: the probe's losses were never repaired, and a
+    /// receiver gave up a frame at every probe.
+    pub fn media_estimate_bps(&self) -> Option<u64> {
+        let estimate = self.estimate_bps()?;
+        let ceiling = self.ceiling_bps.load(Ordering::Relaxed);
+        if ceiling == 0 || !self.fills_up() {
+            return Some(estimate);
+        }
+        Some(estimate.min((ceiling as f64 * loss::UNDER_CEILING) as u64))
+    }
+
+    /// Copies of each video packet (a share: 0.5 is one packet in two) that
+    /// fill the estimate above what the media may use, for video sent at
+    /// `video_kbps`.
+    pub fn probe_copies(&self, video_kbps: u32) -> f32 {
+        let (Some(all), Some(media)) = (self.estimate_bps(), self.media_estimate_bps()) else {
+            return 0.0;
+        };
+        let extra = all.saturating_sub(media) as f64;
+        let video = f64::from(video_kbps.max(MIN_VIDEO_KBPS)) * 1000.0;
+        (extra / video).clamp(0.0, MAX_PROBE_COPIES) as f32
     }
 
     /// Whether the packets of a base-layer frame go twice now.
@@ -536,6 +578,46 @@ mod tests {
         assert_eq!(path.ceiling_kbps(), Some(500));
         path.forget();
         assert_eq!(path.ceiling_kbps(), None, "a new connection knows none");
+    }
+
+    #[test]
+    fn past_a_ceiling_the_estimate_is_probed_with_copies_and_the_media_stays_under_it() {
+        let path = PathEstimate::default();
+        let set = |estimate: u64, ceiling: u64, fills_up: bool| {
+            path.estimate_bps.store(estimate, Ordering::Relaxed);
+            path.ceiling_bps.store(ceiling, Ordering::Relaxed);
+            path.congested.store(fills_up, Ordering::Relaxed);
+        };
+        set(0, 0, false);
+        assert_eq!(
+            (path.media_estimate_bps(), path.probe_copies(300)),
+            (None, 0.0)
+        );
+        // No ceiling: all of it is the media's.
+        set(900_000, 0, false);
+        assert_eq!(path.media_estimate_bps(), Some(900_000));
+        assert_eq!(path.probe_copies(700), 0.0);
+        // A ceiling whose cut is not judged yet is not trusted.
+        set(900_000, 400_000, false);
+        assert_eq!(path.media_estimate_bps(), Some(900_000));
+        // Climbing past a trusted ceiling: the media keeps under it, and
+        // 560 kbit/s more than it may use, with video at 280, is two
+        // copies of each packet.
+        set(900_000, 400_000, true);
+        assert_eq!(path.media_estimate_bps(), Some(340_000));
+        assert!((path.probe_copies(280) - 2.0).abs() < 1e-6);
+        assert!((path.probe_copies(560) - 1.0).abs() < 1e-6);
+        // ...never more than three.
+        set(3_000_000, 400_000, true);
+        assert_eq!(path.probe_copies(250), MAX_PROBE_COPIES as f32);
+        // The hold under the ceiling after a probe: nothing is probed.
+        set(340_000, 400_000, true);
+        assert_eq!(path.media_estimate_bps(), Some(340_000));
+        assert_eq!(path.probe_copies(250), 0.0);
+        // A cut well under the ceiling is followed.
+        set(250_000, 400_000, true);
+        assert_eq!(path.media_estimate_bps(), Some(250_000));
+        assert_eq!(path.probe_copies(150), 0.0);
     }
 
     #[test]
