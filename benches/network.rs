@@ -130,8 +130,8 @@ struct Row {
     /// Share of the call's 10 ms frames played, share of the packets
     /// played that were rebuilt or concealed, and pitch over the sent one.
     /// Played of the call, played since it began, of it rebuilt or
-    /// concealed, pitch over the sent one.
-    audio: Option<(f64, f64, f64, f64)>,
+    /// concealed, pitch over the sent one (none for Chromium's).
+    audio: Option<(f64, f64, f64, Option<f64>)>,
 }
 
 fn fmt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
@@ -209,7 +209,7 @@ fn talkline_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Ve
                     + r["audio_packets_concealed"].as_f64().unwrap_or(0.0))
                     * 2.0
                     / audio_frames.max(1.0),
-                r["audio_dominant_hz"].as_f64().unwrap_or(0.0) / hz,
+                Some(r["audio_dominant_hz"].as_f64().unwrap_or(0.0) / hz),
             )),
         });
     }
@@ -231,43 +231,150 @@ fn chromium_pair(janus: &Janus, condition: &str, rows: &mut Vec<Row>) {
         std::thread::sleep(Duration::from_millis(200));
     }
     let joined = (decoding(&a) && decoding(&b)).then(|| started.elapsed().as_secs_f64() - 3.0);
-    let counts = |p: &BrowserPeer| {
-        let r = p.report().unwrap_or_default();
-        (
-            r["remotes"]["video"]["framesDecoded"]
-                .as_f64()
-                .unwrap_or(0.0),
-            r["framesEncoded"].as_f64().unwrap_or(0.0),
-        )
-    };
-    let (a0, b0) = (counts(&a), counts(&b));
+    let (a0, b0) = (BrowserCounts::of(&a), BrowserCounts::of(&b));
     let (mut last_a, mut last_b) = (a0, b0);
     let mut per_second = Vec::new();
     for _ in 0..CALL_SECONDS {
         std::thread::sleep(Duration::from_secs(1));
-        let (now_a, now_b) = (counts(&a), counts(&b));
-        per_second.push((now_a.0 - last_a.0, now_b.0 - last_b.0));
+        let (now_a, now_b) = (BrowserCounts::of(&a), BrowserCounts::of(&b));
+        per_second.push((
+            now_a.decoded - last_a.decoded,
+            now_b.decoded - last_b.decoded,
+        ));
         (last_a, last_b) = (now_a, now_b);
     }
     eprintln!("   ChromeA, ChromeB decoded each second: {per_second:?}");
-    let (a1, b1) = (counts(&a), counts(&b));
+    let (a1, b1) = (BrowserCounts::of(&a), BrowserCounts::of(&b));
     for (name, p) in [("ChromeA", &a), ("ChromeB", &b)] {
         why_frames_were_missing(name, p);
     }
-    for (who, decoded, encoded) in [
-        ("Chromium ← Chromium (B→A)", a1.0 - a0.0, b1.1 - b0.1),
-        ("Chromium ← Chromium (A→B)", b1.0 - b0.0, a1.1 - a0.1),
+    for (who, receiver, sender) in [
+        ("Chromium ← Chromium (B→A)", a1.since(a0), b1.since(b0)),
+        ("Chromium ← Chromium (A→B)", b1.since(b0), a1.since(a0)),
     ] {
-        rows.push(Row {
+        rows.push(receiver.row(who, condition, joined, sender.encoded));
+    }
+}
+
+/// What a talkline client's stats counted of one remote, or how much of it
+/// over a span of the call.
+#[derive(Debug, Default, Clone, Copy)]
+struct TalklineCounts {
+    /// Frames it sent of its own video, and decoded of the remote's.
+    sent: f64,
+    decoded: f64,
+    freezes: f64,
+    /// 10 ms audio frames played, and 20 ms packets rebuilt or concealed.
+    audio_frames: f64,
+    audio_repaired: f64,
+}
+
+impl TalklineCounts {
+    fn of(client: &mut Client, remote_name: &str) -> Self {
+        let s = client.stats_now();
+        let n = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+        let known = s["remote"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|r| r["display"] == remote_name));
+        let r = if known {
+            remote(&s, remote_name).clone()
+        } else {
+            serde_json::Value::Null
+        };
+        Self {
+            sent: n(&s["video_frames_sent"]),
+            decoded: n(&r["video_frames_decoded"]),
+            freezes: n(&r["video_freezes"]),
+            audio_frames: n(&r["audio_frames_decoded"]),
+            audio_repaired: n(&r["audio_packets_rebuilt"]) + n(&r["audio_packets_concealed"]),
+        }
+    }
+
+    fn since(self, before: Self) -> Self {
+        Self {
+            sent: self.sent - before.sent,
+            decoded: self.decoded - before.decoded,
+            freezes: self.freezes - before.freezes,
+            audio_frames: self.audio_frames - before.audio_frames,
+            audio_repaired: self.audio_repaired - before.audio_repaired,
+        }
+    }
+
+    /// The row of a talkline receiver that counted this over the call, of
+    /// `sent` frames (a browser's; its test tone has no pitch to check).
+    fn row(self, who: &'static str, condition: &str, joined_s: Option<f64>, sent: f64) -> Row {
+        let played = (self.audio_frames / (CALL_SECONDS as f64 * 100.0)).min(1.0);
+        Row {
             who,
             condition: condition.to_string(),
-            joined_s: joined,
-            shown: (encoded > 0.0).then(|| (decoded / encoded).min(1.0)),
-            fps: Some(decoded / CALL_SECONDS as f64),
-            freezes: None,
+            joined_s,
+            shown: (sent > 0.0).then(|| (self.decoded / sent).min(1.0)),
+            fps: Some(self.decoded / CALL_SECONDS as f64),
+            freezes: Some(self.freezes as u64),
             latency: None,
-            audio: None,
-        });
+            // 20 ms packets: two frames each.
+            audio: (self.audio_frames > 0.0).then(|| {
+                let repaired = self.audio_repaired * 2.0 / self.audio_frames;
+                (played, played, repaired, None)
+            }),
+        }
+    }
+}
+
+/// What a Chromium peer's page counted (tests/e2e/browser/peer.html), or
+/// how much of it over a span of the call.
+#[derive(Debug, Default, Clone, Copy)]
+struct BrowserCounts {
+    /// Frames it decoded of the others' video, and encoded of its own.
+    decoded: f64,
+    encoded: f64,
+    /// Gaps over 500 ms between the remote frames it presented.
+    freezes: f64,
+    /// Audio samples it played (48 kHz), and of them concealed.
+    samples: f64,
+    concealed: f64,
+}
+
+impl BrowserCounts {
+    fn of(p: &BrowserPeer) -> Self {
+        let r = p.report().unwrap_or_default();
+        let n = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+        Self {
+            decoded: n(&r["remotes"]["video"]["framesDecoded"]),
+            encoded: n(&r["framesEncoded"]),
+            freezes: n(&r["presented"]["freezes"]),
+            samples: n(&r["remotes"]["audio"]["totalSamplesReceived"]),
+            concealed: n(&r["remotes"]["audio"]["concealedSamples"]),
+        }
+    }
+
+    fn since(self, before: Self) -> Self {
+        Self {
+            decoded: self.decoded - before.decoded,
+            encoded: self.encoded - before.encoded,
+            freezes: self.freezes - before.freezes,
+            samples: self.samples - before.samples,
+            concealed: self.concealed - before.concealed,
+        }
+    }
+
+    /// The row of a Chromium receiver that counted this over the call,
+    /// of `sent` frames.
+    fn row(self, who: &'static str, condition: &str, joined_s: Option<f64>, sent: f64) -> Row {
+        // Counted from when both saw each other, so the two audio shares
+        // are the same.
+        let played = (self.samples / (CALL_SECONDS as f64 * 48_000.0)).min(1.0);
+        Row {
+            who,
+            condition: condition.to_string(),
+            joined_s,
+            shown: (sent > 0.0).then(|| (self.decoded / sent).min(1.0)),
+            fps: Some(self.decoded / CALL_SECONDS as f64),
+            freezes: Some(self.freezes as u64),
+            latency: None,
+            audio: (self.samples > 0.0)
+                .then(|| (played, played, self.concealed / self.samples, None)),
+        }
     }
 }
 
@@ -277,8 +384,12 @@ fn chromium_pair(janus: &Janus, condition: &str, rows: &mut Vec<Row>) {
 fn why_frames_were_missing(name: &str, p: &BrowserPeer) {
     let r = p.report().unwrap_or_default();
     eprintln!(
-        "   {name} received video: {}; subscribed to {}, errors {}",
-        r["remotes"]["video"], r["subscribed"], r["errors"]
+        "   {name} received video: {}; subscribed to {} (connection {}), presented {}, errors {}",
+        r["remotes"]["video"],
+        r["subscribed"],
+        r["subscriberConnection"],
+        r["presented"],
+        r["errors"]
     );
 }
 
@@ -295,64 +406,30 @@ fn mixed_pair(janus: &Janus, delay: &UdpDelay, condition: &str, rows: &mut Vec<R
     std::thread::sleep(Duration::from_secs(3));
     let started = Instant::now();
     let b = BrowserPeer::join(&janus.url(), 1234, "ChromeB");
-    let decoded = |p: &BrowserPeer| {
-        p.report()
-            .and_then(|r| r["remotes"]["video"]["framesDecoded"].as_f64())
-            .unwrap_or(0.0)
-    };
-    let encoded = |p: &BrowserPeer| {
-        p.report()
-            .and_then(|r| r["framesEncoded"].as_f64())
-            .unwrap_or(0.0)
-    };
-    let talkline = |s: &serde_json::Value| {
-        let sent = s["video_frames_sent"].as_f64().unwrap_or(0.0);
-        let has_b = s["remote"]
-            .as_array()
-            .is_some_and(|l| l.iter().any(|r| r["display"] == "ChromeB"));
-        let got = if has_b {
-            remote(s, "ChromeB")["video_frames_decoded"]
-                .as_f64()
-                .unwrap_or(0.0)
-        } else {
-            0.0
-        };
-        (sent, got)
-    };
     // As for two Chromium peers: counted from when both see each other.
     let deadline = Instant::now() + Duration::from_secs(30);
-    let both = |a: &mut Client| decoded(&b) > 0.0 && talkline(&a.stats_now()).1 > 0.0;
+    let both = |a: &mut Client| {
+        BrowserCounts::of(&b).decoded > 0.0 && TalklineCounts::of(a, "ChromeB").decoded > 0.0
+    };
     while !both(&mut a) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
     }
     let joined = both(&mut a).then(|| started.elapsed().as_secs_f64());
-    let (a0, b0, e0) = (talkline(&a.stats_now()), decoded(&b), encoded(&b));
+    let (a0, b0) = (TalklineCounts::of(&mut a, "ChromeB"), BrowserCounts::of(&b));
     let mut last = b0;
     let mut per_second = Vec::new();
     for _ in 0..CALL_SECONDS {
         std::thread::sleep(Duration::from_secs(1));
-        let now = decoded(&b);
-        per_second.push(now - last);
+        let now = BrowserCounts::of(&b);
+        per_second.push(now.decoded - last.decoded);
         last = now;
     }
     eprintln!("   ChromeB decoded of talkline's, each second: {per_second:?}");
-    let (a1, b1, e1) = (talkline(&a.stats_now()), decoded(&b), encoded(&b));
+    let (a1, b1) = (TalklineCounts::of(&mut a, "ChromeB"), BrowserCounts::of(&b));
     why_frames_were_missing("ChromeB", &b);
-    for (who, got, sent) in [
-        ("Chromium ← talkline", b1 - b0, a1.0 - a0.0),
-        ("talkline ← Chromium", a1.1 - a0.1, e1 - e0),
-    ] {
-        rows.push(Row {
-            who,
-            condition: condition.to_string(),
-            joined_s: joined,
-            shown: (sent > 0.0).then(|| (got / sent).min(1.0)),
-            fps: Some(got / CALL_SECONDS as f64),
-            freezes: None,
-            latency: None,
-            audio: None,
-        });
-    }
+    let (talkline, chromium) = (a1.since(a0), b1.since(b0));
+    rows.push(chromium.row("Chromium ← talkline", condition, joined, talkline.sent));
+    rows.push(talkline.row("talkline ← Chromium", condition, joined, chromium.encoded));
     drop(b);
     let _ = a.stop();
     let _ = std::fs::write(a.stats_path.with_extension("log"), a.errors());
@@ -462,7 +539,7 @@ fn main() {
                 since * 100.0,
                 c * 100.0
             )),
-            fmt(r.audio, |(_, _, _, h)| format!("{h:.3}")),
+            fmt(r.audio.and_then(|(_, _, _, h)| h), |h| format!("{h:.3}")),
         );
     }
     if !recoveries.is_empty() {

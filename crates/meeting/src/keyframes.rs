@@ -4,8 +4,9 @@
 //! - Requests are kept until answered, but at most one keyframe goes per
 //!   `MIN_INTERVAL`: on a lossy path every receiver asks, Janus relays each
 //!   request, and a keyframe per request would fill the path with them.
-//! - A request that comes just after someone joined is answered twice, the
-//!   second time `JOINER_FOLLOW_UP` later. The first request is the new
+//! - A request that comes around someone's joining (we hear of a newcomer
+//!   when it publishes, often after its subscription to us asked) is
+//!   answered twice, the second time `JOINER_FOLLOW_UP` later. The first request is the new
 //!   subscription's start, and Janus keeps nothing to resend to a new
 //!   subscriber until it has measured its round trip (`nack_queue_ms` is 0
 //!   until then; `early_echo` shortens that for our own receivers, not for
@@ -26,8 +27,12 @@ const MIN_INTERVAL: Duration = Duration::from_millis(300);
 /// the first in trials.
 const JOINER_FOLLOW_UP: Duration = Duration::from_millis(2200);
 /// A request this long after someone joined is taken for their subscription
-/// starting (subscribing takes a signaling round trip, ICE and DTLS).
+/// starting (subscribing takes a signaling round trip, ICE and DTLS)...
 const JOIN_WINDOW: Duration = Duration::from_secs(5);
+/// ...and one this long before: a newcomer subscribes as soon as it is in
+/// the room, and we hear of it when it publishes (seen 0.9 s after its
+/// subscription's first request).
+const JOIN_NOTICED_LATE: Duration = Duration::from_secs(3);
 
 /// Why the next frame must be a keyframe, if it must.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +47,8 @@ pub(crate) enum NetworkKeyframe {
 pub(crate) struct KeyframeRequests {
     asked: bool,
     last_sent: Option<Instant>,
+    /// The last keyframe that answered a request.
+    last_answer: Option<Instant>,
     joined_at: Option<Instant>,
     follow_up_at: Option<Instant>,
 }
@@ -54,7 +61,15 @@ impl KeyframeRequests {
 
     /// Someone joined the meeting: they subscribe to us next.
     pub fn someone_joined(&mut self, now: Instant) {
-        self.joined_at = Some(now);
+        let answered_just_before = self
+            .last_answer
+            .is_some_and(|at| now.saturating_duration_since(at) <= JOIN_NOTICED_LATE);
+        match self.last_answer {
+            Some(at) if answered_just_before && self.follow_up_at.is_none() => {
+                self.follow_up_at = Some(at + JOINER_FOLLOW_UP);
+            }
+            _ => self.joined_at = Some(now),
+        }
     }
 
     /// Whether the frame captured `now` must be a keyframe for the network.
@@ -75,6 +90,9 @@ impl KeyframeRequests {
 
     /// A keyframe went out `now`, for whatever reason.
     pub fn sent(&mut self, now: Instant) {
+        if self.asked {
+            self.last_answer = Some(now);
+        }
         if self.asked && self.follow_up_at.is_none() && self.joined_recently(now) {
             self.follow_up_at = Some(now + JOINER_FOLLOW_UP);
             // One follow-up per join: later requests are ordinary ones.
@@ -171,6 +189,35 @@ mod tests {
         k.asked();
         k.sent(t + ms(3000));
         assert_eq!(run(&mut k, t + ms(3033), 300), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn a_request_just_before_we_hear_of_the_join_is_followed_up_too() {
+        let t = Instant::now();
+        let mut k = KeyframeRequests::default();
+        k.asked();
+        k.sent(t);
+        k.someone_joined(t + ms(900));
+        // From the answer, not from when we heard of the join.
+        let sent = run(&mut k, t + ms(900), 150);
+        let due = JOINER_FOLLOW_UP.as_millis() as u64 - 900;
+        assert!(
+            sent.len() == 1 && (due..due + 33).contains(&sent[0]),
+            "{sent:?}"
+        );
+    }
+
+    #[test]
+    fn a_request_long_before_a_join_is_not_followed_up() {
+        let t = Instant::now();
+        let mut k = KeyframeRequests::default();
+        k.asked();
+        k.sent(t);
+        k.someone_joined(t + JOIN_NOTICED_LATE + ms(1));
+        assert_eq!(
+            run(&mut k, t + JOIN_NOTICED_LATE + ms(1), 150),
+            Vec::<u64>::new()
+        );
     }
 
     #[test]
