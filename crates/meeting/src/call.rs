@@ -569,10 +569,11 @@ impl Driver {
                     }
                 });
                 self.pipeline.video_slot.send_replace(Some(target));
-                self.pipeline
-                    .controls
-                    .keyframe_requested
-                    .store(true, Ordering::Relaxed);
+                let controls = &self.pipeline.controls;
+                controls.keyframe_requested.store(true, Ordering::Relaxed);
+                // A new feed (a join, a rejoin): everyone in the room
+                // subscribes to it afresh, as newcomers do.
+                controls.someone_joined.store(true, Ordering::Relaxed);
             } else {
                 self.pipeline.audio_slot.send_replace(Some(target));
             }

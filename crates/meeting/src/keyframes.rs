@@ -6,8 +6,9 @@
 //!   request, and a keyframe per request would fill the path with them.
 //! - A request that comes around someone's joining (we hear of a newcomer
 //!   when it publishes, often after its subscription to us asked) is
-//!   answered twice, the second time `JOINER_FOLLOW_UP` later. The first request is the new
-//!   subscription's start, and Janus keeps nothing to resend to a new
+//!   answered twice, the second time `JOINER_FOLLOW_UP` later. The first
+//!   request is the new subscription's start, and Janus keeps nothing to
+//!   resend to a new
 //!   subscriber until it has measured its round trip (`nack_queue_ms` is 0
 //!   until then; `early_echo` shortens that for our own receivers, not for
 //!   a browser's). A packet lost in that second cannot be repaired, and
@@ -29,9 +30,9 @@ const JOINER_FOLLOW_UP: Duration = Duration::from_millis(2200);
 /// A request this long after someone joined is taken for their subscription
 /// starting (subscribing takes a signaling round trip, ICE and DTLS)...
 const JOIN_WINDOW: Duration = Duration::from_secs(5);
-/// ...and one this long before: a newcomer subscribes as soon as it is in
-/// the room, and we hear of it when it publishes (seen 0.9 s after its
-/// subscription's first request).
+/// ...and one answered this long before: a newcomer subscribes as soon as
+/// it is in the room, and we hear of it when it publishes (seen 0.9 s
+/// after the answer to its subscription's first request).
 const JOIN_NOTICED_LATE: Duration = Duration::from_secs(3);
 
 /// Why the next frame must be a keyframe, if it must.
@@ -47,8 +48,10 @@ pub(crate) enum NetworkKeyframe {
 pub(crate) struct KeyframeRequests {
     asked: bool,
     last_sent: Option<Instant>,
-    /// The last keyframe that answered a request.
+    /// The last keyframe that answered a request, and the last answer
+    /// followed up (a join heard of later must not follow it up again).
     last_answer: Option<Instant>,
+    followed_up: Option<Instant>,
     joined_at: Option<Instant>,
     follow_up_at: Option<Instant>,
 }
@@ -61,15 +64,24 @@ impl KeyframeRequests {
 
     /// Someone joined the meeting: they subscribe to us next.
     pub fn someone_joined(&mut self, now: Instant) {
-        let answered_just_before = self
-            .last_answer
-            .is_some_and(|at| now.saturating_duration_since(at) <= JOIN_NOTICED_LATE);
-        match self.last_answer {
-            Some(at) if answered_just_before && self.follow_up_at.is_none() => {
-                self.follow_up_at = Some(at + JOINER_FOLLOW_UP);
-            }
-            _ => self.joined_at = Some(now),
+        self.joined_at = Some(now);
+        // Its subscription may have asked already. If that answer was
+        // another receiver's, the newcomer's own request, still to come,
+        // is followed up too: one keyframe more at worst.
+        let answered_just_before = self.last_answer.filter(|&at| {
+            now.saturating_duration_since(at) <= JOIN_NOTICED_LATE && self.followed_up != Some(at)
+        });
+        if let Some(at) = answered_just_before {
+            self.follow_up(at);
         }
+    }
+
+    /// One keyframe `JOINER_FOLLOW_UP` after `answer`; a follow-up already
+    /// pending for an earlier join waits for this one, and serves both.
+    fn follow_up(&mut self, answer: Instant) {
+        let at = answer + JOINER_FOLLOW_UP;
+        self.follow_up_at = Some(self.follow_up_at.map_or(at, |pending| pending.max(at)));
+        self.followed_up = Some(answer);
     }
 
     /// Whether the frame captured `now` must be a keyframe for the network.
@@ -90,15 +102,17 @@ impl KeyframeRequests {
 
     /// A keyframe went out `now`, for whatever reason.
     pub fn sent(&mut self, now: Instant) {
+        // Whatever made it, a keyframe at or past the follow-up's time is it.
+        if self.follow_up_at.is_some_and(|at| now >= at) {
+            self.follow_up_at = None;
+        }
         if self.asked {
             self.last_answer = Some(now);
-        }
-        if self.asked && self.follow_up_at.is_none() && self.joined_recently(now) {
-            self.follow_up_at = Some(now + JOINER_FOLLOW_UP);
-            // One follow-up per join: later requests are ordinary ones.
-            self.joined_at = None;
-        } else if self.follow_up_at.is_some_and(|at| now >= at) {
-            self.follow_up_at = None;
+            if self.joined_recently(now) {
+                self.follow_up(now);
+                // One follow-up per join: later requests are ordinary ones.
+                self.joined_at = None;
+            }
         }
         self.asked = false;
         self.last_sent = Some(now);
@@ -205,6 +219,47 @@ mod tests {
             sent.len() == 1 && (due..due + 33).contains(&sent[0]),
             "{sent:?}"
         );
+    }
+
+    /// Keyframes sent (ms from `t`) when each `(ms, event)` happens, one
+    /// frame each 33 ms: 'j' someone joined, 'a' a request.
+    fn script(events: &[(u64, char)], until_ms: u64) -> Vec<u64> {
+        let t = Instant::now();
+        let mut k = KeyframeRequests::default();
+        let mut sent = Vec::new();
+        for frame in 0..=until_ms / 33 {
+            let at = frame * 33;
+            for &(_, what) in events
+                .iter()
+                .filter(|(ms, _)| (at.saturating_sub(32)..=at).contains(ms))
+            {
+                match what {
+                    'j' => k.someone_joined(t + ms(at)),
+                    _ => k.asked(),
+                }
+            }
+            if k.due(t + ms(at)).is_some() {
+                k.sent(t + ms(at));
+                sent.push(at);
+            }
+        }
+        sent
+    }
+
+    #[test]
+    fn a_second_join_after_a_follow_up_gets_its_own() {
+        // A's request answered at 495, followed up at 2706; B heard of at
+        // 2970 (within 3 s of the answer already followed up), B's request
+        // at 3465: followed up too.
+        let sent = script(&[(0, 'j'), (495, 'a'), (2970, 'j'), (3465, 'a')], 7000);
+        assert_eq!(sent, vec![495, 2706, 3465, 5676], "{sent:?}");
+    }
+
+    #[test]
+    fn a_second_join_while_a_follow_up_is_pending_moves_it_later() {
+        // One follow-up, late enough for B, serves A too.
+        let sent = script(&[(0, 'j'), (495, 'a'), (990, 'j'), (1485, 'a')], 7000);
+        assert_eq!(sent, vec![495, 1485, 3696], "{sent:?}");
     }
 
     #[test]

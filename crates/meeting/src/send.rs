@@ -711,10 +711,14 @@ fn video_loop(
                 let base = keyframe || encoded.layer.temporal_id == 0;
                 let video_kbps = video.rate.current().bitrate_kbps;
                 let twice = base && video.path.send_base_twice(video_kbps);
-                let copies = video
-                    .path
-                    .probe_copies(video_kbps)
-                    .max(if twice { 1.0 } else { 0.0 });
+                // A probe's copies of a keyframe would send the largest
+                // frame up to five times in one burst into a policer.
+                let probe = if keyframe {
+                    0.0
+                } else {
+                    video.path.probe_copies(video_kbps)
+                };
+                let copies = probe.max(if twice { 1.0 } else { 0.0 });
                 let chunk = Encoded {
                     data: reuse(&mut staging, &packet),
                     duration: period * span as u32,

@@ -126,8 +126,9 @@ const APP_LIMITED: f64 = 2.5;
 pub struct Feedback {
     pub total: usize,
     pub lost: usize,
-    /// Every send, copies and resends too, and of them lost: what the
-    /// bytes are of.
+    /// Every send the feedback spoke of, copies and resends too (not a copy
+    /// Janus dropped because one had arrived), and of them lost: the loss
+    /// of what `bytes` counts, where `lost` is of first sends only.
     pub all_total: usize,
     pub all_lost: usize,
     /// Bytes of all the packets, and when the first and the last left.
@@ -491,6 +492,7 @@ impl LossBasedRate {
     /// loss: when the path has just filled up, that second lost nothing. And
     /// the batch's rate first: on a climb, the second's is an average of
     /// lower rates and put the ceiling a third over the cap.
+    ///
     /// The loss is of every send, as the rate is: a probe past the ceiling
     /// is made of copies (`PathEstimate::probe_copies`), and the loss of
     /// first sends alone, applied to a rate that counts the copies, put the
@@ -817,6 +819,45 @@ mod tests {
         // Under the cap, not far under it.
         let mean = sum / 300.0;
         assert!((400_000.0..560_000.0).contains(&mean), "{mean}");
+    }
+
+    #[test]
+    fn a_probe_made_of_copies_finds_the_ceiling_where_it_was() {
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
+        let mut policer = bucket_policer(512_000.0);
+        drive(&mut r, start, 0.0, 10.0, &mut policer);
+        let ceiling = r.ceiling().expect("the cap found");
+        let mut t = 10.0;
+        while r.target() <= ceiling * 1.1 && t < 30.0 {
+            drive(&mut r, start, t, 0.1, |_| 0.0);
+            t += 0.1;
+        }
+        assert!(r.target() > ceiling * 1.1, "no climb past {ceiling}");
+        // The probe meets the cap at twice the ceiling, three copies for a
+        // first send. The policer drops 30% of all that is sent; first
+        // sends, which meet a bucket the copies before them emptied, lose
+        // 60%. Read from first sends, what got through would be 0.8 of
+        // the ceiling, and the ceiling a step lower at every probe.
+        let at = start + Duration::from_secs_f64(1.0 + t);
+        r.update(
+            at,
+            &Feedback {
+                total: 25,
+                lost: 15,
+                all_total: 100,
+                all_lost: 30,
+                bytes: (2.0 * ceiling / 8.0 / 10.0) as usize,
+                sent_from: at - Duration::from_millis(150),
+                sent_to: at - Duration::from_millis(50),
+            },
+        );
+        assert_eq!(r.ceiling(), Some(ceiling));
+        assert!(
+            r.target() < ceiling,
+            "the probe did not end: {}",
+            r.target()
+        );
     }
 
     #[test]

@@ -105,10 +105,13 @@ pub fn send_base_twice(estimate_bps: Option<u64>, inherent_loss: f64, video_kbps
     inherent_loss >= BASE_TWICE_FROM_LOSS && estimate as f64 >= needed
 }
 
-/// A probe sends each video packet at most this many more times: three
-/// times the ceiling, where the loss half takes a cap for lifted
-/// (`loss::CLEARED`), with the encoder's output a little under its target.
-const MAX_PROBE_COPIES: f64 = 3.0;
+/// A probe sends each video packet at most this many more times: past the
+/// twice the ceiling the loss half needs to have been sent before it takes
+/// a cap for lifted (`loss::PAST_BUCKET`), with room to spare (2.6 times a
+/// 480 kbit/s ceiling with three), and still past it under a low ceiling,
+/// where audio is much of what is sent and video is at its floor (three
+/// reached 2.1 times a 150 kbit/s ceiling).
+const MAX_PROBE_COPIES: f64 = 4.0;
 
 /// Where a new connection's estimate starts: what the encoder sends now,
 /// with audio and overhead, so a rejoin neither floods a path that was
@@ -607,7 +610,7 @@ mod tests {
         assert_eq!(path.media_estimate_bps(), Some(340_000));
         assert!((path.probe_copies(280) - 2.0).abs() < 1e-6);
         assert!((path.probe_copies(560) - 1.0).abs() < 1e-6);
-        // ...never more than three.
+        // ...never more than `MAX_PROBE_COPIES`.
         set(3_000_000, 400_000, true);
         assert_eq!(path.probe_copies(250), MAX_PROBE_COPIES as f32);
         // The hold under the ceiling after a probe: nothing is probed.
