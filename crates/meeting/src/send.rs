@@ -27,7 +27,7 @@ use talkline_media::voice_processing::{EchoReference, VoiceProcessor, VoiceSetti
 use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 
-use crate::congestion::{PathEstimate, VideoRateController};
+use crate::congestion::{PathEstimate, VideoRateController, VideoSendRate};
 use crate::keyframes::KeyframeRequests;
 use crate::stats::{CallStats, audio_level};
 use crate::vp8_packetizer::{FrameLayer, Vp8Packetizer};
@@ -387,6 +387,7 @@ impl SendPipeline {
                 smaller: VideoFrame::new(2, 2)?,
                 frame_index: 0,
                 last_sent_index: 0,
+                sent_rate: VideoSendRate::default(),
                 out: tx,
             };
             video.rate.set_native_size(w, h);
@@ -491,6 +492,8 @@ struct VideoSend {
     smaller: VideoFrame,
     frame_index: u64,
     last_sent_index: u64,
+    /// What the encoder really sends: what a probe's copies fill up from.
+    sent_rate: VideoSendRate,
     out: mpsc::Sender<Encoded>,
 }
 
@@ -713,10 +716,13 @@ fn video_loop(
                 let twice = base && video.path.send_base_twice(video_kbps);
                 // A probe's copies of a keyframe would send the largest
                 // frame up to five times in one burst into a policer.
+                video.sent_rate.record(packet.len(), captured);
                 let probe = if keyframe {
                     0.0
                 } else {
-                    video.path.probe_copies(video_kbps)
+                    let sent = video.sent_rate.bps();
+                    let video_bps = sent.unwrap_or(f64::from(video_kbps) * 1000.0);
+                    video.path.probe_copies(video_bps)
                 };
                 let copies = probe.max(if twice { 1.0 } else { 0.0 });
                 let chunk = Encoded {

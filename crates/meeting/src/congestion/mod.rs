@@ -237,14 +237,16 @@ impl PathEstimate {
     }
 
     /// Copies of each video packet (a share: 0.5 is one packet in two) that
-    /// fill the estimate above what the media may use, for video sent at
-    /// `video_kbps`.
-    pub fn probe_copies(&self, video_kbps: u32) -> f32 {
+    /// fill the estimate above what the media may use, for video really
+    /// sent at `video_bps` (`VideoSendRate`: the encoder often codes under
+    /// its target, and copies counted from the target filled less than
+    /// the climb asked, which slows finding a lifted cap).
+    pub fn probe_copies(&self, video_bps: f64) -> f32 {
         let (Some(all), Some(media)) = (self.estimate_bps(), self.media_estimate_bps()) else {
             return 0.0;
         };
         let extra = all.saturating_sub(media) as f64;
-        let video = f64::from(video_kbps.max(MIN_VIDEO_KBPS)) * 1000.0;
+        let video = video_bps.max(f64::from(MIN_VIDEO_KBPS) * 1000.0);
         (extra / video).clamp(0.0, MAX_PROBE_COPIES) as f32
     }
 
@@ -297,6 +299,33 @@ impl PathEstimate {
         self.ceiling_bps.store(0, Ordering::Relaxed);
         self.delay_based_kbps.store(0, Ordering::Relaxed);
         self.loss_based_kbps.store(0, Ordering::Relaxed);
+    }
+}
+
+/// What the video encoder really sends, over whole seconds: bytes counted
+/// per frame, the rate of the last full second.
+#[derive(Debug, Default)]
+pub struct VideoSendRate {
+    bytes: u64,
+    since: Option<Instant>,
+    last_bps: Option<f64>,
+}
+
+impl VideoSendRate {
+    pub fn record(&mut self, bytes: usize, now: Instant) {
+        let since = *self.since.get_or_insert(now);
+        let elapsed = now.saturating_duration_since(since);
+        if elapsed >= Duration::from_secs(1) {
+            self.last_bps = Some(self.bytes as f64 * 8.0 / elapsed.as_secs_f64());
+            self.bytes = 0;
+            self.since = Some(now);
+        }
+        self.bytes += bytes as u64;
+    }
+
+    /// Bits per second over the last full second; none before one passed.
+    pub fn bps(&self) -> Option<f64> {
+        self.last_bps
     }
 }
 
@@ -593,13 +622,13 @@ mod tests {
         };
         set(0, 0, false);
         assert_eq!(
-            (path.media_estimate_bps(), path.probe_copies(300)),
+            (path.media_estimate_bps(), path.probe_copies(300e3)),
             (None, 0.0)
         );
         // No ceiling: all of it is the media's.
         set(900_000, 0, false);
         assert_eq!(path.media_estimate_bps(), Some(900_000));
-        assert_eq!(path.probe_copies(700), 0.0);
+        assert_eq!(path.probe_copies(700e3), 0.0);
         // A ceiling whose cut is not judged yet is not trusted.
         set(900_000, 400_000, false);
         assert_eq!(path.media_estimate_bps(), Some(900_000));
@@ -608,19 +637,32 @@ mod tests {
         // copies of each packet.
         set(900_000, 400_000, true);
         assert_eq!(path.media_estimate_bps(), Some(340_000));
-        assert!((path.probe_copies(280) - 2.0).abs() < 1e-6);
-        assert!((path.probe_copies(560) - 1.0).abs() < 1e-6);
+        assert!((path.probe_copies(280e3) - 2.0).abs() < 1e-6);
+        assert!((path.probe_copies(560e3) - 1.0).abs() < 1e-6);
         // ...never more than `MAX_PROBE_COPIES`.
         set(3_000_000, 400_000, true);
-        assert_eq!(path.probe_copies(250), MAX_PROBE_COPIES as f32);
+        assert_eq!(path.probe_copies(250e3), MAX_PROBE_COPIES as f32);
         // The hold under the ceiling after a probe: nothing is probed.
         set(340_000, 400_000, true);
         assert_eq!(path.media_estimate_bps(), Some(340_000));
-        assert_eq!(path.probe_copies(250), 0.0);
+        assert_eq!(path.probe_copies(250e3), 0.0);
         // A cut well under the ceiling is followed.
         set(250_000, 400_000, true);
         assert_eq!(path.media_estimate_bps(), Some(250_000));
-        assert_eq!(path.probe_copies(150), 0.0);
+        assert_eq!(path.probe_copies(150e3), 0.0);
+    }
+
+    #[test]
+    fn the_video_really_sent_is_measured_over_whole_seconds() {
+        let t = Instant::now();
+        let mut rate = VideoSendRate::default();
+        assert_eq!(rate.bps(), None);
+        // 30 frames a second of 1250 bytes: 300 kbit/s.
+        for frame in 0..45u64 {
+            rate.record(1250, t + Duration::from_millis(frame * 1000 / 30));
+        }
+        let bps = rate.bps().expect("a second passed");
+        assert!((bps - 300_000.0).abs() < 3_000.0, "{bps}");
     }
 
     #[test]
