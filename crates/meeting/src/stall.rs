@@ -17,7 +17,10 @@
 //! So does one whose video never gave a packet at all while the publisher
 //! says it sends video (at 20% loss the packet that moved the counter can
 //! be among the first). A user who turns the camera off that early costs
-//! a resubscription, no more: `MAX_RESUBSCRIPTIONS` bounds them.
+//! a resubscription, no more: `MAX_RESUBSCRIPTIONS` bounds them. And so
+//! does a connected subscription that gives nothing at all, audio nor
+//! video, while the publisher sends video: at 20% loss one stayed so for
+//! the whole of a 40 s call, connected, not one packet, never retried.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -27,6 +30,9 @@ const SILENT: Duration = Duration::from_secs(3);
 /// ...if it never got going: fewer packets than this (a second of video at
 /// the lowest rate congestion control sends).
 const STARTED: u64 = 60;
+/// A connected subscription silent this long, audio and video, is dead:
+/// audio alone is 50 packets a second, and 20% loss leaves 40 of them.
+const NOTHING_AT_ALL: Duration = Duration::from_secs(4);
 /// Resubscriptions a call makes for stalled video, at most.
 const MAX_RESUBSCRIPTIONS: u32 = 3;
 
@@ -72,10 +78,16 @@ impl VideoStallWatch {
             p.audio_frames = audio_frames;
             p.audio_moved = Some(now);
         }
-        (p.video_packets > 0 || video_on)
+        let silent_for = now.saturating_duration_since(p.video_moved);
+        let stalled_at_birth = (p.video_packets > 0 || video_on)
             && p.video_packets < STARTED
-            && now.saturating_duration_since(p.video_moved) >= SILENT
-            && p.audio_moved.is_some_and(|at| at > p.video_moved)
+            && silent_for >= SILENT
+            && p.audio_moved.is_some_and(|at| at > p.video_moved);
+        // Never a packet, not since the first look: a path that carried
+        // media and went down is ICE's to handle.
+        let nothing_at_all =
+            video_on && p.video_packets == 0 && p.audio_frames == 0 && silent_for >= NOTHING_AT_ALL;
+        stalled_at_birth || nothing_at_all
     }
 
     /// Whether the call may subscribe anew (at most `MAX_RESUBSCRIPTIONS`
@@ -97,6 +109,26 @@ mod tests {
 
     fn at(start: Instant, s: u64) -> Instant {
         start + Duration::from_secs(s)
+    }
+
+    #[test]
+    fn a_subscription_that_gives_nothing_at_all_is_dead() {
+        let start = Instant::now();
+        let mut w = VideoStallWatch::default();
+        for s in 0..4 {
+            assert!(!w.observe(at(start, s), 7, 0, 0, true), "at {s} s");
+        }
+        assert!(w.observe(at(start, 4), 7, 0, 0, true));
+        // A publisher that sends no video may send nothing at all.
+        let mut w = VideoStallWatch::default();
+        for s in 0..10 {
+            assert!(!w.observe(at(start, s), 7, 0, 0, false), "at {s} s");
+        }
+        // Audio that plays says the subscription is alive.
+        let mut w = VideoStallWatch::default();
+        assert!(!w.observe(at(start, 0), 7, 0, 0, true));
+        assert!(!w.observe(at(start, 1), 7, 0, 0, true));
+        assert!(!w.observe(at(start, 2), 7, 0, 50, true));
     }
 
     #[test]
