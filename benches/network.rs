@@ -384,10 +384,12 @@ impl BrowserCounts {
 fn why_frames_were_missing(name: &str, p: &BrowserPeer) {
     let r = p.report().unwrap_or_default();
     eprintln!(
-        "   {name} received video: {}; subscribed to {} (connection {}), presented {}, errors {}",
+        "   {name} received video: {}; subscribed to {} (connection {}, audio offered {}), \
+         presented {}, errors {}",
         r["remotes"]["video"],
         r["subscribed"],
         r["subscriberConnection"],
+        r["subscriberAudioFormats"],
         r["presented"],
         r["errors"]
     );
