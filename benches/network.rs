@@ -303,20 +303,43 @@ impl TalklineCounts {
     /// The row of a talkline receiver that counted this over the call, of
     /// `sent` frames (a browser's; its test tone has no pitch to check).
     fn row(self, who: &'static str, condition: &str, joined_s: Option<f64>, sent: f64) -> Row {
-        let played = (self.audio_frames / (CALL_SECONDS as f64 * 100.0)).min(1.0);
+        let counted = Counted {
+            decoded: self.decoded,
+            sent,
+            freezes: self.freezes,
+            // 10 ms frames; 20 ms packets, two frames each.
+            audio_played: self.audio_frames / (CALL_SECONDS as f64 * 100.0),
+            audio_repaired: self.audio_repaired * 2.0 / self.audio_frames,
+        };
+        counted.row(who, condition, joined_s)
+    }
+}
+
+/// What one receiver counted of one sender over the call, either kind.
+struct Counted {
+    decoded: f64,
+    sent: f64,
+    freezes: f64,
+    /// Share of the call's audio played, and of it rebuilt or concealed
+    /// (NaN when nothing played).
+    audio_played: f64,
+    audio_repaired: f64,
+}
+
+impl Counted {
+    /// Counted from when both saw each other, so the two audio shares
+    /// (of the call, since it began) are the same.
+    fn row(self, who: &'static str, condition: &str, joined_s: Option<f64>) -> Row {
+        let played = self.audio_played.min(1.0);
         Row {
             who,
             condition: condition.to_string(),
             joined_s,
-            shown: (sent > 0.0).then(|| (self.decoded / sent).min(1.0)),
+            shown: (self.sent > 0.0).then(|| (self.decoded / self.sent).min(1.0)),
             fps: Some(self.decoded / CALL_SECONDS as f64),
             freezes: Some(self.freezes as u64),
             latency: None,
-            // 20 ms packets: two frames each.
-            audio: (self.audio_frames > 0.0).then(|| {
-                let repaired = self.audio_repaired * 2.0 / self.audio_frames;
-                (played, played, repaired, None)
-            }),
+            audio: (played > 0.0).then_some((played, played, self.audio_repaired, None)),
         }
     }
 }
@@ -361,20 +384,14 @@ impl BrowserCounts {
     /// The row of a Chromium receiver that counted this over the call,
     /// of `sent` frames.
     fn row(self, who: &'static str, condition: &str, joined_s: Option<f64>, sent: f64) -> Row {
-        // Counted from when both saw each other, so the two audio shares
-        // are the same.
-        let played = (self.samples / (CALL_SECONDS as f64 * 48_000.0)).min(1.0);
-        Row {
-            who,
-            condition: condition.to_string(),
-            joined_s,
-            shown: (sent > 0.0).then(|| (self.decoded / sent).min(1.0)),
-            fps: Some(self.decoded / CALL_SECONDS as f64),
-            freezes: Some(self.freezes as u64),
-            latency: None,
-            audio: (self.samples > 0.0)
-                .then(|| (played, played, self.concealed / self.samples, None)),
-        }
+        let counted = Counted {
+            decoded: self.decoded,
+            sent,
+            freezes: self.freezes,
+            audio_played: self.samples / (CALL_SECONDS as f64 * 48_000.0),
+            audio_repaired: self.concealed / self.samples,
+        };
+        counted.row(who, condition, joined_s)
     }
 }
 

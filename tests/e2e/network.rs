@@ -70,6 +70,17 @@ const CONNECTION_LOGS: (&str, &str) = (
      pulseaudio::client::reactor=off",
 );
 
+/// Every datagram dropped for `lasting` (both clients notice within 15 s),
+/// then the network as `then` says; both are connected again within 20 s.
+fn an_outage(clients: [&Client; 2], lasting: Duration, then: UdpImpairment) {
+    UdpImpairment::Blocked.apply();
+    let cut = Instant::now();
+    let since = outage_noticed(clients, Duration::from_secs(15));
+    std::thread::sleep(lasting.saturating_sub(cut.elapsed()));
+    then.apply();
+    back_after_outage(clients, since, Duration::from_secs(20));
+}
+
 #[test]
 fn media_path_outage_recovers_and_media_flows_again() {
     if !in_private_netns("media_path_outage_recovers_and_media_flows_again") {
@@ -85,12 +96,7 @@ fn media_path_outage_recovers_and_media_flows_again() {
 
     // Cut the media path for 12 s: longer than the ICE failure timeout.
     // Both come back; at least 8 s of video flows after the outage.
-    UdpImpairment::Blocked.apply();
-    let cut = Instant::now();
-    let since = outage_noticed([&kim, &lee], Duration::from_secs(15));
-    std::thread::sleep(Duration::from_secs(12).saturating_sub(cut.elapsed()));
-    UdpImpairment::None.apply();
-    back_after_outage([&kim, &lee], since, Duration::from_secs(20));
+    an_outage([&kim, &lee], Duration::from_secs(12), UdpImpairment::None);
     both_leave(&mut kim, &mut lee, Duration::from_secs(40));
     for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
         let s = client.stats();
@@ -706,12 +712,7 @@ fn an_outage_on_a_call_through_turn_over_tcp_recovers_without_rejoining() {
     std::thread::sleep(Duration::from_secs(6));
 
     // Every datagram dropped for 12 s: the relays' own to Janus too.
-    UdpImpairment::Blocked.apply();
-    let cut = Instant::now();
-    let since = outage_noticed([&kim, &lee], Duration::from_secs(15));
-    std::thread::sleep(Duration::from_secs(12).saturating_sub(cut.elapsed()));
-    firewall.apply();
-    back_after_outage([&kim, &lee], since, Duration::from_secs(20));
+    an_outage([&kim, &lee], Duration::from_secs(12), firewall);
     both_leave(&mut kim, &mut lee, Duration::from_secs(60));
     for (client, other, hz) in [(&kim, "Lee", 900.0), (&lee, "Kim", 500.0)] {
         let s = client.stats();

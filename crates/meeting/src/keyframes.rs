@@ -128,118 +128,40 @@ impl KeyframeRequests {
 mod tests {
     use super::*;
 
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
+    /// What happens to the sender in a scripted test.
+    #[derive(Clone, Copy)]
+    enum Event {
+        /// We hear that someone joined.
+        Join,
+        /// A receiver asks for a keyframe.
+        Ask,
+        /// A keyframe for a reason of the sender's own (a new encoder).
+        Own,
     }
+    use Event::{Ask, Join, Own};
 
-    /// Sends a keyframe whenever one is due, one frame each 33 ms from
-    /// `start` for `frames` frames; returns when keyframes went, in ms.
-    fn run(k: &mut KeyframeRequests, start: Instant, frames: u64) -> Vec<u64> {
-        let mut sent = Vec::new();
-        for i in 0..frames {
-            let now = start + ms(33 * i);
-            if k.due(now).is_some() {
-                k.sent(now);
-                sent.push(33 * i);
-            }
-        }
-        sent
-    }
-
-    #[test]
-    fn a_request_is_answered_at_once_and_once() {
-        let t = Instant::now();
-        let mut k = KeyframeRequests::default();
-        assert_eq!(k.due(t), None);
-        k.asked();
-        assert_eq!(k.due(t), Some(NetworkKeyframe::Asked));
-        k.sent(t);
-        assert_eq!(run(&mut k, t + ms(33), 200), Vec::<u64>::new());
-    }
-
-    #[test]
-    fn requests_wait_for_the_interval_but_are_not_forgotten() {
-        let t = Instant::now();
-        let mut k = KeyframeRequests::default();
-        k.asked();
-        k.sent(t);
-        k.asked();
-        assert_eq!(k.due(t + ms(100)), None);
-        assert_eq!(k.due(t + ms(299)), None);
-        assert_eq!(k.due(t + ms(300)), Some(NetworkKeyframe::Asked));
-    }
-
-    #[test]
-    fn a_joiners_request_is_answered_again_when_the_server_keeps_packets() {
-        let t = Instant::now();
-        let mut k = KeyframeRequests::default();
-        k.someone_joined(t);
-        k.asked();
-        let start = t + ms(800);
-        let sent = run(&mut k, start, 150);
-        assert_eq!(sent.len(), 2, "{sent:?}");
-        assert_eq!(sent[0], 0);
-        let gap = ms(sent[1] - sent[0]);
-        assert!(
-            gap >= JOINER_FOLLOW_UP && gap < JOINER_FOLLOW_UP + ms(34),
-            "{sent:?}"
-        );
-    }
-
-    #[test]
-    fn only_the_first_request_after_a_join_is_followed_up() {
-        let t = Instant::now();
-        let mut k = KeyframeRequests::default();
-        k.someone_joined(t);
-        k.asked();
-        k.sent(t);
-        k.asked();
-        k.sent(t + ms(500));
-        assert_eq!(
-            k.due(t + JOINER_FOLLOW_UP),
-            Some(NetworkKeyframe::JoinerFollowUp)
-        );
-        k.sent(t + JOINER_FOLLOW_UP);
-        k.asked();
-        k.sent(t + ms(3000));
-        assert_eq!(run(&mut k, t + ms(3033), 300), Vec::<u64>::new());
-    }
-
-    #[test]
-    fn a_request_just_before_we_hear_of_the_join_is_followed_up_too() {
-        let t = Instant::now();
-        let mut k = KeyframeRequests::default();
-        k.asked();
-        k.sent(t);
-        k.someone_joined(t + ms(900));
-        // From the answer, not from when we heard of the join.
-        let sent = run(&mut k, t + ms(900), 150);
-        let due = JOINER_FOLLOW_UP.as_millis() as u64 - 900;
-        assert!(
-            sent.len() == 1 && (due..due + 33).contains(&sent[0]),
-            "{sent:?}"
-        );
-    }
-
-    /// Keyframes sent (ms from `t`) when each `(ms, event)` happens, one
-    /// frame each 33 ms: 'j' someone joined, 'a' a request.
-    fn script(events: &[(u64, char)], until_ms: u64) -> Vec<u64> {
+    /// When keyframes go (ms), one frame each 33 ms up to `until_ms`, each
+    /// event taken at the first frame at or after its time.
+    fn script(events: &[(u64, Event)], until_ms: u64) -> Vec<u64> {
         let t = Instant::now();
         let mut k = KeyframeRequests::default();
         let mut sent = Vec::new();
         for frame in 0..=until_ms / 33 {
             let at = frame * 33;
-            for &(_, what) in events
+            let now = t + Duration::from_millis(at);
+            let mut own = false;
+            for &(_, event) in events
                 .iter()
                 .filter(|(ms, _)| (at.saturating_sub(32)..=at).contains(ms))
             {
-                match what {
-                    'j' => k.someone_joined(t + ms(at)),
-                    _ => k.asked(),
+                match event {
+                    Join => k.someone_joined(now),
+                    Ask => k.asked(),
+                    Own => own = true,
                 }
             }
-            if k.due(t + ms(at)).is_some() {
-                k.sent(t + ms(at));
+            if own || k.due(now).is_some() {
+                k.sent(now);
                 sent.push(at);
             }
         }
@@ -247,66 +169,73 @@ mod tests {
     }
 
     #[test]
-    fn a_second_join_after_a_follow_up_gets_its_own() {
-        // A's request answered at 495, followed up at 2706; B heard of at
-        // 2970 (within 3 s of the answer already followed up), B's request
-        // at 3465: followed up too.
-        let sent = script(&[(0, 'j'), (495, 'a'), (2970, 'j'), (3465, 'a')], 7000);
-        assert_eq!(sent, vec![495, 2706, 3465, 5676], "{sent:?}");
+    fn a_request_is_answered_at_once_and_once() {
+        assert_eq!(script(&[(0, Ask)], 7000), vec![0]);
     }
 
     #[test]
-    fn a_second_join_while_a_follow_up_is_pending_moves_it_later() {
-        // One follow-up, late enough for B, serves A too.
-        let sent = script(&[(0, 'j'), (495, 'a'), (990, 'j'), (1485, 'a')], 7000);
-        assert_eq!(sent, vec![495, 1485, 3696], "{sent:?}");
+    fn requests_wait_for_the_interval_but_are_not_forgotten() {
+        // The second request waits for 300 ms after the first answer.
+        assert_eq!(script(&[(0, Ask), (99, Ask)], 7000), vec![0, 330]);
+    }
+
+    #[test]
+    fn a_joiners_request_is_answered_again_when_the_server_keeps_packets() {
+        // 792 + 2200 ms: the first frame at or after it.
+        let sent = script(&[(0, Join), (792, Ask)], 7000);
+        assert_eq!(sent, vec![792, 3003]);
+    }
+
+    #[test]
+    fn only_the_first_request_after_a_join_is_followed_up() {
+        let sent = script(&[(0, Join), (0, Ask), (495, Ask), (2970, Ask)], 7000);
+        assert_eq!(sent, vec![0, 495, 2211, 2970]);
+    }
+
+    #[test]
+    fn a_request_just_before_we_hear_of_the_join_is_followed_up_too() {
+        // From the answer, not from when we heard of the join.
+        assert_eq!(script(&[(0, Ask), (891, Join)], 7000), vec![0, 2211]);
     }
 
     #[test]
     fn a_request_long_before_a_join_is_not_followed_up() {
-        let t = Instant::now();
-        let mut k = KeyframeRequests::default();
-        k.asked();
-        k.sent(t);
-        k.someone_joined(t + JOIN_NOTICED_LATE + ms(1));
-        assert_eq!(
-            run(&mut k, t + JOIN_NOTICED_LATE + ms(1), 150),
-            Vec::<u64>::new()
-        );
+        assert_eq!(script(&[(0, Ask), (3003, Join)], 7000), vec![0]);
     }
 
     #[test]
     fn a_request_long_after_a_join_is_answered_once() {
-        let t = Instant::now();
-        let mut k = KeyframeRequests::default();
-        k.someone_joined(t);
-        k.asked();
-        let late = t + JOIN_WINDOW + ms(1);
-        assert_eq!(run(&mut k, late, 200), vec![0]);
+        assert_eq!(script(&[(0, Join), (5016, Ask)], 9000), vec![5016]);
     }
 
     #[test]
-    fn a_keyframe_sent_for_another_reason_after_its_time_is_the_follow_up() {
-        let t = Instant::now();
-        let mut k = KeyframeRequests::default();
-        k.someone_joined(t);
-        k.asked();
-        k.sent(t);
-        // A camera switch makes a keyframe when the follow-up is due.
-        k.sent(t + JOINER_FOLLOW_UP);
+    fn a_keyframe_made_for_another_reason_when_the_follow_up_is_due_is_it() {
+        // Not counted, the follow-up would wait 300 ms after it and go too.
         assert_eq!(
-            run(&mut k, t + JOINER_FOLLOW_UP + ms(33), 200),
-            Vec::<u64>::new()
+            script(&[(0, Join), (0, Ask), (2211, Own)], 7000),
+            vec![0, 2211]
         );
     }
 
     #[test]
     fn keyframes_without_requests_start_no_follow_up() {
-        let t = Instant::now();
-        let mut k = KeyframeRequests::default();
-        k.someone_joined(t);
-        // The encoder's own first frame, a camera switch.
-        k.sent(t);
-        assert_eq!(run(&mut k, t + ms(33), 200), Vec::<u64>::new());
+        // The encoder's own first frame.
+        assert_eq!(script(&[(0, Join), (0, Own)], 7000), vec![0]);
+    }
+
+    #[test]
+    fn a_second_join_after_a_follow_up_gets_its_own() {
+        // A's request answered at 495, followed up at 2706; B heard of at
+        // 2970 (within 3 s of the answer already followed up), B's request
+        // at 3465: followed up too.
+        let sent = script(&[(0, Join), (495, Ask), (2970, Join), (3465, Ask)], 7000);
+        assert_eq!(sent, vec![495, 2706, 3465, 5676]);
+    }
+
+    #[test]
+    fn a_second_join_while_a_follow_up_is_pending_moves_it_later() {
+        // One follow-up, late enough for B, serves A too.
+        let sent = script(&[(0, Join), (495, Ask), (990, Join), (1485, Ask)], 7000);
+        assert_eq!(sent, vec![495, 1485, 3696]);
     }
 }

@@ -442,8 +442,6 @@ pub fn assert_sees(stats: &serde_json::Value, from: &str, min_frames: u64) {
     );
 }
 
-/// After a recovery (ICE restart or rejoin): `other` is heard at `hz` and
-/// at least `min_frames` of their video were decoded since.
 /// Both clients say "reconnecting" within `within` (an outage began);
 /// returns where each one's output stood then, for `back_after_outage`.
 pub fn outage_noticed(clients: [&Client; 2], within: Duration) -> [usize; 2] {
@@ -461,6 +459,8 @@ pub fn back_after_outage(clients: [&Client; 2], since: [usize; 2], within: Durat
     }
 }
 
+/// After a recovery (ICE restart or rejoin): `other` is heard at `hz` and
+/// at least `min_frames` of their video were decoded since.
 pub fn assert_recovered(
     name: &str,
     stats: &serde_json::Value,

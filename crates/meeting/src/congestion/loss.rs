@@ -758,6 +758,16 @@ mod tests {
         move |rate: f64| ((rate - cap) / rate).max(0.0)
     }
 
+    /// A sender that started at 1.46 Mbit/s and has met a 512 kbit/s
+    /// policer for `seconds`: the time it started, it, and the policer.
+    fn under_a_512_cap(seconds: f64) -> (Instant, LossBasedRate, impl FnMut(f64) -> f64) {
+        let start = Instant::now();
+        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
+        let mut policer = bucket_policer(512_000.0);
+        drive(&mut r, start, 0.0, seconds, &mut policer);
+        (start, r, policer)
+    }
+
     /// A policer as nftables' meter is: a token bucket a second deep, so
     /// a sender over the rate loses nothing until the bucket is empty.
     /// Called once per 100 ms of sending.
@@ -792,10 +802,7 @@ mod tests {
 
     #[test]
     fn a_policer_that_lets_a_burst_through_is_probed_in_short_bursts() {
-        let start = Instant::now();
-        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
-        let mut policer = bucket_policer(512_000.0);
-        drive(&mut r, start, 0.0, 10.0, &mut policer);
+        let (start, mut r, mut policer) = under_a_512_cap(10.0);
         let (mut run, mut longest_run, mut probes, mut lost, mut sum) = (0, 0, 0, 0.0, 0.0);
         for step in 0..300 {
             let mut loss = 0.0;
@@ -823,10 +830,7 @@ mod tests {
 
     #[test]
     fn a_probe_made_of_copies_finds_the_ceiling_where_it_was() {
-        let start = Instant::now();
-        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
-        let mut policer = bucket_policer(512_000.0);
-        drive(&mut r, start, 0.0, 10.0, &mut policer);
+        let (start, mut r, _) = under_a_512_cap(10.0);
         let ceiling = r.ceiling().expect("the cap found");
         let mut t = 10.0;
         while r.target() <= ceiling * 1.1 && t < 30.0 {
@@ -1046,10 +1050,7 @@ mod tests {
 
     #[test]
     fn a_climb_the_sender_lags_behind_does_not_clear_a_cap() {
-        let start = Instant::now();
-        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
-        let mut policer = bucket_policer(512_000.0);
-        drive(&mut r, start, 0.0, 15.0, &mut policer);
+        let (start, mut r, _) = under_a_512_cap(15.0);
         // An encoder that sends at most 1.3 times the cap whatever the
         // target (a simple picture, a second behind): the bound on the
         // climb (2.5 times that) is past three times the ceiling, but
@@ -1060,10 +1061,7 @@ mod tests {
 
     #[test]
     fn a_cap_is_not_taken_for_lifted_by_a_climb_nothing_was_sent_on() {
-        let start = Instant::now();
-        let mut r = LossBasedRate::new(1_460_000.0, MIN, MAX);
-        let mut policer = bucket_policer(512_000.0);
-        drive(&mut r, start, 0.0, 15.0, &mut policer);
+        let (start, mut r, mut policer) = under_a_512_cap(15.0);
         // Video held at 200 kbit/s (as the lossy-path cap did on the loss of
         // a probe): the climb stops short of three times the ceiling.
         drive_sending(&mut r, start, 15.0, 12.0, &mut policer, |_| 240_000.0);
