@@ -58,20 +58,22 @@ fn show(value: Option<f64>) -> String {
 fn delay_sweep() {
     println!("\n### Echo cancellation over the echo path's delay (far end only, 20 s)\n");
     println!(
-        "| delay (ms) | ERLE after 2 s (dB) | ERLE in 2-4 s (dB) | 30 dB reached to stay at (s) |"
+        "| delay (ms) | ERLE after 2 s (dB) | ERLE in 2-4 s (dB) | 30 dB reached to stay at (s) | restarts for a moved delay |"
     );
-    println!("|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|");
     for delay in [40, 80, 120, 160, 200, 250] {
         let scene = Scene::call(delay, None, 20);
-        let sent = scene.process(&mut VoiceProcessor::new(echo_settings()));
+        let mut processor = VoiceProcessor::new(echo_settings());
+        let sent = scene.process(&mut processor);
         let settled = active_frames(&scene.echo, 2 * RATE..scene.len());
         let early = active_frames(&scene.echo, 2 * RATE..4 * RATE);
         let converged = converged_after(&scene, &sent, 0..scene.len(), 30.0).map(seconds);
         println!(
-            "| {delay} | {:.1} | {:.1} | {} |",
+            "| {delay} | {:.1} | {:.1} | {} | {} |",
             erle_db(&scene, &sent, &settled),
             erle_db(&scene, &sent, &early),
-            show(converged)
+            show(converged),
+            processor.echo_report().unannounced_path_changes
         );
     }
 }
@@ -81,15 +83,23 @@ fn delay_sweep() {
 fn delay_jump() {
     println!("\n### A delay jump of 100 ms at 10 s (far end only, 20 s)\n");
     println!(
-        "| delay before → after (ms) | ERLE in the second before (dB) | ERLE in the second after (dB) | 30 dB reached again to stay after (s) | a known device change: ERLE in the second after (dB) | 30 dB after (s) |"
+        "| delay before → after (ms) | ERLE in the second before (dB) | ERLE in the second after (dB) | 30 dB reached again to stay after (s) | the canceller started over on its own after (s) | a known device change: ERLE in the second after (dB) | 30 dB after (s) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for (before, after) in [(80, 180), (120, 220)] {
         let jump = 10 * RATE;
         let mut scene = Scene::call(before, None, 20);
         let later = Room::new(after, 0.5).echo(&scene.far);
         scene.echo[jump..].copy_from_slice(&later[jump..]);
-        let sent = scene.process(&mut VoiceProcessor::new(echo_settings()));
+        let mut processor = VoiceProcessor::new(echo_settings());
+        // The frame before which the canceller started over on its own.
+        let mut restarted_at = None;
+        let sent = scene.process_with(&mut processor, |f, p| {
+            if restarted_at.is_none() && p.echo_report().unannounced_path_changes > 0 {
+                restarted_at = Some(f);
+            }
+        });
+        let restarted_after = restarted_at.map(|f| seconds(f) - seconds(jump / FRAME));
         let before_frames = active_frames(&scene.echo, jump - RATE..jump);
         let after_frames = active_frames(&scene.echo, jump..jump + RATE);
         let again = converged_after(&scene, &sent, jump..scene.len(), 30.0)
@@ -107,10 +117,11 @@ fn delay_jump() {
         let told_again = converged_after(&scene, &told, jump..scene.len(), 30.0)
             .map(|f| seconds(f) - seconds(jump / FRAME));
         println!(
-            "| {before} → {after} | {:.1} | {:.1} | {} | {:.1} | {} |",
+            "| {before} → {after} | {:.1} | {:.1} | {} | {} | {:.1} | {} |",
             erle_db(&scene, &sent, &before_frames),
             erle_db(&scene, &sent, &after_frames),
             show(again),
+            show(restarted_after),
             erle_db(&scene, &told, &after_frames),
             show(told_again)
         );
@@ -119,8 +130,10 @@ fn delay_jump() {
 
 fn double_talk_sweep() {
     println!("\n### Double talk: the near end speaks from 8 s while the far end talks\n");
-    println!("| delay (ms) | frames of double talk | near end's voice kept (dB) |");
-    println!("|---:|---:|---:|");
+    println!(
+        "| delay (ms) | frames of double talk | near end's voice kept (dB) | restarts for a moved delay |"
+    );
+    println!("|---:|---:|---:|---:|");
     for delay in [40, 120, 250] {
         let with_near = Scene::call(delay, Some(8), 12);
         let far_only = Scene {
@@ -128,9 +141,11 @@ fn double_talk_sweep() {
             ..Scene::call(delay, None, 12)
         };
         let sent_echo = far_only.process(&mut VoiceProcessor::new(echo_settings()));
-        let sent = with_near.process(&mut VoiceProcessor::new(echo_settings()));
+        let mut processor = VoiceProcessor::new(echo_settings());
+        let sent = with_near.process(&mut processor);
         let (frames, kept) = double_talk(&with_near, &sent, &sent_echo);
-        println!("| {delay} | {frames} | {kept:+.1} |");
+        let restarts = processor.echo_report().unannounced_path_changes;
+        println!("| {delay} | {frames} | {kept:+.1} | {restarts} |");
     }
 }
 

@@ -8,6 +8,7 @@ pub mod camera;
 pub mod convert;
 pub mod devices;
 pub mod display;
+pub mod echo_path;
 pub mod effects;
 pub mod encoded_feed;
 pub mod error;

@@ -31,6 +31,7 @@ use sonora::config::{
 };
 use sonora::{AudioProcessing, Config, StreamConfig};
 
+use crate::echo_path::{EchoPathWatch, loudness};
 use crate::frame::{AUDIO_FRAME_SAMPLES, AUDIO_RATE_HZ, AudioFrame};
 
 /// Which stages run. All on by default, as in every conferencing app;
@@ -237,6 +238,9 @@ pub struct EchoReport {
     pub erle_db: Option<f64>,
     /// The delay between playout and capture the canceller found, ms.
     pub delay_ms: Option<i32>,
+    /// Times the canceller started over for a delay that moved with no
+    /// device change (`echo_path`).
+    pub unannounced_path_changes: u32,
 }
 
 /// The module and the buffers it writes into, made once.
@@ -249,6 +253,8 @@ pub struct VoiceProcessor {
     delay: Duration,
     /// The echo path's changes the canceller was restarted for.
     path_changes_seen: u32,
+    echo_path: EchoPathWatch,
+    unannounced_path_changes: u32,
 }
 
 impl std::fmt::Debug for VoiceProcessor {
@@ -275,6 +281,8 @@ impl VoiceProcessor {
             playout_out: [0; AUDIO_FRAME_SAMPLES],
             delay: Duration::ZERO,
             path_changes_seen: 0,
+            echo_path: EchoPathWatch::default(),
+            unannounced_path_changes: 0,
         }
     }
 
@@ -287,6 +295,7 @@ impl VoiceProcessor {
     /// gain control its level. Not per frame: the module makes a new
     /// canceller.
     fn restart_echo_canceller(&mut self) {
+        self.echo_path = EchoPathWatch::default();
         if !self.settings.echo_cancellation {
             return;
         }
@@ -325,6 +334,7 @@ impl VoiceProcessor {
         if !self.settings.echo_cancellation {
             return;
         }
+        self.echo_path.played(loudness(&frame.samples));
         // Mono 48 kHz frames of the module's own size: the only errors it
         // has are for other formats.
         let _ = self
@@ -350,6 +360,7 @@ impl VoiceProcessor {
         if self.settings == VoiceSettings::original_sound() {
             return;
         }
+        let heard = loudness(&frame.samples);
         if self.settings.echo_cancellation {
             // Clamped to the module's 0-500 ms; a longer one is beyond any
             // device and past what the canceller can follow anyway.
@@ -363,6 +374,11 @@ impl VoiceProcessor {
         {
             frame.samples.copy_from_slice(&self.processed);
         }
+        if self.settings.echo_cancellation && self.echo_path.captured(heard) {
+            log::debug!("the echo's delay moved with no device change: the canceller starts over");
+            self.unannounced_path_changes += 1;
+            self.restart_echo_canceller();
+        }
     }
 
     pub fn echo_report(&self) -> EchoReport {
@@ -370,6 +386,7 @@ impl VoiceProcessor {
         EchoReport {
             erle_db: stats.echo_return_loss_enhancement,
             delay_ms: stats.delay_ms,
+            unannounced_path_changes: self.unannounced_path_changes,
         }
     }
 }
