@@ -285,6 +285,29 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         ),
         Value::from("status")
     );
+    // Unmuted, she is told no more: the hint goes at once (left alone it
+    // would stay 4 s), and her voice, heard unmuted, does not bring it
+    // back. Then muted again for what follows.
+    let seen = bob.output().len();
+    driver.press("m");
+    driver.wait_for(
+        "the muted hint to go on unmuting",
+        Duration::from_millis(1500),
+        "return document.getElementById('muted-hint').hidden;",
+    );
+    bob.wait_for_since("~ Winnie microphone on", seen, LONG);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        driver.eval(
+            "return document.getElementById('muted-hint').hidden;",
+            json!([])
+        ),
+        Value::from(true),
+        "\"You are muted\" came back while Winnie was not"
+    );
+    let seen = bob.output().len();
+    driver.press("m");
+    bob.wait_for_since("~ Winnie microphone muted", seen, LONG);
     // The active speaker is outlined from audio levels: with Winnie muted,
     // Bob's tone makes him the one speaking; once he mutes, nobody is.
     let speaking_is = |tile: &str, expected: bool| {

@@ -1000,14 +1000,16 @@ function updateLevels(own: number, speaking: boolean, remotes: Record<string, nu
   const meter = document.getElementById("mic-level");
   if (meter) meter.style.width = `${Math.min(100, Math.sqrt(own) * 180)}%`;
   if (state.screen !== "meeting") return;
-  // Active speaker: the loudest tile above a floor, held briefly so the
-  // highlight does not flicker between words.
+  // Active speaker: the loudest tile of those speaking, held briefly so
+  // the highlight does not flicker between words. The core decides who
+  // speaks (each sender's voice detector, or loudness for a client that
+  // sends none) and gives 0 for everyone else.
   const now = performance.now();
   remindWhenMuted(speaking, now);
   // Our own tile only for a voice: a fan or a keyboard is loud too.
   const levels: [string, number][] = [["self", state.audioMuted || !speaking ? 0 : own], ...Object.entries(remotes)];
   const [loudest, level] = levels.reduce((a, b) => (b[1] > a[1] ? b : a), ["", 0]);
-  if (level > 0.02) state.speakingUntil = new Map([[loudest, now + 600]]);
+  if (level > 0) state.speakingUntil = new Map([[loudest, now + 600]]);
   for (const el of document.querySelectorAll<HTMLElement>("#tiles .tile")) {
     const until = state.speakingUntil.get(el.dataset.tile ?? "") ?? 0;
     el.classList.toggle("speaking", until > now);
