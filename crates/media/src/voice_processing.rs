@@ -22,7 +22,6 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
 use sonora::config::{
@@ -250,7 +249,6 @@ pub struct VoiceProcessor {
     /// The module writes its output apart from its input.
     processed: [i16; AUDIO_FRAME_SAMPLES],
     playout_out: [i16; AUDIO_FRAME_SAMPLES],
-    delay: Duration,
     /// The echo path's changes the canceller was restarted for.
     path_changes_seen: u32,
     echo_path: EchoPathWatch,
@@ -261,7 +259,6 @@ impl std::fmt::Debug for VoiceProcessor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VoiceProcessor")
             .field("settings", &self.settings)
-            .field("delay", &self.delay)
             .finish()
     }
 }
@@ -279,7 +276,6 @@ impl VoiceProcessor {
             settings,
             processed: [0; AUDIO_FRAME_SAMPLES],
             playout_out: [0; AUDIO_FRAME_SAMPLES],
-            delay: Duration::ZERO,
             path_changes_seen: 0,
             echo_path: EchoPathWatch::default(),
             unannounced_path_changes: 0,
@@ -320,14 +316,6 @@ impl VoiceProcessor {
         }
     }
 
-    /// The known part of the delay from a frame given to `playout` to its
-    /// sound reaching `capture`: the output and input buffers of the
-    /// devices. The canceller finds the rest (the room, Bluetooth) itself,
-    /// up to about half a second.
-    pub fn set_device_delay(&mut self, delay: Duration) {
-        self.delay = delay;
-    }
-
     /// A frame about to be played by the speaker: what the echo will be
     /// made of. Every frame played must come here, silence included.
     pub fn playout(&mut self, frame: &AudioFrame) {
@@ -361,12 +349,6 @@ impl VoiceProcessor {
             return;
         }
         let heard = loudness(&frame.samples);
-        if self.settings.echo_cancellation {
-            // Clamped to the module's 0-500 ms; a longer one is beyond any
-            // device and past what the canceller can follow anyway.
-            let ms = self.delay.as_millis().min(500) as i32;
-            let _ = self.module.set_stream_delay_ms(ms);
-        }
         if self
             .module
             .process_capture_i16(&frame.samples, &mut self.processed)
