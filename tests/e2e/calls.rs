@@ -307,6 +307,70 @@ fn chromium_and_cli_decode_each_other() {
     assert!(r["video_width"].as_u64().unwrap_or(0) >= 320, "{s:#}");
 }
 
+/// Polls `client`'s stats until `who`'s video is relayed at `layer` and
+/// decoded `width` wide; returns the last stats read.
+fn received_at_layer(client: &mut Client, who: &str, layer: &str, width: u64) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(25);
+    loop {
+        let s = client.stats_now();
+        let r = remote(&s, who);
+        if r["video_layer"] == layer && r["video_width"].as_u64() == Some(width) {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{who}'s video not received at the {layer} layer, {width} wide: {r:#}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn a_simulcasting_browser_is_received_at_the_layer_asked_for() {
+    let janus = Janus::start();
+    let chrome = support::browser::BrowserPeer::join_simulcast(&janus.url(), 1234, "Chrome");
+    chrome.wait_for("joined and published", Duration::from_secs(20), |r| {
+        r["joined"] == true && r["published"] == true
+    });
+    // A viewer that asks for the smallest layer from the start.
+    let mut vera = Client::join(
+        &janus.link(1234),
+        "Vera",
+        &[
+            "--camera",
+            "none",
+            "--mic",
+            "none",
+            "--video-layer",
+            "low",
+            "--duration",
+            "60",
+        ],
+    );
+    vera.wait_for("+ Chrome joined", Duration::from_secs(10));
+    // Chromium sends 1280x720 as 320x180, 640x360 and 1280x720.
+    received_at_layer(&mut vera, "Chrome", "low", 320);
+    // Switched mid-call, up and down, without a new subscription: Janus
+    // changes layer at its next keyframe.
+    vera.send_line("layer high");
+    received_at_layer(&mut vera, "Chrome", "high", 1280);
+    vera.send_line("layer medium");
+    let s = received_at_layer(&mut vera, "Chrome", "medium", 640);
+    assert_eq!(s["resubscriptions"].as_u64().unwrap_or(0), 0, "{s:#}");
+    // And the picture keeps moving at that layer.
+    let decoded = |s: &serde_json::Value| {
+        remote(s, "Chrome")["video_frames_decoded"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let later = vera.stats_now();
+    let r = remote(&later, "Chrome");
+    assert!(decoded(&later) >= decoded(&s) + 30, "{r:#}");
+    assert_eq!(r["video_width"].as_u64(), Some(640), "{r:#}");
+    vera.stop();
+}
+
 #[test]
 fn missing_devices_are_reported_and_the_call_goes_on() {
     let janus = Janus::start();

@@ -20,6 +20,7 @@ use talkline_media::wav::{WavSink, WavSource};
 use talkline_media::y4m::Y4mSource;
 use talkline_media::{AudioSource, VideoSource};
 use talkline_meeting::ice_servers::{IceServers, IceUrl, parse_credential};
+use talkline_meeting::layers::VideoLayer;
 use talkline_meeting::{
     CallCommand, CallConfig, CallEvent, CallState, LinkError, MeetingError, MeetingLink, ServerUrl,
 };
@@ -128,6 +129,10 @@ struct JoinArgs {
     /// the meeting never see this device's addresses.
     #[arg(long)]
     relay_only: bool,
+    /// low | medium | high: which layer of a simulcasting participant's
+    /// video to receive (quarter, half or full size).
+    #[arg(long, default_value = "high")]
+    video_layer: VideoLayer,
 }
 
 /// `volume NAME PERCENT`: how loud one participant plays here.
@@ -445,6 +450,9 @@ async fn join(args: JoinArgs) -> ExitCode {
         }
     };
     println!("joined meeting {} on {server} as {name}", link.room);
+    if args.video_layer != VideoLayer::default() {
+        call.command(CallCommand::SetVideoLayer(args.video_layer));
+    }
     let deadline = async {
         match args.duration {
             Some(d) => tokio::time::sleep(Duration::from_secs_f64(d)).await,
@@ -473,6 +481,16 @@ async fn join(args: JoinArgs) -> ExitCode {
                 "stats" => println!("stats: {}", call.stats.snapshot()),
                 "" => {}
                 other => {
+                    if let Some(layer) = other.strip_prefix("layer ") {
+                        match layer.parse::<VideoLayer>() {
+                            Ok(layer) => {
+                                call.command(CallCommand::SetVideoLayer(layer));
+                                println!("video layer: {layer}");
+                            }
+                            Err(e) => eprintln!("error: {e}"),
+                        }
+                        continue;
+                    }
                     if let Some(rest) = other.strip_prefix("volume ") {
                         match set_volume(&call.stats, rest) {
                             Ok(line) => println!("{line}"),
@@ -485,7 +503,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, original sound on|off, stats, leave");
+                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer low|medium|high, original sound on|off, stats, leave");
                         Ok(None)
                     };
                     match changed {

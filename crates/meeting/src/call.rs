@@ -35,6 +35,7 @@ use crate::janus::connection::{JanusConnection, SignalEvent};
 use crate::janus::protocol::{
     Incoming, Jsep, JsepKind, MediaKind, Publisher, RoomEvent, SubscribedStream, request,
 };
+use crate::layers::VideoLayer;
 use crate::link::ServerUrl;
 use crate::peer::{
     self, OPUS_PAYLOAD_TYPE, PeerEvent, PeerRole, SendCongestion, StreamRelays, VP8_PAYLOAD_TYPE,
@@ -103,6 +104,8 @@ pub enum CallCommand {
     ReplaceAudioOutput(Box<dyn AudioSink>),
     /// Echo cancellation, noise suppression, gain control on or off.
     SetVoiceSettings(VoiceSettings),
+    /// The simulcast layer to receive of everyone's video, from now on.
+    SetVideoLayer(VideoLayer),
     Leave,
 }
 
@@ -117,6 +120,7 @@ impl std::fmt::Debug for CallCommand {
             Self::ReleaseAudioSource => f.write_str("ReleaseAudioSource"),
             Self::ReplaceAudioOutput(_) => f.write_str("ReplaceAudioOutput"),
             Self::SetVoiceSettings(s) => write!(f, "SetVoiceSettings({s:?})"),
+            Self::SetVideoLayer(l) => write!(f, "SetVideoLayer({l})"),
             Self::Leave => f.write_str("Leave"),
         }
     }
@@ -296,6 +300,8 @@ struct Driver {
     playout: Playout,
     tiles: Option<Arc<Tiles>>,
     subscribe: bool,
+    /// The simulcast layer asked of every video subscribed.
+    video_layer: VideoLayer,
     peer_tx: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
     events: mpsc::UnboundedSender<CallEvent>,
     stalls: VideoStallWatch,
@@ -361,6 +367,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         stalls: VideoStallWatch::default(),
         relay_problems: HashSet::new(),
         subscribe: config.subscribe,
+        video_layer: VideoLayer::default(),
         peer_tx,
         events: events_tx,
     };
@@ -930,8 +937,48 @@ impl Driver {
         }
     }
 
-    /// Applies an attached/updated event with its offer: answer and start.
+    /// Applies an attached/updated event with its offer: answer and start;
+    /// then asks new video streams for the layer wanted.
     async fn handle_subscriber_reply(&self, link: &mut Link, reply: Incoming) {
+        let new_streams = matches!(
+            &reply,
+            Incoming::Event {
+                room: RoomEvent::Streams(_),
+                ..
+            }
+        );
+        self.answer_subscriber(link, reply).await;
+        // Janus relays the highest layer unless told otherwise.
+        if new_streams && self.video_layer != VideoLayer::default() {
+            self.ask_video_layer(link).await;
+        }
+    }
+
+    /// Asks Janus for `video_layer` on every video stream subscribed.
+    async fn ask_video_layer(&self, link: &mut Link) {
+        let Some(sub) = link.subscriber.as_ref() else {
+            return;
+        };
+        let mids: Vec<&str> = sub
+            .streams
+            .values()
+            .filter(|s| s.kind == MediaKind::Video)
+            .map(|s| s.mid.as_str())
+            .collect();
+        if mids.is_empty() {
+            return;
+        }
+        let body = request::configure_substream(&mids, self.video_layer.substream());
+        if let Err(e) = link.conn.message(sub.handle, body, None).await {
+            log::warn!(
+                "asking for the {} video layer failed: {}",
+                self.video_layer,
+                e.for_logs()
+            );
+        }
+    }
+
+    async fn answer_subscriber(&self, link: &mut Link, reply: Incoming) {
         let Incoming::Event { room, jsep, .. } = reply else {
             return;
         };
@@ -945,6 +992,19 @@ impl Driver {
             RoomEvent::Error { code, reason } => {
                 log::warn!("subscription error {code}: {reason}");
                 return;
+            }
+            RoomEvent::Substream { mid, substream } => {
+                if let Some(stream) = sub.streams.get(&mid)
+                    && let Some(feed) = stream.feed_id
+                {
+                    let display = stream.feed_display.clone().unwrap_or_default();
+                    let layer = u32::try_from(substream).unwrap_or(u32::MAX);
+                    log::debug!("Janus relays substream {substream} of mid {mid}");
+                    self.stats
+                        .remote(feed, &display)
+                        .video_substream
+                        .store(layer, Ordering::Relaxed);
+                }
             }
             _ => {}
         }
@@ -1224,6 +1284,11 @@ impl Driver {
                     }
                     Some(CallCommand::SetVoiceSettings(settings)) => {
                         self.pipeline.controls.set_voice(settings);
+                        Vec::new()
+                    }
+                    Some(CallCommand::SetVideoLayer(layer)) => {
+                        self.video_layer = layer;
+                        if let Some(l) = link.as_mut() { self.ask_video_layer(l).await; }
                         Vec::new()
                     }
                     Some(CallCommand::Leave) | None => self.session.handle(SessionInput::Leave),

@@ -11,6 +11,7 @@ pub mod invite;
 pub mod janus;
 pub mod jitter;
 mod keyframes;
+pub mod layers;
 pub mod link;
 pub mod peer;
 pub mod playout;

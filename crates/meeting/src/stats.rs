@@ -54,6 +54,9 @@ pub struct RemoteStats {
     audio_cushion_ms: AtomicU32,
     pub video_width: AtomicU32,
     pub video_height: AtomicU32,
+    /// The simulcast layer Janus says it relays (its `substream`), or
+    /// `u32::MAX` before it says (a publisher that sends one layer).
+    pub video_substream: AtomicU32,
     /// The receive side of the network, from the video jitter buffer.
     pub video_packets_received: AtomicU64,
     /// Frames given up: a packet never came, or their references were lost.
@@ -121,6 +124,7 @@ impl RemoteStats {
             audio_cushion_ms: AtomicU32::new(0),
             video_width: AtomicU32::new(0),
             video_height: AtomicU32::new(0),
+            video_substream: AtomicU32::new(u32::MAX),
             video_packets_received: AtomicU64::new(0),
             video_frames_lost: AtomicU64::new(0),
             video_upper_frames_skipped: AtomicU64::new(0),
@@ -359,6 +363,10 @@ impl RemoteStats {
             "video_decode_errors": self.video_decode_errors.load(Ordering::Relaxed),
             "video_width": self.video_width.load(Ordering::Relaxed),
             "video_height": self.video_height.load(Ordering::Relaxed),
+            "video_layer": crate::layers::VideoLayer::from_substream(u64::from(
+                self.video_substream.load(Ordering::Relaxed),
+            ))
+            .map(|l| l.to_string()),
             "audio_frames_decoded": self.audio_frames_decoded.load(Ordering::Relaxed),
             "audio_dominant_hz": self.dominant_hz(),
             "audio_packets_rebuilt": self.audio_rebuilt.load(Ordering::Relaxed),

@@ -74,6 +74,16 @@ fn handle(stream: TcpStream, report: &Mutex<Option<serde_json::Value>>) -> std::
 
 impl BrowserPeer {
     pub fn join(server: &str, room: u64, name: &str) -> Self {
+        Self::join_with(server, room, name, "")
+    }
+
+    /// Publishes its camera at 1280x720 as three simulcast layers
+    /// (janus.js `simulcast`: rid-based, full, half and quarter size).
+    pub fn join_simulcast(server: &str, room: u64, name: &str) -> Self {
+        Self::join_with(server, room, name, "&simulcast=1")
+    }
+
+    fn join_with(server: &str, room: u64, name: &str, query: &str) -> Self {
         for file in [JANUS_JS, ADAPTER_JS] {
             assert!(
                 Path::new(file).exists(),
@@ -88,7 +98,8 @@ impl BrowserPeer {
             std::thread::spawn(move || serve(listener, report));
         }
         let profile = scratch_dir("chromium");
-        let url = format!("http://127.0.0.1:{port}/?server={server}&room={room}&name={name}");
+        let url =
+            format!("http://127.0.0.1:{port}/?server={server}&room={room}&name={name}{query}");
         let child = Command::new("chromium")
             .args(super::chromium_flags::HEADLESS_MEDIA)
             .arg(format!("--user-data-dir={}", profile.display()))

@@ -247,6 +247,12 @@ pub enum RoomEvent {
     /// A subscription's stream list (first `attached`, later `updated`).
     Streams(Vec<SubscribedStream>),
     Started,
+    /// A subscription's simulcast video stream now relays this layer
+    /// (Janus's `substream`, 0 the lowest).
+    Substream {
+        mid: String,
+        substream: u64,
+    },
     /// Anything else the plugin reports that needs no action.
     Other(String),
     Error {
@@ -298,6 +304,14 @@ impl RoomEvent {
                     RoomEvent::Configured
                 } else if data.get("started").is_some() {
                     RoomEvent::Started
+                } else if let (Some(mid), Some(substream)) = (
+                    data.get("mid").and_then(Value::as_str),
+                    data.get("substream").and_then(Value::as_u64),
+                ) {
+                    RoomEvent::Substream {
+                        mid: mid.chars().take(16).collect(),
+                        substream,
+                    }
                 } else {
                     RoomEvent::Other("event".into())
                 }
@@ -516,6 +530,16 @@ pub mod request {
         json!({"request": "configure", "streams": relay(streams)})
     }
 
+    /// Which simulcast layer each of these (video) mids of a subscription
+    /// relays.
+    pub fn configure_substream(mids: &[&str], substream: u8) -> Value {
+        let streams: Vec<Value> = mids
+            .iter()
+            .map(|mid| json!({"mid": mid, "substream": substream}))
+            .collect();
+        json!({"request": "configure", "streams": streams})
+    }
+
     pub fn join_subscriber(room: u64, private_id: u64, pin: Option<&str>, feeds: &[u64]) -> Value {
         let streams: Vec<Value> = feeds.iter().map(|f| json!({"feed": f})).collect();
         let mut body = json!({"request": "join", "ptype": "subscriber", "room": room,
@@ -576,6 +600,43 @@ mod tests {
         assert_eq!(publishers[0].streams.len(), 2);
         assert!(publishers[0].streams[1].disabled);
         assert!(publishers[0].streams[0].is_muted() && publishers[0].streams[1].is_muted());
+    }
+
+    #[test]
+    fn a_layer_switch_is_asked_and_its_confirmation_read() {
+        assert_eq!(
+            request::configure_substream(&["1", "3"], 0),
+            serde_json::json!({"request": "configure", "streams": [
+                {"mid": "1", "substream": 0}, {"mid": "3", "substream": 0}]})
+        );
+        // What Janus 1.1.2 sends once the subscriber's stream switched.
+        let msg = r#"{"janus":"event","sender":9,"plugindata":{"plugin":"janus.plugin.videoroom",
+            "data":{"videoroom":"event","room":1234,"mid":"1","substream":0}}}"#;
+        match Incoming::parse(msg).expect("valid") {
+            Incoming::Event {
+                room: RoomEvent::Substream { mid, substream },
+                ..
+            } => assert_eq!((mid.as_str(), substream), ("1", 0)),
+            other => panic!("{other:?}"),
+        }
+        // Half of it, or a wrong type, is nothing to act on.
+        for data in [
+            r#"{"videoroom":"event","substream":1}"#,
+            r#"{"videoroom":"event","mid":"1","substream":"x"}"#,
+            r#"{"videoroom":"event","mid":1,"substream":1}"#,
+        ] {
+            let msg = format!(r#"{{"janus":"event","sender":9,"plugindata":{{"data":{data}}}}}"#);
+            assert!(
+                matches!(
+                    Incoming::parse(&msg),
+                    Ok(Incoming::Event {
+                        room: RoomEvent::Other(_),
+                        ..
+                    })
+                ),
+                "{data}"
+            );
+        }
     }
 
     #[test]

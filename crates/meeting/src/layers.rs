@@ -1,0 +1,105 @@
+//! Which layer of a participant's simulcast video to receive.
+//!
+//! A publisher that simulcasts (a browser with janus.js's `simulcast`, and
+//! TalkLine later) sends its video three times, at full, half and quarter
+//! size; Janus relays to each subscriber the one it asks for, switching at
+//! the next keyframe of that layer, and falls back to a lower one while
+//! the asked one does not arrive. A gallery of small tiles needs the low
+//! one, a speaker view the high one. A publisher that sends one layer is
+//! relayed as it is, whatever is asked.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VideoLayer {
+    /// A quarter of the full size (Janus's substream 0).
+    Low,
+    /// Half size (substream 1).
+    Medium,
+    /// Full size (substream 2), what Janus relays unless told otherwise.
+    #[default]
+    High,
+}
+
+impl VideoLayer {
+    /// Janus VideoRoom's number for it.
+    pub fn substream(self) -> u8 {
+        match self {
+            Self::Low => 0,
+            Self::Medium => 1,
+            Self::High => 2,
+        }
+    }
+
+    /// The layer Janus names by `substream`, if any.
+    pub fn from_substream(substream: u64) -> Option<Self> {
+        match substream {
+            0 => Some(Self::Low),
+            1 => Some(Self::Medium),
+            2 => Some(Self::High),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for VideoLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        })
+    }
+}
+
+/// "low", "medium" or "high", as the CLI takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownLayer(pub String);
+
+impl fmt::Display for UnknownLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no video layer {:?}: low, medium or high", self.0)
+    }
+}
+
+impl std::error::Error for UnknownLayer {}
+
+impl FromStr for VideoLayer {
+    type Err = UnknownLayer;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "low" => Ok(Self::Low),
+            "medium" => Ok(Self::Medium),
+            "high" => Ok(Self::High),
+            _ => Err(UnknownLayer(s.chars().take(32).collect())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_numbers_go_both_ways() {
+        for layer in [VideoLayer::Low, VideoLayer::Medium, VideoLayer::High] {
+            assert_eq!(layer.to_string().parse(), Ok(layer));
+            assert_eq!(
+                VideoLayer::from_substream(u64::from(layer.substream())),
+                Some(layer)
+            );
+        }
+        assert_eq!(" Low ".parse(), Ok(VideoLayer::Low));
+        assert_eq!(VideoLayer::default(), VideoLayer::High);
+        assert_eq!(VideoLayer::from_substream(3), None);
+        let err = "huge".parse::<VideoLayer>().expect_err("no such layer");
+        assert!(err.to_string().contains("low, medium or high"));
+        let long = "x"
+            .repeat(1000)
+            .parse::<VideoLayer>()
+            .expect_err("no such layer");
+        assert!(long.0.len() <= 32);
+    }
+}
