@@ -128,6 +128,49 @@ fn delay_jump() {
     }
 }
 
+/// The same jump through Chromium's canceller: its microphone (a WAV
+/// file) carries the echo whose delay jumps, its page plays the far end.
+fn delay_jump_beside_chromium(scratch: &Path) {
+    println!("\n### The delay jump beside Chromium (far end only, 20 s)\n");
+    println!(
+        "| delay before → after (ms) | processing | ERLE in the second before (dB) | ERLE in the second after (dB) | 30 dB reached again to stay after (s) |"
+    );
+    println!("|---|---|---:|---:|---:|");
+    for (before, after) in [(80, 180), (120, 220)] {
+        let jump = 10 * RATE;
+        let mut scene = Scene::call(before, None, 20);
+        let later = Room::new(after, 0.5).echo(&scene.far);
+        scene.echo[jump..].copy_from_slice(&later[jump..]);
+        let before_frames = active_frames(&scene.echo, jump - RATE..jump);
+        let after_frames = active_frames(&scene.echo, jump..jump + RATE);
+        let row = |who: &str, sent: &[f64]| {
+            let again = converged_after(&scene, sent, jump..scene.len(), 30.0)
+                .map(|f| seconds(f) - seconds(jump / FRAME));
+            println!(
+                "| {before} → {after} | {who} | {:.1} | {:.1} | {} |",
+                erle_db(&scene, sent, &before_frames),
+                erle_db(&scene, sent, &after_frames),
+                show(again)
+            );
+        };
+        row(
+            "TalkLine (AEC3, NS, high-pass; the path watched)",
+            &scene.process(&mut VoiceProcessor::new(echo_settings())),
+        );
+        let mic: Vec<f64> = (0..scene.len()).map(|i| f64::from(scene.mic(i))).collect();
+        let far = chromium::Processing::EchoAndNoise {
+            far: scene.far.clone(),
+        };
+        match chromium::process(scratch, &mic, &far) {
+            Ok(out) => row(
+                "Chromium (echoCancellation, noiseSuppression)",
+                &out.samples,
+            ),
+            Err(e) => eprintln!("Chromium's echo cancellation not measured: {e}"),
+        }
+    }
+}
+
 fn double_talk_sweep() {
     println!("\n### Double talk: the near end speaks from 8 s while the far end talks\n");
     println!(
@@ -392,6 +435,7 @@ fn main() {
     double_talk_sweep();
     if with_chromium {
         echo_beside_chromium(&scratch);
+        delay_jump_beside_chromium(&scratch);
     }
     noise_suppression(&scratch, with_chromium);
     cpu();
