@@ -368,7 +368,22 @@ fn a_simulcasting_browser_is_received_at_the_layer_asked_for() {
     let r = remote(&later, "Chrome");
     assert!(decoded(&later) >= decoded(&s) + 30, "{r:#}");
     assert_eq!(r["video_width"].as_u64(), Some(640), "{r:#}");
+    // One participant's own layer (a small tile) outlasts the layer
+    // everyone else gets.
+    vera.send_line("layer Chrome low");
+    received_at_layer(&mut vera, "Chrome", "low", 320);
+    vera.send_line("layer high");
+    vera.wait_for("video layer: high", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(2));
+    let s = vera.stats_now();
+    assert_eq!(remote(&s, "Chrome")["video_layer"], "low", "{s:#}");
+    // Mistyped, the command says so and changes nothing.
+    vera.send_line("layer Nobody low");
+    vera.send_line("layer Chrome huge");
     vera.stop();
+    let errors = vera.errors();
+    assert!(errors.contains("nobody called \"Nobody\""), "{errors}");
+    assert!(errors.contains("low, medium or high"), "{errors}");
 }
 
 #[test]

@@ -156,6 +156,40 @@ fn set_volume(stats: &talkline_meeting::stats::CallStats, text: &str) -> Result<
     Ok(format!("volume of {name}: {percent}%"))
 }
 
+/// `layer LAYER` for everyone's video, `layer NAME LAYER` for one
+/// participant's.
+fn video_layer_command(
+    stats: &talkline_meeting::stats::CallStats,
+    text: &str,
+) -> Result<(CallCommand, String), String> {
+    let text = text.trim();
+    let (name, layer) = match text.rsplit_once(' ') {
+        Some((name, layer)) => (Some(name.trim()), layer),
+        None => (None, text),
+    };
+    let layer: VideoLayer = layer
+        .parse()
+        .map_err(|e| format!("{e} (layer [NAME] low|medium|high)"))?;
+    let Some(name) = name else {
+        return Ok((
+            CallCommand::SetVideoLayer(layer),
+            format!("video layer: {layer}"),
+        ));
+    };
+    let remote = stats
+        .remotes()
+        .into_iter()
+        .find(|r| r.display() == name)
+        .ok_or_else(|| format!("nobody called {name:?} in this meeting"))?;
+    Ok((
+        CallCommand::SetVideoLayerOf {
+            feed: remote.feed_id,
+            layer,
+        },
+        format!("video layer of {name}: {layer}"),
+    ))
+}
+
 /// The STUN and TURN servers of the command line, each checked; the set
 /// is checked once the link's are added.
 fn ice_servers(args: &JoinArgs) -> Result<IceServers, LinkError> {
@@ -481,11 +515,11 @@ async fn join(args: JoinArgs) -> ExitCode {
                 "stats" => println!("stats: {}", call.stats.snapshot()),
                 "" => {}
                 other => {
-                    if let Some(layer) = other.strip_prefix("layer ") {
-                        match layer.parse::<VideoLayer>() {
-                            Ok(layer) => {
-                                call.command(CallCommand::SetVideoLayer(layer));
-                                println!("video layer: {layer}");
+                    if let Some(rest) = other.strip_prefix("layer ") {
+                        match video_layer_command(&call.stats, rest) {
+                            Ok((command, line)) => {
+                                call.command(command);
+                                println!("{line}");
                             }
                             Err(e) => eprintln!("error: {e}"),
                         }
@@ -503,7 +537,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer low|medium|high, original sound on|off, stats, leave");
+                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high, original sound on|off, stats, leave");
                         Ok(None)
                     };
                     match changed {

@@ -104,8 +104,15 @@ pub enum CallCommand {
     ReplaceAudioOutput(Box<dyn AudioSink>),
     /// Echo cancellation, noise suppression, gain control on or off.
     SetVoiceSettings(VoiceSettings),
-    /// The simulcast layer to receive of everyone's video, from now on.
+    /// The simulcast layer to receive of everyone's video, from now on
+    /// (a participant given their own keeps it).
     SetVideoLayer(VideoLayer),
+    /// The simulcast layer to receive of one participant's video (their
+    /// tile's size), from now on.
+    SetVideoLayerOf {
+        feed: u64,
+        layer: VideoLayer,
+    },
     Leave,
 }
 
@@ -121,6 +128,7 @@ impl std::fmt::Debug for CallCommand {
             Self::ReplaceAudioOutput(_) => f.write_str("ReplaceAudioOutput"),
             Self::SetVoiceSettings(s) => write!(f, "SetVoiceSettings({s:?})"),
             Self::SetVideoLayer(l) => write!(f, "SetVideoLayer({l})"),
+            Self::SetVideoLayerOf { feed, layer } => write!(f, "SetVideoLayerOf({feed}, {layer})"),
             Self::Leave => f.write_str("Leave"),
         }
     }
@@ -300,8 +308,10 @@ struct Driver {
     playout: Playout,
     tiles: Option<Arc<Tiles>>,
     subscribe: bool,
-    /// The simulcast layer asked of every video subscribed.
+    /// The simulcast layer asked of every video subscribed...
     video_layer: VideoLayer,
+    /// ...but these participants' (feed id).
+    video_layer_of: HashMap<u64, VideoLayer>,
     peer_tx: mpsc::UnboundedSender<(PeerRole, PeerEvent)>,
     events: mpsc::UnboundedSender<CallEvent>,
     stalls: VideoStallWatch,
@@ -368,6 +378,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         relay_problems: HashSet::new(),
         subscribe: config.subscribe,
         video_layer: VideoLayer::default(),
+        video_layer_of: HashMap::new(),
         peer_tx,
         events: events_tx,
     };
@@ -704,6 +715,7 @@ impl Driver {
                     }
                 }
                 SessionOutput::Unsubscribe(feed) => {
+                    self.video_layer_of.remove(&feed);
                     let Some(l) = link.as_mut() else { continue };
                     let Some(handle) = l.subscriber.as_ref().map(|s| s.handle) else {
                         continue;
@@ -949,32 +961,42 @@ impl Driver {
         );
         self.answer_subscriber(link, reply).await;
         // Janus relays the highest layer unless told otherwise.
-        if new_streams && self.video_layer != VideoLayer::default() {
-            self.ask_video_layer(link).await;
+        if new_streams {
+            self.ask_video_layers(link, |_, layer| layer != VideoLayer::default())
+                .await;
         }
     }
 
-    /// Asks Janus for `video_layer` on every video stream subscribed.
-    async fn ask_video_layer(&self, link: &mut Link) {
+    /// The layer asked for a participant's video.
+    fn video_layer_of(&self, feed: Option<u64>) -> VideoLayer {
+        feed.and_then(|f| self.video_layer_of.get(&f).copied())
+            .unwrap_or(self.video_layer)
+    }
+
+    /// Asks Janus for each video stream's layer, of the streams `which`
+    /// picks (by feed and layer).
+    async fn ask_video_layers(
+        &self,
+        link: &mut Link,
+        which: impl Fn(Option<u64>, VideoLayer) -> bool,
+    ) {
         let Some(sub) = link.subscriber.as_ref() else {
             return;
         };
-        let mids: Vec<&str> = sub
+        let streams: Vec<(&str, u8)> = sub
             .streams
             .values()
             .filter(|s| s.kind == MediaKind::Video)
-            .map(|s| s.mid.as_str())
+            .map(|s| (s, self.video_layer_of(s.feed_id)))
+            .filter(|(s, layer)| which(s.feed_id, *layer))
+            .map(|(s, layer)| (s.mid.as_str(), layer.substream()))
             .collect();
-        if mids.is_empty() {
+        if streams.is_empty() {
             return;
         }
-        let body = request::configure_substream(&mids, self.video_layer.substream());
+        let body = request::configure_substreams(&streams);
         if let Err(e) = link.conn.message(sub.handle, body, None).await {
-            log::warn!(
-                "asking for the {} video layer failed: {}",
-                self.video_layer,
-                e.for_logs()
-            );
+            log::warn!("asking for video layers failed: {}", e.for_logs());
         }
     }
 
@@ -1288,7 +1310,17 @@ impl Driver {
                     }
                     Some(CallCommand::SetVideoLayer(layer)) => {
                         self.video_layer = layer;
-                        if let Some(l) = link.as_mut() { self.ask_video_layer(l).await; }
+                        if let Some(l) = link.as_mut() {
+                            let own: HashSet<u64> = self.video_layer_of.keys().copied().collect();
+                            self.ask_video_layers(l, |feed, _| !feed.is_some_and(|f| own.contains(&f))).await;
+                        }
+                        Vec::new()
+                    }
+                    Some(CallCommand::SetVideoLayerOf { feed, layer }) => {
+                        self.video_layer_of.insert(feed, layer);
+                        if let Some(l) = link.as_mut() {
+                            self.ask_video_layers(l, |f, _| f == Some(feed)).await;
+                        }
                         Vec::new()
                     }
                     Some(CallCommand::Leave) | None => self.session.handle(SessionInput::Leave),

@@ -530,12 +530,12 @@ pub mod request {
         json!({"request": "configure", "streams": relay(streams)})
     }
 
-    /// Which simulcast layer each of these (video) mids of a subscription
-    /// relays.
-    pub fn configure_substream(mids: &[&str], substream: u8) -> Value {
-        let streams: Vec<Value> = mids
+    /// Which simulcast layer (substream) each of these video mids of a
+    /// subscription relays.
+    pub fn configure_substreams(streams: &[(&str, u8)]) -> Value {
+        let streams: Vec<Value> = streams
             .iter()
-            .map(|mid| json!({"mid": mid, "substream": substream}))
+            .map(|(mid, substream)| json!({"mid": mid, "substream": substream}))
             .collect();
         json!({"request": "configure", "streams": streams})
     }
@@ -605,9 +605,9 @@ mod tests {
     #[test]
     fn a_layer_switch_is_asked_and_its_confirmation_read() {
         assert_eq!(
-            request::configure_substream(&["1", "3"], 0),
+            request::configure_substreams(&[("1", 0), ("3", 2)]),
             serde_json::json!({"request": "configure", "streams": [
-                {"mid": "1", "substream": 0}, {"mid": "3", "substream": 0}]})
+                {"mid": "1", "substream": 0}, {"mid": "3", "substream": 2}]})
         );
         // What Janus 1.1.2 sends once the subscriber's stream switched.
         let msg = r#"{"janus":"event","sender":9,"plugindata":{"plugin":"janus.plugin.videoroom",
