@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "leave",
     "set_audio_muted",
     "set_participant_volume",
+    "set_video_layer",
     "set_original_sound",
     "set_video_muted",
     "switch_device",

@@ -118,6 +118,11 @@ pub async fn set_participant_volume(core: Core<'_>, feed_id: u64, percent: u32) 
 }
 
 #[tauri::command]
+pub async fn set_video_layer(core: Core<'_>, feed_id: u64, layer: String) -> Reply<()> {
+    core.set_video_layer(feed_id, &layer).await
+}
+
+#[tauri::command]
 pub async fn set_audio_muted(core: Core<'_>, muted: bool) -> Reply<()> {
     core.set_audio_muted(muted).await
 }

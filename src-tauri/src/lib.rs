@@ -37,6 +37,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::leave,
         commands::set_audio_muted,
         commands::set_participant_volume,
+        commands::set_video_layer,
         commands::set_original_sound,
         commands::set_video_muted,
         commands::switch_device,

@@ -501,6 +501,20 @@ fn the_app_joins_a_janus_room_and_shows_who_is_there() {
         json!({ "feedId": 7, "percent": 50 }),
     );
     assert_eq!(nobody["kind"], "state", "{nobody}");
+    // The layer of Bob's video his tile needs (Bob sends one layer, which
+    // Janus relays whatever is asked; the CLI's simulcast test shows the
+    // switch).
+    app.ok(
+        "set_video_layer",
+        json!({ "feedId": bob_id, "layer": "low" }),
+    );
+    let no_layer = app.err(
+        "set_video_layer",
+        json!({ "feedId": bob_id, "layer": "huge" }),
+    );
+    assert_eq!(no_layer["kind"], "invalid", "{no_layer}");
+    let nobody = app.err("set_video_layer", json!({ "feedId": 7, "layer": "low" }));
+    assert_eq!(nobody["kind"], "state", "{nobody}");
     // Original sound from the meeting: taken by the call, kept for later.
     app.ok("set_original_sound", json!({ "on": true }));
     assert_eq!(app.ok("get_settings", json!({}))["originalSound"], true);

@@ -264,6 +264,20 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         "const q = document.getElementById('quality'); return q.dataset.level === 'good' && q.title.includes('fps per participant');",
     );
 
+    // Bob's video is asked at the layer his tile needs, from its drawn
+    // width: a quarter of the picture up to 400 device pixels, half up to
+    // 800, the whole above.
+    driver.wait_for(
+        "Bob's tile to ask for its video layer",
+        LONG,
+        &format!(
+            "const t = document.querySelector('#tiles .tile[data-tile=\"{bob_tile}\"]'); \
+             const px = t.clientWidth * window.devicePixelRatio; \
+             const want = px <= 400 ? 'low' : px <= 800 ? 'medium' : 'high'; \
+             return t.dataset.videoLayer === want;"
+        ),
+    );
+
     // Shortcuts: M mutes, and Bob sees it; Esc asks before leaving.
     let seen = bob.output().len();
     driver.press("m");

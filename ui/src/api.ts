@@ -2,6 +2,9 @@
 // src-tauri/capabilities/main.json; the shapes mirror crates/client.
 import { Channel, invoke } from "@tauri-apps/api/core";
 
+/** A layer of a simulcasting participant's video: quarter, half or full size. */
+export type VideoLayer = "low" | "medium" | "high";
+
 export interface PolicyView {
   version: number;
   accepted: boolean;
@@ -227,6 +230,8 @@ export const api = {
   setOriginalSound: (on: boolean) => call<void>("set_original_sound", { on }),
   setParticipantVolume: (feedId: number, percent: number) =>
     call<void>("set_participant_volume", { feedId, percent }),
+  /** Which layer of a simulcasting participant's video their tile needs. */
+  setVideoLayer: (feedId: number, layer: VideoLayer) => call<void>("set_video_layer", { feedId, layer }),
   setVideoMuted: (muted: boolean) => call<void>("set_video_muted", { muted }),
   switchDevice: (kind: DeviceKind, id: string | null) => call<void>("switch_device", { kind, id }),
   /** A short chime through the speaker (the system's default for null). */

@@ -15,6 +15,7 @@ import {
   type ScannedMeeting,
   type ScheduledMeeting,
   type Settings,
+  type VideoLayer,
 } from "./api";
 import { FrameLoop, type FrameSource, frameStats, snapshotTile } from "./frames";
 import { BUNDLED_COMPONENTS, RUST_CRATES, SYSTEM_COMPONENTS } from "./licences";
@@ -84,6 +85,10 @@ const state = {
   speakingUntil: new Map<string, number>(),
   /** Each participant's volume on this device, percent, where moved. */
   volumes: new Map<number, number>(),
+  /** The video layer asked for each participant, as last sent. */
+  videoLayers: new Map<number, VideoLayer>(),
+  /** Layers are chosen once the layout has settled. */
+  videoLayersTimer: undefined as number | undefined,
   /** Since when the muted microphone has heard someone speak. */
   mutedTalkSince: null as number | null,
   mutedHintAt: -Infinity,
@@ -679,7 +684,43 @@ function layoutTiles(): void {
   const count = $("tiles").children.length;
   const cols = Math.ceil(Math.sqrt(count));
   $("tiles").style.setProperty("--cols", String(Math.max(1, cols)));
+  scheduleVideoLayers();
 }
+
+/**
+ * Each participant's video at the layer their tile needs: a participant
+ * who simulcasts sends a quarter, a half and the full picture, and a small
+ * tile that receives the full one decodes four to sixteen times the pixels
+ * it shows. Chosen from the tile's drawn width in device pixels, once the
+ * layout has settled; a tile without video takes the smallest.
+ */
+function chooseVideoLayer(tile: HTMLElement): VideoLayer {
+  const pixels = tile.clientWidth * window.devicePixelRatio;
+  if (tile.classList.contains("video-muted") || pixels <= 400) return "low";
+  return pixels <= 800 ? "medium" : "high";
+}
+
+function scheduleVideoLayers(): void {
+  window.clearTimeout(state.videoLayersTimer);
+  state.videoLayersTimer = window.setTimeout(applyVideoLayers, 300);
+}
+
+function applyVideoLayers(): void {
+  if (state.screen !== "meeting") return;
+  for (const tile of document.querySelectorAll<HTMLElement>("#tiles .tile")) {
+    const id = Number(tile.dataset.tile);
+    if (!Number.isInteger(id) || !state.participants.has(id)) continue;
+    const layer = chooseVideoLayer(tile);
+    if (state.videoLayers.get(id) === layer) continue;
+    state.videoLayers.set(id, layer);
+    api
+      .setVideoLayer(id, layer)
+      .then(() => (tile.dataset.videoLayer = layer))
+      .catch(() => state.videoLayers.delete(id));
+  }
+}
+
+window.addEventListener("resize", scheduleVideoLayers);
 
 /**
  * Empties the grid before a join: the participants already in the room
@@ -689,6 +730,7 @@ function resetMeeting(): void {
   stopLoops();
   state.participants.clear();
   state.volumes.clear();
+  state.videoLayers.clear();
   const tiles = $("tiles");
   tiles.replaceChildren();
   tiles.append(tileElement("self", `${$<HTMLInputElement>("display-name").value.trim()} (you)`, true));
@@ -736,11 +778,13 @@ function renderParticipant(p: ParticipantView): void {
   el.classList.toggle("audio-muted", p.audioMuted || !p.hasAudio);
   el.classList.toggle("video-muted", p.videoMuted || !p.hasVideo);
   renderParticipantList();
+  scheduleVideoLayers();
 }
 
 function removeParticipant(id: number): void {
   const name = state.participants.get(id)?.display;
   state.participants.delete(id);
+  state.videoLayers.delete(id);
   state.loops.get(String(id))?.stop();
   state.loops.delete(String(id));
   document.querySelector(`#tiles .tile[data-tile="${id}"]`)?.remove();

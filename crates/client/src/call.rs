@@ -207,4 +207,31 @@ impl crate::AppCore {
         remote.set_volume_percent(percent);
         Ok(())
     }
+
+    /// Which layer of one participant's simulcast video to receive: what
+    /// their tile's size needs ("low", "medium" or "high").
+    pub async fn set_video_layer(&self, feed_id: u64, layer: &str) -> Result<(), AppError> {
+        use talkline_meeting::call::CallCommand;
+        use talkline_meeting::layers::VideoLayer;
+        let layer: VideoLayer =
+            layer
+                .parse()
+                .map_err(|e: talkline_meeting::layers::UnknownLayer| {
+                    AppError::Invalid(e.to_string())
+                })?;
+        let guard = self.call.lock().await;
+        let call = guard
+            .as_ref()
+            .ok_or_else(|| AppError::State("not in a meeting".into()))?;
+        if call.handle.stats.remote_by_feed(feed_id).is_none() {
+            return Err(AppError::State(
+                "that participant is not in the meeting".into(),
+            ));
+        }
+        call.handle.command(CallCommand::SetVideoLayerOf {
+            feed: feed_id,
+            layer,
+        });
+        Ok(())
+    }
 }
