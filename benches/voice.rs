@@ -89,16 +89,9 @@ fn delay_jump() {
     for (before, after) in [(80, 180), (120, 220)] {
         let jump = 10 * RATE;
         let mut scene = Scene::call(before, None, 20);
-        let later = Room::new(after, 0.5).echo(&scene.far);
-        scene.echo[jump..].copy_from_slice(&later[jump..]);
-        let mut processor = VoiceProcessor::new(echo_settings());
-        // The frame before which the canceller started over on its own.
-        let mut restarted_at = None;
-        let sent = scene.process_with(&mut processor, |f, p| {
-            if restarted_at.is_none() && p.echo_report().unannounced_path_changes > 0 {
-                restarted_at = Some(f);
-            }
-        });
+        scene.delay_jumps(after, jump);
+        let (sent, restarted_at) =
+            scene.process_watching_restarts(&mut VoiceProcessor::new(echo_settings()));
         let restarted_after = restarted_at.map(|f| seconds(f) - seconds(jump / FRAME));
         let before_frames = active_frames(&scene.echo, jump - RATE..jump);
         let after_frames = active_frames(&scene.echo, jump..jump + RATE);
@@ -131,41 +124,38 @@ fn delay_jump() {
 /// The same jump through Chromium's canceller: its microphone (a WAV
 /// file) carries the echo whose delay jumps, its page plays the far end.
 fn delay_jump_beside_chromium(scratch: &Path) {
-    println!("\n### The delay jump beside Chromium (far end only, 20 s)\n");
+    println!("\n### The delay jump through Chromium's canceller (far end only, 20 s)\n");
     println!(
-        "| delay before → after (ms) | processing | ERLE in the second before (dB) | ERLE in the second after (dB) | 30 dB reached again to stay after (s) |"
+        "| delay before → after (ms) | ERLE in the second before (dB) | ERLE in the second after (dB) | 30 dB reached again to stay after (s) |"
     );
-    println!("|---|---|---:|---:|---:|");
+    println!("|---|---:|---:|---:|");
     for (before, after) in [(80, 180), (120, 220)] {
         let jump = 10 * RATE;
         let mut scene = Scene::call(before, None, 20);
-        let later = Room::new(after, 0.5).echo(&scene.far);
-        scene.echo[jump..].copy_from_slice(&later[jump..]);
-        let before_frames = active_frames(&scene.echo, jump - RATE..jump);
-        let after_frames = active_frames(&scene.echo, jump..jump + RATE);
-        let row = |who: &str, sent: &[f64]| {
-            let again = converged_after(&scene, sent, jump..scene.len(), 30.0)
-                .map(|f| seconds(f) - seconds(jump / FRAME));
-            println!(
-                "| {before} → {after} | {who} | {:.1} | {:.1} | {} |",
-                erle_db(&scene, sent, &before_frames),
-                erle_db(&scene, sent, &after_frames),
-                show(again)
-            );
-        };
-        row(
-            "TalkLine (AEC3, NS, high-pass; the path watched)",
-            &scene.process(&mut VoiceProcessor::new(echo_settings())),
-        );
+        scene.delay_jumps(after, jump);
         let mic: Vec<f64> = (0..scene.len()).map(|i| f64::from(scene.mic(i))).collect();
         let far = chromium::Processing::EchoAndNoise {
             far: scene.far.clone(),
         };
         match chromium::process(scratch, &mic, &far) {
-            Ok(out) => row(
-                "Chromium (echoCancellation, noiseSuppression)",
-                &out.samples,
-            ),
+            Ok(out) => {
+                let again = converged_after(&scene, &out.samples, jump..scene.len(), 30.0)
+                    .map(|f| seconds(f) - seconds(jump / FRAME));
+                println!(
+                    "| {before} → {after} | {:.1} | {:.1} | {} |",
+                    erle_db(
+                        &scene,
+                        &out.samples,
+                        &active_frames(&scene.echo, jump - RATE..jump)
+                    ),
+                    erle_db(
+                        &scene,
+                        &out.samples,
+                        &active_frames(&scene.echo, jump..jump + RATE)
+                    ),
+                    show(again)
+                );
+            }
             Err(e) => eprintln!("Chromium's echo cancellation not measured: {e}"),
         }
     }

@@ -356,7 +356,7 @@ fn a_simulcasting_browser_is_received_at_the_layer_asked_for() {
     received_at_layer(&mut vera, "Chrome", "high", 1280);
     vera.send_line("layer medium");
     let s = received_at_layer(&mut vera, "Chrome", "medium", 640);
-    assert_eq!(s["resubscriptions"].as_u64().unwrap_or(0), 0, "{s:#}");
+    assert_eq!(s["resubscriptions"].as_u64(), Some(0), "{s:#}");
     // And the picture keeps moving at that layer.
     let decoded = |s: &serde_json::Value| {
         remote(s, "Chrome")["video_frames_decoded"]

@@ -213,12 +213,9 @@ impl crate::AppCore {
     pub async fn set_video_layer(&self, feed_id: u64, layer: &str) -> Result<(), AppError> {
         use talkline_meeting::call::CallCommand;
         use talkline_meeting::layers::VideoLayer;
-        let layer: VideoLayer =
-            layer
-                .parse()
-                .map_err(|e: talkline_meeting::layers::UnknownLayer| {
-                    AppError::Invalid(e.to_string())
-                })?;
+        let layer: VideoLayer = layer
+            .parse()
+            .map_err(|e: talkline_meeting::MeetingError| AppError::Invalid(e.to_string()))?;
         let guard = self.call.lock().await;
         let call = guard
             .as_ref()

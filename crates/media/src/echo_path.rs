@@ -9,7 +9,7 @@
 //! re-adapted. A fresh canceller holds the echo 30 dB down from its first
 //! frames. So this watch finds the delay itself, coarsely and cheaply: the
 //! loudness of what the speaker played, 10 ms at a time, against the
-//! loudness the microphone picked up, over the last second, at every lag
+//! loudness the microphone picked up, over the last 0.6 s, at every lag
 //! up to half a second. Speech's loudness rises and falls with its
 //! syllables, so the lag where they line up is the echo's delay. When it
 //! moves by a jump's worth and holds there, the canceller starts over.
@@ -52,7 +52,9 @@ pub struct EchoPathWatch {
     /// What the microphone picked up.
     capture: [f32; WINDOW],
     capture_next: usize,
-    captured: u32,
+    /// Capture frames until the next look for the lag (the first once
+    /// both windows hold real frames).
+    until_look: u32,
     settled: Option<usize>,
     /// A lag found, and how many times in a row.
     candidate: Option<(usize, u32)>,
@@ -65,7 +67,7 @@ impl Default for EchoPathWatch {
             render_next: 0,
             capture: [0.0; WINDOW],
             capture_next: 0,
-            captured: 0,
+            until_look: (WINDOW + MAX_LAG) as u32,
             settled: None,
             candidate: None,
         }
@@ -96,10 +98,11 @@ impl EchoPathWatch {
     pub fn captured(&mut self, loudness: f32) -> bool {
         self.capture[self.capture_next] = loudness;
         self.capture_next = (self.capture_next + 1) % WINDOW;
-        self.captured = self.captured.saturating_add(1);
-        if self.captured < (WINDOW + MAX_LAG) as u32 || !self.captured.is_multiple_of(EVERY) {
+        self.until_look = self.until_look.saturating_sub(1);
+        if self.until_look > 0 {
             return false;
         }
+        self.until_look = EVERY;
         let found = self.best_lag();
         self.decide(found)
     }
@@ -122,12 +125,22 @@ impl EchoPathWatch {
                 }
                 false
             }
-            Some(settled) if settled.abs_diff(lag) >= JUMP && times >= CONFIRM => {
+            Some(settled) if settled.abs_diff(lag) >= JUMP => {
+                if times < CONFIRM {
+                    return false;
+                }
                 self.settled = Some(lag);
                 self.candidate = None;
                 true
             }
-            Some(_) => false,
+            // A drift smaller than a jump is followed, so that drift never
+            // adds up to one.
+            Some(_) => {
+                if times >= SETTLE {
+                    self.settled = Some(lag);
+                }
+                false
+            }
         }
     }
 
@@ -253,6 +266,15 @@ mod tests {
             let quiet = vec![0.0; far.len()];
             assert_eq!(run(&far, &quiet, |_| delay), Vec::<usize>::new(), "{delay}");
         }
+    }
+
+    #[test]
+    fn a_delay_that_drifts_a_little_at_a_time_is_followed_not_restarted() {
+        // 10 ms more every 3 s: 60 ms in all, more than a jump, but never
+        // at once.
+        let far = speech(2000, 5);
+        let quiet = vec![0.0; far.len()];
+        assert_eq!(run(&far, &quiet, |t| 10 + t / 300), Vec::<usize>::new());
     }
 
     #[test]

@@ -306,8 +306,7 @@ fn a_new_speaker_is_cancelled_from_its_first_second() {
     let (before, after) = (120, 220);
     let jump = 10 * RATE;
     let mut scene = Scene::call(before, None, 20);
-    let later = Room::new(after, 0.5).echo(&scene.far);
-    scene.echo[jump..].copy_from_slice(&later[jump..]);
+    scene.delay_jumps(after, jump);
     let after_frames = active_frames(&scene.echo, jump..jump + RATE);
     let reference = EchoReference::default();
     let mut told = VoiceProcessor::new(echo_only_settings());
@@ -340,15 +339,9 @@ fn a_delay_that_moves_with_no_device_change_is_cancelled_again_within_a_second()
     // echo's delay must find it.
     let jump = 10 * RATE;
     let mut scene = Scene::call(120, None, 20);
-    let later = Room::new(220, 0.5).echo(&scene.far);
-    scene.echo[jump..].copy_from_slice(&later[jump..]);
+    scene.delay_jumps(220, jump);
     let mut processor = VoiceProcessor::new(echo_only_settings());
-    let mut restarted_at = None;
-    let sent = scene.process_with(&mut processor, |frame, p| {
-        if restarted_at.is_none() && p.echo_report().unannounced_path_changes > 0 {
-            restarted_at = Some(frame);
-        }
-    });
+    let (sent, restarted_at) = scene.process_watching_restarts(&mut processor);
     let restarted_at = restarted_at.expect("the canceller never started over");
     let after = (restarted_at * FRAME).saturating_sub(jump) as f64 / RATE as f64;
     let settled = active_frames(&scene.echo, jump + RATE..jump + 3 * RATE);
@@ -381,13 +374,12 @@ fn a_voice_right_after_a_new_speaker_is_kept_most_of() {
     // change, while the far end does.
     let jump = 10 * RATE;
     let mut with_near = Scene::call(120, Some(10), 14);
-    let later = Room::new(220, 0.5).echo(&with_near.far);
-    with_near.echo[jump..].copy_from_slice(&later[jump..]);
+    with_near.delay_jumps(220, jump);
     let mut far_only = Scene {
         near: vec![0.0; with_near.len()],
         ..Scene::call(120, None, 14)
     };
-    far_only.echo[jump..].copy_from_slice(&later[jump..]);
+    far_only.delay_jumps(220, jump);
     let run = |scene: &Scene| {
         let reference = EchoReference::default();
         scene.process_with(&mut VoiceProcessor::new(echo_only_settings()), |f, p| {

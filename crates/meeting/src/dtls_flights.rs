@@ -117,6 +117,35 @@ fn classify(datagram: &[u8]) -> Handshake {
     }
 }
 
+/// Whether two datagrams carry the same records but for their record
+/// sequence numbers: a retransmission, which DTLS numbers anew.
+fn same_records(a: &[u8], b: &[u8]) -> bool {
+    const SEQ: std::ops::Range<usize> = 5..11;
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a, mut b) = (a, b);
+    while a.len() >= RECORD_HEADER_LEN && b.len() >= RECORD_HEADER_LEN {
+        let len = RECORD_HEADER_LEN + usize::from(u16::from_be_bytes([a[11], a[12]]));
+        if a[..SEQ.start] != b[..SEQ.start]
+            || a[SEQ.end..RECORD_HEADER_LEN] != b[SEQ.end..RECORD_HEADER_LEN]
+        {
+            return false;
+        }
+        let (Some(body_a), Some(body_b)) =
+            (a.get(RECORD_HEADER_LEN..len), b.get(RECORD_HEADER_LEN..len))
+        else {
+            return a == b;
+        };
+        if body_a != body_b {
+            return false;
+        }
+        a = &a[len..];
+        b = &b[len..];
+    }
+    a == b
+}
+
 #[derive(Debug, Default)]
 struct PeerFlights {
     /// Our last flight's datagrams.
@@ -195,8 +224,10 @@ impl FlightMemory {
             peer.ours.clear();
             peer.ours_answered = false;
         }
-        // webrtc-rs's own retransmissions are the same datagrams again.
-        if peer.ours.len() < MAX_FLIGHT_DATAGRAMS && !peer.ours.iter().any(|d| d[..] == *datagram) {
+        // webrtc-rs's own retransmissions are the same records again.
+        if peer.ours.len() < MAX_FLIGHT_DATAGRAMS
+            && !peer.ours.iter().any(|d| same_records(d, datagram))
+        {
             peer.ours.push(Bytes::copy_from_slice(datagram));
         }
         true
@@ -249,7 +280,13 @@ impl FlightMemory {
             cursor: 0,
             rounds: 0,
         });
-        if early.datagrams.len() >= MAX_FLIGHT_DATAGRAMS {
+        // Janus repeating its ClientHello is the same flight again.
+        if early.datagrams.len() >= MAX_FLIGHT_DATAGRAMS
+            || early
+                .datagrams
+                .iter()
+                .any(|(d, _)| same_records(d, datagram))
+        {
             return false;
         }
         let at_rest = early.cursor == early.datagrams.len();
@@ -337,24 +374,32 @@ impl GuardedUdpSocket {
         bufs: &mut [IoSliceMut<'_>],
         meta: &mut [RecvMeta],
     ) -> Poll<io::Result<usize>> {
+        let (Some(buf), Some(slot)) = (bufs.first_mut(), meta.first_mut()) else {
+            return Poll::Pending;
+        };
         loop {
-            let next = self.flights().next_redelivery(Instant::now());
+            let next = {
+                let mut flights = self.flights();
+                let next = flights.next_redelivery(Instant::now());
+                if matches!(next, Redelivery::Idle) {
+                    // Under the lock: a flight held meanwhile sets it again.
+                    self.holding.store(false, Ordering::Relaxed);
+                }
+                next
+            };
             match next {
                 Redelivery::Now(datagram, m) => {
-                    let (Some(buf), Some(slot)) = (bufs.first_mut(), meta.first_mut()) else {
-                        return Poll::Pending;
-                    };
                     let Some(dest) = buf.get_mut(..datagram.len()) else {
+                        // webrtc-rs reads into buffers of a full MTU; a
+                        // datagram that came in one fits it again.
+                        log::debug!("a held DTLS datagram does not fit the read buffer");
                         continue;
                     };
                     dest.copy_from_slice(&datagram);
                     *slot = m;
                     return Poll::Ready(Ok(1));
                 }
-                Redelivery::Idle => {
-                    self.holding.store(false, Ordering::Relaxed);
-                    return Poll::Pending;
-                }
+                Redelivery::Idle => return Poll::Pending,
                 Redelivery::At(at) => {
                     // Outside a tokio runtime the next datagram read starts
                     // the round instead.
@@ -707,6 +752,53 @@ mod tests {
             .filter(|i| m.hold_early(meta_from(3), &handshake(*i), t1))
             .count();
         assert_eq!(held, MAX_FLIGHT_DATAGRAMS);
+    }
+
+    /// `datagram` as DTLS sends it again: each record renumbered.
+    fn renumbered(datagram: &[u8]) -> Vec<u8> {
+        let mut out = datagram.to_vec();
+        let mut at = 0;
+        while at + RECORD_HEADER_LEN <= out.len() {
+            out[at + 10] = out[at + 10].wrapping_add(9);
+            at += RECORD_HEADER_LEN + usize::from(u16::from_be_bytes([out[at + 11], out[at + 12]]));
+        }
+        out
+    }
+
+    #[test]
+    fn retransmissions_are_the_same_records_renumbered() {
+        let mut two = handshake(1);
+        two.extend_from_slice(&handshake(2));
+        assert!(same_records(&two, &renumbered(&two)));
+        assert!(same_records(&handshake(0), &renumbered(&handshake(0))));
+        assert!(!same_records(&handshake(1), &handshake(2)));
+        assert!(!same_records(&two, &handshake(1)));
+        let mut changed = renumbered(&two);
+        let last = changed.len() - 1;
+        changed[last] ^= 1;
+        assert!(!same_records(&two, &changed));
+        // Our flight, sent again by webrtc-rs a second later: remembered
+        // once, so a repeat from Janus gets it once (three copies each).
+        let janus = addr(5000);
+        let mut m = FlightMemory::default();
+        let now = Instant::now();
+        m.received(janus, &handshake(0), now);
+        let flight = [handshake(1), handshake(2)];
+        for d in &flight {
+            m.sent(janus, d);
+        }
+        for d in &flight {
+            m.sent(janus, &renumbered(d));
+        }
+        assert_eq!(
+            m.received(janus, &handshake(0), now + Duration::from_secs(2))
+                .len(),
+            2
+        );
+        // Janus's ClientHello, repeated while nothing answered: held once.
+        let mut early = FlightMemory::default();
+        assert!(early.hold_early(meta_from(1), &handshake(0), now));
+        assert!(!early.hold_early(meta_from(1), &renumbered(&handshake(0)), now));
     }
 
     #[test]

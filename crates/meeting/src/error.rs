@@ -29,6 +29,8 @@ pub enum MeetingError {
     WebRtc(String),
     #[error(transparent)]
     Media(#[from] talkline_media::MediaError),
+    #[error("no video layer {0:?}: low, medium or high")]
+    UnknownVideoLayer(String),
 }
 
 impl MeetingError {

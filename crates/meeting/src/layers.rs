@@ -11,6 +11,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::error::MeetingError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum VideoLayer {
     /// A quarter of the full size (Janus's substream 0).
@@ -53,27 +55,18 @@ impl fmt::Display for VideoLayer {
     }
 }
 
-/// "low", "medium" or "high", as the CLI takes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownLayer(pub String);
-
-impl fmt::Display for UnknownLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "no video layer {:?}: low, medium or high", self.0)
-    }
-}
-
-impl std::error::Error for UnknownLayer {}
-
+/// "low", "medium" or "high", as the CLI and the window name them.
 impl FromStr for VideoLayer {
-    type Err = UnknownLayer;
+    type Err = MeetingError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "low" => Ok(Self::Low),
             "medium" => Ok(Self::Medium),
             "high" => Ok(Self::High),
-            _ => Err(UnknownLayer(s.chars().take(32).collect())),
+            _ => Err(MeetingError::UnknownVideoLayer(
+                s.chars().take(32).collect(),
+            )),
         }
     }
 }
@@ -85,13 +78,13 @@ mod tests {
     #[test]
     fn names_and_numbers_go_both_ways() {
         for layer in [VideoLayer::Low, VideoLayer::Medium, VideoLayer::High] {
-            assert_eq!(layer.to_string().parse(), Ok(layer));
+            assert_eq!(layer.to_string().parse::<VideoLayer>().ok(), Some(layer));
             assert_eq!(
                 VideoLayer::from_substream(u64::from(layer.substream())),
                 Some(layer)
             );
         }
-        assert_eq!(" Low ".parse(), Ok(VideoLayer::Low));
+        assert_eq!(" Low ".parse::<VideoLayer>().ok(), Some(VideoLayer::Low));
         assert_eq!(VideoLayer::default(), VideoLayer::High);
         assert_eq!(VideoLayer::from_substream(3), None);
         let err = "huge".parse::<VideoLayer>().expect_err("no such layer");
@@ -100,6 +93,6 @@ mod tests {
             .repeat(1000)
             .parse::<VideoLayer>()
             .expect_err("no such layer");
-        assert!(long.0.len() <= 32);
+        assert!(long.to_string().len() < 80, "{long}");
     }
 }

@@ -157,6 +157,28 @@ impl Scene {
         }
     }
 
+    /// From sample `at` on, the echo comes through a room of `after_ms`
+    /// instead (a device's buffer grew, another device took over).
+    pub fn delay_jumps(&mut self, after_ms: usize, at: usize) {
+        let later = Room::new(after_ms, 0.5).echo(&self.far);
+        self.echo[at..].copy_from_slice(&later[at..]);
+    }
+
+    /// What is sent, and the frame before which the canceller had started
+    /// over on its own (`EchoPathWatch`), if it did.
+    pub fn process_watching_restarts(
+        &self,
+        processor: &mut VoiceProcessor,
+    ) -> (Vec<f64>, Option<usize>) {
+        let mut restarted_at = None;
+        let sent = self.process_with(processor, |frame, p| {
+            if restarted_at.is_none() && p.echo_report().unannounced_path_changes > 0 {
+                restarted_at = Some(frame);
+            }
+        });
+        (sent, restarted_at)
+    }
+
     pub fn len(&self) -> usize {
         self.far.len()
     }
