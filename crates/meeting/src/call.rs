@@ -1009,6 +1009,13 @@ impl Driver {
         };
         match room {
             RoomEvent::Streams(streams) => {
+                // A stream new to this subscription (a resubscription, a
+                // rejoin) has no layer until Janus says which it relays.
+                for s in streams.iter().filter(|s| !sub.streams.contains_key(&s.mid)) {
+                    if let Some(remote) = s.feed_id.and_then(|f| self.stats.remote_by_feed(f)) {
+                        remote.video_substream.store(u32::MAX, Ordering::Relaxed);
+                    }
+                }
                 sub.streams = streams.into_iter().map(|s| (s.mid.clone(), s)).collect();
             }
             RoomEvent::Error { code, reason } => {
