@@ -713,14 +713,24 @@ function applyVideoLayers(): void {
     const layer = chooseVideoLayer(tile);
     if (state.videoLayers.get(id) === layer) continue;
     state.videoLayers.set(id, layer);
+    // A reply to an older request, or for someone who left, changes nothing.
+    const current = () => state.videoLayers.get(id) === layer;
     api
       .setVideoLayer(id, layer)
-      .then(() => (tile.dataset.videoLayer = layer))
-      .catch(() => state.videoLayers.delete(id));
+      .then(() => {
+        if (current()) tile.dataset.videoLayer = layer;
+      })
+      .catch((e) => {
+        console.warn(`video layer of ${id}: ${messageOf(e)}`);
+        // Asked again at the next layout change.
+        if (current()) state.videoLayers.delete(id);
+      });
   }
 }
 
-window.addEventListener("resize", scheduleVideoLayers);
+// Tiles change size without the window doing so: People opened beside
+// them, for one.
+new ResizeObserver(scheduleVideoLayers).observe($("tiles"));
 
 /**
  * Empties the grid before a join: the participants already in the room

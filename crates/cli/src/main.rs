@@ -147,13 +147,19 @@ fn set_volume(stats: &talkline_meeting::stats::CallStats, text: &str) -> Result<
         .filter(|p| *p <= MAX_VOLUME_PERCENT)
         .ok_or_else(usage)?;
     let name = name.trim();
-    let remote = stats
-        .remotes()
-        .into_iter()
-        .find(|r| r.display() == name)
-        .ok_or_else(|| format!("nobody called {name:?} in this meeting"))?;
+    let remote = remote_named(stats, name)?;
     remote.set_volume_percent(percent);
     Ok(format!("volume of {name}: {percent}%"))
+}
+
+/// The participant a command names.
+fn remote_named(
+    stats: &talkline_meeting::stats::CallStats,
+    name: &str,
+) -> Result<std::sync::Arc<talkline_meeting::stats::RemoteStats>, String> {
+    stats
+        .remote_named(name)
+        .ok_or_else(|| format!("nobody called {name:?} in this meeting"))
 }
 
 /// `layer LAYER` for everyone's video, `layer NAME LAYER` for one
@@ -176,11 +182,7 @@ fn video_layer_command(
             format!("video layer: {layer}"),
         ));
     };
-    let remote = stats
-        .remotes()
-        .into_iter()
-        .find(|r| r.display() == name)
-        .ok_or_else(|| format!("nobody called {name:?} in this meeting"))?;
+    let remote = remote_named(stats, name)?;
     Ok((
         CallCommand::SetVideoLayerOf {
             feed: remote.feed_id,

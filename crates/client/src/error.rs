@@ -86,6 +86,7 @@ impl From<MeetingError> for AppError {
             | MeetingError::RoomFull
             | MeetingError::Server { .. } => Self::Refused(message),
             MeetingError::Media(_) => Self::Media(message),
+            MeetingError::UnknownVideoLayer(_) => Self::Invalid(message),
             _ => Self::Connection(message),
         }
     }

@@ -693,6 +693,7 @@ impl Driver {
                 SessionOutput::ParticipantChanged(p) => self.emit(CallEvent::ParticipantChanged(p)),
                 SessionOutput::ParticipantLeft(p) => {
                     log::debug!("participant {} left", p.id);
+                    self.video_layer_of.remove(&p.id);
                     self.emit(CallEvent::ParticipantLeft(p));
                 }
                 SessionOutput::Subscribe(feeds) => {
@@ -1011,7 +1012,15 @@ impl Driver {
             RoomEvent::Streams(streams) => {
                 // A stream new to this subscription (a resubscription, a
                 // rejoin) has no layer until Janus says which it relays.
-                for s in streams.iter().filter(|s| !sub.streams.contains_key(&s.mid)) {
+                let is_new = |s: &SubscribedStream| {
+                    sub.streams
+                        .get(&s.mid)
+                        .is_none_or(|old| old.feed_id != s.feed_id)
+                };
+                for s in streams
+                    .iter()
+                    .filter(|s| s.kind == MediaKind::Video && is_new(s))
+                {
                     if let Some(remote) = s.feed_id.and_then(|f| self.stats.remote_by_feed(f)) {
                         remote.video_substream.store(u32::MAX, Ordering::Relaxed);
                     }
@@ -1323,7 +1332,12 @@ impl Driver {
                         }
                         Vec::new()
                     }
+                    // Only for someone in the meeting: a window's late
+                    // request for one who left is dropped.
                     Some(CallCommand::SetVideoLayerOf { feed, layer }) => {
+                        if !self.session.participants().any(|p| p.id == feed) {
+                            continue;
+                        }
                         self.video_layer_of.insert(feed, layer);
                         if let Some(l) = link.as_mut() {
                             self.ask_video_layers(l, |f, _| f == Some(feed)).await;

@@ -574,6 +574,15 @@ impl CallStats {
         self.remotes.lock().ok()?.get(&feed_id).cloned()
     }
 
+    /// The participant called `name`: of those seen so far (someone who
+    /// left and came back is seen twice), the newest.
+    pub fn remote_named(&self, name: &str) -> Option<Arc<RemoteStats>> {
+        self.remotes()
+            .into_iter()
+            .filter(|r| r.display() == name)
+            .min_by_key(|r| r.ms_since_created())
+    }
+
     /// Every remote participant seen so far.
     pub fn remotes(&self) -> Vec<Arc<RemoteStats>> {
         self.remotes
