@@ -448,6 +448,9 @@ pub struct VoiceStats {
     /// ERLE in tenths of a dB, and the echo's delay in ms; `i32::MIN`
     /// while the canceller has no estimate.
     erle_tenths_db: AtomicI32,
+    /// Restarts of the canceller for a delay that moved with no device
+    /// change.
+    echo_restarts: AtomicU32,
     delay_ms: AtomicI32,
     /// Whether the microphone carries a voice now (muted or not), and for
     /// how many 10 ms frames it did in the call.
@@ -462,6 +465,7 @@ impl Default for VoiceStats {
         Self {
             settings: AtomicU8::new(0),
             erle_tenths_db: AtomicI32::new(i32::MIN),
+            echo_restarts: AtomicU32::new(0),
             delay_ms: AtomicI32::new(i32::MIN),
             speaking: AtomicBool::new(false),
             speech_frames: AtomicU64::new(0),
@@ -477,6 +481,8 @@ impl VoiceStats {
             .erle_db
             .map_or(i32::MIN, |db| (db * 10.0).round() as i32);
         self.erle_tenths_db.store(tenths, Ordering::Relaxed);
+        self.echo_restarts
+            .store(echo.unannounced_path_changes, Ordering::Relaxed);
         self.delay_ms
             .store(echo.delay_ms.unwrap_or(i32::MIN), Ordering::Relaxed);
     }
@@ -506,6 +512,7 @@ impl VoiceStats {
             "gain_control": on.gain_control,
             "high_pass_filter": on.high_pass_filter,
             "echo_erle_db": known(self.erle_tenths_db.load(Ordering::Relaxed)).map(|t| f64::from(t) / 10.0),
+            "echo_restarts_for_a_moved_delay": self.echo_restarts.load(Ordering::Relaxed),
             "echo_delay_ms": known(self.delay_ms.load(Ordering::Relaxed)),
             "speaking": self.speaking(),
             "speech_ms": self.speech_frames.load(Ordering::Relaxed) * 10,
