@@ -78,44 +78,62 @@ fn delay_sweep() {
     }
 }
 
-/// The path's delay grows by 100 ms at 10 s (a Bluetooth headset taking
-/// over the sound, a device's buffer growing).
+/// The delays before and after the jumps, and where the jump is.
+const JUMPS: [(usize, usize); 2] = [(80, 180), (120, 220)];
+const JUMP_AT: usize = 10 * RATE;
+
+/// The far end through a room whose delay grows by 100 ms at 10 s (a
+/// Bluetooth headset taking over the sound, a device's buffer growing).
+fn jump_scene(before: usize, after: usize) -> Scene {
+    let mut scene = Scene::call(before, None, 20);
+    scene.delay_jumps(after, JUMP_AT);
+    scene
+}
+
+/// Seconds after the jump from `frame` on.
+fn after_jump(frame: usize) -> f64 {
+    seconds(frame) - seconds(JUMP_AT / FRAME)
+}
+
+/// ERLE in the second before the jump, in the second after, and when
+/// 30 dB comes back to stay.
+fn around_jump(scene: &Scene, sent: &[f64]) -> (f64, f64, Option<f64>) {
+    let before = active_frames(&scene.echo, JUMP_AT - RATE..JUMP_AT);
+    let after = active_frames(&scene.echo, JUMP_AT..JUMP_AT + RATE);
+    let again = converged_after(scene, sent, JUMP_AT..scene.len(), 30.0).map(after_jump);
+    (
+        erle_db(scene, sent, &before),
+        erle_db(scene, sent, &after),
+        again,
+    )
+}
+
 fn delay_jump() {
     println!("\n### A delay jump of 100 ms at 10 s (far end only, 20 s)\n");
     println!(
         "| delay before → after (ms) | ERLE in the second before (dB) | ERLE in the second after (dB) | 30 dB reached again to stay after (s) | the canceller started over on its own after (s) | a known device change: ERLE in the second after (dB) | 30 dB after (s) |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    for (before, after) in [(80, 180), (120, 220)] {
-        let jump = 10 * RATE;
-        let mut scene = Scene::call(before, None, 20);
-        scene.delay_jumps(after, jump);
+    for (before, after) in JUMPS {
+        let scene = jump_scene(before, after);
         let (sent, restarted_at) =
             scene.process_watching_restarts(&mut VoiceProcessor::new(echo_settings()));
-        let restarted_after = restarted_at.map(|f| seconds(f) - seconds(jump / FRAME));
-        let before_frames = active_frames(&scene.echo, jump - RATE..jump);
-        let after_frames = active_frames(&scene.echo, jump..jump + RATE);
-        let again = converged_after(&scene, &sent, jump..scene.len(), 30.0)
-            .map(|f| seconds(f) - seconds(jump / FRAME));
+        let (erle_before, erle_after, again) = around_jump(&scene, &sent);
         // The app knows when the user (or the system's default) moved the
         // sound to another device: the playout says so, the canceller
         // starts over.
         let reference = EchoReference::default();
         let told = scene.process_with(&mut VoiceProcessor::new(echo_settings()), |f, p| {
-            if f == jump / FRAME {
+            if f == JUMP_AT / FRAME {
                 reference.path_changed();
             }
             p.take_playout(&reference);
         });
-        let told_again = converged_after(&scene, &told, jump..scene.len(), 30.0)
-            .map(|f| seconds(f) - seconds(jump / FRAME));
+        let (_, told_after, told_again) = around_jump(&scene, &told);
         println!(
-            "| {before} → {after} | {:.1} | {:.1} | {} | {} | {:.1} | {} |",
-            erle_db(&scene, &sent, &before_frames),
-            erle_db(&scene, &sent, &after_frames),
+            "| {before} → {after} | {erle_before:.1} | {erle_after:.1} | {} | {} | {told_after:.1} | {} |",
             show(again),
-            show(restarted_after),
-            erle_db(&scene, &told, &after_frames),
+            show(restarted_at.map(after_jump)),
             show(told_again)
         );
     }
@@ -129,30 +147,17 @@ fn delay_jump_beside_chromium(scratch: &Path) {
         "| delay before → after (ms) | ERLE in the second before (dB) | ERLE in the second after (dB) | 30 dB reached again to stay after (s) |"
     );
     println!("|---|---:|---:|---:|");
-    for (before, after) in [(80, 180), (120, 220)] {
-        let jump = 10 * RATE;
-        let mut scene = Scene::call(before, None, 20);
-        scene.delay_jumps(after, jump);
+    for (before, after) in JUMPS {
+        let scene = jump_scene(before, after);
         let mic: Vec<f64> = (0..scene.len()).map(|i| f64::from(scene.mic(i))).collect();
         let far = chromium::Processing::EchoAndNoise {
             far: scene.far.clone(),
         };
         match chromium::process(scratch, &mic, &far) {
             Ok(out) => {
-                let again = converged_after(&scene, &out.samples, jump..scene.len(), 30.0)
-                    .map(|f| seconds(f) - seconds(jump / FRAME));
+                let (erle_before, erle_after, again) = around_jump(&scene, &out.samples);
                 println!(
-                    "| {before} → {after} | {:.1} | {:.1} | {} |",
-                    erle_db(
-                        &scene,
-                        &out.samples,
-                        &active_frames(&scene.echo, jump - RATE..jump)
-                    ),
-                    erle_db(
-                        &scene,
-                        &out.samples,
-                        &active_frames(&scene.echo, jump..jump + RATE)
-                    ),
+                    "| {before} → {after} | {erle_before:.1} | {erle_after:.1} | {} |",
                     show(again)
                 );
             }
