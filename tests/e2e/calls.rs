@@ -387,6 +387,52 @@ fn a_simulcasting_browser_is_received_at_the_layer_asked_for() {
 }
 
 #[test]
+fn a_simulcasting_talkline_is_received_at_the_layer_asked_for() {
+    let janus = Janus::start();
+    let mut sam = Client::join(
+        &janus.link(1234),
+        "Sam",
+        &["--simulcast", "--mic", "none", "--duration", "60"],
+    );
+    sam.wait_for("joined meeting", Duration::from_secs(15));
+    let mut vera = Client::join(
+        &janus.link(1234),
+        "Vera",
+        &[
+            "--camera",
+            "none",
+            "--mic",
+            "none",
+            "--video-layer",
+            "low",
+            "--duration",
+            "60",
+        ],
+    );
+    vera.wait_for("+ Sam joined", Duration::from_secs(10));
+    // The test pattern's 640x360 as 160x90, 320x180 and 640x360.
+    received_at_layer(&mut vera, "Sam", "low", 160);
+    vera.send_line("layer high");
+    received_at_layer(&mut vera, "Sam", "high", 640);
+    vera.send_line("layer medium");
+    let s = received_at_layer(&mut vera, "Sam", "medium", 320);
+    assert_eq!(s["resubscriptions"].as_u64(), Some(0), "{s:#}");
+    let decoded = |s: &serde_json::Value| {
+        remote(s, "Sam")["video_frames_decoded"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let later = vera.stats_now();
+    assert!(decoded(&later) >= decoded(&s) + 30, "{later:#}");
+    // The publisher sends all three, and says so.
+    let sent = sam.stats_now();
+    assert_eq!(sent["send"]["video_layers"].as_u64(), Some(3), "{sent:#}");
+    vera.stop();
+    sam.stop();
+}
+
+#[test]
 fn missing_devices_are_reported_and_the_call_goes_on() {
     let janus = Janus::start();
     let mut max = Client::join(
@@ -495,6 +541,7 @@ fn a_camera_unplugged_mid_call_is_reported_and_replaced_live() {
             audio: Outgoing::Never,
             audio_out: None,
             video_bitrate_kbps: 800,
+            simulcast: false,
             tiles: None,
             audio_muted: false,
             video_muted: false,
@@ -568,6 +615,7 @@ fn a_camera_given_to_a_call_joined_without_one_is_sent_without_a_rejoin() {
             audio: Outgoing::NoDeviceYet,
             audio_out: None,
             video_bitrate_kbps: 800,
+            simulcast: false,
             tiles: None,
             audio_muted: true,
             video_muted: true,

@@ -133,6 +133,10 @@ struct JoinArgs {
     /// video to receive (quarter, half or full size).
     #[arg(long, default_value = "high")]
     video_layer: VideoLayer,
+    /// Send video at full, half and quarter size at once (simulcast), so
+    /// each participant receives the size their tile needs.
+    #[arg(long)]
+    simulcast: bool,
 }
 
 /// `volume NAME PERCENT`: how loud one participant plays here.
@@ -471,6 +475,7 @@ async fn join(args: JoinArgs) -> ExitCode {
         audio: audio.into(),
         audio_out,
         video_bitrate_kbps: args.video_kbps,
+        simulcast: args.simulcast,
         tiles: None,
         audio_muted: args.muted,
         video_muted: args.camera_off,

@@ -521,6 +521,7 @@ impl AppCore {
             audio: audio.map_or(Outgoing::NoDeviceYet, Outgoing::From),
             audio_out,
             video_bitrate_kbps: VIDEO_KBPS,
+            simulcast: false,
             tiles: Some(Arc::clone(&self.tiles)),
             audio_muted: muted.0,
             video_muted: muted.1,

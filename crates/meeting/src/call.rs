@@ -44,10 +44,13 @@ use crate::peer::{
 use crate::playout::Playout;
 use crate::receive::{Screen, spawn_track_receiver};
 use crate::sdp;
-use crate::send::{CaptureOutputs, Outgoing, SendPipeline, TrackTarget, VoiceInput};
+use crate::send::{
+    CaptureOutputs, Outgoing, SendPipeline, SimulcastTarget, TrackTarget, VoiceInput,
+};
 use crate::session::{
     Breakage, CallState, Participant, SessionInput, SessionMachine, SessionOutput,
 };
+use crate::simulcast::{self, StreamIds};
 use crate::stall::VideoStallWatch;
 use crate::stats::CallStats;
 
@@ -75,6 +78,9 @@ pub struct CallConfig {
     /// Where everyone else's audio is played; `None` decodes and measures only.
     pub audio_out: Option<Box<dyn AudioSink>>,
     pub video_bitrate_kbps: u32,
+    /// Send video at full, half and quarter size at once, so everyone gets
+    /// the size their tile needs (`simulcast`).
+    pub simulcast: bool,
     /// Where pictures are shown: "self" for the camera, the participant id
     /// for everyone else. `None` for headless use.
     pub tiles: Option<Arc<Tiles>>,
@@ -330,6 +336,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         config.video,
         config.audio,
         config.video_bitrate_kbps,
+        config.simulcast,
         Arc::clone(&stats),
         VoiceInput {
             settings: config.voice,
@@ -493,7 +500,34 @@ impl Driver {
             if slot.receiver_count() == 0 {
                 continue;
             }
-            let ssrc = rand::random::<u32>();
+            // Simulcast: three encodings, largest first, each its own SSRC.
+            let simulcast = kind == RtpCodecKind::Video && self.pipeline.simulcast;
+            let ssrcs: [u32; 3] = std::array::from_fn(|_| rand::random());
+            let ssrc = ssrcs[0];
+            let encodings = if simulcast {
+                simulcast::RIDS
+                    .iter()
+                    .zip(ssrcs)
+                    .map(|(rid, ssrc)| RTCRtpEncodingParameters {
+                        rtp_coding_parameters: RTCRtpCodingParameters {
+                            rid: (*rid).to_string(),
+                            ssrc: Some(ssrc),
+                            ..Default::default()
+                        },
+                        codec: codec.clone(),
+                        ..Default::default()
+                    })
+                    .collect()
+            } else {
+                vec![RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters {
+                        ssrc: Some(ssrc),
+                        ..Default::default()
+                    },
+                    codec,
+                    ..Default::default()
+                }]
+            };
             let track = Arc::new(
                 TrackLocalStaticSample::new(
                     Instant::now(),
@@ -502,14 +536,7 @@ impl Driver {
                         format!("talkline-{kind}"),
                         format!("talkline-{kind}"),
                         kind,
-                        vec![RTCRtpEncodingParameters {
-                            rtp_coding_parameters: RTCRtpCodingParameters {
-                                ssrc: Some(ssrc),
-                                ..Default::default()
-                            },
-                            codec,
-                            ..Default::default()
-                        }],
+                        encodings,
                     ),
                 )
                 .map_err(webrtc_err("local track"))?,
@@ -523,13 +550,16 @@ impl Driver {
                     track,
                     ssrc,
                     payload_type: pt,
+                    // Known once the server has answered.
+                    simulcast: None,
                 },
+                simulcast.then_some(ssrcs),
             ));
         }
         // Someone without camera and microphone joins to watch and listen:
         // nothing to publish.
-        let offer_sdp = if targets.is_empty() {
-            String::new()
+        let (offer_sdp, answer_sdp) = if targets.is_empty() {
+            (String::new(), String::new())
         } else {
             let offer = pc.create_offer(None).await.map_err(webrtc_err("offer"))?;
             pc.set_local_description(offer.clone())
@@ -563,13 +593,24 @@ impl Driver {
                 }
             };
             log::debug!("publish answered");
+            let answer_sdp = answer.sdp.clone();
             let remote = RTCSessionDescription::answer(answer.sdp).map_err(webrtc_err("answer"))?;
             pc.set_remote_description(remote)
                 .await
                 .map_err(webrtc_err("remote answer"))?;
-            offer.sdp
+            (offer.sdp, answer_sdp)
         };
-        for (kind, target) in targets {
+        let video_mid = Mids::of(&offer_sdp).video;
+        for (kind, mut target, simulcast_ssrcs) in targets {
+            if let Some(ssrcs) = simulcast_ssrcs {
+                let ids = video_mid
+                    .as_deref()
+                    .and_then(|mid| StreamIds::negotiated(&answer_sdp, mid));
+                if ids.is_none() {
+                    log::warn!("the server took no simulcast: video goes at full size only");
+                }
+                target.simulcast = ids.map(|ids| SimulcastTarget { ssrcs, ids });
+            }
             let track = Arc::clone(&target.track);
             let controls = Arc::clone(&self.pipeline.controls);
             let stats = Arc::clone(&self.stats);

@@ -21,6 +21,7 @@ mod rtcp_filter;
 pub mod sdp;
 pub mod send;
 pub mod session;
+pub mod simulcast;
 mod stall;
 pub mod stats;
 mod turn_stream;

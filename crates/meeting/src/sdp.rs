@@ -71,6 +71,16 @@ pub fn extension_id(sdp: &str, ssrc: u32, uri: &str) -> Option<u8> {
         .find_map(|(id, u)| (u == uri).then_some(id))
 }
 
+/// The id of header extension `uri` in the section of `mid`.
+pub fn extension_id_of_mid(sdp: &str, mid: &str, uri: &str) -> Option<u8> {
+    media_sections(sdp)
+        .into_iter()
+        .find(|s| s.mid.as_deref() == Some(mid))?
+        .extensions
+        .into_iter()
+        .find_map(|(id, u)| (u == uri).then_some(id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +111,9 @@ mod tests {
         assert_eq!(extension_id(sdp, 222, level), None);
         assert_eq!(extension_id(sdp, 333, level), None);
         assert!(media_sections(sdp)[1].extensions.is_empty());
+        let mid = "urn:ietf:params:rtp-hdrext:sdes:mid";
+        assert_eq!(extension_id_of_mid(sdp, "0", mid), Some(1));
+        assert_eq!(extension_id_of_mid(sdp, "1", mid), None);
+        assert_eq!(extension_id_of_mid(sdp, "2", level), None);
     }
 }

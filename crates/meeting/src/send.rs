@@ -13,6 +13,7 @@ use crossbeam_queue::ArrayQueue;
 use rtc::media::Sample;
 use rtc::rtp::extension::HeaderExtension;
 use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
+use rtc::rtp::packet::Packet;
 use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -27,8 +28,11 @@ use talkline_media::voice_processing::{EchoReference, VoiceProcessor, VoiceSetti
 use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 
-use crate::congestion::{PathEstimate, VideoRateController, VideoSendRate};
+use crate::congestion::{
+    LAYER_DIVISORS, LayerAllocation, PathEstimate, VideoRate, VideoRateController, VideoSendRate,
+};
 use crate::keyframes::KeyframeRequests;
+use crate::simulcast::{SmallerLayers, StreamIds};
 use crate::stats::{CallStats, audio_level};
 use crate::vp8_packetizer::{FrameLayer, Vp8Packetizer};
 
@@ -111,6 +115,15 @@ pub struct TrackTarget {
     pub track: Arc<TrackLocalStaticSample>,
     pub ssrc: u32,
     pub payload_type: u8,
+    /// Video sent at three sizes: each encoding's SSRC (the first is
+    /// `ssrc`) and how packets name their stream.
+    pub simulcast: Option<SimulcastTarget>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimulcastTarget {
+    pub ssrcs: [u32; 3],
+    pub ids: StreamIds,
 }
 
 pub type TrackSlot = watch::Sender<Option<TrackTarget>>;
@@ -126,6 +139,9 @@ struct Encoded {
     /// (`congestion::send_base_twice`), and a probe past the path's
     /// ceiling (`PathEstimate::probe_copies`).
     copies: f32,
+    /// Video only: which encoding of a simulcast (0: full size, the only
+    /// one without simulcast).
+    encoding: usize,
     /// Audio only: how loud, and whether a voice (RFC 6464).
     audio_level: Option<AudioLevelExtension>,
 }
@@ -202,6 +218,8 @@ pub struct SendPipeline {
     pub controls: Arc<SendControls>,
     pub audio_slot: TrackSlot,
     pub video_slot: TrackSlot,
+    /// Video goes at three sizes (`simulcast`).
+    pub simulcast: bool,
     /// The send threads, to wake when a device is given to them.
     video_thread: Option<Thread>,
     audio_thread: Option<Thread>,
@@ -271,69 +289,109 @@ fn spawn_writer(
 /// are not sent: no receiver waits for them any more.
 const STALE_COPIES: Duration = Duration::from_millis(250);
 
+/// One encoding's stream on the wire: its packetizer, and the copies of
+/// its last frame's packets still to send.
+#[derive(Default)]
+struct EncodingWriter {
+    packetizer: Option<Vp8Packetizer>,
+    // Copies of the last frame's packets, sent after the next frame's:
+    // a frame apart, a copy never overtakes its original on the way
+    // (sent 1 ms behind it, one in three arrived first, Janus dropped
+    // the original as the replay, and its feedback read as loss).
+    // Copies whose next frame never came (video stopped) are dropped:
+    // late, they only cost bytes.
+    copies: Vec<Packet>,
+    copies_of: Option<Instant>,
+    // The part of a copy owed from the packets before (shares add up).
+    owed: f32,
+}
+
+impl EncodingWriter {
+    /// The packets of `chunk` for the stream `ssrc`, then the copies due
+    /// from the frame before, into `out`.
+    fn write(
+        &mut self,
+        chunk: &Encoded,
+        ssrc: u32,
+        payload_type: u8,
+        staging: &mut BytesMut,
+        out: &mut Vec<Packet>,
+    ) {
+        // A new publisher track (a rejoin) is a new stream.
+        let p = match self.packetizer.as_mut() {
+            Some(p) if p.ssrc() == ssrc => p,
+            _ => {
+                // Copies of the old stream's packets have no place in the
+                // new one.
+                self.copies.clear();
+                self.packetizer.insert(Vp8Packetizer::new(
+                    ssrc,
+                    payload_type,
+                    rand::random(),
+                    rand::random(),
+                ))
+            }
+        };
+        let layer = chunk.layer.unwrap_or(FrameLayer::BASE);
+        let first = out.len();
+        p.packetize(&chunk.data, layer, chunk.captured, staging, out);
+        let mut due = std::mem::take(&mut self.copies);
+        let stale = self
+            .copies_of
+            .is_some_and(|at| chunk.captured.saturating_duration_since(at) > STALE_COPIES);
+        if stale {
+            due.clear();
+        }
+        self.copies_of = (chunk.copies > 0.0).then_some(chunk.captured);
+        if chunk.copies <= 0.0 {
+            self.owed = 0.0;
+        }
+        for packet in &out[first..] {
+            self.owed += chunk.copies;
+            while self.owed >= 1.0 {
+                self.copies.push(packet.clone());
+                self.owed -= 1.0;
+            }
+        }
+        out.append(&mut due);
+        // The vector's capacity comes back for the next frame's copies.
+        if self.copies.is_empty() {
+            self.copies = due;
+        }
+    }
+}
+
 /// Video is packetized here rather than by webrtc-rs, whose VP8 payload
-/// descriptor has no temporal-layer fields (see `vp8_packetizer`).
+/// descriptor has no temporal-layer fields (see `vp8_packetizer`), and
+/// which leaves a simulcast stream's mid and rid extensions to us.
 fn spawn_video_writer(
     mut encoded: mpsc::Receiver<Encoded>,
     slot: watch::Receiver<Option<TrackTarget>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut packetizer: Option<Vp8Packetizer> = None;
+        let mut writers: [EncodingWriter; 3] = Default::default();
         let (mut staging, mut packets) = (BytesMut::new(), Vec::new());
-        // Copies of the last frame's packets, sent after the next frame's:
-        // a frame apart, a copy never overtakes its original on the way
-        // (sent 1 ms behind it, one in three arrived first, Janus dropped
-        // the original as the replay, and its feedback read as loss).
-        // Copies whose next frame never came (video stopped) are dropped:
-        // late, they only cost bytes.
-        let (mut copies, mut due) = (Vec::new(), Vec::new());
-        let mut copies_of: Option<Instant> = None;
-        // The part of a copy owed from the packets before (shares add up).
-        let mut owed = 0.0f32;
         while let Some(chunk) = encoded.recv().await {
             let target = slot.borrow().clone();
             let Some(target) = target else { continue };
-            // A new publisher track (a rejoin) is a new stream.
-            let p = match packetizer.as_mut() {
-                Some(p) if p.ssrc() == target.ssrc => p,
-                _ => {
-                    // Copies of the old stream's packets have no place in
-                    // the new one.
-                    copies.clear();
-                    packetizer.insert(Vp8Packetizer::new(
-                        target.ssrc,
-                        target.payload_type,
-                        rand::random(),
-                        rand::random(),
-                    ))
-                }
+            let index = chunk.encoding.min(writers.len() - 1);
+            let (ssrc, ids) = match (&target.simulcast, index) {
+                (Some(s), _) => (s.ssrcs[index], Some(&s.ids)),
+                (None, 0) => (target.ssrc, None),
+                // The server took no simulcast: only the full size goes.
+                (None, _) => continue,
             };
-            let layer = chunk.layer.unwrap_or(FrameLayer::BASE);
-            p.packetize(
-                &chunk.data,
-                layer,
-                chunk.captured,
+            writers[index].write(
+                &chunk,
+                ssrc,
+                target.payload_type,
                 &mut staging,
                 &mut packets,
             );
-            std::mem::swap(&mut copies, &mut due);
-            let stale = copies_of
-                .is_some_and(|at| chunk.captured.saturating_duration_since(at) > STALE_COPIES);
-            if stale {
-                due.clear();
-            }
-            copies_of = (chunk.copies > 0.0).then_some(chunk.captured);
-            if chunk.copies <= 0.0 {
-                owed = 0.0;
-            }
-            for packet in &packets {
-                owed += chunk.copies;
-                while owed >= 1.0 {
-                    copies.push(packet.clone());
-                    owed -= 1.0;
+            for mut packet in packets.drain(..) {
+                if let Some(ids) = ids {
+                    ids.stamp(&mut packet.header, index);
                 }
-            }
-            for packet in packets.drain(..).chain(due.drain(..)) {
                 if let Err(e) = target.track.write_rtp(packet).await {
                     log::debug!("dropping a video packet: {}", brief(&e));
                 }
@@ -347,6 +405,7 @@ impl SendPipeline {
         video: Outgoing<Box<dyn VideoSource>>,
         audio: Outgoing<Box<dyn AudioSource>>,
         video_bitrate_kbps: u32,
+        simulcast: bool,
         stats: Arc<CallStats>,
         voice: VoiceInput,
         outputs: CaptureOutputs,
@@ -373,14 +432,27 @@ impl SendPipeline {
                 bitrate_kbps: video_bitrate_kbps,
                 temporal_layers: CLEAN_PATH_LAYERS,
             })?;
-            let (tx, rx) = mpsc::channel(4);
+            // Four frames, of each encoding.
+            let (tx, rx) = mpsc::channel(if simulcast { 12 } else { 4 });
             writers.push(spawn_video_writer(rx, video_rx));
             let controls = Arc::clone(&controls);
             let stats = Arc::clone(&stats);
             let outputs = outputs.clone();
+            let layers = if simulcast {
+                Some(Simulcast::new(video_bitrate_kbps, (w, h))?)
+            } else {
+                None
+            };
+            // Simulcast: the controller's budget is every layer's together.
+            let max_kbps = layers
+                .as_ref()
+                .map_or(video_bitrate_kbps, |s| s.allocation.total_max_kbps());
             let mut video = VideoSend {
                 encoder,
-                rate: VideoRateController::new(video_bitrate_kbps),
+                full_size_sent: true,
+                largest_sent: 0,
+                simulcast: layers,
+                rate: VideoRateController::new(max_kbps),
                 path: Arc::clone(&stats.path),
                 native_fps: rate,
                 temporal_layers: CLEAN_PATH_LAYERS,
@@ -394,6 +466,10 @@ impl SendPipeline {
             video
                 .path
                 .record_video(video.rate.current(), video.native_fps, (w, h));
+            video.path.record_video_layers(1);
+            // The smaller layers from the start: a gallery subscribes to
+            // them before the path's first estimate.
+            video.follow_the_allocation(video.rate.current());
             let thread = std::thread::Builder::new()
                 .name("talkline-video-send".into())
                 .spawn(move || video_loop(source, video, controls, stats, outputs))
@@ -422,6 +498,7 @@ impl SendPipeline {
             controls,
             audio_slot,
             video_slot,
+            simulcast,
             video_thread,
             audio_thread,
             threads,
@@ -495,6 +572,27 @@ struct VideoSend {
     /// What the encoder really sends: what a probe's copies fill up from.
     sent_rate: VideoSendRate,
     out: mpsc::Sender<Encoded>,
+    /// Whether `encoder` (the full size) is sent: under simulcast a
+    /// squeezed path stops it before the smaller layers.
+    full_size_sent: bool,
+    /// The largest encoding the last frame was sent in.
+    largest_sent: usize,
+    simulcast: Option<Simulcast>,
+}
+
+/// The parts of a simulcast publisher beyond the full-size encoder.
+struct Simulcast {
+    allocation: LayerAllocation,
+    smaller: SmallerLayers,
+}
+
+impl Simulcast {
+    fn new(full_size_max_kbps: u32, native: (u32, u32)) -> Result<Self, crate::MeetingError> {
+        Ok(Self {
+            allocation: LayerAllocation::new(full_size_max_kbps, native),
+            smaller: SmallerLayers::new()?,
+        })
+    }
 }
 
 impl VideoSend {
@@ -512,6 +610,10 @@ impl VideoSend {
             if let Err(e) = self.new_encoder() {
                 log::warn!("cannot change the temporal layers: {e}");
             }
+            if let Some(s) = self.simulcast.as_mut() {
+                s.smaller
+                    .restart(self.rate.native_size(), self.native_fps, layers);
+            }
         }
         let divisor = self.rate.current().size_divisor;
         let Some(rate) = self.rate.update(
@@ -527,6 +629,10 @@ impl VideoSend {
             rate.keep_one_in,
             rate.size_divisor
         );
+        if self.simulcast.is_some() {
+            self.follow_the_allocation(rate);
+            return;
+        }
         let changed = if rate.size_divisor != divisor {
             // A new size is a new encoder; its first frame is a keyframe,
             // which receivers need to follow the change anyway.
@@ -541,10 +647,59 @@ impl VideoSend {
             .record_video(rate, self.native_fps, self.rate.native_size());
     }
 
+    /// Simulcast: the budget shared between the layers, each started,
+    /// retuned or stopped. The full size never shrinks (the smaller layers
+    /// are the smaller sizes); it stops when its share cannot carry it.
+    fn follow_the_allocation(&mut self, rate: VideoRate) {
+        let Some(s) = self.simulcast.as_mut() else {
+            return;
+        };
+        let rates = s.allocation.allocate(rate.bitrate_kbps);
+        let native = self.rate.native_size();
+        if let Err(e) = s
+            .smaller
+            .follow(&rates, native, self.native_fps, self.temporal_layers)
+        {
+            log::warn!("cannot change the smaller video layers: {e}");
+        }
+        let smaller_sent = s.smaller.sending();
+        let largest = rates.iter().position(Option::is_some).unwrap_or(0);
+        let full_size = rates[0];
+        let changed = match full_size {
+            Some(kbps) if !self.full_size_sent => {
+                self.full_size_sent = true;
+                // Back on a keyframe.
+                self.new_encoder()
+                    .and_then(|()| self.encoder.set_bitrate_kbps(kbps))
+            }
+            Some(kbps) => self.encoder.set_bitrate_kbps(kbps),
+            None => {
+                self.full_size_sent = false;
+                Ok(())
+            }
+        };
+        if let Err(e) = changed {
+            log::warn!("cannot change the full-size video layer: {e}");
+        }
+        log::debug!("video layers: {rates:?} kbps");
+        let layers = usize::from(self.full_size_sent) + smaller_sent;
+        self.path.record_video_layers(layers);
+        // The stats show the largest picture sent.
+        let shown = VideoRate {
+            size_divisor: LAYER_DIVISORS[largest],
+            ..rate
+        };
+        self.path.record_video(shown, self.native_fps, native);
+    }
+
     /// An encoder for the camera's rate and the size and bitrate the path
     /// allows now (on a camera switch or a size step, not per frame).
+    /// Under simulcast the full size, always.
     fn new_encoder(&mut self) -> Result<(), talkline_media::MediaError> {
-        let sending = self.rate.current();
+        let mut sending = self.rate.current();
+        if self.simulcast.is_some() {
+            sending.size_divisor = 1;
+        }
         let (width, height) = sending.picture_size(self.rate.native_size());
         self.encoder = Vp8Encoder::new(Vp8Config {
             width,
@@ -595,7 +750,7 @@ fn video_loop(
     let mut period = source
         .as_deref()
         .map_or(Duration::from_secs(1) / NO_CAMERA_YET.2, frame_period);
-    let mut packet = Vec::with_capacity(256 * 1024);
+    let mut packets: [Vec<u8>; 3] = std::array::from_fn(|_| Vec::with_capacity(256 * 1024));
     let mut staging = BytesMut::with_capacity(256 * 1024);
     let mut next = Instant::now();
     let mut requests = KeyframeRequests::default();
@@ -696,56 +851,75 @@ fn video_loop(
             .saturating_sub(video.last_sent_index)
             .clamp(1, 120);
         video.last_sent_index = video.frame_index;
-        video.encoder.set_frame_span(span as u32);
-        let picture = match picture_for(video.encoder.config(), &mut video.smaller, &frame) {
-            Ok(picture) => picture,
-            Err(e) => {
-                log::warn!("cannot make the picture smaller: {e}");
-                continue;
+        // Every encoding sent, largest first (one without simulcast).
+        let mut encoded = [None; 3];
+        if video.full_size_sent {
+            video.encoder.set_frame_span(span as u32);
+            match picture_for(video.encoder.config(), &mut video.smaller, &frame) {
+                Ok(picture) => match video.encoder.encode(picture, force, &mut packets[0]) {
+                    Ok(frame) => encoded[0] = frame,
+                    Err(e) => log::warn!("video encode failed: {e}"),
+                },
+                Err(e) => log::warn!("cannot make the picture smaller: {e}"),
             }
-        };
-        match video.encoder.encode(picture, force, &mut packet) {
-            Ok(Some(encoded)) => {
-                let keyframe = encoded.keyframe;
-                if keyframe {
-                    requests.sent(captured);
-                    log::debug!("keyframe sent (for the network: {network_keyframe:?})");
-                }
-                let base = keyframe || encoded.layer.temporal_id == 0;
-                let video_kbps = video.rate.current().bitrate_kbps;
-                let twice = base && video.path.send_base_twice(video_kbps);
-                // A probe's copies of a keyframe would send the largest
-                // frame up to five times in one burst into a policer.
-                video.sent_rate.record(packet.len(), captured);
-                let probe = if keyframe {
-                    0.0
-                } else {
-                    let sent = video.sent_rate.bps();
-                    let video_bps = sent.unwrap_or(f64::from(video_kbps) * 1000.0);
-                    video.path.probe_copies(video_bps)
-                };
-                let copies = probe.max(if twice { 1.0 } else { 0.0 });
-                let chunk = Encoded {
-                    data: reuse(&mut staging, &packet),
-                    duration: period * span as u32,
-                    captured,
-                    layer: Some(encoded.layer),
-                    copies,
-                    audio_level: None,
-                };
-                if let Some(view) = encoded_view {
-                    view.push(chunk.data.clone(), keyframe, frame.capture_time_us);
-                }
-                if video.out.try_send(chunk).is_err() {
-                    // The network side is behind: the next frame must be
-                    // decodable on its own.
-                    dropped = true;
-                } else {
-                    stats.video_frames_sent.fetch_add(1, Ordering::Relaxed);
-                }
+        }
+        if let Some(s) = video.simulcast.as_mut() {
+            s.smaller
+                .encode(&frame, force, span as u32, &mut packets, &mut encoded);
+        }
+        // The self-view and the frame count follow the largest encoding; a
+        // self-view moved to another one starts on its keyframe.
+        let largest = encoded.iter().position(Option::is_some);
+        let view_follows = largest.is_some_and(|i| {
+            let moved = i != video.largest_sent;
+            video.largest_sent = i;
+            !moved || encoded[i].is_some_and(|e| e.keyframe)
+        });
+        if !view_follows && largest.is_some() {
+            dropped = true;
+        }
+        let video_kbps = video.rate.current().bitrate_kbps;
+        for (index, frame_sent) in encoded.iter().enumerate() {
+            let Some(sent) = frame_sent else { continue };
+            let packet = &packets[index];
+            let keyframe = sent.keyframe;
+            if keyframe {
+                requests.sent(captured);
+                log::debug!("keyframe sent (for the network: {network_keyframe:?})");
             }
-            Ok(None) => {}
-            Err(e) => log::warn!("video encode failed: {e}"),
+            let base = keyframe || sent.layer.temporal_id == 0;
+            let twice = base && video.path.send_base_twice(video_kbps);
+            // A probe's copies of a keyframe would send the largest
+            // frame up to five times in one burst into a policer.
+            video.sent_rate.record(packet.len(), captured);
+            let probe = if keyframe {
+                0.0
+            } else {
+                let sent = video.sent_rate.bps();
+                let video_bps = sent.unwrap_or(f64::from(video_kbps) * 1000.0);
+                video.path.probe_copies(video_bps)
+            };
+            let copies = probe.max(if twice { 1.0 } else { 0.0 });
+            let chunk = Encoded {
+                data: reuse(&mut staging, packet),
+                duration: period * span as u32,
+                captured,
+                layer: Some(sent.layer),
+                copies,
+                encoding: index,
+                audio_level: None,
+            };
+            let largest = Some(index) == largest;
+            if let Some(view) = encoded_view.filter(|_| largest && view_follows) {
+                view.push(chunk.data.clone(), keyframe, frame.capture_time_us);
+            }
+            if video.out.try_send(chunk).is_err() {
+                // The network side is behind: the next frame must be
+                // decodable on its own.
+                dropped = true;
+            } else if largest {
+                stats.video_frames_sent.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -782,6 +956,10 @@ fn switch_video(
     video.native_fps = rate;
     video.rate.set_native_size(w, h);
     video.new_encoder()?;
+    if let Some(s) = video.simulcast.as_mut() {
+        s.allocation.set_native_size(w, h);
+        s.smaller.restart((w, h), rate, video.temporal_layers);
+    }
     video.path.record_video(video.rate.current(), rate, (w, h));
     if (frame.width(), frame.height()) != (w, h) {
         *frame = VideoFrame::new(w, h)?;
@@ -908,6 +1086,7 @@ fn audio_loop(
                     captured: Instant::now(),
                     layer: None,
                     copies: 0.0,
+                    encoding: 0,
                     audio_level: Some(loudness.take()),
                 };
                 if out.try_send(chunk).is_ok() {
@@ -1066,6 +1245,7 @@ mod tests {
             Outgoing::NoDeviceYet,
             Outgoing::NoDeviceYet,
             300,
+            true,
             Arc::clone(&stats),
             VoiceInput::default(),
             CaptureOutputs::default(),
@@ -1108,6 +1288,7 @@ mod tests {
             Outgoing::Never,
             Outgoing::Never,
             300,
+            false,
             stats,
             VoiceInput::default(),
             CaptureOutputs::default(),

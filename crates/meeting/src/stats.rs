@@ -633,6 +633,8 @@ impl CallStats {
             "video_fps": known(self.path.video_fps()),
             "video_width": known(self.path.video_size().0),
             "video_height": known(self.path.video_size().1),
+            // Under simulcast, how many of the three sizes go now.
+            "video_layers": known(self.path.video_layers()),
         })
     }
 

@@ -99,6 +99,7 @@ async fn join(port: u16) -> Result<(), MeetingError> {
         audio: talkline_meeting::Outgoing::Never,
         audio_out: None,
         video_bitrate_kbps: 100,
+        simulcast: false,
         tiles: None,
         audio_muted: false,
         video_muted: false,

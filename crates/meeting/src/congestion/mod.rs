@@ -15,12 +15,14 @@ use std::time::{Duration, Instant};
 
 mod coverage;
 mod estimator;
+mod layer_allocation;
 mod loss;
 mod resend;
 mod retransmission;
 
 pub use coverage::{FeedbackCoverage, mark_feedback};
 pub use estimator::PathEstimator;
+pub use layer_allocation::{LAYER_DIVISORS, LayerAllocation, LayerRates};
 pub use resend::{MissingAtServer, resend_missing};
 pub use retransmission::nack_budget;
 
@@ -152,6 +154,8 @@ pub struct PathEstimate {
     /// The size of the pictures sent (the camera's, or half of it).
     video_width: AtomicU32,
     video_height: AtomicU32,
+    /// Encodings sent: 1, or up to 3 under simulcast; 0 before video.
+    video_layers: AtomicU32,
     /// The most video the user's settings allow.
     video_max_kbps: AtomicU32,
 }
@@ -272,6 +276,14 @@ impl PathEstimate {
             self.video_width.load(Ordering::Relaxed),
             self.video_height.load(Ordering::Relaxed),
         )
+    }
+
+    pub fn record_video_layers(&self, layers: usize) {
+        self.video_layers.store(layers as u32, Ordering::Relaxed);
+    }
+
+    pub fn video_layers(&self) -> u32 {
+        self.video_layers.load(Ordering::Relaxed)
     }
 
     pub fn set_video_max_kbps(&self, kbps: u32) {
