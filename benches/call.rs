@@ -9,6 +9,9 @@
 //! 2. Two `talkline` clients: join → first remote frame, and glass-to-glass
 //!    latency p50/p95 read from the test pattern's stamps.
 //! 3. VP8 encode and decode time per 1280x720 frame, and Opus per 20 ms.
+//! 4. Publishing 1280x720@30 as one layer and as three (simulcast): CPU
+//!    and memory of a `talkline` publisher and of a headless Chromium one,
+//!    each alone in the room, one after the other.
 //!
 //! Results print as a Markdown table to paste into BENCHMARKS.md.
 
@@ -116,6 +119,72 @@ fn call_between_clients(janus: &Janus) {
     }
 }
 
+const PUBLISH_SECONDS: u64 = 20;
+
+/// One publisher alone in the room, measured once it sends: CPU (% of one
+/// core), PSS (MiB), and the widths it sends.
+fn publishing(janus: &Janus, chromium: bool, simulcast: bool) -> (f64, f64, String) {
+    if chromium {
+        let chrome =
+            BrowserPeer::join_publishing(&janus.url(), 1234, "Chrome", (1280, 720), simulcast);
+        let layers = if simulcast { 3 } else { 1 };
+        chrome.wait_for("sending", Duration::from_secs(30), |r| {
+            r["sentWidths"]
+                .as_array()
+                .is_some_and(|w| w.len() == layers)
+        });
+        // Chromium's encoder settles its rate in the first seconds.
+        std::thread::sleep(Duration::from_secs(5));
+        let (cpu, pss) = measure(chrome.pid(), PUBLISH_SECONDS);
+        let widths = chrome.report().unwrap_or_default()["sentWidths"].to_string();
+        (cpu, pss, widths)
+    } else {
+        let mut args = vec![
+            "--camera",
+            "test:1280x720@30",
+            "--publish-only",
+            "--duration",
+            "40",
+        ];
+        if simulcast {
+            args.push("--simulcast");
+        }
+        let mut client = Client::join(&janus.link(1234), "Bench", &args);
+        client.wait_for("joined meeting", Duration::from_secs(10));
+        std::thread::sleep(Duration::from_secs(5));
+        let (cpu, pss) = measure(client.pid(), PUBLISH_SECONDS);
+        let sent = client.stats_now();
+        let widths = format!(
+            "{} layer(s), largest {}",
+            sent["send"]["video_layers"], sent["send"]["video_width"]
+        );
+        client.stop();
+        (cpu, pss, widths)
+    }
+}
+
+fn publishing_simulcast(janus: &Janus) {
+    println!(
+        "\n### Publishing 1280x720@30: one layer against simulcast ({PUBLISH_SECONDS} s each)\n"
+    );
+    println!(
+        "| publisher | layers | CPU (% of one core) | PSS (MiB) | sent | CPU, simulcast / one |"
+    );
+    println!("|---|---|---:|---:|---|---:|");
+    for (name, chromium) in [
+        ("talkline (CLI, test pattern + tone)", false),
+        ("headless Chromium (fake devices, janus.js)", true),
+    ] {
+        let (one_cpu, one_pss, one_sent) = publishing(janus, chromium, false);
+        let (three_cpu, three_pss, three_sent) = publishing(janus, chromium, true);
+        println!("| {name} | one | {one_cpu:.1} | {one_pss:.1} | {one_sent} | |");
+        println!(
+            "| {name} | three | {three_cpu:.1} | {three_pss:.1} | {three_sent} | {:.2} |",
+            three_cpu / one_cpu.max(0.1)
+        );
+    }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -211,5 +280,6 @@ fn main() {
     let janus = Janus::start();
     call_with_chromium(&janus);
     call_between_clients(&janus);
+    publishing_simulcast(&janus);
     codecs();
 }

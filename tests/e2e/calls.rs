@@ -269,7 +269,7 @@ fn chromium_and_cli_decode_each_other() {
     let mut tess = Client::join(
         &janus.link(1234),
         "Tess",
-        &["--mic", "test:880", "--duration", "12"],
+        &["--simulcast", "--mic", "test:880", "--duration", "12"],
     );
     tess.wait_for("+ Chrome joined", Duration::from_secs(10));
     // The browser decodes what the CLI sends.
@@ -383,7 +383,7 @@ fn a_simulcasting_browser_is_received_at_the_layer_asked_for() {
     vera.stop();
     let errors = vera.errors();
     assert!(errors.contains("nobody called \"Nobody\""), "{errors}");
-    assert!(errors.contains("low, medium or high"), "{errors}");
+    assert!(errors.contains("low, medium, high or paused"), "{errors}");
 }
 
 #[test]
@@ -392,7 +392,7 @@ fn a_simulcasting_talkline_is_received_at_the_layer_asked_for() {
     let mut sam = Client::join(
         &janus.link(1234),
         "Sam",
-        &["--simulcast", "--mic", "none", "--duration", "60"],
+        &["--simulcast", "--mic", "test:700", "--duration", "60"],
     );
     sam.wait_for("joined meeting", Duration::from_secs(15));
     let mut vera = Client::join(
@@ -428,6 +428,35 @@ fn a_simulcasting_talkline_is_received_at_the_layer_asked_for() {
     // The publisher sends all three, and says so.
     let sent = sam.stats_now();
     assert_eq!(sent["send"]["video_layers"].as_u64(), Some(3), "{sent:#}");
+    // A tile out of sight: nothing of its video comes, its sound does,
+    // and the silence is not taken for a broken subscription.
+    vera.send_line("layer Sam paused");
+    vera.wait_for("video layer of Sam: paused", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(2));
+    let packets = |s: &serde_json::Value| {
+        remote(s, "Sam")["video_packets_received"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let heard = |s: &serde_json::Value| {
+        remote(s, "Sam")["audio_frames_decoded"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let paused = vera.stats_now();
+    std::thread::sleep(Duration::from_secs(6));
+    let still = vera.stats_now();
+    // Low: 30 fps at 120 kbit/s is 30-60 packets a second.
+    assert!(packets(&still) <= packets(&paused) + 3, "{still:#}");
+    assert!(heard(&still) >= heard(&paused) + 250, "{still:#}");
+    assert_eq!(still["resubscriptions"].as_u64(), Some(0), "{still:#}");
+    // Back in sight, at the layer its tile needs.
+    vera.send_line("layer Sam low");
+    let back = received_at_layer(&mut vera, "Sam", "low", 160);
+    std::thread::sleep(Duration::from_secs(2));
+    let moving = vera.stats_now();
+    assert!(decoded(&moving) >= decoded(&back) + 30, "{moving:#}");
+    assert_eq!(moving["resubscriptions"].as_u64(), Some(0), "{moving:#}");
     vera.stop();
     sam.stop();
 }

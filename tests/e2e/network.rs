@@ -519,6 +519,99 @@ fn a_rate_capped_path_is_followed_down_and_back_up() {
     assert_hears(&lee.stats(), "Kim", 500.0);
 }
 
+/// A simulcasting publisher under the same 512 kbit/s cap: it stops its
+/// full-size layer rather than squeeze all three, a viewer asking for the
+/// full size is relayed the half size meanwhile (Janus falls back to the
+/// largest layer that arrives), and all three come back once the cap is
+/// lifted, the viewer back on the full size.
+#[test]
+fn a_simulcast_publisher_drops_its_largest_layer_under_a_cap_and_takes_it_back() {
+    if !in_private_netns(
+        "a_simulcast_publisher_drops_its_largest_layer_under_a_cap_and_takes_it_back",
+    ) {
+        return;
+    }
+    let delay = UdpDelay::new(10, 2);
+    let janus = Janus::start_with_env(&delay.janus_env());
+    UdpImpairment::CapKbps(512).apply();
+    let link = janus.link(1234);
+    let env = delay.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut kim_env = env.clone();
+    kim_env.push(ESTIMATE_LOGS);
+    let mut kim = Client::join_with_env(
+        &link,
+        "Kim",
+        &["--simulcast", "--mic", "test:500", "--duration", "45"],
+        &kim_env,
+    );
+    kim.wait_for("joined meeting", Duration::from_secs(15));
+    let mut lee = Client::join_with_env(
+        &link,
+        "Lee",
+        &["--camera", "none", "--mic", "test:900", "--duration", "41"],
+        &env,
+    );
+    lee.wait_for("+ Kim joined", Duration::from_secs(15));
+    std::thread::sleep(Duration::from_secs(10));
+    // Settled: the layers sent and the width received, each second.
+    let (mut layers, mut widths) = (Vec::new(), Vec::new());
+    let settled = lee.stats_now();
+    let since = Instant::now();
+    let mut sent = serde_json::Value::Null;
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_secs(1));
+        sent = kim.stats_now();
+        layers.push(sent["send"]["video_layers"].as_u64().unwrap_or(0));
+        let seen = lee.stats_now();
+        widths.push(remote(&seen, "Kim")["video_width"].as_u64().unwrap_or(0));
+    }
+    let capped = lee.stats_now();
+    let frames = |s: &serde_json::Value| remote(s, "Kim")["video_frames_decoded"].as_u64();
+    let fps = frames(&capped)
+        .unwrap_or(0)
+        .saturating_sub(frames(&settled).unwrap_or(0)) as f64
+        / since.elapsed().as_secs_f64();
+    eprintln!(
+        "capped: layers {layers:?}, widths {widths:?}, {fps:.1} fps; sent: {}",
+        sent["send"]
+    );
+    // Most of the time two layers: a climb past the cap to learn whether
+    // it was lifted may bring the full size back for a moment.
+    layers.sort_unstable();
+    widths.sort_unstable();
+    assert!(
+        layers[5] == 2 && widths[5] == 320,
+        "under the cap: layers {layers:?}, widths received {widths:?}; last: {sent:#}\n\
+         Kim's estimate:\n{}",
+        kim.errors()
+    );
+    assert!(fps >= 12.0, "{fps:.1} fps under the cap: {capped:#}");
+
+    UdpImpairment::None.apply();
+    let lifted = Instant::now();
+    let full = |sent: &serde_json::Value, seen: &serde_json::Value| {
+        sent["send"]["video_layers"].as_u64() == Some(3)
+            && remote(seen, "Kim")["video_width"].as_u64() == Some(640)
+    };
+    let (mut sent, mut seen) = (kim.stats_now(), lee.stats_now());
+    while !full(&sent, &seen) && lifted.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(250));
+        (sent, seen) = (kim.stats_now(), lee.stats_now());
+    }
+    eprintln!(
+        "{:.1} s after the cap was lifted: {}",
+        lifted.elapsed().as_secs_f64(),
+        sent["send"]
+    );
+    assert!(
+        full(&sent, &seen),
+        "15 s after the cap was lifted: sent {sent:#}, seen {seen:#}\nKim's estimate:\n{}",
+        kim.errors()
+    );
+    both_leave(&mut kim, &mut lee, Duration::from_secs(40));
+}
+
 /// A network that lets no UDP through (a company firewall, some hotel
 /// Wi-Fi): the call goes over ICE-TCP, to the TCP candidates Janus offers
 /// with `ice_tcp`. Only the media path is blocked; signaling is TCP anyway.

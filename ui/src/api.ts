@@ -2,8 +2,11 @@
 // src-tauri/capabilities/main.json; the shapes mirror crates/client.
 import { Channel, invoke } from "@tauri-apps/api/core";
 
-/** A layer of a simulcasting participant's video: quarter, half or full size. */
-export type VideoLayer = "low" | "medium" | "high";
+/**
+ * A layer of a simulcasting participant's video: quarter, half or full
+ * size, or none at all (a tile out of sight).
+ */
+export type VideoLayer = "low" | "medium" | "high" | "paused";
 
 export interface PolicyView {
   version: number;

@@ -660,6 +660,7 @@ function tileElement(id: string, name: string, self: boolean): HTMLElement {
   // Drawn, not an emoji: a desktop without an emoji font shows a box.
   muted.append(micOffIcon());
   el.append(canvas, off, label, muted);
+  if (!self) tilesInSight.observe(el);
   return el;
 }
 
@@ -695,6 +696,8 @@ function layoutTiles(): void {
  * layout has settled; a tile without video takes the smallest.
  */
 function chooseVideoLayer(tile: HTMLElement): VideoLayer {
+  // Scrolled out of sight (a small window, many people): nothing at all.
+  if (tile.dataset.inSight === "false") return "paused";
   const pixels = tile.clientWidth * window.devicePixelRatio;
   if (tile.classList.contains("video-muted") || pixels <= 400) return "low";
   return pixels <= 800 ? "medium" : "high";
@@ -731,6 +734,15 @@ function applyVideoLayers(): void {
 // Tiles change size without the window doing so: People opened beside
 // them, for one.
 new ResizeObserver(scheduleVideoLayers).observe($("tiles"));
+
+// Which tiles are in sight: one scrolled away is paused, and asked for
+// again as it scrolls back.
+const tilesInSight = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    (entry.target as HTMLElement).dataset.inSight = String(entry.isIntersecting);
+  }
+  scheduleVideoLayers();
+});
 
 /**
  * Empties the grid before a join: the participants already in the room
@@ -797,7 +809,11 @@ function removeParticipant(id: number): void {
   state.videoLayers.delete(id);
   state.loops.get(String(id))?.stop();
   state.loops.delete(String(id));
-  document.querySelector(`#tiles .tile[data-tile="${id}"]`)?.remove();
+  const tile = document.querySelector<HTMLElement>(`#tiles .tile[data-tile="${id}"]`);
+  if (tile) {
+    tilesInSight.unobserve(tile);
+    tile.remove();
+  }
   layoutTiles();
   renderParticipantList();
   if (name) toast(`${name} left`);

@@ -129,7 +129,7 @@ struct JoinArgs {
     /// the meeting never see this device's addresses.
     #[arg(long)]
     relay_only: bool,
-    /// low | medium | high: which layer of a simulcasting participant's
+    /// low | medium | high | paused: which layer of a simulcasting participant's
     /// video to receive (quarter, half or full size).
     #[arg(long, default_value = "high")]
     video_layer: VideoLayer,
@@ -179,7 +179,7 @@ fn video_layer_command(
     };
     let layer: VideoLayer = layer
         .parse()
-        .map_err(|e| format!("{e} (layer [NAME] low|medium|high)"))?;
+        .map_err(|e| format!("{e} (layer [NAME] low|medium|high|paused)"))?;
     let Some(name) = name else {
         return Ok((
             CallCommand::SetVideoLayer(layer),
@@ -544,7 +544,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high, original sound on|off, stats, leave");
+                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, stats, leave");
                         Ok(None)
                     };
                     match changed {

@@ -521,7 +521,9 @@ impl AppCore {
             audio: audio.map_or(Outgoing::NoDeviceYet, Outgoing::From),
             audio_out,
             video_bitrate_kbps: VIDEO_KBPS,
-            simulcast: false,
+            // Everyone receives the size their tile needs (the window asks
+            // for each participant's by tile width).
+            simulcast: true,
             tiles: Some(Arc::clone(&self.tiles)),
             audio_muted: muted.0,
             video_muted: muted.1,

@@ -948,6 +948,12 @@ impl Driver {
                 continue;
             };
             let r = self.stats.remote(feed, "");
+            // A video we paused (an off-screen tile) is silent by our
+            // wish; watched afresh once it is asked for again.
+            if self.video_layer_of(Some(feed)) == VideoLayer::Paused {
+                self.stalls.forget(feed);
+                continue;
+            }
             let video_on = self
                 .session
                 .participants()
@@ -1025,7 +1031,7 @@ impl Driver {
         let Some(sub) = link.subscriber.as_ref() else {
             return;
         };
-        let streams: Vec<(&str, u8)> = sub
+        let streams: Vec<(&str, Option<u8>)> = sub
             .streams
             .values()
             .filter(|s| s.kind == MediaKind::Video)

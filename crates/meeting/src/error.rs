@@ -29,7 +29,7 @@ pub enum MeetingError {
     WebRtc(String),
     #[error(transparent)]
     Media(#[from] talkline_media::MediaError),
-    #[error("no video layer {0:?}: low, medium or high")]
+    #[error("no video layer {0:?}: low, medium, high or paused")]
     UnknownVideoLayer(String),
 }
 

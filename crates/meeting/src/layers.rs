@@ -22,15 +22,19 @@ pub enum VideoLayer {
     /// Full size (substream 2), what Janus relays unless told otherwise.
     #[default]
     High,
+    /// None at all: the tile is hidden or off-screen. Janus stops relaying
+    /// it to us (audio goes on) until another layer is asked.
+    Paused,
 }
 
 impl VideoLayer {
-    /// Janus VideoRoom's number for it.
-    pub fn substream(self) -> u8 {
+    /// Janus VideoRoom's number for it; `None` when paused.
+    pub fn substream(self) -> Option<u8> {
         match self {
-            Self::Low => 0,
-            Self::Medium => 1,
-            Self::High => 2,
+            Self::Low => Some(0),
+            Self::Medium => Some(1),
+            Self::High => Some(2),
+            Self::Paused => None,
         }
     }
 
@@ -51,11 +55,12 @@ impl fmt::Display for VideoLayer {
             Self::Low => "low",
             Self::Medium => "medium",
             Self::High => "high",
+            Self::Paused => "paused",
         })
     }
 }
 
-/// "low", "medium" or "high", as the CLI and the window name them.
+/// "low", "medium", "high" or "paused", as the CLI and the window name them.
 impl FromStr for VideoLayer {
     type Err = MeetingError;
 
@@ -64,6 +69,7 @@ impl FromStr for VideoLayer {
             "low" => Ok(Self::Low),
             "medium" => Ok(Self::Medium),
             "high" => Ok(Self::High),
+            "paused" => Ok(Self::Paused),
             _ => Err(MeetingError::UnknownVideoLayer(
                 s.chars().take(32).collect(),
             )),
@@ -79,16 +85,19 @@ mod tests {
     fn names_and_numbers_go_both_ways() {
         for layer in [VideoLayer::Low, VideoLayer::Medium, VideoLayer::High] {
             assert_eq!(layer.to_string().parse::<VideoLayer>().ok(), Some(layer));
-            assert_eq!(
-                VideoLayer::from_substream(u64::from(layer.substream())),
-                Some(layer)
-            );
+            let substream = layer.substream().map(u64::from);
+            assert_eq!(substream.and_then(VideoLayer::from_substream), Some(layer));
         }
+        assert_eq!(
+            "paused".parse::<VideoLayer>().ok(),
+            Some(VideoLayer::Paused)
+        );
+        assert_eq!(VideoLayer::Paused.substream(), None);
         assert_eq!(" Low ".parse::<VideoLayer>().ok(), Some(VideoLayer::Low));
         assert_eq!(VideoLayer::default(), VideoLayer::High);
         assert_eq!(VideoLayer::from_substream(3), None);
         let err = "huge".parse::<VideoLayer>().expect_err("no such layer");
-        assert!(err.to_string().contains("low, medium or high"));
+        assert!(err.to_string().contains("low, medium, high or paused"));
         let long = "x"
             .repeat(1000)
             .parse::<VideoLayer>()

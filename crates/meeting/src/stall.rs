@@ -90,6 +90,12 @@ impl VideoStallWatch {
         stalled_at_birth || nothing_at_all
     }
 
+    /// Stops watching a feed (its video is paused on purpose); watched
+    /// again from its next observation as if new.
+    pub fn forget(&mut self, feed: u64) {
+        self.feeds.remove(&feed);
+    }
+
     /// Whether the call may subscribe anew (at most `MAX_RESUBSCRIPTIONS`
     /// times); counts the one it is about to make, and starts the counters
     /// again for the new subscription.

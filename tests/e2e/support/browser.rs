@@ -83,6 +83,24 @@ impl BrowserPeer {
         Self::join_with(server, room, name, "&simulcast=1")
     }
 
+    /// Publishes its camera at `width`x`height`, in three simulcast layers
+    /// or one.
+    pub fn join_publishing(
+        server: &str,
+        room: u64,
+        name: &str,
+        (width, height): (u32, u32),
+        simulcast: bool,
+    ) -> Self {
+        let layers = if simulcast { "&simulcast=1" } else { "" };
+        Self::join_with(
+            server,
+            room,
+            name,
+            &format!("&size={width}x{height}{layers}"),
+        )
+    }
+
     fn join_with(server: &str, room: u64, name: &str, query: &str) -> Self {
         for file in [JANUS_JS, ADAPTER_JS] {
             assert!(

@@ -531,11 +531,14 @@ pub mod request {
     }
 
     /// Which simulcast layer (substream) each of these video mids of a
-    /// subscription relays.
-    pub fn configure_substreams(streams: &[(&str, u8)]) -> Value {
+    /// subscription relays; `None`: none, the stream is paused.
+    pub fn configure_substreams(streams: &[(&str, Option<u8>)]) -> Value {
         let streams: Vec<Value> = streams
             .iter()
-            .map(|(mid, substream)| json!({"mid": mid, "substream": substream}))
+            .map(|(mid, substream)| match substream {
+                Some(n) => json!({"mid": mid, "send": true, "substream": n}),
+                None => json!({"mid": mid, "send": false}),
+            })
             .collect();
         json!({"request": "configure", "streams": streams})
     }
@@ -605,9 +608,11 @@ mod tests {
     #[test]
     fn a_layer_switch_is_asked_and_its_confirmation_read() {
         assert_eq!(
-            request::configure_substreams(&[("1", 0), ("3", 2)]),
+            request::configure_substreams(&[("1", Some(0)), ("3", Some(2)), ("5", None)]),
             serde_json::json!({"request": "configure", "streams": [
-                {"mid": "1", "substream": 0}, {"mid": "3", "substream": 2}]})
+                {"mid": "1", "send": true, "substream": 0},
+                {"mid": "3", "send": true, "substream": 2},
+                {"mid": "5", "send": false}]})
         );
         // What Janus 1.1.2 sends once the subscriber's stream switched.
         let msg = r#"{"janus":"event","sender":9,"plugindata":{"plugin":"janus.plugin.videoroom",
