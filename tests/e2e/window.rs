@@ -121,7 +121,8 @@ fn shot(window: &AppWindow, name: &str) {
 fn a_user_joins_from_the_window_and_sees_the_other_participant() {
     let mut janus = support::Janus::start();
     let link = janus.link(1234);
-    let mut bob = support::Client::join(&link, "Bob", &["--duration", "90"]);
+    // Bob simulcasts, as the app does: his tile gets the size it needs.
+    let mut bob = support::Client::join(&link, "Bob", &["--simulcast", "--duration", "90"]);
     bob.wait_for("joined meeting 1234", Duration::from_secs(10));
 
     let window = AppWindow::launch(&janus.url());
@@ -266,17 +267,33 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
 
     // Bob's video is asked at the layer his tile needs, from its drawn
     // width: a quarter of the picture up to 400 device pixels, half up to
-    // 800, the whole above.
-    driver.wait_for(
-        "Bob's tile to ask for its video layer",
-        LONG,
-        &format!(
-            "const t = document.querySelector('#tiles .tile[data-tile=\"{bob_tile}\"]'); \
-             const px = t.clientWidth * window.devicePixelRatio; \
-             const want = px <= 400 ? 'low' : px <= 800 ? 'medium' : 'high'; \
-             return t.dataset.videoLayer === want;"
-        ),
+    // 800, the whole above; and it is that layer the tile draws (his test
+    // pattern is 640x360).
+    let layer_state = format!(
+        "const t = document.querySelector('#tiles .tile[data-tile=\"{bob_tile}\"]'); \
+         const px = t.clientWidth * window.devicePixelRatio; \
+         const want = px <= 400 ? 'low' : px <= 800 ? 'medium' : 'high'; \
+         return {{ px, want, asked: t.dataset.videoLayer, drawn: t.querySelector('canvas').width }};"
     );
+    let deadline = Instant::now() + LONG;
+    loop {
+        let s = driver.eval(&layer_state, json!([]));
+        let width = match s["want"].as_str() {
+            Some("low") => 160,
+            Some("medium") => 320,
+            _ => 640,
+        };
+        if s["asked"] == s["want"] && s["drawn"] == json!(width) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Bob's tile does not draw the layer it needs: {s}\nBob: {}",
+            bob.stats_now()["send"]
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    shot(&window, "4c-layer-drawn");
 
     // Shortcuts: M mutes, and Bob sees it; Esc asks before leaving.
     let seen = bob.output().len();

@@ -245,6 +245,19 @@ export interface EncodedRecord {
   data: Uint8Array;
 }
 
+/**
+ * A VP8 keyframe's picture size, from its uncompressed header (RFC 6386
+ * 9.1: a 3-byte frame tag, the start code 9d 01 2a, then 14-bit width and
+ * height); null if `data` is not a keyframe's.
+ */
+export function vp8KeyframeSize(data: Uint8Array): { width: number; height: number } | null {
+  if (data.length < 10 || (data[0] & 1) !== 0) return null;
+  if (data[3] !== 0x9d || data[4] !== 0x01 || data[5] !== 0x2a) return null;
+  const width = (data[6] | (data[7] << 8)) & 0x3fff;
+  const height = (data[8] | (data[9] << 8)) & 0x3fff;
+  return width > 0 && height > 0 ? { width, height } : null;
+}
+
 const ENCODED_HEADER_BYTES = 24;
 const TILE_HEADER_BYTES = 8;
 
@@ -659,6 +672,7 @@ export class FrameLoop {
             // A delta is only decodable right after its predecessor.
             if (!r.keyframe && !follows) continue;
             if (after !== 0 && !follows) t.skipped += Math.max(0, r.seq - after - 1);
+            if (r.keyframe) this.noteKeyframeSize(r);
             try {
               decoder?.decode(
                 new EncodedVideoChunk({ type: r.keyframe ? "key" : "delta", timestamp: r.readyUs, data: r.data }),
@@ -685,6 +699,30 @@ export class FrameLoop {
       };
       pump.add(reader);
     });
+  }
+
+  /**
+   * Each keyframe's picture size, by timestamp, oldest first. WebKit keeps
+   * reporting the first keyframe's size for the frames of a later one of
+   * another size (a simulcast layer switch): the size a picture is drawn
+   * at comes from here.
+   */
+  private keyframeSizes: { timestamp: number; width: number; height: number }[] = [];
+
+  private noteKeyframeSize(r: EncodedRecord): void {
+    const size = vp8KeyframeSize(r.data);
+    if (!size) return;
+    this.keyframeSizes.push({ timestamp: r.readyUs, ...size });
+    // Only the newest few can still be waiting in the decoder.
+    if (this.keyframeSizes.length > 8) this.keyframeSizes.shift();
+  }
+
+  /** The size of a decoded picture, from the keyframe it follows. */
+  private pictureSize(frame: VideoFrame): { width: number; height: number } {
+    const sizes = this.keyframeSizes;
+    while (sizes.length > 1 && sizes[1].timestamp <= frame.timestamp) sizes.shift();
+    const k = sizes[0];
+    return k && k.timestamp <= frame.timestamp ? k : { width: frame.displayWidth, height: frame.displayHeight };
   }
 
   private newestDecoded: { frame: VideoFrame; seq: number } | null = null;
@@ -728,13 +766,12 @@ export class FrameLoop {
     try {
       if (!this.running || seq <= this.last) return;
       const started = performance.now();
-      const width = frame.displayWidth;
-      const height = frame.displayHeight;
+      const { width, height } = this.pictureSize(frame);
       if (this.canvas.width !== width || this.canvas.height !== height) {
         this.canvas.width = width;
         this.canvas.height = height;
       }
-      ctx.drawImage(frame, 0, 0);
+      ctx.drawImage(frame, 0, 0, width, height);
       if (this.last === 0) this.onFirstFrame();
       this.last = seq;
       this.recordDrawn({ seq, width, height, captureUs: frame.timestamp }, started);

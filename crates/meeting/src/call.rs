@@ -1043,6 +1043,7 @@ impl Driver {
             return;
         }
         let body = request::configure_substreams(&streams);
+        log::debug!("asking Janus for video layers: {body}");
         if let Err(e) = link.conn.message(sub.handle, body, None).await {
             log::warn!("asking for video layers failed: {}", e.for_logs());
         }
