@@ -136,7 +136,8 @@ fn publishing(janus: &Janus, chromium: bool, simulcast: bool) -> (f64, f64, Stri
         // Chromium's encoder settles its rate in the first seconds.
         std::thread::sleep(Duration::from_secs(5));
         let (cpu, pss) = measure(chrome.pid(), PUBLISH_SECONDS);
-        let widths = chrome.report().unwrap_or_default()["sentWidths"].to_string();
+        let r = chrome.report().unwrap_or_default();
+        let widths = format!("{} wide at {} fps", r["sentWidths"], r["sentFps"]);
         (cpu, pss, widths)
     } else {
         let mut args = vec![
@@ -155,8 +156,8 @@ fn publishing(janus: &Janus, chromium: bool, simulcast: bool) -> (f64, f64, Stri
         let (cpu, pss) = measure(client.pid(), PUBLISH_SECONDS);
         let sent = client.stats_now();
         let widths = format!(
-            "{} layer(s), largest {}",
-            sent["send"]["video_layers"], sent["send"]["video_width"]
+            "{} layer(s), largest {} at {} fps",
+            sent["send"]["video_layers"], sent["send"]["video_width"], sent["send"]["video_fps"]
         );
         client.stop();
         (cpu, pss, widths)

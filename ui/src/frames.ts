@@ -572,6 +572,8 @@ export class FrameLoop {
     private readonly canvas: HTMLCanvasElement,
     private readonly source: FrameSource,
     private readonly onFirstFrame: () => void = () => {},
+    /** A picture of another width than the last one was drawn. */
+    private readonly onWidth: (width: number) => void = () => {},
   ) {
     loops.set(tile, this);
     this.backoff = new Backoff(tile);
@@ -851,6 +853,7 @@ export class FrameLoop {
     frameStats.framesDrawn++;
     t.drawn++;
     t.seq = header.seq;
+    if (t.width !== header.width) this.onWidth(header.width);
     t.width = header.width;
     t.height = header.height;
   }

@@ -87,6 +87,11 @@ const state = {
   volumes: new Map<number, number>(),
   /** The video layer asked for each participant, as last sent. */
   videoLayers: new Map<number, VideoLayer>(),
+  /**
+   * The widest picture drawn of each participant: their camera's full
+   * width, which Janus relays until a smaller layer is asked for.
+   */
+  fullWidths: new Map<number, number>(),
   /** Layers are chosen once the layout has settled. */
   videoLayersTimer: undefined as number | undefined,
   /** Since when the muted microphone has heard someone speak. */
@@ -141,7 +146,16 @@ function attachLoop(tileEl: HTMLElement, tile: string, source: FrameSource): voi
   const canvas = tileEl.querySelector("canvas");
   if (!canvas) return;
   tileEl.classList.remove("has-frame");
-  state.loops.set(tile, new FrameLoop(tile, canvas, source, () => tileEl.classList.add("has-frame")));
+  state.loops.set(
+    tile,
+    new FrameLoop(
+      tile,
+      canvas,
+      source,
+      () => tileEl.classList.add("has-frame"),
+      (width) => noteVideoWidth(tile, width),
+    ),
+  );
 }
 
 // ---------- permission prompt (Appendix II purpose text, just in time) ----------
@@ -688,19 +702,38 @@ function layoutTiles(): void {
   scheduleVideoLayers();
 }
 
+/** Until a participant's first picture says otherwise: the app's camera size. */
+const ASSUMED_FULL_WIDTH = 640;
+/**
+ * A layer may be this much narrower than its tile: a little upscaling
+ * looks sharp enough, and the next layer up costs four times the decoding.
+ */
+const LAYER_WIDTH_OF_TILE = 0.75;
+
 /**
  * Each participant's video at the layer their tile needs: a participant
  * who simulcasts sends a quarter, a half and the full picture, and a small
  * tile that receives the full one decodes four to sixteen times the pixels
- * it shows. Chosen from the tile's drawn width in device pixels, once the
- * layout has settled; a tile without video takes the smallest.
+ * it shows. The smallest layer at least `LAYER_WIDTH_OF_TILE` of the tile's
+ * drawn width in device pixels, from the participant's full width, once
+ * the layout has settled; a tile without video takes the smallest.
  */
 function chooseVideoLayer(tile: HTMLElement): VideoLayer {
   // Scrolled out of sight (a small window, many people): nothing at all.
   if (tile.dataset.inSight === "false") return "paused";
-  const pixels = tile.clientWidth * window.devicePixelRatio;
-  if (tile.classList.contains("video-muted") || pixels <= 400) return "low";
-  return pixels <= 800 ? "medium" : "high";
+  if (tile.classList.contains("video-muted")) return "low";
+  const needed = tile.clientWidth * window.devicePixelRatio * LAYER_WIDTH_OF_TILE;
+  const full = state.fullWidths.get(Number(tile.dataset.tile)) ?? ASSUMED_FULL_WIDTH;
+  if (full / 4 >= needed) return "low";
+  return full / 2 >= needed ? "medium" : "high";
+}
+
+/** A participant's picture drawn `width` wide: wider than seen before, their layers are chosen again. */
+function noteVideoWidth(tile: string, width: number): void {
+  const id = Number(tile);
+  if (!Number.isInteger(id) || width <= (state.fullWidths.get(id) ?? 0)) return;
+  state.fullWidths.set(id, width);
+  scheduleVideoLayers();
 }
 
 function scheduleVideoLayers(): void {
@@ -807,6 +840,7 @@ function removeParticipant(id: number): void {
   const name = state.participants.get(id)?.display;
   state.participants.delete(id);
   state.videoLayers.delete(id);
+  state.fullWidths.delete(id);
   state.loops.get(String(id))?.stop();
   state.loops.delete(String(id));
   const tile = document.querySelector<HTMLElement>(`#tiles .tile[data-tile="${id}"]`);

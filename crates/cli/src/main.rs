@@ -1,6 +1,7 @@
 //! `talkline`: join meetings headless, list devices, measure codecs.
 
 mod invite;
+mod record;
 mod scan;
 mod spec;
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use talkline_media::audio_device::{MicSource, SpeakerSink};
 use talkline_media::camera::CameraSource;
+use talkline_media::replay::{CLIP_NAMES, VideoReplay};
 use talkline_media::sink::AudioSink;
 use talkline_media::source::PatternSource;
 use talkline_media::tone::ToneSource;
@@ -57,6 +59,9 @@ enum Command {
     Join(Box<JoinArgs>),
     /// Prints a meeting's invitation: its link, and the link as a QR code.
     Invite(invite::InviteArgs),
+    /// Encodes the test pattern (or a Y4M file) into VP8 clips that a load
+    /// generator replays with --camera replay:FOLDER.
+    RecordReplay(record::RecordArgs),
 }
 
 #[derive(Parser)]
@@ -77,7 +82,9 @@ struct JoinArgs {
     /// Meeting PIN (overrides one in the link).
     #[arg(long)]
     pin: Option<String>,
-    /// test | test:WxH@FPS | camera index | FILE.y4m | none
+    /// test | test:WxH@FPS | camera index | FILE.y4m | replay:FOLDER | none
+    /// (a replay is VP8 recorded beforehand with `record-replay`, sent as
+    /// it is: a load generator that costs no encoder)
     #[arg(long, default_value = "test")]
     camera: String,
     /// test | test:HZ | default | FILE.wav | none
@@ -259,6 +266,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Devices => devices(),
         Command::Invite(args) => invite::invite(&args),
+        Command::RecordReplay(args) => record::record(&args),
         Command::Join(args) => {
             let args = *args;
             let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -311,6 +319,9 @@ fn open_camera(spec: &CameraSpec) -> Result<Option<Box<dyn VideoSource>>, String
             PatternSource::new(*width, *height, *fps).map_err(|e| e.to_string())?,
         )),
         CameraSpec::File(path) => Some(Box::new(Y4mSource::open(path).map_err(|e| e.to_string())?)),
+        CameraSpec::Replay(folder) => Some(Box::new(
+            VideoReplay::open(folder).map_err(|e| e.to_string())?,
+        )),
         CameraSpec::Device(index) => Some(Box::new(
             CameraSource::open(*index, 640, 360, 30).map_err(|e| e.to_string())?,
         )),
@@ -428,7 +439,13 @@ async fn join(args: JoinArgs) -> ExitCode {
     // Effects run in the capture thread, before the encoder: the pictures
     // leave this device only as the processed video of the call.
     let effects_control = EffectsControl::new();
+    // A replay is sent as it was encoded: it goes past the effects, and
+    // its three clips (if it has them) are the three simulcast layers.
+    let replay = matches!(camera, CameraSpec::Replay(_));
+    let simulcast = args.simulcast
+        || matches!(&camera, CameraSpec::Replay(folder) if folder.join(CLIP_NAMES[1]).exists());
     let video = match video {
+        Some(source) if replay => Some(source),
         Some(source) => {
             match EffectedSource::wrap(source, effects.clone(), Arc::clone(&effects_control)) {
                 Ok(wrapped) => Some(Box::new(wrapped) as Box<dyn VideoSource>),
@@ -475,7 +492,7 @@ async fn join(args: JoinArgs) -> ExitCode {
         audio: audio.into(),
         audio_out,
         video_bitrate_kbps: args.video_kbps,
-        simulcast: args.simulcast,
+        simulcast,
         tiles: None,
         audio_muted: args.muted,
         video_muted: args.camera_off,

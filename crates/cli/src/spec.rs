@@ -6,9 +6,15 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq)]
 pub enum CameraSpec {
     None,
-    Pattern { width: u32, height: u32, fps: f64 },
+    Pattern {
+        width: u32,
+        height: u32,
+        fps: f64,
+    },
     Device(usize),
     File(PathBuf),
+    /// A folder of VP8 clips encoded beforehand, sent as they are.
+    Replay(PathBuf),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +106,9 @@ pub fn camera(text: &str) -> Result<CameraSpec, String> {
             fps: fps.parse().map_err(|_| bad())?,
         });
     }
+    if let Some(folder) = text.strip_prefix("replay:").filter(|f| !f.is_empty()) {
+        return Ok(CameraSpec::Replay(folder.into()));
+    }
     if let Ok(index) = text.parse::<usize>() {
         return Ok(CameraSpec::Device(index));
     }
@@ -107,7 +116,7 @@ pub fn camera(text: &str) -> Result<CameraSpec, String> {
         return Ok(CameraSpec::File(text.into()));
     }
     Err(format!(
-        "camera {text:?}: expected test, test:WxH@FPS, a camera index, a .y4m file or none"
+        "camera {text:?}: expected test, test:WxH@FPS, a camera index, a .y4m file, replay:FOLDER or none"
     ))
 }
 
@@ -163,6 +172,11 @@ mod tests {
         );
         assert_eq!(camera("2"), Ok(CameraSpec::Device(2)));
         assert_eq!(camera("a.Y4M"), Ok(CameraSpec::File("a.Y4M".into())));
+        assert_eq!(
+            camera("replay:clips"),
+            Ok(CameraSpec::Replay("clips".into()))
+        );
+        assert!(camera("replay:").is_err());
         for bad in [
             "",
             "test:",

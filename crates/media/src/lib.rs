@@ -13,9 +13,11 @@ pub mod effects;
 pub mod encoded_feed;
 pub mod error;
 pub mod frame;
+pub mod ivf;
 pub mod opus_codec;
 pub mod pattern;
 pub mod queue;
+pub mod replay;
 pub mod ring;
 pub mod sink;
 pub mod source;
@@ -28,4 +30,4 @@ pub mod y4m;
 
 pub use error::{MediaError, Result};
 pub use frame::{AUDIO_FRAME_SAMPLES, AUDIO_RATE_HZ, AudioFrame, VideoFrame};
-pub use source::{AudioSource, VideoSource, wall_clock_us};
+pub use source::{AudioSource, EncodedVideo, VideoSource, wall_clock_us};

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::frame::{AudioFrame, VideoFrame};
 use crate::pattern::TestPattern;
 use crate::tone::ToneSource;
+use crate::vp8::EncodedFrame;
 use crate::wav::WavSource;
 use crate::y4m::Y4mSource;
 
@@ -27,6 +28,23 @@ pub trait VideoSource: Send {
     fn frame_rate(&self) -> f64;
     fn is_live(&self) -> bool;
     fn size(&self) -> (u32, u32);
+    /// A source whose frames come encoded (a replayed recording): the call
+    /// sends them as they are instead of encoding pictures.
+    fn as_encoded(&mut self) -> Option<&mut dyn EncodedVideo> {
+        None
+    }
+}
+
+/// Video that comes encoded already, one or more encodings (largest
+/// first) of the same frames.
+pub trait EncodedVideo {
+    /// The next frame of each encoding into `out[i]` (its capacity reused),
+    /// what each is into `frames[i]`.
+    fn next_encoded(
+        &mut self,
+        out: &mut [Vec<u8>; 3],
+        frames: &mut [Option<EncodedFrame>; 3],
+    ) -> Result<()>;
 }
 
 /// Something that yields 10 ms audio frames.

@@ -794,7 +794,15 @@ fn video_loop(
         if !camera.is_live() {
             pace(&mut next, period);
         }
-        if let Err(e) = camera.next_frame(&mut frame) {
+        // Every encoding sent, largest first (one without simulcast).
+        let mut encoded = [None; 3];
+        // A replayed recording comes encoded: sent as it is.
+        let replay = camera.as_encoded().is_some();
+        let read = match camera.as_encoded() {
+            Some(recording) => recording.next_encoded(&mut packets, &mut encoded),
+            None => camera.next_frame(&mut frame),
+        };
+        if let Err(e) = read {
             log::warn!("video source stopped: {e}");
             // A replacement already on its way (a switch, or the device
             // watch's) takes the place of the failed camera: no loss.
@@ -814,59 +822,63 @@ fn video_loop(
         if let Some(view) = outputs
             .self_view
             .as_ref()
-            .filter(|_| encoded_view.is_none())
+            .filter(|_| encoded_view.is_none() && !replay)
         {
             view.publish(&frame);
         }
         let captured = Instant::now();
-        video.follow_the_path(captured);
-        // A window starting its self-view needs a keyframe to begin with.
-        let window_wants_keyframe = encoded_view.is_some_and(|f| f.take_keyframe_request());
-        if controls.keyframe_requested.swap(false, Ordering::Relaxed) {
-            requests.asked();
-        }
-        if controls.someone_joined.swap(false, Ordering::Relaxed) {
-            requests.someone_joined(captured);
-        }
-        let network_keyframe = requests.due(captured);
-        // A frame we dropped ourselves broke the chain for everyone: no
-        // waiting for the interval then.
-        let force = network_keyframe.is_some()
-            || was_muted
-            || window_wants_keyframe
-            || std::mem::take(&mut dropped);
-        was_muted = false;
-        // On a squeezed path one frame in `keep_one_in` is sent; a keyframe
-        // someone is waiting for never waits for its turn.
-        video.frame_index += 1;
-        let keep_one_in = u64::from(video.rate.current().keep_one_in);
-        if !force && !video.frame_index.is_multiple_of(keep_one_in) {
-            continue;
-        }
-        // The camera frames this one stands for: its RTP duration (the
-        // media clock must keep real time when frames are skipped) and the
-        // bits rate control gives it.
-        let span = video
-            .frame_index
-            .saturating_sub(video.last_sent_index)
-            .clamp(1, 120);
-        video.last_sent_index = video.frame_index;
-        // Every encoding sent, largest first (one without simulcast).
-        let mut encoded = [None; 3];
-        if video.full_size_sent {
-            video.encoder.set_frame_span(span as u32);
-            match picture_for(video.encoder.config(), &mut video.smaller, &frame) {
-                Ok(picture) => match video.encoder.encode(picture, force, &mut packets[0]) {
-                    Ok(frame) => encoded[0] = frame,
-                    Err(e) => log::warn!("video encode failed: {e}"),
-                },
-                Err(e) => log::warn!("cannot make the picture smaller: {e}"),
+        // A replay keeps its own keyframes (one a second) and rate.
+        let (network_keyframe, span) = if replay {
+            (None, 1)
+        } else {
+            video.follow_the_path(captured);
+            // A window starting its self-view needs a keyframe to begin with.
+            let window_wants_keyframe = encoded_view.is_some_and(|f| f.take_keyframe_request());
+            if controls.keyframe_requested.swap(false, Ordering::Relaxed) {
+                requests.asked();
             }
-        }
-        if let Some(s) = video.simulcast.as_mut() {
-            s.smaller
-                .encode(&frame, force, span as u32, &mut packets, &mut encoded);
-        }
+            if controls.someone_joined.swap(false, Ordering::Relaxed) {
+                requests.someone_joined(captured);
+            }
+            let network_keyframe = requests.due(captured);
+            // A frame we dropped ourselves broke the chain for everyone: no
+            // waiting for the interval then.
+            let force = network_keyframe.is_some()
+                || was_muted
+                || window_wants_keyframe
+                || std::mem::take(&mut dropped);
+            was_muted = false;
+            // On a squeezed path one frame in `keep_one_in` is sent; a keyframe
+            // someone is waiting for never waits for its turn.
+            video.frame_index += 1;
+            let keep_one_in = u64::from(video.rate.current().keep_one_in);
+            if !force && !video.frame_index.is_multiple_of(keep_one_in) {
+                continue;
+            }
+            // The camera frames this one stands for: its RTP duration (the
+            // media clock must keep real time when frames are skipped) and the
+            // bits rate control gives it.
+            let span = video
+                .frame_index
+                .saturating_sub(video.last_sent_index)
+                .clamp(1, 120);
+            video.last_sent_index = video.frame_index;
+            if video.full_size_sent {
+                video.encoder.set_frame_span(span as u32);
+                match picture_for(video.encoder.config(), &mut video.smaller, &frame) {
+                    Ok(picture) => match video.encoder.encode(picture, force, &mut packets[0]) {
+                        Ok(frame) => encoded[0] = frame,
+                        Err(e) => log::warn!("video encode failed: {e}"),
+                    },
+                    Err(e) => log::warn!("cannot make the picture smaller: {e}"),
+                }
+            }
+            if let Some(s) = video.simulcast.as_mut() {
+                s.smaller
+                    .encode(&frame, force, span as u32, &mut packets, &mut encoded);
+            }
+            (network_keyframe, span)
+        };
         // The self-view and the frame count follow the largest encoding; a
         // self-view moved to another one starts on its keyframe.
         let largest = encoded.iter().position(Option::is_some);

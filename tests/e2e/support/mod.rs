@@ -48,6 +48,26 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// A fresh directory under the target's scratch space.
+/// A replay folder (`talkline record-replay`): the 640x360 test pattern,
+/// `seconds` long, in three simulcast sizes or one. Publishers that replay
+/// it (`--camera replay:FOLDER`) cost no encoder.
+pub fn record_replay(seconds: u32, simulcast: bool) -> PathBuf {
+    let folder = scratch_dir("replay");
+    let mut cmd = Command::new(talkline_bin());
+    cmd.args(["record-replay", "--seconds", &seconds.to_string(), "--out"])
+        .arg(&folder);
+    if simulcast {
+        cmd.arg("--simulcast");
+    }
+    let out = cmd.output().expect("talkline record-replay");
+    assert!(
+        out.status.success(),
+        "record-replay: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    folder
+}
+
 pub fn scratch_dir(name: &str) -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
