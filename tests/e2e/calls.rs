@@ -450,6 +450,7 @@ fn a_simulcasting_talkline_is_received_at_the_layer_asked_for() {
     assert!(packets(&still) <= packets(&paused) + 3, "{still:#}");
     assert!(heard(&still) >= heard(&paused) + 250, "{still:#}");
     assert_eq!(still["resubscriptions"].as_u64(), Some(0), "{still:#}");
+    assert_eq!(remote(&still, "Sam")["video_paused"], true, "{still:#}");
     // Back in sight, at the layer its tile needs.
     vera.send_line("layer Sam low");
     let back = received_at_layer(&mut vera, "Sam", "low", 160);
@@ -457,6 +458,7 @@ fn a_simulcasting_talkline_is_received_at_the_layer_asked_for() {
     let moving = vera.stats_now();
     assert!(decoded(&moving) >= decoded(&back) + 30, "{moving:#}");
     assert_eq!(moving["resubscriptions"].as_u64(), Some(0), "{moving:#}");
+    assert_eq!(remote(&moving, "Sam")["video_paused"], false, "{moving:#}");
     vera.stop();
     sam.stop();
 }

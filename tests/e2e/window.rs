@@ -777,14 +777,16 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
 /// the call goes on.
 /// Nine people in a gallery: the app and eight publishers replaying a
 /// simulcast recording (so they cost no encoder, and the two cores go to
-/// the app). Every tile draws, moving, at the layer its size needs.
+/// the app). Every tile draws, moving, at the layer its size needs; then
+/// pages, the speaker view following whoever speaks, a pin, and the
+/// self-view hidden.
 #[test]
 fn a_nine_party_gallery_draws_every_tile_moving() {
     let janus = support::Janus::start();
     let link = janus.link(1234);
     let clips = support::record_replay(3, true);
     let camera = format!("replay:{}", clips.display());
-    let publishers: Vec<support::Client> = (1..=8)
+    let mut publishers: Vec<support::Client> = (1..=8)
         .map(|n| {
             let name = format!("P{n}");
             let tone = format!("test:{}", 300 + 100 * n);
@@ -797,8 +799,10 @@ fn a_nine_party_gallery_draws_every_tile_moving() {
                     "--mic",
                     &tone,
                     "--publish-only",
+                    // Silent until a step below has one speak.
+                    "--muted",
                     "--duration",
-                    "90",
+                    "120",
                 ],
             );
             c.wait_for("joined meeting 1234", Duration::from_secs(15));
@@ -874,6 +878,116 @@ fn a_nine_party_gallery_draws_every_tile_moving() {
     assert!(
         rates.iter().all(|&fps| fps >= 10.0),
         "a tile stalled: {rates:.1?} fps\n{later:#}"
+    );
+
+    // Pages (of four here; 25 in use): the pager says where, the tiles of
+    // other pages are not shown, and their video is paused.
+    driver.eval("window.__talkline.setPageSize(4);", json!([]));
+    driver.wait_visible("#pager", LONG);
+    assert_eq!(driver.text("#page-label"), "Page 1 of 3");
+    let roles = |role: &str| {
+        driver
+            .eval(
+                "return [...document.querySelectorAll('#tiles .tile')].filter(t => t.dataset.role === arguments[0]).map(t => t.dataset.tile);",
+                json!([role]),
+            )
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let first_page = roles("gallery");
+    assert_eq!(first_page.len(), 4, "{first_page:?}");
+    driver.wait_for(
+        "the tiles off the page paused",
+        LONG,
+        "return [...document.querySelectorAll('#tiles .tile:not(.self)')].every(t => \
+           (t.dataset.role === 'hidden') === (t.dataset.videoLayer === 'paused'));",
+    );
+    driver.click("#page-next");
+    assert_eq!(driver.text("#page-label"), "Page 2 of 3");
+    let second_page = roles("gallery");
+    assert_eq!(second_page.len(), 4);
+    assert!(
+        second_page.iter().all(|t| !first_page.contains(t)),
+        "{second_page:?}"
+    );
+    shot(&window, "5a-gallery-page-2");
+    driver.eval("window.__talkline.setPageSize(25);", json!([]));
+    driver.wait_for(
+        "one page again",
+        LONG,
+        "return document.getElementById('pager').hidden;",
+    );
+
+    // The speaker view: whoever speaks is shown large (the full-size
+    // layer), everyone else in a strip (the smallest).
+    let main_tile = || {
+        driver
+            .eval(
+                "const t = document.querySelector('#tiles .tile[data-role=\"main\"]'); return t ? t.dataset.tile : null;",
+                json!([]),
+            )
+            .as_str()
+            .map(String::from)
+    };
+    publishers[2].send_line("unmute");
+    driver.click("#layout-toggle");
+    driver.wait_for(
+        "P3 shown large",
+        LONG,
+        &format!("return document.querySelector('#tiles .tile[data-tile=\"{}\"]').dataset.role === 'main';", tiles[2]),
+    );
+    driver.wait_for(
+        "the large tile at full size, the strip at the smallest",
+        LONG,
+        "const t = [...document.querySelectorAll('#tiles .tile:not(.self)')]; \
+         return t.every(t => t.dataset.role === 'main' \
+           ? t.dataset.videoLayer === 'high' && t.querySelector('canvas').width === 640 \
+           : t.dataset.role !== 'strip' || (t.dataset.videoLayer === 'low' && t.querySelector('canvas').width === 160));",
+    );
+    shot(&window, "5b-speaker-view");
+    // Another speaks: the large tile follows, once they have held the floor.
+    publishers[2].send_line("mute");
+    publishers[5].send_line("unmute");
+    let moved = Instant::now();
+    driver.wait_for(
+        "P6 shown large",
+        LONG,
+        &format!("return document.querySelector('#tiles .tile[data-tile=\"{}\"]').dataset.role === 'main';", tiles[5]),
+    );
+    eprintln!(
+        "the large tile followed the speaker in {:.1} s",
+        moved.elapsed().as_secs_f64()
+    );
+    // A pin holds someone large whoever speaks; unpinned, the speaker again.
+    driver.eval(
+        "document.querySelector('#tiles .tile[data-tile=\"' + arguments[0] + '\"] .pin').click();",
+        json!([tiles[0]]),
+    );
+    assert_eq!(main_tile().as_deref(), Some(tiles[0].as_str()));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        main_tile().as_deref(),
+        Some(tiles[0].as_str()),
+        "the pin did not hold"
+    );
+    driver.eval(
+        "document.querySelector('#tiles .tile[data-tile=\"' + arguments[0] + '\"] .pin').click();",
+        json!([tiles[0]]),
+    );
+    assert_eq!(main_tile().as_deref(), Some(tiles[5].as_str()));
+    // The self-view hidden, and shown again.
+    driver.click("#device-menu-toggle");
+    driver.click("#show-self-view");
+    assert!(roles("hidden").contains(&"self".to_string()));
+    driver.click("#show-self-view");
+    assert!(!roles("hidden").contains(&"self".to_string()));
+    // Back to the gallery by keyboard.
+    driver.press("g");
+    driver.wait_for(
+        "the gallery again",
+        LONG,
+        "return !document.getElementById('tiles').classList.contains('speaker-view');",
     );
 }
 

@@ -18,6 +18,7 @@ import {
   type VideoLayer,
 } from "./api";
 import { FrameLoop, type FrameSource, frameStats, snapshotTile } from "./frames";
+import { ActiveSpeaker, arrange, GALLERY_PAGE, type LayoutMode } from "./layout";
 import { BUNDLED_COMPONENTS, RUST_CRATES, SYSTEM_COMPONENTS } from "./licences";
 
 // ---------- small DOM helpers ----------
@@ -92,6 +93,14 @@ const state = {
    * width, which Janus relays until a smaller layer is asked for.
    */
   fullWidths: new Map<number, number>(),
+  layoutMode: "gallery" as LayoutMode,
+  /** The tile pinned large, if any. */
+  pinned: null as string | null,
+  speaker: new ActiveSpeaker(),
+  activeSpeaker: null as string | null,
+  galleryPage: 0,
+  pageSize: GALLERY_PAGE,
+  showSelf: true,
   /** Layers are chosen once the layout has settled. */
   videoLayersTimer: undefined as number | undefined,
   /** Since when the muted microphone has heard someone speak. */
@@ -106,12 +115,18 @@ declare global {
       frames: typeof frameStats;
       state: () => Record<string, unknown>;
       snapshot: typeof snapshotTile;
+      setPageSize: (n: number) => void;
     };
   }
 }
 window.__talkline = {
   frames: frameStats,
   snapshot: snapshotTile,
+  // Pages of a few tiles, so a test of paging needs no 26 participants.
+  setPageSize: (n: number) => {
+    state.pageSize = Math.max(1, Math.floor(n));
+    layoutTiles();
+  },
   state: () => ({
     screen: state.screen,
     room: state.room,
@@ -674,8 +689,32 @@ function tileElement(id: string, name: string, self: boolean): HTMLElement {
   // Drawn, not an emoji: a desktop without an emoji font shows a box.
   muted.append(micOffIcon());
   el.append(canvas, off, label, muted);
-  if (!self) tilesInSight.observe(el);
+  if (!self) {
+    const pin = document.createElement("button");
+    pin.className = "pin";
+    pin.textContent = "Pin";
+    pin.title = `Pin ${name}: shown large`;
+    pin.setAttribute("aria-pressed", "false");
+    pin.onclick = (ev) => {
+      ev.stopPropagation();
+      togglePin(id);
+    };
+    el.append(pin);
+    tilesInSight.observe(el);
+  }
   return el;
+}
+
+/** Pins a tile large (in the speaker view), or unpins it. */
+function togglePin(tile: string): void {
+  state.pinned = state.pinned === tile ? null : tile;
+  if (state.pinned) state.layoutMode = "speaker";
+  for (const pin of document.querySelectorAll<HTMLElement>("#tiles .pin")) {
+    const pinned = pin.closest<HTMLElement>(".tile")?.dataset.tile === state.pinned;
+    pin.setAttribute("aria-pressed", String(pinned));
+    pin.textContent = pinned ? "Unpin" : "Pin";
+  }
+  layoutTiles();
 }
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -696,11 +735,47 @@ function micOffIcon(): SVGSVGElement {
 }
 
 function layoutTiles(): void {
-  const count = $("tiles").children.length;
-  const cols = Math.ceil(Math.sqrt(count));
-  $("tiles").style.setProperty("--cols", String(Math.max(1, cols)));
+  const container = $("tiles");
+  const tiles = [...container.querySelectorAll<HTMLElement>(".tile")];
+  const layout = arrange({
+    mode: state.layoutMode,
+    tiles: tiles.map((t) => t.dataset.tile ?? ""),
+    showSelf: state.showSelf,
+    pinned: state.pinned,
+    activeSpeaker: state.activeSpeaker,
+    page: state.galleryPage,
+    pageSize: state.pageSize,
+  });
+  state.galleryPage = layout.page;
+  for (const t of tiles) t.dataset.role = layout.roles.get(t.dataset.tile ?? "") ?? "hidden";
+  container.classList.toggle("speaker-view", state.layoutMode === "speaker");
+  container.style.setProperty("--cols", String(layout.columns));
+  $("layout-toggle").textContent = state.layoutMode === "speaker" ? "Gallery view" : "Speaker view";
+  $("pager").hidden = layout.pages < 2;
+  $("page-label").textContent = `Page ${layout.page + 1} of ${layout.pages}`;
   scheduleVideoLayers();
 }
+
+function toggleLayout(): void {
+  state.layoutMode = state.layoutMode === "speaker" ? "gallery" : "speaker";
+  // Back to the gallery, a pin has nothing to hold large.
+  if (state.layoutMode === "gallery" && state.pinned) togglePin(state.pinned);
+  layoutTiles();
+}
+
+$("layout-toggle").onclick = toggleLayout;
+$("page-prev").onclick = () => {
+  state.galleryPage -= 1;
+  layoutTiles();
+};
+$("page-next").onclick = () => {
+  state.galleryPage += 1;
+  layoutTiles();
+};
+$<HTMLInputElement>("show-self-view").onchange = () => {
+  state.showSelf = $<HTMLInputElement>("show-self-view").checked;
+  layoutTiles();
+};
 
 /** Until a participant's first picture says otherwise: the app's camera size. */
 const ASSUMED_FULL_WIDTH = 640;
@@ -786,6 +861,11 @@ function resetMeeting(): void {
   state.participants.clear();
   state.volumes.clear();
   state.videoLayers.clear();
+  state.fullWidths.clear();
+  state.pinned = null;
+  state.speaker = new ActiveSpeaker();
+  state.activeSpeaker = null;
+  state.galleryPage = 0;
   const tiles = $("tiles");
   tiles.replaceChildren();
   tiles.append(tileElement("self", `${$<HTMLInputElement>("display-name").value.trim()} (you)`, true));
@@ -841,6 +921,9 @@ function removeParticipant(id: number): void {
   state.participants.delete(id);
   state.videoLayers.delete(id);
   state.fullWidths.delete(id);
+  state.speaker.forget(String(id));
+  if (state.activeSpeaker === String(id)) state.activeSpeaker = null;
+  if (state.pinned === String(id)) state.pinned = null;
   state.loops.get(String(id))?.stop();
   state.loops.delete(String(id));
   const tile = document.querySelector<HTMLElement>(`#tiles .tile[data-tile="${id}"]`);
@@ -1114,6 +1197,15 @@ function updateLevels(own: number, speaking: boolean, remotes: Record<string, nu
   const levels: [string, number][] = [["self", state.audioMuted || !speaking ? 0 : own], ...Object.entries(remotes)];
   const [loudest, level] = levels.reduce((a, b) => (b[1] > a[1] ? b : a), ["", 0]);
   if (level > 0) state.speakingUntil = new Map([[loudest, now + 600]]);
+  // The speaker view's large tile: someone else, held with hysteresis.
+  const [loudestOther, otherLevel] = levels
+    .filter(([tile]) => tile !== "self")
+    .reduce((a, b) => (b[1] > a[1] ? b : a), ["", 0]);
+  const active = state.speaker.update(otherLevel > 0 ? loudestOther : null, now);
+  if (active !== state.activeSpeaker) {
+    state.activeSpeaker = active;
+    if (state.layoutMode === "speaker" && !state.pinned) layoutTiles();
+  }
   for (const el of document.querySelectorAll<HTMLElement>("#tiles .tile")) {
     const until = state.speakingUntil.get(el.dataset.tile ?? "") ?? 0;
     el.classList.toggle("speaking", until > now);
@@ -1186,8 +1278,10 @@ function onEvent(event: AppEvent): void {
 
 // ---------- shortcuts ----------
 
+/** Keys go to the field: text is being typed or a list chosen from. A checkbox takes letters as shortcuts. */
 function typing(target: EventTarget | null): boolean {
-  return target instanceof HTMLInputElement || target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement;
+  if (target instanceof HTMLInputElement) return !["checkbox", "radio", "range", "button"].includes(target.type);
+  return target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement;
 }
 
 document.addEventListener("keydown", (ev) => {
@@ -1223,7 +1317,16 @@ document.addEventListener("keydown", (ev) => {
   } else if (ev.key === "v" || ev.key === "V") {
     ev.preventDefault();
     void setMuted("video", "toggle");
-  } else if (ev.key === " " && !ev.repeat && state.audioMuted) {
+  } else if (ev.key === "g" || ev.key === "G") {
+    ev.preventDefault();
+    toggleLayout();
+  } else if (
+    ev.key === " " &&
+    !ev.repeat &&
+    state.audioMuted &&
+    // Space ticks a focused checkbox, as everywhere.
+    !(ev.target instanceof HTMLInputElement)
+  ) {
     // Push to talk: unmuted while Space is held.
     ev.preventDefault();
     state.pushToTalk = true;

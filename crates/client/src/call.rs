@@ -146,7 +146,11 @@ impl ActiveCall {
                         let sample = QualitySample {
                             received_frames: remotes.iter().map(|r| r.video_frames_received.load(Ordering::Relaxed)).sum(),
                             incomplete_frames: remotes.iter().map(|r| r.video_frames_lost.load(Ordering::Relaxed)).sum(),
-                            video_senders: video_senders.len() as u64,
+                            // A tile out of sight, paused on purpose, sends nothing.
+                            video_senders: video_senders
+                                .iter()
+                                .filter(|&&id| !stats.remote_by_feed(id).is_some_and(|r| r.video_paused.load(Ordering::Relaxed)))
+                                .count() as u64,
                             uplink: path.estimate_bps().map(|bps| Uplink {
                                 loss: path.loss(),
                                 estimate_kbps: bps / 1000,

@@ -1015,6 +1015,15 @@ impl Driver {
         }
     }
 
+    /// Marks in the stats whose video is paused on our request: their
+    /// silence is no fault (the stall watch's, the quality indicator's).
+    fn note_paused(&self) {
+        for r in self.stats.remotes() {
+            let paused = self.video_layer_of(Some(r.feed_id)) == VideoLayer::Paused;
+            r.video_paused.store(paused, Ordering::Relaxed);
+        }
+    }
+
     /// The layer asked for a participant's video.
     fn video_layer_of(&self, feed: Option<u64>) -> VideoLayer {
         feed.and_then(|f| self.video_layer_of.get(&f).copied())
@@ -1374,6 +1383,7 @@ impl Driver {
                     }
                     Some(CallCommand::SetVideoLayer(layer)) => {
                         self.video_layer = layer;
+                        self.note_paused();
                         if let Some(l) = link.as_mut() {
                             let own: HashSet<u64> = self.video_layer_of.keys().copied().collect();
                             self.ask_video_layers(l, |feed, _| !feed.is_some_and(|f| own.contains(&f))).await;
@@ -1387,6 +1397,7 @@ impl Driver {
                             continue;
                         }
                         self.video_layer_of.insert(feed, layer);
+                        self.note_paused();
                         if let Some(l) = link.as_mut() {
                             self.ask_video_layers(l, |f, _| f == Some(feed)).await;
                         }

@@ -57,6 +57,9 @@ pub struct RemoteStats {
     /// The simulcast layer Janus says it relays (its `substream`), or
     /// `u32::MAX` before it says (a publisher that sends one layer).
     pub video_substream: AtomicU32,
+    /// Its video is paused on our request (a tile out of sight): no
+    /// frames is what is expected, not a fault.
+    pub video_paused: AtomicBool,
     /// The receive side of the network, from the video jitter buffer.
     pub video_packets_received: AtomicU64,
     /// Frames given up: a packet never came, or their references were lost.
@@ -125,6 +128,7 @@ impl RemoteStats {
             video_width: AtomicU32::new(0),
             video_height: AtomicU32::new(0),
             video_substream: AtomicU32::new(u32::MAX),
+            video_paused: AtomicBool::new(false),
             video_packets_received: AtomicU64::new(0),
             video_frames_lost: AtomicU64::new(0),
             video_upper_frames_skipped: AtomicU64::new(0),
@@ -367,6 +371,7 @@ impl RemoteStats {
                 self.video_substream.load(Ordering::Relaxed),
             ))
             .map(|l| l.to_string()),
+            "video_paused": self.video_paused.load(Ordering::Relaxed),
             "audio_frames_decoded": self.audio_frames_decoded.load(Ordering::Relaxed),
             "audio_dominant_hz": self.dominant_hz(),
             "audio_packets_rebuilt": self.audio_rebuilt.load(Ordering::Relaxed),
