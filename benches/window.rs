@@ -1,20 +1,26 @@
-//! The desktop app in a four-party meeting, side by side with headless
-//! Chromium in the same room and the same run:
+//! The desktop app in a meeting, side by side with Chromium in the same
+//! room and the same run:
 //!
 //!   cargo bench -p talkline-app --bench window
 //!
-//! Three `talkline` CLI clients publish the test pattern (640x360@30) and a
-//! tone into one Janus room, sending only (`--publish-only`; with
-//! `TALKLINE_BENCH_PUBLISHERS=full` they also receive and decode everyone,
-//! as in the runs before 2026-12-02). First the app's real window (WebKitGTK under
-//! Xvfb, driven over WebDriver) joins with its test camera and microphone,
-//! once decoding VP8 itself and once drawing raw pictures from the core
+//! Three `talkline` CLI clients (`TALKLINE_BENCH_REMOTES=N`, 1 to 24) send
+//! 640x360@30 and a tone into one Janus room. By default they replay a
+//! simulcast recording of the test pattern (`record-replay`, sent as it
+//! is: no encoder, so two cores can hold 24 of them and still give the
+//! measured joiner its CPU); `TALKLINE_BENCH_PUBLISHERS=encode` has them
+//! encode the test pattern live, one layer, as in the runs before
+//! 2026-12-06, and `=full` also receive and decode everyone, as before
+//! 2026-12-02. First the app's real window (WebKitGTK under Xvfb, driven
+//! over WebDriver) joins with its test camera and microphone, once decoding
+//! VP8 itself and once drawing raw pictures from the core
 //! (`TALKLINE_BENCH_RAW=skip` leaves that run out); then, after it leaves,
-//! headless Chromium (janus.js, fake devices) joins the same three.
-//! `TALKLINE_BENCH_REMOTES=N` (1 to 8) sets how many publishers there are. For each: CPU (user+sys over wall time, whole process
-//! tree) and peak memory (PSS), and how many frames per second of each
-//! remote participant reached the screen (the app: frames drawn per tile;
-//! Chromium: frames decoded for its <video> elements).
+//! Chromium (janus.js, fake devices) joins the same room, headful on an
+//! Xvfb display of its own so that its <video> elements are painted
+//! (`TALKLINE_BENCH_CHROMIUM=headless`: headless, as before 2026-12-06).
+//! For each: CPU (user+sys over wall time, whole process tree) and peak
+//! memory (PSS), and how many frames per second of each remote participant
+//! reached the screen (the app: frames drawn per tile; Chromium: frames
+//! presented by its <video> elements).
 //!
 //! Results print as a Markdown table to paste into BENCHMARKS.md.
 
@@ -154,8 +160,11 @@ fn app_in_the_room(janus: &Janus, transport: Transport, remotes: usize) -> AppRu
     }
 }
 
-fn chromium_in_the_room(janus: &Janus, remotes: usize) -> (f64, f64, f64) {
-    let chrome = BrowserPeer::join(&janus.url(), 1234, "Chrome");
+fn chromium_in_the_room(janus: &Janus, remotes: usize, display: Option<&str>) -> (f64, f64, f64) {
+    let chrome = match display {
+        Some(display) => BrowserPeer::join_on_display(&janus.url(), 1234, "Chrome", display),
+        None => BrowserPeer::join(&janus.url(), 1234, "Chrome"),
+    };
     let decoded = |r: &Value| {
         r["remotes"]["video"]["framesDecoded"]
             .as_f64()
@@ -164,30 +173,47 @@ fn chromium_in_the_room(janus: &Janus, remotes: usize) -> (f64, f64, f64) {
     chrome.wait_for("decoding everyone", LONG, |r| {
         r["subscribed"].as_u64() == Some(remotes as u64) && decoded(r) > 90.0 * remotes as f64
     });
-    let before = decoded(&chrome.report().unwrap_or_default());
+    // Headful, what its <video> elements painted; headless, what it decoded.
+    let shown = |r: &Value| {
+        if display.is_some() {
+            r["presented"]["frames"].as_f64().unwrap_or(0.0)
+        } else {
+            decoded(r)
+        }
+    };
+    let before = shown(&chrome.report().unwrap_or_default());
     let started = Instant::now();
     let (cpu, pss) = measure(chrome.pid(), SECONDS);
-    let after = decoded(&chrome.report().unwrap_or_default());
+    let after = shown(&chrome.report().unwrap_or_default());
     let per_remote = (after - before) / started.elapsed().as_secs_f64() / remotes as f64;
     (cpu, pss, per_remote)
 }
 
 /// How many CLI publishers join besides the measured joiner: 3 (a
-/// four-party call, the benchmark) unless TALKLINE_BENCH_REMOTES says
-/// otherwise (1..=8), e.g. 1 for a one-to-one call.
+/// four-party call) unless TALKLINE_BENCH_REMOTES says otherwise (1..=24):
+/// 8 for a nine-party gallery, 24 for a full 5x5 page.
 fn remote_count() -> usize {
     match std::env::var("TALKLINE_BENCH_REMOTES") {
         Err(_) => 3,
         Ok(v) => match v.parse::<usize>() {
-            Ok(n @ 1..=8) => n,
-            _ => panic!("TALKLINE_BENCH_REMOTES must be 1 to 8, not {v:?}"),
+            Ok(n @ 1..=24) => n,
+            _ => panic!("TALKLINE_BENCH_REMOTES must be 1 to 24, not {v:?}"),
         },
     }
 }
 
 fn main() {
     let janus = Janus::start();
-    let full_publishers = std::env::var("TALKLINE_BENCH_PUBLISHERS").is_ok_and(|v| v == "full");
+    let publishers = std::env::var("TALKLINE_BENCH_PUBLISHERS").unwrap_or_default();
+    let full_publishers = publishers == "full";
+    let replay = publishers.is_empty() || publishers == "replay";
+    let headful = !std::env::var("TALKLINE_BENCH_CHROMIUM").is_ok_and(|v| v == "headless");
+    let chromium_display = headful.then(window_support::own_display);
+    let camera = if replay {
+        format!("replay:{}", support::record_replay(10, true).display())
+    } else {
+        "test:640x360@30".to_string()
+    };
     // The raw-picture run is the fallback path's figure; skipping it
     // (TALKLINE_BENCH_RAW=skip) halves the time of a run that compares
     // changes to the VP8 path.
@@ -197,7 +223,7 @@ fn main() {
         .map(|n| {
             let mut args = vec![
                 "--camera",
-                "test:640x360@30",
+                camera.as_str(),
                 "--mic",
                 "test:440",
                 "--duration",
@@ -228,14 +254,28 @@ fn main() {
         ));
         others[0].wait_for_since("- App left", seen, LONG);
     }
-    let (chrome_cpu, chrome_pss, chrome_rate) = chromium_in_the_room(&janus, remotes);
+    let (chrome_cpu, chrome_pss, chrome_rate) = chromium_in_the_room(
+        &janus,
+        remotes,
+        chromium_display.as_ref().map(|d| d.name.as_str()),
+    );
 
+    let chromium = if headful {
+        "headful Chromium (Xvfb)"
+    } else {
+        "headless Chromium"
+    };
     println!(
-        "\n### {}-party meeting: the app's window vs headless Chromium ({SECONDS} s each)\n",
+        "\n### {}-party meeting: the app's window vs {chromium} ({SECONDS} s each)\n",
         remotes + 1
     );
     println!(
-        "{remotes} `talkline` client(s) publish 640x360@30 + tone, {}; each joiner publishes its own test camera and microphone.\n",
+        "{remotes} `talkline` client(s) publish 640x360@30 + tone{}, {}; each joiner publishes its own test camera and microphone.\n",
+        if replay {
+            " replaying a simulcast recording (full, half and quarter size)"
+        } else {
+            ", encoding the test pattern (one layer)"
+        },
         if full_publishers {
             "and each receives and decodes everyone (`TALKLINE_BENCH_PUBLISHERS=full`)"
         } else {
@@ -255,7 +295,8 @@ fn main() {
         );
     }
     println!(
-        "| headless Chromium (janus.js, fake devices, <video> elements) | {chrome_cpu:.1} | | {chrome_pss:.1} | {chrome_rate:.1} (decoded, mean) | |"
+        "| {chromium} (janus.js, fake devices, <video> elements, receives every full size) | {chrome_cpu:.1} | | {chrome_pss:.1} | {chrome_rate:.1} ({}, mean) | |",
+        if headful { "painted" } else { "decoded" }
     );
     println!(
         "\nThe window's delay runs from the frame being complete in the app's core (received, for VP8; decoded, for raw pictures) to drawn in the window. CPU and PSS cover the app with its WebKit processes, and Chromium with its renderers."

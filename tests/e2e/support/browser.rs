@@ -101,7 +101,17 @@ impl BrowserPeer {
         )
     }
 
+    /// A headful Chromium drawing on X display `display` (an Xvfb): its
+    /// <video> elements are painted, as on a desktop.
+    pub fn join_on_display(server: &str, room: u64, name: &str, display: &str) -> Self {
+        Self::start(server, room, name, "", Some(display))
+    }
+
     fn join_with(server: &str, room: u64, name: &str, query: &str) -> Self {
+        Self::start(server, room, name, query, None)
+    }
+
+    fn start(server: &str, room: u64, name: &str, query: &str, display: Option<&str>) -> Self {
         for file in [JANUS_JS, ADAPTER_JS] {
             assert!(
                 Path::new(file).exists(),
@@ -118,8 +128,20 @@ impl BrowserPeer {
         let profile = scratch_dir("chromium");
         let url =
             format!("http://127.0.0.1:{port}/?server={server}&room={room}&name={name}{query}");
-        let child = Command::new("chromium")
-            .args(super::chromium_flags::HEADLESS_MEDIA)
+        let mut cmd = Command::new("chromium");
+        match display {
+            None => cmd.args(super::chromium_flags::HEADLESS_MEDIA),
+            Some(display) => cmd
+                .args(
+                    super::chromium_flags::HEADLESS_MEDIA
+                        .iter()
+                        .filter(|f| !f.starts_with("--headless")),
+                )
+                .args(["--window-size=1280,800", "--window-position=0,0"])
+                .env("DISPLAY", display)
+                .env_remove("WAYLAND_DISPLAY"),
+        };
+        let child = cmd
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(url)
             .stdout(Stdio::null())

@@ -100,6 +100,18 @@ fn start_xvfb(dir: &Path) -> (Killed, String) {
     panic!("no free X display for Xvfb");
 }
 
+/// An X display of its own for something else to draw on (a headful
+/// Chromium beside the app); the server goes with it.
+pub struct OwnDisplay {
+    _xvfb: Killed,
+    pub name: String,
+}
+
+pub fn own_display() -> OwnDisplay {
+    let (xvfb, name) = start_xvfb(&scratch_dir("display"));
+    OwnDisplay { _xvfb: xvfb, name }
+}
+
 fn tauri_driver() -> PathBuf {
     if let Some(path) = std::env::var_os("TAURI_DRIVER") {
         return path.into();
