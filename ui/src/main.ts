@@ -866,6 +866,8 @@ function resetMeeting(): void {
   state.speaker = new ActiveSpeaker();
   state.activeSpeaker = null;
   state.galleryPage = 0;
+  // The old tiles go; the new ones observe themselves as they are made.
+  tilesInSight.disconnect();
   const tiles = $("tiles");
   tiles.replaceChildren();
   tiles.append(tileElement("self", `${$<HTMLInputElement>("display-name").value.trim()} (you)`, true));

@@ -19,6 +19,8 @@ pub const MAX_IVF_BYTES: u64 = 64 * 1024 * 1024;
 /// A VP8 frame is never larger than this (a 4K keyframe at high quality is
 /// a few hundred kB); a larger size field is a corrupt file.
 const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
+const MAX_WIDTH: u32 = 7680;
+const MAX_HEIGHT: u32 = 4320;
 
 fn bad(path: &Path, reason: impl Into<String>) -> MediaError {
     MediaError::BadFile {
@@ -45,14 +47,16 @@ pub struct IvfClip {
 
 impl IvfClip {
     pub fn open(path: &Path) -> Result<Self> {
-        let mut file = File::open(path).map_err(|e| MediaError::io(path, e))?;
-        let len = file.metadata().map_err(|e| MediaError::io(path, e))?.len();
-        if len > MAX_IVF_BYTES {
+        let file = File::open(path).map_err(|e| MediaError::io(path, e))?;
+        // Read to one byte past the limit: a pipe or a device has no
+        // length to check beforehand.
+        let mut bytes = Vec::new();
+        file.take(MAX_IVF_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| MediaError::io(path, e))?;
+        if bytes.len() as u64 > MAX_IVF_BYTES {
             return Err(bad(path, format!("larger than {MAX_IVF_BYTES} bytes")));
         }
-        let mut bytes = Vec::with_capacity(len as usize);
-        file.read_to_end(&mut bytes)
-            .map_err(|e| MediaError::io(path, e))?;
         Self::parse(&bytes).map_err(|reason| bad(path, reason))
     }
 
@@ -79,6 +83,12 @@ impl IvfClip {
         let (rate, scale) = (u32_at(16), u32_at(20));
         if width == 0 || height == 0 || rate == 0 || scale == 0 {
             return Err("zero size or frame rate".into());
+        }
+        // What the send path's pictures can be (4:2:0, even sides).
+        if width % 2 == 1 || height % 2 == 1 || width > MAX_WIDTH || height > MAX_HEIGHT {
+            return Err(format!(
+                "{width}x{height}: sides must be even, at most {MAX_WIDTH}x{MAX_HEIGHT}"
+            ));
         }
         let frame_rate = f64::from(rate) / f64::from(scale);
         if !(1.0..=240.0).contains(&frame_rate) {
@@ -224,6 +234,9 @@ mod tests {
         let mut huge = good.clone();
         huge[FILE_HEADER_LEN..FILE_HEADER_LEN + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         cases.push((huge, "bytes"));
+        let mut odd = good.clone();
+        odd[12..14].copy_from_slice(&321u16.to_le_bytes());
+        cases.push((odd, "even"));
         let mut no_rate = good.clone();
         no_rate[16..20].fill(0);
         cases.push((no_rate, "frame rate"));

@@ -607,7 +607,10 @@ impl Driver {
                     .as_deref()
                     .and_then(|mid| StreamIds::negotiated(&answer_sdp, mid));
                 if ids.is_none() {
-                    log::warn!("the server took no simulcast: video goes at full size only");
+                    self.pipeline
+                        .controls
+                        .simulcast_refused
+                        .store(true, Ordering::Relaxed);
                 }
                 target.simulcast = ids.map(|ids| SimulcastTarget { ssrcs, ids });
             }
@@ -950,7 +953,9 @@ impl Driver {
             let r = self.stats.remote(feed, "");
             // A video we paused (an off-screen tile) is silent by our
             // wish; watched afresh once it is asked for again.
-            if self.video_layer_of(Some(feed)) == VideoLayer::Paused {
+            let paused = self.video_layer_of(Some(feed)) == VideoLayer::Paused;
+            r.video_paused.store(paused, Ordering::Relaxed);
+            if paused {
                 self.stalls.forget(feed);
                 continue;
             }

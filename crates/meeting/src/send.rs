@@ -152,6 +152,9 @@ pub struct SendControls {
     pub audio_muted: AtomicBool,
     pub video_muted: AtomicBool,
     pub keyframe_requested: AtomicBool,
+    /// The server answered our simulcast offer without the stream ids:
+    /// only the full size can reach it.
+    pub simulcast_refused: AtomicBool,
     /// Someone joined the meeting and subscribes to us next
     /// (`keyframes::KeyframeRequests::someone_joined`).
     pub someone_joined: AtomicBool,
@@ -191,6 +194,7 @@ impl Default for SendControls {
             audio_muted: AtomicBool::new(false),
             video_muted: AtomicBool::new(false),
             keyframe_requested: AtomicBool::new(false),
+            simulcast_refused: AtomicBool::new(false),
             someone_joined: AtomicBool::new(false),
             video_replacement: ArrayQueue::new(1),
             audio_replacement: ArrayQueue::new(1),
@@ -610,9 +614,14 @@ impl VideoSend {
             if let Err(e) = self.new_encoder() {
                 log::warn!("cannot change the temporal layers: {e}");
             }
+            let (native, fps) = (self.rate.native_size(), self.native_fps);
             if let Some(s) = self.simulcast.as_mut() {
-                s.smaller
-                    .restart(self.rate.native_size(), self.native_fps, layers);
+                s.smaller.restart(native, fps, layers);
+            }
+            // The new full-size encoder starts at the whole budget: back to
+            // its share.
+            if self.simulcast.is_some() {
+                self.follow_the_allocation(self.rate.current());
             }
         }
         let divisor = self.rate.current().size_divisor;
@@ -690,6 +699,20 @@ impl VideoSend {
             ..rate
         };
         self.path.record_video(shown, self.native_fps, native);
+    }
+
+    /// The server took no simulcast: the full size alone, with the whole
+    /// budget, from now on (the smaller sizes would never leave).
+    fn send_one_layer(&mut self) {
+        log::warn!("the server took no simulcast: video goes at one size");
+        self.simulcast = None;
+        self.full_size_sent = true;
+        self.largest_sent = 0;
+        self.rate.set_max_kbps(self.path.video_max_kbps());
+        self.path.record_video_layers(1);
+        if let Err(e) = self.new_encoder() {
+            log::warn!("cannot restart the video encoder: {e}");
+        }
     }
 
     /// An encoder for the camera's rate and the size and bitrate the path
@@ -781,6 +804,9 @@ fn video_loop(
                 },
             }
         }
+        if video.simulcast.is_some() && controls.simulcast_refused.load(Ordering::Relaxed) {
+            video.send_one_layer();
+        }
         let Some(camera) = source.as_mut() else {
             // No camera: nothing is sent until one is given.
             match await_device(&controls.video_replacement, &controls) {
@@ -829,6 +855,13 @@ fn video_loop(
         let captured = Instant::now();
         // A replay keeps its own keyframes (one a second) and rate.
         let (network_keyframe, span) = if replay {
+            // After a pause (muted, or a frame the network side could not
+            // take) the replay goes on from its next keyframe.
+            let keyframe = encoded.iter().flatten().next().is_some_and(|e| e.keyframe);
+            if (was_muted || dropped) && !keyframe {
+                continue;
+            }
+            (was_muted, dropped) = (false, false);
             (None, 1)
         } else {
             video.follow_the_path(captured);
@@ -887,18 +920,24 @@ fn video_loop(
             video.largest_sent = i;
             !moved || encoded[i].is_some_and(|e| e.keyframe)
         });
-        if !view_follows && largest.is_some() {
+        if !view_follows && largest.is_some() && encoded_view.is_some() {
             dropped = true;
         }
         let video_kbps = video.rate.current().bitrate_kbps;
+        // A request is answered when every encoding sent starts anew, not
+        // when one smaller encoder (re)starts on a keyframe of its own.
+        if largest.is_some() && encoded.iter().flatten().all(|e| e.keyframe) {
+            requests.sent(captured);
+            log::debug!("keyframe sent (for the network: {network_keyframe:?})");
+        }
         for (index, frame_sent) in encoded.iter().enumerate() {
             let Some(sent) = frame_sent else { continue };
+            // A replay's smaller clips go only where simulcast goes.
+            if index > 0 && video.simulcast.is_none() {
+                continue;
+            }
             let packet = &packets[index];
             let keyframe = sent.keyframe;
-            if keyframe {
-                requests.sent(captured);
-                log::debug!("keyframe sent (for the network: {network_keyframe:?})");
-            }
             let base = keyframe || sent.layer.temporal_id == 0;
             let twice = base && video.path.send_base_twice(video_kbps);
             // A probe's copies of a keyframe would send the largest
@@ -968,11 +1007,19 @@ fn switch_video(
     video.native_fps = rate;
     video.rate.set_native_size(w, h);
     video.new_encoder()?;
-    if let Some(s) = video.simulcast.as_mut() {
-        s.allocation.set_native_size(w, h);
-        s.smaller.restart((w, h), rate, video.temporal_layers);
-    }
     video.path.record_video(video.rate.current(), rate, (w, h));
+    // Every layer's floor and cap follow the camera's size; the smaller
+    // encoders start anew, each on a keyframe.
+    let total = video.simulcast.as_mut().map(|s| {
+        s.allocation.set_native_size(w, h);
+        s.smaller.stop();
+        s.allocation.total_max_kbps()
+    });
+    if let Some(total) = total {
+        video.rate.set_max_kbps(total);
+        video.full_size_sent = true;
+        video.follow_the_allocation(video.rate.current());
+    }
     if (frame.width(), frame.height()) != (w, h) {
         *frame = VideoFrame::new(w, h)?;
     }

@@ -146,6 +146,13 @@ impl SmallerLayers {
         }
     }
 
+    /// Stops every smaller encoding (a new camera: they start anew).
+    pub fn stop(&mut self) {
+        for layer in &mut self.layers {
+            layer.encoder = None;
+        }
+    }
+
     /// How many smaller encodings are sent now.
     pub fn sending(&self) -> usize {
         self.layers.iter().filter(|l| l.encoder.is_some()).count()

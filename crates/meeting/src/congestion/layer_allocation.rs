@@ -61,21 +61,23 @@ impl LayerAllocation {
         let megapixels = f64::from(w) / d * f64::from(h) / d / 1e6;
         let floor =
             ((megapixels * FULL_SIZE_KBPS_PER_MEGAPIXEL).round() as u32).max(MIN_VIDEO_KBPS);
-        if index == 0 {
-            // A large camera under a modest setting still sends full size.
-            floor.min(self.top_max_kbps / 2).max(MIN_VIDEO_KBPS)
-        } else {
-            floor
-        }
+        // A large camera under a modest setting still sends every size:
+        // each layer's floor is at most half its share of the setting (by
+        // pixels), so the smaller ones never crowd out the full size.
+        let share = self.top_max_kbps / (LAYER_DIVISORS[index] * LAYER_DIVISORS[index]);
+        floor.min(share / 2).max(MIN_VIDEO_KBPS)
     }
 
-    /// The most a layer is given.
+    /// The most a layer is given: the setting for the full size; for a
+    /// smaller one twice its floor, within its share of the setting.
     fn cap_kbps(&self, index: usize) -> u32 {
         if index == 0 {
-            self.top_max_kbps
-        } else {
-            self.floor_kbps(index) * SMALLER_LAYER_CAP_OF_FLOOR
+            return self.top_max_kbps;
         }
+        let share = self.top_max_kbps / (LAYER_DIVISORS[index] * LAYER_DIVISORS[index]);
+        (self.floor_kbps(index) * SMALLER_LAYER_CAP_OF_FLOOR)
+            .min(share)
+            .max(MIN_VIDEO_KBPS)
     }
 
     /// All layers at their most: what the rate controller may give in all.
@@ -125,10 +127,11 @@ mod tests {
     #[test]
     fn a_wide_path_sends_every_layer_the_small_ones_at_their_cap() {
         let mut a = LayerAllocation::new(800, (640, 360));
-        // 320x180: 75 kbps floor, 150 cap; 160x90: the 60 kbps minimum, 120 cap.
-        assert_eq!(a.total_max_kbps(), 800 + 150 + 120);
-        assert_eq!(a.allocate(2000), [Some(800), Some(150), Some(120)]);
-        assert_eq!(a.allocate(700), [Some(430), Some(150), Some(120)]);
+        // 320x180: 75 kbps floor, 150 cap; 160x90: the 60 kbps minimum,
+        // which is also its share of the setting (800/16).
+        assert_eq!(a.total_max_kbps(), 800 + 150 + 60);
+        assert_eq!(a.allocate(2000), [Some(800), Some(150), Some(60)]);
+        assert_eq!(a.allocate(700), [Some(490), Some(150), Some(60)]);
     }
 
     #[test]
@@ -136,16 +139,17 @@ mod tests {
         let mut a = LayerAllocation::new(800, (640, 360));
         assert!(a.allocate(1000)[0].is_some());
         // Full size needs 300 kbps (1300 per megapixel) of its own.
-        assert_eq!(a.allocate(560), [None, Some(150), Some(120)]);
+        assert_eq!(a.allocate(500), [None, Some(150), Some(60)]);
         // Over the floor but under the margin: stays off.
-        assert_eq!(a.allocate(600), [None, Some(150), Some(120)]);
-        assert_eq!(a.allocate(660), [Some(390), Some(150), Some(120)]);
+        assert_eq!(a.allocate(560), [None, Some(150), Some(60)]);
+        assert_eq!(a.allocate(600), [Some(390), Some(150), Some(60)]);
         // Down to the smallest, then only it, with all there is.
-        assert_eq!(a.allocate(150), [None, None, Some(120)]);
+        assert_eq!(a.allocate(150), [None, Some(90), Some(60)]);
+        assert_eq!(a.allocate(100), [None, None, Some(60)]);
         assert_eq!(a.allocate(40), [None, None, Some(60)]);
-        // Half size comes back with its margin (75 x 1.25 after 120).
-        assert_eq!(a.allocate(200), [None, None, Some(120)]);
-        assert_eq!(a.allocate(215), [None, Some(95), Some(120)]);
+        // Half size comes back with its margin (75 x 1.25 after 60).
+        assert_eq!(a.allocate(150), [None, None, Some(60)]);
+        assert_eq!(a.allocate(155), [None, Some(95), Some(60)]);
     }
 
     #[test]
@@ -163,7 +167,13 @@ mod tests {
         let mut a = LayerAllocation::new(1000, (1280, 720));
         // 1280x720 needs 1200 kbps by the megapixel rule, half the setting here.
         assert_eq!(a.floor_kbps(0), 500);
+        // Half size (300 by the rule) within its share: a quarter of 1000.
+        assert_eq!((a.floor_kbps(1), a.cap_kbps(1)), (125, 250));
         let rates = a.allocate(a.total_max_kbps());
-        assert_eq!(rates[0], Some(1000));
+        assert_eq!(rates, [Some(1000), Some(250), Some(62)]);
+        // A 1080p camera at 800: the full size still comes first of the
+        // big layers, the half size within its 200.
+        let mut a = LayerAllocation::new(800, (1920, 1080));
+        assert_eq!(a.allocate(1200), [Some(800), Some(200), Some(60)]);
     }
 }

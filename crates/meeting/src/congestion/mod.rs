@@ -392,6 +392,13 @@ impl VideoRateController {
         }
     }
 
+    /// A new most the settings allow (a simulcast publisher's, which
+    /// depends on the camera's size); the next update keeps to it.
+    pub fn set_max_kbps(&mut self, max_kbps: u32) {
+        self.max_kbps = max_kbps.max(MIN_VIDEO_KBPS);
+        self.current.bitrate_kbps = self.current.bitrate_kbps.min(self.max_kbps);
+    }
+
     /// A new camera's size: what the size steps are measured against.
     pub fn set_native_size(&mut self, width: u32, height: u32) {
         self.native_size = (width, height);
