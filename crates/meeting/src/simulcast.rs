@@ -168,24 +168,57 @@ impl SmallerLayers {
         out: &mut [Vec<u8>; 3],
         encoded: &mut [Option<EncodedFrame>; 3],
     ) {
-        for layer in &mut self.layers {
-            let Some(encoder) = layer.encoder.as_mut() else {
-                continue;
-            };
-            let divisor = LAYER_DIVISORS[layer.index];
-            if let Err(e) = downscale(frame, divisor, &mut layer.picture) {
-                log::warn!(
-                    "cannot make the picture smaller for layer {}: {e}",
-                    layer.index
-                );
-                continue;
-            }
-            layer.picture.capture_time_us = frame.capture_time_us;
-            encoder.set_frame_span(span);
-            match encoder.encode(&layer.picture, force_keyframe, &mut out[layer.index]) {
-                Ok(result) => encoded[layer.index] = result,
-                Err(e) => log::warn!("video layer {} encode failed: {e}", layer.index),
-            }
+        let [half, quarter] = &mut self.layers;
+        // The quarter size is made from the half size when there is one:
+        // a quarter of the pixels to read (the sizes agree: see
+        // `scaled_size`).
+        let half_made = half.shrink(frame, frame, 2);
+        if half_made {
+            half.encode(force_keyframe, span, out, encoded);
+        }
+        let made = if half_made {
+            quarter.shrink(&half.picture, frame, 2)
+        } else {
+            quarter.shrink(frame, frame, 4)
+        };
+        if made {
+            quarter.encode(force_keyframe, span, out, encoded);
+        }
+    }
+}
+
+impl SmallerLayer {
+    /// Makes `source` `divisor` times smaller into this layer's picture,
+    /// stamped with `frame`'s capture time; false if it could not.
+    fn shrink(&mut self, source: &VideoFrame, frame: &VideoFrame, divisor: u32) -> bool {
+        if self.encoder.is_none() {
+            return false;
+        }
+        if let Err(e) = downscale(source, divisor, &mut self.picture) {
+            log::warn!(
+                "cannot make the picture smaller for layer {}: {e}",
+                self.index
+            );
+            return false;
+        }
+        self.picture.capture_time_us = frame.capture_time_us;
+        true
+    }
+
+    fn encode(
+        &mut self,
+        force_keyframe: bool,
+        span: u32,
+        out: &mut [Vec<u8>; 3],
+        encoded: &mut [Option<EncodedFrame>; 3],
+    ) {
+        let Some(encoder) = self.encoder.as_mut() else {
+            return;
+        };
+        encoder.set_frame_span(span);
+        match encoder.encode(&self.picture, force_keyframe, &mut out[self.index]) {
+            Ok(result) => encoded[self.index] = result,
+            Err(e) => log::warn!("video layer {} encode failed: {e}", self.index),
         }
     }
 }
