@@ -325,14 +325,9 @@ fn received_at_layer(client: &mut Client, who: &str, layer: &str, width: u64) ->
     }
 }
 
-#[test]
-fn a_simulcasting_browser_is_received_at_the_layer_asked_for() {
-    let janus = Janus::start();
-    let chrome = support::browser::BrowserPeer::join_simulcast(&janus.url(), 1234, "Chrome");
-    chrome.wait_for("joined and published", Duration::from_secs(20), |r| {
-        r["joined"] == true && r["published"] == true
-    });
-    // A viewer that asks for the smallest layer from the start.
+/// A viewer without camera or microphone that asks for the smallest layer
+/// from the start, once `publisher` is in the meeting.
+fn viewer_asking_low(janus: &Janus, publisher: &str) -> Client {
     let mut vera = Client::join(
         &janus.link(1234),
         "Vera",
@@ -347,27 +342,39 @@ fn a_simulcasting_browser_is_received_at_the_layer_asked_for() {
             "60",
         ],
     );
-    vera.wait_for("+ Chrome joined", Duration::from_secs(10));
-    // Chromium sends 1280x720 as 320x180, 640x360 and 1280x720.
-    received_at_layer(&mut vera, "Chrome", "low", 320);
-    // Switched mid-call, up and down, without a new subscription: Janus
-    // changes layer at its next keyframe.
+    vera.wait_for(&format!("+ {publisher} joined"), Duration::from_secs(10));
+    vera
+}
+
+/// `who` is received at the low layer `widths[0]` wide, then switched
+/// mid-call, up and down on the same subscription (Janus changes layer at
+/// its next keyframe), to high and medium; it keeps moving at medium.
+fn switches_layers(vera: &mut Client, who: &str, [low, medium, high]: [u64; 3]) {
+    received_at_layer(vera, who, "low", low);
     vera.send_line("layer high");
-    received_at_layer(&mut vera, "Chrome", "high", 1280);
+    received_at_layer(vera, who, "high", high);
     vera.send_line("layer medium");
-    let s = received_at_layer(&mut vera, "Chrome", "medium", 640);
+    let s = received_at_layer(vera, who, "medium", medium);
     assert_eq!(s["resubscriptions"].as_u64(), Some(0), "{s:#}");
-    // And the picture keeps moving at that layer.
-    let decoded = |s: &serde_json::Value| {
-        remote(s, "Chrome")["video_frames_decoded"]
-            .as_u64()
-            .unwrap_or(0)
-    };
+    let decoded =
+        |s: &serde_json::Value| remote(s, who)["video_frames_decoded"].as_u64().unwrap_or(0);
     std::thread::sleep(Duration::from_secs(2));
     let later = vera.stats_now();
-    let r = remote(&later, "Chrome");
+    let r = remote(&later, who);
     assert!(decoded(&later) >= decoded(&s) + 30, "{r:#}");
-    assert_eq!(r["video_width"].as_u64(), Some(640), "{r:#}");
+    assert_eq!(r["video_width"].as_u64(), Some(medium), "{r:#}");
+}
+
+#[test]
+fn a_simulcasting_browser_is_received_at_the_layer_asked_for() {
+    let janus = Janus::start();
+    let chrome = support::browser::BrowserPeer::join_simulcast(&janus.url(), 1234, "Chrome");
+    chrome.wait_for("joined and published", Duration::from_secs(20), |r| {
+        r["joined"] == true && r["published"] == true
+    });
+    // Chromium sends 1280x720 as 320x180, 640x360 and 1280x720.
+    let mut vera = viewer_asking_low(&janus, "Chrome");
+    switches_layers(&mut vera, "Chrome", [320, 640, 1280]);
     // One participant's own layer (a small tile) outlasts the layer
     // everyone else gets.
     vera.send_line("layer Chrome low");
@@ -395,36 +402,9 @@ fn a_simulcasting_talkline_is_received_at_the_layer_asked_for() {
         &["--simulcast", "--mic", "test:700", "--duration", "60"],
     );
     sam.wait_for("joined meeting", Duration::from_secs(15));
-    let mut vera = Client::join(
-        &janus.link(1234),
-        "Vera",
-        &[
-            "--camera",
-            "none",
-            "--mic",
-            "none",
-            "--video-layer",
-            "low",
-            "--duration",
-            "60",
-        ],
-    );
-    vera.wait_for("+ Sam joined", Duration::from_secs(10));
     // The test pattern's 640x360 as 160x90, 320x180 and 640x360.
-    received_at_layer(&mut vera, "Sam", "low", 160);
-    vera.send_line("layer high");
-    received_at_layer(&mut vera, "Sam", "high", 640);
-    vera.send_line("layer medium");
-    let s = received_at_layer(&mut vera, "Sam", "medium", 320);
-    assert_eq!(s["resubscriptions"].as_u64(), Some(0), "{s:#}");
-    let decoded = |s: &serde_json::Value| {
-        remote(s, "Sam")["video_frames_decoded"]
-            .as_u64()
-            .unwrap_or(0)
-    };
-    std::thread::sleep(Duration::from_secs(2));
-    let later = vera.stats_now();
-    assert!(decoded(&later) >= decoded(&s) + 30, "{later:#}");
+    let mut vera = viewer_asking_low(&janus, "Sam");
+    switches_layers(&mut vera, "Sam", [160, 320, 640]);
     // The publisher sends all three, and says so.
     let sent = sam.stats_now();
     assert_eq!(sent["send"]["video_layers"].as_u64(), Some(3), "{sent:#}");
@@ -454,6 +434,11 @@ fn a_simulcasting_talkline_is_received_at_the_layer_asked_for() {
     // Back in sight, at the layer its tile needs.
     vera.send_line("layer Sam low");
     let back = received_at_layer(&mut vera, "Sam", "low", 160);
+    let decoded = |s: &serde_json::Value| {
+        remote(s, "Sam")["video_frames_decoded"]
+            .as_u64()
+            .unwrap_or(0)
+    };
     std::thread::sleep(Duration::from_secs(2));
     let moving = vera.stats_now();
     assert!(decoded(&moving) >= decoded(&back) + 30, "{moving:#}");

@@ -373,11 +373,9 @@ const ESTIMATE_LOGS: (&str, &str) = (
     "warn,talkline_meeting::congestion=debug,talkline_meeting::send=debug",
 );
 
-#[test]
-fn a_rate_capped_path_is_followed_down_and_back_up() {
-    if !in_private_netns("a_rate_capped_path_is_followed_down_and_back_up") {
-        return;
-    }
+/// Kim (logging her estimate) and Lee in a call through a 512 kbit/s cap
+/// on every flow, 10 ± 2 ms of delay each way; Lee has seen Kim join.
+fn call_under_a_cap(kim_args: &[&str], lee_args: &[&str]) -> (Janus, Client, Client) {
     let delay = UdpDelay::new(10, 2);
     let janus = Janus::start_with_env(&delay.janus_env());
     UdpImpairment::CapKbps(512).apply();
@@ -387,20 +385,22 @@ fn a_rate_capped_path_is_followed_down_and_back_up() {
     // The sender's estimate, step by step, for when it went wrong.
     let mut kim_env = env.clone();
     kim_env.push(ESTIMATE_LOGS);
-    let mut kim = Client::join_with_env(
-        &link,
-        "Kim",
-        &["--mic", "test:500", "--duration", "48"],
-        &kim_env,
-    );
+    let kim = Client::join_with_env(&link, "Kim", kim_args, &kim_env);
     kim.wait_for("joined meeting", Duration::from_secs(15));
-    let mut lee = Client::join_with_env(
-        &link,
-        "Lee",
-        &["--mic", "test:900", "--duration", "44"],
-        &env,
-    );
+    let lee = Client::join_with_env(&link, "Lee", lee_args, &env);
     lee.wait_for("+ Kim joined", Duration::from_secs(15));
+    (janus, kim, lee)
+}
+
+#[test]
+fn a_rate_capped_path_is_followed_down_and_back_up() {
+    if !in_private_netns("a_rate_capped_path_is_followed_down_and_back_up") {
+        return;
+    }
+    let (_janus, mut kim, mut lee) = call_under_a_cap(
+        &["--mic", "test:500", "--duration", "48"],
+        &["--mic", "test:900", "--duration", "44"],
+    );
 
     // Settled under the cap: the second half of 20 s.
     std::thread::sleep(Duration::from_secs(10));
@@ -531,28 +531,10 @@ fn a_simulcast_publisher_drops_its_largest_layer_under_a_cap_and_takes_it_back()
     ) {
         return;
     }
-    let delay = UdpDelay::new(10, 2);
-    let janus = Janus::start_with_env(&delay.janus_env());
-    UdpImpairment::CapKbps(512).apply();
-    let link = janus.link(1234);
-    let env = delay.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut kim_env = env.clone();
-    kim_env.push(ESTIMATE_LOGS);
-    let mut kim = Client::join_with_env(
-        &link,
-        "Kim",
+    let (_janus, mut kim, mut lee) = call_under_a_cap(
         &["--simulcast", "--mic", "test:500", "--duration", "45"],
-        &kim_env,
-    );
-    kim.wait_for("joined meeting", Duration::from_secs(15));
-    let mut lee = Client::join_with_env(
-        &link,
-        "Lee",
         &["--camera", "none", "--mic", "test:900", "--duration", "41"],
-        &env,
     );
-    lee.wait_for("+ Kim joined", Duration::from_secs(15));
     std::thread::sleep(Duration::from_secs(10));
     // Settled: the layers sent and the width received, each second.
     let (mut layers, mut widths) = (Vec::new(), Vec::new());

@@ -811,14 +811,7 @@ fn a_nine_party_gallery_draws_every_tile_moving() {
         .collect();
     let window = AppWindow::launch(&janus.url());
     let driver = &window.driver;
-    driver.wait_visible("#screen-policy", LONG);
-    driver.click("#policy-accept");
-    driver.wait_visible("#screen-home", LONG);
-    driver.type_into("#meeting-input", &link);
-    driver.type_into("#display-name", "Winnie");
-    driver.click("#home-join");
-    driver.wait_visible("#screen-prejoin", LONG);
-    allow_camera_and_microphone(driver);
+    to_prejoin_with_devices(driver, &link);
     driver.click("#join-now");
     driver.wait_visible("#screen-meeting", LONG);
     let tiles: Vec<String> = publishers
@@ -1017,14 +1010,7 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
     let pulse = pulse::Pulse::start_in(&window.home);
     let driver = &window.driver;
 
-    driver.wait_visible("#screen-policy", LONG);
-    driver.click("#policy-accept");
-    driver.wait_visible("#screen-home", LONG);
-    driver.type_into("#meeting-input", &link);
-    driver.type_into("#display-name", "Winnie");
-    driver.click("#home-join");
-    driver.wait_visible("#screen-prejoin", LONG);
-    allow_camera_and_microphone(driver);
+    to_prejoin_with_devices(driver, &link);
     let picked = |select: &str| {
         driver.eval(
             "const s = document.querySelector(arguments[0]); return [s.value, [...s.options].map(o => o.value), s.options[0].textContent];",
@@ -1329,6 +1315,19 @@ fn hears(recording: &std::path::Path, hz: f64) -> bool {
 
 /// Picks the test pattern and tone on the pre-join, answering the
 /// just-in-time prompt each opens (with Appendix II's words).
+/// A first start: the policy accepted, `link` joined from home as Winnie,
+/// the test camera and microphone allowed on the pre-join.
+fn to_prejoin_with_devices(driver: &WebDriver, link: &str) {
+    driver.wait_visible("#screen-policy", LONG);
+    driver.click("#policy-accept");
+    driver.wait_visible("#screen-home", LONG);
+    driver.type_into("#meeting-input", link);
+    driver.type_into("#display-name", "Winnie");
+    driver.click("#home-join");
+    driver.wait_visible("#screen-prejoin", LONG);
+    allow_camera_and_microphone(driver);
+}
+
 fn allow_camera_and_microphone(driver: &WebDriver) {
     // Nothing is asked for while nothing is chosen.
     std::thread::sleep(Duration::from_millis(500));
