@@ -328,7 +328,7 @@ fn received_at_layer(client: &mut Client, who: &str, layer: &str, width: u64) ->
 /// A viewer without camera or microphone that asks for the smallest layer
 /// from the start, once `publisher` is in the meeting.
 fn viewer_asking_low(janus: &Janus, publisher: &str) -> Client {
-    let mut vera = Client::join(
+    let vera = Client::join(
         &janus.link(1234),
         "Vera",
         &[
