@@ -11,9 +11,11 @@
 //! encode the test pattern live, one layer, as in the runs before
 //! 2026-12-06, and `=full` also receive and decode everyone, as before
 //! 2026-12-02. First the app's real window (WebKitGTK under Xvfb, driven
-//! over WebDriver) joins with its test camera and microphone, once decoding
-//! VP8 itself and once drawing raw pictures from the core
-//! (`TALKLINE_BENCH_RAW=skip` leaves that run out); then, after it leaves,
+//! over WebDriver) joins with its test camera and microphone, once for
+//! each video path in `TALKLINE_BENCH_PATHS` (comma-separated, default
+//! `socket,ipc`): VP8 decoded in the window and read over the core's
+//! loopback socket (`socket`) or over Tauri's IPC (`ipc`), or raw pictures
+//! decoded by the core (`raw`); then, after it leaves,
 //! Chromium (janus.js, fake devices) joins the same room, headful on an
 //! Xvfb display of its own so that its <video> elements are painted
 //! (`TALKLINE_BENCH_CHROMIUM=headless`: headless, as before 2026-12-06).
@@ -95,21 +97,57 @@ struct AppRun {
     transports: String,
 }
 
-/// How remote video reaches the window: `Vp8` (decoded there by WebCodecs,
-/// the default where the webview has it) or `RawPictures` (I420 decoded by
-/// the core, the path every webview can draw), selected with `?video=raw`.
-#[derive(Clone, Copy, PartialEq)]
+/// How remote video reaches the window: VP8 decoded there by WebCodecs,
+/// read over the core's loopback socket (the default where the webview has
+/// WebCodecs) or over Tauri's IPC (`?video=ipc`); or I420 pictures decoded
+/// by the core, the path every webview can draw (`?video=raw`).
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Transport {
-    Vp8,
+    Vp8Socket,
+    Vp8Ipc,
     RawPictures,
+}
+
+impl Transport {
+    fn parse(name: &str) -> Self {
+        match name.trim() {
+            "socket" => Self::Vp8Socket,
+            "ipc" => Self::Vp8Ipc,
+            "raw" => Self::RawPictures,
+            other => panic!("TALKLINE_BENCH_PATHS: {other:?} is none of socket, ipc, raw"),
+        }
+    }
+
+    fn query(self) -> Option<&'static str> {
+        match self {
+            Self::Vp8Socket => None,
+            Self::Vp8Ipc => Some("?video=ipc"),
+            Self::RawPictures => Some("?video=raw"),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Vp8Socket => {
+                "TalkLine app, VP8 decoded in the window, read over the loopback socket"
+            }
+            Self::Vp8Ipc => {
+                "TalkLine app, VP8 decoded in the window, read over Tauri's IPC (`?video=ipc`)"
+            }
+            Self::RawPictures => "TalkLine app, raw pictures from the core (`?video=raw`)",
+        }
+    }
 }
 
 fn app_in_the_room(janus: &Janus, transport: Transport, remotes: usize) -> AppRun {
     let window = AppWindow::launch(&janus.url());
     let d = &window.driver;
     d.wait_visible("#screen-policy", LONG);
-    if transport == Transport::RawPictures {
-        d.eval("location.search = '?video=raw'; return 1;", json!([]));
+    if let Some(query) = transport.query() {
+        d.eval(
+            &format!("location.search = '{query}'; return 1;"),
+            json!([]),
+        );
         std::thread::sleep(Duration::from_secs(2));
         d.wait_visible("#screen-policy", LONG);
     }
@@ -143,6 +181,10 @@ fn app_in_the_room(janus: &Janus, transport: Transport, remotes: usize) -> AppRu
         .map(|(_, t)| t["transport"].as_str().unwrap_or("?").to_string())
         .collect();
     transports.dedup();
+    let via = d.eval("return window.__talkline.frames.encodedVia;", json!([]));
+    if let Some(via) = via.as_str().filter(|v| *v != "none") {
+        transports.push(format!("via {via}"));
+    }
     eprintln!(
         "window frame counters: {}",
         d.eval("return window.__talkline.frames;", json!([]))
@@ -214,10 +256,11 @@ fn main() {
     } else {
         "test:640x360@30".to_string()
     };
-    // The raw-picture run is the fallback path's figure; skipping it
-    // (TALKLINE_BENCH_RAW=skip) halves the time of a run that compares
-    // changes to the VP8 path.
-    let with_raw = !std::env::var("TALKLINE_BENCH_RAW").is_ok_and(|v| v == "skip");
+    let paths: Vec<Transport> = std::env::var("TALKLINE_BENCH_PATHS")
+        .unwrap_or_else(|_| "socket,ipc".into())
+        .split(',')
+        .map(Transport::parse)
+        .collect();
     let remotes = remote_count();
     let others: Vec<Client> = (1..=remotes)
         .map(|n| {
@@ -241,16 +284,12 @@ fn main() {
         })
         .collect();
 
-    let mut runs = vec![(
-        "TalkLine app, VP8 decoded in the window (WebCodecs)",
-        app_in_the_room(&janus, Transport::Vp8, remotes),
-    )];
-    others[0].wait_for("- App left", LONG);
-    if with_raw {
+    let mut runs = Vec::new();
+    for transport in paths {
         let seen = others[0].output().len();
         runs.push((
-            "TalkLine app, raw pictures from the core (`?video=raw`)",
-            app_in_the_room(&janus, Transport::RawPictures, remotes),
+            transport.label(),
+            app_in_the_room(&janus, transport, remotes),
         ));
         others[0].wait_for_since("- App left", seen, LONG);
     }

@@ -25,6 +25,7 @@ const COMMANDS: &[&str] = &[
     "recent_meetings",
     "next_frame",
     "next_encoded",
+    "video_socket",
     "subscribe_events",
     "personal_data",
     "export_personal_data",

@@ -8,7 +8,7 @@ use talkline_client::core::{RecentMeeting, TileCursor};
 use talkline_client::{
     AppCore, AppError, AppEvent, AppStatus, BackgroundOption, DeviceList, EffectsChoice, EventSink,
     Invitation, JoinRequest, Joined, MeetingTarget, PrivacyChoiceView, ScannedMeeting,
-    ScheduleRequest, ScheduledMeeting, Settings, Withdrawal,
+    ScheduleRequest, ScheduledMeeting, Settings, VideoSocketAddress, Withdrawal,
 };
 use tauri::State;
 use tauri::ipc::{Channel, Response};
@@ -160,6 +160,13 @@ pub async fn next_encoded(
     wait_ms: Option<u64>,
 ) -> Reply<Response> {
     Ok(Response::new(core.next_encoded(&tiles, wait_ms).await?))
+}
+
+/// Where the window reads encoded video beside this IPC, and the secret it
+/// proves itself with: frames then never pass through the UI thread.
+#[tauri::command]
+pub async fn video_socket(core: Core<'_>) -> Reply<VideoSocketAddress> {
+    core.video_socket().await
 }
 
 struct ChannelSink(Channel<AppEvent>);

@@ -45,6 +45,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::recent_meetings,
         commands::next_frame,
         commands::next_encoded,
+        commands::video_socket,
         commands::subscribe_events,
         commands::personal_data,
         commands::export_personal_data,

@@ -8,6 +8,12 @@ import { Channel, invoke } from "@tauri-apps/api/core";
  */
 export type VideoLayer = "low" | "medium" | "high" | "paused";
 
+/** The core's loopback socket for video, and the secret that opens it. */
+export interface VideoSocketAddress {
+  url: string;
+  secret: string;
+}
+
 export interface PolicyView {
   version: number;
   accepted: boolean;
@@ -245,6 +251,8 @@ export const api = {
   /** VP8 frames of every tile in `tiles` after its cursor, in one reply (see frames.ts). */
   nextEncoded: (tiles: { tile: string; after: number }[], waitMs: number | null) =>
     call<ArrayBuffer>("next_encoded", { tiles, waitMs }),
+  /** Where encoded video can be read beside this IPC (see frames.ts). */
+  videoSocket: () => call<VideoSocketAddress>("video_socket"),
   personalData: () => call<PersonalData>("personal_data"),
   exportPersonalData: () => call<string>("export_personal_data"),
   deleteHistory: () => call<void>("delete_history"),

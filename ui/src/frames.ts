@@ -6,7 +6,9 @@
 // pictures are 345 kB a frame at 640x360, and four tiles of them saturated
 // WebKit's IPC on a 2-core machine (BENCHMARKS.md). One request brings the
 // encoded frames of every tile: each request costs WebKit's main thread
-// more than the few kB it carries.
+// more than the few kB it carries. The requests go over the core's loopback
+// WebSocket, not Tauri's IPC, whose replies all pass the app's UI thread
+// (see crates/client/src/video_socket.rs); over the IPC where it fails.
 //
 // The self-view in a meeting likewise takes the frames just encoded for the
 // meeting, so no raw picture crosses the IPC during a call.
@@ -321,6 +323,97 @@ class Backoff {
   }
 }
 
+/** How the pump reads encoded frames: one read at a time, in `parseTiles` form. */
+interface EncodedReads {
+  readonly via: "socket" | "ipc";
+  read(cursors: { tile: string; after: number }[], waitMs: number | null): Promise<ArrayBuffer>;
+}
+
+const ipcReads: EncodedReads = {
+  via: "ipc",
+  read: (cursors, waitMs) => api.nextEncoded(cursors, waitMs),
+};
+
+/**
+ * Reads over the core's loopback WebSocket (crates/client/src/video_socket.rs):
+ * the same requests and replies as `next_encoded`, without passing the
+ * app's UI thread. Opened on the first read, and again after a close.
+ */
+class SocketReads implements EncodedReads {
+  readonly via = "socket";
+  private ws: WebSocket | null = null;
+  private waiting: { resolve: (buf: ArrayBuffer) => void; reject: (e: Error) => void } | null = null;
+
+  private settle(outcome: ArrayBuffer | Error): void {
+    const waiting = this.waiting;
+    this.waiting = null;
+    if (!waiting) return;
+    if (outcome instanceof Error) waiting.reject(outcome);
+    else waiting.resolve(outcome);
+  }
+
+  private async open(): Promise<WebSocket> {
+    const { url, secret } = await api.videoSocket();
+    const ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    await new Promise<void>((resolve, reject) => {
+      ws.onopen = () => resolve();
+      ws.onclose = (e) => reject(new Error(`the video socket does not open (${e.code})`));
+    });
+    ws.onmessage = (e: MessageEvent) =>
+      this.settle(e.data instanceof ArrayBuffer ? e.data : new Error("the video socket sent text"));
+    ws.onclose = (e) => {
+      if (this.ws === ws) this.ws = null;
+      this.settle(new Error(`the video socket closed (${e.code} ${e.reason})`));
+    };
+    // The secret first: without it the core answers nothing.
+    ws.send(secret);
+    return ws;
+  }
+
+  async read(cursors: { tile: string; after: number }[], waitMs: number | null): Promise<ArrayBuffer> {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) this.ws = await this.open();
+    const ws = this.ws;
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      ws.send(JSON.stringify({ tiles: cursors, waitMs }));
+    });
+  }
+}
+
+/** Socket failures in a row after which the pump reads over the IPC instead. */
+const MAX_SOCKET_FAILURES = 3;
+
+/**
+ * The socket where it works, the IPC otherwise: a webview that cannot open
+ * it (a policy, a platform without loopback) still gets its video.
+ * `?video=ipc` chooses the IPC from the start (the benchmark compares both).
+ */
+class EncodedTransport implements EncodedReads {
+  private current: EncodedReads =
+    new URLSearchParams(location.search).get("video") === "ipc" ? ipcReads : new SocketReads();
+  private socketFailures = 0;
+
+  get via(): "socket" | "ipc" {
+    return this.current.via;
+  }
+
+  async read(cursors: { tile: string; after: number }[], waitMs: number | null): Promise<ArrayBuffer> {
+    try {
+      const buf = await this.current.read(cursors, waitMs);
+      this.socketFailures = 0;
+      frameStats.encodedVia = this.current.via;
+      return buf;
+    } catch (e) {
+      if (this.current.via === "socket" && ++this.socketFailures >= MAX_SOCKET_FAILURES) {
+        console.warn("frames: the video socket keeps failing; reading over the IPC");
+        this.current = ipcReads;
+      }
+      throw e;
+    }
+  }
+}
+
 /** A tile that decodes VP8 itself, as the pump sees it. */
 interface EncodedReader {
   readonly tile: string;
@@ -354,6 +447,7 @@ class EncodedPump {
   private readonly readers = new Set<EncodedReader>();
   private running = false;
   private readonly backoff = new Backoff("the grid");
+  private readonly transport = new EncodedTransport();
   /** Where the next request starts when there are more tiles than one takes. */
   private rotation = 0;
 
@@ -408,7 +502,7 @@ class EncodedPump {
         }
         const asked = performance.now();
         const waitMs = satOut ? SHORT_WAIT_MS : null;
-        const buf = await this.backoff.fetch(() => api.nextEncoded(cursors, waitMs));
+        const buf = await this.backoff.fetch(() => this.transport.read(cursors, waitMs));
         if (!buf) continue;
         const elapsed = performance.now() - asked;
         const tiles = parseTiles(buf);
@@ -535,6 +629,8 @@ const LATENCY_SAMPLES = 300;
 export const frameStats = {
   framesDrawn: 0,
   renderer: "none" as string,
+  /** How the newest encoded frames came: the core's socket, or the IPC. */
+  encodedVia: "none" as "none" | "socket" | "ipc",
   /** Most tiles one `next_encoded` reply brought frames for. */
   maxTilesPerReply: 0,
   /** `next_encoded` replies that brought frames, and the tiles they brought frames for. */

@@ -4,12 +4,11 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use talkline_media::devices::DeviceKind;
 use talkline_media::display::Tiles;
-use talkline_media::encoded_feed;
 use talkline_meeting::{CallCommand, CallConfig, MeetingLink, MeetingQrCode, Outgoing, ServerUrl};
 use talkline_privacy::{Capability, ConsentLedger, PermissionRegistry, PrivacyPolicy};
 use talkline_store::{KeyVault, Store};
@@ -25,21 +24,10 @@ use crate::fallback::{DevicesInUse, Fallback};
 use crate::logs::LogFiles;
 use crate::preview::Preview;
 use crate::scan::ScanWorker;
+use crate::video_socket::{VideoSocket, VideoSocketAddress};
+use crate::window_video;
+pub use crate::window_video::TileCursor;
 
-/// How long `next_frame` waits for a new picture before answering "none
-/// yet" (the UI asks again): long enough to cost nothing, short enough
-/// that a removed tile's request ends soon.
-const FRAME_WAIT: Duration = Duration::from_millis(500);
-
-/// More tiles than any grid shows: a request beyond it is a broken window.
-const MAX_TILES_PER_READ: usize = 64;
-
-/// Where the window's decoder of one tile stands: the last frame it has.
-#[derive(Debug, Clone, Deserialize)]
-pub struct TileCursor {
-    pub tile: String,
-    pub after: u64,
-}
 const VIDEO_KBPS: u32 = 800;
 pub(crate) const MAX_NAME_CHARS: usize = 64;
 
@@ -172,6 +160,8 @@ pub struct AppCore {
     /// Set when consent is withdrawn: the store must not be reopened.
     pub(crate) withdrawn: AtomicBool,
     pub(crate) tiles: Arc<Tiles>,
+    /// The window's video beside the IPC; listening from the window's first ask.
+    video_socket: tokio::sync::OnceCell<VideoSocket>,
     events: Mutex<Arc<dyn EventSink>>,
     pub(crate) preview: Mutex<Option<Preview>>,
     /// Counts `stop_preview` calls: a preview that was opening while the
@@ -215,6 +205,7 @@ impl AppCore {
             policy: PrivacyPolicy::current(),
             store: Mutex::new(None),
             tiles: Tiles::new(),
+            video_socket: tokio::sync::OnceCell::new(),
             events: Mutex::new(Arc::new(NullSink)),
             preview: Mutex::new(None),
             preview_epoch: AtomicU64::new(0),
@@ -733,50 +724,29 @@ impl AppCore {
             .collect())
     }
 
-    /// The newest picture of `tile` after `after`, in the mailbox's wire
-    /// form; empty if none arrived within a short wait.
+    /// The newest picture of `tile` after `after` (see `window_video`).
     pub async fn next_frame(&self, tile: &str, after: u64) -> Vec<u8> {
-        // A window reading pictures does not decode: hand the stream back.
-        self.tiles.unwatch_encoded(tile);
-        let mailbox = self.tiles.get_or_create(tile);
-        if let Some(bytes) = mailbox.newer_than(after) {
-            return bytes;
-        }
-        let _ = tokio::time::timeout(FRAME_WAIT, mailbox.changed(after)).await;
-        mailbox.newer_than(after).unwrap_or_default()
+        window_video::next_frame(&self.tiles, tile, after).await
     }
 
-    /// The encoded frames of every tile in `cursors` (tile, last frame the
-    /// window has) for a window that decodes them itself, in the wire form
-    /// of `encoded_feed::read_tiles`; empty if none arrived within `wait_ms`
-    /// (at most, and by default, half a second). Reading marks a feed
-    /// watched, so the call hands that stream over and stops decoding it
-    /// here.
+    /// Where the window reads encoded video without the shell's IPC (see
+    /// `video_socket`): the socket starts listening on the first ask.
+    pub async fn video_socket(&self) -> Result<VideoSocketAddress, AppError> {
+        let socket = self
+            .video_socket
+            .get_or_try_init(|| VideoSocket::start(Arc::clone(&self.tiles)))
+            .await
+            .map_err(|e| AppError::Media(format!("no loopback socket for video: {e}")))?;
+        Ok(socket.address().clone())
+    }
+
+    /// The encoded frames of every tile in `cursors` (see `window_video`).
     pub async fn next_encoded(
         &self,
         cursors: &[TileCursor],
         wait_ms: Option<u64>,
     ) -> Result<Vec<u8>, AppError> {
-        if cursors.len() > MAX_TILES_PER_READ {
-            return Err(AppError::Media(format!(
-                "asked for {} tiles at once; at most {MAX_TILES_PER_READ}",
-                cursors.len()
-            )));
-        }
-        let feeds: Vec<_> = cursors
-            .iter()
-            .map(|c| (self.tiles.encoded_feed(&c.tile), c.after))
-            .collect();
-        let mut out = Vec::new();
-        encoded_feed::read_tiles(&feeds, &mut out);
-        if out.is_empty() && !feeds.is_empty() {
-            let waiting: Vec<&encoded_feed::EncodedFeed> =
-                feeds.iter().map(|(f, _)| f.as_ref()).collect();
-            let wait = wait_ms.map_or(FRAME_WAIT, |ms| Duration::from_millis(ms).min(FRAME_WAIT));
-            let _ = tokio::time::timeout(wait, encoded_feed::any_ready(&waiting)).await;
-            encoded_feed::read_tiles(&feeds, &mut out);
-        }
-        Ok(out)
+        window_video::next_encoded(&self.tiles, cursors, wait_ms).await
     }
 
     /// Leaves any meeting and stops capture: for shutdown.

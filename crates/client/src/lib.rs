@@ -24,6 +24,8 @@ mod self_mute;
 mod settings;
 mod speaker_test;
 mod upload;
+pub mod video_socket;
+mod window_video;
 
 pub use crate::core::{
     AppCore, AppStatus, CoreConfig, Invitation, JoinRequest, Joined, MeetingTarget, RecentMeeting,
@@ -37,3 +39,4 @@ pub use personal::{PrivacyChoiceView, Withdrawal};
 pub use scan::{SCAN_TILE, ScannedMeeting};
 pub use schedule::{ScheduleRequest, ScheduledMeeting};
 pub use settings::Settings;
+pub use video_socket::{VideoSocket, VideoSocketAddress};
