@@ -182,8 +182,18 @@ fn app_in_the_room(janus: &Janus, transport: Transport, remotes: usize) -> AppRu
         .collect();
     transports.dedup();
     let via = d.eval("return window.__talkline.frames.encodedVia;", json!([]));
-    if let Some(via) = via.as_str().filter(|v| *v != "none") {
-        transports.push(format!("via {via}"));
+    let expected = match transport {
+        Transport::Vp8Socket => "socket",
+        Transport::Vp8Ipc => "ipc",
+        Transport::RawPictures => "none",
+    };
+    assert_eq!(
+        via,
+        json!(expected),
+        "the window did not read the way asked"
+    );
+    if expected != "none" {
+        transports.push(format!("via {expected}"));
     }
     eprintln!(
         "window frame counters: {}",

@@ -334,6 +334,9 @@ const ipcReads: EncodedReads = {
   read: (cursors, waitMs) => api.nextEncoded(cursors, waitMs),
 };
 
+/** Longest wait for the socket to open, and for a reply beyond the read's own wait. */
+const SOCKET_TIMEOUT_MS = 2000;
+
 /**
  * Reads over the core's loopback WebSocket (crates/client/src/video_socket.rs):
  * the same requests and replies as `next_encoded`, without passing the
@@ -342,14 +345,26 @@ const ipcReads: EncodedReads = {
 class SocketReads implements EncodedReads {
   readonly via = "socket";
   private ws: WebSocket | null = null;
+  /** The read in flight on `ws`: replies come in order, one per read. */
   private waiting: { resolve: (buf: ArrayBuffer) => void; reject: (e: Error) => void } | null = null;
 
-  private settle(outcome: ArrayBuffer | Error): void {
+  private settle(from: WebSocket, outcome: ArrayBuffer | Error): void {
+    // A socket already given up on (closing late, say) settles nothing.
+    if (from !== this.ws) return;
     const waiting = this.waiting;
     this.waiting = null;
-    if (!waiting) return;
-    if (outcome instanceof Error) waiting.reject(outcome);
-    else waiting.resolve(outcome);
+    if (outcome instanceof Error) {
+      this.close();
+      waiting?.reject(outcome);
+    } else {
+      waiting?.resolve(outcome);
+    }
+  }
+
+  close(): void {
+    const ws = this.ws;
+    this.ws = null;
+    ws?.close();
   }
 
   private async open(): Promise<WebSocket> {
@@ -357,57 +372,91 @@ class SocketReads implements EncodedReads {
     const ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
     await new Promise<void>((resolve, reject) => {
-      ws.onopen = () => resolve();
-      ws.onclose = (e) => reject(new Error(`the video socket does not open (${e.code})`));
+      const timer = setTimeout(() => {
+        ws.close();
+        reject(new Error("the video socket does not open"));
+      }, SOCKET_TIMEOUT_MS);
+      ws.onopen = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      ws.onclose = (e) => {
+        clearTimeout(timer);
+        reject(new Error(`the video socket does not open (${e.code})`));
+      };
     });
     ws.onmessage = (e: MessageEvent) =>
-      this.settle(e.data instanceof ArrayBuffer ? e.data : new Error("the video socket sent text"));
-    ws.onclose = (e) => {
-      if (this.ws === ws) this.ws = null;
-      this.settle(new Error(`the video socket closed (${e.code} ${e.reason})`));
-    };
+      this.settle(ws, e.data instanceof ArrayBuffer ? e.data : new Error("the video socket sent text"));
+    ws.onclose = (e) => this.settle(ws, new Error(`the video socket closed (${e.code} ${e.reason})`));
     // The secret first: without it the core answers nothing.
     ws.send(secret);
     return ws;
   }
 
   async read(cursors: { tile: string; after: number }[], waitMs: number | null): Promise<ArrayBuffer> {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) this.ws = await this.open();
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+      this.close();
+      this.ws = await this.open();
+    }
     const ws = this.ws;
     return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
+      const timer = setTimeout(
+        () => this.settle(ws, new Error("the video socket does not answer")),
+        (waitMs ?? 500) + SOCKET_TIMEOUT_MS,
+      );
+      this.waiting = {
+        resolve: (buf) => {
+          clearTimeout(timer);
+          resolve(buf);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
       ws.send(JSON.stringify({ tiles: cursors, waitMs }));
     });
   }
 }
 
-/** Socket failures in a row after which the pump reads over the IPC instead. */
+/** Socket failures in a row after which the pump reads over the IPC for a while. */
 const MAX_SOCKET_FAILURES = 3;
+/** How long the pump stays on the IPC before it tries the socket again. */
+const SOCKET_RETRY_MS = 30_000;
 
 /**
  * The socket where it works, the IPC otherwise: a webview that cannot open
- * it (a policy, a platform without loopback) still gets its video.
- * `?video=ipc` chooses the IPC from the start (the benchmark compares both).
+ * it (a policy, a platform without loopback) still gets its video, and one
+ * whose socket failed for a while returns to it. `?video=ipc` chooses the
+ * IPC throughout (the benchmark compares both).
  */
 class EncodedTransport implements EncodedReads {
-  private current: EncodedReads =
-    new URLSearchParams(location.search).get("video") === "ipc" ? ipcReads : new SocketReads();
+  private readonly socket: SocketReads | null =
+    new URLSearchParams(location.search).get("video") === "ipc" ? null : new SocketReads();
+  private current: EncodedReads = this.socket ?? ipcReads;
   private socketFailures = 0;
+  private onIpcSince = 0;
 
   get via(): "socket" | "ipc" {
     return this.current.via;
   }
 
   async read(cursors: { tile: string; after: number }[], waitMs: number | null): Promise<ArrayBuffer> {
+    if (this.socket && this.current === ipcReads && performance.now() - this.onIpcSince > SOCKET_RETRY_MS) {
+      this.current = this.socket;
+      this.socketFailures = MAX_SOCKET_FAILURES - 1;
+    }
     try {
       const buf = await this.current.read(cursors, waitMs);
-      this.socketFailures = 0;
+      if (this.current === this.socket) this.socketFailures = 0;
       frameStats.encodedVia = this.current.via;
       return buf;
     } catch (e) {
-      if (this.current.via === "socket" && ++this.socketFailures >= MAX_SOCKET_FAILURES) {
-        console.warn("frames: the video socket keeps failing; reading over the IPC");
+      if (this.socket && this.current === this.socket && ++this.socketFailures >= MAX_SOCKET_FAILURES) {
+        console.warn("frames: the video socket keeps failing; reading over the IPC for now", e);
+        this.socket.close();
         this.current = ipcReads;
+        this.onIpcSince = performance.now();
       }
       throw e;
     }
@@ -428,7 +477,7 @@ interface EncodedReader {
   fail(error: unknown): void;
 }
 
-/** As many tiles as the core takes in one request (core.rs, MAX_TILES_PER_READ). */
+/** As many tiles as the core takes in one request (window_video.rs, MAX_TILES_PER_READ). */
 const MAX_TILES_PER_REQUEST = 64;
 /**
  * How long the core may wait for a frame while a tile sits a request out:

@@ -17,10 +17,11 @@
 //! keyframe), never in a queue here.
 //!
 //! Only the app's own window may read: the socket listens on 127.0.0.1 at a
-//! port the system picks, and a connection must send this launch's secret
-//! (256 random bits, handed to the window over the IPC) as its first
-//! message within `AUTH_TIMEOUT`, or it is closed before it can ask for
-//! anything. The secret is never logged.
+//! port the system picks, a browser page of another origin is refused at
+//! the handshake, and a connection must send this launch's secret (256
+//! random bits, handed to the window over the IPC) as its first message
+//! within `AUTH_TIMEOUT`, or it is closed before it can ask for anything.
+//! The secret is never logged.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,29 +34,59 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::window_video::{self, TileCursor};
 
-/// A connection that has not proven itself within this time is closed.
+/// A connection that has not shaken hands and proven itself within this
+/// time is closed.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The window reads continuously (each read waits at most half a second in
+/// the core): a connection silent this long, or that stops taking replies
+/// for `SEND_TIMEOUT`, is gone and gives its place back.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The origins of the app's own page: the bundled UI (Linux and macOS,
+/// then Windows and Android) and the development server. A browser always
+/// names the page's origin; a page of any other is refused outright.
+const APP_ORIGINS: &[&str] = &[
+    "tauri://localhost",
+    "http://tauri.localhost",
+    "https://tauri.localhost",
+    "http://localhost:1420",
+];
 
 /// A request names at most 64 tiles of at most a few hundred bytes each;
 /// anything larger is not the window's.
 const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-/// The window opens one connection (a reload, another); more at once are
-/// refused at once, so a local process cannot hold the core's tasks.
+/// The window opens one connection (a reload, another). Connections still
+/// proving themselves and proven ones are counted apart, so strangers
+/// cannot take the window's place for longer than `AUTH_TIMEOUT`.
 const MAX_CONNECTIONS: usize = 4;
+const MAX_UNPROVEN: usize = 8;
 
 /// Where the window reads its video, and the secret it proves itself with.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VideoSocketAddress {
     pub url: String,
     pub secret: String,
+}
+
+impl std::fmt::Debug for VideoSocketAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VideoSocketAddress")
+            .field("url", &self.url)
+            .field("secret", &"(not shown)")
+            .finish()
+    }
 }
 
 /// One read, as the window asks for it (the IPC's `next_encoded` arguments).
@@ -120,7 +151,8 @@ fn same_secret(offered: &str, secret: &str) -> bool {
 }
 
 async fn accept_loop(listener: TcpListener, secret: Arc<str>, tiles: Arc<Tiles>) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let proven = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let unproven = Arc::new(Semaphore::new(MAX_UNPROVEN));
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -131,14 +163,31 @@ async fn accept_loop(listener: TcpListener, secret: Arc<str>, tiles: Arc<Tiles>)
                 continue;
             }
         };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            log::warn!("video socket: a connection refused, {MAX_CONNECTIONS} are open");
+        // Refusals are logged at debug only: whoever floods the port must
+        // not flood the log files as well.
+        let Ok(trial) = Arc::clone(&unproven).try_acquire_owned() else {
+            log::debug!("video socket: a connection refused, {MAX_UNPROVEN} are unproven");
             continue;
         };
         let secret = Arc::clone(&secret);
         let tiles = Arc::clone(&tiles);
+        let proven = Arc::clone(&proven);
         tokio::spawn(async move {
-            if let Err(why) = serve(stream, &secret, &tiles).await {
+            let ws = match prove(stream, &secret).await {
+                Ok(ws) => ws,
+                Err(why) => {
+                    log::debug!("video socket: a connection refused: {why}");
+                    return;
+                }
+            };
+            drop(trial);
+            let Ok(slot) = proven.try_acquire_owned() else {
+                log::warn!(
+                    "video socket: {MAX_CONNECTIONS} windows read already; one more refused"
+                );
+                return;
+            };
+            if let Err(why) = serve(ws, &tiles).await {
                 log::warn!("video socket: a connection closed: {why}");
             }
             drop(slot);
@@ -158,42 +207,75 @@ impl std::fmt::Display for Ended {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Handshake(e) => write!(f, "not a WebSocket handshake ({e})"),
-            Self::NotAuthorised => f.write_str("no valid secret within the first message"),
+            Self::NotAuthorised => f.write_str("no valid secret in time"),
             Self::Broken(e) => f.write_str(e),
         }
     }
 }
 
-async fn serve(stream: TcpStream, secret: &str, tiles: &Tiles) -> Result<(), Ended> {
+type Socket = WebSocketStream<TcpStream>;
+
+/// Refuses a browser page of another origin. A client that names none is
+/// no browser, and must still know the secret.
+#[allow(clippy::result_large_err)] // tungstenite's callback signature
+fn origin_check(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
+    match request.headers().get("origin") {
+        Some(o) if !APP_ORIGINS.iter().any(|a| a.as_bytes() == o.as_bytes()) => {
+            let mut refusal = ErrorResponse::new(Some("origin not allowed".into()));
+            *refusal.status_mut() = StatusCode::FORBIDDEN;
+            Err(refusal)
+        }
+        _ => Ok(response),
+    }
+}
+
+/// The handshake and the secret, within `AUTH_TIMEOUT` together.
+async fn prove(stream: TcpStream, secret: &str) -> Result<Socket, Ended> {
     // Nagle would hold a small reply back for the window's ack.
     let _ = stream.set_nodelay(true);
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_REQUEST_BYTES))
         .max_frame_size(Some(MAX_REQUEST_BYTES));
-    let handshake = tokio_tungstenite::accept_async_with_config(stream, Some(config));
-    let mut ws = match tokio::time::timeout(AUTH_TIMEOUT, handshake).await {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => return Err(Ended::Handshake(e.to_string())),
-        Err(_) => return Err(Ended::Handshake("too slow".into())),
+    let proving = async {
+        let mut ws =
+            tokio_tungstenite::accept_hdr_async_with_config(stream, origin_check, Some(config))
+                .await
+                .map_err(|e| Ended::Handshake(e.to_string()))?;
+        let first = ws.next().await;
+        let authorised =
+            matches!(&first, Some(Ok(Message::Text(t))) if same_secret(t.as_str(), secret));
+        if !authorised {
+            close(&mut ws, CloseCode::Policy, "not authorised").await;
+            return Err(Ended::NotAuthorised);
+        }
+        Ok(ws)
     };
-    let first = tokio::time::timeout(AUTH_TIMEOUT, ws.next()).await;
-    let authorised =
-        matches!(&first, Ok(Some(Ok(Message::Text(t)))) if same_secret(t.as_str(), secret));
-    if !authorised {
-        close(&mut ws, CloseCode::Policy, "not authorised").await;
-        return Err(Ended::NotAuthorised);
-    }
-    while let Some(message) = ws.next().await {
+    tokio::time::timeout(AUTH_TIMEOUT, proving)
+        .await
+        .unwrap_or(Err(Ended::NotAuthorised))
+}
+
+async fn serve(mut ws: Socket, tiles: &Tiles) -> Result<(), Ended> {
+    loop {
+        let Ok(message) = tokio::time::timeout(IDLE_TIMEOUT, ws.next()).await else {
+            close(&mut ws, CloseCode::Away, "idle").await;
+            return Err(Ended::Broken("no request for 30 s".into()));
+        };
         let request = match message {
-            Ok(Message::Text(text)) => text,
-            Ok(Message::Close(_)) => return Ok(()),
-            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
-            Ok(Message::Binary(_)) => {
+            None => return Ok(()),
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(_))) => {
+                // Sends the close reply tungstenite queued.
+                let _ = tokio::time::timeout(SEND_TIMEOUT, ws.flush()).await;
+                return Ok(());
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+            Some(Ok(Message::Binary(_))) => {
                 close(&mut ws, CloseCode::Unsupported, "requests are JSON text").await;
                 return Err(Ended::Broken("a binary request".into()));
             }
             // Too large, or not WebSocket: nothing to answer.
-            Err(e) => return Err(Ended::Broken(e.to_string())),
+            Some(Err(e)) => return Err(Ended::Broken(e.to_string())),
         };
         let request: ReadRequest = match serde_json::from_str(request.as_str()) {
             Ok(r) => r,
@@ -202,27 +284,30 @@ async fn serve(stream: TcpStream, secret: &str, tiles: &Tiles) -> Result<(), End
                 return Err(Ended::Broken(format!("a malformed request: {e}")));
             }
         };
-        let frames = match window_video::next_encoded(tiles, &request.tiles, request.wait_ms).await
-        {
+        let read = window_video::next_encoded(tiles, &request.tiles, request.wait_ms).await;
+        let frames = match read {
             Ok(frames) => frames,
             Err(e) => {
                 close(&mut ws, CloseCode::Policy, "request refused").await;
                 return Err(Ended::Broken(e.to_string()));
             }
         };
-        if let Err(e) = ws.send(Message::Binary(frames.into())).await {
-            return Err(Ended::Broken(e.to_string()));
+        let sent =
+            tokio::time::timeout(SEND_TIMEOUT, ws.send(Message::Binary(frames.into()))).await;
+        match sent {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(Ended::Broken(e.to_string())),
+            Err(_) => return Err(Ended::Broken("the window stopped taking replies".into())),
         }
     }
-    Ok(())
 }
 
-async fn close(ws: &mut WebSocketStream<TcpStream>, code: CloseCode, reason: &'static str) {
+async fn close(ws: &mut Socket, code: CloseCode, reason: &'static str) {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
-    let _ = ws.close(Some(frame)).await;
+    let _ = tokio::time::timeout(SEND_TIMEOUT, ws.close(Some(frame))).await;
 }
 
 #[cfg(test)]
@@ -285,7 +370,6 @@ mod tests {
         assert_eq!(*index, 0);
         let data: Vec<&[u8]> = records.iter().map(|r| r.data).collect();
         assert_eq!(data, [b"key".as_slice(), b"delta".as_slice()]);
-        assert!(feed.is_watched(), "a read hands the stream to the window");
 
         // Nothing new: after the wait, an empty answer, and the next
         // frame comes on the next read.
@@ -352,7 +436,11 @@ mod tests {
             Message::text("not json"),
             Message::binary(vec![0u8; 16]),
             Message::text(format!("{{\"tiles\":[{}]}}", too_many.join(","))),
-            Message::text("x".repeat(MAX_REQUEST_BYTES + 1)),
+            // Well-formed but too large: refused for its size alone.
+            Message::text(format!(
+                r#"{{"tiles":[]{}}}"#,
+                " ".repeat(MAX_REQUEST_BYTES)
+            )),
         ];
         for message in bad {
             let mut ws = connect(&socket).await;
@@ -368,6 +456,33 @@ mod tests {
         ws.send(Message::text(secret)).await.expect("sends");
         ws.send(read_of("bob", 0, 10)).await.expect("sends");
         assert!(matches!(reply(&mut ws).await, Some(Message::Binary(b)) if !b.is_empty()));
+    }
+
+    #[tokio::test]
+    async fn a_page_of_another_origin_is_refused_at_the_handshake() {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+        let socket = VideoSocket::start(Tiles::new()).await.expect("listens");
+        let from = |origin: &'static str| {
+            let mut request = socket
+                .address()
+                .url
+                .as_str()
+                .into_client_request()
+                .expect("a request");
+            request
+                .headers_mut()
+                .insert("origin", HeaderValue::from_static(origin));
+            request
+        };
+        let refused = connect_async(from("https://example.com")).await;
+        assert!(
+            matches!(&refused, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == StatusCode::FORBIDDEN),
+            "{refused:?}"
+        );
+        assert!(connect_async(from("tauri://localhost")).await.is_ok());
+        assert!(!format!("{:?}", socket.address()).contains(&socket.address().secret));
     }
 
     #[test]
