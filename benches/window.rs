@@ -196,8 +196,11 @@ fn app_in_the_room(janus: &Janus, transport: Transport, remotes: usize) -> AppRu
         transports.push(format!("via {expected}"));
     }
     eprintln!(
-        "window frame counters: {}",
-        d.eval("return window.__talkline.frames;", json!([]))
+        "window frame counters (latencies left out): {}",
+        d.eval(
+            "return JSON.stringify(window.__talkline.frames, (k, v) => k === 'latencyMs' ? undefined : v);",
+            json!([])
+        )
     );
     d.press("\u{E00C}");
     d.click("#leave-confirm");
