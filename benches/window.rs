@@ -15,7 +15,9 @@
 //! each video path in `TALKLINE_BENCH_PATHS` (comma-separated, default
 //! `socket,ipc`): VP8 decoded in the window and read over the core's
 //! loopback socket (`socket`) or over Tauri's IPC (`ipc`), or raw pictures
-//! decoded by the core (`raw`); then, after it leaves,
+//! decoded by the core (`raw`), or decoded by the core and drawn into
+//! native windows over the page (`native`, a prototype on X11); then, after
+//! it leaves,
 //! Chromium (janus.js, fake devices) joins the same room, headful on an
 //! Xvfb display of its own so that its <video> elements are painted
 //! (`TALKLINE_BENCH_CHROMIUM=headless`: headless, as before 2026-12-06).
@@ -91,6 +93,8 @@ fn remote_rates(before: &Value, after: &Value, seconds: f64) -> Vec<f64> {
 struct AppRun {
     cpu: f64,
     core_cpu: f64,
+    /// The X server the window is on: where natively drawn video is composed.
+    x_cpu: f64,
     pss: f64,
     rates: Vec<f64>,
     latency: (f64, f64),
@@ -106,6 +110,7 @@ enum Transport {
     Vp8Socket,
     Vp8Ipc,
     RawPictures,
+    Native,
 }
 
 impl Transport {
@@ -114,7 +119,8 @@ impl Transport {
             "socket" => Self::Vp8Socket,
             "ipc" => Self::Vp8Ipc,
             "raw" => Self::RawPictures,
-            other => panic!("TALKLINE_BENCH_PATHS: {other:?} is none of socket, ipc, raw"),
+            "native" => Self::Native,
+            other => panic!("TALKLINE_BENCH_PATHS: {other:?} is none of socket, ipc, raw, native"),
         }
     }
 
@@ -123,6 +129,7 @@ impl Transport {
             Self::Vp8Socket => None,
             Self::Vp8Ipc => Some("?video=ipc"),
             Self::RawPictures => Some("?video=raw"),
+            Self::Native => Some("?video=native"),
         }
     }
 
@@ -135,6 +142,9 @@ impl Transport {
                 "TalkLine app, VP8 decoded in the window, read over Tauri's IPC (`?video=ipc`)"
             }
             Self::RawPictures => "TalkLine app, raw pictures from the core (`?video=raw`)",
+            Self::Native => {
+                "TalkLine app, decoded by the core and drawn natively over the page (`?video=native`, prototype)"
+            }
         }
     }
 }
@@ -167,9 +177,12 @@ fn app_in_the_room(janus: &Janus, transport: Transport, remotes: usize) -> AppRu
     let pid = window.pid().expect("the app's process");
     let before = frames_drawn(&window);
     let core_before = process_cpu(pid);
+    let x_before = process_cpu(window.server_pid());
     let started = Instant::now();
     let (cpu, pss) = measure(pid, SECONDS);
     let core_cpu = 100.0 * (process_cpu(pid) - core_before) / started.elapsed().as_secs_f64();
+    let x_cpu =
+        100.0 * (process_cpu(window.server_pid()) - x_before) / started.elapsed().as_secs_f64();
     let after = frames_drawn(&window);
     let rates = remote_rates(&before, &after, started.elapsed().as_secs_f64());
     let latency = added_latency(&after);
@@ -185,7 +198,7 @@ fn app_in_the_room(janus: &Janus, transport: Transport, remotes: usize) -> AppRu
     let expected = match transport {
         Transport::Vp8Socket => "socket",
         Transport::Vp8Ipc => "ipc",
-        Transport::RawPictures => "none",
+        Transport::RawPictures | Transport::Native => "none",
     };
     assert_eq!(
         via,
@@ -208,6 +221,7 @@ fn app_in_the_room(janus: &Janus, transport: Transport, remotes: usize) -> AppRu
     AppRun {
         cpu,
         core_cpu,
+        x_cpu,
         pss,
         rates,
         latency,
@@ -215,9 +229,15 @@ fn app_in_the_room(janus: &Janus, transport: Transport, remotes: usize) -> AppRu
     }
 }
 
-fn chromium_in_the_room(janus: &Janus, remotes: usize, display: Option<&str>) -> (f64, f64, f64) {
+/// CPU, PSS and frames per remote participant, and the CPU of its X server
+/// (headful) while it was measured.
+fn chromium_in_the_room(
+    janus: &Janus,
+    remotes: usize,
+    display: Option<&window_support::OwnDisplay>,
+) -> (f64, f64, f64, Option<f64>) {
     let chrome = match display {
-        Some(display) => BrowserPeer::join_on_display(&janus.url(), 1234, "Chrome", display),
+        Some(display) => BrowserPeer::join_on_display(&janus.url(), 1234, "Chrome", &display.name),
         None => BrowserPeer::join(&janus.url(), 1234, "Chrome"),
     };
     let decoded = |r: &Value| {
@@ -237,11 +257,16 @@ fn chromium_in_the_room(janus: &Janus, remotes: usize, display: Option<&str>) ->
         }
     };
     let before = shown(&chrome.report().unwrap_or_default());
+    let x_before = display.map(|d| process_cpu(d.server_pid()));
     let started = Instant::now();
     let (cpu, pss) = measure(chrome.pid(), SECONDS);
     let after = shown(&chrome.report().unwrap_or_default());
-    let per_remote = (after - before) / started.elapsed().as_secs_f64() / remotes as f64;
-    (cpu, pss, per_remote)
+    let seconds = started.elapsed().as_secs_f64();
+    let per_remote = (after - before) / seconds / remotes as f64;
+    let x_cpu = display
+        .zip(x_before)
+        .map(|(d, b)| 100.0 * (process_cpu(d.server_pid()) - b) / seconds);
+    (cpu, pss, per_remote, x_cpu)
 }
 
 /// How many CLI publishers join besides the measured joiner: 3 (a
@@ -306,11 +331,8 @@ fn main() {
         ));
         others[0].wait_for_since("- App left", seen, LONG);
     }
-    let (chrome_cpu, chrome_pss, chrome_rate) = chromium_in_the_room(
-        &janus,
-        remotes,
-        chromium_display.as_ref().map(|d| d.name.as_str()),
-    );
+    let (chrome_cpu, chrome_pss, chrome_rate, chrome_x) =
+        chromium_in_the_room(&janus, remotes, chromium_display.as_ref());
 
     let chromium = if headful {
         "headful Chromium (Xvfb)"
@@ -335,19 +357,20 @@ fn main() {
         }
     );
     println!(
-        "| joiner | CPU (% of one core) | of which the app's own process | peak memory, PSS (MiB) | remote video on screen (fps per participant) | delay the window adds, p50 / p95 (ms) |"
+        "| joiner | CPU (% of one core) | of which the app's own process | its X server's CPU (not in the first column) | peak memory, PSS (MiB) | remote video on screen (fps per participant) | delay the window adds, p50 / p95 (ms) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for (label, run) in &runs {
         let min = run.rates.iter().copied().fold(f64::INFINITY, f64::min);
         let mean = run.rates.iter().sum::<f64>() / run.rates.len().max(1) as f64;
         println!(
-            "| {label} [tiles: {}] | {:.1} | {:.1} | {:.1} | {mean:.1} (slowest tile {min:.1}) | {:.0} / {:.0} |",
-            run.transports, run.cpu, run.core_cpu, run.pss, run.latency.0, run.latency.1
+            "| {label} [tiles: {}] | {:.1} | {:.1} | {:.1} | {:.1} | {mean:.1} (slowest tile {min:.1}) | {:.0} / {:.0} |",
+            run.transports, run.cpu, run.core_cpu, run.x_cpu, run.pss, run.latency.0, run.latency.1
         );
     }
     println!(
-        "| {chromium} (janus.js, fake devices, <video> elements, receives every full size) | {chrome_cpu:.1} | | {chrome_pss:.1} | {chrome_rate:.1} ({}, mean) | |",
+        "| {chromium} (janus.js, fake devices, <video> elements, receives every full size) | {chrome_cpu:.1} | | {} | {chrome_pss:.1} | {chrome_rate:.1} ({}, mean) | |",
+        chrome_x.map_or("-".to_string(), |x| format!("{x:.1}")),
         if headful { "painted" } else { "decoded" }
     );
     println!(

@@ -26,6 +26,8 @@ const COMMANDS: &[&str] = &[
     "next_frame",
     "next_encoded",
     "video_socket",
+    "place_native_tiles",
+    "native_video_stats",
     "subscribe_events",
     "personal_data",
     "export_personal_data",

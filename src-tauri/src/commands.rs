@@ -169,6 +169,38 @@ pub async fn video_socket(core: Core<'_>) -> Reply<VideoSocketAddress> {
     core.video_socket().await
 }
 
+/// Draws the meeting's video natively at the page's tile rectangles (X11;
+/// the page asks with `?video=native`); an empty list hides it.
+#[cfg(target_os = "linux")]
+#[tauri::command]
+pub fn place_native_tiles<R: tauri::Runtime>(
+    window: tauri::WebviewWindow<R>,
+    core: Core<'_>,
+    tiles: Vec<crate::native_video::Placement>,
+) -> Reply<()> {
+    crate::native_video::place(&window, core.tiles(), tiles).map_err(AppError::Media)
+}
+
+#[cfg(not(target_os = "linux"))]
+#[tauri::command]
+pub fn place_native_tiles() -> Reply<()> {
+    Err(AppError::Media("native video is drawn on X11 only".into()))
+}
+
+/// Frames drawn natively per tile, for the page's counters.
+#[cfg(target_os = "linux")]
+#[tauri::command]
+pub fn native_video_stats() -> std::collections::HashMap<String, crate::native_video::TileStatsView>
+{
+    crate::native_video::stats()
+}
+
+#[cfg(not(target_os = "linux"))]
+#[tauri::command]
+pub fn native_video_stats() -> std::collections::HashMap<String, ()> {
+    std::collections::HashMap::new()
+}
+
 struct ChannelSink(Channel<AppEvent>);
 
 impl EventSink for ChannelSink {

@@ -4,6 +4,8 @@
 
 mod commands;
 #[cfg(target_os = "linux")]
+mod native_video;
+#[cfg(target_os = "linux")]
 mod webview_helpers;
 
 use std::path::{Path, PathBuf};
@@ -46,6 +48,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::next_frame,
         commands::next_encoded,
         commands::video_socket,
+        commands::place_native_tiles,
+        commands::native_video_stats,
         commands::subscribe_events,
         commands::personal_data,
         commands::export_personal_data,

@@ -1015,6 +1015,79 @@ fn a_nine_party_gallery_draws_every_tile_moving() {
 }
 
 #[test]
+fn video_drawn_natively_over_the_page_moves_and_leaves_with_the_meeting() {
+    let janus = support::Janus::start();
+    let link = janus.link(1234);
+    let bob = support::Client::join(&link, "Bob", &["--duration", "60"]);
+    bob.wait_for("joined meeting 1234", Duration::from_secs(10));
+    let window = AppWindow::launch(&janus.url());
+    let driver = &window.driver;
+    driver.wait_visible("#screen-policy", LONG);
+    driver.eval("location.search = '?video=native'; return 1;", json!([]));
+    std::thread::sleep(Duration::from_secs(2));
+    to_prejoin_with_devices(driver, &link);
+    driver.click("#join-now");
+    driver.wait_visible("#screen-meeting", LONG);
+    let tile = tile_of(driver, "Bob");
+    // The core draws Bob's video itself: the page counts what it drew.
+    let counted = format!(
+        "const t = window.__talkline.frames.tiles['{tile}']; return !!t && t.transport === 'native' && t.drawn > 30 && t.width === 640;"
+    );
+    driver.wait_for("Bob's video drawn natively", LONG, &counted);
+    let rect = driver.eval(
+        "const r = document.querySelector('#tiles .tile[data-tile=\"' + arguments[0] + '\"] canvas').getBoundingClientRect(); \
+         return [r.left, r.top, r.width, r.height].map(v => Math.round(v * devicePixelRatio));",
+        json!([tile]),
+    );
+    let at = |i: usize| rect[i].as_u64().expect("a number") as usize;
+    let (x, y, w, h) = (at(0), at(1), at(2), at(3));
+    let region = || {
+        let (width, _, rgb) = window.screen_rgb();
+        let mut out = Vec::with_capacity(w * h * 3);
+        for row in y..y + h {
+            let start = (row * width as usize + x) * 3;
+            out.extend_from_slice(&rgb[start..start + w * 3]);
+        }
+        out
+    };
+    // On the X server's screen, where the page left the tile's canvas
+    // empty: the test pattern's colour bars (once the window is placed,
+    // within the page's next placement round), moving.
+    let colours = |pixels: &[u8]| {
+        pixels
+            .chunks_exact(3)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let first = loop {
+        let now = region();
+        if colours(&now) > 16 {
+            break now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tile shows {} colours: no picture drawn there",
+            colours(&now)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    shot(&window, "5c-native-video");
+    std::thread::sleep(Duration::from_millis(500));
+    let later = region();
+    assert_ne!(first, later, "the picture on the screen does not move");
+
+    // Leaving takes the video off the screen with the meeting.
+    driver.press("\u{E00C}");
+    driver.click("#leave-confirm");
+    driver.wait_visible("#screen-home", LONG);
+    std::thread::sleep(Duration::from_millis(500));
+    let after = region();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(after, region(), "video still moves where the tile was");
+}
+
+#[test]
 fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
     let janus = support::Janus::start();
     let link = janus.link(1234);

@@ -14,6 +14,23 @@ export interface VideoSocketAddress {
   secret: string;
 }
 
+/** Where the core draws one tile's video natively, in device pixels (`?video=native`). */
+export interface NativePlacement {
+  tile: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface NativeTileStats {
+  drawn: number;
+  seq: number;
+  width: number;
+  height: number;
+  latencyMs: number[];
+}
+
 export interface PolicyView {
   version: number;
   accepted: boolean;
@@ -253,6 +270,8 @@ export const api = {
     call<ArrayBuffer>("next_encoded", { tiles, waitMs }),
   /** Where encoded video can be read beside this IPC (see frames.ts). */
   videoSocket: () => call<VideoSocketAddress>("video_socket"),
+  placeNativeTiles: (tiles: NativePlacement[]) => call<void>("place_native_tiles", { tiles }),
+  nativeVideoStats: () => call<Record<string, NativeTileStats>>("native_video_stats"),
   personalData: () => call<PersonalData>("personal_data"),
   exportPersonalData: () => call<string>("export_personal_data"),
   deleteHistory: () => call<void>("delete_history"),

@@ -654,8 +654,8 @@ export interface TileStats {
   seq: number;
   width: number;
   height: number;
-  /** "vp8": decoded here by WebCodecs; "i420": decoded pictures from the core. */
-  transport: "vp8" | "i420";
+  /** "vp8": decoded here by WebCodecs; "i420": decoded pictures from the core; "native": drawn by the core. */
+  transport: "vp8" | "i420" | "native";
   /** Decoder restarts after an error. */
   decoderResets: number;
   /** Most encoded frames one reply brought (a measure of how bursty delivery is). */

@@ -19,6 +19,7 @@ import {
 } from "./api";
 import { FrameLoop, type FrameSource, frameStats, snapshotTile } from "./frames";
 import { ActiveSpeaker, arrange, GALLERY_PAGE, type LayoutMode } from "./layout";
+import { nativeTiles, nativeVideo } from "./native";
 import { BUNDLED_COMPONENTS, RUST_CRATES, SYSTEM_COMPONENTS } from "./licences";
 
 // ---------- small DOM helpers ----------
@@ -149,6 +150,7 @@ function show(screen: Screen): void {
 function stopLoops(): void {
   for (const loop of state.loops.values()) loop.stop();
   state.loops.clear();
+  if (nativeVideo) nativeTiles.stop();
 }
 
 /**
@@ -160,6 +162,12 @@ function attachLoop(tileEl: HTMLElement, tile: string, source: FrameSource): voi
   state.loops.get(tile)?.stop();
   const canvas = tileEl.querySelector("canvas");
   if (!canvas) return;
+  if (nativeVideo && source === "meeting") {
+    // The core draws it, over the canvas.
+    tileEl.classList.add("has-frame");
+    nativeTiles.start();
+    return;
+  }
   tileEl.classList.remove("has-frame");
   state.loops.set(
     tile,

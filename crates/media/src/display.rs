@@ -79,6 +79,20 @@ impl FrameMailbox {
         (bytes.len() >= FRAME_HEADER_BYTES).then(|| bytes.clone())
     }
 
+    /// Runs `read` on the stored frame, in place, if it is newer than
+    /// `after`: for a viewer that draws it at once, without a copy. The
+    /// publisher skips a frame that arrives meanwhile, so `read` is short.
+    pub fn with_newer<T>(&self, after: u64, read: impl FnOnce(&[u8]) -> T) -> Option<T> {
+        if self.seq() <= after {
+            return None;
+        }
+        let bytes = match self.bytes.lock() {
+            Ok(guard) => guard,
+            Err(p) => p.into_inner(),
+        };
+        (bytes.len() >= FRAME_HEADER_BYTES).then(|| read(&bytes))
+    }
+
     /// Waits until a frame newer than `after` is stored. One viewer per
     /// mailbox is woken; callers bound the wait with a timeout, so a second
     /// viewer only ever waits that long.

@@ -21,6 +21,7 @@ pub mod replay;
 pub mod ring;
 pub mod sink;
 pub mod source;
+pub mod to_screen;
 pub mod tone;
 pub mod voice_activity;
 pub mod voice_processing;

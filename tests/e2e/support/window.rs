@@ -112,6 +112,14 @@ pub fn own_display() -> OwnDisplay {
     OwnDisplay { _xvfb: xvfb, name }
 }
 
+impl OwnDisplay {
+    /// The X server's process, whose CPU the benchmark counts as drawing.
+    #[allow(dead_code)] // the benchmark's, not every test's
+    pub fn server_pid(&self) -> u32 {
+        self._xvfb.0.id()
+    }
+}
+
 fn tauri_driver() -> PathBuf {
     if let Some(path) = std::env::var_os("TAURI_DRIVER") {
         return path.into();
@@ -227,6 +235,12 @@ pub struct AppWindow {
 }
 
 impl AppWindow {
+    /// The X server the window is on (the benchmark counts its CPU).
+    #[allow(dead_code)] // the benchmark's, not every test's
+    pub fn server_pid(&self) -> u32 {
+        self._xvfb.0.id()
+    }
+
     /// Starts the app (this package's `talkline-app`) with `server` as its
     /// default meeting server and a fresh home directory.
     pub fn launch(server: &str) -> Self {
@@ -311,6 +325,14 @@ impl AppWindow {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         )
+    }
+
+    /// What the X server shows now, RGB rows top to bottom: the page and
+    /// anything the app draws natively over it.
+    #[allow(dead_code)] // not every test's
+    pub fn screen_rgb(&self) -> (u32, u32, Vec<u8>) {
+        let xwd = std::fs::read(&self.screen).expect("Xvfb's screen file");
+        read_xwd(&xwd).expect("a 32-bit XWD screen")
     }
 
     /// Saves what the screen shows now as a PNG.

@@ -1,0 +1,149 @@
+//! Decoded pictures to the screen's pixels: I420 (BT.601 limited range, as
+//! the decoders and the camera path produce) to 32-bit BGRX, scaled to the
+//! size a tile has on screen, for windows that draw video natively.
+
+/// A caller-owned image of 4-byte pixels, `stride` bytes per row.
+pub struct ScreenImage<'a> {
+    pub pixels: &'a mut [u8],
+    pub width: usize,
+    pub height: usize,
+    pub stride: usize,
+}
+
+/// Scales and converts into a caller-owned buffer. It keeps, for the last
+/// sizes it saw, which source column each screen column reads, so a frame
+/// allocates nothing once the tile keeps its size.
+#[derive(Default)]
+pub struct BgrxScaler {
+    from: (usize, usize),
+    to: usize,
+    columns: Vec<usize>,
+}
+
+/// Fixed-point (<< 16) BT.601 limited-range coefficients.
+const Y_SCALE: i32 = 76_309; // 1.164
+const V_TO_R: i32 = 104_597; // 1.596
+const U_TO_G: i32 = 25_675; // 0.392
+const V_TO_G: i32 = 53_279; // 0.813
+const U_TO_B: i32 = 132_201; // 2.018
+
+fn clamp(v: i32) -> u8 {
+    (v >> 16).clamp(0, 255) as u8
+}
+
+impl BgrxScaler {
+    /// Draws `i420` (`width`x`height`, planes packed as `VideoFrame` keeps
+    /// them) into the whole of `out`, nearest neighbour. False, and nothing
+    /// drawn, if a buffer is too small for the sizes given.
+    pub fn draw(&mut self, i420: &[u8], width: usize, height: usize, out: ScreenImage<'_>) -> bool {
+        let ScreenImage {
+            pixels: out,
+            width: out_width,
+            height: out_height,
+            stride: out_stride,
+        } = out;
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        let luma = width * height;
+        let chroma = cw * ch;
+        if width == 0
+            || height == 0
+            || i420.len() < luma + 2 * chroma
+            || out_stride < out_width * 4
+            || out.len() < out_stride * out_height.saturating_sub(1) + out_width * 4
+        {
+            return false;
+        }
+        if self.from != (width, height) || self.to != out_width {
+            self.from = (width, height);
+            self.to = out_width;
+            self.columns.clear();
+            self.columns
+                .extend((0..out_width).map(|x| (x * width / out_width).min(width - 1)));
+        }
+        let (y_plane, rest) = i420.split_at(luma);
+        let (u_plane, v_plane) = rest.split_at(chroma);
+        for row in 0..out_height {
+            let sy = (row * height / out_height).min(height - 1);
+            let y_row = &y_plane[sy * width..][..width];
+            let u_row = &u_plane[(sy / 2) * cw..][..cw];
+            let v_row = &v_plane[(sy / 2) * cw..][..cw];
+            let line = &mut out[row * out_stride..][..out_width * 4];
+            for (pixel, &sx) in line.chunks_exact_mut(4).zip(&self.columns) {
+                let y = (i32::from(y_row[sx]) - 16) * Y_SCALE;
+                let u = i32::from(u_row[sx / 2]) - 128;
+                let v = i32::from(v_row[sx / 2]) - 128;
+                pixel[0] = clamp(y + U_TO_B * u);
+                pixel[1] = clamp(y - U_TO_G * u - V_TO_G * v);
+                pixel[2] = clamp(y + V_TO_R * v);
+                pixel[3] = 0xff;
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(pixels: &mut [u8], width: usize, height: usize, stride: usize) -> ScreenImage<'_> {
+        ScreenImage {
+            pixels,
+            width,
+            height,
+            stride,
+        }
+    }
+
+    /// A 4x2 picture: left half white, right half pure red (BT.601).
+    fn picture() -> Vec<u8> {
+        let mut p = vec![235, 235, 81, 81, 235, 235, 81, 81];
+        p.extend([128, 90]); // U: white, red
+        p.extend([128, 240]); // V: white, red
+        p
+    }
+
+    #[test]
+    fn converts_and_scales_to_the_tile() {
+        let mut scaler = BgrxScaler::default();
+        // Twice the size, with 4 bytes of padding per row.
+        let (w, h, stride) = (8, 4, 36);
+        let mut out = vec![0u8; stride * h];
+        assert!(scaler.draw(&picture(), 4, 2, image(&mut out, w, h, stride)));
+        for row in 0..h {
+            let line = &out[row * stride..];
+            for x in 0..w {
+                let px = &line[x * 4..x * 4 + 4];
+                if x < 4 {
+                    assert!(
+                        px[..3].iter().all(|&c| c >= 250),
+                        "white at {x},{row}: {px:?}"
+                    );
+                } else {
+                    assert!(
+                        px[2] >= 250 && px[1] < 5 && px[0] < 5,
+                        "red at {x},{row}: {px:?}"
+                    );
+                }
+                assert_eq!(px[3], 0xff);
+            }
+            assert_eq!(&line[32..36], &[0, 0, 0, 0], "the padding is left alone");
+        }
+        // Smaller: one pixel of each.
+        let mut small = vec![0u8; 8];
+        assert!(scaler.draw(&picture(), 4, 2, image(&mut small, 2, 1, 8)));
+        assert!(small[..3].iter().all(|&c| c >= 250));
+        assert!(small[6] >= 250 && small[4] < 5);
+    }
+
+    #[test]
+    fn refuses_buffers_too_small_for_the_sizes() {
+        let mut scaler = BgrxScaler::default();
+        let mut out = vec![0u8; 16];
+        assert!(!scaler.draw(&picture()[..9], 4, 2, image(&mut out, 2, 2, 8)));
+        assert!(!scaler.draw(&picture(), 4, 2, image(&mut out, 4, 2, 16)));
+        assert!(!scaler.draw(&picture(), 0, 2, image(&mut out, 2, 2, 8)));
+        assert!(!scaler.draw(&picture(), 4, 2, image(&mut out, 4, 1, 8)));
+        assert!(out.iter().all(|&b| b == 0));
+    }
+}

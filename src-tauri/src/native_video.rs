@@ -1,0 +1,501 @@
+//! Remote video drawn natively, over the webview instead of inside it
+//! (a prototype, X11 only, chosen by the page with `?video=native`).
+//!
+//! Without a GPU, WebKitGTK paints each screen update into a new
+//! shared-memory bitmap that its UI process blits and unmaps; with video in
+//! canvases that painting is most of the window's CPU (BENCHMARKS.md,
+//! session 27). Here the core decodes each tile (its mailbox holds the
+//! newest picture) and a thread of its own, on its own X connection, draws
+//! it into a child window of the app's window at the rectangle the page
+//! reported, through one shared-memory image per tile that is reused frame
+//! after frame. Neither WebKit nor the GTK main thread sees a frame.
+//!
+//! Known gaps of the prototype: it polls the mailboxes every few ms rather
+//! than waiting on them, the page's menus and dialogs hide the tiles they
+//! cover instead of cutting holes, and there is no Wayland, Windows or
+//! macOS surface yet.
+
+use std::collections::HashMap;
+use std::os::raw::{c_char, c_int, c_uint};
+use std::ptr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use talkline_media::display::{FRAME_HEADER_BYTES, FrameMailbox, Tiles};
+use talkline_media::to_screen::{BgrxScaler, ScreenImage};
+use x11_dl::xfixes;
+use x11_dl::xlib::{self, Xlib};
+use x11_dl::xshm::{XShmSegmentInfo, Xext};
+
+/// How often the drawing thread looks for new pictures.
+const POLL: Duration = Duration::from_millis(4);
+/// Latency samples kept per tile, as the page's own counters keep.
+const LATENCY_SAMPLES: usize = 300;
+/// Larger rectangles than any screen are a broken page.
+const MAX_SIDE: u32 = 8192;
+
+/// Where one tile's video goes, in the window's device pixels.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Placement {
+    pub tile: String,
+    pub x: i32,
+    pub y: i32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What the drawing thread did for one tile, for the page's counters.
+struct TileCounters {
+    drawn: AtomicU64,
+    seq: AtomicU64,
+    width: AtomicU32,
+    height: AtomicU32,
+    latency_us: [AtomicU32; LATENCY_SAMPLES],
+}
+
+impl Default for TileCounters {
+    fn default() -> Self {
+        Self {
+            drawn: AtomicU64::new(0),
+            seq: AtomicU64::new(0),
+            width: AtomicU32::new(0),
+            height: AtomicU32::new(0),
+            latency_us: std::array::from_fn(|_| AtomicU32::new(0)),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TileStatsView {
+    drawn: u64,
+    seq: u64,
+    width: u32,
+    height: u32,
+    latency_ms: Vec<f64>,
+}
+
+pub struct NativeVideo {
+    placements: Mutex<Sender<Vec<Placement>>>,
+    counters: Arc<Mutex<HashMap<String, Arc<TileCounters>>>>,
+}
+
+impl NativeVideo {
+    /// Opens an X connection and a drawing thread for the window `parent`
+    /// (its X window id); an error if there is no X server or no MIT-SHM.
+    pub fn start(parent: xlib::Window, tiles: Arc<Tiles>) -> Result<Self, String> {
+        let (placements, receive) = mpsc::channel();
+        let (ready, started) = mpsc::channel();
+        let counters: Arc<Mutex<HashMap<String, Arc<TileCounters>>>> = Arc::default();
+        let shared = Arc::clone(&counters);
+        std::thread::Builder::new()
+            .name("talkline-native-video".into())
+            .spawn(move || match Drawer::open(parent) {
+                Ok(mut drawer) => {
+                    let _ = ready.send(Ok(()));
+                    drawer.run(&receive, &tiles, &shared);
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                }
+            })
+            .map_err(|e| format!("no thread for native video: {e}"))?;
+        started
+            .recv()
+            .map_err(|_| "the native video thread ended".to_string())??;
+        Ok(Self {
+            placements: Mutex::new(placements),
+            counters,
+        })
+    }
+
+    pub fn place(&self, placements: Vec<Placement>) -> Result<(), String> {
+        if let Some(bad) = placements
+            .iter()
+            .find(|p| p.width == 0 || p.height == 0 || p.width > MAX_SIDE || p.height > MAX_SIDE)
+        {
+            return Err(format!(
+                "a tile of {}x{} cannot be drawn",
+                bad.width, bad.height
+            ));
+        }
+        let sender = self.placements.lock().unwrap_or_else(|p| p.into_inner());
+        sender
+            .send(placements)
+            .map_err(|_| "the native video thread ended".to_string())
+    }
+
+    pub fn stats(&self) -> HashMap<String, TileStatsView> {
+        let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        counters
+            .iter()
+            .map(|(tile, c)| {
+                let drawn = c.drawn.load(Ordering::Relaxed);
+                let kept = (drawn as usize).min(LATENCY_SAMPLES);
+                let latency_ms = c.latency_us[..kept]
+                    .iter()
+                    .map(|l| f64::from(l.load(Ordering::Relaxed)) / 1000.0)
+                    .collect();
+                (
+                    tile.clone(),
+                    TileStatsView {
+                        drawn,
+                        seq: c.seq.load(Ordering::Relaxed),
+                        width: c.width.load(Ordering::Relaxed),
+                        height: c.height.load(Ordering::Relaxed),
+                        latency_ms,
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// One tile's child window and the shared-memory image drawn into it.
+struct Surface {
+    placement: Placement,
+    window: xlib::Window,
+    gc: xlib::GC,
+    image: *mut xlib::XImage,
+    shm: XShmSegmentInfo,
+    mailbox: Arc<FrameMailbox>,
+    seen: u64,
+    scaler: BgrxScaler,
+    counters: Arc<TileCounters>,
+}
+
+struct Drawer {
+    xlib: Xlib,
+    xext: Xext,
+    xfixes: xfixes::Xlib,
+    display: *mut xlib::Display,
+    parent: xlib::Window,
+    surfaces: HashMap<String, Surface>,
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+impl Drawer {
+    fn open(parent: xlib::Window) -> Result<Self, String> {
+        let xlib = Xlib::open().map_err(|e| format!("no libX11: {e}"))?;
+        let xext = Xext::open().map_err(|e| format!("no libXext: {e}"))?;
+        let xfixes = xfixes::Xlib::open().map_err(|e| format!("no libXfixes: {e}"))?;
+        // SAFETY: a new connection, used by this thread alone.
+        let display = unsafe { (xlib.XOpenDisplay)(ptr::null()) };
+        if display.is_null() {
+            return Err("no X display".into());
+        }
+        // SAFETY: `display` is open.
+        if unsafe { (xext.XShmQueryExtension)(display) } == 0 {
+            // SAFETY: closed once, not used after.
+            unsafe { (xlib.XCloseDisplay)(display) };
+            return Err("the X server has no MIT-SHM".into());
+        }
+        Ok(Self {
+            xlib,
+            xext,
+            xfixes,
+            display,
+            parent,
+            surfaces: HashMap::new(),
+        })
+    }
+
+    fn run(
+        &mut self,
+        placements: &Receiver<Vec<Placement>>,
+        tiles: &Tiles,
+        counters: &Mutex<HashMap<String, Arc<TileCounters>>>,
+    ) {
+        loop {
+            let mut latest = None;
+            loop {
+                match placements.try_recv() {
+                    Ok(p) => latest = Some(p),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            }
+            if let Some(wanted) = latest {
+                self.place(wanted, tiles, counters);
+            }
+            let mut drew = false;
+            for surface in self.surfaces.values_mut() {
+                drew |= draw(&self.xext, self.display, surface);
+            }
+            if drew {
+                // The server has read every image before they are reused.
+                // SAFETY: `display` is open.
+                unsafe { (self.xlib.XSync)(self.display, xlib::False) };
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn place(
+        &mut self,
+        wanted: Vec<Placement>,
+        tiles: &Tiles,
+        counters: &Mutex<HashMap<String, Arc<TileCounters>>>,
+    ) {
+        let mut keep: HashMap<String, Placement> =
+            wanted.into_iter().map(|p| (p.tile.clone(), p)).collect();
+        let gone: Vec<String> = self
+            .surfaces
+            .iter()
+            .filter(|(tile, s)| keep.get(*tile) != Some(&s.placement))
+            .map(|(tile, _)| tile.clone())
+            .collect();
+        for tile in gone {
+            if let Some(surface) = self.surfaces.remove(&tile) {
+                self.destroy(surface);
+            }
+        }
+        keep.retain(|tile, _| !self.surfaces.contains_key(tile));
+        for (tile, placement) in keep {
+            let shared = {
+                let mut all = counters.lock().unwrap_or_else(|p| p.into_inner());
+                Arc::clone(all.entry(tile.clone()).or_default())
+            };
+            match self.create(placement, tiles.get_or_create(&tile), shared) {
+                Ok(surface) => {
+                    self.surfaces.insert(tile, surface);
+                }
+                Err(e) => log::warn!("native video: a tile cannot be drawn: {e}"),
+            }
+        }
+        // SAFETY: `display` is open.
+        unsafe { (self.xlib.XFlush)(self.display) };
+    }
+
+    fn create(
+        &self,
+        placement: Placement,
+        mailbox: Arc<FrameMailbox>,
+        counters: Arc<TileCounters>,
+    ) -> Result<Surface, String> {
+        let (x, y, w, h) = (placement.x, placement.y, placement.width, placement.height);
+        // SAFETY: every call below is on this thread's open display, with
+        // handles created here; failures are checked before use.
+        unsafe {
+            let window =
+                (self.xlib.XCreateSimpleWindow)(self.display, self.parent, x, y, w, h, 0, 0, 0);
+            // Clicks and the pointer go through to the page underneath.
+            let empty = (self.xfixes.XFixesCreateRegion)(self.display, ptr::null_mut(), 0);
+            const SHAPE_INPUT: c_int = 2;
+            (self.xfixes.XFixesSetWindowShapeRegion)(
+                self.display,
+                window,
+                SHAPE_INPUT,
+                0,
+                0,
+                empty,
+            );
+            (self.xfixes.XFixesDestroyRegion)(self.display, empty);
+            let mut attrs: xlib::XWindowAttributes = std::mem::zeroed();
+            if (self.xlib.XGetWindowAttributes)(self.display, window, &mut attrs) == 0 {
+                (self.xlib.XDestroyWindow)(self.display, window);
+                return Err("the parent window is gone".into());
+            }
+            let mut shm: XShmSegmentInfo = std::mem::zeroed();
+            let image = (self.xext.XShmCreateImage)(
+                self.display,
+                attrs.visual,
+                attrs.depth as c_uint,
+                xlib::ZPixmap,
+                ptr::null_mut(),
+                &mut shm,
+                w,
+                h,
+            );
+            if image.is_null() {
+                (self.xlib.XDestroyWindow)(self.display, window);
+                return Err("no shared-memory image".into());
+            }
+            if (*image).bits_per_pixel != 32 || (*image).byte_order != xlib::LSBFirst {
+                destroy_image(image);
+                (self.xlib.XDestroyWindow)(self.display, window);
+                return Err("the window's pixels are not 32-bit BGRX".into());
+            }
+            let size = (*image).bytes_per_line as usize * (*image).height as usize;
+            shm.shmid = libc::shmget(libc::IPC_PRIVATE, size, libc::IPC_CREAT | 0o600);
+            if shm.shmid < 0 {
+                destroy_image(image);
+                (self.xlib.XDestroyWindow)(self.display, window);
+                return Err("no shared memory".into());
+            }
+            let address = libc::shmat(shm.shmid, ptr::null(), 0);
+            // Removed now: it goes away with the last detach, even if we crash.
+            libc::shmctl(shm.shmid, libc::IPC_RMID, ptr::null_mut());
+            if address as isize == -1 {
+                destroy_image(image);
+                (self.xlib.XDestroyWindow)(self.display, window);
+                return Err("shared memory not attached".into());
+            }
+            shm.shmaddr = address.cast::<c_char>();
+            shm.readOnly = xlib::False;
+            (*image).data = shm.shmaddr;
+            (self.xext.XShmAttach)(self.display, &mut shm);
+            let gc = (self.xlib.XCreateGC)(self.display, window, 0, ptr::null_mut());
+            (self.xlib.XMapWindow)(self.display, window);
+            Ok(Surface {
+                placement,
+                window,
+                gc,
+                image,
+                shm,
+                mailbox,
+                seen: 0,
+                scaler: BgrxScaler::default(),
+                counters,
+            })
+        }
+    }
+
+    fn destroy(&self, mut surface: Surface) {
+        // SAFETY: the surface's handles were made on this display and are
+        // released once, here.
+        unsafe {
+            (self.xext.XShmDetach)(self.display, &mut surface.shm);
+            (self.xlib.XSync)(self.display, xlib::False);
+            (*surface.image).data = ptr::null_mut();
+            destroy_image(surface.image);
+            libc::shmdt(surface.shm.shmaddr.cast());
+            (self.xlib.XFreeGC)(self.display, surface.gc);
+            (self.xlib.XDestroyWindow)(self.display, surface.window);
+        }
+    }
+}
+
+/// Frees an image's structure (its data pointer must be ours to keep).
+///
+/// # Safety
+/// `image` came from `XShmCreateImage` and is not used afterwards.
+unsafe fn destroy_image(image: *mut xlib::XImage) {
+    // SAFETY: per the caller; Xlib frees the structure with the function
+    // the image carries (XDestroyImage is a macro for this call).
+    unsafe {
+        (*image).data = ptr::null_mut();
+        if let Some(destroy) = (*image).funcs.destroy_image {
+            destroy(image);
+        }
+    }
+}
+
+/// Draws the tile's newest picture if there is one; true if it did.
+fn draw(xext: &Xext, display: *mut xlib::Display, surface: &mut Surface) -> bool {
+    let Surface {
+        image,
+        scaler,
+        seen,
+        placement,
+        ..
+    } = surface;
+    // SAFETY: the image and its shared memory live as long as the surface;
+    // the previous put has completed (XSync after each round).
+    let (out, stride) = unsafe {
+        let stride = (**image).bytes_per_line as usize;
+        let len = stride * (**image).height as usize;
+        (
+            std::slice::from_raw_parts_mut((**image).data.cast::<u8>(), len),
+            stride,
+        )
+    };
+    let drawn = surface.mailbox.with_newer(*seen, |bytes| {
+        let (seq, width, height) = talkline_media::display::parse_header(bytes)?;
+        let capture_us = u64::from_le_bytes(bytes.get(16..24)?.try_into().ok()?);
+        let ok = scaler.draw(
+            &bytes[FRAME_HEADER_BYTES..],
+            width as usize,
+            height as usize,
+            ScreenImage {
+                pixels: out,
+                width: placement.width as usize,
+                height: placement.height as usize,
+                stride,
+            },
+        );
+        ok.then_some((seq, width, height, capture_us))
+    });
+    let Some(Some((seq, width, height, capture_us))) = drawn else {
+        return false;
+    };
+    *seen = seq;
+    // SAFETY: the display is open; the image belongs to this window.
+    unsafe {
+        (xext.XShmPutImage)(
+            display,
+            surface.window,
+            surface.gc,
+            surface.image,
+            0,
+            0,
+            0,
+            0,
+            placement.width,
+            placement.height,
+            xlib::False,
+        );
+    }
+    let c = &surface.counters;
+    let n = c.drawn.fetch_add(1, Ordering::Relaxed) as usize;
+    let delay = now_us().saturating_sub(capture_us).min(u64::from(u32::MAX));
+    c.latency_us[n % LATENCY_SAMPLES].store(delay as u32, Ordering::Relaxed);
+    c.seq.store(seq, Ordering::Relaxed);
+    c.width.store(width, Ordering::Relaxed);
+    c.height.store(height, Ordering::Relaxed);
+    true
+}
+
+impl Drop for Drawer {
+    fn drop(&mut self) {
+        let surfaces: Vec<Surface> = self.surfaces.drain().map(|(_, s)| s).collect();
+        for surface in surfaces {
+            self.destroy(surface);
+        }
+        // SAFETY: closed once, at the end of the thread that opened it.
+        unsafe { (self.xlib.XCloseDisplay)(self.display) };
+    }
+}
+
+/// Draws the meeting's tiles natively at `placements` (an empty list hides
+/// them all), starting the drawing thread for `window` on first use.
+pub fn place<R: tauri::Runtime>(
+    window: &tauri::WebviewWindow<R>,
+    tiles: &Arc<Tiles>,
+    placements: Vec<Placement>,
+) -> Result<(), String> {
+    let native = NATIVE.get_or_init(|| NativeVideo::start(x_window_of(window)?, Arc::clone(tiles)));
+    native.as_ref().map_err(Clone::clone)?.place(placements)
+}
+
+/// What the drawing thread drew per tile; empty before it started.
+pub fn stats() -> HashMap<String, TileStatsView> {
+    match NATIVE.get() {
+        Some(Ok(native)) => native.stats(),
+        _ => HashMap::new(),
+    }
+}
+
+static NATIVE: std::sync::OnceLock<Result<NativeVideo, String>> = std::sync::OnceLock::new();
+
+fn x_window_of<R: tauri::Runtime>(
+    window: &tauri::WebviewWindow<R>,
+) -> Result<xlib::Window, String> {
+    use raw_window_handle::{HasWindowHandle, RawWindowHandle};
+    let handle = window
+        .window_handle()
+        .map_err(|e| format!("no window handle: {e}"))?;
+    match handle.as_raw() {
+        RawWindowHandle::Xlib(h) => Ok(h.window),
+        RawWindowHandle::Xcb(h) => Ok(xlib::Window::from(h.window.get())),
+        _ => Err("native video needs an X11 window".into()),
+    }
+}
