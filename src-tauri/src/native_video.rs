@@ -11,8 +11,9 @@
 //! after frame. Neither WebKit nor the GTK main thread sees a frame.
 //!
 //! Known gaps of the prototype: it polls the mailboxes every few ms rather
-//! than waiting on them, the page's menus and dialogs hide the tiles they
-//! cover instead of cutting holes, and there is no Wayland, Windows or
+//! than waiting on them, names and mute icons sit under the video, the
+//! self-view is not mirrored, the page's menus and dialogs hide the tiles
+//! they cover instead of cutting holes, and there is no Wayland, Windows or
 //! macOS surface yet.
 
 use std::collections::HashMap;
@@ -160,7 +161,9 @@ struct Surface {
     window: xlib::Window,
     gc: xlib::GC,
     image: *mut xlib::XImage,
-    shm: XShmSegmentInfo,
+    /// Boxed: the image keeps a pointer to it (its `obdata`), which must
+    /// stay valid as the surface moves.
+    shm: Box<XShmSegmentInfo>,
     mailbox: Arc<FrameMailbox>,
     seen: u64,
     scaler: BgrxScaler,
@@ -304,14 +307,14 @@ impl Drawer {
                 (self.xlib.XDestroyWindow)(self.display, window);
                 return Err("the parent window is gone".into());
             }
-            let mut shm: XShmSegmentInfo = std::mem::zeroed();
+            let mut shm: Box<XShmSegmentInfo> = Box::new(std::mem::zeroed());
             let image = (self.xext.XShmCreateImage)(
                 self.display,
                 attrs.visual,
                 attrs.depth as c_uint,
                 xlib::ZPixmap,
                 ptr::null_mut(),
-                &mut shm,
+                &mut *shm,
                 w,
                 h,
             );
@@ -342,7 +345,7 @@ impl Drawer {
             shm.shmaddr = address.cast::<c_char>();
             shm.readOnly = xlib::False;
             (*image).data = shm.shmaddr;
-            (self.xext.XShmAttach)(self.display, &mut shm);
+            (self.xext.XShmAttach)(self.display, &mut *shm);
             let gc = (self.xlib.XCreateGC)(self.display, window, 0, ptr::null_mut());
             (self.xlib.XMapWindow)(self.display, window);
             Ok(Surface {
@@ -363,7 +366,7 @@ impl Drawer {
         // SAFETY: the surface's handles were made on this display and are
         // released once, here.
         unsafe {
-            (self.xext.XShmDetach)(self.display, &mut surface.shm);
+            (self.xext.XShmDetach)(self.display, &mut *surface.shm);
             (self.xlib.XSync)(self.display, xlib::False);
             (*surface.image).data = ptr::null_mut();
             destroy_image(surface.image);
