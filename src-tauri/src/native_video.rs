@@ -80,7 +80,7 @@ pub struct TileStatsView {
 }
 
 pub struct NativeVideo {
-    placements: Mutex<Sender<Vec<Placement>>>,
+    placements: Sender<Vec<Placement>>,
     counters: Arc<Mutex<HashMap<String, Arc<TileCounters>>>>,
 }
 
@@ -108,7 +108,7 @@ impl NativeVideo {
             .recv()
             .map_err(|_| "the native video thread ended".to_string())??;
         Ok(Self {
-            placements: Mutex::new(placements),
+            placements,
             counters,
         })
     }
@@ -123,8 +123,7 @@ impl NativeVideo {
                 bad.width, bad.height
             ));
         }
-        let sender = self.placements.lock().unwrap_or_else(|p| p.into_inner());
-        sender
+        self.placements
             .send(placements)
             .map_err(|_| "the native video thread ended".to_string())
     }
@@ -166,6 +165,8 @@ struct Surface {
     shm: Box<XShmSegmentInfo>,
     mailbox: Arc<FrameMailbox>,
     seen: u64,
+    /// The newest picture, copied out of the mailbox (reused).
+    picture: Vec<u8>,
     scaler: BgrxScaler,
     counters: Arc<TileCounters>,
 }
@@ -356,6 +357,7 @@ impl Drawer {
                 shm,
                 mailbox,
                 seen: 0,
+                picture: Vec::new(),
                 scaler: BgrxScaler::default(),
                 counters,
             })
@@ -399,6 +401,7 @@ fn draw(xext: &Xext, display: *mut xlib::Display, surface: &mut Surface) -> bool
         scaler,
         seen,
         placement,
+        picture,
         ..
     } = surface;
     // SAFETY: the image and its shared memory live as long as the surface;
@@ -411,25 +414,30 @@ fn draw(xext: &Xext, display: *mut xlib::Display, surface: &mut Surface) -> bool
             stride,
         )
     };
-    let drawn = surface.mailbox.with_newer(*seen, |bytes| {
-        let (seq, width, height) = talkline_media::display::parse_header(bytes)?;
-        let capture_us = u64::from_le_bytes(bytes.get(16..24)?.try_into().ok()?);
-        let ok = scaler.draw(
-            &bytes[FRAME_HEADER_BYTES..],
-            width as usize,
-            height as usize,
-            ScreenImage {
-                pixels: out,
-                width: placement.width as usize,
-                height: placement.height as usize,
-                stride,
-            },
-        );
-        ok.then_some((seq, width, height, capture_us))
-    });
-    let Some(Some((seq, width, height, capture_us))) = drawn else {
+    if !surface.mailbox.copy_newer(*seen, picture) {
+        return false;
+    }
+    let Some((seq, width, height)) = talkline_media::display::parse_header(picture) else {
         return false;
     };
+    let capture_us = picture
+        .get(16..24)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_le_bytes);
+    let drawn = scaler.draw(
+        &picture[FRAME_HEADER_BYTES..],
+        width as usize,
+        height as usize,
+        ScreenImage {
+            pixels: out,
+            width: placement.width as usize,
+            height: placement.height as usize,
+            stride,
+        },
+    );
+    if !drawn {
+        return false;
+    }
     *seen = seq;
     // SAFETY: the display is open; the image belongs to this window.
     unsafe {
@@ -469,25 +477,32 @@ impl Drop for Drawer {
 }
 
 /// Draws the meeting's tiles natively at `placements` (an empty list hides
-/// them all), starting the drawing thread for `window` on first use.
+/// them all), starting the drawing thread for `window` on first use. A start
+/// that failed is tried again on the next call, not remembered.
 pub fn place<R: tauri::Runtime>(
     window: &tauri::WebviewWindow<R>,
     tiles: &Arc<Tiles>,
     placements: Vec<Placement>,
 ) -> Result<(), String> {
-    let native = NATIVE.get_or_init(|| NativeVideo::start(x_window_of(window)?, Arc::clone(tiles)));
-    native.as_ref().map_err(Clone::clone)?.place(placements)
+    let mut native = NATIVE.lock().unwrap_or_else(|p| p.into_inner());
+    if native.is_none() {
+        *native = Some(NativeVideo::start(x_window_of(window)?, Arc::clone(tiles))?);
+    }
+    match native.as_ref() {
+        Some(native) => native.place(placements),
+        None => Err("native video did not start".into()),
+    }
 }
 
 /// What the drawing thread drew per tile; empty before it started.
 pub fn stats() -> HashMap<String, TileStatsView> {
-    match NATIVE.get() {
-        Some(Ok(native)) => native.stats(),
-        _ => HashMap::new(),
-    }
+    let native = NATIVE.lock().unwrap_or_else(|p| p.into_inner());
+    native.as_ref().map(NativeVideo::stats).unwrap_or_default()
 }
 
-static NATIVE: std::sync::OnceLock<Result<NativeVideo, String>> = std::sync::OnceLock::new();
+/// Placements and stats come from the page a few times a second, never
+/// per frame: a lock costs nothing here.
+static NATIVE: Mutex<Option<NativeVideo>> = Mutex::new(None);
 
 fn x_window_of<R: tauri::Runtime>(
     window: &tauri::WebviewWindow<R>,

@@ -430,16 +430,12 @@ const SOCKET_RETRY_MS = 30_000;
  * whose socket failed for a while returns to it. `?video=ipc` chooses the
  * IPC throughout (the benchmark compares both).
  */
-class EncodedTransport implements EncodedReads {
+class EncodedTransport {
   private readonly socket: SocketReads | null =
     new URLSearchParams(location.search).get("video") === "ipc" ? null : new SocketReads();
   private current: EncodedReads = this.socket ?? ipcReads;
   private socketFailures = 0;
   private onIpcSince = 0;
-
-  get via(): "socket" | "ipc" {
-    return this.current.via;
-  }
 
   async read(cursors: { tile: string; after: number }[], waitMs: number | null): Promise<ArrayBuffer> {
     if (this.socket && this.current === ipcReads && performance.now() - this.onIpcSince > SOCKET_RETRY_MS) {

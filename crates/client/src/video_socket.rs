@@ -343,6 +343,13 @@ mod tests {
         }
     }
 
+    async fn binary_reply(ws: &mut Client) -> Bytes {
+        match reply(ws).await {
+            Some(Message::Binary(bytes)) => bytes,
+            other => panic!("a binary reply, not {other:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn the_window_with_the_secret_reads_every_frame_of_its_tiles() {
         let tiles = Tiles::new();
@@ -361,9 +368,7 @@ mod tests {
             .await
             .expect("sends");
         ws.send(read_of("alice", 0, 100)).await.expect("sends");
-        let Some(Message::Binary(bytes)) = reply(&mut ws).await else {
-            panic!("a binary reply");
-        };
+        let bytes = binary_reply(&mut ws).await;
         let tiles_read = parse_tiles(&bytes).expect("the IPC's wire form");
         assert_eq!(tiles_read.len(), 1);
         let (index, records) = &tiles_read[0];
@@ -377,9 +382,7 @@ mod tests {
         assert_eq!(reply(&mut ws).await, Some(Message::binary(Vec::new())));
         feed.push(Bytes::from_static(b"next"), false, 30);
         ws.send(read_of("alice", 2, 50)).await.expect("sends");
-        let Some(Message::Binary(bytes)) = reply(&mut ws).await else {
-            panic!("a binary reply");
-        };
+        let bytes = binary_reply(&mut ws).await;
         let read = parse_tiles(&bytes).expect("wire form");
         assert_eq!(read[0].1[0].data, b"next");
     }

@@ -79,18 +79,24 @@ impl FrameMailbox {
         (bytes.len() >= FRAME_HEADER_BYTES).then(|| bytes.clone())
     }
 
-    /// Runs `read` on the stored frame, in place, if it is newer than
-    /// `after`: for a viewer that draws it at once, without a copy. The
-    /// publisher skips a frame that arrives meanwhile, so `read` is short.
-    pub fn with_newer<T>(&self, after: u64, read: impl FnOnce(&[u8]) -> T) -> Option<T> {
+    /// Copies the stored frame into `out` (reused: no allocation once it
+    /// has the size) if it is newer than `after`; true if it did. For a
+    /// viewer that works on the picture afterwards: the lock is held only
+    /// for the copy, so the publisher is not made to skip frames meanwhile.
+    pub fn copy_newer(&self, after: u64, out: &mut Vec<u8>) -> bool {
         if self.seq() <= after {
-            return None;
+            return false;
         }
         let bytes = match self.bytes.lock() {
             Ok(guard) => guard,
             Err(p) => p.into_inner(),
         };
-        (bytes.len() >= FRAME_HEADER_BYTES).then(|| read(&bytes))
+        if bytes.len() < FRAME_HEADER_BYTES {
+            return false;
+        }
+        out.clear();
+        out.extend_from_slice(&bytes);
+        true
     }
 
     /// Waits until a frame newer than `after` is stored. One viewer per
@@ -205,6 +211,18 @@ mod tests {
                 .all(|&b| b == 20)
         );
         assert!(mailbox.newer_than(2).is_none());
+    }
+
+    #[test]
+    fn a_viewer_copies_only_a_newer_frame_into_its_own_buffer() {
+        let mailbox = FrameMailbox::new();
+        let mut out = vec![9u8; 3];
+        assert!(!mailbox.copy_newer(0, &mut out), "nothing stored yet");
+        assert_eq!(out, [9, 9, 9]);
+        mailbox.publish(&frame(4, 2, 10));
+        assert!(mailbox.copy_newer(0, &mut out));
+        assert_eq!(Some(out.clone()), mailbox.newer_than(0));
+        assert!(!mailbox.copy_newer(1, &mut out), "not newer than frame 1");
     }
 
     #[test]
