@@ -327,6 +327,21 @@ impl Client {
         self.stderr.lock().expect("stderr").join("\n")
     }
 
+    /// The last `n` lines of the estimate's and the sender's log: the
+    /// story of a rate, where the whole log would be cut by CI's report
+    /// before it gets there.
+    pub fn estimate_log(&self, n: usize) -> String {
+        let stderr = self.stderr.lock().expect("stderr");
+        let lines: Vec<&str> = stderr
+            .iter()
+            .filter(|l| {
+                l.contains("talkline_meeting::congestion") || l.contains("talkline_meeting::send")
+            })
+            .map(String::as_str)
+            .collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
     /// Waits until a line containing `needle` appears.
     pub fn wait_for(&self, needle: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
