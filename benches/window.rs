@@ -13,11 +13,11 @@
 //! 2026-12-02. First the app's real window (WebKitGTK under Xvfb, driven
 //! over WebDriver) joins with its test camera and microphone, once for
 //! each video path in `TALKLINE_BENCH_PATHS` (comma-separated, default
-//! `socket,ipc`): VP8 decoded in the window and read over the core's
-//! loopback socket (`socket`) or over Tauri's IPC (`ipc`), or raw pictures
-//! decoded by the core (`raw`), or decoded by the core and drawn into
-//! native windows over the page (`native`, a prototype on X11); then, after
-//! it leaves,
+//! `native,socket`): decoded by the core and drawn into native windows over
+//! the page (`native`, the default on X11), VP8 decoded in the window and
+//! read over the core's loopback socket (`socket`) or over Tauri's IPC
+//! (`ipc`), or raw pictures decoded by the core (`raw`); then, after it
+//! leaves,
 //! Chromium (janus.js, fake devices) joins the same room, headful on an
 //! Xvfb display of its own so that its <video> elements are painted
 //! (`TALKLINE_BENCH_CHROMIUM=headless`: headless, as before 2026-12-06).
@@ -101,10 +101,11 @@ struct AppRun {
     transports: String,
 }
 
-/// How remote video reaches the window: VP8 decoded there by WebCodecs,
-/// read over the core's loopback socket (the default where the webview has
-/// WebCodecs) or over Tauri's IPC (`?video=ipc`); or I420 pictures decoded
-/// by the core, the path every webview can draw (`?video=raw`).
+/// How remote video reaches the screen: decoded by the core and drawn in
+/// native windows over the page (the default on X11); VP8 decoded in the
+/// window by WebCodecs, read over the core's loopback socket
+/// (`?video=socket`) or over Tauri's IPC (`?video=ipc`); or I420 pictures
+/// decoded by the core, which every webview can draw (`?video=raw`).
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Transport {
     Vp8Socket,
@@ -126,24 +127,24 @@ impl Transport {
 
     fn query(self) -> Option<&'static str> {
         match self {
-            Self::Vp8Socket => None,
+            Self::Vp8Socket => Some("?video=socket"),
             Self::Vp8Ipc => Some("?video=ipc"),
             Self::RawPictures => Some("?video=raw"),
-            Self::Native => Some("?video=native"),
+            Self::Native => None,
         }
     }
 
     fn label(self) -> &'static str {
         match self {
             Self::Vp8Socket => {
-                "TalkLine app, VP8 decoded in the window, read over the loopback socket"
+                "TalkLine app, VP8 decoded in the window, read over the loopback socket (`?video=socket`)"
             }
             Self::Vp8Ipc => {
                 "TalkLine app, VP8 decoded in the window, read over Tauri's IPC (`?video=ipc`)"
             }
             Self::RawPictures => "TalkLine app, raw pictures from the core (`?video=raw`)",
             Self::Native => {
-                "TalkLine app, decoded by the core and drawn natively over the page (`?video=native`, prototype)"
+                "TalkLine app, decoded by the core and drawn natively over the page (the default)"
             }
         }
     }
@@ -295,7 +296,7 @@ fn main() {
         "test:640x360@30".to_string()
     };
     let paths: Vec<Transport> = std::env::var("TALKLINE_BENCH_PATHS")
-        .unwrap_or_else(|_| "socket,ipc".into())
+        .unwrap_or_else(|_| "native,socket".into())
         .split(',')
         .map(Transport::parse)
         .collect();

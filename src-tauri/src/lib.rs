@@ -201,6 +201,11 @@ pub fn run() {
             Ok(())
         })
         .on_window_event(|window, event| {
+            // The video drawn over the window goes before the window.
+            #[cfg(target_os = "linux")]
+            if let tauri::WindowEvent::Destroyed = event {
+                native_video::stop();
+            }
             // The close button or Alt+F4 mid-meeting asks first.
             if let tauri::WindowEvent::CloseRequested { api, .. } = event {
                 let keep = window

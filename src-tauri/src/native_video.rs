@@ -1,5 +1,6 @@
 //! Remote video drawn natively, over the webview instead of inside it
-//! (a prototype, X11 only, chosen by the page with `?video=native`).
+//! (X11; the page uses it where it starts, and falls back to its canvases
+//! where it does not).
 //!
 //! Without a GPU, WebKitGTK paints each screen update into a new
 //! shared-memory bitmap that its UI process blits and unmaps; with video in
@@ -10,11 +11,16 @@
 //! reported, through one shared-memory image per tile that is reused frame
 //! after frame. Neither WebKit nor the GTK main thread sees a frame.
 //!
-//! Known gaps of the prototype: it polls the mailboxes every few ms rather
-//! than waiting on them, names and mute icons sit under the video, the
-//! self-view is not mirrored, the page's menus and dialogs hide the tiles
-//! they cover instead of cutting holes, and there is no Wayland, Windows or
-//! macOS surface yet.
+//! The child window is shaped to the picture, letterboxed as the page's
+//! `object-fit: contain` would, less the holes the page asks for (names,
+//! icons, a menu over the tile), so the page shows through them. A frame
+//! counts as drawn when the X server reports the put completed: an X error
+//! goes to the process's handler (GDK's), never to us, and a put that was
+//! refused only shows as one that never completes.
+//!
+//! Known gaps: it polls the mailboxes every few ms rather than waiting on
+//! them, the tiles' rounded corners are square, and there is no Wayland,
+//! Windows or macOS surface yet.
 
 use std::collections::HashMap;
 use std::os::raw::{c_char, c_int, c_uint};
@@ -22,11 +28,12 @@ use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use talkline_media::display::{FRAME_HEADER_BYTES, FrameMailbox, Tiles};
-use talkline_media::to_screen::{BgrxScaler, ScreenImage};
+use talkline_media::to_screen::{BgrxScaler, ScreenImage, fit_inside};
 use x11_dl::xfixes;
 use x11_dl::xlib::{self, Xlib};
 use x11_dl::xshm::{XShmSegmentInfo, Xext};
@@ -37,6 +44,21 @@ const POLL: Duration = Duration::from_millis(4);
 const LATENCY_SAMPLES: usize = 300;
 /// Larger rectangles than any screen are a broken page.
 const MAX_SIDE: u32 = 8192;
+/// More tiles than a 5x5 gallery and its strip, or more holes than a tile
+/// has labels and menus over it, are a broken page too.
+const MAX_TILES: usize = 64;
+const MAX_HOLES: usize = 16;
+/// A put the server has not completed in this long was refused.
+const PUT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A rectangle in the window's device pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct Rect {
+    pub x: i32,
+    pub y: i32,
+    pub width: u32,
+    pub height: u32,
+}
 
 /// Where one tile's video goes, in the window's device pixels.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -46,11 +68,26 @@ pub struct Placement {
     pub y: i32,
     pub width: u32,
     pub height: u32,
+    /// Left and right swapped: the self-view, as a mirror shows you.
+    #[serde(default)]
+    pub mirror: bool,
+    /// What the page draws over the video (a name, an icon, a menu): left
+    /// out of the video's window, so the page shows through.
+    #[serde(default)]
+    pub holes: Vec<Rect>,
+}
+
+impl Placement {
+    fn same_size(&self, other: &Placement) -> bool {
+        (self.width, self.height) == (other.width, other.height)
+    }
 }
 
 /// What the drawing thread did for one tile, for the page's counters.
 struct TileCounters {
     drawn: AtomicU64,
+    /// Puts the X server never completed (refused).
+    failed: AtomicU64,
     seq: AtomicU64,
     width: AtomicU32,
     height: AtomicU32,
@@ -61,6 +98,7 @@ impl Default for TileCounters {
     fn default() -> Self {
         Self {
             drawn: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
             seq: AtomicU64::new(0),
             width: AtomicU32::new(0),
             height: AtomicU32::new(0),
@@ -73,6 +111,7 @@ impl Default for TileCounters {
 #[serde(rename_all = "camelCase")]
 pub struct TileStatsView {
     drawn: u64,
+    failed: u64,
     seq: u64,
     width: u32,
     height: u32,
@@ -82,6 +121,7 @@ pub struct TileStatsView {
 pub struct NativeVideo {
     placements: Sender<Vec<Placement>>,
     counters: Arc<Mutex<HashMap<String, Arc<TileCounters>>>>,
+    thread: JoinHandle<()>,
 }
 
 impl NativeVideo {
@@ -92,7 +132,7 @@ impl NativeVideo {
         let (ready, started) = mpsc::channel();
         let counters: Arc<Mutex<HashMap<String, Arc<TileCounters>>>> = Arc::default();
         let shared = Arc::clone(&counters);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("talkline-native-video".into())
             .spawn(move || match Drawer::open(parent) {
                 Ok(mut drawer) => {
@@ -110,22 +150,25 @@ impl NativeVideo {
         Ok(Self {
             placements,
             counters,
+            thread,
         })
     }
 
     pub fn place(&self, placements: Vec<Placement>) -> Result<(), String> {
-        if let Some(bad) = placements
-            .iter()
-            .find(|p| p.width == 0 || p.height == 0 || p.width > MAX_SIDE || p.height > MAX_SIDE)
-        {
-            return Err(format!(
-                "a tile of {}x{} cannot be drawn",
-                bad.width, bad.height
-            ));
-        }
+        check(&placements)?;
         self.placements
             .send(placements)
             .map_err(|_| "the native video thread ended".to_string())
+    }
+
+    /// Ends the drawing thread, its windows and its X connection.
+    fn stop(self) {
+        let Self {
+            placements, thread, ..
+        } = self;
+        // The thread sees the channel closed within one round.
+        drop(placements);
+        let _ = thread.join();
     }
 
     pub fn stats(&self) -> HashMap<String, TileStatsView> {
@@ -143,6 +186,7 @@ impl NativeVideo {
                     tile.clone(),
                     TileStatsView {
                         drawn,
+                        failed: c.failed.load(Ordering::Relaxed),
                         seq: c.seq.load(Ordering::Relaxed),
                         width: c.width.load(Ordering::Relaxed),
                         height: c.height.load(Ordering::Relaxed),
@@ -152,6 +196,41 @@ impl NativeVideo {
             })
             .collect()
     }
+}
+
+/// Refuses what no page in its right mind sends: more tiles or holes than
+/// a gallery has, sizes larger than any screen.
+fn check(placements: &[Placement]) -> Result<(), String> {
+    if placements.len() > MAX_TILES {
+        return Err(format!(
+            "{} tiles is more than {MAX_TILES}",
+            placements.len()
+        ));
+    }
+    for p in placements {
+        if p.width == 0 || p.height == 0 || p.width > MAX_SIDE || p.height > MAX_SIDE {
+            return Err(format!(
+                "a tile of {}x{} cannot be drawn",
+                p.width, p.height
+            ));
+        }
+        if p.holes.len() > MAX_HOLES {
+            return Err(format!(
+                "{} holes in a tile is more than {MAX_HOLES}",
+                p.holes.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A put the server has not completed yet, and what it drew.
+struct Pending {
+    seq: u64,
+    capture_us: u64,
+    width: u32,
+    height: u32,
+    since: Instant,
 }
 
 /// One tile's child window and the shared-memory image drawn into it.
@@ -169,6 +248,11 @@ struct Surface {
     picture: Vec<u8>,
     scaler: BgrxScaler,
     counters: Arc<TileCounters>,
+    /// Where the picture sits in the window (x, y, width, height), which
+    /// the window's shape was last set to; None before the first picture.
+    shown: Option<(usize, usize, usize, usize)>,
+    /// The image is the server's to read until this completes.
+    pending: Option<Pending>,
 }
 
 struct Drawer {
@@ -177,6 +261,8 @@ struct Drawer {
     xfixes: xfixes::Xlib,
     display: *mut xlib::Display,
     parent: xlib::Window,
+    /// The event type of a completed shared-memory put.
+    completion: c_int,
     surfaces: HashMap<String, Surface>,
 }
 
@@ -202,12 +288,16 @@ impl Drawer {
             unsafe { (xlib.XCloseDisplay)(display) };
             return Err("the X server has no MIT-SHM".into());
         }
+        // ShmCompletion is the extension's first event.
+        // SAFETY: `display` is open and has MIT-SHM.
+        let completion = unsafe { (xext.XShmGetEventBase)(display) };
         Ok(Self {
             xlib,
             xext,
             xfixes,
             display,
             parent,
+            completion,
             surfaces: HashMap::new(),
         })
     }
@@ -230,16 +320,48 @@ impl Drawer {
             if let Some(wanted) = latest {
                 self.place(wanted, tiles, counters);
             }
+            self.take_completions();
             let mut drew = false;
             for surface in self.surfaces.values_mut() {
-                drew |= draw(&self.xext, self.display, surface);
+                drew |= draw(&self.xext, &self.xfixes, self.display, surface);
             }
             if drew {
-                // The server has read every image before they are reused.
                 // SAFETY: `display` is open.
-                unsafe { (self.xlib.XSync)(self.display, xlib::False) };
+                unsafe { (self.xlib.XFlush)(self.display) };
             }
             std::thread::sleep(POLL);
+        }
+    }
+
+    /// Counts the puts the server completed; a put it never completes
+    /// (refused) is given up after `PUT_TIMEOUT`.
+    fn take_completions(&mut self) {
+        // SAFETY: `display` is open; events are read into a zeroed union
+        // and only the fields common to every event are read.
+        unsafe {
+            while (self.xlib.XPending)(self.display) > 0 {
+                let mut event: xlib::XEvent = std::mem::zeroed();
+                (self.xlib.XNextEvent)(self.display, &mut event);
+                if event.get_type() != self.completion {
+                    continue;
+                }
+                let window = event.any.window;
+                if let Some(surface) = self.surfaces.values_mut().find(|s| s.window == window) {
+                    surface.completed();
+                }
+            }
+        }
+        for surface in self.surfaces.values_mut() {
+            if surface
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.since.elapsed() > PUT_TIMEOUT)
+            {
+                surface.pending = None;
+                if surface.counters.failed.fetch_add(1, Ordering::Relaxed) == 0 {
+                    log::warn!("native video: the X server refused a picture");
+                }
+            }
         }
     }
 
@@ -251,15 +373,35 @@ impl Drawer {
     ) {
         let mut keep: HashMap<String, Placement> =
             wanted.into_iter().map(|p| (p.tile.clone(), p)).collect();
+        // A new size needs a new image; a move, new holes or a mirror do not.
         let gone: Vec<String> = self
             .surfaces
             .iter()
-            .filter(|(tile, s)| keep.get(*tile) != Some(&s.placement))
+            .filter(|(tile, s)| !keep.get(*tile).is_some_and(|p| p.same_size(&s.placement)))
             .map(|(tile, _)| tile.clone())
             .collect();
         for tile in gone {
             if let Some(surface) = self.surfaces.remove(&tile) {
                 self.destroy(surface);
+            }
+        }
+        for (tile, surface) in &mut self.surfaces {
+            let Some(wanted) = keep.remove(tile) else {
+                continue;
+            };
+            if wanted == surface.placement {
+                continue;
+            }
+            if (wanted.x, wanted.y) != (surface.placement.x, surface.placement.y) {
+                // SAFETY: the window is this display's.
+                unsafe {
+                    (self.xlib.XMoveWindow)(self.display, surface.window, wanted.x, wanted.y)
+                };
+            }
+            let reshape = wanted.holes != surface.placement.holes;
+            surface.placement = wanted;
+            if reshape && let Some(shown) = surface.shown {
+                set_shape(&self.xfixes, self.display, surface, shown);
             }
         }
         keep.retain(|tile, _| !self.surfaces.contains_key(tile));
@@ -293,7 +435,6 @@ impl Drawer {
                 (self.xlib.XCreateSimpleWindow)(self.display, self.parent, x, y, w, h, 0, 0, 0);
             // Clicks and the pointer go through to the page underneath.
             let empty = (self.xfixes.XFixesCreateRegion)(self.display, ptr::null_mut(), 0);
-            const SHAPE_INPUT: c_int = 2;
             (self.xfixes.XFixesSetWindowShapeRegion)(
                 self.display,
                 window,
@@ -303,6 +444,17 @@ impl Drawer {
                 empty,
             );
             (self.xfixes.XFixesDestroyRegion)(self.display, empty);
+            // Nothing shows before the first picture: the page's tile does.
+            let nothing = (self.xfixes.XFixesCreateRegion)(self.display, ptr::null_mut(), 0);
+            (self.xfixes.XFixesSetWindowShapeRegion)(
+                self.display,
+                window,
+                SHAPE_BOUNDING,
+                0,
+                0,
+                nothing,
+            );
+            (self.xfixes.XFixesDestroyRegion)(self.display, nothing);
             let mut attrs: xlib::XWindowAttributes = std::mem::zeroed();
             if (self.xlib.XGetWindowAttributes)(self.display, window, &mut attrs) == 0 {
                 (self.xlib.XDestroyWindow)(self.display, window);
@@ -360,6 +512,8 @@ impl Drawer {
                 picture: Vec::new(),
                 scaler: BgrxScaler::default(),
                 counters,
+                shown: None,
+                pending: None,
             })
         }
     }
@@ -394,74 +548,168 @@ unsafe fn destroy_image(image: *mut xlib::XImage) {
     }
 }
 
-/// Draws the tile's newest picture if there is one; true if it did.
-fn draw(xext: &Xext, display: *mut xlib::Display, surface: &mut Surface) -> bool {
-    let Surface {
-        image,
-        scaler,
-        seen,
-        placement,
-        picture,
-        ..
-    } = surface;
-    // SAFETY: the image and its shared memory live as long as the surface;
-    // the previous put has completed (XSync after each round).
-    let (out, stride) = unsafe {
-        let stride = (**image).bytes_per_line as usize;
-        let len = stride * (**image).height as usize;
-        (
-            std::slice::from_raw_parts_mut((**image).data.cast::<u8>(), len),
-            stride,
-        )
-    };
-    if !surface.mailbox.copy_newer(*seen, picture) {
+/// The Shape extension's kinds: what is drawn, and what takes the pointer.
+const SHAPE_BOUNDING: c_int = 0;
+const SHAPE_INPUT: c_int = 2;
+
+/// Shapes the tile's window to the picture at `shown`, less the page's
+/// holes.
+fn set_shape(
+    xfixes: &xfixes::Xlib,
+    display: *mut xlib::Display,
+    surface: &Surface,
+    shown: (usize, usize, usize, usize),
+) {
+    let to_x = |v: i64| v.clamp(0, i64::from(i16::MAX)) as i16;
+    let to_side = |v: i64| v.clamp(0, i64::from(u16::MAX)) as u16;
+    let (x, y, w, h) = shown;
+    let mut picture = [xlib::XRectangle {
+        x: to_x(x as i64),
+        y: to_x(y as i64),
+        width: to_side(w as i64),
+        height: to_side(h as i64),
+    }];
+    let p = &surface.placement;
+    // On the stack: at most MAX_HOLES.
+    let mut holes = [xlib::XRectangle {
+        x: 0,
+        y: 0,
+        width: 0,
+        height: 0,
+    }; MAX_HOLES];
+    let n = p.holes.len().min(MAX_HOLES);
+    for (out, hole) in holes.iter_mut().zip(&p.holes) {
+        // The window's own coordinates; a hole reaching past its left or
+        // top edge is cut at it.
+        let hx = i64::from(hole.x) - i64::from(p.x);
+        let hy = i64::from(hole.y) - i64::from(p.y);
+        let (left, top) = (hx.max(0), hy.max(0));
+        *out = xlib::XRectangle {
+            x: to_x(left),
+            y: to_x(top),
+            width: to_side(hx + i64::from(hole.width) - left),
+            height: to_side(hy + i64::from(hole.height) - top),
+        };
+    }
+    // SAFETY: the display is open, the window is its; regions are made
+    // and destroyed here.
+    unsafe {
+        let region = (xfixes.XFixesCreateRegion)(display, picture.as_mut_ptr(), 1);
+        if n > 0 {
+            let cut = (xfixes.XFixesCreateRegion)(display, holes.as_mut_ptr(), n as c_int);
+            (xfixes.XFixesSubtractRegion)(display, region, region, cut);
+            (xfixes.XFixesDestroyRegion)(display, cut);
+        }
+        (xfixes.XFixesSetWindowShapeRegion)(display, surface.window, SHAPE_BOUNDING, 0, 0, region);
+        (xfixes.XFixesDestroyRegion)(display, region);
+    }
+}
+
+impl Surface {
+    /// The server has read the image: the picture is on screen.
+    fn completed(&mut self) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let c = &self.counters;
+        let n = c.drawn.fetch_add(1, Ordering::Relaxed) as usize;
+        let delay = now_us()
+            .saturating_sub(p.capture_us)
+            .min(u64::from(u32::MAX));
+        c.latency_us[n % LATENCY_SAMPLES].store(delay as u32, Ordering::Relaxed);
+        c.seq.store(p.seq, Ordering::Relaxed);
+        c.width.store(p.width, Ordering::Relaxed);
+        c.height.store(p.height, Ordering::Relaxed);
+    }
+}
+
+/// Draws the tile's newest picture if there is one and the image is free;
+/// true if it sent one to the server.
+fn draw(
+    xext: &Xext,
+    xfixes: &xfixes::Xlib,
+    display: *mut xlib::Display,
+    surface: &mut Surface,
+) -> bool {
+    if surface.pending.is_some()
+        || !surface
+            .mailbox
+            .copy_newer(surface.seen, &mut surface.picture)
+    {
         return false;
     }
-    let Some((seq, width, height)) = talkline_media::display::parse_header(picture) else {
+    let Some((seq, width, height)) = talkline_media::display::parse_header(&surface.picture) else {
         return false;
     };
-    let capture_us = picture
+    let capture_us = surface
+        .picture
         .get(16..24)
         .and_then(|b| b.try_into().ok())
         .map_or(0, u64::from_le_bytes);
-    let drawn = scaler.draw(
-        &picture[FRAME_HEADER_BYTES..],
+    let (box_w, box_h) = (
+        surface.placement.width as usize,
+        surface.placement.height as usize,
+    );
+    let shown = fit_inside(width as usize, height as usize, box_w, box_h);
+    if surface.shown != Some(shown) {
+        set_shape(xfixes, display, surface, shown);
+        surface.shown = Some(shown);
+    }
+    let (x, y, w, h) = shown;
+    // SAFETY: the image and its shared memory live as long as the surface,
+    // and no put of it is pending (checked above).
+    let (out, stride) = unsafe {
+        let image = surface.image;
+        let stride = (*image).bytes_per_line as usize;
+        let len = stride * (*image).height as usize;
+        (
+            std::slice::from_raw_parts_mut((*image).data.cast::<u8>(), len),
+            stride,
+        )
+    };
+    let Some(at) = out.get_mut(y * stride + x * 4..) else {
+        return false;
+    };
+    let drawn = surface.scaler.draw(
+        &surface.picture[FRAME_HEADER_BYTES..],
         width as usize,
         height as usize,
         ScreenImage {
-            pixels: out,
-            width: placement.width as usize,
-            height: placement.height as usize,
+            pixels: at,
+            width: w,
+            height: h,
             stride,
         },
+        surface.placement.mirror,
     );
     if !drawn {
         return false;
     }
-    *seen = seq;
-    // SAFETY: the display is open; the image belongs to this window.
+    surface.seen = seq;
+    // SAFETY: the display is open; the image belongs to this window. The
+    // server sends a completion event once it has read the image.
     unsafe {
         (xext.XShmPutImage)(
             display,
             surface.window,
             surface.gc,
             surface.image,
-            0,
-            0,
-            0,
-            0,
-            placement.width,
-            placement.height,
-            xlib::False,
+            x as c_int,
+            y as c_int,
+            x as c_int,
+            y as c_int,
+            w as c_uint,
+            h as c_uint,
+            xlib::True,
         );
     }
-    let c = &surface.counters;
-    let n = c.drawn.fetch_add(1, Ordering::Relaxed) as usize;
-    let delay = now_us().saturating_sub(capture_us).min(u64::from(u32::MAX));
-    c.latency_us[n % LATENCY_SAMPLES].store(delay as u32, Ordering::Relaxed);
-    c.seq.store(seq, Ordering::Relaxed);
-    c.width.store(width, Ordering::Relaxed);
-    c.height.store(height, Ordering::Relaxed);
+    surface.pending = Some(Pending {
+        seq,
+        capture_us,
+        width,
+        height,
+        since: Instant::now(),
+    });
     true
 }
 
@@ -491,6 +739,15 @@ pub fn place<R: tauri::Runtime>(
     match native.as_ref() {
         Some(native) => native.place(placements),
         None => Err("native video did not start".into()),
+    }
+}
+
+/// Ends native drawing (the window is closing): its thread, windows and X
+/// connection go before the window they are children of.
+pub fn stop() {
+    let native = NATIVE.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(native) = native {
+        native.stop();
     }
 }
 

@@ -127,6 +127,9 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
 
     let window = AppWindow::launch(&janus.url());
     let driver = &window.driver;
+    // The page's own drawing, read back from its canvases (the nine-party
+    // test below has the core draw natively, the default).
+    use_video_path(driver, "socket");
 
     // First start: the policy, and nothing else, until it is accepted.
     driver.wait_visible("#screen-policy", LONG);
@@ -825,7 +828,8 @@ fn a_nine_party_gallery_draws_every_tile_moving() {
          const want = 160 >= 0.75 * px ? 'low' : 320 >= 0.75 * px ? 'medium' : 'high'; \
          const tile = window.__talkline.frames.tiles[t.dataset.tile]; \
          return { tile: t.dataset.tile, px, want, asked: t.dataset.videoLayer, \
-           drawnWidth: t.querySelector('canvas').width, drawn: tile ? tile.drawn : 0 }; });";
+           drawnWidth: tile ? tile.width : 0, drawn: tile ? tile.drawn : 0, \
+           transport: tile ? tile.transport : null, failed: tile ? tile.skipped : 0 }; });";
     let width_of = |layer: &str| match layer {
         "low" => 160,
         "medium" => 320,
@@ -851,10 +855,17 @@ fn a_nine_party_gallery_draws_every_tile_moving() {
         std::thread::sleep(Duration::from_millis(250));
     };
     shot(&window, "5-gallery-of-nine");
-    // The video comes over the core's loopback socket, not the IPC.
+    // The core draws every tile itself, and the X server took every picture.
+    assert!(
+        settled.as_array().is_some_and(|t| t
+            .iter()
+            .all(|t| t["transport"] == "native" && t["failed"] == 0)),
+        "not every tile drawn natively: {settled:#}"
+    );
     assert_eq!(
         driver.eval("return window.__talkline.frames.encodedVia;", json!([])),
-        json!("socket")
+        json!("none"),
+        "the page read encoded video although the core draws it"
     );
     // Every tile moves while the UI is used: over 4 s of opening and
     // closing the device menu, each tile draws most of its 30 fps, and
@@ -964,9 +975,10 @@ fn a_nine_party_gallery_draws_every_tile_moving() {
         "the large tile at full size, the strip at the smallest",
         LONG,
         "const t = [...document.querySelectorAll('#tiles .tile:not(.self)')]; \
+         const w = (t) => (window.__talkline.frames.tiles[t.dataset.tile] || {}).width; \
          return t.every(t => t.dataset.role === 'main' \
-           ? t.dataset.videoLayer === 'high' && t.querySelector('canvas').width === 640 \
-           : t.dataset.role !== 'strip' || (t.dataset.videoLayer === 'low' && t.querySelector('canvas').width === 160));",
+           ? t.dataset.videoLayer === 'high' && w(t) === 640 \
+           : t.dataset.role !== 'strip' || (t.dataset.videoLayer === 'low' && w(t) === 160));",
     );
     shot(&window, "5b-speaker-view");
     // Another speaks: the large tile follows, once they have held the floor.
@@ -1001,6 +1013,8 @@ fn a_nine_party_gallery_draws_every_tile_moving() {
     assert_eq!(main_tile().as_deref(), Some(tiles[5].as_str()));
     // The self-view hidden, and shown again.
     driver.click("#device-menu-toggle");
+    // The menu opens once the devices are listed (a call into the core).
+    driver.wait_visible("#show-self-view", LONG);
     driver.click("#show-self-view");
     assert!(roles("hidden").contains(&"self".to_string()));
     driver.click("#show-self-view");
@@ -1076,6 +1090,32 @@ fn video_drawn_natively_over_the_page_moves_and_leaves_with_the_meeting() {
     std::thread::sleep(Duration::from_millis(500));
     let later = region();
     assert_ne!(first, later, "the picture on the screen does not move");
+    // Bob's name shows over his video: the video's window has a hole where
+    // the page draws the label (dark, over the empty canvas), while the
+    // same box just above it is the picture's colours.
+    let label = driver.eval(
+        "const r = document.querySelector('#tiles .tile[data-tile=\"' + arguments[0] + '\"] .name').getBoundingClientRect(); \
+         return [r.left, r.top, r.width, r.height].map(v => Math.round(v * devicePixelRatio));",
+        json!([tile]),
+    );
+    let at = |i: usize| label[i].as_u64().expect("a number") as usize;
+    let (lx, ly, lw, lh) = (at(0), at(1), at(2), at(3));
+    let dark_share = |top: usize| {
+        let (width, _, rgb) = window.screen_rgb();
+        let mut dark = 0;
+        for row in top..top + lh {
+            for col in lx..lx + lw {
+                let p = &rgb[(row * width as usize + col) * 3..][..3];
+                dark += usize::from(p.iter().all(|&c| c < 40));
+            }
+        }
+        dark as f64 / (lw * lh) as f64
+    };
+    let (on_label, above) = (dark_share(ly), dark_share(ly - lh - 4));
+    assert!(
+        on_label > 0.6 && above < 0.3,
+        "the name label is not shown over the video: {on_label:.2} of it dark, {above:.2} of the video above it"
+    );
 
     // Leaving takes the video off the screen with the meeting.
     driver.press("\u{E00C}");
@@ -1112,6 +1152,8 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
     std::fs::write(client_conf.join("client.conf"), "autospawn = no\n").expect("client.conf");
     let pulse = pulse::Pulse::start_in(&window.home);
     let driver = &window.driver;
+    // Bob's picture is read back from the page's canvas.
+    use_video_path(driver, "socket");
 
     to_prejoin_with_devices(driver, &link);
     let picked = |select: &str| {
@@ -1420,6 +1462,17 @@ fn hears(recording: &std::path::Path, hz: f64) -> bool {
 /// just-in-time prompt each opens (with Appendix II's words).
 /// A first start: the policy accepted, `link` joined from home as Winnie,
 /// the test camera and microphone allowed on the pre-join.
+/// Reloads the first page asking for a way of showing the meeting's video
+/// (`?video=socket|ipc|raw|native`; the core draws it natively by default).
+fn use_video_path(driver: &WebDriver, path: &str) {
+    driver.wait_visible("#screen-policy", LONG);
+    driver.eval(
+        &format!("location.search = '?video={path}'; return 1;"),
+        json!([]),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+}
+
 fn to_prejoin_with_devices(driver: &WebDriver, link: &str) {
     driver.wait_visible("#screen-policy", LONG);
     driver.click("#policy-accept");

@@ -15,16 +15,26 @@ export interface VideoSocketAddress {
 }
 
 /** Where the core draws one tile's video natively, in device pixels (`?video=native`). */
-export interface NativePlacement {
-  tile: string;
+/** A rectangle in the window's device pixels. */
+export interface NativeRect {
   x: number;
   y: number;
   width: number;
   height: number;
 }
 
+export interface NativePlacement extends NativeRect {
+  tile: string;
+  /** Left and right swapped (the self-view). */
+  mirror: boolean;
+  /** What the page shows over the video. */
+  holes: NativeRect[];
+}
+
 export interface NativeTileStats {
   drawn: number;
+  /** Pictures the X server refused. */
+  failed: number;
   seq: number;
   width: number;
   height: number;

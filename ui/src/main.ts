@@ -150,7 +150,7 @@ function show(screen: Screen): void {
 function stopLoops(): void {
   for (const loop of state.loops.values()) loop.stop();
   state.loops.clear();
-  if (nativeVideo) nativeTiles.stop();
+  if (nativeVideo()) nativeTiles.stop();
 }
 
 /**
@@ -162,7 +162,7 @@ function attachLoop(tileEl: HTMLElement, tile: string, source: FrameSource): voi
   state.loops.get(tile)?.stop();
   const canvas = tileEl.querySelector("canvas");
   if (!canvas) return;
-  if (nativeVideo && source === "meeting") {
+  if (nativeVideo() && source === "meeting") {
     // The core draws it, over the canvas.
     tileEl.classList.add("has-frame");
     nativeTiles.start();
@@ -180,6 +180,16 @@ function attachLoop(tileEl: HTMLElement, tile: string, source: FrameSource): voi
     ),
   );
 }
+
+// The core draws the meeting's video where it can; where it cannot, every
+// tile of the meeting goes back to its canvas.
+nativeTiles.onWidth = (tile, width) => noteVideoWidth(tile, width);
+nativeTiles.onFailed = () => {
+  if (state.screen !== "meeting") return;
+  for (const el of document.querySelectorAll<HTMLElement>("#tiles .tile")) {
+    if (el.dataset.tile) attachLoop(el, el.dataset.tile, "meeting");
+  }
+};
 
 // ---------- permission prompt (Appendix II purpose text, just in time) ----------
 

@@ -1,38 +1,74 @@
-// `?video=native` (a prototype, X11 only): the core draws the meeting's
-// video itself, in windows of its own over the page's tiles
-// (src-tauri/src/native_video.rs), so WebKit paints no video at all. The
-// page only says where the tiles are, and reads back what was drawn.
-import { api, type NativePlacement } from "./api";
+// The meeting's video drawn by the core, in windows of its own over the
+// page's tiles (src-tauri/src/native_video.rs, X11), so WebKit paints no
+// video at all: the default. The page says where the tiles are and what it
+// shows over them (names, icons, menus: holes in the video), and reads back
+// what was drawn. Where native drawing cannot start (no X11, no shared
+// memory) the page draws in its canvases instead; `?video=socket|ipc|raw`
+// asks for a canvas path.
+import { api, type NativePlacement, type NativeRect } from "./api";
 import { frameStats } from "./frames";
 
-export const nativeVideo = new URLSearchParams(location.search).get("video") === "native";
+const asked = new URLSearchParams(location.search).get("video");
+let failed = false;
+
+/** Whether the core draws the meeting's video (asked for, and not failed). */
+export function nativeVideo(): boolean {
+  return (asked === null || asked === "native") && !failed;
+}
 
 /** How often the tiles' places are checked (sent only when they change). */
 const PLACE_EVERY_MS = 200;
 const STATS_EVERY_MS = 500;
+/** What the page draws over a tile's video and must stay visible. */
+const OVER_VIDEO = ".name, .muted-icon, .pin";
 
 function overlaps(a: DOMRect, b: DOMRect): boolean {
   return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
 }
 
-/** Where each visible tile's video goes, in device pixels; none under an open menu or dialog. */
+/** The element's box if it is shown at all (not hidden, not transparent). */
+function shownRect(e: Element): DOMRect | null {
+  if (e.getClientRects().length === 0 || getComputedStyle(e).opacity === "0") return null;
+  const r = e.getBoundingClientRect();
+  return r.width >= 1 && r.height >= 1 ? r : null;
+}
+
+function toDevice(r: DOMRect, dpr: number): NativeRect {
+  // Outwards: a label's antialiased edge stays the page's.
+  const x = Math.floor(r.left * dpr);
+  const y = Math.floor(r.top * dpr);
+  return { x, y, width: Math.ceil(r.right * dpr) - x, height: Math.ceil(r.bottom * dpr) - y };
+}
+
+/**
+ * Where each visible tile's video goes, in device pixels, and the holes
+ * the page's labels and any open menu or dialog over it cut in it.
+ */
 export function placements(root: ParentNode): NativePlacement[] {
   const covers = [...root.querySelectorAll<HTMLElement>(".popover, .modal")]
-    .filter((e) => !e.closest("[hidden]") && e.getClientRects().length > 0)
-    .map((e) => e.getBoundingClientRect());
+    .filter((e) => !e.closest("[hidden]"))
+    .map(shownRect)
+    .filter((r): r is DOMRect => r !== null);
   const dpr = window.devicePixelRatio || 1;
   const out: NativePlacement[] = [];
   for (const tile of root.querySelectorAll<HTMLElement>("#screen-meeting .tile")) {
     const id = tile.dataset.tile;
     if (!id || tile.dataset.role === "hidden" || tile.classList.contains("video-muted")) continue;
     const r = (tile.querySelector("canvas") ?? tile).getBoundingClientRect();
-    if (r.width < 2 || r.height < 2 || covers.some((c) => overlaps(c, r))) continue;
+    if (r.width < 2 || r.height < 2) continue;
+    const holes = [...tile.querySelectorAll(OVER_VIDEO)]
+      .map(shownRect)
+      .filter((h): h is DOMRect => h !== null)
+      .concat(covers.filter((c) => overlaps(c, r)))
+      .map((h) => toDevice(h, dpr));
     out.push({
       tile: id,
       x: Math.round(r.left * dpr),
       y: Math.round(r.top * dpr),
       width: Math.round(r.width * dpr),
       height: Math.round(r.height * dpr),
+      mirror: tile.classList.contains("self"),
+      holes,
     });
   }
   return out;
@@ -41,9 +77,13 @@ export function placements(root: ParentNode): NativePlacement[] {
 class NativeTiles {
   private timers: number[] = [];
   private sent = "";
+  /** A remote picture drawn this wide (the layer choice follows). */
+  onWidth: (tile: string, width: number) => void = () => {};
+  /** Native drawing could not start: the page's canvases take over. */
+  onFailed: () => void = () => {};
 
   start(): void {
-    if (this.timers.length > 0) return;
+    if (this.timers.length > 0 || failed) return;
     this.timers.push(
       window.setInterval(() => this.place(), PLACE_EVERY_MS),
       window.setInterval(() => void this.readStats(), STATS_EVERY_MS),
@@ -55,7 +95,7 @@ class NativeTiles {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.sent = "";
-    api.placeNativeTiles([]).catch((e) => console.warn("native video:", e));
+    if (!failed) api.placeNativeTiles([]).catch((e) => console.warn("native video:", e));
   }
 
   private place(): void {
@@ -63,7 +103,16 @@ class NativeTiles {
     const key = JSON.stringify(now);
     if (key === this.sent) return;
     this.sent = key;
-    api.placeNativeTiles(now).catch((e) => console.warn("native video:", e));
+    api.placeNativeTiles(now).catch((e) => this.fail(e));
+  }
+
+  private fail(e: unknown): void {
+    if (failed) return;
+    console.warn("native video did not start, the page draws instead:", e);
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    failed = true;
+    this.onFailed();
   }
 
   private async readStats(): Promise<void> {
@@ -72,8 +121,9 @@ class NativeTiles {
       for (const [tile, s] of Object.entries(stats)) {
         frameStats.tiles[tile] = {
           drawn: s.drawn, seq: s.seq, width: s.width, height: s.height, transport: "native",
-          decoderResets: 0, maxBatch: 0, skipped: 0, fetchMs: 0, drawMs: 0, latencyMs: s.latencyMs,
+          decoderResets: 0, maxBatch: 0, skipped: s.failed, fetchMs: 0, drawMs: 0, latencyMs: s.latencyMs,
         };
+        if (s.width > 0) this.onWidth(tile, s.width);
       }
     } catch (e) {
       console.warn("native video:", e);

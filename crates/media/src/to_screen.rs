@@ -10,13 +10,35 @@ pub struct ScreenImage<'a> {
     pub stride: usize,
 }
 
+/// Where a picture of `width`x`height` goes inside a box of
+/// `box_width`x`box_height`, whole and centred, its shape kept (CSS's
+/// `object-fit: contain`): x, y, width, height, each at least 1.
+pub fn fit_inside(
+    width: usize,
+    height: usize,
+    box_width: usize,
+    box_height: usize,
+) -> (usize, usize, usize, usize) {
+    let (w, h) = (width.max(1), height.max(1));
+    let (bw, bh) = (box_width.max(1), box_height.max(1));
+    // Width-bound when the picture is wider than the box, compared in
+    // integers: w/h > bw/bh.
+    let (fw, fh) = if w * bh >= bw * h {
+        (bw, (h * bw + w / 2) / w)
+    } else {
+        ((w * bh + h / 2) / h, bh)
+    };
+    let (fw, fh) = (fw.clamp(1, bw), fh.clamp(1, bh));
+    ((bw - fw) / 2, (bh - fh) / 2, fw, fh)
+}
+
 /// Scales and converts into a caller-owned buffer. It keeps, for the last
 /// sizes it saw, which source column each screen column reads, so a frame
 /// allocates nothing once the tile keeps its size.
 #[derive(Default)]
 pub struct BgrxScaler {
     from: (usize, usize),
-    to: usize,
+    to: (usize, bool),
     columns: Vec<usize>,
 }
 
@@ -33,9 +55,17 @@ fn clamp(v: i32) -> u8 {
 
 impl BgrxScaler {
     /// Draws `i420` (`width`x`height`, planes packed as `VideoFrame` keeps
-    /// them) into the whole of `out`, nearest neighbour. False, and nothing
-    /// drawn, if a buffer is too small for the sizes given.
-    pub fn draw(&mut self, i420: &[u8], width: usize, height: usize, out: ScreenImage<'_>) -> bool {
+    /// them) into the whole of `out`, nearest neighbour, left and right
+    /// swapped if `mirror` (a self-view, as a mirror shows you). False, and
+    /// nothing drawn, if a buffer is too small for the sizes given.
+    pub fn draw(
+        &mut self,
+        i420: &[u8],
+        width: usize,
+        height: usize,
+        out: ScreenImage<'_>,
+        mirror: bool,
+    ) -> bool {
         let ScreenImage {
             pixels: out,
             width: out_width,
@@ -53,12 +83,14 @@ impl BgrxScaler {
         {
             return false;
         }
-        if self.from != (width, height) || self.to != out_width {
+        if self.from != (width, height) || self.to != (out_width, mirror) {
             self.from = (width, height);
-            self.to = out_width;
+            self.to = (out_width, mirror);
             self.columns.clear();
-            self.columns
-                .extend((0..out_width).map(|x| (x * width / out_width).min(width - 1)));
+            self.columns.extend((0..out_width).map(|x| {
+                let x = if mirror { out_width - 1 - x } else { x };
+                (x * width / out_width).min(width - 1)
+            }));
         }
         let (y_plane, rest) = i420.split_at(luma);
         let (u_plane, v_plane) = rest.split_at(chroma);
@@ -109,7 +141,7 @@ mod tests {
         // Twice the size, with 4 bytes of padding per row.
         let (w, h, stride) = (8, 4, 36);
         let mut out = vec![0u8; stride * h];
-        assert!(scaler.draw(&picture(), 4, 2, image(&mut out, w, h, stride)));
+        assert!(scaler.draw(&picture(), 4, 2, image(&mut out, w, h, stride), false));
         for row in 0..h {
             let line = &out[row * stride..];
             for x in 0..w {
@@ -131,7 +163,7 @@ mod tests {
         }
         // Smaller: one pixel of each.
         let mut small = vec![0u8; 8];
-        assert!(scaler.draw(&picture(), 4, 2, image(&mut small, 2, 1, 8)));
+        assert!(scaler.draw(&picture(), 4, 2, image(&mut small, 2, 1, 8), false));
         assert!(small[..3].iter().all(|&c| c >= 250));
         assert!(small[6] >= 250 && small[4] < 5);
     }
@@ -140,10 +172,36 @@ mod tests {
     fn refuses_buffers_too_small_for_the_sizes() {
         let mut scaler = BgrxScaler::default();
         let mut out = vec![0u8; 16];
-        assert!(!scaler.draw(&picture()[..9], 4, 2, image(&mut out, 2, 2, 8)));
-        assert!(!scaler.draw(&picture(), 4, 2, image(&mut out, 4, 2, 16)));
-        assert!(!scaler.draw(&picture(), 0, 2, image(&mut out, 2, 2, 8)));
-        assert!(!scaler.draw(&picture(), 4, 2, image(&mut out, 4, 1, 8)));
+        assert!(!scaler.draw(&picture()[..9], 4, 2, image(&mut out, 2, 2, 8), false));
+        assert!(!scaler.draw(&picture(), 4, 2, image(&mut out, 4, 2, 16), false));
+        assert!(!scaler.draw(&picture(), 0, 2, image(&mut out, 2, 2, 8), false));
+        assert!(!scaler.draw(&picture(), 4, 2, image(&mut out, 4, 1, 8), false));
         assert!(out.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn a_mirrored_picture_has_left_and_right_swapped() {
+        let mut scaler = BgrxScaler::default();
+        let mut out = vec![0u8; 16];
+        assert!(scaler.draw(&picture(), 4, 2, image(&mut out, 4, 1, 16), true));
+        assert!(out[2] >= 250 && out[1] < 5, "red first: {out:?}");
+        assert!(out[12..15].iter().all(|&c| c >= 250), "white last: {out:?}");
+        // The same scaler, unmirrored again: the column map follows.
+        assert!(scaler.draw(&picture(), 4, 2, image(&mut out, 4, 1, 16), false));
+        assert!(out[..3].iter().all(|&c| c >= 250));
+    }
+
+    #[test]
+    fn a_picture_fits_inside_its_box_centred_with_its_shape() {
+        // 16:9 into a 4:3 box: bars above and below.
+        assert_eq!(fit_inside(640, 360, 400, 300), (0, 37, 400, 225));
+        // 4:3 into a 16:9 box: bars left and right.
+        assert_eq!(fit_inside(640, 480, 320, 180), (40, 0, 240, 180));
+        // Same shape: the whole box.
+        assert_eq!(fit_inside(320, 180, 640, 360), (0, 0, 640, 360));
+        // Degenerate sizes stay inside the box and never zero.
+        assert_eq!(fit_inside(0, 0, 10, 10), (0, 0, 10, 10));
+        assert_eq!(fit_inside(10_000, 1, 10, 10), (0, 4, 10, 1));
+        assert_eq!(fit_inside(4, 4, 0, 0), (0, 0, 1, 1));
     }
 }
