@@ -23,7 +23,7 @@
 //! Windows or macOS surface yet.
 
 use std::collections::HashMap;
-use std::os::raw::{c_char, c_int, c_uint};
+use std::os::raw::{c_char, c_int, c_uint, c_ulong};
 use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
@@ -226,6 +226,8 @@ fn check(placements: &[Placement]) -> Result<(), String> {
 
 /// A put the server has not completed yet, and what it drew.
 struct Pending {
+    /// The put's request number, which its completion event carries.
+    serial: c_ulong,
     seq: u64,
     capture_us: u64,
     width: u32,
@@ -323,7 +325,7 @@ impl Drawer {
             self.take_completions();
             let mut drew = false;
             for surface in self.surfaces.values_mut() {
-                drew |= draw(&self.xext, &self.xfixes, self.display, surface);
+                drew |= draw(&self.xlib, &self.xext, &self.xfixes, self.display, surface);
             }
             if drew {
                 // SAFETY: `display` is open.
@@ -345,9 +347,9 @@ impl Drawer {
                 if event.get_type() != self.completion {
                     continue;
                 }
-                let window = event.any.window;
+                let (window, serial) = (event.any.window, event.any.serial);
                 if let Some(surface) = self.surfaces.values_mut().find(|s| s.window == window) {
-                    surface.completed();
+                    surface.completed(serial);
                 }
             }
         }
@@ -398,13 +400,23 @@ impl Drawer {
                     (self.xlib.XMoveWindow)(self.display, surface.window, wanted.x, wanted.y)
                 };
             }
-            let reshape = wanted.holes != surface.placement.holes;
+            // Holes are in the window's coordinates: a tile that moves
+            // under a menu that stays has its hole elsewhere in it.
+            let reshape = wanted.holes != surface.placement.holes
+                || (!wanted.holes.is_empty()
+                    && (wanted.x, wanted.y) != (surface.placement.x, surface.placement.y));
             surface.placement = wanted;
             if reshape && let Some(shown) = surface.shown {
                 set_shape(&self.xfixes, self.display, surface, shown);
             }
         }
         keep.retain(|tile, _| !self.surfaces.contains_key(tile));
+        // Counters of tiles no longer placed go (a participant who left, a
+        // past meeting): their counts would be read as this meeting's.
+        counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|tile, _| self.surfaces.contains_key(tile) || keep.contains_key(tile));
         for (tile, placement) in keep {
             let shared = {
                 let mut all = counters.lock().unwrap_or_else(|p| p.into_inner());
@@ -606,8 +618,12 @@ fn set_shape(
 }
 
 impl Surface {
-    /// The server has read the image: the picture is on screen.
-    fn completed(&mut self) {
+    /// The server has read the image: the picture is on screen. A late
+    /// completion of a put given up on is not this put's.
+    fn completed(&mut self, serial: c_ulong) {
+        if self.pending.as_ref().is_none_or(|p| p.serial != serial) {
+            return;
+        }
         let Some(p) = self.pending.take() else {
             return;
         };
@@ -626,6 +642,7 @@ impl Surface {
 /// Draws the tile's newest picture if there is one and the image is free;
 /// true if it sent one to the server.
 fn draw(
+    xlib: &Xlib,
     xext: &Xext,
     xfixes: &xfixes::Xlib,
     display: *mut xlib::Display,
@@ -650,11 +667,10 @@ fn draw(
         surface.placement.width as usize,
         surface.placement.height as usize,
     );
+    // Not asked for again, drawn or not: a picture the scaler refuses
+    // would be copied every round.
+    surface.seen = seq;
     let shown = fit_inside(width as usize, height as usize, box_w, box_h);
-    if surface.shown != Some(shown) {
-        set_shape(xfixes, display, surface, shown);
-        surface.shown = Some(shown);
-    }
     let (x, y, w, h) = shown;
     // SAFETY: the image and its shared memory live as long as the surface,
     // and no put of it is pending (checked above).
@@ -685,9 +701,15 @@ fn draw(
     if !drawn {
         return false;
     }
-    surface.seen = seq;
+    if surface.shown != Some(shown) {
+        set_shape(xfixes, display, surface, shown);
+        surface.shown = Some(shown);
+    }
     // SAFETY: the display is open; the image belongs to this window. The
-    // server sends a completion event once it has read the image.
+    // server sends a completion event once it has read the image, carrying
+    // this request's number.
+    let serial = unsafe { (xlib.XNextRequest)(display) };
+    // SAFETY: as above.
     unsafe {
         (xext.XShmPutImage)(
             display,
@@ -704,6 +726,7 @@ fn draw(
         );
     }
     surface.pending = Some(Pending {
+        serial,
         seq,
         capture_us,
         width,

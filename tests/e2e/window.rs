@@ -1127,6 +1127,36 @@ fn video_drawn_natively_over_the_page_moves_and_leaves_with_the_meeting() {
     assert_eq!(after, region(), "video still moves where the tile was");
 }
 
+/// Where the core cannot draw (here an X server without shared-memory
+/// images), the page draws the meeting's video in its canvases instead.
+#[test]
+fn video_is_drawn_by_the_page_where_the_core_cannot_draw_it() {
+    let janus = support::Janus::start();
+    let link = janus.link(1234);
+    let bob = support::Client::join(&link, "Bob", &["--duration", "40"]);
+    bob.wait_for("joined meeting 1234", Duration::from_secs(10));
+    let window = AppWindow::launch_without_shared_memory(&janus.url());
+    let driver = &window.driver;
+    to_prejoin_with_devices(driver, &link);
+    driver.click("#join-now");
+    driver.wait_visible("#screen-meeting", LONG);
+    let tile = tile_of(driver, "Bob");
+    driver.wait_for(
+        "Bob's video drawn by the page",
+        LONG,
+        &format!(
+            "const t = window.__talkline.frames.tiles['{tile}']; return !!t && t.transport === 'vp8' && t.drawn > 30;"
+        ),
+    );
+    let stamp = stamp_after(driver, &tile, None, "no readable picture in Bob's canvas");
+    stamp_after(
+        driver,
+        &tile,
+        Some(stamp.frame_number + 15),
+        "Bob's picture in the canvas does not move",
+    );
+}
+
 #[test]
 fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
     let janus = support::Janus::start();

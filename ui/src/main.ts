@@ -185,7 +185,8 @@ function attachLoop(tileEl: HTMLElement, tile: string, source: FrameSource): voi
 // tile of the meeting goes back to its canvas.
 nativeTiles.onWidth = (tile, width) => noteVideoWidth(tile, width);
 nativeTiles.onFailed = () => {
-  if (state.screen !== "meeting") return;
+  // Those already in the room arrive while the join is under way: every
+  // tile of the meeting, whatever the screen (resetMeeting empties them).
   for (const el of document.querySelectorAll<HTMLElement>("#tiles .tile")) {
     if (el.dataset.tile) attachLoop(el, el.dataset.tile, "meeting");
   }

@@ -45,7 +45,7 @@ function toDevice(r: DOMRect, dpr: number): NativeRect {
  * the page's labels and any open menu or dialog over it cut in it.
  */
 export function placements(root: ParentNode): NativePlacement[] {
-  const covers = [...root.querySelectorAll<HTMLElement>(".popover, .modal")]
+  const covers = [...root.querySelectorAll<HTMLElement>(".popover, .modal, .toast")]
     .filter((e) => !e.closest("[hidden]"))
     .map(shownRect)
     .filter((r): r is DOMRect => r !== null);
@@ -108,16 +108,25 @@ class NativeTiles {
 
   private fail(e: unknown): void {
     if (failed) return;
-    console.warn("native video did not start, the page draws instead:", e);
+    console.warn("native video failed, the page draws instead:", e);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     failed = true;
+    // Whatever was placed before goes (a refused placement leaves the last one).
+    api.placeNativeTiles([]).catch(() => {});
     this.onFailed();
   }
 
   private async readStats(): Promise<void> {
     try {
       const stats = await api.nativeVideoStats();
+      // A server that takes the shared-memory query but refuses every
+      // picture (a remote X server, another IPC namespace): black tiles.
+      const refused = Object.values(stats).some((s) => s.failed >= 2 && s.drawn === 0);
+      if (refused) {
+        this.fail("the X server refuses the pictures");
+        return;
+      }
       for (const [tile, s] of Object.entries(stats)) {
         frameStats.tiles[tile] = {
           drawn: s.drawn, seq: s.seq, width: s.width, height: s.height, transport: "native",

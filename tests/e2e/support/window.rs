@@ -61,7 +61,9 @@ fn display_in_use(n: u32) -> bool {
     }
 }
 
-fn start_xvfb(dir: &Path) -> (Killed, String) {
+/// An Xvfb on a free display, with `extra` arguments (such as
+/// `-extension MIT-SHM` to leave an extension out).
+fn start_xvfb(dir: &Path, extra: &[&str]) -> (Killed, String) {
     for n in 90..140 {
         if display_in_use(n) {
             continue;
@@ -77,6 +79,7 @@ fn start_xvfb(dir: &Path) -> (Killed, String) {
                 "-fbdir",
             ])
             .arg(dir)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -108,7 +111,7 @@ pub struct OwnDisplay {
 }
 
 pub fn own_display() -> OwnDisplay {
-    let (xvfb, name) = start_xvfb(&scratch_dir("display"));
+    let (xvfb, name) = start_xvfb(&scratch_dir("display"), &[]);
     OwnDisplay { _xvfb: xvfb, name }
 }
 
@@ -244,8 +247,18 @@ impl AppWindow {
     /// Starts the app (this package's `talkline-app`) with `server` as its
     /// default meeting server and a fresh home directory.
     pub fn launch(server: &str) -> Self {
+        Self::launch_on_xvfb(server, &[])
+    }
+
+    /// The same, on an X server without MIT-SHM (shared-memory images), as
+    /// a remote X server is: the app cannot draw video natively there.
+    pub fn launch_without_shared_memory(server: &str) -> Self {
+        Self::launch_on_xvfb(server, &["-extension", "MIT-SHM"])
+    }
+
+    fn launch_on_xvfb(server: &str, xvfb_args: &[&str]) -> Self {
         let home = scratch_dir("window-home");
-        let (xvfb, display) = start_xvfb(&home);
+        let (xvfb, display) = start_xvfb(&home, xvfb_args);
         let spawn_driver = |port: u16, native_port: u16| {
             let driver_process = Command::new("dbus-run-session")
                 .args(["--", "sh", "-c"])
