@@ -33,13 +33,21 @@ pub fn fit_inside(
 }
 
 /// Scales and converts into a caller-owned buffer. It keeps, for the last
-/// sizes it saw, which source column each screen column reads, so a frame
-/// allocates nothing once the tile keeps its size.
+/// sizes it saw, which source column each screen column reads, and one
+/// source row converted, so a frame allocates nothing once the tile keeps
+/// its size.
+///
+/// Each source row a screen row needs is converted whole, then its pixels
+/// picked per screen column: the conversion is a straight loop the
+/// compiler vectorises, where converting pixel by pixel at the picked
+/// columns cost 4.9 ns a pixel (a quarter of the app's CPU in a
+/// four-person call).
 #[derive(Default)]
 pub struct BgrxScaler {
     from: (usize, usize),
     to: (usize, bool),
     columns: Vec<usize>,
+    row: Vec<u32>,
 }
 
 /// Fixed-point (<< 16) BT.601 limited-range coefficients.
@@ -49,8 +57,40 @@ const U_TO_G: i32 = 25_675; // 0.392
 const V_TO_G: i32 = 53_279; // 0.813
 const U_TO_B: i32 = 132_201; // 2.018
 
-fn clamp(v: i32) -> u8 {
-    (v >> 16).clamp(0, 255) as u8
+fn clamp(v: i32) -> u32 {
+    (v >> 16).clamp(0, 255) as u32
+}
+
+/// One pixel's luma with its chroma's contributions, as BGRX.
+fn bgrx(y: u8, blue: i32, green: i32, red: i32) -> u32 {
+    let y = (i32::from(y) - 16) * Y_SCALE;
+    clamp(y + blue) | clamp(y - green) << 8 | clamp(y + red) << 16 | 0xff00_0000
+}
+
+/// Converts one row of I420 (`u` and `v` at half its width) to BGRX.
+fn convert_row(y: &[u8], u: &[u8], v: &[u8], out: &mut [u32]) {
+    let chroma = |u: u8, v: u8| {
+        let (u, v) = (i32::from(u) - 128, i32::from(v) - 128);
+        (U_TO_B * u, U_TO_G * u + V_TO_G * v, V_TO_R * v)
+    };
+    let pairs = y.chunks_exact(2).zip(out.chunks_exact_mut(2));
+    for ((luma, pixels), (&u, &v)) in pairs.zip(u.iter().zip(v)) {
+        let (b, g, r) = chroma(u, v);
+        pixels[0] = bgrx(luma[0], b, g, r);
+        pixels[1] = bgrx(luma[1], b, g, r);
+    }
+    // An odd width's last pixel has a chroma sample of its own.
+    if y.len() % 2 == 1
+        && let (Some(&luma), Some(pixel), Some(&u), Some(&v)) = (
+            y.last(),
+            out.get_mut(y.len() - 1),
+            u.get(y.len() / 2),
+            v.get(y.len() / 2),
+        )
+    {
+        let (b, g, r) = chroma(u, v);
+        *pixel = bgrx(luma, b, g, r);
+    }
 }
 
 impl BgrxScaler {
@@ -92,22 +132,24 @@ impl BgrxScaler {
                 (x * width / out_width).min(width - 1)
             }));
         }
+        self.row.resize(width, 0);
         let (y_plane, rest) = i420.split_at(luma);
         let (u_plane, v_plane) = rest.split_at(chroma);
+        let mut converted = None;
         for row in 0..out_height {
             let sy = (row * height / out_height).min(height - 1);
-            let y_row = &y_plane[sy * width..][..width];
-            let u_row = &u_plane[(sy / 2) * cw..][..cw];
-            let v_row = &v_plane[(sy / 2) * cw..][..cw];
+            if converted != Some(sy) {
+                convert_row(
+                    &y_plane[sy * width..][..width],
+                    &u_plane[(sy / 2) * cw..][..cw],
+                    &v_plane[(sy / 2) * cw..][..cw],
+                    &mut self.row,
+                );
+                converted = Some(sy);
+            }
             let line = &mut out[row * out_stride..][..out_width * 4];
             for (pixel, &sx) in line.chunks_exact_mut(4).zip(&self.columns) {
-                let y = (i32::from(y_row[sx]) - 16) * Y_SCALE;
-                let u = i32::from(u_row[sx / 2]) - 128;
-                let v = i32::from(v_row[sx / 2]) - 128;
-                pixel[0] = clamp(y + U_TO_B * u);
-                pixel[1] = clamp(y - U_TO_G * u - V_TO_G * v);
-                pixel[2] = clamp(y + V_TO_R * v);
-                pixel[3] = 0xff;
+                pixel.copy_from_slice(&self.row[sx].to_le_bytes());
             }
         }
         true
@@ -177,6 +219,54 @@ mod tests {
         assert!(!scaler.draw(&picture(), 0, 2, image(&mut out, 2, 2, 8), false));
         assert!(!scaler.draw(&picture(), 4, 2, image(&mut out, 4, 1, 8), false));
         assert!(out.iter().all(|&b| b == 0));
+    }
+
+    /// The conversion of one pixel, written out, as the scaler's rows must
+    /// agree with it.
+    fn reference(i420: &[u8], width: usize, height: usize, x: usize, y: usize) -> [u8; 4] {
+        let cw = width.div_ceil(2);
+        let chroma = width * height + (y / 2) * cw + x / 2;
+        let luma = (i32::from(i420[y * width + x]) - 16) * Y_SCALE;
+        let u = i32::from(i420[chroma]) - 128;
+        let v = i32::from(i420[chroma + cw * height.div_ceil(2)]) - 128;
+        let c = |v: i32| (v >> 16).clamp(0, 255) as u8;
+        [
+            c(luma + U_TO_B * u),
+            c(luma - U_TO_G * u - V_TO_G * v),
+            c(luma + V_TO_R * v),
+            0xff,
+        ]
+    }
+
+    #[test]
+    fn every_size_and_direction_agrees_with_the_pixel_by_pixel_conversion() {
+        let mut scaler = BgrxScaler::default();
+        // Odd sizes (a chroma sample of their own at the edge), up and
+        // down, mirrored and not, one scaler reused across them all.
+        for (w, h, ow, oh, mirror) in [
+            (7_usize, 5_usize, 7_usize, 5_usize, false),
+            (7, 5, 3, 2, true),
+            (5, 3, 11, 7, false),
+            (16, 9, 9, 16, true),
+            (1, 1, 4, 3, false),
+        ] {
+            let size = w * h + 2 * w.div_ceil(2) * h.div_ceil(2);
+            let picture: Vec<u8> = (0..size).map(|i| (i * 37 % 256) as u8).collect();
+            let stride = ow * 4 + 8;
+            let mut out = vec![0u8; stride * oh];
+            assert!(scaler.draw(&picture, w, h, image(&mut out, ow, oh, stride), mirror));
+            for row in 0..oh {
+                for col in 0..ow {
+                    let from = if mirror { ow - 1 - col } else { col };
+                    let (sx, sy) = (from * w / ow, row * h / oh);
+                    assert_eq!(
+                        &out[row * stride + col * 4..][..4],
+                        &reference(&picture, w, h, sx, sy),
+                        "{w}x{h} to {ow}x{oh} (mirror {mirror}) at {col},{row}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
