@@ -445,28 +445,13 @@ impl Drawer {
         unsafe {
             let window =
                 (self.xlib.XCreateSimpleWindow)(self.display, self.parent, x, y, w, h, 0, 0, 0);
-            // Clicks and the pointer go through to the page underneath.
+            // Clicks and the pointer go through to the page underneath, and
+            // nothing shows before the first picture (the page's tile does).
             let empty = (self.xfixes.XFixesCreateRegion)(self.display, ptr::null_mut(), 0);
-            (self.xfixes.XFixesSetWindowShapeRegion)(
-                self.display,
-                window,
-                SHAPE_INPUT,
-                0,
-                0,
-                empty,
-            );
+            for kind in [SHAPE_INPUT, SHAPE_BOUNDING] {
+                (self.xfixes.XFixesSetWindowShapeRegion)(self.display, window, kind, 0, 0, empty);
+            }
             (self.xfixes.XFixesDestroyRegion)(self.display, empty);
-            // Nothing shows before the first picture: the page's tile does.
-            let nothing = (self.xfixes.XFixesCreateRegion)(self.display, ptr::null_mut(), 0);
-            (self.xfixes.XFixesSetWindowShapeRegion)(
-                self.display,
-                window,
-                SHAPE_BOUNDING,
-                0,
-                0,
-                nothing,
-            );
-            (self.xfixes.XFixesDestroyRegion)(self.display, nothing);
             let mut attrs: xlib::XWindowAttributes = std::mem::zeroed();
             if (self.xlib.XGetWindowAttributes)(self.display, window, &mut attrs) == 0 {
                 (self.xlib.XDestroyWindow)(self.display, window);

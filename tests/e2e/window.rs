@@ -1148,13 +1148,7 @@ fn video_is_drawn_by_the_page_where_the_core_cannot_draw_it() {
             "const t = window.__talkline.frames.tiles['{tile}']; return !!t && t.transport === 'vp8' && t.drawn > 30;"
         ),
     );
-    let stamp = stamp_after(driver, &tile, None, "no readable picture in Bob's canvas");
-    stamp_after(
-        driver,
-        &tile,
-        Some(stamp.frame_number + 15),
-        "Bob's picture in the canvas does not move",
-    );
+    picture_moves(driver, &tile, "Bob's picture in the canvas");
 }
 
 #[test]
@@ -1386,12 +1380,10 @@ fn devices_switched_and_unplugged_mid_call_leave_the_call_going() {
         );
     }
     // And the call goes on: Bob's picture keeps moving, nobody left.
-    let now = stamp_after(driver, &bob_tile, None, "Bob's picture is gone");
-    stamp_after(
+    picture_moves(
         driver,
         &bob_tile,
-        Some(now.frame_number + 15),
-        "Bob's picture stopped after the headset went away",
+        "Bob's picture after the headset went away",
     );
     assert_eq!(
         driver.eval(
@@ -1535,6 +1527,18 @@ fn tile_of(driver: &WebDriver, name: &str) -> String {
     );
     let tile = driver.wait_for(&format!("{name}'s tile"), LONG, &script);
     tile.as_str().expect("tile id").to_string()
+}
+
+/// Fails unless `tile`'s canvas shows a readable stamp and, later, one 15
+/// frames on: `what` is moving.
+fn picture_moves(driver: &WebDriver, tile: &str, what: &str) {
+    let now = stamp_after(driver, tile, None, &format!("{what}: no readable picture"));
+    stamp_after(
+        driver,
+        tile,
+        Some(now.frame_number + 15),
+        &format!("{what} does not move"),
+    );
 }
 
 /// The first stamp painted in `tile` (past frame `past`, if given).
