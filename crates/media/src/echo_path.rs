@@ -14,6 +14,17 @@
 //! syllables, so the lag where they line up is the echo's delay. When it
 //! moves by a jump's worth and holds there, the canceller starts over.
 //!
+//! A delay that moves by less than a frame or two it cannot tell from the
+//! same delay, and AEC3 copes worse with those than with jumps: after the
+//! echo came 16 ms earlier than before, its filter added to the echo
+//! instead of taking it out, and the far end's voice went back to them at
+//! full level for two seconds (for good when the delay fell to 0). So the
+//! watch also listens to what is sent: when its loudness follows the
+//! speaker's at the echo's lag, and is about as loud as what the
+//! microphone heard, the canceller is letting the echo through, and it
+//! starts over. The near end's own voice follows nothing the speaker
+//! played, and an echo taken out leaves a silence that follows nothing.
+//!
 //! Fixed buffers, a few thousand multiplications every 100 ms: it runs on
 //! the voice processing thread beside the module.
 
@@ -42,6 +53,21 @@ pub const JUMP: usize = 5;
 const CONFIRM: u32 = 2;
 /// Times a lag must be found in a row to be the settled one.
 const SETTLE: u32 = 3;
+/// What is sent follows the speaker this well (at the settled lag) when
+/// the echo gets through...
+const LEAKING: f32 = 0.6;
+/// ...and is within this many dB of the microphone, on average over the
+/// window's loud frames (a working canceller takes 20 dB and more).
+const LEAK_SUPPRESSION_DB: f32 = 10.0;
+/// A microphone frame this loud (dB over the floor) counts for that.
+const LOUD: f32 = 10.0;
+/// Looks in a row that must find the leak: one can be chance.
+const LEAK_CONFIRM: u32 = 2;
+/// A leak is looked for every this many capture frames: the sooner it is
+/// found, the less of the far end's voice goes back to them. (A shorter
+/// window than the lag's found it sooner, but took the near end talking
+/// over the far end for a leak in one double talk of twelve.)
+const LEAK_EVERY: u32 = 5;
 
 /// Watches the echo's delay, from the loudness of both sides.
 #[derive(Debug, Clone)]
@@ -58,6 +84,13 @@ pub struct EchoPathWatch {
     settled: Option<usize>,
     /// A lag found, and how many times in a row.
     candidate: Option<(usize, u32)>,
+    /// The loudness of what was sent, frame for frame with `capture`.
+    sent: [f32; WINDOW],
+    /// Looks in a row that found the echo getting through.
+    leaks: u32,
+    /// Capture frames until what was sent is looked at again (after a
+    /// restart, longer: the window still holds the leak that caused it).
+    until_leak_check: u32,
 }
 
 impl Default for EchoPathWatch {
@@ -70,8 +103,20 @@ impl Default for EchoPathWatch {
             until_look: (WINDOW + MAX_LAG) as u32,
             settled: None,
             candidate: None,
+            sent: [0.0; WINDOW],
+            leaks: 0,
+            until_leak_check: 0,
         }
     }
+}
+
+/// Why the canceller must start over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EchoPathChange {
+    /// The echo's delay jumped.
+    Moved,
+    /// The echo gets through the canceller (a delay that moved a little).
+    Leaking,
 }
 
 /// A frame's loudness: its RMS amplitude in dB, floored where a room is
@@ -92,19 +137,70 @@ impl EchoPathWatch {
         self.render_next = (self.render_next + 1) % self.render.len();
     }
 
-    /// The loudness of a frame from the microphone, before processing.
-    /// Returns true when the echo's delay has moved: the caller restarts
-    /// the canceller.
-    pub fn captured(&mut self, loudness: f32) -> bool {
-        self.capture[self.capture_next] = loudness;
+    /// The loudness of a frame from the microphone before processing
+    /// (`heard`) and after (`sent`). Returns a change when the canceller
+    /// must start over.
+    pub fn captured(&mut self, heard: f32, sent: f32) -> Option<EchoPathChange> {
+        self.capture[self.capture_next] = heard;
+        self.sent[self.capture_next] = sent;
         self.capture_next = (self.capture_next + 1) % WINDOW;
         self.until_look = self.until_look.saturating_sub(1);
-        if self.until_look > 0 {
+        self.until_leak_check = self.until_leak_check.saturating_sub(1);
+        if self.until_look == 0 {
+            self.until_look = EVERY;
+            let found = self.best_lag();
+            if self.decide(found) {
+                self.restarted();
+                return Some(EchoPathChange::Moved);
+            }
+        }
+        if self.until_leak_check > 0 {
+            return None;
+        }
+        self.until_leak_check = LEAK_EVERY;
+        if !self.leaking() {
+            self.leaks = 0;
+            return None;
+        }
+        self.leaks += 1;
+        if self.leaks < LEAK_CONFIRM {
+            return None;
+        }
+        self.restarted();
+        Some(EchoPathChange::Leaking)
+    }
+
+    /// The canceller starts over: what was sent until now was its
+    /// predecessor's.
+    fn restarted(&mut self) {
+        self.leaks = 0;
+        self.until_leak_check = WINDOW as u32;
+    }
+
+    /// Whether what is sent is the echo, let through: the microphone
+    /// hears the echo, what is sent follows the speaker at the settled lag
+    /// too, and the microphone's loud frames lost little on the way.
+    fn leaking(&self) -> bool {
+        let Some(settled) = self.settled else {
+            return false;
+        };
+        let sent = |i: usize| self.sent[(self.capture_next + i) % WINDOW];
+        let (mut taken, mut loud) = (0.0, 0);
+        for i in 0..WINDOW {
+            if self.cap(i) >= LOUD {
+                taken += self.cap(i) - sent(i);
+                loud += 1;
+            }
+        }
+        if loud < WINDOW / 4 || taken / loud as f32 > LEAK_SUPPRESSION_DB {
             return false;
         }
-        self.until_look = EVERY;
-        let found = self.best_lag();
-        self.decide(found)
+        // The microphone hears the echo, clearly: a near end alone (a
+        // headset) lines up with the speaker by chance now and then, and is
+        // sent as heard.
+        let lags = || settled.saturating_sub(SAME)..=(settled + SAME).min(MAX_LAG);
+        lags().any(|lag| self.correlation(|i| self.cap(i), lag) >= MOVED)
+            && lags().any(|lag| self.correlation(sent, lag) >= LEAKING)
     }
 
     /// Given the lag found this time (if any), whether the path moved.
@@ -148,14 +244,13 @@ impl EchoPathWatch {
     /// speaker's, if one stands out (and, once settled, stands out from
     /// the settled one).
     fn best_lag(&self) -> Option<usize> {
-        let (cap_mean, cap_var) = mean_var((0..WINDOW).map(|i| self.cap(i)));
-        if cap_var < 1.0 {
+        if mean_var((0..WINDOW).map(|i| self.cap(i))).1 < 1.0 {
             return None;
         }
         let mut best: Option<(usize, f32)> = None;
         let mut at_settled = 0.0;
         for lag in 0..=MAX_LAG {
-            let corr = self.correlation(lag, cap_mean, cap_var);
+            let corr = self.correlation(|i| self.cap(i), lag);
             if self.settled == Some(lag) {
                 at_settled = corr;
             }
@@ -185,18 +280,20 @@ impl EchoPathWatch {
         self.render[(self.render_next + n - WINDOW - lag + i) % n]
     }
 
-    /// Normalised correlation of the microphone's loudness with the
-    /// speaker's `lag` frames earlier; 0 where the speaker was flat.
-    fn correlation(&self, lag: usize, cap_mean: f32, cap_var: f32) -> f32 {
+    /// Normalised correlation of a loudness of the window (`frame(i)`,
+    /// oldest first) with the speaker's `lag` frames earlier; 0 where
+    /// either was flat.
+    fn correlation(&self, frame: impl Fn(usize) -> f32, lag: usize) -> f32 {
+        let (mean, var) = mean_var((0..WINDOW).map(&frame));
         let (ren_mean, ren_var) = mean_var((0..WINDOW).map(|i| self.ren(i, lag)));
-        if ren_var < 1.0 {
+        if var < 1.0 || ren_var < 1.0 {
             return 0.0;
         }
         let cov: f32 = (0..WINDOW)
-            .map(|i| (self.cap(i) - cap_mean) * (self.ren(i, lag) - ren_mean))
+            .map(|i| (frame(i) - mean) * (self.ren(i, lag) - ren_mean))
             .sum::<f32>()
             / WINDOW as f32;
-        cov / (cap_var * ren_var).sqrt()
+        cov / (var * ren_var).sqrt()
     }
 }
 
@@ -242,7 +339,9 @@ mod tests {
             } else {
                 0.0
             };
-            if w.captured(echo.max(near[t])) {
+            let heard = echo.max(near[t]);
+            // A canceller that works: the near end's voice only is sent.
+            if w.captured(heard, near[t]).is_some() {
                 moves.push(t);
             }
         }
@@ -291,6 +390,52 @@ mod tests {
         // the near end alone.
         let silent = vec![0.0; 3000];
         assert_eq!(run(&silent, &near, |_| 12), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn an_echo_let_through_is_found_within_half_a_second_and_once() {
+        // The canceller works (nothing is sent) until frame 1000, then lets
+        // the echo through as it came.
+        let far = speech(2000, 21);
+        let mut w = EchoPathWatch::default();
+        let mut changes = Vec::new();
+        for t in 0..far.len() {
+            w.played(far[t]);
+            let echo = if t >= 12 {
+                (far[t - 12] - 20.0).max(0.0)
+            } else {
+                0.0
+            };
+            let sent = if t >= 1000 && changes.is_empty() {
+                echo
+            } else {
+                0.0
+            };
+            if let Some(change) = w.captured(echo, sent) {
+                changes.push((t, change));
+            }
+        }
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        let (at, change) = changes[0];
+        assert_eq!(change, EchoPathChange::Leaking);
+        assert!((1000..1050).contains(&at), "found at frame {at}");
+    }
+
+    #[test]
+    fn an_echo_taken_down_by_half_is_no_leak() {
+        // 15 dB taken out: a canceller still converging, not one that
+        // lets the echo through.
+        let far = speech(2000, 23);
+        let mut w = EchoPathWatch::default();
+        for t in 0..far.len() {
+            w.played(far[t]);
+            let echo = if t >= 12 {
+                (far[t - 12] - 20.0).max(0.0)
+            } else {
+                0.0
+            };
+            assert_eq!(w.captured(echo, (echo - 15.0).max(0.0)), None, "frame {t}");
+        }
     }
 
     #[test]

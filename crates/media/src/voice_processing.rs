@@ -237,8 +237,8 @@ pub struct EchoReport {
     pub erle_db: Option<f64>,
     /// The delay between playout and capture the canceller found, ms.
     pub delay_ms: Option<i32>,
-    /// Times the canceller started over for a delay that moved with no
-    /// device change (`echo_path`).
+    /// Times the canceller started over with no device change, for a
+    /// delay that jumped or an echo it let through (`echo_path`).
     pub unannounced_path_changes: u32,
 }
 
@@ -366,8 +366,13 @@ impl VoiceProcessor {
         {
             frame.samples.copy_from_slice(&self.processed);
         }
-        if self.settings.echo_cancellation && self.echo_path.captured(heard) {
-            log::debug!("the echo's delay moved with no device change: the canceller starts over");
+        if !self.settings.echo_cancellation {
+            return;
+        }
+        if let Some(change) = self.echo_path.captured(heard, loudness(&frame.samples)) {
+            log::debug!(
+                "the echo path changed with no device change ({change:?}): the canceller starts over"
+            );
             self.unannounced_path_changes += 1;
             self.restart_echo_canceller();
         }

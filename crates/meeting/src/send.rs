@@ -24,7 +24,7 @@ use talkline_media::encoded_feed::EncodedFeed;
 use talkline_media::frame::downscale;
 use talkline_media::opus_codec::{MIN_EXPECTED_LOSS_PERCENT, OPUS_MAX_PACKET, OpusEncoder};
 use talkline_media::voice_activity::VoiceActivity;
-use talkline_media::voice_processing::{EchoReference, VoiceProcessor, VoiceSettings};
+use talkline_media::voice_processing::{EchoReference, EchoReport, VoiceProcessor, VoiceSettings};
 use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 
@@ -1046,6 +1046,40 @@ fn follow_loss(encoder: &mut OpusEncoder, stats: &CallStats, expected: &mut i32)
     }
 }
 
+/// The microphone's last second, for the debug log: how loud it was
+/// before and after processing, and how much of it was taken for a voice.
+/// A canceller that lets an echo through shows here second by second,
+/// where the call's stats only give its state at the end.
+#[derive(Default)]
+struct VoiceSecond {
+    loudest_heard: f32,
+    loudest_sent: f32,
+    speech_frames: u32,
+}
+
+impl VoiceSecond {
+    fn add(&mut self, heard: f32, sent: f32, speaking: bool) {
+        self.loudest_heard = self.loudest_heard.max(heard);
+        self.loudest_sent = self.loudest_sent.max(sent);
+        self.speech_frames += u32::from(speaking);
+    }
+
+    fn log(&mut self, frames: u64, echo: &EchoReport) {
+        let db = |level: f32| 20.0 * level.max(1e-5).log10();
+        log::debug!(
+            "voice at {} s: microphone {:.0} dBFS, sent {:.0} dBFS, speech {} ms; echo erle {:?} dB, delay {:?} ms, restarts {}",
+            frames / 100,
+            db(self.loudest_heard),
+            db(self.loudest_sent),
+            self.speech_frames * 10,
+            echo.erle_db.map(|e| (e * 10.0).round() / 10.0),
+            echo.delay_ms,
+            echo.unannounced_path_changes,
+        );
+        *self = Self::default();
+    }
+}
+
 fn audio_loop(
     mut source: Option<Box<dyn AudioSource>>,
     mut encoder: OpusEncoder,
@@ -1068,6 +1102,7 @@ fn audio_loop(
     let mut expected_loss = MIN_EXPECTED_LOSS_PERCENT;
     let mut processed: u64 = 0;
     let mut loudness = PacketLoudness::default();
+    let mut second = VoiceSecond::default();
     // The next device to switch to; `Some(None)` lets go of the one in use.
     let mut replacement = None;
     while !controls.stop.load(Ordering::Relaxed) {
@@ -1111,10 +1146,13 @@ fn audio_loop(
             VoiceSettings::original_sound()
         });
         voice.take_playout(&echo);
+        let heard = audio_level(&frame.samples);
         voice.capture(&mut frame);
         processed += 1;
         if processed.is_multiple_of(VOICE_REPORT_EVERY) {
-            stats.voice.report(voice.settings(), voice.echo_report());
+            let report = voice.echo_report();
+            stats.voice.report(voice.settings(), report);
+            second.log(processed, &report);
         }
         let level = audio_level(&frame.samples);
         stats.set_self_level(level);
@@ -1126,6 +1164,7 @@ fn audio_loop(
             level > NOT_A_VOICE_SPEAKING_LEVEL
         };
         stats.voice.set_speaking(speaking);
+        second.add(heard, level, speaking);
         if controls.audio_muted.load(Ordering::Relaxed) {
             frame.samples.fill(0);
             // Nobody learns from a muted microphone that its user talks.

@@ -247,6 +247,14 @@ impl UdpDelay {
     }
 }
 
+/// The environment that has a client log its microphone second by second
+/// (`Client::voice_log`) on top of its usual warnings.
+pub const VOICE_LOG: (&str, &str) = (
+    "RUST_LOG",
+    "warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,rtc_srtp=error,webrtc=error,\
+     pulseaudio::client::reactor=off,talkline_meeting::send=debug",
+);
+
 /// A `talkline join` process whose output lines are collected as they come.
 pub struct Client {
     pub name: String,
@@ -331,12 +339,25 @@ impl Client {
     /// story of a rate, where the whole log would be cut by CI's report
     /// before it gets there.
     pub fn estimate_log(&self, n: usize) -> String {
+        self.log_tail(
+            &["talkline_meeting::congestion", "talkline_meeting::send"],
+            n,
+        )
+    }
+
+    /// The microphone's log, second by second (the client logs it when
+    /// started with `VOICE_LOG`): what the echo canceller let through and
+    /// when.
+    pub fn voice_log(&self) -> String {
+        self.log_tail(&["voice at "], 40)
+    }
+
+    /// The last `n` lines of stderr that contain one of `needles`.
+    fn log_tail(&self, needles: &[&str], n: usize) -> String {
         let stderr = self.stderr.lock().expect("stderr");
         let lines: Vec<&str> = stderr
             .iter()
-            .filter(|l| {
-                l.contains("talkline_meeting::congestion") || l.contains("talkline_meeting::send")
-            })
+            .filter(|l| needles.iter().any(|needle| l.contains(needle)))
             .map(String::as_str)
             .collect();
         lines[lines.len().saturating_sub(n)..].join("\n")
