@@ -16,8 +16,17 @@ export function nativeVideo(): boolean {
   return (asked === null || asked === "native") && !failed;
 }
 
-/** How often the tiles' places are checked (sent only when they change). */
-const PLACE_EVERY_MS = 200;
+/**
+ * The tiles are placed again in the frame after anything on the page
+ * changes (a tile added, a layout switched, a menu opened, the window
+ * resized), so the video follows the layout at once; this slow check
+ * catches what no event tells of (a transition's last frames).
+ */
+const PLACE_EVERY_MS = 1000;
+/** What on the page can move a tile or cover one. */
+const LAYOUT_ATTRIBUTES = ["class", "hidden", "style", "data-role", "open"];
+/** Window events after which the tiles may have moved. */
+const LAYOUT_EVENTS = ["resize", "scroll", "transitionend", "animationend"];
 const STATS_EVERY_MS = 500;
 /** What the page draws over a tile's video and must stay visible. */
 const OVER_VIDEO = ".name, .muted-icon, .pin";
@@ -77,6 +86,16 @@ export function placements(root: ParentNode): NativePlacement[] {
 class NativeTiles {
   private timers: number[] = [];
   private sent = "";
+  private observer: MutationObserver | null = null;
+  private frame = 0;
+  private readonly soon = (): void => {
+    if (this.frame === 0) {
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0;
+        this.place();
+      });
+    }
+  };
   /** A remote picture drawn this wide (the layer choice follows). */
   onWidth: (tile: string, width: number) => void = () => {};
   /** Native drawing could not start: the page's canvases take over. */
@@ -88,12 +107,34 @@ class NativeTiles {
       window.setInterval(() => this.place(), PLACE_EVERY_MS),
       window.setInterval(() => void this.readStats(), STATS_EVERY_MS),
     );
+    this.observer = new MutationObserver(this.soon);
+    this.observer.observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: LAYOUT_ATTRIBUTES,
+    });
+    for (const event of LAYOUT_EVENTS) {
+      window.addEventListener(event, this.soon, { capture: true, passive: true });
+    }
     this.place();
   }
 
-  stop(): void {
+  /** Stops following the page (placed tiles stay until told otherwise). */
+  private unfollow(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.observer?.disconnect();
+    this.observer = null;
+    for (const event of LAYOUT_EVENTS) {
+      window.removeEventListener(event, this.soon, { capture: true });
+    }
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+  }
+
+  stop(): void {
+    this.unfollow();
     this.sent = "";
     if (!failed) api.placeNativeTiles([]).catch((e) => console.warn("native video:", e));
   }
@@ -109,8 +150,7 @@ class NativeTiles {
   private fail(e: unknown): void {
     if (failed) return;
     console.warn("native video failed, the page draws instead:", e);
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    this.unfollow();
     failed = true;
     // Whatever was placed before goes (a refused placement leaves the last one).
     api.placeNativeTiles([]).catch(() => {});
