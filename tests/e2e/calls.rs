@@ -801,7 +801,9 @@ impl VoiceBack {
         let levels = heard
             .chunks_exact(Self::SPELL)
             .map(|spell| echo_room::db(echo_room::power(spell) / voice))
-            .collect();
+            .collect::<Vec<_>>();
+        // Seconds of it, or a second left out would be all of it.
+        assert!(levels.len() >= 20, "{} spells heard back", levels.len());
         Self { levels }
     }
 

@@ -25,8 +25,9 @@
 //! starts over. The near end's own voice follows nothing the speaker
 //! played, and an echo taken out leaves a silence that follows nothing.
 //!
-//! Fixed buffers, a few thousand multiplications every 100 ms: it runs on
-//! the voice processing thread beside the module.
+//! Fixed buffers, a few thousand multiplications every 100 ms for the lag
+//! and a few hundred every 50 ms for a leak: it runs on the voice
+//! processing thread beside the module.
 
 /// Frames (10 ms) of loudness compared: enough for a few syllables, short
 /// enough that a new delay soon fills most of it.
@@ -63,6 +64,15 @@ const LEAK_SUPPRESSION_DB: f32 = 10.0;
 const LOUD: f32 = 10.0;
 /// Looks in a row that must find the leak: one can be chance.
 const LEAK_CONFIRM: u32 = 2;
+/// After a restart for a leak, frames until the next look: the window
+/// first fills with what the fresh canceller sent. Doubled at each restart
+/// that did not end the leak (an echo no canceller takes out, one that
+/// the gain control brings back up), up to `MAX_LEAK_WAIT` (10 s), so the
+/// canceller is not kept from adapting for good...
+const LEAK_WAIT: u32 = WINDOW as u32;
+const MAX_LEAK_WAIT: u32 = 1000;
+/// ...and back to `LEAK_WAIT` once looks over this long (5 s) found none.
+const LEAK_FORGIVEN: u32 = 500;
 /// A leak is looked for every this many capture frames: the sooner it is
 /// found, the less of the far end's voice goes back to them. (A shorter
 /// window than the lag's found it sooner, but took the near end talking
@@ -91,6 +101,10 @@ pub struct EchoPathWatch {
     /// Capture frames until what was sent is looked at again (after a
     /// restart, longer: the window still holds the leak that caused it).
     until_leak_check: u32,
+    /// The wait after the next restart for a leak.
+    leak_wait: u32,
+    /// Frames the looks since the last leak covered, finding none.
+    clean: u32,
 }
 
 impl Default for EchoPathWatch {
@@ -106,6 +120,8 @@ impl Default for EchoPathWatch {
             sent: [0.0; WINDOW],
             leaks: 0,
             until_leak_check: 0,
+            leak_wait: LEAK_WAIT,
+            clean: 0,
         }
     }
 }
@@ -150,7 +166,8 @@ impl EchoPathWatch {
             self.until_look = EVERY;
             let found = self.best_lag();
             if self.decide(found) {
-                self.restarted();
+                self.leaks = 0;
+                self.until_leak_check = LEAK_WAIT;
                 return Some(EchoPathChange::Moved);
             }
         }
@@ -160,21 +177,21 @@ impl EchoPathWatch {
         self.until_leak_check = LEAK_EVERY;
         if !self.leaking() {
             self.leaks = 0;
+            self.clean = self.clean.saturating_add(LEAK_EVERY);
+            if self.clean >= LEAK_FORGIVEN {
+                self.leak_wait = LEAK_WAIT;
+            }
             return None;
         }
+        self.clean = 0;
         self.leaks += 1;
         if self.leaks < LEAK_CONFIRM {
             return None;
         }
-        self.restarted();
-        Some(EchoPathChange::Leaking)
-    }
-
-    /// The canceller starts over: what was sent until now was its
-    /// predecessor's.
-    fn restarted(&mut self) {
         self.leaks = 0;
-        self.until_leak_check = WINDOW as u32;
+        self.until_leak_check = self.leak_wait;
+        self.leak_wait = (self.leak_wait * 2).min(MAX_LEAK_WAIT);
+        Some(EchoPathChange::Leaking)
     }
 
     /// Whether what is sent is the echo, let through: the microphone
@@ -392,11 +409,16 @@ mod tests {
         assert_eq!(run(&silent, &near, |_| 12), Vec::<usize>::new());
     }
 
-    #[test]
-    fn an_echo_let_through_is_found_within_half_a_second_and_once() {
-        // The canceller works (nothing is sent) until frame 1000, then lets
-        // the echo through as it came.
-        let far = speech(2000, 21);
+    /// The far end's speech played, its echo 120 ms later and 20 dB down;
+    /// the canceller works (nothing is sent) except in frames where
+    /// `leaks(t)`, where it sends the echo `taken` dB down (restarts or
+    /// not). Returns the frames at which the watch asked for a restart.
+    fn leaking_when(
+        leaks: impl Fn(usize) -> bool,
+        taken: f32,
+        frames: usize,
+    ) -> Vec<(usize, EchoPathChange)> {
+        let far = speech(frames, 21);
         let mut w = EchoPathWatch::default();
         let mut changes = Vec::new();
         for t in 0..far.len() {
@@ -406,8 +428,8 @@ mod tests {
             } else {
                 0.0
             };
-            let sent = if t >= 1000 && changes.is_empty() {
-                echo
+            let sent = if leaks(t) {
+                (echo - taken).max(0.0)
             } else {
                 0.0
             };
@@ -415,27 +437,71 @@ mod tests {
                 changes.push((t, change));
             }
         }
-        assert_eq!(changes.len(), 1, "{changes:?}");
-        let (at, change) = changes[0];
-        assert_eq!(change, EchoPathChange::Leaking);
-        assert!((1000..1050).contains(&at), "found at frame {at}");
+        changes
+    }
+
+    fn leak_from(from: usize, taken: f32, frames: usize) -> Vec<(usize, EchoPathChange)> {
+        leaking_when(|t| t >= from, taken, frames)
     }
 
     #[test]
-    fn an_echo_taken_down_by_half_is_no_leak() {
-        // 15 dB taken out: a canceller still converging, not one that
-        // lets the echo through.
-        let far = speech(2000, 23);
-        let mut w = EchoPathWatch::default();
-        for t in 0..far.len() {
-            w.played(far[t]);
-            let echo = if t >= 12 {
-                (far[t - 12] - 20.0).max(0.0)
-            } else {
-                0.0
-            };
-            assert_eq!(w.captured(echo, (echo - 15.0).max(0.0)), None, "frame {t}");
+    fn an_echo_let_through_is_found_within_half_a_second() {
+        for taken in [0.0, 8.0] {
+            let changes = leak_from(1000, taken, 1100);
+            let (at, change) = *changes.first().expect("no leak found");
+            assert_eq!(change, EchoPathChange::Leaking);
+            assert!(
+                (1000..1050).contains(&at),
+                "{taken} dB taken: found at frame {at}"
+            );
         }
+    }
+
+    #[test]
+    fn an_echo_that_stays_is_restarted_for_less_and_less_often() {
+        // 40 s of an echo no restart takes out: the waits between restarts
+        // double up to 10 s, so the canceller gets time to adapt.
+        let changes = leak_from(1000, 0.0, 5000);
+        let gaps: Vec<usize> = changes.windows(2).map(|w| w[1].0 - w[0].0).collect();
+        assert!(gaps.windows(2).all(|g| g[1] >= g[0]), "{gaps:?}");
+        assert!(
+            gaps.iter().all(|&g| g <= MAX_LEAK_WAIT as usize + 20),
+            "{gaps:?}"
+        );
+        assert!(
+            changes.len() <= 8,
+            "{} restarts: {changes:?}",
+            changes.len()
+        );
+        assert!(gaps.last().is_some_and(|&g| g >= 900), "{gaps:?}");
+    }
+
+    #[test]
+    fn after_seconds_without_a_leak_restarts_wait_as_little_as_at_first() {
+        // Leaks from 10 s to 20 s (restarts backing off to 4.8 s, then
+        // 9.6), none for 30 s, then again from 50 s: found as fast as the
+        // first, and restarted again after the first wait (0.6 s and the
+        // looks), not the 9.6 s the last leak had come to.
+        let changes = leaking_when(|t| (1000..2000).contains(&t) || t >= 5000, 0.0, 5300);
+        let first: Vec<usize> = changes
+            .iter()
+            .map(|&(t, _)| t)
+            .filter(|&t| t < 1200)
+            .collect();
+        let again: Vec<usize> = changes
+            .iter()
+            .map(|&(t, _)| t)
+            .filter(|&t| t >= 5000)
+            .collect();
+        assert!(first.len() >= 2 && again.len() >= 2, "{changes:?}");
+        assert!(again[0] < 5050, "{changes:?}");
+        assert!(again[1] - again[0] < 300, "{changes:?}");
+    }
+
+    #[test]
+    fn an_echo_taken_12_db_down_is_no_leak() {
+        // A canceller still converging, not one that lets the echo through.
+        assert_eq!(leak_from(1000, 12.0, 2000), Vec::new());
     }
 
     #[test]

@@ -310,6 +310,11 @@ impl VoiceProcessor {
     /// it learned when it stays on.
     pub fn set_settings(&mut self, settings: VoiceSettings) {
         if settings != self.settings {
+            if settings.echo_cancellation && !self.settings.echo_cancellation {
+                // A new canceller: what the watch saw of the old one's
+                // output (or of none) says nothing of it.
+                self.echo_path = EchoPathWatch::default();
+            }
             self.settings = settings;
             self.module.apply_config(settings.module_config());
         }
@@ -362,10 +367,12 @@ impl VoiceProcessor {
         if self
             .module
             .process_capture_i16(&frame.samples, &mut self.processed)
-            .is_ok()
+            .is_err()
         {
-            frame.samples.copy_from_slice(&self.processed);
+            // Sent as heard: no canceller's output for the watch to judge.
+            return;
         }
+        frame.samples.copy_from_slice(&self.processed);
         if !self.settings.echo_cancellation {
             return;
         }

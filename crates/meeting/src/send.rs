@@ -1068,7 +1068,7 @@ impl VoiceSecond {
         let db = |level: f32| 20.0 * level.max(1e-5).log10();
         log::debug!(
             "voice at {} s: microphone {:.0} dBFS, sent {:.0} dBFS, speech {} ms; echo erle {:?} dB, delay {:?} ms, restarts {}",
-            frames / 100,
+            frames / VOICE_REPORT_EVERY,
             db(self.loudest_heard),
             db(self.loudest_sent),
             self.speech_frames * 10,
@@ -1146,7 +1146,12 @@ fn audio_loop(
             VoiceSettings::original_sound()
         });
         voice.take_playout(&echo);
-        let heard = audio_level(&frame.samples);
+        let logging = log::log_enabled!(log::Level::Debug);
+        let heard = if logging {
+            audio_level(&frame.samples)
+        } else {
+            0.0
+        };
         voice.capture(&mut frame);
         processed += 1;
         if processed.is_multiple_of(VOICE_REPORT_EVERY) {
@@ -1164,7 +1169,9 @@ fn audio_loop(
             level > NOT_A_VOICE_SPEAKING_LEVEL
         };
         stats.voice.set_speaking(speaking);
-        second.add(heard, level, speaking);
+        if logging {
+            second.add(heard, level, speaking);
+        }
         if controls.audio_muted.load(Ordering::Relaxed) {
             frame.samples.fill(0);
             // Nobody learns from a muted microphone that its user talks.
