@@ -15,13 +15,23 @@ fn goertzel_power(samples: &[i16], hz: f64) -> f64 {
     s1 * s1 + s2 * s2 - coeff * s1 * s2
 }
 
+/// Loudness of a block of samples for level meters, the active speaker
+/// and the echo path's watch: RMS relative to full scale, so a full-scale
+/// sine reads about 0.7.
+pub fn audio_level(samples: &[i16]) -> f32 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let energy: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    ((energy / samples.len() as f64).sqrt() / 32768.0) as f32
+}
+
 /// RMS level in dBFS; -inf for digital silence.
 pub fn rms_dbfs(samples: &[i16]) -> f64 {
     if samples.is_empty() {
         return f64::NEG_INFINITY;
     }
-    let sum: f64 = samples.iter().map(|&s| (s as f64 / 32768.0).powi(2)).sum();
-    10.0 * (sum / samples.len() as f64).log10()
+    20.0 * f64::from(audio_level(samples)).log10()
 }
 
 /// The strongest frequency between 50 Hz and 8 kHz, to within about 0.25 Hz,

@@ -135,15 +135,11 @@ pub enum EchoPathChange {
     Leaking,
 }
 
-/// A frame's loudness: its RMS amplitude in dB, floored where a room is
-/// quiet so that silence is flat, not noise.
-pub fn loudness(samples: &[i16]) -> f32 {
-    if samples.is_empty() {
-        return 0.0;
-    }
-    let energy: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
-    let rms = (energy / samples.len() as f64).sqrt();
-    (20.0 * (rms.max(30.0) / 30.0).log10()) as f32
+/// A frame's loudness from its `audio_level`: dB, floored where a room is
+/// quiet (an RMS of 30 of 32768) so that silence is flat, not noise.
+pub fn loudness(level: f32) -> f32 {
+    const FLOOR: f32 = 30.0 / 32768.0;
+    20.0 * (level.max(FLOOR) / FLOOR).log10()
 }
 
 impl EchoPathWatch {
@@ -506,9 +502,10 @@ mod tests {
 
     #[test]
     fn loudness_of_silence_and_of_a_full_scale_frame() {
-        assert_eq!(loudness(&[0; 480]), 0.0);
-        assert_eq!(loudness(&[]), 0.0);
-        let full = loudness(&[i16::MAX; 480]);
+        use crate::analysis::audio_level;
+        assert_eq!(loudness(audio_level(&[0; 480])), 0.0);
+        assert_eq!(loudness(audio_level(&[])), 0.0);
+        let full = loudness(audio_level(&[i16::MAX; 480]));
         assert!((full - 60.7).abs() < 0.1, "{full}");
     }
 }

@@ -30,6 +30,7 @@ use sonora::config::{
 };
 use sonora::{AudioProcessing, Config, StreamConfig};
 
+use crate::analysis::audio_level;
 use crate::echo_path::{EchoPathWatch, loudness};
 use crate::frame::{AUDIO_FRAME_SAMPLES, AUDIO_RATE_HZ, AudioFrame};
 
@@ -242,6 +243,13 @@ pub struct EchoReport {
     pub unannounced_path_changes: u32,
 }
 
+/// A microphone frame's `audio_level` as it came and as it leaves.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CaptureLevels {
+    pub heard: f32,
+    pub sent: f32,
+}
+
 /// The module and the buffers it writes into, made once.
 pub struct VoiceProcessor {
     module: AudioProcessing,
@@ -326,7 +334,7 @@ impl VoiceProcessor {
         if !self.settings.echo_cancellation {
             return;
         }
-        self.echo_path.played(loudness(&frame.samples));
+        self.echo_path.played(loudness(audio_level(&frame.samples)));
         // Mono 48 kHz frames of the module's own size: the only errors it
         // has are for other formats.
         let _ = self
@@ -350,12 +358,15 @@ impl VoiceProcessor {
         }
     }
 
-    /// A frame from the microphone, processed in place.
-    pub fn capture(&mut self, frame: &mut AudioFrame) {
+    /// A frame from the microphone, processed in place. Returns its level
+    /// (`audio_level`) before and after: the watch of the echo path needs
+    /// both, the level meters and the call's log too.
+    pub fn capture(&mut self, frame: &mut AudioFrame) -> CaptureLevels {
+        let heard = audio_level(&frame.samples);
+        let as_heard = CaptureLevels { heard, sent: heard };
         if self.settings == VoiceSettings::original_sound() {
-            return;
+            return as_heard;
         }
-        let heard = loudness(&frame.samples);
         if self.settings.echo_cancellation {
             // The module expects a delay with every capture frame. We know
             // none beyond what the canceller finds, so 0; but without the
@@ -370,19 +381,27 @@ impl VoiceProcessor {
             .is_err()
         {
             // Sent as heard: no canceller's output for the watch to judge.
-            return;
+            return as_heard;
         }
         frame.samples.copy_from_slice(&self.processed);
+        let levels = CaptureLevels {
+            heard,
+            sent: audio_level(&frame.samples),
+        };
         if !self.settings.echo_cancellation {
-            return;
+            return levels;
         }
-        if let Some(change) = self.echo_path.captured(heard, loudness(&frame.samples)) {
+        if let Some(change) = self
+            .echo_path
+            .captured(loudness(levels.heard), loudness(levels.sent))
+        {
             log::debug!(
                 "the echo path changed with no device change ({change:?}): the canceller starts over"
             );
             self.unannounced_path_changes += 1;
             self.restart_echo_canceller();
         }
+        levels
     }
 
     pub fn echo_report(&self) -> EchoReport {

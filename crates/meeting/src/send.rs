@@ -24,7 +24,9 @@ use talkline_media::encoded_feed::EncodedFeed;
 use talkline_media::frame::downscale;
 use talkline_media::opus_codec::{MIN_EXPECTED_LOSS_PERCENT, OPUS_MAX_PACKET, OpusEncoder};
 use talkline_media::voice_activity::VoiceActivity;
-use talkline_media::voice_processing::{EchoReference, EchoReport, VoiceProcessor, VoiceSettings};
+use talkline_media::voice_processing::{
+    CaptureLevels, EchoReference, EchoReport, VoiceProcessor, VoiceSettings,
+};
 use talkline_media::vp8::{Vp8Config, Vp8Encoder};
 use talkline_media::{AudioFrame, AudioSource, VideoFrame, VideoSource};
 
@@ -33,7 +35,7 @@ use crate::congestion::{
 };
 use crate::keyframes::KeyframeRequests;
 use crate::simulcast::{SmallerLayers, StreamIds};
-use crate::stats::{CallStats, audio_level};
+use crate::stats::CallStats;
 use crate::vp8_packetizer::{FrameLayer, Vp8Packetizer};
 
 /// How long a thread without a device sleeps before it looks again on its
@@ -1058,9 +1060,9 @@ struct VoiceSecond {
 }
 
 impl VoiceSecond {
-    fn add(&mut self, heard: f32, sent: f32, speaking: bool) {
-        self.loudest_heard = self.loudest_heard.max(heard);
-        self.loudest_sent = self.loudest_sent.max(sent);
+    fn add(&mut self, levels: CaptureLevels, speaking: bool) {
+        self.loudest_heard = self.loudest_heard.max(levels.heard);
+        self.loudest_sent = self.loudest_sent.max(levels.sent);
         self.speech_frames += u32::from(speaking);
     }
 
@@ -1146,20 +1148,14 @@ fn audio_loop(
             VoiceSettings::original_sound()
         });
         voice.take_playout(&echo);
-        let logging = log::log_enabled!(log::Level::Debug);
-        let heard = if logging {
-            audio_level(&frame.samples)
-        } else {
-            0.0
-        };
-        voice.capture(&mut frame);
+        let levels = voice.capture(&mut frame);
         processed += 1;
         if processed.is_multiple_of(VOICE_REPORT_EVERY) {
             let report = voice.echo_report();
             stats.voice.report(voice.settings(), report);
             second.log(processed, &report);
         }
-        let level = audio_level(&frame.samples);
+        let level = levels.sent;
         stats.set_self_level(level);
         // A voice is told from a fan or a keyboard by the detector, on the
         // cleaned signal; a test tone, which is no voice, by its level.
@@ -1169,9 +1165,7 @@ fn audio_loop(
             level > NOT_A_VOICE_SPEAKING_LEVEL
         };
         stats.voice.set_speaking(speaking);
-        if logging {
-            second.add(heard, level, speaking);
-        }
+        second.add(levels, speaking);
         if controls.audio_muted.load(Ordering::Relaxed) {
             frame.samples.fill(0);
             // Nobody learns from a muted microphone that its user talks.

@@ -411,15 +411,7 @@ impl RemoteStats {
     }
 }
 
-/// Loudness of a block of samples for level meters and the active speaker:
-/// RMS relative to full scale, so a full-scale sine reads about 0.7.
-pub fn audio_level(samples: &[i16]) -> f32 {
-    if samples.is_empty() {
-        return 0.0;
-    }
-    let energy: f64 = samples.iter().map(|&s| (s as f64) * (s as f64)).sum();
-    ((energy / samples.len() as f64).sqrt() / 32768.0) as f32
-}
+pub use talkline_media::analysis::audio_level;
 
 /// Statistics of one call.
 pub struct CallStats {
