@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::browser::BrowserPeer;
 use support::{Client, Janus};
-use usage::{measure, process_cpu};
+use usage::{measure, process_cpu, pss_anonymous_and_files, pss_by_process};
 use window_support::AppWindow;
 
 const SECONDS: u64 = 30;
@@ -181,6 +181,15 @@ fn app_in_the_room(janus: &Janus, transport: Transport, remotes: usize) -> AppRu
     let x_before = process_cpu(window.server_pid());
     let started = Instant::now();
     let (cpu, pss) = measure(pid, SECONDS);
+    let by_process: Vec<String> = pss_by_process(pid)
+        .iter()
+        .map(|(name, mib)| format!("{name} {mib:.1}"))
+        .collect();
+    let (anonymous, files) = pss_anonymous_and_files(pid);
+    eprintln!(
+        "PSS at the end (MiB): {}; the app's own process: {anonymous:.1} anonymous, {files:.1} files",
+        by_process.join(", ")
+    );
     let core_cpu = 100.0 * (process_cpu(pid) - core_before) / started.elapsed().as_secs_f64();
     let x_cpu =
         100.0 * (process_cpu(window.server_pid()) - x_before) / started.elapsed().as_secs_f64();

@@ -5,10 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-/// CPU seconds (user+system) and resident memory of a process and all its
-/// descendants, from /proc.
-pub fn tree_usage(root: u32) -> (f64, u64) {
-    let ticks = 100.0; // USER_HZ on Linux
+/// A process and all its descendants, from /proc.
+fn process_tree(root: u32) -> Vec<u32> {
     let mut pids = vec![root];
     let mut i = 0;
     while i < pids.len() {
@@ -30,8 +28,31 @@ pub fn tree_usage(root: u32) -> (f64, u64) {
         }
         i += 1;
     }
-    let (mut cpu, mut rss_kb) = (0.0, 0u64);
-    for pid in pids {
+    pids
+}
+
+/// Proportional set size of one process in KiB: shared pages are split
+/// between the processes that share them, so a multi-process browser is
+/// not counted several times over.
+fn pss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|rollup| {
+            rollup
+                .lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// CPU seconds (user+system) and PSS (KiB) of a process and all its
+/// descendants.
+pub fn tree_usage(root: u32) -> (f64, u64) {
+    let ticks = 100.0; // USER_HZ on Linux
+    let (mut cpu, mut pss) = (0.0, 0u64);
+    for pid in process_tree(root) {
         if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             // Fields after the ")" that closes the command name.
             let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
@@ -40,19 +61,45 @@ pub fn tree_usage(root: u32) -> (f64, u64) {
             let stime: f64 = f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
             cpu += (utime + stime) / ticks;
         }
-        // Proportional set size: shared pages are split between the
-        // processes that share them, so a multi-process browser is not
-        // counted several times over.
-        if let Ok(rollup) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
-            rss_kb += rollup
-                .lines()
-                .find_map(|l| l.strip_prefix("Pss:"))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
+        pss += pss_kb(pid);
+    }
+    (cpu, pss)
+}
+
+/// PSS (MiB) of each process of a tree, by command name, largest first:
+/// where a tree's memory is.
+pub fn pss_by_process(root: u32) -> Vec<(String, f64)> {
+    let mut by_name: Vec<(String, f64)> = Vec::new();
+    for pid in process_tree(root) {
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let mib = pss_kb(pid) as f64 / 1024.0;
+        match by_name.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += mib,
+            None => by_name.push((name, mib)),
         }
     }
-    (cpu, rss_kb)
+    by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
+    by_name
+}
+
+/// The anonymous memory (heap, thread stacks) and the file-backed memory
+/// (the program and its libraries) of one process's PSS, in MiB.
+pub fn pss_anonymous_and_files(pid: u32) -> (f64, f64) {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let field = |name: &str| {
+        rollup
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    let anonymous = field("Pss_Anon:");
+    (anonymous, field("Pss:") - anonymous)
 }
 
 /// Samples a process tree every second for `seconds`; returns (CPU %, peak PSS MiB).
