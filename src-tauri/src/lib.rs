@@ -170,6 +170,25 @@ fn prefer_direct_rendering_without_gpu() {
     }
 }
 
+/// glibc gives threads that allocate at once arenas of their own, up to
+/// eight per core, and each keeps what was freed in it. The app's many
+/// threads (decoders, audio, the async runtime, GTK's and WebKit's) held
+/// 8 MiB more in a four-person call (app and web process, PSS) than with
+/// two arenas; the WebKit processes started later inherit the variable. A
+/// value the user set wins.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn fewer_malloc_arenas() {
+    const VAR: &str = "MALLOC_ARENA_MAX";
+    if std::env::var_os(VAR).is_none() {
+        // SAFETY: called first thing in `run`, before the app starts any
+        // thread that could allocate or read the environment.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+            std::env::set_var(VAR, "2");
+        }
+    }
+}
+
 /// Opens the window tauri.conf.json describes (`create: false` there), with
 /// the webview's storage in the app's own folder.
 fn open_main_window<R: Runtime>(app: &tauri::App<R>) -> Result<(), String> {
@@ -192,6 +211,8 @@ fn open_main_window<R: Runtime>(app: &tauri::App<R>) -> Result<(), String> {
 pub fn run() {
     #[cfg(target_os = "linux")]
     prefer_direct_rendering_without_gpu();
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fewer_malloc_arenas();
     let app = with_commands(tauri::Builder::default())
         .setup(|app| {
             let logs = start_logging(app)?;

@@ -19,6 +19,7 @@
 //
 // Both are drawn at their own size; CSS scales the canvas to the tile.
 import { api } from "./api";
+import { nativeVideo } from "./native";
 
 export const HEADER_BYTES = 24;
 
@@ -228,9 +229,15 @@ class CanvasRenderer implements Renderer {
   }
 }
 
-function createRenderer(canvas: HTMLCanvasElement): Renderer {
+/**
+ * WebGL, unless asked for 2D (`?renderer=2d`) or `webGl` is false. Without
+ * a GPU, the first WebGL context loads Mesa's software renderer into the
+ * web process for as long as it runs: 34 MiB of the app's memory in the
+ * four-person benchmark.
+ */
+function createRenderer(canvas: HTMLCanvasElement, webGl: boolean): Renderer {
   const forced = new URLSearchParams(location.search).get("renderer");
-  if (forced !== "2d") {
+  if (webGl && forced !== "2d") {
     const gl = WebGlRenderer.create(canvas);
     if (gl) return gl;
   }
@@ -722,7 +729,9 @@ export class FrameLoop {
   }
 
   private get renderer(): Renderer {
-    this.rendererMade ??= createRenderer(this.canvas);
+    // When the core draws the meeting, the pre-join preview is the page's
+    // only video: one small picture, not worth a WebGL context.
+    this.rendererMade ??= createRenderer(this.canvas, !(this.source === "pictures" && nativeVideo()));
     frameStats.renderer = this.rendererMade.kind;
     return this.rendererMade;
   }

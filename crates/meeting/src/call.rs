@@ -213,7 +213,7 @@ fn refused(reply: &Incoming) -> bool {
 /// Everything that belongs to one signaling session; a rejoin replaces it.
 struct Link {
     conn: JanusConnection,
-    signals: mpsc::UnboundedReceiver<SignalEvent>,
+    signals: mpsc::Receiver<SignalEvent>,
     publisher_handle: u64,
     private_id: u64,
     publisher_pc: Arc<dyn PeerConnection>,

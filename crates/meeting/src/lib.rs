@@ -30,6 +30,7 @@ pub mod vp8_packetizer;
 pub use call::{CallCommand, CallConfig, CallEvent, CallHandle, join};
 pub use error::MeetingError;
 pub use invite::MeetingQrCode;
+pub use janus::connection::{MAX_SIGNALING_MESSAGE_BYTES, MAX_WAITING_SIGNALING_EVENTS};
 pub use link::{LinkError, MeetingLink, ServerUrl};
 pub use qr::{ScanError, ScannedLink};
 pub use send::Outgoing;

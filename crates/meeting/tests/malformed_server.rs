@@ -24,6 +24,12 @@ enum Misbehaviour {
     ErrorForEverything,
     /// Not a Janus at all: a WebSocket server without the Janus subprotocol.
     NoSubprotocol,
+    /// Answers the join with a message of 2 MiB.
+    HugeReply,
+    /// Sends 5000 events nobody asked for before answering the join.
+    EventFlood,
+    /// Acknowledges the join again and again, and never answers it.
+    AcksForever,
 }
 
 async fn fake_janus(mode: Misbehaviour) -> u16 {
@@ -63,6 +69,18 @@ async fn fake_janus(mode: Misbehaviour) -> u16 {
                             let _ = ws.close(None).await;
                             return;
                         }
+                        (Misbehaviour::HugeReply, _, Some("join")) => vec![json!({"janus": "event", "sender": 2, "transaction": tx,
+                            "plugindata": {"plugin": "janus.plugin.videoroom", "data": {"videoroom": "joined", "room": 1, "id": 5,
+                                "description": "x".repeat(2 << 20), "publishers": []}}}).to_string()],
+                        (Misbehaviour::EventFlood, _, Some("join")) => {
+                            let talking = json!({"janus": "event", "sender": 2, "plugindata": {"plugin": "janus.plugin.videoroom",
+                                "data": {"videoroom": "talking", "room": 1, "id": 9, "audio-level-dBov-avg": 30}}}).to_string();
+                            let mut flood = vec![talking; 5000];
+                            flood.push(json!({"janus": "event", "sender": 2, "transaction": tx,
+                                "plugindata": {"plugin": "janus.plugin.videoroom", "data": {"videoroom": "joined", "room": 1, "id": 5, "private_id": 6, "publishers": []}}}).to_string());
+                            flood
+                        }
+                        (Misbehaviour::AcksForever, _, Some("join")) => vec![json!({"janus": "ack", "transaction": tx}).to_string(); 400],
                         (Misbehaviour::JoinedWithoutId, _, Some("join")) => vec![
                             json!({"janus": "ack", "transaction": tx}).to_string(),
                             json!({"janus": "event", "sender": 2, "transaction": tx,
@@ -171,4 +189,42 @@ async fn a_server_that_is_not_janus_is_refused() {
         .await
         .expect_err("must fail");
     assert!(matches!(err, MeetingError::ServerUnreachable(_)), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_limit_ends_the_connection_with_its_size() {
+    let err = join(fake_janus(Misbehaviour::HugeReply).await)
+        .await
+        .expect_err("must fail");
+    assert!(matches!(err, MeetingError::ConnectionLost(_)), "{err}");
+    let limit = talkline_meeting::MAX_SIGNALING_MESSAGE_BYTES.to_string();
+    assert!(
+        err.to_string().contains("bytes, more than the") && err.to_string().contains(&limit),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_events_ends_the_connection_instead_of_growing_a_queue() {
+    let err = join(fake_janus(Misbehaviour::EventFlood).await)
+        .await
+        .expect_err("must fail");
+    assert!(matches!(err, MeetingError::ConnectionLost(_)), "{err}");
+    assert!(
+        err.to_string().contains(&format!(
+            "more than {} events",
+            talkline_meeting::MAX_WAITING_SIGNALING_EVENTS
+        )),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_acknowledged_forever_still_times_out() {
+    let started = std::time::Instant::now();
+    let err = join(fake_janus(Misbehaviour::AcksForever).await)
+        .await
+        .expect_err("must fail");
+    assert!(err.to_string().contains("did not answer"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(12), "{err}");
 }

@@ -12,15 +12,25 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_tungstenite::Connector;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest, http::HeaderValue};
 
-use super::protocol::{Incoming, Jsep, ProtocolError, Trickle};
+use super::protocol::{Incoming, Jsep, Trickle};
 use crate::error::MeetingError;
 use crate::link::ServerUrl;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const KEEPALIVE_EVERY: Duration = Duration::from_secs(25);
+/// The largest signaling message taken from the server. Janus's biggest are
+/// a 25-person room's subscription offer and participant lists, tens of
+/// KiB; anything past this is a broken or hostile server, refused before it
+/// is held in memory (the WebSocket library would take 64 MiB).
+pub const MAX_SIGNALING_MESSAGE_BYTES: usize = 1 << 20;
+/// Events (not replies) waiting for the call to handle them. A server that
+/// sends more than this faster than the call can take them is flooding:
+/// the connection is closed rather than the queue grown without bound.
+pub const MAX_WAITING_SIGNALING_EVENTS: usize = 1024;
 
 /// What the connection reports to the call.
 #[derive(Debug)]
@@ -31,7 +41,7 @@ pub enum SignalEvent {
 }
 
 struct Pending {
-    reply: oneshot::Sender<Result<Incoming, ProtocolError>>,
+    reply: oneshot::Sender<Result<Incoming, MeetingError>>,
     /// Plugin messages are acked first and answered by a later event.
     wait_past_ack: bool,
 }
@@ -58,7 +68,7 @@ impl JanusConnection {
     /// Connects and creates a Janus session.
     pub async fn open(
         server: &ServerUrl,
-    ) -> Result<(Self, mpsc::UnboundedReceiver<SignalEvent>), MeetingError> {
+    ) -> Result<(Self, mpsc::Receiver<SignalEvent>), MeetingError> {
         let url = server.to_string();
         let mut request = url
             .as_str()
@@ -73,8 +83,15 @@ impl JanusConnection {
         } else {
             Connector::Plain
         };
-        let connecting =
-            tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector));
+        let limits = WebSocketConfig::default()
+            .max_message_size(Some(MAX_SIGNALING_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_SIGNALING_MESSAGE_BYTES));
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(limits),
+            false,
+            Some(connector),
+        );
         let (socket, _) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
             .map_err(|_| {
@@ -92,7 +109,9 @@ impl JanusConnection {
             )?;
         let (mut sink, mut stream) = socket.split();
         let (outgoing, mut to_send) = mpsc::unbounded_channel::<Message>();
-        let (events, events_rx) = mpsc::unbounded_channel();
+        // One place more than the events it may hold: the last says why
+        // the connection was closed.
+        let (events, events_rx) = mpsc::channel(MAX_WAITING_SIGNALING_EVENTS + 1);
         let pending: PendingMap = Arc::default();
 
         let writer = tokio::spawn(async move {
@@ -122,22 +141,36 @@ impl JanusConnection {
                         // A malformed answer to a request fails that request
                         // now; anything else malformed is dropped.
                         if let Some(p) = take_pending_for(&reader_pending, &text).await {
-                            let _ = p.reply.send(Err(e));
+                            let _ = p.reply.send(Err(MeetingError::Protocol(e.0)));
                         } else {
                             log::warn!("ignoring {e}");
                         }
                         continue;
                     }
                 };
-                if let Some(msg) = route_reply(&reader_pending, msg).await
-                    && events.send(SignalEvent::Message(msg)).is_err()
-                {
+                let Some(msg) = route_reply(&reader_pending, msg).await else {
+                    continue;
+                };
+                if events.is_closed() {
                     return;
                 }
+                // Never waits: the call may itself be waiting for a reply
+                // that only this reader can hand it.
+                if events.capacity() <= 1 {
+                    break format!(
+                        "the server sent more than {MAX_WAITING_SIGNALING_EVENTS} events faster than they could be handled"
+                    );
+                }
+                let _ = events.try_send(SignalEvent::Message(msg));
             };
-            // Waiting requests fail now rather than at their timeout.
-            reader_pending.lock().await.clear();
-            let _ = events.send(SignalEvent::Closed(reason));
+            // Waiting requests fail now, with the reason, rather than at
+            // their timeout.
+            for (_, p) in reader_pending.lock().await.drain() {
+                let _ = p
+                    .reply
+                    .send(Err(MeetingError::ConnectionLost(reason.clone())));
+            }
+            let _ = events.try_send(SignalEvent::Closed(reason));
         });
 
         let mut conn = Self {
@@ -205,7 +238,7 @@ impl JanusConnection {
             Ok(Err(_)) => Err(MeetingError::ConnectionLost(
                 "signaling connection closed".into(),
             )),
-            Ok(Ok(Err(malformed))) => Err(MeetingError::Protocol(malformed.0)),
+            Ok(Ok(Err(e))) => Err(e),
             Ok(Ok(Ok(Incoming::Error { code, reason, .. }))) => {
                 Err(MeetingError::Server { code, reason })
             }
@@ -316,6 +349,12 @@ fn describe_ws_error(e: &tungstenite::Error) -> String {
         }
         tungstenite::Error::Io(io) => io.to_string(),
         tungstenite::Error::Http(resp) => format!("the server answered HTTP {}", resp.status()),
+        tungstenite::Error::Capacity(tungstenite::error::CapacityError::MessageTooLong {
+            size,
+            max_size,
+        }) => format!(
+            "the server sent a message of {size} bytes, more than the {max_size} a meeting server sends"
+        ),
         other => other.to_string(),
     }
 }
