@@ -1040,6 +1040,13 @@ fn video_drawn_natively_over_the_page_moves_and_leaves_with_the_meeting() {
     driver.eval("location.search = '?video=native'; return 1;", json!([]));
     std::thread::sleep(Duration::from_secs(2));
     to_prejoin_with_devices(driver, &link);
+    // The preview is the page's own drawing, in 2D: no WebGL context (and
+    // no software GL in the web process) when the core draws the meeting.
+    driver.wait_for(
+        "the pre-join preview drawn in 2D",
+        LONG,
+        "const f = window.__talkline.frames; return document.querySelector('#screen-prejoin .tile.self').classList.contains('has-frame') && f.renderer === '2d' && f.tiles.self && f.tiles.self.drawn > 10;",
+    );
     driver.click("#join-now");
     driver.wait_visible("#screen-meeting", LONG);
     let tile = tile_of(driver, "Bob");
