@@ -245,8 +245,12 @@ fn chromium_in_the_room(
     janus: &Janus,
     remotes: usize,
     display: Option<&window_support::OwnDisplay>,
-) -> (f64, f64, f64, Option<f64>) {
+    simulcast: bool,
+) -> ChromiumRun {
     let chrome = match display {
+        Some(display) if simulcast => {
+            BrowserPeer::join_on_display_simulcast(&janus.url(), 1234, "Chrome", &display.name)
+        }
         Some(display) => BrowserPeer::join_on_display(&janus.url(), 1234, "Chrome", &display.name),
         None => BrowserPeer::join(&janus.url(), 1234, "Chrome"),
     };
@@ -276,7 +280,26 @@ fn chromium_in_the_room(
     let x_cpu = display
         .zip(x_before)
         .map(|(d, b)| 100.0 * (process_cpu(d.server_pid()) - b) / seconds);
-    (cpu, pss, per_remote, x_cpu)
+    let sent_widths = chrome.report().unwrap_or_default()["sentWidths"]
+        .as_array()
+        .map(|w| w.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    ChromiumRun {
+        cpu,
+        pss,
+        per_remote,
+        x_cpu,
+        sent_widths,
+    }
+}
+
+struct ChromiumRun {
+    cpu: f64,
+    pss: f64,
+    per_remote: f64,
+    x_cpu: Option<f64>,
+    /// The width of each video layer it sent.
+    sent_widths: Vec<u64>,
 }
 
 /// How many CLI publishers join besides the measured joiner: 3 (a
@@ -341,8 +364,21 @@ fn main() {
         ));
         others[0].wait_for_since("- App left", seen, LONG);
     }
-    let (chrome_cpu, chrome_pss, chrome_rate, chrome_x) =
-        chromium_in_the_room(&janus, remotes, chromium_display.as_ref());
+    // TALKLINE_BENCH_CHROMIUM_SIMULCAST=1 adds a Chromium that publishes
+    // the three layers the app publishes, beside the one that sends one.
+    let simulcast_too = std::env::var("TALKLINE_BENCH_CHROMIUM_SIMULCAST").is_ok_and(|v| v == "1");
+    let seen = others[0].output().len();
+    let mut chromium_runs = vec![(
+        false,
+        chromium_in_the_room(&janus, remotes, chromium_display.as_ref(), false),
+    )];
+    if simulcast_too && chromium_display.is_some() {
+        others[0].wait_for_since("- Chrome left", seen, LONG);
+        chromium_runs.push((
+            true,
+            chromium_in_the_room(&janus, remotes, chromium_display.as_ref(), true),
+        ));
+    }
 
     let chromium = if headful {
         "headful Chromium (Xvfb)"
@@ -378,11 +414,23 @@ fn main() {
             run.transports, run.cpu, run.core_cpu, run.x_cpu, run.pss, run.latency.0, run.latency.1
         );
     }
-    println!(
-        "| {chromium} (janus.js, fake devices, <video> elements, receives every full size) | {chrome_cpu:.1} | | {} | {chrome_pss:.1} | {chrome_rate:.1} ({}, mean) | |",
-        chrome_x.map_or("-".to_string(), |x| format!("{x:.1}")),
-        if headful { "painted" } else { "decoded" }
-    );
+    for (simulcast, run) in &chromium_runs {
+        let sends = if *simulcast {
+            "publishes 640x360 in simulcast"
+        } else {
+            "publishes 640x360"
+        };
+        let widths: Vec<String> = run.sent_widths.iter().map(u64::to_string).collect();
+        println!(
+            "| {chromium} (janus.js, fake devices, <video> elements, receives every full size; {sends}: layers {} wide) | {:.1} | | {} | {:.1} | {:.1} ({}, mean) | |",
+            widths.join("/"),
+            run.cpu,
+            run.x_cpu.map_or("-".to_string(), |x| format!("{x:.1}")),
+            run.pss,
+            run.per_remote,
+            if headful { "painted" } else { "decoded" }
+        );
+    }
     println!(
         "\nThe window's delay runs from the frame being complete in the app's core (received, for VP8; decoded, for raw pictures) to drawn in the window. CPU and PSS cover the app with its WebKit processes, and Chromium with its renderers."
     );

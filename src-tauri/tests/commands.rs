@@ -1575,3 +1575,114 @@ fn the_licence_list_is_the_dependency_tree() {
          TALKLINE_UPDATE_LICENCES=1 cargo test --workspace --test commands licence"
     );
 }
+
+/// Every record logged in this test process: TalkLine's own from trace
+/// level, the libraries' from info (what a user's log file can hold).
+struct CapturedLogs(Mutex<String>);
+
+impl log::Log for CapturedLogs {
+    fn enabled(&self, meta: &log::Metadata) -> bool {
+        meta.target().starts_with("talkline") || meta.level() <= log::Level::Info
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            let line = format!(
+                "{} {}: {}\n",
+                record.level(),
+                record.target(),
+                record.args()
+            );
+            self.0.lock().expect("log buffer").push_str(&line);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static CAPTURED_LOGS: CapturedLogs = CapturedLogs(Mutex::new(String::new()));
+
+/// Turns capture on (once per process) and returns how much is already
+/// captured, so a test reads only its own records.
+fn capture_logs() -> usize {
+    static ON: std::sync::Once = std::sync::Once::new();
+    ON.call_once(|| {
+        log::set_logger(&CAPTURED_LOGS).expect("no other logger in this test binary");
+        log::set_max_level(log::LevelFilter::Trace);
+    });
+    CAPTURED_LOGS.0.lock().expect("log buffer").len()
+}
+
+#[test]
+fn no_personal_data_reaches_the_logs_in_a_call_and_a_consent_journey() {
+    const NAME: &str = "Ottoline Vasquez-Brandt";
+    const BOB: &str = "Bartholomew Quixley";
+    const PIN: &str = "kumquat-7391";
+    const TITLE: &str = "Merger with Initech";
+    let janus = support::Janus::start();
+    let link = format!("{}&pin={PIN}", janus.link(5678));
+    let mut bob = support::Client::join(&link, BOB, &["--duration", "60"]);
+    bob.wait_for("joined meeting 5678", Duration::from_secs(10));
+
+    let from = capture_logs();
+    let root = support::scratch_dir("private-logs");
+    let mut config = CoreConfig::in_dir(
+        root.join("data"),
+        ServerUrl::parse(&janus.url()).expect("server url"),
+        Arc::new(MemoryVault::default()),
+    );
+    config.export_dir = root.join("downloads");
+    let app = TestApp::with_config(config);
+    app.core.set_exit_hook(Box::new(|| {}));
+    app.accept_policy();
+    app.grant("camera");
+    app.grant("microphone");
+    app.ok(
+        "set_settings",
+        json!({ "settings": { "displayName": NAME, "camera": "test", "microphone": "test", "speaker": null } }),
+    );
+    let parsed = app.ok("parse_meeting", json!({ "input": link }));
+    assert_eq!(parsed["room"], 5678, "{parsed}");
+    app.ok(
+        "join",
+        json!({ "request": { "input": link, "displayName": NAME, "camera": "test", "microphone": "test", "speaker": "none" } }),
+    );
+    bob.wait_for(&format!("+ {NAME} joined"), Duration::from_secs(10));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    app.ok(
+        "schedule_meeting",
+        json!({ "request": { "title": TITLE, "startsAt": now + 3600, "durationMinutes": 30, "input": link } }),
+    );
+    // A wrong PIN and a malformed link are errors the log may tell of.
+    let wrong = link.replace(PIN, "kumquat-0000");
+    app.ok("leave", json!({}));
+    bob.wait_for(&format!("- {NAME} left"), Duration::from_secs(5));
+    let refused = app.err(
+        "join",
+        json!({ "request": { "input": wrong, "displayName": NAME, "camera": "none", "microphone": "none", "speaker": "none" } }),
+    );
+    assert_eq!(refused["kind"], "refused", "{refused}");
+    app.ok("personal_data", json!({}));
+    app.ok("export_personal_data", json!({}));
+    app.ok("withdraw_consent", json!({}));
+    bob.stop();
+
+    let logs = CAPTURED_LOGS.0.lock().expect("log buffer")[from..].to_string();
+    assert!(
+        logs.contains("talkline_meeting::call") && logs.contains("participant"),
+        "logging was not on: {logs}"
+    );
+    for secret in [NAME, BOB, PIN, "kumquat-0000", TITLE, link.as_str()] {
+        assert!(
+            !logs.contains(secret),
+            "{secret:?} reached the logs:\n{}",
+            logs.lines()
+                .filter(|l| l.contains(secret))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}

@@ -112,6 +112,19 @@ impl BrowserPeer {
         Self::start(server, room, name, "", Some(display), Anchor::ThirtyFps)
     }
 
+    /// Headful on `display`, publishing its camera at 640x360 in three
+    /// simulcast layers, as the app does (a benchmark's anchor).
+    pub fn join_on_display_simulcast(server: &str, room: u64, name: &str, display: &str) -> Self {
+        Self::start(
+            server,
+            room,
+            name,
+            "&size=640x360&simulcast=1",
+            Some(display),
+            Anchor::ThirtyFps,
+        )
+    }
+
     fn join_with(server: &str, room: u64, name: &str, query: &str) -> Self {
         Self::start(server, room, name, query, None, Anchor::No)
     }

@@ -87,7 +87,8 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// A Janus on 127.0.0.1 with the test rooms 1234 (open) and 4321 (PIN "secret").
+/// A Janus on 127.0.0.1 with the test rooms 1234 (open), 4321 (PIN "secret")
+/// and 5678 (PIN "kumquat-7391", for the test that no PIN reaches a log).
 pub struct Janus {
     pub port: u16,
     dir: PathBuf,
