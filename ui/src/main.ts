@@ -1216,8 +1216,12 @@ function updateLevels(own: number, speaking: boolean, remotes: Record<string, nu
   remindWhenMuted(speaking, now);
   // Our own tile only for a voice: a fan or a keyboard is loud too.
   const levels: [string, number][] = [["self", state.audioMuted || !speaking ? 0 : own], ...Object.entries(remotes)];
-  const [loudest, level] = levels.reduce((a, b) => (b[1] > a[1] ? b : a), ["", 0]);
-  if (level > 0) state.speakingUntil = new Map([[loudest, now + 600]]);
+  // Everyone speaking is marked, each held briefly so the mark does not
+  // flicker between words. Marking only the loudest moved the mark between
+  // people talking at once several times a second: each move a repaint of
+  // the page and a new placement of the video drawn over it.
+  for (const [tile, level] of levels) if (level > 0) state.speakingUntil.set(tile, now + 600);
+  for (const [tile, until] of state.speakingUntil) if (until <= now) state.speakingUntil.delete(tile);
   // The speaker view's large tile: someone else, held with hysteresis.
   const [loudestOther, otherLevel] = levels
     .filter(([tile]) => tile !== "self")
