@@ -22,6 +22,8 @@ packages=(
   webkit2gtk-driver xvfb xauth
   # the window test reads the invitation link the app copied off the X clipboard
   xclip
+  # the window test opens talkline:// links the way a desktop does (xdg-open, xdg-mime)
+  xdg-utils
   # the window decodes remote VP8 with WebCodecs, which WebKitGTK runs on GStreamer's vpx plugin
   gstreamer1.0-plugins-good
 )

@@ -8,6 +8,7 @@ const COMMANDS: &[&str] = &[
     "quit",
     "meeting_invitation",
     "parse_meeting",
+    "take_opened_link",
     "list_devices",
     "get_settings",
     "set_settings",

@@ -62,6 +62,12 @@ pub fn parse_meeting(core: Core<'_>, input: String) -> Reply<MeetingTarget> {
     core.parse_meeting(&input)
 }
 
+/// The meeting link last opened from outside the app, once.
+#[tauri::command]
+pub fn take_opened_link(core: Core<'_>) -> Reply<Option<String>> {
+    Ok(core.take_opened_link())
+}
+
 #[tauri::command]
 pub async fn list_devices(core: Core<'_>) -> Reply<DeviceList> {
     Ok(core.list_devices())

@@ -5,6 +5,8 @@
 mod commands;
 #[cfg(target_os = "linux")]
 mod native_video;
+#[cfg(all(unix, desktop))]
+mod single_instance;
 #[cfg(target_os = "linux")]
 mod webview_helpers;
 
@@ -30,6 +32,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::quit,
         commands::meeting_invitation,
         commands::parse_meeting,
+        commands::take_opened_link,
         commands::list_devices,
         commands::get_settings,
         commands::set_settings,
@@ -207,16 +210,79 @@ fn open_main_window<R: Runtime>(app: &tauri::App<R>) -> Result<(), String> {
         .map_err(|e| format!("the window cannot be opened: {e}"))
 }
 
+/// The first argument that is not an option: what the system's link
+/// handler passes.
+fn link_from_args(mut args: impl Iterator<Item = String>) -> Option<String> {
+    args.find(|a| !a.starts_with('-'))
+}
+
+/// A link the app was opened with; a malformed one is said, not fatal.
+fn open_link<R: Runtime>(handle: &tauri::AppHandle<R>, core: &AppCore, link: &str) {
+    match core.open_link(link) {
+        Ok(()) => bring_forward(handle),
+        Err(e) => {
+            log::warn!("a link the app was opened with is not a meeting link");
+            eprintln!("error: {e}");
+        }
+    }
+}
+
+/// The window in front, as the user asked for it.
+fn bring_forward<R: Runtime>(handle: &tauri::AppHandle<R>) {
+    if let Some(window) = handle.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     #[cfg(target_os = "linux")]
     prefer_direct_rendering_without_gpu();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     fewer_malloc_arenas();
+    // A meeting link the system opened the app with (`Exec=… %u`).
+    let link = link_from_args(std::env::args().skip(1));
+    #[cfg(all(unix, desktop))]
+    let later_starts = match single_instance::claim(&single_instance::socket_dir(), link.as_deref())
+    {
+        Ok(single_instance::Claim::First(listener)) => Some(listener),
+        Ok(single_instance::Claim::HandedOver) => {
+            if link.is_some() {
+                println!("TalkLine is already running: the meeting link went to its window.");
+            }
+            return;
+        }
+        Ok(single_instance::Claim::Refused(why)) => {
+            eprintln!("error: {why}");
+            std::process::exit(2);
+        }
+        Err(e) => {
+            eprintln!("warning: later starts of TalkLine will open windows of their own: {e}");
+            None
+        }
+    };
     let app = with_commands(tauri::Builder::default())
-        .setup(|app| {
+        .setup(move |app| {
             let logs = start_logging(app)?;
             let core = core_for(app, Arc::new(KeyringVault::talkline()), logs)?;
+            if let Some(link) = &link {
+                open_link(app.handle(), &core, link);
+            }
+            #[cfg(all(unix, desktop))]
+            if let Some(listener) = later_starts {
+                let handle = app.handle().clone();
+                let core = Arc::clone(&core);
+                single_instance::serve(listener, move |text| {
+                    let text = text.trim();
+                    if !text.is_empty() {
+                        core.open_link(text).map_err(|e| e.to_string())?;
+                    }
+                    bring_forward(&handle);
+                    Ok(())
+                });
+            }
             app.manage(core);
             open_main_window(app)?;
             Ok(())
@@ -246,6 +312,15 @@ pub fn run() {
         }
     };
     app.run(|handle, event| match event {
+        // macOS and iOS hand links to the running app as events.
+        #[cfg(any(target_os = "macos", target_os = "ios"))]
+        tauri::RunEvent::Opened { urls } => {
+            if let Some(core) = handle.try_state::<Arc<AppCore>>() {
+                for url in urls {
+                    open_link(handle, &core, url.as_str());
+                }
+            }
+        }
         tauri::RunEvent::ExitRequested { .. } => {
             // Leave the meeting (a goodbye to the server) and release the
             // camera and microphone before the process ends.
@@ -255,6 +330,9 @@ pub fn run() {
             }
         }
         tauri::RunEvent::Exit => {
+            // The next start is the first again.
+            #[cfg(all(unix, desktop))]
+            single_instance::release(&single_instance::socket_dir());
             // After a withdrawal the webview may have written its last
             // state since the files were deleted: delete once more, once
             // its helper processes can no longer write.

@@ -353,10 +353,12 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
         LONG,
         &speaking_is(&bob_tile, true),
     );
-    assert_eq!(
-        driver.eval(&speaking_is("self", false), json!([])),
-        Value::from(true),
-        "muted Winnie is outlined as speaking"
+    // Everyone speaking is outlined; muted, Winnie is not, from the first
+    // level reading after her mute took effect.
+    driver.wait_for(
+        "muted Winnie not outlined",
+        Duration::from_secs(2),
+        &speaking_is("self", false),
     );
     shot(&window, "4c-active-speaker");
     // People lists Bob with his own volume, for this window only: turned
@@ -1620,4 +1622,81 @@ fn files_containing(
         }
     }
     found
+}
+
+/// A meeting link opened from outside the app reaches the running app:
+/// handed over by a second start, or by `xdg-open` through the desktop
+/// entry the packages install. It goes to the pre-join (never into the
+/// meeting), waits for the policy to be accepted, and a malformed one is
+/// refused by the second start with the reason.
+#[test]
+fn meeting_links_opened_from_outside_reach_the_running_apps_prejoin() {
+    let janus = support::Janus::start();
+    let window = AppWindow::launch(&janus.url());
+    let driver = &window.driver;
+    driver.wait_visible("#screen-policy", LONG);
+
+    // Before the policy is accepted, the link waits for it.
+    let first = janus.link(1234);
+    let (code, out, err) = window.run_beside(&window.app, &[&first]);
+    assert_eq!(code, Some(0), "the second start: {out}{err}");
+    assert!(out.contains("already running"), "{out}{err}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        driver.visible("#screen-policy"),
+        "the link skipped the policy"
+    );
+    driver.click("#policy-accept");
+    driver.wait_for(
+        "the link on Home, asking for a name",
+        LONG,
+        &format!(
+            "return document.getElementById('meeting-input').value === {} && !document.getElementById('home-error').hidden;",
+            json!(first)
+        ),
+    );
+
+    // With a name, a link goes straight to its meeting's pre-join.
+    driver.type_into("#display-name", "Linda");
+    let desktop = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/linux/talkline.desktop"
+    ))
+    .expect("the desktop entry");
+    assert!(desktop.contains("MimeType=x-scheme-handler/talkline;"));
+    let applications = window.home.join("data/applications");
+    std::fs::create_dir_all(&applications).expect("applications folder");
+    std::fs::write(
+        applications.join("talkline.desktop"),
+        desktop.replace(
+            "Exec=talkline-app %u",
+            &format!("Exec={} %u", window.app.display()),
+        ),
+    )
+    .expect("desktop entry");
+    let (code, out, err) = window.run_beside(
+        std::path::Path::new("xdg-mime"),
+        &["default", "talkline.desktop", "x-scheme-handler/talkline"],
+    );
+    assert_eq!(code, Some(0), "xdg-mime: {out}{err}");
+    let with_pin = format!("{}&pin=secret", janus.link(4321));
+    let (code, out, err) = window.run_beside(std::path::Path::new("xdg-open"), &[&with_pin]);
+    assert_eq!(code, Some(0), "xdg-open: {out}{err}");
+    driver.wait_for(
+        "the pre-join of the opened meeting",
+        LONG,
+        "return !document.getElementById('screen-prejoin').hidden && document.getElementById('prejoin-title').textContent === 'Meeting 4321' && document.getElementById('prejoin-where').textContent.includes('PIN included');",
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !driver.visible("#screen-meeting"),
+        "a link joined without the user's click"
+    );
+
+    // A malformed link: the second start says why and fails; the running
+    // app stays where it was.
+    let (code, out, err) = window.run_beside(&window.app, &["talkline://join?room=banana"]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(err.contains("error: the meeting ID must be"), "{err}");
+    assert!(driver.visible("#screen-prejoin"));
 }

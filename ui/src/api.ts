@@ -175,7 +175,8 @@ export type AppEvent =
   | { type: "self_muted"; audioMuted: boolean; videoMuted: boolean }
   | { type: "qr_scanned"; meeting: ScannedMeeting }
   | { type: "qr_refused"; message: string }
-  | { type: "close_requested" };
+  | { type: "close_requested" }
+  | { type: "link_opened" };
 
 /** What every failed command rejects with (AppError's serialised form). */
 export interface PrivacyChoice {
@@ -254,6 +255,8 @@ export const api = {
   /** Opens the system's privacy page for a permission the system refused. */
   openSystemSettings: (permission: string) => call<void>("open_system_settings", { permission }),
   parseMeeting: (input: string) => call<MeetingTarget>("parse_meeting", { input }),
+  /** The meeting link last opened from outside the app, once (null: none). */
+  takeOpenedLink: () => call<string | null>("take_opened_link"),
   listDevices: () => call<DeviceList>("list_devices"),
   getSettings: () => call<Settings>("get_settings"),
   setSettings: (settings: Settings) => call<void>("set_settings", { settings }),

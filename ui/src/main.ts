@@ -241,6 +241,7 @@ $("policy-accept").onclick = async () => {
   try {
     await api.acceptPolicy(state.status.policy.version);
     await enterHome();
+    await openLinkFromOutside();
   } catch (e) {
     toast(messageOf(e), "error");
   }
@@ -254,6 +255,28 @@ $("policy-decline").onclick = async () => {
     toast(`TalkLine could not close: ${messageOf(e)}. Close the window to quit.`, "error");
   }
 };
+
+// ---------- links opened from outside ----------
+
+/**
+ * A meeting link opened from outside (a browser, the system's link handler,
+ * a second start of the app) goes to its meeting's pre-join, as if typed on
+ * Home: it never joins by itself. Before the policy is accepted it waits in
+ * the core; in a meeting the user is told, and the meeting goes on.
+ */
+async function openLinkFromOutside(): Promise<void> {
+  if (state.screen === "policy") return;
+  if (state.screen === "meeting" || joining()) {
+    toast("A meeting link was opened. Leave this meeting to go to it.", "info");
+    await api.takeOpenedLink().catch(() => null);
+    return;
+  }
+  const link = await api.takeOpenedLink().catch(() => null);
+  if (link === null) return;
+  if (state.screen === "scan") await api.stopScan().catch(() => {});
+  if (state.screen !== "home") await enterHome();
+  joinFromHome(link);
+}
 
 // ---------- devices ----------
 
@@ -1222,6 +1245,8 @@ function updateLevels(own: number, speaking: boolean, remotes: Record<string, nu
   // the page and a new placement of the video drawn over it.
   for (const [tile, level] of levels) if (level > 0) state.speakingUntil.set(tile, now + 600);
   for (const [tile, until] of state.speakingUntil) if (until <= now) state.speakingUntil.delete(tile);
+  // Muted, we are not heard: our mark goes at once.
+  if (state.audioMuted) state.speakingUntil.delete("self");
   // The speaker view's large tile: someone else, held with hysteresis.
   const [loudestOther, otherLevel] = levels
     .filter(([tile]) => tile !== "self")
@@ -1291,6 +1316,9 @@ function onEvent(event: AppEvent): void {
       break;
     case "close_requested":
       closeRequested();
+      break;
+    case "link_opened":
+      void openLinkFromOutside();
       break;
     case "call_ended":
       if (state.screen === "meeting") {
@@ -1663,6 +1691,8 @@ async function start(): Promise<void> {
     return;
   }
   await enterHome();
+  // The link the app was started with, or one opened while it started.
+  await openLinkFromOutside();
 }
 
 start().catch((e) => {

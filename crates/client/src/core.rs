@@ -179,6 +179,8 @@ pub struct AppCore {
     speaker_test: Arc<AtomicBool>,
     exit_hook: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
     close_guard: CloseGuard,
+    /// A meeting link opened from outside, until the window takes it.
+    pub(crate) opened_link: crate::opened_link::OpenedLink,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -217,6 +219,7 @@ impl AppCore {
             speaker_test: Arc::new(AtomicBool::new(false)),
             exit_hook: Mutex::new(None),
             close_guard: CloseGuard::default(),
+            opened_link: Default::default(),
             withdrawn: AtomicBool::new(false),
             effects: Arc::new(LiveEffects::default()),
         });

@@ -98,6 +98,9 @@ pub enum AppEvent {
     /// The window's close button mid-meeting: the page asks whether to
     /// leave and close (see `AppCore::window_may_close`).
     CloseRequested,
+    /// A meeting link was opened from outside the app: the page takes it
+    /// (`AppCore::take_opened_link`) to its meeting's pre-join.
+    LinkOpened,
 }
 
 /// Where events go: the shell forwards them to its window.

@@ -165,11 +165,13 @@ impl WebDriver {
     }
 
     pub fn wait_visible(&self, css: &str, timeout: Duration) {
-        let script = format!(
-            "const e = document.querySelector({}); return !!e && !e.closest('[hidden]') && e.getClientRects().length > 0;",
-            Value::from(css)
-        );
-        self.wait_for(css, timeout, &script);
+        self.wait_for(css, timeout, &visible_script(css));
+    }
+
+    /// Whether `css` is on screen now.
+    #[allow(dead_code)] // the tests', not the benchmark's
+    pub fn visible(&self, css: &str) -> bool {
+        self.eval(&visible_script(css), json!([])) == Value::Bool(true)
     }
 
     pub fn click(&self, css: &str) {
@@ -349,6 +351,13 @@ pub fn base64_encode(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+fn visible_script(css: &str) -> String {
+    format!(
+        "const e = document.querySelector({}); return !!e && !e.closest('[hidden]') && e.getClientRects().length > 0;",
+        Value::from(css)
+    )
 }
 
 #[cfg(test)]

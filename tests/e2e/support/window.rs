@@ -322,6 +322,54 @@ impl AppWindow {
         }
     }
 
+    /// The environment the app runs in (its display and home), for other
+    /// programs that must find it: a second start, `xdg-open`.
+    #[allow(dead_code)] // the tests', not the benchmark's
+    pub fn app_environment(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            ("DISPLAY", self.display.clone().into()),
+            ("HOME", self.home.clone().into()),
+            ("XDG_RUNTIME_DIR", self.home.clone().into()),
+            ("XDG_DATA_HOME", self.home.join("data").into()),
+            ("XDG_CONFIG_HOME", self.home.join("config").into()),
+            ("XDG_CACHE_HOME", self.home.join("cache").into()),
+        ]
+    }
+
+    /// Runs `program` with `args` in the app's environment and waits (at
+    /// most 20 s) for it to end: (exit code, stdout, stderr).
+    #[allow(dead_code)] // the tests', not the benchmark's
+    pub fn run_beside(&self, program: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+        let out_path = self.home.join("beside.out");
+        let err_path = self.home.join("beside.err");
+        let mut child = Command::new(program)
+            .args(args)
+            .envs(self.app_environment())
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env("NO_AT_BRIDGE", "1")
+            .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+            .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                // SAFETY: kill(2) on the process group spawned above.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                let _ = child.wait();
+                panic!("{} {args:?} did not end within 20 s", program.display());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        (status.code(), read(&out_path), read(&err_path))
+    }
+
     /// Every secret the app's Secret Service holds for `service` (what
     /// `secret-tool search` prints; empty when there is none).
     pub fn keyring_secrets(&self, service: &str) -> String {
