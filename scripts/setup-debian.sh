@@ -24,6 +24,8 @@ packages=(
   xclip
   # the window test opens talkline:// links the way a desktop does (xdg-open, xdg-mime)
   xdg-utils
+  # the package test installs the .deb into a clean Debian made with debootstrap
+  debootstrap x11-utils
   # the window decodes remote VP8 with WebCodecs, which WebKitGTK runs on GStreamer's vpx plugin
   gstreamer1.0-plugins-good
 )

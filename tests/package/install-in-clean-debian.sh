@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The .deb installs on a clean Debian 12 and the installed app starts: a
+# minimal Debian (debootstrap, cached under ~/.cache/talkline) gets the
+# package with apt, which brings what it depends on; the app then runs in
+# that system on an Xvfb of the host, shows its window, and a second start
+# with a talkline:// link hands the link to it and ends.
+#   usage: tests/package/install-in-clean-debian.sh PACKAGE.deb
+set -euo pipefail
+package=$(readlink -f "$1")
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/talkline
+base="$cache/debian-bookworm-minbase.tar"
+mirror=${TALKLINE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+if [ ! -f "$base" ]; then
+  command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  fresh=$(mktemp -d)
+  debootstrap --variant=minbase bookworm "$fresh/root" "$mirror" >/dev/null
+  mkdir -p "$cache"
+  tar -C "$fresh/root" -cf "$base.part" . && mv "$base.part" "$base"
+  rm -rf "$fresh"
+fi
+
+work=$(mktemp -d)
+display=":$((200 + RANDOM % 300))"
+cleanup() {
+  [ -n "${xvfb:-}" ] && kill "$xvfb" 2>/dev/null || true
+  [ -n "${app:-}" ] && kill "$app" 2>/dev/null || true
+  sleep 1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+root="$work/root"
+mkdir -p "$root"
+tar -C "$root" -xf "$base"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+cp "$package" "$root/tmp/talkline.deb"
+
+# Inside a private mount namespace: /proc, /dev and the host's X socket.
+inside() {
+  unshare -m bash -c '
+    root=$1; shift
+    mount -t proc proc "$root/proc"
+    mount --rbind /dev "$root/dev"
+    mkdir -p "$root/tmp/.X11-unix"
+    mount --bind /tmp/.X11-unix "$root/tmp/.X11-unix"
+    exec chroot "$root" "$@"
+  ' inside "$root" "$@"
+}
+
+echo "installing $(basename "$package") into a clean Debian 12"
+inside sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/talkline.deb' >"$work/apt.log" 2>&1 \
+  || { tail -30 "$work/apt.log"; echo "FAILED: the package did not install"; exit 1; }
+inside dpkg -s talkline | grep -q '^Status: install ok installed'
+inside test -x /usr/bin/talkline-app
+inside test -f /usr/share/applications/talkline.desktop
+inside test -f /usr/share/icons/hicolor/scalable/apps/talkline.svg
+
+Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp -fbdir "$work" >/dev/null 2>&1 &
+xvfb=$!
+sleep 1
+run_env=(env DISPLAY="$display" HOME=/root XDG_RUNTIME_DIR=/tmp/runtime
+  TALKLINE_SERVER=ws://127.0.0.1:9 NO_AT_BRIDGE=1)
+inside mkdir -p -m 700 /tmp/runtime
+inside "${run_env[@]}" talkline-app >"$work/app.log" 2>&1 &
+app=$!
+shown=""
+for _ in $(seq 1 60); do
+  if DISPLAY="$display" xwininfo -root -tree 2>/dev/null | grep -q '"TalkLine"'; then shown=yes; break; fi
+  kill -0 "$app" 2>/dev/null || break
+  sleep 0.5
+done
+if [ -z "$shown" ]; then
+  tail -30 "$work/app.log"
+  echo "FAILED: the installed app showed no window"
+  exit 1
+fi
+# The page is drawn, not only the window: the privacy policy's text makes
+# many colours on the screen (an empty window or an error page, a few).
+drawn=""
+for _ in $(seq 1 40); do
+  colours=$(python3 - "$work/Xvfb_screen0" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+header_size = struct.unpack(">I", data[0:4])[0]
+ncolors = struct.unpack(">I", data[76:80])[0]
+pixels = data[header_size + 12 * ncolors:]
+print(len({pixels[i:i + 4] for i in range(0, len(pixels) - 3, 4)}))
+PY
+)
+  if [ "$colours" -gt 100 ]; then drawn=yes; break; fi
+  sleep 0.5
+done
+if [ -z "$drawn" ]; then
+  tail -30 "$work/app.log"
+  echo "FAILED: the installed app's page was not drawn ($colours colours on the screen)"
+  exit 1
+fi
+echo "the installed app shows its window and draws its page ($colours colours)"
+link='talkline://join?server=ws://127.0.0.1:9&room=1234'
+answer=$(inside "${run_env[@]}" timeout 20 talkline-app "$link" 2>&1) \
+  || { echo "$answer"; tail -30 "$work/app.log"; echo "FAILED: a second start did not hand its link over"; exit 1; }
+case "$answer" in
+  *"already running"*) echo "a second start handed its link to the running app" ;;
+  *) echo "$answer"; echo "FAILED: the second start did not reach the running app"; exit 1 ;;
+esac
+kill -0 "$app" 2>/dev/null || { tail -30 "$work/app.log"; echo "FAILED: the app ended"; exit 1; }
+echo "PASSED: the package installs on a clean Debian 12 and the app starts"
