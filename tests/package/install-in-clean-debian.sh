@@ -22,14 +22,22 @@ fi
 
 work=$(mktemp -d)
 display=":$((200 + RANDOM % 300))"
+# Every process running in the clean system: the app and its WebKit
+# processes (started through unshare and chroot, so not children of ours).
+in_chroot() {
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && echo "${p#/proc/}"
+  done
+  return 0
+}
 cleanup() {
+  for pid in $(in_chroot); do kill -9 "$pid" 2>/dev/null || true; done
   [ -n "${xvfb:-}" ] && kill "$xvfb" 2>/dev/null || true
-  [ -n "${app:-}" ] && kill "$app" 2>/dev/null || true
   sleep 1
   rm -rf "$work"
 }
-trap cleanup EXIT
 root="$work/root"
+trap cleanup EXIT
 mkdir -p "$root"
 tar -C "$root" -xf "$base"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
@@ -103,5 +111,7 @@ case "$answer" in
   *"already running"*) echo "a second start handed its link to the running app" ;;
   *) echo "$answer"; echo "FAILED: the second start did not reach the running app"; exit 1 ;;
 esac
-kill -0 "$app" 2>/dev/null || { tail -30 "$work/app.log"; echo "FAILED: the app ended"; exit 1; }
+[ -n "$(in_chroot)" ] || { tail -30 "$work/app.log"; echo "FAILED: the app ended"; exit 1; }
+left=$(for pid in $(in_chroot); do cat "/proc/$pid/comm" 2>/dev/null; done | sort | uniq -c | paste -sd' ' -)
+echo "running in the clean system: $left"
 echo "PASSED: the package installs on a clean Debian 12 and the app starts"
