@@ -51,7 +51,16 @@ pub fn android_manifest(reg: &PermissionRegistry) -> String {
     out
 }
 
+/// Not a permission, but declared beside them in the same Info.plist:
+/// the `talkline://` scheme, so that macOS opens meeting links with the app
+/// (which takes them as `RunEvent::Opened`).
+const MACOS_URL_SCHEME: &str = "\t<key>CFBundleURLTypes</key>\n\t<array>\n\t\t<dict>\n\t\t\t<key>CFBundleURLName</key>\n\t\t\t<string>app.talkline.client</string>\n\t\t\t<key>CFBundleURLSchemes</key>\n\t\t\t<array>\n\t\t\t\t<string>talkline</string>\n\t\t\t</array>\n\t\t</dict>\n\t</array>\n";
+
 fn plist(entries: &[(String, String)], booleans: bool) -> String {
+    plist_with(entries, booleans, "")
+}
+
+fn plist_with(entries: &[(String, String)], booleans: bool, more: &str) -> String {
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- {HEADER} -->\n\
          <!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n\
@@ -65,6 +74,7 @@ fn plist(entries: &[(String, String)], booleans: bool) -> String {
             out.push_str(&format!("\t<string>{}</string>\n", xml_escape(value)));
         }
     }
+    out.push_str(more);
     out.push_str("</dict>\n</plist>\n");
     out
 }
@@ -80,14 +90,15 @@ pub fn ios_info_plist(reg: &PermissionRegistry) -> String {
     plist(&entries, false)
 }
 
-/// macOS usage strings, with the purpose text of the iOS key they mirror.
+/// macOS usage strings, with the purpose text of the iOS key they mirror,
+/// and the app's URL scheme.
 pub fn macos_info_plist(reg: &PermissionRegistry) -> String {
     let entries: Vec<(String, String)> = reg
         .macos
         .iter()
         .filter_map(|m| reg.macos_purpose(m).map(|p| (m.key.clone(), p.to_string())))
         .collect();
-    plist(&entries, false)
+    plist_with(&entries, false, MACOS_URL_SCHEME)
 }
 
 /// macOS hardened-runtime entitlements for the devices the app uses.
