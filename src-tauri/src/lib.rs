@@ -11,10 +11,10 @@ mod single_instance;
 mod webview_helpers;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use talkline_client::{AppCore, CoreConfig, LogFiles};
-use talkline_meeting::ServerUrl;
+use talkline_meeting::{MeetingLink, ServerUrl};
 use talkline_store::{KeyVault, KeyringVault};
 use tauri::{Manager, Runtime};
 
@@ -216,6 +216,49 @@ fn link_from_args(mut args: impl Iterator<Item = String>) -> Option<String> {
     args.find(|a| !a.starts_with('-'))
 }
 
+/// Links handed over by later starts: kept (checked) until the core
+/// exists, then given to it as they come.
+#[derive(Default)]
+struct LinkInbox {
+    core: Option<(Arc<AppCore>, tauri::AppHandle)>,
+    waiting: Vec<String>,
+}
+
+impl LinkInbox {
+    /// A later start's message: a link, or nothing (bring the window
+    /// forward). Answers what was wrong with a link.
+    #[cfg_attr(not(all(unix, desktop)), allow(dead_code))]
+    fn open(inbox: &Mutex<Self>, text: &str) -> Result<(), String> {
+        let text = text.trim();
+        let mut inbox = inbox.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((core, handle)) = inbox.core.clone() else {
+            if !text.is_empty() {
+                MeetingLink::parse(text).map_err(|e| e.to_string())?;
+                inbox.waiting.push(text.to_string());
+            }
+            return Ok(());
+        };
+        // The window is asked outside the lock.
+        drop(inbox);
+        if !text.is_empty() {
+            core.open_link(text).map_err(|e| e.to_string())?;
+        }
+        bring_forward(&handle);
+        Ok(())
+    }
+
+    /// From now on links go to `core`; returns those that came before.
+    fn deliver_to(
+        inbox: &Mutex<Self>,
+        core: Arc<AppCore>,
+        handle: tauri::AppHandle,
+    ) -> Vec<String> {
+        let mut inbox = inbox.lock().unwrap_or_else(|p| p.into_inner());
+        inbox.core = Some((core, handle));
+        std::mem::take(&mut inbox.waiting)
+    }
+}
+
 /// A link the app was opened with; a malformed one is said, not fatal.
 fn open_link<R: Runtime>(handle: &tauri::AppHandle<R>, core: &AppCore, link: &str) {
     match core.open_link(link) {
@@ -244,10 +287,15 @@ pub fn run() {
     fewer_malloc_arenas();
     // A meeting link the system opened the app with (`Exec=… %u`).
     let link = link_from_args(std::env::args().skip(1));
+    let inbox: Arc<Mutex<LinkInbox>> = Arc::default();
     #[cfg(all(unix, desktop))]
-    let later_starts = match single_instance::claim(&single_instance::socket_dir(), link.as_deref())
-    {
-        Ok(single_instance::Claim::First(listener)) => Some(listener),
+    let release = match single_instance::claim(&single_instance::socket_dir(), link.as_deref()) {
+        Ok(single_instance::Claim::First(instance)) => {
+            // Served from now on: a start while this one is still starting
+            // is answered, and its link kept until the core exists.
+            let inbox = Arc::clone(&inbox);
+            Some(instance.serve(move |text| LinkInbox::open(&inbox, text)))
+        }
         Ok(single_instance::Claim::HandedOver) => {
             if link.is_some() {
                 println!("TalkLine is already running: the meeting link went to its window.");
@@ -267,21 +315,9 @@ pub fn run() {
         .setup(move |app| {
             let logs = start_logging(app)?;
             let core = core_for(app, Arc::new(KeyringVault::talkline()), logs)?;
-            if let Some(link) = &link {
+            let waiting = LinkInbox::deliver_to(&inbox, Arc::clone(&core), app.handle().clone());
+            for link in link.iter().chain(&waiting) {
                 open_link(app.handle(), &core, link);
-            }
-            #[cfg(all(unix, desktop))]
-            if let Some(listener) = later_starts {
-                let handle = app.handle().clone();
-                let core = Arc::clone(&core);
-                single_instance::serve(listener, move |text| {
-                    let text = text.trim();
-                    if !text.is_empty() {
-                        core.open_link(text).map_err(|e| e.to_string())?;
-                    }
-                    bring_forward(&handle);
-                    Ok(())
-                });
             }
             app.manage(core);
             open_main_window(app)?;
@@ -311,7 +347,7 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    app.run(|handle, event| match event {
+    app.run(move |handle, event| match event {
         // macOS and iOS hand links to the running app as events.
         #[cfg(any(target_os = "macos", target_os = "ios"))]
         tauri::RunEvent::Opened { urls } => {
@@ -332,7 +368,9 @@ pub fn run() {
         tauri::RunEvent::Exit => {
             // The next start is the first again.
             #[cfg(all(unix, desktop))]
-            single_instance::release(&single_instance::socket_dir());
+            if let Some(release) = &release {
+                release.release();
+            }
             // After a withdrawal the webview may have written its last
             // state since the files were deleted: delete once more, once
             // its helper processes can no longer write.

@@ -1699,4 +1699,23 @@ fn meeting_links_opened_from_outside_reach_the_running_apps_prejoin() {
     assert_eq!(code, Some(2), "{out}{err}");
     assert!(err.contains("error: the meeting ID must be"), "{err}");
     assert!(driver.visible("#screen-prejoin"));
+
+    // In a meeting, a link opened waits for its end: the meeting goes on,
+    // and leaving it goes to the link's pre-join.
+    driver.click("#join-now");
+    driver.wait_visible("#screen-meeting", LONG);
+    let (code, out, err) = window.run_beside(&window.app, &[&first]);
+    assert_eq!(code, Some(0), "the second start: {out}{err}");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        driver.visible("#screen-meeting"),
+        "a link opened mid-meeting ended the meeting"
+    );
+    driver.press("\u{E00C}");
+    driver.click("#leave-confirm");
+    driver.wait_for(
+        "the pre-join of the link opened during the meeting",
+        LONG,
+        "return !document.getElementById('screen-prejoin').hidden && document.getElementById('prejoin-title').textContent === 'Meeting 1234';",
+    );
 }

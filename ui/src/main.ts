@@ -241,7 +241,6 @@ $("policy-accept").onclick = async () => {
   try {
     await api.acceptPolicy(state.status.policy.version);
     await enterHome();
-    await openLinkFromOutside();
   } catch (e) {
     toast(messageOf(e), "error");
   }
@@ -261,14 +260,14 @@ $("policy-decline").onclick = async () => {
 /**
  * A meeting link opened from outside (a browser, the system's link handler,
  * a second start of the app) goes to its meeting's pre-join, as if typed on
- * Home: it never joins by itself. Before the policy is accepted it waits in
- * the core; in a meeting the user is told, and the meeting goes on.
+ * Home: it never joins by itself. Before the policy is accepted, and during
+ * a meeting (the user is told), it waits in the core until Home.
  */
 async function openLinkFromOutside(): Promise<void> {
   if (state.screen === "policy") return;
   if (state.screen === "meeting" || joining()) {
+    // Kept in the core: Home takes it when this meeting is over.
     toast("A meeting link was opened. Leave this meeting to go to it.", "info");
-    await api.takeOpenedLink().catch(() => null);
     return;
   }
   const link = await api.takeOpenedLink().catch(() => null);
@@ -378,6 +377,9 @@ async function enterHome(): Promise<void> {
   void renderRecent();
   void renderUpcoming();
   $("meeting-input").focus();
+  // A link opened from outside while the app started, before the policy
+  // was accepted, or during the meeting that just ended.
+  await openLinkFromOutside();
 }
 
 async function renderRecent(): Promise<void> {
@@ -1691,8 +1693,6 @@ async function start(): Promise<void> {
     return;
   }
   await enterHome();
-  // The link the app was started with, or one opened while it started.
-  await openLinkFromOutside();
 }
 
 start().catch((e) => {
