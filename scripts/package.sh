@@ -44,9 +44,12 @@ COPYRIGHT
 needed=$(objdump -p "$stage/usr/bin/talkline-app" | awk '/NEEDED/{print $2}')
 depends=$(ldd "$stage/usr/bin/talkline-app" | awk '/=> \//{print $1, $3}' | while read -r name path; do
   grep -qx "$name" <<<"$needed" || continue
-  dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path" 2>/dev/null || true
-done | cut -d: -f1 | sort -u | while read -r pkg; do
-  echo "$pkg (>= $(dpkg-query -W -f='${Version}' "$pkg" | sed 's/-[^-]*$//'))"
+  # "pkg:arch: path" (or "a, b: path"); diversions are not packages.
+  { dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path" 2>/dev/null || true; } \
+    | grep -v '^diversion' | head -1 | cut -d: -f1 | cut -d, -f1
+done | sort -u | while read -r pkg; do
+  version=$(dpkg-query -W -f='${Version}' "$pkg") || { echo "no version for $pkg" >&2; exit 1; }
+  echo "$pkg (>= ${version%-*})"
 done | paste -sd, - | sed 's/,/, /g')
 [ -n "$depends" ] || { echo "no dependencies found for the binary" >&2; exit 1; }
 

@@ -14,10 +14,13 @@ mirror=${TALKLINE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 if [ ! -f "$base" ]; then
   command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   fresh=$(mktemp -d)
-  debootstrap --variant=minbase bookworm "$fresh/root" "$mirror" >/dev/null
+  trap 'rm -rf "$fresh"' EXIT
+  timeout -k 10 900 debootstrap --variant=minbase bookworm "$fresh/root" "$mirror" >/dev/null \
+    || { echo "FAILED: debootstrap could not make a clean Debian 12 from $mirror"; exit 1; }
   mkdir -p "$cache"
   tar -C "$fresh/root" -cf "$base.part" . && mv "$base.part" "$base"
   rm -rf "$fresh"
+  trap - EXIT
 fi
 
 work=$(mktemp -d)
@@ -56,16 +59,19 @@ inside() {
 }
 
 echo "installing $(basename "$package") into a clean Debian 12"
-inside sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/talkline.deb' >"$work/apt.log" 2>&1 \
+inside timeout -k 10 900 sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/talkline.deb' >"$work/apt.log" 2>&1 \
   || { tail -30 "$work/apt.log"; echo "FAILED: the package did not install"; exit 1; }
-inside dpkg -s talkline | grep -q '^Status: install ok installed'
-inside test -x /usr/bin/talkline-app
-inside test -f /usr/share/applications/talkline.desktop
-inside test -f /usr/share/icons/hicolor/scalable/apps/talkline.svg
+inside dpkg -s talkline | grep -q '^Status: install ok installed' \
+  || { echo "FAILED: dpkg does not list talkline as installed"; exit 1; }
+for file in /usr/bin/talkline-app /usr/share/applications/talkline.desktop \
+  /usr/share/icons/hicolor/scalable/apps/talkline.svg; do
+  inside test -e "$file" || { echo "FAILED: the package did not install $file"; exit 1; }
+done
 
 Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp -fbdir "$work" >/dev/null 2>&1 &
 xvfb=$!
-sleep 1
+for _ in $(seq 1 20); do [ -f "$work/Xvfb_screen0" ] && break; sleep 0.25; done
+kill -0 "$xvfb" 2>/dev/null || { echo "FAILED: Xvfb did not start on $display"; exit 1; }
 run_env=(env DISPLAY="$display" HOME=/root XDG_RUNTIME_DIR=/tmp/runtime
   TALKLINE_SERVER=ws://127.0.0.1:9 NO_AT_BRIDGE=1)
 inside mkdir -p -m 700 /tmp/runtime
@@ -105,13 +111,14 @@ if [ -z "$drawn" ]; then
 fi
 echo "the installed app shows its window and draws its page ($colours colours)"
 link='talkline://join?server=ws://127.0.0.1:9&room=1234'
-answer=$(inside "${run_env[@]}" timeout 20 talkline-app "$link" 2>&1) \
+answer=$(inside "${run_env[@]}" timeout -k 5 20 talkline-app "$link" 2>&1) \
   || { echo "$answer"; tail -30 "$work/app.log"; echo "FAILED: a second start did not hand its link over"; exit 1; }
 case "$answer" in
   *"already running"*) echo "a second start handed its link to the running app" ;;
   *) echo "$answer"; echo "FAILED: the second start did not reach the running app"; exit 1 ;;
 esac
-[ -n "$(in_chroot)" ] || { tail -30 "$work/app.log"; echo "FAILED: the app ended"; exit 1; }
+apps=$(for pid in $(in_chroot); do cat "/proc/$pid/comm" 2>/dev/null; done | grep -cx talkline-app || true)
+[ "$apps" = 1 ] || { tail -30 "$work/app.log"; echo "FAILED: $apps talkline-app processes run, not one"; exit 1; }
 left=$(for pid in $(in_chroot); do cat "/proc/$pid/comm" 2>/dev/null; done | sort | uniq -c | paste -sd' ' -)
 echo "running in the clean system: $left"
 echo "PASSED: the package installs on a clean Debian 12 and the app starts"

@@ -51,6 +51,8 @@ type PendingMap = Arc<Mutex<HashMap<String, Pending>>>;
 pub struct JanusConnection {
     outgoing: mpsc::UnboundedSender<Message>,
     pending: PendingMap,
+    /// Why the connection closed, once it has: later requests fail with it.
+    closed: Arc<std::sync::OnceLock<String>>,
     next_transaction: AtomicU64,
     session_id: AtomicU64,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -123,6 +125,9 @@ impl JanusConnection {
             let _ = sink.close().await;
         });
         let reader_pending = Arc::clone(&pending);
+        let closed: Arc<std::sync::OnceLock<String>> = Arc::default();
+        let reader_closed = Arc::clone(&closed);
+        let reader_outgoing = outgoing.clone();
         let reader = tokio::spawn(async move {
             let reason = loop {
                 let text = match stream.next().await {
@@ -164,7 +169,10 @@ impl JanusConnection {
                 let _ = events.try_send(SignalEvent::Message(msg));
             };
             // Waiting requests fail now, with the reason, rather than at
-            // their timeout.
+            // their timeout, and later ones at once (set before the drain:
+            // a request inserts under the same lock after checking it).
+            let _ = reader_closed.set(reason.clone());
+            let _ = reader_outgoing.send(Message::Close(None));
             for (_, p) in reader_pending.lock().await.drain() {
                 let _ = p
                     .reply
@@ -176,6 +184,7 @@ impl JanusConnection {
         let mut conn = Self {
             outgoing,
             pending,
+            closed,
             next_transaction: AtomicU64::new(1),
             session_id: AtomicU64::new(0),
             tasks: vec![writer, reader],
@@ -219,25 +228,38 @@ impl JanusConnection {
             body["session_id"] = json!(session_id);
         }
         let (reply, wait) = oneshot::channel();
-        self.pending.lock().await.insert(
-            transaction.clone(),
-            Pending {
-                reply,
-                wait_past_ack,
-            },
-        );
+        {
+            let mut pending = self.pending.lock().await;
+            if let Some(reason) = self.closed.get() {
+                return Err(MeetingError::ConnectionLost(reason.clone()));
+            }
+            pending.insert(
+                transaction.clone(),
+                Pending {
+                    reply,
+                    wait_past_ack,
+                },
+            );
+        }
+        let lost = || {
+            MeetingError::ConnectionLost(
+                self.closed
+                    .get()
+                    .cloned()
+                    .unwrap_or_else(|| "signaling connection closed".into()),
+            )
+        };
         self.outgoing
             .send(Message::text(body.to_string()))
-            .map_err(|_| MeetingError::ConnectionLost("signaling connection closed".into()))?;
+            .map_err(|_| lost())?;
         let result = tokio::time::timeout(REQUEST_TIMEOUT, wait).await;
         self.pending.lock().await.remove(&transaction);
         match result {
+            Err(_) if self.closed.get().is_some() => Err(lost()),
             Err(_) => Err(MeetingError::ConnectionLost(format!(
                 "the server did not answer within {REQUEST_TIMEOUT:?}"
             ))),
-            Ok(Err(_)) => Err(MeetingError::ConnectionLost(
-                "signaling connection closed".into(),
-            )),
+            Ok(Err(_)) => Err(lost()),
             Ok(Ok(Err(e))) => Err(e),
             Ok(Ok(Ok(Incoming::Error { code, reason, .. }))) => {
                 Err(MeetingError::Server { code, reason })
