@@ -65,13 +65,7 @@ pub fn socket_dir() -> PathBuf {
 /// Hands `link` to the running app if there is one; otherwise listens.
 pub fn claim(dir: &Path, link: Option<&str>) -> io::Result<Claim> {
     private_folder(dir)?;
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(LOCK_NAME))?;
-    // SAFETY: flock on a descriptor this function owns.
-    let locked = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    let (lock, locked) = try_lock(dir)?;
     let socket = dir.join(SOCKET_NAME);
     if locked {
         // Ours alone now: a socket left there is a crashed app's.
@@ -99,6 +93,20 @@ pub fn claim(dir: &Path, link: Option<&str>) -> io::Result<Claim> {
             }
         }
     }
+}
+
+/// Opens the lock file and tries to take it (without waiting): whether
+/// this open file now holds it. flock is per open file, and goes when the
+/// file is closed, however the process ends.
+fn try_lock(dir: &Path) -> io::Result<(File, bool)> {
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_NAME))?;
+    // SAFETY: flock on a descriptor this function owns.
+    let locked = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    Ok((lock, locked))
 }
 
 /// The folder exists, is a folder (not a link to one), belongs to this
@@ -232,12 +240,18 @@ mod tests {
         dir
     }
 
+    /// The first start in `dir`: nobody ran before.
+    fn first(dir: &Path) -> Instance {
+        match claim(dir, None).expect("first") {
+            Claim::First(instance) => instance,
+            _ => panic!("nobody ran before"),
+        }
+    }
+
     #[test]
     fn a_second_start_hands_its_link_to_the_first() {
         let dir = scratch();
-        let Claim::First(instance) = claim(&dir, None).expect("first") else {
-            panic!("nobody ran before");
-        };
+        let instance = first(&dir);
         let (tx, rx) = std::sync::mpsc::channel();
         let _release = instance.serve(move |link| {
             if link.contains("bad") {
@@ -270,9 +284,7 @@ mod tests {
     #[test]
     fn a_socket_left_by_a_crashed_app_is_taken_over() {
         let dir = scratch();
-        let Claim::First(instance) = claim(&dir, None).expect("first") else {
-            panic!("nobody ran before");
-        };
+        let instance = first(&dir);
         drop(instance); // the lock goes and the socket file stays, as after a crash
         assert!(dir.join(SOCKET_NAME).exists());
         assert!(matches!(claim(&dir, None).expect("again"), Claim::First(_)));
@@ -284,17 +296,8 @@ mod tests {
         // Another start holds the lock but has not listened yet, and never
         // will: this start says so instead of opening a window.
         private_folder(&dir).expect("folder");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(LOCK_NAME))
-            .expect("lock file");
-        // SAFETY: flock on a descriptor this test owns.
-        assert_eq!(
-            unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
-            0
-        );
+        let (_lock, locked) = try_lock(&dir).expect("lock file");
+        assert!(locked);
         // flock is per open file: this process's second open contends.
         match claim(&dir, None).expect("claim") {
             Claim::Refused(why) => assert!(why.contains("does not answer"), "{why}"),
@@ -305,9 +308,7 @@ mod tests {
     #[test]
     fn a_sender_that_trickles_is_cut_off_at_the_deadline() {
         let dir = scratch();
-        let Claim::First(instance) = claim(&dir, None).expect("first") else {
-            panic!("nobody ran before");
-        };
+        let instance = first(&dir);
         let _release = instance.serve(|_| Ok(()));
         let mut slow = UnixStream::connect(dir.join(SOCKET_NAME)).expect("connect");
         let started = Instant::now();

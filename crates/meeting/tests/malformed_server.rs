@@ -135,28 +135,27 @@ async fn join(port: u16) -> Result<(), MeetingError> {
     }
 }
 
+/// Joins the fake server misbehaving as `mode`: the join must fail.
+async fn join_fails(mode: Misbehaviour) -> MeetingError {
+    join(fake_janus(mode).await).await.expect_err("must fail")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_then_close_is_a_lost_connection() {
-    let err = join(fake_janus(Misbehaviour::GarbageThenClose).await)
-        .await
-        .expect_err("must fail");
+    let err = join_fails(Misbehaviour::GarbageThenClose).await;
     assert!(matches!(err, MeetingError::ConnectionLost(_)), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joined_without_an_id_is_a_protocol_error() {
-    let err = join(fake_janus(Misbehaviour::JoinedWithoutId).await)
-        .await
-        .expect_err("must fail");
+    let err = join_fails(Misbehaviour::JoinedWithoutId).await;
     assert!(matches!(err, MeetingError::Protocol(_)), "{err}");
     assert!(err.to_string().contains("joined without id"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_sdp_in_the_answer_is_a_media_error() {
-    let err = join(fake_janus(Misbehaviour::AnswerWithBrokenSdp).await)
-        .await
-        .expect_err("must fail");
+    let err = join_fails(Misbehaviour::AnswerWithBrokenSdp).await;
     assert!(matches!(err, MeetingError::WebRtc(_)), "{err}");
     assert!(
         err.to_string().starts_with("media connection failed"),
@@ -166,17 +165,13 @@ async fn broken_sdp_in_the_answer_is_a_media_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_stops_answering_times_out() {
-    let err = join(fake_janus(Misbehaviour::SilentAfterCreate).await)
-        .await
-        .expect_err("must fail");
+    let err = join_fails(Misbehaviour::SilentAfterCreate).await;
     assert!(err.to_string().contains("did not answer"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn core_errors_are_reported_with_their_reason() {
-    let err = join(fake_janus(Misbehaviour::ErrorForEverything).await)
-        .await
-        .expect_err("must fail");
+    let err = join_fails(Misbehaviour::ErrorForEverything).await;
     assert!(
         matches!(&err, MeetingError::Server { code: 490, reason } if reason == "nope"),
         "{err}"
@@ -185,17 +180,13 @@ async fn core_errors_are_reported_with_their_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_is_not_janus_is_refused() {
-    let err = join(fake_janus(Misbehaviour::NoSubprotocol).await)
-        .await
-        .expect_err("must fail");
+    let err = join_fails(Misbehaviour::NoSubprotocol).await;
     assert!(matches!(err, MeetingError::ServerUnreachable(_)), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_over_the_limit_ends_the_connection_with_its_size() {
-    let err = join(fake_janus(Misbehaviour::HugeReply).await)
-        .await
-        .expect_err("must fail");
+    let err = join_fails(Misbehaviour::HugeReply).await;
     assert!(matches!(err, MeetingError::ConnectionLost(_)), "{err}");
     let limit = talkline_meeting::MAX_SIGNALING_MESSAGE_BYTES.to_string();
     assert!(
@@ -206,9 +197,7 @@ async fn a_message_over_the_limit_ends_the_connection_with_its_size() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_events_ends_the_connection_instead_of_growing_a_queue() {
-    let err = join(fake_janus(Misbehaviour::EventFlood).await)
-        .await
-        .expect_err("must fail");
+    let err = join_fails(Misbehaviour::EventFlood).await;
     assert!(matches!(err, MeetingError::ConnectionLost(_)), "{err}");
     assert!(
         err.to_string().contains(&format!(
@@ -222,9 +211,7 @@ async fn a_flood_of_events_ends_the_connection_instead_of_growing_a_queue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_acknowledged_forever_still_times_out() {
     let started = std::time::Instant::now();
-    let err = join(fake_janus(Misbehaviour::AcksForever).await)
-        .await
-        .expect_err("must fail");
+    let err = join_fails(Misbehaviour::AcksForever).await;
     assert!(err.to_string().contains("did not answer"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(12), "{err}");
 }
