@@ -212,6 +212,15 @@ fn read_message(stream: &mut UnixStream) -> Result<String, String> {
             Ok(0) => break,
             Ok(n) => bytes.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // The read timeout is what was left of the deadline.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err("the link did not arrive in time".into());
+            }
             Err(e) => return Err(format!("the link could not be read: {e}")),
         }
         if bytes.len() > MAX_OPENED_LINK_BYTES {
