@@ -1230,9 +1230,15 @@ function remindWhenMuted(speaking: boolean, now: number): void {
 }
 
 function updateLevels(own: number, speaking: boolean, remotes: Record<string, number>): void {
-  const meter = document.getElementById("mic-level");
-  if (meter) meter.style.width = `${Math.min(100, Math.sqrt(own) * 180)}%`;
-  if (state.screen !== "meeting") return;
+  if (state.screen !== "meeting") {
+    // The meter is on the pre-join only. Touched in the meeting, each of
+    // these ten-a-second changes woke the native video's placement, which
+    // watches the page's styles.
+    const meter = document.getElementById("mic-level");
+    const width = `${Math.min(100, Math.round(Math.sqrt(own) * 180))}%`;
+    if (meter && meter.style.width !== width) meter.style.width = width;
+    return;
+  }
   // Active speaker: the loudest tile of those speaking, held briefly so
   // the highlight does not flicker between words. The core decides who
   // speaks (each sender's voice detector, or loudness for a client that

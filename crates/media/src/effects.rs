@@ -112,18 +112,9 @@ const MAX_BACKGROUND_SIDE: u32 = 1920;
 /// Decodes a PNG or JPEG into a background picture (the user's own photo,
 /// or a built-in one), scaled down to at most 1920 pixels a side.
 pub fn load_background(bytes: &[u8]) -> Result<talkline_effects::BackgroundImage> {
-    let decoded = image::load_from_memory(bytes).map_err(|e| {
+    let decoded = crate::picture::decode_picture(bytes, MAX_BACKGROUND_SIDE).map_err(|e| {
         MediaError::InvalidParameter(format!("the background picture cannot be read: {e}"))
     })?;
-    let decoded = if decoded.width().max(decoded.height()) > MAX_BACKGROUND_SIDE {
-        decoded.resize(
-            MAX_BACKGROUND_SIDE,
-            MAX_BACKGROUND_SIDE,
-            image::imageops::FilterType::Triangle,
-        )
-    } else {
-        decoded
-    };
     let rgb = decoded.into_rgb8();
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
     talkline_effects::BackgroundImage::from_rgb(w, h, rgb.into_raw())

@@ -16,6 +16,7 @@ pub mod frame;
 pub mod ivf;
 pub mod opus_codec;
 pub mod pattern;
+pub mod picture;
 pub mod queue;
 pub mod replay;
 pub mod ring;

@@ -7,7 +7,6 @@
 //! Decoding a 640x360 frame takes a few milliseconds and a 1280x720 one
 //! about 20 ms: callers run it on a scan worker, never on the capture thread.
 
-use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use talkline_media::VideoFrame;
@@ -18,8 +17,6 @@ use crate::link::{LinkError, MeetingLink};
 /// search: a phone photo would otherwise take a second to search, and a
 /// code that fills a fair part of it stays readable.
 const MAX_SEARCH_SIDE: u32 = 2048;
-/// Files larger than this are not image files a user picked for a code.
-const MAX_IMAGE_FILE_BYTES: usize = 32 * 1024 * 1024;
 /// How much of a foreign web address the error quotes.
 const MAX_QUOTED_HOST: usize = 64;
 
@@ -160,37 +157,8 @@ pub fn scan_frame(frame: &VideoFrame) -> Result<Option<ScannedLink>, ScanError> 
 /// Reads a meeting QR code from a PNG or JPEG file's bytes (the fallback
 /// for machines without a camera).
 pub fn scan_image(bytes: &[u8]) -> Result<ScannedLink, ScanError> {
-    if bytes.len() > MAX_IMAGE_FILE_BYTES {
-        return Err(ScanError::BadImage(format!(
-            "it is larger than {} MB",
-            MAX_IMAGE_FILE_BYTES / (1024 * 1024)
-        )));
-    }
-    let mut reader = image::ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| ScanError::BadImage(e.to_string()))?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(16_384);
-    limits.max_image_height = Some(16_384);
-    limits.max_alloc = Some(256 * 1024 * 1024);
-    reader.limits(limits);
-    if reader.format().is_none() {
-        return Err(ScanError::BadImage(
-            "it is not a PNG or JPEG picture".into(),
-        ));
-    }
-    let decoded = reader
-        .decode()
-        .map_err(|e| ScanError::BadImage(e.to_string()))?;
-    let decoded = if decoded.width().max(decoded.height()) > MAX_SEARCH_SIDE {
-        decoded.resize(
-            MAX_SEARCH_SIDE,
-            MAX_SEARCH_SIDE,
-            image::imageops::FilterType::Triangle,
-        )
-    } else {
-        decoded
-    };
+    let decoded = talkline_media::picture::decode_picture(bytes, MAX_SEARCH_SIDE)
+        .map_err(ScanError::BadImage)?;
     let luma = decoded.into_luma8();
     let (w, h) = (luma.width() as usize, luma.height() as usize);
     match search(luma.as_raw(), w, h, w) {

@@ -23,7 +23,7 @@ mod retransmission;
 pub use coverage::{FeedbackCoverage, mark_feedback};
 pub use estimator::PathEstimator;
 pub use layer_allocation::{LAYER_DIVISORS, LayerAllocation, LayerRates};
-pub use resend::{MissingAtServer, resend_missing};
+pub use resend::{Missing, MissingAtServer, resend_missing};
 pub use retransmission::nack_budget;
 
 /// The pacer releases packets at this many times the estimate. At exactly
