@@ -201,6 +201,12 @@ impl AppCore {
         if let Err(e) = config.logs.prune() {
             log::warn!("old logs not pruned: {e}");
         }
+        // What a killed app left half-written.
+        crate::personal::remove_partial_writes(&config.export_dir, crate::personal::is_export_name);
+        crate::personal::remove_partial_writes(
+            &crate::effects::photos_dir(&config.data_dir),
+            |_| true,
+        );
         let core = Arc::new(Self {
             config,
             registry,

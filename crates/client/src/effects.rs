@@ -131,7 +131,7 @@ pub fn store_photo(photos: &Path, bytes: &[u8], now_unix: i64) -> Result<String,
         }
         n += 1;
     };
-    std::fs::write(photos.join(&name), bytes)
+    crate::personal::write_whole(&photos.join(&name), bytes)
         .map_err(|e| AppError::Store(format!("cannot keep the photo: {e}")))?;
     Ok(format!("photo:{name}"))
 }

@@ -12,6 +12,8 @@ use crate::core::{AppCore, lock, now_unix};
 use crate::effects::{self, BackgroundOption, EffectsChoice};
 
 const SETTING_BACKGROUND: &str = "background";
+/// How an export's file name starts (then its time, then ".json").
+const EXPORT_PREFIX: &str = "talkline-data-";
 /// Logs an export or an upload holds in memory at most: the newest files.
 const EXPORT_LOG_BUDGET: u64 = 64 * 1024 * 1024;
 const UPLOAD_LOG_BUDGET: u64 = 16 * 1024 * 1024;
@@ -125,14 +127,42 @@ fn timestamp_for_file(now: i64) -> String {
     )
 }
 
-/// Writes `bytes` to `path` through a temporary file, so an export is
-/// either complete or absent.
+/// What `write_whole` names a file until it is complete.
+const PARTIAL: &str = ".partial";
+
+/// Writes `bytes` to `path` through a temporary file, so an export or a
+/// photo is either complete or absent, even if the app is killed.
 pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
+    partial.push(PARTIAL);
     let partial = PathBuf::from(partial);
     std::fs::write(&partial, bytes)?;
     std::fs::rename(&partial, path)
+}
+
+/// Removes what `write_whole` left half-written in `dir` when the app was
+/// killed (an export's partial file is personal data too). Only files
+/// named as ours: the export folder is the user's.
+pub(crate) fn remove_partial_writes(dir: &Path, ours: impl Fn(&str) -> bool) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let Some(whole) = name.to_str().and_then(|n| n.strip_suffix(PARTIAL)) else {
+            continue;
+        };
+        if ours(whole)
+            && let Err(e) = std::fs::remove_file(entry.path())
+        {
+            log::warn!("a half-written file was not removed: {e}");
+        }
+    }
+}
+
+/// An export's file name.
+pub(crate) fn is_export_name(name: &str) -> bool {
+    name.starts_with(EXPORT_PREFIX) && name.ends_with(".json")
 }
 
 impl AppCore {
@@ -258,7 +288,7 @@ impl AppCore {
             AppError::Store(format!("cannot create the folder {}: {e}", dir.display()))
         })?;
         let path = dir.join(format!(
-            "talkline-data-{}.json",
+            "{EXPORT_PREFIX}{}.json",
             timestamp_for_file(now_unix())
         ));
         let bytes = serde_json::to_vec_pretty(&data)
