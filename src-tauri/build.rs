@@ -33,6 +33,7 @@ const COMMANDS: &[&str] = &[
     "personal_data",
     "export_personal_data",
     "delete_history",
+    "set_aside_database",
     "clear_cache",
     "privacy_choices",
     "set_privacy_choice",

@@ -239,6 +239,11 @@ pub fn delete_history(core: Core<'_>) -> Reply<()> {
 }
 
 #[tauri::command]
+pub fn set_aside_database(core: Core<'_>) -> Reply<String> {
+    core.set_aside_database()
+}
+
+#[tauri::command]
 pub fn clear_cache(core: Core<'_>) -> Reply<u64> {
     core.clear_cache()
 }

@@ -57,6 +57,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::personal_data,
         commands::export_personal_data,
         commands::delete_history,
+        commands::set_aside_database,
         commands::clear_cache,
         commands::privacy_choices,
         commands::set_privacy_choice,

@@ -21,7 +21,7 @@ use talkline_media::encoded_feed::parse_tiles;
 use talkline_media::pattern::read_stamp;
 use talkline_media::vp8::Vp8Decoder;
 use talkline_meeting::ServerUrl;
-use talkline_store::{KeyVault, MemoryVault};
+use talkline_store::{DatabaseKey, KeyVault, MemoryVault};
 use tauri::Manager;
 use tauri::ipc::{CallbackFn, InvokeBody, InvokeResponseBody};
 use tauri::test::{
@@ -1704,4 +1704,89 @@ fn no_personal_data_reaches_the_logs_in_a_call_and_a_consent_journey() {
                 .join("\n")
         );
     }
+}
+
+#[test]
+fn a_damaged_database_is_set_aside_at_the_users_word_never_deleted() {
+    let dir = support::scratch_dir("damaged");
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let database = dir.join("talkline.db");
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7919 % 251) as u8).collect();
+    std::fs::write(&database, &garbage).expect("a damaged file");
+    let vault: Arc<dyn KeyVault> = Arc::new(MemoryVault::default());
+    vault.save(&DatabaseKey::random()).expect("a key");
+    let app = TestApp::new(&dir, "ws://127.0.0.1:1", Arc::clone(&vault));
+
+    // Said, with the way on offer; nothing else works meanwhile.
+    let status = app.ok("app_status", json!({}));
+    let message = status["storeError"].as_str().expect("a store error");
+    assert!(message.contains("not a TalkLine database"), "{message}");
+    assert_eq!(status["storeCanBeSetAside"], json!(true));
+    assert_eq!(status["policy"]["accepted"], json!(false));
+    let version = status["policy"]["version"].clone();
+    app.err("accept_policy", json!({ "version": version }));
+
+    let kept = app.ok("set_aside_database", json!({}));
+    let kept = std::path::PathBuf::from(kept.as_str().expect("where the file is"));
+    assert_eq!(std::fs::read(&kept).expect("the old file is kept"), garbage);
+    assert!(
+        kept.starts_with(&dir),
+        "kept beside the new one: {}",
+        kept.display()
+    );
+
+    // A fresh start: the policy is asked for again and the store works.
+    let status = app.ok("app_status", json!({}));
+    assert_eq!(status["storeError"], Value::Null);
+    assert_eq!(status["storeCanBeSetAside"], json!(false));
+    app.accept_policy();
+    app.ok("delete_history", json!({}));
+    // A database that opens is never set aside.
+    let refused = app.err("set_aside_database", json!({}));
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nothing to set aside")),
+        "{refused}"
+    );
+    assert_eq!(std::fs::read(&kept).expect("still kept"), garbage);
+}
+
+#[test]
+fn a_database_another_talkline_holds_is_not_offered_to_be_set_aside() {
+    let dir = support::scratch_dir("locked");
+    let vault: Arc<dyn KeyVault> = Arc::new(MemoryVault::default());
+    let first = TestApp::new(&dir, "ws://127.0.0.1:1", Arc::clone(&vault));
+    first.accept_policy();
+    let key = vault.load().expect("vault").expect("the first app's key");
+    // Another process holding a write lock on the file, as a second app
+    // in the middle of a write would.
+    let holder = rusqlite_hold_write_lock(&dir.join("talkline.db"), &key);
+    let second = TestApp::new(&dir, "ws://127.0.0.1:1", Arc::clone(&vault));
+    let status = second.ok("app_status", json!({}));
+    let message = status["storeError"].as_str().expect("a store error");
+    assert!(message.contains("in use by another TalkLine"), "{message}");
+    assert_eq!(status["storeCanBeSetAside"], json!(false));
+    let refused = second.err("set_aside_database", json!({}));
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("left where it is")),
+        "{refused}"
+    );
+    drop(holder);
+    assert!(dir.join("talkline.db").exists(), "the file stays");
+}
+
+/// A second connection to the database that holds its write lock until
+/// dropped.
+fn rusqlite_hold_write_lock(path: &std::path::Path, key: &DatabaseKey) -> rusqlite::Connection {
+    let other = rusqlite::Connection::open(path).expect("a second connection");
+    other
+        .execute_batch(&format!(
+            "PRAGMA key = \"x'{}'\"; BEGIN EXCLUSIVE;",
+            key.to_hex()
+        ))
+        .expect("an exclusive lock");
+    other
 }

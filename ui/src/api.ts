@@ -55,6 +55,8 @@ export interface AppStatus {
   defaultServer: string;
   inMeeting: boolean;
   storeError: string | null;
+  /** The file is damaged or foreign: it may be set aside (`setAsideDatabase`). */
+  storeCanBeSetAside: boolean;
 }
 
 export interface Settings {
@@ -288,6 +290,8 @@ export const api = {
   personalData: () => call<PersonalData>("personal_data"),
   exportPersonalData: () => call<string>("export_personal_data"),
   deleteHistory: () => call<void>("delete_history"),
+  /** Renames the database that cannot be opened and starts a new one; where the old file is. */
+  setAsideDatabase: () => call<string>("set_aside_database"),
   clearCache: () => call<number>("clear_cache"),
   privacyChoices: () => call<PrivacyChoice[]>("privacy_choices"),
   setPrivacyChoice: (id: string, granted: boolean) => call<void>("set_privacy_choice", { id, granted }),

@@ -1685,6 +1685,37 @@ function renderLicences(): void {
   list.append(li);
 }
 
+// ---------- a database that cannot be opened ----------
+
+function showStoreError(status: AppStatus): void {
+  $("store-error-banner").hidden = !status.storeError;
+  $("store-error").textContent = status.storeError ? `Your saved data cannot be opened: ${status.storeError}` : "";
+  $("store-set-aside").hidden = !status.storeCanBeSetAside;
+  $("store-set-aside-ask").hidden = false;
+  $("store-set-aside-confirm-row").hidden = true;
+}
+
+$("store-set-aside-ask").onclick = () => {
+  $("store-set-aside-ask").hidden = true;
+  $("store-set-aside-confirm-row").hidden = false;
+  $("store-set-aside-cancel").focus();
+};
+$("store-set-aside-cancel").onclick = () => {
+  $("store-set-aside-confirm-row").hidden = true;
+  $("store-set-aside-ask").hidden = false;
+};
+$("store-set-aside-confirm").onclick = async () => {
+  try {
+    const kept = await api.setAsideDatabase();
+    const status = await api.status();
+    state.status = status;
+    showStoreError(status);
+    toast(`The old data file is kept as ${kept}`);
+  } catch (e) {
+    $("store-error").textContent = messageOf(e);
+  }
+};
+
 // ---------- start ----------
 
 async function start(): Promise<void> {
@@ -1692,7 +1723,7 @@ async function start(): Promise<void> {
   await api.subscribe(onEvent);
   const status = await api.status();
   state.status = status;
-  showError($("store-error"), status.storeError ? `Your saved data cannot be opened: ${status.storeError}` : null);
+  showStoreError(status);
   if (!status.policy.accepted) {
     renderPolicy(status);
     show("policy");

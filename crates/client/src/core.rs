@@ -91,6 +91,9 @@ pub struct AppStatus {
     pub in_meeting: bool,
     /// Why the store cannot be opened, if it cannot.
     pub store_error: Option<String>,
+    /// The file is damaged or foreign: the user may set it aside and start
+    /// over (`set_aside_database`).
+    pub store_can_be_set_aside: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -336,9 +339,11 @@ impl AppCore {
     }
 
     pub async fn status(&self) -> AppStatus {
-        let (accepted, store_error) = match self.policy_accepted() {
-            Ok(a) => (a, None),
-            Err(e) => (false, Some(e.to_string())),
+        let failure = self.store_failure();
+        let (accepted, store_error) = match (&failure, self.policy_accepted()) {
+            (Some(f), _) => (false, Some(f.message.clone())),
+            (None, Ok(a)) => (a, None),
+            (None, Err(e)) => (false, Some(e.to_string())),
         };
         // Nothing is kept before the policy is accepted, logs included.
         if accepted {
@@ -361,6 +366,7 @@ impl AppCore {
             default_server: self.config.default_server.to_string(),
             in_meeting: self.call.lock().await.is_some(),
             store_error,
+            store_can_be_set_aside: failure.is_some_and(|f| f.can_set_aside),
         }
     }
 

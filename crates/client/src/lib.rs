@@ -6,6 +6,7 @@
 mod call;
 pub mod close_guard;
 pub mod core;
+mod damaged_store;
 mod device_watch;
 pub mod devices;
 pub mod effects;

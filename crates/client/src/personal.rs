@@ -116,7 +116,7 @@ fn empty_dir_except(dir: &Path, keep: &[PathBuf]) -> Result<bool, AppError> {
     Ok(true)
 }
 
-fn timestamp_for_file(now: i64) -> String {
+pub(crate) fn timestamp_for_file(now: i64) -> String {
     let (y, m, d) = crate::logs::civil_date(now.div_euclid(86_400));
     let secs = now.rem_euclid(86_400);
     format!(

@@ -1,0 +1,88 @@
+//! A database the app cannot open: said plainly, and, where starting over
+//! is the only way on, set aside at the user's word, never deleted.
+//!
+//! Which failures may be set aside: a damaged file, a file this key does not
+//! open (another machine's, or one whose key the keyring lost). Not a file
+//! another TalkLine holds, a keyring that is away for now, a newer app's
+//! schema or a folder the app cannot reach: setting those aside would hide
+//! data that is fine and will open again.
+
+use std::sync::atomic::Ordering;
+
+use talkline_store::{Store, StoreError, quarantine};
+
+use crate::core::{AppCore, lock};
+use crate::error::AppError;
+
+/// Why the store cannot be opened, for the status the window shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreFailure {
+    pub message: String,
+    /// The user may set the file aside and start over.
+    pub can_set_aside: bool,
+}
+
+fn may_be_set_aside(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Corrupt { .. }
+            | StoreError::WrongKeyOrNotADatabase { .. }
+            | StoreError::KeyMissing { .. }
+    )
+}
+
+impl AppCore {
+    /// Opens the store if it is not open; why it cannot be, if it cannot.
+    pub(crate) fn store_failure(&self) -> Option<StoreFailure> {
+        let mut guard = lock(&self.store);
+        if guard.is_some() || self.withdrawn.load(Ordering::Acquire) {
+            return None;
+        }
+        match Store::open_or_create(&self.database_path(), self.config.vault.as_ref()) {
+            Ok(store) => {
+                *guard = Some(store);
+                None
+            }
+            Err(e) => Some(StoreFailure {
+                message: e.to_string(),
+                can_set_aside: may_be_set_aside(&e),
+            }),
+        }
+    }
+
+    /// Renames the database the app cannot open (with its journal) to
+    /// `talkline.db.damaged-<time>` beside it and starts a new one. Returns
+    /// where the old file now is. Refused when the failure is one that
+    /// passes (see the module's note) or there is none.
+    pub fn set_aside_database(&self) -> Result<String, AppError> {
+        let mut guard = lock(&self.store);
+        let nothing =
+            || AppError::State("your saved data opens: there is nothing to set aside".into());
+        if guard.is_some() {
+            return Err(nothing());
+        }
+        let path = self.database_path();
+        match Store::open_or_create(&path, self.config.vault.as_ref()) {
+            Ok(store) => {
+                *guard = Some(store);
+                return Err(nothing());
+            }
+            Err(e) if !may_be_set_aside(&e) => {
+                return Err(AppError::Store(format!(
+                    "{e}. The file is left where it is: nothing shows it is damaged"
+                )));
+            }
+            Err(_) => {}
+        }
+        let suffix = crate::personal::timestamp_for_file(crate::core::now_unix());
+        let moved = quarantine(&path, &suffix)?;
+        // A key that opens nothing would open nothing new either: the next
+        // open makes a fresh database under a fresh key.
+        if let Err(e) = self.config.vault.delete() {
+            log::warn!("the old database key was not removed from the keyring: {e}");
+        }
+        drop(guard);
+        log::warn!("a database that could not be opened was set aside");
+        Ok(moved.display().to_string())
+    }
+}
