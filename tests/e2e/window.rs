@@ -1719,3 +1719,44 @@ fn meeting_links_opened_from_outside_reach_the_running_apps_prejoin() {
         "return !document.getElementById('screen-prejoin').hidden && document.getElementById('prejoin-title').textContent === 'Meeting 1234';",
     );
 }
+
+#[test]
+fn a_damaged_database_is_said_and_set_aside_from_the_window() {
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7919 % 251) as u8).collect();
+    let data = std::cell::OnceCell::new();
+    let window = AppWindow::launch_prepared("ws://127.0.0.1:9", |home| {
+        let dir = home.join("data/app.talkline.client");
+        std::fs::create_dir_all(&dir).expect("the app's data folder");
+        std::fs::write(dir.join("talkline.db"), &garbage).expect("a damaged database");
+        let _ = data.set(dir);
+    });
+    let data = data.get().expect("prepared");
+    let driver = &window.driver;
+    driver.wait_visible("#store-error-banner", LONG);
+    let said = driver.text("#store-error");
+    assert!(said.contains("Your saved data cannot be opened"), "{said}");
+    assert!(said.contains("move the file aside"), "{said}");
+    driver.click("#store-set-aside-ask");
+    driver.wait_visible("#store-set-aside-confirm", LONG);
+    shot(&window, "damaged-database");
+    driver.click("#store-set-aside-confirm");
+    driver.wait_for(
+        "the banner gone after Start over",
+        LONG,
+        "return document.getElementById('store-error-banner').hidden;",
+    );
+    let kept: Vec<_> = std::fs::read_dir(data)
+        .expect("the data folder")
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("talkline.db.damaged-")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "the old file, renamed: {kept:?}");
+    assert_eq!(std::fs::read(kept[0].path()).expect("kept"), garbage);
+    // A fresh start: the policy, then Home.
+    driver.click("#policy-accept");
+    driver.wait_visible("#screen-home", LONG);
+}

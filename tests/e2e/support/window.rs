@@ -247,17 +247,25 @@ impl AppWindow {
     /// Starts the app (this package's `talkline-app`) with `server` as its
     /// default meeting server and a fresh home directory.
     pub fn launch(server: &str) -> Self {
-        Self::launch_on_xvfb(server, &[])
+        Self::launch_on_xvfb(server, &[], |_| {})
+    }
+
+    /// The same, with the app's home prepared by `prepare` (given the home
+    /// folder) before the app first starts: files a previous run left.
+    #[allow(dead_code)] // the tests', not the benchmark's
+    pub fn launch_prepared(server: &str, prepare: impl FnOnce(&Path)) -> Self {
+        Self::launch_on_xvfb(server, &[], prepare)
     }
 
     /// The same, on an X server without MIT-SHM (shared-memory images), as
     /// a remote X server is: the app cannot draw video natively there.
     pub fn launch_without_shared_memory(server: &str) -> Self {
-        Self::launch_on_xvfb(server, &["-extension", "MIT-SHM"])
+        Self::launch_on_xvfb(server, &["-extension", "MIT-SHM"], |_| {})
     }
 
-    fn launch_on_xvfb(server: &str, xvfb_args: &[&str]) -> Self {
+    fn launch_on_xvfb(server: &str, xvfb_args: &[&str], prepare: impl FnOnce(&Path)) -> Self {
         let home = scratch_dir("window-home");
+        prepare(&home);
         let (xvfb, display) = start_xvfb(&home, xvfb_args);
         let spawn_driver = |port: u16, native_port: u16| {
             let driver_process = Command::new("dbus-run-session")
