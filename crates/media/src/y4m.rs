@@ -41,11 +41,15 @@ fn parse_header(line: &str) -> std::result::Result<Header, String> {
     }
     let (mut width, mut height, mut frame_rate) = (None, None, 30.0);
     for token in parts {
-        let (tag, value) = token.split_at(token.len().min(1));
+        // A tag is one character, which in a damaged file may be any:
+        // split after it, not after its first byte.
+        let mut chars = token.chars();
+        let tag = chars.next();
+        let value = chars.as_str();
         match tag {
-            "W" => width = value.parse::<u32>().ok(),
-            "H" => height = value.parse::<u32>().ok(),
-            "F" => {
+            Some('W') => width = value.parse::<u32>().ok(),
+            Some('H') => height = value.parse::<u32>().ok(),
+            Some('F') => {
                 let (num, den) = value.split_once(':').ok_or("bad frame rate")?;
                 let num: f64 = num.parse().map_err(|_| "bad frame rate")?;
                 let den: f64 = den.parse().map_err(|_| "bad frame rate")?;
@@ -54,12 +58,12 @@ fn parse_header(line: &str) -> std::result::Result<Header, String> {
                 }
                 frame_rate = num / den;
             }
-            "C" if !value.starts_with("420") => {
+            Some('C') if !value.starts_with("420") => {
                 return Err(format!(
                     "colour space C{value} is not supported; convert to 4:2:0"
                 ));
             }
-            "I" if value != "p" && value != "?" => {
+            Some('I') if value != "p" && value != "?" => {
                 return Err("interlaced video is not supported".into());
             }
             _ => {}
@@ -217,6 +221,16 @@ mod tests {
         ] {
             assert!(parse_header(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    /// Found by the fuzzer (fuzz/corpus/y4m/crash-multibyte-tag): a tag
+    /// whose first character is more than one byte long panicked.
+    #[test]
+    fn a_tag_of_any_character_is_read_without_a_panic() {
+        let h = parse_header("YUV4MPEG2 W8 H6 F30:1 Ip A1:1 \u{740}C420jpeg").expect("ignored tag");
+        assert_eq!((h.width, h.height), (8, 6));
+        assert!(parse_header("YUV4MPEG2 W8 H6 \u{740}").is_ok());
+        assert!(parse_header("YUV4MPEG2 \u{1F600}8 H6").is_err());
     }
 
     #[test]

@@ -66,6 +66,12 @@ impl IceUrl {
                 _ => TurnTransport::Udp,
             },
             (IceScheme::Stun, Some(_)) => return Err(bad("a STUN address takes no ?transport")),
+            // TLS runs over TCP; TURN over DTLS is not supported.
+            (IceScheme::Turns, Some(q)) if q.eq_ignore_ascii_case("transport=udp") => {
+                return Err(bad(
+                    "turns: is TLS over TCP: write turn:host?transport=udp for UDP",
+                ));
+            }
             (_, Some(q)) => match q.to_ascii_lowercase().as_str() {
                 "transport=udp" => TurnTransport::Udp,
                 "transport=tcp" => TurnTransport::Tcp,
@@ -227,6 +233,10 @@ mod tests {
             "stun:host?transport=udp",
             "turn:ho st",
             "turn:host:3478/path",
+            // Found by the fuzzer (fuzz/corpus/stored_settings/crash-turns-over-udp):
+            // taken as TLS over UDP, printed as plain turns: (TCP).
+            "turns:host?transport=udp",
+            "turns:host:443?TRANSPORT=UDP",
         ] {
             let err = IceUrl::parse(text).expect_err(text);
             assert!(matches!(err, LinkError::BadIceServer(_)), "{text}: {err:?}");
