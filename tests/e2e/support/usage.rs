@@ -130,3 +130,19 @@ pub fn process_cpu(pid: u32) -> f64 {
     let field = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (field(11) + field(12)) / 100.0
 }
+
+/// Open file descriptors of a process and all its descendants.
+pub fn tree_open_files(root: u32) -> usize {
+    process_tree(root)
+        .into_iter()
+        .map(|pid| std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count()))
+        .sum()
+}
+
+/// Threads of a process and all its descendants.
+pub fn tree_threads(root: u32) -> usize {
+    process_tree(root)
+        .into_iter()
+        .map(|pid| std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count()))
+        .sum()
+}
