@@ -21,8 +21,8 @@ echo "== format"
 cargo fmt --all -- --check
 echo "== lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== known vulnerabilities in the dependencies (RustSec, from a snapshot)"
-scripts/check-advisories.sh
+echo "== the dependencies: licences, duplicate versions, known vulnerabilities (RustSec, from a snapshot)"
+scripts/check-dependencies.sh
 echo "== every test: units, codecs, links, protocol, a misbehaving server, PulseAudio, permissions,"
 echo "   consent, the store and keyring, end-to-end calls through a real Janus on 127.0.0.1 with"
 echo "   talkline clients and headless Chromium, the app's commands through Tauri's mock runtime,"

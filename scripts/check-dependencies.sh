@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Checks Cargo.lock against the RustSec advisory database, offline: the
+# Checks the dependency tree with cargo-deny, offline: every crate's licence
+# against what the app may ship (deny.toml), wildcard versions refused and
+# crates present in several versions listed; and Cargo.lock against the
+# RustSec advisory database. For advisories the
 # machines that build TalkLine reach only the package registries, so the
 # database comes from a snapshot (a git bundle, `ADVISORY_DB_BUNDLE`, by
 # default `../shared/advisory-db.bundle` beside the checkout), cloned where
@@ -12,6 +15,11 @@ cd "$(dirname "$0")/.."
 db_root="${CARGO_HOME:-$HOME/.cargo}/advisory-dbs"
 db="$db_root/advisory-db-3157b0e258782691"
 bundle="${ADVISORY_DB_BUNDLE:-$(pwd)/../shared/advisory-db.bundle}"
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+
+cargo deny --offline --locked check licenses bans 2>"$tmp" || { cat "$tmp" >&2; exit 1; }
+echo "licences allowed; $(grep -c '^warning\[duplicate\]' "$tmp" || true) crates in more than one version (cargo deny --offline check bans lists them)"
 
 if [ -f "$bundle" ]; then
   if [ -d "$db/.git" ]; then
