@@ -28,7 +28,7 @@ mod usage;
 use std::time::{Duration, Instant};
 
 use support::browser::BrowserPeer;
-use support::{Client, Janus, remote};
+use support::{Client, Janus};
 use talkline_media::source::PatternSource;
 use talkline_media::tone::ToneSource;
 use talkline_meeting::ice_servers::IceServers;
@@ -58,6 +58,16 @@ fn held(pid: u32) -> Held {
         pss_mib: pss_kib as f64 / 1024.0,
         files: usage::tree_open_files(pid),
         threads: usage::tree_threads(pid),
+    }
+}
+
+/// This process alone: Janus and the publisher are its children.
+fn held_here() -> Held {
+    let me = std::process::id();
+    Held {
+        pss_mib: usage::process_pss_kib(me) as f64 / 1024.0,
+        files: usage::open_files(me),
+        threads: usage::threads(me),
     }
 }
 
@@ -121,19 +131,23 @@ fn long_call(janus: &Janus, minutes: u64, every: Duration) {
     let mut rows: Vec<(Held, Held)> = Vec::new();
     let mut stopped = Vec::new();
     let mut first = true;
-    while start.elapsed() < Duration::from_secs(minutes * 60) || first {
+    loop {
         let stats = client.stats_now();
         let mut fewest = (u64::MAX, u64::MAX);
         let mut freezes = 0;
         for (i, (name, _)) in PUBLISHERS.iter().enumerate() {
-            let r = remote(&stats, name);
+            // A publisher gone from the room counts as stopped.
+            let gone = serde_json::Value::Null;
+            let r = stats["remote"]
+                .as_array()
+                .and_then(|list| list.iter().find(|r| r["display"] == *name))
+                .unwrap_or(&gone);
             let frames = r["video_frames_decoded"].as_u64().unwrap_or(0);
             let audio = r["audio_frames_decoded"].as_u64().unwrap_or(0);
             freezes += r["video_freezes"].as_u64().unwrap_or(0);
-            let (df, da) = (
-                frames - last_frames[i].min(frames),
-                audio - last_audio[i].min(audio),
-            );
+            // Counters start again when a publisher is subscribed anew.
+            let since = |now: u64, before: u64| if now >= before { now - before } else { now };
+            let (df, da) = (since(frames, last_frames[i]), since(audio, last_audio[i]));
             if !first && (df == 0 || da == 0) {
                 stopped.push(format!(
                     "{name} at minute {:.1}: {df} frames, {da} audio",
@@ -168,7 +182,11 @@ fn long_call(janus: &Janus, minutes: u64, every: Duration) {
         }
         last_chrome = chrome_frames;
         first = false;
-        std::thread::sleep(every);
+        let left = Duration::from_secs(minutes * 60).saturating_sub(start.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(every.min(left));
     }
     client.stop();
     if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
@@ -190,10 +208,10 @@ fn long_call(janus: &Janus, minutes: u64, every: Duration) {
 }
 
 fn restart_loop(janus: &Janus, joins: u64) {
-    let _publisher = publishers(janus, 15).remove(0);
+    // Up to 3 s a join, with room to spare.
+    let _publisher = publishers(janus, joins * 3 / 60 + 1).remove(0);
     let link = MeetingLink::parse(&janus.link(1234)).expect("link");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let me = std::process::id();
     println!("\n### Joining and leaving a meeting {joins} times in one process\n");
     println!(
         "| joins | PSS (MiB) | open files | threads | join → first remote frame p50 / max (ms) |"
@@ -248,7 +266,7 @@ fn restart_loop(janus: &Janus, joins: u64) {
         if n == 10 || n % 50 == 0 {
             // Let the runtime's idle workers and closed sockets settle.
             std::thread::sleep(Duration::from_secs(2));
-            let now = held(me);
+            let now = held_here();
             let mut sorted = waits.clone();
             sorted.sort_unstable();
             println!(

@@ -1714,7 +1714,8 @@ fn a_damaged_database_is_set_aside_at_the_users_word_never_deleted() {
     let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7919 % 251) as u8).collect();
     std::fs::write(&database, &garbage).expect("a damaged file");
     let vault: Arc<dyn KeyVault> = Arc::new(MemoryVault::default());
-    vault.save(&DatabaseKey::random()).expect("a key");
+    let key = DatabaseKey::random();
+    vault.save(&key).expect("a key");
     let app = TestApp::new(&dir, "ws://127.0.0.1:1", Arc::clone(&vault));
 
     // Said, with the way on offer; nothing else works meanwhile.
@@ -1734,6 +1735,9 @@ fn a_damaged_database_is_set_aside_at_the_users_word_never_deleted() {
         "kept beside the new one: {}",
         kept.display()
     );
+    // The key stays: it may be the one that opens the file set aside.
+    let still = vault.load().expect("the vault").map(|k| k.to_hex());
+    assert_eq!(still, Some(key.to_hex()), "the key was deleted");
 
     // A fresh start: the policy is asked for again and the store works.
     let status = app.ok("app_status", json!({}));

@@ -205,7 +205,10 @@ impl AppCore {
             log::warn!("old logs not pruned: {e}");
         }
         // What a killed app left half-written.
-        crate::personal::remove_partial_writes(&config.export_dir, crate::personal::is_export_name);
+        crate::personal::remove_partial_writes(
+            &config.export_dir,
+            crate::personal::is_ours_in_downloads,
+        );
         crate::personal::remove_partial_writes(
             &crate::effects::photos_dir(&config.data_dir),
             |_| true,
@@ -340,10 +343,12 @@ impl AppCore {
 
     pub async fn status(&self) -> AppStatus {
         let failure = self.store_failure();
-        let (accepted, store_error) = match (&failure, self.policy_accepted()) {
-            (Some(f), _) => (false, Some(f.message.clone())),
-            (None, Ok(a)) => (a, None),
-            (None, Err(e)) => (false, Some(e.to_string())),
+        let (accepted, store_error) = match &failure {
+            Some(f) => (false, Some(f.message.clone())),
+            None => match self.policy_accepted() {
+                Ok(a) => (a, None),
+                Err(e) => (false, Some(e.to_string())),
+            },
         };
         // Nothing is kept before the policy is accepted, logs included.
         if accepted {

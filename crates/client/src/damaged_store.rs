@@ -56,6 +56,13 @@ impl AppCore {
     /// passes (see the module's note) or there is none.
     pub fn set_aside_database(&self) -> Result<String, AppError> {
         let mut guard = lock(&self.store);
+        // Withdrawal deleted the database and its key under this lock: no
+        // new one may be made now.
+        if self.withdrawn.load(Ordering::Acquire) {
+            return Err(AppError::State(
+                "consent was withdrawn; TalkLine is closing".into(),
+            ));
+        }
         let nothing =
             || AppError::State("your saved data opens: there is nothing to set aside".into());
         if guard.is_some() {
@@ -76,11 +83,9 @@ impl AppCore {
         }
         let suffix = crate::personal::timestamp_for_file(crate::core::now_unix());
         let moved = quarantine(&path, &suffix)?;
-        // A key that opens nothing would open nothing new either: the next
-        // open makes a fresh database under a fresh key.
-        if let Err(e) = self.config.vault.delete() {
-            log::warn!("the old database key was not removed from the keyring: {e}");
-        }
+        // The key stays in the keyring: it may be the one that opens the
+        // file set aside (a damaged page, a format a later version reads),
+        // and the new database is made under it. Withdrawal deletes both.
         drop(guard);
         log::warn!("a database that could not be opened was set aside");
         Ok(moved.display().to_string())

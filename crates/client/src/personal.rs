@@ -160,9 +160,11 @@ pub(crate) fn remove_partial_writes(dir: &Path, ours: impl Fn(&str) -> bool) {
     }
 }
 
-/// An export's file name.
-pub(crate) fn is_export_name(name: &str) -> bool {
-    name.starts_with(EXPORT_PREFIX) && name.ends_with(".json")
+/// A file the app writes into the user's Downloads: an export, or a
+/// meeting's calendar file.
+pub(crate) fn is_ours_in_downloads(name: &str) -> bool {
+    (name.starts_with(EXPORT_PREFIX) && name.ends_with(".json"))
+        || crate::schedule::is_calendar_file_name(name)
 }
 
 impl AppCore {

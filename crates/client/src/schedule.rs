@@ -62,15 +62,23 @@ fn view(record: ScheduleRecord) -> Option<ScheduledMeeting> {
     })
 }
 
+/// How a calendar file's name starts.
+const CALENDAR_PREFIX: &str = "talkline-meeting-";
+
 /// The file name an entry is saved as: its start (UTC) and id, so two
 /// meetings never share one.
 fn calendar_file_name(meeting: &ScheduledMeeting) -> String {
     let stamp = ics::utc_time(meeting.starts_at);
     format!(
-        "talkline-meeting-{}-{}.ics",
+        "{CALENDAR_PREFIX}{}-{}.ics",
         stamp.trim_end_matches('Z'),
         meeting.id
     )
+}
+
+/// Whether `name` is one `calendar_file_name` makes.
+pub(crate) fn is_calendar_file_name(name: &str) -> bool {
+    name.starts_with(CALENDAR_PREFIX) && name.ends_with(".ics")
 }
 
 impl AppCore {

@@ -155,11 +155,11 @@ fn killed_while_writing_loses_nothing_acknowledged_and_leaves_nothing_unreadable
         let steps = 3 + (round * 37) % 60;
         for _ in 0..steps {
             line.clear();
-            lines.read_line(&mut line).expect("a step");
+            let read = lines.read_line(&mut line).expect("a step");
+            assert!(read > 0, "the child stopped before it was killed");
         }
         std::thread::sleep(Duration::from_micros((round * 1_733) % 4_000));
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reaped");
+        kill(&mut child);
         // What it said before it died, including what the pipe still holds.
         let mut rest = String::new();
         lines.read_to_string(&mut rest).expect("the rest of stdout");
@@ -176,19 +176,56 @@ fn killed_while_writing_loses_nothing_acknowledged_and_leaves_nothing_unreadable
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Kills `child` and checks that the kill is what ended it: a child that
+/// failed on its own would stop acknowledging, and its round would check
+/// nothing written under a kill.
+fn kill(child: &mut Child) {
+    use std::os::unix::process::ExitStatusExt;
+    child.kill().expect("SIGKILL");
+    let status = child.wait().expect("reaped");
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "the child ended before the kill: {status}"
+    );
+}
+
+/// The first start creates the database (its schema, then the accepted
+/// policy and the first answers). Each round kills it a little later after
+/// the database file appears; the key is already in the vault (the real
+/// first start saves it before it creates the file).
 #[test]
 fn killed_during_its_first_start_the_next_start_opens_a_working_store() {
     let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("crash-first-{}", std::process::id()));
-    for round in 0..12u64 {
+    let mut mid_start = 0;
+    for round in 0..16u64 {
         let dir = base.join(round.to_string());
         std::fs::create_dir_all(&dir).expect("scratch");
         let key = DatabaseKey::random();
+        let database = dir.join("data").join("talkline.db");
         let mut child = spawn(&dir, &key, 0);
-        // From before the store exists to its first writes.
-        std::thread::sleep(Duration::from_millis(round * 4));
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reaped");
+        if round > 0 {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !database.exists() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no database after 10 s"
+                );
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            std::thread::sleep(Duration::from_micros((round - 1) * 300));
+        }
+        kill(&mut child);
+        let mut said = String::new();
+        let _ = child
+            .stdout
+            .take()
+            .map(|mut out| out.read_to_string(&mut said));
+        let ready = said.lines().any(|l| l.trim().ends_with("ready"));
+        if database.exists() && !ready {
+            mid_start += 1;
+        }
         let core = core_in(&dir, &key);
         let status = block_on(core.status());
         assert_eq!(status.store_error, None, "round {round}: the store opens");
@@ -204,6 +241,10 @@ fn killed_during_its_first_start_the_next_start_opens_a_working_store() {
             "After the crash"
         );
     }
+    assert!(
+        mid_start >= 3,
+        "only {mid_start} of 16 kills came while the first start was writing the store"
+    );
     let _ = std::fs::remove_dir_all(&base);
 }
 

@@ -114,13 +114,20 @@ pub fn wav(data: &[u8]) {
 /// is, then read for a few frames (it loops at its end).
 pub fn y4m(data: &[u8]) {
     use std::io::Write;
-    // One file per process and thread: libFuzzer runs one input at a time.
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static FILES: AtomicU64 = AtomicU64::new(0);
+    // A new file each time, never one that was there (a link planted in a
+    // shared temporary folder is not followed).
     let path = std::env::temp_dir().join(format!(
-        "talkline-fuzz-{}-{:?}.y4m",
+        "talkline-fuzz-{}-{}.y4m",
         std::process::id(),
-        std::thread::current().id()
+        FILES.fetch_add(1, Ordering::Relaxed)
     ));
-    let written = std::fs::File::create(&path).and_then(|mut f| f.write_all(data));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(data));
     if written.is_ok()
         && let Ok(mut source) = talkline_media::y4m::Y4mSource::open(&path)
         && let Ok(mut frame) = VideoFrame::new(source.width(), source.height())

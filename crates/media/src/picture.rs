@@ -15,8 +15,9 @@ pub const MAX_PICTURE_FILE_BYTES: usize = 32 * 1024 * 1024;
 /// The widest or tallest picture decoded (a 100-megapixel camera is 12,000
 /// wide).
 pub const MAX_PICTURE_SIDE: u32 = 16_384;
-/// The most the decoder may allocate for one picture: a 48-megapixel photo
-/// in RGBA is 192 MiB.
+/// The most the decoder may allocate for one picture: photos of up to about
+/// 85 megapixels (3 bytes a pixel for a JPEG, 4 for a PNG with alpha: a
+/// 48-megapixel phone photo is 192 MiB in RGBA).
 pub const MAX_PICTURE_ALLOC_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Decodes a PNG or JPEG within the limits above, then scales it down (once,

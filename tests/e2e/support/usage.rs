@@ -131,18 +131,27 @@ pub fn process_cpu(pid: u32) -> f64 {
     (field(11) + field(12)) / 100.0
 }
 
+/// Proportional set size of one process (not its children), KiB.
+pub fn process_pss_kib(pid: u32) -> u64 {
+    pss_kb(pid)
+}
+
+/// Open file descriptors of one process.
+pub fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// Threads of one process.
+pub fn threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count())
+}
+
 /// Open file descriptors of a process and all its descendants.
 pub fn tree_open_files(root: u32) -> usize {
-    process_tree(root)
-        .into_iter()
-        .map(|pid| std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count()))
-        .sum()
+    process_tree(root).into_iter().map(open_files).sum()
 }
 
 /// Threads of a process and all its descendants.
 pub fn tree_threads(root: u32) -> usize {
-    process_tree(root)
-        .into_iter()
-        .map(|pid| std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count()))
-        .sum()
+    process_tree(root).into_iter().map(threads).sum()
 }
