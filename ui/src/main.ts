@@ -1414,7 +1414,8 @@ document.addEventListener("visibilitychange", () => {
 // ---------- settings ----------
 
 async function enterSettings(): Promise<void> {
-  show("settings");
+  // The screen shows once its fields hold what is saved: shown first, a
+  // name typed while the settings loaded was overwritten when they came.
   $("settings-status").textContent = "";
   try {
     state.settings = await api.getSettings();
@@ -1430,6 +1431,7 @@ async function enterSettings(): Promise<void> {
   $<HTMLInputElement>("settings-relay-only").checked = state.settings.relayOnly;
   $<HTMLInputElement>("settings-original-sound").checked = state.settings.originalSound;
   fillDevicePickers(SETTINGS_PICKERS, state.settings, true);
+  show("settings");
   const status = state.status;
   if (status) {
     $("about-version").textContent = `TalkLine ${status.version} · default server ${status.defaultServer}`;
