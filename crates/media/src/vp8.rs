@@ -375,6 +375,26 @@ impl Drop for Vp8Encoder {
     }
 }
 
+/// The largest picture a decoder takes: a 4K screen share. A keyframe
+/// says its size in its first bytes and libvpx allocates its buffers for it
+/// at once: a peer's keyframe claiming 16,000 x 16,000 (a few hundred bytes)
+/// made it ask for 2 GB (found by the fuzzer, fuzz/corpus/rtp_video/
+/// crash-vp8-huge-keyframe).
+pub const MAX_DECODED_SIDE: u32 = 4096;
+pub const MAX_DECODED_PIXELS: u64 = 3840 * 2160;
+
+/// The width and height a VP8 keyframe declares (RFC 6386 9.1), `None` for
+/// an interframe or data too short to say.
+pub fn keyframe_size(data: &[u8]) -> Option<(u32, u32)> {
+    let header = data.get(..10)?;
+    let keyframe = header[0] & 1 == 0;
+    if !keyframe || header[3..6] != [0x9d, 0x01, 0x2a] {
+        return None;
+    }
+    let side = |lo: u8, hi: u8| u32::from(u16::from_le_bytes([lo, hi]) & 0x3fff);
+    Some((side(header[6], header[7]), side(header[8], header[9])))
+}
+
 pub struct Vp8Decoder {
     ctx: Context,
 }
@@ -419,6 +439,15 @@ impl Vp8Decoder {
             return Err(MediaError::Codec(format!(
                 "vp8: frame of {} bytes",
                 data.len()
+            )));
+        }
+        if let Some((width, height)) = keyframe_size(data)
+            && (width > MAX_DECODED_SIDE
+                || height > MAX_DECODED_SIDE
+                || u64::from(width) * u64::from(height) > MAX_DECODED_PIXELS)
+        {
+            return Err(MediaError::Codec(format!(
+                "vp8: a keyframe of {width}x{height} is larger than any picture decoded here"
             )));
         }
         // SAFETY: data outlives the call; the returned image is valid until
@@ -509,6 +538,38 @@ mod tests {
             temporal_layers,
         })
         .expect("encoder")
+    }
+
+    #[test]
+    fn a_keyframe_claiming_a_huge_picture_is_refused_before_libvpx_allocates() {
+        let mut enc = vga_encoder(1);
+        let mut pattern = TestPattern::new(640, 360).expect("pattern");
+        let mut src = VideoFrame::new(640, 360).expect("frame");
+        pattern.draw_next(&mut src, 0).expect("draw");
+        let mut packet = Vec::new();
+        enc.encode(&src, true, &mut packet).expect("encode");
+        assert_eq!(keyframe_size(&packet), Some((640, 360)));
+        let mut out = VideoFrame::new(2, 2).expect("frame");
+        let mut dec = Vp8Decoder::new().expect("decoder");
+        assert!(dec.decode(&packet, &mut out).expect("decodes"));
+        // The same keyframe claiming 15,805 x 15,805, as the fuzzer's was.
+        let mut huge = packet.clone();
+        huge[6..10].copy_from_slice(&[0xbd, 0x3d, 0xbd, 0x3d]);
+        assert_eq!(keyframe_size(&huge), Some((15_805, 15_805)));
+        let err = dec.decode(&huge, &mut out).expect_err("refused");
+        assert!(err.to_string().contains("15805x15805"), "{err}");
+        for (w, h) in [(4097u16, 16u16), (16, 4097), (4000, 4000)] {
+            let mut wide = packet.clone();
+            wide[6..8].copy_from_slice(&w.to_le_bytes());
+            wide[8..10].copy_from_slice(&h.to_le_bytes());
+            assert!(dec.decode(&wide, &mut out).is_err(), "{w}x{h}");
+        }
+        // The decoder goes on with the next real keyframe.
+        assert!(dec.decode(&packet, &mut out).expect("decodes again"));
+        assert_eq!((out.width(), out.height()), (640, 360));
+        // Interframes say no size.
+        enc.encode(&src, false, &mut packet).expect("encode");
+        assert_eq!(keyframe_size(&packet), None);
     }
 
     #[test]
