@@ -67,47 +67,39 @@ fn read_sdp(text: &str) {
     let _ = sdp_text::first_mid(text, "video");
 }
 
+/// What `parse` accepts must print as text that `parse` reads back as the
+/// same value: links, device keys and server addresses are stored printed.
+fn reads_back<T, E>(text: &str, parse: impl Fn(&str) -> Result<T, E>)
+where
+    T: std::fmt::Display + PartialEq + std::fmt::Debug,
+{
+    if let Ok(value) = parse(text) {
+        let printed = value.to_string();
+        let again = parse(&printed).ok();
+        assert_eq!(
+            again.as_ref(),
+            Some(&value),
+            "{printed:?} does not read back as itself"
+        );
+    }
+}
+
 /// A meeting link typed, pasted, opened from outside or read from a QR
-/// code. A link that parses must print as a link that parses to itself.
+/// code.
 pub fn meeting_link(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    if let Ok(link) = MeetingLink::parse(&text) {
-        let printed = link.to_string();
-        assert_eq!(
-            MeetingLink::parse(&printed).as_ref(),
-            Ok(&link),
-            "{printed} does not read back as the link it was printed from"
-        );
-    }
-    if let Ok(server) = ServerUrl::parse(&text) {
-        let printed = server.to_string();
-        assert_eq!(
-            ServerUrl::parse(&printed).as_ref(),
-            Ok(&server),
-            "{printed}"
-        );
-    }
+    reads_back(&text, MeetingLink::parse);
+    reads_back(&text, ServerUrl::parse);
     let _ = qr::link_from_payload(&text);
 }
 
 /// Settings read back from the store, one a line: a device choice, a STUN
-/// or TURN server, a TURN credential. A device key must read back as
-/// itself (the pickers find the chosen device by it).
+/// or TURN server, a TURN credential.
 pub fn stored_settings(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     for line in text.lines() {
-        if let Some(key) = DeviceKey::parse(line) {
-            let printed = key.to_string();
-            assert_eq!(DeviceKey::parse(&printed).as_ref(), Some(&key), "{printed}");
-        }
-        if let Ok(url) = ice_servers::IceUrl::parse(line) {
-            let printed = url.to_string();
-            assert_eq!(
-                ice_servers::IceUrl::parse(&printed).as_ref(),
-                Ok(&url),
-                "{printed}"
-            );
-        }
+        reads_back(line, |t| DeviceKey::parse(t).ok_or(()));
+        reads_back(line, ice_servers::IceUrl::parse);
         let _ = ice_servers::parse_credential(line);
     }
 }
