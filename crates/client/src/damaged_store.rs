@@ -38,15 +38,21 @@ impl AppCore {
         if guard.is_some() || self.withdrawn.load(Ordering::Acquire) {
             return None;
         }
+        self.open_into(&mut guard).map(|e| StoreFailure {
+            message: e.to_string(),
+            can_set_aside: may_be_set_aside(&e),
+        })
+    }
+
+    /// Opens the store into `slot` (the store's lock held); why it could
+    /// not, if it could not.
+    fn open_into(&self, slot: &mut Option<Store>) -> Option<StoreError> {
         match Store::open_or_create(&self.database_path(), self.config.vault.as_ref()) {
             Ok(store) => {
-                *guard = Some(store);
+                *slot = Some(store);
                 None
             }
-            Err(e) => Some(StoreFailure {
-                message: e.to_string(),
-                can_set_aside: may_be_set_aside(&e),
-            }),
+            Err(e) => Some(e),
         }
     }
 
@@ -68,21 +74,17 @@ impl AppCore {
         if guard.is_some() {
             return Err(nothing());
         }
-        let path = self.database_path();
-        match Store::open_or_create(&path, self.config.vault.as_ref()) {
-            Ok(store) => {
-                *guard = Some(store);
-                return Err(nothing());
-            }
-            Err(e) if !may_be_set_aside(&e) => {
+        match self.open_into(&mut guard) {
+            None => return Err(nothing()),
+            Some(e) if !may_be_set_aside(&e) => {
                 return Err(AppError::Store(format!(
                     "{e}. The file is left where it is: nothing shows it is damaged"
                 )));
             }
-            Err(_) => {}
+            Some(_) => {}
         }
         let suffix = crate::personal::timestamp_for_file(crate::core::now_unix());
-        let moved = quarantine(&path, &suffix)?;
+        let moved = quarantine(&self.database_path(), &suffix)?;
         // The key stays in the keyring: it may be the one that opens the
         // file set aside (a damaged page, a format a later version reads),
         // and the new database is made under it. Withdrawal deletes both.
