@@ -1,0 +1,51 @@
+// Small DOM helpers shared by every screen.
+
+import { api, AppFailure } from "./api";
+
+export function $<T extends HTMLElement = HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id}`);
+  return el as T;
+}
+
+export function showError(el: HTMLElement, message: string | null): void {
+  el.textContent = message ?? "";
+  el.hidden = !message;
+}
+
+/**
+ * Shows why something failed; when the operating system refused a device
+ * and has a privacy page for it, offers to open that page.
+ */
+export function showFailure(el: HTMLElement, e: unknown): void {
+  showError(el, messageOf(e));
+  if (!(e instanceof AppFailure) || e.kind !== "system_refused" || !e.settingsPage || !e.permission) return;
+  const permission = e.permission;
+  const open = document.createElement("button");
+  open.type = "button";
+  open.className = "link";
+  open.textContent = "Open system settings";
+  open.onclick = () => void api.openSystemSettings(permission).catch((err) => showError(el, messageOf(err)));
+  el.append(" ", open);
+}
+
+export function toast(message: string, kind: "info" | "warn" | "error" = "info"): void {
+  const el = document.createElement("div");
+  el.className = `toast ${kind}`;
+  el.textContent = message;
+  $("toasts").append(el);
+  setTimeout(() => el.remove(), 6000);
+}
+
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function button(text: string, action: () => void, kind = "link"): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = kind;
+  b.textContent = text;
+  b.onclick = action;
+  return b;
+}

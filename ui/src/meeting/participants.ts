@@ -1,0 +1,183 @@
+// The participants of the meeting: their tiles, the People list, and our own mute state.
+
+import { api, type ParticipantView } from "../api";
+import { fillDevicePickers } from "../devices";
+import { $, messageOf, toast } from "../dom";
+import { fillEffects } from "../effects";
+import { ActiveSpeaker } from "../layout";
+import { scheduleVideoLayers, tilesInSight } from "./layers";
+import { layoutTiles, tileElement } from "./tiles";
+import { show, state } from "../state";
+import { attachLoop, stopLoops } from "../video";
+
+/**
+ * Empties the grid before a join: the participants already in the room
+ * arrive as events while the join is still under way.
+ */
+export function resetMeeting(): void {
+  stopLoops();
+  state.participants.clear();
+  state.volumes.clear();
+  state.videoLayers.clear();
+  state.fullWidths.clear();
+  state.pinned = null;
+  state.speaker = new ActiveSpeaker();
+  state.activeSpeaker = null;
+  state.galleryPage = 0;
+  // The old tiles go; the new ones observe themselves as they are made.
+  tilesInSight.disconnect();
+  const tiles = $("tiles");
+  tiles.replaceChildren();
+  tiles.append(tileElement("self", `${$<HTMLInputElement>("display-name").value.trim()} (you)`, true));
+}
+
+$<HTMLInputElement>("meeting-original-sound").onchange = async () => {
+  const box = $<HTMLInputElement>("meeting-original-sound");
+  try {
+    await api.setOriginalSound(box.checked);
+    state.settings = { ...state.settings, originalSound: box.checked };
+    toast(box.checked ? "Original sound on: your microphone is sent as it is" : "Original sound off: echo and noise are taken out again");
+  } catch (e) {
+    box.checked = !box.checked;
+    toast(messageOf(e), "error");
+  }
+};
+
+export function enterMeeting(): void {
+  show("meeting");
+  $("invite-panel").hidden = true;
+  $("meeting-name").textContent = `Meeting ${state.room}`;
+  const self = document.querySelector<HTMLElement>('#tiles .tile[data-tile="self"]');
+  if (self) attachLoop(self, "self", "meeting");
+  layoutTiles();
+  renderSelfMuted();
+  fillDevicePickers(["meeting-camera", "meeting-mic", "meeting-speaker"], state.settings);
+  $<HTMLInputElement>("meeting-original-sound").checked = state.settings.originalSound;
+  void fillEffects("meeting");
+  $("reconnecting-banner").hidden = true;
+  $("quality").dataset.level = "good";
+}
+
+export function renderParticipant(p: ParticipantView): void {
+  state.participants.set(p.id, p);
+  const id = String(p.id);
+  let el = document.querySelector<HTMLElement>(`#tiles .tile[data-tile="${id}"]`);
+  if (!el) {
+    el = tileElement(id, p.display, false);
+    $("tiles").append(el);
+    attachLoop(el, id, "meeting");
+    layoutTiles();
+  }
+  const label = el.querySelector(".name");
+  if (label) label.textContent = p.display;
+  el.classList.toggle("audio-muted", p.audioMuted || !p.hasAudio);
+  el.classList.toggle("video-muted", p.videoMuted || !p.hasVideo);
+  renderParticipantList();
+  scheduleVideoLayers();
+}
+
+export function removeParticipant(id: number): void {
+  const name = state.participants.get(id)?.display;
+  state.participants.delete(id);
+  state.videoLayers.delete(id);
+  state.fullWidths.delete(id);
+  state.speaker.forget(String(id));
+  if (state.activeSpeaker === String(id)) state.activeSpeaker = null;
+  if (state.pinned === String(id)) state.pinned = null;
+  state.loops.get(String(id))?.stop();
+  state.loops.delete(String(id));
+  const tile = document.querySelector<HTMLElement>(`#tiles .tile[data-tile="${id}"]`);
+  if (tile) {
+    tilesInSight.unobserve(tile);
+    tile.remove();
+  }
+  layoutTiles();
+  renderParticipantList();
+  if (name) toast(`${name} left`);
+}
+
+export function renderParticipantList(): void {
+  const list = $("participant-list");
+  list.replaceChildren();
+  const you = document.createElement("li");
+  you.dataset.participant = "self";
+  you.textContent = `${$<HTMLInputElement>("display-name").value.trim()} (you)${state.audioMuted ? " · muted" : ""}`;
+  list.append(you);
+  for (const p of state.participants.values()) {
+    const li = document.createElement("li");
+    li.dataset.participant = String(p.id);
+    const off = [p.audioMuted ? "muted" : "", p.videoMuted ? "camera off" : ""].filter(Boolean);
+    const name = document.createElement("span");
+    name.textContent = off.length ? `${p.display} · ${off.join(", ")}` : p.display;
+    // Each person's volume on this device only, as loud as they send
+    // unless moved (0-200%).
+    const volume = document.createElement("input");
+    volume.type = "range";
+    volume.min = "0";
+    volume.max = "200";
+    volume.step = "10";
+    volume.value = String(state.volumes.get(p.id) ?? 100);
+    volume.className = "volume";
+    volume.setAttribute("aria-label", `Volume of ${p.display}`);
+    volume.title = `Volume of ${p.display}: ${volume.value}%`;
+    volume.onchange = async () => {
+      const percent = Number(volume.value);
+      try {
+        await api.setParticipantVolume(p.id, percent);
+        state.volumes.set(p.id, percent);
+        volume.title = `Volume of ${p.display}: ${percent}%`;
+      } catch (e) {
+        toast(messageOf(e), "error");
+      }
+    };
+    li.append(name, volume);
+    list.append(li);
+  }
+  $("participants-toggle").textContent = `People (${state.participants.size + 1})`;
+}
+
+export function renderSelfMuted(): void {
+  const mic = $("mic-toggle");
+  mic.setAttribute("aria-pressed", String(state.audioMuted));
+  mic.textContent = state.audioMuted ? "Unmute" : "Mute";
+  if (!state.audioMuted) $("muted-hint").hidden = true;
+  const cam = $("camera-toggle");
+  cam.setAttribute("aria-pressed", String(state.videoMuted));
+  cam.textContent = state.videoMuted ? "Start video" : "Stop video";
+  const self = document.querySelector<HTMLElement>('#tiles .tile[data-tile="self"]');
+  self?.classList.toggle("audio-muted", state.audioMuted);
+  self?.classList.toggle("video-muted", state.videoMuted);
+  renderParticipantList();
+}
+
+/**
+ * Mute changes reach the core one at a time, in the order asked:
+ * push-to-talk's unmute and the mute when Space comes up (or the window
+ * loses focus) can be asked within a millisecond, and a toggle decides
+ * from the state the change before it left, so two quick presses of M
+ * mute and unmute.
+ */
+export let muteQueue: Promise<void> = Promise.resolve();
+
+export function setMuted(kind: "audio" | "video", muted: boolean | "toggle"): Promise<void> {
+  muteQueue = muteQueue.then(async () => {
+    const audio = kind === "audio";
+    const now = audio ? state.audioMuted : state.videoMuted;
+    const next = muted === "toggle" ? !now : muted;
+    try {
+      await (audio ? api.setAudioMuted(next) : api.setVideoMuted(next));
+      if (audio) state.audioMuted = next;
+      else state.videoMuted = next;
+      renderSelfMuted();
+    } catch (e) {
+      toast(messageOf(e), "error");
+    }
+  });
+  return muteQueue;
+}
+
+$("mic-toggle").onclick = () => void setMuted("audio", "toggle");
+$("camera-toggle").onclick = () => void setMuted("video", "toggle");
+$("participants-toggle").onclick = () => {
+  $("participants").hidden = !$("participants").hidden;
+};
