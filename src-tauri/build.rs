@@ -34,6 +34,7 @@ const COMMANDS: &[&str] = &[
     "export_personal_data",
     "delete_history",
     "set_aside_database",
+    "set_language",
     "clear_cache",
     "privacy_choices",
     "set_privacy_choice",

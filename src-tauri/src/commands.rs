@@ -238,6 +238,13 @@ pub fn delete_history(core: Core<'_>) -> Reply<()> {
     core.delete_history()
 }
 
+/// "" for the system's language, `en` or `zh-CN`; the policy screen's
+/// switch (Settings saves it with the other settings).
+#[tauri::command]
+pub fn set_language(core: Core<'_>, language: String) -> Reply<()> {
+    core.set_language(&language)
+}
+
 #[tauri::command]
 pub fn set_aside_database(core: Core<'_>) -> Reply<String> {
     core.set_aside_database()

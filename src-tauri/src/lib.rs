@@ -58,6 +58,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::export_personal_data,
         commands::delete_history,
         commands::set_aside_database,
+        commands::set_language,
         commands::clear_cache,
         commands::privacy_choices,
         commands::set_privacy_choice,

@@ -311,6 +311,85 @@ fn nothing_is_kept_or_contacted_before_the_policy_is_accepted() {
 }
 
 #[test]
+fn the_policy_prompts_and_choices_speak_the_language_chosen_and_it_is_kept() {
+    let dir = support::scratch_dir("language");
+    let vault: Arc<dyn KeyVault> = Arc::new(MemoryVault::default());
+    let english_version;
+    {
+        let app = TestApp::new(&dir, "ws://127.0.0.1:9", Arc::clone(&vault));
+        let status = app.ok("app_status", json!({}));
+        // Nothing chosen: the system's language.
+        assert_eq!(status["language"], status["systemLanguage"], "{status}");
+        english_version = status["policy"]["version"].clone();
+
+        // Chosen on the policy screen, before anything may be kept.
+        app.ok("set_language", json!({ "language": "zh-CN" }));
+        let status = app.ok("app_status", json!({}));
+        assert_eq!(status["language"], "zh-CN");
+        assert_eq!(status["policy"]["title"], "TalkLine 隐私政策（第 1 版）");
+        assert!(
+            status["policy"]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("仅在本设备上计算")),
+            "{status}"
+        );
+        // The same policy: accepting it in Chinese is accepting it.
+        assert_eq!(status["policy"]["version"], english_version);
+        for refused in ["fr", "zh", "中文", "en-US"] {
+            let e = app.err("set_language", json!({ "language": refused }));
+            assert_eq!(e["kind"], "invalid", "{refused:?}: {e}");
+        }
+        app.accept_policy();
+
+        // Appendix II's words in Chinese, asked just in time.
+        let preview = json!({ "camera": "test", "microphone": "test" });
+        let ask = app.asks_first("start_preview", preview, "camera");
+        assert_eq!(ask["title"], "使用摄像头", "{ask}");
+        assert_eq!(ask["purpose"], "用于视频会议、视频美颜、虚拟背景等场景");
+        let choices = app.ok("privacy_choices", json!({}));
+        let title_of = |id: &str| {
+            choices
+                .as_array()
+                .and_then(|all| all.iter().find(|c| c["id"] == id))
+                .map(|c| c["title"].clone())
+        };
+        assert_eq!(title_of("microphone"), Some(json!("手机麦克风权限")));
+        assert_eq!(title_of("beauty"), Some(json!("美颜面部处理")));
+        let backgrounds = app.ok("background_options", json!({}));
+        assert_eq!(backgrounds[0], json!({ "id": "none", "label": "无" }));
+        assert_eq!(backgrounds[1], json!({ "id": "blur", "label": "模糊" }));
+        // Chosen before acceptance, kept at acceptance.
+        assert_eq!(app.ok("get_settings", json!({}))["language"], "zh-CN");
+    }
+    // A second start speaks it from the first moment.
+    let app = TestApp::new(&dir, "ws://127.0.0.1:9", vault);
+    assert_eq!(app.ok("app_status", json!({}))["language"], "zh-CN");
+    // Back to English from Settings; a language the app does not speak is
+    // refused, saying which it does.
+    let mut settings = app.ok("get_settings", json!({}));
+    settings["language"] = json!("en");
+    app.ok("set_settings", json!({ "settings": settings.clone() }));
+    let status = app.ok("app_status", json!({}));
+    assert_eq!(status["language"], "en");
+    assert_eq!(
+        status["policy"]["title"],
+        "TalkLine privacy policy (version 1)"
+    );
+    assert_eq!(status["policy"]["version"], english_version);
+    let ask = app.asks_first(
+        "start_preview",
+        json!({ "camera": "test", "microphone": "test" }),
+        "camera",
+    );
+    assert_eq!(ask["title"], "Using the camera");
+    settings["language"] = json!("tlh");
+    let e = app.err("set_settings", json!({ "settings": settings }));
+    assert_eq!(e["kind"], "invalid");
+    assert!(e.to_string().contains("zh-CN"), "{e}");
+    assert_eq!(app.ok("get_settings", json!({}))["language"], "en");
+}
+
+#[test]
 fn the_camera_is_asked_for_just_in_time_with_its_purpose() {
     let app = TestApp::fresh("ws://127.0.0.1:9");
     app.accept_policy();
@@ -362,7 +441,7 @@ fn settings_persist_and_bad_input_gets_a_clear_error() {
             "displayName": "Ada Lovelace", "camera": "test", "microphone": null, "speaker": "none",
             "logUploadUrl": "", "iceServers": ["turn:turn.example.org:3478"],
             "iceUsername": "ada", "iceCredential": "s3cret", "relayOnly": true,
-            "originalSound": true,
+            "originalSound": true, "language": "",
         });
         app.ok("set_settings", json!({ "settings": settings }));
         assert_eq!(app.ok("get_settings", json!({})), settings);

@@ -50,6 +50,10 @@ export interface PolicyView {
 
 export interface AppStatus {
   version: string;
+  /** The language in force ("en", "zh-CN"): the page's, and the core's texts. */
+  language: string;
+  /** The system's language, which "" in the language setting follows. */
+  systemLanguage: string;
   policy: PolicyView;
   displayName: string;
   defaultServer: string;
@@ -73,6 +77,8 @@ export interface Settings {
   relayOnly: boolean;
   /** The microphone sent as it is: no echo cancellation, noise suppression or gain control. */
   originalSound: boolean;
+  /** "" for the system's language, else "en" or "zh-CN". */
+  language: string;
 }
 
 export interface Device {
@@ -247,6 +253,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const api = {
   status: () => call<AppStatus>("app_status"),
+  /** "" for the system's; kept once the policy is accepted. */
+  setLanguage: (language: string) => call<void>("set_language", { language }),
   acceptPolicy: (version: number) => call<void>("accept_policy", { version }),
   declinePolicy: () => call<void>("decline_policy"),
   /** The close question is on screen (the window's close button mid-meeting). */

@@ -1,8 +1,9 @@
 // Device pickers (pre-join, the meeting's device menu, Settings): what is
 // plugged in now, the system's default followed, a saved device kept.
 
-import { api, type Device, type DeviceList, type Settings } from "./api";
+import { api, type Device, type DeviceKind, type DeviceList, type Settings } from "./api";
 import { $ } from "./dom";
+import { type MessageKey, t } from "./i18n";
 import { joining, startPreview } from "./screens/prejoin";
 import { state } from "./state";
 
@@ -10,27 +11,44 @@ import { state } from "./state";
  * follows it when it changes (a headset plugged in, say). */
 export const SYSTEM_DEFAULT = "";
 
+/** The stand-ins every list holds besides the system's devices, by kind
+ * and id: named in the page's language (the system's devices keep the
+ * names the system gives them). */
+const STAND_INS: Record<DeviceKind, Record<string, MessageKey>> = {
+  camera: { none: "devices.noCamera", test: "devices.testPattern" },
+  microphone: { none: "devices.noMicrophone", test: "devices.testTone" },
+  speaker: { none: "devices.noOutput" },
+};
+
+function deviceLabel(kind: DeviceKind, d: Device): string {
+  const standIn = STAND_INS[kind][d.id];
+  return standIn ? t(standIn) : d.label;
+}
+
 export function fillSelect(
   select: HTMLSelectElement,
+  kind: DeviceKind,
   devices: Device[],
   chosen: string | null,
-  allowNone: boolean,
   followsSystem = false,
   keepMissing = false,
 ): void {
   select.replaceChildren();
   const current = devices.find((d) => d.isDefault);
-  if (followsSystem && current) select.append(new Option(`System default (${current.label})`, SYSTEM_DEFAULT));
+  if (followsSystem && current) {
+    select.append(new Option(t("devices.systemDefault", { device: deviceLabel(kind, current) }), SYSTEM_DEFAULT));
+  }
   for (const d of devices) {
-    select.append(new Option(d.label + (d.isDefault && !followsSystem ? " (default)" : ""), d.id));
+    const label = deviceLabel(kind, d);
+    select.append(new Option(d.isDefault && !followsSystem ? t("devices.default", { device: label }) : label, d.id));
   }
   // The core lists "No camera", "No microphone" and "No output" itself;
-  // this is for a list that came without them.
-  if (allowNone && !devices.some((d) => d.id === "none")) select.append(new Option("No output", "none"));
+  // this is for a list of outputs that came without it.
+  if (kind === "speaker" && !devices.some((d) => d.id === "none")) select.append(new Option(t("devices.noOutput"), "none"));
   // Settings keep a saved device that is unplugged now: saving the name
   // must not turn it into "System default".
   if (keepMissing && chosen && ![...select.options].some((o) => o.value === chosen)) {
-    select.append(new Option(`${chosen.slice(chosen.indexOf(":") + 1)} (not connected)`, chosen));
+    select.append(new Option(t("devices.notConnected", { device: chosen.slice(chosen.indexOf(":") + 1) }), chosen));
   }
   const fallback = followsSystem && current ? SYSTEM_DEFAULT : current?.id ?? devices[0]?.id ?? "none";
   select.value = chosen && [...select.options].some((o) => o.value === chosen) ? chosen : fallback;
@@ -41,9 +59,9 @@ export async function refreshDevices(): Promise<void> {
 }
 
 export function fillDevicePickers(ids: [string, string, string], chosen: Settings, keepMissing = false): void {
-  fillSelect($<HTMLSelectElement>(ids[0]), state.devices.cameras, chosen.camera, false, false, keepMissing);
-  fillSelect($<HTMLSelectElement>(ids[1]), state.devices.microphones, chosen.microphone, false, true, keepMissing);
-  fillSelect($<HTMLSelectElement>(ids[2]), state.devices.speakers, chosen.speaker, true, true, keepMissing);
+  fillSelect($<HTMLSelectElement>(ids[0]), "camera", state.devices.cameras, chosen.camera, false, keepMissing);
+  fillSelect($<HTMLSelectElement>(ids[1]), "microphone", state.devices.microphones, chosen.microphone, true, keepMissing);
+  fillSelect($<HTMLSelectElement>(ids[2]), "speaker", state.devices.speakers, chosen.speaker, true, keepMissing);
 }
 
 export const SETTINGS_PICKERS: [string, string, string] = ["settings-camera", "settings-mic", "settings-speaker"];

@@ -1,6 +1,7 @@
 // Small DOM helpers shared by every screen.
 
 import { api, AppFailure } from "./api";
+import { t } from "./i18n";
 
 export function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -24,7 +25,7 @@ export function showFailure(el: HTMLElement, e: unknown): void {
   const open = document.createElement("button");
   open.type = "button";
   open.className = "link";
-  open.textContent = "Open system settings";
+  open.textContent = t("common.openSystemSettings");
   open.onclick = () => void api.openSystemSettings(permission).catch((err) => showError(el, messageOf(err)));
   el.append(" ", open);
 }

@@ -17,6 +17,8 @@ import { showStoreError } from "./store_error";
 import "./meeting/device_menu";
 import "./meeting/invite";
 import "./shortcuts";
+import { t } from "./i18n";
+import { speak } from "./language_picker";
 
 // Read by the end-to-end tests and the benchmark.
 declare global {
@@ -54,7 +56,7 @@ function onEvent(event: AppEvent): void {
       break;
     case "participant_joined":
       renderParticipant(event.participant);
-      if (state.screen === "meeting") toast(`${event.participant.display} joined`);
+      if (state.screen === "meeting") toast(t("meeting.joined", { name: event.participant.display }));
       break;
     case "participant_changed":
       renderParticipant(event.participant);
@@ -68,7 +70,7 @@ function onEvent(event: AppEvent): void {
     case "quality": {
       const q = $("quality");
       q.dataset.level = event.level;
-      q.title = `Network quality: ${event.level}. ${event.detail}`;
+      q.title = t("meeting.qualityDetail", { level: t(`meeting.quality.${event.level}`), detail: event.detail });
       // Said in words, not only by colour, when the network is the reason.
       const reason = $("quality-reason");
       const named = event.level !== "good" && event.detail.startsWith("Your network");
@@ -102,7 +104,7 @@ function onEvent(event: AppEvent): void {
       break;
     case "call_ended":
       if (state.screen === "meeting") {
-        if (event.error) toast(`The meeting ended: ${event.error.message}`, "error");
+        if (event.error) toast(t("meeting.ended", { reason: event.error.message }), "error");
         void enterHome();
       }
       break;
@@ -114,6 +116,7 @@ async function start(): Promise<void> {
   await api.subscribe(onEvent);
   const status = await api.status();
   state.status = status;
+  speak(status);
   showStoreError(status);
   if (!status.policy.accepted) {
     renderPolicy(status);
@@ -124,5 +127,5 @@ async function start(): Promise<void> {
 }
 
 start().catch((e) => {
-  document.body.textContent = `TalkLine could not start: ${messageOf(e)}`;
+  document.body.textContent = t("app.couldNotStart", { reason: messageOf(e) });
 });

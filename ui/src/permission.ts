@@ -3,6 +3,7 @@
 
 import { api, AppFailure } from "./api";
 import { $ } from "./dom";
+import { t } from "./i18n";
 
 export function askPermission(title: string, purpose: string): Promise<boolean> {
   $("permission-title").textContent = title;
@@ -33,7 +34,7 @@ export async function withConsent<T>(action: () => Promise<T>): Promise<T> {
       // A permission's answer or a feature's consent: one ledger.
       await api.setPrivacyChoice(e.permission, granted);
       // No means no: the feature stays off, and the user is not asked again.
-      if (!granted) throw new Error(`${e.title ?? e.permission} stays off. You can turn it on in Settings → Privacy.`);
+      if (!granted) throw new Error(t("permission.staysOff", { permission: e.title ?? e.permission }));
     }
   }
 }

@@ -3,10 +3,11 @@
 import { api, type AppStatus } from "./api";
 import { $, messageOf, toast } from "./dom";
 import { state } from "./state";
+import { t } from "./i18n";
 
 export function showStoreError(status: AppStatus): void {
   $("store-error-banner").hidden = !status.storeError;
-  $("store-error").textContent = status.storeError ? `Your saved data cannot be opened: ${status.storeError}` : "";
+  $("store-error").textContent = status.storeError ? t("store.banner", { reason: status.storeError }) : "";
   $("store-set-aside").hidden = !status.storeCanBeSetAside;
   $("store-set-aside-ask").hidden = false;
   $("store-set-aside-confirm-row").hidden = true;
@@ -27,7 +28,7 @@ $("store-set-aside-confirm").onclick = async () => {
     const status = await api.status();
     state.status = status;
     showStoreError(status);
-    toast(`The old data file is kept as ${kept}`);
+    toast(t("store.kept", { path: kept }));
   } catch (e) {
     $("store-error").textContent = messageOf(e);
   }

@@ -85,6 +85,10 @@ pub struct PolicyView {
 #[serde(rename_all = "camelCase")]
 pub struct AppStatus {
     pub version: String,
+    /// The language in force (`en`, `zh-CN`): the UI's, and the texts here.
+    pub language: String,
+    /// The system's language, which an empty setting follows.
+    pub system_language: String,
     pub policy: PolicyView,
     pub display_name: String,
     pub default_server: String,
@@ -184,6 +188,8 @@ pub struct AppCore {
     close_guard: CloseGuard,
     /// A meeting link opened from outside, until the window takes it.
     pub(crate) opened_link: crate::opened_link::OpenedLink,
+    /// The language the user chose, if they chose one.
+    pub(crate) language: Mutex<crate::language::ChosenLanguage>,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -232,6 +238,7 @@ impl AppCore {
             exit_hook: Mutex::new(None),
             close_guard: CloseGuard::default(),
             opened_link: Default::default(),
+            language: Default::default(),
             withdrawn: AtomicBool::new(false),
             effects: Arc::new(LiveEffects::default()),
         });
@@ -317,20 +324,27 @@ impl AppCore {
         }
     }
 
-    /// The consent ledger over the open store.
+    /// The consent ledger over the open store, speaking the user's language.
     pub(crate) fn ledger<T>(
         &self,
         f: impl FnOnce(&ConsentLedger<'_>) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
-        self.with_store(|s| f(&ConsentLedger::new(s, &self.registry, &self.policy)))
+        // Read before the store's lock is taken: it reads the store itself.
+        let language = self.language();
+        self.with_store(|s| {
+            f(&ConsentLedger::new(s, &self.registry, &self.policy).speaking(language))
+        })
     }
 
     fn ledger_check(&self, capability: Capability) -> Result<(), AppError> {
         self.ledger(|l| l.require(capability).map_err(AppError::from))
     }
 
-    fn policy_accepted(&self) -> Result<bool, AppError> {
-        self.ledger(|l| Ok(l.policy_accepted()?))
+    /// Not through `ledger`: the language in force depends on it.
+    pub(crate) fn policy_accepted(&self) -> Result<bool, AppError> {
+        self.with_store(|s| {
+            Ok(ConsentLedger::new(s, &self.registry, &self.policy).policy_accepted()?)
+        })
     }
 
     pub(crate) fn require_policy(&self) -> Result<(), AppError> {
@@ -359,13 +373,18 @@ impl AppCore {
         } else {
             String::new()
         };
+        let language = self.language();
+        // The same version in every language (a test of the policy checks it).
+        let policy = PrivacyPolicy::current_in(language);
         AppStatus {
             version: env!("CARGO_PKG_VERSION").into(),
+            language: language.tag().into(),
+            system_language: talkline_privacy::Language::of_system().tag().into(),
             policy: PolicyView {
                 version: self.policy.version,
                 accepted,
-                title: self.policy.title.clone(),
-                text: self.policy.text.clone(),
+                title: policy.title,
+                text: policy.text,
             },
             display_name,
             default_server: self.config.default_server.to_string(),
@@ -384,7 +403,7 @@ impl AppCore {
         }
         self.ledger(|l| Ok(l.record_policy(true)?))?;
         self.config.logs.enable();
-        Ok(())
+        self.keep_language_chosen_before_acceptance()
     }
 
     /// The user declined: nothing is recorded (nothing may be kept without

@@ -12,6 +12,7 @@ use talkline_media::VideoSource;
 use talkline_media::effects::{
     BUILTIN_BACKGROUNDS, EffectedSource, EffectsControl, builtin_background, load_background,
 };
+use talkline_privacy::Language;
 
 use crate::core::lock;
 use crate::error::AppError;
@@ -149,29 +150,32 @@ pub fn photo_names(photos: &Path) -> Vec<String> {
     names
 }
 
-pub fn options(photos: &Path) -> Vec<BackgroundOption> {
+pub fn options(photos: &Path, language: Language) -> Vec<BackgroundOption> {
+    let option = |id: &str, label: &str| BackgroundOption {
+        id: id.into(),
+        label: label.into(),
+    };
     let mut all = vec![
-        BackgroundOption {
-            id: "none".into(),
-            label: "None".into(),
-        },
-        BackgroundOption {
-            id: "blur".into(),
-            label: "Blur".into(),
-        },
+        option("none", language.pick("None", "无")),
+        option("blur", language.pick("Blur", "模糊")),
     ];
     for name in BUILTIN_BACKGROUNDS {
-        let mut label = name.to_string();
-        label[..1].make_ascii_uppercase();
-        all.push(BackgroundOption {
-            id: name.into(),
-            label,
-        });
+        let label = match name {
+            "dusk" => language.pick("Dusk", "黄昏"),
+            "meadow" => language.pick("Meadow", "草地"),
+            "studio" => language.pick("Studio", "工作室"),
+            other => other,
+        };
+        all.push(option(name, label));
     }
     for (i, name) in photo_names(photos).into_iter().enumerate() {
+        let n = i + 1;
         all.push(BackgroundOption {
             id: format!("photo:{name}"),
-            label: format!("Your photo {}", i + 1),
+            label: match language {
+                Language::English => format!("Your photo {n}"),
+                Language::SimplifiedChinese => format!("我的照片 {n}"),
+            },
         });
     }
     all

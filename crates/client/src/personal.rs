@@ -203,8 +203,8 @@ impl AppCore {
         } else {
             Err(AppError::FeatureConsentNeeded {
                 id: feature.id(),
-                title: feature.title(),
-                explanation: feature.explanation(),
+                title: feature.title(self.language()),
+                explanation: feature.explanation(self.language()),
             })
         }
     }
@@ -257,7 +257,7 @@ impl AppCore {
 
     pub fn background_options(&self) -> Result<Vec<BackgroundOption>, AppError> {
         self.require_policy()?;
-        Ok(effects::options(&self.backgrounds_dir()))
+        Ok(effects::options(&self.backgrounds_dir(), self.language()))
     }
 
     /// Keeps one of the user's photos as a background (with their consent).

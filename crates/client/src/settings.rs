@@ -9,6 +9,8 @@ use talkline_meeting::ice_servers::{IceServers, IceUrl, parse_credential};
 use crate::core::{AppCore, MAX_NAME_CHARS};
 use crate::devices;
 use crate::error::AppError;
+use crate::language::{SETTING_LANGUAGE, parse_setting as parse_language_setting};
+use talkline_privacy::Language;
 
 const SETTING_NAME: &str = "display_name";
 const SETTING_CAMERA: &str = "camera";
@@ -48,6 +50,9 @@ pub struct Settings {
     /// suppression or gain control (music, a studio microphone).
     #[serde(default)]
     pub original_sound: bool,
+    /// "" for the system's language, else `en` or `zh-CN`.
+    #[serde(default)]
+    pub language: String,
 }
 
 impl Settings {
@@ -105,6 +110,10 @@ impl AppCore {
                 ice_credential: s.setting(SETTING_ICE_CREDENTIAL)?.unwrap_or_default(),
                 relay_only: s.setting(SETTING_RELAY_ONLY)?.as_deref() == Some("1"),
                 original_sound: s.setting(SETTING_ORIGINAL_SOUND)?.as_deref() == Some("1"),
+                language: s
+                    .setting(SETTING_LANGUAGE)?
+                    .filter(|l| Language::from_setting(l).is_some())
+                    .unwrap_or_default(),
             })
         })
     }
@@ -123,6 +132,7 @@ impl AppCore {
         }
         let ice = settings.ice()?;
         let urls: Vec<String> = ice.urls.iter().map(ToString::to_string).collect();
+        let language = parse_language_setting(&settings.language)?;
         self.with_store(|s| {
             s.set_setting(SETTING_NAME, name)?;
             s.set_setting(SETTING_LOG_UPLOAD_URL, upload_url)?;
@@ -138,8 +148,11 @@ impl AppCore {
             s.set_setting(SETTING_ICE_SERVERS, &urls.join("\n"))?;
             s.set_setting(SETTING_RELAY_ONLY, flag(ice.relay_only))?;
             s.set_setting(SETTING_ORIGINAL_SOUND, flag(settings.original_sound))?;
+            s.set_setting(SETTING_LANGUAGE, language.map_or("", Language::tag))?;
             Ok(())
-        })
+        })?;
+        self.language_chosen(language);
+        Ok(())
     }
 
     /// "Original sound" switched from the meeting: applied to the call at

@@ -6,6 +6,7 @@
 use talkline_store::{ConsentRecord, Store, StoreError};
 
 use crate::feature::FeatureConsent;
+use crate::language::Language;
 use crate::policy::PrivacyPolicy;
 use crate::registry::PermissionRegistry;
 
@@ -104,6 +105,8 @@ pub struct ConsentLedger<'a> {
     store: &'a Store,
     registry: &'a PermissionRegistry,
     policy: &'a PrivacyPolicy,
+    /// The language of the texts the user reads (what is asked, the choices).
+    language: Language,
 }
 
 fn now_unix() -> i64 {
@@ -122,7 +125,13 @@ impl<'a> ConsentLedger<'a> {
             store,
             registry,
             policy,
+            language: Language::English,
         }
+    }
+
+    /// The same ledger, its texts in `language`.
+    pub fn speaking(self, language: Language) -> Self {
+        Self { language, ..self }
     }
 
     /// True once the current version of the policy was accepted.
@@ -146,8 +155,11 @@ impl<'a> ConsentLedger<'a> {
         let entry = self.registry.ios(capability.appendix_key());
         ConsentRequest {
             capability,
-            title: entry.map_or_else(|| capability.id().into(), |e| e.description.clone()),
-            purpose: entry.map_or_else(String::new, |e| e.purpose.clone()),
+            title: entry.map_or_else(
+                || capability.id().into(),
+                |e| e.description_in(self.language).into(),
+            ),
+            purpose: entry.map_or_else(String::new, |e| e.purpose_in(self.language).into()),
         }
     }
 
@@ -211,8 +223,8 @@ impl<'a> ConsentLedger<'a> {
             all.push(PrivacyChoice {
                 id: feature.id(),
                 kind: ChoiceKind::Feature,
-                title: feature.title().into(),
-                explanation: feature.explanation().into(),
+                title: feature.title(self.language).into(),
+                explanation: feature.explanation(self.language).into(),
                 granted: Some(self.feature_granted(feature)?),
             });
         }

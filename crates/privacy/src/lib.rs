@@ -5,6 +5,7 @@
 pub mod consent;
 pub mod feature;
 pub mod generate;
+pub mod language;
 pub mod policy;
 pub mod registry;
 
@@ -12,6 +13,7 @@ pub use consent::{
     Capability, ChoiceKind, ConsentError, ConsentLedger, ConsentRequest, PrivacyChoice,
 };
 pub use feature::FeatureConsent;
+pub use language::Language;
 pub use policy::PrivacyPolicy;
 
 pub use registry::{AndroidEntry, DesktopEntry, IosEntry, PermissionRegistry, RegistryError};

@@ -2,7 +2,15 @@
 //! version is a number in the document's first line so that a new text
 //! cannot ship without deciding whether users must accept it again.
 
+use crate::language::Language;
+
 const POLICY_MD: &str = include_str!("../../../assets/privacy-policy.md");
+/// The same policy, the same version, in Simplified Chinese.
+const POLICY_ZH_CN_MD: &str = include_str!("../../../assets/privacy-policy.zh-CN.md");
+
+fn document(language: Language) -> &'static str {
+    language.pick(POLICY_MD, POLICY_ZH_CN_MD)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrivacyPolicy {
@@ -12,14 +20,24 @@ pub struct PrivacyPolicy {
 }
 
 impl PrivacyPolicy {
-    /// The policy of this build.
+    /// The policy of this build (its English text).
     pub fn current() -> Self {
-        // The document is checked by a test; a broken one still yields a
+        Self::current_in(Language::English)
+    }
+
+    /// The policy of this build in `language`. Every language's document
+    /// carries the same version (a test checks it): accepting it in one is
+    /// accepting it.
+    pub fn current_in(language: Language) -> Self {
+        let document = document(language);
+        // The documents are checked by a test; a broken one still yields a
         // policy that must be accepted (version 0 is never "accepted").
-        Self::parse(POLICY_MD).unwrap_or(Self {
+        Self::parse(document).unwrap_or(Self {
             version: 0,
-            title: "TalkLine privacy policy".into(),
-            text: POLICY_MD.into(),
+            title: language
+                .pick("TalkLine privacy policy", "TalkLine 隐私政策")
+                .into(),
+            text: document.into(),
         })
     }
 
@@ -66,6 +84,33 @@ mod tests {
             "export",
         ] {
             assert!(policy.text.contains(promise), "policy lacks {promise:?}");
+        }
+    }
+
+    #[test]
+    fn the_chinese_policy_is_the_same_version_and_makes_the_same_promises() {
+        let english = PrivacyPolicy::current_in(Language::English);
+        let chinese = PrivacyPolicy::parse(POLICY_ZH_CN_MD).expect("the zh-CN policy parses");
+        assert_eq!(
+            chinese.version, english.version,
+            "translate the new version too"
+        );
+        assert_eq!(
+            PrivacyPolicy::current_in(Language::SimplifiedChinese),
+            chinese
+        );
+        // The same sections, in the same order.
+        let headings = |text: &str| text.lines().filter(|l| l.starts_with("## ")).count();
+        assert_eq!(headings(&chinese.text), headings(&english.text));
+        for promise in [
+            "仅在本设备上",
+            "会议服务器",
+            "接受本政策之前",
+            "6 个月",
+            "撤回",
+            "导出",
+        ] {
+            assert!(chinese.text.contains(promise), "policy lacks {promise:?}");
         }
     }
 

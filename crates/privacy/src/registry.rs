@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use crate::language::Language;
+
 /// The data files, compiled in so the registry cannot drift from them.
 pub const APPENDIX_II_JSON: &str = include_str!("../../../permissions/appendix-ii.json");
 pub const DESKTOP_JSON: &str = include_str!("../../../permissions/desktop.json");
@@ -22,6 +24,12 @@ pub struct IosEntry {
     pub key: String,
     pub description: String,
     pub purpose: String,
+    /// The same two texts in Simplified Chinese: required for what
+    /// TalkLine requests, since the user reads them before deciding.
+    #[serde(default)]
+    pub description_zh: Option<String>,
+    #[serde(default)]
+    pub purpose_zh: Option<String>,
     pub requested: bool,
     pub features: Vec<String>,
     pub not_requested_because: Option<String>,
@@ -42,6 +50,12 @@ pub struct AndroidEntry {
     pub kind: AndroidKind,
     pub description: String,
     pub purpose: String,
+    /// The same two texts in Simplified Chinese: required for what
+    /// TalkLine requests, since the user reads them before deciding.
+    #[serde(default)]
+    pub description_zh: Option<String>,
+    #[serde(default)]
+    pub purpose_zh: Option<String>,
     pub requested: bool,
     pub features: Vec<String>,
     pub not_requested_because: Option<String>,
@@ -99,15 +113,49 @@ pub const FEATURES: &[&str] = &[
     "proximity",
 ];
 
+impl IosEntry {
+    pub fn description_in(&self, language: Language) -> &str {
+        in_language(language, &self.description, &self.description_zh)
+    }
+
+    pub fn purpose_in(&self, language: Language) -> &str {
+        in_language(language, &self.purpose, &self.purpose_zh)
+    }
+}
+
+impl AndroidEntry {
+    pub fn description_in(&self, language: Language) -> &str {
+        in_language(language, &self.description, &self.description_zh)
+    }
+
+    pub fn purpose_in(&self, language: Language) -> &str {
+        in_language(language, &self.purpose, &self.purpose_zh)
+    }
+}
+
+/// English where a text that is never shown (a permission not requested)
+/// has no translation.
+fn in_language<'a>(language: Language, english: &'a str, chinese: &'a Option<String>) -> &'a str {
+    language.pick(english, chinese.as_deref().unwrap_or(english))
+}
+
 fn check_entry(
     name: &str,
     requested: bool,
     features: &[String],
     why_not: &Option<String>,
+    chinese: [&Option<String>; 2],
 ) -> Result<(), RegistryError> {
     let bad = |what: &str| Err(RegistryError::Inconsistent(format!("{name}: {what}")));
     if let Some(f) = features.iter().find(|f| !FEATURES.contains(&f.as_str())) {
         return bad(&format!("unknown feature {f:?}"));
+    }
+    if requested
+        && chinese
+            .iter()
+            .any(|t| t.as_deref().is_none_or(|t| t.trim().is_empty()))
+    {
+        return bad("requested, without its description and purpose in Chinese");
     }
     match (requested, why_not) {
         (true, Some(_)) => bad("requested, yet says why it is not"),
@@ -128,10 +176,22 @@ impl PermissionRegistry {
         let a: AppendixFile = serde_json::from_str(appendix)?;
         let d: DesktopFile = serde_json::from_str(desktop)?;
         for e in &a.ios {
-            check_entry(&e.key, e.requested, &e.features, &e.not_requested_because)?;
+            check_entry(
+                &e.key,
+                e.requested,
+                &e.features,
+                &e.not_requested_because,
+                [&e.description_zh, &e.purpose_zh],
+            )?;
         }
         for e in &a.android {
-            check_entry(&e.name, e.requested, &e.features, &e.not_requested_because)?;
+            check_entry(
+                &e.name,
+                e.requested,
+                &e.features,
+                &e.not_requested_because,
+                [&e.description_zh, &e.purpose_zh],
+            )?;
         }
         let mut seen = std::collections::HashSet::new();
         for name in a
@@ -199,9 +259,12 @@ mod tests {
 
     #[test]
     fn inconsistent_entries_are_rejected() {
-        let ok = r#"{"key":"K","description":"d","purpose":"p","requested":true,"features":["video-call"],"not_requested_because":null}"#;
+        let ok = r#"{"key":"K","description":"d","purpose":"p","description_zh":"描述","purpose_zh":"用途","requested":true,"features":["video-call"],"not_requested_because":null}"#;
         assert!(PermissionRegistry::parse(&appendix(ok), DESKTOP).is_ok());
         for bad in [
+            // Requested, and the user could not read why in Chinese.
+            r#"{"key":"K","description":"d","purpose":"p","requested":true,"features":["video-call"],"not_requested_because":null}"#,
+            r#"{"key":"K","description":"d","purpose":"p","description_zh":"描述","purpose_zh":" ","requested":true,"features":["video-call"],"not_requested_because":null}"#,
             r#"{"key":"K","description":"d","purpose":"p","requested":true,"features":[],"not_requested_because":null}"#,
             r#"{"key":"K","description":"d","purpose":"p","requested":false,"features":[],"not_requested_because":null}"#,
             r#"{"key":"K","description":"d","purpose":"p","requested":true,"features":["telepathy"],"not_requested_because":null}"#,

@@ -5,6 +5,7 @@ import { fillDevicePickers, refreshDevices } from "../devices";
 import { $, messageOf, toast } from "../dom";
 import { withConsent } from "../permission";
 import { state } from "../state";
+import { t } from "../i18n";
 
 $("device-menu-toggle").onclick = async () => {
   const menu = $("device-menu");
@@ -27,7 +28,7 @@ for (const [id, kind, key] of switches) {
     try {
       await withConsent(() => api.switchDevice(kind, value));
       state.settings = { ...state.settings, [key]: value };
-      toast(`Switched ${kind}`);
+      toast(t(`devices.switched.${kind}`));
     } catch (e) {
       toast(messageOf(e), "error");
     }

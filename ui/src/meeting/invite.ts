@@ -2,6 +2,7 @@
 
 import { api, type Invitation } from "../api";
 import { $, messageOf, toast } from "../dom";
+import { t } from "../i18n";
 
 /** The light margin (modules) a scanner needs around a QR code, and the
  * most pixels the panel has for the code. */
@@ -64,6 +65,6 @@ export async function copyText(input: HTMLInputElement): Promise<boolean> {
 
 $("invite-copy").onclick = async () => {
   const copied = await copyText($<HTMLInputElement>("invite-link"));
-  if (copied) toast("Meeting link copied");
-  else toast("The link could not be copied: select it and copy it yourself", "error");
+  if (copied) toast(t("invite.copied"));
+  else toast(t("invite.notCopied"), "error");
 };

@@ -5,6 +5,7 @@ import { $, messageOf, toast } from "../dom";
 import { enterHome } from "../screens/home";
 import { joining } from "../screens/prejoin";
 import { state } from "../state";
+import { t } from "../i18n";
 
 /** Whether the open leave question came from the window's close button:
  * then leaving also closes the app. */
@@ -12,8 +13,8 @@ export let leaveCloses = false;
 
 export function askLeave(closing = false): void {
   leaveCloses = closing;
-  $("leave-title").textContent = closing ? "Leave the meeting and close TalkLine?" : "Leave the meeting?";
-  $("leave-confirm").textContent = closing ? "Leave and close" : "Leave";
+  $("leave-title").textContent = t(closing ? "leave.titleClosing" : "leave.title");
+  $("leave-confirm").textContent = t(closing ? "leave.leaveAndClose" : "leave.leave");
   $("leave-dialog").hidden = false;
   // Closing is the bigger step: Enter keeps the call.
   $(closing ? "leave-cancel" : "leave-confirm").focus();
@@ -38,7 +39,7 @@ $("leave-confirm").onclick = async () => {
   $("leave-dialog").hidden = true;
   if (leaveCloses) {
     // The exit says goodbye to the meeting before the process ends.
-    await api.quit().catch((e) => toast(`TalkLine did not close: ${messageOf(e)}`, "error"));
+    await api.quit().catch((e) => toast(t("app.didNotClose", { reason: messageOf(e) }), "error"));
     return;
   }
   try {
@@ -47,7 +48,7 @@ $("leave-confirm").onclick = async () => {
     // "state": already gone (the server ended it), nothing left to leave.
     // Anything else the user should know about.
     if (e instanceof AppFailure && e.kind === "state") console.info("leave:", messageOf(e));
-    else toast(`Leaving the meeting did not finish: ${messageOf(e)}`, "error");
+    else toast(t("leave.didNotFinish", { reason: messageOf(e) }), "error");
   }
   await enterHome();
 };

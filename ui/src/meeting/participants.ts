@@ -9,6 +9,7 @@ import { scheduleVideoLayers, tilesInSight } from "./layers";
 import { layoutTiles, tileElement } from "./tiles";
 import { show, state } from "../state";
 import { attachLoop, stopLoops } from "../video";
+import { t } from "../i18n";
 
 /**
  * Empties the grid before a join: the participants already in the room
@@ -36,7 +37,7 @@ $<HTMLInputElement>("meeting-original-sound").onchange = async () => {
   try {
     await api.setOriginalSound(box.checked);
     state.settings = { ...state.settings, originalSound: box.checked };
-    toast(box.checked ? "Original sound on: your microphone is sent as it is" : "Original sound off: echo and noise are taken out again");
+    toast(t(box.checked ? "meeting.originalSoundOn" : "meeting.originalSoundOff"));
   } catch (e) {
     box.checked = !box.checked;
     toast(messageOf(e), "error");
@@ -46,7 +47,7 @@ $<HTMLInputElement>("meeting-original-sound").onchange = async () => {
 export function enterMeeting(): void {
   show("meeting");
   $("invite-panel").hidden = true;
-  $("meeting-name").textContent = `Meeting ${state.room}`;
+  $("meeting-name").textContent = t("common.meetingN", { room: state.room });
   const self = document.querySelector<HTMLElement>('#tiles .tile[data-tile="self"]');
   if (self) attachLoop(self, "self", "meeting");
   layoutTiles();
@@ -93,7 +94,7 @@ export function removeParticipant(id: number): void {
   }
   layoutTiles();
   renderParticipantList();
-  if (name) toast(`${name} left`);
+  if (name) toast(t("meeting.left", { name }));
 }
 
 export function renderParticipantList(): void {
@@ -101,12 +102,13 @@ export function renderParticipantList(): void {
   list.replaceChildren();
   const you = document.createElement("li");
   you.dataset.participant = "self";
-  you.textContent = `${$<HTMLInputElement>("display-name").value.trim()} (you)${state.audioMuted ? " · muted" : ""}`;
+  const yourName = t("common.you", { name: $<HTMLInputElement>("display-name").value.trim() });
+  you.textContent = state.audioMuted ? `${yourName} · ${t("meeting.muted")}` : yourName;
   list.append(you);
   for (const p of state.participants.values()) {
     const li = document.createElement("li");
     li.dataset.participant = String(p.id);
-    const off = [p.audioMuted ? "muted" : "", p.videoMuted ? "camera off" : ""].filter(Boolean);
+    const off = [p.audioMuted ? t("meeting.muted") : "", p.videoMuted ? t("meeting.cameraOff") : ""].filter(Boolean);
     const name = document.createElement("span");
     name.textContent = off.length ? `${p.display} · ${off.join(", ")}` : p.display;
     // Each person's volume on this device only, as loud as they send
@@ -118,14 +120,14 @@ export function renderParticipantList(): void {
     volume.step = "10";
     volume.value = String(state.volumes.get(p.id) ?? 100);
     volume.className = "volume";
-    volume.setAttribute("aria-label", `Volume of ${p.display}`);
-    volume.title = `Volume of ${p.display}: ${volume.value}%`;
+    volume.setAttribute("aria-label", t("meeting.volumeOf", { name: p.display }));
+    volume.title = t("meeting.volumeOfPercent", { name: p.display, percent: volume.value });
     volume.onchange = async () => {
       const percent = Number(volume.value);
       try {
         await api.setParticipantVolume(p.id, percent);
         state.volumes.set(p.id, percent);
-        volume.title = `Volume of ${p.display}: ${percent}%`;
+        volume.title = t("meeting.volumeOfPercent", { name: p.display, percent });
       } catch (e) {
         toast(messageOf(e), "error");
       }
@@ -133,17 +135,17 @@ export function renderParticipantList(): void {
     li.append(name, volume);
     list.append(li);
   }
-  $("participants-toggle").textContent = `People (${state.participants.size + 1})`;
+  $("participants-toggle").textContent = t("meeting.peopleN", { count: state.participants.size + 1 });
 }
 
 export function renderSelfMuted(): void {
   const mic = $("mic-toggle");
   mic.setAttribute("aria-pressed", String(state.audioMuted));
-  mic.textContent = state.audioMuted ? "Unmute" : "Mute";
+  mic.textContent = t(state.audioMuted ? "meeting.unmute" : "meeting.mute");
   if (!state.audioMuted) $("muted-hint").hidden = true;
   const cam = $("camera-toggle");
   cam.setAttribute("aria-pressed", String(state.videoMuted));
-  cam.textContent = state.videoMuted ? "Start video" : "Stop video";
+  cam.textContent = t(state.videoMuted ? "meeting.startVideo" : "meeting.stopVideo");
   const self = document.querySelector<HTMLElement>('#tiles .tile[data-tile="self"]');
   self?.classList.toggle("audio-muted", state.audioMuted);
   self?.classList.toggle("video-muted", state.videoMuted);

@@ -4,6 +4,7 @@ import { $ } from "../dom";
 import { arrange } from "../layout";
 import { scheduleVideoLayers, tilesInSight } from "./layers";
 import { state } from "../state";
+import { t } from "../i18n";
 
 export function tileElement(id: string, name: string, self: boolean): HTMLElement {
   const el = document.createElement("div");
@@ -18,17 +19,17 @@ export function tileElement(id: string, name: string, self: boolean): HTMLElemen
   label.textContent = name;
   const muted = document.createElement("span");
   muted.className = "muted-icon";
-  muted.title = "Microphone off";
+  muted.title = t("meeting.micOff");
   muted.setAttribute("role", "img");
-  muted.setAttribute("aria-label", "Microphone off");
+  muted.setAttribute("aria-label", t("meeting.micOff"));
   // Drawn, not an emoji: a desktop without an emoji font shows a box.
   muted.append(micOffIcon());
   el.append(canvas, off, label, muted);
   if (!self) {
     const pin = document.createElement("button");
     pin.className = "pin";
-    pin.textContent = "Pin";
-    pin.title = `Pin ${name}: shown large`;
+    pin.textContent = t("meeting.pin");
+    pin.title = t("meeting.pinTitle", { name });
     pin.setAttribute("aria-pressed", "false");
     pin.onclick = (ev) => {
       ev.stopPropagation();
@@ -47,7 +48,7 @@ export function togglePin(tile: string): void {
   for (const pin of document.querySelectorAll<HTMLElement>("#tiles .pin")) {
     const pinned = pin.closest<HTMLElement>(".tile")?.dataset.tile === state.pinned;
     pin.setAttribute("aria-pressed", String(pinned));
-    pin.textContent = pinned ? "Unpin" : "Pin";
+    pin.textContent = t(pinned ? "meeting.unpin" : "meeting.pin");
   }
   layoutTiles();
 }
@@ -85,9 +86,9 @@ export function layoutTiles(): void {
   for (const t of tiles) t.dataset.role = layout.roles.get(t.dataset.tile ?? "") ?? "hidden";
   container.classList.toggle("speaker-view", state.layoutMode === "speaker");
   container.style.setProperty("--cols", String(layout.columns));
-  $("layout-toggle").textContent = state.layoutMode === "speaker" ? "Gallery view" : "Speaker view";
+  $("layout-toggle").textContent = t(state.layoutMode === "speaker" ? "meeting.galleryView" : "meeting.speakerView");
   $("pager").hidden = layout.pages < 2;
-  $("page-label").textContent = `Page ${layout.page + 1} of ${layout.pages}`;
+  $("page-label").textContent = t("meeting.pageNofM", { page: layout.page + 1, pages: layout.pages });
   scheduleVideoLayers();
 }
 

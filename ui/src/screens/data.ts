@@ -5,6 +5,7 @@ import { $, messageOf, showError } from "../dom";
 import { renderRecent } from "./home";
 import { enterSettings } from "./settings";
 import { show } from "../state";
+import { formatDateTime as when, formatNumber, kilobytes, type MessageKey, t } from "../i18n";
 
 export function renderChoice(choice: PrivacyChoice): HTMLLIElement {
   const li = document.createElement("li");
@@ -18,7 +19,7 @@ export function renderChoice(choice: PrivacyChoice): HTMLLIElement {
   title.textContent = choice.title;
   const state = document.createElement("span");
   state.className = "choice-state";
-  state.textContent = choice.granted === null ? " (not asked yet)" : "";
+  state.textContent = choice.granted === null ? t("settings.choiceNotAsked") : "";
   label.append(box, " ", title, state);
   const why = document.createElement("p");
   why.className = "hint";
@@ -27,7 +28,7 @@ export function renderChoice(choice: PrivacyChoice): HTMLLIElement {
     try {
       await api.setPrivacyChoice(choice.id, box.checked);
       state.textContent = "";
-      $("privacy-status").textContent = `${choice.title}: ${box.checked ? "on" : "off"}.`;
+      $("privacy-status").textContent = t(box.checked ? "settings.choiceOn" : "settings.choiceOff", { title: choice.title });
     } catch (e) {
       box.checked = !box.checked;
       $("privacy-status").textContent = messageOf(e);
@@ -47,18 +48,14 @@ export async function renderPrivacyChoices(): Promise<void> {
   }
 }
 
-export function when(unix: number | null): string {
-  return unix ? new Date(unix * 1000).toLocaleString() : "—";
-}
-
-export function dataSection(title: string, rows: string[], empty: string): HTMLElement {
+function dataSection(section: string, title: MessageKey, rows: string[], empty: MessageKey): HTMLElement {
   const card = document.createElement("div");
   card.className = "card";
-  card.dataset.section = title;
+  card.dataset.section = section;
   const h = document.createElement("h2");
-  h.textContent = `${title} (${rows.length})`;
+  h.textContent = t("data.section", { title: t(title), count: formatNumber(rows.length) });
   const ul = document.createElement("ul");
-  for (const text of rows.length ? rows : [empty]) {
+  for (const text of rows.length ? rows : [t(empty)]) {
     const li = document.createElement("li");
     li.textContent = text;
     ul.append(li);
@@ -69,13 +66,29 @@ export function dataSection(title: string, rows: string[], empty: string): HTMLE
 
 export function renderPersonalData(data: PersonalData): void {
   $("data-sections").replaceChildren(
-    dataSection("Profile and settings", data.settings.filter((s) => s.value).map((s) => `${s.key}: ${s.value}`), "Nothing set."),
-    dataSection("Meeting history", data.meetings.map((m) => `Meeting ${m.room} on ${m.server} as ${m.display_name}, ${when(m.joined_at)} – ${when(m.left_at)}`), "No meetings."),
-    dataSection("Scheduled meetings", data.schedules.map((m) => `${m.title}: ${when(m.starts_at)} – ${when(m.ends_at)} (${m.link})`), "No schedules."),
-    dataSection("Scan records", data.scans.map((s) => `${s.payload}, ${when(s.scanned_at)}`), "No scans."),
-    dataSection("Consent ledger", data.consent.map((c) => `${c.subject}: ${c.granted ? "yes" : "no"} (policy ${c.policy_version}), ${when(c.decided_at)}`), "No answers."),
-    dataSection("Your backgrounds", data.backgrounds, "None."),
-    dataSection("Logs", data.logs.map((l) => `${l.name} (${Math.ceil(l.bytes / 1024)} KB)`), "No logs."),
+    // The stored keys and subjects are shown as stored: they are what an
+    // export holds.
+    dataSection("settings", "data.profile", data.settings.filter((s) => s.value).map((s) => `${s.key}: ${s.value}`), "data.profileEmpty"),
+    dataSection(
+      "meetings",
+      "data.meetings",
+      data.meetings.map((m) =>
+        t("data.meetingRow", { room: m.room, server: m.server, name: m.display_name, joined: when(m.joined_at), left: when(m.left_at) }),
+      ),
+      "data.meetingsEmpty",
+    ),
+    dataSection("schedules", "data.schedules", data.schedules.map((m) => `${m.title}: ${when(m.starts_at)} – ${when(m.ends_at)} (${m.link})`), "data.schedulesEmpty"),
+    dataSection("scans", "data.scans", data.scans.map((s) => `${s.payload}, ${when(s.scanned_at)}`), "data.scansEmpty"),
+    dataSection(
+      "consent",
+      "data.consent",
+      data.consent.map((c) =>
+        t("data.consentRow", { subject: c.subject, answer: t(c.granted ? "data.yes" : "data.no"), version: c.policy_version, when: when(c.decided_at) }),
+      ),
+      "data.consentEmpty",
+    ),
+    dataSection("backgrounds", "data.backgrounds", data.backgrounds, "data.backgroundsEmpty"),
+    dataSection("logs", "data.logs", data.logs.map((l) => t("data.logRow", { name: l.name, kb: kilobytes(l.bytes) })), "data.logsEmpty"),
   );
 }
 
@@ -101,21 +114,21 @@ export async function dataAction(action: () => Promise<string>): Promise<void> {
 $("open-personal-data").onclick = () => void enterPersonalData();
 $("data-back").onclick = () => void enterSettings();
 $("data-export").onclick = () =>
-  void dataAction(async () => `A complete copy was saved to ${await api.exportPersonalData()}.`);
+  void dataAction(async () => t("data.exported", { path: await api.exportPersonalData() }));
 $("data-delete-history").onclick = () =>
   void dataAction(async () => {
     await api.deleteHistory();
     void renderRecent();
-    return "Meeting history and scan records deleted.";
+    return t("data.historyDeleted");
   });
 $("data-clear-cache").onclick = () =>
-  void dataAction(async () => `Cache cleared (${Math.ceil((await api.clearCache()) / 1024)} KB).`);
+  void dataAction(async () => t("data.cacheCleared", { kb: kilobytes(await api.clearCache()) }));
 
 $("upload-logs").onclick = async () => {
-  $("upload-status").textContent = "Uploading…";
+  $("upload-status").textContent = t("settings.uploading");
   try {
     const bytes = await api.uploadLogs();
-    $("upload-status").textContent = `Logs sent (${Math.ceil(bytes / 1024)} KB).`;
+    $("upload-status").textContent = t("settings.logsSent", { kb: kilobytes(bytes) });
   } catch (e) {
     $("upload-status").textContent = messageOf(e);
   }
@@ -132,13 +145,13 @@ $("withdraw-cancel").onclick = () => {
 $("withdraw-confirm").onclick = async () => {
   const button = $<HTMLButtonElement>("withdraw-confirm");
   button.disabled = true;
-  button.textContent = "Deleting…";
+  button.textContent = t("withdraw.deleting");
   try {
     await api.withdrawConsent();
     // The app closes now.
   } catch (e) {
     showError($("withdraw-error"), messageOf(e));
     button.disabled = false;
-    button.textContent = "Try again";
+    button.textContent = t("common.tryAgain");
   }
 };

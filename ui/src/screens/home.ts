@@ -8,6 +8,7 @@ import { renderUpcoming } from "./schedule";
 import { enterSettings } from "./settings";
 import { show, state } from "../state";
 import { stopLoops } from "../video";
+import { formatDateTime, t } from "../i18n";
 
 /**
  * A meeting link opened from outside (a browser, the system's link handler,
@@ -19,7 +20,7 @@ export async function openLinkFromOutside(): Promise<void> {
   if (state.screen === "policy") return;
   if (state.screen === "meeting" || joining()) {
     // Kept in the core: Home takes it when this meeting is over.
-    toast("A meeting link was opened. Leave this meeting to go to it.", "info");
+    toast(t("home.linkWaits"), "info");
     return;
   }
   const link = await api.takeOpenedLink().catch(() => null);
@@ -58,15 +59,15 @@ export async function renderRecent(): Promise<void> {
     if (recent.length === 0) {
       const li = document.createElement("li");
       li.className = "hint";
-      li.textContent = "Meetings you join appear here.";
+      li.textContent = t("home.recentEmpty");
       list.append(li);
     }
     for (const m of recent) {
       const li = document.createElement("li");
       const button = document.createElement("button");
       button.className = "link";
-      const when = new Date(m.joinedAt * 1000).toLocaleString();
-      button.textContent = `Meeting ${m.room}`;
+      const when = formatDateTime(m.joinedAt);
+      button.textContent = t("common.meetingN", { room: m.room });
       button.title = `${m.server} — ${when}`;
       button.onclick = () => {
         $<HTMLInputElement>("meeting-input").value = `talkline://join?server=${encodeURIComponent(m.server)}&room=${m.room}`;
@@ -96,15 +97,15 @@ $("home-form").onsubmit = async (ev) => {
   try {
     const target = await api.parseMeeting(input);
     if (!name) {
-      showError($("home-error"), "Enter your name so others know who joined.");
+      showError($("home-error"), t("home.nameNeeded"));
       $("display-name").focus();
       return;
     }
     state.meetingInput = input;
     state.room = target.room;
-    $("prejoin-title").textContent = `Meeting ${target.room}`;
+    $("prejoin-title").textContent = t("common.meetingN", { room: target.room });
     // What will be joined, said before joining (a scanned code's server).
-    $("prejoin-where").textContent = `on ${target.server}${target.hasPin ? " · PIN included" : ""}`;
+    $("prejoin-where").textContent = t(target.hasPin ? "prejoin.wherePin" : "prejoin.where", { server: target.server });
     await enterPrejoin();
   } catch (e) {
     showError($("home-error"), messageOf(e));

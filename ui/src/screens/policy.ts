@@ -4,12 +4,31 @@ import { api, type AppStatus } from "../api";
 import { $, messageOf, toast } from "../dom";
 import { enterHome } from "./home";
 import { state } from "../state";
+import { t } from "../i18n";
+import { fillLanguagePicker, speak } from "../language_picker";
 
-export function renderPolicy(status: AppStatus): void {
+export function renderPolicy(status: AppStatus, chosenLanguage = ""): void {
   $("policy-title").textContent = status.policy.title;
   // Plain text, never HTML: the policy file is data.
   $("policy-text").textContent = status.policy.text;
+  $("policy-text").lang = status.language;
+  fillLanguagePicker($<HTMLSelectElement>("policy-language"), status, chosenLanguage);
 }
+
+// Read in another language before accepting: the same policy, the same
+// version. The choice is kept once the policy is accepted.
+$<HTMLSelectElement>("policy-language").onchange = async () => {
+  const chosen = $<HTMLSelectElement>("policy-language").value;
+  try {
+    await api.setLanguage(chosen);
+    const status = await api.status();
+    state.status = status;
+    speak(status);
+    renderPolicy(status, chosen);
+  } catch (e) {
+    toast(messageOf(e), "error");
+  }
+};
 
 $("policy-accept").onclick = async () => {
   if (!state.status) return;
@@ -26,6 +45,6 @@ $("policy-decline").onclick = async () => {
   try {
     await api.declinePolicy();
   } catch (e) {
-    toast(`TalkLine could not close: ${messageOf(e)}. Close the window to quit.`, "error");
+    toast(t("app.couldNotClose", { reason: messageOf(e) }), "error");
   }
 };

@@ -9,6 +9,7 @@ import { withConsent } from "../permission";
 import { enterHome } from "./home";
 import { show, state } from "../state";
 import { attachLoop } from "../video";
+import { t } from "../i18n";
 
 export async function enterPrejoin(): Promise<void> {
   show("prejoin");
@@ -71,7 +72,7 @@ export async function joinNow(): Promise<void> {
     audioMuted: !$<HTMLInputElement>("prejoin-mic").checked,
     videoMuted: !$<HTMLInputElement>("prejoin-camera").checked,
   };
-  button.textContent = "Joining…";
+  button.textContent = t("prejoin.joining");
   resetMeeting();
   try {
     const joined = await withConsent(() => api.join(request));
@@ -95,7 +96,7 @@ export async function joinNow(): Promise<void> {
     $("retry").hidden = !(failure && (failure.kind === "unreachable" || failure.kind === "connection"));
   } finally {
     button.disabled = false;
-    button.textContent = "Join now";
+    button.textContent = t("prejoin.joinNow");
   }
 }
 

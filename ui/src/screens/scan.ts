@@ -7,13 +7,14 @@ import { withConsent } from "../permission";
 import { enterHome, joinFromHome } from "./home";
 import { show, state } from "../state";
 import { attachLoop, stopLoops } from "../video";
+import { t } from "../i18n";
 
 export async function enterScan(): Promise<void> {
   show("scan");
   showError($("scan-error"), null);
   $("scan-status").textContent = "";
   await refreshDevices();
-  fillSelect($<HTMLSelectElement>("scan-camera"), state.devices.cameras, state.settings.camera, false);
+  fillSelect($<HTMLSelectElement>("scan-camera"), "camera", state.devices.cameras, state.settings.camera);
   await startScan();
 }
 
@@ -24,7 +25,7 @@ export async function startScan(): Promise<void> {
     // code is the way in, and not an error.
     await api.stopScan().catch(() => {});
     showError($("scan-error"), null);
-    $("scan-status").textContent = "No camera: choose one above, or pick a picture of the code.";
+    $("scan-status").textContent = t("scan.noCamera");
     return;
   }
   try {
@@ -35,7 +36,7 @@ export async function startScan(): Promise<void> {
     const tile = document.querySelector<HTMLElement>('#screen-scan .tile[data-tile="scan"]');
     if (tile) attachLoop(tile, "scan", "pictures");
     showError($("scan-error"), null);
-    $("scan-status").textContent = "Looking for a meeting code…";
+    $("scan-status").textContent = t("scan.looking");
   } catch (e) {
     $("scan-status").textContent = "";
     showFailure($("scan-error"), e);

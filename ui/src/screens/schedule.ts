@@ -4,6 +4,7 @@ import { api, type ScheduledMeeting } from "../api";
 import { $, button, messageOf, showError } from "../dom";
 import { withConsent } from "../permission";
 import { joinFromHome } from "./home";
+import { formatDateTime, formatNumber, t } from "../i18n";
 
 export async function renderUpcoming(): Promise<void> {
   const list = $("upcoming-meetings");
@@ -13,7 +14,7 @@ export async function renderUpcoming(): Promise<void> {
     if (upcoming.length === 0) {
       const li = document.createElement("li");
       li.className = "hint";
-      li.textContent = "Meetings you schedule appear here.";
+      li.textContent = t("home.upcomingEmpty");
       list.append(li);
     }
   } catch (e) {
@@ -27,19 +28,18 @@ export function upcomingItem(m: ScheduledMeeting): HTMLLIElement {
   const title = document.createElement("strong");
   title.textContent = m.title;
   const when = document.createElement("small");
-  const start = new Date(m.startsAt * 1000);
   const minutes = Math.round((m.endsAt - m.startsAt) / 60);
-  when.textContent = ` ${start.toLocaleString()} · ${minutes} min · meeting ${m.room}`;
+  when.textContent = ` ${t("schedule.when", { start: formatDateTime(m.startsAt), minutes: formatNumber(minutes), room: m.room })}`;
   when.title = m.server;
   li.append(
     title,
     when,
     " ",
-    button("Join", () => joinFromHome(m.input)),
+    button(t("schedule.join"), () => joinFromHome(m.input)),
     " ",
-    button("Add to calendar", () => void addToCalendar(m)),
+    button(t("schedule.addToCalendar"), () => void addToCalendar(m)),
     " ",
-    button("Delete", () => void deleteSchedule(m)),
+    button(t("schedule.delete"), () => void deleteSchedule(m)),
   );
   return li;
 }
@@ -47,7 +47,7 @@ export function upcomingItem(m: ScheduledMeeting): HTMLLIElement {
 export async function addToCalendar(m: ScheduledMeeting): Promise<void> {
   try {
     const path = await withConsent(() => api.addToCalendar(m.id));
-    $("schedule-status").textContent = `"${m.title}" was saved for your calendar to ${path}.`;
+    $("schedule-status").textContent = t("schedule.savedForCalendar", { title: m.title, path });
   } catch (e) {
     $("schedule-status").textContent = messageOf(e);
   }
@@ -56,7 +56,7 @@ export async function addToCalendar(m: ScheduledMeeting): Promise<void> {
 export async function deleteSchedule(m: ScheduledMeeting): Promise<void> {
   try {
     await api.deleteSchedule(m.id);
-    $("schedule-status").textContent = `"${m.title}" is no longer scheduled.`;
+    $("schedule-status").textContent = t("schedule.deleted", { title: m.title });
   } catch (e) {
     $("schedule-status").textContent = messageOf(e);
   }
@@ -88,7 +88,7 @@ $("schedule-form").onsubmit = async (ev) => {
   // datetime-local is the user's local time; the core keeps UTC seconds.
   const start = new Date($<HTMLInputElement>("schedule-start").value);
   if (Number.isNaN(start.getTime())) {
-    showError($("schedule-error"), "Choose when the meeting starts.");
+    showError($("schedule-error"), t("schedule.startNeeded"));
     return;
   }
   try {
@@ -99,7 +99,7 @@ $("schedule-form").onsubmit = async (ev) => {
       input: $<HTMLInputElement>("schedule-input").value,
     });
     $("schedule-form").hidden = true;
-    $("schedule-status").textContent = `"${m.title}" scheduled.`;
+    $("schedule-status").textContent = t("schedule.scheduled", { title: m.title });
     await renderUpcoming();
   } catch (e) {
     showError($("schedule-error"), messageOf(e));

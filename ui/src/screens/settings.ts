@@ -7,6 +7,8 @@ import { BUNDLED_COMPONENTS, RUST_CRATES, SYSTEM_COMPONENTS } from "../licences"
 import { renderPrivacyChoices } from "./data";
 import { enterHome } from "./home";
 import { show, state } from "../state";
+import { t } from "../i18n";
+import { fillLanguagePicker, speak } from "../language_picker";
 
 export async function enterSettings(): Promise<void> {
   // The screen shows once its fields hold what is saved: shown first, a
@@ -29,8 +31,9 @@ export async function enterSettings(): Promise<void> {
   show("settings");
   const status = state.status;
   if (status) {
-    $("about-version").textContent = `TalkLine ${status.version} · default server ${status.defaultServer}`;
-    $("privacy-summary").textContent = `You accepted "${status.policy.title}" (version ${status.policy.version}). Everything TalkLine keeps is encrypted on this device.`;
+    fillLanguagePicker($<HTMLSelectElement>("settings-language"), status, state.settings.language);
+    $("about-version").textContent = t("settings.version", { version: status.version, server: status.defaultServer });
+    $("privacy-summary").textContent = t("settings.privacySummary", { title: status.policy.title, version: status.policy.version });
   }
   await renderPrivacyChoices();
 }
@@ -48,12 +51,21 @@ $("settings-save").onclick = async () => {
     iceCredential: $<HTMLInputElement>("settings-ice-credential").value,
     relayOnly: $<HTMLInputElement>("settings-relay-only").checked,
     originalSound: $<HTMLInputElement>("settings-original-sound").checked,
+    language: $<HTMLSelectElement>("settings-language").value,
   };
   try {
     await api.setSettings(next);
+    const languageChanged = next.language !== state.settings.language;
     state.settings = next;
     $<HTMLInputElement>("display-name").value = next.displayName;
-    $("settings-status").textContent = "Saved.";
+    if (languageChanged) {
+      // Everything on the screen again in the new language, the core's
+      // texts (the privacy choices, the policy's title) included.
+      state.status = await api.status();
+      speak(state.status);
+      await enterSettings();
+    }
+    $("settings-status").textContent = t("common.saved");
   } catch (e) {
     $("settings-status").textContent = messageOf(e);
   }
@@ -69,12 +81,12 @@ export function renderLicences(): void {
     return li;
   };
   for (const c of BUNDLED_COMPONENTS) list.append(item(`${c.name} — ${c.licence}`));
-  for (const c of SYSTEM_COMPONENTS) list.append(item(`${c.name} — ${c.licence} (from the system)`));
+  for (const c of SYSTEM_COMPONENTS) list.append(item(t("settings.fromSystem", { name: c.name, licence: c.licence })));
   const total = RUST_CRATES.reduce((n, group) => n + group.crates.length, 0);
   const details = document.createElement("details");
   details.id = "rust-crates";
   const summary = document.createElement("summary");
-  summary.textContent = `Rust crates built into the app (${total})`;
+  summary.textContent = t("settings.rustCrates", { count: total });
   details.append(summary);
   for (const group of RUST_CRATES) {
     const p = document.createElement("p");
