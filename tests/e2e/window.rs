@@ -17,6 +17,9 @@ mod webdriver;
 mod window_support;
 #[path = "support/x11_close.rs"]
 mod x11_close;
+// Every screen in both languages, and the accessibility audit.
+#[path = "window_screens.rs"]
+mod screens;
 
 use std::time::{Duration, Instant};
 

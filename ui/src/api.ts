@@ -176,7 +176,7 @@ export type AppEvent =
   | { type: "participant_changed"; participant: ParticipantView }
   | { type: "participant_left"; id: number }
   | { type: "levels"; self: number; speaking: boolean; remotes: Record<string, number> }
-  | { type: "quality"; level: "good" | "fair" | "poor"; detail: string }
+  | { type: "quality"; level: "good" | "fair" | "poor"; detail: string; reason: string | null }
   | { type: "call_ended"; error: { kind: string; message: string } | null }
   | { type: "device_changed"; kind: DeviceKind; message: string }
   | { type: "devices_changed"; devices: DeviceList; message: string | null }

@@ -50,3 +50,16 @@ export function button(text: string, action: () => void, kind = "link"): HTMLBut
   b.onclick = action;
   return b;
 }
+
+/**
+ * Keeps a button's `aria-expanded` true to whether the panel it opens is
+ * shown, however the panel is opened or closed (its button, Esc, another
+ * panel taking its place): screen readers say "expanded" or "collapsed".
+ */
+export function disclosure(buttonId: string, panelId: string): void {
+  const button = $(buttonId);
+  const panel = $(panelId);
+  const sync = () => button.setAttribute("aria-expanded", String(!panel.hidden));
+  new MutationObserver(sync).observe(panel, { attributes: true, attributeFilter: ["hidden"] });
+  sync();
+}

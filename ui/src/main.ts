@@ -1,7 +1,7 @@
 import "./style.css";
 import { api, type AppEvent } from "./api";
 import { devicesChanged } from "./devices";
-import { $, messageOf, showError, toast } from "./dom";
+import { $, disclosure, messageOf, showError, toast } from "./dom";
 import { frameStats, snapshotTile } from "./frames";
 import { closeRequested } from "./meeting/leave";
 import { updateLevels } from "./meeting/levels";
@@ -73,9 +73,8 @@ function onEvent(event: AppEvent): void {
       q.title = t("meeting.qualityDetail", { level: t(`meeting.quality.${event.level}`), detail: event.detail });
       // Said in words, not only by colour, when the network is the reason.
       const reason = $("quality-reason");
-      const named = event.level !== "good" && event.detail.startsWith("Your network");
-      reason.hidden = !named;
-      reason.textContent = named ? event.detail.split(". ")[0] : "";
+      reason.hidden = !event.reason;
+      reason.textContent = event.reason ?? "";
       break;
     }
     case "device_changed":
@@ -113,6 +112,9 @@ function onEvent(event: AppEvent): void {
 
 async function start(): Promise<void> {
   renderLicences();
+  disclosure("device-menu-toggle", "device-menu");
+  disclosure("invite-toggle", "invite-panel");
+  disclosure("participants-toggle", "participants");
   await api.subscribe(onEvent);
   const status = await api.status();
   state.status = status;

@@ -47,6 +47,8 @@ export const state = {
   /** Since when the muted microphone has heard someone speak. */
   mutedTalkSince: null as number | null,
   mutedHintAt: -Infinity,
+  /** Our own leave is under way. */
+  leaving: false,
 };
 
 

@@ -14,8 +14,9 @@ use crate::device_watch::DeviceWatch;
 use crate::error::AppError;
 use crate::events::{AppEvent, ErrorView, EventSink, ParticipantView};
 use crate::fallback::Fallback;
-use crate::quality::{QualitySample, Uplink, assess};
+use crate::quality::{QualitySample, Uplink, Verdict, assess};
 use crate::self_mute::SelfMute;
+use talkline_privacy::Language;
 
 const LEVELS_EVERY: Duration = Duration::from_millis(100);
 const QUALITY_EVERY: Duration = Duration::from_secs(2);
@@ -26,6 +27,13 @@ pub struct InMeeting {
     pub link: MeetingLink,
     /// Its row in the meeting history, when it was saved.
     pub history_row: Option<i64>,
+}
+
+/// How a call starts: muted or not (audio, video), and the language its
+/// notices are said in.
+pub struct Opening {
+    pub muted: (bool, bool),
+    pub language: Language,
 }
 
 pub struct ActiveCall {
@@ -49,7 +57,7 @@ impl ActiveCall {
     pub fn start(
         mut handle: CallHandle,
         meeting: InMeeting,
-        muted: (bool, bool),
+        opening: Opening,
         sink: Arc<dyn EventSink>,
         tiles: Arc<Tiles>,
         fallback: Arc<Fallback>,
@@ -57,6 +65,7 @@ impl ActiveCall {
     ) -> Self {
         let events = std::mem::replace(&mut handle.events, mpsc::unbounded_channel().1);
         let commands = handle.commands();
+        let Opening { muted, language } = opening;
         let muted = Arc::new(SelfMute::new(muted.0, muted.1));
         let device_watch = DeviceWatch::new(Arc::clone(&fallback), Arc::clone(&muted))
             .spawn(handle.commands(), Arc::clone(&sink));
@@ -115,7 +124,7 @@ impl ActiveCall {
                             sink.emit(AppEvent::DeviceChanged { kind: kind.name(), message });
                         }
                         Some(CallEvent::RelayUnreachable(why)) => {
-                            sink.emit(AppEvent::Quality { level: "poor", detail: why.clone() });
+                            sink.emit(AppEvent::Quality { level: "poor", detail: why.clone(), reason: None });
                             relay_problem = Some(why);
                         }
                         Some(CallEvent::DeviceSwitchFailed(kind, why)) => {
@@ -161,12 +170,19 @@ impl ActiveCall {
                             }),
                             rtt_ms: remotes.iter().map(|r| r.rtt_ms.load(Ordering::Relaxed)).filter(|&ms| ms > 0).max(),
                         };
-                        let (level, detail) = match (&relay_problem, reconnecting) {
-                            (Some(why), true) => ("poor", format!("reconnecting: {why}")),
-                            _ => assess(last_sample, sample, QUALITY_EVERY.as_secs_f64(), reconnecting),
+                        let verdict = match (&relay_problem, reconnecting) {
+                            (Some(why), true) => Verdict {
+                                level: "poor",
+                                detail: match language {
+                                    Language::English => format!("reconnecting: {why}"),
+                                    Language::SimplifiedChinese => format!("正在重新连接：{why}"),
+                                },
+                                network_reason: None,
+                            },
+                            _ => assess(last_sample, sample, QUALITY_EVERY.as_secs_f64(), reconnecting, language),
                         };
                         last_sample = sample;
-                        sink.emit(AppEvent::Quality { level, detail });
+                        sink.emit(AppEvent::Quality { level: verdict.level, detail: verdict.detail, reason: verdict.network_reason });
                     }
                 }
             }

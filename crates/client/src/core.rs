@@ -598,7 +598,10 @@ impl AppCore {
                 },
                 history_row: meeting_row,
             },
-            muted,
+            crate::call::Opening {
+                muted,
+                language: self.language(),
+            },
             self.sink(),
             Arc::clone(&self.tiles),
             fallback,

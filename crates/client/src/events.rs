@@ -68,6 +68,9 @@ pub enum AppEvent {
     Quality {
         level: &'static str,
         detail: String,
+        /// When the user's own network is why, what it does: said on the
+        /// meeting's bar, not only by the indicator's colour.
+        reason: Option<String>,
     },
     CallEnded {
         error: Option<ErrorView>,

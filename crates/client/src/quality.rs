@@ -4,6 +4,8 @@
 //! repaired. When the network is why a picture is poor, it says so in
 //! words a user can act on (move closer to the Wi-Fi, stop a download).
 
+use talkline_privacy::Language;
+
 /// Counters sampled at the start and end of an interval, and the path as
 /// it stands at the end.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -38,15 +40,36 @@ const BAD_UPLINK: f64 = 0.15;
 const SLOW_RTT_MS: u32 = 400;
 const SQUEEZED_FPS: u32 = 20;
 
-/// "good", "fair" or "poor", with a short reason for the indicator.
+/// What the indicator says, in the user's language.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// "good", "fair" or "poor".
+    pub level: &'static str,
+    /// A short reason, for the indicator's tooltip.
+    pub detail: String,
+    /// When the user's own network is why: what it does, said aloud.
+    pub network_reason: Option<String>,
+}
+
 pub fn assess(
     before: QualitySample,
     after: QualitySample,
     seconds: f64,
     reconnecting: bool,
-) -> (&'static str, String) {
+    language: Language,
+) -> Verdict {
+    let say = |english: String, chinese: String| match language {
+        Language::English => english,
+        Language::SimplifiedChinese => chinese,
+    };
     if reconnecting {
-        return ("poor", "reconnecting to the meeting".into());
+        return Verdict {
+            level: "poor",
+            detail: language
+                .pick("reconnecting to the meeting", "正在重新连接会议")
+                .into(),
+            network_reason: None,
+        };
     }
     let decoded = after.received_frames.saturating_sub(before.received_frames);
     let broken = after
@@ -63,12 +86,16 @@ pub fn assess(
     } else {
         Some(decoded as f64 / seconds / after.video_senders as f64)
     };
+    let damaged = loss * 100.0;
     let received = match fps {
-        Some(fps) => format!(
-            "{:.0}% of video frames damaged, {fps:.0} fps per participant",
-            loss * 100.0
+        Some(fps) => say(
+            format!("{damaged:.0}% of video frames damaged, {fps:.0} fps per participant"),
+            format!("{damaged:.0}% 的视频帧受损，每位参会者 {fps:.0} 帧/秒"),
         ),
-        None => format!("{:.0}% of video frames damaged", loss * 100.0),
+        None => say(
+            format!("{damaged:.0}% of video frames damaged"),
+            format!("{damaged:.0}% 的视频帧受损"),
+        ),
     };
     let mut level = if loss > 0.10 || fps.is_some_and(|f| f < 8.0) {
         2
@@ -81,9 +108,10 @@ pub fn assess(
     let mut reasons = Vec::new();
     if let Some(up) = after.uplink {
         if up.loss > LOSSY_UPLINK {
-            reasons.push(format!(
-                "your network loses {:.0}% of what you send",
-                up.loss * 100.0
+            let lost = up.loss * 100.0;
+            reasons.push(say(
+                format!("your network loses {lost:.0}% of what you send"),
+                format!("您的网络丢失了您发送内容的 {lost:.0}%"),
             ));
             level = level.max(if up.loss > BAD_UPLINK { 2 } else { 1 });
         }
@@ -93,9 +121,10 @@ pub fn assess(
                 0 => String::new(),
                 h => format!("{h}p, "),
             };
-            reasons.push(format!(
-                "your network carries about {} kbit/s, so your video goes out at {size}{} kbit/s, {} fps",
-                up.estimate_kbps, up.video_kbps, up.video_fps
+            let (carried, sent, fps) = (up.estimate_kbps, up.video_kbps, up.video_fps);
+            reasons.push(say(
+                format!("your network carries about {carried} kbit/s, so your video goes out at {size}{sent} kbit/s, {fps} fps"),
+                format!("您的网络大约只能承载 {carried} kbit/s，因此您的视频以 {size}{sent} kbit/s、{fps} 帧/秒发送"),
             ));
             level = level.max(if up.video_fps < SQUEEZED_FPS / 2 {
                 2
@@ -105,23 +134,89 @@ pub fn assess(
         }
     }
     if let Some(rtt) = after.rtt_ms.filter(|&r| r > SLOW_RTT_MS) {
-        reasons.push(format!("the server is {rtt} ms away and back"));
+        reasons.push(say(
+            format!("the server is {rtt} ms away and back"),
+            format!("到服务器的往返时间为 {rtt} 毫秒"),
+        ));
         level = level.max(1);
     }
-    let detail = if reasons.is_empty() {
-        received
-    } else {
-        format!(
-            "Your network is the reason: {}. {received}",
-            reasons.join("; ")
+    let network_reason = (!reasons.is_empty()).then(|| {
+        say(
+            format!("Your network is the reason: {}", reasons.join("; ")),
+            format!("原因在于您的网络：{}", reasons.join("；")),
         )
+    });
+    let detail = match &network_reason {
+        None => received,
+        Some(reason) => say(
+            format!("{reason}. {received}"),
+            format!("{reason}。{received}"),
+        ),
     };
-    (["good", "fair", "poor"][level], detail)
+    Verdict {
+        level: ["good", "fair", "poor"][level],
+        detail,
+        network_reason,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn assess(
+        before: QualitySample,
+        after: QualitySample,
+        seconds: f64,
+        reconnecting: bool,
+    ) -> (&'static str, String) {
+        let verdict = super::assess(before, after, seconds, reconnecting, Language::English);
+        (verdict.level, verdict.detail)
+    }
+
+    #[test]
+    fn the_verdict_is_said_in_chinese_too() {
+        let lossy = QualitySample {
+            received_frames: 60,
+            video_senders: 1,
+            uplink: Some(Uplink {
+                loss: 0.08,
+                estimate_kbps: 900,
+                video_kbps: 700,
+                video_max_kbps: 800,
+                video_fps: 30,
+                video_height: 360,
+            }),
+            ..QualitySample::default()
+        };
+        let zero = QualitySample::default();
+        let verdict = super::assess(zero, lossy, 2.0, false, Language::SimplifiedChinese);
+        assert_eq!(verdict.level, "fair");
+        assert_eq!(
+            verdict.network_reason.as_deref(),
+            Some("原因在于您的网络：您的网络丢失了您发送内容的 8%")
+        );
+        assert!(
+            verdict
+                .detail
+                .ends_with("0% 的视频帧受损，每位参会者 30 帧/秒"),
+            "{verdict:?}"
+        );
+        let english = super::assess(zero, lossy, 2.0, false, Language::English);
+        assert_eq!(
+            english.network_reason.as_deref(),
+            Some("Your network is the reason: your network loses 8% of what you send")
+        );
+        // A good path names no reason.
+        let good = QualitySample {
+            uplink: None,
+            ..lossy
+        };
+        assert_eq!(
+            super::assess(zero, good, 2.0, false, Language::English).network_reason,
+            None
+        );
+    }
 
     fn s(decoded: u64, incomplete: u64, senders: u64) -> QualitySample {
         QualitySample {

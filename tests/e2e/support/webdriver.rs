@@ -253,12 +253,35 @@ impl WebDriver {
 
     /// Presses and releases one key, as the keyboard would.
     pub fn press(&self, key: &str) {
+        self.try_press(key)
+            .unwrap_or_else(|e| panic!("press {key:?}: {e}"));
+    }
+
+    /// The same, for a key that may end the app before it answers.
+    pub fn try_press(&self, key: &str) -> Result<Value, String> {
         let actions = json!({ "actions": [{
             "type": "key", "id": "keyboard",
             "actions": [{ "type": "keyDown", "value": key }, { "type": "keyUp", "value": key }]
         }] });
         self.cmd("POST", "/actions", Some(actions))
-            .unwrap_or_else(|e| panic!("press {key:?}: {e}"));
+    }
+
+    /// Types `text` key by key into whatever has the focus.
+    #[allow(dead_code)] // the tests', not the benchmark's
+    pub fn type_keys(&self, text: &str) {
+        let keys: Vec<Value> = text
+            .chars()
+            .flat_map(|c| {
+                let key = c.to_string();
+                [
+                    json!({ "type": "keyDown", "value": key }),
+                    json!({ "type": "keyUp", "value": key }),
+                ]
+            })
+            .collect();
+        let actions = json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": keys }] });
+        self.cmd("POST", "/actions", Some(actions))
+            .unwrap_or_else(|e| panic!("type {text:?}: {e}"));
     }
 
     /// Presses `key` while holding `modifier` (e.g. Control, `\u{E009}`).

@@ -247,23 +247,35 @@ impl AppWindow {
     /// Starts the app (this package's `talkline-app`) with `server` as its
     /// default meeting server and a fresh home directory.
     pub fn launch(server: &str) -> Self {
-        Self::launch_on_xvfb(server, &[], |_| {})
+        Self::launch_on_xvfb(server, &[], &[], |_| {})
+    }
+
+    /// The same, the app's environment given these variables too (a
+    /// system language, for one).
+    #[allow(dead_code)] // the tests', not the benchmark's
+    pub fn launch_with_env(server: &str, env: &[(&str, &str)]) -> Self {
+        Self::launch_on_xvfb(server, &[], env, |_| {})
     }
 
     /// The same, with the app's home prepared by `prepare` (given the home
     /// folder) before the app first starts: files a previous run left.
     #[allow(dead_code)] // the tests', not the benchmark's
     pub fn launch_prepared(server: &str, prepare: impl FnOnce(&Path)) -> Self {
-        Self::launch_on_xvfb(server, &[], prepare)
+        Self::launch_on_xvfb(server, &[], &[], prepare)
     }
 
     /// The same, on an X server without MIT-SHM (shared-memory images), as
     /// a remote X server is: the app cannot draw video natively there.
     pub fn launch_without_shared_memory(server: &str) -> Self {
-        Self::launch_on_xvfb(server, &["-extension", "MIT-SHM"], |_| {})
+        Self::launch_on_xvfb(server, &["-extension", "MIT-SHM"], &[], |_| {})
     }
 
-    fn launch_on_xvfb(server: &str, xvfb_args: &[&str], prepare: impl FnOnce(&Path)) -> Self {
+    fn launch_on_xvfb(
+        server: &str,
+        xvfb_args: &[&str],
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> Self {
         let home = scratch_dir("window-home");
         prepare(&home);
         let (xvfb, display) = start_xvfb(&home, xvfb_args);
@@ -290,6 +302,7 @@ impl AppWindow {
                 // No accessibility bus or desktop portals: nothing here uses them.
                 .env("NO_AT_BRIDGE", "1")
                 .env("GTK_USE_PORTAL", "0")
+                .envs(env.iter().copied())
                 .process_group(0)
                 .stdout(Stdio::null())
                 .stderr(std::fs::File::create(home.join("driver.log")).expect("driver log"))

@@ -42,6 +42,8 @@ $("leave-confirm").onclick = async () => {
     await api.quit().catch((e) => toast(t("app.didNotClose", { reason: messageOf(e) }), "error"));
     return;
   }
+  // Everyone "leaves" as the call ends: not news for the toasts.
+  state.leaving = true;
   try {
     await api.leave();
   } catch (e) {

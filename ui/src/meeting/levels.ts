@@ -30,8 +30,12 @@ export function updateLevels(own: number, speaking: boolean, remotes: Record<str
     // these ten-a-second changes woke the native video's placement, which
     // watches the page's styles.
     const meter = document.getElementById("mic-level");
-    const width = `${Math.min(100, Math.round(Math.sqrt(own) * 180))}%`;
-    if (meter && meter.style.width !== width) meter.style.width = width;
+    const percent = Math.min(100, Math.round(Math.sqrt(own) * 180));
+    const width = `${percent}%`;
+    if (meter && meter.style.width !== width) {
+      meter.style.width = width;
+      document.getElementById("mic-meter")?.setAttribute("aria-valuenow", String(percent));
+    }
     return;
   }
   // Active speaker: the loudest tile of those speaking, held briefly so

@@ -17,6 +17,7 @@ import { t } from "../i18n";
  */
 export function resetMeeting(): void {
   stopLoops();
+  state.leaving = false;
   state.participants.clear();
   state.volumes.clear();
   state.videoLayers.clear();
@@ -29,7 +30,7 @@ export function resetMeeting(): void {
   tilesInSight.disconnect();
   const tiles = $("tiles");
   tiles.replaceChildren();
-  tiles.append(tileElement("self", `${$<HTMLInputElement>("display-name").value.trim()} (you)`, true));
+  tiles.append(tileElement("self", t("common.you", { name: $<HTMLInputElement>("display-name").value.trim() }), true));
 }
 
 $<HTMLInputElement>("meeting-original-sound").onchange = async () => {
@@ -94,7 +95,7 @@ export function removeParticipant(id: number): void {
   }
   layoutTiles();
   renderParticipantList();
-  if (name) toast(t("meeting.left", { name }));
+  if (name && state.screen === "meeting" && !state.leaving) toast(t("meeting.left", { name }));
 }
 
 export function renderParticipantList(): void {
