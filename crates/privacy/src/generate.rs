@@ -2,6 +2,7 @@
 //! permission entries, the iOS and macOS Info.plist usage strings, and the
 //! macOS entitlements. Only what TalkLine requests appears in them.
 
+use crate::language::Language;
 use crate::registry::{AndroidKind, PermissionRegistry};
 
 const HEADER: &str = "Generated from permissions/*.json by talkline-privacy. Do not edit: edit the data, \
@@ -101,6 +102,49 @@ pub fn macos_info_plist(reg: &PermissionRegistry) -> String {
     plist_with(&entries, false, MACOS_URL_SCHEME)
 }
 
+/// A `.strings` file (the `zh-Hans.lproj/InfoPlist.strings` of an app
+/// bundle): the usage strings the system shows a Chinese user.
+fn strings_file(entries: &[(String, String)]) -> String {
+    let quote = |text: &str| text.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut out = format!("/* {HEADER} */\n");
+    for (key, value) in entries {
+        out.push_str(&format!("\"{}\" = \"{}\";\n", quote(key), quote(value)));
+    }
+    out
+}
+
+/// iOS usage strings in Simplified Chinese.
+pub fn ios_info_plist_strings_zh(reg: &PermissionRegistry) -> String {
+    let entries: Vec<(String, String)> = reg
+        .ios
+        .iter()
+        .filter(|e| e.requested)
+        .map(|e| {
+            (
+                e.key.clone(),
+                e.purpose_in(Language::SimplifiedChinese).into(),
+            )
+        })
+        .collect();
+    strings_file(&entries)
+}
+
+/// macOS usage strings in Simplified Chinese.
+pub fn macos_info_plist_strings_zh(reg: &PermissionRegistry) -> String {
+    let entries: Vec<(String, String)> = reg
+        .macos
+        .iter()
+        .filter_map(|m| {
+            let ios = reg.ios(&m.same_as_ios)?;
+            Some((
+                m.key.clone(),
+                ios.purpose_in(Language::SimplifiedChinese).into(),
+            ))
+        })
+        .collect();
+    strings_file(&entries)
+}
+
 /// macOS hardened-runtime entitlements for the devices the app uses.
 pub fn macos_entitlements(reg: &PermissionRegistry) -> String {
     let entries: Vec<(String, String)> = reg
@@ -118,12 +162,29 @@ pub fn all(reg: &PermissionRegistry) -> Vec<(&'static str, String)> {
         ("Info.ios.plist", ios_info_plist(reg)),
         ("Info.macos.plist", macos_info_plist(reg)),
         ("Entitlements.macos.plist", macos_entitlements(reg)),
+        (
+            "zh-Hans.lproj/InfoPlist.ios.strings",
+            ios_info_plist_strings_zh(reg),
+        ),
+        (
+            "zh-Hans.lproj/InfoPlist.macos.strings",
+            macos_info_plist_strings_zh(reg),
+        ),
     ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_files_quote_what_would_end_a_string() {
+        let text = strings_file(&[("K".into(), "say \"hi\" \\ 你好".into())]);
+        assert!(
+            text.ends_with("\"K\" = \"say \\\"hi\\\" \\\\ 你好\";\n"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn escapes_markup() {

@@ -122,7 +122,7 @@ fn generated_files_are_in_sync_with_the_data() {
     for (name, text) in generate::all(&reg) {
         let path = dir.join(name);
         if regenerate {
-            std::fs::create_dir_all(&dir).expect("generated dir");
+            std::fs::create_dir_all(path.parent().unwrap_or(&dir)).expect("generated dir");
             std::fs::write(&path, &text).expect("write generated file");
         }
         let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
