@@ -14,9 +14,9 @@ const NAMES: &[&str] = &[
 /// What on the screen shown now is in the other language: visible text,
 /// titles, accessible names and placeholders, and the chosen entry of each
 /// picker where the app names it (not a device's own name). Text marked
-/// with its own `lang` (a language's name in itself) is skipped, as are
-/// addresses, file paths, the licences and the stored data shown as
-/// stored.
+/// with its own `lang` (a language's name in itself) or `translate="no"`
+/// (names, licence identifiers) is skipped, as are addresses, file paths
+/// and the stored data shown as stored.
 const OTHER_LANGUAGE_JS: &str = r#"
 const page = document.documentElement.lang;
 const allowed = new Set(arguments[0]);
@@ -30,7 +30,7 @@ const shown = (el) => {
   }
   return true;
 };
-const skip = (el) => !!el.closest('script, style, option, #licences, #data-sections li')
+const skip = (el) => !!el.closest('script, style, option, [translate="no"], #data-sections li')
   || (el.closest('[lang]')?.lang || page) !== page;
 const strip = (text) => text
   .replace(/\b(?:https?|wss?|talkline):\/\/\S*/g, ' ')
@@ -57,7 +57,8 @@ for (const el of document.body.querySelectorAll('[title], [aria-label], [placeho
 for (const s of document.body.querySelectorAll('select')) {
   const o = s.selectedOptions[0];
   if (!o || !shown(s) || !['', 'none', 'test'].includes(o.value) || (o.lang || page) !== page) continue;
-  check(o.text, s, ' (chosen)');
+  // "System default (its device)": the device's own name is the system's.
+  check(o.value === '' ? o.text.replace(/[(（].*[)）]/, '') : o.text, s, ' (chosen)');
 }
 return found;
 "#;
@@ -137,13 +138,73 @@ fn look_at(window: &AppWindow, language: &str, screen: &str) -> Vec<String> {
     problems
 }
 
+/// Controls that cannot be scrolled into the window: with the text twice
+/// its size, every control of the screen shown must still be reachable.
+const OUT_OF_REACH_JS: &str = r#"
+const shown = (el) => {
+  for (let e = el; e; e = e.parentElement) {
+    if (e.hidden) return false;
+    const s = getComputedStyle(e);
+    if (s.display === 'none' || s.visibility === 'hidden') return false;
+  }
+  return true;
+};
+const found = [];
+for (const el of document.body.querySelectorAll('button, input, select, textarea, [tabindex]')) {
+  if (!shown(el)) continue;
+  el.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0) continue;
+  if (r.bottom > innerHeight + 1 || r.right > innerWidth + 1 || r.top < -1 || r.left < -1) {
+    found.push((el.id ? '#' + el.id : el.tagName.toLowerCase()) + ' at ' + [r.left, r.top, r.right, r.bottom].map(Math.round).join(','));
+  }
+}
+window.scrollTo(0, 0);
+for (const e of document.querySelectorAll('*')) { if (e.scrollTop) e.scrollTop = 0; }
+return found;
+"#;
+
+/// The screen shown now with the text at 200%: every control reachable.
+fn look_at_large_text(window: &AppWindow, screen: &str) -> Vec<String> {
+    let driver = &window.driver;
+    driver.eval(
+        "document.documentElement.style.fontSize = '200%'; return 1;",
+        json!([]),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let out: Vec<String> = driver
+        .eval(OUT_OF_REACH_JS, json!([]))
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            format!(
+                "200% text, {screen}: {} cannot be reached",
+                v.as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    shot(window, &format!("en/{screen}-text-200"));
+    driver.eval(
+        "document.documentElement.style.fontSize = ''; return 1;",
+        json!([]),
+    );
+    out
+}
+
 /// Goes through every screen and dialog once, from Home to a meeting and
 /// back, Settings, Your data and the withdrawal question (not confirmed).
 /// Permission prompts, if any come, are looked at and allowed.
 fn visit_every_screen(window: &AppWindow, link: &str, language: &str) -> Vec<String> {
     let driver = &window.driver;
     let mut problems = Vec::new();
-    let mut look = |screen: &str| problems.extend(look_at(window, language, screen));
+    let large = language == "en";
+    let mut look = |screen: &str| {
+        problems.extend(look_at(window, language, screen));
+        if large {
+            problems.extend(look_at_large_text(window, screen));
+        }
+    };
 
     driver.wait_visible("#screen-home", LONG);
     look("home");

@@ -11,7 +11,7 @@ import { enterHome, openLinkFromOutside } from "./screens/home";
 import { renderPolicy } from "./screens/policy";
 import { scanned } from "./screens/scan";
 import { renderLicences } from "./screens/settings";
-import { show, state } from "./state";
+import { firstShownAt, show, state } from "./state";
 import { showStoreError } from "./store_error";
 // Modules that only wire up their controls, imported for that alone.
 import "./meeting/device_menu";
@@ -28,10 +28,12 @@ declare global {
       state: () => Record<string, unknown>;
       snapshot: typeof snapshotTile;
       setPageSize: (n: number) => void;
+      firstShownAt: () => number | null;
     };
   }
 }
 window.__talkline = {
+  firstShownAt: () => firstShownAt,
   frames: frameStats,
   snapshot: snapshotTile,
   // Pages of a few tiles, so a test of paging needs no 26 participants.
@@ -111,7 +113,6 @@ function onEvent(event: AppEvent): void {
 }
 
 async function start(): Promise<void> {
-  renderLicences();
   disclosure("device-menu-toggle", "device-menu");
   disclosure("invite-toggle", "invite-panel");
   disclosure("participants-toggle", "participants");
@@ -119,6 +120,7 @@ async function start(): Promise<void> {
   const status = await api.status();
   state.status = status;
   speak(status);
+  renderLicences();
   showStoreError(status);
   if (!status.policy.accepted) {
     renderPolicy(status);

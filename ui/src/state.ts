@@ -52,7 +52,11 @@ export const state = {
 };
 
 
+/** Wall clock when the first screen was shown (the start-up benchmark). */
+export let firstShownAt: number | null = null;
+
 export function show(screen: Screen): void {
+  firstShownAt ??= Date.now();
   state.screen = screen;
   for (const s of ["policy", "home", "scan", "prejoin", "meeting", "settings", "data"] as const) {
     $(`screen-${s}`).hidden = s !== screen;

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::device_watch::DeviceWatch;
 use crate::error::AppError;
 use crate::events::{AppEvent, ErrorView, EventSink, ParticipantView};
-use crate::fallback::Fallback;
+use crate::fallback::{Fallback, kind_said};
 use crate::quality::{QualitySample, Uplink, Verdict, assess};
 use crate::self_mute::SelfMute;
 use talkline_privacy::Language;
@@ -128,7 +128,11 @@ impl ActiveCall {
                             relay_problem = Some(why);
                         }
                         Some(CallEvent::DeviceSwitchFailed(kind, why)) => {
-                            sink.emit(AppEvent::DeviceChanged { kind: kind.name(), message: format!("cannot switch the {kind}: {why}") });
+                            let message = match language {
+                                Language::English => format!("cannot switch the {kind}: {why}"),
+                                Language::SimplifiedChinese => format!("无法切换{}：{why}", kind_said(kind, language)),
+                            };
+                            sink.emit(AppEvent::DeviceChanged { kind: kind.name(), message });
                         }
                         Some(CallEvent::Ended(error)) => {
                             let error = error.map(|e| {

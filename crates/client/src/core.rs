@@ -403,7 +403,8 @@ impl AppCore {
         }
         self.ledger(|l| Ok(l.record_policy(true)?))?;
         self.config.logs.enable();
-        self.keep_language_chosen_before_acceptance()
+        self.keep_language_picked_before_acceptance();
+        Ok(())
     }
 
     /// The user declined: nothing is recorded (nothing may be kept without
@@ -569,6 +570,7 @@ impl AppCore {
             .ok();
         let (ended_tx, mut ended_rx) = mpsc::unbounded_channel();
         let fallback = Arc::new(Fallback {
+            language: self.language(),
             in_use: Arc::clone(&self.in_use),
             effects: Arc::clone(&self.effects),
             system_default: devices::system_default,

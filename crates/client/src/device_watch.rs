@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use talkline_media::devices::DeviceKind;
 use talkline_meeting::CallCommand;
+use talkline_privacy::Language;
 use tokio::sync::mpsc;
 
 use crate::core::lock;
 use crate::devices::{self, DeviceList};
 use crate::error::AppError;
 use crate::events::{AppEvent, EventSink};
-use crate::fallback::Fallback;
+use crate::fallback::{Fallback, kind_said};
 use crate::self_mute::SelfMute;
 
 /// How often the system is asked: a change is seen within this, before a
@@ -77,7 +78,7 @@ impl DeviceWatch {
         let mut steps = Vec::new();
         if let Some(before) = self.last.as_ref().filter(|before| **before != now) {
             steps.push(Step::Tell(AppEvent::DevicesChanged {
-                message: came_and_went(before, &now),
+                message: came_and_went(before, &now, self.fallback.language),
                 devices: now.clone(),
             }));
         }
@@ -93,6 +94,8 @@ impl DeviceWatch {
     /// default moves to it.
     fn follow(&self, kind: DeviceKind, now: &[devices::Device], steps: &mut Vec<Step>) {
         let what = kind.name();
+        let language = self.fallback.language;
+        let said = kind_said(kind, language);
         let (in_use, follows, given_up, choice) = {
             let in_use = lock(&self.fallback.in_use);
             (
@@ -141,20 +144,40 @@ impl DeviceWatch {
                     return; // the user chose meanwhile
                 }
                 steps.push(Step::Command(command));
-                format!("Now using {}, the system's {what}", default.label)
+                match language {
+                    Language::English => {
+                        format!("Now using {}, the system's {said}", default.label)
+                    }
+                    Language::SimplifiedChinese => {
+                        format!("现在使用 {}（系统的{said}）", default.label)
+                    }
+                }
             }
             // Never allowed (a call joined without a microphone was not
             // asked): the user chooses it, and is asked then.
             Err(AppError::ConsentNeeded(_) | AppError::ConsentDenied(_)) => {
                 lock(&self.fallback.in_use).refuse(kind, default.id.clone());
-                format!(
-                    "{} is the system's {what} now: choose it under Devices to use it",
-                    default.label
-                )
+                match language {
+                    Language::English => format!(
+                        "{} is the system's {said} now: choose it under Devices to use it",
+                        default.label
+                    ),
+                    Language::SimplifiedChinese => format!(
+                        "{} 现在是系统的{said}：在“设备”中选择它即可使用",
+                        default.label
+                    ),
+                }
             }
             Err(e) => {
                 lock(&self.fallback.in_use).refuse(kind, default.id.clone());
-                format!("Cannot use {}, the system's {what}: {e}", default.label)
+                match language {
+                    Language::English => {
+                        format!("Cannot use {}, the system's {said}: {e}", default.label)
+                    }
+                    Language::SimplifiedChinese => {
+                        format!("无法使用 {}（系统的{said}）：{e}", default.label)
+                    }
+                }
             }
         };
         steps.push(Step::Tell(AppEvent::DeviceChanged {
@@ -199,7 +222,7 @@ impl DeviceWatch {
 
 /// "Test Headset connected; USB Camera disconnected", or `None` when only
 /// which one is the default changed.
-fn came_and_went(before: &DeviceList, now: &DeviceList) -> Option<String> {
+fn came_and_went(before: &DeviceList, now: &DeviceList, language: Language) -> Option<String> {
     let mut said = Vec::new();
     for kind in [
         DeviceKind::Camera,
@@ -209,13 +232,19 @@ fn came_and_went(before: &DeviceList, now: &DeviceList) -> Option<String> {
         let (before, now) = (before.of(kind), now.of(kind));
         let missing_from = |list: &[devices::Device], id: &str| !list.iter().any(|d| d.id == id);
         for d in now.iter().filter(|d| missing_from(before, &d.id)) {
-            said.push(format!("{} connected", d.label));
+            said.push(match language {
+                Language::English => format!("{} connected", d.label),
+                Language::SimplifiedChinese => format!("{} 已连接", d.label),
+            });
         }
         for d in before.iter().filter(|d| missing_from(now, &d.id)) {
-            said.push(format!("{} disconnected", d.label));
+            said.push(match language {
+                Language::English => format!("{} disconnected", d.label),
+                Language::SimplifiedChinese => format!("{} 已断开", d.label),
+            });
         }
     }
-    (!said.is_empty()).then(|| said.join("; "))
+    (!said.is_empty()).then(|| said.join(language.pick("; ", "；")))
 }
 
 #[cfg(test)]
@@ -283,6 +312,7 @@ mod tests {
         DeviceWatch {
             muted: Arc::new(SelfMute::default()),
             fallback: Arc::new(Fallback {
+                language: Language::English,
                 in_use,
                 effects: Arc::new(LiveEffects::default()),
                 system_default: |_| None,

@@ -163,7 +163,7 @@ pub fn options(photos: &Path, language: Language) -> Vec<BackgroundOption> {
         let label = match name {
             "dusk" => language.pick("Dusk", "黄昏"),
             "meadow" => language.pick("Meadow", "草地"),
-            "studio" => language.pick("Studio", "工作室"),
+            "studio" => language.pick("Studio", "演播室"),
             other => other,
         };
         all.push(option(name, label));

@@ -14,6 +14,7 @@ use talkline_media::devices::DeviceKind;
 use talkline_media::sink::Discard;
 use talkline_media::source::Silence;
 use talkline_meeting::CallCommand;
+use talkline_privacy::Language;
 
 use crate::core::lock;
 use crate::devices;
@@ -143,7 +144,18 @@ fn stand_in(lost: &str, system_default: Option<devices::Device>, reopened_before
     }
 }
 
+/// A kind of device as the user reads it.
+pub(crate) fn kind_said(kind: DeviceKind, language: Language) -> &'static str {
+    match kind {
+        DeviceKind::Camera => language.pick("camera", "摄像头"),
+        DeviceKind::Microphone => language.pick("microphone", "麦克风"),
+        DeviceKind::Speaker => language.pick("speaker", "扬声器"),
+    }
+}
+
 pub(crate) struct Fallback {
+    /// What the user is told is said in this language.
+    pub(crate) language: Language,
     /// Shared with the core, which updates it on a switch.
     pub(crate) in_use: Arc<Mutex<DevicesInUse>>,
     pub(crate) effects: Arc<LiveEffects>,
@@ -182,11 +194,25 @@ impl Fallback {
         // One loss at a time: the call's report and the device watch can
         // both see the same device go.
         let _one = lock(&self.one_at_a_time);
-        let unplugged = format!("Your {} stopped working", kind.name());
+        let language = self.language;
+        let what = kind_said(kind, language);
+        let (unplugged, then) = match language {
+            Language::English => (format!("Your {what} stopped working"), "; "),
+            Language::SimplifiedChinese => (format!("您的{what}停止工作了"), "；"),
+        };
         let until = match kind {
-            DeviceKind::Camera => "others see no video until you choose a camera",
-            DeviceKind::Microphone => "others cannot hear you until you choose a microphone",
-            DeviceKind::Speaker => "others cannot be heard until you choose an output",
+            DeviceKind::Camera => language.pick(
+                "others see no video until you choose a camera",
+                "在您选择摄像头之前，其他人看不到您的视频",
+            ),
+            DeviceKind::Microphone => language.pick(
+                "others cannot hear you until you choose a microphone",
+                "在您选择麦克风之前，其他人听不到您的声音",
+            ),
+            DeviceKind::Speaker => language.pick(
+                "others cannot be heard until you choose an output",
+                "在您选择输出设备之前，您听不到其他人的声音",
+            ),
         };
         let (lost, reopened_before, choice) = {
             let in_use = lock(&self.in_use);
@@ -200,13 +226,20 @@ impl Fallback {
         let (id, done) = match stand_in(&lost, (self.system_default)(kind), reopened_before) {
             StandIn::Nothing => {
                 lock(&self.in_use).give_up(kind, lost);
-                return Some((None, format!("{unplugged}; {until}")));
+                return Some((None, format!("{unplugged}{then}{until}")));
             }
             StandIn::Again(id) => {
                 lock(&self.in_use).kinds[slot(kind)].reopened = true;
-                (id, format!("{unplugged}; reopened it"))
+                let again = language.pick("reopened it", "已重新打开");
+                (id, format!("{unplugged}{then}{again}"))
             }
-            StandIn::Default(d) => (d.id, format!("{unplugged}; switched to {}", d.label)),
+            StandIn::Default(d) => {
+                let switched = match language {
+                    Language::English => format!("switched to {}", d.label),
+                    Language::SimplifiedChinese => format!("已切换到 {}", d.label),
+                };
+                (d.id, format!("{unplugged}{then}{switched}"))
+            }
         };
         match self.open(kind, &id) {
             Ok(command) => lock(&self.in_use)
@@ -214,7 +247,11 @@ impl Fallback {
                 .then_some((Some(command), done)),
             Err(e) => {
                 lock(&self.in_use).give_up(kind, lost);
-                Some((None, format!("{unplugged}; {until} ({e})")))
+                let why = match language {
+                    Language::English => format!(" ({e})"),
+                    Language::SimplifiedChinese => format!("（{e}）"),
+                };
+                Some((None, format!("{unplugged}{then}{until}{why}")))
             }
         }
     }
@@ -271,12 +308,29 @@ mod tests {
 
     fn fallback(default: fn(DeviceKind) -> Option<devices::Device>) -> Fallback {
         Fallback {
+            language: Language::English,
             in_use: Arc::new(Mutex::new(DevicesInUse::default())),
             effects: Arc::new(LiveEffects::default()),
             system_default: default,
             allowed: Box::new(|_| Ok(())),
             one_at_a_time: Mutex::new(()),
         }
+    }
+
+    #[test]
+    fn a_chinese_user_is_told_in_chinese() {
+        let fallback = Fallback {
+            language: Language::SimplifiedChinese,
+            ..fallback(|_| None)
+        };
+        lock(&fallback.in_use).choose(DeviceKind::Microphone, "microphone:Gone".into(), false);
+        let (_, message) = fallback
+            .replace(DeviceKind::Microphone)
+            .expect("a loss to handle");
+        assert_eq!(
+            message,
+            "您的麦克风停止工作了；在您选择麦克风之前，其他人听不到您的声音"
+        );
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub(crate) const SETTING_LANGUAGE: &str = "language";
 #[derive(Debug, Default)]
 pub(crate) struct ChosenLanguage {
     chosen: Option<Language>,
+    /// The user picked it in this run (the system's language included):
+    /// kept when the policy is accepted.
+    picked: bool,
     /// The stored choice has been read since the store opened.
     loaded: bool,
 }
@@ -42,13 +45,19 @@ impl AppCore {
 
     /// The user's stored choice, read once the policy is accepted (nothing
     /// is read or kept before). A store that cannot be read leaves the
-    /// language as it is.
+    /// language as it is. The language's lock is never held while the
+    /// store is opened: the store's lock comes first where both are taken.
     fn load_language(&self) {
-        if lock(&self.language).loaded || !self.policy_accepted().unwrap_or(false) {
+        let loaded = lock(&self.language).loaded;
+        if loaded || !self.policy_accepted().unwrap_or(false) {
             return;
         }
         let stored = self.with_store(|s| Ok(s.setting(SETTING_LANGUAGE)?));
         let mut language = lock(&self.language);
+        // Chosen meanwhile (Settings saved): that choice stands.
+        if language.loaded {
+            return;
+        }
         match stored {
             Ok(stored) => {
                 if let Some(chosen) = stored.as_deref().and_then(Language::from_setting) {
@@ -74,6 +83,7 @@ impl AppCore {
     pub(crate) fn language_chosen(&self, chosen: Option<Language>) {
         let mut language = lock(&self.language);
         language.chosen = chosen;
+        language.picked = true;
         language.loaded = true;
     }
 
@@ -81,13 +91,18 @@ impl AppCore {
         self.with_store(|s| Ok(s.set_setting(SETTING_LANGUAGE, chosen.map_or("", Language::tag))?))
     }
 
-    /// At acceptance: a language chosen on the policy screen is kept.
-    pub(crate) fn keep_language_chosen_before_acceptance(&self) -> Result<(), AppError> {
-        let chosen = lock(&self.language).chosen;
-        if chosen.is_some() {
-            self.store_language(chosen)?;
+    /// At acceptance: a language picked on the policy screen (the
+    /// system's too, over an older stored choice) is kept. A store that
+    /// fails here does not undo the acceptance: the choice holds for this
+    /// run, and Settings can keep it later.
+    pub(crate) fn keep_language_picked_before_acceptance(&self) {
+        let (picked, chosen) = {
+            let language = lock(&self.language);
+            (language.picked, language.chosen)
+        };
+        if picked && let Err(e) = self.store_language(chosen) {
+            log::warn!("the language picked before acceptance was not kept: {e}");
         }
-        Ok(())
     }
 }
 

@@ -119,7 +119,7 @@ pub fn assess(
         if squeezed || (up.video_fps > 0 && up.video_fps < SQUEEZED_FPS) {
             let size = match up.video_height {
                 0 => String::new(),
-                h => format!("{h}p, "),
+                h => format!("{h}p{}", language.pick(", ", "，")),
             };
             let (carried, sent, fps) = (up.estimate_kbps, up.video_kbps, up.video_fps);
             reasons.push(say(

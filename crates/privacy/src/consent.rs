@@ -421,6 +421,9 @@ mod tests {
             std::process::id(),
             rand_suffix()
         ));
+        // A process of the same id long gone may have left one, its
+        // database under another key: start empty.
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         dir
     }

@@ -86,7 +86,7 @@ impl FeatureConsent {
             ),
             Self::ScanHistory => (
                 "Meeting codes you scan are kept on this device so you can join those meetings again.",
-                "您扫描的会议码会保存在本设备上，方便您再次加入这些会议。",
+                "您扫描的会议二维码会保存在本设备上，方便您再次加入这些会议。",
             ),
             Self::LogUpload => (
                 "Lets you send the app's logs (no names, no meeting contents) to the support address in Settings, each time only when you press Upload.",

@@ -52,10 +52,12 @@ pub fn android_manifest(reg: &PermissionRegistry) -> String {
     out
 }
 
-/// Not a permission, but declared beside them in the same Info.plist:
-/// the `talkline://` scheme, so that macOS opens meeting links with the app
-/// (which takes them as `RunEvent::Opened`).
-const MACOS_URL_SCHEME: &str = "\t<key>CFBundleURLTypes</key>\n\t<array>\n\t\t<dict>\n\t\t\t<key>CFBundleURLName</key>\n\t\t\t<string>app.talkline.client</string>\n\t\t\t<key>CFBundleURLSchemes</key>\n\t\t\t<array>\n\t\t\t\t<string>talkline</string>\n\t\t\t</array>\n\t\t</dict>\n\t</array>\n";
+/// Not permissions, but declared beside them in the same Info.plist: the
+/// languages the app speaks (macOS then reads the usage strings of
+/// `zh-Hans.lproj` for a Chinese user), and the `talkline://` scheme, so
+/// that macOS opens meeting links with the app (which takes them as
+/// `RunEvent::Opened`).
+const MACOS_BUNDLE_KEYS: &str = "\t<key>CFBundleLocalizations</key>\n\t<array>\n\t\t<string>en</string>\n\t\t<string>zh-Hans</string>\n\t</array>\n\t<key>CFBundleURLTypes</key>\n\t<array>\n\t\t<dict>\n\t\t\t<key>CFBundleURLName</key>\n\t\t\t<string>app.talkline.client</string>\n\t\t\t<key>CFBundleURLSchemes</key>\n\t\t\t<array>\n\t\t\t\t<string>talkline</string>\n\t\t\t</array>\n\t\t</dict>\n\t</array>\n";
 
 fn plist(entries: &[(String, String)], booleans: bool) -> String {
     plist_with(entries, booleans, "")
@@ -99,7 +101,7 @@ pub fn macos_info_plist(reg: &PermissionRegistry) -> String {
         .iter()
         .filter_map(|m| reg.macos_purpose(m).map(|p| (m.key.clone(), p.to_string())))
         .collect();
-    plist_with(&entries, false, MACOS_URL_SCHEME)
+    plist_with(&entries, false, MACOS_BUNDLE_KEYS)
 }
 
 /// A `.strings` file (the `zh-Hans.lproj/InfoPlist.strings` of an app

@@ -53,31 +53,46 @@ impl Language {
         Self::ALL.into_iter().find(|l| l.tag() == setting)
     }
 
-    /// The system's language, read as POSIX does: `LC_ALL`, then
-    /// `LC_MESSAGES`, then `LANG`; GNU's `LANGUAGE` list first when a locale
-    /// is set at all. English where nothing says otherwise.
+    /// The system's language. On Linux and the BSDs, read as POSIX does:
+    /// `LC_ALL`, then `LC_MESSAGES`, then `LANG`; GNU's `LANGUAGE` list
+    /// first when a locale is set at all. macOS, Windows, iOS and Android
+    /// start apps without those: there the environment counts only when set
+    /// (a user who sets `LANG` means it), else the system's preferred
+    /// languages. English where nothing says otherwise.
     pub fn of_system() -> Self {
-        Self::from_environment(|name| std::env::var(name).ok())
+        let environment = Self::from_environment(|name| std::env::var(name).ok());
+        #[cfg(any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "windows",
+            target_os = "android"
+        ))]
+        let environment = environment.or_else(|| Self::from_preferred(sys_locale::get_locales()));
+        environment.unwrap_or_default()
     }
 
-    pub fn from_environment(var: impl Fn(&str) -> Option<String>) -> Self {
+    /// The first of the system's preferred languages (BCP 47 tags, most
+    /// preferred first) that names a language.
+    pub fn from_preferred(tags: impl IntoIterator<Item = String>) -> Option<Self> {
+        tags.into_iter().find_map(|tag| Self::from_tag(&tag))
+    }
+
+    /// What the POSIX environment says, if it says anything.
+    pub fn from_environment(var: impl Fn(&str) -> Option<String>) -> Option<Self> {
         let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
             .into_iter()
             .filter_map(&var)
-            .find(|v| !v.is_empty());
-        let Some(locale) = locale else {
-            return Self::English;
+            .find(|v| !v.is_empty())?;
+        // GNU gettext ignores LANGUAGE under the C locale, which names
+        // no language: English, as it has always meant.
+        let Some(named) = Self::from_tag(&locale) else {
+            return Some(Self::English);
         };
-        // GNU gettext ignores LANGUAGE under the C locale.
-        if Self::from_tag(&locale).is_some()
-            && let Some(first) = var("LANGUAGE")
-                .unwrap_or_default()
-                .split(':')
-                .find_map(Self::from_tag)
-        {
-            return first;
-        }
-        Self::from_tag(&locale).unwrap_or_default()
+        let first = var("LANGUAGE")
+            .unwrap_or_default()
+            .split(':')
+            .find_map(Self::from_tag);
+        Some(first.unwrap_or(named))
     }
 
     /// One text in this language.
@@ -122,6 +137,21 @@ mod tests {
     }
 
     #[test]
+    fn the_systems_preferred_languages_are_read_in_order() {
+        let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            Language::from_preferred(tags(&["zh-Hans-CN", "en-US"])),
+            Some(Language::SimplifiedChinese)
+        );
+        assert_eq!(
+            Language::from_preferred(tags(&["de-DE", "zh-CN"])),
+            Some(Language::English)
+        );
+        assert_eq!(Language::from_preferred(tags(&["", "C"])), None);
+        assert_eq!(Language::from_preferred(tags(&[])), None);
+    }
+
+    #[test]
     fn the_system_language_is_read_as_posix_does() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
             move |name: &str| {
@@ -132,31 +162,37 @@ mod tests {
             }
         };
         use Language::*;
-        assert_eq!(Language::from_environment(env(&[])), English);
+        let from_environment = |pairs| Language::from_environment(env(pairs)).unwrap_or_default();
+        // Nothing set: nothing said (other systems then ask the system).
+        assert_eq!(Language::from_environment(env(&[])), None);
         assert_eq!(
-            Language::from_environment(env(&[("LANG", "zh_CN.UTF-8")])),
+            Language::from_environment(env(&[("LANG", "C.UTF-8")])),
+            Some(English)
+        );
+        assert_eq!(
+            from_environment(&[("LANG", "zh_CN.UTF-8")]),
             SimplifiedChinese
         );
         // LC_ALL wins over LANG; an empty one does not count.
         assert_eq!(
-            Language::from_environment(env(&[("LC_ALL", "en_US.UTF-8"), ("LANG", "zh_CN.UTF-8")])),
+            from_environment(&[("LC_ALL", "en_US.UTF-8"), ("LANG", "zh_CN.UTF-8")]),
             English
         );
         assert_eq!(
-            Language::from_environment(env(&[("LC_ALL", ""), ("LANG", "zh_CN.UTF-8")])),
+            from_environment(&[("LC_ALL", ""), ("LANG", "zh_CN.UTF-8")]),
             SimplifiedChinese
         );
         assert_eq!(
-            Language::from_environment(env(&[("LC_MESSAGES", "zh_CN"), ("LANG", "en_US")])),
+            from_environment(&[("LC_MESSAGES", "zh_CN"), ("LANG", "en_US")]),
             SimplifiedChinese
         );
         // LANGUAGE's first known language, unless the locale is C.
         assert_eq!(
-            Language::from_environment(env(&[("LANGUAGE", "zh_CN:en"), ("LANG", "en_US.UTF-8")])),
+            from_environment(&[("LANGUAGE", "zh_CN:en"), ("LANG", "en_US.UTF-8")]),
             SimplifiedChinese
         );
         assert_eq!(
-            Language::from_environment(env(&[("LANGUAGE", "zh_CN"), ("LANG", "C.UTF-8")])),
+            from_environment(&[("LANGUAGE", "zh_CN"), ("LANG", "C.UTF-8")]),
             English
         );
     }

@@ -146,12 +146,28 @@ fn generated_files_are_in_sync_with_the_data() {
     );
     let bundle =
         std::fs::read_to_string(repo().join("src-tauri/tauri.conf.json")).expect("tauri.conf.json");
-    for name in ["Entitlements.macos.plist", "Info.macos.plist"] {
+    for name in [
+        "Entitlements.macos.plist",
+        "Info.macos.plist",
+        "zh-Hans.lproj/InfoPlist.macos.strings",
+    ] {
         assert!(
             bundle.contains(&format!("../permissions/generated/{name}")),
             "tauri.conf.json's macOS bundle no longer reads {name}"
         );
     }
+    // Where macOS looks for a language's usage strings, and the languages
+    // the app says it has.
+    assert!(
+        bundle.contains("\"Resources/zh-Hans.lproj/InfoPlist.strings\""),
+        "the Chinese usage strings are not put in the app's Resources"
+    );
+    let macos = std::fs::read_to_string(dir.join("Info.macos.plist")).expect("plist");
+    assert!(
+        macos.contains("<key>CFBundleLocalizations</key>")
+            && macos.contains("<string>zh-Hans</string>"),
+        "Info.macos.plist does not declare Chinese"
+    );
     // Nothing is declared that the data does not request.
     let manifest = std::fs::read_to_string(dir.join("AndroidManifest.xml")).expect("manifest");
     for line in manifest.lines().filter(|l| l.contains("android:name=")) {

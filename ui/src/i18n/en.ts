@@ -22,6 +22,7 @@ export const en = {
   "common.meetingN": "Meeting {room}",
   "common.you": "{name} (you)",
   "common.none": "—",
+  "common.listSeparator": ", ",
 
   "store.banner": "Your saved data cannot be opened: {reason}",
   "store.startOver": "Start over…",
@@ -184,7 +185,7 @@ export const en = {
   "settings.about": "About",
   "settings.version": "TalkLine {version} · default server {server}",
   "settings.licences": "Bundled components and their licences:",
-  "settings.fromSystem": "{name} — {licence} (from the system)",
+  "settings.fromSystem": " (from the system)",
   "settings.rustCrates": "Rust crates built into the app ({count})",
   "settings.withdraw": "Withdraw consent",
   "settings.withdrawExplain":

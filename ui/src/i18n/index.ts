@@ -24,7 +24,8 @@ export function language(): Language {
 
 /** The text of `key` in the page's language, `{name}`s filled in. */
 export function t(key: MessageKey, values: Record<string, string | number> = {}): string {
-  const text = catalogs[current][key] ?? en[key];
+  // An unknown key (a value from outside, mistyped) shows as itself.
+  const text = catalogs[current][key] ?? en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in values ? String(values[name]) : whole,
   );

@@ -24,6 +24,7 @@ export const zhCN: Record<MessageKey, string> = {
   "common.meetingN": "会议 {room}",
   "common.you": "{name}（我）",
   "common.none": "—",
+  "common.listSeparator": "、",
 
   "store.banner": "无法打开您保存的数据：{reason}",
   "store.startOver": "重新开始…",
@@ -184,7 +185,7 @@ export const zhCN: Record<MessageKey, string> = {
   "settings.about": "关于",
   "settings.version": "TalkLine {version} · 默认服务器 {server}",
   "settings.licences": "内置组件及其许可证：",
-  "settings.fromSystem": "{name} — {licence}（来自系统）",
+  "settings.fromSystem": "（来自系统）",
   "settings.rustCrates": "应用内置的 Rust 库（{count} 个）",
   "settings.withdraw": "撤回同意",
   "settings.withdrawExplain":

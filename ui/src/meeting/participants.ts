@@ -111,7 +111,7 @@ export function renderParticipantList(): void {
     li.dataset.participant = String(p.id);
     const off = [p.audioMuted ? t("meeting.muted") : "", p.videoMuted ? t("meeting.cameraOff") : ""].filter(Boolean);
     const name = document.createElement("span");
-    name.textContent = off.length ? `${p.display} · ${off.join(", ")}` : p.display;
+    name.textContent = off.length ? `${p.display} · ${off.join(t("common.listSeparator"))}` : p.display;
     // Each person's volume on this device only, as loud as they send
     // unless moved (0-200%).
     const volume = document.createElement("input");

@@ -6,6 +6,7 @@ import { enterHome } from "./home";
 import { state } from "../state";
 import { t } from "../i18n";
 import { fillLanguagePicker, speak } from "../language_picker";
+import { renderLicences } from "./settings";
 
 export function renderPolicy(status: AppStatus, chosenLanguage = ""): void {
   $("policy-title").textContent = status.policy.title;
@@ -34,6 +35,10 @@ $("policy-accept").onclick = async () => {
   if (!state.status) return;
   try {
     await api.acceptPolicy(state.status.policy.version);
+    // A language kept from an earlier acceptance may speak now.
+    state.status = await api.status();
+    speak(state.status);
+    renderLicences();
     await enterHome();
   } catch (e) {
     toast(messageOf(e), "error");

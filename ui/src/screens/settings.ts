@@ -63,6 +63,7 @@ $("settings-save").onclick = async () => {
       // texts (the privacy choices, the policy's title) included.
       state.status = await api.status();
       speak(state.status);
+      renderLicences();
       await enterSettings();
     }
     $("settings-status").textContent = t("common.saved");
@@ -73,15 +74,21 @@ $("settings-save").onclick = async () => {
 
 $("settings-back").onclick = () => void enterHome();
 
+/** The licences in About, in the page's language (drawn again when it changes). */
 export function renderLicences(): void {
   const list = $("licences");
-  const item = (text: string): HTMLLIElement => {
+  list.replaceChildren();
+  // Names and licence identifiers are the same in every language.
+  const item = (name: string, licence: string, note = ""): HTMLLIElement => {
     const li = document.createElement("li");
-    li.textContent = text;
+    const names = document.createElement("span");
+    names.translate = false;
+    names.textContent = `${name} — ${licence}`;
+    li.append(names, note);
     return li;
   };
-  for (const c of BUNDLED_COMPONENTS) list.append(item(`${c.name} — ${c.licence}`));
-  for (const c of SYSTEM_COMPONENTS) list.append(item(t("settings.fromSystem", { name: c.name, licence: c.licence })));
+  for (const c of BUNDLED_COMPONENTS) list.append(item(c.name, c.licence));
+  for (const c of SYSTEM_COMPONENTS) list.append(item(c.name, c.licence, t("settings.fromSystem")));
   const total = RUST_CRATES.reduce((n, group) => n + group.crates.length, 0);
   const details = document.createElement("details");
   details.id = "rust-crates";
@@ -90,6 +97,7 @@ export function renderLicences(): void {
   details.append(summary);
   for (const group of RUST_CRATES) {
     const p = document.createElement("p");
+    p.translate = false;
     p.textContent = `${group.licence}: ${group.crates.join(", ")}`;
     details.append(p);
   }
