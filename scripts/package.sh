@@ -29,9 +29,13 @@ trap 'rm -rf "$stage"' EXIT
 install -D -m 755 "$built/talkline-app" "$stage/usr/bin/talkline-app"
 strip --strip-debug "$stage/usr/bin/talkline-app"
 install -D -m 644 src-tauri/linux/talkline.desktop "$stage/usr/share/applications/talkline.desktop"
-# One source for every size: desktops draw the scalable icon at any size.
+# One source for every size: the scalable icon, and each raster size drawn
+# from it (scripts/icons.sh) for desktops and docks that want pixels.
 install -D -m 644 src-tauri/icons/talkline.svg "$stage/usr/share/icons/hicolor/scalable/apps/talkline.svg"
-install -D -m 644 src-tauri/icons/icon.png "$stage/usr/share/icons/hicolor/128x128/apps/talkline.png"
+for png in src-tauri/icons/hicolor/*.png; do
+  size=$(basename "$png" .png)
+  install -D -m 644 "$png" "$stage/usr/share/icons/hicolor/$size/apps/talkline.png"
+done
 install -D -m 644 ui/src/licences.json "$stage/usr/share/doc/talkline/licences.json"
 cat > "$stage/usr/share/doc/talkline/copyright" <<COPYRIGHT
 TalkLine, a conferencing client.
@@ -54,6 +58,7 @@ done | paste -sd, - | sed 's/,/, /g')
 [ -n "$depends" ] || { echo "no dependencies found for the binary" >&2; exit 1; }
 
 mkdir -p "$stage/DEBIAN"
+# Recommended: a font with Chinese characters, for the Chinese UI.
 cat > "$stage/DEBIAN/control" <<CONTROL
 Package: talkline
 Version: $version
@@ -62,7 +67,7 @@ Maintainer: TalkLine developers <developers@talkline.invalid>
 Section: net
 Priority: optional
 Depends: $depends
-Recommends: gnome-keyring, xdg-utils, gstreamer1.0-plugins-good
+Recommends: gnome-keyring, xdg-utils, gstreamer1.0-plugins-good, fonts-noto-cjk | fonts-wqy-microhei
 Homepage: https://talkline.invalid
 Description: video meetings by ID, link or QR code
  TalkLine joins video meetings on a Janus VideoRoom server, with beauty and

@@ -1873,3 +1873,111 @@ fn rusqlite_hold_write_lock(path: &std::path::Path, key: &DatabaseKey) -> rusqli
         .expect("an exclusive lock");
     other
 }
+
+/// Every icon the bundles list (tauri.conf.json) and the desktop sizes the
+/// .deb installs: there, square, at the size its name says, drawn from
+/// the one SVG by scripts/icons.sh; Windows' .ico and macOS' .icns hold
+/// the sizes those systems ask for.
+#[test]
+fn every_icon_the_packages_list_is_there_at_its_size() {
+    let shell = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo test"),
+    );
+    let conf: Value = serde_json::from_str(
+        &std::fs::read_to_string(shell.join("tauri.conf.json")).expect("tauri.conf.json"),
+    )
+    .expect("tauri.conf.json is JSON");
+    let listed: Vec<&str> = conf["bundle"]["icon"]
+        .as_array()
+        .expect("bundle.icon")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let png_side = |path: &std::path::Path| {
+        let (w, h) = image::image_dimensions(path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run scripts/icons.sh)", path.display()));
+        assert_eq!(w, h, "{} is not square", path.display());
+        w
+    };
+    for name in [
+        "icon.png",
+        "32x32.png",
+        "128x128.png",
+        "128x128@2x.png",
+        "icon.ico",
+        "icon.icns",
+    ] {
+        assert!(
+            listed.contains(&format!("icons/{name}").as_str()),
+            "bundle.icon lacks {name}"
+        );
+    }
+    for icon in &listed {
+        let path = shell.join(icon);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{icon}: {e}"));
+        match icon.rsplit('.').next() {
+            Some("png") => {
+                let side = png_side(&path);
+                let wanted = match *icon {
+                    "icons/32x32.png" => 32,
+                    "icons/128x128.png" => 128,
+                    "icons/128x128@2x.png" => 256,
+                    _ => 512,
+                };
+                assert_eq!(side, wanted, "{icon}");
+            }
+            Some("ico") => {
+                // ICONDIR: reserved 0, type 1, count; then 16-byte entries
+                // whose first byte is the width (0 for 256).
+                assert_eq!(&bytes[..4], &[0, 0, 1, 0], "{icon} is not an icon file");
+                let count = usize::from(u16::from_le_bytes([bytes[4], bytes[5]]));
+                let sides: Vec<u32> = (0..count)
+                    .map(|i| match bytes[6 + 16 * i] {
+                        0 => 256,
+                        w => u32::from(w),
+                    })
+                    .collect();
+                for side in [16, 32, 48, 256] {
+                    assert!(sides.contains(&side), "{icon} lacks {side}px: {sides:?}");
+                }
+            }
+            Some("icns") => {
+                assert_eq!(&bytes[..4], b"icns", "{icon} is not an icns file");
+                let total = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+                assert_eq!(total, bytes.len(), "{icon}'s length");
+                let mut types = Vec::new();
+                let mut at = 8;
+                while at + 8 <= bytes.len() {
+                    types.push(String::from_utf8_lossy(&bytes[at..at + 4]).into_owned());
+                    let len = u32::from_be_bytes([
+                        bytes[at + 4],
+                        bytes[at + 5],
+                        bytes[at + 6],
+                        bytes[at + 7],
+                    ]);
+                    at += (len as usize).max(8);
+                }
+                // 16, 32, 128, 256, 512 and 1024 (512@2x) pixels.
+                for (side, kinds) in [
+                    (16, ["is32", "icp4"]),
+                    (32, ["il32", "icp5"]),
+                    (128, ["it32", "ic07"]),
+                    (256, ["ic08", "ic08"]),
+                    (512, ["ic09", "ic09"]),
+                    (1024, ["ic10", "ic10"]),
+                ] {
+                    assert!(
+                        kinds.iter().any(|k| types.iter().any(|t| t == k)),
+                        "{icon} lacks {side}px: {types:?}"
+                    );
+                }
+            }
+            other => panic!("{icon}: an icon of kind {other:?}"),
+        }
+    }
+    let hicolor = shell.join("icons/hicolor");
+    for side in [16, 24, 32, 48, 64, 128, 256, 512] {
+        let path = hicolor.join(format!("{side}x{side}.png"));
+        assert_eq!(png_side(&path), side, "{}", path.display());
+    }
+}
