@@ -110,6 +110,12 @@ pub struct OwnDisplay {
     pub name: String,
 }
 
+/// The app's binary, as cargo built it for these tests.
+#[allow(dead_code)] // the benchmark's, not every test's
+pub fn app_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_talkline-app"))
+}
+
 pub fn own_display() -> OwnDisplay {
     let (xvfb, name) = start_xvfb(&scratch_dir("display"), &[]);
     OwnDisplay { _xvfb: xvfb, name }
