@@ -3,6 +3,9 @@
 //! server, and shutdown. The mobile entry point is `run`.
 
 mod commands;
+// A build that no package installed registers itself for talkline:// links.
+#[cfg(all(target_os = "linux", desktop))]
+mod link_handler;
 #[cfg(target_os = "linux")]
 mod native_video;
 #[cfg(all(unix, desktop))]
@@ -316,6 +319,8 @@ pub fn run() {
     let app = with_commands(tauri::Builder::default())
         .setup(move |app| {
             let logs = start_logging(app)?;
+            #[cfg(all(target_os = "linux", desktop))]
+            link_handler::register_in_background();
             let core = core_for(app, Arc::new(KeyringVault::talkline()), logs)?;
             let waiting = LinkInbox::deliver_to(&inbox, Arc::clone(&core), app.handle().clone());
             for link in link.iter().chain(&waiting) {

@@ -1667,21 +1667,34 @@ fn meeting_links_opened_from_outside_reach_the_running_apps_prejoin() {
     ))
     .expect("the desktop entry");
     assert!(desktop.contains("MimeType=x-scheme-handler/talkline;"));
-    let applications = window.home.join("data/applications");
-    std::fs::create_dir_all(&applications).expect("applications folder");
-    std::fs::write(
-        applications.join("talkline.desktop"),
-        desktop.replace(
-            "Exec=talkline-app %u",
-            &format!("Exec={} %u", window.app.display()),
-        ),
-    )
-    .expect("desktop entry");
-    let (code, out, err) = window.run_beside(
-        std::path::Path::new("xdg-mime"),
-        &["default", "talkline.desktop", "x-scheme-handler/talkline"],
+    // Run from its build, the app registered itself for the links at
+    // start, as the package's entry does for an installed one.
+    let registered = window.home.join("data/applications/talkline-local.desktop");
+    let deadline = Instant::now() + LONG;
+    while !registered.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the app did not register for talkline:// links"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let entry = std::fs::read_to_string(&registered).expect("the local entry");
+    assert!(
+        entry.contains(&format!("Exec={} %u", window.app.display())),
+        "{entry}"
     );
-    assert_eq!(code, Some(0), "xdg-mime: {out}{err}");
+    let handler = loop {
+        let (code, out, err) = window.run_beside(
+            std::path::Path::new("xdg-mime"),
+            &["query", "default", "x-scheme-handler/talkline"],
+        );
+        assert_eq!(code, Some(0), "xdg-mime: {out}{err}");
+        if out.trim() == "talkline-local.desktop" || Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(handler.trim(), "talkline-local.desktop");
     let with_pin = format!("{}&pin=secret", janus.link(4321));
     let (code, out, err) = window.run_beside(std::path::Path::new("xdg-open"), &[&with_pin]);
     assert_eq!(code, Some(0), "xdg-open: {out}{err}");

@@ -228,8 +228,25 @@ fn visit_every_screen(window: &AppWindow, link: &str, language: &str) -> Vec<Str
     driver.click("#scan-cancel");
     driver.wait_visible("#screen-home", LONG);
 
-    driver.type_into("#meeting-input", link);
+    // A malformed link: what is wrong is said in the page's language
+    // first (the core's own words, English for now, after it).
+    driver.type_into("#meeting-input", "talkline://join?room=1");
     driver.type_into("#display-name", "Winnie");
+    driver.click("#home-join");
+    driver.wait_visible("#home-error", LONG);
+    let said = driver.text("#home-error");
+    let lead = if language == "en" {
+        "This is not a meeting ID or link"
+    } else {
+        "这不是有效的会议号或会议链接"
+    };
+    if language == "en" {
+        // English as the core says it, as before.
+        assert!(!said.starts_with(lead) && said.contains("server"), "{said}");
+    } else {
+        assert!(said.starts_with(lead), "{said}");
+    }
+    driver.type_into("#meeting-input", link);
     driver.click("#home-join");
     driver.wait_visible("#screen-prejoin", LONG);
     for picker in ["#camera-select", "#mic-select"] {

@@ -1,7 +1,7 @@
 // Small DOM helpers shared by every screen.
 
 import { api, AppFailure } from "./api";
-import { t } from "./i18n";
+import { language, type MessageKey, t } from "./i18n";
 
 export function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -38,9 +38,31 @@ export function toast(message: string, kind: "info" | "warn" | "error" = "info")
   setTimeout(() => el.remove(), 6000);
 }
 
+/**
+ * What went wrong, for the user. The core's details are English for now:
+ * in another language the kind of failure is said first in that language,
+ * the core's words after it.
+ */
 export function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  const message = e instanceof Error ? e.message : String(e);
+  if (language() === "en" || !(e instanceof AppFailure)) return message;
+  const lead = FAILURE_KINDS[e.kind];
+  return lead ? t("error.withDetail", { lead: t(lead), detail: message }) : message;
 }
+
+const FAILURE_KINDS: Record<string, MessageKey> = {
+  link: "error.link",
+  unreachable: "error.unreachable",
+  refused: "error.refused",
+  connection: "error.connection",
+  media: "error.media",
+  consent_denied: "error.consentDenied",
+  system_refused: "error.systemRefused",
+  policy: "error.policy",
+  state: "error.state",
+  store: "error.store",
+  invalid: "error.invalid",
+};
 
 export function button(text: string, action: () => void, kind = "link"): HTMLButtonElement {
   const b = document.createElement("button");
