@@ -232,7 +232,10 @@ fn main() {
     );
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root.join("target"), std::path::PathBuf::from);
-    let deb = target.join("packages/talkline_0.1.0_amd64.deb");
+    let deb = target.join(format!(
+        "packages/talkline_{}_amd64.deb",
+        env!("CARGO_PKG_VERSION")
+    ));
     match size_of(&deb) {
         Some(bytes) => {
             let _ = writeln!(out, "| the .deb (`scripts/package.sh`) | {bytes} | |");

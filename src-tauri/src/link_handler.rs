@@ -39,7 +39,7 @@ pub fn entry_for(exe: &Path) -> Option<String> {
     // word as it is, quotes and all.
     let plain = exe
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._+-@~,:=".contains(c));
+        .all(|c| c.is_ascii_alphanumeric() || "/._+-@,:=".contains(c));
     let exec = if plain {
         format!("Exec={exe} %u")
     } else {
@@ -67,53 +67,128 @@ fn handler_now() -> Result<String, String> {
         .args(["query", "default", SCHEME])
         .output()
         .map_err(|e| format!("xdg-mime (package xdg-utils): {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "xdg-mime could not say what opens the links ({})",
+            out.status
+        ));
+    }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+fn make_default(entry: &str) -> Result<bool, String> {
+    let status = Command::new("xdg-mime")
+        .args(["default", entry, SCHEME])
+        .status()
+        .map_err(|e| format!("xdg-mime: {e}"))?;
+    Ok(status.success())
+}
+
+/// Whether a package's entry is installed (in `$XDG_DATA_DIRS`): then the
+/// desktop may already fall back to it, and a local one would shadow it.
+fn package_entry_installed() -> bool {
+    let dirs = std::env::var("XDG_DATA_DIRS")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "/usr/local/share:/usr/share".into());
+    dirs.split(':')
+        .any(|d| Path::new(d).join("applications/talkline.desktop").exists())
+}
+
+/// Whether nobody but the user (or root) can put another program at
+/// `exe`: it and every folder above it belong to them and nobody else may
+/// write there. A build in a shared folder (`/tmp`) is not registered: once
+/// it is gone, someone else's program could answer the links.
+pub fn only_ours(exe: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let me = unsafe { libc::getuid() };
+    if exe.to_string_lossy().ends_with(" (deleted)") {
+        return false;
+    }
+    exe.ancestors().all(|p| {
+        std::fs::symlink_metadata(p)
+            .is_ok_and(|m| (m.uid() == me || m.uid() == 0) && m.mode() & 0o022 == 0)
+    })
+}
+
 /// Writes the local entry (when it differs) and makes it the handler if
-/// there is none; returns whether it handles the links now.
+/// there is none; returns whether it handles the links now. A handler set
+/// by the user or a package, or a package's entry the desktop would fall
+/// back to, is left alone: nothing is written then.
 pub fn register(exe: &Path, applications: &Path) -> Result<bool, String> {
     let entry = entry_for(exe)
         .ok_or_else(|| format!("{} cannot be written in a desktop entry", exe.display()))?;
+    let handler = handler_now()?;
+    if !(handler.is_empty() || handler == LOCAL_ENTRY) || package_entry_installed() {
+        return Ok(false);
+    }
     let path = applications.join(LOCAL_ENTRY);
     if std::fs::read_to_string(&path).ok().as_deref() != Some(entry.as_str()) {
         std::fs::create_dir_all(applications)
             .map_err(|e| format!("{}: {e}", applications.display()))?;
-        let partial = applications.join(format!("{LOCAL_ENTRY}.partial"));
-        std::fs::write(&partial, &entry)
-            .and_then(|()| std::fs::rename(&partial, &path))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    match handler_now()?.as_str() {
-        LOCAL_ENTRY => Ok(true),
-        "" => {
-            let status = Command::new("xdg-mime")
-                .args(["default", LOCAL_ENTRY, SCHEME])
-                .status()
-                .map_err(|e| format!("xdg-mime: {e}"))?;
-            Ok(status.success())
+        // Its own name, never an existing file (nor a link someone left).
+        let partial = applications.join(format!("{LOCAL_ENTRY}.{}.partial", std::process::id()));
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, entry.as_bytes()))
+            .and_then(|()| std::fs::rename(&partial, &path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&partial);
+            return Err(format!("{}: {e}", path.display()));
         }
-        // The package's, or one the user chose.
-        _ => Ok(false),
+    }
+    if handler.is_empty() {
+        make_default(LOCAL_ENTRY)
+    } else {
+        Ok(true)
     }
 }
 
+/// The installed app takes back links a build once registered for
+/// (the build may be gone); returns whether it did.
+pub fn hand_back_to_the_package(applications: &Path) -> Result<bool, String> {
+    if handler_now()? != LOCAL_ENTRY {
+        return Ok(false);
+    }
+    let _ = std::fs::remove_file(applications.join(LOCAL_ENTRY));
+    make_default("talkline.desktop")
+}
+
 /// At start, off the window's way: registers this program unless a
-/// package installed it. Says in the log what happened.
+/// package installed it (which takes the links back from a build that
+/// had them). Says in the log what happened.
 pub fn register_in_background() {
     let Ok(exe) = std::env::current_exe() else {
         return;
     };
-    if installed_by_a_package(&exe) {
-        return;
-    }
     let Some(applications) = applications_dir() else {
         return;
     };
-    std::thread::spawn(move || match register(&exe, &applications) {
-        Ok(true) => log::info!("talkline:// links open this build"),
-        Ok(false) => log::info!("talkline:// links are handled by another entry; left as it is"),
-        Err(e) => log::warn!("talkline:// links not registered: {e}"),
+    std::thread::spawn(move || {
+        if installed_by_a_package(&exe) {
+            match hand_back_to_the_package(&applications) {
+                Ok(true) => log::info!("talkline:// links open the installed app again"),
+                Ok(false) => {}
+                Err(e) => log::warn!("talkline:// links not checked: {e}"),
+            }
+            return;
+        }
+        if !only_ours(&exe) {
+            log::info!(
+                "talkline:// links not registered: this build is in a folder others may write to"
+            );
+            return;
+        }
+        match register(&exe, &applications) {
+            Ok(true) => log::info!("talkline:// links open this build"),
+            Ok(false) => {
+                log::info!("talkline:// links are handled by another entry; left as it is")
+            }
+            Err(e) => log::warn!("talkline:// links not registered: {e}"),
+        }
     });
 }
 
@@ -132,6 +207,19 @@ mod tests {
         ] {
             assert!(!installed_by_a_package(Path::new(built)), "{built}");
         }
+    }
+
+    #[test]
+    fn a_build_in_a_folder_others_may_write_to_is_not_registered() {
+        let shared = std::env::temp_dir().join(format!("talkline-link-{}", std::process::id()));
+        std::fs::create_dir_all(&shared).expect("a folder in the shared temp dir");
+        let exe = shared.join("talkline-app");
+        std::fs::write(&exe, b"").expect("a program");
+        // /tmp itself is writable by everyone.
+        assert!(!only_ours(&exe));
+        let _ = std::fs::remove_dir_all(&shared);
+        let gone = PathBuf::from("/home/ada/target/talkline-app (deleted)");
+        assert!(!only_ours(&gone));
     }
 
     #[test]

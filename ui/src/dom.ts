@@ -46,7 +46,7 @@ export function toast(message: string, kind: "info" | "warn" | "error" = "info")
 export function messageOf(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   if (language() === "en" || !(e instanceof AppFailure)) return message;
-  const lead = FAILURE_KINDS[e.kind];
+  const lead = Object.hasOwn(FAILURE_KINDS, e.kind) ? FAILURE_KINDS[e.kind] : undefined;
   return lead ? t("error.withDetail", { lead: t(lead), detail: message }) : message;
 }
 
