@@ -112,6 +112,23 @@ fn painted_qr(driver: &WebDriver) -> Option<talkline_meeting::ScannedLink> {
     talkline_meeting::qr::scan_frame(&frame).ok().flatten()
 }
 
+/// After a withdrawal: the app ends, and its database key leaves the keyring.
+fn closed_with_its_key_gone(window: &AppWindow, after: &str) {
+    let deadline = Instant::now() + LONG;
+    while window.pid().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the app did not close after {after}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let secrets = window.keyring_secrets("talkline");
+    assert!(
+        !secrets.contains("secret = "),
+        "the key is still in the keyring after {after}: {secrets}"
+    );
+}
+
 /// Screenshots of each screen, kept as test artifacts in `artifacts/window/`.
 fn shot(window: &AppWindow, name: &str) {
     let path = support::repo_root()
@@ -719,19 +736,7 @@ fn a_user_joins_from_the_window_and_sees_the_other_participant() {
             "the withdrawal could not be confirmed: {e}"
         );
     }
-    let deadline = Instant::now() + LONG;
-    while window.pid().is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "the app did not close after withdrawal"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let secrets = window.keyring_secrets("talkline");
-    assert!(
-        !secrets.contains("secret = "),
-        "the key is still in the keyring: {secrets}"
-    );
+    closed_with_its_key_gone(&window, "withdrawal");
     for kept in [SCANNED_PIN, SCHEDULE_TITLE] {
         assert!(
             !secrets.contains(kept),

@@ -5,6 +5,22 @@
 
 use super::*;
 
+/// Whether an element is on screen: neither it nor a parent is hidden.
+macro_rules! shown_js {
+    () => {
+        r#"
+const shown = (el) => {
+  for (let e = el; e; e = e.parentElement) {
+    if (e.hidden) return false;
+    const s = getComputedStyle(e);
+    if (s.display === 'none' || s.visibility === 'hidden') return false;
+  }
+  return true;
+};
+"#
+    };
+}
+
 /// Words that stay as they are in Chinese text: names and the keys the
 /// shortcuts use, and the participants' names of this test.
 const NAMES: &[&str] = &[
@@ -17,19 +33,13 @@ const NAMES: &[&str] = &[
 /// with its own `lang` (a language's name in itself) or `translate="no"`
 /// (names, licence identifiers) is skipped, as are addresses, file paths
 /// and the stored data shown as stored.
-const OTHER_LANGUAGE_JS: &str = r#"
+const OTHER_LANGUAGE_JS: &str = concat!(
+    shown_js!(),
+    r#"
 const page = document.documentElement.lang;
 const allowed = new Set(arguments[0]);
 const foreign = page.startsWith('zh') ? /[A-Za-z]{2,}/g : /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+/g;
 const found = [];
-const shown = (el) => {
-  for (let e = el; e; e = e.parentElement) {
-    if (e.hidden) return false;
-    const s = getComputedStyle(e);
-    if (s.display === 'none' || s.visibility === 'hidden') return false;
-  }
-  return true;
-};
 const skip = (el) => !!el.closest('script, style, option, [translate="no"], #data-sections li')
   || (el.closest('[lang]')?.lang || page) !== page;
 const strip = (text) => text
@@ -61,7 +71,8 @@ for (const s of document.body.querySelectorAll('select')) {
   check(o.value === '' ? o.text.replace(/[(（].*[)）]/, '') : o.text, s, ' (chosen)');
 }
 return found;
-"#;
+"#
+);
 
 /// Runs axe-core on the page as it is; returns its serious and critical
 /// findings, each with the elements it names.
@@ -140,15 +151,9 @@ fn look_at(window: &AppWindow, language: &str, screen: &str) -> Vec<String> {
 
 /// Controls that cannot be scrolled into the window: with the text twice
 /// its size, every control of the screen shown must still be reachable.
-const OUT_OF_REACH_JS: &str = r#"
-const shown = (el) => {
-  for (let e = el; e; e = e.parentElement) {
-    if (e.hidden) return false;
-    const s = getComputedStyle(e);
-    if (s.display === 'none' || s.visibility === 'hidden') return false;
-  }
-  return true;
-};
+const OUT_OF_REACH_JS: &str = concat!(
+    shown_js!(),
+    r#"
 const found = [];
 for (const el of document.body.querySelectorAll('button, input, select, textarea, [tabindex]')) {
   if (!shown(el)) continue;
@@ -162,7 +167,8 @@ for (const el of document.body.querySelectorAll('button, input, select, textarea
 window.scrollTo(0, 0);
 for (const e of document.querySelectorAll('*')) { if (e.scrollTop) e.scrollTop = 0; }
 return found;
-"#;
+"#
+);
 
 /// The screen shown now with the text at 200%: every control reachable.
 fn look_at_large_text(window: &AppWindow, screen: &str) -> Vec<String> {
@@ -527,17 +533,5 @@ fn the_keyboard_alone_joins_mutes_leaves_and_withdraws_consent() {
     tab_to(driver, "withdraw-confirm", 2);
     // The app may end before it answers the key.
     let _ = driver.try_press(ENTER);
-    let deadline = Instant::now() + LONG;
-    while window.pid().is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "the app did not close after withdrawal by keyboard"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let secrets = window.keyring_secrets("talkline");
-    assert!(
-        !secrets.contains("secret = "),
-        "the key is still in the keyring: {secrets}"
-    );
+    closed_with_its_key_gone(&window, "withdrawal by keyboard");
 }
