@@ -32,6 +32,6 @@ echo "   and the real window under Xvfb over WebDriver"
 # feature set. One test at a time: the calls run real-time media on a
 # 2-core machine.
 cargo test --workspace --locked --no-fail-fast -- --test-threads=1
-echo "== the Linux package: installs with apt on a clean Debian 12, and the installed app starts"
+echo "== the Linux package: installs with apt on a clean Debian 12, the installed app starts and joins a meeting"
 package=$(scripts/package.sh --profile dev)
-tests/package/install-in-clean-debian.sh "$package"
+tests/package/install-in-clean-debian.sh "$package" "${CARGO_TARGET_DIR:-target}/debug/talkline"

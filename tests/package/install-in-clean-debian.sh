@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The .deb installs on a clean Debian 12 and the installed app starts: a
-# minimal Debian (debootstrap, cached under ~/.cache/talkline) gets the
-# package with apt, which brings what it depends on; the app then runs in
-# that system on an Xvfb of the host, shows its window, and a second start
-# with a talkline:// link hands the link to it and ends.
-#   usage: tests/package/install-in-clean-debian.sh PACKAGE.deb
+# The .deb installs on a clean Debian 12, the installed app starts and joins
+# a meeting: a minimal Debian (debootstrap, cached under ~/.cache/talkline)
+# gets the package with apt, which brings what it depends on; the app then
+# runs in that system on an Xvfb of the host, shows its window, and a second
+# start with a talkline:// link hands the link to it and ends. Then a user
+# (tests/package/join_installed.py, over WebDriver) joins a meeting on a
+# Janus of the host with it, where a talkline CLI (CLIENT) sees its video.
+#   usage: tests/package/install-in-clean-debian.sh PACKAGE.deb CLIENT
 set -euo pipefail
 package=$(readlink -f "$1")
+client=$(readlink -f "${2:?the talkline CLI, which meets the installed app}")
+here=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/talkline
 base="$cache/debian-bookworm-minbase.tar"
 mirror=${TALKLINE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -36,6 +40,8 @@ in_chroot() {
 cleanup() {
   for pid in $(in_chroot); do kill -9 "$pid" 2>/dev/null || true; done
   [ -n "${xvfb:-}" ] && kill "$xvfb" 2>/dev/null || true
+  [ -n "${bob:-}" ] && kill "$bob" 2>/dev/null || true
+  [ -n "${janus:-}" ] && kill "$janus" 2>/dev/null || true
   sleep 1
   rm -rf "$work"
 }
@@ -121,4 +127,51 @@ apps=$(for pid in $(in_chroot); do cat "/proc/$pid/comm" 2>/dev/null; done | gre
 [ "$apps" = 1 ] || { tail -30 "$work/app.log"; echo "FAILED: $apps talkline-app processes run, not one"; exit 1; }
 left=$(for pid in $(in_chroot); do cat "/proc/$pid/comm" 2>/dev/null; done | sort | uniq -c | paste -sd' ' -)
 echo "running in the clean system: $left"
-echo "PASSED: the package installs on a clean Debian 12 and the app starts"
+
+# Joining a meeting. The user's stand-in needs a WebDriver (the system's
+# WebKitWebDriver behind tauri-driver, a static-enough binary copied in)
+# and, as on a desktop, a session bus with an unlocked keyring.
+for pid in $(in_chroot); do kill -TERM "$pid" 2>/dev/null || true; done
+for _ in $(seq 1 20); do [ -z "$(in_chroot)" ] && break; sleep 0.25; done
+inside timeout -k 10 600 sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq webkit2gtk-driver dbus gnome-keyring' >"$work/apt-driver.log" 2>&1 \
+  || { tail -30 "$work/apt-driver.log"; echo "FAILED: WebKitWebDriver did not install in the clean system"; exit 1; }
+driver_bin=$(command -v tauri-driver || echo "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver")
+install -m 755 "$driver_bin" "$root/usr/local/bin/tauri-driver"
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+janus_port=$(free_port)
+"$here/scripts/janus-local.sh" "$janus_port" "$work/janus" >"$work/janus.log" 2>&1 &
+janus=$!
+for _ in $(seq 1 40); do (exec 3<>"/dev/tcp/127.0.0.1/$janus_port") 2>/dev/null && break; sleep 0.25; done
+link="talkline://join?server=ws://127.0.0.1:$janus_port&room=1234"
+"$client" join "$link" --name Bob --duration 120 --stats-json "$work/bob.json" >"$work/bob.log" 2>&1 &
+bob=$!
+for _ in $(seq 1 60); do grep -q "joined meeting 1234" "$work/bob.log" && break; sleep 0.25; done
+grep -q "joined meeting 1234" "$work/bob.log" \
+  || { tail -20 "$work/bob.log" "$work/janus.log"; echo "FAILED: the CLI did not join the local Janus"; exit 1; }
+
+driver_port=$(free_port)
+inside "${run_env[@]}" dbus-run-session -- sh -c \
+  'echo -n talkline-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec tauri-driver --port "$0" --native-port "$1"' \
+  "$driver_port" "$(free_port)" >"$work/driver.log" 2>&1 &
+if ! timeout -k 5 240 python3 "$here/tests/package/join_installed.py" "$driver_port" "$link" Bob; then
+  tail -40 "$work/driver.log"
+  echo "FAILED: the installed app did not join the meeting"
+  exit 1
+fi
+for _ in $(seq 1 40); do grep -q -- "- Winnie left" "$work/bob.log" && break; sleep 0.25; done
+kill -TERM "$bob"
+wait "$bob" || true
+bob=""
+frames=$(python3 - "$work/bob.json" <<'PY'
+import json, sys
+stats = json.load(open(sys.argv[1]))
+print(next((r.get("video_frames_decoded", 0) for r in stats.get("remote", []) if r.get("display") == "Winnie"), 0))
+PY
+)
+grep -q "+ Winnie joined" "$work/bob.log" \
+  || { tail -20 "$work/bob.log"; echo "FAILED: the CLI never saw the installed app join"; exit 1; }
+[ "$frames" -ge 100 ] \
+  || { tail -20 "$work/bob.log"; echo "FAILED: the CLI decoded $frames frames of the installed app's video"; exit 1; }
+echo "the CLI in the same meeting decoded $frames frames of the installed app's video"
+echo "PASSED: the package installs on a clean Debian 12, the app starts and joins a meeting"
