@@ -17,6 +17,8 @@ scripts/setup-tools.sh
 cargo fetch --locked
 echo "== front-end (type check and build: the app embeds ui/dist)"
 scripts/build-ui.sh
+echo "== front-end components (vitest on index.html in happy-dom, the core faked)"
+(cd ui && npm test)
 echo "== format"
 cargo fmt --all -- --check
 echo "== lints"

@@ -184,13 +184,16 @@ pub fn place_native_tiles<R: tauri::Runtime>(
     core: Core<'_>,
     tiles: Vec<crate::native_video::Placement>,
 ) -> Reply<()> {
-    crate::native_video::place(&window, core.tiles(), tiles).map_err(AppError::Media)
+    crate::native_video::place(&window, core.tiles(), tiles).map_err(|e| AppError::Media(e.into()))
 }
 
 #[cfg(not(target_os = "linux"))]
 #[tauri::command]
 pub fn place_native_tiles() -> Reply<()> {
-    Err(AppError::Media("native video is drawn on X11 only".into()))
+    Err(AppError::Media(talkline_client::Said::new(
+        "native video is drawn on X11 only",
+        "原生视频绘制仅支持 X11",
+    )))
 }
 
 /// Frames drawn natively per tile, for the page's counters.

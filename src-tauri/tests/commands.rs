@@ -358,6 +358,14 @@ fn the_policy_prompts_and_choices_speak_the_language_chosen_and_it_is_kept() {
         let backgrounds = app.ok("background_options", json!({}));
         assert_eq!(backgrounds[0], json!({ "id": "none", "label": "无" }));
         assert_eq!(backgrounds[1], json!({ "id": "blur", "label": "模糊" }));
+        // Errors come in both languages: the page shows the one it speaks.
+        let e = app.err(
+            "parse_meeting",
+            json!({ "input": "talkline://join?room=1" }),
+        );
+        assert_eq!(e["kind"], "link", "{e}");
+        assert_eq!(e["message"], "the link has no server", "{e}");
+        assert_eq!(e["chinese"], "链接缺少服务器（server）", "{e}");
         // Chosen before acceptance, kept at acceptance.
         assert_eq!(app.ok("get_settings", json!({}))["language"], "zh-CN");
     }

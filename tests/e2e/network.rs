@@ -829,7 +829,7 @@ fn malformed_stun_and_turn_settings_are_refused() {
         ),
         (vec!["--relay-only"], "relay-only calls need a TURN server"),
     ] {
-        let out = std::process::Command::new(support::talkline_bin())
+        let out = support::talkline_command()
             .args(["join", "1234", "--name", "Kim", "--duration", "1"])
             .args(&args)
             .output()

@@ -230,6 +230,8 @@ export class AppFailure extends Error {
   readonly purpose?: string;
   /** For "system_refused": the operating system has a privacy page to change it. */
   readonly settingsPage?: boolean;
+  /** The message in Simplified Chinese, where the core has it. */
+  readonly chinese?: string;
 
   constructor(raw: unknown) {
     const view = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -240,6 +242,7 @@ export class AppFailure extends Error {
     if (typeof view.title === "string") this.title = view.title;
     if (typeof view.purpose === "string") this.purpose = view.purpose;
     if (typeof view.settingsPage === "boolean") this.settingsPage = view.settingsPage;
+    if (typeof view.chinese === "string") this.chinese = view.chinese;
   }
 }
 

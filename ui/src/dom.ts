@@ -39,13 +39,14 @@ export function toast(message: string, kind: "info" | "warn" | "error" = "info")
 }
 
 /**
- * What went wrong, for the user. The core's details are English for now:
- * in another language the kind of failure is said first in that language,
- * the core's words after it.
+ * What went wrong, for the user, in the page's language. The core says its
+ * errors in Chinese too; one it has only in English is led by the kind of
+ * failure in the page's language.
  */
 export function messageOf(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   if (language() === "en" || !(e instanceof AppFailure)) return message;
+  if (e.chinese) return e.chinese;
   const lead = Object.hasOwn(FAILURE_KINDS, e.kind) ? FAILURE_KINDS[e.kind] : undefined;
   return lead ? t("error.withDetail", { lead: t(lead), detail: message }) : message;
 }

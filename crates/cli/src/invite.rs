@@ -9,6 +9,7 @@ use clap::Parser;
 use talkline_meeting::invite::QUIET_ZONE;
 use talkline_meeting::{MeetingLink, MeetingQrCode, ServerUrl};
 
+use crate::said::{said, say};
 use crate::{DEFAULT_SERVER, usage_error};
 
 /// Pixels a module of the `--png` picture: a phone reads it off a screen
@@ -34,13 +35,22 @@ pub fn invite(args: &InviteArgs) -> ExitCode {
     let link = match MeetingLink::parse(&args.link) {
         Ok(link) => link,
         // Not the input: a broken link may still hold its PIN.
-        Err(e) => return usage_error(format!("not a meeting link or ID: {e}")),
+        Err(e) => {
+            let e = said(&e);
+            return usage_error(say!(
+                "not a meeting link or ID: {e}",
+                "不是会议链接或会议号：{e}"
+            ));
+        }
     };
     let server = match link.server.clone() {
         Some(server) => server,
         None => match ServerUrl::parse(&args.server) {
             Ok(server) => server,
-            Err(e) => return usage_error(format!("--server {:?}: {e}", args.server)),
+            Err(e) => {
+                let (server, e) = (&args.server, said(&e));
+                return usage_error(say!("--server {server:?}: {e}", "--server {server:?}：{e}"));
+            }
         },
     };
     let link = MeetingLink {
@@ -50,26 +60,34 @@ pub fn invite(args: &InviteArgs) -> ExitCode {
     let link = match args.pin.as_deref() {
         Some(pin) => match link.with_pin(pin) {
             Ok(link) => link,
-            Err(e) => return usage_error(format!("--pin: {e}")),
+            Err(e) => {
+                let e = said(&e);
+                return usage_error(say!("--pin: {e}", "--pin：{e}"));
+            }
         },
         None => link,
     };
     let code = match MeetingQrCode::of(&link) {
         Ok(code) => code,
-        Err(e) => return usage_error(e),
+        Err(e) => return usage_error(said(&e)),
     };
     if let Some(path) = &args.png {
         let written = code
             .to_png(PNG_SCALE)
             .and_then(|png| std::fs::write(path, png).map_err(|e| e.to_string()));
         if let Err(e) = written {
-            return usage_error(format!("cannot write {}: {e}", path.display()));
+            let path = path.display();
+            return usage_error(say!("cannot write {path}: {e}", "无法写入 {path}：{e}"));
         }
     }
     println!("{link}");
     print!("{}", as_text(&code));
     if let Some(path) = &args.png {
-        println!("QR code written to {}", path.display());
+        let path = path.display();
+        println!(
+            "{}",
+            say!("QR code written to {path}", "二维码已写入 {path}")
+        );
     }
     ExitCode::SUCCESS
 }

@@ -1,7 +1,9 @@
 //! `talkline`: join meetings headless, list devices, measure codecs.
 
+mod help_zh;
 mod invite;
 mod record;
+mod said;
 mod scan;
 mod spec;
 
@@ -10,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use talkline_media::audio_device::{MicSource, SpeakerSink};
 use talkline_media::camera::CameraSource;
 use talkline_media::replay::{CLIP_NAMES, VideoReplay};
@@ -27,6 +29,7 @@ use talkline_meeting::{
     CallCommand, CallConfig, CallEvent, CallState, LinkError, MeetingError, MeetingLink, ServerUrl,
 };
 
+use said::{said, say};
 use spec::{BackgroundSpec, CameraSpec, MicSpec, SpeakerSpec};
 use talkline_effects::{Background, EffectsSettings};
 use talkline_media::effects::{
@@ -149,7 +152,12 @@ struct JoinArgs {
 /// `volume NAME PERCENT`: how loud one participant plays here.
 fn set_volume(stats: &talkline_meeting::stats::CallStats, text: &str) -> Result<String, String> {
     use talkline_meeting::stats::MAX_VOLUME_PERCENT;
-    let usage = || format!("volume NAME PERCENT, PERCENT 0 to {MAX_VOLUME_PERCENT}");
+    let usage = || {
+        say!(
+            "volume NAME PERCENT, PERCENT 0 to {MAX_VOLUME_PERCENT}",
+            "volume 名字 百分比，百分比为 0 到 {MAX_VOLUME_PERCENT}"
+        )
+    };
     let (name, percent) = text.trim().rsplit_once(' ').ok_or_else(usage)?;
     let percent: u32 = percent
         .trim_end_matches('%')
@@ -160,7 +168,10 @@ fn set_volume(stats: &talkline_meeting::stats::CallStats, text: &str) -> Result<
     let name = name.trim();
     let remote = remote_named(stats, name)?;
     remote.set_volume_percent(percent);
-    Ok(format!("volume of {name}: {percent}%"))
+    Ok(say!(
+        "volume of {name}: {percent}%",
+        "{name} 的音量：{percent}%"
+    ))
 }
 
 /// The participant a command names.
@@ -168,9 +179,12 @@ fn remote_named(
     stats: &talkline_meeting::stats::CallStats,
     name: &str,
 ) -> Result<std::sync::Arc<talkline_meeting::stats::RemoteStats>, String> {
-    stats
-        .remote_named(name)
-        .ok_or_else(|| format!("nobody called {name:?} in this meeting"))
+    stats.remote_named(name).ok_or_else(|| {
+        say!(
+            "nobody called {name:?} in this meeting",
+            "本次会议中没有名叫 {name:?} 的人"
+        )
+    })
 }
 
 /// `layer LAYER` for everyone's video, `layer NAME LAYER` for one
@@ -184,13 +198,17 @@ fn video_layer_command(
         Some((name, layer)) => (Some(name.trim()), layer),
         None => (None, text),
     };
-    let layer: VideoLayer = layer
-        .parse()
-        .map_err(|e| format!("{e} (layer [NAME] low|medium|high|paused)"))?;
+    let layer: VideoLayer = layer.parse().map_err(|e: MeetingError| {
+        let e = said(&e);
+        say!(
+            "{e} (layer [NAME] low|medium|high|paused)",
+            "{e}（layer [名字] low|medium|high|paused）"
+        )
+    })?;
     let Some(name) = name else {
         return Ok((
             CallCommand::SetVideoLayer(layer),
-            format!("video layer: {layer}"),
+            say!("video layer: {layer}", "视频层：{layer}"),
         ));
     };
     let remote = remote_named(stats, name)?;
@@ -199,7 +217,7 @@ fn video_layer_command(
             feed: remote.feed_id,
             layer,
         },
-        format!("video layer of {name}: {layer}"),
+        say!("video layer of {name}: {layer}", "{name} 的视频层：{layer}"),
     ))
 }
 
@@ -227,11 +245,23 @@ fn ice_servers(args: &JoinArgs) -> Result<IceServers, LinkError> {
 }
 
 fn describe(background: &Background) -> &'static str {
+    let language = said::language();
     match background {
-        Background::None => "none",
-        Background::Blur { .. } => "blur",
-        Background::Replace(_) => "picture",
-        _ => "other",
+        Background::None => language.pick("none", "无"),
+        Background::Blur { .. } => language.pick("blur", "模糊"),
+        Background::Replace(_) => language.pick("picture", "图片"),
+        _ => language.pick("other", "其他"),
+    }
+}
+
+/// A kind of device as the messages name it.
+fn kind_said(kind: talkline_media::devices::DeviceKind) -> String {
+    use talkline_media::devices::DeviceKind;
+    match (said::language(), kind) {
+        (said::Language::SimplifiedChinese, DeviceKind::Camera) => "摄像头".into(),
+        (said::Language::SimplifiedChinese, DeviceKind::Microphone) => "麦克风".into(),
+        (said::Language::SimplifiedChinese, DeviceKind::Speaker) => "扬声器".into(),
+        _ => kind.to_string(),
     }
 }
 
@@ -262,7 +292,10 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(QUIET_LOGS))
         .format_timestamp_millis()
         .init();
-    let cli = Cli::parse();
+    let cli = match parse_command_line() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match cli.command {
         Command::Devices => devices(),
         Command::Invite(args) => invite::invite(&args),
@@ -275,7 +308,7 @@ fn main() -> ExitCode {
             {
                 Ok(rt) => rt,
                 Err(e) => {
-                    eprintln!("error: cannot start the runtime: {e}");
+                    said::error(say!("cannot start the runtime: {e}", "无法启动运行时：{e}"));
                     return ExitCode::FAILURE;
                 }
             };
@@ -284,31 +317,90 @@ fn main() -> ExitCode {
     }
 }
 
+/// The command line, read with its help and usage errors in this run's
+/// language. `Err`: nothing to run (help was shown, or the line is wrong).
+fn parse_command_line() -> Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    let chinese = said::language() == said::Language::SimplifiedChinese;
+    let mut command = if chinese {
+        help_zh::in_chinese(Cli::command())
+    } else {
+        Cli::command()
+    };
+    let matches = match command.try_get_matches_from_mut(std::env::args_os()) {
+        Ok(matches) => matches,
+        Err(e)
+            if chinese
+                && !matches!(
+                    e.kind(),
+                    ErrorKind::DisplayHelp
+                        | ErrorKind::DisplayVersion
+                        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                ) =>
+        {
+            eprintln!("{}", help_zh::usage_error(&e));
+            return Err(ExitCode::from(exit::USAGE));
+        }
+        Err(e) => e.exit(),
+    };
+    // `help [COMMAND]`, which the Chinese command line has as its own.
+    if let Some(("help", asked)) = matches.subcommand() {
+        let named = asked.get_one::<String>("command").cloned();
+        let printed = match named.and_then(|n| command.find_subcommand_mut(n)) {
+            Some(sub) => sub.print_help(),
+            None => command.print_help(),
+        };
+        return Err(if printed.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    Cli::from_arg_matches(&matches).map_err(|e| e.exit())
+}
+
 fn devices() -> ExitCode {
     let print = |title: &str,
                  list: Result<
         Vec<talkline_media::devices::DeviceInfo>,
         talkline_media::MediaError,
     >| {
-        println!("{title}:");
+        println!("{}", say!("{title}:", "{title}："));
         match list {
-            Ok(list) if list.is_empty() => println!("  (none found)"),
+            Ok(list) if list.is_empty() => println!("{}", say!("  (none found)", "  （未找到）")),
             Ok(list) => {
                 for d in list {
                     println!(
                         "  {}: {}{}",
                         d.index,
                         d.key.name(),
-                        if d.is_default { " (default)" } else { "" }
+                        if d.is_default {
+                            said::language().pick(" (default)", "（默认）")
+                        } else {
+                            ""
+                        }
                     );
                 }
             }
-            Err(e) => println!("  (unavailable: {e})"),
+            Err(e) => {
+                let e = said(&e);
+                println!("{}", say!("  (unavailable: {e})", "  （不可用：{e}）"))
+            }
         }
     };
-    print("cameras", talkline_media::devices::cameras());
-    print("microphones", talkline_media::devices::microphones());
-    print("speakers", talkline_media::devices::speakers());
+    let language = said::language();
+    print(
+        language.pick("cameras", "摄像头"),
+        talkline_media::devices::cameras(),
+    );
+    print(
+        language.pick("microphones", "麦克风"),
+        talkline_media::devices::microphones(),
+    );
+    print(
+        language.pick("speakers", "扬声器"),
+        talkline_media::devices::speakers(),
+    );
     ExitCode::SUCCESS
 }
 
@@ -316,14 +408,14 @@ fn open_camera(spec: &CameraSpec) -> Result<Option<Box<dyn VideoSource>>, String
     Ok(match spec {
         CameraSpec::None => None,
         CameraSpec::Pattern { width, height, fps } => Some(Box::new(
-            PatternSource::new(*width, *height, *fps).map_err(|e| e.to_string())?,
+            PatternSource::new(*width, *height, *fps).map_err(|e| said(&e))?,
         )),
-        CameraSpec::File(path) => Some(Box::new(Y4mSource::open(path).map_err(|e| e.to_string())?)),
-        CameraSpec::Replay(folder) => Some(Box::new(
-            VideoReplay::open(folder).map_err(|e| e.to_string())?,
-        )),
+        CameraSpec::File(path) => Some(Box::new(Y4mSource::open(path).map_err(|e| said(&e))?)),
+        CameraSpec::Replay(folder) => {
+            Some(Box::new(VideoReplay::open(folder).map_err(|e| said(&e))?))
+        }
         CameraSpec::Device(index) => Some(Box::new(
-            CameraSource::open(*index, 640, 360, 30).map_err(|e| e.to_string())?,
+            CameraSource::open(*index, 640, 360, 30).map_err(|e| said(&e))?,
         )),
     })
 }
@@ -331,9 +423,9 @@ fn open_camera(spec: &CameraSpec) -> Result<Option<Box<dyn VideoSource>>, String
 fn open_mic(spec: &MicSpec) -> Result<Option<Box<dyn AudioSource>>, String> {
     Ok(match spec {
         MicSpec::None => None,
-        MicSpec::Tone(hz) => Some(Box::new(ToneSource::new(*hz).map_err(|e| e.to_string())?)),
-        MicSpec::File(path) => Some(Box::new(WavSource::open(path).map_err(|e| e.to_string())?)),
-        MicSpec::Default => Some(Box::new(MicSource::open(None).map_err(|e| e.to_string())?)),
+        MicSpec::Tone(hz) => Some(Box::new(ToneSource::new(*hz).map_err(|e| said(&e))?)),
+        MicSpec::File(path) => Some(Box::new(WavSource::open(path).map_err(|e| said(&e))?)),
+        MicSpec::Default => Some(Box::new(MicSource::open(None).map_err(|e| said(&e))?)),
     })
 }
 
@@ -345,16 +437,19 @@ fn background(spec: &BackgroundSpec) -> Result<Background, String> {
         BackgroundSpec::Blur(strength) => Background::Blur {
             strength: *strength,
         },
-        BackgroundSpec::Builtin(name) => Background::Replace(Arc::new(
-            builtin_background(name).ok_or_else(|| format!("no built-in background {name:?}"))?,
-        )),
+        BackgroundSpec::Builtin(name) => {
+            Background::Replace(Arc::new(builtin_background(name).ok_or_else(|| {
+                say!("no built-in background {name:?}", "没有内置背景 {name:?}")
+            })?))
+        }
         BackgroundSpec::Image(path) => {
-            let bytes =
-                std::fs::read(path).map_err(|e| format!("--background {}: {e}", path.display()))?;
-            Background::Replace(Arc::new(
-                load_background(&bytes)
-                    .map_err(|e| format!("--background {}: {e}", path.display()))?,
-            ))
+            let path = path.display();
+            let bytes = std::fs::read(path.to_string())
+                .map_err(|e| say!("--background {path}: {e}", "--background {path}：{e}"))?;
+            Background::Replace(Arc::new(load_background(&bytes).map_err(|e| {
+                let e = said(&e);
+                say!("--background {path}: {e}", "--background {path}：{e}")
+            })?))
         }
     })
 }
@@ -368,7 +463,7 @@ fn effects_settings(background_text: &str, beauty: f32) -> Result<EffectsSetting
 }
 
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
+    said::error(message);
     ExitCode::from(exit::USAGE)
 }
 
@@ -376,26 +471,36 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
 fn meeting(args: &JoinArgs) -> Result<MeetingLink, String> {
     match (&args.qr, &args.link) {
         (Some(path), _) => {
-            let link =
-                scan::meeting_in_file(path).map_err(|e| format!("--qr {}: {e}", path.display()))?;
+            let link = scan::meeting_in_file(path).map_err(|e| {
+                let path = path.display();
+                say!("--qr {path}: {e}", "--qr {path}：{e}")
+            })?;
             // What will be joined is said before joining (the PIN is not
             // printed: terminals are shared and recorded).
+            let room = link.room;
+            let server = link
+                .server
+                .as_ref()
+                .map_or_else(String::new, ToString::to_string);
+            let pin = if link.pin.is_some() {
+                said::language().pick(" with its PIN", "（含密码）")
+            } else {
+                ""
+            };
             println!(
-                "QR code: meeting {} on {}{}",
-                link.room,
-                link.server
-                    .as_ref()
-                    .map_or_else(String::new, ToString::to_string),
-                if link.pin.is_some() {
-                    " with its PIN"
-                } else {
-                    ""
-                }
+                "{}",
+                say!(
+                    "QR code: meeting {room} on {server}{pin}",
+                    "二维码：{server} 上的会议 {room}{pin}"
+                )
             );
             Ok(link)
         }
-        (None, Some(text)) => MeetingLink::parse(text).map_err(|e| e.to_string()),
-        (None, None) => Err("give a meeting link or ID, or --qr FILE".into()),
+        (None, Some(text)) => MeetingLink::parse(text).map_err(|e| said(&e)),
+        (None, None) => Err(say!(
+            "give a meeting link or ID, or --qr FILE",
+            "请给出会议链接或会议号，或 --qr 文件"
+        )),
     }
 }
 
@@ -406,11 +511,17 @@ async fn join(args: JoinArgs) -> ExitCode {
     };
     let default_server = match ServerUrl::parse(&args.server) {
         Ok(s) => s,
-        Err(e) => return usage_error(format_args!("--server: {e}")),
+        Err(e) => {
+            let e = said(&e);
+            return usage_error(say!("--server: {e}", "--server：{e}"));
+        }
     };
     let name = args.name.trim();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return usage_error("--name must be 1 to 64 printable characters");
+        return usage_error(say!(
+            "--name must be 1 to 64 printable characters",
+            "--name 必须是 1 到 64 个可打印字符"
+        ));
     }
     let (camera, mic, speaker) = match (
         spec::camera(&args.camera),
@@ -429,11 +540,14 @@ async fn join(args: JoinArgs) -> ExitCode {
     if let Some(d) = args.duration
         && !(d > 0.0 && d < 7.0 * 86_400.0)
     {
-        return usage_error("--duration must be a positive number of seconds");
+        return usage_error(say!(
+            "--duration must be a positive number of seconds",
+            "--duration 必须是正的秒数"
+        ));
     }
     // A missing device is reported and the call goes on with what exists.
     let video = open_camera(&camera).unwrap_or_else(|e| {
-        eprintln!("warning: {e}; joining without video");
+        said::warning(say!("{e}; joining without video", "{e}；不带视频加入"));
         None
     });
     // Effects run in the capture thread, before the encoder: the pictures
@@ -450,7 +564,7 @@ async fn join(args: JoinArgs) -> ExitCode {
             match EffectedSource::wrap(source, effects.clone(), Arc::clone(&effects_control)) {
                 Ok(wrapped) => Some(Box::new(wrapped) as Box<dyn VideoSource>),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    said::error(said(&e));
                     return ExitCode::from(exit::MEDIA);
                 }
             }
@@ -458,7 +572,7 @@ async fn join(args: JoinArgs) -> ExitCode {
         None => None,
     };
     let audio = open_mic(&mic).unwrap_or_else(|e| {
-        eprintln!("warning: {e}; joining without audio");
+        said::warning(say!("{e}; joining without audio", "{e}；不带音频加入"));
         None
     });
     let audio_out: Option<Box<dyn AudioSink>> = match &speaker {
@@ -466,21 +580,25 @@ async fn join(args: JoinArgs) -> ExitCode {
         SpeakerSpec::Default => match SpeakerSink::open(None) {
             Ok(s) => Some(Box::new(s)),
             Err(e) => {
-                eprintln!("warning: {e}; others will not be heard");
+                let e = said(&e);
+                said::warning(say!("{e}; others will not be heard", "{e}；将听不到其他人"));
                 None
             }
         },
         SpeakerSpec::File(path) => match WavSink::create(path) {
             Ok(s) => Some(Box::new(s)),
-            Err(e) => return usage_error(e),
+            Err(e) => return usage_error(said(&e)),
         },
     };
     let ice = match ice_servers(&args) {
         Ok(settings) => link.ice.clone().or(&settings),
-        Err(e) => return usage_error(format!("--ice-server: {e}")),
+        Err(e) => {
+            let e = said(&e);
+            return usage_error(say!("--ice-server: {e}", "--ice-server：{e}"));
+        }
     };
     if let Err(e) = ice.validate() {
-        return usage_error(e);
+        return usage_error(said(&e));
     }
     let server = link.server_or(&default_server).clone();
     let config = CallConfig {
@@ -503,11 +621,18 @@ async fn join(args: JoinArgs) -> ExitCode {
     let mut call = match talkline_meeting::join(config).await {
         Ok(call) => call,
         Err(e) => {
-            eprintln!("error: {e}");
+            said::error(said(&e));
             return ExitCode::from(exit_code(&e));
         }
     };
-    println!("joined meeting {} on {server} as {name}", link.room);
+    let room = link.room;
+    println!(
+        "{}",
+        say!(
+            "joined meeting {room} on {server} as {name}",
+            "已以 {name} 的身份加入 {server} 上的会议 {room}"
+        )
+    );
     if args.video_layer != VideoLayer::default() {
         call.command(CallCommand::SetVideoLayer(args.video_layer));
     }
@@ -545,14 +670,14 @@ async fn join(args: JoinArgs) -> ExitCode {
                                 call.command(command);
                                 println!("{line}");
                             }
-                            Err(e) => eprintln!("error: {e}"),
+                            Err(e) => said::error(e),
                         }
                         continue;
                     }
                     if let Some(rest) = other.strip_prefix("volume ") {
                         match set_volume(&call.stats, rest) {
                             Ok(line) => println!("{line}"),
-                            Err(e) => eprintln!("error: {e}"),
+                            Err(e) => said::error(e),
                         }
                         continue;
                     }
@@ -561,39 +686,50 @@ async fn join(args: JoinArgs) -> ExitCode {
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        eprintln!("unknown command {other:?}: mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, stats, leave");
+                        let commands = "mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, stats, leave";
+                        said::error(say!("unknown command {other:?}: {commands}", "未知命令 {other:?}，可用的命令：{commands}"));
                         Ok(None)
                     };
                     match changed {
                         Ok(Some(next)) => {
                             effects = next;
                             effects_control.set(effects.clone());
-                            println!("effects: background {}, beauty {}", describe(&effects.background), effects.beauty);
+                            let (background, beauty) = (describe(&effects.background), effects.beauty);
+                            println!("{}", say!("effects: background {background}, beauty {beauty}", "效果：背景 {background}，美颜 {beauty}"));
                         }
                         Ok(None) => {}
-                        Err(e) => eprintln!("error: {e}"),
+                        Err(e) => said::error(e),
                     }
                 }
             },
             event = call.events.recv() => match event {
-                Some(CallEvent::State(CallState::Reconnecting)) => println!("reconnecting…"),
-                Some(CallEvent::State(CallState::Joined)) => println!("connected"),
+                Some(CallEvent::State(CallState::Reconnecting)) => println!("{}", say!("reconnecting…", "正在重新连接…")),
+                Some(CallEvent::State(CallState::Joined)) => println!("{}", say!("connected", "已连接")),
                 Some(CallEvent::State(_)) => {}
-                Some(CallEvent::ParticipantJoined(p)) => println!("+ {} joined", p.display),
-                Some(CallEvent::ParticipantChanged(p)) => println!(
-                    "~ {} microphone {}, camera {}",
-                    p.display,
-                    if p.audio_muted { "muted" } else { "on" },
-                    if p.video_muted { "off" } else { "on" }
-                ),
-                Some(CallEvent::ParticipantLeft(p)) => println!("- {} left", p.display),
+                Some(CallEvent::ParticipantJoined(p)) => {
+                    let who = &p.display;
+                    println!("{}", say!("+ {who} joined", "+ {who} 加入了会议"));
+                }
+                Some(CallEvent::ParticipantChanged(p)) => {
+                    let language = said::language();
+                    let who = &p.display;
+                    let microphone = if p.audio_muted { language.pick("muted", "已静音") } else { language.pick("on", "开启") };
+                    let camera = if p.video_muted { language.pick("off", "关闭") } else { language.pick("on", "开启") };
+                    println!("{}", say!("~ {who} microphone {microphone}, camera {camera}", "~ {who} 麦克风{microphone}，摄像头{camera}"));
+                }
+                Some(CallEvent::ParticipantLeft(p)) => {
+                    let who = &p.display;
+                    println!("{}", say!("- {who} left", "- {who} 离开了会议"));
+                }
                 Some(CallEvent::DeviceLost(kind)) => {
-                    eprintln!("warning: the {kind} stopped; the call goes on without it")
+                    let kind = kind_said(kind);
+                    said::warning(say!("the {kind} stopped; the call goes on without it", "{kind}已停止；通话将在没有它的情况下继续"));
                 }
                 Some(CallEvent::DeviceSwitchFailed(kind, why)) => {
-                    eprintln!("warning: cannot switch the {kind}: {why}")
+                    let kind = kind_said(kind);
+                    said::warning(say!("cannot switch the {kind}: {why}", "无法切换{kind}：{why}"));
                 }
-                Some(CallEvent::RelayUnreachable(why)) => eprintln!("warning: {why}"),
+                Some(CallEvent::RelayUnreachable(why)) => said::warning(why),
                 Some(CallEvent::Ended(e)) => {
                     outcome = e;
                     break;
@@ -604,18 +740,19 @@ async fn join(args: JoinArgs) -> ExitCode {
     }
     let stats = std::sync::Arc::clone(&call.stats);
     call.leave().await;
-    println!("left the meeting");
+    println!("{}", say!("left the meeting", "已离开会议"));
     let stats = stats.snapshot();
     if let Some(path) = &args.stats_json {
         let text = serde_json::to_string_pretty(&stats).unwrap_or_default();
         if let Err(e) = std::fs::write(path, text + "\n") {
-            eprintln!("error: cannot write {}: {e}", path.display());
+            let path = path.display();
+            said::error(say!("cannot write {path}: {e}", "无法写入 {path}：{e}"));
             return ExitCode::FAILURE;
         }
     }
     match outcome {
         Some(e) => {
-            eprintln!("error: {e}");
+            said::error(said(&e));
             ExitCode::from(exit_code(&e))
         }
         None => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::exit;
+use crate::said::{self, say};
 use crate::spec::{self, CameraSpec};
 
 #[derive(Parser)]
@@ -34,23 +35,29 @@ pub fn record(args: &RecordArgs) -> ExitCode {
     let camera = match spec::camera(&args.camera) {
         Ok(c @ (CameraSpec::Pattern { .. } | CameraSpec::File(_))) => c,
         Ok(_) => {
-            eprintln!("error: record a test pattern or a .y4m file, not a device or a replay");
+            said::error(say!(
+                "record a test pattern or a .y4m file, not a device or a replay",
+                "请录制测试图案或 .y4m 文件，而不是设备或回放"
+            ));
             return ExitCode::from(exit::USAGE);
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            said::error(e);
             return ExitCode::from(exit::USAGE);
         }
     };
     if !(1..=600).contains(&args.seconds) {
-        eprintln!("error: --seconds must be 1 to 600");
+        said::error(say!(
+            "--seconds must be 1 to 600",
+            "--seconds 必须是 1 到 600"
+        ));
         return ExitCode::from(exit::USAGE);
     }
     let mut source = match crate::open_camera(&camera) {
         Ok(Some(source)) => source,
         Ok(None) => return ExitCode::from(exit::USAGE),
         Err(e) => {
-            eprintln!("error: {e}");
+            said::error(e);
             return ExitCode::from(exit::MEDIA);
         }
     };
@@ -63,12 +70,13 @@ pub fn record(args: &RecordArgs) -> ExitCode {
     ) {
         Ok(paths) => {
             for path in paths {
-                println!("wrote {}", path.display());
+                let path = path.display();
+                println!("{}", say!("wrote {path}", "已写入 {path}"));
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            said::error(said::said(&e));
             ExitCode::from(exit::MEDIA)
         }
     }

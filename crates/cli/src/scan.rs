@@ -8,6 +8,8 @@ use talkline_media::y4m::Y4mSource;
 use talkline_meeting::MeetingLink;
 use talkline_meeting::qr::{self, ScanError};
 
+use crate::said::{said, say};
+
 /// How many frames of a recording are searched before giving up: ten
 /// seconds at 30 fps (a recording loops, so it must end somewhere).
 const MAX_RECORDING_FRAMES: usize = 300;
@@ -24,13 +26,14 @@ pub fn meeting_in_file(path: &Path) -> Result<MeetingLink, String> {
     } else {
         let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
         if size > MAX_PICTURE_BYTES {
-            return Err(format!(
-                "the picture is larger than {} MB",
-                MAX_PICTURE_BYTES / (1024 * 1024)
+            let megabytes = MAX_PICTURE_BYTES / (1024 * 1024);
+            return Err(say!(
+                "the picture is larger than {megabytes} MB",
+                "图片大于 {megabytes} MB"
             ));
         }
         let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-        qr::scan_image(&bytes).map_err(|e| e.to_string())?
+        qr::scan_image(&bytes).map_err(|e| said(&e))?
     };
     Ok(found.link)
 }
@@ -38,11 +41,11 @@ pub fn meeting_in_file(path: &Path) -> Result<MeetingLink, String> {
 /// Searches a recording frame by frame: the first TalkLine code wins; a
 /// foreign code is reported only if no meeting code follows it.
 fn meeting_in_recording(path: &Path) -> Result<qr::ScannedLink, String> {
-    let mut source = Y4mSource::open(path).map_err(|e| e.to_string())?;
-    let mut frame = VideoFrame::new(source.width(), source.height()).map_err(|e| e.to_string())?;
+    let mut source = Y4mSource::open(path).map_err(|e| said(&e))?;
+    let mut frame = VideoFrame::new(source.width(), source.height()).map_err(|e| said(&e))?;
     let mut refusal = None;
     for _ in 0..MAX_RECORDING_FRAMES {
-        source.next_frame(&mut frame).map_err(|e| e.to_string())?;
+        source.next_frame(&mut frame).map_err(|e| said(&e))?;
         match qr::scan_frame(&frame) {
             Ok(Some(found)) => return Ok(found),
             Ok(None) => {}
@@ -51,5 +54,5 @@ fn meeting_in_recording(path: &Path) -> Result<qr::ScannedLink, String> {
             }
         }
     }
-    Err(refusal.unwrap_or(ScanError::NoCode).to_string())
+    Err(said(&refusal.unwrap_or(ScanError::NoCode)))
 }

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::said::say;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum CameraSpec {
     None,
@@ -58,7 +60,10 @@ pub fn background(text: &str) -> Result<BackgroundSpec, String> {
             .filter(|s| (0.0..=1.0).contains(s))
             .map(BackgroundSpec::Blur)
             .ok_or_else(|| {
-                format!("background {text:?}: blur strength must be 0 to 1, e.g. blur:0.5")
+                say!(
+                    "background {text:?}: blur strength must be 0 to 1, e.g. blur:0.5",
+                    "背景 {text:?}：模糊强度必须在 0 到 1 之间，例如 blur:0.5"
+                )
             });
     }
     if talkline_media::effects::BUILTIN_BACKGROUNDS.contains(&lower.as_str()) {
@@ -70,8 +75,9 @@ pub fn background(text: &str) -> Result<BackgroundSpec, String> {
     {
         return Ok(BackgroundSpec::Image(text.into()));
     }
-    Err(format!(
-        "background {text:?}: expected none, blur, blur:STRENGTH, dusk, meadow, studio, or a .png/.jpg file"
+    Err(say!(
+        "background {text:?}: expected none, blur, blur:STRENGTH, dusk, meadow, studio, or a .png/.jpg file",
+        "背景 {text:?}：应为 none、blur、blur:强度、dusk、meadow、studio，或 .png/.jpg 文件"
     ))
 }
 
@@ -80,7 +86,12 @@ pub fn beauty(text: &str) -> Result<f32, String> {
     text.parse::<f32>()
         .ok()
         .filter(|b| (0.0..=1.0).contains(b))
-        .ok_or_else(|| format!("beauty {text:?}: expected a number from 0 (off) to 1"))
+        .ok_or_else(|| {
+            say!(
+                "beauty {text:?}: expected a number from 0 (off) to 1",
+                "美颜 {text:?}：应为 0（关闭）到 1 之间的数字"
+            )
+        })
 }
 
 pub fn camera(text: &str) -> Result<CameraSpec, String> {
@@ -96,8 +107,12 @@ pub fn camera(text: &str) -> Result<CameraSpec, String> {
         _ => {}
     }
     if let Some(rest) = text.strip_prefix("test:") {
-        let bad =
-            || format!("camera {text:?}: expected test:WIDTHxHEIGHT[@FPS], e.g. test:1280x720@30");
+        let bad = || {
+            say!(
+                "camera {text:?}: expected test:WIDTHxHEIGHT[@FPS], e.g. test:1280x720@30",
+                "摄像头 {text:?}：应为 test:宽x高[@帧率]，例如 test:1280x720@30"
+            )
+        };
         let (size, fps) = rest.split_once('@').unwrap_or((rest, "30"));
         let (w, h) = size.split_once('x').ok_or_else(bad)?;
         return Ok(CameraSpec::Pattern {
@@ -115,8 +130,9 @@ pub fn camera(text: &str) -> Result<CameraSpec, String> {
     if text.to_ascii_lowercase().ends_with(".y4m") {
         return Ok(CameraSpec::File(text.into()));
     }
-    Err(format!(
-        "camera {text:?}: expected test, test:WxH@FPS, a camera index, a .y4m file, replay:FOLDER or none"
+    Err(say!(
+        "camera {text:?}: expected test, test:WxH@FPS, a camera index, a .y4m file, replay:FOLDER or none",
+        "摄像头 {text:?}：应为 test、test:宽x高@帧率、摄像头编号、.y4m 文件、replay:文件夹 或 none"
     ))
 }
 
@@ -134,14 +150,18 @@ pub fn mic(text: &str) -> Result<MicSpec, String> {
             .filter(|hz| (20.0..=20_000.0).contains(hz))
             .map(MicSpec::Tone)
             .ok_or_else(|| {
-                format!("mic {text:?}: the tone must be 20 to 20000 Hz, e.g. test:440")
+                say!(
+                    "mic {text:?}: the tone must be 20 to 20000 Hz, e.g. test:440",
+                    "麦克风 {text:?}：音调必须在 20 到 20000 Hz 之间，例如 test:440"
+                )
             });
     }
     if text.to_ascii_lowercase().ends_with(".wav") {
         return Ok(MicSpec::File(text.into()));
     }
-    Err(format!(
-        "mic {text:?}: expected test, test:HZ, default, a .wav file or none"
+    Err(say!(
+        "mic {text:?}: expected test, test:HZ, default, a .wav file or none",
+        "麦克风 {text:?}：应为 test、test:赫兹、default、.wav 文件 或 none"
     ))
 }
 
@@ -150,8 +170,9 @@ pub fn speaker(text: &str) -> Result<SpeakerSpec, String> {
         "null" | "none" => Ok(SpeakerSpec::Null),
         "default" => Ok(SpeakerSpec::Default),
         t if t.to_ascii_lowercase().ends_with(".wav") => Ok(SpeakerSpec::File(t.into())),
-        _ => Err(format!(
-            "speaker {text:?}: expected null, default or a .wav file"
+        _ => Err(say!(
+            "speaker {text:?}: expected null, default or a .wav file",
+            "扬声器 {text:?}：应为 null、default 或 .wav 文件"
         )),
     }
 }

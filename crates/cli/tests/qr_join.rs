@@ -33,6 +33,8 @@ fn closed_server() -> String {
 /// Runs `talkline join --qr FILE`; (exit code, stdout, stderr).
 fn join_qr(file: &Path, extra: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_talkline"))
+        // What is printed is read in English (tests/language.rs has the Chinese).
+        .env("LC_ALL", "C.UTF-8")
         .arg("join")
         .arg("--qr")
         .arg(file)
@@ -173,6 +175,8 @@ fn picture_of_text(lines: &[&str]) -> VideoFrame {
 /// Runs `talkline invite ARGS…`; (exit code, stdout, stderr).
 fn invite(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_talkline"))
+        // What is printed is read in English (tests/language.rs has the Chinese).
+        .env("LC_ALL", "C.UTF-8")
         .arg("invite")
         .args(args)
         .output()

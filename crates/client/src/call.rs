@@ -137,7 +137,7 @@ impl ActiveCall {
                         Some(CallEvent::Ended(error)) => {
                             let error = error.map(|e| {
                                 let e = AppError::from(e);
-                                ErrorView { kind: e.kind(), message: e.to_string() }
+                                ErrorView { kind: e.kind(), message: e.said_in(language) }
                             });
                             sink.emit(AppEvent::CallEnded { error });
                             let _ = ended.send(());
@@ -215,19 +215,21 @@ impl crate::AppCore {
     pub async fn set_participant_volume(&self, feed_id: u64, percent: u32) -> Result<(), AppError> {
         use talkline_meeting::stats::MAX_VOLUME_PERCENT;
         if percent > MAX_VOLUME_PERCENT {
-            return Err(AppError::Invalid(format!(
-                "a participant's volume is 0 to {MAX_VOLUME_PERCENT}%"
+            return Err(AppError::Invalid(crate::Said::new(
+                format!("a participant's volume is 0 to {MAX_VOLUME_PERCENT}%"),
+                format!("参会者音量为 0 到 {MAX_VOLUME_PERCENT}%"),
             )));
         }
         let guard = self.call.lock().await;
-        let call = guard
-            .as_ref()
-            .ok_or_else(|| AppError::State("not in a meeting".into()))?;
-        let remote = call
-            .handle
-            .stats
-            .remote_by_feed(feed_id)
-            .ok_or_else(|| AppError::State("that participant is not in the meeting".into()))?;
+        let call = guard.as_ref().ok_or_else(|| {
+            AppError::State(crate::Said::new("not in a meeting", "当前不在会议中"))
+        })?;
+        let remote = call.handle.stats.remote_by_feed(feed_id).ok_or_else(|| {
+            AppError::State(crate::Said::new(
+                "that participant is not in the meeting",
+                "该参会者不在会议中",
+            ))
+        })?;
         remote.set_volume_percent(percent);
         Ok(())
     }
@@ -239,11 +241,11 @@ impl crate::AppCore {
         use talkline_meeting::layers::VideoLayer;
         let layer: VideoLayer = layer
             .parse()
-            .map_err(|e: talkline_meeting::MeetingError| AppError::Invalid(e.to_string()))?;
+            .map_err(|e: talkline_meeting::MeetingError| AppError::Invalid(crate::Said::of(&e)))?;
         let guard = self.call.lock().await;
-        let call = guard
-            .as_ref()
-            .ok_or_else(|| AppError::State("not in a meeting".into()))?;
+        let call = guard.as_ref().ok_or_else(|| {
+            AppError::State(crate::Said::new("not in a meeting", "当前不在会议中"))
+        })?;
         if call.handle.stats.remote_by_feed(feed_id).is_none() {
             return Err(AppError::State(
                 "that participant is not in the meeting".into(),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use talkline_media::devices::DeviceKind;
 use talkline_media::display::Tiles;
 use talkline_meeting::{CallCommand, CallConfig, MeetingLink, MeetingQrCode, Outgoing, ServerUrl};
-use talkline_privacy::{Capability, ConsentLedger, PermissionRegistry, PrivacyPolicy};
+use talkline_privacy::{Capability, ConsentLedger, Language, PermissionRegistry, PrivacyPolicy};
 use talkline_store::{KeyVault, Store};
 use tokio::sync::mpsc;
 
@@ -205,8 +205,12 @@ pub(crate) fn now_unix() -> i64 {
 
 impl AppCore {
     pub fn new(config: CoreConfig) -> Result<Arc<Self>, AppError> {
-        let registry = PermissionRegistry::builtin()
-            .map_err(|e| AppError::Store(format!("the permission registry is broken: {e}")))?;
+        let registry = PermissionRegistry::builtin().map_err(|e| {
+            AppError::Store(crate::Said::new(
+                format!("the permission registry is broken: {e}"),
+                format!("权限登记数据已损坏：{e}"),
+            ))
+        })?;
         if let Err(e) = config.logs.prune() {
             log::warn!("old logs not pruned: {e}");
         }
@@ -308,9 +312,10 @@ impl AppCore {
         // while it deletes: no call can reopen (and recreate) the database.
         let mut guard = lock(&self.store);
         if self.withdrawn.load(Ordering::Acquire) {
-            return Err(AppError::State(
-                "consent was withdrawn; TalkLine is closing".into(),
-            ));
+            return Err(AppError::State(crate::Said::new(
+                "consent was withdrawn; TalkLine is closing",
+                "同意已撤回；TalkLine 正在关闭",
+            )));
         }
         if guard.is_none() {
             *guard = Some(Store::open_or_create(
@@ -320,7 +325,10 @@ impl AppCore {
         }
         match guard.as_ref() {
             Some(store) => f(store),
-            None => Err(AppError::Store("the database is not open".into())),
+            None => Err(AppError::Store(crate::Said::new(
+                "the database is not open",
+                "数据库没有打开",
+            ))),
         }
     }
 
@@ -396,9 +404,15 @@ impl AppCore {
 
     pub fn accept_policy(&self, version: u32) -> Result<(), AppError> {
         if version != self.policy.version {
-            return Err(AppError::Invalid(format!(
-                "version {version} is not the current policy (version {})",
-                self.policy.version
+            return Err(AppError::Invalid(crate::Said::new(
+                format!(
+                    "version {version} is not the current policy (version {})",
+                    self.policy.version
+                ),
+                format!(
+                    "版本 {version} 不是当前的隐私政策（当前版本 {}）",
+                    self.policy.version
+                ),
             )));
         }
         self.ledger(|l| Ok(l.record_policy(true)?))?;
@@ -414,14 +428,18 @@ impl AppCore {
     }
 
     pub fn answer_permission(&self, permission: &str, granted: bool) -> Result<(), AppError> {
-        let capability = Capability::from_id(permission)
-            .ok_or_else(|| AppError::Invalid(format!("unknown permission {permission:?}")))?;
+        let capability = Capability::from_id(permission).ok_or_else(|| {
+            AppError::Invalid(crate::Said::new(
+                format!("unknown permission {permission:?}"),
+                format!("未知的权限 {permission:?}"),
+            ))
+        })?;
         self.require_policy()?;
         self.ledger(|l| Ok(l.answer(capability, granted)?))
     }
 
     pub fn parse_meeting(&self, input: &str) -> Result<MeetingTarget, AppError> {
-        let link = MeetingLink::parse(input).map_err(|e| AppError::Link(e.to_string()))?;
+        let link = MeetingLink::parse(input).map_err(|e| AppError::Link(crate::Said::of(&e)))?;
         Ok(MeetingTarget {
             room: link.room,
             server: link.server_or(&self.config.default_server).to_string(),
@@ -454,7 +472,10 @@ impl AppCore {
         self.ledger_check(Capability::Camera)?;
         match id.strip_prefix(devices::FILE_CAMERA_PREFIX) {
             Some(path) if self.config.file_cameras => devices::open_camera_file(path).map(Some),
-            Some(_) => Err(AppError::Invalid(format!("unknown device {id:?}"))),
+            Some(_) => Err(AppError::Invalid(crate::Said::new(
+                format!("unknown device {id:?}"),
+                format!("未知的设备 {id:?}"),
+            ))),
             None => devices::open_camera(&id).map(Some),
         }
     }
@@ -492,14 +513,16 @@ impl AppCore {
                 "already in a meeting; leave it first".into(),
             ));
         }
-        let link = MeetingLink::parse(&request.input).map_err(|e| AppError::Link(e.to_string()))?;
+        let link =
+            MeetingLink::parse(&request.input).map_err(|e| AppError::Link(crate::Said::of(&e)))?;
         let name = request.display_name.trim().to_string();
         if name.is_empty()
             || name.chars().count() > MAX_NAME_CHARS
             || name.chars().any(char::is_control)
         {
-            return Err(AppError::Invalid(format!(
-                "enter a display name of 1 to {MAX_NAME_CHARS} characters"
+            return Err(AppError::Invalid(crate::Said::new(
+                format!("enter a display name of 1 to {MAX_NAME_CHARS} characters"),
+                format!("请输入 1 到 {MAX_NAME_CHARS} 个字符的显示名称"),
             )));
         }
         // The preview holds the devices the call is about to open.
@@ -584,7 +607,9 @@ impl AppCore {
                         DeviceKind::Speaker => return Ok(()),
                     };
                     core.upgrade()
-                        .ok_or_else(|| AppError::State("the app is closing".into()))?
+                        .ok_or_else(|| {
+                            AppError::State(crate::Said::new("the app is closing", "应用正在关闭"))
+                        })?
                         .ledger_check(capability)
                 })
             },
@@ -642,7 +667,10 @@ impl AppCore {
 
     pub async fn leave(&self) -> Result<(), AppError> {
         if self.call.lock().await.is_none() {
-            return Err(AppError::State("not in a meeting".into()));
+            return Err(AppError::State(crate::Said::new(
+                "not in a meeting",
+                "当前不在会议中",
+            )));
         }
         self.finish_call().await;
         Ok(())
@@ -673,9 +701,15 @@ impl AppCore {
         if devices::is_a_device(lock(&self.in_use).id(kind)) {
             return Ok(());
         }
-        Err(AppError::State(format!(
-            "there is no {} in this call: choose one under Devices",
-            kind.name()
+        Err(AppError::State(crate::Said::new(
+            format!(
+                "there is no {} in this call: choose one under Devices",
+                kind.name()
+            ),
+            format!(
+                "本次通话中没有{}：请在“设备”中选择一个",
+                crate::fallback::kind_said(kind, Language::SimplifiedChinese)
+            ),
         )))
     }
 
@@ -684,9 +718,9 @@ impl AppCore {
         f: impl FnOnce(&mut ActiveCall) -> Result<(), AppError>,
     ) -> Result<(), AppError> {
         let mut guard = self.call.lock().await;
-        let call = guard
-            .as_mut()
-            .ok_or_else(|| AppError::State("not in a meeting".into()))?;
+        let call = guard.as_mut().ok_or_else(|| {
+            AppError::State(crate::Said::new("not in a meeting", "当前不在会议中"))
+        })?;
         f(call)?;
         self.sink().emit(call.muted.event());
         Ok(())
@@ -698,7 +732,12 @@ impl AppCore {
             "camera" => (DeviceKind::Camera, id),
             "microphone" => (DeviceKind::Microphone, id),
             "speaker" => (DeviceKind::Speaker, id),
-            other => return Err(AppError::Invalid(format!("unknown device kind {other:?}"))),
+            other => {
+                return Err(AppError::Invalid(crate::Said::new(
+                    format!("unknown device kind {other:?}"),
+                    format!("未知的设备类型 {other:?}"),
+                )));
+            }
         };
         let follows = devices::left_to_the_system(id);
         let id = devices::resolved(kind, id);
@@ -726,9 +765,9 @@ impl AppCore {
             },
         };
         let mut guard = self.call.lock().await;
-        let call = guard
-            .as_mut()
-            .ok_or_else(|| AppError::State("not in a meeting".into()))?;
+        let call = guard.as_mut().ok_or_else(|| {
+            AppError::State(crate::Said::new("not in a meeting", "当前不在会议中"))
+        })?;
         if releases && call.muted.turn_off(kind, |m| call.handle.command(m)) {
             self.sink().emit(call.muted.event());
         }
@@ -740,11 +779,11 @@ impl AppCore {
     /// How others join this meeting: its link, and the link as a QR code.
     pub async fn invitation(&self) -> Result<Invitation, AppError> {
         let guard = self.call.lock().await;
-        let call = guard
-            .as_ref()
-            .ok_or_else(|| AppError::State("not in a meeting".into()))?;
-        let code =
-            MeetingQrCode::of(&call.meeting.link).map_err(|e| AppError::Link(e.to_string()))?;
+        let call = guard.as_ref().ok_or_else(|| {
+            AppError::State(crate::Said::new("not in a meeting", "当前不在会议中"))
+        })?;
+        let code = MeetingQrCode::of(&call.meeting.link)
+            .map_err(|e| AppError::Link(crate::Said::of(&e)))?;
         Ok(Invitation {
             link: call.meeting.link.to_string(),
             qr_width: code.width(),
@@ -780,7 +819,12 @@ impl AppCore {
             .video_socket
             .get_or_try_init(|| VideoSocket::start(Arc::clone(&self.tiles)))
             .await
-            .map_err(|e| AppError::Media(format!("no loopback socket for video: {e}")))?;
+            .map_err(|e| {
+                AppError::Media(crate::Said::new(
+                    format!("no loopback socket for video: {e}"),
+                    format!("无法为视频打开本机回环套接字：{e}"),
+                ))
+            })?;
         Ok(socket.address().clone())
     }
 

@@ -65,20 +65,26 @@ impl AppCore {
         // Withdrawal deleted the database and its key under this lock: no
         // new one may be made now.
         if self.withdrawn.load(Ordering::Acquire) {
-            return Err(AppError::State(
-                "consent was withdrawn; TalkLine is closing".into(),
-            ));
+            return Err(AppError::State(crate::Said::new(
+                "consent was withdrawn; TalkLine is closing",
+                "同意已撤回；TalkLine 正在关闭",
+            )));
         }
-        let nothing =
-            || AppError::State("your saved data opens: there is nothing to set aside".into());
+        let nothing = || {
+            AppError::State(crate::Said::new(
+                "your saved data opens: there is nothing to set aside",
+                "您保存的数据可以正常打开：没有需要移开的文件",
+            ))
+        };
         if guard.is_some() {
             return Err(nothing());
         }
         match self.open_into(&mut guard) {
             None => return Err(nothing()),
             Some(e) if !may_be_set_aside(&e) => {
-                return Err(AppError::Store(format!(
-                    "{e}. The file is left where it is: nothing shows it is damaged"
+                return Err(AppError::Store(crate::Said::new(
+                    format!("{e}. The file is left where it is: nothing shows it is damaged"),
+                    format!("{e}。文件保留在原处：没有迹象表明它已损坏"),
                 )));
             }
             Some(_) => {}

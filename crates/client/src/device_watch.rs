@@ -321,7 +321,7 @@ mod tests {
                     if allowed {
                         Ok(())
                     } else {
-                        Err(AppError::ConsentDenied(format!("no {kind}")))
+                        Err(AppError::ConsentDenied(format!("no {kind}").into()))
                     }
                 }),
             }),

@@ -15,7 +15,7 @@ use talkline_media::{AudioSource, VideoSource};
 
 use crate::error::AppError;
 use crate::os_settings;
-use talkline_privacy::Capability;
+use talkline_privacy::{Capability, Translated as _};
 
 pub const TEST_CAMERA: &str = "test";
 pub const TEST_MICROPHONE: &str = "test";
@@ -53,7 +53,12 @@ fn device_key(id: &str, prefix: &str) -> Result<DeviceKey, AppError> {
     id.strip_prefix(prefix)
         .and_then(|rest| rest.strip_prefix(':'))
         .and_then(DeviceKey::parse)
-        .ok_or_else(|| AppError::Invalid(format!("unknown device {id:?}")))
+        .ok_or_else(|| {
+            AppError::Invalid(crate::Said::new(
+                format!("unknown device {id:?}"),
+                format!("未知的设备 {id:?}"),
+            ))
+        })
 }
 
 fn real(prefix: &str, found: Vec<DeviceInfo>) -> Vec<Device> {
@@ -182,7 +187,12 @@ impl DeviceList {
 
 pub fn open_camera(id: &str) -> Result<Box<dyn VideoSource>, AppError> {
     let (w, h, fps) = CAPTURE;
-    let media = |e: talkline_media::MediaError| AppError::Media(format!("camera: {e}"));
+    let media = |e: talkline_media::MediaError| {
+        AppError::Media(crate::Said::new(
+            format!("camera: {e}"),
+            format!("摄像头：{}", e.chinese()),
+        ))
+    };
     if id == TEST_CAMERA {
         return Ok(Box::new(
             PatternSource::new(w, h, fps as f64).map_err(media)?,
@@ -197,17 +207,27 @@ pub fn open_camera(id: &str) -> Result<Box<dyn VideoSource>, AppError> {
 /// A Y4M recording played as the camera, in a loop.
 pub fn open_camera_file(path: &str) -> Result<Box<dyn VideoSource>, AppError> {
     if !path.to_ascii_lowercase().ends_with(".y4m") {
-        return Err(AppError::Invalid(format!(
-            "a file camera must be a .y4m recording, not {path:?}"
+        return Err(AppError::Invalid(crate::Said::new(
+            format!("a file camera must be a .y4m recording, not {path:?}"),
+            format!("文件摄像头必须是 .y4m 录像，而不是 {path:?}"),
         )));
     }
-    let source = Y4mSource::open(std::path::Path::new(path))
-        .map_err(|e| AppError::Media(format!("camera: {e}")))?;
+    let source = Y4mSource::open(std::path::Path::new(path)).map_err(|e| {
+        AppError::Media(crate::Said::new(
+            format!("camera: {e}"),
+            format!("摄像头：{}", e.chinese()),
+        ))
+    })?;
     Ok(Box::new(source))
 }
 
 pub fn open_microphone(id: &str) -> Result<Box<dyn AudioSource>, AppError> {
-    let media = |e: talkline_media::MediaError| AppError::Media(format!("microphone: {e}"));
+    let media = |e: talkline_media::MediaError| {
+        AppError::Media(crate::Said::new(
+            format!("microphone: {e}"),
+            format!("麦克风：{}", e.chinese()),
+        ))
+    };
     if id == TEST_MICROPHONE {
         return Ok(Box::new(ToneSource::new(440.0).map_err(media)?));
     }
@@ -223,8 +243,12 @@ pub fn open_speaker(id: &str) -> Result<Option<Box<dyn AudioSink>>, AppError> {
     if id == NO_SPEAKER || id.is_empty() {
         return Ok(None);
     }
-    let sink = SpeakerSink::open(Some(&device_key(id, "speaker")?))
-        .map_err(|e| AppError::Media(format!("speaker: {e}")))?;
+    let sink = SpeakerSink::open(Some(&device_key(id, "speaker")?)).map_err(|e| {
+        AppError::Media(crate::Said::new(
+            format!("speaker: {e}"),
+            format!("扬声器：{}", e.chinese()),
+        ))
+    })?;
     Ok(Some(Box::new(sink)))
 }
 

@@ -58,7 +58,10 @@ impl EffectsChoice {
 
     fn validate(&self) -> Result<(), AppError> {
         if !(0.0..=1.0).contains(&self.beauty) {
-            return Err(AppError::Invalid("beauty must be between 0 and 1".into()));
+            return Err(AppError::Invalid(crate::Said::new(
+                "beauty must be between 0 and 1",
+                "美颜强度必须在 0 到 1 之间",
+            )));
         }
         Ok(())
     }
@@ -82,19 +85,30 @@ pub fn settings_for(choice: &EffectsChoice, photos: &Path) -> Result<EffectsSett
         "blur" => Background::Blur { strength: 0.8 },
         name if BUILTIN_BACKGROUNDS.contains(&name) => {
             Background::Replace(Arc::new(builtin_background(name).ok_or_else(|| {
-                AppError::Media(format!("the {name} background is missing"))
+                AppError::Media(crate::Said::new(
+                    format!("the {name} background is missing"),
+                    format!("缺少背景 {name}"),
+                ))
             })?))
         }
         other => {
             let name = other
                 .strip_prefix("photo:")
                 .filter(|n| photo_name_ok(n))
-                .ok_or_else(|| AppError::Invalid(format!("unknown background {other:?}")))?;
+                .ok_or_else(|| {
+                    AppError::Invalid(crate::Said::new(
+                        format!("unknown background {other:?}"),
+                        format!("未知的背景 {other:?}"),
+                    ))
+                })?;
             let bytes = std::fs::read(photos.join(name)).map_err(|e| {
-                AppError::Media(format!("your background photo cannot be read: {e}"))
+                AppError::Media(crate::Said::new(
+                    format!("your background photo cannot be read: {e}"),
+                    format!("无法读取您的背景照片：{e}"),
+                ))
             })?;
             Background::Replace(Arc::new(
-                load_background(&bytes).map_err(|e| AppError::Media(e.to_string()))?,
+                load_background(&bytes).map_err(|e| AppError::Media(crate::Said::of(&e)))?,
             ))
         }
     };
@@ -111,19 +125,26 @@ pub fn settings_for(choice: &EffectsChoice, photos: &Path) -> Result<EffectsSett
 /// Validates and stores one of the user's photos; returns its choice id.
 pub fn store_photo(photos: &Path, bytes: &[u8], now_unix: i64) -> Result<String, AppError> {
     if bytes.len() > MAX_PHOTO_BYTES {
-        return Err(AppError::Invalid(format!(
-            "the photo is larger than {} MB",
-            MAX_PHOTO_BYTES / (1024 * 1024)
+        return Err(AppError::Invalid(crate::Said::new(
+            format!(
+                "the photo is larger than {} MB",
+                MAX_PHOTO_BYTES / (1024 * 1024)
+            ),
+            format!("照片大于 {} MB", MAX_PHOTO_BYTES / (1024 * 1024)),
         )));
     }
-    load_background(bytes).map_err(|e| AppError::Invalid(e.to_string()))?;
+    load_background(bytes).map_err(|e| AppError::Invalid(crate::Said::of(&e)))?;
     let ext = if bytes.starts_with(b"\x89PNG") {
         "png"
     } else {
         "jpg"
     };
-    std::fs::create_dir_all(photos)
-        .map_err(|e| AppError::Store(format!("cannot keep the photo: {e}")))?;
+    std::fs::create_dir_all(photos).map_err(|e| {
+        AppError::Store(crate::Said::new(
+            format!("cannot keep the photo: {e}"),
+            format!("无法保存照片：{e}"),
+        ))
+    })?;
     let mut n = 0;
     let name = loop {
         let candidate = format!("photo-{now_unix}-{n}.{ext}");
@@ -132,8 +153,12 @@ pub fn store_photo(photos: &Path, bytes: &[u8], now_unix: i64) -> Result<String,
         }
         n += 1;
     };
-    crate::personal::write_whole(&photos.join(&name), bytes)
-        .map_err(|e| AppError::Store(format!("cannot keep the photo: {e}")))?;
+    crate::personal::write_whole(&photos.join(&name), bytes).map_err(|e| {
+        AppError::Store(crate::Said::new(
+            format!("cannot keep the photo: {e}"),
+            format!("无法保存照片：{e}"),
+        ))
+    })?;
     Ok(format!("photo:{name}"))
 }
 
@@ -194,7 +219,7 @@ impl LiveEffects {
         let mut state = lock(&self.state);
         let control = EffectsControl::new();
         let wrapped = EffectedSource::wrap(source, state.0.clone(), Arc::clone(&control))
-            .map_err(|e| AppError::Media(e.to_string()))?;
+            .map_err(|e| AppError::Media(crate::Said::of(&e)))?;
         state.1 = Some(control);
         Ok(Box::new(wrapped))
     }

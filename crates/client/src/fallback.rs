@@ -182,7 +182,12 @@ impl Fallback {
             }
             DeviceKind::Speaker => match devices::open_speaker(id)? {
                 Some(sink) => CallCommand::ReplaceAudioOutput(sink),
-                None => return Err(AppError::Media(format!("{id:?} is no output"))),
+                None => {
+                    return Err(AppError::Media(crate::Said::new(
+                        format!("{id:?} is no output"),
+                        format!("{id:?} 不是输出设备"),
+                    )));
+                }
             },
         })
     }

@@ -27,9 +27,11 @@ pub(crate) fn parse_setting(setting: &str) -> Result<Option<Language>, AppError>
     match setting.trim() {
         "" => Ok(None),
         tag => Language::from_setting(tag).map(Some).ok_or_else(|| {
-            AppError::Invalid(format!(
+            AppError::Invalid(crate::Said::new(format!(
                 "{tag:?} is not a language TalkLine speaks (en, zh-CN, or empty for the system's)"
-            ))
+            ), format!(
+                "TalkLine 不支持语言 {tag:?}（可选 en、zh-CN，留空则跟随系统）"
+            )))
         }),
     }
 }

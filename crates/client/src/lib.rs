@@ -35,7 +35,7 @@ pub use crate::core::{
 };
 pub use devices::{Device, DeviceList};
 pub use effects::{BackgroundOption, EffectsChoice};
-pub use error::AppError;
+pub use error::{AppError, Said};
 pub use events::{AppEvent, EventSink};
 pub use logs::LogFiles;
 pub use opened_link::MAX_OPENED_LINK_BYTES;

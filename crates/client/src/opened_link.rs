@@ -27,15 +27,21 @@ impl AppCore {
     /// parser's reason, and nothing changes.
     pub fn open_link(&self, text: &str) -> Result<(), AppError> {
         if text.len() > MAX_OPENED_LINK_BYTES {
-            return Err(AppError::Link(format!(
-                "a meeting link is at most {MAX_OPENED_LINK_BYTES} bytes, not {}",
-                text.len()
+            return Err(AppError::Link(crate::Said::new(
+                format!(
+                    "a meeting link is at most {MAX_OPENED_LINK_BYTES} bytes, not {}",
+                    text.len()
+                ),
+                format!(
+                    "会议链接最长 {MAX_OPENED_LINK_BYTES} 字节，而不是 {}",
+                    text.len()
+                ),
             )));
         }
         // Kept as given (trimmed): the canonical form of a link without a
         // server is its bare ID, without its PIN.
         let text = text.trim();
-        MeetingLink::parse(text).map_err(|e| AppError::Link(e.to_string()))?;
+        MeetingLink::parse(text).map_err(|e| AppError::Link(crate::Said::of(&e)))?;
         *lock(&self.opened_link.0) = Some(text.to_string());
         self.sink().emit(AppEvent::LinkOpened);
         Ok(())

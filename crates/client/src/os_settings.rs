@@ -51,10 +51,11 @@ pub fn device_error(capability: Capability, message: String) -> AppError {
             message: format!(
                 "your system does not let TalkLine use the {}: {message}",
                 capability.id()
-            ),
+            )
+            .into(),
         }
     } else {
-        AppError::Media(message)
+        AppError::Media(message.into())
     }
 }
 
@@ -62,13 +63,19 @@ impl AppCore {
     /// Opens the system's privacy page for `permission` (only a fixed
     /// address of our own is passed to the system's opener).
     pub fn open_system_settings(&self, permission: &str) -> Result<(), AppError> {
-        let capability = Capability::from_id(permission)
-            .ok_or_else(|| AppError::Invalid(format!("unknown permission {permission:?}")))?;
+        let capability = Capability::from_id(permission).ok_or_else(|| {
+            AppError::Invalid(crate::Said::new(
+                format!("unknown permission {permission:?}"),
+                format!("未知的权限 {permission:?}"),
+            ))
+        })?;
         let os = std::env::consts::OS;
         let page = settings_page(os, capability).ok_or_else(|| {
-            AppError::State(format!(
+            AppError::State(crate::Said::new(format!(
                 "this system has no settings page for the {permission}; check that TalkLine may use it"
-            ))
+            ), format!(
+                "此系统没有{permission}的设置页面；请确认 TalkLine 可以使用它"
+            )))
         })?;
         let opener = if os == "windows" {
             "explorer.exe"
@@ -79,7 +86,12 @@ impl AppCore {
             .arg(page)
             .spawn()
             .map(|_| ())
-            .map_err(|e| AppError::State(format!("cannot open the system settings: {e}")))
+            .map_err(|e| {
+                AppError::State(crate::Said::new(
+                    format!("cannot open the system settings: {e}"),
+                    format!("无法打开系统设置：{e}"),
+                ))
+            })
     }
 }
 

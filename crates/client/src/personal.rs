@@ -45,9 +45,12 @@ fn remove_dir(path: &Path) -> Result<bool, AppError> {
     match std::fs::remove_dir_all(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(AppError::Store(format!(
-            "could not delete {}: {e}; delete it yourself to finish",
-            path.display()
+        Err(e) => Err(AppError::Store(crate::Said::new(
+            format!(
+                "could not delete {}: {e}; delete it yourself to finish",
+                path.display()
+            ),
+            format!("无法删除 {}：{e}；请手动删除以完成", path.display()),
         ))),
     }
 }
@@ -58,9 +61,9 @@ fn empty_dir(dir: &Path) -> Result<u64, AppError> {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => {
-            return Err(AppError::Store(format!(
-                "cannot read {}: {e}",
-                dir.display()
+            return Err(AppError::Store(crate::Said::new(
+                format!("cannot read {}: {e}", dir.display()),
+                format!("无法读取 {}：{e}", dir.display()),
             )));
         }
     };
@@ -74,7 +77,12 @@ fn empty_dir(dir: &Path) -> Result<u64, AppError> {
         } else {
             std::fs::remove_file(&path)
         };
-        removed.map_err(|e| AppError::Store(format!("cannot delete {}: {e}", path.display())))?;
+        removed.map_err(|e| {
+            AppError::Store(crate::Said::new(
+                format!("cannot delete {}: {e}", path.display()),
+                format!("无法删除 {}：{e}", path.display()),
+            ))
+        })?;
     }
     Ok(freed)
 }
@@ -86,9 +94,12 @@ fn empty_dir_except(dir: &Path, keep: &[PathBuf]) -> Result<bool, AppError> {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => {
-            return Err(AppError::Store(format!(
-                "cannot read {}: {e}; delete it yourself to finish",
-                dir.display()
+            return Err(AppError::Store(crate::Said::new(
+                format!(
+                    "cannot read {}: {e}; delete it yourself to finish",
+                    dir.display()
+                ),
+                format!("无法读取 {}：{e}；请手动删除以完成", dir.display()),
             )));
         }
     };
@@ -106,9 +117,12 @@ fn empty_dir_except(dir: &Path, keep: &[PathBuf]) -> Result<bool, AppError> {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(AppError::Store(format!(
-                    "could not delete {}: {e}; delete it yourself to finish",
-                    path.display()
+                return Err(AppError::Store(crate::Said::new(
+                    format!(
+                        "could not delete {}: {e}; delete it yourself to finish",
+                        path.display()
+                    ),
+                    format!("无法删除 {}：{e}；请手动删除以完成", path.display()),
                 )));
             }
         }
@@ -287,16 +301,27 @@ impl AppCore {
         data["exported_at"] = json!(now_unix());
         let dir = &self.config.export_dir;
         std::fs::create_dir_all(dir).map_err(|e| {
-            AppError::Store(format!("cannot create the folder {}: {e}", dir.display()))
+            AppError::Store(crate::Said::new(
+                format!("cannot create the folder {}: {e}", dir.display()),
+                format!("无法创建文件夹 {}：{e}", dir.display()),
+            ))
         })?;
         let path = dir.join(format!(
             "{EXPORT_PREFIX}{}.json",
             timestamp_for_file(now_unix())
         ));
-        let bytes = serde_json::to_vec_pretty(&data)
-            .map_err(|e| AppError::Store(format!("cannot write the export: {e}")))?;
-        write_whole(&path, &bytes)
-            .map_err(|e| AppError::Store(format!("cannot write {}: {e}", path.display())))?;
+        let bytes = serde_json::to_vec_pretty(&data).map_err(|e| {
+            AppError::Store(crate::Said::new(
+                format!("cannot write the export: {e}"),
+                format!("无法写入导出文件：{e}"),
+            ))
+        })?;
+        write_whole(&path, &bytes).map_err(|e| {
+            AppError::Store(crate::Said::new(
+                format!("cannot write {}: {e}", path.display()),
+                format!("无法写入 {}：{e}", path.display()),
+            ))
+        })?;
         Ok(path.display().to_string())
     }
 
@@ -358,7 +383,10 @@ impl AppCore {
         if Capability::from_id(id).is_some() {
             return self.answer_permission(id, granted);
         }
-        Err(AppError::Invalid(format!("unknown privacy choice {id:?}")))
+        Err(AppError::Invalid(crate::Said::new(
+            format!("unknown privacy choice {id:?}"),
+            format!("未知的隐私选项 {id:?}"),
+        )))
     }
 
     pub fn feature_granted(&self, feature: FeatureConsent) -> Result<bool, AppError> {
@@ -422,9 +450,12 @@ impl AppCore {
             Err(e) => failures.push(e.to_string()),
         }
         if !failures.is_empty() {
-            return Err(AppError::Store(format!(
-                "not everything could be deleted: {}; delete it yourself, or try again",
-                failures.join("; ")
+            return Err(AppError::Store(crate::Said::new(
+                format!(
+                    "not everything could be deleted: {}; delete it yourself, or try again",
+                    failures.join("; ")
+                ),
+                format!("未能全部删除：{}；请手动删除，或重试", failures.join("; ")),
             )));
         }
         self.request_exit();

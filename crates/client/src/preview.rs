@@ -121,8 +121,13 @@ impl AppCore {
         self.load_effects();
         let video = self.open_camera(camera)?;
         let audio = self.open_microphone(microphone)?;
-        let preview = Preview::start(video, audio, self.tiles.get_or_create("self"))
-            .map_err(|e| AppError::Media(format!("cannot start the preview: {e}")))?;
+        let preview =
+            Preview::start(video, audio, self.tiles.get_or_create("self")).map_err(|e| {
+                AppError::Media(crate::Said::new(
+                    format!("cannot start the preview: {e}"),
+                    format!("无法开始预览：{e}"),
+                ))
+            })?;
         if !self.keep_preview(epoch, preview) {
             return Ok(());
         }

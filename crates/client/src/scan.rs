@@ -139,7 +139,7 @@ impl Drop for ScanWorker {
 }
 
 fn scan_error(e: ScanError) -> AppError {
-    AppError::Link(e.to_string())
+    AppError::Link(crate::Said::of(&e))
 }
 
 impl AppCore {
@@ -156,8 +156,12 @@ impl AppCore {
             )
         })?;
         let view = self.tiles().get_or_create(SCAN_TILE);
-        let preview = Preview::start(Some(video), None, Arc::clone(&view))
-            .map_err(|e| AppError::Media(format!("cannot start the camera: {e}")))?;
+        let preview = Preview::start(Some(video), None, Arc::clone(&view)).map_err(|e| {
+            AppError::Media(crate::Said::new(
+                format!("cannot start the camera: {e}"),
+                format!("无法启动摄像头：{e}"),
+            ))
+        })?;
         if !self.keep_preview(epoch, preview) {
             return Err(AppError::State(
                 "the camera was taken back while scanning started".into(),
@@ -169,7 +173,12 @@ impl AppCore {
                 core.scan_outcome(outcome);
             }
         })
-        .map_err(|e| AppError::Media(format!("cannot start scanning: {e}")))?;
+        .map_err(|e| {
+            AppError::Media(crate::Said::new(
+                format!("cannot start scanning: {e}"),
+                format!("无法开始扫描：{e}"),
+            ))
+        })?;
         *lock(&self.scan) = Some(worker);
         Ok(())
     }

@@ -89,18 +89,23 @@ impl AppCore {
         self.require_policy()?;
         let title = request.title.trim();
         if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-            return Err(AppError::Invalid(format!(
-                "give the meeting a title of 1 to {MAX_TITLE_CHARS} characters"
+            return Err(AppError::Invalid(crate::Said::new(
+                format!("give the meeting a title of 1 to {MAX_TITLE_CHARS} characters"),
+                format!("请为会议输入 1 到 {MAX_TITLE_CHARS} 个字符的标题"),
             )));
         }
         if !(1..=MAX_DURATION_MINUTES).contains(&request.duration_minutes) {
-            return Err(AppError::Invalid(format!(
-                "the duration must be 1 to {MAX_DURATION_MINUTES} minutes"
+            return Err(AppError::Invalid(crate::Said::new(
+                format!("the duration must be 1 to {MAX_DURATION_MINUTES} minutes"),
+                format!("时长必须是 1 到 {MAX_DURATION_MINUTES} 分钟"),
             )));
         }
         let now = now_unix();
         if request.starts_at < now - PAST_GRACE_SECS {
-            return Err(AppError::Invalid("the start time has passed".into()));
+            return Err(AppError::Invalid(crate::Said::new(
+                "the start time has passed",
+                "开始时间已经过去",
+            )));
         }
         if request.starts_at > now + MAX_AHEAD_SECS {
             return Err(AppError::Invalid(
@@ -108,7 +113,7 @@ impl AppCore {
             ));
         }
         let mut link =
-            MeetingLink::parse(&request.input).map_err(|e| AppError::Link(e.to_string()))?;
+            MeetingLink::parse(&request.input).map_err(|e| AppError::Link(crate::Said::of(&e)))?;
         // Kept as a full link: a later change of the default server must not
         // move a scheduled meeting, and the calendar entry needs the server.
         link.server = Some(link.server_or(&self.config.default_server).clone());
@@ -123,7 +128,12 @@ impl AppCore {
             starts_at: request.starts_at,
             ends_at,
         })
-        .ok_or_else(|| AppError::Store("the schedule could not be read back".into()))
+        .ok_or_else(|| {
+            AppError::Store(crate::Said::new(
+                "the schedule could not be read back",
+                "无法读回日程",
+            ))
+        })
     }
 
     /// Scheduled meetings that have not ended, soonest first.
@@ -153,7 +163,12 @@ impl AppCore {
         let meeting = self
             .with_store(|s| Ok(s.schedule(id)?))?
             .and_then(view)
-            .ok_or_else(|| AppError::State("that meeting is no longer scheduled".into()))?;
+            .ok_or_else(|| {
+                AppError::State(crate::Said::new(
+                    "that meeting is no longer scheduled",
+                    "该会议已不在日程中",
+                ))
+            })?;
         let uid = format!("talkline-schedule-{}-{}", meeting.id, meeting.starts_at);
         let file = ics::calendar_file(&CalendarEvent {
             uid: &uid,
@@ -165,11 +180,18 @@ impl AppCore {
         });
         let dir = &self.config.export_dir;
         std::fs::create_dir_all(dir).map_err(|e| {
-            AppError::Store(format!("cannot create the folder {}: {e}", dir.display()))
+            AppError::Store(crate::Said::new(
+                format!("cannot create the folder {}: {e}", dir.display()),
+                format!("无法创建文件夹 {}：{e}", dir.display()),
+            ))
         })?;
         let path: PathBuf = dir.join(calendar_file_name(&meeting));
-        crate::personal::write_whole(&path, file.as_bytes())
-            .map_err(|e| AppError::Store(format!("cannot write {}: {e}", path.display())))?;
+        crate::personal::write_whole(&path, file.as_bytes()).map_err(|e| {
+            AppError::Store(crate::Said::new(
+                format!("cannot write {}: {e}", path.display()),
+                format!("无法写入 {}：{e}", path.display()),
+            ))
+        })?;
         Ok(path.display().to_string())
     }
 }

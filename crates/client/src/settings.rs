@@ -58,7 +58,7 @@ pub struct Settings {
 impl Settings {
     /// The network part, checked: what a call is given.
     pub fn ice(&self) -> Result<IceServers, AppError> {
-        let invalid = |e: talkline_meeting::LinkError| AppError::Invalid(e.to_string());
+        let invalid = |e: talkline_meeting::LinkError| AppError::Invalid(crate::Said::of(&e));
         let text = |v: &str| {
             let v = v.trim();
             (!v.is_empty()).then(|| parse_credential(v)).transpose()
@@ -122,8 +122,9 @@ impl AppCore {
         self.require_policy()?;
         let name = settings.display_name.trim();
         if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-            return Err(AppError::Invalid(format!(
-                "the display name must be at most {MAX_NAME_CHARS} printable characters"
+            return Err(AppError::Invalid(crate::Said::new(
+                format!("the display name must be at most {MAX_NAME_CHARS} printable characters"),
+                format!("显示名称最多 {MAX_NAME_CHARS} 个可打印字符"),
             )));
         }
         let upload_url = settings.log_upload_url.trim();
@@ -190,8 +191,12 @@ impl AppCore {
             }
         };
         let ice = link.clone().or(&own);
-        ice.validate()
-            .map_err(|e| AppError::Link(format!("this meeting's network settings: {e}")))?;
+        ice.validate().map_err(|e| {
+            AppError::Link(crate::Said::new(
+                format!("this meeting's network settings: {e}"),
+                format!("此会议的网络设置：{e}"),
+            ))
+        })?;
         Ok(ice)
     }
 }

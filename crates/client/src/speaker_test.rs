@@ -38,7 +38,10 @@ pub(crate) fn play(id: &str, playing: &Arc<AtomicBool>) -> Result<(), AppError> 
     }
     let busy = Playing(Arc::clone(playing));
     let mut sink = devices::open_speaker(id)?.ok_or_else(|| {
-        AppError::Invalid("\"No output\" plays nothing: choose a speaker to test".into())
+        AppError::Invalid(crate::Said::new(
+            "\"No output\" plays nothing: choose a speaker to test",
+            "“无输出”不会播放声音：请选择要测试的扬声器",
+        ))
     })?;
     std::thread::Builder::new()
         .name("talkline-speaker-test".into())
@@ -51,7 +54,12 @@ pub(crate) fn play(id: &str, playing: &Arc<AtomicBool>) -> Result<(), AppError> 
             drop(busy);
         })
         .map(drop)
-        .map_err(|e| AppError::Media(format!("cannot play the test sound: {e}")))
+        .map_err(|e| {
+            AppError::Media(crate::Said::new(
+                format!("cannot play the test sound: {e}"),
+                format!("无法播放测试声音：{e}"),
+            ))
+        })
 }
 
 /// Writes the chime at the pace the device plays it.

@@ -15,8 +15,12 @@ pub fn upload_url(text: &str) -> Result<url::Url, AppError> {
             "set the address to upload logs to in Settings first".into(),
         ));
     }
-    let url = url::Url::parse(text)
-        .map_err(|e| AppError::Invalid(format!("the log upload address {text:?}: {e}")))?;
+    let url = url::Url::parse(text).map_err(|e| {
+        AppError::Invalid(crate::Said::new(
+            format!("the log upload address {text:?}: {e}"),
+            format!("日志上传地址 {text:?}：{e}"),
+        ))
+    })?;
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -27,8 +31,9 @@ pub fn upload_url(text: &str) -> Result<url::Url, AppError> {
     match url.scheme() {
         "https" if url.host().is_some() => Ok(url),
         "http" if loopback => Ok(url),
-        _ => Err(AppError::Invalid(format!(
-            "the log upload address must be an https:// address, not {text:?}"
+        _ => Err(AppError::Invalid(crate::Said::new(
+            format!("the log upload address must be an https:// address, not {text:?}"),
+            format!("日志上传地址必须是 https:// 地址，而不是 {text:?}"),
         ))),
     }
 }
@@ -42,7 +47,12 @@ fn client() -> Result<reqwest::Client, AppError> {
         // The logs go to the address the user typed, and nowhere else.
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| AppError::Connection(format!("cannot prepare the upload: {e}")))
+        .map_err(|e| {
+            AppError::Connection(crate::Said::new(
+                format!("cannot prepare the upload: {e}"),
+                format!("无法准备上传：{e}"),
+            ))
+        })
 }
 
 /// POSTs `body` as plain text; any status but 2xx is an error.
@@ -56,17 +66,22 @@ pub async fn post_text(url: url::Url, body: String) -> Result<(), AppError> {
         .await
         .map_err(|e| {
             if e.is_timeout() {
-                AppError::Unreachable(format!(
-                    "{host} did not answer within 30 s; try again later"
+                AppError::Unreachable(crate::Said::new(
+                    format!("{host} did not answer within 30 s; try again later"),
+                    format!("{host} 在 30 秒内没有响应；请稍后再试"),
                 ))
             } else {
-                AppError::Unreachable(format!("cannot reach {host}: {e}"))
+                AppError::Unreachable(crate::Said::new(
+                    format!("cannot reach {host}: {e}"),
+                    format!("无法连接 {host}：{e}"),
+                ))
             }
         })?;
     let status = response.status();
     if !status.is_success() {
-        return Err(AppError::Refused(format!(
-            "{host} refused the logs ({status}); check the address in Settings"
+        return Err(AppError::Refused(crate::Said::new(
+            format!("{host} refused the logs ({status}); check the address in Settings"),
+            format!("{host} 拒绝了日志（{status}）；请在设置中检查地址"),
         )));
     }
     Ok(())

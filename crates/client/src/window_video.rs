@@ -51,9 +51,15 @@ pub async fn next_encoded(
     wait_ms: Option<u64>,
 ) -> Result<Vec<u8>, AppError> {
     if cursors.len() > MAX_TILES_PER_READ {
-        return Err(AppError::Media(format!(
-            "asked for {} tiles at once; at most {MAX_TILES_PER_READ}",
-            cursors.len()
+        return Err(AppError::Media(crate::Said::new(
+            format!(
+                "asked for {} tiles at once; at most {MAX_TILES_PER_READ}",
+                cursors.len()
+            ),
+            format!(
+                "一次请求了 {} 个画面；最多 {MAX_TILES_PER_READ} 个",
+                cursors.len()
+            ),
         )));
     }
     let feeds: Vec<_> = cursors

@@ -16,4 +16,15 @@ pub enum EffectsError {
     InvalidImage(String),
 }
 
+impl talkline_language::Translated for EffectsError {
+    fn chinese(&self) -> String {
+        match self {
+            Self::MalformedModel(why) => format!("模型文件格式错误：{why}"),
+            Self::UnsupportedModel(why) => format!("不支持的模型：{why}"),
+            Self::InvalidFrame(why) => format!("画面无效：{why}"),
+            Self::InvalidImage(why) => format!("背景图片无效：{why}"),
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, EffectsError>;

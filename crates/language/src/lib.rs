@@ -1,9 +1,27 @@
 //! The languages TalkLine speaks: English and Simplified Chinese, the
 //! system's by default. The policy, Appendix II's purpose texts and the
 //! feature consents exist in each; everything the user decides on is read
-//! in the language they chose.
+//! in the language they chose. Errors are said in both too: each crate's
+//! error enum says itself in Chinese beside its English `Display`
+//! ([`Translated`]), so a message reaches the user whole, in one language.
 
 use serde::{Deserialize, Serialize};
+
+/// A text with an English `Display` that can also be said in Simplified
+/// Chinese, such as an error a user reads. Its Chinese is written next to
+/// its English, in the crate that defines it.
+pub trait Translated: std::fmt::Display {
+    /// The text in Simplified Chinese.
+    fn chinese(&self) -> String;
+
+    /// The text in `language`.
+    fn said_in(&self, language: Language) -> String {
+        match language {
+            Language::English => self.to_string(),
+            Language::SimplifiedChinese => self.chinese(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Language {

@@ -30,6 +30,23 @@ pub enum MediaError {
     Codec(String),
 }
 
+impl talkline_language::Translated for MediaError {
+    fn chinese(&self) -> String {
+        match self {
+            Self::NoCamera(why) => format!("没有找到摄像头：{why}"),
+            Self::Camera(why) => format!("摄像头出错：{why}"),
+            Self::NoAudioDevice(why) => format!("没有找到音频设备：{why}"),
+            Self::AudioDevice(why) => format!("音频设备出错：{why}"),
+            Self::Io { path, source } => format!("无法读取 {}：{source}", path.display()),
+            Self::BadFile { path, kind, reason } => {
+                format!("{} 不是支持的 {kind} 文件：{reason}", path.display())
+            }
+            Self::InvalidParameter(what) => format!("媒体参数无效：{what}"),
+            Self::Codec(why) => format!("编解码出错：{why}"),
+        }
+    }
+}
+
 impl MediaError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         MediaError::Io {

@@ -59,6 +59,30 @@ impl MeetingError {
     }
 }
 
+impl talkline_language::Translated for MeetingError {
+    fn chinese(&self) -> String {
+        match self {
+            Self::Link(e) => e.chinese(),
+            Self::ServerUnreachable(server) => format!("无法连接会议服务器 {server}"),
+            Self::UntrustedServer(why) => format!("会议服务器不可信：{why}"),
+            Self::ConnectionLost(why) => format!("与会议服务器的连接已断开：{why}"),
+            Self::NoSuchRoom(room) => format!("此服务器上没有会议 {room}：请检查会议号"),
+            Self::WrongPin => "会议密码错误：请检查后重试".into(),
+            Self::PinRequired => "此会议需要密码：请使用完整的会议链接或输入密码".into(),
+            Self::RoomFull => "会议人数已满".into(),
+            Self::Server { code, reason } => {
+                format!("会议服务器拒绝了请求：{reason}（代码 {code}）")
+            }
+            Self::Protocol(what) => format!("会议服务器发来了意外的内容：{what}"),
+            Self::WebRtc(why) => format!("媒体连接失败：{why}"),
+            Self::Media(e) => e.chinese(),
+            Self::UnknownVideoLayer(layer) => {
+                format!("没有视频层 {layer:?}：可选 low、medium、high 或 paused")
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,72 @@ pub enum LinkError {
     BadIceServer(&'static str),
 }
 
+impl talkline_language::Translated for LinkError {
+    fn chinese(&self) -> String {
+        match self {
+            Self::Empty => "链接为空".into(),
+            Self::TooLong => format!("链接太长（超过 {MAX_LINK_LEN} 个字符）"),
+            Self::NotALink => "这不是 TalkLine 会议链接或会议号：应为 talkline://join?server=…&room=…、https://…/join?server=…&room=… 或数字会议号".into(),
+            Self::Missing(part) => format!("链接缺少{}", part_zh(part)),
+            Self::Duplicate(part) => format!("链接中{}出现了两次", part_zh(part)),
+            Self::UnknownParameter(part) => format!("链接含有无法识别的部分 {part:?}"),
+            Self::BadEscape => "链接中有损坏的 % 转义".into(),
+            Self::BadRoom => format!("会议号必须是 1 到 {MAX_ROOM_DIGITS} 位数字"),
+            Self::BadPin => format!("会议密码必须是 1 到 {MAX_PIN_LEN} 个可打印字符"),
+            Self::BadServer(why) => format!("服务器地址无效：{}", reason_zh(why)),
+            Self::BadWebAddress(why) => format!("链接的网址无效：{}", reason_zh(why)),
+            Self::BadIceServer(why) => format!("STUN 或 TURN 服务器无效：{}", reason_zh(why)),
+        }
+    }
+}
+
+/// A part of a link, as the Chinese messages name it.
+fn part_zh(part: &str) -> String {
+    match part {
+        "server" => "服务器（server）".into(),
+        "room" => "会议号（room）".into(),
+        "pin" => "会议密码（pin）".into(),
+        "ice_username" => "TURN 用户名（ice_username）".into(),
+        "ice_credential" => "TURN 凭据（ice_credential）".into(),
+        other => other.into(),
+    }
+}
+
+/// Why an address was refused, in Chinese: every reason this crate gives
+/// (a test reads them from the source, so a new one cannot be missed).
+pub(crate) fn reason_zh(reason: &str) -> &str {
+    match reason {
+        "it must not carry a user name or password" => "不能包含用户名或密码",
+        "the IPv6 address is not valid" => "IPv6 地址无效",
+        "the host name is not valid" => "主机名无效",
+        "the port is not a number" => "端口不是数字",
+        "the port must be 1 to 65535" => "端口必须在 1 到 65535 之间",
+        "unclosed [ in the host" => "主机名中的 [ 没有闭合",
+        "it must start with ws:// or wss://" => "必须以 ws:// 或 wss:// 开头",
+        "the path may only hold letters, digits and / - _ . ~" => {
+            "路径只能包含字母、数字和 / - _ . ~"
+        }
+        "it must start with stun:, turn: or turns:" => "必须以 stun:、turn: 或 turns: 开头",
+        "write stun:host or turn:host, without //" => "请写成 stun:主机 或 turn:主机，不要加 //",
+        "a STUN address takes no ?transport" => "STUN 地址不能带 ?transport",
+        "turns: is TLS over TCP: write turn:host?transport=udp for UDP" => {
+            "turns: 是基于 TCP 的 TLS：要用 UDP，请写 turn:主机?transport=udp"
+        }
+        "the TURN user name and credential must be 1 to 256 printable characters" => {
+            "TURN 用户名和凭据必须是 1 到 256 个可打印字符"
+        }
+        "the only option is ?transport=udp or ?transport=tcp" => {
+            "只能写 ?transport=udp 或 ?transport=tcp"
+        }
+        "at most 4 STUN or TURN servers" => "STUN 或 TURN 服务器最多 4 个",
+        "a TURN server needs a user name and a credential" => "TURN 服务器需要用户名和凭据",
+        "relay-only calls need a TURN server (turn:host:port)" => {
+            "仅经中继的通话需要 TURN 服务器（turn:主机:端口）"
+        }
+        other => other,
+    }
+}
+
 /// `host [":" port]` of a server or web address, the host lowercased.
 /// The error says what is wrong, for the caller's variant to carry.
 pub(crate) fn parse_authority(authority: &str) -> Result<(String, Option<u16>), &'static str> {
@@ -376,6 +442,37 @@ impl fmt::Display for MeetingLink {
 
 #[cfg(test)]
 mod tests {
+
+    /// Every reason given in this crate's address parsers, read from the
+    /// source: each has its Chinese.
+    #[test]
+    fn every_reason_for_a_bad_address_is_said_in_chinese() {
+        let sources = [include_str!("link.rs"), include_str!("ice_servers.rs")];
+        let mut reasons = Vec::new();
+        for source in sources {
+            let code = source.split("#[cfg(test)]").next().unwrap_or(source);
+            for opener in [
+                "bad(",
+                "BadServer(",
+                "BadWebAddress(",
+                "BadIceServer(",
+                "Err(",
+            ] {
+                for (at, _) in code.match_indices(opener) {
+                    let rest = code[at + opener.len()..].trim_start();
+                    if let Some(literal) = rest.strip_prefix('"') {
+                        let end = literal.find('"').expect("a closed string");
+                        reasons.push(&literal[..end]);
+                    }
+                }
+            }
+        }
+        assert!(reasons.len() > 15, "{reasons:?}");
+        for reason in reasons {
+            assert_ne!(reason_zh(reason), reason, "no Chinese for {reason:?}");
+        }
+    }
+
     use super::*;
 
     fn server(s: &str) -> Option<ServerUrl> {

@@ -40,6 +40,20 @@ pub enum ScanError {
     BadImage(String),
 }
 
+impl talkline_language::Translated for ScanError {
+    fn chinese(&self) -> String {
+        match self {
+            Self::NoCode => "图片中没有找到二维码".into(),
+            Self::Unreadable => "找到了二维码，但无法读取；请换一张更清晰或更大的图片".into(),
+            Self::WebAddress(page) => format!("这不是 TalkLine 会议二维码：它会打开网页 {page}"),
+            Self::BareNumber => "这不是 TalkLine 会议二维码：其中只有一个数字，不是会议链接".into(),
+            Self::OtherText => "这不是 TalkLine 会议二维码：其中是其他文字".into(),
+            Self::BrokenLink(e) => format!("这个二维码中的 TalkLine 链接已损坏：{}", e.chinese()),
+            Self::BadImage(why) => format!("无法打开这张图片：{why}"),
+        }
+    }
+}
+
 /// A meeting read from a QR code, with the text the code held (what a scan
 /// record keeps).
 #[derive(Debug, Clone, PartialEq, Eq)]

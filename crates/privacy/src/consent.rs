@@ -5,8 +5,8 @@
 
 use talkline_store::{ConsentRecord, Store, StoreError};
 
+use crate::Language;
 use crate::feature::FeatureConsent;
-use crate::language::Language;
 use crate::policy::PrivacyPolicy;
 use crate::registry::PermissionRegistry;
 
@@ -98,6 +98,30 @@ pub enum ConsentError {
     PolicyNotAccepted,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl crate::Translated for ConsentError {
+    fn chinese(&self) -> String {
+        match self {
+            // The request was built in the language in force.
+            Self::NotAsked(request) => {
+                format!("{}需要您的许可：{}", request.title, request.purpose)
+            }
+            Self::Denied(id) => {
+                let name = match Capability::from_id(id) {
+                    Some(Capability::Camera) => "摄像头",
+                    Some(Capability::Microphone) => "麦克风",
+                    Some(Capability::PhotoLibrary) => "照片",
+                    Some(Capability::Calendar) => "日历",
+                    Some(Capability::LocalNetwork) => "本地网络",
+                    None => id,
+                };
+                format!("您已关闭{name}；请在设置中打开后再使用")
+            }
+            Self::PolicyNotAccepted => "尚未接受隐私政策".into(),
+            Self::Store(e) => e.chinese(),
+        }
+    }
 }
 
 /// The answers given so far, read from and written to the store.

@@ -2,7 +2,7 @@
 //! with personal data beyond the privacy policy's baseline. Each is a toggle
 //! in Settings, recorded in the same ledger as the permission answers.
 
-use crate::language::Language;
+use crate::Language;
 
 /// A feature whose use of personal data the user decides on separately.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -2,7 +2,7 @@
 //! permission entries, the iOS and macOS Info.plist usage strings, and the
 //! macOS entitlements. Only what TalkLine requests appears in them.
 
-use crate::language::Language;
+use crate::Language;
 use crate::registry::{AndroidKind, PermissionRegistry};
 
 const HEADER: &str = "Generated from permissions/*.json by talkline-privacy. Do not edit: edit the data, \

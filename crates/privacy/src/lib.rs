@@ -5,7 +5,6 @@
 pub mod consent;
 pub mod feature;
 pub mod generate;
-pub mod language;
 pub mod policy;
 pub mod registry;
 
@@ -13,7 +12,7 @@ pub use consent::{
     Capability, ChoiceKind, ConsentError, ConsentLedger, ConsentRequest, PrivacyChoice,
 };
 pub use feature::FeatureConsent;
-pub use language::Language;
 pub use policy::PrivacyPolicy;
+pub use talkline_language::{Language, Translated};
 
 pub use registry::{AndroidEntry, DesktopEntry, IosEntry, PermissionRegistry, RegistryError};

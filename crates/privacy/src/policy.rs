@@ -2,7 +2,7 @@
 //! version is a number in the document's first line so that a new text
 //! cannot ship without deciding whether users must accept it again.
 
-use crate::language::Language;
+use crate::Language;
 
 const POLICY_MD: &str = include_str!("../../../assets/privacy-policy.md");
 /// The same policy, the same version, in Simplified Chinese.

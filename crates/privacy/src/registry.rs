@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::language::Language;
+use crate::Language;
 
 /// The data files, compiled in so the registry cannot drift from them.
 pub const APPENDIX_II_JSON: &str = include_str!("../../../permissions/appendix-ii.json");

@@ -34,3 +34,35 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
+
+impl talkline_language::Translated for StoreError {
+    fn chinese(&self) -> String {
+        match self {
+            Self::KeyringUnavailable(why) => {
+                format!("系统密钥环不可用（{why}）；TalkLine 用存放在那里的密钥加密保存数据")
+            }
+            Self::KeyMissing { path } => format!(
+                "系统密钥环中缺少数据库密钥，因此无法打开 {}；请恢复密钥环，或把该文件移到别处后重新开始",
+                path.display()
+            ),
+            Self::WrongKeyOrNotADatabase { path } => format!(
+                "无法用此密钥打开 {}，或它不是 TalkLine 数据库",
+                path.display()
+            ),
+            Self::Locked { path } => format!(
+                "{} 正被另一个 TalkLine 使用；请关闭它后重试",
+                path.display()
+            ),
+            Self::Corrupt { path, detail } => format!(
+                "{} 已损坏（{detail}）；可以把它移到别处后重新开始",
+                path.display()
+            ),
+            Self::TooNew { path, found, known } => format!(
+                "{} 由更新版本的 TalkLine 写入（数据结构版本 {found}，本版本只支持 {known}）",
+                path.display()
+            ),
+            Self::Io { path, source } => format!("无法访问 {}：{source}", path.display()),
+            Self::Sqlite(e) => format!("数据库出错：{e}"),
+        }
+    }
+}

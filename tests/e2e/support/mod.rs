@@ -34,6 +34,14 @@ pub fn talkline_bin() -> PathBuf {
     bin
 }
 
+/// The CLI, speaking English whatever the machine's locale: the tests
+/// read what it prints (its Chinese has tests of its own).
+pub fn talkline_command() -> Command {
+    let mut command = Command::new(talkline_bin());
+    command.env("LC_ALL", "C.UTF-8");
+    command
+}
+
 /// The repository's top directory, from whichever crate the test is in.
 pub fn repo_root() -> PathBuf {
     // Read when run, not when built: the build cache is shared between checkouts
@@ -53,7 +61,7 @@ pub fn repo_root() -> PathBuf {
 /// it (`--camera replay:FOLDER`) cost no encoder.
 pub fn record_replay(seconds: u32, simulcast: bool) -> PathBuf {
     let folder = scratch_dir("replay");
-    let mut cmd = Command::new(talkline_bin());
+    let mut cmd = talkline_command();
     cmd.args(["record-replay", "--seconds", &seconds.to_string(), "--out"])
         .arg(&folder);
     if simulcast {
@@ -272,7 +280,7 @@ impl Client {
 
     pub fn join_with_env(link: &str, name: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let stats_path = scratch_dir("client").join(format!("{name}.json"));
-        let mut child = Command::new(talkline_bin())
+        let mut child = talkline_command()
             .args(["join", link, "--name", name, "--stats-json"])
             .arg(&stats_path)
             .args(extra)
