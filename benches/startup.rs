@@ -10,6 +10,10 @@
 //! then a `talkline://join` link handed to it by a second start (as the
 //! desktop's link handler does) until its meeting's pre-join shows; then
 //! the app at rest on Home for 10 s: CPU and PSS of its process tree.
+//! Then the returning user: the app closed and started again in the same
+//! home and keyring (the policy accepted, the database kept), to Home;
+//! and closed and started with a `talkline://join` link as its argument
+//! (a link clicked while it is not running), to that meeting's pre-join.
 //! Then headful Chromium (Debian's, on an Xvfb display of its own) from
 //! its start to its meeting page's script starting (a janus.js page that
 //! joins a room on a local Janus), and with that page, alone in the
@@ -70,10 +74,32 @@ struct AppRun {
     link_to_prejoin_ms: f64,
     cpu: f64,
     pss: f64,
+    /// A returning user's start: process start → Home.
+    again_to_home_ms: f64,
+    /// Started by a link: process start → the link's pre-join.
+    link_start_to_prejoin_ms: f64,
+}
+
+/// From the app's process start to `screen`'s first showing, by the
+/// page's own clock.
+fn start_to_screen_ms(window: &AppWindow, screen: &str) -> f64 {
+    window
+        .driver
+        .wait_visible(&format!("#screen-{screen}"), LONG);
+    let pid = window.pid().expect("the app's process");
+    let shown = window
+        .driver
+        .eval(
+            "return window.__talkline.screenFirstShownAt(arguments[0]);",
+            serde_json::json!([screen]),
+        )
+        .as_f64()
+        .unwrap_or_else(|| panic!("no time for {screen}"));
+    shown - started_at_ms(pid).expect("the app's start time")
 }
 
 fn app_run(janus: &Janus) -> AppRun {
-    let window = AppWindow::launch(&janus.url());
+    let mut window = AppWindow::launch(&janus.url());
     let driver = &window.driver;
     driver.wait_visible("#screen-policy", LONG);
     let pid = window.pid().expect("the app's process");
@@ -101,11 +127,31 @@ fn app_run(janus: &Janus) -> AppRun {
     driver.wait_visible("#screen-home", LONG);
     std::thread::sleep(Duration::from_secs(3));
     let (cpu, pss) = measure(pid, AT_REST_S);
+    // A returning user has their name kept (Settings), so a link they
+    // click goes straight to its pre-join.
+    driver.click("#open-settings");
+    driver.wait_visible("#settings-display-name", LONG);
+    driver.type_into("#settings-display-name", "Winnie");
+    driver.click("#settings-save");
+    std::thread::sleep(Duration::from_secs(1));
+    driver.click("#settings-back");
+    driver.wait_visible("#screen-home", LONG);
+    window.restart(&[]);
+    let again_to_home_ms = start_to_screen_ms(&window, "home");
+    window.restart(&[&link]);
+    let link_start_to_prejoin_ms = start_to_screen_ms(&window, "prejoin");
+    let room = window.driver.text("#prejoin-title");
+    assert!(
+        room.contains("1234"),
+        "the pre-join of another meeting: {room}"
+    );
     AppRun {
         to_first_screen_ms,
         link_to_prejoin_ms,
         cpu,
         pss,
+        again_to_home_ms,
+        link_start_to_prejoin_ms,
     }
 }
 
@@ -172,15 +218,17 @@ fn main() {
     );
     let _ = writeln!(
         out,
-        "| run | app: start → first screen (ms) | app: link → pre-join (ms) | app at rest: CPU (% of one core) | PSS (MiB) | Chromium: start → meeting page's script (ms) | Chromium at rest: CPU | PSS (MiB) |"
+        "| run | app, first start: start → policy (ms) | returning: start → Home (ms) | started by a link: start → pre-join (ms) | link into the running app → pre-join (ms) | app at rest: CPU (% of one core) | PSS (MiB) | Chromium: start → meeting page's script (ms) | Chromium at rest: CPU | PSS (MiB) |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (i, (a, c)) in rows.iter().enumerate() {
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} | {:.1} | {:.1} |",
+            "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} | {:.1} | {:.1} |",
             i + 1,
             a.to_first_screen_ms,
+            a.again_to_home_ms,
+            a.link_start_to_prejoin_ms,
             a.link_to_prejoin_ms,
             a.cpu,
             a.pss,
@@ -191,8 +239,14 @@ fn main() {
     }
     let _ = writeln!(
         out,
-        "| median | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} | {:.1} | {:.1} |",
+        "| median | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} | {:.1} | {:.1} |",
         median(rows.iter().map(|(a, _)| a.to_first_screen_ms).collect()),
+        median(rows.iter().map(|(a, _)| a.again_to_home_ms).collect()),
+        median(
+            rows.iter()
+                .map(|(a, _)| a.link_start_to_prejoin_ms)
+                .collect()
+        ),
         median(rows.iter().map(|(a, _)| a.link_to_prejoin_ms).collect()),
         median(rows.iter().map(|(a, _)| a.cpu).collect()),
         median(rows.iter().map(|(a, _)| a.pss).collect()),

@@ -11,7 +11,7 @@ import { enterHome, openLinkFromOutside } from "./screens/home";
 import { renderPolicy } from "./screens/policy";
 import { scanned } from "./screens/scan";
 import { renderLicences } from "./screens/settings";
-import { firstShownAt, show, state } from "./state";
+import { firstShownAt, screenFirstShownAt, show, state, type Screen } from "./state";
 import { showStoreError } from "./store_error";
 // Modules that only wire up their controls, imported for that alone.
 import "./meeting/device_menu";
@@ -29,11 +29,13 @@ declare global {
       snapshot: typeof snapshotTile;
       setPageSize: (n: number) => void;
       firstShownAt: () => number | null;
+      screenFirstShownAt: (screen: Screen) => number | null;
     };
   }
 }
 window.__talkline = {
   firstShownAt: () => firstShownAt,
+  screenFirstShownAt: (screen: Screen) => screenFirstShownAt[screen] ?? null,
   frames: frameStats,
   snapshot: snapshotTile,
   // Pages of a few tiles, so a test of paging needs no 26 participants.

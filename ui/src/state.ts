@@ -54,9 +54,12 @@ export const state = {
 
 /** Wall clock when the first screen was shown (the start-up benchmark). */
 export let firstShownAt: number | null = null;
+/** Wall clock when each screen was first shown (the start-up benchmark). */
+export const screenFirstShownAt: Partial<Record<Screen, number>> = {};
 
 export function show(screen: Screen): void {
   firstShownAt ??= Date.now();
+  screenFirstShownAt[screen] ??= Date.now();
   state.screen = screen;
   for (const s of ["policy", "home", "scan", "prejoin", "meeting", "settings", "data"] as const) {
     $(`screen-${s}`).hidden = s !== screen;

@@ -81,11 +81,21 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 impl WebDriver {
     /// Starts the application at `app` in a new session.
     pub fn connect(port: u16, app: &std::path::Path) -> Result<Self, String> {
+        Self::connect_with_args(port, app, &[])
+    }
+
+    /// A session whose app is started with `args` (a link, as the
+    /// desktop's link handler starts it).
+    pub fn connect_with_args(
+        port: u16,
+        app: &std::path::Path,
+        args: &[&str],
+    ) -> Result<Self, String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let capabilities = json!({
             "capabilities": { "alwaysMatch": {
                 "browserName": "wry",
-                "tauri:options": { "application": app.display().to_string() }
+                "tauri:options": { "application": app.display().to_string(), "args": args }
             } }
         });
         loop {
@@ -327,9 +337,22 @@ impl WebDriver {
     }
 }
 
+impl WebDriver {
+    /// Ends the session: the driver closes the app.
+    #[allow(dead_code)] // the benchmark's, not every test's
+    pub fn end(&self) {
+        let _ = self.cmd("DELETE", "", None);
+    }
+
+    #[allow(dead_code)] // the benchmark's, not every test's
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
 impl Drop for WebDriver {
     fn drop(&mut self) {
-        let _ = self.cmd("DELETE", "", None);
+        self.end();
     }
 }
 

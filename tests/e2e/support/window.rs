@@ -349,6 +349,21 @@ impl AppWindow {
         }
     }
 
+    /// Closes the app and starts it again with `args`, in the same home,
+    /// display and keyring: a returning user's start.
+    #[allow(dead_code)] // the benchmark's, not every test's
+    pub fn restart(&mut self, args: &[&str]) {
+        let pid = self.pid();
+        self.driver.end();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists()) {
+            assert!(Instant::now() < deadline, "the app did not close");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.driver = WebDriver::connect_with_args(self.driver.port(), &self.app, args)
+            .unwrap_or_else(|e| panic!("no WebDriver session for the restart: {e}"));
+    }
+
     /// The environment the app runs in (its display and home), for other
     /// programs that must find it: a second start, `xdg-open`.
     #[allow(dead_code)] // the tests', not the benchmark's
