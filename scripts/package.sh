@@ -58,7 +58,8 @@ done | paste -sd, - | sed 's/,/, /g')
 [ -n "$depends" ] || { echo "no dependencies found for the binary" >&2; exit 1; }
 
 mkdir -p "$stage/DEBIAN"
-# Recommended: a font with Chinese characters, for the Chinese UI.
+# Recommended: a font with Chinese characters, for the Chinese UI, and one
+# with emoji, for chat messages.
 cat > "$stage/DEBIAN/control" <<CONTROL
 Package: talkline
 Version: $version
@@ -67,7 +68,7 @@ Maintainer: TalkLine developers <developers@talkline.invalid>
 Section: net
 Priority: optional
 Depends: $depends
-Recommends: gnome-keyring, xdg-utils, gstreamer1.0-plugins-good, fonts-noto-cjk | fonts-wqy-microhei
+Recommends: gnome-keyring, xdg-utils, gstreamer1.0-plugins-good, fonts-noto-cjk | fonts-wqy-microhei, fonts-noto-color-emoji
 Homepage: https://talkline.invalid
 Description: video meetings by ID, link or QR code
  TalkLine joins video meetings on a Janus VideoRoom server, with beauty and

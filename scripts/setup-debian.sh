@@ -28,8 +28,9 @@ packages=(
   debootstrap x11-utils
   # the window decodes remote VP8 with WebCodecs, which WebKitGTK runs on GStreamer's vpx plugin
   gstreamer1.0-plugins-good
-  # Chinese text on the screenshots of the Chinese UI (a Chinese desktop has such a font)
-  fonts-wqy-microhei
+  # Chinese text on the screenshots of the Chinese UI (a Chinese desktop has such a font),
+  # and the emoji people put in chat messages
+  fonts-wqy-microhei fonts-noto-color-emoji
 )
 # The front-end is built with Node.js (>= 18) and npm; use the machine's own if it has one.
 command -v npm >/dev/null || packages+=(nodejs npm)

@@ -129,6 +129,26 @@ pub async fn set_video_layer(core: Core<'_>, feed_id: u64, layer: String) -> Rep
 }
 
 #[tauri::command]
+pub async fn send_chat(
+    core: Core<'_>,
+    text: String,
+    to: Option<String>,
+) -> Reply<talkline_client::meeting_chat::ChatMessageView> {
+    core.send_chat(&text, to.as_deref()).await
+}
+
+#[tauri::command]
+pub async fn chat_snapshot(core: Core<'_>) -> Reply<talkline_client::meeting_chat::ChatSnapshot> {
+    Ok(core.chat_snapshot().await)
+}
+
+/// A web link in a chat message, clicked: the system's browser opens it.
+#[tauri::command]
+pub fn open_web_link(core: Core<'_>, url: String) -> Reply<()> {
+    core.open_web_link(&url)
+}
+
+#[tauri::command]
 pub async fn set_audio_muted(core: Core<'_>, muted: bool) -> Reply<()> {
     core.set_audio_muted(muted).await
 }

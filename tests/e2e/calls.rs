@@ -9,6 +9,8 @@ mod pulse;
 #[path = "support/mod.rs"]
 mod support;
 
+mod chat;
+
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 

@@ -297,6 +297,15 @@ fn visit_every_screen(window: &AppWindow, link: &str, language: &str) -> Vec<Str
     driver.wait_visible("#participants", LONG);
     look("meeting-people");
     driver.click("#participants-toggle");
+    driver.click("#chat-toggle");
+    driver.wait_visible("#chat", LONG);
+    driver.wait_for(
+        "the chat to connect",
+        LONG,
+        "return document.getElementById('chat-send').disabled === false;",
+    );
+    look("meeting-chat");
+    driver.click("#chat-toggle");
     driver.click("#leave");
     driver.wait_visible("#leave-dialog", LONG);
     look("meeting-leave");

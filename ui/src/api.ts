@@ -170,8 +170,39 @@ export interface ParticipantView {
 
 export type DeviceKind = "camera" | "microphone" | "speaker";
 
+/** A chat message as shown (`to`: whom we sent it to alone). */
+export interface ChatMessageView {
+  id: number;
+  from: string;
+  display: string;
+  text: string;
+  private: boolean;
+  to: string | null;
+  own: boolean;
+  at: string | null;
+  cut: boolean;
+}
+
+export interface ChatPerson {
+  username: string;
+  display: string;
+}
+
+export type ChatState = "connecting" | "ready" | "unavailable";
+
+export interface ChatSnapshot {
+  state: ChatState;
+  reason: string | null;
+  messages: ChatMessageView[];
+  people: ChatPerson[];
+}
+
 export type AppEvent =
   | { type: "call_state"; state: "connecting" | "joined" | "reconnecting" | "left" }
+  | { type: "chat_state"; state: ChatState; reason: string | null }
+  | { type: "chat_message"; message: ChatMessageView }
+  | { type: "chat_people"; people: ChatPerson[] }
+  | { type: "chat_not_sent"; id: number; reason: string }
   | { type: "participant_joined"; participant: ParticipantView }
   | { type: "participant_changed"; participant: ParticipantView }
   | { type: "participant_left"; id: number }
@@ -284,6 +315,9 @@ export const api = {
     call<void>("set_participant_volume", { feedId, percent }),
   /** Which layer of a simulcasting participant's video their tile needs. */
   setVideoLayer: (feedId: number, layer: VideoLayer) => call<void>("set_video_layer", { feedId, layer }),
+  sendChat: (text: string, to: string | null) => call<ChatMessageView>("send_chat", { text, to }),
+  chatSnapshot: () => call<ChatSnapshot>("chat_snapshot"),
+  openWebLink: (url: string) => call<void>("open_web_link", { url }),
   setVideoMuted: (muted: boolean) => call<void>("set_video_muted", { muted }),
   switchDevice: (kind: DeviceKind, id: string | null) => call<void>("switch_device", { kind, id }),
   /** A short chime through the speaker (the system's default for null). */

@@ -3,6 +3,7 @@ import { api, type AppEvent } from "./api";
 import { devicesChanged } from "./devices";
 import { $, disclosure, messageOf, showError, toast } from "./dom";
 import { frameStats, snapshotTile } from "./frames";
+import { addChatMessage, chatNotSent, renderChatPeople, renderChatState } from "./meeting/chat";
 import { closeRequested } from "./meeting/leave";
 import { updateLevels } from "./meeting/levels";
 import { removeParticipant, renderParticipant, renderSelfMuted } from "./meeting/participants";
@@ -65,6 +66,18 @@ function onEvent(event: AppEvent): void {
     case "participant_changed":
       renderParticipant(event.participant);
       break;
+    case "chat_state":
+      renderChatState(event.state, event.reason);
+      break;
+    case "chat_message":
+      addChatMessage(event.message);
+      break;
+    case "chat_people":
+      renderChatPeople(event.people);
+      break;
+    case "chat_not_sent":
+      chatNotSent(event.id, event.reason);
+      break;
     case "participant_left":
       removeParticipant(event.id);
       break;
@@ -118,6 +131,7 @@ async function start(): Promise<void> {
   disclosure("device-menu-toggle", "device-menu");
   disclosure("invite-toggle", "invite-panel");
   disclosure("participants-toggle", "participants");
+  disclosure("chat-toggle", "chat");
   await api.subscribe(onEvent);
   const status = await api.status();
   state.status = status;

@@ -1,5 +1,6 @@
 //! `talkline`: join meetings headless, list devices, measure codecs.
 
+mod chat;
 mod help_zh;
 mod invite;
 mod record;
@@ -147,6 +148,9 @@ struct JoinArgs {
     /// each participant receives the size their tile needs.
     #[arg(long)]
     simulcast: bool,
+    /// Do not join the meeting's chat (it is joined unless --publish-only).
+    #[arg(long)]
+    no_chat: bool,
 }
 
 /// `volume NAME PERCENT`: how loud one participant plays here.
@@ -601,10 +605,12 @@ async fn join(args: JoinArgs) -> ExitCode {
         return usage_error(said(&e));
     }
     let server = link.server_or(&default_server).clone();
+    let pin = args.pin.clone().or(link.pin.clone());
+    let chat_ice = ice.clone();
     let config = CallConfig {
         server: server.clone(),
         room: link.room,
-        pin: args.pin.clone().or(link.pin.clone()),
+        pin: pin.clone(),
         display: name.to_string(),
         video: video.into(),
         audio: audio.into(),
@@ -636,6 +642,9 @@ async fn join(args: JoinArgs) -> ExitCode {
     if args.video_layer != VideoLayer::default() {
         call.command(CallCommand::SetVideoLayer(args.video_layer));
     }
+    // Bots and load generators stay out of the chat.
+    let mut chat = (!args.publish_only && !args.no_chat)
+        .then(|| chat::ChatLine::open(server.clone(), room, pin, name, chat_ice));
     let deadline = async {
         match args.duration {
             Some(d) => tokio::time::sleep(Duration::from_secs_f64(d)).await,
@@ -659,6 +668,19 @@ async fn join(args: JoinArgs) -> ExitCode {
                 "original sound on" => call.command(CallCommand::SetVoiceSettings(VoiceSettings::with_original_sound(true))),
                 "original sound off" => call.command(CallCommand::SetVoiceSettings(VoiceSettings::with_original_sound(false))),
                 "leave" => break,
+                line if line.starts_with("say ") || line.starts_with("whisper ") => {
+                    let Some(chat) = chat.as_mut() else {
+                        said::error(say!("this run is not in the chat (--no-chat)", "本次运行没有加入聊天（--no-chat）"));
+                        continue;
+                    };
+                    match line.strip_prefix("say ") {
+                        Some(text) => chat.send(text, None).await,
+                        None => match line.trim_start_matches("whisper ").split_once(':') {
+                            Some((to, text)) => chat.send(text.trim_start(), Some(to.trim())).await,
+                            None => said::error(say!("whisper NAME: TEXT", "whisper 名字: 内容")),
+                        },
+                    }
+                }
                 // The call's statistics now, as one line of JSON: what a
                 // script watching a call (or a test of one) reads mid-call.
                 "stats" => println!("stats: {}", call.stats.snapshot()),
@@ -686,7 +708,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        let commands = "mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, stats, leave";
+                        let commands = "mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, say TEXT, whisper NAME: TEXT, stats, leave";
                         said::error(say!("unknown command {other:?}: {commands}", "未知命令 {other:?}，可用的命令：{commands}"));
                         Ok(None)
                     };
@@ -702,6 +724,11 @@ async fn join(args: JoinArgs) -> ExitCode {
                     }
                 }
             },
+            Some(event) = next_chat_event(&mut chat) => {
+                if let Some(chat) = chat.as_mut() {
+                    chat.show(event);
+                }
+            }
             event = call.events.recv() => match event {
                 Some(CallEvent::State(CallState::Reconnecting)) => println!("{}", say!("reconnecting…", "正在重新连接…")),
                 Some(CallEvent::State(CallState::Joined)) => println!("{}", say!("connected", "已连接")),
@@ -738,6 +765,9 @@ async fn join(args: JoinArgs) -> ExitCode {
             },
         }
     }
+    if let Some(chat) = chat {
+        chat.leave().await;
+    }
     let stats = std::sync::Arc::clone(&call.stats);
     call.leave().await;
     println!("{}", say!("left the meeting", "已离开会议"));
@@ -756,6 +786,15 @@ async fn join(args: JoinArgs) -> ExitCode {
             ExitCode::from(exit_code(&e))
         }
         None => ExitCode::SUCCESS,
+    }
+}
+
+async fn next_chat_event(
+    chat: &mut Option<chat::ChatLine>,
+) -> Option<talkline_meeting::chat::ChatEvent> {
+    match chat {
+        Some(chat) => chat.next_event().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -39,6 +39,8 @@ pub struct Opening {
 pub struct ActiveCall {
     pub handle: CallHandle,
     pub meeting: InMeeting,
+    /// The meeting's chat, connected beside the call.
+    pub chat: Option<crate::meeting_chat::MeetingChat>,
     pub(crate) muted: Arc<SelfMute>,
     monitor: tokio::task::JoinHandle<()>,
     device_watch: tokio::task::JoinHandle<()>,
@@ -194,6 +196,7 @@ impl ActiveCall {
         Self {
             handle,
             meeting,
+            chat: None,
             muted,
             monitor,
             device_watch,
@@ -202,6 +205,9 @@ impl ActiveCall {
 
     pub async fn leave(self) {
         self.device_watch.abort();
+        if let Some(chat) = &self.chat {
+            chat.leave().await;
+        }
         self.handle.leave().await;
         // The monitor ends with the call's Ended event; bounded in case it
         // was already gone.

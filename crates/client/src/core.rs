@@ -566,6 +566,7 @@ impl AppCore {
         let server = link.server_or(&self.config.default_server).clone();
         let room = link.room;
         let ice = self.ice_for(&link.ice)?;
+        let ice_for_chat = ice.clone();
         let handle = talkline_meeting::join(CallConfig {
             server: server.clone(),
             room,
@@ -614,7 +615,14 @@ impl AppCore {
                 })
             },
         });
-        let active = ActiveCall::start(
+        let chat_target = crate::meeting_chat::ChatTarget {
+            server: server.clone(),
+            room,
+            pin: link.pin.clone(),
+            display: name.clone(),
+            ice: ice_for_chat,
+        };
+        let mut active = ActiveCall::start(
             handle,
             InMeeting {
                 link: MeetingLink {
@@ -634,6 +642,11 @@ impl AppCore {
             fallback,
             ended_tx,
         );
+        active.chat = Some(crate::meeting_chat::MeetingChat::open(
+            chat_target,
+            self.language(),
+            self.sink(),
+        ));
         *self.call.lock().await = Some(active);
         // A call that ends on its own (server gone for good) is cleared.
         let core = Arc::clone(self);

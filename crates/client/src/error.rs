@@ -185,7 +185,10 @@ impl From<MeetingError> for AppError {
             | MeetingError::RoomFull
             | MeetingError::Server { .. } => Self::Refused(message),
             MeetingError::Media(_) => Self::Media(message),
-            MeetingError::UnknownVideoLayer(_) => Self::Invalid(message),
+            MeetingError::UnknownVideoLayer(_)
+            | MeetingError::ChatEmpty
+            | MeetingError::ChatTooLong(_) => Self::Invalid(message),
+            MeetingError::ChatRecipientGone(_) => Self::State(message),
             _ => Self::Connection(message),
         }
     }
@@ -362,6 +365,14 @@ mod tests {
                 MeetingError::WebRtc(detail()),
                 MeetingError::Media(MediaError::NoCamera(detail())),
                 MeetingError::UnknownVideoLayer("某".into()),
+                MeetingError::ChatEmpty,
+                MeetingError::ChatTooLong(4000),
+                MeetingError::ChatRecipientGone("某人".into()),
+                MeetingError::ChatNotReady,
+                MeetingError::ChatBusy,
+                MeetingError::ChatNoRoom,
+                MeetingError::ChatClosed,
+                MeetingError::ChatUnavailable(detail()),
             ]
             .iter()
             .map(Translated::chinese),

@@ -47,6 +47,24 @@ pub enum AppEvent {
     CallState {
         state: &'static str,
     },
+    /// The meeting's chat: "connecting", "ready" or "unavailable" (why, in
+    /// the language in force).
+    ChatState {
+        state: &'static str,
+        reason: Option<String>,
+    },
+    ChatMessage {
+        message: crate::meeting_chat::ChatMessageView,
+    },
+    /// Everyone else in the chat now (whom a message can go to alone).
+    ChatPeople {
+        people: Vec<crate::meeting_chat::ChatPersonView>,
+    },
+    /// The server refused a message we sent (its id as shown).
+    ChatNotSent {
+        id: u64,
+        reason: String,
+    },
     ParticipantJoined {
         participant: ParticipantView,
     },

@@ -16,6 +16,7 @@ mod fallback;
 mod ics;
 mod language;
 pub mod logs;
+pub mod meeting_chat;
 mod opened_link;
 mod os_settings;
 mod personal;
@@ -28,6 +29,7 @@ mod settings;
 mod speaker_test;
 mod upload;
 pub mod video_socket;
+mod web_link;
 mod window_video;
 
 pub use crate::core::{

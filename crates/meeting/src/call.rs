@@ -268,7 +268,7 @@ impl Drop for Subscription {
 /// The local address the OS would use to reach the server: the interface
 /// to offer ICE candidates on (127.0.0.1 when the server is local). A
 /// connected UDP socket answers this without sending anything.
-async fn local_ip_towards(server: &ServerUrl) -> IpAddr {
+pub(crate) async fn local_ip_towards(server: &ServerUrl) -> IpAddr {
     let host = server.host().trim_start_matches('[').trim_end_matches(']');
     let port = server
         .port()

@@ -31,6 +31,22 @@ pub enum MeetingError {
     Media(#[from] talkline_media::MediaError),
     #[error("no video layer {0:?}: low, medium, high or paused")]
     UnknownVideoLayer(String),
+    #[error("a chat message needs some text")]
+    ChatEmpty,
+    #[error("a chat message is at most {0} characters: send it in parts, or share it as a file")]
+    ChatTooLong(usize),
+    #[error("{0} is no longer in the meeting: the message was not sent")]
+    ChatRecipientGone(String),
+    #[error("the meeting's chat is still connecting: try again in a moment")]
+    ChatNotReady,
+    #[error("the server has not confirmed the last chat messages: wait a moment")]
+    ChatBusy,
+    #[error("this meeting has no chat on its server")]
+    ChatNoRoom,
+    #[error("the meeting's chat was closed")]
+    ChatClosed,
+    #[error("chat is not available: {0}")]
+    ChatUnavailable(String),
 }
 
 impl MeetingError {
@@ -79,6 +95,16 @@ impl talkline_language::Translated for MeetingError {
             Self::UnknownVideoLayer(layer) => {
                 format!("没有视频层 {layer:?}：可选 low、medium、high 或 paused")
             }
+            Self::ChatEmpty => "聊天消息不能为空".into(),
+            Self::ChatTooLong(max) => {
+                format!("聊天消息最多 {max} 个字符：请分几次发送，或作为文件共享")
+            }
+            Self::ChatRecipientGone(who) => format!("{who} 已不在会议中：消息没有发出"),
+            Self::ChatNotReady => "会议聊天仍在连接：请稍后再试".into(),
+            Self::ChatBusy => "服务器尚未确认之前的聊天消息：请稍候".into(),
+            Self::ChatNoRoom => "此会议的服务器上没有聊天".into(),
+            Self::ChatClosed => "会议聊天已关闭".into(),
+            Self::ChatUnavailable(why) => format!("聊天不可用：{why}"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! state machine.
 
 pub mod call;
+pub mod chat;
 pub mod congestion;
 mod dtls_flights;
 pub mod early_echo;

@@ -5,6 +5,7 @@ import { fillDevicePickers } from "../devices";
 import { $, messageOf, toast } from "../dom";
 import { fillEffects } from "../effects";
 import { ActiveSpeaker } from "../layout";
+import { loadChat, resetChat } from "./chat";
 import { scheduleVideoLayers, tilesInSight } from "./layers";
 import { layoutTiles, tileElement } from "./tiles";
 import { show, state } from "../state";
@@ -17,6 +18,7 @@ import { t } from "../i18n";
  */
 export function resetMeeting(): void {
   stopLoops();
+  resetChat();
   state.leaving = false;
   state.participants.clear();
   state.volumes.clear();
@@ -58,6 +60,7 @@ export function enterMeeting(): void {
   void fillEffects("meeting");
   $("reconnecting-banner").hidden = true;
   $("quality").dataset.level = "good";
+  void loadChat();
 }
 
 export function renderParticipant(p: ParticipantView): void {

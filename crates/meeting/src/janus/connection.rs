@@ -270,11 +270,13 @@ impl JanusConnection {
 
     /// Attaches to the VideoRoom plugin; returns the handle id.
     pub async fn attach_videoroom(&self) -> Result<u64, MeetingError> {
+        self.attach("janus.plugin.videoroom").await
+    }
+
+    /// Attaches to `plugin` (its package name); returns the handle id.
+    pub async fn attach(&self, plugin: &str) -> Result<u64, MeetingError> {
         match self
-            .request(
-                json!({"janus": "attach", "plugin": "janus.plugin.videoroom"}),
-                false,
-            )
+            .request(json!({"janus": "attach", "plugin": plugin}), false)
             .await?
         {
             Incoming::Success { id: Some(id), .. } => Ok(id),

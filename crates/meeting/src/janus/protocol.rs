@@ -273,6 +273,14 @@ impl RoomEvent {
                     .to_string(),
             });
         }
+        // The chat's plugin (TextRoom) answers its setup with an offer: the
+        // jsep is what matters.
+        if let Some(kind) = data.get("textroom").and_then(Value::as_str) {
+            return Ok(RoomEvent::Other(format!(
+                "textroom {}",
+                kind.chars().take(32).collect::<String>()
+            )));
+        }
         let kind = data
             .get("videoroom")
             .and_then(Value::as_str)

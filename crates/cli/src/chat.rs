@@ -1,0 +1,196 @@
+//! The meeting's chat on the command line: `say TEXT` to everyone,
+//! `whisper NAME: TEXT` to one person, and every message printed as a
+//! line (`[chat] Ann: hello`). The chat connects beside the call; a chat
+//! that cannot connect is a warning, and the call goes on.
+
+use std::collections::BTreeMap;
+
+use talkline_meeting::chat::{self, Chat, ChatEvent, ChatMessage};
+use talkline_meeting::ice_servers::IceServers;
+use talkline_meeting::{MeetingError, ServerUrl};
+use tokio::task::JoinHandle;
+
+use crate::said::{self, said, say};
+
+type Opening = JoinHandle<Result<Chat, MeetingError>>;
+
+/// The chat of this run: connecting, connected, or given up on.
+pub struct ChatLine {
+    opening: Option<Opening>,
+    chat: Option<Chat>,
+    /// Everyone else in the chat: username → name shown.
+    people: BTreeMap<String, String>,
+}
+
+impl ChatLine {
+    /// Starts connecting to the chat of the meeting joined.
+    pub fn open(
+        server: ServerUrl,
+        room: u64,
+        pin: Option<String>,
+        name: &str,
+        ice: IceServers,
+    ) -> Self {
+        let name = name.to_string();
+        let opening =
+            tokio::spawn(
+                async move { chat::open(&server, room, pin.as_deref(), &name, &ice).await },
+            );
+        Self {
+            opening: Some(opening),
+            chat: None,
+            people: BTreeMap::new(),
+        }
+    }
+
+    /// Waits for the chat to connect (or says why it could not).
+    async fn connected(&mut self) {
+        let Some(opening) = self.opening.as_mut() else {
+            return;
+        };
+        let result = opening.await;
+        self.opening = None;
+        match result {
+            Ok(Ok(chat)) => self.chat = Some(chat),
+            Ok(Err(e)) => {
+                let e = said(&e);
+                said::warning(say!(
+                    "the chat is not available: {e}; the call goes on",
+                    "聊天不可用：{e}；通话继续"
+                ));
+            }
+            Err(_) => said::warning(say!("the chat stopped", "聊天已停止")),
+        }
+    }
+
+    /// The next thing that happens in the chat (once it has connected).
+    /// Cancel-safe: the connection under way and the events are kept.
+    pub async fn next_event(&mut self) -> Option<ChatEvent> {
+        self.connected().await;
+        match self.chat.as_mut() {
+            Some(chat) => chat.events.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Prints what happened; keeps the list of people.
+    pub fn show(&mut self, event: ChatEvent) {
+        match event {
+            ChatEvent::Joined(people) => {
+                self.people = people
+                    .into_iter()
+                    .map(|p| (p.username, p.display))
+                    .collect();
+                println!("{}", say!("chat ready", "聊天已就绪"));
+            }
+            ChatEvent::JoinRefused(e) => {
+                let e = said(&e);
+                said::warning(say!("the chat is not available: {e}", "聊天不可用：{e}"));
+                self.chat = None;
+            }
+            ChatEvent::Message(message) => print_message(&message),
+            ChatEvent::PersonJoined(p) => {
+                self.people.insert(p.username, p.display);
+            }
+            ChatEvent::PersonLeft(p) => {
+                self.people.remove(&p.username);
+            }
+            ChatEvent::NotSent { id, why } => {
+                let why = said(&why);
+                said::error(say!(
+                    "chat message {id} was not sent: {why}",
+                    "第 {id} 条聊天消息没有发出：{why}"
+                ));
+            }
+        }
+    }
+
+    /// `say TEXT`, or `whisper NAME: TEXT`.
+    pub async fn send(&mut self, text: &str, to_name: Option<&str>) {
+        let Some(chat) = self.chat.as_ref() else {
+            said::error(said(&MeetingError::ChatNotReady));
+            return;
+        };
+        let to = match to_name {
+            None => None,
+            Some(name) => {
+                let named: Vec<&String> = self
+                    .people
+                    .iter()
+                    .filter(|(_, display)| display.as_str() == name)
+                    .map(|(username, _)| username)
+                    .collect();
+                match named.as_slice() {
+                    [one] => Some(one.as_str()),
+                    [] => {
+                        said::error(say!(
+                            "nobody called {name:?} in the chat",
+                            "聊天中没有名叫 {name:?} 的人"
+                        ));
+                        return;
+                    }
+                    _ => {
+                        said::error(say!(
+                            "more than one person is called {name:?}: the message was not sent",
+                            "有不止一人名叫 {name:?}：消息没有发出"
+                        ));
+                        return;
+                    }
+                }
+            }
+        };
+        match chat.send(text, to).await {
+            Ok(message) => print_message(&message),
+            Err(e) => said::error(said(&e)),
+        }
+    }
+
+    pub async fn leave(self) {
+        if let Some(opening) = self.opening {
+            opening.abort();
+        }
+        if let Some(chat) = self.chat {
+            chat.leave().await;
+        }
+    }
+}
+
+/// One message as a line (more lines indented). Control characters other
+/// than line breaks and tabs are shown as `�`: a message must not drive
+/// the terminal (colours, the title, the cursor).
+fn print_message(m: &ChatMessage) {
+    let text: String = m
+        .text
+        .chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .replace('\n', "\n    ");
+    let cut = if m.cut {
+        said::language().pick(" (cut)", "（已截断）")
+    } else {
+        ""
+    };
+    let who = &m.display;
+    let line = match (m.own, m.private, &m.to) {
+        (true, true, Some(to)) => {
+            let to = &to.display;
+            say!(
+                "[chat, to {to}] you: {text}{cut}",
+                "[聊天，发给 {to}] 我：{text}{cut}"
+            )
+        }
+        (true, _, _) => say!("[chat] you: {text}{cut}", "[聊天] 我：{text}{cut}"),
+        (false, true, _) => say!(
+            "[chat, to you] {who}: {text}{cut}",
+            "[聊天，只发给我] {who}：{text}{cut}"
+        ),
+        (false, false, _) => say!("[chat] {who}: {text}{cut}", "[聊天] {who}：{text}{cut}"),
+    };
+    println!("{line}");
+}

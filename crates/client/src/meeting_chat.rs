@@ -1,0 +1,336 @@
+//! The chat of the meeting the app is in: connected beside the call once
+//! it has joined, its messages kept for the length of the meeting (the
+//! chat panel may open late, or the window reload), each one told to the
+//! UI as it comes. A chat that cannot connect is said in the panel; the
+//! call goes on.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use serde::Serialize;
+use talkline_meeting::chat::{self, ChatEvent, ChatMessage, MAX_CHAT_HISTORY};
+use talkline_meeting::ice_servers::IceServers;
+use talkline_meeting::{MeetingError, ServerUrl};
+use talkline_privacy::{Language, Translated};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{AppError, Said};
+use crate::events::{AppEvent, EventSink};
+
+/// A message as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatMessageView {
+    pub id: u64,
+    /// The sender's chat username (what a reply to them alone is sent to).
+    pub from: String,
+    pub display: String,
+    pub text: String,
+    pub private: bool,
+    /// Whom we sent it to, when we sent it to one person.
+    pub to: Option<String>,
+    pub own: bool,
+    pub at: Option<String>,
+    pub cut: bool,
+}
+
+impl From<&ChatMessage> for ChatMessageView {
+    fn from(m: &ChatMessage) -> Self {
+        Self {
+            id: m.id,
+            from: m.from.clone(),
+            display: m.display.clone(),
+            text: m.text.clone(),
+            private: m.private,
+            to: m.to.as_ref().map(|p| p.display.clone()),
+            own: m.own,
+            at: m.at.clone(),
+            cut: m.cut,
+        }
+    }
+}
+
+/// Someone a message can be sent to alone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatPersonView {
+    pub username: String,
+    pub display: String,
+}
+
+/// The chat as it is now: for a panel that opens late.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatSnapshot {
+    /// "connecting", "ready" or "unavailable".
+    pub state: &'static str,
+    /// Why it is unavailable, in the language in force.
+    pub reason: Option<String>,
+    pub messages: Vec<ChatMessageView>,
+    pub people: Vec<ChatPersonView>,
+}
+
+enum Command {
+    Send {
+        text: String,
+        to: Option<String>,
+        reply: oneshot::Sender<Result<ChatMessageView, AppError>>,
+    },
+    Snapshot(oneshot::Sender<ChatSnapshot>),
+    Leave(oneshot::Sender<()>),
+}
+
+/// The meeting's chat, run by a task of its own (a handle to it: cloned
+/// out of the call's lock, so nothing waits on the network under it).
+#[derive(Clone)]
+pub struct MeetingChat {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+/// Where the chat connects, and as whom.
+pub struct ChatTarget {
+    pub server: ServerUrl,
+    pub room: u64,
+    pub pin: Option<String>,
+    pub display: String,
+    pub ice: IceServers,
+}
+
+impl MeetingChat {
+    pub fn open(target: ChatTarget, language: Language, sink: Arc<dyn EventSink>) -> Self {
+        let (commands, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(target, language, sink, rx));
+        Self { commands }
+    }
+
+    pub async fn send(&self, text: &str, to: Option<&str>) -> Result<ChatMessageView, AppError> {
+        let (reply, answer) = oneshot::channel();
+        let closed = || AppError::from(MeetingError::ChatClosed);
+        self.commands
+            .send(Command::Send {
+                text: text.to_string(),
+                to: to.map(str::to_string),
+                reply,
+            })
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    pub async fn snapshot(&self) -> Option<ChatSnapshot> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(Command::Snapshot(reply)).ok()?;
+        answer.await.ok()
+    }
+
+    pub async fn leave(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.commands.send(Command::Leave(done)).is_ok() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(3), wait).await;
+        }
+    }
+}
+
+struct Kept {
+    state: &'static str,
+    reason: Option<String>,
+    messages: VecDeque<ChatMessageView>,
+    people: Vec<ChatPersonView>,
+}
+
+impl Kept {
+    fn snapshot(&self) -> ChatSnapshot {
+        ChatSnapshot {
+            state: self.state,
+            reason: self.reason.clone(),
+            messages: self.messages.iter().cloned().collect(),
+            people: self.people.clone(),
+        }
+    }
+
+    fn keep(&mut self, message: ChatMessageView) {
+        if self.messages.len() == MAX_CHAT_HISTORY {
+            self.messages.pop_front();
+        }
+        self.messages.push_back(message);
+    }
+
+    fn unavailable(&mut self, why: &MeetingError, language: Language, sink: &Arc<dyn EventSink>) {
+        self.state = "unavailable";
+        self.reason = Some(why.said_in(language));
+        sink.emit(AppEvent::ChatState {
+            state: self.state,
+            reason: self.reason.clone(),
+        });
+    }
+}
+
+async fn run(
+    target: ChatTarget,
+    language: Language,
+    sink: Arc<dyn EventSink>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let mut kept = Kept {
+        state: "connecting",
+        reason: None,
+        messages: VecDeque::new(),
+        people: Vec::new(),
+    };
+    sink.emit(AppEvent::ChatState {
+        state: kept.state,
+        reason: None,
+    });
+    let opening = chat::open(
+        &target.server,
+        target.room,
+        target.pin.as_deref(),
+        &target.display,
+        &target.ice,
+    );
+    tokio::pin!(opening);
+    // Until connected: a snapshot says "connecting", a message waits for
+    // nothing (it is refused: not ready), a leave ends it.
+    let mut chat = loop {
+        tokio::select! {
+            opened = &mut opening => match opened {
+                Ok(chat) => break chat,
+                Err(e) => {
+                    log::warn!("no chat: {}", e.for_logs());
+                    kept.unavailable(&e, language, &sink);
+                    serve_without_chat(&mut kept, commands, language).await;
+                    return;
+                }
+            },
+            command = commands.recv() => match command {
+                Some(Command::Send { reply, .. }) => {
+                    let _ = reply.send(Err(MeetingError::ChatNotReady.into()));
+                }
+                Some(Command::Snapshot(reply)) => {
+                    let _ = reply.send(kept.snapshot());
+                }
+                Some(Command::Leave(done)) => {
+                    let _ = done.send(());
+                    return;
+                }
+                None => return,
+            },
+        }
+    };
+    let leaving = loop {
+        tokio::select! {
+            event = chat.events.recv() => match event {
+                Some(ChatEvent::Joined(people)) => {
+                    kept.state = "ready";
+                    kept.people = people.iter().map(|p| ChatPersonView { username: p.username.clone(), display: p.display.clone() }).collect();
+                    sink.emit(AppEvent::ChatState { state: kept.state, reason: None });
+                    sink.emit(AppEvent::ChatPeople { people: kept.people.clone() });
+                }
+                Some(ChatEvent::JoinRefused(e)) => kept.unavailable(&e, language, &sink),
+                Some(ChatEvent::Message(m)) => {
+                    let view = ChatMessageView::from(&m);
+                    kept.keep(view.clone());
+                    sink.emit(AppEvent::ChatMessage { message: view });
+                }
+                Some(ChatEvent::PersonJoined(p)) => {
+                    kept.people.retain(|q| q.username != p.username);
+                    kept.people.push(ChatPersonView { username: p.username, display: p.display });
+                    kept.people.sort_by(|a, b| a.display.cmp(&b.display));
+                    sink.emit(AppEvent::ChatPeople { people: kept.people.clone() });
+                }
+                Some(ChatEvent::PersonLeft(p)) => {
+                    kept.people.retain(|q| q.username != p.username);
+                    sink.emit(AppEvent::ChatPeople { people: kept.people.clone() });
+                }
+                Some(ChatEvent::NotSent { id, why }) => {
+                    sink.emit(AppEvent::ChatNotSent { id, reason: why.said_in(language) });
+                }
+                None => {
+                    kept.unavailable(&MeetingError::ChatClosed, language, &sink);
+                    break None;
+                }
+            },
+            command = commands.recv() => match command {
+                Some(Command::Send { text, to, reply }) => {
+                    let sent = chat.send(&text, to.as_deref()).await.map(|m| {
+                        let view = ChatMessageView::from(&m);
+                        kept.keep(view.clone());
+                        view
+                    });
+                    let _ = reply.send(sent.map_err(AppError::from));
+                }
+                Some(Command::Snapshot(reply)) => {
+                    let _ = reply.send(kept.snapshot());
+                }
+                Some(Command::Leave(done)) => break Some(done),
+                None => break None,
+            },
+        }
+    };
+    chat.leave().await;
+    if let Some(done) = leaving {
+        let _ = done.send(());
+    } else {
+        serve_without_chat(&mut kept, commands, language).await;
+    }
+}
+
+/// A chat that is gone still answers: its messages so far, and why
+/// nothing more can be sent.
+async fn serve_without_chat(
+    kept: &mut Kept,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    language: Language,
+) {
+    while let Some(command) = commands.recv().await {
+        match command {
+            Command::Send { reply, .. } => {
+                let why = kept
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| MeetingError::ChatClosed.said_in(language));
+                let _ = reply.send(Err(AppError::Connection(Said::from(why))));
+            }
+            Command::Snapshot(reply) => {
+                let _ = reply.send(kept.snapshot());
+            }
+            Command::Leave(done) => {
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+}
+
+impl crate::AppCore {
+    async fn meeting_chat(&self) -> Option<MeetingChat> {
+        self.call.lock().await.as_ref().and_then(|c| c.chat.clone())
+    }
+
+    /// Sends `text` to everyone in the meeting, or to the person whose
+    /// chat username is `to`.
+    pub async fn send_chat(
+        &self,
+        text: &str,
+        to: Option<&str>,
+    ) -> Result<ChatMessageView, AppError> {
+        let chat = self
+            .meeting_chat()
+            .await
+            .ok_or_else(|| AppError::State(Said::new("not in a meeting", "当前不在会议中")))?;
+        chat.send(text, to).await
+    }
+
+    /// The chat as it is now (empty outside a meeting).
+    pub async fn chat_snapshot(&self) -> ChatSnapshot {
+        match self.meeting_chat().await {
+            Some(chat) => chat.snapshot().await,
+            None => None,
+        }
+        .unwrap_or(ChatSnapshot {
+            state: "unavailable",
+            reason: None,
+            messages: Vec::new(),
+            people: Vec::new(),
+        })
+    }
+}

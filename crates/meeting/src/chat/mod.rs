@@ -1,0 +1,278 @@
+//! A meeting's chat: Janus's TextRoom plugin in the meeting's room, over a
+//! data channel of its own. The chat keeps its own signaling session on
+//! the meeting's server, beside the call's, so the call's state machine
+//! knows nothing of it and a chat that fails leaves the call as it was.
+//!
+//! `room` is the protocol without sockets; this module connects it: the
+//! plugin's setup (Janus offers a data-only session, we answer), a data
+//! channel opened from our side, and a task that hands the room what
+//! arrives and sends what the user writes.
+
+pub mod room;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
+
+pub use room::{
+    ChatEvent, ChatMessage, ChatPerson, ChatRoom, MAX_CHAT_CHARS, MAX_CHAT_HISTORY,
+    MAX_CHAT_WIRE_BYTES,
+};
+
+use crate::error::MeetingError;
+use crate::ice_servers::IceServers;
+use crate::janus::connection::{JanusConnection, SignalEvent};
+use crate::janus::protocol::{Incoming, Jsep, JsepKind};
+use crate::link::ServerUrl;
+use crate::peer::{self, PeerEvent, PeerRole, webrtc_err};
+
+/// How long the data channel may take to open once answered.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
+/// Events waiting for the application: beyond this a flood from the
+/// server is dropped, not queued.
+const MAX_WAITING_CHAT_EVENTS: usize = 1024;
+
+enum ChatCommand {
+    Send {
+        text: String,
+        to: Option<String>,
+        reply: oneshot::Sender<Result<ChatMessage, MeetingError>>,
+    },
+    Leave(oneshot::Sender<()>),
+}
+
+/// The chat of a meeting, connected.
+pub struct Chat {
+    commands: mpsc::UnboundedSender<ChatCommand>,
+    /// What happens in the chat, in order.
+    pub events: mpsc::Receiver<ChatEvent>,
+    /// Our username in the room: what others address private messages to.
+    pub username: String,
+}
+
+impl Chat {
+    /// Sends `text` to everyone, or to the person with username `to`;
+    /// the message as shown.
+    pub async fn send(&self, text: &str, to: Option<&str>) -> Result<ChatMessage, MeetingError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(ChatCommand::Send {
+                text: text.to_string(),
+                to: to.map(str::to_string),
+                reply,
+            })
+            .map_err(|_| MeetingError::ChatClosed)?;
+        answer.await.map_err(|_| MeetingError::ChatClosed)?
+    }
+
+    /// Leaves the room and closes the chat's connection.
+    pub async fn leave(self) {
+        let (done, wait) = oneshot::channel();
+        if self.commands.send(ChatCommand::Leave(done)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(3), wait).await;
+        }
+    }
+}
+
+/// Joins the chat of `room` on `server` as `display`.
+pub async fn open(
+    server: &ServerUrl,
+    room: u64,
+    pin: Option<&str>,
+    display: &str,
+    ice: &IceServers,
+) -> Result<Chat, MeetingError> {
+    let (conn, mut signals) = JanusConnection::open(server).await?;
+    let handle = conn.attach("janus.plugin.textroom").await?;
+    let offer = match conn
+        .message(handle, json!({"request": "setup"}), None)
+        .await?
+    {
+        Incoming::Event {
+            jsep: Some(jsep), ..
+        } if jsep.kind == JsepKind::Offer => jsep,
+        other => {
+            return Err(MeetingError::Protocol(format!(
+                "the chat's setup had no offer: {other:?}"
+            )));
+        }
+    };
+    let (peer_events, mut peer_rx) = mpsc::unbounded_channel();
+    let local_ip = crate::call::local_ip_towards(server).await;
+    let (pc, _relays) =
+        peer::new_peer(PeerRole::Subscriber, local_ip, ice, peer_events, None).await?;
+    let answer = async {
+        let remote =
+            RTCSessionDescription::offer(offer.sdp.clone()).map_err(webrtc_err("chat offer"))?;
+        pc.set_remote_description(remote)
+            .await
+            .map_err(webrtc_err("chat remote"))?;
+        let answer = pc
+            .create_answer(None)
+            .await
+            .map_err(webrtc_err("chat answer"))?;
+        pc.set_local_description(answer.clone())
+            .await
+            .map_err(webrtc_err("chat local"))?;
+        Ok::<_, MeetingError>(answer)
+    }
+    .await?;
+    let jsep = Jsep {
+        kind: JsepKind::Answer,
+        sdp: answer.sdp,
+    };
+    conn.message(handle, json!({"request": "ack"}), Some(&jsep))
+        .await?;
+    let channel = pc
+        .create_data_channel("JanusDataChannel", None)
+        .await
+        .map_err(webrtc_err("chat channel"))?;
+
+    // Until the channel opens: candidates both ways, and the state.
+    let opened = async {
+        loop {
+            tokio::select! {
+                event = channel.poll() => match event {
+                    Some(DataChannelEvent::OnOpen) => return Ok(()),
+                    Some(DataChannelEvent::OnClose) | None => {
+                        return Err(MeetingError::ChatClosed);
+                    }
+                    Some(_) => {}
+                },
+                Some((_, event)) = peer_rx.recv() => match event {
+                    PeerEvent::Candidate(c) => conn.trickle(handle, &c),
+                    PeerEvent::State(RTCPeerConnectionState::Failed) => {
+                        return Err(MeetingError::WebRtc("the chat's connection failed".into()));
+                    }
+                    _ => {}
+                },
+                Some(signal) = signals.recv() => match signal {
+                    SignalEvent::Message(Incoming::Trickle { sender, trickle }) if sender == handle => {
+                        if let Some(init) = peer::candidate_init(&trickle) {
+                            let _ = pc.add_ice_candidate(init).await;
+                        }
+                    }
+                    SignalEvent::Closed(why) => return Err(MeetingError::ConnectionLost(why)),
+                    SignalEvent::Message(_) => {}
+                },
+            }
+        }
+    };
+    tokio::time::timeout(OPEN_TIMEOUT, opened)
+        .await
+        .map_err(|_| MeetingError::ChatUnavailable("the chat's channel did not open".into()))??;
+
+    let username = room::username_for(rand::random::<u64>(), display);
+    let (chat_room, join) = ChatRoom::new(room, &username, display, pin);
+    channel
+        .send_text(&join)
+        .await
+        .map_err(webrtc_err("chat join"))?;
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    let (events_tx, events) = mpsc::channel(MAX_WAITING_CHAT_EVENTS);
+    tokio::spawn(run(Running {
+        room: chat_room,
+        channel,
+        pc,
+        conn,
+        handle,
+        signals,
+        peer_rx,
+        commands: command_rx,
+        events: events_tx,
+    }));
+    Ok(Chat {
+        commands,
+        events,
+        username,
+    })
+}
+
+struct Running {
+    room: ChatRoom,
+    channel: Arc<dyn DataChannel>,
+    pc: Arc<dyn PeerConnection>,
+    conn: JanusConnection,
+    handle: u64,
+    signals: mpsc::Receiver<SignalEvent>,
+    peer_rx: mpsc::UnboundedReceiver<(PeerRole, PeerEvent)>,
+    commands: mpsc::UnboundedReceiver<ChatCommand>,
+    events: mpsc::Sender<ChatEvent>,
+}
+
+async fn run(mut r: Running) {
+    let emit = |events: &mpsc::Sender<ChatEvent>, event: ChatEvent| {
+        if events.try_send(event).is_err() {
+            log::warn!("chat events are not being read: one dropped");
+        }
+    };
+    let leave_done = loop {
+        tokio::select! {
+            event = r.channel.poll() => match event {
+                Some(DataChannelEvent::OnMessage(message)) => {
+                    match std::str::from_utf8(&message.data) {
+                        Ok(text) => {
+                            for event in r.room.receive(text) {
+                                emit(&r.events, event);
+                            }
+                        }
+                        Err(_) => log::warn!("ignored a chat message that is not UTF-8"),
+                    }
+                }
+                Some(DataChannelEvent::OnClose) | None => {
+                    emit(&r.events, ChatEvent::JoinRefused(MeetingError::ChatClosed));
+                    break None;
+                }
+                Some(_) => {}
+            },
+            command = r.commands.recv() => match command {
+                Some(ChatCommand::Send { text, to, reply }) => {
+                    let sent = match r.room.send(&text, to.as_deref()) {
+                        Ok((wire, message)) => r
+                            .channel
+                            .send_text(&wire)
+                            .await
+                            .map(|()| message)
+                            .map_err(|_| MeetingError::ChatClosed),
+                        Err(e) => Err(e),
+                    };
+                    let _ = reply.send(sent);
+                }
+                Some(ChatCommand::Leave(done)) => break Some(done),
+                None => break None,
+            },
+            Some((_, event)) = r.peer_rx.recv() => {
+                if let PeerEvent::Candidate(c) = event {
+                    r.conn.trickle(r.handle, &c);
+                }
+            }
+            Some(signal) = r.signals.recv() => match signal {
+                SignalEvent::Message(Incoming::Trickle { sender, trickle }) if sender == r.handle => {
+                    if let Some(init) = peer::candidate_init(&trickle) {
+                        let _ = r.pc.add_ice_candidate(init).await;
+                    }
+                }
+                SignalEvent::Closed(_) => {
+                    emit(&r.events, ChatEvent::JoinRefused(MeetingError::ChatClosed));
+                    break None;
+                }
+                SignalEvent::Message(_) => {}
+            },
+        }
+    };
+    if r.room.is_joined() {
+        let _ = r.channel.send_text(&r.room.leave()).await;
+    }
+    let _ = r.channel.close().await;
+    let _ = r.pc.close().await;
+    let _ = r.conn.detach(r.handle).await;
+    r.conn.close().await;
+    if let Some(done) = leave_done {
+        let _ = done.send(());
+    }
+}

@@ -1,0 +1,671 @@
+//! A meeting's chat as Janus's TextRoom plugin runs it, without sockets:
+//! what we send over the data channel (join, a message to everyone or to
+//! one person) and what we make of what arrives (messages, people coming
+//! and going, the history a late joiner is given, refusals). The data
+//! channel's text goes in, events and requests come out, so the whole
+//! protocol is tested on recorded exchanges.
+//!
+//! Everything that arrives is outside input: it is parsed with bounds
+//! (a message's size before parsing, its text and names after), and
+//! nothing malformed is more than a line in the log.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde_json::{Value, json};
+
+use crate::error::MeetingError;
+
+/// The longest message a user may send, in characters (Zoom and Teams
+/// allow a few thousand; a pasted paragraph fits, a pasted file does not).
+pub const MAX_CHAT_CHARS: usize = 4000;
+/// A data-channel message larger than this is not parsed at all: no
+/// message of ours, escaped, comes near it.
+pub const MAX_CHAT_WIRE_BYTES: usize = 64 * 1024;
+/// Messages kept for the length of the meeting (the oldest go first).
+pub const MAX_CHAT_HISTORY: usize = 1000;
+/// A name as shown, in characters.
+const MAX_NAME_CHARS: usize = 64;
+/// People in the chat: more than any room holds.
+const MAX_PEOPLE: usize = 1000;
+/// Messages sent and not yet confirmed by the server.
+const MAX_UNCONFIRMED: usize = 256;
+
+/// Someone in the meeting's chat: their TextRoom username (unique in the
+/// room, what a private message is addressed to) and the name they show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatPerson {
+    pub username: String,
+    pub display: String,
+}
+
+/// One message, as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// Ours, counting from 1 in this meeting: the order they are shown in.
+    pub id: u64,
+    /// The sender's username, and the name they had.
+    pub from: String,
+    pub display: String,
+    pub text: String,
+    /// Sent to one person only (to us, or by us to `to`).
+    pub private: bool,
+    /// Whom we sent a private message to (our own messages only).
+    pub to: Option<ChatPerson>,
+    /// We sent it.
+    pub own: bool,
+    /// The server's time stamp (ISO 8601), where it gave one.
+    pub at: Option<String>,
+    /// Longer than `MAX_CHAT_CHARS` when it arrived: cut there.
+    pub cut: bool,
+}
+
+/// What the chat reports.
+#[derive(Debug)]
+pub enum ChatEvent {
+    /// We are in the room; these were there already.
+    Joined(Vec<ChatPerson>),
+    /// Could not join the room's chat.
+    JoinRefused(MeetingError),
+    Message(ChatMessage),
+    PersonJoined(ChatPerson),
+    PersonLeft(ChatPerson),
+    /// The server refused a message we sent (`id` as shown).
+    NotSent {
+        id: u64,
+        why: MeetingError,
+    },
+}
+
+/// The chat of one room, for one participant.
+#[derive(Debug)]
+pub struct ChatRoom {
+    room: u64,
+    username: String,
+    display: String,
+    next_transaction: u64,
+    next_id: u64,
+    join_transaction: String,
+    joined: bool,
+    people: BTreeMap<String, String>,
+    history: VecDeque<ChatMessage>,
+    /// Messages we sent, by transaction: the id shown, until confirmed.
+    unconfirmed: HashMap<String, u64>,
+}
+
+impl ChatRoom {
+    /// A chat for `room` where we are `username` (unique in the room)
+    /// shown as `display`; with the join request to send once the data
+    /// channel is open (asking for the room's history).
+    pub fn new(room: u64, username: &str, display: &str, pin: Option<&str>) -> (Self, String) {
+        let mut chat = Self {
+            room,
+            username: username.to_string(),
+            display: clean_name(display),
+            next_transaction: 1,
+            next_id: 1,
+            join_transaction: String::new(),
+            joined: false,
+            people: BTreeMap::new(),
+            history: VecDeque::new(),
+            unconfirmed: HashMap::new(),
+        };
+        let transaction = chat.transaction();
+        chat.join_transaction = transaction.clone();
+        let mut join = json!({
+            "textroom": "join",
+            "transaction": transaction,
+            "room": room,
+            "username": chat.username,
+            "display": chat.display,
+            "history": true,
+        });
+        if let Some(pin) = pin {
+            join["pin"] = json!(pin);
+        }
+        (chat, join.to_string())
+    }
+
+    fn transaction(&mut self) -> String {
+        let t = format!("c{}", self.next_transaction);
+        self.next_transaction += 1;
+        t
+    }
+
+    pub fn is_joined(&self) -> bool {
+        self.joined
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// Everyone else in the chat now, by name.
+    pub fn people(&self) -> Vec<ChatPerson> {
+        let mut people: Vec<ChatPerson> = self
+            .people
+            .iter()
+            .map(|(username, display)| ChatPerson {
+                username: username.clone(),
+                display: display.clone(),
+            })
+            .collect();
+        people.sort_by(|a, b| a.display.cmp(&b.display).then(a.username.cmp(&b.username)));
+        people
+    }
+
+    /// Every message of this meeting so far, oldest first.
+    pub fn history(&self) -> impl Iterator<Item = &ChatMessage> {
+        self.history.iter()
+    }
+
+    /// A message to everyone, or to the person with username `to`: the
+    /// request to send, and the message as shown (it is kept at once; the
+    /// server's echo of it is not shown twice).
+    pub fn send(
+        &mut self,
+        text: &str,
+        to: Option<&str>,
+    ) -> Result<(String, ChatMessage), MeetingError> {
+        if !self.joined {
+            return Err(MeetingError::ChatNotReady);
+        }
+        let text = text.trim_end();
+        if text.trim().is_empty() {
+            return Err(MeetingError::ChatEmpty);
+        }
+        if text.chars().count() > MAX_CHAT_CHARS {
+            return Err(MeetingError::ChatTooLong(MAX_CHAT_CHARS));
+        }
+        let to = match to {
+            Some(username) => {
+                let display = self.people.get(username).ok_or_else(|| {
+                    MeetingError::ChatRecipientGone(username.chars().take(MAX_NAME_CHARS).collect())
+                })?;
+                Some(ChatPerson {
+                    username: username.to_string(),
+                    display: display.clone(),
+                })
+            }
+            None => None,
+        };
+        if self.unconfirmed.len() >= MAX_UNCONFIRMED {
+            return Err(MeetingError::ChatBusy);
+        }
+        let transaction = self.transaction();
+        let mut request = json!({
+            "textroom": "message",
+            "transaction": transaction,
+            "room": self.room,
+            "text": text,
+            "ack": true,
+        });
+        if let Some(to) = &to {
+            request["to"] = json!(to.username);
+        }
+        let message = ChatMessage {
+            id: self.take_id(),
+            from: self.username.clone(),
+            display: self.display.clone(),
+            text: text.to_string(),
+            private: to.is_some(),
+            to,
+            own: true,
+            at: None,
+            cut: false,
+        };
+        self.unconfirmed.insert(transaction, message.id);
+        self.keep(message.clone());
+        Ok((request.to_string(), message))
+    }
+
+    /// The request that leaves the room.
+    pub fn leave(&mut self) -> String {
+        let transaction = self.transaction();
+        self.joined = false;
+        json!({"textroom": "leave", "transaction": transaction, "room": self.room}).to_string()
+    }
+
+    fn take_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn keep(&mut self, message: ChatMessage) {
+        if self.history.len() == MAX_CHAT_HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(message);
+    }
+
+    /// What one data-channel message from the server means. Malformed or
+    /// foreign input yields nothing (and a line in the log).
+    pub fn receive(&mut self, wire: &str) -> Vec<ChatEvent> {
+        if wire.len() > MAX_CHAT_WIRE_BYTES {
+            log::warn!("ignored a chat message of {} bytes", wire.len());
+            return Vec::new();
+        }
+        let Ok(v) = serde_json::from_str::<Value>(wire) else {
+            log::warn!("ignored a chat message that is not JSON");
+            return Vec::new();
+        };
+        let kind = v.get("textroom").and_then(Value::as_str).unwrap_or("");
+        let transaction = v.get("transaction").and_then(Value::as_str);
+        match kind {
+            "success" if transaction == Some(self.join_transaction.as_str()) => self.joined(&v),
+            "success" => {
+                if let Some(t) = transaction {
+                    self.unconfirmed.remove(t);
+                }
+                Vec::new()
+            }
+            "error" => self.refused(&v, transaction),
+            "message" | "announcement" if self.is_this_room(&v) => self
+                .message(&v)
+                .map(ChatEvent::Message)
+                .into_iter()
+                .collect(),
+            "join" if self.is_this_room(&v) => self.person_joined(&v).into_iter().collect(),
+            "leave" | "kicked" if self.is_this_room(&v) => {
+                self.person_left(&v).into_iter().collect()
+            }
+            "destroyed" if self.is_this_room(&v) => {
+                self.joined = false;
+                vec![ChatEvent::JoinRefused(MeetingError::ChatClosed)]
+            }
+            _ => {
+                log::debug!("ignored a chat message of kind {:?}", truncated(kind, 32));
+                Vec::new()
+            }
+        }
+    }
+
+    fn is_this_room(&self, v: &Value) -> bool {
+        v.get("room").and_then(Value::as_u64) == Some(self.room)
+    }
+
+    fn joined(&mut self, v: &Value) -> Vec<ChatEvent> {
+        self.joined = true;
+        self.people.clear();
+        let listed = v
+            .get("participants")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for p in listed.iter().take(MAX_PEOPLE) {
+            if let Some(person) = person(p)
+                && person.username != self.username
+            {
+                self.people.insert(person.username, person.display);
+            }
+        }
+        vec![ChatEvent::Joined(self.people())]
+    }
+
+    fn refused(&mut self, v: &Value, transaction: Option<&str>) -> Vec<ChatEvent> {
+        let code = v.get("error_code").and_then(Value::as_u64).unwrap_or(0);
+        let reason = truncated(v.get("error").and_then(Value::as_str).unwrap_or(""), 200);
+        let why = match code {
+            // Unauthorized: the room has a PIN we do not have.
+            419 => MeetingError::WrongPin,
+            417 => MeetingError::ChatNoRoom,
+            _ => MeetingError::ChatUnavailable(format!("{reason} (code {code})")),
+        };
+        match transaction {
+            Some(t) if t == self.join_transaction => vec![ChatEvent::JoinRefused(why)],
+            Some(t) => match self.unconfirmed.remove(t) {
+                Some(id) => vec![ChatEvent::NotSent { id, why }],
+                None => Vec::new(),
+            },
+            None => Vec::new(),
+        }
+    }
+
+    fn message(&mut self, v: &Value) -> Option<ChatMessage> {
+        let text = v.get("text").and_then(Value::as_str)?;
+        let announcement = v.get("textroom").and_then(Value::as_str) == Some("announcement");
+        let from = if announcement {
+            String::new()
+        } else {
+            truncated(v.get("from").and_then(Value::as_str)?, 128)
+        };
+        let private = v.get("whisper").and_then(Value::as_bool).unwrap_or(false);
+        // Our own message to everyone, back from the server: shown already.
+        if !from.is_empty() && from == self.username && !private {
+            return None;
+        }
+        let display = match self.people.get(&from) {
+            Some(display) => display.clone(),
+            // Someone who has left since (the history a late joiner gets):
+            // TalkLine's usernames carry the name after the first ':'.
+            None => clean_name(from.split_once(':').map_or(from.as_str(), |(_, name)| name)),
+        };
+        let cut = text.chars().count() > MAX_CHAT_CHARS;
+        let message = ChatMessage {
+            id: self.take_id(),
+            from,
+            display,
+            text: text.chars().take(MAX_CHAT_CHARS).collect(),
+            private,
+            to: None,
+            own: false,
+            at: v
+                .get("date")
+                .and_then(Value::as_str)
+                .map(|d| truncated(d, 40)),
+            cut,
+        };
+        self.keep(message.clone());
+        Some(message)
+    }
+
+    fn person_joined(&mut self, v: &Value) -> Option<ChatEvent> {
+        let person = person(v)?;
+        if person.username == self.username {
+            return None;
+        }
+        if self.people.len() >= MAX_PEOPLE && !self.people.contains_key(&person.username) {
+            log::warn!("more than {MAX_PEOPLE} people in the chat: not listing more");
+            return None;
+        }
+        self.people
+            .insert(person.username.clone(), person.display.clone());
+        Some(ChatEvent::PersonJoined(person))
+    }
+
+    fn person_left(&mut self, v: &Value) -> Option<ChatEvent> {
+        let username = v.get("username").and_then(Value::as_str)?;
+        let display = self.people.remove(username)?;
+        Some(ChatEvent::PersonLeft(ChatPerson {
+            username: username.to_string(),
+            display,
+        }))
+    }
+}
+
+fn person(v: &Value) -> Option<ChatPerson> {
+    let username = v.get("username").and_then(Value::as_str)?;
+    if username.is_empty() || username.len() > 128 {
+        return None;
+    }
+    let display = v
+        .get("display")
+        .and_then(Value::as_str)
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or(username);
+    Some(ChatPerson {
+        username: username.to_string(),
+        display: clean_name(display),
+    })
+}
+
+/// A name as shown: no control characters (a name must not break the
+/// line it is shown in), at most `MAX_NAME_CHARS`.
+fn clean_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+fn truncated(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
+}
+
+/// A username for `display` in a room: unique (`unique`, random), and
+/// readable where the sender has left (the name after the ':').
+pub fn username_for(unique: u64, display: &str) -> String {
+    format!("{unique:016x}:{}", clean_name(display))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn joined(room: u64, me: &str, others: &[(&str, &str)]) -> ChatRoom {
+        let (mut chat, _) = ChatRoom::new(room, me, "Me", None);
+        let mut listed: Vec<Value> = others
+            .iter()
+            .map(|(u, d)| json!({"username": u, "display": d}))
+            .collect();
+        listed.push(json!({"username": me, "display": "Me"}));
+        let events = chat.receive(
+            &json!({"textroom": "success", "transaction": "c1", "participants": listed})
+                .to_string(),
+        );
+        assert!(
+            matches!(events.as_slice(), [ChatEvent::Joined(_)]),
+            "{events:?}"
+        );
+        chat
+    }
+
+    fn message(from: &str, text: &str, whisper: bool) -> String {
+        json!({"textroom": "message", "room": 1234, "from": from, "date": "2026-12-07T03:00:00+0000",
+            "text": text, "whisper": whisper})
+        .to_string()
+    }
+
+    #[test]
+    fn joining_asks_for_the_history_and_lists_the_others() {
+        let (mut chat, join) = ChatRoom::new(1234, "u1:Ann", "Ann\n\u{7}", Some("secret"));
+        let join: Value = serde_json::from_str(&join).expect("JSON");
+        assert_eq!(join["textroom"], "join");
+        assert_eq!(join["room"], 1234);
+        assert_eq!(join["username"], "u1:Ann");
+        assert_eq!(join["display"], "Ann");
+        assert_eq!(join["history"], true);
+        assert_eq!(join["pin"], "secret");
+        assert!(!chat.is_joined());
+        assert!(matches!(
+            chat.send("hi", None),
+            Err(MeetingError::ChatNotReady)
+        ));
+
+        let events = chat.receive(
+            &json!({"textroom": "success", "transaction": join["transaction"], "participants": [
+                {"username": "u2:Bob", "display": "Bob"}, {"username": "u1:Ann", "display": "Ann"}]})
+            .to_string(),
+        );
+        let [ChatEvent::Joined(people)] = events.as_slice() else {
+            panic!("{events:?}");
+        };
+        assert_eq!(
+            people,
+            &vec![ChatPerson {
+                username: "u2:Bob".into(),
+                display: "Bob".into()
+            }]
+        );
+        assert!(chat.is_joined());
+    }
+
+    #[test]
+    fn messages_arrive_with_their_sender_and_ours_are_not_shown_twice() {
+        let mut chat = joined(1234, "me:Me", &[("u2:Bob", "Bob")]);
+        let (wire, mine) = chat.send("大家好 👋 שלום", None).expect("sent");
+        let wire: Value = serde_json::from_str(&wire).expect("JSON");
+        assert_eq!(wire["text"], "大家好 👋 שלום");
+        assert_eq!(wire["room"], 1234);
+        assert!(wire.get("to").is_none());
+        assert!(mine.own && !mine.private);
+        // The server's echo of it.
+        assert!(
+            chat.receive(&message("me:Me", "大家好 👋 שלום", false))
+                .is_empty()
+        );
+        let events = chat.receive(&message("u2:Bob", "hello\nthere", false));
+        let [ChatEvent::Message(m)] = events.as_slice() else {
+            panic!("{events:?}");
+        };
+        assert_eq!(
+            (m.display.as_str(), m.text.as_str(), m.private),
+            ("Bob", "hello\nthere", false)
+        );
+        assert_eq!(m.at.as_deref(), Some("2026-12-07T03:00:00+0000"));
+        assert!(m.id > mine.id, "shown in order");
+        // To us alone.
+        let events = chat.receive(&message("u2:Bob", "psst", true));
+        assert!(matches!(events.as_slice(), [ChatEvent::Message(m)] if m.private && !m.own));
+        assert_eq!(chat.history().count(), 3);
+    }
+
+    #[test]
+    fn a_private_message_goes_to_one_person_who_is_there() {
+        let mut chat = joined(1234, "me:Me", &[("u2:Bob", "Bob")]);
+        let (wire, mine) = chat.send("just you", Some("u2:Bob")).expect("sent");
+        let wire: Value = serde_json::from_str(&wire).expect("JSON");
+        assert_eq!(wire["to"], "u2:Bob");
+        assert!(mine.private);
+        assert_eq!(mine.to.as_ref().map(|p| p.display.as_str()), Some("Bob"));
+        let left = chat
+            .receive(&json!({"textroom": "leave", "room": 1234, "username": "u2:Bob"}).to_string());
+        assert!(matches!(left.as_slice(), [ChatEvent::PersonLeft(p)] if p.display == "Bob"));
+        assert!(matches!(
+            chat.send("still there?", Some("u2:Bob")),
+            Err(MeetingError::ChatRecipientGone(_))
+        ));
+    }
+
+    #[test]
+    fn what_cannot_be_sent_is_said() {
+        let mut chat = joined(1234, "me:Me", &[]);
+        assert!(matches!(
+            chat.send("  \n ", None),
+            Err(MeetingError::ChatEmpty)
+        ));
+        let long = "字".repeat(MAX_CHAT_CHARS + 1);
+        assert!(matches!(
+            chat.send(&long, None),
+            Err(MeetingError::ChatTooLong(MAX_CHAT_CHARS))
+        ));
+        assert!(chat.send(&"字".repeat(MAX_CHAT_CHARS), None).is_ok());
+        assert_eq!(chat.history().count(), 1, "only what was sent is kept");
+    }
+
+    #[test]
+    fn a_refused_message_is_marked_and_a_confirmed_one_forgotten() {
+        let mut chat = joined(1234, "me:Me", &[]);
+        let (wire, first) = chat.send("one", None).expect("sent");
+        let t1: Value = serde_json::from_str(&wire).expect("JSON");
+        let (wire, second) = chat.send("two", None).expect("sent");
+        let t2: Value = serde_json::from_str(&wire).expect("JSON");
+        assert!(
+            chat.receive(
+                &json!({"textroom": "success", "transaction": t1["transaction"]}).to_string()
+            )
+            .is_empty()
+        );
+        let events = chat.receive(
+            &json!({"textroom": "error", "transaction": t2["transaction"], "error_code": 422, "error": "Not in room"})
+                .to_string(),
+        );
+        assert!(
+            matches!(events.as_slice(), [ChatEvent::NotSent { id, .. }] if *id == second.id),
+            "{events:?}"
+        );
+        // Neither is pending any more: a late answer changes nothing.
+        for t in [&t1["transaction"], &t2["transaction"]] {
+            let late =
+                json!({"textroom": "error", "transaction": t, "error_code": 499, "error": "x"});
+            assert!(chat.receive(&late.to_string()).is_empty());
+        }
+        assert!(first.id < second.id);
+    }
+
+    #[test]
+    fn a_refused_join_says_why() {
+        let (mut chat, _) = ChatRoom::new(4321, "me:Me", "Me", None);
+        let events = chat.receive(
+            &json!({"textroom": "error", "transaction": "c1", "error_code": 419, "error": "Unauthorized (wrong pin)"})
+                .to_string(),
+        );
+        assert!(
+            matches!(
+                events.as_slice(),
+                [ChatEvent::JoinRefused(MeetingError::WrongPin)]
+            ),
+            "{events:?}"
+        );
+        assert!(!chat.is_joined());
+    }
+
+    #[test]
+    fn the_history_names_those_who_have_left() {
+        let mut chat = joined(1234, "me:Me", &[]);
+        let events = chat.receive(&message("0123456789abcdef:Cai 蔡", "earlier", false));
+        assert!(matches!(events.as_slice(), [ChatEvent::Message(m)] if m.display == "Cai 蔡"));
+        // Someone else's client: its username as it is.
+        let events = chat.receive(&message("janusjs-7f3a", "from a browser", false));
+        assert!(
+            matches!(events.as_slice(), [ChatEvent::Message(m)] if m.display == "janusjs-7f3a")
+        );
+        assert_eq!(
+            username_for(0xab, "Ann\u{1b}[31m"),
+            "00000000000000ab:Ann[31m"
+        );
+    }
+
+    #[test]
+    fn people_come_and_go() {
+        let mut chat = joined(1234, "me:Me", &[]);
+        let join =
+            json!({"textroom": "join", "room": 1234, "username": "u3:Cat", "display": "Cat"});
+        assert!(
+            matches!(chat.receive(&join.to_string()).as_slice(), [ChatEvent::PersonJoined(p)] if p.display == "Cat")
+        );
+        assert_eq!(chat.people().len(), 1);
+        // Our own join, and another room's, are not news.
+        let own = json!({"textroom": "join", "room": 1234, "username": "me:Me", "display": "Me"});
+        assert!(chat.receive(&own.to_string()).is_empty());
+        let other = json!({"textroom": "join", "room": 99, "username": "u4:Dan", "display": "Dan"});
+        assert!(chat.receive(&other.to_string()).is_empty());
+        assert!(
+            chat.receive(
+                &json!({"textroom": "leave", "room": 1234, "username": "nobody"}).to_string()
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn malformed_and_hostile_input_is_ignored_or_bounded() {
+        let mut chat = joined(1234, "me:Me", &[("u2:Bob", "Bob")]);
+        for wire in [
+            "",
+            "not json",
+            "[]",
+            "{}",
+            r#"{"textroom": 7}"#,
+            r#"{"textroom": "message", "room": 1234}"#,
+            r#"{"textroom": "message", "room": "1234", "from": "u2:Bob", "text": "x"}"#,
+            r#"{"textroom": "join", "room": 1234}"#,
+            r#"{"textroom": "join", "room": 1234, "username": ""}"#,
+            r#"{"textroom": "success", "transaction": "c1", "participants": "all"}"#,
+        ] {
+            let events = chat.receive(wire);
+            assert!(
+                events.iter().all(|e| matches!(e, ChatEvent::Joined(_))),
+                "{wire:?}: {events:?}"
+            );
+        }
+        let huge = message("u2:Bob", &"x".repeat(MAX_CHAT_WIRE_BYTES), false);
+        assert!(chat.receive(&huge).is_empty());
+        let long = message("u2:Bob", &"y".repeat(MAX_CHAT_CHARS + 10), false);
+        let events = chat.receive(&long);
+        assert!(
+            matches!(events.as_slice(), [ChatEvent::Message(m)] if m.cut && m.text.chars().count() == MAX_CHAT_CHARS)
+        );
+        // A flood: the history keeps the newest, bounded.
+        for i in 0..MAX_CHAT_HISTORY + 50 {
+            chat.receive(&message("u2:Bob", &format!("{i}"), false));
+        }
+        assert_eq!(chat.history().count(), MAX_CHAT_HISTORY);
+        assert_eq!(
+            chat.history().last().map(|m| m.text.clone()),
+            Some(format!("{}", MAX_CHAT_HISTORY + 49))
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! The meeting's chat through a real Janus (its TextRoom plugin, one chat
+//! room beside each meeting room): messages to everyone and to one
+//! person, a late joiner given the meeting's messages so far, text in any
+//! script, and what may not be sent said on the spot.
+
+use super::*;
+
+const CHAT_UP: Duration = Duration::from_secs(20);
+const DELIVERED: Duration = Duration::from_secs(10);
+
+fn waits_for_error(client: &Client, needle: &str) {
+    let deadline = Instant::now() + DELIVERED;
+    while !client.errors().contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "no error with {needle:?}; stderr: {}",
+            client.errors()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn chat_reaches_everyone_one_person_and_those_who_come_later() {
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let quiet = ["--camera", "none", "--mic", "none", "--duration", "60"];
+    let mut ann = Client::join(&link, "Ann", &quiet);
+    ann.wait_for("chat ready", CHAT_UP);
+    let mut bob = Client::join(&link, "Bob", &quiet);
+    bob.wait_for("chat ready", CHAT_UP);
+
+    // Any script survives the trip: Chinese, emoji, right-to-left.
+    let hello = "大家好 👋 שלום עולם — hello";
+    bob.send_line(&format!("say {hello}"));
+    bob.wait_for(&format!("[chat] you: {hello}"), DELIVERED);
+    ann.wait_for(&format!("[chat] Bob: {hello}"), DELIVERED);
+    // Shown once to its sender, not again when the server echoes it.
+    std::thread::sleep(Duration::from_millis(500));
+    let shown = bob.output().iter().filter(|l| l.contains(hello)).count();
+    assert_eq!(shown, 1, "{:?}", bob.output());
+
+    // To one person: only they get it.
+    ann.send_line("whisper Bob: just for you");
+    ann.wait_for("[chat, to Bob] you: just for you", DELIVERED);
+    bob.wait_for("[chat, to you] Ann: just for you", DELIVERED);
+
+    // Someone who joins later reads what was said to everyone, not what
+    // was said to one person.
+    let mut cat = Client::join(&link, "Cat", &quiet);
+    cat.wait_for("chat ready", CHAT_UP);
+    cat.wait_for(&format!("[chat] Bob: {hello}"), DELIVERED);
+    cat.send_line("say hi all");
+    ann.wait_for("[chat] Cat: hi all", DELIVERED);
+    bob.wait_for("[chat] Cat: hi all", DELIVERED);
+    assert!(
+        !cat.output().iter().any(|l| l.contains("just for you")),
+        "a private message reached a late joiner: {:?}",
+        cat.output()
+    );
+
+    // What may not be sent is said, and the chat goes on.
+    ann.send_line(&format!("say {}", "长".repeat(4001)));
+    waits_for_error(&ann, "at most 4000 characters");
+    ann.send_line("whisper Nobody: hello?");
+    waits_for_error(&ann, "nobody called \"Nobody\" in the chat");
+    // A message that would drive a terminal is shown, not obeyed.
+    bob.send_line("say \u{1b}]0;owned\u{7}colour\u{1b}[31m");
+    ann.wait_for(
+        "[chat] Bob: \u{fffd}]0;owned\u{fffd}colour\u{fffd}[31m",
+        DELIVERED,
+    );
+    bob.send_line("say still here");
+    ann.wait_for("[chat] Bob: still here", DELIVERED);
+
+    for client in [&mut ann, &mut bob, &mut cat] {
+        assert!(client.stop().success(), "{}", client.errors());
+    }
+}
+
+#[test]
+fn the_chat_of_a_meeting_with_a_pin_is_joined_with_it_and_bots_stay_out() {
+    let janus = Janus::start();
+    let with_pin = format!("{}&pin=secret", janus.link(4321));
+    let quiet = ["--camera", "none", "--mic", "none", "--duration", "30"];
+    let mut dee = Client::join(&with_pin, "Dee", &quiet);
+    dee.wait_for("chat ready", CHAT_UP);
+    // A load generator publishes without joining the chat.
+    let mut bot = Client::join(&with_pin, "Bot", &["--publish-only", "--duration", "30"]);
+    bot.wait_for("joined meeting 4321", CHAT_UP);
+    let mut eve = Client::join(&with_pin, "Eve", &quiet);
+    eve.wait_for("chat ready", CHAT_UP);
+    eve.send_line("whisper Bot: are you there?");
+    waits_for_error(&eve, "nobody called \"Bot\" in the chat");
+    eve.send_line("say the PIN let me in");
+    dee.wait_for("[chat] Eve: the PIN let me in", DELIVERED);
+    assert!(
+        !bot.output().iter().any(|l| l.contains("chat")),
+        "{:?}",
+        bot.output()
+    );
+    for client in [&mut dee, &mut bot, &mut eve] {
+        assert!(client.stop().success(), "{}", client.errors());
+    }
+}
