@@ -33,7 +33,7 @@ fn chat_reaches_everyone_one_person_and_those_who_come_later() {
     // Any script survives the trip: Chinese, emoji, right-to-left.
     let hello = "大家好 👋 שלום עולם — hello";
     bob.send_line(&format!("say {hello}"));
-    bob.wait_for(&format!("[chat] you: {hello}"), DELIVERED);
+    bob.wait_for(&format!("[chat, sent] {hello}"), DELIVERED);
     ann.wait_for(&format!("[chat] Bob: {hello}"), DELIVERED);
     // Shown once to its sender, not again when the server echoes it.
     std::thread::sleep(Duration::from_millis(500));
@@ -42,7 +42,7 @@ fn chat_reaches_everyone_one_person_and_those_who_come_later() {
 
     // To one person: only they get it.
     ann.send_line("whisper Bob: just for you");
-    ann.wait_for("[chat, to Bob] you: just for you", DELIVERED);
+    ann.wait_for("[chat, sent to Bob] just for you", DELIVERED);
     bob.wait_for("[chat, to you] Ann: just for you", DELIVERED);
 
     // Someone who joins later reads what was said to everyone, not what
@@ -102,4 +102,47 @@ fn the_chat_of_a_meeting_with_a_pin_is_joined_with_it_and_bots_stay_out() {
     for client in [&mut dee, &mut bot, &mut eve] {
         assert!(client.stop().success(), "{}", client.errors());
     }
+}
+
+#[test]
+fn chat_with_a_browser_on_a_janus_js_page_goes_both_ways() {
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let mut ann = Client::join(
+        &link,
+        "Ann",
+        &["--camera", "none", "--mic", "none", "--duration", "60"],
+    );
+    ann.wait_for("chat ready", CHAT_UP);
+    let chrome = support::browser::BrowserPeer::join_chatting(&janus.url(), 1234, "Chrome");
+    chrome.wait_for("the browser in the chat", CHAT_UP, |r| {
+        r["chat"]["joined"] == true
+    });
+
+    // Ours reaches the browser whole; its answer reaches us, by its name.
+    let ping = "ping 你好 👋 مرحبا";
+    ann.send_line(&format!("say {ping}"));
+    let report = chrome.wait_for("the CLI's message in the browser", DELIVERED, |r| {
+        r["chat"]["received"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["text"] == ping))
+    });
+    let received = &report["chat"]["received"];
+    assert!(
+        received
+            .as_array()
+            .is_some_and(|m| m.iter().all(|m| m["whisper"] == false)),
+        "{received}"
+    );
+    ann.wait_for(&format!("[chat] Chrome: pong: {ping}"), DELIVERED);
+
+    // To the browser alone.
+    ann.send_line("whisper Chrome: only for the browser");
+    chrome.wait_for("the private message", DELIVERED, |r| {
+        r["chat"]["received"].as_array().is_some_and(|m| {
+            m.iter()
+                .any(|m| m["text"] == "only for the browser" && m["whisper"] == true)
+        })
+    });
+    assert!(ann.stop().success(), "{}", ann.errors());
 }

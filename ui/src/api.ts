@@ -181,6 +181,10 @@ export interface ChatMessageView {
   own: boolean;
   at: string | null;
   cut: boolean;
+  /** Said before we joined (the meeting's history): not news. */
+  history: boolean;
+  /** Why the server did not take it (one of ours). */
+  notSent: string | null;
 }
 
 export interface ChatPerson {

@@ -30,12 +30,13 @@ export function showFailure(el: HTMLElement, e: unknown): void {
   el.append(" ", open);
 }
 
-export function toast(message: string, kind: "info" | "warn" | "error" = "info"): void {
+export function toast(message: string, kind: "info" | "warn" | "error" = "info"): HTMLElement {
   const el = document.createElement("div");
   el.className = `toast ${kind}`;
   el.textContent = message;
   $("toasts").append(el);
   setTimeout(() => el.remove(), 6000);
+  return el;
 }
 
 /**

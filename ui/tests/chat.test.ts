@@ -24,6 +24,8 @@ const message = (id: number, over: Partial<ChatMessageView> = {}): ChatMessageVi
   own: false,
   at: null,
   cut: false,
+  history: false,
+  notSent: null,
   ...over,
 });
 
@@ -115,6 +117,14 @@ describe("the chat panel", () => {
     await settle();
     expect(document.getElementById("chat-error")!.textContent).toContain("at most 4000 characters");
     expect(input().value).toBe("too long");
+    // Cleared while it goes: what is typed meanwhile is not lost.
+    handlers.set("send_chat", () => new Promise((done) => setTimeout(() => done(message(8, { own: true })), 5)));
+    input().value = "first";
+    (document.getElementById("chat-form") as HTMLFormElement).requestSubmit();
+    expect(input().value).toBe("");
+    input().value = "second";
+    await new Promise((done) => setTimeout(done, 20));
+    expect(input().value).toBe("second");
   });
 
   it("writes to everyone again when the person chosen leaves", () => {
@@ -147,6 +157,47 @@ describe("the chat panel", () => {
     await loadChat();
     expect(lines()[0]).toContain("earlier");
     expect([...(document.getElementById("chat-to") as HTMLSelectElement).options].map((o) => o.textContent)).toEqual(["Everyone", "Cat"]);
+  });
+
+  it("does not count the meeting's history as news, nor what a reload shows again", async () => {
+    addChatMessage(message(1, { history: true, text: "before you came" }));
+    expect(badge().hidden).toBe(true);
+    handlers.set("chat_snapshot", () => ({ state: "ready", reason: null, messages: [message(2), message(3)], people: [] }));
+    await loadChat();
+    expect(badge().hidden).toBe(true);
+    expect(document.getElementById("toasts")!.children).toHaveLength(0);
+  });
+
+  it("keeps the core's order and newer news over an older snapshot", async () => {
+    addChatMessage(message(5, { text: "five" }));
+    renderChatState("ready", null);
+    renderChatPeople([{ username: "u2:Bob", display: "Bob" }]);
+    handlers.set("chat_snapshot", () => ({
+      state: "connecting",
+      reason: null,
+      messages: [message(3, { text: "three" }), message(5, { text: "five" })],
+      people: [],
+    }));
+    await loadChat();
+    expect(lines().map((l) => l.split("\n")[1])).toEqual(["three", "five"]);
+    expect((document.getElementById("chat-send") as HTMLButtonElement).disabled).toBe(false);
+    expect((document.getElementById("chat-to") as HTMLSelectElement).options).toHaveLength(2);
+  });
+
+  it("marks a message not sent even when that news comes before the message", () => {
+    chatNotSent(9, "the server did not confirm the message");
+    addChatMessage(message(9, { own: true }));
+    expect(log().querySelector('[data-message="9"]')!.classList.contains("not-sent")).toBe(true);
+    addChatMessage(message(10, { own: true, notSent: "Bob is no longer in the meeting" }));
+    expect(lines()[1]).toContain("Not sent: Bob is no longer in the meeting");
+  });
+
+  it("holds at most a thousand messages and one notice at a time", () => {
+    for (let id = 1; id <= 1005; id++) addChatMessage(message(id, { text: `m${id}` }));
+    expect(log().children).toHaveLength(1000);
+    expect(log().firstElementChild!.getAttribute("data-message")).toBe("6");
+    expect(document.getElementById("toasts")!.children).toHaveLength(1);
+    expect(badge().textContent).toBe("1005");
   });
 
   it("speaks Chinese", () => {

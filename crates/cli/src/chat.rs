@@ -18,6 +18,8 @@ type Opening = JoinHandle<Result<Chat, MeetingError>>;
 pub struct ChatLine {
     opening: Option<Opening>,
     chat: Option<Chat>,
+    /// Why the chat is gone, once it is (what `say` then answers).
+    gone: Option<String>,
     /// Everyone else in the chat: username → name shown.
     people: BTreeMap<String, String>,
 }
@@ -39,6 +41,7 @@ impl ChatLine {
         Self {
             opening: Some(opening),
             chat: None,
+            gone: None,
             people: BTreeMap::new(),
         }
     }
@@ -58,8 +61,13 @@ impl ChatLine {
                     "the chat is not available: {e}; the call goes on",
                     "聊天不可用：{e}；通话继续"
                 ));
+                self.gone = Some(e);
             }
-            Err(_) => said::warning(say!("the chat stopped", "聊天已停止")),
+            Err(_) => {
+                let e = said(&MeetingError::ChatClosed);
+                said::warning(&e);
+                self.gone = Some(e);
+            }
         }
     }
 
@@ -87,6 +95,7 @@ impl ChatLine {
                 let e = said(&e);
                 said::warning(say!("the chat is not available: {e}", "聊天不可用：{e}"));
                 self.chat = None;
+                self.gone = Some(e);
             }
             ChatEvent::Message(message) => print_message(&message),
             ChatEvent::PersonJoined(p) => {
@@ -108,7 +117,13 @@ impl ChatLine {
     /// `say TEXT`, or `whisper NAME: TEXT`.
     pub async fn send(&mut self, text: &str, to_name: Option<&str>) {
         let Some(chat) = self.chat.as_ref() else {
-            said::error(said(&MeetingError::ChatNotReady));
+            match &self.gone {
+                Some(why) => said::error(say!(
+                    "the chat is not available: {why}",
+                    "聊天不可用：{why}"
+                )),
+                None => said::error(said(&MeetingError::ChatNotReady)),
+            }
             return;
         };
         let to = match to_name {
@@ -157,7 +172,9 @@ impl ChatLine {
 
 /// One message as a line (more lines indented). Control characters other
 /// than line breaks and tabs are shown as `�`: a message must not drive
-/// the terminal (colours, the title, the cursor).
+/// the terminal (colours, the title, the cursor). Our own lines begin
+/// `[chat, sent`; everyone else's begin `[chat]` or `[chat, to you]` and
+/// their name, so nobody can pass for us by their name.
 fn print_message(m: &ChatMessage) {
     let text: String = m
         .text
@@ -181,11 +198,11 @@ fn print_message(m: &ChatMessage) {
         (true, true, Some(to)) => {
             let to = &to.display;
             say!(
-                "[chat, to {to}] you: {text}{cut}",
-                "[聊天，发给 {to}] 我：{text}{cut}"
+                "[chat, sent to {to}] {text}{cut}",
+                "[聊天，已发给 {to}] {text}{cut}"
             )
         }
-        (true, _, _) => say!("[chat] you: {text}{cut}", "[聊天] 我：{text}{cut}"),
+        (true, _, _) => say!("[chat, sent] {text}{cut}", "[聊天，已发送] {text}{cut}"),
         (false, true, _) => say!(
             "[chat, to you] {who}: {text}{cut}",
             "[聊天，只发给我] {who}：{text}{cut}"

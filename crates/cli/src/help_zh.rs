@@ -89,6 +89,11 @@ const ARGUMENTS: &[(&str, &str, &str)] = &[
     ),
     (
         "join",
+        "no_chat",
+        "不加入会议聊天（除非用了 --publish-only，否则都会加入）",
+    ),
+    (
+        "join",
         "simulcast",
         "同时以完整、一半和四分之一尺寸发送视频（同播），让每位参会者接收其画面所需的尺寸",
     ),

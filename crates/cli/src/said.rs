@@ -33,10 +33,26 @@ pub fn said(error: &impl Translated) -> String {
 
 /// Prints an error on standard error, led by "error:" in this run's language.
 pub fn error(message: impl std::fmt::Display) {
+    let message = printable(&message.to_string());
     eprintln!("{}", say!("error: {message}", "错误：{message}"));
 }
 
 /// Prints a warning on standard error: the run goes on.
 pub fn warning(message: impl std::fmt::Display) {
+    let message = printable(&message.to_string());
     eprintln!("{}", say!("warning: {message}", "警告：{message}"));
+}
+
+/// A message that may carry a server's or a peer's words, as the
+/// terminal may show it: control characters (escape sequences) as `�`.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }

@@ -372,6 +372,7 @@ mod tests {
                 MeetingError::ChatBusy,
                 MeetingError::ChatNoRoom,
                 MeetingError::ChatClosed,
+                MeetingError::ChatNotConfirmed,
                 MeetingError::ChatUnavailable(detail()),
             ]
             .iter()

@@ -32,6 +32,10 @@ pub struct ChatMessageView {
     pub own: bool,
     pub at: Option<String>,
     pub cut: bool,
+    /// Said before we joined (the meeting's history): not news.
+    pub history: bool,
+    /// Why the server did not take it, for one of ours it refused.
+    pub not_sent: Option<String>,
 }
 
 impl From<&ChatMessage> for ChatMessageView {
@@ -46,6 +50,8 @@ impl From<&ChatMessage> for ChatMessageView {
             own: m.own,
             at: m.at.clone(),
             cut: m.cut,
+            history: m.history,
+            not_sent: None,
         }
     }
 }
@@ -242,7 +248,12 @@ async fn run(
                     sink.emit(AppEvent::ChatPeople { people: kept.people.clone() });
                 }
                 Some(ChatEvent::NotSent { id, why }) => {
-                    sink.emit(AppEvent::ChatNotSent { id, reason: why.said_in(language) });
+                    let reason = why.said_in(language);
+                    // Kept with it: a panel that loads later shows it too.
+                    if let Some(m) = kept.messages.iter_mut().find(|m| m.id == id) {
+                        m.not_sent = Some(reason.clone());
+                    }
+                    sink.emit(AppEvent::ChatNotSent { id, reason });
                 }
                 None => {
                     kept.unavailable(&MeetingError::ChatClosed, language, &sink);

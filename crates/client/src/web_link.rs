@@ -42,7 +42,13 @@ impl crate::AppCore {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .map(drop)
+            .map(|mut child| {
+                // Reaped when it ends (the opener hands the link on and
+                // exits), so no finished process is left behind.
+                let _ = std::thread::Builder::new()
+                    .name("talkline-web-link".into())
+                    .spawn(move || child.wait());
+            })
             .map_err(|e| {
                 AppError::State(Said::new(
                     format!("cannot open the browser: {e}"),

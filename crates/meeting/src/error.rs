@@ -45,6 +45,8 @@ pub enum MeetingError {
     ChatNoRoom,
     #[error("the meeting's chat was closed")]
     ChatClosed,
+    #[error("the server did not confirm the message: it may not have reached anyone")]
+    ChatNotConfirmed,
     #[error("chat is not available: {0}")]
     ChatUnavailable(String),
 }
@@ -104,6 +106,7 @@ impl talkline_language::Translated for MeetingError {
             Self::ChatBusy => "服务器尚未确认之前的聊天消息：请稍候".into(),
             Self::ChatNoRoom => "此会议的服务器上没有聊天".into(),
             Self::ChatClosed => "会议聊天已关闭".into(),
+            Self::ChatNotConfirmed => "服务器没有确认这条消息：它可能没有送达任何人".into(),
             Self::ChatUnavailable(why) => format!("聊天不可用：{why}"),
         }
     }

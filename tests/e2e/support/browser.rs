@@ -108,6 +108,25 @@ impl BrowserPeer {
     /// A headful Chromium drawing on X display `display` (an Xvfb): its
     /// <video> elements are painted, as on a desktop; its camera at 30 fps
     /// (a benchmark's anchor).
+    /// A participant who also joins the meeting's chat (janus.js and the
+    /// TextRoom plugin), and answers "ping X" there with "pong: ping X".
+    #[allow(dead_code)] // the chat tests', not every test's
+    pub fn join_chatting(server: &str, room: u64, name: &str) -> Self {
+        Self::join_with(server, room, name, "&chat=1")
+    }
+
+    /// The chat alone, no media: `send` sends 100 timed messages once
+    /// someone else is in the chat; otherwise it notes their delays.
+    #[allow(dead_code)] // the chat benchmark's
+    pub fn chat_only(server: &str, room: u64, name: &str, send: bool) -> Self {
+        let query = if send {
+            "&chatOnly=1&chatBench=send"
+        } else {
+            "&chatOnly=1"
+        };
+        Self::join_with(server, room, name, query)
+    }
+
     pub fn join_on_display(server: &str, room: u64, name: &str, display: &str) -> Self {
         Self::start(server, room, name, "", Some(display), Anchor::ThirtyFps)
     }

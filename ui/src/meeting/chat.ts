@@ -11,9 +11,20 @@ const WEB_LINK = /\bhttps?:\/\/[^\s<>"']+/g;
 const TRAILING = /[.,;:!?)\]}'"»。，；：！？）]+$/u;
 /** How much of a message a notice shows while the panel is closed. */
 const NOTICE_CHARS = 80;
+/** Messages the panel holds (the core keeps as many): the oldest go. */
+const MAX_SHOWN = 1000;
 
 let unread = 0;
 let people: ChatPerson[] = [];
+/** Ids shown, so a snapshot and an event do not show one twice. */
+const shown = new Set<number>();
+/** "Not sent" said before its message was shown (the reply is slower). */
+const notSentEarly = new Map<number, string>();
+/** The core told the chat's state or people since the meeting began: a
+ * snapshot (asked for earlier) must not undo that. */
+let told = { state: false, people: false };
+/** The one notice of a new message: the next replaces it. */
+let notice: HTMLElement | null = null;
 
 export function chatOpen(): boolean {
   return !$("chat").hidden;
@@ -22,24 +33,34 @@ export function chatOpen(): boolean {
 /** A new meeting: nothing said yet. */
 export function resetChat(): void {
   unread = 0;
+  shown.clear();
+  notSentEarly.clear();
+  told = { state: false, people: false };
   $("chat").hidden = true;
   $("chat-log").replaceChildren();
   showError($("chat-error"), null);
   renderUnread();
-  renderChatPeople([]);
-  renderChatState("connecting", null);
+  showPeople([]);
+  showState("connecting", null);
 }
 
 /** What the chat has so far (the panel of a meeting joined a moment ago). */
 export async function loadChat(): Promise<void> {
   const snapshot = await api.chatSnapshot().catch(() => null);
   if (!snapshot) return;
-  renderChatState(snapshot.state, snapshot.reason);
-  renderChatPeople(snapshot.people);
-  for (const m of snapshot.messages) addChatMessage(m, false);
+  if (!told.state) showState(snapshot.state, snapshot.reason);
+  if (!told.people) showPeople(snapshot.people);
+  // Said before the panel was there: shown, not news.
+  for (const m of snapshot.messages) addChatMessage({ ...m, history: true });
 }
 
+/** The chat's state, as the core tells it. */
 export function renderChatState(chat: ChatState, reason: string | null): void {
+  told.state = true;
+  showState(chat, reason);
+}
+
+function showState(chat: ChatState, reason: string | null): void {
   const status = $("chat-status");
   status.textContent =
     chat === "connecting" ? t("chat.connecting") : chat === "unavailable" ? t("chat.unavailable", { reason: reason ?? "" }) : "";
@@ -47,7 +68,13 @@ export function renderChatState(chat: ChatState, reason: string | null): void {
   $<HTMLButtonElement>("chat-send").disabled = chat !== "ready";
 }
 
+/** Everyone else in the chat, as the core tells it. */
 export function renderChatPeople(list: ChatPerson[]): void {
+  told.people = true;
+  showPeople(list);
+}
+
+function showPeople(list: ChatPerson[]): void {
   people = list;
   const select = $<HTMLSelectElement>("chat-to");
   const chosen = select.value;
@@ -97,6 +124,12 @@ export function appendText(el: HTMLElement, text: string): void {
   el.append(text.slice(last));
 }
 
+function markNotSent(li: HTMLElement, reason: string): void {
+  if (li.classList.contains("not-sent")) return;
+  li.classList.add("not-sent");
+  li.append(" ", span("error", t("chat.notSent", { reason })));
+}
+
 function messageElement(m: ChatMessageView): HTMLLIElement {
   const li = document.createElement("li");
   li.dataset.message = String(m.id);
@@ -108,30 +141,41 @@ function messageElement(m: ChatMessageView): HTMLLIElement {
   li.append("\n");
   appendText(li, m.text);
   if (m.cut) li.append(" ", span("hint", t("chat.cut")));
+  const notSent = m.notSent ?? notSentEarly.get(m.id);
+  if (notSent) markNotSent(li, notSent);
   return li;
 }
 
-/** Shows a message once (a snapshot and an event may both bring it). */
-export function addChatMessage(m: ChatMessageView, notify = true): void {
+/**
+ * Shows a message once (a snapshot and an event may both bring it), in
+ * the order the core numbered them. News (not ours, not history) counts
+ * as unread while the panel is closed, and shows a notice.
+ */
+export function addChatMessage(m: ChatMessageView): void {
+  if (shown.has(m.id)) return;
+  shown.add(m.id);
   const log = $("chat-log");
-  if (log.querySelector(`[data-message="${m.id}"]`)) return;
-  log.append(messageElement(m));
-  log.scrollTop = log.scrollHeight;
-  if (!m.own && !chatOpen()) {
-    unread += 1;
-    renderUnread();
-    if (notify) {
-      const text = m.text.length > NOTICE_CHARS ? `${m.text.slice(0, NOTICE_CHARS)}…` : m.text;
-      toast(t("chat.newFrom", { name: m.display, text }));
-    }
+  const li = messageElement(m);
+  const later = [...log.children].find((el) => Number((el as HTMLElement).dataset.message) > m.id);
+  log.insertBefore(li, later ?? null);
+  while (log.children.length > MAX_SHOWN) {
+    const oldest = log.firstElementChild as HTMLElement;
+    shown.delete(Number(oldest.dataset.message));
+    oldest.remove();
   }
+  if (!later) log.scrollTop = log.scrollHeight;
+  if (m.own || m.history || chatOpen()) return;
+  unread += 1;
+  renderUnread();
+  const text = m.text.length > NOTICE_CHARS ? `${m.text.slice(0, NOTICE_CHARS)}…` : m.text;
+  notice?.remove();
+  notice = toast(t("chat.newFrom", { name: m.display, text }));
 }
 
 export function chatNotSent(id: number, reason: string): void {
   const li = $("chat-log").querySelector<HTMLElement>(`[data-message="${id}"]`);
-  if (!li) return;
-  li.classList.add("not-sent");
-  li.append(" ", span("error", t("chat.notSent", { reason })));
+  if (li) markNotSent(li, reason);
+  else notSentEarly.set(id, reason);
 }
 
 function renderUnread(): void {
@@ -168,11 +212,13 @@ $("chat-form").onsubmit = async (ev) => {
   if (text.trim() === "") return;
   const to = $<HTMLSelectElement>("chat-to").value || null;
   showError($("chat-error"), null);
+  // Cleared at once, ready for the next message while this one goes.
+  input.value = "";
   try {
     addChatMessage(await api.sendChat(text, to));
-    input.value = "";
   } catch (e) {
-    // What was typed stays, to be sent again or shortened.
+    // What was typed comes back, to be sent again or shortened.
+    if (input.value === "") input.value = text;
     showError($("chat-error"), messageOf(e));
   }
 };

@@ -11,7 +11,7 @@
 pub mod room;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use serde_json::json;
@@ -29,13 +29,15 @@ use crate::ice_servers::IceServers;
 use crate::janus::connection::{JanusConnection, SignalEvent};
 use crate::janus::protocol::{Incoming, Jsep, JsepKind};
 use crate::link::ServerUrl;
-use crate::peer::{self, PeerEvent, PeerRole, webrtc_err};
+use crate::peer::{self, PeerEvent, PeerRole, StreamRelays, webrtc_err};
 
 /// How long the data channel may take to open once answered.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
 /// Events waiting for the application: beyond this a flood from the
 /// server is dropped, not queued.
 const MAX_WAITING_CHAT_EVENTS: usize = 1024;
+/// How often messages the server has not confirmed are looked at.
+const CONFIRMATIONS_CHECKED_EVERY: Duration = Duration::from_secs(2);
 
 enum ChatCommand {
     Send {
@@ -104,7 +106,9 @@ pub async fn open(
     };
     let (peer_events, mut peer_rx) = mpsc::unbounded_channel();
     let local_ip = crate::call::local_ip_towards(server).await;
-    let (pc, _relays) =
+    // The relays (TURN over TCP or TLS) carry the chat for as long as it
+    // runs: they are kept with it.
+    let (pc, relays) =
         peer::new_peer(PeerRole::Subscriber, local_ip, ice, peer_events, None).await?;
     let answer = async {
         let remote =
@@ -179,6 +183,7 @@ pub async fn open(
         room: chat_room,
         channel,
         pc,
+        _relays: relays,
         conn,
         handle,
         signals,
@@ -197,6 +202,7 @@ struct Running {
     room: ChatRoom,
     channel: Arc<dyn DataChannel>,
     pc: Arc<dyn PeerConnection>,
+    _relays: StreamRelays,
     conn: JanusConnection,
     handle: u64,
     signals: mpsc::Receiver<SignalEvent>,
@@ -211,8 +217,14 @@ async fn run(mut r: Running) {
             log::warn!("chat events are not being read: one dropped");
         }
     };
+    let mut confirmations = tokio::time::interval(CONFIRMATIONS_CHECKED_EVERY);
     let leave_done = loop {
         tokio::select! {
+            _ = confirmations.tick() => {
+                for event in r.room.expire(Instant::now()) {
+                    emit(&r.events, event);
+                }
+            }
             event = r.channel.poll() => match event {
                 Some(DataChannelEvent::OnMessage(message)) => {
                     match std::str::from_utf8(&message.data) {
@@ -232,13 +244,14 @@ async fn run(mut r: Running) {
             },
             command = r.commands.recv() => match command {
                 Some(ChatCommand::Send { text, to, reply }) => {
-                    let sent = match r.room.send(&text, to.as_deref()) {
-                        Ok((wire, message)) => r
-                            .channel
-                            .send_text(&wire)
-                            .await
-                            .map(|()| message)
-                            .map_err(|_| MeetingError::ChatClosed),
+                    let sent = match r.room.send(&text, to.as_deref(), Instant::now()) {
+                        Ok((wire, message)) => match r.channel.send_text(&wire).await {
+                            Ok(()) => Ok(message),
+                            Err(_) => {
+                                r.room.unsent(message.id);
+                                Err(MeetingError::ChatClosed)
+                            }
+                        },
                         Err(e) => Err(e),
                     };
                     let _ = reply.send(sent);
@@ -246,11 +259,15 @@ async fn run(mut r: Running) {
                 Some(ChatCommand::Leave(done)) => break Some(done),
                 None => break None,
             },
-            Some((_, event)) = r.peer_rx.recv() => {
-                if let PeerEvent::Candidate(c) = event {
-                    r.conn.trickle(r.handle, &c);
+            Some((_, event)) = r.peer_rx.recv() => match event {
+                PeerEvent::Candidate(c) => r.conn.trickle(r.handle, &c),
+                // The path is gone: the data channel may never say so.
+                PeerEvent::State(RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed) => {
+                    emit(&r.events, ChatEvent::JoinRefused(MeetingError::ChatClosed));
+                    break None;
                 }
-            }
+                _ => {}
+            },
             Some(signal) = r.signals.recv() => match signal {
                 SignalEvent::Message(Incoming::Trickle { sender, trickle }) if sender == r.handle => {
                     if let Some(init) = peer::candidate_init(&trickle) {
@@ -258,6 +275,17 @@ async fn run(mut r: Running) {
                     }
                 }
                 SignalEvent::Closed(_) => {
+                    emit(&r.events, ChatEvent::JoinRefused(MeetingError::ChatClosed));
+                    break None;
+                }
+                // The server hung up the chat's connection, or dropped it.
+                SignalEvent::Message(Incoming::Hangup { sender, .. } | Incoming::Detached { sender })
+                    if sender == r.handle =>
+                {
+                    emit(&r.events, ChatEvent::JoinRefused(MeetingError::ChatClosed));
+                    break None;
+                }
+                SignalEvent::Message(Incoming::Timeout) => {
                     emit(&r.events, ChatEvent::JoinRefused(MeetingError::ChatClosed));
                     break None;
                 }

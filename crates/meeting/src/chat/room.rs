@@ -9,7 +9,8 @@
 //! (a message's size before parsing, its text and names after), and
 //! nothing malformed is more than a line in the log.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -21,8 +22,12 @@ pub const MAX_CHAT_CHARS: usize = 4000;
 /// A data-channel message larger than this is not parsed at all: no
 /// message of ours, escaped, comes near it.
 pub const MAX_CHAT_WIRE_BYTES: usize = 64 * 1024;
-/// Messages kept for the length of the meeting (the oldest go first).
+/// Messages kept for the length of the meeting (the oldest go first), by
+/// whoever keeps them (the app; the window's panel).
 pub const MAX_CHAT_HISTORY: usize = 1000;
+/// A message the server has not confirmed by then is said not to have
+/// been sent (the server may be gone without the channel knowing it).
+pub const CHAT_CONFIRM_WITHIN: Duration = Duration::from_secs(10);
 /// A name as shown, in characters.
 const MAX_NAME_CHARS: usize = 64;
 /// People in the chat: more than any room holds.
@@ -57,6 +62,8 @@ pub struct ChatMessage {
     pub at: Option<String>,
     /// Longer than `MAX_CHAT_CHARS` when it arrived: cut there.
     pub cut: bool,
+    /// Said before we joined: the history a late joiner is given (not news).
+    pub history: bool,
 }
 
 /// What the chat reports.
@@ -87,9 +94,17 @@ pub struct ChatRoom {
     join_transaction: String,
     joined: bool,
     people: BTreeMap<String, String>,
-    history: VecDeque<ChatMessage>,
-    /// Messages we sent, by transaction: the id shown, until confirmed.
-    unconfirmed: HashMap<String, u64>,
+    /// Messages we sent, by transaction, until the server confirms them.
+    unconfirmed: HashMap<String, Unconfirmed>,
+}
+
+#[derive(Debug)]
+struct Unconfirmed {
+    /// As shown.
+    id: u64,
+    /// Sent to this person alone (username, name).
+    to: Option<ChatPerson>,
+    sent_at: Instant,
 }
 
 impl ChatRoom {
@@ -106,7 +121,6 @@ impl ChatRoom {
             join_transaction: String::new(),
             joined: false,
             people: BTreeMap::new(),
-            history: VecDeque::new(),
             unconfirmed: HashMap::new(),
         };
         let transaction = chat.transaction();
@@ -153,18 +167,14 @@ impl ChatRoom {
         people
     }
 
-    /// Every message of this meeting so far, oldest first.
-    pub fn history(&self) -> impl Iterator<Item = &ChatMessage> {
-        self.history.iter()
-    }
-
-    /// A message to everyone, or to the person with username `to`: the
-    /// request to send, and the message as shown (it is kept at once; the
+    /// A message to everyone, or to the person with username `to`, sent
+    /// at `now`: the request to send, and the message as shown (the
     /// server's echo of it is not shown twice).
     pub fn send(
         &mut self,
         text: &str,
         to: Option<&str>,
+        now: Instant,
     ) -> Result<(String, ChatMessage), MeetingError> {
         if !self.joined {
             return Err(MeetingError::ChatNotReady);
@@ -208,14 +218,47 @@ impl ChatRoom {
             display: self.display.clone(),
             text: text.to_string(),
             private: to.is_some(),
-            to,
+            to: to.clone(),
             own: true,
             at: None,
             cut: false,
+            history: false,
         };
-        self.unconfirmed.insert(transaction, message.id);
-        self.keep(message.clone());
+        self.unconfirmed.insert(
+            transaction,
+            Unconfirmed {
+                id: message.id,
+                to,
+                sent_at: now,
+            },
+        );
         Ok((request.to_string(), message))
+    }
+
+    /// The message shown as `id` could not be handed to the channel: the
+    /// server will not confirm it.
+    pub fn unsent(&mut self, id: u64) {
+        self.unconfirmed.retain(|_, u| u.id != id);
+    }
+
+    /// Messages the server has not confirmed within `CHAT_CONFIRM_WITHIN`
+    /// of `now`: said not sent.
+    pub fn expire(&mut self, now: Instant) -> Vec<ChatEvent> {
+        let mut late: Vec<u64> = Vec::new();
+        self.unconfirmed.retain(|_, u| {
+            let waiting = now.saturating_duration_since(u.sent_at) < CHAT_CONFIRM_WITHIN;
+            if !waiting {
+                late.push(u.id);
+            }
+            waiting
+        });
+        late.sort_unstable();
+        late.into_iter()
+            .map(|id| ChatEvent::NotSent {
+                id,
+                why: MeetingError::ChatNotConfirmed,
+            })
+            .collect()
     }
 
     /// The request that leaves the room.
@@ -229,13 +272,6 @@ impl ChatRoom {
         let id = self.next_id;
         self.next_id += 1;
         id
-    }
-
-    fn keep(&mut self, message: ChatMessage) {
-        if self.history.len() == MAX_CHAT_HISTORY {
-            self.history.pop_front();
-        }
-        self.history.push_back(message);
     }
 
     /// What one data-channel message from the server means. Malformed or
@@ -253,12 +289,7 @@ impl ChatRoom {
         let transaction = v.get("transaction").and_then(Value::as_str);
         match kind {
             "success" if transaction == Some(self.join_transaction.as_str()) => self.joined(&v),
-            "success" => {
-                if let Some(t) = transaction {
-                    self.unconfirmed.remove(t);
-                }
-                Vec::new()
-            }
+            "success" => self.confirmed(&v, transaction),
             "error" => self.refused(&v, transaction),
             "message" | "announcement" if self.is_this_room(&v) => self
                 .message(&v)
@@ -267,6 +298,12 @@ impl ChatRoom {
                 .collect(),
             "join" if self.is_this_room(&v) => self.person_joined(&v).into_iter().collect(),
             "leave" | "kicked" if self.is_this_room(&v) => {
+                // We were taken out of the room (or left it on the server's
+                // side): nothing more gets through.
+                if v.get("username").and_then(Value::as_str) == Some(self.username.as_str()) {
+                    self.joined = false;
+                    return vec![ChatEvent::JoinRefused(MeetingError::ChatClosed)];
+                }
                 self.person_left(&v).into_iter().collect()
             }
             "destroyed" if self.is_this_room(&v) => {
@@ -302,9 +339,38 @@ impl ChatRoom {
         vec![ChatEvent::Joined(self.people())]
     }
 
+    /// A message confirmed; one sent to a person who has gone meanwhile
+    /// is confirmed as not delivered to them (`"sent": {"them": false}`).
+    fn confirmed(&mut self, v: &Value, transaction: Option<&str>) -> Vec<ChatEvent> {
+        let Some(sent) = transaction.and_then(|t| self.unconfirmed.remove(t)) else {
+            return Vec::new();
+        };
+        let delivered = |to: &ChatPerson| {
+            v.get("sent")
+                .and_then(|s| s.get(&to.username))
+                .and_then(Value::as_bool)
+                .unwrap_or(true)
+        };
+        match &sent.to {
+            Some(to) if !delivered(to) => vec![ChatEvent::NotSent {
+                id: sent.id,
+                why: MeetingError::ChatRecipientGone(to.display.clone()),
+            }],
+            _ => Vec::new(),
+        }
+    }
+
     fn refused(&mut self, v: &Value, transaction: Option<&str>) -> Vec<ChatEvent> {
         let code = v.get("error_code").and_then(Value::as_u64).unwrap_or(0);
-        let reason = truncated(v.get("error").and_then(Value::as_str).unwrap_or(""), 200);
+        // The server's words, shown: no control characters.
+        let reason: String = v
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_control() && !is_invisible_format(*c))
+            .take(200)
+            .collect();
         let why = match code {
             // Unauthorized: the room has a PIN we do not have.
             419 => MeetingError::WrongPin,
@@ -314,7 +380,7 @@ impl ChatRoom {
         match transaction {
             Some(t) if t == self.join_transaction => vec![ChatEvent::JoinRefused(why)],
             Some(t) => match self.unconfirmed.remove(t) {
-                Some(id) => vec![ChatEvent::NotSent { id, why }],
+                Some(sent) => vec![ChatEvent::NotSent { id: sent.id, why }],
                 None => Vec::new(),
             },
             None => Vec::new(),
@@ -334,12 +400,18 @@ impl ChatRoom {
         if !from.is_empty() && from == self.username && !private {
             return None;
         }
-        let display = match self.people.get(&from) {
-            Some(display) => display.clone(),
-            // Someone who has left since (the history a late joiner gets):
-            // TalkLine's usernames carry the name after the first ':'.
-            None => clean_name(from.split_once(':').map_or(from.as_str(), |(_, name)| name)),
-        };
+        // The name the message came with (the history carries it too),
+        // else the one they joined with, else what TalkLine's usernames
+        // carry after the first ':'.
+        let display = v
+            .get("display")
+            .and_then(Value::as_str)
+            .map(clean_name)
+            .filter(|d| !d.is_empty())
+            .or_else(|| self.people.get(&from).cloned())
+            .unwrap_or_else(|| {
+                clean_name(from.split_once(':').map_or(from.as_str(), |(_, name)| name))
+            });
         let cut = text.chars().count() > MAX_CHAT_CHARS;
         let message = ChatMessage {
             id: self.take_id(),
@@ -354,8 +426,9 @@ impl ChatRoom {
                 .and_then(Value::as_str)
                 .map(|d| truncated(d, 40)),
             cut,
+            // The server sends the history before it confirms the join.
+            history: !self.joined,
         };
-        self.keep(message.clone());
         Some(message)
     }
 
@@ -400,14 +473,21 @@ fn person(v: &Value) -> Option<ChatPerson> {
 }
 
 /// A name as shown: no control characters (a name must not break the
-/// line it is shown in), at most `MAX_NAME_CHARS`.
+/// line it is shown in) and no invisible ones that reorder or hide text,
+/// at most `MAX_NAME_CHARS`.
 fn clean_name(name: &str) -> String {
     name.chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_invisible_format(*c))
         .take(MAX_NAME_CHARS)
         .collect::<String>()
         .trim()
         .to_string()
+}
+
+/// Unicode's invisible formatting characters: bidirectional overrides and
+/// isolates (which make "evil.exe" read "exe.live"), zero-width ones.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 fn truncated(text: &str, max_chars: usize) -> String {
@@ -460,7 +540,7 @@ mod tests {
         assert_eq!(join["pin"], "secret");
         assert!(!chat.is_joined());
         assert!(matches!(
-            chat.send("hi", None),
+            chat.send("hi", None, Instant::now()),
             Err(MeetingError::ChatNotReady)
         ));
 
@@ -485,7 +565,9 @@ mod tests {
     #[test]
     fn messages_arrive_with_their_sender_and_ours_are_not_shown_twice() {
         let mut chat = joined(1234, "me:Me", &[("u2:Bob", "Bob")]);
-        let (wire, mine) = chat.send("大家好 👋 שלום", None).expect("sent");
+        let (wire, mine) = chat
+            .send("大家好 👋 שלום", None, Instant::now())
+            .expect("sent");
         let wire: Value = serde_json::from_str(&wire).expect("JSON");
         assert_eq!(wire["text"], "大家好 👋 שלום");
         assert_eq!(wire["room"], 1234);
@@ -509,13 +591,14 @@ mod tests {
         // To us alone.
         let events = chat.receive(&message("u2:Bob", "psst", true));
         assert!(matches!(events.as_slice(), [ChatEvent::Message(m)] if m.private && !m.own));
-        assert_eq!(chat.history().count(), 3);
     }
 
     #[test]
     fn a_private_message_goes_to_one_person_who_is_there() {
         let mut chat = joined(1234, "me:Me", &[("u2:Bob", "Bob")]);
-        let (wire, mine) = chat.send("just you", Some("u2:Bob")).expect("sent");
+        let (wire, mine) = chat
+            .send("just you", Some("u2:Bob"), Instant::now())
+            .expect("sent");
         let wire: Value = serde_json::from_str(&wire).expect("JSON");
         assert_eq!(wire["to"], "u2:Bob");
         assert!(mine.private);
@@ -524,7 +607,7 @@ mod tests {
             .receive(&json!({"textroom": "leave", "room": 1234, "username": "u2:Bob"}).to_string());
         assert!(matches!(left.as_slice(), [ChatEvent::PersonLeft(p)] if p.display == "Bob"));
         assert!(matches!(
-            chat.send("still there?", Some("u2:Bob")),
+            chat.send("still there?", Some("u2:Bob"), Instant::now()),
             Err(MeetingError::ChatRecipientGone(_))
         ));
     }
@@ -533,24 +616,26 @@ mod tests {
     fn what_cannot_be_sent_is_said() {
         let mut chat = joined(1234, "me:Me", &[]);
         assert!(matches!(
-            chat.send("  \n ", None),
+            chat.send("  \n ", None, Instant::now()),
             Err(MeetingError::ChatEmpty)
         ));
         let long = "字".repeat(MAX_CHAT_CHARS + 1);
         assert!(matches!(
-            chat.send(&long, None),
+            chat.send(&long, None, Instant::now()),
             Err(MeetingError::ChatTooLong(MAX_CHAT_CHARS))
         ));
-        assert!(chat.send(&"字".repeat(MAX_CHAT_CHARS), None).is_ok());
-        assert_eq!(chat.history().count(), 1, "only what was sent is kept");
+        assert!(
+            chat.send(&"字".repeat(MAX_CHAT_CHARS), None, Instant::now())
+                .is_ok()
+        );
     }
 
     #[test]
     fn a_refused_message_is_marked_and_a_confirmed_one_forgotten() {
         let mut chat = joined(1234, "me:Me", &[]);
-        let (wire, first) = chat.send("one", None).expect("sent");
+        let (wire, first) = chat.send("one", None, Instant::now()).expect("sent");
         let t1: Value = serde_json::from_str(&wire).expect("JSON");
-        let (wire, second) = chat.send("two", None).expect("sent");
+        let (wire, second) = chat.send("two", None, Instant::now()).expect("sent");
         let t2: Value = serde_json::from_str(&wire).expect("JSON");
         assert!(
             chat.receive(
@@ -658,14 +743,86 @@ mod tests {
         assert!(
             matches!(events.as_slice(), [ChatEvent::Message(m)] if m.cut && m.text.chars().count() == MAX_CHAT_CHARS)
         );
-        // A flood: the history keeps the newest, bounded.
-        for i in 0..MAX_CHAT_HISTORY + 50 {
-            chat.receive(&message("u2:Bob", &format!("{i}"), false));
-        }
-        assert_eq!(chat.history().count(), MAX_CHAT_HISTORY);
-        assert_eq!(
-            chat.history().last().map(|m| m.text.clone()),
-            Some(format!("{}", MAX_CHAT_HISTORY + 49))
+        // A name that would reorder or hide text is shown without those
+        // characters.
+        let sneaky = json!({"textroom": "message", "room": 1234, "from": "u9:x",
+            "display": "Bob\u{202e}exe.txt\u{200b}", "text": "hi"});
+        let events = chat.receive(&sneaky.to_string());
+        assert!(
+            matches!(events.as_slice(), [ChatEvent::Message(m)] if m.display == "Bobexe.txt"),
+            "{events:?}"
         );
+    }
+
+    #[test]
+    fn a_message_the_server_never_confirms_is_said_not_sent() {
+        let mut chat = joined(1234, "me:Me", &[]);
+        let start = Instant::now();
+        let (_, first) = chat.send("one", None, start).expect("sent");
+        let (_, second) = chat
+            .send("two", None, start + Duration::from_secs(5))
+            .expect("sent");
+        assert!(chat.expire(start + Duration::from_secs(9)).is_empty());
+        let late = chat.expire(start + CHAT_CONFIRM_WITHIN);
+        assert!(
+            matches!(late.as_slice(), [ChatEvent::NotSent { id, why: MeetingError::ChatNotConfirmed }] if *id == first.id),
+            "{late:?}"
+        );
+        // One that never reached the channel is not waited for.
+        chat.unsent(second.id);
+        assert!(chat.expire(start + Duration::from_secs(60)).is_empty());
+    }
+
+    #[test]
+    fn a_private_message_to_someone_who_has_just_left_is_said_not_delivered() {
+        let mut chat = joined(1234, "me:Me", &[("u2:Bob", "Bob")]);
+        let (wire, sent) = chat
+            .send("still there?", Some("u2:Bob"), Instant::now())
+            .expect("sent");
+        let wire: Value = serde_json::from_str(&wire).expect("JSON");
+        let events = chat.receive(
+            &json!({"textroom": "success", "transaction": wire["transaction"], "sent": {"u2:Bob": false}}).to_string(),
+        );
+        assert!(
+            matches!(events.as_slice(), [ChatEvent::NotSent { id, why: MeetingError::ChatRecipientGone(who) }] if *id == sent.id && who == "Bob"),
+            "{events:?}"
+        );
+    }
+
+    #[test]
+    fn history_comes_before_the_join_and_is_marked_so() {
+        let (mut chat, _) = ChatRoom::new(1234, "me:Me", "Me", None);
+        let old = json!({"textroom": "message", "room": 1234, "from": "browser-1f", "display": "Chrome", "text": "earlier"});
+        let events = chat.receive(&old.to_string());
+        assert!(
+            matches!(events.as_slice(), [ChatEvent::Message(m)] if m.history && m.display == "Chrome"),
+            "{events:?}"
+        );
+        chat.receive(
+            &json!({"textroom": "success", "transaction": "c1", "participants": []}).to_string(),
+        );
+        let events = chat.receive(&message("browser-1f", "now", false));
+        assert!(
+            matches!(events.as_slice(), [ChatEvent::Message(m)] if !m.history),
+            "{events:?}"
+        );
+    }
+
+    #[test]
+    fn being_taken_out_of_the_room_ends_the_chat() {
+        let mut chat = joined(1234, "me:Me", &[]);
+        let events = chat
+            .receive(&json!({"textroom": "kicked", "room": 1234, "username": "me:Me"}).to_string());
+        assert!(
+            matches!(
+                events.as_slice(),
+                [ChatEvent::JoinRefused(MeetingError::ChatClosed)]
+            ),
+            "{events:?}"
+        );
+        assert!(matches!(
+            chat.send("hello?", None, Instant::now()),
+            Err(MeetingError::ChatNotReady)
+        ));
     }
 }
