@@ -146,3 +146,37 @@ fn chat_with_a_browser_on_a_janus_js_page_goes_both_ways() {
     });
     assert!(ann.stop().success(), "{}", ann.errors());
 }
+
+#[test]
+fn the_chat_comes_back_after_the_server_does() {
+    let mut janus = Janus::start();
+    let link = janus.link(1234);
+    let quiet = ["--camera", "none", "--mic", "none", "--duration", "90"];
+    let mut ann = Client::join(&link, "Ann", &quiet);
+    ann.wait_for("chat ready", CHAT_UP);
+    let mut bob = Client::join(&link, "Bob", &quiet);
+    bob.wait_for("chat ready", CHAT_UP);
+    bob.send_line("say before");
+    ann.wait_for("[chat] Bob: before", DELIVERED);
+
+    let (ann_seen, bob_seen) = (ann.lines_so_far(), bob.lines_so_far());
+    janus.kill();
+    std::thread::sleep(Duration::from_secs(2));
+    janus.restart();
+    // Each connects again on its own, and says so.
+    for client in [&ann, &bob] {
+        waits_for_error(client, "the chat's connection was lost: reconnecting");
+    }
+    ann.wait_for_since("chat ready", ann_seen, Duration::from_secs(60));
+    bob.wait_for_since("chat ready", bob_seen, Duration::from_secs(60));
+    bob.send_line("say after");
+    ann.wait_for("[chat] Bob: after", DELIVERED);
+    ann.send_line("whisper Bob: still here");
+    bob.wait_for("[chat, to you] Ann: still here", DELIVERED);
+    // What was said before is not shown again.
+    let before = ann.output().iter().filter(|l| l.contains("Bob: before")).count();
+    assert_eq!(before, 1, "{:?}", ann.output());
+    for client in [&mut ann, &mut bob] {
+        assert!(client.stop().success(), "{}", client.errors());
+    }
+}

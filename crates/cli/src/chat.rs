@@ -104,6 +104,12 @@ impl ChatLine {
             ChatEvent::PersonLeft(p) => {
                 self.people.remove(&p.username);
             }
+            ChatEvent::Reconnecting => {
+                said::warning(say!(
+                    "the chat's connection was lost: reconnecting…",
+                    "聊天连接已断开：正在重新连接…"
+                ));
+            }
             ChatEvent::NotSent { id, why } => {
                 let why = said(&why);
                 said::error(say!(

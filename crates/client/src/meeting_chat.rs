@@ -247,6 +247,11 @@ async fn run(
                     kept.people.retain(|q| q.username != p.username);
                     sink.emit(AppEvent::ChatPeople { people: kept.people.clone() });
                 }
+                Some(ChatEvent::Reconnecting) => {
+                    kept.state = "connecting";
+                    kept.reason = None;
+                    sink.emit(AppEvent::ChatState { state: kept.state, reason: None });
+                }
                 Some(ChatEvent::NotSent { id, why }) => {
                     let reason = why.said_in(language);
                     // Kept with it: a panel that loads later shows it too.

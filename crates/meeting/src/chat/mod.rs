@@ -21,7 +21,7 @@ use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 
 pub use room::{
     ChatEvent, ChatMessage, ChatPerson, ChatRoom, MAX_CHAT_CHARS, MAX_CHAT_HISTORY,
-    MAX_CHAT_WIRE_BYTES,
+    MAX_CHAT_WIRE_BYTES, SeenMessages,
 };
 
 use crate::error::MeetingError;
@@ -53,8 +53,6 @@ pub struct Chat {
     commands: mpsc::UnboundedSender<ChatCommand>,
     /// What happens in the chat, in order.
     pub events: mpsc::Receiver<ChatEvent>,
-    /// Our username in the room: what others address private messages to.
-    pub username: String,
 }
 
 impl Chat {
@@ -81,7 +79,10 @@ impl Chat {
     }
 }
 
-/// Joins the chat of `room` on `server` as `display`.
+/// Joins the chat of `room` on `server` as `display`. It stays joined
+/// for as long as the `Chat` is kept: a connection lost (the network, the
+/// server restarted) is reconnected, and what the server gives again is
+/// not shown twice.
 pub async fn open(
     server: &ServerUrl,
     room: u64,
@@ -89,6 +90,40 @@ pub async fn open(
     display: &str,
     ice: &IceServers,
 ) -> Result<Chat, MeetingError> {
+    let target = Target {
+        server: server.clone(),
+        room,
+        pin: pin.map(str::to_string),
+        display: display.to_string(),
+        ice: ice.clone(),
+    };
+    let link = connect(&target).await?;
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    let (events_tx, events) = mpsc::channel(MAX_WAITING_CHAT_EVENTS);
+    tokio::spawn(supervise(target, link, command_rx, events_tx));
+    Ok(Chat { commands, events })
+}
+
+/// Where the chat connects, and as whom: kept to connect again.
+struct Target {
+    server: ServerUrl,
+    room: u64,
+    pin: Option<String>,
+    display: String,
+    ice: IceServers,
+}
+
+/// One connection of the chat: its signaling session, the plugin's handle,
+/// the data-only peer connection and its channel, and the room joined.
+async fn connect(target: &Target) -> Result<Link, MeetingError> {
+    let Target {
+        server,
+        room,
+        pin,
+        display,
+        ice,
+    } = target;
+    let (room, pin) = (*room, pin.as_deref());
     let (conn, mut signals) = JanusConnection::open(server).await?;
     let handle = conn.attach("janus.plugin.textroom").await?;
     let offer = match conn
@@ -177,9 +212,7 @@ pub async fn open(
         .send_text(&join)
         .await
         .map_err(webrtc_err("chat join"))?;
-    let (commands, command_rx) = mpsc::unbounded_channel();
-    let (events_tx, events) = mpsc::channel(MAX_WAITING_CHAT_EVENTS);
-    tokio::spawn(run(Running {
+    Ok(Link {
         room: chat_room,
         channel,
         pc,
@@ -188,17 +221,10 @@ pub async fn open(
         handle,
         signals,
         peer_rx,
-        commands: command_rx,
-        events: events_tx,
-    }));
-    Ok(Chat {
-        commands,
-        events,
-        username,
     })
 }
 
-struct Running {
+struct Link {
     room: ChatRoom,
     channel: Arc<dyn DataChannel>,
     pc: Arc<dyn PeerConnection>,
@@ -207,64 +233,172 @@ struct Running {
     handle: u64,
     signals: mpsc::Receiver<SignalEvent>,
     peer_rx: mpsc::UnboundedReceiver<(PeerRole, PeerEvent)>,
-    commands: mpsc::UnboundedReceiver<ChatCommand>,
-    events: mpsc::Sender<ChatEvent>,
 }
 
-async fn run(mut r: Running) {
-    let emit = |events: &mpsc::Sender<ChatEvent>, event: ChatEvent| {
-        if events.try_send(event).is_err() {
-            log::warn!("chat events are not being read: one dropped");
+impl Link {
+    /// Leaves the room (if still in it) and closes everything, best effort.
+    async fn close(mut self) {
+        if self.room.is_joined() {
+            let _ = self.channel.send_text(&self.room.leave()).await;
         }
-    };
+        let _ = self.channel.close().await;
+        let _ = self.pc.close().await;
+        let _ = self.conn.detach(self.handle).await;
+        self.conn.close().await;
+    }
+}
+
+/// How one connection of the chat ended.
+enum Ended {
+    /// The user left.
+    Left(oneshot::Sender<()>),
+    /// The `Chat` was dropped, or the room is closed to us for good
+    /// (taken out of it, the room destroyed): nothing to reconnect.
+    Over,
+    /// The connection was lost: connect again.
+    Lost,
+}
+
+/// Waits before each attempt to connect again (the last repeats).
+const RECONNECT_AFTER: [Duration; 5] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(15),
+];
+
+fn emit(events: &mpsc::Sender<ChatEvent>, event: ChatEvent) {
+    if events.try_send(event).is_err() {
+        log::warn!("chat events are not being read: one dropped");
+    }
+}
+
+async fn supervise(
+    target: Target,
+    mut link: Link,
+    mut commands: mpsc::UnboundedReceiver<ChatCommand>,
+    events: mpsc::Sender<ChatEvent>,
+) {
+    let mut seen = SeenMessages::default();
+    loop {
+        let ended = serve(&mut link, &mut commands, &events, &mut seen).await;
+        link.close().await;
+        match ended {
+            Ended::Left(done) => {
+                let _ = done.send(());
+                return;
+            }
+            Ended::Over => return,
+            Ended::Lost => {}
+        }
+        emit(&events, ChatEvent::Reconnecting);
+        link = match reconnect(&target, &mut commands).await {
+            Some(link) => link,
+            None => return,
+        };
+    }
+}
+
+/// Connects again, waiting longer after each failure; `None` when the
+/// user left (or dropped the chat) meanwhile. Messages written meanwhile
+/// are refused as not ready.
+async fn reconnect(
+    target: &Target,
+    commands: &mut mpsc::UnboundedReceiver<ChatCommand>,
+) -> Option<Link> {
+    for attempt in 0.. {
+        let wait = RECONNECT_AFTER[attempt.min(RECONNECT_AFTER.len() - 1)];
+        let pause = tokio::time::sleep(wait);
+        tokio::pin!(pause);
+        loop {
+            tokio::select! {
+                () = &mut pause => break,
+                command = commands.recv() => match command {
+                    Some(ChatCommand::Send { reply, .. }) => {
+                        let _ = reply.send(Err(MeetingError::ChatNotReady));
+                    }
+                    Some(ChatCommand::Leave(done)) => {
+                        let _ = done.send(());
+                        return None;
+                    }
+                    None => return None,
+                },
+            }
+        }
+        match connect(target).await {
+            Ok(link) => return Some(link),
+            Err(e) => log::info!("the chat did not reconnect yet: {}", e.for_logs()),
+        }
+    }
+    None
+}
+
+/// Runs one connection: what arrives, what the user sends, until it ends.
+async fn serve(
+    r: &mut Link,
+    commands: &mut mpsc::UnboundedReceiver<ChatCommand>,
+    events: &mpsc::Sender<ChatEvent>,
+    seen: &mut SeenMessages,
+) -> Ended {
     let mut confirmations = tokio::time::interval(CONFIRMATIONS_CHECKED_EVERY);
-    let leave_done = loop {
+    loop {
         tokio::select! {
             _ = confirmations.tick() => {
                 for event in r.room.expire(Instant::now()) {
-                    emit(&r.events, event);
+                    emit(events, event);
                 }
             }
             event = r.channel.poll() => match event {
                 Some(DataChannelEvent::OnMessage(message)) => {
-                    match std::str::from_utf8(&message.data) {
-                        Ok(text) => {
-                            for event in r.room.receive(text) {
-                                emit(&r.events, event);
+                    let Ok(text) = std::str::from_utf8(&message.data) else {
+                        log::warn!("ignored a chat message that is not UTF-8");
+                        continue;
+                    };
+                    for event in r.room.receive(text) {
+                        match event {
+                            ChatEvent::Message(m) if seen.shown_before(&m) => {}
+                            ChatEvent::Message(m) => {
+                                seen.saw(&m);
+                                emit(events, ChatEvent::Message(m));
                             }
+                            // Taken out of the room, or the room is gone.
+                            ChatEvent::JoinRefused(e) => {
+                                emit(events, ChatEvent::JoinRefused(e));
+                                return Ended::Over;
+                            }
+                            other => emit(events, other),
                         }
-                        Err(_) => log::warn!("ignored a chat message that is not UTF-8"),
                     }
                 }
-                Some(DataChannelEvent::OnClose) | None => {
-                    emit(&r.events, ChatEvent::JoinRefused(MeetingError::ChatClosed));
-                    break None;
-                }
+                Some(DataChannelEvent::OnClose) | None => return Ended::Lost,
                 Some(_) => {}
             },
-            command = r.commands.recv() => match command {
+            command = commands.recv() => match command {
                 Some(ChatCommand::Send { text, to, reply }) => {
                     let sent = match r.room.send(&text, to.as_deref(), Instant::now()) {
                         Ok((wire, message)) => match r.channel.send_text(&wire).await {
-                            Ok(()) => Ok(message),
+                            Ok(()) => {
+                                seen.saw(&message);
+                                Ok(message)
+                            }
                             Err(_) => {
                                 r.room.unsent(message.id);
-                                Err(MeetingError::ChatClosed)
+                                Err(MeetingError::ChatNotReady)
                             }
                         },
                         Err(e) => Err(e),
                     };
                     let _ = reply.send(sent);
                 }
-                Some(ChatCommand::Leave(done)) => break Some(done),
-                None => break None,
+                Some(ChatCommand::Leave(done)) => return Ended::Left(done),
+                None => return Ended::Over,
             },
             Some((_, event)) = r.peer_rx.recv() => match event {
                 PeerEvent::Candidate(c) => r.conn.trickle(r.handle, &c),
                 // The path is gone: the data channel may never say so.
                 PeerEvent::State(RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed) => {
-                    emit(&r.events, ChatEvent::JoinRefused(MeetingError::ChatClosed));
-                    break None;
+                    return Ended::Lost;
                 }
                 _ => {}
             },
@@ -274,33 +408,16 @@ async fn run(mut r: Running) {
                         let _ = r.pc.add_ice_candidate(init).await;
                     }
                 }
-                SignalEvent::Closed(_) => {
-                    emit(&r.events, ChatEvent::JoinRefused(MeetingError::ChatClosed));
-                    break None;
-                }
-                // The server hung up the chat's connection, or dropped it.
+                // The signaling connection or the session is gone, or the
+                // server hung up the chat's connection.
+                SignalEvent::Closed(_) | SignalEvent::Message(Incoming::Timeout) => return Ended::Lost,
                 SignalEvent::Message(Incoming::Hangup { sender, .. } | Incoming::Detached { sender })
                     if sender == r.handle =>
                 {
-                    emit(&r.events, ChatEvent::JoinRefused(MeetingError::ChatClosed));
-                    break None;
-                }
-                SignalEvent::Message(Incoming::Timeout) => {
-                    emit(&r.events, ChatEvent::JoinRefused(MeetingError::ChatClosed));
-                    break None;
+                    return Ended::Lost;
                 }
                 SignalEvent::Message(_) => {}
             },
         }
-    };
-    if r.room.is_joined() {
-        let _ = r.channel.send_text(&r.room.leave()).await;
-    }
-    let _ = r.channel.close().await;
-    let _ = r.pc.close().await;
-    let _ = r.conn.detach(r.handle).await;
-    r.conn.close().await;
-    if let Some(done) = leave_done {
-        let _ = done.send(());
     }
 }

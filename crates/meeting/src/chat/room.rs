@@ -81,6 +81,9 @@ pub enum ChatEvent {
         id: u64,
         why: MeetingError,
     },
+    /// The connection was lost; the chat is connecting again (`Joined`
+    /// follows once it is back).
+    Reconnecting,
 }
 
 /// The chat of one room, for one participant.
@@ -494,6 +497,56 @@ fn truncated(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
 }
 
+/// The messages to everyone shown so far, by sender's name and text, as
+/// many times as each was shown: after a reconnection the server gives
+/// the room's history again, and what was shown already is not shown twice
+/// (exactly as many times as it was, so a repeated "ok" still counts).
+#[derive(Debug, Default)]
+pub struct SeenMessages {
+    counts: HashMap<(String, String), u32>,
+    total: usize,
+}
+
+impl SeenMessages {
+    /// Most remembered; past this the oldest matter no more than the
+    /// history a server keeps, and all are forgotten.
+    const MAX: usize = 4 * MAX_CHAT_HISTORY;
+
+    pub fn saw(&mut self, message: &ChatMessage) {
+        if message.private {
+            return;
+        }
+        if self.total >= Self::MAX {
+            self.counts.clear();
+            self.total = 0;
+        }
+        *self
+            .counts
+            .entry((message.display.clone(), message.text.clone()))
+            .or_default() += 1;
+        self.total += 1;
+    }
+
+    /// Whether `message`, given again as history, was shown already (and
+    /// so is not to be shown again).
+    pub fn shown_before(&mut self, message: &ChatMessage) -> bool {
+        if !message.history || message.private {
+            return false;
+        }
+        match self
+            .counts
+            .get_mut(&(message.display.clone(), message.text.clone()))
+        {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                self.total = self.total.saturating_sub(1);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A username for `display` in a room: unique (`unique`, random), and
 /// readable where the sender has left (the name after the ':').
 pub fn username_for(unique: u64, display: &str) -> String {
@@ -806,6 +859,35 @@ mod tests {
             matches!(events.as_slice(), [ChatEvent::Message(m)] if !m.history),
             "{events:?}"
         );
+    }
+
+    #[test]
+    fn history_given_again_after_a_reconnection_is_not_shown_twice() {
+        let shown = |display: &str, text: &str, history: bool| ChatMessage {
+            id: 0,
+            from: String::new(),
+            display: display.into(),
+            text: text.into(),
+            private: false,
+            to: None,
+            own: false,
+            at: None,
+            cut: false,
+            history,
+        };
+        let mut seen = SeenMessages::default();
+        for (who, text) in [("Ann", "ok"), ("Bob", "hi"), ("Ann", "ok")] {
+            seen.saw(&shown(who, text, false));
+        }
+        // The server's history, given again: each shown once already.
+        assert!(seen.shown_before(&shown("Ann", "ok", true)));
+        assert!(seen.shown_before(&shown("Bob", "hi", true)));
+        assert!(seen.shown_before(&shown("Ann", "ok", true)));
+        // A third "ok" in the history was said while we were away.
+        assert!(!seen.shown_before(&shown("Ann", "ok", true)));
+        // Live messages are always shown.
+        seen.saw(&shown("Cat", "new", false));
+        assert!(!seen.shown_before(&shown("Cat", "new", false)));
     }
 
     #[test]
