@@ -174,7 +174,11 @@ fn the_chat_comes_back_after_the_server_does() {
     ann.send_line("whisper Bob: still here");
     bob.wait_for("[chat, to you] Ann: still here", DELIVERED);
     // What was said before is not shown again.
-    let before = ann.output().iter().filter(|l| l.contains("Bob: before")).count();
+    let before = ann
+        .output()
+        .iter()
+        .filter(|l| l.contains("Bob: before"))
+        .count();
     assert_eq!(before, 1, "{:?}", ann.output());
     for client in [&mut ann, &mut bob] {
         assert!(client.stop().success(), "{}", client.errors());

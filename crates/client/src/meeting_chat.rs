@@ -261,7 +261,10 @@ async fn run(
                     sink.emit(AppEvent::ChatNotSent { id, reason });
                 }
                 None => {
-                    kept.unavailable(&MeetingError::ChatClosed, language, &sink);
+                    // Refused for good (said already, with its reason), or gone.
+                    if kept.state != "unavailable" {
+                        kept.unavailable(&MeetingError::ChatClosed, language, &sink);
+                    }
                     break None;
                 }
             },

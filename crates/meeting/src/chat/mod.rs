@@ -97,7 +97,7 @@ pub async fn open(
         display: display.to_string(),
         ice: ice.clone(),
     };
-    let link = connect(&target).await?;
+    let link = connect(&target, 1, &[]).await?;
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (events_tx, events) = mpsc::channel(MAX_WAITING_CHAT_EVENTS);
     tokio::spawn(supervise(target, link, command_rx, events_tx));
@@ -115,7 +115,37 @@ struct Target {
 
 /// One connection of the chat: its signaling session, the plugin's handle,
 /// the data-only peer connection and its channel, and the room joined.
-async fn connect(target: &Target) -> Result<Link, MeetingError> {
+/// Closes a peer connection dropped before it is part of a `Link` (an
+/// attempt that failed, or was abandoned): webrtc-rs would keep its
+/// sockets and ICE agent running otherwise.
+struct PeerGuard {
+    pc: Arc<dyn PeerConnection>,
+    armed: bool,
+}
+
+impl PeerGuard {
+    fn keep(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for PeerGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let pc = Arc::clone(&self.pc);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = pc.close().await;
+            });
+        }
+    }
+}
+
+/// Connects once: as `username`, numbering messages from `next_id`, our
+/// `earlier` usernames known as us.
+async fn connect(target: &Target, next_id: u64, earlier: &[String]) -> Result<Link, MeetingError> {
     let Target {
         server,
         room,
@@ -145,6 +175,10 @@ async fn connect(target: &Target) -> Result<Link, MeetingError> {
     // runs: they are kept with it.
     let (pc, relays) =
         peer::new_peer(PeerRole::Subscriber, local_ip, ice, peer_events, None).await?;
+    let guard = PeerGuard {
+        pc: Arc::clone(&pc),
+        armed: true,
+    };
     let answer = async {
         let remote =
             RTCSessionDescription::offer(offer.sdp.clone()).map_err(webrtc_err("chat offer"))?;
@@ -208,10 +242,12 @@ async fn connect(target: &Target) -> Result<Link, MeetingError> {
 
     let username = room::username_for(rand::random::<u64>(), display);
     let (chat_room, join) = ChatRoom::new(room, &username, display, pin);
+    let chat_room = chat_room.continuing(next_id, earlier);
     channel
         .send_text(&join)
         .await
         .map_err(webrtc_err("chat join"))?;
+    guard.keep();
     Ok(Link {
         room: chat_room,
         channel,
@@ -259,6 +295,16 @@ enum Ended {
     Lost,
 }
 
+/// A connection that joined and lasted this long was a good one: the next
+/// loss waits from the first step again.
+const STEADY_AFTER: Duration = Duration::from_secs(30);
+/// The server confirms a join at once; one that does not within this is
+/// a connection that does not work.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// Our usernames of earlier connections remembered (the server lists a
+/// lost one only until it times out).
+const EARLIER_USERNAMES: usize = 16;
+
 /// Waits before each attempt to connect again (the last repeats).
 const RECONNECT_AFTER: [Duration; 5] = [
     Duration::from_secs(1),
@@ -281,43 +327,82 @@ async fn supervise(
     events: mpsc::Sender<ChatEvent>,
 ) {
     let mut seen = SeenMessages::default();
+    let mut earlier: Vec<String> = Vec::new();
+    // How many connections in a row were lost before they were steady.
+    let mut failures = 0;
     loop {
+        let started = Instant::now();
         let ended = serve(&mut link, &mut commands, &events, &mut seen).await;
-        link.close().await;
+        let steady = link.room.is_joined() && started.elapsed() >= STEADY_AFTER;
         match ended {
             Ended::Left(done) => {
+                link.close().await;
                 let _ = done.send(());
                 return;
             }
-            Ended::Over => return,
+            Ended::Over => {
+                link.close().await;
+                return;
+            }
             Ended::Lost => {}
         }
+        // Said at once; the lost connection is closed aside (a half-open
+        // socket can take seconds to give up).
+        for event in link.room.abandon() {
+            emit(&events, event);
+        }
         emit(&events, ChatEvent::Reconnecting);
-        link = match reconnect(&target, &mut commands).await {
+        let next_id = link.room.next_id();
+        earlier.push(link.room.username().to_string());
+        if earlier.len() > EARLIER_USERNAMES {
+            earlier.remove(0);
+        }
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(5), link.close()).await;
+        });
+        failures = if steady { 0 } else { failures + 1 };
+        link = match reconnect(&target, next_id, &earlier, failures, &mut commands).await {
             Some(link) => link,
             None => return,
         };
     }
 }
 
-/// Connects again, waiting longer after each failure; `None` when the
-/// user left (or dropped the chat) meanwhile. Messages written meanwhile
-/// are refused as not ready.
+/// Connects again, waiting longer after each failure (from step
+/// `failures`); `None` when the user left (or dropped the chat)
+/// meanwhile, even in the middle of an attempt. Messages written
+/// meanwhile are refused as not ready.
 async fn reconnect(
     target: &Target,
+    next_id: u64,
+    earlier: &[String],
+    failures: usize,
     commands: &mut mpsc::UnboundedReceiver<ChatCommand>,
 ) -> Option<Link> {
-    for attempt in 0.. {
+    for attempt in failures.saturating_sub(1).. {
         let wait = RECONNECT_AFTER[attempt.min(RECONNECT_AFTER.len() - 1)];
         let pause = tokio::time::sleep(wait);
         tokio::pin!(pause);
+        let attempt = async {
+            pause.as_mut().await;
+            connect(target, next_id, earlier).await
+        };
+        tokio::pin!(attempt);
         loop {
             tokio::select! {
-                () = &mut pause => break,
+                result = &mut attempt => match result {
+                    Ok(link) => return Some(link),
+                    Err(e) => {
+                        log::info!("the chat did not reconnect yet: {}", e.for_logs());
+                        break;
+                    }
+                },
                 command = commands.recv() => match command {
                     Some(ChatCommand::Send { reply, .. }) => {
                         let _ = reply.send(Err(MeetingError::ChatNotReady));
                     }
+                    // An attempt under way is dropped: its peer connection
+                    // closes itself (PeerGuard).
                     Some(ChatCommand::Leave(done)) => {
                         let _ = done.send(());
                         return None;
@@ -325,10 +410,6 @@ async fn reconnect(
                     None => return None,
                 },
             }
-        }
-        match connect(target).await {
-            Ok(link) => return Some(link),
-            Err(e) => log::info!("the chat did not reconnect yet: {}", e.for_logs()),
         }
     }
     None
@@ -342,11 +423,16 @@ async fn serve(
     seen: &mut SeenMessages,
 ) -> Ended {
     let mut confirmations = tokio::time::interval(CONFIRMATIONS_CHECKED_EVERY);
+    let join_by = Instant::now() + JOIN_TIMEOUT;
     loop {
         tokio::select! {
             _ = confirmations.tick() => {
                 for event in r.room.expire(Instant::now()) {
                     emit(events, event);
+                }
+                if !r.room.is_joined() && Instant::now() >= join_by {
+                    log::info!("the chat's join was not answered");
+                    return Ended::Lost;
                 }
             }
             event = r.channel.poll() => match event {

@@ -99,6 +99,9 @@ pub struct ChatRoom {
     people: BTreeMap<String, String>,
     /// Messages we sent, by transaction, until the server confirms them.
     unconfirmed: HashMap<String, Unconfirmed>,
+    /// Our usernames on earlier connections of this chat: the server may
+    /// list them a while longer, and they are us, not someone else.
+    earlier: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -125,6 +128,7 @@ impl ChatRoom {
             joined: false,
             people: BTreeMap::new(),
             unconfirmed: HashMap::new(),
+            earlier: Vec::new(),
         };
         let transaction = chat.transaction();
         chat.join_transaction = transaction.clone();
@@ -146,6 +150,37 @@ impl ChatRoom {
         let t = format!("c{}", self.next_transaction);
         self.next_transaction += 1;
         t
+    }
+
+    /// The same chat on a new connection: its messages numbered on from
+    /// `next_id`, and our `earlier` usernames known as us.
+    pub fn continuing(mut self, next_id: u64, earlier: &[String]) -> Self {
+        self.next_id = next_id.max(1);
+        self.earlier = earlier.to_vec();
+        self
+    }
+
+    /// The id the next message shown will have.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    fn is_us(&self, username: &str) -> bool {
+        username == self.username || self.earlier.iter().any(|u| u == username)
+    }
+
+    /// The connection is lost: what the server had not confirmed may not
+    /// have reached anyone, and is said so.
+    pub fn abandon(&mut self) -> Vec<ChatEvent> {
+        let mut ids: Vec<u64> = self.unconfirmed.drain().map(|(_, u)| u.id).collect();
+        ids.sort_unstable();
+        self.joined = false;
+        ids.into_iter()
+            .map(|id| ChatEvent::NotSent {
+                id,
+                why: MeetingError::ChatNotConfirmed,
+            })
+            .collect()
     }
 
     pub fn is_joined(&self) -> bool {
@@ -334,7 +369,7 @@ impl ChatRoom {
             .unwrap_or_default();
         for p in listed.iter().take(MAX_PEOPLE) {
             if let Some(person) = person(p)
-                && person.username != self.username
+                && !self.is_us(&person.username)
             {
                 self.people.insert(person.username, person.display);
             }
@@ -437,7 +472,7 @@ impl ChatRoom {
 
     fn person_joined(&mut self, v: &Value) -> Option<ChatEvent> {
         let person = person(v)?;
-        if person.username == self.username {
+        if self.is_us(&person.username) {
             return None;
         }
         if self.people.len() >= MAX_PEOPLE && !self.people.contains_key(&person.username) {
@@ -501,30 +536,39 @@ fn truncated(text: &str, max_chars: usize) -> String {
 /// many times as each was shown: after a reconnection the server gives
 /// the room's history again, and what was shown already is not shown twice
 /// (exactly as many times as it was, so a repeated "ok" still counts).
+/// The newest are remembered; the oldest are forgotten first.
 #[derive(Debug, Default)]
 pub struct SeenMessages {
     counts: HashMap<(String, String), u32>,
-    total: usize,
+    /// In the order seen: what to forget first.
+    order: std::collections::VecDeque<(String, String)>,
 }
 
 impl SeenMessages {
-    /// Most remembered; past this the oldest matter no more than the
-    /// history a server keeps, and all are forgotten.
+    /// Remembered at most: more than a server's history holds.
     const MAX: usize = 4 * MAX_CHAT_HISTORY;
 
     pub fn saw(&mut self, message: &ChatMessage) {
         if message.private {
             return;
         }
-        if self.total >= Self::MAX {
-            self.counts.clear();
-            self.total = 0;
+        if self.order.len() >= Self::MAX
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.forget_one(&oldest);
         }
-        *self
-            .counts
-            .entry((message.display.clone(), message.text.clone()))
-            .or_default() += 1;
-        self.total += 1;
+        let key = (message.display.clone(), message.text.clone());
+        *self.counts.entry(key.clone()).or_default() += 1;
+        self.order.push_back(key);
+    }
+
+    fn forget_one(&mut self, key: &(String, String)) {
+        if let Some(n) = self.counts.get_mut(key) {
+            *n -= 1;
+            if *n == 0 {
+                self.counts.remove(key);
+            }
+        }
     }
 
     /// Whether `message`, given again as history, was shown already (and
@@ -533,17 +577,15 @@ impl SeenMessages {
         if !message.history || message.private {
             return false;
         }
-        match self
-            .counts
-            .get_mut(&(message.display.clone(), message.text.clone()))
-        {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                self.total = self.total.saturating_sub(1);
-                true
-            }
-            _ => false,
+        let key = (message.display.clone(), message.text.clone());
+        if !self.counts.contains_key(&key) {
+            return false;
         }
+        self.forget_one(&key);
+        if let Some(at) = self.order.iter().position(|k| *k == key) {
+            self.order.remove(at);
+        }
+        true
     }
 }
 
@@ -888,6 +930,40 @@ mod tests {
         // Live messages are always shown.
         seen.saw(&shown("Cat", "new", false));
         assert!(!seen.shown_before(&shown("Cat", "new", false)));
+    }
+
+    #[test]
+    fn a_new_connection_goes_on_numbering_and_knows_its_old_self() {
+        let (chat, _) = ChatRoom::new(1234, "new:Me", "Me", None);
+        let mut chat = chat.continuing(42, &["old:Me".to_string()]);
+        let events = chat.receive(
+            &json!({"textroom": "success", "transaction": "c1", "participants": [
+                {"username": "old:Me", "display": "Me"}, {"username": "u2:Bob", "display": "Bob"}]})
+            .to_string(),
+        );
+        assert!(
+            matches!(events.as_slice(), [ChatEvent::Joined(p)] if p.len() == 1 && p[0].display == "Bob"),
+            "{events:?}"
+        );
+        let again =
+            json!({"textroom": "join", "room": 1234, "username": "old:Me", "display": "Me"});
+        assert!(chat.receive(&again.to_string()).is_empty());
+        let (_, m) = chat.send("hi", None, Instant::now()).expect("sent");
+        assert_eq!(m.id, 42);
+        assert_eq!(chat.next_id(), 43);
+        // Lost before the server confirmed it: said.
+        let abandoned = chat.abandon();
+        assert!(
+            matches!(
+                abandoned.as_slice(),
+                [ChatEvent::NotSent {
+                    id: 42,
+                    why: MeetingError::ChatNotConfirmed
+                }]
+            ),
+            "{abandoned:?}"
+        );
+        assert!(!chat.is_joined());
     }
 
     #[test]
