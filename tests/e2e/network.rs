@@ -839,3 +839,43 @@ fn malformed_stun_and_turn_settings_are_refused() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+/// The meeting's chat on a poor path: 10% of datagrams lost on each hop,
+/// 40 ms ± 10 ms each way. Its handshakes (ICE, DTLS, SCTP) get through,
+/// and every message of a burst arrives once and in order, SCTP resending
+/// what was lost.
+#[test]
+fn chat_on_a_lossy_delayed_path_delivers_every_message_in_order() {
+    if !in_private_netns("chat_on_a_lossy_delayed_path_delivers_every_message_in_order") {
+        return;
+    }
+    let delay = UdpDelay::new(40, 10);
+    let janus = Janus::start_with_env(&delay.janus_env());
+    UdpImpairment::Loss(10).apply();
+    let link = janus.link(1234);
+    let env = delay.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let quiet = ["--camera", "none", "--mic", "none", "--duration", "90"];
+    let mut kim = Client::join_with_env(&link, "Kim", &quiet, &env);
+    let mut lee = Client::join_with_env(&link, "Lee", &quiet, &env);
+    for client in [&kim, &lee] {
+        client.wait_for("chat ready", Duration::from_secs(45));
+    }
+    for n in 0..20 {
+        kim.send_line(&format!("say message {n:02} 你好"));
+    }
+    lee.wait_for("[chat] Kim: message 19 你好", Duration::from_secs(30));
+    let received: Vec<String> = lee
+        .output()
+        .into_iter()
+        .filter(|l| l.starts_with("[chat] Kim: message"))
+        .collect();
+    let expected: Vec<String> = (0..20)
+        .map(|n| format!("[chat] Kim: message {n:02} 你好"))
+        .collect();
+    assert_eq!(received, expected, "{}", lee.errors());
+    assert!(!kim.errors().contains("was not sent"), "{}", kim.errors());
+    for client in [&mut kim, &mut lee] {
+        assert!(client.stop().success(), "{}", client.errors());
+    }
+}

@@ -182,18 +182,7 @@ impl ChatLine {
 /// `[chat, sent`; everyone else's begin `[chat]` or `[chat, to you]` and
 /// their name, so nobody can pass for us by their name.
 fn print_message(m: &ChatMessage) {
-    let text: String = m
-        .text
-        .chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect::<String>()
-        .replace('\n', "\n    ");
+    let text = said::printable(&m.text).replace('\n', "\n    ");
     let cut = if m.cut {
         said::language().pick(" (cut)", "（已截断）")
     } else {

@@ -43,12 +43,13 @@ pub fn warning(message: impl std::fmt::Display) {
     eprintln!("{}", say!("warning: {message}", "警告：{message}"));
 }
 
-/// A message that may carry a server's or a peer's words, as the
-/// terminal may show it: control characters (escape sequences) as `�`.
-fn printable(text: &str) -> String {
+/// Text that may carry a server's or a peer's words, as the terminal may
+/// show it: control characters (escape sequences) as `�`, line breaks and
+/// tabs kept.
+pub fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() && c != '\n' {
+            if c.is_control() && c != '\n' && c != '\t' {
                 '\u{fffd}'
             } else {
                 c

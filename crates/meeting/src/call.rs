@@ -296,13 +296,14 @@ fn random_publisher_id() -> u64 {
     rand::random::<u64>() % (1u64 << 53) + 1
 }
 
-/// Where and as whom: the part of the config a rejoin needs again.
-struct Target {
-    server: ServerUrl,
-    room: u64,
-    pin: Option<String>,
-    display: String,
-    ice: IceServers,
+/// Where and as whom: the part of the config a rejoin needs again (the
+/// chat's reconnections too).
+pub(crate) struct Target {
+    pub(crate) server: ServerUrl,
+    pub(crate) room: u64,
+    pub(crate) pin: Option<String>,
+    pub(crate) display: String,
+    pub(crate) ice: IceServers,
 }
 
 struct Driver {

@@ -24,6 +24,7 @@ pub use room::{
     MAX_CHAT_WIRE_BYTES, SeenMessages,
 };
 
+use crate::call::Target;
 use crate::error::MeetingError;
 use crate::ice_servers::IceServers;
 use crate::janus::connection::{JanusConnection, SignalEvent};
@@ -104,17 +105,6 @@ pub async fn open(
     Ok(Chat { commands, events })
 }
 
-/// Where the chat connects, and as whom: kept to connect again.
-struct Target {
-    server: ServerUrl,
-    room: u64,
-    pin: Option<String>,
-    display: String,
-    ice: IceServers,
-}
-
-/// One connection of the chat: its signaling session, the plugin's handle,
-/// the data-only peer connection and its channel, and the room joined.
 /// Closes a peer connection dropped before it is part of a `Link` (an
 /// attempt that failed, or was abandoned): webrtc-rs would keep its
 /// sockets and ICE agent running otherwise.
@@ -260,6 +250,8 @@ async fn connect(target: &Target, next_id: u64, earlier: &[String]) -> Result<Li
     })
 }
 
+/// One connection of the chat: its signaling session, the plugin's handle,
+/// the data-only peer connection and its channel, and the room joined.
 struct Link {
     room: ChatRoom,
     channel: Arc<dyn DataChannel>,
