@@ -20,6 +20,8 @@ const COMMANDS: &[&str] = &[
     "set_participant_volume",
     "set_video_layer",
     "send_chat",
+    "raise_hand",
+    "send_reaction",
     "chat_snapshot",
     "open_web_link",
     "set_original_sound",

@@ -142,6 +142,16 @@ pub async fn chat_snapshot(core: Core<'_>) -> Reply<talkline_client::meeting_cha
     Ok(core.chat_snapshot().await)
 }
 
+#[tauri::command]
+pub async fn raise_hand(core: Core<'_>, up: bool) -> Reply<()> {
+    core.raise_hand(up).await
+}
+
+#[tauri::command]
+pub async fn send_reaction(core: Core<'_>, emoji: String) -> Reply<()> {
+    core.send_reaction(&emoji).await
+}
+
 /// A web link in a chat message, clicked: the system's browser opens it.
 #[tauri::command]
 pub fn open_web_link(core: Core<'_>, url: String) -> Reply<()> {

@@ -48,6 +48,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::set_video_layer,
         commands::send_chat,
         commands::chat_snapshot,
+        commands::raise_hand,
+        commands::send_reaction,
         commands::open_web_link,
         commands::set_original_sound,
         commands::set_video_muted,

@@ -184,3 +184,70 @@ fn the_chat_comes_back_after_the_server_does() {
         assert!(client.stop().success(), "{}", client.errors());
     }
 }
+
+/// Waits until the last queue of hands `client` printed is `expected`.
+fn waits_for_hands(client: &Client, expected: &str) {
+    let deadline = Instant::now() + DELIVERED;
+    loop {
+        let output = client.output();
+        let last = output.iter().rev().find(|l| l.starts_with("[hands] "));
+        if last.is_some_and(|l| l == &format!("[hands] {expected}")) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the hands {expected:?} not shown; last {last:?}; stdout: {output:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn hands_are_queued_alike_for_everyone_and_reactions_reach_the_others() {
+    let janus = Janus::start();
+    // A room with a PIN: the room for hands is made with it.
+    let link = format!("{}&pin=secret", janus.link(4321));
+    let quiet = ["--camera", "none", "--mic", "none", "--duration", "60"];
+    let mut ann = Client::join(&link, "Ann", &quiet);
+    let mut bob = Client::join(&link, "Bob", &quiet);
+    ann.wait_for("hands ready", CHAT_UP);
+    bob.wait_for("hands ready", CHAT_UP);
+
+    bob.send_line("hand up");
+    waits_for_hands(&bob, "you");
+    waits_for_hands(&ann, "Bob");
+    ann.send_line("hand up");
+    waits_for_hands(&ann, "Bob, you");
+    waits_for_hands(&bob, "you, Ann");
+
+    // Someone who comes later is told the queue as it stands.
+    let mut cat = Client::join(&link, "Cat", &quiet);
+    cat.wait_for("hands ready", CHAT_UP);
+    waits_for_hands(&cat, "Bob, Ann");
+    bob.send_line("hand down");
+    for (client, queue) in [(&ann, "you"), (&bob, "Ann"), (&cat, "Ann")] {
+        waits_for_hands(client, queue);
+    }
+
+    // Reactions reach the others; ours is shown at once.
+    ann.send_line("react 👏");
+    ann.wait_for("[reaction, sent] 👏", DELIVERED);
+    bob.wait_for("[reaction] Ann: 👏", DELIVERED);
+    cat.wait_for("[reaction] Ann: 👏", DELIVERED);
+    cat.send_line("react 💩");
+    waits_for_error(&cat, "is not one of the reactions");
+    // Not a chat message: the chat shows nothing of them.
+    assert!(
+        !cat.output().iter().any(|l| l.starts_with("[chat]")),
+        "{:?}",
+        cat.output()
+    );
+
+    // A hand leaves with its owner.
+    assert!(ann.stop().success(), "{}", ann.errors());
+    waits_for_hands(&cat, "none");
+    waits_for_hands(&bob, "none");
+    for client in [&mut bob, &mut cat] {
+        assert!(client.stop().success(), "{}", client.errors());
+    }
+}

@@ -1,11 +1,14 @@
 //! The meeting's chat on the command line: `say TEXT` to everyone,
 //! `whisper NAME: TEXT` to one person, and every message printed as a
-//! line (`[chat] Ann: hello`). The chat connects beside the call; a chat
-//! that cannot connect is a warning, and the call goes on.
+//! line (`[chat] Ann: hello`); `hand up`, `hand down` and `react EMOJI`,
+//! with the queue of hands printed whenever it changes (`[hands] Ann,
+//! Bob`) and reactions as they come (`[reaction] Ann: 👍`). The chat
+//! connects beside the call; a chat that cannot connect is a warning, and
+//! the call goes on.
 
 use std::collections::BTreeMap;
 
-use talkline_meeting::chat::{self, Chat, ChatEvent, ChatMessage};
+use talkline_meeting::chat::{self, Chat, ChatEvent, ChatMessage, GestureEvent, RaisedHand};
 use talkline_meeting::ice_servers::IceServers;
 use talkline_meeting::{MeetingError, ServerUrl};
 use tokio::task::JoinHandle;
@@ -31,13 +34,13 @@ impl ChatLine {
         room: u64,
         pin: Option<String>,
         name: &str,
+        feed: u64,
         ice: IceServers,
     ) -> Self {
         let name = name.to_string();
-        let opening =
-            tokio::spawn(
-                async move { chat::open(&server, room, pin.as_deref(), &name, &ice).await },
-            );
+        let opening = tokio::spawn(async move {
+            chat::open(&server, room, pin.as_deref(), &name, Some(feed), &ice).await
+        });
         Self {
             opening: Some(opening),
             chat: None,
@@ -117,20 +120,95 @@ impl ChatLine {
                     "第 {id} 条聊天消息没有发出：{why}"
                 ));
             }
+            ChatEvent::Gesture(GestureEvent::Ready) => {
+                println!("{}", say!("hands ready", "举手已就绪"));
+            }
+            ChatEvent::Gesture(GestureEvent::Unavailable(e)) => said::warning(said(&e)),
+            ChatEvent::Gesture(GestureEvent::Hands(hands)) => print_hands(&hands),
+            ChatEvent::Gesture(GestureEvent::Reaction(r)) => {
+                let (who, emoji) = (&r.display, r.emoji);
+                if r.own {
+                    println!(
+                        "{}",
+                        say!("[reaction, sent] {emoji}", "[表情回应，已发送] {emoji}")
+                    );
+                } else {
+                    println!(
+                        "{}",
+                        say!("[reaction] {who}: {emoji}", "[表情回应] {who}：{emoji}")
+                    );
+                }
+            }
+        }
+    }
+
+    /// Whether `line` is one of the chat's commands: `say TEXT`, `whisper
+    /// NAME: TEXT`, `hand up`, `hand down`, `react EMOJI`.
+    pub fn understands(line: &str) -> bool {
+        ["say ", "whisper ", "hand ", "react "]
+            .iter()
+            .any(|command| line.starts_with(command))
+    }
+
+    /// Runs one of the chat's commands (see `understands`).
+    pub async fn command(&mut self, line: &str) {
+        if let Some(text) = line.strip_prefix("say ") {
+            return self.send(text, None).await;
+        }
+        if let Some(emoji) = line.strip_prefix("react ") {
+            return self.react(emoji.trim()).await;
+        }
+        match line {
+            "hand up" => return self.raise_hand(true).await,
+            "hand down" => return self.raise_hand(false).await,
+            _ => {}
+        }
+        match line
+            .strip_prefix("whisper ")
+            .and_then(|l| l.split_once(':'))
+        {
+            Some((to, text)) => self.send(text.trim_start(), Some(to.trim())).await,
+            None if line.starts_with("hand ") => {
+                said::error(say!("hand up, or hand down", "hand up 或 hand down"));
+            }
+            None => said::error(say!("whisper NAME: TEXT", "whisper 名字: 内容")),
+        }
+    }
+
+    /// `hand up` or `hand down`.
+    async fn raise_hand(&mut self, up: bool) {
+        let Some(chat) = self.chat.as_ref() else {
+            return self.not_available();
+        };
+        if let Err(e) = chat.raise_hand(up).await {
+            said::error(said(&e));
+        }
+    }
+
+    /// `react EMOJI`.
+    async fn react(&mut self, emoji: &str) {
+        let Some(chat) = self.chat.as_ref() else {
+            return self.not_available();
+        };
+        if let Err(e) = chat.react(emoji).await {
+            said::error(said(&e));
+        }
+    }
+
+    fn not_available(&self) {
+        match &self.gone {
+            Some(why) => said::error(say!(
+                "the chat is not available: {why}",
+                "聊天不可用：{why}"
+            )),
+            None => said::error(said(&MeetingError::ChatNotReady)),
         }
     }
 
     /// `say TEXT`, or `whisper NAME: TEXT`.
-    pub async fn send(&mut self, text: &str, to_name: Option<&str>) {
+    async fn send(&mut self, text: &str, to_name: Option<&str>) {
         let Some(chat) = self.chat.as_ref() else {
-            match &self.gone {
-                Some(why) => said::error(say!(
-                    "the chat is not available: {why}",
-                    "聊天不可用：{why}"
-                )),
-                None => said::error(said(&MeetingError::ChatNotReady)),
-            }
-            return;
+            return self.not_available();
         };
         let to = match to_name {
             None => None,
@@ -205,4 +283,26 @@ fn print_message(m: &ChatMessage) {
         (false, false, _) => say!("[chat] {who}: {text}{cut}", "[聊天] {who}：{text}{cut}"),
     };
     println!("{line}");
+}
+
+/// The queue of raised hands, first raised first, as one line: names only
+/// (cleaned of control characters by the core); ours marked.
+fn print_hands(hands: &[RaisedHand]) {
+    let names: Vec<String> = hands
+        .iter()
+        .map(|h| {
+            let name = said::printable(&h.display);
+            if h.own {
+                said::language().pick("you", "我").to_string()
+            } else {
+                name
+            }
+        })
+        .collect();
+    if names.is_empty() {
+        println!("{}", say!("[hands] none", "[举手] 无"));
+    } else {
+        let list = names.join(", ");
+        println!("{}", say!("[hands] {list}", "[举手] {list}"));
+    }
 }

@@ -644,7 +644,7 @@ async fn join(args: JoinArgs) -> ExitCode {
     }
     // Bots and load generators stay out of the chat.
     let mut chat = (!args.publish_only && !args.no_chat)
-        .then(|| chat::ChatLine::open(server.clone(), room, pin, name, chat_ice));
+        .then(|| chat::ChatLine::open(server.clone(), room, pin, name, call.self_id, chat_ice));
     let deadline = async {
         match args.duration {
             Some(d) => tokio::time::sleep(Duration::from_secs_f64(d)).await,
@@ -668,19 +668,10 @@ async fn join(args: JoinArgs) -> ExitCode {
                 "original sound on" => call.command(CallCommand::SetVoiceSettings(VoiceSettings::with_original_sound(true))),
                 "original sound off" => call.command(CallCommand::SetVoiceSettings(VoiceSettings::with_original_sound(false))),
                 "leave" => break,
-                line if line.starts_with("say ") || line.starts_with("whisper ") => {
-                    let Some(chat) = chat.as_mut() else {
-                        said::error(say!("this run is not in the chat (--no-chat)", "本次运行没有加入聊天（--no-chat）"));
-                        continue;
-                    };
-                    match line.strip_prefix("say ") {
-                        Some(text) => chat.send(text, None).await,
-                        None => match line.trim_start_matches("whisper ").split_once(':') {
-                            Some((to, text)) => chat.send(text.trim_start(), Some(to.trim())).await,
-                            None => said::error(say!("whisper NAME: TEXT", "whisper 名字: 内容")),
-                        },
-                    }
-                }
+                line if chat::ChatLine::understands(line) => match chat.as_mut() {
+                    Some(chat) => chat.command(line).await,
+                    None => said::error(say!("this run is not in the chat (--no-chat)", "本次运行没有加入聊天（--no-chat）")),
+                },
                 // The call's statistics now, as one line of JSON: what a
                 // script watching a call (or a test of one) reads mid-call.
                 "stats" => println!("stats: {}", call.stats.snapshot()),
@@ -708,7 +699,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        let commands = "mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, say TEXT, whisper NAME: TEXT, stats, leave";
+                        let commands = "mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, say TEXT, whisper NAME: TEXT, hand up|down, react EMOJI, stats, leave";
                         said::error(say!("unknown command {other:?}: {commands}", "未知命令 {other:?}，可用的命令：{commands}"));
                         Ok(None)
                     };

@@ -620,6 +620,7 @@ impl AppCore {
             room,
             pin: link.pin.clone(),
             display: name.clone(),
+            feed: self_id,
             ice: ice_for_chat,
         };
         let mut active = ActiveCall::start(

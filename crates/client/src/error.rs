@@ -374,6 +374,9 @@ mod tests {
                 MeetingError::ChatClosed,
                 MeetingError::ChatNotConfirmed,
                 MeetingError::ChatUnavailable(detail()),
+                MeetingError::HandsNotReady,
+                MeetingError::HandsUnavailable(detail()),
+                MeetingError::UnknownReaction("某".into()),
             ]
             .iter()
             .map(Translated::chinese),

@@ -60,6 +60,16 @@ pub enum AppEvent {
     ChatPeople {
         people: Vec<crate::meeting_chat::ChatPersonView>,
     },
+    /// The queue of raised hands changed (first raised first), or whether
+    /// hands can be raised did.
+    Hands {
+        ready: bool,
+        hands: Vec<crate::meeting_chat::HandView>,
+    },
+    /// Someone's reaction, ours too: shown for a moment.
+    Reaction {
+        reaction: crate::meeting_chat::ReactionView,
+    },
     /// The server refused a message we sent (its id as shown).
     ChatNotSent {
         id: u64,

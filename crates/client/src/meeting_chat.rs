@@ -1,14 +1,17 @@
-//! The chat of the meeting the app is in: connected beside the call once
-//! it has joined, its messages kept for the length of the meeting (the
-//! chat panel may open late, or the window reload), each one told to the
-//! UI as it comes. A chat that cannot connect is said in the panel; the
-//! call goes on.
+//! The chat of the meeting the app is in, with its raised hands and
+//! reactions: connected beside the call once it has joined, its messages
+//! and the queue of hands kept for the length of the meeting (the chat
+//! panel may open late, or the window reload), each change told to the UI
+//! as it comes. A chat that cannot connect is said in the panel; the call
+//! goes on.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use serde::Serialize;
-use talkline_meeting::chat::{self, ChatEvent, ChatMessage, MAX_CHAT_HISTORY};
+use talkline_meeting::chat::{
+    self, ChatEvent, ChatMessage, GestureEvent, MAX_CHAT_HISTORY, RaisedHand, Reaction,
+};
 use talkline_meeting::ice_servers::IceServers;
 use talkline_meeting::{MeetingError, ServerUrl};
 use talkline_privacy::{Language, Translated};
@@ -64,6 +67,47 @@ pub struct ChatPersonView {
     pub display: String,
 }
 
+/// A raised hand, as the UI shows it (on the tile of `feed`, and in the
+/// queue at the top of People).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandView {
+    pub display: String,
+    pub feed: Option<u64>,
+    pub own: bool,
+}
+
+impl From<&RaisedHand> for HandView {
+    fn from(h: &RaisedHand) -> Self {
+        Self {
+            display: h.display.clone(),
+            feed: h.feed,
+            own: h.own,
+        }
+    }
+}
+
+/// A reaction to show for a moment over the tile of `feed`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionView {
+    pub display: String,
+    pub feed: Option<u64>,
+    pub emoji: &'static str,
+    pub own: bool,
+}
+
+impl From<&Reaction> for ReactionView {
+    fn from(r: &Reaction) -> Self {
+        Self {
+            display: r.display.clone(),
+            feed: r.feed,
+            emoji: r.emoji,
+            own: r.own,
+        }
+    }
+}
+
 /// The chat as it is now: for a panel that opens late.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -74,6 +118,10 @@ pub struct ChatSnapshot {
     pub reason: Option<String>,
     pub messages: Vec<ChatMessageView>,
     pub people: Vec<ChatPersonView>,
+    /// Hands can be raised and reactions sent.
+    pub hands_ready: bool,
+    /// The queue of raised hands, first raised first.
+    pub hands: Vec<HandView>,
 }
 
 enum Command {
@@ -81,6 +129,14 @@ enum Command {
         text: String,
         to: Option<String>,
         reply: oneshot::Sender<Result<ChatMessageView, AppError>>,
+    },
+    Hand {
+        up: bool,
+        reply: oneshot::Sender<Result<(), AppError>>,
+    },
+    React {
+        emoji: String,
+        reply: oneshot::Sender<Result<(), AppError>>,
     },
     Snapshot(oneshot::Sender<ChatSnapshot>),
     Leave(oneshot::Sender<()>),
@@ -99,6 +155,8 @@ pub struct ChatTarget {
     pub room: u64,
     pub pin: Option<String>,
     pub display: String,
+    /// Our feed in the meeting: the tile our hand is shown on.
+    pub feed: u64,
     pub ice: IceServers,
 }
 
@@ -116,6 +174,27 @@ impl MeetingChat {
             .send(Command::Send {
                 text: text.to_string(),
                 to: to.map(str::to_string),
+                reply,
+            })
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    pub async fn raise_hand(&self, up: bool) -> Result<(), AppError> {
+        let (reply, answer) = oneshot::channel();
+        let closed = || AppError::from(MeetingError::ChatClosed);
+        self.commands
+            .send(Command::Hand { up, reply })
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    pub async fn react(&self, emoji: &str) -> Result<(), AppError> {
+        let (reply, answer) = oneshot::channel();
+        let closed = || AppError::from(MeetingError::ChatClosed);
+        self.commands
+            .send(Command::React {
+                emoji: emoji.to_string(),
                 reply,
             })
             .map_err(|_| closed())?;
@@ -141,6 +220,8 @@ struct Kept {
     reason: Option<String>,
     messages: VecDeque<ChatMessageView>,
     people: Vec<ChatPersonView>,
+    hands_ready: bool,
+    hands: Vec<HandView>,
 }
 
 impl Kept {
@@ -150,7 +231,34 @@ impl Kept {
             reason: self.reason.clone(),
             messages: self.messages.iter().cloned().collect(),
             people: self.people.clone(),
+            hands_ready: self.hands_ready,
+            hands: self.hands.clone(),
         }
+    }
+
+    fn hands_changed(&self, sink: &Arc<dyn EventSink>) {
+        sink.emit(AppEvent::Hands {
+            ready: self.hands_ready,
+            hands: self.hands.clone(),
+        });
+    }
+
+    fn gesture(&mut self, event: GestureEvent, sink: &Arc<dyn EventSink>) {
+        match event {
+            GestureEvent::Ready => self.hands_ready = true,
+            GestureEvent::Unavailable(e) => {
+                log::info!("no hands or reactions: {}", e.for_logs());
+                self.hands_ready = false;
+            }
+            GestureEvent::Hands(hands) => self.hands = hands.iter().map(HandView::from).collect(),
+            GestureEvent::Reaction(r) => {
+                sink.emit(AppEvent::Reaction {
+                    reaction: ReactionView::from(&r),
+                });
+                return;
+            }
+        }
+        self.hands_changed(sink);
     }
 
     fn keep(&mut self, message: ChatMessageView) {
@@ -181,6 +289,8 @@ async fn run(
         reason: None,
         messages: VecDeque::new(),
         people: Vec::new(),
+        hands_ready: false,
+        hands: Vec::new(),
     };
     sink.emit(AppEvent::ChatState {
         state: kept.state,
@@ -191,6 +301,7 @@ async fn run(
         target.room,
         target.pin.as_deref(),
         &target.display,
+        Some(target.feed),
         &target.ice,
     );
     tokio::pin!(opening);
@@ -210,6 +321,9 @@ async fn run(
             command = commands.recv() => match command {
                 Some(Command::Send { reply, .. }) => {
                     let _ = reply.send(Err(MeetingError::ChatNotReady.into()));
+                }
+                Some(Command::Hand { reply, .. } | Command::React { reply, .. }) => {
+                    let _ = reply.send(Err(MeetingError::HandsNotReady.into()));
                 }
                 Some(Command::Snapshot(reply)) => {
                     let _ = reply.send(kept.snapshot());
@@ -251,7 +365,10 @@ async fn run(
                     kept.state = "connecting";
                     kept.reason = None;
                     sink.emit(AppEvent::ChatState { state: kept.state, reason: None });
+                    kept.hands_ready = false;
+                    kept.hands_changed(&sink);
                 }
+                Some(ChatEvent::Gesture(event)) => kept.gesture(event, &sink),
                 Some(ChatEvent::NotSent { id, why }) => {
                     let reason = why.said_in(language);
                     // Kept with it: a panel that loads later shows it too.
@@ -277,6 +394,12 @@ async fn run(
                     });
                     let _ = reply.send(sent.map_err(AppError::from));
                 }
+                Some(Command::Hand { up, reply }) => {
+                    let _ = reply.send(chat.raise_hand(up).await.map_err(AppError::from));
+                }
+                Some(Command::React { emoji, reply }) => {
+                    let _ = reply.send(chat.react(&emoji).await.map_err(AppError::from));
+                }
                 Some(Command::Snapshot(reply)) => {
                     let _ = reply.send(kept.snapshot());
                 }
@@ -300,14 +423,24 @@ async fn serve_without_chat(
     mut commands: mpsc::UnboundedReceiver<Command>,
     language: Language,
 ) {
+    if kept.hands_ready || !kept.hands.is_empty() {
+        kept.hands_ready = false;
+        kept.hands.clear();
+    }
     while let Some(command) = commands.recv().await {
+        let why = || {
+            let why = kept
+                .reason
+                .clone()
+                .unwrap_or_else(|| MeetingError::ChatClosed.said_in(language));
+            AppError::Connection(Said::from(why))
+        };
         match command {
             Command::Send { reply, .. } => {
-                let why = kept
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| MeetingError::ChatClosed.said_in(language));
-                let _ = reply.send(Err(AppError::Connection(Said::from(why))));
+                let _ = reply.send(Err(why()));
+            }
+            Command::Hand { reply, .. } | Command::React { reply, .. } => {
+                let _ = reply.send(Err(why()));
             }
             Command::Snapshot(reply) => {
                 let _ = reply.send(kept.snapshot());
@@ -339,6 +472,24 @@ impl crate::AppCore {
         chat.send(text, to).await
     }
 
+    /// Raises our hand in the meeting, or lowers it.
+    pub async fn raise_hand(&self, up: bool) -> Result<(), AppError> {
+        self.meeting_chat()
+            .await
+            .ok_or_else(|| AppError::State(Said::new("not in a meeting", "当前不在会议中")))?
+            .raise_hand(up)
+            .await
+    }
+
+    /// Sends a reaction to everyone in the meeting.
+    pub async fn send_reaction(&self, emoji: &str) -> Result<(), AppError> {
+        self.meeting_chat()
+            .await
+            .ok_or_else(|| AppError::State(Said::new("not in a meeting", "当前不在会议中")))?
+            .react(emoji)
+            .await
+    }
+
     /// The chat as it is now (empty outside a meeting).
     pub async fn chat_snapshot(&self) -> ChatSnapshot {
         match self.meeting_chat().await {
@@ -350,6 +501,8 @@ impl crate::AppCore {
             reason: None,
             messages: Vec::new(),
             people: Vec::new(),
+            hands_ready: false,
+            hands: Vec::new(),
         })
     }
 }

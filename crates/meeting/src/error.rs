@@ -49,6 +49,12 @@ pub enum MeetingError {
     ChatNotConfirmed,
     #[error("chat is not available: {0}")]
     ChatUnavailable(String),
+    #[error("raising a hand and reactions are still connecting: try again in a moment")]
+    HandsNotReady,
+    #[error("raised hands and reactions are not available in this meeting: {0}")]
+    HandsUnavailable(String),
+    #[error("{0:?} is not one of the reactions ({reactions})", reactions = crate::chat::REACTIONS.join(" "))]
+    UnknownReaction(String),
 }
 
 impl MeetingError {
@@ -108,6 +114,12 @@ impl talkline_language::Translated for MeetingError {
             Self::ChatClosed => "会议聊天已关闭".into(),
             Self::ChatNotConfirmed => "服务器没有确认这条消息：它可能没有送达任何人".into(),
             Self::ChatUnavailable(why) => format!("聊天不可用：{why}"),
+            Self::HandsNotReady => "举手和表情回应仍在连接：请稍后再试".into(),
+            Self::HandsUnavailable(why) => format!("此会议不能举手或发送表情回应：{why}"),
+            Self::UnknownReaction(what) => format!(
+                "{what:?} 不是可用的表情回应（{}）",
+                crate::chat::REACTIONS.join(" ")
+            ),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! A meeting's chat: Janus's TextRoom plugin in the meeting's room, over a
-//! data channel of its own. The chat keeps its own signaling session on
+//! A meeting's chat, raised hands and reactions: Janus's TextRoom plugin
+//! in the meeting's room (and a room beside it for hands and reactions,
+//! see `gestures`), over a data channel of its own. The chat keeps its own signaling session on
 //! the meeting's server, beside the call's, so the call's state machine
 //! knows nothing of it and a chat that fails leaves the call as it was.
 //!
@@ -8,6 +9,7 @@
 //! channel opened from our side, and a task that hands the room what
 //! arrives and sends what the user writes.
 
+pub mod gestures;
 pub mod room;
 
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 
+pub use gestures::{GestureEvent, Gestures, REACTIONS, RaisedHand, Reaction};
 pub use room::{
     ChatEvent, ChatMessage, ChatPerson, ChatRoom, MAX_CHAT_CHARS, MAX_CHAT_HISTORY,
     MAX_CHAT_WIRE_BYTES, SeenMessages,
@@ -46,6 +49,14 @@ enum ChatCommand {
         to: Option<String>,
         reply: oneshot::Sender<Result<ChatMessage, MeetingError>>,
     },
+    Hand {
+        up: bool,
+        reply: oneshot::Sender<Result<(), MeetingError>>,
+    },
+    React {
+        emoji: String,
+        reply: oneshot::Sender<Result<(), MeetingError>>,
+    },
     Leave(oneshot::Sender<()>),
 }
 
@@ -71,6 +82,29 @@ impl Chat {
         answer.await.map_err(|_| MeetingError::ChatClosed)?
     }
 
+    /// Raises our hand (or lowers it): it is in the queue once the server
+    /// has relayed it (`GestureEvent::Hands`).
+    pub async fn raise_hand(&self, up: bool) -> Result<(), MeetingError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(ChatCommand::Hand { up, reply })
+            .map_err(|_| MeetingError::ChatClosed)?;
+        answer.await.map_err(|_| MeetingError::ChatClosed)?
+    }
+
+    /// Sends one of `REACTIONS` to everyone (shown to us at once; dropped
+    /// when sent faster than anyone can see them).
+    pub async fn react(&self, emoji: &str) -> Result<(), MeetingError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(ChatCommand::React {
+                emoji: emoji.to_string(),
+                reply,
+            })
+            .map_err(|_| MeetingError::ChatClosed)?;
+        answer.await.map_err(|_| MeetingError::ChatClosed)?
+    }
+
     /// Leaves the room and closes the chat's connection.
     pub async fn leave(self) {
         let (done, wait) = oneshot::channel();
@@ -80,7 +114,8 @@ impl Chat {
     }
 }
 
-/// Joins the chat of `room` on `server` as `display`. It stays joined
+/// Joins the chat of `room` on `server` as `display`, publishing `feed`
+/// in the meeting (what tile our hand and reactions are shown on). It stays joined
 /// for as long as the `Chat` is kept: a connection lost (the network, the
 /// server restarted) is reconnected, and what the server gives again is
 /// not shown twice.
@@ -89,6 +124,7 @@ pub async fn open(
     room: u64,
     pin: Option<&str>,
     display: &str,
+    feed: Option<u64>,
     ice: &IceServers,
 ) -> Result<Chat, MeetingError> {
     let target = Target {
@@ -98,10 +134,10 @@ pub async fn open(
         display: display.to_string(),
         ice: ice.clone(),
     };
-    let link = connect(&target, 1, &[]).await?;
+    let link = connect(&target, feed, &Resume::default()).await?;
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (events_tx, events) = mpsc::channel(MAX_WAITING_CHAT_EVENTS);
-    tokio::spawn(supervise(target, link, command_rx, events_tx));
+    tokio::spawn(supervise(target, feed, link, command_rx, events_tx));
     Ok(Chat { commands, events })
 }
 
@@ -133,9 +169,24 @@ impl Drop for PeerGuard {
     }
 }
 
-/// Connects once: as `username`, numbering messages from `next_id`, our
-/// `earlier` usernames known as us.
-async fn connect(target: &Target, next_id: u64, earlier: &[String]) -> Result<Link, MeetingError> {
+/// What a new connection carries on from the one lost.
+#[derive(Default)]
+struct Resume {
+    /// The id the next message shown gets.
+    next_id: u64,
+    /// Our usernames on earlier connections.
+    earlier: Vec<String>,
+    hand_up: bool,
+    /// Hands ahead of ours when it was lost.
+    hand_ahead: Option<usize>,
+}
+
+/// Connects once, carrying on from `resume`.
+async fn connect(
+    target: &Target,
+    feed: Option<u64>,
+    resume: &Resume,
+) -> Result<Link, MeetingError> {
     let Target {
         server,
         room,
@@ -232,14 +283,29 @@ async fn connect(target: &Target, next_id: u64, earlier: &[String]) -> Result<Li
 
     let username = room::username_for(rand::random::<u64>(), display);
     let (chat_room, join) = ChatRoom::new(room, &username, display, pin);
-    let chat_room = chat_room.continuing(next_id, earlier);
+    let chat_room = chat_room.continuing(resume.next_id, &resume.earlier);
     channel
         .send_text(&join)
         .await
         .map_err(webrtc_err("chat join"))?;
+    // Hands and reactions are an extra: without them the chat still runs.
+    let gestures = match Gestures::new(room, &username, display, pin, feed) {
+        Ok((gestures, join)) => {
+            channel
+                .send_text(&join)
+                .await
+                .map_err(webrtc_err("hands join"))?;
+            Some(gestures.continuing(resume.hand_up, resume.hand_ahead))
+        }
+        Err(e) => {
+            log::info!("no hands or reactions: {}", e.for_logs());
+            None
+        }
+    };
     guard.keep();
     Ok(Link {
         room: chat_room,
+        gestures,
         channel,
         pc,
         _relays: relays,
@@ -254,6 +320,7 @@ async fn connect(target: &Target, next_id: u64, earlier: &[String]) -> Result<Li
 /// the data-only peer connection and its channel, and the room joined.
 struct Link {
     room: ChatRoom,
+    gestures: Option<Gestures>,
     channel: Arc<dyn DataChannel>,
     pc: Arc<dyn PeerConnection>,
     _relays: StreamRelays,
@@ -268,6 +335,9 @@ impl Link {
     async fn close(mut self) {
         if self.room.is_joined() {
             let _ = self.channel.send_text(&self.room.leave()).await;
+        }
+        if let Some(gestures) = self.gestures.as_mut().filter(|g| g.is_ready()) {
+            let _ = self.channel.send_text(&gestures.leave()).await;
         }
         let _ = self.channel.close().await;
         let _ = self.pc.close().await;
@@ -314,6 +384,7 @@ fn emit(events: &mpsc::Sender<ChatEvent>, event: ChatEvent) {
 
 async fn supervise(
     target: Target,
+    feed: Option<u64>,
     mut link: Link,
     mut commands: mpsc::UnboundedReceiver<ChatCommand>,
     events: mpsc::Sender<ChatEvent>,
@@ -344,16 +415,21 @@ async fn supervise(
             emit(&events, event);
         }
         emit(&events, ChatEvent::Reconnecting);
-        let next_id = link.room.next_id();
         earlier.push(link.room.username().to_string());
         if earlier.len() > EARLIER_USERNAMES {
             earlier.remove(0);
         }
+        let resume = Resume {
+            next_id: link.room.next_id(),
+            earlier: earlier.clone(),
+            hand_up: link.gestures.as_ref().is_some_and(Gestures::hand_up),
+            hand_ahead: link.gestures.as_ref().and_then(Gestures::hand_ahead),
+        };
         tokio::spawn(async move {
             let _ = tokio::time::timeout(Duration::from_secs(5), link.close()).await;
         });
         failures = if steady { 0 } else { failures + 1 };
-        link = match reconnect(&target, next_id, &earlier, failures, &mut commands).await {
+        link = match reconnect(&target, feed, &resume, failures, &mut commands).await {
             Some(link) => link,
             None => return,
         };
@@ -366,8 +442,8 @@ async fn supervise(
 /// meanwhile are refused as not ready.
 async fn reconnect(
     target: &Target,
-    next_id: u64,
-    earlier: &[String],
+    feed: Option<u64>,
+    resume: &Resume,
     failures: usize,
     commands: &mut mpsc::UnboundedReceiver<ChatCommand>,
 ) -> Option<Link> {
@@ -377,7 +453,7 @@ async fn reconnect(
         tokio::pin!(pause);
         let attempt = async {
             pause.as_mut().await;
-            connect(target, next_id, earlier).await
+            connect(target, feed, resume).await
         };
         tokio::pin!(attempt);
         loop {
@@ -392,6 +468,9 @@ async fn reconnect(
                 command = commands.recv() => match command {
                     Some(ChatCommand::Send { reply, .. }) => {
                         let _ = reply.send(Err(MeetingError::ChatNotReady));
+                    }
+                    Some(ChatCommand::Hand { reply, .. } | ChatCommand::React { reply, .. }) => {
+                        let _ = reply.send(Err(MeetingError::HandsNotReady));
                     }
                     // An attempt under way is dropped: its peer connection
                     // closes itself (PeerGuard).
@@ -433,6 +512,9 @@ async fn serve(
                         log::warn!("ignored a chat message that is not UTF-8");
                         continue;
                     };
+                    if let Err(e) = gestures_receive(r, text, events).await {
+                        log::info!("a gesture could not be answered: {}", e.for_logs());
+                    }
                     for event in r.room.receive(text) {
                         match event {
                             ChatEvent::Message(m) if seen.shown_before(&m) => {}
@@ -469,6 +551,12 @@ async fn serve(
                     };
                     let _ = reply.send(sent);
                 }
+                Some(ChatCommand::Hand { up, reply }) => {
+                    let _ = reply.send(raise_hand(r, up).await);
+                }
+                Some(ChatCommand::React { emoji, reply }) => {
+                    let _ = reply.send(react(r, &emoji, events).await);
+                }
                 Some(ChatCommand::Leave(done)) => return Ended::Left(done),
                 None => return Ended::Over,
             },
@@ -498,4 +586,65 @@ async fn serve(
             },
         }
     }
+}
+
+/// Hands a data-channel message to the hands and reactions, and sends
+/// what they answer.
+async fn gestures_receive(
+    r: &mut Link,
+    text: &str,
+    events: &mpsc::Sender<ChatEvent>,
+) -> Result<(), MeetingError> {
+    let Some(gestures) = r.gestures.as_mut() else {
+        return Ok(());
+    };
+    // Bounded as the chat bounds it (the chat says why it is ignored).
+    if text.len() > MAX_CHAT_WIRE_BYTES {
+        return Ok(());
+    }
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Ok(());
+    };
+    let out = gestures.receive(&v, Instant::now());
+    for event in out.events {
+        emit(events, ChatEvent::Gesture(event));
+    }
+    for wire in out.send {
+        r.channel
+            .send_text(&wire)
+            .await
+            .map_err(webrtc_err("hands"))?;
+    }
+    Ok(())
+}
+
+async fn raise_hand(r: &mut Link, up: bool) -> Result<(), MeetingError> {
+    let gestures = r.gestures.as_mut().ok_or_else(|| {
+        MeetingError::HandsUnavailable("the meeting's number does not allow them".into())
+    })?;
+    if let Some(wire) = gestures.raise(up)? {
+        r.channel
+            .send_text(&wire)
+            .await
+            .map_err(|_| MeetingError::HandsNotReady)?;
+    }
+    Ok(())
+}
+
+async fn react(
+    r: &mut Link,
+    emoji: &str,
+    events: &mpsc::Sender<ChatEvent>,
+) -> Result<(), MeetingError> {
+    let gestures = r.gestures.as_mut().ok_or_else(|| {
+        MeetingError::HandsUnavailable("the meeting's number does not allow them".into())
+    })?;
+    if let Some((wire, reaction)) = gestures.react(emoji, Instant::now())? {
+        r.channel
+            .send_text(&wire)
+            .await
+            .map_err(|_| MeetingError::HandsNotReady)?;
+        emit(events, ChatEvent::Gesture(GestureEvent::Reaction(reaction)));
+    }
+    Ok(())
 }

@@ -84,6 +84,8 @@ pub enum ChatEvent {
     /// The connection was lost; the chat is connecting again (`Joined`
     /// follows once it is back).
     Reconnecting,
+    /// Raised hands and reactions, which travel on the chat's channel.
+    Gesture(super::gestures::GestureEvent),
 }
 
 /// The chat of one room, for one participant.
@@ -513,7 +515,7 @@ fn person(v: &Value) -> Option<ChatPerson> {
 /// A name as shown: no control characters (a name must not break the
 /// line it is shown in) and no invisible ones that reorder or hide text,
 /// at most `MAX_NAME_CHARS`.
-fn clean_name(name: &str) -> String {
+pub(crate) fn clean_name(name: &str) -> String {
     name.chars()
         .filter(|c| !c.is_control() && !is_invisible_format(*c))
         .take(MAX_NAME_CHARS)

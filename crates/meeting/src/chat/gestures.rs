@@ -1,0 +1,976 @@
+//! Raised hands and reactions, without sockets. They travel in a TextRoom
+//! room of their own beside the meeting's chat room (on the same data
+//! channel), so that people on a plain chat page (a janus.js client) never
+//! see them as text, and a late joiner is not replayed old reactions.
+//!
+//! That room is made by whoever needs it first: a join refused because
+//! the room does not exist is followed by a `create` (with the meeting's
+//! PIN, no history, not kept by the server across restarts) and a join
+//! again; two people creating it at once both end up in the one room.
+//!
+//! The order of hands is the server's: everyone receives the room's
+//! messages in the order the server relays them, our own included, so a
+//! hand is put in the queue when its message comes back from the server,
+//! not when the button is pressed. Someone who joins later learns who has
+//! a hand up from those people themselves: each tells the newcomer
+//! privately, with how many hands are ahead of theirs.
+//!
+//! Every message is outside input: bounded before parsing, reactions only
+//! from a fixed set, a sender's reactions rate-limited, one hand per person.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::error::MeetingError;
+
+/// The reactions one can send (what Zoom and Meet offer, near enough):
+/// anything else that arrives is ignored.
+pub const REACTIONS: [&str; 6] = ["👍", "👏", "😂", "❤️", "😮", "🎉"];
+
+/// A gesture's message is a few dozen bytes; anything much larger is not
+/// one of ours and is not parsed.
+const MAX_GESTURE_TEXT_BYTES: usize = 512;
+/// People in the room: more than any meeting holds.
+const MAX_PEOPLE: usize = 1000;
+/// A sender's reactions shown within `REACTION_WINDOW`; more are dropped
+/// (a held key or a script must not fill everyone's screen).
+const REACTIONS_PER_WINDOW: u32 = 4;
+const REACTION_WINDOW: Duration = Duration::from_secs(2);
+/// The envelope's version: a later TalkLine may say more.
+const ENVELOPE: u64 = 1;
+
+/// The room for hands and reactions of the meeting in TextRoom room
+/// `room`: the same number with bit 62 set (room numbers stay within
+/// Janus's signed 64-bit integers). `None` for a room number that high.
+pub fn gestures_room(room: u64) -> Option<u64> {
+    const GESTURES_BIT: u64 = 1 << 62;
+    (room < GESTURES_BIT).then_some(room | GESTURES_BIT)
+}
+
+/// A raised hand, in the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaisedHand {
+    pub username: String,
+    pub display: String,
+    /// Their feed in the meeting (VideoRoom publisher id), as they said it:
+    /// which tile to show the hand on.
+    pub feed: Option<u64>,
+    pub own: bool,
+}
+
+/// A reaction, to show for a moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    pub username: String,
+    pub display: String,
+    pub feed: Option<u64>,
+    /// One of `REACTIONS`.
+    pub emoji: &'static str,
+    pub own: bool,
+}
+
+/// What hands and reactions report.
+#[derive(Debug)]
+pub enum GestureEvent {
+    /// Hands can be raised and reactions sent.
+    Ready,
+    /// They cannot, in this meeting (the room cannot be made or joined).
+    Unavailable(MeetingError),
+    /// The queue of raised hands changed: all of them, first raised first.
+    Hands(Vec<RaisedHand>),
+    Reaction(Reaction),
+}
+
+/// What one message from the server gives: events, and requests to send.
+#[derive(Debug, Default)]
+pub struct GestureOutput {
+    pub events: Vec<GestureEvent>,
+    pub send: Vec<String>,
+}
+
+/// A hand in the queue, with the place its owner said it had (when they
+/// told us so: as newcomers we are told by each, in any order).
+#[derive(Debug)]
+struct Queued {
+    hand: RaisedHand,
+    place: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Joining,
+    Creating,
+    /// Joining once more, after the room was made.
+    JoiningMade,
+    Joined,
+    Unavailable,
+}
+
+/// Hands and reactions of one meeting, for one participant.
+#[derive(Debug)]
+pub struct Gestures {
+    room: u64,
+    username: String,
+    display: String,
+    pin: Option<String>,
+    feed: Option<u64>,
+    phase: Phase,
+    next_transaction: u64,
+    /// The request under way that `phase` waits for.
+    waiting_for: String,
+    /// Everyone else in the room: username → name shown.
+    people: BTreeMap<String, String>,
+    hands: Vec<Queued>,
+    /// We want our hand up (it is in `hands` once the server relayed it).
+    hand_up: bool,
+    /// Where our hand was in the queue, for putting it back there after
+    /// a reconnection.
+    hand_ahead: Option<usize>,
+    /// Reactions shown per sender in the current window.
+    reactions_seen: HashMap<String, (Instant, u32)>,
+}
+
+impl Gestures {
+    /// Hands and reactions for the meeting whose chat is TextRoom room
+    /// `room`, as `username` (the chat's) shown as `display`, publishing
+    /// `feed`; with the join request to send on the open data channel.
+    pub fn new(
+        room: u64,
+        username: &str,
+        display: &str,
+        pin: Option<&str>,
+        feed: Option<u64>,
+    ) -> Result<(Self, String), MeetingError> {
+        let room = gestures_room(room).ok_or_else(|| {
+            MeetingError::HandsUnavailable("the meeting's number is too large".into())
+        })?;
+        let mut gestures = Self {
+            room,
+            username: username.to_string(),
+            display: display.to_string(),
+            pin: pin.map(str::to_string),
+            feed,
+            phase: Phase::Joining,
+            next_transaction: 1,
+            waiting_for: String::new(),
+            people: BTreeMap::new(),
+            hands: Vec::new(),
+            hand_up: false,
+            hand_ahead: None,
+            reactions_seen: HashMap::new(),
+        };
+        let join = gestures.join_request();
+        Ok((gestures, join))
+    }
+
+    /// The same gestures on a new connection: our hand, if it was up, is
+    /// raised again where it was in the queue.
+    pub fn continuing(mut self, hand_up: bool, hand_ahead: Option<usize>) -> Self {
+        self.hand_up = hand_up;
+        self.hand_ahead = hand_ahead;
+        self
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.phase == Phase::Joined
+    }
+
+    pub fn hand_up(&self) -> bool {
+        self.hand_up
+    }
+
+    /// How many hands are ahead of ours, while ours is up.
+    pub fn hand_ahead(&self) -> Option<usize> {
+        self.hands
+            .iter()
+            .position(|q| q.hand.own)
+            .or(self.hand_ahead.filter(|_| self.hand_up))
+    }
+
+    /// The queue of raised hands, first raised first.
+    pub fn hands(&self) -> Vec<RaisedHand> {
+        self.hands.iter().map(|q| q.hand.clone()).collect()
+    }
+
+    /// Whether our username is `username`.
+    pub fn is_us(&self, username: &str) -> bool {
+        username == self.username
+    }
+
+    fn transaction(&mut self) -> String {
+        let t = format!("g{}", self.next_transaction);
+        self.next_transaction += 1;
+        t
+    }
+
+    fn join_request(&mut self) -> String {
+        let transaction = self.transaction();
+        self.waiting_for = transaction.clone();
+        let mut join = json!({
+            "textroom": "join",
+            "transaction": transaction,
+            "room": self.room,
+            "username": self.username,
+            "display": self.display,
+            "history": false,
+        });
+        if let Some(pin) = &self.pin {
+            join["pin"] = json!(pin);
+        }
+        join.to_string()
+    }
+
+    fn create_request(&mut self) -> String {
+        let transaction = self.transaction();
+        self.waiting_for = transaction.clone();
+        let mut create = json!({
+            "textroom": "create",
+            "transaction": transaction,
+            "room": self.room,
+            "description": "TalkLine hands and reactions",
+            "is_private": true,
+            "history": 0,
+            "permanent": false,
+        });
+        if let Some(pin) = &self.pin {
+            create["pin"] = json!(pin);
+        }
+        create.to_string()
+    }
+
+    /// A message to the room (or to `to` alone) carrying `body`.
+    fn message(&mut self, body: Value, to: Option<&str>) -> String {
+        let transaction = self.transaction();
+        let mut request = json!({
+            "textroom": "message",
+            "transaction": transaction,
+            "room": self.room,
+            "text": body.to_string(),
+        });
+        if let Some(to) = to {
+            request["to"] = json!(to);
+        }
+        request.to_string()
+    }
+
+    fn hand_body(&self, up: bool, ahead: Option<usize>) -> Value {
+        let mut body = json!({"talkline": ENVELOPE, "hand": if up { "up" } else { "down" }});
+        if let Some(feed) = self.feed {
+            body["feed"] = json!(feed);
+        }
+        if let Some(ahead) = ahead {
+            body["ahead"] = json!(ahead);
+        }
+        body
+    }
+
+    /// Raises or lowers our hand: the request to send (`None` when it is
+    /// already so).
+    pub fn raise(&mut self, up: bool) -> Result<Option<String>, MeetingError> {
+        match self.phase {
+            Phase::Joined => {}
+            Phase::Unavailable => {
+                return Err(MeetingError::HandsUnavailable(
+                    "the server refused the room for them".into(),
+                ));
+            }
+            _ => return Err(MeetingError::HandsNotReady),
+        }
+        if self.hand_up == up {
+            return Ok(None);
+        }
+        self.hand_up = up;
+        self.hand_ahead = None;
+        let body = self.hand_body(up, None);
+        Ok(Some(self.message(body, None)))
+    }
+
+    /// Sends a reaction at `now`: the request to send and the reaction to
+    /// show at once, or `None` when reactions come faster than anyone
+    /// can see them.
+    pub fn react(
+        &mut self,
+        emoji: &str,
+        now: Instant,
+    ) -> Result<Option<(String, Reaction)>, MeetingError> {
+        let emoji = REACTIONS
+            .iter()
+            .copied()
+            .find(|r| *r == emoji)
+            .ok_or_else(|| MeetingError::UnknownReaction(emoji.chars().take(16).collect()))?;
+        if self.phase != Phase::Joined {
+            return Err(MeetingError::HandsNotReady);
+        }
+        let username = self.username.clone();
+        if !self.within_rate(&username, now) {
+            return Ok(None);
+        }
+        let mut body = json!({"talkline": ENVELOPE, "react": emoji});
+        if let Some(feed) = self.feed {
+            body["feed"] = json!(feed);
+        }
+        let wire = self.message(body, None);
+        let reaction = Reaction {
+            username,
+            display: self.display.clone(),
+            feed: self.feed,
+            emoji,
+            own: true,
+        };
+        Ok(Some((wire, reaction)))
+    }
+
+    /// The request that leaves the room.
+    pub fn leave(&mut self) -> String {
+        let transaction = self.transaction();
+        self.phase = Phase::Unavailable;
+        json!({"textroom": "leave", "transaction": transaction, "room": self.room}).to_string()
+    }
+
+    /// What one data-channel message, already parsed, means for hands and
+    /// reactions (anything about other rooms or requests is not ours and
+    /// gives nothing).
+    pub fn receive(&mut self, v: &Value, now: Instant) -> GestureOutput {
+        let mut out = GestureOutput::default();
+        let kind = v.get("textroom").and_then(Value::as_str).unwrap_or("");
+        let transaction = v.get("transaction").and_then(Value::as_str);
+        let answers_us = transaction.is_some_and(|t| t == self.waiting_for);
+        match kind {
+            "success" if answers_us => self.answered(v, &mut out),
+            "error" if answers_us => self.refused(v, &mut out),
+            "message" if self.is_this_room(v) => self.gesture(v, now, &mut out),
+            "join" if self.is_this_room(v) => self.person_joined(v, &mut out),
+            "leave" | "kicked" if self.is_this_room(v) => {
+                let Some(username) = v.get("username").and_then(Value::as_str) else {
+                    return out;
+                };
+                if username == self.username {
+                    self.phase = Phase::Unavailable;
+                    self.hands.clear();
+                    out.events
+                        .push(GestureEvent::Unavailable(MeetingError::HandsUnavailable(
+                            "taken out of the room".into(),
+                        )));
+                    return out;
+                }
+                self.people.remove(username);
+                self.reactions_seen.remove(username);
+                self.drop_hand(username, &mut out);
+            }
+            "destroyed" if self.is_this_room(v) => {
+                self.phase = Phase::Unavailable;
+                self.hands.clear();
+                out.events.push(GestureEvent::Hands(Vec::new()));
+                out.events
+                    .push(GestureEvent::Unavailable(MeetingError::HandsUnavailable(
+                        "the room was closed".into(),
+                    )));
+            }
+            _ => {}
+        }
+        out
+    }
+
+    fn is_this_room(&self, v: &Value) -> bool {
+        v.get("room").and_then(Value::as_u64) == Some(self.room)
+    }
+
+    fn answered(&mut self, v: &Value, out: &mut GestureOutput) {
+        match self.phase {
+            Phase::Joining | Phase::JoiningMade => self.joined(v, out),
+            Phase::Creating => {
+                self.phase = Phase::JoiningMade;
+                out.send.push(self.join_request());
+            }
+            Phase::Joined | Phase::Unavailable => {}
+        }
+    }
+
+    fn refused(&mut self, v: &Value, out: &mut GestureOutput) {
+        let code = v.get("error_code").and_then(Value::as_u64).unwrap_or(0);
+        match (self.phase, code) {
+            // No such room: make it.
+            (Phase::Joining, 417) => {
+                self.phase = Phase::Creating;
+                out.send.push(self.create_request());
+            }
+            // Someone made it meanwhile: join it.
+            (Phase::Creating, 418) => {
+                self.phase = Phase::JoiningMade;
+                out.send.push(self.join_request());
+            }
+            _ => {
+                self.phase = Phase::Unavailable;
+                let reason: String = v
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .chars()
+                    .filter(|c| !c.is_control() && !super::room::is_invisible_format(*c))
+                    .take(200)
+                    .collect();
+                out.events
+                    .push(GestureEvent::Unavailable(MeetingError::HandsUnavailable(
+                        format!("{reason} (code {code})"),
+                    )));
+            }
+        }
+    }
+
+    fn joined(&mut self, v: &Value, out: &mut GestureOutput) {
+        self.phase = Phase::Joined;
+        self.people.clear();
+        // Hands are learnt again from their owners (they tell newcomers).
+        self.hands.clear();
+        let listed = v
+            .get("participants")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for p in listed.iter().take(MAX_PEOPLE) {
+            if let Some((username, display)) = person(p)
+                && username != self.username
+            {
+                self.people.insert(username, display);
+            }
+        }
+        out.events.push(GestureEvent::Ready);
+        out.events.push(GestureEvent::Hands(Vec::new()));
+        // Our hand was up before the connection was lost: up again, where
+        // it was.
+        if self.hand_up {
+            let body = self.hand_body(true, self.hand_ahead);
+            out.send.push(self.message(body, None));
+        }
+    }
+
+    fn person_joined(&mut self, v: &Value, out: &mut GestureOutput) {
+        let Some((username, display)) = person(v) else {
+            return;
+        };
+        if username == self.username {
+            return;
+        }
+        if self.people.len() >= MAX_PEOPLE && !self.people.contains_key(&username) {
+            return;
+        }
+        // Our hand is up: the newcomer learns it, and its place, from us.
+        if self.phase == Phase::Joined
+            && let Some(ahead) = self.hands.iter().position(|q| q.hand.own)
+        {
+            let body = self.hand_body(true, Some(ahead));
+            out.send.push(self.message(body, Some(&username)));
+        }
+        self.people.insert(username, display);
+    }
+
+    fn gesture(&mut self, v: &Value, now: Instant, out: &mut GestureOutput) {
+        let Some(from) = v.get("from").and_then(Value::as_str) else {
+            return;
+        };
+        let Some(text) = v.get("text").and_then(Value::as_str) else {
+            return;
+        };
+        if text.len() > MAX_GESTURE_TEXT_BYTES {
+            return;
+        }
+        let Ok(body) = serde_json::from_str::<Value>(text) else {
+            return;
+        };
+        if body.get("talkline").and_then(Value::as_u64) != Some(ENVELOPE) {
+            return;
+        }
+        let own = from == self.username;
+        // The server sends our own whispers nowhere back; anything private
+        // "from us" is not ours.
+        let private = v.get("whisper").and_then(Value::as_bool).unwrap_or(false);
+        if own && private {
+            return;
+        }
+        let Some(display) = (if own {
+            Some(self.display.clone())
+        } else {
+            self.people.get(from).cloned()
+        }) else {
+            // Not someone who joined the room: ignored.
+            return;
+        };
+        let feed = body
+            .get("feed")
+            .and_then(Value::as_u64)
+            .filter(|f| *f > 0 && *f < 1 << 53);
+        let ahead = body
+            .get("ahead")
+            .and_then(Value::as_u64)
+            .and_then(|a| usize::try_from(a).ok());
+        if let Some(hand) = body.get("hand").and_then(Value::as_str) {
+            match hand {
+                "up" => {
+                    // Ours comes back after a lowering asked meanwhile: it
+                    // stays down.
+                    if own && !self.hand_up {
+                        return;
+                    }
+                    let hand = RaisedHand {
+                        username: from.to_string(),
+                        display,
+                        feed: if own { self.feed } else { feed },
+                        own,
+                    };
+                    self.put_hand(hand, ahead, out);
+                }
+                "down" => self.drop_hand(from, out),
+                _ => {}
+            }
+        } else if let Some(emoji) = body.get("react").and_then(Value::as_str) {
+            // Ours was shown when sent.
+            if own {
+                return;
+            }
+            let Some(emoji) = REACTIONS.iter().copied().find(|r| *r == emoji) else {
+                return;
+            };
+            if !self.within_rate(from, now) {
+                return;
+            }
+            out.events.push(GestureEvent::Reaction(Reaction {
+                username: from.to_string(),
+                display,
+                feed,
+                emoji,
+                own: false,
+            }));
+        }
+    }
+
+    /// Puts a hand in the queue: where its owner says it was (a newcomer
+    /// being told, or a hand raised again after a reconnection), else
+    /// last. One hand per person, and per feed (a reconnected person's old
+    /// username still holds their place).
+    fn put_hand(&mut self, hand: RaisedHand, ahead: Option<usize>, out: &mut GestureOutput) {
+        let same = self.hands.iter().position(|q| {
+            q.hand.username == hand.username || (hand.feed.is_some() && q.hand.feed == hand.feed)
+        });
+        match same {
+            // Already up: the same place, whoever says it now.
+            Some(at) => {
+                if self.hands[at].hand == hand {
+                    return;
+                }
+                self.hands[at].hand = hand;
+            }
+            None => {
+                if self.hands.len() >= MAX_PEOPLE {
+                    return;
+                }
+                // Before the first hand said to be further back; else at
+                // the place said, as far as the queue reaches.
+                let at = ahead.map_or(self.hands.len(), |a| {
+                    self.hands
+                        .iter()
+                        .position(|q| q.place.is_some_and(|p| p > a))
+                        .unwrap_or(a.min(self.hands.len()))
+                });
+                self.hands.insert(at, Queued { hand, place: ahead });
+            }
+        }
+        out.events.push(GestureEvent::Hands(self.hands()));
+    }
+
+    fn drop_hand(&mut self, username: &str, out: &mut GestureOutput) {
+        let before = self.hands.len();
+        self.hands.retain(|q| q.hand.username != username);
+        if self.hands.len() != before {
+            out.events.push(GestureEvent::Hands(self.hands()));
+        }
+    }
+
+    /// Whether one more reaction from `username` at `now` is shown.
+    fn within_rate(&mut self, username: &str, now: Instant) -> bool {
+        if !self.reactions_seen.contains_key(username) && self.reactions_seen.len() >= MAX_PEOPLE {
+            return false;
+        }
+        let (since, count) = self
+            .reactions_seen
+            .entry(username.to_string())
+            .or_insert((now, 0));
+        if now.saturating_duration_since(*since) >= REACTION_WINDOW {
+            *since = now;
+            *count = 0;
+        }
+        if *count >= REACTIONS_PER_WINDOW {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+}
+
+fn person(v: &Value) -> Option<(String, String)> {
+    let username = v.get("username").and_then(Value::as_str)?;
+    if username.is_empty() || username.len() > 128 {
+        return None;
+    }
+    let display = v
+        .get("display")
+        .and_then(Value::as_str)
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or(username);
+    Some((username.to_string(), super::room::clean_name(display)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOM: u64 = 1234;
+    const HANDS_ROOM: u64 = 1234 | 1 << 62;
+
+    fn parsed(wire: &str) -> Value {
+        serde_json::from_str(wire).expect("our own requests are JSON")
+    }
+
+    fn transaction_of(wire: &str) -> String {
+        parsed(wire)["transaction"]
+            .as_str()
+            .expect("every request has a transaction")
+            .to_string()
+    }
+
+    fn body_of(wire: &str) -> Value {
+        let text = parsed(wire)["text"]
+            .as_str()
+            .expect("a message")
+            .to_string();
+        serde_json::from_str(&text).expect("a gesture's body is JSON")
+    }
+
+    /// Joined to the room with `others` (username, name) in it.
+    fn joined(feed: Option<u64>, others: &[(&str, &str)]) -> Gestures {
+        let (mut g, join) = Gestures::new(ROOM, "me", "Me", None, feed).expect("a small room");
+        let listed: Vec<Value> = others
+            .iter()
+            .map(|(u, d)| json!({"username": u, "display": d}))
+            .collect();
+        let out = g.receive(
+            &json!({"textroom": "success", "transaction": transaction_of(&join), "participants": listed}),
+            Instant::now(),
+        );
+        assert!(matches!(out.events[0], GestureEvent::Ready));
+        g
+    }
+
+    fn from(who: &str, body: Value) -> Value {
+        json!({"textroom": "message", "room": HANDS_ROOM, "from": who, "text": body.to_string(), "date": "2026-12-07T10:00:00+0000"})
+    }
+
+    fn whisper(who: &str, body: Value) -> Value {
+        let mut m = from(who, body);
+        m["whisper"] = json!(true);
+        m
+    }
+
+    fn hand(up: bool, feed: Option<u64>, ahead: Option<usize>) -> Value {
+        let mut b = json!({"talkline": 1, "hand": if up { "up" } else { "down" }});
+        if let Some(f) = feed {
+            b["feed"] = json!(f);
+        }
+        if let Some(a) = ahead {
+            b["ahead"] = json!(a);
+        }
+        b
+    }
+
+    fn queue(out: &GestureOutput) -> Option<Vec<String>> {
+        out.events.iter().rev().find_map(|e| match e {
+            GestureEvent::Hands(h) => Some(h.iter().map(|h| h.display.clone()).collect()),
+            _ => None,
+        })
+    }
+
+    fn names(g: &Gestures) -> Vec<String> {
+        g.hands().into_iter().map(|h| h.display).collect()
+    }
+
+    #[test]
+    fn the_room_is_made_by_whoever_needs_it_first() {
+        let (mut g, join) =
+            Gestures::new(ROOM, "me", "Me", Some("secret"), Some(7)).expect("a small room");
+        let request = parsed(&join);
+        assert_eq!(request["room"], json!(HANDS_ROOM));
+        assert_eq!(request["pin"], json!("secret"));
+        assert_eq!(request["history"], json!(false));
+        assert!(matches!(g.raise(true), Err(MeetingError::HandsNotReady)));
+
+        let out = g.receive(
+            &json!({"textroom": "error", "transaction": transaction_of(&join), "error_code": 417, "error": "No such room"}),
+            Instant::now(),
+        );
+        let create = parsed(&out.send[0]);
+        assert_eq!(create["textroom"], json!("create"));
+        assert_eq!(create["room"], json!(HANDS_ROOM));
+        assert_eq!(create["pin"], json!("secret"));
+        assert_eq!(create["history"], json!(0));
+        assert_eq!(create["permanent"], json!(false));
+
+        let out = g.receive(
+            &json!({"textroom": "success", "transaction": create["transaction"], "room": HANDS_ROOM}),
+            Instant::now(),
+        );
+        let again = parsed(&out.send[0]);
+        assert_eq!(again["textroom"], json!("join"));
+        assert!(!g.is_ready());
+        let out = g.receive(
+            &json!({"textroom": "success", "transaction": again["transaction"], "participants": []}),
+            Instant::now(),
+        );
+        assert!(matches!(out.events[0], GestureEvent::Ready));
+        assert!(g.is_ready());
+    }
+
+    #[test]
+    fn a_room_made_meanwhile_by_someone_else_is_joined() {
+        let (mut g, join) = Gestures::new(ROOM, "me", "Me", None, None).expect("a small room");
+        let out = g.receive(
+            &json!({"textroom": "error", "transaction": transaction_of(&join), "error_code": 417}),
+            Instant::now(),
+        );
+        let out = g.receive(
+            &json!({"textroom": "error", "transaction": transaction_of(&out.send[0]), "error_code": 418, "error": "Room exists"}),
+            Instant::now(),
+        );
+        assert_eq!(parsed(&out.send[0])["textroom"], json!("join"));
+    }
+
+    #[test]
+    fn a_room_that_refuses_us_makes_them_unavailable_not_a_loop() {
+        let (mut g, join) = Gestures::new(ROOM, "me", "Me", None, None).expect("a small room");
+        let out = g.receive(
+            &json!({"textroom": "error", "transaction": transaction_of(&join), "error_code": 419, "error": "Unauthorized (wrong pin)\u{1b}[2J"}),
+            Instant::now(),
+        );
+        assert!(out.send.is_empty());
+        let Some(GestureEvent::Unavailable(MeetingError::HandsUnavailable(why))) =
+            out.events.first()
+        else {
+            panic!("unavailable, not {:?}", out.events);
+        };
+        assert!(!why.contains('\u{1b}'), "{why:?}");
+        assert!(matches!(
+            g.raise(true),
+            Err(MeetingError::HandsUnavailable(_))
+        ));
+        assert!(gestures_room(u64::MAX).is_none());
+        assert!(Gestures::new(1 << 62, "me", "Me", None, None).is_err());
+    }
+
+    #[test]
+    fn hands_are_queued_in_the_order_the_server_relays_them() {
+        let mut g = joined(Some(7), &[("bob", "Bob"), ("carol", "Carol")]);
+        let wire = g.raise(true).expect("joined").expect("a request");
+        assert_eq!(body_of(&wire), hand(true, Some(7), None));
+        assert_eq!(g.raise(true).expect("joined"), None, "already up");
+        // Bob's raise reached the server before ours.
+        let out = g.receive(&from("bob", hand(true, Some(2), None)), Instant::now());
+        assert_eq!(queue(&out), Some(vec!["Bob".to_string()]));
+        let out = g.receive(&from("me", hand(true, Some(7), None)), Instant::now());
+        assert_eq!(queue(&out), Some(vec!["Bob".to_string(), "Me".to_string()]));
+        assert_eq!(g.hand_ahead(), Some(1));
+        assert_eq!(g.hands()[0].feed, Some(2));
+        assert!(g.hands()[1].own);
+        // Told again: no change, no event.
+        let out = g.receive(&from("bob", hand(true, Some(2), None)), Instant::now());
+        assert!(out.events.is_empty());
+        // Bob lowers; Carol leaves without lowering.
+        g.receive(&from("carol", hand(true, None, None)), Instant::now());
+        assert_eq!(names(&g), ["Bob", "Me", "Carol"]);
+        let out = g.receive(&from("bob", hand(false, None, None)), Instant::now());
+        assert_eq!(
+            queue(&out),
+            Some(vec!["Me".to_string(), "Carol".to_string()])
+        );
+        let out = g.receive(
+            &json!({"textroom": "leave", "room": HANDS_ROOM, "username": "carol"}),
+            Instant::now(),
+        );
+        assert_eq!(queue(&out), Some(vec!["Me".to_string()]));
+        // Ours down: out of the queue when the server relays it.
+        let wire = g.raise(false).expect("joined").expect("a request");
+        assert_eq!(body_of(&wire)["hand"], json!("down"));
+        assert_eq!(g.hand_ahead(), Some(0), "still queued until relayed");
+        g.receive(&from("me", hand(false, Some(7), None)), Instant::now());
+        assert!(g.hands().is_empty());
+        assert_eq!(g.hand_ahead(), None);
+    }
+
+    #[test]
+    fn a_hand_lowered_before_its_raise_came_back_stays_down() {
+        let mut g = joined(None, &[]);
+        g.raise(true).expect("joined");
+        g.raise(false).expect("joined");
+        let out = g.receive(&from("me", hand(true, None, None)), Instant::now());
+        assert!(out.events.is_empty());
+        assert!(g.hands().is_empty());
+    }
+
+    #[test]
+    fn a_newcomer_is_told_our_hand_and_its_place() {
+        let mut g = joined(Some(7), &[("bob", "Bob")]);
+        let out = g.receive(
+            &json!({"textroom": "join", "room": HANDS_ROOM, "username": "dan", "display": "Dan"}),
+            Instant::now(),
+        );
+        assert!(out.send.is_empty(), "our hand is down: nothing to tell");
+        g.raise(true).expect("joined");
+        g.receive(&from("bob", hand(true, None, None)), Instant::now());
+        g.receive(&from("me", hand(true, Some(7), None)), Instant::now());
+        let out = g.receive(
+            &json!({"textroom": "join", "room": HANDS_ROOM, "username": "eve", "display": "Eve"}),
+            Instant::now(),
+        );
+        let told = parsed(&out.send[0]);
+        assert_eq!(told["to"], json!("eve"));
+        assert_eq!(body_of(&out.send[0]), hand(true, Some(7), Some(1)));
+    }
+
+    #[test]
+    fn a_late_joiner_rebuilds_the_queue_from_what_each_says() {
+        let people = [("ann", "Ann"), ("bob", "Bob"), ("carol", "Carol")];
+        // Whatever order their whispers arrive in.
+        for order in [[2, 0, 1], [1, 2, 0], [0, 1, 2], [2, 1, 0]] {
+            let mut g = joined(None, &people);
+            for i in order {
+                // Their places, as each of them counts.
+                g.receive(
+                    &whisper(people[i].0, hand(true, None, Some(i))),
+                    Instant::now(),
+                );
+            }
+            assert_eq!(names(&g), ["Ann", "Bob", "Carol"], "{order:?}");
+        }
+    }
+
+    #[test]
+    fn a_reconnected_hand_goes_back_to_its_place_under_its_new_name() {
+        // We come back with our hand up, one hand ahead of it.
+        let (g, join) = Gestures::new(ROOM, "me2", "Me", None, Some(7)).expect("a small room");
+        let mut g = g.continuing(true, Some(1));
+        let out = g.receive(
+            &json!({"textroom": "success", "transaction": transaction_of(&join), "participants": [{"username": "bob"}]}),
+            Instant::now(),
+        );
+        assert_eq!(body_of(&out.send[0]), hand(true, Some(7), Some(1)));
+
+        // Someone else sees our new username raise where the old one was.
+        let mut other = joined(None, &[("old-me", "Me"), ("me2", "Me"), ("bob", "Bob")]);
+        other.receive(&from("bob", hand(true, Some(2), None)), Instant::now());
+        other.receive(&from("old-me", hand(true, Some(7), None)), Instant::now());
+        other.receive(&from("carol", hand(true, None, None)), Instant::now());
+        let out = other.receive(&from("me2", hand(true, Some(7), Some(1))), Instant::now());
+        assert_eq!(queue(&out), Some(vec!["Bob".to_string(), "Me".to_string()]));
+        assert_eq!(other.hands()[1].username, "me2");
+        // The old username timing out takes nothing with it.
+        let out = other.receive(
+            &json!({"textroom": "leave", "room": HANDS_ROOM, "username": "old-me"}),
+            Instant::now(),
+        );
+        assert!(out.events.is_empty());
+        assert_eq!(names(&other), ["Bob", "Me"]);
+    }
+
+    #[test]
+    fn reactions_come_from_the_set_from_people_in_the_room_at_a_bounded_rate() {
+        let mut g = joined(Some(7), &[("bob", "Bob")]);
+        let now = Instant::now();
+        let react = |emoji: &str| json!({"talkline": 1, "react": emoji, "feed": 2});
+        let shown = |out: &GestureOutput| {
+            out.events
+                .iter()
+                .filter(|e| matches!(e, GestureEvent::Reaction(_)))
+                .count()
+        };
+        let out = g.receive(&from("bob", react("👍")), now);
+        let Some(GestureEvent::Reaction(r)) = out.events.first() else {
+            panic!("a reaction, not {:?}", out.events);
+        };
+        assert_eq!(
+            (r.display.as_str(), r.emoji, r.feed),
+            ("Bob", "👍", Some(2))
+        );
+        // Not one of ours; not from the room; not our envelope; too big;
+        // our own echo (shown when sent); a feed no publisher can have.
+        for ignored in [
+            from("bob", react("💩")),
+            from("mallory", react("👍")),
+            from("bob", json!({"talkline": 2, "react": "👍"})),
+            from("bob", json!({"react": "👍"})),
+            json!({"textroom": "message", "room": HANDS_ROOM, "from": "bob", "text": "not json"}),
+            json!({"textroom": "message", "room": HANDS_ROOM, "from": "bob", "text": format!("{{\"talkline\":1,\"react\":\"👍\",\"x\":\"{}\"}}", "a".repeat(600))}),
+            json!({"textroom": "message", "room": 1234, "from": "bob", "text": react("👍").to_string()}),
+            from("me", react("👍")),
+        ] {
+            assert_eq!(shown(&g.receive(&ignored, now)), 0, "{ignored}");
+        }
+        let out = g.receive(
+            &from(
+                "bob",
+                json!({"talkline": 1, "react": "🎉", "feed": u64::MAX}),
+            ),
+            now,
+        );
+        let Some(GestureEvent::Reaction(r)) = out.events.first() else {
+            panic!("a reaction");
+        };
+        assert_eq!(r.feed, None);
+        // A flood: four in two seconds are shown, the rest dropped.
+        let later = now + REACTION_WINDOW;
+        let flood: usize = (0..50)
+            .map(|_| shown(&g.receive(&from("bob", react("👏")), later)))
+            .sum();
+        assert_eq!(flood, REACTIONS_PER_WINDOW as usize);
+        assert_eq!(
+            shown(&g.receive(&from("bob", react("👏")), later + REACTION_WINDOW)),
+            1
+        );
+    }
+
+    #[test]
+    fn our_reactions_are_checked_shown_at_once_and_bounded() {
+        let mut g = joined(Some(7), &[]);
+        let now = Instant::now();
+        assert!(matches!(
+            g.react("<script>", now),
+            Err(MeetingError::UnknownReaction(_))
+        ));
+        let (wire, shown) = g.react("❤️", now).expect("joined").expect("sent");
+        assert_eq!(
+            body_of(&wire),
+            json!({"talkline": 1, "react": "❤️", "feed": 7})
+        );
+        assert!(shown.own);
+        let sent = (0..10)
+            .filter(|_| g.react("❤️", now).expect("joined").is_some())
+            .count();
+        assert_eq!(sent, REACTIONS_PER_WINDOW as usize - 1);
+    }
+
+    #[test]
+    fn taken_out_of_the_room_or_the_room_gone_ends_them() {
+        let mut g = joined(None, &[("bob", "Bob")]);
+        g.receive(&from("bob", hand(true, None, None)), Instant::now());
+        let out = g.receive(
+            &json!({"textroom": "destroyed", "room": HANDS_ROOM}),
+            Instant::now(),
+        );
+        assert_eq!(queue(&out), Some(Vec::new()));
+        assert!(!g.is_ready());
+        let mut g = joined(None, &[]);
+        let out = g.receive(
+            &json!({"textroom": "kicked", "room": HANDS_ROOM, "username": "me"}),
+            Instant::now(),
+        );
+        assert!(matches!(out.events[0], GestureEvent::Unavailable(_)));
+    }
+}
