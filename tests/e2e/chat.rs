@@ -187,19 +187,7 @@ fn the_chat_comes_back_after_the_server_does() {
 
 /// Waits until the last queue of hands `client` printed is `expected`.
 fn waits_for_hands(client: &Client, expected: &str) {
-    let deadline = Instant::now() + DELIVERED;
-    loop {
-        let output = client.output();
-        let last = output.iter().rev().find(|l| l.starts_with("[hands] "));
-        if last.is_some_and(|l| l == &format!("[hands] {expected}")) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the hands {expected:?} not shown; last {last:?}; stdout: {output:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    client.wait_for_last("[hands] ", expected, DELIVERED);
 }
 
 #[test]

@@ -136,3 +136,75 @@ fn the_window_chats_with_a_cli_participant() {
     bob.stop();
     close_window(&window);
 }
+
+/// Raised hands and reactions between the window and a CLI: the hand
+/// button and H, the queue in People and a hand on each tile, reactions
+/// floating over the sender's tile.
+#[test]
+fn the_window_raises_hands_and_reacts_with_a_cli_participant() {
+    let janus = support::Janus::start();
+    let link = janus.link(1234);
+    let mut bob = support::Client::join(&link, "Bob", &["--mic", "none", "--duration", "120"]);
+    bob.wait_for("hands ready", LONG);
+
+    let window = AppWindow::launch(&janus.url());
+    let driver = &window.driver;
+    to_prejoin_with_devices(driver, &link);
+    driver.click("#join-now");
+    driver.wait_visible("#screen-meeting", LONG);
+    driver.wait_for(
+        "the hand button to be ready",
+        LONG,
+        "return document.getElementById('hand-toggle').disabled === false;",
+    );
+    driver.wait_visible("#tiles .tile:not(.self)", LONG);
+
+    // Bob first, then us: the same order on both sides.
+    bob.send_line("hand up");
+    driver.wait_for(
+        "Bob's hand on his tile",
+        LONG,
+        "const h = document.querySelector('#tiles .tile:not(.self) .hand'); return h !== null && h.textContent === '✋ 1';",
+    );
+    driver.click("#hand-toggle");
+    bob.wait_for_last("[hands] ", "you, Winnie", LONG);
+    driver.wait_for(
+        "our hand second",
+        LONG,
+        "const h = document.querySelector('#tiles .tile.self .hand'); return h !== null && h.textContent === '✋ 2' && document.getElementById('hand-toggle').getAttribute('aria-pressed') === 'true';",
+    );
+    driver.click("#participants-toggle");
+    let queue = driver.text("#hand-list");
+    assert!(
+        queue
+            .find("Bob")
+            .is_some_and(|bob| queue.find("You").is_some_and(|you| bob < you)),
+        "{queue:?}"
+    );
+
+    // Reactions both ways.
+    bob.send_line("react 🎉");
+    driver.wait_for(
+        "Bob's reaction over his tile",
+        LONG,
+        "const r = document.querySelector('#tiles .tile:not(.self) .reaction'); return r !== null && r.textContent === '🎉';",
+    );
+    shot(&window, "hands-1-raised");
+    driver.click("#reactions-toggle");
+    driver.wait_visible("#reactions-menu", LONG);
+    driver.click("#reactions-menu button[data-emoji='👍']");
+    bob.wait_for("[reaction] Winnie: 👍", LONG);
+
+    // H lowers our hand (the menu closed first, as Esc does).
+    driver.press("\u{E00C}");
+    driver.press("h");
+    bob.wait_for_last("[hands] ", "you", LONG);
+    driver.wait_for(
+        "our hand down",
+        LONG,
+        "return document.querySelector('#tiles .tile.self .hand') === null && document.getElementById('hand-toggle').getAttribute('aria-pressed') === 'false';",
+    );
+
+    bob.stop();
+    close_window(&window);
+}

@@ -199,6 +199,24 @@ export interface ChatSnapshot {
   reason: string | null;
   messages: ChatMessageView[];
   people: ChatPerson[];
+  /** Hands can be raised and reactions sent. */
+  handsReady: boolean;
+  /** The queue of raised hands, first raised first. */
+  hands: HandView[];
+}
+
+/** A raised hand: on the tile of `feed` (when they publish), and in the queue. */
+export interface HandView {
+  display: string;
+  feed: number | null;
+  own: boolean;
+}
+
+export interface ReactionView {
+  display: string;
+  feed: number | null;
+  emoji: string;
+  own: boolean;
 }
 
 export type AppEvent =
@@ -207,6 +225,8 @@ export type AppEvent =
   | { type: "chat_message"; message: ChatMessageView }
   | { type: "chat_people"; people: ChatPerson[] }
   | { type: "chat_not_sent"; id: number; reason: string }
+  | { type: "hands"; ready: boolean; hands: HandView[] }
+  | { type: "reaction"; reaction: ReactionView }
   | { type: "participant_joined"; participant: ParticipantView }
   | { type: "participant_changed"; participant: ParticipantView }
   | { type: "participant_left"; id: number }
@@ -321,6 +341,8 @@ export const api = {
   setVideoLayer: (feedId: number, layer: VideoLayer) => call<void>("set_video_layer", { feedId, layer }),
   sendChat: (text: string, to: string | null) => call<ChatMessageView>("send_chat", { text, to }),
   chatSnapshot: () => call<ChatSnapshot>("chat_snapshot"),
+  raiseHand: (up: boolean) => call<void>("raise_hand", { up }),
+  sendReaction: (emoji: string) => call<void>("send_reaction", { emoji }),
   openWebLink: (url: string) => call<void>("open_web_link", { url }),
   setVideoMuted: (muted: boolean) => call<void>("set_video_muted", { muted }),
   switchDevice: (kind: DeviceKind, id: string | null) => call<void>("switch_device", { kind, id }),

@@ -4,6 +4,7 @@ import { devicesChanged } from "./devices";
 import { $, disclosure, messageOf, showError, toast } from "./dom";
 import { frameStats, snapshotTile } from "./frames";
 import { addChatMessage, chatNotSent, renderChatPeople, renderChatState } from "./meeting/chat";
+import { renderHands, showReaction } from "./meeting/hands";
 import { closeRequested } from "./meeting/leave";
 import { updateLevels } from "./meeting/levels";
 import { removeParticipant, renderParticipant, renderSelfMuted } from "./meeting/participants";
@@ -78,6 +79,12 @@ function onEvent(event: AppEvent): void {
     case "chat_not_sent":
       chatNotSent(event.id, event.reason);
       break;
+    case "hands":
+      renderHands(event.ready, event.hands);
+      break;
+    case "reaction":
+      showReaction(event.reaction);
+      break;
     case "participant_left":
       removeParticipant(event.id);
       break;
@@ -132,6 +139,7 @@ async function start(): Promise<void> {
   disclosure("invite-toggle", "invite-panel");
   disclosure("participants-toggle", "participants");
   disclosure("chat-toggle", "chat");
+  disclosure("reactions-toggle", "reactions-menu");
   await api.subscribe(onEvent);
   const status = await api.status();
   state.status = status;

@@ -1,6 +1,7 @@
-// Keyboard shortcuts in a meeting: M, V, G, Space to talk, Esc.
+// Keyboard shortcuts in a meeting: M, V, G, H, Space to talk, Esc.
 
 import { $ } from "./dom";
+import { toggleHand } from "./meeting/hands";
 import { askLeave } from "./meeting/leave";
 import { setMuted } from "./meeting/participants";
 import { toggleLayout } from "./meeting/tiles";
@@ -29,6 +30,7 @@ document.addEventListener("keydown", (ev) => {
     else if (modalOpen) return;
     else if (!$("device-menu").hidden) $("device-menu").hidden = true;
     else if (!$("invite-panel").hidden) $("invite-panel").hidden = true;
+    else if (!$("reactions-menu").hidden) $("reactions-menu").hidden = true;
     else if (typing(ev.target)) (ev.target as HTMLElement).blur();
     else askLeave();
     return;
@@ -48,6 +50,9 @@ document.addEventListener("keydown", (ev) => {
   } else if (ev.key === "g" || ev.key === "G") {
     ev.preventDefault();
     toggleLayout();
+  } else if (ev.key === "h" || ev.key === "H") {
+    ev.preventDefault();
+    void toggleHand();
   } else if (
     ev.key === " " &&
     !ev.repeat &&

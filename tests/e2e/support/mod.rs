@@ -390,6 +390,28 @@ impl Client {
         }
     }
 
+    /// Waits until the last line beginning with `prefix` is exactly
+    /// `prefix` followed by `rest` (a state printed whenever it changes,
+    /// such as the queue of hands).
+    #[allow(dead_code)] // not every test binary reads such a state
+    pub fn wait_for_last(&self, prefix: &str, rest: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let wanted = format!("{prefix}{rest}");
+        loop {
+            let output = self.output();
+            let last = output.iter().rev().find(|l| l.starts_with(prefix));
+            if last.is_some_and(|l| *l == wanted) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: {wanted:?} not the last {prefix:?} line within {timeout:?}; last: {last:?}; stdout: {output:?}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until a line containing `needle` appears after the first
     /// `since` lines of output.
     pub fn wait_for_since(&self, needle: &str, since: usize, timeout: Duration) {

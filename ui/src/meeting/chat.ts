@@ -5,6 +5,7 @@
 import { api, type ChatMessageView, type ChatPerson, type ChatState } from "../api";
 import { $, messageOf, showError, toast } from "../dom";
 import { t } from "../i18n";
+import { loadHands } from "./hands";
 
 /** A web address in a message (the punctuation that ends a sentence is not part of it). */
 const WEB_LINK = /\bhttps?:\/\/[^\s<>"']+/g;
@@ -50,6 +51,7 @@ export async function loadChat(): Promise<void> {
   if (!snapshot) return;
   if (!told.state) showState(snapshot.state, snapshot.reason);
   if (!told.people) showPeople(snapshot.people);
+  loadHands(snapshot.handsReady, snapshot.hands);
   // Said before the panel was there: shown, not news.
   for (const m of snapshot.messages) addChatMessage({ ...m, history: true });
 }

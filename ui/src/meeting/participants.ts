@@ -6,6 +6,7 @@ import { $, messageOf, toast } from "../dom";
 import { fillEffects } from "../effects";
 import { ActiveSpeaker } from "../layout";
 import { loadChat, resetChat } from "./chat";
+import { renderHandBadges, resetHands } from "./hands";
 import { scheduleVideoLayers, tilesInSight } from "./layers";
 import { layoutTiles, tileElement } from "./tiles";
 import { show, state } from "../state";
@@ -19,6 +20,7 @@ import { t } from "../i18n";
 export function resetMeeting(): void {
   stopLoops();
   resetChat();
+  resetHands();
   state.leaving = false;
   state.participants.clear();
   state.volumes.clear();
@@ -72,6 +74,8 @@ export function renderParticipant(p: ParticipantView): void {
     $("tiles").append(el);
     attachLoop(el, id, "meeting");
     layoutTiles();
+    // Their hand may have been told before their tile was made.
+    renderHandBadges();
   }
   const label = el.querySelector(".name");
   if (label) label.textContent = p.display;
