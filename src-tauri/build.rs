@@ -22,6 +22,8 @@ const COMMANDS: &[&str] = &[
     "send_chat",
     "raise_hand",
     "send_reaction",
+    "share_file",
+    "save_shared_file",
     "chat_snapshot",
     "open_web_link",
     "set_original_sound",

@@ -152,6 +152,67 @@ pub async fn send_reaction(core: Core<'_>, emoji: String) -> Reply<()> {
     core.send_reaction(&emoji).await
 }
 
+/// A file picked in the chat panel, offered to the meeting: its bytes
+/// are the request's body, its name (percent-encoded) and the chat
+/// username it is for (empty: everyone) are headers.
+#[tauri::command]
+pub async fn share_file(
+    core: Core<'_>,
+    request: tauri::ipc::Request<'_>,
+) -> Reply<talkline_client::meeting_files::FileView> {
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(AppError::Invalid(
+            "send the file's bytes as the request body".into(),
+        ));
+    };
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(percent_decoded)
+            .unwrap_or_default()
+    };
+    let to = header("x-talkline-to");
+    core.share_file(
+        &header("x-talkline-name"),
+        bytes.clone(),
+        (!to.is_empty()).then_some(to.as_str()),
+    )
+    .await
+}
+
+/// `encodeURIComponent`'s text back (a malformed escape stays as it is;
+/// bytes that are not UTF-8 become U+FFFD).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Asks for a file offered in the meeting; saved in Downloads on arrival.
+#[tauri::command]
+pub async fn save_shared_file(
+    core: Core<'_>,
+    id: String,
+) -> Reply<talkline_client::meeting_files::FileView> {
+    core.save_shared_file(&id).await
+}
+
 /// A web link in a chat message, clicked: the system's browser opens it.
 #[tauri::command]
 pub fn open_web_link(core: Core<'_>, url: String) -> Reply<()> {
@@ -388,3 +449,21 @@ pub async fn withdraw_consent(core: Core<'_>) -> Reply<Withdrawal> {
 /// Keeps `Serialize` in scope for the command macro's return types.
 #[allow(dead_code)]
 fn _assert_serialize<T: Serialize>() {}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decoded;
+
+    #[test]
+    fn names_come_back_as_encode_uri_component_sent_them() {
+        assert_eq!(
+            percent_decoded("agenda%20%E8%AE%AE%E7%A8%8B.pdf"),
+            "agenda 议程.pdf"
+        );
+        assert_eq!(percent_decoded("..%2F..%2Fx"), "../../x");
+        // Malformed escapes stay as they are; bytes that are not UTF-8 do not panic.
+        assert_eq!(percent_decoded("100%"), "100%");
+        assert_eq!(percent_decoded("%zz%4"), "%zz%4");
+        assert_eq!(percent_decoded("%FF"), "\u{fffd}");
+    }
+}

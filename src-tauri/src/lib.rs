@@ -50,6 +50,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::chat_snapshot,
         commands::raise_hand,
         commands::send_reaction,
+        commands::share_file,
+        commands::save_shared_file,
         commands::open_web_link,
         commands::set_original_sound,
         commands::set_video_muted,

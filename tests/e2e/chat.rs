@@ -7,6 +7,8 @@ use super::*;
 
 const CHAT_UP: Duration = Duration::from_secs(20);
 const DELIVERED: Duration = Duration::from_secs(10);
+/// A file of a megabyte or so, relayed part by part through the server.
+const LONG_TRANSFER: Duration = Duration::from_secs(60);
 
 fn waits_for_error(client: &Client, needle: &str) {
     let deadline = Instant::now() + DELIVERED;
@@ -236,6 +238,113 @@ fn hands_are_queued_alike_for_everyone_and_reactions_reach_the_others() {
     waits_for_hands(&cat, "none");
     waits_for_hands(&bob, "none");
     for client in [&mut bob, &mut cat] {
+        assert!(client.stop().success(), "{}", client.errors());
+    }
+}
+
+#[test]
+fn a_file_offered_in_the_meeting_arrives_byte_identical_where_the_receiver_says() {
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let dir = support::scratch_dir("shared-files");
+    let outbox = dir.join("outbox");
+    let inbox = dir.join("inbox");
+    std::fs::create_dir_all(&outbox).expect("outbox");
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    // Not a whole number of parts, bytes of every value.
+    let bytes: Vec<u8> = (0..1_234_567u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let sent = outbox.join("slides 会议.bin");
+    std::fs::write(&sent, &bytes).expect("a file to share");
+    // A name that would climb out of the folder on Windows and is reserved there.
+    let hostile = outbox.join("..\\..\\CON.txt");
+    std::fs::write(&hostile, b"hello").expect("a hostile name");
+    // Already in the receiver's folder: not overwritten.
+    std::fs::write(inbox.join("slides 会议.bin"), b"mine").expect("an existing file");
+    let too_big = outbox.join("too-big.iso");
+    std::fs::File::create(&too_big)
+        .and_then(|f| f.set_len(16 * 1024 * 1024 + 1))
+        .expect("a file over the limit");
+
+    let quiet = ["--camera", "none", "--mic", "none", "--duration", "90"];
+    let mut ann = Client::join(&link, "Ann", &quiet);
+    let mut bob = Client::join(&link, "Bob", &quiet);
+    let mut cat = Client::join(&link, "Cat", &quiet);
+    for client in [&ann, &bob, &cat] {
+        client.wait_for("hands ready", CHAT_UP);
+        client.wait_for("chat ready", CHAT_UP);
+    }
+
+    ann.send_line(&format!("file {}", sent.display()));
+    ann.wait_for("[file, offered] \"slides 会议.bin\" (1.2 MB)", DELIVERED);
+    bob.wait_for(
+        "[file 1] Ann offers \"slides 会议.bin\" (1.2 MB)",
+        DELIVERED,
+    );
+    cat.wait_for(
+        "[file 1] Ann offers \"slides 会议.bin\" (1.2 MB)",
+        DELIVERED,
+    );
+    bob.send_line(&format!("save 1 {}", inbox.display()));
+    let saved = inbox.join("slides 会议 (1).bin");
+    bob.wait_for(&format!("[file, saved] {}", saved.display()), LONG_TRANSFER);
+    assert_eq!(
+        std::fs::read(&saved).expect("saved"),
+        bytes,
+        "not the same bytes"
+    );
+    assert_eq!(
+        std::fs::read(inbox.join("slides 会议.bin")).expect("kept"),
+        b"mine"
+    );
+    ann.wait_for("[file, delivered] \"slides 会议.bin\" to Bob", DELIVERED);
+
+    // To one person: only they see it; the name is made safe.
+    ann.send_line(&format!("file-to Bob: {}", hostile.display()));
+    ann.wait_for("[file, offered to Bob] \"_CON.txt\"", DELIVERED);
+    bob.wait_for("[file 2, to you] Ann offers \"_CON.txt\" (5 B)", DELIVERED);
+    bob.send_line(&format!("save 2 {}", inbox.display()));
+    bob.wait_for(
+        &format!("[file, saved] {}", inbox.join("_CON.txt").display()),
+        DELIVERED,
+    );
+    assert_eq!(
+        std::fs::read(inbox.join("_CON.txt")).expect("saved"),
+        b"hello"
+    );
+
+    // Over the limit: said before a byte is sent; nothing else was written.
+    ann.send_line(&format!("file {}", too_big.display()));
+    waits_for_error(&ann, "at most 16 MiB");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !cat.output()
+            .iter()
+            .any(|l| l.contains("CON") || l.contains("too-big")),
+        "{:?}",
+        cat.output()
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&inbox)
+        .expect("inbox")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["_CON.txt", "slides 会议 (1).bin", "slides 会议.bin"]
+    );
+    assert!(
+        std::fs::read_dir(&dir)
+            .expect("scratch")
+            .all(|e| e.is_ok_and(|e| e.file_name() == "inbox" || e.file_name() == "outbox")),
+        "something written outside the chosen folder"
+    );
+
+    // The chat and hands go on.
+    cat.send_line("say still here");
+    bob.wait_for("[chat] Cat: still here", DELIVERED);
+    for client in [&mut ann, &mut bob, &mut cat] {
         assert!(client.stop().success(), "{}", client.errors());
     }
 }

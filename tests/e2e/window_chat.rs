@@ -208,3 +208,85 @@ fn the_window_raises_hands_and_reacts_with_a_cli_participant() {
     bob.stop();
     close_window(&window);
 }
+
+/// Files between the window and a CLI: one offered by the CLI, saved from
+/// the chat panel into Downloads; one picked in the panel, saved by the
+/// CLI; both byte-identical.
+#[test]
+fn the_window_shares_and_saves_files_with_a_cli_participant() {
+    let janus = support::Janus::start();
+    let link = janus.link(1234);
+    let dir = support::scratch_dir("window-files");
+    let from_bob: Vec<u8> = (0..300_001u32).map(|i| (i * 31 + i / 7) as u8).collect();
+    let bob_file = dir.join("agenda 议程.pdf");
+    std::fs::write(&bob_file, &from_bob).expect("Bob's file");
+    let quiet = ["--camera", "none", "--mic", "none", "--duration", "120"];
+    let mut bob = support::Client::join(&link, "Bob", &quiet);
+    bob.wait_for("hands ready", LONG);
+
+    let window = AppWindow::launch(&janus.url());
+    let driver = &window.driver;
+    to_prejoin_with_devices(driver, &link);
+    driver.click("#join-now");
+    driver.wait_visible("#screen-meeting", LONG);
+    driver.wait_for(
+        "the side room to be ready",
+        LONG,
+        "return document.getElementById('hand-toggle').disabled === false;",
+    );
+
+    bob.send_line(&format!("file {}", bob_file.display()));
+    driver.wait_for(
+        "Bob's file counted as unread",
+        LONG,
+        "const b = document.getElementById('chat-unread'); return !b.hidden && b.textContent === '1';",
+    );
+    driver.click("#chat-toggle");
+    driver.wait_visible("#chat-log li.file .file-save", LONG);
+    let shown = driver.text("#chat-log li.file");
+    assert!(shown.contains("agenda 议程.pdf (300.0 KB)"), "{shown}");
+    driver.click("#chat-log li.file .file-save");
+    let saved = driver.wait_for(
+        "the file saved",
+        LONG,
+        "const s = document.querySelector('#chat-log li.file .file-status'); return s && s.textContent.startsWith('Saved as ') ? s.textContent.slice('Saved as '.length) : false;",
+    );
+    let saved = saved.as_str().expect("a path").to_string();
+    assert!(saved.ends_with("agenda 议程.pdf"), "{saved}");
+    assert_eq!(
+        std::fs::read(&saved).expect("saved"),
+        from_bob,
+        "not the same bytes"
+    );
+    bob.wait_for("[file, delivered] \"agenda 议程.pdf\" to Winnie", LONG);
+    shot(&window, "files-1-saved");
+
+    // Picked in the panel (the system's file dialog stands in for a File).
+    driver.eval(
+        "const text = 'from the window 你好\\n'.repeat(5000);
+         const dt = new DataTransfer();
+         dt.items.add(new File([text], 'minutes.txt', { type: 'text/plain' }));
+         const input = document.getElementById('chat-file');
+         input.files = dt.files;
+         input.dispatchEvent(new Event('change'));
+         return true;",
+        json!([]),
+    );
+    bob.wait_for("Winnie offers \"minutes.txt\"", LONG);
+    let inbox = dir.join("inbox");
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    bob.send_line(&format!("save 1 {}", inbox.display()));
+    bob.wait_for("[file, saved]", LONG);
+    assert_eq!(
+        std::fs::read_to_string(inbox.join("minutes.txt")).expect("saved by Bob"),
+        "from the window 你好\n".repeat(5000)
+    );
+    driver.wait_for(
+        "ours said received",
+        LONG,
+        "return [...document.querySelectorAll('#chat-log li.file.own')].some(li => li.textContent.includes('Received by 1'));",
+    );
+
+    bob.stop();
+    close_window(&window);
+}

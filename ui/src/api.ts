@@ -201,8 +201,11 @@ export interface ChatSnapshot {
   people: ChatPerson[];
   /** Hands can be raised and reactions sent. */
   handsReady: boolean;
+  /** Our hand, as we last asked for it. */
+  handUp: boolean;
   /** The queue of raised hands, first raised first. */
   hands: HandView[];
+  files: FileView[];
 }
 
 /** A raised hand: on the tile of `feed` (when they publish), and in the queue. */
@@ -210,6 +213,21 @@ export interface HandView {
   display: string;
   feed: number | null;
   own: boolean;
+}
+
+/** A file offered in the meeting, and what became of it. */
+export interface FileView {
+  id: string;
+  display: string;
+  name: string;
+  size: number;
+  private: boolean;
+  own: boolean;
+  state: "offered" | "receiving" | "saved" | "failed" | "delivered";
+  received: number;
+  savedAs: string | null;
+  error: string | null;
+  deliveredTo: number;
 }
 
 export interface ReactionView {
@@ -225,7 +243,8 @@ export type AppEvent =
   | { type: "chat_message"; message: ChatMessageView }
   | { type: "chat_people"; people: ChatPerson[] }
   | { type: "chat_not_sent"; id: number; reason: string }
-  | { type: "hands"; ready: boolean; hands: HandView[] }
+  | { type: "hands"; ready: boolean; handUp: boolean; hands: HandView[]; raised: HandView | null }
+  | { type: "file"; file: FileView }
   | { type: "reaction"; reaction: ReactionView }
   | { type: "participant_joined"; participant: ParticipantView }
   | { type: "participant_changed"; participant: ParticipantView }
@@ -301,9 +320,9 @@ export class AppFailure extends Error {
   }
 }
 
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(cmd: string, args?: Record<string, unknown>, headers?: Record<string, string>): Promise<T> {
   try {
-    return await invoke<T>(cmd, args);
+    return await invoke<T>(cmd, args, headers ? { headers } : undefined);
   } catch (raw) {
     throw new AppFailure(raw);
   }
@@ -343,6 +362,14 @@ export const api = {
   chatSnapshot: () => call<ChatSnapshot>("chat_snapshot"),
   raiseHand: (up: boolean) => call<void>("raise_hand", { up }),
   sendReaction: (emoji: string) => call<void>("send_reaction", { emoji }),
+  /** Offers a file to the meeting (or to one chat username); the bytes go as the raw request body. */
+  shareFile: (name: string, to: string | null, bytes: Uint8Array) =>
+    call<FileView>("share_file", bytes as unknown as Record<string, unknown>, {
+      "x-talkline-name": encodeURIComponent(name),
+      "x-talkline-to": encodeURIComponent(to ?? ""),
+    }),
+  /** Asks for a file offered in the meeting; it is saved in Downloads when whole. */
+  saveSharedFile: (id: string) => call<FileView>("save_shared_file", { id }),
   openWebLink: (url: string) => call<void>("open_web_link", { url }),
   setVideoMuted: (muted: boolean) => call<void>("set_video_muted", { muted }),
   switchDevice: (kind: DeviceKind, id: string | null) => call<void>("switch_device", { kind, id }),

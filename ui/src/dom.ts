@@ -87,3 +87,11 @@ export function disclosure(buttonId: string, panelId: string): void {
   new MutationObserver(sync).observe(panel, { attributes: true, attributeFilter: ["hidden"] });
   sync();
 }
+
+/** A span of `text` (as text, never markup) with a class. */
+export function span(className: string, text: string): HTMLSpanElement {
+  const s = document.createElement("span");
+  s.className = className;
+  s.textContent = text;
+  return s;
+}

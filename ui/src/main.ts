@@ -4,6 +4,7 @@ import { devicesChanged } from "./devices";
 import { $, disclosure, messageOf, showError, toast } from "./dom";
 import { frameStats, snapshotTile } from "./frames";
 import { addChatMessage, chatNotSent, renderChatPeople, renderChatState } from "./meeting/chat";
+import { renderFile } from "./meeting/files";
 import { renderHands, showReaction } from "./meeting/hands";
 import { closeRequested } from "./meeting/leave";
 import { updateLevels } from "./meeting/levels";
@@ -80,7 +81,10 @@ function onEvent(event: AppEvent): void {
       chatNotSent(event.id, event.reason);
       break;
     case "hands":
-      renderHands(event.ready, event.hands);
+      renderHands(event.ready, event.handUp, event.hands, event.raised);
+      break;
+    case "file":
+      renderFile(event.file);
       break;
     case "reaction":
       showReaction(event.reaction);

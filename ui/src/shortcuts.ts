@@ -30,7 +30,10 @@ document.addEventListener("keydown", (ev) => {
     else if (modalOpen) return;
     else if (!$("device-menu").hidden) $("device-menu").hidden = true;
     else if (!$("invite-panel").hidden) $("invite-panel").hidden = true;
-    else if (!$("reactions-menu").hidden) $("reactions-menu").hidden = true;
+    else if (!$("reactions-menu").hidden) {
+      $("reactions-menu").hidden = true;
+      $("reactions-toggle").focus();
+    }
     else if (typing(ev.target)) (ev.target as HTMLElement).blur();
     else askLeave();
     return;
@@ -50,7 +53,8 @@ document.addEventListener("keydown", (ev) => {
   } else if (ev.key === "g" || ev.key === "G") {
     ev.preventDefault();
     toggleLayout();
-  } else if (ev.key === "h" || ev.key === "H") {
+  } else if ((ev.key === "h" || ev.key === "H") && !ev.repeat) {
+    // Held down, it raises once: auto-repeat would flap it.
     ev.preventDefault();
     void toggleHand();
   } else if (

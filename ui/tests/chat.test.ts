@@ -154,7 +154,9 @@ describe("the chat panel", () => {
       messages: [message(1, { text: "earlier" })],
       people: [{ username: "u3:Cat", display: "Cat" }],
       handsReady: true,
+      handUp: false,
       hands: [],
+      files: [],
     }));
     await loadChat();
     expect(lines()[0]).toContain("earlier");
@@ -164,7 +166,7 @@ describe("the chat panel", () => {
   it("does not count the meeting's history as news, nor what a reload shows again", async () => {
     addChatMessage(message(1, { history: true, text: "before you came" }));
     expect(badge().hidden).toBe(true);
-    handlers.set("chat_snapshot", () => ({ state: "ready", reason: null, messages: [message(2), message(3)], people: [], handsReady: true, hands: [] }));
+    handlers.set("chat_snapshot", () => ({ state: "ready", reason: null, messages: [message(2), message(3)], people: [], handsReady: true, handUp: false, hands: [], files: [] }));
     await loadChat();
     expect(badge().hidden).toBe(true);
     expect(document.getElementById("toasts")!.children).toHaveLength(0);
@@ -180,7 +182,9 @@ describe("the chat panel", () => {
       messages: [message(3, { text: "three" }), message(5, { text: "five" })],
       people: [],
       handsReady: false,
+      handUp: false,
       hands: [],
+      files: [],
     }));
     await loadChat();
     expect(lines().map((l) => l.split("\n")[1])).toEqual(["three", "five"]);

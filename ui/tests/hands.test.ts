@@ -35,14 +35,14 @@ describe("raised hands", () => {
   it("cannot be raised until the core says they can", () => {
     expect(button().disabled).toBe(true);
     expect((document.getElementById("reactions-toggle") as HTMLButtonElement).disabled).toBe(true);
-    renderHands(true, []);
+    renderHands(true, false, [], null);
     expect(button().disabled).toBe(false);
     expect(button().getAttribute("aria-pressed")).toBe("false");
     expect(button().textContent).toContain("Raise hand");
   });
 
   it("are queued first raised first, in People and on each tile with its place", () => {
-    renderHands(true, [hand("Cat", 3), hand("Me", 7, true), hand("Dan", null)]);
+    renderHands(true, true, [hand("Cat", 3), hand("Me", 7, true), hand("Dan", null)], null);
     expect(queue()).toEqual(["Cat", "You", "Dan"]);
     expect(document.getElementById("hand-queue")!.hidden).toBe(false);
     expect(tile("3").querySelector(".hand")!.textContent).toBe("✋ 1");
@@ -50,19 +50,28 @@ describe("raised hands", () => {
     expect(tile("2").querySelector(".hand")).toBeNull();
     expect(button().getAttribute("aria-pressed")).toBe("true");
     expect(button().textContent).toContain("Lower hand");
-    // Someone else's new hand is announced; ours is not.
-    expect(toasts()).toEqual(["Cat raised their hand", "Dan raised their hand"]);
-    renderHands(true, [hand("Me", 7, true), hand("Dan", null), hand("Bob", 2)]);
-    expect(toasts()).toHaveLength(3);
+    // Hands told on joining are not news.
+    expect(toasts()).toEqual([]);
+    renderHands(true, true, [hand("Me", 7, true), hand("Dan", null), hand("Bob", 2)], hand("Bob", 2));
+    expect(toasts()).toEqual(["Bob raised their hand"]);
     expect(tile("3").querySelector(".hand")).toBeNull();
     expect(tile("2").querySelector(".hand")!.textContent).toBe("✋ 3");
-    renderHands(true, []);
+    renderHands(true, false, [], null);
     expect(document.getElementById("hand-queue")!.hidden).toBe(true);
     expect(grid().querySelectorAll(".hand")).toHaveLength(0);
+    // Up and down again at once: announced once in a while, not each time.
+    renderHands(true, false, [hand("Bob", 2)], hand("Bob", 2));
+    expect(toasts()).toHaveLength(1);
+  });
+
+  it("show our hand as we asked for it, even before the queue has it", () => {
+    renderHands(true, true, [], null);
+    expect(button().getAttribute("aria-pressed")).toBe("true");
+    expect(button().textContent).toContain("Lower hand");
   });
 
   it("go to the core on the button, one press at a time, and say why when refused", async () => {
-    renderHands(true, []);
+    renderHands(true, false, [], null);
     let answer: (() => void) | null = null;
     handlers.set("raise_hand", () => new Promise<void>((done) => (answer = done)));
     const first = toggleHand();
@@ -78,10 +87,10 @@ describe("raised hands", () => {
   });
 
   it("from a snapshot do not undo what the core told since", () => {
-    loadHands(true, [hand("Bob", 2)]);
+    loadHands(true, false, [hand("Bob", 2)]);
     expect(queue()).toEqual(["Bob"]);
-    renderHands(true, []);
-    loadHands(true, [hand("Bob", 2)]);
+    renderHands(true, false, [], null);
+    loadHands(true, false, [hand("Bob", 2)]);
     expect(queue()).toEqual([]);
   });
 });
@@ -110,7 +119,7 @@ describe("reactions", () => {
   });
 
   it("are offered as named buttons that send the one chosen", async () => {
-    renderHands(true, []);
+    renderHands(true, false, [], null);
     handlers.set("send_reaction", () => null);
     document.getElementById("reactions-toggle")!.click();
     const menu = document.getElementById("reactions-menu")!;
@@ -125,7 +134,7 @@ describe("reactions", () => {
 
   it("are named in Chinese when the page speaks it", () => {
     setLanguage("zh-CN");
-    renderHands(true, [hand("Bob", 2)]);
+    renderHands(true, false, [hand("Bob", 2)], null);
     expect(button().textContent).toContain("举手");
     expect(tile("2").querySelector(".hand")!.getAttribute("aria-label")).toBe("已举手：第 1 位");
   });

@@ -2,18 +2,19 @@
 //! `whisper NAME: TEXT` to one person, and every message printed as a
 //! line (`[chat] Ann: hello`); `hand up`, `hand down` and `react EMOJI`,
 //! with the queue of hands printed whenever it changes (`[hands] Ann,
-//! Bob`) and reactions as they come (`[reaction] Ann: 👍`). The chat
-//! connects beside the call; a chat that cannot connect is a warning, and
-//! the call goes on.
+//! Bob`) and reactions as they come (`[reaction] Ann: 👍`); files (see
+//! `shared_files`). The chat connects beside the call; a chat that cannot
+//! connect is a warning, and the call goes on.
 
 use std::collections::BTreeMap;
 
-use talkline_meeting::chat::{self, Chat, ChatEvent, ChatMessage, GestureEvent, RaisedHand};
+use talkline_meeting::chat::{self, Chat, ChatEvent, ChatMessage, RaisedHand, SideEvent};
 use talkline_meeting::ice_servers::IceServers;
 use talkline_meeting::{MeetingError, ServerUrl};
 use tokio::task::JoinHandle;
 
 use crate::said::{self, said, say};
+use crate::shared_files::SharedFiles;
 
 type Opening = JoinHandle<Result<Chat, MeetingError>>;
 
@@ -25,6 +26,7 @@ pub struct ChatLine {
     gone: Option<String>,
     /// Everyone else in the chat: username → name shown.
     people: BTreeMap<String, String>,
+    files: SharedFiles,
 }
 
 impl ChatLine {
@@ -46,6 +48,7 @@ impl ChatLine {
             chat: None,
             gone: None,
             people: BTreeMap::new(),
+            files: SharedFiles::default(),
         }
     }
 
@@ -120,12 +123,13 @@ impl ChatLine {
                     "第 {id} 条聊天消息没有发出：{why}"
                 ));
             }
-            ChatEvent::Gesture(GestureEvent::Ready) => {
+            ChatEvent::Side(SideEvent::Ready) => {
                 println!("{}", say!("hands ready", "举手已就绪"));
             }
-            ChatEvent::Gesture(GestureEvent::Unavailable(e)) => said::warning(said(&e)),
-            ChatEvent::Gesture(GestureEvent::Hands(hands)) => print_hands(&hands),
-            ChatEvent::Gesture(GestureEvent::Reaction(r)) => {
+            ChatEvent::Side(SideEvent::Unavailable(e)) => said::warning(said(&e)),
+            ChatEvent::Side(SideEvent::Hands { hands, .. }) => print_hands(&hands),
+            ChatEvent::Side(SideEvent::File(event)) => self.files.show(event),
+            ChatEvent::Side(SideEvent::Reaction(r)) => {
                 let (who, emoji) = (&r.display, r.emoji);
                 if r.own {
                     println!(
@@ -145,9 +149,11 @@ impl ChatLine {
     /// Whether `line` is one of the chat's commands: `say TEXT`, `whisper
     /// NAME: TEXT`, `hand up`, `hand down`, `react EMOJI`.
     pub fn understands(line: &str) -> bool {
-        ["say ", "whisper ", "hand ", "react "]
-            .iter()
-            .any(|command| line.starts_with(command))
+        [
+            "say ", "whisper ", "hand ", "react ", "file ", "file-to ", "save ",
+        ]
+        .iter()
+        .any(|command| line.starts_with(command))
     }
 
     /// Runs one of the chat's commands (see `understands`).
@@ -157,6 +163,31 @@ impl ChatLine {
         }
         if let Some(emoji) = line.strip_prefix("react ") {
             return self.react(emoji.trim()).await;
+        }
+        if let Some(path) = line.strip_prefix("file ") {
+            let Some(chat) = self.chat.as_ref() else {
+                return self.not_available();
+            };
+            return self.files.offer(chat, path, None).await;
+        }
+        if let Some(rest) = line.strip_prefix("file-to ") {
+            let Some((name, path)) = rest.split_once(':') else {
+                return said::error(say!("file-to NAME: PATH", "file-to 名字: 路径"));
+            };
+            let Some(username) = self.username_of(name.trim()) else {
+                return;
+            };
+            let Some(chat) = self.chat.as_ref() else {
+                return self.not_available();
+            };
+            let to = (username.as_str(), name.trim());
+            return self.files.offer(chat, path, Some(to)).await;
+        }
+        if let Some(args) = line.strip_prefix("save ") {
+            let Some(chat) = self.chat.as_ref() else {
+                return self.not_available();
+            };
+            return self.files.save(chat, args).await;
         }
         match line {
             "hand up" => return self.raise_hand(true).await,
@@ -212,35 +243,41 @@ impl ChatLine {
         };
         let to = match to_name {
             None => None,
-            Some(name) => {
-                let named: Vec<&String> = self
-                    .people
-                    .iter()
-                    .filter(|(_, display)| display.as_str() == name)
-                    .map(|(username, _)| username)
-                    .collect();
-                match named.as_slice() {
-                    [one] => Some(one.as_str()),
-                    [] => {
-                        said::error(say!(
-                            "nobody called {name:?} in the chat",
-                            "聊天中没有名叫 {name:?} 的人"
-                        ));
-                        return;
-                    }
-                    _ => {
-                        said::error(say!(
-                            "more than one person is called {name:?}: the message was not sent",
-                            "有不止一人名叫 {name:?}：消息没有发出"
-                        ));
-                        return;
-                    }
-                }
-            }
+            Some(name) => match self.username_of(name) {
+                Some(username) => Some(username),
+                None => return,
+            },
         };
-        match chat.send(text, to).await {
+        match chat.send(text, to.as_deref()).await {
             Ok(message) => print_message(&message),
             Err(e) => said::error(said(&e)),
+        }
+    }
+
+    /// The chat username of the one person called `name` (or why not).
+    fn username_of(&self, name: &str) -> Option<String> {
+        let named: Vec<&String> = self
+            .people
+            .iter()
+            .filter(|(_, display)| display.as_str() == name)
+            .map(|(username, _)| username)
+            .collect();
+        match named.as_slice() {
+            [one] => Some((*one).clone()),
+            [] => {
+                said::error(say!(
+                    "nobody called {name:?} in the chat",
+                    "聊天中没有名叫 {name:?} 的人"
+                ));
+                None
+            }
+            _ => {
+                said::error(say!(
+                    "more than one person is called {name:?}: nothing was sent",
+                    "有不止一人名叫 {name:?}：没有发送"
+                ));
+                None
+            }
         }
     }
 

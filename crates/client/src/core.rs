@@ -621,6 +621,7 @@ impl AppCore {
             pin: link.pin.clone(),
             display: name.clone(),
             feed: self_id,
+            files_dir: self.config.export_dir.clone(),
             ice: ice_for_chat,
         };
         let mut active = ActiveCall::start(

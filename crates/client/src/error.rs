@@ -377,6 +377,13 @@ mod tests {
                 MeetingError::HandsNotReady,
                 MeetingError::HandsUnavailable(detail()),
                 MeetingError::UnknownReaction("某".into()),
+                MeetingError::FileTooLarge(16 * 1024 * 1024),
+                MeetingError::FileEmpty,
+                MeetingError::FileGone,
+                MeetingError::FileBusy,
+                MeetingError::FileSenderGone,
+                MeetingError::FileInterrupted,
+                MeetingError::FileCorrupt,
             ]
             .iter()
             .map(Translated::chinese),

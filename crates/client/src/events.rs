@@ -64,7 +64,15 @@ pub enum AppEvent {
     /// hands can be raised did.
     Hands {
         ready: bool,
+        /// Our hand as we last asked for it.
+        hand_up: bool,
         hands: Vec<crate::meeting_chat::HandView>,
+        /// Someone else's hand just raised: to announce.
+        raised: Option<crate::meeting_chat::HandView>,
+    },
+    /// A file offered in the meeting, or what became of it.
+    File {
+        file: crate::meeting_files::FileView,
     },
     /// Someone's reaction, ours too: shown for a moment.
     Reaction {

@@ -17,6 +17,7 @@ mod ics;
 mod language;
 pub mod logs;
 pub mod meeting_chat;
+pub mod meeting_files;
 mod opened_link;
 mod os_settings;
 mod personal;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use talkline_meeting::chat::{
-    self, ChatEvent, ChatMessage, GestureEvent, MAX_CHAT_HISTORY, RaisedHand, Reaction,
+    self, ChatEvent, ChatMessage, MAX_CHAT_HISTORY, RaisedHand, Reaction, SideEvent,
 };
 use talkline_meeting::ice_servers::IceServers;
 use talkline_meeting::{MeetingError, ServerUrl};
@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{AppError, Said};
 use crate::events::{AppEvent, EventSink};
+use crate::meeting_files::{FileView, MeetingFiles};
 
 /// A message as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -120,8 +121,12 @@ pub struct ChatSnapshot {
     pub people: Vec<ChatPersonView>,
     /// Hands can be raised and reactions sent.
     pub hands_ready: bool,
+    /// Our hand, as we last asked for it.
+    pub hand_up: bool,
     /// The queue of raised hands, first raised first.
     pub hands: Vec<HandView>,
+    /// Files offered in the meeting, ours too, oldest first.
+    pub files: Vec<FileView>,
 }
 
 enum Command {
@@ -137,6 +142,16 @@ enum Command {
     React {
         emoji: String,
         reply: oneshot::Sender<Result<(), AppError>>,
+    },
+    OfferFile {
+        name: String,
+        bytes: Vec<u8>,
+        to: Option<String>,
+        reply: oneshot::Sender<Result<FileView, AppError>>,
+    },
+    SaveFile {
+        id: String,
+        reply: oneshot::Sender<Result<FileView, AppError>>,
     },
     Snapshot(oneshot::Sender<ChatSnapshot>),
     Leave(oneshot::Sender<()>),
@@ -157,6 +172,8 @@ pub struct ChatTarget {
     pub display: String,
     /// Our feed in the meeting: the tile our hand is shown on.
     pub feed: u64,
+    /// Where files received are saved (the user's Downloads).
+    pub files_dir: std::path::PathBuf,
     pub ice: IceServers,
 }
 
@@ -201,6 +218,39 @@ impl MeetingChat {
         answer.await.map_err(|_| closed())?
     }
 
+    /// Offers a file to everyone, or to the person whose chat username is `to`.
+    pub async fn offer_file(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        to: Option<&str>,
+    ) -> Result<FileView, AppError> {
+        let (reply, answer) = oneshot::channel();
+        let closed = || AppError::from(MeetingError::ChatClosed);
+        self.commands
+            .send(Command::OfferFile {
+                name: name.to_string(),
+                bytes,
+                to: to.map(str::to_string),
+                reply,
+            })
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    /// Asks for the file offered as `id`; it is saved once it has arrived.
+    pub async fn save_file(&self, id: &str) -> Result<FileView, AppError> {
+        let (reply, answer) = oneshot::channel();
+        let closed = || AppError::from(MeetingError::ChatClosed);
+        self.commands
+            .send(Command::SaveFile {
+                id: id.to_string(),
+                reply,
+            })
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
     pub async fn snapshot(&self) -> Option<ChatSnapshot> {
         let (reply, answer) = oneshot::channel();
         self.commands.send(Command::Snapshot(reply)).ok()?;
@@ -221,7 +271,10 @@ struct Kept {
     messages: VecDeque<ChatMessageView>,
     people: Vec<ChatPersonView>,
     hands_ready: bool,
+    /// Our hand as we last asked for it (the queue shows it once relayed).
+    hand_up: bool,
     hands: Vec<HandView>,
+    files: MeetingFiles,
 }
 
 impl Kept {
@@ -232,33 +285,57 @@ impl Kept {
             messages: self.messages.iter().cloned().collect(),
             people: self.people.clone(),
             hands_ready: self.hands_ready,
+            hand_up: self.hand_up,
             hands: self.hands.clone(),
+            files: self.files.views(),
         }
     }
 
-    fn hands_changed(&self, sink: &Arc<dyn EventSink>) {
+    fn file_event(
+        &mut self,
+        event: talkline_meeting::chat::FileEvent,
+        language: Language,
+        sink: &Arc<dyn EventSink>,
+    ) {
+        if let Some(file) = self.files.event(event, language) {
+            sink.emit(AppEvent::File { file });
+        }
+    }
+
+    fn hands_changed(&self, sink: &Arc<dyn EventSink>, raised: Option<HandView>) {
         sink.emit(AppEvent::Hands {
             ready: self.hands_ready,
+            hand_up: self.hand_up,
             hands: self.hands.clone(),
+            raised,
         });
     }
 
-    fn gesture(&mut self, event: GestureEvent, sink: &Arc<dyn EventSink>) {
+    fn side_event(&mut self, event: SideEvent, language: Language, sink: &Arc<dyn EventSink>) {
+        let mut raised = None;
         match event {
-            GestureEvent::Ready => self.hands_ready = true,
-            GestureEvent::Unavailable(e) => {
+            SideEvent::Ready => self.hands_ready = true,
+            SideEvent::Unavailable(e) => {
                 log::info!("no hands or reactions: {}", e.for_logs());
                 self.hands_ready = false;
+                self.hands.clear();
             }
-            GestureEvent::Hands(hands) => self.hands = hands.iter().map(HandView::from).collect(),
-            GestureEvent::Reaction(r) => {
+            SideEvent::Hands { hands, raised: r } => {
+                self.hands = hands.iter().map(HandView::from).collect();
+                raised = r.as_ref().map(HandView::from);
+            }
+            SideEvent::Reaction(r) => {
                 sink.emit(AppEvent::Reaction {
                     reaction: ReactionView::from(&r),
                 });
                 return;
             }
+            SideEvent::File(event) => {
+                self.file_event(event, language, sink);
+                return;
+            }
         }
-        self.hands_changed(sink);
+        self.hands_changed(sink, raised);
     }
 
     fn keep(&mut self, message: ChatMessageView) {
@@ -290,7 +367,9 @@ async fn run(
         messages: VecDeque::new(),
         people: Vec::new(),
         hands_ready: false,
+        hand_up: false,
         hands: Vec::new(),
+        files: MeetingFiles::default(),
     };
     sink.emit(AppEvent::ChatState {
         state: kept.state,
@@ -314,7 +393,7 @@ async fn run(
                 Err(e) => {
                     log::warn!("no chat: {}", e.for_logs());
                     kept.unavailable(&e, language, &sink);
-                    serve_without_chat(&mut kept, commands, language).await;
+                    serve_without_chat(&mut kept, commands, language, &sink).await;
                     return;
                 }
             },
@@ -323,6 +402,9 @@ async fn run(
                     let _ = reply.send(Err(MeetingError::ChatNotReady.into()));
                 }
                 Some(Command::Hand { reply, .. } | Command::React { reply, .. }) => {
+                    let _ = reply.send(Err(MeetingError::HandsNotReady.into()));
+                }
+                Some(Command::OfferFile { reply, .. } | Command::SaveFile { reply, .. }) => {
                     let _ = reply.send(Err(MeetingError::HandsNotReady.into()));
                 }
                 Some(Command::Snapshot(reply)) => {
@@ -366,9 +448,9 @@ async fn run(
                     kept.reason = None;
                     sink.emit(AppEvent::ChatState { state: kept.state, reason: None });
                     kept.hands_ready = false;
-                    kept.hands_changed(&sink);
+                    kept.hands_changed(&sink, None);
                 }
-                Some(ChatEvent::Gesture(event)) => kept.gesture(event, &sink),
+                Some(ChatEvent::Side(event)) => kept.side_event(event, language, &sink),
                 Some(ChatEvent::NotSent { id, why }) => {
                     let reason = why.said_in(language);
                     // Kept with it: a panel that loads later shows it too.
@@ -395,10 +477,30 @@ async fn run(
                     let _ = reply.send(sent.map_err(AppError::from));
                 }
                 Some(Command::Hand { up, reply }) => {
-                    let _ = reply.send(chat.raise_hand(up).await.map_err(AppError::from));
+                    let raised = chat.raise_hand(up).await;
+                    if raised.is_ok() && kept.hand_up != up {
+                        kept.hand_up = up;
+                        kept.hands_changed(&sink, None);
+                    }
+                    let _ = reply.send(raised.map_err(AppError::from));
                 }
                 Some(Command::React { emoji, reply }) => {
                     let _ = reply.send(chat.react(&emoji).await.map_err(AppError::from));
+                }
+                Some(Command::OfferFile { name, bytes, to, reply }) => {
+                    let offered = chat.offer_file(&name, bytes, to.as_deref()).await;
+                    let _ = reply.send(offered.map(|o| kept.files.offered(&o)).map_err(AppError::from));
+                }
+                Some(Command::SaveFile { id, reply }) => {
+                    let asked = chat.download(&id).await.map_err(AppError::from).and_then(|()| {
+                        kept.files
+                            .receiving(&id, target.files_dir.clone())
+                            .ok_or_else(|| MeetingError::FileGone.into())
+                    });
+                    if let Ok(file) = &asked {
+                        sink.emit(AppEvent::File { file: file.clone() });
+                    }
+                    let _ = reply.send(asked);
                 }
                 Some(Command::Snapshot(reply)) => {
                     let _ = reply.send(kept.snapshot());
@@ -412,7 +514,7 @@ async fn run(
     if let Some(done) = leaving {
         let _ = done.send(());
     } else {
-        serve_without_chat(&mut kept, commands, language).await;
+        serve_without_chat(&mut kept, commands, language, &sink).await;
     }
 }
 
@@ -422,10 +524,13 @@ async fn serve_without_chat(
     kept: &mut Kept,
     mut commands: mpsc::UnboundedReceiver<Command>,
     language: Language,
+    sink: &Arc<dyn EventSink>,
 ) {
-    if kept.hands_ready || !kept.hands.is_empty() {
+    if kept.hands_ready || !kept.hands.is_empty() || kept.hand_up {
         kept.hands_ready = false;
+        kept.hand_up = false;
         kept.hands.clear();
+        kept.hands_changed(sink, None);
     }
     while let Some(command) = commands.recv().await {
         let why = || {
@@ -440,6 +545,9 @@ async fn serve_without_chat(
                 let _ = reply.send(Err(why()));
             }
             Command::Hand { reply, .. } | Command::React { reply, .. } => {
+                let _ = reply.send(Err(why()));
+            }
+            Command::OfferFile { reply, .. } | Command::SaveFile { reply, .. } => {
                 let _ = reply.send(Err(why()));
             }
             Command::Snapshot(reply) => {
@@ -490,6 +598,31 @@ impl crate::AppCore {
             .await
     }
 
+    /// Offers a file to everyone in the meeting, or to the person whose
+    /// chat username is `to`.
+    pub async fn share_file(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        to: Option<&str>,
+    ) -> Result<FileView, AppError> {
+        self.meeting_chat()
+            .await
+            .ok_or_else(|| AppError::State(Said::new("not in a meeting", "当前不在会议中")))?
+            .offer_file(name, bytes, to)
+            .await
+    }
+
+    /// Asks for a file offered in the meeting; it is saved in Downloads
+    /// once it has arrived whole.
+    pub async fn save_shared_file(&self, id: &str) -> Result<FileView, AppError> {
+        self.meeting_chat()
+            .await
+            .ok_or_else(|| AppError::State(Said::new("not in a meeting", "当前不在会议中")))?
+            .save_file(id)
+            .await
+    }
+
     /// The chat as it is now (empty outside a meeting).
     pub async fn chat_snapshot(&self) -> ChatSnapshot {
         match self.meeting_chat().await {
@@ -502,7 +635,9 @@ impl crate::AppCore {
             messages: Vec::new(),
             people: Vec::new(),
             hands_ready: false,
+            hand_up: false,
             hands: Vec::new(),
+            files: Vec::new(),
         })
     }
 }

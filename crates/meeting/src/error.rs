@@ -55,6 +55,22 @@ pub enum MeetingError {
     HandsUnavailable(String),
     #[error("{0:?} is not one of the reactions ({reactions})", reactions = crate::chat::REACTIONS.join(" "))]
     UnknownReaction(String),
+    #[error("a file shared in a meeting is at most {} MiB: share a link to it instead", .0 / (1024 * 1024))]
+    FileTooLarge(u64),
+    #[error("the file is empty")]
+    FileEmpty,
+    #[error("that file is no longer offered")]
+    FileGone,
+    #[error("too many files are on their way: wait for one to finish")]
+    FileBusy,
+    #[error("the person sharing the file left before it arrived")]
+    FileSenderGone,
+    #[error("the file stopped arriving: try again")]
+    FileInterrupted,
+    #[error(
+        "the file that arrived is not the one offered (damaged or changed on the way): it was not saved"
+    )]
+    FileCorrupt,
 }
 
 impl MeetingError {
@@ -116,6 +132,16 @@ impl talkline_language::Translated for MeetingError {
             Self::ChatUnavailable(why) => format!("聊天不可用：{why}"),
             Self::HandsNotReady => "举手和表情回应仍在连接：请稍后再试".into(),
             Self::HandsUnavailable(why) => format!("此会议不能举手或发送表情回应：{why}"),
+            Self::FileTooLarge(max) => format!(
+                "会议中分享的文件最大为 {} MiB：请改为分享它的链接",
+                max / (1024 * 1024)
+            ),
+            Self::FileEmpty => "文件是空的".into(),
+            Self::FileGone => "该文件已不再提供".into(),
+            Self::FileBusy => "正在传输的文件太多：请等其中一个完成".into(),
+            Self::FileSenderGone => "分享文件的人在文件送达前离开了".into(),
+            Self::FileInterrupted => "文件传输中断：请重试".into(),
+            Self::FileCorrupt => "收到的文件与提供的不一致（在途中损坏或被更改）：没有保存".into(),
             Self::UnknownReaction(what) => format!(
                 "{what:?} 不是可用的表情回应（{}）",
                 crate::chat::REACTIONS.join(" ")

@@ -3,9 +3,13 @@
 // only when clicked. Text is always set as text, never as markup.
 
 import { api, type ChatMessageView, type ChatPerson, type ChatState } from "../api";
-import { $, messageOf, showError, toast } from "../dom";
+import { $, messageOf, showError, span, toast } from "../dom";
 import { t } from "../i18n";
+import { loadFiles, resetFiles } from "./files";
 import { loadHands } from "./hands";
+import { chatOpen, clearUnread, newsArrived } from "./unread";
+
+export { chatOpen };
 
 /** A web address in a message (the punctuation that ends a sentence is not part of it). */
 const WEB_LINK = /\bhttps?:\/\/[^\s<>"']+/g;
@@ -15,7 +19,6 @@ const NOTICE_CHARS = 80;
 /** Messages the panel holds (the core keeps as many): the oldest go. */
 const MAX_SHOWN = 1000;
 
-let unread = 0;
 let people: ChatPerson[] = [];
 /** Ids shown, so a snapshot and an event do not show one twice. */
 const shown = new Set<number>();
@@ -24,23 +27,16 @@ const notSentEarly = new Map<number, string>();
 /** The core told the chat's state or people since the meeting began: a
  * snapshot (asked for earlier) must not undo that. */
 let told = { state: false, people: false };
-/** The one notice of a new message: the next replaces it. */
-let notice: HTMLElement | null = null;
-
-export function chatOpen(): boolean {
-  return !$("chat").hidden;
-}
-
 /** A new meeting: nothing said yet. */
 export function resetChat(): void {
-  unread = 0;
   shown.clear();
   notSentEarly.clear();
   told = { state: false, people: false };
   $("chat").hidden = true;
   $("chat-log").replaceChildren();
   showError($("chat-error"), null);
-  renderUnread();
+  clearUnread();
+  resetFiles();
   showPeople([]);
   showState("connecting", null);
 }
@@ -51,7 +47,8 @@ export async function loadChat(): Promise<void> {
   if (!snapshot) return;
   if (!told.state) showState(snapshot.state, snapshot.reason);
   if (!told.people) showPeople(snapshot.people);
-  loadHands(snapshot.handsReady, snapshot.hands);
+  loadHands(snapshot.handsReady, snapshot.handUp, snapshot.hands);
+  loadFiles(snapshot.files);
   // Said before the panel was there: shown, not news.
   for (const m of snapshot.messages) addChatMessage({ ...m, history: true });
 }
@@ -95,13 +92,6 @@ function showPeople(list: ChatPerson[]): void {
 function placeholder(): void {
   const to = people.find((p) => p.username === $<HTMLSelectElement>("chat-to").value);
   $<HTMLTextAreaElement>("chat-input").placeholder = to ? t("chat.placeholderTo", { name: to.display }) : t("chat.placeholder");
-}
-
-function span(className: string, text: string): HTMLSpanElement {
-  const s = document.createElement("span");
-  s.className = className;
-  s.textContent = text;
-  return s;
 }
 
 /** `text` into `el`, its web addresses as links the browser opens on a click. */
@@ -166,12 +156,9 @@ export function addChatMessage(m: ChatMessageView): void {
     oldest.remove();
   }
   if (!later) log.scrollTop = log.scrollHeight;
-  if (m.own || m.history || chatOpen()) return;
-  unread += 1;
-  renderUnread();
+  if (m.own || m.history) return;
   const text = m.text.length > NOTICE_CHARS ? `${m.text.slice(0, NOTICE_CHARS)}…` : m.text;
-  notice?.remove();
-  notice = toast(t("chat.newFrom", { name: m.display, text }));
+  newsArrived(t("chat.newFrom", { name: m.display, text }));
 }
 
 export function chatNotSent(id: number, reason: string): void {
@@ -180,19 +167,11 @@ export function chatNotSent(id: number, reason: string): void {
   else notSentEarly.set(id, reason);
 }
 
-function renderUnread(): void {
-  const badge = $("chat-unread");
-  badge.hidden = unread === 0;
-  badge.textContent = String(unread);
-  badge.setAttribute("aria-label", t("chat.unreadN", { count: unread }));
-}
-
 $("chat-toggle").onclick = () => {
   const panel = $("chat");
   panel.hidden = !panel.hidden;
   if (!panel.hidden) {
-    unread = 0;
-    renderUnread();
+    clearUnread();
     $("chat-input").focus();
   }
 };

@@ -21,7 +21,13 @@ export const REACTION_SHOWN_MS = 4000;
 const MAX_FLOATING = 3;
 
 let ready = false;
+/** Our hand as we last asked the core for it (the queue shows it once relayed). */
+let handUp = false;
 let hands: HandView[] = [];
+/** When each person's raised hand was last announced: a hand that goes
+ * up and down is announced once in a while, not each time. */
+const announced = new Map<string, number>();
+const ANNOUNCE_AGAIN_AFTER_MS = 10_000;
 /** The core told the hands since the meeting began: a snapshot asked for earlier must not undo it. */
 let told = false;
 /** A press under way: a second press waits for it. */
@@ -31,7 +37,9 @@ let pressing = false;
 export function resetHands(): void {
   told = false;
   ready = false;
+  handUp = false;
   hands = [];
+  announced.clear();
   pressing = false;
   $("reactions-menu").hidden = true;
   for (const r of document.querySelectorAll("#tiles .reaction")) r.remove();
@@ -39,31 +47,29 @@ export function resetHands(): void {
 }
 
 /** From the chat's snapshot (a meeting joined a moment ago). */
-export function loadHands(snapshotReady: boolean, snapshotHands: HandView[]): void {
+export function loadHands(snapshotReady: boolean, snapshotHandUp: boolean, snapshotHands: HandView[]): void {
   if (told) return;
   ready = snapshotReady;
+  handUp = snapshotHandUp;
   hands = snapshotHands;
   render();
 }
 
-/** The queue as the core tells it; someone else's new hand is announced. */
-export function renderHands(nowReady: boolean, queue: HandView[]): void {
+/** The queue as the core tells it; a hand someone just raised is announced. */
+export function renderHands(nowReady: boolean, nowUp: boolean, queue: HandView[], raised: HandView | null): void {
   told = true;
-  const before = new Set(hands.map(key));
   ready = nowReady;
+  handUp = nowUp;
   hands = queue;
-  for (const h of queue) {
-    if (!h.own && !before.has(key(h))) toast(t("hands.raised", { name: h.display }));
+  if (raised) {
+    const who = `${raised.feed ?? ""}:${raised.display}`;
+    const last = announced.get(who);
+    if (last === undefined || Date.now() - last >= ANNOUNCE_AGAIN_AFTER_MS) {
+      announced.set(who, Date.now());
+      toast(t("hands.raised", { name: raised.display }));
+    }
   }
   render();
-}
-
-function key(h: HandView): string {
-  return `${h.feed ?? ""}:${h.display}`;
-}
-
-function ownUp(): boolean {
-  return hands.some((h) => h.own);
 }
 
 /** The tile a hand or reaction belongs on. */
@@ -74,7 +80,7 @@ function tileOf(own: boolean, feed: number | null): HTMLElement | null {
 
 function render(): void {
   const button = $<HTMLButtonElement>("hand-toggle");
-  const up = ownUp();
+  const up = handUp;
   button.disabled = !ready;
   button.setAttribute("aria-pressed", String(up));
   button.textContent = `✋ ${t(up ? "hands.lower" : "hands.raise")}`;
@@ -136,7 +142,7 @@ export async function toggleHand(): Promise<void> {
   if (!ready || pressing) return;
   pressing = true;
   try {
-    await api.raiseHand(!ownUp());
+    await api.raiseHand(!handUp);
   } catch (e) {
     toast(messageOf(e), "error");
   } finally {

@@ -1,6 +1,6 @@
-//! A meeting's chat, raised hands and reactions: Janus's TextRoom plugin
-//! in the meeting's room (and a room beside it for hands and reactions,
-//! see `gestures`), over a data channel of its own. The chat keeps its own signaling session on
+//! A meeting's chat, raised hands, reactions and files: Janus's TextRoom
+//! plugin in the meeting's room (and a room beside it for the rest, see
+//! `side_room`), over a data channel of its own. The chat keeps its own signaling session on
 //! the meeting's server, beside the call's, so the call's state machine
 //! knows nothing of it and a chat that fails leaves the call as it was.
 //!
@@ -9,8 +9,9 @@
 //! channel opened from our side, and a task that hands the room what
 //! arrives and sends what the user writes.
 
-pub mod gestures;
+pub mod files;
 pub mod room;
+pub mod side_room;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,11 +22,12 @@ use tokio::sync::{mpsc, oneshot};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 
-pub use gestures::{GestureEvent, Gestures, REACTIONS, RaisedHand, Reaction};
+pub use files::{FileEvent, FileOffer, MAX_FILE_BYTES};
 pub use room::{
     ChatEvent, ChatMessage, ChatPerson, ChatRoom, MAX_CHAT_CHARS, MAX_CHAT_HISTORY,
     MAX_CHAT_WIRE_BYTES, SeenMessages,
 };
+pub use side_room::{REACTIONS, RaisedHand, Reaction, SideEvent, SideRoom};
 
 use crate::call::Target;
 use crate::error::MeetingError;
@@ -57,6 +59,16 @@ enum ChatCommand {
         emoji: String,
         reply: oneshot::Sender<Result<(), MeetingError>>,
     },
+    OfferFile {
+        name: String,
+        bytes: Vec<u8>,
+        to: Option<String>,
+        reply: oneshot::Sender<Result<FileOffer, MeetingError>>,
+    },
+    Download {
+        id: String,
+        reply: oneshot::Sender<Result<(), MeetingError>>,
+    },
     Leave(oneshot::Sender<()>),
 }
 
@@ -83,7 +95,7 @@ impl Chat {
     }
 
     /// Raises our hand (or lowers it): it is in the queue once the server
-    /// has relayed it (`GestureEvent::Hands`).
+    /// has relayed it (`SideEvent::Hands`).
     pub async fn raise_hand(&self, up: bool) -> Result<(), MeetingError> {
         let (reply, answer) = oneshot::channel();
         self.commands
@@ -99,6 +111,40 @@ impl Chat {
         self.commands
             .send(ChatCommand::React {
                 emoji: emoji.to_string(),
+                reply,
+            })
+            .map_err(|_| MeetingError::ChatClosed)?;
+        answer.await.map_err(|_| MeetingError::ChatClosed)?
+    }
+
+    /// Offers a file (at most `MAX_FILE_BYTES`) to everyone, or to the
+    /// person with username `to`; it stays offered while we are in the
+    /// meeting. The offer as shown.
+    pub async fn offer_file(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        to: Option<&str>,
+    ) -> Result<FileOffer, MeetingError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(ChatCommand::OfferFile {
+                name: name.to_string(),
+                bytes,
+                to: to.map(str::to_string),
+                reply,
+            })
+            .map_err(|_| MeetingError::ChatClosed)?;
+        answer.await.map_err(|_| MeetingError::ChatClosed)?
+    }
+
+    /// Asks for a file offered to us: it arrives as
+    /// `FileEvent::Received` (or `Failed`), to be saved by the caller.
+    pub async fn download(&self, id: &str) -> Result<(), MeetingError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(ChatCommand::Download {
+                id: id.to_string(),
                 reply,
             })
             .map_err(|_| MeetingError::ChatClosed)?;
@@ -177,8 +223,6 @@ struct Resume {
     /// Our usernames on earlier connections.
     earlier: Vec<String>,
     hand_up: bool,
-    /// Hands ahead of ours when it was lost.
-    hand_ahead: Option<usize>,
 }
 
 /// Connects once, carrying on from `resume`.
@@ -289,13 +333,13 @@ async fn connect(
         .await
         .map_err(webrtc_err("chat join"))?;
     // Hands and reactions are an extra: without them the chat still runs.
-    let gestures = match Gestures::new(room, &username, display, pin, feed) {
-        Ok((gestures, join)) => {
+    let side = match SideRoom::new(room, &username, display, pin, feed) {
+        Ok((side, join)) => {
             channel
                 .send_text(&join)
                 .await
                 .map_err(webrtc_err("hands join"))?;
-            Some(gestures.continuing(resume.hand_up, resume.hand_ahead))
+            Some(side.continuing(resume.hand_up))
         }
         Err(e) => {
             log::info!("no hands or reactions: {}", e.for_logs());
@@ -305,7 +349,7 @@ async fn connect(
     guard.keep();
     Ok(Link {
         room: chat_room,
-        gestures,
+        side,
         channel,
         pc,
         _relays: relays,
@@ -320,7 +364,7 @@ async fn connect(
 /// the data-only peer connection and its channel, and the room joined.
 struct Link {
     room: ChatRoom,
-    gestures: Option<Gestures>,
+    side: Option<SideRoom>,
     channel: Arc<dyn DataChannel>,
     pc: Arc<dyn PeerConnection>,
     _relays: StreamRelays,
@@ -336,8 +380,8 @@ impl Link {
         if self.room.is_joined() {
             let _ = self.channel.send_text(&self.room.leave()).await;
         }
-        if let Some(gestures) = self.gestures.as_mut().filter(|g| g.is_ready()) {
-            let _ = self.channel.send_text(&gestures.leave()).await;
+        if let Some(side) = self.side.as_mut().filter(|g| g.is_ready()) {
+            let _ = self.channel.send_text(&side.leave()).await;
         }
         let _ = self.channel.close().await;
         let _ = self.pc.close().await;
@@ -414,6 +458,11 @@ async fn supervise(
         for event in link.room.abandon() {
             emit(&events, event);
         }
+        if let Some(side) = link.side.as_mut() {
+            for event in side.abandon() {
+                emit(&events, ChatEvent::Side(event));
+            }
+        }
         emit(&events, ChatEvent::Reconnecting);
         earlier.push(link.room.username().to_string());
         if earlier.len() > EARLIER_USERNAMES {
@@ -422,8 +471,7 @@ async fn supervise(
         let resume = Resume {
             next_id: link.room.next_id(),
             earlier: earlier.clone(),
-            hand_up: link.gestures.as_ref().is_some_and(Gestures::hand_up),
-            hand_ahead: link.gestures.as_ref().and_then(Gestures::hand_ahead),
+            hand_up: link.side.as_ref().is_some_and(SideRoom::hand_up),
         };
         tokio::spawn(async move {
             let _ = tokio::time::timeout(Duration::from_secs(5), link.close()).await;
@@ -469,7 +517,14 @@ async fn reconnect(
                     Some(ChatCommand::Send { reply, .. }) => {
                         let _ = reply.send(Err(MeetingError::ChatNotReady));
                     }
-                    Some(ChatCommand::Hand { reply, .. } | ChatCommand::React { reply, .. }) => {
+                    Some(
+                        ChatCommand::Hand { reply, .. }
+                        | ChatCommand::React { reply, .. }
+                        | ChatCommand::Download { reply, .. },
+                    ) => {
+                        let _ = reply.send(Err(MeetingError::HandsNotReady));
+                    }
+                    Some(ChatCommand::OfferFile { reply, .. }) => {
                         let _ = reply.send(Err(MeetingError::HandsNotReady));
                     }
                     // An attempt under way is dropped: its peer connection
@@ -501,6 +556,11 @@ async fn serve(
                 for event in r.room.expire(Instant::now()) {
                     emit(events, event);
                 }
+                if let Some(side) = r.side.as_mut() {
+                    for event in side.expire(Instant::now()) {
+                        emit(events, ChatEvent::Side(event));
+                    }
+                }
                 if !r.room.is_joined() && Instant::now() >= join_by {
                     log::info!("the chat's join was not answered");
                     return Ended::Lost;
@@ -512,8 +572,8 @@ async fn serve(
                         log::warn!("ignored a chat message that is not UTF-8");
                         continue;
                     };
-                    if let Err(e) = gestures_receive(r, text, events).await {
-                        log::info!("a gesture could not be answered: {}", e.for_logs());
+                    if let Err(e) = side_room_receive(r, text, events).await {
+                        log::info!("the side room could not be answered: {}", e.for_logs());
                     }
                     for event in r.room.receive(text) {
                         match event {
@@ -557,6 +617,12 @@ async fn serve(
                 Some(ChatCommand::React { emoji, reply }) => {
                     let _ = reply.send(react(r, &emoji, events).await);
                 }
+                Some(ChatCommand::OfferFile { name, bytes, to, reply }) => {
+                    let _ = reply.send(offer_file(r, &name, bytes, to.as_deref()).await);
+                }
+                Some(ChatCommand::Download { id, reply }) => {
+                    let _ = reply.send(download(r, &id).await);
+                }
                 Some(ChatCommand::Leave(done)) => return Ended::Left(done),
                 None => return Ended::Over,
             },
@@ -590,12 +656,12 @@ async fn serve(
 
 /// Hands a data-channel message to the hands and reactions, and sends
 /// what they answer.
-async fn gestures_receive(
+async fn side_room_receive(
     r: &mut Link,
     text: &str,
     events: &mpsc::Sender<ChatEvent>,
 ) -> Result<(), MeetingError> {
-    let Some(gestures) = r.gestures.as_mut() else {
+    let Some(side) = r.side.as_mut() else {
         return Ok(());
     };
     // Bounded as the chat bounds it (the chat says why it is ignored).
@@ -605,9 +671,9 @@ async fn gestures_receive(
     let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
         return Ok(());
     };
-    let out = gestures.receive(&v, Instant::now());
+    let out = side.receive(&v, Instant::now());
     for event in out.events {
-        emit(events, ChatEvent::Gesture(event));
+        emit(events, ChatEvent::Side(event));
     }
     for wire in out.send {
         r.channel
@@ -619,10 +685,7 @@ async fn gestures_receive(
 }
 
 async fn raise_hand(r: &mut Link, up: bool) -> Result<(), MeetingError> {
-    let gestures = r.gestures.as_mut().ok_or_else(|| {
-        MeetingError::HandsUnavailable("the meeting's number does not allow them".into())
-    })?;
-    if let Some(wire) = gestures.raise(up)? {
+    if let Some(wire) = side_of(r)?.raise(up)? {
         r.channel
             .send_text(&wire)
             .await
@@ -636,15 +699,41 @@ async fn react(
     emoji: &str,
     events: &mpsc::Sender<ChatEvent>,
 ) -> Result<(), MeetingError> {
-    let gestures = r.gestures.as_mut().ok_or_else(|| {
-        MeetingError::HandsUnavailable("the meeting's number does not allow them".into())
-    })?;
-    if let Some((wire, reaction)) = gestures.react(emoji, Instant::now())? {
+    if let Some((wire, reaction)) = side_of(r)?.react(emoji, Instant::now())? {
         r.channel
             .send_text(&wire)
             .await
             .map_err(|_| MeetingError::HandsNotReady)?;
-        emit(events, ChatEvent::Gesture(GestureEvent::Reaction(reaction)));
+        emit(events, ChatEvent::Side(SideEvent::Reaction(reaction)));
     }
+    Ok(())
+}
+
+fn side_of(r: &mut Link) -> Result<&mut SideRoom, MeetingError> {
+    r.side.as_mut().ok_or_else(|| {
+        MeetingError::HandsUnavailable("the meeting's number does not allow them".into())
+    })
+}
+
+async fn offer_file(
+    r: &mut Link,
+    name: &str,
+    bytes: Vec<u8>,
+    to: Option<&str>,
+) -> Result<FileOffer, MeetingError> {
+    let (wire, offer) = side_of(r)?.offer_file(name, bytes, to)?;
+    r.channel
+        .send_text(&wire)
+        .await
+        .map_err(|_| MeetingError::HandsNotReady)?;
+    Ok(offer)
+}
+
+async fn download(r: &mut Link, id: &str) -> Result<(), MeetingError> {
+    let wire = side_of(r)?.download_file(id, Instant::now())?;
+    r.channel
+        .send_text(&wire)
+        .await
+        .map_err(|_| MeetingError::HandsNotReady)?;
     Ok(())
 }

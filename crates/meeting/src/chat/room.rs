@@ -85,7 +85,7 @@ pub enum ChatEvent {
     /// follows once it is back).
     Reconnecting,
     /// Raised hands and reactions, which travel on the chat's channel.
-    Gesture(super::gestures::GestureEvent),
+    Side(super::side_room::SideEvent),
 }
 
 /// The chat of one room, for one participant.

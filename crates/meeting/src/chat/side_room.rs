@@ -1,7 +1,8 @@
-//! Raised hands and reactions, without sockets. They travel in a TextRoom
-//! room of their own beside the meeting's chat room (on the same data
-//! channel), so that people on a plain chat page (a janus.js client) never
-//! see them as text, and a late joiner is not replayed old reactions.
+//! The meeting's side room, without sockets: raised hands, reactions and
+//! files (see `files`). They travel in a TextRoom room of their own beside
+//! the meeting's chat room (on the same data channel), so that people on a
+//! plain chat page (a janus.js client) never see them as text, and a late
+//! joiner is not replayed old reactions or a file's parts.
 //!
 //! That room is made by whoever needs it first: a join refused because
 //! the room does not exist is followed by a `create` (with the meeting's
@@ -13,7 +14,13 @@
 //! hand is put in the queue when its message comes back from the server,
 //! not when the button is pressed. Someone who joins later learns who has
 //! a hand up from those people themselves: each tells the newcomer
-//! privately, with how many hands are ahead of theirs.
+//! privately, with how many hands are ahead of theirs; those hands come
+//! before any raised after the newcomer joined. A place is believed only
+//! when told privately, so nobody can put their hand first for everyone.
+//!
+//! The room is made with a secret nobody is told, so nobody can destroy
+//! or change it through the server's room management; one destroyed all
+//! the same is made again (a few times at most).
 //!
 //! Every message is outside input: bounded before parsing, reactions only
 //! from a fixed set, a sender's reactions rate-limited, one hand per person.
@@ -23,15 +30,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::files::{self, FileEvent, FileOffer, FileShare};
 use crate::error::MeetingError;
 
 /// The reactions one can send (what Zoom and Meet offer, near enough):
 /// anything else that arrives is ignored.
 pub const REACTIONS: [&str; 6] = ["👍", "👏", "😂", "❤️", "😮", "🎉"];
 
-/// A gesture's message is a few dozen bytes; anything much larger is not
-/// one of ours and is not parsed.
-const MAX_GESTURE_TEXT_BYTES: usize = 512;
+/// A message's text: a file's part (32 KiB in base64) and its envelope;
+/// anything larger is not one of ours and is not parsed.
+const MAX_SIDE_TEXT_BYTES: usize = 48 * 1024;
 /// People in the room: more than any meeting holds.
 const MAX_PEOPLE: usize = 1000;
 /// A sender's reactions shown within `REACTION_WINDOW`; more are dropped
@@ -40,13 +48,15 @@ const REACTIONS_PER_WINDOW: u32 = 4;
 const REACTION_WINDOW: Duration = Duration::from_secs(2);
 /// The envelope's version: a later TalkLine may say more.
 const ENVELOPE: u64 = 1;
+/// Times a destroyed side room is made again in one meeting.
+const MAX_REMADE: u8 = 3;
 
-/// The room for hands and reactions of the meeting in TextRoom room
-/// `room`: the same number with bit 62 set (room numbers stay within
-/// Janus's signed 64-bit integers). `None` for a room number that high.
-pub fn gestures_room(room: u64) -> Option<u64> {
-    const GESTURES_BIT: u64 = 1 << 62;
-    (room < GESTURES_BIT).then_some(room | GESTURES_BIT)
+/// The side room of the meeting in TextRoom room `room`: the same number
+/// with bit 62 set (room numbers stay within Janus's signed 64-bit
+/// integers). `None` for a room number that high.
+pub fn side_room_number(room: u64) -> Option<u64> {
+    const SIDE_BIT: u64 = 1 << 62;
+    (room < SIDE_BIT).then_some(room | SIDE_BIT)
 }
 
 /// A raised hand, in the queue.
@@ -71,22 +81,28 @@ pub struct Reaction {
     pub own: bool,
 }
 
-/// What hands and reactions report.
+/// What the side room reports.
 #[derive(Debug)]
-pub enum GestureEvent {
-    /// Hands can be raised and reactions sent.
+pub enum SideEvent {
+    /// Hands can be raised, reactions and files sent.
     Ready,
     /// They cannot, in this meeting (the room cannot be made or joined).
     Unavailable(MeetingError),
-    /// The queue of raised hands changed: all of them, first raised first.
-    Hands(Vec<RaisedHand>),
+    /// The queue of raised hands changed: all of them, first raised first;
+    /// `raised` is someone else's hand just raised (news, to announce),
+    /// not one we were told of on joining.
+    Hands {
+        hands: Vec<RaisedHand>,
+        raised: Option<RaisedHand>,
+    },
     Reaction(Reaction),
+    File(FileEvent),
 }
 
 /// What one message from the server gives: events, and requests to send.
 #[derive(Debug, Default)]
-pub struct GestureOutput {
-    pub events: Vec<GestureEvent>,
+pub struct SideOutput {
+    pub events: Vec<SideEvent>,
     pub send: Vec<String>,
 }
 
@@ -108,9 +124,8 @@ enum Phase {
     Unavailable,
 }
 
-/// Hands and reactions of one meeting, for one participant.
-#[derive(Debug)]
-pub struct Gestures {
+/// The side room of one meeting, for one participant.
+pub struct SideRoom {
     room: u64,
     username: String,
     display: String,
@@ -125,14 +140,14 @@ pub struct Gestures {
     hands: Vec<Queued>,
     /// We want our hand up (it is in `hands` once the server relayed it).
     hand_up: bool,
-    /// Where our hand was in the queue, for putting it back there after
-    /// a reconnection.
-    hand_ahead: Option<usize>,
+    /// Times the room was made again after it was destroyed.
+    remade: u8,
     /// Reactions shown per sender in the current window.
     reactions_seen: HashMap<String, (Instant, u32)>,
+    files: FileShare,
 }
 
-impl Gestures {
+impl SideRoom {
     /// Hands and reactions for the meeting whose chat is TextRoom room
     /// `room`, as `username` (the chat's) shown as `display`, publishing
     /// `feed`; with the join request to send on the open data channel.
@@ -143,7 +158,7 @@ impl Gestures {
         pin: Option<&str>,
         feed: Option<u64>,
     ) -> Result<(Self, String), MeetingError> {
-        let room = gestures_room(room).ok_or_else(|| {
+        let room = side_room_number(room).ok_or_else(|| {
             MeetingError::HandsUnavailable("the meeting's number is too large".into())
         })?;
         let mut gestures = Self {
@@ -158,18 +173,19 @@ impl Gestures {
             people: BTreeMap::new(),
             hands: Vec::new(),
             hand_up: false,
-            hand_ahead: None,
+            remade: 0,
             reactions_seen: HashMap::new(),
+            files: FileShare::default(),
         };
         let join = gestures.join_request();
         Ok((gestures, join))
     }
 
-    /// The same gestures on a new connection: our hand, if it was up, is
-    /// raised again where it was in the queue.
-    pub fn continuing(mut self, hand_up: bool, hand_ahead: Option<usize>) -> Self {
+    /// The same side room on a new connection: our hand, if it was up, is
+    /// raised again (and if it was down, said down, so that a lowering
+    /// lost with the connection leaves no hand behind).
+    pub fn continuing(mut self, hand_up: bool) -> Self {
         self.hand_up = hand_up;
-        self.hand_ahead = hand_ahead;
         self
     }
 
@@ -179,14 +195,6 @@ impl Gestures {
 
     pub fn hand_up(&self) -> bool {
         self.hand_up
-    }
-
-    /// How many hands are ahead of ours, while ours is up.
-    pub fn hand_ahead(&self) -> Option<usize> {
-        self.hands
-            .iter()
-            .position(|q| q.hand.own)
-            .or(self.hand_ahead.filter(|_| self.hand_up))
     }
 
     /// The queue of raised hands, first raised first.
@@ -229,7 +237,8 @@ impl Gestures {
             "textroom": "create",
             "transaction": transaction,
             "room": self.room,
-            "description": "TalkLine hands and reactions",
+            "description": "TalkLine hands, reactions and files",
+            "secret": format!("{:032x}", rand::random::<u128>()),
             "is_private": true,
             "history": 0,
             "permanent": false,
@@ -241,13 +250,15 @@ impl Gestures {
     }
 
     /// A message to the room (or to `to` alone) carrying `body`.
-    fn message(&mut self, body: Value, to: Option<&str>) -> String {
+    pub(crate) fn message(&mut self, body: Value, to: Option<&str>) -> String {
         let transaction = self.transaction();
         let mut request = json!({
             "textroom": "message",
             "transaction": transaction,
             "room": self.room,
             "text": body.to_string(),
+            // The server confirms nothing: the message itself comes back.
+            "ack": false,
         });
         if let Some(to) = to {
             request["to"] = json!(to);
@@ -269,20 +280,11 @@ impl Gestures {
     /// Raises or lowers our hand: the request to send (`None` when it is
     /// already so).
     pub fn raise(&mut self, up: bool) -> Result<Option<String>, MeetingError> {
-        match self.phase {
-            Phase::Joined => {}
-            Phase::Unavailable => {
-                return Err(MeetingError::HandsUnavailable(
-                    "the server refused the room for them".into(),
-                ));
-            }
-            _ => return Err(MeetingError::HandsNotReady),
-        }
+        self.ready()?;
         if self.hand_up == up {
             return Ok(None);
         }
         self.hand_up = up;
-        self.hand_ahead = None;
         let body = self.hand_body(up, None);
         Ok(Some(self.message(body, None)))
     }
@@ -295,6 +297,8 @@ impl Gestures {
         emoji: &str,
         now: Instant,
     ) -> Result<Option<(String, Reaction)>, MeetingError> {
+        // A heart typed without its emoji selector is the same heart.
+        let emoji = if emoji == "\u{2764}" { "❤️" } else { emoji };
         let emoji = REACTIONS
             .iter()
             .copied()
@@ -322,6 +326,72 @@ impl Gestures {
         Ok(Some((wire, reaction)))
     }
 
+    fn ready(&self) -> Result<(), MeetingError> {
+        match self.phase {
+            Phase::Joined => Ok(()),
+            Phase::Unavailable => Err(MeetingError::HandsUnavailable(
+                "the server refused the room for them".into(),
+            )),
+            _ => Err(MeetingError::HandsNotReady),
+        }
+    }
+
+    fn wire(&mut self, out: files::Outgoing) -> String {
+        self.message(out.body, out.to.as_deref())
+    }
+
+    /// Offers a file to everyone, or to the person with username `to`:
+    /// the request to send and the offer as shown.
+    pub fn offer_file(
+        &mut self,
+        name: &str,
+        bytes: Vec<u8>,
+        to: Option<&str>,
+    ) -> Result<(String, FileOffer), MeetingError> {
+        self.ready()?;
+        let to = match to {
+            Some(username) => {
+                let display = self.people.get(username).ok_or_else(|| {
+                    MeetingError::ChatRecipientGone(username.chars().take(64).collect())
+                })?;
+                Some((username, display.as_str()))
+            }
+            None => None,
+        };
+        let (out, offer) = self.files.offer(
+            name,
+            bytes,
+            to,
+            (self.username.as_str(), self.display.as_str()),
+        )?;
+        Ok((self.wire(out), offer))
+    }
+
+    /// Asks for the file offered as `id`: the request to send.
+    pub fn download_file(&mut self, id: &str, now: Instant) -> Result<String, MeetingError> {
+        self.ready()?;
+        let out = self.files.download(id, now)?;
+        Ok(self.wire(out))
+    }
+
+    /// Transfers that stopped moving by `now` are given up.
+    pub fn expire(&mut self, now: Instant) -> Vec<SideEvent> {
+        self.files
+            .expire(now)
+            .into_iter()
+            .map(SideEvent::File)
+            .collect()
+    }
+
+    /// The connection is lost: transfers under way are said to fail.
+    pub fn abandon(&mut self) -> Vec<SideEvent> {
+        self.files
+            .abandon()
+            .into_iter()
+            .map(SideEvent::File)
+            .collect()
+    }
+
     /// The request that leaves the room.
     pub fn leave(&mut self) -> String {
         let transaction = self.transaction();
@@ -332,8 +402,8 @@ impl Gestures {
     /// What one data-channel message, already parsed, means for hands and
     /// reactions (anything about other rooms or requests is not ours and
     /// gives nothing).
-    pub fn receive(&mut self, v: &Value, now: Instant) -> GestureOutput {
-        let mut out = GestureOutput::default();
+    pub fn receive(&mut self, v: &Value, now: Instant) -> SideOutput {
+        let mut out = SideOutput::default();
         let kind = v.get("textroom").and_then(Value::as_str).unwrap_or("");
         let transaction = v.get("transaction").and_then(Value::as_str);
         let answers_us = transaction.is_some_and(|t| t == self.waiting_for);
@@ -349,24 +419,47 @@ impl Gestures {
                 if username == self.username {
                     self.phase = Phase::Unavailable;
                     self.hands.clear();
+                    out.events.push(SideEvent::Hands {
+                        hands: Vec::new(),
+                        raised: None,
+                    });
                     out.events
-                        .push(GestureEvent::Unavailable(MeetingError::HandsUnavailable(
+                        .push(SideEvent::Unavailable(MeetingError::HandsUnavailable(
                             "taken out of the room".into(),
                         )));
                     return out;
                 }
                 self.people.remove(username);
                 self.reactions_seen.remove(username);
-                self.drop_hand(username, &mut out);
+                self.drop_hand(username, None, &mut out);
+                out.events.extend(
+                    self.files
+                        .person_left(username)
+                        .into_iter()
+                        .map(SideEvent::File),
+                );
             }
             "destroyed" if self.is_this_room(v) => {
-                self.phase = Phase::Unavailable;
                 self.hands.clear();
-                out.events.push(GestureEvent::Hands(Vec::new()));
+                self.people.clear();
+                out.events.push(SideEvent::Hands {
+                    hands: Vec::new(),
+                    raised: None,
+                });
                 out.events
-                    .push(GestureEvent::Unavailable(MeetingError::HandsUnavailable(
-                        "the room was closed".into(),
-                    )));
+                    .extend(self.files.abandon().into_iter().map(SideEvent::File));
+                if self.remade < MAX_REMADE {
+                    // Made again by whoever gets there first.
+                    self.remade += 1;
+                    self.phase = Phase::Joining;
+                    out.send.push(self.join_request());
+                } else {
+                    self.phase = Phase::Unavailable;
+                    out.events
+                        .push(SideEvent::Unavailable(MeetingError::HandsUnavailable(
+                            "the room was closed".into(),
+                        )));
+                }
             }
             _ => {}
         }
@@ -377,7 +470,7 @@ impl Gestures {
         v.get("room").and_then(Value::as_u64) == Some(self.room)
     }
 
-    fn answered(&mut self, v: &Value, out: &mut GestureOutput) {
+    fn answered(&mut self, v: &Value, out: &mut SideOutput) {
         match self.phase {
             Phase::Joining | Phase::JoiningMade => self.joined(v, out),
             Phase::Creating => {
@@ -388,7 +481,7 @@ impl Gestures {
         }
     }
 
-    fn refused(&mut self, v: &Value, out: &mut GestureOutput) {
+    fn refused(&mut self, v: &Value, out: &mut SideOutput) {
         let code = v.get("error_code").and_then(Value::as_u64).unwrap_or(0);
         match (self.phase, code) {
             // No such room: make it.
@@ -412,14 +505,14 @@ impl Gestures {
                     .take(200)
                     .collect();
                 out.events
-                    .push(GestureEvent::Unavailable(MeetingError::HandsUnavailable(
+                    .push(SideEvent::Unavailable(MeetingError::HandsUnavailable(
                         format!("{reason} (code {code})"),
                     )));
             }
         }
     }
 
-    fn joined(&mut self, v: &Value, out: &mut GestureOutput) {
+    fn joined(&mut self, v: &Value, out: &mut SideOutput) {
         self.phase = Phase::Joined;
         self.people.clear();
         // Hands are learnt again from their owners (they tell newcomers).
@@ -436,17 +529,20 @@ impl Gestures {
                 self.people.insert(username, display);
             }
         }
-        out.events.push(GestureEvent::Ready);
-        out.events.push(GestureEvent::Hands(Vec::new()));
-        // Our hand was up before the connection was lost: up again, where
-        // it was.
-        if self.hand_up {
-            let body = self.hand_body(true, self.hand_ahead);
+        out.events.push(SideEvent::Ready);
+        out.events.push(SideEvent::Hands {
+            hands: Vec::new(),
+            raised: None,
+        });
+        // Our hand as it was before the connection was lost: up again, or
+        // said down (a lowering lost with the connection leaves nothing).
+        if self.hand_up || self.feed.is_some() {
+            let body = self.hand_body(self.hand_up, None);
             out.send.push(self.message(body, None));
         }
     }
 
-    fn person_joined(&mut self, v: &Value, out: &mut GestureOutput) {
+    fn person_joined(&mut self, v: &Value, out: &mut SideOutput) {
         let Some((username, display)) = person(v) else {
             return;
         };
@@ -466,14 +562,14 @@ impl Gestures {
         self.people.insert(username, display);
     }
 
-    fn gesture(&mut self, v: &Value, now: Instant, out: &mut GestureOutput) {
+    fn gesture(&mut self, v: &Value, now: Instant, out: &mut SideOutput) {
         let Some(from) = v.get("from").and_then(Value::as_str) else {
             return;
         };
         let Some(text) = v.get("text").and_then(Value::as_str) else {
             return;
         };
-        if text.len() > MAX_GESTURE_TEXT_BYTES {
+        if text.len() > MAX_SIDE_TEXT_BYTES {
             return;
         }
         let Ok(body) = serde_json::from_str::<Value>(text) else {
@@ -501,10 +597,36 @@ impl Gestures {
             .get("feed")
             .and_then(Value::as_u64)
             .filter(|f| *f > 0 && *f < 1 << 53);
+        // A place is believed only when told to us alone (see above).
         let ahead = body
             .get("ahead")
             .and_then(Value::as_u64)
-            .and_then(|a| usize::try_from(a).ok());
+            .and_then(|a| usize::try_from(a).ok())
+            .filter(|_| private);
+        let about_files = ["file", "file_get", "file_ack", "file_part", "file_cancel"]
+            .iter()
+            .any(|k| body.get(k).is_some());
+        if about_files {
+            // Our own offers to everyone come back from the server.
+            if own {
+                return;
+            }
+            let (events, send) = self.files.receive(
+                files::Incoming {
+                    from,
+                    display: &display,
+                    private,
+                    body: &body,
+                },
+                now,
+            );
+            out.events.extend(events.into_iter().map(SideEvent::File));
+            for o in send {
+                let wire = self.wire(o);
+                out.send.push(wire);
+            }
+            return;
+        }
         if let Some(hand) = body.get("hand").and_then(Value::as_str) {
             match hand {
                 "up" => {
@@ -521,7 +643,10 @@ impl Gestures {
                     };
                     self.put_hand(hand, ahead, out);
                 }
-                "down" => self.drop_hand(from, out),
+                "down" => {
+                    let gone = feed.map(|f| (f, display.as_str()));
+                    self.drop_hand(from, gone, out);
+                }
                 _ => {}
             }
         } else if let Some(emoji) = body.get("react").and_then(Value::as_str) {
@@ -535,7 +660,7 @@ impl Gestures {
             if !self.within_rate(from, now) {
                 return;
             }
-            out.events.push(GestureEvent::Reaction(Reaction {
+            out.events.push(SideEvent::Reaction(Reaction {
                 username: from.to_string(),
                 display,
                 feed,
@@ -545,45 +670,73 @@ impl Gestures {
         }
     }
 
-    /// Puts a hand in the queue: where its owner says it was (a newcomer
-    /// being told, or a hand raised again after a reconnection), else
-    /// last. One hand per person, and per feed (a reconnected person's old
-    /// username still holds their place).
-    fn put_hand(&mut self, hand: RaisedHand, ahead: Option<usize>, out: &mut GestureOutput) {
+    /// Puts a hand in the queue. One we are told of on joining goes where
+    /// its owner says, among the others told of, all before any raised
+    /// since; one raised now goes last. One hand per person: the same
+    /// person back under a new username after a lost connection (the same
+    /// feed and name, not us) keeps their place.
+    fn put_hand(&mut self, hand: RaisedHand, told_place: Option<usize>, out: &mut SideOutput) {
         let same = self.hands.iter().position(|q| {
-            q.hand.username == hand.username || (hand.feed.is_some() && q.hand.feed == hand.feed)
+            q.hand.username == hand.username
+                || (hand.feed.is_some()
+                    && q.hand.feed == hand.feed
+                    && q.hand.display == hand.display
+                    && !q.hand.own
+                    && !hand.own)
         });
-        match same {
-            // Already up: the same place, whoever says it now.
+        let raised = match same {
+            // Already up: the same place.
             Some(at) => {
                 if self.hands[at].hand == hand {
                     return;
                 }
                 self.hands[at].hand = hand;
+                None
             }
             None => {
                 if self.hands.len() >= MAX_PEOPLE {
                     return;
                 }
-                // Before the first hand said to be further back; else at
-                // the place said, as far as the queue reaches.
-                let at = ahead.map_or(self.hands.len(), |a| {
-                    self.hands
+                let at = match told_place {
+                    Some(a) => self
+                        .hands
                         .iter()
-                        .position(|q| q.place.is_some_and(|p| p > a))
-                        .unwrap_or(a.min(self.hands.len()))
-                });
-                self.hands.insert(at, Queued { hand, place: ahead });
+                        .position(|q| q.place.is_none_or(|p| p > a))
+                        .unwrap_or(self.hands.len()),
+                    None => self.hands.len(),
+                };
+                let news = (told_place.is_none() && !hand.own).then(|| hand.clone());
+                self.hands.insert(
+                    at,
+                    Queued {
+                        hand,
+                        place: told_place,
+                    },
+                );
+                news
             }
-        }
-        out.events.push(GestureEvent::Hands(self.hands()));
+        };
+        out.events.push(SideEvent::Hands {
+            hands: self.hands(),
+            raised,
+        });
     }
 
-    fn drop_hand(&mut self, username: &str, out: &mut GestureOutput) {
+    /// Takes `username`'s hand out of the queue, and with `same` (feed,
+    /// name) the hand an earlier connection of theirs left.
+    fn drop_hand(&mut self, username: &str, same: Option<(u64, &str)>, out: &mut SideOutput) {
         let before = self.hands.len();
-        self.hands.retain(|q| q.hand.username != username);
+        self.hands.retain(|q| {
+            let earlier = same.is_some_and(|(feed, display)| {
+                !q.hand.own && q.hand.feed == Some(feed) && q.hand.display == display
+            });
+            q.hand.username != username && !earlier
+        });
         if self.hands.len() != before {
-            out.events.push(GestureEvent::Hands(self.hands()));
+            out.events.push(SideEvent::Hands {
+                hands: self.hands(),
+                raised: None,
+            });
         }
     }
 
@@ -648,8 +801,8 @@ mod tests {
     }
 
     /// Joined to the room with `others` (username, name) in it.
-    fn joined(feed: Option<u64>, others: &[(&str, &str)]) -> Gestures {
-        let (mut g, join) = Gestures::new(ROOM, "me", "Me", None, feed).expect("a small room");
+    fn joined(feed: Option<u64>, others: &[(&str, &str)]) -> SideRoom {
+        let (mut g, join) = SideRoom::new(ROOM, "me", "Me", None, feed).expect("a small room");
         let listed: Vec<Value> = others
             .iter()
             .map(|(u, d)| json!({"username": u, "display": d}))
@@ -658,7 +811,7 @@ mod tests {
             &json!({"textroom": "success", "transaction": transaction_of(&join), "participants": listed}),
             Instant::now(),
         );
-        assert!(matches!(out.events[0], GestureEvent::Ready));
+        assert!(matches!(out.events[0], SideEvent::Ready));
         g
     }
 
@@ -683,21 +836,35 @@ mod tests {
         b
     }
 
-    fn queue(out: &GestureOutput) -> Option<Vec<String>> {
+    fn queue(out: &SideOutput) -> Option<Vec<String>> {
         out.events.iter().rev().find_map(|e| match e {
-            GestureEvent::Hands(h) => Some(h.iter().map(|h| h.display.clone()).collect()),
+            SideEvent::Hands { hands, .. } => {
+                Some(hands.iter().map(|h| h.display.clone()).collect())
+            }
             _ => None,
         })
     }
 
-    fn names(g: &Gestures) -> Vec<String> {
+    /// Someone else's hand raised just now, as the last change says.
+    fn news(out: &SideOutput) -> Option<String> {
+        out.events.iter().rev().find_map(|e| match e {
+            SideEvent::Hands { raised, .. } => Some(raised.as_ref()?.display.clone()),
+            _ => None,
+        })
+    }
+
+    fn own_place(g: &SideRoom) -> Option<usize> {
+        g.hands().iter().position(|h| h.own)
+    }
+
+    fn names(g: &SideRoom) -> Vec<String> {
         g.hands().into_iter().map(|h| h.display).collect()
     }
 
     #[test]
     fn the_room_is_made_by_whoever_needs_it_first() {
         let (mut g, join) =
-            Gestures::new(ROOM, "me", "Me", Some("secret"), Some(7)).expect("a small room");
+            SideRoom::new(ROOM, "me", "Me", Some("secret"), Some(7)).expect("a small room");
         let request = parsed(&join);
         assert_eq!(request["room"], json!(HANDS_ROOM));
         assert_eq!(request["pin"], json!("secret"));
@@ -714,6 +881,8 @@ mod tests {
         assert_eq!(create["pin"], json!("secret"));
         assert_eq!(create["history"], json!(0));
         assert_eq!(create["permanent"], json!(false));
+        // A secret nobody is told: nobody can destroy or change the room.
+        assert_eq!(create["secret"].as_str().map(str::len), Some(32));
 
         let out = g.receive(
             &json!({"textroom": "success", "transaction": create["transaction"], "room": HANDS_ROOM}),
@@ -726,13 +895,13 @@ mod tests {
             &json!({"textroom": "success", "transaction": again["transaction"], "participants": []}),
             Instant::now(),
         );
-        assert!(matches!(out.events[0], GestureEvent::Ready));
+        assert!(matches!(out.events[0], SideEvent::Ready));
         assert!(g.is_ready());
     }
 
     #[test]
     fn a_room_made_meanwhile_by_someone_else_is_joined() {
-        let (mut g, join) = Gestures::new(ROOM, "me", "Me", None, None).expect("a small room");
+        let (mut g, join) = SideRoom::new(ROOM, "me", "Me", None, None).expect("a small room");
         let out = g.receive(
             &json!({"textroom": "error", "transaction": transaction_of(&join), "error_code": 417}),
             Instant::now(),
@@ -746,14 +915,13 @@ mod tests {
 
     #[test]
     fn a_room_that_refuses_us_makes_them_unavailable_not_a_loop() {
-        let (mut g, join) = Gestures::new(ROOM, "me", "Me", None, None).expect("a small room");
+        let (mut g, join) = SideRoom::new(ROOM, "me", "Me", None, None).expect("a small room");
         let out = g.receive(
             &json!({"textroom": "error", "transaction": transaction_of(&join), "error_code": 419, "error": "Unauthorized (wrong pin)\u{1b}[2J"}),
             Instant::now(),
         );
         assert!(out.send.is_empty());
-        let Some(GestureEvent::Unavailable(MeetingError::HandsUnavailable(why))) =
-            out.events.first()
+        let Some(SideEvent::Unavailable(MeetingError::HandsUnavailable(why))) = out.events.first()
         else {
             panic!("unavailable, not {:?}", out.events);
         };
@@ -762,8 +930,8 @@ mod tests {
             g.raise(true),
             Err(MeetingError::HandsUnavailable(_))
         ));
-        assert!(gestures_room(u64::MAX).is_none());
-        assert!(Gestures::new(1 << 62, "me", "Me", None, None).is_err());
+        assert!(side_room_number(u64::MAX).is_none());
+        assert!(SideRoom::new(1 << 62, "me", "Me", None, None).is_err());
     }
 
     #[test]
@@ -775,9 +943,11 @@ mod tests {
         // Bob's raise reached the server before ours.
         let out = g.receive(&from("bob", hand(true, Some(2), None)), Instant::now());
         assert_eq!(queue(&out), Some(vec!["Bob".to_string()]));
+        assert_eq!(news(&out).as_deref(), Some("Bob"));
         let out = g.receive(&from("me", hand(true, Some(7), None)), Instant::now());
         assert_eq!(queue(&out), Some(vec!["Bob".to_string(), "Me".to_string()]));
-        assert_eq!(g.hand_ahead(), Some(1));
+        assert_eq!(news(&out), None, "ours is not news to us");
+        assert_eq!(own_place(&g), Some(1));
         assert_eq!(g.hands()[0].feed, Some(2));
         assert!(g.hands()[1].own);
         // Told again: no change, no event.
@@ -799,10 +969,10 @@ mod tests {
         // Ours down: out of the queue when the server relays it.
         let wire = g.raise(false).expect("joined").expect("a request");
         assert_eq!(body_of(&wire)["hand"], json!("down"));
-        assert_eq!(g.hand_ahead(), Some(0), "still queued until relayed");
+        assert_eq!(own_place(&g), Some(0), "still queued until relayed");
+        assert!(!g.hand_up());
         g.receive(&from("me", hand(false, Some(7), None)), Instant::now());
         assert!(g.hands().is_empty());
-        assert_eq!(g.hand_ahead(), None);
     }
 
     #[test]
@@ -843,41 +1013,122 @@ mod tests {
             let mut g = joined(None, &people);
             for i in order {
                 // Their places, as each of them counts.
-                g.receive(
+                let out = g.receive(
                     &whisper(people[i].0, hand(true, None, Some(i))),
                     Instant::now(),
                 );
+                assert_eq!(news(&out), None, "told, not news");
             }
             assert_eq!(names(&g), ["Ann", "Bob", "Carol"], "{order:?}");
         }
     }
 
     #[test]
-    fn a_reconnected_hand_goes_back_to_its_place_under_its_new_name() {
-        // We come back with our hand up, one hand ahead of it.
-        let (g, join) = Gestures::new(ROOM, "me2", "Me", None, Some(7)).expect("a small room");
-        let mut g = g.continuing(true, Some(1));
-        let out = g.receive(
-            &json!({"textroom": "success", "transaction": transaction_of(&join), "participants": [{"username": "bob"}]}),
+    fn hands_told_on_joining_come_before_hands_raised_since() {
+        let people = [
+            ("ann", "Ann"),
+            ("bob", "Bob"),
+            ("carol", "Carol"),
+            ("dan", "Dan"),
+        ];
+        let mut g = joined(None, &people);
+        g.receive(&whisper("ann", hand(true, None, Some(0))), Instant::now());
+        // Dan raises now, while the others' whispers are still on their way.
+        g.receive(&from("dan", hand(true, None, None)), Instant::now());
+        g.receive(&whisper("carol", hand(true, None, Some(2))), Instant::now());
+        g.receive(&whisper("bob", hand(true, None, Some(1))), Instant::now());
+        assert_eq!(names(&g), ["Ann", "Bob", "Carol", "Dan"]);
+    }
+
+    #[test]
+    fn nobody_jumps_the_queue_or_takes_someone_elses_hand() {
+        let mut g = joined(Some(7), &[("bob", "Bob"), ("mallory", "Bob")]);
+        g.raise(true).expect("joined");
+        g.receive(&from("bob", hand(true, Some(2), None)), Instant::now());
+        g.receive(&from("me", hand(true, Some(7), None)), Instant::now());
+        // A place said to everyone is not believed: last.
+        g.receive(
+            &from("mallory", hand(true, Some(9), Some(0))),
             Instant::now(),
         );
-        assert_eq!(body_of(&out.send[0]), hand(true, Some(7), Some(1)));
+        assert_eq!(names(&g), ["Bob", "Me", "Bob"]);
+        // Claiming our feed takes nothing from us; lowering "with" it
+        // lowers nobody else's.
+        g.receive(&from("mallory", hand(false, Some(7), None)), Instant::now());
+        g.receive(&from("mallory", hand(true, Some(7), None)), Instant::now());
+        assert!(g.hands().iter().any(|h| h.own && h.username == "me"));
+        assert!(g.hand_up());
+        let bobs = g.hands().iter().filter(|h| h.username == "bob").count();
+        assert_eq!(bobs, 1, "{:?}", g.hands());
+    }
+
+    #[test]
+    fn taken_out_of_the_room_clears_the_queue() {
+        let mut g = joined(None, &[("bob", "Bob")]);
+        g.receive(&from("bob", hand(true, None, None)), Instant::now());
+        let out = g.receive(
+            &json!({"textroom": "kicked", "room": HANDS_ROOM, "username": "me"}),
+            Instant::now(),
+        );
+        assert_eq!(queue(&out), Some(Vec::new()));
+        assert!(
+            out.events
+                .iter()
+                .any(|e| matches!(e, SideEvent::Unavailable(_)))
+        );
+    }
+
+    #[test]
+    fn a_reconnected_person_keeps_their_place_under_their_new_name() {
+        // We come back with our hand up: raised again; with it down: said
+        // down, so a lowering lost with the connection leaves nothing.
+        for up in [true, false] {
+            let (g, join) = SideRoom::new(ROOM, "me2", "Me", None, Some(7)).expect("a small room");
+            let mut g = g.continuing(up);
+            let out = g.receive(
+                &json!({"textroom": "success", "transaction": transaction_of(&join), "participants": [{"username": "bob"}]}),
+                Instant::now(),
+            );
+            assert_eq!(body_of(&out.send[0]), hand(up, Some(7), None));
+        }
 
         // Someone else sees our new username raise where the old one was.
-        let mut other = joined(None, &[("old-me", "Me"), ("me2", "Me"), ("bob", "Bob")]);
+        let mut other = joined(
+            None,
+            &[
+                ("old-me", "Me"),
+                ("me2", "Me"),
+                ("bob", "Bob"),
+                ("carol", "Carol"),
+            ],
+        );
         other.receive(&from("bob", hand(true, Some(2), None)), Instant::now());
         other.receive(&from("old-me", hand(true, Some(7), None)), Instant::now());
         other.receive(&from("carol", hand(true, None, None)), Instant::now());
-        let out = other.receive(&from("me2", hand(true, Some(7), Some(1))), Instant::now());
-        assert_eq!(queue(&out), Some(vec!["Bob".to_string(), "Me".to_string()]));
+        let out = other.receive(&from("me2", hand(true, Some(7), None)), Instant::now());
+        assert_eq!(
+            queue(&out),
+            Some(vec![
+                "Bob".to_string(),
+                "Me".to_string(),
+                "Carol".to_string()
+            ])
+        );
         assert_eq!(other.hands()[1].username, "me2");
+        assert_eq!(news(&out), None, "not raised anew");
         // The old username timing out takes nothing with it.
         let out = other.receive(
             &json!({"textroom": "leave", "room": HANDS_ROOM, "username": "old-me"}),
             Instant::now(),
         );
         assert!(out.events.is_empty());
-        assert_eq!(names(&other), ["Bob", "Me"]);
+        assert_eq!(names(&other), ["Bob", "Me", "Carol"]);
+        // Back with the hand down: the old connection's hand goes.
+        other.receive(&from("old-me", hand(true, Some(7), None)), Instant::now());
+        let mut other = joined(None, &[("old-me", "Me"), ("me2", "Me")]);
+        other.receive(&from("old-me", hand(true, Some(7), None)), Instant::now());
+        other.receive(&from("me2", hand(false, Some(7), None)), Instant::now());
+        assert!(other.hands().is_empty());
     }
 
     #[test]
@@ -885,14 +1136,14 @@ mod tests {
         let mut g = joined(Some(7), &[("bob", "Bob")]);
         let now = Instant::now();
         let react = |emoji: &str| json!({"talkline": 1, "react": emoji, "feed": 2});
-        let shown = |out: &GestureOutput| {
+        let shown = |out: &SideOutput| {
             out.events
                 .iter()
-                .filter(|e| matches!(e, GestureEvent::Reaction(_)))
+                .filter(|e| matches!(e, SideEvent::Reaction(_)))
                 .count()
         };
         let out = g.receive(&from("bob", react("👍")), now);
-        let Some(GestureEvent::Reaction(r)) = out.events.first() else {
+        let Some(SideEvent::Reaction(r)) = out.events.first() else {
             panic!("a reaction, not {:?}", out.events);
         };
         assert_eq!(
@@ -907,7 +1158,7 @@ mod tests {
             from("bob", json!({"talkline": 2, "react": "👍"})),
             from("bob", json!({"react": "👍"})),
             json!({"textroom": "message", "room": HANDS_ROOM, "from": "bob", "text": "not json"}),
-            json!({"textroom": "message", "room": HANDS_ROOM, "from": "bob", "text": format!("{{\"talkline\":1,\"react\":\"👍\",\"x\":\"{}\"}}", "a".repeat(600))}),
+            json!({"textroom": "message", "room": HANDS_ROOM, "from": "bob", "text": format!("{{\"talkline\":1,\"react\":\"👍\",\"x\":\"{}\"}}", "a".repeat(MAX_SIDE_TEXT_BYTES))}),
             json!({"textroom": "message", "room": 1234, "from": "bob", "text": react("👍").to_string()}),
             from("me", react("👍")),
         ] {
@@ -920,7 +1171,7 @@ mod tests {
             ),
             now,
         );
-        let Some(GestureEvent::Reaction(r)) = out.events.first() else {
+        let Some(SideEvent::Reaction(r)) = out.events.first() else {
             panic!("a reaction");
         };
         assert_eq!(r.feed, None);
@@ -957,20 +1208,32 @@ mod tests {
     }
 
     #[test]
-    fn taken_out_of_the_room_or_the_room_gone_ends_them() {
+    fn a_room_destroyed_is_made_again_a_few_times_then_given_up() {
         let mut g = joined(None, &[("bob", "Bob")]);
         g.receive(&from("bob", hand(true, None, None)), Instant::now());
+        for _ in 0..MAX_REMADE {
+            let out = g.receive(
+                &json!({"textroom": "destroyed", "room": HANDS_ROOM}),
+                Instant::now(),
+            );
+            assert_eq!(queue(&out), Some(Vec::new()));
+            assert_eq!(parsed(&out.send[0])["textroom"], json!("join"));
+            assert!(!g.is_ready());
+            let out = g.receive(
+                &json!({"textroom": "success", "transaction": transaction_of(&out.send[0]), "participants": []}),
+                Instant::now(),
+            );
+            assert!(matches!(out.events[0], SideEvent::Ready));
+        }
         let out = g.receive(
             &json!({"textroom": "destroyed", "room": HANDS_ROOM}),
             Instant::now(),
         );
-        assert_eq!(queue(&out), Some(Vec::new()));
-        assert!(!g.is_ready());
-        let mut g = joined(None, &[]);
-        let out = g.receive(
-            &json!({"textroom": "kicked", "room": HANDS_ROOM, "username": "me"}),
-            Instant::now(),
+        assert!(out.send.is_empty());
+        assert!(
+            out.events
+                .iter()
+                .any(|e| matches!(e, SideEvent::Unavailable(_)))
         );
-        assert!(matches!(out.events[0], GestureEvent::Unavailable(_)));
     }
 }
