@@ -242,6 +242,7 @@ fn restart_loop(janus: &Janus, joins: u64) {
                 subscribe: true,
                 ice: IceServers::default(),
                 voice: Default::default(),
+                publish_as: Default::default(),
             };
             let call = talkline_meeting::join(config).await.expect("join");
             let deadline = Instant::now() + Duration::from_secs(15);

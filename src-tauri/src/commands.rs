@@ -213,6 +213,48 @@ pub async fn save_shared_file(
     core.save_shared_file(&id).await
 }
 
+/// The screens there are to share, with thumbnails for the picker (what
+/// would be shared: the app's own window blanked out).
+#[tauri::command]
+pub fn screen_sources<R: tauri::Runtime>(
+    window: tauri::WebviewWindow<R>,
+    core: Core<'_>,
+) -> Vec<talkline_client::screen_share::ScreenSourceView> {
+    core.screen_sources(own_x_window(&window))
+}
+
+/// The app's own X window: left out of what is shared.
+fn own_x_window<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        // An X window id is a C `unsigned long`: 32 bits on some targets.
+        #[allow(clippy::unnecessary_cast)]
+        crate::native_video::x_window_of(window)
+            .ok()
+            .map(|w| w as u64)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = window;
+        None
+    }
+}
+
+/// Shares a screen in the meeting, the app's own window blanked out of it.
+#[tauri::command]
+pub async fn start_screen_share<R: tauri::Runtime>(
+    window: tauri::WebviewWindow<R>,
+    core: Core<'_>,
+    id: String,
+) -> Reply<()> {
+    core.start_screen_share(&id, own_x_window(&window)).await
+}
+
+#[tauri::command]
+pub async fn stop_screen_share(core: Core<'_>) -> Reply<()> {
+    core.stop_screen_share().await
+}
+
 /// A web link in a chat message, clicked: the system's browser opens it.
 #[tauri::command]
 pub fn open_web_link(core: Core<'_>, url: String) -> Reply<()> {

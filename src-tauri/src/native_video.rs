@@ -769,7 +769,7 @@ pub fn stats() -> HashMap<String, TileStatsView> {
 /// per frame: a lock costs nothing here.
 static NATIVE: Mutex<Option<NativeVideo>> = Mutex::new(None);
 
-fn x_window_of<R: tauri::Runtime>(
+pub(crate) fn x_window_of<R: tauri::Runtime>(
     window: &tauri::WebviewWindow<R>,
 ) -> Result<xlib::Window, String> {
     use raw_window_handle::{HasWindowHandle, RawWindowHandle};

@@ -10,6 +10,7 @@ mod pulse;
 mod support;
 
 mod chat;
+mod screen_share;
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -566,6 +567,7 @@ fn a_camera_unplugged_mid_call_is_reported_and_replaced_live() {
             subscribe: true,
             ice: Default::default(),
             voice: Default::default(),
+            publish_as: Default::default(),
         })
         .await
         .expect("join");
@@ -640,6 +642,7 @@ fn a_camera_given_to_a_call_joined_without_one_is_sent_without_a_rejoin() {
             subscribe: true,
             ice: Default::default(),
             voice: Default::default(),
+            publish_as: Default::default(),
         })
         .await
         .expect("join");

@@ -11,15 +11,7 @@ const DELIVERED: Duration = Duration::from_secs(10);
 const LONG_TRANSFER: Duration = Duration::from_secs(60);
 
 fn waits_for_error(client: &Client, needle: &str) {
-    let deadline = Instant::now() + DELIVERED;
-    while !client.errors().contains(needle) {
-        assert!(
-            Instant::now() < deadline,
-            "no error with {needle:?}; stderr: {}",
-            client.errors()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    client.wait_for_error(needle, DELIVERED);
 }
 
 #[test]

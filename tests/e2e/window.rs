@@ -22,6 +22,8 @@ mod x11_close;
 mod chat;
 #[path = "window_screens.rs"]
 mod screens;
+#[path = "window_share.rs"]
+mod share;
 
 use std::time::{Duration, Instant};
 

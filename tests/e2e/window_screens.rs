@@ -24,7 +24,7 @@ const shown = (el) => {
 /// Words that stay as they are in Chinese text: names and the keys the
 /// shortcuts use, and the participants' names of this test.
 const NAMES: &[&str] = &[
-    "TalkLine", "PIN", "TURN", "STUN", "ID", "KB", "Rust", "Esc", "Winnie", "Bob",
+    "TalkLine", "PIN", "TURN", "STUN", "ID", "KB", "MB", "MiB", "Rust", "Esc", "Winnie", "Bob",
     // The parts of a meeting link, named as the link writes them.
     "server", "room",
 ];
@@ -306,6 +306,23 @@ fn visit_every_screen(window: &AppWindow, link: &str, language: &str) -> Vec<Str
     );
     look("meeting-chat");
     driver.click("#chat-toggle");
+    // A hand up, with its badge, and the reactions offered.
+    driver.wait_for(
+        "hands to be ready",
+        LONG,
+        "return document.getElementById('hand-toggle').disabled === false;",
+    );
+    driver.click("#hand-toggle");
+    driver.wait_for(
+        "our hand on our tile",
+        LONG,
+        "return document.querySelector('#tiles .tile.self .hand') !== null;",
+    );
+    driver.click("#reactions-toggle");
+    driver.wait_visible("#reactions-menu", LONG);
+    look("meeting-hand-and-reactions");
+    driver.click("#reactions-toggle");
+    driver.click("#hand-toggle");
     driver.click("#leave");
     driver.wait_visible("#leave-dialog", LONG);
     look("meeting-leave");

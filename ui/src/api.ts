@@ -166,6 +166,8 @@ export interface ParticipantView {
   videoMuted: boolean;
   hasAudio: boolean;
   hasVideo: boolean;
+  /** A screen shared by the person of the same name. */
+  screen: boolean;
 }
 
 export type DeviceKind = "camera" | "microphone" | "speaker";
@@ -215,6 +217,14 @@ export interface HandView {
   own: boolean;
 }
 
+/** A screen the picker offers. */
+export interface ScreenSource {
+  id: string;
+  width: number;
+  height: number;
+  thumbnail: string | null;
+}
+
 /** A file offered in the meeting, and what became of it. */
 export interface FileView {
   id: string;
@@ -245,6 +255,7 @@ export type AppEvent =
   | { type: "chat_not_sent"; id: number; reason: string }
   | { type: "hands"; ready: boolean; handUp: boolean; hands: HandView[]; raised: HandView | null }
   | { type: "file"; file: FileView }
+  | { type: "screen_share"; sharing: boolean }
   | { type: "reaction"; reaction: ReactionView }
   | { type: "participant_joined"; participant: ParticipantView }
   | { type: "participant_changed"; participant: ParticipantView }
@@ -370,6 +381,10 @@ export const api = {
     }),
   /** Asks for a file offered in the meeting; it is saved in Downloads when whole. */
   saveSharedFile: (id: string) => call<FileView>("save_shared_file", { id }),
+  /** The screens there are to share, each with a thumbnail (a PNG data URL). */
+  screenSources: () => call<ScreenSource[]>("screen_sources"),
+  startScreenShare: (id: string) => call<void>("start_screen_share", { id }),
+  stopScreenShare: () => call<void>("stop_screen_share"),
   openWebLink: (url: string) => call<void>("open_web_link", { url }),
   setVideoMuted: (muted: boolean) => call<void>("set_video_muted", { muted }),
   switchDevice: (kind: DeviceKind, id: string | null) => call<void>("switch_device", { kind, id }),

@@ -21,6 +21,8 @@ export interface LayoutInput {
   showSelf: boolean;
   /** Pinned by the user: the large tile whatever the audio says. */
   pinned: string | null;
+  /** Screens shared, first shared first: large unless something is pinned. */
+  shares?: string[];
   activeSpeaker: string | null;
   /** The gallery page asked for (0-based; kept in range here). */
   page: number;
@@ -41,10 +43,12 @@ export function arrange(input: LayoutInput): Layout {
   const shown = input.tiles.filter((t) => input.showSelf || t !== "self");
   for (const t of input.tiles) roles.set(t, "hidden");
   if (input.mode === "speaker" && shown.length > 0) {
-    // The pinned tile, else the active speaker, else the first other
-    // person: someone else's picture rather than one's own.
+    // The pinned tile, else a shared screen, else the active speaker,
+    // else the first other person: someone else's picture rather than
+    // one's own.
     const others = shown.filter((t) => t !== "self");
-    const main = [input.pinned, input.activeSpeaker, others[0], shown[0]].find(
+    const share = (input.shares ?? []).find((t) => shown.includes(t));
+    const main = [input.pinned, share, input.activeSpeaker, others[0], shown[0]].find(
       (t): t is string => t !== null && t !== undefined && shown.includes(t),
     );
     const strip = shown.filter((t) => t !== main).slice(0, STRIP_TILES);

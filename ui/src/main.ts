@@ -6,6 +6,7 @@ import { frameStats, snapshotTile } from "./frames";
 import { addChatMessage, chatNotSent, renderChatPeople, renderChatState } from "./meeting/chat";
 import { renderFile } from "./meeting/files";
 import { renderHands, showReaction } from "./meeting/hands";
+import { renderSharing } from "./meeting/screen_share";
 import { closeRequested } from "./meeting/leave";
 import { updateLevels } from "./meeting/levels";
 import { removeParticipant, renderParticipant, renderSelfMuted } from "./meeting/participants";
@@ -63,7 +64,10 @@ function onEvent(event: AppEvent): void {
       break;
     case "participant_joined":
       renderParticipant(event.participant);
-      if (state.screen === "meeting") toast(t("meeting.joined", { name: event.participant.display }));
+      if (state.screen === "meeting") {
+        const key = event.participant.screen ? "screen.started" : "meeting.joined";
+        toast(t(key, { name: event.participant.display }));
+      }
       break;
     case "participant_changed":
       renderParticipant(event.participant);
@@ -85,6 +89,9 @@ function onEvent(event: AppEvent): void {
       break;
     case "file":
       renderFile(event.file);
+      break;
+    case "screen_share":
+      renderSharing(event.sharing);
       break;
     case "reaction":
       showReaction(event.reaction);

@@ -54,7 +54,7 @@ function toDevice(r: DOMRect, dpr: number): NativeRect {
  * the page's labels and any open menu or dialog over it cut in it.
  */
 export function placements(root: ParentNode): NativePlacement[] {
-  const covers = [...root.querySelectorAll<HTMLElement>(".popover, .modal, .toast")]
+  const covers = [...root.querySelectorAll<HTMLElement>(".popover, .modal, .toast, .floating")]
     .filter((e) => !e.closest("[hidden]"))
     .map(shownRect)
     .filter((r): r is DOMRect => r !== null);

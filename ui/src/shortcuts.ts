@@ -30,7 +30,10 @@ document.addEventListener("keydown", (ev) => {
     else if (modalOpen) return;
     else if (!$("device-menu").hidden) $("device-menu").hidden = true;
     else if (!$("invite-panel").hidden) $("invite-panel").hidden = true;
-    else if (!$("reactions-menu").hidden) {
+    else if (!$("share-picker").hidden) {
+      $("share-picker").hidden = true;
+      $("share-toggle").focus();
+    } else if (!$("reactions-menu").hidden) {
       $("reactions-menu").hidden = true;
       $("reactions-toggle").focus();
     }

@@ -55,12 +55,29 @@ describe("a file in the chat", () => {
     line().querySelector<HTMLButtonElement>(".file-save")!.click();
     await settle();
     expect(calls).toContainEqual({ command: "save_shared_file", args: { id: "f1" } });
-    expect(line().querySelector(".file-save")).toBeNull();
+    expect(line().querySelector<HTMLButtonElement>(".file-save")!.hidden).toBe(true);
     renderFile(file({ state: "saved", savedAs: "/home/kim/Downloads/notes 1.pdf" }));
     expect(line().textContent).toContain("Saved as /home/kim/Downloads/notes 1.pdf");
     renderFile(file({ id: "f2", state: "failed", error: "the person sharing the file left before it arrived" }));
     expect(line("f2").textContent).toContain("Not received: the person sharing the file left");
-    expect(line("f2").querySelector(".file-save"), "can be asked for again").not.toBeNull();
+    expect(line("f2").querySelector<HTMLButtonElement>(".file-save")!.hidden, "can be asked for again").toBe(false);
+  });
+
+  it("never goes back to an earlier state, but can be tried again after a failure", () => {
+    renderFile(file({ state: "saved", savedAs: "/d/notes.pdf" }));
+    renderFile(file({ state: "receiving", received: 10 }));
+    expect(line().textContent).toContain("Saved as /d/notes.pdf");
+    renderFile(file({ id: "f3", state: "failed", error: "stopped" }));
+    renderFile(file({ id: "f3", state: "receiving", received: 0 }));
+    expect(line("f3").textContent).toContain("Receiving… 0%");
+  });
+
+  it("is updated in place, so the focus stays where it was", () => {
+    renderFile(file());
+    const save = line().querySelector<HTMLButtonElement>(".file-save")!;
+    save.focus();
+    renderFile(file({ state: "failed", error: "stopped" }));
+    expect(document.activeElement).toBe(save);
   });
 
   it("of ours says to whom and how many received it, and has nothing to save", () => {
@@ -69,6 +86,8 @@ describe("a file in the chat", () => {
     expect(line().textContent).toContain("Received by 1");
     expect(line().querySelector(".file-save")).toBeNull();
     expect(badge().hidden).toBe(true);
+    // The button that picks one is a button: reachable by keyboard.
+    expect(document.getElementById("chat-attach")!.tagName).toBe("BUTTON");
   });
 
   it("from before the panel opened is not news", () => {
@@ -84,7 +103,7 @@ describe("a file in the chat", () => {
     input.dispatchEvent(new Event("change"));
     await settle();
     expect(calls.filter((c) => c.command === "share_file")).toHaveLength(0);
-    expect(document.getElementById("chat-error")!.textContent).toContain("at most 16 MB");
+    expect(document.getElementById("chat-error")!.textContent).toContain("at most 16 MiB");
   });
 
   it("sizes read as people read them", () => {

@@ -17,6 +17,17 @@ const gallery = (tiles: string[], page = 0): LayoutInput => ({
 const roles = (layout: ReturnType<typeof arrange>, role: string) =>
   [...layout.roles].filter(([, r]) => r === role).map(([t]) => t);
 
+describe("a shared screen", () => {
+  it("takes the large tile in the speaker view, unless something is pinned", () => {
+    const tiles = people(3);
+    const speaker = { ...gallery(tiles), mode: "speaker" as const, activeSpeaker: "1", shares: ["3"] };
+    expect(roles(arrange(speaker), "main")).toEqual(["3"]);
+    expect(roles(arrange({ ...speaker, pinned: "2" }), "main")).toEqual(["2"]);
+    // A share no longer there does not hold it.
+    expect(roles(arrange({ ...speaker, shares: ["9"] }), "main")).toEqual(["1"]);
+  });
+});
+
 describe("the gallery", () => {
   it("holds 5x5 a page and pages past that", () => {
     const tiles = people(29); // 30 tiles

@@ -11,7 +11,7 @@ import { state } from "../src/state";
 import { removeParticipant, renderParticipant, resetMeeting } from "../src/meeting/participants";
 
 const person = (id: number, display: string, over: Partial<ParticipantView> = {}): ParticipantView =>
-  ({ id, display, audioMuted: false, videoMuted: false, hasAudio: true, hasVideo: true, ...over }) as ParticipantView;
+  ({ id, display, audioMuted: false, videoMuted: false, hasAudio: true, hasVideo: true, screen: false, ...over }) as ParticipantView;
 
 const tile = (id: number) => document.querySelector<HTMLElement>(`#tiles .tile[data-tile="${id}"]`);
 const listed = () => [...document.querySelectorAll("#participant-list li")].map((li) => li.textContent ?? "");
@@ -54,6 +54,22 @@ describe("participants", () => {
     expect(state.pinned).toBeNull();
     expect(document.getElementById("toasts")!.textContent).toContain("Ann left");
     expect(listed()).toEqual(["Winnie (you)"]);
+  });
+
+  it("sharing a screen: shown large as their screen, not a second person, and back after", () => {
+    state.layoutMode = "gallery";
+    renderParticipant(person(11, "Ann"));
+    renderParticipant(person(21, "Ann", { screen: true, hasAudio: false }));
+    expect(tile(21)!.querySelector(".name")!.textContent).toBe("Ann's screen");
+    expect(tile(21)!.classList.contains("shared-screen")).toBe(true);
+    expect(state.layoutMode).toBe("speaker");
+    expect(tile(21)!.dataset.role).toBe("main");
+    expect(listed()).toEqual(["Winnie (you)", "Ann"]);
+    expect(document.getElementById("participants-toggle")!.textContent).toBe("People (2)");
+    removeParticipant(21);
+    expect(state.layoutMode).toBe("gallery");
+    expect(document.getElementById("toasts")!.textContent).toContain("Ann stopped sharing their screen");
+    expect(document.getElementById("toasts")!.textContent).not.toContain("Ann left");
   });
 
   it("are said in the page's language", () => {

@@ -6,6 +6,7 @@ mod invite;
 mod record;
 mod said;
 mod scan;
+mod screen;
 mod shared_files;
 mod spec;
 
@@ -152,6 +153,11 @@ struct JoinArgs {
     /// Do not join the meeting's chat (it is joined unless --publish-only).
     #[arg(long)]
     no_chat: bool,
+    /// Share a screen once joined: test, test:WxH@FPS, a .y4m file, or
+    /// x11[:DISPLAY] (`share SOURCE` and `share stop` on standard input
+    /// start and stop one mid-call).
+    #[arg(long, value_name = "SOURCE")]
+    share_screen: Option<String>,
 }
 
 /// `volume NAME PERCENT`: how loud one participant plays here.
@@ -624,6 +630,7 @@ async fn join(args: JoinArgs) -> ExitCode {
         subscribe: !args.publish_only,
         ice,
         voice: VoiceSettings::with_original_sound(args.original_sound),
+        publish_as: Default::default(),
     };
     let mut call = match talkline_meeting::join(config).await {
         Ok(call) => call,
@@ -642,6 +649,17 @@ async fn join(args: JoinArgs) -> ExitCode {
     );
     if args.video_layer != VideoLayer::default() {
         call.command(CallCommand::SetVideoLayer(args.video_layer));
+    }
+    let share_target = screen::ShareTarget {
+        server: server.clone(),
+        room,
+        pin: pin.clone(),
+        display: name.to_string(),
+        ice: chat_ice.clone(),
+    };
+    let mut screen_share = screen::ScreenShare::default();
+    if let Some(spec) = &args.share_screen {
+        screen_share.start(&call, &share_target, spec).await;
     }
     // Bots and load generators stay out of the chat.
     let mut chat = (!args.publish_only && !args.no_chat)
@@ -669,13 +687,22 @@ async fn join(args: JoinArgs) -> ExitCode {
                 "original sound on" => call.command(CallCommand::SetVoiceSettings(VoiceSettings::with_original_sound(true))),
                 "original sound off" => call.command(CallCommand::SetVoiceSettings(VoiceSettings::with_original_sound(false))),
                 "leave" => break,
+                "share stop" => screen_share.stop().await,
+                line if line.starts_with("share ") => {
+                    screen_share.start(&call, &share_target, &line["share ".len()..]).await;
+                }
                 line if chat::ChatLine::understands(line) => match chat.as_mut() {
                     Some(chat) => chat.command(line).await,
                     None => said::error(say!("this run is not in the chat (--no-chat)", "本次运行没有加入聊天（--no-chat）")),
                 },
                 // The call's statistics now, as one line of JSON: what a
                 // script watching a call (or a test of one) reads mid-call.
-                "stats" => println!("stats: {}", call.stats.snapshot()),
+                "stats" => {
+                    println!("stats: {}", call.stats.snapshot());
+                    if let Some(share) = screen_share.stats() {
+                        println!("share stats: {share}");
+                    }
+                }
                 "" => {}
                 other => {
                     if let Some(rest) = other.strip_prefix("layer ") {
@@ -700,7 +727,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        let commands = "mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, say TEXT, whisper NAME: TEXT, hand up|down, react EMOJI, file PATH, file-to NAME: PATH, save N FOLDER, stats, leave";
+                        let commands = "mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, say TEXT, whisper NAME: TEXT, hand up|down, react EMOJI, file PATH, file-to NAME: PATH, save N FOLDER, share SOURCE, share stop, stats, leave";
                         said::error(say!("unknown command {other:?}: {commands}", "未知命令 {other:?}，可用的命令：{commands}"));
                         Ok(None)
                     };
@@ -725,6 +752,10 @@ async fn join(args: JoinArgs) -> ExitCode {
                 Some(CallEvent::State(CallState::Reconnecting)) => println!("{}", say!("reconnecting…", "正在重新连接…")),
                 Some(CallEvent::State(CallState::Joined)) => println!("{}", say!("connected", "已连接")),
                 Some(CallEvent::State(_)) => {}
+                Some(CallEvent::ParticipantJoined(p)) if p.screen => {
+                    let who = &p.display;
+                    println!("{}", say!("+ {who} is sharing their screen", "+ {who} 正在分享屏幕"));
+                }
                 Some(CallEvent::ParticipantJoined(p)) => {
                     let who = &p.display;
                     println!("{}", say!("+ {who} joined", "+ {who} 加入了会议"));
@@ -735,6 +766,10 @@ async fn join(args: JoinArgs) -> ExitCode {
                     let microphone = if p.audio_muted { language.pick("muted", "已静音") } else { language.pick("on", "开启") };
                     let camera = if p.video_muted { language.pick("off", "关闭") } else { language.pick("on", "开启") };
                     println!("{}", say!("~ {who} microphone {microphone}, camera {camera}", "~ {who} 麦克风{microphone}，摄像头{camera}"));
+                }
+                Some(CallEvent::ParticipantLeft(p)) if p.screen => {
+                    let who = &p.display;
+                    println!("{}", say!("- {who} stopped sharing their screen", "- {who} 停止了分享屏幕"));
                 }
                 Some(CallEvent::ParticipantLeft(p)) => {
                     let who = &p.display;
@@ -760,6 +795,7 @@ async fn join(args: JoinArgs) -> ExitCode {
     if let Some(chat) = chat {
         chat.leave().await;
     }
+    screen_share.end().await;
     let stats = std::sync::Arc::clone(&call.stats);
     call.leave().await;
     println!("{}", say!("left the meeting", "已离开会议"));

@@ -146,6 +146,7 @@ impl SharedFiles {
                     )
                 };
                 println!("{line}");
+                // Numbered for the whole run; the core bounds how many come.
                 self.offers.push(offer);
             }
             FileEvent::Progress { .. } => {}
@@ -153,19 +154,22 @@ impl SharedFiles {
                 let Some(folder) = self.saving.remove(&id) else {
                     return;
                 };
-                match files::save_into(&folder, &name, &bytes) {
-                    Ok(path) => {
-                        let path = said::printable(&path.display().to_string());
-                        println!("{}", say!("[file, saved] {path}", "[文件，已保存] {path}"));
+                // Up to 16 MiB written and synced: not on the runtime.
+                tokio::task::spawn_blocking(move || {
+                    match files::save_into(&folder, &name, &bytes) {
+                        Ok(path) => {
+                            let path = said::printable(&path.display().to_string());
+                            println!("{}", say!("[file, saved] {path}", "[文件，已保存] {path}"));
+                        }
+                        Err(e) => {
+                            let shown = folder.display();
+                            said::error(say!(
+                                "could not save the file in {shown}: {e}",
+                                "无法把文件保存到 {shown}：{e}"
+                            ));
+                        }
                     }
-                    Err(e) => {
-                        let shown = folder.display();
-                        said::error(say!(
-                            "could not save the file in {shown}: {e}",
-                            "无法把文件保存到 {shown}：{e}"
-                        ));
-                    }
-                }
+                });
             }
             FileEvent::Failed { id, why } => {
                 self.saving.remove(&id);

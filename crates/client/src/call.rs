@@ -41,6 +41,10 @@ pub struct ActiveCall {
     pub meeting: InMeeting,
     /// The meeting's chat, connected beside the call.
     pub chat: Option<crate::meeting_chat::MeetingChat>,
+    /// Where a screen share joins, and as whom.
+    pub(crate) share_with: Option<crate::screen_share::ShareWith>,
+    /// The screen we share, if any.
+    pub(crate) share: Option<CallHandle>,
     pub(crate) muted: Arc<SelfMute>,
     monitor: tokio::task::JoinHandle<()>,
     device_watch: tokio::task::JoinHandle<()>,
@@ -197,6 +201,8 @@ impl ActiveCall {
             handle,
             meeting,
             chat: None,
+            share_with: None,
+            share: None,
             muted,
             monitor,
             device_watch,
@@ -205,6 +211,9 @@ impl ActiveCall {
 
     pub async fn leave(self) {
         self.device_watch.abort();
+        if let Some(share) = self.share {
+            share.leave().await;
+        }
         if let Some(chat) = &self.chat {
             chat.leave().await;
         }

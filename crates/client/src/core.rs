@@ -215,6 +215,7 @@ impl AppCore {
             log::warn!("old logs not pruned: {e}");
         }
         // What a killed app left half-written.
+        talkline_meeting::chat::files::remove_part_files(&config.export_dir);
         crate::personal::remove_partial_writes(
             &config.export_dir,
             crate::personal::is_ours_in_downloads,
@@ -585,6 +586,7 @@ impl AppCore {
             subscribe: true,
             ice,
             voice: self.voice_settings(),
+            publish_as: Default::default(),
         })
         .await?;
         let self_id = handle.self_id;
@@ -644,6 +646,13 @@ impl AppCore {
             fallback,
             ended_tx,
         );
+        active.share_with = Some(crate::screen_share::ShareWith {
+            server: chat_target.server.clone(),
+            room,
+            pin: chat_target.pin.clone(),
+            display: chat_target.display.clone(),
+            ice: chat_target.ice.clone(),
+        });
         active.chat = Some(crate::meeting_chat::MeetingChat::open(
             chat_target,
             self.language(),

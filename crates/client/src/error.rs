@@ -263,6 +263,8 @@ mod tests {
     /// user types (link parts, address schemes, layer names).
     const KEPT: &[&str] = &[
         "TalkLine",
+        // A file's size limit's unit.
+        "MiB",
         "talkline",
         "join",
         "server",
@@ -405,6 +407,7 @@ mod tests {
                 },
                 MediaError::InvalidParameter(detail()),
                 MediaError::Codec(detail()),
+                MediaError::Screen(detail()),
             ]
             .iter()
             .map(Translated::chinese),

@@ -16,6 +16,8 @@ pub struct ParticipantView {
     pub video_muted: bool,
     pub has_audio: bool,
     pub has_video: bool,
+    /// A screen shared (by the person of the same name).
+    pub screen: bool,
 }
 
 impl From<&Participant> for ParticipantView {
@@ -27,6 +29,7 @@ impl From<&Participant> for ParticipantView {
             video_muted: p.video_muted,
             has_audio: p.has_audio,
             has_video: p.has_video,
+            screen: p.screen,
         }
     }
 }
@@ -69,6 +72,10 @@ pub enum AppEvent {
         hands: Vec<crate::meeting_chat::HandView>,
         /// Someone else's hand just raised: to announce.
         raised: Option<crate::meeting_chat::HandView>,
+    },
+    /// We share our screen now, or no longer.
+    ScreenShare {
+        sharing: bool,
     },
     /// A file offered in the meeting, or what became of it.
     File {

@@ -25,6 +25,7 @@ mod preview;
 mod quality;
 mod scan;
 mod schedule;
+pub mod screen_share;
 mod self_mute;
 mod settings;
 mod speaker_test;

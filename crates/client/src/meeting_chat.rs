@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{AppError, Said};
 use crate::events::{AppEvent, EventSink};
-use crate::meeting_files::{FileView, MeetingFiles};
+use crate::meeting_files::{FileUpdate, FileView, MeetingFiles};
 
 /// A message as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -275,7 +275,15 @@ struct Kept {
     hand_up: bool,
     hands: Vec<HandView>,
     files: MeetingFiles,
+    /// Files saved off the runtime come back here (id, folder, where).
+    saved: mpsc::UnboundedSender<Saved>,
 }
+
+type Saved = (
+    String,
+    std::path::PathBuf,
+    std::io::Result<std::path::PathBuf>,
+);
 
 impl Kept {
     fn snapshot(&self) -> ChatSnapshot {
@@ -297,8 +305,17 @@ impl Kept {
         language: Language,
         sink: &Arc<dyn EventSink>,
     ) {
-        if let Some(file) = self.files.event(event, language) {
-            sink.emit(AppEvent::File { file });
+        match self.files.event(event, language) {
+            Some(FileUpdate::Show(file)) => sink.emit(AppEvent::File { file }),
+            // Up to 16 MiB written and synced: not on the runtime's threads.
+            Some(FileUpdate::Save(file)) => {
+                let saved = self.saved.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = file.save();
+                    let _ = saved.send((file.id, file.folder, result));
+                });
+            }
+            None => {}
         }
     }
 
@@ -361,6 +378,7 @@ async fn run(
     sink: Arc<dyn EventSink>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
+    let (saved_tx, mut saved_rx) = mpsc::unbounded_channel::<Saved>();
     let mut kept = Kept {
         state: "connecting",
         reason: None,
@@ -370,6 +388,7 @@ async fn run(
         hand_up: false,
         hands: Vec::new(),
         files: MeetingFiles::default(),
+        saved: saved_tx,
     };
     sink.emit(AppEvent::ChatState {
         state: kept.state,
@@ -420,6 +439,11 @@ async fn run(
     };
     let leaving = loop {
         tokio::select! {
+            Some((id, folder, result)) = saved_rx.recv() => {
+                if let Some(file) = kept.files.saved(&id, &folder, result, language) {
+                    sink.emit(AppEvent::File { file });
+                }
+            }
             event = chat.events.recv() => match event {
                 Some(ChatEvent::Joined(people)) => {
                     kept.state = "ready";

@@ -54,6 +54,31 @@ impl FileView {
     }
 }
 
+/// What a file event asks of the caller.
+pub enum FileUpdate {
+    /// Tell the window of the file as it is now.
+    Show(FileView),
+    /// Save this, then tell `MeetingFiles::saved`.
+    Save(ToSave),
+}
+
+/// A file that arrived whole, to save in `folder`.
+pub struct ToSave {
+    pub id: String,
+    pub folder: PathBuf,
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl ToSave {
+    /// Saves it (blocking: call off the async runtime); the folder is
+    /// made first (a new account may have no Downloads yet).
+    pub fn save(&self) -> std::io::Result<PathBuf> {
+        std::fs::create_dir_all(&self.folder)?;
+        files::save_into(&self.folder, &self.name, &self.bytes)
+    }
+}
+
 /// The files of one meeting.
 #[derive(Default)]
 pub struct MeetingFiles {
@@ -99,8 +124,49 @@ impl MeetingFiles {
     }
 
     /// What a file event changes: the file as it is now, when it is worth
-    /// telling (progress only every 5%).
-    pub fn event(&mut self, event: FileEvent, language: Language) -> Option<FileView> {
+    /// telling (progress only every 5%), or a file to save (see `saved`).
+    pub fn event(&mut self, event: FileEvent, language: Language) -> Option<FileUpdate> {
+        if let FileEvent::Received { id, name, bytes } = event {
+            let folder = self.save_in.remove(&id)?;
+            return Some(FileUpdate::Save(ToSave {
+                id,
+                folder,
+                name,
+                bytes,
+            }));
+        }
+        self.shown(event, language).map(FileUpdate::Show)
+    }
+
+    /// A save done (off the async runtime: up to 16 MiB, synced).
+    pub fn saved(
+        &mut self,
+        id: &str,
+        folder: &std::path::Path,
+        result: std::io::Result<PathBuf>,
+        language: Language,
+    ) -> Option<FileView> {
+        let view = self.find(id)?;
+        match result {
+            Ok(path) => {
+                view.state = "saved";
+                view.received = view.size;
+                view.saved_as = Some(path.display().to_string());
+            }
+            Err(e) => {
+                log::warn!("a received file could not be saved: {e}");
+                view.state = "failed";
+                let shown = folder.display();
+                view.error = Some(match language {
+                    Language::SimplifiedChinese => format!("无法保存到 {shown}：{e}"),
+                    _ => format!("could not save it in {shown}: {e}"),
+                });
+            }
+        }
+        Some(view.clone())
+    }
+
+    fn shown(&mut self, event: FileEvent, language: Language) -> Option<FileView> {
         match event {
             FileEvent::Offered(offer) => {
                 let view = FileView::of(&offer);
@@ -114,27 +180,7 @@ impl MeetingFiles {
                 view.received = received;
                 (received / step != told).then(|| view.clone())
             }
-            FileEvent::Received { id, name, bytes } => {
-                let folder = self.save_in.remove(&id)?;
-                let view = self.find(&id)?;
-                match files::save_into(&folder, &name, &bytes) {
-                    Ok(path) => {
-                        view.state = "saved";
-                        view.received = view.size;
-                        view.saved_as = Some(path.display().to_string());
-                    }
-                    Err(e) => {
-                        log::warn!("a received file could not be saved: {e}");
-                        view.state = "failed";
-                        let shown = folder.display();
-                        view.error = Some(match language {
-                            Language::SimplifiedChinese => format!("无法保存到 {shown}：{e}"),
-                            _ => format!("could not save it in {shown}: {e}"),
-                        });
-                    }
-                }
-                Some(view.clone())
-            }
+            FileEvent::Received { .. } => None,
             FileEvent::Failed { id, why } => {
                 self.save_in.remove(&id);
                 let view = self.find(&id)?;

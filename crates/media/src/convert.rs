@@ -38,6 +38,56 @@ pub fn yuyv_to_i420(src: &[u8], width: u32, height: u32, dst: &mut VideoFrame) -
     Ok(())
 }
 
+/// 32-bit BGRX (X11's ZPixmap on little-endian, 4 bytes a pixel, rows
+/// `stride` bytes apart) to I420, BT.601 limited range as cameras give;
+/// chroma of each 2x2 block averaged.
+pub fn bgrx_to_i420(
+    src: &[u8],
+    stride: usize,
+    width: u32,
+    height: u32,
+    dst: &mut VideoFrame,
+) -> Result<()> {
+    let (w, h) = ((width & !1) as usize, (height & !1) as usize);
+    if stride < width as usize * 4 {
+        return Err(MediaError::Screen(format!(
+            "rows of {stride} bytes for {width} pixels"
+        )));
+    }
+    check_len(
+        "BGRX",
+        src.len(),
+        stride * (height as usize).saturating_sub(1) + width as usize * 4,
+    )?;
+    dst.reshape(w as u32, h as u32)?;
+    let (y, u, v) = dst.planes_mut();
+    let luma = |b: i32, g: i32, r: i32| (((66 * r + 129 * g + 25 * b + 128) >> 8) + 16) as u8;
+    for row in 0..h {
+        let line = &src[row * stride..row * stride + w * 4];
+        let out = &mut y[row * w..(row + 1) * w];
+        for (px, y) in line.chunks_exact(4).zip(out.iter_mut()) {
+            *y = luma(px[0] as i32, px[1] as i32, px[2] as i32);
+        }
+    }
+    for row in 0..h / 2 {
+        let a = &src[2 * row * stride..];
+        let b = &src[(2 * row + 1) * stride..];
+        for x in 0..w / 2 {
+            let sum = |c: usize| {
+                a[8 * x + c] as i32
+                    + a[8 * x + 4 + c] as i32
+                    + b[8 * x + c] as i32
+                    + b[8 * x + 4 + c] as i32
+            };
+            let (bb, gg, rr) = ((sum(0) + 2) / 4, (sum(1) + 2) / 4, (sum(2) + 2) / 4);
+            let i = row * (w / 2) + x;
+            u[i] = (((-38 * rr - 74 * gg + 112 * bb + 128) >> 8) + 128) as u8;
+            v[i] = (((112 * rr - 94 * gg - 18 * bb + 128) >> 8) + 128) as u8;
+        }
+    }
+    Ok(())
+}
+
 /// NV12 (Y plane, then interleaved UV) to I420.
 pub fn nv12_to_i420(src: &[u8], width: u32, height: u32, dst: &mut VideoFrame) -> Result<()> {
     let (w, h) = ((width & !1) as usize, (height & !1) as usize);
@@ -87,5 +137,43 @@ mod tests {
         let mut f = VideoFrame::new(2, 2).expect("frame");
         assert!(yuyv_to_i420(&[0; 10], 4, 2, &mut f).is_err());
         assert!(nv12_to_i420(&[0; 11], 4, 2, &mut f).is_err());
+    }
+}
+
+#[cfg(test)]
+mod bgrx_tests {
+    use super::*;
+
+    #[test]
+    fn screen_pixels_become_the_colours_a_camera_gives() {
+        // 4x2 pixels, rows padded to 20 bytes: white, black, red, blue
+        // on both rows.
+        let px: [[u8; 4]; 4] = [
+            [255, 255, 255, 0],
+            [0, 0, 0, 0],
+            [0, 0, 255, 0],
+            [255, 0, 0, 0],
+        ];
+        let mut src = Vec::new();
+        for _ in 0..2 {
+            for p in px {
+                src.extend_from_slice(&p);
+            }
+            src.extend_from_slice(&[9, 9, 9, 9]);
+        }
+        let mut frame = VideoFrame::new(2, 2).expect("a frame");
+        bgrx_to_i420(&src, 20, 4, 2, &mut frame).expect("converted");
+        assert_eq!((frame.width(), frame.height()), (4, 2));
+        assert_eq!(frame.y(), &[235, 16, 82, 41, 235, 16, 82, 41]);
+        // White and black average to grey; red and blue to purple.
+        assert_eq!((frame.u()[0], frame.v()[0]), (128, 128));
+        assert!(
+            frame.u()[1] > 128 && frame.v()[1] > 128,
+            "{:?}",
+            (frame.u(), frame.v())
+        );
+        // Too short a buffer, or rows shorter than the width: an error.
+        assert!(bgrx_to_i420(&src[..30], 20, 4, 2, &mut frame).is_err());
+        assert!(bgrx_to_i420(&src, 8, 4, 2, &mut frame).is_err());
     }
 }

@@ -28,6 +28,8 @@ pub enum MediaError {
     InvalidParameter(String),
     #[error("codec error: {0}")]
     Codec(String),
+    #[error("cannot capture the screen: {0}")]
+    Screen(String),
 }
 
 impl talkline_language::Translated for MediaError {
@@ -43,6 +45,7 @@ impl talkline_language::Translated for MediaError {
             }
             Self::InvalidParameter(what) => format!("媒体参数无效：{what}"),
             Self::Codec(why) => format!("编解码出错：{why}"),
+            Self::Screen(why) => format!("无法捕获屏幕：{why}"),
         }
     }
 }

@@ -20,6 +20,8 @@ pub mod picture;
 pub mod queue;
 pub mod replay;
 pub mod ring;
+#[cfg(target_os = "linux")]
+pub mod screen;
 pub mod sink;
 pub mod source;
 pub mod to_screen;

@@ -33,7 +33,8 @@ use crate::error::MeetingError;
 use crate::ice_servers::IceServers;
 use crate::janus::connection::{JanusConnection, SignalEvent};
 use crate::janus::protocol::{
-    Incoming, Jsep, JsepKind, MediaKind, Publisher, RoomEvent, SubscribedStream, request,
+    Incoming, Jsep, JsepKind, LIVE, MediaKind, Publisher, RoomEvent, SCREEN, SubscribedStream,
+    request,
 };
 use crate::layers::VideoLayer;
 use crate::link::ServerUrl;
@@ -45,7 +46,8 @@ use crate::playout::Playout;
 use crate::receive::{Screen, spawn_track_receiver};
 use crate::sdp;
 use crate::send::{
-    CaptureOutputs, Outgoing, SendPipeline, SimulcastTarget, TrackTarget, VoiceInput,
+    CaptureOutputs, Outgoing, SendPipeline, SimulcastTarget, TrackTarget, VideoContent, VideoPlan,
+    VoiceInput,
 };
 use crate::session::{
     Breakage, CallState, Participant, SessionInput, SessionMachine, SessionOutput,
@@ -95,6 +97,21 @@ pub struct CallConfig {
     pub ice: IceServers,
     /// What the microphone's signal goes through before it is sent.
     pub voice: VoiceSettings,
+    /// A person, or a screen they share.
+    pub publish_as: PublishAs,
+}
+
+/// What a call publishes as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PublishAs {
+    /// A person: camera and microphone.
+    #[default]
+    Person,
+    /// A screen shared by the person of the same name, with this feed id
+    /// (chosen beforehand, so that the person's own call can be told
+    /// not to receive it: `CallCommand::OwnFeed`). Its video is
+    /// described as a screen, and it receives nothing.
+    Screen { feed: u64 },
 }
 
 pub enum CallCommand {
@@ -119,6 +136,9 @@ pub enum CallCommand {
         feed: u64,
         layer: VideoLayer,
     },
+    /// A feed of ours besides this call (our screen share, see
+    /// `PublishAs::Screen`): not received, not listed as someone else.
+    OwnFeed(u64),
     Leave,
 }
 
@@ -135,6 +155,7 @@ impl std::fmt::Debug for CallCommand {
             Self::SetVoiceSettings(s) => write!(f, "SetVoiceSettings({s:?})"),
             Self::SetVideoLayer(l) => write!(f, "SetVideoLayer({l})"),
             Self::SetVideoLayerOf { feed, layer } => write!(f, "SetVideoLayerOf({feed}, {layer})"),
+            Self::OwnFeed(feed) => write!(f, "OwnFeed({feed})"),
             Self::Leave => f.write_str("Leave"),
         }
     }
@@ -292,7 +313,7 @@ pub(crate) async fn local_ip_towards(server: &ServerUrl) -> IpAddr {
 
 /// A publisher id of our own choosing keeps our identity across a server
 /// restart; kept below 2^53 so JavaScript peers read it exactly.
-fn random_publisher_id() -> u64 {
+pub(crate) fn random_publisher_id() -> u64 {
     rand::random::<u64>() % (1u64 << 53) + 1
 }
 
@@ -315,6 +336,7 @@ struct Driver {
     playout: Playout,
     tiles: Option<Arc<Tiles>>,
     subscribe: bool,
+    publish_as: PublishAs,
     /// The simulcast layer asked of every video subscribed...
     video_layer: VideoLayer,
     /// ...but these participants' (feed id).
@@ -336,8 +358,14 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
     let pipeline = SendPipeline::start(
         config.video,
         config.audio,
-        config.video_bitrate_kbps,
-        config.simulcast,
+        VideoPlan {
+            bitrate_kbps: config.video_bitrate_kbps,
+            simulcast: config.simulcast,
+            content: match config.publish_as {
+                PublishAs::Person => VideoContent::Camera,
+                PublishAs::Screen { .. } => VideoContent::Screen,
+            },
+        },
         Arc::clone(&stats),
         VoiceInput {
             settings: config.voice,
@@ -376,7 +404,11 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
     let (commands, mut command_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
         target,
-        publisher_id: random_publisher_id(),
+        publisher_id: match config.publish_as {
+            PublishAs::Person => random_publisher_id(),
+            PublishAs::Screen { feed } => feed,
+        },
+        publish_as: config.publish_as,
         session: SessionMachine::new(),
         stats: Arc::clone(&stats),
         pipeline,
@@ -571,7 +603,7 @@ impl Driver {
                 sdp: offer.sdp.clone(),
             };
             let mids = Mids::of(&offer.sdp);
-            let publish = request::publish(&self.sending(&mids));
+            let publish = request::publish(&self.sending(&mids), self.live_description());
             let answer = match conn.message(handle, publish, Some(&jsep)).await? {
                 Incoming::Event {
                     jsep:
@@ -665,7 +697,8 @@ impl Driver {
         // publish; this only stops the relay of what is muted.
         let muted = self.sending(&link.mids).iter().any(|(_, send)| !send);
         if muted {
-            self.configure(&link, request::configure_relay).await;
+            let body = request::configure_relay(&self.sending(&link.mids));
+            self.configure(&link, body).await;
         }
         Ok((link, publishers))
     }
@@ -704,16 +737,25 @@ impl Driver {
     /// Tells Janus what to relay, and the room what is muted, as soon as
     /// our publisher is up (until then, only what to relay).
     async fn configure_sending(&self, link: &mut Link) {
-        if link.publisher_up {
-            self.configure(link, request::configure_sending).await;
+        let streams = self.sending(&link.mids);
+        let body = if link.publisher_up {
+            request::configure_sending(&streams, self.live_description())
         } else {
             link.descriptions_stale = true;
-            self.configure(link, request::configure_relay).await;
+            request::configure_relay(&streams)
+        };
+        self.configure(link, body).await;
+    }
+
+    /// How our live streams are described: a person's, or a screen.
+    fn live_description(&self) -> &'static str {
+        match self.publish_as {
+            PublishAs::Person => LIVE,
+            PublishAs::Screen { .. } => SCREEN,
         }
     }
 
-    async fn configure(&self, link: &Link, request: fn(&[(&str, bool)]) -> serde_json::Value) {
-        let body = request(&self.sending(&link.mids));
+    async fn configure(&self, link: &Link, body: serde_json::Value) {
         if let Err(e) = link.conn.message(link.publisher_handle, body, None).await {
             log::warn!("configure failed: {}", e.for_logs());
         }
@@ -1396,6 +1438,7 @@ impl Driver {
                         }
                         Vec::new()
                     }
+                    Some(CallCommand::OwnFeed(feed)) => self.session.handle(SessionInput::OwnFeed(feed)),
                     // Only for someone in the meeting: a window's late
                     // request for one who left is dropped.
                     Some(CallCommand::SetVideoLayerOf { feed, layer }) => {

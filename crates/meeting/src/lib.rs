@@ -19,6 +19,7 @@ pub mod playout;
 pub mod qr;
 pub mod receive;
 mod rtcp_filter;
+pub mod screen_share;
 pub mod sdp;
 pub mod send;
 pub mod session;
@@ -28,7 +29,7 @@ pub mod stats;
 mod turn_stream;
 pub mod vp8_packetizer;
 
-pub use call::{CallCommand, CallConfig, CallEvent, CallHandle, join};
+pub use call::{CallCommand, CallConfig, CallEvent, CallHandle, PublishAs, join};
 pub use error::MeetingError;
 pub use invite::MeetingQrCode;
 pub use janus::connection::{MAX_SIGNALING_MESSAGE_BYTES, MAX_WAITING_SIGNALING_EVENTS};

@@ -406,16 +406,40 @@ fn spawn_video_writer(
     })
 }
 
+/// How video is sent: its most, in one size or three, of what.
+#[derive(Debug, Clone, Copy)]
+pub struct VideoPlan {
+    pub bitrate_kbps: u32,
+    /// Full, half and quarter size at once.
+    pub simulcast: bool,
+    pub content: VideoContent,
+}
+
+/// What the video shows, which decides what gives way under pressure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoContent {
+    /// A camera: motion first (the picture gets smaller before it gets
+    /// jerky).
+    Camera,
+    /// A shared screen: detail first (the picture keeps its size; frames
+    /// go instead).
+    Screen,
+}
+
 impl SendPipeline {
     pub fn start(
         video: Outgoing<Box<dyn VideoSource>>,
         audio: Outgoing<Box<dyn AudioSource>>,
-        video_bitrate_kbps: u32,
-        simulcast: bool,
+        plan: VideoPlan,
         stats: Arc<CallStats>,
         voice: VoiceInput,
         outputs: CaptureOutputs,
     ) -> Result<Self, crate::MeetingError> {
+        let VideoPlan {
+            bitrate_kbps: video_bitrate_kbps,
+            simulcast,
+            content,
+        } = plan;
         let controls = Arc::new(SendControls::default());
         controls.set_voice(voice.settings);
         stats.path.set_video_max_kbps(video_bitrate_kbps);
@@ -458,7 +482,13 @@ impl SendPipeline {
                 full_size_sent: true,
                 largest_sent: 0,
                 simulcast: layers,
-                rate: VideoRateController::new(max_kbps),
+                rate: {
+                    let mut rate = VideoRateController::new(max_kbps);
+                    if content == VideoContent::Screen {
+                        rate.keep_size();
+                    }
+                    rate
+                },
                 path: Arc::clone(&stats.path),
                 native_fps: rate,
                 temporal_layers: CLEAN_PATH_LAYERS,
@@ -1343,8 +1373,11 @@ mod tests {
         let mut pipeline = SendPipeline::start(
             Outgoing::NoDeviceYet,
             Outgoing::NoDeviceYet,
-            300,
-            true,
+            VideoPlan {
+                bitrate_kbps: 300,
+                simulcast: true,
+                content: VideoContent::Camera,
+            },
             Arc::clone(&stats),
             VoiceInput::default(),
             CaptureOutputs::default(),
@@ -1386,8 +1419,11 @@ mod tests {
         let pipeline = SendPipeline::start(
             Outgoing::Never,
             Outgoing::Never,
-            300,
-            false,
+            VideoPlan {
+                bitrate_kbps: 300,
+                simulcast: false,
+                content: VideoContent::Camera,
+            },
             stats,
             VoiceInput::default(),
             CaptureOutputs::default(),

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::janus::protocol::{MediaKind, PublishedStream, Publisher};
+use crate::janus::protocol::{MediaKind, PublishedStream, Publisher, SCREEN};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallState {
@@ -45,6 +45,9 @@ pub enum SessionInput {
     Restored,
     /// The user leaves, or a fatal error ends the call.
     Leave,
+    /// A feed of ours besides this one (our screen share): never
+    /// subscribed to, never listed as someone else.
+    OwnFeed(u64),
 }
 
 /// A participant as the user sees them.
@@ -56,6 +59,8 @@ pub struct Participant {
     pub video_muted: bool,
     pub has_audio: bool,
     pub has_video: bool,
+    /// A screen shared (by the person of the same name): shown large.
+    pub screen: bool,
 }
 
 impl Participant {
@@ -70,6 +75,7 @@ impl Participant {
             video_muted: video.is_some_and(PublishedStream::is_muted),
             has_audio: audio.is_some(),
             has_video: video.is_some(),
+            screen: video.is_some_and(|v| v.description.as_deref() == Some(SCREEN)),
         }
     }
 }
@@ -97,6 +103,8 @@ pub struct SessionMachine {
     roster: BTreeMap<u64, Participant>,
     /// Feeds whose subscription the server refused, to try again.
     refused: BTreeSet<u64>,
+    /// Our other feeds (see `SessionInput::OwnFeed`).
+    ours: BTreeSet<u64>,
 }
 
 impl Default for SessionMachine {
@@ -112,6 +120,7 @@ impl SessionMachine {
             self_id: None,
             roster: BTreeMap::new(),
             refused: BTreeSet::new(),
+            ours: BTreeSet::new(),
         }
     }
 
@@ -147,7 +156,7 @@ impl SessionMachine {
     fn merge(&mut self, publishers: &[Publisher], out: &mut Vec<SessionOutput>) -> Vec<u64> {
         let mut fresh = Vec::new();
         for p in publishers {
-            if Some(p.id) == self.self_id {
+            if Some(p.id) == self.self_id || self.ours.contains(&p.id) {
                 continue;
             }
             let next = Participant::from_publisher(p);
@@ -188,7 +197,11 @@ impl SessionMachine {
                     // Whoever left while we were away is reported now; those
                     // still there are not announced twice, but need a fresh
                     // subscription on the new session.
-                    let present: Vec<u64> = publishers.iter().map(|p| p.id).collect();
+                    let present: Vec<u64> = publishers
+                        .iter()
+                        .map(|p| p.id)
+                        .filter(|id| !self.ours.contains(id))
+                        .collect();
                     let gone: Vec<u64> = self
                         .roster
                         .keys()
@@ -228,6 +241,17 @@ impl SessionMachine {
                 }
                 if !fresh.is_empty() {
                     out.push(SessionOutput::Subscribe(fresh));
+                }
+            }
+            SessionInput::OwnFeed(id) => {
+                self.ours.insert(id);
+                self.refused.remove(&id);
+                // Listed before we knew it was ours: not someone else.
+                if let Some(p) = self.roster.remove(&id) {
+                    if p.has_audio || p.has_video {
+                        out.push(SessionOutput::Unsubscribe(id));
+                    }
+                    out.push(SessionOutput::ParticipantLeft(p));
                 }
             }
             SessionInput::SubscribeRefused(feeds) => {

@@ -124,6 +124,7 @@ async fn join(port: u16) -> Result<(), MeetingError> {
         subscribe: true,
         ice: Default::default(),
         voice: Default::default(),
+        publish_as: Default::default(),
     };
     match tokio::time::timeout(Duration::from_secs(15), talkline_meeting::join(config)).await {
         Ok(Ok(call)) => {

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod chromium_flags;
 pub mod netns;
+pub mod xvfb;
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -384,6 +385,20 @@ impl Client {
                 "{}: no line with {needle:?} within {timeout:?}; stdout: {:?}; stderr: {}",
                 self.name,
                 self.output(),
+                self.errors()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until standard error says `needle`.
+    pub fn wait_for_error(&self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.errors().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "{}: no error with {needle:?} within {timeout:?}; stderr: {}",
+                self.name,
                 self.errors()
             );
             std::thread::sleep(Duration::from_millis(50));

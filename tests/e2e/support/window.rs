@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::support::scratch_dir;
+use super::support::xvfb::{Killed, start_xvfb};
 use super::webdriver::WebDriver;
 
 fn free_port() -> u16 {
@@ -21,14 +22,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// A process and everything it started, in one process group, ended together.
@@ -42,65 +35,6 @@ impl Drop for Group {
         }
         let _ = self.0.wait();
     }
-}
-
-/// An X server of our own, so nothing needs a display and none is left behind.
-/// Xvfb keeps its screen in `dir/Xvfb_screen0` (XWD format), so a
-/// screenshot is a file read: no round trip through the webview.
-/// Whether an X server holds display `n`. A lock file whose process is gone
-/// (a server that was killed) does not count: Xvfb replaces stale locks
-/// itself, and on a machine that runs the tests again and again they would
-/// otherwise use up every display.
-fn display_in_use(n: u32) -> bool {
-    let Ok(lock) = std::fs::read_to_string(format!("/tmp/.X{n}-lock")) else {
-        return false;
-    };
-    match lock.trim().parse::<u32>() {
-        Ok(pid) => Path::new(&format!("/proc/{pid}")).exists(),
-        Err(_) => true,
-    }
-}
-
-/// An Xvfb on a free display, with `extra` arguments (such as
-/// `-extension MIT-SHM` to leave an extension out).
-fn start_xvfb(dir: &Path, extra: &[&str]) -> (Killed, String) {
-    for n in 90..140 {
-        if display_in_use(n) {
-            continue;
-        }
-        let child = Command::new("Xvfb")
-            .args([
-                &format!(":{n}"),
-                "-screen",
-                "0",
-                "1280x800x24",
-                "-nolisten",
-                "tcp",
-                "-fbdir",
-            ])
-            .arg(dir)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (package xvfb)");
-        let mut xvfb = Killed(child);
-        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
-        let screen = dir.join("Xvfb_screen0");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            // A killed server leaves its socket behind: the screen file,
-            // in this test's own folder, says that this one is up.
-            if socket.exists() && screen.exists() {
-                return (xvfb, format!(":{n}"));
-            }
-            if let Ok(Some(_)) = xvfb.0.try_wait() {
-                break; // lost a race for this display: try the next
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    panic!("no free X display for Xvfb");
 }
 
 /// An X display of its own for something else to draw on (a headful

@@ -83,7 +83,9 @@ function render(): void {
   const up = handUp;
   button.disabled = !ready;
   button.setAttribute("aria-pressed", String(up));
-  button.textContent = `✋ ${t(up ? "hands.lower" : "hands.raise")}`;
+  // The hand alone on the button (the bar is full); its name says what it does.
+  button.textContent = "✋";
+  button.setAttribute("aria-label", t(up ? "hands.lower" : "hands.raise"));
   button.title = ready ? t("hands.buttonTitle") : t("hands.unavailable");
   $<HTMLButtonElement>("reactions-toggle").disabled = !ready;
   if (!ready) $("reactions-menu").hidden = true;

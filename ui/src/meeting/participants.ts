@@ -7,6 +7,7 @@ import { fillEffects } from "../effects";
 import { ActiveSpeaker } from "../layout";
 import { loadChat, resetChat } from "./chat";
 import { renderHandBadges, resetHands } from "./hands";
+import { resetScreenShare } from "./screen_share";
 import { scheduleVideoLayers, tilesInSight } from "./layers";
 import { layoutTiles, tileElement } from "./tiles";
 import { show, state } from "../state";
@@ -21,6 +22,7 @@ export function resetMeeting(): void {
   stopLoops();
   resetChat();
   resetHands();
+  resetScreenShare();
   state.leaving = false;
   state.participants.clear();
   state.volumes.clear();
@@ -30,6 +32,7 @@ export function resetMeeting(): void {
   state.speaker = new ActiveSpeaker();
   state.activeSpeaker = null;
   state.galleryPage = 0;
+  layoutBeforeShare = null;
   // The old tiles go; the new ones observe themselves as they are made.
   tilesInSight.disconnect();
   const tiles = $("tiles");
@@ -65,12 +68,34 @@ export function enterMeeting(): void {
   void loadChat();
 }
 
+/** What a tile is called: the person, or the screen they share. */
+function tileName(p: ParticipantView): string {
+  return p.screen ? t("screen.of", { name: p.display }) : p.display;
+}
+
+/** The layout before a shared screen took the large tile, restored once no screen is shared. */
+let layoutBeforeShare: typeof state.layoutMode | null = null;
+
+function sharesChanged(): void {
+  const sharing = [...state.participants.values()].some((p) => p.screen);
+  if (sharing && layoutBeforeShare === null) {
+    // A screen shared is shown large, as in Zoom and Meet.
+    layoutBeforeShare = state.layoutMode;
+    state.layoutMode = "speaker";
+  } else if (!sharing && layoutBeforeShare !== null) {
+    state.layoutMode = layoutBeforeShare;
+    layoutBeforeShare = null;
+  }
+}
+
 export function renderParticipant(p: ParticipantView): void {
   state.participants.set(p.id, p);
   const id = String(p.id);
   let el = document.querySelector<HTMLElement>(`#tiles .tile[data-tile="${id}"]`);
   if (!el) {
-    el = tileElement(id, p.display, false);
+    el = tileElement(id, tileName(p), false);
+    el.classList.toggle("shared-screen", p.screen);
+    sharesChanged();
     $("tiles").append(el);
     attachLoop(el, id, "meeting");
     layoutTiles();
@@ -78,8 +103,9 @@ export function renderParticipant(p: ParticipantView): void {
     renderHandBadges();
   }
   const label = el.querySelector(".name");
-  if (label) label.textContent = p.display;
-  el.classList.toggle("audio-muted", p.audioMuted || !p.hasAudio);
+  if (label) label.textContent = tileName(p);
+  // A shared screen has no sound of its own: no microphone icon.
+  el.classList.toggle("audio-muted", !p.screen && (p.audioMuted || !p.hasAudio));
   el.classList.toggle("video-muted", p.videoMuted || !p.hasVideo);
   renderParticipantList();
   scheduleVideoLayers();
@@ -87,7 +113,9 @@ export function renderParticipant(p: ParticipantView): void {
 
 export function removeParticipant(id: number): void {
   const name = state.participants.get(id)?.display;
+  const screen = state.participants.get(id)?.screen ?? false;
   state.participants.delete(id);
+  sharesChanged();
   state.videoLayers.delete(id);
   state.fullWidths.delete(id);
   state.speaker.forget(String(id));
@@ -102,7 +130,9 @@ export function removeParticipant(id: number): void {
   }
   layoutTiles();
   renderParticipantList();
-  if (name && state.screen === "meeting" && !state.leaving) toast(t("meeting.left", { name }));
+  if (name && state.screen === "meeting" && !state.leaving) {
+    toast(t(screen ? "screen.stopped" : "meeting.left", { name }));
+  }
 }
 
 export function renderParticipantList(): void {
@@ -113,7 +143,8 @@ export function renderParticipantList(): void {
   const yourName = t("common.you", { name: $<HTMLInputElement>("display-name").value.trim() });
   you.textContent = state.audioMuted ? `${yourName} · ${t("meeting.muted")}` : yourName;
   list.append(you);
-  for (const p of state.participants.values()) {
+  const people = [...state.participants.values()].filter((p) => !p.screen);
+  for (const p of people) {
     const li = document.createElement("li");
     li.dataset.participant = String(p.id);
     const off = [p.audioMuted ? t("meeting.muted") : "", p.videoMuted ? t("meeting.cameraOff") : ""].filter(Boolean);
@@ -143,7 +174,7 @@ export function renderParticipantList(): void {
     li.append(name, volume);
     list.append(li);
   }
-  $("participants-toggle").textContent = t("meeting.peopleN", { count: state.participants.size + 1 });
+  $("participants-toggle").textContent = t("meeting.peopleN", { count: people.length + 1 });
 }
 
 export function renderSelfMuted(): void {

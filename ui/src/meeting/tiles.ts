@@ -78,6 +78,7 @@ export function layoutTiles(): void {
     tiles: tiles.map((t) => t.dataset.tile ?? ""),
     showSelf: state.showSelf,
     pinned: state.pinned,
+    shares: [...state.participants.values()].filter((p) => p.screen).map((p) => String(p.id)),
     activeSpeaker: state.activeSpeaker,
     page: state.galleryPage,
     pageSize: state.pageSize,

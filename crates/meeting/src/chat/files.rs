@@ -40,9 +40,20 @@ pub const TRANSFER_STALLS_AFTER: Duration = Duration::from_secs(20);
 const MAX_OWN_OFFERS: usize = 8;
 /// Offers from others remembered (the oldest are forgotten).
 const MAX_OFFERS_SEEN: usize = 200;
-/// Files being received at once, and being sent at once.
+/// Files being received at once, and being sent at once (to anyone, and
+/// to one person: nobody can take every slot).
 const MAX_DOWNLOADS: usize = 4;
 const MAX_UPLOADS: usize = 8;
+const MAX_UPLOADS_TO_ONE: usize = 2;
+/// A request for a file already on its way to the same person, within
+/// this, is a repeat: ignored (a request costs them a few bytes and us a
+/// window of parts).
+const REPEAT_REQUEST_WITHIN: Duration = Duration::from_secs(5);
+/// A transfer is given up after this, however slowly it still moves: 16
+/// MiB at a trickle must not hold a slot for hours.
+const TRANSFER_AT_MOST: Duration = Duration::from_secs(10 * 60);
+/// Offers shown per sender in a meeting: a flood is not listed.
+const MAX_OFFERS_FROM_ONE: usize = 50;
 /// A file name as shown and saved, in bytes.
 const MAX_NAME_BYTES: usize = 200;
 
@@ -107,6 +118,8 @@ pub struct Incoming<'a> {
 }
 
 struct OwnFile {
+    name: String,
+    sha256: [u8; 32],
     bytes: Vec<u8>,
     /// Whom it was offered to alone.
     to: Option<String>,
@@ -118,6 +131,7 @@ struct Upload {
     next: u64,
     acked: u64,
     parts: u64,
+    started_at: Instant,
     moved_at: Instant,
 }
 
@@ -128,6 +142,7 @@ struct Download {
     sha256: [u8; 32],
     bytes: Vec<u8>,
     next: u64,
+    started_at: Instant,
     moved_at: Instant,
 }
 
@@ -171,7 +186,7 @@ impl FileShare {
         bytes: Vec<u8>,
         to: Option<(&str, &str)>,
         own: (&str, &str),
-    ) -> Result<(Outgoing, FileOffer), MeetingError> {
+    ) -> Result<(Vec<Outgoing>, FileOffer), MeetingError> {
         if bytes.len() as u64 > MAX_FILE_BYTES {
             return Err(MeetingError::FileTooLarge(MAX_FILE_BYTES));
         }
@@ -185,15 +200,21 @@ impl FileShare {
         let body = json!({"talkline": 1, "file": {
             "id": id, "name": name, "size": size, "sha256": hex(&sha256),
         }});
+        let mut out = Vec::new();
         if self.own.len() >= MAX_OWN_OFFERS {
-            // The oldest goes; anyone still receiving it is stopped.
+            // The oldest goes; anyone still receiving it is told.
             if let Some((old, _)) = self.own.pop_front() {
+                for upload in self.uploads.iter().filter(|u| u.id == old) {
+                    out.push(cancel_to(&upload.to, &old, Cancel::Gone));
+                }
                 self.uploads.retain(|u| u.id != old);
             }
         }
         self.own.push_back((
             id.clone(),
             OwnFile {
+                name: name.clone(),
+                sha256,
                 bytes,
                 to: to.map(|(username, _)| username.to_string()),
             },
@@ -207,13 +228,28 @@ impl FileShare {
             private: to.is_some(),
             own: true,
         };
-        Ok((
-            Outgoing {
-                to: to.map(|(username, _)| username.to_string()),
-                body,
-            },
-            offer,
-        ))
+        out.push(Outgoing {
+            to: to.map(|(username, _)| username.to_string()),
+            body,
+        });
+        Ok((out, offer))
+    }
+
+    /// Our offers to everyone, to say again after a lost connection (we
+    /// are someone new to the server, and those who saw them must ask the
+    /// new us).
+    pub fn own_offers_again(&self) -> Vec<Outgoing> {
+        self.own
+            .iter()
+            .filter(|(_, file)| file.to.is_none())
+            .map(|(id, file)| Outgoing {
+                to: None,
+                body: json!({"talkline": 1, "file": {
+                    "id": id, "name": file.name, "size": file.bytes.len(),
+                    "sha256": hex(&file.sha256),
+                }}),
+            })
+            .collect()
     }
 
     /// Asks for the file offered as `id`.
@@ -235,6 +271,7 @@ impl FileShare {
                 sha256: *sha256,
                 bytes: Vec::new(),
                 next: 0,
+                started_at: now,
                 moved_at: now,
             },
         );
@@ -280,13 +317,15 @@ impl FileShare {
 
     /// Transfers that stopped moving by `now` are given up.
     pub fn expire(&mut self, now: Instant) -> Vec<FileEvent> {
-        let stalled =
-            |moved_at: Instant| now.saturating_duration_since(moved_at) >= TRANSFER_STALLS_AFTER;
-        self.uploads.retain(|u| !stalled(u.moved_at));
+        let over = |started_at: Instant, moved_at: Instant| {
+            now.saturating_duration_since(moved_at) >= TRANSFER_STALLS_AFTER
+                || now.saturating_duration_since(started_at) >= TRANSFER_AT_MOST
+        };
+        self.uploads.retain(|u| !over(u.started_at, u.moved_at));
         let late: Vec<String> = self
             .downloads
             .iter()
-            .filter(|(_, d)| stalled(d.moved_at))
+            .filter(|(_, d)| over(d.started_at, d.moved_at))
             .map(|(id, _)| id.clone())
             .collect();
         late.into_iter()
@@ -320,10 +359,16 @@ impl FileShare {
             self.uploads.retain(|u| !(u.id == id && u.to == m.from));
             if self.downloads.get(id).is_some_and(|d| d.from == m.from) {
                 self.downloads.remove(id);
+                let why = match body.get("why").and_then(Value::as_str) {
+                    Some("gone") => MeetingError::FileGone,
+                    Some("busy") => MeetingError::FileBusy,
+                    Some("corrupt") => MeetingError::FileCorrupt,
+                    _ => MeetingError::FileInterrupted,
+                };
                 return (
                     vec![FileEvent::Failed {
                         id: id.to_string(),
-                        why: MeetingError::FileInterrupted,
+                        why,
                     }],
                     Vec::new(),
                 );
@@ -334,7 +379,8 @@ impl FileShare {
 
     fn offered(&mut self, m: &Incoming<'_>, file: &Value) -> Option<FileEvent> {
         let id = file.get("id").and_then(Value::as_str)?;
-        if id.is_empty() || id.len() > 64 || self.seen.contains_key(id) {
+        // Never one of our own ids: nobody can stand in for our file.
+        if id.is_empty() || id.len() > 64 || self.own.iter().any(|(own, _)| own == id) {
             return None;
         }
         let size = file.get("size").and_then(Value::as_u64)?;
@@ -343,6 +389,22 @@ impl FileShare {
             return None;
         }
         let sha256 = unhex32(file.get("sha256").and_then(Value::as_str)?)?;
+        if let Some((known, known_sha)) = self.seen.get_mut(id) {
+            // The same file offered again by the same name after their
+            // connection was lost: asked of them where they are now.
+            if *known_sha == sha256 && known.size == size && known.display == m.display {
+                known.from = m.from.to_string();
+            }
+            return None;
+        }
+        let from_them = self
+            .seen
+            .values()
+            .filter(|(o, _)| o.display == m.display)
+            .count();
+        if from_them >= MAX_OFFERS_FROM_ONE {
+            return None;
+        }
         let name = safe_file_name(file.get("name").and_then(Value::as_str).unwrap_or(""));
         let offer = FileOffer {
             id: id.to_string(),
@@ -365,23 +427,25 @@ impl FileShare {
 
     /// Someone asks for one of our files: its first parts go to them.
     fn asked(&mut self, from: &str, id: &str, now: Instant) -> Vec<Outgoing> {
-        let cancel = || {
-            vec![Outgoing {
-                to: Some(from.to_string()),
-                body: json!({"talkline": 1, "file_cancel": id}),
-            }]
-        };
+        let cancel = |why| vec![cancel_to(from, id, why)];
         let Some((_, file)) = self.own.iter().find(|(own, _)| own == id) else {
-            return cancel();
+            return cancel(Cancel::Gone);
         };
-        // Offered to one person: only they may have it.
+        // Offered to one person: only they may have it (as if not offered).
         if file.to.as_deref().is_some_and(|to| to != from) {
-            return cancel();
+            return cancel(Cancel::Gone);
         }
         let parts = parts_of(file.bytes.len() as u64);
-        self.uploads.retain(|u| !(u.id == id && u.to == from));
-        if self.uploads.len() >= MAX_UPLOADS {
-            return cancel();
+        if let Some(at) = self.uploads.iter().position(|u| u.id == id && u.to == from) {
+            // Asked again at once: already on its way.
+            if now.saturating_duration_since(self.uploads[at].started_at) < REPEAT_REQUEST_WITHIN {
+                return Vec::new();
+            }
+            self.uploads.remove(at);
+        }
+        let to_them = self.uploads.iter().filter(|u| u.to == from).count();
+        if self.uploads.len() >= MAX_UPLOADS || to_them >= MAX_UPLOADS_TO_ONE {
+            return cancel(Cancel::Busy);
         }
         self.uploads.push(Upload {
             id: id.to_string(),
@@ -389,6 +453,7 @@ impl FileShare {
             next: 0,
             acked: 0,
             parts,
+            started_at: now,
             moved_at: now,
         });
         self.send_window(self.uploads.len() - 1)
@@ -488,18 +553,24 @@ impl FileShare {
                     id: id.to_string(),
                     why: MeetingError::FileCorrupt,
                 }],
-                vec![cancel_to(from, id)],
+                vec![cancel_to(from, id, Cancel::Corrupt)],
             );
         }
         let data = data.unwrap_or_default();
+        let step = (download.size / 20).max(1);
+        let before = download.bytes.len() as u64 / step;
         download.bytes.extend_from_slice(&data);
         download.next += 1;
         download.moved_at = now;
-        let mut events = vec![FileEvent::Progress {
-            id: id.to_string(),
-            received: download.bytes.len() as u64,
-            size: download.size,
-        }];
+        // Told every 5%: a file's hundreds of parts are not hundreds of events.
+        let mut events = Vec::new();
+        if download.bytes.len() as u64 / step != before {
+            events.push(FileEvent::Progress {
+                id: id.to_string(),
+                received: download.bytes.len() as u64,
+                size: download.size,
+            });
+        }
         let mut out = Vec::new();
         let last = download.next == parts;
         if last || download.next % ACK_EVERY == 0 {
@@ -530,10 +601,26 @@ impl FileShare {
     }
 }
 
-fn cancel_to(to: &str, id: &str) -> Outgoing {
+/// Why a transfer is called off, as the other side is told.
+#[derive(Clone, Copy)]
+enum Cancel {
+    /// Not offered (any more), or not to them.
+    Gone,
+    /// Too many transfers under way.
+    Busy,
+    /// What arrived is not what was offered.
+    Corrupt,
+}
+
+fn cancel_to(to: &str, id: &str, why: Cancel) -> Outgoing {
+    let why = match why {
+        Cancel::Gone => "gone",
+        Cancel::Busy => "busy",
+        Cancel::Corrupt => "corrupt",
+    };
     Outgoing {
         to: Some(to.to_string()),
-        body: json!({"talkline": 1, "file_cancel": id}),
+        body: json!({"talkline": 1, "file_cancel": id, "why": why}),
     }
 }
 
@@ -568,7 +655,8 @@ pub fn safe_file_name(name: &str) -> String {
     let reserved = ["CON", "PRN", "AUX", "NUL"]
         .iter()
         .any(|r| stem.eq_ignore_ascii_case(r))
-        || ((stem.len() == 4)
+        || (stem.len() == 4
+            && stem.is_ascii()
             && (stem[..3].eq_ignore_ascii_case("COM") || stem[..3].eq_ignore_ascii_case("LPT"))
             && stem[3..].chars().all(|c| c.is_ascii_digit()));
     if reserved {
@@ -593,6 +681,28 @@ pub fn safe_file_name(name: &str) -> String {
     cleaned
 }
 
+/// What a file being saved is called until it is whole.
+const PART_SUFFIX: &str = ".talkline-part";
+
+/// Removes what `save_into` left in `folder` when the app was killed
+/// mid-save (only its own part files: the folder is the user's).
+pub fn remove_part_files(folder: &Path) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let ours = name.to_str().is_some_and(|n| {
+            n.strip_prefix('.')
+                .and_then(|n| n.strip_suffix(PART_SUFFIX))
+                .is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        });
+        if ours && let Err(e) = std::fs::remove_file(entry.path()) {
+            log::warn!("a half-saved file was not removed: {e}");
+        }
+    }
+}
+
 /// Saves `bytes` as `name` (made safe) in `folder` and nowhere else,
 /// never over an existing file: "name (1).ext" and so on when taken.
 /// Written to a hidden part file first and renamed when whole, so an
@@ -610,7 +720,7 @@ pub fn save_into(folder: &Path, name: &str, bytes: &[u8]) -> std::io::Result<Pat
         Some(dot) if dot > 0 => (&name[..dot], &name[dot..]),
         _ => (name.as_str(), ""),
     };
-    let part = folder.join(format!(".{:016x}.talkline-part", rand::random::<u64>()));
+    let part = folder.join(format!(".{:016x}{PART_SUFFIX}", rand::random::<u64>()));
     {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -705,7 +815,7 @@ mod tests {
     fn offered(bytes: Vec<u8>, to_bob: bool) -> (FileShare, FileShare, String) {
         let mut ann = FileShare::default();
         let mut bob = FileShare::default();
-        let (offer, shown) = ann
+        let (mut out, shown) = ann
             .offer(
                 "report.pdf",
                 bytes,
@@ -714,6 +824,7 @@ mod tests {
             )
             .expect("a file within the limit");
         assert!(shown.own);
+        let offer = out.pop().expect("the offer");
         let (events, _) = bob.receive(
             Incoming {
                 from: "ann",
@@ -780,17 +891,6 @@ mod tests {
             bob.download(&id, Instant::now()),
             Err(MeetingError::FileBusy)
         ));
-        // The first answer is one window, no more.
-        let (_, first) = ann.receive(incoming("bob", &ask.body), Instant::now());
-        assert_eq!(first.len() as u64, WINDOW);
-        let mut ann2 = FileShare::default();
-        std::mem::swap(&mut ann2, &mut ann);
-        let (mut ann, _) = (ann2, ());
-        // Start over with the real run (the window above was only looked at).
-        let ask = Outgoing {
-            to: Some("ann".into()),
-            body: json!({"talkline": 1, "file_get": id}),
-        };
         let events = run(&mut ann, &mut bob, ask, |_| {});
         let received: Vec<&Vec<u8>> = events
             .iter()
@@ -807,7 +907,8 @@ mod tests {
             .iter()
             .filter(|e| matches!(e, FileEvent::Progress { .. }))
             .count();
-        assert_eq!(progress, 41);
+        // Told every 5%, not every part.
+        assert!((19..=21).contains(&progress), "{progress}");
         assert!(ann.uploads.is_empty(), "the upload is done");
     }
 
@@ -839,6 +940,92 @@ mod tests {
                     .any(|e| matches!(e, FileEvent::Received { .. }))
             );
         }
+    }
+
+    #[test]
+    fn a_request_answers_one_window_and_repeats_and_floods_are_not_served() {
+        let (mut ann, _, id) = offered(pattern(PART_BYTES * 40), false);
+        let now = Instant::now();
+        let ask = json!({"talkline": 1, "file_get": id});
+        let (_, first) = ann.receive(incoming("bob", &ask), now);
+        assert_eq!(first.len() as u64, WINDOW, "one window, no more");
+        // Asked again at once: nothing more is sent.
+        let (_, again) = ann.receive(incoming("bob", &ask), now + Duration::from_secs(1));
+        assert!(again.is_empty(), "{again:?}");
+        // One person cannot take every slot.
+        let mut ids = vec![id];
+        for n in 0..3 {
+            let (mut out, offer) = ann
+                .offer(&format!("f{n}"), pattern(10), None, ("ann", "Ann"))
+                .expect("offered");
+            out.clear();
+            ids.push(offer.id);
+        }
+        let (_, second) = ann.receive(
+            incoming("bob", &json!({"talkline": 1, "file_get": ids[1]})),
+            now,
+        );
+        assert!(second[0].body.get("file_part").is_some());
+        let (_, third) = ann.receive(
+            incoming("bob", &json!({"talkline": 1, "file_get": ids[2]})),
+            now,
+        );
+        assert_eq!(third[0].body["why"], json!("busy"), "{third:?}");
+        let (_, other) = ann.receive(
+            incoming("cat", &json!({"talkline": 1, "file_get": ids[2]})),
+            now,
+        );
+        assert!(other[0].body.get("file_part").is_some());
+        // Bob told why, in his words.
+        let mut bob = FileShare::default();
+        let offer = json!({"talkline": 1, "file": {"id": ids[2], "name": "f1", "size": 10, "sha256": "ab".repeat(32)}});
+        bob.receive(incoming("ann", &offer), now);
+        bob.download(&ids[2], now).expect("offered");
+        let (events, _) = bob.receive(incoming("ann", &third[0].body), now);
+        assert!(matches!(
+            events.as_slice(),
+            [FileEvent::Failed {
+                why: MeetingError::FileBusy,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn nobody_stands_in_for_our_file_and_a_flood_of_offers_is_not_listed() {
+        let mut ann = FileShare::default();
+        let (_, ours) = ann
+            .offer("mine.txt", pattern(10), None, ("ann", "Ann"))
+            .expect("offered");
+        let fake = json!({"talkline": 1, "file": {"id": ours.id, "name": "evil", "size": 10, "sha256": "ab".repeat(32)}});
+        let (events, _) = ann.receive(incoming("mallory", &fake), Instant::now());
+        assert!(events.is_empty());
+        let shown: usize = (0..200)
+            .map(|n| {
+                let flood = json!({"talkline": 1, "file": {"id": format!("x{n}"), "name": "spam", "size": 10, "sha256": "ab".repeat(32)}});
+                ann.receive(incoming("mallory", &flood), Instant::now()).0.len()
+            })
+            .sum();
+        assert_eq!(shown, MAX_OFFERS_FROM_ONE);
+    }
+
+    #[test]
+    fn an_offer_said_again_after_a_lost_connection_is_asked_of_the_new_sender() {
+        let (ann, mut bob, id) = offered(pattern(100), false);
+        let again = ann.own_offers_again();
+        assert_eq!(again.len(), 1);
+        let (events, _) = bob.receive(
+            Incoming {
+                from: "ann-again",
+                display: "Ann",
+                private: false,
+                body: &again[0].body,
+            },
+            Instant::now(),
+        );
+        assert!(events.is_empty(), "not a new offer");
+        let ask = bob.download(&id, Instant::now()).expect("offered");
+        assert_eq!(ask.to.as_deref(), Some("ann-again"));
     }
 
     #[test]
@@ -941,6 +1128,9 @@ mod tests {
             ("what?<>|*:\"", "what_______"),
             ("invoice\u{202e}fdp.exe", "invoicefdp.exe"),
             ("会议记录 📎.docx", "会议记录 📎.docx"),
+            // Four bytes, fewer characters: no slicing inside one.
+            ("abé.txt", "abé.txt"),
+            ("é1.txt", "é1.txt"),
         ] {
             assert_eq!(safe_file_name(given), safe, "{given:?}");
         }
@@ -973,6 +1163,14 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 3, "no part file left: {names:?}");
         assert!(save_into(&folder.join("missing"), "x", b"x").is_err());
+        // A save cut off by a crash leaves a part file: removed at the
+        // next start, and nothing of the user's with it.
+        std::fs::write(folder.join(".0123456789abcdef.talkline-part"), b"half").expect("part");
+        std::fs::write(folder.join(".hidden.talkline-part"), b"theirs").expect("a file of theirs");
+        remove_part_files(&folder);
+        assert!(!folder.join(".0123456789abcdef.talkline-part").exists());
+        assert!(folder.join(".hidden.talkline-part").exists());
+        assert!(folder.join("notes.txt").exists());
         let _ = std::fs::remove_dir_all(&folder);
     }
 }

@@ -180,7 +180,7 @@ pub async fn open(
         display: display.to_string(),
         ice: ice.clone(),
     };
-    let link = connect(&target, feed, &Resume::default()).await?;
+    let link = connect(&target, feed, &mut Resume::default()).await?;
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (events_tx, events) = mpsc::channel(MAX_WAITING_CHAT_EVENTS);
     tokio::spawn(supervise(target, feed, link, command_rx, events_tx));
@@ -223,13 +223,15 @@ struct Resume {
     /// Our usernames on earlier connections.
     earlier: Vec<String>,
     hand_up: bool,
+    /// Files offered and seen.
+    files: files::FileShare,
 }
 
 /// Connects once, carrying on from `resume`.
 async fn connect(
     target: &Target,
     feed: Option<u64>,
-    resume: &Resume,
+    resume: &mut Resume,
 ) -> Result<Link, MeetingError> {
     let Target {
         server,
@@ -347,6 +349,11 @@ async fn connect(
         }
     };
     guard.keep();
+    // Connected: the files carry over (an attempt that failed kept them).
+    let mut side = side;
+    if let Some(side) = side.as_mut() {
+        side.carry_files(std::mem::take(&mut resume.files));
+    }
     Ok(Link {
         room: chat_room,
         side,
@@ -468,16 +475,21 @@ async fn supervise(
         if earlier.len() > EARLIER_USERNAMES {
             earlier.remove(0);
         }
-        let resume = Resume {
+        let mut resume = Resume {
             next_id: link.room.next_id(),
             earlier: earlier.clone(),
             hand_up: link.side.as_ref().is_some_and(SideRoom::hand_up),
+            files: link
+                .side
+                .as_mut()
+                .map(SideRoom::take_files)
+                .unwrap_or_default(),
         };
         tokio::spawn(async move {
             let _ = tokio::time::timeout(Duration::from_secs(5), link.close()).await;
         });
         failures = if steady { 0 } else { failures + 1 };
-        link = match reconnect(&target, feed, &resume, failures, &mut commands).await {
+        link = match reconnect(&target, feed, &mut resume, failures, &mut commands).await {
             Some(link) => link,
             None => return,
         };
@@ -491,7 +503,7 @@ async fn supervise(
 async fn reconnect(
     target: &Target,
     feed: Option<u64>,
-    resume: &Resume,
+    resume: &mut Resume,
     failures: usize,
     commands: &mut mpsc::UnboundedReceiver<ChatCommand>,
 ) -> Option<Link> {
@@ -721,11 +733,13 @@ async fn offer_file(
     bytes: Vec<u8>,
     to: Option<&str>,
 ) -> Result<FileOffer, MeetingError> {
-    let (wire, offer) = side_of(r)?.offer_file(name, bytes, to)?;
-    r.channel
-        .send_text(&wire)
-        .await
-        .map_err(|_| MeetingError::HandsNotReady)?;
+    let (wires, offer) = side_of(r)?.offer_file(name, bytes, to)?;
+    for wire in wires {
+        r.channel
+            .send_text(&wire)
+            .await
+            .map_err(|_| MeetingError::HandsNotReady)?;
+    }
     Ok(offer)
 }
 

@@ -189,6 +189,13 @@ impl SideRoom {
         self
     }
 
+    /// The files of the connection lost: our offers are said again once
+    /// joined (we are someone new to the server), and those we saw can
+    /// still be asked for.
+    pub fn carry_files(&mut self, files: FileShare) {
+        self.files = files;
+    }
+
     pub fn is_ready(&self) -> bool {
         self.phase == Phase::Joined
     }
@@ -341,13 +348,13 @@ impl SideRoom {
     }
 
     /// Offers a file to everyone, or to the person with username `to`:
-    /// the request to send and the offer as shown.
+    /// the requests to send and the offer as shown.
     pub fn offer_file(
         &mut self,
         name: &str,
         bytes: Vec<u8>,
         to: Option<&str>,
-    ) -> Result<(String, FileOffer), MeetingError> {
+    ) -> Result<(Vec<String>, FileOffer), MeetingError> {
         self.ready()?;
         let to = match to {
             Some(username) => {
@@ -364,7 +371,14 @@ impl SideRoom {
             to,
             (self.username.as_str(), self.display.as_str()),
         )?;
-        Ok((self.wire(out), offer))
+        let wires = out.into_iter().map(|o| self.wire(o)).collect();
+        Ok((wires, offer))
+    }
+
+    /// The files offered and seen, for the next connection (see
+    /// `continuing`).
+    pub fn take_files(&mut self) -> FileShare {
+        std::mem::take(&mut self.files)
     }
 
     /// Asks for the file offered as `id`: the request to send.
@@ -539,6 +553,10 @@ impl SideRoom {
         if self.hand_up || self.feed.is_some() {
             let body = self.hand_body(self.hand_up, None);
             out.send.push(self.message(body, None));
+        }
+        for again in self.files.own_offers_again() {
+            let wire = self.wire(again);
+            out.send.push(wire);
         }
     }
 

@@ -374,7 +374,13 @@ pub struct VideoRateController {
     native_size: (u32, u32),
     current: VideoRate,
     last_change: Option<Instant>,
+    /// A shared screen: text must stay sharp, so its size is never
+    /// reduced; its frame rate drops instead (see `keep_size`).
+    keep_size: bool,
 }
+
+/// A shared screen under pressure sends one frame in at most this many.
+const MAX_SCREEN_FRAME_DIVISOR: u32 = 6;
 
 impl VideoRateController {
     /// `max_kbps`: the most the user's settings allow for video.
@@ -389,7 +395,15 @@ impl VideoRateController {
                 size_divisor: 1,
             },
             last_change: None,
+            keep_size: false,
         }
+    }
+
+    /// Content (a shared screen): the picture keeps its size whatever the
+    /// path, and its frame rate falls as far as one frame in six instead,
+    /// so text stays readable (what browsers do for a "detail" track).
+    pub fn keep_size(&mut self) {
+        self.keep_size = true;
     }
 
     /// A new most the settings allow (a simulcast publisher's, which
@@ -417,7 +431,7 @@ impl VideoRateController {
     }
 
     fn size_divisor(&self, budget: u32) -> u32 {
-        if self.native_size.0 / 2 < MIN_SCALED_WIDTH {
+        if self.keep_size || self.native_size.0 / 2 < MIN_SCALED_WIDTH {
             return 1;
         }
         let full = self.full_size_kbps();
@@ -452,7 +466,25 @@ impl VideoRateController {
             .clamp(MIN_VIDEO_KBPS, self.max_kbps)
     }
 
+    /// A shared screen's: one frame in as many as the full size needs of
+    /// the budget (down at once; up with the margin).
+    fn screen_frame_divisor(&self, budget: u32) -> u32 {
+        let full = f64::from(self.full_size_kbps().max(1));
+        let budget = f64::from(budget.max(1));
+        let needed = ((full / budget).ceil() as u32).clamp(1, MAX_SCREEN_FRAME_DIVISOR);
+        let current = self.current.keep_one_in;
+        if needed >= current {
+            return needed;
+        }
+        (needed..current)
+            .find(|&n| budget >= full / f64::from(n) * STEP_UP_MARGIN)
+            .unwrap_or(current)
+    }
+
     fn frame_divisor(&self, budget: u32) -> u32 {
+        if self.keep_size {
+            return self.screen_frame_divisor(budget);
+        }
         let up = |threshold: u32| (f64::from(threshold) * STEP_UP_MARGIN) as u32;
         match self.current.keep_one_in {
             // Stepping down is immediate; stepping up needs the margin.
@@ -568,6 +600,26 @@ mod tests {
         // 100 kbit/s: never under the floor.
         let r = run(&mut c, &[(150, 100)], start)[0];
         assert_eq!(r, rate(MIN_VIDEO_KBPS, 3, 2));
+    }
+
+    #[test]
+    fn a_shared_screen_keeps_its_size_and_loses_frames_instead() {
+        let start = Instant::now();
+        let mut c = VideoRateController::new(1500);
+        c.set_native_size(1280, 800);
+        c.keep_size();
+        // Plenty: every frame.
+        let r = run(&mut c, &[(0, 2_500)], start)[0];
+        assert_eq!((r.keep_one_in, r.size_divisor), (1, 1), "{r:?}");
+        // Squeezed ever harder: the size stays, frames go, never past one in six.
+        let squeezed = run(&mut c, &[(50, 600), (100, 300), (150, 120)], start);
+        assert!(squeezed.iter().all(|r| r.size_divisor == 1), "{squeezed:?}");
+        let divisors: Vec<u32> = squeezed.iter().map(|r| r.keep_one_in).collect();
+        assert!(divisors.windows(2).all(|w| w[0] <= w[1]), "{divisors:?}");
+        assert_eq!(divisors.last(), Some(&MAX_SCREEN_FRAME_DIVISOR));
+        // Back up, a step at a time, with the margin.
+        let back = run(&mut c, &[(5_000, 2_500)], start)[0];
+        assert_eq!((back.keep_one_in, back.size_divisor), (1, 1), "{back:?}");
     }
 
     #[test]

@@ -115,6 +115,9 @@ pub struct PublishedStream {
 /// `send: false` alone does not.
 pub const MUTED: &str = "muted";
 pub const LIVE: &str = "live";
+/// The video of a screen share (live; a share is stopped, not muted):
+/// viewers show it large.
+pub const SCREEN: &str = "screen";
 
 impl PublishedStream {
     /// Muted: disabled by renegotiation, or described as muted.
@@ -502,17 +505,18 @@ pub mod request {
         body
     }
 
-    /// Publishes our streams, each described as muted or live (`(mid,
-    /// sending)`), so that the room learns our mute state with us.
-    pub fn publish(streams: &[(&str, bool)]) -> Value {
+    /// Publishes our streams, each described as muted or `live` (`LIVE`,
+    /// or `SCREEN` for a screen share) (`(mid, sending)`), so that the
+    /// room learns our mute state with us.
+    pub fn publish(streams: &[(&str, bool)], live: &str) -> Value {
         json!({"request": "publish", "audio": true, "video": true,
-            "descriptions": descriptions(streams)})
+            "descriptions": descriptions(streams, live)})
     }
 
-    fn descriptions(streams: &[(&str, bool)]) -> Vec<Value> {
+    fn descriptions(streams: &[(&str, bool)], live: &str) -> Vec<Value> {
         streams
             .iter()
-            .map(|(mid, send)| json!({"mid": mid, "description": if *send { LIVE } else { MUTED }}))
+            .map(|(mid, send)| json!({"mid": mid, "description": if *send { live } else { MUTED }}))
             .collect()
     }
 
@@ -525,9 +529,9 @@ pub mod request {
 
     /// Mute or unmute our streams: Janus stops relaying them, and the new
     /// descriptions tell everyone else.
-    pub fn configure_sending(streams: &[(&str, bool)]) -> Value {
+    pub fn configure_sending(streams: &[(&str, bool)], live: &str) -> Value {
         json!({"request": "configure", "streams": relay(streams),
-            "descriptions": descriptions(streams)})
+            "descriptions": descriptions(streams, live)})
     }
 
     /// Only which streams Janus relays, for a publisher whose connection
@@ -726,7 +730,7 @@ mod tests {
     #[test]
     fn the_mute_state_goes_with_the_publish_and_an_early_configure_announces_nothing() {
         let streams = [("0", false), ("1", true)];
-        let publish = request::publish(&streams);
+        let publish = request::publish(&streams, LIVE);
         assert_eq!(
             publish["descriptions"],
             json!([{"mid": "0", "description": MUTED}, {"mid": "1", "description": LIVE}])
@@ -736,8 +740,14 @@ mod tests {
             early,
             json!({"request": "configure", "streams": [{"mid": "0", "send": false}, {"mid": "1", "send": true}]})
         );
-        let later = request::configure_sending(&streams);
+        let later = request::configure_sending(&streams, LIVE);
         assert_eq!(later["streams"], early["streams"]);
         assert_eq!(later["descriptions"], publish["descriptions"]);
+        // A screen share says so in the same place.
+        let screen = request::publish(&[("0", true)], SCREEN);
+        assert_eq!(
+            screen["descriptions"],
+            json!([{"mid": "0", "description": SCREEN}])
+        );
     }
 }

@@ -1,0 +1,147 @@
+//! Sharing a screen from the command line: `--share-screen SOURCE` when
+//! joining, or `share SOURCE` and `share stop` on standard input. SOURCE
+//! is `test[:WxH@FPS]` (the moving test pattern, 1280x720 at 10 fps by
+//! default), a `.y4m` file, or `x11[:DISPLAY]` (the whole X screen). The
+//! share is a second publisher beside us in the meeting (see
+//! `talkline_meeting::screen_share`); others see it large.
+
+use talkline_media::source::{PatternSource, VideoSource};
+use talkline_media::y4m::Y4mSource;
+use talkline_meeting::ice_servers::IceServers;
+use talkline_meeting::screen_share::{ShareConfig, share_screen};
+use talkline_meeting::{CallHandle, ServerUrl};
+
+use crate::said::{self, said, say};
+
+/// What a screen share costs at most: sharp text at a few frames a second.
+const SHARE_KBPS: u32 = 1500;
+
+/// Where a share joins, and as whom.
+pub struct ShareTarget {
+    pub server: ServerUrl,
+    pub room: u64,
+    pub pin: Option<String>,
+    pub display: String,
+    pub ice: IceServers,
+}
+
+/// The screen shared in this run, if any.
+#[derive(Default)]
+pub struct ScreenShare {
+    share: Option<CallHandle>,
+}
+
+/// A screen source from its spec.
+pub fn open_screen(spec: &str) -> Result<Box<dyn VideoSource>, String> {
+    let spec = spec.trim();
+    if spec == "test" {
+        return PatternSource::new(1280, 720, 10.0)
+            .map(|s| Box::new(s) as Box<dyn VideoSource>)
+            .map_err(|e| said(&e));
+    }
+    if spec.strip_prefix("test:").is_some() {
+        return match crate::spec::camera(spec) {
+            Ok(crate::spec::CameraSpec::Pattern { width, height, fps }) => {
+                PatternSource::new(width, height, fps)
+                    .map(|s| Box::new(s) as Box<dyn VideoSource>)
+                    .map_err(|e| said(&e))
+            }
+            Ok(_) => Err(usage(spec)),
+            Err(e) => Err(e),
+        };
+    }
+    if spec == "x11" || spec.starts_with("x11:") {
+        let display = spec.strip_prefix("x11:").filter(|d| !d.is_empty());
+        return open_x11(display);
+    }
+    if spec.to_ascii_lowercase().ends_with(".y4m") {
+        return Y4mSource::open(std::path::Path::new(spec))
+            .map(|s| Box::new(s) as Box<dyn VideoSource>)
+            .map_err(|e| said(&e));
+    }
+    Err(usage(spec))
+}
+
+#[cfg(target_os = "linux")]
+fn open_x11(display: Option<&str>) -> Result<Box<dyn VideoSource>, String> {
+    talkline_media::screen::X11Screen::open(display, 10.0)
+        .map(|s| Box::new(s) as Box<dyn VideoSource>)
+        .map_err(|e| said(&e))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_x11(_display: Option<&str>) -> Result<Box<dyn VideoSource>, String> {
+    Err(say!(
+        "x11 screens are shared on Linux only",
+        "只能在 Linux 上分享 x11 屏幕"
+    ))
+}
+
+fn usage(spec: &str) -> String {
+    say!(
+        "screen {spec:?}: expected test, test:WxH@FPS, a .y4m file, or x11[:DISPLAY]",
+        "屏幕 {spec:?}：应为 test、test:宽x高@帧率、.y4m 文件 或 x11[:显示器]"
+    )
+}
+
+impl ScreenShare {
+    /// Shares `spec` in `person`'s meeting (instead of what was shared).
+    pub async fn start(&mut self, person: &CallHandle, target: &ShareTarget, spec: &str) {
+        let video = match open_screen(spec) {
+            Ok(video) => video,
+            Err(e) => return said::error(e),
+        };
+        let (width, height) = video.size();
+        let fps = video.frame_rate();
+        self.stop_quietly().await;
+        let config = ShareConfig {
+            server: target.server.clone(),
+            room: target.room,
+            pin: target.pin.clone(),
+            display: target.display.clone(),
+            video,
+            bitrate_kbps: SHARE_KBPS,
+            ice: target.ice.clone(),
+        };
+        match share_screen(&person.commands(), config).await {
+            Ok(share) => {
+                println!(
+                    "{}",
+                    say!(
+                        "sharing your screen ({width}x{height}, {fps} fps)",
+                        "正在分享你的屏幕（{width}x{height}，{fps} 帧/秒）"
+                    )
+                );
+                self.share = Some(share);
+            }
+            Err(e) => {
+                let e = said(&e);
+                said::error(say!("could not share the screen: {e}", "无法分享屏幕：{e}"));
+            }
+        }
+    }
+
+    /// `share stop`.
+    pub async fn stop(&mut self) {
+        if self.share.is_none() {
+            return said::error(say!("no screen is being shared", "当前没有分享屏幕"));
+        }
+        self.stop_quietly().await;
+        println!("{}", say!("stopped sharing your screen", "已停止分享屏幕"));
+    }
+
+    async fn stop_quietly(&mut self) {
+        if let Some(share) = self.share.take() {
+            share.leave().await;
+        }
+    }
+
+    /// The share's statistics, for `stats` (what it sent).
+    pub fn stats(&self) -> Option<String> {
+        self.share.as_ref().map(|s| s.stats.snapshot().to_string())
+    }
+
+    pub async fn end(mut self) {
+        self.stop_quietly().await;
+    }
+}

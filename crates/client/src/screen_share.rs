@@ -1,0 +1,206 @@
+//! Sharing the screen from the app: the screens there are to share (each
+//! with a thumbnail for the picker), a share started beside the call with
+//! the app's own window blanked out of it (the meeting never shows inside
+//! itself), and stopped by the user, by leaving, or by a failure, which
+//! is said.
+
+use serde::Serialize;
+use talkline_meeting::ice_servers::IceServers;
+use talkline_meeting::screen_share::{ShareConfig, share_screen};
+use talkline_meeting::{CallHandle, ServerUrl};
+
+use crate::error::{AppError, Said};
+use crate::events::AppEvent;
+
+/// What a share costs at most: sharp text at a few frames a second.
+const SHARE_KBPS: u32 = 1500;
+/// Frames a second of a shared screen (content changes slowly; text
+/// stays sharp at this rate).
+const SHARE_FPS: f64 = 10.0;
+/// A thumbnail's width in the picker.
+const THUMBNAIL_WIDTH: usize = 320;
+
+/// A screen the picker offers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenSourceView {
+    /// What `start_screen_share` takes.
+    pub id: String,
+    pub width: u32,
+    pub height: u32,
+    /// A PNG of it now, as a data URL.
+    pub thumbnail: Option<String>,
+}
+
+/// Where a share joins, and as whom: the call's own (kept with it).
+#[derive(Clone)]
+pub struct ShareWith {
+    pub server: ServerUrl,
+    pub room: u64,
+    pub pin: Option<String>,
+    pub display: String,
+    pub ice: IceServers,
+}
+
+#[cfg(target_os = "linux")]
+fn thumbnail(screen: &mut talkline_media::screen::X11Screen) -> Option<String> {
+    use base64::Engine;
+    use talkline_media::VideoFrame;
+    use talkline_media::to_screen::{BgrxScaler, ScreenImage};
+    let mut frame = VideoFrame::new(2, 2).ok()?;
+    screen.snapshot(&mut frame).ok()?;
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let (tw, th) = (THUMBNAIL_WIDTH, (h * THUMBNAIL_WIDTH / w.max(1)).max(1));
+    let mut bgrx = vec![0u8; tw * th * 4];
+    let drawn = BgrxScaler::default().draw(
+        frame.as_bytes(),
+        w,
+        h,
+        ScreenImage {
+            pixels: &mut bgrx,
+            width: tw,
+            height: th,
+            stride: tw * 4,
+        },
+        false,
+    );
+    if !drawn {
+        return None;
+    }
+    let rgb: Vec<u8> = bgrx
+        .chunks_exact(4)
+        .flat_map(|p| [p[2], p[1], p[0]])
+        .collect();
+    let image = image::RgbImage::from_raw(tw as u32, th as u32, rgb)?;
+    let mut png = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut png, image::ImageFormat::Png).ok()?;
+    Some(format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png.into_inner())
+    ))
+}
+
+impl crate::AppCore {
+    /// The screens there are to share, each with a thumbnail of what
+    /// would be shared (X window `hide`, the app's own, blanked out).
+    pub fn screen_sources(&self, hide: Option<u64>) -> Vec<ScreenSourceView> {
+        #[cfg(target_os = "linux")]
+        {
+            talkline_media::screen::list_screens()
+                .into_iter()
+                .map(|s| {
+                    let thumbnail =
+                        talkline_media::screen::X11Screen::open(s.display.as_deref(), 1.0)
+                            .ok()
+                            .and_then(|mut screen| {
+                                if let Some(window) = hide {
+                                    screen.hide_window(window);
+                                }
+                                thumbnail(&mut screen)
+                            });
+                    ScreenSourceView {
+                        id: s.display.unwrap_or_else(|| "screen".into()),
+                        width: s.width,
+                        height: s.height,
+                        thumbnail,
+                    }
+                })
+                .collect()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = hide;
+            Vec::new()
+        }
+    }
+
+    /// Shares screen `id` (from `screen_sources`) in the meeting, with X
+    /// window `hide` (the app's own) blanked out of it.
+    pub async fn start_screen_share(&self, id: &str, hide: Option<u64>) -> Result<(), AppError> {
+        let video = open_screen(id, hide)?;
+        let (person, with) = {
+            let guard = self.call.lock().await;
+            let call = guard
+                .as_ref()
+                .ok_or_else(|| AppError::State(Said::new("not in a meeting", "当前不在会议中")))?;
+            let with = call.share_with.clone().ok_or_else(|| {
+                AppError::State(Said::new("the meeting is still starting", "会议仍在开始"))
+            })?;
+            (call.handle.commands(), with)
+        };
+        self.stop_screen_share_quietly().await;
+        let share = share_screen_via(person, with, video).await?;
+        let mut guard = self.call.lock().await;
+        match guard.as_mut() {
+            Some(call) => call.share = Some(share),
+            // Left meanwhile: the share goes too.
+            None => {
+                share.leave().await;
+                return Err(AppError::State(Said::new(
+                    "not in a meeting",
+                    "当前不在会议中",
+                )));
+            }
+        }
+        drop(guard);
+        self.sink().emit(AppEvent::ScreenShare { sharing: true });
+        Ok(())
+    }
+
+    /// Stops sharing the screen (nothing if nothing is shared).
+    pub async fn stop_screen_share(&self) -> Result<(), AppError> {
+        self.stop_screen_share_quietly().await;
+        self.sink().emit(AppEvent::ScreenShare { sharing: false });
+        Ok(())
+    }
+
+    async fn stop_screen_share_quietly(&self) {
+        let share = self.call.lock().await.as_mut().and_then(|c| c.share.take());
+        if let Some(share) = share {
+            share.leave().await;
+        }
+    }
+}
+
+async fn share_screen_via(
+    person: tokio::sync::mpsc::UnboundedSender<talkline_meeting::CallCommand>,
+    with: ShareWith,
+    video: Box<dyn talkline_media::VideoSource>,
+) -> Result<CallHandle, AppError> {
+    let config = ShareConfig {
+        server: with.server,
+        room: with.room,
+        pin: with.pin,
+        display: with.display,
+        video,
+        bitrate_kbps: SHARE_KBPS,
+        ice: with.ice,
+    };
+    Ok(share_screen(&person, config).await?)
+}
+
+#[cfg(target_os = "linux")]
+fn open_screen(
+    id: &str,
+    hide: Option<u64>,
+) -> Result<Box<dyn talkline_media::VideoSource>, AppError> {
+    let display = (id != "screen").then_some(id);
+    let mut screen = talkline_media::screen::X11Screen::open(display, SHARE_FPS)
+        .map_err(|e| AppError::from(talkline_meeting::MeetingError::Media(e)))?;
+    if let Some(window) = hide {
+        screen.hide_window(window);
+    }
+    Ok(Box::new(screen))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_screen(
+    _id: &str,
+    _hide: Option<u64>,
+) -> Result<Box<dyn talkline_media::VideoSource>, AppError> {
+    Err(AppError::from(talkline_meeting::MeetingError::Media(
+        talkline_media::MediaError::Screen(
+            "sharing the screen is built for Linux (X11) so far".into(),
+        ),
+    )))
+}

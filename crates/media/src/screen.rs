@@ -1,0 +1,268 @@
+//! The X11 screen as a video source: the root window read at the share's
+//! frame rate (XGetImage), converted to I420. libX11 is loaded at run
+//! time; a machine without it or without a display gets an error, not a
+//! crash. Wayland desktops share through the XDG desktop portal and
+//! PipeWire, and Windows and macOS through their own capture APIs: not
+//! built on this machine (see README).
+
+use std::ffi::CString;
+use std::ptr;
+use std::time::{Duration, Instant};
+
+use x11_dl::xlib::{self, Xlib};
+
+use crate::convert::bgrx_to_i420;
+use crate::error::{MediaError, Result};
+use crate::frame::VideoFrame;
+use crate::source::{VideoSource, wall_clock_us};
+
+/// A screen that can be shared, as a picker lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScreenInfo {
+    /// What `X11Screen::open` takes (`None`: `$DISPLAY`).
+    pub display: Option<String>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The screens this desktop can share: its X display's (one screen, as
+/// the root window spans every monitor).
+pub fn list_screens() -> Vec<ScreenInfo> {
+    X11Screen::open(None, 1.0)
+        .map(|s| {
+            vec![ScreenInfo {
+                display: None,
+                width: s.width,
+                height: s.height,
+            }]
+        })
+        .unwrap_or_default()
+}
+
+/// The whole screen of an X display.
+pub struct X11Screen {
+    xlib: Xlib,
+    display: *mut xlib::Display,
+    root: xlib::Window,
+    width: u32,
+    height: u32,
+    frame_rate: f64,
+    next_at: Instant,
+    /// A window blanked out of every picture: the app's own, so that
+    /// sharing the screen never shows the meeting inside itself.
+    hidden: Option<xlib::Window>,
+}
+
+// SAFETY: the display connection is used by whichever one thread owns the
+// source (the capture thread), never by two at once.
+unsafe impl Send for X11Screen {}
+
+impl X11Screen {
+    /// The screen of `display` (`$DISPLAY` when `None`), captured
+    /// `frame_rate` times a second (1 to 30).
+    pub fn open(display: Option<&str>, frame_rate: f64) -> Result<Self> {
+        if !(1.0..=30.0).contains(&frame_rate) {
+            return Err(MediaError::InvalidParameter(format!(
+                "a screen is captured 1 to 30 times a second, not {frame_rate}"
+            )));
+        }
+        let xlib = Xlib::open().map_err(|e| MediaError::Screen(format!("no libX11: {e}")))?;
+        let name = display
+            .map(|d| {
+                CString::new(d).map_err(|_| MediaError::Screen("a display name with NUL".into()))
+            })
+            .transpose()?;
+        // SAFETY: a new connection; the name outlives the call.
+        let connection =
+            unsafe { (xlib.XOpenDisplay)(name.as_ref().map_or(ptr::null(), |n| n.as_ptr())) };
+        if connection.is_null() {
+            return Err(MediaError::Screen(format!(
+                "no X display {}",
+                display.unwrap_or("(DISPLAY)")
+            )));
+        }
+        // SAFETY: the connection is open.
+        let (root, width, height) = unsafe {
+            let screen = (xlib.XDefaultScreen)(connection);
+            let root = (xlib.XRootWindow)(connection, screen);
+            (
+                root,
+                (xlib.XDisplayWidth)(connection, screen).max(0) as u32,
+                (xlib.XDisplayHeight)(connection, screen).max(0) as u32,
+            )
+        };
+        let source = Self {
+            xlib,
+            display: connection,
+            root,
+            // The encoder takes even sizes.
+            width: width & !1,
+            height: height & !1,
+            frame_rate,
+            next_at: Instant::now(),
+            hidden: None,
+        };
+        if source.width < 2 || source.height < 2 {
+            return Err(MediaError::Screen(format!("a screen of {width}x{height}")));
+        }
+        Ok(source)
+    }
+}
+
+impl X11Screen {
+    /// Blanks X window `window` (where it is now, each picture) out of
+    /// what is shared.
+    pub fn hide_window(&mut self, window: u64) {
+        self.hidden = Some(window as xlib::Window);
+    }
+
+    /// One picture now, unpaced: for a picker's thumbnail.
+    pub fn snapshot(&mut self, frame: &mut VideoFrame) -> Result<()> {
+        self.next_at = Instant::now();
+        self.next_frame(frame)
+    }
+
+    /// Where the hidden window is on the screen now, if it is shown.
+    fn hidden_rect(&self) -> Option<(i32, i32, u32, u32)> {
+        let window = self.hidden?;
+        // SAFETY: the connection is open; a window that is gone makes
+        // the calls fail (the handler below keeps that from exiting).
+        unsafe {
+            let mut attributes = std::mem::zeroed::<xlib::XWindowAttributes>();
+            if (self.xlib.XGetWindowAttributes)(self.display, window, &mut attributes) == 0
+                || attributes.map_state != xlib::IsViewable
+            {
+                return None;
+            }
+            let (mut x, mut y, mut child) = (0, 0, 0);
+            (self.xlib.XTranslateCoordinates)(
+                self.display,
+                window,
+                self.root,
+                0,
+                0,
+                &mut x,
+                &mut y,
+                &mut child,
+            );
+            Some((
+                x,
+                y,
+                attributes.width.max(0) as u32,
+                attributes.height.max(0) as u32,
+            ))
+        }
+    }
+}
+
+/// Paints the part of `frame` at (`x`, `y`), `width`x`height` (clipped to
+/// the frame) a flat dark grey.
+pub fn blank_region(frame: &mut VideoFrame, x: i32, y: i32, width: u32, height: u32) {
+    let (fw, fh) = (frame.width() as i64, frame.height() as i64);
+    // Even edges, so the chroma covers exactly the luma blanked.
+    let x0 = (i64::from(x).clamp(0, fw) & !1) as usize;
+    let y0 = (i64::from(y).clamp(0, fh) & !1) as usize;
+    let x1 = (((i64::from(x) + i64::from(width)).clamp(0, fw) + 1) & !1).min(fw) as usize;
+    let y1 = (((i64::from(y) + i64::from(height)).clamp(0, fh) + 1) & !1).min(fh) as usize;
+    if x1 <= x0 || y1 <= y0 {
+        return;
+    }
+    let w = fw as usize;
+    let (luma, u, v) = frame.planes_mut();
+    for row in y0..y1 {
+        luma[row * w + x0..row * w + x1].fill(40);
+    }
+    for row in y0 / 2..y1 / 2 {
+        u[row * (w / 2) + x0 / 2..row * (w / 2) + x1 / 2].fill(128);
+        v[row * (w / 2) + x0 / 2..row * (w / 2) + x1 / 2].fill(128);
+    }
+}
+
+impl Drop for X11Screen {
+    fn drop(&mut self) {
+        // SAFETY: opened in `open`, closed once here.
+        unsafe { (self.xlib.XCloseDisplay)(self.display) };
+    }
+}
+
+impl VideoSource for X11Screen {
+    fn next_frame(&mut self, frame: &mut VideoFrame) -> Result<()> {
+        // Paced here: a live source returns when its picture is due.
+        let now = Instant::now();
+        if self.next_at > now {
+            std::thread::sleep(self.next_at - now);
+        }
+        let period = Duration::from_secs_f64(1.0 / self.frame_rate);
+        self.next_at = (self.next_at + period).max(Instant::now());
+        // SAFETY: the connection is open; the image is checked, read
+        // within its own bounds and destroyed once.
+        unsafe {
+            let image = (self.xlib.XGetImage)(
+                self.display,
+                self.root,
+                0,
+                0,
+                self.width,
+                self.height,
+                !0,
+                xlib::ZPixmap,
+            );
+            if image.is_null() {
+                return Err(MediaError::Screen("the X server gave no picture".into()));
+            }
+            let img = &*image;
+            let result =
+                if img.bits_per_pixel != 32 || img.data.is_null() || img.bytes_per_line <= 0 {
+                    Err(MediaError::Screen(format!(
+                        "a screen of {} bits a pixel",
+                        img.bits_per_pixel
+                    )))
+                } else {
+                    let stride = img.bytes_per_line as usize;
+                    let len = stride * img.height.max(0) as usize;
+                    let data = std::slice::from_raw_parts(img.data as *const u8, len);
+                    bgrx_to_i420(data, stride, img.width as u32, img.height as u32, frame)
+                };
+            (self.xlib.XDestroyImage)(image);
+            result?;
+        }
+        if let Some((x, y, w, h)) = self.hidden_rect() {
+            blank_region(frame, x, y, w, h);
+        }
+        frame.capture_time_us = wall_clock_us();
+        Ok(())
+    }
+
+    fn frame_rate(&self) -> f64 {
+        self.frame_rate
+    }
+
+    fn is_live(&self) -> bool {
+        true
+    }
+
+    fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hidden_window_is_blanked_where_it_is_and_nowhere_else() {
+        let mut frame = VideoFrame::new(8, 4).expect("a frame");
+        frame.planes_mut().0.fill(200);
+        blank_region(&mut frame, 3, 1, 2, 2);
+        let luma = frame.y();
+        // Widened to even edges: columns 2..6, rows 0..4.
+        assert_eq!(&luma[0..8], &[200, 200, 40, 40, 40, 40, 200, 200]);
+        assert_eq!(&luma[24..32], &[200, 200, 40, 40, 40, 40, 200, 200]);
+        // Off the frame, or partly: clipped, never a panic.
+        blank_region(&mut frame, -100, -100, 50, 50);
+        blank_region(&mut frame, 7, 3, 1000, 1000);
+        blank_region(&mut frame, i32::MAX, i32::MIN, u32::MAX, u32::MAX);
+        assert_eq!(frame.y()[31], 40);
+    }
+}

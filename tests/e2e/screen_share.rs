@@ -1,0 +1,152 @@
+//! Screen sharing through a real Janus: a share is a second publisher
+//! beside its sharer, described as a screen; others receive it at its own
+//! size and rate; the sharer never receives it back.
+
+use super::*;
+
+const UP: Duration = Duration::from_secs(20);
+
+/// The remote entries of `display` in a stats snapshot: (camera, screen)
+/// told apart by their size.
+fn feeds_of<'a>(stats: &'a serde_json::Value, display: &str) -> Vec<&'a serde_json::Value> {
+    stats["remote"]
+        .as_array()
+        .map(|r| r.iter().filter(|e| e["display"] == display).collect())
+        .unwrap_or_default()
+}
+
+/// Waits until `client` has decoded at least `frames` of a `w`x`h`
+/// picture from `display`; that feed's stats.
+fn waits_for_picture(
+    client: &mut Client,
+    display: &str,
+    (w, h): (u64, u64),
+    frames: u64,
+) -> serde_json::Value {
+    let deadline = Instant::now() + UP;
+    loop {
+        let stats = client.stats_now();
+        if let Some(feed) = feeds_of(&stats, display).into_iter().find(|f| {
+            f["video_width"] == w
+                && f["video_height"] == h
+                && f["video_frames_decoded"].as_u64().unwrap_or(0) >= frames
+        }) {
+            return feed.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {w}x{h} picture from {display}: {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn a_shared_screen_reaches_the_others_at_its_size_and_rate_and_not_its_sharer() {
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let mut ann = Client::join(
+        &link,
+        "Ann",
+        &[
+            "--camera",
+            "test",
+            "--mic",
+            "none",
+            "--no-chat",
+            "--share-screen",
+            "test:1280x720@10",
+            "--duration",
+            "60",
+        ],
+    );
+    ann.wait_for("sharing your screen (1280x720, 10 fps)", UP);
+    let mut bob = Client::join(
+        &link,
+        "Bob",
+        &[
+            "--camera",
+            "none",
+            "--mic",
+            "none",
+            "--no-chat",
+            "--duration",
+            "60",
+        ],
+    );
+    bob.wait_for("+ Ann is sharing their screen", UP);
+    // The camera and the screen, each at its own size.
+    waits_for_picture(&mut bob, "Ann", (640, 360), 30);
+    let started = Instant::now();
+    let first = waits_for_picture(&mut bob, "Ann", (1280, 720), 10);
+    let first_frames = first["video_frames_decoded"].as_u64().unwrap_or(0);
+    std::thread::sleep(Duration::from_secs(4));
+    let later = waits_for_picture(&mut bob, "Ann", (1280, 720), first_frames + 1);
+    let rate = (later["video_frames_decoded"].as_u64().unwrap_or(0) - first_frames) as f64
+        / started.elapsed().as_secs_f64();
+    assert!(
+        (7.0..=12.0).contains(&rate),
+        "{rate:.1} fps of a 10 fps share"
+    );
+
+    // The sharer receives neither the share nor word of it.
+    let own = ann.stats_now();
+    assert!(feeds_of(&own, "Ann").is_empty(), "{own}");
+    assert!(
+        !ann.output()
+            .iter()
+            .any(|l| l.contains("is sharing their screen")),
+        "{:?}",
+        ann.output()
+    );
+
+    // Stopped: gone for the others; the call goes on.
+    ann.send_line("share stop");
+    ann.wait_for("stopped sharing your screen", UP);
+    bob.wait_for("- Ann stopped sharing their screen", UP);
+    assert!(
+        !bob.output().iter().any(|l| l == "- Ann left"),
+        "{:?}",
+        bob.output()
+    );
+    for client in [&mut ann, &mut bob] {
+        assert!(client.stop().success(), "{}", client.errors());
+    }
+}
+
+#[test]
+fn the_x11_screen_is_shared_whole_and_a_bad_source_is_said() {
+    let (_xvfb, display) = support::xvfb::start_xvfb(&support::scratch_dir("shared-screen"), &[]);
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let quiet = [
+        "--camera",
+        "none",
+        "--mic",
+        "none",
+        "--no-chat",
+        "--duration",
+        "60",
+    ];
+    let mut ann = Client::join(&link, "Ann", &quiet);
+    ann.wait_for("joined meeting 1234", UP);
+    let mut bob = Client::join(&link, "Bob", &quiet);
+    bob.wait_for("joined meeting 1234", UP);
+
+    // A source that cannot be: said, and nothing is shared.
+    ann.send_line("share x11::4242");
+    ann.wait_for_error("cannot capture the screen: no X display :4242", UP);
+    ann.send_line("share nonsense");
+    ann.wait_for_error(
+        "expected test, test:WxH@FPS, a .y4m file, or x11[:DISPLAY]",
+        UP,
+    );
+
+    ann.send_line(&format!("share x11:{display}"));
+    ann.wait_for("sharing your screen (1280x800, 10 fps)", UP);
+    bob.wait_for("+ Ann is sharing their screen", UP);
+    waits_for_picture(&mut bob, "Ann", (1280, 800), 20);
+    for client in [&mut ann, &mut bob] {
+        assert!(client.stop().success(), "{}", client.errors());
+    }
+}

@@ -1,0 +1,102 @@
+//! Sharing the screen from the real window, with a `talkline` CLI in the
+//! meeting: the picker with its thumbnail, the share seen by the CLI at
+//! the screen's size, the banner that stops it.
+
+use super::*;
+
+#[test]
+fn the_window_shares_its_screen_and_stops() {
+    let janus = support::Janus::start();
+    let link = janus.link(1234);
+    let mut bob = support::Client::join(
+        &link,
+        "Bob",
+        &[
+            "--camera",
+            "none",
+            "--mic",
+            "none",
+            "--no-chat",
+            "--duration",
+            "120",
+        ],
+    );
+    bob.wait_for("joined meeting 1234", LONG);
+
+    let window = AppWindow::launch(&janus.url());
+    let driver = &window.driver;
+    to_prejoin_with_devices(driver, &link);
+    driver.click("#join-now");
+    driver.wait_visible("#screen-meeting", LONG);
+
+    driver.click("#share-toggle");
+    driver.wait_visible("#share-picker", LONG);
+    driver.wait_for(
+        "the screen's thumbnail",
+        LONG,
+        "const img = document.querySelector('#share-sources .share-source img'); return img !== null && img.naturalWidth > 0;",
+    );
+    let offered = driver.text("#share-sources");
+    assert!(offered.contains("Entire screen (1280×800)"), "{offered}");
+    shot(&window, "share-1-picker");
+    driver.click("#share-sources .share-source");
+    driver.wait_visible("#sharing-banner", LONG);
+    assert!(!driver.visible("#share-picker"), "the picker stayed open");
+    bob.wait_for("+ Winnie is sharing their screen", LONG);
+
+    // Bob receives the whole X screen at its size.
+    let deadline = Instant::now() + LONG;
+    loop {
+        let stats = bob.stats_now();
+        let screen = stats["remote"].as_array().and_then(|r| {
+            r.iter().find(|e| {
+                e["display"] == "Winnie"
+                    && e["video_width"] == 1280
+                    && e["video_height"] == 800
+                    && e["video_frames_decoded"].as_u64().unwrap_or(0) >= 20
+            })
+        });
+        if screen.is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no 1280x800 share: {stats}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    shot(&window, "share-2-sharing");
+
+    driver.click("#sharing-stop");
+    bob.wait_for("- Winnie stopped sharing their screen", LONG);
+    driver.wait_for(
+        "the banner gone and the button back",
+        LONG,
+        "return document.getElementById('sharing-banner').hidden && document.getElementById('share-toggle').getAttribute('aria-pressed') === 'false';",
+    );
+    assert!(
+        !bob.output().iter().any(|l| l == "- Winnie left"),
+        "{:?}",
+        bob.output()
+    );
+
+    // Bob shares: his screen takes the large tile, named as his screen.
+    bob.send_line("share test:1280x720@10");
+    bob.wait_for("sharing your screen", LONG);
+    driver.wait_for(
+        "Bob's screen large",
+        LONG,
+        "const t = [...document.querySelectorAll('#tiles .tile.shared-screen')].find(t => t.querySelector('.name').textContent === \"Bob's screen\"); return t !== undefined && t.dataset.role === 'main';",
+    );
+    driver.wait_for(
+        "Bob's screen drawn",
+        LONG,
+        "const t = document.querySelector('#tiles .tile.shared-screen'); const s = t && window.__talkline.frames.tiles[t.dataset.tile]; return s && s.drawn > 10 && s.width === 1280;",
+    );
+    shot(&window, "share-3-watching");
+    bob.send_line("share stop");
+    driver.wait_for(
+        "Bob's screen gone",
+        LONG,
+        "return document.querySelector('#tiles .tile.shared-screen') === null;",
+    );
+    bob.stop();
+    close_window(&window);
+}
