@@ -216,11 +216,18 @@ pub async fn save_shared_file(
 /// The screens there are to share, with thumbnails for the picker (what
 /// would be shared: the app's own window blanked out).
 #[tauri::command]
-pub fn screen_sources<R: tauri::Runtime>(
+pub async fn screen_sources<R: tauri::Runtime>(
     window: tauri::WebviewWindow<R>,
     core: Core<'_>,
-) -> Vec<talkline_client::screen_share::ScreenSourceView> {
-    core.screen_sources(own_x_window(&window))
+) -> Reply<Vec<talkline_client::screen_share::ScreenSourceView>> {
+    let hide = own_x_window(&window);
+    let core = Arc::clone(core.inner());
+    // A picture of each screen and a PNG of it: not on the window's thread.
+    Ok(
+        tauri::async_runtime::spawn_blocking(move || core.screen_sources(hide))
+            .await
+            .unwrap_or_default(),
+    )
 }
 
 /// The app's own X window: left out of what is shared.

@@ -77,8 +77,8 @@ fn a_shared_screen_reaches_the_others_at_its_size_and_rate_and_not_its_sharer() 
     bob.wait_for("+ Ann is sharing their screen", UP);
     // The camera and the screen, each at its own size.
     waits_for_picture(&mut bob, "Ann", (640, 360), 30);
-    let started = Instant::now();
     let first = waits_for_picture(&mut bob, "Ann", (1280, 720), 10);
+    let started = Instant::now();
     let first_frames = first["video_frames_decoded"].as_u64().unwrap_or(0);
     std::thread::sleep(Duration::from_secs(4));
     let later = waits_for_picture(&mut bob, "Ann", (1280, 720), first_frames + 1);

@@ -255,7 +255,7 @@ export type AppEvent =
   | { type: "chat_not_sent"; id: number; reason: string }
   | { type: "hands"; ready: boolean; handUp: boolean; hands: HandView[]; raised: HandView | null }
   | { type: "file"; file: FileView }
-  | { type: "screen_share"; sharing: boolean }
+  | { type: "screen_share"; sharing: boolean; reason: string | null }
   | { type: "reaction"; reaction: ReactionView }
   | { type: "participant_joined"; participant: ParticipantView }
   | { type: "participant_changed"; participant: ParticipantView }

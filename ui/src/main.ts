@@ -6,7 +6,7 @@ import { frameStats, snapshotTile } from "./frames";
 import { addChatMessage, chatNotSent, renderChatPeople, renderChatState } from "./meeting/chat";
 import { renderFile } from "./meeting/files";
 import { renderHands, showReaction } from "./meeting/hands";
-import { renderSharing } from "./meeting/screen_share";
+import { renderSharing, resetScreenShare } from "./meeting/screen_share";
 import { closeRequested } from "./meeting/leave";
 import { updateLevels } from "./meeting/levels";
 import { removeParticipant, renderParticipant, renderSelfMuted } from "./meeting/participants";
@@ -92,6 +92,7 @@ function onEvent(event: AppEvent): void {
       break;
     case "screen_share":
       renderSharing(event.sharing);
+      if (event.reason) toast(t("screen.ended", { reason: event.reason }), "error");
       break;
     case "reaction":
       showReaction(event.reaction);
@@ -137,6 +138,7 @@ function onEvent(event: AppEvent): void {
       void openLinkFromOutside();
       break;
     case "call_ended":
+      resetScreenShare();
       if (state.screen === "meeting") {
         if (event.error) toast(t("meeting.ended", { reason: event.error.message }), "error");
         void enterHome();

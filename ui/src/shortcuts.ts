@@ -21,19 +21,19 @@ document.addEventListener("keydown", (ev) => {
     return;
   }
   if (state.screen !== "meeting") return;
-  const modalOpen = !$("leave-dialog").hidden || !$("permission-prompt").hidden;
+  const modalOpen = !$("leave-dialog").hidden || !$("permission-prompt").hidden || !$("share-picker").hidden;
   if (ev.key === "Escape") {
     ev.preventDefault();
     // Esc backs out of the innermost thing first, as in Meet: the dialog,
     // then the device menu, then a focused field; only then is it "leave".
     if (!$("leave-dialog").hidden) $("leave-dialog").hidden = true;
-    else if (modalOpen) return;
-    else if (!$("device-menu").hidden) $("device-menu").hidden = true;
-    else if (!$("invite-panel").hidden) $("invite-panel").hidden = true;
     else if (!$("share-picker").hidden) {
       $("share-picker").hidden = true;
       $("share-toggle").focus();
-    } else if (!$("reactions-menu").hidden) {
+    } else if (modalOpen) return;
+    else if (!$("device-menu").hidden) $("device-menu").hidden = true;
+    else if (!$("invite-panel").hidden) $("invite-panel").hidden = true;
+    else if (!$("reactions-menu").hidden) {
       $("reactions-menu").hidden = true;
       $("reactions-toggle").focus();
     }

@@ -743,6 +743,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     }
                 }
             },
+            () = screen_share.ended() => {}
             Some(event) = next_chat_event(&mut chat) => {
                 if let Some(chat) = chat.as_mut() {
                     chat.show(event);
@@ -754,7 +755,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                 Some(CallEvent::State(_)) => {}
                 Some(CallEvent::ParticipantJoined(p)) if p.screen => {
                     let who = &p.display;
-                    println!("{}", say!("+ {who} is sharing their screen", "+ {who} 正在分享屏幕"));
+                    println!("{}", say!("+ {who} is sharing their screen", "+ {who} 正在共享屏幕"));
                 }
                 Some(CallEvent::ParticipantJoined(p)) => {
                     let who = &p.display;
@@ -769,7 +770,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                 }
                 Some(CallEvent::ParticipantLeft(p)) if p.screen => {
                     let who = &p.display;
-                    println!("{}", say!("- {who} stopped sharing their screen", "- {who} 停止了分享屏幕"));
+                    println!("{}", say!("- {who} stopped sharing their screen", "- {who} 停止了共享屏幕"));
                 }
                 Some(CallEvent::ParticipantLeft(p)) => {
                     let who = &p.display;
@@ -784,6 +785,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     said::warning(say!("cannot switch the {kind}: {why}", "无法切换{kind}：{why}"));
                 }
                 Some(CallEvent::RelayUnreachable(why)) => said::warning(why),
+                Some(CallEvent::NewId(_)) => {}
                 Some(CallEvent::Ended(e)) => {
                     outcome = e;
                     break;

@@ -8,7 +8,7 @@
 use talkline_media::source::{PatternSource, VideoSource};
 use talkline_media::y4m::Y4mSource;
 use talkline_meeting::ice_servers::IceServers;
-use talkline_meeting::screen_share::{ShareConfig, share_screen};
+use talkline_meeting::screen_share::{ScreenShare as Share, ShareConfig, share_screen};
 use talkline_meeting::{CallHandle, ServerUrl};
 
 use crate::said::{self, said, say};
@@ -28,7 +28,7 @@ pub struct ShareTarget {
 /// The screen shared in this run, if any.
 #[derive(Default)]
 pub struct ScreenShare {
-    share: Option<CallHandle>,
+    share: Option<Share>,
 }
 
 /// A screen source from its spec.
@@ -73,7 +73,7 @@ fn open_x11(display: Option<&str>) -> Result<Box<dyn VideoSource>, String> {
 fn open_x11(_display: Option<&str>) -> Result<Box<dyn VideoSource>, String> {
     Err(say!(
         "x11 screens are shared on Linux only",
-        "只能在 Linux 上分享 x11 屏幕"
+        "只能在 Linux 上共享 x11 屏幕"
     ))
 }
 
@@ -109,14 +109,14 @@ impl ScreenShare {
                     "{}",
                     say!(
                         "sharing your screen ({width}x{height}, {fps} fps)",
-                        "正在分享你的屏幕（{width}x{height}，{fps} 帧/秒）"
+                        "正在共享你的屏幕（{width}x{height}，{fps} 帧/秒）"
                     )
                 );
                 self.share = Some(share);
             }
             Err(e) => {
                 let e = said(&e);
-                said::error(say!("could not share the screen: {e}", "无法分享屏幕：{e}"));
+                said::error(say!("could not share the screen: {e}", "无法共享屏幕：{e}"));
             }
         }
     }
@@ -124,10 +124,10 @@ impl ScreenShare {
     /// `share stop`.
     pub async fn stop(&mut self) {
         if self.share.is_none() {
-            return said::error(say!("no screen is being shared", "当前没有分享屏幕"));
+            return said::error(say!("no screen is being shared", "当前没有共享屏幕"));
         }
         self.stop_quietly().await;
-        println!("{}", say!("stopped sharing your screen", "已停止分享屏幕"));
+        println!("{}", say!("stopped sharing your screen", "已停止共享屏幕"));
     }
 
     async fn stop_quietly(&mut self) {
@@ -138,7 +138,31 @@ impl ScreenShare {
 
     /// The share's statistics, for `stats` (what it sent).
     pub fn stats(&self) -> Option<String> {
-        self.share.as_ref().map(|s| s.stats.snapshot().to_string())
+        self.share
+            .as_ref()
+            .map(|s| s.stats().snapshot().to_string())
+    }
+
+    /// Waits for the share to end by itself (pending while nothing is
+    /// shared); then it is gone, and why is said. Cancel-safe.
+    pub async fn ended(&mut self) {
+        let Some(share) = self.share.as_mut() else {
+            return std::future::pending().await;
+        };
+        let why = (&mut share.ended).await.ok().flatten();
+        if let Some(share) = self.share.take() {
+            share.leave().await;
+        }
+        match why {
+            Some(e) => {
+                let e = said(&e);
+                said::warning(say!(
+                    "your screen share ended: {e}",
+                    "你的屏幕共享已结束：{e}"
+                ));
+            }
+            None => said::warning(say!("your screen share ended", "你的屏幕共享已结束")),
+        }
     }
 
     pub async fn end(mut self) {

@@ -44,7 +44,7 @@ pub struct ActiveCall {
     /// Where a screen share joins, and as whom.
     pub(crate) share_with: Option<crate::screen_share::ShareWith>,
     /// The screen we share, if any.
-    pub(crate) share: Option<CallHandle>,
+    pub(crate) share: Option<talkline_meeting::screen_share::ScreenShare>,
     pub(crate) muted: Arc<SelfMute>,
     monitor: tokio::task::JoinHandle<()>,
     device_watch: tokio::task::JoinHandle<()>,
@@ -129,6 +129,8 @@ impl ActiveCall {
                             }
                             sink.emit(AppEvent::DeviceChanged { kind: kind.name(), message });
                         }
+                        // Others see us under another id: nothing to show.
+                        Some(CallEvent::NewId(_)) => {}
                         Some(CallEvent::RelayUnreachable(why)) => {
                             sink.emit(AppEvent::Quality { level: "poor", detail: why.clone(), reason: None });
                             relay_problem = Some(why);

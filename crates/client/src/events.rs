@@ -76,6 +76,8 @@ pub enum AppEvent {
     /// We share our screen now, or no longer.
     ScreenShare {
         sharing: bool,
+        /// Why it ended by itself, in the language in force.
+        reason: Option<String>,
     },
     /// A file offered in the meeting, or what became of it.
     File {

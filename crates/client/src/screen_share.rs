@@ -5,9 +5,12 @@
 //! is said.
 
 use serde::Serialize;
+use std::sync::Arc;
 use talkline_meeting::ice_servers::IceServers;
-use talkline_meeting::screen_share::{ShareConfig, share_screen};
-use talkline_meeting::{CallHandle, ServerUrl};
+
+use talkline_meeting::screen_share::{ScreenShare, ShareConfig, share_screen};
+use talkline_meeting::{MeetingError, ServerUrl};
+use talkline_privacy::Translated;
 
 use crate::error::{AppError, Said};
 use crate::events::AppEvent;
@@ -116,9 +119,13 @@ impl crate::AppCore {
 
     /// Shares screen `id` (from `screen_sources`) in the meeting, with X
     /// window `hide` (the app's own) blanked out of it.
-    pub async fn start_screen_share(&self, id: &str, hide: Option<u64>) -> Result<(), AppError> {
+    pub async fn start_screen_share(
+        self: &Arc<Self>,
+        id: &str,
+        hide: Option<u64>,
+    ) -> Result<(), AppError> {
         let video = open_screen(id, hide)?;
-        let (person, with) = {
+        let (person, with, person_id) = {
             let guard = self.call.lock().await;
             let call = guard
                 .as_ref()
@@ -126,15 +133,45 @@ impl crate::AppCore {
             let with = call.share_with.clone().ok_or_else(|| {
                 AppError::State(Said::new("the meeting is still starting", "会议仍在开始"))
             })?;
-            (call.handle.commands(), with)
+            (call.handle.commands(), with, call.handle.self_id)
         };
         self.stop_screen_share_quietly().await;
-        let share = share_screen_via(person, with, video).await?;
+        let mut share = share_screen_via(person, with, video).await?;
+        let feed = share.feed();
+        // Ended by itself (the server gone): taken down and said.
+        let ended = std::mem::replace(&mut share.ended, tokio::sync::oneshot::channel().1);
+        let core = Arc::clone(self);
+        tokio::spawn(async move {
+            let Ok(why) = ended.await else { return };
+            let gone = {
+                let mut guard = core.call.lock().await;
+                let ours = guard
+                    .as_ref()
+                    .is_some_and(|c| c.share.as_ref().is_some_and(|s| s.feed() == feed));
+                if ours {
+                    guard.as_mut().and_then(|c| c.share.take())
+                } else {
+                    None
+                }
+            };
+            if let Some(share) = gone {
+                share.leave().await;
+                let reason = why
+                    .unwrap_or(MeetingError::ConnectionLost("the share ended".into()))
+                    .said_in(core.language());
+                core.sink().emit(AppEvent::ScreenShare {
+                    sharing: false,
+                    reason: Some(reason),
+                });
+            }
+        });
         let mut guard = self.call.lock().await;
         match guard.as_mut() {
-            Some(call) => call.share = Some(share),
+            // The same call as when the share started (not one joined
+            // since, elsewhere).
+            Some(call) if call.handle.self_id == person_id => call.share = Some(share),
             // Left meanwhile: the share goes too.
-            None => {
+            _ => {
                 share.leave().await;
                 return Err(AppError::State(Said::new(
                     "not in a meeting",
@@ -143,14 +180,20 @@ impl crate::AppCore {
             }
         }
         drop(guard);
-        self.sink().emit(AppEvent::ScreenShare { sharing: true });
+        self.sink().emit(AppEvent::ScreenShare {
+            sharing: true,
+            reason: None,
+        });
         Ok(())
     }
 
     /// Stops sharing the screen (nothing if nothing is shared).
     pub async fn stop_screen_share(&self) -> Result<(), AppError> {
         self.stop_screen_share_quietly().await;
-        self.sink().emit(AppEvent::ScreenShare { sharing: false });
+        self.sink().emit(AppEvent::ScreenShare {
+            sharing: false,
+            reason: None,
+        });
         Ok(())
     }
 
@@ -166,7 +209,7 @@ async fn share_screen_via(
     person: tokio::sync::mpsc::UnboundedSender<talkline_meeting::CallCommand>,
     with: ShareWith,
     video: Box<dyn talkline_media::VideoSource>,
-) -> Result<CallHandle, AppError> {
+) -> Result<ScreenShare, AppError> {
     let config = ShareConfig {
         server: with.server,
         room: with.room,

@@ -122,11 +122,23 @@ impl X11Screen {
         self.next_frame(frame)
     }
 
+    /// Whether the screen still holds the picture shared (its size now).
+    fn still_fits(&self) -> bool {
+        // SAFETY: the connection is open; the root window always exists.
+        unsafe {
+            let mut attributes = std::mem::zeroed::<xlib::XWindowAttributes>();
+            (self.xlib.XGetWindowAttributes)(self.display, self.root, &mut attributes) != 0
+                && attributes.width >= self.width as i32
+                && attributes.height >= self.height as i32
+        }
+    }
+
     /// Where the hidden window is on the screen now, if it is shown.
     fn hidden_rect(&self) -> Option<(i32, i32, u32, u32)> {
         let window = self.hidden?;
-        // SAFETY: the connection is open; a window that is gone makes
-        // the calls fail (the handler below keeps that from exiting).
+        // SAFETY: the connection is open. The window is the app's own main
+        // window, which outlives any share (the share ends when the app
+        // leaves the meeting).
         unsafe {
             let mut attributes = std::mem::zeroed::<xlib::XWindowAttributes>();
             if (self.xlib.XGetWindowAttributes)(self.display, window, &mut attributes) == 0
@@ -135,7 +147,7 @@ impl X11Screen {
                 return None;
             }
             let (mut x, mut y, mut child) = (0, 0, 0);
-            (self.xlib.XTranslateCoordinates)(
+            let translated = (self.xlib.XTranslateCoordinates)(
                 self.display,
                 window,
                 self.root,
@@ -145,6 +157,9 @@ impl X11Screen {
                 &mut y,
                 &mut child,
             );
+            if translated == 0 {
+                return None;
+            }
             Some((
                 x,
                 y,
@@ -194,6 +209,13 @@ impl VideoSource for X11Screen {
         }
         let period = Duration::from_secs_f64(1.0 / self.frame_rate);
         self.next_at = (self.next_at + period).max(Instant::now());
+        // A screen made smaller since: asking for more of it than there is
+        // would be an X error (which ends the process), so the share ends.
+        if !self.still_fits() {
+            return Err(MediaError::Screen(
+                "the screen became smaller than what was shared: share it again".into(),
+            ));
+        }
         // SAFETY: the connection is open; the image is checked, read
         // within its own bounds and destroyed once.
         unsafe {

@@ -178,6 +178,9 @@ pub enum CallEvent {
     RelayUnreachable(String),
     /// The call is over; `Some` when it ended on an error.
     Ended(Option<MeetingError>),
+    /// We rejoined under another id (the server still held ours): others
+    /// see us as this feed now.
+    NewId(u64),
 }
 
 pub struct CallHandle {
@@ -469,6 +472,7 @@ impl Driver {
         {
             // Our old session still holds the id (it has not timed out yet).
             self.publisher_id = random_publisher_id();
+            self.emit(CallEvent::NewId(self.publisher_id));
             body["id"] = serde_json::json!(self.publisher_id);
             reply = conn.message(handle, body, None).await?;
         }
@@ -483,6 +487,9 @@ impl Driver {
                     },
                 ..
             } => {
+                if id != self.publisher_id {
+                    self.emit(CallEvent::NewId(id));
+                }
                 self.publisher_id = id;
                 (private_id, publishers)
             }
@@ -770,7 +777,10 @@ impl Driver {
                 SessionOutput::ParticipantJoined(p) => {
                     // Logs name participants by id only: names are personal data.
                     log::debug!("participant {} joined", p.id);
-                    self.stats.remote(p.id, &p.display);
+                    self.stats
+                        .remote(p.id, &p.display)
+                        .screen
+                        .store(p.screen, Ordering::Relaxed);
                     self.pipeline
                         .controls
                         .someone_joined

@@ -6,13 +6,19 @@
 
 use talkline_media::source::VideoSource;
 
-use tokio::sync::mpsc::UnboundedSender;
+use std::sync::Arc;
 
-use crate::call::{CallCommand, CallConfig, CallHandle, PublishAs, join, random_publisher_id};
+use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::oneshot;
+
+use crate::call::{
+    CallCommand, CallConfig, CallEvent, CallHandle, PublishAs, join, random_publisher_id,
+};
 use crate::error::MeetingError;
 use crate::ice_servers::IceServers;
 use crate::link::ServerUrl;
 use crate::send::Outgoing;
+use crate::stats::CallStats;
 use talkline_media::voice_processing::VoiceSettings;
 
 /// What a screen share needs: where (the person's meeting), as whom, and
@@ -30,17 +36,41 @@ pub struct ShareConfig {
     pub ice: IceServers,
 }
 
+/// A screen being shared.
+pub struct ScreenShare {
+    handle: CallHandle,
+    /// Resolves when the share ends by itself (the server gone for good,
+    /// a failure), with why; not when it is left.
+    pub ended: oneshot::Receiver<Option<MeetingError>>,
+}
+
+impl ScreenShare {
+    /// What the share sent.
+    pub fn stats(&self) -> &Arc<CallStats> {
+        &self.handle.stats
+    }
+
+    /// Its feed in the room.
+    pub fn feed(&self) -> u64 {
+        self.handle.self_id
+    }
+
+    /// Stops sharing.
+    pub async fn leave(self) {
+        self.handle.leave().await;
+    }
+}
+
 /// Shares a screen in the meeting of the call `person` commands (see
-/// `CallHandle::commands`); the share runs until its handle is left (or
-/// dropped).
+/// `CallHandle::commands`); the share runs until it is left (or dropped).
 pub async fn share_screen(
     person: &UnboundedSender<CallCommand>,
     config: ShareConfig,
-) -> Result<CallHandle, MeetingError> {
+) -> Result<ScreenShare, MeetingError> {
     let feed = random_publisher_id();
     // Told first: the room announces the share to the person's call too.
     let _ = person.send(CallCommand::OwnFeed(feed));
-    let share = join(CallConfig {
+    let mut share = join(CallConfig {
         server: config.server,
         room: config.room,
         pin: config.pin,
@@ -64,5 +94,36 @@ pub async fn share_screen(
     if share.self_id != feed {
         let _ = person.send(CallCommand::OwnFeed(share.self_id));
     }
-    Ok(share)
+    // Nobody else reads the share's events (who comes and goes is the
+    // person's call's to tell): drained here. A new id after a rejoin is
+    // told to the person's call (still ours); a capture that stopped (the
+    // screen gone, resized past what is shared) or the share's own end is
+    // the end of the share.
+    let mut events = std::mem::replace(&mut share.events, mpsc::unbounded_channel().1);
+    let (end, ended) = oneshot::channel();
+    let person = person.clone();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            match event {
+                CallEvent::NewId(id) => {
+                    let _ = person.send(CallCommand::OwnFeed(id));
+                }
+                CallEvent::DeviceLost(_) => {
+                    let _ = end.send(Some(MeetingError::Media(
+                        talkline_media::MediaError::Screen("the screen stopped".into()),
+                    )));
+                    return;
+                }
+                CallEvent::Ended(why) => {
+                    let _ = end.send(why);
+                    return;
+                }
+                _ => {}
+            }
+        }
+    });
+    Ok(ScreenShare {
+        handle: share,
+        ended,
+    })
 }

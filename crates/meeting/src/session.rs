@@ -350,6 +350,40 @@ mod tests {
     }
 
     #[test]
+    fn our_own_screen_share_is_neither_received_nor_listed_even_after_a_rejoin() {
+        let mut m = SessionMachine::new();
+        m.handle(SessionInput::Joined {
+            self_id: 1,
+            publishers: vec![publisher(2, "Bo", false)],
+        });
+        // The share announced before we knew it was ours: taken back.
+        let mut share = publisher(9, "Me", false);
+        share.streams[1].description = Some(SCREEN.into());
+        let out = m.handle(SessionInput::Publishers(vec![share.clone()]));
+        assert!(out.contains(&SessionOutput::Subscribe(vec![9])), "{out:?}");
+        let listed = out.iter().find_map(|o| match o {
+            SessionOutput::ParticipantJoined(p) => Some(p.clone()),
+            _ => None,
+        });
+        assert!(listed.is_some_and(|p| p.screen), "a screen is said to be one");
+        let out = m.handle(SessionInput::OwnFeed(9));
+        assert!(out.contains(&SessionOutput::Unsubscribe(9)), "{out:?}");
+        assert!(out.iter().any(|o| matches!(o, SessionOutput::ParticipantLeft(p) if p.id == 9)));
+        // From then on, whatever the server says of it, and after a rejoin.
+        assert!(m.handle(SessionInput::Publishers(vec![share.clone()])).is_empty());
+        m.handle(SessionInput::Broken(Breakage::Signaling));
+        let out = m.handle(SessionInput::Joined {
+            self_id: 1,
+            publishers: vec![publisher(2, "Bo", false), share],
+        });
+        assert!(
+            !out.iter().any(|o| matches!(o, SessionOutput::Subscribe(f) if f.contains(&9))),
+            "{out:?}"
+        );
+        assert_eq!(m.participants().map(|p| p.id).collect::<Vec<_>>(), [2]);
+    }
+
+    #[test]
     fn join_follow_and_leave() {
         let mut m = SessionMachine::new();
         let out = m.handle(SessionInput::Joined {

@@ -37,6 +37,8 @@ pub const MAX_VOLUME_PERCENT: u32 = 200;
 pub struct RemoteStats {
     pub feed_id: u64,
     display: Mutex<String>,
+    /// A screen shared (by the person of the same name), not a person.
+    pub screen: std::sync::atomic::AtomicBool,
     pub video_frames_decoded: AtomicU64,
     /// Complete frames received: decoded here, or handed whole to a window
     /// that decodes them itself.
@@ -114,6 +116,7 @@ impl RemoteStats {
         Self {
             feed_id,
             display: Mutex::new(display.to_string()),
+            screen: std::sync::atomic::AtomicBool::new(false),
             video_frames_decoded: AtomicU64::new(0),
             video_frames_received: AtomicU64::new(0),
             video_frames_since_recovery: AtomicU64::new(0),
@@ -351,6 +354,7 @@ impl RemoteStats {
         let mut v = json!({
             "feed_id": self.feed_id,
             "display": self.display(),
+            "screen": self.screen.load(Ordering::Relaxed),
             "volume_percent": self.volume_percent.load(Ordering::Relaxed),
             "speaking": self.speaking(),
             // 20 ms a packet.
@@ -579,11 +583,12 @@ impl CallStats {
     }
 
     /// The participant called `name`: of those seen so far (someone who
-    /// left and came back is seen twice), the newest.
+    /// left and came back is seen twice), the newest; a screen they share
+    /// is not them.
     pub fn remote_named(&self, name: &str) -> Option<Arc<RemoteStats>> {
         self.remotes()
             .into_iter()
-            .filter(|r| r.display() == name)
+            .filter(|r| r.display() == name && !r.screen.load(Ordering::Relaxed))
             .min_by_key(|r| r.ms_since_created())
     }
 

@@ -123,6 +123,7 @@ export const en = {
   "hands.unavailable": "Raising a hand is not available right now",
   "screen.of": "{name}'s screen",
   "screen.share": "Share screen",
+  "screen.ended": "Your screen share ended: {reason}",
   "screen.stop": "Stop sharing",
   "screen.youAreSharing": "You are sharing your screen",
   "screen.pickTitle": "Share your screen",

@@ -617,7 +617,7 @@ mod tests {
         let divisors: Vec<u32> = squeezed.iter().map(|r| r.keep_one_in).collect();
         assert!(divisors.windows(2).all(|w| w[0] <= w[1]), "{divisors:?}");
         assert_eq!(divisors.last(), Some(&MAX_SCREEN_FRAME_DIVISOR));
-        // Back up, a step at a time, with the margin.
+        // Back up, as far as the margin allows at once.
         let back = run(&mut c, &[(5_000, 2_500)], start)[0];
         assert_eq!((back.keep_one_in, back.size_divisor), (1, 1), "{back:?}");
     }
