@@ -116,7 +116,10 @@ fn a_shared_screen_reaches_the_others_at_its_size_and_rate_and_not_its_sharer() 
 
 #[test]
 fn the_x11_screen_is_shared_whole_and_a_bad_source_is_said() {
-    let (_xvfb, display) = support::xvfb::start_xvfb(&support::scratch_dir("shared-screen"), &[]);
+    // A white screen: what arrives must be white, not a black picture of
+    // the right size.
+    let (_xvfb, display) =
+        support::xvfb::start_xvfb(&support::scratch_dir("shared-screen"), &["-wr"]);
     let janus = Janus::start();
     let link = janus.link(1234);
     let quiet = [
@@ -145,7 +148,13 @@ fn the_x11_screen_is_shared_whole_and_a_bad_source_is_said() {
     ann.send_line(&format!("share x11:{display}"));
     ann.wait_for("sharing your screen (1280x800, 10 fps)", UP);
     bob.wait_for("+ Ann is sharing their screen", UP);
-    waits_for_picture(&mut bob, "Ann", (1280, 800), 20);
+    let screen = waits_for_picture(&mut bob, "Ann", (1280, 800), 20);
+    assert_eq!(screen["screen"], true, "{screen}");
+    let luma = screen["video_luma"].as_u64().unwrap_or(0);
+    assert!(
+        luma >= 225 && screen["video_luma_spread"].as_u64().unwrap_or(255) <= 10,
+        "a white screen arrived with luma {luma}: {screen}"
+    );
     for client in [&mut ann, &mut bob] {
         assert!(client.stop().success(), "{}", client.errors());
     }

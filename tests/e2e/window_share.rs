@@ -56,7 +56,16 @@ fn the_window_shares_its_screen_and_stops() {
                     && e["video_frames_decoded"].as_u64().unwrap_or(0) >= 20
             })
         });
-        if screen.is_some() {
+        if let Some(screen) = screen {
+            // The app fills the screen, and is blanked out of what is
+            // shared: a flat dark grey (luma 40), not the meeting inside
+            // itself.
+            let luma = screen["video_luma"].as_u64().unwrap_or(0);
+            assert!(
+                (30..=50).contains(&luma)
+                    && screen["video_luma_spread"].as_u64().unwrap_or(255) <= 10,
+                "the app's window was shared: {screen}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "no 1280x800 share: {stats}");

@@ -94,6 +94,11 @@ const ARGUMENTS: &[(&str, &str, &str)] = &[
     ),
     (
         "join",
+        "share_screen",
+        "加入后共享屏幕：test、test:宽x高@帧率、.y4m 文件 或 x11[:显示器]（在标准输入中用 share 来源 和 share stop 随时开始和停止）",
+    ),
+    (
+        "join",
         "simulcast",
         "同时以完整、一半和四分之一尺寸发送视频（同播），让每位参会者接收其画面所需的尺寸",
     ),
@@ -244,7 +249,7 @@ mod tests {
         "meadow", "studio", "default", "null", "replay", "low", "medium", "high", "paused", "stun",
         "turn", "STUN", "TURN", "JSON", "PNG", "JPEG", "Y4M", "VP8", "y4m", "wav", "png", "jpg",
         "ivf", "kbit", "Ctrl", "record", "COMMAND", "OPTIONS", "help", "version", "devices",
-        "invite",
+        "invite", "share", "stop",
     ];
 
     #[test]

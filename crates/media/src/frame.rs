@@ -157,6 +157,27 @@ fn box_average(src: &[u8], stride: usize, dst: &mut [u8], dw: usize, dh: usize, 
 
 /// Peak signal-to-noise ratio of the luma planes of two frames of equal size,
 /// in dB (capped at 100 for identical pictures).
+/// The mean luma of a 64x36 grid of points of `frame`, and how far apart
+/// its darkest and brightest points are: how bright the picture is and
+/// whether it is flat, cheaply (2304 reads whatever its size).
+pub fn sampled_luma(frame: &VideoFrame) -> (u8, u8) {
+    const COLUMNS: usize = 64;
+    const ROWS: usize = 36;
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let y = frame.y();
+    let (mut sum, mut low, mut high) = (0u64, u8::MAX, 0u8);
+    for row in 0..ROWS {
+        let line = &y[(row * h / ROWS) * w..];
+        for column in 0..COLUMNS {
+            let luma = line[column * w / COLUMNS];
+            sum += u64::from(luma);
+            low = low.min(luma);
+            high = high.max(luma);
+        }
+    }
+    ((sum / (COLUMNS * ROWS) as u64) as u8, high - low)
+}
+
 pub fn psnr_luma(a: &VideoFrame, b: &VideoFrame) -> Option<f64> {
     if a.width != b.width || a.height != b.height {
         return None;
@@ -193,6 +214,20 @@ impl Default for AudioFrame {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_sampled_luma_is_the_pictures_brightness() {
+        let mut f = VideoFrame::new(1280, 720).expect("a frame");
+        assert_eq!(sampled_luma(&f), (16, 0), "black, flat");
+        f.planes_mut().0.fill(235);
+        assert_eq!(sampled_luma(&f), (235, 0), "white, flat");
+        // Half white, half black (top and bottom).
+        let (y, _, _) = f.planes_mut();
+        y[..1280 * 360].fill(16);
+        assert_eq!(sampled_luma(&f), (125, 219));
+        // The smallest frame is read within its bounds.
+        assert_eq!(sampled_luma(&VideoFrame::new(2, 2).expect("tiny")), (16, 0));
+    }
+
     #[test]
     fn a_picture_halved_keeps_its_blocks_means_and_its_stamp() {
         use crate::pattern::{TestPattern, read_stamp};

@@ -337,6 +337,14 @@ fn decode_video(
                     .fetch_add(1, Ordering::Relaxed);
                 remote.video_width.store(frame.width(), Ordering::Relaxed);
                 remote.video_height.store(frame.height(), Ordering::Relaxed);
+                // Every tenth picture: a few thousand reads, no more.
+                if remote.video_frames_decoded.load(Ordering::Relaxed) % 10 == 1 {
+                    let (luma, spread) = talkline_media::frame::sampled_luma(&frame);
+                    remote.video_luma.store(u64::from(luma), Ordering::Relaxed);
+                    remote
+                        .video_luma_spread
+                        .store(u64::from(spread), Ordering::Relaxed);
+                }
                 call.mark_remote_frame();
                 if let Some(screen) = &screen {
                     // The window sees when the frame was ready here, so it

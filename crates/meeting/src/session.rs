@@ -365,19 +365,29 @@ mod tests {
             SessionOutput::ParticipantJoined(p) => Some(p.clone()),
             _ => None,
         });
-        assert!(listed.is_some_and(|p| p.screen), "a screen is said to be one");
+        assert!(
+            listed.is_some_and(|p| p.screen),
+            "a screen is said to be one"
+        );
         let out = m.handle(SessionInput::OwnFeed(9));
         assert!(out.contains(&SessionOutput::Unsubscribe(9)), "{out:?}");
-        assert!(out.iter().any(|o| matches!(o, SessionOutput::ParticipantLeft(p) if p.id == 9)));
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, SessionOutput::ParticipantLeft(p) if p.id == 9))
+        );
         // From then on, whatever the server says of it, and after a rejoin.
-        assert!(m.handle(SessionInput::Publishers(vec![share.clone()])).is_empty());
+        assert!(
+            m.handle(SessionInput::Publishers(vec![share.clone()]))
+                .is_empty()
+        );
         m.handle(SessionInput::Broken(Breakage::Signaling));
         let out = m.handle(SessionInput::Joined {
             self_id: 1,
             publishers: vec![publisher(2, "Bo", false), share],
         });
         assert!(
-            !out.iter().any(|o| matches!(o, SessionOutput::Subscribe(f) if f.contains(&9))),
+            !out.iter()
+                .any(|o| matches!(o, SessionOutput::Subscribe(f) if f.contains(&9))),
             "{out:?}"
         );
         assert_eq!(m.participants().map(|p| p.id).collect::<Vec<_>>(), [2]);

@@ -39,6 +39,13 @@ pub struct RemoteStats {
     display: Mutex<String>,
     /// A screen shared (by the person of the same name), not a person.
     pub screen: std::sync::atomic::AtomicBool,
+    /// How bright their picture is, sampled now and then (see
+    /// `talkline_media::frame::sampled_luma`): what a test reads to know
+    /// what is in it.
+    pub video_luma: AtomicU64,
+    /// How far apart its darkest and brightest sampled points are (0: a
+    /// flat picture).
+    pub video_luma_spread: AtomicU64,
     pub video_frames_decoded: AtomicU64,
     /// Complete frames received: decoded here, or handed whole to a window
     /// that decodes them itself.
@@ -117,6 +124,8 @@ impl RemoteStats {
             feed_id,
             display: Mutex::new(display.to_string()),
             screen: std::sync::atomic::AtomicBool::new(false),
+            video_luma: AtomicU64::new(0),
+            video_luma_spread: AtomicU64::new(0),
             video_frames_decoded: AtomicU64::new(0),
             video_frames_received: AtomicU64::new(0),
             video_frames_since_recovery: AtomicU64::new(0),
@@ -355,6 +364,8 @@ impl RemoteStats {
             "feed_id": self.feed_id,
             "display": self.display(),
             "screen": self.screen.load(Ordering::Relaxed),
+            "video_luma": self.video_luma.load(Ordering::Relaxed),
+            "video_luma_spread": self.video_luma_spread.load(Ordering::Relaxed),
             "volume_percent": self.volume_percent.load(Ordering::Relaxed),
             "speaking": self.speaking(),
             // 20 ms a packet.

@@ -180,7 +180,26 @@ pub async fn open(
         display: display.to_string(),
         ice: ice.clone(),
     };
-    let link = connect(&target, feed, &mut Resume::default()).await?;
+    // A first connection that did not come up (its data channel slow to
+    // open on a lossy path) is tried again, as a lost one would be; a
+    // refusal is final at once.
+    let mut failures = 0;
+    let link = loop {
+        match connect(&target, feed, &mut Resume::default()).await {
+            Ok(link) => break link,
+            Err(
+                e @ (MeetingError::ChatUnavailable(_)
+                | MeetingError::WebRtc(_)
+                | MeetingError::ChatClosed
+                | MeetingError::ConnectionLost(_)),
+            ) if failures < FIRST_CONNECT_TRIES - 1 => {
+                log::info!("the chat did not connect yet: {}", e.for_logs());
+                tokio::time::sleep(RECONNECT_AFTER[failures]).await;
+                failures += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (events_tx, events) = mpsc::channel(MAX_WAITING_CHAT_EVENTS);
     tokio::spawn(supervise(target, feed, link, command_rx, events_tx));
@@ -417,6 +436,9 @@ const JOIN_TIMEOUT: Duration = Duration::from_secs(15);
 /// Our usernames of earlier connections remembered (the server lists a
 /// lost one only until it times out).
 const EARLIER_USERNAMES: usize = 16;
+
+/// Attempts at the first connection before the chat is said unavailable.
+const FIRST_CONNECT_TRIES: usize = 3;
 
 /// Waits before each attempt to connect again (the last repeats).
 const RECONNECT_AFTER: [Duration; 5] = [

@@ -50,6 +50,9 @@ const REACTION_WINDOW: Duration = Duration::from_secs(2);
 const ENVELOPE: u64 = 1;
 /// Times a destroyed side room is made again in one meeting.
 const MAX_REMADE: u8 = 3;
+/// Messages kept from before our join is confirmed (each person with a
+/// hand up tells us once).
+const MAX_EARLY: usize = 256;
 
 /// The side room of the meeting in TextRoom room `room`: the same number
 /// with bit 62 set (room numbers stay within Janus's signed 64-bit
@@ -142,6 +145,8 @@ pub struct SideRoom {
     hand_up: bool,
     /// Times the room was made again after it was destroyed.
     remade: u8,
+    /// Messages that came before our join was confirmed.
+    early: Vec<Value>,
     /// Reactions shown per sender in the current window.
     reactions_seen: HashMap<String, (Instant, u32)>,
     files: FileShare,
@@ -174,6 +179,7 @@ impl SideRoom {
             hands: Vec::new(),
             hand_up: false,
             remade: 0,
+            early: Vec::new(),
             reactions_seen: HashMap::new(),
             files: FileShare::default(),
         };
@@ -422,8 +428,29 @@ impl SideRoom {
         let transaction = v.get("transaction").and_then(Value::as_str);
         let answers_us = transaction.is_some_and(|t| t == self.waiting_for);
         match kind {
-            "success" if answers_us => self.answered(v, &mut out),
+            "success" if answers_us => {
+                self.answered(v, &mut out);
+                // What came before our join was confirmed, now that we
+                // know who is in the room.
+                if self.phase == Phase::Joined {
+                    for early in std::mem::take(&mut self.early) {
+                        self.gesture(&early, now, &mut out);
+                    }
+                }
+            }
             "error" if answers_us => self.refused(v, &mut out),
+            // The server tells the room of a newcomer before it confirms
+            // the newcomer's join: someone quick to tell us of their hand
+            // can be here first. Kept until the join is confirmed.
+            "message"
+                if self.is_this_room(v)
+                    && self.phase != Phase::Joined
+                    && self.early.len() < MAX_EARLY =>
+            {
+                self.early.push(v.clone());
+            }
+            // More than that before the join: not ours to keep.
+            "message" if self.is_this_room(v) && self.phase != Phase::Joined => {}
             "message" if self.is_this_room(v) => self.gesture(v, now, &mut out),
             "join" if self.is_this_room(v) => self.person_joined(v, &mut out),
             "leave" | "kicked" if self.is_this_room(v) => {
@@ -1039,6 +1066,30 @@ mod tests {
             }
             assert_eq!(names(&g), ["Ann", "Bob", "Carol"], "{order:?}");
         }
+    }
+
+    #[test]
+    fn a_hand_told_before_our_join_is_confirmed_is_not_lost() {
+        let (mut g, join) = SideRoom::new(ROOM, "me", "Me", None, None).expect("a small room");
+        // Ann saw us join and told us before the server confirmed it.
+        let out = g.receive(&whisper("ann", hand(true, None, Some(0))), Instant::now());
+        assert!(out.events.is_empty());
+        let out = g.receive(
+            &json!({"textroom": "success", "transaction": transaction_of(&join), "participants": [{"username": "ann", "display": "Ann"}]}),
+            Instant::now(),
+        );
+        assert_eq!(queue(&out), Some(vec!["Ann".to_string()]));
+        // Nobody who is not in the room, even so.
+        let (mut g, join) = SideRoom::new(ROOM, "me", "Me", None, None).expect("a small room");
+        g.receive(
+            &whisper("mallory", hand(true, None, Some(0))),
+            Instant::now(),
+        );
+        g.receive(
+            &json!({"textroom": "success", "transaction": transaction_of(&join), "participants": []}),
+            Instant::now(),
+        );
+        assert!(g.hands().is_empty());
     }
 
     #[test]
