@@ -1516,6 +1516,16 @@ fn use_video_path(driver: &WebDriver, path: &str) {
     std::thread::sleep(Duration::from_secs(2));
 }
 
+/// The app launched against `janus`, in the meeting of `link` as Winnie
+/// (policy accepted, test camera and microphone allowed).
+fn joined_window(janus: &support::Janus, link: &str) -> AppWindow {
+    let window = AppWindow::launch(&janus.url());
+    to_prejoin_with_devices(&window.driver, link);
+    window.driver.click("#join-now");
+    window.driver.wait_visible("#screen-meeting", LONG);
+    window
+}
+
 fn to_prejoin_with_devices(driver: &WebDriver, link: &str) {
     driver.wait_visible("#screen-policy", LONG);
     driver.click("#policy-accept");

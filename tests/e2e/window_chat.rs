@@ -147,11 +147,8 @@ fn the_window_raises_hands_and_reacts_with_a_cli_participant() {
     let mut bob = support::Client::join(&link, "Bob", &["--mic", "none", "--duration", "120"]);
     bob.wait_for("hands ready", LONG);
 
-    let window = AppWindow::launch(&janus.url());
+    let window = joined_window(&janus, &link);
     let driver = &window.driver;
-    to_prejoin_with_devices(driver, &link);
-    driver.click("#join-now");
-    driver.wait_visible("#screen-meeting", LONG);
     driver.wait_for(
         "the hand button to be ready",
         LONG,
@@ -224,11 +221,8 @@ fn the_window_shares_and_saves_files_with_a_cli_participant() {
     let mut bob = support::Client::join(&link, "Bob", &quiet);
     bob.wait_for("hands ready", LONG);
 
-    let window = AppWindow::launch(&janus.url());
+    let window = joined_window(&janus, &link);
     let driver = &window.driver;
-    to_prejoin_with_devices(driver, &link);
-    driver.click("#join-now");
-    driver.wait_visible("#screen-meeting", LONG);
     driver.wait_for(
         "the side room to be ready",
         LONG,

@@ -23,11 +23,8 @@ fn the_window_shares_its_screen_and_stops() {
     );
     bob.wait_for("joined meeting 1234", LONG);
 
-    let window = AppWindow::launch(&janus.url());
+    let window = joined_window(&janus, &link);
     let driver = &window.driver;
-    to_prejoin_with_devices(driver, &link);
-    driver.click("#join-now");
-    driver.wait_visible("#screen-meeting", LONG);
 
     driver.click("#share-toggle");
     driver.wait_visible("#share-picker", LONG);

@@ -496,7 +496,9 @@ impl ChatRoom {
     }
 }
 
-fn person(v: &Value) -> Option<ChatPerson> {
+/// Someone as a TextRoom message names them (username and name), with
+/// bounds: `None` for a message that names nobody sensible.
+pub(crate) fn person(v: &Value) -> Option<ChatPerson> {
     let username = v.get("username").and_then(Value::as_str)?;
     if username.is_empty() || username.len() > 128 {
         return None;

@@ -807,16 +807,7 @@ impl SideRoom {
 }
 
 fn person(v: &Value) -> Option<(String, String)> {
-    let username = v.get("username").and_then(Value::as_str)?;
-    if username.is_empty() || username.len() > 128 {
-        return None;
-    }
-    let display = v
-        .get("display")
-        .and_then(Value::as_str)
-        .filter(|d| !d.trim().is_empty())
-        .unwrap_or(username);
-    Some((username.to_string(), super::room::clean_name(display)))
+    super::room::person(v).map(|p| (p.username, p.display))
 }
 
 #[cfg(test)]
