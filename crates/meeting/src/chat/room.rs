@@ -364,15 +364,8 @@ impl ChatRoom {
     fn joined(&mut self, v: &Value) -> Vec<ChatEvent> {
         self.joined = true;
         self.people.clear();
-        let listed = v
-            .get("participants")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for p in listed.iter().take(MAX_PEOPLE) {
-            if let Some(person) = person(p)
-                && !self.is_us(&person.username)
-            {
+        for person in listed(v) {
+            if !self.is_us(&person.username) {
                 self.people.insert(person.username, person.display);
             }
         }
@@ -402,15 +395,7 @@ impl ChatRoom {
 
     fn refused(&mut self, v: &Value, transaction: Option<&str>) -> Vec<ChatEvent> {
         let code = v.get("error_code").and_then(Value::as_u64).unwrap_or(0);
-        // The server's words, shown: no control characters.
-        let reason: String = v
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .chars()
-            .filter(|c| !c.is_control() && !is_invisible_format(*c))
-            .take(200)
-            .collect();
+        let reason = server_words(v);
         let why = match code {
             // Unauthorized: the room has a PIN we do not have.
             419 => MeetingError::WrongPin,
@@ -494,6 +479,29 @@ impl ChatRoom {
             display,
         }))
     }
+}
+
+/// The server's words in a refusal, to show: no control or invisible
+/// characters, at most 200.
+pub(crate) fn server_words(v: &Value) -> String {
+    v.get("error")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control() && !is_invisible_format(*c))
+        .take(200)
+        .collect()
+}
+
+/// The people a join's confirmation lists (at most `MAX_PEOPLE`).
+pub(crate) fn listed(v: &Value) -> impl Iterator<Item = ChatPerson> + '_ {
+    v.get("participants")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .take(MAX_PEOPLE)
+        .filter_map(person)
 }
 
 /// Someone as a TextRoom message names them (username and name), with

@@ -537,14 +537,7 @@ impl SideRoom {
             }
             _ => {
                 self.phase = Phase::Unavailable;
-                let reason: String = v
-                    .get("error")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .chars()
-                    .filter(|c| !c.is_control() && !super::room::is_invisible_format(*c))
-                    .take(200)
-                    .collect();
+                let reason = super::room::server_words(v);
                 out.events
                     .push(SideEvent::Unavailable(MeetingError::HandsUnavailable(
                         format!("{reason} (code {code})"),
@@ -558,16 +551,9 @@ impl SideRoom {
         self.people.clear();
         // Hands are learnt again from their owners (they tell newcomers).
         self.hands.clear();
-        let listed = v
-            .get("participants")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for p in listed.iter().take(MAX_PEOPLE) {
-            if let Some((username, display)) = person(p)
-                && username != self.username
-            {
-                self.people.insert(username, display);
+        for p in super::room::listed(v) {
+            if p.username != self.username {
+                self.people.insert(p.username, p.display);
             }
         }
         out.events.push(SideEvent::Ready);
