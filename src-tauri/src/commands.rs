@@ -152,6 +152,39 @@ pub async fn send_reaction(core: Core<'_>, emoji: String) -> Reply<()> {
     core.send_reaction(&emoji).await
 }
 
+/// Draws on the whiteboard or a shared screen, erases, undoes, clears,
+/// or shows the whiteboard: a new stroke's id.
+#[tauri::command]
+pub async fn board_request(
+    core: Core<'_>,
+    request: talkline_client::meeting_board::BoardRequest,
+) -> Reply<Option<String>> {
+    core.board_request(request).await
+}
+
+/// The whiteboard (`screen` null) or a shared screen's annotation.
+#[tauri::command]
+pub async fn board_strokes(
+    core: Core<'_>,
+    screen: Option<u64>,
+) -> Reply<talkline_client::meeting_board::BoardSnapshot> {
+    core.board_strokes(screen).await
+}
+
+/// A shared screen's annotation is let go: the share ended.
+#[tauri::command]
+pub async fn board_forget(core: Core<'_>, screen: u64) -> Reply<()> {
+    core.forget_annotation(screen).await;
+    Ok(())
+}
+
+/// The board as a PNG made here, saved in Downloads: where.
+#[tauri::command]
+pub async fn save_board_picture(core: Core<'_>, screen: Option<u64>) -> Reply<String> {
+    let path = core.save_board_picture(screen).await?;
+    Ok(path.display().to_string())
+}
+
 /// A file picked in the chat panel, offered to the meeting: its bytes
 /// are the request's body, its name (percent-encoded) and the chat
 /// username it is for (empty: everyone) are headers.

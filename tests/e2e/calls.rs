@@ -9,6 +9,7 @@ mod pulse;
 #[path = "support/mod.rs"]
 mod support;
 
+mod board;
 mod chat;
 mod screen_share;
 

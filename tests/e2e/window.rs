@@ -18,6 +18,8 @@ mod window_support;
 #[path = "support/x11_close.rs"]
 mod x11_close;
 // Every screen in both languages, and the accessibility audit.
+#[path = "window_board.rs"]
+mod board;
 #[path = "window_chat.rs"]
 mod chat;
 #[path = "window_screens.rs"]

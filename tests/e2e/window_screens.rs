@@ -323,6 +323,20 @@ fn visit_every_screen(window: &AppWindow, link: &str, language: &str) -> Vec<Str
     look("meeting-hand-and-reactions");
     driver.click("#reactions-toggle");
     driver.click("#hand-toggle");
+    // The whiteboard, shown to everyone (Bob included), then put away.
+    driver.click("#board-toggle");
+    driver.wait_for(
+        "the whiteboard shown",
+        LONG,
+        "return !document.getElementById('board-panel').hidden;",
+    );
+    look("meeting-whiteboard");
+    driver.click("#board-stop");
+    driver.wait_for(
+        "the whiteboard put away",
+        LONG,
+        "return document.getElementById('board-panel').hidden;",
+    );
     driver.click("#leave");
     driver.wait_visible("#leave-dialog", LONG);
     look("meeting-leave");

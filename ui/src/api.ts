@@ -247,6 +247,40 @@ export interface ReactionView {
   own: boolean;
 }
 
+/** A stroke on the whiteboard or a screen's annotation (points x, y, x, y… in units of 10000). */
+export interface StrokeView {
+  id: string;
+  by: string;
+  own: boolean;
+  tool: string;
+  color: string;
+  width: number;
+  points: number[];
+  text: string;
+}
+
+/** What changed on a board: `screen` null is the whiteboard. */
+export type BoardChange =
+  | { kind: "shown"; by: string | null; own: boolean }
+  | { kind: "drawn"; screen: number | null; stroke: StrokeView }
+  | { kind: "erased"; screen: number | null; ids: string[] }
+  | { kind: "cleared"; screen: number | null; by: string }
+  | { kind: "reset" }
+  | { kind: "dropped"; by: string };
+
+export type BoardRequest =
+  | { kind: "draw"; screen: number | null; tool: string; color: string; width: number; points: number[]; text: string }
+  | { kind: "erase"; screen: number | null; ids: string[] }
+  | { kind: "undo"; screen: number | null }
+  | { kind: "clear"; screen: number | null }
+  | { kind: "show"; shown: boolean };
+
+export interface BoardSnapshot {
+  strokes: StrokeView[];
+  shownBy: string | null;
+  shownByUs: boolean;
+}
+
 export type AppEvent =
   | { type: "call_state"; state: "connecting" | "joined" | "reconnecting" | "left" }
   | { type: "chat_state"; state: ChatState; reason: string | null }
@@ -257,6 +291,7 @@ export type AppEvent =
   | { type: "file"; file: FileView }
   | { type: "screen_share"; sharing: boolean; reason: string | null }
   | { type: "reaction"; reaction: ReactionView }
+  | { type: "board"; change: BoardChange }
   | { type: "participant_joined"; participant: ParticipantView }
   | { type: "participant_changed"; participant: ParticipantView }
   | { type: "participant_left"; id: number }
@@ -373,6 +408,13 @@ export const api = {
   chatSnapshot: () => call<ChatSnapshot>("chat_snapshot"),
   raiseHand: (up: boolean) => call<void>("raise_hand", { up }),
   sendReaction: (emoji: string) => call<void>("send_reaction", { emoji }),
+  /** Draws, erases, undoes, clears, or shows the whiteboard: a new stroke's id. */
+  boardRequest: (request: BoardRequest) => call<string | null>("board_request", { request }),
+  boardStrokes: (screen: number | null) => call<BoardSnapshot>("board_strokes", { screen }),
+  /** A shared screen's annotation is let go once the share ended. */
+  boardForget: (screen: number) => call<void>("board_forget", { screen }),
+  /** The board as a PNG made on this device, saved in Downloads: where. */
+  saveBoardPicture: (screen: number | null) => call<string>("save_board_picture", { screen }),
   /** Offers a file to the meeting (or to one chat username); the bytes go as the raw request body. */
   shareFile: (name: string, to: string | null, bytes: Uint8Array) =>
     call<FileView>("share_file", bytes as unknown as Record<string, unknown>, {

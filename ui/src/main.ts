@@ -5,6 +5,7 @@ import { $, disclosure, messageOf, showError, toast } from "./dom";
 import { frameStats, snapshotTile } from "./frames";
 import { addChatMessage, chatNotSent, renderChatPeople, renderChatState } from "./meeting/chat";
 import { renderFile } from "./meeting/files";
+import { boardChanged } from "./meeting/board";
 import { renderHands, showReaction } from "./meeting/hands";
 import { renderSharing, resetScreenShare } from "./meeting/screen_share";
 import { closeRequested } from "./meeting/leave";
@@ -96,6 +97,9 @@ function onEvent(event: AppEvent): void {
       break;
     case "reaction":
       showReaction(event.reaction);
+      break;
+    case "board":
+      boardChanged(event.change);
       break;
     case "participant_left":
       removeParticipant(event.id);

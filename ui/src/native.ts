@@ -29,7 +29,7 @@ const LAYOUT_ATTRIBUTES = ["class", "hidden", "style", "data-role", "open"];
 const LAYOUT_EVENTS = ["resize", "scroll", "transitionend", "animationend"];
 const STATS_EVERY_MS = 500;
 /** What the page draws over a tile's video and must stay visible. */
-const OVER_VIDEO = ".name, .muted-icon, .pin, .hand, .reaction";
+const OVER_VIDEO = ".name, .muted-icon, .pin, .hand, .reaction, .annotate";
 
 function overlaps(a: DOMRect, b: DOMRect): boolean {
   return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;

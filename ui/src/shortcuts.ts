@@ -1,6 +1,7 @@
 // Keyboard shortcuts in a meeting: M, V, G, H, Space to talk, Esc.
 
 import { $ } from "./dom";
+import { closeBoardOnEscape } from "./meeting/board";
 import { toggleHand } from "./meeting/hands";
 import { askLeave } from "./meeting/leave";
 import { setMuted } from "./meeting/participants";
@@ -38,6 +39,7 @@ document.addEventListener("keydown", (ev) => {
       $("reactions-toggle").focus();
     }
     else if (typing(ev.target)) (ev.target as HTMLElement).blur();
+    else if (closeBoardOnEscape()) return;
     else askLeave();
     return;
   }

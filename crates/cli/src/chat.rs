@@ -7,6 +7,9 @@
 //! connect is a warning, and the call goes on.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use talkline_media::display::Tiles;
 
 use talkline_meeting::chat::{self, Chat, ChatEvent, ChatMessage, RaisedHand, SideEvent};
 use talkline_meeting::ice_servers::IceServers;
@@ -27,6 +30,8 @@ pub struct ChatLine {
     /// Everyone else in the chat: username → name shown.
     people: BTreeMap<String, String>,
     files: SharedFiles,
+    /// The pictures of screens shared, for the board's `save`.
+    tiles: Arc<Tiles>,
 }
 
 impl ChatLine {
@@ -38,6 +43,7 @@ impl ChatLine {
         name: &str,
         feed: u64,
         ice: IceServers,
+        tiles: Arc<Tiles>,
     ) -> Self {
         let name = name.to_string();
         let opening = tokio::spawn(async move {
@@ -49,6 +55,7 @@ impl ChatLine {
             gone: None,
             people: BTreeMap::new(),
             files: SharedFiles::default(),
+            tiles,
         }
     }
 
@@ -129,6 +136,7 @@ impl ChatLine {
             ChatEvent::Side(SideEvent::Unavailable(e)) => said::warning(said(&e)),
             ChatEvent::Side(SideEvent::Hands { hands, .. }) => print_hands(&hands),
             ChatEvent::Side(SideEvent::File(event)) => self.files.show(event),
+            ChatEvent::Side(SideEvent::Board(event)) => crate::board::show(event),
             ChatEvent::Side(SideEvent::Reaction(r)) => {
                 let (who, emoji) = (&r.display, r.emoji);
                 if r.own {
@@ -154,10 +162,17 @@ impl ChatLine {
         ]
         .iter()
         .any(|command| line.starts_with(command))
+            || crate::board::understands(line)
     }
 
     /// Runs one of the chat's commands (see `understands`).
     pub async fn command(&mut self, line: &str) {
+        if crate::board::understands(line) {
+            let Some(chat) = self.chat.as_ref() else {
+                return self.not_available();
+            };
+            return crate::board::command(chat, &self.tiles, line).await;
+        }
         if let Some(text) = line.strip_prefix("say ") {
             return self.send(text, None).await;
         }

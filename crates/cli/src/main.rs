@@ -1,5 +1,6 @@
 //! `talkline`: join meetings headless, list devices, measure codecs.
 
+mod board;
 mod chat;
 mod help_zh;
 mod invite;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use talkline_media::audio_device::{MicSource, SpeakerSink};
 use talkline_media::camera::CameraSource;
+use talkline_media::display::Tiles;
 use talkline_media::replay::{CLIP_NAMES, VideoReplay};
 use talkline_media::sink::AudioSink;
 use talkline_media::source::PatternSource;
@@ -614,6 +616,7 @@ async fn join(args: JoinArgs) -> ExitCode {
     let server = link.server_or(&default_server).clone();
     let pin = args.pin.clone().or(link.pin.clone());
     let chat_ice = ice.clone();
+    let tiles = Tiles::new();
     let config = CallConfig {
         server: server.clone(),
         room: link.room,
@@ -624,7 +627,8 @@ async fn join(args: JoinArgs) -> ExitCode {
         audio_out,
         video_bitrate_kbps: args.video_kbps,
         simulcast,
-        tiles: None,
+        // Kept for the whiteboard's `board save` of a shared screen.
+        tiles: Some(Arc::clone(&tiles)),
         audio_muted: args.muted,
         video_muted: args.camera_off,
         subscribe: !args.publish_only,
@@ -662,8 +666,17 @@ async fn join(args: JoinArgs) -> ExitCode {
         screen_share.start(&call, &share_target, spec).await;
     }
     // Bots and load generators stay out of the chat.
-    let mut chat = (!args.publish_only && !args.no_chat)
-        .then(|| chat::ChatLine::open(server.clone(), room, pin, name, call.self_id, chat_ice));
+    let mut chat = (!args.publish_only && !args.no_chat).then(|| {
+        chat::ChatLine::open(
+            server.clone(),
+            room,
+            pin,
+            name,
+            call.self_id,
+            chat_ice,
+            tiles,
+        )
+    });
     let deadline = async {
         match args.duration {
             Some(d) => tokio::time::sleep(Duration::from_secs_f64(d)).await,
@@ -727,7 +740,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        let commands = "mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, say TEXT, whisper NAME: TEXT, hand up|down, react EMOJI, file PATH, file-to NAME: PATH, save N FOLDER, share SOURCE, share stop, stats, leave";
+                        let commands = "mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, say TEXT, whisper NAME: TEXT, hand up|down, react EMOJI, file PATH, file-to NAME: PATH, save N FOLDER, share SOURCE, share stop, board show|hide, draw TOOL X,Y…, erase ID…, undo, clear, board save PATH, stats, leave";
                         said::error(say!("unknown command {other:?}: {commands}", "未知命令 {other:?}，可用的命令：{commands}"));
                         Ok(None)
                     };

@@ -83,6 +83,10 @@ pub enum AppEvent {
     File {
         file: crate::meeting_files::FileView,
     },
+    /// Something changed on the whiteboard or a screen's annotation.
+    Board {
+        change: crate::meeting_board::BoardChange,
+    },
     /// Someone's reaction, ours too: shown for a moment.
     Reaction {
         reaction: crate::meeting_chat::ReactionView,

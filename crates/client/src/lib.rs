@@ -16,6 +16,7 @@ mod fallback;
 mod ics;
 mod language;
 pub mod logs;
+pub mod meeting_board;
 pub mod meeting_chat;
 pub mod meeting_files;
 mod opened_link;

@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{AppError, Said};
 use crate::events::{AppEvent, EventSink};
+use crate::meeting_board::{BoardChange, BoardCommand};
 use crate::meeting_files::{FileUpdate, FileView, MeetingFiles};
 
 /// A message as the UI shows it.
@@ -154,6 +155,7 @@ enum Command {
         reply: oneshot::Sender<Result<FileView, AppError>>,
     },
     Snapshot(oneshot::Sender<ChatSnapshot>),
+    Board(BoardCommand),
     Leave(oneshot::Sender<()>),
 }
 
@@ -249,6 +251,13 @@ impl MeetingChat {
             })
             .map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
+    }
+
+    /// Hands a request to the boards (see `meeting_board`).
+    pub(crate) fn board(&self, command: BoardCommand) -> Result<(), AppError> {
+        self.commands
+            .send(Command::Board(command))
+            .map_err(|_| AppError::from(MeetingError::ChatClosed))
     }
 
     pub async fn snapshot(&self) -> Option<ChatSnapshot> {
@@ -351,6 +360,12 @@ impl Kept {
                 self.file_event(event, language, sink);
                 return;
             }
+            SideEvent::Board(event) => {
+                sink.emit(AppEvent::Board {
+                    change: BoardChange::from(event),
+                });
+                return;
+            }
         }
         self.hands_changed(sink, raised);
     }
@@ -429,6 +444,7 @@ async fn run(
                 Some(Command::Snapshot(reply)) => {
                     let _ = reply.send(kept.snapshot());
                 }
+                Some(Command::Board(command)) => command.refuse(MeetingError::HandsNotReady.into()),
                 Some(Command::Leave(done)) => {
                     let _ = done.send(());
                     return;
@@ -529,6 +545,7 @@ async fn run(
                 Some(Command::Snapshot(reply)) => {
                     let _ = reply.send(kept.snapshot());
                 }
+                Some(Command::Board(command)) => command.run(&chat).await,
                 Some(Command::Leave(done)) => break Some(done),
                 None => break None,
             },
@@ -577,6 +594,7 @@ async fn serve_without_chat(
             Command::Snapshot(reply) => {
                 let _ = reply.send(kept.snapshot());
             }
+            Command::Board(command) => command.refuse(why()),
             Command::Leave(done) => {
                 let _ = done.send(());
                 return;
@@ -586,7 +604,7 @@ async fn serve_without_chat(
 }
 
 impl crate::AppCore {
-    async fn meeting_chat(&self) -> Option<MeetingChat> {
+    pub(crate) async fn meeting_chat(&self) -> Option<MeetingChat> {
         self.call.lock().await.as_ref().and_then(|c| c.chat.clone())
     }
 

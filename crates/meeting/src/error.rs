@@ -55,6 +55,14 @@ pub enum MeetingError {
     HandsUnavailable(String),
     #[error("{0:?} is not one of the reactions ({reactions})", reactions = crate::chat::REACTIONS.join(" "))]
     UnknownReaction(String),
+    #[error("this stroke cannot be drawn: {0}")]
+    BadStroke(crate::board::StrokeProblem),
+    #[error("the board holds at most {0} strokes: erase or clear some first")]
+    BoardFull(usize),
+    #[error("strokes are coming too fast: wait a moment")]
+    BoardTooFast,
+    #[error("the board's picture could not be made: {0}")]
+    BoardPicture(String),
     #[error("a file shared in a meeting is at most {} MiB: share a link to it instead", .0 / (1024 * 1024))]
     FileTooLarge(u64),
     #[error("the file is empty")]
@@ -136,6 +144,10 @@ impl talkline_language::Translated for MeetingError {
                 "会议中分享的文件最大为 {} MiB：请改为分享它的链接",
                 max / (1024 * 1024)
             ),
+            Self::BadStroke(why) => format!("无法画出这一笔：{}", why.chinese()),
+            Self::BoardFull(max) => format!("白板最多容纳 {max} 笔：请先擦除或清空一些"),
+            Self::BoardTooFast => "画得太快了：请稍候".into(),
+            Self::BoardPicture(why) => format!("无法生成白板图片：{why}"),
             Self::FileEmpty => "文件是空的".into(),
             Self::FileGone => "该文件已不再提供".into(),
             Self::FileBusy => "正在传输的文件太多：请等其中一个完成".into(),

@@ -1,6 +1,7 @@
 //! TalkLine meetings: links, signaling, peer connections and the session
 //! state machine.
 
+pub mod board;
 pub mod call;
 pub mod chat;
 pub mod congestion;

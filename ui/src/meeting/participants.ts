@@ -5,6 +5,7 @@ import { fillDevicePickers } from "../devices";
 import { $, messageOf, toast } from "../dom";
 import { fillEffects } from "../effects";
 import { ActiveSpeaker } from "../layout";
+import { annotate, resetBoard, screenGone } from "./board";
 import { loadChat, resetChat } from "./chat";
 import { renderHandBadges, resetHands } from "./hands";
 import { resetScreenShare } from "./screen_share";
@@ -23,6 +24,7 @@ export function resetMeeting(): void {
   resetChat();
   resetHands();
   resetScreenShare();
+  resetBoard();
   state.leaving = false;
   state.participants.clear();
   state.volumes.clear();
@@ -88,6 +90,20 @@ function sharesChanged(): void {
   }
 }
 
+/** On a shared screen's tile: draw on it for everyone. */
+function annotateButton(p: ParticipantView): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "annotate";
+  b.textContent = t("board.annotate");
+  b.title = t("board.annotateTitle", { name: p.display });
+  b.onclick = (ev) => {
+    ev.stopPropagation();
+    annotate(p.id, p.display);
+  };
+  return b;
+}
+
 export function renderParticipant(p: ParticipantView): void {
   state.participants.set(p.id, p);
   const id = String(p.id);
@@ -95,6 +111,7 @@ export function renderParticipant(p: ParticipantView): void {
   if (!el) {
     el = tileElement(id, tileName(p), false);
     el.classList.toggle("shared-screen", p.screen);
+    if (p.screen) el.append(annotateButton(p));
     sharesChanged();
     $("tiles").append(el);
     attachLoop(el, id, "meeting");
@@ -123,6 +140,7 @@ export function removeParticipant(id: number): void {
   if (state.pinned === String(id)) state.pinned = null;
   state.loops.get(String(id))?.stop();
   state.loops.delete(String(id));
+  if (screen) screenGone(id);
   const tile = document.querySelector<HTMLElement>(`#tiles .tile[data-tile="${id}"]`);
   if (tile) {
     tilesInSight.unobserve(tile);

@@ -22,6 +22,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::side_room::{Incoming, Outgoing};
 use crate::error::MeetingError;
 
 /// The largest file that can be shared: what a slide deck or a document
@@ -99,22 +100,6 @@ pub enum FileEvent {
         id: String,
         to: String,
     },
-}
-
-/// A message about files, to the side room or to one person in it.
-#[derive(Debug, PartialEq)]
-pub struct Outgoing {
-    /// A username, or `None` for everyone.
-    pub to: Option<String>,
-    pub body: Value,
-}
-
-/// A message about files from someone in the side room.
-pub struct Incoming<'a> {
-    pub from: &'a str,
-    pub display: &'a str,
-    pub private: bool,
-    pub body: &'a Value,
 }
 
 struct OwnFile {

@@ -29,6 +29,7 @@ pub use room::{
 };
 pub use side_room::{REACTIONS, RaisedHand, Reaction, SideEvent, SideRoom};
 
+use crate::board::{NewStroke, Stroke, Surface, Whiteboard};
 use crate::call::Target;
 use crate::error::MeetingError;
 use crate::ice_servers::IceServers;
@@ -69,7 +70,37 @@ enum ChatCommand {
         id: String,
         reply: oneshot::Sender<Result<(), MeetingError>>,
     },
+    Board {
+        action: BoardAction,
+        reply: oneshot::Sender<Result<Option<String>, MeetingError>>,
+    },
+    Strokes {
+        on: Surface,
+        reply: oneshot::Sender<BoardView>,
+    },
+    Forget(Surface),
     Leave(oneshot::Sender<()>),
+}
+
+/// Something done to the boards (see `crate::board`).
+#[derive(Debug, Clone)]
+pub enum BoardAction {
+    Draw(Surface, NewStroke),
+    /// The eraser: these strokes, anyone's.
+    Erase(Surface, Vec<String>),
+    /// Takes back our last stroke.
+    Undo(Surface),
+    Clear(Surface),
+    /// Shows the whiteboard to everyone, or puts it away.
+    Show(bool),
+}
+
+/// A surface as drawn, and who shows the whiteboard.
+#[derive(Debug, Clone, Default)]
+pub struct BoardView {
+    pub strokes: Vec<Stroke>,
+    /// The name of whoever shows the whiteboard, and whether it is us.
+    pub shown_by: Option<(String, bool)>,
 }
 
 /// The chat of a meeting, connected.
@@ -149,6 +180,31 @@ impl Chat {
             })
             .map_err(|_| MeetingError::ChatClosed)?;
         answer.await.map_err(|_| MeetingError::ChatClosed)?
+    }
+
+    /// Draws on a board, erases, undoes, clears, or shows the whiteboard:
+    /// a stroke's id when drawing (it is drawn when the server relays it,
+    /// `BoardEvent::Drawn`).
+    pub async fn board(&self, action: BoardAction) -> Result<Option<String>, MeetingError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(ChatCommand::Board { action, reply })
+            .map_err(|_| MeetingError::ChatClosed)?;
+        answer.await.map_err(|_| MeetingError::ChatClosed)?
+    }
+
+    /// The strokes on `on` as drawn now.
+    pub async fn strokes(&self, on: Surface) -> Result<BoardView, MeetingError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(ChatCommand::Strokes { on, reply })
+            .map_err(|_| MeetingError::ChatClosed)?;
+        answer.await.map_err(|_| MeetingError::ChatClosed)
+    }
+
+    /// Forgets a shared screen's annotation once the share ended.
+    pub fn forget_surface(&self, on: Surface) {
+        let _ = self.commands.send(ChatCommand::Forget(on));
     }
 
     /// Leaves the room and closes the chat's connection.
@@ -244,6 +300,8 @@ struct Resume {
     hand_up: bool,
     /// Files offered and seen.
     files: files::FileShare,
+    /// The boards as drawn (kept when nobody is left to tell them).
+    board: Whiteboard,
 }
 
 /// Connects once, carrying on from `resume`.
@@ -372,6 +430,7 @@ async fn connect(
     let mut side = side;
     if let Some(side) = side.as_mut() {
         side.carry_files(std::mem::take(&mut resume.files));
+        side.carry_board(std::mem::take(&mut resume.board));
     }
     Ok(Link {
         room: chat_room,
@@ -506,6 +565,11 @@ async fn supervise(
                 .as_mut()
                 .map(SideRoom::take_files)
                 .unwrap_or_default(),
+            board: link
+                .side
+                .as_mut()
+                .map(SideRoom::take_board)
+                .unwrap_or_default(),
         };
         tokio::spawn(async move {
             let _ = tokio::time::timeout(Duration::from_secs(5), link.close()).await;
@@ -529,6 +593,8 @@ async fn reconnect(
     failures: usize,
     commands: &mut mpsc::UnboundedReceiver<ChatCommand>,
 ) -> Option<Link> {
+    // The boards as they were, shown while the connection is away.
+    let drawn = resume.board.clone();
     for attempt in failures.saturating_sub(1).. {
         let wait = RECONNECT_AFTER[attempt.min(RECONNECT_AFTER.len() - 1)];
         let pause = tokio::time::sleep(wait);
@@ -561,6 +627,14 @@ async fn reconnect(
                     Some(ChatCommand::OfferFile { reply, .. }) => {
                         let _ = reply.send(Err(MeetingError::HandsNotReady));
                     }
+                    Some(ChatCommand::Board { reply, .. }) => {
+                        let _ = reply.send(Err(MeetingError::HandsNotReady));
+                    }
+                    Some(ChatCommand::Strokes { on, reply }) => {
+                        let _ = reply.send(board_view(&drawn, on));
+                    }
+                    // Only memory: the share's annotation is no longer shown.
+                    Some(ChatCommand::Forget(_)) => {}
                     // An attempt under way is dropped: its peer connection
                     // closes itself (PeerGuard).
                     Some(ChatCommand::Leave(done)) => {
@@ -591,8 +665,12 @@ async fn serve(
                     emit(events, event);
                 }
                 if let Some(side) = r.side.as_mut() {
-                    for event in side.expire(Instant::now()) {
+                    let out = side.expire(Instant::now());
+                    for event in out.events {
                         emit(events, ChatEvent::Side(event));
+                    }
+                    for wire in out.send {
+                        let _ = r.channel.send_text(&wire).await;
                     }
                 }
                 if !r.room.is_joined() && Instant::now() >= join_by {
@@ -656,6 +734,22 @@ async fn serve(
                 }
                 Some(ChatCommand::Download { id, reply }) => {
                     let _ = reply.send(download(r, &id).await);
+                }
+                Some(ChatCommand::Board { action, reply }) => {
+                    let _ = reply.send(act_on_board(r, action).await);
+                }
+                Some(ChatCommand::Strokes { on, reply }) => {
+                    let view = r
+                        .side
+                        .as_ref()
+                        .map(|side| board_view(side.board(), on))
+                        .unwrap_or_default();
+                    let _ = reply.send(view);
+                }
+                Some(ChatCommand::Forget(on)) => {
+                    if let Some(side) = r.side.as_mut() {
+                        side.forget_surface(on);
+                    }
                 }
                 Some(ChatCommand::Leave(done)) => return Ended::Left(done),
                 None => return Ended::Over,
@@ -772,4 +866,33 @@ async fn download(r: &mut Link, id: &str) -> Result<(), MeetingError> {
         .await
         .map_err(|_| MeetingError::HandsNotReady)?;
     Ok(())
+}
+
+fn board_view(board: &Whiteboard, on: Surface) -> BoardView {
+    BoardView {
+        strokes: board.strokes(on).to_vec(),
+        shown_by: board.shown_by().map(|(name, own)| (name.to_string(), own)),
+    }
+}
+
+async fn act_on_board(r: &mut Link, action: BoardAction) -> Result<Option<String>, MeetingError> {
+    let side = side_of(r)?;
+    let now = Instant::now();
+    let (wire, id) = match action {
+        BoardAction::Draw(on, stroke) => {
+            let (wire, id) = side.draw(on, &stroke, now)?;
+            (Some(wire), Some(id))
+        }
+        BoardAction::Erase(on, ids) => (side.erase(on, &ids, false, now)?, None),
+        BoardAction::Undo(on) => (side.erase(on, &[], true, now)?, None),
+        BoardAction::Clear(on) => (Some(side.clear_surface(on, now)?), None),
+        BoardAction::Show(shown) => (Some(side.show_board(shown, now)?), None),
+    };
+    if let Some(wire) = wire {
+        r.channel
+            .send_text(&wire)
+            .await
+            .map_err(|_| MeetingError::HandsNotReady)?;
+    }
+    Ok(id)
 }

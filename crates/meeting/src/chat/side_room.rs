@@ -30,7 +30,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::files::{self, FileEvent, FileOffer, FileShare};
+use super::files::{FileEvent, FileOffer, FileShare};
+use crate::board::{BoardEvent, NewStroke, Surface, Whiteboard};
 use crate::error::MeetingError;
 
 /// The reactions one can send (what Zoom and Meet offer, near enough):
@@ -60,6 +61,22 @@ const MAX_EARLY: usize = 256;
 pub fn side_room_number(room: u64) -> Option<u64> {
     const SIDE_BIT: u64 = 1 << 62;
     (room < SIDE_BIT).then_some(room | SIDE_BIT)
+}
+
+/// A message to the side room, or to one person in it.
+#[derive(Debug, PartialEq)]
+pub struct Outgoing {
+    /// A username, or `None` for everyone.
+    pub to: Option<String>,
+    pub body: Value,
+}
+
+/// A message from someone in the side room.
+pub struct Incoming<'a> {
+    pub from: &'a str,
+    pub display: &'a str,
+    pub private: bool,
+    pub body: &'a Value,
 }
 
 /// A raised hand, in the queue.
@@ -100,6 +117,7 @@ pub enum SideEvent {
     },
     Reaction(Reaction),
     File(FileEvent),
+    Board(BoardEvent),
 }
 
 /// What one message from the server gives: events, and requests to send.
@@ -150,6 +168,7 @@ pub struct SideRoom {
     /// Reactions shown per sender in the current window.
     reactions_seen: HashMap<String, (Instant, u32)>,
     files: FileShare,
+    board: Whiteboard,
 }
 
 impl SideRoom {
@@ -182,6 +201,7 @@ impl SideRoom {
             early: Vec::new(),
             reactions_seen: HashMap::new(),
             files: FileShare::default(),
+            board: Whiteboard::new(),
         };
         let join = gestures.join_request();
         Ok((gestures, join))
@@ -200,6 +220,71 @@ impl SideRoom {
     /// still be asked for.
     pub fn carry_files(&mut self, files: FileShare) {
         self.files = files;
+    }
+
+    /// The boards of the connection lost: kept if nobody is left to tell
+    /// us them again.
+    pub fn carry_board(&mut self, board: Whiteboard) {
+        self.board = board;
+    }
+
+    /// The boards, for the next connection (see `carry_board`).
+    pub fn take_board(&mut self) -> Whiteboard {
+        std::mem::take(&mut self.board)
+    }
+
+    /// The boards as drawn.
+    pub fn board(&self) -> &Whiteboard {
+        &self.board
+    }
+
+    /// Forgets a shared screen's annotation (the share ended).
+    pub fn forget_surface(&mut self, on: Surface) {
+        self.board.forget(on);
+    }
+
+    /// Draws `stroke` on `on`: the request to send and the stroke's id.
+    pub fn draw(
+        &mut self,
+        on: Surface,
+        stroke: &NewStroke,
+        now: Instant,
+    ) -> Result<(String, String), MeetingError> {
+        self.ready()?;
+        let (out, id) = self.board.draw(on, stroke, now)?;
+        Ok((self.wire(out), id))
+    }
+
+    /// Erases strokes (`ids`), takes back our last one (`ids` empty and
+    /// `undo`), or clears `on`: the request to send, if anything changes.
+    pub fn erase(
+        &mut self,
+        on: Surface,
+        ids: &[String],
+        undo: bool,
+        now: Instant,
+    ) -> Result<Option<String>, MeetingError> {
+        self.ready()?;
+        let out = if undo {
+            self.board.undo(on, now)?
+        } else {
+            self.board.erase(on, ids, now)?
+        };
+        Ok(out.map(|o| self.wire(o)))
+    }
+
+    /// Clears `on` for everyone.
+    pub fn clear_surface(&mut self, on: Surface, now: Instant) -> Result<String, MeetingError> {
+        self.ready()?;
+        let out = self.board.clear(on, now)?;
+        Ok(self.wire(out))
+    }
+
+    /// Shows the whiteboard to everyone, or puts it away.
+    pub fn show_board(&mut self, shown: bool, now: Instant) -> Result<String, MeetingError> {
+        self.ready()?;
+        let out = self.board.show(shown, now)?;
+        Ok(self.wire(out))
     }
 
     pub fn is_ready(&self) -> bool {
@@ -349,7 +434,7 @@ impl SideRoom {
         }
     }
 
-    fn wire(&mut self, out: files::Outgoing) -> String {
+    fn wire(&mut self, out: Outgoing) -> String {
         self.message(out.body, out.to.as_deref())
     }
 
@@ -394,13 +479,16 @@ impl SideRoom {
         Ok(self.wire(out))
     }
 
-    /// Transfers that stopped moving by `now` are given up.
-    pub fn expire(&mut self, now: Instant) -> Vec<SideEvent> {
-        self.files
-            .expire(now)
-            .into_iter()
-            .map(SideEvent::File)
-            .collect()
+    /// Transfers that stopped moving by `now` are given up,
+    /// and a newcomer told nothing about the boards draws what it has
+    /// (and tells those it owes).
+    pub fn expire(&mut self, now: Instant) -> SideOutput {
+        let files = self.files.expire(now).into_iter().map(SideEvent::File);
+        let board = self.board.expire(now).into_iter().map(SideEvent::Board);
+        let events = files.chain(board).collect();
+        let owed = self.board.owed_tellings();
+        let send = owed.into_iter().map(|o| self.wire(o)).collect();
+        SideOutput { events, send }
     }
 
     /// The connection is lost: transfers under way are said to fail.
@@ -429,7 +517,7 @@ impl SideRoom {
         let answers_us = transaction.is_some_and(|t| t == self.waiting_for);
         match kind {
             "success" if answers_us => {
-                self.answered(v, &mut out);
+                self.answered(v, now, &mut out);
                 // What came before our join was confirmed, now that we
                 // know who is in the room.
                 if self.phase == Phase::Joined {
@@ -479,6 +567,14 @@ impl SideRoom {
                         .into_iter()
                         .map(SideEvent::File),
                 );
+                let (events, send) =
+                    self.board
+                        .person_left(username, self.people.keys().map(String::as_str), now);
+                out.events.extend(events.into_iter().map(SideEvent::Board));
+                for o in send {
+                    let wire = self.wire(o);
+                    out.send.push(wire);
+                }
             }
             "destroyed" if self.is_this_room(v) => {
                 self.hands.clear();
@@ -511,9 +607,9 @@ impl SideRoom {
         v.get("room").and_then(Value::as_u64) == Some(self.room)
     }
 
-    fn answered(&mut self, v: &Value, out: &mut SideOutput) {
+    fn answered(&mut self, v: &Value, now: Instant, out: &mut SideOutput) {
         match self.phase {
-            Phase::Joining | Phase::JoiningMade => self.joined(v, out),
+            Phase::Joining | Phase::JoiningMade => self.joined(v, now, out),
             Phase::Creating => {
                 self.phase = Phase::JoiningMade;
                 out.send.push(self.join_request());
@@ -546,7 +642,7 @@ impl SideRoom {
         }
     }
 
-    fn joined(&mut self, v: &Value, out: &mut SideOutput) {
+    fn joined(&mut self, v: &Value, now: Instant, out: &mut SideOutput) {
         self.phase = Phase::Joined;
         self.people.clear();
         // Hands are learnt again from their owners (they tell newcomers).
@@ -556,6 +652,8 @@ impl SideRoom {
                 self.people.insert(p.username, p.display);
             }
         }
+        self.board
+            .joined(&self.username, self.people.keys().map(String::as_str), now);
         out.events.push(SideEvent::Ready);
         out.events.push(SideEvent::Hands {
             hands: Vec::new(),
@@ -589,6 +687,20 @@ impl SideRoom {
         {
             let body = self.hand_body(true, Some(ahead));
             out.send.push(self.message(body, Some(&username)));
+        }
+        // The boards, from one of us (see `board`).
+        if self.phase == Phase::Joined
+            && self.board.tells_newcomers(
+                self.people
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|u| **u != username),
+            )
+        {
+            for part in self.board.newcomer(&username) {
+                let wire = self.wire(part);
+                out.send.push(wire);
+            }
         }
         self.people.insert(username, display);
     }
@@ -634,6 +746,23 @@ impl SideRoom {
             .and_then(Value::as_u64)
             .and_then(|a| usize::try_from(a).ok())
             .filter(|_| private);
+        if body.get("board").is_some() {
+            let (events, send) = self.board.receive(
+                Incoming {
+                    from,
+                    display: &display,
+                    private,
+                    body: &body,
+                },
+                now,
+            );
+            out.events.extend(events.into_iter().map(SideEvent::Board));
+            for part in send.into_iter().chain(self.board.owed_tellings()) {
+                let wire = self.wire(part);
+                out.send.push(wire);
+            }
+            return;
+        }
         let about_files = ["file", "file_get", "file_ack", "file_part", "file_cancel"]
             .iter()
             .any(|k| body.get(k).is_some());
@@ -643,7 +772,7 @@ impl SideRoom {
                 return;
             }
             let (events, send) = self.files.receive(
-                files::Incoming {
+                Incoming {
                     from,
                     display: &display,
                     private,
