@@ -81,6 +81,8 @@ export function resetBoard(): void {
   pending.clear();
   relayed.clear();
   pick = "pen";
+  // Nothing said of a meeting before (in the language it was said in).
+  say("");
   close();
   renderToggle();
 }
