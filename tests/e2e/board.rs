@@ -131,20 +131,8 @@ fn a_shared_screen_is_annotated_and_saved_with_what_it_showed() {
     bob.wait_for("hands ready", UP);
     bob.wait_for("+ Ann is sharing their screen", UP);
     // The screen's feed, once a picture of it has been decoded here.
-    let deadline = Instant::now() + UP;
-    let feed = loop {
-        let stats = bob.stats_now();
-        let screen = stats["remote"].as_array().and_then(|r| {
-            r.iter().find(|e| {
-                e["screen"] == true && e["video_frames_decoded"].as_u64().unwrap_or(0) > 5
-            })
-        });
-        if let Some(feed) = screen.and_then(|s| s["feed_id"].as_u64()) {
-            break feed;
-        }
-        assert!(Instant::now() < deadline, "no screen decoded: {stats}");
-        std::thread::sleep(Duration::from_millis(300));
-    };
+    let screen = super::screen_share::waits_for_picture(&mut bob, "Ann", (1280, 720), 5);
+    let feed = screen["feed_id"].as_u64().expect("the screen's feed");
     bob.send_line(&format!(
         "draw arrow on={feed} color=#00ff00 width=80 2000,2000 8000,8000"
     ));

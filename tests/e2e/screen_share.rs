@@ -17,7 +17,7 @@ fn feeds_of<'a>(stats: &'a serde_json::Value, display: &str) -> Vec<&'a serde_js
 
 /// Waits until `client` has decoded at least `frames` of a `w`x`h`
 /// picture from `display`; that feed's stats.
-fn waits_for_picture(
+pub(super) fn waits_for_picture(
     client: &mut Client,
     display: &str,
     (w, h): (u64, u64),

@@ -49,31 +49,11 @@ pub struct ShareWith {
 fn thumbnail(screen: &mut talkline_media::screen::X11Screen) -> Option<String> {
     use base64::Engine;
     use talkline_media::VideoFrame;
-    use talkline_media::to_screen::{BgrxScaler, ScreenImage};
     let mut frame = VideoFrame::new(2, 2).ok()?;
     screen.snapshot(&mut frame).ok()?;
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let (tw, th) = (THUMBNAIL_WIDTH, (h * THUMBNAIL_WIDTH / w.max(1)).max(1));
-    let mut bgrx = vec![0u8; tw * th * 4];
-    let drawn = BgrxScaler::default().draw(
-        frame.as_bytes(),
-        w,
-        h,
-        ScreenImage {
-            pixels: &mut bgrx,
-            width: tw,
-            height: th,
-            stride: tw * 4,
-        },
-        false,
-    );
-    if !drawn {
-        return None;
-    }
-    let rgb: Vec<u8> = bgrx
-        .chunks_exact(4)
-        .flat_map(|p| [p[2], p[1], p[0]])
-        .collect();
+    let rgb = talkline_media::to_screen::rgb_picture(frame.as_bytes(), w, h, tw, th)?;
     let image = image::RgbImage::from_raw(tw as u32, th as u32, rgb)?;
     let mut png = std::io::Cursor::new(Vec::new());
     image.write_to(&mut png, image::ImageFormat::Png).ok()?;

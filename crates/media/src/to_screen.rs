@@ -93,6 +93,36 @@ fn convert_row(y: &[u8], u: &[u8], v: &[u8], out: &mut [u32]) {
     }
 }
 
+/// `i420` (`width`x`height`) as RGB bytes at `out_width`x`out_height`:
+/// a still picture (a thumbnail, a saved board), not a frame loop's work.
+/// `None` if a buffer is too small for the sizes given.
+pub fn rgb_picture(
+    i420: &[u8],
+    width: usize,
+    height: usize,
+    out_width: usize,
+    out_height: usize,
+) -> Option<Vec<u8>> {
+    let mut bgrx = vec![0u8; out_width * out_height * 4];
+    let drawn = BgrxScaler::default().draw(
+        i420,
+        width,
+        height,
+        ScreenImage {
+            pixels: &mut bgrx,
+            width: out_width,
+            height: out_height,
+            stride: out_width * 4,
+        },
+        false,
+    );
+    drawn.then(|| {
+        bgrx.chunks_exact(4)
+            .flat_map(|p| [p[2], p[1], p[0]])
+            .collect()
+    })
+}
+
 impl BgrxScaler {
     /// Draws `i420` (`width`x`height`, planes packed as `VideoFrame` keeps
     /// them) into the whole of `out`, nearest neighbour, left and right

@@ -67,7 +67,7 @@ pub fn blank_board() -> RgbImage {
 /// most `MAX_PICTURE_WIDTH` wide (an 8K screen is saved at 2560).
 pub fn from_frame(frame: &[u8]) -> Option<RgbImage> {
     use talkline_media::display::{FRAME_HEADER_BYTES, parse_header};
-    use talkline_media::to_screen::{BgrxScaler, ScreenImage};
+    use talkline_media::to_screen::rgb_picture;
     let (_, width, height) = parse_header(frame)?;
     let (w, h) = (width as usize, height as usize);
     if w == 0 || h == 0 || w > 8192 || h > 8192 {
@@ -78,26 +78,7 @@ pub fn from_frame(frame: &[u8]) -> Option<RgbImage> {
     } else {
         (w, h)
     };
-    let mut bgrx = vec![0u8; tw * th * 4];
-    let drawn = BgrxScaler::default().draw(
-        frame.get(FRAME_HEADER_BYTES..)?,
-        w,
-        h,
-        ScreenImage {
-            pixels: &mut bgrx,
-            width: tw,
-            height: th,
-            stride: tw * 4,
-        },
-        false,
-    );
-    if !drawn {
-        return None;
-    }
-    let rgb = bgrx
-        .chunks_exact(4)
-        .flat_map(|p| [p[2], p[1], p[0]])
-        .collect();
+    let rgb = rgb_picture(frame.get(FRAME_HEADER_BYTES..)?, w, h, tw, th)?;
     RgbImage::from_raw(u32::try_from(tw).ok()?, u32::try_from(th).ok()?, rgb)
 }
 
