@@ -455,13 +455,16 @@ impl SendPipeline {
                 let (w, h) = s.size();
                 (w, h, s.frame_rate().round().clamp(1.0, 120.0) as u32)
             });
-            let encoder = Vp8Encoder::new(Vp8Config {
+            let mut encoder = Vp8Encoder::new(Vp8Config {
                 width: w,
                 height: h,
                 frame_rate: rate,
                 bitrate_kbps: video_bitrate_kbps,
                 temporal_layers: CLEAN_PATH_LAYERS,
             })?;
+            if content == VideoContent::Screen {
+                encoder.tune_for_screen()?;
+            }
             // Four frames, of each encoding.
             let (tx, rx) = mpsc::channel(if simulcast { 12 } else { 4 });
             writers.push(spawn_video_writer(rx, video_rx));
@@ -479,6 +482,7 @@ impl SendPipeline {
                 .map_or(video_bitrate_kbps, |s| s.allocation.total_max_kbps());
             let mut video = VideoSend {
                 encoder,
+                content,
                 full_size_sent: true,
                 largest_sent: 0,
                 simulcast: layers,
@@ -593,6 +597,8 @@ impl Drop for SendPipeline {
 }
 
 struct VideoSend {
+    /// A camera or a shared screen: how the encoder is tuned.
+    content: VideoContent,
     encoder: Vp8Encoder,
     /// Follows the path estimate: bitrate first, then size, then frame rate.
     rate: VideoRateController,
@@ -763,6 +769,9 @@ impl VideoSend {
             bitrate_kbps: sending.bitrate_kbps,
             temporal_layers: self.temporal_layers,
         })?;
+        if self.content == VideoContent::Screen {
+            self.encoder.tune_for_screen()?;
+        }
         Ok(())
     }
 }

@@ -102,12 +102,9 @@ impl BrowserPeer {
     ) -> Self {
         let layers = if simulcast { "&simulcast=1" } else { "" };
         let query = format!("&size={width}x{height}{layers}");
-        Self::start(server, room, name, &query, None, Anchor::ThirtyFps)
+        Self::start(server, room, name, &query, None, Anchor::ThirtyFps, &[])
     }
 
-    /// A headful Chromium drawing on X display `display` (an Xvfb): its
-    /// <video> elements are painted, as on a desktop; its camera at 30 fps
-    /// (a benchmark's anchor).
     /// A participant who also joins the meeting's chat (janus.js and the
     /// TextRoom plugin), and answers "ping X" there with "pong: ping X".
     #[allow(dead_code)] // the chat tests', not every test's
@@ -127,8 +124,19 @@ impl BrowserPeer {
         Self::join_with(server, room, name, query)
     }
 
+    /// A headful Chromium drawing on X display `display` (an Xvfb): its
+    /// <video> elements are painted, as on a desktop; its camera at 30 fps
+    /// (a benchmark's anchor).
     pub fn join_on_display(server: &str, room: u64, name: &str, display: &str) -> Self {
-        Self::start(server, room, name, "", Some(display), Anchor::ThirtyFps)
+        Self::start(
+            server,
+            room,
+            name,
+            "",
+            Some(display),
+            Anchor::ThirtyFps,
+            &[],
+        )
     }
 
     /// Headful on `display`, publishing its camera at 640x360 in three
@@ -141,11 +149,34 @@ impl BrowserPeer {
             "&size=640x360&simulcast=1",
             Some(display),
             Anchor::ThirtyFps,
+            &[],
+        )
+    }
+
+    /// Headful on `display`, sharing that X screen at 10 fps with
+    /// getDisplayMedia (the whole screen chosen without a picker), its own
+    /// window off the screen so that it is not in the picture (a
+    /// benchmark's anchor). Chromium's X11 capturer needs an Xvfb without
+    /// RANDR (`-extension RANDR`).
+    #[allow(dead_code)] // the screen-share benchmark's
+    pub fn share_screen_of(server: &str, room: u64, name: &str, display: &str) -> Self {
+        Self::start(
+            server,
+            room,
+            name,
+            "&screen=1",
+            Some(display),
+            Anchor::No,
+            &[
+                "--auto-select-desktop-capture-source=Entire screen",
+                "--window-position=4000,4000",
+                "--window-size=320,240",
+            ],
         )
     }
 
     fn join_with(server: &str, room: u64, name: &str, query: &str) -> Self {
-        Self::start(server, room, name, query, None, Anchor::No)
+        Self::start(server, room, name, query, None, Anchor::No, &[])
     }
 
     fn start(
@@ -155,6 +186,7 @@ impl BrowserPeer {
         query: &str,
         display: Option<&str>,
         anchor: Anchor,
+        extra: &[&str],
     ) -> Self {
         for file in [JANUS_JS, ADAPTER_JS] {
             assert!(
@@ -179,7 +211,12 @@ impl BrowserPeer {
                 .args(
                     super::chromium_flags::HEADLESS_MEDIA
                         .iter()
-                        .filter(|f| !f.starts_with("--headless")),
+                        .filter(|f| !f.starts_with("--headless"))
+                        // A screen shared is the real one, not a fake.
+                        .filter(|f| {
+                            !(query.contains("screen=1")
+                                && f.starts_with("--use-fake-device-for-media-stream"))
+                        }),
                 )
                 .args(["--window-size=1280,800", "--window-position=0,0"])
                 .env("DISPLAY", display)
@@ -192,6 +229,7 @@ impl BrowserPeer {
             cmd.arg("--use-fake-device-for-media-stream=fps=30");
         }
         let child = cmd
+            .args(extra)
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(url)
             .stdout(Stdio::null())

@@ -34,6 +34,11 @@ fn display_in_use(n: u32) -> bool {
 /// screen in `dir/Xvfb_screen0` (XWD format), so a screenshot is a file
 /// read: no round trip through the webview.
 pub fn start_xvfb(dir: &Path, extra: &[&str]) -> (Killed, String) {
+    start_xvfb_sized(dir, "1280x800x24", extra)
+}
+
+/// As `start_xvfb`, with a screen of `size` (`WxHxDEPTH`).
+pub fn start_xvfb_sized(dir: &Path, size: &str, extra: &[&str]) -> (Killed, String) {
     for n in 90..140 {
         if display_in_use(n) {
             continue;
@@ -43,7 +48,7 @@ pub fn start_xvfb(dir: &Path, extra: &[&str]) -> (Killed, String) {
                 &format!(":{n}"),
                 "-screen",
                 "0",
-                "1280x800x24",
+                size,
                 "-nolisten",
                 "tcp",
                 "-fbdir",
