@@ -14,8 +14,9 @@
 //! luma is compared with the page shown (PSNR, and the share of text
 //! pixels within 32 levels of the original), all but a 64x64 box at the
 //! centre where the X pointer is (Chromium shares it, talkline does not). The sharer's CPU (all of
-//! Chromium's processes for Chromium) is measured over the same 20 s, with
-//! the frame rate and size received.
+//! Chromium's processes for Chromium) and the X server's (which reads the
+//! screen for it) are measured over the same 20 s, with the frame rate
+//! and size received.
 //!
 //! Results print as Markdown to paste into BENCHMARKS.md.
 
@@ -176,6 +177,8 @@ fn compare(page: &RgbImage, got: &RgbImage) -> (f64, f64) {
 
 struct Sample {
     cpu_percent: f64,
+    /// The X server's, which does the reading for a sharer.
+    x_cpu_percent: f64,
     fps: f64,
     size: (u64, u64),
     psnr: Vec<f64>,
@@ -211,7 +214,7 @@ fn feed_of(receiver: &mut Client, display: &str) -> serde_json::Value {
 fn measure_share(
     receiver: &mut Client,
     display: &str,
-    sharer: u32,
+    (sharer, x_server): (u32, u32),
     page: &RgbImage,
     dir: &Path,
 ) -> Sample {
@@ -219,7 +222,7 @@ fn measure_share(
     let feed = first["feed_id"].as_u64().expect("feed id");
     let frames0 = first["video_frames_decoded"].as_u64().unwrap_or(0);
     let started = Instant::now();
-    let (cpu0, _) = usage::tree_usage(sharer);
+    let (cpu0, x0) = (usage::tree_usage(sharer).0, usage::process_cpu(x_server));
     let (mut psnr, mut text_kept) = (Vec::new(), Vec::new());
     for at in SAVED_AT {
         let wait = Duration::from_secs(at).saturating_sub(started.elapsed());
@@ -252,11 +255,12 @@ fn measure_share(
         text_kept.push(t);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let (cpu1, _) = usage::tree_usage(sharer);
+    let (cpu1, x1) = (usage::tree_usage(sharer).0, usage::process_cpu(x_server));
     let last = feed_of(receiver, display);
     let frames1 = last["video_frames_decoded"].as_u64().unwrap_or(0);
     Sample {
         cpu_percent: 100.0 * (cpu1 - cpu0) / elapsed,
+        x_cpu_percent: 100.0 * (x1 - x0) / elapsed,
         fps: (frames1 - frames0) as f64 / elapsed,
         size: (
             last["video_width"].as_u64().unwrap_or(0),
@@ -277,8 +281,9 @@ fn list(values: &[f64]) -> String {
 
 fn row(who: &str, run: usize, s: &Sample) {
     println!(
-        "| {who} | {run} | {:.0}% | {:.1} | {}x{} | {} | {} |",
+        "| {who} | {run} | {:.0}% | {:.0}% | {:.1} | {}x{} | {} | {} |",
         s.cpu_percent,
+        s.x_cpu_percent,
         s.fps,
         s.size.0,
         s.size.1,
@@ -295,7 +300,7 @@ fn main() {
         .unwrap_or(2);
     let dir = support::scratch_dir("screen-share-bench");
     // Chromium's X11 capturer finds no screen on an Xvfb with RANDR.
-    let (_xvfb, display) = support::xvfb::start_xvfb_sized(
+    let (xvfb, display) = support::xvfb::start_xvfb_sized(
         &dir,
         &format!("{WIDTH}x{HEIGHT}x24"),
         &["-extension", "RANDR"],
@@ -308,10 +313,10 @@ fn main() {
     let quiet = ["--camera", "none", "--mic", "none"];
 
     println!(
-        "| sharer | run | sharer's CPU (one core = 100%) | fps received | size received | PSNR of luma at {}/{}/{} s (dB) | text pixels kept (%) |",
+        "| sharer | run | sharer's CPU (one core = 100%) | the X server's CPU | fps received | size received | PSNR of luma at {}/{}/{} s (dB) | text pixels kept (%) |",
         SAVED_AT[0], SAVED_AT[1], SAVED_AT[2]
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for run in 1..=runs {
         let mut receiver = Client::join(
             &link,
@@ -331,12 +336,24 @@ fn main() {
             .concat(),
         );
         sharer.wait_for("sharing your screen", UP);
-        let ours = measure_share(&mut receiver, "TalkLine", sharer.pid(), &page, &dir);
+        let ours = measure_share(
+            &mut receiver,
+            "TalkLine",
+            (sharer.pid(), xvfb.0.id()),
+            &page,
+            &dir,
+        );
         row("talkline CLI", run, &ours);
         assert!(sharer.stop().success(), "{}", sharer.errors());
 
         let chromium = BrowserPeer::share_screen_of(&janus.url(), 1234, "Chromium", &display);
-        let theirs = measure_share(&mut receiver, "Chromium", chromium.pid(), &page, &dir);
+        let theirs = measure_share(
+            &mut receiver,
+            "Chromium",
+            (chromium.pid(), xvfb.0.id()),
+            &page,
+            &dir,
+        );
         row("Chromium 156 (getDisplayMedia)", run, &theirs);
         drop(chromium);
         assert!(receiver.stop().success(), "{}", receiver.errors());

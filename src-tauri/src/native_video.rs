@@ -473,14 +473,14 @@ impl Drawer {
                 return Err("no shared-memory image".into());
             }
             if (*image).bits_per_pixel != 32 || (*image).byte_order != xlib::LSBFirst {
-                destroy_image(image);
+                talkline_media::screen::destroy_shared_image(image);
                 (self.xlib.XDestroyWindow)(self.display, window);
                 return Err("the window's pixels are not 32-bit BGRX".into());
             }
             let size = (*image).bytes_per_line as usize * (*image).height as usize;
             shm.shmid = libc::shmget(libc::IPC_PRIVATE, size, libc::IPC_CREAT | 0o600);
             if shm.shmid < 0 {
-                destroy_image(image);
+                talkline_media::screen::destroy_shared_image(image);
                 (self.xlib.XDestroyWindow)(self.display, window);
                 return Err("no shared memory".into());
             }
@@ -488,7 +488,7 @@ impl Drawer {
             // Removed now: it goes away with the last detach, even if we crash.
             libc::shmctl(shm.shmid, libc::IPC_RMID, ptr::null_mut());
             if address as isize == -1 {
-                destroy_image(image);
+                talkline_media::screen::destroy_shared_image(image);
                 (self.xlib.XDestroyWindow)(self.display, window);
                 return Err("shared memory not attached".into());
             }
@@ -522,25 +522,10 @@ impl Drawer {
             (self.xext.XShmDetach)(self.display, &mut *surface.shm);
             (self.xlib.XSync)(self.display, xlib::False);
             (*surface.image).data = ptr::null_mut();
-            destroy_image(surface.image);
+            talkline_media::screen::destroy_shared_image(surface.image);
             libc::shmdt(surface.shm.shmaddr.cast());
             (self.xlib.XFreeGC)(self.display, surface.gc);
             (self.xlib.XDestroyWindow)(self.display, surface.window);
-        }
-    }
-}
-
-/// Frees an image's structure (its data pointer must be ours to keep).
-///
-/// # Safety
-/// `image` came from `XShmCreateImage` and is not used afterwards.
-unsafe fn destroy_image(image: *mut xlib::XImage) {
-    // SAFETY: per the caller; Xlib frees the structure with the function
-    // the image carries (XDestroyImage is a macro for this call).
-    unsafe {
-        (*image).data = ptr::null_mut();
-        if let Some(destroy) = (*image).funcs.destroy_image {
-            destroy(image);
         }
     }
 }
