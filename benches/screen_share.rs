@@ -153,7 +153,9 @@ fn compare(page: &RgbImage, got: &RgbImage) -> (f64, f64) {
     for ((x, y, a), b) in page.enumerate_pixels().zip(got.pixels()) {
         // Chromium draws the X pointer into what it shares (Xvfb's sits at
         // the centre); that box is left out for both.
-        if x.abs_diff(WIDTH / 2) < CURSOR_BOX && y.abs_diff(HEIGHT / 2) < CURSOR_BOX {
+        let box_x = WIDTH / 2 - CURSOR_BOX..WIDTH / 2 + CURSOR_BOX;
+        let box_y = HEIGHT / 2 - CURSOR_BOX..HEIGHT / 2 + CURSOR_BOX;
+        if box_x.contains(&x) && box_y.contains(&y) {
             continue;
         }
         n += 1;
@@ -212,6 +214,7 @@ fn feed_of(receiver: &mut Client, display: &str) -> serde_json::Value {
 
 /// Measures one share: `sharer` is the process tree to measure.
 fn measure_share(
+    run: usize,
     receiver: &mut Client,
     display: &str,
     (sharer, x_server): (u32, u32),
@@ -227,7 +230,8 @@ fn measure_share(
     for at in SAVED_AT {
         let wait = Duration::from_secs(at).saturating_sub(started.elapsed());
         std::thread::sleep(wait);
-        let path = dir.join(format!("{display}-{at}.png"));
+        // Each run's own file: an earlier run's is never read instead.
+        let path = dir.join(format!("{display}-run{run}-{at}.png"));
         receiver.send_line(&format!("board save {} on={feed}", path.display()));
         let deadline = Instant::now() + UP;
         while !path.exists() {
@@ -261,7 +265,7 @@ fn measure_share(
     Sample {
         cpu_percent: 100.0 * (cpu1 - cpu0) / elapsed,
         x_cpu_percent: 100.0 * (x1 - x0) / elapsed,
-        fps: (frames1 - frames0) as f64 / elapsed,
+        fps: frames1.saturating_sub(frames0) as f64 / elapsed,
         size: (
             last["video_width"].as_u64().unwrap_or(0),
             last["video_height"].as_u64().unwrap_or(0),
@@ -337,6 +341,7 @@ fn main() {
         );
         sharer.wait_for("sharing your screen", UP);
         let ours = measure_share(
+            run,
             &mut receiver,
             "TalkLine",
             (sharer.pid(), xvfb.0.id()),
@@ -348,6 +353,7 @@ fn main() {
 
         let chromium = BrowserPeer::share_screen_of(&janus.url(), 1234, "Chromium", &display);
         let theirs = measure_share(
+            run,
             &mut receiver,
             "Chromium",
             (chromium.pid(), xvfb.0.id()),

@@ -58,13 +58,29 @@ pub struct X11Screen {
     /// The picture in shared memory, made at the first frame (`None`
     /// after: the server has no MIT-SHM, or it failed).
     shared: Option<Option<SharedImage>>,
+    /// libXext, loaded for `shared`. Declared last: it is unloaded after
+    /// the display is closed (`Drop`), as closing it calls into libXext.
+    xext: Option<Xext>,
 }
 
 /// A screen-sized image in memory shared with the X server.
 struct SharedImage {
-    xext: Xext,
     image: *mut xlib::XImage,
     shm: Box<XShmSegmentInfo>,
+}
+
+/// Whether the X server refused something since it was last cleared: an
+/// attach of shared memory it refuses (another machine, another IPC
+/// namespace) is caught here instead of ending the process, as Xlib's
+/// default handler would.
+static X_REFUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+unsafe extern "C" fn note_x_error(
+    _display: *mut xlib::Display,
+    _event: *mut xlib::XErrorEvent,
+) -> std::os::raw::c_int {
+    X_REFUSED.store(true, std::sync::atomic::Ordering::SeqCst);
+    0
 }
 
 impl SharedImage {
@@ -75,15 +91,18 @@ impl SharedImage {
     /// `display` is open and used by this thread alone.
     unsafe fn new(
         xlib: &Xlib,
+        xext: &Xext,
         display: *mut xlib::Display,
         width: u32,
         height: u32,
     ) -> Option<Self> {
-        let xext = Xext::open().ok()?;
         // SAFETY: per the caller; each handle made here is released on
         // every path that does not keep it.
         unsafe {
-            if (xext.XShmQueryExtension)(display) == 0 {
+            // Memory is shared only with a server on this machine.
+            let name = std::ffi::CStr::from_ptr((xlib.XDisplayString)(display)).to_bytes();
+            let local = name.first() == Some(&b':') || name.starts_with(b"unix:");
+            if !local || (xext.XShmQueryExtension)(display) == 0 {
                 return None;
             }
             let screen = (xlib.XDefaultScreen)(display);
@@ -117,12 +136,19 @@ impl SharedImage {
             shm.shmaddr = address.cast();
             shm.readOnly = xlib::False;
             (*image).data = shm.shmaddr;
-            if (xext.XShmAttach)(display, &mut *shm) == 0 {
+            // The server answers an attach it refuses with an error, later:
+            // waited for here, with a handler that notes it.
+            X_REFUSED.store(false, std::sync::atomic::Ordering::SeqCst);
+            let before = (xlib.XSetErrorHandler)(Some(note_x_error));
+            let attached = (xext.XShmAttach)(display, &mut *shm) != 0;
+            (xlib.XSync)(display, xlib::False);
+            (xlib.XSetErrorHandler)(before);
+            if !attached || X_REFUSED.load(std::sync::atomic::Ordering::SeqCst) {
                 destroy_shared_image(image);
                 libc::shmdt(address);
                 return None;
             }
-            Some(Self { xext, image, shm })
+            Some(Self { image, shm })
         }
     }
 
@@ -130,10 +156,10 @@ impl SharedImage {
     ///
     /// # Safety
     /// `display` is the connection `new` was given, still open.
-    unsafe fn release(mut self, xlib: &Xlib, display: *mut xlib::Display) {
+    unsafe fn release(mut self, xlib: &Xlib, xext: &Xext, display: *mut xlib::Display) {
         // SAFETY: per the caller; released once.
         unsafe {
-            (self.xext.XShmDetach)(display, &mut *self.shm);
+            (xext.XShmDetach)(display, &mut *self.shm);
             (xlib.XSync)(display, xlib::False);
             destroy_shared_image(self.image);
             libc::shmdt(self.shm.shmaddr.cast());
@@ -204,6 +230,7 @@ impl X11Screen {
             next_at: Instant::now(),
             hidden: None,
             shared: None,
+            xext: None,
         };
         if source.width < 2 || source.height < 2 {
             return Err(MediaError::Screen(format!("a screen of {width}x{height}")));
@@ -301,8 +328,8 @@ impl Drop for X11Screen {
         // SAFETY: opened in `open`, closed once here, after the shared
         // image made on it.
         unsafe {
-            if let Some(Some(shared)) = self.shared.take() {
-                shared.release(&self.xlib, self.display);
+            if let (Some(Some(shared)), Some(xext)) = (self.shared.take(), &self.xext) {
+                shared.release(&self.xlib, xext, self.display);
             }
             (self.xlib.XCloseDisplay)(self.display)
         };
@@ -315,21 +342,23 @@ impl X11Screen {
     fn read_shared(&mut self, frame: &mut VideoFrame) -> Result<bool> {
         if self.shared.is_none() {
             // SAFETY: the connection is open and this thread's.
-            let made =
-                unsafe { SharedImage::new(&self.xlib, self.display, self.width, self.height) };
+            self.xext = Xext::open().ok();
+            let made = self.xext.as_ref().and_then(|xext| unsafe {
+                SharedImage::new(&self.xlib, xext, self.display, self.width, self.height)
+            });
             if made.is_none() {
                 log::info!("the screen is read without shared memory (no MIT-SHM)");
             }
             self.shared = Some(made);
         }
-        let Some(Some(shared)) = &self.shared else {
+        let (Some(Some(shared)), Some(xext)) = (&self.shared, &self.xext) else {
             return Ok(false);
         };
         // SAFETY: the image is attached on this connection and sized to
         // the screen (checked by the caller: `still_fits`); its pixels are
         // read within its own bounds.
         unsafe {
-            if (shared.xext.XShmGetImage)(self.display, self.root, shared.image, 0, 0, !0) == 0 {
+            if (xext.XShmGetImage)(self.display, self.root, shared.image, 0, 0, !0) == 0 {
                 return Ok(false);
             }
             let img = &*shared.image;

@@ -292,10 +292,15 @@ function unitsOf(ev: PointerEvent | MouseEvent): [number, number] {
   return [clampUnit(((ev.clientX - r.left) / r.width) * UNITS), clampUnit(((ev.clientY - r.top) / r.height) * UNITS)];
 }
 
+let sending = 0;
+
 async function send(d: Draft): Promise<void> {
   if (!open) return;
   const screen = open.screen;
   const at = performance.now();
+  // Drawn from here while the core sends it, then until the server relays it.
+  const temporary = `sending/${++sending}`;
+  pending.set(temporary, { key: key(screen), draft: d, at });
   try {
     const id = await api.boardRequest({ kind: "draw", screen, ...d });
     // Unless already relayed meanwhile (and maybe erased since).
@@ -306,6 +311,8 @@ async function send(d: Draft): Promise<void> {
     }
   } catch (e) {
     toast(messageOf(e), "error");
+  } finally {
+    pending.delete(temporary);
   }
   redraw();
 }
