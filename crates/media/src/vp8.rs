@@ -265,11 +265,12 @@ impl Vp8Encoder {
         self.config
     }
 
-    /// Tunes the encoder for a shared screen: libvpx's screen-content
-    /// mode (text and flat areas), and keyframes allowed up to nine times
-    /// an average frame, so that the keyframe a server asks for every few
-    /// seconds does not blur a still page of text until frames after it
-    /// sharpen it again.
+    /// Tunes the encoder for a shared screen, as libwebrtc does for one:
+    /// libvpx's screen-content mode (text and flat areas), and keyframes
+    /// allowed up to nine times an average frame, for the keyframe a
+    /// server asks for every few seconds over a still page (a small gain
+    /// on fine text: see the test; BENCHMARKS.md, "Sharing a screen of
+    /// text", sees none at 1920x1080 and 2 Mbit/s).
     pub fn tune_for_screen(&mut self) -> Result<()> {
         let c = ctx_ptr(&mut self.ctx);
         // SAFETY: ctx is initialised; the controls take integers.
