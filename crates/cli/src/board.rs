@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use talkline_media::display::Tiles;
 use talkline_meeting::board::picture;
-use talkline_meeting::board::{BoardEvent, NewStroke, Surface, Tool, UNITS};
+use talkline_meeting::board::{BoardEvent, NewStroke, Surface, Tool, UNITS, parse_color};
 use talkline_meeting::chat::{BoardAction, Chat};
 
 use crate::said::{self, said, say};
@@ -136,15 +136,8 @@ fn parse_draw(rest: &str) -> Result<(Surface, NewStroke), String> {
         text,
     };
     for word in &words[1..] {
-        if let Some(hex) = word.strip_prefix("color=#") {
-            let channel = |i: usize| {
-                hex.get(i..i + 2)
-                    .and_then(|c| u8::from_str_radix(c, 16).ok())
-            };
-            match (hex.len(), channel(0), channel(2), channel(4)) {
-                (6, Some(r), Some(g), Some(b)) => stroke.color = [r, g, b],
-                _ => return Err(usage()),
-            }
+        if let Some(color) = word.strip_prefix("color=") {
+            stroke.color = parse_color(color).ok_or_else(usage)?;
         } else if let Some(width) = word.strip_prefix("width=") {
             stroke.width = width.parse().map_err(|_| usage())?;
         } else {

@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 use talkline_meeting::MeetingError;
-use talkline_meeting::board::{BoardEvent, NewStroke, Stroke, Surface, Tool, picture};
+use talkline_meeting::board::{
+    BoardEvent, NewStroke, Stroke, Surface, Tool, color_text, parse_color, picture,
+};
 use talkline_meeting::chat::{BoardAction, BoardView, Chat};
 use tokio::sync::oneshot;
 
@@ -29,13 +31,12 @@ pub struct StrokeView {
 
 impl From<&Stroke> for StrokeView {
     fn from(s: &Stroke) -> Self {
-        let [r, g, b] = s.drawn.color;
         Self {
             id: s.id.clone(),
             by: s.by.clone(),
             own: s.own,
             tool: s.drawn.tool.name(),
-            color: format!("#{r:02x}{g:02x}{b:02x}"),
+            color: color_text(s.drawn.color),
             width: s.drawn.width,
             points: s.drawn.points.iter().flatten().copied().collect(),
             text: s.drawn.text.clone(),
@@ -157,20 +158,13 @@ impl BoardRequest {
                 text,
             } => {
                 let tool = Tool::from_name(&tool).ok_or_else(bad_stroke)?;
-                let hex = color.strip_prefix('#').filter(|c| c.len() == 6);
-                let channel = |i: usize| {
-                    hex.and_then(|h| h.get(i..i + 2))
-                        .and_then(|c| u8::from_str_radix(c, 16).ok())
-                };
-                let (Some(r), Some(g), Some(b)) = (channel(0), channel(2), channel(4)) else {
-                    return Err(bad_stroke());
-                };
+                let color = parse_color(&color).ok_or_else(bad_stroke)?;
                 if points.len() % 2 != 0 {
                     return Err(bad_stroke());
                 }
                 let stroke = NewStroke {
                     tool,
-                    color: [r, g, b],
+                    color,
                     width,
                     points: points.chunks_exact(2).map(|p| [p[0], p[1]]).collect(),
                     text,

@@ -169,6 +169,18 @@ impl StrokeProblem {
     }
 }
 
+/// A colour as strokes write it: `#rrggbb`.
+pub fn parse_color(text: &str) -> Option<[u8; 3]> {
+    let hex = text.strip_prefix('#').filter(|h| h.len() == 6)?;
+    let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    Some([channel(0)?, channel(2)?, channel(4)?])
+}
+
+/// `color` as strokes write it (see `parse_color`).
+pub fn color_text([r, g, b]: [u8; 3]) -> String {
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
 /// A stroke as the user drew it, before it is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewStroke {
@@ -212,7 +224,7 @@ impl NewStroke {
         let points: Vec<u16> = self.points.iter().flatten().copied().collect();
         let mut v = json!({
             "tool": self.tool.name(),
-            "color": format!("#{:02x}{:02x}{:02x}", self.color[0], self.color[1], self.color[2]),
+            "color": color_text(self.color),
             "width": self.width,
             "points": points,
         });
@@ -224,10 +236,7 @@ impl NewStroke {
 
     fn from_wire(v: &Value) -> Option<Self> {
         let tool = Tool::from_name(v.get("tool")?.as_str()?)?;
-        let color = v.get("color")?.as_str()?;
-        let color = color.strip_prefix('#').filter(|c| c.len() == 6)?;
-        let channel = |i: usize| u8::from_str_radix(color.get(i..i + 2)?, 16).ok();
-        let color = [channel(0)?, channel(2)?, channel(4)?];
+        let color = parse_color(v.get("color")?.as_str()?)?;
         let width = u16::try_from(v.get("width")?.as_u64()?).ok()?;
         let flat = v.get("points")?.as_array()?;
         if flat.len() % 2 != 0 || flat.len() > 2 * MAX_POINTS {
