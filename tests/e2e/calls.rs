@@ -8,6 +8,8 @@ mod echo_room;
 mod pulse;
 #[path = "support/mod.rs"]
 mod support;
+#[path = "support/x11_window.rs"]
+mod x11_window;
 
 mod board;
 mod chat;

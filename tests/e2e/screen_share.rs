@@ -141,7 +141,7 @@ fn the_x11_screen_is_shared_whole_and_a_bad_source_is_said() {
     ann.wait_for_error("cannot capture the screen: no X display :4242", UP);
     ann.send_line("share nonsense");
     ann.wait_for_error(
-        "expected test, test:WxH@FPS, a .y4m file, or x11[:DISPLAY]",
+        "expected test, test:WxH@FPS, a .y4m file, x11[:DISPLAY] or window:ID|TITLE",
         UP,
     );
 
@@ -155,6 +155,85 @@ fn the_x11_screen_is_shared_whole_and_a_bad_source_is_said() {
         luma >= 225 && screen["video_luma_spread"].as_u64().unwrap_or(255) <= 10,
         "a white screen arrived with luma {luma}: {screen}"
     );
+    for client in [&mut ann, &mut bob] {
+        assert!(client.stop().success(), "{}", client.errors());
+    }
+}
+
+/// One window shared, not the screen around it: found by a part of its
+/// title, sent at its size and following it, kept while it is minimised,
+/// and the share ends, said, when the window is closed.
+#[test]
+fn one_window_is_shared_at_its_size_until_it_is_closed() {
+    use super::x11_window::TestWindow;
+    // A white screen, a red window on it: what arrives must be red.
+    let (_xvfb, display) =
+        support::xvfb::start_xvfb(&support::scratch_dir("shared-window"), &["-wr"]);
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let quiet = [
+        "--camera",
+        "none",
+        "--mic",
+        "none",
+        "--no-chat",
+        "--duration",
+        "90",
+    ];
+    let on_display = [("DISPLAY", display.as_str())];
+    let mut ann = Client::join_with_env(&link, "Ann", &quiet, &on_display);
+    ann.wait_for("joined meeting 1234", UP);
+    let mut bob = Client::join(&link, "Bob", &quiet);
+    bob.wait_for("joined meeting 1234", UP);
+
+    let report = TestWindow::show(
+        &display,
+        "季度报告 Quarterly report",
+        (100, 50),
+        (640, 480),
+        0xff0000,
+    );
+    ann.send_line("windows");
+    ann.wait_for(
+        &format!(
+            "window 0x{:x} 640x480: 季度报告 Quarterly report",
+            report.id
+        ),
+        UP,
+    );
+    ann.send_line("share window:no such title");
+    ann.wait_for_error("no shown window with the id or title \"no such title\"", UP);
+
+    ann.send_line("share window:Quarterly");
+    ann.wait_for("sharing your screen (640x480, 10 fps)", UP);
+    bob.wait_for("+ Ann is sharing their screen", UP);
+    let red = |feed: &serde_json::Value| {
+        let luma = feed["video_luma"].as_u64().unwrap_or(0);
+        (70..=95).contains(&luma) && feed["video_luma_spread"].as_u64().unwrap_or(255) <= 10
+    };
+    let shared = waits_for_picture(&mut bob, "Ann", (640, 480), 20);
+    assert!(
+        red(&shared),
+        "the window, not the white screen around it: {shared}"
+    );
+
+    // Made bigger: the picture follows.
+    report.resize(800, 600);
+    let bigger = waits_for_picture(&mut bob, "Ann", (800, 600), 10);
+    assert!(red(&bigger), "{bigger}");
+
+    // Minimised: the last picture stays and the share goes on.
+    report.hide();
+    let hidden_at = bigger["video_frames_decoded"].as_u64().unwrap_or(0);
+    std::thread::sleep(Duration::from_secs(3));
+    let kept = waits_for_picture(&mut bob, "Ann", (800, 600), hidden_at + 10);
+    assert!(red(&kept), "{kept}");
+    report.unhide();
+
+    // Closed: the share ends and says why; the call goes on.
+    report.close();
+    ann.wait_for_error("the shared window was closed", UP);
+    bob.wait_for("- Ann stopped sharing their screen", UP);
     for client in [&mut ann, &mut bob] {
         assert!(client.stop().success(), "{}", client.errors());
     }

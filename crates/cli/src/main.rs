@@ -155,9 +155,10 @@ struct JoinArgs {
     /// Do not join the meeting's chat (it is joined unless --publish-only).
     #[arg(long)]
     no_chat: bool,
-    /// Share a screen once joined: test, test:WxH@FPS, a .y4m file, or
-    /// x11[:DISPLAY] (`share SOURCE` and `share stop` on standard input
-    /// start and stop one mid-call).
+    /// Share a screen once joined: test, test:WxH@FPS, a .y4m file,
+    /// x11[:DISPLAY], or window:ID|TITLE (one window; `windows` on
+    /// standard input lists them; `share SOURCE` and `share stop` start
+    /// and stop one mid-call).
     #[arg(long, value_name = "SOURCE")]
     share_screen: Option<String>,
 }
@@ -701,6 +702,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                 "original sound off" => call.command(CallCommand::SetVoiceSettings(VoiceSettings::with_original_sound(false))),
                 "leave" => break,
                 "share stop" => screen_share.stop().await,
+                "windows" => screen::list_windows(),
                 line if line.starts_with("share ") => {
                     screen_share.start(&call, &share_target, &line["share ".len()..]).await;
                 }
@@ -740,7 +742,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        let commands = "mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, say TEXT, whisper NAME: TEXT, hand up|down, react EMOJI, file PATH, file-to NAME: PATH, save N FOLDER, share SOURCE, share stop, board show|hide, draw TOOL X,Y…, erase ID…, undo, clear, board save PATH, stats, leave";
+                        let commands = "mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, say TEXT, whisper NAME: TEXT, hand up|down, react EMOJI, file PATH, file-to NAME: PATH, save N FOLDER, share SOURCE, share stop, windows, board show|hide, draw TOOL X,Y…, erase ID…, undo, clear, board save PATH, stats, leave";
                         said::error(say!("unknown command {other:?}: {commands}", "未知命令 {other:?}，可用的命令：{commands}"));
                         Ok(None)
                     };

@@ -1,7 +1,9 @@
 //! Sharing a screen from the command line: `--share-screen SOURCE` when
 //! joining, or `share SOURCE` and `share stop` on standard input. SOURCE
 //! is `test[:WxH@FPS]` (the moving test pattern, 1280x720 at 10 fps by
-//! default), a `.y4m` file, or `x11[:DISPLAY]` (the whole X screen). The
+//! default), a `.y4m` file, `x11[:DISPLAY]` (the whole X screen), or
+//! `window:ID|TITLE` (one window of `$DISPLAY`, by its X id or a part of
+//! its title; `windows` lists them). The
 //! share is a second publisher beside us in the meeting (see
 //! `talkline_meeting::screen_share`); others see it large.
 
@@ -54,6 +56,9 @@ pub fn open_screen(spec: &str) -> Result<Box<dyn VideoSource>, String> {
         let display = spec.strip_prefix("x11:").filter(|d| !d.is_empty());
         return open_x11(display);
     }
+    if let Some(query) = spec.strip_prefix("window:") {
+        return open_window(query.trim());
+    }
     if spec.to_ascii_lowercase().ends_with(".y4m") {
         return Y4mSource::open(std::path::Path::new(spec))
             .map(|s| Box::new(s) as Box<dyn VideoSource>)
@@ -69,6 +74,34 @@ fn open_x11(display: Option<&str>) -> Result<Box<dyn VideoSource>, String> {
         .map_err(|e| said(&e))
 }
 
+#[cfg(target_os = "linux")]
+fn open_window(query: &str) -> Result<Box<dyn VideoSource>, String> {
+    use talkline_media::screen::{X11Screen, find_window};
+    if query.is_empty() {
+        return Err(usage("window:"));
+    }
+    let window = find_window(None, query).map_err(|e| said(&e))?;
+    X11Screen::open_window(None, window.id, 10.0)
+        .map(|s| Box::new(s) as Box<dyn VideoSource>)
+        .map_err(|e| said(&e))
+}
+
+/// `windows`: the windows that `share window:…` can share, topmost first.
+#[cfg(target_os = "linux")]
+pub fn list_windows() {
+    match talkline_media::screen::list_windows(None, None) {
+        Ok(windows) if windows.is_empty() => {
+            println!("{}", say!("no windows to share", "没有可共享的窗口"));
+        }
+        Ok(windows) => {
+            for w in windows {
+                println!("window 0x{:x} {}x{}: {}", w.id, w.width, w.height, w.title);
+            }
+        }
+        Err(e) => said::error(said(&e)),
+    }
+}
+
 #[cfg(not(target_os = "linux"))]
 fn open_x11(_display: Option<&str>) -> Result<Box<dyn VideoSource>, String> {
     Err(say!(
@@ -77,10 +110,23 @@ fn open_x11(_display: Option<&str>) -> Result<Box<dyn VideoSource>, String> {
     ))
 }
 
+#[cfg(not(target_os = "linux"))]
+fn open_window(_query: &str) -> Result<Box<dyn VideoSource>, String> {
+    open_x11(None)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn list_windows() {
+    said::error(say!(
+        "x11 windows are shared on Linux only",
+        "只能在 Linux 上共享 x11 窗口"
+    ))
+}
+
 fn usage(spec: &str) -> String {
     say!(
-        "screen {spec:?}: expected test, test:WxH@FPS, a .y4m file, or x11[:DISPLAY]",
-        "屏幕 {spec:?}：应为 test、test:宽x高@帧率、.y4m 文件 或 x11[:显示器]"
+        "screen {spec:?}: expected test, test:WxH@FPS, a .y4m file, x11[:DISPLAY] or window:ID|TITLE",
+        "屏幕 {spec:?}：应为 test、test:宽x高@帧率、.y4m 文件、x11[:显示器] 或 window:窗口号|标题"
     )
 }
 

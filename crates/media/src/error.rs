@@ -30,6 +30,9 @@ pub enum MediaError {
     Codec(String),
     #[error("cannot capture the screen: {0}")]
     Screen(String),
+    /// The window being shared was closed: the share is over.
+    #[error("the shared window was closed")]
+    WindowClosed,
 }
 
 impl talkline_language::Translated for MediaError {
@@ -46,6 +49,7 @@ impl talkline_language::Translated for MediaError {
             Self::InvalidParameter(what) => format!("媒体参数无效：{what}"),
             Self::Codec(why) => format!("编解码出错：{why}"),
             Self::Screen(why) => format!("无法捕获屏幕：{why}"),
+            Self::WindowClosed => "共享的窗口已关闭".into(),
         }
     }
 }

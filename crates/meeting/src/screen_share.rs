@@ -5,8 +5,9 @@
 //! is theirs, so they never receive their own screen back.
 
 use talkline_media::source::VideoSource;
+use talkline_media::{MediaError, VideoFrame};
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::sync::oneshot;
@@ -68,6 +69,11 @@ pub async fn share_screen(
     config: ShareConfig,
 ) -> Result<ScreenShare, MeetingError> {
     let feed = random_publisher_id();
+    let stopped_because = Arc::new(Mutex::new(None));
+    let video = Box::new(TellingWhy {
+        inner: config.video,
+        why: Arc::clone(&stopped_because),
+    });
     // Told first: the room announces the share to the person's call too.
     let _ = person.send(CallCommand::OwnFeed(feed));
     let mut share = join(CallConfig {
@@ -75,7 +81,7 @@ pub async fn share_screen(
         room: config.room,
         pin: config.pin,
         display: config.display,
-        video: Outgoing::From(config.video),
+        video: Outgoing::From(video),
         audio: Outgoing::Never,
         audio_out: None,
         video_bitrate_kbps: config.bitrate_kbps,
@@ -109,9 +115,12 @@ pub async fn share_screen(
                     let _ = person.send(CallCommand::OwnFeed(id));
                 }
                 CallEvent::DeviceLost(_) => {
-                    let _ = end.send(Some(MeetingError::Media(
-                        talkline_media::MediaError::Screen("the screen stopped".into()),
-                    )));
+                    let why = stopped_because
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .take()
+                        .unwrap_or_else(|| MediaError::Screen("the screen stopped".into()));
+                    let _ = end.send(Some(MeetingError::Media(why)));
                     return;
                 }
                 CallEvent::Ended(why) => {
@@ -126,4 +135,42 @@ pub async fn share_screen(
         handle: share,
         ended,
     })
+}
+
+/// The shared picture's source, keeping why it stopped (the window closed,
+/// the screen made smaller) for the share's end: the call tells only that
+/// its video source stopped.
+struct TellingWhy {
+    inner: Box<dyn VideoSource>,
+    why: Arc<Mutex<Option<MediaError>>>,
+}
+
+impl VideoSource for TellingWhy {
+    fn next_frame(&mut self, frame: &mut VideoFrame) -> talkline_media::Result<()> {
+        self.inner.next_frame(frame).map_err(|e| {
+            // Taken once, when the source stops: never on a frame's way.
+            let told = MediaError::Screen(e.to_string());
+            *self
+                .why
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+            told
+        })
+    }
+
+    fn frame_rate(&self) -> f64 {
+        self.inner.frame_rate()
+    }
+
+    fn is_live(&self) -> bool {
+        self.inner.is_live()
+    }
+
+    fn size(&self) -> (u32, u32) {
+        self.inner.size()
+    }
+
+    fn as_encoded(&mut self) -> Option<&mut dyn talkline_media::source::EncodedVideo> {
+        self.inner.as_encoded()
+    }
 }

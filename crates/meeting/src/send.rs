@@ -880,6 +880,13 @@ fn video_loop(
             source = None;
             continue;
         }
+        // A source whose size changed (a shared window made bigger or
+        // smaller) is adopted again as a switch is: a new encoder at the
+        // new size, starting on a keyframe. This picture is not sent.
+        if !replay && camera.size() != video.rate.native_size() {
+            replacement = source.take().map(Some);
+            continue;
+        }
         let muted = controls.video_muted.load(Ordering::Relaxed);
         if muted {
             was_muted = true;

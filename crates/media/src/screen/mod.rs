@@ -1,8 +1,12 @@
-//! The X11 screen as a video source: the root window read at the share's
-//! frame rate, through shared memory where the X server offers it
+//! The X11 screen, or one window of it, as a video source: read from the
+//! root window at the share's frame rate, through shared memory where the
+//! X server offers it
 //! (MIT-SHM: the picture is written straight into our memory, not sent
 //! over the X connection, 8 MB a frame at 1920x1080) and with XGetImage
-//! otherwise, converted to I420. libX11 is loaded at run
+//! otherwise, converted to I420. A window is read where it is on the
+//! screen, so what covers it is shared too (an X server without a
+//! compositor keeps no picture of a covered window); the picture follows
+//! its size. libX11 is loaded at run
 //! time; a machine without it or without a display gets an error, not a
 //! crash. Wayland desktops share through the XDG desktop portal and
 //! PipeWire, and Windows and macOS through their own capture APIs: not
@@ -19,6 +23,11 @@ use crate::convert::bgrx_to_i420;
 use crate::error::{MediaError, Result};
 use crate::frame::VideoFrame;
 use crate::source::{VideoSource, wall_clock_us};
+
+mod windows;
+mod x_errors;
+
+pub use windows::{WindowInfo, find_window, list_windows};
 
 /// A screen that can be shared, as a picker lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,11 +52,80 @@ pub fn list_screens() -> Vec<ScreenInfo> {
         .unwrap_or_default()
 }
 
-/// The whole screen of an X display.
-pub struct X11Screen {
+/// A connection to an X display, closed when dropped.
+struct Connection {
     xlib: Xlib,
     display: *mut xlib::Display,
     root: xlib::Window,
+}
+
+impl Connection {
+    /// `display` (`$DISPLAY` when `None`).
+    fn open(display: Option<&str>) -> Result<Self> {
+        let xlib = Xlib::open().map_err(|e| MediaError::Screen(format!("no libX11: {e}")))?;
+        let name = display
+            .map(|d| {
+                CString::new(d).map_err(|_| MediaError::Screen("a display name with NUL".into()))
+            })
+            .transpose()?;
+        // SAFETY: a new connection; the name outlives the call.
+        let connection =
+            unsafe { (xlib.XOpenDisplay)(name.as_ref().map_or(ptr::null(), |n| n.as_ptr())) };
+        if connection.is_null() {
+            return Err(MediaError::Screen(format!(
+                "no X display {}",
+                display.unwrap_or("(DISPLAY)")
+            )));
+        }
+        // SAFETY: the connection is open.
+        let root = unsafe { (xlib.XRootWindow)(connection, (xlib.XDefaultScreen)(connection)) };
+        Ok(Self {
+            xlib,
+            display: connection,
+            root,
+        })
+    }
+
+    /// The root window's size now.
+    fn root_size(&self) -> Option<(u32, u32)> {
+        // SAFETY: the connection is open; the root window always exists.
+        unsafe {
+            let mut a = std::mem::zeroed::<xlib::XWindowAttributes>();
+            ((self.xlib.XGetWindowAttributes)(self.display, self.root, &mut a) != 0)
+                .then_some((a.width.max(0) as u32, a.height.max(0) as u32))
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // SAFETY: opened in `open`, closed once here.
+        unsafe { (self.xlib.XCloseDisplay)(self.display) };
+    }
+}
+
+/// What is shared: the whole screen, or one window of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Screen,
+    Window(xlib::Window),
+}
+
+/// The part of the root window read for a picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Area {
+    x: i32,
+    y: i32,
+    width: u32,
+    height: u32,
+}
+
+/// The whole screen of an X display, or one window on it.
+pub struct X11Screen {
+    /// Before `xext`: closed before libXext is unloaded.
+    connection: Connection,
+    target: Target,
+    /// The size of the pictures now (even: the encoder takes even sizes).
     width: u32,
     height: u32,
     frame_rate: f64,
@@ -55,11 +133,12 @@ pub struct X11Screen {
     /// A window blanked out of every picture: the app's own, so that
     /// sharing the screen never shows the meeting inside itself.
     hidden: Option<xlib::Window>,
-    /// The picture in shared memory, made at the first frame (`None`
-    /// after: the server has no MIT-SHM, or it failed).
+    /// The picture in shared memory, made at the first frame and again
+    /// when the size changes (`None` after: the server has no MIT-SHM, or
+    /// it failed).
     shared: Option<Option<SharedImage>>,
     /// libXext, loaded for `shared`. Declared last: it is unloaded after
-    /// the display is closed (`Drop`), as closing it calls into libXext.
+    /// the display is closed, as closing it calls into libXext.
     xext: Option<Xext>,
 }
 
@@ -67,20 +146,6 @@ pub struct X11Screen {
 struct SharedImage {
     image: *mut xlib::XImage,
     shm: Box<XShmSegmentInfo>,
-}
-
-/// Whether the X server refused something since it was last cleared: an
-/// attach of shared memory it refuses (another machine, another IPC
-/// namespace) is caught here instead of ending the process, as Xlib's
-/// default handler would.
-static X_REFUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-unsafe extern "C" fn note_x_error(
-    _display: *mut xlib::Display,
-    _event: *mut xlib::XErrorEvent,
-) -> std::os::raw::c_int {
-    X_REFUSED.store(true, std::sync::atomic::Ordering::SeqCst);
-    0
 }
 
 impl SharedImage {
@@ -136,14 +201,11 @@ impl SharedImage {
             shm.shmaddr = address.cast();
             shm.readOnly = xlib::False;
             (*image).data = shm.shmaddr;
-            // The server answers an attach it refuses with an error, later:
-            // waited for here, with a handler that notes it.
-            X_REFUSED.store(false, std::sync::atomic::Ordering::SeqCst);
-            let before = (xlib.XSetErrorHandler)(Some(note_x_error));
-            let attached = (xext.XShmAttach)(display, &mut *shm) != 0;
-            (xlib.XSync)(display, xlib::False);
-            (xlib.XSetErrorHandler)(before);
-            if !attached || X_REFUSED.load(std::sync::atomic::Ordering::SeqCst) {
+            // The server answers an attach it refuses (another machine,
+            // another IPC namespace) with an error, later: waited for.
+            let (attached, refused) =
+                x_errors::catching(xlib, display, || (xext.XShmAttach)(display, &mut *shm) != 0);
+            if !attached || refused {
                 destroy_shared_image(image);
                 libc::shmdt(address);
                 return None;
@@ -189,53 +251,107 @@ impl X11Screen {
     /// The screen of `display` (`$DISPLAY` when `None`), captured
     /// `frame_rate` times a second (1 to 30).
     pub fn open(display: Option<&str>, frame_rate: f64) -> Result<Self> {
+        let source = Self::connect(display, Target::Screen, frame_rate)?;
+        let (width, height) = source.connection.root_size().unwrap_or((0, 0));
+        source.sized(width, height)
+    }
+
+    /// X window `window` of `display` (`$DISPLAY` when `None`), captured
+    /// `frame_rate` times a second (1 to 30), at its size as it changes.
+    pub fn open_window(display: Option<&str>, window: u64, frame_rate: f64) -> Result<Self> {
+        let target = Target::Window(window as xlib::Window);
+        let source = Self::connect(display, target, frame_rate)?;
+        let (width, height) = match source.window_area()? {
+            Some(area) => (area.width, area.height),
+            None => {
+                return Err(MediaError::Screen(
+                    "the window is not on the screen (minimised?): show it, then share it".into(),
+                ));
+            }
+        };
+        source.sized(width, height)
+    }
+
+    fn connect(display: Option<&str>, target: Target, frame_rate: f64) -> Result<Self> {
         if !(1.0..=30.0).contains(&frame_rate) {
             return Err(MediaError::InvalidParameter(format!(
                 "a screen is captured 1 to 30 times a second, not {frame_rate}"
             )));
         }
-        let xlib = Xlib::open().map_err(|e| MediaError::Screen(format!("no libX11: {e}")))?;
-        let name = display
-            .map(|d| {
-                CString::new(d).map_err(|_| MediaError::Screen("a display name with NUL".into()))
-            })
-            .transpose()?;
-        // SAFETY: a new connection; the name outlives the call.
-        let connection =
-            unsafe { (xlib.XOpenDisplay)(name.as_ref().map_or(ptr::null(), |n| n.as_ptr())) };
-        if connection.is_null() {
-            return Err(MediaError::Screen(format!(
-                "no X display {}",
-                display.unwrap_or("(DISPLAY)")
-            )));
-        }
-        // SAFETY: the connection is open.
-        let (root, width, height) = unsafe {
-            let screen = (xlib.XDefaultScreen)(connection);
-            let root = (xlib.XRootWindow)(connection, screen);
-            (
-                root,
-                (xlib.XDisplayWidth)(connection, screen).max(0) as u32,
-                (xlib.XDisplayHeight)(connection, screen).max(0) as u32,
-            )
-        };
-        let source = Self {
-            xlib,
-            display: connection,
-            root,
-            // The encoder takes even sizes.
-            width: width & !1,
-            height: height & !1,
+        Ok(Self {
+            connection: Connection::open(display)?,
+            target,
+            width: 0,
+            height: 0,
             frame_rate,
             next_at: Instant::now(),
             hidden: None,
             shared: None,
             xext: None,
-        };
-        if source.width < 2 || source.height < 2 {
-            return Err(MediaError::Screen(format!("a screen of {width}x{height}")));
+        })
+    }
+
+    fn sized(mut self, width: u32, height: u32) -> Result<Self> {
+        // The encoder takes even sizes.
+        (self.width, self.height) = (width & !1, height & !1);
+        if self.width < 2 || self.height < 2 {
+            return Err(MediaError::Screen(format!("a picture of {width}x{height}")));
         }
-        Ok(source)
+        Ok(self)
+    }
+
+    /// Where the shared window is on the screen now, clipped to it and
+    /// made even; `None` while it is not shown (minimised, or moved off
+    /// the screen); an error once it is gone.
+    fn window_area(&self) -> Result<Option<Area>> {
+        let Target::Window(window) = self.target else {
+            return Ok(None);
+        };
+        let c = &self.connection;
+        let Some((root_width, root_height)) = c.root_size() else {
+            return Ok(None);
+        };
+        // SAFETY: the connection is open and this thread's; the window may
+        // be closed by its owner at any time, which is a refusal, noted.
+        let ((shown, x, y, width, height), refused) = unsafe {
+            x_errors::catching(&c.xlib, c.display, || {
+                let mut a = std::mem::zeroed::<xlib::XWindowAttributes>();
+                if (c.xlib.XGetWindowAttributes)(c.display, window, &mut a) == 0 {
+                    return (None, 0, 0, 0, 0);
+                }
+                let (mut x, mut y, mut child) = (0, 0, 0);
+                (c.xlib.XTranslateCoordinates)(
+                    c.display, window, c.root, 0, 0, &mut x, &mut y, &mut child,
+                );
+                (
+                    Some(a.map_state == xlib::IsViewable),
+                    x,
+                    y,
+                    a.width.max(0),
+                    a.height.max(0),
+                )
+            })
+        };
+        let Some(shown) = shown.filter(|_| !refused) else {
+            return Err(MediaError::WindowClosed);
+        };
+        if !shown {
+            return Ok(None);
+        }
+        // The part on the screen, with even edges.
+        let (x0, y0) = (x.max(0), y.max(0));
+        let x1 = (x.saturating_add(width)).min(root_width as i32);
+        let y1 = (y.saturating_add(height)).min(root_height as i32);
+        let (w, h) = (
+            ((x1 - x0).max(0) as u32) & !1,
+            ((y1 - y0).max(0) as u32) & !1,
+        );
+        Ok((w >= 2 && h >= 2).then_some(Area {
+            x: x0,
+            y: y0,
+            width: w,
+            height: h,
+        }))
     }
 }
 
@@ -252,40 +368,23 @@ impl X11Screen {
         self.next_frame(frame)
     }
 
-    /// Whether the screen still holds the picture shared (its size now).
-    fn still_fits(&self) -> bool {
-        // SAFETY: the connection is open; the root window always exists.
-        unsafe {
-            let mut attributes = std::mem::zeroed::<xlib::XWindowAttributes>();
-            (self.xlib.XGetWindowAttributes)(self.display, self.root, &mut attributes) != 0
-                && attributes.width >= self.width as i32
-                && attributes.height >= self.height as i32
-        }
-    }
-
     /// Where the hidden window is on the screen now, if it is shown.
     fn hidden_rect(&self) -> Option<(i32, i32, u32, u32)> {
         let window = self.hidden?;
+        let c = &self.connection;
         // SAFETY: the connection is open. The window is the app's own main
         // window, which outlives any share (the share ends when the app
         // leaves the meeting).
         unsafe {
             let mut attributes = std::mem::zeroed::<xlib::XWindowAttributes>();
-            if (self.xlib.XGetWindowAttributes)(self.display, window, &mut attributes) == 0
+            if (c.xlib.XGetWindowAttributes)(c.display, window, &mut attributes) == 0
                 || attributes.map_state != xlib::IsViewable
             {
                 return None;
             }
             let (mut x, mut y, mut child) = (0, 0, 0);
-            let translated = (self.xlib.XTranslateCoordinates)(
-                self.display,
-                window,
-                self.root,
-                0,
-                0,
-                &mut x,
-                &mut y,
-                &mut child,
+            let translated = (c.xlib.XTranslateCoordinates)(
+                c.display, window, c.root, 0, 0, &mut x, &mut y, &mut child,
             );
             if translated == 0 {
                 return None;
@@ -296,6 +395,50 @@ impl X11Screen {
                 attributes.width.max(0) as u32,
                 attributes.height.max(0) as u32,
             ))
+        }
+    }
+
+    /// The part of the screen to read now; `None` while a shared window
+    /// is not shown (the last picture stays).
+    fn area_now(&mut self) -> Result<Option<Area>> {
+        match self.target {
+            Target::Screen => {
+                // A screen made smaller since: asking for more of it than
+                // there is would be refused, so the share ends.
+                let fits = self
+                    .connection
+                    .root_size()
+                    .is_some_and(|(w, h)| w >= self.width && h >= self.height);
+                if !fits {
+                    return Err(MediaError::Screen(
+                        "the screen became smaller than what was shared: share it again".into(),
+                    ));
+                }
+                Ok(Some(Area {
+                    x: 0,
+                    y: 0,
+                    width: self.width,
+                    height: self.height,
+                }))
+            }
+            Target::Window(_) => {
+                let area = self.window_area()?;
+                if let Some(area) = area
+                    && (area.width, area.height) != (self.width, self.height)
+                {
+                    // A new size: a new image in shared memory, at the next read.
+                    self.release_shared();
+                    (self.width, self.height) = (area.width, area.height);
+                }
+                Ok(area)
+            }
+        }
+    }
+
+    fn release_shared(&mut self) {
+        if let (Some(Some(shared)), Some(xext)) = (self.shared.take(), &self.xext) {
+            // SAFETY: made on this connection, which is open; released once.
+            unsafe { shared.release(&self.connection.xlib, xext, self.connection.display) };
         }
     }
 }
@@ -325,26 +468,24 @@ pub fn blank_region(frame: &mut VideoFrame, x: i32, y: i32, width: u32, height: 
 
 impl Drop for X11Screen {
     fn drop(&mut self) {
-        // SAFETY: opened in `open`, closed once here, after the shared
-        // image made on it.
-        unsafe {
-            if let (Some(Some(shared)), Some(xext)) = (self.shared.take(), &self.xext) {
-                shared.release(&self.xlib, xext, self.display);
-            }
-            (self.xlib.XCloseDisplay)(self.display)
-        };
+        // The image goes before the connection it was made on (a field,
+        // dropped after this).
+        self.release_shared();
     }
 }
 
 impl X11Screen {
-    /// The screen now into `frame` through shared memory; false if there
-    /// is none to use (the caller reads it the slow way).
-    fn read_shared(&mut self, frame: &mut VideoFrame) -> Result<bool> {
+    /// `area` of the screen now into `frame` through shared memory; false
+    /// if there is none to use (the caller reads it the slow way).
+    fn read_shared(&mut self, area: Area, frame: &mut VideoFrame) -> Result<bool> {
         if self.shared.is_none() {
+            if self.xext.is_none() {
+                self.xext = Xext::open().ok();
+            }
+            let c = &self.connection;
             // SAFETY: the connection is open and this thread's.
-            self.xext = Xext::open().ok();
             let made = self.xext.as_ref().and_then(|xext| unsafe {
-                SharedImage::new(&self.xlib, xext, self.display, self.width, self.height)
+                SharedImage::new(&c.xlib, xext, c.display, area.width, area.height)
             });
             if made.is_none() {
                 log::info!("the screen is read without shared memory (no MIT-SHM)");
@@ -354,11 +495,13 @@ impl X11Screen {
         let (Some(Some(shared)), Some(xext)) = (&self.shared, &self.xext) else {
             return Ok(false);
         };
-        // SAFETY: the image is attached on this connection and sized to
-        // the screen (checked by the caller: `still_fits`); its pixels are
-        // read within its own bounds.
+        let c = &self.connection;
+        // SAFETY: the image is attached on this connection and sized to the
+        // area (`area_now` makes a new one when the size changes), which
+        // lies within the screen (clipped to it, or checked: `area_now`);
+        // its pixels are read within its own bounds.
         unsafe {
-            if (xext.XShmGetImage)(self.display, self.root, shared.image, 0, 0, !0) == 0 {
+            if (xext.XShmGetImage)(c.display, c.root, shared.image, area.x, area.y, !0) == 0 {
                 return Ok(false);
             }
             let img = &*shared.image;
@@ -375,41 +518,21 @@ impl X11Screen {
         }
         Ok(true)
     }
-}
 
-impl VideoSource for X11Screen {
-    fn next_frame(&mut self, frame: &mut VideoFrame) -> Result<()> {
-        // Paced here: a live source returns when its picture is due.
-        let now = Instant::now();
-        if self.next_at > now {
-            std::thread::sleep(self.next_at - now);
-        }
-        let period = Duration::from_secs_f64(1.0 / self.frame_rate);
-        self.next_at = (self.next_at + period).max(Instant::now());
-        // A screen made smaller since: asking for more of it than there is
-        // would be an X error (which ends the process), so the share ends.
-        if !self.still_fits() {
-            return Err(MediaError::Screen(
-                "the screen became smaller than what was shared: share it again".into(),
-            ));
-        }
-        if self.read_shared(frame)? {
-            if let Some((x, y, w, h)) = self.hidden_rect() {
-                blank_region(frame, x, y, w, h);
-            }
-            frame.capture_time_us = wall_clock_us();
-            return Ok(());
-        }
-        // SAFETY: the connection is open; the image is checked, read
-        // within its own bounds and destroyed once.
+    /// `area` of the screen now into `frame` through the X connection.
+    fn read_slow(&self, area: Area, frame: &mut VideoFrame) -> Result<()> {
+        let c = &self.connection;
+        // SAFETY: the connection is open; the area lies within the screen;
+        // the image is checked, read within its own bounds and destroyed
+        // once.
         unsafe {
-            let image = (self.xlib.XGetImage)(
-                self.display,
-                self.root,
-                0,
-                0,
-                self.width,
-                self.height,
+            let image = (c.xlib.XGetImage)(
+                c.display,
+                c.root,
+                area.x,
+                area.y,
+                area.width,
+                area.height,
                 !0,
                 xlib::ZPixmap,
             );
@@ -429,11 +552,28 @@ impl VideoSource for X11Screen {
                     let data = std::slice::from_raw_parts(img.data as *const u8, len);
                     bgrx_to_i420(data, stride, img.width as u32, img.height as u32, frame)
                 };
-            (self.xlib.XDestroyImage)(image);
-            result?;
+            (c.xlib.XDestroyImage)(image);
+            result
         }
-        if let Some((x, y, w, h)) = self.hidden_rect() {
-            blank_region(frame, x, y, w, h);
+    }
+}
+
+impl VideoSource for X11Screen {
+    fn next_frame(&mut self, frame: &mut VideoFrame) -> Result<()> {
+        // Paced here: a live source returns when its picture is due.
+        let now = Instant::now();
+        if self.next_at > now {
+            std::thread::sleep(self.next_at - now);
+        }
+        let period = Duration::from_secs_f64(1.0 / self.frame_rate);
+        self.next_at = (self.next_at + period).max(Instant::now());
+        if let Some(area) = self.area_now()? {
+            if !self.read_shared(area, frame)? {
+                self.read_slow(area, frame)?;
+            }
+            if let Some((x, y, w, h)) = self.hidden_rect() {
+                blank_region(frame, x - area.x, y - area.y, w, h);
+            }
         }
         frame.capture_time_us = wall_clock_us();
         Ok(())
@@ -447,6 +587,7 @@ impl VideoSource for X11Screen {
         true
     }
 
+    /// The size of the pictures now: a shared window's follows the window.
     fn size(&self) -> (u32, u32) {
         (self.width, self.height)
     }
