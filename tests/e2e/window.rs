@@ -17,6 +17,8 @@ mod webdriver;
 mod window_support;
 #[path = "support/x11_close.rs"]
 mod x11_close;
+#[path = "support/x11_window.rs"]
+mod x11_window;
 // Every screen in both languages, and the accessibility audit.
 #[path = "window_board.rs"]
 mod board;

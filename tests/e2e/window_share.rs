@@ -83,6 +83,68 @@ fn the_window_shares_its_screen_and_stops() {
         bob.output()
     );
 
+    // One window: offered by its title with its thumbnail (the app's own
+    // window is not offered), shared at its size, and only it.
+    let notes = x11_window::TestWindow::show(
+        &window.display,
+        "Meeting notes 会议记录",
+        (200, 150),
+        (480, 320),
+        0x2060ff,
+    );
+    driver.click("#share-toggle");
+    driver.wait_visible("#share-windows", LONG);
+    driver.wait_for(
+        "the window's thumbnail",
+        LONG,
+        "const img = document.querySelector('#share-windows .share-source img'); return img !== null && img.naturalWidth > 0;",
+    );
+    let offered = driver.text("#share-windows");
+    assert!(
+        offered.contains("Meeting notes 会议记录") && offered.contains("Window, 480×320"),
+        "{offered}"
+    );
+    assert!(
+        !offered.contains("TalkLine"),
+        "the app offered itself: {offered}"
+    );
+    shot(&window, "share-4-windows");
+    driver.click("#share-windows .share-source");
+    driver.wait_visible("#sharing-banner", LONG);
+    bob.wait_for("+ Winnie is sharing their screen", LONG);
+    let deadline = Instant::now() + LONG;
+    loop {
+        let stats = bob.stats_now();
+        let shared = stats["remote"].as_array().and_then(|r| {
+            r.iter().find(|e| {
+                e["display"] == "Winnie"
+                    && e["video_width"] == 480
+                    && e["video_height"] == 320
+                    && e["video_frames_decoded"].as_u64().unwrap_or(0) >= 10
+            })
+        });
+        if let Some(shared) = shared {
+            // The window's blue (luma ~98), not the app's window under it.
+            let luma = shared["video_luma"].as_u64().unwrap_or(0);
+            assert!(
+                (85..=110).contains(&luma)
+                    && shared["video_luma_spread"].as_u64().unwrap_or(255) <= 10,
+                "not the window alone: {shared}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no 480x320 share: {stats}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Closed by its owner: the share ends, and the window says why.
+    notes.close();
+    driver.wait_for(
+        "the share's end said",
+        LONG,
+        "return document.getElementById('sharing-banner').hidden && document.body.textContent.includes('the shared window was closed');",
+    );
+    bob.wait_for("- Winnie stopped sharing their screen", LONG);
+
     // Bob shares: his screen takes the large tile, named as his screen.
     bob.send_line("share test:1280x720@10");
     bob.wait_for("sharing your screen", LONG);

@@ -220,6 +220,8 @@ export interface HandView {
 /** A screen the picker offers. */
 export interface ScreenSource {
   id: string;
+  /** A window's title; null for a whole screen. */
+  title: string | null;
   width: number;
   height: number;
   thumbnail: string | null;

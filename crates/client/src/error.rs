@@ -408,6 +408,7 @@ mod tests {
                 MediaError::InvalidParameter(detail()),
                 MediaError::Codec(detail()),
                 MediaError::Screen(detail()),
+                MediaError::WindowClosed,
             ]
             .iter()
             .map(Translated::chinese),

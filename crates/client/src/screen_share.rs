@@ -1,5 +1,6 @@
-//! Sharing the screen from the app: the screens there are to share (each
-//! with a thumbnail for the picker), a share started beside the call with
+//! Sharing the screen from the app: the screens and windows there are to
+//! share (each with a thumbnail for the picker), a share started beside
+//! the call with
 //! the app's own window blanked out of it (the meeting never shows inside
 //! itself), and stopped by the user, by leaving, or by a failure, which
 //! is said.
@@ -23,17 +24,23 @@ const SHARE_FPS: f64 = 10.0;
 /// A thumbnail's width in the picker.
 const THUMBNAIL_WIDTH: usize = 320;
 
-/// A screen the picker offers.
+/// A screen or a window the picker offers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScreenSourceView {
-    /// What `start_screen_share` takes.
+    /// What `start_screen_share` takes: `screen` (or an X display's
+    /// name), or `window:` and the window's X id.
     pub id: String,
+    /// A window's title; `None` for a whole screen.
+    pub title: Option<String>,
     pub width: u32,
     pub height: u32,
     /// A PNG of it now, as a data URL.
     pub thumbnail: Option<String>,
 }
+
+/// The id `start_screen_share` takes for a window.
+const WINDOW_ID_PREFIX: &str = "window:";
 
 /// Where a share joins, and as whom: the call's own (kept with it).
 #[derive(Clone)]
@@ -64,31 +71,41 @@ fn thumbnail(screen: &mut talkline_media::screen::X11Screen) -> Option<String> {
 }
 
 impl crate::AppCore {
-    /// The screens there are to share, each with a thumbnail of what
-    /// would be shared (X window `hide`, the app's own, blanked out).
+    /// The screens there are to share, then the windows (topmost first),
+    /// each with a thumbnail of what would be shared (X window `hide`, the
+    /// app's own, blanked out of a screen and never offered as a window).
     pub fn screen_sources(&self, hide: Option<u64>) -> Vec<ScreenSourceView> {
         #[cfg(target_os = "linux")]
         {
-            talkline_media::screen::list_screens()
-                .into_iter()
-                .map(|s| {
-                    let thumbnail =
-                        talkline_media::screen::X11Screen::open(s.display.as_deref(), 1.0)
-                            .ok()
-                            .and_then(|mut screen| {
-                                if let Some(window) = hide {
-                                    screen.hide_window(window);
-                                }
-                                thumbnail(&mut screen)
-                            });
-                    ScreenSourceView {
-                        id: s.display.unwrap_or_else(|| "screen".into()),
-                        width: s.width,
-                        height: s.height,
-                        thumbnail,
-                    }
-                })
-                .collect()
+            use talkline_media::screen::{X11Screen, list_screens, list_windows};
+            let with_hidden = |mut screen: X11Screen| {
+                if let Some(window) = hide {
+                    screen.hide_window(window);
+                }
+                thumbnail(&mut screen)
+            };
+            let screens = list_screens().into_iter().map(|s| ScreenSourceView {
+                thumbnail: X11Screen::open(s.display.as_deref(), 1.0)
+                    .ok()
+                    .and_then(with_hidden),
+                id: s.display.unwrap_or_else(|| "screen".into()),
+                title: None,
+                width: s.width,
+                height: s.height,
+            });
+            // Windows are an extra: a desktop that cannot list them still
+            // shares its screen.
+            let windows = list_windows(None, hide).unwrap_or_default();
+            let windows = windows.into_iter().map(|w| ScreenSourceView {
+                thumbnail: X11Screen::open_window(None, w.id, 1.0)
+                    .ok()
+                    .and_then(with_hidden),
+                id: format!("{WINDOW_ID_PREFIX}{}", w.id),
+                title: Some(w.title),
+                width: w.width,
+                height: w.height,
+            });
+            screens.chain(windows).collect()
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -207,9 +224,21 @@ fn open_screen(
     id: &str,
     hide: Option<u64>,
 ) -> Result<Box<dyn talkline_media::VideoSource>, AppError> {
-    let display = (id != "screen").then_some(id);
-    let mut screen = talkline_media::screen::X11Screen::open(display, SHARE_FPS)
-        .map_err(|e| AppError::from(talkline_meeting::MeetingError::Media(e)))?;
+    use talkline_media::screen::X11Screen;
+    let opened = match id.strip_prefix(WINDOW_ID_PREFIX) {
+        Some(window) => {
+            let window = window.parse::<u64>().map_err(|_| {
+                AppError::Invalid(Said::new(
+                    "that window is not one the picker offered",
+                    "该窗口不在可共享的列表中",
+                ))
+            })?;
+            X11Screen::open_window(None, window, SHARE_FPS)
+        }
+        None => X11Screen::open((id != "screen").then_some(id), SHARE_FPS),
+    };
+    let mut screen =
+        opened.map_err(|e| AppError::from(talkline_meeting::MeetingError::Media(e)))?;
     if let Some(window) = hide {
         screen.hide_window(window);
     }

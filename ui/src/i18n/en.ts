@@ -130,6 +130,8 @@ export const en = {
   "screen.pickHint": "Everyone in the meeting will see it. TalkLine's own window is left out.",
   "screen.entire": "Entire screen ({width}×{height})",
   "screen.none": "There is no screen to share here.",
+  "screen.window": "Window, {width}×{height}",
+  "screen.windows": "Windows",
   "screen.started": "{name} is sharing their screen",
   "screen.stopped": "{name} stopped sharing their screen",
   "files.attach": "Share a file…",

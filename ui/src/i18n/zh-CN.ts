@@ -132,6 +132,8 @@ export const zhCN: Record<MessageKey, string> = {
   "screen.pickHint": "会议中的每个人都会看到它。TalkLine 自己的窗口不会显示。",
   "screen.entire": "整个屏幕（{width}×{height}）",
   "screen.none": "这里没有可以共享的屏幕。",
+  "screen.window": "窗口，{width}×{height}",
+  "screen.windows": "窗口",
   "screen.started": "{name} 正在共享屏幕",
   "screen.stopped": "{name} 停止了共享屏幕",
   "files.attach": "分享文件…",

@@ -1,7 +1,7 @@
 // Sharing our screen: the picker (each screen with a thumbnail), the
 // banner that says we share and stops it, and the button that does both.
 
-import { api } from "../api";
+import { api, type ScreenSource } from "../api";
 import { $, messageOf, showError, toast } from "../dom";
 import { t } from "../i18n";
 
@@ -22,49 +22,64 @@ export function renderSharing(now: boolean): void {
   button.textContent = t(now ? "screen.stop" : "screen.share");
 }
 
+/** One choice of the picker: its thumbnail, its name, and what picking it does. */
+function sourceButton(s: ScreenSource): HTMLLIElement {
+  const li = document.createElement("li");
+  const pick = document.createElement("button");
+  pick.type = "button";
+  pick.className = "share-source";
+  if (s.thumbnail) {
+    const img = document.createElement("img");
+    img.src = s.thumbnail;
+    img.alt = "";
+    pick.append(img);
+  }
+  const label = document.createElement("span");
+  label.className = "share-source-name";
+  label.textContent = s.title ?? t("screen.entire", { width: s.width, height: s.height });
+  pick.append(label);
+  if (s.title !== null) {
+    const size = document.createElement("span");
+    size.className = "share-source-size";
+    size.textContent = t("screen.window", { width: s.width, height: s.height });
+    pick.append(size);
+  }
+  pick.onclick = async () => {
+    pick.disabled = true;
+    try {
+      await api.startScreenShare(s.id);
+      $("share-picker").hidden = true;
+    } catch (e) {
+      showError($("share-error"), messageOf(e));
+    } finally {
+      pick.disabled = false;
+    }
+  };
+  li.append(pick);
+  return li;
+}
+
 async function openPicker(): Promise<void> {
-  const list = $("share-sources");
-  list.replaceChildren();
+  const screens = $("share-sources");
+  const windows = $("share-windows");
+  screens.replaceChildren();
+  windows.replaceChildren();
   showError($("share-error"), null);
   $("share-picker").hidden = false;
   const sources = await api.screenSources().catch(() => []);
   if (sources.length === 0) {
     const li = document.createElement("li");
     li.textContent = t("screen.none");
-    list.append(li);
-    $("share-cancel").focus();
-    return;
+    screens.append(li);
   }
   for (const s of sources) {
-    const li = document.createElement("li");
-    const pick = document.createElement("button");
-    pick.type = "button";
-    pick.className = "share-source";
-    const name = t("screen.entire", { width: s.width, height: s.height });
-    if (s.thumbnail) {
-      const img = document.createElement("img");
-      img.src = s.thumbnail;
-      img.alt = "";
-      pick.append(img);
-    }
-    const label = document.createElement("span");
-    label.textContent = name;
-    pick.append(label);
-    pick.onclick = async () => {
-      pick.disabled = true;
-      try {
-        await api.startScreenShare(s.id);
-        $("share-picker").hidden = true;
-      } catch (e) {
-        showError($("share-error"), messageOf(e));
-      } finally {
-        pick.disabled = false;
-      }
-    };
-    li.append(pick);
-    list.append(li);
+    (s.title === null ? screens : windows).append(sourceButton(s));
   }
-  list.querySelector<HTMLButtonElement>("button")?.focus();
+  const anyWindow = windows.childElementCount > 0;
+  windows.hidden = !anyWindow;
+  $("share-windows-title").hidden = !anyWindow;
+  const first = $("share-picker").querySelector<HTMLButtonElement>(".share-source");
+  (first ?? $("share-cancel")).focus();
 }
 
 async function stop(): Promise<void> {

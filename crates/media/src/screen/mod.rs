@@ -133,6 +133,9 @@ pub struct X11Screen {
     /// A window blanked out of every picture: the app's own, so that
     /// sharing the screen never shows the meeting inside itself.
     hidden: Option<xlib::Window>,
+    /// Sharing a window: whether the hidden one is stacked above it (so
+    /// covers it) and when that was asked.
+    hidden_above: Option<(Instant, bool)>,
     /// The picture in shared memory, made at the first frame and again
     /// when the size changes (`None` after: the server has no MIT-SHM, or
     /// it failed).
@@ -286,6 +289,7 @@ impl X11Screen {
             frame_rate,
             next_at: Instant::now(),
             hidden: None,
+            hidden_above: None,
             shared: None,
             xext: None,
         })
@@ -435,6 +439,36 @@ impl X11Screen {
         }
     }
 
+    /// Whether the hidden window at `hidden` (x, y, width, height) shows
+    /// in `area`: on a screen, wherever it is; over a shared window, only
+    /// where it overlaps it and is stacked above it (asked of the server
+    /// at most once a second: it walks the window tree).
+    fn hidden_covers(&mut self, area: Area, (x, y, w, h): (i32, i32, u32, u32)) -> bool {
+        let Target::Window(shared) = self.target else {
+            return true;
+        };
+        let overlaps = x < area.x + area.width as i32
+            && area.x < x.saturating_add(w as i32)
+            && y < area.y + area.height as i32
+            && area.y < y.saturating_add(h as i32);
+        if !overlaps {
+            return false;
+        }
+        let now = Instant::now();
+        match self.hidden_above {
+            Some((asked, above)) if now.duration_since(asked) < Duration::from_secs(1) => above,
+            _ => {
+                let c = &self.connection;
+                let hidden = self.hidden.unwrap_or_default();
+                // SAFETY: the connection is open and this thread's.
+                let above =
+                    unsafe { windows::stacked_above(&c.xlib, c.display, c.root, hidden, shared) };
+                self.hidden_above = Some((now, above));
+                above
+            }
+        }
+    }
+
     fn release_shared(&mut self) {
         if let (Some(Some(shared)), Some(xext)) = (self.shared.take(), &self.xext) {
             // SAFETY: made on this connection, which is open; released once.
@@ -571,7 +605,9 @@ impl VideoSource for X11Screen {
             if !self.read_shared(area, frame)? {
                 self.read_slow(area, frame)?;
             }
-            if let Some((x, y, w, h)) = self.hidden_rect() {
+            if let Some((x, y, w, h)) = self.hidden_rect()
+                && self.hidden_covers(area, (x, y, w, h))
+            {
                 blank_region(frame, x - area.x, y - area.y, w, h);
             }
         }

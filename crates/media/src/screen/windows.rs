@@ -161,6 +161,77 @@ unsafe fn property(
     }
 }
 
+/// Whether `upper` is stacked above `lower` on the screen (each counted
+/// by its top-level window: a window manager's frame, or itself); false
+/// when either is gone.
+///
+/// # Safety
+/// `display` is open and this thread's.
+pub(super) unsafe fn stacked_above(
+    xlib: &Xlib,
+    display: *mut xlib::Display,
+    root: xlib::Window,
+    upper: xlib::Window,
+    lower: xlib::Window,
+) -> bool {
+    // SAFETY: per the caller.
+    unsafe {
+        let (Some(upper), Some(lower)) = (
+            top_level_of(xlib, display, root, upper),
+            top_level_of(xlib, display, root, lower),
+        ) else {
+            return false;
+        };
+        // Bottom to top.
+        let order = top_level_windows(xlib, display, root);
+        let at = |w| order.iter().position(|&o| o == w);
+        matches!((at(upper), at(lower)), (Some(u), Some(l)) if u > l)
+    }
+}
+
+/// The root's child that holds `window` (itself, if it is one).
+///
+/// # Safety
+/// `display` is open and this thread's.
+unsafe fn top_level_of(
+    xlib: &Xlib,
+    display: *mut xlib::Display,
+    root: xlib::Window,
+    mut window: xlib::Window,
+) -> Option<xlib::Window> {
+    // Window trees are shallow; a bound keeps a broken one from looping.
+    for _ in 0..64 {
+        let (mut root_back, mut parent) = (0, 0);
+        let mut children: *mut xlib::Window = ptr::null_mut();
+        let mut count = 0;
+        // SAFETY: per the caller; the list of children is freed once.
+        let (listed, refused) = unsafe {
+            catching(xlib, display, || {
+                (xlib.XQueryTree)(
+                    display,
+                    window,
+                    &mut root_back,
+                    &mut parent,
+                    &mut children,
+                    &mut count,
+                )
+            })
+        };
+        if !children.is_null() {
+            // SAFETY: given by the server for us to free.
+            unsafe { (xlib.XFree)(children.cast()) };
+        }
+        if listed == 0 || refused || parent == 0 {
+            return None;
+        }
+        if parent == root {
+            return Some(window);
+        }
+        window = parent;
+    }
+    None
+}
+
 /// The root's children, bottom to top: the top-level windows where no
 /// window manager lists them.
 ///
