@@ -280,14 +280,17 @@ fn own_x_window<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) -> Option<u
     }
 }
 
-/// Shares a screen in the meeting, the app's own window blanked out of it.
+/// Shares a screen or a window in the meeting, the app's own window
+/// blanked out of it, and the computer's sound with it if `sound`.
 #[tauri::command]
 pub async fn start_screen_share<R: tauri::Runtime>(
     window: tauri::WebviewWindow<R>,
     core: Core<'_>,
     id: String,
+    sound: bool,
 ) -> Reply<()> {
-    core.start_screen_share(&id, own_x_window(&window)).await
+    core.start_screen_share(&id, own_x_window(&window), sound)
+        .await
 }
 
 #[tauri::command]

@@ -238,3 +238,127 @@ fn one_window_is_shared_at_its_size_until_it_is_closed() {
         assert!(client.stop().success(), "{}", client.errors());
     }
 }
+
+/// The computer's sound shared with a screen (` +sound`): what the
+/// computer plays reaches the others, and the meeting it also plays (Bob's
+/// voice, from Ann's speaker) is taken out of it, or Bob would hear
+/// himself. A voice, not a tone: a steady tone repeats every period, so no
+/// canceller can tell its delay (tried: it let it through).
+#[test]
+fn the_computers_sound_is_shared_without_the_meeting_in_it() {
+    let dir = support::scratch_dir("computer-sound");
+    let ann_home = dir.join("ann");
+    std::fs::create_dir_all(&ann_home).expect("Ann's folder");
+    let pulse = super::pulse::Pulse::start_in(&ann_home);
+    let (voice_file, _) = speech_file(&dir);
+    let voice_arg = voice_file.display().to_string();
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let ann_env = pulse.client_env().to_vec();
+    let quiet = [
+        "--camera",
+        "none",
+        "--mic",
+        "none",
+        "--no-chat",
+        "--duration",
+        "90",
+    ];
+    let ann_args = [&quiet[..], &["--speaker", "default"]].concat();
+    let mut ann = Client::join_with_env(&link, "Ann", &ann_args, &env_refs(&ann_env));
+    ann.wait_for("joined meeting 1234", UP);
+    let bob_args = [
+        "--camera",
+        "none",
+        "--mic",
+        &voice_arg,
+        "--no-chat",
+        "--duration",
+        "90",
+    ];
+    let mut bob = Client::join(&link, "Bob", &bob_args);
+    bob.wait_for("joined meeting 1234", UP);
+    let remote_of = |client: &mut Client, who: &str, screen: bool| {
+        let stats = client.stats_now();
+        stats["remote"]
+            .as_array()
+            .and_then(|r| {
+                r.iter()
+                    .find(|e| e["display"] == who && e["screen"] == screen)
+                    .cloned()
+            })
+            .unwrap_or_default()
+    };
+    // Ann's speaker plays Bob's voice: that is in her computer's sound.
+    let deadline = Instant::now() + UP;
+    while remote_of(&mut ann, "Bob", false)["audio_frames_decoded"]
+        .as_u64()
+        .unwrap_or(0)
+        < 200
+    {
+        assert!(Instant::now() < deadline, "Ann does not hear Bob");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    ann.send_line("share test +sound");
+    ann.wait_for("and your computer's sound", UP);
+    bob.wait_for("+ Ann is sharing their screen", UP);
+    // The canceller has a few seconds to learn the speaker's path; then
+    // what is left of Bob's voice in the share is a whisper: the levels
+    // of a few seconds, as Ann plays Bob and as Bob gets Ann's share.
+    std::thread::sleep(Duration::from_secs(8));
+    let (mut voice, mut echo) = (0.0, 0.0);
+    for _ in 0..20 {
+        voice += remote_of(&mut ann, "Bob", false)["audio_level"]
+            .as_f64()
+            .unwrap_or(0.0);
+        let share = remote_of(&mut bob, "Ann", true);
+        assert!(
+            share["audio_frames_decoded"].as_u64().unwrap_or(0) > 200,
+            "no sound in the share: {share}"
+        );
+        echo += share["audio_level"].as_f64().unwrap_or(1.0);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    eprintln!(
+        "Bob's voice as Ann plays it {voice:.3}, what is left of it in her share {echo:.3} (sums of 20 levels)"
+    );
+    assert!(
+        voice > 20.0 * 0.01,
+        "Bob's voice is too quiet to tell: {voice}"
+    );
+    assert!(
+        echo < voice / 10.0,
+        "Bob hears himself in Ann's share: level {echo}, his voice {voice} (sums of 20); Ann's log:\n{}",
+        ann.errors()
+    );
+
+    // Music on Ann's computer: it reaches Bob in the share.
+    let music = pulse
+        .pactl(&[
+            "load-module",
+            "module-sine",
+            "sink=talkline_test",
+            "frequency=500",
+        ])
+        .expect("module-sine");
+    let deadline = Instant::now() + UP;
+    loop {
+        let share = remote_of(&mut bob, "Ann", true);
+        let hz = share["audio_dominant_hz"].as_f64().unwrap_or(0.0);
+        let level = share["audio_level"].as_f64().unwrap_or(0.0);
+        if (hz - 500.0).abs() < 5.0 && level > 0.05 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the computer's 500 Hz did not reach Bob: {share}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let _ = pulse.pactl(&["unload-module", music.trim()]);
+    for client in [&mut ann, &mut bob] {
+        assert!(client.stop().success(), "{}", client.errors());
+    }
+    pulse.stop();
+}

@@ -427,7 +427,7 @@ export const api = {
   saveSharedFile: (id: string) => call<FileView>("save_shared_file", { id }),
   /** The screens there are to share, each with a thumbnail (a PNG data URL). */
   screenSources: () => call<ScreenSource[]>("screen_sources"),
-  startScreenShare: (id: string) => call<void>("start_screen_share", { id }),
+  startScreenShare: (id: string, sound: boolean) => call<void>("start_screen_share", { id, sound }),
   stopScreenShare: () => call<void>("stop_screen_share"),
   openWebLink: (url: string) => call<void>("open_web_link", { url }),
   setVideoMuted: (muted: boolean) => call<void>("set_video_muted", { muted }),

@@ -157,8 +157,9 @@ struct JoinArgs {
     no_chat: bool,
     /// Share a screen once joined: test, test:WxH@FPS, a .y4m file,
     /// x11[:DISPLAY], or window:ID|TITLE (one window; `windows` on
-    /// standard input lists them; `share SOURCE` and `share stop` start
-    /// and stop one mid-call).
+    /// standard input lists them), then ` +sound` for the computer's
+    /// sound too (`share SOURCE` and `share stop` start and stop one
+    /// mid-call).
     #[arg(long, value_name = "SOURCE")]
     share_screen: Option<String>,
 }

@@ -3,7 +3,8 @@
 //! is `test[:WxH@FPS]` (the moving test pattern, 1280x720 at 10 fps by
 //! default), a `.y4m` file, `x11[:DISPLAY]` (the whole X screen), or
 //! `window:ID|TITLE` (one window of `$DISPLAY`, by its X id or a part of
-//! its title; `windows` lists them). The
+//! its title; `windows` lists them), each followed by ` +sound` to share
+//! the computer's sound with it (the meeting taken out). The
 //! share is a second publisher beside us in the meeting (see
 //! `talkline_meeting::screen_share`); others see it large.
 
@@ -133,9 +134,21 @@ fn usage(spec: &str) -> String {
 impl ScreenShare {
     /// Shares `spec` in `person`'s meeting (instead of what was shared).
     pub async fn start(&mut self, person: &CallHandle, target: &ShareTarget, spec: &str) {
+        let (spec, with_sound) = match spec.trim().strip_suffix("+sound") {
+            Some(picture) => (picture.trim_end(), true),
+            None => (spec, false),
+        };
         let video = match open_screen(spec) {
             Ok(video) => video,
             Err(e) => return said::error(e),
+        };
+        let audio = if with_sound {
+            match talkline_media::computer_sound::ComputerSound::open(Some(&person.played)) {
+                Ok(sound) => Some(Box::new(sound) as Box<dyn talkline_media::AudioSource>),
+                Err(e) => return said::error(said(&e)),
+            }
+        } else {
+            None
         };
         let (width, height) = video.size();
         let fps = video.frame_rate();
@@ -146,6 +159,7 @@ impl ScreenShare {
             pin: target.pin.clone(),
             display: target.display.clone(),
             video,
+            audio,
             bitrate_kbps: SHARE_KBPS,
             ice: target.ice.clone(),
         };
@@ -158,6 +172,9 @@ impl ScreenShare {
                         "正在共享你的屏幕（{width}x{height}，{fps} 帧/秒）"
                     )
                 );
+                if with_sound {
+                    println!("{}", say!("and your computer's sound", "以及电脑的声音"));
+                }
                 self.share = Some(share);
             }
             Err(e) => {

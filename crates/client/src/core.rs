@@ -345,7 +345,7 @@ impl AppCore {
         })
     }
 
-    fn ledger_check(&self, capability: Capability) -> Result<(), AppError> {
+    pub(crate) fn ledger_check(&self, capability: Capability) -> Result<(), AppError> {
         self.ledger(|l| l.require(capability).map_err(AppError::from))
     }
 

@@ -115,14 +115,16 @@ impl crate::AppCore {
     }
 
     /// Shares screen `id` (from `screen_sources`) in the meeting, with X
-    /// window `hide` (the app's own) blanked out of it.
+    /// window `hide` (the app's own) blanked out of it, and the computer's
+    /// sound with it if `sound` (the meeting taken out of it).
     pub async fn start_screen_share(
         self: &Arc<Self>,
         id: &str,
         hide: Option<u64>,
+        sound: bool,
     ) -> Result<(), AppError> {
         let video = open_screen(id, hide)?;
-        let (person, with, person_id) = {
+        let (person, with, person_id, played) = {
             let guard = self.call.lock().await;
             let call = guard
                 .as_ref()
@@ -130,10 +132,25 @@ impl crate::AppCore {
             let with = call.share_with.clone().ok_or_else(|| {
                 AppError::State(Said::new("the meeting is still starting", "会议仍在开始"))
             })?;
-            (call.handle.commands(), with, call.handle.self_id)
+            (
+                call.handle.commands(),
+                with,
+                call.handle.self_id,
+                call.handle.played.clone(),
+            )
+        };
+        let audio = if sound {
+            // Recording what the computer plays is recording audio: the
+            // microphone's permission (Appendix II) covers it.
+            self.ledger_check(talkline_privacy::Capability::Microphone)?;
+            let sound = talkline_media::computer_sound::ComputerSound::open(Some(&played))
+                .map_err(|e| AppError::from(MeetingError::Media(e)))?;
+            Some(Box::new(sound) as Box<dyn talkline_media::AudioSource>)
+        } else {
+            None
         };
         self.stop_screen_share_quietly().await;
-        let mut share = share_screen_via(person, with, video).await?;
+        let mut share = share_screen_via(person, with, video, audio).await?;
         let feed = share.feed();
         // Ended by itself (the server gone): taken down and said.
         let ended = std::mem::replace(&mut share.ended, tokio::sync::oneshot::channel().1);
@@ -206,6 +223,7 @@ async fn share_screen_via(
     person: tokio::sync::mpsc::UnboundedSender<talkline_meeting::CallCommand>,
     with: ShareWith,
     video: Box<dyn talkline_media::VideoSource>,
+    audio: Option<Box<dyn talkline_media::AudioSource>>,
 ) -> Result<ScreenShare, AppError> {
     let config = ShareConfig {
         server: with.server,
@@ -213,6 +231,7 @@ async fn share_screen_via(
         pin: with.pin,
         display: with.display,
         video,
+        audio,
         bitrate_kbps: SHARE_KBPS,
         ice: with.ice,
     };

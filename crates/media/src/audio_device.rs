@@ -216,7 +216,8 @@ impl Drop for StreamHealth {
     }
 }
 
-/// The microphone as an `AudioSource` of 10 ms frames.
+/// The microphone (or another recording device) as an `AudioSource` of
+/// 10 ms frames.
 pub struct MicSource {
     ring: RingConsumer,
     _stream: StreamThread,
@@ -227,10 +228,40 @@ pub struct MicSource {
 impl MicSource {
     /// Opens the default microphone, or the one `key` names.
     pub fn open(key: Option<&DeviceKey>) -> Result<Self> {
-        let device = pick_device(true, key)?;
+        Self::record(pick_device(true, key)?, "microphone")
+    }
+
+    /// Records what the computer plays: the monitor of the default output
+    /// (PulseAudio, or PipeWire through its PulseAudio server), which
+    /// holds every application's sound, the meeting's included.
+    pub fn open_computer_sound() -> Result<Self> {
+        let host = cpal::default_host();
+        let unavailable = || {
+            MediaError::NoAudioDevice(
+                "this computer's sound cannot be recorded here (it needs PulseAudio or PipeWire)"
+                    .into(),
+            )
+        };
+        let output = host
+            .default_output_device()
+            .and_then(|d| d.id().ok())
+            .ok_or_else(unavailable)?;
+        if !matches!(output.host().name(), "PulseAudio" | "PipeWire") {
+            return Err(unavailable());
+        }
+        let monitor = format!("{}.monitor", output.id());
+        let device = host
+            .input_devices()
+            .map_err(|e| MediaError::AudioDevice(e.to_string()))?
+            .find(|d| d.id().is_ok_and(|id| id.id() == monitor))
+            .ok_or_else(unavailable)?;
+        Self::record(device, "computer's sound")
+    }
+
+    fn record(device: cpal::Device, what: &'static str) -> Result<Self> {
         let config = config_48k(&device, true)?;
         let (producer, ring) = sample_ring(RING_SAMPLES);
-        let health = StreamHealth::new("microphone");
+        let health = StreamHealth::new(what);
         let health_error = Arc::clone(&health);
         let stream = StreamThread::spawn("talkline-mic", move || {
             let channels = config.channels as usize;
@@ -275,9 +306,10 @@ impl AudioSource for MicSource {
         let started = Instant::now();
         while self.ring.available() < AUDIO_FRAME_SAMPLES {
             if self.health.failed() || started.elapsed() > timeout {
-                return Err(MediaError::AudioDevice(
-                    "the microphone stopped delivering audio (unplugged?)".into(),
-                ));
+                return Err(MediaError::AudioDevice(format!(
+                    "the {} stopped delivering audio (unplugged?)",
+                    self.health.what
+                )));
             }
             std::thread::sleep(Duration::from_millis(2));
         }

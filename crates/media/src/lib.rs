@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod audio_device;
 pub mod camera;
+pub mod computer_sound;
 pub mod convert;
 pub mod devices;
 pub mod display;

@@ -20,7 +20,7 @@
 //! allocates while it adapts, so it runs on a thread of its own, fed by
 //! queues (see the send path).
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crossbeam_queue::ArrayQueue;
@@ -133,28 +133,53 @@ const ECHO_REFERENCE_FRAMES: usize = 50;
 /// side's `VoiceProcessor`: a lock-free queue of fixed-size frames, so the
 /// playout neither waits nor allocates.
 #[derive(Clone)]
-pub struct EchoReference(Arc<EchoPath>);
+pub struct EchoReference {
+    path: Arc<EchoPath>,
+    /// This one reads the second queue (see `second_reader`).
+    second: bool,
+}
 
 /// The frames played, and how many times the path from the speaker to
 /// the microphone changed (another output device).
 struct EchoPath {
     frames: ArrayQueue<AudioFrame>,
+    /// The same frames for a second canceller, filled only while one
+    /// reads them: the computer's sound being shared holds the meeting
+    /// as the speaker plays it, as the microphone does.
+    second: ArrayQueue<AudioFrame>,
+    second_reading: AtomicBool,
     changes: AtomicU32,
+}
+
+impl EchoPath {
+    /// No lock and no allocation: called from the device callback.
+    fn push(&self, frame: &AudioFrame) {
+        let _ = self.frames.force_push(frame.clone());
+        if self.second_reading.load(Ordering::Relaxed) {
+            let _ = self.second.force_push(frame.clone());
+        }
+    }
 }
 
 impl Default for EchoReference {
     fn default() -> Self {
-        Self(Arc::new(EchoPath {
-            frames: ArrayQueue::new(ECHO_REFERENCE_FRAMES),
-            changes: AtomicU32::new(0),
-        }))
+        Self {
+            path: Arc::new(EchoPath {
+                frames: ArrayQueue::new(ECHO_REFERENCE_FRAMES),
+                second: ArrayQueue::new(ECHO_REFERENCE_FRAMES),
+                second_reading: AtomicBool::new(false),
+                changes: AtomicU32::new(0),
+            }),
+            second: false,
+        }
     }
 }
 
 impl std::fmt::Debug for EchoReference {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EchoReference")
-            .field("waiting", &self.0.frames.len())
+            .field("waiting", &self.queue().len())
+            .field("second", &self.second)
             .finish()
     }
 }
@@ -162,7 +187,31 @@ impl std::fmt::Debug for EchoReference {
 impl EchoReference {
     /// Whether both are the same reference (the same call's).
     pub fn same_as(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        Arc::ptr_eq(&self.path, &other.path)
+    }
+
+    /// The same speaker's frames for a second canceller, from now on
+    /// until `stop_second_reader`. There is one second reader at a time.
+    pub fn second_reader(&self) -> Self {
+        self.path.second_reading.store(true, Ordering::Relaxed);
+        Self {
+            path: Arc::clone(&self.path),
+            second: true,
+        }
+    }
+
+    /// The second reader is gone: its frames are no longer kept.
+    pub fn stop_second_reader(&self) {
+        self.path.second_reading.store(false, Ordering::Relaxed);
+        while self.path.second.pop().is_some() {}
+    }
+
+    fn queue(&self) -> &ArrayQueue<AudioFrame> {
+        if self.second {
+            &self.path.second
+        } else {
+            &self.path.frames
+        }
     }
 
     /// 10 ms the speaker was given.
@@ -170,19 +219,19 @@ impl EchoReference {
         let mut frame = AudioFrame::default();
         let n = samples.len().min(AUDIO_FRAME_SAMPLES);
         frame.samples[..n].copy_from_slice(&samples[..n]);
-        let _ = self.0.frames.force_push(frame);
+        self.path.push(&frame);
     }
 
     /// The speaker or the microphone is another device from now on:
     /// another delay and another room, which the canceller starts
     /// learning afresh (at its next `take_playout`).
     pub fn path_changed(&self) {
-        self.0.changes.fetch_add(1, Ordering::Relaxed);
+        self.path.changes.fetch_add(1, Ordering::Relaxed);
     }
 
     /// How many times the path changed in this call.
     pub fn path_changes(&self) -> u32 {
-        self.0.changes.load(Ordering::Relaxed)
+        self.path.changes.load(Ordering::Relaxed)
     }
 }
 
@@ -223,7 +272,7 @@ impl EchoTap {
             self.filled += n;
             samples = &samples[n..];
             if self.filled == AUDIO_FRAME_SAMPLES {
-                let _ = reference.0.frames.force_push(self.frame.clone());
+                reference.path.push(&self.frame);
                 self.filled = 0;
             }
         }
@@ -353,7 +402,7 @@ impl VoiceProcessor {
             self.echo_path = EchoPathWatch::default();
             self.restart_echo_canceller();
         }
-        while let Some(frame) = reference.0.frames.pop() {
+        while let Some(frame) = reference.queue().pop() {
             self.playout(&frame);
         }
     }
@@ -436,7 +485,7 @@ mod tests {
         ] {
             tap.played(block);
         }
-        let frames: Vec<AudioFrame> = std::iter::from_fn(|| reference.0.frames.pop()).collect();
+        let frames: Vec<AudioFrame> = std::iter::from_fn(|| reference.path.frames.pop()).collect();
         assert_eq!(frames.len(), 3);
         for (n, frame) in frames.iter().enumerate() {
             assert_eq!(
@@ -507,11 +556,11 @@ mod tests {
         for i in 0..(ECHO_REFERENCE_FRAMES + 5) {
             reference.played(&[i as i16; AUDIO_FRAME_SAMPLES]);
         }
-        let first = reference.0.frames.pop().expect("a frame");
+        let first = reference.path.frames.pop().expect("a frame");
         assert_eq!(first.samples[0], 5, "the oldest went first");
         let mut p = VoiceProcessor::new(VoiceSettings::default());
         p.take_playout(&reference);
-        assert!(reference.0.frames.is_empty());
+        assert!(reference.path.frames.is_empty());
     }
 
     #[test]

@@ -189,6 +189,9 @@ pub struct CallHandle {
     pub events: mpsc::UnboundedReceiver<CallEvent>,
     commands: mpsc::UnboundedSender<CallCommand>,
     pub stats: Arc<CallStats>,
+    /// What this call's speaker plays: for taking the meeting out of the
+    /// computer's sound when it is shared with a screen.
+    pub played: EchoReference,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -393,7 +396,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
     let sink = config
         .audio_out
         .unwrap_or_else(|| Box::new(talkline_media::sink::Discard));
-    let playout = Playout::start(sink, Some(lost_tx), Some(echo))
+    let playout = Playout::start(sink, Some(lost_tx), Some(echo.clone()))
         .map_err(|e| MeetingError::WebRtc(format!("cannot start audio playout: {e}")))?;
     let target = Target {
         server: config.server,
@@ -447,6 +450,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         events,
         commands,
         stats,
+        played: echo,
         task,
     })
 }

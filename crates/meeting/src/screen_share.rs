@@ -1,10 +1,11 @@
 //! Sharing a screen: a second publisher in the meeting beside the
 //! person's own (as Janus's own screen-sharing demo does), under the same
 //! name. Its video is described as a screen, so viewers show it large; it
-//! sends no audio and receives nothing; the person's own call is told it
-//! is theirs, so they never receive their own screen back.
+//! sends the computer's sound only when asked to, and receives nothing;
+//! the person's own call is told it is theirs, so they never receive
+//! their own screen back.
 
-use talkline_media::source::VideoSource;
+use talkline_media::source::{AudioSource, VideoSource};
 use talkline_media::{MediaError, VideoFrame};
 
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,9 @@ pub struct ShareConfig {
     /// The sharer's name (viewers say "Ann's screen").
     pub display: String,
     pub video: Box<dyn VideoSource>,
+    /// The computer's sound, when it is shared too
+    /// (`talkline_media::computer_sound`).
+    pub audio: Option<Box<dyn AudioSource>>,
     /// Text stays sharp at a rate the picture can drop to (the encoder
     /// keeps the resolution and lowers the frame rate under pressure).
     pub bitrate_kbps: u32,
@@ -82,7 +86,10 @@ pub async fn share_screen(
         pin: config.pin,
         display: config.display,
         video: Outgoing::From(video),
-        audio: Outgoing::Never,
+        audio: match config.audio {
+            Some(sound) => Outgoing::From(sound),
+            None => Outgoing::Never,
+        },
         audio_out: None,
         video_bitrate_kbps: config.bitrate_kbps,
         simulcast: false,
@@ -91,7 +98,9 @@ pub async fn share_screen(
         video_muted: false,
         subscribe: false,
         ice: config.ice,
-        voice: VoiceSettings::default(),
+        // The computer's sound is music and films, not a voice: sent as
+        // it is (its source takes the meeting out of it itself).
+        voice: VoiceSettings::original_sound(),
         publish_as: PublishAs::Screen { feed },
     })
     .await?;

@@ -389,6 +389,8 @@ impl RemoteStats {
             "video_paused": self.video_paused.load(Ordering::Relaxed),
             "audio_frames_decoded": self.audio_frames_decoded.load(Ordering::Relaxed),
             "audio_dominant_hz": self.dominant_hz(),
+            // The latest packet's level (RMS, 0 to 1).
+            "audio_level": (f64::from(self.level()) * 1e4).round() / 1e4,
             "audio_packets_rebuilt": self.audio_rebuilt.load(Ordering::Relaxed),
             "audio_packets_concealed": self.audio_concealed.load(Ordering::Relaxed),
             "audio_packets_late": self.audio_late.load(Ordering::Relaxed),

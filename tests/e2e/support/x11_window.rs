@@ -2,6 +2,9 @@
 //! so nothing needs drawing), a UTF-8 title, and what its user does to it
 //! (resize, minimise, show, close), through libX11.
 
+// Shared by tests of more than one crate; each uses part of it.
+#![allow(dead_code)]
+
 use std::ffi::CString;
 
 use x11_dl::xlib;

@@ -132,6 +132,8 @@ export const en = {
   "screen.none": "There is no screen to share here.",
   "screen.window": "Window, {width}×{height}",
   "screen.windows": "Windows",
+  "screen.withSound": "Share computer sound",
+  "screen.withSoundHint": "(what your computer plays, without the meeting)",
   "screen.started": "{name} is sharing their screen",
   "screen.stopped": "{name} stopped sharing their screen",
   "files.attach": "Share a file…",

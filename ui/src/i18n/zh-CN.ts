@@ -134,6 +134,8 @@ export const zhCN: Record<MessageKey, string> = {
   "screen.none": "这里没有可以共享的屏幕。",
   "screen.window": "窗口，{width}×{height}",
   "screen.windows": "窗口",
+  "screen.withSound": "共享电脑声音",
+  "screen.withSoundHint": "（电脑播放的声音，不含会议本身）",
   "screen.started": "{name} 正在共享屏幕",
   "screen.stopped": "{name} 停止了共享屏幕",
   "files.attach": "分享文件…",

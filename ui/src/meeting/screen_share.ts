@@ -4,6 +4,7 @@
 import { api, type ScreenSource } from "../api";
 import { $, messageOf, showError, toast } from "../dom";
 import { t } from "../i18n";
+import { withConsent } from "../permission";
 
 let sharing = false;
 
@@ -47,7 +48,9 @@ function sourceButton(s: ScreenSource): HTMLLIElement {
   pick.onclick = async () => {
     pick.disabled = true;
     try {
-      await api.startScreenShare(s.id);
+      const sound = ($("share-sound") as HTMLInputElement).checked;
+      // The computer's sound is recorded audio: the microphone's permission.
+      await withConsent(() => api.startScreenShare(s.id, sound));
       $("share-picker").hidden = true;
     } catch (e) {
       showError($("share-error"), messageOf(e));
