@@ -222,6 +222,32 @@ fn one_window_is_shared_at_its_size_until_it_is_closed() {
     let bigger = waits_for_picture(&mut bob, "Ann", (800, 600), 10);
     assert!(red(&bigger), "{bigger}");
 
+    // Dragged partly off the screen: the picture keeps its size (no new
+    // encoder at every step), the part off the screen blank.
+    report.move_to(-300, 50);
+    let moved_at = bigger["video_frames_decoded"].as_u64().unwrap_or(0);
+    let deadline = Instant::now() + UP;
+    let bigger = loop {
+        let part = waits_for_picture(&mut bob, "Ann", (800, 600), moved_at + 5);
+        let luma = part["video_luma"].as_u64().unwrap_or(0);
+        if (45..=75).contains(&luma) {
+            break part;
+        }
+        assert!(Instant::now() < deadline, "no part-grey picture: {part}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    report.move_to(100, 50);
+    let back_at = bigger["video_frames_decoded"].as_u64().unwrap_or(0);
+    let deadline = Instant::now() + UP;
+    let bigger = loop {
+        let whole = waits_for_picture(&mut bob, "Ann", (800, 600), back_at + 5);
+        if red(&whole) {
+            break whole;
+        }
+        assert!(Instant::now() < deadline, "not red again: {whole}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+
     // Minimised: the last picture stays and the share goes on.
     report.hide();
     let hidden_at = bigger["video_frames_decoded"].as_u64().unwrap_or(0);

@@ -48,7 +48,20 @@ pub fn bgrx_to_i420(
     height: u32,
     dst: &mut VideoFrame,
 ) -> Result<()> {
-    let (w, h) = ((width & !1) as usize, (height & !1) as usize);
+    dst.reshape(width & !1, height & !1)?;
+    bgrx_to_i420_at(src, stride, width, height, dst, (0, 0))
+}
+
+/// As `bgrx_to_i420`, into the part of `dst` whose top-left corner is
+/// `at` (made even), cut to `dst`; the rest of `dst` is left as it is.
+pub fn bgrx_to_i420_at(
+    src: &[u8],
+    stride: usize,
+    width: u32,
+    height: u32,
+    dst: &mut VideoFrame,
+    at: (u32, u32),
+) -> Result<()> {
     if stride < width as usize * 4 {
         return Err(MediaError::Screen(format!(
             "rows of {stride} bytes for {width} pixels"
@@ -59,19 +72,24 @@ pub fn bgrx_to_i420(
         src.len(),
         stride * (height as usize).saturating_sub(1) + width as usize * 4,
     )?;
-    dst.reshape(w as u32, h as u32)?;
+    let (dw, dh) = (dst.width() as usize, dst.height() as usize);
+    let (x0, y0) = ((at.0 & !1) as usize, (at.1 & !1) as usize);
+    let w = ((width & !1) as usize).min(dw.saturating_sub(x0));
+    let h = ((height & !1) as usize).min(dh.saturating_sub(y0));
     let (y, u, v) = dst.planes_mut();
     let luma = |b: i32, g: i32, r: i32| (((66 * r + 129 * g + 25 * b + 128) >> 8) + 16) as u8;
     for row in 0..h {
         let line = &src[row * stride..row * stride + w * 4];
-        let out = &mut y[row * w..(row + 1) * w];
+        let out = &mut y[(y0 + row) * dw + x0..(y0 + row) * dw + x0 + w];
         for (px, y) in line.chunks_exact(4).zip(out.iter_mut()) {
             *y = luma(px[0] as i32, px[1] as i32, px[2] as i32);
         }
     }
+    let cw = dw / 2;
     for row in 0..h / 2 {
         let a = &src[2 * row * stride..];
         let b = &src[(2 * row + 1) * stride..];
+        let at_row = (y0 / 2 + row) * cw + x0 / 2;
         for x in 0..w / 2 {
             let sum = |c: usize| {
                 a[8 * x + c] as i32
@@ -80,9 +98,8 @@ pub fn bgrx_to_i420(
                     + b[8 * x + 4 + c] as i32
             };
             let (bb, gg, rr) = ((sum(0) + 2) / 4, (sum(1) + 2) / 4, (sum(2) + 2) / 4);
-            let i = row * (w / 2) + x;
-            u[i] = (((-38 * rr - 74 * gg + 112 * bb + 128) >> 8) + 128) as u8;
-            v[i] = (((112 * rr - 94 * gg - 18 * bb + 128) >> 8) + 128) as u8;
+            u[at_row + x] = (((-38 * rr - 74 * gg + 112 * bb + 128) >> 8) + 128) as u8;
+            v[at_row + x] = (((112 * rr - 94 * gg - 18 * bb + 128) >> 8) + 128) as u8;
         }
     }
     Ok(())
@@ -175,5 +192,23 @@ mod bgrx_tests {
         // Too short a buffer, or rows shorter than the width: an error.
         assert!(bgrx_to_i420(&src[..30], 20, 4, 2, &mut frame).is_err());
         assert!(bgrx_to_i420(&src, 8, 4, 2, &mut frame).is_err());
+    }
+
+    #[test]
+    fn a_part_of_a_picture_lands_where_it_is_put_and_is_cut_to_it() {
+        // A 2x2 red block into a 6x4 grey picture at (2, 2), then at (4, 3)
+        // (made even: (4, 2)), then past the edge (cut, no panic).
+        let red = [0u8, 0, 255, 0].repeat(4);
+        let mut frame = VideoFrame::new(6, 4).expect("a frame");
+        frame.planes_mut().0.fill(40);
+        bgrx_to_i420_at(&red, 8, 2, 2, &mut frame, (2, 2)).expect("converted");
+        assert_eq!(&frame.y()[12..18], &[40, 40, 82, 82, 40, 40]);
+        assert_eq!(&frame.y()[0..6], &[40; 6]);
+        assert_eq!((frame.width(), frame.height()), (6, 4), "never reshaped");
+        bgrx_to_i420_at(&red, 8, 2, 2, &mut frame, (4, 3)).expect("converted");
+        assert_eq!(&frame.y()[6..12], &[40, 40, 40, 40, 40, 40]);
+        assert_eq!(&frame.y()[12..18], &[40, 40, 82, 82, 82, 82]);
+        bgrx_to_i420_at(&red, 8, 2, 2, &mut frame, (5, 3)).expect("cut to the picture");
+        bgrx_to_i420_at(&red, 8, 2, 2, &mut frame, (100, 100)).expect("nothing to write");
     }
 }

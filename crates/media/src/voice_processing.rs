@@ -20,7 +20,7 @@
 //! allocates while it adapts, so it runs on a thread of its own, fed by
 //! queues (see the send path).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crossbeam_queue::ArrayQueue;
@@ -135,8 +135,9 @@ const ECHO_REFERENCE_FRAMES: usize = 50;
 #[derive(Clone)]
 pub struct EchoReference {
     path: Arc<EchoPath>,
-    /// This one reads the second queue (see `second_reader`).
-    second: bool,
+    /// 0: the call's own reader; else this second reader's number (see
+    /// `second_reader`).
+    reader: u32,
 }
 
 /// The frames played, and how many times the path from the speaker to
@@ -147,7 +148,9 @@ struct EchoPath {
     /// reads them: the computer's sound being shared holds the meeting
     /// as the speaker plays it, as the microphone does.
     second: ArrayQueue<AudioFrame>,
-    second_reading: AtomicBool,
+    /// The number of the second reader now (0: none), and the last given.
+    second_reader: AtomicU32,
+    readers_given: AtomicU32,
     changes: AtomicU32,
 }
 
@@ -155,7 +158,7 @@ impl EchoPath {
     /// No lock and no allocation: called from the device callback.
     fn push(&self, frame: &AudioFrame) {
         let _ = self.frames.force_push(frame.clone());
-        if self.second_reading.load(Ordering::Relaxed) {
+        if self.second_reader.load(Ordering::Relaxed) != 0 {
             let _ = self.second.force_push(frame.clone());
         }
     }
@@ -167,10 +170,11 @@ impl Default for EchoReference {
             path: Arc::new(EchoPath {
                 frames: ArrayQueue::new(ECHO_REFERENCE_FRAMES),
                 second: ArrayQueue::new(ECHO_REFERENCE_FRAMES),
-                second_reading: AtomicBool::new(false),
+                second_reader: AtomicU32::new(0),
+                readers_given: AtomicU32::new(0),
                 changes: AtomicU32::new(0),
             }),
-            second: false,
+            reader: 0,
         }
     }
 }
@@ -178,8 +182,8 @@ impl Default for EchoReference {
 impl std::fmt::Debug for EchoReference {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EchoReference")
-            .field("waiting", &self.queue().len())
-            .field("second", &self.second)
+            .field("waiting", &self.queue().map_or(0, ArrayQueue::len))
+            .field("reader", &self.reader)
             .finish()
     }
 }
@@ -191,26 +195,39 @@ impl EchoReference {
     }
 
     /// The same speaker's frames for a second canceller, from now on
-    /// until `stop_second_reader`. There is one second reader at a time.
+    /// until it is stopped (`stop_second_reader`). There is one second
+    /// reader at a time: a newer one takes over (one share replacing
+    /// another), and the older one is given nothing more.
     pub fn second_reader(&self) -> Self {
-        self.path.second_reading.store(true, Ordering::Relaxed);
+        let reader = self.path.readers_given.fetch_add(1, Ordering::Relaxed) + 1;
+        self.path.second_reader.store(reader, Ordering::Relaxed);
         Self {
             path: Arc::clone(&self.path),
-            second: true,
+            reader,
         }
     }
 
-    /// The second reader is gone: its frames are no longer kept.
+    /// This second reader is done: its frames are no longer kept, unless
+    /// a newer one took over.
     pub fn stop_second_reader(&self) {
-        self.path.second_reading.store(false, Ordering::Relaxed);
-        while self.path.second.pop().is_some() {}
+        if self.reader != 0
+            && self
+                .path
+                .second_reader
+                .compare_exchange(self.reader, 0, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            while self.path.second.pop().is_some() {}
+        }
     }
 
-    fn queue(&self) -> &ArrayQueue<AudioFrame> {
-        if self.second {
-            &self.path.second
-        } else {
-            &self.path.frames
+    /// The frames this reader takes: none for a second reader a newer one
+    /// took over from.
+    fn queue(&self) -> Option<&ArrayQueue<AudioFrame>> {
+        match self.reader {
+            0 => Some(&self.path.frames),
+            n if self.path.second_reader.load(Ordering::Relaxed) == n => Some(&self.path.second),
+            _ => None,
         }
     }
 
@@ -402,7 +419,10 @@ impl VoiceProcessor {
             self.echo_path = EchoPathWatch::default();
             self.restart_echo_canceller();
         }
-        while let Some(frame) = reference.queue().pop() {
+        let Some(queue) = reference.queue() else {
+            return;
+        };
+        while let Some(frame) = queue.pop() {
             self.playout(&frame);
         }
     }
@@ -574,5 +594,33 @@ mod tests {
         let before = frame.clone();
         p.capture(&mut frame);
         assert_eq!(frame, before);
+    }
+
+    #[test]
+    fn a_second_reader_gets_every_frame_too_and_a_newer_one_takes_over() {
+        let reference = EchoReference::default();
+        let count = |r: &EchoReference| {
+            r.queue()
+                .map_or(0, |q| std::iter::from_fn(|| q.pop()).count())
+        };
+        // Nobody reads a second copy: none is kept.
+        reference.played(&[1; AUDIO_FRAME_SAMPLES]);
+        let first = reference.second_reader();
+        reference.played(&[2; AUDIO_FRAME_SAMPLES]);
+        reference.played(&[3; AUDIO_FRAME_SAMPLES]);
+        assert_eq!(count(&reference), 3);
+        assert_eq!(count(&first), 2);
+        // One share replacing another: the new reader opens before the old
+        // one stops, and the old one's end does not end the new one's copy.
+        let second = reference.second_reader();
+        reference.played(&[4; AUDIO_FRAME_SAMPLES]);
+        first.stop_second_reader();
+        reference.played(&[5; AUDIO_FRAME_SAMPLES]);
+        assert_eq!(count(&first), 0, "the older reader takes nothing more");
+        assert_eq!(count(&second), 2);
+        second.stop_second_reader();
+        reference.played(&[6; AUDIO_FRAME_SAMPLES]);
+        assert_eq!(count(&second), 0);
+        assert_eq!(count(&reference), 3);
     }
 }

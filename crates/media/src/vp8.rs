@@ -153,6 +153,10 @@ fn ctx_ptr(ctx: &mut Context) -> *mut vpx::vpx_codec_ctx_t {
 /// cannot ask (a recorder) still recovers.
 const KEYFRAME_SAFETY_NET_SECONDS: u32 = 10;
 
+/// libvpx's static threshold for a shared screen, libwebrtc's value: the
+/// difference under which a block counts as unchanged and is skipped.
+const SCREEN_STATIC_THRESHOLD: u32 = 100;
+
 pub struct Vp8Encoder {
     ctx: Context,
     cfg: vpx::vpx_codec_enc_cfg_t,
@@ -286,6 +290,14 @@ impl Vp8Encoder {
                 c,
                 vpx::vpx_codec_control_(c, max_intra, 900 as c_uint),
                 "max intra",
+            )?;
+            // A block that barely changed is skipped, not searched and
+            // coded again: most of a shared screen, most of the time.
+            let still = vpx::vp8e_enc_control_id::VP8E_SET_STATIC_THRESHOLD as c_int;
+            check(
+                c,
+                vpx::vpx_codec_control_(c, still, SCREEN_STATIC_THRESHOLD as c_uint),
+                "static threshold",
             )?;
         }
         Ok(())

@@ -5,6 +5,7 @@
 //! the person's own call is told it is theirs, so they never receive
 //! their own screen back.
 
+use talkline_media::devices::DeviceKind;
 use talkline_media::source::{AudioSource, VideoSource};
 use talkline_media::{MediaError, VideoFrame};
 
@@ -123,12 +124,18 @@ pub async fn share_screen(
                 CallEvent::NewId(id) => {
                     let _ = person.send(CallCommand::OwnFeed(id));
                 }
-                CallEvent::DeviceLost(_) => {
-                    let why = stopped_because
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .take()
-                        .unwrap_or_else(|| MediaError::Screen("the screen stopped".into()));
+                CallEvent::DeviceLost(kind) => {
+                    let why = match kind {
+                        // The computer's sound (recorded as a microphone is).
+                        DeviceKind::Microphone => {
+                            MediaError::AudioDevice("the computer's sound stopped".into())
+                        }
+                        _ => stopped_because
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .take()
+                            .unwrap_or_else(|| MediaError::Screen("the screen stopped".into())),
+                    };
                     let _ = end.send(Some(MeetingError::Media(why)));
                     return;
                 }

@@ -66,6 +66,14 @@ impl TestWindow {
         }
     }
 
+    pub fn move_to(&self, x: i32, y: i32) {
+        // SAFETY: the window and display are ours and open.
+        unsafe {
+            (self.x.XMoveWindow)(self.display, self.id, x, y);
+            (self.x.XSync)(self.display, xlib::False);
+        }
+    }
+
     /// Taken off the screen (as minimising does without a window manager).
     pub fn hide(&self) {
         // SAFETY: as above.

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use x11_dl::xlib::{self, Xlib};
 use x11_dl::xshm::{XShmSegmentInfo, Xext};
 
-use crate::convert::bgrx_to_i420;
+use crate::convert::{bgrx_to_i420, bgrx_to_i420_at};
 use crate::error::{MediaError, Result};
 use crate::frame::VideoFrame;
 use crate::source::{VideoSource, wall_clock_us};
@@ -77,8 +77,14 @@ impl Connection {
                 display.unwrap_or("(DISPLAY)")
             )));
         }
-        // SAFETY: the connection is open.
-        let root = unsafe { (xlib.XRootWindow)(connection, (xlib.XDefaultScreen)(connection)) };
+        // SAFETY: the connection is open; it is forgotten before it is
+        // closed (`Drop`).
+        let root = unsafe {
+            if !x_errors::watch(&xlib, connection) {
+                log::warn!("too many X connections at once: an X error on this one ends the app");
+            }
+            (xlib.XRootWindow)(connection, (xlib.XDefaultScreen)(connection))
+        };
         Ok(Self {
             xlib,
             display: connection,
@@ -99,8 +105,13 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        // SAFETY: opened in `open`, closed once here.
-        unsafe { (self.xlib.XCloseDisplay)(self.display) };
+        // SAFETY: opened in `open`, closed once here; errors still to come
+        // on it are taken in while it is watched.
+        unsafe {
+            (self.xlib.XSync)(self.display, xlib::False);
+            x_errors::forget(self.display);
+            (self.xlib.XCloseDisplay)(self.display);
+        }
     }
 }
 
@@ -111,7 +122,7 @@ enum Target {
     Window(xlib::Window),
 }
 
-/// The part of the root window read for a picture.
+/// A rectangle of the root window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Area {
     x: i32,
@@ -119,6 +130,42 @@ struct Area {
     width: u32,
     height: u32,
 }
+
+impl Area {
+    /// The part of it within `width`x`height` from the origin, its size
+    /// made even; `None` if too little is left.
+    fn clipped(self, width: u32, height: u32) -> Option<Self> {
+        let (x0, y0) = (self.x.max(0), self.y.max(0));
+        let x1 = (i64::from(self.x) + i64::from(self.width)).min(i64::from(width)) as i32;
+        let y1 = (i64::from(self.y) + i64::from(self.height)).min(i64::from(height)) as i32;
+        let (w, h) = (
+            ((x1 - x0).max(0) as u32) & !1,
+            ((y1 - y0).max(0) as u32) & !1,
+        );
+        (w >= 2 && h >= 2).then_some(Self {
+            x: x0,
+            y: y0,
+            width: w,
+            height: h,
+        })
+    }
+}
+
+/// What one picture is made of: `read` of the root window, written at
+/// `at` in the picture; `whole` if that is all of the picture (else the
+/// rest is blank: a window partly off the screen, or smaller than the
+/// picture until its new size holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Capture {
+    read: Area,
+    at: (u32, u32),
+    whole: bool,
+}
+
+/// Pictures in a row a shared window's new size must hold for before the
+/// picture follows it (0.3 s at 10 fps): a resize by hand goes through
+/// many sizes.
+const SIZE_HOLDS_FOR: u32 = 3;
 
 /// The whole screen of an X display, or one window on it.
 pub struct X11Screen {
@@ -128,6 +175,10 @@ pub struct X11Screen {
     /// The size of the pictures now (even: the encoder takes even sizes).
     width: u32,
     height: u32,
+    /// A shared window's new size and how many pictures in a row found
+    /// it: adopted once it holds (`SIZE_HOLDS_FOR`), not at every step
+    /// of a resize, each of which would be a new encoder and a keyframe.
+    new_size: Option<((u32, u32), u32)>,
     frame_rate: f64,
     next_at: Instant,
     /// A window blanked out of every picture: the app's own, so that
@@ -264,8 +315,14 @@ impl X11Screen {
     pub fn open_window(display: Option<&str>, window: u64, frame_rate: f64) -> Result<Self> {
         let target = Target::Window(window as xlib::Window);
         let source = Self::connect(display, target, frame_rate)?;
-        let (width, height) = match source.window_area()? {
-            Some(area) => (area.width, area.height),
+        let place = source.window_place().map_err(|e| match e {
+            MediaError::WindowClosed => {
+                MediaError::Screen("that window is not there any more".into())
+            }
+            e => e,
+        })?;
+        let (width, height) = match place {
+            Some(place) => (place.width, place.height),
             None => {
                 return Err(MediaError::Screen(
                     "the window is not on the screen (minimised?): show it, then share it".into(),
@@ -286,6 +343,7 @@ impl X11Screen {
             target,
             width: 0,
             height: 0,
+            new_size: None,
             frame_rate,
             next_at: Instant::now(),
             hidden: None,
@@ -304,17 +362,14 @@ impl X11Screen {
         Ok(self)
     }
 
-    /// Where the shared window is on the screen now, clipped to it and
-    /// made even; `None` while it is not shown (minimised, or moved off
-    /// the screen); an error once it is gone.
-    fn window_area(&self) -> Result<Option<Area>> {
+    /// Where the shared window is now, in the root window's coordinates
+    /// (on the screen or not), its size made even; `None` while it is not
+    /// shown (minimised); an error once it is gone.
+    fn window_place(&self) -> Result<Option<Area>> {
         let Target::Window(window) = self.target else {
             return Ok(None);
         };
         let c = &self.connection;
-        let Some((root_width, root_height)) = c.root_size() else {
-            return Ok(None);
-        };
         // SAFETY: the connection is open and this thread's; the window may
         // be closed by its owner at any time, which is a refusal, noted.
         let ((shown, x, y, width, height), refused) = unsafe {
@@ -331,31 +386,40 @@ impl X11Screen {
                     Some(a.map_state == xlib::IsViewable),
                     x,
                     y,
-                    a.width.max(0),
-                    a.height.max(0),
+                    a.width.max(0) as u32,
+                    a.height.max(0) as u32,
                 )
             })
         };
         let Some(shown) = shown.filter(|_| !refused) else {
             return Err(MediaError::WindowClosed);
         };
-        if !shown {
-            return Ok(None);
-        }
-        // The part on the screen, with even edges.
-        let (x0, y0) = (x.max(0), y.max(0));
-        let x1 = (x.saturating_add(width)).min(root_width as i32);
-        let y1 = (y.saturating_add(height)).min(root_height as i32);
-        let (w, h) = (
-            ((x1 - x0).max(0) as u32) & !1,
-            ((y1 - y0).max(0) as u32) & !1,
-        );
-        Ok((w >= 2 && h >= 2).then_some(Area {
-            x: x0,
-            y: y0,
-            width: w,
-            height: h,
+        Ok(shown.then_some(Area {
+            x,
+            y,
+            width: width & !1,
+            height: height & !1,
         }))
+    }
+
+    /// Follows a shared window's size once a new one holds.
+    fn follow_size(&mut self, width: u32, height: u32) {
+        if (width, height) == (self.width, self.height) || width < 2 || height < 2 {
+            self.new_size = None;
+            return;
+        }
+        let seen = match self.new_size {
+            Some((size, seen)) if size == (width, height) => seen + 1,
+            _ => 1,
+        };
+        if seen < SIZE_HOLDS_FOR {
+            self.new_size = Some(((width, height), seen));
+            return;
+        }
+        // A new image in shared memory at the next read.
+        self.new_size = None;
+        self.release_shared();
+        (self.width, self.height) = (width, height);
     }
 }
 
@@ -366,9 +430,13 @@ impl X11Screen {
         self.hidden = Some(window as xlib::Window);
     }
 
-    /// One picture now, unpaced: for a picker's thumbnail.
+    /// One picture now, unpaced: for a picker's thumbnail (read without
+    /// shared memory, not worth making for one picture).
     pub fn snapshot(&mut self, frame: &mut VideoFrame) -> Result<()> {
         self.next_at = Instant::now();
+        if self.shared.is_none() {
+            self.shared = Some(None);
+        }
         self.next_frame(frame)
     }
 
@@ -402,39 +470,51 @@ impl X11Screen {
         }
     }
 
-    /// The part of the screen to read now; `None` while a shared window
-    /// is not shown (the last picture stays).
-    fn area_now(&mut self) -> Result<Option<Area>> {
+    /// What the picture is made of now; `None` while a shared window is
+    /// not shown (the last picture stays).
+    fn capture_now(&mut self) -> Result<Option<Capture>> {
+        let Some((root_width, root_height)) = self.connection.root_size() else {
+            return Ok(None);
+        };
         match self.target {
             Target::Screen => {
                 // A screen made smaller since: asking for more of it than
                 // there is would be refused, so the share ends.
-                let fits = self
-                    .connection
-                    .root_size()
-                    .is_some_and(|(w, h)| w >= self.width && h >= self.height);
-                if !fits {
+                if root_width < self.width || root_height < self.height {
                     return Err(MediaError::Screen(
                         "the screen became smaller than what was shared: share it again".into(),
                     ));
                 }
-                Ok(Some(Area {
+                let read = Area {
                     x: 0,
                     y: 0,
                     width: self.width,
                     height: self.height,
+                };
+                Ok(Some(Capture {
+                    read,
+                    at: (0, 0),
+                    whole: true,
                 }))
             }
             Target::Window(_) => {
-                let area = self.window_area()?;
-                if let Some(area) = area
-                    && (area.width, area.height) != (self.width, self.height)
-                {
-                    // A new size: a new image in shared memory, at the next read.
-                    self.release_shared();
-                    (self.width, self.height) = (area.width, area.height);
-                }
-                Ok(area)
+                let Some(place) = self.window_place()? else {
+                    return Ok(None);
+                };
+                self.follow_size(place.width, place.height);
+                // The window from its top-left corner, as much of it as
+                // the picture holds, where it is on the screen.
+                let wanted = Area {
+                    width: place.width.min(self.width),
+                    height: place.height.min(self.height),
+                    ..place
+                };
+                let Some(read) = wanted.clipped(root_width, root_height) else {
+                    return Ok(None);
+                };
+                let at = ((read.x - place.x) as u32, (read.y - place.y) as u32);
+                let whole = at == (0, 0) && (read.width, read.height) == (self.width, self.height);
+                Ok(Some(Capture { read, at, whole }))
             }
         }
     }
@@ -531,9 +611,9 @@ impl X11Screen {
         };
         let c = &self.connection;
         // SAFETY: the image is attached on this connection and sized to the
-        // area (`area_now` makes a new one when the size changes), which
-        // lies within the screen (clipped to it, or checked: `area_now`);
-        // its pixels are read within its own bounds.
+        // area (`follow_size` makes a new one when the size changes), which
+        // lies within the screen (clipped to it, or checked:
+        // `capture_now`); its pixels are read within its own bounds.
         unsafe {
             if (xext.XShmGetImage)(c.display, c.root, shared.image, area.x, area.y, !0) == 0 {
                 return Ok(false);
@@ -553,8 +633,10 @@ impl X11Screen {
         Ok(true)
     }
 
-    /// `area` of the screen now into `frame` through the X connection.
-    fn read_slow(&self, area: Area, frame: &mut VideoFrame) -> Result<()> {
+    /// What `capture` reads of the screen now into `frame` through the X
+    /// connection: the whole of it, or its part at `capture.at`.
+    fn read_slow(&self, capture: Capture, frame: &mut VideoFrame) -> Result<()> {
+        let area = capture.read;
         let c = &self.connection;
         // SAFETY: the connection is open; the area lies within the screen;
         // the image is checked, read within its own bounds and destroyed
@@ -584,7 +666,12 @@ impl X11Screen {
                     let stride = img.bytes_per_line as usize;
                     let len = stride * img.height.max(0) as usize;
                     let data = std::slice::from_raw_parts(img.data as *const u8, len);
-                    bgrx_to_i420(data, stride, img.width as u32, img.height as u32, frame)
+                    let (w, h) = (img.width as u32, img.height as u32);
+                    if capture.whole {
+                        bgrx_to_i420(data, stride, w, h, frame)
+                    } else {
+                        bgrx_to_i420_at(data, stride, w, h, frame, capture.at)
+                    }
                 };
             (c.xlib.XDestroyImage)(image);
             result
@@ -601,14 +688,28 @@ impl VideoSource for X11Screen {
         }
         let period = Duration::from_secs_f64(1.0 / self.frame_rate);
         self.next_at = (self.next_at + period).max(Instant::now());
-        if let Some(area) = self.area_now()? {
-            if !self.read_shared(area, frame)? {
-                self.read_slow(area, frame)?;
+        if let Some(capture) = self.capture_now()? {
+            if !capture.whole {
+                // Part of the picture, the rest blank: read the slow way (an
+                // image made for each picture, while a window is partly off
+                // the screen or smaller than the picture).
+                frame.reshape(self.width, self.height)?;
+                blank_region(frame, 0, 0, self.width, self.height);
+                self.read_slow(capture, frame)?;
+            } else if !self.read_shared(capture.read, frame)? {
+                self.read_slow(capture, frame)?;
             }
+            // The picture's place on the screen.
+            let picture = Area {
+                x: capture.read.x - capture.at.0 as i32,
+                y: capture.read.y - capture.at.1 as i32,
+                width: self.width,
+                height: self.height,
+            };
             if let Some((x, y, w, h)) = self.hidden_rect()
-                && self.hidden_covers(area, (x, y, w, h))
+                && self.hidden_covers(picture, (x, y, w, h))
             {
-                blank_region(frame, x - area.x, y - area.y, w, h);
+                blank_region(frame, x - picture.x, y - picture.y, w, h);
             }
         }
         frame.capture_time_us = wall_clock_us();

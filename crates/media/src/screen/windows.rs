@@ -42,7 +42,12 @@ pub fn list_windows(display: Option<&str>, except: Option<u64>) -> Result<Vec<Wi
     let candidates = unsafe {
         match window_list_property(xlib, display, root, "_NET_CLIENT_LIST_STACKING") {
             Some(windows) => windows,
-            None => top_level_windows(xlib, display, root),
+            // A window manager that reparents without EWMH lists nothing:
+            // its frames are the top-level windows, the apps' inside.
+            None => children_of(xlib, display, root)
+                .into_iter()
+                .map(|w| client_of(xlib, display, w))
+                .collect(),
         }
     };
     let mut found = Vec::new();
@@ -77,11 +82,10 @@ pub fn find_window(display: Option<&str>, query: &str) -> Result<WindowInfo> {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),
         None => query.parse::<u64>().ok(),
     };
-    let found = match id {
-        Some(id) => windows.into_iter().find(|w| w.id == id),
-        None => windows.into_iter().find(|w| w.title.contains(query)),
-    };
-    found.ok_or_else(|| {
+    // An id first; a number that is no window's id may be in a title.
+    let by_id = id.and_then(|id| windows.iter().position(|w| w.id == id));
+    let found = by_id.or_else(|| windows.iter().position(|w| w.title.contains(query)));
+    found.map(|i| windows[i].clone()).ok_or_else(|| {
         crate::MediaError::Screen(format!("no shown window with the id or title {query:?}"))
     })
 }
@@ -183,7 +187,7 @@ pub(super) unsafe fn stacked_above(
             return false;
         };
         // Bottom to top.
-        let order = top_level_windows(xlib, display, root);
+        let order = children_of(xlib, display, root);
         let at = |w| order.iter().position(|&o| o == w);
         matches!((at(upper), at(lower)), (Some(u), Some(l)) if u > l)
     }
@@ -232,26 +236,62 @@ unsafe fn top_level_of(
     None
 }
 
-/// The root's children, bottom to top: the top-level windows where no
-/// window manager lists them.
+/// The application's window in top-level window `frame`: the one (itself,
+/// or a descendant two levels down at most) that has `WM_STATE`, which a
+/// window manager sets on the windows it manages; else `frame` itself.
 ///
 /// # Safety
 /// `display` is open and this thread's.
-unsafe fn top_level_windows(
+unsafe fn client_of(xlib: &Xlib, display: *mut xlib::Display, frame: xlib::Window) -> xlib::Window {
+    // SAFETY: per the caller.
+    unsafe {
+        let wm_state = (xlib.XInternAtom)(display, c"WM_STATE".as_ptr(), xlib::True);
+        if wm_state == 0 {
+            return frame;
+        }
+        let managed = |w| {
+            property(xlib, display, w, wm_state, wm_state)
+                .map(|(values, _, _)| (xlib.XFree)(values.cast()))
+                .is_some()
+        };
+        if managed(frame) {
+            return frame;
+        }
+        for child in children_of(xlib, display, frame) {
+            if managed(child) {
+                return child;
+            }
+            if let Some(&inner) = children_of(xlib, display, child)
+                .iter()
+                .find(|&&w| managed(w))
+            {
+                return inner;
+            }
+        }
+        frame
+    }
+}
+
+/// The children of `parent`, bottom to top (of the root: the top-level
+/// windows, where no window manager lists them).
+///
+/// # Safety
+/// `display` is open and this thread's.
+unsafe fn children_of(
     xlib: &Xlib,
     display: *mut xlib::Display,
-    root: xlib::Window,
+    parent: xlib::Window,
 ) -> Vec<xlib::Window> {
-    let (mut root_back, mut parent) = (0, 0);
+    let (mut root_back, mut parent_back) = (0, 0);
     let mut children: *mut xlib::Window = ptr::null_mut();
     let mut count = 0;
     // SAFETY: per the caller; the list is freed once.
     unsafe {
         let listed = (xlib.XQueryTree)(
             display,
-            root,
+            parent,
             &mut root_back,
-            &mut parent,
+            &mut parent_back,
             &mut children,
             &mut count,
         );
