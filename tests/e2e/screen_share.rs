@@ -148,13 +148,39 @@ fn the_x11_screen_is_shared_whole_and_a_bad_source_is_said() {
     ann.send_line(&format!("share x11:{display}"));
     ann.wait_for("sharing your screen (1280x800, 10 fps)", UP);
     bob.wait_for("+ Ann is sharing their screen", UP);
-    let screen = waits_for_picture(&mut bob, "Ann", (1280, 800), 20);
+    let screen = waits_for_picture(&mut bob, "Ann", (1280, 800), 3);
     assert_eq!(screen["screen"], true, "{screen}");
     let luma = screen["video_luma"].as_u64().unwrap_or(0);
     assert!(
         luma >= 225 && screen["video_luma_spread"].as_u64().unwrap_or(255) <= 10,
         "a white screen arrived with luma {luma}: {screen}"
     );
+    // A still screen is sent once a second, not ten times: nothing in it
+    // changes.
+    let before = screen["video_frames_decoded"].as_u64().unwrap_or(0);
+    std::thread::sleep(Duration::from_secs(5));
+    let after = waits_for_picture(&mut bob, "Ann", (1280, 800), before + 1);
+    let still = after["video_frames_decoded"].as_u64().unwrap_or(0) - before;
+    assert!(
+        (3..=8).contains(&still),
+        "{still} pictures of a still screen in 5 s"
+    );
+    // A change goes at once, and at the full rate while it goes on.
+    let changing =
+        super::x11_window::TestWindow::show(&display, "changes", (0, 0), (1280, 800), 0x000000);
+    let deadline = Instant::now() + UP;
+    loop {
+        let now = waits_for_picture(&mut bob, "Ann", (1280, 800), 1);
+        if now["video_luma"].as_u64().unwrap_or(255) <= 30 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the change did not arrive: {now}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    changing.close();
     for client in [&mut ann, &mut bob] {
         assert!(client.stop().success(), "{}", client.errors());
     }
@@ -211,7 +237,7 @@ fn one_window_is_shared_at_its_size_until_it_is_closed() {
         let luma = feed["video_luma"].as_u64().unwrap_or(0);
         (70..=95).contains(&luma) && feed["video_luma_spread"].as_u64().unwrap_or(255) <= 10
     };
-    let shared = waits_for_picture(&mut bob, "Ann", (640, 480), 20);
+    let shared = waits_for_picture(&mut bob, "Ann", (640, 480), 3);
     assert!(
         red(&shared),
         "the window, not the white screen around it: {shared}"
@@ -219,7 +245,7 @@ fn one_window_is_shared_at_its_size_until_it_is_closed() {
 
     // Made bigger: the picture follows.
     report.resize(800, 600);
-    let bigger = waits_for_picture(&mut bob, "Ann", (800, 600), 10);
+    let bigger = waits_for_picture(&mut bob, "Ann", (800, 600), 2);
     assert!(red(&bigger), "{bigger}");
 
     // Dragged partly off the screen: the picture keeps its size (no new
@@ -228,7 +254,7 @@ fn one_window_is_shared_at_its_size_until_it_is_closed() {
     let moved_at = bigger["video_frames_decoded"].as_u64().unwrap_or(0);
     let deadline = Instant::now() + UP;
     let bigger = loop {
-        let part = waits_for_picture(&mut bob, "Ann", (800, 600), moved_at + 5);
+        let part = waits_for_picture(&mut bob, "Ann", (800, 600), moved_at + 1);
         let luma = part["video_luma"].as_u64().unwrap_or(0);
         if (45..=75).contains(&luma) {
             break part;
@@ -240,7 +266,7 @@ fn one_window_is_shared_at_its_size_until_it_is_closed() {
     let back_at = bigger["video_frames_decoded"].as_u64().unwrap_or(0);
     let deadline = Instant::now() + UP;
     let bigger = loop {
-        let whole = waits_for_picture(&mut bob, "Ann", (800, 600), back_at + 5);
+        let whole = waits_for_picture(&mut bob, "Ann", (800, 600), back_at + 1);
         if red(&whole) {
             break whole;
         }
@@ -252,7 +278,7 @@ fn one_window_is_shared_at_its_size_until_it_is_closed() {
     report.hide();
     let hidden_at = bigger["video_frames_decoded"].as_u64().unwrap_or(0);
     std::thread::sleep(Duration::from_secs(3));
-    let kept = waits_for_picture(&mut bob, "Ann", (800, 600), hidden_at + 10);
+    let kept = waits_for_picture(&mut bob, "Ann", (800, 600), hidden_at + 2);
     assert!(red(&kept), "{kept}");
     report.unhide();
 

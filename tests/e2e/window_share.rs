@@ -50,7 +50,7 @@ fn the_window_shares_its_screen_and_stops() {
                 e["display"] == "Winnie"
                     && e["video_width"] == 1280
                     && e["video_height"] == 800
-                    && e["video_frames_decoded"].as_u64().unwrap_or(0) >= 20
+                    && e["video_frames_decoded"].as_u64().unwrap_or(0) >= 5
             })
         });
         if let Some(screen) = screen {
@@ -120,7 +120,7 @@ fn the_window_shares_its_screen_and_stops() {
                 e["display"] == "Winnie"
                     && e["video_width"] == 480
                     && e["video_height"] == 320
-                    && e["video_frames_decoded"].as_u64().unwrap_or(0) >= 10
+                    && e["video_frames_decoded"].as_u64().unwrap_or(0) >= 3
             })
         });
         if let Some(shared) = shared {

@@ -33,6 +33,12 @@ pub trait VideoSource: Send {
     fn as_encoded(&mut self) -> Option<&mut dyn EncodedVideo> {
         None
     }
+    /// Whether the picture just read is the one before it again, pixel
+    /// for pixel (a still screen): the call need not encode and send it
+    /// at the full rate.
+    fn unchanged(&self) -> bool {
+        false
+    }
 }
 
 /// Video that comes encoded already, one or more encodings (largest

@@ -189,4 +189,8 @@ impl VideoSource for TellingWhy {
     fn as_encoded(&mut self) -> Option<&mut dyn talkline_media::source::EncodedVideo> {
         self.inner.as_encoded()
     }
+
+    fn unchanged(&self) -> bool {
+        self.inner.unchanged()
+    }
 }

@@ -499,6 +499,7 @@ impl SendPipeline {
                 smaller: VideoFrame::new(2, 2)?,
                 frame_index: 0,
                 last_sent_index: 0,
+                last_sent_at: Instant::now(),
                 sent_rate: VideoSendRate::default(),
                 out: tx,
             };
@@ -611,6 +612,8 @@ struct VideoSend {
     smaller: VideoFrame,
     frame_index: u64,
     last_sent_index: u64,
+    /// When the last picture was encoded.
+    last_sent_at: Instant,
     /// What the encoder really sends: what a probe's copies fill up from.
     sent_rate: VideoSendRate,
     out: mpsc::Sender<Encoded>,
@@ -933,7 +936,11 @@ fn video_loop(
             // someone is waiting for never waits for its turn.
             video.frame_index += 1;
             let keep_one_in = u64::from(video.rate.current().keep_one_in);
-            if !force && !video.frame_index.is_multiple_of(keep_one_in) {
+            // A still screen is sent again once a second, not at its rate:
+            // nothing in it changed (a change goes at once).
+            let still = camera.unchanged()
+                && captured.duration_since(video.last_sent_at) < STILL_PICTURE_RESENT_EVERY;
+            if !force && (still || !video.frame_index.is_multiple_of(keep_one_in)) {
                 continue;
             }
             // The camera frames this one stands for: its RTP duration (the
@@ -944,6 +951,7 @@ fn video_loop(
                 .saturating_sub(video.last_sent_index)
                 .clamp(1, 120);
             video.last_sent_index = video.frame_index;
+            video.last_sent_at = captured;
             if video.full_size_sent {
                 video.encoder.set_frame_span(span as u32);
                 match picture_for(video.encoder.config(), &mut video.smaller, &frame) {
@@ -1073,6 +1081,11 @@ fn switch_video(
     }
     Ok(source)
 }
+
+/// How often a picture that did not change (a still screen) is sent all
+/// the same: receivers see the share is alive, and one that lost a packet
+/// of the last picture gets it whole again within a second.
+const STILL_PICTURE_RESENT_EVERY: Duration = Duration::from_secs(1);
 
 /// A source that is not a voice (a test tone) is "speaking" above this
 /// level, as the window showed the loudest tile before voices were told.

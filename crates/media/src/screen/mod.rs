@@ -191,6 +191,12 @@ pub struct X11Screen {
     /// when the size changes (`None` after: the server has no MIT-SHM, or
     /// it failed).
     shared: Option<Option<SharedImage>>,
+    /// The last picture read through shared memory, as the server gave
+    /// it: a picture that is the same again is not converted again, and
+    /// is said to be unchanged (`VideoSource::unchanged`). Empty after a
+    /// picture read otherwise.
+    previous: Vec<u8>,
+    unchanged: bool,
     /// libXext, loaded for `shared`. Declared last: it is unloaded after
     /// the display is closed, as closing it calls into libXext.
     xext: Option<Xext>,
@@ -349,6 +355,8 @@ impl X11Screen {
             hidden: None,
             hidden_above: None,
             shared: None,
+            previous: Vec::new(),
+            unchanged: false,
             xext: None,
         })
     }
@@ -550,6 +558,7 @@ impl X11Screen {
     }
 
     fn release_shared(&mut self) {
+        self.previous.clear();
         if let (Some(Some(shared)), Some(xext)) = (self.shared.take(), &self.xext) {
             // SAFETY: made on this connection, which is open; released once.
             unsafe { shared.release(&self.connection.xlib, xext, self.connection.display) };
@@ -628,7 +637,17 @@ impl X11Screen {
             let stride = img.bytes_per_line as usize;
             let len = stride * img.height.max(0) as usize;
             let data = std::slice::from_raw_parts(img.data as *const u8, len);
-            bgrx_to_i420(data, stride, img.width as u32, img.height as u32, frame)?;
+            let (w, h) = (img.width as u32, img.height as u32);
+            // The same picture again, already in `frame`: a still screen
+            // costs a comparison, not a conversion.
+            self.unchanged = self.previous.as_slice() == data
+                && (frame.width(), frame.height()) == (w & !1, h & !1);
+            if !self.unchanged {
+                // Allocates only when the size changed.
+                self.previous.clear();
+                self.previous.extend_from_slice(data);
+                bgrx_to_i420(data, stride, w, h, frame)?;
+            }
         }
         Ok(true)
     }
@@ -688,8 +707,10 @@ impl VideoSource for X11Screen {
         }
         let period = Duration::from_secs_f64(1.0 / self.frame_rate);
         self.next_at = (self.next_at + period).max(Instant::now());
+        self.unchanged = false;
         if let Some(capture) = self.capture_now()? {
             if !capture.whole {
+                self.previous.clear();
                 // Part of the picture, the rest blank: read the slow way (an
                 // image made for each picture, while a window is partly off
                 // the screen or smaller than the picture).
@@ -697,6 +718,7 @@ impl VideoSource for X11Screen {
                 blank_region(frame, 0, 0, self.width, self.height);
                 self.read_slow(capture, frame)?;
             } else if !self.read_shared(capture.read, frame)? {
+                self.previous.clear();
                 self.read_slow(capture, frame)?;
             }
             // The picture's place on the screen.
@@ -711,6 +733,9 @@ impl VideoSource for X11Screen {
             {
                 blank_region(frame, x - picture.x, y - picture.y, w, h);
             }
+        } else {
+            // A window not shown: its last picture stays, the same.
+            self.unchanged = (frame.width(), frame.height()) == (self.width, self.height);
         }
         frame.capture_time_us = wall_clock_us();
         Ok(())
@@ -727,6 +752,10 @@ impl VideoSource for X11Screen {
     /// The size of the pictures now: a shared window's follows the window.
     fn size(&self) -> (u32, u32) {
         (self.width, self.height)
+    }
+
+    fn unchanged(&self) -> bool {
+        self.unchanged
     }
 }
 
