@@ -414,3 +414,62 @@ fn the_computers_sound_is_shared_without_the_meeting_in_it() {
     }
     pulse.stop();
 }
+
+/// Janus gives a stream's place in a subscription (its mid and SSRC) to
+/// the next feed once the one before is gone: a share stopped, then
+/// another; someone who left, then someone new. No new track is told for
+/// it: the call subscribes anew, and each one's pictures are theirs.
+#[test]
+fn a_stream_given_to_the_next_feed_is_that_feeds() {
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let args = |camera: &'static str| {
+        [
+            "--camera",
+            camera,
+            "--mic",
+            "none",
+            "--no-chat",
+            "--duration",
+            "60",
+        ]
+    };
+    let mut ann = Client::join(&link, "Ann", &args("test"));
+    ann.wait_for("joined meeting 1234", UP);
+    let mut bob = Client::join(&link, "Bob", &args("none"));
+    bob.wait_for("joined meeting 1234", UP);
+    ann.send_line("share test:1280x720@10");
+    let first = waits_for_picture(&mut bob, "Ann", (1280, 720), 10);
+    ann.send_line("share stop");
+    bob.wait_for("- Ann stopped sharing their screen", UP);
+    ann.send_line("share test:640x480@10");
+    let second = waits_for_picture(&mut bob, "Ann", (640, 480), 20);
+    assert_ne!(first["feed_id"], second["feed_id"], "{second}");
+    // What the first share's stream carries next was never counted as it.
+    let of_feed = |client: &mut Client, feed: &serde_json::Value| {
+        let stats = client.stats_now();
+        stats["remote"]
+            .as_array()
+            .and_then(|r| r.iter().find(|e| &e["feed_id"] == feed).cloned())
+            .unwrap_or_default()
+    };
+    let first_now = of_feed(&mut bob, &first["feed_id"]);
+    assert_eq!(first_now["video_width"], 1280, "{first_now}");
+
+    let mut carl = Client::join(&link, "Carl", &args("test:640x360@15"));
+    carl.wait_for("joined meeting 1234", UP);
+    let carls = waits_for_picture(&mut bob, "Carl", (640, 360), 20);
+    assert!(carl.stop().success(), "{}", carl.errors());
+    bob.wait_for("- Carl left", UP);
+    let mut dan = Client::join(&link, "Dan", &args("test:320x240@15"));
+    dan.wait_for("joined meeting 1234", UP);
+    waits_for_picture(&mut bob, "Dan", (320, 240), 20);
+    let carls_now = of_feed(&mut bob, &carls["feed_id"]);
+    assert!(
+        carls_now.is_null() || carls_now["video_width"] == 640,
+        "Dan's video was counted as Carl's: {carls_now}"
+    );
+    for client in [&mut ann, &mut bob, &mut dan] {
+        assert!(client.stop().success(), "{}", client.errors());
+    }
+}

@@ -282,6 +282,14 @@ struct Subscription {
     /// mid → stream as Janus describes it (feed id, display).
     streams: HashMap<String, SubscribedStream>,
     receivers: Vec<tokio::task::JoinHandle<()>>,
+    /// Janus gave a stream's place (its mid, and its SSRC with it) to
+    /// another feed: a participant who left, then one who came; a share
+    /// stopped, then another. No new track is told for it, so what it
+    /// carries would go on being counted and shown as the one who left's.
+    /// Mended by subscribing anew.
+    mid_reused: bool,
+    /// The feed each mid's track was taken for (mid → feed).
+    tracked: HashMap<String, u64>,
 }
 
 impl Drop for Subscription {
@@ -986,6 +994,8 @@ impl Driver {
             offer_sdp: String::new(),
             streams: HashMap::new(),
             receivers: Vec::new(),
+            mid_reused: false,
+            tracked: HashMap::new(),
         });
         self.handle_subscriber_reply(link, reply).await;
         Ok(true)
@@ -1136,6 +1146,19 @@ impl Driver {
                         .get(&s.mid)
                         .is_none_or(|old| old.feed_id != s.feed_id)
                 };
+                let reused = streams.iter().any(|s| {
+                    let tracked = sub.tracked.get(&s.mid);
+                    tracked.is_some() && s.feed_id.is_some() && s.feed_id.as_ref() != tracked
+                });
+                if reused {
+                    log::info!("Janus gave a stream's place to another feed");
+                    sub.mid_reused = true;
+                    // Nothing more is counted for the feeds tracked so far
+                    // until the new subscription is up.
+                    for r in &sub.receivers {
+                        r.abort();
+                    }
+                }
                 for s in streams
                     .iter()
                     .filter(|s| s.kind == MediaKind::Video && is_new(s))
@@ -1205,13 +1228,14 @@ impl Driver {
         };
         let kind = track.kind().await;
         let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
-        let stream =
-            sdp::mid_of_ssrc(&sub.offer_sdp, ssrc).and_then(|mid| sub.streams.get(&mid).cloned());
-        let Some(stream) = stream else {
+        let mid = sdp::mid_of_ssrc(&sub.offer_sdp, ssrc);
+        let stream = mid.as_ref().and_then(|mid| sub.streams.get(mid).cloned());
+        let (Some(mid), Some(stream)) = (mid, stream) else {
             log::warn!("a remote track (ssrc {ssrc}) matches no subscribed stream");
             return;
         };
         let Some(feed) = stream.feed_id else { return };
+        sub.tracked.insert(mid, feed);
         let display = stream.feed_display.unwrap_or_default();
         let remote = self.stats.remote(feed, &display);
         let expected = match stream.kind {
@@ -1497,6 +1521,17 @@ impl Driver {
                 }
             };
             self.apply(link, outputs).await;
+            // Whatever was handled may have shown a stream given to another
+            // feed (see `Subscription::mid_reused`): mended at once.
+            if let Some(l) = link
+                .as_mut()
+                .filter(|l| l.subscriber.as_ref().is_some_and(|s| s.mid_reused))
+            {
+                let outputs = self
+                    .resubscribe(l, "a stream now carries another feed")
+                    .await;
+                self.apply(link, outputs).await;
+            }
         }
     }
 

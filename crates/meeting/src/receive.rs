@@ -209,6 +209,9 @@ fn reports_on(packets: &[Box<dyn rtc::rtcp::Packet>], ssrc: u32) -> bool {
 /// How long the receive task sleeps when the buffer waits for nothing.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 
+/// How often a remote picture's brightness (`video_luma`) is sampled.
+const LUMA_SAMPLED_EVERY: Duration = Duration::from_millis(500);
+
 const MIN_WAKE: Duration = Duration::from_millis(1);
 
 /// A frame for the decoder thread; `after_gap` when frames before it were
@@ -284,6 +287,9 @@ fn decode_video(
     };
     let mut waiting_for_keyframe = true;
     let mut handed_over = false;
+    // When the picture's brightness was last sampled (`None`: not yet),
+    // and at what size.
+    let mut luma_sampled: Option<(Instant, (u32, u32))> = None;
     while let Ok(ToDecode { data, after_gap }) = input.recv() {
         if after_gap {
             waiting_for_keyframe = true;
@@ -337,8 +343,14 @@ fn decode_video(
                     .fetch_add(1, Ordering::Relaxed);
                 remote.video_width.store(frame.width(), Ordering::Relaxed);
                 remote.video_height.store(frame.height(), Ordering::Relaxed);
-                // Every tenth picture: a few thousand reads, no more.
-                if remote.video_frames_decoded.load(Ordering::Relaxed) % 10 == 1 {
+                // A few thousand reads, twice a second at most (a still
+                // screen comes once a second: every picture of it), and at
+                // once for a picture of a new size (another share).
+                let (now, size) = (Instant::now(), (frame.width(), frame.height()));
+                if luma_sampled.is_none_or(|(at, sampled_size)| {
+                    now.duration_since(at) >= LUMA_SAMPLED_EVERY || sampled_size != size
+                }) {
+                    luma_sampled = Some((now, size));
                     let (luma, spread) = talkline_media::frame::sampled_luma(&frame);
                     remote.video_luma.store(u64::from(luma), Ordering::Relaxed);
                     remote

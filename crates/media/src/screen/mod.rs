@@ -197,6 +197,9 @@ pub struct X11Screen {
     /// picture read otherwise.
     previous: Vec<u8>,
     unchanged: bool,
+    /// Where the hidden window was blanked in the last picture: a picture
+    /// the same as the last but blanked elsewhere is a new picture.
+    last_blank: Option<(i32, i32, u32, u32)>,
     /// libXext, loaded for `shared`. Declared last: it is unloaded after
     /// the display is closed, as closing it calls into libXext.
     xext: Option<Xext>,
@@ -357,6 +360,7 @@ impl X11Screen {
             shared: None,
             previous: Vec::new(),
             unchanged: false,
+            last_blank: None,
             xext: None,
         })
     }
@@ -709,6 +713,23 @@ impl VideoSource for X11Screen {
         self.next_at = (self.next_at + period).max(Instant::now());
         self.unchanged = false;
         if let Some(capture) = self.capture_now()? {
+            // The picture's place on the screen, and where the hidden
+            // window is blanked in it (asked first: the same pixels with
+            // another blank are another picture).
+            let picture = Area {
+                x: capture.read.x - capture.at.0 as i32,
+                y: capture.read.y - capture.at.1 as i32,
+                width: self.width,
+                height: self.height,
+            };
+            let blank = self
+                .hidden_rect()
+                .filter(|&hidden| self.hidden_covers(picture, hidden))
+                .map(|(x, y, w, h)| (x - picture.x, y - picture.y, w, h));
+            if blank != self.last_blank {
+                self.previous.clear();
+                self.last_blank = blank;
+            }
             if !capture.whole {
                 self.previous.clear();
                 // Part of the picture, the rest blank: read the slow way (an
@@ -721,17 +742,8 @@ impl VideoSource for X11Screen {
                 self.previous.clear();
                 self.read_slow(capture, frame)?;
             }
-            // The picture's place on the screen.
-            let picture = Area {
-                x: capture.read.x - capture.at.0 as i32,
-                y: capture.read.y - capture.at.1 as i32,
-                width: self.width,
-                height: self.height,
-            };
-            if let Some((x, y, w, h)) = self.hidden_rect()
-                && self.hidden_covers(picture, (x, y, w, h))
-            {
-                blank_region(frame, x - picture.x, y - picture.y, w, h);
+            if let Some((x, y, w, h)) = blank {
+                blank_region(frame, x, y, w, h);
             }
         } else {
             // A window not shown: its last picture stays, the same.
