@@ -114,12 +114,20 @@ fn a_shared_screen_reaches_the_others_at_its_size_and_rate_and_not_its_sharer() 
     }
 }
 
-#[test]
-fn the_x11_screen_is_shared_whole_and_a_bad_source_is_said() {
-    // A white screen: what arrives must be white, not a black picture of
-    // the right size.
-    let (_xvfb, display) =
-        support::xvfb::start_xvfb(&support::scratch_dir("shared-screen"), &["-wr"]);
+/// A white X screen (so what arrives must be white, not a black picture
+/// of the right size), and Ann, on it, and Bob in a meeting, neither
+/// sending anything of their own.
+struct OnAWhiteScreen {
+    display: String,
+    ann: Client,
+    bob: Client,
+    // Dropped last: the clients go before the server and the screen.
+    _janus: Janus,
+    _xvfb: support::xvfb::Killed,
+}
+
+fn on_a_white_screen(label: &str) -> OnAWhiteScreen {
+    let (xvfb, display) = support::xvfb::start_xvfb(&support::scratch_dir(label), &["-wr"]);
     let janus = Janus::start();
     let link = janus.link(1234);
     let quiet = [
@@ -129,12 +137,30 @@ fn the_x11_screen_is_shared_whole_and_a_bad_source_is_said() {
         "none",
         "--no-chat",
         "--duration",
-        "60",
+        "90",
     ];
-    let mut ann = Client::join(&link, "Ann", &quiet);
+    let ann = Client::join_with_env(&link, "Ann", &quiet, &[("DISPLAY", display.as_str())]);
     ann.wait_for("joined meeting 1234", UP);
-    let mut bob = Client::join(&link, "Bob", &quiet);
+    let bob = Client::join(&link, "Bob", &quiet);
     bob.wait_for("joined meeting 1234", UP);
+    OnAWhiteScreen {
+        display,
+        ann,
+        bob,
+        _janus: janus,
+        _xvfb: xvfb,
+    }
+}
+
+#[test]
+fn the_x11_screen_is_shared_whole_and_a_bad_source_is_said() {
+    let OnAWhiteScreen {
+        display,
+        mut ann,
+        mut bob,
+        _janus,
+        _xvfb,
+    } = on_a_white_screen("shared-screen");
 
     // A source that cannot be: said, and nothing is shared.
     ann.send_line("share x11::4242");
@@ -192,25 +218,14 @@ fn the_x11_screen_is_shared_whole_and_a_bad_source_is_said() {
 #[test]
 fn one_window_is_shared_at_its_size_until_it_is_closed() {
     use super::x11_window::TestWindow;
-    // A white screen, a red window on it: what arrives must be red.
-    let (_xvfb, display) =
-        support::xvfb::start_xvfb(&support::scratch_dir("shared-window"), &["-wr"]);
-    let janus = Janus::start();
-    let link = janus.link(1234);
-    let quiet = [
-        "--camera",
-        "none",
-        "--mic",
-        "none",
-        "--no-chat",
-        "--duration",
-        "90",
-    ];
-    let on_display = [("DISPLAY", display.as_str())];
-    let mut ann = Client::join_with_env(&link, "Ann", &quiet, &on_display);
-    ann.wait_for("joined meeting 1234", UP);
-    let mut bob = Client::join(&link, "Bob", &quiet);
-    bob.wait_for("joined meeting 1234", UP);
+    // A red window on the white screen: what arrives must be red.
+    let OnAWhiteScreen {
+        display,
+        mut ann,
+        mut bob,
+        _janus,
+        _xvfb,
+    } = on_a_white_screen("shared-window");
 
     let report = TestWindow::show(
         &display,
