@@ -181,15 +181,17 @@ fn the_x11_screen_is_shared_whole_and_a_bad_source_is_said() {
         luma >= 225 && screen["video_luma_spread"].as_u64().unwrap_or(255) <= 10,
         "a white screen arrived with luma {luma}: {screen}"
     );
-    // A still screen is sent once a second, not ten times: nothing in it
-    // changes.
+    // A still screen is not sent at its full rate: once a second, but for
+    // two seconds at the full rate after each keyframe, while the encoder
+    // sharpens it (this Janus asks for one every 5 s): about 46 pictures in
+    // 10 s, not 100.
     let before = screen["video_frames_decoded"].as_u64().unwrap_or(0);
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(10));
     let after = waits_for_picture(&mut bob, "Ann", (1280, 800), before + 1);
     let still = after["video_frames_decoded"].as_u64().unwrap_or(0) - before;
     assert!(
-        (3..=8).contains(&still),
-        "{still} pictures of a still screen in 5 s"
+        (10..=70).contains(&still),
+        "{still} pictures of a still screen in 10 s"
     );
     // A change goes at once, and at the full rate while it goes on.
     let changing =
