@@ -235,27 +235,18 @@ impl MicSource {
     /// (PulseAudio, or PipeWire through its PulseAudio server), which
     /// holds every application's sound, the meeting's included.
     pub fn open_computer_sound() -> Result<Self> {
-        let host = cpal::default_host();
-        let unavailable = || {
-            MediaError::NoAudioDevice(
-                "this computer's sound cannot be recorded here (it needs PulseAudio or PipeWire)"
-                    .into(),
-            )
-        };
-        let output = host
-            .default_output_device()
-            .and_then(|d| d.id().ok())
-            .ok_or_else(unavailable)?;
-        if !matches!(output.host().name(), "PulseAudio" | "PipeWire") {
-            return Err(unavailable());
+        // A sound server asked just as a stream starts on it can answer
+        // a query with nothing: asked again, a little later.
+        let mut tries = 0;
+        loop {
+            match computer_sound_device() {
+                Ok(device) => return Self::record(device, "computer's sound"),
+                Err(e) if tries >= 4 => return Err(e),
+                Err(e) => log::debug!("the computer's sound, not yet: {e}"),
+            }
+            tries += 1;
+            std::thread::sleep(Duration::from_millis(250));
         }
-        let monitor = format!("{}.monitor", output.id());
-        let device = host
-            .input_devices()
-            .map_err(|e| MediaError::AudioDevice(e.to_string()))?
-            .find(|d| d.id().is_ok_and(|id| id.id() == monitor))
-            .ok_or_else(unavailable)?;
-        Self::record(device, "computer's sound")
     }
 
     fn record(device: cpal::Device, what: &'static str) -> Result<Self> {
@@ -294,6 +285,32 @@ impl MicSource {
             delivered_any: false,
         })
     }
+}
+
+/// The monitor of the default output, as a recording device.
+fn computer_sound_device() -> Result<cpal::Device> {
+    let host = cpal::default_host();
+    let unavailable = |why: String| {
+        MediaError::NoAudioDevice(format!(
+            "this computer's sound cannot be recorded here: {why}"
+        ))
+    };
+    let output = host
+        .default_output_device()
+        .ok_or_else(|| unavailable("the sound server names no default output".into()))?
+        .id()
+        .map_err(|e| unavailable(e.to_string()))?;
+    if !matches!(output.host().name(), "PulseAudio" | "PipeWire") {
+        return Err(unavailable(format!(
+            "it needs PulseAudio or PipeWire, not {}",
+            output.host().name()
+        )));
+    }
+    let monitor = format!("{}.monitor", output.id());
+    host.input_devices()
+        .map_err(|e| MediaError::AudioDevice(e.to_string()))?
+        .find(|d| d.id().is_ok_and(|id| id.id() == monitor))
+        .ok_or_else(|| unavailable(format!("the output has no monitor ({monitor})")))
 }
 
 impl AudioSource for MicSource {
