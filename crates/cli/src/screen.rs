@@ -143,9 +143,22 @@ impl ScreenShare {
             Err(e) => return said::error(e),
         };
         let audio = if with_sound {
-            match talkline_media::computer_sound::ComputerSound::open(Some(&person.played)) {
-                Ok(sound) => Some(Box::new(sound) as Box<dyn talkline_media::AudioSource>),
-                Err(e) => return said::error(said(&e)),
+            // Opening asks the sound server, and again if it answers with
+            // nothing: not on the call's runtime.
+            let played = person.played.clone();
+            let opened = tokio::task::spawn_blocking(move || {
+                talkline_media::computer_sound::ComputerSound::open(Some(&played))
+            })
+            .await;
+            match opened {
+                Ok(Ok(sound)) => Some(Box::new(sound) as Box<dyn talkline_media::AudioSource>),
+                Ok(Err(e)) => return said::error(said(&e)),
+                Err(_) => {
+                    return said::error(say!(
+                        "could not open the computer's sound",
+                        "无法打开电脑的声音"
+                    ));
+                }
             }
         } else {
             None

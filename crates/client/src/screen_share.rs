@@ -143,8 +143,19 @@ impl crate::AppCore {
             // Recording what the computer plays is recording audio: the
             // microphone's permission (Appendix II) covers it.
             self.ledger_check(talkline_privacy::Capability::Microphone)?;
-            let sound = talkline_media::computer_sound::ComputerSound::open(Some(&played))
-                .map_err(|e| AppError::from(MeetingError::Media(e)))?;
+            // Opening asks the sound server, and again if it answers with
+            // nothing: not on the runtime's threads.
+            let sound = tokio::task::spawn_blocking(move || {
+                talkline_media::computer_sound::ComputerSound::open(Some(&played))
+            })
+            .await
+            .map_err(|_| {
+                AppError::State(Said::new(
+                    "could not open the computer's sound",
+                    "无法打开电脑的声音",
+                ))
+            })?
+            .map_err(|e| AppError::from(MeetingError::Media(e)))?;
             Some(Box::new(sound) as Box<dyn talkline_media::AudioSource>)
         } else {
             None
