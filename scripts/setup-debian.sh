@@ -17,6 +17,12 @@ packages=(
   espeak-ng
   # the OS keyring the store keeps its key in (tests run it in a private D-Bus session)
   dbus gnome-keyring libsecret-tools
+  # sharing a Wayland desktop's screen: PipeWire (built against); its tests run the real
+  # portal, PipeWire and WirePlumber in a private session (dbus-x11 is the session bus
+  # the portal asks for, without a systemd user session) and a stand-in desktop backend
+  # (Python, D-Bus, GStreamer's PipeWire sink)
+  libpipewire-0.3-dev pipewire-bin wireplumber xdg-desktop-portal dbus-x11
+  gstreamer1.0-pipewire gstreamer1.0-tools python3-dbus python3-gi
   # the desktop app: Tauri 2 on WebKitGTK 4.1, and its window tests (Xvfb, WebKitWebDriver)
   libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev
   webkit2gtk-driver xvfb xauth

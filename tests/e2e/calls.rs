@@ -4,6 +4,8 @@
 
 #[path = "../../crates/media/tests/support/echo_room.rs"]
 mod echo_room;
+#[path = "support/portal_desktop.rs"]
+mod portal_desktop;
 #[path = "../../crates/media/tests/support/pulse.rs"]
 mod pulse;
 #[path = "support/mod.rs"]

@@ -167,7 +167,7 @@ fn the_x11_screen_is_shared_whole_and_a_bad_source_is_said() {
     ann.wait_for_error("cannot capture the screen: no X display :4242", UP);
     ann.send_line("share nonsense");
     ann.wait_for_error(
-        "expected test, test:WxH@FPS, a .y4m file, x11[:DISPLAY] or window:ID|TITLE",
+        "expected test, test:WxH@FPS, a .y4m file, x11[:DISPLAY], window:ID|TITLE or portal",
         UP,
     );
 
@@ -306,6 +306,85 @@ fn one_window_is_shared_at_its_size_until_it_is_closed() {
     for client in [&mut ann, &mut bob] {
         assert!(client.stop().success(), "{}", client.errors());
     }
+}
+
+/// A Wayland desktop's screen, as its portal hands it over: the desktop
+/// asks the user (here its test backend answers), the picture comes over
+/// PipeWire, and the share ends when the user cancels the dialog, when
+/// the desktop's own "Stop sharing" is used, and when TalkLine stops it
+/// (which closes the desktop's session, so its "sharing" sign goes).
+#[test]
+fn a_screen_the_desktop_portal_hands_over_is_shared_until_either_side_stops_it() {
+    let dir = support::scratch_dir("portal-screen");
+    // A red screen.
+    let desktop = super::portal_desktop::PortalDesktop::start(&dir, "0xffff0000");
+    let janus = Janus::start();
+    let link = janus.link(1234);
+    let quiet = [
+        "--camera",
+        "none",
+        "--mic",
+        "none",
+        "--no-chat",
+        "--duration",
+        "120",
+    ];
+    let on_the_desktop = desktop.env();
+    let on_the_desktop: Vec<(&str, &str)> = on_the_desktop
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let mut ann = Client::join_with_env(&link, "Ann", &quiet, &on_the_desktop);
+    ann.wait_for("joined meeting 1234", UP);
+    let mut bob = Client::join(&link, "Bob", &quiet);
+    bob.wait_for("joined meeting 1234", UP);
+
+    // The user cancels the desktop's dialog: said, nothing shared.
+    desktop.refuse_next();
+    ann.send_line("share portal");
+    ann.wait_for_error(
+        "the screen share was cancelled or not allowed on this desktop",
+        UP,
+    );
+    let bob_saw = bob.output().join("\n");
+    assert!(!bob_saw.contains("Ann is sharing"), "{bob_saw}");
+
+    ann.send_line("share portal");
+    ann.wait_for("sharing your screen (1280x720, 10 fps)", UP);
+    bob.wait_for("+ Ann is sharing their screen", UP);
+    let red = |feed: &serde_json::Value| {
+        let luma = feed["video_luma"].as_u64().unwrap_or(0);
+        (70..=95).contains(&luma) && feed["video_luma_spread"].as_u64().unwrap_or(255) <= 10
+    };
+    let shared = waits_for_picture(&mut bob, "Ann", (1280, 720), 20);
+    assert!(red(&shared), "the desktop's red screen: {shared}");
+    let log = desktop.backend_log();
+    // Not remembered: the desktop keeps no token to share again unasked.
+    assert!(log.contains("persist_mode=0"), "persist mode: {log}");
+
+    // The desktop's own "Stop sharing".
+    desktop.stop_sharing();
+    ann.wait_for_error(
+        "your screen share ended: the desktop stopped the screen share",
+        UP,
+    );
+    bob.wait_for("- Ann stopped sharing their screen", UP);
+
+    // Shared again and stopped here: the desktop's session is closed.
+    let (ann_since, bob_since) = (ann.lines_so_far(), bob.lines_so_far());
+    ann.send_line("share portal");
+    ann.wait_for_since("sharing your screen (1280x720, 10 fps)", ann_since, UP);
+    bob.wait_for_since("+ Ann is sharing their screen", bob_since, UP);
+    desktop.wait_for_call("Start", 3, UP);
+    ann.send_line("share stop");
+    ann.wait_for("stopped sharing your screen", UP);
+    desktop.wait_for_call("Close", 1, UP);
+    bob.wait_for_since("- Ann stopped sharing their screen", bob_since, UP);
+    for client in [&mut ann, &mut bob] {
+        assert!(client.stop().success(), "{}", client.errors());
+    }
+    drop(janus);
+    drop(desktop);
 }
 
 /// The computer's sound shared with a screen (` +sound`): what the

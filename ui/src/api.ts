@@ -225,6 +225,8 @@ export interface ScreenSource {
   width: number;
   height: number;
   thumbnail: string | null;
+  /** The desktop's own picker chooses (Wayland): no size or thumbnail. */
+  byDesktop: boolean;
 }
 
 /** A file offered in the meeting, and what became of it. */

@@ -95,7 +95,7 @@ const ARGUMENTS: &[(&str, &str, &str)] = &[
     (
         "join",
         "share_screen",
-        "加入后共享屏幕：test、test:宽x高@帧率、.y4m 文件、x11[:显示器] 或 window:窗口号|标题（一个窗口；在标准输入中用 windows 列出窗口），后接 +sound 同时共享电脑的声音（用 share 来源 和 share stop 随时开始和停止）",
+        "加入后共享屏幕：test、test:宽x高@帧率、.y4m 文件、x11[:显示器]、window:窗口号|标题（一个窗口；在标准输入中用 windows 列出窗口）或 portal（Wayland：由桌面自己的选择器决定），后接 +sound 同时共享电脑的声音（用 share 来源 和 share stop 随时开始和停止）",
     ),
     (
         "join",
@@ -249,7 +249,7 @@ mod tests {
         "meadow", "studio", "default", "null", "replay", "low", "medium", "high", "paused", "stun",
         "turn", "STUN", "TURN", "JSON", "PNG", "JPEG", "Y4M", "VP8", "y4m", "wav", "png", "jpg",
         "ivf", "kbit", "Ctrl", "record", "COMMAND", "OPTIONS", "help", "version", "devices",
-        "invite", "share", "stop", "window", "windows", "sound",
+        "invite", "share", "stop", "window", "windows", "sound", "portal", "Wayland",
     ];
 
     #[test]

@@ -156,8 +156,9 @@ struct JoinArgs {
     #[arg(long)]
     no_chat: bool,
     /// Share a screen once joined: test, test:WxH@FPS, a .y4m file,
-    /// x11[:DISPLAY], or window:ID|TITLE (one window; `windows` on
-    /// standard input lists them), then ` +sound` for the computer's
+    /// x11[:DISPLAY], window:ID|TITLE (one window; `windows` on
+    /// standard input lists them) or portal (Wayland: the desktop's own
+    /// picker), then ` +sound` for the computer's
     /// sound too (`share SOURCE` and `share stop` start and stop one
     /// mid-call).
     #[arg(long, value_name = "SOURCE")]

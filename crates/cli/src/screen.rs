@@ -1,9 +1,10 @@
 //! Sharing a screen from the command line: `--share-screen SOURCE` when
 //! joining, or `share SOURCE` and `share stop` on standard input. SOURCE
 //! is `test[:WxH@FPS]` (the moving test pattern, 1280x720 at 10 fps by
-//! default), a `.y4m` file, `x11[:DISPLAY]` (the whole X screen), or
+//! default), a `.y4m` file, `x11[:DISPLAY]` (the whole X screen),
 //! `window:ID|TITLE` (one window of `$DISPLAY`, by its X id or a part of
-//! its title; `windows` lists them), each followed by ` +sound` to share
+//! its title; `windows` lists them), or `portal` (a Wayland desktop's
+//! screen or window, as its own picker asks), each followed by ` +sound` to share
 //! the computer's sound with it (the meeting taken out). The
 //! share is a second publisher beside us in the meeting (see
 //! `talkline_meeting::screen_share`); others see it large.
@@ -87,6 +88,13 @@ fn open_window(query: &str) -> Result<Box<dyn VideoSource>, String> {
         .map_err(|e| said(&e))
 }
 
+#[cfg(target_os = "linux")]
+fn open_portal() -> Result<Box<dyn VideoSource>, String> {
+    talkline_media::screen::PortalScreen::open(10.0)
+        .map(|s| Box::new(s) as Box<dyn VideoSource>)
+        .map_err(|e| said(&e))
+}
+
 /// `windows`: the windows that `share window:…` can share, topmost first.
 #[cfg(target_os = "linux")]
 pub fn list_windows() {
@@ -117,6 +125,14 @@ fn open_window(_query: &str) -> Result<Box<dyn VideoSource>, String> {
 }
 
 #[cfg(not(target_os = "linux"))]
+fn open_portal() -> Result<Box<dyn VideoSource>, String> {
+    Err(say!(
+        "the desktop portal is asked on Linux only",
+        "只能在 Linux 上通过桌面门户共享"
+    ))
+}
+
+#[cfg(not(target_os = "linux"))]
 pub fn list_windows() {
     said::error(say!(
         "x11 windows are shared on Linux only",
@@ -126,8 +142,8 @@ pub fn list_windows() {
 
 fn usage(spec: &str) -> String {
     say!(
-        "screen {spec:?}: expected test, test:WxH@FPS, a .y4m file, x11[:DISPLAY] or window:ID|TITLE",
-        "屏幕 {spec:?}：应为 test、test:宽x高@帧率、.y4m 文件、x11[:显示器] 或 window:窗口号|标题"
+        "screen {spec:?}: expected test, test:WxH@FPS, a .y4m file, x11[:DISPLAY], window:ID|TITLE or portal",
+        "屏幕 {spec:?}：应为 test、test:宽x高@帧率、.y4m 文件、x11[:显示器]、window:窗口号|标题 或 portal"
     )
 }
 
@@ -138,7 +154,15 @@ impl ScreenShare {
             Some(picture) => (picture.trim_end(), true),
             None => (spec, false),
         };
-        let video = match open_screen(spec) {
+        let video = if spec.trim() == "portal" {
+            // The desktop asks the user what to share: that waits.
+            tokio::task::spawn_blocking(open_portal)
+                .await
+                .unwrap_or_else(|_| Err(say!("could not ask the desktop", "无法询问桌面")))
+        } else {
+            open_screen(spec)
+        };
+        let video = match video {
             Ok(video) => video,
             Err(e) => return said::error(e),
         };

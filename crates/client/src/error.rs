@@ -409,6 +409,8 @@ mod tests {
                 MediaError::Codec(detail()),
                 MediaError::Screen(detail()),
                 MediaError::WindowClosed,
+                MediaError::ShareRefused,
+                MediaError::ShareEndedByDesktop,
             ]
             .iter()
             .map(Translated::chinese),

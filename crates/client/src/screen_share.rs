@@ -37,10 +37,15 @@ pub struct ScreenSourceView {
     pub height: u32,
     /// A PNG of it now, as a data URL.
     pub thumbnail: Option<String>,
+    /// The desktop's own picker chooses (a Wayland desktop, through its
+    /// portal): no size or thumbnail until then.
+    pub by_desktop: bool,
 }
 
 /// The id `start_screen_share` takes for a window.
 const WINDOW_ID_PREFIX: &str = "window:";
+/// The id of the one choice a Wayland desktop offers: its own picker.
+const PORTAL_ID: &str = "portal";
 
 /// Where a share joins, and as whom: the call's own (kept with it).
 #[derive(Clone)]
@@ -77,7 +82,21 @@ impl crate::AppCore {
     pub fn screen_sources(&self, hide: Option<u64>) -> Vec<ScreenSourceView> {
         #[cfg(target_os = "linux")]
         {
-            use talkline_media::screen::{X11Screen, list_screens, list_windows};
+            use talkline_media::screen::{
+                X11Screen, is_wayland_session, list_screens, list_windows,
+            };
+            // On Wayland an app sees no other app's picture: the desktop
+            // shows what there is, in its own picker, and asks.
+            if is_wayland_session() {
+                return vec![ScreenSourceView {
+                    id: PORTAL_ID.into(),
+                    title: None,
+                    width: 0,
+                    height: 0,
+                    thumbnail: None,
+                    by_desktop: true,
+                }];
+            }
             let with_hidden = |mut screen: X11Screen| {
                 if let Some(window) = hide {
                     screen.hide_window(window);
@@ -92,6 +111,7 @@ impl crate::AppCore {
                 title: None,
                 width: s.width,
                 height: s.height,
+                by_desktop: false,
             });
             // Windows are an extra: a desktop that cannot list them still
             // shares its screen.
@@ -104,6 +124,7 @@ impl crate::AppCore {
                 title: Some(w.title),
                 width: w.width,
                 height: w.height,
+                by_desktop: false,
             });
             screens.chain(windows).collect()
         }
@@ -123,7 +144,16 @@ impl crate::AppCore {
         hide: Option<u64>,
         sound: bool,
     ) -> Result<(), AppError> {
-        let video = open_screen(id, hide)?;
+        let video = if id == PORTAL_ID {
+            // The desktop asks the user what to share: that waits.
+            tokio::task::spawn_blocking(open_portal)
+                .await
+                .map_err(|_| {
+                    AppError::State(Said::new("could not ask the desktop", "无法询问桌面"))
+                })??
+        } else {
+            open_screen(id, hide)?
+        };
         let (person, with, person_id, played) = {
             let guard = self.call.lock().await;
             let call = guard
@@ -273,6 +303,18 @@ fn open_screen(
         screen.hide_window(window);
     }
     Ok(Box::new(screen))
+}
+
+#[cfg(target_os = "linux")]
+fn open_portal() -> Result<Box<dyn talkline_media::VideoSource>, AppError> {
+    talkline_media::screen::PortalScreen::open(SHARE_FPS)
+        .map(|s| Box::new(s) as Box<dyn talkline_media::VideoSource>)
+        .map_err(|e| AppError::from(MeetingError::Media(e)))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_portal() -> Result<Box<dyn talkline_media::VideoSource>, AppError> {
+    open_screen(PORTAL_ID, None)
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -33,6 +33,14 @@ pub enum MediaError {
     /// The window being shared was closed: the share is over.
     #[error("the shared window was closed")]
     WindowClosed,
+    /// The desktop's screen-sharing dialog was cancelled, or sharing was
+    /// not allowed there.
+    #[error("the screen share was cancelled or not allowed on this desktop")]
+    ShareRefused,
+    /// The desktop ended the share (its own stop control, or the shared
+    /// window or screen went away).
+    #[error("the desktop stopped the screen share")]
+    ShareEndedByDesktop,
 }
 
 impl talkline_language::Translated for MediaError {
@@ -50,6 +58,8 @@ impl talkline_language::Translated for MediaError {
             Self::Codec(why) => format!("编解码出错：{why}"),
             Self::Screen(why) => format!("无法捕获屏幕：{why}"),
             Self::WindowClosed => "共享的窗口已关闭".into(),
+            Self::ShareRefused => "屏幕共享已取消，或此桌面不允许共享".into(),
+            Self::ShareEndedByDesktop => "桌面已停止屏幕共享".into(),
         }
     }
 }

@@ -132,6 +132,8 @@ export const en = {
   "screen.none": "There is no screen to share here.",
   "screen.window": "Window, {width}×{height}",
   "screen.windows": "Windows",
+  "screen.byDesktop": "Choose a screen or window…",
+  "screen.byDesktopHint": "Your desktop shows what you can share and asks you.",
   "screen.withSound": "Share computer sound",
   "screen.withSoundHint": "(what your computer plays, without the meeting)",
   "screen.started": "{name} is sharing their screen",

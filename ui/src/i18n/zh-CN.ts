@@ -134,6 +134,8 @@ export const zhCN: Record<MessageKey, string> = {
   "screen.none": "这里没有可以共享的屏幕。",
   "screen.window": "窗口，{width}×{height}",
   "screen.windows": "窗口",
+  "screen.byDesktop": "选择屏幕或窗口…",
+  "screen.byDesktopHint": "由桌面列出可共享的内容并征求你的同意。",
   "screen.withSound": "共享电脑声音",
   "screen.withSoundHint": "（电脑播放的声音，不含会议本身）",
   "screen.started": "{name} 正在共享屏幕",

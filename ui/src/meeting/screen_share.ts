@@ -37,12 +37,16 @@ function sourceButton(s: ScreenSource): HTMLLIElement {
   }
   const label = document.createElement("span");
   label.className = "share-source-name";
-  label.textContent = s.title ?? t("screen.entire", { width: s.width, height: s.height });
+  label.textContent = s.byDesktop
+    ? t("screen.byDesktop")
+    : (s.title ?? t("screen.entire", { width: s.width, height: s.height }));
   pick.append(label);
-  if (s.title !== null) {
+  if (s.title !== null || s.byDesktop) {
     const size = document.createElement("span");
     size.className = "share-source-size";
-    size.textContent = t("screen.window", { width: s.width, height: s.height });
+    size.textContent = s.byDesktop
+      ? t("screen.byDesktopHint")
+      : t("screen.window", { width: s.width, height: s.height });
     pick.append(size);
   }
   pick.onclick = async () => {

@@ -9,8 +9,8 @@
 //! its size. libX11 is loaded at run
 //! time; a machine without it or without a display gets an error, not a
 //! crash. Wayland desktops share through the XDG desktop portal and
-//! PipeWire, and Windows and macOS through their own capture APIs: not
-//! built on this machine (see README).
+//! PipeWire (`portal`); Windows and macOS through their own capture APIs:
+//! not built yet (see README).
 
 use std::ffi::CString;
 use std::ptr;
@@ -24,9 +24,11 @@ use crate::error::{MediaError, Result};
 use crate::frame::VideoFrame;
 use crate::source::{VideoSource, wall_clock_us};
 
+mod portal;
 mod windows;
 mod x_errors;
 
+pub use portal::{PortalScreen, is_wayland_session};
 pub use windows::{WindowInfo, find_window, list_windows};
 
 /// A screen that can be shared, as a picker lists it.

@@ -1,0 +1,573 @@
+//! A Wayland desktop's screen, or one of its windows, as a video source:
+//! asked for through the XDG desktop portal's ScreenCast (the desktop
+//! shows its own picker, and its own sign that the screen is shared), and
+//! read from the PipeWire stream the portal hands over.
+//!
+//! A Wayland client cannot read other clients' pictures (X11's root
+//! window has no counterpart there): the desktop decides what is shared,
+//! through the portal, and can end the share from its own controls. The
+//! portal is told not to remember the choice (`PersistMode::DoNot`): no
+//! token that would let TalkLine share the screen again without asking is
+//! kept anywhere.
+//!
+//! PipeWire delivers pictures on its own thread; they are handed to the
+//! capture thread through two lock-free queues of reused buffers, so
+//! neither thread allocates or waits on the other for a picture.
+
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ashpd::desktop::screencast::{CursorMode, Screencast, SelectSourcesOptions, SourceType};
+use ashpd::desktop::{PersistMode, ResponseError, Session};
+use crossbeam_queue::ArrayQueue;
+use pipewire as pw;
+use pw::spa;
+
+use crate::convert::bgrx_to_i420;
+use crate::error::{MediaError, Result};
+use crate::frame::VideoFrame;
+use crate::source::{VideoSource, wall_clock_us};
+
+/// How long the first picture may take once the desktop said yes.
+const FIRST_PICTURE_WITHIN: Duration = Duration::from_secs(5);
+
+/// Pictures in flight between the two threads: one being filled, one
+/// ready, one being converted.
+const PICTURES: usize = 3;
+
+/// Whether this is a Wayland session, whose screen is shared through the
+/// portal rather than read from an X server.
+pub fn is_wayland_session() -> bool {
+    std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+        || std::env::var("XDG_SESSION_TYPE").is_ok_and(|t| t == "wayland")
+}
+
+/// One picture as PipeWire gave it: BGRx rows, `width * 4` bytes each.
+struct Picture {
+    bytes: Vec<u8>,
+    width: u32,
+    height: u32,
+}
+
+/// Why the stream stopped, as the PipeWire thread saw it.
+const RUNNING: u8 = 0;
+const ENDED: u8 = 1;
+const FAILED: u8 = 2;
+
+/// What the PipeWire thread and the capture thread share.
+struct Pictures {
+    /// Buffers to fill.
+    free: ArrayQueue<Picture>,
+    /// The newest picture, not yet taken.
+    ready: ArrayQueue<Picture>,
+    state: AtomicU8,
+}
+
+impl Pictures {
+    fn new() -> Self {
+        let free = ArrayQueue::new(PICTURES);
+        for _ in 0..PICTURES {
+            let _ = free.push(Picture {
+                bytes: Vec::new(),
+                width: 0,
+                height: 0,
+            });
+        }
+        Self {
+            free,
+            ready: ArrayQueue::new(1),
+            state: AtomicU8::new(RUNNING),
+        }
+    }
+
+    /// Hands over a picture, the older one not taken back to `free`.
+    fn publish(&self, picture: Picture) {
+        if let Some(older) = self.ready.force_push(picture) {
+            let _ = self.free.push(older);
+        }
+    }
+
+    fn end(&self, how: u8) {
+        let _ = self
+            .state
+            .compare_exchange(RUNNING, how, Ordering::AcqRel, Ordering::Acquire);
+    }
+}
+
+/// Copies `height` rows of `width` BGRx pixels, `stride` bytes apart, out
+/// of `src` into `picture` (its buffer grows only when a bigger picture
+/// comes); false if `src` is too short for them.
+fn fill(picture: &mut Picture, src: &[u8], width: u32, height: u32, stride: usize) -> bool {
+    let row = width as usize * 4;
+    let needed = match (height as usize).checked_sub(1) {
+        Some(rows) => stride.saturating_mul(rows).saturating_add(row),
+        None => return false,
+    };
+    if width == 0 || stride < row || src.len() < needed {
+        return false;
+    }
+    picture.bytes.resize(row * height as usize, 0);
+    for (to, from) in picture.bytes.chunks_exact_mut(row).zip(src.chunks(stride)) {
+        to.copy_from_slice(&from[..row]);
+    }
+    picture.width = width;
+    picture.height = height;
+    true
+}
+
+/// The screen or window the desktop's portal let us share.
+pub struct PortalScreen {
+    pictures: Arc<Pictures>,
+    /// The picture converted last (kept: a still screen sends no new one).
+    last: Option<Picture>,
+    unchanged: bool,
+    width: u32,
+    height: u32,
+    frame_rate: f64,
+    next_at: Instant,
+    stop: Option<pw::channel::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    /// The portal's session: the share lasts as long as it is open.
+    session: Option<(Screencast, Session<Screencast>)>,
+}
+
+impl PortalScreen {
+    /// Asks the desktop, through its portal, for a screen or window to
+    /// share (the desktop's picker decides, or the user there), then
+    /// reads it `frame_rate` times a second (1 to 30). Blocks until the
+    /// user has chosen: call it off the async runtime.
+    pub fn open(frame_rate: f64) -> Result<Self> {
+        let frame_rate = frame_rate.clamp(1.0, 30.0);
+        let (proxy, session, node, fd) = ashpd::zbus::block_on(ask_the_portal())?;
+        let pictures = Arc::new(Pictures::new());
+        let (said, started) = mpsc::channel();
+        let thread = {
+            let pictures = pictures.clone();
+            std::thread::Builder::new()
+                .name("screen-pipewire".into())
+                .spawn(move || read_stream(fd, node, frame_rate, pictures, said))
+                .map_err(|e| MediaError::Screen(format!("no thread for PipeWire: {e}")))?
+        };
+        let mut screen = Self {
+            pictures,
+            last: None,
+            unchanged: false,
+            width: 0,
+            height: 0,
+            frame_rate,
+            next_at: Instant::now(),
+            stop: None,
+            thread: Some(thread),
+            session: Some((proxy, session)),
+        };
+        match started.recv() {
+            Ok(Ok(stop)) => screen.stop = Some(stop),
+            Ok(Err(e)) => return Err(MediaError::Screen(e)),
+            Err(_) => return Err(MediaError::Screen("PipeWire's thread ended".into())),
+        }
+        // The size is the first picture's: waited for here, so that the
+        // share is announced at the size it will be.
+        let deadline = Instant::now() + FIRST_PICTURE_WITHIN;
+        loop {
+            if let Some(picture) = screen.pictures.ready.pop() {
+                screen.width = picture.width & !1;
+                screen.height = picture.height & !1;
+                screen.pictures.publish(picture);
+                break;
+            }
+            if let Some(e) = screen.ended() {
+                return Err(e);
+            }
+            if Instant::now() >= deadline {
+                return Err(MediaError::Screen(
+                    "the desktop sent no picture of the screen".into(),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(screen)
+    }
+
+    fn ended(&self) -> Option<MediaError> {
+        match self.pictures.state.load(Ordering::Acquire) {
+            RUNNING => None,
+            ENDED => Some(MediaError::ShareEndedByDesktop),
+            _ => Some(MediaError::Screen("PipeWire's stream failed".into())),
+        }
+    }
+}
+
+/// CreateSession, SelectSources, Start and OpenPipeWireRemote: the
+/// session, the chosen stream's PipeWire node and the remote it is on.
+async fn ask_the_portal() -> Result<(Screencast, Session<Screencast>, u32, OwnedFd)> {
+    let proxy = Screencast::new().await.map_err(not_asked)?;
+    let session = proxy
+        .create_session(Default::default())
+        .await
+        .map_err(not_asked)?;
+    // The pointer drawn into the picture where the desktop can; windows
+    // offered where it can share them.
+    let cursor = proxy
+        .available_cursor_modes()
+        .await
+        .ok()
+        .filter(|modes| modes.contains(CursorMode::Embedded))
+        .map(|_| CursorMode::Embedded);
+    let kinds = proxy
+        .available_source_types()
+        .await
+        .map(|kinds| kinds & (SourceType::Monitor | SourceType::Window))
+        .ok()
+        .filter(|kinds| !kinds.is_empty())
+        .unwrap_or(SourceType::Monitor.into());
+    proxy
+        .select_sources(
+            &session,
+            SelectSourcesOptions::default()
+                .set_cursor_mode(cursor)
+                .set_sources(kinds)
+                .set_multiple(false)
+                .set_persist_mode(PersistMode::DoNot),
+        )
+        .await
+        .and_then(|request| request.response())
+        .map_err(not_asked)?;
+    let streams = proxy
+        .start(&session, None, Default::default())
+        .await
+        .and_then(|request| request.response())
+        .map_err(not_asked)?;
+    let node = streams
+        .streams()
+        .first()
+        .map(|stream| stream.pipe_wire_node_id())
+        .ok_or_else(|| MediaError::Screen("the desktop chose nothing to share".into()))?;
+    let fd = proxy
+        .open_pipe_wire_remote(&session, Default::default())
+        .await
+        .map_err(not_asked)?;
+    Ok((proxy, session, node, fd))
+}
+
+fn not_asked(e: ashpd::Error) -> MediaError {
+    match e {
+        ashpd::Error::Response(ResponseError::Cancelled) => MediaError::ShareRefused,
+        ashpd::Error::PortalNotFound(_) | ashpd::Error::Zbus(_) => MediaError::Screen(format!(
+            "this desktop has no screen-sharing portal (xdg-desktop-portal): {e}"
+        )),
+        e => MediaError::Screen(format!("the desktop's portal: {e}")),
+    }
+}
+
+/// The negotiated picture format, as the stream's callbacks see it.
+#[derive(Default)]
+struct Format {
+    width: u32,
+    height: u32,
+}
+
+/// The PipeWire thread: connects to the portal's remote, reads node
+/// `node` into `pictures` until told to stop (or the stream ends), and
+/// says first whether it started (with the sender that stops it).
+fn read_stream(
+    fd: OwnedFd,
+    node: u32,
+    frame_rate: f64,
+    pictures: Arc<Pictures>,
+    said: mpsc::Sender<std::result::Result<pw::channel::Sender<()>, String>>,
+) {
+    pw::init();
+    let run = || -> std::result::Result<(), String> {
+        let failed = |what: &str| {
+            let what = what.to_owned();
+            move |e: pw::Error| format!("PipeWire: {what}: {e}")
+        };
+        let main_loop = pw::main_loop::MainLoopRc::new(None).map_err(failed("no loop"))?;
+        let context =
+            pw::context::ContextRc::new(&main_loop, None).map_err(failed("no context"))?;
+        let core = context
+            .connect_fd_rc(fd, None)
+            .map_err(failed("the portal's remote"))?;
+        let stream = pw::stream::StreamBox::new(
+            &core,
+            "talkline-screen",
+            pw::properties::properties! {
+                *pw::keys::MEDIA_TYPE => "Video",
+                *pw::keys::MEDIA_CATEGORY => "Capture",
+                *pw::keys::MEDIA_ROLE => "Screen",
+            },
+        )
+        .map_err(failed("no stream"))?;
+        let on_state = pictures.clone();
+        let on_picture = pictures.clone();
+        let _listener = stream
+            .add_local_listener_with_user_data(Format::default())
+            .state_changed(move |_, _, _, state| match state {
+                pw::stream::StreamState::Error(e) => {
+                    log::warn!("the screen's PipeWire stream failed: {e}");
+                    on_state.end(FAILED);
+                }
+                pw::stream::StreamState::Unconnected => on_state.end(ENDED),
+                _ => {}
+            })
+            .param_changed(|_, format, id, param| {
+                let Some(param) = param else { return };
+                if id != spa::param::ParamType::Format.as_raw() {
+                    return;
+                }
+                let mut info = spa::param::video::VideoInfoRaw::default();
+                if info.parse(param).is_ok() {
+                    format.width = info.size().width;
+                    format.height = info.size().height;
+                }
+            })
+            .process(move |stream, format| {
+                let Some(mut buffer) = stream.dequeue_buffer() else {
+                    return;
+                };
+                let Some(data) = buffer.datas_mut().first_mut() else {
+                    return;
+                };
+                let chunk = data.chunk();
+                if chunk.flags().contains(spa::buffer::ChunkFlags::CORRUPTED) {
+                    return;
+                }
+                let (offset, size) = (chunk.offset() as usize, chunk.size() as usize);
+                let stride = match chunk.stride() {
+                    s if s > 0 => s as usize,
+                    _ => format.width as usize * 4,
+                };
+                let Some(bytes) = data.data() else { return };
+                let Some(bytes) = bytes.get(offset..offset.saturating_add(size)) else {
+                    return;
+                };
+                // Every buffer taken: the capture thread is behind, and
+                // this picture is dropped (it keeps the newest it has).
+                let Some(mut picture) = on_picture.free.pop() else {
+                    return;
+                };
+                if fill(&mut picture, bytes, format.width, format.height, stride) {
+                    on_picture.publish(picture);
+                } else {
+                    let _ = on_picture.free.push(picture);
+                }
+            })
+            .register()
+            .map_err(failed("no listener"))?;
+        let format = picture_format(frame_rate)?;
+        let mut params = [spa::pod::Pod::from_bytes(&format)
+            .ok_or_else(|| "PipeWire: the format asked for".to_owned())?];
+        stream
+            .connect(
+                spa::utils::Direction::Input,
+                Some(node),
+                pw::stream::StreamFlags::AUTOCONNECT
+                    | pw::stream::StreamFlags::MAP_BUFFERS
+                    | pw::stream::StreamFlags::DONT_RECONNECT,
+                &mut params,
+            )
+            .map_err(failed("the screen's stream"))?;
+        let (stop, stopped) = pw::channel::channel::<()>();
+        let _stopped = stopped.attach(main_loop.loop_(), {
+            let main_loop = main_loop.clone();
+            move |()| main_loop.quit()
+        });
+        let _ = said.send(Ok(stop));
+        main_loop.run();
+        let _ = stream.disconnect();
+        Ok(())
+    };
+    if let Err(e) = run() {
+        pictures.end(FAILED);
+        let _ = said.send(Err(e));
+    }
+}
+
+/// The pictures asked for: BGRx (or BGRA: the same bytes, the alpha
+/// unread) of any size, in memory (no DMA-BUF modifiers offered, so the
+/// desktop maps them for us), at `frame_rate` or less.
+fn picture_format(frame_rate: f64) -> std::result::Result<Vec<u8>, String> {
+    use spa::param::format::{FormatProperties, MediaSubtype, MediaType};
+    use spa::param::video::VideoFormat;
+    use spa::utils::{Fraction, Rectangle};
+    let fps = frame_rate.round() as u32;
+    let object = spa::pod::object!(
+        spa::utils::SpaTypes::ObjectParamFormat,
+        spa::param::ParamType::EnumFormat,
+        spa::pod::property!(FormatProperties::MediaType, Id, MediaType::Video),
+        spa::pod::property!(FormatProperties::MediaSubtype, Id, MediaSubtype::Raw),
+        spa::pod::property!(
+            FormatProperties::VideoFormat,
+            Choice,
+            Enum,
+            Id,
+            VideoFormat::BGRx,
+            VideoFormat::BGRx,
+            VideoFormat::BGRA
+        ),
+        spa::pod::property!(
+            FormatProperties::VideoSize,
+            Choice,
+            Range,
+            Rectangle,
+            Rectangle {
+                width: 1920,
+                height: 1080
+            },
+            Rectangle {
+                width: 2,
+                height: 2
+            },
+            Rectangle {
+                width: 8192,
+                height: 8192
+            }
+        ),
+        spa::pod::property!(
+            FormatProperties::VideoFramerate,
+            Choice,
+            Range,
+            Fraction,
+            Fraction { num: fps, denom: 1 },
+            Fraction { num: 0, denom: 1 },
+            Fraction { num: fps, denom: 1 }
+        ),
+    );
+    spa::pod::serialize::PodSerializer::serialize(
+        std::io::Cursor::new(Vec::new()),
+        &spa::pod::Value::Object(object),
+    )
+    .map(|(bytes, _)| bytes.into_inner())
+    .map_err(|e| format!("PipeWire: the format asked for: {e:?}"))
+}
+
+impl VideoSource for PortalScreen {
+    fn next_frame(&mut self, frame: &mut VideoFrame) -> Result<()> {
+        // Paced here: a live source returns when its picture is due.
+        let now = Instant::now();
+        if self.next_at > now {
+            std::thread::sleep(self.next_at - now);
+        }
+        let period = Duration::from_secs_f64(1.0 / self.frame_rate);
+        self.next_at = (self.next_at + period).max(Instant::now());
+        let fresh = match self.pictures.ready.pop() {
+            Some(picture) => {
+                if let Some(older) = self.last.replace(picture) {
+                    let _ = self.pictures.free.push(older);
+                }
+                true
+            }
+            None => {
+                if let Some(e) = self.ended() {
+                    return Err(e);
+                }
+                false
+            }
+        };
+        let Some(picture) = self.last.as_ref() else {
+            return Err(MediaError::Screen("no picture of the screen yet".into()));
+        };
+        let (width, height) = (picture.width & !1, picture.height & !1);
+        // No new picture: the desktop sends one only when the screen
+        // changes, and the last one is in `frame` still.
+        self.unchanged = !fresh
+            && (width, height) == (self.width, self.height)
+            && (frame.width(), frame.height()) == (width, height);
+        if !self.unchanged {
+            bgrx_to_i420(
+                &picture.bytes,
+                picture.width as usize * 4,
+                picture.width,
+                picture.height,
+                frame,
+            )?;
+            self.width = width;
+            self.height = height;
+        }
+        frame.capture_time_us = wall_clock_us();
+        Ok(())
+    }
+
+    fn frame_rate(&self) -> f64 {
+        self.frame_rate
+    }
+
+    fn is_live(&self) -> bool {
+        true
+    }
+
+    fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    fn unchanged(&self) -> bool {
+        self.unchanged
+    }
+}
+
+impl Drop for PortalScreen {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        // Closed, so that the desktop's "sharing" sign goes away now.
+        if let Some((_proxy, session)) = self.session.take() {
+            let _ = ashpd::zbus::block_on(session.close());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty() -> Picture {
+        Picture {
+            bytes: Vec::new(),
+            width: 0,
+            height: 0,
+        }
+    }
+
+    #[test]
+    fn rows_are_packed_from_their_stride_and_short_buffers_refused() {
+        // 2x2 pixels in rows of 12 bytes (4 of padding).
+        let src: Vec<u8> = (0..24).collect();
+        let mut picture = empty();
+        assert!(fill(&mut picture, &src, 2, 2, 12));
+        assert_eq!((picture.width, picture.height), (2, 2));
+        assert_eq!(
+            picture.bytes,
+            [0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 16, 17, 18, 19]
+        );
+        // The last row needs no padding after it.
+        assert!(fill(&mut picture, &src[..20], 2, 2, 12));
+        // Too short, a stride shorter than a row, nothing at all.
+        assert!(!fill(&mut picture, &src[..19], 2, 2, 12));
+        assert!(!fill(&mut picture, &src, 2, 2, 4));
+        assert!(!fill(&mut picture, &src, 0, 2, 12));
+        assert!(!fill(&mut picture, &src, 2, 0, 12));
+    }
+
+    #[test]
+    fn the_newest_picture_replaces_one_not_taken() {
+        let pictures = Pictures::new();
+        let mut first = pictures.free.pop().expect("a buffer");
+        first.width = 1;
+        pictures.publish(first);
+        let mut second = pictures.free.pop().expect("a buffer");
+        second.width = 2;
+        pictures.publish(second);
+        // The first went back to be filled again; only the second waits.
+        assert_eq!(pictures.free.len(), PICTURES - 1);
+        assert_eq!(pictures.ready.pop().map(|p| p.width), Some(2));
+        assert!(pictures.ready.pop().is_none());
+    }
+}
