@@ -5,6 +5,8 @@
 //! the stamped test pattern. What the window painted is read back from its
 //! canvas and decoded: the stamp proves these are Bob's pixels, live.
 
+#[path = "support/portal_desktop.rs"]
+mod portal_desktop;
 #[path = "../../crates/media/tests/support/pulse.rs"]
 mod pulse;
 #[path = "support/qr_picture.rs"]

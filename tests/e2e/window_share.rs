@@ -168,3 +168,96 @@ fn the_window_shares_its_screen_and_stops() {
     bob.stop();
     close_window(&window);
 }
+
+/// On a Wayland desktop an app sees no other app's picture: the picker
+/// offers the desktop's own, and what the desktop hands over through its
+/// portal and PipeWire (here a red screen) is what Bob receives, until
+/// the desktop's own "Stop sharing" ends it and the window says why.
+#[test]
+fn on_a_wayland_desktop_the_window_shares_what_the_desktop_chose() {
+    let janus = support::Janus::start();
+    let link = janus.link(1234);
+    let mut bob = support::Client::join(
+        &link,
+        "Bob",
+        &[
+            "--camera",
+            "none",
+            "--mic",
+            "none",
+            "--no-chat",
+            "--duration",
+            "120",
+        ],
+    );
+    bob.wait_for("joined meeting 1234", LONG);
+    let window = AppWindow::launch_with_env(&janus.url(), &[("XDG_SESSION_TYPE", "wayland")]);
+    let driver = &window.driver;
+    to_prejoin_with_devices(driver, &link);
+    driver.click("#join-now");
+    driver.wait_visible("#screen-meeting", LONG);
+    // The desktop's portal and PipeWire, on the app's session bus.
+    let bus = std::fs::read_to_string(window.home.join("bus-address")).expect("the app's bus");
+    let desktop = portal_desktop::PortalDesktop::start_on(
+        &support::scratch_dir("window-portal"),
+        "0xffff0000",
+        Some(bus.trim()),
+    );
+
+    driver.click("#share-toggle");
+    driver.wait_visible("#share-picker", LONG);
+    driver.wait_for(
+        "the desktop's picker offered",
+        LONG,
+        "return document.querySelector('#share-sources .share-source') !== null;",
+    );
+    let offered = driver.text("#share-sources");
+    assert!(
+        offered.contains("Choose a screen or window…")
+            && offered.contains("Your desktop shows what you can share and asks you."),
+        "{offered}"
+    );
+    assert!(
+        !driver.visible("#share-windows"),
+        "X windows offered on Wayland"
+    );
+    shot(&window, "share-4-wayland-picker");
+    driver.click("#share-sources .share-source");
+    driver.wait_visible("#sharing-banner", LONG);
+    bob.wait_for("+ Winnie is sharing their screen", LONG);
+    let deadline = Instant::now() + LONG;
+    loop {
+        let stats = bob.stats_now();
+        let shared = stats["remote"].as_array().and_then(|r| {
+            r.iter().find(|e| {
+                e["display"] == "Winnie"
+                    && e["video_width"] == 1280
+                    && e["video_height"] == 720
+                    && e["video_frames_decoded"].as_u64().unwrap_or(0) >= 5
+            })
+        });
+        if let Some(shared) = shared {
+            // The desktop's red (luma ~82).
+            let luma = shared["video_luma"].as_u64().unwrap_or(0);
+            assert!(
+                (70..=95).contains(&luma)
+                    && shared["video_luma_spread"].as_u64().unwrap_or(255) <= 10,
+                "not the desktop's red screen: {shared}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no 1280x720 share: {stats}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    desktop.stop_sharing();
+    driver.wait_for(
+        "the share's end said",
+        LONG,
+        "return document.getElementById('sharing-banner').hidden && document.body.textContent.includes('the desktop stopped the screen share');",
+    );
+    bob.wait_for("- Winnie stopped sharing their screen", LONG);
+    bob.stop();
+    close_window(&window);
+    drop(desktop);
+}

@@ -5,6 +5,9 @@
 //! real one, xdg-desktop-portal-wlr, will not cast without a GPU). Every
 //! process lives in a runtime folder of the test's, and goes with it.
 
+// Shared by the CLI and window tests; each uses part of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,6 +27,12 @@ pub struct PortalDesktop {
 impl PortalDesktop {
     /// A desktop whose screen is one colour (`0xAARRGGBB`), 1280x720.
     pub fn start(dir: &Path, colour: &str) -> Self {
+        Self::start_on(dir, colour, None)
+    }
+
+    /// The same, on session bus `bus` if given (an app's, started with
+    /// its own) instead of a bus of its own.
+    pub fn start_on(dir: &Path, colour: &str, bus: Option<&str>) -> Self {
         let runtime = dir.join("runtime");
         let _ = std::fs::remove_dir_all(&runtime);
         std::fs::create_dir_all(&runtime).expect("runtime folder");
@@ -38,7 +47,11 @@ impl PortalDesktop {
             ),
         )
         .expect("the backend's portal file");
-        let bus = format!("unix:path={}", runtime.join("bus").display());
+        let own_bus = bus.is_none();
+        let bus = bus.map_or_else(
+            || format!("unix:path={}", runtime.join("bus").display()),
+            str::to_owned,
+        );
         let mut desktop = Self {
             processes: Vec::new(),
             runtime: runtime.clone(),
@@ -50,16 +63,18 @@ impl PortalDesktop {
             (file.try_clone().expect("a log"), file)
         };
 
-        let (out, err) = log("dbus");
-        desktop.spawn(
-            "dbus-daemon",
-            Command::new("dbus-daemon")
-                .args(["--session", "--nofork", "--nopidfile"])
-                .arg(format!("--address={bus}"))
-                .stdout(out)
-                .stderr(err),
-        );
-        wait_until("the session bus", || runtime.join("bus").exists());
+        if own_bus {
+            let (out, err) = log("dbus");
+            desktop.spawn(
+                "dbus-daemon",
+                Command::new("dbus-daemon")
+                    .args(["--session", "--nofork", "--nopidfile"])
+                    .arg(format!("--address={bus}"))
+                    .stdout(out)
+                    .stderr(err),
+            );
+            wait_until("the session bus", || runtime.join("bus").exists());
+        }
         let (out, err) = log("pipewire");
         desktop.spawn(
             "pipewire",
@@ -76,10 +91,7 @@ impl PortalDesktop {
             "backend",
             desktop
                 .command("/usr/bin/python3")
-                .arg(
-                    Path::new(env!("CARGO_MANIFEST_DIR"))
-                        .join("../../tests/e2e/support/screencast_portal.py"),
-                )
+                .arg(crate::support::repo_root().join("tests/e2e/support/screencast_portal.py"))
                 .arg(colour)
                 .stdout(backend.try_clone().expect("backend log"))
                 .stderr(backend),

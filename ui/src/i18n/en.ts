@@ -132,6 +132,7 @@ export const en = {
   "screen.none": "There is no screen to share here.",
   "screen.window": "Window, {width}×{height}",
   "screen.windows": "Windows",
+  "screen.pickHintDesktop": "Everyone in the meeting will see what you choose.",
   "screen.byDesktop": "Choose a screen or window…",
   "screen.byDesktopHint": "Your desktop shows what you can share and asks you.",
   "screen.withSound": "Share computer sound",

@@ -134,6 +134,7 @@ export const zhCN: Record<MessageKey, string> = {
   "screen.none": "这里没有可以共享的屏幕。",
   "screen.window": "窗口，{width}×{height}",
   "screen.windows": "窗口",
+  "screen.pickHintDesktop": "会议中的每个人都会看到你选择的内容。",
   "screen.byDesktop": "选择屏幕或窗口…",
   "screen.byDesktopHint": "由桌面列出可共享的内容并征求你的同意。",
   "screen.withSound": "共享电脑声音",

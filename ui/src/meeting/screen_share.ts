@@ -82,6 +82,12 @@ async function openPicker(): Promise<void> {
   for (const s of sources) {
     (s.title === null ? screens : windows).append(sourceButton(s));
   }
+  // Where the desktop picks, it alone decides what is left out.
+  const byDesktop = sources.some((s) => s.byDesktop);
+  const hint = $("share-hint");
+  const said = byDesktop ? "screen.pickHintDesktop" : "screen.pickHint";
+  hint.dataset.i18n = said;
+  hint.textContent = t(said);
   const anyWindow = windows.childElementCount > 0;
   windows.hidden = !anyWindow;
   $("share-windows-title").hidden = !anyWindow;
