@@ -9,7 +9,13 @@
 //! the other in the same room of a local Janus: a `talkline` CLI shares
 //! that screen (`--share-screen x11:DISPLAY`), then a headful Chromium on
 //! the same display shares it with getDisplayMedia (a janus.js page, 10
-//! fps as asked of both). The same `talkline` CLI receives each share and
+//! fps as asked of both). Between the two, the `talkline` CLI shares the
+//! same screen as a Wayland desktop hands it over (`--share-screen
+//! portal`): through the real xdg-desktop-portal and PipeWire, the
+//! desktop's part played by a stand-in that reads the X screen into
+//! PipeWire with GStreamer (`ximagesrc`), as a compositor would give its
+//! own picture; that stand-in's CPU is printed apart (a desktop's
+//! compositor spends it, not the app). The same `talkline` CLI receives each share and
 //! saves the picture it shows (`board save`), 8, 14 and 20 seconds in; its
 //! luma is compared with the page shown (PSNR, and the share of text
 //! pixels within 32 levels of the original), all but a 64x64 box at the
@@ -20,6 +26,8 @@
 //!
 //! Results print as Markdown to paste into BENCHMARKS.md.
 
+#[path = "../tests/e2e/support/portal_desktop.rs"]
+mod portal_desktop;
 #[path = "../tests/e2e/support/mod.rs"]
 mod support;
 #[path = "../tests/e2e/support/usage.rs"]
@@ -315,6 +323,14 @@ fn main() {
     let janus = Janus::start();
     let link = janus.link(1234);
     let quiet = ["--camera", "none", "--mic", "none"];
+    let desktop =
+        portal_desktop::PortalDesktop::start(&dir.join("desktop"), &format!("x11:{display}"));
+    let on_the_desktop = desktop.env();
+    let on_the_desktop: Vec<(&str, &str)> = on_the_desktop
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let mut compositor = Vec::new();
 
     println!(
         "| sharer | run | sharer's CPU (one core = 100%) | the X server's CPU | fps received | size received | PSNR of luma at {}/{}/{} s (dB) | text pixels kept (%) |",
@@ -351,6 +367,32 @@ fn main() {
         row("talkline CLI", run, &ours);
         assert!(sharer.stop().success(), "{}", sharer.errors());
 
+        let mut sharer = Client::join_with_env(
+            &link,
+            "TalkLine",
+            &[
+                &quiet[..],
+                &["--no-chat", "--share-screen", "portal", "--duration", "120"],
+            ]
+            .concat(),
+            &on_the_desktop,
+        );
+        sharer.wait_for("sharing your screen", UP);
+        let started = Instant::now();
+        let stand_in = usage::tree_usage(desktop.backend_pid()).0;
+        let ours = measure_share(
+            run,
+            &mut receiver,
+            "TalkLine",
+            (sharer.pid(), xvfb.0.id()),
+            &page,
+            &dir,
+        );
+        let stand_in = usage::tree_usage(desktop.backend_pid()).0 - stand_in;
+        compositor.push(100.0 * stand_in / started.elapsed().as_secs_f64());
+        row("talkline CLI, Wayland (portal, PipeWire)", run, &ours);
+        assert!(sharer.stop().success(), "{}", sharer.errors());
+
         let chromium = BrowserPeer::share_screen_of(&janus.url(), 1234, "Chromium", &display);
         let theirs = measure_share(
             run,
@@ -364,6 +406,14 @@ fn main() {
         drop(chromium);
         assert!(receiver.stop().success(), "{}", receiver.errors());
     }
+    println!(
+        "\nThe desktop's stand-in (GStreamer reading the X screen into PipeWire, the compositor's part) took {} % of a core in the Wayland runs.",
+        compositor
+            .iter()
+            .map(|c| format!("{c:.1}"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    );
     println!(
         "\nThe page shown is `{}`; the pictures received are beside it.",
         dir.join("page.png").display()

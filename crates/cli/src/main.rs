@@ -663,10 +663,12 @@ async fn join(args: JoinArgs) -> ExitCode {
         pin: pin.clone(),
         display: name.to_string(),
         ice: chat_ice.clone(),
+        commands: call.commands(),
+        played: call.played.clone(),
     };
     let mut screen_share = screen::ScreenShare::default();
     if let Some(spec) = &args.share_screen {
-        screen_share.start(&call, &share_target, spec).await;
+        screen_share.start(&share_target, spec).await;
     }
     // Bots and load generators stay out of the chat.
     let mut chat = (!args.publish_only && !args.no_chat).then(|| {
@@ -706,7 +708,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                 "share stop" => screen_share.stop().await,
                 "windows" => screen::list_windows(),
                 line if line.starts_with("share ") => {
-                    screen_share.start(&call, &share_target, &line["share ".len()..]).await;
+                    screen_share.start(&share_target, &line["share ".len()..]).await;
                 }
                 line if chat::ChatLine::understands(line) => match chat.as_mut() {
                     Some(chat) => chat.command(line).await,
@@ -760,7 +762,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     }
                 }
             },
-            () = screen_share.ended() => {}
+            () = screen_share.next(&share_target) => {}
             Some(event) = next_chat_event(&mut chat) => {
                 if let Some(chat) = chat.as_mut() {
                     chat.show(event);

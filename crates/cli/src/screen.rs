@@ -11,29 +11,39 @@
 
 use talkline_media::source::{PatternSource, VideoSource};
 use talkline_media::y4m::Y4mSource;
+use talkline_meeting::ServerUrl;
 use talkline_meeting::ice_servers::IceServers;
 use talkline_meeting::screen_share::{ScreenShare as Share, ShareConfig, share_screen};
-use talkline_meeting::{CallHandle, ServerUrl};
 
 use crate::said::{self, said, say};
 
 /// What a screen share costs at most: sharp text at a few frames a second.
 const SHARE_KBPS: u32 = 1500;
 
-/// Where a share joins, and as whom.
+/// Where a share joins, and as whom: the call's person, told of the
+/// share through `commands`; what their speaker `played` is taken out of
+/// the computer's sound.
 pub struct ShareTarget {
     pub server: ServerUrl,
     pub room: u64,
     pub pin: Option<String>,
     pub display: String,
     pub ice: IceServers,
+    pub commands: tokio::sync::mpsc::UnboundedSender<talkline_meeting::CallCommand>,
+    pub played: talkline_media::voice_processing::EchoReference,
 }
 
 /// The screen shared in this run, if any.
 #[derive(Default)]
 pub struct ScreenShare {
     share: Option<Share>,
+    /// The desktop's picker, open (`share portal`): what it will hand
+    /// over, and whether the computer's sound goes with it. The call goes
+    /// on meanwhile.
+    asking: Option<(Asking, bool)>,
 }
+
+type Asking = tokio::task::JoinHandle<Result<Box<dyn VideoSource>, String>>;
 
 /// A screen source from its spec.
 pub fn open_screen(spec: &str) -> Result<Box<dyn VideoSource>, String> {
@@ -149,27 +159,42 @@ fn usage(spec: &str) -> String {
 
 impl ScreenShare {
     /// Shares `spec` in `person`'s meeting (instead of what was shared).
-    pub async fn start(&mut self, person: &CallHandle, target: &ShareTarget, spec: &str) {
+    pub async fn start(&mut self, target: &ShareTarget, spec: &str) {
         let (spec, with_sound) = match spec.trim().strip_suffix("+sound") {
             Some(picture) => (picture.trim_end(), true),
-            None => (spec, false),
+            None => (spec.trim(), false),
         };
-        let video = if spec.trim() == "portal" {
-            // The desktop asks the user what to share: that waits.
-            tokio::task::spawn_blocking(open_portal)
-                .await
-                .unwrap_or_else(|_| Err(say!("could not ask the desktop", "无法询问桌面")))
-        } else {
-            open_screen(spec)
-        };
-        let video = match video {
-            Ok(video) => video,
-            Err(e) => return said::error(e),
-        };
+        if spec == "portal" {
+            // The desktop asks the user what to share, for as long as
+            // they take: answered in `asked`. One asked before is
+            // forgotten (its answer closed when it comes).
+            self.asking = Some((tokio::task::spawn_blocking(open_portal), with_sound));
+            println!(
+                "{}",
+                say!(
+                    "asking your desktop what to share…",
+                    "正在请桌面选择要共享的内容…"
+                )
+            );
+            return;
+        }
+        match open_screen(spec) {
+            Ok(video) => self.share(target, video, with_sound).await,
+            Err(e) => said::error(e),
+        }
+    }
+
+    /// Shares `video` (what `start` opened, or the desktop handed over).
+    pub async fn share(
+        &mut self,
+        target: &ShareTarget,
+        video: Box<dyn VideoSource>,
+        with_sound: bool,
+    ) {
         let audio = if with_sound {
             // Opening asks the sound server, and again if it answers with
             // nothing: not on the call's runtime.
-            let played = person.played.clone();
+            let played = target.played.clone();
             let opened = tokio::task::spawn_blocking(move || {
                 talkline_media::computer_sound::ComputerSound::open(Some(&played))
             })
@@ -200,7 +225,7 @@ impl ScreenShare {
             bitrate_kbps: SHARE_KBPS,
             ice: target.ice.clone(),
         };
-        match share_screen(&person.commands(), config).await {
+        match share_screen(&target.commands, config).await {
             Ok(share) => {
                 println!(
                     "{}",
@@ -223,7 +248,9 @@ impl ScreenShare {
 
     /// `share stop`.
     pub async fn stop(&mut self) {
-        if self.share.is_none() {
+        // The desktop's picker stays until answered; its answer is closed.
+        let was_asking = self.asking.take().is_some();
+        if self.share.is_none() && !was_asking {
             return said::error(say!("no screen is being shared", "当前没有共享屏幕"));
         }
         self.stop_quietly().await;
@@ -243,13 +270,37 @@ impl ScreenShare {
             .map(|s| s.stats().snapshot().to_string())
     }
 
-    /// Waits for the share to end by itself (pending while nothing is
-    /// shared); then it is gone, and why is said. Cancel-safe.
-    pub async fn ended(&mut self) {
-        let Some(share) = self.share.as_mut() else {
-            return std::future::pending().await;
+    /// Waits for the share to end by itself, or for the desktop's answer
+    /// to `share portal` (pending while neither can come). A share that
+    /// ended is gone, and why is said; an answer is shared. Cancel-safe.
+    pub async fn next(&mut self, target: &ShareTarget) {
+        let Self { share, asking } = self;
+        let ended = async {
+            match share.as_mut() {
+                Some(share) => (&mut share.ended).await.ok().flatten(),
+                None => std::future::pending().await,
+            }
         };
-        let why = (&mut share.ended).await.ok().flatten();
+        let answered = async {
+            match asking.as_mut() {
+                Some((asked, with_sound)) => (asked.await, *with_sound),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            why = ended => self.ended(why).await,
+            (answer, with_sound) = answered => {
+                self.asking = None;
+                match answer {
+                    Ok(Ok(video)) => self.share(target, video, with_sound).await,
+                    Ok(Err(e)) => said::error(e),
+                    Err(_) => said::error(say!("could not ask the desktop", "无法询问桌面")),
+                }
+            }
+        }
+    }
+
+    async fn ended(&mut self, why: Option<talkline_meeting::MeetingError>) {
         if let Some(share) = self.share.take() {
             share.leave().await;
         }

@@ -144,16 +144,8 @@ impl crate::AppCore {
         hide: Option<u64>,
         sound: bool,
     ) -> Result<(), AppError> {
-        let video = if id == PORTAL_ID {
-            // The desktop asks the user what to share: that waits.
-            tokio::task::spawn_blocking(open_portal)
-                .await
-                .map_err(|_| {
-                    AppError::State(Said::new("could not ask the desktop", "无法询问桌面"))
-                })??
-        } else {
-            open_screen(id, hide)?
-        };
+        // What can refuse the share is asked before the desktop's dialog,
+        // which would otherwise be answered for nothing.
         let (person, with, person_id, played) = {
             let guard = self.call.lock().await;
             let call = guard
@@ -169,10 +161,22 @@ impl crate::AppCore {
                 call.handle.played.clone(),
             )
         };
-        let audio = if sound {
+        if sound {
             // Recording what the computer plays is recording audio: the
             // microphone's permission (Appendix II) covers it.
             self.ledger_check(talkline_privacy::Capability::Microphone)?;
+        }
+        let video = if id == PORTAL_ID {
+            // The desktop asks the user what to share: that waits.
+            tokio::task::spawn_blocking(open_portal)
+                .await
+                .map_err(|_| {
+                    AppError::State(Said::new("could not ask the desktop", "无法询问桌面"))
+                })??
+        } else {
+            open_screen(id, hide)?
+        };
+        let audio = if sound {
             // Opening asks the sound server, and again if it answers with
             // nothing: not on the runtime's threads.
             let sound = tokio::task::spawn_blocking(move || {

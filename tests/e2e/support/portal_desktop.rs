@@ -8,6 +8,7 @@
 // Shared by the CLI and window tests; each uses part of it.
 #![allow(dead_code)]
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,14 +26,15 @@ pub struct PortalDesktop {
 }
 
 impl PortalDesktop {
-    /// A desktop whose screen is one colour (`0xAARRGGBB`), 1280x720.
-    pub fn start(dir: &Path, colour: &str) -> Self {
-        Self::start_on(dir, colour, None)
+    /// A desktop whose screen is `picture`: one colour (`0xAARRGGBB`,
+    /// 1280x720), or `x11:DISPLAY` (that X screen, at its size).
+    pub fn start(dir: &Path, picture: &str) -> Self {
+        Self::start_on(dir, picture, None)
     }
 
     /// The same, on session bus `bus` if given (an app's, started with
     /// its own) instead of a bus of its own.
-    pub fn start_on(dir: &Path, colour: &str, bus: Option<&str>) -> Self {
+    pub fn start_on(dir: &Path, picture: &str, bus: Option<&str>) -> Self {
         let runtime = dir.join("runtime");
         let _ = std::fs::remove_dir_all(&runtime);
         std::fs::create_dir_all(&runtime).expect("runtime folder");
@@ -92,11 +94,14 @@ impl PortalDesktop {
             desktop
                 .command("/usr/bin/python3")
                 .arg(crate::support::repo_root().join("tests/e2e/support/screencast_portal.py"))
-                .arg(colour)
+                .arg(picture)
+                // Its own group, ended whole: the pictures it started too.
+                .process_group(0)
                 .stdout(backend.try_clone().expect("backend log"))
                 .stderr(backend),
         );
         wait_until("the screen-cast backend", || desktop.backend_said("ready"));
+        let portal_log = dir.join("portal.log");
         let (out, err) = log("portal");
         desktop.spawn(
             "xdg-desktop-portal",
@@ -107,8 +112,12 @@ impl PortalDesktop {
                 .stdout(out)
                 .stderr(err),
         );
+        // Its own word that it holds the name (`--replace`: a portal the
+        // bus may have started by itself is replaced), not the name's
+        // presence on the bus.
         wait_until("xdg-desktop-portal on the bus", || {
-            desktop.has_name("org.freedesktop.portal.Desktop")
+            std::fs::read_to_string(&portal_log)
+                .is_ok_and(|log| log.contains("org.freedesktop.portal.Desktop acquired"))
         });
         desktop
     }
@@ -139,21 +148,6 @@ impl PortalDesktop {
         ]
     }
 
-    fn has_name(&self, name: &str) -> bool {
-        Command::new("dbus-send")
-            .args([
-                "--session",
-                "--print-reply",
-                "--dest=org.freedesktop.DBus",
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus.NameHasOwner",
-            ])
-            .arg(format!("string:{name}"))
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("boolean true"))
-    }
-
     /// What the backend was asked, a line a call.
     pub fn backend_log(&self) -> String {
         std::fs::read_to_string(&self.backend_log).unwrap_or_default()
@@ -163,14 +157,14 @@ impl PortalDesktop {
         self.backend_log().lines().any(|l| l.starts_with(line))
     }
 
-    /// Waits until the backend was asked `call` `times` times in all.
+    /// Waits until the backend said `call` `times` times in all.
     pub fn wait_for_call(&self, call: &str, times: usize, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
-            let log = self.backend_log();
-            if log.lines().filter(|l| l.starts_with(call)).count() >= times {
+            if self.count(call) >= times {
                 return;
             }
+            let log = self.backend_log();
             assert!(
                 Instant::now() < deadline,
                 "the backend was not asked {call} {times} times: {log}"
@@ -179,13 +173,18 @@ impl PortalDesktop {
         }
     }
 
-    fn signal(&self, signal: &str) {
-        let backend = self
-            .processes
+    /// The stand-in backend's process (the pictures it shares are its
+    /// children).
+    pub fn backend_pid(&self) -> u32 {
+        self.processes
             .iter()
             .find(|(name, _)| *name == "backend")
             .map(|(_, child)| child.id())
-            .expect("the backend");
+            .expect("the backend")
+    }
+
+    fn signal(&self, signal: &str) {
+        let backend = self.backend_pid();
         let status = Command::new("kill")
             .args([signal, &backend.to_string()])
             .status()
@@ -200,23 +199,61 @@ impl PortalDesktop {
 
     /// The user cancels the desktop's next screen-sharing dialog.
     pub fn refuse_next(&self) {
+        let before = self.count("refusing the next Start");
         self.signal("-USR2");
+        self.wait_for_call(
+            "refusing the next Start",
+            before + 1,
+            Duration::from_secs(10),
+        );
+    }
+
+    fn count(&self, call: &str) -> usize {
+        self.backend_log()
+            .lines()
+            .filter(|l| l.starts_with(call))
+            .count()
+    }
+
+    /// The sessions shared so far, and those closed, by their paths.
+    pub fn sessions(&self) -> (Vec<String>, Vec<String>) {
+        let log = self.backend_log();
+        let path = |l: &str| l.split_whitespace().nth(1).unwrap_or_default().to_owned();
+        let shared = log
+            .lines()
+            .filter(|l| l.starts_with("Start ") && l.contains(" node "))
+            .map(path)
+            .collect();
+        let closed = log
+            .lines()
+            .filter(|l| l.starts_with("Close "))
+            .map(path)
+            .collect();
+        (shared, closed)
     }
 }
 
 impl Drop for PortalDesktop {
     fn drop(&mut self) {
-        // The backend first and gently: it ends the pictures it started.
-        for (name, child) in self.processes.iter_mut().rev() {
-            if *name == "backend" {
-                let _ = Command::new("kill")
-                    .args(["-TERM", &child.id().to_string()])
-                    .status();
-                let deadline = Instant::now() + Duration::from_secs(5);
-                while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
+        // The backend first and gently, with its group: it ends the
+        // pictures it started; then the rest, the last started first.
+        if let Some((_, backend)) = self.processes.iter_mut().find(|(n, _)| *n == "backend") {
+            let group = format!("-{}", backend.id());
+            let _ = Command::new("kill")
+                .args(["-TERM", "--", &group])
+                .stderr(Stdio::null())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline && matches!(backend.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(50));
             }
+            // Whatever of the group is left (nothing, mostly).
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stderr(Stdio::null())
+                .status();
+        }
+        for (_, child) in self.processes.iter_mut().rev() {
             let _ = child.kill();
             let _ = child.wait();
         }

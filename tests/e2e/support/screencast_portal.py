@@ -11,8 +11,10 @@ emersion/xdg-desktop-portal-wlr#289). Everything else on the path (the
 portal the client talks to, the PipeWire remote it hands over, PipeWire
 and its session manager) is the real thing.
 
-The user's choice is made by the test: the picture's colour is the
-first argument (0xAARRGGBB). SIGUSR1 ends every session as a desktop's
+The user's choice is made by the test: the first argument is the
+picture, one colour (0xAARRGGBB, 1280x720) or `x11:DISPLAY` (that X
+screen, read as a compositor would, at its size: for the benchmark that
+compares this path with X11's and Chromium's on the same screen). SIGUSR1 ends every session as a desktop's
 own "Stop sharing" does; SIGUSR2 makes the next Start answer as a
 dialog the user cancelled. Each call is printed, for the test's log.
 """
@@ -34,7 +36,7 @@ CAST = "org.freedesktop.impl.portal.ScreenCast"
 SESSION = "org.freedesktop.impl.portal.Session"
 PROPERTIES = "org.freedesktop.DBus.Properties"
 WIDTH, HEIGHT = 1280, 720
-COLOUR = sys.argv[1] if len(sys.argv) > 1 else "0xffff0000"
+PICTURE = sys.argv[1] if len(sys.argv) > 1 else "0xffff0000"
 
 
 def say(*what):
@@ -68,14 +70,23 @@ class Session(dbus.service.Object):
 
     def share(self):
         name = "talkline-test-screen-%d" % len(self.sessions)
-        self.picture = subprocess.Popen(
-            [
-                "gst-launch-1.0", "-q",
+        if PICTURE.startswith("x11:"):
+            source = [
+                "ximagesrc", "display-name=%s" % PICTURE[len("x11:"):],
+                "use-damage=false", "show-pointer=false", "!",
+                "video/x-raw,framerate=10/1", "!", "videoconvert", "!",
+                "video/x-raw,format=BGRx",
+            ]
+        else:
+            source = [
                 "videotestsrc", "pattern=solid-color",
-                "foreground-color=%s" % COLOUR, "is-live=true", "!",
+                "foreground-color=%s" % PICTURE, "is-live=true", "!",
                 "video/x-raw,format=BGRx,width=%d,height=%d,framerate=10/1"
-                % (WIDTH, HEIGHT), "!",
-                "pipewiresink", "mode=provide",
+                % (WIDTH, HEIGHT),
+            ]
+        self.picture = subprocess.Popen(
+            ["gst-launch-1.0", "-q"] + source + [
+                "!", "pipewiresink", "mode=provide",
                 "stream-properties=p,node.name=%s,media.class=Video/Source" % name,
             ]
         )
@@ -176,6 +187,7 @@ class ScreenCast(dbus.service.Object):
 
     def cancel_next(self):
         self.refuse_next = True
+        say("refusing the next Start")
         return GLib.SOURCE_CONTINUE
 
 

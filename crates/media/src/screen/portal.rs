@@ -16,14 +16,17 @@
 
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ashpd::desktop::screencast::{CursorMode, Screencast, SelectSourcesOptions, SourceType};
 use ashpd::desktop::{PersistMode, ResponseError, Session};
+use async_io::Timer;
 use crossbeam_queue::ArrayQueue;
+use futures_util::StreamExt;
+use futures_util::future::{Either, select};
 use pipewire as pw;
 use pw::spa;
 
@@ -34,6 +37,14 @@ use crate::source::{VideoSource, wall_clock_us};
 
 /// How long the first picture may take once the desktop said yes.
 const FIRST_PICTURE_WITHIN: Duration = Duration::from_secs(5);
+
+/// How long closing the portal's session may take (a desktop that does
+/// not answer must not hold up the end of a share).
+const CLOSE_WITHIN: Duration = Duration::from_secs(2);
+
+/// How often the session's watcher looks whether the share was stopped
+/// here.
+const WATCH_EVERY: Duration = Duration::from_millis(200);
 
 /// Pictures in flight between the two threads: one being filled, one
 /// ready, one being converted.
@@ -46,7 +57,7 @@ pub fn is_wayland_session() -> bool {
         || std::env::var("XDG_SESSION_TYPE").is_ok_and(|t| t == "wayland")
 }
 
-/// One picture as PipeWire gave it: BGRx rows, `width * 4` bytes each.
+/// One picture as PipeWire gave it, made BGRx: rows of `width * 4` bytes.
 struct Picture {
     bytes: Vec<u8>,
     width: u32,
@@ -98,10 +109,17 @@ impl Pictures {
     }
 }
 
-/// Copies `height` rows of `width` BGRx pixels, `stride` bytes apart, out
-/// of `src` into `picture` (its buffer grows only when a bigger picture
-/// comes); false if `src` is too short for them.
-fn fill(picture: &mut Picture, src: &[u8], width: u32, height: u32, stride: usize) -> bool {
+/// Copies `height` rows of `width` 4-byte pixels, `stride` bytes apart,
+/// out of `src` into `picture` as BGRx (red and blue swapped if
+/// `red_first`: RGBx); its buffer grows only when a bigger picture comes.
+/// False if `src` is too short for them.
+fn fill(
+    picture: &mut Picture,
+    src: &[u8],
+    (width, height): (u32, u32),
+    stride: usize,
+    red_first: bool,
+) -> bool {
     let row = width as usize * 4;
     let needed = match (height as usize).checked_sub(1) {
         Some(rows) => stride.saturating_mul(rows).saturating_add(row),
@@ -112,7 +130,14 @@ fn fill(picture: &mut Picture, src: &[u8], width: u32, height: u32, stride: usiz
     }
     picture.bytes.resize(row * height as usize, 0);
     for (to, from) in picture.bytes.chunks_exact_mut(row).zip(src.chunks(stride)) {
-        to.copy_from_slice(&from[..row]);
+        let from = &from[..row];
+        if red_first {
+            for (to, from) in to.chunks_exact_mut(4).zip(from.chunks_exact(4)) {
+                to.copy_from_slice(&[from[2], from[1], from[0], from[3]]);
+            }
+        } else {
+            to.copy_from_slice(from);
+        }
     }
     picture.width = width;
     picture.height = height;
@@ -124,6 +149,8 @@ pub struct PortalScreen {
     pictures: Arc<Pictures>,
     /// The picture converted last (kept: a still screen sends no new one).
     last: Option<Picture>,
+    /// Whether `last` is still to be converted (the first picture).
+    last_is_new: bool,
     unchanged: bool,
     width: u32,
     height: u32,
@@ -131,8 +158,9 @@ pub struct PortalScreen {
     next_at: Instant,
     stop: Option<pw::channel::Sender<()>>,
     thread: Option<JoinHandle<()>>,
-    /// The portal's session: the share lasts as long as it is open.
-    session: Option<(Screencast, Session<Screencast>)>,
+    /// Tells the session's watcher to close the portal's session (the
+    /// desktop's "sharing" sign goes with it).
+    close_session: Arc<AtomicBool>,
 }
 
 impl PortalScreen {
@@ -142,19 +170,27 @@ impl PortalScreen {
     /// user has chosen: call it off the async runtime.
     pub fn open(frame_rate: f64) -> Result<Self> {
         let frame_rate = frame_rate.clamp(1.0, 30.0);
-        let (proxy, session, node, fd) = ashpd::zbus::block_on(ask_the_portal())?;
+        let (session, node, fd) = ashpd::zbus::block_on(ask_the_portal())?;
         let pictures = Arc::new(Pictures::new());
+        let close_session = Arc::new(AtomicBool::new(false));
         let (said, started) = mpsc::channel();
         let thread = {
             let pictures = pictures.clone();
             std::thread::Builder::new()
                 .name("screen-pipewire".into())
                 .spawn(move || read_stream(fd, node, frame_rate, pictures, said))
-                .map_err(|e| MediaError::Screen(format!("no thread for PipeWire: {e}")))?
+        };
+        let thread = match thread {
+            Ok(thread) => thread,
+            Err(e) => {
+                let _ = ashpd::zbus::block_on(close_within(&session));
+                return Err(MediaError::Screen(format!("no thread for PipeWire: {e}")));
+            }
         };
         let mut screen = Self {
             pictures,
             last: None,
+            last_is_new: false,
             unchanged: false,
             width: 0,
             height: 0,
@@ -162,12 +198,31 @@ impl PortalScreen {
             next_at: Instant::now(),
             stop: None,
             thread: Some(thread),
-            session: Some((proxy, session)),
+            close_session: close_session.clone(),
         };
-        match started.recv() {
-            Ok(Ok(stop)) => screen.stop = Some(stop),
-            Ok(Err(e)) => return Err(MediaError::Screen(e)),
-            Err(_) => return Err(MediaError::Screen("PipeWire's thread ended".into())),
+        let stop = match started.recv() {
+            Ok(Ok(stop)) => stop,
+            Ok(Err(e)) => {
+                let _ = ashpd::zbus::block_on(close_within(&session));
+                return Err(MediaError::Screen(e));
+            }
+            Err(_) => {
+                let _ = ashpd::zbus::block_on(close_within(&session));
+                return Err(MediaError::Screen("PipeWire's thread ended".into()));
+            }
+        };
+        screen.stop = Some(stop.clone());
+        // From here the watcher owns the session: it ends the share when
+        // the desktop closes it, and closes it when the share ends here
+        // (`Drop`, also on the errors below).
+        let watcher = {
+            let pictures = screen.pictures.clone();
+            std::thread::Builder::new()
+                .name("screen-portal".into())
+                .spawn(move || watch_session(session, pictures, stop, close_session))
+        };
+        if let Err(e) = watcher {
+            return Err(MediaError::Screen(format!("no thread for the portal: {e}")));
         }
         // The size is the first picture's: waited for here, so that the
         // share is announced at the size it will be.
@@ -176,7 +231,8 @@ impl PortalScreen {
             if let Some(picture) = screen.pictures.ready.pop() {
                 screen.width = picture.width & !1;
                 screen.height = picture.height & !1;
-                screen.pictures.publish(picture);
+                screen.last = Some(picture);
+                screen.last_is_new = true;
                 break;
             }
             if let Some(e) = screen.ended() {
@@ -203,12 +259,28 @@ impl PortalScreen {
 
 /// CreateSession, SelectSources, Start and OpenPipeWireRemote: the
 /// session, the chosen stream's PipeWire node and the remote it is on.
-async fn ask_the_portal() -> Result<(Screencast, Session<Screencast>, u32, OwnedFd)> {
-    let proxy = Screencast::new().await.map_err(not_asked)?;
+/// A session that cannot be used is closed again.
+async fn ask_the_portal() -> Result<(Session<Screencast>, u32, OwnedFd)> {
+    let proxy = Screencast::new().await.map_err(|e| match e {
+        ashpd::Error::PortalNotFound(_) | ashpd::Error::Zbus(_) => MediaError::Screen(format!(
+            "this desktop has no screen-sharing portal (xdg-desktop-portal): {e}"
+        )),
+        e => not_shared(e),
+    })?;
     let session = proxy
         .create_session(Default::default())
         .await
-        .map_err(not_asked)?;
+        .map_err(not_shared)?;
+    match choose(&proxy, &session).await {
+        Ok((node, fd)) => Ok((session, node, fd)),
+        Err(e) => {
+            let _ = close_within(&session).await;
+            Err(e)
+        }
+    }
+}
+
+async fn choose(proxy: &Screencast, session: &Session<Screencast>) -> Result<(u32, OwnedFd)> {
     // The pointer drawn into the picture where the desktop can; windows
     // offered where it can share them.
     let cursor = proxy
@@ -226,7 +298,7 @@ async fn ask_the_portal() -> Result<(Screencast, Session<Screencast>, u32, Owned
         .unwrap_or(SourceType::Monitor.into());
     proxy
         .select_sources(
-            &session,
+            session,
             SelectSourcesOptions::default()
                 .set_cursor_mode(cursor)
                 .set_sources(kinds)
@@ -235,32 +307,77 @@ async fn ask_the_portal() -> Result<(Screencast, Session<Screencast>, u32, Owned
         )
         .await
         .and_then(|request| request.response())
-        .map_err(not_asked)?;
+        .map_err(not_shared)?;
     let streams = proxy
-        .start(&session, None, Default::default())
+        .start(session, None, Default::default())
         .await
         .and_then(|request| request.response())
-        .map_err(not_asked)?;
+        .map_err(not_shared)?;
     let node = streams
         .streams()
         .first()
         .map(|stream| stream.pipe_wire_node_id())
         .ok_or_else(|| MediaError::Screen("the desktop chose nothing to share".into()))?;
     let fd = proxy
-        .open_pipe_wire_remote(&session, Default::default())
+        .open_pipe_wire_remote(session, Default::default())
         .await
-        .map_err(not_asked)?;
-    Ok((proxy, session, node, fd))
+        .map_err(not_shared)?;
+    Ok((node, fd))
 }
 
-fn not_asked(e: ashpd::Error) -> MediaError {
+fn not_shared(e: ashpd::Error) -> MediaError {
     match e {
-        ashpd::Error::Response(ResponseError::Cancelled) => MediaError::ShareRefused,
-        ashpd::Error::PortalNotFound(_) | ashpd::Error::Zbus(_) => MediaError::Screen(format!(
-            "this desktop has no screen-sharing portal (xdg-desktop-portal): {e}"
-        )),
+        ashpd::Error::Response(ResponseError::Cancelled)
+        | ashpd::Error::Portal(
+            ashpd::PortalError::NotAllowed(_) | ashpd::PortalError::Cancelled(_),
+        ) => MediaError::ShareRefused,
+        // The desktop's backend ended the dialog some other way: it could
+        // not share (a compositor it cannot capture, for one).
+        ashpd::Error::Response(ResponseError::Other) => {
+            MediaError::Screen("the desktop could not share the screen".into())
+        }
         e => MediaError::Screen(format!("the desktop's portal: {e}")),
     }
+}
+
+/// Closes the portal's session, giving up after `CLOSE_WITHIN`.
+async fn close_within(session: &Session<Screencast>) -> bool {
+    let close = std::pin::pin!(session.close());
+    matches!(
+        select(close, Timer::after(CLOSE_WITHIN)).await,
+        Either::Left((Ok(()), _))
+    )
+}
+
+/// The session's watcher, on a thread of its own: the share ends when
+/// the desktop closes the session (its own "Stop sharing"; the PipeWire
+/// stream may stay connected), and the session is closed once the share
+/// ends here.
+fn watch_session(
+    session: Session<Screencast>,
+    pictures: Arc<Pictures>,
+    stop_stream: pw::channel::Sender<()>,
+    close: Arc<AtomicBool>,
+) {
+    ashpd::zbus::block_on(async {
+        let closed = session.receive_closed().await.ok();
+        let mut closed = std::pin::pin!(closed);
+        while !close.load(Ordering::Acquire) {
+            let Some(mut signals) = closed.as_mut().as_pin_mut() else {
+                Timer::after(WATCH_EVERY).await;
+                continue;
+            };
+            let next = signals.next();
+            if let Either::Left(_) = select(next, Timer::after(WATCH_EVERY)).await {
+                pictures.end(ENDED);
+                let _ = stop_stream.send(());
+                return;
+            }
+        }
+        if !close_within(&session).await {
+            log::warn!("the desktop did not close its screen-sharing session");
+        }
+    });
 }
 
 /// The negotiated picture format, as the stream's callbacks see it.
@@ -268,6 +385,8 @@ fn not_asked(e: ashpd::Error) -> MediaError {
 struct Format {
     width: u32,
     height: u32,
+    /// RGBx or RGBA (else BGRx or BGRA).
+    red_first: bool,
 }
 
 /// The PipeWire thread: connects to the portal's remote, reads node
@@ -321,8 +440,11 @@ fn read_stream(
                 }
                 let mut info = spa::param::video::VideoInfoRaw::default();
                 if info.parse(param).is_ok() {
+                    use spa::param::video::VideoFormat;
                     format.width = info.size().width;
                     format.height = info.size().height;
+                    format.red_first =
+                        matches!(info.format(), VideoFormat::RGBx | VideoFormat::RGBA);
                 }
             })
             .process(move |stream, format| {
@@ -350,7 +472,8 @@ fn read_stream(
                 let Some(mut picture) = on_picture.free.pop() else {
                     return;
                 };
-                if fill(&mut picture, bytes, format.width, format.height, stride) {
+                let size = (format.width, format.height);
+                if fill(&mut picture, bytes, size, stride, format.red_first) {
                     on_picture.publish(picture);
                 } else {
                     let _ = on_picture.free.push(picture);
@@ -387,9 +510,10 @@ fn read_stream(
     }
 }
 
-/// The pictures asked for: BGRx (or BGRA: the same bytes, the alpha
-/// unread) of any size, in memory (no DMA-BUF modifiers offered, so the
-/// desktop maps them for us), at `frame_rate` or less.
+/// The pictures asked for: BGRx, BGRA, RGBx or RGBA (the alpha unread)
+/// of any size, in memory (no DMA-BUF modifiers offered, so the desktop
+/// maps them for us), at `frame_rate` or less: a desktop that would send
+/// at its display's rate (60 Hz) sends no more than is shared.
 fn picture_format(frame_rate: f64) -> std::result::Result<Vec<u8>, String> {
     use spa::param::format::{FormatProperties, MediaSubtype, MediaType};
     use spa::param::video::VideoFormat;
@@ -407,7 +531,9 @@ fn picture_format(frame_rate: f64) -> std::result::Result<Vec<u8>, String> {
             Id,
             VideoFormat::BGRx,
             VideoFormat::BGRx,
-            VideoFormat::BGRA
+            VideoFormat::BGRA,
+            VideoFormat::RGBx,
+            VideoFormat::RGBA
         ),
         spa::pod::property!(
             FormatProperties::VideoSize,
@@ -436,6 +562,15 @@ fn picture_format(frame_rate: f64) -> std::result::Result<Vec<u8>, String> {
             Fraction { num: 0, denom: 1 },
             Fraction { num: fps, denom: 1 }
         ),
+        spa::pod::property!(
+            FormatProperties::VideoMaxFramerate,
+            Choice,
+            Range,
+            Fraction,
+            Fraction { num: fps, denom: 1 },
+            Fraction { num: 1, denom: 1 },
+            Fraction { num: fps, denom: 1 }
+        ),
     );
     spa::pod::serialize::PodSerializer::serialize(
         std::io::Cursor::new(Vec::new()),
@@ -454,20 +589,22 @@ impl VideoSource for PortalScreen {
         }
         let period = Duration::from_secs_f64(1.0 / self.frame_rate);
         self.next_at = (self.next_at + period).max(Instant::now());
-        let fresh = match self.pictures.ready.pop() {
-            Some(picture) => {
-                if let Some(older) = self.last.replace(picture) {
-                    let _ = self.pictures.free.push(older);
-                }
-                true
+        if let Some(e) = self.ended() {
+            return Err(e);
+        }
+        // A new picture the same as the last, pixel for pixel (a desktop
+        // that sends at a steady rate), is no new picture.
+        let mut fresh = std::mem::take(&mut self.last_is_new);
+        if let Some(picture) = self.pictures.ready.pop() {
+            let same = self.last.as_ref().is_some_and(|last| {
+                (last.width, last.height) == (picture.width, picture.height)
+                    && last.bytes == picture.bytes
+            });
+            fresh |= !same;
+            if let Some(older) = self.last.replace(picture) {
+                let _ = self.pictures.free.push(older);
             }
-            None => {
-                if let Some(e) = self.ended() {
-                    return Err(e);
-                }
-                false
-            }
-        };
+        }
         let Some(picture) = self.last.as_ref() else {
             return Err(MediaError::Screen("no picture of the screen yet".into()));
         };
@@ -517,10 +654,10 @@ impl Drop for PortalScreen {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        // Closed, so that the desktop's "sharing" sign goes away now.
-        if let Some((_proxy, session)) = self.session.take() {
-            let _ = ashpd::zbus::block_on(session.close());
-        }
+        // Closed by the watcher, so that the desktop's "sharing" sign goes
+        // now; not waited for here (a desktop that does not answer must
+        // not hold up the call).
+        self.close_session.store(true, Ordering::Release);
     }
 }
 
@@ -541,19 +678,25 @@ mod tests {
         // 2x2 pixels in rows of 12 bytes (4 of padding).
         let src: Vec<u8> = (0..24).collect();
         let mut picture = empty();
-        assert!(fill(&mut picture, &src, 2, 2, 12));
+        assert!(fill(&mut picture, &src, (2, 2), 12, false));
         assert_eq!((picture.width, picture.height), (2, 2));
         assert_eq!(
             picture.bytes,
             [0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 16, 17, 18, 19]
         );
+        // RGBx made BGRx: red and blue swapped in each pixel.
+        assert!(fill(&mut picture, &src, (2, 2), 12, true));
+        assert_eq!(
+            picture.bytes,
+            [2, 1, 0, 3, 6, 5, 4, 7, 14, 13, 12, 15, 18, 17, 16, 19]
+        );
         // The last row needs no padding after it.
-        assert!(fill(&mut picture, &src[..20], 2, 2, 12));
+        assert!(fill(&mut picture, &src[..20], (2, 2), 12, false));
         // Too short, a stride shorter than a row, nothing at all.
-        assert!(!fill(&mut picture, &src[..19], 2, 2, 12));
-        assert!(!fill(&mut picture, &src, 2, 2, 4));
-        assert!(!fill(&mut picture, &src, 0, 2, 12));
-        assert!(!fill(&mut picture, &src, 2, 0, 12));
+        assert!(!fill(&mut picture, &src[..19], (2, 2), 12, false));
+        assert!(!fill(&mut picture, &src, (2, 2), 4, false));
+        assert!(!fill(&mut picture, &src, (0, 2), 12, false));
+        assert!(!fill(&mut picture, &src, (2, 0), 12, false));
     }
 
     #[test]
