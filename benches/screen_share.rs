@@ -10,12 +10,12 @@
 //! that screen (`--share-screen x11:DISPLAY`), then a headful Chromium on
 //! the same display shares it with getDisplayMedia (a janus.js page, 10
 //! fps as asked of both). Between the two, the `talkline` CLI shares the
-//! same screen as a Wayland desktop hands it over (`--share-screen
+//! same page as a Wayland desktop hands it over (`--share-screen
 //! portal`): through the real xdg-desktop-portal and PipeWire, the
-//! desktop's part played by a stand-in that reads the X screen into
-//! PipeWire with GStreamer (`ximagesrc`), as a compositor would give its
-//! own picture; that stand-in's CPU is printed apart (a desktop's
-//! compositor spends it, not the app). The same `talkline` CLI receives each share and
+//! desktop's part played by a stand-in that gives the page to PipeWire
+//! with GStreamer (10 pictures a second, as a compositor gives its own
+//! picture of the screen); that stand-in's CPU is printed apart (a
+//! desktop's compositor spends it, not the app). The same `talkline` CLI receives each share and
 //! saves the picture it shows (`board save`), 8, 14 and 20 seconds in; its
 //! luma is compared with the page shown (PSNR, and the share of text
 //! pixels within 32 levels of the original), all but a 64x64 box at the
@@ -323,8 +323,10 @@ fn main() {
     let janus = Janus::start();
     let link = janus.link(1234);
     let quiet = ["--camera", "none", "--mic", "none"];
-    let desktop =
-        portal_desktop::PortalDesktop::start(&dir.join("desktop"), &format!("x11:{display}"));
+    let desktop = portal_desktop::PortalDesktop::start(
+        &dir.join("desktop"),
+        &format!("file:{}", dir.join("page.png").display()),
+    );
     let on_the_desktop = desktop.env();
     let on_the_desktop: Vec<(&str, &str)> = on_the_desktop
         .iter()
@@ -407,7 +409,7 @@ fn main() {
         assert!(receiver.stop().success(), "{}", receiver.errors());
     }
     println!(
-        "\nThe desktop's stand-in (GStreamer reading the X screen into PipeWire, the compositor's part) took {} % of a core in the Wayland runs.",
+        "\nThe desktop's stand-in (GStreamer giving the page to PipeWire, the compositor's part) took {} % of a core in the Wayland runs.",
         compositor
             .iter()
             .map(|c| format!("{c:.1}"))

@@ -204,6 +204,34 @@ fn on_a_wayland_desktop_the_window_shares_what_the_desktop_chose() {
         Some(bus.trim()),
     );
 
+    // The picker cancelled while the desktop's dialog is still open: when
+    // the user answers there, nothing is shared, and the desktop's
+    // session is closed again.
+    desktop.hold_next();
+    driver.click("#share-toggle");
+    driver.wait_visible("#share-picker", LONG);
+    driver.wait_for(
+        "the desktop's picker offered",
+        LONG,
+        "return document.querySelector('#share-sources .share-source') !== null;",
+    );
+    driver.click("#share-sources .share-source");
+    desktop.wait_for_call("Start", 1, LONG);
+    driver.click("#share-cancel");
+    desktop.wait_for_call("Close", 1, LONG);
+    let (shared, closed) = desktop.sessions();
+    assert_eq!(shared, closed, "{}", desktop.backend_log());
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !bob.output().iter().any(|l| l.contains("Winnie is sharing")),
+        "{:?}",
+        bob.output()
+    );
+    assert!(
+        !driver.visible("#sharing-banner"),
+        "the banner shows a cancelled share"
+    );
+
     driver.click("#share-toggle");
     driver.wait_visible("#share-picker", LONG);
     driver.wait_for(

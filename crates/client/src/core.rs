@@ -174,6 +174,9 @@ pub struct AppCore {
     /// Counts `stop_preview` calls: a preview that was opening while the
     /// devices were taken back (a join started) is not kept.
     pub(crate) preview_epoch: AtomicU64,
+    /// Counts screen-share stops: a share still starting when Stop or
+    /// Cancel was pressed (a desktop's dialog still open) is not kept.
+    pub(crate) share_epoch: AtomicU64,
     /// The QR scan worker while the scan screen looks for a code.
     pub(crate) scan: Mutex<Option<ScanWorker>>,
     pub(crate) call: tokio::sync::Mutex<Option<ActiveCall>>,
@@ -234,6 +237,7 @@ impl AppCore {
             events: Mutex::new(Arc::new(NullSink)),
             preview: Mutex::new(None),
             preview_epoch: AtomicU64::new(0),
+            share_epoch: AtomicU64::new(0),
             scan: Mutex::new(None),
             call: tokio::sync::Mutex::new(None),
             in_use: Arc::new(Mutex::new(DevicesInUse::default())),

@@ -144,6 +144,7 @@ impl crate::AppCore {
         hide: Option<u64>,
         sound: bool,
     ) -> Result<(), AppError> {
+        let epoch = self.share_epoch.load(std::sync::atomic::Ordering::SeqCst);
         // What can refuse the share is asked before the desktop's dialog,
         // which would otherwise be answered for nothing.
         let (person, with, person_id, played) = {
@@ -225,6 +226,13 @@ impl crate::AppCore {
             }
         });
         let mut guard = self.call.lock().await;
+        // Stopped (or the picker cancelled) while it started: not kept,
+        // and nothing to say.
+        if self.share_epoch.load(std::sync::atomic::Ordering::SeqCst) != epoch {
+            drop(guard);
+            share.leave().await;
+            return Ok(());
+        }
         match guard.as_mut() {
             // The same call as when the share started (not one joined
             // since, elsewhere).
@@ -246,8 +254,11 @@ impl crate::AppCore {
         Ok(())
     }
 
-    /// Stops sharing the screen (nothing if nothing is shared).
+    /// Stops sharing the screen (nothing if nothing is shared), and any
+    /// share still starting.
     pub async fn stop_screen_share(&self) -> Result<(), AppError> {
+        self.share_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.stop_screen_share_quietly().await;
         self.sink().emit(AppEvent::ScreenShare {
             sharing: false,

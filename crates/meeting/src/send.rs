@@ -22,7 +22,9 @@ use talkline_media::devices::DeviceKind;
 use talkline_media::display::FrameMailbox;
 use talkline_media::encoded_feed::EncodedFeed;
 use talkline_media::frame::downscale;
-use talkline_media::opus_codec::{MIN_EXPECTED_LOSS_PERCENT, OPUS_MAX_PACKET, OpusEncoder};
+use talkline_media::opus_codec::{
+    AudioContent, MIN_EXPECTED_LOSS_PERCENT, OPUS_MAX_PACKET, OpusEncoder, VOICE_BITRATE_BPS,
+};
 use talkline_media::voice_activity::VoiceActivity;
 use talkline_media::voice_processing::{
     CaptureLevels, EchoReference, EchoReport, VoiceProcessor, VoiceSettings,
@@ -522,7 +524,7 @@ impl SendPipeline {
             threads.push(thread);
         }
         if let Some(source) = audio {
-            let encoder = OpusEncoder::new(32_000)?;
+            let encoder = OpusEncoder::new(VOICE_BITRATE_BPS)?;
             let (tx, rx) = mpsc::channel(8);
             writers.push(spawn_writer(rx, audio_rx));
             let controls = Arc::clone(&controls);
@@ -1180,6 +1182,7 @@ fn audio_loop(
     let mut next = Instant::now();
     let mut sent: u64 = 0;
     let mut expected_loss = MIN_EXPECTED_LOSS_PERCENT;
+    let mut content = AudioContent::Voice;
     let mut processed: u64 = 0;
     let mut loudness = PacketLoudness::default();
     let mut second = VoiceSecond::default();
@@ -1225,6 +1228,22 @@ fn audio_loop(
         } else {
             VoiceSettings::original_sound()
         });
+        // Original sound asked for (a musician; the computer's sound a
+        // share carries): coded as music, at a music's bitrate. A test
+        // tone stays on the call profile.
+        let wanted = if controls.voice() == VoiceSettings::original_sound() {
+            AudioContent::Music
+        } else {
+            AudioContent::Voice
+        };
+        if wanted != content {
+            // Tried once a change: a failure is said, not retried at
+            // every frame.
+            if let Err(e) = encoder.set_content(wanted) {
+                log::warn!("audio encoder not retuned for {wanted:?}: {e}");
+            }
+            content = wanted;
+        }
         voice.take_playout(&echo);
         let levels = voice.capture(&mut frame);
         processed += 1;

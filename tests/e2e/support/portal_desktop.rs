@@ -27,7 +27,7 @@ pub struct PortalDesktop {
 
 impl PortalDesktop {
     /// A desktop whose screen is `picture`: one colour (`0xAARRGGBB`,
-    /// 1280x720), or `x11:DISPLAY` (that X screen, at its size).
+    /// 1280x720), or `file:PATH` (that PNG, at its size).
     pub fn start(dir: &Path, picture: &str) -> Self {
         Self::start_on(dir, picture, None)
     }
@@ -203,6 +203,17 @@ impl PortalDesktop {
         self.signal("-USR2");
         self.wait_for_call(
             "refusing the next Start",
+            before + 1,
+            Duration::from_secs(10),
+        );
+    }
+
+    /// The user takes 3 s to answer the desktop's next dialog.
+    pub fn hold_next(&self) {
+        let before = self.count("holding the next Start");
+        self.signal("-HUP");
+        self.wait_for_call(
+            "holding the next Start",
             before + 1,
             Duration::from_secs(10),
         );

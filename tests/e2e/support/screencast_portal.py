@@ -12,11 +12,14 @@ portal the client talks to, the PipeWire remote it hands over, PipeWire
 and its session manager) is the real thing.
 
 The user's choice is made by the test: the first argument is the
-picture, one colour (0xAARRGGBB, 1280x720) or `x11:DISPLAY` (that X
-screen, read as a compositor would, at its size: for the benchmark that
-compares this path with X11's and Chromium's on the same screen). SIGUSR1 ends every session as a desktop's
+picture, one colour (0xAARRGGBB, 1280x720) or `file:PATH` (a PNG shown
+as the screen, at its size: for the benchmark that compares this path
+with X11's and Chromium's on the same page; GStreamer 1.22's
+`pipewiresink` crashes on `ximagesrc`'s buffers, so the X screen itself
+is not read). SIGUSR1 ends every session as a desktop's
 own "Stop sharing" does; SIGUSR2 makes the next Start answer as a
-dialog the user cancelled. Each call is printed, for the test's log.
+dialog the user cancelled; SIGHUP makes it answer 3 s late, as a user
+taking their time. Each call is printed, for the test's log.
 """
 
 import os
@@ -36,6 +39,8 @@ CAST = "org.freedesktop.impl.portal.ScreenCast"
 SESSION = "org.freedesktop.impl.portal.Session"
 PROPERTIES = "org.freedesktop.DBus.Properties"
 WIDTH, HEIGHT = 1280, 720
+# How long a held dialog takes to be answered.
+HOLD_MS = 3000
 PICTURE = sys.argv[1] if len(sys.argv) > 1 else "0xffff0000"
 
 
@@ -70,12 +75,11 @@ class Session(dbus.service.Object):
 
     def share(self):
         name = "talkline-test-screen-%d" % len(self.sessions)
-        if PICTURE.startswith("x11:"):
+        if PICTURE.startswith("file:"):
             source = [
-                "ximagesrc", "display-name=%s" % PICTURE[len("x11:"):],
-                "use-damage=false", "show-pointer=false", "!",
-                "video/x-raw,framerate=10/1", "!", "videoconvert", "!",
-                "video/x-raw,format=BGRx",
+                "filesrc", "location=%s" % PICTURE[len("file:"):], "!",
+                "pngdec", "!", "imagefreeze", "is-live=true", "!",
+                "videoconvert", "!", "video/x-raw,format=BGRx,framerate=10/1",
             ]
         else:
             source = [
@@ -119,6 +123,7 @@ class ScreenCast(dbus.service.Object):
         self.bus = bus
         self.sessions = {}
         self.refuse_next = False
+        self.hold_next = False
 
     @dbus.service.method(CAST, in_signature="oosa{sv}", out_signature="ua{sv}")
     def CreateSession(self, handle, session_handle, app_id, options):
@@ -133,8 +138,27 @@ class ScreenCast(dbus.service.Object):
             return (dbus.UInt32(2), dbus.Dictionary({}, signature="sv"))
         return (dbus.UInt32(0), dbus.Dictionary({}, signature="sv"))
 
-    @dbus.service.method(CAST, in_signature="oossa{sv}", out_signature="ua{sv}")
-    def Start(self, handle, session_handle, app_id, parent_window, options):
+    @dbus.service.method(
+        CAST,
+        in_signature="oossa{sv}",
+        out_signature="ua{sv}",
+        async_callbacks=("reply", "error"),
+    )
+    def Start(self, handle, session_handle, app_id, parent_window, options, reply, error):
+        if self.hold_next:
+            # The user takes their time in the dialog: answered later.
+            self.hold_next = False
+            say("Start", session_handle, "held: the user is choosing")
+
+            def answer():
+                reply(*self.answer(session_handle))
+                return GLib.SOURCE_REMOVE
+
+            GLib.timeout_add(HOLD_MS, answer)
+            return
+        reply(*self.answer(session_handle))
+
+    def answer(self, session_handle):
         session = self.sessions.get(session_handle)
         if self.refuse_next:
             self.refuse_next = False
@@ -185,6 +209,11 @@ class ScreenCast(dbus.service.Object):
             session.end()
         return GLib.SOURCE_CONTINUE
 
+    def hold(self):
+        self.hold_next = True
+        say("holding the next Start")
+        return GLib.SOURCE_CONTINUE
+
     def cancel_next(self):
         self.refuse_next = True
         say("refusing the next Start")
@@ -199,6 +228,7 @@ def main():
     loop = GLib.MainLoop()
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, cast.stop_all)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR2, cast.cancel_next)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGHUP, cast.hold)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
     say("ready")
     loop.run()

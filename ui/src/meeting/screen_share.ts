@@ -7,6 +7,8 @@ import { t } from "../i18n";
 import { withConsent } from "../permission";
 
 let sharing = false;
+/** A choice of the picker is starting (the desktop may still be asking). */
+let starting = false;
 
 /** A new meeting: nothing shared. */
 export function resetScreenShare(): void {
@@ -51,6 +53,7 @@ function sourceButton(s: ScreenSource): HTMLLIElement {
   }
   pick.onclick = async () => {
     pick.disabled = true;
+    starting = true;
     try {
       const sound = ($("share-sound") as HTMLInputElement).checked;
       // The computer's sound is recorded audio: the microphone's permission.
@@ -59,6 +62,7 @@ function sourceButton(s: ScreenSource): HTMLLIElement {
     } catch (e) {
       showError($("share-error"), messageOf(e));
     } finally {
+      starting = false;
       pick.disabled = false;
     }
   };
@@ -108,4 +112,6 @@ $("sharing-stop").onclick = () => void stop();
 $("share-cancel").onclick = () => {
   $("share-picker").hidden = true;
   $("share-toggle").focus();
+  // A choice still starting (a desktop's own dialog open) is called off.
+  if (starting) void stop();
 };

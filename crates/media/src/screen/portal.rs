@@ -433,7 +433,7 @@ fn read_stream(
                 pw::stream::StreamState::Unconnected => on_state.end(ENDED),
                 _ => {}
             })
-            .param_changed(|_, format, id, param| {
+            .param_changed(|stream, format, id, param| {
                 let Some(param) = param else { return };
                 if id != spa::param::ParamType::Format.as_raw() {
                     return;
@@ -445,6 +445,19 @@ fn read_stream(
                     format.height = info.size().height;
                     format.red_first =
                         matches!(info.format(), VideoFormat::RGBx | VideoFormat::RGBA);
+                    // Buffers big enough for a whole picture, in memory we
+                    // can map: a desktop that lets the reader size them
+                    // would otherwise pick its own (too small, in some).
+                    match buffers_param(format.width, format.height) {
+                        Some(bytes) => {
+                            if let Some(pod) = spa::pod::Pod::from_bytes(&bytes)
+                                && let Err(e) = stream.update_params(&mut [pod])
+                            {
+                                log::warn!("PipeWire: the buffers asked for: {e}");
+                            }
+                        }
+                        None => log::warn!("PipeWire: no buffers asked for"),
+                    }
                 }
             })
             .process(move |stream, format| {
@@ -578,6 +591,42 @@ fn picture_format(frame_rate: f64) -> std::result::Result<Vec<u8>, String> {
     )
     .map(|(bytes, _)| bytes.into_inner())
     .map_err(|e| format!("PipeWire: the format asked for: {e:?}"))
+}
+
+/// The buffers asked for once the size is known: 2 to 8 of them, one
+/// block each of a whole `width`x`height` picture of 4-byte pixels, in
+/// shared memory or plain memory (both mapped for us).
+fn buffers_param(width: u32, height: u32) -> Option<Vec<u8>> {
+    use spa::pod::{ChoiceValue, Property, Value};
+    use spa::utils::{Choice, ChoiceEnum, ChoiceFlags};
+    let stride = i32::try_from(width.checked_mul(4)?).ok()?;
+    let size = stride.checked_mul(i32::try_from(height).ok()?)?;
+    let memory = (1 << spa::sys::SPA_DATA_MemFd) | (1 << spa::sys::SPA_DATA_MemPtr);
+    let object = spa::pod::object!(
+        spa::utils::SpaTypes::ObjectParamBuffers,
+        spa::param::ParamType::Buffers,
+        Property::new(
+            spa::sys::SPA_PARAM_BUFFERS_buffers,
+            Value::Choice(ChoiceValue::Int(Choice(
+                ChoiceFlags::empty(),
+                ChoiceEnum::Range {
+                    default: 4,
+                    min: 2,
+                    max: 8,
+                },
+            ))),
+        ),
+        Property::new(spa::sys::SPA_PARAM_BUFFERS_blocks, Value::Int(1)),
+        Property::new(spa::sys::SPA_PARAM_BUFFERS_size, Value::Int(size)),
+        Property::new(spa::sys::SPA_PARAM_BUFFERS_stride, Value::Int(stride)),
+        Property::new(spa::sys::SPA_PARAM_BUFFERS_dataType, Value::Int(memory)),
+    );
+    spa::pod::serialize::PodSerializer::serialize(
+        std::io::Cursor::new(Vec::new()),
+        &spa::pod::Value::Object(object),
+    )
+    .ok()
+    .map(|(bytes, _)| bytes.into_inner())
 }
 
 impl VideoSource for PortalScreen {
