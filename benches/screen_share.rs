@@ -369,9 +369,10 @@ fn main() {
         row("talkline CLI", run, &ours);
         assert!(sharer.stop().success(), "{}", sharer.errors());
 
+        // Its own name: the receiver still lists the X11 share it saw.
         let mut sharer = Client::join_with_env(
             &link,
-            "TalkLine",
+            "TalkLineWayland",
             &[
                 &quiet[..],
                 &["--no-chat", "--share-screen", "portal", "--duration", "120"],
@@ -385,7 +386,7 @@ fn main() {
         let ours = measure_share(
             run,
             &mut receiver,
-            "TalkLine",
+            "TalkLineWayland",
             (sharer.pid(), xvfb.0.id()),
             &page,
             &dir,
