@@ -349,6 +349,25 @@ fn a_screen_the_desktop_portal_hands_over_is_shared_until_either_side_stops_it()
     let bob_saw = bob.output().join("\n");
     assert!(!bob_saw.contains("Ann is sharing"), "{bob_saw}");
 
+    // A desktop that names a stream it never makes: said within seconds,
+    // not waited for forever, and its session closed.
+    desktop.name_a_missing_stream_next();
+    ann.send_line("share portal");
+    ann.wait_for_error("the desktop sent no picture of the screen", UP);
+    let deadline = Instant::now() + UP;
+    loop {
+        let (shared, closed) = desktop.sessions();
+        if shared.iter().all(|s| closed.contains(s)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the session of a missing stream stays open: {}",
+            desktop.backend_log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     ann.send_line("share portal");
     ann.wait_for("asking your desktop what to share…", UP);
     ann.wait_for("sharing your screen (1280x720, 10 fps)", UP);
@@ -387,7 +406,7 @@ fn a_screen_the_desktop_portal_hands_over_is_shared_until_either_side_stops_it()
     ann.send_line("share portal");
     ann.wait_for_since("sharing your screen (1280x720, 10 fps)", ann_since, UP);
     bob.wait_for_since("+ Ann is sharing their screen", bob_since, UP);
-    desktop.wait_for_call("Start", 3, UP);
+    desktop.wait_for_call("Start", 4, UP);
     ann.send_line("share stop");
     ann.wait_for("stopped sharing your screen", UP);
     bob.wait_for_since("- Ann stopped sharing their screen", bob_since, UP);

@@ -4,6 +4,40 @@
 
 use super::*;
 
+/// Waits until `bob` has decoded `frames` pictures of Winnie's share at
+/// `w`x`h`, and checks the picture is one flat shade whose luma is in
+/// `luma` (what was shared, and nothing around it); `what` says what.
+fn bob_sees_winnies_share(
+    bob: &mut support::Client,
+    (w, h): (u64, u64),
+    frames: u64,
+    luma: std::ops::RangeInclusive<u64>,
+    what: &str,
+) {
+    let deadline = Instant::now() + LONG;
+    loop {
+        let stats = bob.stats_now();
+        let shared = stats["remote"].as_array().and_then(|r| {
+            r.iter().find(|e| {
+                e["display"] == "Winnie"
+                    && e["video_width"] == w
+                    && e["video_height"] == h
+                    && e["video_frames_decoded"].as_u64().unwrap_or(0) >= frames
+            })
+        });
+        if let Some(shared) = shared {
+            let got = shared["video_luma"].as_u64().unwrap_or(0);
+            assert!(
+                luma.contains(&got) && shared["video_luma_spread"].as_u64().unwrap_or(255) <= 10,
+                "not {what}: {shared}"
+            );
+            return;
+        }
+        assert!(Instant::now() < deadline, "no {w}x{h} share: {stats}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 #[test]
 fn the_window_shares_its_screen_and_stops() {
     let janus = support::Janus::start();
@@ -41,33 +75,16 @@ fn the_window_shares_its_screen_and_stops() {
     assert!(!driver.visible("#share-picker"), "the picker stayed open");
     bob.wait_for("+ Winnie is sharing their screen", LONG);
 
-    // Bob receives the whole X screen at its size.
-    let deadline = Instant::now() + LONG;
-    loop {
-        let stats = bob.stats_now();
-        let screen = stats["remote"].as_array().and_then(|r| {
-            r.iter().find(|e| {
-                e["display"] == "Winnie"
-                    && e["video_width"] == 1280
-                    && e["video_height"] == 800
-                    && e["video_frames_decoded"].as_u64().unwrap_or(0) >= 5
-            })
-        });
-        if let Some(screen) = screen {
-            // The app fills the screen, and is blanked out of what is
-            // shared: a flat dark grey (luma 40), not the meeting inside
-            // itself.
-            let luma = screen["video_luma"].as_u64().unwrap_or(0);
-            assert!(
-                (30..=50).contains(&luma)
-                    && screen["video_luma_spread"].as_u64().unwrap_or(255) <= 10,
-                "the app's window was shared: {screen}"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "no 1280x800 share: {stats}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    // Bob receives the whole X screen at its size. The app fills the
+    // screen, and is blanked out of what is shared: a flat dark grey
+    // (luma 40), not the meeting inside itself.
+    bob_sees_winnies_share(
+        &mut bob,
+        (1280, 800),
+        5,
+        30..=50,
+        "the screen without the app",
+    );
     shot(&window, "share-2-sharing");
 
     driver.click("#sharing-stop");
@@ -112,30 +129,8 @@ fn the_window_shares_its_screen_and_stops() {
     driver.click("#share-windows .share-source");
     driver.wait_visible("#sharing-banner", LONG);
     bob.wait_for("+ Winnie is sharing their screen", LONG);
-    let deadline = Instant::now() + LONG;
-    loop {
-        let stats = bob.stats_now();
-        let shared = stats["remote"].as_array().and_then(|r| {
-            r.iter().find(|e| {
-                e["display"] == "Winnie"
-                    && e["video_width"] == 480
-                    && e["video_height"] == 320
-                    && e["video_frames_decoded"].as_u64().unwrap_or(0) >= 3
-            })
-        });
-        if let Some(shared) = shared {
-            // The window's blue (luma ~98), not the app's window under it.
-            let luma = shared["video_luma"].as_u64().unwrap_or(0);
-            assert!(
-                (85..=110).contains(&luma)
-                    && shared["video_luma_spread"].as_u64().unwrap_or(255) <= 10,
-                "not the window alone: {shared}"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "no 480x320 share: {stats}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    // The window's blue (luma ~98), not the app's window under it.
+    bob_sees_winnies_share(&mut bob, (480, 320), 3, 85..=110, "the window alone");
     // Closed by its owner: the share ends, and the window says why.
     notes.close();
     driver.wait_for(
@@ -253,30 +248,14 @@ fn on_a_wayland_desktop_the_window_shares_what_the_desktop_chose() {
     driver.click("#share-sources .share-source");
     driver.wait_visible("#sharing-banner", LONG);
     bob.wait_for("+ Winnie is sharing their screen", LONG);
-    let deadline = Instant::now() + LONG;
-    loop {
-        let stats = bob.stats_now();
-        let shared = stats["remote"].as_array().and_then(|r| {
-            r.iter().find(|e| {
-                e["display"] == "Winnie"
-                    && e["video_width"] == 1280
-                    && e["video_height"] == 720
-                    && e["video_frames_decoded"].as_u64().unwrap_or(0) >= 5
-            })
-        });
-        if let Some(shared) = shared {
-            // The desktop's red (luma ~82).
-            let luma = shared["video_luma"].as_u64().unwrap_or(0);
-            assert!(
-                (70..=95).contains(&luma)
-                    && shared["video_luma_spread"].as_u64().unwrap_or(255) <= 10,
-                "not the desktop's red screen: {shared}"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "no 1280x720 share: {stats}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    // The desktop's red (luma ~82).
+    bob_sees_winnies_share(
+        &mut bob,
+        (1280, 720),
+        5,
+        70..=95,
+        "the desktop's red screen",
+    );
 
     desktop.stop_sharing();
     driver.wait_for(

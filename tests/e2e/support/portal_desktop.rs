@@ -208,6 +208,17 @@ impl PortalDesktop {
         );
     }
 
+    /// The desktop's next answer names a PipeWire stream it never makes.
+    pub fn name_a_missing_stream_next(&self) {
+        let before = self.count("naming a missing stream next");
+        self.signal("-WINCH");
+        self.wait_for_call(
+            "naming a missing stream next",
+            before + 1,
+            Duration::from_secs(10),
+        );
+    }
+
     /// The user takes 3 s to answer the desktop's next dialog.
     pub fn hold_next(&self) {
         let before = self.count("holding the next Start");

@@ -19,7 +19,7 @@ with X11's and Chromium's on the same page; GStreamer 1.22's
 is not read). SIGUSR1 ends every session as a desktop's
 own "Stop sharing" does; SIGUSR2 makes the next Start answer as a
 dialog the user cancelled; SIGHUP makes it answer 3 s late, as a user
-taking their time. Each call is printed, for the test's log.
+taking their time; SIGWINCH makes it name a stream that does not exist. Each call is printed, for the test's log.
 """
 
 import os
@@ -124,6 +124,7 @@ class ScreenCast(dbus.service.Object):
         self.sessions = {}
         self.refuse_next = False
         self.hold_next = False
+        self.missing_next = False
 
     @dbus.service.method(CAST, in_signature="oosa{sv}", out_signature="ua{sv}")
     def CreateSession(self, handle, session_handle, app_id, options):
@@ -164,7 +165,12 @@ class ScreenCast(dbus.service.Object):
             self.refuse_next = False
             say("Start", session_handle, "cancelled by the user")
             return (dbus.UInt32(1), dbus.Dictionary({}, signature="sv"))
-        node = session.share() if session else None
+        if self.missing_next:
+            # A stream the desktop names but never makes.
+            self.missing_next = False
+            node = 4242
+        else:
+            node = session.share() if session else None
         say("Start", session_handle, "node", node)
         if node is None:
             return (dbus.UInt32(2), dbus.Dictionary({}, signature="sv"))
@@ -214,6 +220,11 @@ class ScreenCast(dbus.service.Object):
         say("holding the next Start")
         return GLib.SOURCE_CONTINUE
 
+    def lose_next(self):
+        self.missing_next = True
+        say("naming a missing stream next")
+        return GLib.SOURCE_CONTINUE
+
     def cancel_next(self):
         self.refuse_next = True
         say("refusing the next Start")
@@ -229,6 +240,7 @@ def main():
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, cast.stop_all)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR2, cast.cancel_next)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGHUP, cast.hold)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGWINCH, cast.lose_next)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
     say("ready")
     loop.run()

@@ -31,6 +31,37 @@ mod x_errors;
 pub use portal::{PortalScreen, is_wayland_session};
 pub use windows::{WindowInfo, find_window, list_windows};
 
+/// A live screen's pace: a picture is due `frame_rate` times a second,
+/// and `wait` returns when it is (a late one does not make the next
+/// early).
+struct Pace {
+    frame_rate: f64,
+    next_at: Instant,
+}
+
+impl Pace {
+    fn new(frame_rate: f64) -> Self {
+        Self {
+            frame_rate,
+            next_at: Instant::now(),
+        }
+    }
+
+    fn wait(&mut self) {
+        let now = Instant::now();
+        if self.next_at > now {
+            std::thread::sleep(self.next_at - now);
+        }
+        let period = Duration::from_secs_f64(1.0 / self.frame_rate);
+        self.next_at = (self.next_at + period).max(Instant::now());
+    }
+
+    /// The next picture is due at once.
+    fn now(&mut self) {
+        self.next_at = Instant::now();
+    }
+}
+
 /// A screen that can be shared, as a picker lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScreenInfo {
@@ -181,8 +212,7 @@ pub struct X11Screen {
     /// it: adopted once it holds (`SIZE_HOLDS_FOR`), not at every step
     /// of a resize, each of which would be a new encoder and a keyframe.
     new_size: Option<((u32, u32), u32)>,
-    frame_rate: f64,
-    next_at: Instant,
+    pace: Pace,
     /// A window blanked out of every picture: the app's own, so that
     /// sharing the screen never shows the meeting inside itself.
     hidden: Option<xlib::Window>,
@@ -355,8 +385,7 @@ impl X11Screen {
             width: 0,
             height: 0,
             new_size: None,
-            frame_rate,
-            next_at: Instant::now(),
+            pace: Pace::new(frame_rate),
             hidden: None,
             hidden_above: None,
             shared: None,
@@ -447,7 +476,7 @@ impl X11Screen {
     /// One picture now, unpaced: for a picker's thumbnail (read without
     /// shared memory, not worth making for one picture).
     pub fn snapshot(&mut self, frame: &mut VideoFrame) -> Result<()> {
-        self.next_at = Instant::now();
+        self.pace.now();
         if self.shared.is_none() {
             self.shared = Some(None);
         }
@@ -706,13 +735,7 @@ impl X11Screen {
 
 impl VideoSource for X11Screen {
     fn next_frame(&mut self, frame: &mut VideoFrame) -> Result<()> {
-        // Paced here: a live source returns when its picture is due.
-        let now = Instant::now();
-        if self.next_at > now {
-            std::thread::sleep(self.next_at - now);
-        }
-        let period = Duration::from_secs_f64(1.0 / self.frame_rate);
-        self.next_at = (self.next_at + period).max(Instant::now());
+        self.pace.wait();
         self.unchanged = false;
         if let Some(capture) = self.capture_now()? {
             // The picture's place on the screen, and where the hidden
@@ -756,7 +779,7 @@ impl VideoSource for X11Screen {
     }
 
     fn frame_rate(&self) -> f64 {
-        self.frame_rate
+        self.pace.frame_rate
     }
 
     fn is_live(&self) -> bool {

@@ -154,8 +154,7 @@ pub struct PortalScreen {
     unchanged: bool,
     width: u32,
     height: u32,
-    frame_rate: f64,
-    next_at: Instant,
+    pace: super::Pace,
     stop: Option<pw::channel::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     /// Tells the session's watcher to close the portal's session (the
@@ -194,8 +193,7 @@ impl PortalScreen {
             unchanged: false,
             width: 0,
             height: 0,
-            frame_rate,
-            next_at: Instant::now(),
+            pace: super::Pace::new(frame_rate),
             stop: None,
             thread: Some(thread),
             close_session: close_session.clone(),
@@ -235,10 +233,10 @@ impl PortalScreen {
                 screen.last_is_new = true;
                 break;
             }
-            if let Some(e) = screen.ended() {
-                return Err(e);
-            }
-            if Instant::now() >= deadline {
+            // Ended before its first picture (a stream the desktop named
+            // but never made), or nothing for too long: the same to the
+            // user, who has not seen the share start.
+            if screen.ended().is_some() || Instant::now() >= deadline {
                 return Err(MediaError::Screen(
                     "the desktop sent no picture of the screen".into(),
                 ));
@@ -631,13 +629,7 @@ fn buffers_param(width: u32, height: u32) -> Option<Vec<u8>> {
 
 impl VideoSource for PortalScreen {
     fn next_frame(&mut self, frame: &mut VideoFrame) -> Result<()> {
-        // Paced here: a live source returns when its picture is due.
-        let now = Instant::now();
-        if self.next_at > now {
-            std::thread::sleep(self.next_at - now);
-        }
-        let period = Duration::from_secs_f64(1.0 / self.frame_rate);
-        self.next_at = (self.next_at + period).max(Instant::now());
+        self.pace.wait();
         if let Some(e) = self.ended() {
             return Err(e);
         }
@@ -679,7 +671,7 @@ impl VideoSource for PortalScreen {
     }
 
     fn frame_rate(&self) -> f64 {
-        self.frame_rate
+        self.pace.frame_rate
     }
 
     fn is_live(&self) -> bool {
