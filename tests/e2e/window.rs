@@ -1525,7 +1525,12 @@ fn use_video_path(driver: &WebDriver, path: &str) {
 /// The app launched against `janus`, in the meeting of `link` as Winnie
 /// (policy accepted, test camera and microphone allowed).
 fn joined_window(janus: &support::Janus, link: &str) -> AppWindow {
-    let window = AppWindow::launch(&janus.url());
+    joined_window_with_env(janus, link, &[])
+}
+
+/// As `joined_window`, the app's environment given these variables too.
+fn joined_window_with_env(janus: &support::Janus, link: &str, env: &[(&str, &str)]) -> AppWindow {
+    let window = AppWindow::launch_with_env(&janus.url(), env);
     to_prejoin_with_devices(&window.driver, link);
     window.driver.click("#join-now");
     window.driver.wait_visible("#screen-meeting", LONG);

@@ -4,6 +4,26 @@
 
 use super::*;
 
+/// Bob, in the meeting with no camera, microphone or chat: he watches
+/// Winnie's shares.
+fn watching_bob(link: &str) -> support::Client {
+    let bob = support::Client::join(
+        link,
+        "Bob",
+        &[
+            "--camera",
+            "none",
+            "--mic",
+            "none",
+            "--no-chat",
+            "--duration",
+            "120",
+        ],
+    );
+    bob.wait_for("joined meeting 1234", LONG);
+    bob
+}
+
 /// Waits until `bob` has decoded `frames` pictures of Winnie's share at
 /// `w`x`h`, and checks the picture is one flat shade whose luma is in
 /// `luma` (what was shared, and nothing around it); `what` says what.
@@ -42,20 +62,7 @@ fn bob_sees_winnies_share(
 fn the_window_shares_its_screen_and_stops() {
     let janus = support::Janus::start();
     let link = janus.link(1234);
-    let mut bob = support::Client::join(
-        &link,
-        "Bob",
-        &[
-            "--camera",
-            "none",
-            "--mic",
-            "none",
-            "--no-chat",
-            "--duration",
-            "120",
-        ],
-    );
-    bob.wait_for("joined meeting 1234", LONG);
+    let mut bob = watching_bob(&link);
 
     let window = joined_window(&janus, &link);
     let driver = &window.driver;
@@ -172,25 +179,9 @@ fn the_window_shares_its_screen_and_stops() {
 fn on_a_wayland_desktop_the_window_shares_what_the_desktop_chose() {
     let janus = support::Janus::start();
     let link = janus.link(1234);
-    let mut bob = support::Client::join(
-        &link,
-        "Bob",
-        &[
-            "--camera",
-            "none",
-            "--mic",
-            "none",
-            "--no-chat",
-            "--duration",
-            "120",
-        ],
-    );
-    bob.wait_for("joined meeting 1234", LONG);
-    let window = AppWindow::launch_with_env(&janus.url(), &[("XDG_SESSION_TYPE", "wayland")]);
+    let mut bob = watching_bob(&link);
+    let window = joined_window_with_env(&janus, &link, &[("XDG_SESSION_TYPE", "wayland")]);
     let driver = &window.driver;
-    to_prejoin_with_devices(driver, &link);
-    driver.click("#join-now");
-    driver.wait_visible("#screen-meeting", LONG);
     // The desktop's portal and PipeWire, on the app's session bus.
     let bus = std::fs::read_to_string(window.home.join("bus-address")).expect("the app's bus");
     let desktop = portal_desktop::PortalDesktop::start_on(
