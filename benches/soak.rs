@@ -226,6 +226,7 @@ fn restart_loop(janus: &Janus, joins: u64) {
                 server: link.server.clone().expect("the link names its server"),
                 room: link.room,
                 pin: None,
+                entry_token: None,
                 display: format!("Loop {n}"),
                 video: Outgoing::from(Some(Box::new(
                     PatternSource::new(320, 180, 30.0).expect("pattern"),

@@ -15,6 +15,7 @@ mod x11_window;
 
 mod board;
 mod chat;
+mod hosting;
 mod screen_share;
 
 use std::sync::atomic::Ordering;
@@ -560,6 +561,7 @@ fn a_camera_unplugged_mid_call_is_reported_and_replaced_live() {
             server: ServerUrl::parse(&janus.url()).expect("url"),
             room: 1234,
             pin: None,
+            entry_token: None,
             display: "App".into(),
             video: Outgoing::From(Box::new(camera)),
             audio: Outgoing::Never,
@@ -635,6 +637,7 @@ fn a_camera_given_to_a_call_joined_without_one_is_sent_without_a_rejoin() {
             server: ServerUrl::parse(&janus.url()).expect("url"),
             room: 1234,
             pin: None,
+            entry_token: None,
             display: "App".into(),
             video: Outgoing::NoDeviceYet,
             audio: Outgoing::NoDeviceYet,

@@ -12,6 +12,10 @@ const ABOUT: &str = "TalkLine 会议客户端（无界面）";
 const SUBCOMMANDS: &[(&str, &str)] = &[
     ("devices", "列出摄像头、麦克风和扬声器"),
     ("join", "按链接、会议号或二维码加入会议"),
+    (
+        "host",
+        "在 --server 上开一个新会议并主持它：打印给来宾的链接（主持人密钥只留在本次运行中）。在标准输入中可用：mute、ask-unmute、stop-video、ask-video 或 remove 名字；lock、unlock、end",
+    ),
     ("invite", "打印会议邀请：链接，以及链接的二维码"),
     (
         "record-replay",
@@ -19,7 +23,8 @@ const SUBCOMMANDS: &[(&str, &str)] = &[
     ),
 ];
 
-/// (subcommand, argument, help): every argument's help.
+/// (subcommand, argument, help): every argument's help. `host` takes
+/// `join`'s for the arguments they share, unless it has its own here.
 const ARGUMENTS: &[(&str, &str, &str)] = &[
     (
         "join",
@@ -34,6 +39,8 @@ const ARGUMENTS: &[(&str, &str, &str)] = &[
     ("join", "name", "其他人看到的您的名字"),
     ("join", "server", "只给会议号时使用的会议服务器"),
     ("join", "pin", "会议密码（优先于链接中的密码）"),
+    ("host", "server", "在哪个会议服务器上开会议"),
+    ("host", "pin", "来宾加入时要给出的会议密码"),
     (
         "join",
         "camera",
@@ -162,10 +169,15 @@ pub fn in_chinese(command: Command) -> Command {
             None => sub,
         };
         chinese_frame(sub).mut_args(|arg| {
-            let help = ARGUMENTS
-                .iter()
-                .find(|(n, id, _)| *n == name && *id == arg.get_id().as_str())
-                .map(|(_, _, help)| *help);
+            let id = arg.get_id().as_str();
+            let help_of = |sub: &str| {
+                ARGUMENTS
+                    .iter()
+                    .find(|(n, i, _)| *n == sub && *i == id)
+                    .map(|(_, _, help)| *help)
+            };
+            let help =
+                help_of(&name).or_else(|| (name == "host").then(|| help_of("join")).flatten());
             let Some(help) = help else { return arg };
             // A flag's default ("false") goes without saying.
             if !arg.get_action().takes_values() || arg.get_default_values().is_empty() {
@@ -249,7 +261,8 @@ mod tests {
         "meadow", "studio", "default", "null", "replay", "low", "medium", "high", "paused", "stun",
         "turn", "STUN", "TURN", "JSON", "PNG", "JPEG", "Y4M", "VP8", "y4m", "wav", "png", "jpg",
         "ivf", "kbit", "Ctrl", "record", "COMMAND", "OPTIONS", "help", "version", "devices",
-        "invite", "share", "stop", "window", "windows", "sound", "portal", "Wayland",
+        "invite", "share", "stop", "window", "windows", "sound", "portal", "Wayland", "host",
+        "mute", "ask", "unmute", "video", "remove", "lock", "unlock", "end",
     ];
 
     #[test]

@@ -3,6 +3,7 @@
 mod board;
 mod chat;
 mod help_zh;
+mod host;
 mod invite;
 mod record;
 mod said;
@@ -28,6 +29,7 @@ use talkline_media::voice_processing::VoiceSettings;
 use talkline_media::wav::{WavSink, WavSource};
 use talkline_media::y4m::Y4mSource;
 use talkline_media::{AudioSource, VideoSource};
+use talkline_meeting::host::HostedMeeting;
 use talkline_meeting::ice_servers::{IceServers, IceUrl, parse_credential};
 use talkline_meeting::layers::VideoLayer;
 use talkline_meeting::{
@@ -65,6 +67,10 @@ enum Command {
     Devices,
     /// Joins a meeting by link, meeting ID or QR code.
     Join(Box<JoinArgs>),
+    /// Starts a new meeting on --server and hosts it: prints the link for
+    /// guests (the host key stays in this run). On standard input: mute,
+    /// ask-unmute, stop-video, ask-video or remove NAME; lock, unlock, end.
+    Host(Box<HostArgs>),
     /// Prints a meeting's invitation: its link, and the link as a QR code.
     Invite(invite::InviteArgs),
     /// Encodes the test pattern (or a Y4M file) into VP8 clips that a load
@@ -81,13 +87,26 @@ struct JoinArgs {
     /// recording of a camera held up to it.
     #[arg(long, value_name = "FILE", conflicts_with = "link")]
     qr: Option<PathBuf>,
+    #[command(flatten)]
+    call: CallArgs,
+}
+
+#[derive(Parser)]
+struct HostArgs {
+    #[command(flatten)]
+    call: CallArgs,
+}
+
+/// How to be in a meeting, joined or hosted.
+#[derive(clap::Args)]
+struct CallArgs {
     /// Your name as others see it.
     #[arg(long)]
     name: String,
-    /// Meeting server for a bare meeting ID.
+    /// Meeting server for a bare meeting ID (`host`: where the meeting is made).
     #[arg(long, default_value = DEFAULT_SERVER)]
     server: String,
-    /// Meeting PIN (overrides one in the link).
+    /// Meeting PIN (overrides one in the link; `host`: the PIN guests give).
     #[arg(long)]
     pin: Option<String>,
     /// test | test:WxH@FPS | camera index | FILE.y4m | replay:FOLDER | none
@@ -239,7 +258,7 @@ fn video_layer_command(
 
 /// The STUN and TURN servers of the command line, each checked; the set
 /// is checked once the link's are added.
-fn ice_servers(args: &JoinArgs) -> Result<IceServers, LinkError> {
+fn ice_servers(args: &CallArgs) -> Result<IceServers, LinkError> {
     Ok(IceServers {
         urls: args
             .ice_servers
@@ -298,6 +317,8 @@ fn exit_code(e: &MeetingError) -> u8 {
         | MeetingError::WrongPin
         | MeetingError::PinRequired
         | MeetingError::RoomFull
+        | MeetingError::MeetingLocked
+        | MeetingError::RemovedByHost
         | MeetingError::Server { .. } => exit::REFUSED,
         MeetingError::Media(_) => exit::MEDIA,
         _ => exit::LOST,
@@ -316,21 +337,25 @@ fn main() -> ExitCode {
         Command::Devices => devices(),
         Command::Invite(args) => invite::invite(&args),
         Command::RecordReplay(args) => record::record(&args),
-        Command::Join(args) => {
-            let args = *args;
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    said::error(say!("cannot start the runtime: {e}", "无法启动运行时：{e}"));
-                    return ExitCode::FAILURE;
-                }
-            };
-            runtime.block_on(join(args))
-        }
+        Command::Join(args) => match runtime() {
+            Ok(runtime) => runtime.block_on(join(*args)),
+            Err(code) => code,
+        },
+        Command::Host(args) => match runtime() {
+            Ok(runtime) => runtime.block_on(host(*args)),
+            Err(code) => code,
+        },
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            said::error(say!("cannot start the runtime: {e}", "无法启动运行时：{e}"));
+            ExitCode::FAILURE
+        })
 }
 
 /// The command line, read with its help and usage errors in this run's
@@ -525,6 +550,51 @@ async fn join(args: JoinArgs) -> ExitCode {
         Ok(link) => link,
         Err(e) => return usage_error(e),
     };
+    call(link, args.call, None).await
+}
+
+/// Makes a new meeting, says how guests join it, and joins it as host.
+async fn host(args: HostArgs) -> ExitCode {
+    let args = args.call;
+    let server = match ServerUrl::parse(&args.server) {
+        Ok(s) => s,
+        Err(e) => {
+            let e = said(&e);
+            return usage_error(say!("--server: {e}", "--server：{e}"));
+        }
+    };
+    // Checked as a link's PIN is: guests will give it in theirs.
+    let pin = match &args.pin {
+        Some(pin) => match MeetingLink::parse("1").and_then(|l| l.with_pin(pin)) {
+            Ok(link) => link.pin,
+            Err(e) => {
+                let e = said(&e);
+                return usage_error(say!("--pin: {e}", "--pin：{e}"));
+            }
+        },
+        None => None,
+    };
+    let meeting = match talkline_meeting::host::create_meeting(&server, pin).await {
+        Ok(meeting) => meeting,
+        Err(e) => {
+            said::error(said(&e));
+            return ExitCode::from(exit_code(&e));
+        }
+    };
+    let (room, link) = (meeting.room, meeting.guest_link());
+    println!(
+        "{}",
+        say!(
+            "new meeting {room}: guests join with {link}",
+            "新会议 {room}：来宾用此链接加入 {link}"
+        )
+    );
+    call(link, args, Some(meeting)).await
+}
+
+/// Joins `link` (as its host when `hosted`) and runs the call until it
+/// ends, carrying out what is typed on standard input.
+async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) -> ExitCode {
     let default_server = match ServerUrl::parse(&args.server) {
         Ok(s) => s,
         Err(e) => {
@@ -620,10 +690,12 @@ async fn join(args: JoinArgs) -> ExitCode {
     let pin = args.pin.clone().or(link.pin.clone());
     let chat_ice = ice.clone();
     let tiles = Tiles::new();
+    let entry_token = hosted.as_ref().map(|m| m.entry_token.clone());
     let config = CallConfig {
         server: server.clone(),
         room: link.room,
         pin: pin.clone(),
+        entry_token: entry_token.clone(),
         display: name.to_string(),
         video: video.into(),
         audio: audio.into(),
@@ -661,6 +733,7 @@ async fn join(args: JoinArgs) -> ExitCode {
         server: server.clone(),
         room,
         pin: pin.clone(),
+        entry_token,
         display: name.to_string(),
         ice: chat_ice.clone(),
         commands: call.commands(),
@@ -693,6 +766,8 @@ async fn join(args: JoinArgs) -> ExitCode {
     tokio::pin!(shutdown);
     let mut commands = stdin_commands();
     let mut outcome: Option<MeetingError> = None;
+    let host_line = host::HostLine::new(hosted);
+    let mut roster = host::Roster::default();
     loop {
         tokio::select! {
             _ = &mut deadline => break,
@@ -710,6 +785,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                 line if line.starts_with("share ") => {
                     screen_share.start(&share_target, &line["share ".len()..]).await;
                 }
+                line if host::HostLine::understands(line) => host_line.command(line, &roster).await,
                 line if chat::ChatLine::understands(line) => match chat.as_mut() {
                     Some(chat) => chat.command(line).await,
                     None => said::error(say!("this run is not in the chat (--no-chat)", "本次运行没有加入聊天（--no-chat）")),
@@ -746,7 +822,7 @@ async fn join(args: JoinArgs) -> ExitCode {
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        let commands = "mute, unmute, camera off, camera on, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, say TEXT, whisper NAME: TEXT, hand up|down, react EMOJI, file PATH, file-to NAME: PATH, save N FOLDER, share SOURCE, share stop, windows, board show|hide, draw TOOL X,Y…, erase ID…, undo, clear, board save PATH, stats, leave";
+                        let commands = "mute, unmute, camera off, camera on, mute|ask-unmute|stop-video|ask-video|remove NAME, lock, unlock, end, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, say TEXT, whisper NAME: TEXT, hand up|down, react EMOJI, file PATH, file-to NAME: PATH, save N FOLDER, share SOURCE, share stop, windows, board show|hide, draw TOOL X,Y…, erase ID…, undo, clear, board save PATH, stats, leave";
                         said::error(say!("unknown command {other:?}: {commands}", "未知命令 {other:?}，可用的命令：{commands}"));
                         Ok(None)
                     };
@@ -773,25 +849,31 @@ async fn join(args: JoinArgs) -> ExitCode {
                 Some(CallEvent::State(CallState::Joined)) => println!("{}", say!("connected", "已连接")),
                 Some(CallEvent::State(_)) => {}
                 Some(CallEvent::ParticipantJoined(p)) if p.screen => {
+                    roster.joined(&p);
                     let who = &p.display;
                     println!("{}", say!("+ {who} is sharing their screen", "+ {who} 正在共享屏幕"));
                 }
                 Some(CallEvent::ParticipantJoined(p)) => {
+                    roster.joined(&p);
                     let who = &p.display;
                     println!("{}", say!("+ {who} joined", "+ {who} 加入了会议"));
                 }
                 Some(CallEvent::ParticipantChanged(p)) => {
+                    roster.joined(&p);
                     let language = said::language();
                     let who = &p.display;
-                    let microphone = if p.audio_muted { language.pick("muted", "已静音") } else { language.pick("on", "开启") };
-                    let camera = if p.video_muted { language.pick("off", "关闭") } else { language.pick("on", "开启") };
+                    let by_host = language.pick("turned off by the host", "已被主持人关闭");
+                    let microphone = if p.audio_held { by_host } else if p.audio_muted { language.pick("muted", "已静音") } else { language.pick("on", "开启") };
+                    let camera = if p.video_held { by_host } else if p.video_muted { language.pick("off", "关闭") } else { language.pick("on", "开启") };
                     println!("{}", say!("~ {who} microphone {microphone}, camera {camera}", "~ {who} 麦克风{microphone}，摄像头{camera}"));
                 }
                 Some(CallEvent::ParticipantLeft(p)) if p.screen => {
+                    roster.left(&p);
                     let who = &p.display;
                     println!("{}", say!("- {who} stopped sharing their screen", "- {who} 停止了共享屏幕"));
                 }
                 Some(CallEvent::ParticipantLeft(p)) => {
+                    roster.left(&p);
                     let who = &p.display;
                     println!("{}", say!("- {who} left", "- {who} 离开了会议"));
                 }
@@ -804,6 +886,18 @@ async fn join(args: JoinArgs) -> ExitCode {
                     said::warning(say!("cannot switch the {kind}: {why}", "无法切换{kind}：{why}"));
                 }
                 Some(CallEvent::RelayUnreachable(why)) => said::warning(why),
+                Some(CallEvent::HostHeld { kind, held: true }) => {
+                    let kind = kind_said(kind);
+                    said::warning(say!("the host turned off your {kind}", "主持人关闭了您的{kind}"));
+                }
+                Some(CallEvent::HostHeld { kind, held: false }) => {
+                    let (what, command) = match kind {
+                        talkline_media::devices::DeviceKind::Camera => (kind_said(kind), "camera on"),
+                        _ => (kind_said(kind), "unmute"),
+                    };
+                    println!("{}", say!("the host asks you to turn on your {what}: type {command} to do so", "主持人请您打开{what}：输入 {command} 即可打开"));
+                }
+                Some(CallEvent::Refused(e)) => said::error(said(&e)),
                 Some(CallEvent::NewId(_)) => {}
                 Some(CallEvent::Ended(e)) => {
                     outcome = e;
@@ -816,6 +910,7 @@ async fn join(args: JoinArgs) -> ExitCode {
     if let Some(chat) = chat {
         chat.leave().await;
     }
+    host_line.close().await;
     screen_share.end().await;
     let stats = std::sync::Arc::clone(&call.stats);
     call.leave().await;
@@ -830,6 +925,11 @@ async fn join(args: JoinArgs) -> ExitCode {
         }
     }
     match outcome {
+        // Not an error of this run: the meeting is over.
+        Some(e @ MeetingError::MeetingEnded) => {
+            println!("{}", said(&e));
+            ExitCode::SUCCESS
+        }
         Some(e) => {
             said::error(said(&e));
             ExitCode::from(exit_code(&e))

@@ -27,6 +27,8 @@ pub struct ShareTarget {
     pub server: ServerUrl,
     pub room: u64,
     pub pin: Option<String>,
+    /// The host's way into their locked meeting.
+    pub entry_token: Option<talkline_meeting::host::Secret>,
     pub display: String,
     pub ice: IceServers,
     pub commands: tokio::sync::mpsc::UnboundedSender<talkline_meeting::CallCommand>,
@@ -219,6 +221,7 @@ impl ScreenShare {
             server: target.server.clone(),
             room: target.room,
             pin: target.pin.clone(),
+            entry_token: target.entry_token.clone(),
             display: target.display.clone(),
             video,
             audio,

@@ -142,6 +142,34 @@ impl ActiveCall {
                             };
                             sink.emit(AppEvent::DeviceChanged { kind: kind.name(), message });
                         }
+                        // The host turned our microphone or camera off: the
+                        // window shows it off. Let go, it stays off until
+                        // the user turns it on.
+                        Some(CallEvent::HostHeld { kind, held }) => {
+                            if held && self_muted.turn_off(kind, |_| {}) {
+                                sink.emit(self_muted.event());
+                            }
+                            let what = kind_said(kind, language);
+                            let message = match (language, held) {
+                                (Language::English, true) => format!("The host turned off your {what}."),
+                                (Language::English, false) => format!("The host asks you to turn on your {what}."),
+                                (Language::SimplifiedChinese, true) => format!("主持人关闭了您的{what}。"),
+                                (Language::SimplifiedChinese, false) => format!("主持人请您打开{what}。"),
+                            };
+                            sink.emit(AppEvent::DeviceChanged { kind: kind.name(), message });
+                        }
+                        // Turning on what the host holds: it stays off.
+                        Some(CallEvent::Refused(error)) => {
+                            let kind = match error {
+                                talkline_meeting::MeetingError::CameraHeldByHost => talkline_media::devices::DeviceKind::Camera,
+                                _ => talkline_media::devices::DeviceKind::Microphone,
+                            };
+                            if self_muted.turn_off(kind, |_| {}) {
+                                sink.emit(self_muted.event());
+                            }
+                            let message = AppError::from(error).said_in(language);
+                            sink.emit(AppEvent::DeviceChanged { kind: kind.name(), message });
+                        }
                         Some(CallEvent::Ended(error)) => {
                             let error = error.map(|e| {
                                 let e = AppError::from(e);

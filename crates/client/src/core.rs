@@ -576,6 +576,7 @@ impl AppCore {
             server: server.clone(),
             room,
             pin: link.pin.clone(),
+            entry_token: None,
             display: name.clone(),
             video: video.map_or(Outgoing::NoDeviceYet, Outgoing::From),
             audio: audio.map_or(Outgoing::NoDeviceYet, Outgoing::From),

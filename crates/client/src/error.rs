@@ -183,7 +183,14 @@ impl From<MeetingError> for AppError {
             | MeetingError::WrongPin
             | MeetingError::PinRequired
             | MeetingError::RoomFull
+            | MeetingError::MeetingLocked
+            | MeetingError::RemovedByHost
+            | MeetingError::NotHost
             | MeetingError::Server { .. } => Self::Refused(message),
+            MeetingError::MicrophoneHeldByHost
+            | MeetingError::CameraHeldByHost
+            | MeetingError::NotInMeeting
+            | MeetingError::MeetingEnded => Self::State(message),
             MeetingError::Media(_) => Self::Media(message),
             MeetingError::UnknownVideoLayer(_)
             | MeetingError::ChatEmpty
@@ -359,6 +366,13 @@ mod tests {
                 MeetingError::WrongPin,
                 MeetingError::PinRequired,
                 MeetingError::RoomFull,
+                MeetingError::MeetingLocked,
+                MeetingError::RemovedByHost,
+                MeetingError::MeetingEnded,
+                MeetingError::NotHost,
+                MeetingError::NotInMeeting,
+                MeetingError::MicrophoneHeldByHost,
+                MeetingError::CameraHeldByHost,
                 MeetingError::Server {
                     code: 499,
                     reason: detail(),

@@ -285,6 +285,7 @@ async fn share_screen_via(
         server: with.server,
         room: with.room,
         pin: with.pin,
+        entry_token: None,
         display: with.display,
         video,
         audio,

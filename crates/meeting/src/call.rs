@@ -30,6 +30,7 @@ use talkline_media::{AudioSource, VideoSource};
 
 use crate::congestion;
 use crate::error::MeetingError;
+use crate::host::Secret;
 use crate::ice_servers::IceServers;
 use crate::janus::connection::{JanusConnection, SignalEvent};
 use crate::janus::protocol::{
@@ -74,6 +75,8 @@ pub struct CallConfig {
     pub server: ServerUrl,
     pub room: u64,
     pub pin: Option<String>,
+    /// What gets us into a locked meeting: the host's own (see `host`).
+    pub entry_token: Option<Secret>,
     pub display: String,
     pub video: Outgoing<Box<dyn VideoSource>>,
     pub audio: Outgoing<Box<dyn AudioSource>>,
@@ -173,6 +176,16 @@ pub enum CallEvent {
     DeviceLost(DeviceKind),
     /// A device could not be switched to (the message says why).
     DeviceSwitchFailed(DeviceKind, String),
+    /// The host turned our microphone or camera off (`held`; the server
+    /// relays nothing of it), or let it go again: the host asks us to turn
+    /// it back on, which is ours to do or not.
+    HostHeld {
+        kind: DeviceKind,
+        held: bool,
+    },
+    /// What the user asked could not be done (the error says why); the
+    /// call goes on.
+    Refused(MeetingError),
     /// A TURN server could not be reached (the message says which and
     /// why); the call tries the other ways it has. Told once per problem.
     RelayUnreachable(String),
@@ -337,6 +350,7 @@ pub(crate) struct Target {
     pub(crate) server: ServerUrl,
     pub(crate) room: u64,
     pub(crate) pin: Option<String>,
+    pub(crate) entry_token: Option<Secret>,
     pub(crate) display: String,
     pub(crate) ice: IceServers,
 }
@@ -360,6 +374,18 @@ struct Driver {
     stalls: VideoStallWatch,
     /// What `CallEvent::RelayUnreachable` has told, so each is told once.
     relay_problems: HashSet<String>,
+    /// Our microphone and camera as the host holds them.
+    held: HeldByHost,
+    /// Why the call ended when the server ended it (the host removed us,
+    /// or ended the meeting).
+    ended: Option<MeetingError>,
+}
+
+/// Which of our streams the host turned off.
+#[derive(Debug, Default, Clone, Copy)]
+struct HeldByHost {
+    microphone: bool,
+    camera: bool,
 }
 
 /// Joins a meeting. Returns once joined (so a wrong PIN, an unknown room or
@@ -410,6 +436,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         server: config.server,
         room: config.room,
         pin: config.pin,
+        entry_token: config.entry_token,
         display: config.display,
         ice: config.ice,
     };
@@ -430,6 +457,8 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         tiles: config.tiles,
         stalls: VideoStallWatch::default(),
         relay_problems: HashSet::new(),
+        held: HeldByHost::default(),
+        ended: None,
         subscribe: config.subscribe,
         video_layer: VideoLayer::default(),
         video_layer_of: HashMap::new(),
@@ -473,8 +502,12 @@ impl Driver {
         let (conn, signals) = JanusConnection::open(&self.target.server).await?;
         let handle = conn.attach_videoroom().await?;
         let room = self.target.room;
-        let mut body =
-            request::join_publisher(room, &self.target.display, self.target.pin.as_deref());
+        let mut body = request::join_publisher(
+            room,
+            &self.target.display,
+            self.target.pin.as_deref(),
+            self.target.entry_token.as_ref().map(Secret::expose),
+        );
         body["id"] = serde_json::json!(self.publisher_id);
         let mut reply = conn.message(handle, body.clone(), None).await?;
         if let Incoming::Event {
@@ -888,6 +921,7 @@ impl Driver {
                 Err(
                     e @ (MeetingError::WrongPin
                     | MeetingError::PinRequired
+                    | MeetingError::MeetingLocked
                     | MeetingError::NoSuchRoom(_)),
                 ) => return Err(e),
                 Err(e) if started.elapsed() > REJOIN_GIVE_UP => return Err(e),
@@ -1286,8 +1320,24 @@ impl Driver {
         match msg {
             Incoming::Event { sender, room, .. } if sender == l.publisher_handle => match room {
                 RoomEvent::Publishers(list) => self.session.handle(SessionInput::Publishers(list)),
-                RoomEvent::Leaving(id) | RoomEvent::Unpublished(id) => {
+                RoomEvent::Leaving(id) | RoomEvent::Unpublished(id) | RoomEvent::Removed(id) => {
                     self.session.handle(SessionInput::Gone(id))
+                }
+                RoomEvent::Moderated { id, mid, held } if id == self.publisher_id => {
+                    self.held_by_host(l, &mid, held).await;
+                    Vec::new()
+                }
+                RoomEvent::Moderated { id, mid, held } => self
+                    .session
+                    .handle(SessionInput::Moderated { id, mid, held }),
+                // Ends the call for good: no rejoin.
+                RoomEvent::RemovedUs => {
+                    self.ended = Some(MeetingError::RemovedByHost);
+                    self.session.handle(SessionInput::Leave)
+                }
+                RoomEvent::Destroyed => {
+                    self.ended = Some(MeetingError::MeetingEnded);
+                    self.session.handle(SessionInput::Leave)
                 }
                 _ => Vec::new(),
             },
@@ -1339,6 +1389,32 @@ impl Driver {
         }
     }
 
+    /// The host turned one of our streams off, or let it go. Off: we stop
+    /// sending it too, and the room is told it is muted. Let go: it stays
+    /// off until the user turns it on.
+    async fn held_by_host(&mut self, link: &mut Link, mid: &str, held: bool) {
+        let controls = &self.pipeline.controls;
+        let kind = if link.mids.audio.as_deref() == Some(mid) {
+            self.held.microphone = held;
+            if held {
+                controls.audio_muted.store(true, Ordering::Relaxed);
+            }
+            DeviceKind::Microphone
+        } else if link.mids.video.as_deref() == Some(mid) {
+            self.held.camera = held;
+            if held {
+                controls.video_muted.store(true, Ordering::Relaxed);
+            }
+            DeviceKind::Camera
+        } else {
+            return;
+        };
+        if held {
+            self.configure_sending(link).await;
+        }
+        self.emit(CallEvent::HostHeld { kind, held });
+    }
+
     fn on_peer_state(
         &mut self,
         link: &mut Option<Link>,
@@ -1388,7 +1464,7 @@ impl Driver {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             if self.session.state() == CallState::Left {
-                return Ok(());
+                return self.ended.take().map_or(Ok(()), Err);
             }
             let outputs = tokio::select! {
                 signal = async {
@@ -1433,6 +1509,14 @@ impl Driver {
                     }
                 },
                 command = commands.recv() => match command {
+                    Some(CallCommand::SetAudioMuted(false)) if self.held.microphone => {
+                        self.emit(CallEvent::Refused(MeetingError::MicrophoneHeldByHost));
+                        Vec::new()
+                    }
+                    Some(CallCommand::SetVideoMuted(false)) if self.held.camera => {
+                        self.emit(CallEvent::Refused(MeetingError::CameraHeldByHost));
+                        Vec::new()
+                    }
                     Some(CallCommand::SetAudioMuted(m)) => {
                         self.pipeline.controls.audio_muted.store(m, Ordering::Relaxed);
                         if let Some(l) = link.as_mut() { self.configure_sending(l).await; }

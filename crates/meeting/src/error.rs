@@ -21,6 +21,20 @@ pub enum MeetingError {
     PinRequired,
     #[error("the meeting is full")]
     RoomFull,
+    #[error("the host has locked this meeting: nobody else can join; ask the host to unlock it")]
+    MeetingLocked,
+    #[error("the host removed you from the meeting")]
+    RemovedByHost,
+    #[error("the host ended the meeting")]
+    MeetingEnded,
+    #[error("only the meeting's host can do that: the server refused it")]
+    NotHost,
+    #[error("they are no longer in the meeting")]
+    NotInMeeting,
+    #[error("the host turned off your microphone: you can turn it on when the host asks you to")]
+    MicrophoneHeldByHost,
+    #[error("the host turned off your camera: you can turn it on when the host asks you to")]
+    CameraHeldByHost,
     #[error("the meeting server refused: {reason} (code {code})")]
     Server { code: u32, reason: String },
     #[error("the meeting server sent something unexpected: {0}")]
@@ -99,6 +113,7 @@ impl MeetingError {
     pub fn from_room_error(room: u64, code: u32, reason: String) -> Self {
         match code {
             426 => MeetingError::NoSuchRoom(room),
+            433 if reason.contains("allowed list") => MeetingError::MeetingLocked,
             433 => MeetingError::WrongPin,
             429 if reason.contains("pin") => MeetingError::PinRequired,
             432 => MeetingError::RoomFull,
@@ -118,6 +133,15 @@ impl talkline_language::Translated for MeetingError {
             Self::WrongPin => "会议密码错误：请检查后重试".into(),
             Self::PinRequired => "此会议需要密码：请使用完整的会议链接或输入密码".into(),
             Self::RoomFull => "会议人数已满".into(),
+            Self::MeetingLocked => "主持人已锁定此会议：其他人无法加入；请让主持人解锁".into(),
+            Self::RemovedByHost => "主持人已将您移出会议".into(),
+            Self::MeetingEnded => "主持人已结束会议".into(),
+            Self::NotHost => "只有会议主持人才能这样做：服务器拒绝了".into(),
+            Self::NotInMeeting => "对方已不在会议中".into(),
+            Self::MicrophoneHeldByHost => {
+                "主持人关闭了您的麦克风：主持人请您打开时，您才能打开".into()
+            }
+            Self::CameraHeldByHost => "主持人关闭了您的摄像头：主持人请您打开时，您才能打开".into(),
             Self::Server { code, reason } => {
                 format!("会议服务器拒绝了请求：{reason}（代码 {code}）")
             }

@@ -8,6 +8,7 @@ pub mod congestion;
 mod dtls_flights;
 pub mod early_echo;
 pub mod error;
+pub mod host;
 pub mod ice_servers;
 pub mod invite;
 pub mod janus;

@@ -30,6 +30,8 @@ pub struct ShareConfig {
     pub server: ServerUrl,
     pub room: u64,
     pub pin: Option<String>,
+    /// The sharer's way into a locked meeting (see `host`).
+    pub entry_token: Option<crate::host::Secret>,
     /// The sharer's name (viewers say "Ann's screen").
     pub display: String,
     pub video: Box<dyn VideoSource>,
@@ -85,6 +87,7 @@ pub async fn share_screen(
         server: config.server,
         room: config.room,
         pin: config.pin,
+        entry_token: config.entry_token,
         display: config.display,
         video: Outgoing::From(video),
         audio: match config.audio {

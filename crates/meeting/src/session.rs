@@ -48,6 +48,12 @@ pub enum SessionInput {
     /// A feed of ours besides this one (our screen share): never
     /// subscribed to, never listed as someone else.
     OwnFeed(u64),
+    /// The host stopped (`held`) or released a participant's stream.
+    Moderated {
+        id: u64,
+        mid: String,
+        held: bool,
+    },
 }
 
 /// A participant as the user sees them.
@@ -61,6 +67,13 @@ pub struct Participant {
     pub has_video: bool,
     /// A screen shared (by the person of the same name): shown large.
     pub screen: bool,
+    /// The host turned their microphone or camera off: the server relays
+    /// nothing of it until the host lets it go.
+    pub audio_held: bool,
+    pub video_held: bool,
+    /// Which of their streams is which: what a host names to hold one.
+    pub audio_mid: Option<String>,
+    pub video_mid: Option<String>,
 }
 
 impl Participant {
@@ -76,6 +89,10 @@ impl Participant {
             has_audio: audio.is_some(),
             has_video: video.is_some(),
             screen: video.is_some_and(|v| v.description.as_deref() == Some(SCREEN)),
+            audio_held: audio.is_some_and(|a| a.moderated),
+            video_held: video.is_some_and(|v| v.moderated),
+            audio_mid: audio.map(|a| a.mid.clone()),
+            video_mid: video.map(|v| v.mid.clone()),
         }
     }
 }
@@ -254,6 +271,20 @@ impl SessionMachine {
                     out.push(SessionOutput::ParticipantLeft(p));
                 }
             }
+            SessionInput::Moderated { id, mid, held } => {
+                if let Some(p) = self.roster.get_mut(&id) {
+                    let before = (p.audio_held, p.video_held);
+                    if p.audio_mid.as_deref() == Some(mid.as_str()) {
+                        p.audio_held = held;
+                    }
+                    if p.video_mid.as_deref() == Some(mid.as_str()) {
+                        p.video_held = held;
+                    }
+                    if before != (p.audio_held, p.video_held) {
+                        out.push(SessionOutput::ParticipantChanged(p.clone()));
+                    }
+                }
+            }
             SessionInput::SubscribeRefused(feeds) => {
                 if let [feed] = feeds.as_slice() {
                     self.refused.insert(*feed);
@@ -320,6 +351,7 @@ mod tests {
                     codec: Some("opus".into()),
                     disabled: false,
                     description: Some(if audio_muted { "muted" } else { "live" }.into()),
+                    moderated: false,
                 },
                 PublishedStream {
                     mid: "1".into(),
@@ -327,6 +359,7 @@ mod tests {
                     codec: Some("vp8".into()),
                     disabled: false,
                     description: None,
+                    moderated: false,
                 },
             ],
         }
@@ -347,6 +380,45 @@ mod tests {
                 SessionOutput::Rejoin => "rejoin".into(),
             })
             .collect()
+    }
+
+    #[test]
+    fn what_the_host_holds_is_shown_on_that_participant_and_let_go_again() {
+        let mut m = SessionMachine::new();
+        let mut held_camera = publisher(8, "Cy", false);
+        held_camera.streams[1].moderated = true;
+        m.handle(SessionInput::Joined {
+            self_id: 1,
+            publishers: vec![publisher(7, "Bo", false), held_camera],
+        });
+        let cy = m.participants().find(|p| p.id == 8).expect("Cy");
+        assert!(cy.video_held && !cy.audio_held, "{cy:?}");
+        assert_eq!(
+            (cy.audio_mid.as_deref(), cy.video_mid.as_deref()),
+            (Some("0"), Some("1"))
+        );
+        let hold = |id, mid: &str, held| SessionInput::Moderated {
+            id,
+            mid: mid.into(),
+            held,
+        };
+        let out = m.handle(hold(7, "0", true));
+        match out.as_slice() {
+            [SessionOutput::ParticipantChanged(p)] => {
+                assert!(p.audio_held && !p.video_held && !p.audio_muted, "{p:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Told twice, or of a stream they do not have, or of someone gone:
+        // nothing changes.
+        assert!(m.handle(hold(7, "0", true)).is_empty());
+        assert!(m.handle(hold(7, "9", true)).is_empty());
+        assert!(m.handle(hold(99, "0", true)).is_empty());
+        let out = m.handle(hold(7, "0", false));
+        assert!(
+            matches!(out.as_slice(), [SessionOutput::ParticipantChanged(p)] if !p.audio_held),
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -110,6 +110,7 @@ async fn join(port: u16) -> Result<(), MeetingError> {
         server: ServerUrl::parse(&format!("ws://127.0.0.1:{port}")).expect("url"),
         room: 1,
         pin: None,
+        entry_token: None,
         display: "Probe".into(),
         video: talkline_meeting::Outgoing::From(Box::new(
             talkline_media::source::PatternSource::new(176, 144, 10.0).expect("pattern"),

@@ -280,9 +280,20 @@ impl Client {
     }
 
     pub fn join_with_env(link: &str, name: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::run(&["join", link], name, extra, env)
+    }
+
+    /// `talkline host`: a new meeting on `server`, hosted by `name`.
+    #[allow(dead_code)] // not every test binary hosts
+    pub fn host(server: &str, name: &str, extra: &[&str]) -> Self {
+        Self::run(&["host", "--server", server], name, extra, &[])
+    }
+
+    fn run(command: &[&str], name: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let stats_path = scratch_dir("client").join(format!("{name}.json"));
         let mut child = talkline_command()
-            .args(["join", link, "--name", name, "--stats-json"])
+            .args(command)
+            .args(["--name", name, "--stats-json"])
             .arg(&stats_path)
             .args(extra)
             .envs(env.iter().copied())

@@ -233,6 +233,7 @@ pub async fn open(
         server: server.clone(),
         room,
         pin: pin.map(str::to_string),
+        entry_token: None,
         display: display.to_string(),
         ice: ice.clone(),
     };
@@ -316,6 +317,7 @@ async fn connect(
         pin,
         display,
         ice,
+        ..
     } = target;
     let (room, pin) = (*room, pin.as_deref());
     let (conn, mut signals) = JanusConnection::open(server).await?;

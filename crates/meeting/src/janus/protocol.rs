@@ -108,6 +108,9 @@ pub struct PublishedStream {
     pub disabled: bool,
     /// Free text Janus relays to everyone; TalkLine puts the mute state here.
     pub description: Option<String>,
+    /// The meeting's host stopped this stream: Janus relays none of it,
+    /// whatever its publisher sends.
+    pub moderated: bool,
 }
 
 /// Stream descriptions TalkLine publishers use to tell the room they muted.
@@ -180,6 +183,7 @@ impl Publisher {
                                 .get("description")
                                 .and_then(Value::as_str)
                                 .map(|d| d.chars().take(64).collect()),
+                            moderated: s.get("moderated").and_then(Value::as_bool) == Some(true),
                         })
                     })
                     .collect()
@@ -256,6 +260,19 @@ pub enum RoomEvent {
         mid: String,
         substream: u64,
     },
+    /// The host removed this participant (others are told).
+    Removed(u64),
+    /// The host removed us.
+    RemovedUs,
+    /// The host ended the meeting: the room is gone.
+    Destroyed,
+    /// The host stopped (`held`) or released one stream of a participant
+    /// (us included).
+    Moderated {
+        id: u64,
+        mid: String,
+        held: bool,
+    },
     /// Anything else the plugin reports that needs no action.
     Other(String),
     Error {
@@ -300,6 +317,30 @@ impl RoomEvent {
             "event" => {
                 if let Some(p) = data.get("publishers") {
                     RoomEvent::Publishers(publishers(Some(p))?)
+                } else if let Some(moderation) = data.get("moderation") {
+                    match (
+                        u64_of("id"),
+                        data.get("mid").and_then(Value::as_str),
+                        moderation.as_str(),
+                    ) {
+                        (Some(id), Some(mid), Some(held @ ("muted" | "unmuted"))) => {
+                            RoomEvent::Moderated {
+                                id,
+                                mid: mid.chars().take(16).collect(),
+                                held: held == "muted",
+                            }
+                        }
+                        _ => RoomEvent::Other("moderation".into()),
+                    }
+                } else if let Some(id) = data.get("kicked") {
+                    match id.as_u64() {
+                        Some(id) => RoomEvent::Removed(id),
+                        None => RoomEvent::Other("kicked".into()),
+                    }
+                } else if data.get("leaving").and_then(Value::as_str) == Some("ok")
+                    && data.get("reason").and_then(Value::as_str) == Some("kicked")
+                {
+                    RoomEvent::RemovedUs
                 } else if let Some(id) = data.get("leaving") {
                     // "ok" is what Janus says when *we* leave.
                     match id.as_u64() {
@@ -327,7 +368,8 @@ impl RoomEvent {
                     RoomEvent::Other("event".into())
                 }
             }
-            "talking" | "stopped-talking" | "slow_link" | "destroyed" | "left" | "updating" => {
+            "destroyed" => RoomEvent::Destroyed,
+            "talking" | "stopped-talking" | "slow_link" | "left" | "updating" => {
                 RoomEvent::Other(kind.to_string())
             }
             other => RoomEvent::Other(other.chars().take(32).collect()),
@@ -496,11 +538,20 @@ impl Incoming {
 pub mod request {
     use super::*;
 
-    pub fn join_publisher(room: u64, display: &str, pin: Option<&str>) -> Value {
+    /// `token`: what lets us into a locked meeting (see `host`).
+    pub fn join_publisher(
+        room: u64,
+        display: &str,
+        pin: Option<&str>,
+        token: Option<&str>,
+    ) -> Value {
         let mut body =
             json!({"request": "join", "ptype": "publisher", "room": room, "display": display});
         if let Some(pin) = pin {
             body["pin"] = json!(pin);
+        }
+        if let Some(token) = token {
+            body["token"] = json!(token);
         }
         body
     }
@@ -654,6 +705,70 @@ mod tests {
                 "{data}"
             );
         }
+    }
+
+    /// What Janus 1.1.2 sends when a host acts (`janus_videoroom.c`:
+    /// kick, moderate, destroy), and broken versions of it.
+    #[test]
+    fn a_hosts_actions_are_read_as_the_server_tells_them() {
+        let event = |data: &str| {
+            let msg = format!(r#"{{"janus":"event","sender":9,"plugindata":{{"data":{data}}}}}"#);
+            match Incoming::parse(&msg) {
+                Ok(Incoming::Event { room, .. }) => room,
+                other => panic!("{data}: {other:?}"),
+            }
+        };
+        assert_eq!(
+            event(r#"{"videoroom":"event","room":5,"id":77,"mid":"0","moderation":"muted"}"#),
+            RoomEvent::Moderated {
+                id: 77,
+                mid: "0".into(),
+                held: true
+            }
+        );
+        assert_eq!(
+            event(r#"{"videoroom":"event","room":5,"id":77,"mid":"1","moderation":"unmuted"}"#),
+            RoomEvent::Moderated {
+                id: 77,
+                mid: "1".into(),
+                held: false
+            }
+        );
+        assert_eq!(
+            event(r#"{"videoroom":"event","room":5,"kicked":77}"#),
+            RoomEvent::Removed(77)
+        );
+        assert_eq!(
+            event(r#"{"videoroom":"event","room":5,"leaving":"ok","reason":"kicked"}"#),
+            RoomEvent::RemovedUs
+        );
+        // Our own leaving is not a removal.
+        assert_eq!(
+            event(r#"{"videoroom":"event","room":5,"leaving":"ok"}"#),
+            RoomEvent::Other("left".into())
+        );
+        assert_eq!(
+            event(r#"{"videoroom":"destroyed","room":5}"#),
+            RoomEvent::Destroyed
+        );
+        for broken in [
+            r#"{"videoroom":"event","id":77,"mid":"0","moderation":"maybe"}"#,
+            r#"{"videoroom":"event","id":"77","mid":"0","moderation":"muted"}"#,
+            r#"{"videoroom":"event","mid":"0","moderation":"muted"}"#,
+            r#"{"videoroom":"event","id":77,"moderation":"muted"}"#,
+            r#"{"videoroom":"event","kicked":"77"}"#,
+        ] {
+            assert!(matches!(event(broken), RoomEvent::Other(_)), "{broken}");
+        }
+        // A stream the host holds is said so in the publisher list.
+        let listed = event(
+            r#"{"videoroom":"event","publishers":[{"id":7,"streams":[
+                {"type":"video","mid":"1","moderated":true},{"type":"audio","mid":"0"}]}]}"#,
+        );
+        let RoomEvent::Publishers(list) = listed else {
+            panic!("{listed:?}")
+        };
+        assert!(list[0].streams[0].moderated && !list[0].streams[1].moderated);
     }
 
     #[test]

@@ -1,0 +1,227 @@
+//! `talkline host`: a meeting this run makes and hosts. The host key stays
+//! in this process; guests are given the link without it. What a host
+//! types on standard input:
+//! `mute NAME`, `ask-unmute NAME`, `stop-video NAME`, `ask-video NAME`,
+//! `remove NAME`, `lock`, `unlock`, `end`.
+
+use std::collections::BTreeMap;
+
+use talkline_meeting::host::{HostControls, HostedMeeting};
+use talkline_meeting::{MeetingError, Participant};
+
+use crate::said::{self, said, say};
+
+/// Who is in the meeting, as this run's call reported them.
+#[derive(Default)]
+pub struct Roster(BTreeMap<u64, Participant>);
+
+impl Roster {
+    pub fn joined(&mut self, p: &Participant) {
+        self.0.insert(p.id, p.clone());
+    }
+
+    pub fn left(&mut self, p: &Participant) {
+        self.0.remove(&p.id);
+    }
+
+    /// The person (not a screen they share) called `name`.
+    fn named(&self, name: &str) -> Result<&Participant, String> {
+        self.0
+            .values()
+            .find(|p| !p.screen && p.display == name)
+            .ok_or_else(|| {
+                say!(
+                    "nobody called {name:?} in this meeting",
+                    "本次会议中没有名叫 {name:?} 的人"
+                )
+            })
+    }
+}
+
+/// One thing a host asks.
+#[derive(Debug, PartialEq, Eq)]
+enum HostCommand<'a> {
+    /// Turn off (`held`) or ask to turn on a microphone or camera.
+    Hold {
+        name: &'a str,
+        camera: bool,
+        held: bool,
+    },
+    Remove(&'a str),
+    Lock(bool),
+    End,
+}
+
+impl<'a> HostCommand<'a> {
+    fn parse(line: &'a str) -> Option<Self> {
+        let named = |prefix: &str| {
+            line.strip_prefix(prefix)
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+        };
+        let hold = |name, camera, held| HostCommand::Hold { name, camera, held };
+        Some(match line {
+            "lock" => HostCommand::Lock(true),
+            "unlock" => HostCommand::Lock(false),
+            "end" => HostCommand::End,
+            _ => {
+                if let Some(name) = named("mute ") {
+                    hold(name, false, true)
+                } else if let Some(name) = named("ask-unmute ") {
+                    hold(name, false, false)
+                } else if let Some(name) = named("stop-video ") {
+                    hold(name, true, true)
+                } else if let Some(name) = named("ask-video ") {
+                    hold(name, true, false)
+                } else if let Some(name) = named("remove ") {
+                    HostCommand::Remove(name)
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+}
+
+/// This run's part as host, if it hosts the meeting.
+pub struct HostLine {
+    controls: Option<HostControls>,
+}
+
+impl HostLine {
+    pub fn new(meeting: Option<HostedMeeting>) -> Self {
+        Self {
+            controls: meeting.map(HostControls::new),
+        }
+    }
+
+    pub fn understands(line: &str) -> bool {
+        HostCommand::parse(line).is_some()
+    }
+
+    /// Carries out a host's command; says what was done, or why not.
+    pub async fn command(&self, line: &str, roster: &Roster) {
+        let Some(command) = HostCommand::parse(line) else {
+            return;
+        };
+        let Some(controls) = &self.controls else {
+            said::error(said(&MeetingError::NotHost));
+            return;
+        };
+        match self.carry_out(controls, command, roster).await {
+            Ok(done) => println!("{done}"),
+            Err(e) => said::error(e),
+        }
+    }
+
+    async fn carry_out(
+        &self,
+        controls: &HostControls,
+        command: HostCommand<'_>,
+        roster: &Roster,
+    ) -> Result<String, String> {
+        let failed = |e: MeetingError| said(&e);
+        match command {
+            HostCommand::Hold { name, camera, held } => {
+                let p = roster.named(name)?;
+                let mid = if camera { &p.video_mid } else { &p.audio_mid };
+                let Some(mid) = mid else {
+                    return Err(if camera {
+                        say!("{name} sends no video", "{name} 没有发送视频")
+                    } else {
+                        say!("{name} sends no audio", "{name} 没有发送音频")
+                    });
+                };
+                controls.hold(p.id, mid, held).await.map_err(failed)?;
+                Ok(match (camera, held) {
+                    (false, true) => say!(
+                        "host: turned off {name}'s microphone",
+                        "主持人：已关闭 {name} 的麦克风"
+                    ),
+                    (false, false) => say!(
+                        "host: asked {name} to turn on their microphone",
+                        "主持人：已请 {name} 打开麦克风"
+                    ),
+                    (true, true) => say!(
+                        "host: turned off {name}'s camera",
+                        "主持人：已关闭 {name} 的摄像头"
+                    ),
+                    (true, false) => say!(
+                        "host: asked {name} to turn on their camera",
+                        "主持人：已请 {name} 打开摄像头"
+                    ),
+                })
+            }
+            HostCommand::Remove(name) => {
+                let p = roster.named(name)?;
+                controls.remove(p.id).await.map_err(failed)?;
+                // Their screen share goes with them.
+                for share in roster.0.values().filter(|s| s.screen && s.display == name) {
+                    if let Err(e) = controls.remove(share.id).await {
+                        log::info!("a removed person's share stays: {}", e.for_logs());
+                    }
+                }
+                Ok(say!(
+                    "host: removed {name} from the meeting",
+                    "主持人：已将 {name} 移出会议"
+                ))
+            }
+            HostCommand::Lock(locked) => {
+                controls.set_locked(locked).await.map_err(failed)?;
+                Ok(if locked {
+                    say!(
+                        "host: the meeting is locked: nobody else can join",
+                        "主持人：会议已锁定，其他人无法加入"
+                    )
+                } else {
+                    say!(
+                        "host: the meeting is unlocked: anyone with the link can join",
+                        "主持人：会议已解锁，有链接的人都可以加入"
+                    )
+                })
+            }
+            HostCommand::End => {
+                controls.end().await.map_err(failed)?;
+                Ok(say!(
+                    "host: ended the meeting for everyone",
+                    "主持人：已为所有人结束会议"
+                ))
+            }
+        }
+    }
+
+    pub async fn close(self) {
+        if let Some(controls) = self.controls {
+            controls.close().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_commands_are_read_and_everything_else_left_alone() {
+        use HostCommand::*;
+        let hold = |name, camera, held| Hold { name, camera, held };
+        for (line, command) in [
+            ("mute Bo Li", hold("Bo Li", false, true)),
+            ("ask-unmute Bo", hold("Bo", false, false)),
+            ("stop-video Bo", hold("Bo", true, true)),
+            ("ask-video Bo", hold("Bo", true, false)),
+            ("remove  Bo ", Remove("Bo")),
+            ("lock", Lock(true)),
+            ("unlock", Lock(false)),
+            ("end", End),
+        ] {
+            assert_eq!(HostCommand::parse(line), Some(command), "{line}");
+        }
+        // Our own microphone, and lines that name nobody.
+        for line in [
+            "mute", "unmute", "mute ", "remove", "remove  ", "ending", "locked",
+        ] {
+            assert_eq!(HostCommand::parse(line), None, "{line}");
+        }
+    }
+}

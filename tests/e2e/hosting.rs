@@ -1,0 +1,199 @@
+//! Meetings a TalkLine user makes and hosts, through real Janus: the host
+//! turns off microphones and cameras and asks for them back, locks the
+//! meeting, removes someone and ends it; guests cannot do any of it, and
+//! the server is what refuses them.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{Client, Janus, remote};
+
+/// The guests' link a host's run printed.
+fn guest_link(host: &Client) -> String {
+    host.wait_for("guests join with ", Duration::from_secs(10));
+    host.output()
+        .iter()
+        .find_map(|l| {
+            l.split_once("guests join with ")
+                .map(|(_, link)| link.to_string())
+        })
+        .expect("the guests' link")
+}
+
+/// Audio frames Cy has decoded from `who` so far.
+fn heard_from(listener: &mut Client, who: &str) -> u64 {
+    let stats = listener.stats_now();
+    remote(&stats, who)["audio_frames_decoded"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Whether the audio from `who` stays stopped at `listener` for 2 s.
+fn stays_silent(listener: &mut Client, who: &str) -> bool {
+    // What was on its way when the microphone was held has arrived.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = heard_from(listener, who);
+    std::thread::sleep(Duration::from_secs(2));
+    heard_from(listener, who) == before
+}
+
+#[test]
+fn a_host_turns_off_removes_locks_and_ends_and_guests_cannot() {
+    let janus = Janus::start();
+    let mut ann = Client::host(
+        &janus.url(),
+        "Ann",
+        &["--mic", "test:300", "--pin", "pear 7", "--no-chat"],
+    );
+    let link = guest_link(&ann);
+    // The guests' link has the PIN, and nothing else secret.
+    assert!(link.contains("&pin=pear%207"), "{link}");
+    assert!(
+        !link.contains("secret") && !link.contains("token"),
+        "{link}"
+    );
+    ann.wait_for("joined meeting", Duration::from_secs(10));
+
+    let mut bob = Client::join(&link, "Bob", &["--mic", "test:500", "--no-chat"]);
+    let mut cy = Client::join(&link, "Cy", &["--mic", "test:700", "--no-chat"]);
+    for (who, sees) in [(&ann, "Bob"), (&ann, "Cy"), (&cy, "Bob"), (&bob, "Cy")] {
+        who.wait_for(&format!("+ {sees} joined"), Duration::from_secs(10));
+    }
+    // Bob is heard at first.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while heard_from(&mut cy, "Bob") < 50 {
+        assert!(Instant::now() < deadline, "Cy never heard Bob");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // The host turns Bob's microphone off: Bob is told, Cy sees it and
+    // hears nothing more of him, and Bob cannot turn it back on himself.
+    ann.send_line("mute Bob");
+    ann.wait_for("host: turned off Bob's microphone", Duration::from_secs(5));
+    bob.wait_for_error(
+        "the host turned off your microphone",
+        Duration::from_secs(5),
+    );
+    cy.wait_for(
+        "~ Bob microphone turned off by the host, camera on",
+        Duration::from_secs(5),
+    );
+    assert!(stays_silent(&mut cy, "Bob"), "Bob was still heard");
+    bob.send_line("unmute");
+    bob.wait_for_error(
+        "you can turn it on when the host asks you to",
+        Duration::from_secs(5),
+    );
+
+    // Asked to turn it on, Bob decides: it stays off until he does.
+    ann.send_line("ask-unmute Bob");
+    bob.wait_for(
+        "the host asks you to turn on your microphone: type unmute",
+        Duration::from_secs(5),
+    );
+    cy.wait_for("~ Bob microphone muted, camera on", Duration::from_secs(5));
+    bob.send_line("unmute");
+    cy.wait_for("~ Bob microphone on, camera on", Duration::from_secs(5));
+    let before = heard_from(&mut cy, "Bob");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        heard_from(&mut cy, "Bob") > before + 50,
+        "Bob not heard again"
+    );
+
+    // Cameras too.
+    ann.send_line("stop-video Cy");
+    cy.wait_for_error("the host turned off your camera", Duration::from_secs(5));
+    bob.wait_for(
+        "~ Cy microphone on, camera turned off by the host",
+        Duration::from_secs(5),
+    );
+
+    // A guest's host commands are refused: by this app, and, for a guest
+    // who forges the request with a made-up key, by the server.
+    bob.send_line("remove Cy");
+    bob.wait_for_error(
+        "only the meeting's host can do that",
+        Duration::from_secs(5),
+    );
+    let room: u64 = link
+        .split("room=")
+        .nth(1)
+        .and_then(|r| r.split('&').next())
+        .and_then(|r| r.parse().ok())
+        .expect("the room in the link");
+    let cy_feed = remote(&ann.stats_now(), "Cy")["feed_id"]
+        .as_u64()
+        .expect("Cy's feed");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let forged = talkline_meeting::host::HostControls::new(talkline_meeting::host::HostedMeeting {
+        server: talkline_meeting::ServerUrl::parse(&janus.url()).expect("url"),
+        room,
+        pin: Some("pear 7".into()),
+        host_key: talkline_meeting::host::Secret::random(),
+        entry_token: talkline_meeting::host::Secret::random(),
+    });
+    for (what, result) in [
+        ("remove", runtime.block_on(forged.remove(cy_feed))),
+        ("hold", runtime.block_on(forged.hold(cy_feed, "0", true))),
+        ("lock", runtime.block_on(forged.set_locked(true))),
+        ("end", runtime.block_on(forged.end())),
+    ] {
+        assert!(
+            matches!(result, Err(talkline_meeting::MeetingError::NotHost)),
+            "a forged {what}: {result:?}"
+        );
+    }
+    runtime.block_on(forged.close());
+    assert!(
+        !cy.output().iter().any(|l| l.contains("left")),
+        "{:?}",
+        cy.output()
+    );
+
+    // Locked: nobody new gets in.
+    ann.send_line("lock");
+    ann.wait_for("host: the meeting is locked", Duration::from_secs(5));
+    let mut dee = Client::join(&link, "Dee", &["--no-chat"]);
+    assert_eq!(dee.wait(Duration::from_secs(10)).code(), Some(4));
+    assert!(
+        dee.errors().contains("the host has locked this meeting"),
+        "{}",
+        dee.errors()
+    );
+
+    // Removed: Bob's run ends (it does not rejoin), and he cannot come
+    // back while the meeting is locked.
+    ann.send_line("remove Bob");
+    ann.wait_for("host: removed Bob from the meeting", Duration::from_secs(5));
+    assert_eq!(bob.wait(Duration::from_secs(10)).code(), Some(4));
+    assert!(
+        bob.errors()
+            .contains("the host removed you from the meeting"),
+        "{}",
+        bob.errors()
+    );
+    cy.wait_for("- Bob left", Duration::from_secs(5));
+    ann.wait_for("- Bob left", Duration::from_secs(5));
+    let mut bob_again = Client::join(&link, "Bob", &["--no-chat"]);
+    assert_eq!(bob_again.wait(Duration::from_secs(10)).code(), Some(4));
+    assert!(
+        bob_again.errors().contains("locked"),
+        "{}",
+        bob_again.errors()
+    );
+
+    // Unlocked: anyone with the link again.
+    ann.send_line("unlock");
+    ann.wait_for("host: the meeting is unlocked", Duration::from_secs(5));
+    let mut dee = Client::join(&link, "Dee", &["--no-chat"]);
+    dee.wait_for("joined meeting", Duration::from_secs(10));
+    cy.wait_for("+ Dee joined", Duration::from_secs(10));
+
+    // Ended for everyone: each run says so and ends well.
+    ann.send_line("end");
+    for client in [&mut cy, &mut dee, &mut ann] {
+        let status = client.wait(Duration::from_secs(10));
+        assert!(status.success(), "{}: {}", client.name, client.errors());
+        client.wait_for("the host ended the meeting", Duration::from_secs(1));
+    }
+}
