@@ -18,6 +18,8 @@ const COMMANDS: &[&str] = &[
     "leave",
     "set_audio_muted",
     "set_participant_volume",
+    "new_meeting",
+    "host_action",
     "set_video_layer",
     "send_chat",
     "raise_hand",

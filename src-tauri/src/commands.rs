@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use talkline_client::core::{RecentMeeting, TileCursor};
+use talkline_client::hosting::{HostAction, NewMeeting};
 use talkline_client::{
     AppCore, AppError, AppEvent, AppStatus, BackgroundOption, DeviceList, EffectsChoice, EventSink,
     Invitation, JoinRequest, Joined, MeetingTarget, PrivacyChoiceView, ScannedMeeting,
@@ -106,6 +107,16 @@ pub async fn stop_preview(core: Core<'_>) -> Reply<()> {
 #[tauri::command]
 pub async fn join(core: Core<'_>, request: JoinRequest) -> Reply<Joined> {
     core.join(request).await
+}
+
+#[tauri::command]
+pub async fn new_meeting(core: Core<'_>, pin: Option<String>) -> Reply<NewMeeting> {
+    core.new_meeting(pin).await
+}
+
+#[tauri::command]
+pub async fn host_action(core: Core<'_>, action: HostAction) -> Reply<()> {
+    core.host_action(action).await
 }
 
 #[tauri::command]

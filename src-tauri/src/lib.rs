@@ -45,6 +45,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::leave,
         commands::set_audio_muted,
         commands::set_participant_volume,
+        commands::new_meeting,
+        commands::host_action,
         commands::set_video_layer,
         commands::send_chat,
         commands::chat_snapshot,

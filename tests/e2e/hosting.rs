@@ -73,8 +73,9 @@ fn a_host_turns_off_removes_locks_and_ends_and_guests_cannot() {
         "the host turned off your microphone",
         Duration::from_secs(5),
     );
-    cy.wait_for(
-        "~ Bob microphone turned off by the host, camera on",
+    cy.wait_for_last(
+        "~ Bob ",
+        "microphone turned off by the host, camera on",
         Duration::from_secs(5),
     );
     assert!(stays_silent(&mut cy, "Bob"), "Bob was still heard");
@@ -90,9 +91,13 @@ fn a_host_turns_off_removes_locks_and_ends_and_guests_cannot() {
         "the host asks you to turn on your microphone: type unmute",
         Duration::from_secs(5),
     );
-    cy.wait_for("~ Bob microphone muted, camera on", Duration::from_secs(5));
+    cy.wait_for_last(
+        "~ Bob ",
+        "microphone muted, camera on",
+        Duration::from_secs(5),
+    );
     bob.send_line("unmute");
-    cy.wait_for("~ Bob microphone on, camera on", Duration::from_secs(5));
+    cy.wait_for_last("~ Bob ", "microphone on, camera on", Duration::from_secs(5));
     let before = heard_from(&mut cy, "Bob");
     std::thread::sleep(Duration::from_secs(2));
     assert!(
@@ -103,8 +108,9 @@ fn a_host_turns_off_removes_locks_and_ends_and_guests_cannot() {
     // Cameras too.
     ann.send_line("stop-video Cy");
     cy.wait_for_error("the host turned off your camera", Duration::from_secs(5));
-    bob.wait_for(
-        "~ Cy microphone on, camera turned off by the host",
+    bob.wait_for_last(
+        "~ Cy ",
+        "microphone on, camera turned off by the host",
         Duration::from_secs(5),
     );
 

@@ -26,6 +26,8 @@ mod x11_window;
 mod board;
 #[path = "window_chat.rs"]
 mod chat;
+#[path = "window_host.rs"]
+mod host;
 #[path = "window_screens.rs"]
 mod screens;
 #[path = "window_share.rs"]

@@ -143,7 +143,21 @@ export interface Joined {
   /** As joined: also muted where there is no microphone (or camera) yet. */
   audioMuted: boolean;
   videoMuted: boolean;
+  /** This device hosts the meeting: the host's controls are offered. */
+  host: boolean;
 }
+
+/** A meeting just made on this device, which hosts it. */
+export interface NewMeeting {
+  room: number;
+  /** The guests' link (no secret in it). */
+  link: string;
+}
+
+/** What a host asks: of one participant, or of the whole meeting. */
+export type HostAction =
+  | { action: "mute" | "askUnmute" | "stopVideo" | "askVideo" | "remove"; participant: number }
+  | { action: "lock" | "unlock" | "end" };
 
 /** How others join the meeting: its link, and the link as a QR code
  * (modules a side; the modules row by row, "1" dark). */
@@ -168,6 +182,9 @@ export interface ParticipantView {
   hasVideo: boolean;
   /** A screen shared by the person of the same name. */
   screen: boolean;
+  /** The host turned their microphone or camera off. */
+  audioHeld: boolean;
+  videoHeld: boolean;
 }
 
 export type DeviceKind = "camera" | "microphone" | "speaker";
@@ -392,6 +409,9 @@ export const api = {
   /** Opens the system's privacy page for a permission the system refused. */
   openSystemSettings: (permission: string) => call<void>("open_system_settings", { permission }),
   parseMeeting: (input: string) => call<MeetingTarget>("parse_meeting", { input }),
+  /** Makes a new meeting on the default server, hosted by this device. */
+  newMeeting: (pin: string | null) => call<NewMeeting>("new_meeting", { pin }),
+  hostAction: (action: HostAction) => call<void>("host_action", { action }),
   /** The meeting link last opened from outside the app, once (null: none). */
   takeOpenedLink: () => call<string | null>("take_opened_link"),
   listDevices: () => call<DeviceList>("list_devices"),

@@ -19,6 +19,10 @@ export const state = {
   meetingInput: "",
   room: 0,
   selfId: 0,
+  /** This device hosts the meeting it is in. */
+  host: false,
+  /** The meeting is locked (as this host last set it). */
+  locked: false,
   audioMuted: false,
   videoMuted: false,
   pushToTalk: false,

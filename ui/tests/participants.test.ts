@@ -82,3 +82,49 @@ describe("participants", () => {
     expect(document.getElementById("toasts")!.textContent).toContain("Bob 离开了会议");
   });
 });
+
+describe("the host's controls", () => {
+  const asked: unknown[] = [];
+  beforeEach(() => {
+    asked.length = 0;
+    handlers.set("host_action", (args) => {
+      asked.push((args as { action: unknown }).action);
+      return null;
+    });
+  });
+
+  const button = (id: number, action: string) =>
+    document.querySelector<HTMLButtonElement>(`#participant-list li[data-participant="${id}"] button[data-host="${action}"]`);
+
+  it("are offered only to the meeting's host, on people, not on shared screens", () => {
+    state.host = false;
+    renderParticipant(person(12, "Bob"));
+    expect(button(12, "mute")).toBeNull();
+    state.host = true;
+    renderParticipant(person(12, "Bob"));
+    renderParticipant(person(13, "Bob", { screen: true }));
+    expect(button(12, "mute")).not.toBeNull();
+    expect(button(13, "mute")).toBeNull();
+    expect(button(12, "mute")!.getAttribute("aria-label")).toBe("Mute Bob");
+  });
+
+  it("mute, then ask to unmute once the host holds it; a removal needs a second press", async () => {
+    state.host = true;
+    renderParticipant(person(12, "Bob"));
+    button(12, "mute")!.click();
+    await vi.waitFor(() => expect(asked).toEqual([{ action: "mute", participant: 12 }]));
+    renderParticipant(person(12, "Bob", { audioHeld: true, audioMuted: true }));
+    expect(listed()[1]).toContain("Bob · microphone off (host)");
+    button(12, "askUnmute")!.click();
+    await vi.waitFor(() => expect(asked).toHaveLength(2));
+    expect(asked[1]).toEqual({ action: "askUnmute", participant: 12 });
+    const remove = button(12, "remove")!;
+    remove.click();
+    expect(remove.textContent).toBe("Remove Bob from the meeting?");
+    expect(asked).toHaveLength(2);
+    remove.click();
+    await vi.waitFor(() => expect(asked).toHaveLength(3));
+    expect(asked[2]).toEqual({ action: "remove", participant: 12 });
+    state.host = false;
+  });
+});

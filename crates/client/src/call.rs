@@ -46,6 +46,11 @@ pub struct ActiveCall {
     /// The screen we share, if any.
     pub(crate) share: Option<talkline_meeting::screen_share::ScreenShare>,
     pub(crate) muted: Arc<SelfMute>,
+    /// The host's controls, when this device hosts the meeting.
+    pub(crate) host: Option<Arc<talkline_meeting::host::HostControls>>,
+    /// Everyone in the meeting now, as the call told: whom a host's
+    /// action names.
+    pub(crate) roster: Arc<std::sync::Mutex<BTreeMap<u64, talkline_meeting::Participant>>>,
     monitor: tokio::task::JoinHandle<()>,
     device_watch: tokio::task::JoinHandle<()>,
 }
@@ -77,6 +82,9 @@ impl ActiveCall {
             .spawn(handle.commands(), Arc::clone(&sink));
         let self_muted = Arc::clone(&muted);
         let stats = Arc::clone(&handle.stats);
+        let roster: Arc<std::sync::Mutex<BTreeMap<u64, talkline_meeting::Participant>>> =
+            Arc::default();
+        let in_meeting = Arc::clone(&roster);
         let monitor = tokio::spawn(async move {
             let mut events = events;
             let mut levels = tokio::time::interval(LEVELS_EVERY);
@@ -97,14 +105,17 @@ impl ActiveCall {
                             sink.emit(AppEvent::CallState { state: state_name(state) });
                         }
                         Some(CallEvent::ParticipantJoined(p)) => {
+                            crate::core::lock(&in_meeting).insert(p.id, p.clone());
                             if p.has_video { video_senders.insert(p.id); }
                             sink.emit(AppEvent::ParticipantJoined { participant: ParticipantView::from(&p) });
                         }
                         Some(CallEvent::ParticipantChanged(p)) => {
+                            crate::core::lock(&in_meeting).insert(p.id, p.clone());
                             if p.has_video { video_senders.insert(p.id); }
                             sink.emit(AppEvent::ParticipantChanged { participant: ParticipantView::from(&p) });
                         }
                         Some(CallEvent::ParticipantLeft(p)) => {
+                            crate::core::lock(&in_meeting).remove(&p.id);
                             video_senders.remove(&p.id);
                             tiles.remove(&p.id.to_string());
                             sink.emit(AppEvent::ParticipantLeft { id: p.id });
@@ -234,6 +245,8 @@ impl ActiveCall {
             share_with: None,
             share: None,
             muted,
+            host: None,
+            roster,
             monitor,
             device_watch,
         }
@@ -246,6 +259,9 @@ impl ActiveCall {
         }
         if let Some(chat) = &self.chat {
             chat.leave().await;
+        }
+        if let Some(host) = self.host.and_then(|h| Arc::try_unwrap(h).ok()) {
+            host.close().await;
         }
         self.handle.leave().await;
         // The monitor ends with the call's Ended event; bounded in case it

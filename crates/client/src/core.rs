@@ -130,6 +130,8 @@ pub struct Joined {
     /// As joined: muted also when there is no microphone (or camera) yet.
     pub audio_muted: bool,
     pub video_muted: bool,
+    /// This device hosts the meeting: the window offers the host's controls.
+    pub host: bool,
 }
 
 /// A meeting's invitation, for the Invite panel.
@@ -572,11 +574,13 @@ impl AppCore {
         let room = link.room;
         let ice = self.ice_for(&link.ice)?;
         let ice_for_chat = ice.clone();
+        let hosted = self.hosted(&server, room);
+        let entry_token = hosted.as_ref().map(|m| m.entry_token.clone());
         let handle = talkline_meeting::join(CallConfig {
             server: server.clone(),
             room,
             pin: link.pin.clone(),
-            entry_token: None,
+            entry_token: entry_token.clone(),
             display: name.clone(),
             video: video.map_or(Outgoing::NoDeviceYet, Outgoing::From),
             audio: audio.map_or(Outgoing::NoDeviceYet, Outgoing::From),
@@ -655,9 +659,12 @@ impl AppCore {
             server: chat_target.server.clone(),
             room,
             pin: chat_target.pin.clone(),
+            entry_token,
             display: chat_target.display.clone(),
             ice: chat_target.ice.clone(),
         });
+        let host = hosted.is_some();
+        active.host = hosted.map(|m| Arc::new(talkline_meeting::host::HostControls::new(m)));
         active.chat = Some(crate::meeting_chat::MeetingChat::open(
             chat_target,
             self.language(),
@@ -680,6 +687,7 @@ impl AppCore {
             self_id,
             audio_muted: muted.0,
             video_muted: muted.1,
+            host,
         })
     }
 

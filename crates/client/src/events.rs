@@ -18,6 +18,9 @@ pub struct ParticipantView {
     pub has_video: bool,
     /// A screen shared (by the person of the same name).
     pub screen: bool,
+    /// The host turned their microphone or camera off.
+    pub audio_held: bool,
+    pub video_held: bool,
 }
 
 impl From<&Participant> for ParticipantView {
@@ -30,6 +33,8 @@ impl From<&Participant> for ParticipantView {
             has_audio: p.has_audio,
             has_video: p.has_video,
             screen: p.screen,
+            audio_held: p.audio_held,
+            video_held: p.video_held,
         }
     }
 }

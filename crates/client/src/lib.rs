@@ -13,6 +13,7 @@ pub mod effects;
 pub mod error;
 pub mod events;
 mod fallback;
+pub mod hosting;
 mod ics;
 mod language;
 pub mod logs;

@@ -53,6 +53,8 @@ pub struct ShareWith {
     pub server: ServerUrl,
     pub room: u64,
     pub pin: Option<String>,
+    /// The host's way into their locked meeting.
+    pub entry_token: Option<talkline_meeting::host::Secret>,
     pub display: String,
     pub ice: IceServers,
 }
@@ -285,7 +287,7 @@ async fn share_screen_via(
         server: with.server,
         room: with.room,
         pin: with.pin,
-        entry_token: None,
+        entry_token: with.entry_token,
         display: with.display,
         video,
         audio,

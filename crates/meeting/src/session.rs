@@ -176,7 +176,14 @@ impl SessionMachine {
             if Some(p.id) == self.self_id || self.ours.contains(&p.id) {
                 continue;
             }
-            let next = Participant::from_publisher(p);
+            let mut next = Participant::from_publisher(p);
+            // What the host holds stays held until the host lets it go:
+            // Janus 1.1.2 lists only a held camera as "moderated", and a
+            // held microphone's publisher announces its mute meanwhile.
+            if let Some(prev) = self.roster.get(&p.id) {
+                next.audio_held |= prev.audio_held && prev.audio_mid == next.audio_mid;
+                next.video_held |= prev.video_held && prev.video_mid == next.video_mid;
+            }
             match self.roster.insert(p.id, next.clone()) {
                 None => {
                     if next.has_audio || next.has_video {
@@ -414,6 +421,12 @@ mod tests {
         assert!(m.handle(hold(7, "0", true)).is_empty());
         assert!(m.handle(hold(7, "9", true)).is_empty());
         assert!(m.handle(hold(99, "0", true)).is_empty());
+        // Bo's own mute, announced while held, keeps it held.
+        let out = m.handle(SessionInput::Publishers(vec![publisher(7, "Bo", true)]));
+        assert!(
+            matches!(out.as_slice(), [SessionOutput::ParticipantChanged(p)] if p.audio_held && p.audio_muted),
+            "{out:?}"
+        );
         let out = m.handle(hold(7, "0", false));
         assert!(
             matches!(out.as_slice(), [SessionOutput::ParticipantChanged(p)] if !p.audio_held),

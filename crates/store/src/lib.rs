@@ -14,5 +14,5 @@ mod store;
 pub use error::StoreError;
 pub use key::{DatabaseKey, KeyVault, KeyringVault, MemoryVault};
 pub use store::{
-    ConsentRecord, MeetingRecord, ScanRecord, ScheduleRecord, Store, quarantine, wipe,
+    ConsentRecord, HostedRecord, MeetingRecord, ScanRecord, ScheduleRecord, Store, quarantine, wipe,
 };

@@ -14,6 +14,12 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE TABLE consent (
         id INTEGER PRIMARY KEY, subject TEXT NOT NULL, granted INTEGER NOT NULL,
         policy_version TEXT NOT NULL, decided_at INTEGER NOT NULL);",
+    // 2: meetings this device made and hosts, with their host secrets
+    // (kept here only, encrypted with the rest).
+    "CREATE TABLE hosted_meetings (
+        id INTEGER PRIMARY KEY, server TEXT NOT NULL, room INTEGER NOT NULL, pin TEXT,
+        host_key TEXT NOT NULL, entry_token TEXT NOT NULL, created_at INTEGER NOT NULL,
+        UNIQUE (server, room));",
 ];
 
 pub fn latest() -> i64 {

@@ -27,6 +27,27 @@ pub struct ScanRecord {
     pub scanned_at: i64,
 }
 
+/// A meeting this device made and hosts: its secrets are the host key
+/// (room management) and the host's entry token (a locked meeting).
+#[derive(Clone, PartialEq, Eq)]
+pub struct HostedRecord {
+    pub server: String,
+    pub room: u64,
+    pub pin: Option<String>,
+    pub host_key: String,
+    pub entry_token: String,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for HostedRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostedRecord")
+            .field("room", &self.room)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A meeting the user scheduled: `link` is the canonical meeting link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleRecord {
@@ -256,6 +277,55 @@ impl Store {
             .map_err(|e| classify(&self.path, e))
     }
 
+    /// Keeps a meeting this device hosts (a second one of the same room
+    /// on the same server replaces the first).
+    pub fn add_hosted_meeting(&self, m: &HostedRecord) -> Result<(), StoreError> {
+        self.run(
+            "INSERT OR REPLACE INTO hosted_meetings
+             (server, room, pin, host_key, entry_token, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![m.server, m.room as i64, m.pin, m.host_key, m.entry_token, m.created_at],
+        )
+        .map(drop)
+    }
+
+    /// The meeting `room` on `server`, if this device hosts it.
+    pub fn hosted_meeting(
+        &self,
+        server: &str,
+        room: u64,
+    ) -> Result<Option<HostedRecord>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT server, room, pin, host_key, entry_token, created_at FROM hosted_meetings
+                 WHERE server = ?1 AND room = ?2",
+                params![server, room as i64],
+                |r| {
+                    Ok(HostedRecord {
+                        server: r.get(0)?,
+                        room: r.get::<_, i64>(1)? as u64,
+                        pin: r.get(2)?,
+                        host_key: r.get(3)?,
+                        entry_token: r.get(4)?,
+                        created_at: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    /// Forgets a hosted meeting (it was ended); false if there was none.
+    pub fn delete_hosted_meeting(&self, server: &str, room: u64) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .execute(
+                "DELETE FROM hosted_meetings WHERE server = ?1 AND room = ?2",
+                params![server, room as i64],
+            )
+            .map_err(|e| classify(&self.path, e))?;
+        Ok(changed > 0)
+    }
+
     pub fn add_scan(&self, payload: &str, scanned_at: i64) -> Result<i64, StoreError> {
         self.run(
             "INSERT INTO scans (payload, scanned_at) VALUES (?1, ?2)",
@@ -358,11 +428,12 @@ impl Store {
             .map_err(|e| classify(&self.path, e))
     }
 
-    /// Deletes meeting history and scan records (what "delete history" means
-    /// in the personal center); settings and consent stay.
+    /// Deletes meeting history, scan records and the meetings hosted (what
+    /// "delete history" means in the personal center); settings and
+    /// consent stay.
     pub fn delete_history(&self) -> Result<(), StoreError> {
         self.conn
-            .execute_batch("DELETE FROM meetings; DELETE FROM scans;")
+            .execute_batch("DELETE FROM meetings; DELETE FROM scans; DELETE FROM hosted_meetings;")
             .map_err(|e| classify(&self.path, e))
     }
 
@@ -404,6 +475,11 @@ impl Store {
             "meetings": table("SELECT server, room, display_name, joined_at, left_at FROM meetings ORDER BY id")?,
             "schedules": table("SELECT title, link, starts_at, ends_at FROM schedules ORDER BY id")?,
             "scans": table("SELECT payload, scanned_at FROM scans ORDER BY id")?,
+            // The host's secrets stay on this device.
+            "hosted_meetings": table(
+                "SELECT server, room, CASE WHEN pin IS NULL THEN NULL ELSE '(set, not shown)' END AS pin, \
+                 '(kept, not shown)' AS host_key, created_at FROM hosted_meetings ORDER BY id"
+            )?,
             "consent": table("SELECT subject, granted, policy_version, decided_at FROM consent ORDER BY id")?,
         }))
     }

@@ -4,10 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use talkline_store::{
-    ConsentRecord, DatabaseKey, KeyVault, MemoryVault, Store, StoreError, quarantine, wipe,
+    ConsentRecord, DatabaseKey, HostedRecord, KeyVault, MemoryVault, Store, StoreError, quarantine,
+    wipe,
 };
 
 const NAME: &str = "Zebulon Quartermaine";
+/// A hosted meeting's secret: never on disk in the clear, never exported.
+const HOST_KEY: &str = "5ec4e7005ec4e7005ec4e7005ec4e700";
 
 fn scratch(name: &str) -> PathBuf {
     let dir =
@@ -39,6 +42,16 @@ fn fill(store: &Store) {
         .add_schedule("Standup with Zebulon", "1234", 1_700_086_400, 1_700_088_200)
         .expect("schedule");
     store
+        .add_hosted_meeting(&HostedRecord {
+            server: "ws://127.0.0.1:8188".into(),
+            room: 4_242_424_242,
+            pin: Some("pear".into()),
+            host_key: HOST_KEY.into(),
+            entry_token: "e".repeat(32),
+            created_at: 1_700_000_000,
+        })
+        .expect("hosted meeting");
+    store
         .record_consent(&ConsentRecord {
             subject: "policy".into(),
             granted: true,
@@ -54,12 +67,13 @@ fn file_on_disk_holds_no_plaintext_and_data_comes_back() {
     let vault = MemoryVault::default();
     {
         let store = Store::open_or_create(&path, &vault).expect("create");
-        assert_eq!(store.schema_version().expect("version"), 1);
+        assert_eq!(store.schema_version().expect("version"), 2);
         fill(&store);
     }
     let bytes = std::fs::read(&path).expect("db file");
     assert!(
         !contains(&bytes, NAME)
+            && !contains(&bytes, HOST_KEY)
             && !contains(&bytes, "Zebulon")
             && !contains(&bytes, "SQLite format 3")
     );
@@ -93,7 +107,20 @@ fn file_on_disk_holds_no_plaintext_and_data_comes_back() {
         Some(true)
     );
     let export = store.export().expect("export");
-    for table in ["settings", "meetings", "schedules", "scans", "consent"] {
+    let hosted = store
+        .hosted_meeting("ws://127.0.0.1:8188", 4_242_424_242)
+        .expect("hosted")
+        .expect("kept");
+    assert_eq!(hosted.host_key, HOST_KEY);
+    assert!(!format!("{hosted:?}").contains(HOST_KEY));
+    for table in [
+        "settings",
+        "meetings",
+        "schedules",
+        "scans",
+        "consent",
+        "hosted_meetings",
+    ] {
         assert_eq!(
             export[table].as_array().map(Vec::len),
             Some(1),
@@ -109,7 +136,17 @@ fn file_on_disk_holds_no_plaintext_and_data_comes_back() {
         !export.contains("turn-secret-42") && export.contains("(set, not shown)"),
         "{export}"
     );
+    assert!(
+        !export.contains(HOST_KEY) && !export.contains("pear"),
+        "{export}"
+    );
     store.delete_history().expect("delete history");
+    assert!(
+        store
+            .hosted_meeting("ws://127.0.0.1:8188", 4_242_424_242)
+            .expect("hosted")
+            .is_none()
+    );
     assert!(
         store.meetings().expect("meetings").is_empty() && store.scans().expect("scans").is_empty()
     );

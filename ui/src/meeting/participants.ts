@@ -8,6 +8,7 @@ import { ActiveSpeaker } from "../layout";
 import { annotate, resetBoard, screenGone } from "./board";
 import { loadChat, resetChat } from "./chat";
 import { renderHandBadges, resetHands } from "./hands";
+import { hostButtons, renderHostControls } from "./host";
 import { resetScreenShare } from "./screen_share";
 import { scheduleVideoLayers, tilesInSight } from "./layers";
 import { layoutTiles, tileElement } from "./tiles";
@@ -65,6 +66,7 @@ export function enterMeeting(): void {
   fillDevicePickers(["meeting-camera", "meeting-mic", "meeting-speaker"], state.settings);
   $<HTMLInputElement>("meeting-original-sound").checked = state.settings.originalSound;
   void fillEffects("meeting");
+  renderHostControls();
   $("reconnecting-banner").hidden = true;
   $("quality").dataset.level = "good";
   void loadChat();
@@ -122,8 +124,8 @@ export function renderParticipant(p: ParticipantView): void {
   const label = el.querySelector(".name");
   if (label) label.textContent = tileName(p);
   // A shared screen has no sound of its own: no microphone icon.
-  el.classList.toggle("audio-muted", !p.screen && (p.audioMuted || !p.hasAudio));
-  el.classList.toggle("video-muted", p.videoMuted || !p.hasVideo);
+  el.classList.toggle("audio-muted", !p.screen && (p.audioMuted || p.audioHeld || !p.hasAudio));
+  el.classList.toggle("video-muted", p.videoMuted || p.videoHeld || !p.hasVideo);
   renderParticipantList();
   scheduleVideoLayers();
 }
@@ -165,7 +167,10 @@ export function renderParticipantList(): void {
   for (const p of people) {
     const li = document.createElement("li");
     li.dataset.participant = String(p.id);
-    const off = [p.audioMuted ? t("meeting.muted") : "", p.videoMuted ? t("meeting.cameraOff") : ""].filter(Boolean);
+    const off = [
+      p.audioHeld ? t("meeting.heldMic") : p.audioMuted ? t("meeting.muted") : "",
+      p.videoHeld ? t("meeting.heldCamera") : p.videoMuted ? t("meeting.cameraOff") : "",
+    ].filter(Boolean);
     const name = document.createElement("span");
     name.textContent = off.length ? `${p.display} · ${off.join(t("common.listSeparator"))}` : p.display;
     // Each person's volume on this device only, as loud as they send
@@ -189,7 +194,7 @@ export function renderParticipantList(): void {
         toast(messageOf(e), "error");
       }
     };
-    li.append(name, volume);
+    li.append(name, volume, ...hostButtons(p));
     list.append(li);
   }
   $("participants-toggle").textContent = t("meeting.peopleN", { count: people.length + 1 });

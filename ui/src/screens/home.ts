@@ -112,5 +112,32 @@ $("home-form").onsubmit = async (ev) => {
   }
 };
 
+/** A new meeting hosted here: made on the server, then joined as any other (its pre-join first). */
+$("host-form").onsubmit = async (ev) => {
+  ev.preventDefault();
+  const name = $<HTMLInputElement>("display-name").value.trim();
+  const error = $("host-error");
+  showError(error, null);
+  if (!name) {
+    showError(error, t("home.nameNeeded"));
+    $("display-name").focus();
+    return;
+  }
+  const button = $<HTMLButtonElement>("new-meeting");
+  button.disabled = true;
+  button.textContent = t("host.creating");
+  try {
+    const pin = $<HTMLInputElement>("new-meeting-pin").value.trim();
+    const meeting = await api.newMeeting(pin || null);
+    $<HTMLInputElement>("new-meeting-pin").value = "";
+    joinFromHome(meeting.link);
+  } catch (e) {
+    showError(error, messageOf(e));
+  } finally {
+    button.disabled = false;
+    button.textContent = t("host.new");
+  }
+};
+
 $("open-settings").onclick = () => void enterSettings();
 $("open-scan").onclick = () => void enterScan();

@@ -79,6 +79,8 @@ export async function joinNow(): Promise<void> {
     state.selfId = joined.selfId;
     state.audioMuted = joined.audioMuted;
     state.videoMuted = joined.videoMuted;
+    state.host = joined.host;
+    state.locked = false;
     state.settings = { ...state.settings, camera: request.camera, microphone: request.microphone, speaker: request.speaker };
     enterMeeting();
   } catch (e) {

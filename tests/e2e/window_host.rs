@@ -1,0 +1,116 @@
+//! A meeting hosted from the real window, with `talkline` CLI guests: the
+//! window makes the meeting (its host key kept in the app's encrypted
+//! store), and its People list's controls reach the guests through Janus.
+
+use super::*;
+
+/// Clicks the host's `action` button on the People line of `name`, once
+/// it is there.
+fn host_button(driver: &WebDriver, name: &str, action: &str) {
+    let script = format!(
+        "const li = [...document.querySelectorAll('#participant-list li')]
+           .find(l => (l.querySelector('span')?.textContent ?? '').startsWith('{name}'));
+         const b = li && li.querySelector('button[data-host=\"{action}\"]');
+         if (!b || b.disabled) return null;
+         b.click();
+         return true;"
+    );
+    driver.wait_for(&format!("{name}'s {action} button"), LONG, &script);
+}
+
+/// The People line of `name`, once it says `text`.
+fn people_line_says(driver: &WebDriver, name: &str, text: &str) {
+    let script = format!(
+        "const li = [...document.querySelectorAll('#participant-list li')]
+           .find(l => (l.querySelector('span')?.textContent ?? '').startsWith('{name}'));
+         return li && li.textContent.includes('{text}') ? true : null;"
+    );
+    driver.wait_for(&format!("{name}: {text:?}"), LONG, &script);
+}
+
+#[test]
+fn the_window_hosts_a_meeting_and_its_controls_reach_the_guests() {
+    let janus = support::Janus::start();
+    let window = AppWindow::launch(&janus.url());
+    let driver = &window.driver;
+    driver.wait_visible("#screen-policy", LONG);
+    driver.click("#policy-accept");
+    driver.wait_visible("#screen-home", LONG);
+    driver.type_into("#display-name", "Winnie");
+    driver.type_into("#new-meeting-pin", "plum 3");
+    shot(&window, "host-1-home");
+    driver.click("#new-meeting");
+    driver.wait_visible("#screen-prejoin", LONG);
+    allow_camera_and_microphone(driver);
+    let link = driver
+        .eval(
+            "return document.getElementById('meeting-input').value;",
+            json!([]),
+        )
+        .as_str()
+        .expect("the guests' link")
+        .to_string();
+    assert!(
+        link.starts_with("talkline://join?") && link.ends_with("&pin=plum%203"),
+        "{link}"
+    );
+    driver.click("#join-now");
+    driver.wait_visible("#screen-meeting", LONG);
+
+    let quiet = ["--camera", "none", "--no-chat", "--duration", "120"];
+    let mut bob = support::Client::join(&link, "Bob", &["--mic", "test:500", "--no-chat"]);
+    bob.wait_for("+ Winnie joined", LONG);
+    driver.click("#participants-toggle");
+    driver.wait_visible("#host-controls", LONG);
+
+    // Bob's microphone: off by the host, then asked back.
+    host_button(driver, "Bob", "mute");
+    bob.wait_for_error("the host turned off your microphone", LONG);
+    people_line_says(driver, "Bob", "microphone off (host)");
+    shot(&window, "host-2-people");
+    host_button(driver, "Bob", "askUnmute");
+    bob.wait_for("the host asks you to turn on your microphone", LONG);
+    people_line_says(driver, "Bob", "muted");
+
+    // Locked: a newcomer is refused.
+    driver.click("#host-lock");
+    driver.wait_for(
+        "the lock to be on",
+        LONG,
+        "return document.getElementById('host-lock').getAttribute('aria-pressed') === 'true' ? true : null;",
+    );
+    let mut dee = support::Client::join(&link, "Dee", &quiet);
+    assert_eq!(dee.wait(LONG).code(), Some(4), "{}", dee.errors());
+    assert!(dee.errors().contains("locked"), "{}", dee.errors());
+
+    // Removed (a second press confirms): Bob's run ends, and he cannot
+    // come back into the locked meeting.
+    host_button(driver, "Bob", "remove");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(bob.output().iter().all(|l| !l.contains("left the meeting")));
+    host_button(driver, "Bob", "remove");
+    assert_eq!(bob.wait(LONG).code(), Some(4), "{}", bob.errors());
+    assert!(
+        bob.errors().contains("the host removed you"),
+        "{}",
+        bob.errors()
+    );
+    let mut bob_again = support::Client::join(&link, "Bob", &quiet);
+    assert_eq!(bob_again.wait(LONG).code(), Some(4));
+
+    // Unlocked, a guest comes in; ended for all, the guest's run ends and
+    // the window is back home.
+    driver.click("#host-lock");
+    driver.wait_for(
+        "the lock to be off",
+        LONG,
+        "return document.getElementById('host-lock').getAttribute('aria-pressed') === 'false' ? true : null;",
+    );
+    let mut cy = support::Client::join(&link, "Cy", &quiet);
+    cy.wait_for("+ Winnie joined", LONG);
+    driver.click("#host-end");
+    driver.click("#host-end");
+    assert!(cy.wait(LONG).success(), "{}", cy.errors());
+    cy.wait_for("the host ended the meeting", LONG);
+    driver.wait_visible("#screen-home", LONG);
+}
