@@ -227,6 +227,7 @@ fn restart_loop(janus: &Janus, joins: u64) {
                 room: link.room,
                 pin: None,
                 entry_token: None,
+                wait_if_locked: None,
                 display: format!("Loop {n}"),
                 video: Outgoing::from(Some(Box::new(
                     PatternSource::new(320, 180, 30.0).expect("pattern"),

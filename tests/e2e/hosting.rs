@@ -137,6 +137,7 @@ fn a_host_turns_off_removes_locks_and_ends_and_guests_cannot() {
         pin: Some("pear 7".into()),
         host_key: talkline_meeting::host::Secret::random(),
         entry_token: talkline_meeting::host::Secret::random(),
+        waiting_room: false,
     });
     for (what, result) in [
         ("remove", runtime.block_on(forged.remove(cy_feed))),
@@ -202,4 +203,100 @@ fn a_host_turns_off_removes_locks_and_ends_and_guests_cannot() {
         assert!(status.success(), "{}: {}", client.name, client.errors());
         client.wait_for("the host ended the meeting", Duration::from_secs(1));
     }
+}
+
+/// The last "waiting (N): …" line a host's run printed says `rest`.
+fn waiting_list_is(host: &Client, rest: &str) {
+    host.wait_for_last("waiting (", rest, Duration::from_secs(10));
+}
+
+#[test]
+fn a_waiting_room_keeps_guests_out_until_the_host_lets_them_in() {
+    let janus = Janus::start();
+    let mut ann = Client::host(
+        &janus.url(),
+        "Ann",
+        &["--waiting-room", "--mic", "test:300", "--no-chat"],
+    );
+    let link = guest_link(&ann);
+    ann.wait_for("joined meeting", Duration::from_secs(10));
+
+    // Gus waits: he is told so, and nobody in the meeting sees or sends
+    // him anything.
+    let mut gus = Client::join(&link, "Gus", &["--mic", "test:500", "--no-chat"]);
+    gus.wait_for(
+        "waiting for the host to let you in",
+        Duration::from_secs(10),
+    );
+    waiting_list_is(&ann, "1): Gus");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !gus.output().iter().any(|l| l.contains("joined")),
+        "{:?}",
+        gus.output()
+    );
+    let stats = ann.stats_now();
+    assert_eq!(
+        stats["remote"].as_array().map(Vec::len),
+        Some(0),
+        "{stats:#}"
+    );
+
+    // Let in: he joins, and they see and hear each other.
+    ann.send_line("admit Gus");
+    ann.wait_for("host: let Gus in", Duration::from_secs(5));
+    gus.wait_for("joined meeting", Duration::from_secs(10));
+    gus.wait_for("+ Ann joined", Duration::from_secs(10));
+    ann.wait_for("+ Gus joined", Duration::from_secs(10));
+    waiting_list_is(&ann, "0): ");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while heard_from(&mut ann, "Gus") < 50 {
+        assert!(Instant::now() < deadline, "Ann never heard Gus");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Refused: Hal's run ends with why.
+    let quiet = ["--camera", "none", "--mic", "none", "--no-chat"];
+    let mut hal = Client::join(&link, "Hal", &quiet);
+    waiting_list_is(&ann, "1): Hal");
+    ann.send_line("refuse Hal");
+    assert_eq!(hal.wait(Duration::from_secs(10)).code(), Some(4));
+    assert!(
+        hal.errors().contains("the host did not let you in"),
+        "{}",
+        hal.errors()
+    );
+
+    // Someone who gives up waiting leaves the list; everyone else waiting
+    // is let in at once.
+    let mut ivy = Client::join(&link, "Ivy", &quiet);
+    waiting_list_is(&ann, "1): Ivy");
+    ivy.stop();
+    waiting_list_is(&ann, "0): ");
+    let mut crowd: Vec<Client> = (0..4)
+        .map(|i| Client::join(&link, &format!("Guest {i}"), &quiet))
+        .collect();
+    for c in &crowd {
+        c.wait_for("waiting for the host", Duration::from_secs(15));
+    }
+    // In the order they came, which is theirs.
+    ann.wait_for("waiting (4): ", Duration::from_secs(10));
+    let last = ann
+        .output()
+        .into_iter()
+        .rev()
+        .find(|l| l.starts_with("waiting ("))
+        .expect("a waiting line");
+    for i in 0..4 {
+        assert!(last.contains(&format!("Guest {i}")), "{last}");
+    }
+    ann.send_line("admit all");
+    ann.wait_for("host: let 4 in", Duration::from_secs(10));
+    for c in &crowd {
+        c.wait_for("joined meeting", Duration::from_secs(15));
+    }
+    for c in crowd.iter_mut().chain([&mut gus]) {
+        assert!(c.stop().success(), "{}: {}", c.name, c.errors());
+    }
+    assert!(ann.stop().success(), "{}", ann.errors());
 }

@@ -42,6 +42,11 @@ const ARGUMENTS: &[(&str, &str, &str)] = &[
     ("host", "server", "在哪个会议服务器上开会议"),
     ("host", "pin", "来宾加入时要给出的会议密码"),
     (
+        "host",
+        "waiting_room",
+        "来宾先在等候室等候，由您让其进入（admit 名字|all、refuse 名字）",
+    ),
+    (
         "join",
         "camera",
         "test | test:宽x高@帧率 | 摄像头编号 | 文件.y4m | replay:文件夹 | none（回放是事先用 record-replay 录制的 VP8，原样发送：不占用编码器的负载生成器）",
@@ -262,7 +267,7 @@ mod tests {
         "turn", "STUN", "TURN", "JSON", "PNG", "JPEG", "Y4M", "VP8", "y4m", "wav", "png", "jpg",
         "ivf", "kbit", "Ctrl", "record", "COMMAND", "OPTIONS", "help", "version", "devices",
         "invite", "share", "stop", "window", "windows", "sound", "portal", "Wayland", "host",
-        "mute", "ask", "unmute", "video", "remove", "lock", "unlock", "end",
+        "mute", "ask", "unmute", "video", "remove", "lock", "unlock", "end", "admit", "all", "refuse",
     ];
 
     #[test]

@@ -2,11 +2,15 @@
 //! in this process; guests are given the link without it. What a host
 //! types on standard input:
 //! `mute NAME`, `ask-unmute NAME`, `stop-video NAME`, `ask-video NAME`,
-//! `remove NAME`, `lock`, `unlock`, `end`.
+//! `remove NAME`, `lock`, `unlock`, `end`; with a waiting room,
+//! `admit NAME`, `admit all` and `refuse NAME`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use talkline_meeting::host::{HostControls, HostedMeeting};
+use talkline_meeting::ice_servers::IceServers;
+use talkline_meeting::lobby::{Lobby, LobbyEvent, WaitingGuest};
 use talkline_meeting::{MeetingError, Participant};
 
 use crate::said::{self, said, say};
@@ -50,6 +54,9 @@ enum HostCommand<'a> {
     Remove(&'a str),
     Lock(bool),
     End,
+    /// Let in someone waiting, or everyone (`None`).
+    Admit(Option<&'a str>),
+    Refuse(&'a str),
 }
 
 impl<'a> HostCommand<'a> {
@@ -64,6 +71,7 @@ impl<'a> HostCommand<'a> {
             "lock" => HostCommand::Lock(true),
             "unlock" => HostCommand::Lock(false),
             "end" => HostCommand::End,
+            "admit all" => HostCommand::Admit(None),
             _ => {
                 if let Some(name) = named("mute ") {
                     hold(name, false, true)
@@ -75,6 +83,10 @@ impl<'a> HostCommand<'a> {
                     hold(name, true, false)
                 } else if let Some(name) = named("remove ") {
                     HostCommand::Remove(name)
+                } else if let Some(name) = named("admit ") {
+                    HostCommand::Admit(Some(name))
+                } else if let Some(name) = named("refuse ") {
+                    HostCommand::Refuse(name)
                 } else {
                     return None;
                 }
@@ -85,13 +97,51 @@ impl<'a> HostCommand<'a> {
 
 /// This run's part as host, if it hosts the meeting.
 pub struct HostLine {
-    controls: Option<HostControls>,
+    controls: Option<Arc<HostControls>>,
+    /// The waiting room, when the meeting has one.
+    lobby: Option<Lobby>,
+    /// Who waits, as last told.
+    waiting: Vec<WaitingGuest>,
 }
 
 impl HostLine {
-    pub fn new(meeting: Option<HostedMeeting>) -> Self {
+    pub fn new(meeting: Option<HostedMeeting>, ice: &IceServers) -> Self {
+        let controls = meeting.map(|m| Arc::new(HostControls::new(m)));
+        let lobby = controls
+            .as_ref()
+            .filter(|c| c.meeting().waiting_room)
+            .map(|c| Lobby::open(Arc::clone(c), ice.clone()));
         Self {
-            controls: meeting.map(HostControls::new),
+            controls,
+            lobby,
+            waiting: Vec::new(),
+        }
+    }
+
+    /// What the waiting room tells next (never, without one).
+    pub async fn next_lobby_event(&mut self) -> Option<LobbyEvent> {
+        match self.lobby.as_mut() {
+            Some(lobby) => lobby.events.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Says who waits.
+    pub fn show(&mut self, event: LobbyEvent) {
+        match event {
+            LobbyEvent::Waiting { shown, total } => {
+                let names: Vec<&str> = shown.iter().map(|w| w.display.as_str()).collect();
+                let names = names.join(", ");
+                println!(
+                    "{}",
+                    say!("waiting ({total}): {names}", "等待中（{total}）：{names}")
+                );
+                self.waiting = shown;
+            }
+            LobbyEvent::Unavailable(why) => said::warning(say!(
+                "the waiting room cannot be seen: {why}",
+                "无法查看等候室：{why}"
+            )),
         }
     }
 
@@ -121,7 +171,41 @@ impl HostLine {
         roster: &Roster,
     ) -> Result<String, String> {
         let failed = |e: MeetingError| said(&e);
+        let waiting = |name: &str| {
+            self.waiting
+                .iter()
+                .find(|w| w.display == name)
+                .map(|w| w.username.clone())
+                .ok_or_else(|| {
+                    say!(
+                        "nobody called {name:?} is waiting",
+                        "没有名叫 {name:?} 的人在等候"
+                    )
+                })
+        };
+        let lobby = || {
+            self.lobby
+                .as_ref()
+                .ok_or_else(|| say!("this meeting has no waiting room", "此会议没有等候室"))
+        };
         match command {
+            HostCommand::Admit(who) => {
+                let lobby = lobby()?;
+                let username = who.map(waiting).transpose()?;
+                let n = lobby.admit(username.as_deref()).await.map_err(failed)?;
+                Ok(match who {
+                    Some(name) => say!("host: let {name} in", "主持人：已让 {name} 进入"),
+                    None => say!("host: let {n} in", "主持人：已让 {n} 人进入"),
+                })
+            }
+            HostCommand::Refuse(name) => {
+                let lobby = lobby()?;
+                lobby.refuse(&waiting(name)?).await.map_err(failed)?;
+                Ok(say!(
+                    "host: did not let {name} in",
+                    "主持人：没有让 {name} 进入"
+                ))
+            }
             HostCommand::Hold { name, camera, held } => {
                 let p = roster.named(name)?;
                 let mid = if camera { &p.video_mid } else { &p.audio_mid };
@@ -191,7 +275,8 @@ impl HostLine {
     }
 
     pub async fn close(self) {
-        if let Some(controls) = self.controls {
+        drop(self.lobby);
+        if let Some(controls) = self.controls.and_then(|c| Arc::try_unwrap(c).ok()) {
             controls.close().await;
         }
     }
@@ -214,6 +299,9 @@ mod tests {
             ("lock", Lock(true)),
             ("unlock", Lock(false)),
             ("end", End),
+            ("admit all", Admit(None)),
+            ("admit Gus", Admit(Some("Gus"))),
+            ("refuse Gus", Refuse("Gus")),
         ] {
             assert_eq!(HostCommand::parse(line), Some(command), "{line}");
         }

@@ -93,6 +93,9 @@ struct JoinArgs {
 
 #[derive(Parser)]
 struct HostArgs {
+    /// Guests wait until you let them in (`admit NAME|all`, `refuse NAME`).
+    #[arg(long)]
+    waiting_room: bool,
     #[command(flatten)]
     call: CallArgs,
 }
@@ -319,6 +322,7 @@ fn exit_code(e: &MeetingError) -> u8 {
         | MeetingError::RoomFull
         | MeetingError::MeetingLocked
         | MeetingError::RemovedByHost
+        | MeetingError::AdmissionRefused
         | MeetingError::Server { .. } => exit::REFUSED,
         MeetingError::Media(_) => exit::MEDIA,
         _ => exit::LOST,
@@ -555,6 +559,7 @@ async fn join(args: JoinArgs) -> ExitCode {
 
 /// Makes a new meeting, says how guests join it, and joins it as host.
 async fn host(args: HostArgs) -> ExitCode {
+    let waiting_room = args.waiting_room;
     let args = args.call;
     let server = match ServerUrl::parse(&args.server) {
         Ok(s) => s,
@@ -574,7 +579,7 @@ async fn host(args: HostArgs) -> ExitCode {
         },
         None => None,
     };
-    let meeting = match talkline_meeting::host::create_meeting(&server, pin).await {
+    let meeting = match talkline_meeting::host::create_meeting(&server, pin, waiting_room).await {
         Ok(meeting) => meeting,
         Err(e) => {
             said::error(said(&e));
@@ -696,6 +701,16 @@ async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) 
         room: link.room,
         pin: pin.clone(),
         entry_token: entry_token.clone(),
+        // Told as it happens; the join returns once the host lets us in.
+        wait_if_locked: Some(Box::new(|| {
+            println!(
+                "{}",
+                say!(
+                    "waiting for the host to let you in…",
+                    "正在等待主持人让您进入…"
+                )
+            );
+        })),
         display: name.to_string(),
         video: video.into(),
         audio: audio.into(),
@@ -733,12 +748,13 @@ async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) 
         server: server.clone(),
         room,
         pin: pin.clone(),
-        entry_token,
+        entry_token: call.entry_token.clone(),
         display: name.to_string(),
         ice: chat_ice.clone(),
         commands: call.commands(),
         played: call.played.clone(),
     };
+    let mut host_line = host::HostLine::new(hosted, &chat_ice);
     let mut screen_share = screen::ScreenShare::default();
     if let Some(spec) = &args.share_screen {
         screen_share.start(&share_target, spec).await;
@@ -766,7 +782,7 @@ async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) 
     tokio::pin!(shutdown);
     let mut commands = stdin_commands();
     let mut outcome: Option<MeetingError> = None;
-    let host_line = host::HostLine::new(hosted);
+
     let mut roster = host::Roster::default();
     loop {
         tokio::select! {
@@ -839,6 +855,7 @@ async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) 
                 }
             },
             () = screen_share.next(&share_target) => {}
+            Some(event) = host_line.next_lobby_event() => host_line.show(event),
             Some(event) = next_chat_event(&mut chat) => {
                 if let Some(chat) = chat.as_mut() {
                     chat.show(event);

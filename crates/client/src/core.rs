@@ -581,6 +581,7 @@ impl AppCore {
             room,
             pin: link.pin.clone(),
             entry_token: entry_token.clone(),
+            wait_if_locked: None,
             display: name.clone(),
             video: video.map_or(Outgoing::NoDeviceYet, Outgoing::From),
             audio: audio.map_or(Outgoing::NoDeviceYet, Outgoing::From),

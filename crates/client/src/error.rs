@@ -185,6 +185,7 @@ impl From<MeetingError> for AppError {
             | MeetingError::RoomFull
             | MeetingError::MeetingLocked
             | MeetingError::RemovedByHost
+            | MeetingError::AdmissionRefused
             | MeetingError::NotHost
             | MeetingError::Server { .. } => Self::Refused(message),
             MeetingError::MicrophoneHeldByHost
@@ -368,6 +369,7 @@ mod tests {
                 MeetingError::RoomFull,
                 MeetingError::MeetingLocked,
                 MeetingError::RemovedByHost,
+                MeetingError::AdmissionRefused,
                 MeetingError::MeetingEnded,
                 MeetingError::NotHost,
                 MeetingError::NotInMeeting,

@@ -44,6 +44,7 @@ fn record_of(m: &HostedMeeting) -> HostedRecord {
         pin: m.pin.clone(),
         host_key: m.host_key.expose().to_string(),
         entry_token: m.entry_token.expose().to_string(),
+        waiting_room: m.waiting_room,
         created_at: now_unix(),
     }
 }
@@ -56,6 +57,7 @@ fn meeting_of(r: HostedRecord) -> Option<HostedMeeting> {
         pin: r.pin,
         host_key: Secret::parse(&r.host_key)?,
         entry_token: Secret::parse(&r.entry_token)?,
+        waiting_room: r.waiting_room,
     })
 }
 
@@ -74,7 +76,7 @@ impl AppCore {
             None => None,
         };
         let meeting =
-            talkline_meeting::host::create_meeting(&self.config.default_server, pin).await?;
+            talkline_meeting::host::create_meeting(&self.config.default_server, pin, false).await?;
         let kept = self.with_store(|s| Ok(s.add_hosted_meeting(&record_of(&meeting))?));
         if let Err(e) = kept {
             // A meeting nobody can host is not handed out.
@@ -210,6 +212,7 @@ mod tests {
             pin: None,
             host_key: Secret::random(),
             entry_token: Secret::random(),
+            waiting_room: false,
         };
         let record = record_of(&meeting);
         assert_eq!(meeting_of(record.clone()), Some(meeting));

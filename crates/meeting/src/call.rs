@@ -77,6 +77,10 @@ pub struct CallConfig {
     pub pin: Option<String>,
     /// What gets us into a locked meeting: the host's own (see `host`).
     pub entry_token: Option<Secret>,
+    /// A locked meeting with a waiting room is waited in (see `lobby`)
+    /// rather than refused: this is called once we wait there, and the
+    /// join returns once the host lets us in. `None`: refused at once.
+    pub wait_if_locked: Option<Box<dyn FnOnce() + Send>>,
     pub display: String,
     pub video: Outgoing<Box<dyn VideoSource>>,
     pub audio: Outgoing<Box<dyn AudioSource>>,
@@ -205,6 +209,9 @@ pub struct CallHandle {
     /// What this call's speaker plays: for taking the meeting out of the
     /// computer's sound when it is shared with a screen.
     pub played: EchoReference,
+    /// What got us into the locked meeting (the host's, or the one the
+    /// host gave us in the waiting room): our screen share needs it too.
+    pub entry_token: Option<Secret>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -465,7 +472,24 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         peer_tx,
         events: events_tx,
     };
-    let (link, publishers) = driver.establish().await?;
+    let (link, publishers) = match driver.establish().await {
+        Err(MeetingError::MeetingLocked) if config.wait_if_locked.is_some() => {
+            let waiting = config.wait_if_locked.unwrap_or_else(|| Box::new(|| {}));
+            let t = &driver.target;
+            let token = crate::lobby::wait_for_admission(
+                &t.server,
+                t.room,
+                t.pin.as_deref(),
+                &t.display,
+                &t.ice,
+                waiting,
+            )
+            .await?;
+            driver.target.entry_token = Some(token);
+            driver.establish().await?
+        }
+        other => other?,
+    };
     driver.stats.mark_joined();
     let outputs = driver.session.handle(SessionInput::Joined {
         self_id: driver.publisher_id,
@@ -474,6 +498,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
     let mut link = Some(link);
     driver.apply(&mut link, outputs).await;
     let self_id = driver.publisher_id;
+    let entry_token = driver.target.entry_token.clone();
 
     let task = tokio::spawn(async move {
         let ended = driver
@@ -488,6 +513,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         commands,
         stats,
         played: echo,
+        entry_token,
         task,
     })
 }

@@ -73,6 +73,8 @@ pub struct HostedMeeting {
     pub host_key: Secret,
     /// The host's own way into the meeting while it is locked.
     pub entry_token: Secret,
+    /// Guests wait to be let in (see `lobby`).
+    pub waiting_room: bool,
 }
 
 impl HostedMeeting {
@@ -178,13 +180,15 @@ fn check(reply: Incoming, room: u64, plugin: Plugin) -> Result<Incoming, Meeting
     })
 }
 
-/// Makes a new meeting on `server`, with `pin` for its guests if given.
+/// Makes a new meeting on `server`, with `pin` for its guests if given,
+/// and a waiting room if asked (the meeting is then locked from the start).
 pub async fn create_meeting(
     server: &ServerUrl,
     pin: Option<String>,
+    waiting_room: bool,
 ) -> Result<HostedMeeting, MeetingError> {
     let (conn, _events) = JanusConnection::open(server).await?;
-    let result = create_on(&conn, server, pin).await;
+    let result = create_on(&conn, server, pin, waiting_room).await;
     conn.close().await;
     result
 }
@@ -193,6 +197,7 @@ async fn create_on(
     conn: &JanusConnection,
     server: &ServerUrl,
     pin: Option<String>,
+    waiting_room: bool,
 ) -> Result<HostedMeeting, MeetingError> {
     let rooms = conn.attach_videoroom().await?;
     let host_key = Secret::random();
@@ -227,7 +232,7 @@ async fn create_on(
         .await
         .and_then(|reply| check(reply, room, Plugin::VideoRoom));
     let chat = match allowed {
-        Ok(_) => create_chat_on(conn, room, &host_key, pin.as_deref()).await,
+        Ok(_) => create_chat_on(conn, room, &host_key, pin.as_deref(), waiting_room).await,
         Err(e) => Err(e),
     };
     if let Err(e) = chat {
@@ -243,20 +248,38 @@ async fn create_on(
         pin,
         host_key,
         entry_token,
+        waiting_room,
     })
 }
 
+/// The meeting's chat room and, with a waiting room, the waiting room
+/// (and the meeting locked, so that guests wait there).
 async fn create_chat_on(
     conn: &JanusConnection,
     room: u64,
     host_key: &Secret,
     pin: Option<&str>,
+    waiting_room: bool,
 ) -> Result<Incoming, MeetingError> {
     let chats = conn.attach("janus.plugin.textroom").await?;
     let reply = conn
         .message(chats, request::create_chat(room, host_key, pin), None)
         .await?;
-    check(reply, room, Plugin::TextRoom)
+    let reply = check(reply, room, Plugin::TextRoom)?;
+    if !waiting_room {
+        return Ok(reply);
+    }
+    let lobby = crate::lobby::lobby_room_number(room)
+        .ok_or_else(|| MeetingError::Protocol("no waiting room for this meeting".into()))?;
+    let mut create = request::create_chat(lobby, host_key, pin);
+    create["history"] = json!(0);
+    let reply = conn.message(chats, create, None).await?;
+    check(reply, room, Plugin::TextRoom)?;
+    let rooms = conn.attach_videoroom().await?;
+    let reply = conn
+        .message(rooms, request::lock(room, host_key, true), None)
+        .await?;
+    check(reply, room, Plugin::VideoRoom)
 }
 
 /// A host's controls over a meeting: their own connection to the server,
@@ -363,6 +386,19 @@ impl HostControls {
             .map(drop)
     }
 
+    /// Puts an entry token on the meeting's list: whoever joins with it
+    /// gets in while the meeting is locked (someone let in from the
+    /// waiting room).
+    pub async fn allow(&self, token: &Secret) -> Result<(), MeetingError> {
+        let m = &self.meeting;
+        self.send(
+            request::allow(m.room, &m.host_key, &[token.expose()]),
+            false,
+        )
+        .await
+        .map(drop)
+    }
+
     /// Locked: nobody else can join (or rejoin) until it is unlocked.
     pub async fn set_locked(&self, locked: bool) -> Result<(), MeetingError> {
         let m = &self.meeting;
@@ -382,6 +418,21 @@ impl HostControls {
             .await;
         if let Err(e) = chat {
             log::info!("the meeting's chat was not destroyed: {}", e.for_logs());
+        }
+        if let Some(lobby) = m
+            .waiting_room
+            .then(|| crate::lobby::lobby_room_number(m.room))
+            .flatten()
+        {
+            let destroyed = self
+                .send(
+                    json!({"request": "destroy", "room": lobby, "secret": m.host_key.expose()}),
+                    true,
+                )
+                .await;
+            if let Err(e) = destroyed {
+                log::info!("the waiting room was not destroyed: {}", e.for_logs());
+            }
         }
         self.send(request::destroy(m.room, &m.host_key), false)
             .await
@@ -410,6 +461,7 @@ mod tests {
             pin: Some("pear".into()),
             host_key: key.clone(),
             entry_token: Secret::random(),
+            waiting_room: false,
         };
         let shown = format!("{meeting:?}");
         assert!(!shown.contains(key.expose()), "{shown}");
@@ -428,6 +480,7 @@ mod tests {
             pin: Some("pear 7".into()),
             host_key: Secret::random(),
             entry_token: Secret::random(),
+            waiting_room: false,
         };
         let link = meeting.guest_link().to_string();
         assert_eq!(

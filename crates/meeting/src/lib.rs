@@ -16,6 +16,7 @@ pub mod jitter;
 mod keyframes;
 pub mod layers;
 pub mod link;
+pub mod lobby;
 pub mod peer;
 pub mod playout;
 pub mod qr;

@@ -88,6 +88,7 @@ pub async fn share_screen(
         room: config.room,
         pin: config.pin,
         entry_token: config.entry_token,
+        wait_if_locked: None,
         display: config.display,
         video: Outgoing::From(video),
         audio: match config.audio {

@@ -111,6 +111,7 @@ async fn join(port: u16) -> Result<(), MeetingError> {
         room: 1,
         pin: None,
         entry_token: None,
+        wait_if_locked: None,
         display: "Probe".into(),
         video: talkline_meeting::Outgoing::From(Box::new(
             talkline_media::source::PatternSource::new(176, 144, 10.0).expect("pattern"),

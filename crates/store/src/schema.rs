@@ -18,8 +18,8 @@ pub const MIGRATIONS: &[&str] = &[
     // (kept here only, encrypted with the rest).
     "CREATE TABLE hosted_meetings (
         id INTEGER PRIMARY KEY, server TEXT NOT NULL, room INTEGER NOT NULL, pin TEXT,
-        host_key TEXT NOT NULL, entry_token TEXT NOT NULL, created_at INTEGER NOT NULL,
-        UNIQUE (server, room));",
+        host_key TEXT NOT NULL, entry_token TEXT NOT NULL, waiting_room INTEGER NOT NULL,
+        created_at INTEGER NOT NULL, UNIQUE (server, room));",
 ];
 
 pub fn latest() -> i64 {

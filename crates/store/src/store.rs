@@ -36,6 +36,7 @@ pub struct HostedRecord {
     pub pin: Option<String>,
     pub host_key: String,
     pub entry_token: String,
+    pub waiting_room: bool,
     pub created_at: i64,
 }
 
@@ -282,8 +283,9 @@ impl Store {
     pub fn add_hosted_meeting(&self, m: &HostedRecord) -> Result<(), StoreError> {
         self.run(
             "INSERT OR REPLACE INTO hosted_meetings
-             (server, room, pin, host_key, entry_token, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![m.server, m.room as i64, m.pin, m.host_key, m.entry_token, m.created_at],
+             (server, room, pin, host_key, entry_token, waiting_room, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![m.server, m.room as i64, m.pin, m.host_key, m.entry_token, m.waiting_room, m.created_at],
         )
         .map(drop)
     }
@@ -296,7 +298,7 @@ impl Store {
     ) -> Result<Option<HostedRecord>, StoreError> {
         self.conn
             .query_row(
-                "SELECT server, room, pin, host_key, entry_token, created_at FROM hosted_meetings
+                "SELECT server, room, pin, host_key, entry_token, waiting_room, created_at FROM hosted_meetings
                  WHERE server = ?1 AND room = ?2",
                 params![server, room as i64],
                 |r| {
@@ -306,7 +308,8 @@ impl Store {
                         pin: r.get(2)?,
                         host_key: r.get(3)?,
                         entry_token: r.get(4)?,
-                        created_at: r.get(5)?,
+                        waiting_room: r.get(5)?,
+                        created_at: r.get(6)?,
                     })
                 },
             )
@@ -478,7 +481,7 @@ impl Store {
             // The host's secrets stay on this device.
             "hosted_meetings": table(
                 "SELECT server, room, CASE WHEN pin IS NULL THEN NULL ELSE '(set, not shown)' END AS pin, \
-                 '(kept, not shown)' AS host_key, created_at FROM hosted_meetings ORDER BY id"
+                 '(kept, not shown)' AS host_key, waiting_room, created_at FROM hosted_meetings ORDER BY id"
             )?,
             "consent": table("SELECT subject, granted, policy_version, decided_at FROM consent ORDER BY id")?,
         }))

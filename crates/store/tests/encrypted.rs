@@ -48,6 +48,7 @@ fn fill(store: &Store) {
             pin: Some("pear".into()),
             host_key: HOST_KEY.into(),
             entry_token: "e".repeat(32),
+            waiting_room: true,
             created_at: 1_700_000_000,
         })
         .expect("hosted meeting");

@@ -305,21 +305,35 @@ struct Resume {
     board: Whiteboard,
 }
 
-/// Connects once, carrying on from `resume`.
-async fn connect(
-    target: &Target,
-    feed: Option<u64>,
-    resume: &mut Resume,
-) -> Result<Link, MeetingError> {
-    let Target {
-        server,
-        room,
-        pin,
-        display,
-        ice,
-        ..
-    } = target;
-    let (room, pin) = (*room, pin.as_deref());
+/// A TextRoom session with its data channel open, before any room is
+/// joined: the chat's, and the waiting room's (`crate::lobby`). Until it
+/// is kept, dropping it closes the peer connection.
+pub(crate) struct TextChannel {
+    pub(crate) conn: JanusConnection,
+    pub(crate) handle: u64,
+    pub(crate) pc: Arc<dyn PeerConnection>,
+    pub(crate) channel: Arc<dyn DataChannel>,
+    pub(crate) relays: StreamRelays,
+    pub(crate) signals: mpsc::Receiver<SignalEvent>,
+    pub(crate) peer_rx: mpsc::UnboundedReceiver<(PeerRole, PeerEvent)>,
+    guard: PeerGuard,
+}
+
+impl TextChannel {
+    /// Closes the channel, the peer connection and the session, best effort.
+    pub(crate) async fn close(self) {
+        let _ = self.channel.close().await;
+        let _ = self.pc.close().await;
+        let _ = self.conn.detach(self.handle).await;
+        self.conn.close().await;
+    }
+}
+
+/// Opens a TextRoom session on `server` and its data channel.
+pub(crate) async fn open_text_channel(
+    server: &ServerUrl,
+    ice: &IceServers,
+) -> Result<TextChannel, MeetingError> {
     let (conn, mut signals) = JanusConnection::open(server).await?;
     let handle = conn.attach("janus.plugin.textroom").await?;
     let offer = match conn
@@ -405,7 +419,43 @@ async fn connect(
     tokio::time::timeout(OPEN_TIMEOUT, opened)
         .await
         .map_err(|_| MeetingError::ChatUnavailable("the chat's channel did not open".into()))??;
+    Ok(TextChannel {
+        conn,
+        handle,
+        pc,
+        channel,
+        relays,
+        signals,
+        peer_rx,
+        guard,
+    })
+}
 
+/// Connects once, carrying on from `resume`.
+async fn connect(
+    target: &Target,
+    feed: Option<u64>,
+    resume: &mut Resume,
+) -> Result<Link, MeetingError> {
+    let Target {
+        server,
+        room,
+        pin,
+        display,
+        ice,
+        ..
+    } = target;
+    let (room, pin) = (*room, pin.as_deref());
+    let TextChannel {
+        conn,
+        handle,
+        pc,
+        channel,
+        relays,
+        signals,
+        peer_rx,
+        guard,
+    } = open_text_channel(server, ice).await?;
     let username = room::username_for(rand::random::<u64>(), display);
     let (chat_room, join) = ChatRoom::new(room, &username, display, pin);
     let chat_room = chat_room.continuing(resume.next_id, &resume.earlier);
