@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "set_participant_volume",
     "new_meeting",
     "host_action",
+    "cancel_join",
     "set_video_layer",
     "send_chat",
     "raise_hand",

@@ -110,8 +110,18 @@ pub async fn join(core: Core<'_>, request: JoinRequest) -> Reply<Joined> {
 }
 
 #[tauri::command]
-pub async fn new_meeting(core: Core<'_>, pin: Option<String>) -> Reply<NewMeeting> {
-    core.new_meeting(pin).await
+pub async fn new_meeting(
+    core: Core<'_>,
+    pin: Option<String>,
+    waiting_room: bool,
+) -> Reply<NewMeeting> {
+    core.new_meeting(pin, waiting_room).await
+}
+
+#[tauri::command]
+pub async fn cancel_join(core: Core<'_>) -> Reply<()> {
+    core.cancel_join();
+    Ok(())
 }
 
 #[tauri::command]

@@ -47,6 +47,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::set_participant_volume,
         commands::new_meeting,
         commands::host_action,
+        commands::cancel_join,
         commands::set_video_layer,
         commands::send_chat,
         commands::chat_snapshot,

@@ -114,3 +114,87 @@ fn the_window_hosts_a_meeting_and_its_controls_reach_the_guests() {
     cy.wait_for("the host ended the meeting", LONG);
     driver.wait_visible("#screen-home", LONG);
 }
+
+#[test]
+fn the_window_keeps_a_waiting_room_and_waits_in_one() {
+    let janus = support::Janus::start();
+    let window = AppWindow::launch(&janus.url());
+    let driver = &window.driver;
+    driver.wait_visible("#screen-policy", LONG);
+    driver.click("#policy-accept");
+    driver.wait_visible("#screen-home", LONG);
+    driver.type_into("#display-name", "Winnie");
+    driver.click("#new-meeting-waiting");
+    driver.click("#new-meeting");
+    driver.wait_visible("#screen-prejoin", LONG);
+    allow_camera_and_microphone(driver);
+    let link = driver
+        .eval(
+            "return document.getElementById('meeting-input').value;",
+            json!([]),
+        )
+        .as_str()
+        .expect("the guests' link")
+        .to_string();
+    driver.click("#join-now");
+    driver.wait_visible("#screen-meeting", LONG);
+
+    // The host's window: Gus waits, seen in People, and is let in.
+    let quiet = ["--camera", "none", "--mic", "none", "--no-chat"];
+    let mut gus = support::Client::join(&link, "Gus", &quiet);
+    gus.wait_for("waiting for the host", LONG);
+    driver.click("#participants-toggle");
+    driver.wait_visible("#waiting-section", LONG);
+    driver.wait_for(
+        "Gus in the waiting list",
+        LONG,
+        "return document.getElementById('waiting-list').textContent.includes('Gus') ? true : null;",
+    );
+    shot(&window, "host-3-waiting");
+    assert!(!gus.output().iter().any(|l| l.contains("joined meeting")));
+    driver.click("#waiting-list button[data-host=\"admit\"]");
+    gus.wait_for("joined meeting", LONG);
+    gus.wait_for("+ Winnie joined", LONG);
+    driver.wait_for(
+        "the waiting list to empty",
+        LONG,
+        "return document.getElementById('waiting-section').hidden ? true : null;",
+    );
+    driver.click("#host-end");
+    driver.click("#host-end");
+    assert!(gus.wait(LONG).success(), "{}", gus.errors());
+    driver.wait_visible("#screen-home", LONG);
+
+    // The guest's window: waiting in Ann's waiting room, giving up, then
+    // waiting again and let in.
+    let mut ann = support::Client::host(&janus.url(), "Ann", &["--waiting-room", "--no-chat"]);
+    ann.wait_for("joined meeting", LONG);
+    let anns = ann
+        .output()
+        .iter()
+        .find_map(|l| {
+            l.split_once("guests join with ")
+                .map(|(_, l)| l.to_string())
+        })
+        .expect("Ann's link");
+    driver.type_into("#meeting-input", &anns);
+    driver.click("#home-join");
+    driver.wait_visible("#screen-prejoin", LONG);
+    driver.click("#join-now");
+    driver.wait_visible("#waiting-banner", LONG);
+    ann.wait_for_last("waiting (", "1): Winnie", LONG);
+    shot(&window, "host-4-waiting-guest");
+    driver.click("#waiting-cancel");
+    driver.wait_for(
+        "the wait to be given up",
+        LONG,
+        "return document.getElementById('prejoin-error').textContent.includes('stopped waiting') ? true : null;",
+    );
+    ann.wait_for_last("waiting (", "0): ", LONG);
+    driver.click("#join-now");
+    ann.wait_for_last("waiting (", "1): Winnie", LONG);
+    ann.send_line("admit Winnie");
+    driver.wait_visible("#screen-meeting", LONG);
+    ann.wait_for("+ Winnie joined", LONG);
+    assert!(ann.stop().success(), "{}", ann.errors());
+}

@@ -157,7 +157,9 @@ export interface NewMeeting {
 /** What a host asks: of one participant, or of the whole meeting. */
 export type HostAction =
   | { action: "mute" | "askUnmute" | "stopVideo" | "askVideo" | "remove"; participant: number }
-  | { action: "lock" | "unlock" | "end" };
+  | { action: "lock" | "unlock" | "end" }
+  | { action: "admit"; username: string | null }
+  | { action: "refuse"; username: string };
 
 /** How others join the meeting: its link, and the link as a QR code
  * (modules a side; the modules row by row, "1" dark). */
@@ -325,7 +327,15 @@ export type AppEvent =
   | { type: "qr_scanned"; meeting: ScannedMeeting }
   | { type: "qr_refused"; message: string }
   | { type: "close_requested" }
-  | { type: "link_opened" };
+  | { type: "link_opened" }
+  | { type: "waiting_for_host" }
+  | { type: "waiting"; shown: WaitingView[]; total: number };
+
+/** Someone in the waiting room of the meeting we host. */
+export interface WaitingView {
+  username: string;
+  display: string;
+}
 
 /** What every failed command rejects with (AppError's serialised form). */
 export interface PrivacyChoice {
@@ -410,7 +420,9 @@ export const api = {
   openSystemSettings: (permission: string) => call<void>("open_system_settings", { permission }),
   parseMeeting: (input: string) => call<MeetingTarget>("parse_meeting", { input }),
   /** Makes a new meeting on the default server, hosted by this device. */
-  newMeeting: (pin: string | null) => call<NewMeeting>("new_meeting", { pin }),
+  newMeeting: (pin: string | null, waitingRoom: boolean) => call<NewMeeting>("new_meeting", { pin, waitingRoom }),
+  /** Stops a join that waits in a waiting room. */
+  cancelJoin: () => call<void>("cancel_join"),
   hostAction: (action: HostAction) => call<void>("host_action", { action }),
   /** The meeting link last opened from outside the app, once (null: none). */
   takeOpenedLink: () => call<string | null>("take_opened_link"),

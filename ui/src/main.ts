@@ -7,6 +7,7 @@ import { addChatMessage, chatNotSent, renderChatPeople, renderChatState } from "
 import { renderFile } from "./meeting/files";
 import { boardChanged } from "./meeting/board";
 import { renderHands, showReaction } from "./meeting/hands";
+import { renderWaiting } from "./meeting/host";
 import { renderSharing, resetScreenShare } from "./meeting/screen_share";
 import { closeRequested } from "./meeting/leave";
 import { updateLevels } from "./meeting/levels";
@@ -140,6 +141,12 @@ function onEvent(event: AppEvent): void {
       break;
     case "link_opened":
       void openLinkFromOutside();
+      break;
+    case "waiting_for_host":
+      $("waiting-banner").hidden = false;
+      break;
+    case "waiting":
+      renderWaiting(event.shown, event.total);
       break;
     case "call_ended":
       resetScreenShare();

@@ -267,7 +267,8 @@ mod tests {
         "turn", "STUN", "TURN", "JSON", "PNG", "JPEG", "Y4M", "VP8", "y4m", "wav", "png", "jpg",
         "ivf", "kbit", "Ctrl", "record", "COMMAND", "OPTIONS", "help", "version", "devices",
         "invite", "share", "stop", "window", "windows", "sound", "portal", "Wayland", "host",
-        "mute", "ask", "unmute", "video", "remove", "lock", "unlock", "end", "admit", "all", "refuse",
+        "mute", "ask", "unmute", "video", "remove", "lock", "unlock", "end", "admit", "all",
+        "refuse",
     ];
 
     #[test]

@@ -48,6 +48,8 @@ pub struct ActiveCall {
     pub(crate) muted: Arc<SelfMute>,
     /// The host's controls, when this device hosts the meeting.
     pub(crate) host: Option<Arc<talkline_meeting::host::HostControls>>,
+    /// The waiting room of the meeting we host, if it has one.
+    pub(crate) lobby: Option<talkline_meeting::lobby::Lobby>,
     /// Everyone in the meeting now, as the call told: whom a host's
     /// action names.
     pub(crate) roster: Arc<std::sync::Mutex<BTreeMap<u64, talkline_meeting::Participant>>>,
@@ -246,6 +248,7 @@ impl ActiveCall {
             share: None,
             muted,
             host: None,
+            lobby: None,
             roster,
             monitor,
             device_watch,
@@ -260,6 +263,7 @@ impl ActiveCall {
         if let Some(chat) = &self.chat {
             chat.leave().await;
         }
+        drop(self.lobby);
         if let Some(host) = self.host.and_then(|h| Arc::try_unwrap(h).ok()) {
             host.close().await;
         }

@@ -186,6 +186,8 @@ pub struct AppCore {
     in_use: Arc<Mutex<DevicesInUse>>,
     /// Serialises joins so a double click cannot join twice.
     joining: tokio::sync::Mutex<()>,
+    /// Stops a join still under way (waiting in a waiting room).
+    join_cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     pub(crate) preview_levels: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Whether "Test speaker" is playing its chime now.
     speaker_test: Arc<AtomicBool>,
@@ -244,6 +246,7 @@ impl AppCore {
             call: tokio::sync::Mutex::new(None),
             in_use: Arc::new(Mutex::new(DevicesInUse::default())),
             joining: tokio::sync::Mutex::new(()),
+            join_cancel: Mutex::new(None),
             preview_levels: Mutex::new(None),
             speaker_test: Arc::new(AtomicBool::new(false)),
             exit_hook: Mutex::new(None),
@@ -576,12 +579,17 @@ impl AppCore {
         let ice_for_chat = ice.clone();
         let hosted = self.hosted(&server, room);
         let entry_token = hosted.as_ref().map(|m| m.entry_token.clone());
-        let handle = talkline_meeting::join(CallConfig {
+        let (cancel, cancelled) = tokio::sync::oneshot::channel();
+        *lock(&self.join_cancel) = Some(cancel);
+        let joining = talkline_meeting::join(CallConfig {
             server: server.clone(),
             room,
             pin: link.pin.clone(),
             entry_token: entry_token.clone(),
-            wait_if_locked: None,
+            wait_if_locked: Some({
+                let sink = self.sink();
+                Box::new(move || sink.emit(AppEvent::WaitingForHost))
+            }),
             display: name.clone(),
             video: video.map_or(Outgoing::NoDeviceYet, Outgoing::From),
             audio: audio.map_or(Outgoing::NoDeviceYet, Outgoing::From),
@@ -597,8 +605,14 @@ impl AppCore {
             ice,
             voice: self.voice_settings(),
             publish_as: Default::default(),
-        })
-        .await?;
+        });
+        // Waiting for a host can be given up (the window's Cancel).
+        let handle = tokio::select! {
+            joined = joining => joined,
+            Ok(()) = cancelled => Err(talkline_meeting::MeetingError::JoinCancelled),
+        };
+        lock(&self.join_cancel).take();
+        let handle = handle?;
         let self_id = handle.self_id;
         let meeting_row = self
             .with_store(|s| Ok(s.add_meeting(&server.to_string(), room, &name, now_unix())?))
@@ -666,6 +680,7 @@ impl AppCore {
         });
         let host = hosted.is_some();
         active.host = hosted.map(|m| Arc::new(talkline_meeting::host::HostControls::new(m)));
+        active.lobby = self.watch_lobby(active.host.as_ref(), &chat_target.ice);
         active.chat = Some(crate::meeting_chat::MeetingChat::open(
             chat_target,
             self.language(),
@@ -701,6 +716,13 @@ impl AppCore {
             call.leave().await;
         }
         self.tiles.clear();
+    }
+
+    /// Stops a join still under way: waiting in a waiting room.
+    pub fn cancel_join(&self) {
+        if let Some(cancel) = lock(&self.join_cancel).take() {
+            let _ = cancel.send(());
+        }
     }
 
     pub async fn leave(&self) -> Result<(), AppError> {

@@ -186,6 +186,7 @@ impl From<MeetingError> for AppError {
             | MeetingError::MeetingLocked
             | MeetingError::RemovedByHost
             | MeetingError::AdmissionRefused
+            | MeetingError::JoinCancelled
             | MeetingError::NotHost
             | MeetingError::Server { .. } => Self::Refused(message),
             MeetingError::MicrophoneHeldByHost
@@ -370,6 +371,7 @@ mod tests {
                 MeetingError::MeetingLocked,
                 MeetingError::RemovedByHost,
                 MeetingError::AdmissionRefused,
+                MeetingError::JoinCancelled,
                 MeetingError::MeetingEnded,
                 MeetingError::NotHost,
                 MeetingError::NotInMeeting,

@@ -158,6 +158,23 @@ pub enum AppEvent {
     /// A meeting link was opened from outside the app: the page takes it
     /// (`AppCore::take_opened_link`) to its meeting's pre-join.
     LinkOpened,
+    /// The meeting is locked and we wait in its waiting room: the join
+    /// goes on once the host lets us in (`AppCore::cancel_join` stops it).
+    WaitingForHost,
+    /// Who waits to be let into the meeting we host (at most
+    /// `talkline_meeting::lobby::MAX_SHOWN_WAITING`), and how many in all.
+    Waiting {
+        shown: Vec<WaitingView>,
+        total: usize,
+    },
+}
+
+/// Someone in the waiting room, as the host's window shows them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaitingView {
+    /// What admitting or refusing them names.
+    pub username: String,
+    pub display: String,
 }
 
 /// Where events go: the shell forwards them to its window.

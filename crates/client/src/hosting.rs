@@ -12,6 +12,8 @@ use talkline_store::HostedRecord;
 use crate::Said;
 use crate::core::{AppCore, lock, now_unix};
 use crate::error::AppError;
+use crate::events::{AppEvent, WaitingView};
+use talkline_meeting::lobby::{Lobby, LobbyEvent};
 
 /// A meeting just made: what the window joins, and tells guests.
 #[derive(Debug, Clone, Serialize)]
@@ -24,14 +26,31 @@ pub struct NewMeeting {
 
 /// What a host asks of the meeting: of one participant (by id), or of
 /// everyone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "action", rename_all = "camelCase")]
 pub enum HostAction {
-    Mute { participant: u64 },
-    AskUnmute { participant: u64 },
-    StopVideo { participant: u64 },
-    AskVideo { participant: u64 },
-    Remove { participant: u64 },
+    /// Lets in someone waiting (by username), or everyone (`None`).
+    Admit {
+        username: Option<String>,
+    },
+    Refuse {
+        username: String,
+    },
+    Mute {
+        participant: u64,
+    },
+    AskUnmute {
+        participant: u64,
+    },
+    StopVideo {
+        participant: u64,
+    },
+    AskVideo {
+        participant: u64,
+    },
+    Remove {
+        participant: u64,
+    },
     Lock,
     Unlock,
     End,
@@ -64,7 +83,11 @@ fn meeting_of(r: HostedRecord) -> Option<HostedMeeting> {
 impl AppCore {
     /// Makes a new meeting on the default server, with `pin` for guests if
     /// given, and keeps its host key on this device.
-    pub async fn new_meeting(&self, pin: Option<String>) -> Result<NewMeeting, AppError> {
+    pub async fn new_meeting(
+        &self,
+        pin: Option<String>,
+        waiting_room: bool,
+    ) -> Result<NewMeeting, AppError> {
         self.require_policy()?;
         let pin = match pin.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
             Some(pin) => {
@@ -76,7 +99,8 @@ impl AppCore {
             None => None,
         };
         let meeting =
-            talkline_meeting::host::create_meeting(&self.config.default_server, pin, false).await?;
+            talkline_meeting::host::create_meeting(&self.config.default_server, pin, waiting_room)
+                .await?;
         let kept = self.with_store(|s| Ok(s.add_hosted_meeting(&record_of(&meeting))?));
         if let Err(e) = kept {
             // A meeting nobody can host is not handed out.
@@ -100,8 +124,43 @@ impl AppCore {
             .and_then(meeting_of)
     }
 
+    /// Watches the waiting room of the meeting `host` hosts, if it has
+    /// one: who waits goes to the window.
+    pub(crate) fn watch_lobby(
+        &self,
+        host: Option<&Arc<HostControls>>,
+        ice: &talkline_meeting::ice_servers::IceServers,
+    ) -> Option<Lobby> {
+        let host = host.filter(|h| h.meeting().waiting_room)?;
+        let mut lobby = Lobby::open(Arc::clone(host), ice.clone());
+        let mut events =
+            std::mem::replace(&mut lobby.events, tokio::sync::mpsc::unbounded_channel().1);
+        let sink = self.sink();
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                match event {
+                    LobbyEvent::Waiting { shown, total } => sink.emit(AppEvent::Waiting {
+                        shown: shown
+                            .into_iter()
+                            .map(|w| WaitingView {
+                                username: w.username,
+                                display: w.display,
+                            })
+                            .collect(),
+                        total,
+                    }),
+                    LobbyEvent::Unavailable(why) => log::warn!("waiting room: {why}"),
+                }
+            }
+        });
+        Some(lobby)
+    }
+
     /// Carries out a host's action in the meeting we are in.
     pub async fn host_action(&self, action: HostAction) -> Result<(), AppError> {
+        if let HostAction::Admit { .. } | HostAction::Refuse { .. } = &action {
+            return self.waiting_room_action(action).await;
+        }
         let (host, roster, link) = {
             let call = self.call.lock().await;
             let call = call
@@ -130,6 +189,7 @@ impl AppCore {
             })
         };
         match action {
+            HostAction::Admit { .. } | HostAction::Refuse { .. } => {}
             HostAction::Mute { participant }
             | HostAction::AskUnmute { participant }
             | HostAction::StopVideo { participant }
@@ -170,6 +230,27 @@ impl AppCore {
                     });
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl AppCore {
+    async fn waiting_room_action(&self, action: HostAction) -> Result<(), AppError> {
+        let call = self.call.lock().await;
+        let lobby = call
+            .as_ref()
+            .and_then(|c| c.lobby.as_ref())
+            .ok_or_else(|| {
+                AppError::State(Said::new(
+                    "this meeting has no waiting room",
+                    "此会议没有等候室",
+                ))
+            })?;
+        match action {
+            HostAction::Admit { username } => lobby.admit(username.as_deref()).await.map(drop)?,
+            HostAction::Refuse { username } => lobby.refuse(&username).await?,
+            _ => {}
         }
         Ok(())
     }

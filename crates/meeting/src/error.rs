@@ -27,6 +27,8 @@ pub enum MeetingError {
     RemovedByHost,
     #[error("the host did not let you in")]
     AdmissionRefused,
+    #[error("you stopped waiting to join")]
+    JoinCancelled,
     #[error("the host ended the meeting")]
     MeetingEnded,
     #[error("only the meeting's host can do that: the server refused it")]
@@ -138,6 +140,7 @@ impl talkline_language::Translated for MeetingError {
             Self::MeetingLocked => "主持人已锁定此会议：其他人无法加入；请让主持人解锁".into(),
             Self::RemovedByHost => "主持人已将您移出会议".into(),
             Self::AdmissionRefused => "主持人没有让您进入".into(),
+            Self::JoinCancelled => "您已停止等待加入".into(),
             Self::MeetingEnded => "主持人已结束会议".into(),
             Self::NotHost => "只有会议主持人才能这样做：服务器拒绝了".into(),
             Self::NotInMeeting => "对方已不在会议中".into(),

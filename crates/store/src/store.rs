@@ -285,7 +285,15 @@ impl Store {
             "INSERT OR REPLACE INTO hosted_meetings
              (server, room, pin, host_key, entry_token, waiting_room, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![m.server, m.room as i64, m.pin, m.host_key, m.entry_token, m.waiting_room, m.created_at],
+            params![
+                m.server,
+                m.room as i64,
+                m.pin,
+                m.host_key,
+                m.entry_token,
+                m.waiting_room,
+                m.created_at
+            ],
         )
         .map(drop)
     }

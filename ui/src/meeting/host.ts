@@ -3,7 +3,7 @@
 // (lock, end for all). Shown only on the device that hosts the meeting;
 // the server refuses them from anyone else.
 
-import { api, type HostAction, type ParticipantView } from "../api";
+import { api, type HostAction, type ParticipantView, type WaitingView } from "../api";
 import { $, messageOf, toast } from "../dom";
 import { state } from "../state";
 import { t, type MessageKey } from "../i18n";
@@ -83,6 +83,58 @@ export function hostButtons(p: ParticipantView): HTMLElement[] {
   group.append(mic, camera, remove);
   return [group];
 }
+
+/** Who is waiting, as last told. */
+let waitingNames = new Set<string>();
+
+/** The waiting room's list, for its host: admit or refuse each, or admit all. */
+export function renderWaiting(shown: WaitingView[], total: number): void {
+  const section = $("waiting-section");
+  section.hidden = !state.host || total === 0;
+  $("waiting-title").textContent = t("host.waitingN", { count: total });
+  const list = $("waiting-list");
+  list.replaceChildren();
+  const now = new Set<string>();
+  for (const w of shown) {
+    now.add(w.username);
+    if (!waitingNames.has(w.username)) toast(t("host.someoneWaits", { name: w.display }));
+    const li = document.createElement("li");
+    li.dataset.waiting = w.username;
+    const name = document.createElement("span");
+    name.textContent = w.display;
+    const admit = document.createElement("button");
+    admit.type = "button";
+    admit.className = "primary small";
+    admit.dataset.host = "admit";
+    admit.textContent = t("host.admit");
+    admit.setAttribute("aria-label", t("host.admitOf", { name: w.display }));
+    admit.onclick = () => void ask({ action: "admit", username: w.username });
+    const refuse = document.createElement("button");
+    refuse.type = "button";
+    refuse.className = "secondary small";
+    refuse.dataset.host = "refuse";
+    refuse.textContent = t("host.refuse");
+    refuse.setAttribute("aria-label", t("host.refuseOf", { name: w.display }));
+    refuse.onclick = () => void ask({ action: "refuse", username: w.username });
+    li.append(name, admit, refuse);
+    list.append(li);
+  }
+  if (total > shown.length) {
+    const li = document.createElement("li");
+    li.className = "hint";
+    li.textContent = t("host.waitingMore", { count: total - shown.length });
+    list.append(li);
+  }
+  waitingNames = now;
+}
+
+/** Nobody waits: a new meeting starts with an empty list. */
+export function resetWaiting(): void {
+  waitingNames = new Set();
+  renderWaiting([], 0);
+}
+
+$("admit-all").onclick = () => void ask({ action: "admit", username: null });
 
 /** The meeting's own controls, for its host. */
 export function renderHostControls(): void {

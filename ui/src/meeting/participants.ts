@@ -8,7 +8,7 @@ import { ActiveSpeaker } from "../layout";
 import { annotate, resetBoard, screenGone } from "./board";
 import { loadChat, resetChat } from "./chat";
 import { renderHandBadges, resetHands } from "./hands";
-import { hostButtons, renderHostControls } from "./host";
+import { hostButtons, renderHostControls, resetWaiting } from "./host";
 import { resetScreenShare } from "./screen_share";
 import { scheduleVideoLayers, tilesInSight } from "./layers";
 import { layoutTiles, tileElement } from "./tiles";
@@ -26,6 +26,7 @@ export function resetMeeting(): void {
   resetHands();
   resetScreenShare();
   resetBoard();
+  resetWaiting();
   state.leaving = false;
   state.participants.clear();
   state.volumes.clear();

@@ -128,7 +128,8 @@ $("host-form").onsubmit = async (ev) => {
   button.textContent = t("host.creating");
   try {
     const pin = $<HTMLInputElement>("new-meeting-pin").value.trim();
-    const meeting = await api.newMeeting(pin || null);
+    const waitingRoom = $<HTMLInputElement>("new-meeting-waiting").checked;
+    const meeting = await api.newMeeting(pin || null, waitingRoom);
     $<HTMLInputElement>("new-meeting-pin").value = "";
     joinFromHome(meeting.link);
   } catch (e) {

@@ -97,6 +97,7 @@ export async function joinNow(): Promise<void> {
     // A server that is down or a broken connection is worth another try.
     $("retry").hidden = !(failure && (failure.kind === "unreachable" || failure.kind === "connection"));
   } finally {
+    $("waiting-banner").hidden = true;
     button.disabled = false;
     button.textContent = t("prejoin.joinNow");
   }
@@ -104,3 +105,6 @@ export async function joinNow(): Promise<void> {
 
 $("join-now").onclick = () => void joinNow();
 $("retry").onclick = () => void joinNow();
+
+// Waiting for a host: the join is given up, and the pre-join stays.
+$("waiting-cancel").onclick = () => void api.cancelJoin().catch(() => {});
