@@ -279,7 +279,7 @@ fn a_waiting_room_keeps_guests_out_until_the_host_lets_them_in() {
     for c in &crowd {
         c.wait_for("waiting for the host", Duration::from_secs(15));
     }
-    // In the order they came, which is theirs.
+    // All four listed (they came at once: any order).
     ann.wait_for("waiting (4): ", Duration::from_secs(10));
     let last = ann
         .output()

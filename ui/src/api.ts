@@ -145,6 +145,8 @@ export interface Joined {
   videoMuted: boolean;
   /** This device hosts the meeting: the host's controls are offered. */
   host: boolean;
+  /** The meeting we host is locked (one with a waiting room is, from the start). */
+  locked: boolean;
 }
 
 /** A meeting just made on this device, which hosts it. */

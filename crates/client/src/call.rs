@@ -49,7 +49,7 @@ pub struct ActiveCall {
     /// The host's controls, when this device hosts the meeting.
     pub(crate) host: Option<Arc<talkline_meeting::host::HostControls>>,
     /// The waiting room of the meeting we host, if it has one.
-    pub(crate) lobby: Option<talkline_meeting::lobby::Lobby>,
+    pub(crate) lobby: Option<Arc<talkline_meeting::lobby::Lobby>>,
     /// Everyone in the meeting now, as the call told: whom a host's
     /// action names.
     pub(crate) roster: Arc<std::sync::Mutex<BTreeMap<u64, talkline_meeting::Participant>>>,

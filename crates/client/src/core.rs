@@ -132,6 +132,9 @@ pub struct Joined {
     pub video_muted: bool,
     /// This device hosts the meeting: the window offers the host's controls.
     pub host: bool,
+    /// The meeting we host is locked now (one with a waiting room is, from
+    /// the start).
+    pub locked: bool,
 }
 
 /// A meeting's invitation, for the Invite panel.
@@ -614,6 +617,9 @@ impl AppCore {
         lock(&self.join_cancel).take();
         let handle = handle?;
         let self_id = handle.self_id;
+        // Ours, the host's, or the one the host gave us in the waiting room:
+        // our screen share gets in with it.
+        let entry_token = handle.entry_token.clone();
         let meeting_row = self
             .with_store(|s| Ok(s.add_meeting(&server.to_string(), room, &name, now_unix())?))
             .map_err(|e| log::warn!("meeting history not saved: {e}"))
@@ -679,6 +685,7 @@ impl AppCore {
             ice: chat_target.ice.clone(),
         });
         let host = hosted.is_some();
+        let locked = hosted.as_ref().is_some_and(|m| m.waiting_room);
         active.host = hosted.map(|m| Arc::new(talkline_meeting::host::HostControls::new(m)));
         active.lobby = self.watch_lobby(active.host.as_ref(), &chat_target.ice);
         active.chat = Some(crate::meeting_chat::MeetingChat::open(
@@ -704,6 +711,7 @@ impl AppCore {
             audio_muted: muted.0,
             video_muted: muted.1,
             host,
+            locked,
         })
     }
 

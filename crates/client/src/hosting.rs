@@ -130,7 +130,7 @@ impl AppCore {
         &self,
         host: Option<&Arc<HostControls>>,
         ice: &talkline_meeting::ice_servers::IceServers,
-    ) -> Option<Lobby> {
+    ) -> Option<Arc<Lobby>> {
         let host = host.filter(|h| h.meeting().waiting_room)?;
         let mut lobby = Lobby::open(Arc::clone(host), ice.clone());
         let mut events =
@@ -153,7 +153,7 @@ impl AppCore {
                 }
             }
         });
-        Some(lobby)
+        Some(Arc::new(lobby))
     }
 
     /// Carries out a host's action in the meeting we are in.
@@ -161,7 +161,7 @@ impl AppCore {
         if let HostAction::Admit { .. } | HostAction::Refuse { .. } = &action {
             return self.waiting_room_action(action).await;
         }
-        let (host, roster, link) = {
+        let (host, roster, link, lobby) = {
             let call = self.call.lock().await;
             let call = call
                 .as_ref()
@@ -170,7 +170,12 @@ impl AppCore {
                 .host
                 .clone()
                 .ok_or_else(|| AppError::from(talkline_meeting::MeetingError::NotHost))?;
-            (host, Arc::clone(&call.roster), call.meeting.link.clone())
+            (
+                host,
+                Arc::clone(&call.roster),
+                call.meeting.link.clone(),
+                call.lobby.clone(),
+            )
         };
         let person = |id: u64| {
             lock(&roster)
@@ -221,7 +226,16 @@ impl AppCore {
                 }
             }
             HostAction::Lock => host.set_locked(true).await?,
-            HostAction::Unlock => host.set_locked(false).await?,
+            HostAction::Unlock => {
+                host.set_locked(false).await?;
+                // Unlocked, nobody needs letting in: those waiting are let
+                // in now rather than left waiting.
+                if let Some(lobby) = lobby
+                    && let Err(e) = lobby.admit(None).await
+                {
+                    log::info!("nobody was let in on unlocking: {}", e.for_logs());
+                }
+            }
             HostAction::End => {
                 host.end().await?;
                 if let Some(server) = &link.server {
@@ -237,10 +251,14 @@ impl AppCore {
 
 impl AppCore {
     async fn waiting_room_action(&self, action: HostAction) -> Result<(), AppError> {
-        let call = self.call.lock().await;
-        let lobby = call
+        // Not held while the server is asked: the call's other commands
+        // (leave, mute) go on meanwhile.
+        let lobby = self
+            .call
+            .lock()
+            .await
             .as_ref()
-            .and_then(|c| c.lobby.as_ref())
+            .and_then(|c| c.lobby.clone())
             .ok_or_else(|| {
                 AppError::State(Said::new(
                     "this meeting has no waiting room",

@@ -504,8 +504,11 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         let ended = driver
             .run(&mut link, &mut peer_rx, &mut command_rx, &mut device_lost)
             .await;
-        driver.shutdown(link).await;
+        // Told before the teardown, which can take half a second: the user
+        // learns at once that the host removed them or ended the meeting.
+        // `CallHandle::leave` still waits for the teardown.
         let _ = driver.events.send(CallEvent::Ended(ended.err()));
+        driver.shutdown(link).await;
     });
     Ok(CallHandle {
         self_id,

@@ -63,7 +63,7 @@ impl std::fmt::Debug for Secret {
 
 /// A meeting this device hosts: where it is, and the secrets that make
 /// this device its host.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct HostedMeeting {
     pub server: ServerUrl,
     pub room: u64,
@@ -75,6 +75,16 @@ pub struct HostedMeeting {
     pub entry_token: Secret,
     /// Guests wait to be let in (see `lobby`).
     pub waiting_room: bool,
+}
+
+impl std::fmt::Debug for HostedMeeting {
+    /// Neither the PIN nor the secrets, nor where: only which meeting.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostedMeeting")
+            .field("room", &self.room)
+            .field("waiting_room", &self.waiting_room)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HostedMeeting {
@@ -172,8 +182,12 @@ fn check(reply: Incoming, room: u64, plugin: Plugin) -> Result<Incoming, Meeting
         return Ok(reply);
     };
     Err(match (plugin, code) {
-        // A missing or wrong secret.
-        (Plugin::VideoRoom, 429 | 433) | (Plugin::TextRoom, 413 | 419) => MeetingError::NotHost,
+        // A wrong secret, or a missing one (the same numbers say any
+        // missing element: only the secret's is a refusal of a host).
+        (Plugin::VideoRoom, 433) | (Plugin::TextRoom, 419) => MeetingError::NotHost,
+        (Plugin::VideoRoom, 429) | (Plugin::TextRoom, 413) if reason.contains("secret") => {
+            MeetingError::NotHost
+        }
         (Plugin::VideoRoom, 426) | (Plugin::TextRoom, 417) => MeetingError::MeetingEnded,
         (Plugin::VideoRoom, 428) => MeetingError::NotInMeeting,
         _ => MeetingError::from_room_error(room, code, reason),
@@ -465,6 +479,10 @@ mod tests {
         };
         let shown = format!("{meeting:?}");
         assert!(!shown.contains(key.expose()), "{shown}");
+        assert!(
+            !shown.contains("pear") && !shown.contains("8188"),
+            "{shown}"
+        );
         assert!(!shown.contains(meeting.entry_token.expose()), "{shown}");
         assert_eq!(Secret::parse(&format!(" {} ", key.expose())), Some(key));
         for bad in ["", "abc", &"g".repeat(32), &"a".repeat(33), "ａ"] {
@@ -533,7 +551,12 @@ mod tests {
             }),
         };
         use Plugin::{TextRoom, VideoRoom};
-        for (plugin, code) in [(VideoRoom, 433), (VideoRoom, 429), (TextRoom, 419)] {
+        for (plugin, code) in [
+            (VideoRoom, 433),
+            (VideoRoom, 429),
+            (TextRoom, 419),
+            (TextRoom, 413),
+        ] {
             assert!(
                 matches!(check(refused(code), 1, plugin), Err(MeetingError::NotHost)),
                 "{code}"

@@ -33,8 +33,13 @@ pub const HOST_USERNAME: &str = "talkline-host";
 /// People shown waiting at once; more are told as a count only, and wait
 /// their turn (a flood of joins must not bury the host's screen).
 pub const MAX_SHOWN_WAITING: usize = 50;
-/// Anything larger is not a waiting room's message.
-const MAX_LOBBY_MESSAGE_BYTES: usize = 4096;
+/// Anything larger is not a waiting room's message: the host's join
+/// answer lists everyone waiting, up to `MAX_WAITING` of them.
+const MAX_LOBBY_MESSAGE_BYTES: usize = 256 * 1024;
+/// People kept as waiting; more are not listed until some have gone.
+const MAX_WAITING: usize = 1000;
+/// A username longer than this is not one of ours: ignored.
+const MAX_USERNAME_CHARS: usize = 128;
 
 /// The waiting room of meeting `room`: the same number with bit 61 set
 /// (the side room has bit 62). `None` for a number that high.
@@ -173,15 +178,22 @@ impl HostLobby {
     }
 
     fn arrived(&mut self, username: &str, display: &str) -> bool {
-        if username == HOST_USERNAME || self.waiting.contains_key(username) {
+        if username == HOST_USERNAME
+            || username.chars().count() > MAX_USERNAME_CHARS
+            || self.waiting.len() >= MAX_WAITING
+            || self.waiting.contains_key(username)
+        {
             return false;
         }
         self.arrivals += 1;
-        self.waiting.insert(
-            username.chars().take(128).collect(),
-            (self.arrivals, clean_name(display)),
-        );
+        self.waiting
+            .insert(username.to_string(), (self.arrivals, clean_name(display)));
         true
+    }
+
+    /// Whether `username` is waiting now.
+    pub fn is_waiting(&self, username: &str) -> bool {
+        self.waiting.contains_key(username)
     }
 
     /// Whether a message changed who waits.
@@ -331,7 +343,8 @@ pub async fn wait_for_admission(
         }
     }
     .await;
-    text.close().await;
+    // Closed aside: the join the host allowed goes on at once.
+    tokio::spawn(text.close());
     result
 }
 
@@ -470,6 +483,11 @@ async fn watch(
                     let mut admitted = 0;
                     let mut failure = None;
                     for name in names {
+                        // Gone meanwhile: no token for nobody.
+                        if !lobby.is_waiting(&name) {
+                            failure = Some(MeetingError::NotInMeeting);
+                            continue;
+                        }
                         let token = Secret::random();
                         if let Err(e) = host.allow(&token).await {
                             failure = Some(e);

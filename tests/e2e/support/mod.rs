@@ -472,6 +472,12 @@ impl Client {
         serde_json::from_str(line).expect("stats JSON")
     }
 
+    /// Whether the process still runs.
+    #[allow(dead_code)] // not every test binary asks
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Waits for the process to end by itself.
     pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
         let deadline = Instant::now() + timeout;

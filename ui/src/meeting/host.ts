@@ -23,27 +23,47 @@ async function ask(action: HostAction, done?: string): Promise<boolean> {
 }
 
 /**
+ * Until when each asking button (by `key`) waits for its second press: a
+ * list rebuilt meanwhile (someone spoke) makes the button anew, still asking.
+ */
+const asking = new Map<string, number>();
+
+/**
  * A button that acts on a second press within a few seconds, its label
  * asking first: removing someone or ending the meeting is not undone.
  */
-function confirmed(button: HTMLButtonElement, question: string, act: () => void): void {
-  let label = "";
-  let armed: number | undefined;
+function confirmed(button: HTMLButtonElement, key: string, question: string, act: () => void): void {
+  let label = button.textContent ?? "";
+  let aria = button.getAttribute("aria-label");
+  let timer: number | undefined;
+  const disarm = () => {
+    window.clearTimeout(timer);
+    timer = undefined;
+    asking.delete(key);
+    button.textContent = label;
+    if (aria === null) button.removeAttribute("aria-label");
+    else button.setAttribute("aria-label", aria);
+  };
+  const arm = (until: number) => {
+    asking.set(key, until);
+    // Said as asked, to eyes and to screen readers alike.
+    button.textContent = question;
+    button.setAttribute("aria-label", question);
+    timer = window.setTimeout(disarm, Math.max(0, until - Date.now()));
+  };
+  const until = asking.get(key);
+  if (until !== undefined && until > Date.now()) arm(until);
   button.onclick = (ev) => {
     ev.stopPropagation();
-    if (armed !== undefined) {
-      window.clearTimeout(armed);
-      armed = undefined;
-      button.textContent = label;
+    if (asking.has(key)) {
+      disarm();
       act();
       return;
     }
+    // As it reads now (the language may have changed since it was made).
     label = button.textContent ?? "";
-    button.textContent = question;
-    armed = window.setTimeout(() => {
-      armed = undefined;
-      button.textContent = label;
-    }, CONFIRM_MS);
+    aria = button.getAttribute("aria-label");
+    arm(Date.now() + CONFIRM_MS);
   };
 }
 
@@ -54,6 +74,25 @@ function personButton(key: MessageKey, labelKey: MessageKey, p: ParticipantView)
   b.textContent = t(key);
   b.setAttribute("aria-label", t(labelKey, { name: p.display }));
   return b;
+}
+
+/**
+ * Rebuilds a list whose buttons may have the keyboard's focus: the same
+ * button (by its line and action) has it again after, so a list changing
+ * under the host (someone speaks, someone arrives) does not lose their place.
+ */
+export function keepingFocus(list: HTMLElement, rebuild: () => void): void {
+  const active = document.activeElement;
+  const button = active instanceof HTMLElement && list.contains(active) ? active : null;
+  const line = button?.closest("li");
+  const key = line ? (line.dataset.participant ?? line.dataset.waiting) : undefined;
+  const action = button?.dataset.host;
+  rebuild();
+  if (key === undefined || action === undefined) return;
+  const again = [...list.querySelectorAll<HTMLElement>("li")]
+    .find((li) => (li.dataset.participant ?? li.dataset.waiting) === key)
+    ?.querySelector<HTMLElement>(`button[data-host="${action}"]`);
+  again?.focus();
 }
 
 /** The host's buttons for one person in the People list. */
@@ -75,7 +114,7 @@ export function hostButtons(p: ParticipantView): HTMLElement[] {
   const remove = personButton("host.remove", "host.removeOf", p);
   remove.dataset.host = "remove";
   remove.classList.replace("secondary", "danger");
-  confirmed(remove, t("host.removeConfirm", { name: p.display }), () =>
+  confirmed(remove, `remove ${participant}`, t("host.removeConfirm", { name: p.display }), () =>
     void ask({ action: "remove", participant }, t("host.removed", { name: p.display })),
   );
   const group = document.createElement("span");
@@ -93,8 +132,13 @@ export function renderWaiting(shown: WaitingView[], total: number): void {
   section.hidden = !state.host || total === 0;
   $("waiting-title").textContent = t("host.waitingN", { count: total });
   const list = $("waiting-list");
-  list.replaceChildren();
   const now = new Set<string>();
+  keepingFocus(list, () => fillWaiting(list, shown, total, now));
+  waitingNames = now;
+}
+
+function fillWaiting(list: HTMLElement, shown: WaitingView[], total: number, now: Set<string>): void {
+  list.replaceChildren();
   for (const w of shown) {
     now.add(w.username);
     if (!waitingNames.has(w.username)) toast(t("host.someoneWaits", { name: w.display }));
@@ -125,7 +169,6 @@ export function renderWaiting(shown: WaitingView[], total: number): void {
     li.textContent = t("host.waitingMore", { count: total - shown.length });
     list.append(li);
   }
-  waitingNames = now;
 }
 
 /** Nobody waits: a new meeting starts with an empty list. */
@@ -140,8 +183,9 @@ $("admit-all").onclick = () => void ask({ action: "admit", username: null });
 export function renderHostControls(): void {
   $("host-controls").hidden = !state.host;
   const lock = $("host-lock");
+  // The label says what a press does; the state is for the page itself.
   lock.textContent = t(state.locked ? "host.unlock" : "host.lock");
-  lock.setAttribute("aria-pressed", String(state.locked));
+  lock.dataset.locked = String(state.locked);
 }
 
 $("host-lock").onclick = async () => {
@@ -152,4 +196,4 @@ $("host-lock").onclick = async () => {
   }
 };
 
-confirmed($<HTMLButtonElement>("host-end"), t("host.endConfirm"), () => void ask({ action: "end" }));
+confirmed($<HTMLButtonElement>("host-end"), "end", t("host.endConfirm"), () => void ask({ action: "end" }));

@@ -8,7 +8,7 @@ import { ActiveSpeaker } from "../layout";
 import { annotate, resetBoard, screenGone } from "./board";
 import { loadChat, resetChat } from "./chat";
 import { renderHandBadges, resetHands } from "./hands";
-import { hostButtons, renderHostControls, resetWaiting } from "./host";
+import { hostButtons, keepingFocus, renderHostControls, resetWaiting } from "./host";
 import { resetScreenShare } from "./screen_share";
 import { scheduleVideoLayers, tilesInSight } from "./layers";
 import { layoutTiles, tileElement } from "./tiles";
@@ -158,6 +158,12 @@ export function removeParticipant(id: number): void {
 
 export function renderParticipantList(): void {
   const list = $("participant-list");
+  keepingFocus(list, () => fillParticipantList(list));
+  const people = [...state.participants.values()].filter((p) => !p.screen);
+  $("participants-toggle").textContent = t("meeting.peopleN", { count: people.length + 1 });
+}
+
+function fillParticipantList(list: HTMLElement): void {
   list.replaceChildren();
   const you = document.createElement("li");
   you.dataset.participant = "self";
@@ -198,7 +204,6 @@ export function renderParticipantList(): void {
     li.append(name, volume, ...hostButtons(p));
     list.append(li);
   }
-  $("participants-toggle").textContent = t("meeting.peopleN", { count: people.length + 1 });
 }
 
 export function renderSelfMuted(): void {

@@ -11,6 +11,9 @@ import { show, state } from "../state";
 import { attachLoop } from "../video";
 import { t } from "../i18n";
 
+/** The user gave up waiting for a host (the join then fails). */
+let waitGivenUp = false;
+
 export async function enterPrejoin(): Promise<void> {
   show("prejoin");
   showError($("prejoin-error"), null);
@@ -80,7 +83,7 @@ export async function joinNow(): Promise<void> {
     state.audioMuted = joined.audioMuted;
     state.videoMuted = joined.videoMuted;
     state.host = joined.host;
-    state.locked = false;
+    state.locked = joined.locked;
     state.settings = { ...state.settings, camera: request.camera, microphone: request.microphone, speaker: request.speaker };
     enterMeeting();
   } catch (e) {
@@ -99,6 +102,9 @@ export async function joinNow(): Promise<void> {
   } finally {
     $("waiting-banner").hidden = true;
     button.disabled = false;
+    // The banner went with the wait: the keyboard's place is Join now.
+    if (waitGivenUp) button.focus();
+    waitGivenUp = false;
     button.textContent = t("prejoin.joinNow");
   }
 }
@@ -107,4 +113,7 @@ $("join-now").onclick = () => void joinNow();
 $("retry").onclick = () => void joinNow();
 
 // Waiting for a host: the join is given up, and the pre-join stays.
-$("waiting-cancel").onclick = () => void api.cancelJoin().catch(() => {});
+$("waiting-cancel").onclick = () => {
+  waitGivenUp = true;
+  void api.cancelJoin().catch(() => {});
+};
