@@ -62,10 +62,10 @@ impl Run {
 
 async fn talkline_run(server: &ServerUrl) -> Run {
     let ice = IceServers::default();
-    let mut receiver = chat::open(server, 1234, None, "Receiver", None, &ice)
+    let mut receiver = chat::open(server, 1234, None, None, "Receiver", None, &ice)
         .await
         .expect("the receiver's chat");
-    let mut sender = chat::open(server, 1234, None, "Sender", None, &ice)
+    let mut sender = chat::open(server, 1234, None, None, "Sender", None, &ice)
         .await
         .expect("the sender's chat");
     // Both in the room before the first message.

@@ -223,7 +223,7 @@ fn a_waiting_room_keeps_guests_out_until_the_host_lets_them_in() {
 
     // Gus waits: he is told so, and nobody in the meeting sees or sends
     // him anything.
-    let mut gus = Client::join(&link, "Gus", &["--mic", "test:500", "--no-chat"]);
+    let mut gus = Client::join(&link, "Gus", &["--mic", "test:500"]);
     gus.wait_for(
         "waiting for the host to let you in",
         Duration::from_secs(10),
@@ -248,6 +248,8 @@ fn a_waiting_room_keeps_guests_out_until_the_host_lets_them_in() {
     gus.wait_for("joined meeting", Duration::from_secs(10));
     gus.wait_for("+ Ann joined", Duration::from_secs(10));
     ann.wait_for("+ Gus joined", Duration::from_secs(10));
+    // Let in, he is let into the chat too (kept to those let in).
+    gus.wait_for("chat ready", Duration::from_secs(15));
     waiting_list_is(&ann, "0): ");
     let deadline = Instant::now() + Duration::from_secs(10);
     while heard_from(&mut ann, "Gus") < 50 {
@@ -299,4 +301,121 @@ fn a_waiting_room_keeps_guests_out_until_the_host_lets_them_in() {
         assert!(c.stop().success(), "{}: {}", c.name, c.errors());
     }
     assert!(ann.stop().success(), "{}", ann.errors());
+}
+
+/// A talkline participant in `meeting`, in this process: a tone, no camera.
+async fn guest_call(
+    meeting: &talkline_meeting::host::HostedMeeting,
+    name: &str,
+    entry_token: Option<talkline_meeting::host::Secret>,
+    wait: bool,
+) -> Result<talkline_meeting::CallHandle, talkline_meeting::MeetingError> {
+    talkline_meeting::join(talkline_meeting::CallConfig {
+        server: meeting.server.clone(),
+        room: meeting.room,
+        pin: meeting.pin.clone(),
+        entry_token,
+        wait_if_locked: wait.then(|| Box::new(|| {}) as Box<dyn FnOnce() + Send>),
+        display: name.into(),
+        video: talkline_meeting::Outgoing::Never,
+        audio: talkline_meeting::Outgoing::From(Box::new(
+            talkline_media::tone::ToneSource::new(440.0).expect("tone"),
+        )),
+        audio_out: None,
+        video_bitrate_kbps: 300,
+        simulcast: false,
+        tiles: None,
+        audio_muted: false,
+        video_muted: false,
+        subscribe: false,
+        ice: Default::default(),
+        voice: Default::default(),
+        publish_as: Default::default(),
+    })
+    .await
+}
+
+/// Whether the meeting's chat lets in someone giving `token`.
+async fn chat_lets_in(
+    meeting: &talkline_meeting::host::HostedMeeting,
+    token: Option<&talkline_meeting::host::Secret>,
+) -> bool {
+    use talkline_meeting::chat::{self, ChatEvent};
+    let Ok(mut chat) = chat::open(
+        &meeting.server,
+        meeting.room,
+        meeting.pin.as_deref(),
+        token,
+        "Eve",
+        None,
+        &Default::default(),
+    )
+    .await
+    else {
+        return false;
+    };
+    let joined = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match chat.events.recv().await {
+                Some(ChatEvent::Joined(_)) => return true,
+                Some(ChatEvent::JoinRefused(_)) | None => return false,
+                Some(_) => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    chat.leave().await;
+    joined
+}
+
+#[test]
+fn with_a_waiting_room_the_chat_is_kept_to_those_let_in_and_a_removal_takes_the_way_in_back() {
+    use std::sync::Arc;
+    use talkline_meeting::host::{HostControls, create_meeting};
+    use talkline_meeting::lobby::{Lobby, LobbyEvent};
+    use talkline_meeting::{MeetingError, ServerUrl};
+
+    let janus = Janus::start();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let server = ServerUrl::parse(&janus.url()).expect("url");
+    runtime.block_on(async {
+        let meeting = create_meeting(&server, Some("fig".into()), true)
+            .await
+            .expect("a meeting with a waiting room");
+        let host = Arc::new(HostControls::new(meeting.clone()));
+        let mut lobby = Lobby::open(Arc::clone(&host), Default::default());
+        // Someone with the link, not let in, reads no chat.
+        assert!(!chat_lets_in(&meeting, None).await, "the chat let in someone waiting");
+        assert!(chat_lets_in(&meeting, Some(&meeting.entry_token)).await, "the host's own chat");
+
+        let waiting = {
+            let meeting = meeting.clone();
+            tokio::spawn(async move { guest_call(&meeting, "Gus", None, true).await })
+        };
+        let username = loop {
+            match tokio::time::timeout(Duration::from_secs(15), lobby.events.recv()).await {
+                Ok(Some(LobbyEvent::Waiting { shown, .. })) if !shown.is_empty() => {
+                    break shown[0].username.clone();
+                }
+                Ok(Some(_)) => {}
+                other => panic!("nobody waited: {other:?}"),
+            }
+        };
+        lobby.admit(Some(&username)).await.expect("admit");
+        let gus = waiting.await.expect("task").expect("Gus let in");
+        let token = gus.entry_token.clone().expect("the token Gus was let in with");
+        assert!(chat_lets_in(&meeting, Some(&token)).await, "Gus's chat");
+
+        // Removed, Gus cannot come back with it, into the meeting or its chat.
+        host.remove(gus.self_id).await.expect("remove");
+        gus.leave().await;
+        match guest_call(&meeting, "Gus", Some(token.clone()), false).await {
+            Err(MeetingError::MeetingLocked) => {}
+            other => panic!("Gus came back: {:?}", other.map(|c| c.self_id)),
+        }
+        assert!(!chat_lets_in(&meeting, Some(&token)).await, "Gus's chat after removal");
+        drop(lobby);
+        host.end().await.expect("end");
+    });
 }

@@ -88,7 +88,11 @@ fn the_window_hosts_a_meeting_and_its_controls_reach_the_guests() {
     host_button(driver, "Bob", "remove");
     // One press only asks.
     std::thread::sleep(Duration::from_secs(1));
-    assert!(bob.is_running(), "removed on the first press: {}", bob.errors());
+    assert!(
+        bob.is_running(),
+        "removed on the first press: {}",
+        bob.errors()
+    );
     people_line_says(driver, "Bob", "Bob");
     host_button(driver, "Bob", "remove");
     assert_eq!(bob.wait(LONG).code(), Some(4), "{}", bob.errors());

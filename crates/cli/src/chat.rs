@@ -40,6 +40,7 @@ impl ChatLine {
         server: ServerUrl,
         room: u64,
         pin: Option<String>,
+        entry_token: Option<talkline_meeting::host::Secret>,
         name: &str,
         feed: u64,
         ice: IceServers,
@@ -47,7 +48,16 @@ impl ChatLine {
     ) -> Self {
         let name = name.to_string();
         let opening = tokio::spawn(async move {
-            chat::open(&server, room, pin.as_deref(), &name, Some(feed), &ice).await
+            chat::open(
+                &server,
+                room,
+                pin.as_deref(),
+                entry_token.as_ref(),
+                &name,
+                Some(feed),
+                &ice,
+            )
+            .await
         });
         Self {
             opening: Some(opening),

@@ -765,6 +765,7 @@ async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) 
             server.clone(),
             room,
             pin,
+            call.entry_token.clone(),
             name,
             call.self_id,
             chat_ice,

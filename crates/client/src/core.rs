@@ -651,6 +651,7 @@ impl AppCore {
             server: server.clone(),
             room,
             pin: link.pin.clone(),
+            entry_token: entry_token.clone(),
             display: name.clone(),
             feed: self_id,
             files_dir: self.config.export_dir.clone(),

@@ -171,6 +171,9 @@ pub struct ChatTarget {
     pub server: ServerUrl,
     pub room: u64,
     pub pin: Option<String>,
+    /// What let us into the meeting (a host's, or one given in the
+    /// waiting room): the chat of a meeting with a waiting room needs it.
+    pub entry_token: Option<talkline_meeting::host::Secret>,
     pub display: String,
     /// Our feed in the meeting: the tile our hand is shown on.
     pub feed: u64,
@@ -413,6 +416,7 @@ async fn run(
         &target.server,
         target.room,
         target.pin.as_deref(),
+        target.entry_token.as_ref(),
         &target.display,
         Some(target.feed),
         &target.ice,

@@ -485,7 +485,12 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
                 waiting,
             )
             .await?;
+            let (token, feed) = token;
             driver.target.entry_token = Some(token);
+            // The feed the host let in: what it takes the token back by.
+            if let Some(feed) = feed {
+                driver.publisher_id = feed;
+            }
             driver.establish().await?
         }
         other => other?,

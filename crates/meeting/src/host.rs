@@ -130,6 +130,25 @@ pub mod request {
         body
     }
 
+    /// A TextRoom room kept to those let in: only joins giving one of the
+    /// tokens on its list (to start with, `first`) get in.
+    pub fn keep_to_tokens(mut create: Value, first: &Secret) -> Value {
+        create["allowed"] = json!([first.expose()]);
+        create
+    }
+
+    /// Puts tokens on a TextRoom room's list (`add`), or takes them off.
+    pub fn chat_tokens(room: u64, host_key: &Secret, add: bool, tokens: &[&str]) -> Value {
+        json!({"request": "allowed", "room": room, "secret": host_key.expose(),
+            "action": if add { "add" } else { "remove" }, "allowed": tokens})
+    }
+
+    /// Takes tokens off the meeting room's list.
+    pub fn disallow(room: u64, host_key: &Secret, tokens: &[&str]) -> Value {
+        json!({"request": "allowed", "room": room, "secret": host_key.expose(),
+            "action": "remove", "allowed": tokens})
+    }
+
     /// Stops (`held`) or releases one stream of a participant.
     pub fn hold(room: u64, host_key: &Secret, feed: u64, mid: &str, held: bool) -> Value {
         json!({"request": "moderate", "room": room, "secret": host_key.expose(),
@@ -246,7 +265,16 @@ async fn create_on(
         .await
         .and_then(|reply| check(reply, room, Plugin::VideoRoom));
     let chat = match allowed {
-        Ok(_) => create_chat_on(conn, room, &host_key, pin.as_deref(), waiting_room).await,
+        Ok(_) => {
+            create_chat_on(
+                conn,
+                room,
+                &host_key,
+                pin.as_deref(),
+                waiting_room.then_some(&entry_token),
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     if let Err(e) = chat {
@@ -266,23 +294,34 @@ async fn create_on(
     })
 }
 
-/// The meeting's chat room and, with a waiting room, the waiting room
-/// (and the meeting locked, so that guests wait there).
+/// The meeting's chat room and, with a waiting room (`kept_to`: the
+/// host's entry token), the waiting room; the chat and the side room (hands,
+/// reactions, files) are then kept to those let in, and the meeting locked,
+/// so that guests wait in the waiting room and see nothing of the meeting.
 async fn create_chat_on(
     conn: &JanusConnection,
     room: u64,
     host_key: &Secret,
     pin: Option<&str>,
-    waiting_room: bool,
+    kept_to: Option<&Secret>,
 ) -> Result<Incoming, MeetingError> {
     let chats = conn.attach("janus.plugin.textroom").await?;
-    let reply = conn
-        .message(chats, request::create_chat(room, host_key, pin), None)
-        .await?;
+    let create = request::create_chat(room, host_key, pin);
+    let create = match kept_to {
+        Some(first) => request::keep_to_tokens(create, first),
+        None => create,
+    };
+    let reply = conn.message(chats, create, None).await?;
     let reply = check(reply, room, Plugin::TextRoom)?;
-    if !waiting_room {
+    let Some(first) = kept_to else {
         return Ok(reply);
-    }
+    };
+    let side = crate::chat::side_room::side_room_number(room)
+        .ok_or_else(|| MeetingError::Protocol("no side room for this meeting".into()))?;
+    let mut create = request::keep_to_tokens(request::create_chat(side, host_key, pin), first);
+    create["history"] = json!(0);
+    let reply = conn.message(chats, create, None).await?;
+    check(reply, room, Plugin::TextRoom)?;
     let lobby = crate::lobby::lobby_room_number(room)
         .ok_or_else(|| MeetingError::Protocol("no waiting room for this meeting".into()))?;
     let mut create = request::create_chat(lobby, host_key, pin);
@@ -301,6 +340,9 @@ async fn create_chat_on(
 pub struct HostControls {
     meeting: HostedMeeting,
     link: Mutex<Option<ControlLink>>,
+    /// The token each person let in from the waiting room joined with, by
+    /// the feed they were told to join as: removing them takes it back.
+    admitted: std::sync::Mutex<std::collections::HashMap<u64, Secret>>,
 }
 
 struct ControlLink {
@@ -318,6 +360,10 @@ impl std::fmt::Debug for HostControls {
     }
 }
 
+fn lock_std<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// How long a host's request may take, its reconnection included.
 const REQUEST_WITHIN: Duration = Duration::from_secs(12);
 
@@ -326,7 +372,20 @@ impl HostControls {
         Self {
             meeting,
             link: Mutex::new(None),
+            admitted: Default::default(),
         }
+    }
+
+    /// The TextRoom rooms kept to those let in (a meeting with a waiting
+    /// room): its chat and its side room.
+    fn kept_chat_rooms(&self) -> Vec<u64> {
+        let room = self.meeting.room;
+        if !self.meeting.waiting_room {
+            return Vec::new();
+        }
+        std::iter::once(room)
+            .chain(crate::chat::side_room::side_room_number(room))
+            .collect()
     }
 
     pub fn meeting(&self) -> &HostedMeeting {
@@ -395,22 +454,61 @@ impl HostControls {
     /// cannot come back.
     pub async fn remove(&self, feed: u64) -> Result<(), MeetingError> {
         let m = &self.meeting;
-        self.send(request::remove(m.room, &m.host_key, feed), false)
+        let removed = self
+            .send(request::remove(m.room, &m.host_key, feed), false)
             .await
-            .map(drop)
+            .map(drop);
+        // Gone already or not, what let them in is taken back.
+        self.revoke(feed).await;
+        removed
     }
 
-    /// Puts an entry token on the meeting's list: whoever joins with it
-    /// gets in while the meeting is locked (someone let in from the
-    /// waiting room).
-    pub async fn allow(&self, token: &Secret) -> Result<(), MeetingError> {
+    /// Lets in someone from the waiting room, who will join as `feed`
+    /// with `token`: the token goes on the meeting's list (and its chat's,
+    /// and its side room's), and is kept against the feed.
+    pub async fn admit(&self, feed: u64, token: &Secret) -> Result<(), MeetingError> {
         let m = &self.meeting;
         self.send(
             request::allow(m.room, &m.host_key, &[token.expose()]),
             false,
         )
-        .await
-        .map(drop)
+        .await?;
+        for room in self.kept_chat_rooms() {
+            self.send(
+                request::chat_tokens(room, &m.host_key, true, &[token.expose()]),
+                true,
+            )
+            .await?;
+        }
+        lock_std(&self.admitted).insert(feed, token.clone());
+        Ok(())
+    }
+
+    /// Takes back the token someone let in as `feed` joined with, if any:
+    /// they cannot come back with it (nor into the chat).
+    async fn revoke(&self, feed: u64) {
+        let Some(token) = lock_std(&self.admitted).remove(&feed) else {
+            return;
+        };
+        let m = &self.meeting;
+        let token = token.expose();
+        if let Err(e) = self
+            .send(request::disallow(m.room, &m.host_key, &[token]), false)
+            .await
+        {
+            log::warn!("a removed person's token stays: {}", e.for_logs());
+        }
+        for room in self.kept_chat_rooms() {
+            if let Err(e) = self
+                .send(
+                    request::chat_tokens(room, &m.host_key, false, &[token]),
+                    true,
+                )
+                .await
+            {
+                log::warn!("a removed person's chat token stays: {}", e.for_logs());
+            }
+        }
     }
 
     /// Locked: nobody else can join (or rejoin) until it is unlocked.
@@ -433,11 +531,15 @@ impl HostControls {
         if let Err(e) = chat {
             log::info!("the meeting's chat was not destroyed: {}", e.for_logs());
         }
-        if let Some(lobby) = m
+        let side = m
+            .waiting_room
+            .then(|| crate::chat::side_room::side_room_number(m.room))
+            .flatten();
+        let lobby = m
             .waiting_room
             .then(|| crate::lobby::lobby_room_number(m.room))
-            .flatten()
-        {
+            .flatten();
+        for lobby in side.into_iter().chain(lobby) {
             let destroyed = self
                 .send(
                     json!({"request": "destroy", "room": lobby, "secret": m.host_key.expose()}),
@@ -445,7 +547,7 @@ impl HostControls {
                 )
                 .await;
             if let Err(e) = destroyed {
-                log::info!("the waiting room was not destroyed: {}", e.for_logs());
+                log::info!("a text room was not destroyed: {}", e.for_logs());
             }
         }
         self.send(request::destroy(m.room, &m.host_key), false)

@@ -69,8 +69,9 @@ fn join_request(room: u64, username: &str, display: &str, pin: Option<&str>) -> 
 pub enum GuestOutcome {
     /// In the waiting room: the host can see us.
     Waiting,
-    /// Let in, with the token to join with.
-    Admitted(Secret),
+    /// Let in, with the token to join with, and the feed to join as (which
+    /// the host takes the token back by, when removing us).
+    Admitted { token: Secret, feed: Option<u64> },
     /// The host said no.
     Refused,
     /// This meeting has no waiting room: it is locked.
@@ -126,7 +127,13 @@ impl GuestLobby {
                         .get("token")
                         .and_then(Value::as_str)
                         .and_then(Secret::parse)
-                        .map(GuestOutcome::Admitted),
+                        .map(|token| GuestOutcome::Admitted {
+                            token,
+                            feed: said
+                                .get("feed")
+                                .and_then(Value::as_u64)
+                                .filter(|f| (1..1 << 53).contains(f)),
+                        }),
                     "refuse" => Some(GuestOutcome::Refused),
                     _ => None,
                 }
@@ -266,14 +273,20 @@ impl HostLobby {
         .to_string()
     }
 
-    /// What lets `username` in: tell them `token` (already on the list).
-    pub fn admit(&mut self, username: &str, token: &Secret) -> Result<String, MeetingError> {
+    /// What lets `username` in: tell them `token` (already on the list)
+    /// and the feed to join as.
+    pub fn admit(
+        &mut self,
+        username: &str,
+        token: &Secret,
+        feed: u64,
+    ) -> Result<String, MeetingError> {
         if self.waiting.remove(username).is_none() {
             return Err(MeetingError::NotInMeeting);
         }
         Ok(self.whisper(
             username,
-            json!({"talkline": "admit", "token": token.expose()}),
+            json!({"talkline": "admit", "token": token.expose(), "feed": feed}),
         ))
     }
 
@@ -300,7 +313,7 @@ pub async fn wait_for_admission(
     display: &str,
     ice: &IceServers,
     waiting: impl FnOnce(),
-) -> Result<Secret, MeetingError> {
+) -> Result<(Secret, Option<u64>), MeetingError> {
     let (mut lobby, join) = GuestLobby::new(room, display, pin)?;
     let mut text = open_text_channel(server, ice).await?;
     let result = async {
@@ -320,7 +333,7 @@ pub async fn wait_for_admission(
                                     told();
                                 }
                             }
-                            Some(GuestOutcome::Admitted(token)) => return Ok(token),
+                            Some(GuestOutcome::Admitted { token, feed }) => return Ok((token, feed)),
                             Some(GuestOutcome::Refused) => return Err(MeetingError::AdmissionRefused),
                             Some(GuestOutcome::NoWaitingRoom) => return Err(MeetingError::MeetingLocked),
                             Some(GuestOutcome::Ended) => return Err(MeetingError::MeetingEnded),
@@ -489,11 +502,12 @@ async fn watch(
                             continue;
                         }
                         let token = Secret::random();
-                        if let Err(e) = host.allow(&token).await {
+                        let feed = crate::call::random_publisher_id();
+                        if let Err(e) = host.admit(feed, &token).await {
                             failure = Some(e);
                             break;
                         }
-                        match lobby.admit(&name, &token) {
+                        match lobby.admit(&name, &token, feed) {
                             Ok(wire) => {
                                 send(&text, wire).await?;
                                 admitted += 1;
@@ -570,9 +584,18 @@ mod tests {
             json!({"textroom": "message", "room": room + 1, "from": HOST_USERNAME, "text": said});
         assert!(guest.receive(&event(other_room)).is_none());
         let msg = json!({"textroom": "message", "room": room, "from": HOST_USERNAME, "text": said});
-        assert!(
-            matches!(guest.receive(&event(msg)), Some(GuestOutcome::Admitted(t)) if t == token)
-        );
+        assert!(matches!(
+            guest.receive(&event(msg)),
+            Some(GuestOutcome::Admitted { token: t, feed: None }) if t == token
+        ));
+        let with_feed =
+            json!({"talkline": "admit", "token": token.expose(), "feed": 77}).to_string();
+        let msg =
+            json!({"textroom": "message", "room": room, "from": HOST_USERNAME, "text": with_feed});
+        assert!(matches!(
+            guest.receive(&event(msg)),
+            Some(GuestOutcome::Admitted { feed: Some(77), .. })
+        ));
         let refuse = json!({"textroom": "message", "room": room, "from": HOST_USERNAME,
             "text": json!({"talkline": "refuse"}).to_string()});
         assert!(matches!(
@@ -620,16 +643,15 @@ mod tests {
 
         let token = Secret::random();
         let wire: Value =
-            serde_json::from_str(&host.admit("a", &token).expect("admit")).expect("json");
+            serde_json::from_str(&host.admit("a", &token, 77).expect("admit")).expect("json");
         assert_eq!((&wire["to"], &wire["room"]), (&json!("a"), &json!(room)));
-        assert!(
-            wire["text"]
-                .as_str()
-                .expect("text")
-                .contains(token.expose())
+        let said: Value = serde_json::from_str(wire["text"].as_str().expect("text")).expect("json");
+        assert_eq!(
+            (&said["token"], &said["feed"]),
+            (&json!(token.expose()), &json!(77))
         );
         assert!(matches!(
-            host.admit("a", &token),
+            host.admit("a", &token, 77),
             Err(MeetingError::NotInMeeting)
         ));
         let [told, kick] = host.refuse("u000").expect("refuse");

@@ -225,6 +225,7 @@ pub async fn open(
     server: &ServerUrl,
     room: u64,
     pin: Option<&str>,
+    entry_token: Option<&crate::host::Secret>,
     display: &str,
     feed: Option<u64>,
     ice: &IceServers,
@@ -233,7 +234,7 @@ pub async fn open(
         server: server.clone(),
         room,
         pin: pin.map(str::to_string),
-        entry_token: None,
+        entry_token: entry_token.cloned(),
         display: display.to_string(),
         ice: ice.clone(),
     };
@@ -443,7 +444,7 @@ async fn connect(
         pin,
         display,
         ice,
-        ..
+        entry_token,
     } = target;
     let (room, pin) = (*room, pin.as_deref());
     let TextChannel {
@@ -457,14 +458,15 @@ async fn connect(
         guard,
     } = open_text_channel(server, ice).await?;
     let username = room::username_for(rand::random::<u64>(), display);
-    let (chat_room, join) = ChatRoom::new(room, &username, display, pin);
+    let token = entry_token.as_ref().map(crate::host::Secret::expose);
+    let (chat_room, join) = ChatRoom::new(room, &username, display, pin, token);
     let chat_room = chat_room.continuing(resume.next_id, &resume.earlier);
     channel
         .send_text(&join)
         .await
         .map_err(webrtc_err("chat join"))?;
     // Hands and reactions are an extra: without them the chat still runs.
-    let side = match SideRoom::new(room, &username, display, pin, feed) {
+    let side = match SideRoom::new(room, &username, display, pin, token, feed) {
         Ok((side, join)) => {
             channel
                 .send_text(&join)

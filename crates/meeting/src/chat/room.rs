@@ -119,7 +119,15 @@ impl ChatRoom {
     /// A chat for `room` where we are `username` (unique in the room)
     /// shown as `display`; with the join request to send once the data
     /// channel is open (asking for the room's history).
-    pub fn new(room: u64, username: &str, display: &str, pin: Option<&str>) -> (Self, String) {
+    /// `token`: what lets us into a meeting whose chat is kept to those let
+    /// in (a meeting with a waiting room, see `crate::host`).
+    pub fn new(
+        room: u64,
+        username: &str,
+        display: &str,
+        pin: Option<&str>,
+        token: Option<&str>,
+    ) -> (Self, String) {
         let mut chat = Self {
             room,
             username: username.to_string(),
@@ -144,6 +152,9 @@ impl ChatRoom {
         });
         if let Some(pin) = pin {
             join["pin"] = json!(pin);
+        }
+        if let Some(token) = token {
+            join["token"] = json!(token);
         }
         (chat, join.to_string())
     }
@@ -612,7 +623,7 @@ mod tests {
     use super::*;
 
     fn joined(room: u64, me: &str, others: &[(&str, &str)]) -> ChatRoom {
-        let (mut chat, _) = ChatRoom::new(room, me, "Me", None);
+        let (mut chat, _) = ChatRoom::new(room, me, "Me", None, None);
         let mut listed: Vec<Value> = others
             .iter()
             .map(|(u, d)| json!({"username": u, "display": d}))
@@ -637,7 +648,7 @@ mod tests {
 
     #[test]
     fn joining_asks_for_the_history_and_lists_the_others() {
-        let (mut chat, join) = ChatRoom::new(1234, "u1:Ann", "Ann\n\u{7}", Some("secret"));
+        let (mut chat, join) = ChatRoom::new(1234, "u1:Ann", "Ann\n\u{7}", Some("secret"), None);
         let join: Value = serde_json::from_str(&join).expect("JSON");
         assert_eq!(join["textroom"], "join");
         assert_eq!(join["room"], 1234);
@@ -769,7 +780,7 @@ mod tests {
 
     #[test]
     fn a_refused_join_says_why() {
-        let (mut chat, _) = ChatRoom::new(4321, "me:Me", "Me", None);
+        let (mut chat, _) = ChatRoom::new(4321, "me:Me", "Me", None, None);
         let events = chat.receive(
             &json!({"textroom": "error", "transaction": "c1", "error_code": 419, "error": "Unauthorized (wrong pin)"})
                 .to_string(),
@@ -898,7 +909,7 @@ mod tests {
 
     #[test]
     fn history_comes_before_the_join_and_is_marked_so() {
-        let (mut chat, _) = ChatRoom::new(1234, "me:Me", "Me", None);
+        let (mut chat, _) = ChatRoom::new(1234, "me:Me", "Me", None, None);
         let old = json!({"textroom": "message", "room": 1234, "from": "browser-1f", "display": "Chrome", "text": "earlier"});
         let events = chat.receive(&old.to_string());
         assert!(
@@ -946,7 +957,7 @@ mod tests {
 
     #[test]
     fn a_new_connection_goes_on_numbering_and_knows_its_old_self() {
-        let (chat, _) = ChatRoom::new(1234, "new:Me", "Me", None);
+        let (chat, _) = ChatRoom::new(1234, "new:Me", "Me", None, None);
         let mut chat = chat.continuing(42, &["old:Me".to_string()]);
         let events = chat.receive(
             &json!({"textroom": "success", "transaction": "c1", "participants": [

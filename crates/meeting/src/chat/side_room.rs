@@ -151,6 +151,8 @@ pub struct SideRoom {
     username: String,
     display: String,
     pin: Option<String>,
+    /// What lets us in where the side room is kept to those let in.
+    token: Option<String>,
     feed: Option<u64>,
     phase: Phase,
     next_transaction: u64,
@@ -180,6 +182,7 @@ impl SideRoom {
         username: &str,
         display: &str,
         pin: Option<&str>,
+        token: Option<&str>,
         feed: Option<u64>,
     ) -> Result<(Self, String), MeetingError> {
         let room = side_room_number(room).ok_or_else(|| {
@@ -190,6 +193,7 @@ impl SideRoom {
             username: username.to_string(),
             display: display.to_string(),
             pin: pin.map(str::to_string),
+            token: token.map(str::to_string),
             feed,
             phase: Phase::Joining,
             next_transaction: 1,
@@ -324,6 +328,9 @@ impl SideRoom {
         });
         if let Some(pin) = &self.pin {
             join["pin"] = json!(pin);
+        }
+        if let Some(token) = &self.token {
+            join["token"] = json!(token);
         }
         join.to_string()
     }
@@ -953,7 +960,8 @@ mod tests {
 
     /// Joined to the room with `others` (username, name) in it.
     fn joined(feed: Option<u64>, others: &[(&str, &str)]) -> SideRoom {
-        let (mut g, join) = SideRoom::new(ROOM, "me", "Me", None, feed).expect("a small room");
+        let (mut g, join) =
+            SideRoom::new(ROOM, "me", "Me", None, None, feed).expect("a small room");
         let listed: Vec<Value> = others
             .iter()
             .map(|(u, d)| json!({"username": u, "display": d}))
@@ -1015,7 +1023,7 @@ mod tests {
     #[test]
     fn the_room_is_made_by_whoever_needs_it_first() {
         let (mut g, join) =
-            SideRoom::new(ROOM, "me", "Me", Some("secret"), Some(7)).expect("a small room");
+            SideRoom::new(ROOM, "me", "Me", Some("secret"), None, Some(7)).expect("a small room");
         let request = parsed(&join);
         assert_eq!(request["room"], json!(HANDS_ROOM));
         assert_eq!(request["pin"], json!("secret"));
@@ -1052,7 +1060,8 @@ mod tests {
 
     #[test]
     fn a_room_made_meanwhile_by_someone_else_is_joined() {
-        let (mut g, join) = SideRoom::new(ROOM, "me", "Me", None, None).expect("a small room");
+        let (mut g, join) =
+            SideRoom::new(ROOM, "me", "Me", None, None, None).expect("a small room");
         let out = g.receive(
             &json!({"textroom": "error", "transaction": transaction_of(&join), "error_code": 417}),
             Instant::now(),
@@ -1066,7 +1075,8 @@ mod tests {
 
     #[test]
     fn a_room_that_refuses_us_makes_them_unavailable_not_a_loop() {
-        let (mut g, join) = SideRoom::new(ROOM, "me", "Me", None, None).expect("a small room");
+        let (mut g, join) =
+            SideRoom::new(ROOM, "me", "Me", None, None, None).expect("a small room");
         let out = g.receive(
             &json!({"textroom": "error", "transaction": transaction_of(&join), "error_code": 419, "error": "Unauthorized (wrong pin)\u{1b}[2J"}),
             Instant::now(),
@@ -1082,7 +1092,7 @@ mod tests {
             Err(MeetingError::HandsUnavailable(_))
         ));
         assert!(side_room_number(u64::MAX).is_none());
-        assert!(SideRoom::new(1 << 62, "me", "Me", None, None).is_err());
+        assert!(SideRoom::new(1 << 62, "me", "Me", None, None, None).is_err());
     }
 
     #[test]
@@ -1176,7 +1186,8 @@ mod tests {
 
     #[test]
     fn a_hand_told_before_our_join_is_confirmed_is_not_lost() {
-        let (mut g, join) = SideRoom::new(ROOM, "me", "Me", None, None).expect("a small room");
+        let (mut g, join) =
+            SideRoom::new(ROOM, "me", "Me", None, None, None).expect("a small room");
         // Ann saw us join and told us before the server confirmed it.
         let out = g.receive(&whisper("ann", hand(true, None, Some(0))), Instant::now());
         assert!(out.events.is_empty());
@@ -1186,7 +1197,8 @@ mod tests {
         );
         assert_eq!(queue(&out), Some(vec!["Ann".to_string()]));
         // Nobody who is not in the room, even so.
-        let (mut g, join) = SideRoom::new(ROOM, "me", "Me", None, None).expect("a small room");
+        let (mut g, join) =
+            SideRoom::new(ROOM, "me", "Me", None, None, None).expect("a small room");
         g.receive(
             &whisper("mallory", hand(true, None, Some(0))),
             Instant::now(),
@@ -1258,7 +1270,8 @@ mod tests {
         // We come back with our hand up: raised again; with it down: said
         // down, so a lowering lost with the connection leaves nothing.
         for up in [true, false] {
-            let (g, join) = SideRoom::new(ROOM, "me2", "Me", None, Some(7)).expect("a small room");
+            let (g, join) =
+                SideRoom::new(ROOM, "me2", "Me", None, None, Some(7)).expect("a small room");
             let mut g = g.continuing(up);
             let out = g.receive(
                 &json!({"textroom": "success", "transaction": transaction_of(&join), "participants": [{"username": "bob"}]}),
