@@ -386,8 +386,14 @@ fn with_a_waiting_room_the_chat_is_kept_to_those_let_in_and_a_removal_takes_the_
         let host = Arc::new(HostControls::new(meeting.clone()));
         let mut lobby = Lobby::open(Arc::clone(&host), Default::default());
         // Someone with the link, not let in, reads no chat.
-        assert!(!chat_lets_in(&meeting, None).await, "the chat let in someone waiting");
-        assert!(chat_lets_in(&meeting, Some(&meeting.entry_token)).await, "the host's own chat");
+        assert!(
+            !chat_lets_in(&meeting, None).await,
+            "the chat let in someone waiting"
+        );
+        assert!(
+            chat_lets_in(&meeting, Some(&meeting.entry_token)).await,
+            "the host's own chat"
+        );
 
         let waiting = {
             let meeting = meeting.clone();
@@ -404,7 +410,10 @@ fn with_a_waiting_room_the_chat_is_kept_to_those_let_in_and_a_removal_takes_the_
         };
         lobby.admit(Some(&username)).await.expect("admit");
         let gus = waiting.await.expect("task").expect("Gus let in");
-        let token = gus.entry_token.clone().expect("the token Gus was let in with");
+        let token = gus
+            .entry_token
+            .clone()
+            .expect("the token Gus was let in with");
         assert!(chat_lets_in(&meeting, Some(&token)).await, "Gus's chat");
 
         // Removed, Gus cannot come back with it, into the meeting or its chat.
@@ -414,7 +423,10 @@ fn with_a_waiting_room_the_chat_is_kept_to_those_let_in_and_a_removal_takes_the_
             Err(MeetingError::MeetingLocked) => {}
             other => panic!("Gus came back: {:?}", other.map(|c| c.self_id)),
         }
-        assert!(!chat_lets_in(&meeting, Some(&token)).await, "Gus's chat after removal");
+        assert!(
+            !chat_lets_in(&meeting, Some(&token)).await,
+            "Gus's chat after removal"
+        );
         drop(lobby);
         host.end().await.expect("end");
     });

@@ -11,9 +11,8 @@ use std::sync::Arc;
 
 use talkline_media::display::Tiles;
 
+use talkline_meeting::MeetingError;
 use talkline_meeting::chat::{self, Chat, ChatEvent, ChatMessage, RaisedHand, SideEvent};
-use talkline_meeting::ice_servers::IceServers;
-use talkline_meeting::{MeetingError, ServerUrl};
 use tokio::task::JoinHandle;
 
 use crate::said::{self, said, say};
@@ -35,18 +34,26 @@ pub struct ChatLine {
 }
 
 impl ChatLine {
-    /// Starts connecting to the chat of the meeting joined.
-    pub fn open(
-        server: ServerUrl,
-        room: u64,
-        pin: Option<String>,
-        entry_token: Option<talkline_meeting::host::Secret>,
-        name: &str,
-        feed: u64,
-        ice: IceServers,
-        tiles: Arc<Tiles>,
-    ) -> Self {
-        let name = name.to_string();
+    /// Starts connecting to the chat of the meeting joined (`meeting`:
+    /// where, and as whom), as the participant of `feed`.
+    pub fn open(meeting: &crate::screen::ShareTarget, feed: u64, tiles: Arc<Tiles>) -> Self {
+        let crate::screen::ShareTarget {
+            server,
+            room,
+            pin,
+            entry_token,
+            display,
+            ice,
+            ..
+        } = meeting;
+        let (server, room, pin, entry_token, name, ice) = (
+            server.clone(),
+            *room,
+            pin.clone(),
+            entry_token.clone(),
+            display.clone(),
+            ice.clone(),
+        );
         let opening = tokio::spawn(async move {
             chat::open(
                 &server,

@@ -760,18 +760,8 @@ async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) 
         screen_share.start(&share_target, spec).await;
     }
     // Bots and load generators stay out of the chat.
-    let mut chat = (!args.publish_only && !args.no_chat).then(|| {
-        chat::ChatLine::open(
-            server.clone(),
-            room,
-            pin,
-            call.entry_token.clone(),
-            name,
-            call.self_id,
-            chat_ice,
-            tiles,
-        )
-    });
+    let mut chat = (!args.publish_only && !args.no_chat)
+        .then(|| chat::ChatLine::open(&share_target, call.self_id, tiles));
     let deadline = async {
         match args.duration {
             Some(d) => tokio::time::sleep(Duration::from_secs_f64(d)).await,
