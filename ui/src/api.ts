@@ -355,6 +355,8 @@ export interface PersonalData {
   meetings: { server: string; room: number; display_name: string; joined_at: number; left_at: number | null }[];
   schedules: { title: string; link: string; starts_at: number; ends_at: number }[];
   scans: { payload: string; scanned_at: number }[];
+  /** Meetings this device hosts: the host key is kept, never shown. */
+  hosted_meetings?: { server: string; room: number; pin: string | null; host_key: string; waiting_room: number; created_at: number }[];
   consent: { subject: string; granted: number; policy_version: string; decided_at: number }[];
   logs: { name: string; bytes: number }[];
   backgrounds: string[];

@@ -150,7 +150,10 @@ function onEvent(event: AppEvent): void {
       break;
     case "call_ended":
       resetScreenShare();
-      if (state.screen === "meeting") {
+      // Our own Leave goes Home by itself once the call is closed; the end
+      // is told before that (the closing takes a moment), and going Home
+      // twice would take the user away from wherever they went meanwhile.
+      if (state.screen === "meeting" && !state.leaving) {
         if (event.error) toast(t("meeting.ended", { reason: event.error.message }), "error");
         void enterHome();
       }

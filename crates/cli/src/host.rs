@@ -98,6 +98,8 @@ impl<'a> HostCommand<'a> {
 /// This run's part as host, if it hosts the meeting.
 pub struct HostLine {
     controls: Option<Arc<HostControls>>,
+    /// The meeting was ended (by `end`).
+    ended: bool,
     /// The waiting room, when the meeting has one.
     lobby: Option<Lobby>,
     /// Who waits, as last told.
@@ -113,6 +115,7 @@ impl HostLine {
             .map(|c| Lobby::open(Arc::clone(c), ice.clone()));
         Self {
             controls,
+            ended: false,
             lobby,
             waiting: Vec::new(),
         }
@@ -150,7 +153,7 @@ impl HostLine {
     }
 
     /// Carries out a host's command; says what was done, or why not.
-    pub async fn command(&self, line: &str, roster: &Roster) {
+    pub async fn command(&mut self, line: &str, roster: &Roster) {
         let Some(command) = HostCommand::parse(line) else {
             return;
         };
@@ -158,8 +161,12 @@ impl HostLine {
             said::error(said(&MeetingError::NotHost));
             return;
         };
+        let end = command == HostCommand::End;
         match self.carry_out(controls, command, roster).await {
-            Ok(done) => println!("{done}"),
+            Ok(done) => {
+                self.ended |= end;
+                println!("{done}");
+            }
             Err(e) => said::error(e),
         }
     }
@@ -274,8 +281,25 @@ impl HostLine {
         }
     }
 
+    /// Leaves the host's part. The host key lives only in this run: a
+    /// meeting it hosts ends with it, for everyone, rather than go on with
+    /// nobody able to end it or let anyone in.
     pub async fn close(self) {
         drop(self.lobby);
+        if let Some(controls) = self.controls.as_ref().filter(|_| !self.ended) {
+            match controls.end().await {
+                Ok(()) => println!(
+                    "{}",
+                    say!(
+                        "host: ended the meeting for everyone as you left",
+                        "主持人：您离开时已为所有人结束会议"
+                    )
+                ),
+                // Ended already (by the server, or it was never made whole).
+                Err(MeetingError::MeetingEnded) => {}
+                Err(e) => said::warning(said(&e)),
+            }
+        }
         if let Some(controls) = self.controls.and_then(|c| Arc::try_unwrap(c).ok()) {
             controls.close().await;
         }

@@ -615,6 +615,11 @@ impl AppCore {
             Ok(()) = cancelled => Err(talkline_meeting::MeetingError::JoinCancelled),
         };
         lock(&self.join_cancel).take();
+        // A meeting we host that the server no longer has is over: its
+        // host key is of no more use.
+        if let (Err(talkline_meeting::MeetingError::NoSuchRoom(_)), Some(_)) = (&handle, &hosted) {
+            let _ = self.with_store(|s| Ok(s.delete_hosted_meeting(&server.to_string(), room)?));
+        }
         let handle = handle?;
         let self_id = handle.self_id;
         // Ours, the host's, or the one the host gave us in the waiting room:

@@ -278,10 +278,22 @@ async fn create_on(
         Err(e) => Err(e),
     };
     if let Err(e) = chat {
-        // Half a meeting is no meeting: the room goes again.
+        // Half a meeting is no meeting: what was made goes again.
         let _ = conn
             .message(rooms, request::destroy(room, &host_key), None)
             .await;
+        if let Ok(chats) = conn.attach("janus.plugin.textroom").await {
+            let text_rooms = [
+                Some(room),
+                crate::chat::side_room::side_room_number(room),
+                crate::lobby::lobby_room_number(room),
+            ];
+            for text_room in text_rooms.into_iter().flatten() {
+                let destroy = json!({"request": "destroy", "room": text_room,
+                    "secret": host_key.expose()});
+                let _ = conn.message(chats, destroy, None).await;
+            }
+        }
         return Err(e);
     }
     Ok(HostedMeeting {

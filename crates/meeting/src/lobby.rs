@@ -15,6 +15,7 @@
 //! connects them.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
@@ -155,6 +156,7 @@ pub struct WaitingGuest {
 #[derive(Debug)]
 pub struct HostLobby {
     room: u64,
+    pin: Option<String>,
     host_key: Secret,
     /// username → (order of arrival, name shown).
     waiting: BTreeMap<String, (u64, String)>,
@@ -175,6 +177,7 @@ impl HostLobby {
         Ok((
             Self {
                 room,
+                pin: pin.map(str::to_string),
                 host_key,
                 waiting: BTreeMap::new(),
                 arrivals: 0,
@@ -196,6 +199,25 @@ impl HostLobby {
         self.waiting
             .insert(username.to_string(), (self.arrivals, clean_name(display)));
         true
+    }
+
+    /// A refusal of our join because the host's name is taken: the kick
+    /// that frees it (the host key allows it).
+    pub fn name_taken(&mut self, text: &str) -> Option<String> {
+        let v = parse(text)?;
+        let refused = v.get("textroom").and_then(Value::as_str) == Some("error")
+            && v.get("transaction").and_then(Value::as_str) == Some("join")
+            && v.get("error_code").and_then(Value::as_u64) == Some(420);
+        refused.then(|| {
+            json!({"textroom": "kick", "transaction": self.transaction(), "room": self.room,
+                "secret": self.host_key.expose(), "username": HOST_USERNAME})
+            .to_string()
+        })
+    }
+
+    /// Our join, once more.
+    pub fn join_again(&self) -> String {
+        join_request(self.room, HOST_USERNAME, "host", self.pin.as_deref())
     }
 
     /// Whether `username` is waiting now.
@@ -403,9 +425,40 @@ impl Lobby {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events_tx, events) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
-            if let Err(e) = watch(&host, &ice, command_rx, &events_tx).await {
-                log::info!("the waiting room is not watched: {}", e.for_logs());
-                let _ = events_tx.send(LobbyEvent::Unavailable(e.to_string()));
+            let mut commands = command_rx;
+            // A lost connection is made again, waiting longer each time;
+            // meanwhile the host is told, and what they ask is refused.
+            let mut attempt = 0;
+            loop {
+                let started = std::time::Instant::now();
+                match watch(&host, &ice, &mut commands, &events_tx).await {
+                    Ok(()) => return,
+                    Err(e) => {
+                        log::info!("the waiting room is not watched: {}", e.for_logs());
+                        let _ = events_tx.send(LobbyEvent::Unavailable(e.to_string()));
+                    }
+                }
+                if started.elapsed() > Duration::from_secs(30) {
+                    attempt = 0;
+                }
+                let wait = RECONNECT_AFTER[attempt.min(RECONNECT_AFTER.len() - 1)];
+                attempt += 1;
+                let pause = tokio::time::sleep(wait);
+                tokio::pin!(pause);
+                loop {
+                    tokio::select! {
+                        () = &mut pause => break,
+                        command = commands.recv() => match command {
+                            Some(LobbyCommand::Admit { reply, .. }) => {
+                                let _ = reply.send(Err(MeetingError::ConnectionLost("the waiting room is reconnecting".into())));
+                            }
+                            Some(LobbyCommand::Refuse { reply, .. }) => {
+                                let _ = reply.send(Err(MeetingError::ConnectionLost("the waiting room is reconnecting".into())));
+                            }
+                            None => return,
+                        },
+                    }
+                }
             }
         });
         Self {
@@ -443,10 +496,20 @@ impl Lobby {
     }
 }
 
+/// Waits before each new connection of the host's waiting room.
+const RECONNECT_AFTER: [Duration; 4] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+    Duration::from_secs(10),
+];
+
+/// One connection of the host's waiting room, until it is lost (`Err`) or
+/// the `Lobby` is dropped (`Ok`).
 async fn watch(
     host: &HostControls,
     ice: &IceServers,
-    mut commands: mpsc::UnboundedReceiver<LobbyCommand>,
+    commands: &mut mpsc::UnboundedReceiver<LobbyCommand>,
     events: &mpsc::UnboundedSender<LobbyEvent>,
 ) -> Result<(), MeetingError> {
     let meeting = host.meeting();
@@ -475,6 +538,14 @@ async fn watch(
             event = text.channel.poll() => match event {
                 Some(DataChannelEvent::OnMessage(m)) => {
                     let Ok(message) = std::str::from_utf8(&m.data) else { continue };
+                    // Our name still held (our own connection lost a
+                    // moment ago, or someone took it): whoever holds it
+                    // is taken out of the room, and we join again.
+                    if let Some(kick) = lobby.name_taken(message) {
+                        send(&text, kick).await?;
+                        send(&text, lobby.join_again()).await?;
+                        continue;
+                    }
                     if lobby.receive(message) {
                         tell(&lobby);
                     }
@@ -638,6 +709,18 @@ mod tests {
         )));
         let (shown, total) = host.waiting();
         assert_eq!((shown.len(), total), (MAX_SHOWN_WAITING, 201));
+        // Our name held by someone (or our last connection): freed with
+        // the host key, then joined again.
+        let taken = json!({"textroom": "error", "transaction": "join", "error_code": 420});
+        let kick: Value =
+            serde_json::from_str(&host.name_taken(&event(taken)).expect("a kick")).expect("json");
+        assert_eq!(
+            (&kick["username"], &kick["secret"]),
+            (&json!(HOST_USERNAME), &json!(key.expose()))
+        );
+        let other = json!({"textroom": "error", "transaction": "join", "error_code": 419});
+        assert!(host.name_taken(&event(other)).is_none());
+        assert!(host.join_again().contains(HOST_USERNAME));
         assert_eq!(shown[0].display, "Ann");
         assert_eq!(shown[1].display, "Guest 0");
 

@@ -80,6 +80,12 @@ export function renderPersonalData(data: PersonalData): void {
     dataSection("schedules", "data.schedules", data.schedules.map((m) => `${m.title}: ${when(m.starts_at)} – ${when(m.ends_at)} (${m.link})`), "data.schedulesEmpty"),
     dataSection("scans", "data.scans", data.scans.map((s) => `${s.payload}, ${when(s.scanned_at)}`), "data.scansEmpty"),
     dataSection(
+      "hosted",
+      "data.hosted",
+      (data.hosted_meetings ?? []).map((m) => t("data.hostedRow", { room: m.room, server: m.server, made: when(m.created_at) })),
+      "data.hostedEmpty",
+    ),
+    dataSection(
       "consent",
       "data.consent",
       data.consent.map((c) =>
