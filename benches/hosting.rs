@@ -31,11 +31,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use support::Janus;
 use support::browser::BrowserPeer;
-use talkline_media::source::PatternSource;
-use talkline_media::tone::ToneSource;
 use talkline_meeting::host::{HostControls, HostedMeeting, create_meeting};
 use talkline_meeting::lobby::{Lobby, LobbyEvent};
-use talkline_meeting::{CallConfig, CallEvent, CallHandle, MeetingError, Outgoing, ServerUrl};
+use talkline_meeting::{CallEvent, CallHandle, MeetingError, ServerUrl};
 
 const MUTES: usize = 10;
 const REMOVALS: usize = 4;
@@ -68,29 +66,7 @@ async fn guest(
     name: &str,
     wait_if_locked: bool,
 ) -> Result<CallHandle, MeetingError> {
-    talkline_meeting::join(CallConfig {
-        server: meeting.server.clone(),
-        room: meeting.room,
-        pin: meeting.pin.clone(),
-        entry_token: None,
-        wait_if_locked: wait_if_locked.then(|| Box::new(|| {}) as Box<dyn FnOnce() + Send>),
-        display: name.into(),
-        video: Outgoing::From(Box::new(
-            PatternSource::new(320, 180, 15.0).expect("pattern"),
-        )),
-        audio: Outgoing::From(Box::new(ToneSource::new(440.0).expect("tone"))),
-        audio_out: None,
-        video_bitrate_kbps: 300,
-        simulcast: false,
-        tiles: None,
-        audio_muted: false,
-        video_muted: false,
-        subscribe: false,
-        ice: Default::default(),
-        voice: Default::default(),
-        publish_as: Default::default(),
-    })
-    .await
+    support::guest_in_process(meeting, name, None, wait_if_locked, true).await
 }
 
 /// Waits for the first event `wanted` picks; the wall clock then.

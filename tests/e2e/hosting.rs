@@ -322,29 +322,7 @@ async fn guest_call(
     entry_token: Option<talkline_meeting::host::Secret>,
     wait: bool,
 ) -> Result<talkline_meeting::CallHandle, talkline_meeting::MeetingError> {
-    talkline_meeting::join(talkline_meeting::CallConfig {
-        server: meeting.server.clone(),
-        room: meeting.room,
-        pin: meeting.pin.clone(),
-        entry_token,
-        wait_if_locked: wait.then(|| Box::new(|| {}) as Box<dyn FnOnce() + Send>),
-        display: name.into(),
-        video: talkline_meeting::Outgoing::Never,
-        audio: talkline_meeting::Outgoing::From(Box::new(
-            talkline_media::tone::ToneSource::new(440.0).expect("tone"),
-        )),
-        audio_out: None,
-        video_bitrate_kbps: 300,
-        simulcast: false,
-        tiles: None,
-        audio_muted: false,
-        video_muted: false,
-        subscribe: false,
-        ice: Default::default(),
-        voice: Default::default(),
-        publish_as: Default::default(),
-    })
-    .await
+    crate::support::guest_in_process(meeting, name, entry_token, wait, false).await
 }
 
 /// Whether the meeting's chat lets in someone giving `token`.

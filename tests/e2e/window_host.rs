@@ -28,17 +28,33 @@ fn people_line_says(driver: &WebDriver, name: &str, text: &str) {
     driver.wait_for(&format!("{name}: {text:?}"), LONG, &script);
 }
 
-#[test]
-fn the_window_hosts_a_meeting_and_its_controls_reach_the_guests() {
-    let janus = support::Janus::start();
+/// How the window's new meeting is made: a PIN for guests, a waiting room.
+struct NewMeeting<'a> {
+    pin: Option<&'a str>,
+    waiting_room: bool,
+    /// The screenshot of Home, filled in, if one is wanted.
+    shot: Option<&'a str>,
+}
+
+/// The app launched against `janus`, hosting a new meeting as Winnie
+/// (policy accepted, test camera and microphone allowed), joined; with the
+/// guests' link its pre-join was given.
+fn hosting_window(janus: &support::Janus, new: NewMeeting<'_>) -> (AppWindow, String) {
     let window = AppWindow::launch(&janus.url());
     let driver = &window.driver;
     driver.wait_visible("#screen-policy", LONG);
     driver.click("#policy-accept");
     driver.wait_visible("#screen-home", LONG);
     driver.type_into("#display-name", "Winnie");
-    driver.type_into("#new-meeting-pin", "plum 3");
-    shot(&window, "host-1-home");
+    if let Some(pin) = new.pin {
+        driver.type_into("#new-meeting-pin", pin);
+    }
+    if new.waiting_room {
+        driver.click("#new-meeting-waiting");
+    }
+    if let Some(name) = new.shot {
+        shot(&window, name);
+    }
     driver.click("#new-meeting");
     driver.wait_visible("#screen-prejoin", LONG);
     allow_camera_and_microphone(driver);
@@ -50,12 +66,27 @@ fn the_window_hosts_a_meeting_and_its_controls_reach_the_guests() {
         .as_str()
         .expect("the guests' link")
         .to_string();
+    driver.click("#join-now");
+    driver.wait_visible("#screen-meeting", LONG);
+    (window, link)
+}
+
+#[test]
+fn the_window_hosts_a_meeting_and_its_controls_reach_the_guests() {
+    let janus = support::Janus::start();
+    let (window, link) = hosting_window(
+        &janus,
+        NewMeeting {
+            pin: Some("plum 3"),
+            waiting_room: false,
+            shot: Some("host-1-home"),
+        },
+    );
+    let driver = &window.driver;
     assert!(
         link.starts_with("talkline://join?") && link.ends_with("&pin=plum%203"),
         "{link}"
     );
-    driver.click("#join-now");
-    driver.wait_visible("#screen-meeting", LONG);
 
     let quiet = ["--camera", "none", "--no-chat", "--duration", "120"];
     let mut bob = support::Client::join(&link, "Bob", &["--mic", "test:500", "--no-chat"]);
@@ -124,26 +155,15 @@ fn the_window_hosts_a_meeting_and_its_controls_reach_the_guests() {
 #[test]
 fn the_window_keeps_a_waiting_room_and_waits_in_one() {
     let janus = support::Janus::start();
-    let window = AppWindow::launch(&janus.url());
+    let (window, link) = hosting_window(
+        &janus,
+        NewMeeting {
+            pin: None,
+            waiting_room: true,
+            shot: None,
+        },
+    );
     let driver = &window.driver;
-    driver.wait_visible("#screen-policy", LONG);
-    driver.click("#policy-accept");
-    driver.wait_visible("#screen-home", LONG);
-    driver.type_into("#display-name", "Winnie");
-    driver.click("#new-meeting-waiting");
-    driver.click("#new-meeting");
-    driver.wait_visible("#screen-prejoin", LONG);
-    allow_camera_and_microphone(driver);
-    let link = driver
-        .eval(
-            "return document.getElementById('meeting-input').value;",
-            json!([]),
-        )
-        .as_str()
-        .expect("the guests' link")
-        .to_string();
-    driver.click("#join-now");
-    driver.wait_visible("#screen-meeting", LONG);
 
     // The host's window: Gus waits, seen in People, and is let in.
     let quiet = ["--camera", "none", "--mic", "none", "--no-chat"];

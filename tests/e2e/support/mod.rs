@@ -596,3 +596,46 @@ pub fn assert_recovered(
     );
     assert_hears(stats, other, hz);
 }
+
+/// A talkline participant in the hosted `meeting`, in this process: a
+/// tone, and a small test pattern with `camera`; receiving nobody. Joins
+/// with `entry_token` if given; `wait_if_locked` waits in the waiting room.
+#[allow(dead_code)] // not every test binary hosts
+pub async fn guest_in_process(
+    meeting: &talkline_meeting::host::HostedMeeting,
+    name: &str,
+    entry_token: Option<talkline_meeting::host::Secret>,
+    wait_if_locked: bool,
+    camera: bool,
+) -> Result<talkline_meeting::CallHandle, talkline_meeting::MeetingError> {
+    use talkline_meeting::Outgoing;
+    talkline_meeting::join(talkline_meeting::CallConfig {
+        server: meeting.server.clone(),
+        room: meeting.room,
+        pin: meeting.pin.clone(),
+        entry_token,
+        wait_if_locked: wait_if_locked.then(|| Box::new(|| {}) as Box<dyn FnOnce() + Send>),
+        display: name.into(),
+        video: if camera {
+            Outgoing::From(Box::new(
+                talkline_media::source::PatternSource::new(320, 180, 15.0).expect("pattern"),
+            ))
+        } else {
+            Outgoing::Never
+        },
+        audio: Outgoing::From(Box::new(
+            talkline_media::tone::ToneSource::new(440.0).expect("tone"),
+        )),
+        audio_out: None,
+        video_bitrate_kbps: 300,
+        simulcast: false,
+        tiles: None,
+        audio_muted: false,
+        video_muted: false,
+        subscribe: false,
+        ice: Default::default(),
+        voice: Default::default(),
+        publish_as: Default::default(),
+    })
+    .await
+}
