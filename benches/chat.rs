@@ -17,10 +17,10 @@
 mod support;
 
 use std::io::Write;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use support::Janus;
 use support::browser::BrowserPeer;
+use support::{Janus, now_ms, percentile};
 use talkline_meeting::ServerUrl;
 use talkline_meeting::chat::{self, ChatEvent};
 use talkline_meeting::ice_servers::IceServers;
@@ -28,20 +28,6 @@ use talkline_meeting::ice_servers::IceServers;
 const MESSAGES: usize = 100;
 const EVERY: Duration = Duration::from_millis(100);
 const WAIT: Duration = Duration::from_secs(30);
-
-fn now_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let at = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[at.min(sorted.len() - 1)]
-}
 
 struct Run {
     delays_ms: Vec<f64>,

@@ -27,10 +27,10 @@ mod support;
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use support::Janus;
 use support::browser::BrowserPeer;
+use support::{Janus, now_ms, percentile};
 use talkline_meeting::host::{HostControls, HostedMeeting, create_meeting};
 use talkline_meeting::lobby::{Lobby, LobbyEvent};
 use talkline_meeting::{CallEvent, CallHandle, MeetingError, ServerUrl};
@@ -39,20 +39,6 @@ const MUTES: usize = 10;
 const REMOVALS: usize = 4;
 const ADMISSIONS: usize = 4;
 const WAIT: Duration = Duration::from_secs(20);
-
-fn now_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let at = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[at.min(sorted.len() - 1)]
-}
 
 fn p50_p95(values: &[f64]) -> (f64, f64) {
     let mut v = values.to_vec();

@@ -639,3 +639,22 @@ pub async fn guest_in_process(
     })
     .await
 }
+
+/// The wall clock in milliseconds: what a page's `Date.now()` says too, so
+/// a benchmark can time from one process to a browser.
+#[allow(dead_code)] // the benchmarks' alone
+pub fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// The value at `p` (0 to 1) of `sorted`; NaN when there is none.
+#[allow(dead_code)] // the benchmarks' alone
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let at = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[at.min(sorted.len() - 1)]
+}

@@ -67,12 +67,22 @@ function confirmed(button: HTMLButtonElement, key: string, question: string, act
   };
 }
 
-function personButton(key: MessageKey, labelKey: MessageKey, p: ParticipantView): HTMLButtonElement {
+/** The actions a host asks of one person, each with its label `host.<action>` and `host.<action>Of`. */
+type PersonAction = "mute" | "askUnmute" | "stopVideo" | "askVideo" | "remove" | "admit" | "refuse";
+
+/**
+ * A host's button for `action` on the person shown as `name`: labelled
+ * from the action, named for screen readers with the person, found again
+ * by its action (`keepingFocus`), and asking `action` when pressed.
+ */
+function hostButton(action: PersonAction, name: string, asks: HostAction, look = "secondary"): HTMLButtonElement {
   const b = document.createElement("button");
   b.type = "button";
-  b.className = "secondary small";
-  b.textContent = t(key);
-  b.setAttribute("aria-label", t(labelKey, { name: p.display }));
+  b.className = `${look} small`;
+  b.dataset.host = action;
+  b.textContent = t(`host.${action}` as MessageKey);
+  b.setAttribute("aria-label", t(`host.${action}Of` as MessageKey, { name }));
+  b.onclick = () => void ask(asks);
   return b;
 }
 
@@ -99,21 +109,13 @@ export function keepingFocus(list: HTMLElement, rebuild: () => void): void {
 export function hostButtons(p: ParticipantView): HTMLElement[] {
   if (!state.host || p.screen) return [];
   const participant = p.id;
-  const mic = p.audioHeld
-    ? personButton("host.askUnmute", "host.askUnmuteOf", p)
-    : personButton("host.mute", "host.muteOf", p);
-  mic.dataset.host = p.audioHeld ? "askUnmute" : "mute";
+  const of = (action: PersonAction & HostAction["action"], look?: string) =>
+    hostButton(action, p.display, { action, participant } as HostAction, look);
+  const mic = of(p.audioHeld ? "askUnmute" : "mute");
   mic.disabled = !p.hasAudio;
-  mic.onclick = () => void ask({ action: p.audioHeld ? "askUnmute" : "mute", participant });
-  const camera = p.videoHeld
-    ? personButton("host.askVideo", "host.askVideoOf", p)
-    : personButton("host.stopVideo", "host.stopVideoOf", p);
-  camera.dataset.host = p.videoHeld ? "askVideo" : "stopVideo";
+  const camera = of(p.videoHeld ? "askVideo" : "stopVideo");
   camera.disabled = !p.hasVideo;
-  camera.onclick = () => void ask({ action: p.videoHeld ? "askVideo" : "stopVideo", participant });
-  const remove = personButton("host.remove", "host.removeOf", p);
-  remove.dataset.host = "remove";
-  remove.classList.replace("secondary", "danger");
+  const remove = of("remove", "danger");
   confirmed(remove, `remove ${participant}`, t("host.removeConfirm", { name: p.display }), () =>
     void ask({ action: "remove", participant }, t("host.removed", { name: p.display })),
   );
@@ -146,21 +148,11 @@ function fillWaiting(list: HTMLElement, shown: WaitingView[], total: number, now
     li.dataset.waiting = w.username;
     const name = document.createElement("span");
     name.textContent = w.display;
-    const admit = document.createElement("button");
-    admit.type = "button";
-    admit.className = "primary small";
-    admit.dataset.host = "admit";
-    admit.textContent = t("host.admit");
-    admit.setAttribute("aria-label", t("host.admitOf", { name: w.display }));
-    admit.onclick = () => void ask({ action: "admit", username: w.username });
-    const refuse = document.createElement("button");
-    refuse.type = "button";
-    refuse.className = "secondary small";
-    refuse.dataset.host = "refuse";
-    refuse.textContent = t("host.refuse");
-    refuse.setAttribute("aria-label", t("host.refuseOf", { name: w.display }));
-    refuse.onclick = () => void ask({ action: "refuse", username: w.username });
-    li.append(name, admit, refuse);
+    li.append(
+      name,
+      hostButton("admit", w.display, { action: "admit", username: w.username }, "primary"),
+      hostButton("refuse", w.display, { action: "refuse", username: w.username }),
+    );
     list.append(li);
   }
   if (total > shown.length) {
