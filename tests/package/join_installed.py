@@ -9,11 +9,10 @@ Only the standard library: it runs on the machine that runs the tests.
 
     usage: join_installed.py DRIVER_PORT LINK OTHER_NAME
 """
+import http.client
 import json
 import sys
 import time
-import urllib.error
-import urllib.request
 
 LONG = 60.0
 
@@ -22,24 +21,46 @@ class Failed(Exception):
     pass
 
 
-def request(port, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=90) as reply:
-            return json.loads(reply.read() or b"{}").get("value")
-    except urllib.error.HTTPError as e:
-        raise Failed(f"{method} {path}: {e.code} {e.read()[:500]!r}") from None
+class Driver:
+    """One kept-alive HTTP connection to tauri-driver.
+
+    urllib sends `Connection: close` with every request; tauri-driver passes
+    it on to WebKitWebDriver, which then closes its side without saying so,
+    and tauri-driver's pooled client (hyper before 1.12) may still send the
+    next request down that closing socket and get a reset. A persistent
+    connection does not ask for a close. A request that still meets a reset
+    was never read by WebKitWebDriver, so it is sent once more on a fresh
+    connection.
+    """
+
+    def __init__(self, port):
+        self.port = port
+        self.conn = None
+
+    def request(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=90)
+            try:
+                self.conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
+                reply = self.conn.getresponse()
+                payload = reply.read()
+            except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine) as e:
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise Failed(f"{method} {path}: {e!r}") from None
+                time.sleep(0.2)
+                continue
+            if reply.status >= 400:
+                raise Failed(f"{method} {path}: {reply.status} {payload[:500]!r}")
+            return json.loads(payload or b"{}").get("value")
 
 
 class Window:
     def __init__(self, port):
-        self.port = port
+        self.driver = Driver(port)
         deadline = time.monotonic() + 60
         capabilities = {
             "capabilities": {
@@ -51,7 +72,7 @@ class Window:
         }
         while True:
             try:
-                self.session = request(port, "POST", "/session", capabilities)["sessionId"]
+                self.session = self.driver.request("POST", "/session", capabilities)["sessionId"]
                 return
             except (OSError, Failed) as e:
                 if time.monotonic() > deadline:
@@ -59,7 +80,7 @@ class Window:
                 time.sleep(0.5)
 
     def cmd(self, method, path, body=None):
-        return request(self.port, method, f"/session/{self.session}{path}", body)
+        return self.driver.request(method, f"/session/{self.session}{path}", body)
 
     def eval(self, script, *args):
         return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
@@ -69,7 +90,7 @@ class Window:
         while True:
             try:
                 value = self.eval(script, *args)
-            except Failed:
+            except (Failed, OSError):
                 value = None  # the page is loading
             if value:
                 return value
