@@ -117,11 +117,7 @@ fn chromium_run(janus: &Janus) -> Run {
 }
 
 fn main() {
-    let runs: usize = std::env::var("TALKLINE_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-        .max(1);
+    let runs = support::bench_runs(3);
     let janus = Janus::start();
     let server = ServerUrl::parse(&janus.url()).expect("the server's address");
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");

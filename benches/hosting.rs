@@ -210,11 +210,7 @@ fn one_run(janus: &Janus, server: &ServerUrl, runtime: &tokio::runtime::Runtime)
 }
 
 fn main() {
-    let runs: usize = std::env::var("TALKLINE_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-        .max(1);
+    let runs = support::bench_runs(3);
     let janus = Janus::start();
     let server = ServerUrl::parse(&janus.url()).expect("the server's address");
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");

@@ -306,10 +306,7 @@ fn row(who: &str, run: usize, s: &Sample) {
 
 fn main() {
     // `cargo bench` passes --bench; nothing else is taken.
-    let runs: usize = std::env::var("TALKLINE_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
+    let runs = support::bench_runs(2);
     let dir = support::scratch_dir("screen-share-bench");
     // Chromium's X11 capturer finds no screen on an Xvfb with RANDR.
     let (xvfb, display) = support::xvfb::start_xvfb_sized(

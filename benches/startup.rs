@@ -196,11 +196,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let runs: usize = std::env::var("TALKLINE_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5)
-        .max(1);
+    let runs = support::bench_runs(5);
     let janus = Janus::start();
     let display = window_support::own_display();
     let mut rows = Vec::new();

@@ -168,6 +168,33 @@ pub async fn raise_hand(core: Core<'_>, up: bool) -> Reply<()> {
     core.raise_hand(up).await
 }
 
+/// Records the meeting on this device (everyone is told): the file.
+#[tauri::command]
+pub async fn start_recording(core: Core<'_>) -> Reply<String> {
+    core.start_recording().await
+}
+
+#[tauri::command]
+pub async fn stop_recording(core: Core<'_>) -> Reply<()> {
+    core.stop_recording().await
+}
+
+/// The recordings made here, for Your data.
+#[tauri::command]
+pub fn recordings(core: Core<'_>) -> Reply<Vec<talkline_client::meeting_recording::RecordingView>> {
+    core.recordings()
+}
+
+#[tauri::command]
+pub fn open_recording(core: Core<'_>, id: i64) -> Reply<()> {
+    core.open_recording(id)
+}
+
+#[tauri::command]
+pub fn delete_recording(core: Core<'_>, id: i64) -> Reply<()> {
+    core.delete_recording(id)
+}
+
 #[tauri::command]
 pub async fn send_reaction(core: Core<'_>, emoji: String) -> Reply<()> {
     core.send_reaction(&emoji).await

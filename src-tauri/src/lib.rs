@@ -52,6 +52,11 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::send_chat,
         commands::chat_snapshot,
         commands::raise_hand,
+        commands::start_recording,
+        commands::stop_recording,
+        commands::recordings,
+        commands::open_recording,
+        commands::delete_recording,
         commands::send_reaction,
         commands::board_request,
         commands::board_strokes,
@@ -145,6 +150,10 @@ pub fn core_for<R: Runtime>(
         .download_dir()
         .or_else(|_| paths.home_dir())
         .unwrap_or_else(|_| data_dir.join("exports"));
+    let recordings_dir = paths
+        .video_dir()
+        .map(|videos| videos.join("TalkLine"))
+        .unwrap_or_else(|_| export_dir.join("TalkLine recordings"));
     let core = AppCore::new(CoreConfig {
         data_dir,
         default_server: default_server()?,
@@ -153,6 +162,7 @@ pub fn core_for<R: Runtime>(
         cache_dirs,
         webview_dirs,
         export_dir,
+        recordings_dir,
         file_cameras: false,
     })
     .map_err(|e| e.to_string())?;

@@ -450,9 +450,16 @@ fn settings_persist_and_bad_input_gets_a_clear_error() {
             "logUploadUrl": "", "iceServers": ["turn:turn.example.org:3478"],
             "iceUsername": "ada", "iceCredential": "s3cret", "relayOnly": true,
             "originalSound": true, "language": "",
+            "recordingsFolder": dir.display().to_string(),
         });
         app.ok("set_settings", json!({ "settings": settings }));
         assert_eq!(app.ok("get_settings", json!({})), settings);
+        // Recordings go into a folder that exists, named in full.
+        for folder in ["videos", "/no/such/folder"] {
+            let mut elsewhere = settings.clone();
+            elsewhere["recordingsFolder"] = json!(folder);
+            assert_eq!(app.err("set_settings", json!({ "settings": elsewhere }))["kind"], "invalid");
+        }
         let bad = json!({ "settings": { "displayName": "Ada\u{7}", "camera": null, "microphone": null, "speaker": null } });
         assert_eq!(app.err("set_settings", bad)["kind"], "invalid");
         // A relay the call could not use is refused when saved, saying why.

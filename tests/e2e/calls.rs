@@ -4,6 +4,8 @@
 
 #[path = "../../crates/media/tests/support/echo_room.rs"]
 mod echo_room;
+#[path = "support/playback.rs"]
+mod playback;
 #[path = "support/portal_desktop.rs"]
 mod portal_desktop;
 #[path = "../../crates/media/tests/support/pulse.rs"]
@@ -16,6 +18,7 @@ mod x11_window;
 mod board;
 mod chat;
 mod hosting;
+mod recording;
 mod screen_share;
 
 use std::sync::atomic::Ordering;

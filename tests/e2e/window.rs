@@ -5,6 +5,8 @@
 //! the stamped test pattern. What the window painted is read back from its
 //! canvas and decoded: the stamp proves these are Bob's pixels, live.
 
+#[path = "support/playback.rs"]
+mod playback;
 #[path = "support/portal_desktop.rs"]
 mod portal_desktop;
 #[path = "../../crates/media/tests/support/pulse.rs"]
@@ -28,6 +30,8 @@ mod board;
 mod chat;
 #[path = "window_host.rs"]
 mod host;
+#[path = "window_recording.rs"]
+mod recording;
 #[path = "window_screens.rs"]
 mod screens;
 #[path = "window_share.rs"]

@@ -79,6 +79,20 @@ export interface Settings {
   originalSound: boolean;
   /** "" for the system's language, else "en" or "zh-CN". */
   language: string;
+  /** Where recordings of meetings go: "" for the user's Videos. */
+  recordingsFolder: string;
+}
+
+/** A recording made on this device, as Your data lists it. */
+export interface RecordingView {
+  id: number;
+  name: string;
+  file: string;
+  room: number;
+  startedAt: number;
+  durationMs: number | null;
+  /** The file's size now; null when the file is gone. */
+  bytes: number | null;
 }
 
 export interface Device {
@@ -229,6 +243,8 @@ export interface ChatSnapshot {
   /** The queue of raised hands, first raised first. */
   hands: HandView[];
   files: FileView[];
+  /** Everyone else who records the meeting on their device. */
+  recorders: string[];
 }
 
 /** A raised hand: on the tile of `feed` (when they publish), and in the queue. */
@@ -316,6 +332,8 @@ export type AppEvent =
   | { type: "file"; file: FileView }
   | { type: "screen_share"; sharing: boolean; reason: string | null }
   | { type: "reaction"; reaction: ReactionView }
+  | { type: "recorders"; others: string[]; started: string | null }
+  | { type: "recording"; recording: boolean; file: string | null; reason: string | null }
   | { type: "board"; change: BoardChange }
   | { type: "participant_joined"; participant: ParticipantView }
   | { type: "participant_changed"; participant: ParticipantView }
@@ -447,6 +465,12 @@ export const api = {
   sendChat: (text: string, to: string | null) => call<ChatMessageView>("send_chat", { text, to }),
   chatSnapshot: () => call<ChatSnapshot>("chat_snapshot"),
   raiseHand: (up: boolean) => call<void>("raise_hand", { up }),
+  /** Records the meeting on this device (everyone is told first): the file. */
+  startRecording: () => call<string>("start_recording"),
+  stopRecording: () => call<void>("stop_recording"),
+  recordings: () => call<RecordingView[]>("recordings"),
+  openRecording: (id: number) => call<void>("open_recording", { id }),
+  deleteRecording: (id: number) => call<void>("delete_recording", { id }),
   sendReaction: (emoji: string) => call<void>("send_reaction", { emoji }),
   /** Draws, erases, undoes, clears, or shows the whiteboard: a new stroke's id. */
   boardRequest: (request: BoardRequest) => call<string | null>("board_request", { request }),

@@ -7,6 +7,7 @@ import { addChatMessage, chatNotSent, renderChatPeople, renderChatState } from "
 import { renderFile } from "./meeting/files";
 import { boardChanged } from "./meeting/board";
 import { renderHands, showReaction } from "./meeting/hands";
+import { renderRecorders, renderRecording } from "./meeting/recording";
 import { renderWaiting } from "./meeting/host";
 import { renderSharing, resetScreenShare } from "./meeting/screen_share";
 import { closeRequested } from "./meeting/leave";
@@ -98,6 +99,12 @@ function onEvent(event: AppEvent): void {
       break;
     case "reaction":
       showReaction(event.reaction);
+      break;
+    case "recorders":
+      renderRecorders(event.others, event.started);
+      break;
+    case "recording":
+      renderRecording(event.recording, event.file, event.reason);
       break;
     case "board":
       boardChanged(event.change);

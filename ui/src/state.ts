@@ -11,7 +11,7 @@ export const state = {
   status: null as AppStatus | null,
   settings: {
     displayName: "", camera: null, microphone: null, speaker: null, logUploadUrl: "",
-    iceServers: [], iceUsername: "", iceCredential: "", relayOnly: false, originalSound: false, language: "",
+    iceServers: [], iceUsername: "", iceCredential: "", relayOnly: false, originalSound: false, language: "", recordingsFolder: "",
   } as Settings,
   devices: { cameras: [], microphones: [], speakers: [] } as DeviceList,
   screen: "policy" as Screen,

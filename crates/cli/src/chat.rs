@@ -154,6 +154,32 @@ impl ChatLine {
             ChatEvent::Side(SideEvent::Hands { hands, .. }) => print_hands(&hands),
             ChatEvent::Side(SideEvent::File(event)) => self.files.show(event),
             ChatEvent::Side(SideEvent::Board(event)) => crate::board::show(event),
+            ChatEvent::Side(SideEvent::Recording(r)) => match (&r.started, r.others.is_empty()) {
+                (Some(who), _) => println!(
+                    "{}",
+                    say!(
+                        "● {who} is recording this meeting",
+                        "● {who} 正在录制本次会议"
+                    )
+                ),
+                (None, true) => println!(
+                    "{}",
+                    say!(
+                        "nobody else is recording this meeting now",
+                        "现在没有其他人在录制本次会议"
+                    )
+                ),
+                (None, false) => {
+                    let who = r.others.join(", ");
+                    println!(
+                        "{}",
+                        say!(
+                            "● recording this meeting: {who}",
+                            "● 正在录制本次会议：{who}"
+                        )
+                    );
+                }
+            },
             ChatEvent::Side(SideEvent::Reaction(r)) => {
                 let (who, emoji) = (&r.display, r.emoji);
                 if r.own {
@@ -255,6 +281,18 @@ impl ChatLine {
         };
         if let Err(e) = chat.react(emoji).await {
             said::error(said(&e));
+        }
+    }
+
+    /// Tells everyone that this run records the meeting, or stopped. A
+    /// recording does not start when nobody can be told.
+    pub async fn tell_recording(&mut self, on: bool) -> Result<(), MeetingError> {
+        self.connected().await;
+        match self.chat.as_ref() {
+            Some(chat) => chat.set_recording(on).await,
+            None => Err(MeetingError::ChatUnavailable(
+                self.gone.clone().unwrap_or_default(),
+            )),
         }
     }
 

@@ -111,6 +111,11 @@ const ARGUMENTS: &[(&str, &str, &str)] = &[
     ),
     (
         "join",
+        "record",
+        "从一开始就在本设备上录制会议，保存为文件夹 FOLDER 中的 WebM 文件（通话中可在标准输入用 record 文件夹 和 record stop 开始和停止）",
+    ),
+    (
+        "join",
         "simulcast",
         "同时以完整、一半和四分之一尺寸发送视频（同播），让每位参会者接收其画面所需的尺寸",
     ),

@@ -6,6 +6,7 @@ mod help_zh;
 mod host;
 mod invite;
 mod record;
+mod recording;
 mod said;
 mod scan;
 mod screen;
@@ -185,6 +186,11 @@ struct CallArgs {
     /// mid-call).
     #[arg(long, value_name = "SOURCE")]
     share_screen: Option<String>,
+    /// Record the meeting on this device from the start, into a WebM file
+    /// in FOLDER (`record FOLDER` and `record stop` on standard input do
+    /// it mid-call).
+    #[arg(long, value_name = "FOLDER")]
+    record: Option<PathBuf>,
 }
 
 /// `volume NAME PERCENT`: how loud one participant plays here.
@@ -755,6 +761,8 @@ async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) 
         played: call.played.clone(),
     };
     let mut host_line = host::HostLine::new(hosted, &chat_ice);
+    let mut recording_line =
+        recording::RecordingLine::new(room, Arc::clone(&call.recording), Arc::clone(&call.stats));
     let mut screen_share = screen::ScreenShare::default();
     if let Some(spec) = &args.share_screen {
         screen_share.start(&share_target, spec).await;
@@ -762,6 +770,9 @@ async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) 
     // Bots and load generators stay out of the chat.
     let mut chat = (!args.publish_only && !args.no_chat)
         .then(|| chat::ChatLine::open(&share_target, call.self_id, tiles));
+    if let Some(folder) = &args.record {
+        recording_line.start(folder, chat.as_mut()).await;
+    }
     let deadline = async {
         match args.duration {
             Some(d) => tokio::time::sleep(Duration::from_secs_f64(d)).await,
@@ -793,6 +804,7 @@ async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) 
                     screen_share.start(&share_target, &line["share ".len()..]).await;
                 }
                 line if host::HostLine::understands(line) => host_line.command(line, &roster).await,
+                line if recording::RecordingLine::understands(line) => recording_line.command(line, chat.as_mut()).await,
                 line if chat::ChatLine::understands(line) => match chat.as_mut() {
                     Some(chat) => chat.command(line).await,
                     None => said::error(say!("this run is not in the chat (--no-chat)", "本次运行没有加入聊天（--no-chat）")),
@@ -829,7 +841,7 @@ async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) 
                     } else if let Some(level) = other.strip_prefix("beauty ") {
                         spec::beauty(level.trim()).map(|beauty| Some(EffectsSettings { beauty, ..effects.clone() }))
                     } else {
-                        let commands = "mute, unmute, camera off, camera on, mute|ask-unmute|stop-video|ask-video|remove NAME, lock, unlock, end, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, say TEXT, whisper NAME: TEXT, hand up|down, react EMOJI, file PATH, file-to NAME: PATH, save N FOLDER, share SOURCE, share stop, windows, board show|hide, draw TOOL X,Y…, erase ID…, undo, clear, board save PATH, stats, leave";
+                        let commands = "mute, unmute, camera off, camera on, mute|ask-unmute|stop-video|ask-video|remove NAME, lock, unlock, end, background SPEC, beauty 0..1, volume NAME 0..200, layer [NAME] low|medium|high|paused, original sound on|off, say TEXT, whisper NAME: TEXT, hand up|down, react EMOJI, file PATH, file-to NAME: PATH, save N FOLDER, share SOURCE, share stop, windows, record [FOLDER], record stop, board show|hide, draw TOOL X,Y…, erase ID…, undo, clear, board save PATH, stats, leave";
                         said::error(say!("unknown command {other:?}: {commands}", "未知命令 {other:?}，可用的命令：{commands}"));
                         Ok(None)
                     };
@@ -846,6 +858,7 @@ async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) 
                 }
             },
             () = screen_share.next(&share_target) => {}
+            ended = recording_line.stopped() => recording_line.show(ended, chat.as_mut()).await,
             Some(event) = host_line.next_lobby_event() => host_line.show(event),
             Some(event) = next_chat_event(&mut chat) => {
                 if let Some(chat) = chat.as_mut() {
@@ -918,6 +931,7 @@ async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) 
     if let Some(chat) = chat {
         chat.leave().await;
     }
+    recording_line.finish().await;
     host_line.close().await;
     screen_share.end().await;
     let stats = std::sync::Arc::clone(&call.stats);

@@ -50,6 +50,8 @@ pub struct ActiveCall {
     pub(crate) host: Option<Arc<talkline_meeting::host::HostControls>>,
     /// The waiting room of the meeting we host, if it has one.
     pub(crate) lobby: Option<Arc<talkline_meeting::lobby::Lobby>>,
+    /// Our recording of the meeting, while it runs.
+    pub(crate) recording: Option<crate::meeting_recording::RunningRecording>,
     /// Everyone in the meeting now, as the call told: whom a host's
     /// action names.
     pub(crate) roster: Arc<std::sync::Mutex<BTreeMap<u64, talkline_meeting::Participant>>>,
@@ -249,6 +251,7 @@ impl ActiveCall {
             muted,
             host: None,
             lobby: None,
+            recording: None,
             roster,
             monitor,
             device_watch,
@@ -259,6 +262,10 @@ impl ActiveCall {
         self.device_watch.abort();
         if let Some(share) = self.share {
             share.leave().await;
+        }
+        // Finished (and said stopped) while the chat is still there.
+        if let Some(recording) = self.recording {
+            recording.finish().await;
         }
         if let Some(chat) = &self.chat {
             chat.leave().await;

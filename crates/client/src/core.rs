@@ -46,6 +46,9 @@ pub struct CoreConfig {
     pub webview_dirs: Vec<PathBuf>,
     /// Where "Export my data" writes its file (the user's downloads).
     pub export_dir: PathBuf,
+    /// Where recordings of meetings go unless Settings names a folder
+    /// (the user's Videos).
+    pub recordings_dir: PathBuf,
     /// Lets `file:PATH.y4m` name a camera (a recording played as the
     /// camera): for tests. Off in the app, so its window cannot make it
     /// read files of its choosing.
@@ -66,6 +69,7 @@ impl CoreConfig {
             vault,
             cache_dirs: Vec::new(),
             webview_dirs: Vec::new(),
+            recordings_dir: export_dir.with_file_name("recordings"),
             export_dir,
             file_cameras: false,
         }

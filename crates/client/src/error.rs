@@ -197,7 +197,12 @@ impl From<MeetingError> for AppError {
             MeetingError::UnknownVideoLayer(_)
             | MeetingError::ChatEmpty
             | MeetingError::ChatTooLong(_) => Self::Invalid(message),
-            MeetingError::ChatRecipientGone(_) => Self::State(message),
+            MeetingError::ChatRecipientGone(_)
+            | MeetingError::AlreadyRecording
+            | MeetingError::NotRecording
+            | MeetingError::RecordingStopped { .. } => Self::State(message),
+            // Another folder is the way out.
+            MeetingError::RecordingFolder { .. } => Self::Invalid(message),
             _ => Self::Connection(message),
         }
     }

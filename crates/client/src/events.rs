@@ -92,6 +92,19 @@ pub enum AppEvent {
     Board {
         change: crate::meeting_board::BoardChange,
     },
+    /// Who else records the meeting on their device (everyone sees it),
+    /// and who just began.
+    Recorders {
+        others: Vec<String>,
+        started: Option<String>,
+    },
+    /// Our own recording of the meeting started or stopped: the file, and
+    /// why it stopped when it was not asked to (a full disk).
+    Recording {
+        recording: bool,
+        file: Option<String>,
+        reason: Option<String>,
+    },
     /// Someone's reaction, ours too: shown for a moment.
     Reaction {
         reaction: crate::meeting_chat::ReactionView,

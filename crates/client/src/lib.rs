@@ -20,6 +20,7 @@ pub mod logs;
 pub mod meeting_board;
 pub mod meeting_chat;
 pub mod meeting_files;
+pub mod meeting_recording;
 mod opened_link;
 mod os_settings;
 mod personal;

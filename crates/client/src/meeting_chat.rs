@@ -128,6 +128,8 @@ pub struct ChatSnapshot {
     pub hands: Vec<HandView>,
     /// Files offered in the meeting, ours too, oldest first.
     pub files: Vec<FileView>,
+    /// Everyone else who records the meeting on their device.
+    pub recorders: Vec<String>,
 }
 
 enum Command {
@@ -138,6 +140,10 @@ enum Command {
     },
     Hand {
         up: bool,
+        reply: oneshot::Sender<Result<(), AppError>>,
+    },
+    Recording {
+        on: bool,
         reply: oneshot::Sender<Result<(), AppError>>,
     },
     React {
@@ -207,6 +213,16 @@ impl MeetingChat {
         let closed = || AppError::from(MeetingError::ChatClosed);
         self.commands
             .send(Command::Hand { up, reply })
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    /// Tells everyone we record the meeting on this device, or stopped.
+    pub async fn set_recording(&self, on: bool) -> Result<(), AppError> {
+        let (reply, answer) = oneshot::channel();
+        let closed = || AppError::from(MeetingError::ChatClosed);
+        self.commands
+            .send(Command::Recording { on, reply })
             .map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
     }
@@ -286,6 +302,7 @@ struct Kept {
     /// Our hand as we last asked for it (the queue shows it once relayed).
     hand_up: bool,
     hands: Vec<HandView>,
+    recorders: Vec<String>,
     files: MeetingFiles,
     /// Files saved off the runtime come back here (id, folder, where).
     saved: mpsc::UnboundedSender<Saved>,
@@ -308,6 +325,7 @@ impl Kept {
             hand_up: self.hand_up,
             hands: self.hands.clone(),
             files: self.files.views(),
+            recorders: self.recorders.clone(),
         }
     }
 
@@ -369,6 +387,14 @@ impl Kept {
                 });
                 return;
             }
+            SideEvent::Recording(r) => {
+                self.recorders = r.others;
+                sink.emit(AppEvent::Recorders {
+                    others: self.recorders.clone(),
+                    started: r.started,
+                });
+                return;
+            }
         }
         self.hands_changed(sink, raised);
     }
@@ -405,6 +431,7 @@ async fn run(
         hands_ready: false,
         hand_up: false,
         hands: Vec::new(),
+        recorders: Vec::new(),
         files: MeetingFiles::default(),
         saved: saved_tx,
     };
@@ -439,7 +466,7 @@ async fn run(
                 Some(Command::Send { reply, .. }) => {
                     let _ = reply.send(Err(MeetingError::ChatNotReady.into()));
                 }
-                Some(Command::Hand { reply, .. } | Command::React { reply, .. }) => {
+                Some(Command::Hand { reply, .. } | Command::React { reply, .. } | Command::Recording { reply, .. }) => {
                     let _ = reply.send(Err(MeetingError::HandsNotReady.into()));
                 }
                 Some(Command::OfferFile { reply, .. } | Command::SaveFile { reply, .. }) => {
@@ -531,6 +558,9 @@ async fn run(
                 Some(Command::React { emoji, reply }) => {
                     let _ = reply.send(chat.react(&emoji).await.map_err(AppError::from));
                 }
+                Some(Command::Recording { on, reply }) => {
+                    let _ = reply.send(chat.set_recording(on).await.map_err(AppError::from));
+                }
                 Some(Command::OfferFile { name, bytes, to, reply }) => {
                     let offered = chat.offer_file(&name, bytes, to.as_deref()).await;
                     let _ = reply.send(offered.map(|o| kept.files.offered(&o)).map_err(AppError::from));
@@ -589,7 +619,9 @@ async fn serve_without_chat(
             Command::Send { reply, .. } => {
                 let _ = reply.send(Err(why()));
             }
-            Command::Hand { reply, .. } | Command::React { reply, .. } => {
+            Command::Hand { reply, .. }
+            | Command::React { reply, .. }
+            | Command::Recording { reply, .. } => {
                 let _ = reply.send(Err(why()));
             }
             Command::OfferFile { reply, .. } | Command::SaveFile { reply, .. } => {
@@ -684,6 +716,7 @@ impl crate::AppCore {
             hand_up: false,
             hands: Vec::new(),
             files: Vec::new(),
+            recorders: Vec::new(),
         })
     }
 }

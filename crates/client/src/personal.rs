@@ -433,6 +433,25 @@ impl AppCore {
         } else {
             report.deleted.push("logs".into());
         }
+        // Recordings made here go too, wherever the user keeps them: read
+        // from the database before it goes.
+        match self.with_store(|s| Ok(s.recordings()?)) {
+            Ok(recordings) => {
+                for r in &recordings {
+                    match std::fs::remove_file(&r.file) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            failures.push(format!("the recording {}: {e}", r.file));
+                        }
+                        _ => {}
+                    }
+                }
+                if !recordings.is_empty() {
+                    report.deleted.push("recordings of meetings".into());
+                }
+            }
+            // A database that cannot be read lists nothing to remove.
+            Err(e) => log::warn!("recordings not listed on withdrawal: {}", e.kind()),
+        }
         {
             // Held until the database and key are gone: nothing can reopen
             // the store meanwhile (see `with_store`).
@@ -543,6 +562,39 @@ mod tests {
         std::fs::create_dir_all(&webview).expect("recreated");
         core.delete_remaining_files().expect("deleted again");
         assert!(!data.exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[tokio::test]
+    async fn withdrawal_deletes_the_recordings_made_here_and_nothing_else() {
+        let root =
+            std::env::temp_dir().join(format!("talkline-withdraw-rec-{}", std::process::id()));
+        let videos = root.join("videos");
+        std::fs::create_dir_all(&videos).expect("videos");
+        let ours = videos.join("ours.webm");
+        let theirs = videos.join("not ours.webm");
+        std::fs::write(&ours, "webm").expect("file");
+        std::fs::write(&theirs, "webm").expect("file");
+        let core = AppCore::new(crate::CoreConfig::in_dir(
+            root.join("data"),
+            talkline_meeting::ServerUrl::parse("ws://127.0.0.1:9").expect("url"),
+            std::sync::Arc::new(talkline_store::MemoryVault::default()),
+        ))
+        .expect("core");
+        core.with_store(|s| {
+            s.add_recording(&ours.to_string_lossy(), 1234, 1)?;
+            // Deleted by the user since: no failure.
+            s.add_recording(&videos.join("gone.webm").to_string_lossy(), 1234, 2)?;
+            Ok(())
+        })
+        .expect("listed");
+        let report = core.withdraw_consent().await.expect("withdrawn");
+        assert!(
+            report.deleted.iter().any(|d| d == "recordings of meetings"),
+            "{report:?}"
+        );
+        assert!(!ours.exists(), "a recording made here is left");
+        assert!(theirs.exists(), "a file the app did not make was deleted");
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -25,6 +25,7 @@ const SETTING_ICE_USERNAME: &str = "ice_username";
 const SETTING_ICE_CREDENTIAL: &str = "ice_credential";
 const SETTING_RELAY_ONLY: &str = "relay_only";
 const SETTING_ORIGINAL_SOUND: &str = "original_sound";
+const SETTING_RECORDINGS_FOLDER: &str = "recordings_folder";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -53,6 +54,9 @@ pub struct Settings {
     /// "" for the system's language, else `en` or `zh-CN`.
     #[serde(default)]
     pub language: String,
+    /// Where recordings of meetings go: "" for the user's Videos.
+    #[serde(default)]
+    pub recordings_folder: String,
 }
 
 impl Settings {
@@ -114,6 +118,7 @@ impl AppCore {
                     .setting(SETTING_LANGUAGE)?
                     .filter(|l| Language::from_setting(l).is_some())
                     .unwrap_or_default(),
+                recordings_folder: s.setting(SETTING_RECORDINGS_FOLDER)?.unwrap_or_default(),
             })
         })
     }
@@ -134,7 +139,21 @@ impl AppCore {
         let ice = settings.ice()?;
         let urls: Vec<String> = ice.urls.iter().map(ToString::to_string).collect();
         let language = parse_language_setting(&settings.language)?;
+        let recordings_folder = settings.recordings_folder.trim();
+        if !recordings_folder.is_empty() && !std::path::Path::new(recordings_folder).is_absolute() {
+            return Err(AppError::Invalid(crate::Said::new(
+                "the recordings folder must be a full path (starting at / or a drive)",
+                "录制文件夹必须是完整路径（从 / 或盘符开始）",
+            )));
+        }
+        if !recordings_folder.is_empty() && !std::path::Path::new(recordings_folder).is_dir() {
+            return Err(AppError::Invalid(crate::Said::new(
+                format!("{recordings_folder} is not a folder on this device"),
+                format!("{recordings_folder} 不是本设备上的文件夹"),
+            )));
+        }
         self.with_store(|s| {
+            s.set_setting(SETTING_RECORDINGS_FOLDER, recordings_folder)?;
             s.set_setting(SETTING_NAME, name)?;
             s.set_setting(SETTING_LOG_UPLOAD_URL, upload_url)?;
             for (key, value) in [

@@ -31,31 +31,37 @@ impl crate::AppCore {
     /// browser (xdg-open on Linux, which honours `$BROWSER`).
     pub fn open_web_link(&self, text: &str) -> Result<(), AppError> {
         let url = web_address(text)?;
-        let opener = match std::env::consts::OS {
-            "macos" => "open",
-            "windows" => "explorer.exe",
-            _ => "xdg-open",
-        };
-        std::process::Command::new(opener)
-            .arg(url.as_str())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .map(|mut child| {
-                // Reaped when it ends (the opener hands the link on and
-                // exits), so no finished process is left behind.
-                let _ = std::thread::Builder::new()
-                    .name("talkline-web-link".into())
-                    .spawn(move || child.wait());
-            })
-            .map_err(|e| {
-                AppError::State(Said::new(
-                    format!("cannot open the browser: {e}"),
-                    format!("无法打开浏览器：{e}"),
-                ))
-            })
+        open_with_system(std::ffi::OsStr::new(url.as_str()))
     }
+}
+
+/// Hands a web address or a file to the system, which opens it with the
+/// user's chosen program (xdg-open on Linux, which honours `$BROWSER`).
+pub(crate) fn open_with_system(what: &std::ffi::OsStr) -> Result<(), AppError> {
+    let opener = match std::env::consts::OS {
+        "macos" => "open",
+        "windows" => "explorer.exe",
+        _ => "xdg-open",
+    };
+    std::process::Command::new(opener)
+        .arg(what)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(|mut child| {
+            // Reaped when it ends (the opener hands it on and exits), so
+            // no finished process is left behind.
+            let _ = std::thread::Builder::new()
+                .name("talkline-opener".into())
+                .spawn(move || child.wait());
+        })
+        .map_err(|e| {
+            AppError::State(Said::new(
+                format!("cannot open it: {e}"),
+                format!("无法打开：{e}"),
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -122,6 +122,22 @@ impl Language {
     }
 }
 
+/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian
+/// calendar (Howard Hinnant's civil-from-days algorithm): dates as people
+/// read them, in file names and invitations.
+pub fn civil_date(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +229,13 @@ mod tests {
             from_environment(&[("LANGUAGE", "zh_CN"), ("LANG", "C.UTF-8")]),
             English
         );
+    }
+
+    #[test]
+    fn civil_dates_are_right_across_leap_years_and_centuries() {
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(11_016), (2000, 2, 29));
+        assert_eq!(civil_date(20_788), (2026, 12, 1));
+        assert_eq!(civil_date(-1), (1969, 12, 31));
     }
 }

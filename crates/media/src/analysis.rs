@@ -3,7 +3,7 @@
 use crate::frame::AUDIO_RATE_HZ;
 
 /// Power of one frequency over `samples` (Goertzel).
-pub(crate) fn goertzel_power(samples: &[i16], hz: f64) -> f64 {
+pub fn goertzel_power(samples: &[i16], hz: f64) -> f64 {
     let w = std::f64::consts::TAU * hz / AUDIO_RATE_HZ as f64;
     let coeff = 2.0 * w.cos();
     let (mut s1, mut s2) = (0.0f64, 0.0f64);

@@ -31,6 +31,7 @@ pub mod voice_activity;
 pub mod voice_processing;
 pub mod vp8;
 pub mod wav;
+pub mod webm;
 pub mod y4m;
 
 pub use error::{MediaError, Result};

@@ -48,23 +48,42 @@ impl std::fmt::Debug for OpusEncoder {
 
 impl OpusEncoder {
     pub fn new(bitrate_bps: i32) -> Result<Self> {
-        let mut inner =
-            opus::Encoder::new(AUDIO_RATE_HZ, opus::Channels::Mono, opus::Application::Voip)
-                .map_err(codec_err)?;
-        inner
-            .set_bitrate(opus::Bitrate::Bits(bitrate_bps))
-            .map_err(codec_err)?;
+        let mut encoder = Self::tuned_for(opus::Application::Voip, bitrate_bps)?;
+        let inner = &mut encoder.inner;
         inner.set_inband_fec(true).map_err(codec_err)?;
         // FEC only kicks in when the encoder expects loss.
         inner
             .set_packet_loss_perc(MIN_EXPECTED_LOSS_PERCENT)
             .map_err(codec_err)?;
         inner.set_dtx(true).map_err(codec_err)?;
+        Ok(encoder)
+    }
+
+    fn tuned_for(application: opus::Application, bitrate_bps: i32) -> Result<Self> {
+        let mut inner = opus::Encoder::new(AUDIO_RATE_HZ, opus::Channels::Mono, application)
+            .map_err(codec_err)?;
+        inner
+            .set_bitrate(opus::Bitrate::Bits(bitrate_bps))
+            .map_err(codec_err)?;
         Ok(Self {
             inner,
             pending: [0; OPUS_PACKET_SAMPLES],
             pending_frames: 0,
         })
+    }
+
+    /// An encoder for a file kept on this device (a recording of the
+    /// meeting): tuned for any sound, with neither in-band FEC (no packet
+    /// is lost on a disk) nor DTX (a player expects a packet every 20 ms).
+    pub fn for_recording(bitrate_bps: i32) -> Result<Self> {
+        Self::tuned_for(opus::Application::Audio, bitrate_bps)
+    }
+
+    /// The samples at 48 kHz a decoder drops at the start of the stream
+    /// (Ogg's and WebM's "pre-skip"): the encoder's look-ahead.
+    pub fn pre_skip(&mut self) -> Result<u16> {
+        let samples = self.inner.get_lookahead().map_err(codec_err)?;
+        u16::try_from(samples).map_err(|_| MediaError::Codec(format!("look-ahead {samples}")))
     }
 
     /// Tunes the encoder for `content` from the next packet on (the

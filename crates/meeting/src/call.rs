@@ -44,7 +44,8 @@ use crate::peer::{
     webrtc_err,
 };
 use crate::playout::Playout;
-use crate::receive::{Screen, spawn_track_receiver};
+use crate::receive::{Screen, VideoOut, spawn_track_receiver};
+use crate::recording::RecordingTap;
 use crate::sdp;
 use crate::send::{
     CaptureOutputs, Outgoing, SendPipeline, SimulcastTarget, TrackTarget, VideoContent, VideoPlan,
@@ -209,6 +210,9 @@ pub struct CallHandle {
     /// What this call's speaker plays: for taking the meeting out of the
     /// computer's sound when it is shared with a screen.
     pub played: EchoReference,
+    /// Where a recording of the meeting on this device takes it from
+    /// (`recording::Recorder`).
+    pub recording: Arc<RecordingTap>,
     /// What got us into the locked meeting (the host's, or the one the
     /// host gave us in the waiting room): our screen share needs it too.
     pub entry_token: Option<Secret>,
@@ -369,6 +373,7 @@ struct Driver {
     stats: Arc<CallStats>,
     pipeline: SendPipeline,
     playout: Playout,
+    recording: Arc<RecordingTap>,
     tiles: Option<Arc<Tiles>>,
     subscribe: bool,
     publish_as: PublishAs,
@@ -402,6 +407,8 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
     let (lost_tx, mut device_lost) = mpsc::unbounded_channel();
     // What the speaker plays, for the echo canceller on the capture side.
     let echo = EchoReference::default();
+    // Idle until the meeting is recorded on this device.
+    let recording = Arc::new(RecordingTap::default());
     let pipeline = SendPipeline::start(
         config.video,
         config.audio,
@@ -422,6 +429,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
             self_view: config.tiles.as_ref().map(|t| t.get_or_create("self")),
             self_encoded: config.tiles.as_ref().map(|t| t.encoded_feed("self")),
             device_lost: Some(lost_tx.clone()),
+            recording: Some(Arc::clone(&recording)),
         },
     )?;
     let controls = &pipeline.controls;
@@ -437,8 +445,13 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
     let sink = config
         .audio_out
         .unwrap_or_else(|| Box::new(talkline_media::sink::Discard));
-    let playout = Playout::start(sink, Some(lost_tx), Some(echo.clone()))
-        .map_err(|e| MeetingError::WebRtc(format!("cannot start audio playout: {e}")))?;
+    let playout = Playout::start(
+        sink,
+        Some(lost_tx),
+        Some(echo.clone()),
+        Some(Arc::clone(&recording)),
+    )
+    .map_err(|e| MeetingError::WebRtc(format!("cannot start audio playout: {e}")))?;
     let target = Target {
         server: config.server,
         room: config.room,
@@ -461,6 +474,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         stats: Arc::clone(&stats),
         pipeline,
         playout,
+        recording: Arc::clone(&recording),
         tiles: config.tiles,
         stalls: VideoStallWatch::default(),
         relay_problems: HashSet::new(),
@@ -521,6 +535,7 @@ pub async fn join(config: CallConfig) -> Result<CallHandle, MeetingError> {
         commands,
         stats,
         played: echo,
+        recording,
         entry_token,
         task,
     })
@@ -1341,7 +1356,10 @@ impl Driver {
             remote,
             Arc::clone(&self.stats),
             audio,
-            screen,
+            VideoOut {
+                screen,
+                recording: Arc::clone(&self.recording),
+            },
             audio_level_id,
         ));
     }

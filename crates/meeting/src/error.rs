@@ -97,6 +97,20 @@ pub enum MeetingError {
         "the file that arrived is not the one offered (damaged or changed on the way): it was not saved"
     )]
     FileCorrupt,
+    #[error("cannot record into {}: {problem}; choose another folder for recordings", folder.display())]
+    RecordingFolder {
+        folder: std::path::PathBuf,
+        problem: crate::recording::RecordingProblem,
+    },
+    #[error("the recording stopped: {problem}; what was recorded until then is in {}", file.display())]
+    RecordingStopped {
+        file: std::path::PathBuf,
+        problem: crate::recording::RecordingProblem,
+    },
+    #[error("this meeting is already being recorded on this device")]
+    AlreadyRecording,
+    #[error("nothing is being recorded")]
+    NotRecording,
 }
 
 impl MeetingError {
@@ -109,6 +123,11 @@ impl MeetingError {
             Self::UntrustedServer(_) => "the meeting server's certificate was refused".into(),
             Self::NoSuchRoom(_) => "no such meeting".into(),
             Self::Link(_) => "a malformed meeting link".into(),
+            // A folder's path may carry the user's name.
+            Self::RecordingFolder { problem, .. } => {
+                format!("cannot record into the folder chosen: {problem}")
+            }
+            Self::RecordingStopped { problem, .. } => format!("the recording stopped: {problem}"),
             other => other.to_string(),
         }
     }
@@ -184,6 +203,18 @@ impl talkline_language::Translated for MeetingError {
             Self::FileSenderGone => "分享文件的人在文件送达前离开了".into(),
             Self::FileInterrupted => "文件传输中断：请重试".into(),
             Self::FileCorrupt => "收到的文件与提供的不一致（在途中损坏或被更改）：没有保存".into(),
+            Self::RecordingFolder { folder, problem } => format!(
+                "无法录制到 {}：{}；请为录制选择其他文件夹",
+                folder.display(),
+                problem.chinese()
+            ),
+            Self::RecordingStopped { file, problem } => format!(
+                "录制已停止：{}；此前录下的内容保存在 {}",
+                problem.chinese(),
+                file.display()
+            ),
+            Self::AlreadyRecording => "此设备已在录制这场会议".into(),
+            Self::NotRecording => "当前没有在录制".into(),
             Self::UnknownReaction(what) => format!(
                 "{what:?} 不是可用的表情回应（{}）",
                 crate::chat::REACTIONS.join(" ")

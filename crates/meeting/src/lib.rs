@@ -21,6 +21,7 @@ pub mod peer;
 pub mod playout;
 pub mod qr;
 pub mod receive;
+pub mod recording;
 mod rtcp_filter;
 pub mod screen_share;
 pub mod sdp;

@@ -19,6 +19,7 @@ use talkline_media::sink::AudioSink;
 use talkline_media::voice_processing::EchoReference;
 
 use crate::jitter::audio::{AudioJitterBuffer, AudioPacket, Playback};
+use crate::recording::RecordingTap;
 use crate::send::DeviceLossReporter;
 use crate::stats::RemoteStats;
 
@@ -104,11 +105,13 @@ pub struct Playout {
 }
 
 impl Playout {
-    /// `echo`: where what is played goes for the echo canceller.
+    /// `echo`: where what is played goes for the echo canceller;
+    /// `recording`: where it goes while the meeting is recorded here.
     pub fn start(
         sink: Box<dyn AudioSink>,
         device_lost: Option<DeviceLossReporter>,
         echo: Option<EchoReference>,
+        recording: Option<Arc<RecordingTap>>,
     ) -> std::io::Result<Self> {
         let (register, incoming) = mpsc::channel::<Input>();
         let (replace, replacements) = mpsc::channel::<Box<dyn AudioSink>>();
@@ -160,6 +163,9 @@ impl Playout {
                     }
                     for (o, &m) in out.iter_mut().zip(&mix) {
                         *o = m.clamp(i16::MIN as i32, i16::MAX as i32) as i16;
+                    }
+                    if let Some(recording) = &recording {
+                        recording.heard(&out);
                     }
                     match sink.as_mut().map(|s| s.write(&out)) {
                         Some(Ok(())) => {
@@ -259,8 +265,8 @@ mod tests {
     /// participant set to `volume_percent`.
     fn heard_at_volume(volume_percent: u32) -> Vec<i16> {
         let heard = Arc::new(Mutex::new(Vec::new()));
-        let playout =
-            Playout::start(Box::new(Capture(Arc::clone(&heard))), None, None).expect("playout");
+        let playout = Playout::start(Box::new(Capture(Arc::clone(&heard))), None, None, None)
+            .expect("playout");
         let stats = CallStats::new(Instant::now()).remote(1, "Kim");
         stats.set_volume_percent(volume_percent);
         let feed = playout.add_input(Arc::clone(&stats)).expect("input");
@@ -292,6 +298,7 @@ mod tests {
             Box::new(Capture(Arc::clone(&heard))),
             None,
             Some(echo.clone()),
+            None,
         )
         .expect("playout");
         std::thread::sleep(Duration::from_millis(50));
@@ -324,8 +331,8 @@ mod tests {
     #[test]
     fn a_tone_with_every_tenth_packet_lost_plays_whole_at_its_pitch() {
         let heard = Arc::new(Mutex::new(Vec::new()));
-        let playout =
-            Playout::start(Box::new(Capture(Arc::clone(&heard))), None, None).expect("playout");
+        let playout = Playout::start(Box::new(Capture(Arc::clone(&heard))), None, None, None)
+            .expect("playout");
         let stats = CallStats::new(Instant::now()).remote(1, "Kim");
         let feed = playout.add_input(Arc::clone(&stats)).expect("input");
         let mut encoder = OpusEncoder::new(32_000).expect("encoder");

@@ -26,6 +26,7 @@ use crate::early_echo::{self, EarlyEcho};
 use crate::jitter::audio::AudioPacket;
 use crate::jitter::{ReleasedFrame, VideoJitterBuffer};
 use crate::playout::AudioFeed;
+use crate::recording::RecordingTap;
 use crate::stats::{CallStats, RemoteStats};
 
 /// Where a remote video goes on screen: decoded pictures for a window that
@@ -34,6 +35,13 @@ use crate::stats::{CallStats, RemoteStats};
 pub struct Screen {
     pub pictures: Arc<FrameMailbox>,
     pub encoded: Arc<EncodedFeed>,
+}
+
+/// Where a remote video goes besides the decoder: the screen (when
+/// pictures are shown), and a recording of the meeting (while one runs).
+pub struct VideoOut {
+    pub screen: Option<Screen>,
+    pub recording: Arc<RecordingTap>,
 }
 
 /// Starts receiving one remote track; the task ends with the track.
@@ -45,12 +53,12 @@ pub fn spawn_track_receiver(
     remote: Arc<RemoteStats>,
     call: Arc<CallStats>,
     playout: Option<AudioFeed>,
-    screen: Option<Screen>,
+    video: VideoOut,
     audio_level_id: Option<u8>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         match kind {
-            RtpCodecKind::Video => receive_video(track, remote, call, screen).await,
+            RtpCodecKind::Video => receive_video(track, remote, call, video).await,
             _ => receive_audio(track, playout, remote, audio_level_id).await,
         }
     })
@@ -60,7 +68,7 @@ async fn receive_video(
     track: Arc<dyn TrackRemote>,
     remote: Arc<RemoteStats>,
     call: Arc<CallStats>,
-    screen: Option<Screen>,
+    VideoOut { screen, recording }: VideoOut,
 ) {
     let media_ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
     // The decoder cannot go on without a keyframe (a decode error, or the
@@ -148,6 +156,12 @@ async fn receive_video(
             _ => {}
         }
         while let Some(frame) = buffer.pop_frame(now) {
+            recording.video(
+                remote.feed_id,
+                &frame.data,
+                frame.keyframe,
+                talkline_media::wall_clock_us(),
+            );
             if !deliver_frame(frame, encoded.as_deref(), &frames, &mut decoder_gap) {
                 // The decoder fell behind and a frame was dropped: the
                 // ones after it cannot be decoded until a keyframe.
@@ -161,7 +175,9 @@ async fn receive_video(
                 feed.mark_gap();
             }
         }
-        if encoded.as_ref().is_some_and(|f| f.take_keyframe_request()) {
+        if encoded.as_ref().is_some_and(|f| f.take_keyframe_request())
+            || recording.take_keyframe_request(remote.feed_id)
+        {
             // The window starts decoding: answer now, not at the next interval.
             buffer.request_keyframe();
         }

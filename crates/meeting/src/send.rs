@@ -36,6 +36,7 @@ use crate::congestion::{
     LAYER_DIVISORS, LayerAllocation, PathEstimate, VideoRate, VideoRateController, VideoSendRate,
 };
 use crate::keyframes::KeyframeRequests;
+use crate::recording::RecordingTap;
 use crate::simulcast::{SmallerLayers, StreamIds};
 use crate::stats::CallStats;
 use crate::vp8_packetizer::{FrameLayer, Vp8Packetizer};
@@ -220,6 +221,8 @@ pub struct CaptureOutputs {
     /// pictures (345 kB each at 640x360) are not copied out at all.
     pub self_encoded: Option<Arc<EncodedFeed>>,
     pub device_lost: Option<DeviceLossReporter>,
+    /// What was sent goes here too while the meeting is recorded here.
+    pub recording: Option<Arc<RecordingTap>>,
 }
 
 pub struct SendPipeline {
@@ -1269,6 +1272,9 @@ fn audio_loop(
             loudness.add(0.0, false);
         } else {
             loudness.add(level, speaking);
+        }
+        if let Some(recording) = &outputs.recording {
+            recording.said(&frame);
         }
         match encoder.push(&frame, &mut packet) {
             Ok(Some(n)) => {

@@ -196,6 +196,14 @@ impl RemoteStats {
         }
     }
 
+    /// Whether this participant's video is moving: a picture came within
+    /// the last two seconds (a camera turned off, or video not received,
+    /// sends none).
+    pub fn showing_video(&self) -> bool {
+        let last = self.last_frame_at_ms.load(Ordering::Relaxed);
+        last != 0 && self.ms_since_created().saturating_sub(last) < 2_000
+    }
+
     /// The video jitter buffer's counters, as they are now.
     pub fn record_jitter(
         &self,

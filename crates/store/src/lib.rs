@@ -14,5 +14,6 @@ mod store;
 pub use error::StoreError;
 pub use key::{DatabaseKey, KeyVault, KeyringVault, MemoryVault};
 pub use store::{
-    ConsentRecord, HostedRecord, MeetingRecord, ScanRecord, ScheduleRecord, Store, quarantine, wipe,
+    ConsentRecord, HostedRecord, MeetingRecord, RecordingRecord, ScanRecord, ScheduleRecord, Store,
+    quarantine, wipe,
 };

@@ -20,6 +20,11 @@ pub const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY, server TEXT NOT NULL, room INTEGER NOT NULL, pin TEXT,
         host_key TEXT NOT NULL, entry_token TEXT NOT NULL, waiting_room INTEGER NOT NULL,
         created_at INTEGER NOT NULL, UNIQUE (server, room));",
+    // 3: recordings of meetings made on this device (the files are the
+    // user's, where they chose; this is how the app finds them again).
+    "CREATE TABLE recordings (
+        id INTEGER PRIMARY KEY, file TEXT NOT NULL, room INTEGER NOT NULL,
+        started_at INTEGER NOT NULL, duration_ms INTEGER, bytes INTEGER);",
 ];
 
 pub fn latest() -> i64 {

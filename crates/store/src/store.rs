@@ -49,6 +49,18 @@ impl std::fmt::Debug for HostedRecord {
     }
 }
 
+/// A recording of a meeting made on this device: the file it is in, and
+/// (once it ended) how long and large it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingRecord {
+    pub id: i64,
+    pub file: String,
+    pub room: u64,
+    pub started_at: i64,
+    pub duration_ms: Option<u64>,
+    pub bytes: Option<u64>,
+}
+
 /// A meeting the user scheduled: `link` is the canonical meeting link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleRecord {
@@ -337,6 +349,54 @@ impl Store {
         Ok(changed > 0)
     }
 
+    /// Keeps a recording that began (its length once it ends: `recorded`).
+    pub fn add_recording(&self, file: &str, room: u64, started_at: i64) -> Result<i64, StoreError> {
+        self.run(
+            "INSERT INTO recordings (file, room, started_at) VALUES (?1, ?2, ?3)",
+            params![file, room as i64, started_at],
+        )
+    }
+
+    /// A recording ended: how long and large it came out.
+    pub fn recorded(&self, id: i64, duration_ms: u64, bytes: u64) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE recordings SET duration_ms = ?2, bytes = ?3 WHERE id = ?1",
+            params![id, duration_ms as i64, bytes as i64],
+        )
+        .map(drop)
+    }
+
+    /// The recordings made here, newest first.
+    pub fn recordings(&self) -> Result<Vec<RecordingRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, file, room, started_at, duration_ms, bytes FROM recordings ORDER BY started_at DESC, id DESC")
+            .map_err(|e| classify(&self.path, e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RecordingRecord {
+                    id: r.get(0)?,
+                    file: r.get(1)?,
+                    room: r.get::<_, i64>(2)? as u64,
+                    started_at: r.get(3)?,
+                    duration_ms: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
+                    bytes: r.get::<_, Option<i64>>(5)?.map(|n| n as u64),
+                })
+            })
+            .map_err(|e| classify(&self.path, e))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    /// Forgets a recording (its file deleted, or gone); false if there was none.
+    pub fn delete_recording(&self, id: i64) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .execute("DELETE FROM recordings WHERE id = ?1", params![id])
+            .map_err(|e| classify(&self.path, e))?;
+        Ok(changed > 0)
+    }
+
     pub fn add_scan(&self, payload: &str, scanned_at: i64) -> Result<i64, StoreError> {
         self.run(
             "INSERT INTO scans (payload, scanned_at) VALUES (?1, ?2)",
@@ -491,6 +551,7 @@ impl Store {
                 "SELECT server, room, CASE WHEN pin IS NULL THEN NULL ELSE '(set, not shown)' END AS pin, \
                  '(kept, not shown)' AS host_key, waiting_room, created_at FROM hosted_meetings ORDER BY id"
             )?,
+            "recordings": table("SELECT file, room, started_at, duration_ms, bytes FROM recordings ORDER BY id")?,
             "consent": table("SELECT subject, granted, policy_version, decided_at FROM consent ORDER BY id")?,
         }))
     }

@@ -52,6 +52,16 @@ fn fill(store: &Store) {
             created_at: 1_700_000_000,
         })
         .expect("hosted meeting");
+    let recording = store
+        .add_recording(
+            "/home/zebulon/Videos/TalkLine meeting 1234.webm",
+            1234,
+            1_700_000_100,
+        )
+        .expect("recording");
+    store
+        .recorded(recording, 65_000, 4_000_000)
+        .expect("recorded");
     store
         .record_consent(&ConsentRecord {
             subject: "policy".into(),
@@ -68,7 +78,7 @@ fn file_on_disk_holds_no_plaintext_and_data_comes_back() {
     let vault = MemoryVault::default();
     {
         let store = Store::open_or_create(&path, &vault).expect("create");
-        assert_eq!(store.schema_version().expect("version"), 2);
+        assert_eq!(store.schema_version().expect("version"), 3);
         fill(&store);
     }
     let bytes = std::fs::read(&path).expect("db file");
@@ -121,6 +131,7 @@ fn file_on_disk_holds_no_plaintext_and_data_comes_back() {
         "scans",
         "consent",
         "hosted_meetings",
+        "recordings",
     ] {
         assert_eq!(
             export[table].as_array().map(Vec::len),
@@ -152,6 +163,20 @@ fn file_on_disk_holds_no_plaintext_and_data_comes_back() {
         store.meetings().expect("meetings").is_empty() && store.scans().expect("scans").is_empty()
     );
     assert!(store.setting("display_name").expect("setting").is_some());
+    // Recordings are files the user made, not history: deleted one by one
+    // (or on withdrawal), not with the history.
+    let recordings = store.recordings().expect("recordings");
+    assert_eq!(recordings.len(), 1);
+    assert_eq!(
+        (
+            recordings[0].room,
+            recordings[0].duration_ms,
+            recordings[0].bytes
+        ),
+        (1234, Some(65_000), Some(4_000_000))
+    );
+    assert!(store.delete_recording(recordings[0].id).expect("delete"));
+    assert!(!store.delete_recording(recordings[0].id).expect("gone"));
 }
 
 /// An unencrypted SQLite file, for the control above (SQLCipher with no key

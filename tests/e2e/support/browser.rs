@@ -105,6 +105,15 @@ impl BrowserPeer {
         Self::start(server, room, name, &query, None, Anchor::ThirtyFps, &[])
     }
 
+    /// Publishes 640x360 at 30 fps and, `after_s` seconds after its first
+    /// remote frame, records the meeting as a web app does (MediaRecorder):
+    /// the recording benchmark's anchor.
+    #[allow(dead_code)] // the recording benchmark's
+    pub fn join_recording(server: &str, room: u64, name: &str, after_s: u64) -> Self {
+        let query = format!("&size=640x360&recordAfter={after_s}");
+        Self::start(server, room, name, &query, None, Anchor::ThirtyFps, &[])
+    }
+
     /// A participant who also joins the meeting's chat (janus.js and the
     /// TextRoom plugin), and answers "ping X" there with "pong: ping X".
     #[allow(dead_code)] // the chat tests', not every test's

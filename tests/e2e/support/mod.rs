@@ -289,9 +289,27 @@ impl Client {
         Self::run(&["host", "--server", server], name, extra, &[])
     }
 
+    /// `talkline` run by `wrapper` (which ends by executing the command
+    /// line it is given, so the process stays the one reported by `pid`).
+    #[allow(dead_code)] // not every test binary wraps its clients
+    pub fn wrapped(mut wrapper: Command, command: &[&str], name: &str, extra: &[&str]) -> Self {
+        wrapper.arg(talkline_bin()).env("LC_ALL", "C.UTF-8");
+        Self::spawn(wrapper, command, name, extra, &[])
+    }
+
     fn run(command: &[&str], name: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn(talkline_command(), command, name, extra, env)
+    }
+
+    fn spawn(
+        mut program: Command,
+        command: &[&str],
+        name: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let stats_path = scratch_dir("client").join(format!("{name}.json"));
-        let mut child = talkline_command()
+        let mut child = program
             .args(command)
             .args(["--name", name, "--stats-json"])
             .arg(&stats_path)
@@ -647,6 +665,16 @@ pub fn now_ms() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// How many runs a benchmark makes: `TALKLINE_BENCH_RUNS`, else `default`.
+#[allow(dead_code)] // the benchmarks' alone
+pub fn bench_runs(default: usize) -> usize {
+    std::env::var("TALKLINE_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+        .max(1)
 }
 
 /// The value at `p` (0 to 1) of `sorted`; NaN when there is none.

@@ -65,6 +65,19 @@ export function formatNumber(n: number): string {
   return new Intl.NumberFormat(current).format(n);
 }
 
+/** Names as a list in this language ("A, B and C"; "A、B和C"). */
+export function formatList(names: string[]): string {
+  return new Intl.ListFormat(current, { style: "long", type: "conjunction" }).format(names);
+}
+
+/** A length of time as minutes and seconds (1:05), or hours too (1:02:03). */
+export function formatDuration(ms: number): string {
+  const total = Math.round(ms / 1000);
+  const [h, m, s] = [Math.floor(total / 3600), Math.floor((total % 3600) / 60), total % 60];
+  const two = (n: number) => String(n).padStart(2, "0");
+  return h > 0 ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
+}
+
 /** Kilobytes, rounded up, as this language writes numbers. */
 export function kilobytes(bytes: number): string {
   return formatNumber(Math.ceil(bytes / 1024));

@@ -7,6 +7,7 @@ import { $, messageOf, showError, span, toast } from "../dom";
 import { t } from "../i18n";
 import { loadFiles, resetFiles } from "./files";
 import { loadHands } from "./hands";
+import { loadRecorders } from "./recording";
 import { chatOpen, clearUnread, newsArrived } from "./unread";
 
 export { chatOpen };
@@ -49,6 +50,7 @@ export async function loadChat(): Promise<void> {
   if (!told.people) showPeople(snapshot.people);
   loadHands(snapshot.handsReady, snapshot.handUp, snapshot.hands);
   loadFiles(snapshot.files);
+  loadRecorders(snapshot.recorders ?? []);
   // Said before the panel was there: shown, not news.
   for (const m of snapshot.messages) addChatMessage({ ...m, history: true });
 }

@@ -10,6 +10,7 @@ import { loadChat, resetChat } from "./chat";
 import { renderHandBadges, resetHands } from "./hands";
 import { hostButtons, keepingFocus, renderHostControls, resetWaiting } from "./host";
 import { resetScreenShare } from "./screen_share";
+import { resetRecording } from "./recording";
 import { scheduleVideoLayers, tilesInSight } from "./layers";
 import { layoutTiles, tileElement } from "./tiles";
 import { show, state } from "../state";
@@ -25,6 +26,7 @@ export function resetMeeting(): void {
   resetChat();
   resetHands();
   resetScreenShare();
+  resetRecording();
   resetBoard();
   resetWaiting();
   state.leaving = false;

@@ -1,11 +1,11 @@
 // Privacy: choices, your data (see, export, delete) and withdrawal.
 
-import { api, type PersonalData, type PrivacyChoice } from "../api";
+import { api, type PersonalData, type PrivacyChoice, type RecordingView } from "../api";
 import { $, messageOf, showError } from "../dom";
 import { renderRecent } from "./home";
 import { enterSettings } from "./settings";
 import { show } from "../state";
-import { formatDateTime as when, formatNumber, kilobytes, type MessageKey, t } from "../i18n";
+import { formatDateTime as when, formatDuration, formatNumber, kilobytes, type MessageKey, t } from "../i18n";
 
 export function renderChoice(choice: PrivacyChoice): HTMLLIElement {
   const li = document.createElement("li");
@@ -98,11 +98,71 @@ export function renderPersonalData(data: PersonalData): void {
   );
 }
 
+/** The recordings made here, each with Open and Delete (a second press deletes). */
+export function renderRecordings(list: RecordingView[]): void {
+  const card = document.createElement("div");
+  card.className = "card";
+  card.dataset.section = "recordings";
+  const h = document.createElement("h2");
+  h.textContent = t("data.section", { title: t("data.recordings"), count: formatNumber(list.length) });
+  const ul = document.createElement("ul");
+  if (!list.length) {
+    const li = document.createElement("li");
+    li.textContent = t("data.recordingsEmpty");
+    ul.append(li);
+  }
+  for (const r of list) {
+    const li = document.createElement("li");
+    li.dataset.recording = String(r.id);
+    const text = document.createElement("span");
+    const at = { name: r.name, room: r.room, when: when(r.startedAt) };
+    text.textContent =
+      r.bytes === null
+        ? t("data.recordingGone", at)
+        : t("data.recordingRow", {
+            ...at,
+            length: r.durationMs === null ? "–" : formatDuration(r.durationMs),
+            size: formatNumber(Math.round((r.bytes / (1024 * 1024)) * 10) / 10),
+          });
+    text.title = r.file;
+    const open = document.createElement("button");
+    open.className = "secondary recording-open";
+    open.textContent = t("data.recordingOpen");
+    open.disabled = r.bytes === null;
+    open.onclick = () => void dataAction(async () => (await api.openRecording(r.id), ""));
+    const remove = document.createElement("button");
+    remove.className = "danger recording-delete";
+    remove.textContent = t("data.recordingDelete");
+    remove.onclick = () => {
+      if (remove.dataset.armed !== "true") {
+        remove.dataset.armed = "true";
+        remove.textContent = t("data.recordingDeleteConfirm");
+        return;
+      }
+      void dataAction(async () => {
+        await api.deleteRecording(r.id);
+        return t("data.recordingDeleted", { name: r.name });
+      });
+    };
+    li.append(text, " ", open, " ", remove);
+    ul.append(li);
+  }
+  card.append(h, ul);
+  const hosted = $("data-sections").querySelector('[data-section="hosted"]');
+  if (hosted) hosted.after(card);
+  else $("data-sections").append(card);
+}
+
+async function renderAll(): Promise<void> {
+  renderPersonalData(await api.personalData());
+  renderRecordings(await api.recordings());
+}
+
 export async function enterPersonalData(): Promise<void> {
   show("data");
   $("data-status").textContent = "";
   try {
-    renderPersonalData(await api.personalData());
+    await renderAll();
   } catch (e) {
     $("data-status").textContent = messageOf(e);
   }
@@ -111,7 +171,7 @@ export async function enterPersonalData(): Promise<void> {
 export async function dataAction(action: () => Promise<string>): Promise<void> {
   try {
     $("data-status").textContent = await action();
-    renderPersonalData(await api.personalData());
+    await renderAll();
   } catch (e) {
     $("data-status").textContent = messageOf(e);
   }

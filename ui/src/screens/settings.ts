@@ -27,6 +27,7 @@ export async function enterSettings(): Promise<void> {
   $<HTMLInputElement>("settings-ice-credential").value = state.settings.iceCredential;
   $<HTMLInputElement>("settings-relay-only").checked = state.settings.relayOnly;
   $<HTMLInputElement>("settings-original-sound").checked = state.settings.originalSound;
+  $<HTMLInputElement>("settings-recordings-folder").value = state.settings.recordingsFolder;
   fillDevicePickers(SETTINGS_PICKERS, state.settings, true);
   show("settings");
   const status = state.status;
@@ -52,6 +53,7 @@ $("settings-save").onclick = async () => {
     relayOnly: $<HTMLInputElement>("settings-relay-only").checked,
     originalSound: $<HTMLInputElement>("settings-original-sound").checked,
     language: $<HTMLSelectElement>("settings-language").value,
+    recordingsFolder: $<HTMLInputElement>("settings-recordings-folder").value.trim(),
   };
   try {
     await api.setSettings(next);

@@ -10,6 +10,7 @@
 //! arrives and sends what the user writes.
 
 pub mod files;
+pub mod recording_notice;
 pub mod room;
 pub mod side_room;
 
@@ -23,6 +24,7 @@ use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 
 pub use files::{FileEvent, FileOffer, MAX_FILE_BYTES};
+pub use recording_notice::Recorders;
 pub use room::{
     ChatEvent, ChatMessage, ChatPerson, ChatRoom, MAX_CHAT_CHARS, MAX_CHAT_HISTORY,
     MAX_CHAT_WIRE_BYTES, SeenMessages,
@@ -54,6 +56,10 @@ enum ChatCommand {
     },
     Hand {
         up: bool,
+        reply: oneshot::Sender<Result<(), MeetingError>>,
+    },
+    Recording {
+        on: bool,
         reply: oneshot::Sender<Result<(), MeetingError>>,
     },
     React {
@@ -131,6 +137,17 @@ impl Chat {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(ChatCommand::Hand { up, reply })
+            .map_err(|_| MeetingError::ChatClosed)?;
+        answer.await.map_err(|_| MeetingError::ChatClosed)?
+    }
+
+    /// Tells everyone in the meeting that we record it on this device, or
+    /// that we stopped (and each newcomer while we do). An error when
+    /// nobody can be told: a recording must not start then.
+    pub async fn set_recording(&self, on: bool) -> Result<(), MeetingError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(ChatCommand::Recording { on, reply })
             .map_err(|_| MeetingError::ChatClosed)?;
         answer.await.map_err(|_| MeetingError::ChatClosed)?
     }
@@ -300,6 +317,8 @@ struct Resume {
     /// Our usernames on earlier connections.
     earlier: Vec<String>,
     hand_up: bool,
+    /// We record the meeting, and say so.
+    recording: bool,
     /// Files offered and seen.
     files: files::FileShare,
     /// The boards as drawn (kept when nobody is left to tell them).
@@ -472,7 +491,7 @@ async fn connect(
                 .send_text(&join)
                 .await
                 .map_err(webrtc_err("hands join"))?;
-            Some(side.continuing(resume.hand_up))
+            Some(side.continuing(resume.hand_up, resume.recording))
         }
         Err(e) => {
             log::info!("no hands or reactions: {}", e.for_logs());
@@ -614,6 +633,7 @@ async fn supervise(
             next_id: link.room.next_id(),
             earlier: earlier.clone(),
             hand_up: link.side.as_ref().is_some_and(SideRoom::hand_up),
+            recording: link.side.as_ref().is_some_and(SideRoom::recording),
             files: link
                 .side
                 .as_mut()
@@ -649,6 +669,8 @@ async fn reconnect(
 ) -> Option<Link> {
     // The boards as they were, shown while the connection is away.
     let drawn = resume.board.clone();
+    // A recording that stopped meanwhile: said so once connected again.
+    let mut stopped_recording = false;
     for attempt in failures.saturating_sub(1).. {
         let wait = RECONNECT_AFTER[attempt.min(RECONNECT_AFTER.len() - 1)];
         let pause = tokio::time::sleep(wait);
@@ -661,7 +683,14 @@ async fn reconnect(
         loop {
             tokio::select! {
                 result = &mut attempt => match result {
-                    Ok(link) => return Some(link),
+                    Ok(mut link) => {
+                        if stopped_recording
+                            && let Some(Ok(Some(wire))) = link.side.as_mut().map(|s| s.set_recording(false))
+                        {
+                            let _ = link.channel.send_text(&wire).await;
+                        }
+                        return Some(link);
+                    }
                     Err(e) => {
                         log::info!("the chat did not reconnect yet: {}", e.for_logs());
                         break;
@@ -683,6 +712,15 @@ async fn reconnect(
                     }
                     Some(ChatCommand::Board { reply, .. }) => {
                         let _ = reply.send(Err(MeetingError::HandsNotReady));
+                    }
+                    // Nobody can be told of a recording starting now; one
+                    // that stops is told once the side room is back.
+                    Some(ChatCommand::Recording { on: true, reply }) => {
+                        let _ = reply.send(Err(MeetingError::HandsNotReady));
+                    }
+                    Some(ChatCommand::Recording { on: false, reply }) => {
+                        stopped_recording = true;
+                        let _ = reply.send(Ok(()));
                     }
                     Some(ChatCommand::Strokes { on, reply }) => {
                         let _ = reply.send(board_view(&drawn, on));
@@ -780,6 +818,9 @@ async fn serve(
                 Some(ChatCommand::Hand { up, reply }) => {
                     let _ = reply.send(raise_hand(r, up).await);
                 }
+                Some(ChatCommand::Recording { on, reply }) => {
+                    let _ = reply.send(tell_recording(r, on).await);
+                }
                 Some(ChatCommand::React { emoji, reply }) => {
                     let _ = reply.send(react(r, &emoji, events).await);
                 }
@@ -868,6 +909,16 @@ async fn side_room_receive(
 
 async fn raise_hand(r: &mut Link, up: bool) -> Result<(), MeetingError> {
     if let Some(wire) = side_of(r)?.raise(up)? {
+        r.channel
+            .send_text(&wire)
+            .await
+            .map_err(|_| MeetingError::HandsNotReady)?;
+    }
+    Ok(())
+}
+
+async fn tell_recording(r: &mut Link, on: bool) -> Result<(), MeetingError> {
+    if let Some(wire) = side_of(r)?.set_recording(on)? {
         r.channel
             .send_text(&wire)
             .await

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::files::{FileEvent, FileOffer, FileShare};
+use super::recording_notice::{Recorders, RecordingNotices};
 use crate::board::{BoardEvent, NewStroke, Surface, Whiteboard};
 use crate::error::MeetingError;
 
@@ -118,6 +119,8 @@ pub enum SideEvent {
     Reaction(Reaction),
     File(FileEvent),
     Board(BoardEvent),
+    /// Who records the meeting on their device changed.
+    Recording(Recorders),
 }
 
 /// What one message from the server gives: events, and requests to send.
@@ -171,6 +174,7 @@ pub struct SideRoom {
     reactions_seen: HashMap<String, (Instant, u32)>,
     files: FileShare,
     board: Whiteboard,
+    recording: RecordingNotices,
 }
 
 impl SideRoom {
@@ -206,6 +210,7 @@ impl SideRoom {
             reactions_seen: HashMap::new(),
             files: FileShare::default(),
             board: Whiteboard::new(),
+            recording: RecordingNotices::default(),
         };
         let join = gestures.join_request();
         Ok((gestures, join))
@@ -214,9 +219,32 @@ impl SideRoom {
     /// The same side room on a new connection: our hand, if it was up, is
     /// raised again (and if it was down, said down, so that a lowering
     /// lost with the connection leaves no hand behind).
-    pub fn continuing(mut self, hand_up: bool) -> Self {
+    pub fn continuing(mut self, hand_up: bool, recording: bool) -> Self {
         self.hand_up = hand_up;
+        // Told to the room once joined.
+        let _ = self.recording.set_own(recording, ENVELOPE);
         self
+    }
+
+    /// Whether we record the meeting (and say so).
+    pub fn recording(&self) -> bool {
+        self.recording.own()
+    }
+
+    /// We start or stop recording the meeting: the request that tells
+    /// everyone (`None` when it is already so, or while joining: the room
+    /// is told once joined). Nobody can be told where the room is not
+    /// available, which is an error.
+    pub fn set_recording(&mut self, on: bool) -> Result<Option<String>, MeetingError> {
+        if self.phase == Phase::Unavailable && on {
+            return Err(MeetingError::HandsUnavailable(
+                "nobody could be told of a recording".into(),
+            ));
+        }
+        let Some(body) = self.recording.set_own(on, ENVELOPE) else {
+            return Ok(None);
+        };
+        Ok((self.phase == Phase::Joined).then(|| self.message(body, None)))
     }
 
     /// The files of the connection lost: our offers are said again once
@@ -568,6 +596,9 @@ impl SideRoom {
                 self.people.remove(username);
                 self.reactions_seen.remove(username);
                 self.drop_hand(username, None, &mut out);
+                if let Some(shown) = self.recording.left(username) {
+                    out.events.push(SideEvent::Recording(shown));
+                }
                 out.events.extend(
                     self.files
                         .person_left(username)
@@ -586,6 +617,9 @@ impl SideRoom {
             "destroyed" if self.is_this_room(v) => {
                 self.hands.clear();
                 self.people.clear();
+                if let Some(shown) = self.recording.forget_others() {
+                    out.events.push(SideEvent::Recording(shown));
+                }
                 out.events.push(SideEvent::Hands {
                     hands: Vec::new(),
                     raised: None,
@@ -666,6 +700,13 @@ impl SideRoom {
             hands: Vec::new(),
             raised: None,
         });
+        // Those recording are learnt again from them; ours is told.
+        if let Some(shown) = self.recording.forget_others() {
+            out.events.push(SideEvent::Recording(shown));
+        }
+        if let Some(body) = self.recording.to_tell(ENVELOPE) {
+            out.send.push(self.message(body, None));
+        }
         // Our hand as it was before the connection was lost: up again, or
         // said down (a lowering lost with the connection leaves nothing).
         if self.hand_up || self.feed.is_some() {
@@ -693,6 +734,12 @@ impl SideRoom {
             && let Some(ahead) = self.hands.iter().position(|q| q.hand.own)
         {
             let body = self.hand_body(true, Some(ahead));
+            out.send.push(self.message(body, Some(&username)));
+        }
+        // We record: the newcomer learns it from us.
+        if self.phase == Phase::Joined
+            && let Some(body) = self.recording.to_tell(ENVELOPE)
+        {
             out.send.push(self.message(body, Some(&username)));
         }
         // The boards, from one of us (see `board`).
@@ -791,6 +838,13 @@ impl SideRoom {
             for o in send {
                 let wire = self.wire(o);
                 out.send.push(wire);
+            }
+            return;
+        }
+        if let Some(on) = body.get("recording").and_then(Value::as_bool) {
+            // Ours is known here.
+            if !own && let Some(shown) = self.recording.said(from, &display, on) {
+                out.events.push(SideEvent::Recording(shown));
             }
             return;
         }
@@ -1137,6 +1191,79 @@ mod tests {
     }
 
     #[test]
+    fn everyone_sees_who_records_newcomers_included_until_they_stop_or_leave() {
+        let recorders = |out: &SideOutput| {
+            out.events.iter().find_map(|e| match e {
+                SideEvent::Recording(r) => Some(r.clone()),
+                _ => None,
+            })
+        };
+        // Said while joining: told to the room once joined.
+        let (mut g, join) = SideRoom::new(ROOM, "me", "Me", None, None, Some(7)).expect("room");
+        assert_eq!(g.set_recording(true).expect("joining"), None);
+        let out = g.receive(
+            &json!({"textroom": "success", "transaction": transaction_of(&join), "participants": [{"username": "bob", "display": "Bob"}]}),
+            Instant::now(),
+        );
+        let told: Vec<Value> = out.send.iter().map(|w| body_of(w)).collect();
+        assert!(
+            told.contains(&json!({"talkline": 1, "recording": true})),
+            "{told:?}"
+        );
+        // A newcomer is told privately.
+        let out = g.receive(
+            &json!({"textroom": "join", "room": HANDS_ROOM, "username": "cy", "display": "Cy"}),
+            Instant::now(),
+        );
+        let whisper = out
+            .send
+            .iter()
+            .find(|w| body_of(w).get("recording").is_some())
+            .expect("told");
+        assert_eq!(parsed(whisper)["to"], json!("cy"));
+        // Ours coming back from the server is no news.
+        let out = g.receive(
+            &from("me", json!({"talkline": 1, "recording": true})),
+            Instant::now(),
+        );
+        assert!(recorders(&out).is_none());
+        // Bob records too: shown, as news.
+        let out = g.receive(
+            &from("bob", json!({"talkline": 1, "recording": true})),
+            Instant::now(),
+        );
+        let shown = recorders(&out).expect("Bob records");
+        assert_eq!(
+            (shown.own, shown.others.clone(), shown.started),
+            (true, vec!["Bob".to_string()], Some("Bob".to_string()))
+        );
+        // Someone not in the room is not believed.
+        let out = g.receive(
+            &from("eve", json!({"talkline": 1, "recording": true})),
+            Instant::now(),
+        );
+        assert!(recorders(&out).is_none());
+        // Bob leaves while recording: no longer shown.
+        let out = g.receive(
+            &json!({"textroom": "leave", "room": HANDS_ROOM, "username": "bob"}),
+            Instant::now(),
+        );
+        assert_eq!(recorders(&out).map(|r| r.others), Some(Vec::new()));
+        // We stop: said to everyone, and newcomers hear nothing of it.
+        let wire = g.set_recording(false).expect("joined").expect("told");
+        assert_eq!(body_of(&wire), json!({"talkline": 1, "recording": false}));
+        let out = g.receive(
+            &json!({"textroom": "join", "room": HANDS_ROOM, "username": "dee", "display": "Dee"}),
+            Instant::now(),
+        );
+        assert!(
+            out.send
+                .iter()
+                .all(|w| body_of(w).get("recording").is_none())
+        );
+    }
+
+    #[test]
     fn a_hand_lowered_before_its_raise_came_back_stays_down() {
         let mut g = joined(None, &[]);
         g.raise(true).expect("joined");
@@ -1272,7 +1399,7 @@ mod tests {
         for up in [true, false] {
             let (g, join) =
                 SideRoom::new(ROOM, "me2", "Me", None, None, Some(7)).expect("a small room");
-            let mut g = g.continuing(up);
+            let mut g = g.continuing(up, false);
             let out = g.receive(
                 &json!({"textroom": "success", "transaction": transaction_of(&join), "participants": [{"username": "bob"}]}),
                 Instant::now(),
