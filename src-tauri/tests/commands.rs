@@ -458,7 +458,10 @@ fn settings_persist_and_bad_input_gets_a_clear_error() {
         for folder in ["videos", "/no/such/folder"] {
             let mut elsewhere = settings.clone();
             elsewhere["recordingsFolder"] = json!(folder);
-            assert_eq!(app.err("set_settings", json!({ "settings": elsewhere }))["kind"], "invalid");
+            assert_eq!(
+                app.err("set_settings", json!({ "settings": elsewhere }))["kind"],
+                "invalid"
+            );
         }
         let bad = json!({ "settings": { "displayName": "Ada\u{7}", "camera": null, "microphone": null, "speaker": null } });
         assert_eq!(app.err("set_settings", bad)["kind"], "invalid");

@@ -102,8 +102,11 @@ fn the_window_records_a_meeting_everyone_is_told_and_your_data_keeps_it() {
         !std::path::Path::new(&file).exists(),
         "the file is still there"
     );
-    assert_eq!(
-        driver.text("[data-section=\"recordings\"] li"),
-        "No recordings made on this device."
+    // The list drawn again, without it.
+    driver.wait_for(
+        "the recordings listed again",
+        LONG,
+        "const li = document.querySelector('[data-section=\"recordings\"] li');
+         return li && li.textContent === 'No recordings made on this device.' ? true : null;",
     );
 }
