@@ -273,7 +273,7 @@ mod tests {
         "ivf", "kbit", "Ctrl", "record", "COMMAND", "OPTIONS", "help", "version", "devices",
         "invite", "share", "stop", "window", "windows", "sound", "portal", "Wayland", "host",
         "mute", "ask", "unmute", "video", "remove", "lock", "unlock", "end", "admit", "all",
-        "refuse",
+        "refuse", "WebM",
     ];
 
     #[test]
