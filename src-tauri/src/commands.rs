@@ -191,8 +191,8 @@ pub fn open_recording(core: Core<'_>, id: i64) -> Reply<()> {
 }
 
 #[tauri::command]
-pub fn delete_recording(core: Core<'_>, id: i64) -> Reply<()> {
-    core.delete_recording(id)
+pub async fn delete_recording(core: Core<'_>, id: i64) -> Reply<()> {
+    core.delete_recording(id).await
 }
 
 #[tauri::command]

@@ -928,10 +928,10 @@ async fn call(link: MeetingLink, args: CallArgs, hosted: Option<HostedMeeting>) 
             },
         }
     }
+    recording_line.finish(chat.as_mut()).await;
     if let Some(chat) = chat {
         chat.leave().await;
     }
-    recording_line.finish().await;
     host_line.close().await;
     screen_share.end().await;
     let stats = std::sync::Arc::clone(&call.stats);

@@ -136,10 +136,12 @@ impl RecordingLine {
         untell(chat).await;
     }
 
-    /// The call is over: a recording still running is finished.
-    pub async fn finish(mut self) {
+    /// The call is over: a recording still running is finished, and
+    /// everyone told (before the chat is left).
+    pub async fn finish(mut self, chat: Option<&mut ChatLine>) {
         if let Some(recorder) = self.running.take() {
             report(recorder.stop().await);
+            untell(chat).await;
         }
     }
 }

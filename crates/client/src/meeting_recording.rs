@@ -22,6 +22,8 @@ use talkline_privacy::Translated as _;
 
 /// A recording running beside the call: its task owns the recorder.
 pub(crate) struct RunningRecording {
+    /// The file it writes (not to be deleted under it).
+    file: PathBuf,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -118,12 +120,22 @@ impl AppCore {
         let mut guard = self.call.lock().await;
         match guard.as_mut() {
             Some(call) if call.handle.self_id == self_id && call.recording.is_none() => {
-                call.recording = Some(RunningRecording { stop, task });
+                call.recording = Some(RunningRecording {
+                    file: file.clone(),
+                    stop,
+                    task,
+                });
             }
             // Left (or started twice) meanwhile: this one ends at once.
             _ => {
                 drop(guard);
-                RunningRecording { stop, task }.finish().await;
+                RunningRecording {
+                    file: file.clone(),
+                    stop,
+                    task,
+                }
+                .finish()
+                .await;
                 return Err(not_in_meeting());
             }
         }
@@ -248,10 +260,24 @@ impl AppCore {
         crate::web_link::open_with_system(file.as_os_str())
     }
 
-    /// Deletes recording `id`: its file, and the app's note of it.
-    pub fn delete_recording(&self, id: i64) -> Result<(), AppError> {
+    /// Deletes recording `id`: its file, and the app's note of it. Not
+    /// the one being recorded: the recorder would go on writing into a
+    /// file nobody can see any more.
+    pub async fn delete_recording(&self, id: i64) -> Result<(), AppError> {
         self.require_policy()?;
         let file = self.recording_file(id)?;
+        let running = self
+            .call
+            .lock()
+            .await
+            .as_ref()
+            .is_some_and(|c| c.recording.as_ref().is_some_and(|r| r.file == file));
+        if running {
+            return Err(AppError::State(Said::new(
+                "that recording is still running: stop it first",
+                "该录制仍在进行：请先停止录制",
+            )));
+        }
         match std::fs::remove_file(&file) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

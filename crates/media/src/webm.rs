@@ -164,7 +164,6 @@ impl<W: Write + Seek> WebmRecording<W> {
         keyframe: bool,
         data: &[u8],
     ) -> io::Result<bool> {
-        let at_ms = at_ms.max(self.last_ms);
         let mut wrote = false;
         if let Some(start) = self.cluster_start_ms {
             let age = at_ms.saturating_sub(start);
@@ -174,6 +173,9 @@ impl<W: Write + Seek> WebmRecording<W> {
                 wrote = true;
             }
         }
+        // Never before what the file already holds (a cluster just written
+        // can end later than this block, the other track ahead).
+        let at_ms = at_ms.max(self.last_ms);
         let start = *self.cluster_start_ms.get_or_insert(at_ms);
         let mut buffer = self.spare.pop().unwrap_or_default();
         buffer.clear();
@@ -229,23 +231,13 @@ impl<W: Write + Seek> WebmRecording<W> {
         written
     }
 
-    /// How far the file has got: the last timestamp written, in ms.
-    pub fn written_ms(&self) -> u64 {
-        self.last_ms
-    }
-
-    /// Bytes in the file so far.
-    pub fn bytes(&self) -> u64 {
-        self.writer.get_ref().written
-    }
-
     /// The file, to make what was written durable (`sync_data`).
     pub fn file(&mut self) -> &mut W {
         &mut self.writer.get_mut().inner
     }
 
-    /// Writes the last cluster and the duration; returns the file.
-    pub fn finish(mut self) -> io::Result<W> {
+    /// Writes the last cluster and the duration: the file, and what it holds.
+    pub fn finish(mut self) -> io::Result<Finished<W>> {
         self.write_cluster()?;
         let duration_ms = self.last_ms as f64;
         let duration_at = self.duration_at;
@@ -260,8 +252,20 @@ impl<W: Write + Seek> WebmRecording<W> {
             counted.inner.seek(SeekFrom::Start(end))?;
         }
         counted.inner.flush()?;
-        Ok(counted.inner)
+        Ok(Finished {
+            duration_ms: self.last_ms,
+            bytes: counted.written,
+            file: counted.inner,
+        })
     }
+}
+
+/// A recording's file once finished.
+pub struct Finished<W> {
+    pub file: W,
+    /// Its last timestamp, in ms.
+    pub duration_ms: u64,
+    pub bytes: u64,
 }
 
 /// Blocks' buffers kept for reuse between clusters.
@@ -362,7 +366,7 @@ mod tests {
         let mut webm =
             WebmRecording::begin(Cursor::new(Vec::new()), TRACKS, "TalkLine").expect("in a test");
         record(&mut webm, 3000);
-        let bytes = webm.finish().expect("in a test").into_inner();
+        let bytes = webm.finish().expect("in a test").file.into_inner();
         let (mkv, frames) = frames(&bytes);
         let tracks = mkv.tracks();
         assert_eq!(tracks.len(), 2);
@@ -464,10 +468,32 @@ mod tests {
             .expect("in a test");
         webm.add(WebmTrack::Audio, 5000, true, &[4])
             .expect("in a test");
-        let bytes = webm.finish().expect("in a test").into_inner();
+        let bytes = webm.finish().expect("in a test").file.into_inner();
         let (_, frames) = frames(&bytes);
         let stamps: Vec<u64> = frames.iter().map(|f| f.timestamp).collect();
         assert_eq!(stamps, vec![0, 2500, 2500, 5000]);
+    }
+
+    #[test]
+    fn a_keyframe_that_closes_a_cluster_does_not_go_back_before_its_audio() {
+        let mut webm =
+            WebmRecording::begin(Cursor::new(Vec::new()), TRACKS, "TalkLine").expect("in a test");
+        webm.add(WebmTrack::Video, 0, true, &[1])
+            .expect("in a test");
+        // The audio runs ahead of the video's arrival.
+        webm.add(WebmTrack::Audio, 1900, true, &[2])
+            .expect("in a test");
+        assert!(
+            webm.add(WebmTrack::Video, 1200, true, &[3])
+                .expect("in a test")
+        );
+        let finished = webm.finish().expect("in a test");
+        assert_eq!(finished.duration_ms, 1900);
+        let bytes = finished.file.into_inner();
+        assert_eq!(finished.bytes, bytes.len() as u64);
+        let (_, frames) = frames(&bytes);
+        let stamps: Vec<u64> = frames.iter().map(|f| f.timestamp).collect();
+        assert_eq!(stamps, vec![0, 1900, 1900]);
     }
 
     #[test]

@@ -156,12 +156,7 @@ async fn receive_video(
             _ => {}
         }
         while let Some(frame) = buffer.pop_frame(now) {
-            recording.video(
-                remote.feed_id,
-                &frame.data,
-                frame.keyframe,
-                talkline_media::wall_clock_us(),
-            );
+            recording.video(remote.feed_id, &frame.data, frame.keyframe);
             if !deliver_frame(frame, encoded.as_deref(), &frames, &mut decoder_gap) {
                 // The decoder fell behind and a frame was dropped: the
                 // ones after it cannot be decoded until a keyframe.

@@ -135,6 +135,23 @@ impl Recorder {
         tap: Arc<RecordingTap>,
         stats: Arc<CallStats>,
     ) -> Result<Self, MeetingError> {
+        // One recording of a call at a time: two would share its queues.
+        if !tap.start() {
+            return Err(MeetingError::AlreadyRecording);
+        }
+        let started = Self::open(folder, name, &tap, stats);
+        if started.is_err() {
+            tap.stop();
+        }
+        started
+    }
+
+    fn open(
+        folder: &Path,
+        name: &str,
+        tap: &Arc<RecordingTap>,
+        stats: Arc<CallStats>,
+    ) -> Result<Self, MeetingError> {
         let refused = |problem| MeetingError::RecordingFolder {
             folder: folder.to_path_buf(),
             problem,
@@ -144,9 +161,11 @@ impl Recorder {
             Ok(_) => {}
             Err(e) => return Err(refused(RecordingProblem::of(&e))),
         }
+        // Before the file: an encoder that cannot be made leaves no file.
+        let mut encoder = OpusEncoder::for_recording(AUDIO_BITRATE_BPS)?;
+        let audio_pre_skip = encoder.pre_skip()?;
         let (path, out) =
             create_new(folder, name).map_err(|e| refused(RecordingProblem::of(&e)))?;
-        let mut encoder = OpusEncoder::for_recording(AUDIO_BITRATE_BPS)?;
         // Whom the picture starts on, and at what size (players take the
         // track's size as the picture's until a keyframe says otherwise).
         let mut choice = SpeakerChoice::default();
@@ -165,7 +184,7 @@ impl Recorder {
             .unwrap_or(DEFAULT_SIZE);
         let tracks = WebmTracks {
             video: size,
-            audio_pre_skip: encoder.pre_skip()?,
+            audio_pre_skip,
         };
         let webm = match WebmRecording::begin(out, tracks, "TalkLine") {
             Ok(w) => w,
@@ -181,13 +200,12 @@ impl Recorder {
             file: path.clone(),
             webm,
             encoder,
-            tap: Arc::clone(&tap),
+            tap: Arc::clone(tap),
             stats,
             stop: Arc::clone(&stop),
             choice,
             shown,
         };
-        tap.start();
         tap.show(shown);
         let thread = std::thread::Builder::new()
             .name("talkline-recorder".into())
@@ -205,7 +223,6 @@ impl Recorder {
                 thread: Some(thread),
             }),
             Err(e) => {
-                tap.stop();
                 let _ = std::fs::remove_file(&path);
                 Err(MeetingError::RecordingStopped {
                     file: path,
@@ -335,6 +352,12 @@ impl Run {
                     self.tap.show(chosen);
                 }
             }
+            // Frames dropped while this thread stalled (a slow disk): the
+            // picture goes on from a keyframe, asked for now.
+            if self.tap.take_video_lost() {
+                waiting_for_keyframe = true;
+                self.tap.show(shown);
+            }
             let mut wrote = false;
             while let Some(frame) = self.tap.next_video() {
                 if frame.feed != shown || (waiting_for_keyframe && !frame.keyframe) {
@@ -374,20 +397,17 @@ impl Run {
             }
             std::thread::sleep(TICK);
         }
-        let duration_ms = self.webm.written_ms();
-        let bytes = self.webm.bytes();
         let file = self.file.clone();
-        let finished = self.webm.finish().and_then(|f| f.sync_all());
-        if let Err(e) = finished {
-            return Err(MeetingError::RecordingStopped {
-                file,
-                problem: RecordingProblem::of(&e),
-            });
-        }
+        let stopped = |e: io::Error| MeetingError::RecordingStopped {
+            file: file.clone(),
+            problem: RecordingProblem::of(&e),
+        };
+        let finished = self.webm.finish().map_err(stopped)?;
+        finished.file.sync_all().map_err(stopped)?;
         Ok(RecordingSummary {
-            file,
-            duration_ms,
-            bytes,
+            file: file.clone(),
+            duration_ms: finished.duration_ms,
+            bytes: finished.bytes,
         })
     }
 
@@ -458,7 +478,8 @@ mod tests {
         ));
         let file = std::env::temp_dir().join(format!("talkline-a-file-{}", std::process::id()));
         std::fs::write(&file, b"x").expect("in a test");
-        let e = Recorder::start(&file, "x.webm", Arc::clone(&tap), stats).expect_err("a file");
+        let e = Recorder::start(&file, "x.webm", Arc::clone(&tap), Arc::clone(&stats))
+            .expect_err("a file");
         assert!(
             e.to_string()
                 .contains("it is not a folder; choose another folder"),
@@ -466,6 +487,13 @@ mod tests {
         );
         std::fs::remove_file(&file).expect("in a test");
         assert!(!tap.is_on());
+        // A second recording of the same call is refused, and leaves the
+        // first one's tap as it was.
+        assert!(tap.start());
+        let e = Recorder::start(&std::env::temp_dir(), "x.webm", Arc::clone(&tap), stats)
+            .expect_err("one at a time");
+        assert!(matches!(e, MeetingError::AlreadyRecording));
+        assert!(tap.is_on());
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct RecordingTap {
     /// A feed to ask for a keyframe: the recording switched to it, and
     /// cannot start its video without one (0: none).
     keyframe_for: AtomicU64,
+    /// A frame was dropped before the recorder took it (it stalled): the
+    /// frames after it cannot be played until a keyframe.
+    video_lost: AtomicBool,
 }
 
 impl Default for RecordingTap {
@@ -52,6 +55,7 @@ impl Default for RecordingTap {
             video: ArrayQueue::new(VIDEO_FRAMES),
             shown: AtomicU64::new(0),
             keyframe_for: AtomicU64::new(0),
+            video_lost: AtomicBool::new(false),
         }
     }
 }
@@ -82,36 +86,53 @@ impl RecordingTap {
         self.is_on() && self.shown.load(Ordering::Relaxed) == feed
     }
 
-    /// A complete encoded frame of `feed`, if it is the one recorded.
-    pub fn video(&self, feed: u64, data: &Bytes, keyframe: bool, at_us: u64) {
+    /// A complete encoded frame of `feed`, if it is the one recorded
+    /// (stamped now; nothing else is done for any other frame).
+    pub fn video(&self, feed: u64, data: &Bytes, keyframe: bool) {
         if self.records(feed) {
-            let _ = self.video.force_push(TappedFrame {
+            let evicted = self.video.force_push(TappedFrame {
                 feed,
                 data: data.clone(),
                 keyframe,
-                at_us,
+                at_us: talkline_media::wall_clock_us(),
             });
+            if evicted.is_some() {
+                self.video_lost.store(true, Ordering::Relaxed);
+            }
         }
     }
 
     /// Whether the recording waits for a keyframe of `feed`; clears the
     /// request. The receiver turns it into a keyframe request.
     pub fn take_keyframe_request(&self, feed: u64) -> bool {
-        self.keyframe_for
-            .compare_exchange(feed, 0, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
+        // Asked on every packet of every feed: a plain read, and a write
+        // only for the one feed asked.
+        self.keyframe_for.load(Ordering::Relaxed) == feed
+            && self
+                .keyframe_for
+                .compare_exchange(feed, 0, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
-    /// The recorder's side.
-    pub(crate) fn start(&self) {
+    /// The recorder's side: takes the tap for one recording; false when
+    /// another recording has it.
+    pub(crate) fn start(&self) -> bool {
+        if self
+            .on
+            .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
         self.drain();
-        self.on.store(true, Ordering::Relaxed);
+        true
     }
 
     pub(crate) fn stop(&self) {
         self.on.store(false, Ordering::Relaxed);
         self.shown.store(0, Ordering::Relaxed);
         self.keyframe_for.store(0, Ordering::Relaxed);
+        self.video_lost.store(false, Ordering::Relaxed);
         self.drain();
     }
 
@@ -137,6 +158,11 @@ impl RecordingTap {
         self.video.pop()
     }
 
+    /// Whether video was dropped since the last look (see `video_lost`).
+    pub(crate) fn take_video_lost(&self) -> bool {
+        self.video_lost.swap(false, Ordering::Relaxed)
+    }
+
     fn drain(&self) {
         while self.heard.pop().is_some() {}
         while self.said.pop().is_some() {}
@@ -154,15 +180,17 @@ mod tests {
         tap.heard(&[1; AUDIO_FRAME_SAMPLES]);
         tap.said(&AudioFrame::default());
         tap.show(7);
-        tap.video(7, &Bytes::from_static(&[1]), true, 0);
+        tap.video(7, &Bytes::from_static(&[1]), true);
         assert_eq!(tap.audio_waiting(), (0, 0));
         assert!(tap.next_video().is_none());
-        tap.start();
+        assert!(tap.start());
+        // One recording at a time.
+        assert!(!tap.start());
         tap.show(7);
         tap.heard(&[1; AUDIO_FRAME_SAMPLES]);
-        tap.video(7, &Bytes::from_static(&[1]), true, 0);
+        tap.video(7, &Bytes::from_static(&[1]), true);
         // Only the participant recorded.
-        tap.video(8, &Bytes::from_static(&[2]), true, 0);
+        tap.video(8, &Bytes::from_static(&[2]), true);
         assert_eq!(tap.audio_waiting(), (1, 0));
         assert_eq!(tap.next_video().map(|f| f.feed), Some(7));
         assert!(tap.next_video().is_none());
@@ -175,18 +203,28 @@ mod tests {
     #[test]
     fn a_stalled_recorder_loses_its_oldest_frames_and_the_call_goes_on() {
         let tap = RecordingTap::default();
-        tap.start();
+        assert!(tap.start());
         for i in 0..(AUDIO_FRAMES + 30) {
             tap.heard(&[i as i16; AUDIO_FRAME_SAMPLES]);
         }
         assert_eq!(tap.audio_waiting().0, AUDIO_FRAMES);
         assert_eq!(tap.next_heard().map(|f| f.samples[0]), Some(30));
+        // Video dropped is said, once, so that the recorder waits for a
+        // keyframe rather than write frames that cannot be played.
+        tap.show(3);
+        for _ in 0..VIDEO_FRAMES {
+            tap.video(3, &Bytes::from_static(&[1]), false);
+        }
+        assert!(!tap.take_video_lost());
+        tap.video(3, &Bytes::from_static(&[1]), false);
+        assert!(tap.take_video_lost());
+        assert!(!tap.take_video_lost());
     }
 
     #[test]
     fn a_keyframe_is_asked_of_the_participant_switched_to_once() {
         let tap = RecordingTap::default();
-        tap.start();
+        assert!(tap.start());
         tap.show(5);
         assert!(!tap.take_keyframe_request(4));
         assert!(tap.take_keyframe_request(5));
